@@ -1,0 +1,212 @@
+/**
+ * The contract every consensus protocol implements (Raft, ZAB-style atomic broadcast,
+ * Multi-Paxos). A core is a deterministic object: no I/O, no timers, no clock, no
+ * randomness of its own, no async. Time arrives as `tick()`, entropy as `CoreOptions.random`.
+ *
+ * The driver (libs/replica) runs one loop for every protocol:
+ *   tick/step/propose/readIndex  ->  ready()  ->  persist  ->  send  ->  apply  ->  advance()
+ * The order of Ready is the safety argument: a message in `Ready.messages` may depend on
+ * the records and hard state in the same Ready being durable first.
+ */
+
+declare const brand: unique symbol;
+export type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** A member's identity, as written in the cluster config (e.g. "n1"). */
+export type NodeId = Brand<string, 'NodeId'>;
+/** Position in the replicated log, 1-based; 0 means "before the first record". */
+export type LogIndex = Brand<number, 'LogIndex'>;
+/**
+ * The protocol's fencing number: Raft term, ZAB epoch, Multi-Paxos ballot (encoded so that
+ * a larger number always wins). The driver stores it; only the core interprets it.
+ */
+export type Term = Brand<number, 'Term'>;
+
+export const nodeId = (s: string): NodeId => s as NodeId;
+export const logIndex = (n: number): LogIndex => n as LogIndex;
+export const term = (n: number): Term => n as Term;
+
+export type ProtocolName = 'raft' | 'zab' | 'multipaxos';
+export type MemberRole = 'voter' | 'witness' | 'observer';
+
+export interface Member {
+  readonly id: NodeId;
+  readonly role: MemberRole;
+}
+
+/** What a log record carries. `command`s reach the state machine; the rest are protocol-internal. */
+export type EntryKind = 'command' | 'noop';
+
+/** One log record. `term` is the fencing number of the leader that created it. */
+export interface Entry {
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly kind: EntryKind;
+  /** Opaque to the core: an encoded state-machine command (empty for a noop). */
+  readonly data: Uint8Array;
+}
+
+/**
+ * Durable per-node protocol state (Raft: term + vote + commit; ZAB: accepted/current epoch;
+ * Paxos: promised ballot). Opaque to the driver and storage: a flat JSON-safe record.
+ */
+export type HardState = Readonly<Record<string, number | string | null>>;
+
+/** A state-machine snapshot's position: everything up to and including `index` is inside it. */
+export interface SnapshotMeta {
+  readonly index: LogIndex;
+  readonly term: Term;
+  readonly members: readonly Member[];
+}
+
+/** What the driver loaded from storage at boot and hands to the core's constructor. */
+export interface PersistedState {
+  readonly hardState: HardState | null;
+  readonly snapshot: SnapshotMeta | null;
+  /** Records after the snapshot (or from index 1), contiguous, in index order. */
+  readonly entries: readonly Entry[];
+}
+
+/** Every protocol message has these fields; the rest is the protocol's own, keyed by `type`. */
+export interface BaseMessage {
+  readonly type: string;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /**
+   * Set on the message that installs a snapshot on a far-behind peer. The driver attaches
+   * the snapshot's bytes when sending and stages them on receipt before stepping the message.
+   */
+  readonly snapshot?: SnapshotMeta;
+}
+
+export type Role = 'leader' | 'follower' | 'candidate' | 'observer' | 'witness';
+
+/** Volatile state the driver reports (status, routing of writes to the leader). */
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly term: Term;
+}
+
+/** A linearizable read request became safe: read once applied index >= `index`. */
+export interface ReadState {
+  readonly requestId: string;
+  readonly index: LogIndex;
+}
+
+/** A read request that can no longer be served by this node (lost leadership, …). */
+export interface ReadFailure {
+  readonly requestId: string;
+  readonly reason: 'not_leader' | 'dropped';
+  readonly leader: NodeId | null;
+}
+
+export interface Ready<M extends BaseMessage = BaseMessage> {
+  /** Changed hard state to persist, or null. */
+  readonly hardState: HardState | null;
+  /**
+   * Records to append. If `entries[0].index` is at or below the last stored index, storage
+   * first truncates its log from that index (a follower's conflicting suffix).
+   */
+  readonly entries: readonly Entry[];
+  /** Whether the persist above must be fsync'd before `messages` are sent. */
+  readonly mustSync: boolean;
+  /** A received snapshot the core accepted: the driver installs it (state machine + log). */
+  readonly snapshot: SnapshotMeta | null;
+  /** Messages to send once the persist above completed. */
+  readonly messages: readonly M[];
+  /** Committed records, in order, to apply to the state machine (after the snapshot above). */
+  readonly committed: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  readonly readFailures: readonly ReadFailure[];
+  /** The new soft state, when it changed. */
+  readonly softState: SoftState | null;
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly index: LogIndex; readonly term: Term }
+  | { readonly ok: false; readonly reason: 'not_leader'; readonly leader: NodeId | null }
+  | { readonly ok: false; readonly reason: 'overloaded' | 'transferring' };
+
+export interface CoreStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly leader: NodeId | null;
+  readonly term: Term;
+  readonly commitIndex: LogIndex;
+  readonly lastIndex: LogIndex;
+  readonly firstIndex: LogIndex;
+  /** Leader only: how far each peer has acknowledged (match index). */
+  readonly progress: Readonly<Record<string, { readonly match: LogIndex; readonly next: LogIndex; readonly state: string }>>;
+}
+
+export interface CoreOptions {
+  readonly id: NodeId;
+  readonly members: readonly Member[];
+  /** Ticks without hearing from a leader before a follower campaigns (randomized in [t, 2t)). */
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatTicks: number;
+  /** Injected entropy in [0, 1): a seeded PRNG in tests and the simulator. */
+  readonly random: () => number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  /** Most records in one append message. */
+  readonly maxEntriesPerMessage: number;
+  /** Most payload bytes in one append message (at least one record is always sent). */
+  readonly maxBytesPerMessage: number;
+  /** Most append messages in flight to one peer before waiting for acknowledgements. */
+  readonly maxInflightMessages: number;
+  /** Most uncommitted records the leader accepts before refusing proposals as overloaded. */
+  readonly maxUncommittedEntries: number;
+}
+
+export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
+  tick(): void;
+  step(message: M): void;
+  propose(data: Uint8Array): ProposeResult;
+  /** Ask for a linearizable read point; answered later in Ready.readStates or readFailures. */
+  readIndex(requestId: string): void;
+  hasReady(): boolean;
+  ready(): Ready<M>;
+  /** The driver did everything in the last Ready (persisted, sent, applied). */
+  advance(): void;
+  /**
+   * The state machine wrote a snapshot at `meta.index` (≤ applied); the core may forget
+   * records up to `meta.index - retainEntries` and sends this snapshot to peers that need it.
+   */
+  compact(meta: SnapshotMeta, retainEntries: number): void;
+  /** The driver could not deliver a snapshot to `to`; the core retries later. */
+  reportSnapshotFailure(to: NodeId): void;
+  /** A peer is unreachable (its stream broke); the core may slow down sends to it. */
+  reportUnreachable(to: NodeId): void;
+  /** Hand leadership to `to` (best effort); used by witnesses and graceful shutdown. */
+  transferLeadership(to: NodeId): void;
+  status(): CoreStatus;
+}
+
+/** Raised when a peer's bytes are not a valid message: the driver logs and drops it. */
+export class ConsensusError extends Error {
+  constructor(
+    readonly code: 'bad_message' | 'bad_config' | 'bad_state',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ConsensusError';
+  }
+}
+
+/** What a protocol package exports: how to build a core and how to put its messages on the wire. */
+export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
+  readonly name: ProtocolName;
+  /** Throws ConsensusError('bad_config') with a sentence naming the setting. */
+  validate(options: CoreOptions): void;
+  create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;
+  encodeMessage(message: M): Uint8Array;
+  /** Throws ConsensusError('bad_message') naming what is wrong. */
+  decodeMessage(bytes: Uint8Array): M;
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,141 @@
+/**
+ * Loads proto/quorumlite/v1/*.proto with explicit loader options, and converts between the
+ * wire `Value` and the SQL layer's values. Shared by the node, the client and the transport.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+/** int64 as decimal strings (no precision loss), enums as names, defaults filled, oneof names set. */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Finds the repository's proto/ folder from source (libs/proto/src) or a build (dist/apps/x). */
+export function protoRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    const candidate = path.join(dir, 'proto', 'quorumlite', 'v1', 'sql.proto');
+    if (fs.existsSync(candidate)) return path.join(dir, 'proto');
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error(`cannot find proto/quorumlite/v1/sql.proto above ${__dirname}`);
+}
+
+export const SQL_PROTO_FILE = 'quorumlite/v1/sql.proto';
+export const PEER_PROTO_FILE = 'quorumlite/v1/peer.proto';
+
+let cached: { sql: protoLoader.PackageDefinition; peer: protoLoader.PackageDefinition } | null = null;
+
+export function packageDefinitions(): { sql: protoLoader.PackageDefinition; peer: protoLoader.PackageDefinition } {
+  if (cached) return cached;
+  const includeDirs = [protoRoot()];
+  cached = {
+    sql: protoLoader.loadSync(SQL_PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs }),
+    peer: protoLoader.loadSync(PEER_PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs }),
+  };
+  return cached;
+}
+
+interface ServiceCtor {
+  new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions): grpc.Client;
+  service: grpc.ServiceDefinition;
+}
+
+function serviceOf(def: protoLoader.PackageDefinition, name: string): ServiceCtor {
+  const loaded = grpc.loadPackageDefinition(def) as unknown as { quorumlite: { v1: Record<string, ServiceCtor> } };
+  const ctor = loaded.quorumlite.v1[name];
+  if (!ctor) throw new Error(`service quorumlite.v1.${name} not found in proto`);
+  return ctor;
+}
+
+export function sqlServiceCtor(): ServiceCtor {
+  return serviceOf(packageDefinitions().sql, 'SqlService');
+}
+
+export function peerServiceCtor(): ServiceCtor {
+  return serviceOf(packageDefinitions().peer, 'PeerService');
+}
+
+// ---- values -------------------------------------------------------------------------
+
+/** A SQLite value as the SQL layer sees it. Integers are bigint so 64 bits survive. */
+export type SqlValue = null | bigint | number | string | Uint8Array;
+
+/** The wire form produced by proto-loader with PROTO_LOADER_OPTIONS. */
+export interface WireValue {
+  kind?: 'null' | 'integer' | 'real' | 'text' | 'blob';
+  null?: boolean;
+  integer?: string | number;
+  real?: number;
+  text?: string;
+  blob?: Uint8Array | Buffer;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+export function toWireValue(v: SqlValue): WireValue {
+  if (v === null) return { null: true };
+  switch (typeof v) {
+    case 'bigint':
+      if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`integer ${v} does not fit in 64 bits`);
+      return { integer: v.toString() };
+    case 'number':
+      return { real: v };
+    case 'string':
+      return { text: v };
+    default:
+      return { blob: Buffer.from(v.buffer, v.byteOffset, v.byteLength) };
+  }
+}
+
+/** Throws a TypeError naming what is wrong with a value a client sent. */
+export function fromWireValue(w: WireValue | null | undefined, where = 'value'): SqlValue {
+  if (!w) return null;
+  const kind = w.kind ?? inferKind(w);
+  switch (kind) {
+    case 'null':
+    case undefined:
+      return null;
+    case 'integer': {
+      const raw = w.integer ?? '0';
+      if (typeof raw === 'number') {
+        if (!Number.isSafeInteger(raw)) throw new TypeError(`${where}: integer ${raw} is not a safe integer; send it as a string`);
+        return BigInt(raw);
+      }
+      if (!/^-?\d{1,19}$/.test(raw)) throw new TypeError(`${where}: integer '${raw}' is not a 64-bit integer`);
+      const n = BigInt(raw);
+      if (n < INT64_MIN || n > INT64_MAX) throw new TypeError(`${where}: integer ${raw} does not fit in 64 bits`);
+      return n;
+    }
+    case 'real':
+      if (typeof w.real !== 'number') throw new TypeError(`${where}: real is not a number`);
+      return w.real;
+    case 'text':
+      if (typeof w.text !== 'string') throw new TypeError(`${where}: text is not a string`);
+      return w.text;
+    case 'blob': {
+      const b = w.blob ?? Buffer.alloc(0);
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    }
+    default:
+      throw new TypeError(`${where}: unknown value kind '${String(kind)}'`);
+  }
+}
+
+function inferKind(w: WireValue): WireValue['kind'] {
+  if (w.null) return 'null';
+  if (w.integer !== undefined) return 'integer';
+  if (w.real !== undefined) return 'real';
+  if (w.text !== undefined) return 'text';
+  if (w.blob !== undefined) return 'blob';
+  return 'null';
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+import * as path from 'node:path';
+
+const lib = (name: string): string => path.resolve(__dirname, `libs/${name}/src`);
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@quorumlite\/consensus\/(.*)$/, replacement: `${lib('consensus')}/$1` },
+      ...['consensus', 'storage', 'sql', 'transport', 'replica', 'config', 'client', 'cluster', 'proto'].map((name) => ({
+        find: `@quorumlite/${name}`,
+        replacement: lib(name),
+      })),
+    ],
+  },
+  test: {
+    include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
