@@ -11,10 +11,11 @@ export default defineConfig({
         find: `@quorumlite/${name}`,
         replacement: lib(name),
       })),
+      { find: '@quorumlite/bench', replacement: path.resolve(__dirname, 'bench/src') },
     ],
   },
   test: {
-    include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
