@@ -1,0 +1,279 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, ConfigError, describeConfig, KEYS, loadConfig, parseMembers } from './index';
+
+const BASE = ['--node-id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', '/tmp/q1', '--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003'];
+
+function load(argv: string[] = BASE, env: Record<string, string | undefined> = {}) {
+  return loadConfig({ argv, env });
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e: unknown) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** Replaces (or appends) a flag's value in BASE. */
+function withFlag(flag: string, value?: string): string[] {
+  const argv = [...BASE];
+  const i = argv.indexOf(flag);
+  if (i >= 0) argv.splice(i, 2);
+  return value === undefined ? [...argv, flag] : [...argv, flag, value];
+}
+
+let dir = '';
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qlite-config-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function writeJson(value: unknown): string {
+  const file = path.join(dir, 'node.json');
+  fs.writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+describe('defaults', () => {
+  it('fills every default and advertises the listen address', () => {
+    const c = load();
+    expect(c).toMatchObject({ ...CONFIG_DEFAULTS, nodeId: 'n1', advertise: '127.0.0.1:7001', dataDir: '/tmp/q1' });
+    expect(c.limits).toEqual({
+      statementBytesMax: 1024 * 1024,
+      statementsPerRequestMax: 10_000,
+      paramsPerStatementMax: 999,
+      requestBytesMax: 16 * 1024 * 1024,
+      resultRowsMax: 100_000,
+      resultBytesMax: 32 * 1024 * 1024,
+      grpcMessageBytesMax: 64 * 1024 * 1024,
+      maxEntriesPerMessage: 512,
+      maxBytesPerMessage: 4 * 1024 * 1024,
+      maxInflightMessages: 64,
+      maxUncommittedEntries: 100_000,
+      proposalBatchMax: 1024,
+    });
+    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.preVote, c.checkQuorum]).toEqual([25, 2, 12, true, true]);
+  });
+
+  it.each(['nodeId', 'listen', 'dataDir', 'members'])('requires %s', (key) => {
+    const flag = KEYS.find((k) => k.key === key)?.flag ?? '';
+    const argv = [...BASE];
+    argv.splice(argv.indexOf(flag), 2);
+    const e = errorOf(() => load(argv));
+    expect(e.key).toBe(key);
+    expect(e.code).toBe('missing');
+    expect(e.message).toContain(`'${key}'`);
+  });
+});
+
+describe('precedence: defaults < file < env < flags', () => {
+  it('takes each key from the highest layer that sets it', () => {
+    const file = writeJson({ tickMs: 10, heartbeatTicks: 3, electionTimeoutTicks: 20, cluster: 'from-file', limits: { resultRowsMax: 5 } });
+    const env = { QUORUMLITE_CONFIG: file, QUORUMLITE_HEARTBEAT_TICKS: '4', QUORUMLITE_ELECTION_TIMEOUT_TICKS: '30', QUORUMLITE_LIMIT_RESULT_ROWS_MAX: '6' };
+    const c = load([...BASE, '--election-timeout-ticks', '40'], env);
+    expect(c.tickMs).toBe(10); // file over default
+    expect(c.cluster).toBe('from-file');
+    expect(c.heartbeatTicks).toBe(4); // env over file
+    expect(c.limits.resultRowsMax).toBe(6);
+    expect(c.electionTimeoutTicks).toBe(40); // flag over env
+    expect(c.requestTimeoutMs).toBe(10_000); // default
+  });
+
+  it('prefers --config over QUORUMLITE_CONFIG', () => {
+    const a = writeJson({ tickMs: 11 });
+    const b = path.join(dir, 'b.json');
+    fs.writeFileSync(b, JSON.stringify({ tickMs: 12 }));
+    expect(load([...BASE, '--config', b], { QUORUMLITE_CONFIG: a }).tickMs).toBe(12);
+  });
+
+  it('reads every required key from the file alone, members as objects', () => {
+    const file = writeJson({
+      nodeId: 'a',
+      listen: '0.0.0.0:7001',
+      advertise: 'node-a.local:7001',
+      dataDir: '/d',
+      members: [
+        { id: 'a', address: 'node-a.local:7001', role: 'voter' },
+        { id: 'b', address: 'node-b.local:7001', role: 'observer' },
+      ],
+    });
+    const c = load(['--config', file]);
+    expect(c.members).toHaveLength(2);
+    expect(c.members[1]?.role).toBe('observer');
+  });
+
+  it('accepts boolean flags, --no- flags and --key=value', () => {
+    expect(load([...BASE, '--no-pre-vote']).preVote).toBe(false);
+    expect(load([...BASE, '--no-check-quorum', '--check-quorum']).checkQuorum).toBe(true);
+    expect(load([...BASE, '--pre-vote=false']).preVote).toBe(false);
+    expect(load([...BASE, '--tick-ms=50']).tickMs).toBe(50);
+    expect(load(BASE, { QUORUMLITE_PRE_VOTE: 'false' }).preVote).toBe(false);
+  });
+});
+
+describe('members', () => {
+  it('parses id=host:port[:role] with voter as the default role', () => {
+    expect(parseMembers('n1=10.0.0.1:7001, n2=host-b:7002:observer,n3=[::1]:7003:voter,n4=h:1:arbiter', 'test')).toEqual([
+      { id: 'n1', address: '10.0.0.1:7001', role: 'voter' },
+      { id: 'n2', address: 'host-b:7002', role: 'observer' },
+      { id: 'n3', address: '[::1]:7003', role: 'voter' },
+      { id: 'n4', address: 'h:1', role: 'witness' },
+    ]);
+  });
+
+  it('reads members from the environment in the same format', () => {
+    const argv = BASE.slice(0, 6);
+    const c = load(argv, { QUORUMLITE_MEMBERS: 'n1=127.0.0.1:7001,n2=127.0.0.1:7002:observer' });
+    expect(c.members.map((m) => m.role)).toEqual(['voter', 'observer']);
+  });
+
+  const cases: [string, string, string][] = [
+    ['n1=127.0.0.1:7001,n1=127.0.0.1:7002', 'members', "member id 'n1' appears twice"],
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:7001', 'members', 'have the same address'],
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:70000', 'members', 'ports are 1..65535'],
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:0', 'members', 'ports are 1..65535'],
+    ['n1=127.0.0.1:7001,n2=nohost', 'members', 'not host:port'],
+    ['n1=127.0.0.1:7001:observer', 'members', 'at least one voter'],
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:7002:witness', 'members', "role 'witness' is not supported by protocol 'raft' yet"],
+    ['n1=127.0.0.1:7001,n2=127.0.0.1:7002:leader', 'members', "role 'leader'"],
+    ['n1=127.0.0.1:7001,127.0.0.1:7002', 'members', 'id=host:port[:role]'],
+    ['n2=127.0.0.1:7002,n3=127.0.0.1:7003', 'nodeId', 'must be one of the members'],
+    ['n1=127.0.0.1:7999,n2=127.0.0.1:7002', 'advertise', "must equal member 'n1''s address"],
+  ];
+  it.each(cases)('rejects %s naming %s', (members, key, text) => {
+    const e = errorOf(() => load(withFlag('--members', members)));
+    expect(e.key).toBe(key);
+    expect(e.message).toContain(`config key '${key}'`);
+    expect(e.message).toContain(text);
+  });
+
+  it('names the flag as the source', () => {
+    const e = errorOf(() => load(withFlag('--members', 'n1=127.0.0.1:7001:observer')));
+    expect(e.message).toBe("config key 'members' (flag --members): must include at least one voter");
+  });
+});
+
+describe('validation names the key and the source', () => {
+  it('electionTimeoutTicks must exceed heartbeatTicks', () => {
+    const e = errorOf(() => load([...BASE, '--election-timeout-ticks', '2']));
+    expect(e.message).toBe("config key 'electionTimeoutTicks' (flag --election-timeout-ticks): must be greater than heartbeatTicks (2), got 2");
+    expect(e.key).toBe('electionTimeoutTicks');
+  });
+
+  it('blames heartbeatTicks when only it was changed', () => {
+    const e = errorOf(() => load(BASE, { QUORUMLITE_HEARTBEAT_TICKS: '12' }));
+    expect(e.message).toBe("config key 'heartbeatTicks' (env QUORUMLITE_HEARTBEAT_TICKS): must be less than electionTimeoutTicks (12), got 12");
+  });
+
+  it.each(['zab', 'multipaxos'])('protocol %s is not available yet', (p) => {
+    const e = errorOf(() => load([...BASE, '--protocol', p]));
+    expect(e.key).toBe('protocol');
+    expect(e.message).toBe(`config key 'protocol' (flag --protocol): protocol '${p}' is not available yet: only 'raft' is implemented`);
+  });
+
+  it('an unknown protocol lists the valid names', () => {
+    const e = errorOf(() => load(BASE, { QUORUMLITE_PROTOCOL: 'pbft' }));
+    expect(e.message).toBe("config key 'protocol' (env QUORUMLITE_PROTOCOL): must be one of 'raft', 'zab', 'multipaxos', got 'pbft'");
+  });
+
+  const numbers: [string, string, string][] = [
+    ['--tick-ms', '0', 'tickMs'],
+    ['--tick-ms', '-5', 'tickMs'],
+    ['--tick-ms', '2.5', 'tickMs'],
+    ['--tick-ms', 'fast', 'tickMs'],
+    ['--request-timeout-ms', '99999999999', 'requestTimeoutMs'],
+    ['--snapshot-every-entries', '0', 'snapshotEveryEntries'],
+    ['--limit-result-rows-max', '0', 'limits.resultRowsMax'],
+  ];
+  it.each(numbers)('%s %s is not a positive integer in range', (flag, value, key) => {
+    const e = errorOf(() => load([...BASE, flag, value]));
+    expect(e.key).toBe(key);
+    expect(e.message).toMatch(new RegExp(`^config key '${key}' \\(flag ${flag}\\): must be an integer from \\d+ to \\d+, got `));
+  });
+
+  it('a JSON number given as a string is rejected with the file as source', () => {
+    const file = writeJson({ tickMs: '25' });
+    const e = errorOf(() => load([...BASE, '--config', file]));
+    expect(e.message).toBe(`config key 'tickMs' (file ${file}): must be an integer from 1 to 60000, got '25'`);
+  });
+
+  it('limits must nest inside the gRPC message size', () => {
+    const e = errorOf(() => load([...BASE, '--limit-max-bytes-per-message', String(128 * 1024 * 1024)]));
+    expect(e.key).toBe('limits.maxBytesPerMessage');
+    expect(e.message).toContain('must be at most limits.grpcMessageBytesMax');
+  });
+
+  it('logLevel lists its values', () => {
+    const e = errorOf(() => load([...BASE, '--log-level', 'loud']));
+    expect(e.message).toBe("config key 'logLevel' (flag --log-level): must be one of 'debug', 'info', 'warn', 'error', got 'loud'");
+  });
+
+  it('listen must be host:port', () => {
+    const e = errorOf(() => load(withFlag('--listen', '127.0.0.1')));
+    expect(e.key).toBe('listen');
+    expect(e.message).toContain("(flag --listen)");
+  });
+
+  it('listen on 0.0.0.0 requires advertise', () => {
+    const e = errorOf(() => load(withFlag('--listen', '0.0.0.0:7001')));
+    expect(e.key).toBe('advertise');
+    expect(e.message).toContain('must be given when listen binds all interfaces');
+    const c = load([...withFlag('--listen', '0.0.0.0:7001'), '--advertise', '127.0.0.1:7001']);
+    expect([c.listen, c.advertise]).toEqual(['0.0.0.0:7001', '127.0.0.1:7001']);
+  });
+
+  it('dataDir must not be empty', () => {
+    const e = errorOf(() => load(withFlag('--data-dir', '')));
+    expect(e.key).toBe('dataDir');
+  });
+
+  it('unknown keys in the file are named', () => {
+    const file = writeJson({ tickMS: 25 });
+    const e = errorOf(() => load([...BASE, '--config', file]));
+    expect(e.code).toBe('unknown_key');
+    expect(e.message).toMatch(new RegExp(`^config key 'tickMS' \\(file ${file}\\): unknown key`));
+    const nested = writeJson({ limits: { rowsMax: 1 } });
+    expect(errorOf(() => load([...BASE, '--config', nested])).key).toBe('limits.rowsMax');
+  });
+
+  it('unknown flags, unknown QUORUMLITE_ variables and stray arguments are named', () => {
+    expect(errorOf(() => load([...BASE, '--tick', '5'])).message).toBe("config flag '--tick' (command line): unknown flag; see --help for the valid flags");
+    expect(errorOf(() => load(BASE, { QUORUMLITE_TICKMS: '5' })).key).toBe('QUORUMLITE_TICKMS');
+    expect(errorOf(() => load([...BASE, 'extra'])).key).toBe('extra');
+    expect(errorOf(() => load([...BASE, '--tick-ms'])).message).toContain("'--tick-ms' (command line): needs a value");
+  });
+
+  it('an unreadable or invalid config file is named', () => {
+    expect(errorOf(() => load([...BASE, '--config', path.join(dir, 'missing.json')])).message).toMatch(/^config key 'config' \(flag --config\): cannot read/);
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, '{ nope');
+    expect(errorOf(() => load(BASE, { QUORUMLITE_CONFIG: bad })).message).toMatch(/^config key 'config' \(env QUORUMLITE_CONFIG\): .* is not valid JSON/);
+  });
+
+  it('ignores unrelated variables and empty QUORUMLITE_ values', () => {
+    expect(load(BASE, { PATH: '/bin', QUORUMLITE_TICK_MS: '' }).tickMs).toBe(25);
+  });
+});
+
+describe('describeConfig', () => {
+  it('lists every key, flag, env var and default', () => {
+    const help = describeConfig();
+    for (const def of KEYS) {
+      expect(help).toContain(def.flag);
+      expect(help).toContain(def.env);
+      expect(help).toContain(`key ${def.key})`);
+    }
+    expect(help).toContain('--config');
+    expect(help).toContain('QUORUMLITE_CONFIG');
+    expect(help).toContain('default: 25');
+    expect(help).toContain('--no-pre-vote');
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * The table of every config key: its flag, environment variable, default, schema and help
+ * line. Sources, validation and --help are all derived from this one table so they never drift.
+ */
+import { z } from 'zod';
+import type { NodeConfig } from './types';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+
+/** Every default; keys without one (nodeId, listen, dataDir, members) are required, advertise defaults to listen. */
+export const CONFIG_DEFAULTS = {
+  cluster: 'quorumlite',
+  protocol: 'raft',
+  tickMs: 25,
+  electionTimeoutTicks: 12,
+  heartbeatTicks: 2,
+  preVote: true,
+  checkQuorum: true,
+  snapshotEveryEntries: 10_000,
+  snapshotRetainEntries: 1_000,
+  requestTimeoutMs: 10_000,
+  logLevel: 'info',
+  limits: {
+    statementBytesMax: 1 * MIB,
+    statementsPerRequestMax: 10_000,
+    paramsPerStatementMax: 999,
+    requestBytesMax: 16 * MIB,
+    resultRowsMax: 100_000,
+    resultBytesMax: 32 * MIB,
+    grpcMessageBytesMax: 64 * MIB,
+    maxEntriesPerMessage: 512,
+    maxBytesPerMessage: 4 * MIB,
+    maxInflightMessages: 64,
+    maxUncommittedEntries: 100_000,
+    proposalBatchMax: 1_024,
+  },
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members'>;
+
+const D = CONFIG_DEFAULTS;
+const L = CONFIG_DEFAULTS.limits;
+
+export const PROTOCOL_NAMES = ['raft', 'zab', 'multipaxos'] as const;
+export const IMPLEMENTED_PROTOCOLS: readonly string[] = ['raft'];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const ROLES = ['voter', 'witness', 'observer'] as const;
+
+/** How a string from a flag or the environment becomes a value before schema checks. */
+export type ValueKind = 'string' | 'int' | 'bool' | 'members';
+
+export interface KeyDef {
+  /** Path in NodeConfig: 'tickMs' or 'limits.statementBytesMax'. */
+  readonly key: string;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: ValueKind;
+  /** undefined: required (or derived, see `derivedDefault`). */
+  readonly defaultValue: unknown;
+  readonly derivedDefault?: string;
+  readonly schema: z.ZodType;
+  readonly help: string;
+}
+
+const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+
+function int(min: number, max: number): z.ZodType {
+  const range = `an integer from ${min} to ${max}`;
+  return z
+    .number({ error: `must be ${range}` })
+    .int({ error: `must be ${range}` })
+    .min(min, { error: `must be ${range}` })
+    .max(max, { error: `must be ${range}` });
+}
+
+const oneOf = (values: readonly [string, ...string[]]) =>
+  z.enum(values, { error: `must be one of ${values.map((v) => `'${v}'`).join(', ')}` });
+
+const memberSchema = z.strictObject(
+  {
+    id: text('a non-empty member id'),
+    address: text('a host:port address'),
+    role: oneOf(ROLES),
+  },
+  { error: 'each member must be an object { id, address, role }' },
+);
+
+const kebab = (s: string): string => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+interface Spec {
+  kind: ValueKind;
+  defaultValue: unknown;
+  schema: z.ZodType;
+  help: string;
+  derivedDefault?: string;
+}
+
+function top(name: string, spec: Spec): KeyDef {
+  return { key: name, flag: `--${kebab(name)}`, env: `QUORUMLITE_${snake(name)}`, ...spec };
+}
+
+function limit(name: string, defaultValue: number, max: number, help: string): KeyDef {
+  return {
+    key: `limits.${name}`,
+    flag: `--limit-${kebab(name)}`,
+    env: `QUORUMLITE_LIMIT_${snake(name)}`,
+    kind: 'int',
+    defaultValue,
+    schema: int(1, max),
+    help,
+  };
+}
+
+export const KEYS: readonly KeyDef[] = [
+  top('nodeId', { kind: 'string', defaultValue: undefined, schema: text('a non-empty member id'), help: "this node's id; must be one of members" }),
+  top('listen', { kind: 'string', defaultValue: undefined, schema: text('a host:port address'), help: 'host:port the gRPC server binds' }),
+  top('advertise', {
+    kind: 'string',
+    defaultValue: undefined,
+    derivedDefault: 'listen',
+    schema: text('a host:port address'),
+    help: "this node's address as written in members (required when listen binds 0.0.0.0)",
+  }),
+  top('cluster', { kind: 'string', defaultValue: D.cluster, schema: text('a non-empty cluster name'), help: 'cluster name; peers of another cluster are refused' }),
+  top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')}; only raft is implemented)` }),
+  top('dataDir', { kind: 'string', defaultValue: undefined, schema: text('a directory path'), help: 'directory for the log, hard state, database and snapshots' }),
+  top('members', {
+    kind: 'members',
+    defaultValue: undefined,
+    schema: z.array(memberSchema, { error: 'must be a list of members' }).min(1, { error: 'must list at least one member' }),
+    help: 'cluster members: id=host:port[:role],... (role voter|witness|observer, default voter)',
+  }),
+  top('tickMs', { kind: 'int', defaultValue: D.tickMs, schema: int(1, 60_000), help: 'length of one consensus tick in milliseconds' }),
+  top('electionTimeoutTicks', { kind: 'int', defaultValue: D.electionTimeoutTicks, schema: int(2, 100_000), help: 'ticks without a leader before campaigning (randomized in [t, 2t))' }),
+  top('heartbeatTicks', { kind: 'int', defaultValue: D.heartbeatTicks, schema: int(1, 10_000), help: 'ticks between leader heartbeats' }),
+  top('preVote', { kind: 'bool', defaultValue: D.preVote, schema: z.boolean({ error: 'must be true or false' }), help: 'pre-vote before campaigning (avoids term inflation)' }),
+  top('checkQuorum', { kind: 'bool', defaultValue: D.checkQuorum, schema: z.boolean({ error: 'must be true or false' }), help: 'a leader steps down when it loses contact with a quorum' }),
+  top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'applied records between state-machine snapshots' }),
+  top('snapshotRetainEntries', { kind: 'int', defaultValue: D.snapshotRetainEntries, schema: int(0, 1_000_000_000), help: 'records kept in the log behind a snapshot for slow followers' }),
+  top('requestTimeoutMs', { kind: 'int', defaultValue: D.requestTimeoutMs, schema: int(1, 3_600_000), help: 'deadline for a client request inside the node' }),
+  top('logLevel', { kind: 'string', defaultValue: D.logLevel, schema: oneOf(LOG_LEVELS), help: `log level (${LOG_LEVELS.join(', ')})` }),
+  limit('statementBytesMax', L.statementBytesMax, 1 * GIB, 'largest SQL statement text in bytes'),
+  limit('statementsPerRequestMax', L.statementsPerRequestMax, 10_000_000, 'most statements in one request'),
+  limit('paramsPerStatementMax', L.paramsPerStatementMax, 32_766, 'most bound parameters in one statement'),
+  limit('requestBytesMax', L.requestBytesMax, 1 * GIB, 'largest client request in bytes'),
+  limit('resultRowsMax', L.resultRowsMax, 100_000_000, 'most rows a query returns'),
+  limit('resultBytesMax', L.resultBytesMax, 1 * GIB, 'largest query result in bytes'),
+  limit('grpcMessageBytesMax', L.grpcMessageBytesMax, 2 * GIB - 1, 'largest gRPC message sent or received in bytes'),
+  limit('maxEntriesPerMessage', L.maxEntriesPerMessage, 1_000_000, 'most log records in one append message'),
+  limit('maxBytesPerMessage', L.maxBytesPerMessage, 1 * GIB, 'most record payload bytes in one append message'),
+  limit('maxInflightMessages', L.maxInflightMessages, 100_000, 'most append messages in flight to one peer'),
+  limit('maxUncommittedEntries', L.maxUncommittedEntries, 100_000_000, 'most uncommitted records before proposals are refused'),
+  limit('proposalBatchMax', L.proposalBatchMax, 1_000_000, 'most client commands proposed in one batch'),
+];
+
+export const KEY_BY_FLAG: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.flag, k]));
+export const KEY_BY_ENV: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.env, k]));
+export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key, k]));
+
+export const CONFIG_FLAG = '--config';
+export const CONFIG_ENV = 'QUORUMLITE_CONFIG';
