@@ -1,0 +1,236 @@
+/**
+ * QuorumliteClient: one lazily created grpc-js channel per node address (calls multiplex on
+ * its HTTP/2 connection), writes steered to the known leader, and bounded retries that are
+ * safe because every Execute attempt carries the same request id.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { sqlServiceCtor } from '@quorumlite/proto';
+import { decodeError, isRetryable, QuorumliteError } from './errors';
+import { decodeExecute, decodeQuery, decodeStatus, type WireExecuteResponse, type WireQueryResponse, type WireStatusResponse } from './decode';
+import { toWireParams } from './params';
+import { backoffMs } from './retry';
+import type {
+  ClientOptions,
+  Consistency,
+  Durability,
+  ExecuteOptions,
+  ExecuteResult,
+  NodeStatus,
+  Params,
+  QueryOptions,
+  QueryResult,
+  StatementSpec,
+} from './types';
+
+export const CLIENT_TIMEOUT_MS_DEFAULT = 10_000;
+export const CLIENT_RETRY_BUDGET_MS_DEFAULT = 15_000;
+/** Extra client-side deadline over the server-side one, so the node's own timeout answer arrives. */
+const DEADLINE_SLACK_MS = 500;
+/** Leader discovery before a first write is a courtesy: it must not hold the write up for long. */
+const LEADER_PROBE_TIMEOUT_MS = 2_000;
+const RECEIVE_MESSAGE_BYTES_MAX = 128 * 1024 * 1024;
+
+const DURABILITY: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI' };
+const CONSISTENCY: Record<Consistency, string> = {
+  linearizable: 'CONSISTENCY_LINEARIZABLE',
+  stale: 'CONSISTENCY_STALE',
+  session: 'CONSISTENCY_SESSION',
+};
+
+type Method = 'Execute' | 'Query' | 'Status';
+
+interface Route {
+  /** Only this address; failures do not move the call elsewhere. */
+  pinned?: string;
+  /** Whether a single failure ends the call (Status of one named node). */
+  once?: boolean;
+}
+
+export function newRequestId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function normalizeStatements(statements: string | StatementSpec | StatementSpec[]): StatementSpec[] {
+  if (typeof statements === 'string') return [{ sql: statements }];
+  return Array.isArray(statements) ? statements : [statements];
+}
+
+function wireStatement(s: StatementSpec, i: number): { sql: string; params: unknown[]; named: Record<string, unknown> } {
+  if (typeof s.sql !== 'string' || s.sql.trim() === '') throw new TypeError(`statement ${i + 1}: sql must be a non-empty string`);
+  return { sql: s.sql, ...toWireParams(s.params) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function checkTimeout(ms: number | undefined, what: string): void {
+  if (ms !== undefined && (!Number.isInteger(ms) || ms <= 0 || ms > 0xffffffff)) {
+    throw new RangeError(`${what} must be a positive integer number of milliseconds, got ${ms}`);
+  }
+}
+
+export class QuorumliteClient {
+  private readonly addressList: string[];
+  private readonly timeoutMs: number;
+  private readonly retryBudgetMs: number;
+  private readonly onRetry: ClientOptions['onRetry'];
+  private readonly channels = new Map<string, grpc.Client>();
+  private readonly service = sqlServiceCtor();
+  private leader: string | null = null;
+  private cursor = 0;
+  private closed = false;
+
+  constructor(options: ClientOptions) {
+    const addresses = (options.addresses ?? []).map((a) => a.trim()).filter((a) => a !== '');
+    if (addresses.length === 0) throw new TypeError('QuorumliteClient needs at least one address (host:port)');
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    this.addressList = [...new Set(addresses)];
+    this.timeoutMs = options.timeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT;
+    this.retryBudgetMs = Math.max(0, options.retryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT);
+    this.onRetry = options.onRetry;
+  }
+
+  /** Runs the statements atomically through the replicated log. */
+  async execute(statements: string | StatementSpec | StatementSpec[], options: ExecuteOptions = {}): Promise<ExecuteResult> {
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    const list = normalizeStatements(statements);
+    if (list.length === 0) throw new TypeError('execute needs at least one statement');
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const request = {
+      statements: list.map(wireStatement),
+      request_id: options.requestId ?? newRequestId(),
+      durability: DURABILITY[options.durability ?? 'quorum'],
+      timeout_ms: timeoutMs,
+    };
+    if (this.leader === null) await this.probeLeader();
+    const res = await this.withRetry<WireExecuteResponse>('Execute', request, timeoutMs, {});
+    return decodeExecute(res);
+  }
+
+  /** Runs one read-only statement at the requested consistency (linearizable by default). */
+  async query(sql: string, params?: Params, options: QueryOptions = {}): Promise<QueryResult> {
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    if (typeof sql !== 'string' || sql.trim() === '') throw new TypeError('query: sql must be a non-empty string');
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const request = {
+      sql,
+      ...toWireParams(params),
+      consistency: CONSISTENCY[options.consistency ?? 'linearizable'],
+      min_index: (options.minIndex ?? 0n).toString(),
+      max_lag_entries: (options.maxLagEntries ?? 0n).toString(),
+      max_rows: options.maxRows ?? 0,
+      timeout_ms: timeoutMs,
+    };
+    const route: Route = options.address === undefined ? {} : { pinned: options.address };
+    const res = await this.withRetry<WireQueryResponse>('Query', request, timeoutMs, route);
+    return decodeQuery(res);
+  }
+
+  /**
+   * One node's view of the cluster. With an address, asks that node once (its failure is the
+   * answer); without, asks any reachable node, retrying within the budget.
+   */
+  async status(address?: string): Promise<NodeStatus> {
+    const route: Route = address === undefined ? {} : { pinned: address, once: true };
+    const res = await this.withRetry<WireStatusResponse>('Status', {}, this.timeoutMs, route);
+    const status = decodeStatus(res);
+    if (status.leaderAddress !== '') this.leader = status.leaderAddress;
+    return status;
+  }
+
+  /** The leader's address as last learned, or null when unknown. */
+  leaderAddress(): string | null {
+    return this.leader;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const channel of this.channels.values()) channel.close();
+    this.channels.clear();
+  }
+
+  private channel(address: string): grpc.Client {
+    if (this.closed) throw new QuorumliteError('client is closed', { code: 'invalid', grpcCode: grpc.status.CANCELLED });
+    let channel = this.channels.get(address);
+    if (!channel) {
+      channel = new this.service(address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': RECEIVE_MESSAGE_BYTES_MAX,
+        'grpc.max_send_message_length': RECEIVE_MESSAGE_BYTES_MAX,
+      });
+      this.channels.set(address, channel);
+    }
+    return channel;
+  }
+
+  private call<Res>(address: string, method: Method, request: object, timeoutMs: number): Promise<Res> {
+    const def = this.service.service[method];
+    if (!def) throw new Error(`SqlService has no method ${method}`);
+    const channel = this.channel(address);
+    return new Promise<Res>((resolve, reject) => {
+      channel.makeUnaryRequest<object, Res>(
+        def.path,
+        def.requestSerialize as (value: object) => Buffer,
+        def.responseDeserialize as (value: Buffer) => Res,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + timeoutMs + DEADLINE_SLACK_MS },
+        (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
+      );
+    });
+  }
+
+  private firstAddress(route: Route): string {
+    if (route.pinned !== undefined) return route.pinned;
+    return this.leader ?? this.addressList[this.cursor % this.addressList.length]!;
+  }
+
+  private async withRetry<Res>(method: Method, request: object, timeoutMs: number, route: Route): Promise<Res> {
+    const startedMs = Date.now();
+    let address = this.firstAddress(route);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call<Res>(address, method, request, timeoutMs);
+      } catch (raw: unknown) {
+        const e = decodeError(raw, address);
+        this.learn(e, address);
+        if (route.once || this.closed || !isRetryable(e)) throw e;
+        const delayMs = backoffMs(attempt, Math.random());
+        if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
+        this.onRetry?.(e, attempt);
+        await sleep(delayMs);
+        address = route.pinned ?? this.nextAddress(e, address);
+      }
+    }
+  }
+
+  /** Keeps the leader cache honest after a failure. */
+  private learn(e: QuorumliteError, address: string): void {
+    if (e.leaderAddress !== undefined) {
+      this.leader = e.leaderAddress;
+    } else if (this.leader === address && (e.code === 'unavailable' || e.code === 'timeout' || e.code === 'not_leader' || e.code === 'no_leader')) {
+      this.leader = null;
+    }
+  }
+
+  /** Where the next attempt goes: the leader hint if it names another node, else the next address. */
+  private nextAddress(e: QuorumliteError, failed: string): string {
+    if (e.leaderAddress !== undefined && e.leaderAddress !== failed) return e.leaderAddress;
+    if (e.code === 'overloaded') return failed;
+    const at = this.addressList.indexOf(failed);
+    this.cursor = (at < 0 ? this.cursor : at) + 1;
+    return this.addressList[this.cursor % this.addressList.length]!;
+  }
+
+  /** Best effort: learn the leader before a first write to save the follower's forwarding hop. */
+  private async probeLeader(): Promise<void> {
+    const address = this.firstAddress({});
+    try {
+      const res = await this.call<WireStatusResponse>(address, 'Status', {}, Math.min(this.timeoutMs, LEADER_PROBE_TIMEOUT_MS));
+      if (res.leader_address) this.leader = res.leader_address;
+    } catch {
+      // The write's own attempts will report a real failure.
+    }
+  }
+}

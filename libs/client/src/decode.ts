@@ -1,0 +1,84 @@
+/**
+ * Wire shapes (as proto-loader produces them with PROTO_LOADER_OPTIONS: int64 as decimal
+ * strings, enums as names, defaults filled) and their conversion to the client's types.
+ */
+import { fromWireValue, type WireValue } from '@quorumlite/proto';
+import type { ExecuteResult, NodeStatus, QueryResult } from './types';
+
+type Int64 = string | number;
+
+export interface WireExecuteResponse {
+  results?: { rows_affected?: Int64; last_insert_rowid?: Int64 }[];
+  index?: Int64;
+  duplicate?: boolean;
+}
+
+export interface WireQueryResponse {
+  columns?: { name?: string; decl_type?: string }[];
+  rows?: { values?: WireValue[] }[];
+  index?: Int64;
+  truncated?: boolean;
+}
+
+export interface WireStatusResponse {
+  node_id?: string;
+  role?: string;
+  leader_id?: string;
+  leader_address?: string;
+  term?: Int64;
+  commit_index?: Int64;
+  applied_index?: Int64;
+  last_index?: Int64;
+  snapshot_index?: Int64;
+  members?: { id?: string; address?: string; role?: string; match_index?: Int64; reachable?: boolean }[];
+  protocol?: string;
+  version?: string;
+}
+
+export function big(v: Int64 | undefined): bigint {
+  if (v === undefined || v === '') return 0n;
+  return BigInt(v);
+}
+
+export function decodeExecute(res: WireExecuteResponse): ExecuteResult {
+  return {
+    results: (res.results ?? []).map((r) => ({
+      rowsAffected: Number(r.rows_affected ?? 0),
+      lastInsertRowid: big(r.last_insert_rowid),
+    })),
+    index: big(res.index),
+    duplicate: res.duplicate ?? false,
+  };
+}
+
+export function decodeQuery(res: WireQueryResponse): QueryResult {
+  return {
+    columns: (res.columns ?? []).map((c) => ({ name: c.name ?? '', declType: c.decl_type ?? '' })),
+    rows: (res.rows ?? []).map((row, r) => (row.values ?? []).map((v, c) => fromWireValue(v, `row ${r + 1} column ${c + 1}`))),
+    index: big(res.index),
+    truncated: res.truncated ?? false,
+  };
+}
+
+export function decodeStatus(res: WireStatusResponse): NodeStatus {
+  return {
+    nodeId: res.node_id ?? '',
+    role: res.role ?? '',
+    leaderId: res.leader_id ?? '',
+    leaderAddress: res.leader_address ?? '',
+    term: big(res.term),
+    commitIndex: big(res.commit_index),
+    appliedIndex: big(res.applied_index),
+    lastIndex: big(res.last_index),
+    snapshotIndex: big(res.snapshot_index),
+    members: (res.members ?? []).map((m) => ({
+      id: m.id ?? '',
+      address: m.address ?? '',
+      role: m.role ?? '',
+      matchIndex: big(m.match_index),
+      reachable: m.reachable ?? false,
+    })),
+    protocol: res.protocol ?? '',
+    version: res.version ?? '',
+  };
+}

@@ -1,0 +1,20 @@
+export { QuorumliteClient, newRequestId, CLIENT_TIMEOUT_MS_DEFAULT, CLIENT_RETRY_BUDGET_MS_DEFAULT } from './client';
+export { QuorumliteError, decodeError, isRetryable, type QlCode } from './errors';
+export { toWireParam, toWireParams, paramName, type ParamValue, type WireParams } from './params';
+export { backoffMs, RETRY_BACKOFF_START_MS, RETRY_BACKOFF_CAP_MS } from './retry';
+export type {
+  SqlValue,
+  Durability,
+  Consistency,
+  Params,
+  StatementSpec,
+  ExecuteOptions,
+  ExecuteResult,
+  StatementResultInfo,
+  QueryOptions,
+  QueryResult,
+  ColumnInfo,
+  NodeStatus,
+  MemberInfo,
+  ClientOptions,
+} from './types';

@@ -1,0 +1,61 @@
+/**
+ * JavaScript values → wire Values. The proto library maps every JS number to a real; a client
+ * wants `42` to bind as an integer, so safe integers become 64-bit integers here.
+ */
+import { toWireValue, type SqlValue, type WireValue } from '@quorumlite/proto';
+
+/** What a caller may pass as a parameter; booleans bind as 0/1. */
+export type ParamValue = SqlValue | boolean | Buffer;
+
+export interface WireParams {
+  params: WireValue[];
+  named: Record<string, WireValue>;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'object') return v === null ? 'null' : (v.constructor?.name ?? 'object');
+  return typeof v;
+}
+
+/** Converts one parameter; `where` names it in the TypeError ("parameter 2", "parameter :id"). */
+export function toWireParam(v: unknown, where: string): WireValue {
+  if (v === null) return { null: true };
+  switch (typeof v) {
+    case 'number':
+      if (Number.isSafeInteger(v)) return { integer: BigInt(v).toString() };
+      return toWireValue(v);
+    case 'bigint':
+      try {
+        return toWireValue(v);
+      } catch (e: unknown) {
+        throw new TypeError(`${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+    case 'string':
+      return { text: v };
+    case 'boolean':
+      return { integer: v ? '1' : '0' };
+    default:
+      if (v instanceof Uint8Array) return toWireValue(v);
+      throw new TypeError(`${where}: cannot bind a value of type ${describe(v)} (use null, number, bigint, string, boolean or Uint8Array)`);
+  }
+}
+
+/** Strips the :, @ or $ a caller may have written in front of a named parameter. */
+export function paramName(key: string): string {
+  return /^[:@$]/.test(key) ? key.slice(1) : key;
+}
+
+export function toWireParams(params: readonly unknown[] | Record<string, unknown> | undefined): WireParams {
+  if (params === undefined) return { params: [], named: {} };
+  if (Array.isArray(params)) {
+    return { params: params.map((v, i) => toWireParam(v, `parameter ${i + 1}`)), named: {} };
+  }
+  const named: Record<string, WireValue> = {};
+  for (const [key, v] of Object.entries(params)) {
+    const name = paramName(key);
+    if (name === '') throw new TypeError(`parameter '${key}': empty name`);
+    named[name] = toWireParam(v, `parameter :${name}`);
+  }
+  return { params: [], named };
+}

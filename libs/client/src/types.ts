@@ -1,0 +1,88 @@
+/** The client's public shapes: what callers pass and what they get back. */
+import type { SqlValue } from '@quorumlite/proto';
+import type { QuorumliteError } from './errors';
+
+export type { SqlValue } from '@quorumlite/proto';
+
+export type Durability = 'quorum' | 'all' | 'semi';
+export type Consistency = 'linearizable' | 'stale' | 'session';
+export type Params = SqlValue[] | Record<string, SqlValue>;
+
+export interface StatementSpec {
+  sql: string;
+  params?: Params;
+}
+
+export interface ExecuteOptions {
+  /** Idempotency key; a random 128-bit hex id when absent. Every retry of this call reuses it. */
+  requestId?: string;
+  durability?: Durability;
+  timeoutMs?: number;
+}
+
+export interface StatementResultInfo {
+  rowsAffected: number;
+  lastInsertRowid: bigint;
+}
+
+export interface ExecuteResult {
+  results: StatementResultInfo[];
+  index: bigint;
+  duplicate: boolean;
+}
+
+export interface QueryOptions {
+  consistency?: Consistency;
+  minIndex?: bigint;
+  maxLagEntries?: bigint;
+  maxRows?: number;
+  timeoutMs?: number;
+  /** Send to this node only (no moving to another address on failure). */
+  address?: string;
+}
+
+export interface ColumnInfo {
+  name: string;
+  declType: string;
+}
+
+export interface QueryResult {
+  columns: ColumnInfo[];
+  rows: SqlValue[][];
+  index: bigint;
+  truncated: boolean;
+}
+
+export interface MemberInfo {
+  id: string;
+  address: string;
+  role: string;
+  matchIndex: bigint;
+  reachable: boolean;
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  role: string;
+  leaderId: string;
+  leaderAddress: string;
+  term: bigint;
+  commitIndex: bigint;
+  appliedIndex: bigint;
+  lastIndex: bigint;
+  snapshotIndex: bigint;
+  members: MemberInfo[];
+  protocol: string;
+  version: string;
+}
+
+export interface ClientOptions {
+  /** host:port of one or more nodes; any node answers, writes are steered to the leader. */
+  addresses: string[];
+  /** Deadline of one call, default 10 s. */
+  timeoutMs?: number;
+  /** Total time spent retrying one operation, default 15 s. */
+  retryBudgetMs?: number;
+  /** Called before each retry, e.g. to log it. */
+  onRetry?: (e: QuorumliteError, attempt: number) => void;
+}
