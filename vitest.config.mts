@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const lib = (name: string): string => path.resolve(__dirname, `libs/${name}/src`);
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+const lib = (name: string): string => path.resolve(root, `libs/${name}/src`);
 
 export default defineConfig({
   resolve: {
@@ -11,7 +14,7 @@ export default defineConfig({
         find: `@quorumlite/${name}`,
         replacement: lib(name),
       })),
-      { find: '@quorumlite/bench', replacement: path.resolve(__dirname, 'bench/src') },
+      { find: '@quorumlite/bench', replacement: path.resolve(root, 'bench/src') },
     ],
   },
   test: {

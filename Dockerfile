@@ -1,0 +1,20 @@
+# quorumlite node image. better-sqlite3 builds from source, so the build stage has a compiler.
+FROM node:20-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/proto ./proto
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/bin ./bin
+ENV NODE_ENV=production
+VOLUME ["/data"]
+EXPOSE 7001
+ENTRYPOINT ["node", "dist/apps/node/main.js"]

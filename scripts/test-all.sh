@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs on a fresh Debian machine, then runs it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v docker-compose >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's docker-compose (validates docker-compose.yml)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+  else
+    echo "docker-compose is required to validate docker-compose.yml: sudo apt-get install docker-compose" >&2
+    exit 1
+  fi
+fi
+
+npm ci --no-audit --no-fund
+npm test
