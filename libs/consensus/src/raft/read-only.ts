@@ -1,0 +1,76 @@
+/**
+ * Leader-side ReadIndex bookkeeping (Raft thesis §6.4, etcd read_only.go).
+ *
+ * Each read gets a sequence number and the commit index at the time it arrived. Heartbeats
+ * carry the newest sequence number; a voter's answer to a heartbeat carrying `s` proves we
+ * were still leader after every read with seq ≤ s arrived. A read is safe once a majority
+ * (counting ourselves) has acknowledged its seq.
+ */
+import type { LogIndex, NodeId } from '../contract';
+import { quorumValue } from './quorum';
+
+/** Where the answer goes: our own Ready (local) or a follower that forwarded the request. */
+export interface ReadRequest {
+  readonly requestId: string;
+  /** null: requested on this node. */
+  readonly origin: NodeId | null;
+}
+
+export interface ConfirmedRead extends ReadRequest {
+  readonly index: LogIndex;
+}
+
+interface PendingRead extends ConfirmedRead {
+  readonly seq: number;
+}
+
+export class ReadOnly {
+  private seq = 0;
+  private readonly acked = new Map<NodeId, number>();
+  private pending: PendingRead[] = [];
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly voters: readonly NodeId[],
+  ) {}
+
+  /** The newest read round, carried by every heartbeat. */
+  currentSeq(): number {
+    return this.seq;
+  }
+
+  size(): number {
+    return this.pending.length;
+  }
+
+  add(request: ReadRequest, index: LogIndex): void {
+    this.seq++;
+    this.pending.push({ ...request, index, seq: this.seq });
+  }
+
+  /** Record a voter's acknowledgement of round `seq` and return the reads it made safe. */
+  ack(from: NodeId, seq: number): ConfirmedRead[] {
+    // A round we never sent can only come from a confused peer; it proves nothing.
+    if (seq > this.seq) return [];
+    if (seq > (this.acked.get(from) ?? 0)) this.acked.set(from, seq);
+    return this.release();
+  }
+
+  /** Reads confirmed by a majority (at once in a single-voter cluster). */
+  release(): ConfirmedRead[] {
+    const safe = quorumValue(this.voters, (id) => (id === this.self ? this.seq : (this.acked.get(id) ?? 0)));
+    let n = 0;
+    while (n < this.pending.length && (this.pending[n]?.seq ?? Infinity) <= safe) n++;
+    if (n === 0) return [];
+    const done = this.pending.slice(0, n);
+    this.pending = this.pending.slice(n);
+    return done.map(({ requestId, origin, index }) => ({ requestId, origin, index }));
+  }
+
+  /** Leadership lost: hand back every pending read so the caller can fail it. */
+  drain(): ReadRequest[] {
+    const out = this.pending.map(({ requestId, origin }) => ({ requestId, origin }));
+    this.pending = [];
+    return out;
+  }
+}
