@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { BenchArgsError, DEFAULT_SETTINGS, parseBenchArgs, parseDurationMs, parseList, splitConcurrency } from './args';
+
+describe('parseDurationMs', () => {
+  it('reads ms, s, m and h, with decimals', () => {
+    expect(parseDurationMs('10s')).toBe(10_000);
+    expect(parseDurationMs('500ms')).toBe(500);
+    expect(parseDurationMs('2m')).toBe(120_000);
+    expect(parseDurationMs('1.5s')).toBe(1_500);
+    expect(parseDurationMs('1h')).toBe(3_600_000);
+  });
+
+  it('refuses a bare number or a wrong unit, naming the flag', () => {
+    expect(() => parseDurationMs('10', 'warmup')).toThrow(/--warmup: '10' is not a duration/);
+    expect(() => parseDurationMs('10 sec')).toThrow(BenchArgsError);
+    expect(() => parseDurationMs('-1s')).toThrow(BenchArgsError);
+  });
+});
+
+describe('parseList and parseBenchArgs', () => {
+  it('splits lists, dropping blanks', () => {
+    expect(parseList(' a, b,,c ')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('uses the defaults without flags', () => {
+    expect(parseBenchArgs([])).toEqual(DEFAULT_SETTINGS);
+  });
+
+  it('reads every flag', () => {
+    const s = parseBenchArgs(['--concurrency', '1,8', '--duration', '2s', '--warmup', '500ms', '--scenarios', 'insert,batch100', '--loaders', '3', '--out', '/tmp/x', '--baselines', 'none', '--preload-rows', '50']);
+    expect(s).toMatchObject({ concurrency: [1, 8], durationMs: 2_000, warmupMs: 500, scenarios: ['insert', 'batch100'], loaders: 3, outDir: '/tmp/x', baselines: [], preloadRows: 50 });
+  });
+
+  it('--quick shortens the run but explicit flags still win', () => {
+    const s = parseBenchArgs(['--quick', '--duration', '5s']);
+    expect(s).toMatchObject({ quick: true, concurrency: [1, 64], durationMs: 5_000, warmupMs: 1_000 });
+  });
+
+  it('refuses unknown scenarios, flags and non-positive numbers', () => {
+    expect(() => parseBenchArgs(['--scenarios', 'insert,upsert'])).toThrow(/unknown scenario 'upsert'/);
+    expect(() => parseBenchArgs(['--concurrency', '0'])).toThrow(/--concurrency/);
+    expect(() => parseBenchArgs(['--loaders', 'two'])).toThrow(/--loaders/);
+    expect(() => parseBenchArgs(['--fast'])).toThrow(BenchArgsError);
+  });
+});
+
+describe('splitConcurrency', () => {
+  it('spreads clients over loaders, never starting an idle loader', () => {
+    expect(splitConcurrency(10, 3)).toEqual([4, 3, 3]);
+    expect(splitConcurrency(64, 2)).toEqual([32, 32]);
+    expect(splitConcurrency(1, 2)).toEqual([1]);
+    for (const [c, l] of [[1, 1], [7, 4], [256, 3]] as const) {
+      const parts = splitConcurrency(c, l);
+      expect(parts.reduce((a, b) => a + b, 0)).toBe(c);
+      expect(Math.min(...parts)).toBeGreaterThan(0);
+    }
+  });
+});

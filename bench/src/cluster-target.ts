@@ -1,0 +1,53 @@
+/**
+ * The cluster under test: a fresh 3-node LocalCluster in a temp dir, its schema and preloaded
+ * rows. Loaded lazily so the baselines run (and report) even when the cluster cannot start.
+ */
+import { QuorumliteClient } from '@quorumlite/client';
+import { LocalCluster } from '@quorumlite/cluster';
+import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './scenarios';
+
+export interface ClusterUnderTest {
+  addresses: string[];
+  /** Server processes to measure CPU of, keyed by a label (node id). */
+  pids(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export const CLUSTER_NODES = 3;
+const LEADER_WAIT_MS = 30_000;
+
+export async function startClusterUnderTest(dataDir: string, onStarted: (stop: () => Promise<void>) => void): Promise<ClusterUnderTest> {
+  const cluster = await LocalCluster.start({ nodes: CLUSTER_NODES, dataDir, basePort: 0 });
+  const stop = async (): Promise<void> => {
+    await cluster.stop();
+  };
+  onStarted(stop);
+  await cluster.waitForLeader(LEADER_WAIT_MS);
+  const addresses = cluster.addresses();
+  return {
+    addresses,
+    pids: () => {
+      const out: Record<string, number> = {};
+      for (const { id } of cluster.nodes) {
+        const pid = cluster.pid(id);
+        if (pid !== null) out[id] = pid;
+      }
+      return out;
+    },
+    stop,
+  };
+}
+
+/** Creates the table and loads `rows` rows for the select scenarios, BATCH_ROWS per Execute. */
+export async function prepareSchema(addresses: string[], rows: number): Promise<void> {
+  const client = new QuorumliteClient({ addresses });
+  try {
+    await client.execute([{ sql: TABLE_DDL }]);
+    for (let first = 0; first < rows; first += BATCH_ROWS) {
+      const n = Math.min(BATCH_ROWS, rows - first);
+      await client.execute(Array.from({ length: n }, (_, i) => ({ sql: INSERT_SQL, params: [preloadKey(first + i), VALUE_TEXT] })));
+    }
+  } finally {
+    client.close();
+  }
+}

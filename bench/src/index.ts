@@ -1,0 +1,26 @@
+/**
+ * The benchmark harness behind `quorumlite bench` and the hidden `quorumlite bench-worker`.
+ */
+export { runBench, writeReport, machineMeta, type BenchReport, type RunBenchOptions } from './runner';
+export { runBenchWorker } from './worker';
+export { Histogram, bucketIndexOf, bucketUpperBound, HISTOGRAM_VALUE_MAX, type HistogramJson } from './histogram';
+export {
+  parseBenchArgs,
+  parseDurationMs,
+  parseList,
+  parsePositiveInt,
+  parsePositiveIntList,
+  splitConcurrency,
+  BenchArgsError,
+  BENCH_USAGE,
+  DEFAULT_SETTINGS,
+  QUICK_SETTINGS,
+  type BenchSettings,
+  type Baseline,
+} from './args';
+export { mergeWorkerResults, latencySummaryMs, type RunRow, type RowKind, type CpuSummary, type LatencySummaryMs } from './merge';
+export { runClosedLoop, errorCodeOf, type WorkerResult, type LoopPlan, type Operation } from './loop';
+export { startEchoServer, createEchoClient, echoOnce, type EchoServer } from './echo';
+export { summarize, renderSummary, renderMarkdown, rowFailed, type Summary } from './report';
+export { Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
+export { SCENARIO_NAMES, statementsPerOp, type ScenarioName } from './scenarios';

@@ -1,0 +1,255 @@
+/**
+ * `quorumlite bench`: baselines (bare gRPC echo, better-sqlite3 commit ceiling), then every
+ * scenario × concurrency against a fresh 3-node cluster, all with the same loader code; writes
+ * <timestamp>.json and .md and prints the ratios that matter. Never asserts speed: the exit code
+ * says only whether the cluster started and every run stayed under the error budget.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BENCH_USAGE, BenchArgsError, parseBenchArgs, splitConcurrency, type BenchSettings } from './args';
+import { coresUsed, snapshotCpu, type CpuSnapshot } from './cpu';
+import { BenchChildError, Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
+import { sleepUntil, type WorkerResult } from './loop';
+import { mergeWorkerResults, type RowKind, type RunRow } from './merge';
+import { renderMarkdown, renderSummary, summarize, type ReportMeta, type Summary } from './report';
+import { statementsPerOp, type ScenarioName } from './scenarios';
+
+const CHILD_READY_MS = 30_000;
+/** Time between the start line and the start of warm-up, so every loader begins together. */
+const START_LEAD_MS = 250;
+/** Result deadline beyond warm-up + duration: drain plus process exit slack. */
+const RESULT_SLACK_MS = 20_000;
+
+export interface BenchReport {
+  meta: ReportMeta;
+  settings: BenchSettings;
+  runId: string;
+  clusterError: string | null;
+  rows: RunRow[];
+  summary: Summary;
+}
+
+export interface RunBenchOptions {
+  worker?: WorkerCommand;
+  log?: (line: string) => void;
+}
+
+export async function runBench(argv: string[], options: RunBenchOptions = {}): Promise<number> {
+  let settings: BenchSettings;
+  try {
+    settings = parseBenchArgs(argv);
+  } catch (e: unknown) {
+    if (!(e instanceof BenchArgsError)) throw e;
+    process.stderr.write(`${e.message}\n\n${BENCH_USAGE}\n`);
+    return 2;
+  }
+  if (settings.help) {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
+  const session = new BenchSession(settings, options.worker ?? defaultWorkerCommand(), options.log ?? ((l) => process.stderr.write(`${l}\n`)));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    session.log(`${signal}: stopping every process this benchmark started`);
+    void session.cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const report = await session.run();
+    const files = writeReport(settings.outDir, report);
+    process.stdout.write(`\n${renderSummary(report.summary)}\n\nwrote ${files.json}\n      ${files.md}\n`);
+    return report.clusterError !== null || report.summary.failedRows.length > 0 ? 1 : 0;
+  } catch (e: unknown) {
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 1;
+  } finally {
+    await session.cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+type LoadTargetArgs = { kind: 'echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
+
+class BenchSession {
+  private readonly children = new Set<Child>();
+  private readonly stoppers: Array<() => Promise<void>> = [];
+  private readonly runId = `b${Date.now().toString(36)}`;
+  private tmpDir: string | null = null;
+
+  constructor(
+    private readonly settings: BenchSettings,
+    private readonly worker: WorkerCommand,
+    readonly log: (line: string) => void,
+  ) {}
+
+  async run(): Promise<BenchReport> {
+    const meta = machineMeta();
+    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-'));
+    const rows: RunRow[] = [];
+    if (this.settings.baselines.includes('echo')) rows.push(...(await this.echoRows()));
+    if (this.settings.baselines.includes('sqlite')) for (const n of [1, 100]) rows.push(await this.sqliteRow(n));
+    let clusterError: string | null = null;
+    if (this.settings.scenarios.length > 0) {
+      try {
+        rows.push(...(await this.clusterRows(path.join(this.tmpDir, 'cluster'))));
+      } catch (e: unknown) {
+        clusterError = e instanceof Error ? e.message : String(e);
+        this.log(`cluster: ${clusterError}`);
+      }
+    }
+    return { meta, settings: this.settings, runId: this.runId, clusterError, rows, summary: summarize(rows) };
+  }
+
+  private async echoRows(): Promise<RunRow[]> {
+    const server = this.spawn('echo-server', ['echo-server', '--host', '127.0.0.1', '--port', '0']);
+    const port = await server.waitListening(CHILD_READY_MS);
+    const rows: RunRow[] = [];
+    try {
+      for (const c of this.settings.concurrency) {
+        rows.push(await this.loadLevel('echo', 'echo', { kind: 'echo', address: `127.0.0.1:${port}` }, c, { echo: server.pid }, 1));
+      }
+    } finally {
+      await this.stopChild(server);
+    }
+    return rows;
+  }
+
+  private async sqliteRow(rowsPerTxn: number): Promise<RunRow> {
+    const dir = fs.mkdtempSync(path.join(this.tmpDir!, `sqlite-${rowsPerTxn}-`));
+    const args = ['sqlite-ceiling', '--dir', dir, '--rows-per-txn', String(rowsPerTxn), ...this.phaseArgs()];
+    const child = this.spawn(`sqlite-${rowsPerTxn}`, args);
+    try {
+      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid });
+      const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
+      // The ceiling is its own server: its CPU is reported as the server's, not a loader's.
+      return this.announce(mergeWorkerResults(identity, result, { loaderCores: null, serverCores: cpu.serverCores }));
+    } finally {
+      await this.stopChild(child);
+    }
+  }
+
+  private async clusterRows(dataDir: string): Promise<RunRow[]> {
+    const { startClusterUnderTest, prepareSchema } = await import('./cluster-target');
+    this.log(`cluster: starting 3 nodes in ${dataDir}`);
+    const cluster = await startClusterUnderTest(dataDir, (stop) => this.stoppers.push(stop));
+    const rows: RunRow[] = [];
+    try {
+      await prepareSchema(cluster.addresses, this.settings.scenarios.some((s) => s.startsWith('select')) ? this.settings.preloadRows : 0);
+      for (const scenario of this.settings.scenarios) {
+        for (const c of this.settings.concurrency) {
+          rows.push(await this.loadLevel(scenario, 'quorumlite', { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+    return rows;
+  }
+
+  private async loadLevel(name: string, kind: RowKind, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
+    const shares = splitConcurrency(concurrency, this.settings.loaders);
+    const children = shares.map((clients, loader) => this.spawn(`${name}@${concurrency}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));
+    try {
+      const [results, cpu] = await this.runChildren(children, servers);
+      return this.announce(mergeWorkerResults({ name, kind, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp }, results, cpu));
+    } finally {
+      await Promise.all(children.map((child) => this.stopChild(child)));
+    }
+  }
+
+  /** Waits for every child to be ready, starts them together, samples CPU around the window. */
+  private async runChildren(children: Child[], servers: Record<string, number>): Promise<[WorkerResult[], { loaderCores: number | null; serverCores: Record<string, number | null> }]> {
+    await Promise.all(children.map((child) => child.waitReady(CHILD_READY_MS)));
+    const startAt = Date.now() + START_LEAD_MS;
+    for (const child of children) child.start(startAt);
+    const loaderPids = children.map((child) => child.pid);
+    const allPids = [...loaderPids, ...Object.values(servers)];
+    const windowStart = startAt + this.settings.warmupMs;
+    const windowEnd = windowStart + this.settings.durationMs;
+    const sampling = (async (): Promise<[CpuSnapshot, CpuSnapshot]> => {
+      await sleepUntil(windowStart);
+      const before = snapshotCpu(allPids);
+      await sleepUntil(windowEnd);
+      return [before, snapshotCpu(allPids)];
+    })();
+    const deadline = this.settings.warmupMs + this.settings.durationMs + START_LEAD_MS + RESULT_SLACK_MS;
+    const results = (await Promise.all(children.map((child) => child.waitResult(deadline)))).map(asWorkerResult);
+    const [before, after] = await sampling;
+    const serverCores: Record<string, number | null> = {};
+    for (const [label, pid] of Object.entries(servers)) serverCores[label] = coresUsed(before, after, [pid], this.settings.durationMs);
+    return [results, { loaderCores: coresUsed(before, after, loaderPids, this.settings.durationMs), serverCores }];
+  }
+
+  private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
+    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}c${concurrency}`, ...this.phaseArgs()];
+    switch (target.kind) {
+      case 'echo':
+        return [...common, '--target', 'echo', '--address', target.address];
+      case 'quorumlite':
+        return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
+    }
+  }
+
+  private phaseArgs(): string[] {
+    return ['--warmup-ms', String(this.settings.warmupMs), '--duration-ms', String(this.settings.durationMs)];
+  }
+
+  private spawn(name: string, args: string[]): Child {
+    const child = new Child(name, this.worker, args, this.log);
+    this.children.add(child);
+    return child;
+  }
+
+  private async stopChild(child: Child): Promise<void> {
+    await child.stop();
+    this.children.delete(child);
+  }
+
+  private announce(row: RunRow): RunRow {
+    const errors = row.errors > 0 ? ` errors ${row.errors} ${JSON.stringify(row.errorsByCode)}` : '';
+    this.log(`${row.name.padEnd(12)} C=${String(row.concurrency).padEnd(4)} ${row.opsPerSec.toFixed(0).padStart(8)} ops/s ${row.statementsPerSec.toFixed(0).padStart(9)} stmts/s  p50 ${row.latencyMs.p50.toFixed(2)} ms  p99 ${row.latencyMs.p99.toFixed(2)} ms${errors}`);
+    for (const sample of row.errorSamples) this.log(`    ${sample}`);
+    return row;
+  }
+
+  /** Stops every child and the cluster; safe to call more than once. */
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.children].map((child) => this.stopChild(child)));
+    for (const stop of this.stoppers.splice(0)) {
+      try {
+        await stop();
+      } catch (e: unknown) {
+        this.log(`cleanup: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    if (this.tmpDir) fs.rmSync(this.tmpDir, { recursive: true, force: true });
+    this.tmpDir = null;
+  }
+}
+
+function asWorkerResult(json: unknown): WorkerResult {
+  const r = json as Partial<WorkerResult> | null;
+  if (!r || typeof r.ops !== 'number' || typeof r.errors !== 'number' || !r.histogram) {
+    throw new BenchChildError(`a loader sent a malformed result: ${JSON.stringify(json).slice(0, 200)}`);
+  }
+  return r as WorkerResult;
+}
+
+export function machineMeta(): ReportMeta {
+  const cpus = os.cpus();
+  return { startedAt: new Date().toISOString(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+export function writeReport(outDir: string, report: BenchReport): { json: string; md: string } {
+  fs.mkdirSync(outDir, { recursive: true });
+  const stamp = report.meta.startedAt.replace(/[:.]/g, '-');
+  const json = path.join(outDir, `${stamp}.json`);
+  const md = path.join(outDir, `${stamp}.md`);
+  fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  const s = report.settings;
+  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on.${report.clusterError ? ` Cluster failed: ${report.clusterError}` : ''}`;
+  fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, report.rows, report.summary));
+  return { json, md };
+}

@@ -1,0 +1,45 @@
+/**
+ * What each scenario sends. Pure data and key/value builders, shared by the loader, the
+ * SQLite ceiling and the report.
+ */
+
+export const SCENARIO_NAMES = ['insert', 'select', 'select-stale', 'batch100'] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+/** What a loader process drives: a quorumlite scenario or the bare gRPC echo baseline. */
+export type LoadTarget = { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] } | { kind: 'echo'; address: string };
+
+export const TABLE_DDL = 'CREATE TABLE IF NOT EXISTS kv(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)';
+export const INSERT_SQL = 'INSERT INTO kv(k, v) VALUES (?, ?)';
+export const SELECT_SQL = 'SELECT v FROM kv WHERE k = ?';
+export const BATCH_ROWS = 100;
+/** Text payload so a row (id + key + value + overhead) is about 100 bytes. */
+export const VALUE_TEXT = 'x'.repeat(72);
+/** Size of the echo request: about what one single-row Execute puts on the wire. */
+export const ECHO_PAYLOAD_BYTES = 128;
+
+export function statementsPerOp(scenario: ScenarioName): number {
+  switch (scenario) {
+    case 'insert':
+    case 'select':
+    case 'select-stale':
+      return 1;
+    case 'batch100':
+      return BATCH_ROWS;
+    default:
+      return assertNever(scenario);
+  }
+}
+
+export function preloadKey(i: number): string {
+  return `pre-${i.toString().padStart(8, '0')}`;
+}
+
+/** Unique across runs, loaders and clients: run id, loader index, per-loader sequence. */
+export function insertKey(runId: string, loader: number, seq: number): string {
+  return `${runId}-${loader}-${seq}`;
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unexpected value ${JSON.stringify(x)}`);
+}
