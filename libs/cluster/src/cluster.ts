@@ -1,0 +1,379 @@
+/**
+ * LocalCluster: real node processes on loopback, for the CLI `cluster` command, end-to-end
+ * tests, benchmarks and fault injection. Each node logs to its own file so a failure can show
+ * the tail of what the node said.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { QuorumliteClient, type NodeStatus } from '@quorumlite/client';
+import { writeClusterManifest, type LocalRole } from './manifest';
+import { freePorts } from './ports';
+import { track, untrack, writeWatchdog, WATCHDOG_PARENT_ENV, type Reapable } from './reaper';
+
+export interface LocalNodeSpec {
+  id: string;
+  role?: LocalRole;
+}
+
+export interface LocalClusterOptions {
+  nodes: number | LocalNodeSpec[];
+  dataDir: string;
+  host?: string;
+  /** First port; nodes take consecutive ports. 0 (default): free ports picked by the OS. */
+  basePort?: number;
+  /** Exact ports, one per node (wins over basePort); used to bring a recorded layout back. */
+  ports?: number[];
+  nodeArgs?: string[];
+  env?: Record<string, string>;
+  /** Default: <repo>/dist/apps/node/main.js, found by walking up from this file. */
+  nodeBin?: string;
+  /** Node stdout/stderr files, default dataDir/logs. */
+  logDir?: string;
+  protocol?: string;
+  startTimeoutMs?: number;
+  /** Called when a node exits without being asked to (crash, bad config). */
+  onNodeExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface LocalNode {
+  id: string;
+  address: string;
+  role: string;
+  dataDir: string;
+}
+
+export const START_TIMEOUT_MS_DEFAULT = 30_000;
+export const LEADER_TIMEOUT_MS_DEFAULT = 15_000;
+/** How long stop() and kill(SIGTERM) wait for a graceful exit before SIGKILL. */
+export const STOP_GRACE_MS = 5_000;
+const POLL_INTERVAL_MS = 50;
+const STATUS_TIMEOUT_MS = 1_000;
+const LOG_TAIL_BYTES_MAX = 64 * 1024;
+const NODE_BIN_RELATIVE = path.join('dist', 'apps', 'node', 'main.js');
+
+interface Proc {
+  node: LocalNode;
+  args: string[];
+  logFile: string;
+  child: ChildProcess | null;
+  exited: Promise<void>;
+  paused: boolean;
+  /** Set while this code is the one stopping the process, so its exit is not reported as a crash. */
+  stopping: boolean;
+}
+
+/** Finds dist/apps/node/main.js above `from` (source tree or a bundle in dist/apps/cli). */
+export function findNodeBin(from: string = __dirname): string {
+  let dir = from;
+  for (let i = 0; i < 10; i++) {
+    const candidate = path.join(dir, NODE_BIN_RELATIVE);
+    if (fs.existsSync(candidate)) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new Error('dist/apps/node/main.js not found: run `npm run build` first');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function normalizeSpecs(nodes: number | LocalNodeSpec[]): { id: string; role: LocalRole }[] {
+  const specs: LocalNodeSpec[] = typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => ({ id: `n${i + 1}` })) : nodes;
+  if (specs.length === 0) throw new RangeError('a local cluster needs at least one node');
+  const ids = new Set<string>();
+  return specs.map((s) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(s.id)) throw new TypeError(`node id '${s.id}' must be letters, digits, '-' or '_'`);
+    if (ids.has(s.id)) throw new TypeError(`node id '${s.id}' appears twice`);
+    ids.add(s.id);
+    return { id: s.id, role: s.role ?? 'voter' };
+  });
+}
+
+async function choosePorts(options: LocalClusterOptions, count: number, host: string): Promise<number[]> {
+  if (options.ports) {
+    if (options.ports.length !== count) throw new RangeError(`ports lists ${options.ports.length} ports for ${count} nodes`);
+    return options.ports;
+  }
+  const base = options.basePort ?? 0;
+  if (base === 0) return freePorts(count, host);
+  if (!Number.isInteger(base) || base < 1 || base + count - 1 > 65535) throw new RangeError(`basePort ${base} does not leave room for ${count} ports`);
+  return Array.from({ length: count }, (_, i) => base + i);
+}
+
+function membersFlag(nodes: LocalNode[]): string {
+  return nodes.map((n) => `${n.id}=${n.address}${n.role === 'voter' ? '' : `:${n.role}`}`).join(',');
+}
+
+export class LocalCluster implements Reapable {
+  readonly nodes: LocalNode[];
+  private readonly procs = new Map<string, Proc>();
+  private readonly client: QuorumliteClient;
+  private stopped: Promise<void> | null = null;
+
+  private constructor(
+    nodes: LocalNode[],
+    private readonly options: LocalClusterOptions,
+    private readonly nodeBin: string,
+    private readonly watchdog: string,
+    logDir: string,
+  ) {
+    this.nodes = nodes;
+    const members = membersFlag(nodes);
+    for (const node of nodes) {
+      const args = ['--node-id', node.id, '--listen', node.address, '--data-dir', node.dataDir, '--members', members];
+      if (options.protocol !== undefined) args.push('--protocol', options.protocol);
+      args.push(...(options.nodeArgs ?? []));
+      this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
+    }
+    this.client = new QuorumliteClient({ addresses: nodes.map((n) => n.address), timeoutMs: STATUS_TIMEOUT_MS, retryBudgetMs: 0 });
+  }
+
+  /**
+   * Spawns every node and waits (bounded by startTimeoutMs) until each answers Status and a
+   * leader is known. On failure everything started is stopped and the error carries the logs.
+   */
+  static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    const specs = normalizeSpecs(options.nodes);
+    const host = options.host ?? '127.0.0.1';
+    const nodeBin = options.nodeBin ?? findNodeBin();
+    if (!fs.existsSync(nodeBin)) throw new Error(`${nodeBin} not found: run \`npm run build\` first`);
+    const dataDir = path.resolve(options.dataDir);
+    const logDir = path.resolve(options.logDir ?? path.join(dataDir, 'logs'));
+    fs.mkdirSync(logDir, { recursive: true });
+    const ports = await choosePorts(options, specs.length, host);
+    const nodes = specs.map((s, i) => ({ id: s.id, role: s.role, address: `${host}:${ports[i]}`, dataDir: path.join(dataDir, s.id) }));
+    for (const n of nodes) fs.mkdirSync(n.dataDir, { recursive: true });
+    writeClusterManifest(dataDir, {
+      version: 1,
+      host,
+      nodes: specs.map((s, i) => ({ id: s.id, role: s.role, port: ports[i]! })),
+      ...(options.protocol !== undefined ? { protocol: options.protocol } : {}),
+    });
+    const cluster = new LocalCluster(nodes, options, nodeBin, writeWatchdog(logDir), logDir);
+    track(cluster);
+    try {
+      for (const n of nodes) cluster.spawnNode(n.id);
+      await cluster.waitUntil(options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, 'every node to answer Status and a leader to be elected', () =>
+        cluster.allAnswerWithLeader(),
+      );
+      return cluster;
+    } catch (e: unknown) {
+      await cluster.stop();
+      const message = e instanceof Error ? e.message : String(e);
+      throw new Error(`local cluster failed to start: ${message}\n${cluster.allLogTails(20)}`, { cause: e });
+    }
+  }
+
+  addresses(): string[] {
+    return this.nodes.map((n) => n.address);
+  }
+
+  address(id: string): string {
+    return this.proc(id).node.address;
+  }
+
+  pid(id: string): number | null {
+    const p = this.proc(id);
+    return this.isRunning(id) ? (p.child?.pid ?? null) : null;
+  }
+
+  isRunning(id: string): boolean {
+    const child = this.proc(id).child;
+    return child !== null && child.exitCode === null && child.signalCode === null;
+  }
+
+  /** Signals the node (SIGKILL by default) and resolves once it has exited. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.proc(id);
+    if (!this.isRunning(id) || !p.child) return;
+    p.stopping = true;
+    if (p.paused && signal !== 'SIGKILL') this.signal(p, 'SIGCONT');
+    p.paused = false;
+    this.signal(p, signal);
+    if (signal === 'SIGKILL') return p.exited;
+    const exitedInTime = await Promise.race([p.exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
+    if (!exitedInTime) {
+      this.signal(p, 'SIGKILL');
+      await p.exited;
+    }
+  }
+
+  /** Starts a stopped node again with the same arguments and data dir; resolves when it answers Status. */
+  async restart(id: string): Promise<void> {
+    if (this.isRunning(id)) throw new Error(`node ${id} is still running; kill it before restarting it`);
+    this.spawnNode(id);
+    const address = this.address(id);
+    await this.waitUntil(this.options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, `node ${id} to answer Status after a restart`, async () => {
+      await this.client.status(address);
+      return true;
+    });
+  }
+
+  pause(id: string): void {
+    const p = this.proc(id);
+    if (!this.isRunning(id)) throw new Error(`node ${id} is not running`);
+    this.signal(p, 'SIGSTOP');
+    p.paused = true;
+  }
+
+  resume(id: string): void {
+    const p = this.proc(id);
+    if (!this.isRunning(id)) throw new Error(`node ${id} is not running`);
+    this.signal(p, 'SIGCONT');
+    p.paused = false;
+  }
+
+  /** A node that says it leads (the highest term wins if a deposed one has not noticed yet). */
+  async waitForLeader(timeoutMs = LEADER_TIMEOUT_MS_DEFAULT, exclude: string[] = []): Promise<{ id: string; address: string }> {
+    let found: { id: string; address: string } | null = null;
+    await this.waitUntil(timeoutMs, `a leader${exclude.length ? ` other than ${exclude.join(', ')}` : ''}`, async () => {
+      found = await this.findLeader(exclude);
+      return found !== null;
+    });
+    return found!;
+  }
+
+  status(id: string): Promise<NodeStatus> {
+    return this.client.status(this.address(id));
+  }
+
+  /** The last lines the node wrote to stdout/stderr (this and earlier runs). */
+  logTail(id: string, lines = 50): string {
+    const file = this.proc(id).logFile;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return '';
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      const length = Math.min(size, LOG_TAIL_BYTES_MAX);
+      const buf = Buffer.alloc(length);
+      fs.readSync(fd, buf, 0, length, size - length);
+      const all = buf.toString('utf8').split('\n');
+      if (all[all.length - 1] === '') all.pop();
+      return all.slice(-lines).join('\n');
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Stops every node (SIGTERM, SIGKILL after STOP_GRACE_MS). Safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopped ??= this.stopAll();
+    return this.stopped;
+  }
+
+  killAllNow(): void {
+    for (const p of this.procs.values()) {
+      if (p.child && p.child.exitCode === null && p.child.signalCode === null) {
+        p.stopping = true;
+        this.signal(p, 'SIGKILL');
+      }
+    }
+  }
+
+  private async stopAll(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => this.kill(n.id, 'SIGTERM')));
+    this.client.close();
+    untrack(this);
+  }
+
+  private proc(id: string): Proc {
+    const p = this.procs.get(id);
+    if (!p) throw new Error(`no node '${id}' in this cluster (nodes: ${[...this.procs.keys()].join(', ')})`);
+    return p;
+  }
+
+  private signal(p: Proc, signal: NodeJS.Signals): void {
+    try {
+      p.child?.kill(signal);
+    } catch {
+      // Already gone: its exit event settles `exited`.
+    }
+  }
+
+  private spawnNode(id: string): void {
+    if (this.stopped) throw new Error('this local cluster has been stopped');
+    const p = this.proc(id);
+    const fd = fs.openSync(p.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, ...this.options.env, [WATCHDOG_PARENT_ENV]: String(process.pid) },
+        // Own process group: a terminal's Ctrl-C reaches the parent only, which stops nodes in order.
+        detached: true,
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    p.child = child;
+    p.paused = false;
+    p.stopping = false;
+    p.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (!p.stopping) this.options.onNodeExit?.(id, code, signal);
+        resolve();
+      });
+      child.once('error', () => resolve());
+    });
+  }
+
+  private async statusOrNull(id: string): Promise<NodeStatus | null> {
+    try {
+      return await this.status(id);
+    } catch {
+      return null;
+    }
+  }
+
+  private async allAnswerWithLeader(): Promise<boolean> {
+    const dead = this.nodes.find((n) => !this.isRunning(n.id));
+    if (dead) {
+      const child = this.proc(dead.id).child;
+      throw new Error(`node ${dead.id} exited (code ${child?.exitCode ?? 'none'}, signal ${child?.signalCode ?? 'none'}) while the cluster was starting`);
+    }
+    const statuses = await Promise.all(this.nodes.map((n) => this.statusOrNull(n.id)));
+    return statuses.every((s) => s !== null) && statuses.some((s) => s?.role === 'leader');
+  }
+
+  private async findLeader(exclude: string[]): Promise<{ id: string; address: string } | null> {
+    const candidates = this.nodes.filter((n) => this.isRunning(n.id) && !this.proc(n.id).paused && !exclude.includes(n.id));
+    const statuses = await Promise.all(candidates.map((n) => this.statusOrNull(n.id)));
+    let best: { id: string; address: string } | null = null;
+    let bestTerm = -1n;
+    for (const [i, n] of candidates.entries()) {
+      const s = statuses[i];
+      if (s?.role === 'leader' && s.term > bestTerm) {
+        best = { id: n.id, address: n.address };
+        bestTerm = s.term;
+      }
+    }
+    return best;
+  }
+
+  private async waitUntil(timeoutMs: number, what: string, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown = null;
+    while (Date.now() < deadline) {
+      try {
+        if (await check()) return;
+      } catch (e: unknown) {
+        if (e instanceof Error && /exited .* while the cluster was starting/.test(e.message)) throw e;
+        lastError = e;
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+    const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+  }
+
+  private allLogTails(lines: number): string {
+    return this.nodes.map((n) => `--- ${n.id} (${this.proc(n.id).logFile}) ---\n${this.logTail(n.id, lines)}`).join('\n');
+  }
+}

@@ -1,0 +1,12 @@
+export {
+  LocalCluster,
+  findNodeBin,
+  START_TIMEOUT_MS_DEFAULT,
+  LEADER_TIMEOUT_MS_DEFAULT,
+  STOP_GRACE_MS,
+  type LocalClusterOptions,
+  type LocalNodeSpec,
+  type LocalNode,
+} from './cluster';
+export { freePorts } from './ports';
+export { readClusterManifest, writeClusterManifest, manifestPath, MANIFEST_FILE, type ClusterManifest, type LocalRole } from './manifest';
