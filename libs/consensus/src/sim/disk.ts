@@ -1,0 +1,187 @@
+/**
+ * A node's simulated disk: a durable image plus a page cache of writes not yet fsync'd.
+ * Reads see the page cache; fsync makes it durable; a crash keeps only the durable image
+ * plus some prefix of the unsynced writes (the OS may have flushed part of them).
+ */
+import type { Entry, HardState, PersistedState, SnapshotMeta } from '../contract';
+import type { AppliedLog } from './checker';
+import { CoreContractError } from './errors';
+
+export interface StoredSnapshot {
+  readonly meta: SnapshotMeta;
+  /** The state-machine content at meta.index (the bytes a real driver would ship). */
+  readonly state: AppliedLog;
+}
+
+/** One image of the disk: hard state, latest snapshot, and a contiguous log after `offset`. */
+class DiskImage {
+  hardState: HardState | null = null;
+  snapshot: StoredSnapshot | null = null;
+  /** entries[k].index === offset + 1 + k. */
+  entries: Entry[] = [];
+  offset = 0;
+  offsetTerm = 0;
+
+  clone(): DiskImage {
+    const copy = new DiskImage();
+    copy.hardState = this.hardState;
+    copy.snapshot = this.snapshot;
+    copy.entries = this.entries.slice();
+    copy.offset = this.offset;
+    copy.offsetTerm = this.offsetTerm;
+    return copy;
+  }
+
+  lastIndex(): number {
+    return this.offset + this.entries.length;
+  }
+
+  termAt(index: number): number | undefined {
+    if (index === this.offset) return this.offsetTerm;
+    return this.entries[index - this.offset - 1]?.term;
+  }
+
+  apply(op: DiskWrite): void {
+    switch (op.kind) {
+      case 'hard_state':
+        this.hardState = op.hardState;
+        return;
+      case 'append':
+        this.append(op.entries);
+        return;
+      case 'snapshot':
+        this.installSnapshot(op.snapshot);
+        return;
+    }
+  }
+
+  private append(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    this.entries.length = Math.max(0, first.index - this.offset - 1);
+    for (const e of entries) this.entries.push(e);
+  }
+
+  /** Keep the log after the snapshot only if it agrees with the snapshot's position. */
+  private installSnapshot(snapshot: StoredSnapshot): void {
+    const { index, term } = snapshot.meta;
+    this.snapshot = snapshot;
+    if (this.termAt(index) === term) {
+      this.entries = this.entries.slice(Math.max(0, index - this.offset));
+    } else {
+      this.entries = [];
+    }
+    this.offset = index;
+    this.offsetTerm = term;
+  }
+}
+
+type DiskWrite =
+  | { readonly kind: 'hard_state'; readonly hardState: HardState }
+  | { readonly kind: 'append'; readonly entries: readonly Entry[] }
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot };
+
+export class SimDisk {
+  private durable = new DiskImage();
+  private cache = new DiskImage();
+  private unsynced: DiskWrite[] = [];
+
+  /** What the node holds now (page cache view). */
+  lastIndex(): number {
+    return this.cache.lastIndex();
+  }
+
+  termAt(index: number): number | undefined {
+    return this.cache.termAt(index);
+  }
+
+  snapshot(): StoredSnapshot | null {
+    return this.cache.snapshot;
+  }
+
+  /** Key of what the node holds at `index`: its log record, else its snapshot's content. */
+  heldAt(index: number, keyOf: (e: Entry) => string): string | undefined {
+    const c = this.cache;
+    if (index > c.offset) {
+      const e = c.entries[index - c.offset - 1];
+      return e === undefined ? undefined : keyOf(e);
+    }
+    const snap = c.snapshot;
+    return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
+  }
+
+  hasUnsynced(): boolean {
+    return this.unsynced.length > 0;
+  }
+
+  writeHardState(hardState: HardState): void {
+    this.write({ kind: 'hard_state', hardState });
+  }
+
+  /**
+   * Append Ready.entries; a first index at or below the last stored one truncates the
+   * conflicting suffix first. Records must stay contiguous and after the snapshot.
+   */
+  append(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    const c = this.cache;
+    if (first.index <= c.offset) {
+      throw new CoreContractError(`Ready.entries start at ${first.index}, inside the snapshot/compacted prefix ending at ${c.offset}`);
+    }
+    if (first.index > c.lastIndex() + 1) {
+      throw new CoreContractError(`Ready.entries start at ${first.index}, leaving a gap after the last stored index ${c.lastIndex()}`);
+    }
+    entries.forEach((e, k) => {
+      if (e.index !== first.index + k) throw new CoreContractError(`Ready.entries are not contiguous at ${e.index}`);
+    });
+    this.write({ kind: 'append', entries });
+  }
+
+  /** A received snapshot: written like a real snapshot file (everything before it is synced first). */
+  installSnapshot(snapshot: StoredSnapshot): void {
+    this.fsync();
+    this.write({ kind: 'snapshot', snapshot });
+    this.fsync();
+  }
+
+  /** The node's own snapshot for compaction, written durably; the log before it may go. */
+  saveOwnSnapshot(snapshot: StoredSnapshot): void {
+    if (snapshot.meta.index <= this.cache.offset) return;
+    this.installSnapshot(snapshot);
+  }
+
+  fsync(): void {
+    for (const op of this.unsynced) this.durable.apply(op);
+    this.unsynced = [];
+  }
+
+  /** Power loss: keep the durable image plus the first `survivingWrites` unsynced writes. */
+  crash(survivingWrites: number): number {
+    const kept = this.unsynced.slice(0, survivingWrites);
+    for (const op of kept) this.durable.apply(op);
+    const lost = this.unsynced.length - kept.length;
+    this.unsynced = [];
+    this.cache = this.durable.clone();
+    return lost;
+  }
+
+  unsyncedCount(): number {
+    return this.unsynced.length;
+  }
+
+  /** What the driver hands to protocol.create at boot. */
+  load(): PersistedState {
+    const d = this.durable;
+    return {
+      hardState: d.hardState,
+      snapshot: d.snapshot?.meta ?? null,
+      entries: d.entries.slice(),
+    };
+  }
+
+  private write(op: DiskWrite): void {
+    this.cache.apply(op);
+    this.unsynced.push(op);
+  }
+}

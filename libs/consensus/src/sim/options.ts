@@ -1,0 +1,115 @@
+/** What a simulation run is configured with; every knob has a default tuned for short runs. */
+import type { BaseMessage, CoreOptions, ProtocolModule } from '../contract';
+
+export interface FaultOptions {
+  /** Probability that a sent message is dropped. */
+  readonly messageLoss: number;
+  /** Probability that a sent message is delivered twice. */
+  readonly messageDuplicate: number;
+  /** Probability that a message takes a long detour (reordering well past normal jitter). */
+  readonly messageLongDelay: number;
+  readonly messageDelayTicksMin: number;
+  readonly messageDelayTicksMax: number;
+  readonly messageLongDelayTicksMax: number;
+  /** A chaos round runs about every this many ticks and rolls the probabilities below. */
+  readonly chaosIntervalTicks: number;
+  /** Per chaos round, when the network is whole: start a partition (split/isolate/bridge/one-way). */
+  readonly partition: number;
+  /** Per chaos round, when the network is partitioned: heal it. */
+  readonly heal: number;
+  /** Per chaos round: crash one running node (losing its volatile state and unsynced disk writes). */
+  readonly crash: number;
+  readonly crashedNodesMax: number;
+  readonly downTicksMin: number;
+  readonly downTicksMax: number;
+  /** Per chaos round: ask the current leader to hand leadership to a random peer. */
+  readonly transferLeadership: number;
+  /** Each node's tick period is 1 ± up to this fraction (clock rate skew). */
+  readonly tickSkew: number;
+}
+
+export interface WorkloadOptions {
+  /** Mean ticks between client proposals. */
+  readonly proposeEveryTicks: number;
+  /** Mean ticks between linearizable read requests. */
+  readonly readEveryTicks: number;
+  /** Probability a client sends to the node it believes leads (else a random node). */
+  readonly leaderAffinity: number;
+  /** Most proposals awaiting their acknowledgement at once (a client's window). */
+  readonly pendingProposalsMax: number;
+}
+
+export type CoreTuning = Omit<CoreOptions, 'id' | 'members' | 'random'>;
+
+export interface SimOptions<M extends BaseMessage = BaseMessage> {
+  readonly protocol: ProtocolModule<M>;
+  readonly seed: number;
+  /** Cluster size: all members are voters. */
+  readonly nodes: number;
+  /** Events to run with faults before the heal-and-converge phase. */
+  readonly steps: number;
+  readonly faults?: Partial<FaultOptions>;
+  readonly workload?: Partial<WorkloadOptions>;
+  /** Overrides; unset fields are drawn from the seed (preVote, checkQuorum, batch limits…). */
+  readonly coreOptions?: Partial<CoreTuning>;
+  /** The driver snapshots its state machine and calls core.compact after this many applies. */
+  readonly compactEveryApplies?: number;
+  /** Records the core may keep before a compaction point; drawn from the seed when unset. */
+  readonly retainEntries?: number;
+  /** Virtual ticks the final fault-free phase may take to converge before liveness fails. */
+  readonly livenessTicksMax?: number;
+  /** Keep the last trace lines so a failure can print them. */
+  readonly verbose?: boolean;
+}
+
+export const DEFAULT_FAULTS: FaultOptions = {
+  messageLoss: 0.05,
+  messageDuplicate: 0.03,
+  messageLongDelay: 0.05,
+  messageDelayTicksMin: 0.05,
+  messageDelayTicksMax: 1.5,
+  messageLongDelayTicksMax: 12,
+  chaosIntervalTicks: 6,
+  partition: 0.15,
+  heal: 0.35,
+  crash: 0.1,
+  crashedNodesMax: 2,
+  downTicksMin: 2,
+  downTicksMax: 40,
+  transferLeadership: 0.03,
+  tickSkew: 0.1,
+};
+
+export const NO_FAULTS: FaultOptions = {
+  ...DEFAULT_FAULTS,
+  messageLoss: 0,
+  messageDuplicate: 0,
+  messageLongDelay: 0,
+  partition: 0,
+  heal: 1,
+  crash: 0,
+  transferLeadership: 0,
+};
+
+export const DEFAULT_WORKLOAD: WorkloadOptions = {
+  proposeEveryTicks: 1,
+  readEveryTicks: 3,
+  leaderAffinity: 0.8,
+  pendingProposalsMax: 32,
+};
+
+/** Core settings drawn from the seed, so the suite covers preVote/checkQuorum and batching variants. */
+export function drawCoreTuning(random: () => number, overrides: Partial<CoreTuning> | undefined): CoreTuning {
+  const pick = <T>(choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
+  const drawn: CoreTuning = {
+    electionTimeoutTicks: 10,
+    heartbeatTicks: pick([1, 2, 3]),
+    preVote: random() < 0.5,
+    checkQuorum: random() < 0.5,
+    maxEntriesPerMessage: pick([1, 2, 4, 16, 64]),
+    maxBytesPerMessage: pick([64, 512, 1 << 20]),
+    maxInflightMessages: pick([1, 2, 8, 256]),
+    maxUncommittedEntries: pick([8, 64, 1024]),
+  };
+  return { ...drawn, ...overrides };
+}

@@ -1,0 +1,666 @@
+/**
+ * A seeded discrete-event simulation of a cluster running any ProtocolModule. Every source
+ * of nondeterminism (tick skew, message delay/loss/duplication/reordering, partitions,
+ * crashes, how much of an unsynced write survives, client traffic, the cores' own entropy)
+ * is drawn from one PRNG seeded by `seed`, so a failing seed replays exactly.
+ *
+ * The simulated driver handles each Ready in the real driver's order:
+ *   persist (snapshot, entries, hard state) -> fsync if mustSync -> send (through the codec)
+ *   -> install snapshot into the state machine -> apply committed -> read states -> advance
+ * and the SafetyChecker sees every observation as it happens.
+ */
+import {
+  nodeId,
+  type BaseMessage,
+  type ConsensusCore,
+  type CoreOptions,
+  type Member,
+  type NodeId,
+  type ProtocolModule,
+  type Ready,
+  type SnapshotMeta,
+} from '../contract';
+import { seededRandom } from '../prng';
+import { SafetyChecker, type AppliedLog } from './checker';
+import { SimDisk } from './disk';
+import { asciiBytes, entryKey, toHex, TraceDigest } from './encoding';
+import { CoreContractError, InvariantViolation, SimulationError } from './errors';
+import { EventQueue } from './event-queue';
+import { SimNetwork, type PartitionKind } from './network';
+import {
+  DEFAULT_FAULTS,
+  DEFAULT_WORKLOAD,
+  drawCoreTuning,
+  NO_FAULTS,
+  type CoreTuning,
+  type FaultOptions,
+  type SimOptions,
+  type WorkloadOptions,
+} from './options';
+
+/** Most Ready rounds one stimulus may cause before the core is declared stuck in a loop. */
+const READY_ROUNDS_MAX = 1_000;
+const TRACE_TAIL_LINES_MAX = 400;
+const LIVENESS_TICKS_DEFAULT = 400;
+const LIVENESS_EVENTS_MAX = 200_000;
+const PROBE_EVERY_TICKS = 4;
+
+export interface SimStats {
+  events: number;
+  virtualTicks: number;
+  proposals: number;
+  proposalsRefused: number;
+  acknowledged: number;
+  committedIndex: number;
+  leaderElections: number;
+  highestTerm: number;
+  messagesSent: number;
+  messagesDelivered: number;
+  messagesLost: number;
+  messagesBlocked: number;
+  messagesDuplicated: number;
+  snapshotsSent: number;
+  snapshotsInstalled: number;
+  compactions: number;
+  crashes: number;
+  unsyncedWritesLost: number;
+  partitions: number;
+  transfers: number;
+  reads: number;
+  readStates: number;
+  readFailures: number;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly digest: string;
+  readonly stats: SimStats;
+  readonly coreTuning: CoreTuning;
+  /** The last trace lines (verbose runs only). */
+  readonly traceTail: readonly string[];
+}
+
+type SimEvent =
+  | { readonly kind: 'tick'; readonly node: NodeId; readonly incarnation: number }
+  | {
+      readonly kind: 'deliver';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      readonly bytes: Uint8Array;
+      readonly snapshotState: AppliedLog | null;
+      readonly snapshotMeta: SnapshotMeta | null;
+      readonly fromIncarnation: number;
+    }
+  | { readonly kind: 'chaos' }
+  | { readonly kind: 'restart'; readonly node: NodeId }
+  | { readonly kind: 'propose' }
+  | { readonly kind: 'read' }
+  | { readonly kind: 'probe' };
+
+interface PendingProposal {
+  readonly key: string;
+  readonly incarnation: number;
+}
+
+interface SimNode<M extends BaseMessage> {
+  readonly id: NodeId;
+  readonly disk: SimDisk;
+  core: ConsensusCore<M> | null;
+  incarnation: number;
+  role: string;
+  term: number;
+  tickPeriod: number;
+  /** The state-machine model: applied record keys by index (volatile, rebuilt from the snapshot). */
+  sm: string[];
+  smLastTerm: number;
+  appliedSinceSnapshot: number;
+  /** Snapshot contents received with messages, by `${index}:${term}`, until Ready.snapshot installs one. */
+  staged: Map<string, AppliedLog>;
+  /** Proposals this node accepted, by log index, until it applies that index. */
+  pending: Map<number, PendingProposal>;
+  /** Things to tell the core once the current Ready is done (it must not be re-entered mid-Ready). */
+  reports: Array<{ readonly kind: 'unreachable' | 'snapshot_failure'; readonly to: NodeId }>;
+}
+
+export function simulate<M extends BaseMessage>(options: SimOptions<M>): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation<M extends BaseMessage> {
+  private readonly random: () => number;
+  private readonly protocol: ProtocolModule<M>;
+  private readonly members: readonly Member[];
+  private readonly ids: readonly NodeId[];
+  private readonly nodes = new Map<NodeId, SimNode<M>>();
+  private readonly network: SimNetwork;
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly checker = new SafetyChecker();
+  private readonly digest = new TraceDigest();
+  private readonly trace: string[] = [];
+  private readonly tuning: CoreTuning;
+  private readonly workload: WorkloadOptions;
+  private readonly compactEveryApplies: number;
+  private readonly retainEntries: number;
+  private faults: FaultOptions;
+  private calm = false;
+  private now = 0;
+  private event = 0;
+  private payloadSeq = 0;
+  private readSeq = 0;
+  private probesAcked = 0;
+  private readonly stats: SimStats = {
+    events: 0, virtualTicks: 0, proposals: 0, proposalsRefused: 0, acknowledged: 0, committedIndex: 0,
+    leaderElections: 0, highestTerm: 0, messagesSent: 0, messagesDelivered: 0, messagesLost: 0,
+    messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
+    crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
+  };
+
+  constructor(private readonly options: SimOptions<M>) {
+    if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new Error(`nodes must be a positive integer, got ${options.nodes}`);
+    this.random = seededRandom(options.seed);
+    this.protocol = options.protocol;
+    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
+    this.members = this.ids.map((id) => ({ id, role: 'voter' as const }));
+    this.network = new SimNetwork(this.ids);
+    this.faults = { ...DEFAULT_FAULTS, ...options.faults };
+    this.workload = { ...DEFAULT_WORKLOAD, ...options.workload };
+    this.tuning = drawCoreTuning(this.random, options.coreOptions);
+    this.compactEveryApplies = options.compactEveryApplies ?? 4 + Math.floor(this.random() * 20);
+    this.retainEntries = options.retainEntries ?? Math.floor(this.random() * 4);
+  }
+
+  run(): SimResult {
+    this.guard(() => this.boot());
+    while (this.event < this.options.steps) {
+      if (!this.step()) break;
+    }
+    this.guard(() => this.calmDown());
+    this.converge();
+    this.stats.events = this.event;
+    this.stats.virtualTicks = Math.round(this.now);
+    this.stats.committedIndex = this.checker.highestCommittedIndex;
+    this.stats.acknowledged = this.checker.acknowledgedCount();
+    return {
+      seed: this.options.seed,
+      nodes: this.options.nodes,
+      digest: this.digest.hex(),
+      stats: this.stats,
+      coreTuning: this.tuning,
+      traceTail: this.trace.slice(),
+    };
+  }
+
+  // ---- event loop ------------------------------------------------------------------------
+
+  private boot(): void {
+    this.protocol.validate(this.coreOptionsFor(this.ids[0]!));
+    for (const id of this.ids) {
+      const node: SimNode<M> = {
+        id, disk: new SimDisk(), core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [],
+      };
+      this.nodes.set(id, node);
+      this.start(node);
+    }
+    this.queue.push(this.jitter(this.faults.chaosIntervalTicks), { kind: 'chaos' });
+    this.queue.push(this.jitter(this.workload.proposeEveryTicks), { kind: 'propose' });
+    this.queue.push(this.jitter(this.workload.readEveryTicks), { kind: 'read' });
+  }
+
+  /** Process one event; false when nothing is left to do. */
+  private step(): boolean {
+    const next = this.queue.pop();
+    if (next === undefined) return false;
+    this.now = next.at;
+    this.event += 1;
+    this.guard(() => this.handle(next.value));
+    return true;
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        return this.onTick(event.node, event.incarnation);
+      case 'deliver':
+        return this.onDeliver(event);
+      case 'chaos':
+        return this.onChaos();
+      case 'restart':
+        return this.onRestart(event.node);
+      case 'propose':
+        return this.onPropose();
+      case 'read':
+        return this.onRead();
+      case 'probe':
+        return this.onProbe();
+    }
+  }
+
+  /** Runs `work`, turning any failure into a SimulationError that names the seed and event. */
+  private guard(work: () => void): void {
+    try {
+      work();
+    } catch (e: unknown) {
+      if (e instanceof SimulationError) throw e;
+      const tail = this.trace.slice();
+      if (e instanceof InvariantViolation) {
+        throw new SimulationError('invariant', this.options.seed, this.event, e.message, tail, { cause: e });
+      }
+      const what = e instanceof CoreContractError ? e.message : `core threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+      throw new SimulationError('core_contract', this.options.seed, this.event, what, tail, { cause: e });
+    }
+  }
+
+  private log(line: string): void {
+    const text = `${this.event} t=${this.now.toFixed(3)} ${line}`;
+    this.digest.add(text);
+    if (this.options.verbose !== true) return;
+    this.trace.push(text);
+    if (this.trace.length > TRACE_TAIL_LINES_MAX) this.trace.shift();
+  }
+
+  private jitter(meanTicks: number): number {
+    return this.now + meanTicks * (0.5 + this.random());
+  }
+
+  // ---- node lifecycle --------------------------------------------------------------------
+
+  private coreOptionsFor(id: NodeId): CoreOptions {
+    const coreSeed = Math.floor(this.random() * 0x1_0000_0000);
+    return { ...this.tuning, id, members: this.members, random: seededRandom(coreSeed) };
+  }
+
+  private start(node: SimNode<M>): void {
+    const persisted = node.disk.load();
+    node.incarnation += 1;
+    node.role = 'follower';
+    node.term = 0;
+    node.core = this.protocol.create(this.coreOptionsFor(node.id), persisted);
+    const snap = node.disk.snapshot();
+    node.sm = snap === null ? [''] : snap.state.slice();
+    node.smLastTerm = snap === null ? 0 : snap.meta.term;
+    node.appliedSinceSnapshot = 0;
+    this.checker.observeStateReset(node.id, node.sm);
+    const skew = this.faults.tickSkew;
+    node.tickPeriod = 1 + skew * (2 * this.random() - 1);
+    this.log(`start ${node.id}#${node.incarnation} snapshot=${snap?.meta.index ?? 0} entries=${persisted.entries.length}`);
+    this.queue.push(this.now + node.tickPeriod * this.random(), { kind: 'tick', node: node.id, incarnation: node.incarnation });
+    this.drain(node);
+  }
+
+  private crash(node: SimNode<M>): void {
+    const unsynced = node.disk.unsyncedCount();
+    const lost = node.disk.crash(Math.floor(this.random() * (unsynced + 1)));
+    node.core = null;
+    node.role = 'down';
+    node.staged.clear();
+    node.pending.clear();
+    node.reports = [];
+    this.stats.crashes += 1;
+    this.stats.unsyncedWritesLost += lost;
+    this.log(`crash ${node.id}#${node.incarnation} lost ${lost}/${unsynced} unsynced writes`);
+  }
+
+  private onRestart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.core === null) this.start(node);
+  }
+
+  // ---- stimuli ---------------------------------------------------------------------------
+
+  private onTick(id: NodeId, incarnation: number): void {
+    const node = this.node(id);
+    if (node.core === null || node.incarnation !== incarnation) return;
+    this.log(`tick ${id}`);
+    node.core.tick();
+    this.drain(node);
+    const period = node.tickPeriod * (0.98 + 0.04 * this.random());
+    this.queue.push(this.now + period, { kind: 'tick', node: id, incarnation });
+  }
+
+  private onDeliver(event: Extract<SimEvent, { kind: 'deliver' }>): void {
+    const node = this.node(event.to);
+    if (node.core === null || !this.network.linkUp(event.from, event.to)) {
+      this.stats.messagesBlocked += 1;
+      this.log(`drop ${event.from}->${event.to} (${node.core === null ? 'down' : 'partition'})`);
+      if (event.snapshotMeta !== null) this.reportToSender(event.from, event.fromIncarnation, 'snapshot_failure', event.to);
+      return;
+    }
+    const message = this.decode(event.bytes);
+    if (message.snapshot !== undefined) {
+      if (event.snapshotState === null) throw new CoreContractError(`message ${message.type} names a snapshot but none travelled with it`);
+      node.staged.set(`${message.snapshot.index}:${message.snapshot.term}`, event.snapshotState);
+    }
+    this.stats.messagesDelivered += 1;
+    this.log(`deliver ${message.type} ${event.from}->${event.to}`);
+    node.core.step(message);
+    this.drain(node);
+  }
+
+  private decode(bytes: Uint8Array): M {
+    try {
+      return this.protocol.decodeMessage(bytes);
+    } catch (e: unknown) {
+      throw new CoreContractError(`decodeMessage rejected bytes its own encodeMessage produced: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private reportToSender(from: NodeId, incarnation: number, kind: 'unreachable' | 'snapshot_failure', to: NodeId): void {
+    const sender = this.node(from);
+    if (sender.core === null || sender.incarnation !== incarnation) return;
+    sender.reports.push({ kind, to });
+    this.drain(sender);
+  }
+
+  private onChaos(): void {
+    this.queue.push(this.jitter(this.faults.chaosIntervalTicks), { kind: 'chaos' });
+    if (this.calm) return;
+    const f = this.faults;
+    if (this.network.isPartitioned()) {
+      if (this.random() < f.heal) {
+        this.network.heal();
+        this.log('heal network');
+      }
+    } else if (this.random() < f.partition) {
+      const kinds: readonly PartitionKind[] = ['split', 'isolate', 'bridge', 'one_way'];
+      this.network.partition(kinds[Math.floor(this.random() * kinds.length)]!, this.random);
+      this.stats.partitions += 1;
+      this.log(`partition ${this.network.describe()}`);
+    }
+    if (this.random() < f.crash) this.crashSomeone();
+    if (this.random() < f.transferLeadership) this.transferSomewhere();
+  }
+
+  private crashSomeone(): void {
+    const running = this.running();
+    if (this.ids.length - running.length >= this.faults.crashedNodesMax || running.length === 0) return;
+    const victim = running[Math.floor(this.random() * running.length)]!;
+    this.crash(victim);
+    const down = this.faults.downTicksMin + this.random() * (this.faults.downTicksMax - this.faults.downTicksMin);
+    this.queue.push(this.now + down, { kind: 'restart', node: victim.id });
+  }
+
+  private transferSomewhere(): void {
+    const leader = this.leader();
+    if (leader?.core == null) return;
+    const others = this.ids.filter((id) => id !== leader.id);
+    const target = others[Math.floor(this.random() * others.length)]!;
+    this.stats.transfers += 1;
+    this.log(`transfer ${leader.id} -> ${target}`);
+    leader.core.transferLeadership(target);
+    this.drain(leader);
+  }
+
+  private onPropose(): void {
+    if (this.calm) return;
+    this.queue.push(this.jitter(this.workload.proposeEveryTicks), { kind: 'propose' });
+    const pendingTotal = [...this.nodes.values()].reduce((n, x) => n + x.pending.size, 0);
+    if (pendingTotal >= this.workload.pendingProposalsMax) return;
+    const node = this.clientTarget();
+    if (node !== null) this.propose(node, `p${++this.payloadSeq}`);
+  }
+
+  private propose(node: SimNode<M>, label: string): void {
+    const core = node.core;
+    if (core === null) return;
+    const data = asciiBytes(label);
+    this.checker.observeProposal(toHex(data));
+    const result = core.propose(data);
+    this.stats.proposals += 1;
+    if (result.ok) {
+      const key = entryKey({ index: result.index, term: result.term, kind: 'command', data });
+      node.pending.set(result.index, { key, incarnation: node.incarnation });
+      this.log(`propose ${label} at ${node.id} -> ${result.index}@${result.term}`);
+    } else {
+      this.stats.proposalsRefused += 1;
+      this.log(`propose ${label} at ${node.id} refused ${result.reason}`);
+    }
+    this.drain(node);
+  }
+
+  private onRead(): void {
+    if (this.calm) return;
+    this.queue.push(this.jitter(this.workload.readEveryTicks), { kind: 'read' });
+    const node = this.clientTarget();
+    if (node?.core == null) return;
+    const id = `r${++this.readSeq}`;
+    this.checker.observeReadRequest(id);
+    this.stats.reads += 1;
+    this.log(`read ${id} at ${node.id}`);
+    node.core.readIndex(id);
+    this.drain(node);
+  }
+
+  /** Final phase: keep proposing at whoever leads until one proposal is acknowledged. */
+  private onProbe(): void {
+    if (this.probesAcked > 0) return;
+    this.queue.push(this.now + PROBE_EVERY_TICKS, { kind: 'probe' });
+    const leader = this.leader();
+    if (leader !== null) this.propose(leader, `probe${++this.payloadSeq}`);
+  }
+
+  private clientTarget(): SimNode<M> | null {
+    const leader = this.leader();
+    if (leader !== null && this.random() < this.workload.leaderAffinity) return leader;
+    const running = this.running();
+    return running.length === 0 ? null : running[Math.floor(this.random() * running.length)]!;
+  }
+
+  private leader(): SimNode<M> | null {
+    let best: SimNode<M> | null = null;
+    for (const n of this.nodes.values()) {
+      if (n.core !== null && n.role === 'leader' && (best === null || n.term > best.term)) best = n;
+    }
+    return best;
+  }
+
+  private running(): SimNode<M>[] {
+    return [...this.nodes.values()].filter((n) => n.core !== null);
+  }
+
+  private node(id: NodeId): SimNode<M> {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new CoreContractError(`message addressed to unknown node ${id}`);
+    return node;
+  }
+
+  // ---- the simulated driver --------------------------------------------------------------
+
+  /** Take Readys until the core has nothing left, then deliver deferred reports and compact. */
+  private drain(node: SimNode<M>): void {
+    for (let round = 0; ; round++) {
+      const core = node.core;
+      if (core === null) return;
+      if (round > READY_ROUNDS_MAX) throw new CoreContractError(`${node.id} produced more than ${READY_ROUNDS_MAX} Readys for one stimulus`);
+      if (core.hasReady()) {
+        this.handleReady(node, core.ready());
+        core.advance();
+        continue;
+      }
+      const report = node.reports.shift();
+      if (report !== undefined) {
+        if (report.kind === 'unreachable') core.reportUnreachable(report.to);
+        else core.reportSnapshotFailure(report.to);
+        continue;
+      }
+      if (!this.maybeCompact(node, core)) return;
+    }
+  }
+
+  private handleReady(node: SimNode<M>, rd: Ready<M>): void {
+    const becameLeader = this.observeSoftState(node, rd);
+    this.persist(node, rd);
+    if (rd.mustSync) node.disk.fsync();
+    if (becameLeader) {
+      this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, entryKey));
+    }
+    for (const m of rd.messages) this.send(node, m);
+    if (rd.snapshot !== null) this.installIntoStateMachine(node, rd.snapshot);
+    for (const e of rd.committed) this.apply(node, e);
+    for (const rs of rd.readStates) {
+      this.checker.observeReadState(node.id, rs.requestId, rs.index);
+      this.stats.readStates += 1;
+      this.log(`read-state ${rs.requestId} at ${node.id} index ${rs.index}`);
+    }
+    this.stats.readFailures += rd.readFailures.length;
+  }
+
+  private observeSoftState(node: SimNode<M>, rd: Ready<M>): boolean {
+    const soft = rd.softState;
+    if (soft === null) return false;
+    const wasLeader = node.role === 'leader' && node.term === soft.term;
+    node.role = soft.role;
+    node.term = soft.term;
+    this.stats.highestTerm = Math.max(this.stats.highestTerm, soft.term);
+    if (soft.role !== 'leader') return false;
+    this.checker.observeLeader(node.id, soft.term);
+    if (wasLeader) return false;
+    this.stats.leaderElections += 1;
+    this.log(`leader ${node.id} term ${soft.term}`);
+    return true;
+  }
+
+  private persist(node: SimNode<M>, rd: Ready<M>): void {
+    if (rd.snapshot !== null) {
+      const meta = rd.snapshot;
+      const state = node.staged.get(`${meta.index}:${meta.term}`);
+      if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
+      node.disk.installSnapshot({ meta, state });
+    }
+    const first = rd.entries[0];
+    if (first !== undefined) {
+      const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
+      node.disk.append(rd.entries);
+      this.checker.observeLogWrite(node.id, prevTerm, rd.entries);
+      this.log(`persist ${node.id} entries ${first.index}..${first.index + rd.entries.length - 1} sync=${rd.mustSync}`);
+    }
+    if (rd.hardState !== null) node.disk.writeHardState(rd.hardState);
+  }
+
+  private send(node: SimNode<M>, message: M): void {
+    if (message.from !== node.id) throw new CoreContractError(`${node.id} sent a message from ${message.from}`);
+    if (message.to === node.id || !this.nodes.has(message.to)) throw new CoreContractError(`${node.id} sent a message to ${message.to}`);
+    const bytes = this.protocol.encodeMessage(message);
+    let snapshotState: AppliedLog | null = null;
+    if (message.snapshot !== undefined) {
+      const snap = node.disk.snapshot();
+      if (snap === null || snap.meta.index !== message.snapshot.index || snap.meta.term !== message.snapshot.term) {
+        throw new CoreContractError(
+          `${node.id} sent snapshot ${message.snapshot.index}@${message.snapshot.term} but its latest stored snapshot is ${snap === null ? 'none' : `${snap.meta.index}@${snap.meta.term}`}`,
+        );
+      }
+      snapshotState = snap.state;
+      this.stats.snapshotsSent += 1;
+    }
+    this.stats.messagesSent += 1;
+    const lossy = !this.calm;
+    if (!this.network.linkUp(node.id, message.to)) {
+      this.stats.messagesBlocked += 1;
+      node.reports.push({ kind: 'unreachable', to: message.to });
+      if (snapshotState !== null) node.reports.push({ kind: 'snapshot_failure', to: message.to });
+      return;
+    }
+    if (lossy && this.random() < this.faults.messageLoss) {
+      this.stats.messagesLost += 1;
+      if (snapshotState !== null) node.reports.push({ kind: 'snapshot_failure', to: message.to });
+      return;
+    }
+    const copies = lossy && this.random() < this.faults.messageDuplicate ? 2 : 1;
+    if (copies === 2) this.stats.messagesDuplicated += 1;
+    for (let c = 0; c < copies; c++) {
+      this.queue.push(this.now + this.delay(lossy), {
+        kind: 'deliver', from: node.id, to: message.to, bytes, snapshotState,
+        snapshotMeta: message.snapshot ?? null, fromIncarnation: node.incarnation,
+      });
+    }
+  }
+
+  private delay(lossy: boolean): number {
+    const f = this.faults;
+    if (lossy && this.random() < f.messageLongDelay) return f.messageDelayTicksMax + this.random() * (f.messageLongDelayTicksMax - f.messageDelayTicksMax);
+    return f.messageDelayTicksMin + this.random() * (f.messageDelayTicksMax - f.messageDelayTicksMin);
+  }
+
+  private installIntoStateMachine(node: SimNode<M>, meta: SnapshotMeta): void {
+    const snap = node.disk.snapshot();
+    if (snap === null || snap.meta.index !== meta.index) throw new CoreContractError(`${node.id} lost snapshot ${meta.index} between persist and install`);
+    node.sm = snap.state.slice();
+    node.smLastTerm = meta.term;
+    node.appliedSinceSnapshot = 0;
+    node.staged.clear();
+    for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
+    this.checker.observeStateReset(node.id, node.sm);
+    this.stats.snapshotsInstalled += 1;
+    this.log(`install-snapshot ${node.id} ${meta.index}@${meta.term}`);
+  }
+
+  private apply(node: SimNode<M>, entry: Ready<M>['committed'][number]): void {
+    const key = entryKey(entry);
+    this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
+    node.sm.push(key);
+    node.smLastTerm = entry.term;
+    node.appliedSinceSnapshot += 1;
+    const pending = node.pending.get(entry.index);
+    if (pending === undefined) return;
+    node.pending.delete(entry.index);
+    if (pending.key !== key || pending.incarnation !== node.incarnation) return;
+    this.checker.observeAcknowledged(entry.index, key);
+    if (this.calm) this.probesAcked += 1;
+    this.log(`ack ${entry.index} at ${node.id}`);
+  }
+
+  /** Snapshot the state machine every few applies so compaction and snapshot catch-up run. */
+  private maybeCompact(node: SimNode<M>, core: ConsensusCore<M>): boolean {
+    const applied = node.sm.length - 1;
+    if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return false;
+    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.members };
+    node.disk.saveOwnSnapshot({ meta, state: Object.freeze(node.sm.slice()) });
+    node.appliedSinceSnapshot = 0;
+    this.stats.compactions += 1;
+    this.log(`compact ${node.id} at ${applied} retain ${this.retainEntries}`);
+    core.compact(meta, this.retainEntries);
+    return true;
+  }
+
+  // ---- final phase -----------------------------------------------------------------------
+
+  /** Heal everything, restart crashed nodes, stop injecting faults and client traffic. */
+  private calmDown(): void {
+    this.calm = true;
+    this.faults = { ...NO_FAULTS, tickSkew: this.faults.tickSkew, messageDelayTicksMin: this.faults.messageDelayTicksMin, messageDelayTicksMax: this.faults.messageDelayTicksMax };
+    this.network.heal();
+    this.log('final phase: heal, restart all, no faults');
+    for (const node of this.nodes.values()) if (node.core === null) this.start(node);
+    this.queue.push(this.now, { kind: 'probe' });
+  }
+
+  private converge(): void {
+    const deadline = this.now + (this.options.livenessTicksMax ?? LIVENESS_TICKS_DEFAULT);
+    const eventsMax = this.event + LIVENESS_EVENTS_MAX;
+    while (!this.converged()) {
+      if (this.now > deadline || this.event > eventsMax || !this.step()) {
+        throw new SimulationError('liveness', this.options.seed, this.event, `cluster did not converge within ${this.options.livenessTicksMax ?? LIVENESS_TICKS_DEFAULT} fault-free ticks: ${this.describeCluster()}`, this.trace.slice());
+      }
+    }
+    const states = new Map<NodeId, AppliedLog>();
+    for (const n of this.nodes.values()) states.set(n.id, n.sm);
+    this.guard(() => this.checker.checkConverged(states));
+  }
+
+  private converged(): boolean {
+    if (this.probesAcked === 0) return false;
+    const target = this.checker.highestCommittedIndex + 1;
+    for (const n of this.nodes.values()) if (n.core === null || n.sm.length !== target) return false;
+    return true;
+  }
+
+  private describeCluster(): string {
+    const parts = [...this.nodes.values()].map((n) => {
+      if (n.core === null) return `${n.id}:down`;
+      const s = n.core.status();
+      return `${n.id}:${s.role} term=${s.term} leader=${s.leader ?? '-'} commit=${s.commitIndex} last=${s.lastIndex} applied=${n.sm.length - 1}`;
+    });
+    return `probe acked=${this.probesAcked > 0}, committed=${this.checker.highestCommittedIndex}; ${parts.join('; ')}`;
+  }
+}
