@@ -1,0 +1,474 @@
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/consensus';
+import { assertNever, logIndex } from '@quorumlite/consensus';
+import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
+import { ioError, StorageError } from './errors';
+import { ensureDir, fsyncDir, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeFileAtomic, writeFully } from './files';
+import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryInto } from './record';
+import { recoverSegments, type CompactionPoint } from './recovery';
+import { segmentFiles, segmentName } from './segment-files';
+
+export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+export const STATE_FILE = 'state';
+export const COMPACTION_FILE = 'snapshot.meta';
+const STATE_MAGIC = 'QLHS';
+const COMPACTION_MAGIC = 'QLCP';
+
+export interface LoadedLog {
+  hardState: HardState | null;
+  /** The compaction point (what the log starts after). */
+  snapshot: SnapshotMeta | null;
+  /** Contiguous after snapshot.index (or from 1). */
+  entries: Entry[];
+  /** Bytes cut from a torn tail at open (0 normally). */
+  repairedTailBytes: number;
+}
+
+export interface DurableLogOptions {
+  /** A segment rolls over once the next record would take it past this size. */
+  segmentBytesMax?: number;
+}
+
+interface Segment {
+  readonly firstIndex: number;
+  readonly name: string;
+  readonly path: string;
+  /** Byte offset of each record (written or buffered); record k has index firstIndex + k. */
+  offsets: number[];
+  /** Size including buffered records. */
+  bytes: number;
+  handle: FileHandle | null;
+}
+
+/** File work buffered by append() and carried out, in order, by the next flush. */
+type PendingOp =
+  | { readonly kind: 'create'; readonly segment: Segment; readonly previous: Segment | null }
+  | { readonly kind: 'write'; readonly segment: Segment; readonly at: number; entries: Entry[]; bytes: number }
+  | { readonly kind: 'truncate'; readonly segment: Segment; readonly bytes: number }
+  | { readonly kind: 'remove'; readonly segment: Segment };
+
+interface CompactionRecord {
+  readonly meta: SnapshotMeta;
+  readonly reset: boolean;
+}
+
+/**
+ * The replicated log on disk: segment files of checksummed records, the hard state file and
+ * the compaction point. append() and setHardState() only buffer; flush() writes everything
+ * buffered with one write per segment touched and, when asked, one fdatasync (group commit).
+ */
+export class DurableLog {
+  private ops: PendingOp[] = [];
+  private pendingHardState: HardState | null = null;
+  /** Segments written or truncated since their last fdatasync. */
+  private readonly unsynced = new Set<Segment>();
+  /** A segment was created or removed since the directory's last fsync. */
+  private dirDirty = false;
+  /** Records at or below this index are in a snapshot; the log never rewrites them. */
+  private compactionIndex: number;
+  private last: number;
+  private queue: Promise<void> = Promise.resolve();
+  private failure: StorageError | null = null;
+  private closing = false;
+  private resetting = false;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly segmentBytesMax: number,
+    private segments: Segment[],
+    compactionIndex: number,
+  ) {
+    this.compactionIndex = compactionIndex;
+    const tail = segments[segments.length - 1];
+    this.last = tail === undefined ? compactionIndex : tail.firstIndex + tail.offsets.length - 1;
+  }
+
+  static async open(dir: string, options: DurableLogOptions = {}): Promise<{ log: DurableLog; loaded: LoadedLog }> {
+    const segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT;
+    if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax <= 0) {
+      throw new StorageError('bad_input', `segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
+    }
+    await ensureDir(dir);
+    const names = await listDir(dir);
+    for (const name of names.filter((n) => n.endsWith(TEMP_SUFFIX))) await removeFile(path.join(dir, name));
+    const hardState = await readHardState(path.join(dir, STATE_FILE));
+    const compaction = await readCompaction(path.join(dir, COMPACTION_FILE));
+    const point: CompactionPoint = { index: compaction?.meta.index ?? 0, reset: compaction?.reset ?? false };
+    const recovery = await recoverSegments(dir, segmentFiles(dir, names), point);
+    const segments = recovery.segments.map((s) => ({ ...s, handle: null }));
+    const log = new DurableLog(dir, segmentBytesMax, segments, point.index);
+    const loaded: LoadedLog = {
+      hardState,
+      snapshot: compaction?.meta ?? null,
+      entries: recovery.entries,
+      repairedTailBytes: recovery.repairedTailBytes,
+    };
+    return { log, loaded };
+  }
+
+  /** The first index after the compaction point: records before it are never rewritten. */
+  firstIndex(): LogIndex {
+    return logIndex(this.compactionIndex + 1);
+  }
+
+  /** The last record appended (buffered or written), or the compaction point when the log is empty. */
+  lastIndex(): LogIndex {
+    return logIndex(this.last);
+  }
+
+  /**
+   * Buffers records; if entries[0].index <= lastIndex(), the log is first truncated from that
+   * index. Keeps references to the entries' data until the next flush.
+   */
+  append(entries: readonly Entry[]): void {
+    this.assertUsable();
+    const first = entries[0];
+    if (first === undefined) return;
+    this.checkAppend(entries, first.index);
+    if (first.index <= this.last) this.truncateFrom(first.index);
+    for (const entry of entries) this.appendOne(entry);
+    this.last = first.index + entries.length - 1;
+  }
+
+  setHardState(hs: HardState): void {
+    this.assertUsable();
+    for (const [key, value] of Object.entries(hs)) {
+      const ok = value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+      if (!ok) throw new StorageError('bad_input', `hard state field ${key} must be a finite number, a string or null`);
+    }
+    this.pendingHardState = { ...hs };
+  }
+
+  /**
+   * Writes everything buffered since the last flush; with sync=true one fdatasync per segment
+   * touched (normally one) covers all of it. A new hard state is written after the records it
+   * may refer to are durable, so a commit index on disk never points past the durable log.
+   */
+  flush(sync: boolean): Promise<void> {
+    this.assertUsable();
+    return this.enqueue(() => this.flushNow(sync));
+  }
+
+  /**
+   * Records that a snapshot covers everything <= meta.index and drops whole segments whose
+   * records are all <= keepFrom - 1 (the last segment is always kept: appends continue in it).
+   */
+  compact(meta: SnapshotMeta, keepFrom: LogIndex): Promise<void> {
+    this.assertUsable();
+    this.checkMeta(meta);
+    if (meta.index > this.last) {
+      throw new StorageError('bad_input', `cannot compact at index ${meta.index}: the log ends at ${this.last} (install it with resetToSnapshot)`);
+    }
+    if (!Number.isSafeInteger(keepFrom) || keepFrom < 1 || keepFrom > meta.index + 1) {
+      throw new StorageError('bad_input', `keepFrom ${keepFrom} must be between 1 and ${meta.index + 1}`);
+    }
+    this.compactionIndex = meta.index;
+    const copy = toSnapshotMeta(meta);
+    return this.enqueue(async () => {
+      await this.runPendingOps();
+      await writeFileAtomic(path.join(this.dir, COMPACTION_FILE), encodeCompaction({ meta: copy, reset: false }));
+      const dropped: Segment[] = [];
+      while (this.segments.length > 1 && isWhollyBelow(this.segments[0], keepFrom)) {
+        dropped.push(this.segments.shift() as Segment);
+      }
+      for (const segment of dropped) await this.removeSegmentFile(segment);
+    });
+  }
+
+  /** A follower installed a snapshot: discard the entire log and continue after meta.index. */
+  resetToSnapshot(meta: SnapshotMeta): Promise<void> {
+    this.assertUsable();
+    this.checkMeta(meta);
+    const copy = toSnapshotMeta(meta);
+    this.resetting = true;
+    return this.enqueue(async () => {
+      try {
+        await this.resetNow(copy);
+      } finally {
+        this.resetting = false;
+      }
+    });
+  }
+
+  /** Writes and syncs anything still buffered (unless the log failed), then releases the files. */
+  close(): Promise<void> {
+    if (this.closing) return this.queue;
+    this.closing = true;
+    const run = this.queue.then(async () => {
+      try {
+        if (this.failure === null && (this.ops.length > 0 || this.pendingHardState !== null)) await this.flushNow(true);
+      } finally {
+        for (const segment of this.segments) await closeHandle(segment);
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- validation -------------------------------------------------------------------------
+
+  private assertUsable(): void {
+    if (this.failure !== null) {
+      throw new StorageError('bad_state', `the log at ${this.dir} failed earlier and must be reopened: ${this.failure.message}`, {
+        cause: this.failure,
+      });
+    }
+    if (this.closing) throw new StorageError('bad_state', `the log at ${this.dir} is closed`);
+    if (this.resetting) throw new StorageError('bad_state', `the log at ${this.dir} is being reset to a snapshot`);
+  }
+
+  private checkAppend(entries: readonly Entry[], first: number): void {
+    if (!Number.isSafeInteger(first) || first <= this.compactionIndex) {
+      throw new StorageError('bad_input', `cannot append at index ${first}: records up to ${this.compactionIndex} are compacted`);
+    }
+    if (first > this.last + 1) {
+      throw new StorageError('bad_input', `cannot append at index ${first}: the log ends at ${this.last} (records must be contiguous)`);
+    }
+    entries.forEach((entry, k) => {
+      if (entry.index !== first + k) {
+        throw new StorageError('bad_input', `records are not contiguous: index ${entry.index} at position ${k} should be ${first + k}`);
+      }
+      if (!Number.isSafeInteger(entry.term) || entry.term < 0) {
+        throw new StorageError('bad_input', `record ${entry.index} has an invalid term ${entry.term}`);
+      }
+      if (entry.kind !== 'command' && entry.kind !== 'noop') {
+        throw new StorageError('bad_input', `record ${entry.index} has an unknown kind ${String(entry.kind)}`);
+      }
+      if (entry.data.length > ENTRY_DATA_BYTES_MAX) {
+        throw new StorageError('bad_input', `record ${entry.index} carries ${entry.data.length} bytes, over ENTRY_DATA_BYTES_MAX ${ENTRY_DATA_BYTES_MAX}`);
+      }
+    });
+  }
+
+  private checkMeta(meta: SnapshotMeta): void {
+    const problem = snapshotMetaProblem(meta);
+    if (problem !== null) throw new StorageError('bad_input', `invalid snapshot meta: ${problem}`);
+    if (meta.index < this.compactionIndex) {
+      throw new StorageError('bad_input', `snapshot at index ${meta.index} is behind the compaction point ${this.compactionIndex}`);
+    }
+  }
+
+  // ---- buffering (synchronous, in memory) --------------------------------------------------
+
+  private appendOne(entry: Entry): void {
+    const size = encodedEntryBytes(entry);
+    let segment = this.segments[this.segments.length - 1];
+    if (segment === undefined || (segment.bytes > 0 && segment.bytes + size > this.segmentBytesMax)) {
+      segment = this.roll(entry.index, segment ?? null);
+    }
+    segment.offsets.push(segment.bytes);
+    const tail = this.ops[this.ops.length - 1];
+    if (tail?.kind === 'write' && tail.segment === segment && tail.at + tail.bytes === segment.bytes) {
+      tail.entries.push(entry);
+      tail.bytes += size;
+    } else {
+      this.ops.push({ kind: 'write', segment, at: segment.bytes, entries: [entry], bytes: size });
+    }
+    segment.bytes += size;
+  }
+
+  private roll(firstIndex: number, previous: Segment | null): Segment {
+    const name = segmentName(firstIndex);
+    const segment: Segment = { firstIndex, name, path: path.join(this.dir, name), offsets: [], bytes: 0, handle: null };
+    this.segments.push(segment);
+    this.ops.push({ kind: 'create', segment, previous });
+    return segment;
+  }
+
+  /** A follower's conflicting suffix: forget records from `index` on (callers checked the bounds). */
+  private truncateFrom(index: number): void {
+    let i = this.segments.length - 1;
+    while (i > 0 && (this.segments[i] as Segment).firstIndex > index) i -= 1;
+    const segment = this.segments[i] as Segment;
+    const cut = segment.offsets[index - segment.firstIndex] ?? segment.bytes;
+    segment.offsets.length = index - segment.firstIndex;
+    segment.bytes = cut;
+    this.truncateBytes(segment, cut);
+    for (const removed of this.segments.splice(i + 1)) this.ops.push({ kind: 'remove', segment: removed });
+    this.last = index - 1;
+  }
+
+  private truncateBytes(segment: Segment, bytes: number): void {
+    const tail = this.ops[this.ops.length - 1];
+    if (tail?.kind !== 'write' || tail.segment !== segment || tail.at > bytes) {
+      this.ops.push({ kind: 'truncate', segment, bytes });
+      return;
+    }
+    // The cut falls inside records not yet written: drop them from the buffer instead.
+    while (tail.at + tail.bytes > bytes) {
+      const dropped = tail.entries.pop() as Entry;
+      tail.bytes -= encodedEntryBytes(dropped);
+    }
+    if (tail.entries.length === 0) this.ops.pop();
+  }
+
+  // ---- file work (asynchronous, serialized) ------------------------------------------------
+
+  /** Runs `work` after everything queued before it; a failure leaves the log unusable. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(async () => {
+      if (this.failure !== null) throw this.failure;
+      try {
+        await work();
+      } catch (e: unknown) {
+        const error = e instanceof StorageError ? e : ioError('update the log in', this.dir, e);
+        this.failure = error;
+        throw error;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(sync: boolean): Promise<void> {
+    await this.runPendingOps();
+    const hardState = this.pendingHardState;
+    if (sync || hardState !== null) await this.syncDirty();
+    if (hardState !== null) {
+      this.pendingHardState = null;
+      await writeFileAtomic(path.join(this.dir, STATE_FILE), encodeCheckedFile(STATE_MAGIC, hardState));
+    }
+  }
+
+  private async runPendingOps(): Promise<void> {
+    const ops = this.ops;
+    this.ops = [];
+    for (const op of ops) await this.runOp(op);
+  }
+
+  private async runOp(op: PendingOp): Promise<void> {
+    switch (op.kind) {
+      case 'create':
+        return this.createSegmentFile(op.segment, op.previous);
+      case 'write': {
+        const data = Buffer.allocUnsafe(op.bytes);
+        let at = 0;
+        for (const entry of op.entries) at = encodeEntryInto(entry, data, at);
+        await this.io('write', op.segment, async (h) => writeFully(h, data, op.at));
+        this.unsynced.add(op.segment);
+        return;
+      }
+      case 'truncate':
+        await this.io('truncate', op.segment, async (h) => h.truncate(op.bytes));
+        this.unsynced.add(op.segment);
+        return;
+      case 'remove':
+        return this.removeSegmentFile(op.segment);
+      default:
+        return assertNever(op, 'pending log operation');
+    }
+  }
+
+  /**
+   * The segment being left is made durable first, so only the last segment can ever hold a
+   * torn write and a bad record in any other segment is certain damage.
+   */
+  private async createSegmentFile(segment: Segment, previous: Segment | null): Promise<void> {
+    if (previous !== null && this.unsynced.has(previous)) {
+      await this.io('fdatasync', previous, async (h) => h.datasync());
+      this.unsynced.delete(previous);
+    }
+    if (previous !== null) await closeHandle(previous);
+    try {
+      segment.handle = await fs.open(segment.path, 'w');
+    } catch (e: unknown) {
+      throw ioError('create', segment.path, e);
+    }
+    this.dirDirty = true;
+  }
+
+  private async removeSegmentFile(segment: Segment): Promise<void> {
+    this.unsynced.delete(segment);
+    await closeHandle(segment);
+    await removeFile(segment.path);
+    this.dirDirty = true;
+  }
+
+  private async syncDirty(): Promise<void> {
+    for (const segment of this.unsynced) {
+      await this.io('fdatasync', segment, async (h) => h.datasync());
+    }
+    this.unsynced.clear();
+    if (this.dirDirty) {
+      this.dirDirty = false;
+      await fsyncDir(this.dir);
+    }
+    const tail = this.segments[this.segments.length - 1];
+    for (const segment of this.segments) if (segment !== tail) await closeHandle(segment);
+  }
+
+  /** Runs one file operation on a segment, opening it on first use. */
+  private async io(action: string, segment: Segment, work: (h: FileHandle) => Promise<unknown>): Promise<void> {
+    try {
+      segment.handle ??= await fs.open(segment.path, 'r+');
+      await work(segment.handle);
+    } catch (e: unknown) {
+      throw ioError(action, segment.path, e);
+    }
+  }
+
+  private async resetNow(meta: SnapshotMeta): Promise<void> {
+    this.ops = [];
+    await writeFileAtomic(path.join(this.dir, COMPACTION_FILE), encodeCompaction({ meta, reset: true }));
+    for (const segment of this.segments) await closeHandle(segment);
+    this.segments = [];
+    this.unsynced.clear();
+    // Highest first, each removal made durable before the next: an interrupted reset leaves
+    // the lowest old segments, which open() recognizes (named at or below the reset point).
+    const files = segmentFiles(this.dir, await listDir(this.dir)).reverse();
+    for (const file of files) {
+      await removeFile(file.path);
+      await fsyncDir(this.dir);
+    }
+    this.compactionIndex = meta.index;
+    this.last = meta.index;
+  }
+}
+
+function isWhollyBelow(segment: Segment | undefined, keepFrom: number): boolean {
+  if (segment === undefined || segment.offsets.length === 0) return false;
+  return segment.firstIndex + segment.offsets.length - 1 <= keepFrom - 1;
+}
+
+async function closeHandle(segment: Segment): Promise<void> {
+  const handle = segment.handle;
+  segment.handle = null;
+  if (handle === null) return;
+  try {
+    await handle.close();
+  } catch (e: unknown) {
+    throw ioError('close', segment.path, e);
+  }
+}
+
+function encodeCompaction(record: CompactionRecord): Buffer {
+  const { index, term, members } = record.meta;
+  return encodeCheckedFile(COMPACTION_MAGIC, { index, term, members, reset: record.reset });
+}
+
+async function readCompaction(file: string): Promise<CompactionRecord | null> {
+  const bytes = await readFileIfExists(file);
+  if (bytes === null) return null;
+  const payload = decodeCheckedFile(COMPACTION_MAGIC, bytes, file);
+  const meta = parseSnapshotMeta(payload, file);
+  const reset = (payload as { reset?: unknown }).reset;
+  if (typeof reset !== 'boolean') throw new StorageError('corrupt', `${file} is corrupt: reset is not a boolean`, { file });
+  return { meta, reset };
+}
+
+async function readHardState(file: string): Promise<HardState | null> {
+  const bytes = await readFileIfExists(file);
+  if (bytes === null) return null;
+  const payload = decodeCheckedFile(STATE_MAGIC, bytes, file);
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new StorageError('corrupt', `${file} is corrupt: hard state is not an object`, { file });
+  }
+  for (const [key, value] of Object.entries(payload)) {
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number') {
+      throw new StorageError('corrupt', `${file} is corrupt: hard state field ${key} is neither number, string nor null`, { file });
+    }
+  }
+  return payload as HardState;
+}

@@ -1,0 +1,97 @@
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ioError, isNotFound, StorageError } from './errors';
+
+/** Suffix of every temporary file this library writes; leftovers are removed at open. */
+export const TEMP_SUFFIX = '.tmp';
+
+let tempCounter = 0;
+
+/** A fresh name beside `file`, unique within this process and across processes. */
+export function tempPathFor(file: string): string {
+  tempCounter += 1;
+  return `${file}.${process.pid}-${tempCounter}${TEMP_SUFFIX}`;
+}
+
+/** fsync a directory so that creations, renames and removals in it survive a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch (e: unknown) {
+    throw ioError('fsync directory', dir, e);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** Writes all of `data` at `position` (a single write unless the kernel returns short). */
+export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    if (bytesWritten <= 0) throw new Error(`write returned ${bytesWritten}`);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Replaces `file` with `data` so that after a crash it holds either the old or the new
+ * bytes, never a mix: temp file, fsync, rename over, fsync the directory.
+ */
+export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
+  const temp = tempPathFor(file);
+  try {
+    const handle = await fs.open(temp, 'w');
+    try {
+      await writeFully(handle, data, 0);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (e: unknown) {
+    await fs.unlink(temp).catch(() => undefined);
+    throw e instanceof StorageError ? e : ioError('write', file, e);
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/** Reads a whole file, or null when it does not exist. */
+export async function readFileIfExists(file: string): Promise<Buffer | null> {
+  try {
+    return await fs.readFile(file);
+  } catch (e: unknown) {
+    if (isNotFound(e)) return null;
+    throw ioError('read', file, e);
+  }
+}
+
+/** Removes a file; a file already gone is fine (removal is idempotent). */
+export async function removeFile(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e: unknown) {
+    if (!isNotFound(e)) throw ioError('remove', file, e);
+  }
+}
+
+/** Creates `dir` (and parents); when it was new, makes its entry durable in the parent. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    const created = await fs.mkdir(dir, { recursive: true });
+    if (created !== undefined) await fsyncDir(path.dirname(created));
+  } catch (e: unknown) {
+    throw e instanceof StorageError ? e : ioError('create directory', dir, e);
+  }
+}
+
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (e: unknown) {
+    throw ioError('list directory', dir, e);
+  }
+}

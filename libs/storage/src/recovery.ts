@@ -1,0 +1,128 @@
+import { promises as fs } from 'node:fs';
+import type { Entry } from '@quorumlite/consensus';
+import { ioError, StorageError } from './errors';
+import { fsyncDir, readFileIfExists, removeFile } from './files';
+import { findRecordAfter, scanSegment } from './record';
+import type { SegmentFile } from './segment-files';
+
+/** A segment as the log keeps it in memory after open. */
+export interface RecoveredSegment extends SegmentFile {
+  /** Byte offset of each record; record k has index firstIndex + k. */
+  readonly offsets: number[];
+  readonly bytes: number;
+}
+
+export interface Recovery {
+  readonly segments: RecoveredSegment[];
+  /** Entries after the compaction point, contiguous. */
+  readonly entries: Entry[];
+  readonly repairedTailBytes: number;
+}
+
+export interface CompactionPoint {
+  /** Everything at or below this index is in a snapshot (0: no snapshot). */
+  readonly index: number;
+  /** The log was discarded at this point (a follower installed a snapshot). */
+  readonly reset: boolean;
+}
+
+/**
+ * Reads the segments, checks them and cuts a torn tail. Rules:
+ * - segments wholly at or below the compaction point are leftovers of a compaction and removed;
+ * - after a reset, any segment named at or below the point means the reset was interrupted,
+ *   and every segment belongs to the discarded log (resets remove the highest segments first);
+ * - the kept segments must be contiguous and continue right after the compaction point;
+ * - a bad record is a torn tail only at the end of the last segment with no intact record after it.
+ */
+export async function recoverSegments(dir: string, files: readonly SegmentFile[], point: CompactionPoint): Promise<Recovery> {
+  const { live, stale } = splitStale(files, point);
+  if (live.length > 0 && live[0] !== undefined && live[0].firstIndex > point.index + 1) {
+    const start = point.index === 0 ? 'from index 1' : `right after the snapshot at index ${point.index}`;
+    throw new StorageError('corrupt', `log segment ${live[0].name} starts at index ${live[0].firstIndex} but the log must continue ${start}`, {
+      file: live[0].path,
+    });
+  }
+  const segments: RecoveredSegment[] = [];
+  const entries: Entry[] = [];
+  let repairedTailBytes = 0;
+  for (let i = 0; i < live.length; i += 1) {
+    const file = live[i] as SegmentFile;
+    checkContiguous(segments[segments.length - 1], file);
+    const read = await readSegment(file, i === live.length - 1, point.index);
+    repairedTailBytes += read.repairedTailBytes;
+    segments.push(read.segment);
+    for (const entry of read.entries) entries.push(entry);
+  }
+  const last = segments[segments.length - 1];
+  if (last !== undefined && last.firstIndex + last.offsets.length - 1 < point.index) {
+    // Ends before the compaction point (a compaction whose removals were lost): all of it is in the snapshot.
+    stale.push(last);
+    segments.pop();
+  }
+  await removeStale(dir, stale);
+  return { segments, entries, repairedTailBytes };
+}
+
+function splitStale(files: readonly SegmentFile[], point: CompactionPoint): { live: SegmentFile[]; stale: SegmentFile[] } {
+  if (point.reset && files.some((f) => f.firstIndex <= point.index)) return { live: [], stale: [...files] };
+  let start = 0;
+  files.forEach((f, i) => {
+    if (f.firstIndex <= point.index + 1) start = i;
+  });
+  return { live: files.slice(start), stale: files.slice(0, start) };
+}
+
+function checkContiguous(previous: RecoveredSegment | undefined, next: SegmentFile): void {
+  if (previous === undefined) return;
+  const expected = previous.firstIndex + previous.offsets.length;
+  if (next.firstIndex === expected) return;
+  throw new StorageError(
+    'corrupt',
+    `log segments ${previous.name} and ${next.name} are not contiguous: ${previous.name} ends at index ${expected - 1} but ${next.name} starts at index ${next.firstIndex}`,
+    { file: next.path },
+  );
+}
+
+interface SegmentRead {
+  readonly segment: RecoveredSegment;
+  readonly entries: Entry[];
+  readonly repairedTailBytes: number;
+}
+
+async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number): Promise<SegmentRead> {
+  const buf = (await readFileIfExists(file.path)) ?? Buffer.alloc(0);
+  const scan = scanSegment(buf, file.firstIndex, emitAfter);
+  const segment = { ...file, offsets: scan.offsets, bytes: scan.goodBytes };
+  if (scan.problem === null) return { segment, entries: scan.entries, repairedTailBytes: 0 };
+  const at = scan.goodBytes;
+  const corrupt = (why: string): StorageError =>
+    new StorageError('corrupt', `log segment ${file.name} is corrupt at offset ${at}: ${why}`, { file: file.path, offset: at });
+  if (!isLast) throw corrupt(`${scan.problem.reason}, in a segment that is not the last`);
+  if (!scan.problem.mayBeTorn) throw corrupt(scan.problem.reason);
+  const expected = file.firstIndex + scan.offsets.length;
+  const after = findRecordAfter(buf, at, expected);
+  if (after !== null) throw corrupt(`${scan.problem.reason}, and an intact record follows at offset ${after}`);
+  await cutTail(file.path, at);
+  return { segment, entries: scan.entries, repairedTailBytes: buf.length - at };
+}
+
+/** A crash tore the last write: drop its remains so new records follow the last good one. */
+async function cutTail(file: string, bytes: number): Promise<void> {
+  try {
+    const handle = await fs.open(file, 'r+');
+    try {
+      await handle.truncate(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (e: unknown) {
+    throw ioError('cut the torn tail of', file, e);
+  }
+}
+
+async function removeStale(dir: string, stale: readonly SegmentFile[]): Promise<void> {
+  if (stale.length === 0) return;
+  for (const file of stale) await removeFile(file.path);
+  await fsyncDir(dir);
+}
