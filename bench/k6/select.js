@@ -1,0 +1,21 @@
+// Node loader scenarios `select` (CONSISTENCY=linearizable, the default) and `select-stale`
+// (CONSISTENCY=stale): a point SELECT by key over PRELOAD_ROWS preloaded rows.
+//   cd bench/k6 && VUS=64 DURATION=30s CONSISTENCY=stale k6 run select.js
+import { check } from 'k6';
+import exec from 'k6/execution';
+import { PRELOAD_ROWS, prepare, query, scenarioOptions } from './lib.js';
+import { preloadKey, selectRequest } from './requests.js';
+
+const CONSISTENCY = (__ENV.CONSISTENCY || 'linearizable') === 'stale' ? 'CONSISTENCY_STALE' : 'CONSISTENCY_LINEARIZABLE';
+
+export const options = scenarioOptions(CONSISTENCY === 'CONSISTENCY_STALE' ? 'select-stale' : 'select');
+
+export function setup() {
+  prepare(PRELOAD_ROWS);
+}
+
+export default function () {
+  const i = (exec.vu.idInTest * 104729 + exec.vu.iterationInScenario * 7919) % PRELOAD_ROWS;
+  const res = query(selectRequest(preloadKey(i), CONSISTENCY), 'select');
+  if (res) check(res, { 'select: one row': (r) => r.message.rows.length === 1 });
+}

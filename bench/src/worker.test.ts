@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Child } from './launcher';
+import type { WorkerResult } from './loop';
+import { runBench } from './runner';
+import { buildWorkerForTests, type BuiltWorker } from './testing';
+
+let built: BuiltWorker;
+const children: Child[] = [];
+const tmpDirs: string[] = [];
+const quiet = (): void => {};
+
+function spawn(name: string, args: string[]): Child {
+  const child = new Child(name, built.worker, args, quiet);
+  children.push(child);
+  return child;
+}
+
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-test-'));
+  tmpDirs.push(dir);
+  return dir;
+}
+
+beforeAll(() => {
+  built = buildWorkerForTests();
+});
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.stop()));
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+  built.remove();
+});
+
+describe('bench-worker processes', () => {
+  it('an echo server process and one loader process complete a 1-second run without errors', async () => {
+    const server = spawn('echo-server', ['echo-server', '--host', '127.0.0.1', '--port', '0']);
+    const port = await server.waitListening(15_000);
+    const loader = spawn('loader', ['load', '--target', 'echo', '--address', `127.0.0.1:${port}`, '--clients', '4', '--warmup-ms', '200', '--duration-ms', '1000']);
+    await loader.waitReady(15_000);
+    loader.start(Date.now() + 50);
+    const result = (await loader.waitResult(30_000)) as WorkerResult;
+    expect(result.ops).toBeGreaterThan(0);
+    expect(result.errors).toBe(0);
+    expect(result.histogram.count).toBe(result.ops);
+    await loader.stop();
+    await server.stop();
+    expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
+  });
+
+  it('the SQLite ceiling process commits rows with fsync', async () => {
+    const child = spawn('sqlite', ['sqlite-ceiling', '--dir', tmpDir(), '--rows-per-txn', '10', '--warmup-ms', '0', '--duration-ms', '300']);
+    await child.waitReady(15_000);
+    child.start(Date.now());
+    const result = (await child.waitResult(30_000)) as WorkerResult;
+    expect(result.ops).toBeGreaterThan(0);
+    expect(result.errors).toBe(0);
+  });
+
+  it('a loader fails with a sentence when a required flag is missing', async () => {
+    const child = spawn('bad', ['load', '--target', 'echo', '--duration-ms', '100']);
+    await expect(child.waitReady(15_000)).rejects.toThrow(/--address is required/);
+  });
+
+  it('runBench runs the echo baseline end to end and writes JSON and Markdown', async () => {
+    const out = tmpDir();
+    const code = await runBench(['--scenarios', 'none', '--baselines', 'echo', '--concurrency', '1,3', '--loaders', '2', '--duration', '500ms', '--warmup', '100ms', '--out', out], { worker: built.worker, log: quiet });
+    expect(code).toBe(0);
+    const files = fs.readdirSync(out).sort();
+    expect(files.map((f) => path.extname(f))).toEqual(['.json', '.md']);
+    const report = JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')) as { rows: Array<{ name: string; concurrency: number; loaders: number; ops: number; errors: number }> };
+    expect(report.rows.map((r) => [r.name, r.concurrency, r.loaders])).toEqual([['echo', 1, 1], ['echo', 3, 2]]);
+    for (const r of report.rows) expect([r.ops > 0, r.errors]).toEqual([true, 0]);
+  });
+});
