@@ -4,9 +4,11 @@
  * crashes, how much of an unsynced write survives, client traffic, the cores' own entropy)
  * is drawn from one PRNG seeded by `seed`, so a failing seed replays exactly.
  *
- * The simulated driver handles each Ready in the real driver's order:
- *   persist (snapshot, entries, hard state) -> fsync if mustSync -> send (through the codec)
- *   -> install snapshot into the state machine -> apply committed -> read states -> advance
+ * The simulated driver handles each Ready in the order libs/replica's driver uses:
+ *   install an accepted snapshot (state machine, then log) -> persist entries and hard state
+ *   -> fsync if mustSync -> send (through the codec) -> apply committed (and, every few
+ *   applies, snapshot the state machine and call compact, still inside the Ready, as the
+ *   real driver does) -> read states -> advance
  * and the SafetyChecker sees every observation as it happens.
  */
 import {
@@ -467,37 +469,35 @@ class Simulation<M extends BaseMessage> {
 
   // ---- the simulated driver --------------------------------------------------------------
 
-  /** Take Readys until the core has nothing left, then deliver deferred reports and compact. */
+  /** Take Readys until the core has nothing left, then deliver the deferred reports. */
   private drain(node: SimNode<M>): void {
     for (let round = 0; ; round++) {
       const core = node.core;
       if (core === null) return;
       if (round > READY_ROUNDS_MAX) throw new CoreContractError(`${node.id} produced more than ${READY_ROUNDS_MAX} Readys for one stimulus`);
       if (core.hasReady()) {
-        this.handleReady(node, core.ready());
+        this.handleReady(node, core, core.ready());
         core.advance();
         continue;
       }
       const report = node.reports.shift();
-      if (report !== undefined) {
-        if (report.kind === 'unreachable') core.reportUnreachable(report.to);
-        else core.reportSnapshotFailure(report.to);
-        continue;
-      }
-      if (!this.maybeCompact(node, core)) return;
+      if (report === undefined) return;
+      if (report.kind === 'unreachable') core.reportUnreachable(report.to);
+      else core.reportSnapshotFailure(report.to);
     }
   }
 
-  private handleReady(node: SimNode<M>, rd: Ready<M>): void {
+  private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): void {
     const becameLeader = this.observeSoftState(node, rd);
+    if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
     this.persist(node, rd);
     if (rd.mustSync) node.disk.fsync();
     if (becameLeader) {
       this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, entryKey));
     }
     for (const m of rd.messages) this.send(node, m);
-    if (rd.snapshot !== null) this.installIntoStateMachine(node, rd.snapshot);
     for (const e of rd.committed) this.apply(node, e);
+    if (rd.committed.length > 0) this.maybeCompact(node, core);
     for (const rs of rd.readStates) {
       this.checker.observeReadState(node.id, rs.requestId, rs.index);
       this.stats.readStates += 1;
@@ -522,12 +522,6 @@ class Simulation<M extends BaseMessage> {
   }
 
   private persist(node: SimNode<M>, rd: Ready<M>): void {
-    if (rd.snapshot !== null) {
-      const meta = rd.snapshot;
-      const state = node.staged.get(`${meta.index}:${meta.term}`);
-      if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
-      node.disk.installSnapshot({ meta, state });
-    }
     const first = rd.entries[0];
     if (first !== undefined) {
       const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
@@ -582,15 +576,17 @@ class Simulation<M extends BaseMessage> {
     return f.messageDelayTicksMin + this.random() * (f.messageDelayTicksMax - f.messageDelayTicksMin);
   }
 
-  private installIntoStateMachine(node: SimNode<M>, meta: SnapshotMeta): void {
-    const snap = node.disk.snapshot();
-    if (snap === null || snap.meta.index !== meta.index) throw new CoreContractError(`${node.id} lost snapshot ${meta.index} between persist and install`);
-    node.sm = snap.state.slice();
+  /** An accepted snapshot: the state machine takes its content, then the log restarts after it. */
+  private installSnapshot(node: SimNode<M>, meta: SnapshotMeta): void {
+    const state = node.staged.get(`${meta.index}:${meta.term}`);
+    if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
+    node.sm = state.slice();
     node.smLastTerm = meta.term;
     node.appliedSinceSnapshot = 0;
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
     this.checker.observeStateReset(node.id, node.sm);
+    node.disk.installSnapshot({ meta, state });
     this.stats.snapshotsInstalled += 1;
     this.log(`install-snapshot ${node.id} ${meta.index}@${meta.term}`);
   }
@@ -611,16 +607,15 @@ class Simulation<M extends BaseMessage> {
   }
 
   /** Snapshot the state machine every few applies so compaction and snapshot catch-up run. */
-  private maybeCompact(node: SimNode<M>, core: ConsensusCore<M>): boolean {
+  private maybeCompact(node: SimNode<M>, core: ConsensusCore<M>): void {
     const applied = node.sm.length - 1;
-    if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return false;
+    if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return;
     const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.members };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(node.sm.slice()) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;
     this.log(`compact ${node.id} at ${applied} retain ${this.retainEntries}`);
     core.compact(meta, this.retainEntries);
-    return true;
   }
 
   // ---- final phase -----------------------------------------------------------------------
