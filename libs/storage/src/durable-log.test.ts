@@ -5,7 +5,7 @@ import type { SnapshotMeta } from '@quorumlite/consensus';
 import { logIndex, nodeId, term } from '@quorumlite/consensus';
 import { DurableLog, type DurableLogOptions } from './durable-log';
 import { StorageError } from './errors';
-import { entries, entry, makeTempDir, plain, removeTempDir, segmentNames } from './test-support';
+import { entries, entry, makeTempDir, plain, removeTempDir, segmentNames, flipByte } from './test-support';
 
 const FIRST_SEGMENT = '00000000000000000001.seg';
 const members = [{ id: nodeId('n1'), role: 'voter' as const }];
@@ -176,7 +176,7 @@ describe('DurableLog: recovery', () => {
     await writeLog((log) => log.append(entries(1, 5)));
     const bytes = await fs.readFile(segmentPath());
     const lastRecord = bytes.length - (8 + 18 + 'cmd-5'.length);
-    bytes[bytes.length - 1] ^= 0x01;
+    flipByte(bytes, bytes.length - 1, 0x01);
     await fs.writeFile(segmentPath(), Buffer.concat([bytes, Buffer.alloc(4096)]));
     const { log, loaded } = await open();
     expect(loaded.repairedTailBytes).toBe(bytes.length - lastRecord + 4096);
@@ -189,7 +189,7 @@ describe('DurableLog: recovery', () => {
     const bytes = await fs.readFile(segmentPath());
     const recordBytes = 8 + 18 + 'cmd-1'.length;
     const third = 2 * recordBytes;
-    bytes[third + 30] ^= 0x40; // inside record 3's data
+    flipByte(bytes, third + 30, 0x40); // inside record 3's data
     await fs.writeFile(segmentPath(), bytes);
     const e = await rejection(open());
     expect(e.code).toBe('corrupt');
@@ -215,7 +215,7 @@ describe('DurableLog: recovery', () => {
     const options = { segmentBytesMax: 256 };
     await writeLog((log) => log.append(entries(1, 60, 1, 20)), options);
     const bytes = await fs.readFile(segmentPath());
-    bytes[bytes.length - 2] ^= 0x10;
+    flipByte(bytes, bytes.length - 2, 0x10);
     await fs.writeFile(segmentPath(), bytes);
     const e = await rejection(open(options));
     expect(e.code).toBe('corrupt');
@@ -243,7 +243,7 @@ describe('DurableLog: recovery', () => {
       const file = path.join(dir, name);
       const original = await fs.readFile(file);
       const damaged = Buffer.from(original);
-      damaged[damaged.length - 2] ^= 0x01;
+      flipByte(damaged, damaged.length - 2, 0x01);
       await fs.writeFile(file, damaged);
       const e = await rejection(open());
       expect(e.code).toBe('corrupt');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '@quorumlite/consensus';
 import { encodedEntryBytes, encodeEntryInto, findRecordAfter, scanSegment } from './record';
-import { entries, entry, plain } from './test-support';
+import { entries, entry, plain, flipByte } from './test-support';
 
 function encodeAll(list: readonly Entry[]): { buf: Buffer; offsets: number[] } {
   const buf = Buffer.alloc(list.reduce((n, e) => n + encodedEntryBytes(e), 0));
@@ -34,7 +34,7 @@ describe('record codec', () => {
   it('reports a checksum mismatch as possibly torn, with the record index', () => {
     const { buf, offsets } = encodeAll(entries(1, 3));
     const third = offsets[2] as number;
-    buf[third + 20] ^= 0xff;
+    flipByte(buf, third + 20, 0xff);
     const scan = scanSegment(buf, 1, 0);
     expect(scan.goodBytes).toBe(third);
     expect(scan.problem).toEqual({ mayBeTorn: true, reason: 'checksum mismatch (record for index 3)' });

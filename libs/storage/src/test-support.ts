@@ -33,3 +33,8 @@ export function plain(list: readonly Entry[]): Array<{ index: number; term: numb
 export async function segmentNames(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
 }
+
+/** Damages one byte in place (XOR with `mask`), as a disk error would. */
+export function flipByte(buf: Buffer, at: number, mask = 0x01): void {
+  buf.writeUInt8((buf.readUInt8(at) ^ mask) & 0xff, at);
+}
