@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCommand, encodeCommand } from './codec';
+import { SqlError } from './errors';
+import type { Command } from './types';
+
+const sample: Command = {
+  statements: [
+    {
+      sql: 'INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, :n)',
+      params: [null, 9223372036854775807n, -9223372036854775808n, -0, 1.5, 'héllo ✓ 😀', new Uint8Array([0, 1, 255])],
+      named: { n: Infinity },
+    },
+    { sql: '', params: [], named: {} },
+  ],
+  requestId: 'req-ü',
+  timeMs: 1_750_000_000_123,
+  seed: 4_294_967_295,
+};
+
+describe('command codec', () => {
+  it('round-trips every value kind exactly', () => {
+    const back = decodeCommand(encodeCommand(sample));
+    expect(back.requestId).toBe('req-ü');
+    expect(back.timeMs).toBe(sample.timeMs);
+    expect(back.seed).toBe(sample.seed);
+    const p = back.statements[0]!.params;
+    expect(p[1]).toBe(9223372036854775807n);
+    expect(p[2]).toBe(-9223372036854775808n);
+    expect(Object.is(p[3], -0)).toBe(true);
+    expect(p.slice(4, 6)).toEqual([1.5, 'héllo ✓ 😀']);
+    expect(Array.from(p[6] as Uint8Array)).toEqual([0, 1, 255]);
+    expect(back.statements[0]!.named['n']).toBe(Infinity);
+    expect(back.statements[1]).toEqual({ sql: '', params: [], named: {} });
+  });
+
+  it('round-trips a null request id and long strings', () => {
+    const long = 'x'.repeat(300_000);
+    const back = decodeCommand(encodeCommand({ ...sample, requestId: null, statements: [{ sql: long, params: [], named: {} }] }));
+    expect(back.requestId).toBeNull();
+    expect(back.statements[0]!.sql).toBe(long);
+  });
+
+  it('rejects garbage with SqlError(invalid), never a raw TypeError', () => {
+    const good = encodeCommand(sample);
+    const cases: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(9), good.subarray(0, good.length - 1), Uint8Array.of(...good, 0)];
+    for (let cut = 0; cut < good.length; cut += 7) cases.push(good.subarray(0, cut));
+    for (const bytes of cases) {
+      expect(() => decodeCommand(bytes)).toThrow(SqlError);
+      try {
+        decodeCommand(bytes);
+      } catch (e: unknown) {
+        expect((e as SqlError).code).toBe('invalid');
+      }
+    }
+    expect(() => decodeCommand('nope' as unknown as Uint8Array)).toThrow(SqlError);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * Binary encodings of what the SQL layer stores: commands (log entry payloads) and apply
+ * outcomes (kept in the dedup table). Little-endian, length-prefixed, versioned:
+ *
+ *   command   := u8 version=1 · f64 timeMs · f64 seed · u8 hasRequestId [· str requestId]
+ *                · varint statementCount · statement*
+ *   statement := str sql · varint paramCount · value* · varint namedCount · (str key · value)*
+ *   value     := u8 tag · payload   (0 null · 1 int64 · 2 float64 · 3 str text · 4 varint len, bytes)
+ *   str       := varint byteLength · UTF-8 bytes
+ *
+ * Doubles keep every bit (including -0 and infinities); integers are full 64-bit.
+ */
+import type { SqlValue } from '@quorumlite/proto';
+import { SqlError } from './errors';
+import type { ApplyOutcome, Command, StatementInput, StatementResult } from './types';
+
+const COMMAND_VERSION = 1;
+const TAG_NULL = 0;
+const TAG_INT = 1;
+const TAG_REAL = 2;
+const TAG_TEXT = 3;
+const TAG_BLOB = 4;
+
+class Writer {
+  private buf = Buffer.allocUnsafe(256);
+  private off = 0;
+
+  private ensure(bytes: number): void {
+    if (this.off + bytes <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.off + bytes) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.off++] = v;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.off);
+    this.off += 8;
+  }
+
+  i64(v: bigint): void {
+    this.ensure(8);
+    this.buf.writeBigInt64LE(v, this.off);
+    this.off += 8;
+  }
+
+  varint(v: number): void {
+    this.ensure(5);
+    let x = v >>> 0;
+    while (x >= 0x80) {
+      this.buf[this.off++] = (x & 0x7f) | 0x80;
+      x >>>= 7;
+    }
+    this.buf[this.off++] = x;
+  }
+
+  str(s: string): void {
+    // Worst case 3 UTF-8 bytes per UTF-16 unit; write, then back-fill the length prefix.
+    this.ensure(5 + s.length * 3);
+    const start = this.off;
+    this.off += 5;
+    const n = this.buf.write(s, this.off, 'utf8');
+    const lenBytes = varintBytes(n);
+    this.buf.copy(this.buf, start + lenBytes, this.off, this.off + n);
+    this.off = start;
+    this.varint(n);
+    this.off += n;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.varint(b.byteLength);
+    this.ensure(b.byteLength);
+    this.buf.set(b, this.off);
+    this.off += b.byteLength;
+  }
+
+  finish(): Uint8Array {
+    // An exact-size copy: entries may stay in memory (log caches) long after encoding.
+    return new Uint8Array(this.buf.subarray(0, this.off));
+  }
+}
+
+function varintBytes(n: number): number {
+  let bytes = 1;
+  for (let x = n >>> 7; x > 0; x >>>= 7) bytes++;
+  return bytes;
+}
+
+class Reader {
+  private off = 0;
+  private readonly buf: Buffer;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(n: number, what: string): void {
+    if (this.off + n > this.buf.length) {
+      throw new SqlError('invalid', `command is truncated: ${what} needs ${n} bytes at offset ${this.off} of ${this.buf.length}`);
+    }
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.off++]!;
+  }
+
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.buf.readDoubleLE(this.off);
+    this.off += 8;
+    return v;
+  }
+
+  i64(what: string): bigint {
+    this.need(8, what);
+    const v = this.buf.readBigInt64LE(this.off);
+    this.off += 8;
+    return v;
+  }
+
+  varint(what: string): number {
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.u8(what);
+      result += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return result;
+    }
+    throw new SqlError('invalid', `command has an over-long varint for ${what} at offset ${this.off}`);
+  }
+
+  str(what: string): string {
+    const n = this.varint(what);
+    this.need(n, what);
+    const s = this.buf.toString('utf8', this.off, this.off + n);
+    this.off += n;
+    return s;
+  }
+
+  bytes(what: string): Uint8Array {
+    const n = this.varint(what);
+    this.need(n, what);
+    // A copy: the entry's buffer may be reused by the log after apply.
+    const b = new Uint8Array(this.buf.subarray(this.off, this.off + n));
+    this.off += n;
+    return b;
+  }
+
+  done(): boolean {
+    return this.off === this.buf.length;
+  }
+}
+
+function writeValue(w: Writer, v: SqlValue): void {
+  if (v === null) return w.u8(TAG_NULL);
+  switch (typeof v) {
+    case 'bigint':
+      w.u8(TAG_INT);
+      return w.i64(v);
+    case 'number':
+      w.u8(TAG_REAL);
+      return w.f64(v);
+    case 'string':
+      w.u8(TAG_TEXT);
+      return w.str(v);
+    default:
+      w.u8(TAG_BLOB);
+      return w.bytes(v);
+  }
+}
+
+function readValue(r: Reader, what: string): SqlValue {
+  const tag = r.u8(what);
+  switch (tag) {
+    case TAG_NULL:
+      return null;
+    case TAG_INT:
+      return r.i64(what);
+    case TAG_REAL:
+      return r.f64(what);
+    case TAG_TEXT:
+      return r.str(what);
+    case TAG_BLOB:
+      return r.bytes(what);
+    default:
+      throw new SqlError('invalid', `command has unknown value tag ${tag} for ${what}`);
+  }
+}
+
+export function encodeCommand(c: Command): Uint8Array {
+  const w = new Writer();
+  w.u8(COMMAND_VERSION);
+  w.f64(c.timeMs);
+  w.f64(c.seed);
+  if (c.requestId === null) w.u8(0);
+  else {
+    w.u8(1);
+    w.str(c.requestId);
+  }
+  w.varint(c.statements.length);
+  for (const s of c.statements) {
+    w.str(s.sql);
+    w.varint(s.params.length);
+    for (const p of s.params) writeValue(w, p);
+    const keys = Object.keys(s.named);
+    w.varint(keys.length);
+    for (const k of keys) {
+      w.str(k);
+      writeValue(w, s.named[k] ?? null);
+    }
+  }
+  return w.finish();
+}
+
+/** Throws SqlError('invalid') naming what is wrong; never a raw TypeError or RangeError. */
+export function decodeCommand(bytes: Uint8Array): Command {
+  if (!(bytes instanceof Uint8Array)) throw new SqlError('invalid', 'command is not a byte array');
+  const r = new Reader(bytes);
+  const version = r.u8('version');
+  if (version !== COMMAND_VERSION) throw new SqlError('invalid', `command has unknown version ${version}`);
+  const timeMs = r.f64('timeMs');
+  const seed = r.f64('seed');
+  const hasRequestId = r.u8('requestId flag');
+  if (hasRequestId > 1) throw new SqlError('invalid', `command has a bad requestId flag ${hasRequestId}`);
+  const requestId = hasRequestId === 1 ? r.str('requestId') : null;
+  const count = r.varint('statement count');
+  const statements: StatementInput[] = [];
+  for (let i = 0; i < count; i++) statements.push(readStatement(r, i));
+  if (!r.done()) throw new SqlError('invalid', 'command has trailing bytes');
+  return { statements, requestId, timeMs, seed };
+}
+
+function readStatement(r: Reader, i: number): StatementInput {
+  const sql = r.str(`statement ${i} sql`);
+  const nParams = r.varint(`statement ${i} parameter count`);
+  const params: SqlValue[] = [];
+  for (let p = 0; p < nParams; p++) params.push(readValue(r, `statement ${i} parameter ${p}`));
+  const nNamed = r.varint(`statement ${i} named count`);
+  // A null-prototype object: a key such as "__proto__" must stay an ordinary key.
+  const named: Record<string, SqlValue> = Object.create(null) as Record<string, SqlValue>;
+  for (let p = 0; p < nNamed; p++) {
+    const key = r.str(`statement ${i} named key ${p}`);
+    named[key] = readValue(r, `statement ${i} parameter :${key}`);
+  }
+  return { sql, params, named };
+}
+
+// ---- outcomes (dedup table) ------------------------------------------------------------
+
+/** JSON with rowids as decimal strings; the stored form never has `duplicate` (set on read). */
+export function encodeOutcome(o: ApplyOutcome): Buffer {
+  const plain = o.ok
+    ? { ok: true, results: o.results.map((r) => [r.rowsAffected, r.lastInsertRowid.toString()]) }
+    : { ok: false, error: o.error };
+  return Buffer.from(JSON.stringify(plain), 'utf8');
+}
+
+export function decodeOutcome(bytes: Uint8Array, duplicate: boolean): ApplyOutcome {
+  const plain = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as
+    | { ok: true; results: [number, string][] }
+    | { ok: false; error: Extract<ApplyOutcome, { ok: false }>['error'] };
+  if (plain.ok) {
+    const results: StatementResult[] = plain.results.map(([rowsAffected, rowid]) => ({
+      rowsAffected,
+      lastInsertRowid: BigInt(rowid),
+    }));
+    return { ok: true, results, duplicate };
+  }
+  return { ok: false, error: plain.error, duplicate };
+}

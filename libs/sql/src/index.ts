@@ -1,0 +1,20 @@
+/**
+ * libs/sql — the deterministic SQLite state machine: what the leader checks before the log
+ * (prepare), how every replica applies committed commands (applyBatch), reads, snapshots.
+ */
+export { SqlError, type SqlErrorCode } from './errors';
+export { SQL_LIMITS, type SqlLimits, type SqlOptions } from './limits';
+export { encodeCommand, decodeCommand } from './codec';
+export { SqlStateMachine } from './state-machine';
+export { splitStatements, tokenize, type Token, type TokenKind, type SplitStatement } from './tokenizer';
+export type {
+  ApplyEntry,
+  ApplyError,
+  ApplyOutcome,
+  Command,
+  ExecuteInput,
+  QueryInput,
+  QueryResult,
+  StatementInput,
+  StatementResult,
+} from './types';

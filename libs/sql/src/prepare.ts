@@ -1,0 +1,133 @@
+/**
+ * The leader's check of an Execute before it enters the log: limits, parameters, policy
+ * (what may not run on a replicated database), syntax, and the CURRENT_* rewrite. What passes
+ * is a Command with the leader's time and seed fixed in it.
+ */
+import type { SqlValue } from '@quorumlite/proto';
+import { encodeCommand } from './codec';
+import { nowText } from './determinism';
+import { SqlError } from './errors';
+import type { SqlLimits } from './limits';
+import { checkStatementPolicy, checkValue, paramShape, rewriteCurrentTime } from './policy';
+import { splitStatements } from './tokenizer';
+import type { Command, ExecuteInput, StatementInput } from './types';
+
+/** Throws SqlError('sql_error') when SQLite cannot parse the statement. */
+export type SyntaxCheck = (sql: string, statementIndex: number) => void;
+
+export function prepareCommand(
+  input: ExecuteInput,
+  timeMs: number,
+  seed: number,
+  limits: SqlLimits,
+  checkSyntax: SyntaxCheck,
+): Command {
+  nowText(timeMs); // throws 'invalid' for a time SQLite's date functions cannot show
+  if (!Number.isFinite(seed)) throw new SqlError('invalid', `seed ${seed} is not a finite number`);
+  const requestId = checkRequestId(input.requestId, limits);
+  if (!Array.isArray(input.statements) || input.statements.length === 0) {
+    throw new SqlError('invalid', 'a request needs at least one statement');
+  }
+  checkTotalSqlBytes(input.statements, limits);
+  const statements: StatementInput[] = [];
+  input.statements.forEach((s, i) => {
+    for (const piece of prepareStatement(s, i, limits, checkSyntax)) {
+      statements.push(piece);
+      if (statements.length > limits.statementsPerRequestMax) {
+        throw new SqlError(
+          'too_large',
+          `the request has more than ${limits.statementsPerRequestMax} statements (statementsPerRequestMax)`,
+        );
+      }
+    }
+  });
+  const command: Command = { statements, requestId, timeMs, seed };
+  const bytes = encodeCommand(command).byteLength;
+  if (bytes > limits.requestBytesMax) {
+    throw new SqlError('too_large', `the request is ${bytes} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
+  }
+  return command;
+}
+
+function checkRequestId(requestId: unknown, limits: SqlLimits): string | null {
+  if (requestId === null || requestId === undefined || requestId === '') return null;
+  if (typeof requestId !== 'string') throw new SqlError('invalid', 'requestId must be a string');
+  const bytes = Buffer.byteLength(requestId, 'utf8');
+  if (bytes > limits.requestIdBytesMax) {
+    throw new SqlError(
+      'too_large',
+      `requestId is ${bytes} bytes; the limit is ${limits.requestIdBytesMax} (requestIdBytesMax)`,
+    );
+  }
+  return requestId;
+}
+
+/** Fails fast, before any tokenizing, on requests that cannot fit whatever they hold. */
+function checkTotalSqlBytes(statements: readonly StatementInput[], limits: SqlLimits): void {
+  let total = 0;
+  statements.forEach((s, i) => {
+    if (s === null || typeof s !== 'object' || typeof s.sql !== 'string') {
+      throw new SqlError('invalid', `statement ${i} has no sql text`, { statementIndex: i });
+    }
+    const bytes = Buffer.byteLength(s.sql, 'utf8');
+    if (bytes > limits.statementBytesMax) {
+      throw new SqlError(
+        'too_large',
+        `statement ${i} is ${bytes} bytes; the limit is ${limits.statementBytesMax} (statementBytesMax)`,
+        { statementIndex: i },
+      );
+    }
+    total += bytes;
+  });
+  if (total > limits.requestBytesMax) {
+    throw new SqlError('too_large', `the request's SQL is ${total} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
+  }
+}
+
+/** One input statement may be a script ('a; b'): each piece becomes its own statement. */
+function prepareStatement(s: StatementInput, i: number, limits: SqlLimits, checkSyntax: SyntaxCheck): StatementInput[] {
+  const invalid = (message: string): SqlError => new SqlError('invalid', message, { statementIndex: i });
+  const params: readonly unknown[] = s.params ?? [];
+  const named: Readonly<Record<string, unknown>> = s.named ?? {};
+  if (!Array.isArray(params)) throw invalid(`statement ${i} params must be an array`);
+  if (typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
+  params.forEach((v, k) => checkValue(v, i, String(k)));
+  for (const [key, v] of Object.entries(named)) checkValue(v, i, `:${key}`);
+
+  const pieces = splitStatements(s.sql);
+  if (pieces.length === 0) throw invalid(`statement ${i} has no SQL (only whitespace or comments)`);
+  const out: StatementInput[] = [];
+  const usedNames = new Set<string>();
+  let positionalTaken = 0;
+  for (const piece of pieces) {
+    checkStatementPolicy(piece.tokens, i);
+    const shape = paramShape(piece.tokens, i);
+    const count = shape.positional + shape.names.length;
+    if (count > limits.paramsPerStatementMax) {
+      throw new SqlError(
+        'too_large',
+        `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (paramsPerStatementMax)`,
+        { statementIndex: i },
+      );
+    }
+    const mine: Record<string, SqlValue> = {};
+    for (const name of shape.names) {
+      if (!Object.prototype.hasOwnProperty.call(named, name)) {
+        throw invalid(`statement ${i} has no value for named parameter :${name}`);
+      }
+      mine[name] = named[name] as SqlValue;
+      usedNames.add(name);
+    }
+    const sql = rewriteCurrentTime(piece.sql, piece.tokens);
+    checkSyntax(sql, i);
+    out.push({ sql, params: params.slice(positionalTaken, positionalTaken + shape.positional) as SqlValue[], named: mine });
+    positionalTaken += shape.positional;
+  }
+  if (positionalTaken !== params.length) {
+    throw invalid(`statement ${i} has ${positionalTaken} positional parameters but ${params.length} values were given`);
+  }
+  for (const key of Object.keys(named)) {
+    if (!usedNames.has(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);
+  }
+  return out;
+}

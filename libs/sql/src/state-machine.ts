@@ -1,0 +1,621 @@
+/**
+ * The replicated SQLite state machine. Every data-bearing replica applies the same committed
+ * commands in the same order and must end in the same state; everything here serves that:
+ * per-command time and seed, savepoints so a failing command undoes only itself, the applied
+ * index stored in the same transaction as the effects (exactly once across crashes), and a
+ * dedup window computed from log indices only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import type { SqlValue } from '@quorumlite/proto';
+import { decodeCommand, decodeOutcome, encodeOutcome } from './codec';
+import { type CommandContext, installDeterministicFunctions, nowText, Prng } from './determinism';
+import { messageOf, SqlError, sqliteCodeOf } from './errors';
+import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
+import { Lru } from './lru';
+import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
+import { prepareCommand } from './prepare';
+import { digestDatabase, userObjects } from './inspect';
+import { snapshotInto, fsyncDir, fsyncFile, readSnapshotIndex } from './snapshot-file';
+import { splitStatements } from './tokenizer';
+import type {
+  ApplyEntry,
+  ApplyError,
+  ApplyOutcome,
+  Command,
+  ExecuteInput,
+  QueryInput,
+  QueryResult,
+  StatementInput,
+  StatementResult,
+} from './types';
+
+/** Distinct statement texts kept prepared per connection. */
+const STATEMENT_CACHE_ENTRIES = 512;
+
+/** SQLite codes that say something about this machine (disk, memory, locks), not the command. */
+const LOCAL_FAILURE_CODES = [
+  'SQLITE_FULL',
+  'SQLITE_IOERR',
+  'SQLITE_NOMEM',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_CANTOPEN',
+  'SQLITE_READONLY',
+  'SQLITE_PROTOCOL',
+  'SQLITE_INTERRUPT',
+  'SQLITE_PERM',
+  'SQLITE_NOLFS',
+  'SQLITE_INTERNAL',
+  'SQLITE_MISUSE',
+];
+
+const SYNTAX_ERROR = /syntax error|incomplete input|unrecognized token|more than one statement/;
+
+const INTERNAL_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}meta (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    applied_index INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO ${INTERNAL_PREFIX}meta (id, applied_index) VALUES (0, 0);
+  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}requests (
+    request_id TEXT PRIMARY KEY,
+    log_index INTEGER NOT NULL,
+    outcome BLOB NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS ${INTERNAL_PREFIX}requests_by_index ON ${INTERNAL_PREFIX}requests (log_index);
+`;
+
+interface WriteStatement {
+  readonly stmt: Database.Statement<unknown[]>;
+  /** Placeholders are ?NNN: better-sqlite3 binds those by name ("1", "2", …). */
+  readonly numbered: boolean;
+}
+
+/** Statements the machine itself runs on the write connection. */
+interface Internal {
+  readonly begin: Database.Statement;
+  readonly commit: Database.Statement;
+  readonly rollback: Database.Statement;
+  readonly savepoint: Database.Statement;
+  readonly rollbackTo: Database.Statement;
+  readonly release: Database.Statement;
+  readonly resetRowid: Database.Statement;
+  readonly resetChanges: Database.Statement;
+  readonly readApplied: Database.Statement<[], bigint>;
+  readonly writeApplied: Database.Statement<[number]>;
+  readonly findRequest: Database.Statement<[string], { log_index: bigint; outcome: Buffer }>;
+  readonly saveRequest: Database.Statement<[string, number, Buffer]>;
+  readonly pruneRequests: Database.Statement<[number]>;
+}
+
+interface Connections {
+  readonly write: Database.Database;
+  readonly read: Database.Database;
+  readonly internal: Internal;
+  readonly closeBuiltins: () => void;
+}
+
+export class SqlStateMachine {
+  private conn: Connections | null;
+  private applied: number;
+  private context: CommandContext | null = null;
+  private readonly writeCache = new Lru<string, WriteStatement>(STATEMENT_CACHE_ENTRIES);
+  private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
+
+  private constructor(
+    private readonly dbPath: string,
+    private readonly limits: SqlLimits,
+  ) {
+    this.conn = this.openConnections();
+    this.applied = this.readAppliedIndex();
+  }
+
+  static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
+    return new SqlStateMachine(dbPath, resolveLimits(options));
+  }
+
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  // ---- before the log ----------------------------------------------------------------
+
+  /** Leader, before the log: validates and fixes time+seed. Throws SqlError refused/invalid/too_large/sql_error(syntax). */
+  prepare(input: ExecuteInput, timeMs: number, seed: number): Command {
+    return prepareCommand(input, timeMs, seed, this.limits, (sql, i) => this.checkSyntax(sql, i));
+  }
+
+  /**
+   * Refuses only what SQLite cannot parse. "no such table" and the like are left to apply:
+   * an earlier statement of the same request may create the table, and apply fails the
+   * command identically on every replica if not.
+   */
+  private checkSyntax(sql: string, statementIndex: number): void {
+    try {
+      this.writeStatement(sql);
+    } catch (e: unknown) {
+      const message = messageOf(e);
+      if (!SYNTAX_ERROR.test(message)) return;
+      throw new SqlError('sql_error', `statement ${statementIndex}: ${message}`, {
+        sqliteCode: sqliteCodeOf(e) ?? 'SQLITE_ERROR',
+        statementIndex,
+        cause: e,
+      });
+    }
+  }
+
+  // ---- apply ---------------------------------------------------------------------------
+
+  /**
+   * Applies committed entries in index order inside ONE SQLite transaction; each command in
+   * its own SAVEPOINT (a failing command rolls back only itself, identically on every
+   * replica). The stored applied index advances in the same transaction. Entries at or below
+   * appliedIndex() are skipped (exactly once across crashes). Returns one outcome per entry
+   * (noop: ok with no results; skipped: duplicate=true, with the stored outcome when the
+   * command had a request id still in the window).
+   *
+   * Throws (and applies nothing of the batch) only for local failures — disk full, I/O error,
+   * corruption — which would otherwise make this replica record an outcome the others do not.
+   * The caller should stop the node: retrying later re-applies the same entries.
+   */
+  applyBatch(entries: readonly ApplyEntry[]): ApplyOutcome[] {
+    const { internal } = this.open();
+    const outcomes: ApplyOutcome[] = [];
+    let next = this.applied + 1;
+    const pending: ApplyEntry[] = [];
+    for (const entry of entries) {
+      if (entry.index <= this.applied) {
+        outcomes.push(this.skippedOutcome(entry));
+        continue;
+      }
+      if (entry.index !== next) {
+        throw new Error(`entry ${entry.index} cannot follow ${next - 1}: entries must be applied in order without gaps`);
+      }
+      pending.push(entry);
+      next++;
+    }
+    if (pending.length === 0) return outcomes;
+    const last = next - 1;
+    internal.begin.run();
+    try {
+      for (const entry of pending) outcomes.push(this.applyEntry(entry));
+      const pruneAtOrBelow = last - this.limits.dedupWindowEntries;
+      if (pruneAtOrBelow > 0) internal.pruneRequests.run(pruneAtOrBelow);
+      internal.writeApplied.run(last);
+      internal.commit.run();
+    } catch (e: unknown) {
+      this.rollbackBatch();
+      throw localFailure(e, pending[0]!.index, last);
+    }
+    this.applied = last;
+    return outcomes;
+  }
+
+  private applyEntry(entry: ApplyEntry): ApplyOutcome {
+    if (entry.kind === 'noop') return { ok: true, results: [], duplicate: false };
+    let command: Command;
+    try {
+      command = decodeCommand(entry.data);
+    } catch (e: unknown) {
+      // The same bytes fail the same way everywhere: an outcome, not a local failure.
+      return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
+    }
+    const { requestId } = command;
+    if (requestId !== null) {
+      const prior = this.findRequest(requestId, entry.index);
+      if (prior !== null) return prior;
+    }
+    const outcome = this.runCommand(command);
+    if (requestId !== null) this.open().internal.saveRequest.run(requestId, entry.index, encodeOutcome(outcome));
+    return outcome;
+  }
+
+  private runCommand(command: Command): ApplyOutcome {
+    try {
+      this.context = { nowText: nowText(command.timeMs), random: new Prng(command.seed) };
+    } catch (e: unknown) {
+      return { ok: false, error: toApplyError(e, undefined), duplicate: false };
+    }
+    try {
+      const outcome = this.runInSavepoint(command.statements);
+      if (!this.open().write.inTransaction) throw new Error('a command ended the batch transaction; replicas may diverge');
+      return outcome;
+    } finally {
+      this.context = null;
+    }
+  }
+
+  private runInSavepoint(statements: readonly StatementInput[]): ApplyOutcome {
+    const { internal } = this.open();
+    internal.savepoint.run();
+    // last_insert_rowid() and changes() carry over from whatever ran before on this
+    // connection, which differs between replicas (restarts, batch boundaries): pin both.
+    internal.resetRowid.run();
+    internal.resetChanges.run();
+    const results: StatementResult[] = [];
+    for (let i = 0; i < statements.length; i++) {
+      try {
+        results.push(this.runStatement(statements[i]!));
+      } catch (e: unknown) {
+        if (isLocalFailure(e)) throw e;
+        internal.rollbackTo.run();
+        internal.release.run();
+        return { ok: false, error: toApplyError(e, i), duplicate: false };
+      }
+    }
+    internal.release.run();
+    return { ok: true, results, duplicate: false };
+  }
+
+  private runStatement(s: StatementInput): StatementResult {
+    const { stmt, numbered } = this.writeStatement(s.sql);
+    const info = stmt.run(...bindArguments(s, numbered));
+    return { rowsAffected: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) };
+  }
+
+  private skippedOutcome(entry: ApplyEntry): ApplyOutcome {
+    const unknown: ApplyOutcome = { ok: true, results: [], duplicate: true };
+    if (entry.kind !== 'command') return unknown;
+    try {
+      const { requestId } = decodeCommand(entry.data);
+      return requestId === null ? unknown : (this.lookupRequest(requestId) ?? unknown);
+    } catch {
+      return unknown;
+    }
+  }
+
+  /** Seen within the window that ends at `index`: a pure function of the log, so every replica agrees. */
+  private findRequest(requestId: string, index: number): ApplyOutcome | null {
+    const row = this.open().internal.findRequest.get(requestId);
+    if (row === undefined || Number(row.log_index) <= index - this.limits.dedupWindowEntries) return null;
+    return decodeOutcome(row.outcome, true);
+  }
+
+  /** A previously applied outcome for this request id, if still in the dedup window. */
+  lookupRequest(requestId: string): ApplyOutcome | null {
+    return this.findRequest(requestId, this.applied);
+  }
+
+  private rollbackBatch(): void {
+    const { write, internal } = this.open();
+    this.context = null;
+    // SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
+    if (write.inTransaction) internal.rollback.run();
+  }
+
+  private writeStatement(sql: string): WriteStatement {
+    const cached = this.writeCache.get(sql);
+    if (cached !== undefined) return cached;
+    const stmt = this.open().write.prepare<unknown[]>(sql);
+    const numbered = sql.includes('?') && paramShape(splitStatements(sql)[0]?.tokens ?? [], 0).numbered;
+    const entry = { stmt, numbered };
+    this.writeCache.set(sql, entry);
+    return entry;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------
+
+  /** Read-only connection. Refuses anything that writes. */
+  query(input: QueryInput): QueryResult {
+    const bytes = Buffer.byteLength(input.sql, 'utf8');
+    if (bytes > this.limits.statementBytesMax) {
+      throw new SqlError(
+        'too_large',
+        `the query is ${bytes} bytes; the limit is ${this.limits.statementBytesMax} (statementBytesMax)`,
+      );
+    }
+    const pieces = splitStatements(input.sql);
+    if (pieces.length !== 1) {
+      throw new SqlError('invalid', `a query is exactly one statement; this one has ${pieces.length}`);
+    }
+    const piece = pieces[0]!;
+    checkStatementPolicy(piece.tokens, 0);
+    const shape = paramShape(piece.tokens, 0);
+    checkQueryParams(input, shape.positional, shape.names);
+    const stmt = this.readStatement(input.sql);
+    if (!stmt.reader || !stmt.readonly) {
+      throw new SqlError('refused', 'a query may only read; send writes through Execute so every replica applies them');
+    }
+    return collectRows(
+      stmt,
+      bindArguments({ sql: input.sql, params: input.params, named: input.named }, shape.numbered),
+      clampLimit(input.maxRows, this.limits.resultRowsMax),
+      clampLimit(input.maxBytes, this.limits.resultBytesMax),
+    );
+  }
+
+  private readStatement(sql: string): Database.Statement<unknown[]> {
+    const cached = this.readCache.get(sql);
+    if (cached !== undefined) return cached;
+    let stmt: Database.Statement<unknown[]>;
+    try {
+      stmt = this.open().read.prepare<unknown[]>(sql);
+    } catch (e: unknown) {
+      throw new SqlError('sql_error', messageOf(e), { sqliteCode: sqliteCodeOf(e) ?? 'SQLITE_ERROR', cause: e });
+    }
+    if (stmt.reader) stmt.raw(true);
+    this.readCache.set(sql, stmt);
+    return stmt;
+  }
+
+  /** Row-by-row digest of user tables + schema (for replica comparison in tests and `status`). */
+  digest(): string {
+    return digestDatabase(this.open().read);
+  }
+
+  /** User tables, by name; quorumlite's and SQLite's own are hidden. */
+  tables(): string[] {
+    return userObjects(this.open().read)
+      .filter((o) => o.type === 'table')
+      .map((o) => o.name);
+  }
+
+  /** The user schema as SQL, one object per statement. */
+  schema(): string {
+    return userObjects(this.open().read)
+      .filter((o) => o.sql !== null)
+      .map((o) => `${o.sql};`)
+      .join('\n');
+  }
+
+  // ---- snapshots -----------------------------------------------------------------------
+
+  /** Consistent copy at the current applied index (VACUUM INTO destPath, then fsync), returns that index. */
+  snapshot(destPath: string): { index: number } {
+    snapshotInto(this.open().read, destPath);
+    return { index: readSnapshotIndex(destPath) };
+  }
+
+  /**
+   * Replaces the database with a snapshot file: verifies it (SQLite, integrity, our meta
+   * table), copies it beside the database, closes, renames it over the database, reopens.
+   * The snapshot file itself is left in place. Returns its applied index.
+   */
+  restore(snapshotPath: string): { index: number } {
+    const index = readSnapshotIndex(snapshotPath);
+    const staging = `${this.dbPath}.restoring`;
+    fs.copyFileSync(snapshotPath, staging);
+    fsyncFile(staging);
+    this.closeConnections();
+    // A WAL left beside the new file would be replayed into it: the old database's frames
+    // are already checkpointed by the close, so drop the files before the swap.
+    fs.rmSync(`${this.dbPath}-wal`, { force: true });
+    fs.rmSync(`${this.dbPath}-shm`, { force: true });
+    fs.renameSync(staging, this.dbPath);
+    fsyncDir(path.dirname(this.dbPath));
+    this.conn = this.openConnections();
+    this.applied = this.readAppliedIndex();
+    if (this.applied !== index) {
+      throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
+    }
+    return { index };
+  }
+
+  close(): void {
+    this.closeConnections();
+  }
+
+  // ---- connections ---------------------------------------------------------------------
+
+  private open(): Connections {
+    if (this.conn === null) throw new SqlError('invalid', `the state machine for ${this.dbPath} is closed`);
+    return this.conn;
+  }
+
+  private openConnections(): Connections {
+    const write = new Database(this.dbPath);
+    try {
+      configureWriteConnection(write);
+      write.exec(INTERNAL_SCHEMA);
+      // The reset table lives in the connection's temp schema: it never reaches the file.
+      write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
+      const closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
+      const read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
+      read.defaultSafeIntegers(true);
+      return { write, read, internal: prepareInternal(write), closeBuiltins };
+    } catch (e: unknown) {
+      write.close();
+      throw new SqlError('corrupt', `cannot open ${this.dbPath} as a quorumlite database: ${messageOf(e)}`, {
+        sqliteCode: sqliteCodeOf(e),
+        cause: e,
+      });
+    }
+  }
+
+  private closeConnections(): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    this.conn = null;
+    this.writeCache.clear();
+    this.readCache.clear();
+    conn.read.close();
+    conn.write.pragma('wal_checkpoint(TRUNCATE)');
+    conn.write.close();
+    conn.closeBuiltins();
+  }
+
+  private readAppliedIndex(): number {
+    return Number(this.open().internal.readApplied.get());
+  }
+
+  private requireContext(): CommandContext {
+    if (this.context === null) {
+      throw new SqlError('invalid', 'random() and the date functions run on the write connection only while applying a command');
+    }
+    return this.context;
+  }
+}
+
+/**
+ * synchronous=NORMAL in WAL mode may lose the last transactions on power loss, never corrupt:
+ * that is enough because the replicated log is the durable record, and boot replays it from
+ * the stored applied index. The other settings pin behaviour that would otherwise depend on
+ * how SQLite was compiled, so every replica applies commands with the same rules.
+ */
+function configureWriteConnection(db: Database.Database): void {
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (String(mode).toLowerCase() !== 'wal') throw new Error(`journal_mode WAL was refused (got ${String(mode)})`);
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('recursive_triggers = ON');
+  // Our deterministic random()/datetime() overrides must be callable from DEFAULT clauses,
+  // triggers and views, which SQLite allows application functions only with a trusted schema.
+  db.pragma('trusted_schema = ON');
+  db.pragma('temp_store = MEMORY');
+  db.defaultSafeIntegers(true);
+}
+
+function prepareInternal(db: Database.Database): Internal {
+  const t = INTERNAL_PREFIX;
+  return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    savepoint: db.prepare(`SAVEPOINT ${t}command`),
+    rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
+    release: db.prepare(`RELEASE ${t}command`),
+    resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
+    resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
+    readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
+    writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
+    findRequest: db.prepare<[string], { log_index: bigint; outcome: Buffer }>(
+      `SELECT log_index, outcome FROM ${t}requests WHERE request_id = ?`,
+    ),
+    saveRequest: db.prepare<[string, number, Buffer]>(
+      `INSERT OR REPLACE INTO ${t}requests (request_id, log_index, outcome) VALUES (?, ?, ?)`,
+    ),
+    pruneRequests: db.prepare<[number]>(`DELETE FROM ${t}requests WHERE log_index <= ?`),
+  };
+}
+
+// ---- helpers ---------------------------------------------------------------------------
+
+function isLocalFailure(e: unknown): boolean {
+  const code = sqliteCodeOf(e);
+  return code !== undefined && LOCAL_FAILURE_CODES.some((c) => code === c || code.startsWith(`${c}_`));
+}
+
+function localFailure(e: unknown, first: number, last: number): Error {
+  if (e instanceof SqlError) return e;
+  const code = sqliteCodeOf(e);
+  return new SqlError(
+    code?.startsWith('SQLITE_CORRUPT') || code?.startsWith('SQLITE_NOTADB') ? 'corrupt' : 'sql_error',
+    `applying entries ${first}..${last} failed on this replica (${messageOf(e)}); none of them was applied`,
+    { sqliteCode: code, cause: e },
+  );
+}
+
+function toApplyError(e: unknown, statementIndex: number | undefined): ApplyError {
+  const error: ApplyError =
+    e instanceof SqlError
+      ? { code: e.code, message: e.message }
+      : sqliteCodeOf(e) !== undefined
+        ? { code: 'sql_error', message: messageOf(e) }
+        : // better-sqlite3 reports binding problems as RangeError/TypeError: the same bytes fail the same way everywhere.
+          { code: 'invalid', message: messageOf(e) };
+  const sqliteCode = e instanceof SqlError ? e.sqliteCode : sqliteCodeOf(e);
+  if (sqliteCode !== undefined) error.sqliteCode = sqliteCode;
+  if (statementIndex !== undefined) error.statementIndex = statementIndex;
+  return error;
+}
+
+/** better-sqlite3 arguments: `?` from an array in order, ?NNN and :name from one object. */
+function bindArguments(s: StatementInput, numbered: boolean): unknown[] {
+  if (numbered) {
+    const byNumber: Record<string, SqlValue> = {};
+    s.params.forEach((v, k) => {
+      byNumber[String(k + 1)] = v;
+    });
+    return [byNumber];
+  }
+  const hasNamed = Object.keys(s.named).length > 0;
+  return hasNamed ? [...s.params, s.named] : s.params;
+}
+
+function checkQueryParams(input: QueryInput, positional: number, names: readonly string[]): void {
+  const params: readonly unknown[] = input.params;
+  params.forEach((v, k) => checkValueForQuery(v, String(k)));
+  if (params.length !== positional) {
+    throw new SqlError('invalid', `the query has ${positional} positional parameters but ${params.length} values were given`);
+  }
+  const named = input.named;
+  for (const name of names) {
+    if (!Object.prototype.hasOwnProperty.call(named, name)) {
+      throw new SqlError('invalid', `the query has no value for named parameter :${name}`);
+    }
+  }
+  for (const [key, v] of Object.entries(named)) {
+    if (!names.includes(key)) throw new SqlError('invalid', `the query has no parameter named :${key}`);
+    checkValueForQuery(v, `:${key}`);
+  }
+}
+
+function checkValueForQuery(v: unknown, param: string): void {
+  const ok =
+    v === null ||
+    typeof v === 'string' ||
+    typeof v === 'number' ||
+    (typeof v === 'bigint' && BigInt.asIntN(64, v) === v) ||
+    v instanceof Uint8Array;
+  if (!ok) throw new SqlError('invalid', `query parameter ${param} is not a SQL value`);
+}
+
+function clampLimit(requested: number, max: number): number {
+  return requested > 0 && requested < max ? Math.floor(requested) : max;
+}
+
+function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
+  const columns = stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
+  const rows: SqlValue[][] = [];
+  let bytes = 0;
+  let truncated = false;
+  let it: IterableIterator<unknown>;
+  try {
+    it = stmt.iterate(...args);
+  } catch (e: unknown) {
+    throw queryError(e);
+  }
+  try {
+    for (;;) {
+      const next = it.next();
+      if (next.done === true) break;
+      const row = (next.value as unknown[]).map(toSqlValue);
+      const rowBytes = row.reduce<number>((n, v) => n + valueBytes(v), 0);
+      if (rows.length >= maxRows || bytes + rowBytes > maxBytes) {
+        truncated = true;
+        break;
+      }
+      rows.push(row);
+      bytes += rowBytes;
+    }
+  } catch (e: unknown) {
+    throw queryError(e);
+  } finally {
+    it.return?.();
+  }
+  return { columns, rows, truncated };
+}
+
+function queryError(e: unknown): SqlError {
+  if (e instanceof SqlError) return e;
+  const code = sqliteCodeOf(e);
+  if (code === undefined) return new SqlError('invalid', messageOf(e), { cause: e });
+  if (code.startsWith('SQLITE_READONLY')) return new SqlError('refused', `a query may only read: ${messageOf(e)}`, { cause: e });
+  return new SqlError('sql_error', messageOf(e), { sqliteCode: code, cause: e });
+}
+
+function toSqlValue(v: unknown): SqlValue {
+  if (Buffer.isBuffer(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  return v as SqlValue;
+}
+
+function valueBytes(v: SqlValue): number {
+  if (v === null) return 1;
+  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
+  if (typeof v === 'bigint' || typeof v === 'number') return 8;
+  return v.byteLength;
+}

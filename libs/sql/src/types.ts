@@ -1,0 +1,66 @@
+import type { SqlValue } from '@quorumlite/proto';
+import type { SqlErrorCode } from './errors';
+
+export interface StatementInput {
+  sql: string;
+  /** Bound to `?` in order of appearance, or to `?NNN` as params[NNN-1]. */
+  params: SqlValue[];
+  /** Bound to :name, @name or $name; keys are given without the prefix. */
+  named: Record<string, SqlValue>;
+}
+
+export interface ExecuteInput {
+  statements: StatementInput[];
+  /** Idempotency key; null (or '') for none. */
+  requestId: string | null;
+}
+
+/** What goes into the log: the validated statements plus the leader-fixed time and seed. */
+export interface Command {
+  statements: StatementInput[];
+  requestId: string | null;
+  /** Milliseconds since the Unix epoch that 'now' means while this command applies. */
+  timeMs: number;
+  /** Seeds random() and randomblob() for this command. */
+  seed: number;
+}
+
+export interface StatementResult {
+  rowsAffected: number;
+  lastInsertRowid: bigint;
+}
+
+export interface ApplyError {
+  code: SqlErrorCode;
+  message: string;
+  sqliteCode?: string;
+  /** 0-based index of the failing statement in Command.statements. */
+  statementIndex?: number;
+}
+
+export type ApplyOutcome =
+  | { ok: true; results: StatementResult[]; duplicate: boolean }
+  | { ok: false; error: ApplyError; duplicate: boolean };
+
+export interface ApplyEntry {
+  index: number;
+  kind: 'command' | 'noop';
+  data: Uint8Array;
+}
+
+export interface QueryInput {
+  sql: string;
+  params: SqlValue[];
+  named: Record<string, SqlValue>;
+  /** 0 (or more than resultRowsMax) means resultRowsMax. */
+  maxRows: number;
+  /** 0 (or more than resultBytesMax) means resultBytesMax. */
+  maxBytes: number;
+}
+
+export interface QueryResult {
+  /** declType is the column's declared type in its table, '' for expressions. */
+  columns: { name: string; declType: string }[];
+  rows: SqlValue[][];
+  truncated: boolean;
+}
