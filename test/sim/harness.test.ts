@@ -112,8 +112,7 @@ const toyRun = (seed: number, skipSync = false): SimOptions<StaticLeaderMessage>
   seed,
   nodes: seed % 2 === 0 ? 5 : 3,
   steps: 1500,
-  // The toy protocol has no snapshots, so its driver never compacts.
-  compactEveryApplies: Number.MAX_SAFE_INTEGER,
+  compactEveryApplies: 10,
   coreOptions: { maxEntriesPerMessage: 64 },
 });
 
@@ -123,13 +122,16 @@ describe('simulate() with a static-leader protocol', () => {
     let partitions = 0;
     let acknowledged = 0;
     let lost = 0;
+    let installed = 0;
     for (let seed = 1; seed <= 60; seed++) {
       const r = simulate(toyRun(seed));
       crashes += r.stats.crashes;
       partitions += r.stats.partitions;
       acknowledged += r.stats.acknowledged;
       lost += r.stats.messagesLost + r.stats.messagesBlocked;
+      installed += r.stats.snapshotsInstalled;
     }
+    expect(installed).toBeGreaterThan(0);
     expect(crashes).toBeGreaterThan(0);
     expect(partitions).toBeGreaterThan(0);
     expect(acknowledged).toBeGreaterThan(1000);

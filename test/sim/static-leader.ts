@@ -1,9 +1,9 @@
 /**
  * A deliberately tiny protocol for testing the simulator itself: members[0] leads forever
- * (term 1), appends proposals, replicates them in order and commits at a majority of
- * matches. It is safe only because leadership never moves and every write is fsync'd;
- * `skipSync` removes the fsync (acknowledging records a crash can lose), which the
- * simulator must catch.
+ * (term 1), appends proposals, replicates them in order, commits at a majority of matches,
+ * and ships its snapshot to a follower that is behind its compacted log. It is safe only
+ * because leadership never moves and every write is fsync'd; `skipSync` removes the fsync
+ * (acknowledging records a crash can lose), which the simulator must catch.
  */
 import {
   ConsensusError,
@@ -21,10 +21,12 @@ import {
   type Ready,
   type ReadFailure,
   type ReadState,
+  type SnapshotMeta,
 } from '@quorumlite/consensus';
 
 export type StaticLeaderMessage =
   | (BaseMessage & { readonly type: 'append'; readonly prevIndex: number; readonly commit: number; readonly entries: readonly Entry[] })
+  | (BaseMessage & { readonly type: 'install' })
   | (BaseMessage & { readonly type: 'ack'; readonly match: number; readonly reject: boolean });
 
 interface Bugs {
@@ -33,16 +35,20 @@ interface Bugs {
 }
 
 class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
-  private readonly log: Entry[];
+  /** log[k] has index offset + 1 + k; everything up to offset is in `snapshot`. */
+  private log: Entry[];
+  private offset: number;
+  private snapshot: SnapshotMeta | null;
   private readonly leaderId: NodeId;
   private readonly match = new Map<NodeId, number>();
   private commit: number;
-  private applied = 0;
+  private applied: number;
   private ticks = 0;
   private unpersisted: Entry[] = [];
   private outbox: StaticLeaderMessage[] = [];
   private readStates: ReadState[] = [];
   private readFailures: ReadFailure[] = [];
+  private accepted: SnapshotMeta | null = null;
   private softReported = false;
   private hardDirty = false;
   private pendingCommit = 0;
@@ -52,13 +58,20 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
     persisted: PersistedState,
     private readonly bugs: Bugs,
   ) {
-    this.log = persisted.entries.slice();
-    this.commit = Math.min(Number(persisted.hardState?.['commit'] ?? 0), this.log.length);
+    this.snapshot = persisted.snapshot;
+    this.offset = persisted.snapshot?.index ?? 0;
+    this.log = persisted.entries.filter((e) => e.index > this.offset);
+    this.applied = this.offset;
+    this.commit = Math.max(this.offset, Math.min(Number(persisted.hardState?.['commit'] ?? 0), this.last));
     this.leaderId = options.members[0]!.id;
   }
 
   private get isLeader(): boolean {
     return this.options.id === this.leaderId;
+  }
+
+  private get last(): number {
+    return this.offset + this.log.length;
   }
 
   tick(): void {
@@ -67,25 +80,53 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
   }
 
   step(m: StaticLeaderMessage): void {
-    if (m.type === 'append') return this.onAppend(m);
+    switch (m.type) {
+      case 'append':
+        return this.onAppend(m);
+      case 'install':
+        return this.onInstall(m);
+      case 'ack':
+        return this.onAck(m);
+    }
+  }
+
+  private onAck(m: Extract<StaticLeaderMessage, { type: 'ack' }>): void {
     if (m.reject) this.match.set(m.from, m.match);
     else this.match.set(m.from, Math.max(this.match.get(m.from) ?? 0, m.match));
-    const matches = this.options.members.map((x) => (x.id === this.options.id ? this.log.length : this.match.get(x.id) ?? 0));
+    const matches = this.options.members.map((x) => (x.id === this.options.id ? this.last : this.match.get(x.id) ?? 0));
     matches.sort((a, b) => b - a);
     const quorum = matches[Math.floor(this.options.members.length / 2)]!;
     if (quorum > this.commit) this.setCommit(quorum);
   }
 
   private onAppend(m: Extract<StaticLeaderMessage, { type: 'append' }>): void {
-    const reject = m.prevIndex > this.log.length;
+    const reject = m.prevIndex > this.last;
     if (!reject) {
-      const fresh = m.entries.filter((e) => e.index > this.log.length);
+      const fresh = m.entries.filter((e) => e.index > this.last);
       for (const e of fresh) this.log.push(e);
       this.unpersisted.push(...fresh);
-      const commit = Math.min(m.commit, this.log.length);
+      const commit = Math.min(m.commit, this.last);
       if (commit > this.commit) this.setCommit(commit);
     }
-    this.outbox.push({ type: 'ack', from: this.options.id, to: m.from, match: this.log.length, reject });
+    this.ack(m.from, reject);
+  }
+
+  private onInstall(m: Extract<StaticLeaderMessage, { type: 'install' }>): void {
+    const meta = m.snapshot;
+    if (meta !== undefined && meta.index > this.commit && this.accepted === null) {
+      this.accepted = meta;
+      this.snapshot = meta;
+      this.offset = meta.index;
+      this.log = [];
+      this.unpersisted = [];
+      this.applied = meta.index;
+      this.setCommit(meta.index);
+    }
+    this.ack(m.from, false);
+  }
+
+  private ack(to: NodeId, reject: boolean): void {
+    this.outbox.push({ type: 'ack', from: this.options.id, to, match: this.last, reject });
   }
 
   private setCommit(commit: number): void {
@@ -97,14 +138,19 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
     for (const peer of this.options.members) {
       if (peer.id === this.options.id) continue;
       const prevIndex = this.match.get(peer.id) ?? 0;
-      const entries = this.log.slice(prevIndex, prevIndex + this.options.maxEntriesPerMessage);
+      if (prevIndex < this.offset && this.snapshot !== null) {
+        this.outbox.push({ type: 'install', from: this.options.id, to: peer.id, snapshot: this.snapshot });
+        continue;
+      }
+      const from = Math.max(0, prevIndex - this.offset);
+      const entries = this.log.slice(from, from + this.options.maxEntriesPerMessage);
       this.outbox.push({ type: 'append', from: this.options.id, to: peer.id, prevIndex, commit: this.commit, entries });
     }
   }
 
   propose(data: Uint8Array): ProposeResult {
     if (!this.isLeader) return { ok: false, reason: 'not_leader', leader: this.leaderId };
-    const entry: Entry = { index: logIndex(this.log.length + 1), term: term(1), kind: 'command', data };
+    const entry: Entry = { index: logIndex(this.last + 1), term: term(1), kind: 'command', data };
     this.log.push(entry);
     this.unpersisted.push(entry);
     return { ok: true, index: entry.index, term: entry.term };
@@ -112,14 +158,14 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
 
   readIndex(requestId: string): void {
     // Every record this leader ever made is in its log, while its commit index may lag after a restart.
-    if (this.isLeader) this.readStates.push({ requestId, index: logIndex(this.log.length) });
+    if (this.isLeader) this.readStates.push({ requestId, index: logIndex(this.last) });
     else this.readFailures.push({ requestId, reason: 'not_leader', leader: this.leaderId });
   }
 
   hasReady(): boolean {
     return (
       !this.softReported || this.hardDirty || this.unpersisted.length > 0 || this.outbox.length > 0 ||
-      this.commit > this.applied || this.readStates.length > 0 || this.readFailures.length > 0
+      this.commit > this.applied || this.readStates.length > 0 || this.readFailures.length > 0 || this.accepted !== null
     );
   }
 
@@ -129,15 +175,16 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
       hardState: this.hardDirty ? { commit: this.commit } : null,
       entries: this.unpersisted,
       mustSync: this.unpersisted.length > 0 && this.bugs.skipSync !== true,
-      snapshot: null,
+      snapshot: this.accepted,
       messages: this.outbox,
-      committed: this.log.slice(this.applied, this.commit),
+      committed: this.log.slice(this.applied - this.offset, this.commit - this.offset),
       readStates: this.readStates,
       readFailures: this.readFailures,
       softState: this.softReported ? null : { role: this.isLeader ? 'leader' : 'follower', leader: this.leaderId, term: term(1) },
     };
     this.softReported = true;
     this.hardDirty = false;
+    this.accepted = null;
     this.unpersisted = [];
     this.outbox = [];
     this.readStates = [];
@@ -149,8 +196,12 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
     this.applied = this.pendingCommit;
   }
 
-  compact(): void {
-    // The log is tiny in tests; this protocol never sends snapshots.
+  compact(meta: SnapshotMeta): void {
+    // The driver compacts while it applies a Ready, before advance(): what it handed out counts.
+    if (meta.index <= this.offset || meta.index > Math.max(this.applied, this.pendingCommit)) return;
+    this.log = this.log.slice(meta.index - this.offset);
+    this.offset = meta.index;
+    this.snapshot = meta;
   }
 
   reportSnapshotFailure(): void {}
@@ -160,7 +211,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
   status(): CoreStatus {
     return {
       id: this.options.id, role: this.isLeader ? 'leader' : 'follower', leader: this.leaderId, term: term(1),
-      commitIndex: logIndex(this.commit), lastIndex: logIndex(this.log.length), firstIndex: logIndex(1), progress: {},
+      commitIndex: logIndex(this.commit), lastIndex: logIndex(this.last), firstIndex: logIndex(this.offset + 1), progress: {},
     };
   }
 }

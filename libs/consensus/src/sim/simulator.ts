@@ -541,7 +541,8 @@ class Simulation<M extends BaseMessage> {
       const snap = node.disk.snapshot();
       if (snap === null || snap.meta.index !== message.snapshot.index || snap.meta.term !== message.snapshot.term) {
         throw new CoreContractError(
-          `${node.id} sent snapshot ${message.snapshot.index}@${message.snapshot.term} but its latest stored snapshot is ${snap === null ? 'none' : `${snap.meta.index}@${snap.meta.term}`}`,
+          `${node.id} sent snapshot ${message.snapshot.index}@${message.snapshot.term} but its latest stored snapshot is ${snap === null ? 'none' : `${snap.meta.index}@${snap.meta.term}`}` +
+            ' (the driver keeps only its newest snapshot; did the core ignore a compact() made while applying a Ready?)',
         );
       }
       snapshotState = snap.state;
