@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotMeta } from '@quorumlite/consensus';
@@ -279,6 +280,20 @@ describe('DurableLog: compaction and reset', () => {
     await reopened.log.close();
   });
 
+  it('removes at open the segments a crash kept from a compaction', async () => {
+    await writeLog((log) => log.append(entries(1, 100, 1, 20)), options);
+    const names = await segmentNames(dir);
+    const saved = await Promise.all(names.map((n) => fs.readFile(path.join(dir, n))));
+    const { log } = await open(options);
+    await log.compact(meta(80, 1), logIndex(81));
+    await log.close();
+    await Promise.all(names.map((n, i) => fs.writeFile(path.join(dir, n), saved[i] as Buffer)));
+    const reopened = await open(options);
+    expect(reopened.loaded.entries.map((e) => e.index)).toEqual(entries(81, 100).map((e) => e.index));
+    expect((await segmentNames(dir)).length).toBeLessThan(names.length);
+    await reopened.log.close();
+  });
+
   it('can compact the whole log and keep appending', async () => {
     const { log } = await open(options);
     log.append(entries(1, 50, 1, 20));
@@ -323,6 +338,34 @@ describe('DurableLog: compaction and reset', () => {
     expect(reopened.log.lastIndex()).toBe(30);
     expect(await segmentNames(dir)).toEqual([]);
     await reopened.log.close();
+  });
+});
+
+describe('DurableLog: file work per flush', () => {
+  it('writes a batch with one write and, when synced, one fdatasync', async () => {
+    const { log } = await open();
+    log.append(entries(1, 100, 1, 100));
+    await log.flush(true);
+    const calls: string[] = [];
+    const handle = (log as unknown as { segments: Array<{ handle: FileHandle | null }> }).segments[0]?.handle;
+    if (handle == null) throw new Error('the last segment should stay open');
+    const spy = (name: 'write' | 'datasync' | 'sync') => {
+      const original = handle[name].bind(handle) as (...args: unknown[]) => Promise<unknown>;
+      (handle as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls.push(name);
+        return original(...args);
+      };
+    };
+    spy('write');
+    spy('datasync');
+    spy('sync');
+    log.append(entries(101, 200, 1, 100));
+    await log.flush(false);
+    expect(calls).toEqual(['write']);
+    log.append(entries(201, 300, 1, 100));
+    await log.flush(true);
+    expect(calls).toEqual(['write', 'write', 'datasync']);
+    await log.close();
   });
 });
 

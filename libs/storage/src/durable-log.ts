@@ -46,8 +46,7 @@ interface Segment {
 type PendingOp =
   | { readonly kind: 'create'; readonly segment: Segment; readonly previous: Segment | null }
   | { readonly kind: 'write'; readonly segment: Segment; readonly at: number; entries: Entry[]; bytes: number }
-  | { readonly kind: 'truncate'; readonly segment: Segment; readonly bytes: number }
-  | { readonly kind: 'remove'; readonly segment: Segment };
+  | { readonly kind: 'truncate'; readonly segment: Segment; readonly bytes: number; readonly later: readonly Segment[] };
 
 interface CompactionRecord {
   readonly meta: SnapshotMeta;
@@ -285,23 +284,21 @@ export class DurableLog {
     const cut = segment.offsets[index - segment.firstIndex] ?? segment.bytes;
     segment.offsets.length = index - segment.firstIndex;
     segment.bytes = cut;
-    this.truncateBytes(segment, cut);
-    for (const removed of this.segments.splice(i + 1)) this.ops.push({ kind: 'remove', segment: removed });
+    const later = this.segments.splice(i + 1);
+    if (later.length > 0 || !this.trimBuffered(segment, cut)) this.ops.push({ kind: 'truncate', segment, bytes: cut, later });
     this.last = index - 1;
   }
 
-  private truncateBytes(segment: Segment, bytes: number): void {
+  /** When the cut falls inside records not yet written, drops them from the buffer instead. */
+  private trimBuffered(segment: Segment, bytes: number): boolean {
     const tail = this.ops[this.ops.length - 1];
-    if (tail?.kind !== 'write' || tail.segment !== segment || tail.at > bytes) {
-      this.ops.push({ kind: 'truncate', segment, bytes });
-      return;
-    }
-    // The cut falls inside records not yet written: drop them from the buffer instead.
+    if (tail?.kind !== 'write' || tail.segment !== segment || tail.at > bytes) return false;
     while (tail.at + tail.bytes > bytes) {
       const dropped = tail.entries.pop() as Entry;
       tail.bytes -= encodedEntryBytes(dropped);
     }
     if (tail.entries.length === 0) this.ops.pop();
+    return true;
   }
 
   // ---- file work (asynchronous, serialized) ------------------------------------------------
@@ -351,11 +348,7 @@ export class DurableLog {
         return;
       }
       case 'truncate':
-        await this.io('truncate', op.segment, async (h) => h.truncate(op.bytes));
-        this.unsynced.add(op.segment);
-        return;
-      case 'remove':
-        return this.removeSegmentFile(op.segment);
+        return this.truncateSegmentFiles(op.segment, op.bytes, op.later);
       default:
         return assertNever(op, 'pending log operation');
     }
@@ -377,6 +370,24 @@ export class DurableLog {
       throw ioError('create', segment.path, e);
     }
     this.dirDirty = true;
+  }
+
+  /**
+   * Durable before any new record is written, later segments first (highest first, one
+   * directory fsync each) and then the cut: a crash in between leaves either the old log or a
+   * shorter prefix of it, never new records followed by old ones or a gap between segments.
+   */
+  private async truncateSegmentFiles(segment: Segment, bytes: number, later: readonly Segment[]): Promise<void> {
+    for (const removed of [...later].reverse()) {
+      await this.removeSegmentFile(removed);
+      await fsyncDir(this.dir);
+      this.dirDirty = false;
+    }
+    await this.io('truncate', segment, async (h) => {
+      await h.truncate(bytes);
+      await h.datasync();
+    });
+    this.unsynced.delete(segment);
   }
 
   private async removeSegmentFile(segment: Segment): Promise<void> {
