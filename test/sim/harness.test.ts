@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Entry } from '@quorumlite/consensus';
 import { SimDisk, SimNetwork, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { EventQueue } from '@quorumlite/consensus/sim/event-queue';
+import { chunk, runSeeds, seedPlan } from './seeds';
 import { staticLeader, type StaticLeaderMessage } from './static-leader';
 
 const meta = (index: number, t: number) => ({ index: logIndex(index), term: term(t), members: [] });
@@ -166,5 +167,23 @@ describe('simulate() with a static-leader protocol', () => {
     expect(() =>
       simulate({ ...toyRun(7), steps: 200, livenessTicksMax: 0 }),
     ).toThrow(/\[seed=7 event=\d+\] cluster did not converge/);
+  });
+});
+
+describe('seed selection for the sweeps', () => {
+  it('SEED replays one seed verbosely; SIM_SEEDS widens the sweep; junk is refused', () => {
+    expect(seedPlan({ SEED: '77' }, 10)).toEqual({ seeds: [77], replay: true });
+    expect(seedPlan({ SIM_SEEDS: '3' }, 10)).toEqual({ seeds: [1, 2, 3], replay: false });
+    expect(seedPlan({}, 2).seeds).toEqual([1, 2]);
+    expect(() => seedPlan({ SEED: 'x' }, 10)).toThrow(/SEED/);
+    expect(() => seedPlan({ SIM_SEEDS: '0' }, 10)).toThrow(/SIM_SEEDS/);
+    expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2, 3], [4, 5]]);
+  });
+
+  it('a failing seed is reported with its replay command and, when replayed, its trace', () => {
+    const seeds = Array.from({ length: 30 }, (_, i) => i + 1);
+    const { failures } = runSeeds(staticLeader({ skipSync: true }), seeds, true, { compactEveryApplies: 10 });
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]).toMatch(/\[seed=(\d+) event=\d+\][^\n]*\nreplay: SEED=\1 npm run sim\nlast \d+ events:\n/);
   });
 });

@@ -1,0 +1,74 @@
+/**
+ * How the seed suites pick and run their seeds: SEED=<n> replays one seed verbosely,
+ * SIM_SEEDS=<count> widens the sweep. Environment is read here, never inside the simulator.
+ */
+import type { BaseMessage, ProtocolModule } from '@quorumlite/consensus';
+import { SimulationError, simulate, type SimOptions, type SimResult } from '@quorumlite/consensus/sim';
+
+/** Trace lines printed with a replayed failure. */
+const TRACE_LINES_SHOWN = 120;
+
+export interface SeedPlan {
+  readonly seeds: readonly number[];
+  /** One seed asked for by SEED: keep and print its trace on failure. */
+  readonly replay: boolean;
+}
+
+export function seedPlan(env: NodeJS.ProcessEnv, defaultCount: number): SeedPlan {
+  const replay = env['SEED'];
+  if (replay !== undefined && replay !== '') {
+    const seed = Number(replay);
+    if (!Number.isSafeInteger(seed)) throw new Error(`SEED must be an integer, got ${replay}`);
+    return { seeds: [seed], replay: true };
+  }
+  const raw = env['SIM_SEEDS'];
+  const count = raw === undefined || raw === '' ? defaultCount : Number(raw);
+  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`SIM_SEEDS must be a positive integer, got ${raw}`);
+  return { seeds: Array.from({ length: count }, (_, i) => i + 1), replay: false };
+}
+
+/** Splits the seeds into `parts` contiguous groups (one `it` each). */
+export function chunk(seeds: readonly number[], parts: number): number[][] {
+  const size = Math.ceil(seeds.length / parts);
+  const out: number[][] = [];
+  for (let i = 0; i < seeds.length; i += size) out.push(seeds.slice(i, i + size));
+  return out;
+}
+
+/** Cluster size and run length vary with the seed so the sweep covers both shapes. */
+export function shapeFor(seed: number): { nodes: number; steps: number } {
+  const nodes = seed % 3 === 0 ? 5 : 3;
+  const steps = 600 + ((seed * 7919) % 1400);
+  return { nodes, steps };
+}
+
+export function describeFailure(e: SimulationError, replay: boolean): string {
+  const lines = [e.message, `replay: SEED=${e.seed} npm run sim`];
+  if (replay && e.traceTail.length > 0) {
+    lines.push(`last ${Math.min(TRACE_LINES_SHOWN, e.traceTail.length)} events:`, ...e.traceTail.slice(-TRACE_LINES_SHOWN));
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Runs every seed; returns the failures (message per seed) rather than stopping at the
+ * first, so one red run names every bad seed in its group.
+ */
+export function runSeeds<M extends BaseMessage>(
+  protocol: ProtocolModule<M>,
+  seeds: readonly number[],
+  replay: boolean,
+  extra: Partial<SimOptions<M>> = {},
+): { failures: string[]; results: SimResult[] } {
+  const failures: string[] = [];
+  const results: SimResult[] = [];
+  for (const seed of seeds) {
+    try {
+      results.push(simulate({ protocol, seed, ...shapeFor(seed), verbose: replay, ...extra }));
+    } catch (e: unknown) {
+      if (!(e instanceof SimulationError)) throw e;
+      failures.push(describeFailure(e, replay));
+    }
+  }
+  return { failures, results };
+}
