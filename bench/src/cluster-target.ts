@@ -8,7 +8,8 @@ import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './sce
 
 export interface ClusterUnderTest {
   addresses: string[];
-  /** Server processes to measure CPU of, keyed by a label (node id). */
+  leaderId: string;
+  /** Server processes to measure CPU of, keyed by node id ('n1*' marks the leader elected at start). */
   pids(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -22,15 +23,16 @@ export async function startClusterUnderTest(dataDir: string, onStarted: (stop: (
     await cluster.stop();
   };
   onStarted(stop);
-  await cluster.waitForLeader(LEADER_WAIT_MS);
+  const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
   const addresses = cluster.addresses();
   return {
     addresses,
+    leaderId: leader.id,
     pids: () => {
       const out: Record<string, number> = {};
       for (const { id } of cluster.nodes) {
         const pid = cluster.pid(id);
-        if (pid !== null) out[id] = pid;
+        if (pid !== null) out[id === leader.id ? `${id}*` : id] = pid;
       }
       return out;
     },

@@ -134,6 +134,7 @@ class BenchSession {
     const { startClusterUnderTest, prepareSchema } = await import('./cluster-target');
     this.log(`cluster: starting 3 nodes in ${dataDir}`);
     const cluster = await startClusterUnderTest(dataDir, (stop) => this.stoppers.push(stop));
+    this.log(`cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
     const rows: RunRow[] = [];
     try {
       await prepareSchema(cluster.addresses, this.settings.scenarios.some((s) => s.startsWith('select')) ? this.settings.preloadRows : 0);
