@@ -6,7 +6,7 @@
 import type { SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
 import { TIME_ZONE_MODIFIERS, timeZoneRefusal } from './determinism';
-import type { Token } from './tokenizer';
+import { nameText, type Token } from './tokenizer';
 
 /** Tables quorumlite keeps inside the user's database; hidden and untouchable. */
 export const INTERNAL_PREFIX = '_quorumlite_';
@@ -78,10 +78,10 @@ const isName = (t: Token | undefined): t is Token => t !== undefined && (t.kind 
  * Throws SqlError('refused') when the statement would make replicas differ, escape the
  * command's transaction, or touch quorumlite's or SQLite's internal tables.
  */
-export function checkStatementPolicy(tokens: readonly Token[], statementIndex: number): void {
+export function checkStatementPolicy(sql: string, tokens: readonly Token[], statementIndex: number): void {
   const { word, at } = leadingWord(tokens);
   checkLeadingWord(tokens, word, at, statementIndex);
-  checkAnywhere(tokens, statementIndex);
+  checkAnywhere(sql, tokens, statementIndex);
 }
 
 function checkLeadingWord(tokens: readonly Token[], word: string, at: number, statementIndex: number): void {
@@ -146,7 +146,7 @@ function checkCreate(tokens: readonly Token[], at: number, statementIndex: numbe
 
 const DATE_FUNCTION_WORDS = new Set(['DATE', 'TIME', 'DATETIME', 'JULIANDAY', 'UNIXEPOCH', 'STRFTIME', 'TIMEDIFF']);
 
-function checkAnywhere(tokens: readonly Token[], statementIndex: number): void {
+function checkAnywhere(sql: string, tokens: readonly Token[], statementIndex: number): void {
   // Which call each open parenthesis belongs to, to recognise date-function modifiers.
   const calls: boolean[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -157,7 +157,7 @@ function checkAnywhere(tokens: readonly Token[], statementIndex: number): void {
       checkModifierLiteral(t, statementIndex);
     }
     if (isName(t) && t.value.toLowerCase().startsWith(INTERNAL_PREFIX)) {
-      throw refuse(statementIndex, `${t.value} is not allowed: tables named ${INTERNAL_PREFIX}* are internal to quorumlite`);
+      throw refuse(statementIndex, `${nameText(sql, t)} is not allowed: tables named ${INTERNAL_PREFIX}* are internal to quorumlite`);
     }
     if (t.kind !== 'word') continue;
     if (i > 0 && t.value === 'ROLLBACK') {
@@ -167,7 +167,8 @@ function checkAnywhere(tokens: readonly Token[], statementIndex: number): void {
       );
     }
     if (isPunct(tokens[i + 1], '(')) checkFunction(t.value, statementIndex);
-    const target = writeTarget(tokens, i);
+    const targetToken = writeTarget(tokens, i);
+    const target = targetToken === null ? null : nameText(sql, targetToken);
     if (target !== null && target.toLowerCase().startsWith('sqlite_')) {
       throw refuse(statementIndex, `writing ${target} is not allowed: sqlite_* tables belong to SQLite`);
     }
@@ -193,7 +194,7 @@ function checkModifierLiteral(t: Token, statementIndex: number): void {
 }
 
 /** The table a write at tokens[i] targets: INSERT/REPLACE … INTO x, UPDATE [OR y] x, DELETE FROM x, DROP … x, ALTER TABLE x. */
-function writeTarget(tokens: readonly Token[], i: number): string | null {
+function writeTarget(tokens: readonly Token[], i: number): Token | null {
   const t = tokens[i]!;
   let j: number;
   switch (t.value) {
@@ -217,7 +218,7 @@ function writeTarget(tokens: readonly Token[], i: number): string | null {
   }
   if (isName(tokens[j]) && isPunct(tokens[j + 1], '.')) j += 2; // schema.
   const name = tokens[j];
-  return isName(name) ? name.value : null;
+  return isName(name) ? name : null;
 }
 
 /**

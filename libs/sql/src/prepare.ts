@@ -100,7 +100,7 @@ function prepareStatement(s: StatementInput, i: number, limits: SqlLimits, check
   const usedNames = new Set<string>();
   let positionalTaken = 0;
   for (const piece of pieces) {
-    checkStatementPolicy(piece.tokens, i);
+    checkStatementPolicy(piece.sql, piece.tokens, i);
     const shape = paramShape(piece.tokens, i);
     const count = shape.positional + shape.names.length;
     if (count > limits.paramsPerStatementMax) {

@@ -313,7 +313,7 @@ export class SqlStateMachine {
       throw new SqlError('invalid', `a query is exactly one statement; this one has ${pieces.length}`);
     }
     const piece = pieces[0]!;
-    checkStatementPolicy(piece.tokens, 0);
+    checkStatementPolicy(piece.sql, piece.tokens, 0);
     const shape = paramShape(piece.tokens, 0);
     checkQueryParams(input, shape.positional, shape.names);
     const stmt = this.readStatement(input.sql);

@@ -24,6 +24,11 @@ export interface Token {
   readonly value: string;
 }
 
+/** A name as the user wrote it (words keep their case, quoted identifiers lose their quotes). */
+export function nameText(sql: string, t: Token): string {
+  return t.kind === 'word' ? sql.slice(t.start, t.end) : t.value;
+}
+
 const isSpace = (c: string): boolean => c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f';
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
 // SQLite treats every byte >= 0x80 as an identifier character.

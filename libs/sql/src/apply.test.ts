@@ -1,0 +1,211 @@
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeCommand } from './codec';
+import { SqlStateMachine } from './state-machine';
+import { entry, exec, rows, stmt, T0, TempDbs } from './testing';
+import type { ApplyEntry, ApplyOutcome } from './types';
+
+const dbs = new TempDbs();
+afterEach(() => dbs.cleanup());
+
+const NON_DETERMINISTIC = [
+  `CREATE TABLE t (id INTEGER PRIMARY KEY, r INTEGER, b BLOB, dt TEXT, ct TEXT, jd REAL, s TEXT, ue INTEGER,
+     d TEXT, tm TEXT, df TEXT DEFAULT CURRENT_TIMESTAMP, dr INTEGER DEFAULT (random()))`,
+  `INSERT INTO t (r, b, dt, ct, jd, s, ue, d, tm)
+     VALUES (random(), randomblob(16), datetime('now'), CURRENT_TIMESTAMP, julianday('NOW'), strftime('%s','now'),
+             unixepoch(), CURRENT_DATE, CURRENT_TIME)`,
+  'INSERT INTO t (r, b) SELECT random(), randomblob(3) FROM t',
+  `CREATE TABLE log (id INTEGER PRIMARY KEY, at TEXT, r INTEGER)`,
+  `CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log (at, r) VALUES (strftime('%Y-%m-%d %H:%M:%f'), random()); END`,
+  'INSERT INTO t (r) VALUES (last_insert_rowid() + changes())',
+];
+
+function applyAll(m: SqlStateMachine, leader: SqlStateMachine, timeMs: number, seed: number): ApplyOutcome[] {
+  const entries = NON_DETERMINISTIC.map((sql, k) => entry(leader, k + 1, exec([sql]), timeMs + k, seed + k));
+  return m.applyBatch(entries);
+}
+
+describe('apply is deterministic', () => {
+  it('gives equal digests on separate databases for the same commands', () => {
+    const a = dbs.open();
+    const b = dbs.open();
+    const oa = applyAll(a, a, T0, 11);
+    // b applies the same log entries in two batches, after a restart in between.
+    const entries = NON_DETERMINISTIC.map((sql, k) => entry(a, k + 1, exec([sql]), T0 + k, 11 + k));
+    const ob = [...b.applyBatch(entries.slice(0, 2)), ...b.applyBatch(entries.slice(2))];
+    expect(oa.every((o) => o.ok)).toBe(true);
+    expect(ob).toEqual(oa);
+    expect(b.digest()).toBe(a.digest());
+    const [row] = rows(a, 'SELECT dt, ct, jd, s, ue, d, tm, df, length(b) FROM t WHERE id = 1');
+    const iso = new Date(T0 + 1).toISOString();
+    const dt = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+    expect(row).toEqual([dt, dt, 2440587.5 + (T0 + 1) / 86_400_000, String(Math.floor((T0 + 1) / 1000)), BigInt(Math.floor((T0 + 1) / 1000)), iso.slice(0, 10), iso.slice(11, 19), dt, 16n]);
+  });
+
+  it('differs when the seed or the time differs', () => {
+    const a = dbs.open();
+    const b = dbs.open();
+    const c = dbs.open();
+    applyAll(a, a, T0, 11);
+    applyAll(b, a, T0, 12);
+    applyAll(c, a, T0 + 60_000, 11);
+    expect(rows(b, 'SELECT r, b FROM t WHERE id = 1')).not.toEqual(rows(a, 'SELECT r, b FROM t WHERE id = 1'));
+    expect(rows(c, 'SELECT r, b FROM t WHERE id = 1')).toEqual(rows(a, 'SELECT r, b FROM t WHERE id = 1'));
+    expect(rows(c, 'SELECT dt FROM t WHERE id = 1')).not.toEqual(rows(a, 'SELECT dt FROM t WHERE id = 1'));
+  });
+
+  it('fails a computed time-zone modifier at apply, the same way everywhere', () => {
+    const m = dbs.open();
+    const [o] = m.applyBatch([entry(m, 1, exec([stmt("SELECT datetime('now', ?)", ['localtime'])]))]);
+    expect(o).toMatchObject({ ok: false, error: { code: 'refused', statementIndex: 0 } });
+  });
+});
+
+describe('a failing statement fails its command only', () => {
+  it('rolls back its own command and applies the rest of the batch', () => {
+    const m = dbs.open();
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE u (k TEXT PRIMARY KEY)', "INSERT INTO u VALUES ('a')"])),
+      entry(m, 2, exec(["INSERT INTO u VALUES ('b')", "INSERT INTO u VALUES ('a')", "INSERT INTO u VALUES ('c')"])),
+      entry(m, 3, exec(['INSERT INTO missing VALUES (1)'])),
+      entry(m, 4, exec(["INSERT INTO u VALUES ('d')"])),
+    ]);
+    expect(out.map((o) => o.ok)).toEqual([true, false, false, true]);
+    expect(out[1]).toEqual({
+      ok: false,
+      duplicate: false,
+      error: { code: 'sql_error', sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', statementIndex: 1, message: 'UNIQUE constraint failed: u.k' },
+    });
+    expect(out[2]).toMatchObject({ ok: false, error: { code: 'sql_error', message: 'no such table: missing', statementIndex: 0 } });
+    expect(rows(m, 'SELECT k FROM u ORDER BY k')).toEqual([['a'], ['d']]);
+    expect(m.appliedIndex()).toBe(4);
+  });
+
+  it('answers an undecodable entry and a noop without stopping the batch', () => {
+    const m = dbs.open();
+    const out = m.applyBatch([
+      { index: 1, kind: 'command', data: Uint8Array.of(1, 2, 3) },
+      { index: 2, kind: 'noop', data: new Uint8Array(0) },
+      entry(m, 3, exec(['CREATE TABLE v (x)'])),
+    ]);
+    expect(out[0]).toMatchObject({ ok: false, error: { code: 'invalid' } });
+    expect(out[1]).toEqual({ ok: true, results: [], duplicate: false });
+    expect(out[2]?.ok).toBe(true);
+    expect(m.appliedIndex()).toBe(3);
+  });
+
+  it('reports rows affected and last insert rowid per statement, pinned at each command start', () => {
+    const m = dbs.open();
+    const [, o] = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE w (x)', 'INSERT INTO w VALUES (1), (2), (3)'])),
+      entry(m, 2, exec(['UPDATE w SET x = x + 1', 'INSERT INTO w VALUES (9)', 'DELETE FROM w WHERE x > 2'])),
+    ]);
+    expect(o).toEqual({
+      ok: true,
+      duplicate: false,
+      results: [
+        { rowsAffected: 3, lastInsertRowid: 0n },
+        { rowsAffected: 1, lastInsertRowid: 4n },
+        { rowsAffected: 3, lastInsertRowid: 4n },
+      ],
+    });
+  });
+});
+
+describe('exactly once', () => {
+  it('skips entries at or below the applied index, also after reopening', () => {
+    const dir = dbs.dir();
+    const file = path.join(dir, 'db.sqlite');
+    const leader = dbs.open();
+    const entries: ApplyEntry[] = [
+      entry(leader, 1, exec(['CREATE TABLE c (n INTEGER)'])),
+      ...[2, 3, 4].map((i) => entry(leader, i, exec([stmt('INSERT INTO c VALUES (?)', [BigInt(i)])]))),
+    ];
+    const m1 = SqlStateMachine.open(file);
+    m1.applyBatch(entries.slice(0, 3));
+    m1.close();
+    const m2 = dbs.open(undefined, file);
+    expect(m2.appliedIndex()).toBe(3);
+    const out = m2.applyBatch(entries);
+    expect(out.map((o) => o.duplicate)).toEqual([true, true, true, false]);
+    expect(rows(m2, 'SELECT n FROM c ORDER BY n')).toEqual([[2n], [3n], [4n]]);
+    expect(() => m2.applyBatch([entry(leader, 6, exec(['SELECT 1']))])).toThrow(/without gaps/);
+  });
+});
+
+describe('deduplication by request id', () => {
+  it('returns the original outcome, success or failure, without running again', () => {
+    const m = dbs.open();
+    const first = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE d (x UNIQUE)'])),
+      entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'req-ok')),
+      entry(m, 3, exec(['INSERT INTO d VALUES (1)'], 'req-bad')),
+    ]);
+    const again = m.applyBatch([
+      entry(m, 4, exec(['INSERT INTO d VALUES (2)'], 'req-ok')),
+      entry(m, 5, exec(['INSERT INTO d VALUES (3)'], 'req-bad')),
+    ]);
+    expect(again[0]).toEqual({ ...first[1]!, duplicate: true });
+    expect(again[1]).toEqual({ ...first[2]!, duplicate: true });
+    expect(m.lookupRequest('req-ok')).toEqual({ ...first[1]!, duplicate: true });
+    expect(m.lookupRequest('nope')).toBeNull();
+    expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
+  });
+
+  it('forgets ids outside the window the same way whatever the batch boundaries', () => {
+    const limits = { dedupWindowEntries: 3 };
+    const a = dbs.open({ limits });
+    const b = dbs.open({ limits });
+    const log: ApplyEntry[] = [
+      entry(a, 1, exec(['CREATE TABLE e (x)'])),
+      entry(a, 2, exec(['INSERT INTO e VALUES (2)'], 'r')),
+      entry(a, 3, exec(['INSERT INTO e VALUES (3)'], 'r')), // within the window: duplicate
+      entry(a, 4, exec(['SELECT 1'])),
+      entry(a, 5, exec(['INSERT INTO e VALUES (5)'], 'r')), // 2 <= 5 - 3: forgotten, runs
+      entry(a, 6, exec(['INSERT INTO e VALUES (6)'], 'r')),
+    ];
+    const oa = a.applyBatch(log);
+    const ob = log.flatMap((e) => b.applyBatch([e]));
+    expect(oa.map((o) => o.duplicate)).toEqual([false, false, true, false, false, true]);
+    expect(ob).toEqual(oa);
+    expect(b.digest()).toBe(a.digest());
+    expect(rows(a, 'SELECT x FROM e ORDER BY x')).toEqual([[2n], [5n]]);
+    // Pruned rows are gone from the table, not just ignored.
+    a.applyBatch([4, 5, 6, 7, 8, 9].map((i) => ({ index: i + 3, kind: 'noop' as const, data: new Uint8Array(0) })));
+    expect(a.lookupRequest('r')).toBeNull();
+  });
+});
+
+describe('values', () => {
+  it('keeps 64-bit integers, reals and blobs exact through apply and query', () => {
+    const m = dbs.open();
+    const values = [9223372036854775807n, -9223372036854775808n, 9007199254740993n, 0.1, -0, 'text', new Uint8Array([0, 255, 7]), null];
+    m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE v (i INTEGER PRIMARY KEY, x)'])),
+      ...values.map((v, k) => entry(m, k + 2, exec([stmt('INSERT INTO v (i, x) VALUES (?, ?)', [BigInt(k), v])]))),
+    ]);
+    const got = rows(m, 'SELECT x FROM v ORDER BY i').map((r) => r[0]);
+    expect(got).toEqual(values);
+    expect(rows(m, 'SELECT typeof(x) FROM v ORDER BY i').map((r) => r[0])).toEqual([
+      'integer', 'integer', 'integer', 'real', 'real', 'text', 'blob', 'null',
+    ]);
+    const [o] = m.applyBatch([entry(m, 10, exec([stmt('INSERT INTO v (i) VALUES (?)', [9223372036854775807n])]))]);
+    expect(o).toEqual({ ok: true, duplicate: false, results: [{ rowsAffected: 1, lastInsertRowid: 9223372036854775807n }] });
+  });
+
+  it('binds ?NNN by number and named parameters by name', () => {
+    const m = dbs.open();
+    m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE p (a, b, c)'])),
+      entry(m, 2, exec([stmt('INSERT INTO p VALUES (?2, ?1, ?2)', [1n, 2n]), stmt('INSERT INTO p VALUES (:a, @b, $c)', [], { a: 'x', b: 'y', c: 'z' })])),
+    ]);
+    expect(rows(m, 'SELECT * FROM p ORDER BY rowid')).toEqual([[2n, 1n, 2n], ['x', 'y', 'z']]);
+  });
+
+  it('round-trips a command through the codec into the same apply outcome', () => {
+    const m = dbs.open();
+    const c = m.prepare(exec(['SELECT 1']), T0, 3);
+    const [o] = m.applyBatch([{ index: 1, kind: 'command', data: encodeCommand(c) }]);
+    expect(o?.ok).toBe(true);
+  });
+});
