@@ -1,2 +1,3 @@
 export * from './contract';
 export * from './prng';
+export { raft } from './raft';

@@ -1,0 +1,88 @@
+/** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
+import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState } from '../contract';
+
+function bad(sentence: string): ConsensusError {
+  return new ConsensusError('bad_config', sentence);
+}
+
+function requirePositiveInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
+}
+
+export function validateOptions(o: CoreOptions): void {
+  if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty node id.');
+  if (!Array.isArray(o.members) || o.members.length === 0) throw bad('members must list at least one member.');
+  const seen = new Set<string>();
+  for (const m of o.members) {
+    if (typeof m.id !== 'string' || m.id.length === 0) throw bad('every member needs a non-empty id.');
+    if (seen.has(m.id)) throw bad(`member ${m.id} is listed twice.`);
+    seen.add(m.id);
+    if (m.role === 'witness') throw bad(`raft does not support witness members yet (member ${m.id})`);
+    if (m.role !== 'voter' && m.role !== 'observer') throw bad(`member ${m.id} has an unknown role ${String(m.role)}.`);
+  }
+  if (!seen.has(o.id)) throw bad(`this node (${o.id}) must be one of the members.`);
+  if (!o.members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+  requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
+  requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
+  if (o.electionTimeoutTicks <= o.heartbeatTicks) {
+    throw bad(`electionTimeoutTicks (${o.electionTimeoutTicks}) must be greater than heartbeatTicks (${o.heartbeatTicks}).`);
+  }
+  requirePositiveInteger(o.maxEntriesPerMessage, 'maxEntriesPerMessage');
+  requirePositiveInteger(o.maxBytesPerMessage, 'maxBytesPerMessage');
+  requirePositiveInteger(o.maxInflightMessages, 'maxInflightMessages');
+  requirePositiveInteger(o.maxUncommittedEntries, 'maxUncommittedEntries');
+  if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
+  if (typeof o.preVote !== 'boolean') throw bad('preVote must be true or false.');
+  if (typeof o.checkQuorum !== 'boolean') throw bad('checkQuorum must be true or false.');
+}
+
+/** Raft's durable state: the current term, who we voted for in it, and the commit index. */
+export interface RaftHardState {
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly commit: number;
+}
+
+export function toHardState(h: RaftHardState): HardState {
+  return { term: h.term, vote: h.vote, commit: h.commit };
+}
+
+function badState(sentence: string): ConsensusError {
+  return new ConsensusError('bad_state', sentence);
+}
+
+function readCount(h: HardState, key: string): number {
+  const v = h[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw badState(`persisted raft hard state: ${key} must be a non-negative integer, got ${JSON.stringify(v)}.`);
+  return v;
+}
+
+export function parseHardState(h: HardState | null): RaftHardState {
+  if (h === null) return { term: 0, vote: null, commit: 0 };
+  const vote = h['vote'];
+  if (vote !== null && vote !== undefined && (typeof vote !== 'string' || vote.length === 0)) {
+    throw badState(`persisted raft hard state: vote must be a node id or null, got ${JSON.stringify(vote)}.`);
+  }
+  return { term: readCount(h, 'term'), vote: (vote ?? null) as NodeId | null, commit: readCount(h, 'commit') };
+}
+
+/** The boot state must be a log the driver could have written: contiguous, terms in order. */
+export function validatePersisted(p: PersistedState, hard: RaftHardState): void {
+  const snapIndex = p.snapshot?.index ?? 0;
+  let expected: number | null = null;
+  let prevTerm = 0;
+  for (const e of p.entries) {
+    if (expected !== null && e.index !== expected) throw badState(`persisted raft log: record ${e.index} follows ${expected - 1}.`);
+    if (expected === null && e.index > snapIndex + 1) throw badState(`persisted raft log: first record ${e.index} leaves a gap after the snapshot at ${snapIndex}.`);
+    if (e.term < prevTerm) throw badState(`persisted raft log: term ${e.term} at ${e.index} is below the previous term ${prevTerm}.`);
+    if (e.term > hard.term) throw badState(`persisted raft log: term ${e.term} at ${e.index} is above the current term ${hard.term}.`);
+    if (e.index === snapIndex && p.snapshot !== null && e.term !== p.snapshot.term) {
+      throw badState(`persisted raft log: record ${e.index} has term ${e.term} but the snapshot there has term ${p.snapshot.term}.`);
+    }
+    prevTerm = e.term;
+    expected = e.index + 1;
+  }
+  const lastIndex = Math.max(snapIndex, expected === null ? 0 : expected - 1);
+  if (hard.commit > lastIndex) throw badState(`persisted raft hard state: commit ${hard.commit} is beyond the last record ${lastIndex}.`);
+  if (p.snapshot !== null && p.snapshot.term > hard.term) throw badState(`persisted raft snapshot: term ${p.snapshot.term} is above the current term ${hard.term}.`);
+}

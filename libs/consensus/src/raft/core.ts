@@ -1,0 +1,928 @@
+/**
+ * The Raft state machine (Ongaro's thesis; etcd-io/raft raft.go + rawnode.go): a pure object
+ * driven by tick/step/propose/readIndex, whose effects come out of ready() in the order the
+ * driver must perform them. No I/O, no clock, no randomness of its own.
+ */
+import {
+  ConsensusError,
+  assertNever,
+  logIndex,
+  term as toTerm,
+  type ConsensusCore,
+  type CoreOptions,
+  type CoreStatus,
+  type Entry,
+  type LogIndex,
+  type NodeId,
+  type PersistedState,
+  type ProposeResult,
+  type ReadFailure,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from '../contract';
+import { parseHardState, toHardState, validateOptions, validatePersisted, type RaftHardState } from './config';
+import { RaftLog } from './log';
+import type {
+  AppendMessage,
+  AppendResponseMessage,
+  HeartbeatMessage,
+  HeartbeatResponseMessage,
+  RaftMessage,
+  ReadIndexResponseMessage,
+  SnapshotMessage,
+  VoteRequestMessage,
+  VoteResponseMessage,
+} from './messages';
+import { Progress } from './progress';
+import { quorumValue, voteResult, type VoteResult } from './quorum';
+import { ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
+
+type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
+
+/** Most read requests waiting for confirmation (leader) or for the leader's answer (follower). */
+export const READS_PENDING_MAX = 10_000;
+/** Most committed records handed to the state machine in one Ready. */
+export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
+
+const EMPTY = new Uint8Array(0);
+
+/** What the last ready() handed out, so advance() acknowledges exactly that. */
+interface HandedOut {
+  readonly lastEntry: { readonly index: number; readonly term: number } | null;
+  readonly snapshot: SnapshotMeta | null;
+  readonly appliedTo: number | null;
+}
+
+export class RaftCore implements ConsensusCore<RaftMessage> {
+  private readonly id: NodeId;
+  private readonly o: CoreOptions;
+  private readonly voters: readonly NodeId[];
+  /** Every member but us, voters and observers alike (the leader replicates to all). */
+  private readonly peers: readonly NodeId[];
+  private readonly isVoter: boolean;
+  private readonly log: RaftLog;
+
+  private term: number;
+  private vote: NodeId | null;
+  private state: State = 'follower';
+  private leader: NodeId | null = null;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+  private readonly progress = new Map<NodeId, Progress>();
+  private transferee: NodeId | null = null;
+
+  private readOnly: ReadOnly;
+  /** Leader: reads that arrived before an entry of our term committed (§6.4 step 1). */
+  private readsAwaitingCommit: ReadRequest[] = [];
+  private readBroadcastWanted = false;
+  /** Follower: reads forwarded to the leader, by request id (with a count for duplicates). */
+  private readonly forwardedReads = new Map<string, number>();
+
+  private outbox: RaftMessage[] = [];
+  private readStates: ReadState[] = [];
+  private readFailures: ReadFailure[] = [];
+  private prevHard: RaftHardState;
+  private prevSoft: SoftState;
+  private handedOut: HandedOut | null = null;
+
+  constructor(options: CoreOptions, persisted: PersistedState) {
+    validateOptions(options);
+    const hard = parseHardState(persisted.hardState);
+    validatePersisted(persisted, hard);
+    this.o = options;
+    this.id = options.id;
+    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
+    this.isVoter = this.voters.includes(this.id);
+    this.log = new RaftLog(persisted.snapshot, persisted.entries, hard.commit);
+    this.log.checkAll();
+    this.term = hard.term;
+    this.vote = hard.vote;
+    this.prevHard = hard;
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.becomeFollower(this.term, null);
+    this.prevSoft = this.softState();
+    this.check();
+  }
+
+  // =============================================================================================
+  // Driver API
+
+  tick(): void {
+    if (this.state === 'leader') this.tickLeader();
+    else this.tickElection();
+    this.check();
+  }
+
+  step(m: RaftMessage): void {
+    if (m.to !== this.id) throw new ConsensusError('bad_message', `raft message: addressed to ${m.to}, not to ${this.id}`);
+    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `raft message: from ${m.from}, which is not a peer of ${this.id}`);
+    this.stepMessage(m);
+    this.check();
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
+    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    const entry = this.appendEntry('command', data);
+    this.bcastAppend();
+    this.check();
+    return { ok: true, index: entry.index, term: entry.term };
+  }
+
+  readIndex(requestId: string): void {
+    switch (this.state) {
+      case 'leader':
+        this.handleReadRequest({ requestId, origin: null });
+        break;
+      case 'follower':
+        this.forwardRead(requestId);
+        break;
+      case 'preCandidate':
+      case 'candidate':
+        this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
+        break;
+      default:
+        assertNever(this.state, 'raft state');
+    }
+    this.check();
+  }
+
+  hasReady(): boolean {
+    return (
+      this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readFailures.length > 0 ||
+      this.readBroadcastWanted ||
+      this.log.hasUnstable() ||
+      this.log.pendingSnapshot() !== null ||
+      this.log.hasCommittedToApply() ||
+      this.hardChanged(this.hardState()) ||
+      this.softChanged(this.softState())
+    );
+  }
+
+  ready(): Ready<RaftMessage> {
+    if (this.readBroadcastWanted && this.state === 'leader') this.bcastHeartbeat();
+    const hard = this.hardState();
+    const soft = this.softState();
+    const hardChanged = this.hardChanged(hard);
+    const softChanged = this.softChanged(soft);
+    const entries = this.log.unstableEntries();
+    const snapshot = this.log.pendingSnapshot();
+    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    const mustSync = entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
+    const rd: Ready<RaftMessage> = {
+      hardState: hardChanged ? toHardState(hard) : null,
+      entries,
+      mustSync,
+      snapshot,
+      messages: this.outbox,
+      committed,
+      readStates: this.readStates,
+      readFailures: this.readFailures,
+      softState: softChanged ? soft : null,
+    };
+    const last = entries[entries.length - 1];
+    const lastCommitted = committed[committed.length - 1];
+    this.handedOut = {
+      lastEntry: last === undefined ? null : { index: last.index, term: last.term },
+      snapshot,
+      appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
+    };
+    this.outbox = [];
+    this.readStates = [];
+    this.readFailures = [];
+    this.readBroadcastWanted = false;
+    if (hardChanged) this.prevHard = hard;
+    if (softChanged) this.prevSoft = soft;
+    return rd;
+  }
+
+  advance(): void {
+    const h = this.handedOut;
+    if (h === null) throw new Error('raft: advance() called without a ready() to acknowledge');
+    this.handedOut = null;
+    if (h.snapshot !== null) this.log.snapshotInstalled(h.snapshot);
+    if (h.lastEntry !== null) this.log.stableTo(h.lastEntry.index, h.lastEntry.term);
+    if (h.appliedTo !== null) this.log.appliedTo(h.appliedTo);
+    if (this.state === 'leader') {
+      // Our own copy counts toward the quorum only once it is durable.
+      this.selfProgress().maybeUpdate(this.log.stableIndex());
+      if (this.maybeCommit()) this.onCommitAdvanced();
+    }
+    this.check();
+  }
+
+  compact(meta: SnapshotMeta, retainEntries: number): void {
+    if (!Number.isSafeInteger(retainEntries) || retainEntries < 0) {
+      throw new ConsensusError('bad_state', `raft compact: retainEntries must be a non-negative integer, got ${retainEntries}`);
+    }
+    const applied = this.log.appliedIndex();
+    if (meta.index > applied) throw new ConsensusError('bad_state', `raft compact: snapshot index ${meta.index} is beyond the applied index ${applied}`);
+    if (meta.index < (this.log.snapshot()?.index ?? 0)) return; // older than the one we have
+    const t = this.log.term(meta.index);
+    if (t !== meta.term) throw new ConsensusError('bad_state', `raft compact: snapshot at ${meta.index} has term ${meta.term}, the log has ${String(t)}`);
+    const compactTo = Math.max(0, Math.min(meta.index - retainEntries, applied, this.log.stableIndex()));
+    this.log.compact(meta, compactTo);
+    this.check();
+  }
+
+  reportSnapshotFailure(to: NodeId): void {
+    const pr = this.state === 'leader' ? this.progress.get(to) : undefined;
+    if (pr?.state === 'snapshot') this.abandonSnapshot(pr);
+    this.check();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    const pr = this.state === 'leader' ? this.progress.get(to) : undefined;
+    if (pr?.state === 'replicate') pr.becomeProbe();
+    this.check();
+  }
+
+  transferLeadership(to: NodeId): void {
+    if (this.state !== 'leader' || !this.voters.includes(to)) return;
+    if (this.transferee !== null) {
+      if (this.transferee === to) return;
+      this.transferee = null;
+    }
+    if (to === this.id) return;
+    // The transfer must finish within one election timeout, or it is abandoned (tickLeader).
+    this.electionElapsed = 0;
+    this.transferee = to;
+    if (this.peerProgress(to).match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.sendAppend(to, true);
+    this.check();
+  }
+
+  status(): CoreStatus {
+    const progress: Record<string, { match: LogIndex; next: LogIndex; state: string }> = {};
+    if (this.state === 'leader') for (const [id, pr] of this.progress) progress[id] = pr.view();
+    return {
+      id: this.id,
+      role: this.role(),
+      leader: this.leader,
+      term: toTerm(this.term),
+      commitIndex: this.log.commitIndex(),
+      lastIndex: this.log.lastIndex(),
+      firstIndex: this.log.firstIndex(),
+      progress,
+    };
+  }
+
+  // =============================================================================================
+  // Roles and timers
+
+  private role(): Role {
+    switch (this.state) {
+      case 'leader':
+        return 'leader';
+      case 'candidate':
+      case 'preCandidate':
+        return 'candidate';
+      case 'follower':
+        return this.isVoter ? 'follower' : 'observer';
+      default:
+        return assertNever(this.state, 'raft state');
+    }
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.isVoter && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    this.retryLostSnapshots();
+    if (this.electionElapsed >= this.o.electionTimeoutTicks) {
+      this.electionElapsed = 0;
+      if (this.o.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+      this.transferee = null; // a transfer that took an election timeout has failed
+    }
+    if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+    }
+  }
+
+  /** A snapshot nobody answered nor reported failed within an election timeout is resent. */
+  private retryLostSnapshots(): void {
+    for (const pr of this.progress.values()) {
+      if (pr.state !== 'snapshot') continue;
+      pr.snapshotElapsedTicks++;
+      if (pr.snapshotElapsedTicks >= this.o.electionTimeoutTicks) this.abandonSnapshot(pr);
+    }
+  }
+
+  private abandonSnapshot(pr: Progress): void {
+    pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    // Wait for a heartbeat answer before probing again (etcd MsgSnapStatus).
+    pr.probeSent = true;
+  }
+
+  /** CheckQuorum: a majority of voters (counting us) was heard from this election timeout. */
+  private quorumActive(): boolean {
+    const active = (id: NodeId): number => (id === this.id || this.peerProgress(id).recentActive ? 1 : 0);
+    return quorumValue(this.voters, active) === 1;
+  }
+
+  private drawElectionTimeout(): void {
+    const r = this.o.random();
+    if (!(r >= 0 && r < 1)) throw new ConsensusError('bad_config', `random must return numbers in [0, 1), returned ${String(r)}.`);
+    const t = this.o.electionTimeoutTicks;
+    this.randomizedElectionTimeout = t + Math.floor(r * t);
+  }
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.drawElectionTimeout();
+    this.transferee = null;
+    this.votes.clear();
+    this.progress.clear();
+    this.readBroadcastWanted = false;
+    this.failForwardedReads();
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    const dropped = this.state === 'leader' ? this.drainLeaderReads() : [];
+    this.reset(term);
+    this.state = 'follower';
+    this.leader = leader;
+    for (const r of dropped) this.failRead(r, 'dropped');
+  }
+
+  private becomePreCandidate(): void {
+    if (this.state === 'leader') throw new Error('raft: leader cannot become a pre-candidate');
+    // A pre-vote changes neither term nor vote: a partitioned node cannot inflate terms.
+    this.state = 'preCandidate';
+    this.votes.clear();
+    this.leader = null;
+    this.failForwardedReads();
+  }
+
+  private becomeCandidate(): void {
+    if (this.state === 'leader') throw new Error('raft: leader cannot become a candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.state = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    if (this.state !== 'candidate') throw new Error(`raft: only a candidate can become leader, not a ${this.state}`);
+    this.reset(this.term);
+    this.state = 'leader';
+    this.leader = this.id;
+    const next = this.log.lastIndex() + 1;
+    for (const m of this.o.members) this.progress.set(m.id, new Progress(next, this.o.maxInflightMessages));
+    const self = this.selfProgress();
+    self.maybeUpdate(this.log.stableIndex());
+    self.recentActive = true;
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.readsAwaitingCommit = [];
+    // A noop of our term lets us commit (and serve reads) without waiting for a client write.
+    this.appendEntry('noop', EMPTY);
+  }
+
+  private hup(transfer: boolean): void {
+    if (this.state === 'leader' || !this.isVoter) return;
+    this.campaign(this.o.preVote && !transfer ? 'preVote' : 'vote', transfer);
+  }
+
+  private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {
+    if (kind === 'preVote') this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteTerm = kind === 'preVote' ? this.term + 1 : this.term;
+    if (this.poll(this.id, true) === 'won') {
+      this.electionWon(kind);
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const to of this.voters) {
+      if (to === this.id) continue;
+      this.send<VoteRequestMessage>({ type: kind, from: this.id, to, term: toTerm(voteTerm), lastIndex, lastTerm, transfer });
+    }
+  }
+
+  private electionWon(kind: 'preVote' | 'vote'): void {
+    if (kind === 'preVote') {
+      this.campaign('vote', false);
+      return;
+    }
+    this.becomeLeader();
+    this.bcastAppend();
+  }
+
+  private poll(from: NodeId, granted: boolean): VoteResult {
+    if (!this.votes.has(from)) this.votes.set(from, granted);
+    return voteResult(this.voters, this.votes);
+  }
+
+  // =============================================================================================
+  // Message dispatch
+
+  private stepMessage(m: RaftMessage): void {
+    if (m.term > this.term) {
+      if (!this.acceptHigherTerm(m)) return;
+    } else if (m.term < this.term) {
+      this.answerStaleTerm(m);
+      return;
+    }
+    if (m.type === 'vote' || m.type === 'preVote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.state) {
+      case 'follower':
+        this.stepFollower(m);
+        return;
+      case 'preCandidate':
+      case 'candidate':
+        this.stepCandidate(m);
+        return;
+      case 'leader':
+        this.stepLeader(m);
+        return;
+      default:
+        assertNever(this.state, 'raft state');
+    }
+  }
+
+  /** §5.1 step down on a higher term, with the lease and pre-vote exceptions. Returns whether to go on. */
+  private acceptHigherTerm(m: RaftMessage): boolean {
+    if (m.type === 'vote' || m.type === 'preVote') {
+      // Leader lease (thesis §4.2.3): while we hear from a leader, a disruptive candidate is ignored.
+      const leaseApplies = this.o.checkQuorum || m.type === 'preVote';
+      const inLease = leaseApplies && this.leader !== null && this.electionElapsed < this.o.electionTimeoutTicks;
+      if (inLease && !m.transfer) return false;
+    }
+    if (m.type === 'preVote') return true; // never change our term for a pre-vote
+    if (m.type === 'preVoteResponse' && !m.reject) return true; // granted for our future term
+    const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+    this.becomeFollower(m.term, fromLeader ? m.from : null);
+    return true;
+  }
+
+  private answerStaleTerm(m: RaftMessage): void {
+    if ((this.o.checkQuorum || this.o.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+      // A deposed leader cut off from the cluster learns our term (and steps down) from this.
+      this.send<AppendResponseMessage>({
+        type: 'appendResponse', from: this.id, to: m.from, term: toTerm(this.term),
+        index: logIndex(0), reject: false, hintIndex: logIndex(0), hintTerm: toTerm(0),
+      });
+    } else if (m.type === 'preVote') {
+      this.send<VoteResponseMessage>({ type: 'preVoteResponse', from: this.id, to: m.from, term: toTerm(this.term), reject: true });
+    }
+  }
+
+  private handleVoteRequest(m: VoteRequestMessage): void {
+    const respType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
+    const canVote =
+      this.isVoter &&
+      (this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'preVote' && m.term > this.term));
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+      this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === 'vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+      return;
+    }
+    this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: toTerm(this.term), reject: true });
+  }
+
+  private stepFollower(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleFromLeader(m);
+        return;
+      case 'timeoutNow':
+        this.hup(true);
+        return;
+      case 'readIndex':
+        this.rejectForwardedRead(m.from, m.requestId);
+        return;
+      case 'readIndexResponse':
+        this.handleReadIndexResponse(m);
+        return;
+      case 'appendResponse':
+      case 'heartbeatResponse':
+      case 'voteResponse':
+      case 'preVoteResponse':
+        return; // answers to a role we no longer have
+      case 'vote':
+      case 'preVote':
+        throw new Error('raft: vote requests are handled before role dispatch');
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private stepCandidate(m: RaftMessage): void {
+    switch (m.type) {
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        // Someone won this term: follow them.
+        this.becomeFollower(m.term, m.from);
+        this.handleFromLeader(m);
+        return;
+      case 'voteResponse':
+      case 'preVoteResponse':
+        this.handleVoteResponse(m);
+        return;
+      case 'readIndex':
+        this.rejectForwardedRead(m.from, m.requestId);
+        return;
+      case 'timeoutNow':
+      case 'appendResponse':
+      case 'heartbeatResponse':
+      case 'readIndexResponse':
+        return;
+      case 'vote':
+      case 'preVote':
+        throw new Error('raft: vote requests are handled before role dispatch');
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private stepLeader(m: RaftMessage): void {
+    switch (m.type) {
+      case 'appendResponse':
+        this.handleAppendResponse(m, this.peerProgress(m.from));
+        return;
+      case 'heartbeatResponse':
+        this.handleHeartbeatResponse(m, this.peerProgress(m.from));
+        return;
+      case 'readIndex':
+        this.handleReadRequest({ requestId: m.requestId, origin: m.from });
+        return;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        throw new Error(`raft: two leaders in term ${this.term} (${this.id} and ${m.from})`);
+      case 'timeoutNow':
+      case 'voteResponse':
+      case 'preVoteResponse':
+      case 'readIndexResponse':
+        return;
+      case 'vote':
+      case 'preVote':
+        throw new Error('raft: vote requests are handled before role dispatch');
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponseMessage): void {
+    const expected = this.state === 'preCandidate' ? 'preVoteResponse' : 'voteResponse';
+    if (m.type !== expected) return; // a late answer to the other phase
+    const result = this.poll(m.from, !m.reject);
+    if (result === 'won') this.electionWon(this.state === 'preCandidate' ? 'preVote' : 'vote');
+    else if (result === 'lost') this.becomeFollower(this.term, null);
+  }
+
+  // =============================================================================================
+  // Follower side of replication
+
+  private handleFromLeader(m: AppendMessage | HeartbeatMessage | SnapshotMessage): void {
+    switch (m.type) {
+      case 'append':
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.log.commitTo(m.commit);
+        this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, term: toTerm(this.term), readSeq: m.readSeq });
+        return;
+      case 'snapshot':
+        this.handleSnapshot(m);
+        return;
+      default:
+        assertNever(m, 'raft message');
+    }
+  }
+
+  private replyAppend(to: NodeId, index: number, reject = false, hintIndex = 0, hintTerm = 0): void {
+    this.send<AppendResponseMessage>({
+      type: 'appendResponse', from: this.id, to, term: toTerm(this.term),
+      index: logIndex(index), reject, hintIndex: logIndex(hintIndex), hintTerm: toTerm(hintTerm),
+    });
+  }
+
+  /** §5.3 consistency check; on a mismatch, hint where our logs may agree (fast backtracking). */
+  private handleAppend(m: AppendMessage): void {
+    if (m.prevIndex < this.log.commitIndex()) {
+      this.replyAppend(m.from, this.log.commitIndex());
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
+    if (lastNew !== null) {
+      this.replyAppend(m.from, lastNew);
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+    this.replyAppend(m.from, m.prevIndex, true, hint.index, hint.term);
+  }
+
+  private handleSnapshot(m: SnapshotMessage): void {
+    const meta = m.snapshot;
+    if (meta.index <= this.log.commitIndex()) {
+      this.replyAppend(m.from, this.log.commitIndex());
+      return;
+    }
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // We already hold that prefix: just learn that it is committed.
+      this.log.commitTo(meta.index);
+      this.replyAppend(m.from, this.log.commitIndex());
+      return;
+    }
+    this.log.restore(meta);
+    this.replyAppend(m.from, this.log.lastIndex());
+  }
+
+  // =============================================================================================
+  // Leader side of replication
+
+  private selfProgress(): Progress {
+    return this.peerProgress(this.id);
+  }
+
+  private peerProgress(id: NodeId): Progress {
+    const pr = this.progress.get(id);
+    if (pr === undefined) throw new Error(`raft: leader ${this.id} has no progress for ${id}`);
+    return pr;
+  }
+
+  private appendEntry(kind: Entry['kind'], data: Uint8Array): Entry {
+    const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.term), kind, data };
+    this.log.append([entry]);
+    return entry;
+  }
+
+  private bcastAppend(): void {
+    for (const to of this.peers) this.sendAppend(to, true);
+  }
+
+  private bcastHeartbeat(): void {
+    const readSeq = this.readOnly.currentSeq();
+    const commit = this.log.commitIndex();
+    for (const to of this.peers) {
+      const match = this.peerProgress(to).match;
+      // Never tell a peer to commit past what it is known to hold.
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to, term: toTerm(this.term), commit: logIndex(Math.min(match, commit)), readSeq });
+    }
+    this.readBroadcastWanted = false;
+  }
+
+  /** Send the next batch to `to` if flow control allows; returns whether a message went out. */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.peerProgress(to);
+    if (pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === null) return this.sendSnapshot(to, pr);
+    const last = this.log.lastIndex();
+    const entries = pr.next <= last ? this.log.slice(pr.next, last, this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage) : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send<AppendMessage>({
+      type: 'append', from: this.id, to, term: toTerm(this.term),
+      prevIndex: logIndex(prevIndex), prevTerm, commit: this.log.commitIndex(), entries,
+    });
+    pr.sentEntries(entries.length, prevIndex + entries.length);
+    return true;
+  }
+
+  private sendSnapshot(to: NodeId, pr: Progress): boolean {
+    if (!pr.recentActive) return false; // wait until the peer shows signs of life
+    const snapshot = this.log.snapshot();
+    if (snapshot === null) throw new Error(`raft: ${to} needs records before ${this.log.firstIndex()} but there is no snapshot`);
+    this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to, term: toTerm(this.term), snapshot });
+    pr.becomeSnapshot(snapshot.index);
+    return true;
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send({ type: 'timeoutNow', from: this.id, to, term: toTerm(this.term) });
+  }
+
+  private handleAppendResponse(m: AppendResponseMessage, pr: Progress): void {
+    pr.recentActive = true;
+    if (m.reject) {
+      const next = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index : m.hintIndex;
+      if (pr.maybeDecrTo(m.index, next)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.sendAppend(m.from, true);
+      }
+      return;
+    }
+    if (!(pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === 'probe'))) return;
+    switch (pr.state) {
+      case 'probe':
+        pr.becomeReplicate();
+        break;
+      case 'snapshot':
+        if (pr.match + 1 >= this.log.firstIndex()) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        }
+        break;
+      case 'replicate':
+        pr.inflights.freeLE(m.index);
+        break;
+      default:
+        assertNever(pr.state, 'progress state');
+    }
+    if (this.maybeCommit()) this.onCommitAdvanced();
+    // The window may have opened for several messages: fill it (bounded by the window size).
+    for (let i = 0; i < this.o.maxInflightMessages && this.sendAppend(m.from, false); i++);
+    if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponseMessage, pr: Progress): void {
+    pr.recentActive = true;
+    pr.probeSent = false;
+    // If every append in the window was lost, free one slot so a probe can find out.
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.log.lastIndex() || pr.state === 'probe') this.sendAppend(m.from, true);
+    if (this.voters.includes(m.from)) this.deliverReads(this.readOnly.ack(m.from, m.readSeq));
+  }
+
+  /**
+   * §5.4.2: only an entry of the current term is committed by counting replicas; earlier
+   * entries commit indirectly with it (Figure 8).
+   */
+  private maybeCommit(): boolean {
+    const index = quorumValue(this.voters, (id) => this.peerProgress(id).match);
+    if (index <= this.log.commitIndex() || this.log.term(index) !== this.term) return false;
+    this.log.commitTo(index);
+    return true;
+  }
+
+  private onCommitAdvanced(): void {
+    const waiting = this.readsAwaitingCommit;
+    this.readsAwaitingCommit = [];
+    for (const r of waiting) this.registerRead(r);
+    this.bcastAppend();
+  }
+
+  // =============================================================================================
+  // ReadIndex (thesis §6.4)
+
+  private committedEntryInCurrentTerm(): boolean {
+    return this.log.term(this.log.commitIndex()) === this.term;
+  }
+
+  private handleReadRequest(r: ReadRequest): void {
+    if (this.readOnly.size() + this.readsAwaitingCommit.length >= READS_PENDING_MAX) {
+      this.failRead(r, 'dropped');
+      return;
+    }
+    if (!this.committedEntryInCurrentTerm()) {
+      // Our commit index may lag the previous leader's until an entry of our term commits.
+      this.readsAwaitingCommit.push(r);
+      return;
+    }
+    this.registerRead(r);
+  }
+
+  private registerRead(r: ReadRequest): void {
+    this.readOnly.add(r, this.log.commitIndex());
+    this.deliverReads(this.readOnly.release());
+    // Confirm leadership with one heartbeat round for all reads registered before ready().
+    if (this.readOnly.size() > 0) this.readBroadcastWanted = true;
+  }
+
+  private deliverReads(reads: readonly ConfirmedRead[]): void {
+    for (const r of reads) {
+      if (r.origin === null) {
+        this.readStates.push({ requestId: r.requestId, index: r.index });
+      } else {
+        this.send<ReadIndexResponseMessage>({
+          type: 'readIndexResponse', from: this.id, to: r.origin, term: toTerm(this.term),
+          requestId: r.requestId, index: r.index, reject: false,
+        });
+      }
+    }
+  }
+
+  private failRead(r: ReadRequest, reason: ReadFailure['reason']): void {
+    if (r.origin === null) this.readFailures.push({ requestId: r.requestId, reason, leader: this.leader });
+    else this.rejectForwardedRead(r.origin, r.requestId);
+  }
+
+  private rejectForwardedRead(to: NodeId, requestId: string): void {
+    this.send<ReadIndexResponseMessage>({
+      type: 'readIndexResponse', from: this.id, to, term: toTerm(this.term), requestId, index: logIndex(0), reject: true,
+    });
+  }
+
+  private drainLeaderReads(): ReadRequest[] {
+    const out = [...this.readOnly.drain(), ...this.readsAwaitingCommit];
+    this.readsAwaitingCommit = [];
+    return out;
+  }
+
+  private forwardRead(requestId: string): void {
+    if (this.leader === null) {
+      this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
+      return;
+    }
+    let pending = 0;
+    for (const n of this.forwardedReads.values()) pending += n;
+    if (pending >= READS_PENDING_MAX) {
+      this.readFailures.push({ requestId, reason: 'dropped', leader: this.leader });
+      return;
+    }
+    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
+    this.send({ type: 'readIndex', from: this.id, to: this.leader, term: toTerm(this.term), requestId });
+  }
+
+  private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
+    const n = this.forwardedReads.get(m.requestId);
+    if (n === undefined) return; // already failed (leader change) or never ours
+    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
+    else this.forwardedReads.delete(m.requestId);
+    if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: this.leader === m.from ? null : this.leader });
+    else this.readStates.push({ requestId: m.requestId, index: m.index });
+  }
+
+  /** The leader we forwarded reads to may be gone: its answers would arrive in a dead term. */
+  private failForwardedReads(): void {
+    for (const [requestId, n] of this.forwardedReads) {
+      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
+    }
+    this.forwardedReads.clear();
+  }
+
+  // =============================================================================================
+  // Ready bookkeeping and invariants
+
+  private send<M extends RaftMessage>(m: M): void {
+    if (m.to === this.id) throw new Error(`raft: ${this.id} sending a ${m.type} to itself`);
+    this.outbox.push(m);
+  }
+
+  private hardState(): RaftHardState {
+    return { term: this.term, vote: this.vote, commit: this.log.commitIndex() };
+  }
+
+  private hardChanged(h: RaftHardState): boolean {
+    return h.term !== this.prevHard.term || h.vote !== this.prevHard.vote || h.commit !== this.prevHard.commit;
+  }
+
+  private softState(): SoftState {
+    return { role: this.role(), leader: this.leader, term: toTerm(this.term) };
+  }
+
+  private softChanged(s: SoftState): boolean {
+    return s.role !== this.prevSoft.role || s.leader !== this.prevSoft.leader || s.term !== this.prevSoft.term;
+  }
+
+  private check(): void {
+    this.log.check();
+    const t = this.o.electionTimeoutTicks;
+    if (this.randomizedElectionTimeout < t || this.randomizedElectionTimeout >= 2 * t) {
+      throw new Error(`raft invariant: randomized election timeout ${this.randomizedElectionTimeout} outside [${t}, ${2 * t})`);
+    }
+    if (this.log.lastTerm() > this.term) throw new Error(`raft invariant: last log term ${this.log.lastTerm()} > current term ${this.term}`);
+    if (this.state === 'candidate' && this.vote !== this.id) throw new Error('raft invariant: a candidate votes for itself');
+    if (this.state !== 'leader') {
+      if (this.progress.size !== 0) throw new Error('raft invariant: only the leader tracks progress');
+      if (this.leader === this.id) throw new Error(`raft invariant: ${this.id} names itself leader as a ${this.state}`);
+      return;
+    }
+    if (this.leader !== this.id) throw new Error('raft invariant: a leader names itself leader');
+    if (this.progress.size !== this.o.members.length) throw new Error('raft invariant: the leader tracks every member');
+    const last = this.log.lastIndex();
+    for (const [id, pr] of this.progress) pr.check(last, id);
+    if (this.selfProgress().match > this.log.stableIndex()) throw new Error('raft invariant: the leader counts a record it has not persisted');
+    if (this.forwardedReads.size !== 0) throw new Error('raft invariant: a leader has no forwarded reads');
+  }
+}

@@ -1,0 +1,250 @@
+/** Leader election (§5.2, §9.6 PreVote, §6.2 CheckQuorum / leader lease, §3.10 transfer). */
+import { describe, expect, it } from 'vitest';
+import { nodeId, term } from '../contract';
+import type { RaftMessage, VoteRequestMessage, VoteResponseMessage } from './messages';
+import { Net, observer, options, voters } from './testkit';
+import { RaftCore } from './core';
+
+const three = voters('n1', 'n2', 'n3');
+
+describe('raft election', () => {
+  it('draws the election timeout in [timeout, 2*timeout) and redraws it on every reset', () => {
+    const draws: number[] = [];
+    const randoms = [0, 0.999, 0.5, 0.25];
+    let i = 0;
+    const core = new RaftCore(
+      options('n1', three, { random: () => randoms[i++ % randoms.length] ?? 0 }),
+      { hardState: null, snapshot: null, entries: [] },
+    );
+    // First draw 0 → 10 ticks: the 10th tick campaigns.
+    for (let t = 1; t <= 10; t++) {
+      core.tick();
+      if (core.status().role === 'candidate') draws.push(t);
+    }
+    // Becoming candidate drew 0.999 → 19 ticks until the next campaign.
+    let t = 0;
+    const startTerm = core.status().term;
+    while (core.status().term === startTerm && t < 100) {
+      core.tick();
+      t++;
+    }
+    expect(draws).toEqual([10]);
+    expect(t).toBe(19);
+  });
+
+  it('rejects a random source outside [0, 1)', () => {
+    expect(() => new RaftCore(options('n1', three, { random: () => 1 }), { hardState: null, snapshot: null, entries: [] })).toThrow(/\[0, 1\)/);
+  });
+
+  it('a candidate that wins a majority of votes becomes leader and appends a noop of its term', () => {
+    const net = new Net(three);
+    net.elect('n1');
+    expect(net.leaderOf()).toBe('n1');
+    const s = net.core('n1').status();
+    expect(s.term).toBe(1);
+    expect(s.lastIndex).toBe(1);
+    expect(s.commitIndex).toBe(1);
+    const noop = net.disks.get('n2')?.entries[0];
+    expect(noop?.kind).toBe('noop');
+    expect(noop?.term).toBe(1);
+    expect(net.core('n2').status().leader).toBe('n1');
+  });
+
+  it('a voter grants at most one vote per term', () => {
+    const net = new Net(three);
+    net.campaign('n1');
+    net.campaign('n2');
+    expect(net.core('n1').status().term).toBe(1);
+    expect(net.core('n2').status().term).toBe(1);
+    net.processAll();
+    // n3 hears n1 first and votes for it; n2's request in the same term is refused.
+    net.queue.sort((a, b) => (a.from === 'n1' ? -1 : 0) - (b.from === 'n1' ? -1 : 0));
+    net.stabilize();
+    const n3Answers = net.sent.filter((m) => m.from === 'n3' && m.type === 'voteResponse');
+    expect(n3Answers.map((m) => [m.to, m.type === 'voteResponse' && m.reject])).toEqual([
+      ['n1', false],
+      ['n2', true],
+    ]);
+    expect(net.leaderOf()).toBe('n1');
+  });
+
+  it('a split vote elects nobody, and a later timeout retries in a higher term', () => {
+    const net = new Net(voters('n1', 'n2', 'n3', 'n4'));
+    // n1 and n2 campaign at once; n3 votes n1, n4 votes n2: 2-2, no majority of 4.
+    net.campaign('n1');
+    net.campaign('n2');
+    net.processAll();
+    net.queue = net.queue.filter((m) => !(m.from === 'n1' && m.to === 'n4') && !(m.from === 'n2' && m.to === 'n3'));
+    net.stabilize();
+    expect(net.leaderOf()).toBeNull();
+    expect(net.core('n1').status().role).toBe('candidate');
+    net.elect('n1');
+    expect(net.leaderOf()).toBe('n1');
+    expect(net.core('n1').status().term).toBe(2);
+  });
+
+  it('a voter refuses a candidate whose log is less up-to-date (§5.4.1)', () => {
+    const net = new Net(three);
+    net.elect('n1');
+    net.core('n1').propose(new Uint8Array([1]));
+    net.filter = (m) => m.to !== 'n3';
+    net.stabilize();
+    // n3 missed the last entry: its campaign cannot win over n1/n2's longer logs.
+    net.filter = () => true;
+    net.isolate('n1');
+    net.campaign('n3');
+    net.stabilize();
+    const n2Answer = net.sent.find((m): m is VoteResponseMessage => m.type === 'voteResponse' && m.from === 'n2' && m.to === 'n3');
+    expect(n2Answer?.reject).toBe(true);
+    expect(net.core('n3').status().role).not.toBe('leader');
+  });
+
+  it('a node steps down to follower on any message with a higher term', () => {
+    const net = new Net(three);
+    net.elect('n1');
+    const leader = net.core('n1');
+    leader.step({ type: 'heartbeatResponse', from: nodeId('n2'), to: nodeId('n1'), term: term(5), readSeq: 0 });
+    expect(leader.status()).toMatchObject({ role: 'follower', term: 5, leader: null });
+  });
+
+  it('observers replicate the log but never vote, campaign or count toward a quorum', () => {
+    const net = new Net([...voters('n1', 'n2'), observer('n3')]);
+    for (let i = 0; i < 100; i++) net.core('n3').tick();
+    net.processAll();
+    expect(net.core('n3').status()).toMatchObject({ role: 'observer', term: 0 });
+    expect(net.queue).toEqual([]);
+    // With n2 down, the observer's ack is not enough to commit.
+    net.isolate('n2');
+    net.campaign('n1');
+    net.stabilize();
+    expect(net.core('n1').status().role).toBe('candidate');
+    expect(net.sent.some((m) => m.to === 'n3' && m.type === 'vote')).toBe(false);
+    net.heal();
+    net.elect('n1');
+    expect(net.leaderOf()).toBe('n1');
+    net.core('n1').propose(new Uint8Array([7]));
+    net.stabilize();
+    expect(net.core('n3').status().commitIndex).toBe(net.core('n1').status().commitIndex);
+    expect(net.appliedData('n3')).toHaveLength(1);
+    // A vote request reaching an observer is refused.
+    const obs = net.core('n3');
+    obs.step({ type: 'vote', from: nodeId('n2'), to: nodeId('n3'), term: term(9), lastIndex: net.core('n1').status().lastIndex, lastTerm: term(9), transfer: false });
+    const rd = obs.ready();
+    obs.advance();
+    expect(rd.messages).toEqual([expect.objectContaining({ type: 'voteResponse', reject: true })]);
+  });
+
+  describe('PreVote (§9.6)', () => {
+    it('a partitioned node campaigning with pre-vote does not bump its term', () => {
+      const net = new Net(three, { preVote: true });
+      net.elect('n1');
+      net.isolate('n3');
+      for (let i = 0; i < 200; i++) net.tick('n3');
+      net.stabilize();
+      expect(net.core('n3').status().term).toBe(1);
+      expect(net.core('n3').status().role).toBe('candidate'); // pre-candidate
+      net.heal();
+      // Rejoining does not disrupt the leader.
+      for (let i = 0; i < 5; i++) {
+        net.tick('n1');
+        net.stabilize();
+      }
+      expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+      expect(net.core('n3').status()).toMatchObject({ role: 'follower', leader: 'n1', term: 1 });
+    });
+
+    it('a pre-vote win is followed by a real election in the next term', () => {
+      const net = new Net(three, { preVote: true });
+      net.elect('n2');
+      expect(net.leaderOf()).toBe('n2');
+      expect(net.core('n2').status().term).toBe(1);
+      const kinds = net.sent.filter((m) => m.from === 'n2').map((m) => m.type);
+      expect(kinds.indexOf('preVote')).toBeLessThan(kinds.indexOf('vote'));
+      const pre = net.sent.find((m): m is VoteRequestMessage => m.type === 'preVote');
+      expect(pre?.term).toBe(1); // the future term, while n2's own term was still 0
+    });
+  });
+
+  describe('CheckQuorum and the leader lease (§6.2, §4.2.3)', () => {
+    it('a leader that has not heard from a quorum within an election timeout steps down', () => {
+      const net = new Net(three, { checkQuorum: true });
+      net.elect('n1');
+      net.isolate('n2');
+      net.isolate('n3');
+      for (let i = 0; i < 9; i++) net.tick('n1');
+      expect(net.core('n1').status().role).toBe('leader');
+      for (let i = 0; i < 11; i++) net.tick('n1');
+      expect(net.core('n1').status()).toMatchObject({ role: 'follower', leader: null, term: 1 });
+    });
+
+    it('a leader hearing from a quorum stays leader', () => {
+      const net = new Net(three, { checkQuorum: true });
+      net.elect('n1');
+      net.isolate('n3');
+      for (let i = 0; i < 50; i++) {
+        net.tick('n1');
+        net.stabilize();
+      }
+      expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+    });
+
+    it('followers that heard from a leader recently ignore a disruptive vote request', () => {
+      // random 0.99: every randomized timeout is 19 ticks, so 10 idle ticks end the lease without a campaign.
+      const net = new Net(three, { checkQuorum: true, random: () => 0.99 });
+      net.elect('n1');
+      const n2 = net.core('n2');
+      const disruptive = (): RaftMessage => ({
+        type: 'vote', from: nodeId('n3'), to: nodeId('n2'), term: term(5), lastIndex: n2.status().lastIndex, lastTerm: term(1), transfer: false,
+      });
+      n2.step(disruptive());
+      expect(n2.status()).toMatchObject({ term: 1, leader: 'n1' });
+      expect(n2.hasReady()).toBe(false);
+      // Once an election timeout passed without hearing from the leader, the same request wins n2's vote.
+      for (let i = 0; i < 10; i++) n2.tick();
+      n2.step(disruptive());
+      expect(n2.status().term).toBe(5);
+      expect(n2.ready().messages).toEqual([expect.objectContaining({ type: 'voteResponse', to: 'n3', reject: false })]);
+    });
+
+    it('a transfer vote request is honoured even inside the lease', () => {
+      const net = new Net(three, { checkQuorum: true });
+      net.elect('n1');
+      const n2 = net.core('n2');
+      n2.step({ type: 'vote', from: nodeId('n3'), to: nodeId('n2'), term: term(2), lastIndex: n2.status().lastIndex, lastTerm: term(1), transfer: true });
+      expect(n2.status().term).toBe(2);
+    });
+  });
+
+  describe('leadership transfer (§3.10)', () => {
+    it('sends TimeoutNow once the target is caught up, and the target wins the next term', () => {
+      const net = new Net(three, { checkQuorum: true, preVote: true });
+      net.elect('n1');
+      net.filter = (m) => m.to !== 'n3';
+      net.core('n1').propose(new Uint8Array([1]));
+      net.stabilize();
+      net.filter = () => true;
+      net.core('n1').transferLeadership(nodeId('n3'));
+      expect(net.core('n1').propose(new Uint8Array([2]))).toEqual({ ok: false, reason: 'transferring' });
+      net.stabilize();
+      for (let i = 0; i < 3; i++) {
+        net.tick('n1');
+        net.stabilize();
+      }
+      expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n3')).toBe(true);
+      expect(net.leaderOf()).toBe('n3');
+      expect(net.core('n3').status().term).toBe(2);
+    });
+
+    it('abandons a transfer that did not finish within an election timeout', () => {
+      const net = new Net(three);
+      net.elect('n1');
+      net.isolate('n3');
+      net.core('n1').propose(new Uint8Array([1]));
+      net.stabilize();
+      net.core('n1').transferLeadership(nodeId('n3'));
+      expect(net.core('n1').propose(new Uint8Array([2])).ok).toBe(false);
+      net.tick('n1', 10);
+      expect(net.core('n1').propose(new Uint8Array([2])).ok).toBe(true);
+    });
+  });
+});

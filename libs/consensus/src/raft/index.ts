@@ -1,0 +1,20 @@
+/** Raft, as a ProtocolModule: build a core, and put its messages on the wire. */
+import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
+import { decodeMessage, encodeMessage } from './codec';
+import { validateOptions } from './config';
+import { RaftCore } from './core';
+import type { RaftMessage } from './messages';
+
+export const raft: ProtocolModule<RaftMessage> = {
+  name: 'raft',
+  validate: (options: CoreOptions): void => validateOptions(options),
+  create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
+  encodeMessage,
+  decodeMessage,
+};
+
+export { RaftCore, READS_PENDING_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from './core';
+export { RAFT_CODEC_VERSION } from './codec';
+export type { RaftHardState } from './config';
+export type * from './messages';
+export { RAFT_MESSAGE_TYPES } from './messages';
