@@ -1,0 +1,142 @@
+/**
+ * `quorumlite cluster`: a local cluster in the foreground. The data dir remembers its layout
+ * (cluster.json), so running the same command again brings the same cluster back with its data.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { LocalCluster, readClusterManifest, type ClusterManifest } from '@quorumlite/cluster';
+import { EXIT_OK, UsageError } from '../errors';
+import { positiveInt, runCommand } from './common';
+
+interface ClusterOptions {
+  nodes: string;
+  dataDir: string;
+  host: string;
+  basePort: string;
+  tickMs?: string;
+  protocol?: string;
+  fresh?: boolean;
+}
+
+const NODES_MAX = 9;
+/** Second Ctrl-C while stopping: stop waiting for a graceful exit. */
+const EXIT_INTERRUPTED = 130;
+
+export interface Layout {
+  host: string;
+  ports: number[];
+}
+
+export function layoutOf(opts: { nodes: number; host: string; basePort: number }): Layout {
+  return { host: opts.host, ports: Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i) };
+}
+
+/** Whether a recorded cluster is the one asked for (same node ids, roles, host and ports). */
+export function sameLayout(manifest: ClusterManifest, wanted: Layout): boolean {
+  return (
+    manifest.host === wanted.host &&
+    manifest.nodes.length === wanted.ports.length &&
+    manifest.nodes.every((n, i) => n.id === `n${i + 1}` && n.role === 'voter' && n.port === wanted.ports[i])
+  );
+}
+
+function describe(m: ClusterManifest): string {
+  return `${m.nodes.length} nodes at ${m.nodes.map((n) => `${m.host}:${n.port}`).join(', ')}`;
+}
+
+/** --fresh wipes only what looks like a cluster data dir, never an arbitrary folder. */
+function wipe(dataDir: string): void {
+  if (!fs.existsSync(dataDir)) return;
+  const entries = fs.readdirSync(dataDir);
+  if (entries.length > 0 && !entries.includes('cluster.json')) {
+    throw new UsageError(`--fresh: ${dataDir} is not a quorumlite cluster data dir (no cluster.json); refusing to wipe it`);
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+function prepareDataDir(dataDir: string, wanted: Layout, fresh: boolean): 'new' | 'restart' {
+  if (fresh) {
+    wipe(dataDir);
+    return 'new';
+  }
+  const manifest = readClusterManifest(dataDir);
+  if (manifest === null) return 'new';
+  if (!sameLayout(manifest, wanted)) {
+    throw new UsageError(`${dataDir} holds a different cluster (${describe(manifest)}); pass --fresh to wipe it or choose another --data-dir`);
+  }
+  return 'restart';
+}
+
+function printBanner(cluster: LocalCluster, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string): void {
+  const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
+  out(`quorumlite local cluster: ${cluster.nodes.length} nodes, ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
+  for (const n of cluster.nodes) out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}`);
+  out(`  logs ${path.join(dataDir, 'logs')}`);
+  out(`leader: ${leader.id} at ${leader.address}`);
+  out();
+  out('open a shell:');
+  out(`  quorumlite shell --addr ${cluster.addresses()[0]}`);
+  out(`  ./bin/quorumlite shell --addr ${cluster.addresses().join(',')}`);
+  out();
+  out('Ctrl-C stops every node.');
+}
+
+/** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
+function untilInterrupted(cluster: LocalCluster): Promise<void> {
+  return new Promise((resolve) => {
+    let interrupted = false;
+    const onSignal = (): void => {
+      if (interrupted) {
+        cluster.killAllNow();
+        process.exit(EXIT_INTERRUPTED);
+      }
+      interrupted = true;
+      process.stdout.write('\nstopping the cluster...\n');
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+export function clusterCommand(): Command {
+  return new Command('cluster')
+    .description('run a local cluster in the foreground (Ctrl-C stops it; running it again keeps the data)')
+    .option('--nodes <n>', 'number of voters', '3')
+    .option('--data-dir <dir>', 'where each node keeps its data (one folder per node)', './data')
+    .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
+    .option('--base-port <port>', 'first node port; nodes take consecutive ports', '7001')
+    .option('--tick-ms <ms>', 'consensus tick length passed to every node')
+    .option('--protocol <name>', 'consensus protocol passed to every node')
+    .option('--fresh', 'wipe the data dir first')
+    .action(async (opts: ClusterOptions) =>
+      runCommand(false, async () => {
+        const nodes = positiveInt(opts.nodes, '--nodes')!;
+        if (nodes > NODES_MAX) throw new UsageError(`--nodes must be at most ${NODES_MAX}`);
+        const basePort = positiveInt(opts.basePort, '--base-port')!;
+        if (basePort + nodes - 1 > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} ports`);
+        const tickMs = positiveInt(opts.tickMs, '--tick-ms');
+        const dataDir = path.resolve(opts.dataDir);
+        const layout = layoutOf({ nodes, host: opts.host, basePort });
+        const mode = prepareDataDir(dataDir, layout, Boolean(opts.fresh));
+        const cluster = await LocalCluster.start({
+          nodes,
+          dataDir,
+          host: opts.host,
+          ports: layout.ports,
+          nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
+          ...(opts.protocol ? { protocol: opts.protocol } : {}),
+          onNodeExit: (id, code, signal) =>
+            process.stderr.write(`node ${id} exited (${signal ?? `code ${code}`}); last log lines:\n${cluster.logTail(id, 10)}\n`),
+        });
+        const interrupted = untilInterrupted(cluster);
+        const leader = await cluster.waitForLeader();
+        printBanner(cluster, dataDir, leader, mode, opts.protocol ?? 'raft');
+        await interrupted;
+        await cluster.stop();
+        process.stdout.write('stopped\n');
+        return EXIT_OK;
+      }),
+    );
+}

@@ -1,0 +1,118 @@
+/**
+ * How results look in a terminal (aligned tables, NULL, x'hex' blobs, exact integers) and as
+ * --json (bigints as decimal strings, blobs as { "blob": "<hex>" }).
+ */
+import { QuorumliteError, type ExecuteResult, type NodeStatus, type QueryResult, type SqlValue } from '@quorumlite/client';
+
+/** One value as the shell shows it. */
+export function formatValue(v: SqlValue): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return formatReal(v);
+  if (typeof v === 'string') return v;
+  return `x'${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}'`;
+}
+
+/** Reals keep a decimal point so 2.0 is not mistaken for the integer 2. */
+function formatReal(v: number): string {
+  const s = String(v);
+  return Number.isFinite(v) && /^-?\d+$/.test(s) ? `${s}.0` : s;
+}
+
+/** Control characters would break the table's rows; show them escaped. */
+function cellText(v: SqlValue): string {
+  return formatValue(v).replace(/[\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+function isNumeric(v: SqlValue): boolean {
+  return typeof v === 'bigint' || typeof v === 'number';
+}
+
+function plural(n: number | bigint, one: string, many: string): string {
+  return `${n} ${n === 1 || n === 1n ? one : many}`;
+}
+
+/** An aligned table: numbers right-aligned, everything else left-aligned, then a row count line. */
+export function formatTable(result: QueryResult): string {
+  const header = result.columns.map((c) => c.name);
+  const cells = result.rows.map((row) => row.map(cellText));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const pad = (text: string, i: number, right: boolean): string => (right ? text.padStart(widths[i] ?? 0) : text.padEnd(widths[i] ?? 0));
+  const lines: string[] = [];
+  if (header.length > 0) {
+    lines.push(header.map((h, i) => pad(h, i, false)).join(' | ').trimEnd());
+    lines.push(widths.map((w) => '-'.repeat(w)).join('-+-'));
+    result.rows.forEach((row, r) => {
+      lines.push(row.map((v, i) => pad(cells[r]?.[i] ?? '', i, isNumeric(v))).join(' | ').trimEnd());
+    });
+  }
+  const notes = [plural(result.rows.length, 'row', 'rows'), `index ${result.index}`];
+  if (result.truncated) notes.push('truncated');
+  lines.push(`(${notes.join(', ')})`);
+  return lines.join('\n');
+}
+
+/** "3 rows affected (last insert rowid 7, index 42)", one line per statement. */
+export function formatExecute(result: ExecuteResult): string {
+  return result.results
+    .map((r) => {
+      const notes = [`last insert rowid ${r.lastInsertRowid}`, `index ${result.index}`];
+      if (result.duplicate) notes.push('duplicate of an earlier request');
+      return `${plural(r.rowsAffected, 'row', 'rows')} affected (${notes.join(', ')})`;
+    })
+    .join('\n');
+}
+
+/** One line, never a stack trace: "error (sql_error SQLITE_CONSTRAINT_UNIQUE): UNIQUE constraint failed: t.id". */
+export function formatError(e: unknown): string {
+  if (e instanceof QuorumliteError) {
+    const code = e.sqliteCode ? `${e.code} ${e.sqliteCode}` : e.code;
+    const leader = e.code === 'not_leader' && e.leaderAddress ? ` (leader ${e.leaderId ?? '?'} at ${e.leaderAddress})` : '';
+    return `error (${code}): ${oneLine(e.message)}${leader}`;
+  }
+  if (e instanceof TypeError || e instanceof RangeError) return `error (invalid): ${oneLine(e.message)}`;
+  return `error: ${oneLine(e instanceof Error ? e.message : String(e))}`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+export function formatStatus(s: NodeStatus): string {
+  const leader = s.leaderId ? `${s.leaderId} at ${s.leaderAddress || '?'}` : '(none known)';
+  const lines = [
+    `node      ${s.nodeId} (${s.role})`,
+    `leader    ${leader}`,
+    `term      ${s.term}`,
+    `log       commit ${s.commitIndex}  applied ${s.appliedIndex}  last ${s.lastIndex}  snapshot ${s.snapshotIndex}`,
+    `protocol  ${s.protocol || '?'}  version ${s.version || '?'}`,
+  ];
+  if (s.members.length > 0) {
+    const table = formatTable({
+      columns: ['id', 'address', 'role', 'match', 'reachable'].map((name) => ({ name, declType: '' })),
+      rows: s.members.map((m) => [m.id + (m.id === s.leaderId ? ' *' : ''), m.address, m.role, m.matchIndex, m.reachable ? 'yes' : 'no']),
+      index: 0n,
+      truncated: false,
+    });
+    lines.push('', table.slice(0, table.lastIndexOf('\n')));
+  }
+  return lines.join('\n');
+}
+
+/** JSON-safe copy: bigint → decimal string, bytes → { blob: hex }, errors → their fields. */
+export function toJsonable(v: unknown): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (v instanceof Uint8Array) return { blob: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') };
+  if (v instanceof QuorumliteError) {
+    return toJsonable({ code: v.code, message: v.message, grpcCode: v.grpcCode, sqliteCode: v.sqliteCode, leaderId: v.leaderId, leaderAddress: v.leaderAddress, index: v.index });
+  }
+  if (Array.isArray(v)) return v.map(toJsonable);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, toJsonable(x)]));
+  }
+  return v;
+}
+
+export function toJson(v: unknown): string {
+  return JSON.stringify(toJsonable(v));
+}

@@ -1,0 +1,63 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EXIT_UNREACHABLE, EXIT_USAGE } from './errors';
+import { main } from './program';
+import { statementsOf } from './commands/exec';
+import { sameLayout, layoutOf } from './commands/cluster';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+function capture(): { out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => (err.push(String(s)), true));
+  return { out, err };
+}
+
+describe('command line', () => {
+  it('exits 2 on usage errors', async () => {
+    const { err } = capture();
+    expect(await main(['node', 'quorumlite', 'frobnicate'])).toBe(EXIT_USAGE);
+    expect(await main(['node', 'quorumlite', 'exec'])).toBe(EXIT_USAGE);
+    expect(await main(['node', 'quorumlite', 'exec', 'SELECT ?', '--param', 'bare'])).toBe(EXIT_USAGE);
+    expect(await main(['node', 'quorumlite', 'query', 'SELECT 1', '--consistency', 'eventual'])).toBe(EXIT_USAGE);
+    expect(err.join('')).toContain("cannot tell its type; write text as \"'bare'\" or text:bare");
+  });
+
+  it('documents parameters in --help and exits 0', async () => {
+    const { out } = capture();
+    expect(await main(['node', 'quorumlite', 'exec', '--help'])).toBe(0);
+    expect(out.join('')).toContain("x'00ff'");
+  });
+
+  it('exits 3 when no node answers', async () => {
+    const { err } = capture();
+    expect(await main(['node', 'quorumlite', 'status', '--addr', '127.0.0.1:1', '--retry-ms', '0'])).toBe(EXIT_UNREACHABLE);
+    expect(err.join('')).toMatch(/^error \(unavailable\): cannot reach 127\.0\.0\.1:1/);
+  });
+
+  it('accepts negative numbers as parameter values', async () => {
+    capture();
+    expect(await main(['node', 'quorumlite', 'exec', 'SELECT ?', '--param', '-7', '--addr', '127.0.0.1:1', '--retry-ms', '0'])).toBe(EXIT_UNREACHABLE);
+  });
+});
+
+describe('exec statements', () => {
+  it('splits a script and takes an unterminated last statement', () => {
+    expect(statementsOf('INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)')).toEqual(['INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (2)']);
+    expect(statementsOf(' -- nothing ')).toEqual([]);
+  });
+});
+
+describe('cluster layout', () => {
+  it('recognizes the same recorded cluster', () => {
+    const wanted = layoutOf({ nodes: 3, host: '127.0.0.1', basePort: 7001 });
+    const manifest = { version: 1 as const, host: '127.0.0.1', nodes: [7001, 7002, 7003].map((port, i) => ({ id: `n${i + 1}`, role: 'voter' as const, port })) };
+    expect(sameLayout(manifest, wanted)).toBe(true);
+    expect(sameLayout(manifest, layoutOf({ nodes: 3, host: '127.0.0.1', basePort: 8001 }))).toBe(false);
+    expect(sameLayout(manifest, layoutOf({ nodes: 5, host: '127.0.0.1', basePort: 7001 }))).toBe(false);
+  });
+});

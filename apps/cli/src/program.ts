@@ -1,0 +1,53 @@
+/**
+ * The `quorumlite` command line. `bench` and `bench-worker` are dispatched before option
+ * parsing because the benchmark parses its own arguments.
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_USAGE } from './errors';
+import { formatError } from './format';
+import { benchCommand, runBenchCommand, runBenchWorkerCommand } from './commands/bench';
+import { clusterCommand } from './commands/cluster';
+import { execCommand } from './commands/exec';
+import { queryCommand } from './commands/query';
+import { shellCommand } from './commands/shell';
+import { statusCommand } from './commands/status';
+
+const VERSION = '0.1.0';
+
+export function buildProgram(): Command {
+  const program = new Command('quorumlite')
+    .description('replicated SQLite over gRPC: shell, one-shot statements, cluster status, a local cluster, benchmarks')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand()]) {
+    program.addCommand(cmd.exitOverride());
+  }
+  program.addHelpText(
+    'after',
+    `
+examples:
+  quorumlite cluster                                   # 3 local nodes on 127.0.0.1:7001-7003
+  quorumlite shell --addr 127.0.0.1:7001
+  quorumlite exec "INSERT INTO t(id, name) VALUES (?, ?)" --param 1 --param "'ann'"
+  quorumlite query "SELECT * FROM t" --json
+  quorumlite status --addr 127.0.0.1:7002
+
+exit codes: 0 ok, 1 request or SQL error, 2 usage error, 3 no node reachable`,
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv.slice(2);
+  if (command === 'bench') return runBenchCommand(rest);
+  if (command === 'bench-worker') return runBenchWorkerCommand(rest);
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (e: unknown) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    process.stderr.write(`${formatError(e)}\n`);
+    return EXIT_USAGE;
+  }
+}
