@@ -1,0 +1,287 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as grpc from '@grpc/grpc-js';
+import { nodeId } from '@quorumlite/consensus';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GrpcPeerTransport } from './grpc-transport';
+import { bindServer, Harness, text, waitFor, type Node } from './test-kit';
+import { TransportError } from './types';
+import { peerClient, peerMethods, type WireChunk, type WireSnapshotAck } from './wire';
+
+let h: Harness;
+beforeEach(() => {
+  h = new Harness();
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+const n = nodeId;
+
+/** Sends `count` messages named `${prefix}${i}`, `perTurn` per event-loop turn. */
+async function sendMany(from: Node, to: string, prefix: string, count: number, perTurn: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    from.transport.send(n(to), text(`${prefix}${i}`));
+    if ((i + 1) % perTurn === 0) await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Raw test calls give up rather than hang if the server never answers. */
+const deadline = (): grpc.CallOptions => ({ deadline: Date.now() + 10_000 });
+
+const names = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+describe('GrpcPeerTransport messaging', () => {
+  it('delivers many messages in send order', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    await sendMany(a, 'n2', 'm', 3000, 250);
+    await waitFor('3000 messages', () => b.recorder.from('n1').length >= 3000);
+    expect(b.recorder.from('n1')).toEqual(names('m', 3000));
+    expect(b.transport.stats().received).toBe(3000);
+    expect(a.transport.stats()).toMatchObject({ sentMessages: 3000, dropped: 0 });
+  });
+
+  it('batches the messages queued in one turn into one frame', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    for (const m of names('x', 500)) a.transport.send(n('n2'), text(m));
+    await waitFor('500 messages', () => b.recorder.from('n1').length >= 500);
+    expect(a.transport.stats()).toMatchObject({ sentMessages: 500, sentFrames: 1 });
+    expect(b.recorder.batches).toHaveLength(1);
+    expect(b.recorder.from('n1')).toEqual(names('x', 500));
+  });
+
+  it('keeps order through write back-pressure with large messages', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const seen: number[] = [];
+    b.transport.start({ onMessages: (_from, ms) => seen.push(...ms.map((m) => Buffer.from(m).readUInt32BE(0))), onSnapshot: () => {} });
+    const count = 200;
+    for (let i = 0; i < count; i++) {
+      const m = Buffer.alloc(64 * 1024, i % 251);
+      m.writeUInt32BE(i, 0);
+      a.transport.send(n('n2'), m);
+      if (i % 2 === 1) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(`${count} large messages`, () => seen.length >= count);
+    expect(seen).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(a.transport.stats().dropped).toBe(0);
+  });
+
+  it('keeps per-link order among three nodes sending to each other', async () => {
+    const nodes = await h.cluster(['n1', 'n2', 'n3']);
+    await Promise.all(nodes.flatMap((from) => nodes.filter((to) => to !== from).map((to) => sendMany(from, to.id, `${from.id}>${to.id}:`, 400, 37))));
+    for (const to of nodes) {
+      for (const from of nodes.filter((x) => x !== to)) {
+        await waitFor(`${from.id}->${to.id}`, () => to.recorder.from(from.id).length >= 400);
+        expect(to.recorder.from(from.id)).toEqual(names(`${from.id}>${to.id}:`, 400));
+      }
+    }
+  });
+
+  it('reconnects after the receiving server restarts and reports the peer state', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 10, reconnectBackoffMsMax: 100 } });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('before'));
+    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
+    b.server.forceShutdown();
+    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
+    expect(a.transport.isReachable(n('n2'))).toBe(false);
+
+    const restarted = await bindServer(b.port);
+    h.servers.push(restarted.server);
+    b.transport.addTo(restarted.server);
+    let i = 0;
+    await waitFor('a message after the restart', () => {
+      a.transport.send(n('n2'), text(`after${i++}`));
+      return b.recorder.from('n1').some((m) => m.startsWith('after'));
+    });
+    await waitFor('n2 reachable again', () => a.transport.isReachable(n('n2')));
+    expect(a.recorder.states.filter((s) => s.peer === 'n2').map((s) => s.reachable)).toEqual([false, true]);
+    expect(a.logs.some((l) => l.includes('peer n2: stream broke'))).toBe(true);
+  });
+
+  it('refuses a stream from another cluster, for another node, or from a stranger', async () => {
+    const [b] = await h.cluster(['n2']);
+    if (!b) throw new Error('cluster');
+    const cases = [
+      { self: 'n1', cluster: 'other', to: 'n2', expected: "stream is for cluster 'other', this node is in cluster 'test'" },
+      { self: 'n1', cluster: 'test', to: 'n3', expected: "stream is meant for 'n3', this node is 'n2'" },
+      { self: 'n9', cluster: 'test', to: 'n2', expected: "sender 'n9' is not a peer of this node" },
+    ];
+    for (const c of cases) {
+      const sender = new GrpcPeerTransport({ self: n(c.self), cluster: c.cluster, peers: [{ id: n(c.to), address: b.address }], stagingDir: h.tempDir(), log: () => {} });
+      h.transports.push(sender);
+      const states: boolean[] = [];
+      sender.start({ onMessages: () => {}, onSnapshot: () => {}, onPeerState: (_p, r) => states.push(r) });
+      sender.send(n(c.to), text('hello'));
+      await waitFor(`refusal: ${c.expected}`, () => b.logs.some((l) => l.includes(c.expected)));
+      await waitFor('sender sees the stream break', () => states.includes(false));
+      await sender.close();
+    }
+    expect(b.recorder.batches).toEqual([]);
+  });
+
+  it('survives garbage and oversized frames and keeps serving good peers', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { frameBytesMax: 4096, snapshotChunkBytes: 1024 } });
+    if (!a || !b) throw new Error('cluster');
+    const method = peerMethods().stream;
+    const raw = new grpc.Client(b.address, grpc.credentials.createInsecure());
+    h.clients.push(raw);
+    const garbage = [Buffer.from([0x0f, 0x01, 0x02]), Buffer.from([0x22, 0x10, 0x01]), crypto.randomBytes(64)];
+    for (const bytes of garbage) {
+      const status = await new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = raw.makeClientStreamRequest<Buffer, unknown>(method.path, (x: Buffer) => x, method.responseDeserialize, new grpc.Metadata(), deadline(), (err) => resolve(err));
+        call.write(bytes);
+        call.end();
+      });
+      // Random bytes may happen to decode; then the missing header refuses the stream.
+      expect(status?.code).toBeDefined();
+    }
+    const oversized = await new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = raw.makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new grpc.Metadata(), deadline(), (err) => resolve(err));
+      call.write({ from: 'n1', to: 'n2', cluster: 'test', messages: [Buffer.alloc(3000), Buffer.alloc(3000)] });
+    });
+    expect(oversized?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(b.logs.some((l) => l.includes('exceeds frameBytesMax (4096)'))).toBe(true);
+
+    a.transport.send(n('n2'), text('still fine'));
+    await waitFor('a good message', () => b.recorder.from('n1').includes('still fine'));
+    expect(b.recorder.from('n1')).toEqual(['still fine']);
+  });
+
+  it('a handler that throws does not break the stream', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    let calls = 0;
+    b.transport.start({ onMessages: () => { calls++; throw new Error('driver bug'); }, onSnapshot: () => {} });
+    a.transport.send(n('n2'), text('1'));
+    await waitFor('first delivery', () => calls === 1);
+    a.transport.send(n('n2'), text('2'));
+    await waitFor('second delivery on the same stream', () => calls === 2);
+    expect(b.logs.some((l) => l.includes('onMessages') && l.includes('driver bug'))).toBe(true);
+  });
+});
+
+describe('GrpcPeerTransport queue bounds', () => {
+  it('drops and counts messages beyond messagesQueuedMax', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { messagesQueuedMax: 10 } });
+    if (!a || !b) throw new Error('cluster');
+    for (const m of names('q', 25)) a.transport.send(n('n2'), text(m));
+    expect(a.transport.stats().dropped).toBe(15);
+    await waitFor('10 messages', () => b.recorder.from('n1').length >= 10);
+    expect(b.recorder.from('n1')).toEqual(names('q', 10));
+  });
+
+  it('drops and counts messages beyond bytesQueuedMax or frameBytesMax', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { bytesQueuedMax: 1000, frameBytesMax: 2048, snapshotChunkBytes: 1024 } });
+    if (!a || !b) throw new Error('cluster');
+    for (let i = 0; i < 4; i++) a.transport.send(n('n2'), Buffer.alloc(400, i));
+    a.transport.send(n('n2'), Buffer.alloc(3000));
+    expect(a.transport.stats().dropped).toBe(3);
+    a.transport.send(n('n3' as string), text('to a stranger'));
+    expect(a.transport.stats().dropped).toBe(4);
+    await waitFor('2 messages', () => b.recorder.from('n1').length >= 2);
+    expect(b.recorder.batches.flatMap((x) => x.messages).map((m) => m.length)).toEqual([400, 400]);
+  });
+});
+
+describe('GrpcPeerTransport snapshots', () => {
+  it('streams a multi-chunk file, verified and staged for the receiver', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { snapshotChunkBytes: 64 * 1024 } });
+    if (!a || !b) throw new Error('cluster');
+    const file = path.join(h.tempDir(), 'snap.db');
+    const data = crypto.randomBytes(1024 * 1024 + 123);
+    fs.writeFileSync(file, data);
+    await a.transport.sendSnapshot(n('n2'), text('meta@42'), file);
+    expect(b.recorder.snapshots).toHaveLength(1);
+    const got = b.recorder.snapshots[0];
+    expect(got?.from).toBe('n1');
+    expect(got?.message).toBe('meta@42');
+    expect(path.dirname(got?.stagedFile ?? '')).toBe(b.stagingDir);
+    expect(fs.readFileSync(got?.stagedFile ?? '').equals(data)).toBe(true);
+  });
+
+  it('sends an empty snapshot file', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const file = path.join(h.tempDir(), 'empty.db');
+    fs.writeFileSync(file, '');
+    await a.transport.sendSnapshot(n('n2'), text('meta@0'), file);
+    expect(fs.statSync(b.recorder.snapshots[0]?.stagedFile ?? '').size).toBe(0);
+  });
+
+  /** Sends chunks by hand, bypassing the sender's own CRC, as a faulty or hostile peer could. */
+  async function rawSnapshot(to: Node, chunks: WireChunk[], cancelAfter = false): Promise<WireSnapshotAck | grpc.ServiceError> {
+    const method = peerMethods().installSnapshot;
+    const raw = peerClient(to.address, {});
+    h.clients.push(raw);
+    return new Promise((resolve) => {
+      const call = raw.makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new grpc.Metadata(), deadline(), (err, ack) =>
+        resolve(err ?? ack ?? {}),
+      );
+      for (const c of chunks) call.write(c);
+      if (cancelAfter) setTimeout(() => call.cancel(), 50);
+      else call.end();
+    });
+  }
+
+  const header = { from: 'n1', to: 'n2', cluster: 'test', message: text('meta') };
+
+  it('rejects a snapshot whose CRC or size does not match, and deletes the partial file', async () => {
+    const [, b] = await h.cluster(['n1', 'n2']);
+    if (!b) throw new Error('cluster');
+    const data = crypto.randomBytes(10_000);
+    const crc = zlib.crc32(data);
+    const badCrc = await rawSnapshot(b, [header, { data }, { done: true, crc32: (crc + 1) >>> 0, size: String(data.length) }]);
+    expect(badCrc).toMatchObject({ accepted: false, error: expect.stringContaining('CRC-32 mismatch') });
+    const badSize = await rawSnapshot(b, [header, { data }, { done: true, crc32: crc, size: '9999' }]);
+    expect(badSize).toMatchObject({ accepted: false, error: expect.stringContaining('size mismatch') });
+    const noEnd = await rawSnapshot(b, [header, { data }]);
+    expect(noEnd).toMatchObject({ accepted: false, error: expect.stringContaining('ended before its last chunk') });
+    const wrongTo = await rawSnapshot(b, [{ ...header, to: 'n3' }, { done: true, crc32: 0, size: '0' }]);
+    expect(wrongTo).toMatchObject({ accepted: false, error: expect.stringContaining("meant for 'n3'") });
+    expect(b.recorder.snapshots).toEqual([]);
+    expect(fs.readdirSync(b.stagingDir)).toEqual([]);
+  });
+
+  it('deletes the partial file when the sender cancels mid-transfer', async () => {
+    const [, b] = await h.cluster(['n1', 'n2']);
+    if (!b) throw new Error('cluster');
+    await rawSnapshot(b, [header, { data: crypto.randomBytes(5000) }], true);
+    await waitFor('the partial file is removed', () => b.logs.some((l) => l.includes('refused snapshot')));
+    expect(fs.readdirSync(b.stagingDir)).toEqual([]);
+    expect(b.recorder.snapshots).toEqual([]);
+  });
+
+  it('rejects with TransportError when the peer is down or the transport is closed', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const file = path.join(h.tempDir(), 'snap.db');
+    fs.writeFileSync(file, 'x');
+    b.server.forceShutdown();
+    const down = await a.transport.sendSnapshot(n('n2'), text('m'), file).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(TransportError);
+    expect((down as TransportError).code).toBe('unreachable');
+    const missing = await a.transport.sendSnapshot(n('n2'), text('m'), path.join(h.tempDir(), 'nope')).catch((e: unknown) => e);
+    expect((missing as TransportError).code).toBe('bad_frame');
+    await a.transport.close();
+    const closed = await a.transport.sendSnapshot(n('n2'), text('m'), file).catch((e: unknown) => e);
+    expect((closed as TransportError).code).toBe('closed');
+  });
+});
+
+describe('GrpcPeerTransport close', () => {
+  it('ends outbound streams cleanly and drops later sends', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('hi'));
+    await waitFor('delivery', () => b.recorder.from('n1').length === 1);
+    await a.transport.close();
+    a.transport.send(n('n2'), text('late'));
+    expect(a.transport.stats().dropped).toBe(1);
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * Peer messaging over gRPC (proto/quorumlite/v1/peer.proto). Outbound: one PeerLink per
+ * peer (long-lived client stream, batching, backoff). Inbound: PeerService handlers the node
+ * adds to its single grpc.Server; every frame is checked before the driver sees it.
+ */
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import type { NodeId } from '@quorumlite/consensus';
+import { checkFrame, quote, type FrameRules } from './frame-check';
+import { PeerLink, type Log } from './peer-link';
+import { ackFor, receiveSnapshot } from './snapshot-receive';
+import { sendSnapshotFile } from './snapshot-send';
+import { grpcMessageBytesFor, resolveLimits, TransportError, type PeerHandlers, type PeerTransport, type TransportLimits, type TransportStats } from './types';
+import { peerClient, peerMethods, type WireAck, type WireChunk, type WireFrame, type WireSnapshotAck } from './wire';
+
+export interface GrpcPeerTransportOptions {
+  self: NodeId;
+  cluster: string;
+  peers: { id: NodeId; address: string }[];
+  stagingDir: string;
+  limits?: Partial<TransportLimits>;
+  log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+}
+
+interface Peer {
+  readonly address: string;
+  readonly link: PeerLink;
+  client: grpc.Client | null;
+}
+
+const defaultLog: Log = (level, msg) => process.stderr.write(`${level} transport: ${msg}\n`);
+
+/** Server options the node should use so peer frames and keepalive pings are accepted. */
+export function peerServerOptions(limits?: Partial<TransportLimits>): grpc.ServerOptions {
+  const l = resolveLimits(limits);
+  return {
+    'grpc.max_receive_message_length': grpcMessageBytesFor(l),
+    'grpc.max_send_message_length': grpcMessageBytesFor(l),
+    'grpc.keepalive_time_ms': l.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': l.keepaliveTimeoutMs,
+    'grpc.keepalive_permit_without_calls': 1,
+  };
+}
+
+export class GrpcPeerTransport implements PeerTransport {
+  private readonly limits: TransportLimits;
+  private readonly log: Log;
+  private readonly frameRules: FrameRules;
+  private readonly peers = new Map<NodeId, Peer>();
+  private readonly counters: TransportStats = { sentMessages: 0, sentFrames: 0, dropped: 0, received: 0 };
+  private readonly inbound = new Set<() => void>();
+  private readonly snapshotCalls = new Set<grpc.ClientWritableStream<WireChunk>>();
+  private handlers: PeerHandlers | null = null;
+  private closed = false;
+
+  constructor(private readonly options: GrpcPeerTransportOptions) {
+    this.limits = resolveLimits(options.limits);
+    this.log = options.log ?? defaultLog;
+    this.frameRules = {
+      self: options.self,
+      cluster: options.cluster,
+      isPeer: (id) => this.peers.has(id as NodeId),
+      frameBytesMax: this.limits.frameBytesMax,
+      messagesPerFrameMax: this.limits.messagesQueuedMax,
+    };
+    fs.mkdirSync(options.stagingDir, { recursive: true });
+    this.setPeers(options.peers);
+  }
+
+  /**
+   * Replaces the peer list (membership change, or tests that learn ports after binding).
+   * A peer whose address changed gets a new stream; a removed peer's stream is closed.
+   */
+  setPeers(peers: readonly { id: NodeId; address: string }[]): void {
+    const next = new Map(peers.filter((p) => p.id !== this.options.self).map((p) => [p.id, p.address]));
+    for (const [id, peer] of this.peers) {
+      if (next.get(id) === peer.address) continue;
+      this.peers.delete(id);
+      void this.closePeer(peer);
+    }
+    for (const [id, address] of next) {
+      if (!this.peers.has(id)) this.peers.set(id, this.newPeer(id, address));
+    }
+  }
+
+  addTo(server: grpc.Server): void {
+    const methods = peerMethods();
+    server.addService(methods.service, {
+      Stream: (call: grpc.ServerReadableStream<WireFrame, WireAck>, callback: grpc.sendUnaryData<WireAck>) => this.onStream(call, callback),
+      InstallSnapshot: (call: grpc.ServerReadableStream<WireChunk, WireSnapshotAck>, callback: grpc.sendUnaryData<WireSnapshotAck>) =>
+        this.onInstallSnapshot(call, callback),
+    });
+  }
+
+  start(handlers: PeerHandlers): void {
+    this.handlers = handlers;
+  }
+
+  send(to: NodeId, message: Uint8Array): void {
+    const peer = this.peers.get(to);
+    if (!peer || this.closed) {
+      this.counters.dropped++;
+      return;
+    }
+    peer.link.send(message);
+  }
+
+  async sendSnapshot(to: NodeId, message: Uint8Array, file: string): Promise<void> {
+    if (this.closed) throw new TransportError('closed', 'transport is closed');
+    const peer = this.peers.get(to);
+    if (!peer) throw new TransportError('unreachable', `'${to}' is not a peer of this node`);
+    await sendSnapshotFile({
+      client: this.clientOf(to, peer),
+      header: { from: this.options.self, to, cluster: this.options.cluster },
+      message,
+      file,
+      limits: this.limits,
+      isClosed: () => this.closed,
+      track: (call) => {
+        this.snapshotCalls.add(call);
+        return () => this.snapshotCalls.delete(call);
+      },
+    });
+  }
+
+  isReachable(to: NodeId): boolean {
+    return this.peers.get(to)?.link.isReachable() ?? false;
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const call of this.snapshotCalls) call.cancel();
+    for (const end of this.inbound) end();
+    await Promise.all([...this.peers.values()].map((peer) => this.closePeer(peer)));
+    this.peers.clear();
+  }
+
+  private newPeer(id: NodeId, address: string): Peer {
+    const peer: Peer = {
+      address,
+      client: null,
+      link: new PeerLink(id, {
+        self: this.options.self,
+        cluster: this.options.cluster,
+        limits: this.limits,
+        counters: this.counters,
+        log: this.log,
+        client: () => this.clientOf(id, peer),
+        onState: (p, reachable) => this.handlers?.onPeerState?.(p, reachable),
+      }),
+    };
+    return peer;
+  }
+
+  private clientOf(id: NodeId, peer: Peer): grpc.Client {
+    if (peer.client) return peer.client;
+    const bytes = grpcMessageBytesFor(this.limits);
+    peer.client = peerClient(peer.address, {
+      'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
+      'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_send_message_length': bytes,
+      'grpc.max_receive_message_length': bytes,
+      // The channel's own reconnect backoff must not outlast the stream's.
+      'grpc.initial_reconnect_backoff_ms': this.limits.reconnectBackoffMsMin,
+      'grpc.max_reconnect_backoff_ms': this.limits.reconnectBackoffMsMax,
+      // Separate channels per transport, so two transports in one process do not share sockets.
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.primary_user_agent': `quorumlite-peer/${this.options.self}->${id}`,
+    });
+    return peer.client;
+  }
+
+  private async closePeer(peer: Peer): Promise<void> {
+    await peer.link.close();
+    peer.client?.close();
+    peer.client = null;
+  }
+
+  private onStream(call: grpc.ServerReadableStream<WireFrame, WireAck>, callback: grpc.sendUnaryData<WireAck>): void {
+    if (this.closed || !this.handlers) {
+      callback({ code: grpc.status.UNAVAILABLE, details: `node ${this.options.self} is not accepting peer streams yet` });
+      return;
+    }
+    const handlers = this.handlers;
+    let from: string | null = null;
+    let finished = false;
+    const finish = (err: Partial<grpc.StatusObject> | null): void => {
+      if (finished) return;
+      finished = true;
+      this.inbound.delete(endOnClose);
+      if (err) callback(err);
+      else callback(null, {});
+    };
+    const endOnClose = () => finish({ code: grpc.status.UNAVAILABLE, details: `node ${this.options.self} is shutting down` });
+    this.inbound.add(endOnClose);
+    call.on('data', (frame: WireFrame) => {
+      if (finished) return;
+      try {
+        from = this.onFrame(call, frame, from, handlers, finish);
+      } catch (e: unknown) {
+        // A bug here must cost one stream (the sender reconnects), never the process.
+        this.log('error', `peer stream from ${quote(from ?? '?')} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        finish({ code: grpc.status.INTERNAL, details: 'internal error' });
+      }
+    });
+    call.on('end', () => finish(null));
+    call.on('error', (e: Error) => {
+      this.log('warn', `peer stream from ${quote(from ?? '?')} failed: ${e.message}`);
+      finish({ code: grpc.status.CANCELLED, details: e.message });
+    });
+    call.on('cancelled', () => finish({ code: grpc.status.CANCELLED, details: 'cancelled by the sender' }));
+  }
+
+  /** Checks one frame and delivers it; returns the stream's sender (null until the first good frame). */
+  private onFrame(
+    call: grpc.ServerReadableStream<WireFrame, WireAck>,
+    frame: WireFrame,
+    from: string | null,
+    handlers: PeerHandlers,
+    finish: (err: Partial<grpc.StatusObject> | null) => void,
+  ): string | null {
+    const verdict = checkFrame(frame, from, this.frameRules);
+    if (!verdict.ok) {
+      this.log('warn', `refused peer stream from ${quote(from ?? frame.from ?? '')} (${call.getPeer()}): ${verdict.why}`);
+      finish({ code: verdict.code, details: verdict.why });
+      return from;
+    }
+    // Headers after the first good frame tell the sender its stream was accepted (reachable).
+    if (from === null) call.sendMetadata(new grpc.Metadata());
+    this.counters.received += verdict.messages.length;
+    this.deliver(handlers, verdict.from, verdict.messages);
+    return verdict.from;
+  }
+
+  /** A handler bug must not take the peer's stream (or the process) down with it. */
+  private deliver(handlers: PeerHandlers, from: string, messages: Uint8Array[]): void {
+    try {
+      handlers.onMessages(from as NodeId, messages);
+    } catch (e: unknown) {
+      this.log('error', `onMessages from '${from}' threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
+  }
+
+  private onInstallSnapshot(call: grpc.ServerReadableStream<WireChunk, WireSnapshotAck>, callback: grpc.sendUnaryData<WireSnapshotAck>): void {
+    if (this.closed || !this.handlers) {
+      callback({ code: grpc.status.UNAVAILABLE, details: `node ${this.options.self} is not accepting snapshots yet` });
+      return;
+    }
+    const handlers = this.handlers;
+    const abortOnClose = () => call.destroy(new TransportError('closed', `node ${this.options.self} is shutting down`));
+    this.inbound.add(abortOnClose);
+    receiveSnapshot(call, {
+      rules: this.frameRules,
+      stagingDir: this.options.stagingDir,
+      snapshotBytesMax: this.limits.snapshotBytesMax,
+      snapshotTimeoutMs: this.limits.snapshotTimeoutMs,
+      deliver: (from, message, stagedFile) => handlers.onSnapshot(from as NodeId, message, stagedFile),
+    }).then(
+      ({ from, stagedFile }) => {
+        this.inbound.delete(abortOnClose);
+        this.log('info', `snapshot from '${from}' staged at ${stagedFile}`);
+        callback(null, { accepted: true, error: '' });
+      },
+      (e: unknown) => {
+        this.inbound.delete(abortOnClose);
+        this.log('warn', `refused snapshot (${call.getPeer()}): ${e instanceof Error ? e.message : String(e)}`);
+        callback(null, ackFor(e));
+      },
+    );
+  }
+}
+

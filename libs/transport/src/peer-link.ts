@@ -1,0 +1,154 @@
+/**
+ * The outbound side of one (self -> peer) pair: a bounded queue, one long-lived client
+ * stream opened lazily, one PeerFrame per event-loop turn, and capped exponential backoff
+ * after the stream breaks. While backing off, sends are dropped (consensus retries), so a
+ * peer that comes back does not first receive a burst of stale messages.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { NodeId } from '@quorumlite/consensus';
+import { Outbox } from './outbox';
+import type { TransportLimits, TransportStats } from './types';
+import { peerMethods, statusName, type WireAck, type WireFrame } from './wire';
+
+export type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
+
+export interface LinkContext {
+  readonly self: NodeId;
+  readonly cluster: string;
+  readonly limits: TransportLimits;
+  readonly counters: TransportStats;
+  readonly log: Log;
+  readonly client: () => grpc.Client;
+  readonly onState: (peer: NodeId, reachable: boolean) => void;
+}
+
+type LinkState =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'open'; readonly call: grpc.ClientWritableStream<WireFrame>; headerSent: boolean; blocked: boolean }
+  | { readonly kind: 'backoff'; readonly timer: NodeJS.Timeout }
+  | { readonly kind: 'closed' };
+
+export class PeerLink {
+  private state: LinkState = { kind: 'idle' };
+  private readonly outbox: Outbox;
+  private flushScheduled = false;
+  private backoffMs: number;
+  private reachable = true;
+  private ended: Promise<void> = Promise.resolve();
+  private resolveEnded: () => void = () => {};
+
+  constructor(
+    readonly peer: NodeId,
+    private readonly ctx: LinkContext,
+  ) {
+    this.outbox = new Outbox(ctx.limits);
+    this.backoffMs = ctx.limits.reconnectBackoffMsMin;
+  }
+
+  isReachable(): boolean {
+    return this.reachable;
+  }
+
+  send(message: Uint8Array): void {
+    if (this.state.kind === 'closed' || this.state.kind === 'backoff') return this.drop(1);
+    if (message.byteLength > this.ctx.limits.frameBytesMax) {
+      this.ctx.log('warn', `peer ${this.peer}: dropped a ${message.byteLength}-byte message larger than frameBytesMax (${this.ctx.limits.frameBytesMax})`);
+      return this.drop(1);
+    }
+    if (!this.outbox.push(message)) return this.drop(1);
+    this.scheduleFlush();
+  }
+
+  /** Ends the stream (the peer sees a clean end), cancelling it if it does not finish in time. */
+  async close(): Promise<void> {
+    const state = this.state;
+    this.state = { kind: 'closed' };
+    this.drop(this.outbox.clear());
+    if (state.kind === 'backoff') clearTimeout(state.timer);
+    if (state.kind !== 'open') return;
+    state.call.end();
+    const timer = setTimeout(() => state.call.cancel(), this.ctx.limits.closeTimeoutMs);
+    await this.ended;
+    clearTimeout(timer);
+  }
+
+  private drop(n: number): void {
+    this.ctx.counters.dropped += n;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (this.state.kind === 'idle' && this.outbox.length > 0) this.open();
+    const state = this.state;
+    if (state.kind !== 'open' || state.blocked) return;
+    while (this.outbox.length > 0) {
+      const messages = this.outbox.takeFrame(this.ctx.limits.frameBytesMax);
+      const frame: WireFrame = state.headerSent ? { messages } : { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, messages };
+      state.headerSent = true;
+      this.ctx.counters.sentFrames++;
+      this.ctx.counters.sentMessages += messages.length;
+      if (!state.call.write(frame)) {
+        // The socket is full: keep queueing (bounded) until 'drain'.
+        state.blocked = true;
+        return;
+      }
+    }
+  }
+
+  private open(): void {
+    const method = peerMethods().stream;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    const call = this.ctx.client().makeClientStreamRequest<WireFrame, WireAck>(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      new grpc.Metadata(),
+      {},
+      (err) => this.onEnd(call, err),
+    );
+    this.state = { kind: 'open', call, headerSent: false, blocked: false };
+    // The receiver sends headers as soon as it accepts the stream: the peer is reachable again.
+    call.on('metadata', () => this.onConnected(call));
+    call.on('drain', () => {
+      if (this.state.kind === 'open' && this.state.call === call) {
+        this.state.blocked = false;
+        this.scheduleFlush();
+      }
+    });
+  }
+
+  private onConnected(call: grpc.ClientWritableStream<WireFrame>): void {
+    if (this.state.kind !== 'open' || this.state.call !== call) return;
+    this.backoffMs = this.ctx.limits.reconnectBackoffMsMin;
+    this.setReachable(true);
+  }
+
+  private onEnd(call: grpc.ClientWritableStream<WireFrame>, err: grpc.ServiceError | null): void {
+    this.resolveEnded();
+    if (this.state.kind !== 'open' || this.state.call !== call) return;
+    const why = err ? `${statusName(err.code)}: ${err.details}` : 'ended by the peer';
+    if (this.reachable) this.ctx.log('warn', `peer ${this.peer}: stream broke (${why}); retrying in ${this.backoffMs} ms`);
+    this.drop(this.outbox.clear());
+    const timer = setTimeout(() => {
+      if (this.state.kind === 'backoff') this.state = { kind: 'idle' };
+    }, this.backoffMs);
+    this.state = { kind: 'backoff', timer };
+    this.backoffMs = Math.min(this.backoffMs * 2, this.ctx.limits.reconnectBackoffMsMax);
+    this.setReachable(false);
+  }
+
+  private setReachable(reachable: boolean): void {
+    if (this.reachable === reachable) return;
+    this.reachable = reachable;
+    if (reachable) this.ctx.log('info', `peer ${this.peer}: stream connected`);
+    this.ctx.onState(this.peer, reachable);
+  }
+}

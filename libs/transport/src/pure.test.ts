@@ -1,0 +1,63 @@
+import * as grpc from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { checkFrame, type FrameRules } from './frame-check';
+import { Outbox } from './outbox';
+import { resolveLimits, TransportError } from './types';
+
+const bytes = (n: number) => new Uint8Array(n);
+
+describe('Outbox', () => {
+  it('refuses past either bound and frames by bytes, oldest first', () => {
+    const box = new Outbox({ messagesQueuedMax: 4, bytesQueuedMax: 100 });
+    expect([box.push(bytes(40)), box.push(bytes(40)), box.push(bytes(40))]).toEqual([true, true, false]);
+    expect([box.push(bytes(10)), box.push(bytes(10)), box.push(bytes(1))]).toEqual([true, true, false]);
+    expect(box.takeFrame(85).map((m) => m.byteLength)).toEqual([40, 40]);
+    expect(box.bytes).toBe(20);
+    expect(box.takeFrame(5).map((m) => m.byteLength)).toEqual([10]); // at least one, even if larger
+    expect(box.clear()).toBe(1);
+    expect(box.length).toBe(0);
+  });
+});
+
+describe('checkFrame', () => {
+  const rules: FrameRules = { self: 'n2', cluster: 'c', isPeer: (id) => id === 'n1' || id === 'n3', frameBytesMax: 100, messagesPerFrameMax: 3 };
+  const first = { from: 'n1', to: 'n2', cluster: 'c' };
+
+  it('accepts a good first frame and later frames without a header', () => {
+    expect(checkFrame({ ...first, messages: [bytes(1)] }, null, rules)).toMatchObject({ ok: true, from: 'n1' });
+    expect(checkFrame({ messages: [bytes(50), bytes(50)] }, 'n1', rules)).toMatchObject({ ok: true, from: 'n1' });
+  });
+
+  const refusals: [string, Parameters<typeof checkFrame>[0], string | null, grpc.status, string][] = [
+    ['wrong cluster', { ...first, cluster: 'd' }, null, grpc.status.FAILED_PRECONDITION, "cluster 'd'"],
+    ['wrong receiver', { ...first, to: 'n3' }, null, grpc.status.FAILED_PRECONDITION, "meant for 'n3'"],
+    ['unknown sender', { ...first, from: 'n7' }, null, grpc.status.PERMISSION_DENIED, "sender 'n7'"],
+    ['self as sender', { ...first, from: 'n2' }, null, grpc.status.PERMISSION_DENIED, "sender 'n2'"],
+    ['no header', { messages: [] }, null, grpc.status.FAILED_PRECONDITION, "cluster ''"],
+    ['sender changes', { from: 'n3' }, 'n1', grpc.status.INVALID_ARGUMENT, 'sender changed'],
+    ['too many bytes', { ...first, messages: [bytes(60), bytes(41)] }, null, grpc.status.RESOURCE_EXHAUSTED, 'exceeds frameBytesMax (100)'],
+    ['too many messages', { ...first, messages: [bytes(1), bytes(1), bytes(1), bytes(1)] }, null, grpc.status.RESOURCE_EXHAUSTED, '4 messages'],
+  ];
+  it.each(refusals)('refuses %s', (_name, frame, from, code, why) => {
+    const verdict = checkFrame(frame, from, rules);
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) {
+      expect(verdict.code).toBe(code);
+      expect(verdict.why).toContain(why);
+    }
+  });
+
+  it('escapes control characters a stranger puts in its header', () => {
+    const verdict = checkFrame({ ...first, from: 'x\n\u0002' }, null, rules);
+    expect(!verdict.ok && verdict.why).toContain("sender 'x\\n\\u0002'");
+  });
+});
+
+describe('resolveLimits', () => {
+  it('fills defaults and rejects impossible limits', () => {
+    expect(resolveLimits({ messagesQueuedMax: 7 }).messagesQueuedMax).toBe(7);
+    expect(() => resolveLimits({ frameBytesMax: 0 })).toThrow(TransportError);
+    expect(() => resolveLimits({ reconnectBackoffMsMin: 10, reconnectBackoffMsMax: 5 })).toThrow(/reconnectBackoffMsMin/);
+    expect(() => resolveLimits({ frameBytesMax: 1024, snapshotChunkBytes: 2048 })).toThrow(/snapshotChunkBytes/);
+  });
+});

@@ -1,0 +1,115 @@
+import type { NodeId } from '@quorumlite/consensus';
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+const GIB = 1024 * MIB;
+
+export interface PeerHandlers {
+  /** Messages from one peer, in the order it sent them (already split from frames). */
+  onMessages(from: NodeId, messages: Uint8Array[]): void;
+  /**
+   * A snapshot arrived and was written completely to `stagedFile` (CRC and size verified).
+   * `message` is the encoded protocol message that carries its meta. The driver takes
+   * ownership of the file.
+   */
+  onSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): void;
+  /** A peer's outbound stream broke or recovered. */
+  onPeerState?(peer: NodeId, reachable: boolean): void;
+}
+
+export interface TransportStats {
+  sentMessages: number;
+  sentFrames: number;
+  dropped: number;
+  received: number;
+}
+
+export interface PeerTransport {
+  start(handlers: PeerHandlers): void;
+  /**
+   * Never throws, never blocks: queues the message; queued messages to one peer go out
+   * together as one PeerFrame per event-loop turn (batching). Bounded queue per peer
+   * (messagesQueuedMax, bytesQueuedMax): when full, drop and count (consensus retries).
+   */
+  send(to: NodeId, message: Uint8Array): void;
+  /** Streams a file as SnapshotChunks; resolves when the peer acknowledged it, rejects with TransportError otherwise. */
+  sendSnapshot(to: NodeId, message: Uint8Array, file: string): Promise<void>;
+  isReachable(to: NodeId): boolean;
+  stats(): TransportStats;
+  close(): Promise<void>;
+}
+
+export type TransportErrorCode = 'unreachable' | 'refused' | 'bad_frame' | 'closed' | 'too_large';
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+export interface TransportLimits {
+  /** Largest PeerFrame: the sum of its messages' bytes. A single larger message is dropped. */
+  frameBytesMax: number;
+  /** Most messages waiting for one peer (while its stream connects or its socket drains). */
+  messagesQueuedMax: number;
+  /** Most message bytes waiting for one peer. */
+  bytesQueuedMax: number;
+  /** Data bytes per SnapshotChunk. */
+  snapshotChunkBytes: number;
+  /** Largest snapshot file accepted from a peer. */
+  snapshotBytesMax: number;
+  /** Longest a whole snapshot transfer may take before it is abandoned. */
+  snapshotTimeoutMs: number;
+  /** First wait before reopening a broken stream; doubles per failure up to the max. */
+  reconnectBackoffMsMin: number;
+  reconnectBackoffMsMax: number;
+  /** HTTP/2 keepalive ping interval and how long to wait for its answer. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Longest close() waits for outbound streams to finish before cancelling them. */
+  closeTimeoutMs: number;
+}
+
+/** Defaults sized for the node's defaults (grpcMessageBytesMax 64 MiB, append messages of 4 MiB). */
+export const TRANSPORT_LIMITS: Readonly<TransportLimits> = {
+  frameBytesMax: 32 * MIB,
+  messagesQueuedMax: 10_000,
+  bytesQueuedMax: 64 * MIB,
+  snapshotChunkBytes: 1 * MIB,
+  snapshotBytesMax: 64 * GIB,
+  snapshotTimeoutMs: 10 * 60_000,
+  reconnectBackoffMsMin: 50,
+  reconnectBackoffMsMax: 2_000,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 5_000,
+  closeTimeoutMs: 1_000,
+};
+
+/** Room for the frame's own fields and per-message length prefixes on top of message bytes. */
+export const FRAME_OVERHEAD_BYTES = 64 * KIB;
+
+export function resolveLimits(partial: Partial<TransportLimits> | undefined): TransportLimits {
+  const limits = { ...TRANSPORT_LIMITS, ...partial };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new TransportError('bad_frame', `transport limit ${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  if (limits.reconnectBackoffMsMin > limits.reconnectBackoffMsMax) {
+    throw new TransportError('bad_frame', 'transport limit reconnectBackoffMsMin must be at most reconnectBackoffMsMax');
+  }
+  if (limits.snapshotChunkBytes > limits.frameBytesMax) {
+    throw new TransportError('bad_frame', 'transport limit snapshotChunkBytes must be at most frameBytesMax');
+  }
+  return limits;
+}
+
+/** gRPC message size for peer traffic: a full frame plus its overhead. */
+export function grpcMessageBytesFor(limits: TransportLimits): number {
+  return limits.frameBytesMax + FRAME_OVERHEAD_BYTES;
+}
