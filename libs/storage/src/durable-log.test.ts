@@ -369,6 +369,26 @@ describe('DurableLog: file work per flush', () => {
   });
 });
 
+describe('DurableLog: I/O failure', () => {
+  it('reports io, then refuses further calls until reopened', async () => {
+    const { log } = await open();
+    log.append(entries(1, 3));
+    await log.flush(true);
+    const handle = (log as unknown as { segments: Array<{ handle: FileHandle | null }> }).segments[0]?.handle;
+    if (handle == null) throw new Error('the last segment should stay open');
+    (handle as unknown as Record<string, unknown>)['write'] = () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    log.append(entries(4, 5));
+    const e = await rejection(log.flush(true));
+    expect(e.code).toBe('io');
+    expect(e.message).toContain(FIRST_SEGMENT);
+    expect(thrown(() => log.append([entry(6)])).code).toBe('bad_state');
+    await log.close();
+    const reopened = await open();
+    expect(reopened.loaded.entries.map((x) => x.index)).toEqual([1, 2, 3]);
+    await reopened.log.close();
+  });
+});
+
 describe('DurableLog: bad input', () => {
   it('rejects non-contiguous batches, gaps and invalid records without changing the log', async () => {
     const { log } = await open();
