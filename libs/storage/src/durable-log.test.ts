@@ -397,11 +397,13 @@ describe('DurableLog: bad input', () => {
     expect(thrown(() => log.append([entry(5)])).code).toBe('bad_input');
     expect(thrown(() => log.append([entry(0)])).code).toBe('bad_input');
     expect(thrown(() => log.append([entry(4, -1)])).code).toBe('bad_input');
-    expect(thrown(() => log.compact(meta(9), logIndex(1))).code).toBe('bad_input');
-    expect(thrown(() => log.compact(meta(2), logIndex(4))).code).toBe('bad_input');
+    expect((await rejection(log.compact(meta(9), logIndex(1)))).code).toBe('bad_input');
+    expect((await rejection(log.compact(meta(2), logIndex(4)))).code).toBe('bad_input');
+    expect(log.firstIndex()).toBe(1);
     expect(log.lastIndex()).toBe(3);
     await log.close();
     expect(thrown(() => log.append([entry(4)])).code).toBe('bad_state');
+    expect((await rejection(log.flush(true))).code).toBe('bad_state');
     const reopened = await open();
     expect(reopened.loaded.entries).toHaveLength(3);
     await reopened.log.close();

@@ -145,7 +145,7 @@ export class DurableLog {
    * touched (normally one) covers all of it. A new hard state is written after the records it
    * may refer to are durable, so a commit index on disk never points past the durable log.
    */
-  flush(sync: boolean): Promise<void> {
+  async flush(sync: boolean): Promise<void> {
     this.assertUsable();
     return this.enqueue(() => this.flushNow(sync));
   }
@@ -154,7 +154,7 @@ export class DurableLog {
    * Records that a snapshot covers everything <= meta.index and drops whole segments whose
    * records are all <= keepFrom - 1 (the last segment is always kept: appends continue in it).
    */
-  compact(meta: SnapshotMeta, keepFrom: LogIndex): Promise<void> {
+  async compact(meta: SnapshotMeta, keepFrom: LogIndex): Promise<void> {
     this.assertUsable();
     this.checkMeta(meta);
     if (meta.index > this.last) {
@@ -177,7 +177,7 @@ export class DurableLog {
   }
 
   /** A follower installed a snapshot: discard the entire log and continue after meta.index. */
-  resetToSnapshot(meta: SnapshotMeta): Promise<void> {
+  async resetToSnapshot(meta: SnapshotMeta): Promise<void> {
     this.assertUsable();
     this.checkMeta(meta);
     const copy = toSnapshotMeta(meta);
