@@ -6,6 +6,7 @@ import { seededRandom } from '../prng';
 import {
   logIndex,
   nodeId,
+  term,
   type CoreOptions,
   type Entry,
   type HardState,
@@ -190,3 +191,14 @@ export class Net {
 }
 
 export const idx = logIndex;
+
+/** A log whose record i+1 has term terms[i] (commands named "index@term"). */
+export function logOf(terms: readonly number[]): Entry[] {
+  return terms.map((t, i) => ({ index: logIndex(i + 1), term: term(t), kind: 'command' as const, data: bytes(`${i + 1}@${t}`) }));
+}
+
+export function diskOf(currentTerm: number, terms: readonly number[], commit = 0): Disk {
+  return { hardState: { term: currentTerm, vote: null, commit }, snapshot: null, entries: logOf(terms) };
+}
+
+export const termsOf = (d: Disk | undefined): number[] => (d?.entries ?? []).map((e) => e.term);
