@@ -192,6 +192,7 @@ describe('validation names the key and the source', () => {
     ['--request-timeout-ms', '99999999999', 'requestTimeoutMs'],
     ['--snapshot-every-entries', '0', 'snapshotEveryEntries'],
     ['--limit-result-rows-max', '0', 'limits.resultRowsMax'],
+    ['--limit-grpc-message-bytes-max', '1024', 'limits.grpcMessageBytesMax'],
   ];
   it.each(numbers)('%s %s is not a positive integer in range', (flag, value, key) => {
     const e = errorOf(() => load([...BASE, flag, value]));
@@ -275,5 +276,6 @@ describe('describeConfig', () => {
     expect(help).toContain('QUORUMLITE_CONFIG');
     expect(help).toContain('default: 25');
     expect(help).toContain('--no-pre-vote');
+    expect(help).toContain('default: 67108864 (64 MiB)');
   });
 });

@@ -21,5 +21,12 @@ function describeKey(def: KeyDef): string[] {
 function defaultText(def: KeyDef): string {
   if (def.derivedDefault) return `same as ${def.derivedDefault}`;
   if (def.defaultValue === undefined) return 'required';
+  if (typeof def.defaultValue === 'number' && /Bytes/.test(def.key)) return `${def.defaultValue} (${bytesText(def.defaultValue)})`;
   return typeof def.defaultValue === 'string' ? def.defaultValue : JSON.stringify(def.defaultValue);
+}
+
+function bytesText(n: number): string {
+  if (n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} B`;
 }

@@ -100,14 +100,14 @@ function top(name: string, spec: Spec): KeyDef {
   return { key: name, flag: `--${kebab(name)}`, env: `QUORUMLITE_${snake(name)}`, ...spec };
 }
 
-function limit(name: string, defaultValue: number, max: number, help: string): KeyDef {
+function limit(name: string, defaultValue: number, max: number, help: string, min = 1): KeyDef {
   return {
     key: `limits.${name}`,
     flag: `--limit-${kebab(name)}`,
     env: `QUORUMLITE_LIMIT_${snake(name)}`,
     kind: 'int',
     defaultValue,
-    schema: int(1, max),
+    schema: int(min, max),
     help,
   };
 }
@@ -146,7 +146,8 @@ export const KEYS: readonly KeyDef[] = [
   limit('requestBytesMax', L.requestBytesMax, 1 * GIB, 'largest client request in bytes'),
   limit('resultRowsMax', L.resultRowsMax, 100_000_000, 'most rows a query returns'),
   limit('resultBytesMax', L.resultBytesMax, 1 * GIB, 'largest query result in bytes'),
-  limit('grpcMessageBytesMax', L.grpcMessageBytesMax, 2 * GIB - 1, 'largest gRPC message sent or received in bytes'),
+  // At least 4 MiB: a 1 MiB snapshot chunk and a frame of peer messages must fit with room to spare.
+  limit('grpcMessageBytesMax', L.grpcMessageBytesMax, 2 * GIB - 1, 'largest gRPC message sent or received in bytes', 4 * MIB),
   limit('maxEntriesPerMessage', L.maxEntriesPerMessage, 1_000_000, 'most log records in one append message'),
   limit('maxBytesPerMessage', L.maxBytesPerMessage, 1 * GIB, 'most record payload bytes in one append message'),
   limit('maxInflightMessages', L.maxInflightMessages, 100_000, 'most append messages in flight to one peer'),

@@ -124,7 +124,7 @@ function checkAddresses(c: NodeConfig, sourceOf: SourceOf): void {
   if (typeof listen === 'string') throw fail('listen', sourceOf('listen'), `must be host:port with port 1..65535: ${listen}`);
   const advertiseSource = sourceOf('advertise');
   if (advertiseSource === 'default' && isWildcardHost(listen.host)) {
-    throw fail('advertise', `not set, listen is ${c.listen}`, `must be given when listen binds all interfaces (${listen.host}): peers need a reachable address`);
+    throw fail('advertise', `not set, listen is ${c.listen}`, `must be given when listen binds all interfaces (${listen.host}), so peers get a reachable address`);
   }
   const advertise = parseHostPort(c.advertise);
   const source = advertiseSource === 'default' ? `defaulted from listen, ${sourceOf('listen')}` : advertiseSource;
