@@ -84,7 +84,6 @@ interface Internal {
   readonly rollbackTo: Database.Statement;
   readonly release: Database.Statement;
   readonly resetRowid: Database.Statement;
-  readonly resetChanges: Database.Statement;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly findRequest: Database.Statement<[string], { log_index: bigint; outcome: Buffer }>;
@@ -215,11 +214,7 @@ export class SqlStateMachine {
   }
 
   private runCommand(command: Command): ApplyOutcome {
-    try {
-      this.context = { nowText: nowText(command.timeMs), random: new Prng(command.seed) };
-    } catch (e: unknown) {
-      return { ok: false, error: toApplyError(e, undefined), duplicate: false };
-    }
+    this.context = lazyContext(command);
     try {
       const outcome = this.runInSavepoint(command.statements);
       if (!this.open().write.inTransaction) throw new Error('a command ended the batch transaction; replicas may diverge');
@@ -233,9 +228,9 @@ export class SqlStateMachine {
     const { internal } = this.open();
     internal.savepoint.run();
     // last_insert_rowid() and changes() carry over from whatever ran before on this
-    // connection, which differs between replicas (restarts, batch boundaries): pin both.
+    // connection, which differs between replicas (restarts, batch boundaries): pin both
+    // (to 0 and 1) with one insert into a temp table.
     internal.resetRowid.run();
-    internal.resetChanges.run();
     const results: StatementResult[] = [];
     for (let i = 0; i < statements.length; i++) {
       try {
@@ -479,7 +474,6 @@ function prepareInternal(db: Database.Database): Internal {
     rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
-    resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
     findRequest: db.prepare<[string], { log_index: bigint; outcome: Buffer }>(
@@ -493,6 +487,25 @@ function prepareInternal(db: Database.Database): Internal {
 }
 
 // ---- helpers ---------------------------------------------------------------------------
+
+/**
+ * The command's time and PRNG, built on first use: most commands never call random() or a
+ * date function, and apply pays per command. A bad time fails the statement that needs it.
+ */
+function lazyContext(command: Command): CommandContext {
+  let text: string | null = null;
+  let random: Prng | null = null;
+  return {
+    get nowText(): string {
+      text ??= nowText(command.timeMs);
+      return text;
+    },
+    get random(): Prng {
+      random ??= new Prng(command.seed);
+      return random;
+    },
+  };
+}
 
 function isLocalFailure(e: unknown): boolean {
   const code = sqliteCodeOf(e);

@@ -1,0 +1,143 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqlError } from './errors';
+import { entry, exec, rows, stmt, TempDbs } from './testing';
+import type { SqlStateMachine } from './state-machine';
+
+const dbs = new TempDbs();
+afterEach(() => dbs.cleanup());
+
+function seeded(): SqlStateMachine {
+  const m = dbs.open();
+  const out = m.applyBatch([
+    entry(m, 1, exec(['CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, data BLOB)'])),
+    entry(m, 2, exec([
+      stmt(`WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 50)
+            INSERT INTO q (name, score) SELECT printf('n%03d', v), v / 2.0 FROM s`),
+    ])),
+  ]);
+  expect(out.every((o) => o.ok)).toBe(true);
+  return m;
+}
+
+const codeOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e: unknown) {
+    if (e instanceof SqlError) return e.code;
+    throw e;
+  }
+  return 'ok';
+};
+
+describe('query', () => {
+  it('returns declared types and typed values', () => {
+    const m = seeded();
+    const r = m.query({ sql: 'SELECT id, name, score, 1 + 1 AS two FROM q WHERE id = :id', params: [], named: { id: 3n }, maxRows: 0, maxBytes: 0 });
+    expect(r).toEqual({
+      columns: [
+        { name: 'id', declType: 'INTEGER' },
+        { name: 'name', declType: 'TEXT' },
+        { name: 'score', declType: 'REAL' },
+        { name: 'two', declType: '' },
+      ],
+      rows: [[3n, 'n003', 1.5, 2n]],
+      truncated: false,
+    });
+  });
+
+  it('cuts at maxRows and maxBytes and says so', () => {
+    const m = seeded();
+    const byRows = m.query({ sql: 'SELECT id FROM q ORDER BY id', params: [], named: {}, maxRows: 10, maxBytes: 0 });
+    expect(byRows.rows).toHaveLength(10);
+    expect(byRows.truncated).toBe(true);
+    const exact = m.query({ sql: 'SELECT id FROM q', params: [], named: {}, maxRows: 50, maxBytes: 0 });
+    expect(exact.truncated).toBe(false);
+    const byBytes = m.query({ sql: 'SELECT name FROM q ORDER BY id', params: [], named: {}, maxRows: 0, maxBytes: 20 });
+    expect(byBytes.rows).toEqual([['n001'], ['n002'], ['n003'], ['n004'], ['n005']]);
+    expect(byBytes.truncated).toBe(true);
+    // The statement is reusable after an early stop.
+    expect(rows(m, 'SELECT count(*) FROM q')).toEqual([[50n]]);
+  });
+
+  it('refuses writes and internal tables, and reports bad SQL', () => {
+    const m = seeded();
+    const q = (sql: string): string => codeOf(() => m.query({ sql, params: [], named: {}, maxRows: 0, maxBytes: 0 }));
+    expect(q("INSERT INTO q (name) VALUES ('x')")).toBe('refused');
+    expect(q("INSERT INTO q (name) VALUES ('x') RETURNING id")).toBe('refused');
+    expect(q('DELETE FROM q')).toBe('refused');
+    expect(q('CREATE TABLE z (a)')).toBe('refused');
+    expect(q('SELECT * FROM _quorumlite_requests')).toBe('refused');
+    expect(q("ATTACH 'x' AS x")).toBe('refused');
+    expect(q('SELECT * FROM nope')).toBe('sql_error');
+    expect(q('SELEKT 1')).toBe('sql_error');
+    expect(q('SELECT 1; SELECT 2')).toBe('invalid');
+    expect(codeOf(() => m.query({ sql: 'SELECT ?', params: [], named: {}, maxRows: 0, maxBytes: 0 }))).toBe('invalid');
+    expect(rows(m, 'SELECT count(*) FROM q')).toEqual([[50n]]);
+  });
+
+  it('hides internal tables from tables(), schema() and digest()', () => {
+    const m = seeded();
+    expect(m.tables()).toEqual(['q']);
+    expect(m.schema()).toBe('CREATE TABLE q (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL, data BLOB);');
+    const other = dbs.open();
+    const before = other.digest();
+    other.applyBatch([{ index: 1, kind: 'noop', data: new Uint8Array(0) }]);
+    expect(other.digest()).toBe(before); // the applied index moved, the user state did not
+  });
+});
+
+describe('snapshot and restore', () => {
+  it('copies the state at the applied index and restores it elsewhere', () => {
+    const a = seeded();
+    const file = path.join(dbs.dir(), 'snap-2.sqlite');
+    expect(a.snapshot(file)).toEqual({ index: 2 });
+    a.applyBatch([entry(a, 3, exec(["INSERT INTO q (name) VALUES ('after')"]))]);
+
+    const b = dbs.open();
+    b.applyBatch([entry(b, 1, exec(['CREATE TABLE junk (x)']))]);
+    expect(b.restore(file)).toEqual({ index: 2 });
+    expect(b.appliedIndex()).toBe(2);
+    expect(b.tables()).toEqual(['q']);
+    expect(fs.existsSync(file)).toBe(true);
+    // Catching up from the snapshot's index gives the same state as the source.
+    b.applyBatch([entry(a, 3, exec(["INSERT INTO q (name) VALUES ('after')"]))]);
+    expect(b.digest()).toBe(a.digest());
+    expect(rows(b, 'SELECT count(*) FROM q')).toEqual([[51n]]);
+  });
+
+  it('refuses a file that is not a quorumlite database and keeps the current one', () => {
+    const m = seeded();
+    const dir = dbs.dir();
+    const garbage = path.join(dir, 'garbage.sqlite');
+    fs.writeFileSync(garbage, Buffer.alloc(8192, 7));
+    // A plain SQLite file without our meta table.
+    const plain = path.join(dir, 'plain.sqlite');
+    const digest = m.digest();
+    m.snapshot(plain);
+    const db = new Database(plain);
+    db.exec('DROP TABLE _quorumlite_meta');
+    db.close();
+    for (const bad of [garbage, plain, path.join(dir, 'missing.sqlite')]) {
+      try {
+        m.restore(bad);
+        throw new Error(`restored ${bad}`);
+      } catch (e: unknown) {
+        expect(e).toBeInstanceOf(SqlError);
+        expect((e as SqlError).code).toBe('corrupt');
+        expect((e as SqlError).message).toContain(bad);
+      }
+    }
+    expect(m.digest()).toBe(digest);
+    expect(m.appliedIndex()).toBe(2);
+  });
+
+  it('refuses to overwrite an existing snapshot file', () => {
+    const m = seeded();
+    const file = path.join(dbs.dir(), 'exists.sqlite');
+    fs.writeFileSync(file, 'x');
+    expect(codeOf(() => m.snapshot(file))).toBe('invalid');
+  });
+});
