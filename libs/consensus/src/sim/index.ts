@@ -4,6 +4,7 @@ export {
   DEFAULT_FAULTS,
   DEFAULT_WORKLOAD,
   NO_FAULTS,
+  type CompactionPoint,
   type CoreTuning,
   type FaultOptions,
   type SimOptions,

@@ -39,6 +39,8 @@ export interface WorkloadOptions {
   readonly pendingProposalsMax: number;
 }
 
+export type CompactionPoint = 'during_apply' | 'after_advance';
+
 export type CoreTuning = Omit<CoreOptions, 'id' | 'members' | 'random'>;
 
 export interface SimOptions<M extends BaseMessage = BaseMessage> {
@@ -54,6 +56,12 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly coreOptions?: Partial<CoreTuning>;
   /** The driver snapshots its state machine and calls core.compact after this many applies. */
   readonly compactEveryApplies?: number;
+  /**
+   * When the driver calls compact(): 'during_apply' (default) right after applying a Ready's
+   * committed records and before advance(), as libs/replica does; 'after_advance' once the
+   * core has been told the Ready is done.
+   */
+  readonly compactionPoint?: CompactionPoint;
   /** Records the core may keep before a compaction point; drawn from the seed when unset. */
   readonly retainEntries?: number;
   /** Virtual ticks the final fault-free phase may take to converge before liveness fails. */

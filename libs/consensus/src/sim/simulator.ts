@@ -476,8 +476,9 @@ class Simulation<M extends BaseMessage> {
       if (core === null) return;
       if (round > READY_ROUNDS_MAX) throw new CoreContractError(`${node.id} produced more than ${READY_ROUNDS_MAX} Readys for one stimulus`);
       if (core.hasReady()) {
-        this.handleReady(node, core, core.ready());
+        const applied = this.handleReady(node, core, core.ready());
         core.advance();
+        if (applied && this.options.compactionPoint === 'after_advance') this.maybeCompact(node, core);
         continue;
       }
       const report = node.reports.shift();
@@ -487,7 +488,8 @@ class Simulation<M extends BaseMessage> {
     }
   }
 
-  private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): void {
+  /** Carries out one Ready; true when it applied records. */
+  private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): boolean {
     const becameLeader = this.observeSoftState(node, rd);
     if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
     this.persist(node, rd);
@@ -497,13 +499,15 @@ class Simulation<M extends BaseMessage> {
     }
     for (const m of rd.messages) this.send(node, m);
     for (const e of rd.committed) this.apply(node, e);
-    if (rd.committed.length > 0) this.maybeCompact(node, core);
+    const applied = rd.committed.length > 0;
+    if (applied && this.options.compactionPoint !== 'after_advance') this.maybeCompact(node, core);
     for (const rs of rd.readStates) {
       this.checker.observeReadState(node.id, rs.requestId, rs.index);
       this.stats.readStates += 1;
       this.log(`read-state ${rs.requestId} at ${node.id} index ${rs.index}`);
     }
     this.stats.readFailures += rd.readFailures.length;
+    return applied;
   }
 
   private observeSoftState(node: SimNode<M>, rd: Ready<M>): boolean {
