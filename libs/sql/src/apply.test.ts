@@ -209,3 +209,24 @@ describe('values', () => {
     expect(o?.ok).toBe(true);
   });
 });
+
+describe('local failures', () => {
+  it('throw, apply nothing of the batch, and leave the machine usable', () => {
+    const m = dbs.open();
+    m.applyBatch([entry(m, 1, exec(['CREATE TABLE big (x)']))]);
+    // Reach into the write connection to make the disk "full" (a user cannot: PRAGMAs are refused).
+    const write = (m as unknown as { conn: { write: import('better-sqlite3').Database } }).conn.write;
+    const pages = Number(write.pragma('page_count', { simple: true }));
+    write.pragma(`max_page_count = ${pages + 2}`);
+    const batch = [
+      entry(m, 2, exec(["INSERT INTO big VALUES ('small')"])),
+      entry(m, 3, exec([stmt('INSERT INTO big VALUES (?)', [new Uint8Array(64 * 1024)])])),
+    ];
+    expect(() => m.applyBatch(batch)).toThrow(/applying entries 2\.\.3 failed on this replica/);
+    expect(m.appliedIndex()).toBe(1);
+    expect(rows(m, 'SELECT count(*) FROM big')).toEqual([[0n]]);
+    write.pragma('max_page_count = 1000000');
+    expect(m.applyBatch(batch).map((o) => o.ok)).toEqual([true, true]);
+    expect(m.appliedIndex()).toBe(3);
+  });
+});

@@ -179,8 +179,8 @@ export class SqlStateMachine {
     }
     if (pending.length === 0) return outcomes;
     const last = next - 1;
-    internal.begin.run();
     try {
+      internal.begin.run();
       for (const entry of pending) outcomes.push(this.applyEntry(entry));
       const pruneAtOrBelow = last - this.limits.dedupWindowEntries;
       if (pruneAtOrBelow > 0) internal.pruneRequests.run(pruneAtOrBelow);
@@ -403,17 +403,20 @@ export class SqlStateMachine {
 
   private openConnections(): Connections {
     const write = new Database(this.dbPath);
+    let closeBuiltins = (): void => undefined;
     try {
       configureWriteConnection(write);
       write.exec(INTERNAL_SCHEMA);
       // The reset table lives in the connection's temp schema: it never reaches the file.
       write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
-      const closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
+      closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
+      const internal = prepareInternal(write);
       const read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
       read.defaultSafeIntegers(true);
-      return { write, read, internal: prepareInternal(write), closeBuiltins };
+      return { write, read, internal, closeBuiltins };
     } catch (e: unknown) {
       write.close();
+      closeBuiltins();
       throw new SqlError('corrupt', `cannot open ${this.dbPath} as a quorumlite database: ${messageOf(e)}`, {
         sqliteCode: sqliteCodeOf(e),
         cause: e,
@@ -427,10 +430,14 @@ export class SqlStateMachine {
     this.conn = null;
     this.writeCache.clear();
     this.readCache.clear();
-    conn.read.close();
-    conn.write.pragma('wal_checkpoint(TRUNCATE)');
-    conn.write.close();
-    conn.closeBuiltins();
+    try {
+      conn.read.close();
+      // Leaves no WAL behind, so the file alone is the database (restore swaps it).
+      conn.write.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      conn.write.close();
+      conn.closeBuiltins();
+    }
   }
 
   private readAppliedIndex(): number {
