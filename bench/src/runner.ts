@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_USAGE, BenchArgsError, parseBenchArgs, splitConcurrency, type BenchSettings } from './args';
 import { coresUsed, snapshotCpu, type CpuSnapshot } from './cpu';
+import { Histogram } from './histogram';
 import { BenchChildError, Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { sleepUntil, type WorkerResult } from './loop';
 import { mergeWorkerResults, type RowKind, type RunRow } from './merge';
@@ -26,6 +27,8 @@ export interface BenchReport {
   settings: BenchSettings;
   runId: string;
   clusterError: string | null;
+  /** Parts of the run that could not be measured (cluster start, a baseline), with the reason. */
+  failures: string[];
   rows: RunRow[];
   summary: Summary;
 }
@@ -59,7 +62,7 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
     const report = await session.run();
     const files = writeReport(settings.outDir, report);
     process.stdout.write(`\n${renderSummary(report.summary)}\n\nwrote ${files.json}\n      ${files.md}\n`);
-    return report.clusterError !== null || report.summary.failedRows.length > 0 ? 1 : 0;
+    return report.failures.length > 0 || report.summary.failedRows.length > 0 ? 1 : 0;
   } catch (e: unknown) {
     process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
@@ -88,18 +91,24 @@ class BenchSession {
     const meta = machineMeta();
     this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-'));
     const rows: RunRow[] = [];
-    if (this.settings.baselines.includes('echo')) rows.push(...(await this.echoRows()));
-    if (this.settings.baselines.includes('sqlite')) for (const n of [1, 100]) rows.push(await this.sqliteRow(n));
-    let clusterError: string | null = null;
-    if (this.settings.scenarios.length > 0) {
+    const failures: string[] = [];
+    // Each part fails on its own: what did run is still reported, and the exit code says it failed.
+    const part = async (what: string, work: () => Promise<RunRow[]>): Promise<string | null> => {
       try {
-        rows.push(...(await this.clusterRows(path.join(this.tmpDir, 'cluster'))));
+        rows.push(...(await work()));
+        return null;
       } catch (e: unknown) {
-        clusterError = e instanceof Error ? e.message : String(e);
-        this.log(`cluster: ${clusterError}`);
+        const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+        this.log(message);
+        failures.push(message);
+        return message;
       }
-    }
-    return { meta, settings: this.settings, runId: this.runId, clusterError, rows, summary: summarize(rows) };
+    };
+    if (this.settings.baselines.includes('echo')) await part('echo baseline', () => this.echoRows());
+    if (this.settings.baselines.includes('sqlite')) await part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
+    const tmpDir = this.tmpDir;
+    const clusterError = this.settings.scenarios.length > 0 ? await part('cluster', () => this.clusterRows(path.join(tmpDir, 'cluster'))) : null;
+    return { meta, settings: this.settings, runId: this.runId, clusterError, failures, rows, summary: summarize(rows) };
   }
 
   private async echoRows(): Promise<RunRow[]> {
@@ -152,9 +161,14 @@ class BenchSession {
   private async loadLevel(name: string, kind: RowKind, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
     const children = shares.map((clients, loader) => this.spawn(`${name}@${concurrency}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));
+    const identity = { name, kind, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp };
     try {
       const [results, cpu] = await this.runChildren(children, servers);
-      return this.announce(mergeWorkerResults({ name, kind, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp }, results, cpu));
+      return this.announce(mergeWorkerResults(identity, results, cpu));
+    } catch (e: unknown) {
+      // A loader that dies or hangs fails this run (and the exit code), not the whole report.
+      const message = e instanceof Error ? e.message : String(e);
+      return this.announce(mergeWorkerResults(identity, [failedLoaderResult(message)], { loaderCores: null, serverCores: {} }));
     } finally {
       await Promise.all(children.map((child) => this.stopChild(child)));
     }
@@ -230,6 +244,10 @@ class BenchSession {
   }
 }
 
+function failedLoaderResult(message: string): WorkerResult {
+  return { ops: 0, errors: 1, errorsByCode: { loader_failed: 1 }, errorSamples: [`loader_failed: ${message}`], histogram: new Histogram().toJSON(), windowMs: 0, clients: 0, abandoned: 0 };
+}
+
 function asWorkerResult(json: unknown): WorkerResult {
   const r = json as Partial<WorkerResult> | null;
   if (!r || typeof r.ops !== 'number' || typeof r.errors !== 'number' || !r.histogram) {
@@ -250,7 +268,7 @@ export function writeReport(outDir: string, report: BenchReport): { json: string
   const md = path.join(outDir, `${stamp}.md`);
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const s = report.settings;
-  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on.${report.clusterError ? ` Cluster failed: ${report.clusterError}` : ''}`;
+  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
   fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, report.rows, report.summary));
   return { json, md };
 }

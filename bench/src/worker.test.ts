@@ -74,4 +74,14 @@ describe('bench-worker processes', () => {
     expect(report.rows.map((r) => [r.name, r.concurrency, r.loaders])).toEqual([['echo', 1, 1], ['echo', 3, 2]]);
     for (const r of report.rows) expect([r.ops > 0, r.errors]).toEqual([true, 0]);
   });
+
+  it('runBench exits non-zero and still writes its report when a child process fails', async () => {
+    const out = tmpDir();
+    const broken = { command: process.execPath, prefixArgs: ['-e', 'process.exit(3)'] };
+    const code = await runBench(['--scenarios', 'none', '--baselines', 'echo', '--concurrency', '1', '--duration', '200ms', '--out', out], { worker: broken, log: quiet });
+    expect(code).toBe(1);
+    const json = fs.readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const report = JSON.parse(fs.readFileSync(path.join(out, json), 'utf8')) as { failures: string[] };
+    expect(report.failures).toEqual([expect.stringMatching(/^echo baseline: .*exited \(code 3\)/)]);
+  });
 });
