@@ -38,9 +38,9 @@ describe('decodeError', () => {
   });
 
   it('derives a code from the status when the node sent none', () => {
-    const down = decodeError(serviceError(grpc.status.UNAVAILABLE, 'No connection established'), '127.0.0.1:1');
+    const down = decodeError(serviceError(grpc.status.UNAVAILABLE, 'No connection established. Resolution note: '), '127.0.0.1:1');
     expect(down.code).toBe('unavailable');
-    expect(down.message).toBe('cannot reach 127.0.0.1:1: No connection established');
+    expect(down.message).toBe('cannot reach 127.0.0.1:1: No connection established.');
     expect(isRetryable(down)).toBe(true);
     expect(decodeError(serviceError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded')).code).toBe('timeout');
     expect(decodeError(serviceError(grpc.status.UNIMPLEMENTED, 'nope')).code).toBe('internal');

@@ -106,7 +106,8 @@ export function decodeError(e: unknown, address?: string): QuorumliteError {
   }
   const md = e.metadata;
   const code = metaString(md, 'ql-code') ?? codeFromStatus(e.code);
-  const details = e.details || e.message;
+  // grpc-js appends an empty "Resolution note:" to connection failures; it says nothing.
+  const details = (e.details || e.message).replace(/\s*Resolution note:\s*$/, '');
   const message = code === 'unavailable' && address && !metaString(md, 'ql-code') ? `cannot reach ${address}: ${details}` : details;
   return new QuorumliteError(message, {
     code,

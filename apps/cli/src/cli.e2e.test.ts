@@ -1,0 +1,210 @@
+/**
+ * The built `quorumlite` command (dist/apps/cli/main.js) against real nodes: `cluster` runs a
+ * 3-node cluster in the foreground, the other commands talk to it, Ctrl-C stops it, and the
+ * same command brings it back with its data.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = path.resolve(__dirname, '../../..');
+/** QL_E2E_DIST points the test at another build's dist folder; the default is the repository's. */
+const DIST = process.env.QL_E2E_DIST ?? path.join(REPO, 'dist');
+const CLI = path.join(DIST, 'apps/cli/main.js');
+const NODE_BIN = path.join(DIST, 'apps/node/main.js');
+const BIN = path.join(REPO, 'bin/quorumlite');
+const CLUSTER_START_TIMEOUT_MS = 45_000;
+
+let tmp: string;
+let dataDir: string;
+let basePort: number;
+let addr: string;
+let clusterProc: ChildProcess | undefined;
+let clusterOut = '';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Three consecutive free ports (the cluster command takes a base port). */
+async function consecutiveFreePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no run of free ports found');
+}
+
+function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts `quorumlite cluster` and resolves once it printed the leader line. */
+async function startCluster(): Promise<void> {
+  clusterOut = '';
+  const proc = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  clusterProc = proc;
+  proc.stdout.on('data', (d: Buffer) => (clusterOut += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (clusterOut += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cluster did not start within ${CLUSTER_START_TIMEOUT_MS} ms:\n${clusterOut}`)), CLUSTER_START_TIMEOUT_MS);
+    const check = (): void => {
+      if (!/Ctrl-C stops every node/.test(clusterOut)) return;
+      clearTimeout(timer);
+      resolve();
+    };
+    proc.stdout.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cluster exited with ${code}:\n${clusterOut}`));
+    });
+  });
+}
+
+/** Ctrl-C, then the exit code (SIGKILL after a bound, so the test never hangs). */
+async function interruptCluster(): Promise<number | null> {
+  const proc = clusterProc;
+  clusterProc = undefined;
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  proc.kill('SIGINT');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+function pidsOf(out: string): number[] {
+  return [...out.matchAll(/ pid (\d+) /g)].map((m) => Number(m[1]));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(NODE_BIN) || !fs.existsSync(CLI)) throw new Error(`${fs.existsSync(CLI) ? NODE_BIN : CLI} not found: run npm run build first`);
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-e2e-'));
+  dataDir = path.join(tmp, 'data');
+  basePort = await consecutiveFreePorts(3);
+  addr = `127.0.0.1:${basePort}`;
+  await startCluster();
+});
+
+afterAll(async () => {
+  await interruptCluster();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('quorumlite against a local cluster', () => {
+  it('cluster prints the nodes, the leader and how to open a shell', () => {
+    expect(clusterOut).toContain(`n1  127.0.0.1:${basePort}  voter`);
+    expect(clusterOut).toMatch(/leader: n[123] at 127\.0\.0\.1:\d+/);
+    expect(clusterOut).toContain(`quorumlite shell --addr ${addr}`);
+    expect(clusterOut).toContain('./bin/quorumlite shell --addr');
+  });
+
+  it('shell runs a piped script and exits non-zero when a statement failed', () => {
+    const script = [
+      'CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, b BLOB);',
+      "INSERT INTO t VALUES (1, 'ann', x'00ff'), (2, NULL,",
+      '  NULL);',
+      '.tables',
+      '.schema t',
+      'SELECT id, name, b FROM t ORDER BY id;',
+      "INSERT INTO t VALUES (1, 'dup', NULL);",
+      '.timer on',
+      'SELECT 9223372036854775807 AS big;',
+    ].join('\n');
+    const r = cli(['shell', '--addr', addr], `${script}\n`);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error \(sql_error SQLITE_CONSTRAINT_\w+\): UNIQUE constraint failed: t\.id$/)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/0 rows affected \(last insert rowid 0, index \d+\)/);
+    expect(r.stdout).toMatch(/2 rows affected \(last insert rowid 2, index \d+\)/);
+    expect(r.stdout).toContain('\nt\n');
+    expect(r.stdout).toContain('CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, b BLOB);');
+    expect(r.stdout).toContain("1 | ann  | x'00ff'");
+    expect(r.stdout).toContain('2 | NULL | NULL');
+    expect(r.stdout).toContain('9223372036854775807');
+    expect(r.stdout).toMatch(/time: \d+\.\d ms/);
+    expect(r.stdout).not.toContain('_quorumlite');
+  });
+
+  it('exec and query speak JSON with exact integers', () => {
+    const w = cli(['exec', '--addr', addr, '--json', '--request-id', 'cli-e2e-1', 'INSERT INTO t VALUES (?, ?, ?)', '--param', '3', '--param', 'text:cy', '--param', "x'ab'"]);
+    expect(w.stderr).toBe('');
+    expect(w.code).toBe(0);
+    const written = JSON.parse(w.stdout) as { results: { rowsAffected: number; lastInsertRowid: string }[]; index: string; duplicate: boolean };
+    expect(written.results).toEqual([{ rowsAffected: 1, lastInsertRowid: '3' }]);
+    expect(written.duplicate).toBe(false);
+
+    const again = cli(['exec', '--addr', addr, '--json', '--request-id', 'cli-e2e-1', 'INSERT INTO t VALUES (?, ?, ?)', '--param', '3', '--param', 'text:cy', '--param', "x'ab'"]);
+    expect(JSON.parse(again.stdout)).toMatchObject({ duplicate: true });
+
+    const q = cli(['query', '--addr', addr, '--json', '--consistency', 'session', '--min-index', written.index, 'SELECT id, name, b FROM t WHERE id >= ? ORDER BY id', '--param', '2']);
+    expect(q.code).toBe(0);
+    expect(JSON.parse(q.stdout)).toMatchObject({
+      columns: [{ name: 'id' }, { name: 'name' }, { name: 'b' }],
+      rows: [
+        ['2', null, null],
+        ['3', 'cy', { blob: 'ab' }],
+      ],
+      truncated: false,
+    });
+  });
+
+  it('exec reports SQL errors with exit code 1', () => {
+    const r = cli(['exec', '--addr', addr, 'INSERT INTO missing VALUES (1)']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error \(sql_error SQLITE_ERROR\): no such table: missing\n$/);
+  });
+
+  it('status shows the cluster, as text and JSON', () => {
+    const text = cli(['status', '--addr', addr]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^node {6}n1 \(\w+\)/);
+    expect(text.stdout).toMatch(/leader {4}n[123] at 127\.0\.0\.1:\d+/);
+    const json = JSON.parse(cli(['status', '--addr', addr, '--json']).stdout) as { nodeId: string; term: string; members: unknown[] };
+    expect(json.nodeId).toBe('n1');
+    expect(json.term).toMatch(/^\d+$/);
+    expect(json.members).toHaveLength(3);
+  });
+
+  it('bin/quorumlite launches the built CLI, or says to build it', () => {
+    const r = spawnSync(process.execPath, [BIN, 'status', '--addr', addr, '--json'], { encoding: 'utf8', timeout: 30_000 });
+    if (fs.existsSync(path.join(REPO, 'dist/apps/cli/main.js'))) {
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ nodeId: 'n1' });
+    } else {
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('run `npm run build` first');
+    }
+  });
+
+  it('Ctrl-C stops every node, and the same command brings the data back', async () => {
+    const pids = pidsOf(clusterOut);
+    expect(pids).toHaveLength(3);
+    expect(await interruptCluster()).toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(cli(['status', '--addr', addr, '--retry-ms', '0']).code).toBe(3);
+
+    await startCluster();
+    expect(clusterOut).toContain('restarted with its data');
+    const q = cli(['query', '--addr', addr, '--json', 'SELECT count(*) AS n FROM t']);
+    expect(JSON.parse(q.stdout)).toMatchObject({ rows: [['3']] });
+  });
+});
