@@ -56,6 +56,10 @@ export class Net {
   readonly cores = new Map<string, RaftCore>();
   readonly disks = new Map<string, Disk>();
   readonly applied = new Map<string, Entry[]>();
+  /** The newest record each node's state machine holds (from a snapshot or applied). */
+  readonly lastApplied = new Map<string, { index: number; term: number }>();
+  /** Called for every record any node applies. */
+  onApply: (id: string, e: Entry) => void = () => undefined;
   readonly readStates = new Map<string, ReadState[]>();
   readonly readFailures = new Map<string, ReadFailure[]>();
   /** Every message sent, in order, for assertions. */
@@ -80,6 +84,7 @@ export class Net {
       entries: [...disk.entries],
     });
     this.cores.set(id, core);
+    this.lastApplied.set(id, { index: disk.snapshot?.index ?? 0, term: disk.snapshot?.term ?? 0 });
     if (!this.applied.has(id)) this.applied.set(id, []);
     this.readStates.set(id, []);
     this.readFailures.set(id, []);
@@ -104,6 +109,7 @@ export class Net {
         disk.snapshot = rd.snapshot;
         disk.entries = [];
         this.applied.set(id, []);
+        this.lastApplied.set(id, { index: rd.snapshot.index, term: rd.snapshot.term });
       }
       const first = rd.entries[0];
       if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...rd.entries];
@@ -112,6 +118,10 @@ export class Net {
         this.queue.push(m);
       }
       this.applied.get(id)?.push(...rd.committed);
+      for (const e of rd.committed) {
+        this.onApply(id, e);
+        this.lastApplied.set(id, { index: e.index, term: e.term });
+      }
       this.readStates.get(id)?.push(...rd.readStates);
       this.readFailures.get(id)?.push(...rd.readFailures);
       core.advance();
