@@ -153,7 +153,7 @@ export class SafetyChecker {
   checkConverged(states: ReadonlyMap<NodeId, AppliedLog>): void {
     let reference: { node: NodeId; state: AppliedLog } | null = null;
     for (const [node, state] of states) {
-      this.checkAcknowledgedIn(node, state, true);
+      this.checkAcknowledgedIn(node, state);
       if (reference === null) {
         reference = { node, state };
         continue;
@@ -197,10 +197,9 @@ export class SafetyChecker {
     this.payloadIndex.set(payloadHex, index);
   }
 
-  private checkAcknowledgedIn(node: NodeId, state: AppliedLog, mustContain: boolean): void {
+  private checkAcknowledgedIn(node: NodeId, state: AppliedLog): void {
     for (const [index, key] of this.acknowledged) {
       const has = state[index];
-      if (has === undefined && !mustContain) continue;
       if (has !== key) {
         throw new InvariantViolation('acknowledged_durability', `${node} holds ${has ?? 'nothing'} at ${index}, where ${key} was acknowledged`);
       }
