@@ -47,8 +47,10 @@ export interface Entry {
 }
 
 /**
- * Durable per-node protocol state (Raft: term + vote + commit; ZAB: accepted/current epoch;
+ * Durable per-node protocol state (Raft: term + vote; ZAB: accepted/current epoch;
  * Paxos: promised ballot). Opaque to the driver and storage: a flat JSON-safe record.
+ * Storage writes it atomically (temp file, fsync, rename, fsync dir), so a core should
+ * change it only when safety needs it (a new term or vote), never on every commit.
  */
 export type HardState = Readonly<Record<string, number | string | null>>;
 

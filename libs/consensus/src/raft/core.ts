@@ -893,8 +893,13 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     return { term: this.term, vote: this.vote, commit: this.log.commitIndex() };
   }
 
+  /**
+   * Only a new term or vote makes the hard state worth writing: the driver writes it
+   * atomically with fsyncs, so it must not change on every commit. The commit index it
+   * carries is a hint for restarts; the state machine keeps its own applied index.
+   */
   private hardChanged(h: RaftHardState): boolean {
-    return h.term !== this.prevHard.term || h.vote !== this.prevHard.vote || h.commit !== this.prevHard.commit;
+    return h.term !== this.prevHard.term || h.vote !== this.prevHard.vote;
   }
 
   private softState(): SoftState {
