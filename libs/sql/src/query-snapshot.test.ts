@@ -101,7 +101,7 @@ describe('snapshot and restore', () => {
     expect(b.restore(file)).toEqual({ index: 2 });
     expect(b.appliedIndex()).toBe(2);
     expect(b.tables()).toEqual(['q']);
-    expect(fs.existsSync(file)).toBe(true);
+    expect(fs.existsSync(file)).toBe(false); // consumed
     // Catching up from the snapshot's index gives the same state as the source.
     b.applyBatch([entry(a, 3, exec(["INSERT INTO q (name) VALUES ('after')"]))]);
     expect(b.digest()).toBe(a.digest());
@@ -132,6 +132,7 @@ describe('snapshot and restore', () => {
     }
     expect(m.digest()).toBe(digest);
     expect(m.appliedIndex()).toBe(2);
+    expect(fs.existsSync(garbage)).toBe(true);
   });
 
   it('refuses to overwrite an existing snapshot file', () => {

@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { assertNever } from '@quorumlite/consensus';
 import type { SqlValue } from '@quorumlite/proto';
 import { decodeCommand, decodeOutcome, encodeOutcome } from './codec';
 import { type CommandContext, installDeterministicFunctions, nowText, Prng } from './determinism';
@@ -166,7 +167,10 @@ export class SqlStateMachine {
     const outcomes: ApplyOutcome[] = [];
     let next = this.applied + 1;
     const pending: ApplyEntry[] = [];
+    let previous = -Infinity;
     for (const entry of entries) {
+      if (entry.index <= previous) throw new Error(`entry ${entry.index} follows ${previous}: entries must be in index order`);
+      previous = entry.index;
       if (entry.index <= this.applied) {
         outcomes.push(this.skippedOutcome(entry));
         continue;
@@ -195,7 +199,17 @@ export class SqlStateMachine {
   }
 
   private applyEntry(entry: ApplyEntry): ApplyOutcome {
-    if (entry.kind === 'noop') return { ok: true, results: [], duplicate: false };
+    switch (entry.kind) {
+      case 'noop':
+        return { ok: true, results: [], duplicate: false };
+      case 'command':
+        return this.applyCommand(entry);
+      default:
+        return assertNever(entry.kind, 'entry kind');
+    }
+  }
+
+  private applyCommand(entry: ApplyEntry): ApplyOutcome {
     let command: Command;
     try {
       command = decodeCommand(entry.data);
@@ -367,13 +381,14 @@ export class SqlStateMachine {
 
   /**
    * Replaces the database with a snapshot file: verifies it (SQLite, integrity, our meta
-   * table), copies it beside the database, closes, renames it over the database, reopens.
-   * The snapshot file itself is left in place. Returns its applied index.
+   * table), moves it beside the database (a copy only across file systems), closes, renames
+   * it over the database, reopens. The file is consumed: pass a copy to keep one. Returns
+   * its applied index. A file that fails verification is left alone, as is the database.
    */
   restore(snapshotPath: string): { index: number } {
     const index = readSnapshotIndex(snapshotPath);
     const staging = `${this.dbPath}.restoring`;
-    fs.copyFileSync(snapshotPath, staging);
+    moveFile(snapshotPath, staging);
     fsyncFile(staging);
     this.closeConnections();
     // A WAL left beside the new file would be replayed into it: the old database's frames
@@ -494,6 +509,16 @@ function prepareInternal(db: Database.Database): Internal {
 }
 
 // ---- helpers ---------------------------------------------------------------------------
+
+function moveFile(from: string, to: string): void {
+  try {
+    fs.renameSync(from, to);
+  } catch (e: unknown) {
+    if (!(e instanceof Error && 'code' in e && e.code === 'EXDEV')) throw e;
+    fs.copyFileSync(from, to);
+    fs.rmSync(from);
+  }
+}
 
 /**
  * The command's time and PRNG, built on first use: most commands never call random() or a
