@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand()]) {
-    program.addCommand(cmd.exitOverride());
+    program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(
     'after',
