@@ -100,6 +100,11 @@ export class Child {
     return withTimeout(this.result, timeoutMs, `${this.name} sent no result`);
   }
 
+  /** The exit code once the child has exited on its own, or null if it is still running after ms. */
+  async exitCodeWithin(ms: number): Promise<number | null> {
+    return (await settlesWithin(this.exited, ms)) ? this.process.exitCode : null;
+  }
+
   /** Closes stdin (children exit on their own), then SIGTERM, then SIGKILL; bounded in time. */
   async stop(graceMs = 3_000): Promise<void> {
     if (this.process.exitCode !== null || this.process.signalCode !== null || this.process.pid === undefined) return;

@@ -74,7 +74,12 @@ export async function runClosedLoop(op: Operation, plan: LoopPlan): Promise<Work
     }
   };
   const all = Promise.all(Array.from({ length: plan.clients }, client));
-  const drained = await Promise.race([all.then(() => true), sleepUntil(measureEnd + plan.drainMs).then(() => false)]);
+  let drainTimer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<boolean>((resolve) => {
+    drainTimer = setTimeout(() => resolve(false), Math.max(0, measureEnd + plan.drainMs - Date.now()));
+  });
+  // The timer is cleared so a finished loader process can exit at once.
+  const drained = await Promise.race([all.then(() => true), gaveUp]).finally(() => clearTimeout(drainTimer));
   return {
     ops,
     errors,

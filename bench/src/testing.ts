@@ -27,7 +27,8 @@ export function buildWorkerForTests(): BuiltWorker {
     fs.writeFileSync(path.join(dir, file.replace(/\.ts$/, '.js')), out.outputText);
   }
   const entry = path.join(dir, 'entry.js');
-  fs.writeFileSync(entry, "require('./worker').runBenchWorker(process.argv.slice(2)).then((code) => process.exit(code));\n");
+  // Like the CLI: sets the exit code and lets the process end once nothing is left running.
+  fs.writeFileSync(entry, "require('./worker').runBenchWorker(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n");
   // Packages resolve from the repository's node_modules although the files live in a temp dir.
   const nodeModules = path.resolve(srcDir, '..', '..', 'node_modules');
   return {

@@ -45,7 +45,8 @@ describe('bench-worker processes', () => {
     expect(result.ops).toBeGreaterThan(0);
     expect(result.errors).toBe(0);
     expect(result.histogram.count).toBe(result.ops);
-    await loader.stop();
+    // Nothing may keep a finished loader alive (timers, channels, stdin).
+    expect(await loader.exitCodeWithin(5_000)).toBe(0);
     await server.stop();
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
   });
@@ -57,6 +58,7 @@ describe('bench-worker processes', () => {
     const result = (await child.waitResult(30_000)) as WorkerResult;
     expect(result.ops).toBeGreaterThan(0);
     expect(result.errors).toBe(0);
+    expect(await child.exitCodeWithin(5_000)).toBe(0);
   });
 
   it('a loader fails with a sentence when a required flag is missing', async () => {

@@ -48,6 +48,7 @@ async function serveEcho(argv: string[]): Promise<number> {
     process.once('SIGINT', resolve);
   });
   await server.close();
+  process.stdin.destroy();
   return 0;
 }
 
@@ -122,6 +123,8 @@ async function readyThenRun(op: Operation, clients: number, phases: Phases, warm
   const startAtMs = await waitForStart();
   const result: WorkerResult = await runClosedLoop(op, { clients, startAtMs, drainMs: DRAIN_MS, ...phases });
   await writeLine(`${LINE_RESULT} ${JSON.stringify(result)}\n`);
+  // Done with the parent's pipe; an open stdin would keep this process alive.
+  process.stdin.destroy();
   return 0;
 }
 
