@@ -112,6 +112,25 @@ describe('prepare rewrites and splits', () => {
   });
 });
 
+describe('scripts with triggers', () => {
+  it('prepares and applies a trigger and the statements around it from one sql string', async () => {
+    const { entry } = await import('./testing');
+    const m = dbs.open();
+    const script = `CREATE TABLE a (x); CREATE TABLE b (y);
+      CREATE TRIGGER a_b AFTER INSERT ON a BEGIN
+        INSERT INTO b VALUES (CASE WHEN new.x > 1 THEN 'big;' ELSE 'small' END); -- ; in a comment
+      END;
+      INSERT INTO a VALUES (1), (2)`;
+    expect(m.prepare(exec([script]), T0, 1).statements).toHaveLength(4);
+    const [o] = m.applyBatch([entry(m, 1, exec([script]))]);
+    expect(o?.ok).toBe(true);
+    expect(m.query({ sql: 'SELECT y FROM b ORDER BY rowid', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([
+      ['small'],
+      ['big;'],
+    ]);
+  });
+});
+
 describe('prepare checks parameters and limits', () => {
   const codeAndMessage = (f: () => unknown): [string, string] => {
     try {
