@@ -230,3 +230,17 @@ describe('local failures', () => {
     expect(m.appliedIndex()).toBe(3);
   });
 });
+
+describe('apply does not trust the log blindly', () => {
+  it('fails a logged COMMIT or ATTACH instead of running it', () => {
+    const m = dbs.open();
+    const raw = (index: number, sql: string): ApplyEntry => ({
+      index,
+      kind: 'command',
+      data: encodeCommand({ statements: [stmt(sql)], requestId: null, timeMs: T0, seed: 1 }),
+    });
+    const out = m.applyBatch([raw(1, 'CREATE TABLE k (x)'), raw(2, 'COMMIT'), raw(3, "ATTACH 'x.db' AS x"), raw(4, 'SELECT 1; SELECT 2'), raw(5, 'INSERT INTO k VALUES (1)')]);
+    expect(out.map((o) => (o.ok ? 'ok' : o.error.code))).toEqual(['ok', 'refused', 'refused', 'invalid', 'ok']);
+    expect(m.appliedIndex()).toBe(5);
+  });
+});

@@ -296,11 +296,22 @@ export class SqlStateMachine {
     if (write.inTransaction) internal.rollback.run();
   }
 
+  /**
+   * Prepared write statements by text. A miss re-checks the policy: the log is trusted to
+   * hold what prepare() let through, but a COMMIT slipping in would end the batch
+   * transaction, so apply refuses it too (the same way on every replica).
+   */
   private writeStatement(sql: string): WriteStatement {
     const cached = this.writeCache.get(sql);
     if (cached !== undefined) return cached;
+    const pieces = splitStatements(sql);
+    const piece = pieces[0];
+    if (pieces.length !== 1 || piece === undefined) {
+      throw new SqlError('invalid', `a logged statement must hold exactly one statement, not ${pieces.length}`);
+    }
+    checkStatementPolicy(piece.sql, piece.tokens, 0);
+    const numbered = paramShape(piece.tokens, 0).numbered;
     const stmt = this.open().write.prepare<unknown[]>(sql);
-    const numbered = sql.includes('?') && paramShape(splitStatements(sql)[0]?.tokens ?? [], 0).numbered;
     const entry = { stmt, numbered };
     this.writeCache.set(sql, entry);
     return entry;
