@@ -56,6 +56,8 @@ export interface BenchSettings {
   loaders: number;
   outDir: string;
   preloadRows: number;
+  /** Extra flags for every node, e.g. ['--snapshot-every-entries', '100000']. */
+  nodeArgs: string[];
   quick: boolean;
   help: boolean;
 }
@@ -69,6 +71,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   loaders: 2,
   outDir: 'bench/results',
   preloadRows: 10_000,
+  nodeArgs: [],
   quick: false,
   help: false,
 };
@@ -89,6 +92,7 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --baselines echo,sqlite     ceilings measured in the same run ('none' for neither)
   --loaders 2                 loader processes the clients are split across
   --preload-rows 10000        rows loaded before the select scenarios
+  --node-args "--flag value"  extra flags for every node (split on spaces)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -101,6 +105,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     baselines: { type: 'string' },
     loaders: { type: 'string' },
     'preload-rows': { type: 'string' },
+    'node-args': { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -117,6 +122,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     baselines: values.baselines !== undefined ? parseBaselines(values.baselines) : base.baselines,
     loaders: values.loaders !== undefined ? parsePositiveInt(values.loaders, 'loaders') : base.loaders,
     preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
+    nodeArgs: values['node-args'] !== undefined ? values['node-args'].split(/\s+/).filter((a) => a.length > 0) : base.nodeArgs,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');

@@ -17,8 +17,17 @@ export interface ClusterUnderTest {
 export const CLUSTER_NODES = 3;
 const LEADER_WAIT_MS = 30_000;
 
-export async function startClusterUnderTest(dataDir: string, onStarted: (stop: () => Promise<void>) => void): Promise<ClusterUnderTest> {
-  const cluster = await LocalCluster.start({ nodes: CLUSTER_NODES, dataDir, basePort: 0 });
+export async function startClusterUnderTest(dataDir: string, nodeArgs: string[], onStarted: (stop: () => Promise<void>) => void, log: (line: string) => void): Promise<ClusterUnderTest> {
+  let started: LocalCluster | null = null;
+  const cluster = await LocalCluster.start({
+    nodes: CLUSTER_NODES,
+    dataDir,
+    basePort: 0,
+    nodeArgs,
+    // A node that dies mid-run explains the errors that follow; say so with its last words.
+    onNodeExit: (id, code, signal) => log(`cluster: node ${id} exited (code ${code}, signal ${signal})\n${started?.logTail(id, 20) ?? ''}`),
+  });
+  started = cluster;
   const stop = async (): Promise<void> => {
     await cluster.stop();
   };

@@ -48,7 +48,7 @@ export function summarize(rows: readonly RunRow[]): Summary {
     insertOpsPerSec: insert?.opsPerSec ?? null,
     echoOpsPerSec: echo?.opsPerSec ?? null,
     insertEchoRatio: insert && echo && echo.opsPerSec > 0 ? insert.opsPerSec / echo.opsPerSec : null,
-    insertP99Ms: insert?.latencyMs.p99 ?? null,
+    insertP99Ms: insert && insert.ops > 0 ? insert.latencyMs.p99 : null,
     batch100StatementsPerSec: batch?.statementsPerSec ?? null,
     batch100BestStatementsPerSec: batchRows.length > 0 ? Math.max(...batchRows.map((r) => r.statementsPerSec)) : null,
     sqliteCommitsPerSec: rows.find((r) => r.name === 'sqlite-1')?.opsPerSec ?? null,

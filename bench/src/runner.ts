@@ -142,7 +142,7 @@ class BenchSession {
   private async clusterRows(dataDir: string): Promise<RunRow[]> {
     const { startClusterUnderTest, prepareSchema } = await import('./cluster-target');
     this.log(`cluster: starting 3 nodes in ${dataDir}`);
-    const cluster = await startClusterUnderTest(dataDir, (stop) => this.stoppers.push(stop));
+    const cluster = await startClusterUnderTest(dataDir, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log);
     this.log(`cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
     const rows: RunRow[] = [];
     try {
@@ -223,7 +223,7 @@ class BenchSession {
   }
 
   private announce(row: RunRow): RunRow {
-    const errors = row.errors > 0 ? ` errors ${row.errors} ${JSON.stringify(row.errorsByCode)}` : '';
+    const errors = `${row.errors > 0 ? ` errors ${row.errors} ${JSON.stringify(row.errorsByCode)}` : ''}${row.abandoned > 0 ? ` abandoned ${row.abandoned} (still in flight after the window)` : ''}`;
     this.log(`${row.name.padEnd(12)} C=${String(row.concurrency).padEnd(4)} ${row.opsPerSec.toFixed(0).padStart(8)} ops/s ${row.statementsPerSec.toFixed(0).padStart(9)} stmts/s  p50 ${row.latencyMs.p50.toFixed(2)} ms  p99 ${row.latencyMs.p99.toFixed(2)} ms${errors}`);
     for (const sample of row.errorSamples) this.log(`    ${sample}`);
     return row;
@@ -268,7 +268,7 @@ export function writeReport(outDir: string, report: BenchReport): { json: string
   const md = path.join(outDir, `${stamp}.md`);
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const s = report.settings;
-  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
+  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
   fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, report.rows, report.summary));
   return { json, md };
 }
