@@ -27,7 +27,7 @@ describe('parseList and parseBenchArgs', () => {
   });
 
   it('reads every flag', () => {
-    const s = parseBenchArgs(['--concurrency', '1,8', '--duration', '2s', '--warmup', '500ms', '--scenarios', 'insert,batch100', '--loaders', '3', '--out', '/tmp/x', '--baselines', 'none', '--preload-rows', '50', '--node-args', ' --snapshot-every-entries  100000 ']);
+    const s = parseBenchArgs(['--concurrency', '1,8', '--duration', '2s', '--warmup', '500ms', '--scenarios', 'insert,batch100', '--loaders', '3', '--out', '/tmp/x', '--baselines', 'none', '--preload-rows', '50', '--node-args= --snapshot-every-entries  100000 ']);
     expect(s).toMatchObject({ concurrency: [1, 8], durationMs: 2_000, warmupMs: 500, scenarios: ['insert', 'batch100'], loaders: 3, outDir: '/tmp/x', baselines: [], preloadRows: 50, nodeArgs: ['--snapshot-every-entries', '100000'] });
   });
 

@@ -92,7 +92,7 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --baselines echo,sqlite     ceilings measured in the same run ('none' for neither)
   --loaders 2                 loader processes the clients are split across
   --preload-rows 10000        rows loaded before the select scenarios
-  --node-args "--flag value"  extra flags for every node (split on spaces)
+  --node-args="--flag value"  extra flags for every node (split on spaces; note the =)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
