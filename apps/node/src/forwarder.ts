@@ -1,0 +1,65 @@
+/** Sends a write that reached a follower to the leader, over the leader's client API. */
+import * as grpc from '@grpc/grpc-js';
+import { sqlServiceCtor } from '@quorumlite/proto';
+import { ReplicaError, type WriteForwarder, type WriteRequest, type WriteResult } from '@quorumlite/replica';
+import { decodeExecuteResponse, encodeExecuteRequest, type WireExecuteResponse } from './grpc/codec';
+import { fromServiceError } from './grpc/errors';
+
+/** Marks a forwarded call so a node that is not the leader answers instead of forwarding again. */
+export const FORWARDED_METADATA_KEY = 'ql-forwarded';
+
+type UnaryFn = (
+  req: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (e: grpc.ServiceError | null, res?: WireExecuteResponse) => void,
+) => void;
+
+export class GrpcWriteForwarder implements WriteForwarder {
+  private readonly clients = new Map<string, grpc.Client>();
+
+  constructor(private readonly messageBytesMax: number) {}
+
+  forward(leader: { id: string; address: string }, request: WriteRequest): Promise<WriteResult> {
+    const client = this.client(leader.address);
+    const metadata = new grpc.Metadata();
+    metadata.set(FORWARDED_METADATA_KEY, '1');
+    const execute = (client as unknown as { Execute: UnaryFn }).Execute.bind(client);
+    return new Promise<WriteResult>((resolve, reject) => {
+      execute(encodeExecuteRequest(request), metadata, { deadline: Date.now() + request.timeoutMs }, (err, res) => {
+        if (err) {
+          const e = fromServiceError(err);
+          reject(
+            e.code === 'unavailable' && !err.metadata?.get('ql-code').length
+              ? new ReplicaError('unavailable', `leader ${leader.id} at ${leader.address} is unreachable: ${err.details}; retry`, {
+                  leaderId: leader.id,
+                  leaderAddress: leader.address,
+                })
+              : e,
+          );
+          return;
+        }
+        resolve(decodeExecuteResponse(res!));
+      });
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(address: string): grpc.Client {
+    let c = this.clients.get(address);
+    if (!c) {
+      const Ctor = sqlServiceCtor();
+      c = new Ctor(address, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': this.messageBytesMax,
+        'grpc.max_send_message_length': this.messageBytesMax,
+        'grpc.keepalive_time_ms': 10_000,
+      });
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Wire objects (proto-loader shapes) ⇄ replica requests. Every client-supplied field is
+ * checked here with an error that names it; the SQL layer checks the statements themselves.
+ */
+import { fromWireValue, toWireValue, type SqlValue, type WireValue } from '@quorumlite/proto';
+import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
+import type { StatementInput } from '@quorumlite/sql';
+
+export interface WireStatement {
+  sql?: string;
+  params?: WireValue[];
+  named?: Record<string, WireValue>;
+}
+
+export interface WireExecuteRequest {
+  statements?: WireStatement[];
+  request_id?: string;
+  durability?: string;
+  timeout_ms?: number;
+}
+
+export interface WireQueryRequest extends WireStatement {
+  consistency?: string;
+  min_index?: string;
+  max_lag_entries?: string;
+  max_rows?: number;
+  timeout_ms?: number;
+}
+
+export interface WireExecuteResponse {
+  results: { rows_affected: string; last_insert_rowid: string }[];
+  index: string;
+  duplicate: boolean;
+}
+
+export interface WireQueryResponse {
+  columns: { name: string; decl_type: string }[];
+  rows: { values: WireValue[] }[];
+  index: string;
+  truncated: boolean;
+}
+
+export interface RequestDefaults {
+  readonly timeoutMs: number;
+  readonly resultRowsMax: number;
+}
+
+const DURABILITY: Record<string, Durability> = { DURABILITY_QUORUM: 'quorum', DURABILITY_ALL: 'all', DURABILITY_SEMI: 'semi' };
+const DURABILITY_WIRE: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI' };
+const CONSISTENCY: Record<string, Consistency> = {
+  CONSISTENCY_LINEARIZABLE: 'linearizable',
+  CONSISTENCY_STALE: 'stale',
+  CONSISTENCY_SESSION: 'session',
+};
+
+function invalid(message: string): ReplicaError {
+  return new ReplicaError('invalid', message);
+}
+
+function decodeStatement(s: WireStatement, where: string): StatementInput {
+  if (typeof s.sql !== 'string' || s.sql.trim() === '') throw invalid(`${where}.sql is empty`);
+  try {
+    const params: SqlValue[] = (s.params ?? []).map((v, i) => fromWireValue(v, `${where}.params[${i}]`));
+    const named: Record<string, SqlValue> = {};
+    for (const [key, v] of Object.entries(s.named ?? {})) {
+      const name = key.replace(/^[:@$]/, '');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`${where}.named: '${key}' is not a valid parameter name`);
+      named[name] = fromWireValue(v, `${where}.named.${key}`);
+    }
+    return { sql: s.sql, params, named };
+  } catch (e: unknown) {
+    if (e instanceof TypeError || e instanceof RangeError) throw invalid(e.message);
+    throw e;
+  }
+}
+
+function timeout(raw: number | undefined, defaults: RequestDefaults): number {
+  const t = raw ?? 0;
+  return t > 0 ? Math.min(t, 10 * 60_000) : defaults.timeoutMs;
+}
+
+function u64(raw: string | undefined, field: string): number {
+  const n = Number(raw ?? '0');
+  if (!Number.isSafeInteger(n) || n < 0) throw invalid(`${field} '${raw}' is out of range`);
+  return n;
+}
+
+export function decodeExecute(req: WireExecuteRequest, forwarded: boolean, defaults: RequestDefaults): WriteRequest {
+  const statements = (req.statements ?? []).map((s, i) => decodeStatement(s, `statements[${i}]`));
+  if (statements.length === 0) throw invalid('statements is empty: send at least one statement');
+  const durability = DURABILITY[req.durability ?? 'DURABILITY_QUORUM'];
+  if (!durability) throw invalid(`durability '${req.durability}' is unknown`);
+  const requestId = req.request_id ? req.request_id : null;
+  return { statements, requestId, durability, timeoutMs: timeout(req.timeout_ms, defaults), forwarded };
+}
+
+export function encodeExecuteRequest(r: WriteRequest): WireExecuteRequest {
+  return {
+    statements: r.statements.map((s) => ({
+      sql: s.sql,
+      params: s.params.map(toWireValue),
+      named: Object.fromEntries(Object.entries(s.named).map(([k, v]) => [k, toWireValue(v)])),
+    })),
+    request_id: r.requestId ?? '',
+    durability: DURABILITY_WIRE[r.durability],
+    timeout_ms: r.timeoutMs,
+  };
+}
+
+export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
+  return {
+    results: r.results.map((s) => ({ rows_affected: String(s.rowsAffected), last_insert_rowid: String(s.lastInsertRowid) })),
+    index: String(r.index),
+    duplicate: r.duplicate,
+  };
+}
+
+export function decodeExecuteResponse(w: WireExecuteResponse): WriteResult {
+  return {
+    results: w.results.map((s) => ({ rowsAffected: Number(s.rows_affected), lastInsertRowid: BigInt(s.last_insert_rowid) })),
+    index: Number(w.index),
+    duplicate: w.duplicate,
+  };
+}
+
+export function decodeQuery(req: WireQueryRequest, defaults: RequestDefaults): ReadRequest {
+  const statement = decodeStatement(req, 'query');
+  const consistency = CONSISTENCY[req.consistency ?? 'CONSISTENCY_LINEARIZABLE'];
+  if (!consistency) throw invalid(`consistency '${req.consistency}' is unknown`);
+  const maxRows = req.max_rows && req.max_rows > 0 ? Math.min(req.max_rows, defaults.resultRowsMax) : defaults.resultRowsMax;
+  return {
+    ...statement,
+    consistency,
+    minIndex: u64(req.min_index, 'min_index'),
+    maxLagEntries: u64(req.max_lag_entries, 'max_lag_entries'),
+    maxRows,
+    timeoutMs: timeout(req.timeout_ms, defaults),
+  };
+}
+
+export function encodeQueryResponse(r: ReadResult): WireQueryResponse {
+  return {
+    columns: r.columns.map((c) => ({ name: c.name, decl_type: c.declType })),
+    rows: r.rows.map((row) => ({ values: row.map(toWireValue) })),
+    index: String(r.index),
+    truncated: r.truncated,
+  };
+}

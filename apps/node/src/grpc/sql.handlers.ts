@@ -1,0 +1,75 @@
+/** SqlService handlers: decode, call the replica once, encode. */
+import * as grpc from '@grpc/grpc-js';
+import type { Replica } from '@quorumlite/replica';
+import { FORWARDED_METADATA_KEY } from '../forwarder';
+import {
+  decodeExecute,
+  decodeQuery,
+  encodeExecuteResponse,
+  encodeQueryResponse,
+  type RequestDefaults,
+  type WireExecuteRequest,
+  type WireQueryRequest,
+} from './codec';
+import { toServiceError } from './errors';
+
+export const NODE_VERSION = '0.1.0';
+
+export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.UntypedServiceImplementation {
+  return {
+    Execute: (call: grpc.ServerUnaryCall<WireExecuteRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const forwarded = call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
+      let request;
+      try {
+        request = decodeExecute(call.request, forwarded, defaults);
+      } catch (e: unknown) {
+        cb(toServiceError(e));
+        return;
+      }
+      replica.execute(request).then(
+        (r) => cb(null, encodeExecuteResponse(r)),
+        (e: unknown) => cb(toServiceError(e)),
+      );
+    },
+    Query: (call: grpc.ServerUnaryCall<WireQueryRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      let request;
+      try {
+        request = decodeQuery(call.request, defaults);
+      } catch (e: unknown) {
+        cb(toServiceError(e));
+        return;
+      }
+      replica.query(request).then(
+        (r) => cb(null, encodeQueryResponse(r)),
+        (e: unknown) => cb(toServiceError(e)),
+      );
+    },
+    Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      try {
+        const s = replica.status();
+        cb(null, {
+          node_id: s.nodeId,
+          role: s.role,
+          leader_id: s.leaderId ?? '',
+          leader_address: s.leaderAddress ?? '',
+          term: String(s.term),
+          commit_index: String(s.commitIndex),
+          applied_index: String(s.appliedIndex),
+          last_index: String(s.lastIndex),
+          snapshot_index: String(s.snapshotIndex),
+          members: s.members.map((m) => ({
+            id: m.id,
+            address: m.address,
+            role: m.role,
+            match_index: String(m.matchIndex),
+            reachable: m.reachable,
+          })),
+          protocol: s.protocol,
+          version: NODE_VERSION,
+        });
+      } catch (e: unknown) {
+        cb(toServiceError(e));
+      }
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The node: NestJS wires config, the replica and one gRPC server (client API, peer
+ * traffic, reflection) and owns their lifecycle. Logic lives in libs/.
+ */
+import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import * as grpc from '@grpc/grpc-js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ReflectionService } from '@grpc/reflection';
+import type { NodeConfig } from '@quorumlite/config';
+import { raft, nodeId } from '@quorumlite/consensus';
+import { packageDefinitions } from '@quorumlite/proto';
+import { Replica, cryptoEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
+import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
+import { GrpcWriteForwarder } from './forwarder';
+import { sqlHandlers } from './grpc/sql.handlers';
+import { jsonLogger } from './logger';
+
+export const NODE_CONFIG = Symbol('NODE_CONFIG');
+export const NODE_LOGGER = Symbol('NODE_LOGGER');
+
+@Injectable()
+export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: grpc.Server | null = null;
+  private replica: Replica | null = null;
+  private forwarder: GrpcWriteForwarder | null = null;
+
+  constructor(
+    @Inject(NODE_CONFIG) private readonly config: NodeConfig,
+    @Inject(NODE_LOGGER) private readonly logger: ReplicaLogger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const c = this.config;
+    // Snapshots half-received before a restart are useless: the leader sends a fresh one.
+    const incoming = path.join(c.dataDir, 'snapshots', 'incoming');
+    await fs.promises.rm(incoming, { recursive: true, force: true });
+    await fs.promises.mkdir(incoming, { recursive: true });
+    const transport = new GrpcPeerTransport({
+      self: nodeId(c.nodeId),
+      cluster: c.cluster,
+      peers: c.members.filter((m) => m.id !== c.nodeId).map((m) => ({ id: nodeId(m.id), address: m.address })),
+      stagingDir: incoming,
+      limits: { frameBytesMax: c.limits.grpcMessageBytesMax - FRAME_OVERHEAD_BYTES },
+      log: (level, msg) => this.logger[level](msg),
+    });
+    this.forwarder = new GrpcWriteForwarder(c.limits.grpcMessageBytesMax);
+    this.replica = await Replica.open(
+      {
+        nodeId: c.nodeId,
+        members: c.members,
+        dataDir: c.dataDir,
+        tickMs: c.tickMs,
+        electionTimeoutTicks: c.electionTimeoutTicks,
+        heartbeatTicks: c.heartbeatTicks,
+        preVote: c.preVote,
+        checkQuorum: c.checkQuorum,
+        snapshotEveryEntries: c.snapshotEveryEntries,
+        snapshotRetainEntries: c.snapshotRetainEntries,
+        maxEntriesPerMessage: c.limits.maxEntriesPerMessage,
+        maxBytesPerMessage: c.limits.maxBytesPerMessage,
+        maxInflightMessages: c.limits.maxInflightMessages,
+        maxUncommittedEntries: c.limits.maxUncommittedEntries,
+        proposalBatchMax: c.limits.proposalBatchMax,
+        sql: {
+          limits: {
+            statementBytesMax: c.limits.statementBytesMax,
+            statementsPerRequestMax: c.limits.statementsPerRequestMax,
+            paramsPerStatementMax: c.limits.paramsPerStatementMax,
+            requestBytesMax: c.limits.requestBytesMax,
+            resultRowsMax: c.limits.resultRowsMax,
+            resultBytesMax: c.limits.resultBytesMax,
+          },
+        },
+      },
+      {
+        protocol: raft,
+        transport,
+        forwarder: this.forwarder,
+        clock: systemClock,
+        entropy: cryptoEntropy,
+        logger: this.logger,
+        onFatal: () => {
+          // Storage failed under the replica: a consensus node must not limp on.
+          setTimeout(() => process.exit(1), 100);
+        },
+      },
+    );
+
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': c.limits.grpcMessageBytesMax,
+      'grpc.max_send_message_length': c.limits.grpcMessageBytesMax,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    const defs = packageDefinitions();
+    const sqlService = (grpc.loadPackageDefinition(defs.sql) as unknown as { quorumlite: { v1: { SqlService: { service: grpc.ServiceDefinition } } } })
+      .quorumlite.v1.SqlService.service;
+    server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }));
+    transport.addTo(server);
+    new ReflectionService({ ...defs.sql, ...defs.peer }).addToServer(server);
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(c.listen, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    );
+    this.server = server;
+    this.replica.start();
+    this.logger.info('node started', { listen: c.listen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
+    await this.replica?.stop();
+    this.forwarder?.close();
+    this.logger.info('node stopped');
+  }
+}
+
+@Module({})
+export class NodeModule {
+  static forConfig(config: NodeConfig): DynamicModule {
+    return {
+      module: NodeModule,
+      providers: [
+        { provide: NODE_CONFIG, useValue: config },
+        { provide: NODE_LOGGER, useValue: jsonLogger(config.nodeId, config.logLevel) },
+        NodeServer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,70 @@
+/** Side effects the replica needs, behind small ports so tests can swap them. */
+import type { SqlValue } from '@quorumlite/proto';
+import type { StatementInput, StatementResult, QueryResult } from '@quorumlite/sql';
+
+export interface ReplicaLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export interface Clock {
+  /** Wall-clock milliseconds: fixes a command's time on the leader. */
+  now(): number;
+}
+
+export interface Entropy {
+  /** A fresh 32-bit unsigned seed (election jitter, per-command random()). */
+  seed(): number;
+}
+
+export type Durability = 'quorum' | 'all' | 'semi';
+export type Consistency = 'linearizable' | 'stale' | 'session';
+
+export interface WriteRequest {
+  readonly statements: StatementInput[];
+  readonly requestId: string | null;
+  readonly durability: Durability;
+  readonly timeoutMs: number;
+  /** Set when a follower already forwarded this request: never forward twice. */
+  readonly forwarded: boolean;
+}
+
+export interface WriteResult {
+  readonly results: StatementResult[];
+  readonly index: number;
+  readonly duplicate: boolean;
+}
+
+export interface ReadRequest {
+  readonly sql: string;
+  readonly params: SqlValue[];
+  readonly named: Record<string, SqlValue>;
+  readonly consistency: Consistency;
+  readonly minIndex: number;
+  readonly maxLagEntries: number;
+  readonly maxRows: number;
+  readonly timeoutMs: number;
+}
+
+export interface ReadResult extends QueryResult {
+  readonly index: number;
+}
+
+/** Sends a write to the leader (the node's gRPC client); errors are ReplicaErrors. */
+export interface WriteForwarder {
+  forward(leader: { id: string; address: string }, request: WriteRequest): Promise<WriteResult>;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const cryptoEntropy: Entropy = {
+  seed: () => {
+    const buf = new Uint32Array(1);
+    globalThis.crypto.getRandomValues(buf);
+    return buf[0]!;
+  },
+};
+
+export const silentLogger: ReplicaLogger = { debug() {}, info() {}, warn() {}, error() {} };

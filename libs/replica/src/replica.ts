@@ -1,0 +1,829 @@
+/**
+ * The driver: one loop per node, the same for every protocol.
+ *
+ *   events (tick, peer message, proposal, read) → inbox → core
+ *   core.ready() → install snapshot → persist (one flush, one fsync) → send → apply → reads → advance
+ *
+ * The core is only touched between Readies: events that arrive while a Ready is being
+ * persisted wait in the inbox and reach the core together afterwards. That is also what
+ * batches work: every proposal that arrived during one fsync lands in the next Ready, so
+ * one flush, one append message per peer and one SQLite transaction serve all of them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  ConsensusError,
+  seededRandom,
+  type BaseMessage,
+  type ConsensusCore,
+  type CoreOptions,
+  type Entry,
+  type LogIndex,
+  type Member,
+  type NodeId,
+  type ProtocolModule,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type Term,
+  nodeId as asNodeId,
+} from '@quorumlite/consensus';
+import { DurableLog, SnapshotStore } from '@quorumlite/storage';
+import { SqlError, SqlStateMachine, encodeCommand, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
+import type { PeerTransport } from '@quorumlite/transport';
+import { ReplicaError } from './errors';
+import { IndexWaiters } from './index-waiters';
+import type {
+  Clock,
+  Durability,
+  Entropy,
+  ReadRequest,
+  ReadResult,
+  ReplicaLogger,
+  WriteForwarder,
+  WriteRequest,
+  WriteResult,
+} from './ports';
+
+export interface ReplicaMember {
+  readonly id: string;
+  readonly address: string;
+  readonly role: Member['role'];
+}
+
+export interface ReplicaSettings {
+  readonly nodeId: string;
+  readonly members: readonly ReplicaMember[];
+  readonly dataDir: string;
+  readonly tickMs: number;
+  readonly electionTimeoutTicks: number;
+  readonly heartbeatTicks: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly snapshotEveryEntries: number;
+  readonly snapshotRetainEntries: number;
+  readonly maxEntriesPerMessage: number;
+  readonly maxBytesPerMessage: number;
+  readonly maxInflightMessages: number;
+  readonly maxUncommittedEntries: number;
+  /** Most proposals handed to the core in one loop round (the rest wait for the next). */
+  readonly proposalBatchMax: number;
+  readonly sql?: SqlOptions;
+}
+
+export interface ReplicaDeps {
+  readonly protocol: ProtocolModule;
+  readonly transport: PeerTransport;
+  readonly forwarder: WriteForwarder;
+  readonly clock: Clock;
+  readonly entropy: Entropy;
+  readonly logger: ReplicaLogger;
+  /** Called once when the replica cannot go on safely (a persist failed): the process should exit. */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface ReplicaStatus {
+  readonly nodeId: string;
+  readonly role: Role;
+  readonly leaderId: string | null;
+  readonly leaderAddress: string | null;
+  readonly term: number;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  readonly protocol: string;
+  readonly members: readonly {
+    readonly id: string;
+    readonly address: string;
+    readonly role: string;
+    readonly matchIndex: number;
+    readonly reachable: boolean;
+  }[];
+}
+
+interface PendingWrite {
+  readonly term: Term;
+  readonly durability: Durability;
+  readonly resolve: (r: WriteResult) => void;
+  readonly reject: (e: unknown) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+interface QueuedProposal {
+  readonly data: Uint8Array;
+  readonly request: WriteRequest;
+  readonly resolve: (r: WriteResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface PendingRead {
+  readonly resolve: (index: number) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+interface DurabilityWait {
+  readonly index: number;
+  readonly durability: Durability;
+  readonly deadlineMs: number;
+  readonly result: WriteResult;
+  readonly resolve: (r: WriteResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+type InboxEvent =
+  | { readonly kind: 'message'; readonly message: BaseMessage }
+  | { readonly kind: 'snapshot-failure'; readonly to: NodeId }
+  | { readonly kind: 'unreachable'; readonly to: NodeId };
+
+/** How long a follower waits for a leader to appear before refusing a forwarded write. */
+const LEADER_WAIT_ELECTIONS = 3;
+/** Most snapshot files received but not yet installed, kept while the core decides. */
+const STAGED_SNAPSHOTS_MAX = 2;
+/** Local snapshots kept on disk (the newest serves far-behind peers). */
+const SNAPSHOTS_KEPT = 2;
+
+export class Replica {
+  private readonly inbox: InboxEvent[] = [];
+  private readonly proposals: QueuedProposal[] = [];
+  private readonly queuedReads: PendingRead[] = [];
+  private readonly readBatches = new Map<string, PendingRead[]>();
+  private readonly pending = new Map<number, PendingWrite>();
+  private readonly durabilityWaits: DurabilityWait[] = [];
+  private readonly leaderWaiters: (() => void)[] = [];
+  private readonly stagedSnapshots = new Map<number, string>();
+  private readonly applied: IndexWaiters;
+  private readonly memberById: Map<string, ReplicaMember>;
+  private pendingTicks = 0;
+  private readBatchSeq = 0;
+  private scheduled = false;
+  private looping: Promise<void> | null = null;
+  private ticker: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private failed: unknown = null;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private term: Term;
+  private lastAppliedTerm: Term;
+  private snapshotIndex: number;
+
+  private constructor(
+    private readonly settings: ReplicaSettings,
+    private readonly deps: ReplicaDeps,
+    private readonly core: ConsensusCore,
+    private readonly log: DurableLog,
+    private readonly snapshots: SnapshotStore,
+    private readonly sql: SqlStateMachine | null,
+    appliedIndex: number,
+    snapshot: SnapshotMeta | null,
+  ) {
+    this.applied = new IndexWaiters(appliedIndex);
+    this.memberById = new Map(settings.members.map((m) => [m.id, m]));
+    this.term = core.status().term;
+    this.lastAppliedTerm = snapshot?.term ?? (0 as Term);
+    this.snapshotIndex = snapshot?.index ?? 0;
+  }
+
+  /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
+  static async open(settings: ReplicaSettings, deps: ReplicaDeps): Promise<Replica> {
+    const self = settings.members.find((m) => m.id === settings.nodeId);
+    if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
+    await fs.promises.mkdir(settings.dataDir, { recursive: true });
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'));
+    if (loaded.repairedTailBytes > 0) {
+      deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
+    }
+    const snapshots = await SnapshotStore.open(path.join(settings.dataDir, 'snapshots'));
+    const keepsData = self.role !== 'witness';
+    const sql = keepsData ? SqlStateMachine.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql) : null;
+    let appliedIndex = sql ? sql.appliedIndex() : (loaded.snapshot?.index ?? 0);
+    if (sql && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
+      // The log was compacted past what the database holds (it lost its tail in an OS
+      // crash, or was replaced): start again from the snapshot the compaction kept.
+      appliedIndex = await restoreLatest(sql, snapshots, loaded.snapshot, deps.logger);
+    }
+    const options: CoreOptions = {
+      id: asNodeId(settings.nodeId),
+      members: settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
+      electionTimeoutTicks: settings.electionTimeoutTicks,
+      heartbeatTicks: settings.heartbeatTicks,
+      random: seededRandom(deps.entropy.seed()),
+      preVote: settings.preVote,
+      checkQuorum: settings.checkQuorum,
+      maxEntriesPerMessage: settings.maxEntriesPerMessage,
+      maxBytesPerMessage: settings.maxBytesPerMessage,
+      maxInflightMessages: settings.maxInflightMessages,
+      maxUncommittedEntries: settings.maxUncommittedEntries,
+    };
+    deps.protocol.validate(options);
+    const core = deps.protocol.create(options, {
+      hardState: loaded.hardState,
+      snapshot: loaded.snapshot,
+      entries: loaded.entries,
+    });
+    return new Replica(settings, deps, core, log, snapshots, sql, appliedIndex, loaded.snapshot);
+  }
+
+  start(): void {
+    this.deps.transport.start({
+      onMessages: (from, messages) => this.onPeerMessages(from, messages),
+      onSnapshot: (from, message, stagedFile) => this.onPeerSnapshot(from, message, stagedFile),
+      onPeerState: (peer, reachable) => {
+        if (!reachable) this.push({ kind: 'unreachable', to: peer });
+      },
+    });
+    this.ticker = setInterval(() => {
+      this.pendingTicks++;
+      this.kick();
+    }, this.settings.tickMs);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    await this.looping;
+    const closing = new ReplicaError('unavailable', 'node is shutting down; retry on another node');
+    this.failPending(closing);
+    await this.deps.transport.close();
+    await this.log.close();
+    this.sql?.close();
+  }
+
+  // ---- client API --------------------------------------------------------------------
+
+  async execute(request: WriteRequest): Promise<WriteResult> {
+    this.assertServing();
+    if (this.role !== 'leader') return this.forward(request);
+    if (!this.sql) throw new ReplicaError('refused', 'a witness does not keep the database and cannot run writes');
+    if (request.requestId !== null) {
+      const prior = this.sql.lookupRequest(request.requestId);
+      if (prior) return toWriteResult(prior, prior.originalIndex ?? 0, true);
+    }
+    let data: Uint8Array;
+    try {
+      const command = this.sql.prepare(
+        { statements: request.statements, requestId: request.requestId },
+        this.deps.clock.now(),
+        this.deps.entropy.seed(),
+      );
+      data = encodeCommand(command);
+    } catch (e: unknown) {
+      throw fromSqlError(e);
+    }
+    try {
+      return await this.propose(data, request);
+    } catch (e: unknown) {
+      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forward(request);
+      throw e;
+    }
+  }
+
+  async query(request: ReadRequest): Promise<ReadResult> {
+    this.assertServing();
+    const sql = this.sql;
+    if (!sql) throw new ReplicaError('refused', 'a witness does not keep the database; read from a voter or observer');
+    switch (request.consistency) {
+      case 'stale': {
+        const lag = this.core.status().commitIndex - this.applied.value();
+        if (request.maxLagEntries > 0 && lag > request.maxLagEntries) {
+          throw new ReplicaError('stale', `this node is ${lag} entries behind (max_lag_entries ${request.maxLagEntries})`);
+        }
+        break;
+      }
+      case 'session':
+        await this.waitApplied(request.minIndex, request.timeoutMs);
+        break;
+      case 'linearizable': {
+        const index = await this.readIndex(request.timeoutMs);
+        await this.waitApplied(index, request.timeoutMs);
+        break;
+      }
+    }
+    const index = this.applied.value();
+    try {
+      const result = sql.query({
+        sql: request.sql,
+        params: request.params,
+        named: request.named,
+        maxRows: request.maxRows,
+        maxBytes: Number.MAX_SAFE_INTEGER,
+      });
+      return { ...result, index };
+    } catch (e: unknown) {
+      throw fromSqlError(e);
+    }
+  }
+
+  status(): ReplicaStatus {
+    const s = this.core.status();
+    const leaderId = s.leader;
+    return {
+      nodeId: this.settings.nodeId,
+      role: s.role,
+      leaderId,
+      leaderAddress: leaderId ? (this.memberById.get(leaderId)?.address ?? null) : null,
+      term: s.term,
+      commitIndex: s.commitIndex,
+      appliedIndex: this.applied.value(),
+      lastIndex: s.lastIndex,
+      snapshotIndex: this.snapshotIndex,
+      protocol: this.deps.protocol.name,
+      members: this.settings.members.map((m) => ({
+        id: m.id,
+        address: m.address,
+        role: m.role,
+        matchIndex: m.id === this.settings.nodeId ? s.lastIndex : (s.progress[m.id]?.match ?? 0),
+        reachable: m.id === this.settings.nodeId || this.deps.transport.isReachable(asNodeId(m.id)),
+      })),
+    };
+  }
+
+  /** A row-level digest of the state machine (tests compare replicas with it). */
+  digest(): string | null {
+    return this.sql?.digest() ?? null;
+  }
+
+  // ---- writes ------------------------------------------------------------------------
+
+  private propose(data: Uint8Array, request: WriteRequest): Promise<WriteResult> {
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.proposals.push({ data, request, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private async forward(request: WriteRequest): Promise<WriteResult> {
+    if (request.forwarded) {
+      throw new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint());
+    }
+    const leader = await this.waitForLeader(request.timeoutMs);
+    if (leader.id === this.settings.nodeId) return this.execute(request);
+    return this.deps.forwarder.forward(leader, { ...request, forwarded: true });
+  }
+
+  private async waitForLeader(timeoutMs: number): Promise<{ id: string; address: string }> {
+    const electionMs = this.settings.electionTimeoutTicks * this.settings.tickMs * 2;
+    const deadline = Date.now() + Math.min(timeoutMs, electionMs * LEADER_WAIT_ELECTIONS);
+    for (;;) {
+      const known = this.leader ? this.memberById.get(this.leader) : undefined;
+      if (known) return { id: known.id, address: known.address };
+      const left = deadline - Date.now();
+      if (left <= 0 || this.stopped) {
+        throw new ReplicaError('no_leader', 'no leader is known yet (an election may be under way); retry shortly');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.leaderWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  private leaderHint(): { leaderId: string | null; leaderAddress: string | null } {
+    const leaderId = this.leader;
+    return { leaderId, leaderAddress: leaderId ? (this.memberById.get(leaderId)?.address ?? null) : null };
+  }
+
+  // ---- reads -------------------------------------------------------------------------
+
+  private readIndex(timeoutMs: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        reject(new ReplicaError('timeout', `no read index within ${timeoutMs} ms (is a quorum reachable?)`));
+      }, timeoutMs);
+      this.queuedReads.push({
+        resolve: (index) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          resolve(index);
+        },
+        reject: (e) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.kick();
+    });
+  }
+
+  private waitApplied(index: number, timeoutMs: number): Promise<void> {
+    return this.applied.wait(
+      index,
+      timeoutMs,
+      () => new ReplicaError('timeout', `this node has not applied index ${index} within ${timeoutMs} ms (applied ${this.applied.value()})`),
+    );
+  }
+
+  // ---- peers -------------------------------------------------------------------------
+
+  private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
+    for (const bytes of messages) {
+      const message = this.decode(from, bytes);
+      if (message) this.inbox.push({ kind: 'message', message });
+    }
+    this.kick();
+  }
+
+  private onPeerSnapshot(from: NodeId, bytes: Uint8Array, stagedFile: string): void {
+    const message = this.decode(from, bytes);
+    if (!message?.snapshot) {
+      this.deps.logger.warn('dropped a snapshot whose message carries no snapshot meta', { from });
+      void this.snapshots.discard(stagedFile);
+      return;
+    }
+    const previous = this.stagedSnapshots.get(message.snapshot.index);
+    if (previous && previous !== stagedFile) void this.snapshots.discard(previous);
+    this.stagedSnapshots.set(message.snapshot.index, stagedFile);
+    this.trimStagedSnapshots();
+    this.push({ kind: 'message', message });
+  }
+
+  private decode(from: NodeId, bytes: Uint8Array): BaseMessage | null {
+    try {
+      const message = this.deps.protocol.decodeMessage(bytes);
+      if (message.from !== from || message.to !== this.settings.nodeId) {
+        this.deps.logger.warn('dropped a peer message with mismatched from/to', { from, claimed: message.from, to: message.to });
+        return null;
+      }
+      return message;
+    } catch (e: unknown) {
+      if (!(e instanceof ConsensusError)) throw e;
+      this.deps.logger.warn('dropped a malformed peer message', { from, error: e.message });
+      return null;
+    }
+  }
+
+  private send(message: BaseMessage): void {
+    if (!message.snapshot) {
+      this.deps.transport.send(message.to, this.deps.protocol.encodeMessage(message));
+      return;
+    }
+    const latest = this.snapshots.latest();
+    if (!latest || latest.meta.index !== message.snapshot.index) {
+      this.deps.logger.warn('no local snapshot file matches the snapshot the core asked to send', {
+        to: message.to,
+        index: message.snapshot.index,
+      });
+      this.push({ kind: 'snapshot-failure', to: message.to });
+      return;
+    }
+    this.deps.logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
+    this.deps.transport.sendSnapshot(message.to, this.deps.protocol.encodeMessage(message), latest.path).catch((e: unknown) => {
+      this.deps.logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
+      this.push({ kind: 'snapshot-failure', to: message.to });
+    });
+  }
+
+  // ---- the loop ----------------------------------------------------------------------
+
+  private push(event: InboxEvent): void {
+    this.inbox.push(event);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.looping || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.looping || this.stopped) return;
+      this.looping = this.round().finally(() => {
+        this.looping = null;
+        if (this.hasWork()) this.kick();
+      });
+    });
+  }
+
+  private hasWork(): boolean {
+    return this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.pendingTicks > 0 || this.core.hasReady();
+  }
+
+  /** One round: feed the core, then carry out at most one Ready. */
+  private async round(): Promise<void> {
+    if (this.failed) return;
+    try {
+      this.feedCore();
+      if (!this.core.hasReady()) return;
+      const rd = this.core.ready();
+      const applied = await this.handleReady(rd);
+      this.core.advance();
+      this.checkDurabilityWaits();
+      // After advance(): the core only compacts what it knows was applied.
+      if (applied) await this.maybeSnapshot();
+    } catch (e: unknown) {
+      this.fail(e);
+    }
+  }
+
+  private feedCore(): void {
+    for (; this.pendingTicks > 0; this.pendingTicks--) this.core.tick();
+    for (const event of this.inbox.splice(0)) {
+      switch (event.kind) {
+        case 'message':
+          this.core.step(event.message);
+          break;
+        case 'snapshot-failure':
+          this.core.reportSnapshotFailure(event.to);
+          break;
+        case 'unreachable':
+          this.core.reportUnreachable(event.to);
+          break;
+      }
+    }
+    const batch = this.proposals.splice(0, this.settings.proposalBatchMax);
+    for (const p of batch) this.proposeNow(p);
+    if (this.queuedReads.length > 0) {
+      // One read-index round answers every read that arrived since the last one.
+      const id = `r${++this.readBatchSeq}`;
+      this.readBatches.set(id, this.queuedReads.splice(0));
+      this.core.readIndex(id);
+    }
+  }
+
+  private proposeNow(p: QueuedProposal): void {
+    const r = this.core.propose(p.data);
+    if (!r.ok) {
+      if (r.reason === 'not_leader') {
+        p.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint()));
+      } else if (r.reason === 'overloaded') {
+        p.reject(new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff'));
+      } else {
+        p.reject(new ReplicaError('unavailable', 'leadership is being transferred; retry shortly'));
+      }
+      return;
+    }
+    const pending: PendingWrite = { term: r.term, durability: p.request.durability, resolve: p.resolve, reject: p.reject, timer: null };
+    pending.timer = setTimeout(() => {
+      if (this.pending.get(r.index) !== pending) return;
+      this.pending.delete(r.index);
+      p.reject(
+        new ReplicaError(
+          'timeout',
+          `write at index ${r.index} was not committed within ${p.request.timeoutMs} ms; its outcome is unknown — retry with the same request id`,
+          { index: r.index },
+        ),
+      );
+    }, p.request.timeoutMs);
+    this.pending.set(r.index, pending);
+  }
+
+  /** Carries out one Ready; true when it applied committed records. */
+  private async handleReady(rd: Ready): Promise<boolean> {
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    if (rd.hardState) this.log.setHardState(rd.hardState);
+    if (rd.entries.length > 0) this.log.append(rd.entries);
+    if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);
+    for (const m of rd.messages) this.send(m);
+    if (rd.committed.length > 0) this.apply(rd.committed);
+    for (const rs of rd.readStates) {
+      for (const read of this.readBatches.get(rs.requestId) ?? []) read.resolve(rs.index);
+      this.readBatches.delete(rs.requestId);
+    }
+    for (const rf of rd.readFailures) {
+      const leaderAddress = rf.leader ? (this.memberById.get(rf.leader)?.address ?? null) : null;
+      const error =
+        rf.reason === 'not_leader' && !rf.leader
+          ? new ReplicaError('no_leader', 'no leader is known to confirm a linearizable read; retry shortly', { leaderId: null, leaderAddress })
+          : new ReplicaError('unavailable', 'leadership changed during a linearizable read; retry', { leaderId: rf.leader, leaderAddress });
+      for (const read of this.readBatches.get(rf.requestId) ?? []) read.reject(error);
+      this.readBatches.delete(rf.requestId);
+    }
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader, rd.softState.term);
+    return rd.committed.length > 0;
+  }
+
+  private apply(entries: readonly Entry[]): void {
+    let outcomes: ApplyOutcome[] | null = null;
+    if (this.sql) {
+      outcomes = this.sql.applyBatch(entries.map((e) => ({ index: e.index, kind: e.kind, data: e.data })));
+    }
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      const pending = this.pending.get(entry.index);
+      if (pending) {
+        this.pending.delete(entry.index);
+        if (pending.timer) clearTimeout(pending.timer);
+        this.settle(entry, pending, outcomes?.[i] ?? null);
+      }
+    }
+    const last = entries[entries.length - 1]!;
+    this.lastAppliedTerm = last.term;
+    this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
+  }
+
+  private settle(entry: Entry, pending: PendingWrite, outcome: ApplyOutcome | null): void {
+    if (entry.term !== pending.term || entry.kind !== 'command' || !outcome) {
+      pending.reject(
+        new ReplicaError(
+          'unavailable',
+          `leadership changed before the write at index ${entry.index} committed; it was not applied — retry with the same request id`,
+          this.leaderHint(),
+        ),
+      );
+      return;
+    }
+    let result: WriteResult;
+    try {
+      result = toWriteResult(outcome, outcome.originalIndex ?? entry.index, outcome.duplicate);
+    } catch (e: unknown) {
+      pending.reject(e);
+      return;
+    }
+    if (pending.durability === 'quorum' || this.durabilityMet(entry.index, pending.durability)) {
+      pending.resolve(result);
+      return;
+    }
+    this.durabilityWaits.push({
+      index: entry.index,
+      durability: pending.durability,
+      deadlineMs: Date.now() + 10_000,
+      result,
+      resolve: pending.resolve,
+      reject: pending.reject,
+    });
+  }
+
+  private durabilityMet(index: number, durability: Durability): boolean {
+    const progress = this.core.status().progress;
+    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
+    const acked = others.filter((m) => (progress[m.id]?.match ?? 0) >= index).length;
+    return durability === 'all' ? acked === others.length : acked >= Math.min(1, others.length);
+  }
+
+  private checkDurabilityWaits(): void {
+    if (this.durabilityWaits.length === 0) return;
+    const now = Date.now();
+    for (let i = this.durabilityWaits.length - 1; i >= 0; i--) {
+      const w = this.durabilityWaits[i]!;
+      if (this.durabilityMet(w.index, w.durability)) {
+        this.durabilityWaits.splice(i, 1);
+        w.resolve(w.result);
+      } else if (now > w.deadlineMs || this.role !== 'leader') {
+        this.durabilityWaits.splice(i, 1);
+        w.reject(
+          new ReplicaError(
+            'timeout',
+            `write committed at index ${w.index} by a quorum, but not yet acknowledged by ${w.durability === 'all' ? 'every replica' : 'a follower'}`,
+            { index: w.index },
+          ),
+        );
+      }
+    }
+  }
+
+  private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
+    if (role !== this.role || leader !== this.leader) {
+      this.deps.logger.info('role changed', { role, leader, term });
+    }
+    this.role = role;
+    this.leader = leader;
+    this.term = term;
+    if (leader) for (const wake of this.leaderWaiters.splice(0)) wake();
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------
+
+  private async maybeSnapshot(): Promise<void> {
+    const sql = this.sql;
+    if (!sql) return;
+    const applied = this.applied.value();
+    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return;
+    const staged = this.snapshots.stagingPath('local');
+    const { index } = sql.snapshot(staged);
+    const meta: SnapshotMeta = {
+      index: index as LogIndex,
+      term: this.lastAppliedTerm,
+      members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
+    };
+    await this.snapshots.commit(staged, meta);
+    this.core.compact(meta, this.settings.snapshotRetainEntries);
+    const keepFrom = Math.max(1, index - this.settings.snapshotRetainEntries + 1) as LogIndex;
+    await this.log.compact(meta, keepFrom);
+    await this.snapshots.prune(SNAPSHOTS_KEPT);
+    this.snapshotIndex = index;
+    this.deps.logger.info('took a snapshot and compacted the log', { index, keepFrom });
+  }
+
+  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+    const staged = this.stagedSnapshots.get(meta.index);
+    if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
+    this.stagedSnapshots.delete(meta.index);
+    // The transport received it in its own folder; the store commits only from its staging area.
+    const ownStaged = this.snapshots.stagingPath('received');
+    await fs.promises.rename(staged, ownStaged);
+    const stored = await this.snapshots.commit(ownStaged, meta);
+    if (this.sql) {
+      // restore() moves the file it is given into place: hand it a copy, keep the stored one.
+      const copy = this.snapshots.stagingPath('restore');
+      await fs.promises.copyFile(stored.path, copy);
+      const { index } = this.sql.restore(copy);
+      if (index !== meta.index) {
+        throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
+      }
+    }
+    await this.log.resetToSnapshot(meta);
+    await this.snapshots.prune(SNAPSHOTS_KEPT);
+    this.snapshotIndex = meta.index;
+    this.lastAppliedTerm = meta.term;
+    this.applied.advance(meta.index);
+    for (const [index, p] of this.pending) {
+      if (index > meta.index) continue;
+      this.pending.delete(index);
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(new ReplicaError('unavailable', `the write at index ${index} was superseded by a snapshot; retry with the same request id`));
+    }
+    this.deps.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term });
+  }
+
+  private trimStagedSnapshots(): void {
+    const indices = [...this.stagedSnapshots.keys()].sort((a, b) => a - b);
+    while (indices.length > STAGED_SNAPSHOTS_MAX) {
+      const index = indices.shift()!;
+      const file = this.stagedSnapshots.get(index)!;
+      this.stagedSnapshots.delete(index);
+      void this.snapshots.discard(file);
+    }
+  }
+
+  // ---- failure -----------------------------------------------------------------------
+
+  private assertServing(): void {
+    if (this.failed) throw new ReplicaError('unavailable', 'this node stopped after a storage failure; use another node');
+    if (this.stopped) throw new ReplicaError('unavailable', 'node is shutting down; retry on another node');
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed) return;
+    this.failed = error;
+    this.deps.logger.error('replica stopped: cannot continue safely', { error: error instanceof Error ? error.stack : String(error) });
+    if (this.ticker) clearInterval(this.ticker);
+    this.failPending(new ReplicaError('unavailable', 'this node stopped after a storage failure; use another node'));
+    this.deps.onFatal?.(error);
+  }
+
+  private failPending(error: ReplicaError): void {
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.pending.clear();
+    for (const p of this.proposals.splice(0)) p.reject(error);
+    for (const r of this.queuedReads.splice(0)) r.reject(error);
+    for (const batch of this.readBatches.values()) for (const r of batch) r.reject(error);
+    this.readBatches.clear();
+    for (const w of this.durabilityWaits.splice(0)) w.reject(error);
+    this.applied.failAll(error);
+    for (const wake of this.leaderWaiters.splice(0)) wake();
+  }
+}
+
+async function restoreLatest(
+  sql: SqlStateMachine,
+  snapshots: SnapshotStore,
+  compacted: SnapshotMeta,
+  logger: ReplicaLogger,
+): Promise<number> {
+  const latest = snapshots.latest();
+  if (!latest || latest.meta.index < compacted.index) {
+    throw new ReplicaError(
+      'internal',
+      `the log starts after index ${compacted.index} but the database is at ${sql.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
+    );
+  }
+  const copy = snapshots.stagingPath('restore');
+  await fs.promises.copyFile(latest.path, copy);
+  const { index } = sql.restore(copy);
+  logger.warn('restored the database from the latest snapshot', { index });
+  return index;
+}
+
+function toWriteResult(outcome: ApplyOutcome, index: number, duplicate: boolean): WriteResult {
+  if (!outcome.ok) {
+    const err = outcome.error;
+    throw new ReplicaError(err.code === 'sql_error' ? 'sql_error' : err.code === 'too_large' ? 'too_large' : err.code === 'invalid' ? 'invalid' : 'refused', err.message, {
+      ...(err.sqliteCode !== undefined ? { sqliteCode: err.sqliteCode } : {}),
+      ...(err.statementIndex !== undefined ? { statementIndex: err.statementIndex } : {}),
+      index,
+    });
+  }
+  return { results: outcome.results, index, duplicate };
+}
+
+function fromSqlError(e: unknown): unknown {
+  if (!(e instanceof SqlError)) return e;
+  const code = e.code === 'corrupt' ? 'internal' : e.code;
+  return new ReplicaError(code, e.message, {
+    ...(e.sqliteCode !== undefined ? { sqliteCode: e.sqliteCode } : {}),
+    ...(e.statementIndex !== undefined ? { statementIndex: e.statementIndex } : {}),
+  }, { cause: e });
+}

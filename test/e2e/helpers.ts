@@ -1,0 +1,86 @@
+/** Shared pieces of the end-to-end tests: real node processes on loopback. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
+import { LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
+import { sqlServiceCtor } from '@quorumlite/proto';
+
+export const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
+
+export function assertBuilt(): void {
+  if (!fs.existsSync(NODE_BIN)) throw new Error(`${NODE_BIN} not found: run \`npm run build\` first`);
+}
+
+export async function startCluster(
+  name: string,
+  options: Partial<LocalClusterOptions> = {},
+): Promise<{ cluster: LocalCluster; client: QuorumliteClient; dir: string }> {
+  assertBuilt();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ql-e2e-${name}-`));
+  const cluster = await LocalCluster.start({ nodes: 3, dataDir: dir, basePort: 0, ...options });
+  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: 20_000 });
+  return { cluster, client, dir };
+}
+
+export async function stopCluster(ctx: { cluster: LocalCluster; client: QuorumliteClient; dir: string } | undefined): Promise<void> {
+  if (!ctx) return;
+  ctx.client.close();
+  await ctx.cluster.stop();
+  fs.rmSync(ctx.dir, { recursive: true, force: true });
+}
+
+/** Waits (bounded) until every running node has applied at least `index`. */
+export async function waitAllApplied(cluster: LocalCluster, index: bigint, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const node of cluster.nodes) {
+    if (!cluster.isRunning(node.id)) continue;
+    for (;;) {
+      let applied = -1n;
+      try {
+        applied = (await cluster.status(node.id)).appliedIndex;
+      } catch {
+        // not answering yet
+      }
+      if (applied >= index) break;
+      if (Date.now() > deadline) throw new Error(`node ${node.id} did not apply index ${index} within ${timeoutMs} ms (at ${applied})`);
+      await sleep(50);
+    }
+  }
+}
+
+/** The rows every running node holds for `sql`, read from each node's local copy. */
+export async function rowsPerNode(cluster: LocalCluster, client: QuorumliteClient, sql: string): Promise<Map<string, SqlValue[][]>> {
+  const out = new Map<string, SqlValue[][]>();
+  for (const node of cluster.nodes) {
+    if (!cluster.isRunning(node.id)) continue;
+    const r = await client.query(sql, [], { consistency: 'stale', address: node.address });
+    out.set(node.id, r.rows);
+  }
+  return out;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+type Unary = (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: unknown) => void) => void;
+
+/** A bare gRPC stub, to call one specific node exactly as any gRPC client would. */
+export function rawCall(address: string, method: 'Execute' | 'Query' | 'Status', request: unknown): Promise<{ error: grpc.ServiceError | null; response: unknown }> {
+  const Ctor = sqlServiceCtor();
+  const client = new Ctor(address, grpc.credentials.createInsecure());
+  const fn = (client as unknown as Record<string, Unary>)[method]!.bind(client);
+  return new Promise((resolve) => {
+    fn(request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (error, response) => {
+      client.close();
+      resolve({ error, response });
+    });
+  });
+}
+
+export function qlCode(e: grpc.ServiceError | null): string | undefined {
+  const v = e?.metadata?.get('ql-code')[0];
+  return v === undefined ? undefined : String(v);
+}

@@ -1,0 +1,202 @@
+/**
+ * The client API end to end on a real 3-node Raft cluster: statements, parameters, types,
+ * atomicity, forwarding, consistency levels, refusals and limits, deduplication, and
+ * byte-identical replicas after non-deterministic SQL.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuorumliteError } from '@quorumlite/client';
+import { qlCode, rawCall, rowsPerNode, startCluster, stopCluster, waitAllApplied } from './helpers';
+
+type Ctx = Awaited<ReturnType<typeof startCluster>>;
+let ctx: Ctx | undefined;
+
+beforeAll(async () => {
+  ctx = await startCluster('sql');
+}, 60_000);
+
+afterAll(async () => {
+  await stopCluster(ctx);
+}, 30_000);
+
+function c(): Ctx {
+  if (!ctx) throw new Error('cluster did not start');
+  return ctx;
+}
+
+async function expectError(p: Promise<unknown>, code: string, message: RegExp): Promise<QuorumliteError> {
+  try {
+    await p;
+  } catch (e: unknown) {
+    expect(e).toBeInstanceOf(QuorumliteError);
+    const err = e as QuorumliteError;
+    expect(err.code).toBe(code);
+    expect(err.message).toMatch(message);
+    return err;
+  }
+  throw new Error(`expected a ${code} error`);
+}
+
+describe('SqlService on a 3-node raft cluster', () => {
+  it('runs statements with positional and named parameters and returns typed rows', async () => {
+    const { client } = c();
+    await client.execute('CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER, price REAL, data BLOB)');
+    const big = 9_223_372_036_854_775_807n;
+    const r = await client.execute([
+      { sql: 'INSERT INTO items(name, qty, price, data) VALUES (?, ?, ?, ?)', params: ['apple', 3, 1.25, new Uint8Array([0, 1, 254, 255])] },
+      { sql: 'INSERT INTO items(name, qty, price) VALUES (:name, :qty, :price)', params: { name: 'big', qty: big, price: null } },
+    ]);
+    expect(r.results).toHaveLength(2);
+    expect(r.results[0]!.rowsAffected).toBe(1);
+    expect(r.results[1]!.lastInsertRowid).toBe(2n);
+    expect(r.index).toBeGreaterThan(0n);
+
+    const q = await client.query('SELECT id, name, qty, price, data, qty * 2 AS doubled FROM items ORDER BY id');
+    expect(q.columns.map((col) => [col.name, col.declType])).toEqual([
+      ['id', 'INTEGER'],
+      ['name', 'TEXT'],
+      ['qty', 'INTEGER'],
+      ['price', 'REAL'],
+      ['data', 'BLOB'],
+      ['doubled', ''],
+    ]);
+    expect(q.rows[0]).toEqual([1n, 'apple', 3n, 1.25, new Uint8Array([0, 1, 254, 255]), 6n]);
+    expect(q.rows[1]![2]).toBe(big);
+    expect(q.rows[1]![3]).toBeNull();
+  });
+
+  it('runs a request atomically: a failing statement rolls back the whole request', async () => {
+    const { client } = c();
+    await client.execute('CREATE TABLE acct(id INTEGER PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0))');
+    await client.execute([{ sql: 'INSERT INTO acct VALUES (1, 100), (2, 0)' }]);
+    const err = await expectError(
+      client.execute([
+        { sql: 'UPDATE acct SET balance = balance + 50 WHERE id = 2' },
+        { sql: 'UPDATE acct SET balance = balance - 500 WHERE id = 1' },
+      ]),
+      'sql_error',
+      /CHECK constraint failed/,
+    );
+    expect(err.sqliteCode).toMatch(/SQLITE_CONSTRAINT/);
+    const q = await client.query('SELECT balance FROM acct ORDER BY id');
+    expect(q.rows).toEqual([[100n], [0n]]);
+  });
+
+  it('forwards a write sent to a follower and answers as the leader would', async () => {
+    const { cluster, client } = c();
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.nodes.find((n) => n.id !== leader.id)!;
+    await client.execute('CREATE TABLE fwd(k TEXT PRIMARY KEY, v TEXT)');
+    const { error, response } = await rawCall(follower.address, 'Execute', {
+      statements: [{ sql: 'INSERT INTO fwd VALUES (?, ?)', params: [{ text: 'a' }, { text: 'via follower' }] }],
+      request_id: 'fwd-1',
+    });
+    expect(error).toBeNull();
+    const res = response as { results: { rows_affected: string }[]; index: string };
+    expect(res.results[0]!.rows_affected).toBe('1');
+    const q = await client.query('SELECT v FROM fwd WHERE k = ?', ['a'], { address: follower.address });
+    expect(q.rows).toEqual([['via follower']]);
+    // the same error a leader gives, through the follower
+    const bad = await rawCall(follower.address, 'Execute', { statements: [{ sql: "INSERT INTO fwd VALUES ('a', 'dup')" }] });
+    expect(qlCode(bad.error)).toBe('sql_error');
+    expect(bad.error?.details).toMatch(/UNIQUE constraint failed/);
+  });
+
+  it('serves linearizable reads on followers and reads-your-writes with session consistency', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE lin(n INTEGER)');
+    for (let i = 0; i < 5; i++) {
+      const w = await client.execute({ sql: 'INSERT INTO lin VALUES (?)', params: [i] });
+      for (const node of cluster.nodes) {
+        const lin = await client.query('SELECT count(*) FROM lin', [], { address: node.address });
+        expect(lin.rows[0]![0]).toBe(BigInt(i + 1));
+        const ses = await client.query('SELECT count(*) FROM lin', [], { address: node.address, consistency: 'session', minIndex: w.index });
+        expect(ses.rows[0]![0]).toBe(BigInt(i + 1));
+      }
+    }
+  });
+
+  it('refuses statements that cannot be replicated, before they enter the log', async () => {
+    const { client } = c();
+    const before = (await client.status()).commitIndex;
+    await expectError(client.execute("ATTACH DATABASE '/tmp/x.db' AS x"), 'refused', /ATTACH/);
+    await expectError(client.execute('PRAGMA journal_mode = DELETE'), 'refused', /PRAGMA/);
+    await expectError(client.execute("VACUUM INTO '/tmp/copy.db'"), 'refused', /VACUUM/);
+    await expectError(client.execute("SELECT load_extension('/tmp/evil.so')"), 'refused', /load_extension/);
+    await expectError(client.execute('BEGIN'), 'refused', /transaction/i);
+    await expectError(client.execute('INSERT INTO nowhere VALUES (1'), 'sql_error', /syntax error|incomplete input/);
+    const after = (await client.status()).commitIndex;
+    expect(after).toBe(before);
+  });
+
+  it('names the problem with bad parameters, oversized requests and bad reads', async () => {
+    const { client, cluster } = c();
+    await expectError(client.execute({ sql: 'INSERT INTO items(name) VALUES (?)', params: [] }), 'invalid', /param/i);
+    await expectError(client.execute({ sql: 'INSERT INTO items(name) VALUES (:nm)', params: { other: 'x' } }), 'invalid', /param|nm|other/i);
+    const huge = 'x'.repeat(2 * 1024 * 1024);
+    await expectError(client.execute({ sql: `INSERT INTO items(name) VALUES ('${huge}')` }), 'too_large', /statementBytesMax|limit/);
+    await expectError(client.query('DELETE FROM items'), 'refused', /read-only|write|reader/i);
+    await expectError(client.query('SELEC 1'), 'sql_error', /syntax/);
+    const raw = await rawCall(cluster.nodes[0]!.address, 'Execute', { statements: [] });
+    expect(qlCode(raw.error)).toBe('invalid');
+    const rawName = await rawCall(cluster.nodes[0]!.address, 'Execute', {
+      statements: [{ sql: 'SELECT :a', named: { 'bad name': { text: 'x' } } }],
+    });
+    expect(qlCode(rawName.error)).toBe('invalid');
+    expect(rawName.error?.details).toMatch(/bad name/);
+  });
+
+  it('applies a retried request id once and returns the original result', async () => {
+    const { client } = c();
+    await client.execute('CREATE TABLE once(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT)');
+    const first = await client.execute({ sql: "INSERT INTO once(v) VALUES ('x')" }, { requestId: 'req-once-1' });
+    const again = await client.execute({ sql: "INSERT INTO once(v) VALUES ('x')" }, { requestId: 'req-once-1' });
+    expect(first.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    expect(again.results[0]!.lastInsertRowid).toBe(first.results[0]!.lastInsertRowid);
+    expect(again.index).toBe(first.index);
+    const q = await client.query('SELECT count(*) FROM once');
+    expect(q.rows[0]![0]).toBe(1n);
+  });
+
+  it('keeps every replica identical after non-deterministic SQL', async () => {
+    const { cluster, client } = c();
+    await client.execute(
+      "CREATE TABLE nd(id INTEGER PRIMARY KEY, r INTEGER, b BLOB, t TEXT, d TEXT DEFAULT CURRENT_TIMESTAMP, j REAL, e INTEGER, s TEXT, u TEXT)",
+    );
+    let last = 0n;
+    for (let i = 0; i < 10; i++) {
+      const w = await client.execute([
+        {
+          sql: "INSERT INTO nd(r, b, t, j, e, s, u) VALUES (random(), randomblob(16), datetime('now'), julianday('now'), unixepoch(), strftime('%Y-%m-%d %H:%M:%f', 'now'), CURRENT_TIMESTAMP || ' ' || CURRENT_DATE || ' ' || CURRENT_TIME)",
+        },
+        { sql: 'UPDATE nd SET r = r + abs(random() % 7) WHERE id = last_insert_rowid()' },
+      ]);
+      last = w.index;
+    }
+    await waitAllApplied(cluster, last);
+    const rows = await rowsPerNode(cluster, client, 'SELECT * FROM nd ORDER BY id');
+    const [first, ...rest] = [...rows.values()];
+    expect(first).toHaveLength(10);
+    for (const other of rest) expect(other).toEqual(first);
+    const distinct = new Set(first!.map((r) => String(r[1])));
+    expect(distinct.size).toBeGreaterThan(1);
+    const schemas = await rowsPerNode(cluster, client, "SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE '\\_quorumlite%' ESCAPE '\\' ORDER BY name");
+    const [s0, ...sRest] = [...schemas.values()];
+    for (const s of sRest) expect(s).toEqual(s0);
+  });
+
+  it('reports status with role, leader, term, indexes and members', async () => {
+    const { cluster, client } = c();
+    const leader = await cluster.waitForLeader();
+    for (const node of cluster.nodes) {
+      const s = await client.status(node.address);
+      expect(s.nodeId).toBe(node.id);
+      expect(s.protocol).toBe('raft');
+      expect(s.leaderId).toBe(leader.id);
+      expect(s.role).toBe(node.id === leader.id ? 'leader' : 'follower');
+      expect(s.term).toBeGreaterThan(0n);
+      expect(s.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
+      expect(s.appliedIndex).toBeLessThanOrEqual(s.commitIndex);
+    }
+  });
+});
