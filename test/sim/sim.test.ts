@@ -18,11 +18,7 @@ const GROUPS = 4;
 /** Seeds a broken variant may take before the simulator must have caught it. */
 const MUTANT_SEEDS_MAX = 200;
 
-/**
- * The raft core refuses compact() for an index it has not been advance()d past, while
- * libs/replica compacts right after applying a Ready and before advance(). Until the two
- * agree, the sweep compacts after advance() (the simulator's default is the driver's order).
- */
+/** The sweep compacts where libs/replica does: after advance(). */
 const RAFT_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
 
 const plan = seedPlan(process.env, SEEDS_DEFAULT);

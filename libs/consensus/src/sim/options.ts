@@ -57,9 +57,9 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   /** The driver snapshots its state machine and calls core.compact after this many applies. */
   readonly compactEveryApplies?: number;
   /**
-   * When the driver calls compact(): 'during_apply' (default) right after applying a Ready's
-   * committed records and before advance(), as libs/replica does; 'after_advance' once the
-   * core has been told the Ready is done.
+   * When the driver calls compact(): 'after_advance' (default, what libs/replica does) once
+   * the core has been told the Ready is done; 'during_apply' right after applying a Ready's
+   * committed records and before advance() (a core may refuse that: it has not applied them yet).
    */
   readonly compactionPoint?: CompactionPoint;
   /** Records the core may keep before a compaction point; drawn from the seed when unset. */

@@ -478,7 +478,7 @@ class Simulation<M extends BaseMessage> {
       if (core.hasReady()) {
         const applied = this.handleReady(node, core, core.ready());
         core.advance();
-        if (applied && this.options.compactionPoint === 'after_advance') this.maybeCompact(node, core);
+        if (applied && this.options.compactionPoint !== 'during_apply') this.maybeCompact(node, core);
         continue;
       }
       const report = node.reports.shift();
@@ -500,7 +500,7 @@ class Simulation<M extends BaseMessage> {
     for (const m of rd.messages) this.send(node, m);
     for (const e of rd.committed) this.apply(node, e);
     const applied = rd.committed.length > 0;
-    if (applied && this.options.compactionPoint !== 'after_advance') this.maybeCompact(node, core);
+    if (applied && this.options.compactionPoint === 'during_apply') this.maybeCompact(node, core);
     for (const rs of rd.readStates) {
       this.checker.observeReadState(node.id, rs.requestId, rs.index);
       this.stats.readStates += 1;
