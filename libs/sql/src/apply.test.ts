@@ -145,9 +145,9 @@ describe('deduplication by request id', () => {
       entry(m, 4, exec(['INSERT INTO d VALUES (2)'], 'req-ok')),
       entry(m, 5, exec(['INSERT INTO d VALUES (3)'], 'req-bad')),
     ]);
-    expect(again[0]).toEqual({ ...first[1]!, duplicate: true });
-    expect(again[1]).toEqual({ ...first[2]!, duplicate: true });
-    expect(m.lookupRequest('req-ok')).toEqual({ ...first[1]!, duplicate: true });
+    expect(again[0]).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
+    expect(again[1]).toEqual({ ...first[2]!, duplicate: true, originalIndex: 3 });
+    expect(m.lookupRequest('req-ok')).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
     expect(m.lookupRequest('nope')).toBeNull();
     expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
   });

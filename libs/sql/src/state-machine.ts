@@ -281,7 +281,7 @@ export class SqlStateMachine {
   private findRequest(requestId: string, index: number): ApplyOutcome | null {
     const row = this.open().internal.findRequest.get(requestId);
     if (row === undefined || Number(row.log_index) <= index - this.limits.dedupWindowEntries) return null;
-    return decodeOutcome(row.outcome, true);
+    return { ...decodeOutcome(row.outcome, true), originalIndex: Number(row.log_index) };
   }
 
   /** A previously applied outcome for this request id, if still in the dedup window. */

@@ -38,9 +38,10 @@ export interface ApplyError {
   statementIndex?: number;
 }
 
+/** `originalIndex`: for a duplicate request id, the log index the request was first applied at. */
 export type ApplyOutcome =
-  | { ok: true; results: StatementResult[]; duplicate: boolean }
-  | { ok: false; error: ApplyError; duplicate: boolean };
+  | { ok: true; results: StatementResult[]; duplicate: boolean; originalIndex?: number }
+  | { ok: false; error: ApplyError; duplicate: boolean; originalIndex?: number };
 
 export interface ApplyEntry {
   index: number;
