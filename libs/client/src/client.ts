@@ -47,8 +47,13 @@ interface Route {
   once?: boolean;
 }
 
+/** 64 random bits per process, then a counter: unique ids without entropy on every call. */
+const REQUEST_ID_PREFIX = randomBytes(8).toString('hex');
+let requestIdCounter = 0;
+
 export function newRequestId(): string {
-  return randomBytes(16).toString('hex');
+  requestIdCounter++;
+  return `${REQUEST_ID_PREFIX}${requestIdCounter.toString(16).padStart(16, '0')}`;
 }
 
 function normalizeStatements(statements: string | StatementSpec | StatementSpec[]): StatementSpec[] {

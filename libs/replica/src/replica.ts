@@ -105,6 +105,7 @@ export interface ReplicaStatus {
 interface PendingWrite {
   readonly term: Term;
   readonly durability: Durability;
+  readonly timeoutMs: number;
   readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: unknown) => void;
   timer: NodeJS.Timeout | null;
@@ -166,6 +167,8 @@ export class Replica {
   private term: Term;
   private lastAppliedTerm: Term;
   private snapshotIndex: number;
+  /** The last committed record the core handed out (and the state machine has applied). */
+  private coreApplied = 0;
 
   private constructor(
     private readonly settings: ReplicaSettings,
@@ -562,7 +565,7 @@ export class Replica {
       }
       return;
     }
-    const pending: PendingWrite = { term: r.term, durability: p.request.durability, resolve: p.resolve, reject: p.reject, timer: null };
+    const pending: PendingWrite = { term: r.term, durability: p.request.durability, timeoutMs: p.request.timeoutMs, resolve: p.resolve, reject: p.reject, timer: null };
     pending.timer = setTimeout(() => {
       if (this.pending.get(r.index) !== pending) return;
       this.pending.delete(r.index);
@@ -618,6 +621,7 @@ export class Replica {
     }
     const last = entries[entries.length - 1]!;
     this.lastAppliedTerm = last.term;
+    this.coreApplied = last.index;
     this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
   }
 
@@ -646,7 +650,7 @@ export class Replica {
     this.durabilityWaits.push({
       index: entry.index,
       durability: pending.durability,
-      deadlineMs: Date.now() + 10_000,
+      deadlineMs: Date.now() + pending.timeoutMs,
       result,
       resolve: pending.resolve,
       reject: pending.reject,
@@ -698,6 +702,9 @@ export class Replica {
     if (!sql) return;
     const applied = this.applied.value();
     if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return;
+    // After a restart the database may be ahead of what the core has handed out again (it
+    // skips records it already holds); a snapshot's index and term must be the core's.
+    if (applied !== this.coreApplied) return;
     const staged = this.snapshots.stagingPath('local');
     const { index } = sql.snapshot(staged);
     const meta: SnapshotMeta = {
@@ -735,6 +742,7 @@ export class Replica {
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.lastAppliedTerm = meta.term;
+    this.coreApplied = meta.index;
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;

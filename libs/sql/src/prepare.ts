@@ -9,6 +9,7 @@ import { nowText } from './determinism';
 import { SqlError } from './errors';
 import type { SqlLimits } from './limits';
 import { checkStatementPolicy, checkValue, paramShape, rewriteCurrentTime } from './policy';
+import type { Lru } from './lru';
 import { splitStatements } from './tokenizer';
 import type { Command, ExecuteInput, StatementInput } from './types';
 
@@ -21,6 +22,7 @@ export function prepareCommand(
   seed: number,
   limits: SqlLimits,
   checkSyntax: SyntaxCheck,
+  cache: ShapeCache | null = null,
 ): Command {
   nowText(timeMs); // throws 'invalid' for a time SQLite's date functions cannot show
   if (!Number.isFinite(seed)) throw new SqlError('invalid', `seed ${seed} is not a finite number`);
@@ -31,7 +33,7 @@ export function prepareCommand(
   checkTotalSqlBytes(input.statements, limits);
   const statements: StatementInput[] = [];
   input.statements.forEach((s, i) => {
-    for (const piece of prepareStatement(s, i, limits, checkSyntax)) {
+    for (const piece of prepareStatement(s, i, limits, checkSyntax, cache)) {
       statements.push(piece);
       if (statements.length > limits.statementsPerRequestMax) {
         throw new SqlError(
@@ -84,8 +86,48 @@ function checkTotalSqlBytes(statements: readonly StatementInput[], limits: SqlLi
   }
 }
 
+/** What the checks learn from one SQL text; the same for every request that sends it. */
+export interface StatementShape {
+  readonly pieces: readonly { readonly sql: string; readonly positional: number; readonly names: readonly string[] }[];
+}
+
+/**
+ * Checked SQL texts by text. Policy, syntax and the CURRENT_* rewrite depend on the text
+ * alone (never on the schema), so a request that repeats a statement with new parameters
+ * pays for them once. Only texts that passed are cached.
+ */
+export type ShapeCache = Lru<string, StatementShape>;
+
+function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: SyntaxCheck): StatementShape {
+  const pieces = splitStatements(text);
+  if (pieces.length === 0) throw new SqlError('invalid', `statement ${i} has no SQL (only whitespace or comments)`, { statementIndex: i });
+  return {
+    pieces: pieces.map((piece) => {
+      checkStatementPolicy(piece.sql, piece.tokens, i);
+      const shape = paramShape(piece.tokens, i);
+      const count = shape.positional + shape.names.length;
+      if (count > limits.paramsPerStatementMax) {
+        throw new SqlError(
+          'too_large',
+          `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (paramsPerStatementMax)`,
+          { statementIndex: i },
+        );
+      }
+      const sql = rewriteCurrentTime(piece.sql, piece.tokens);
+      checkSyntax(sql, i);
+      return { sql, positional: shape.positional, names: shape.names };
+    }),
+  };
+}
+
 /** One input statement may be a script ('a; b'): each piece becomes its own statement. */
-function prepareStatement(s: StatementInput, i: number, limits: SqlLimits, checkSyntax: SyntaxCheck): StatementInput[] {
+function prepareStatement(
+  s: StatementInput,
+  i: number,
+  limits: SqlLimits,
+  checkSyntax: SyntaxCheck,
+  cache: ShapeCache | null,
+): StatementInput[] {
   const invalid = (message: string): SqlError => new SqlError('invalid', message, { statementIndex: i });
   const params: readonly unknown[] = s.params ?? [];
   const named: Readonly<Record<string, unknown>> = s.named ?? {};
@@ -94,34 +136,25 @@ function prepareStatement(s: StatementInput, i: number, limits: SqlLimits, check
   params.forEach((v, k) => checkValue(v, i, String(k)));
   for (const [key, v] of Object.entries(named)) checkValue(v, i, `:${key}`);
 
-  const pieces = splitStatements(s.sql);
-  if (pieces.length === 0) throw invalid(`statement ${i} has no SQL (only whitespace or comments)`);
+  let shape = cache?.get(s.sql);
+  if (shape === undefined) {
+    shape = analyze(s.sql, i, limits, checkSyntax);
+    cache?.set(s.sql, shape);
+  }
   const out: StatementInput[] = [];
   const usedNames = new Set<string>();
   let positionalTaken = 0;
-  for (const piece of pieces) {
-    checkStatementPolicy(piece.sql, piece.tokens, i);
-    const shape = paramShape(piece.tokens, i);
-    const count = shape.positional + shape.names.length;
-    if (count > limits.paramsPerStatementMax) {
-      throw new SqlError(
-        'too_large',
-        `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (paramsPerStatementMax)`,
-        { statementIndex: i },
-      );
-    }
+  for (const piece of shape.pieces) {
     const mine: Record<string, SqlValue> = {};
-    for (const name of shape.names) {
+    for (const name of piece.names) {
       if (!Object.prototype.hasOwnProperty.call(named, name)) {
         throw invalid(`statement ${i} has no value for named parameter :${name}`);
       }
       mine[name] = named[name] as SqlValue;
       usedNames.add(name);
     }
-    const sql = rewriteCurrentTime(piece.sql, piece.tokens);
-    checkSyntax(sql, i);
-    out.push({ sql, params: params.slice(positionalTaken, positionalTaken + shape.positional) as SqlValue[], named: mine });
-    positionalTaken += shape.positional;
+    out.push({ sql: piece.sql, params: params.slice(positionalTaken, positionalTaken + piece.positional) as SqlValue[], named: mine });
+    positionalTaken += piece.positional;
   }
   if (positionalTaken !== params.length) {
     throw invalid(`statement ${i} has ${positionalTaken} positional parameters but ${params.length} values were given`);

@@ -16,7 +16,7 @@ import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
 import { Lru } from './lru';
 import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
-import { prepareCommand } from './prepare';
+import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
 import { snapshotInto, fsyncDir, fsyncFile, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
@@ -104,6 +104,7 @@ export class SqlStateMachine {
   private applied: number;
   private context: CommandContext | null = null;
   private readonly writeCache = new Lru<string, WriteStatement>(STATEMENT_CACHE_ENTRIES);
+  private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
   private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
 
   private constructor(
@@ -126,7 +127,7 @@ export class SqlStateMachine {
 
   /** Leader, before the log: validates and fixes time+seed. Throws SqlError refused/invalid/too_large/sql_error(syntax). */
   prepare(input: ExecuteInput, timeMs: number, seed: number): Command {
-    return prepareCommand(input, timeMs, seed, this.limits, (sql, i) => this.checkSyntax(sql, i));
+    return prepareCommand(input, timeMs, seed, this.limits, (sql, i) => this.checkSyntax(sql, i), this.shapeCache);
   }
 
   /**

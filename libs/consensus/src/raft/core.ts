@@ -80,6 +80,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /** Leader: reads that arrived before an entry of our term committed (§6.4 step 1). */
   private readsAwaitingCommit: ReadRequest[] = [];
   private readBroadcastWanted = false;
+  /** New records or a new commit index to send: one broadcast at the next ready(). */
+  private appendWanted = false;
   /** Follower: reads forwarded to the leader, by request id (with a count for duplicates). */
   private readonly forwardedReads = new Map<string, number>();
 
@@ -131,7 +133,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.transferee !== null) return { ok: false, reason: 'transferring' };
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
     const entry = this.appendEntry('command', data);
-    this.bcastAppend();
+    // Many proposals between two Readies share one append message per peer.
+    this.appendWanted = true;
     this.check();
     return { ok: true, index: entry.index, term: entry.term };
   }
@@ -160,6 +163,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       this.readStates.length > 0 ||
       this.readFailures.length > 0 ||
       this.readBroadcastWanted ||
+      (this.appendWanted && this.state === 'leader') ||
       this.log.hasUnstable() ||
       this.log.pendingSnapshot() !== null ||
       this.log.hasCommittedToApply() ||
@@ -169,6 +173,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   ready(): Ready<RaftMessage> {
+    if (this.appendWanted && this.state === 'leader') this.bcastAppendFill();
+    this.appendWanted = false;
     if (this.readBroadcastWanted && this.state === 'leader') this.bcastHeartbeat();
     const hard = this.hardState();
     const soft = this.softState();
@@ -690,6 +696,14 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     for (const to of this.peers) this.sendAppend(to, true);
   }
 
+  /** Like bcastAppend, then keeps sending while records remain and the window allows. */
+  private bcastAppendFill(): void {
+    for (const to of this.peers) {
+      let sent = this.sendAppend(to, true);
+      for (let i = 0; sent && i < this.o.maxInflightMessages; i++) sent = this.sendAppend(to, false);
+    }
+  }
+
   private bcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
     const commit = this.log.commitIndex();
@@ -789,7 +803,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const waiting = this.readsAwaitingCommit;
     this.readsAwaitingCommit = [];
     for (const r of waiting) this.registerRead(r);
-    this.bcastAppend();
+    this.appendWanted = true;
   }
 
   // =============================================================================================
