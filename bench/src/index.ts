@@ -24,3 +24,4 @@ export { startEchoServer, createEchoClient, echoOnce, type EchoServer } from './
 export { summarize, renderSummary, renderMarkdown, rowFailed, type Summary } from './report';
 export { Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 export { SCENARIO_NAMES, statementsPerOp, type ScenarioName } from './scenarios';
+export { runFailoverBench, parseFailoverArgs, percentile as failoverPercentile, FAILOVER_USAGE, type FailoverSettings, type FailoverTrial } from './failover';

@@ -5,7 +5,8 @@
 import { Command } from 'commander';
 
 export async function runBenchCommand(argv: string[]): Promise<number> {
-  const { runBench } = await import('@quorumlite/bench');
+  const { runBench, runFailoverBench } = await import('@quorumlite/bench');
+  if (argv[0] === 'failover') return runFailoverBench(argv.slice(1));
   return runBench(argv);
 }
 

@@ -56,6 +56,9 @@ interface HandedOut {
   readonly appliedTo: number | null;
 }
 
+/** Ticks of random delay before a follower that lost its leader's connection campaigns. */
+export const FAST_ELECTION_JITTER_TICKS = 4;
+
 export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
@@ -249,7 +252,21 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   reportUnreachable(to: NodeId): void {
     const pr = this.state === 'leader' ? this.progress.get(to) : undefined;
     if (pr?.state === 'replicate') pr.becomeProbe();
+    if (this.state === 'follower' && to === this.leader) this.leaderLost();
     this.check();
+  }
+
+  /**
+   * The connection to our leader broke (its process died, or the link did): stop honouring
+   * its lease and campaign within a few ticks instead of a whole election timeout. Safe —
+   * an election is always safe — and not disruptive: with PreVote, voters that still hear
+   * from a live leader refuse, and a jitter of up to FAST_ELECTION_JITTER_TICKS keeps two
+   * followers that lost the leader together from splitting the vote.
+   */
+  private leaderLost(): void {
+    this.leader = null;
+    const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter);
   }
 
   transferLeadership(to: NodeId): void {

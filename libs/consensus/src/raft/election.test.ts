@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { nodeId, term } from '../contract';
 import type { RaftMessage, VoteRequestMessage, VoteResponseMessage } from './messages';
 import { Net, observer, options, voters } from './testkit';
-import { RaftCore } from './core';
+import { FAST_ELECTION_JITTER_TICKS, RaftCore } from './core';
 
 const three = voters('n1', 'n2', 'n3');
 
@@ -246,5 +246,38 @@ describe('raft election', () => {
       net.tick('n1', 10);
       expect(net.core('n1').propose(new Uint8Array([2])).ok).toBe(true);
     });
+  });
+
+  it('a follower whose connection to the leader broke drops its lease and campaigns within a few ticks', () => {
+    const net = new Net(three, { preVote: true, checkQuorum: true });
+    net.elect('n1');
+    net.isolate('n1');
+    for (const id of ['n2', 'n3']) net.core(id).reportUnreachable(nodeId('n1'));
+    expect(net.core('n2').status().leader).toBeNull();
+    const newLeader = (): boolean => ['n2', 'n3'].some((id) => net.core(id).status().role === 'leader');
+    let ticks = 0;
+    while (!newLeader() && ticks < FAST_ELECTION_JITTER_TICKS + 5) {
+      ticks++;
+      net.tick('n2');
+      net.tick('n3');
+      net.stabilize();
+    }
+    // Far sooner than the election timeout (options() uses 10 ticks, randomized up to 20).
+    expect(newLeader()).toBe(true);
+    expect(ticks).toBeLessThanOrEqual(FAST_ELECTION_JITTER_TICKS + 2);
+  });
+
+  it('a broken link to a live leader does not depose it: the other voters still honour its lease', () => {
+    const net = new Net(three, { preVote: true, checkQuorum: true });
+    net.elect('n1');
+    net.core('n2').reportUnreachable(nodeId('n1'));
+    for (let i = 0; i < FAST_ELECTION_JITTER_TICKS + 3; i++) {
+      net.tick('n1');
+      net.tick('n2');
+      net.tick('n3');
+      net.stabilize();
+    }
+    expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+    expect(net.core('n3').status().leader).toBe('n1');
   });
 });
