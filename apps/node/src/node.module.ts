@@ -10,7 +10,7 @@ import { ReflectionService } from '@grpc/reflection';
 import type { NodeConfig } from '@quorumlite/config';
 import { raft, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
-import { Replica, cryptoEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
+import { Replica, processEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
 import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { sqlHandlers } from './grpc/sql.handlers';
@@ -78,7 +78,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         transport,
         forwarder: this.forwarder,
         clock: systemClock,
-        entropy: cryptoEntropy,
+        entropy: processEntropy(),
         logger: this.logger,
         onFatal: () => {
           // Storage failed under the replica: a consensus node must not limp on.

@@ -59,12 +59,25 @@ export interface WriteForwarder {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-export const cryptoEntropy: Entropy = {
-  seed: () => {
-    const buf = new Uint32Array(1);
-    globalThis.crypto.getRandomValues(buf);
-    return buf[0]!;
-  },
-};
+/**
+ * Seeds for election jitter and per-command random(): they need to differ, not to be
+ * secret, so one draw from the OS seeds a fast generator instead of a syscall per write.
+ */
+export function processEntropy(): Entropy {
+  const buf = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(buf);
+  let state = buf[0]!;
+  return {
+    seed: () => {
+      // xorshift32: full period over non-zero states.
+      if (state === 0) state = 0x9e3779b9;
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      return state;
+    },
+  };
+}
 
 export const silentLogger: ReplicaLogger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -260,10 +260,9 @@ export class Replica {
     this.assertServing();
     if (this.role !== 'leader') return this.forward(request);
     if (!this.sql) throw new ReplicaError('refused', 'a witness does not keep the database and cannot run writes');
-    if (request.requestId !== null) {
-      const prior = this.sql.lookupRequest(request.requestId);
-      if (prior) return toWriteResult(prior, prior.originalIndex ?? 0, true);
-    }
+    // No lookup of the request id here: apply finds a duplicate in the same transaction
+    // that would record it, which is the only check that cannot race; a lookup on every
+    // write would only save a log record on the rare retry.
     let data: Uint8Array;
     try {
       const command = this.sql.prepare(
