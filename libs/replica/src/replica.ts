@@ -29,7 +29,7 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore } from '@quorumlite/storage';
-import { SqlError, SqlStateMachine, encodeCommand, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
+import { SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
@@ -265,12 +265,11 @@ export class Replica {
     // write would only save a log record on the rare retry.
     let data: Uint8Array;
     try {
-      const command = this.sql.prepare(
+      data = this.sql.prepareEncoded(
         { statements: request.statements, requestId: request.requestId },
         this.deps.clock.now(),
         this.deps.entropy.seed(),
-      );
-      data = encodeCommand(command);
+      ).encoded;
     } catch (e: unknown) {
       throw fromSqlError(e);
     }

@@ -40,6 +40,12 @@ describe('command codec', () => {
     expect(back.statements[0]!.sql).toBe(long);
   });
 
+  it('round-trips strings around the short-ASCII fast path: lengths 0, 127, 128, 255, 256, and late non-ASCII', () => {
+    const texts = ['', 'a'.repeat(127), 'b'.repeat(128), 'c'.repeat(255), 'd'.repeat(256), `${'e'.repeat(200)}é`, `${'f'.repeat(254)}😀`, '\u007f\u0080'];
+    const back = decodeCommand(encodeCommand({ ...sample, statements: [{ sql: 'SELECT 1', params: texts, named: {} }] }));
+    expect(back.statements[0]!.params).toEqual(texts);
+  });
+
   it('rejects garbage with SqlError(invalid), never a raw TypeError', () => {
     const good = encodeCommand(sample);
     const cases: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(9), good.subarray(0, good.length - 1), Uint8Array.of(...good, 0)];

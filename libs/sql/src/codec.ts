@@ -15,6 +15,8 @@ import { SqlError } from './errors';
 import type { ApplyOutcome, Command, StatementInput, StatementResult } from './types';
 
 const COMMAND_VERSION = 1;
+/** Strings shorter than this are tried byte by byte before a native UTF-8 write. */
+const ASCII_FAST_PATH_CHARS_MAX = 256;
 const TAG_NULL = 0;
 const TAG_INT = 1;
 const TAG_REAL = 2;
@@ -62,6 +64,7 @@ class Writer {
   }
 
   str(s: string): void {
+    if (s.length < ASCII_FAST_PATH_CHARS_MAX && this.ascii(s)) return;
     // Worst case 3 UTF-8 bytes per UTF-16 unit; write, then back-fill the length prefix.
     this.ensure(5 + s.length * 3);
     const start = this.off;
@@ -72,6 +75,26 @@ class Writer {
     this.off = start;
     this.varint(n);
     this.off += n;
+  }
+
+  /** Short ASCII strings (SQL text, keys, most values) skip a native call; false if not ASCII. */
+  private ascii(s: string): boolean {
+    const n = s.length;
+    this.ensure(5 + n);
+    const start = this.off;
+    this.varint(n);
+    const buf = this.buf;
+    let off = this.off;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.off = start;
+        return false;
+      }
+      buf[off++] = c;
+    }
+    this.off = off;
+    return true;
   }
 
   bytes(b: Uint8Array): void {

@@ -23,7 +23,7 @@ export function prepareCommand(
   limits: SqlLimits,
   checkSyntax: SyntaxCheck,
   cache: ShapeCache | null = null,
-): Command {
+): { command: Command; encoded: Uint8Array } {
   nowText(timeMs); // throws 'invalid' for a time SQLite's date functions cannot show
   if (!Number.isFinite(seed)) throw new SqlError('invalid', `seed ${seed} is not a finite number`);
   const requestId = checkRequestId(input.requestId, limits);
@@ -44,11 +44,11 @@ export function prepareCommand(
     }
   });
   const command: Command = { statements, requestId, timeMs, seed };
-  const bytes = encodeCommand(command).byteLength;
-  if (bytes > limits.requestBytesMax) {
-    throw new SqlError('too_large', `the request is ${bytes} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
+  const encoded = encodeCommand(command);
+  if (encoded.byteLength > limits.requestBytesMax) {
+    throw new SqlError('too_large', `the request is ${encoded.byteLength} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
   }
-  return command;
+  return { command, encoded };
 }
 
 function checkRequestId(requestId: unknown, limits: SqlLimits): string | null {

@@ -127,6 +127,11 @@ export class SqlStateMachine {
 
   /** Leader, before the log: validates and fixes time+seed. Throws SqlError refused/invalid/too_large/sql_error(syntax). */
   prepare(input: ExecuteInput, timeMs: number, seed: number): Command {
+    return this.prepareEncoded(input, timeMs, seed).command;
+  }
+
+  /** prepare() plus the command's log encoding, which the size check computes anyway. */
+  prepareEncoded(input: ExecuteInput, timeMs: number, seed: number): { command: Command; encoded: Uint8Array } {
     return prepareCommand(input, timeMs, seed, this.limits, (sql, i) => this.checkSyntax(sql, i), this.shapeCache);
   }
 
