@@ -4,7 +4,7 @@
  * byte-identical replicas after non-deterministic SQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QuorumliteError } from '@quorumlite/client';
+import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
 import { qlCode, rawCall, rowsPerNode, startCluster, stopCluster, waitAllApplied } from './helpers';
 
 type Ctx = Awaited<ReturnType<typeof startCluster>>;
@@ -183,6 +183,24 @@ describe('SqlService on a 3-node raft cluster', () => {
     const schemas = await rowsPerNode(cluster, client, "SELECT type, name, sql FROM sqlite_schema WHERE name NOT LIKE '\\_quorumlite%' ESCAPE '\\' ORDER BY name");
     const [s0, ...sRest] = [...schemas.values()];
     for (const s of sRest) expect(s).toEqual(s0);
+  });
+
+  it('answers unary calls and pipelined Session calls alike, results and errors', async () => {
+    const { cluster, client } = c();
+    const unary = new QuorumliteClient({ addresses: cluster.addresses(), pipelining: false });
+    try {
+      await client.execute('CREATE TABLE both_paths(k TEXT PRIMARY KEY)');
+      const viaSession = await Promise.all(Array.from({ length: 50 }, (_, i) => client.execute({ sql: 'INSERT INTO both_paths VALUES (?)', params: [`s${i}`] })));
+      const viaUnary = await unary.execute({ sql: 'INSERT INTO both_paths VALUES (?)', params: ['u0'] });
+      expect(new Set(viaSession.map((r) => r.index)).size).toBe(50);
+      expect(viaUnary.index).toBeGreaterThan(0n);
+      const a = await expectError(client.execute("INSERT INTO both_paths VALUES ('u0')"), 'sql_error', /UNIQUE/);
+      const b = await expectError(unary.execute("INSERT INTO both_paths VALUES ('u0')"), 'sql_error', /UNIQUE/);
+      expect(a.sqliteCode).toBe(b.sqliteCode);
+      expect((await unary.query('SELECT count(*) FROM both_paths')).rows).toEqual((await client.query('SELECT count(*) FROM both_paths')).rows);
+    } finally {
+      unary.close();
+    }
   });
 
   it('reports status with role, leader, term, indexes and members', async () => {

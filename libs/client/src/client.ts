@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { sqlServiceCtor } from '@quorumlite/proto';
+import { Session } from './session';
 import { decodeError, isRetryable, QuorumliteError } from './errors';
 import { decodeExecute, decodeQuery, decodeStatus, type WireExecuteResponse, type WireQueryResponse, type WireStatusResponse } from './decode';
 import { toWireParams } from './params';
@@ -82,6 +83,8 @@ export class QuorumliteClient {
   private readonly retryBudgetMs: number;
   private readonly onRetry: ClientOptions['onRetry'];
   private readonly channels = new Map<string, grpc.Client>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly pipelining: boolean;
   private readonly service = sqlServiceCtor();
   private leader: string | null = null;
   private cursor = 0;
@@ -95,6 +98,7 @@ export class QuorumliteClient {
     this.timeoutMs = options.timeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT;
     this.retryBudgetMs = Math.max(0, options.retryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT);
     this.onRetry = options.onRetry;
+    this.pipelining = options.pipelining ?? true;
   }
 
   /** Runs the statements atomically through the replicated log. */
@@ -152,6 +156,8 @@ export class QuorumliteClient {
 
   close(): void {
     this.closed = true;
+    for (const session of this.sessions.values()) session.close();
+    this.sessions.clear();
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
   }
@@ -170,6 +176,20 @@ export class QuorumliteClient {
   }
 
   private call<Res>(address: string, method: Method, request: object, timeoutMs: number): Promise<Res> {
+    if (this.pipelining && method !== 'Status') {
+      const session = this.session(address);
+      if (!session.unsupported) {
+        return session.call<Res>(method === 'Execute' ? 'execute' : 'query', request, timeoutMs + DEADLINE_SLACK_MS).catch((e: unknown) => {
+          // A node without Session: from now on this address gets unary calls.
+          if (session.unsupported) return this.unary<Res>(address, method, request, timeoutMs);
+          throw e;
+        });
+      }
+    }
+    return this.unary<Res>(address, method, request, timeoutMs);
+  }
+
+  private unary<Res>(address: string, method: Method, request: object, timeoutMs: number): Promise<Res> {
     const def = this.service.service[method];
     if (!def) throw new Error(`SqlService has no method ${method}`);
     const channel = this.channel(address);
@@ -184,6 +204,17 @@ export class QuorumliteClient {
         (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
       );
     });
+  }
+
+  private session(address: string): Session {
+    let session = this.sessions.get(address);
+    if (!session) {
+      const def = this.service.service['Session'];
+      if (!def) throw new Error('SqlService has no method Session');
+      session = new Session(this.channel(address), def as grpc.MethodDefinition<unknown, unknown>, address);
+      this.sessions.set(address, session);
+    }
+    return session;
   }
 
   private firstAddress(route: Route): string {

@@ -85,4 +85,10 @@ export interface ClientOptions {
   retryBudgetMs?: number;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (e: QuorumliteError, attempt: number) => void;
+  /**
+   * Send Execute and Query over one long-lived Session stream per node (default true):
+   * many calls in flight, batched per event-loop turn — far cheaper per call than unary.
+   * false uses one unary call per request.
+   */
+  pipelining?: boolean;
 }

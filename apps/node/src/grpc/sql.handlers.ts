@@ -12,11 +12,13 @@ import {
   type WireQueryRequest,
 } from './codec';
 import { toServiceError } from './errors';
+import { sessionHandler } from './session.handler';
 
 export const NODE_VERSION = '0.1.0';
 
 export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.UntypedServiceImplementation {
   return {
+    Session: sessionHandler(replica, defaults),
     Execute: (call: grpc.ServerUnaryCall<WireExecuteRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       const forwarded = call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
       let request;

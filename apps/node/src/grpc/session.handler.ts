@@ -1,0 +1,118 @@
+/**
+ * SqlService.Session: a pipelining client keeps one stream per node and sends many calls on
+ * it; each is handled exactly as the unary Execute/Query would be, and the answers go back
+ * batched, one frame per event-loop turn. Saves the per-call HTTP/2 stream, headers and
+ * trailers that dominate the cost of small unary calls.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReplicaError, type Replica } from '@quorumlite/replica';
+import {
+  decodeExecute,
+  decodeQuery,
+  encodeExecuteResponse,
+  encodeQueryResponse,
+  type RequestDefaults,
+  type WireExecuteRequest,
+  type WireExecuteResponse,
+  type WireQueryRequest,
+  type WireQueryResponse,
+} from './codec';
+import { toServiceError } from './errors';
+
+/** Most calls one stream may have in flight; more are answered 'overloaded' at once. */
+export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
+
+interface WireSessionCall {
+  id?: string;
+  call?: 'execute' | 'query';
+  execute?: WireExecuteRequest;
+  query?: WireQueryRequest;
+}
+
+interface WireSessionResult {
+  id: string;
+  execute?: WireExecuteResponse;
+  query?: WireQueryResponse;
+  error?: { code: number; message: string; metadata: Record<string, string> };
+}
+
+export function sessionHandler(replica: Replica, defaults: RequestDefaults) {
+  return (stream: grpc.ServerDuplexStream<{ calls?: WireSessionCall[] }, { results: WireSessionResult[] }>): void => {
+    let inflight = 0;
+    let outbox: WireSessionResult[] = [];
+    let flushScheduled = false;
+    let ended = false;
+    let endRequested = false;
+
+    const flush = (): void => {
+      flushScheduled = false;
+      if (ended || outbox.length === 0) return;
+      const results = outbox;
+      outbox = [];
+      stream.write({ results });
+    };
+    const closeIfDone = (): void => {
+      if (!endRequested || inflight > 0 || ended) return;
+      flush();
+      ended = true;
+      stream.end();
+    };
+    const answer = (result: WireSessionResult): void => {
+      inflight--;
+      outbox.push(result);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(() => {
+          flush();
+          closeIfDone();
+        });
+      }
+    };
+    const fail = (id: string, e: unknown): void => {
+      const err = toServiceError(e);
+      const metadata: Record<string, string> = {};
+      for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) metadata[k] = String(v);
+      answer({ id, error: { code: err.code ?? grpc.status.INTERNAL, message: err.details ?? 'error', metadata } });
+    };
+
+    stream.on('data', (frame: { calls?: WireSessionCall[] }) => {
+      for (const c of frame.calls ?? []) {
+        const id = c.id ?? '0';
+        inflight++;
+        if (inflight > SESSION_CALLS_INFLIGHT_MAX) {
+          fail(id, new ReplicaError('overloaded', `more than ${SESSION_CALLS_INFLIGHT_MAX} calls in flight on one session; wait for answers`));
+          continue;
+        }
+        try {
+          if (c.call === 'execute' && c.execute) {
+            replica.execute(decodeExecute(c.execute, false, defaults)).then(
+              (r) => answer({ id, execute: encodeExecuteResponse(r) }),
+              (e: unknown) => fail(id, e),
+            );
+          } else if (c.call === 'query' && c.query) {
+            replica.query(decodeQuery(c.query, defaults)).then(
+              (r) => answer({ id, query: encodeQueryResponse(r) }),
+              (e: unknown) => fail(id, e),
+            );
+          } else {
+            fail(id, new ReplicaError('invalid', `session call ${id} carries neither execute nor query`));
+          }
+        } catch (e: unknown) {
+          fail(id, e);
+        }
+      }
+    });
+    stream.on('end', () => {
+      // The client is done sending; answer what is in flight (every call settles within its
+      // timeout), then close.
+      endRequested = true;
+      closeIfDone();
+    });
+    stream.on('error', () => {
+      ended = true;
+    });
+    stream.on('cancelled', () => {
+      ended = true;
+    });
+  };
+}
