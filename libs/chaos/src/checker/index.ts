@@ -1,0 +1,5 @@
+export * from './history';
+export * from './limits';
+export { ILLEGAL, wglCheck } from './wgl';
+export type { Illegal, SequentialModel, WglOp, WglLimits, WglResult, DeadEnd } from './wgl';
+export * from './register';
