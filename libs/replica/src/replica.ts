@@ -581,11 +581,18 @@ export class Replica {
   /** Carries out one Ready; true when it applied committed records. */
   private async handleReady(rd: Ready): Promise<boolean> {
     if (rd.snapshot) await this.installSnapshot(rd.snapshot);
+    // Committed records that an earlier Ready already made durable here may be applied
+    // before this Ready's own fsync: the write is acknowledged one fsync sooner, and
+    // applying overlaps the disk. Records that arrive in this Ready are applied after it.
+    const lastCommitted = rd.committed[rd.committed.length - 1];
+    const firstNew = rd.entries[0];
+    const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
+    if (applyFirst) this.apply(rd.committed);
     if (rd.hardState) this.log.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.log.append(rd.entries);
     if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);
     for (const m of rd.messages) this.send(m);
-    if (rd.committed.length > 0) this.apply(rd.committed);
+    if (rd.committed.length > 0 && !applyFirst) this.apply(rd.committed);
     for (const rs of rd.readStates) {
       for (const read of this.readBatches.get(rs.requestId) ?? []) read.resolve(rs.index);
       this.readBatches.delete(rs.requestId);
