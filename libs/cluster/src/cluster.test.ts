@@ -126,6 +126,35 @@ describe('LocalCluster (stand-in node)', () => {
     await cluster.stop();
   });
 
+  it('gives each node its peers as peerAddress says, and its own entry as its real address', async () => {
+    const dataDir = path.join(tmp, 'c4');
+    const seen: string[] = [];
+    const cluster = await LocalCluster.start({
+      nodes: [{ id: 'a' }, { id: 'b' }, { id: 'o', role: 'observer' }],
+      dataDir,
+      nodeBin: fakeBin,
+      peerAddress: (from, to, real) => {
+        seen.push(`${from}->${to}`);
+        return `127.0.0.1:${to === 'a' ? 1 : to === 'b' ? 2 : 3}${from === 'a' ? '1' : from === 'b' ? '2' : '3'}`;
+      },
+    });
+    try {
+      const members = (id: string): string => {
+        const args = cluster.nodeArgs(id);
+        return args[args.indexOf('--members') + 1]!;
+      };
+      expect(members('a')).toBe(`a=${cluster.address('a')},b=127.0.0.1:21,o=127.0.0.1:31:observer`);
+      expect(members('b')).toBe(`a=127.0.0.1:12,b=${cluster.address('b')},o=127.0.0.1:32:observer`);
+      expect(members('o')).toBe(`a=127.0.0.1:13,b=127.0.0.1:23,o=${cluster.address('o')}:observer`);
+      expect(seen.sort()).toEqual(['a->b', 'a->o', 'b->a', 'b->o', 'o->a', 'o->b']);
+      // Clients keep the real addresses.
+      expect(cluster.addresses()).toEqual(['a', 'b', 'o'].map((id) => cluster.address(id)));
+      expect((await cluster.status('b')).nodeId).toBe('b');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('fails fast with the node log when a node exits during start', async () => {
     const err = await LocalCluster.start({ nodes: 2, dataDir: path.join(tmp, 'c2'), nodeBin: fakeBin, env: { FAKE_FAIL: '1' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);

@@ -32,6 +32,12 @@ export interface LocalClusterOptions {
   logDir?: string;
   protocol?: string;
   startTimeoutMs?: number;
+  /**
+   * The address node `from` is given in --members for peer `to` (default: the real address).
+   * Fault injection puts a proxy per directed link here; a node's own entry and all client
+   * traffic keep the real addresses.
+   */
+  peerAddress?: (from: string, to: string, realAddress: string) => string;
   /** Called when a node exits without being asked to (crash, bad config). */
   onNodeExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -103,8 +109,16 @@ async function choosePorts(options: LocalClusterOptions, count: number, host: st
   return Array.from({ length: count }, (_, i) => base + i);
 }
 
-function membersFlag(nodes: LocalNode[]): string {
-  return nodes.map((n) => `${n.id}=${n.address}${n.role === 'voter' ? '' : `:${n.role}`}`).join(',');
+type PeerAddress = NonNullable<LocalClusterOptions['peerAddress']>;
+
+/** The --members value node `self` starts with: its own real address, its peers as peerAddress says. */
+export function membersFlag(nodes: LocalNode[], self: string, peerAddress?: PeerAddress): string {
+  return nodes
+    .map((n) => {
+      const address = n.id === self || !peerAddress ? n.address : peerAddress(self, n.id, n.address);
+      return `${n.id}=${address}${n.role === 'voter' ? '' : `:${n.role}`}`;
+    })
+    .join(',');
 }
 
 export class LocalCluster implements Reapable {
@@ -121,8 +135,8 @@ export class LocalCluster implements Reapable {
     logDir: string,
   ) {
     this.nodes = nodes;
-    const members = membersFlag(nodes);
     for (const node of nodes) {
+      const members = membersFlag(nodes, node.id, options.peerAddress);
       const args = ['--node-id', node.id, '--listen', node.address, '--data-dir', node.dataDir, '--members', members];
       if (options.protocol !== undefined) args.push('--protocol', options.protocol);
       args.push(...(options.nodeArgs ?? []));
@@ -238,6 +252,21 @@ export class LocalCluster implements Reapable {
 
   status(id: string): Promise<NodeStatus> {
     return this.client.status(this.address(id));
+  }
+
+  /** The arguments node `id` is started with (after the watchdog and the node binary). */
+  nodeArgs(id: string): readonly string[] {
+    return this.proc(id).args;
+  }
+
+  /** The file node `id` writes its stdout/stderr to. */
+  logFile(id: string): string {
+    return this.proc(id).logFile;
+  }
+
+  /** Whether node `id` is stopped with SIGSTOP by pause(). */
+  isPaused(id: string): boolean {
+    return this.isRunning(id) && this.proc(id).paused;
   }
 
   /** The last lines the node wrote to stdout/stderr (this and earlier runs). */

@@ -1,6 +1,7 @@
 export {
   LocalCluster,
   findNodeBin,
+  membersFlag,
   START_TIMEOUT_MS_DEFAULT,
   LEADER_TIMEOUT_MS_DEFAULT,
   STOP_GRACE_MS,
