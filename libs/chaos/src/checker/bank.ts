@@ -60,9 +60,9 @@ export function checkBankHistory(ops: readonly BankOp[], options: BankOptions): 
   for (const read of reads) {
     const shapeOk = checkReadShape(read, options, anomalies);
     if (!shapeOk || options.initialBalances === undefined) continue;
-    const verdict = explainRead(read, transfers, options.accounts, options.initialBalances, limits.subsetSearchStepsMax);
+    const verdict = explainRead(read, transfers, options.accounts, options.initialBalances, limits);
     if (verdict.kind === 'unexplained') anomalies.push({ kind: 'unexplained-balances', op: read, explanation: verdict.explanation });
-    if (verdict.kind === 'limit') undecided ??= `read #${read.id}: subsetSearchStepsMax (${limits.subsetSearchStepsMax}) exceeded`;
+    if (verdict.kind === 'limit') undecided ??= `read #${read.id}: ${verdict.reason}`;
   }
   const finalReads = countFinalReads(reads, transfers);
   if (options.finalReadRequired && finalReads === 0) {
@@ -118,14 +118,14 @@ function checkReadShape(read: ReadOp, options: BankOptions, anomalies: BankAnoma
   return missing.length === 0 && extra.length === 0 && sum === options.total;
 }
 
-type Explained = { kind: 'explained' } | { kind: 'unexplained'; explanation: string } | { kind: 'limit' };
+type Explained = { kind: 'explained' } | { kind: 'unexplained'; explanation: string } | { kind: 'limit'; reason: string };
 
 function explainRead(
   read: ReadOp,
   transfers: readonly Transfer[],
   accounts: readonly string[],
   initial: Readonly<Record<string, number>>,
-  stepsMax: number,
+  limits: CheckerLimits,
 ): Explained {
   const target = accounts.map((a) => (read.output.balances[a] ?? 0) - (initial[a] ?? 0));
   const readCompleteMs = read.completeMs ?? Infinity;
@@ -140,8 +140,12 @@ function explainRead(
       optional.push(t);
     }
   }
-  const found = findSubset(target, optional, stepsMax);
-  if (found !== 'none') return found === 'found' ? { kind: 'explained' } : { kind: 'limit' };
+  if (optional.length > limits.subsetTransfersMax) {
+    return { kind: 'limit', reason: `${optional.length} transfers may or may not be in it, over subsetTransfersMax (${limits.subsetTransfersMax})` };
+  }
+  const found = findSubset(target, optional, limits.subsetSearchStepsMax);
+  if (found === 'limit') return { kind: 'limit', reason: `subsetSearchStepsMax (${limits.subsetSearchStepsMax}) exceeded` };
+  if (found === 'found') return { kind: 'explained' };
   const diff = accounts.map((a, i) => `${a}:${signed(target[i] ?? 0)}`).join(', ');
   return {
     kind: 'unexplained',

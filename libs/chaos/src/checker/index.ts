@@ -3,3 +3,4 @@ export * from './limits';
 export { ILLEGAL, wglCheck } from './wgl';
 export type { Illegal, SequentialModel, WglOp, WglLimits, WglResult, DeadEnd } from './wgl';
 export * from './register';
+export * from './bank';

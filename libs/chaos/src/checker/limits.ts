@@ -16,7 +16,9 @@ export const CHECKER_LIMITS = {
   /** Search steps per shrinking re-check (a re-check over the bound keeps the op). */
   searchStepsMaxShrink: 200_000,
   /** Bank: steps of the subset search that explains one read by the transfers. */
-  subsetSearchStepsMax: 2_000_000,
+  subsetSearchStepsMax: 1_000_000,
+  /** Bank: transfers that may or may not be in one read's explanation (the search recurses on them). */
+  subsetTransfersMax: 2_000,
   /** Anomalies a result lists (the count is always exact). */
   anomaliesMax: 100,
 };
