@@ -4,3 +4,4 @@ export { ILLEGAL, wglCheck } from './wgl';
 export type { Illegal, SequentialModel, WglOp, WglLimits, WglResult, DeadEnd } from './wgl';
 export * from './register';
 export * from './bank';
+export * from './append';
