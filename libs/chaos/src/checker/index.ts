@@ -5,3 +5,4 @@ export type { Illegal, SequentialModel, WglOp, WglLimits, WglResult, DeadEnd } f
 export * from './register';
 export * from './bank';
 export * from './append';
+export * from './dumps';
