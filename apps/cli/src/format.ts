@@ -90,7 +90,14 @@ export function formatStatus(s: NodeStatus): string {
   if (s.members.length > 0) {
     const table = formatTable({
       columns: ['id', 'address', 'role', 'match', 'reachable'].map((name) => ({ name, declType: '' })),
-      rows: s.members.map((m) => [m.id + (m.id === s.leaderId ? ' *' : ''), m.address, m.role, m.matchIndex, m.reachable ? 'yes' : 'no']),
+      // Only the leader tracks how far each member has replicated.
+      rows: s.members.map((m) => [
+        m.id + (m.id === s.leaderId ? ' *' : ''),
+        m.address,
+        m.role,
+        s.role === 'leader' || m.id === s.nodeId ? m.matchIndex : '-',
+        m.reachable ? 'yes' : 'no',
+      ]),
       index: 0n,
       truncated: false,
     });
