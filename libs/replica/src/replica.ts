@@ -105,7 +105,8 @@ export interface ReplicaStatus {
 interface PendingWrite {
   readonly term: Term;
   readonly durability: Durability;
-  readonly timeoutMs: number;
+  /** When the client's timeout runs out, measured from the request's arrival. */
+  readonly deadlineMs: number;
   readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: unknown) => void;
   timer: NodeJS.Timeout | null;
@@ -114,6 +115,7 @@ interface PendingWrite {
 interface QueuedProposal {
   readonly data: Uint8Array;
   readonly request: WriteRequest;
+  readonly deadlineMs: number;
   readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -258,7 +260,9 @@ export class Replica {
 
   async execute(request: WriteRequest): Promise<WriteResult> {
     this.assertServing();
-    if (this.role !== 'leader') return this.forward(request);
+    // One deadline for the whole request: waiting for a leader, commit and durability.
+    const deadlineMs = Date.now() + request.timeoutMs;
+    if (this.role !== 'leader') return this.forward(request, deadlineMs);
     if (!this.sql) throw new ReplicaError('refused', 'a witness does not keep the database and cannot run writes');
     // No lookup of the request id here: apply finds a duplicate in the same transaction
     // that would record it, which is the only check that cannot race; a lookup on every
@@ -274,9 +278,9 @@ export class Replica {
       throw fromSqlError(e);
     }
     try {
-      return await this.propose(data, request);
+      return await this.propose(data, request, deadlineMs);
     } catch (e: unknown) {
-      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forward(request);
+      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forward(request, deadlineMs);
       throw e;
     }
   }
@@ -297,8 +301,9 @@ export class Replica {
         await this.waitApplied(request.minIndex, request.timeoutMs);
         break;
       case 'linearizable': {
+        const deadlineMs = Date.now() + request.timeoutMs;
         const index = await this.readIndex(request.timeoutMs);
-        await this.waitApplied(index, request.timeoutMs);
+        await this.waitApplied(index, Math.max(1, deadlineMs - Date.now()));
         break;
       }
     }
@@ -348,20 +353,21 @@ export class Replica {
 
   // ---- writes ------------------------------------------------------------------------
 
-  private propose(data: Uint8Array, request: WriteRequest): Promise<WriteResult> {
+  private propose(data: Uint8Array, request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
     return new Promise<WriteResult>((resolve, reject) => {
-      this.proposals.push({ data, request, resolve, reject });
+      this.proposals.push({ data, request, deadlineMs, resolve, reject });
       this.kick();
     });
   }
 
-  private async forward(request: WriteRequest): Promise<WriteResult> {
+  private async forward(request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
     if (request.forwarded) {
       throw new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint());
     }
-    const leader = await this.waitForLeader(request.timeoutMs);
-    if (leader.id === this.settings.nodeId) return this.execute(request);
-    return this.deps.forwarder.forward(leader, { ...request, forwarded: true });
+    const leader = await this.waitForLeader(deadlineMs - Date.now());
+    const timeoutMs = Math.max(1, deadlineMs - Date.now());
+    if (leader.id === this.settings.nodeId) return this.execute({ ...request, timeoutMs });
+    return this.deps.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
   }
 
   private async waitForLeader(timeoutMs: number): Promise<{ id: string; address: string }> {
@@ -563,7 +569,7 @@ export class Replica {
       }
       return;
     }
-    const pending: PendingWrite = { term: r.term, durability: p.request.durability, timeoutMs: p.request.timeoutMs, resolve: p.resolve, reject: p.reject, timer: null };
+    const pending: PendingWrite = { term: r.term, durability: p.request.durability, deadlineMs: p.deadlineMs, resolve: p.resolve, reject: p.reject, timer: null };
     pending.timer = setTimeout(() => {
       if (this.pending.get(r.index) !== pending) return;
       this.pending.delete(r.index);
@@ -574,7 +580,7 @@ export class Replica {
           { index: r.index },
         ),
       );
-    }, p.request.timeoutMs);
+    }, Math.max(0, p.deadlineMs - Date.now()));
     this.pending.set(r.index, pending);
   }
 
@@ -655,7 +661,7 @@ export class Replica {
     this.durabilityWaits.push({
       index: entry.index,
       durability: pending.durability,
-      deadlineMs: Date.now() + pending.timeoutMs,
+      deadlineMs: pending.deadlineMs,
       result,
       resolve: pending.resolve,
       reject: pending.reject,

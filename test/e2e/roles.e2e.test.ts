@@ -1,0 +1,73 @@
+/**
+ * Observers (non-voting replicas that keep the database and serve reads) and per-write
+ * durability levels, on real processes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
+import { startCluster, stopCluster, waitAllApplied } from './helpers';
+
+type Ctx = Awaited<ReturnType<typeof startCluster>>;
+let ctx: Ctx | undefined;
+
+beforeAll(async () => {
+  ctx = await startCluster('roles', { nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4', role: 'observer' }] });
+}, 60_000);
+
+afterAll(async () => {
+  await stopCluster(ctx);
+}, 30_000);
+
+function c(): Ctx {
+  if (!ctx) throw new Error('cluster did not start');
+  return ctx;
+}
+
+describe('observers and durability levels', () => {
+  it('an observer replicates the data, serves reads at every consistency, and never leads', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE obs(n INTEGER)');
+    const w = await client.execute({ sql: 'INSERT INTO obs VALUES (?)', params: [42] });
+    const observer = cluster.nodes.find((n) => n.id === 'n4')!;
+    const s = await client.status(observer.address);
+    expect(s.role).toBe('observer');
+    expect(s.members.find((m) => m.id === 'n4')?.role).toBe('observer');
+    for (const consistency of ['linearizable', 'session', 'stale'] as const) {
+      if (consistency === 'stale') await waitAllApplied(cluster, w.index);
+      const r = await client.query('SELECT n FROM obs', [], { address: observer.address, consistency, minIndex: w.index });
+      expect(r.rows).toEqual([[42n]]);
+    }
+    const leader = await cluster.waitForLeader();
+    expect(leader.id).not.toBe('n4');
+  });
+
+  it('durability all waits for every voter; with one voter down it times out while quorum writes go on', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE dur(k TEXT PRIMARY KEY)');
+    const all = await client.execute({ sql: "INSERT INTO dur VALUES ('all-1')" }, { durability: 'all' });
+    const semi = await client.execute({ sql: "INSERT INTO dur VALUES ('semi-1')" }, { durability: 'semi' });
+    expect(semi.index).toBeGreaterThan(all.index);
+    const leader = await cluster.waitForLeader();
+    const down = cluster.nodes.find((n) => n.id !== leader.id && n.id !== 'n4')!;
+    await cluster.kill(down.id, 'SIGKILL');
+    try {
+      await client.execute({ sql: "INSERT INTO dur VALUES ('quorum-2')" }, { durability: 'quorum' });
+      await client.execute({ sql: "INSERT INTO dur VALUES ('semi-2')" }, { durability: 'semi' });
+      let error: unknown = null;
+      const once = new QuorumliteClient({ addresses: [leader.address], retryBudgetMs: 0 });
+      try {
+        await once.execute({ sql: "INSERT INTO dur VALUES ('all-2')" }, { durability: 'all', timeoutMs: 1_500 });
+      } catch (e: unknown) {
+        error = e;
+      } finally {
+        once.close();
+      }
+      expect(error).toBeInstanceOf(QuorumliteError);
+      expect((error as QuorumliteError).message).toMatch(/committed at index \d+ by a quorum, but not yet acknowledged by every replica/);
+      // It was committed all the same: the row is there.
+      const r = await client.query("SELECT k FROM dur WHERE k = 'all-2'");
+      expect(r.rows).toEqual([['all-2']]);
+    } finally {
+      await cluster.restart(down.id);
+    }
+  });
+});
