@@ -121,6 +121,11 @@ export function membersFlag(nodes: LocalNode[], self: string, peerAddress?: Peer
     .join(',');
 }
 
+/** A node process ended while the cluster waited for it. */
+export class NodeExitedError extends Error {
+  override readonly name = 'NodeExitedError';
+}
+
 export class LocalCluster implements Reapable {
   readonly nodes: LocalNode[];
   private readonly procs = new Map<string, Proc>();
@@ -221,6 +226,8 @@ export class LocalCluster implements Reapable {
     this.spawnNode(id);
     const address = this.address(id);
     await this.waitUntil(this.options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, `node ${id} to answer Status after a restart`, async () => {
+      // A node that refuses its data dir exits at once: say so now, not at the timeout.
+      if (!this.isRunning(id)) throw new NodeExitedError(`node ${id} exited while restarting:\n${this.logTail(id, 20)}`);
       await this.client.status(address);
       return true;
     });
@@ -393,7 +400,7 @@ export class LocalCluster implements Reapable {
       try {
         if (await check()) return;
       } catch (e: unknown) {
-        if (e instanceof Error && /exited .* while the cluster was starting/.test(e.message)) throw e;
+        if (e instanceof NodeExitedError || (e instanceof Error && /exited .* while the cluster was starting/.test(e.message))) throw e;
         lastError = e;
       }
       await sleep(POLL_INTERVAL_MS);
