@@ -492,13 +492,19 @@ class Simulation<M extends BaseMessage> {
   private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): boolean {
     const becameLeader = this.observeSoftState(node, rd);
     if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
+    // As libs/replica does: records an earlier Ready made durable are applied before this
+    // Ready's persist; records that arrive in this Ready only after it.
+    const lastCommitted = rd.committed[rd.committed.length - 1];
+    const firstNew = rd.entries[0];
+    const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
+    if (applyFirst) for (const e of rd.committed) this.apply(node, e);
     this.persist(node, rd);
     if (rd.mustSync) node.disk.fsync();
     if (becameLeader) {
       this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, entryKey));
     }
     for (const m of rd.messages) this.send(node, m);
-    for (const e of rd.committed) this.apply(node, e);
+    if (!applyFirst) for (const e of rd.committed) this.apply(node, e);
     const applied = rd.committed.length > 0;
     if (applied && this.options.compactionPoint === 'during_apply') this.maybeCompact(node, core);
     for (const rs of rd.readStates) {
