@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from './errors';
 import { formatError } from './format';
 import { benchCommand, runBenchCommand, runBenchWorkerCommand } from './commands/bench';
+import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
 import { execCommand } from './commands/exec';
 import { queryCommand } from './commands/query';
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(
@@ -32,6 +33,7 @@ examples:
   quorumlite exec "INSERT INTO t(id, name) VALUES (?, ?)" --param 1 --param "'ann'"
   quorumlite query "SELECT * FROM t" --json
   quorumlite status --addr 127.0.0.1:7002
+  quorumlite chaos --nemesis kill,pause,partition --duration 60s --seed 7
 
 exit codes: 0 ok, 1 request or SQL error, 2 usage error, 3 no node reachable`,
   );
@@ -42,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv.slice(2);
   if (command === 'bench') return runBenchCommand(rest);
   if (command === 'bench-worker') return runBenchWorkerCommand(rest);
+  if (command === 'chaos') return runChaosCommand(rest);
   try {
     await buildProgram().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;

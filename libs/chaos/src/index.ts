@@ -39,3 +39,5 @@ export {
   type Verdict,
 } from './harness/run';
 export { writeArtifacts } from './harness/artifacts';
+export { HISTORY_CHECKS, registerCheck, bankCheck, appendCheck, toRegisterOps, toBankOps, toAppendOps } from './harness/checks';
+export { chaosMain, parseChaosArgs, parseDurationMs, summaryLines, CHAOS_USAGE, UsageError, type ParsedChaosArgs } from './main';

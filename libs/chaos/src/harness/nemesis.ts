@@ -7,7 +7,8 @@
  */
 import type { LocalCluster } from '../../../cluster/src';
 import { seededRandom } from '../../../consensus/src/prng';
-import { bridgeGrudge, describeGrudge, splitGrudge, type ProxyMesh } from './network';
+import { bridgeGrudge, describeGrudge, splitGrudge, type Grudge, type ProxyMesh } from './network';
+import type { CutMode } from './proxy';
 import { assertNever } from './workloads';
 
 export type NemesisName = 'kill' | 'pause' | 'partition';
@@ -91,8 +92,9 @@ export interface TimelineEntry {
   atMs: number;
   healedAtMs: number | null;
   targets: string[];
-  /** Partitions: the links cut, as "a<->b". */
+  /** Partitions: the links cut, as "a<->b", and how (refused connections or a silent blackhole). */
   links?: string[];
+  cut?: CutMode;
   /** Anything unexpected while injecting or healing (no leader found, restart failed). */
   notes: string[];
 }
@@ -163,7 +165,8 @@ export class Nemesis {
   }
 
   private async apply(fault: PlannedFault, entry: TimelineEntry, leader: string | null, running: string[]): Promise<Undo> {
-    const [d0 = 0, d1 = 0] = fault.draws;
+    const [d0 = 0, d1 = 0, d2 = 0] = fault.draws;
+    const mode: CutMode = d2 < 0.5 ? 'refuse' : 'blackhole';
     const choose = (from: string[], draw: number): string => from[Math.floor(draw * from.length)]!;
     const leaderOr = (draw: number): string => (leader !== null && running.includes(leader) ? leader : choose(running, draw));
     const follower = (draw: number): string => {
@@ -182,21 +185,18 @@ export class Nemesis {
       case 'partition-majority': {
         const ids = shuffled(this.cluster.nodes.map((n) => n.id), seededRandom(Math.floor(d0 * 2 ** 32)));
         const minority = ids.slice(0, Math.floor((ids.length - 1) / 2));
-        return this.partition(entry, [minority, ids.slice(minority.length)], minority);
+        return this.partition(entry, splitGrudge([minority, ids.slice(minority.length)]), minority, mode);
       }
       case 'partition-leader': {
         const isolated = leaderOr(d0);
-        return this.partition(entry, [[isolated], this.cluster.nodes.map((n) => n.id).filter((id) => id !== isolated)], [isolated]);
+        return this.partition(entry, splitGrudge([[isolated], this.cluster.nodes.map((n) => n.id).filter((id) => id !== isolated)]), [isolated], mode);
       }
       case 'partition-bridge': {
         const ids = shuffled(this.cluster.nodes.map((n) => n.id), seededRandom(Math.floor(d1 * 2 ** 32)));
         const bridge = ids[0]!;
         const rest = ids.slice(1);
         const half = Math.ceil(rest.length / 2);
-        entry.targets = [bridge];
-        entry.links = describeGrudge(bridgeGrudge(rest.slice(0, half), bridge, rest.slice(half)));
-        this.mesh.apply(bridgeGrudge(rest.slice(0, half), bridge, rest.slice(half)));
-        return async () => this.mesh.healAll();
+        return this.partition(entry, bridgeGrudge(rest.slice(0, half), bridge, rest.slice(half)), [bridge], mode);
       }
       default:
         return assertNever(fault.kind);
@@ -217,11 +217,11 @@ export class Nemesis {
     };
   }
 
-  private async partition(entry: TimelineEntry, sides: string[][], targets: string[]): Promise<Undo> {
-    const grudge = splitGrudge(sides);
+  private async partition(entry: TimelineEntry, grudge: Grudge, targets: string[], mode: CutMode): Promise<Undo> {
     entry.targets = targets;
     entry.links = describeGrudge(grudge);
-    this.mesh.apply(grudge);
+    entry.cut = mode;
+    this.mesh.apply(grudge, mode);
     return async () => this.mesh.healAll();
   }
 }

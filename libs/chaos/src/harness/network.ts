@@ -69,14 +69,14 @@ export class ProxyMesh {
     return p;
   }
 
-  /** Cuts exactly the links the grudge names, heals every other link. */
-  apply(grudge: Grudge): void {
+  /** Cuts exactly the links the grudge names (as `mode` says), heals every other link. */
+  apply(grudge: Grudge, mode: CutMode = this.mode): void {
     this.grudge = grudge;
     for (const from of this.ids) {
       for (const to of this.ids) {
         if (from === to) continue;
         const p = this.proxy(from, to);
-        if (grudge.get(from)?.has(to)) p.cut(this.mode);
+        if (grudge.get(from)?.has(to)) p.cut(mode);
         else p.heal();
       }
     }

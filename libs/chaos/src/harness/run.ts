@@ -14,6 +14,7 @@ import { FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS
 import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEFAULT, runFinalReads, runWorker, uniqueCounter } from './workers';
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
+import { HISTORY_CHECKS } from './checks';
 
 export interface ChaosOptions {
   seed: number;
@@ -37,7 +38,10 @@ export interface ChaosOptions {
   clientRetryBudgetMs?: number;
   /** How long the cluster gets to elect a leader and apply everything after the heal. */
   convergeTimeoutMs?: number;
-  /** Checks on the finished run; each returns verdicts (the replica comparison is built in). */
+  /**
+   * Checks on the finished run, default HISTORY_CHECKS (register, bank, append checkers).
+   * The harness's own problems and the replica comparison are always checked.
+   */
   checks?: readonly ChaosCheck[];
   log?: (line: string) => void;
 }
@@ -51,8 +55,11 @@ export interface ReplicaDump {
 
 export interface Verdict {
   name: string;
-  valid: boolean;
+  /** 'unknown': the checker hit a search limit; reported, but not a failure. */
+  valid: boolean | 'unknown';
   reasons: string[];
+  /** How long the check took (checkers search; a slow one should be visible). */
+  elapsedMs?: number;
 }
 
 export interface ChaosRun {
@@ -80,7 +87,7 @@ export interface ChaosResult extends ChaosRun {
   artifactsDir: string | null;
 }
 
-export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers'>> & {
+export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs'>> & {
   faults: FaultKind[];
   nemesis: (NemesisName | FaultKind)[];
 };
@@ -114,6 +121,9 @@ export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
     nodes: o.nodes ?? 3,
     workloads: o.workloads ?? (['register', 'bank', 'append'] as const),
     workers: o.workers ?? WORKERS_DEFAULT,
+    clientTimeoutMs: o.clientTimeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT,
+    clientRetryBudgetMs: o.clientRetryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT,
+    nodeArgs: o.nodeArgs ?? [],
     nemesis,
     faults: faultsOf(nemesis),
   };
@@ -134,6 +144,9 @@ export function replayCommand(o: ChaosOptionsResolved): string {
     `--seed ${o.seed}`,
     `--nodes ${o.nodes}`,
     `--workers ${o.workers}`,
+    ...(o.clientTimeoutMs !== CLIENT_TIMEOUT_MS_DEFAULT ? [`--client-timeout ${o.clientTimeoutMs}ms`] : []),
+    ...(o.clientRetryBudgetMs !== CLIENT_RETRY_BUDGET_MS_DEFAULT ? [`--retry-budget ${o.clientRetryBudgetMs}ms`] : []),
+    ...(o.nodeArgs.length > 0 ? [`--node-args='${o.nodeArgs.join(' ')}'`] : []),
   ].join(' ');
 }
 
@@ -162,12 +175,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         protocol: o.protocol,
         peerAddress: mesh.peerAddress,
         ...(options.nodeBin !== undefined ? { nodeBin: options.nodeBin } : {}),
-        ...(options.nodeArgs !== undefined ? { nodeArgs: options.nodeArgs } : {}),
+        nodeArgs: o.nodeArgs,
       });
       cluster = started;
       log(`cluster up: ${ids.map((id) => `${id}=${started.address(id)}`).join(' ')}; ${plan.length} faults planned over ${o.durationMs} ms`);
       const run = await drive(o, options, plan, started, mesh, log);
-      result = summarize(run, judge(run, options.checks ?? []));
+      result = summarize(run, judge(run, options.checks ?? HISTORY_CHECKS));
     } finally {
       mesh?.healAll();
       await cluster?.stop();
@@ -205,8 +218,8 @@ async function drive(o: ChaosOptionsResolved, options: ChaosOptions, plan: Plann
       seed: o.seed,
       workerCount: o.workers,
       runId: `s${o.seed}-${Date.now().toString(36)}`,
-      clientTimeoutMs: options.clientTimeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT,
-      clientRetryBudgetMs: options.clientRetryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT,
+      clientTimeoutMs: o.clientTimeoutMs,
+      clientRetryBudgetMs: o.clientRetryBudgetMs,
       thinkMs: THINK_MS_DEFAULT,
       shouldStop: () => performance.now() >= stopAtMs,
     };
@@ -236,7 +249,7 @@ async function runNemesis(nemesis: Nemesis, plan: PlannedFault[], startedAtMs: n
       await sleep(Math.max(0, startedAtMs + fault.atMs - performance.now()));
       if (performance.now() >= stopAtMs) break;
       const entry = await nemesis.inject(fault);
-      log(`+${Math.round(entry.atMs - startedAtMs)} ms ${entry.fault} ${entry.targets.join(',')}${entry.links ? ` [${entry.links.join(' ')}]` : ''}${entry.notes.length ? ` (${entry.notes.join('; ')})` : ''}`);
+      log(`+${Math.round(entry.atMs - startedAtMs)} ms ${entry.fault} ${entry.targets.join(',')}${entry.links ? ` [${entry.links.join(' ')}] ${entry.cut}` : ''}${entry.notes.length ? ` (${entry.notes.join('; ')})` : ''}`);
       await sleep(Math.max(0, Math.min(fault.holdMs, stopAtMs - performance.now())));
       await nemesis.heal();
       log(`+${Math.round(performance.now() - startedAtMs)} ms healed ${entry.fault}`);
@@ -308,9 +321,11 @@ export function replicasIdentical(run: ChaosRun): Verdict {
 function judge(run: ChaosRun, checks: readonly ChaosCheck[]): Verdict[] {
   const verdicts: Verdict[] = [{ name: 'harness', valid: run.problems.length === 0, reasons: run.problems }, replicasIdentical(run)];
   for (const check of checks) {
+    const t0 = performance.now();
     try {
       const v = check(run);
-      verdicts.push(...(Array.isArray(v) ? v : [v]));
+      const elapsedMs = Math.round(performance.now() - t0);
+      verdicts.push(...(Array.isArray(v) ? v : [v]).map((x) => ({ ...x, elapsedMs })));
     } catch (e: unknown) {
       verdicts.push({ name: check.name || 'check', valid: false, reasons: [`the check threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`] });
     }
@@ -321,7 +336,7 @@ function judge(run: ChaosRun, checks: readonly ChaosCheck[]): Verdict[] {
 function summarize(run: ChaosRun, verdicts: Verdict[]): ChaosResult {
   const faultsByKind: Partial<Record<FaultKind, number>> = {};
   for (const e of run.timeline) faultsByKind[e.fault] = (faultsByKind[e.fault] ?? 0) + 1;
-  const invalid = verdicts.filter((v) => !v.valid);
+  const invalid = verdicts.filter((v) => v.valid === false);
   return {
     ...run,
     valid: invalid.length === 0,

@@ -1,0 +1,20 @@
+/**
+ * `quorumlite chaos`: a fault-injection run against a local cluster (libs/chaos). The chaos
+ * runner owns its argument parsing, so main() passes the raw arguments through, as for bench.
+ */
+import { Command } from 'commander';
+
+export async function runChaosCommand(argv: string[]): Promise<number> {
+  // Relative until the '@quorumlite/chaos' path alias exists.
+  const { chaosMain } = await import('../../../../libs/chaos/src/main');
+  return chaosMain(argv);
+}
+
+/** Listed in --help only; main() dispatches `chaos` before option parsing. */
+export function chaosCommand(): Command {
+  return new Command('chaos')
+    .description('run a fault-injection test against a local cluster (see `quorumlite chaos --help`)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[args...]');
+}
