@@ -3,6 +3,8 @@
  * atomicity, forwarding, consistency levels, refusals and limits, deduplication, and
  * byte-identical replicas after non-deterministic SQL.
  */
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
 import { qlCode, rawCall, rowsPerNode, startCluster, stopCluster, waitAllApplied } from './helpers';
@@ -200,6 +202,30 @@ describe('SqlService on a 3-node raft cluster', () => {
       expect((await unary.query('SELECT count(*) FROM both_paths')).rows).toEqual((await client.query('SELECT count(*) FROM both_paths')).rows);
     } finally {
       unary.close();
+    }
+  });
+
+  it('serves gRPC server reflection, so generic tools can discover the API', async () => {
+    const { cluster } = c();
+    const protoPath = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+    const def = protoLoader.loadSync(protoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: grpc.ChannelCredentials) => grpc.Client } } };
+    };
+    const client = new pkg.grpc.reflection.v1.ServerReflection(cluster.nodes[0]!.address, grpc.credentials.createInsecure());
+    try {
+      const names = await new Promise<string[]>((resolve, reject) => {
+        const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
+        call.on('data', (r) => {
+          resolve((r.list_services_response?.service ?? []).map((x) => x.name));
+          call.end();
+        });
+        call.on('error', reject);
+        call.write({ list_services: '' });
+      });
+      expect(names).toContain('quorumlite.v1.SqlService');
+    } finally {
+      client.close();
     }
   });
 
