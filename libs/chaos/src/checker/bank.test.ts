@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BankOp, BankOptions, checkBankHistory } from './bank';
 import { CheckerError, OpOutcome } from './history';
+import { seededRandom } from '@quorumlite/consensus';
 
 type Draft = Omit<BankOp, 'id'>;
 const history = (...drafts: Draft[]): BankOp[] => drafts.map((d, id) => ({ ...d, id }));
@@ -111,11 +112,12 @@ describe('bank: anomalies, one per rule', () => {
 
 describe('bank: limits and malformed input', () => {
   it('answers unknown when the subset search bound is hit', () => {
-    // Even amounts cannot make an odd difference, but only an exhaustive search can tell.
+    // Even amounts cannot make an odd difference, but the search has to look to tell.
+    const pairs: [string, string][] = [['a', 'b'], ['b', 'c'], ['c', 'a']];
     const drafts: Draft[] = [];
-    for (let i = 0; i < 40; i++) drafts.push(transfer(i, 0, null, i % 2 === 0 ? 'a' : 'b', i % 2 === 0 ? 'b' : 'a', 2 * (1 + (i % 7)), 'unknown'));
+    for (let i = 0; i < 30; i++) drafts.push(transfer(i, 0, null, pairs[i % 3]?.[0] ?? 'a', pairs[i % 3]?.[1] ?? 'b', 2 * (1 + (i % 7)), 'unknown'));
     drafts.push(read(99, 100, 101, { a: 1, b: 19, c: 10 }));
-    const result = checkBankHistory(history(...drafts), { ...options, limits: { subsetSearchStepsMax: 10 } });
+    const result = checkBankHistory(history(...drafts), { ...options, limits: { subsetSearchStepsMax: 2 } });
     expect(result).toMatchObject({ valid: 'unknown' });
     if (result.valid === 'unknown') expect(result.reason).toContain('subsetSearchStepsMax');
     expect(checkBankHistory(history(...drafts), options).valid).toBe(false);
@@ -125,5 +127,75 @@ describe('bank: limits and malformed input', () => {
     expect(() => checkBankHistory([], { ...options, total: 31 })).toThrow(CheckerError);
     expect(() => checkBankHistory(history(transfer(0, 0, 1, 'a', 'z', 1)), options)).toThrow(/unknown account/);
     expect(() => checkBankHistory(history(transfer(0, 0, 1, 'a', 'b', 0)), options)).toThrow(/positive integer/);
+  });
+});
+
+/**
+ * A linearizable bank: each op takes effect at one instant inside its interval; a transfer
+ * that would overdraw is refused ('fail'); some ops time out (unknown; applied or not).
+ */
+function simulateBank(seed: number, count: number, accounts: readonly string[], initial: number, unknownRate: number): BankOp[] {
+  const random = seededRandom(seed);
+  const int = (n: number): number => Math.floor(random() * n);
+  const freeAtMs = new Array<number>(8).fill(0);
+  const drafts: (Draft & { lpMs: number; applied: boolean })[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = int(freeAtMs.length);
+    const invokeMs = (freeAtMs[p] ?? 0) + 1 + int(5);
+    const lpMs = invokeMs + 1 + int(20) + random() * 0.5;
+    const completeMs = Math.ceil(lpMs) + 1 + int(20);
+    freeAtMs[p] = completeMs;
+    const isRead = random() < 0.3;
+    const from = accounts[int(accounts.length)] as string;
+    const to = accounts[(accounts.indexOf(from) + 1 + int(accounts.length - 1)) % accounts.length] as string;
+    const fate = random();
+    const outcome: OpOutcome = !isRead && fate < unknownRate ? 'unknown' : 'ok';
+    const base = { process: p, invokeMs, completeMs: outcome === 'unknown' && random() < 0.5 ? null : completeMs, outcome, lpMs };
+    drafts.push(
+      isRead
+        ? { ...base, input: { f: 'read' }, output: null, applied: true }
+        : { ...base, input: { f: 'transfer', from, to, amount: 1 + int(30) }, output: null, applied: outcome === 'ok' || random() < 0.5 },
+    );
+  }
+  const balances: Record<string, number> = Object.fromEntries(accounts.map((a) => [a, initial]));
+  for (const d of [...drafts].sort((a, b) => a.lpMs - b.lpMs)) {
+    if (d.input.f === 'read') {
+      d.output = { f: 'read', balances: { ...balances } };
+    } else if (d.applied && (balances[d.input.from] ?? 0) >= d.input.amount) {
+      balances[d.input.from] = (balances[d.input.from] ?? 0) - d.input.amount;
+      balances[d.input.to] = (balances[d.input.to] ?? 0) + d.input.amount;
+      if (d.outcome === 'ok') d.output = { f: 'transfer' };
+    } else if (d.outcome === 'ok') {
+      d.outcome = 'fail';
+    }
+  }
+  const last = drafts.reduce((m, d) => Math.max(m, d.completeMs ?? 0), 0);
+  drafts.push({ process: 99, invokeMs: last + 10, completeMs: last + 11, input: { f: 'read' }, output: { f: 'read', balances: { ...balances } }, outcome: 'ok', lpMs: 0, applied: true });
+  return drafts.map(({ lpMs: _lp, applied: _a, ...d }, id) => ({ ...d, id }));
+}
+
+describe('bank: randomized histories from a simulated linearizable bank', () => {
+  const accounts = ['a', 'b', 'c', 'd', 'e'];
+  const opts: BankOptions = { accounts, total: 500, initialBalances: Object.fromEntries(accounts.map((a) => [a, 100])), finalReadRequired: true };
+
+  it.each([1, 2, 3])('seed %i: valid with many unknown transfers', (seed) => {
+    const ops = simulateBank(seed, 1_500, accounts, 100, 0.15);
+    const started = performance.now();
+    const result = checkBankHistory(ops, opts);
+    console.log(`bank checker: ${ops.length} ops in ${(performance.now() - started).toFixed(1)} ms`);
+    expect(result).toMatchObject({ valid: true });
+    if (result.valid === true) expect(result.finalReads).toBeGreaterThan(0);
+  });
+
+  it.each([1, 2, 3])('seed %i: valid, and invalid once the final read loses one ok transfer', (seed) => {
+    const ops = simulateBank(seed, 1_500, accounts, 100, 0.005);
+    expect(checkBankHistory(ops, opts)).toMatchObject({ valid: true });
+    const lost = ops.find((o) => o.outcome === 'ok' && o.input.f === 'transfer' && o.input.amount > 20);
+    const final = ops[ops.length - 1];
+    if (lost?.input.f !== 'transfer' || final?.output?.f !== 'read') throw new Error('simulation produced no transfer to lose');
+    const { from, to, amount } = lost.input;
+    const balances = { ...final.output.balances, [from]: (final.output.balances[from] ?? 0) + amount, [to]: (final.output.balances[to] ?? 0) - amount };
+    const broken = ops.map((o) => (o.id === final.id ? { ...o, output: { f: 'read' as const, balances } } : o));
+    expect(checkBankHistory(broken, { ...opts, negativeAllowed: true })).toMatchObject({ valid: false, anomalies: [{ kind: 'unexplained-balances', op: { id: final.id } }] });
   });
 });

@@ -9,11 +9,15 @@
  *    have taken effect by the time it returned (ok ones concurrent with it, unknown ones
  *    invoked before it returned). A read taken after healing, once every ok transfer has
  *    completed, is therefore the "final read": it must contain every ok transfer.
+ *    The subset question is answered exactly by ./flows (bounded; over the bound the
+ *    verdict is 'unknown'). With many unknown transfers almost any small difference is
+ *    explainable, so the rule is sharpest when few outcomes are unknown.
  * Not checked: whether reads are mutually consistent (a single order of transfers explaining
  * all of them), nor whether the chosen subset could run in some order without overdraft.
  */
 import { CheckerLimits, resolveLimits } from './limits';
 import { CheckerError, describeOp, HistoryOp, malformed, validateOps } from './history';
+import { subsetMatchesFlows } from './flows';
 
 export type BankInput = { f: 'transfer'; from: string; to: string; amount: number } | { f: 'read' };
 export type BankOutput = { f: 'transfer' } | { f: 'read'; balances: Record<string, number> };
@@ -143,7 +147,7 @@ function explainRead(
   if (optional.length > limits.subsetTransfersMax) {
     return { kind: 'limit', reason: `${optional.length} transfers may or may not be in it, over subsetTransfersMax (${limits.subsetTransfersMax})` };
   }
-  const found = findSubset(target, optional, limits.subsetSearchStepsMax);
+  const found = subsetMatchesFlows(target, optional, limits.subsetSearchStepsMax);
   if (found === 'limit') return { kind: 'limit', reason: `subsetSearchStepsMax (${limits.subsetSearchStepsMax}) exceeded` };
   if (found === 'found') return { kind: 'explained' };
   const diff = accounts.map((a, i) => `${a}:${signed(target[i] ?? 0)}`).join(', ');
@@ -158,49 +162,6 @@ function explainRead(
 
 function signed(n: number): string {
   return n >= 0 ? `+${n}` : String(n);
-}
-
-/**
- * Is there a subset of `items` whose net flows equal `target` (per account)? Depth-first,
- * with per-account reachable-range pruning and a memo of (position, remaining target).
- */
-function findSubset(target: number[], items: readonly Transfer[], stepsMax: number): 'found' | 'none' | 'limit' {
-  const n = items.length;
-  const dims = target.length;
-  // lo/hi[i*dims+a]: the least/greatest net change items i..n-1 can make to account a.
-  const lo = new Float64Array((n + 1) * dims);
-  const hi = new Float64Array((n + 1) * dims);
-  for (let i = n - 1; i >= 0; i--) {
-    const t = items[i] as Transfer;
-    for (let a = 0; a < dims; a++) {
-      lo[i * dims + a] = (lo[(i + 1) * dims + a] ?? 0) - (a === t.from ? t.amount : 0);
-      hi[i * dims + a] = (hi[(i + 1) * dims + a] ?? 0) + (a === t.to ? t.amount : 0);
-    }
-  }
-  const seen = new Set<string>();
-  let steps = 0;
-  const rest = [...target];
-  const search = (i: number): 'found' | 'none' | 'limit' => {
-    if (++steps > stepsMax) return 'limit';
-    for (let a = 0; a < dims; a++) {
-      const r = rest[a] ?? 0;
-      if (r < (lo[i * dims + a] ?? 0) || r > (hi[i * dims + a] ?? 0)) return 'none';
-    }
-    if (rest.every((r) => r === 0)) return 'found';
-    if (i === n) return 'none';
-    const key = `${i}|${rest.join(',')}`;
-    if (seen.has(key)) return 'none';
-    seen.add(key);
-    const t = items[i] as Transfer;
-    rest[t.from] = (rest[t.from] ?? 0) + t.amount;
-    rest[t.to] = (rest[t.to] ?? 0) - t.amount;
-    const taken = search(i + 1);
-    rest[t.from] = (rest[t.from] ?? 0) - t.amount;
-    rest[t.to] = (rest[t.to] ?? 0) + t.amount;
-    if (taken !== 'none') return taken;
-    return search(i + 1);
-  };
-  return search(0);
 }
 
 function countFinalReads(reads: readonly ReadOp[], transfers: readonly Transfer[]): number {

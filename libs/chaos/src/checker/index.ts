@@ -6,3 +6,4 @@ export * from './register';
 export * from './bank';
 export * from './append';
 export * from './dumps';
+export * from './flows';

@@ -15,10 +15,13 @@ export const CHECKER_LIMITS = {
   shrinkChecksMax: 300,
   /** Search steps per shrinking re-check (a re-check over the bound keeps the op). */
   searchStepsMaxShrink: 200_000,
-  /** Bank: steps of the subset search that explains one read by the transfers. */
+  /** Bank: steps of the search that explains one read by a subset of the transfers. */
   subsetSearchStepsMax: 1_000_000,
-  /** Bank: transfers that may or may not be in one read's explanation (the search recurses on them). */
-  subsetTransfersMax: 2_000,
+  /**
+   * Bank: transfers that may or may not be in one read's explanation; the per-pair subset
+   * sums cost about (transfers × their summed amounts) each.
+   */
+  subsetTransfersMax: 1_000,
   /** Anomalies a result lists (the count is always exact). */
   anomaliesMax: 100,
 };

@@ -98,7 +98,7 @@ export function checkRegisterHistory(ops: readonly RegisterOp[], limits?: Partia
       case 'linearizable':
         break;
       case 'limit':
-        undecided ??= { key, reason: `key ${key}: ${result.reason} (${keyOps.length} ops)` };
+        undecided ??= { key, reason: `${result.reason} (${keyOps.length} ops after pruning)` };
         break;
       case 'not-linearizable':
         return {
