@@ -217,7 +217,7 @@ describe('SqlService on a 3-node raft cluster', () => {
       const names = await new Promise<string[]>((resolve, reject) => {
         const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
         call.on('data', (r) => {
-          resolve((r.list_services_response?.service ?? []).map((x) => x.name));
+          resolve((r.list_services_response?.service ?? []).map((x: { name: string }) => x.name));
           call.end();
         });
         call.on('error', reject);

@@ -171,6 +171,10 @@ export class Replica {
   private snapshotIndex: number;
   /** The last committed record the core handed out (and the state machine has applied). */
   private coreApplied = 0;
+  /** Where the term of applied records changes, since the last snapshot (snapshot terms). */
+  private termRuns: { from: number; term: Term }[] = [];
+  private snapshotting: Promise<void> | null = null;
+  private pendingCompaction: SnapshotMeta | null = null;
 
   private constructor(
     private readonly settings: ReplicaSettings,
@@ -187,6 +191,7 @@ export class Replica {
     this.term = core.status().term;
     this.lastAppliedTerm = snapshot?.term ?? (0 as Term);
     this.snapshotIndex = snapshot?.index ?? 0;
+    if (snapshot) this.termRuns = [{ from: snapshot.index, term: snapshot.term }];
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -249,6 +254,7 @@ export class Replica {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     await this.looping;
+    await this.snapshotting;
     const closing = new ReplicaError('unavailable', 'node is shutting down; retry on another node');
     this.failPending(closing);
     await this.deps.transport.close();
@@ -512,13 +518,16 @@ export class Replica {
   }
 
   private hasWork(): boolean {
-    return this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.pendingTicks > 0 || this.core.hasReady();
+    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.pendingTicks > 0 || this.core.hasReady();
   }
 
   /** One round: feed the core, then carry out at most one Ready. */
   private async round(): Promise<void> {
     if (this.failed) return;
     try {
+      const compaction = this.pendingCompaction;
+      this.pendingCompaction = null;
+      if (compaction) await this.compactTo(compaction);
       this.feedCore();
       if (!this.core.hasReady()) return;
       const rd = this.core.ready();
@@ -526,7 +535,7 @@ export class Replica {
       this.core.advance();
       this.checkDurabilityWaits();
       // After advance(): the core only compacts what it knows was applied.
-      if (applied) await this.maybeSnapshot();
+      if (applied) this.maybeSnapshot();
     } catch (e: unknown) {
       this.fail(e);
     }
@@ -633,6 +642,9 @@ export class Replica {
     const last = entries[entries.length - 1]!;
     this.lastAppliedTerm = last.term;
     this.coreApplied = last.index;
+    for (const e of entries) {
+      if (this.termRuns[this.termRuns.length - 1]?.term !== e.term) this.termRuns.push({ from: e.index, term: e.term });
+    }
     this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
   }
 
@@ -708,33 +720,74 @@ export class Replica {
 
   // ---- snapshots ---------------------------------------------------------------------
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Starts a snapshot in the background once enough records were applied: the copy is made
+   * without blocking the loop (a large database would otherwise stall heartbeats and cost
+   * the leadership). The log is compacted by a later round, between Readies.
+   */
+  private maybeSnapshot(): void {
     const sql = this.sql;
-    if (!sql) return;
+    if (!sql || this.snapshotting || this.stopped) return;
     const applied = this.applied.value();
     if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return;
     // After a restart the database may be ahead of what the core has handed out again (it
     // skips records it already holds); a snapshot's index and term must be the core's.
     if (applied !== this.coreApplied) return;
+    this.snapshotting = this.takeSnapshot(sql)
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
     const staged = this.snapshots.stagingPath('local');
-    const { index } = sql.snapshot(staged);
+    const { index } = await sql.snapshotAsync(staged);
+    const term = this.termAt(index);
+    if (term === null || index <= this.snapshotIndex) {
+      await this.snapshots.discard(staged);
+      return;
+    }
     const meta: SnapshotMeta = {
       index: index as LogIndex,
-      term: this.lastAppliedTerm,
+      term,
       members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
     };
     await this.snapshots.commit(staged, meta);
+    this.pendingCompaction = meta;
+    this.kick();
+  }
+
+  /** Runs at the start of a round: the core and the log only change between Readies. */
+  private async compactTo(meta: SnapshotMeta): Promise<void> {
+    // A snapshot from the leader may have overtaken ours, or the core may not have handed
+    // out this index again yet after a restart: then this one is simply not used.
+    if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
     this.core.compact(meta, this.settings.snapshotRetainEntries);
-    const keepFrom = Math.max(1, index - this.settings.snapshotRetainEntries + 1) as LogIndex;
+    const keepFrom = Math.max(1, meta.index - this.settings.snapshotRetainEntries + 1) as LogIndex;
     await this.log.compact(meta, keepFrom);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
-    this.snapshotIndex = index;
-    this.deps.logger.info('took a snapshot and compacted the log', { index, keepFrom });
+    this.snapshotIndex = meta.index;
+    this.termRuns = this.termRuns.filter((r, i, runs) => (runs[i + 1]?.from ?? Infinity) > meta.index);
+    this.deps.logger.info('took a snapshot and compacted the log', { index: meta.index, keepFrom });
+  }
+
+  /** The term of the applied record at `index`, from the runs kept since the last snapshot. */
+  private termAt(index: number): Term | null {
+    let found: Term | null = null;
+    for (const run of this.termRuns) {
+      if (run.from > index) break;
+      found = run.term;
+    }
+    return found;
   }
 
   private async installSnapshot(meta: SnapshotMeta): Promise<void> {
     const staged = this.stagedSnapshots.get(meta.index);
     if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
+    // Our own snapshot may be copying the database: restore() must wait for it.
+    await this.snapshotting;
+    this.pendingCompaction = null;
     this.stagedSnapshots.delete(meta.index);
     // The transport received it in its own folder; the store commits only from its staging area.
     const ownStaged = this.snapshots.stagingPath('received');
@@ -754,6 +807,7 @@ export class Replica {
     this.snapshotIndex = meta.index;
     this.lastAppliedTerm = meta.term;
     this.coreApplied = meta.index;
+    this.termRuns = [{ from: meta.index, term: meta.term }];
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;

@@ -108,6 +108,22 @@ describe('snapshot and restore', () => {
     expect(rows(b, 'SELECT count(*) FROM q')).toEqual([[51n]]);
   });
 
+  it('snapshotAsync copies without blocking, carrying applies made meanwhile, and restores elsewhere', async () => {
+    const a = seeded();
+    for (let i = 0; i < 40; i++) a.applyBatch([entry(a, 3 + i, exec([`INSERT INTO q (name) VALUES ('bulk ${i} ${'x'.repeat(2000)}')`]))]);
+    const file = path.join(dbs.dir(), 'snap-async.sqlite');
+    const pending = a.snapshotAsync(file);
+    // Applied while the copy is in progress, through the same connection.
+    a.applyBatch([entry(a, 43, exec(["INSERT INTO q (name) VALUES ('during')"]))]);
+    const { index } = await pending;
+    expect(index).toBeGreaterThanOrEqual(42);
+    expect(index).toBeLessThanOrEqual(43);
+    const b = dbs.open();
+    expect(b.restore(file)).toEqual({ index });
+    for (let i = index + 1; i <= 43; i++) b.applyBatch([entry(a, i, exec(["INSERT INTO q (name) VALUES ('during')"]))]);
+    expect(b.digest()).toBe(a.digest());
+  });
+
   it('refuses a file that is not a quorumlite database and keeps the current one', () => {
     const m = seeded();
     const dir = dbs.dir();
