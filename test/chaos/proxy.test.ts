@@ -196,3 +196,40 @@ describe('ProxyMesh', () => {
     expect(await echoVia(ab, 'z')).toBe('z');
   });
 });
+
+function tcpHandles(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+}
+
+describe('TcpProxy cleanup', () => {
+  it('leaves no socket handle behind after a half-closed connection is cut and the proxy closed', async () => {
+    // An upstream that keeps its side open after the client's FIN.
+    const held = new Set<net.Socket>();
+    const upstream = net.createServer({ allowHalfOpen: true }, (c) => {
+      held.add(c);
+      c.on('error', () => undefined);
+      c.on('data', (d) => c.write(d));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', () => resolve()));
+    const closeUpstream = (): Promise<void> =>
+      new Promise((resolve) => {
+        for (const c of held) c.destroy();
+        upstream.close(() => resolve());
+      });
+    cleanups.push(() => (upstream.listening ? closeUpstream() : undefined));
+    const baseline = tcpHandles();
+    const proxy = await TcpProxy.start({ target: `127.0.0.1:${(upstream.address() as net.AddressInfo).port}` });
+    const s = await connect(proxy.address);
+    s.on('error', () => undefined);
+    expect(await roundTrip(s, 'hi')).toBe('hi');
+    s.end(); // the proxy passes the FIN on: its upstream socket's write side is shut down
+    await new Promise((r) => setTimeout(r, 100));
+    proxy.cut('refuse');
+    await proxy.close();
+    s.destroy();
+    await closeUpstream();
+    const deadline = Date.now() + 2_000;
+    while (tcpHandles() > baseline && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(tcpHandles()).toBeLessThanOrEqual(baseline);
+  });
+});

@@ -19,8 +19,14 @@ import { BANK_ACCOUNTS, BANK_INITIAL_BALANCE } from './workloads';
 /** Anomalies quoted in a verdict; the checker's own count is always given. */
 const REASONS_MAX = 10;
 
+/**
+ * An unknown operation never completes, for a checker: the client gave up at completeMs, but
+ * the command may still be applied later (a follower can forward a parked write after the
+ * client stopped waiting), so completeMs must not order it before anything.
+ */
 function base(op: OpRecord): Omit<RegisterOp, 'input' | 'output'> {
-  return { id: op.id, process: op.process, invokeMs: op.invokeMs, completeMs: Number.isFinite(op.completeMs) ? op.completeMs : null, outcome: op.outcome };
+  const completeMs = op.outcome === 'unknown' || !Number.isFinite(op.completeMs) ? null : op.completeMs;
+  return { id: op.id, process: op.process, invokeMs: op.invokeMs, completeMs, outcome: op.outcome };
 }
 
 function ofWorkload(run: ChaosRun, w: WorkloadName): OpRecord[] {

@@ -214,8 +214,18 @@ function destroyPair(pair: Pair): void {
   if (pair.upstream) reset(pair.upstream);
 }
 
+/**
+ * RST for an established connection (the peer sees a reset, as from a dead route). A socket
+ * that never connected, or whose write side was already ended (shut down), is destroyed
+ * plainly: a reset then fails inside libuv (EINVAL after shutdown), the handle is never
+ * closed, and Node's exit cleanup spins forever waiting for it.
+ */
 function reset(socket: net.Socket): void {
   if (socket.destroyed) return;
+  if (socket.connecting || socket.pending || socket.writableEnded) {
+    socket.destroy();
+    return;
+  }
   try {
     socket.resetAndDestroy();
   } catch {

@@ -232,10 +232,13 @@ async function drive(o: ChaosOptionsResolved, options: ChaosOptions, plan: Plann
     const rejected = (await Promise.allSettled(workers)).filter((r) => r.status === 'rejected');
     for (const r of rejected) problems.push(`a worker crashed: ${String((r as PromiseRejectedResult).reason)}`);
     log(`workload done: ${recorder.all().length} operations; healing`);
+    const healStartMs = performance.now();
     problems.push(...(await nemesis.healAll()));
     problems.push(...(await converge(cluster, admin, options.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS_DEFAULT)));
+    log(`healed and converged in ${Math.round(performance.now() - healStartMs)} ms`);
     await runFinalReads(admin, recorder, o.workloads, FINAL_PROCESS);
     const dumps = await dumpReplicas(cluster, admin, o.workloads);
+    log('final reads and replica dumps taken; checking');
     return { seed: o.seed, options: o, history: recorder.seal(), timeline: nemesis.timeline, plan, dumps, problems, startedAtMs, endedAtMs: performance.now() };
   } finally {
     await nemesis.healAll();
