@@ -20,7 +20,7 @@ import {
   writeOutcome,
   type ChaosRun,
   type FaultKind,
-} from '../../libs/chaos/src';
+} from '@quorumlite/chaos';
 
 const ALL: FaultKind[] = Object.values(FAULTS_BY_NEMESIS).flat();
 

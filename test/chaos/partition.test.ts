@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuorumliteClient } from '../../libs/client/src';
 import { LocalCluster } from '../../libs/cluster/src';
-import { ProxyMesh, splitGrudge } from '../../libs/chaos/src';
+import { ProxyMesh, splitGrudge } from '@quorumlite/chaos';
 
 const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 const IDS = ['n1', 'n2', 'n3'];

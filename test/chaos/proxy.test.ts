@@ -4,7 +4,7 @@
  */
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProxyMesh, TcpProxy, bridgeGrudge, describeGrudge, splitGrudge } from '../../libs/chaos/src';
+import { ProxyMesh, TcpProxy, bridgeGrudge, describeGrudge, splitGrudge } from '@quorumlite/chaos';
 
 const WAIT_MS = 3_000;
 

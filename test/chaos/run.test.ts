@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runChaos, summaryLines, type ChaosResult, type FaultKind } from '../../libs/chaos/src';
+import { runChaos, summaryLines, type ChaosResult, type FaultKind } from '@quorumlite/chaos';
 
 const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 const SEED = 20261124;

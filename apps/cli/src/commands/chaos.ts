@@ -6,7 +6,7 @@ import { Command } from 'commander';
 
 export async function runChaosCommand(argv: string[]): Promise<number> {
   // Relative until the '@quorumlite/chaos' path alias exists.
-  const { chaosMain } = await import('../../../../libs/chaos/src/main');
+  const { chaosMain } = await import('@quorumlite/chaos');
   return chaosMain(argv);
 }
 
