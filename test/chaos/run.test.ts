@@ -10,7 +10,17 @@ import { runChaos, summaryLines, type ChaosResult, type FaultKind } from '@quoru
 
 const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 const SEED = 20261124;
-const FAULTS: FaultKind[] = ['kill-leader', 'pause-leader', 'partition-majority', 'partition-leader', 'partition-bridge'];
+const FAULTS: FaultKind[] = [
+  'kill-leader',
+  'kill-follower',
+  'pause-leader',
+  'pause-follower',
+  'partition-majority',
+  'partition-leader',
+  'partition-bridge',
+  'crash-leader',
+  'crash-follower',
+];
 
 /** A failed run leaves its evidence here (git-ignored) for whoever reads the CI log; a valid run writes nothing. */
 const artifactsRoot = path.resolve(__dirname, '../../.chaos');
@@ -23,7 +33,7 @@ describe('a short chaos run on raft', () => {
     try {
       result = await runChaos({
         seed: SEED,
-        durationMs: 30_000,
+        durationMs: 55_000,
         protocol: 'raft',
         nodes: 3,
         workers: 6,

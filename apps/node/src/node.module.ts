@@ -103,7 +103,18 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     );
     this.server = server;
     this.replica.start();
+    if (c.faultInjection) this.armPowerCut(this.replica);
     this.logger.info('node started', { listen: c.listen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+  }
+
+  /** Testing only (--fault-injection): SIGUSR2 is a power cut — unsynced log writes lost, then death. */
+  private armPowerCut(replica: Replica): void {
+    this.logger.warn('fault injection is on: SIGUSR2 simulates a power cut');
+    process.on('SIGUSR2', () => {
+      const lost = replica.simulatePowerLoss(Math.random);
+      process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: 'warn', node: this.config.nodeId, msg: 'power cut', unsyncedBytesLost: lost }) + '\n');
+      process.kill(process.pid, 'SIGKILL');
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

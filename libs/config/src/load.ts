@@ -71,6 +71,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     heartbeatTicks: required('heartbeatTicks') as number,
     preVote: required('preVote') as boolean,
     checkQuorum: required('checkQuorum') as boolean,
+    faultInjection: required('faultInjection') as boolean,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,
     snapshotRetainEntries: required('snapshotRetainEntries') as number,
     requestTimeoutMs: required('requestTimeoutMs') as number,

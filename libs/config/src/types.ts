@@ -37,6 +37,8 @@ export interface NodeConfig {
   heartbeatTicks: number;
   preVote: boolean;
   checkQuorum: boolean;
+  /** Testing only: SIGUSR2 simulates a power cut (unsynced log writes lost, then death). */
+  faultInjection: boolean;
   snapshotEveryEntries: number;
   snapshotRetainEntries: number;
   requestTimeoutMs: number;

@@ -352,6 +352,14 @@ export class Replica {
     };
   }
 
+  /**
+   * Testing only — a power cut: the log loses what was written but not yet fsync'd (a
+   * random prefix of it survives). The caller must kill the process at once.
+   */
+  simulatePowerLoss(random: () => number): number {
+    return this.log.loseUnsyncedWrites(random);
+  }
+
   /** A row-level digest of the state machine (tests compare replicas with it). */
   digest(): string | null {
     return this.sql?.digest() ?? null;

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, truncateSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/consensus';
@@ -40,6 +40,9 @@ interface Segment {
   /** Size including buffered records. */
   bytes: number;
   handle: FileHandle | null;
+  /** Bytes written to the file so far, and how many of them an fsync made durable. */
+  writtenBytes: number;
+  syncedBytes: number;
 }
 
 /** File work buffered by append() and carried out, in order, by the next flush. */
@@ -96,7 +99,7 @@ export class DurableLog {
     const compaction = await readCompaction(path.join(dir, COMPACTION_FILE));
     const point: CompactionPoint = { index: compaction?.meta.index ?? 0, reset: compaction?.reset ?? false };
     const recovery = await recoverSegments(dir, segmentFiles(dir, names), point);
-    const segments = recovery.segments.map((s) => ({ ...s, handle: null }));
+    const segments = recovery.segments.map((s) => ({ ...s, handle: null, writtenBytes: s.bytes, syncedBytes: s.bytes }));
     const log = new DurableLog(dir, segmentBytesMax, segments, point.index);
     const loaded: LoadedLog = {
       hardState,
@@ -270,7 +273,7 @@ export class DurableLog {
 
   private roll(firstIndex: number, previous: Segment | null): Segment {
     const name = segmentName(firstIndex);
-    const segment: Segment = { firstIndex, name, path: path.join(this.dir, name), offsets: [], bytes: 0, handle: null };
+    const segment: Segment = { firstIndex, name, path: path.join(this.dir, name), offsets: [], bytes: 0, handle: null, writtenBytes: 0, syncedBytes: 0 };
     this.segments.push(segment);
     this.ops.push({ kind: 'create', segment, previous });
     return segment;
@@ -299,6 +302,23 @@ export class DurableLog {
     }
     if (tail.entries.length === 0) this.ops.pop();
     return true;
+  }
+
+  /**
+   * Testing only — a power cut: every segment loses what was written since its last fsync,
+   * except a random prefix of it (possibly half a record), the way a disk may keep part of
+   * an unsynced write. Synchronous, so the caller can die right after. Returns bytes lost.
+   */
+  loseUnsyncedWrites(random: () => number): number {
+    let lost = 0;
+    for (const segment of this.segments) {
+      const unsynced = segment.writtenBytes - segment.syncedBytes;
+      if (unsynced <= 0) continue;
+      const kept = Math.floor(random() * unsynced);
+      truncateSync(segment.path, segment.syncedBytes + kept);
+      lost += unsynced - kept;
+    }
+    return lost;
   }
 
   // ---- file work (asynchronous, serialized) ------------------------------------------------
@@ -344,6 +364,7 @@ export class DurableLog {
         let at = 0;
         for (const entry of op.entries) at = encodeEntryInto(entry, data, at);
         await this.io('write', op.segment, async (h) => writeFully(h, data, op.at));
+        op.segment.writtenBytes = op.at + op.bytes;
         this.unsynced.add(op.segment);
         return;
       }
@@ -360,7 +381,9 @@ export class DurableLog {
    */
   private async createSegmentFile(segment: Segment, previous: Segment | null): Promise<void> {
     if (previous !== null && this.unsynced.has(previous)) {
+      const written = previous.writtenBytes;
       await this.io('fdatasync', previous, async (h) => h.datasync());
+      previous.syncedBytes = written;
       this.unsynced.delete(previous);
     }
     if (previous !== null) await closeHandle(previous);
@@ -387,6 +410,8 @@ export class DurableLog {
       await h.truncate(bytes);
       await h.datasync();
     });
+    segment.writtenBytes = bytes;
+    segment.syncedBytes = bytes;
     this.unsynced.delete(segment);
   }
 
@@ -399,7 +424,9 @@ export class DurableLog {
 
   private async syncDirty(): Promise<void> {
     for (const segment of this.unsynced) {
+      const written = segment.writtenBytes;
       await this.io('fdatasync', segment, async (h) => h.datasync());
+      segment.syncedBytes = written;
     }
     this.unsynced.clear();
     if (this.dirDirty) {

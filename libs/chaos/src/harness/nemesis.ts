@@ -11,11 +11,13 @@ import { bridgeGrudge, describeGrudge, splitGrudge, type Grudge, type ProxyMesh 
 import type { CutMode } from './proxy';
 import { assertNever } from './workloads';
 
-export type NemesisName = 'kill' | 'pause' | 'partition';
+export type NemesisName = 'kill' | 'pause' | 'partition' | 'crash';
 
 export type FaultKind =
   | 'kill-leader'
   | 'kill-follower'
+  | 'crash-leader'
+  | 'crash-follower'
   | 'pause-leader'
   | 'pause-follower'
   | 'partition-majority'
@@ -26,7 +28,12 @@ export const FAULTS_BY_NEMESIS: Record<NemesisName, FaultKind[]> = {
   kill: ['kill-leader', 'kill-follower'],
   pause: ['pause-leader', 'pause-follower'],
   partition: ['partition-majority', 'partition-leader', 'partition-bridge'],
+  // A power cut: the node loses its unsynced log writes (nodes run with --fault-injection).
+  crash: ['crash-leader', 'crash-follower'],
 };
+
+/** Node flag that arms the power cut (SIGUSR2) the crash faults use. */
+export const FAULT_INJECTION_FLAG = '--fault-injection';
 
 export interface PlannedFault {
   /** Offset from the start of the workload. */
@@ -178,6 +185,10 @@ export class Nemesis {
         return this.kill(entry, leaderOr(d0));
       case 'kill-follower':
         return this.kill(entry, follower(d0));
+      case 'crash-leader':
+        return this.kill(entry, leaderOr(d0), 'SIGUSR2');
+      case 'crash-follower':
+        return this.kill(entry, follower(d0), 'SIGUSR2');
       case 'pause-leader':
         return this.pause(entry, leaderOr(d0));
       case 'pause-follower':
@@ -203,9 +214,10 @@ export class Nemesis {
     }
   }
 
-  private async kill(entry: TimelineEntry, id: string): Promise<Undo> {
+  /** SIGKILL, or SIGUSR2: the node cuts its unsynced log tail and SIGKILLs itself. */
+  private async kill(entry: TimelineEntry, id: string, signal: 'SIGKILL' | 'SIGUSR2' = 'SIGKILL'): Promise<Undo> {
     entry.targets = [id];
-    await this.cluster.kill(id, 'SIGKILL');
+    await this.cluster.kill(id, signal);
     return () => this.cluster.restart(id);
   }
 

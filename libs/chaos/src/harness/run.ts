@@ -10,7 +10,7 @@ import { QuorumliteClient, type SqlValue } from '../../../client/src';
 import { LocalCluster } from '../../../cluster/src';
 import { HistoryRecorder, countByOutcome, type OpRecord, type Outcome, type WorkloadName } from './history';
 import { ProxyMesh } from './network';
-import { FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault, type TimelineEntry } from './nemesis';
+import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault, type TimelineEntry } from './nemesis';
 import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEFAULT, runFinalReads, runWorker, uniqueCounter } from './workers';
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
@@ -113,7 +113,7 @@ function faultsOf(nemesis: readonly (NemesisName | FaultKind)[]): FaultKind[] {
 }
 
 export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
-  const nemesis = [...(o.nemesis ?? (['kill', 'pause', 'partition'] as const))];
+  const nemesis = [...(o.nemesis ?? (['kill', 'pause', 'partition', 'crash'] as const))];
   const resolved = {
     seed: o.seed,
     durationMs: o.durationMs,
@@ -175,7 +175,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         protocol: o.protocol,
         peerAddress: mesh.peerAddress,
         ...(options.nodeBin !== undefined ? { nodeBin: options.nodeBin } : {}),
-        nodeArgs: o.nodeArgs,
+        // The crash faults need the power cut armed; other runs leave it off.
+        nodeArgs: o.faults.some((f) => f.startsWith('crash-')) ? [FAULT_INJECTION_FLAG, ...o.nodeArgs] : o.nodeArgs,
       });
       cluster = started;
       log(`cluster up: ${ids.map((id) => `${id}=${started.address(id)}`).join(' ')}; ${plan.length} faults planned over ${o.durationMs} ms`);
