@@ -198,7 +198,9 @@ class BenchSession {
   }
 
   private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
-    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}c${concurrency}`, ...this.phaseArgs()];
+    // Keys must be unique per scenario too: insert and batch100 write the same table.
+    const scenario = target.kind === 'quorumlite' ? target.scenario : 'echo';
+    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}-${scenario}-c${concurrency}`, ...this.phaseArgs()];
     switch (target.kind) {
       case 'echo':
         return [...common, '--target', 'echo', '--address', target.address];
