@@ -180,6 +180,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
       committed: this.log.slice(this.applied - this.offset, this.commit - this.offset),
       readStates: this.readStates,
       readFailures: this.readFailures,
+      earlyMessages: [],
       softState: this.softReported ? null : { role: this.isLeader ? 'leader' : 'follower', leader: this.leaderId, term: term(1) },
     };
     this.softReported = true;

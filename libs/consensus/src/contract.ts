@@ -115,6 +115,12 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
   readonly mustSync: boolean;
   /** A received snapshot the core accepted: the driver installs it (state machine + log). */
   readonly snapshot: SnapshotMeta | null;
+  /**
+   * Messages that do not depend on this Ready's persist and may be sent before it (a Raft
+   * leader's appends: it counts its own copy only once persisted, so followers may write
+   * theirs at the same time — the thesis' §10.2.1). A core may always leave this empty.
+   */
+  readonly earlyMessages: readonly M[];
   /** Messages to send once the persist above completed. */
   readonly messages: readonly M[];
   /** Committed records, in order, to apply to the state machine (after the snapshot above). */

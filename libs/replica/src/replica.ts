@@ -611,6 +611,8 @@ export class Replica {
     const firstNew = rd.entries[0];
     const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
     if (applyFirst) this.apply(rd.committed);
+    // A leader's appends do not wait for its own fsync: followers write while it writes.
+    for (const m of rd.earlyMessages) this.send(m);
     if (rd.hardState) this.log.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.log.append(rd.entries);
     if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);

@@ -56,6 +56,11 @@ interface HandedOut {
   readonly appliedTo: number | null;
 }
 
+/** A leader's replication traffic, which never depends on the leader's own pending persist. */
+function isLeaderReplication(m: RaftMessage): boolean {
+  return m.type === 'append' || m.type === 'heartbeat';
+}
+
 /** Ticks of random delay before a follower that lost its leader's connection campaigns. */
 export const FAST_ELECTION_JITTER_TICKS = 4;
 
@@ -187,12 +192,17 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const snapshot = this.log.pendingSnapshot();
     const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
     const mustSync = entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
+    // A leader whose term and vote are already durable may replicate records while it
+    // persists them itself: it counts its own copy toward commit only after advance().
+    const early = this.state === 'leader' && !hardChanged;
+    const earlyMessages = early ? this.outbox.filter(isLeaderReplication) : [];
     const rd: Ready<RaftMessage> = {
       hardState: hardChanged ? toHardState(hard) : null,
       entries,
       mustSync,
       snapshot,
-      messages: this.outbox,
+      earlyMessages,
+      messages: early ? this.outbox.filter((m) => !isLeaderReplication(m)) : this.outbox,
       committed,
       readStates: this.readStates,
       readFailures: this.readFailures,

@@ -241,4 +241,32 @@ describe('raft log replication', () => {
     }
     expect(net.appliedData('n2')).toEqual(want); // re-applied from the log (no snapshot yet)
   });
+
+  it('a leader hands out its appends as early messages (before its own persist); a candidate never does', () => {
+    const net = new Net(three);
+    net.campaign('n1');
+    const candidate = net.core('n1').ready();
+    expect(candidate.earlyMessages).toEqual([]);
+    expect(candidate.messages.every((m) => m.type === 'vote' || m.type === 'preVote')).toBe(true);
+    net.core('n1').advance();
+    for (const m of candidate.messages) net.queue.push(m);
+    net.stabilize();
+    const leader = net.core('n1');
+    expect(leader.status().role).toBe('leader');
+    leader.propose(bytes('early'));
+    const rd = leader.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([2]);
+    expect(rd.earlyMessages.map((m) => m.type)).toEqual(['append', 'append']);
+    expect(rd.messages.filter((m) => m.type === 'append')).toEqual([]);
+    // Followers acknowledge before the leader persisted: it still may not count itself.
+    net.queue.length = 0;
+    for (const m of rd.earlyMessages) net.core(m.to).step(m);
+    for (const id of ['n2', 'n3']) net.process(id);
+    const acks = net.queue.filter((m) => m.to === 'n1' && m.type === 'appendResponse');
+    expect(acks).toHaveLength(2);
+    for (const m of acks) leader.step(m);
+    expect(leader.status().progress['n1']?.match).toBe(1);
+    leader.advance();
+    expect(leader.status().progress['n1']?.match).toBe(2);
+  });
 });

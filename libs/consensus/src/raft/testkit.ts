@@ -113,7 +113,7 @@ export class Net {
       }
       const first = rd.entries[0];
       if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...rd.entries];
-      for (const m of rd.messages) {
+      for (const m of [...rd.earlyMessages, ...rd.messages]) {
         this.sent.push(m);
         this.queue.push(m);
       }

@@ -498,6 +498,8 @@ class Simulation<M extends BaseMessage> {
     const firstNew = rd.entries[0];
     const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
     if (applyFirst) for (const e of rd.committed) this.apply(node, e);
+    // As libs/replica does: messages that do not depend on this persist leave before it.
+    for (const m of rd.earlyMessages) this.send(node, m);
     this.persist(node, rd);
     if (rd.mustSync) node.disk.fsync();
     if (becameLeader) {
