@@ -5,18 +5,19 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, describeConfig, loadConfig, type NodeConfig } from '@quorumlite/config';
+import { ConfigError, describeConfig, loadConfig, processInput, type NodeConfig } from '@quorumlite/config';
 import { NodeModule } from './node.module';
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
+  const input = processInput();
+  const argv = input.argv;
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(describeConfig() + '\n');
     return;
   }
   let config: NodeConfig;
   try {
-    config = loadConfig({ argv, env: process.env });
+    config = loadConfig(input);
   } catch (e: unknown) {
     if (e instanceof ConfigError) {
       process.stderr.write(`quorumlite: ${e.message}\n`);

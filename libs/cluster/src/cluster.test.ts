@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, findNodeBin } from './cluster';
 import { readClusterManifest } from './manifest';
 import { freePorts } from './ports';
-import { WATCHDOG_PARENT_ENV, writeWatchdog } from './reaper';
+import { watchdogSource } from './reaper';
 
 const REPO = path.resolve(__dirname, '../../..');
 
@@ -169,9 +169,11 @@ describe('LocalCluster (stand-in node)', () => {
 
 describe('parent watchdog', () => {
   it('stops a child whose parent died', async () => {
-    const watchdog = writeWatchdog(tmp);
+    const watchdog = path.join(tmp, 'orphan-watchdog.cjs');
+    // The intermediate parent writes the watchdog with its own pid, as LocalCluster does.
     const parentSrc = `const { spawn } = require('node:child_process');
-const c = spawn(process.execPath, ['--require', ${JSON.stringify(watchdog)}, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true, env: { ...process.env, ${WATCHDOG_PARENT_ENV}: String(process.pid) } });
+require('node:fs').writeFileSync(${JSON.stringify(watchdog)}, ${JSON.stringify(watchdogSource('PARENT_PID'))}.replace('PARENT_PID', String(process.pid)));
+const c = spawn(process.execPath, ['--require', ${JSON.stringify(watchdog)}, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', detached: true });
 console.log(c.pid);`;
     const parent = spawn(process.execPath, ['-e', `${parentSrc}\nsetInterval(() => {}, 1000)`], { stdio: ['ignore', 'pipe', 'inherit'] });
     const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));

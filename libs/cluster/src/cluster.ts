@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { QuorumliteClient, type NodeStatus } from '@quorumlite/client';
 import { writeClusterManifest, type LocalRole } from './manifest';
 import { freePorts } from './ports';
-import { track, untrack, writeWatchdog, WATCHDOG_PARENT_ENV, type Reapable } from './reaper';
+import { processEnvironment } from '@quorumlite/config';
+import { track, untrack, writeWatchdog, type Reapable } from './reaper';
 
 export interface LocalNodeSpec {
   id: string;
@@ -341,7 +342,8 @@ export class LocalCluster implements Reapable {
     try {
       child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args], {
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, ...this.options.env, [WATCHDOG_PARENT_ENV]: String(process.pid) },
+        // Children inherit this process's environment, plus what the caller adds.
+        env: this.options.env === undefined ? undefined : { ...processEnvironment(), ...this.options.env },
         // Own process group: a terminal's Ctrl-C reaches the parent only, which stops nodes in order.
         detached: true,
       });

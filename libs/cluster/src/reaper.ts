@@ -52,14 +52,14 @@ export function untrack(r: Reapable): void {
 const WATCHDOG_INTERVAL_MS = 500;
 const WATCHDOG_GRACE_MS = 5_000;
 
-/** The environment variable that carries the parent's pid to the watchdog. */
-export const WATCHDOG_PARENT_ENV = 'QL_WATCHDOG_PARENT_PID';
-
-const WATCHDOG_SOURCE = `'use strict';
-// Stops this node when the process that started it is gone (the child is re-parented). The
-// parent passes its pid, since it may already be gone by the time this line runs.
-const parent = Number(process.env.${WATCHDOG_PARENT_ENV}) || process.ppid;
-delete process.env.${WATCHDOG_PARENT_ENV};
+/**
+ * The watchdog a node loads with --require. The parent's pid is written into it (the
+ * parent may already be gone by the time the child runs it).
+ */
+export function watchdogSource(parentPid: number | string): string {
+  return `'use strict';
+// Stops this node when the process that started it is gone (the child is re-parented).
+const parent = ${parentPid};
 const timer = setInterval(() => {
   if (process.ppid === parent) return;
   clearInterval(timer);
@@ -68,10 +68,11 @@ const timer = setInterval(() => {
 }, ${WATCHDOG_INTERVAL_MS});
 timer.unref();
 `;
+}
 
-/** Writes the watchdog script into `dir` and returns its path. */
-export function writeWatchdog(dir: string): string {
+/** Writes the watchdog script (for children of `parentPid`) into `dir` and returns its path. */
+export function writeWatchdog(dir: string, parentPid: number = process.pid): string {
   const file = path.join(dir, 'parent-watchdog.cjs');
-  fs.writeFileSync(file, WATCHDOG_SOURCE);
+  fs.writeFileSync(file, watchdogSource(parentPid));
   return file;
 }

@@ -1,7 +1,7 @@
 /**
  * The contract every consensus protocol implements (Raft, ZAB-style atomic broadcast,
  * Multi-Paxos). A core is a deterministic object: no I/O, no timers, no clock, no
- * randomness of its own, no async. Time arrives as `tick()`, entropy as `CoreOptions.random`.
+ * randomness of its own, no asynchronous code. Time arrives as `tick()`, entropy as `CoreOptions.random`.
  *
  * The driver (libs/replica) runs one loop for every protocol:
  *   tick/step/propose/readIndex  ->  ready()  ->  persist  ->  send  ->  apply  ->  advance()
