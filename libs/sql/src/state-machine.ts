@@ -89,7 +89,8 @@ interface Internal {
   readonly writeApplied: Database.Statement<[number]>;
   readonly findRequest: Database.Statement<[string], { log_index: bigint; outcome: Buffer }>;
   readonly saveRequest: Database.Statement<[string, number, Buffer]>;
-  readonly pruneRequests: Database.Statement<[number]>;
+  readonly pruneRequests: Database.Statement<[number], string>;
+  readonly allRequestIds: Database.Statement<[], string>;
 }
 
 interface Connections {
@@ -107,6 +108,12 @@ export class SqlStateMachine {
   private applied: number;
   private context: CommandContext | null = null;
   private readonly writeCache = new Lru<string, WriteStatement>(STATEMENT_CACHE_ENTRIES);
+  /**
+   * The request ids in the dedup table, kept in step with it (added with each saved outcome,
+   * removed by each prune, reloaded after a rollback or restore), so that a new id — nearly
+   * every write — skips the lookup. The table stays the answer: this only says when to ask.
+   */
+  private knownRequests = new Set<string>();
   private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
   private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
 
@@ -116,6 +123,7 @@ export class SqlStateMachine {
   ) {
     this.conn = this.openConnections();
     this.applied = this.readAppliedIndex();
+    this.loadKnownRequests();
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
@@ -196,7 +204,7 @@ export class SqlStateMachine {
       internal.begin.run();
       for (const entry of pending) outcomes.push(this.applyEntry(entry));
       const pruneAtOrBelow = last - this.limits.dedupWindowEntries;
-      if (pruneAtOrBelow > 0) internal.pruneRequests.run(pruneAtOrBelow);
+      if (pruneAtOrBelow > 0) for (const id of internal.pruneRequests.all(pruneAtOrBelow)) this.knownRequests.delete(id);
       internal.writeApplied.run(last);
       internal.commit.run();
     } catch (e: unknown) {
@@ -227,12 +235,15 @@ export class SqlStateMachine {
       return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
     }
     const { requestId } = command;
-    if (requestId !== null) {
+    if (requestId !== null && this.knownRequests.has(requestId)) {
       const prior = this.findRequest(requestId, entry.index);
       if (prior !== null) return prior;
     }
     const outcome = this.runCommand(command);
-    if (requestId !== null) this.open().internal.saveRequest.run(requestId, entry.index, encodeOutcome(outcome));
+    if (requestId !== null) {
+      this.open().internal.saveRequest.run(requestId, entry.index, encodeOutcome(outcome));
+      this.knownRequests.add(requestId);
+    }
     return outcome;
   }
 
@@ -303,6 +314,7 @@ export class SqlStateMachine {
     this.context = null;
     // SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
     if (write.inTransaction) internal.rollback.run();
+    this.loadKnownRequests();
   }
 
   /**
@@ -439,6 +451,7 @@ export class SqlStateMachine {
     fsyncDir(path.dirname(this.dbPath));
     this.conn = this.openConnections();
     this.applied = this.readAppliedIndex();
+    this.loadKnownRequests();
     if (this.applied !== index) {
       throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
     }
@@ -495,6 +508,10 @@ export class SqlStateMachine {
     }
   }
 
+  private loadKnownRequests(): void {
+    this.knownRequests = new Set(this.open().internal.allRequestIds.all());
+  }
+
   private readAppliedIndex(): number {
     return Number(this.open().internal.readApplied.get());
   }
@@ -544,7 +561,8 @@ function prepareInternal(db: Database.Database): Internal {
     saveRequest: db.prepare<[string, number, Buffer]>(
       `INSERT OR REPLACE INTO ${t}requests (request_id, log_index, outcome) VALUES (?, ?, ?)`,
     ),
-    pruneRequests: db.prepare<[number]>(`DELETE FROM ${t}requests WHERE log_index <= ?`),
+    pruneRequests: db.prepare<[number], string>(`DELETE FROM ${t}requests WHERE log_index <= ? RETURNING request_id`).pluck(),
+    allRequestIds: db.prepare<[], string>(`SELECT request_id FROM ${t}requests`).pluck(),
   };
 }
 
