@@ -3,19 +3,10 @@
  * (see the comment at the top of proto/quorumlite/v1/sql.proto for the keys).
  */
 import * as grpc from '@grpc/grpc-js';
+import type { QlErrorCode } from '@quorumlite/proto';
 
 /** The ql-code values a node sends, plus what the client derives when a status carries none. */
-export type QlCode =
-  | 'sql_error'
-  | 'refused'
-  | 'invalid'
-  | 'too_large'
-  | 'not_leader'
-  | 'no_leader'
-  | 'timeout'
-  | 'overloaded'
-  | 'unavailable'
-  | 'internal';
+export type QlCode = QlErrorCode;
 
 export class QuorumliteError extends Error {
   override readonly name = 'QuorumliteError';

@@ -139,3 +139,25 @@ function inferKind(w: WireValue): WireValue['kind'] {
   if (w.blob !== undefined) return 'blob';
   return 'null';
 }
+
+// ---- error codes ----------------------------------------------------------------------
+
+/**
+ * The `ql-code` values a node puts in trailing metadata (see the top of sql.proto): one list
+ * for the node, which sends them, and the client, which reads them.
+ */
+export const QL_ERROR_CODES = [
+  'sql_error',
+  'refused',
+  'invalid',
+  'too_large',
+  'not_leader',
+  'no_leader',
+  'timeout',
+  'overloaded',
+  'unavailable',
+  'stale',
+  'internal',
+] as const;
+
+export type QlErrorCode = (typeof QL_ERROR_CODES)[number];

@@ -2,18 +2,9 @@
  * Operating errors of the replica: expected, typed, and mapped by the edge (gRPC) to a
  * status code plus `ql-*` metadata. A broken invariant is not one of these: it throws Error.
  */
-export type ReplicaErrorCode =
-  | 'sql_error'
-  | 'refused'
-  | 'invalid'
-  | 'too_large'
-  | 'not_leader'
-  | 'no_leader'
-  | 'timeout'
-  | 'overloaded'
-  | 'unavailable'
-  | 'stale'
-  | 'internal';
+import type { QlErrorCode } from '@quorumlite/proto';
+
+export type ReplicaErrorCode = QlErrorCode;
 
 export interface ReplicaErrorDetails {
   readonly sqliteCode?: string;
