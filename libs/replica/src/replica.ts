@@ -804,10 +804,7 @@ export class Replica {
     await fs.promises.rename(staged, ownStaged);
     const stored = await this.snapshots.commit(ownStaged, meta);
     if (this.sql) {
-      // restore() moves the file it is given into place: hand it a copy, keep the stored one.
-      const copy = this.snapshots.stagingPath('restore');
-      await fs.promises.copyFile(stored.path, copy);
-      const { index } = this.sql.restore(copy);
+      const index = await restoreCopy(this.sql, this.snapshots, stored.path);
       if (index !== meta.index) {
         throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
       }
@@ -883,11 +880,16 @@ async function restoreLatest(
       `the log starts after index ${compacted.index} but the database is at ${sql.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
     );
   }
-  const copy = snapshots.stagingPath('restore');
-  await fs.promises.copyFile(latest.path, copy);
-  const { index } = sql.restore(copy);
+  const index = await restoreCopy(sql, snapshots, latest.path);
   logger.warn('restored the database from the latest snapshot', { index });
   return index;
+}
+
+/** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
+async function restoreCopy(sql: SqlStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
+  const copy = snapshots.stagingPath('restore');
+  await fs.promises.copyFile(storedPath, copy);
+  return sql.restore(copy).index;
 }
 
 function toWriteResult(outcome: ApplyOutcome, index: number, duplicate: boolean): WriteResult {
