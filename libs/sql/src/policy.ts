@@ -166,6 +166,12 @@ function checkAnywhere(sql: string, tokens: readonly Token[], statementIndex: nu
         'ROLLBACK conflict resolution is not allowed: it would undo other commands applied in the same transaction; use ABORT',
       );
     }
+    if (t.value === 'DEFERRED' && tokens[i - 1]?.kind === 'word' && tokens[i - 1]!.value === 'INITIALLY') {
+      throw refuse(
+        statementIndex,
+        'INITIALLY DEFERRED constraints are not allowed: requests are applied together in one transaction, so a deferred check would judge several requests at once; use immediate constraints (the default)',
+      );
+    }
     if (isPunct(tokens[i + 1], '(')) checkFunction(t.value, statementIndex);
     const targetToken = writeTarget(tokens, i);
     const target = targetToken === null ? null : nameText(sql, targetToken);

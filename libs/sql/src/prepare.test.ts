@@ -38,6 +38,8 @@ describe('prepare refuses what would make replicas differ, before the log', () =
     ['RELEASE s', 'RELEASE is not allowed'],
     ['INSERT OR ROLLBACK INTO t VALUES (1)', 'ROLLBACK conflict resolution is not allowed'],
     ['CREATE TABLE t (x UNIQUE ON CONFLICT ROLLBACK)', 'ROLLBACK conflict resolution is not allowed'],
+    ['CREATE TABLE c (p REFERENCES t(id) DEFERRABLE INITIALLY DEFERRED)', 'INITIALLY DEFERRED constraints are not allowed'],
+    ['ALTER TABLE c ADD COLUMN q REFERENCES t(id) deferrable /* x */ initially\n deferred', 'INITIALLY DEFERRED constraints are not allowed'],
     ['SELECT * FROM _quorumlite_meta', '_quorumlite_meta is not allowed: tables named _quorumlite_* are internal'],
     ['UPDATE "_QUORUMLITE_requests" SET outcome = NULL', '_QUORUMLITE_requests is not allowed'],
     ['DELETE FROM main.sqlite_sequence', 'writing sqlite_sequence is not allowed: sqlite_* tables belong to SQLite'],
