@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeCommand } from './codec';
 import { SqlStateMachine } from './state-machine';
@@ -79,6 +80,32 @@ describe('a failing statement fails its command only', () => {
     expect(out[2]).toMatchObject({ ok: false, error: { code: 'sql_error', message: 'no such table: missing', statementIndex: 0 } });
     expect(rows(m, 'SELECT k FROM u ORDER BY k')).toEqual([['a'], ['d']]);
     expect(m.appliedIndex()).toBe(4);
+  });
+
+  it('leaves nothing of a one-statement command that fails half-way, FAIL resolution included', () => {
+    const file = path.join(dbs.dir(), 'db.sqlite');
+    const m = dbs.open(undefined, file);
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE u (x UNIQUE)', 'INSERT INTO u VALUES (1)'])),
+      entry(m, 2, exec(['INSERT INTO u VALUES (2), (3), (1), (4)'])), // ABORT: SQLite undoes it
+      entry(m, 3, exec(['INSERT OR FAIL INTO u VALUES (5), (1)'])), // FAIL keeps 5 unless rolled back
+      entry(m, 4, exec(['UPDATE u SET x = x + 10 WHERE x >= 1'])),
+    ]);
+    expect(out.map((o) => o.ok)).toEqual([true, false, false, true]);
+    expect(rows(m, 'SELECT x FROM u ORDER BY x')).toEqual([[11n]]);
+    // FAIL from the schema (a column's conflict clause, a trigger's RAISE), before and after a reopen.
+    const ddl = [
+      'CREATE TABLE f (x UNIQUE ON CONFLICT FAIL)',
+      'CREATE TABLE g (x)',
+      "CREATE TRIGGER g_fail AFTER INSERT ON g WHEN NEW.x = 0 BEGIN SELECT RAISE(FAIL, 'zero'); END",
+    ];
+    m.applyBatch([entry(m, 5, exec(ddl)), entry(m, 6, exec(['INSERT INTO f VALUES (7), (7)'])), entry(m, 7, exec(['INSERT INTO g VALUES (1), (0)']))]);
+    m.close();
+    const again = dbs.open(undefined, file);
+    const later = again.applyBatch([entry(again, 8, exec(['INSERT INTO f VALUES (8), (8)'])), entry(again, 9, exec(['INSERT INTO g VALUES (2), (0)']))]);
+    expect(later.map((o) => o.ok)).toEqual([false, false]);
+    expect(rows(again, 'SELECT count(*) FROM f')).toEqual([[0n]]);
+    expect(rows(again, 'SELECT count(*) FROM g')).toEqual([[0n]]);
   });
 
   it('answers an undecodable entry and a noop without stopping the batch', () => {
@@ -173,6 +200,29 @@ describe('deduplication by request id', () => {
     // Pruned rows are gone from the table, not just ignored.
     a.applyBatch([4, 5, 6, 7, 8, 9].map((i) => ({ index: i + 3, kind: 'noop' as const, data: new Uint8Array(0) })));
     expect(a.lookupRequest('r')).toBeNull();
+  });
+});
+
+describe('dedup table from an older release', () => {
+  it('is moved to the table keyed by log index at open, keeping every outcome', () => {
+    const dir = dbs.dir();
+    const file = path.join(dir, 'db.sqlite');
+    const m = SqlStateMachine.open(file);
+    const [, ok] = m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old-req'))]);
+    m.close();
+    // Rewrite the dedup rows in the layout older releases used (keyed by request id).
+    const raw = new Database(file);
+    raw.exec(`CREATE TABLE _quorumlite_requests (request_id TEXT PRIMARY KEY, log_index INTEGER NOT NULL, outcome BLOB NOT NULL) WITHOUT ROWID;
+      CREATE INDEX _quorumlite_requests_by_index ON _quorumlite_requests (log_index);
+      INSERT INTO _quorumlite_requests SELECT request_id, log_index, outcome FROM _quorumlite_dedup;
+      DROP TABLE _quorumlite_dedup;`);
+    raw.close();
+    const reopened = dbs.open(undefined, file);
+    expect(reopened.lookupRequest('old-req')).toEqual({ ...ok!, duplicate: true, originalIndex: 2 });
+    const [again] = reopened.applyBatch([entry(reopened, 3, exec(['INSERT INTO d VALUES (2)'], 'old-req'))]);
+    expect(again).toMatchObject({ duplicate: true, originalIndex: 2 });
+    expect(rows(reopened, "SELECT name FROM sqlite_schema WHERE name LIKE '_quorumlite_req%'")).toEqual([]);
+    expect(rows(reopened, 'SELECT x FROM d')).toEqual([[1n]]);
   });
 });
 

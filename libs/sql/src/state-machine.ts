@@ -54,6 +54,8 @@ const LOCAL_FAILURE_CODES = [
   'SQLITE_MISUSE',
 ];
 
+const MENTIONS_FAIL = /fail/i;
+
 const SYNTAX_ERROR = /syntax error|incomplete input|unrecognized token|more than one statement/;
 
 const INTERNAL_SCHEMA = `
@@ -62,18 +64,40 @@ const INTERNAL_SCHEMA = `
     applied_index INTEGER NOT NULL
   );
   INSERT OR IGNORE INTO ${INTERNAL_PREFIX}meta (id, applied_index) VALUES (0, 0);
-  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}requests (
-    request_id TEXT PRIMARY KEY,
-    log_index INTEGER NOT NULL,
+  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}dedup (
+    log_index INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
     outcome BLOB NOT NULL
-  ) WITHOUT ROWID;
-  CREATE INDEX IF NOT EXISTS ${INTERNAL_PREFIX}requests_by_index ON ${INTERNAL_PREFIX}requests (log_index);
+  );
+`;
+
+/**
+ * Databases written before the dedup table was keyed by log index kept it keyed by request
+ * id, with a second index: moved over once, at open, in one transaction.
+ */
+const LEGACY_DEDUP_TABLE = `${INTERNAL_PREFIX}requests`;
+const MIGRATE_LEGACY_DEDUP = `
+  BEGIN IMMEDIATE;
+  INSERT OR REPLACE INTO ${INTERNAL_PREFIX}dedup (log_index, request_id, outcome)
+    SELECT log_index, request_id, outcome FROM ${LEGACY_DEDUP_TABLE};
+  DROP TABLE ${LEGACY_DEDUP_TABLE};
+  COMMIT;
 `;
 
 interface WriteStatement {
   readonly stmt: Database.Statement<unknown[]>;
   /** Placeholders are ?NNN: better-sqlite3 binds those by name ("1", "2", …). */
   readonly numbered: boolean;
+  /**
+   * The text mentions FAIL (OR FAIL, ON CONFLICT FAIL, RAISE(FAIL)) — or merely the letters,
+   * which errs on the safe side: the one way a failing statement keeps part of its changes.
+   */
+  readonly mentionsFail: boolean;
+}
+
+interface RequestRow {
+  readonly log_index: number | bigint;
+  readonly request_id: string;
 }
 
 /** Statements the machine itself runs on the write connection. */
@@ -87,10 +111,10 @@ interface Internal {
   readonly resetRowid: Database.Statement;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
-  readonly findRequest: Database.Statement<[string], { log_index: bigint; outcome: Buffer }>;
-  readonly saveRequest: Database.Statement<[string, number, Buffer]>;
-  readonly pruneRequests: Database.Statement<[number], string>;
-  readonly allRequestIds: Database.Statement<[], string>;
+  readonly findRequest: Database.Statement<[number], Buffer>;
+  readonly saveRequest: Database.Statement<[number, string, Buffer]>;
+  readonly pruneRequests: Database.Statement<[number], RequestRow>;
+  readonly allRequests: Database.Statement<[], RequestRow>;
 }
 
 interface Connections {
@@ -109,11 +133,15 @@ export class SqlStateMachine {
   private context: CommandContext | null = null;
   private readonly writeCache = new Lru<string, WriteStatement>(STATEMENT_CACHE_ENTRIES);
   /**
-   * The request ids in the dedup table, kept in step with it (added with each saved outcome,
-   * removed by each prune, reloaded after a rollback or restore), so that a new id — nearly
-   * every write — skips the lookup. The table stays the answer: this only says when to ask.
+   * The dedup table's request ids and the log index of each one's newest row, kept in step
+   * with it (set with each saved outcome, cleared by each prune, reloaded after a rollback or
+   * restore). The table is keyed by log index — appends at its right edge, prunes at its
+   * left — so it needs no second index: this map is how a request id finds its row, and a
+   * new id (nearly every write) costs no lookup at all.
    */
-  private knownRequests = new Set<string>();
+  private knownRequests = new Map<string, number>();
+  /** The schema may hold a FAIL conflict clause or RAISE(FAIL): every command gets a savepoint. */
+  private schemaMayFail = true;
   private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
   private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
 
@@ -124,6 +152,7 @@ export class SqlStateMachine {
     this.conn = this.openConnections();
     this.applied = this.readAppliedIndex();
     this.loadKnownRequests();
+    this.schemaMayFail = this.readSchemaMayFail();
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
@@ -204,7 +233,7 @@ export class SqlStateMachine {
       internal.begin.run();
       for (const entry of pending) outcomes.push(this.applyEntry(entry));
       const pruneAtOrBelow = last - this.limits.dedupWindowEntries;
-      if (pruneAtOrBelow > 0) for (const id of internal.pruneRequests.all(pruneAtOrBelow)) this.knownRequests.delete(id);
+      if (pruneAtOrBelow > 0) this.pruneRequests(pruneAtOrBelow);
       internal.writeApplied.run(last);
       internal.commit.run();
     } catch (e: unknown) {
@@ -235,14 +264,14 @@ export class SqlStateMachine {
       return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
     }
     const { requestId } = command;
-    if (requestId !== null && this.knownRequests.has(requestId)) {
+    if (requestId !== null) {
       const prior = this.findRequest(requestId, entry.index);
       if (prior !== null) return prior;
     }
     const outcome = this.runCommand(command);
     if (requestId !== null) {
-      this.open().internal.saveRequest.run(requestId, entry.index, encodeOutcome(outcome));
-      this.knownRequests.add(requestId);
+      this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome));
+      this.knownRequests.set(requestId, entry.index);
     }
     return outcome;
   }
@@ -250,11 +279,38 @@ export class SqlStateMachine {
   private runCommand(command: Command): ApplyOutcome {
     this.context = lazyContext(command);
     try {
-      const outcome = this.runInSavepoint(command.statements);
+      const outcome = this.needsSavepoint(command.statements) ? this.runInSavepoint(command.statements) : this.runAlone(command.statements[0]!);
       if (!this.open().write.inTransaction) throw new Error('a command ended the batch transaction; replicas may diverge');
       return outcome;
     } finally {
       this.context = null;
+    }
+  }
+
+  /**
+   * A command of one statement needs no savepoint of its own: SQLite undoes a failing
+   * statement itself (the statement journal of ABORT, its default and the resolution of
+   * every runtime error). FAIL is the exception — it keeps the rows changed before the
+   * failure — so a statement that mentions it, or any statement once the schema may (a
+   * table's ON CONFLICT FAIL, a trigger's RAISE(FAIL)), still gets one. Either way the
+   * outcome and the database are the same, so replicas may differ in which path they take.
+   */
+  private needsSavepoint(statements: readonly StatementInput[]): boolean {
+    if (statements.length !== 1 || this.schemaMayFail) return true;
+    try {
+      return this.writeStatement(statements[0]!.sql).mentionsFail;
+    } catch {
+      return true; // it cannot be prepared: the savepoint path reports why, as always
+    }
+  }
+
+  private runAlone(statement: StatementInput): ApplyOutcome {
+    this.open().internal.resetRowid.run();
+    try {
+      return { ok: true, results: [this.runStatement(statement)], duplicate: false };
+    } catch (e: unknown) {
+      if (isLocalFailure(e)) throw e;
+      return { ok: false, error: toApplyError(e, 0), duplicate: false };
     }
   }
 
@@ -281,7 +337,9 @@ export class SqlStateMachine {
   }
 
   private runStatement(s: StatementInput): StatementResult {
-    const { stmt, numbered } = this.writeStatement(s.sql);
+    const { stmt, numbered, mentionsFail } = this.writeStatement(s.sql);
+    // Conservative: any statement mentioning FAIL may have put it into the schema.
+    if (mentionsFail) this.schemaMayFail = true;
     const info = stmt.run(...bindArguments(s, numbered));
     return { rowsAffected: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) };
   }
@@ -299,9 +357,18 @@ export class SqlStateMachine {
 
   /** Seen within the window that ends at `index`: a pure function of the log, so every replica agrees. */
   private findRequest(requestId: string, index: number): ApplyOutcome | null {
-    const row = this.open().internal.findRequest.get(requestId);
-    if (row === undefined || Number(row.log_index) <= index - this.limits.dedupWindowEntries) return null;
-    return { ...decodeOutcome(row.outcome, true), originalIndex: Number(row.log_index) };
+    const at = this.knownRequests.get(requestId);
+    if (at === undefined || at <= index - this.limits.dedupWindowEntries) return null;
+    const outcome = this.open().internal.findRequest.get(at);
+    if (outcome === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
+    return { ...decodeOutcome(outcome, true), originalIndex: at };
+  }
+
+  /** Drops rows at or below `index`; a request id leaves the map only with its newest row. */
+  private pruneRequests(index: number): void {
+    for (const row of this.open().internal.pruneRequests.all(index)) {
+      if (this.knownRequests.get(row.request_id) === Number(row.log_index)) this.knownRequests.delete(row.request_id);
+    }
   }
 
   /** A previously applied outcome for this request id, if still in the dedup window. */
@@ -333,7 +400,7 @@ export class SqlStateMachine {
     checkStatementPolicy(piece.sql, piece.tokens, 0);
     const numbered = paramShape(piece.tokens, 0).numbered;
     const stmt = this.open().write.prepare<unknown[]>(sql);
-    const entry = { stmt, numbered };
+    const entry = { stmt, numbered, mentionsFail: MENTIONS_FAIL.test(sql) };
     this.writeCache.set(sql, entry);
     return entry;
   }
@@ -452,6 +519,7 @@ export class SqlStateMachine {
     this.conn = this.openConnections();
     this.applied = this.readAppliedIndex();
     this.loadKnownRequests();
+    this.schemaMayFail = this.readSchemaMayFail();
     if (this.applied !== index) {
       throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
     }
@@ -475,6 +543,7 @@ export class SqlStateMachine {
     try {
       configureWriteConnection(write);
       write.exec(INTERNAL_SCHEMA);
+      if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
       // The reset table lives in the connection's temp schema: it never reaches the file.
       write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
       closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
@@ -509,7 +578,14 @@ export class SqlStateMachine {
   }
 
   private loadKnownRequests(): void {
-    this.knownRequests = new Set(this.open().internal.allRequestIds.all());
+    const known = new Map<string, number>();
+    // In index order, so a request id that appears twice maps to its newest row.
+    for (const row of this.open().internal.allRequests.iterate()) known.set(row.request_id, Number(row.log_index));
+    this.knownRequests = known;
+  }
+
+  private readSchemaMayFail(): boolean {
+    return this.open().write.prepare(`SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%'`).get() !== undefined;
   }
 
   private readAppliedIndex(): number {
@@ -555,18 +631,18 @@ function prepareInternal(db: Database.Database): Internal {
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
-    findRequest: db.prepare<[string], { log_index: bigint; outcome: Buffer }>(
-      `SELECT log_index, outcome FROM ${t}requests WHERE request_id = ?`,
-    ),
-    saveRequest: db.prepare<[string, number, Buffer]>(
-      `INSERT OR REPLACE INTO ${t}requests (request_id, log_index, outcome) VALUES (?, ?, ?)`,
-    ),
-    pruneRequests: db.prepare<[number], string>(`DELETE FROM ${t}requests WHERE log_index <= ? RETURNING request_id`).pluck(),
-    allRequestIds: db.prepare<[], string>(`SELECT request_id FROM ${t}requests`).pluck(),
+    findRequest: db.prepare<[number], Buffer>(`SELECT outcome FROM ${t}dedup WHERE log_index = ?`).pluck(),
+    saveRequest: db.prepare<[number, string, Buffer]>(`INSERT INTO ${t}dedup (log_index, request_id, outcome) VALUES (?, ?, ?)`),
+    pruneRequests: db.prepare<[number], RequestRow>(`DELETE FROM ${t}dedup WHERE log_index <= ? RETURNING log_index, request_id`),
+    allRequests: db.prepare<[], RequestRow>(`SELECT log_index, request_id FROM ${t}dedup ORDER BY log_index`),
   };
 }
 
 // ---- helpers ---------------------------------------------------------------------------
+
+function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+}
 
 function moveFile(from: string, to: string): void {
   try {
