@@ -85,4 +85,23 @@ describe('faults on a 3-node raft cluster', () => {
     expect(rows.get(down.id)).toHaveLength(300);
     expect(rows.get(down.id)).toEqual(rows.get(leader.id));
   }, 120_000);
+
+  it('waits for log bytes of a quarter of the database before a snapshot copies it', async () => {
+    ctx = await startCluster('snapsize', { nodeArgs: ['--snapshot-every-entries', '20', '--snapshot-retain-entries', '5'] });
+    const { cluster, client } = ctx;
+    await client.execute([{ sql: 'CREATE TABLE big(b BLOB)' }, { sql: 'INSERT INTO big VALUES (randomblob(4000000))' }]);
+    // 100 small records: enough entries, but a few KB of log against a 4 MB database.
+    for (let i = 0; i < 100; i++) await client.execute({ sql: 'INSERT INTO big VALUES (?)', params: [`small ${i}`] });
+    let status = await client.status((await cluster.waitForLeader()).address);
+    await waitAllApplied(cluster, status.commitIndex);
+    for (const n of cluster.nodes) expect((await cluster.status(n.id)).snapshotIndex, `${n.id} copied the database too early`).toBe(0n);
+    // 2 MB more log: over a quarter of the database (now about 6 MB), so a snapshot is due.
+    for (let i = 0; i < 20; i++) await client.execute({ sql: 'INSERT INTO big VALUES (?)', params: ['x'.repeat(100_000)] });
+    status = await client.status((await cluster.waitForLeader()).address);
+    await waitAllApplied(cluster, status.commitIndex);
+    const deadline = Date.now() + 20_000;
+    const snapshotIndexes = async (): Promise<bigint[]> => Promise.all(cluster.nodes.map(async (n) => (await cluster.status(n.id)).snapshotIndex));
+    while ((await snapshotIndexes()).some((i) => i === 0n) && Date.now() < deadline) await sleep(100);
+    for (const index of await snapshotIndexes()) expect(index).toBeGreaterThan(100n);
+  }, 120_000);
 });

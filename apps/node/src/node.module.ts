@@ -57,6 +57,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         checkQuorum: c.checkQuorum,
         snapshotEveryEntries: c.snapshotEveryEntries,
         snapshotRetainEntries: c.snapshotRetainEntries,
+        snapshotLogBytesMax: c.snapshotLogBytesMax,
         maxEntriesPerMessage: c.limits.maxEntriesPerMessage,
         maxBytesPerMessage: c.limits.maxBytesPerMessage,
         maxInflightMessages: c.limits.maxInflightMessages,

@@ -21,6 +21,7 @@ export const CONFIG_DEFAULTS = {
   faultInjection: false,
   snapshotEveryEntries: 10_000,
   snapshotRetainEntries: 1_000,
+  snapshotLogBytesMax: 64 * MIB,
   requestTimeoutMs: 10_000,
   logLevel: 'info',
   limits: {
@@ -139,6 +140,12 @@ export const KEYS: readonly KeyDef[] = [
   top('checkQuorum', { kind: 'bool', defaultValue: D.checkQuorum, schema: z.boolean({ error: 'must be true or false' }), help: 'a leader steps down when it loses contact with a quorum' }),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),
   top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'applied records between state-machine snapshots' }),
+  top('snapshotLogBytesMax', {
+    kind: 'int',
+    defaultValue: D.snapshotLogBytesMax,
+    schema: int(1, 64 * GIB),
+    help: 'log bytes after which a snapshot is taken whatever the other rules say (until then, snapshots wait for snapshotEveryEntries records and for a quarter of the database size in log bytes)',
+  }),
   top('snapshotRetainEntries', { kind: 'int', defaultValue: D.snapshotRetainEntries, schema: int(0, 1_000_000_000), help: 'records kept in the log behind a snapshot for slow followers' }),
   top('requestTimeoutMs', { kind: 'int', defaultValue: D.requestTimeoutMs, schema: int(1, 3_600_000), help: 'deadline for a client request inside the node' }),
   top('logLevel', { kind: 'string', defaultValue: D.logLevel, schema: oneOf(LOG_LEVELS), help: `log level (${LOG_LEVELS.join(', ')})` }),

@@ -74,6 +74,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     faultInjection: required('faultInjection') as boolean,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,
     snapshotRetainEntries: required('snapshotRetainEntries') as number,
+    snapshotLogBytesMax: required('snapshotLogBytesMax') as number,
     requestTimeoutMs: required('requestTimeoutMs') as number,
     logLevel: required('logLevel') as NodeConfig['logLevel'],
     limits: {

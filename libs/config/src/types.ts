@@ -41,6 +41,7 @@ export interface NodeConfig {
   faultInjection: boolean;
   snapshotEveryEntries: number;
   snapshotRetainEntries: number;
+  snapshotLogBytesMax: number;
   requestTimeoutMs: number;
   logLevel: LogLevel;
   limits: LimitsConfig;

@@ -62,6 +62,8 @@ export interface ReplicaSettings {
   readonly checkQuorum: boolean;
   readonly snapshotEveryEntries: number;
   readonly snapshotRetainEntries: number;
+  /** Log bytes after which a snapshot is due whatever the entry count and database size. */
+  readonly snapshotLogBytesMax: number;
   readonly maxEntriesPerMessage: number;
   readonly maxBytesPerMessage: number;
   readonly maxInflightMessages: number;
@@ -145,6 +147,8 @@ const LEADER_WAIT_ELECTIONS = 3;
 const STAGED_SNAPSHOTS_MAX = 2;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
 const SNAPSHOTS_KEPT = 2;
+/** A snapshot waits for log bytes of at least the database size divided by this (see snapshotDue). */
+const SNAPSHOT_DATABASE_FRACTION = 4;
 
 export class Replica {
   private readonly inbox: InboxEvent[] = [];
@@ -169,6 +173,8 @@ export class Replica {
   private term: Term;
   private lastAppliedTerm: Term;
   private snapshotIndex: number;
+  /** Payload bytes of the records applied since the last snapshot began (or since boot). */
+  private logBytesSinceSnapshot = 0;
   /** The last committed record the core handed out (and the state machine has applied). */
   private coreApplied = 0;
   /** Where the term of applied records changes, since the last snapshot (snapshot terms). */
@@ -654,6 +660,7 @@ export class Replica {
     this.coreApplied = last.index;
     for (const e of entries) {
       if (this.termRuns[this.termRuns.length - 1]?.term !== e.term) this.termRuns.push({ from: e.index, term: e.term });
+      this.logBytesSinceSnapshot += e.data.byteLength;
     }
     this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
   }
@@ -739,7 +746,7 @@ export class Replica {
     const sql = this.sql;
     if (!sql || this.snapshotting || this.stopped) return;
     const applied = this.applied.value();
-    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return;
+    if (!this.snapshotDue(sql, applied)) return;
     // After a restart the database may be ahead of what the core has handed out again (it
     // skips records it already holds); a snapshot's index and term must be the core's.
     if (applied !== this.coreApplied) return;
@@ -750,7 +757,21 @@ export class Replica {
       });
   }
 
+  /**
+   * A snapshot copies the whole database, so it waits until the log written since the last
+   * one holds at least a quarter of the database's size as well as snapshotEveryEntries
+   * records: copying then costs at most four times the log it replaces, however large the
+   * database grows. snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
+   */
+  private snapshotDue(sql: SqlStateMachine, applied: number): boolean {
+    if (this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax) return true;
+    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return false;
+    return this.logBytesSinceSnapshot >= sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION;
+  }
+
   private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
+    // Records applied while the copy runs count toward the next snapshot.
+    this.logBytesSinceSnapshot = 0;
     const staged = this.snapshots.stagingPath('local');
     const { index } = await sql.snapshotAsync(staged);
     const term = this.termAt(index);
@@ -815,6 +836,7 @@ export class Replica {
     this.lastAppliedTerm = meta.term;
     this.coreApplied = meta.index;
     this.termRuns = [{ from: meta.index, term: meta.term }];
+    this.logBytesSinceSnapshot = 0;
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;

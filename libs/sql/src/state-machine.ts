@@ -111,6 +111,8 @@ interface Internal {
   readonly resetRowid: Database.Statement;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
+  readonly pageCount: Database.Statement<[], bigint>;
+  readonly pageSize: Database.Statement<[], bigint>;
   readonly findRequest: Database.Statement<[number], Buffer>;
   readonly saveRequest: Database.Statement<[number, string, Buffer]>;
   readonly pruneRequests: Database.Statement<[number], RequestRow>;
@@ -161,6 +163,12 @@ export class SqlStateMachine {
 
   appliedIndex(): number {
     return this.applied;
+  }
+
+  /** The database's size in bytes as its last commit left it (what a snapshot copies). */
+  databaseBytes(): number {
+    const { internal } = this.open();
+    return Number(internal.pageCount.get()) * Number(internal.pageSize.get());
   }
 
   // ---- before the log ----------------------------------------------------------------
@@ -629,6 +637,8 @@ function prepareInternal(db: Database.Database): Internal {
     rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
+    pageCount: db.prepare<[], bigint>('PRAGMA page_count').pluck(),
+    pageSize: db.prepare<[], bigint>('PRAGMA page_size').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
     findRequest: db.prepare<[number], Buffer>(`SELECT outcome FROM ${t}dedup WHERE log_index = ?`).pluck(),
