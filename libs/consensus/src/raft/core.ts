@@ -64,6 +64,30 @@ function isLeaderReplication(m: RaftMessage): boolean {
 /** Ticks of random delay before a follower that lost its leader's connection campaigns. */
 export const FAST_ELECTION_JITTER_TICKS = 4;
 
+/**
+ * How far behind its snapshot a leader keeps records for a follower that is replicating
+ * but slow, in multiples of retainEntries: such a follower catches up by appends instead of
+ * a whole-database snapshot transfer and install. At the default retain of 1,000 records
+ * that is 10,000 records, several seconds of the heaviest batched writes, so a follower that
+ * stalls for a second or two stays on appends; and it is about what a leader already holds
+ * between two snapshots (one every 10,000 applied records by default), so the log at most
+ * doubles. A follower further behind, or silent, still gets the snapshot.
+ */
+export const SLOW_PEER_RETAIN_FACTOR = 10;
+
+/**
+ * A peer holds records back only while it answered within this many election timeouts.
+ * CheckQuorum's recentActive is cleared every election timeout, which is shorter than the
+ * fsync stalls a loaded follower goes silent for; a dead peer stops holding records after this.
+ */
+export const SLOW_PEER_SILENCE_ELECTIONS_MAX = 10;
+
+/** A compact() request, remembered while records behind it are kept for a slow peer. */
+interface CompactionRequest {
+  readonly meta: SnapshotMeta;
+  readonly retainEntries: number;
+}
+
 export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
@@ -82,7 +106,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private randomizedElectionTimeout = 0;
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
+  /** Ticks since this node became leader: the clock of Progress.heardAtTick. */
+  private leaderTicks = 0;
   private transferee: NodeId | null = null;
+  /** The last compact() whose records are not all forgotten yet (a slow peer still needs some). */
+  private heldCompaction: CompactionRequest | null = null;
 
   private readOnly: ReadOnly;
   /** Leader: reads that arrived before an entry of our term committed (§6.4 step 1). */
@@ -126,6 +154,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   tick(): void {
     if (this.state === 'leader') this.tickLeader();
     else this.tickElection();
+    // Records kept for a slow peer go once it has them, goes silent, or we stop leading.
+    this.compactLog();
     this.check();
   }
 
@@ -248,9 +278,45 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (meta.index < (this.log.snapshot()?.index ?? 0)) return; // older than the one we have
     const t = this.log.term(meta.index);
     if (t !== meta.term) throw new ConsensusError('bad_state', `raft compact: snapshot at ${meta.index} has term ${meta.term}, the log has ${String(t)}`);
-    const compactTo = Math.max(0, Math.min(meta.index - retainEntries, applied, this.log.stableIndex()));
-    this.log.compact(meta, compactTo);
+    this.heldCompaction = { meta, retainEntries };
+    this.compactLog();
     this.check();
+  }
+
+  /**
+   * Forgets the records the last compact() allows (up to meta.index - retainEntries, never
+   * past applied or stable ones), except those a slow peer still needs; keeps the request
+   * while some are held, so that a later tick forgets them.
+   */
+  private compactLog(): void {
+    const c = this.heldCompaction;
+    if (c === null) return;
+    const allowed = Math.max(0, c.meta.index - c.retainEntries);
+    const compactTo = Math.min(this.keptForSlowPeers(c, allowed), this.log.appliedIndex(), this.log.stableIndex());
+    this.log.compact(c.meta, compactTo);
+    if (compactTo >= allowed) this.heldCompaction = null;
+  }
+
+  /**
+   * Leader: lowers the compaction point `to` to the match index of every peer that is
+   * replicating, answered lately and is at most SLOW_PEER_RETAIN_FACTOR × retainEntries
+   * behind the snapshot. Peers further behind get the snapshot anyway: keeping records for
+   * them would only cost memory.
+   */
+  private keptForSlowPeers(c: CompactionRequest, to: number): number {
+    if (this.state !== 'leader') return to;
+    const floor = c.meta.index - SLOW_PEER_RETAIN_FACTOR * c.retainEntries;
+    let keepAfter = to;
+    for (const [id, pr] of this.progress) {
+      if (id === this.id || !this.isLiveReplicating(pr)) continue;
+      if (pr.match >= floor && pr.match < keepAfter) keepAfter = pr.match;
+    }
+    return keepAfter;
+  }
+
+  private isLiveReplicating(pr: Progress): boolean {
+    const silentTicks = this.leaderTicks - pr.heardAtTick;
+    return pr.state === 'replicate' && silentTicks < SLOW_PEER_SILENCE_ELECTIONS_MAX * this.o.electionTimeoutTicks;
   }
 
   reportSnapshotFailure(to: NodeId): void {
@@ -335,6 +401,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private tickLeader(): void {
+    this.leaderTicks++;
     this.heartbeatElapsed++;
     this.electionElapsed++;
     this.retryLostSnapshots();
@@ -428,6 +495,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.state = 'leader';
     this.leader = this.id;
     const next = this.log.lastIndex() + 1;
+    this.leaderTicks = 0;
     for (const m of this.o.members) this.progress.set(m.id, new Progress(next, this.o.maxInflightMessages));
     const self = this.selfProgress();
     self.maybeUpdate(this.log.stableIndex());
@@ -774,7 +842,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private handleAppendResponse(m: AppendResponseMessage, pr: Progress): void {
-    pr.recentActive = true;
+    pr.heard(this.leaderTicks);
     if (m.reject) {
       const next = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index : m.hintIndex;
       if (pr.maybeDecrTo(m.index, next)) {
@@ -807,7 +875,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponseMessage, pr: Progress): void {
-    pr.recentActive = true;
+    pr.heard(this.leaderTicks);
     pr.probeSent = false;
     // If every append in the window was lost, free one slot so a probe can find out.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();

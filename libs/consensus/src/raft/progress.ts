@@ -69,6 +69,11 @@ export class Progress {
   snapshotElapsedTicks = 0;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /**
+   * The leader's tick count when this peer last answered. Unlike recentActive it is not
+   * cleared every election timeout, so it tells how long a peer has been silent.
+   */
+  heardAtTick = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflight: number) {
@@ -99,6 +104,12 @@ export class Progress {
   becomeSnapshot(snapshotIndex: number): void {
     this.resetState('snapshot');
     this.pendingSnapshot = snapshotIndex;
+  }
+
+  /** The peer answered an append or a heartbeat at leader tick `tick`. */
+  heard(tick: number): void {
+    this.recentActive = true;
+    this.heardAtTick = tick;
   }
 
   /** The peer acknowledged up to `n`; returns whether match moved. */

@@ -1,8 +1,9 @@
 /** Log compaction and InstallSnapshot (§7). */
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, term, type SnapshotMeta } from '../contract';
+import { SLOW_PEER_RETAIN_FACTOR, SLOW_PEER_SILENCE_ELECTIONS_MAX } from './core';
 import type { SnapshotMessage } from './messages';
-import { Net, bytes, diskOf, voters } from './testkit';
+import { Net, bytes, diskOf, observer, voters } from './testkit';
 
 const three = voters('n1', 'n2', 'n3');
 const meta = (index: number, t: number): SnapshotMeta => ({ index: logIndex(index), term: term(t), members: three });
@@ -134,5 +135,129 @@ describe('raft snapshots', () => {
       net.stabilize();
     }
     expect(net.appliedData('n2')).toEqual(['c2', 'c3']);
+  });
+});
+
+describe('raft compaction with a slow follower', () => {
+  const RETAIN = 2;
+  /** The most records the leader keeps behind its snapshot for a slow peer. */
+  const HELD_MAX = SLOW_PEER_RETAIN_FACTOR * RETAIN;
+
+  /**
+   * n1 leads; n3 keeps answering heartbeats but loses every append, so it stays live and in
+   * replicate state at match 1 while the others go `lag` records further. n1's snapshot is
+   * at its last record, 1 + lag.
+   */
+  function slowFollower(lag: number): Net {
+    const net = new Net(three);
+    net.elect('n1');
+    net.filter = (m) => !(m.type === 'append' && m.to === 'n3');
+    for (let i = 0; i < lag; i++) net.core('n1').propose(bytes(`c${i}`));
+    net.stabilize();
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status()).toMatchObject({ commitIndex: 1 + lag, progress: { n3: { match: 1, state: 'replicate' } } });
+    return net;
+  }
+
+  function catchUp(net: Net): void {
+    net.filter = () => true;
+    for (let i = 0; i < 5; i++) {
+      net.tick('n1');
+      net.stabilize();
+    }
+  }
+
+  const snapshotsTo = (net: Net, to: string): number => net.sent.filter((m) => m.type === 'snapshot' && m.to === to).length;
+
+  it('a leader keeps the records a live, replicating follower needs; it catches up by appends, then they go', () => {
+    const lag = HELD_MAX;
+    const net = slowFollower(lag);
+    const n1 = net.core('n1');
+    n1.compact(meta(1 + lag, 1), RETAIN);
+    expect(n1.status().firstIndex).toBe(2); // n3 holds match 1: everything after it is kept
+    // A follower compacts as before, whoever lags.
+    net.core('n2').compact(meta(1 + lag, 1), RETAIN);
+    expect(net.core('n2').status().firstIndex).toBe(lag);
+    catchUp(net);
+    expect(snapshotsTo(net, 'n3')).toBe(0);
+    expect(net.core('n3').status().commitIndex).toBe(1 + lag);
+    expect(net.appliedData('n3')).toEqual(Array.from({ length: lag }, (_, i) => `c${i}`));
+    // Nobody needs the held records any more: the next tick forgets them.
+    net.tick('n1');
+    expect(n1.status().firstIndex).toBe(1 + lag - RETAIN + 1);
+  });
+
+  it('keeps holding records through a silence longer than CheckQuorum\'s round, within the silence bound', () => {
+    const net = slowFollower(8);
+    net.isolate('n3');
+    net.tick('n1', 3 * 10); // three election timeouts: recentActive was cleared meanwhile
+    net.stabilize();
+    net.core('n1').compact(meta(9, 1), RETAIN);
+    expect(net.core('n1').status().firstIndex).toBe(2);
+  });
+
+  it('a follower beyond the bound is not waited for: it gets the snapshot', () => {
+    const lag = HELD_MAX + 1;
+    const net = slowFollower(lag);
+    const n1 = net.core('n1');
+    n1.compact(meta(1 + lag, 1), RETAIN);
+    expect(n1.status().firstIndex).toBe(1 + lag - RETAIN + 1);
+    catchUp(net);
+    expect(snapshotsTo(net, 'n3')).toBeGreaterThan(0);
+    expect(net.core('n3').status().commitIndex).toBe(1 + lag);
+  });
+
+  it('a follower in probe state is not waited for', () => {
+    const net = slowFollower(8);
+    const n1 = net.core('n1');
+    n1.reportUnreachable(nodeId('n3'));
+    expect(n1.status().progress['n3']?.state).toBe('probe');
+    n1.compact(meta(9, 1), RETAIN);
+    expect(n1.status().firstIndex).toBe(8);
+  });
+
+  it('a follower silent past the bound is not waited for, and stops holding records it held', () => {
+    const silence = SLOW_PEER_SILENCE_ELECTIONS_MAX * 10; // electionTimeoutTicks in the testkit
+    const held = slowFollower(8);
+    held.core('n1').compact(meta(9, 1), RETAIN);
+    expect(held.core('n1').status().firstIndex).toBe(2);
+    held.isolate('n3');
+    held.tick('n1', silence - 1);
+    expect(held.core('n1').status().firstIndex).toBe(2);
+    held.tick('n1');
+    expect(held.core('n1').status().firstIndex).toBe(8);
+
+    const silent = slowFollower(8);
+    silent.isolate('n3');
+    silent.tick('n1', silence);
+    silent.core('n1').compact(meta(9, 1), RETAIN);
+    expect(silent.core('n1').status().firstIndex).toBe(8);
+  });
+
+  it('never keeps more than the bound behind the snapshot, and none of it with retainEntries 0', () => {
+    // n4 falls further behind than the bound; then observer n5 falls a little behind.
+    const members = [...voters('n1', 'n2', 'n3', 'n4'), observer('n5')];
+    const net = new Net(members);
+    net.elect('n1');
+    const n1 = net.core('n1');
+    const lost = new Set(['n4']);
+    net.filter = (m) => !(m.type === 'append' && lost.has(m.to));
+    for (let i = 0; i < HELD_MAX; i++) n1.propose(bytes(`c${i}`));
+    net.stabilize();
+    lost.add('n5');
+    for (let i = 0; i < 5; i++) n1.propose(bytes(`d${i}`));
+    net.stabilize();
+    net.tick('n1');
+    net.stabilize();
+    const last = n1.status().lastIndex;
+    expect(n1.status()).toMatchObject({ commitIndex: last, progress: { n4: { match: 1, state: 'replicate' }, n5: { match: last - 5, state: 'replicate' } } });
+    n1.compact({ index: last, term: term(1), members }, RETAIN);
+    expect(n1.status().firstIndex).toBe(last - 5 + 1); // for n5; n4 is past the bound
+    expect(last - n1.status().firstIndex + 1).toBeLessThanOrEqual(HELD_MAX);
+
+    const unheld = slowFollower(8);
+    unheld.core('n1').compact(meta(9, 1), 0);
+    expect(unheld.core('n1').status().firstIndex).toBe(10);
   });
 });
