@@ -198,6 +198,28 @@ describe('QuorumliteClient.query', () => {
     expect(new Set(s.calls.map((x) => x.peer)).size).toBe(1);
   });
 
+  it('spreads stale and session reads over the nodes, and keeps linearizable reads on the leader', async () => {
+    let leaderAddress = '';
+    const answer: Script = (method) =>
+      method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
+    const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
+    leaderAddress = nodes[1]!.address;
+    const c = client(nodes.map((n) => n.address));
+    for (let i = 0; i < 6; i++) await c.query('SELECT 1', undefined, { consistency: i % 2 === 0 ? 'stale' : 'session', minIndex: 1n });
+    expect(nodes.map((n) => n.calls.length)).toEqual([2, 2, 2]);
+    await c.status(nodes[0]!.address); // learns the leader
+    for (let i = 0; i < 4; i++) await c.query('SELECT 1');
+    expect(nodes.map((n) => n.calls.filter((x) => x.method === 'Query' && x.request.consistency === 'CONSISTENCY_LINEARIZABLE').length)).toEqual([0, 4, 0]);
+  });
+
+  it('moves a stale read to the next node when one is down', async () => {
+    const dead = await deadAddress();
+    const live = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
+    const c = client([dead, live.address]);
+    for (let i = 0; i < 3; i++) await c.query('SELECT 1', undefined, { consistency: 'stale' });
+    expect(live.calls).toHaveLength(3);
+  });
+
   it('keeps a pinned query on its address', async () => {
     const dead = await deadAddress();
     const other = await scripted(() => ({ ok: { index: '1' } }));

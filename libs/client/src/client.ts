@@ -46,6 +46,8 @@ interface Route {
   pinned?: string;
   /** Whether a single failure ends the call (Status of one named node). */
   once?: boolean;
+  /** Any node will do (stale and session reads): take the addresses in turn, not the leader. */
+  spread?: boolean;
 }
 
 /** 64 random bits per process, then a counter: unique ids without entropy on every call. */
@@ -88,6 +90,8 @@ export class QuorumliteClient {
   private readonly service = sqlServiceCtor();
   private leader: string | null = null;
   private cursor = 0;
+  /** Where the next stale or session read goes (round robin over the addresses). */
+  private readCursor = 0;
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -132,7 +136,10 @@ export class QuorumliteClient {
       max_rows: options.maxRows ?? 0,
       timeout_ms: timeoutMs,
     };
-    const route: Route = options.address === undefined ? {} : { pinned: options.address };
+    // A linearizable read is cheapest at the leader (a follower asks it for the read index
+    // anyway); stale and session reads are answered by any node, so they share the load.
+    const anyNode = options.consistency === 'stale' || options.consistency === 'session';
+    const route: Route = options.address !== undefined ? { pinned: options.address } : anyNode ? { spread: true } : {};
     const res = await this.withRetry<WireQueryResponse>('Query', request, timeoutMs, route);
     return decodeQuery(res);
   }
@@ -219,6 +226,7 @@ export class QuorumliteClient {
 
   private firstAddress(route: Route): string {
     if (route.pinned !== undefined) return route.pinned;
+    if (route.spread) return this.addressList[this.readCursor++ % this.addressList.length]!;
     return this.leader ?? this.addressList[this.cursor % this.addressList.length]!;
   }
 
