@@ -23,10 +23,15 @@ export const COMMAND_TIME_MS_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** The text the date functions see instead of 'now'; millisecond precision, as SQLite's clock. */
 export function nowText(timeMs: number): string {
+  checkCommandTime(timeMs);
+  return new Date(Math.floor(timeMs)).toISOString().slice(0, 23).replace('T', ' ');
+}
+
+/** Throws 'invalid' for a time SQLite's date functions cannot show. */
+export function checkCommandTime(timeMs: number): void {
   if (!Number.isFinite(timeMs) || timeMs < COMMAND_TIME_MS_MIN || timeMs > COMMAND_TIME_MS_MAX) {
     throw new SqlError('invalid', `command time ${timeMs} ms is outside ${COMMAND_TIME_MS_MIN}..${COMMAND_TIME_MS_MAX}`);
   }
-  return new Date(Math.floor(timeMs)).toISOString().slice(0, 23).replace('T', ' ');
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { SqlValue } from '@quorumlite/proto';
 import { encodeCommand } from './codec';
-import { nowText } from './determinism';
+import { checkCommandTime } from './determinism';
 import { SqlError } from './errors';
 import type { SqlLimits } from './limits';
 import { checkStatementPolicy, checkValue, paramShape, rewriteCurrentTime } from './policy';
@@ -24,7 +24,7 @@ export function prepareCommand(
   checkSyntax: SyntaxCheck,
   cache: ShapeCache | null = null,
 ): { command: Command; encoded: Uint8Array } {
-  nowText(timeMs); // throws 'invalid' for a time SQLite's date functions cannot show
+  checkCommandTime(timeMs);
   if (!Number.isFinite(seed)) throw new SqlError('invalid', `seed ${seed} is not a finite number`);
   const requestId = checkRequestId(input.requestId, limits);
   if (!Array.isArray(input.statements) || input.statements.length === 0) {
