@@ -21,6 +21,7 @@ import {
   type ChaosRun,
   type FaultKind,
 } from '@quorumlite/chaos';
+import { overallTimeoutMsDefault } from '../../libs/chaos/src/harness/run';
 
 const ALL: FaultKind[] = Object.values(FAULTS_BY_NEMESIS).flat();
 
@@ -74,6 +75,7 @@ describe('command line', () => {
     );
     expect(options).toMatchObject({ protocol: 'raft', nemesis: ['kill', 'partition-bridge'], workloads: ['register', 'bank'], durationMs: 90_000, seed: 7, nodes: 5, workers: 4, clientTimeoutMs: 500 });
     expect(parseChaosArgs([], () => 99).options.seed).toBe(99);
+    expect(parseChaosArgs(['--overall-timeout', '4m'], () => 1).options.overallTimeoutMs).toBe(240_000);
     expect(parseChaosArgs(['--nemesis', 'none'], () => 1).options.nemesis).toEqual([]);
   });
 
@@ -82,6 +84,8 @@ describe('command line', () => {
     expect(() => parseChaosArgs(['--seed', '-1'])).toThrow(/--seed must be an integer >= 0/);
     expect(() => parseChaosArgs(['--bogus'])).toThrow(/unknown option '--bogus'/);
     expect(() => parseDurationMs('soon')).toThrow(/not a duration/);
+    expect(() => parseChaosArgs(['--overall-timeout', 'later'])).toThrow("--overall-timeout 'later' is not a duration");
+    expect(() => parseChaosArgs(['--overall-timeout', '0s'])).toThrow('--overall-timeout must be longer than 0');
     expect(parseDurationMs('2m')).toBe(120_000);
     expect(parseDurationMs('1500ms')).toBe(1_500);
   });
@@ -91,6 +95,19 @@ describe('command line', () => {
     const cmd = replayCommand(o);
     const argv = cmd.replace(/^npm run chaos -- /, '').split(' ');
     expect(resolveOptions(parseChaosArgs(argv).options)).toEqual(o);
+  });
+
+  it('derives the overall deadline from the duration, and replays one that was chosen', () => {
+    const byDefault = resolveOptions({ seed: 5, durationMs: 45_000 });
+    expect(byDefault.overallTimeoutMs).toBe(overallTimeoutMsDefault(45_000));
+    expect(overallTimeoutMsDefault(45_000)).toBeGreaterThan(45_000);
+    expect(replayCommand(byDefault)).not.toContain('--overall-timeout');
+    const chosen = resolveOptions({ seed: 5, durationMs: 1_500, nemesis: [], overallTimeoutMs: 240_000 });
+    const cmd = replayCommand(chosen);
+    expect(cmd).toContain('--overall-timeout 240000ms');
+    expect(cmd).toContain('--nemesis none');
+    expect(resolveOptions(parseChaosArgs(cmd.replace(/^npm run chaos -- /, '').split(' ')).options)).toEqual(chosen);
+    expect(() => resolveOptions({ seed: 5, durationMs: 1_000, overallTimeoutMs: 0 })).toThrow('overallTimeoutMs must be a positive integer, got 0');
   });
 });
 
@@ -102,6 +119,7 @@ function runWithDumps(tables: Record<string, unknown[][] | null>[]): ChaosRun {
     timeline: [],
     plan: [],
     problems: [],
+    phases: [],
     startedAtMs: 0,
     endedAtMs: 1,
     dumps: tables.map((t, i) => ({ nodeId: `n${i + 1}`, tables: t as never, appliedIndex: '1' })),

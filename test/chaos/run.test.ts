@@ -24,6 +24,13 @@ const FAULTS: FaultKind[] = [
 
 /** A failed run leaves its evidence here (git-ignored) for whoever reads the CI log; a valid run writes nothing. */
 const artifactsRoot = path.resolve(__dirname, '../../.chaos');
+/**
+ * The run's own deadline, well below the test's timeout: a run stuck in any phase fails with
+ * that phase named, its evidence written and its processes stopped, instead of being killed by
+ * vitest with nothing recorded.
+ */
+const OVERALL_TIMEOUT_MS = 240_000;
+const TEST_TIMEOUT_MS = 300_000;
 
 describe('a short chaos run on raft', () => {
   it('records a history under every fault kind, heals, converges and passes the checks', async () => {
@@ -43,13 +50,15 @@ describe('a short chaos run on raft', () => {
         scheduleHoldMs: [2_000, 3_000],
         nodeBin: NODE_BIN,
         artifactsRoot,
+        overallTimeoutMs: OVERALL_TIMEOUT_MS,
         log: (line) => lines.push(line),
       });
     } catch (e: unknown) {
       throw new Error(`${e instanceof Error ? e.message : String(e)}\n${lines.join('\n')}`, { cause: e });
     }
     const context = `${lines.join('\n')}\n${summaryLines(result).join('\n')}`;
-    console.log(summaryLines(result).join('\n'));
+    // The log and the summary time every fault's heal and every phase, so a slow but passing run shows in the CI log too.
+    console.log(context);
 
     expect(Object.keys(result.faultsByKind).sort(), context).toEqual([...FAULTS].sort());
     for (const entry of result.timeline) {
@@ -68,7 +77,10 @@ describe('a short chaos run on raft', () => {
     for (const name of ['register-linearizable', 'bank', 'append']) {
       expect(result.verdicts.find((v) => v.name === name)?.valid, `${name}\n${context}`).toBe(true);
     }
+    expect(result.phases.map((p) => `${p.name}:${p.ended}`), context).toEqual(
+      ['start', 'setup', 'faults', 'drain', 'heal', 'converge', 'final-reads', 'dumps', 'stop', 'checks'].map((name) => `${name}:done`),
+    );
     expect(result.valid, context).toBe(true);
     expect(result.artifactsDir).toBeNull();
-  }, 300_000); // 55 s of faults, then restarts and checks; generous because CI runs it beside other suites on 2 cores
+  }, TEST_TIMEOUT_MS); // 55 s of faults, then restarts and checks; generous because CI runs it beside other suites on 2 cores
 });

@@ -1,11 +1,13 @@
 /**
  * The chaos command line: parses
  *   --protocol raft --nemesis kill,pause,partition --workload register,bank,append
- *   --duration 60s --seed N --nodes 3 --workers 8 [--node-bin PATH] [--keep] [--json]
- * runs runChaos, prints the summary, and returns the exit code (0 valid, 1 invalid, 2 usage).
+ *   --duration 60s --seed N --nodes 3 --workers 8 [--overall-timeout 5m] [--node-bin PATH] [--keep] [--json]
+ * runs runChaos, prints the summary with the time each phase took, and returns the exit code
+ * (0 valid, 1 invalid, 2 usage).
  */
 import { FAULTS_BY_NEMESIS, type FaultKind, type NemesisName } from './harness/nemesis';
-import { runChaos, type ChaosOptions, type ChaosResult } from './harness/run';
+import { describePhases } from './harness/phases';
+import { overallTimeoutMsDefault, runChaos, type ChaosOptions, type ChaosResult } from './harness/run';
 import type { WorkloadName } from './harness/history';
 import type { ChaosCheck } from './harness/run';
 
@@ -29,6 +31,8 @@ export const CHAOS_USAGE = `usage: quorumlite chaos [options]
   --node-args ARGS       extra node arguments, space-separated, after =
   --client-timeout TIME  one client call's deadline (default 2s); shorter gives more unknown outcomes
   --retry-budget TIME    how long a client retries one operation (default 4s)
+  --overall-timeout TIME deadline of the whole run (default: duration + ${overallTimeoutMsDefault(0) / 1000}s); past it the run fails
+                         naming the phase it was stuck in, and still leaves its evidence
   --out DIR              where failed runs leave evidence (default ./.chaos)
   --keep                 keep the evidence of a valid run too
   --json                 print the result summary as JSON`;
@@ -38,12 +42,18 @@ export class UsageError extends Error {
   readonly code = 'usage';
 }
 
-export function parseDurationMs(text: string): number {
+export function parseDurationMs(text: string, flag = '--duration'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--duration '${text}' is not a duration like 60s, 2m or 1500ms`);
+  if (!m) throw new UsageError(`${flag} '${text}' is not a duration like 60s, 2m or 1500ms`);
   const n = Number(m[1]);
   const unit = m[2] ?? 's';
   return Math.round(unit === 'ms' ? n : unit === 's' ? n * 1_000 : n * 60_000);
+}
+
+function positiveDurationMs(flag: string, text: string): number {
+  const ms = parseDurationMs(text, flag);
+  if (ms <= 0) throw new UsageError(`${flag} must be longer than 0, got '${text}'`);
+  return ms;
 }
 
 function positiveInt(flag: string, text: string, min = 1): number {
@@ -111,10 +121,13 @@ export function parseChaosArgs(argv: readonly string[], randomSeed: () => number
         options.nodeArgs = value().split(/\s+/).filter((s) => s !== '');
         break;
       case '--client-timeout':
-        options.clientTimeoutMs = parseDurationMs(value());
+        options.clientTimeoutMs = parseDurationMs(value(), flag);
         break;
       case '--retry-budget':
-        options.clientRetryBudgetMs = parseDurationMs(value());
+        options.clientRetryBudgetMs = parseDurationMs(value(), flag);
+        break;
+      case '--overall-timeout':
+        options.overallTimeoutMs = positiveDurationMs(flag, value());
         break;
       case '--out':
         options.artifactsRoot = value();
@@ -145,6 +158,7 @@ export function summaryLines(r: ChaosResult): string[] {
     `seed ${r.seed}: ${r.valid ? 'VALID' : 'INVALID'}`,
     `operations: ${r.history.length} (ok ${r.counts.ok}, fail ${r.counts.fail}, unknown ${r.counts.unknown}); ${[...byWorkload].map(([w, n]) => `${w} ${n}`).join(', ')}`,
     `faults: ${faults}`,
+    `phases: ${describePhases(r.phases)}`,
     ...r.verdicts.map((v) => `  ${v.valid === true ? 'ok ' : v.valid === 'unknown' ? '?  ' : 'BAD'} ${v.name}${v.elapsedMs !== undefined ? ` (${v.elapsedMs} ms)` : ''}${v.reasons.length ? `: ${v.reasons.slice(0, 5).join('; ')}${v.reasons.length > 5 ? ` (+${v.reasons.length - 5} more)` : ''}` : ''}`),
     ...(r.artifactsDir ? [`evidence: ${r.artifactsDir}`] : []),
     `replay: ${r.replayCommand}`,
@@ -168,7 +182,7 @@ export async function chaosMain(argv: readonly string[], checks?: readonly Chaos
   err(`chaos: seed ${parsed.options.seed}`);
   const result = await runChaos({ ...parsed.options, ...(checks ? { checks } : {}), log: (line) => err(`chaos: ${line}`) });
   if (parsed.json) {
-    out(JSON.stringify({ valid: result.valid, seed: result.seed, counts: result.counts, faultsByKind: result.faultsByKind, verdicts: result.verdicts, artifactsDir: result.artifactsDir, replay: result.replayCommand }));
+    out(JSON.stringify({ valid: result.valid, seed: result.seed, counts: result.counts, faultsByKind: result.faultsByKind, verdicts: result.verdicts, phases: result.phases, artifactsDir: result.artifactsDir, replay: result.replayCommand }));
   } else {
     for (const line of summaryLines(result)) out(line);
   }

@@ -1,12 +1,14 @@
 /**
  * The evidence of a run, written to <root>/<timestamp>-seed<N>/: the history as JSON lines,
- * the nemesis timeline and plan, the verdicts and replica dumps, and a copy of every node's
- * process log and on-disk log directory (the replicated log records and hard state).
+ * the nemesis timeline and plan, the time each phase took, the verdicts and replica dumps, and
+ * a copy of every node's process log and on-disk log directory (the replicated log records and
+ * hard state).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LocalCluster } from '../../../cluster/src';
 import { toJsonLine } from './history';
+import { describePhases, type PhaseTiming } from './phases';
 import type { ChaosResult } from './run';
 
 function stamp(): string {
@@ -29,7 +31,7 @@ export function writeArtifacts(
   result: ChaosResult | null,
   cluster: LocalCluster | null,
   root: string,
-  failure?: { seed: number; replayCommand: string; error: unknown },
+  failure?: { seed: number; replayCommand: string; error: unknown; phases: readonly PhaseTiming[] },
 ): string {
   const seed = result?.seed ?? failure?.seed ?? 0;
   const dir = path.join(root, `${stamp()}-seed${seed}`);
@@ -38,16 +40,16 @@ export function writeArtifacts(
   const lines = [`seed: ${seed}`, `replay: ${replay}`];
   if (result) {
     fs.writeFileSync(path.join(dir, 'history.jsonl'), result.history.map((op) => toJsonLine(op)).join('\n') + '\n');
-    fs.writeFileSync(path.join(dir, 'timeline.json'), toJsonLine({ startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, timeline: result.timeline, plan: result.plan }));
+    fs.writeFileSync(path.join(dir, 'timeline.json'), toJsonLine({ startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, phases: result.phases, timeline: result.timeline, plan: result.plan }));
     fs.writeFileSync(
       path.join(dir, 'result.json'),
-      toJsonLine({ valid: result.valid, verdicts: result.verdicts, counts: result.counts, faultsByKind: result.faultsByKind, problems: result.problems, options: result.options, dumps: result.dumps }),
+      toJsonLine({ valid: result.valid, verdicts: result.verdicts, counts: result.counts, faultsByKind: result.faultsByKind, problems: result.problems, phases: result.phases, options: result.options, dumps: result.dumps }),
     );
-    lines.push(`valid: ${result.valid}`, ...result.reasons.map((r) => `  ${r}`));
+    lines.push(`valid: ${result.valid}`, `phases: ${describePhases(result.phases)}`, ...result.reasons.map((r) => `  ${r}`));
   }
   if (failure) {
     const e = failure.error;
-    lines.push(`harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    lines.push(`phases: ${describePhases(failure.phases)}`, `harness error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
   if (cluster) copyNodeFiles(cluster, dir);
   fs.writeFileSync(path.join(dir, 'README.txt'), lines.join('\n') + '\n');

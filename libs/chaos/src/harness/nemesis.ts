@@ -98,6 +98,8 @@ export interface TimelineEntry {
   /** performance.now() when the fault was injected and when it was healed (null: never healed). */
   atMs: number;
   healedAtMs: number | null;
+  /** When healing began: a restart's wait for the node to answer is healedAtMs - healStartedAtMs. */
+  healStartedAtMs: number | null;
   targets: string[];
   /** Partitions: the links cut, as "a<->b", and how (refused connections or a silent blackhole). */
   links?: string[];
@@ -126,7 +128,7 @@ export class Nemesis {
     const notes: string[] = [];
     const leader = await this.leaderOrNull(notes);
     const running = this.cluster.nodes.map((n) => n.id).filter((id) => this.cluster.isRunning(id));
-    const entry: TimelineEntry = { fault: fault.kind, atMs: performance.now(), healedAtMs: null, targets: [], notes };
+    const entry: TimelineEntry = { fault: fault.kind, atMs: performance.now(), healedAtMs: null, healStartedAtMs: null, targets: [], notes };
     const undo = await this.apply(fault, entry, leader, running);
     this.timeline.push(entry);
     this.active = { entry, undo };
@@ -138,6 +140,7 @@ export class Nemesis {
     const active = this.active;
     if (!active) return;
     this.active = null;
+    active.entry.healStartedAtMs = performance.now();
     try {
       await active.undo();
     } catch (e: unknown) {

@@ -1,13 +1,15 @@
 /**
  * runChaos: a real cluster behind a proxy mesh, concurrent client workers, the nemesis, then
- * heal, converge, final reads, replica dumps and checks. Everything it starts is stopped in
- * `finally`, whatever happens; on failure the evidence is copied to .chaos/<stamp>-seed<N>/.
+ * heal, converge, final reads, replica dumps and checks. Each phase is timed and the whole run
+ * has a deadline: past it the run stops waiting and fails naming the phase it was stuck in.
+ * Everything it starts is stopped in `finally`, whatever happens; on failure the evidence is
+ * copied to .chaos/<stamp>-seed<N>/.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { QuorumliteClient, type SqlValue } from '../../../client/src';
-import { LocalCluster } from '../../../cluster/src';
+import { LocalCluster, START_TIMEOUT_MS_DEFAULT } from '../../../cluster/src';
 import { HistoryRecorder, countByOutcome, type OpRecord, type Outcome, type WorkloadName } from './history';
 import { ProxyMesh } from './network';
 import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault, type TimelineEntry } from './nemesis';
@@ -15,6 +17,7 @@ import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEF
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
 import { HISTORY_CHECKS } from './checks';
+import { DeadlineExceededError, PhaseClock, describePhases, settleWithin, sleepUnlessAborted, type PhaseTiming } from './phases';
 
 export interface ChaosOptions {
   seed: number;
@@ -38,6 +41,12 @@ export interface ChaosOptions {
   clientRetryBudgetMs?: number;
   /** How long the cluster gets to elect a leader and apply everything after the heal. */
   convergeTimeoutMs?: number;
+  /**
+   * The whole run's deadline, start to stop (default: durationMs + convergeTimeoutMs +
+   * OVERALL_SLACK_MS). Past it the run stops waiting, reports the phase it was stuck in and
+   * fails; keep it below any outer timeout (a test runner's) so that report is seen.
+   */
+  overallTimeoutMs?: number;
   /**
    * Checks on the finished run, default HISTORY_CHECKS (register, bank, append checkers).
    * The harness's own problems and the replica comparison are always checked.
@@ -69,8 +78,10 @@ export interface ChaosRun {
   timeline: TimelineEntry[];
   plan: PlannedFault[];
   dumps: ReplicaDump[];
-  /** Problems of the harness's own phases: a node that never came back, no convergence. */
+  /** Problems of the harness's own phases: a node that never came back, no convergence, the deadline. */
   problems: string[];
+  /** How long each phase took, in order, on every run (a slow but valid run shows here too). */
+  phases: PhaseTiming[];
   startedAtMs: number;
   endedAtMs: number;
 }
@@ -87,20 +98,31 @@ export interface ChaosResult extends ChaosRun {
   artifactsDir: string | null;
 }
 
-export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs'>> & {
+export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs' | 'overallTimeoutMs'>> & {
   faults: FaultKind[];
   nemesis: (NemesisName | FaultKind)[];
 };
 
 const WORKERS_DEFAULT = 8;
 const CONVERGE_TIMEOUT_MS_DEFAULT = 30_000;
+/** Beyond the fault window and convergence: start, setup, heal, final reads, dumps, checks, stop. */
+export const OVERALL_SLACK_MS = 60_000;
 const SETUP_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
+/** One attempt of the linearizable read that confirms a leader after the heal. */
+const CONVERGE_READ_TIMEOUT_MS = 5_000;
+/** A replica dump is a local read; a node that cannot answer within these is recorded as unreadable. */
+const DUMP_TIMEOUT_MS = 5_000;
+const DUMP_RETRY_BUDGET_MS = 5_000;
+/** Beyond one operation's client timeout and retry budget, for the workers to finish after the window. */
+const DRAIN_SLACK_MS = 5_000;
+/** Longer than LocalCluster's SIGTERM grace before its SIGKILL. */
+const STOP_BOUND_MS = 15_000;
 /** The process id of the final reads, far above any worker's. */
 const FINAL_PROCESS = 1_000_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function overallTimeoutMsDefault(durationMs: number, convergeTimeoutMs = CONVERGE_TIMEOUT_MS_DEFAULT): number {
+  return durationMs + convergeTimeoutMs + OVERALL_SLACK_MS;
 }
 
 function faultsOf(nemesis: readonly (NemesisName | FaultKind)[]): FaultKind[] {
@@ -124,11 +146,13 @@ export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
     clientTimeoutMs: o.clientTimeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT,
     clientRetryBudgetMs: o.clientRetryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT,
     nodeArgs: o.nodeArgs ?? [],
+    overallTimeoutMs: o.overallTimeoutMs ?? overallTimeoutMsDefault(o.durationMs, o.convergeTimeoutMs),
     nemesis,
     faults: faultsOf(nemesis),
   };
   if (!Number.isInteger(resolved.seed) || resolved.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${resolved.seed}`);
   if (!(resolved.durationMs > 0)) throw new RangeError(`durationMs must be positive, got ${resolved.durationMs}`);
+  if (!Number.isInteger(resolved.overallTimeoutMs) || resolved.overallTimeoutMs <= 0) throw new RangeError(`overallTimeoutMs must be a positive integer, got ${resolved.overallTimeoutMs}`);
   if (resolved.nodes < 3 && resolved.faults.some((f) => f.startsWith('partition'))) throw new RangeError('partitions need at least 3 nodes');
   if (resolved.workloads.length === 0) throw new RangeError('at least one workload is needed');
   return resolved;
@@ -138,14 +162,15 @@ export function replayCommand(o: ChaosOptionsResolved): string {
   return [
     'npm run chaos --',
     `--protocol ${o.protocol}`,
-    `--nemesis ${o.nemesis.join(',')}`,
+    `--nemesis ${o.nemesis.length > 0 ? o.nemesis.join(',') : 'none'}`,
     `--workload ${o.workloads.join(',')}`,
-    `--duration ${Math.round(o.durationMs / 1000)}s`,
+    `--duration ${o.durationMs % 1000 === 0 ? `${o.durationMs / 1000}s` : `${o.durationMs}ms`}`,
     `--seed ${o.seed}`,
     `--nodes ${o.nodes}`,
     `--workers ${o.workers}`,
     ...(o.clientTimeoutMs !== CLIENT_TIMEOUT_MS_DEFAULT ? [`--client-timeout ${o.clientTimeoutMs}ms`] : []),
     ...(o.clientRetryBudgetMs !== CLIENT_RETRY_BUDGET_MS_DEFAULT ? [`--retry-budget ${o.clientRetryBudgetMs}ms`] : []),
+    ...(o.overallTimeoutMs !== overallTimeoutMsDefault(o.durationMs) ? [`--overall-timeout ${o.overallTimeoutMs}ms`] : []),
     ...(o.nodeArgs.length > 0 ? [`--node-args='${o.nodeArgs.join(' ')}'`] : []),
   ].join(' ');
 }
@@ -153,7 +178,6 @@ export function replayCommand(o: ChaosOptionsResolved): string {
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const o = resolveOptions(options);
   const log = options.log ?? (() => undefined);
-  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const artifactsRoot = options.artifactsRoot ?? path.join(process.cwd(), '.chaos');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `ql-chaos-seed${o.seed}-`));
   const plan = planSchedule({
@@ -163,145 +187,259 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     quietMs: options.scheduleQuietMs ?? SCHEDULE_QUIET_MS_DEFAULT,
     holdMs: options.scheduleHoldMs ?? SCHEDULE_HOLD_MS_DEFAULT,
   });
-  let mesh: ProxyMesh | null = null;
-  let cluster: LocalCluster | null = null;
-  let result: ChaosResult;
+  const clock = new PhaseClock(o.overallTimeoutMs, (t) => log(`phase ${t.name}: ${t.ms} ms${t.ended === 'done' ? '' : ` (${t.ended === 'deadline' ? 'stopped at the deadline' : 'failed'})`}`));
+  const state = new RunState(plan);
+  const live: Live = { mesh: null, cluster: null };
   try {
+    let harnessError: unknown = null;
+    let stoppedByDeadline = false;
     try {
-      mesh = await ProxyMesh.start(ids);
-      const started = await LocalCluster.start({
-        nodes: o.nodes,
-        dataDir,
-        protocol: o.protocol,
-        peerAddress: mesh.peerAddress,
-        ...(options.nodeBin !== undefined ? { nodeBin: options.nodeBin } : {}),
-        // The crash faults need the power cut armed; other runs leave it off.
-        nodeArgs: o.faults.some((f) => f.startsWith('crash-')) ? [FAULT_INJECTION_FLAG, ...o.nodeArgs] : o.nodeArgs,
-      });
-      cluster = started;
-      log(`cluster up: ${ids.map((id) => `${id}=${started.address(id)}`).join(' ')}; ${plan.length} faults planned over ${o.durationMs} ms`);
-      const run = await drive(o, options, plan, started, mesh, log);
-      result = summarize(run, judge(run, options.checks ?? HISTORY_CHECKS));
+      await runPhases(o, options, dataDir, clock, live, state, log);
+    } catch (e: unknown) {
+      if (e instanceof DeadlineExceededError) {
+        stoppedByDeadline = true;
+        state.problems.push(deadlineProblem(e, clock.timings));
+      } else {
+        harnessError = e;
+      }
     } finally {
-      mesh?.healAll();
-      await cluster?.stop();
-      await mesh?.close();
+      state.problems.push(...(await stopEverything(live, clock)));
     }
+    if (harnessError !== null) {
+      // The harness itself failed (the cluster did not start, setup never succeeded): keep the logs.
+      const dir = writeArtifacts(null, live.cluster, artifactsRoot, { seed: o.seed, replayCommand: replayCommand(o), error: harnessError, phases: clock.timings });
+      const message = harnessError instanceof Error ? harnessError.message : String(harnessError);
+      throw new Error(`chaos run (seed ${o.seed}) failed: ${message}; phases: ${describePhases(clock.timings)}; logs in ${dir}; replay: ${replayCommand(o)}`, { cause: harnessError });
+    }
+    const run = state.toRun(o, clock.timings);
+    // A run stopped early has no final reads or dumps to check: its verdict is the deadline.
+    const verdicts = stoppedByDeadline ? [harnessVerdict(run)] : await checkWithinDeadline(run, options.checks ?? HISTORY_CHECKS, clock);
+    const result = summarize({ ...run, phases: [...clock.timings] }, verdicts);
+    log(`phases: ${describePhases(result.phases)}`);
     if (!result.valid || options.keepArtifacts) {
-      result.artifactsDir = writeArtifacts(result, cluster, artifactsRoot);
+      result.artifactsDir = writeArtifacts(result, live.cluster, artifactsRoot);
       log(`seed ${o.seed}: ${result.valid ? 'valid' : 'INVALID'}; evidence in ${result.artifactsDir}`);
       log(`replay: ${result.replayCommand}`);
     }
     return result;
-  } catch (e: unknown) {
-    // The harness itself failed (the cluster did not start, setup never succeeded): keep the logs.
-    const dir = writeArtifacts(null, cluster, artifactsRoot, { seed: o.seed, replayCommand: replayCommand(o), error: e });
-    throw new Error(`chaos run (seed ${o.seed}) failed: ${e instanceof Error ? e.message : String(e)}; logs in ${dir}; replay: ${replayCommand(o)}`, { cause: e });
   } finally {
+    clock.dispose();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function drive(o: ChaosOptionsResolved, options: ChaosOptions, plan: PlannedFault[], cluster: LocalCluster, mesh: ProxyMesh, log: (line: string) => void): Promise<ChaosRun> {
-  const admin = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: SETUP_TIMEOUT_MS });
-  const recorder = new HistoryRecorder();
-  const nemesis = new Nemesis(cluster, mesh);
-  const problems: string[] = [];
-  try {
-    await admin.execute(o.workloads.flatMap((w) => WORKLOADS[w].setup.map((sql) => ({ sql }))));
-    const startedAtMs = performance.now();
-    const stopAtMs = startedAtMs + o.durationMs;
-    const unique = uniqueCounter();
-    const workerOptions = {
-      addresses: cluster.addresses(),
-      workloads: o.workloads,
-      recorder,
+/** What a run has gathered so far; a run stopped by its deadline still reports all of it. */
+class RunState {
+  readonly recorder = new HistoryRecorder();
+  nemesis: Nemesis | null = null;
+  dumps: ReplicaDump[] = [];
+  readonly problems: string[] = [];
+  readonly createdAtMs = performance.now();
+  startedAtMs: number | null = null;
+
+  constructor(readonly plan: PlannedFault[]) {}
+
+  /**
+   * A copy: work the deadline stopped waiting for may still complete operations or heal
+   * faults afterwards, and must not change a run that is being checked or written out.
+   */
+  toRun(o: ChaosOptionsResolved, phases: readonly PhaseTiming[]): ChaosRun {
+    return {
       seed: o.seed,
-      workerCount: o.workers,
-      runId: `s${o.seed}-${Date.now().toString(36)}`,
-      clientTimeoutMs: o.clientTimeoutMs,
-      clientRetryBudgetMs: o.clientRetryBudgetMs,
-      thinkMs: THINK_MS_DEFAULT,
-      shouldStop: () => performance.now() >= stopAtMs,
+      options: o,
+      history: this.recorder.seal().map((op) => ({ ...op })),
+      timeline: (this.nemesis?.timeline ?? []).map((entry) => ({ ...entry, notes: [...entry.notes] })),
+      plan: this.plan,
+      dumps: this.dumps,
+      problems: [...this.problems],
+      phases: [...phases],
+      startedAtMs: this.startedAtMs ?? this.createdAtMs,
+      endedAtMs: performance.now(),
     };
-    const workers = Array.from({ length: o.workers }, (_, w) => runWorker(w, workerOptions, unique));
-    try {
-      await runNemesis(nemesis, plan, startedAtMs, stopAtMs, log);
-    } finally {
-      await Promise.allSettled(workers);
-    }
-    const rejected = (await Promise.allSettled(workers)).filter((r) => r.status === 'rejected');
-    for (const r of rejected) problems.push(`a worker crashed: ${String((r as PromiseRejectedResult).reason)}`);
-    log(`workload done: ${recorder.all().length} operations; healing`);
-    const healStartMs = performance.now();
-    problems.push(...(await nemesis.healAll()));
-    problems.push(...(await converge(cluster, admin, options.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS_DEFAULT)));
-    log(`healed and converged in ${Math.round(performance.now() - healStartMs)} ms`);
-    await runFinalReads(admin, recorder, o.workloads, FINAL_PROCESS);
-    const dumps = await dumpReplicas(cluster, admin, o.workloads);
-    log('final reads and replica dumps taken; checking');
-    return { seed: o.seed, options: o, history: recorder.seal(), timeline: nemesis.timeline, plan, dumps, problems, startedAtMs, endedAtMs: performance.now() };
+  }
+}
+
+interface Live {
+  mesh: ProxyMesh | null;
+  cluster: LocalCluster | null;
+}
+
+function deadlineProblem(e: DeadlineExceededError, timings: readonly PhaseTiming[]): string {
+  return `${e.message}; it stopped waiting there (phases: ${describePhases(timings)})`;
+}
+
+/** The proxies and the cluster, which must exist before anything else runs. */
+async function startCluster(o: ChaosOptionsResolved, options: ChaosOptions, dataDir: string, clock: PhaseClock, live: Live, signal: AbortSignal): Promise<{ mesh: ProxyMesh; cluster: LocalCluster }> {
+  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const mesh = await ProxyMesh.start(ids);
+  if (signal.aborted) {
+    await mesh.close();
+    throw signal.reason;
+  }
+  live.mesh = mesh;
+  const cluster = await LocalCluster.start({
+    nodes: o.nodes,
+    dataDir,
+    protocol: o.protocol,
+    peerAddress: mesh.peerAddress,
+    // Also bounds every later restart's wait for Status.
+    startTimeoutMs: clock.bound(START_TIMEOUT_MS_DEFAULT),
+    ...(options.nodeBin !== undefined ? { nodeBin: options.nodeBin } : {}),
+    // The crash faults need the power cut armed; other runs leave it off.
+    nodeArgs: o.faults.some((f) => f.startsWith('crash-')) ? [FAULT_INJECTION_FLAG, ...o.nodeArgs] : o.nodeArgs,
+  });
+  if (signal.aborted) {
+    // The run gave up on this start and has already stopped what it knew of.
+    await cluster.stop();
+    await mesh.close();
+    throw signal.reason;
+  }
+  live.cluster = cluster;
+  return { mesh, cluster };
+}
+
+/** Every phase up to the replica dumps; checks run after the processes are stopped. */
+async function runPhases(o: ChaosOptionsResolved, options: ChaosOptions, dataDir: string, clock: PhaseClock, live: Live, state: RunState, log: (line: string) => void): Promise<void> {
+  const { mesh, cluster } = await clock.run('start', (signal) => startCluster(o, options, dataDir, clock, live, signal));
+  log(`cluster up: ${cluster.nodes.map((n) => `${n.id}=${n.address}`).join(' ')}; ${state.plan.length} faults planned over ${o.durationMs} ms`);
+  const admin = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: SETUP_TIMEOUT_MS });
+  try {
+    await clock.run('setup', () => admin.execute(o.workloads.flatMap((w) => WORKLOADS[w].setup.map((sql) => ({ sql })))));
+    const nemesis = new Nemesis(cluster, mesh);
+    state.nemesis = nemesis;
+    const startedAtMs = performance.now();
+    state.startedAtMs = startedAtMs;
+    const stopAtMs = startedAtMs + o.durationMs;
+    const workers = startWorkers(o, cluster, state.recorder, () => performance.now() >= stopAtMs || clock.expired());
+    await clock.run('faults', (signal) => runNemesis(nemesis, state.plan, startedAtMs, stopAtMs, signal, log));
+    const drainMs = o.clientTimeoutMs + o.clientRetryBudgetMs + DRAIN_SLACK_MS;
+    const drained = await clock.run('drain', (signal) => settleWithin(workers, drainMs, signal));
+    for (const reason of drained.rejected) state.problems.push(`a worker crashed: ${String(reason)}`);
+    if (drained.pending > 0) state.problems.push(`${drained.pending} of ${workers.length} workers were still in an operation ${drainMs} ms after the fault window`);
+    log(`workload done: ${state.recorder.all().length} operations; healing`);
+    state.problems.push(...(await clock.run('heal', () => nemesis.healAll())));
+    state.problems.push(...(await clock.run('converge', (signal) => converge(cluster, clock.bound(options.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS_DEFAULT), signal))));
+    await clock.run('final-reads', (signal) => runFinalReads(admin, state.recorder, o.workloads, FINAL_PROCESS, signal));
+    state.dumps = await clock.run('dumps', (signal) => dumpReplicas(cluster, o.workloads, signal));
+    log('final reads and replica dumps taken');
   } finally {
-    await nemesis.healAll();
     admin.close();
   }
 }
 
-async function runNemesis(nemesis: Nemesis, plan: PlannedFault[], startedAtMs: number, stopAtMs: number, log: (line: string) => void): Promise<void> {
+function startWorkers(o: ChaosOptionsResolved, cluster: LocalCluster, recorder: HistoryRecorder, shouldStop: () => boolean): Promise<void>[] {
+  const unique = uniqueCounter();
+  const workerOptions = {
+    addresses: cluster.addresses(),
+    workloads: o.workloads,
+    recorder,
+    seed: o.seed,
+    workerCount: o.workers,
+    runId: `s${o.seed}-${Date.now().toString(36)}`,
+    clientTimeoutMs: o.clientTimeoutMs,
+    clientRetryBudgetMs: o.clientRetryBudgetMs,
+    thinkMs: THINK_MS_DEFAULT,
+    shouldStop,
+  };
+  const workers = Array.from({ length: o.workers }, (_, w) => runWorker(w, workerOptions, unique));
+  // A run stopped by its deadline never awaits them; the drain reports their failures otherwise.
+  for (const w of workers) w.catch(() => undefined);
+  return workers;
+}
+
+/**
+ * Heals links and stops every process, whatever happened before; bounded, so a process that
+ * ignores its signals is killed outright rather than holding the run open.
+ */
+async function stopEverything(live: Live, clock: PhaseClock): Promise<string[]> {
+  const { mesh, cluster } = live;
+  if (!mesh && !cluster) return [];
+  return clock.measure('stop', async () => {
+    mesh?.healAll();
+    const stopped = await settleWithin([cluster?.stop() ?? Promise.resolve(), mesh?.close() ?? Promise.resolve()], STOP_BOUND_MS, new AbortController().signal);
+    if (stopped.pending === 0) return stopped.rejected.map((e) => `stopping the cluster failed: ${e instanceof Error ? e.message : String(e)}`);
+    cluster?.killAllNow();
+    mesh?.closeNow();
+    return [`the cluster and its proxies did not stop within ${STOP_BOUND_MS} ms; every node was killed outright`];
+  });
+}
+
+async function runNemesis(nemesis: Nemesis, plan: PlannedFault[], startedAtMs: number, stopAtMs: number, signal: AbortSignal, log: (line: string) => void): Promise<void> {
   try {
     for (const fault of plan) {
-      await sleep(Math.max(0, startedAtMs + fault.atMs - performance.now()));
-      if (performance.now() >= stopAtMs) break;
+      await sleepUnlessAborted(Math.max(0, startedAtMs + fault.atMs - performance.now()), signal);
+      if (performance.now() >= stopAtMs || signal.aborted) break;
       const entry = await nemesis.inject(fault);
       log(`+${Math.round(entry.atMs - startedAtMs)} ms ${entry.fault} ${entry.targets.join(',')}${entry.links ? ` [${entry.links.join(' ')}] ${entry.cut}` : ''}${entry.notes.length ? ` (${entry.notes.join('; ')})` : ''}`);
-      await sleep(Math.max(0, Math.min(fault.holdMs, stopAtMs - performance.now())));
+      await sleepUnlessAborted(Math.max(0, Math.min(fault.holdMs, stopAtMs - performance.now())), signal);
+      const healStartMs = performance.now();
       await nemesis.heal();
-      log(`+${Math.round(performance.now() - startedAtMs)} ms healed ${entry.fault}`);
+      // A restart's share shows here: how long the node took to answer Status again.
+      log(`+${Math.round(performance.now() - startedAtMs)} ms healed ${entry.fault} in ${Math.round(performance.now() - healStartMs)} ms`);
     }
-    await sleep(Math.max(0, stopAtMs - performance.now()));
+    await sleepUnlessAborted(Math.max(0, stopAtMs - performance.now()), signal);
   } finally {
-    await nemesis.heal();
+    // After the deadline the cluster is being stopped: healing now would only restart a node to kill it.
+    if (!signal.aborted) await nemesis.heal();
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /**
  * After the heal: a leader, a linearizable read through it (its commit index now covers every
- * earlier term's entries), then every node applied up to the leader's commit index.
+ * earlier term's entries), then every node applied up to the leader's commit index. Every
+ * wait, the read's retries included, ends by `timeoutMs`.
  */
-async function converge(cluster: LocalCluster, admin: QuorumliteClient, timeoutMs: number): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  let leader: { id: string; address: string };
+async function converge(cluster: LocalCluster, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
+  const deadline = performance.now() + timeoutMs;
+  const left = (): number => Math.max(1, Math.floor(deadline - performance.now()));
+  let commit: bigint;
   try {
-    leader = await cluster.waitForLeader(timeoutMs);
-    await admin.query('SELECT 1', [], { address: leader.address, timeoutMs: Math.max(1_000, deadline - Date.now()) });
+    const leader = await cluster.waitForLeader(timeoutMs);
+    const reader = new QuorumliteClient({ addresses: [leader.address], timeoutMs: Math.min(left(), CONVERGE_READ_TIMEOUT_MS), retryBudgetMs: left() });
+    try {
+      await reader.query('SELECT 1', [], { address: leader.address });
+    } finally {
+      reader.close();
+    }
+    commit = (await cluster.status(leader.id)).commitIndex;
   } catch (e: unknown) {
-    return [`no leader served a linearizable read within ${timeoutMs} ms after the heal: ${e instanceof Error ? e.message : String(e)}`];
+    return [`no leader served a linearizable read within ${timeoutMs} ms after the heal: ${errorText(e)}`];
   }
-  const commit = (await cluster.status(leader.id)).commitIndex;
   const problems: string[] = [];
   for (const node of cluster.nodes) {
     let applied = -1n;
-    while (Date.now() < deadline) {
+    while (!signal.aborted) {
       applied = await cluster.status(node.id).then((s) => s.appliedIndex, () => -1n);
-      if (applied >= commit) break;
-      await sleep(POLL_MS);
+      if (applied >= commit || performance.now() >= deadline) break;
+      await sleepUnlessAborted(Math.min(POLL_MS, left()), signal);
     }
     if (applied < commit) problems.push(`node ${node.id} never applied the leader's commit index ${commit} (at ${applied}) within ${timeoutMs} ms after the heal`);
   }
   return problems;
 }
 
-async function dumpReplicas(cluster: LocalCluster, admin: QuorumliteClient, workloads: readonly WorkloadName[]): Promise<ReplicaDump[]> {
+/** Each replica's workload tables, read locally; a node that does not answer within the dump budget reads as null. */
+async function dumpReplicas(cluster: LocalCluster, workloads: readonly WorkloadName[], signal: AbortSignal): Promise<ReplicaDump[]> {
+  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: DUMP_TIMEOUT_MS, retryBudgetMs: DUMP_RETRY_BUDGET_MS });
   const dumps: ReplicaDump[] = [];
-  for (const node of cluster.nodes) {
-    const tables: Record<string, SqlValue[][] | null> = {};
-    for (const w of workloads) {
-      tables[w] = await admin
-        .query(WORKLOADS[w].dumpSql, [], { consistency: 'stale', address: node.address })
-        .then((r) => r.rows, () => null);
+  try {
+    for (const node of cluster.nodes) {
+      if (signal.aborted) break;
+      const tables: Record<string, SqlValue[][] | null> = {};
+      for (const w of workloads) {
+        tables[w] = await client
+          .query(WORKLOADS[w].dumpSql, [], { consistency: 'stale', address: node.address })
+          .then((r) => r.rows, () => null);
+      }
+      const applied = await cluster.status(node.id).then((s) => s.appliedIndex.toString(), () => null);
+      dumps.push({ nodeId: node.id, tables, appliedIndex: applied });
     }
-    const applied = await cluster.status(node.id).then((s) => s.appliedIndex.toString(), () => null);
-    dumps.push({ nodeId: node.id, tables, appliedIndex: applied });
+  } finally {
+    client.close();
   }
   return dumps;
 }
@@ -322,9 +460,29 @@ export function replicasIdentical(run: ChaosRun): Verdict {
   return { name: 'replicas-identical', valid: reasons.length === 0, reasons };
 }
 
-function judge(run: ChaosRun, checks: readonly ChaosCheck[]): Verdict[] {
-  const verdicts: Verdict[] = [{ name: 'harness', valid: run.problems.length === 0, reasons: run.problems }, replicasIdentical(run)];
-  for (const check of checks) {
+function harnessVerdict(run: ChaosRun): Verdict {
+  return { name: 'harness', valid: run.problems.length === 0, reasons: run.problems };
+}
+
+async function checkWithinDeadline(run: ChaosRun, checks: readonly ChaosCheck[], clock: PhaseClock): Promise<Verdict[]> {
+  try {
+    return await clock.run('checks', async () => judge(run, checks, clock));
+  } catch (e: unknown) {
+    if (!(e instanceof DeadlineExceededError)) throw e;
+    run.problems.push(deadlineProblem(e, clock.timings));
+    return [harnessVerdict(run)];
+  }
+}
+
+/** The checkers are synchronous, so the deadline is looked at between them. */
+function judge(run: ChaosRun, checks: readonly ChaosCheck[], clock: PhaseClock): Verdict[] {
+  const verdicts: Verdict[] = [replicasIdentical(run)];
+  for (const [i, check] of checks.entries()) {
+    if (clock.expired()) {
+      const skipped = checks.slice(i).map((c) => c.name || 'check');
+      run.problems.push(`${new DeadlineExceededError('checks', clock.overallTimeoutMs).message}; not run: ${skipped.join(', ')} (phases: ${describePhases(clock.timings)})`);
+      break;
+    }
     const t0 = performance.now();
     try {
       const v = check(run);
@@ -334,7 +492,7 @@ function judge(run: ChaosRun, checks: readonly ChaosCheck[]): Verdict[] {
       verdicts.push({ name: check.name || 'check', valid: false, reasons: [`the check threw: ${e instanceof Error ? e.stack ?? e.message : String(e)}`] });
     }
   }
-  return verdicts;
+  return [harnessVerdict(run), ...verdicts];
 }
 
 function summarize(run: ChaosRun, verdicts: Verdict[]): ChaosResult {

@@ -100,10 +100,11 @@ function remember(lastSeen: Map<number, number>, input: OpInput, output: OpOutpu
   if (input.f === 'cas' && output.f === 'cas' && output.matched) lastSeen.set(input.key, input.to);
 }
 
-/** Operations that read the whole state after the faults, as one more process. */
-export async function runFinalReads(client: QuorumliteClient, recorder: HistoryRecorder, workloads: readonly WorkloadName[], process: number): Promise<void> {
+/** Operations that read the whole state after the faults, as one more process; none start once `signal` aborts. */
+export async function runFinalReads(client: QuorumliteClient, recorder: HistoryRecorder, workloads: readonly WorkloadName[], process: number, signal?: AbortSignal): Promise<void> {
   for (const workload of workloads) {
     for (const input of WORKLOADS[workload].finalReads()) {
+      if (signal?.aborted) return;
       const op = recorder.invoke(process, workload, input);
       op.final = true;
       try {
