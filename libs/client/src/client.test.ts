@@ -220,6 +220,14 @@ describe('QuorumliteClient.query', () => {
     expect(live.calls).toHaveLength(3);
   });
 
+  it('passes channel options to its gRPC channels', async () => {
+    const s = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
+    const c = client([s.address], { pipelining: false, retryBudgetMs: 0, channelOptions: { 'grpc.max_send_message_length': 64 } });
+    // Without the option the same call would reach the server.
+    await expect(c.query(`SELECT '${'x'.repeat(200)}'`)).rejects.toThrow(/larger than max|message length|64/i);
+    expect(s.calls).toHaveLength(0);
+  });
+
   it('keeps a pinned query on its address', async () => {
     const dead = await deadAddress();
     const other = await scripted(() => ({ ok: { index: '1' } }));

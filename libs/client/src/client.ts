@@ -90,6 +90,7 @@ export class QuorumliteClient {
   private readonly service = sqlServiceCtor();
   private leader: string | null = null;
   private cursor = 0;
+  private readonly channelOptions: Readonly<Record<string, string | number>>;
   /** Where the next stale or session read goes (round robin over the addresses). */
   private readCursor = 0;
   private closed = false;
@@ -103,6 +104,7 @@ export class QuorumliteClient {
     this.retryBudgetMs = Math.max(0, options.retryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT);
     this.onRetry = options.onRetry;
     this.pipelining = options.pipelining ?? true;
+    this.channelOptions = { ...options.channelOptions };
   }
 
   /** Runs the statements atomically through the replicated log. */
@@ -176,6 +178,7 @@ export class QuorumliteClient {
       channel = new this.service(address, grpc.credentials.createInsecure(), {
         'grpc.max_receive_message_length': RECEIVE_MESSAGE_BYTES_MAX,
         'grpc.max_send_message_length': RECEIVE_MESSAGE_BYTES_MAX,
+        ...this.channelOptions,
       });
       this.channels.set(address, channel);
     }

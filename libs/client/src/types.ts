@@ -91,4 +91,10 @@ export interface ClientOptions {
    * false uses one unary call per request.
    */
   pipelining?: boolean;
+  /**
+   * Extra grpc-js channel options, over the client's own (e.g.
+   * `{ 'grpc.initial_reconnect_backoff_ms': 100 }` to notice a restarted node sooner than
+   * gRPC's default 1 s first reconnect backoff allows).
+   */
+  channelOptions?: Readonly<Record<string, string | number>>;
 }

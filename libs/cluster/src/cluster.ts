@@ -148,7 +148,15 @@ export class LocalCluster implements Reapable {
       args.push(...(options.nodeArgs ?? []));
       this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     }
-    this.client = new QuorumliteClient({ addresses: nodes.map((n) => n.address), timeoutMs: STATUS_TIMEOUT_MS, retryBudgetMs: 0 });
+    this.client = new QuorumliteClient({
+      addresses: nodes.map((n) => n.address),
+      timeoutMs: STATUS_TIMEOUT_MS,
+      retryBudgetMs: 0,
+      // Readiness polls a node that is starting: gRPC's reconnect backoff (1 s, then 1.6x) would
+      // otherwise decide when a restarted node is seen, not the node. Its own options also give
+      // this client its own connections, apart from other clients' backoff towards a dead node.
+      channelOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 250 },
+    });
   }
 
   /**
