@@ -136,10 +136,19 @@ interface DurabilityWait {
   readonly reject: (e: unknown) => void;
 }
 
+/**
+ * Ticks wait in the inbox in arrival order with the messages: after a round that was held up
+ * (a slow fsync), a heartbeat that arrived half-way through must reset the election timer
+ * before the ticks that came after it are counted — not after all of them, which would make
+ * a follower campaign against a leader whose messages are sitting right there.
+ */
 type InboxEvent =
+  | { readonly kind: 'tick' }
   | { readonly kind: 'message'; readonly message: BaseMessage }
   | { readonly kind: 'snapshot-failure'; readonly to: NodeId }
   | { readonly kind: 'unreachable'; readonly to: NodeId };
+
+const TICK: InboxEvent = { kind: 'tick' };
 
 /** How long a follower waits for a leader to appear before refusing a forwarded write. */
 const LEADER_WAIT_ELECTIONS = 3;
@@ -161,7 +170,6 @@ export class Replica {
   private readonly stagedSnapshots = new Map<number, string>();
   private readonly applied: IndexWaiters;
   private readonly memberById: Map<string, ReplicaMember>;
-  private pendingTicks = 0;
   private readBatchSeq = 0;
   private scheduled = false;
   private looping: Promise<void> | null = null;
@@ -248,10 +256,7 @@ export class Replica {
         if (!reachable) this.push({ kind: 'unreachable', to: peer });
       },
     });
-    this.ticker = setInterval(() => {
-      this.pendingTicks++;
-      this.kick();
-    }, this.settings.tickMs);
+    this.ticker = setInterval(() => this.push(TICK), this.settings.tickMs);
     this.kick();
   }
 
@@ -532,7 +537,7 @@ export class Replica {
   }
 
   private hasWork(): boolean {
-    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.pendingTicks > 0 || this.core.hasReady();
+    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.core.hasReady();
   }
 
   /** One round: feed the core, then carry out at most one Ready. */
@@ -556,9 +561,11 @@ export class Replica {
   }
 
   private feedCore(): void {
-    for (; this.pendingTicks > 0; this.pendingTicks--) this.core.tick();
     for (const event of this.inbox.splice(0)) {
       switch (event.kind) {
+        case 'tick':
+          this.core.tick();
+          break;
         case 'message':
           this.core.step(event.message);
           break;

@@ -1,0 +1,144 @@
+/**
+ * The driver in one process: three replicas over the in-memory transport, real storage in
+ * temp dirs, real timers (short ticks). Checks behaviour that needs the driver's loop itself.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { nodeId, raft } from '@quorumlite/consensus';
+import { MemoryNetwork } from '@quorumlite/transport';
+import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
+import { Replica, type ReplicaSettings } from './replica';
+
+const TICK_MS = 10;
+const ELECTION_TICKS = 10;
+const IDS = ['n1', 'n2', 'n3'];
+
+interface Harness {
+  replicas: Map<string, Replica>;
+  roles: { node: string; role: string; term: number }[];
+  /** Every message each node sent, by type (decoded from what went to the transport). */
+  sent: Map<string, string[]>;
+  dirs: string[];
+}
+
+let harness: Harness | null = null;
+
+afterEach(async () => {
+  if (!harness) return;
+  await Promise.all([...harness.replicas.values()].map((r) => r.stop()));
+  for (const d of harness.dirs) fs.rmSync(d, { recursive: true, force: true });
+  harness = null;
+});
+
+const noForwarding: WriteForwarder = {
+  forward: () => Promise.reject(new Error('no forwarding in this test')),
+};
+
+async function startThree(): Promise<Harness> {
+  const network = new MemoryNetwork();
+  const h: Harness = { replicas: new Map(), roles: [], sent: new Map(), dirs: [] };
+  for (const id of IDS) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
+    h.dirs.push(dataDir);
+    const logger: ReplicaLogger = {
+      debug() {},
+      info(msg, fields) {
+        if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.term) });
+      },
+      warn() {},
+      error() {},
+    };
+    const settings: ReplicaSettings = {
+      nodeId: id,
+      members: IDS.map((m) => ({ id: m, address: `mem:${m}`, role: 'voter' as const })),
+      dataDir,
+      tickMs: TICK_MS,
+      electionTimeoutTicks: ELECTION_TICKS,
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      snapshotEveryEntries: 1_000_000,
+      snapshotRetainEntries: 1_000,
+      snapshotLogBytesMax: 1 << 30,
+      maxEntriesPerMessage: 512,
+      maxBytesPerMessage: 1 << 20,
+      maxInflightMessages: 64,
+      maxUncommittedEntries: 10_000,
+      proposalBatchMax: 1_024,
+    };
+    const transport = network.transport(nodeId(id));
+    const sent: string[] = [];
+    h.sent.set(id, sent);
+    const send = transport.send.bind(transport);
+    transport.send = (to, bytes) => {
+      sent.push(raft.decodeMessage(bytes).type);
+      send(to, bytes);
+    };
+    const replica = await Replica.open(settings, {
+      protocol: raft,
+      transport,
+      forwarder: noForwarding,
+      clock: systemClock,
+      entropy: processEntropy(),
+      logger,
+    });
+    h.replicas.set(id, replica);
+  }
+  for (const r of h.replicas.values()) r.start();
+  return h;
+}
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+  }
+}
+
+/** Holds every log flush of `replica` until the returned release() is called. */
+function stallDisk(replica: Replica): () => void {
+  const log = (replica as unknown as { log: { flush: (sync: boolean) => Promise<void> } }).log;
+  const original = log.flush.bind(log);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  log.flush = async (sync: boolean) => {
+    await gate;
+    return original(sync);
+  };
+  return () => {
+    log.flush = original;
+    release();
+  };
+}
+
+describe('Replica driver', () => {
+  it('does not campaign after a stalled fsync while its leader was heard all along', async () => {
+    harness = await startThree();
+    const h = harness;
+    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const [followerId, follower] = [...h.replicas.entries()].find(([id]) => id !== leaderId)!;
+    // Past the first election everywhere: every node follows the same leader.
+    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const term = follower.status().term;
+    h.sent.get(followerId)!.length = 0;
+    h.roles.length = 0;
+    await h.replicas.get(leaderId)!.execute({ statements: [{ sql: 'CREATE TABLE t (x)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+    // A write makes the follower's next round persist, and that flush now hangs for three
+    // election timeouts while the leader's heartbeats (and ticks) keep arriving.
+    const release = stallDisk(follower);
+    const write = h.replicas.get(leaderId)!.execute({ statements: [{ sql: 'INSERT INTO t VALUES (1)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+    await new Promise((resolve) => setTimeout(resolve, 3 * ELECTION_TICKS * TICK_MS * 2));
+    release();
+    await write;
+    await new Promise((resolve) => setTimeout(resolve, 2 * ELECTION_TICKS * TICK_MS * 2));
+    expect(h.roles.filter((r) => r.node === followerId && r.role === 'candidate')).toEqual([]);
+    // Not even a pre-vote: in arrival order, the heartbeats kept its election timer fresh.
+    expect(h.sent.get(followerId)!.filter((type) => type === 'preVote' || type === 'vote')).toEqual([]);
+    expect(follower.status()).toMatchObject({ role: 'follower', leaderId, term });
+  }, 30_000);
+});
