@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqlError } from './errors';
+import { GradualFlush, nativeBackup } from './snapshot-file';
 import { entry, exec, rows, stmt, TempDbs } from './testing';
 import type { SqlStateMachine } from './state-machine';
 
@@ -156,5 +157,57 @@ describe('snapshot and restore', () => {
     const file = path.join(dbs.dir(), 'exists.sqlite');
     fs.writeFileSync(file, 'x');
     expect(codeOf(() => m.snapshot(file))).toBe('invalid');
+  });
+});
+
+describe('GradualFlush', () => {
+  const openFds = (): number => fs.readdirSync('/proc/self/fd').length;
+
+  it('flushes a file while it grows, then fsyncs it once more and closes', async () => {
+    const file = path.join(dbs.dir(), 'growing');
+    const flush = new GradualFlush(file);
+    flush.kick(); // not created yet: nothing to do, no failure
+    const fdsBefore = openFds();
+    const chunk = Buffer.alloc(256 * 1024, 7);
+    for (let i = 0; i < 8; i++) {
+      fs.appendFileSync(file, chunk);
+      flush.kick();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await flush.finish();
+    expect(fs.statSync(file).size).toBe(8 * chunk.length);
+    expect(openFds()).toBe(fdsBefore);
+  });
+
+  it('fails finish() for a file that never came, and abandon() just closes', async () => {
+    const dir = dbs.dir();
+    await expect(new GradualFlush(path.join(dir, 'never')).finish()).rejects.toThrow(/never created/);
+    const file = path.join(dir, 'dropped');
+    fs.writeFileSync(file, 'x');
+    const fdsBefore = openFds();
+    const flush = new GradualFlush(file);
+    flush.kick();
+    await flush.abandon();
+    expect(openFds()).toBe(fdsBefore);
+  });
+});
+
+describe('paced snapshot copy', () => {
+  it("drives better-sqlite3's native backup step by step (not its unpaced fallback)", () => {
+    const dir = dbs.dir();
+    const db = new Database(path.join(dir, 'src.db'));
+    try {
+      db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+      const backup = nativeBackup(db, path.join(dir, 'copy.db'));
+      expect(backup, 'better-sqlite3 no longer exposes its backup handle: snapshots would copy unpaced').not.toBeNull();
+      expect(backup!.transfer(1).totalPages).toBeGreaterThan(0);
+      while (backup!.transfer(1).remainingPages > 0);
+      backup!.close();
+      const copy = new Database(path.join(dir, 'copy.db'), { readonly: true });
+      expect(copy.prepare('SELECT x FROM t').pluck().get()).toBe(1);
+      copy.close();
+    } finally {
+      db.close();
+    }
   });
 });

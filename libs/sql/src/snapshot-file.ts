@@ -60,6 +60,132 @@ export function fsyncFile(file: string): void {
   }
 }
 
+/**
+ * Flushes a file that something else is writing, a few MiB at a time in the background, so
+ * it never holds much unwritten data: one large fsync at the end would fill the disk queue
+ * for a second or more — and on ext4 every other file's fdatasync (the log's) waits behind it.
+ */
+export class GradualFlush {
+  private fd: number | null = null;
+  private inFlight: Promise<void> | null = null;
+  private failure: unknown = null;
+
+  constructor(private readonly file: string) {}
+
+  /** Flushes what was written so far (after a running flush); throws if a flush failed. */
+  async flushNow(): Promise<void> {
+    await this.inFlight;
+    this.kick();
+    await this.inFlight;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Starts a background flush of what was written so far, unless one is running. */
+  kick(): void {
+    if (this.inFlight !== null || this.failure !== null || !this.ensureOpen()) return;
+    const fd = this.fd!;
+    this.inFlight = new Promise<void>((resolve) => {
+      fs.fdatasync(fd, (e) => {
+        if (e) this.failure = e;
+        this.inFlight = null;
+        resolve();
+      });
+    });
+  }
+
+  /** The last flush (fsync), then close; throws if any flush failed. */
+  async finish(): Promise<void> {
+    await this.inFlight;
+    try {
+      if (this.failure === null) {
+        if (!this.ensureOpen()) throw new Error(`cannot flush ${this.file}: it was never created`);
+        const fd = this.fd!;
+        await new Promise<void>((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+      }
+    } finally {
+      this.closeFd();
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Waits for a running flush and closes, without a last one (the file is being discarded). */
+  async abandon(): Promise<void> {
+    await this.inFlight;
+    this.closeFd();
+  }
+
+  private ensureOpen(): boolean {
+    if (this.fd !== null) return true;
+    try {
+      this.fd = fs.openSync(this.file, 'r+');
+      return true;
+    } catch (e: unknown) {
+      // Not created yet: the next kick tries again, and finish() fails if it never is.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      this.failure = e;
+      return false;
+    }
+  }
+
+  private closeFd(): void {
+    if (this.fd === null) return;
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** The step-by-step SQLite backup better-sqlite3 drives inside Database#backup(). */
+interface NativeBackup {
+  transfer(pages: number): { totalPages: number; remainingPages: number };
+  close(): void;
+}
+
+/**
+ * better-sqlite3's own backup() copies as fast as the event loop turns, which for a large
+ * database fills the disk queue (and on one machine every node's log fsync waits behind it).
+ * This drives the same native backup object itself, so it can wait between steps. The handle
+ * is internal to better-sqlite3 (pinned in package.json); a test checks it is still there.
+ */
+export function nativeBackup(db: Database.Database, destPath: string): NativeBackup | null {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const util = require('better-sqlite3/lib/util') as { cppdb?: symbol };
+  const native = util.cppdb === undefined ? undefined : (db as unknown as Record<symbol, { backup?: unknown } | undefined>)[util.cppdb];
+  if (typeof native?.backup !== 'function') return null;
+  const handle = (native.backup as (db: unknown, attached: string, file: string, isNew: boolean) => NativeBackup).call(native, db, 'main', destPath, !fs.existsSync(destPath));
+  return handle;
+}
+
+/**
+ * Copies the database to `destPath`, `pagesPerStep` pages at a time, awaiting `between()`
+ * after each step (the caller flushes there, which paces the copy to what the disk absorbs).
+ * Writes made meanwhile through the same connection are carried into the copy by SQLite.
+ */
+export async function pacedBackup(db: Database.Database, destPath: string, pagesPerStep: number, between: () => Promise<void>): Promise<void> {
+  const backup = nativeBackup(db, destPath);
+  if (backup === null) {
+    await db.backup(destPath, { progress: () => pagesPerStep });
+    return;
+  }
+  try {
+    for (;;) {
+      const { remainingPages } = backup.transfer(pagesPerStep);
+      if (remainingPages === 0) return;
+      await between();
+    }
+  } finally {
+    backup.close();
+  }
+}
+
+export async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export function fsyncDir(dir: string): void {
   const fd = fs.openSync(dir, 'r');
   try {

@@ -18,7 +18,7 @@ import { Lru } from './lru';
 import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
-import { snapshotInto, fsyncDir, fsyncFile, readSnapshotIndex } from './snapshot-file';
+import { snapshotInto, fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
 import type {
   ApplyEntry,
@@ -126,8 +126,9 @@ interface Connections {
   readonly closeBuiltins: () => void;
 }
 
-/** Pages copied per event-loop turn by snapshotAsync (4 KiB pages: 4 MiB a step). */
+/** Pages snapshotAsync copies per step; each step is on disk before the next (4 KiB pages: 4 MiB). */
 export const SNAPSHOT_PAGES_PER_STEP = 1024;
+
 
 export class SqlStateMachine {
   private conn: Connections | null;
@@ -488,21 +489,31 @@ export class SqlStateMachine {
 
   /**
    * A consistent copy made without blocking: SQLite's online backup from the write
-   * connection copies SNAPSHOT_PAGES_PER_STEP pages per event-loop turn, and applies made
-   * meanwhile through the same connection are carried into the copy. The copy is the state
+   * connection copies SNAPSHOT_PAGES_PER_STEP pages per step and waits for them to reach the
+   * disk before the next (so a large copy never floods the disk the log fsyncs to); applies
+   * made meanwhile through the same connection are carried into the copy. The copy is the state
    * at the moment the backup finished; the index returned is read from the copy itself.
    * No restore() or close() may run until the promise settles.
    */
   async snapshotAsync(destPath: string): Promise<{ index: number }> {
     if (fs.existsSync(destPath)) throw new SqlError('invalid', `snapshot destination ${destPath} already exists`);
+    const flush = new GradualFlush(destPath);
     try {
-      await this.open().write.backup(destPath, { progress: () => SNAPSHOT_PAGES_PER_STEP });
+      // Each step's pages reach the disk before the next step: the copy never holds more than
+      // one step unwritten, however large the database.
+      await pacedBackup(this.open().write, destPath, SNAPSHOT_PAGES_PER_STEP, () => flush.flushNow());
     } catch (e: unknown) {
+      await flush.abandon();
       fs.rmSync(destPath, { force: true });
       throw new SqlError('sql_error', `cannot write snapshot ${destPath}: ${messageOf(e)}`, { sqliteCode: sqliteCodeOf(e), cause: e });
     }
-    fsyncFile(destPath);
-    fsyncDir(path.dirname(destPath));
+    try {
+      await flush.finish();
+      await fsyncDirAsync(path.dirname(destPath));
+    } catch (e: unknown) {
+      fs.rmSync(destPath, { force: true });
+      throw new SqlError('sql_error', `cannot make snapshot ${destPath} durable: ${messageOf(e)}`, { cause: e });
+    }
     return { index: readSnapshotIndex(destPath, { integrityCheck: false }) };
   }
 
