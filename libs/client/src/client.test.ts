@@ -198,15 +198,25 @@ describe('QuorumliteClient.query', () => {
     expect(new Set(s.calls.map((x) => x.peer)).size).toBe(1);
   });
 
-  it('spreads stale and session reads over the nodes, and keeps linearizable reads on the leader', async () => {
+  it('sends stale and session reads to one node per client, spread over clients, and linearizable reads to the leader', async () => {
     let leaderAddress = '';
     const answer: Script = (method) =>
       method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
     const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
     leaderAddress = nodes[1]!.address;
+    const readsAt = (): number[] => nodes.map((n) => n.calls.filter((x) => x.method === 'Query').length);
+    const used = new Set<number>();
+    // 30 clients: all picking the same node has a chance of 3^-29.
+    for (let k = 0; k < 30; k++) {
+      const before = readsAt();
+      const c = client(nodes.map((n) => n.address), { pipelining: false });
+      for (let i = 0; i < 4; i++) await c.query('SELECT 1', undefined, { consistency: i % 2 === 0 ? 'stale' : 'session', minIndex: 1n });
+      const delta = readsAt().map((n, i) => n - before[i]!);
+      expect(delta.filter((d) => d > 0), 'one client reads from one node').toHaveLength(1);
+      used.add(delta.findIndex((d) => d > 0));
+    }
+    expect(used.size).toBeGreaterThan(1);
     const c = client(nodes.map((n) => n.address));
-    for (let i = 0; i < 6; i++) await c.query('SELECT 1', undefined, { consistency: i % 2 === 0 ? 'stale' : 'session', minIndex: 1n });
-    expect(nodes.map((n) => n.calls.length)).toEqual([2, 2, 2]);
     await c.status(nodes[0]!.address); // learns the leader
     for (let i = 0; i < 4; i++) await c.query('SELECT 1');
     expect(nodes.map((n) => n.calls.filter((x) => x.method === 'Query' && x.request.consistency === 'CONSISTENCY_LINEARIZABLE').length)).toEqual([0, 4, 0]);
@@ -218,6 +228,13 @@ describe('QuorumliteClient.query', () => {
     const c = client([dead, live.address]);
     for (let i = 0; i < 3; i++) await c.query('SELECT 1', undefined, { consistency: 'stale' });
     expect(live.calls).toHaveLength(3);
+    // Once moved, the reads stay on the live node: no more detours through the dead one.
+    const fresh = client([live.address, dead], { pipelining: false });
+    (fresh as unknown as { readNode: string }).readNode = dead;
+    const started = live.calls.length;
+    for (let i = 0; i < 3; i++) await fresh.query('SELECT 1', undefined, { consistency: 'stale' });
+    expect(live.calls.length - started).toBe(3);
+    expect((fresh as unknown as { readNode: string }).readNode).toBe(live.address);
   });
 
   it('passes channel options to its gRPC channels', async () => {

@@ -46,7 +46,7 @@ interface Route {
   pinned?: string;
   /** Whether a single failure ends the call (Status of one named node). */
   once?: boolean;
-  /** Any node will do (stale and session reads): take the addresses in turn, not the leader. */
+  /** Any node will do (stale and session reads): this client's read node, not the leader. */
   spread?: boolean;
 }
 
@@ -91,8 +91,12 @@ export class QuorumliteClient {
   private leader: string | null = null;
   private cursor = 0;
   private readonly channelOptions: Readonly<Record<string, string | number>>;
-  /** Where the next stale or session read goes (round robin over the addresses). */
-  private readCursor = 0;
+  /**
+   * The address this client sends stale and session reads to: picked at random, so many
+   * clients spread over the nodes while each keeps its calls batched on one stream; moved
+   * on when that node fails.
+   */
+  private readNode: string;
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -105,6 +109,7 @@ export class QuorumliteClient {
     this.onRetry = options.onRetry;
     this.pipelining = options.pipelining ?? true;
     this.channelOptions = { ...options.channelOptions };
+    this.readNode = this.addressList[Math.floor(Math.random() * this.addressList.length)]!;
   }
 
   /** Runs the statements atomically through the replicated log. */
@@ -229,7 +234,7 @@ export class QuorumliteClient {
 
   private firstAddress(route: Route): string {
     if (route.pinned !== undefined) return route.pinned;
-    if (route.spread) return this.addressList[this.readCursor++ % this.addressList.length]!;
+    if (route.spread) return this.readNode;
     return this.leader ?? this.addressList[this.cursor % this.addressList.length]!;
   }
 
@@ -247,7 +252,7 @@ export class QuorumliteClient {
         if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
         this.onRetry?.(e, attempt);
         await sleep(delayMs);
-        address = route.pinned ?? this.nextAddress(e, address);
+        address = route.pinned ?? (route.spread ? this.nextReadNode(address) : this.nextAddress(e, address));
       }
     }
   }
@@ -259,6 +264,13 @@ export class QuorumliteClient {
     } else if (this.leader === address && (e.code === 'unavailable' || e.code === 'timeout' || e.code === 'not_leader' || e.code === 'no_leader')) {
       this.leader = null;
     }
+  }
+
+  /** A read that any node may answer failed at `failed`: this client reads from the next node from now on. */
+  private nextReadNode(failed: string): string {
+    const at = this.addressList.indexOf(failed);
+    this.readNode = this.addressList[(at + 1) % this.addressList.length]!;
+    return this.readNode;
   }
 
   /** Where the next attempt goes: the leader hint if it names another node, else the next address. */
