@@ -95,8 +95,9 @@ describe('faults on a 3-node raft cluster', () => {
     let status = await client.status((await cluster.waitForLeader()).address);
     await waitAllApplied(cluster, status.commitIndex);
     for (const n of cluster.nodes) expect((await cluster.status(n.id)).snapshotIndex, `${n.id} copied the database too early`).toBe(0n);
-    // 2 MB more log: over a quarter of the database (now about 6 MB), so a snapshot is due.
-    for (let i = 0; i < 20; i++) await client.execute({ sql: 'INSERT INTO big VALUES (?)', params: ['x'.repeat(100_000)] });
+    // 3 MB more log: over a quarter of the database (now about 7 MB), even stretched by the
+    // per-node spread (up to 1.25x), so a snapshot is due.
+    for (let i = 0; i < 30; i++) await client.execute({ sql: 'INSERT INTO big VALUES (?)', params: ['x'.repeat(100_000)] });
     status = await client.status((await cluster.waitForLeader()).address);
     await waitAllApplied(cluster, status.commitIndex);
     const deadline = Date.now() + 20_000;

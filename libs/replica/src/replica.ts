@@ -158,6 +158,8 @@ const STAGED_SNAPSHOTS_MAX = 2;
 const SNAPSHOTS_KEPT = 2;
 /** A snapshot waits for log bytes of at least the database size divided by this (see snapshotDue). */
 const SNAPSHOT_DATABASE_FRACTION = 4;
+/** Snapshot thresholds are stretched by a per-node random factor in [1, 1 + this). */
+const SNAPSHOT_SPREAD_MAX = 0.25;
 
 export class Replica {
   private readonly inbox: InboxEvent[] = [];
@@ -183,6 +185,8 @@ export class Replica {
   private snapshotIndex: number;
   /** Payload bytes of the records applied since the last snapshot began (or since boot). */
   private logBytesSinceSnapshot = 0;
+  /** This node's stretch of the snapshot thresholds until its next snapshot (see snapshotDue). */
+  private snapshotSpread = 1;
   /** The last committed record the core handed out (and the state machine has applied). */
   private coreApplied = 0;
   /** Where the term of applied records changes, since the last snapshot (snapshot terms). */
@@ -206,6 +210,7 @@ export class Replica {
     this.lastAppliedTerm = snapshot?.term ?? (0 as Term);
     this.snapshotIndex = snapshot?.index ?? 0;
     if (snapshot) this.termRuns = [{ from: snapshot.index, term: snapshot.term }];
+    this.redrawSnapshotSpread();
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -771,14 +776,22 @@ export class Replica {
    * database grows. snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
    */
   private snapshotDue(sql: SqlStateMachine, applied: number): boolean {
-    if (this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax) return true;
-    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries) return false;
-    return this.logBytesSinceSnapshot >= sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION;
+    // Each node stretches the thresholds by its own random factor (redrawn after every
+    // snapshot), so replicas sharing a machine or a disk do not all copy at the same moment.
+    const spread = this.snapshotSpread;
+    if (this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax / spread) return true;
+    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries * spread) return false;
+    return this.logBytesSinceSnapshot >= (sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * spread;
+  }
+
+  private redrawSnapshotSpread(): void {
+    this.snapshotSpread = 1 + SNAPSHOT_SPREAD_MAX * (this.deps.entropy.seed() / 2 ** 32);
   }
 
   private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
     // Records applied while the copy runs count toward the next snapshot.
     this.logBytesSinceSnapshot = 0;
+    this.redrawSnapshotSpread();
     const staged = this.snapshots.stagingPath('local');
     const { index } = await sql.snapshotAsync(staged);
     const term = this.termAt(index);
@@ -844,6 +857,7 @@ export class Replica {
     this.coreApplied = meta.index;
     this.termRuns = [{ from: meta.index, term: meta.term }];
     this.logBytesSinceSnapshot = 0;
+    this.redrawSnapshotSpread();
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;
