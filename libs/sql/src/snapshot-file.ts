@@ -147,12 +147,11 @@ interface NativeBackup {
  * is internal to better-sqlite3 (pinned in package.json); a test checks it is still there.
  */
 export function nativeBackup(db: Database.Database, destPath: string): NativeBackup | null {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const util = require('better-sqlite3/lib/util') as { cppdb?: symbol };
   const native = util.cppdb === undefined ? undefined : (db as unknown as Record<symbol, { backup?: unknown } | undefined>)[util.cppdb];
   if (typeof native?.backup !== 'function') return null;
-  const handle = (native.backup as (db: unknown, attached: string, file: string, isNew: boolean) => NativeBackup).call(native, db, 'main', destPath, !fs.existsSync(destPath));
-  return handle;
+  const open = native.backup as (db: unknown, attached: string, file: string, isNew: boolean) => NativeBackup;
+  return open.call(native, db, 'main', destPath, !fs.existsSync(destPath));
 }
 
 /**
