@@ -139,7 +139,7 @@ export const KEYS: readonly KeyDef[] = [
   top('preVote', { kind: 'bool', defaultValue: D.preVote, schema: z.boolean({ error: 'must be true or false' }), help: 'pre-vote before campaigning (avoids term inflation)' }),
   top('checkQuorum', { kind: 'bool', defaultValue: D.checkQuorum, schema: z.boolean({ error: 'must be true or false' }), help: 'a leader steps down when it loses contact with a quorum' }),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),
-  top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'applied records between state-machine snapshots' }),
+  top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'fewest applied records between state-machine snapshots (a snapshot also waits for log bytes of a quarter of the database)' }),
   top('snapshotLogBytesMax', {
     kind: 'int',
     defaultValue: D.snapshotLogBytesMax,
