@@ -288,7 +288,8 @@ export class SqlStateMachine {
   private runCommand(command: Command): ApplyOutcome {
     this.context = lazyContext(command);
     try {
-      const outcome = this.needsSavepoint(command.statements) ? this.runInSavepoint(command.statements) : this.runAlone(command.statements[0]!);
+      const alone = this.withoutSavepoint(command.statements);
+      const outcome = alone === null ? this.runInSavepoint(command.statements) : this.runAlone(command.statements[0]!, alone);
       if (!this.open().write.inTransaction) throw new Error('a command ended the batch transaction; replicas may diverge');
       return outcome;
     } finally {
@@ -303,20 +304,22 @@ export class SqlStateMachine {
    * failure — so a statement that mentions it, or any statement once the schema may (a
    * table's ON CONFLICT FAIL, a trigger's RAISE(FAIL)), still gets one. Either way the
    * outcome and the database are the same, so replicas may differ in which path they take.
+   * Returns the prepared statement to run alone, or null when the command needs a savepoint.
    */
-  private needsSavepoint(statements: readonly StatementInput[]): boolean {
-    if (statements.length !== 1 || this.schemaMayFail) return true;
+  private withoutSavepoint(statements: readonly StatementInput[]): WriteStatement | null {
+    if (statements.length !== 1 || this.schemaMayFail) return null;
     try {
-      return this.writeStatement(statements[0]!.sql).mentionsFail;
+      const prepared = this.writeStatement(statements[0]!.sql);
+      return prepared.mentionsFail ? null : prepared;
     } catch {
-      return true; // it cannot be prepared: the savepoint path reports why, as always
+      return null; // it cannot be prepared: the savepoint path reports why, as always
     }
   }
 
-  private runAlone(statement: StatementInput): ApplyOutcome {
+  private runAlone(statement: StatementInput, prepared: WriteStatement): ApplyOutcome {
     this.open().internal.resetRowid.run();
     try {
-      return { ok: true, results: [this.runStatement(statement)], duplicate: false };
+      return { ok: true, results: [this.runStatement(statement, prepared)], duplicate: false };
     } catch (e: unknown) {
       if (isLocalFailure(e)) throw e;
       return { ok: false, error: toApplyError(e, 0), duplicate: false };
@@ -345,8 +348,8 @@ export class SqlStateMachine {
     return { ok: true, results, duplicate: false };
   }
 
-  private runStatement(s: StatementInput): StatementResult {
-    const { stmt, numbered, mentionsFail } = this.writeStatement(s.sql);
+  private runStatement(s: StatementInput, prepared: WriteStatement = this.writeStatement(s.sql)): StatementResult {
+    const { stmt, numbered, mentionsFail } = prepared;
     // Conservative: any statement mentioning FAIL may have put it into the schema.
     if (mentionsFail) this.schemaMayFail = true;
     const info = stmt.run(...bindArguments(s, numbered));
