@@ -210,7 +210,7 @@ export class Replica {
     this.lastAppliedTerm = snapshot?.term ?? (0 as Term);
     this.snapshotIndex = snapshot?.index ?? 0;
     if (snapshot) this.termRuns = [{ from: snapshot.index, term: snapshot.term }];
-    this.redrawSnapshotSpread();
+    this.restartSnapshotInterval();
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -784,14 +784,15 @@ export class Replica {
     return this.logBytesSinceSnapshot >= (sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * spread;
   }
 
-  private redrawSnapshotSpread(): void {
+  /** A snapshot began (or arrived): the log counts from zero, against freshly stretched thresholds. */
+  private restartSnapshotInterval(): void {
+    this.logBytesSinceSnapshot = 0;
     this.snapshotSpread = 1 + SNAPSHOT_SPREAD_MAX * (this.deps.entropy.seed() / 2 ** 32);
   }
 
   private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
     // Records applied while the copy runs count toward the next snapshot.
-    this.logBytesSinceSnapshot = 0;
-    this.redrawSnapshotSpread();
+    this.restartSnapshotInterval();
     const staged = this.snapshots.stagingPath('local');
     const { index } = await sql.snapshotAsync(staged);
     const term = this.termAt(index);
@@ -856,8 +857,7 @@ export class Replica {
     this.lastAppliedTerm = meta.term;
     this.coreApplied = meta.index;
     this.termRuns = [{ from: meta.index, term: meta.term }];
-    this.logBytesSinceSnapshot = 0;
-    this.redrawSnapshotSpread();
+    this.restartSnapshotInterval();
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;
@@ -930,9 +930,7 @@ async function restoreLatest(
 
 /** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
 async function restoreCopy(sql: SqlStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
-  const copy = snapshots.stagingPath('restore');
-  await fs.promises.copyFile(storedPath, copy);
-  return sql.restore(copy).index;
+  return sql.restore(await snapshots.durableCopy(storedPath, 'restore')).index;
 }
 
 function toWriteResult(outcome: ApplyOutcome, index: number, duplicate: boolean): WriteResult {

@@ -135,3 +135,15 @@ describe('writeFileAtomic', () => {
     expect((e as StorageError).code).toBe('io');
   });
 });
+
+describe('SnapshotStore.durableCopy', () => {
+  it('copies a stored snapshot into the staging area and leaves the stored one in place', async () => {
+    const store = await SnapshotStore.open(dir);
+    const stored = await stageAndCommit(store, 7, 'database bytes');
+    const copy = await store.durableCopy(stored.path, 'restore');
+    expect(path.dirname(copy)).not.toBe(path.dirname(stored.path));
+    expect(await fs.readFile(copy, 'utf8')).toBe('database bytes');
+    expect(await fs.readFile(stored.path, 'utf8')).toBe('database bytes');
+    await expect(store.durableCopy(path.join(dir, 'missing.snap'), 'restore')).rejects.toThrow(/missing\.snap/);
+  });
+});

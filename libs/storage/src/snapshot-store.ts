@@ -74,6 +74,21 @@ export class SnapshotStore {
     return this.serialize(() => this.commitNow(stagedPath, toSnapshotMeta(meta)));
   }
 
+  /**
+   * A copy of a stored snapshot in the staging area, fsync'd (off the event loop) before it is
+   * returned: whoever consumes it — a restore renaming it over the database — writes nothing.
+   */
+  async durableCopy(storedPath: string, label: string): Promise<string> {
+    const copy = this.stagingPath(label);
+    try {
+      await fs.copyFile(storedPath, copy);
+    } catch (e: unknown) {
+      throw ioError('copy', storedPath, e);
+    }
+    await syncFile(copy);
+    return copy;
+  }
+
   latest(): StoredSnapshot | null {
     return this.snapshots[0] ?? null;
   }
