@@ -111,8 +111,7 @@ interface Internal {
   readonly resetRowid: Database.Statement;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
-  readonly pageCount: Database.Statement<[], bigint>;
-  readonly pageSize: Database.Statement<[], bigint>;
+  readonly databaseBytes: Database.Statement<[], bigint>;
   readonly findRequest: Database.Statement<[number], Buffer>;
   readonly saveRequest: Database.Statement<[number, string, Buffer]>;
   readonly pruneRequests: Database.Statement<[number], RequestRow>;
@@ -128,7 +127,6 @@ interface Connections {
 
 /** Pages snapshotAsync copies per step; each step is on disk before the next (4 KiB pages: 4 MiB). */
 export const SNAPSHOT_PAGES_PER_STEP = 1024;
-
 
 export class SqlStateMachine {
   private conn: Connections | null;
@@ -153,9 +151,7 @@ export class SqlStateMachine {
     private readonly limits: SqlLimits,
   ) {
     this.conn = this.openConnections();
-    this.applied = this.readAppliedIndex();
-    this.loadKnownRequests();
-    this.schemaMayFail = this.readSchemaMayFail();
+    this.applied = this.loadState();
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
@@ -168,8 +164,7 @@ export class SqlStateMachine {
 
   /** The database's size in bytes as its last commit left it (what a snapshot copies). */
   databaseBytes(): number {
-    const { internal } = this.open();
-    return Number(internal.pageCount.get()) * Number(internal.pageSize.get());
+    return Number(this.open().internal.databaseBytes.get());
   }
 
   // ---- before the log ----------------------------------------------------------------
@@ -539,9 +534,7 @@ export class SqlStateMachine {
     fs.renameSync(staging, this.dbPath);
     fsyncDir(path.dirname(this.dbPath));
     this.conn = this.openConnections();
-    this.applied = this.readAppliedIndex();
-    this.loadKnownRequests();
-    this.schemaMayFail = this.readSchemaMayFail();
+    this.applied = this.loadState();
     if (this.applied !== index) {
       throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
     }
@@ -606,6 +599,13 @@ export class SqlStateMachine {
     this.knownRequests = known;
   }
 
+  /** What the machine keeps in memory about the database it just opened; returns its applied index. */
+  private loadState(): number {
+    this.loadKnownRequests();
+    this.schemaMayFail = this.readSchemaMayFail();
+    return this.readAppliedIndex();
+  }
+
   private readSchemaMayFail(): boolean {
     return this.open().write.prepare(`SELECT 1 FROM sqlite_schema WHERE sql LIKE '%fail%'`).get() !== undefined;
   }
@@ -651,8 +651,7 @@ function prepareInternal(db: Database.Database): Internal {
     rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
-    pageCount: db.prepare<[], bigint>('PRAGMA page_count').pluck(),
-    pageSize: db.prepare<[], bigint>('PRAGMA page_size').pluck(),
+    databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
     findRequest: db.prepare<[number], Buffer>(`SELECT outcome FROM ${t}dedup WHERE log_index = ?`).pluck(),
