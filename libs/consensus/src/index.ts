@@ -1,3 +1,4 @@
 export * from './contract';
 export * from './prng';
 export { raft } from './raft';
+export * from './driver';

@@ -10,7 +10,7 @@ export interface ReplicaLogger {
 }
 
 export interface Clock {
-  /** Wall-clock milliseconds: fixes a command's time on the leader. */
+  /** Wall-clock milliseconds: fixes a command's time on the leader and measures every request deadline. */
   now(): number;
 }
 

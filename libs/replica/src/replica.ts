@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ConsensusError,
+  carryOutReady,
   seededRandom,
   type BaseMessage,
   type ConsensusCore,
@@ -22,7 +23,9 @@ import {
   type Member,
   type NodeId,
   type ProtocolModule,
-  type Ready,
+  type ReadFailure,
+  type ReadState,
+  type ReadyPorts,
   type Role,
   type SnapshotMeta,
   type Term,
@@ -283,7 +286,7 @@ export class Replica {
   async execute(request: WriteRequest): Promise<WriteResult> {
     this.assertServing();
     // One deadline for the whole request: waiting for a leader, commit and durability.
-    const deadlineMs = Date.now() + request.timeoutMs;
+    const deadlineMs = this.deps.clock.now() + request.timeoutMs;
     if (this.role !== 'leader') return this.forward(request, deadlineMs);
     if (!this.sql) throw new ReplicaError('refused', 'a witness does not keep the database and cannot run writes');
     // No lookup of the request id here: apply finds a duplicate in the same transaction
@@ -323,9 +326,9 @@ export class Replica {
         await this.waitApplied(request.minIndex, request.timeoutMs);
         break;
       case 'linearizable': {
-        const deadlineMs = Date.now() + request.timeoutMs;
+        const deadlineMs = this.deps.clock.now() + request.timeoutMs;
         const index = await this.readIndex(request.timeoutMs);
-        await this.waitApplied(index, Math.max(1, deadlineMs - Date.now()));
+        await this.waitApplied(index, Math.max(1, deadlineMs - this.deps.clock.now()));
         break;
       }
     }
@@ -394,19 +397,19 @@ export class Replica {
     if (request.forwarded) {
       throw new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint());
     }
-    const leader = await this.waitForLeader(deadlineMs - Date.now());
-    const timeoutMs = Math.max(1, deadlineMs - Date.now());
+    const leader = await this.waitForLeader(deadlineMs - this.deps.clock.now());
+    const timeoutMs = Math.max(1, deadlineMs - this.deps.clock.now());
     if (leader.id === this.settings.nodeId) return this.execute({ ...request, timeoutMs });
     return this.deps.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
   }
 
   private async waitForLeader(timeoutMs: number): Promise<{ id: string; address: string }> {
     const electionMs = this.settings.electionTimeoutTicks * this.settings.tickMs * 2;
-    const deadline = Date.now() + Math.min(timeoutMs, electionMs * LEADER_WAIT_ELECTIONS);
+    const deadline = this.deps.clock.now() + Math.min(timeoutMs, electionMs * LEADER_WAIT_ELECTIONS);
     for (;;) {
       const known = this.leader ? this.memberById.get(this.leader) : undefined;
       if (known) return { id: known.id, address: known.address };
-      const left = deadline - Date.now();
+      const left = deadline - this.deps.clock.now();
       if (left <= 0 || this.stopped) {
         throw new ReplicaError('no_leader', 'no leader is known yet (an election may be under way); retry shortly');
       }
@@ -554,8 +557,8 @@ export class Replica {
       if (compaction) await this.compactTo(compaction);
       this.feedCore();
       if (!this.core.hasReady()) return;
-      const rd = this.core.ready();
-      const applied = await this.handleReady(rd);
+      const carried = carryOutReady(this.core.ready(), this.readyPorts);
+      const applied = typeof carried === 'boolean' ? carried : await carried;
       this.core.advance();
       this.checkDurabilityWaits();
       // After advance(): the core only compacts what it knows was applied.
@@ -615,32 +618,30 @@ export class Replica {
           { index: r.index },
         ),
       );
-    }, Math.max(0, p.deadlineMs - Date.now()));
+    }, Math.max(0, p.deadlineMs - this.deps.clock.now()));
     this.pending.set(r.index, pending);
   }
 
-  /** Carries out one Ready; true when it applied committed records. */
-  private async handleReady(rd: Ready): Promise<boolean> {
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot);
-    // Committed records that an earlier Ready already made durable here may be applied
-    // before this Ready's own fsync: the write is acknowledged one fsync sooner, and
-    // applying overlaps the disk. Records that arrive in this Ready are applied after it.
-    const lastCommitted = rd.committed[rd.committed.length - 1];
-    const firstNew = rd.entries[0];
-    const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
-    if (applyFirst) this.apply(rd.committed);
-    // A leader's appends do not wait for its own fsync: followers write while it writes.
-    for (const m of rd.earlyMessages) this.send(m);
-    if (rd.hardState) this.log.setHardState(rd.hardState);
-    if (rd.entries.length > 0) this.log.append(rd.entries);
-    if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);
-    for (const m of rd.messages) this.send(m);
-    if (rd.committed.length > 0 && !applyFirst) this.apply(rd.committed);
-    for (const rs of rd.readStates) {
+  /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
+  private readonly readyPorts: ReadyPorts<BaseMessage> = {
+    installSnapshot: (meta) => this.installSnapshot(meta),
+    persist: (hardState, entries, mustSync) => {
+      if (hardState) this.log.setHardState(hardState);
+      if (entries.length > 0) this.log.append(entries);
+      return this.log.flush(mustSync);
+    },
+    send: (message) => this.send(message),
+    apply: (entries) => this.apply(entries),
+    reads: (readStates, readFailures) => this.settleReads(readStates, readFailures),
+    softState: (s) => this.onSoftState(s.role, s.leader, s.term),
+  };
+
+  private settleReads(readStates: readonly ReadState[], readFailures: readonly ReadFailure[]): void {
+    for (const rs of readStates) {
       for (const read of this.readBatches.get(rs.requestId) ?? []) read.resolve(rs.index);
       this.readBatches.delete(rs.requestId);
     }
-    for (const rf of rd.readFailures) {
+    for (const rf of readFailures) {
       const leaderAddress = rf.leader ? (this.memberById.get(rf.leader)?.address ?? null) : null;
       const error =
         rf.reason === 'not_leader' && !rf.leader
@@ -649,8 +650,6 @@ export class Replica {
       for (const read of this.readBatches.get(rf.requestId) ?? []) read.reject(error);
       this.readBatches.delete(rf.requestId);
     }
-    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leader, rd.softState.term);
-    return rd.committed.length > 0;
   }
 
   private apply(entries: readonly Entry[]): void {
@@ -718,7 +717,7 @@ export class Replica {
 
   private checkDurabilityWaits(): void {
     if (this.durabilityWaits.length === 0) return;
-    const now = Date.now();
+    const now = this.deps.clock.now();
     for (let i = this.durabilityWaits.length - 1; i >= 0; i--) {
       const w = this.durabilityWaits[i]!;
       if (this.durabilityMet(w.index, w.durability)) {

@@ -2,6 +2,7 @@
  * A tiny hand-driven network of Raft cores for the tests: every node persists its Ready in
  * memory, messages wait in one queue until delivered, and links can be cut.
  */
+import { carryOutReady, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import {
   logIndex,
@@ -102,30 +103,44 @@ export class Net {
     const core = this.core(id);
     const disk = this.disks.get(id);
     if (disk === undefined) throw new Error(`no disk ${id}`);
+    const ports = this.portsOf(id, disk);
     for (let i = 0; i < 100 && core.hasReady(); i++) {
-      const rd = core.ready();
-      if (rd.hardState) disk.hardState = rd.hardState;
-      if (rd.snapshot) {
-        disk.snapshot = rd.snapshot;
-        disk.entries = [];
-        this.applied.set(id, []);
-        this.lastApplied.set(id, { index: rd.snapshot.index, term: rd.snapshot.term });
-      }
-      const first = rd.entries[0];
-      if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...rd.entries];
-      for (const m of [...rd.earlyMessages, ...rd.messages]) {
-        this.sent.push(m);
-        this.queue.push(m);
-      }
-      this.applied.get(id)?.push(...rd.committed);
-      for (const e of rd.committed) {
-        this.onApply(id, e);
-        this.lastApplied.set(id, { index: e.index, term: e.term });
-      }
-      this.readStates.get(id)?.push(...rd.readStates);
-      this.readFailures.get(id)?.push(...rd.readFailures);
+      carryOutReady(core.ready(), ports);
       core.advance();
     }
+  }
+
+  /** In-memory ports for the driver's one Ready carrier. */
+  private portsOf(id: string, disk: Disk): ReadyPorts<RaftMessage> {
+    return {
+      installSnapshot: (meta) => {
+        disk.snapshot = meta;
+        disk.entries = [];
+        this.applied.set(id, []);
+        this.lastApplied.set(id, { index: meta.index, term: meta.term });
+      },
+      persist: (hardState, entries) => {
+        if (hardState) disk.hardState = hardState;
+        const first = entries[0];
+        if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...entries];
+      },
+      send: (m) => {
+        this.sent.push(m);
+        this.queue.push(m);
+      },
+      apply: (entries) => {
+        this.applied.get(id)?.push(...entries);
+        for (const e of entries) {
+          this.onApply(id, e);
+          this.lastApplied.set(id, { index: e.index, term: e.term });
+        }
+      },
+      reads: (readStates, readFailures) => {
+        this.readStates.get(id)?.push(...readStates);
+        this.readFailures.get(id)?.push(...readFailures);
+      },
+      softState: () => undefined,
+    };
   }
 
   processAll(): void {

@@ -4,24 +4,26 @@
  * crashes, how much of an unsynced write survives, client traffic, the cores' own entropy)
  * is drawn from one PRNG seeded by `seed`, so a failing seed replays exactly.
  *
- * The simulated driver handles each Ready in the order libs/replica's driver uses:
- *   install an accepted snapshot (state machine, then log) -> persist entries and hard state
- *   -> fsync if mustSync -> send (through the codec) -> apply committed (and, every few
- *   applies, snapshot the state machine and call compact, still inside the Ready, as the
- *   real driver does) -> read states -> advance
- * and the SafetyChecker sees every observation as it happens.
+ * Each Ready is carried out by the driver's one carrier (driver/carry-ready.ts), the code
+ * libs/replica runs, with simulated ports: a disk that loses its unsynced tail, a lossy
+ * network that sends through the codec, a model state machine. Every few applies the state
+ * machine is snapshotted and compact called (still inside the Ready when compactionPoint is
+ * 'during_apply'), and the SafetyChecker sees every observation as it happens.
  */
 import {
   nodeId,
   type BaseMessage,
   type ConsensusCore,
   type CoreOptions,
+  type Entry,
+  type HardState,
   type Member,
   type NodeId,
   type ProtocolModule,
   type Ready,
   type SnapshotMeta,
 } from '../contract';
+import { carryOutReady, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
 import { SimDisk } from './disk';
@@ -140,6 +142,7 @@ class Simulation<M extends BaseMessage> {
   private readonly checker = new SafetyChecker();
   private readonly digest = new TraceDigest();
   private readonly trace: string[] = [];
+  private readonly ports = new Map<SimNode<M>, ReadyPorts<M>>();
   private readonly tuning: CoreTuning;
   private readonly workload: WorkloadOptions;
   private readonly compactEveryApplies: number;
@@ -488,34 +491,42 @@ class Simulation<M extends BaseMessage> {
     }
   }
 
-  /** Carries out one Ready; true when it applied records. */
+  /** Carries out one Ready through the driver's carrier, with this node's simulated ports; true when it applied records. */
   private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): boolean {
     const becameLeader = this.observeSoftState(node, rd);
-    if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
-    // As libs/replica does: records an earlier Ready made durable are applied before this
-    // Ready's persist; records that arrive in this Ready only after it.
-    const lastCommitted = rd.committed[rd.committed.length - 1];
-    const firstNew = rd.entries[0];
-    const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
-    if (applyFirst) for (const e of rd.committed) this.apply(node, e);
-    // As libs/replica does: messages that do not depend on this persist leave before it.
-    for (const m of rd.earlyMessages) this.send(node, m);
-    this.persist(node, rd);
-    if (rd.mustSync) node.disk.fsync();
+    const carried = carryOutReady(rd, this.portsOf(node));
+    if (typeof carried !== 'boolean') throw new CoreContractError('a simulated port completed asynchronously');
     if (becameLeader) {
       this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, entryKey));
     }
-    for (const m of rd.messages) this.send(node, m);
-    if (!applyFirst) for (const e of rd.committed) this.apply(node, e);
-    const applied = rd.committed.length > 0;
-    if (applied && this.options.compactionPoint === 'during_apply') this.maybeCompact(node, core);
-    for (const rs of rd.readStates) {
-      this.checker.observeReadState(node.id, rs.requestId, rs.index);
-      this.stats.readStates += 1;
-      this.log(`read-state ${rs.requestId} at ${node.id} index ${rs.index}`);
-    }
-    this.stats.readFailures += rd.readFailures.length;
-    return applied;
+    if (carried && this.options.compactionPoint === 'during_apply') this.maybeCompact(node, core);
+    return carried;
+  }
+
+  /** The simulated node's side of the carrier: a disk that loses its unsynced tail, a lossy network, a model state machine. */
+  private portsOf(node: SimNode<M>): ReadyPorts<M> {
+    let ports = this.ports.get(node);
+    if (ports !== undefined) return ports;
+    ports = {
+      installSnapshot: (meta) => this.installSnapshot(node, meta),
+      persist: (hardState, entries, mustSync) => this.persist(node, hardState, entries, mustSync),
+      send: (message) => this.send(node, message),
+      apply: (entries) => {
+        for (const e of entries) this.apply(node, e);
+      },
+      reads: (readStates, readFailures) => {
+        for (const rs of readStates) {
+          this.checker.observeReadState(node.id, rs.requestId, rs.index);
+          this.stats.readStates += 1;
+          this.log(`read-state ${rs.requestId} at ${node.id} index ${rs.index}`);
+        }
+        this.stats.readFailures += readFailures.length;
+      },
+      // Observed before the Ready is carried out (observeSoftState), as the checker needs the new role first.
+      softState: () => undefined,
+    };
+    this.ports.set(node, ports);
+    return ports;
   }
 
   private observeSoftState(node: SimNode<M>, rd: Ready<M>): boolean {
@@ -533,15 +544,16 @@ class Simulation<M extends BaseMessage> {
     return true;
   }
 
-  private persist(node: SimNode<M>, rd: Ready<M>): void {
-    const first = rd.entries[0];
+  private persist(node: SimNode<M>, hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): void {
+    const first = entries[0];
     if (first !== undefined) {
       const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
-      node.disk.append(rd.entries);
-      this.checker.observeLogWrite(node.id, prevTerm, rd.entries);
-      this.log(`persist ${node.id} entries ${first.index}..${first.index + rd.entries.length - 1} sync=${rd.mustSync}`);
+      node.disk.append(entries);
+      this.checker.observeLogWrite(node.id, prevTerm, entries);
+      this.log(`persist ${node.id} entries ${first.index}..${first.index + entries.length - 1} sync=${mustSync}`);
     }
-    if (rd.hardState !== null) node.disk.writeHardState(rd.hardState);
+    if (hardState !== null) node.disk.writeHardState(hardState);
+    if (mustSync) node.disk.fsync();
   }
 
   private send(node: SimNode<M>, message: M): void {

@@ -1,0 +1,1 @@
+export { appliesBeforePersist, carryOutReady, type Completion, type ReadyPorts } from './carry-ready';
