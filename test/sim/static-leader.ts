@@ -6,6 +6,7 @@
  * (acknowledging records a crash can lose), which the simulator must catch.
  */
 import {
+  proposalToken,
   ConsensusError,
   logIndex,
   term,
@@ -153,7 +154,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
     const entry: Entry = { index: logIndex(this.last + 1), term: term(1), kind: 'command', data };
     this.log.push(entry);
     this.unpersisted.push(entry);
-    return { ok: true, index: entry.index, term: entry.term };
+    return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
   }
 
   readIndex(requestId: string): void {

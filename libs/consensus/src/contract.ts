@@ -131,8 +131,18 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
   readonly softState: SoftState | null;
 }
 
+/**
+ * What the driver keeps to recognise its own proposal once it is committed: the proposed
+ * command itself, never the fencing number — a Multi-Paxos leader re-proposes a value
+ * under its own, newer ballot, and the client must still hear that its write was applied.
+ * See driver/proposal.ts.
+ */
+export type ProposalToken = Brand<Uint8Array, 'ProposalToken'>;
+export const proposalToken = (data: Uint8Array): ProposalToken => data as ProposalToken;
+
 export type ProposeResult =
-  | { readonly ok: true; readonly index: LogIndex; readonly term: Term }
+  /** `index` is where the command should commit; `term` is informational (logs, status). */
+  | { readonly ok: true; readonly index: LogIndex; readonly term: Term; readonly token: ProposalToken }
   | { readonly ok: false; readonly reason: 'not_leader'; readonly leader: NodeId | null }
   | { readonly ok: false; readonly reason: 'overloaded' | 'transferring' };
 

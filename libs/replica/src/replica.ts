@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import {
   ConsensusError,
   carryOutReady,
+  isProposal,
   seededRandom,
   type BaseMessage,
   type ConsensusCore,
@@ -22,6 +23,7 @@ import {
   type LogIndex,
   type Member,
   type NodeId,
+  type ProposalToken,
   type ProtocolModule,
   type ReadFailure,
   type ReadState,
@@ -108,7 +110,8 @@ export interface ReplicaStatus {
 }
 
 interface PendingWrite {
-  readonly term: Term;
+  /** Recognises the committed record as this write (never by fencing number: see isProposal). */
+  readonly token: ProposalToken;
   readonly durability: Durability;
   /** When the client's timeout runs out, measured from the request's arrival. */
   readonly deadlineMs: number;
@@ -607,7 +610,7 @@ export class Replica {
       }
       return;
     }
-    const pending: PendingWrite = { term: r.term, durability: p.request.durability, deadlineMs: p.deadlineMs, resolve: p.resolve, reject: p.reject, timer: null };
+    const pending: PendingWrite = { token: r.token, durability: p.request.durability, deadlineMs: p.deadlineMs, resolve: p.resolve, reject: p.reject, timer: null };
     pending.timer = setTimeout(() => {
       if (this.pending.get(r.index) !== pending) return;
       this.pending.delete(r.index);
@@ -677,7 +680,7 @@ export class Replica {
   }
 
   private settle(entry: Entry, pending: PendingWrite, outcome: ApplyOutcome | null): void {
-    if (entry.term !== pending.term || entry.kind !== 'command' || !outcome) {
+    if (!isProposal(entry, pending.token) || !outcome) {
       pending.reject(
         new ReplicaError(
           'unavailable',

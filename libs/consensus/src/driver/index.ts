@@ -1,1 +1,2 @@
+export { isProposal } from './proposal';
 export { appliesBeforePersist, carryOutReady, type Completion, type ReadyPorts } from './carry-ready';

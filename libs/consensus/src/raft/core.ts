@@ -4,6 +4,7 @@
  * driver must perform them. No I/O, no clock, no randomness of its own.
  */
 import {
+  proposalToken,
   ConsensusError,
   assertNever,
   logIndex,
@@ -174,7 +175,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     // Many proposals between two Readies share one append message per peer.
     this.appendWanted = true;
     this.check();
-    return { ok: true, index: entry.index, term: entry.term };
+    return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
   }
 
   readIndex(requestId: string): void {

@@ -82,7 +82,7 @@ describe('raft log replication', () => {
     core.advance();
     expect(core.status().commitIndex).toBe(1);
     const p = core.propose(bytes('x'));
-    expect(p).toEqual({ ok: true, index: 2, term: 1 });
+    expect(p).toMatchObject({ ok: true, index: 2, term: 1 });
     rd = core.ready();
     expect(rd.committed.map((e) => e.index)).toEqual([1]);
     expect(core.status().progress['n1']?.match).toBe(1);

@@ -18,12 +18,13 @@ import {
   type Entry,
   type HardState,
   type Member,
+  type ProposalToken,
   type NodeId,
   type ProtocolModule,
   type Ready,
   type SnapshotMeta,
 } from '../contract';
-import { carryOutReady, type ReadyPorts } from '../driver';
+import { carryOutReady, isProposal, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
 import { SimDisk } from './disk';
@@ -103,7 +104,7 @@ type SimEvent =
   | { readonly kind: 'probe' };
 
 interface PendingProposal {
-  readonly key: string;
+  readonly token: ProposalToken;
   readonly incarnation: number;
 }
 
@@ -414,8 +415,7 @@ class Simulation<M extends BaseMessage> {
     const result = core.propose(data);
     this.stats.proposals += 1;
     if (result.ok) {
-      const key = entryKey({ index: result.index, term: result.term, kind: 'command', data });
-      node.pending.set(result.index, { key, incarnation: node.incarnation });
+      node.pending.set(result.index, { token: result.token, incarnation: node.incarnation });
       this.log(`propose ${label} at ${node.id} -> ${result.index}@${result.term}`);
     } else {
       this.stats.proposalsRefused += 1;
@@ -625,7 +625,7 @@ class Simulation<M extends BaseMessage> {
     const pending = node.pending.get(entry.index);
     if (pending === undefined) return;
     node.pending.delete(entry.index);
-    if (pending.key !== key || pending.incarnation !== node.incarnation) return;
+    if (!isProposal(entry, pending.token) || pending.incarnation !== node.incarnation) return;
     this.checker.observeAcknowledged(entry.index, key);
     if (this.calm) this.probesAcked += 1;
     this.log(`ack ${entry.index} at ${node.id}`);
