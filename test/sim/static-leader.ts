@@ -244,7 +244,9 @@ function decode(bytes: Uint8Array): StaticLeaderMessage {
 
 export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessage> {
   return {
-    name: 'raft',
+    name: 'static-leader',
+    fencingName: 'term',
+    options: [],
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

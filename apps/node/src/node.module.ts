@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ReflectionService } from '@grpc/reflection';
 import type { NodeConfig } from '@quorumlite/config';
-import { raft, nodeId } from '@quorumlite/consensus';
+import { PROTOCOLS, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
 import { Replica, processEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
 import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
@@ -53,8 +53,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         tickMs: c.tickMs,
         electionTimeoutTicks: c.electionTimeoutTicks,
         heartbeatTicks: c.heartbeatTicks,
-        preVote: c.preVote,
-        checkQuorum: c.checkQuorum,
+        protocolOptions: c.protocolOptions,
         snapshotEveryEntries: c.snapshotEveryEntries,
         snapshotRetainEntries: c.snapshotRetainEntries,
         snapshotLogBytesMax: c.snapshotLogBytesMax,
@@ -75,7 +74,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         },
       },
       {
-        protocol: raft,
+        protocol: PROTOCOLS[c.protocol],
         transport,
         forwarder: this.forwarder,
         clock: systemClock,

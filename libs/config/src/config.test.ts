@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, ConfigError, describeConfig, KEYS, loadConfig, parseMembers } from './index';
+import { PROTOCOL_NAMES, raft } from '@quorumlite/consensus';
 
 const BASE = ['--node-id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', '/tmp/q1', '--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003'];
 
@@ -60,7 +61,7 @@ describe('defaults', () => {
       maxUncommittedEntries: 100_000,
       proposalBatchMax: 1024,
     });
-    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.preVote, c.checkQuorum]).toEqual([25, 2, 12, true, true]);
+    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 12, true, true]);
   });
 
   it.each(['nodeId', 'listen', 'dataDir', 'members'])('requires %s', (key) => {
@@ -111,11 +112,11 @@ describe('precedence: defaults < file < env < flags', () => {
   });
 
   it('accepts boolean flags, --no- flags and --key=value', () => {
-    expect(load([...BASE, '--no-pre-vote']).preVote).toBe(false);
-    expect(load([...BASE, '--no-check-quorum', '--check-quorum']).checkQuorum).toBe(true);
-    expect(load([...BASE, '--pre-vote=false']).preVote).toBe(false);
+    expect(load([...BASE, '--no-pre-vote']).protocolOptions['preVote']).toBe(false);
+    expect(load([...BASE, '--no-check-quorum', '--check-quorum']).protocolOptions['checkQuorum']).toBe(true);
+    expect(load([...BASE, '--pre-vote=false']).protocolOptions['preVote']).toBe(false);
     expect(load([...BASE, '--tick-ms=50']).tickMs).toBe(50);
-    expect(load(BASE, { QUORUMLITE_PRE_VOTE: 'false' }).preVote).toBe(false);
+    expect(load(BASE, { QUORUMLITE_PRE_VOTE: 'false' }).protocolOptions['preVote']).toBe(false);
   });
 });
 
@@ -173,15 +174,15 @@ describe('validation names the key and the source', () => {
     expect(e.message).toBe("config key 'heartbeatTicks' (env QUORUMLITE_HEARTBEAT_TICKS): must be less than electionTimeoutTicks (12), got 12");
   });
 
-  it.each(['zab', 'multipaxos'])('protocol %s is not available yet', (p) => {
-    const e = errorOf(() => load([...BASE, '--protocol', p]));
+  it.each(['zab', 'multipaxos', 'pbft'])('protocol %s, which the registry does not hold, is refused with the known names', (p) => {
+    const e = errorOf(() => load(BASE, { QUORUMLITE_PROTOCOL: p }));
     expect(e.key).toBe('protocol');
-    expect(e.message).toBe(`config key 'protocol' (flag --protocol): protocol '${p}' is not available yet: only 'raft' is implemented`);
+    expect(e.message).toBe(`config key 'protocol' (env QUORUMLITE_PROTOCOL): must be one of ${PROTOCOL_NAMES.map((n) => `'${n}'`).join(', ')}, got '${p}'`);
   });
 
-  it('an unknown protocol lists the valid names', () => {
-    const e = errorOf(() => load(BASE, { QUORUMLITE_PROTOCOL: 'pbft' }));
-    expect(e.message).toBe("config key 'protocol' (env QUORUMLITE_PROTOCOL): must be one of 'raft', 'zab', 'multipaxos', got 'pbft'");
+  it("hands the protocol its own options, declared by its ProtocolModule, defaults filled in", () => {
+    expect(load(BASE).protocolOptions).toEqual(Object.fromEntries(raft.options.map((s) => [s.key, s.defaultValue])));
+    expect(Object.keys(load(BASE).protocolOptions)).toEqual(['preVote', 'checkQuorum']);
   });
 
   const numbers: [string, string, string][] = [

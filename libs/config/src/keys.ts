@@ -3,6 +3,7 @@
  * line. Sources, validation and --help are all derived from this one table so they never drift.
  */
 import { z } from 'zod';
+import { MEMBER_ROLES, PROTOCOL_NAMES, PROTOCOLS, type ProtocolName, type ProtocolOptionSpec } from '@quorumlite/consensus';
 import type { NodeConfig } from './types';
 
 const KIB = 1024;
@@ -16,8 +17,6 @@ export const CONFIG_DEFAULTS = {
   tickMs: 25,
   electionTimeoutTicks: 12,
   heartbeatTicks: 2,
-  preVote: true,
-  checkQuorum: true,
   faultInjection: false,
   snapshotEveryEntries: 10_000,
   snapshotRetainEntries: 1_000,
@@ -38,15 +37,13 @@ export const CONFIG_DEFAULTS = {
     maxUncommittedEntries: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members' | 'protocolOptions'>;
 
 const D = CONFIG_DEFAULTS;
 const L = CONFIG_DEFAULTS.limits;
 
-export const PROTOCOL_NAMES = ['raft', 'zab', 'multipaxos'] as const;
-export const IMPLEMENTED_PROTOCOLS: readonly string[] = ['raft'];
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export const ROLES = ['voter', 'witness', 'observer'] as const;
+export const ROLES = MEMBER_ROLES;
 
 /** How a string from a flag or the environment becomes a value before schema checks. */
 export type ValueKind = 'string' | 'int' | 'bool' | 'members';
@@ -125,7 +122,7 @@ export const KEYS: readonly KeyDef[] = [
     help: "this node's address as written in members (required when listen binds 0.0.0.0)",
   }),
   top('cluster', { kind: 'string', defaultValue: D.cluster, schema: text('a non-empty cluster name'), help: 'cluster name; peers of another cluster are refused' }),
-  top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')}; only raft is implemented)` }),
+  top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')})` }),
   top('dataDir', { kind: 'string', defaultValue: undefined, schema: text('a directory path'), help: 'directory for the log, hard state, database and snapshots' }),
   top('members', {
     kind: 'members',
@@ -136,8 +133,7 @@ export const KEYS: readonly KeyDef[] = [
   top('tickMs', { kind: 'int', defaultValue: D.tickMs, schema: int(1, 60_000), help: 'length of one consensus tick in milliseconds' }),
   top('electionTimeoutTicks', { kind: 'int', defaultValue: D.electionTimeoutTicks, schema: int(2, 100_000), help: 'ticks without a leader before campaigning (randomized in [t, 2t))' }),
   top('heartbeatTicks', { kind: 'int', defaultValue: D.heartbeatTicks, schema: int(1, 10_000), help: 'ticks between leader heartbeats' }),
-  top('preVote', { kind: 'bool', defaultValue: D.preVote, schema: z.boolean({ error: 'must be true or false' }), help: 'pre-vote before campaigning (avoids term inflation)' }),
-  top('checkQuorum', { kind: 'bool', defaultValue: D.checkQuorum, schema: z.boolean({ error: 'must be true or false' }), help: 'a leader steps down when it loses contact with a quorum' }),
+  ...protocolOptionKeys(),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),
   top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'fewest applied records between state-machine snapshots (a snapshot also waits for log bytes of a quarter of the database)' }),
   top('snapshotLogBytesMax', {
@@ -170,3 +166,20 @@ export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => 
 
 export const CONFIG_FLAG = '--config';
 export const CONFIG_ENV = 'QUORUMLITE_CONFIG';
+
+/** Which protocol declared each protocol-option key (a key is declared by one protocol only). */
+export const PROTOCOL_OPTION_OWNERS: ReadonlyMap<string, ProtocolName> = new Map(
+  PROTOCOL_NAMES.flatMap((name) => PROTOCOLS[name].options.map((spec) => [spec.key, name] as const)),
+);
+
+/** One top-level key per option a registered protocol declares (Raft: preVote, checkQuorum). */
+function protocolOptionKeys(): KeyDef[] {
+  return PROTOCOL_NAMES.flatMap((name) => PROTOCOLS[name].options.map((spec) => protocolOptionKey(name, spec)));
+}
+
+function protocolOptionKey(protocol: ProtocolName, spec: ProtocolOptionSpec): KeyDef {
+  switch (spec.kind) {
+    case 'bool':
+      return top(spec.key, { kind: 'bool', defaultValue: spec.defaultValue, schema: z.boolean({ error: 'must be true or false' }), help: `${spec.help} (${protocol})` });
+  }
+}

@@ -4,7 +4,8 @@
  * key and where its value came from.
  */
 import { isWildcardHost, parseHostPort } from './address';
-import { CONFIG_FLAG, CONFIG_ENV, IMPLEMENTED_PROTOCOLS, KEYS, PROTOCOL_NAMES, type KeyDef } from './keys';
+import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
+import { CONFIG_FLAG, CONFIG_ENV, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
 import { readEnv, readFile, readFlags, type Layer, type Sourced } from './sources';
 import { ConfigError, type MemberConfig, type NodeConfig } from './types';
 
@@ -23,7 +24,9 @@ export function loadConfig(input: { argv: string[]; env: Record<string, string |
     if (sourced) values.set(def.key, validateKey(def, sourced));
   }
   const config = assemble(values);
-  checkConfig(config, (key) => merged.get(key)?.source ?? 'default');
+  const sourceOf: SourceOf = (key) => merged.get(key)?.source ?? 'default';
+  checkConfig(config, sourceOf);
+  config.protocolOptions = protocolOptionsOf(config.protocol, values, sourceOf);
   return config;
 }
 
@@ -63,14 +66,13 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     listen,
     advertise: (values.get('advertise') as string | undefined) ?? listen,
     cluster: required('cluster') as string,
-    protocol: required('protocol') as 'raft',
+    protocol: required('protocol') as ProtocolName,
     dataDir: required('dataDir') as string,
     members: required('members') as MemberConfig[],
     tickMs: required('tickMs') as number,
     electionTimeoutTicks: required('electionTimeoutTicks') as number,
     heartbeatTicks: required('heartbeatTicks') as number,
-    preVote: required('preVote') as boolean,
-    checkQuorum: required('checkQuorum') as boolean,
+    protocolOptions: {},
     faultInjection: required('faultInjection') as boolean,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,
     snapshotRetainEntries: required('snapshotRetainEntries') as number,
@@ -114,11 +116,21 @@ function checkConfig(c: NodeConfig, sourceOf: SourceOf): void {
 }
 
 function checkProtocol(protocol: string, source: string): void {
-  if (IMPLEMENTED_PROTOCOLS.includes(protocol)) return;
-  if ((PROTOCOL_NAMES as readonly string[]).includes(protocol)) {
-    throw fail('protocol', source, `protocol '${protocol}' is not available yet: only ${IMPLEMENTED_PROTOCOLS.map((p) => `'${p}'`).join(', ')} is implemented`);
-  }
+  if (isProtocolName(protocol)) return;
   throw fail('protocol', source, `must be one of ${PROTOCOL_NAMES.map((p) => `'${p}'`).join(', ')}, got ${show(protocol)}`);
+}
+
+/**
+ * The chosen protocol's options, from their top-level keys; a key another protocol declares
+ * may not be set (it would have no effect).
+ */
+function protocolOptionsOf(protocol: ProtocolName, values: ReadonlyMap<string, unknown>, sourceOf: (key: string) => string): Record<string, ProtocolOptionValue> {
+  const options: Record<string, ProtocolOptionValue> = {};
+  for (const spec of PROTOCOLS[protocol].options) options[spec.key] = (values.get(spec.key) as ProtocolOptionValue | undefined) ?? spec.defaultValue;
+  for (const [key, owner] of PROTOCOL_OPTION_OWNERS) {
+    if (owner !== protocol && sourceOf(key) !== 'default') throw fail(key, sourceOf(key), `is a setting of protocol '${owner}', not of '${protocol}'`);
+  }
+  return options;
 }
 
 function checkAddresses(c: NodeConfig, sourceOf: SourceOf): void {

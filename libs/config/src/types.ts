@@ -1,4 +1,7 @@
-export type Role = 'voter' | 'witness' | 'observer';
+import type { MemberRole, ProtocolName, ProtocolOptions } from '@quorumlite/consensus';
+
+/** A member's role: the consensus contract's one list (MEMBER_ROLES). */
+export type Role = MemberRole;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface MemberConfig {
@@ -29,14 +32,18 @@ export interface NodeConfig {
   /** This node's address as written in `members`. */
   advertise: string;
   cluster: string;
-  protocol: 'raft';
+  /** A name from the consensus protocol registry. */
+  protocol: ProtocolName;
   dataDir: string;
   members: MemberConfig[];
   tickMs: number;
   electionTimeoutTicks: number;
   heartbeatTicks: number;
-  preVote: boolean;
-  checkQuorum: boolean;
+  /**
+   * The chosen protocol's own settings (Raft: preVote, checkQuorum), one top-level config key
+   * each, as its ProtocolModule declares them.
+   */
+  protocolOptions: ProtocolOptions;
   /** Testing only: SIGUSR2 simulates a power cut (unsynced log writes lost, then death). */
   faultInjection: boolean;
   snapshotEveryEntries: number;

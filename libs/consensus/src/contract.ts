@@ -26,8 +26,12 @@ export const nodeId = (s: string): NodeId => s as NodeId;
 export const logIndex = (n: number): LogIndex => n as LogIndex;
 export const term = (n: number): Term => n as Term;
 
-export type ProtocolName = 'raft' | 'zab' | 'multipaxos';
-export type MemberRole = 'voter' | 'witness' | 'observer';
+/**
+ * Every member role, listed once: config, storage and codecs import this list. A codec
+ * writes a role as its position here, so new roles are appended, never inserted.
+ */
+export const MEMBER_ROLES = ['voter', 'witness', 'observer'] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
 
 export interface Member {
   readonly id: NodeId;
@@ -166,8 +170,11 @@ export interface CoreOptions {
   readonly heartbeatTicks: number;
   /** Injected entropy in [0, 1): a seeded PRNG in tests and the simulator. */
   readonly random: () => number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
+  /**
+   * The protocol's own settings (Raft: preVote, checkQuorum), as its ProtocolModule declares
+   * them in `options`; a key left out takes the declared default. Checked by `validate`.
+   */
+  readonly protocolOptions: ProtocolOptions;
   /** Most records in one append message. */
   readonly maxEntriesPerMessage: number;
   /** Most payload bytes in one append message (at least one record is always sent). */
@@ -214,10 +221,27 @@ export class ConsensusError extends Error {
   }
 }
 
+export type ProtocolOptionValue = boolean;
+export type ProtocolOptions = Readonly<Record<string, ProtocolOptionValue>>;
+
+/** One setting a protocol declares for itself; config derives its key, flag and help from it. */
+export interface ProtocolOptionSpec {
+  /** The config key (also `--kebab-flag` and `QUORUMLITE_SNAKE` env), e.g. 'preVote'. */
+  readonly key: string;
+  readonly kind: 'bool';
+  readonly defaultValue: ProtocolOptionValue;
+  readonly help: string;
+}
+
 /** What a protocol package exports: how to build a core and how to put its messages on the wire. */
 export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
-  readonly name: ProtocolName;
-  /** Throws ConsensusError('bad_config') with a sentence naming the setting. */
+  /** The name config and status use; the registry (registry.ts) is keyed by it. */
+  readonly name: string;
+  /** What this protocol calls its fencing number (Raft: term, ZAB: epoch, Paxos: ballot). */
+  readonly fencingName: string;
+  /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
+  readonly options: readonly ProtocolOptionSpec[];
+  /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;
   encodeMessage(message: M): Uint8Array;

@@ -1,4 +1,5 @@
 export * from './contract';
 export * from './prng';
 export { raft } from './raft';
+export * from './registry';
 export * from './driver';

@@ -25,6 +25,7 @@ import {
   type NodeId,
   type ProposalToken,
   type ProtocolModule,
+  type ProtocolOptions,
   type ReadFailure,
   type ReadState,
   type ReadyPorts,
@@ -63,8 +64,8 @@ export interface ReplicaSettings {
   readonly tickMs: number;
   readonly electionTimeoutTicks: number;
   readonly heartbeatTicks: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
+  /** The protocol's own settings (ProtocolModule.options), checked by its validate(). */
+  readonly protocolOptions: ProtocolOptions;
   readonly snapshotEveryEntries: number;
   readonly snapshotRetainEntries: number;
   /** Log bytes after which a snapshot is due whatever the entry count and database size. */
@@ -243,8 +244,7 @@ export class Replica {
       electionTimeoutTicks: settings.electionTimeoutTicks,
       heartbeatTicks: settings.heartbeatTicks,
       random: seededRandom(deps.entropy.seed()),
-      preVote: settings.preVote,
-      checkQuorum: settings.checkQuorum,
+      protocolOptions: settings.protocolOptions,
       maxEntriesPerMessage: settings.maxEntriesPerMessage,
       maxBytesPerMessage: settings.maxBytesPerMessage,
       maxInflightMessages: settings.maxInflightMessages,

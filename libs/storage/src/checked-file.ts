@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import type { LogIndex, Member, MemberRole, SnapshotMeta, Term } from '@quorumlite/consensus';
+import { MEMBER_ROLES, type LogIndex, type Member, type MemberRole, type SnapshotMeta, type Term } from '@quorumlite/consensus';
 import { logIndex, term } from '@quorumlite/consensus';
 import { StorageError } from './errors';
 
@@ -46,7 +46,6 @@ export function decodeCheckedFile(magic: string, bytes: Buffer, file: string): u
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isIndexLike = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const MEMBER_ROLES: readonly MemberRole[] = ['voter', 'witness', 'observer'];
 
 /** Checks a snapshot meta's shape; `what` names it in the message. Returns null if fine. */
 export function snapshotMetaProblem(v: unknown): string | null {

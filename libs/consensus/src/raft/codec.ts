@@ -13,6 +13,7 @@
  */
 import {
   ConsensusError,
+  MEMBER_ROLES,
   assertNever,
   logIndex,
   nodeId,
@@ -46,7 +47,7 @@ const TYPES_BY_CODE = new Map<number, RaftMessageType>(
 );
 
 const KINDS: readonly EntryKind[] = ['command', 'noop'];
-const ROLES: readonly MemberRole[] = ['voter', 'witness', 'observer'];
+const ROLES: readonly MemberRole[] = MEMBER_ROLES;
 
 const VARINT_BYTES_MAX = 8;
 /** Smallest possible encoded entry (term, kind, length) and member (id length ≥ 1, role). */

@@ -33,10 +33,17 @@ describe('raft validate', () => {
     [{ maxBytesPerMessage: -1 }, /maxBytesPerMessage/],
     [{ maxInflightMessages: 1.5 }, /maxInflightMessages/],
     [{ maxUncommittedEntries: 0 }, /maxUncommittedEntries/],
+    [{ protocolOptions: { syncLimit: true } }, "raft has no setting 'syncLimit' (it has preVote, checkQuorum)."],
+    [{ protocolOptions: { preVote: 'yes' as unknown as boolean } }, 'preVote must be true or false.'],
   ] as const)('refuses %j', (over, message) => {
     const text = refusal({ ...base, ...over });
     if (typeof message === 'string') expect(text).toBe(message);
     else expect(text).toMatch(message);
+  });
+
+  it('declares preVote and checkQuorum as its own options, both on by default', () => {
+    expect(raft.options.map((o) => [o.key, o.defaultValue])).toEqual([['preVote', true], ['checkQuorum', true]]);
+    expect(refusal({ ...base, protocolOptions: {} })).toBe('accepted');
   });
 
   it('create() validates too, and refuses an impossible boot state as bad_state', () => {

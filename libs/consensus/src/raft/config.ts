@@ -1,5 +1,5 @@
 /** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
-import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState } from '../contract';
+import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
 
 function bad(sentence: string): ConsensusError {
   return new ConsensusError('bad_config', sentence);
@@ -32,8 +32,29 @@ export function validateOptions(o: CoreOptions): void {
   requirePositiveInteger(o.maxInflightMessages, 'maxInflightMessages');
   requirePositiveInteger(o.maxUncommittedEntries, 'maxUncommittedEntries');
   if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
-  if (typeof o.preVote !== 'boolean') throw bad('preVote must be true or false.');
-  if (typeof o.checkQuorum !== 'boolean') throw bad('checkQuorum must be true or false.');
+  raftOptions(o.protocolOptions);
+}
+
+/** Raft's own settings, declared once: config keys, flags, help and the simulator's draws come from here. */
+export const RAFT_OPTIONS: readonly ProtocolOptionSpec[] = [
+  { key: 'preVote', kind: 'bool', defaultValue: true, help: 'pre-vote before campaigning (avoids term inflation)' },
+  { key: 'checkQuorum', kind: 'bool', defaultValue: true, help: 'a leader steps down when it loses contact with a quorum' },
+];
+
+export interface RaftOptions {
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+}
+
+/** Raft's settings from `protocolOptions`, defaults filled in; an unknown key or a non-boolean is refused. */
+export function raftOptions(p: ProtocolOptions): RaftOptions {
+  if (typeof p !== 'object' || p === null) throw bad('protocolOptions must be a record of raft settings.');
+  const known = RAFT_OPTIONS.map((s) => s.key);
+  for (const key of Object.keys(p)) {
+    if (!known.includes(key)) throw bad(`raft has no setting '${key}' (it has ${known.join(', ')}).`);
+    if (typeof p[key] !== 'boolean') throw bad(`${key} must be true or false.`);
+  }
+  return { preVote: p['preVote'] ?? true, checkQuorum: p['checkQuorum'] ?? true };
 }
 
 /** Raft's durable state: the current term, who we voted for in it, and the commit index. */

@@ -24,7 +24,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { parseHardState, toHardState, validateOptions, validatePersisted, type RaftHardState } from './config';
+import { parseHardState, raftOptions, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
 import { RaftLog } from './log';
 import type {
   AppendMessage,
@@ -92,6 +92,7 @@ interface CompactionRequest {
 export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
+  private readonly raftOptions: RaftOptions;
   private readonly voters: readonly NodeId[];
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private readonly peers: readonly NodeId[];
@@ -134,6 +135,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const hard = parseHardState(persisted.hardState);
     validatePersisted(persisted, hard);
     this.o = options;
+    this.raftOptions = raftOptions(options.protocolOptions);
     this.id = options.id;
     this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
@@ -408,7 +410,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.retryLostSnapshots();
     if (this.electionElapsed >= this.o.electionTimeoutTicks) {
       this.electionElapsed = 0;
-      if (this.o.checkQuorum && !this.quorumActive()) {
+      if (this.raftOptions.checkQuorum && !this.quorumActive()) {
         this.becomeFollower(this.term, null);
         return;
       }
@@ -509,7 +511,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private hup(transfer: boolean): void {
     if (this.state === 'leader' || !this.isVoter) return;
-    this.campaign(this.o.preVote && !transfer ? 'preVote' : 'vote', transfer);
+    this.campaign(this.raftOptions.preVote && !transfer ? 'preVote' : 'vote', transfer);
   }
 
   private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {
@@ -576,7 +578,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private acceptHigherTerm(m: RaftMessage): boolean {
     if (m.type === 'vote' || m.type === 'preVote') {
       // Leader lease (thesis §4.2.3): while we hear from a leader, a disruptive candidate is ignored.
-      const leaseApplies = this.o.checkQuorum || m.type === 'preVote';
+      const leaseApplies = this.raftOptions.checkQuorum || m.type === 'preVote';
       const inLease = leaseApplies && this.leader !== null && this.electionElapsed < this.o.electionTimeoutTicks;
       if (inLease && !m.transfer) return false;
     }
@@ -588,7 +590,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private answerStaleTerm(m: RaftMessage): void {
-    if ((this.o.checkQuorum || this.o.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+    if ((this.raftOptions.checkQuorum || this.raftOptions.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
       // A deposed leader cut off from the cluster learns our term (and steps down) from this.
       this.send<AppendResponseMessage>({
         type: 'appendResponse', from: this.id, to: m.from, term: toTerm(this.term),

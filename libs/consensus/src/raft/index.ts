@@ -1,12 +1,14 @@
 /** Raft, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { validateOptions } from './config';
+import { RAFT_OPTIONS, validateOptions } from './config';
 import { RaftCore } from './core';
 import type { RaftMessage } from './messages';
 
 export const raft: ProtocolModule<RaftMessage> = {
   name: 'raft',
+  fencingName: 'term',
+  options: RAFT_OPTIONS,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,

@@ -18,11 +18,16 @@ import {
   type SnapshotMeta,
 } from '../contract';
 import { RaftCore } from './core';
+import type { RaftOptions } from './config';
 import type { RaftMessage } from './messages';
 
 export const ids = (...names: string[]): NodeId[] => names.map(nodeId);
 
-export function options(id: string, members: readonly Member[], over: Partial<CoreOptions> = {}): CoreOptions {
+/** CoreOptions overrides, with Raft's own settings (preVote, checkQuorum) given flat for brevity. */
+export type Overrides = Partial<CoreOptions> & Partial<RaftOptions>;
+
+export function options(id: string, members: readonly Member[], over: Overrides = {}): CoreOptions {
+  const { preVote = false, checkQuorum = false, ...core } = over;
   let seed = 7;
   for (const ch of id) seed = seed * 31 + ch.charCodeAt(0);
   return {
@@ -31,13 +36,12 @@ export function options(id: string, members: readonly Member[], over: Partial<Co
     electionTimeoutTicks: 10,
     heartbeatTicks: 1,
     random: seededRandom(seed),
-    preVote: false,
-    checkQuorum: false,
+    protocolOptions: { preVote, checkQuorum },
     maxEntriesPerMessage: 64,
     maxBytesPerMessage: 1 << 20,
     maxInflightMessages: 16,
     maxUncommittedEntries: 1000,
-    ...over,
+    ...core,
   };
 }
 
@@ -72,7 +76,7 @@ export class Net {
 
   constructor(
     readonly members: readonly Member[],
-    private readonly over: Partial<CoreOptions> = {},
+    private readonly over: Overrides = {},
   ) {
     for (const m of members) this.start(m.id);
   }

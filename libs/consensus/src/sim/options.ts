@@ -1,5 +1,5 @@
 /** What a simulation run is configured with; every knob has a default tuned for short runs. */
-import type { BaseMessage, CoreOptions, ProtocolModule } from '../contract';
+import { assertNever, type BaseMessage, type CoreOptions, type ProtocolModule, type ProtocolOptionSpec, type ProtocolOptionValue } from '../contract';
 
 export interface FaultOptions {
   /** Probability that a sent message is dropped. */
@@ -52,7 +52,7 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly steps: number;
   readonly faults?: Partial<FaultOptions>;
   readonly workload?: Partial<WorkloadOptions>;
-  /** Overrides; unset fields are drawn from the seed (preVote, checkQuorum, batch limits…). */
+  /** Overrides; unset fields are drawn from the seed (the protocol's own options, batch limits…). */
   readonly coreOptions?: Partial<CoreTuning>;
   /** The driver snapshots its state machine and calls core.compact after this many applies. */
   readonly compactEveryApplies?: number;
@@ -106,18 +106,29 @@ export const DEFAULT_WORKLOAD: WorkloadOptions = {
   pendingProposalsMax: 32,
 };
 
-/** Core settings drawn from the seed, so the suite covers preVote/checkQuorum and batching variants. */
-export function drawCoreTuning(random: () => number, overrides: Partial<CoreTuning> | undefined): CoreTuning {
+/** Core settings drawn from the seed, so the suite covers each of the protocol's own settings and batching variants. */
+export function drawCoreTuning(random: () => number, specs: readonly ProtocolOptionSpec[], overrides: Partial<CoreTuning> | undefined): CoreTuning {
   const pick = <T>(choices: readonly T[]): T => choices[Math.floor(random() * choices.length)]!;
+  const heartbeatTicks = pick([1, 2, 3]);
+  const protocolOptions: Record<string, ProtocolOptionValue> = {};
+  for (const spec of specs) protocolOptions[spec.key] = drawOption(random, spec);
   const drawn: CoreTuning = {
     electionTimeoutTicks: 10,
-    heartbeatTicks: pick([1, 2, 3]),
-    preVote: random() < 0.5,
-    checkQuorum: random() < 0.5,
+    heartbeatTicks,
+    protocolOptions,
     maxEntriesPerMessage: pick([1, 2, 4, 16, 64]),
     maxBytesPerMessage: pick([64, 512, 1 << 20]),
     maxInflightMessages: pick([1, 2, 8, 256]),
     maxUncommittedEntries: pick([8, 64, 1024]),
   };
   return { ...drawn, ...overrides };
+}
+
+function drawOption(random: () => number, spec: ProtocolOptionSpec): ProtocolOptionValue {
+  switch (spec.kind) {
+    case 'bool':
+      return random() < 0.5;
+    default:
+      return assertNever(spec.kind, 'protocol option kind');
+  }
 }

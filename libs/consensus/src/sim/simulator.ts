@@ -171,7 +171,7 @@ class Simulation<M extends BaseMessage> {
     this.network = new SimNetwork(this.ids);
     this.faults = { ...DEFAULT_FAULTS, ...options.faults };
     this.workload = { ...DEFAULT_WORKLOAD, ...options.workload };
-    this.tuning = drawCoreTuning(this.random, options.coreOptions);
+    this.tuning = drawCoreTuning(this.random, options.protocol.options, options.coreOptions);
     this.compactEveryApplies = options.compactEveryApplies ?? 4 + Math.floor(this.random() * 20);
     this.retainEntries = options.retainEntries ?? Math.floor(this.random() * 4);
   }
