@@ -1,4 +1,5 @@
 /** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
+import { validateMembers } from '../common';
 import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
 
 function bad(sentence: string): ConsensusError {
@@ -10,18 +11,7 @@ function requirePositiveInteger(value: number, name: string): void {
 }
 
 export function validateOptions(o: CoreOptions): void {
-  if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty node id.');
-  if (!Array.isArray(o.members) || o.members.length === 0) throw bad('members must list at least one member.');
-  const seen = new Set<string>();
-  for (const m of o.members) {
-    if (typeof m.id !== 'string' || m.id.length === 0) throw bad('every member needs a non-empty id.');
-    if (seen.has(m.id)) throw bad(`member ${m.id} is listed twice.`);
-    seen.add(m.id);
-    if (m.role === 'witness') throw bad(`raft does not support witness members yet (member ${m.id})`);
-    if (m.role !== 'voter' && m.role !== 'observer') throw bad(`member ${m.id} has an unknown role ${String(m.role)}.`);
-  }
-  if (!seen.has(o.id)) throw bad(`this node (${o.id}) must be one of the members.`);
-  if (!o.members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+  validateMembers('raft', o.id, o.members, ['witness']);
   requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
   requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
   if (o.electionTimeoutTicks <= o.heartbeatTicks) {

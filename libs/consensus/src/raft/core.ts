@@ -37,9 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { Progress } from './progress';
-import { quorumValue, voteResult, type VoteResult } from './quorum';
-import { ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
+import { Progress, quorumValue, ReadOnly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 

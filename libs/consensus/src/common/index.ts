@@ -1,0 +1,5 @@
+/** What every protocol needs: quorum counting, per-peer progress, read points, member checks. */
+export { validateMembers } from './members';
+export { Inflights, Progress, type ProgressState } from './progress';
+export { majority, quorumValue, voteResult, type VoteResult } from './quorum';
+export { ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';

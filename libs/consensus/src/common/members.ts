@@ -1,0 +1,26 @@
+/** Member-list checks every protocol makes before its own (one sentence per impossible list). */
+import { ConsensusError, MEMBER_ROLES, type Member, type MemberRole, type NodeId } from '../contract';
+
+/**
+ * Refuses an empty or duplicated list, an unknown role, a role the protocol does not take
+ * (`refusedRoles`, named with the protocol), a list without a voter, and a node that is not
+ * a member.
+ */
+export function validateMembers(protocol: string, self: NodeId, members: readonly Member[], refusedRoles: readonly MemberRole[] = []): void {
+  if (typeof self !== 'string' || self.length === 0) throw bad('id must be a non-empty node id.');
+  if (!Array.isArray(members) || members.length === 0) throw bad('members must list at least one member.');
+  const seen = new Set<string>();
+  for (const m of members) {
+    if (typeof m.id !== 'string' || m.id.length === 0) throw bad('every member needs a non-empty id.');
+    if (seen.has(m.id)) throw bad(`member ${m.id} is listed twice.`);
+    seen.add(m.id);
+    if (refusedRoles.includes(m.role)) throw bad(`${protocol} does not support ${m.role} members yet (member ${m.id})`);
+    if (!MEMBER_ROLES.includes(m.role)) throw bad(`member ${m.id} has an unknown role ${String(m.role)}.`);
+  }
+  if (!seen.has(self)) throw bad(`this node (${self}) must be one of the members.`);
+  if (!members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+}
+
+function bad(sentence: string): ConsensusError {
+  return new ConsensusError('bad_config', sentence);
+}
