@@ -247,6 +247,8 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     name: 'static-leader',
     fencingName: 'term',
     options: [],
+    // The leader is fixed: there is no election to wait for beyond one timeout.
+    electionTicksMax: (options) => options.electionTimeoutTicks,
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

@@ -241,6 +241,12 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   readonly fencingName: string;
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
+  /**
+   * The most ticks one leader election can take with these settings (Raft: its randomized
+   * election timeout's upper end, 2 × electionTimeoutTicks); the driver waits a few of these
+   * for a leader before telling a client none is known. The driver assumes no election scheme.
+   */
+  electionTicksMax(options: Pick<CoreOptions, 'electionTimeoutTicks' | 'heartbeatTicks'>): number;
   /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;

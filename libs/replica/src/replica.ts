@@ -407,7 +407,7 @@ export class Replica {
   }
 
   private async waitForLeader(timeoutMs: number): Promise<{ id: string; address: string }> {
-    const electionMs = this.settings.electionTimeoutTicks * this.settings.tickMs * 2;
+    const electionMs = this.deps.protocol.electionTicksMax(this.settings) * this.settings.tickMs;
     const deadline = this.deps.clock.now() + Math.min(timeoutMs, electionMs * LEADER_WAIT_ELECTIONS);
     for (;;) {
       const known = this.leader ? this.memberById.get(this.leader) : undefined;

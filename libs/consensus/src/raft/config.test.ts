@@ -46,6 +46,10 @@ describe('raft validate', () => {
     expect(refusal({ ...base, protocolOptions: {} })).toBe('accepted');
   });
 
+  it('reports the longest election its timeout randomization allows, so the driver need not know it', () => {
+    expect(raft.electionTicksMax({ electionTimeoutTicks: 12, heartbeatTicks: 2 })).toBe(24);
+  });
+
   it('create() validates too, and refuses an impossible boot state as bad_state', () => {
     expect(() => raft.create({ ...base, heartbeatTicks: 20 }, { hardState: null, snapshot: null, entries: [] })).toThrow(ConsensusError);
     expect(() => raft.create(base, { hardState: { term: 1, vote: null, commit: 5 }, snapshot: null, entries: [] })).toThrow(/commit 5 is beyond the last record 0/);

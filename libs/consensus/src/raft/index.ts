@@ -9,6 +9,8 @@ export const raft: ProtocolModule<RaftMessage> = {
   name: 'raft',
   fencingName: 'term',
   options: RAFT_OPTIONS,
+  // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
+  electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,
