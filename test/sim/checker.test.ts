@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Entry, type EntryKind } from '@quorumlite/consensus';
-import { entryKey, InvariantViolation, SafetyChecker, type AppliedLog, type InvariantName } from '@quorumlite/consensus/sim';
+import { appliedKey, InvariantViolation, SafetyChecker, type AppliedLog, type InvariantName } from '@quorumlite/consensus/sim';
 
 const n1 = nodeId('n1');
 const n2 = nodeId('n2');
@@ -33,7 +33,7 @@ function expectViolation(invariant: InvariantName, fn: () => void): void {
 function applyAll(c: SafetyChecker, node: typeof n1, entries: readonly Entry[]): void {
   for (const e of entries) {
     c.observeProposal(hexOf(e));
-    c.observeApply(node, e.index, entryKey(e), hexOf(e));
+    c.observeApply(node, e.index, appliedKey(e), hexOf(e));
   }
 }
 
@@ -71,6 +71,13 @@ describe('log matching', () => {
     c.observeLogWrite(n1, 0, [entry(1, 1, 'a'), entry(2, 2, 'b')]);
     expectViolation('log_matching', () => c.observeLogWrite(n2, 0, [entry(1, 3, 'z'), entry(2, 2, 'b')]));
   });
+
+  it("holds a 'record' protocol (slots chosen one by one) to each record, not to its predecessors", () => {
+    const c = new SafetyChecker('record');
+    c.observeLogWrite(n1, 0, [entry(1, 1, 'a'), entry(2, 2, 'b')]);
+    c.observeLogWrite(n2, 0, [entry(1, 3, 'z'), entry(2, 2, 'b')]);
+    expectViolation('log_matching', () => c.observeLogWrite(n3, 0, [entry(1, 1, 'x')]));
+  });
 });
 
 describe('state-machine safety, apply order and integrity', () => {
@@ -79,7 +86,18 @@ describe('state-machine safety, apply order and integrity', () => {
     applyAll(c, n1, [entry(1, 1, 'a')]);
     const other = entry(1, 1, 'b');
     c.observeProposal(hexOf(other));
-    expectViolation('state_machine_safety', () => c.observeApply(n2, 1, entryKey(other), hexOf(other)));
+    expectViolation('state_machine_safety', () => c.observeApply(n2, 1, appliedKey(other), hexOf(other)));
+  });
+
+  it('accepts one command applied at one index under two fencing numbers (a re-proposed value)', () => {
+    const c = new SafetyChecker();
+    applyAll(c, n1, [entry(1, 1, 'a')]);
+    const again = entry(1, 4, 'a');
+    c.observeApply(n2, 1, appliedKey(again), hexOf(again));
+    const noop = entry(2, 1, '', 'noop');
+    c.observeApply(n1, 2, appliedKey(noop), null);
+    const otherNoop = entry(2, 5, '', 'noop');
+    c.observeApply(n2, 2, appliedKey(otherNoop), null);
   });
 
   it('rejects a gap in one node\'s applies', () => {
@@ -87,7 +105,7 @@ describe('state-machine safety, apply order and integrity', () => {
     applyAll(c, n1, [entry(1, 1, 'a')]);
     const e3 = entry(3, 1, 'c');
     c.observeProposal(hexOf(e3));
-    expectViolation('apply_order', () => c.observeApply(n1, 3, entryKey(e3), hexOf(e3)));
+    expectViolation('apply_order', () => c.observeApply(n1, 3, appliedKey(e3), hexOf(e3)));
   });
 
   it('rejects re-applying an index without a reset', () => {
@@ -106,18 +124,18 @@ describe('state-machine safety, apply order and integrity', () => {
   it('rejects a snapshot whose content disagrees with what was applied', () => {
     const c = new SafetyChecker();
     applyAll(c, n1, [entry(1, 1, 'a'), entry(2, 1, 'b')]);
-    const bad: AppliedLog = ['', entryKey(entry(1, 1, 'a')), entryKey(entry(2, 1, 'z'))];
+    const bad: AppliedLog = ['', appliedKey(entry(1, 1, 'a')), appliedKey(entry(2, 1, 'z'))];
     expectViolation('state_machine_safety', () => c.observeStateReset(n2, bad));
   });
 
   it('rejects a command nobody proposed and a command applied at two indexes', () => {
     const c = new SafetyChecker();
     const ghost = entry(1, 1, 'ghost');
-    expectViolation('integrity', () => c.observeApply(n1, 1, entryKey(ghost), hexOf(ghost)));
+    expectViolation('integrity', () => c.observeApply(n1, 1, appliedKey(ghost), hexOf(ghost)));
     const c2 = new SafetyChecker();
     applyAll(c2, n1, [entry(1, 1, 'a')]);
     const again = entry(2, 1, 'a');
-    expectViolation('integrity', () => c2.observeApply(n1, 2, entryKey(again), hexOf(again)));
+    expectViolation('integrity', () => c2.observeApply(n1, 2, appliedKey(again), hexOf(again)));
   });
 });
 
@@ -126,14 +144,14 @@ describe('leader completeness', () => {
     const c = new SafetyChecker();
     const log = [entry(1, 1, 'a'), entry(2, 1, 'b')];
     applyAll(c, n1, log);
-    c.checkLeaderCompleteness(n2, term(2), (i) => (i <= log.length ? entryKey(log[i - 1]!) : undefined));
+    c.checkLeaderCompleteness(n2, term(2), (i) => (i <= log.length ? appliedKey(log[i - 1]!) : undefined));
   });
 
   it('rejects a leader missing a committed record', () => {
     const c = new SafetyChecker();
     const log = [entry(1, 1, 'a'), entry(2, 1, 'b')];
     applyAll(c, n1, log);
-    expectViolation('leader_completeness', () => c.checkLeaderCompleteness(n2, term(2), (i) => (i === 1 ? entryKey(log[0]!) : undefined)));
+    expectViolation('leader_completeness', () => c.checkLeaderCompleteness(n2, term(2), (i) => (i === 1 ? appliedKey(log[0]!) : undefined)));
   });
 });
 
@@ -142,25 +160,25 @@ describe('durability of acknowledged writes', () => {
     const c = new SafetyChecker();
     const e = entry(1, 1, 'a');
     applyAll(c, n1, [e]);
-    c.observeAcknowledged(1, entryKey(e));
+    c.observeAcknowledged(1, appliedKey(e));
     c.observeStateReset(n1, ['']);
     const other = entry(1, 2, 'b');
     c.observeProposal(hexOf(other));
-    expectViolation('acknowledged_durability', () => c.observeApply(n1, 1, entryKey(other), hexOf(other)));
+    expectViolation('acknowledged_durability', () => c.observeApply(n1, 1, appliedKey(other), hexOf(other)));
   });
 
   it('rejects a final state missing an acknowledged write', () => {
     const c = new SafetyChecker();
     const e = entry(1, 1, 'a');
     applyAll(c, n1, [e]);
-    c.observeAcknowledged(1, entryKey(e));
+    c.observeAcknowledged(1, appliedKey(e));
     expectViolation('acknowledged_durability', () => c.checkConverged(new Map([[n1, ['']]])));
   });
 
   it('rejects an acknowledgement for something that is not committed there', () => {
     const c = new SafetyChecker();
     applyAll(c, n1, [entry(1, 1, 'a')]);
-    expectViolation('acknowledged_durability', () => c.observeAcknowledged(1, entryKey(entry(1, 1, 'b'))));
+    expectViolation('acknowledged_durability', () => c.observeAcknowledged(1, appliedKey(entry(1, 1, 'b'))));
   });
 });
 
@@ -184,7 +202,7 @@ describe('read safety', () => {
 describe('convergence', () => {
   it('rejects nodes that end with different applied sequences', () => {
     const c = new SafetyChecker();
-    const a = entryKey(entry(1, 1, 'a'));
+    const a = appliedKey(entry(1, 1, 'a'));
     expectViolation('convergence', () => c.checkConverged(new Map([[n1, ['', a]], [n2, ['']]])));
     c.checkConverged(new Map([[n1, ['', a]], [n2, ['', a]]]));
   });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Entry } from '@quorumlite/consensus';
 import { SimDisk, SimNetwork, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { EventQueue } from '@quorumlite/consensus/sim/event-queue';
-import { chunk, runSeeds, seedPlan } from './seeds';
+import { chunk, protocolPlan, runSeeds, seedPlan } from './seeds';
 import { staticLeader, type StaticLeaderMessage } from './static-leader';
 
 const meta = (index: number, t: number) => ({ index: logIndex(index), term: term(t), members: [] });
@@ -178,12 +178,15 @@ describe('seed selection for the sweeps', () => {
     expect(() => seedPlan({ SEED: 'x' }, 10)).toThrow(/SEED/);
     expect(() => seedPlan({ SIM_SEEDS: '0' }, 10)).toThrow(/SIM_SEEDS/);
     expect(chunk([1, 2, 3, 4, 5], 2)).toEqual([[1, 2, 3], [4, 5]]);
+    expect(protocolPlan({}, ['raft', 'zab'])).toEqual(['raft', 'zab']);
+    expect(protocolPlan({ PROTOCOL: 'zab' }, ['raft', 'zab'])).toEqual(['zab']);
+    expect(() => protocolPlan({ PROTOCOL: 'pbft' }, ['raft', 'zab'])).toThrow('PROTOCOL must be one of raft, zab, got pbft');
   });
 
   it('a failing seed is reported with its replay command and, when replayed, its trace', () => {
     const seeds = Array.from({ length: 30 }, (_, i) => i + 1);
     const { failures } = runSeeds(staticLeader({ skipSync: true }), seeds, true, { compactEveryApplies: 10 });
     expect(failures.length).toBeGreaterThan(0);
-    expect(failures[0]).toMatch(/\[seed=(\d+) event=\d+\][^\n]*\nreplay: SEED=\1 npm run sim\nlast \d+ events:\n/);
+    expect(failures[0]).toMatch(/\[seed=(\d+) event=\d+\][^\n]*\nreplay: SEED=\1 PROTOCOL=static-leader npm run sim\nlast \d+ events:\n/);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * How the seed suites pick and run their seeds: SEED=<n> replays one seed verbosely,
- * SIM_SEEDS=<count> widens the sweep. Environment is read here, never inside the simulator.
+ * SIM_SEEDS=<count> widens the sweep, PROTOCOL=<name> runs one registered protocol alone.
+ * Environment is read here, never inside the simulator.
  */
 import type { BaseMessage, ProtocolModule } from '@quorumlite/consensus';
 import { SimulationError, simulate, type SimOptions, type SimResult } from '@quorumlite/consensus/sim';
@@ -27,6 +28,14 @@ export function seedPlan(env: NodeJS.ProcessEnv, defaultCount: number): SeedPlan
   return { seeds: Array.from({ length: count }, (_, i) => i + 1), replay: false };
 }
 
+/** The protocols to run: all of `known`, or the one PROTOCOL names (an unknown name is refused with the known ones). */
+export function protocolPlan(env: NodeJS.ProcessEnv, known: readonly string[]): readonly string[] {
+  const wanted = env['PROTOCOL'];
+  if (wanted === undefined || wanted === '') return known;
+  if (!known.includes(wanted)) throw new Error(`PROTOCOL must be one of ${known.join(', ')}, got ${wanted}`);
+  return [wanted];
+}
+
 /** Splits the seeds into `parts` contiguous groups (one `it` each). */
 export function chunk(seeds: readonly number[], parts: number): number[][] {
   const size = Math.ceil(seeds.length / parts);
@@ -42,8 +51,8 @@ export function shapeFor(seed: number): { nodes: number; steps: number } {
   return { nodes, steps };
 }
 
-export function describeFailure(e: SimulationError, replay: boolean): string {
-  const lines = [e.message, `replay: SEED=${e.seed} npm run sim`];
+export function describeFailure(e: SimulationError, protocol: string, replay: boolean): string {
+  const lines = [e.message, `replay: SEED=${e.seed} PROTOCOL=${protocol} npm run sim`];
   if (replay && e.traceTail.length > 0) {
     lines.push(`last ${Math.min(TRACE_LINES_SHOWN, e.traceTail.length)} events:`, ...e.traceTail.slice(-TRACE_LINES_SHOWN));
   }
@@ -67,7 +76,7 @@ export function runSeeds<M extends BaseMessage>(
       results.push(simulate({ protocol, seed, ...shapeFor(seed), verbose: replay, ...extra }));
     } catch (e: unknown) {
       if (!(e instanceof SimulationError)) throw e;
-      failures.push(describeFailure(e, replay));
+      failures.push(describeFailure(e, protocol.name, replay));
     }
   }
   return { failures, results };

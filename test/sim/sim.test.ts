@@ -1,17 +1,18 @@
 /**
- * The Raft core under the deterministic simulator: at least 1,000 seeds of faults (loss,
+ * The conformance suite: every protocol in the registry under the deterministic simulator,
+ * through the driver's one Ready carrier — at least 1,000 seeds each of faults (loss,
  * duplication, reordering, partitions, crashes that lose unsynced writes, snapshots,
  * leadership transfers) with every safety invariant checked after each event, then a
- * heal-and-converge liveness check per seed.
- *   SEED=<n> npm run sim            replay one seed, printing its trace on failure
- *   SIM_SEEDS=<count> npm run sim   sweep more seeds
+ * heal-and-converge liveness check per seed; and each protocol with a guarantee removed,
+ * which the simulator must catch.
+ *   SEED=<n> PROTOCOL=<name> npm run sim   replay one seed, printing its trace on failure
+ *   SIM_SEEDS=<count> npm run sim          sweep more seeds
  */
 import { describe, expect, it } from 'vitest';
-import type { BaseMessage, ProtocolModule } from '@quorumlite/consensus';
-import { raft } from '@quorumlite/consensus/raft';
+import { PROTOCOL_NAMES, PROTOCOLS, type BaseMessage, type ProtocolModule } from '@quorumlite/consensus';
 import { SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { withoutFsync, withoutHardState, withoutLogWrites, withStaleReads } from './mutants';
-import { chunk, runSeeds, seedPlan, shapeFor } from './seeds';
+import { chunk, protocolPlan, runSeeds, seedPlan, shapeFor } from './seeds';
 
 const SEEDS_DEFAULT = 1_000;
 const GROUPS = 4;
@@ -19,20 +20,21 @@ const GROUPS = 4;
 const MUTANT_SEEDS_MAX = 200;
 
 /** The sweep compacts where libs/replica does: after advance(). */
-const RAFT_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
+const DRIVER_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
 
 const plan = seedPlan(process.env, SEEDS_DEFAULT);
+const protocols: ProtocolModule[] = protocolPlan(process.env, PROTOCOL_NAMES).map((name) => PROTOCOLS[name as keyof typeof PROTOCOLS] as ProtocolModule);
 
-describe('raft under the simulator', () => {
+describe.each(protocols)('$name under the simulator', (protocol) => {
   for (const seeds of chunk(plan.seeds, GROUPS)) {
     it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
-      const { failures } = runSeeds(raft, seeds, plan.replay, RAFT_RUN);
+      const { failures } = runSeeds(protocol, seeds, plan.replay, DRIVER_RUN);
       expect(failures, failures.join('\n\n')).toEqual([]);
     });
   }
 
   it('replays a seed to the same trace digest', () => {
-    const run = { protocol: raft, seed: 12_345, ...shapeFor(12_345), ...RAFT_RUN };
+    const run = { protocol, seed: 12_345, ...shapeFor(12_345), ...DRIVER_RUN };
     const a = simulate(run);
     const b = simulate(run);
     expect(b.digest).toBe(a.digest);
@@ -45,7 +47,7 @@ describe('raft under the simulator', () => {
 function firstFailure<M extends BaseMessage>(protocol: ProtocolModule<M>, onlyInvariants: boolean): SimulationError | null {
   for (let seed = 1; seed <= MUTANT_SEEDS_MAX; seed++) {
     try {
-      simulate({ protocol, seed, ...shapeFor(seed), ...RAFT_RUN });
+      simulate({ protocol, seed, ...shapeFor(seed), ...DRIVER_RUN });
     } catch (e: unknown) {
       if (!(e instanceof SimulationError)) throw e;
       if (!onlyInvariants || e.code === 'invariant') return e;
@@ -54,20 +56,20 @@ function firstFailure<M extends BaseMessage>(protocol: ProtocolModule<M>, onlyIn
   return null;
 }
 
-describe('the simulator catches raft with a guarantee removed', () => {
+describe.each(protocols)('the simulator catches $name with a guarantee removed', (protocol) => {
   it('stale read points break read safety', () => {
-    expect(firstFailure(withStaleReads(raft), true)?.message).toMatch(/read safety/);
+    expect(firstFailure(withStaleReads(protocol), true)?.message).toMatch(/read safety/);
   });
 
   it('records that are sent but never persisted break leader completeness', () => {
-    expect(firstFailure(withoutLogWrites(raft), true)?.message).toMatch(/leader completeness|state machine safety|acknowledged|log matching/);
+    expect(firstFailure(withoutLogWrites(protocol), true)?.message).toMatch(/leader completeness|state machine safety|acknowledged|log matching/);
   });
 
   it('skipping fsync loses records a crash takes back', () => {
-    expect(firstFailure(withoutFsync(raft), true)).not.toBeNull();
+    expect(firstFailure(withoutFsync(protocol), true)).not.toBeNull();
   });
 
   it('forgetting hard state is noticed', () => {
-    expect(firstFailure(withoutHardState(raft), false)).not.toBeNull();
+    expect(firstFailure(withoutHardState(protocol), false)).not.toBeNull();
   });
 });

@@ -246,6 +246,7 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
   return {
     name: 'static-leader',
     fencingName: 'term',
+    logMatching: 'prefix',
     options: [],
     // The leader is fixed: there is no election to wait for beyond one timeout.
     electionTicksMax: (options) => options.electionTimeoutTicks,

@@ -233,12 +233,21 @@ export interface ProtocolOptionSpec {
   readonly help: string;
 }
 
+/**
+ * What a protocol promises of two nodes' log records with one index and fencing number:
+ * 'prefix' — the same record, and every record before it the same too (Raft's Log Matching);
+ * 'record' — the same record only (Multi-Paxos chooses each slot on its own). The simulator's
+ * checker holds each protocol to its own promise.
+ */
+export type LogMatching = 'prefix' | 'record';
+
 /** What a protocol package exports: how to build a core and how to put its messages on the wire. */
 export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   /** The name config and status use; the registry (registry.ts) is keyed by it. */
   readonly name: string;
   /** What this protocol calls its fencing number (Raft: term, ZAB: epoch, Paxos: ballot). */
   readonly fencingName: string;
+  readonly logMatching: LogMatching;
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
   /**

@@ -8,6 +8,7 @@ import type { RaftMessage } from './messages';
 export const raft: ProtocolModule<RaftMessage> = {
   name: 'raft',
   fencingName: 'term',
+  logMatching: 'prefix',
   options: RAFT_OPTIONS,
   // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,

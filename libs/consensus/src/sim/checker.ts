@@ -4,12 +4,12 @@
  * an InvariantViolation the moment an observation contradicts the history so far. Each check
  * costs O(size of the observation), so the simulator can call them after every event.
  */
-import type { Entry, NodeId, Term } from '../contract';
-import { entryKey } from './encoding';
+import type { Entry, LogMatching, NodeId, Term } from '../contract';
+import { appliedKey } from './encoding';
 import { InvariantViolation } from './errors';
 
 /**
- * A node's state-machine content: position i holds the entryKey of the record applied at
+ * A node's state-machine content: position i holds the appliedKey of the record applied at
  * index i (position 0 is an unused sentinel), so the applied index is `length - 1`.
  */
 export type AppliedLog = readonly string[];
@@ -21,6 +21,8 @@ interface LogRecordFacts {
 }
 
 export class SafetyChecker {
+  constructor(private readonly logMatching: LogMatching = 'prefix') {}
+
   private readonly leaderByTerm = new Map<number, NodeId>();
   /** `${index}:${term}` -> facts, for every record any node ever wrote. */
   private readonly records = new Map<string, LogRecordFacts>();
@@ -55,15 +57,17 @@ export class SafetyChecker {
   }
 
   /**
-   * Log matching, by induction: a record (index, term) must always carry the same bytes and
-   * follow a record of the same term. Equal predecessors at every step make equal prefixes.
+   * Log matching: a record (index, fencing number) must always carry the same kind and bytes;
+   * with 'prefix' matching (Raft) it must also follow a record of the same fencing number, by
+   * induction making equal prefixes. 'record' matching (Multi-Paxos: slots are chosen one by
+   * one) checks the record alone.
    * `prevTerm` is the term of the record at `entries[0].index - 1` in the writer's log.
    */
   observeLogWrite(node: NodeId, prevTerm: number, entries: readonly Entry[]): void {
     let prev = prevTerm;
     for (const entry of entries) {
       const id = `${entry.index}:${entry.term}`;
-      const key = entryKey(entry);
+      const key = appliedKey(entry);
       const known = this.records.get(id);
       if (known === undefined) {
         this.records.set(id, { key, prevTerm: prev });
@@ -72,7 +76,7 @@ export class SafetyChecker {
           'log_matching',
           `${node} wrote index ${entry.index} term ${entry.term} as ${key}, another log holds ${known.key}`,
         );
-      } else if (known.prevTerm !== prev) {
+      } else if (this.logMatching === 'prefix' && known.prevTerm !== prev) {
         throw new InvariantViolation(
           'log_matching',
           `${node} holds index ${entry.index} term ${entry.term} after a term-${prev} record, another log after term ${known.prevTerm}`,

@@ -17,11 +17,13 @@ export function asciiBytes(text: string): Uint8Array {
 }
 
 /**
- * The identity of an applied record: two nodes agree on an index only if term, kind and
- * bytes all match. Used as the value of every state-machine model.
+ * What the state machine saw of an applied record: its kind and bytes. Two nodes agree on
+ * an index when they applied the same command there, whatever fencing number each record
+ * carried (a Multi-Paxos value is re-proposed under a newer ballot). Used as the value of
+ * every state-machine model.
  */
-export function entryKey(entry: Entry): string {
-  return `${entry.term}|${entry.kind}|${toHex(entry.data)}`;
+export function appliedKey(entry: Entry): string {
+  return `${entry.kind}|${toHex(entry.data)}`;
 }
 
 /** FNV-1a over the event trace, two lanes so collisions across seeds are unlikely. */

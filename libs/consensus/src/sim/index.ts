@@ -14,4 +14,4 @@ export { SafetyChecker, type AppliedLog } from './checker';
 export { InvariantViolation, SimulationError, CoreContractError, type InvariantName, type SimulationErrorCode } from './errors';
 export { SimDisk, type StoredSnapshot } from './disk';
 export { SimNetwork, type PartitionKind } from './network';
-export { entryKey, TraceDigest } from './encoding';
+export { appliedKey, TraceDigest } from './encoding';

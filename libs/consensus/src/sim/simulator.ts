@@ -28,7 +28,7 @@ import { carryOutReady, isProposal, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
 import { SimDisk } from './disk';
-import { asciiBytes, entryKey, toHex, TraceDigest } from './encoding';
+import { asciiBytes, appliedKey, toHex, TraceDigest } from './encoding';
 import { CoreContractError, InvariantViolation, SimulationError } from './errors';
 import { EventQueue } from './event-queue';
 import { SimNetwork, type PartitionKind } from './network';
@@ -140,7 +140,7 @@ class Simulation<M extends BaseMessage> {
   private readonly nodes = new Map<NodeId, SimNode<M>>();
   private readonly network: SimNetwork;
   private readonly queue = new EventQueue<SimEvent>();
-  private readonly checker = new SafetyChecker();
+  private readonly checker: SafetyChecker;
   private readonly digest = new TraceDigest();
   private readonly trace: string[] = [];
   private readonly ports = new Map<SimNode<M>, ReadyPorts<M>>();
@@ -166,6 +166,7 @@ class Simulation<M extends BaseMessage> {
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new Error(`nodes must be a positive integer, got ${options.nodes}`);
     this.random = seededRandom(options.seed);
     this.protocol = options.protocol;
+    this.checker = new SafetyChecker(options.protocol.logMatching);
     this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.members = this.ids.map((id) => ({ id, role: 'voter' as const }));
     this.network = new SimNetwork(this.ids);
@@ -497,7 +498,7 @@ class Simulation<M extends BaseMessage> {
     const carried = carryOutReady(rd, this.portsOf(node));
     if (typeof carried !== 'boolean') throw new CoreContractError('a simulated port completed asynchronously');
     if (becameLeader) {
-      this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, entryKey));
+      this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, appliedKey));
     }
     if (carried && this.options.compactionPoint === 'during_apply') this.maybeCompact(node, core);
     return carried;
@@ -617,7 +618,7 @@ class Simulation<M extends BaseMessage> {
   }
 
   private apply(node: SimNode<M>, entry: Ready<M>['committed'][number]): void {
-    const key = entryKey(entry);
+    const key = appliedKey(entry);
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
     node.sm.push(key);
     node.smLastTerm = entry.term;
