@@ -182,6 +182,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
       readStates: this.readStates,
       readFailures: this.readFailures,
       earlyMessages: [],
+      truncateAfter: null,
       softState: this.softReported ? null : { role: this.isLeader ? 'leader' : 'follower', leader: this.leaderId, term: term(1) },
     };
     this.softReported = true;

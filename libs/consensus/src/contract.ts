@@ -111,6 +111,12 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
   /** Changed hard state to persist, or null. */
   readonly hardState: HardState | null;
   /**
+   * Storage forgets every record after this index before anything in `entries` is appended
+   * (null: nothing to forget). With no `entries` it is a truncation alone — ZAB's TRUNC, a
+   * follower dropping proposals the new leader never had. Never below the snapshot's index.
+   */
+  readonly truncateAfter: LogIndex | null;
+  /**
    * Records to append. If `entries[0].index` is at or below the last stored index, storage
    * first truncates its log from that index (a follower's conflicting suffix).
    */

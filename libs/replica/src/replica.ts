@@ -628,7 +628,8 @@ export class Replica {
   /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
   private readonly readyPorts: ReadyPorts<BaseMessage> = {
     installSnapshot: (meta) => this.installSnapshot(meta),
-    persist: (hardState, entries, mustSync) => {
+    persist: (truncateAfter, hardState, entries, mustSync) => {
+      if (truncateAfter !== null) this.log.truncateAfter(truncateAfter);
       if (hardState) this.log.setHardState(hardState);
       if (entries.length > 0) this.log.append(entries);
       return this.log.flush(mustSync);

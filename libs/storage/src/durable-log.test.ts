@@ -409,3 +409,53 @@ describe('DurableLog: bad input', () => {
     await reopened.log.close();
   });
 });
+
+describe('truncateAfter (a truncation without an append)', () => {
+  it('forgets the records after the index across segments, durably, and appends continue after it', async () => {
+    const opts: DurableLogOptions = { segmentBytesMax: 512 };
+    const { log } = await DurableLog.open(dir, opts);
+    log.append(entries(1, 40, 1, 20));
+    await log.flush(true);
+    const segmentsBefore = (await segmentNames(dir)).length;
+    log.truncateAfter(logIndex(7));
+    expect(log.lastIndex()).toBe(7);
+    log.truncateAfter(logIndex(30));
+    expect(log.lastIndex()).toBe(7);
+    await log.flush(true);
+    expect((await segmentNames(dir)).length).toBeLessThan(segmentsBefore);
+    await log.close();
+    const { log: again, loaded } = await DurableLog.open(dir, opts);
+    expect(plain(loaded.entries)).toEqual(plain(entries(1, 7, 1, 20)));
+    again.append(entries(8, 9, 2, 20));
+    await again.flush(true);
+    await again.close();
+    const { log: third, loaded: last } = await DurableLog.open(dir, opts);
+    expect(plain(last.entries)).toEqual(plain([...entries(1, 7, 1, 20), ...entries(8, 9, 2, 20)]));
+    await third.close();
+  });
+
+  it('drops buffered records that were never written', async () => {
+    const { log } = await DurableLog.open(dir);
+    log.append(entries(1, 5));
+    await log.flush(true);
+    log.append(entries(6, 9));
+    log.truncateAfter(logIndex(6));
+    await log.flush(true);
+    await log.close();
+    const { log: again, loaded } = await DurableLog.open(dir);
+    expect(loaded.entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    await again.close();
+  });
+
+  it('refuses to reach into the compacted prefix', async () => {
+    const { log } = await DurableLog.open(dir);
+    log.append(entries(1, 10));
+    await log.flush(true);
+    await log.compact(meta(5), logIndex(6));
+    expect(() => log.truncateAfter(logIndex(4))).toThrow(StorageError);
+    expect(() => log.truncateAfter(logIndex(4))).toThrow('cannot truncate after index 4: records up to 5 are compacted');
+    log.truncateAfter(logIndex(5));
+    expect(log.lastIndex()).toBe(5);
+    await log.close();
+  });
+});

@@ -134,6 +134,21 @@ export class DurableLog {
     this.last = first.index + entries.length - 1;
   }
 
+  /**
+   * Forgets every record after `index` (a record at or before the compaction point cannot be
+   * forgotten). Queued in order with appends; durable once the next flush returns — the cut
+   * is fdatasync'd before that flush writes anything after it, so a crash leaves either the
+   * old log or the shorter one, never a gap.
+   */
+  truncateAfter(index: LogIndex): void {
+    this.assertUsable();
+    if (!Number.isSafeInteger(index) || index < this.compactionIndex) {
+      throw new StorageError('bad_input', `cannot truncate after index ${index}: records up to ${this.compactionIndex} are compacted`);
+    }
+    if (index >= this.last) return;
+    this.truncateFrom(index + 1);
+  }
+
   setHardState(hs: HardState): void {
     this.assertUsable();
     for (const [key, value] of Object.entries(hs)) {

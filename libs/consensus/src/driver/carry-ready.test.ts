@@ -7,7 +7,7 @@ const msg = (type: string): BaseMessage => ({ type, from: nodeId('a'), to: nodeI
 
 function ready(over: Partial<Ready>): Ready {
   return {
-    hardState: null, entries: [], mustSync: false, snapshot: null, earlyMessages: [], messages: [],
+    hardState: null, truncateAfter: null, entries: [], mustSync: false, snapshot: null, earlyMessages: [], messages: [],
     committed: [], readStates: [], readFailures: [], softState: null, ...over,
   };
 }
@@ -23,8 +23,9 @@ function recorder(later: boolean): { ports: ReadyPorts<BaseMessage>; steps: stri
         steps.push(`install ${meta.index}`);
         return done();
       },
-      persist: (hardState, entries, mustSync) => {
-        steps.push(`persist ${entries.map((e) => e.index).join(',')}${hardState ? ' hs' : ''}${mustSync ? ' sync' : ''}`);
+      persist: (truncateAfter, hardState, entries, mustSync) => {
+        const cut = truncateAfter === null ? '' : `after ${truncateAfter} `;
+        steps.push(`persist ${cut}${entries.map((e) => e.index).join(',')}${hardState ? ' hs' : ''}${mustSync ? ' sync' : ''}`);
         return done();
       },
       send: (m) => steps.push(`send ${m.type}`),
@@ -55,6 +56,12 @@ describe.each([false, true])('carryOutReady (ports complete %s ? later : at once
     const { ports, steps } = recorder(later);
     await carryOutReady(ready({ entries: [entry(6)], earlyMessages: [msg('early')], messages: [msg('late')], committed: [entry(4), entry(5)] }), ports);
     expect(steps).toEqual(['apply 4,5', 'send early', 'persist 6', 'send late']);
+  });
+
+  it('persists a truncation that comes without records (ZAB TRUNC) before the messages that depend on it', async () => {
+    const { ports, steps } = recorder(later);
+    await carryOutReady(ready({ truncateAfter: logIndex(7), mustSync: true, messages: [msg('ack')] }), ports);
+    expect(steps).toEqual(['persist after 7  sync', 'send ack']);
   });
 
   it('persists nothing and reports no apply when the Ready holds neither', async () => {

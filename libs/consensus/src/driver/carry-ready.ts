@@ -7,7 +7,7 @@
  *   install an accepted snapshot
  *   → apply records an earlier Ready already made durable (see `appliesBeforePersist`)
  *   → send `earlyMessages`
- *   → persist hard state and records (fsync'd when `mustSync`)
+ *   → persist: truncate, hard state and records (fsync'd when `mustSync`)
  *   → send `messages`
  *   → apply the remaining committed records
  *   → read states and read failures
@@ -20,7 +20,7 @@
  * a synchronous caller (the simulator) gets a plain boolean, and the node pays no more
  * microtask hops per Ready than its own awaits of the snapshot install and the flush.
  */
-import type { BaseMessage, Entry, HardState, ReadFailure, ReadState, Ready, SnapshotMeta, SoftState } from '../contract';
+import type { BaseMessage, Entry, HardState, LogIndex, ReadFailure, ReadState, Ready, SnapshotMeta, SoftState } from '../contract';
 
 /** A port step that completed at once (nothing returned) or completes when the promise settles. */
 export type Completion = void | PromiseLike<void>;
@@ -29,11 +29,12 @@ export interface ReadyPorts<M extends BaseMessage> {
   /** The state machine takes the accepted snapshot, then the log restarts after it. */
   installSnapshot(meta: SnapshotMeta): Completion;
   /**
-   * Writes the hard state (when not null) and the records (storage first truncates its log
-   * from `entries[0].index` when that is at or below its last index); completes once they
-   * are written, and fsync'd when `mustSync`. Called only when there is something to write.
+   * Forgets the records after `truncateAfter` (when not null), then writes the hard state
+   * (when not null) and the records (storage first truncates its log from `entries[0].index`
+   * when that is at or below its last index); completes once they are written, and fsync'd
+   * when `mustSync`. Called only when there is something to write.
    */
-  persist(hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): Completion;
+  persist(truncateAfter: LogIndex | null, hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): Completion;
   send(message: M): void;
   /** Committed records, in index order; never empty. */
   apply(entries: readonly Entry[]): void;
@@ -67,8 +68,8 @@ function persistAndSend<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M
   if (applyFirst) ports.apply(rd.committed);
   // A leader's appends do not wait for its own fsync: followers write while it writes.
   for (const m of rd.earlyMessages) ports.send(m);
-  if (rd.hardState !== null || rd.entries.length > 0) {
-    const persisted = ports.persist(rd.hardState, rd.entries, rd.mustSync);
+  if (rd.hardState !== null || rd.entries.length > 0 || rd.truncateAfter !== null) {
+    const persisted = ports.persist(rd.truncateAfter, rd.hardState, rd.entries, rd.mustSync);
     if (persisted !== undefined) return Promise.resolve(persisted).then(() => afterPersist(rd, ports, applyFirst));
   }
   return afterPersist(rd, ports, applyFirst);

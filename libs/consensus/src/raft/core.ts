@@ -229,6 +229,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const earlyMessages = early ? this.outbox.filter(isLeaderReplication) : [];
     const rd: Ready<RaftMessage> = {
       hardState: hardChanged ? toHardState(hard) : null,
+      // A conflicting suffix is replaced by `entries` (storage truncates from entries[0]).
+      truncateAfter: null,
       entries,
       mustSync,
       snapshot,

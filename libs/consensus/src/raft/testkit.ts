@@ -123,7 +123,8 @@ export class Net {
         this.applied.set(id, []);
         this.lastApplied.set(id, { index: meta.index, term: meta.term });
       },
-      persist: (hardState, entries) => {
+      persist: (truncateAfter, hardState, entries) => {
+        if (truncateAfter !== null) disk.entries = disk.entries.filter((e) => e.index <= truncateAfter);
         if (hardState) disk.hardState = hardState;
         const first = entries[0];
         if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...entries];

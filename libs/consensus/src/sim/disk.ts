@@ -52,6 +52,9 @@ class DiskImage {
       case 'snapshot':
         this.installSnapshot(op.snapshot);
         return;
+      case 'truncate':
+        this.entries.length = Math.min(this.entries.length, Math.max(0, op.afterIndex - this.offset));
+        return;
     }
   }
 
@@ -79,7 +82,8 @@ class DiskImage {
 type DiskWrite =
   | { readonly kind: 'hard_state'; readonly hardState: HardState }
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
-  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot };
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'truncate'; readonly afterIndex: number };
 
 export class SimDisk {
   private durable = new DiskImage();
@@ -136,6 +140,13 @@ export class SimDisk {
       if (e.index !== first.index + k) throw new CoreContractError(`Ready.entries are not contiguous at ${e.index}`);
     });
     this.write({ kind: 'append', entries });
+  }
+
+  /** Ready.truncateAfter: forget the records after `index` (an unsynced truncation a crash may undo). */
+  truncateAfter(index: number): void {
+    const c = this.cache;
+    if (index < c.offset) throw new CoreContractError(`Ready.truncateAfter ${index} reaches into the snapshot/compacted prefix ending at ${c.offset}`);
+    this.write({ kind: 'truncate', afterIndex: index });
   }
 
   /** A received snapshot: written like a real snapshot file (everything before it is synced first). */

@@ -17,6 +17,7 @@ import {
   type CoreOptions,
   type Entry,
   type HardState,
+  type LogIndex,
   type Member,
   type ProposalToken,
   type NodeId,
@@ -510,7 +511,7 @@ class Simulation<M extends BaseMessage> {
     if (ports !== undefined) return ports;
     ports = {
       installSnapshot: (meta) => this.installSnapshot(node, meta),
-      persist: (hardState, entries, mustSync) => this.persist(node, hardState, entries, mustSync),
+      persist: (truncateAfter, hardState, entries, mustSync) => this.persist(node, truncateAfter, hardState, entries, mustSync),
       send: (message) => this.send(node, message),
       apply: (entries) => {
         for (const e of entries) this.apply(node, e);
@@ -545,7 +546,11 @@ class Simulation<M extends BaseMessage> {
     return true;
   }
 
-  private persist(node: SimNode<M>, hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): void {
+  private persist(node: SimNode<M>, truncateAfter: LogIndex | null, hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): void {
+    if (truncateAfter !== null) {
+      node.disk.truncateAfter(truncateAfter);
+      this.log(`truncate ${node.id} after ${truncateAfter}`);
+    }
     const first = entries[0];
     if (first !== undefined) {
       const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
