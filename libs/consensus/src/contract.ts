@@ -85,7 +85,12 @@ export interface BaseMessage {
   readonly snapshot?: SnapshotMeta;
 }
 
-export type Role = 'leader' | 'follower' | 'candidate' | 'observer' | 'witness';
+/**
+ * The roles every protocol maps its own states onto, listed once (Raft's pre-candidate and
+ * ZAB's LOOKING are 'candidate'; a Multi-Paxos distinguished proposer is 'leader').
+ */
+export const ROLES = ['leader', 'follower', 'candidate', 'observer', 'witness'] as const;
+export type Role = (typeof ROLES)[number];
 
 /** Volatile state the driver reports (status, routing of writes to the leader). */
 export interface SoftState {

@@ -138,6 +138,6 @@ describe('Replica driver', () => {
     expect(h.roles.filter((r) => r.node === followerId && r.role === 'candidate')).toEqual([]);
     // Not even a pre-vote: in arrival order, the heartbeats kept its election timer fresh.
     expect(h.sent.get(followerId)!.filter((type) => type === 'preVote' || type === 'vote')).toEqual([]);
-    expect(follower.status()).toMatchObject({ role: 'follower', leaderId, term });
+    expect(follower.status()).toMatchObject({ role: 'follower', leaderId, term, protocol: 'raft', fencingName: 'term' });
   }, 30_000);
 });

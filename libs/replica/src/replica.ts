@@ -95,7 +95,10 @@ export interface ReplicaStatus {
   readonly role: Role;
   readonly leaderId: string | null;
   readonly leaderAddress: string | null;
+  /** The protocol's fencing number (Raft term, ZAB epoch, Paxos ballot), named by `fencingName`. */
   readonly term: number;
+  /** What the protocol calls its fencing number: 'term', 'epoch', 'ballot'. */
+  readonly fencingName: string;
   readonly commitIndex: number;
   readonly appliedIndex: number;
   readonly lastIndex: number;
@@ -359,6 +362,7 @@ export class Replica {
       leaderId,
       leaderAddress: leaderId ? (this.memberById.get(leaderId)?.address ?? null) : null,
       term: s.term,
+      fencingName: this.deps.protocol.fencingName,
       commitIndex: s.commitIndex,
       appliedIndex: this.applied.value(),
       lastIndex: s.lastIndex,
