@@ -4,7 +4,7 @@
  * a seed replays to the same trace digest.
  */
 import { describe, expect, it } from 'vitest';
-import { logIndex, nodeId, term, type Entry } from '@quorumlite/consensus';
+import { logIndex, nodeId, raft, term, type Entry } from '@quorumlite/consensus';
 import { SimDisk, SimNetwork, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { EventQueue } from '@quorumlite/consensus/sim/event-queue';
 import { chunk, protocolPlan, runSeeds, seedPlan } from './seeds';
@@ -188,5 +188,21 @@ describe('seed selection for the sweeps', () => {
     const { failures } = runSeeds(staticLeader({ skipSync: true }), seeds, true, { compactEveryApplies: 10 });
     expect(failures.length).toBeGreaterThan(0);
     expect(failures[0]).toMatch(/\[seed=(\d+) event=\d+\][^\n]*\nreplay: SEED=\1 PROTOCOL=static-leader npm run sim\nlast \d+ events:\n/);
+  });
+});
+
+describe('simulated members have roles', () => {
+  it('an observer replicates and applies what the voters commit, and the run converges with it', () => {
+    const result = simulate({ protocol: raft, seed: 21, nodes: 3, observers: 1, steps: 500, compactionPoint: 'after_advance' });
+    expect(result.nodes).toBe(3);
+    expect(result.stats.committedIndex).toBeGreaterThan(0);
+  });
+
+  it('a witness may be declared; raft refuses it for now, naming the member', () => {
+    expect(() => simulate({ protocol: raft, seed: 1, nodes: 3, witnesses: 1, steps: 10 })).toThrow(/raft does not support witness members yet \(member n4\)/);
+  });
+
+  it('refuses a negative count of observers', () => {
+    expect(() => simulate({ protocol: raft, seed: 1, nodes: 3, observers: -1, steps: 10 })).toThrow('observers must be a non-negative integer, got -1');
   });
 });

@@ -44,11 +44,12 @@ export function chunk(seeds: readonly number[], parts: number): number[][] {
   return out;
 }
 
-/** Cluster size and run length vary with the seed so the sweep covers both shapes. */
-export function shapeFor(seed: number): { nodes: number; steps: number } {
+/** Cluster size, an observer or none, and run length vary with the seed so the sweep covers each shape. */
+export function shapeFor(seed: number): { nodes: number; observers: number; steps: number } {
   const nodes = seed % 3 === 0 ? 5 : 3;
+  const observers = seed % 4 === 1 ? 1 : 0;
   const steps = 600 + ((seed * 7919) % 1400);
-  return { nodes, steps };
+  return { nodes, observers, steps };
 }
 
 export function describeFailure(e: SimulationError, protocol: string, replay: boolean): string {

@@ -46,8 +46,15 @@ export type CoreTuning = Omit<CoreOptions, 'id' | 'members' | 'random'>;
 export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly protocol: ProtocolModule<M>;
   readonly seed: number;
-  /** Cluster size: all members are voters. */
+  /** Voters in the cluster. */
   readonly nodes: number;
+  /** Members beyond the voters that replicate and apply but never vote (default 0). */
+  readonly observers?: number;
+  /**
+   * Members beyond the voters and observers that vote but keep no state machine (default 0).
+   * A protocol that does not support them yet refuses them in validate(), as Raft does.
+   */
+  readonly witnesses?: number;
   /** Events to run with faults before the heal-and-converge phase. */
   readonly steps: number;
   readonly faults?: Partial<FaultOptions>;

@@ -19,6 +19,7 @@ import {
   type HardState,
   type LogIndex,
   type Member,
+  type MemberRole,
   type ProposalToken,
   type NodeId,
   type ProtocolModule,
@@ -168,8 +169,9 @@ class Simulation<M extends BaseMessage> {
     this.random = seededRandom(options.seed);
     this.protocol = options.protocol;
     this.checker = new SafetyChecker(options.protocol.logMatching);
-    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
-    this.members = this.ids.map((id) => ({ id, role: 'voter' as const }));
+    const roles = memberRoles(options);
+    this.ids = roles.map((_, i) => nodeId(`n${i + 1}`));
+    this.members = this.ids.map((id, i) => ({ id, role: roles[i]! }));
     this.network = new SimNetwork(this.ids);
     this.faults = { ...DEFAULT_FAULTS, ...options.faults };
     this.workload = { ...DEFAULT_WORKLOAD, ...options.workload };
@@ -392,7 +394,8 @@ class Simulation<M extends BaseMessage> {
   private transferSomewhere(): void {
     const leader = this.leader();
     if (leader?.core == null) return;
-    const others = this.ids.filter((id) => id !== leader.id);
+    const others = this.members.filter((m) => m.id !== leader.id && m.role === 'voter').map((m) => m.id);
+    if (others.length === 0) return;
     const target = others[Math.floor(this.random() * others.length)]!;
     this.stats.transfers += 1;
     this.log(`transfer ${leader.id} -> ${target}`);
@@ -689,4 +692,18 @@ class Simulation<M extends BaseMessage> {
     });
     return `probe acked=${this.probesAcked > 0}, committed=${this.checker.highestCommittedIndex}; ${parts.join('; ')}`;
   }
+}
+
+/** The cluster's roles in id order: `nodes` voters, then the observers, then the witnesses. */
+function memberRoles(options: SimOptions<BaseMessage>): MemberRole[] {
+  const observers = options.observers ?? 0;
+  const witnesses = options.witnesses ?? 0;
+  for (const [name, n] of [['observers', observers], ['witnesses', witnesses]] as const) {
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${n}`);
+  }
+  return [
+    ...Array.from({ length: options.nodes }, (): MemberRole => 'voter'),
+    ...Array.from({ length: observers }, (): MemberRole => 'observer'),
+    ...Array.from({ length: witnesses }, (): MemberRole => 'witness'),
+  ];
 }
