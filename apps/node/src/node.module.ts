@@ -39,6 +39,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const transport = new GrpcPeerTransport({
       self: nodeId(c.nodeId),
       cluster: c.cluster,
+      protocol: c.protocol,
       peers: c.members.filter((m) => m.id !== c.nodeId).map((m) => ({ id: nodeId(m.id), address: m.address })),
       stagingDir: incoming,
       limits: { frameBytesMax: c.limits.grpcMessageBytesMax - FRAME_OVERHEAD_BYTES },

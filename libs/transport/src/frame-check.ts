@@ -1,10 +1,13 @@
 /** Pure checks on a received PeerFrame: who may send, to whom, and how much. */
 import * as grpc from '@grpc/grpc-js';
+import { protocolMismatch } from './handshake';
 import type { WireFrame } from './wire';
 
 export interface FrameRules {
   readonly self: string;
   readonly cluster: string;
+  /** The consensus protocol this node runs (see handshake.ts). */
+  readonly protocol: string;
   readonly isPeer: (id: string) => boolean;
   readonly frameBytesMax: number;
   readonly messagesPerFrameMax: number;
@@ -14,7 +17,7 @@ export type FrameVerdict =
   | { readonly ok: true; readonly from: string; readonly messages: Uint8Array[] }
   | { readonly ok: false; readonly code: grpc.status; readonly why: string };
 
-/** `from` is null for the stream's first frame, which must name sender, receiver and cluster. */
+/** `from` is null for the stream's first frame, which must name sender, receiver, cluster and protocol. */
 export function checkFrame(frame: WireFrame, from: string | null, rules: FrameRules): FrameVerdict {
   const header = from === null ? checkHeader(frame, rules) : checkLaterHeader(frame, from);
   if (!header.ok) return header;
@@ -38,6 +41,8 @@ type HeaderVerdict = { readonly ok: true; readonly from: string } | { readonly o
 function checkHeader(frame: WireFrame, rules: FrameRules): HeaderVerdict {
   const { from = '', to = '', cluster = '' } = frame;
   if (cluster !== rules.cluster) return refuse(grpc.status.FAILED_PRECONDITION, `stream is for cluster ${quote(cluster)}, this node is in cluster '${rules.cluster}'`);
+  const mismatch = protocolMismatch(frame.protocol, rules.protocol, 'stream');
+  if (mismatch !== null) return refuse(grpc.status.FAILED_PRECONDITION, mismatch);
   if (to !== rules.self) return refuse(grpc.status.FAILED_PRECONDITION, `stream is meant for ${quote(to)}, this node is '${rules.self}'`);
   if (from === rules.self || !rules.isPeer(from)) return refuse(grpc.status.PERMISSION_DENIED, `sender ${quote(from)} is not a peer of this node`);
   return { ok: true, from };

@@ -104,16 +104,17 @@ describe('GrpcPeerTransport messaging', () => {
     expect(a.logs.some((l) => l.includes('peer n2: stream broke'))).toBe(true);
   });
 
-  it('refuses a stream from another cluster, for another node, or from a stranger', async () => {
+  it('refuses a stream from another cluster, of another protocol, for another node, or from a stranger', async () => {
     const [b] = await h.cluster(['n2']);
     if (!b) throw new Error('cluster');
     const cases = [
       { self: 'n1', cluster: 'other', to: 'n2', expected: "stream is for cluster 'other', this node is in cluster 'test'" },
+      { self: 'n1', cluster: 'test', protocol: 'zab', to: 'n2', expected: "stream speaks protocol 'zab', this node runs 'raft'" },
       { self: 'n1', cluster: 'test', to: 'n3', expected: "stream is meant for 'n3', this node is 'n2'" },
       { self: 'n9', cluster: 'test', to: 'n2', expected: "sender 'n9' is not a peer of this node" },
     ];
     for (const c of cases) {
-      const sender = new GrpcPeerTransport({ self: n(c.self), cluster: c.cluster, peers: [{ id: n(c.to), address: b.address }], stagingDir: h.tempDir(), log: () => {} });
+      const sender = new GrpcPeerTransport({ self: n(c.self), cluster: c.cluster, protocol: c.protocol ?? 'raft', peers: [{ id: n(c.to), address: b.address }], stagingDir: h.tempDir(), log: () => {} });
       h.transports.push(sender);
       const states: boolean[] = [];
       sender.start({ onMessages: () => {}, onSnapshot: () => {}, onPeerState: (_p, r) => states.push(r) });
@@ -143,7 +144,7 @@ describe('GrpcPeerTransport messaging', () => {
     }
     const oversized = await new Promise<grpc.ServiceError | null>((resolve) => {
       const call = raw.makeClientStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new grpc.Metadata(), deadline(), (err) => resolve(err));
-      call.write({ from: 'n1', to: 'n2', cluster: 'test', messages: [Buffer.alloc(3000), Buffer.alloc(3000)] });
+      call.write({ from: 'n1', to: 'n2', cluster: 'test', protocol: 'raft', messages: [Buffer.alloc(3000), Buffer.alloc(3000)] });
     });
     expect(oversized?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(b.logs.some((l) => l.includes('exceeds frameBytesMax (4096)'))).toBe(true);
@@ -229,7 +230,7 @@ describe('GrpcPeerTransport snapshots', () => {
     });
   }
 
-  const header = { from: 'n1', to: 'n2', cluster: 'test', message: text('meta') };
+  const header = { from: 'n1', to: 'n2', cluster: 'test', protocol: 'raft', message: text('meta') };
 
   it('rejects a snapshot whose CRC or size does not match, and deletes the partial file', async () => {
     const [, b] = await h.cluster(['n1', 'n2']);

@@ -16,6 +16,8 @@ import { peerClient, peerMethods, type WireAck, type WireChunk, type WireFrame, 
 export interface GrpcPeerTransportOptions {
   self: NodeId;
   cluster: string;
+  /** The consensus protocol this node runs: named in each stream's first frame, checked on receipt. */
+  protocol: string;
   peers: { id: NodeId; address: string }[];
   stagingDir: string;
   limits?: Partial<TransportLimits>;
@@ -59,6 +61,7 @@ export class GrpcPeerTransport implements PeerTransport {
     this.frameRules = {
       self: options.self,
       cluster: options.cluster,
+      protocol: options.protocol,
       isPeer: (id) => this.peers.has(id as NodeId),
       frameBytesMax: this.limits.frameBytesMax,
       messagesPerFrameMax: this.limits.messagesQueuedMax,
@@ -111,7 +114,7 @@ export class GrpcPeerTransport implements PeerTransport {
     if (!peer) throw new TransportError('unreachable', `'${to}' is not a peer of this node`);
     await sendSnapshotFile({
       client: this.clientOf(to, peer),
-      header: { from: this.options.self, to, cluster: this.options.cluster },
+      header: { from: this.options.self, to, cluster: this.options.cluster, protocol: this.options.protocol },
       message,
       file,
       limits: this.limits,
@@ -147,6 +150,7 @@ export class GrpcPeerTransport implements PeerTransport {
       link: new PeerLink(id, {
         self: this.options.self,
         cluster: this.options.cluster,
+        protocol: this.options.protocol,
         limits: this.limits,
         counters: this.counters,
         log: this.log,

@@ -15,6 +15,7 @@ export type Log = (level: 'info' | 'warn' | 'error', msg: string) => void;
 export interface LinkContext {
   readonly self: NodeId;
   readonly cluster: string;
+  readonly protocol: string;
   readonly limits: TransportLimits;
   readonly counters: TransportStats;
   readonly log: Log;
@@ -91,7 +92,7 @@ export class PeerLink {
     if (state.kind !== 'open' || state.blocked) return;
     while (this.outbox.length > 0) {
       const messages = this.outbox.takeFrame(this.ctx.limits.frameBytesMax);
-      const frame: WireFrame = state.headerSent ? { messages } : { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, messages };
+      const frame: WireFrame = state.headerSent ? { messages } : { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol, messages };
       state.headerSent = true;
       this.ctx.counters.sentFrames++;
       this.ctx.counters.sentMessages += messages.length;

@@ -20,8 +20,8 @@ describe('Outbox', () => {
 });
 
 describe('checkFrame', () => {
-  const rules: FrameRules = { self: 'n2', cluster: 'c', isPeer: (id) => id === 'n1' || id === 'n3', frameBytesMax: 100, messagesPerFrameMax: 3 };
-  const first = { from: 'n1', to: 'n2', cluster: 'c' };
+  const rules: FrameRules = { self: 'n2', cluster: 'c', protocol: 'raft', isPeer: (id) => id === 'n1' || id === 'n3', frameBytesMax: 100, messagesPerFrameMax: 3 };
+  const first = { from: 'n1', to: 'n2', cluster: 'c', protocol: 'raft' };
 
   it('accepts a good first frame and later frames without a header', () => {
     expect(checkFrame({ ...first, messages: [bytes(1)] }, null, rules)).toMatchObject({ ok: true, from: 'n1' });
@@ -30,6 +30,8 @@ describe('checkFrame', () => {
 
   const refusals: [string, Parameters<typeof checkFrame>[0], string | null, grpc.status, string][] = [
     ['wrong cluster', { ...first, cluster: 'd' }, null, grpc.status.FAILED_PRECONDITION, "cluster 'd'"],
+    ['another protocol', { ...first, protocol: 'zab' }, null, grpc.status.FAILED_PRECONDITION, "stream speaks protocol 'zab', this node runs 'raft'"],
+    ['no protocol named', { from: 'n1', to: 'n2', cluster: 'c' }, null, grpc.status.FAILED_PRECONDITION, "stream speaks protocol '', this node runs 'raft'"],
     ['wrong receiver', { ...first, to: 'n3' }, null, grpc.status.FAILED_PRECONDITION, "meant for 'n3'"],
     ['unknown sender', { ...first, from: 'n7' }, null, grpc.status.PERMISSION_DENIED, "sender 'n7'"],
     ['self as sender', { ...first, from: 'n2' }, null, grpc.status.PERMISSION_DENIED, "sender 'n2'"],

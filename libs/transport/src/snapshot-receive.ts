@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { quote, type FrameRules } from './frame-check';
+import { protocolMismatch } from './handshake';
 import { TransportError } from './types';
 import type { WireChunk, WireSnapshotAck } from './wire';
 
@@ -56,6 +57,8 @@ export async function receiveSnapshot(call: grpc.ServerReadableStream<WireChunk,
 async function firstChunk(chunk: WireChunk, ctx: ReceiveContext): Promise<Progress> {
   const { from = '', to = '', cluster = '' } = chunk;
   if (cluster !== ctx.rules.cluster) throw new TransportError('refused', `snapshot is for cluster ${quote(cluster)}, this node is in cluster '${ctx.rules.cluster}'`);
+  const mismatch = protocolMismatch(chunk.protocol, ctx.rules.protocol, 'snapshot');
+  if (mismatch !== null) throw new TransportError('refused', mismatch);
   if (to !== ctx.rules.self) throw new TransportError('refused', `snapshot is meant for ${quote(to)}, this node is '${ctx.rules.self}'`);
   if (from === ctx.rules.self || !ctx.rules.isPeer(from)) throw new TransportError('refused', `snapshot sender ${quote(from)} is not a peer of this node`);
   if (!chunk.message || chunk.message.byteLength === 0) throw new TransportError('bad_frame', 'first snapshot chunk carries no message');

@@ -7,7 +7,7 @@ import { peerMethods, statusName, type WireChunk, type WireSnapshotAck } from '.
 
 export interface SnapshotSend {
   readonly client: grpc.Client;
-  readonly header: { from: string; to: string; cluster: string };
+  readonly header: { from: string; to: string; cluster: string; protocol: string };
   readonly message: Uint8Array;
   readonly file: string;
   readonly limits: TransportLimits;

@@ -72,7 +72,7 @@ export class Harness {
   }
 
   /** Binds one server per id first, then builds transports that know every port. */
-  async cluster(ids: string[], options: { cluster?: string; limits?: Partial<TransportLimits> } = {}): Promise<Node[]> {
+  async cluster(ids: string[], options: { cluster?: string; protocol?: string; limits?: Partial<TransportLimits> } = {}): Promise<Node[]> {
     const bound = await Promise.all(ids.map(() => bindServer()));
     const peers = ids.map((id, i) => ({ id: nodeId(id), address: `127.0.0.1:${bound[i]?.port ?? 0}` }));
     return ids.map((id, i) => {
@@ -83,6 +83,7 @@ export class Harness {
       const transport = new GrpcPeerTransport({
         self: nodeId(id),
         cluster: options.cluster ?? 'test',
+        protocol: options.protocol ?? 'raft',
         peers,
         stagingDir,
         limits: options.limits,

@@ -6,6 +6,7 @@ export interface WireFrame {
   from?: string;
   to?: string;
   cluster?: string;
+  protocol?: string;
   messages?: Uint8Array[];
 }
 
@@ -15,6 +16,7 @@ export interface WireChunk {
   from?: string;
   to?: string;
   cluster?: string;
+  protocol?: string;
   message?: Uint8Array;
   data?: Uint8Array;
   done?: boolean;
