@@ -111,6 +111,11 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
    * first truncates its log from that index (a follower's conflicting suffix).
    */
   readonly entries: readonly Entry[];
+  /**
+   * Set when storage must cut every record after this index before appending `entries`, even
+   * when `entries` is empty (Zab's TRUNC); a cut through `entries[0]` alone needs no mark.
+   */
+  readonly truncateAfter?: LogIndex | null;
   /** Whether the persist above must be fsync'd before `messages` are sent. */
   readonly mustSync: boolean;
   /** A received snapshot the core accepted: the driver installs it (state machine + log). */

@@ -52,6 +52,9 @@ class DiskImage {
       case 'snapshot':
         this.installSnapshot(op.snapshot);
         return;
+      case 'truncate':
+        this.entries.length = Math.max(0, Math.min(this.entries.length, op.after - this.offset));
+        return;
     }
   }
 
@@ -79,7 +82,8 @@ class DiskImage {
 type DiskWrite =
   | { readonly kind: 'hard_state'; readonly hardState: HardState }
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
-  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot };
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'truncate'; readonly after: number };
 
 export class SimDisk {
   private durable = new DiskImage();
@@ -136,6 +140,15 @@ export class SimDisk {
       if (e.index !== first.index + k) throw new CoreContractError(`Ready.entries are not contiguous at ${e.index}`);
     });
     this.write({ kind: 'append', entries });
+  }
+
+  /** Ready.truncateAfter: cut every record after `after` (never into the snapshot/compacted prefix). */
+  truncateAfter(after: number): void {
+    if (after < this.cache.offset) {
+      throw new CoreContractError(`Ready.truncateAfter ${after} reaches into the snapshot/compacted prefix ending at ${this.cache.offset}`);
+    }
+    if (after >= this.cache.lastIndex()) return;
+    this.write({ kind: 'truncate', after });
   }
 
   /** A received snapshot: written like a real snapshot file (everything before it is synced first). */

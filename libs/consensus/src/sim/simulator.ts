@@ -534,6 +534,10 @@ class Simulation<M extends BaseMessage> {
   }
 
   private persist(node: SimNode<M>, rd: Ready<M>): void {
+    if (rd.truncateAfter !== undefined && rd.truncateAfter !== null) {
+      node.disk.truncateAfter(rd.truncateAfter);
+      this.log(`persist ${node.id} truncate after ${rd.truncateAfter}`);
+    }
     const first = rd.entries[0];
     if (first !== undefined) {
       const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
