@@ -622,6 +622,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private stopLeading(): void {
     for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
+    // ZooKeeper's leader closes its learners' connections when it stops: they look again at once.
+    for (const h of this.learners.values()) this.send({ type: 'staleEpoch', from: this.id, to: h.id, epoch: toTerm(this.acceptedEpoch) });
     this.learners.clear();
     this.leaderEpoch = 0;
     this.proposalsWanted = false;
