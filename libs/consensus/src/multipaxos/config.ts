@@ -1,0 +1,92 @@
+/** Multi-Paxos settings, ballots and boot-state checks: one sentence per impossible value. */
+import { ConsensusError, type CoreOptions, type HardState, type Member, type NodeId, type PersistedState } from '../contract';
+
+/**
+ * A ballot is (round, proposer) encoded in one number so that a larger number always wins:
+ * round × BALLOT_PROPOSERS_MAX + the proposer's rank (1-based, in the sorted member ids).
+ * Two proposers never share a ballot, and a higher round beats every proposer of a lower one.
+ */
+export const BALLOT_PROPOSERS_MAX = 1024;
+
+export function ballotOf(round: number, rank: number): number {
+  return round * BALLOT_PROPOSERS_MAX + rank;
+}
+
+export function roundOf(ballot: number): number {
+  return Math.floor(ballot / BALLOT_PROPOSERS_MAX);
+}
+
+/** 1-based rank of `id` among the members' ids, sorted: the low part of its ballots. */
+export function rankOf(members: readonly Member[], id: NodeId): number {
+  const ids = members.map((m) => m.id).sort();
+  return ids.indexOf(id) + 1;
+}
+
+function bad(sentence: string): ConsensusError {
+  return new ConsensusError('bad_config', sentence);
+}
+
+function badState(sentence: string): ConsensusError {
+  return new ConsensusError('bad_state', sentence);
+}
+
+function requirePositiveInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
+}
+
+export function validateOptions(o: CoreOptions): void {
+  if (typeof o.id !== 'string' || o.id.length === 0) throw bad('id must be a non-empty node id.');
+  if (!Array.isArray(o.members) || o.members.length === 0) throw bad('members must list at least one member.');
+  if (o.members.length >= BALLOT_PROPOSERS_MAX) throw bad(`multipaxos supports at most ${BALLOT_PROPOSERS_MAX - 1} members.`);
+  const seen = new Set<string>();
+  for (const m of o.members) {
+    if (typeof m.id !== 'string' || m.id.length === 0) throw bad('every member needs a non-empty id.');
+    if (seen.has(m.id)) throw bad(`member ${m.id} is listed twice.`);
+    seen.add(m.id);
+    if (m.role === 'witness') throw bad(`multipaxos does not support witness members yet (member ${m.id})`);
+    if (m.role !== 'voter' && m.role !== 'observer') throw bad(`member ${m.id} has an unknown role ${String(m.role)}.`);
+  }
+  if (!seen.has(o.id)) throw bad(`this node (${o.id}) must be one of the members.`);
+  if (!o.members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+  requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
+  requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
+  if (o.electionTimeoutTicks <= o.heartbeatTicks) {
+    throw bad(`electionTimeoutTicks (${o.electionTimeoutTicks}) must be greater than heartbeatTicks (${o.heartbeatTicks}).`);
+  }
+  requirePositiveInteger(o.maxEntriesPerMessage, 'maxEntriesPerMessage');
+  requirePositiveInteger(o.maxBytesPerMessage, 'maxBytesPerMessage');
+  requirePositiveInteger(o.maxInflightMessages, 'maxInflightMessages');
+  requirePositiveInteger(o.maxUncommittedEntries, 'maxUncommittedEntries');
+  if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
+}
+
+/** An acceptor's durable promise: it accepts nothing below this ballot. */
+export interface PaxosHardState {
+  readonly promised: number;
+}
+
+export function toHardState(h: PaxosHardState): HardState {
+  return { promised: h.promised };
+}
+
+export function parseHardState(h: HardState | null): PaxosHardState {
+  if (h === null) return { promised: 0 };
+  const v = h['promised'];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw badState(`persisted multipaxos hard state: promised must be a non-negative integer, got ${JSON.stringify(v)} (was this data directory written by another protocol?).`);
+  }
+  return { promised: v };
+}
+
+/** The boot state must be slots the driver could have written: contiguous, ballots within the promise. */
+export function validatePersisted(p: PersistedState, hard: PaxosHardState): void {
+  const snapIndex = p.snapshot?.index ?? 0;
+  let expected: number | null = null;
+  for (const e of p.entries) {
+    if (expected !== null && e.index !== expected) throw badState(`persisted multipaxos slots: slot ${e.index} follows ${expected - 1}.`);
+    if (expected === null && e.index > snapIndex + 1) throw badState(`persisted multipaxos slots: first slot ${e.index} leaves a gap after the snapshot at ${snapIndex}.`);
+    if (e.term > hard.promised) throw badState(`persisted multipaxos slots: slot ${e.index} was accepted at ballot ${e.term}, above the promise ${hard.promised}.`);
+    if (e.term === 0 && (e.kind !== 'noop' || e.data.length > 0)) throw badState(`persisted multipaxos slots: slot ${e.index} is a hole that carries a value.`);
+    expected = e.index + 1;
+  }
+}
