@@ -77,6 +77,10 @@ interface Peer {
   /** Last slot of each Accept in flight. */
   inflight: number[];
   heardAtTick: number;
+  /** When the snapshot in flight left: one that never arrives is sent again a timeout later. */
+  snapshotSentTick: number;
+  /** Slots up to here were counted as accepted by it through its right prefix. */
+  countedTo: number;
 }
 
 interface HandedOut {
@@ -367,6 +371,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
+    for (const pr of this.peerState.values()) {
+      if (pr.mode === 'snapshot' && this.ticks - pr.snapshotSentTick >= this.o.electionTimeoutTicks) {
+        this.probe(pr, pr.prefix + 1);
+        this.sendAccepts(pr);
+      }
+    }
     // A leader that has not heard from a quorum of acceptors for a timeout steps down: it can
     // choose nothing, and its clients are better sent elsewhere.
     const live = [this.id];
@@ -490,7 +500,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       const p = this.promises.get(id);
       // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
       const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
-      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks });
+      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0 });
     }
     this.promises.clear();
     this.acceptsWanted = true;
@@ -536,6 +546,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot });
     pr.mode = 'snapshot';
     pr.inflight = [];
+    pr.snapshotSentTick = this.ticks;
   }
 
   private probe(pr: Peer, next: number): void {
@@ -557,6 +568,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       for (let s = Math.max(m.fromSlot, this.slots.chosenIndex() + 1); s <= m.toSlot; s++) this.ackSlot(s, m.from);
     }
     this.learnPrefix(pr, m.prefix, m.toSlot);
+    this.countPrefix(pr);
     this.advanceChosen();
     this.sendAccepts(pr);
   }
@@ -576,6 +588,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       return;
     }
     if (pr.mode === 'probe' && pr.prefix >= pr.next - 1) pr.mode = 'replicate';
+  }
+
+  /** Its right prefix holds, slot for slot, what we proposed at our ballot: it accepted them all. */
+  private countPrefix(pr: Peer): void {
+    if (!pr.voter || pr.prefix <= pr.countedTo) return;
+    for (let s = Math.max(pr.countedTo, this.slots.chosenIndex()) + 1; s <= pr.prefix; s++) this.ackSlot(s, pr.id);
+    pr.countedTo = pr.prefix;
   }
 
   private ackSlot(slot: number, from: NodeId): void {
@@ -619,7 +638,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const pr = this.peer(m.from);
     if (pr === undefined) return;
     pr.heardAtTick = this.ticks;
-    if (m.prefix > pr.prefix) pr.prefix = m.prefix;
+    // Its answer to a heartbeat is its current view: a restarted acceptor's right prefix may be
+    // shorter than it was (its chosen watermark is not durable), and we resend from there.
+    // (What it learns as chosen is capped by its own prefix, so a stale higher one is harmless.)
+    pr.prefix = m.prefix;
+    // What it holds answers for every Accept up to there, even one whose answer was lost.
+    while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= pr.prefix) pr.inflight.shift();
+    this.countPrefix(pr);
+    this.advanceChosen();
     // Accepts or their answers may have been lost, or it holds slots of an older ballot below
     // what we sent: go on from the end of its right prefix.
     if (pr.mode !== 'snapshot' && pr.prefix < pr.next - 1) this.probe(pr, pr.prefix + 1);
@@ -692,8 +718,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private handleSnapshot(m: SnapshotMessage): void {
     if (!this.followBallot(m)) return;
     const meta = m.snapshot;
-    if (meta.index > this.slots.chosenIndex()) this.slots.restore(meta);
-    this.prefix = Math.max(this.prefix, this.slots.chosenIndex());
+    if (meta.index > this.slots.chosenIndex()) {
+      this.slots.restore(meta);
+      // Every slot we held is gone: our right prefix starts over at the snapshot.
+      this.prefix = this.slots.chosenIndex();
+    }
     this.extendPrefix();
     this.send<AcceptedMessage>({
       type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, reject: false,

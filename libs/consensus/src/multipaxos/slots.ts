@@ -186,12 +186,17 @@ export class SlotLog {
     this.applied = i;
   }
 
-  /** A snapshot received from the leader replaces every slot. */
+  /**
+   * A snapshot received from the leader replaces every slot up to it. Slots after it stay: an
+   * acceptance may have counted toward a quorum, and an acceptor never takes one back. The
+   * driver's install resets storage's log, so they are handed to storage again.
+   */
   restore(meta: SnapshotMeta): void {
     if (meta.index <= this.chosen) throw new Error(`slots: restore of snapshot ${meta.index} at or below chosen ${this.chosen}`);
+    const kept = this.slots.filter((e) => e.index > meta.index);
     this.offset = meta.index;
     this.offsetBallot = meta.term;
-    this.slots = [];
+    this.slots = kept;
     this.stable = meta.index;
     this.chosen = meta.index;
     this.snapshotMeta = meta;
