@@ -142,7 +142,7 @@ describe('multipaxos: acceptors', () => {
     const net = new PaxosNet(voters(...N3));
     const promisesBeforeDurable: string[] = [];
     net.filter = (m) => {
-      if (m.type === 'promise' && !m.reject && (net.disk(m.from).hardState?.['promised'] ?? 0) < m.ballot) promisesBeforeDurable.push(m.from);
+      if (m.type === 'promise' && !m.reject && Number(net.disk(m.from).hardState?.['promised'] ?? 0) < m.ballot) promisesBeforeDurable.push(m.from);
       return true;
     };
     const leader = net.settle();

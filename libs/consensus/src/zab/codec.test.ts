@@ -18,10 +18,10 @@ const samples: ZabMessage[] = [
   { type: 'notification', from, to, round: 0, state: 'observing', vote },
   { type: 'followerInfo', from, to, epoch: e, acceptedEpoch: term(8), observer: true, incarnation: 2 ** 47, attempt: 3 },
   { type: 'leaderInfo', from, to, epoch: e },
-  { type: 'ackEpoch', from, to, epoch: e, attempt: 1, currentEpoch: term(6), lastEpoch: term(6), lastIndex: logIndex(41) },
-  { type: 'sync', from, to, epoch: e, syncId: 4, mode: 'trunc', index: logIndex(40), indexEpoch: term(5) },
+  { type: 'ackEpoch', from, to, epoch: e, attempt: 1, fresh: true, currentEpoch: term(6), lastEpoch: term(6), lastIndex: logIndex(41) },
+  { type: 'sync', from, to, epoch: e, attempt: 2, syncId: 4, mode: 'trunc', index: logIndex(40), indexEpoch: term(5) },
   {
-    type: 'sync', from, to, epoch: e, syncId: 5, mode: 'snap', index: logIndex(1000), indexEpoch: term(5),
+    type: 'sync', from, to, epoch: e, attempt: 3, syncId: 5, mode: 'snap', index: logIndex(1000), indexEpoch: term(5),
     snapshot: { index: logIndex(1000), term: term(5), members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('o1'), role: 'observer' }] },
   },
   { type: 'proposal', from, to, epoch: e, syncId: 4, entries, commit: logIndex(41) },
@@ -33,7 +33,7 @@ const samples: ZabMessage[] = [
   { type: 'commit', from, to, epoch: e, index: logIndex(43) },
   { type: 'ping', from, to, epoch: e, syncId: 4, lastIndex: logIndex(43), commit: logIndex(40), upToDate: true, readSeq: 77 },
   { type: 'pingAck', from, to, epoch: e, syncId: 4, index: logIndex(43), readSeq: Number.MAX_SAFE_INTEGER },
-  { type: 'staleEpoch', from, to, epoch: term(9) },
+  { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, epoch: e, requestId: '', index: logIndex(88), reject: false },
 ];

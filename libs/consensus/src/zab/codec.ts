@@ -76,18 +76,23 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
       w.uint(m.attempt, 'attempt');
       break;
     case 'leaderInfo':
+      w.uint(m.epoch, 'epoch');
+      break;
     case 'staleEpoch':
       w.uint(m.epoch, 'epoch');
+      w.uint(m.currentEpoch, 'currentEpoch');
       break;
     case 'ackEpoch':
       w.uint(m.epoch, 'epoch');
       w.uint(m.attempt, 'attempt');
+      w.bool(m.fresh);
       w.uint(m.currentEpoch, 'currentEpoch');
       w.uint(m.lastEpoch, 'lastEpoch');
       w.uint(m.lastIndex, 'lastIndex');
       break;
     case 'sync':
       w.uint(m.epoch, 'epoch');
+      w.uint(m.attempt, 'attempt');
       w.uint(m.syncId, 'syncId');
       w.u8(SYNC_MODES.indexOf(m.mode));
       w.uint(m.index, 'index');
@@ -183,17 +188,22 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       return { type, ...h, epoch: e, acceptedEpoch, observer, incarnation, attempt: r.uint('attempt') };
     }
     case 'leaderInfo':
-    case 'staleEpoch':
       return { type, ...h, epoch: epoch() };
+    case 'staleEpoch': {
+      const e = epoch();
+      return { type, ...h, epoch: e, currentEpoch: term(r.uint('currentEpoch')) };
+    }
     case 'ackEpoch': {
       const e = epoch();
       const attempt = r.uint('attempt');
+      const fresh = r.bool('fresh');
       const currentEpoch = term(r.uint('currentEpoch'));
       const lastEpoch = term(r.uint('lastEpoch'));
-      return { type, ...h, epoch: e, attempt, currentEpoch, lastEpoch, lastIndex: logIndex(r.uint('lastIndex')) };
+      return { type, ...h, epoch: e, attempt, fresh, currentEpoch, lastEpoch, lastIndex: logIndex(r.uint('lastIndex')) };
     }
     case 'sync': {
       const e = epoch();
+      const attempt = r.uint('attempt');
       const syncId = r.uint('syncId');
       const mode = SYNC_MODES[r.u8('mode')];
       if (mode === undefined) throw r.bad('sync has an unknown mode');
@@ -201,7 +211,7 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       const indexEpoch = term(r.uint('indexEpoch'));
       const hasSnapshot = r.bool('hasSnapshot');
       if (mode === 'snap' && !hasSnapshot) throw r.bad('a SNAP sync carries no snapshot');
-      const base = { type, ...h, epoch: e, syncId, mode, index, indexEpoch } as const;
+      const base = { type, ...h, epoch: e, attempt, syncId, mode, index, indexEpoch } as const;
       return hasSnapshot ? { ...base, snapshot: r.snapshot() } : base;
     }
     case 'proposal':

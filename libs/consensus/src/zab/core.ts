@@ -59,6 +59,7 @@ import type {
   ProposalMessage,
   ReadIndexMessage,
   ReadIndexResponseMessage,
+  StaleEpochMessage,
   SyncMessage,
   UpToDateMessage,
   Vote,
@@ -107,6 +108,8 @@ interface LearnerHandle {
   readonly attempt: number;
   /** Set once the learner acknowledged the new epoch, with the summary of its history it sent. */
   ackedEpoch: boolean;
+  /** Its acknowledgement was of an epoch it had not promised before (see AckEpochMessage). */
+  freshAck: boolean;
   lastIndex: number;
   lastEpoch: number;
   /** The current synchronization (0: none yet). */
@@ -186,8 +189,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly incarnation: number;
   /** Numbers our connections to a leader (a new one per FOLLOWERINFO that is not a retry). */
   private attempt = 0;
-  /** Set when our history disagreed with the leader's SYNC: report only our committed prefix. */
-  private claimCommittedOnly = false;
+  /** Set when our history disagreed with this leader's SYNC in this epoch: report only our committed prefix to it. */
+  private claimCommittedFor: { readonly leader: NodeId; readonly epoch: number } | null = null;
+  /** The leader that last refused us, and when. */
+  private refusedBy: { readonly leader: NodeId; readonly atTick: number } | null = null;
+  /** Who we promised acceptedEpoch to (not durable: after a restart, unknown). */
+  private acceptedFrom: NodeId | null = null;
   private syncId = 0;
   /** Proposals that arrived ahead of one still on the way, and a NEWLEADER ahead of its proposals. */
   private earlyProposals: (ProposalMessage | InformMessage)[] = [];
@@ -509,7 +516,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private handleNotification(n: NotificationMessage): void {
     const senderVotes = this.voters.includes(n.from);
-    if (this.phase.kind !== 'looking') {
+    const p = this.phase;
+    if (p.kind !== 'looking') {
+      // The node we follow is LOOKING and votes for someone else: it will not lead us.
+      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && n.vote.leader !== n.from) {
+        this.startLooking();
+        return;
+      }
       // Tell a LOOKING node who leads, so it joins without a new election.
       if (n.state === 'looking') this.sendNotification(n.from);
       return;
@@ -567,9 +580,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
   }
 
-  /** checkLeader: we never follow a leader we have not heard say that it leads. */
+  /** checkLeader: we never follow a leader we have not heard say that it leads, nor one that just refused us. */
   private leaderConfirmed(e: Election, leader: NodeId): boolean {
     if (leader === this.id) return false;
+    const r = this.refusedBy;
+    if (r !== null && r.leader === leader && this.ticks - r.atTick < this.o.electionTimeoutTicks) return false;
     return e.outOfElection.get(leader)?.state === 'leading';
   }
 
@@ -623,7 +638,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private stopLeading(): void {
     for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
     // ZooKeeper's leader closes its learners' connections when it stops: they look again at once.
-    for (const h of this.learners.values()) this.send({ type: 'staleEpoch', from: this.id, to: h.id, epoch: toTerm(this.acceptedEpoch) });
+    for (const h of this.learners.values()) this.sendStaleEpoch(h.id);
     this.learners.clear();
     this.leaderEpoch = 0;
     this.proposalsWanted = false;
@@ -632,10 +647,16 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private handleFollowerInfo(m: FollowerInfoMessage): void {
     const p = this.phase;
+    if (p.kind === 'looking') {
+      // We may be about to lead it (FLE's finalize window): tell it our vote; it looks again
+      // only if that vote is for another node (handleNotification).
+      this.sendNotification(m.from);
+      return;
+    }
     if (p.kind !== 'leading') {
       // It follows a node that does not lead: tell it, so it looks again at once (in ZooKeeper
       // its connection to our quorum port would be refused).
-      this.send({ type: 'staleEpoch', from: this.id, to: m.from, epoch: toTerm(this.acceptedEpoch) });
+      this.sendStaleEpoch(m.from);
       return;
     }
     const observer = !this.voters.includes(m.from);
@@ -648,7 +669,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     // A (re)connecting learner starts over: a new handle, a new synchronization.
     this.learners.set(m.from, {
-      id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
+      id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
       syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks,
     });
     if (this.leaderEpoch === 0) {
@@ -657,8 +678,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     // The epoch is chosen (and durable once we send): tell this learner.
     if (m.acceptedEpoch > this.leaderEpoch) {
-      // It promised a newer epoch than ours: we cannot lead it, and maybe nobody should follow us.
-      this.startLooking();
+      // It promised a newer epoch than ours, so it cannot follow us (ZooKeeper's learner fails
+      // registerWithLeader); we keep leading the quorum that accepted ours.
+      this.learners.delete(m.from);
+      this.sendStaleEpoch(m.from);
       return;
     }
     this.sendLeaderInfo(m.from);
@@ -675,6 +698,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // LEADERINFO leaves only after acceptedEpoch is durable (it goes in Ready.messages).
     for (const h of this.learners.values()) this.sendLeaderInfo(h.id);
     this.maybeEstablishEpoch();
+  }
+
+  private sendStaleEpoch(to: NodeId): void {
+    this.send<StaleEpochMessage>({ type: 'staleEpoch', from: this.id, to, epoch: toTerm(this.acceptedEpoch), currentEpoch: toTerm(this.currentEpoch) });
   }
 
   private sendLeaderInfo(to: NodeId): void {
@@ -695,22 +722,26 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       return;
     }
     h.ackedEpoch = true;
+    h.freshAck = m.fresh;
     h.lastIndex = m.lastIndex;
     h.lastEpoch = m.lastEpoch;
-    // In discovery, every acknowledged learner is synchronized once the epoch is established.
+    // In discovery, every acknowledged learner is synchronized once the epoch is established;
+    // an observer once it is broadcasting (its history runs only to the commit point).
     if (p.stage === 'discovery') this.maybeEstablishEpoch();
-    else this.startSync(h);
+    else if (!h.observer || p.stage === 'broadcast') this.startSync(h);
   }
 
   /** With ACKEPOCH from a quorum, the epoch is ours: currentEpoch = e, and every acked learner is synchronized. */
   private maybeEstablishEpoch(): void {
     const p = this.phase;
     if (p.kind !== 'leading' || p.stage !== 'discovery' || this.leaderEpoch === 0) return;
-    const acked = [this.id, ...[...this.learners.values()].filter((h) => h.ackedEpoch && !h.observer).map((h) => h.id)];
+    // Only acknowledgements of an epoch the learner had not promised before count (the paper's
+    // e' > f.p); the others are synchronized all the same.
+    const acked = [this.id, ...[...this.learners.values()].filter((h) => h.ackedEpoch && h.freshAck && !h.observer).map((h) => h.id)];
     if (!this.hasQuorum(acked)) return;
     p.stage = 'sync';
     this.currentEpoch = this.leaderEpoch;
-    for (const h of this.learners.values()) if (h.ackedEpoch) this.startSync(h);
+    for (const h of this.learners.values()) if (h.ackedEpoch && !h.observer) this.startSync(h);
     // A cluster whose quorum is us alone is established at once.
     this.leaderProgress();
   }
@@ -751,13 +782,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const snapshot = this.log.snapshot();
       if (snapshot === null) throw new Error(`zab: ${h.id} needs records before ${this.log.firstIndex()} but there is no snapshot`);
       this.send<SyncMessage>({
-        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, mode: 'snap',
+        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode: 'snap',
         index: snapshot.index, indexEpoch: snapshot.term, snapshot,
       });
       h.next = snapshot.index + 1;
     } else {
       this.send<SyncMessage>({
-        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, mode,
+        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode,
         index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
       });
       h.next = point + 1;
@@ -840,6 +871,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.log.commitTo(this.log.lastIndex());
       this.proposalsWanted = true;
       for (const r of this.readsAwaitingEstablishment.splice(0)) this.registerRead(r);
+      for (const h of this.learners.values()) if (h.observer && h.ackedEpoch && h.syncId === 0) this.startSync(h);
     }
     const stable = this.durableHard.currentEpoch === this.leaderEpoch ? this.log.stableIndex() : 0;
     const match = (id: NodeId): number => {
@@ -955,7 +987,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (m.epoch < this.acceptedEpoch) {
       // An older epoch's leader: it is deposed, and should learn so.
-      this.send({ type: 'staleEpoch', from: this.id, to: m.from, epoch: toTerm(this.acceptedEpoch) });
+      this.sendStaleEpoch(m.from);
       return false;
     }
     if (p.kind !== 'following' || p.leader !== m.from) return false;
@@ -972,7 +1004,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind === 'following' && p.leader === m.from && m.epoch < this.acceptedEpoch) {
       // Our leader proposes an epoch below one we promised: we cannot follow it (Learner.registerWithLeader).
-      this.send({ type: 'staleEpoch', from: this.id, to: m.from, epoch: toTerm(this.acceptedEpoch) });
+      this.sendStaleEpoch(m.from);
       this.startLooking();
       return;
     }
@@ -980,16 +1012,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // Only the answer to our FOLLOWERINFO counts; a resent or duplicated one is ignored.
     if (p.stage !== 'discovery') return;
     // Persist acceptedEpoch before answering: ACKEPOCH goes in Ready.messages, after the persist.
+    // Fresh unless we promised this epoch before, to a leader other than this one.
+    const fresh = m.epoch > this.acceptedEpoch || this.acceptedFrom === m.from;
     this.acceptedEpoch = m.epoch;
+    this.acceptedFrom = m.from;
     this.followerEpoch = m.epoch;
     p.stage = 'sync';
     this.resetLearnerSync();
-    // After a SYNC our history disagreed with, we claim only our committed prefix, which every
-    // leader's history holds (and the leader then cuts the rest).
-    const claim = this.claimCommittedOnly ? this.log.commitIndex() : this.log.lastIndex();
-    this.claimCommittedOnly = false;
+    // After a SYNC of this same leader and epoch that our history disagreed with (it is past
+    // discovery, having judged our full history), we claim only our committed prefix, which its
+    // history holds (and it then cuts the rest).
+    const c = this.claimCommittedFor;
+    const claimCommitted = c !== null && c.leader === m.from && c.epoch === m.epoch;
+    this.claimCommittedFor = null;
+    const claim = claimCommitted ? this.log.commitIndex() : this.log.lastIndex();
     this.send<AckEpochMessage>({
-      type: 'ackEpoch', from: this.id, to: m.from, epoch: m.epoch, attempt: this.attempt, currentEpoch: toTerm(this.currentEpoch),
+      type: 'ackEpoch', from: this.id, to: m.from, epoch: m.epoch, attempt: this.attempt, fresh, currentEpoch: toTerm(this.currentEpoch),
       lastEpoch: this.log.term(claim) ?? toTerm(0), lastIndex: logIndex(claim),
     });
   }
@@ -1015,7 +1053,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleSync(m: SyncMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || p.stage !== 'sync') return;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || p.stage !== 'sync' || m.attempt !== this.attempt) return;
     if (m.syncId < this.syncId) return; // an older synchronization
     if (m.syncId === this.syncId) {
       this.ackDurable(m.from); // a duplicate: our acknowledgement may have been lost
@@ -1055,7 +1093,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private claimCommittedPrefix(leader: NodeId): void {
-    this.claimCommittedOnly = true;
+    this.claimCommittedFor = { leader, epoch: this.followerEpoch };
     this.resync(leader);
   }
 
@@ -1218,11 +1256,19 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * A newer epoch exists, or the node we follow does not lead: whatever we lead or follow is
    * over, and FLE finds the leader (joining an established one without a new election).
    */
-  private handleStaleEpoch(m: ZabMessage & { readonly epoch: number }): void {
+  private handleStaleEpoch(m: StaleEpochMessage): void {
     const p = this.phase;
-    const ourLeaderRefused = p.kind === 'following' && p.leader === m.from;
-    if (m.epoch <= this.acceptedEpoch && !ourLeaderRefused) return;
-    if (p.kind !== 'looking') this.startLooking();
+    if (p.kind === 'following' && p.leader === m.from) {
+      // Our leader refused us (we promised a newer epoch than it leads), or stopped leading.
+      // We do not rejoin it for an election timeout: a refusal would only repeat.
+      this.refusedBy = { leader: m.from, atTick: this.ticks };
+      this.startLooking();
+      return;
+    }
+    // A leader steps down only for an epoch established after ours (a quorum moved on); a
+    // lone node's newer promise, or an observer's, deposes nobody (ZooKeeper's leader keeps
+    // leading while a quorum answers its pings).
+    if (p.kind === 'leading' && this.voters.includes(m.from) && m.currentEpoch > this.leaderEpoch) this.startLooking();
   }
 
   // =============================================================================================

@@ -57,12 +57,18 @@ export interface LeaderInfoMessage extends Envelope {
   readonly epoch: Term;
 }
 
-/** Learner → prospective leader: the new epoch is accepted (and durable); here is my history's summary. */
+/**
+ * Learner → prospective leader: the new epoch is accepted (and durable); here is my history's
+ * summary. `fresh`: this learner had not promised that epoch to another leader before — only
+ * fresh acknowledgements count toward the discovery quorum (ZooKeeper sends currentEpoch -1
+ * otherwise), so two prospective leaders can never both establish one epoch.
+ */
 export interface AckEpochMessage extends Envelope {
   readonly type: 'ackEpoch';
   readonly epoch: Term;
   /** The FOLLOWERINFO attempt this answers. */
   readonly attempt: number;
+  readonly fresh: boolean;
   readonly currentEpoch: Term;
   readonly lastEpoch: Term;
   readonly lastIndex: LogIndex;
@@ -78,6 +84,8 @@ export interface AckEpochMessage extends Envelope {
 export interface SyncMessage extends Envelope {
   readonly type: 'sync';
   readonly epoch: Term;
+  /** The learner's FOLLOWERINFO attempt this synchronization serves. */
+  readonly attempt: number;
   readonly syncId: number;
   readonly mode: 'diff' | 'trunc' | 'snap';
   readonly index: LogIndex;
@@ -163,10 +171,14 @@ export interface PingAckMessage extends Envelope {
   readonly readSeq: number;
 }
 
-/** Any node → a node of an older epoch: that epoch is over (the sender's accepted epoch). */
+/**
+ * Any node → a node of an older epoch, or a learner it will not lead: the sender's accepted
+ * epoch and the newest epoch it knows established (its currentEpoch).
+ */
 export interface StaleEpochMessage extends Envelope {
   readonly type: 'staleEpoch';
   readonly epoch: Term;
+  readonly currentEpoch: Term;
 }
 
 /** Learner → leader: please confirm a read point for `requestId`. */
