@@ -121,8 +121,9 @@ export class TestNet<M extends BaseMessage> {
     for (let i = 0; i < 100 && core.hasReady(); i++) {
       const rd = core.ready();
       if (rd.snapshot) {
+        const cut = rd.snapshot.index;
         disk.snapshot = rd.snapshot;
-        disk.entries = [];
+        disk.entries = rd.snapshotKeepsLog === true ? disk.entries.filter((e) => e.index > cut) : [];
       }
       if (rd.truncateAfter !== undefined && rd.truncateAfter !== null) {
         const cutAfter = rd.truncateAfter;

@@ -85,7 +85,6 @@ export function validatePersisted(p: PersistedState, hard: PaxosHardState): void
   for (const e of p.entries) {
     if (expected !== null && e.index !== expected) throw badState(`persisted multipaxos slots: slot ${e.index} follows ${expected - 1}.`);
     if (expected === null && e.index > snapIndex + 1) throw badState(`persisted multipaxos slots: first slot ${e.index} leaves a gap after the snapshot at ${snapIndex}.`);
-    if (e.term > hard.promised) throw badState(`persisted multipaxos slots: slot ${e.index} was accepted at ballot ${e.term}, above the promise ${hard.promised}.`);
     if (e.term === 0 && (e.kind !== 'noop' || e.data.length > 0)) throw badState(`persisted multipaxos slots: slot ${e.index} is a hole that carries a value.`);
     expected = e.index + 1;
   }

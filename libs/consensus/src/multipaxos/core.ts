@@ -64,7 +64,11 @@ const EMPTY_DATA = new Uint8Array(0);
 
 type State = 'follower' | 'candidate' | 'leader';
 
-/** The leader's view of one peer's slots. */
+/**
+ * The leader's view of one peer's slots. Flow control (probe / replicate / snapshot, a window
+ * of Accepts in flight, the right prefix as the match point) is etcd Raft's per-follower
+ * progress tracking; what is counted toward a choice is per slot.
+ */
 interface Peer {
   readonly id: NodeId;
   readonly voter: boolean;
@@ -151,10 +155,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.isVoter = this.voters.includes(this.id);
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);
-    this.promised = hard.promised;
-    this.durablePromised = hard.promised;
-    this.maxSeenBallot = hard.promised;
-    this.prevHard = hard;
+    // Accepting at a ballot promises it: storage writes the slots before the hard state, so a
+    // crash between the two leaves slots above the stored promise, which still binds us.
+    let promised = hard.promised;
+    for (const e of persisted.entries) promised = Math.max(promised, e.term);
+    this.promised = promised;
+    this.durablePromised = promised;
+    this.maxSeenBallot = promised;
+    this.prevHard = { promised };
     this.readOnly = new ReadOnly(this.id, this.voters);
     this.prefix = this.slots.chosenIndex();
     this.drawTimeout();
@@ -240,6 +248,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       entries,
       mustSync: entries.length > 0 || hardChanged,
       snapshot,
+      snapshotKeepsLog: snapshot !== null,
       earlyMessages: early ? this.outbox.filter(isLeaderBroadcast) : [],
       messages: early ? this.outbox.filter((m) => !isLeaderBroadcast(m)) : this.outbox,
       committed,
@@ -404,6 +413,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
     this.state = 'candidate';
     this.leader = null;
+    this.electionElapsed = 0;
     this.ballot = ballotOf(roundOf(Math.max(this.promised, this.maxSeenBallot)) + 1, this.rank);
     this.maxSeenBallot = this.ballot;
     // Our own promise, persisted before it counts (maybeWinPhase1 waits for it to be durable).
@@ -422,7 +432,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
-    const leaderAlive = this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks;
+    const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
     if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
@@ -433,6 +443,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       if (this.state !== 'follower') this.becomeFollower(null);
       this.promised = m.ballot;
       this.leader = null;
+      // Give the candidate we promised a whole timeout to win before we campaign ourselves.
+      this.electionElapsed = 0;
     }
     // Persisted before it leaves (Ready.messages follow the hard state's fsync).
     this.send<PromiseMessage>({
@@ -443,8 +455,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private handlePromise(m: PromiseMessage): void {
     if (m.reject) {
-      this.seeBallot(m.ballot);
-      if (this.state !== 'follower' && m.ballot > this.ballot) this.becomeFollower(null);
+      this.deposedBy(m.ballot);
       return;
     }
     if (this.state !== 'candidate' || m.ballot !== this.ballot) return;
@@ -491,6 +502,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.state = 'leader';
     this.leader = this.id;
     this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
     this.slots.accept(again);
     this.phase1LastSlot = last;
     this.prefixBallot = this.ballot;
@@ -731,14 +743,18 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   /**
-   * An acceptor answered our ballot with a higher promise: we step down at once. Having led a
-   * quorum a moment ago, we run phase 1 again right away above that ballot: if another leader
-   * holds a live quorum, its acceptors refuse us and we follow; if the higher promise was a
-   * lone acceptor's (one that campaigned while cut off), we lead again and it rejoins.
+   * An acceptor answered our ballot with a higher promise: we step down at once. Having led or
+   * campaigned a moment ago, we run phase 1 again within a few ticks (random, so two deposed
+   * proposers do not overtake each other forever) above that ballot, unless a leader speaks
+   * first: if another leader holds a live quorum, its acceptors refuse us; if the higher
+   * promise was a lone acceptor's (one that campaigned while cut off), we lead again.
    */
   private deposedBy(ballot: number): void {
     this.seeBallot(ballot);
-    if (this.state === 'leader' && ballot > this.ballot) this.startPhase1();
+    if (this.state === 'follower' || ballot <= this.ballot) return;
+    this.becomeFollower(null);
+    const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
+    this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - jitter);
   }
 
   private seeBallot(b: number): void {

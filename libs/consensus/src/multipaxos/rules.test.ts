@@ -107,6 +107,7 @@ describe('multipaxos: phase 1 recovers what may have been chosen', () => {
     net.propose(leader, 'fresh');
     net.stabilize();
     net.heal();
+    net.settle();
     net.tickAll(5);
     const want = net.appliedData(leader);
     expect(want).toContain('fresh');
@@ -179,28 +180,39 @@ describe('multipaxos: acceptors', () => {
 
 describe('multipaxos: duelling proposers', () => {
   it('two proposers whose ballots interleave still choose one value per slot', () => {
-    const net = new PaxosNet(voters('n1', 'n2', 'n3', 'n4', 'n5'));
-    const chosen = new Map<number, string>();
-    for (let round = 0; round < 40; round++) {
-      for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) {
-        const c = net.core(id);
-        c.tick();
-        if (c.status().role === 'leader') c.propose(bytes(`${id}-${round}`));
+    const all = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const net = new PaxosNet(voters(...all));
+    const leader = net.settle();
+    for (let i = 0; i < 5; i++) net.propose(leader, `before${i}`);
+    net.stabilize();
+    // The leader dies; two others start phase 1 at once, each ballot overtaking the other's.
+    net.crash(leader);
+    const [p, q] = others(all, leader) as [string, string];
+    for (let round = 0; round < 6; round++) {
+      for (const id of [p, q]) {
+        // Phase 1 now, whatever the timer says: a timeout firing on both at the same moment.
+        for (let t = 0; t < 100 && net.core(id).status().role !== 'candidate'; t++) net.core(id).tick();
+        net.process(id);
       }
-      // Deliver in a scrambled order, so phase 1 rounds of different proposers cross.
-      net.processAll();
-      net.queue = net.queue.filter((_, i) => (i * 7 + round) % 5 !== 0).reverse();
+      // Each proposer's Prepare reaches the acceptors before the other's answers come back,
+      // so every promise is overtaken by the next ballot (deliver in reverse sending order).
+      net.queue = net.queue.reverse();
       net.deliverOnce();
-      for (const [id] of net.cores) {
-        for (const e of net.applied.get(id) ?? []) {
-          const v = `${e.kind}:${new TextDecoder().decode(e.data)}`;
-          const held = chosen.get(e.index);
-          if (held !== undefined) expect(v).toBe(held);
-          chosen.set(e.index, v);
-        }
+      for (const id of [p, q]) if (net.core(id).status().role === 'leader') net.propose(id, `${id}-${round}`);
+    }
+    const ballots = net.sent.filter((m) => m.type === 'prepare' && (m.from === p || m.from === q)).map((m) => `${m.from}@${m.ballot}`);
+    expect(new Set(ballots.map((b) => b.split('@')[0])).size).toBe(2);
+    net.settle();
+    net.tickAll(5);
+    const chosen = new Map<number, string>();
+    for (const id of others(all, leader)) {
+      for (const e of net.applied.get(id) ?? []) {
+        const v = `${e.kind}:${new TextDecoder().decode(e.data)}`;
+        expect(chosen.get(e.index) ?? v).toBe(v);
+        chosen.set(e.index, v);
       }
     }
-    net.settle();
+    for (let i = 0; i < 5; i++) expect([...chosen.values()]).toContain(`command:before${i}`);
   });
 });
 

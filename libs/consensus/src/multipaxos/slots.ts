@@ -153,7 +153,7 @@ export class SlotLog {
     return this.stable < this.lastIndex();
   }
 
-  /** The driver persisted everything handed out up to `index`. */
+  /** The driver persisted everything handed out up to `index` (nothing may change between ready() and advance()). */
   stableTo(index: number): void {
     if (index > this.stable) this.stable = Math.min(index, this.lastIndex());
   }
@@ -189,7 +189,8 @@ export class SlotLog {
   /**
    * A snapshot received from the leader replaces every slot up to it. Slots after it stay: an
    * acceptance may have counted toward a quorum, and an acceptor never takes one back. The
-   * driver's install resets storage's log, so they are handed to storage again.
+   * Ready asks the driver to keep storage's records after the snapshot (snapshotKeepsLog), so
+   * they stay durable through the install.
    */
   restore(meta: SnapshotMeta): void {
     if (meta.index <= this.chosen) throw new Error(`slots: restore of snapshot ${meta.index} at or below chosen ${this.chosen}`);
@@ -197,7 +198,7 @@ export class SlotLog {
     this.offset = meta.index;
     this.offsetBallot = meta.term;
     this.slots = kept;
-    this.stable = meta.index;
+    this.stable = Math.max(meta.index, Math.min(this.stable, this.lastIndex()));
     this.chosen = meta.index;
     this.snapshotMeta = meta;
     this.pending = meta;

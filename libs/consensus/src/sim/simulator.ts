@@ -491,7 +491,7 @@ class Simulation<M extends BaseMessage> {
   /** Carries out one Ready; true when it applied records. */
   private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): boolean {
     const becameLeader = this.observeSoftState(node, rd);
-    if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot);
+    if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot, rd.snapshotKeepsLog === true);
     // As libs/replica does: records an earlier Ready made durable are applied before this
     // Ready's persist; records that arrive in this Ready only after it.
     const lastCommitted = rd.committed[rd.committed.length - 1];
@@ -594,7 +594,7 @@ class Simulation<M extends BaseMessage> {
   }
 
   /** An accepted snapshot: the state machine takes its content, then the log restarts after it. */
-  private installSnapshot(node: SimNode<M>, meta: SnapshotMeta): void {
+  private installSnapshot(node: SimNode<M>, meta: SnapshotMeta, keepLog: boolean): void {
     const state = node.staged.get(`${meta.index}:${meta.term}`);
     if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
     node.sm = state.slice();
@@ -603,7 +603,7 @@ class Simulation<M extends BaseMessage> {
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
     this.checker.observeStateReset(node.id, node.sm);
-    node.disk.installSnapshot({ meta, state });
+    node.disk.installSnapshot({ meta, state }, keepLog);
     this.stats.snapshotsInstalled += 1;
     this.log(`install-snapshot ${node.id} ${meta.index}@${meta.term}`);
   }
