@@ -131,6 +131,11 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
   /** A received snapshot the core accepted: the driver installs it (state machine + log). */
   readonly snapshot: SnapshotMeta | null;
   /**
+   * With `snapshot`: storage keeps its records after `snapshot.index` instead of emptying its
+   * log (a Paxos acceptor never takes an acceptance back). Without it the log is reset.
+   */
+  readonly snapshotKeepsLog?: boolean;
+  /**
    * Messages that do not depend on this Ready's persist and may be sent before it (a Raft
    * leader's appends: it counts its own copy only once persisted, so followers may write
    * theirs at the same time — the thesis' §10.2.1). A core may always leave this empty.

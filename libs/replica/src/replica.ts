@@ -15,6 +15,7 @@ import {
   ConsensusError,
   carryOutReady,
   isProposal,
+  logIndex,
   seededRandom,
   type BaseMessage,
   type ConsensusCore,
@@ -631,7 +632,7 @@ export class Replica {
 
   /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
   private readonly readyPorts: ReadyPorts<BaseMessage> = {
-    installSnapshot: (meta) => this.installSnapshot(meta),
+    installSnapshot: (meta, keepLog) => this.installSnapshot(meta, keepLog),
     persist: (truncateAfter, hardState, entries, mustSync) => {
       if (truncateAfter !== null) this.log.truncateAfter(truncateAfter);
       if (hardState) this.log.setHardState(hardState);
@@ -841,7 +842,7 @@ export class Replica {
     return found;
   }
 
-  private async installSnapshot(meta: SnapshotMeta): Promise<void> {
+  private async installSnapshot(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
     const staged = this.stagedSnapshots.get(meta.index);
     if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
     // Our own snapshot may be copying the database: restore() must wait for it.
@@ -858,7 +859,10 @@ export class Replica {
         throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
       }
     }
-    await this.log.resetToSnapshot(meta);
+    // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
+    // snapshot: they are only cut below it, never removed first and written again.
+    if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));
+    else await this.log.resetToSnapshot(meta);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.lastAppliedTerm = meta.term;

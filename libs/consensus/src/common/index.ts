@@ -3,3 +3,4 @@ export { validateMembers } from './members';
 export { Inflights, Progress, type ProgressState } from './progress';
 export { majority, quorumValue, voteResult, type VoteResult } from './quorum';
 export { ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
+export { refuseProtocolOptions, validateCoreOptions } from './options';

@@ -26,8 +26,11 @@ import type { BaseMessage, Entry, HardState, LogIndex, ReadFailure, ReadState, R
 export type Completion = void | PromiseLike<void>;
 
 export interface ReadyPorts<M extends BaseMessage> {
-  /** The state machine takes the accepted snapshot, then the log restarts after it. */
-  installSnapshot(meta: SnapshotMeta): Completion;
+  /**
+   * The state machine takes the accepted snapshot, then the log restarts after it — emptied,
+   * or with `keepLog` (Ready.snapshotKeepsLog) keeping its records after the snapshot.
+   */
+  installSnapshot(meta: SnapshotMeta, keepLog: boolean): Completion;
   /**
    * Forgets the records after `truncateAfter` (when not null), then writes the hard state
    * (when not null) and the records (storage first truncates its log from `entries[0].index`
@@ -57,7 +60,7 @@ export function appliesBeforePersist(rd: Ready<BaseMessage>): boolean {
 /** Carries out one Ready through `ports`; true when it applied committed records. */
 export function carryOutReady<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M>): boolean | Promise<boolean> {
   if (rd.snapshot !== null) {
-    const installed = ports.installSnapshot(rd.snapshot);
+    const installed = ports.installSnapshot(rd.snapshot, rd.snapshotKeepsLog === true);
     if (installed !== undefined) return Promise.resolve(installed).then(() => persistAndSend(rd, ports));
   }
   return persistAndSend(rd, ports);

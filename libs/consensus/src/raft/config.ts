@@ -1,5 +1,5 @@
 /** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
-import { validateMembers } from '../common';
+import { validateCoreOptions } from '../common';
 import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
 
 function bad(sentence: string): ConsensusError {
@@ -11,17 +11,7 @@ function requirePositiveInteger(value: number, name: string): void {
 }
 
 export function validateOptions(o: CoreOptions): void {
-  validateMembers('raft', o.id, o.members, ['witness']);
-  requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
-  requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
-  if (o.electionTimeoutTicks <= o.heartbeatTicks) {
-    throw bad(`electionTimeoutTicks (${o.electionTimeoutTicks}) must be greater than heartbeatTicks (${o.heartbeatTicks}).`);
-  }
-  requirePositiveInteger(o.maxEntriesPerMessage, 'maxEntriesPerMessage');
-  requirePositiveInteger(o.maxBytesPerMessage, 'maxBytesPerMessage');
-  requirePositiveInteger(o.maxInflightMessages, 'maxInflightMessages');
-  requirePositiveInteger(o.maxUncommittedEntries, 'maxUncommittedEntries');
-  if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
+  validateCoreOptions('raft', o, ['witness']);
   raftOptions(o.protocolOptions);
 }
 

@@ -25,7 +25,7 @@ import {
   type SoftState,
 } from '../contract';
 import { parseHardState, raftOptions, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
-import { RaftLog } from './log';
+import { MemoryLog } from '../common/log';
 import type {
   AppendMessage,
   AppendResponseMessage,
@@ -95,7 +95,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
-  private readonly log: RaftLog;
+  private readonly log: MemoryLog;
 
   private term: number;
   private vote: NodeId | null;
@@ -138,7 +138,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
-    this.log = new RaftLog(persisted.snapshot, persisted.entries, hard.commit);
+    this.log = new MemoryLog(persisted.snapshot, persisted.entries, hard.commit);
     this.log.checkAll();
     this.term = hard.term;
     this.vote = hard.vote;

@@ -50,7 +50,7 @@ class DiskImage {
         this.append(op.entries);
         return;
       case 'snapshot':
-        this.installSnapshot(op.snapshot);
+        this.installSnapshot(op.snapshot, op.keepLog === true);
         return;
       case 'truncate':
         this.entries.length = Math.min(this.entries.length, Math.max(0, op.afterIndex - this.offset));
@@ -65,11 +65,11 @@ class DiskImage {
     for (const e of entries) this.entries.push(e);
   }
 
-  /** Keep the log after the snapshot only if it agrees with the snapshot's position. */
-  private installSnapshot(snapshot: StoredSnapshot): void {
+  /** Keep the log after the snapshot only if it agrees with the snapshot's position (or `keepLog`). */
+  private installSnapshot(snapshot: StoredSnapshot, keepLog: boolean): void {
     const { index, term } = snapshot.meta;
     this.snapshot = snapshot;
-    if (this.termAt(index) === term) {
+    if (keepLog || this.termAt(index) === term) {
       this.entries = this.entries.slice(Math.max(0, index - this.offset));
     } else {
       this.entries = [];
@@ -82,7 +82,7 @@ class DiskImage {
 type DiskWrite =
   | { readonly kind: 'hard_state'; readonly hardState: HardState }
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
-  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot }
+  | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot; readonly keepLog?: boolean }
   | { readonly kind: 'truncate'; readonly afterIndex: number };
 
 export class SimDisk {
@@ -149,10 +149,13 @@ export class SimDisk {
     this.write({ kind: 'truncate', afterIndex: index });
   }
 
-  /** A received snapshot: written like a real snapshot file (everything before it is synced first). */
-  installSnapshot(snapshot: StoredSnapshot): void {
+  /**
+   * A received snapshot: written like a real snapshot file (everything before it is synced
+   * first). The log is emptied, or with `keepLog` (Ready.snapshotKeepsLog) only cut below it.
+   */
+  installSnapshot(snapshot: StoredSnapshot, keepLog = false): void {
     this.fsync();
-    this.write({ kind: 'snapshot', snapshot });
+    this.write({ kind: 'snapshot', snapshot, keepLog });
     this.fsync();
   }
 

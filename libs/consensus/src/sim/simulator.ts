@@ -513,7 +513,7 @@ class Simulation<M extends BaseMessage> {
     let ports = this.ports.get(node);
     if (ports !== undefined) return ports;
     ports = {
-      installSnapshot: (meta) => this.installSnapshot(node, meta),
+      installSnapshot: (meta, keepLog) => this.installSnapshot(node, meta, keepLog),
       persist: (truncateAfter, hardState, entries, mustSync) => this.persist(node, truncateAfter, hardState, entries, mustSync),
       send: (message) => this.send(node, message),
       apply: (entries) => {
@@ -611,7 +611,7 @@ class Simulation<M extends BaseMessage> {
   }
 
   /** An accepted snapshot: the state machine takes its content, then the log restarts after it. */
-  private installSnapshot(node: SimNode<M>, meta: SnapshotMeta): void {
+  private installSnapshot(node: SimNode<M>, meta: SnapshotMeta, keepLog: boolean): void {
     const state = node.staged.get(`${meta.index}:${meta.term}`);
     if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
     node.sm = state.slice();
@@ -620,7 +620,7 @@ class Simulation<M extends BaseMessage> {
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
     this.checker.observeStateReset(node.id, node.sm);
-    node.disk.installSnapshot({ meta, state });
+    node.disk.installSnapshot({ meta, state }, keepLog);
     this.stats.snapshotsInstalled += 1;
     this.log(`install-snapshot ${node.id} ${meta.index}@${meta.term}`);
   }

@@ -1,5 +1,5 @@
 /**
- * The in-memory Raft log (etcd's raftLog + unstable in one): the records after the last
+ * The in-memory log every protocol keeps (etcd's raftLog + unstable in one): the records after the last
  * compaction point, which of them are durable, and the commit/applied cursors.
  *
  *   offset ─┬─ entries[0] … ─ stable ─ … unstable … ─ last
@@ -10,7 +10,7 @@
  */
 import { logIndex, term, type Entry, type LogIndex, type SnapshotMeta, type Term } from '../contract';
 
-export class RaftLog {
+export class MemoryLog {
   private offsetIndex: number;
   private offsetTerm: number;
   private entries: Entry[];
@@ -22,6 +22,8 @@ export class RaftLog {
   private snapshotMeta: SnapshotMeta | null;
   /** A snapshot received from the leader that the driver has not installed yet. */
   private pending: SnapshotMeta | null = null;
+  /** Lowest point a truncate-only cut (truncateAfter) reached since the last hand-out, or null. */
+  private cut: number | null = null;
 
   constructor(snapshot: SnapshotMeta | null, entries: readonly Entry[], commit: number) {
     this.snapshotMeta = snapshot;
@@ -88,7 +90,7 @@ export class RaftLog {
 
   private at(i: number): Entry {
     const e = this.entries[i - this.offsetIndex - 1];
-    if (e === undefined || e.index !== i) throw new Error(`raft log: no record at index ${i} (offset ${this.offsetIndex}, last ${this.lastIndex()})`);
+    if (e === undefined || e.index !== i) throw new Error(`log: no record at index ${i} (offset ${this.offsetIndex}, last ${this.lastIndex()})`);
     return e;
   }
 
@@ -99,7 +101,7 @@ export class RaftLog {
    * at least one when the range is non-empty. The caller guarantees lo > offset.
    */
   slice(lo: number, hi: number, maxCount: number, maxBytes: number): Entry[] {
-    if (lo <= this.offsetIndex) throw new Error(`raft log: slice from ${lo} reaches compacted records (offset ${this.offsetIndex})`);
+    if (lo <= this.offsetIndex) throw new Error(`log: slice from ${lo} reaches compacted records (offset ${this.offsetIndex})`);
     const end = Math.min(hi, this.lastIndex(), lo + maxCount - 1);
     const out: Entry[] = [];
     let bytes = 0;
@@ -157,8 +159,8 @@ export class RaftLog {
   /** Leader: append new records right after the last one. */
   append(entries: readonly Entry[]): void {
     for (const e of entries) {
-      if (e.index !== this.lastIndex() + 1) throw new Error(`raft log: append of index ${e.index} after last ${this.lastIndex()}`);
-      if (e.term < this.lastTerm()) throw new Error(`raft log: append of term ${e.term} after term ${this.lastTerm()}`);
+      if (e.index !== this.lastIndex() + 1) throw new Error(`log: append of index ${e.index} after last ${this.lastIndex()}`);
+      if (e.term < this.lastTerm()) throw new Error(`log: append of term ${e.term} after term ${this.lastTerm()}`);
       this.entries.push(e);
     }
   }
@@ -173,7 +175,7 @@ export class RaftLog {
     const lastNew = prevIndex + entries.length;
     const conflict = this.findConflict(entries);
     if (conflict !== 0) {
-      if (conflict <= this.committed) throw new Error(`raft log: conflicting record ${conflict} is at or below commit ${this.committed}`);
+      if (conflict <= this.committed) throw new Error(`log: conflicting record ${conflict} is at or below commit ${this.committed}`);
       this.truncateAndAppend(entries.slice(conflict - prevIndex - 1));
     }
     this.commitTo(Math.min(commit, lastNew));
@@ -191,17 +193,41 @@ export class RaftLog {
   private truncateAndAppend(entries: readonly Entry[]): void {
     const first = entries[0];
     if (first === undefined) return;
-    if (first.index <= this.offsetIndex) throw new Error(`raft log: overwrite of compacted index ${first.index}`);
-    if (first.index > this.lastIndex() + 1) throw new Error(`raft log: gap before index ${first.index} (last ${this.lastIndex()})`);
+    if (first.index <= this.offsetIndex) throw new Error(`log: overwrite of compacted index ${first.index}`);
+    if (first.index > this.lastIndex() + 1) throw new Error(`log: gap before index ${first.index} (last ${this.lastIndex()})`);
     this.entries.length = first.index - this.offsetIndex - 1;
     // The driver truncates its copy when Ready.entries starts at or below its last record.
     this.stable = Math.min(this.stable, first.index - 1);
     this.append(entries);
   }
 
+  /**
+   * Cut every record after `index` without appending (Zab's TRUNC). Only uncommitted records
+   * may go; the next Ready asks storage to cut its copy too (`cutPoint`).
+   */
+  truncateAfter(index: number): void {
+    if (index >= this.lastIndex()) return;
+    if (index < this.committed) throw new Error(`log: truncation after ${index} would remove committed records (commit ${this.committed})`);
+    if (index < this.offsetIndex) throw new Error(`log: truncation after ${index} reaches compacted records (offset ${this.offsetIndex})`);
+    this.entries.length = index - this.offsetIndex;
+    this.stable = Math.min(this.stable, index);
+    this.cut = this.cut === null ? index : Math.min(this.cut, index);
+  }
+
+  /** The truncate-only cut to hand to storage (and forget), or null. */
+  takeCutPoint(): LogIndex | null {
+    const c = this.cut;
+    this.cut = null;
+    return c === null ? null : logIndex(c);
+  }
+
+  hasCutPoint(): boolean {
+    return this.cut !== null;
+  }
+
   commitTo(i: number): void {
     if (i <= this.committed) return;
-    if (i > this.lastIndex()) throw new Error(`raft log: commit ${i} is beyond the last index ${this.lastIndex()} (was the log lost?)`);
+    if (i > this.lastIndex()) throw new Error(`log: commit ${i} is beyond the last index ${this.lastIndex()} (was the log lost?)`);
     this.committed = i;
   }
 
@@ -212,13 +238,13 @@ export class RaftLog {
 
   appliedTo(i: number): void {
     if (i <= this.applied) return;
-    if (i > this.committed) throw new Error(`raft log: applied ${i} is beyond commit ${this.committed}`);
+    if (i > this.committed) throw new Error(`log: applied ${i} is beyond commit ${this.committed}`);
     this.applied = i;
   }
 
   /** Follower: replace the whole log with a snapshot received from the leader. */
   restore(meta: SnapshotMeta): void {
-    if (meta.index <= this.committed) throw new Error(`raft log: restore of snapshot ${meta.index} at or below commit ${this.committed}`);
+    if (meta.index <= this.committed) throw new Error(`log: restore of snapshot ${meta.index} at or below commit ${this.committed}`);
     this.offsetIndex = meta.index;
     this.offsetTerm = meta.term;
     this.entries = [];
@@ -226,6 +252,8 @@ export class RaftLog {
     this.committed = meta.index;
     this.snapshotMeta = meta;
     this.pending = meta;
+    // Installing the snapshot resets storage's log: no separate cut is needed.
+    this.cut = null;
   }
 
   /** The driver installed `meta` (handed out by a Ready). */
@@ -239,8 +267,8 @@ export class RaftLog {
    * caller to applied and stable records) and remember the snapshot for lagging peers.
    */
   compact(meta: SnapshotMeta, compactTo: number): void {
-    if (meta.index > this.applied) throw new Error(`raft log: snapshot ${meta.index} is beyond applied ${this.applied}`);
-    if (compactTo > Math.min(this.applied, this.stable)) throw new Error(`raft log: compaction to ${compactTo} passes applied/stable records`);
+    if (meta.index > this.applied) throw new Error(`log: snapshot ${meta.index} is beyond applied ${this.applied}`);
+    if (compactTo > Math.min(this.applied, this.stable)) throw new Error(`log: compaction to ${compactTo} passes applied/stable records`);
     if (meta.index >= (this.snapshotMeta?.index ?? 0)) this.snapshotMeta = meta;
     if (compactTo <= this.offsetIndex) return;
     const t = this.at(compactTo).term;
@@ -254,15 +282,15 @@ export class RaftLog {
   check(): void {
     const last = this.lastIndex();
     const snapIndex = Math.max(this.applied, this.pending?.index ?? 0);
-    if (this.applied > this.committed) throw new Error(`raft log invariant: applied ${this.applied} > commit ${this.committed}`);
-    if (this.committed > last) throw new Error(`raft log invariant: commit ${this.committed} > last ${last}`);
-    if (this.offsetIndex > snapIndex) throw new Error(`raft log invariant: compacted ${this.offsetIndex} > applied ${snapIndex}`);
-    if (this.stable < this.offsetIndex || this.stable > last) throw new Error(`raft log invariant: stable ${this.stable} outside [${this.offsetIndex}, ${last}]`);
+    if (this.applied > this.committed) throw new Error(`log invariant: applied ${this.applied} > commit ${this.committed}`);
+    if (this.committed > last) throw new Error(`log invariant: commit ${this.committed} > last ${last}`);
+    if (this.offsetIndex > snapIndex) throw new Error(`log invariant: compacted ${this.offsetIndex} > applied ${snapIndex}`);
+    if (this.stable < this.offsetIndex || this.stable > last) throw new Error(`log invariant: stable ${this.stable} outside [${this.offsetIndex}, ${last}]`);
     const first = this.entries[0];
-    if (first !== undefined && first.index !== this.offsetIndex + 1) throw new Error(`raft log invariant: first record ${first.index} does not follow offset ${this.offsetIndex}`);
+    if (first !== undefined && first.index !== this.offsetIndex + 1) throw new Error(`log invariant: first record ${first.index} does not follow offset ${this.offsetIndex}`);
     const tail = this.entries[this.entries.length - 1];
     if (first !== undefined && (first.term < this.offsetTerm || (tail !== undefined && tail.term < first.term))) {
-      throw new Error('raft log invariant: terms decrease along the log');
+      throw new Error('log invariant: terms decrease along the log');
     }
   }
 
@@ -271,8 +299,8 @@ export class RaftLog {
     this.check();
     let prevTerm = this.offsetTerm;
     this.entries.forEach((e, i) => {
-      if (e.index !== this.offsetIndex + 1 + i) throw new Error(`raft log invariant: record ${i} has index ${e.index}, expected ${this.offsetIndex + 1 + i}`);
-      if (e.term < prevTerm) throw new Error(`raft log invariant: term ${e.term} at ${e.index} is below the previous term ${prevTerm}`);
+      if (e.index !== this.offsetIndex + 1 + i) throw new Error(`log invariant: record ${i} has index ${e.index}, expected ${this.offsetIndex + 1 + i}`);
+      if (e.term < prevTerm) throw new Error(`log invariant: term ${e.term} at ${e.index} is below the previous term ${prevTerm}`);
       prevTerm = e.term;
     });
   }

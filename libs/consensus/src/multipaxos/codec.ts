@@ -1,0 +1,169 @@
+/**
+ * Compact binary wire format for PaxosMessage:
+ *
+ *   message = version:u8 type:u8 from:str to:str ballot:uint body
+ *
+ * in the primitives of common/wire.ts. Slots travel as entries after their first slot (an
+ * Accept's slots are contiguous); a Promise's accepted slots may have holes between them, so
+ * each carries its own slot number.
+ */
+import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
+import { WireReader, WireWriter } from '../common/wire';
+import type { PaxosMessage, PaxosMessageType } from './messages';
+
+export const PAXOS_CODEC_VERSION = 1;
+
+const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
+  prepare: 1,
+  promise: 2,
+  accept: 3,
+  accepted: 4,
+  heartbeat: 5,
+  heartbeatResponse: 6,
+  snapshot: 7,
+  readIndex: 8,
+  readIndexResponse: 9,
+};
+const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
+  Object.entries(TYPE_CODES).map(([name, code]) => [code, name as PaxosMessageType]),
+);
+
+/** Slots that may have holes between them: each one as a run of one. */
+function writeSparse(w: WireWriter, entries: readonly Entry[]): void {
+  w.uint(entries.length, 'accepted count');
+  for (const e of entries) {
+    w.uint(e.index, 'slot');
+    w.entries(e.index, [e]);
+  }
+}
+
+function readSparse(r: WireReader): Entry[] {
+  const n = r.count('accepted count', 4);
+  const out: Entry[] = [];
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const slot = r.uint('slot');
+    if (slot <= prev) throw r.bad(`accepted slot ${slot} does not follow slot ${prev}`);
+    const [e, ...rest] = r.entries(slot);
+    if (e === undefined || rest.length > 0) throw r.bad(`accepted slot ${slot} must carry exactly one record`);
+    out.push(e);
+    prev = slot;
+  }
+  return out;
+}
+
+export function encodeMessage(m: PaxosMessage): Uint8Array {
+  const w = new WireWriter('multipaxos');
+  w.u8(PAXOS_CODEC_VERSION);
+  w.u8(TYPE_CODES[m.type]);
+  w.str(m.from);
+  w.str(m.to);
+  w.uint(m.ballot, 'ballot');
+  switch (m.type) {
+    case 'prepare':
+      w.uint(m.fromSlot, 'fromSlot');
+      break;
+    case 'promise':
+      w.bool(m.reject);
+      w.uint(m.chosen, 'chosen');
+      w.uint(m.firstSlot, 'firstSlot');
+      writeSparse(w, m.accepted);
+      break;
+    case 'accept': {
+      const first = m.entries[0]?.index ?? 0;
+      w.uint(m.chosen, 'chosen');
+      w.uint(first, 'first slot');
+      w.entries(first, m.entries);
+      break;
+    }
+    case 'accepted':
+      w.bool(m.reject);
+      w.uint(m.fromSlot, 'fromSlot');
+      w.uint(m.toSlot, 'toSlot');
+      w.uint(m.prefix, 'prefix');
+      break;
+    case 'heartbeat':
+      w.uint(m.chosen, 'chosen');
+      w.uint(m.readSeq, 'readSeq');
+      break;
+    case 'heartbeatResponse':
+      w.uint(m.readSeq, 'readSeq');
+      w.uint(m.prefix, 'prefix');
+      break;
+    case 'snapshot':
+      w.snapshot(m.snapshot);
+      break;
+    case 'readIndex':
+      w.str(m.requestId);
+      break;
+    case 'readIndexResponse':
+      w.str(m.requestId);
+      w.uint(m.index, 'index');
+      w.bool(m.reject);
+      break;
+    default:
+      return assertNever(m, 'multipaxos message');
+  }
+  return w.finish();
+}
+
+export function decodeMessage(bytes: Uint8Array): PaxosMessage {
+  const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'multipaxos');
+  if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
+  const version = r.u8('version');
+  if (version !== PAXOS_CODEC_VERSION) throw r.bad(`unsupported version ${version}`);
+  const code = r.u8('type');
+  const type = TYPES_BY_CODE.get(code);
+  if (type === undefined) throw r.bad(`unknown type ${code}`);
+  const from = nodeId(r.nodeId('from'));
+  const to = nodeId(r.nodeId('to'));
+  const ballot = term(r.uint('ballot'));
+  const m = readBody(r, type, { from, to, ballot });
+  r.end(type);
+  return m;
+}
+
+function readBody(r: WireReader, type: PaxosMessageType, h: Pick<PaxosMessage, 'from' | 'to' | 'ballot'>): PaxosMessage {
+  switch (type) {
+    case 'prepare':
+      return { type, ...h, fromSlot: logIndex(r.uint('fromSlot')) };
+    case 'promise': {
+      const reject = r.bool('reject');
+      const chosen = logIndex(r.uint('chosen'));
+      const firstSlot = logIndex(r.uint('firstSlot'));
+      return { type, ...h, reject, chosen, firstSlot, accepted: readSparse(r) };
+    }
+    case 'accept': {
+      const chosen = logIndex(r.uint('chosen'));
+      const first = r.uint('first slot');
+      const entries = r.entries(first);
+      if (entries.length > 0 && first === 0) throw r.bad('accept slots start at slot 0');
+      return { type, ...h, chosen, entries };
+    }
+    case 'accepted': {
+      const reject = r.bool('reject');
+      const fromSlot = logIndex(r.uint('fromSlot'));
+      const toSlot = logIndex(r.uint('toSlot'));
+      return { type, ...h, reject, fromSlot, toSlot, prefix: logIndex(r.uint('prefix')) };
+    }
+    case 'heartbeat': {
+      const chosen = logIndex(r.uint('chosen'));
+      return { type, ...h, chosen, readSeq: r.uint('readSeq') };
+    }
+    case 'heartbeatResponse': {
+      const readSeq = r.uint('readSeq');
+      return { type, ...h, readSeq, prefix: logIndex(r.uint('prefix')) };
+    }
+    case 'snapshot':
+      return { type, ...h, snapshot: r.snapshot() };
+    case 'readIndex':
+      return { type, ...h, requestId: r.str('requestId') };
+    case 'readIndexResponse': {
+      const requestId = r.str('requestId');
+      const index = logIndex(r.uint('index'));
+      return { type, ...h, requestId, index, reject: r.bool('reject') };
+    }
+    default:
+      return assertNever(type, 'multipaxos message type');
+  }
+}

@@ -1,0 +1,72 @@
+/** Multi-Paxos settings, ballots and boot-state checks: one sentence per impossible value. */
+import { refuseProtocolOptions, validateCoreOptions } from '../common';
+import { ConsensusError, type CoreOptions, type HardState, type Member, type NodeId, type PersistedState } from '../contract';
+
+/**
+ * A ballot is (round, proposer) encoded in one number so that a larger number always wins:
+ * round × BALLOT_PROPOSERS_MAX + the proposer's rank (1-based, in the sorted member ids).
+ * Two proposers never share a ballot, and a higher round beats every proposer of a lower one.
+ */
+export const BALLOT_PROPOSERS_MAX = 1024;
+
+export function ballotOf(round: number, rank: number): number {
+  return round * BALLOT_PROPOSERS_MAX + rank;
+}
+
+export function roundOf(ballot: number): number {
+  return Math.floor(ballot / BALLOT_PROPOSERS_MAX);
+}
+
+/** 1-based rank of `id` among the members' ids, sorted: the low part of its ballots. */
+export function rankOf(members: readonly Member[], id: NodeId): number {
+  const ids = members.map((m) => m.id).sort();
+  return ids.indexOf(id) + 1;
+}
+
+function bad(sentence: string): ConsensusError {
+  return new ConsensusError('bad_config', sentence);
+}
+
+function badState(sentence: string): ConsensusError {
+  return new ConsensusError('bad_state', sentence);
+}
+
+function requirePositiveInteger(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
+}
+
+export function validateOptions(o: CoreOptions): void {
+  validateCoreOptions('multipaxos', o, ['witness']);
+  if (o.members.length >= BALLOT_PROPOSERS_MAX) throw bad(`multipaxos supports at most ${BALLOT_PROPOSERS_MAX - 1} members.`);
+  refuseProtocolOptions('multipaxos', o);
+}
+
+/** An acceptor's durable promise: it accepts nothing below this ballot. */
+export interface PaxosHardState {
+  readonly promised: number;
+}
+
+export function toHardState(h: PaxosHardState): HardState {
+  return { promised: h.promised };
+}
+
+export function parseHardState(h: HardState | null): PaxosHardState {
+  if (h === null) return { promised: 0 };
+  const v = h['promised'];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw badState(`persisted multipaxos hard state: promised must be a non-negative integer, got ${JSON.stringify(v)} (was this data directory written by another protocol?).`);
+  }
+  return { promised: v };
+}
+
+/** The boot state must be slots the driver could have written: contiguous, ballots within the promise. */
+export function validatePersisted(p: PersistedState, hard: PaxosHardState): void {
+  const snapIndex = p.snapshot?.index ?? 0;
+  let expected: number | null = null;
+  for (const e of p.entries) {
+    if (expected !== null && e.index !== expected) throw badState(`persisted multipaxos slots: slot ${e.index} follows ${expected - 1}.`);
+    if (expected === null && e.index > snapIndex + 1) throw badState(`persisted multipaxos slots: first slot ${e.index} leaves a gap after the snapshot at ${snapIndex}.`);
+    if (e.term === 0 && (e.kind !== 'noop' || e.data.length > 0)) throw badState(`persisted multipaxos slots: slot ${e.index} is a hole that carries a value.`);
+    expected = e.index + 1;
+  }
+}

@@ -1,0 +1,917 @@
+/**
+ * Multi-Paxos (Lamport, "Paxos Made Simple" §3; Chandra, Griesemer and Redstone, "Paxos Made
+ * Live"; van Renesse and Altinbuken, "Paxos Made Moderately Complex") as a pure object driven
+ * by tick/step/propose/readIndex, whose effects come out of ready() in the order the driver
+ * must perform them.
+ *
+ * Every voter is an acceptor; one of them, the leader, is the distinguished proposer:
+ *   - phase 1, once per leadership: Prepare(ballot, first slot not known chosen) to every
+ *     acceptor; an acceptor promises a ballot above every one it promised, persists the promise,
+ *     and returns every slot it accepted from there on, with its ballot. With a quorum of
+ *     promises the leader takes, slot by slot, the value accepted at the highest ballot (a no-op
+ *     where none was), and proposes it again under its own ballot;
+ *   - phase 2, per slot: Accept(ballot, slots) — pipelined and batched; an acceptor accepts any
+ *     slot at a ballot at least its promise, whatever it holds before it, persists, and answers
+ *     Accepted. A slot is chosen when a quorum accepted it at one ballot; the chosen watermark
+ *     travels on the next Accept or heartbeat, and every node applies chosen slots in order.
+ * A proposer whose ballot is refused learns the higher one and steps down; a node that stops
+ * hearing the leader starts phase 1 after a randomized timeout, so duelling proposers settle.
+ */
+import {
+  ConsensusError,
+  assertNever,
+  proposalToken,
+  logIndex,
+  term as toTerm,
+  type ConsensusCore,
+  type CoreOptions,
+  type CoreStatus,
+  type Entry,
+  type LogIndex,
+  type NodeId,
+  type PersistedState,
+  type ProposeResult,
+  type ReadFailure,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from '../contract';
+import { ReadOnly, type ConfirmedRead, type ReadRequest } from '../common';
+import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
+import type {
+  AcceptMessage,
+  AcceptedMessage,
+  HeartbeatMessage,
+  HeartbeatResponseMessage,
+  PaxosMessage,
+  PrepareMessage,
+  PromiseMessage,
+  ReadIndexMessage,
+  ReadIndexResponseMessage,
+  SnapshotMessage,
+} from './messages';
+import { SlotLog, isHole } from './slots';
+
+/** Most read requests waiting for confirmation (leader) or for the leader's answer (follower). */
+export const READS_PENDING_MAX = 10_000;
+/** Most committed records handed to the state machine in one Ready. */
+export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
+/** Ticks of random delay before a node that lost its leader's connection starts phase 1. */
+export const FAST_ELECTION_JITTER_TICKS = 4;
+
+const EMPTY_DATA = new Uint8Array(0);
+
+type State = 'follower' | 'candidate' | 'leader';
+
+/**
+ * The leader's view of one peer's slots. Flow control (probe / replicate / snapshot, a window
+ * of Accepts in flight, the right prefix as the match point) is etcd Raft's per-follower
+ * progress tracking; what is counted toward a choice is per slot.
+ */
+interface Peer {
+  readonly id: NodeId;
+  readonly voter: boolean;
+  /** Next slot to send. */
+  next: number;
+  /** Every slot up to here holds the chosen value or the one accepted at our ballot. */
+  prefix: number;
+  /** 'probe': one Accept at a time until its prefix reaches what we send; 'replicate': pipelined. */
+  mode: 'probe' | 'replicate' | 'snapshot';
+  /** Last slot of each Accept in flight. */
+  inflight: number[];
+  heardAtTick: number;
+  /** When the snapshot in flight left: one that never arrives is sent again a timeout later. */
+  snapshotSentTick: number;
+  /** Slots up to here were counted as accepted by it through its right prefix. */
+  countedTo: number;
+}
+
+interface HandedOut {
+  readonly lastSlot: number | null;
+  readonly snapshot: SnapshotMeta | null;
+  readonly appliedTo: number | null;
+  readonly promised: number | null;
+}
+
+export class PaxosCore implements ConsensusCore<PaxosMessage> {
+  private readonly id: NodeId;
+  private readonly o: CoreOptions;
+  private readonly voters: readonly NodeId[];
+  private readonly peers: readonly NodeId[];
+  private readonly isVoter: boolean;
+  private readonly rank: number;
+  private readonly slots: SlotLog;
+
+  /** The acceptor's promise (hard state), and the part of it known durable. */
+  private promised: number;
+  private durablePromised: number;
+  private prevHard: PaxosHardState;
+  private prevSoft: SoftState;
+
+  private state: State = 'follower';
+  /** The leader we follow (its Accepts and heartbeats carry our promised ballot), or null. */
+  private leader: NodeId | null = null;
+  /** The highest ballot seen anywhere: our next ballot is above it. */
+  private maxSeenBallot: number;
+  private ticks = 0;
+  private electionElapsed = 0;
+  private randomizedTimeout = 0;
+  private heartbeatElapsed = 0;
+
+  // Proposer
+  private ballot = 0;
+  private fromSlot = 0;
+  private readonly promises = new Map<NodeId, PromiseMessage>();
+  private readonly peerState = new Map<NodeId, Peer>();
+  /** Acceptors (voters) that accepted each not-yet-chosen slot at our ballot. */
+  private readonly acks = new Map<number, Set<NodeId>>();
+  /** The highest slot phase 1 proposed again: reads wait until it is chosen. */
+  private phase1LastSlot = 0;
+  private acceptsWanted = false;
+  private readOnly: ReadOnly;
+  private readsAwaitingPhase1: ReadRequest[] = [];
+  private readBroadcastWanted = false;
+
+  // Acceptor
+  /** Slots up to here hold chosen values or ones accepted at `prefixBallot`. */
+  private prefix = 0;
+  private prefixBallot = 0;
+  private readonly forwardedReads = new Map<string, number>();
+
+  private outbox: PaxosMessage[] = [];
+  private readStates: ReadState[] = [];
+  private readFailures: ReadFailure[] = [];
+  private handedOut: HandedOut | null = null;
+
+  constructor(options: CoreOptions, persisted: PersistedState) {
+    validateOptions(options);
+    const hard = parseHardState(persisted.hardState);
+    validatePersisted(persisted, hard);
+    this.o = options;
+    this.id = options.id;
+    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
+    this.isVoter = this.voters.includes(this.id);
+    this.rank = rankOf(options.members, this.id);
+    this.slots = new SlotLog(persisted.snapshot, persisted.entries);
+    // Accepting at a ballot promises it: storage writes the slots before the hard state, so a
+    // crash between the two leaves slots above the stored promise, which still binds us.
+    let promised = hard.promised;
+    for (const e of persisted.entries) promised = Math.max(promised, e.term);
+    this.promised = promised;
+    this.durablePromised = promised;
+    this.maxSeenBallot = promised;
+    this.prevHard = { promised };
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.prefix = this.slots.chosenIndex();
+    this.drawTimeout();
+    this.prevSoft = this.softState();
+    this.check();
+  }
+
+  // =============================================================================================
+  // Driver API
+
+  tick(): void {
+    this.ticks++;
+    if (this.state === 'leader') this.tickLeader();
+    else this.tickElection();
+    this.check();
+  }
+
+  step(m: PaxosMessage): void {
+    if (m.to !== this.id) throw new ConsensusError('bad_message', `multipaxos message: addressed to ${m.to}, not to ${this.id}`);
+    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `multipaxos message: from ${m.from}, which is not a peer of ${this.id}`);
+    this.stepMessage(m);
+    this.check();
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
+    if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    const slot = this.slots.lastIndex() + 1;
+    this.slots.accept([{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'command', data }]);
+    this.acceptsWanted = true;
+    this.check();
+    return { ok: true, index: logIndex(slot), term: toTerm(this.ballot), token: proposalToken(data) };
+  }
+
+  readIndex(requestId: string): void {
+    switch (this.state) {
+      case 'leader':
+        this.handleReadRequest({ requestId, origin: null });
+        break;
+      case 'follower':
+        this.forwardRead(requestId);
+        break;
+      case 'candidate':
+        this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
+        break;
+      default:
+        assertNever(this.state, 'multipaxos state');
+    }
+    this.check();
+  }
+
+  hasReady(): boolean {
+    return (
+      this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readFailures.length > 0 ||
+      this.readBroadcastWanted ||
+      (this.acceptsWanted && this.state === 'leader') ||
+      this.slots.hasUnstable() ||
+      this.slots.pendingSnapshot() !== null ||
+      this.slots.hasCommittedToApply() ||
+      this.promised !== this.prevHard.promised ||
+      this.softChanged(this.softState())
+    );
+  }
+
+  ready(): Ready<PaxosMessage> {
+    if (this.acceptsWanted && this.state === 'leader') this.sendAcceptsToAll();
+    this.acceptsWanted = false;
+    if (this.readBroadcastWanted && this.state === 'leader') this.broadcastHeartbeat();
+    this.readBroadcastWanted = false;
+    const hardChanged = this.promised !== this.prevHard.promised;
+    const soft = this.softState();
+    const softChanged = this.softChanged(soft);
+    const entries = this.slots.unstableEntries();
+    const snapshot = this.slots.pendingSnapshot();
+    const committed = this.slots.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    // A leader's Accepts never depend on its own persist: it counts its own acceptance only
+    // after advance() says it is durable.
+    const early = this.state === 'leader' && !hardChanged;
+    const rd: Ready<PaxosMessage> = {
+      hardState: hardChanged ? toHardState({ promised: this.promised }) : null,
+      // A changed slot is written again from there on (storage cuts at entries[0]).
+      truncateAfter: null,
+      entries,
+      mustSync: entries.length > 0 || hardChanged,
+      snapshot,
+      snapshotKeepsLog: snapshot !== null,
+      earlyMessages: early ? this.outbox.filter(isLeaderBroadcast) : [],
+      messages: early ? this.outbox.filter((m) => !isLeaderBroadcast(m)) : this.outbox,
+      committed,
+      readStates: this.readStates,
+      readFailures: this.readFailures,
+      softState: softChanged ? soft : null,
+    };
+    const last = entries[entries.length - 1];
+    const lastCommitted = committed[committed.length - 1];
+    this.handedOut = {
+      lastSlot: last === undefined ? null : last.index,
+      snapshot,
+      appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
+      promised: hardChanged ? this.promised : null,
+    };
+    this.outbox = [];
+    this.readStates = [];
+    this.readFailures = [];
+    if (hardChanged) this.prevHard = { promised: this.promised };
+    if (softChanged) this.prevSoft = soft;
+    return rd;
+  }
+
+  advance(): void {
+    const h = this.handedOut;
+    if (h === null) throw new Error('multipaxos: advance() called without a ready() to acknowledge');
+    this.handedOut = null;
+    if (h.snapshot !== null) this.slots.snapshotInstalled(h.snapshot);
+    const stableBefore = this.slots.stableIndex();
+    if (h.lastSlot !== null) this.slots.stableTo(h.lastSlot);
+    if (h.appliedTo !== null) this.slots.appliedTo(h.appliedTo);
+    if (h.promised !== null) this.durablePromised = h.promised;
+    if (this.state === 'candidate') this.maybeWinPhase1();
+    if (this.state === 'leader') {
+      // Our own acceptances count once durable.
+      for (let s = Math.max(stableBefore, this.slots.chosenIndex()) + 1; s <= this.slots.stableIndex(); s++) {
+        if (this.slots.ballotAt(s) === this.ballot) this.ackSlot(s, this.id);
+      }
+      this.advanceChosen();
+    }
+    this.check();
+  }
+
+  compact(meta: SnapshotMeta, retainEntries: number): void {
+    if (!Number.isSafeInteger(retainEntries) || retainEntries < 0) {
+      throw new ConsensusError('bad_state', `multipaxos compact: retainEntries must be a non-negative integer, got ${retainEntries}`);
+    }
+    const applied = this.slots.appliedIndex();
+    if (meta.index > applied) throw new ConsensusError('bad_state', `multipaxos compact: snapshot index ${meta.index} is beyond the applied index ${applied}`);
+    if (meta.index < (this.slots.snapshot()?.index ?? 0)) return;
+    const compactTo = Math.min(Math.max(0, meta.index - retainEntries), applied, this.slots.stableIndex());
+    this.slots.compact(meta, compactTo);
+    this.check();
+  }
+
+  reportSnapshotFailure(to: NodeId): void {
+    const pr = this.state === 'leader' ? this.peerState.get(to) : undefined;
+    if (pr?.mode === 'snapshot') this.probe(pr, pr.prefix + 1);
+    this.check();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    const pr = this.state === 'leader' ? this.peerState.get(to) : undefined;
+    if (pr !== undefined && pr.mode === 'replicate') this.probe(pr, pr.prefix + 1);
+    if (this.state === 'follower' && to === this.leader) {
+      // Its connection broke (its process died, or the link did): start phase 1 within a few
+      // ticks, not a whole timeout. Acceptors still hearing a live leader refuse to promise.
+      this.leader = null;
+      const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
+      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - 1 - jitter);
+    }
+    this.check();
+  }
+
+  /** Multi-Paxos has no leadership transfer here: leadership moves by phase 1. */
+  transferLeadership(_to: NodeId): void {
+    return;
+  }
+
+  status(): CoreStatus {
+    const progress: Record<string, { match: LogIndex; next: LogIndex; state: string }> = {};
+    if (this.state === 'leader') for (const [id, pr] of this.peerState) progress[id] = { match: logIndex(pr.prefix), next: logIndex(pr.next), state: pr.mode };
+    return {
+      id: this.id,
+      role: this.role(),
+      leader: this.leader,
+      term: toTerm(this.promised),
+      commitIndex: this.slots.chosenIndex(),
+      lastIndex: this.slots.lastIndex(),
+      firstIndex: this.slots.firstIndex(),
+      progress,
+    };
+  }
+
+  // =============================================================================================
+  // Roles and timers
+
+  private role(): Role {
+    switch (this.state) {
+      case 'leader':
+        return 'leader';
+      case 'candidate':
+        return 'candidate';
+      case 'follower':
+        return this.isVoter ? 'follower' : 'observer';
+      default:
+        return assertNever(this.state, 'multipaxos state');
+    }
+  }
+
+  /** Randomized in [T, 2T): duelling proposers back off by different amounts and settle. */
+  private drawTimeout(): void {
+    const t = this.o.electionTimeoutTicks;
+    this.randomizedTimeout = t + Math.floor(this.o.random() * t);
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.isVoter && this.electionElapsed >= this.randomizedTimeout) {
+      this.electionElapsed = 0;
+      this.drawTimeout();
+      this.startPhase1();
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+    for (const pr of this.peerState.values()) {
+      if (pr.mode === 'snapshot' && this.ticks - pr.snapshotSentTick >= this.o.electionTimeoutTicks) {
+        this.probe(pr, pr.prefix + 1);
+        this.sendAccepts(pr);
+      }
+    }
+    // A leader that has not heard from a quorum of acceptors for a timeout steps down: it can
+    // choose nothing, and its clients are better sent elsewhere.
+    const live = [this.id];
+    for (const pr of this.peerState.values()) if (pr.voter && this.ticks - pr.heardAtTick < this.o.electionTimeoutTicks) live.push(pr.id);
+    if (!this.hasQuorum(live)) this.becomeFollower(null);
+  }
+
+  private becomeFollower(leader: NodeId | null): void {
+    if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
+    if (this.state !== 'follower' || leader !== this.leader) this.failForwardedReads();
+    this.state = 'follower';
+    this.leader = leader;
+    this.ballot = 0;
+    this.promises.clear();
+    this.peerState.clear();
+    this.acks.clear();
+    this.acceptsWanted = false;
+    this.electionElapsed = 0;
+  }
+
+  // =============================================================================================
+  // Phase 1
+
+  private startPhase1(): void {
+    if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
+    this.state = 'candidate';
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.ballot = ballotOf(roundOf(Math.max(this.promised, this.maxSeenBallot)) + 1, this.rank);
+    this.maxSeenBallot = this.ballot;
+    // Our own promise, persisted before it counts (maybeWinPhase1 waits for it to be durable).
+    this.promised = this.ballot;
+    this.prefixBallot = 0;
+    this.prefix = this.slots.chosenIndex();
+    this.fromSlot = this.slots.chosenIndex() + 1;
+    this.promises.clear();
+    this.peerState.clear();
+    this.acks.clear();
+    for (const to of this.voters) {
+      if (to !== this.id) this.send<PrepareMessage>({ type: 'prepare', from: this.id, to, ballot: toTerm(this.ballot), fromSlot: logIndex(this.fromSlot) });
+    }
+    this.maybeWinPhase1();
+  }
+
+  private handlePrepare(m: PrepareMessage): void {
+    this.seeBallot(m.ballot);
+    const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
+    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter) {
+      // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
+      // which keeps a returning partitioned node from deposing it).
+      this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
+      return;
+    }
+    if (m.ballot > this.promised) {
+      if (this.state !== 'follower') this.becomeFollower(null);
+      this.promised = m.ballot;
+      this.leader = null;
+      // Give the candidate we promised a whole timeout to win before we campaign ourselves.
+      this.electionElapsed = 0;
+    }
+    // Persisted before it leaves (Ready.messages follow the hard state's fsync).
+    this.send<PromiseMessage>({
+      type: 'promise', from: this.id, to: m.from, ballot: m.ballot, reject: false,
+      chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: this.slots.acceptedFrom(m.fromSlot),
+    });
+  }
+
+  private handlePromise(m: PromiseMessage): void {
+    if (m.reject) {
+      this.deposedBy(m.ballot);
+      return;
+    }
+    if (this.state !== 'candidate' || m.ballot !== this.ballot) return;
+    if (m.firstSlot > this.fromSlot) {
+      // It chose and compacted slots we do not know: we cannot learn their values from it, so
+      // we must not lead. Someone who knows them will; we wait a whole timeout first.
+      this.becomeFollower(null);
+      return;
+    }
+    this.promises.set(m.from, m);
+    this.maybeWinPhase1();
+  }
+
+  /**
+   * With a quorum of promises (ours durable among them): for every slot from `fromSlot` to the
+   * highest any promise reported, propose again the value accepted at the highest ballot, or a
+   * no-op where none was — under our ballot. Then we lead.
+   */
+  private maybeWinPhase1(): void {
+    if (this.state !== 'candidate' || this.durablePromised !== this.ballot) return;
+    const promised = [this.id, ...this.promises.keys()];
+    if (!this.hasQuorum(promised)) return;
+    const best = new Map<number, Entry>();
+    const consider = (e: Entry): void => {
+      if (e.index < this.fromSlot || isHole(e)) return;
+      const held = best.get(e.index);
+      if (held === undefined || e.term > held.term) best.set(e.index, e);
+    };
+    for (const e of this.slots.acceptedFrom(this.fromSlot)) consider(e);
+    for (const p of this.promises.values()) for (const e of p.accepted) consider(e);
+    let last = this.fromSlot - 1;
+    for (const slot of best.keys()) last = Math.max(last, slot);
+    const again: Entry[] = [];
+    for (let s = this.fromSlot; s <= last; s++) {
+      const e = best.get(s);
+      again.push(e === undefined
+        ? { index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA }
+        : { index: logIndex(s), term: toTerm(this.ballot), kind: e.kind, data: e.data });
+    }
+    this.becomeLeader(again, last);
+  }
+
+  private becomeLeader(again: readonly Entry[], last: number): void {
+    this.state = 'leader';
+    this.leader = this.id;
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.slots.accept(again);
+    this.phase1LastSlot = last;
+    this.prefixBallot = this.ballot;
+    this.acks.clear();
+    for (const id of this.peers) {
+      const voter = this.voters.includes(id);
+      const p = this.promises.get(id);
+      // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
+      const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
+      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0 });
+    }
+    this.promises.clear();
+    this.acceptsWanted = true;
+    this.broadcastHeartbeat();
+  }
+
+  // =============================================================================================
+  // Phase 2: the leader
+
+  private peer(id: NodeId): Peer | undefined {
+    return this.peerState.get(id);
+  }
+
+  private sendAcceptsToAll(): void {
+    for (const pr of this.peerState.values()) this.sendAccepts(pr);
+  }
+
+  /** Send what flow control allows: one Accept while probing, a window of them while replicating. */
+  private sendAccepts(pr: Peer): void {
+    const window = pr.mode === 'replicate' ? this.o.maxInflightMessages : 1;
+    while (pr.inflight.length < window && pr.mode !== 'snapshot') {
+      if (pr.next <= this.slots.firstIndex() - 1) {
+        this.sendSnapshot(pr);
+        return;
+      }
+      if (pr.next > this.slots.lastIndex()) return;
+      const entries = this.slots.slice(pr.next, this.slots.lastIndex(), this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
+      const lastSlot = pr.next + entries.length - 1;
+      this.send<AcceptMessage>({ type: 'accept', from: this.id, to: pr.id, ballot: toTerm(this.ballot), entries, chosen: logIndex(this.chosenFor(pr)) });
+      pr.inflight.push(lastSlot);
+      pr.next = lastSlot + 1;
+    }
+  }
+
+  /** The chosen watermark a peer may learn: never past the slots it is known to hold right. */
+  private chosenFor(pr: Peer): number {
+    return Math.min(this.slots.chosenIndex(), pr.prefix);
+  }
+
+  private sendSnapshot(pr: Peer): void {
+    const snapshot = this.slots.snapshot();
+    if (snapshot === null) throw new Error(`multipaxos: ${pr.id} needs slots before ${this.slots.firstIndex()} but there is no snapshot`);
+    this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot });
+    pr.mode = 'snapshot';
+    pr.inflight = [];
+    pr.snapshotSentTick = this.ticks;
+  }
+
+  private probe(pr: Peer, next: number): void {
+    pr.mode = 'probe';
+    pr.next = Math.max(next, 1);
+    pr.inflight = [];
+  }
+
+  private handleAccepted(m: AcceptedMessage): void {
+    if (m.reject || m.ballot > this.ballot) {
+      this.deposedBy(m.ballot);
+      return;
+    }
+    if (this.state !== 'leader' || m.ballot !== this.ballot) return;
+    const pr = this.peer(m.from);
+    if (pr === undefined) return;
+    pr.heardAtTick = this.ticks;
+    if (pr.voter) {
+      for (let s = Math.max(m.fromSlot, this.slots.chosenIndex() + 1); s <= m.toSlot; s++) this.ackSlot(s, m.from);
+    }
+    this.learnPrefix(pr, m.prefix, m.toSlot);
+    this.countPrefix(pr);
+    this.advanceChosen();
+    this.sendAccepts(pr);
+  }
+
+  /** Where the peer's right prefix ends decides how we go on sending to it. */
+  private learnPrefix(pr: Peer, prefix: number, answeredTo: number): void {
+    while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= answeredTo) pr.inflight.shift();
+    if (prefix > pr.prefix) pr.prefix = prefix;
+    if (pr.mode === 'snapshot') {
+      if (prefix >= (this.slots.snapshot()?.index ?? 0)) this.probe(pr, prefix + 1);
+      return;
+    }
+    if (pr.prefix + 1 < pr.next && pr.prefix < answeredTo) {
+      // It holds a gap below what it just accepted (an Accept lost, or a slot of an older
+      // ballot): fill it from the end of its right prefix, one Accept at a time.
+      if (pr.mode === 'replicate' || pr.inflight.length === 0) this.probe(pr, pr.prefix + 1);
+      return;
+    }
+    if (pr.mode === 'probe' && pr.prefix >= pr.next - 1) pr.mode = 'replicate';
+  }
+
+  /** Its right prefix holds, slot for slot, what we proposed at our ballot: it accepted them all. */
+  private countPrefix(pr: Peer): void {
+    if (!pr.voter || pr.prefix <= pr.countedTo) return;
+    for (let s = Math.max(pr.countedTo, this.slots.chosenIndex()) + 1; s <= pr.prefix; s++) this.ackSlot(s, pr.id);
+    pr.countedTo = pr.prefix;
+  }
+
+  private ackSlot(slot: number, from: NodeId): void {
+    let set = this.acks.get(slot);
+    if (set === undefined) {
+      set = new Set();
+      this.acks.set(slot, set);
+    }
+    set.add(from);
+  }
+
+  /** A slot is chosen when a quorum accepted it at our ballot; the watermark is the chosen prefix. */
+  private advanceChosen(): void {
+    let chosen = this.slots.chosenIndex();
+    for (;;) {
+      const set = this.acks.get(chosen + 1);
+      if (set === undefined || !this.hasQuorum([...set])) break;
+      this.acks.delete(chosen + 1);
+      chosen++;
+    }
+    if (chosen === this.slots.chosenIndex()) return;
+    this.slots.chooseTo(chosen);
+    this.prefix = Math.max(this.prefix, chosen);
+    this.acceptsWanted = true;
+    if (chosen >= this.phase1LastSlot) for (const r of this.readsAwaitingPhase1.splice(0)) this.registerRead(r);
+  }
+
+  private broadcastHeartbeat(): void {
+    const readSeq = this.readOnly.currentSeq();
+    for (const pr of this.peerState.values()) {
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(this.chosenFor(pr)), readSeq });
+    }
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponseMessage): void {
+    if (m.ballot > this.ballot) {
+      this.deposedBy(m.ballot);
+      return;
+    }
+    if (this.state !== 'leader' || m.ballot !== this.ballot) return;
+    const pr = this.peer(m.from);
+    if (pr === undefined) return;
+    pr.heardAtTick = this.ticks;
+    // Its answer to a heartbeat is its current view: a restarted acceptor's right prefix may be
+    // shorter than it was (its chosen watermark is not durable), and we resend from there.
+    // (What it learns as chosen is capped by its own prefix, so a stale higher one is harmless.)
+    pr.prefix = m.prefix;
+    // What it holds answers for every Accept up to there, even one whose answer was lost.
+    while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= pr.prefix) pr.inflight.shift();
+    this.countPrefix(pr);
+    this.advanceChosen();
+    // Accepts or their answers may have been lost, or it holds slots of an older ballot below
+    // what we sent: go on from the end of its right prefix.
+    if (pr.mode !== 'snapshot' && pr.prefix < pr.next - 1) this.probe(pr, pr.prefix + 1);
+    else if (pr.mode === 'probe' && pr.next <= pr.prefix) pr.next = pr.prefix + 1;
+    this.sendAccepts(pr);
+    if (pr.voter) this.deliverReads(this.readOnly.ack(m.from, m.readSeq));
+  }
+
+  // =============================================================================================
+  // Phase 2: acceptors (and learners)
+
+  /** A message of a ballot at least our promise comes from the leader we follow. */
+  private followBallot(m: { readonly from: NodeId; readonly ballot: number }): boolean {
+    this.seeBallot(m.ballot);
+    if (m.ballot < this.promised) return false;
+    if (m.ballot > this.promised) {
+      if (this.state !== 'follower') this.becomeFollower(m.from);
+      this.promised = m.ballot;
+    } else if (this.state !== 'follower') {
+      return false; // our own ballot: only we lead it
+    }
+    if (this.leader !== m.from) {
+      this.failForwardedReads();
+      this.leader = m.from;
+    }
+    this.electionElapsed = 0;
+    if (this.prefixBallot !== m.ballot) {
+      this.prefixBallot = m.ballot;
+      this.prefix = this.slots.chosenIndex();
+    }
+    return true;
+  }
+
+  /** Extend the right prefix over slots accepted at the leader's ballot. */
+  private extendPrefix(): void {
+    let p = Math.max(this.prefix, this.slots.chosenIndex());
+    while (p < this.slots.lastIndex() && this.slots.ballotAt(p + 1) === this.prefixBallot) p++;
+    this.prefix = p;
+  }
+
+  private handleAccept(m: AcceptMessage): void {
+    if (!this.followBallot(m)) {
+      this.send<AcceptedMessage>({ type: 'accepted', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });
+      return;
+    }
+    // Accept(b, s, v) is accepted at b: a leader catching us up sends chosen slots it holds
+    // at an older ballot, and proposing a chosen value again at b is what Paxos allows.
+    this.slots.accept(m.entries.map((e) => (e.term === m.ballot ? e : { ...e, term: m.ballot })));
+    this.extendPrefix();
+    this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    const first = m.entries[0];
+    const last = m.entries[m.entries.length - 1];
+    // Sent after this Ready's persist: every slot it names is durable then.
+    this.send<AcceptedMessage>({
+      type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, reject: false,
+      fromSlot: logIndex(first?.index ?? 0), toSlot: logIndex(last?.index ?? 0), prefix: logIndex(this.prefix),
+    });
+  }
+
+  private handleHeartbeat(m: HeartbeatMessage): void {
+    if (!this.followBallot(m)) {
+      this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, ballot: toTerm(this.promised), readSeq: 0, prefix: logIndex(0) });
+      return;
+    }
+    this.extendPrefix();
+    this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, ballot: m.ballot, readSeq: m.readSeq, prefix: logIndex(this.prefix) });
+  }
+
+  private handleSnapshot(m: SnapshotMessage): void {
+    if (!this.followBallot(m)) return;
+    const meta = m.snapshot;
+    if (meta.index > this.slots.chosenIndex()) {
+      this.slots.restore(meta);
+      // Every slot we held is gone: our right prefix starts over at the snapshot.
+      this.prefix = this.slots.chosenIndex();
+    }
+    this.extendPrefix();
+    this.send<AcceptedMessage>({
+      type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, reject: false,
+      fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(this.prefix),
+    });
+  }
+
+  /**
+   * An acceptor answered our ballot with a higher promise: we step down at once. Having led or
+   * campaigned a moment ago, we run phase 1 again within a few ticks (random, so two deposed
+   * proposers do not overtake each other forever) above that ballot, unless a leader speaks
+   * first: if another leader holds a live quorum, its acceptors refuse us; if the higher
+   * promise was a lone acceptor's (one that campaigned while cut off), we lead again.
+   */
+  private deposedBy(ballot: number): void {
+    this.seeBallot(ballot);
+    if (this.state === 'follower' || ballot <= this.ballot) return;
+    this.becomeFollower(null);
+    const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
+    this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - jitter);
+  }
+
+  private seeBallot(b: number): void {
+    if (b > this.maxSeenBallot) this.maxSeenBallot = b;
+  }
+
+  // =============================================================================================
+  // Message dispatch
+
+  private stepMessage(m: PaxosMessage): void {
+    switch (m.type) {
+      case 'prepare':
+        this.handlePrepare(m);
+        return;
+      case 'promise':
+        this.handlePromise(m);
+        return;
+      case 'accept':
+        this.handleAccept(m);
+        return;
+      case 'accepted':
+        this.handleAccepted(m);
+        return;
+      case 'heartbeat':
+        this.handleHeartbeat(m);
+        return;
+      case 'heartbeatResponse':
+        this.handleHeartbeatResponse(m);
+        return;
+      case 'snapshot':
+        this.handleSnapshot(m);
+        return;
+      case 'readIndex':
+        this.handleForwardedRead(m);
+        return;
+      case 'readIndexResponse':
+        this.handleReadIndexResponse(m);
+        return;
+      default:
+        assertNever(m, 'multipaxos message');
+    }
+  }
+
+  // =============================================================================================
+  // Linearizable reads: a quorum round of the leader (its heartbeat), at a chosen watermark that
+  // covers every slot phase 1 proposed again.
+
+  private handleReadRequest(r: ReadRequest): void {
+    if (this.readOnly.size() + this.readsAwaitingPhase1.length >= READS_PENDING_MAX) {
+      this.failRead(r, 'dropped');
+      return;
+    }
+    if (this.slots.chosenIndex() < this.phase1LastSlot) {
+      // Slots an earlier leader may have chosen are not chosen again under our ballot yet.
+      this.readsAwaitingPhase1.push(r);
+      return;
+    }
+    this.registerRead(r);
+  }
+
+  private registerRead(r: ReadRequest): void {
+    this.readOnly.add(r, this.slots.chosenIndex());
+    this.deliverReads(this.readOnly.release());
+    if (this.readOnly.size() > 0) this.readBroadcastWanted = true;
+  }
+
+  private handleForwardedRead(m: ReadIndexMessage): void {
+    if (this.state !== 'leader' || m.ballot !== this.ballot) {
+      this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: m.from, ballot: toTerm(this.promised), requestId: m.requestId, index: logIndex(0), reject: true });
+      return;
+    }
+    this.handleReadRequest({ requestId: m.requestId, origin: m.from });
+  }
+
+  private deliverReads(reads: readonly ConfirmedRead[]): void {
+    for (const r of reads) {
+      if (r.origin === null) this.readStates.push({ requestId: r.requestId, index: r.index });
+      else this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: r.origin, ballot: toTerm(this.ballot), requestId: r.requestId, index: r.index, reject: false });
+    }
+  }
+
+  private failRead(r: ReadRequest, reason: ReadFailure['reason']): void {
+    if (r.origin === null) this.readFailures.push({ requestId: r.requestId, reason, leader: null });
+    else this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: r.origin, ballot: toTerm(this.promised), requestId: r.requestId, index: logIndex(0), reject: true });
+  }
+
+  private drainLeaderReads(): ReadRequest[] {
+    const out = [...this.readOnly.drain(), ...this.readsAwaitingPhase1];
+    this.readsAwaitingPhase1 = [];
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    return out;
+  }
+
+  private forwardRead(requestId: string): void {
+    if (this.leader === null) {
+      this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
+      return;
+    }
+    let pending = 0;
+    for (const n of this.forwardedReads.values()) pending += n;
+    if (pending >= READS_PENDING_MAX) {
+      this.readFailures.push({ requestId, reason: 'dropped', leader: this.leader });
+      return;
+    }
+    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
+    this.send<ReadIndexMessage>({ type: 'readIndex', from: this.id, to: this.leader, ballot: toTerm(this.promised), requestId });
+  }
+
+  private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
+    const n = this.forwardedReads.get(m.requestId);
+    if (n === undefined) return;
+    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
+    else this.forwardedReads.delete(m.requestId);
+    if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: null });
+    else this.readStates.push({ requestId: m.requestId, index: m.index });
+  }
+
+  private failForwardedReads(): void {
+    for (const [requestId, n] of this.forwardedReads) {
+      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
+    }
+    this.forwardedReads.clear();
+  }
+
+  // =============================================================================================
+  // Bookkeeping and invariants
+
+  private hasQuorum(ids: readonly NodeId[]): boolean {
+    let n = 0;
+    for (const v of this.voters) if (ids.includes(v)) n++;
+    return n >= Math.floor(this.voters.length / 2) + 1;
+  }
+
+  private send<M extends PaxosMessage>(m: M): void {
+    if (m.to === this.id) throw new Error(`multipaxos: ${this.id} sending a ${m.type} to itself`);
+    this.outbox.push(m);
+  }
+
+  private softState(): SoftState {
+    return { role: this.role(), leader: this.leader, term: toTerm(this.promised) };
+  }
+
+  private softChanged(s: SoftState): boolean {
+    return s.role !== this.prevSoft.role || s.leader !== this.prevSoft.leader || s.term !== this.prevSoft.term;
+  }
+
+  private check(): void {
+    this.slots.check();
+    if (this.state !== 'follower' && this.ballot !== this.promised) throw new Error(`multipaxos invariant: ${this.state} with ballot ${this.ballot} but promised ${this.promised}`);
+    if (this.durablePromised > this.promised) throw new Error('multipaxos invariant: the durable promise is above the promise');
+  }
+}
+
+/** A leader's phase-2 traffic, which never depends on the leader's own pending persist. */
+function isLeaderBroadcast(m: PaxosMessage): boolean {
+  return m.type === 'accept' || m.type === 'heartbeat';
+}

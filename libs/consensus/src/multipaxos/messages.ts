@@ -1,0 +1,118 @@
+/**
+ * Every message Multi-Paxos nodes exchange, one union keyed by `type` (Lamport, "Paxos Made
+ * Simple" §3; van Renesse and Altinbuken, "Paxos Made Moderately Complex": P1a/P1b, P2a/P2b,
+ * plus the leader's heartbeat that carries the chosen watermark).
+ *
+ * `ballot` is the sender's ballot: the one it prepares or leads with (proposer → acceptor),
+ * or the one it promised (acceptor → proposer).
+ */
+import type { Entry, LogIndex, NodeId, SnapshotMeta, Term } from '../contract';
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly ballot: Term;
+}
+
+/** P1a: promise me `ballot`, and tell me what you accepted from `fromSlot` on. */
+export interface PrepareMessage extends Envelope {
+  readonly type: 'prepare';
+  readonly fromSlot: LogIndex;
+}
+
+/**
+ * P1b: promised (or, `reject`, refused: `ballot` is then the higher promise). `accepted` holds
+ * every slot from the prepare's `fromSlot` on that this acceptor accepted, each with the
+ * ballot it accepted it at (`Entry.term`); slots it accepted nothing for are absent (holes).
+ * `chosen` is the acceptor's chosen watermark: every slot up to it holds the chosen value.
+ */
+export interface PromiseMessage extends Envelope {
+  readonly type: 'promise';
+  readonly reject: boolean;
+  readonly chosen: LogIndex;
+  /** The first slot the acceptor still holds (earlier ones are inside its snapshot). */
+  readonly firstSlot: LogIndex;
+  readonly accepted: readonly Entry[];
+}
+
+/**
+ * P2a: accept these values at `ballot`, slot by slot (`Entry.index` is the slot); slots are
+ * independent — an acceptor takes them whatever it holds before them. `chosen` is the leader's
+ * watermark as far as this acceptor is known to hold chosen values.
+ */
+export interface AcceptMessage extends Envelope {
+  readonly type: 'accept';
+  readonly entries: readonly Entry[];
+  readonly chosen: LogIndex;
+}
+
+/**
+ * P2b: accepted the slots [fromSlot, toSlot] at `ballot` (or, `reject`, refused: `ballot` is the
+ * higher promise). `prefix` is the highest slot up to which this acceptor holds, slot for slot,
+ * the value chosen or accepted at `ballot` — how far the leader may tell it what is chosen.
+ */
+export interface AcceptedMessage extends Envelope {
+  readonly type: 'accepted';
+  readonly reject: boolean;
+  readonly fromSlot: LogIndex;
+  readonly toSlot: LogIndex;
+  readonly prefix: LogIndex;
+}
+
+/** Leader → all: I still lead `ballot`; `chosen` as in accept; `readSeq` is the newest read round to confirm. */
+export interface HeartbeatMessage extends Envelope {
+  readonly type: 'heartbeat';
+  readonly chosen: LogIndex;
+  readonly readSeq: number;
+}
+
+export interface HeartbeatResponseMessage extends Envelope {
+  readonly type: 'heartbeatResponse';
+  readonly readSeq: number;
+  readonly prefix: LogIndex;
+}
+
+/** Leader → far-behind node: install this snapshot (its bytes travel beside the message). */
+export interface SnapshotMessage extends Envelope {
+  readonly type: 'snapshot';
+  readonly snapshot: SnapshotMeta;
+}
+
+/** Node → leader: please confirm a read point for `requestId`. */
+export interface ReadIndexMessage extends Envelope {
+  readonly type: 'readIndex';
+  readonly requestId: string;
+}
+
+/** Leader → node: `requestId` may read once applied ≥ `index` (unless rejected). */
+export interface ReadIndexResponseMessage extends Envelope {
+  readonly type: 'readIndexResponse';
+  readonly requestId: string;
+  readonly index: LogIndex;
+  readonly reject: boolean;
+}
+
+export type PaxosMessage =
+  | PrepareMessage
+  | PromiseMessage
+  | AcceptMessage
+  | AcceptedMessage
+  | HeartbeatMessage
+  | HeartbeatResponseMessage
+  | SnapshotMessage
+  | ReadIndexMessage
+  | ReadIndexResponseMessage;
+
+export type PaxosMessageType = PaxosMessage['type'];
+
+export const PAXOS_MESSAGE_TYPES: readonly PaxosMessageType[] = [
+  'prepare',
+  'promise',
+  'accept',
+  'accepted',
+  'heartbeat',
+  'heartbeatResponse',
+  'snapshot',
+  'readIndex',
+  'readIndexResponse',
+];

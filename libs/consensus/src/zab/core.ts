@@ -1,0 +1,1475 @@
+/**
+ * Zab, ZooKeeper's atomic broadcast (Junqueira, Reed and Serafini, "Zab: High-performance
+ * broadcast for primary-backup systems", DSN 2011; ZooKeeper's QuorumPeer, FastLeaderElection,
+ * Leader, LearnerHandler, Follower and Observer) as a pure object driven by
+ * tick/step/propose/readIndex, whose effects come out of ready() in the order the driver must
+ * perform them.
+ *
+ * A node is LOOKING (Fast Leader Election), FOLLOWING, LEADING or OBSERVING. Leading and
+ * following each pass through the paper's phases:
+ *   1. discovery — FOLLOWERINFO(acceptedEpoch) from a quorum; the leader picks an epoch above
+ *      all of them, LEADERINFO(e); each follower persists acceptedEpoch = e and answers
+ *      ACKEPOCH(currentEpoch, last zxid);
+ *   2. synchronization — per learner DIFF, TRUNC or SNAP from its last zxid, the missing
+ *      proposals, NEWLEADER(e); the learner persists currentEpoch = e and acknowledges; a
+ *      quorum of acknowledgements commits the leader's whole initial history; UPTODATE;
+ *   3. broadcast — PROPOSAL → ACK (of durable proposals) → COMMIT, in zxid order, batched;
+ *      observers receive committed proposals (INFORM).
+ * Safety rests on the epochs (a learner never accepts an epoch below its acceptedEpoch, and a
+ * quorum persisted the new one before the leader proposes in it); Fast Leader Election only
+ * makes it likely that the leader already holds the newest history — a leader that learns of
+ * a newer one in ACKEPOCH abdicates, as ZooKeeper's does.
+ */
+import {
+  ConsensusError,
+  assertNever,
+  proposalToken,
+  logIndex,
+  term as toTerm,
+  type ConsensusCore,
+  type CoreOptions,
+  type CoreStatus,
+  type Entry,
+  type LogIndex,
+  type NodeId,
+  type PersistedState,
+  type ProposeResult,
+  type ReadFailure,
+  type ReadState,
+  type Ready,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
+} from '../contract';
+import { MemoryLog } from '../common/log';
+import { ReadOnly, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
+import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
+import type {
+  AckEpochMessage,
+  AckMessage,
+  CommitMessage,
+  FollowerInfoMessage,
+  InformMessage,
+  LeaderInfoMessage,
+  NewLeaderMessage,
+  NotificationMessage,
+  PeerState,
+  PingAckMessage,
+  PingMessage,
+  ProposalMessage,
+  ReadIndexMessage,
+  ReadIndexResponseMessage,
+  StaleEpochMessage,
+  SyncMessage,
+  UpToDateMessage,
+  Vote,
+  ZabMessage,
+} from './messages';
+import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
+
+/** Most read requests waiting for confirmation (leader) or for the leader's answer (learner). */
+export const READS_PENDING_MAX = 10_000;
+/** Most committed records handed to the state machine in one Ready. */
+export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
+/**
+ * Ticks a LOOKING node waits, once a quorum agrees with its vote, for a better notification
+ * (FastLeaderElection's finalizeWait, 200 ms there; two ticks, 50 ms at the default tick).
+ */
+export const FINALIZE_TICKS = 2;
+/**
+ * Leader and learner give discovery plus synchronization this many election timeouts
+ * (ZooKeeper's initLimit, which is longer than its syncLimit for the same reason: a large
+ * DIFF or SNAP takes longer than a heartbeat).
+ */
+export const INIT_LIMIT_ELECTIONS = 4;
+
+const EMPTY: readonly never[] = [];
+/** Incarnations are drawn from [0, 2^48): two boots of one node colliding is negligible. */
+const INCARNATION_RANGE = 2 ** 48;
+/** Most proposal messages a learner holds while an earlier one is on the way. */
+export const EARLY_PROPOSALS_MAX = 64;
+
+type LeaderStage = 'discovery' | 'sync' | 'broadcast';
+type LearnerStage = 'discovery' | 'sync' | 'synced' | 'broadcast';
+
+type Phase =
+  | { readonly kind: 'looking' }
+  | { readonly kind: 'leading'; stage: LeaderStage; readonly since: number }
+  /** `since`: the tick the learner last entered discovery (its synchronization's deadline counts from it). */
+  | { readonly kind: 'following'; readonly leader: NodeId; stage: LearnerStage; since: number };
+
+/** The leader's view of one learner (LearnerHandler). */
+interface LearnerHandle {
+  readonly id: NodeId;
+  readonly observer: boolean;
+  readonly acceptedEpoch: number;
+  /** The learner's connection this handle serves (FollowerInfoMessage). */
+  readonly incarnation: number;
+  readonly attempt: number;
+  /** Set once the learner acknowledged the new epoch, with the summary of its history it sent. */
+  ackedEpoch: boolean;
+  /** Its acknowledgement was of an epoch it had not promised before (see AckEpochMessage). */
+  freshAck: boolean;
+  lastIndex: number;
+  lastEpoch: number;
+  /** The current synchronization (0: none yet). */
+  syncId: number;
+  /** Proposals up to this index go before NEWLEADER in this synchronization. */
+  syncLast: number;
+  /** The learner acknowledged the SYNC: its proposals may flow. */
+  syncAcked: boolean;
+  newLeaderSent: boolean;
+  newLeaderAcked: boolean;
+  upToDateSent: boolean;
+  /** Next record to send, and the highest the learner acknowledged as durable. */
+  next: number;
+  match: number;
+  /** Last index of each message in flight (a bounded window, freed by acknowledgements). */
+  inflight: number[];
+  /** The newest commit point this learner was told. */
+  commitSent: number;
+  heardAtTick: number;
+}
+
+/** Fast Leader Election's bookkeeping for one LOOKING period. */
+interface Election {
+  /** Votes of this round from LOOKING voters, and every vote of a node already out of the election. */
+  readonly received: Map<NodeId, Vote>;
+  readonly outOfElection: Map<NodeId, { readonly vote: Vote; readonly round: number; readonly state: PeerState }>;
+  /** Tick at which a quorum agreeing with our vote is final, or null. */
+  finalizeAtTick: number | null;
+  lastSendTick: number;
+}
+
+interface HandedOut {
+  readonly lastEntry: { readonly index: number; readonly term: number } | null;
+  readonly snapshot: SnapshotMeta | null;
+  readonly appliedTo: number | null;
+  readonly hard: ZabHardState | null;
+}
+
+export class ZabCore implements ConsensusCore<ZabMessage> {
+  private readonly id: NodeId;
+  private readonly o: CoreOptions;
+  private readonly voters: readonly NodeId[];
+  private readonly peers: readonly NodeId[];
+  private readonly isVoter: boolean;
+  private readonly log: MemoryLog;
+
+  private acceptedEpoch: number;
+  private currentEpoch: number;
+  /** The hard state known durable (persisted by an advanced Ready). */
+  private durableHard: ZabHardState;
+  private prevHard: ZabHardState;
+  private prevSoft: SoftState;
+
+  private phase: Phase = { kind: 'looking' };
+  private ticks = 0;
+  /** Ticks since the leader (learner) or a quorum (leader) was last heard. */
+  private silentTicks = 0;
+
+  // Fast Leader Election
+  private round = 0;
+  private vote: Vote;
+  private election: Election | null = null;
+
+  // Leader
+  private readonly learners = new Map<NodeId, LearnerHandle>();
+  /** The epoch being established or led; 0 until discovery picks it. */
+  private leaderEpoch = 0;
+  private proposalsWanted = false;
+  /** Numbers the leader's synchronizations, so a learner tells one from the next. */
+  private syncSerial = 0;
+  private readOnly: ReadOnly;
+  private readsAwaitingEstablishment: ReadRequest[] = [];
+  private readBroadcastWanted = false;
+
+  // Learner
+  /** Drawn at boot: tells this process's connections from an earlier one's. */
+  private readonly incarnation: number;
+  /** Numbers our connections to a leader (a new one per FOLLOWERINFO that is not a retry). */
+  private attempt = 0;
+  /** Set when our history disagreed with this leader's SYNC in this epoch: report only our committed prefix to it. */
+  private claimCommittedFor: { readonly leader: NodeId; readonly epoch: number } | null = null;
+  /** The leader that last refused us, and when. */
+  private refusedBy: { readonly leader: NodeId; readonly atTick: number } | null = null;
+  /** Who we promised acceptedEpoch to (not durable: after a restart, unknown). */
+  private acceptedFrom: NodeId | null = null;
+  private syncId = 0;
+  /** Proposals that arrived ahead of one still on the way, and a NEWLEADER ahead of its proposals. */
+  private earlyProposals: (ProposalMessage | InformMessage)[] = [];
+  private pendingNewLeader: NewLeaderMessage | null = null;
+  /** Since when PINGs disagree with our synchronization (see handlePing). */
+  private anomalySinceTick: number | null = null;
+  private prevPingLast = 0;
+  /** Learner: set while the answer to LEADERINFO waits for acceptedEpoch to be durable. */
+  private followerEpoch = 0;
+  private readonly forwardedReads = new Map<string, number>();
+
+  private outbox: ZabMessage[] = [];
+  private readStates: ReadState[] = [];
+  private readFailures: ReadFailure[] = [];
+  private handedOut: HandedOut | null = null;
+
+  constructor(options: CoreOptions, persisted: PersistedState) {
+    validateOptions(options);
+    const hard = parseHardState(persisted.hardState);
+    validatePersisted(persisted, hard);
+    this.o = options;
+    this.id = options.id;
+    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
+    this.isVoter = this.voters.includes(this.id);
+    this.log = new MemoryLog(persisted.snapshot, persisted.entries, 0);
+    this.log.checkAll();
+    this.acceptedEpoch = hard.acceptedEpoch;
+    this.currentEpoch = hard.currentEpoch;
+    this.durableHard = hard;
+    this.prevHard = hard;
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.incarnation = Math.floor(options.random() * INCARNATION_RANGE);
+    this.vote = this.ownVote();
+    this.prevSoft = this.softState();
+    // Boot LOOKING, silently: the first tick announces our vote (a core sends nothing before
+    // the driver runs it).
+    this.startLooking(false);
+    this.check();
+  }
+
+  // =============================================================================================
+  // Driver API
+
+  tick(): void {
+    this.ticks++;
+    switch (this.phase.kind) {
+      case 'looking':
+        this.tickLooking();
+        break;
+      case 'leading':
+        this.tickLeading();
+        break;
+      case 'following':
+        this.tickFollowing();
+        break;
+      default:
+        assertNever(this.phase, 'zab phase');
+    }
+    this.check();
+  }
+
+  step(m: ZabMessage): void {
+    if (m.to !== this.id) throw new ConsensusError('bad_message', `zab message: addressed to ${m.to}, not to ${this.id}`);
+    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `zab message: from ${m.from}, which is not a peer of ${this.id}`);
+    this.stepMessage(m);
+    this.check();
+  }
+
+  propose(data: Uint8Array): ProposeResult {
+    if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'command', data };
+    this.log.append([entry]);
+    // Every proposal between two Readies shares one PROPOSAL message per follower.
+    this.proposalsWanted = true;
+    this.check();
+    return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
+  }
+
+  readIndex(requestId: string): void {
+    if (this.phase.kind === 'leading') this.handleReadRequest({ requestId, origin: null });
+    else if (this.phase.kind === 'following' && this.phase.stage === 'broadcast') this.forwardRead(requestId, this.phase.leader);
+    else this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
+    this.check();
+  }
+
+  hasReady(): boolean {
+    return (
+      this.outbox.length > 0 ||
+      this.readStates.length > 0 ||
+      this.readFailures.length > 0 ||
+      this.readBroadcastWanted ||
+      (this.proposalsWanted && this.isLeading()) ||
+      this.log.hasUnstable() ||
+      this.log.hasCutPoint() ||
+      this.log.pendingSnapshot() !== null ||
+      this.log.hasCommittedToApply() ||
+      this.hardChanged(this.hardState()) ||
+      this.softChanged(this.softState())
+    );
+  }
+
+  ready(): Ready<ZabMessage> {
+    if (this.proposalsWanted && this.isLeading()) this.sendToAllLearners();
+    this.proposalsWanted = false;
+    if (this.readBroadcastWanted && this.isLeading()) this.broadcastPing();
+    this.readBroadcastWanted = false;
+    const hard = this.hardState();
+    const soft = this.softState();
+    const hardChanged = this.hardChanged(hard);
+    const softChanged = this.softChanged(soft);
+    const truncateAfter = this.log.takeCutPoint();
+    const entries = this.log.unstableEntries();
+    const snapshot = this.log.pendingSnapshot();
+    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    // A leader's proposals never depend on its own persist: it counts its own copy toward
+    // the quorum only once advance() says it is durable (like the Raft core here).
+    const early = this.isLeading() && !hardChanged;
+    const rd: Ready<ZabMessage> = {
+      hardState: hardChanged ? toHardState(hard) : null,
+      truncateAfter,
+      entries,
+      mustSync: entries.length > 0 || hardChanged || truncateAfter !== null,
+      snapshot,
+      earlyMessages: early ? earlyOf(this.outbox) : EMPTY,
+      messages: early ? lateOf(this.outbox) : this.outbox,
+      committed,
+      readStates: this.readStates,
+      readFailures: this.readFailures,
+      softState: softChanged ? soft : null,
+    };
+    const last = entries[entries.length - 1];
+    const lastCommitted = committed[committed.length - 1];
+    this.handedOut = {
+      lastEntry: last === undefined ? null : { index: last.index, term: last.term },
+      snapshot,
+      appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
+      hard: hardChanged ? hard : null,
+    };
+    this.outbox = [];
+    this.readStates = [];
+    this.readFailures = [];
+    if (hardChanged) this.prevHard = hard;
+    if (softChanged) this.prevSoft = soft;
+    return rd;
+  }
+
+  advance(): void {
+    const h = this.handedOut;
+    if (h === null) throw new Error('zab: advance() called without a ready() to acknowledge');
+    this.handedOut = null;
+    if (h.snapshot !== null) this.log.snapshotInstalled(h.snapshot);
+    if (h.lastEntry !== null) this.log.stableTo(h.lastEntry.index, h.lastEntry.term);
+    if (h.appliedTo !== null) this.log.appliedTo(h.appliedTo);
+    if (h.hard !== null) this.durableHard = h.hard;
+    if (this.phase.kind === 'leading') this.leaderProgress();
+    this.check();
+  }
+
+  compact(meta: SnapshotMeta, retainEntries: number): void {
+    if (!Number.isSafeInteger(retainEntries) || retainEntries < 0) {
+      throw new ConsensusError('bad_state', `zab compact: retainEntries must be a non-negative integer, got ${retainEntries}`);
+    }
+    const applied = this.log.appliedIndex();
+    if (meta.index > applied) throw new ConsensusError('bad_state', `zab compact: snapshot index ${meta.index} is beyond the applied index ${applied}`);
+    if (meta.index < (this.log.snapshot()?.index ?? 0)) return;
+    const t = this.log.term(meta.index);
+    if (t !== meta.term) throw new ConsensusError('bad_state', `zab compact: snapshot at ${meta.index} has epoch ${meta.term}, the history has ${String(t)}`);
+    const compactTo = Math.min(Math.max(0, meta.index - retainEntries), this.log.appliedIndex(), this.log.stableIndex());
+    this.log.compact(meta, compactTo);
+    this.check();
+  }
+
+  reportSnapshotFailure(to: NodeId): void {
+    // The learner's synchronization is abandoned; its next PING tells it to start another.
+    const h = this.isLeading() ? this.learners.get(to) : undefined;
+    if (h !== undefined) this.learners.delete(to);
+    this.check();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    const p = this.phase;
+    if (p.kind === 'leading') {
+      // Its stream broke: what was in flight may be lost. It synchronizes again when it returns.
+      this.learners.delete(to);
+    } else if (p.kind === 'following' && p.leader === to) {
+      // ZooKeeper's learner goes LOOKING as soon as its connection to the leader breaks.
+      this.startLooking();
+    }
+    this.check();
+  }
+
+  /** Zab has no leadership transfer: leadership moves by an election. */
+  transferLeadership(_to: NodeId): void {
+    return;
+  }
+
+  status(): CoreStatus {
+    const progress: Record<string, { match: LogIndex; next: LogIndex; state: string }> = {};
+    if (this.phase.kind === 'leading') {
+      for (const h of this.learners.values()) progress[h.id] = { match: logIndex(h.match), next: logIndex(h.next), state: this.learnerState(h) };
+    }
+    return {
+      id: this.id,
+      role: this.role(),
+      leader: this.leaderId(),
+      term: toTerm(this.currentEpoch),
+      commitIndex: this.log.commitIndex(),
+      lastIndex: this.log.lastIndex(),
+      firstIndex: this.log.firstIndex(),
+      progress,
+    };
+  }
+
+  // =============================================================================================
+  // Roles
+
+  private isLeading(): boolean {
+    return this.phase.kind === 'leading' && this.phase.stage === 'broadcast';
+  }
+
+  private leaderId(): NodeId | null {
+    const p = this.phase;
+    if (p.kind === 'leading') return p.stage === 'broadcast' ? this.id : null;
+    if (p.kind === 'following') return p.stage === 'broadcast' ? p.leader : null;
+    return null;
+  }
+
+  private role(): Role {
+    const p = this.phase;
+    switch (p.kind) {
+      case 'looking':
+        return this.isVoter ? 'candidate' : 'observer';
+      case 'leading':
+        return p.stage === 'broadcast' ? 'leader' : 'candidate';
+      case 'following':
+        return this.isVoter ? 'follower' : 'observer';
+      default:
+        return assertNever(p, 'zab phase');
+    }
+  }
+
+  private peerState(): PeerState {
+    switch (this.phase.kind) {
+      case 'looking':
+        return 'looking';
+      case 'leading':
+        return 'leading';
+      case 'following':
+        return this.isVoter ? 'following' : 'observing';
+      default:
+        return assertNever(this.phase, 'zab phase');
+    }
+  }
+
+  private learnerState(h: LearnerHandle): string {
+    if (h.upToDateSent) return 'broadcast';
+    if (h.syncId > 0) return 'sync';
+    return 'discovery';
+  }
+
+  // =============================================================================================
+  // Fast Leader Election (FastLeaderElection.lookForLeader)
+
+  private ownVote(): Vote {
+    return { leader: this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
+  }
+
+  /** Leave whatever we did, start a new election round, and announce our own vote. */
+  private startLooking(announce = true): void {
+    const was = this.phase;
+    if (was.kind === 'leading') this.stopLeading();
+    if (was.kind === 'following') this.failForwardedReads();
+    this.phase = { kind: 'looking' };
+    this.silentTicks = 0;
+    this.resetLearnerSync();
+    this.followerEpoch = 0;
+    this.round++;
+    this.vote = this.ownVote();
+    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks };
+    if (this.isVoter) this.election.received.set(this.id, this.vote);
+    if (!announce) return;
+    this.election.lastSendTick = this.ticks;
+    this.sendNotifications(this.voters);
+    // A cluster of one voter needs nobody's agreement.
+    this.maybeDecide();
+  }
+
+  private sendNotifications(to: readonly NodeId[]): void {
+    for (const peer of to) if (peer !== this.id) this.sendNotification(peer);
+  }
+
+  private sendNotification(to: NodeId): void {
+    this.send<NotificationMessage>({ type: 'notification', from: this.id, to, round: this.round, state: this.peerState(), vote: this.vote });
+  }
+
+  private tickLooking(): void {
+    const e = this.election;
+    if (e === null) throw new Error('zab: looking without an election');
+    if (e.finalizeAtTick === null) {
+      this.maybeDecide(); // a cluster of one voter needs nobody's agreement
+      if (this.phase.kind !== 'looking') return;
+    }
+    if (e.finalizeAtTick !== null && this.ticks >= e.finalizeAtTick) {
+      e.finalizeAtTick = null;
+      if (this.quorumAgrees(e.received, this.vote)) {
+        this.decide(this.vote.leader);
+        return;
+      }
+    }
+    // Notifications may be lost, and a voter that answered while LOOKING may have decided since:
+    // announce again to every voter (ZooKeeper resends when no notification arrives in time).
+    if (this.ticks - e.lastSendTick >= this.o.heartbeatTicks) {
+      e.lastSendTick = this.ticks;
+      this.sendNotifications(this.voters);
+    }
+  }
+
+  private handleNotification(n: NotificationMessage): void {
+    const senderVotes = this.voters.includes(n.from);
+    const p = this.phase;
+    if (p.kind !== 'looking') {
+      // The node we follow is LOOKING and votes for someone else: it will not lead us.
+      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && n.vote.leader !== n.from) {
+        this.startLooking();
+        return;
+      }
+      // Tell a LOOKING node who leads, so it joins without a new election.
+      if (n.state === 'looking') this.sendNotification(n.from);
+      return;
+    }
+    const e = this.election;
+    if (e === null) throw new Error('zab: looking without an election');
+    if (n.state === 'looking') {
+      if (!senderVotes) {
+        this.sendNotification(n.from);
+        return;
+      }
+      if (n.round > this.round) {
+        // A newer round: join it, starting again from the better of its vote and our own.
+        this.round = n.round;
+        e.received.clear();
+        e.finalizeAtTick = null;
+        const own = this.ownVote();
+        this.vote = this.isVoter && !voteBeats(n.vote, own) ? own : n.vote;
+        if (this.isVoter) e.received.set(this.id, this.vote);
+        this.sendNotifications(this.voters);
+      } else if (n.round < this.round) {
+        // Its round is over: tell it ours, so it catches up.
+        this.sendNotification(n.from);
+        return;
+      } else if (voteBeats(n.vote, this.vote)) {
+        this.vote = n.vote;
+        if (this.isVoter) e.received.set(this.id, this.vote);
+        e.finalizeAtTick = null;
+        this.sendNotifications(this.voters);
+      }
+      e.received.set(n.from, n.vote);
+      this.maybeDecide();
+      return;
+    }
+    // The sender is already FOLLOWING, LEADING or OBSERVING.
+    if (!senderVotes && n.state === 'observing') return;
+    if (n.round === this.round && senderVotes) {
+      e.received.set(n.from, n.vote);
+      if (this.quorumAgrees(e.received, n.vote) && this.leaderConfirmed(e, n.vote.leader)) {
+        this.vote = n.vote;
+        this.decide(n.vote.leader);
+        return;
+      }
+    }
+    e.outOfElection.set(n.from, { vote: n.vote, round: n.round, state: n.state });
+    // Members that joined the leader at different times may hold different rounds and vote
+    // details (ZOOKEEPER-1732): out of the election, agreeing on the leader is what counts.
+    let agree = 0;
+    for (const [id, o] of e.outOfElection) if (o.vote.leader === n.vote.leader && this.voters.includes(id)) agree++;
+    if (agree >= Math.floor(this.voters.length / 2) + 1 && this.leaderConfirmed(e, n.vote.leader)) {
+      // An established leader: follow it without a new election (FLE's outofelection).
+      this.round = n.round;
+      this.vote = n.vote;
+      this.decide(n.vote.leader);
+    }
+  }
+
+  /** checkLeader: we never follow a leader we have not heard say that it leads, nor one that just refused us. */
+  private leaderConfirmed(e: Election, leader: NodeId): boolean {
+    if (leader === this.id) return false;
+    const r = this.refusedBy;
+    if (r !== null && r.leader === leader && this.ticks - r.atTick < this.o.electionTimeoutTicks) return false;
+    return e.outOfElection.get(leader)?.state === 'leading';
+  }
+
+  private quorumAgrees(votes: ReadonlyMap<NodeId, Vote>, v: Vote): boolean {
+    let n = 0;
+    for (const id of this.voters) {
+      const w = votes.get(id);
+      if (w !== undefined && sameVote(w, v)) n++;
+    }
+    return n >= Math.floor(this.voters.length / 2) + 1;
+  }
+
+  /** A quorum agrees with our vote: decide at once if every voter did, else after finalizeWait. */
+  private maybeDecide(): void {
+    const e = this.election;
+    if (e === null || !this.quorumAgrees(e.received, this.vote)) return;
+    const all = this.voters.every((v) => {
+      const w = e.received.get(v);
+      return w !== undefined && sameVote(w, this.vote);
+    });
+    if (all) {
+      this.decide(this.vote.leader);
+      return;
+    }
+    e.finalizeAtTick ??= this.ticks + FINALIZE_TICKS;
+  }
+
+  private decide(leader: NodeId): void {
+    this.election = null;
+    this.silentTicks = 0;
+    if (leader === this.id) {
+      if (!this.isVoter) throw new Error(`zab: observer ${this.id} elected itself`);
+      this.startLeading();
+      return;
+    }
+    this.phase = { kind: 'following', leader, stage: 'discovery', since: this.ticks };
+    this.connect(leader);
+  }
+
+  // =============================================================================================
+  // Leader: discovery and synchronization (Leader.lead, LearnerHandler.run)
+
+  private startLeading(): void {
+    this.phase = { kind: 'leading', stage: 'discovery', since: this.ticks };
+    this.learners.clear();
+    this.leaderEpoch = 0;
+    // Our own FOLLOWERINFO: a quorum may be just us.
+    this.maybeChooseEpoch();
+  }
+
+  private stopLeading(): void {
+    for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
+    // ZooKeeper's leader closes its learners' connections when it stops: they look again at once.
+    for (const h of this.learners.values()) this.sendStaleEpoch(h.id);
+    this.learners.clear();
+    this.leaderEpoch = 0;
+    this.proposalsWanted = false;
+    this.readBroadcastWanted = false;
+  }
+
+  private handleFollowerInfo(m: FollowerInfoMessage): void {
+    const p = this.phase;
+    if (p.kind === 'looking') {
+      // We may be about to lead it (FLE's finalize window): tell it our vote; it looks again
+      // only if that vote is for another node (handleNotification).
+      this.sendNotification(m.from);
+      return;
+    }
+    if (p.kind !== 'leading') {
+      // It follows a node that does not lead: tell it, so it looks again at once (in ZooKeeper
+      // its connection to our quorum port would be refused).
+      this.sendStaleEpoch(m.from);
+      return;
+    }
+    const observer = !this.voters.includes(m.from);
+    if (m.observer !== observer) return; // a member whose role disagrees with ours: ignore it
+    const known = this.learners.get(m.from);
+    if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
+      // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
+      if (m.attempt === known.attempt && this.leaderEpoch !== 0 && !known.ackedEpoch) this.sendLeaderInfo(m.from);
+      return;
+    }
+    // A (re)connecting learner starts over: a new handle, a new synchronization.
+    this.learners.set(m.from, {
+      id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
+      syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks,
+    });
+    if (this.leaderEpoch === 0) {
+      this.maybeChooseEpoch();
+      return;
+    }
+    // The epoch is chosen (and durable once we send): tell this learner.
+    if (m.acceptedEpoch > this.leaderEpoch) {
+      // It promised a newer epoch than ours, so it cannot follow us (ZooKeeper's learner fails
+      // registerWithLeader); we keep leading the quorum that accepted ours.
+      this.learners.delete(m.from);
+      this.sendStaleEpoch(m.from);
+      return;
+    }
+    this.sendLeaderInfo(m.from);
+  }
+
+  /** getEpochToPropose: with FOLLOWERINFO from a quorum, the new epoch is above all their acceptedEpochs. */
+  private maybeChooseEpoch(): void {
+    const connected = [this.id, ...[...this.learners.values()].filter((h) => !h.observer).map((h) => h.id)];
+    if (!this.hasQuorum(connected)) return;
+    let max = this.acceptedEpoch;
+    for (const h of this.learners.values()) max = Math.max(max, h.acceptedEpoch);
+    this.leaderEpoch = max + 1;
+    this.acceptedEpoch = this.leaderEpoch;
+    // LEADERINFO leaves only after acceptedEpoch is durable (it goes in Ready.messages).
+    for (const h of this.learners.values()) this.sendLeaderInfo(h.id);
+    this.maybeEstablishEpoch();
+  }
+
+  private sendStaleEpoch(to: NodeId): void {
+    this.send<StaleEpochMessage>({ type: 'staleEpoch', from: this.id, to, epoch: toTerm(this.acceptedEpoch), currentEpoch: toTerm(this.currentEpoch) });
+  }
+
+  private sendLeaderInfo(to: NodeId): void {
+    this.send<LeaderInfoMessage>({ type: 'leaderInfo', from: this.id, to, epoch: toTerm(this.leaderEpoch) });
+  }
+
+  private handleAckEpoch(m: AckEpochMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || m.epoch !== this.leaderEpoch) return;
+    const h = this.learners.get(m.from);
+    if (h === undefined || m.attempt !== h.attempt || h.ackedEpoch) return; // not this connection's, or a duplicate
+    h.heardAtTick = this.ticks;
+    const ours = { epoch: this.currentEpoch, last: zxid(this.log.lastTerm(), this.log.lastIndex()) };
+    const theirs = { epoch: m.currentEpoch, last: zxid(m.lastEpoch, m.lastIndex) };
+    if (!h.observer && p.stage === 'discovery' && (theirs.epoch > ours.epoch || (theirs.epoch === ours.epoch && compareZxid(theirs.last, ours.last) > 0))) {
+      // Waitforepochack: a follower is ahead of us. Our history may lack what it holds: abdicate.
+      this.startLooking();
+      return;
+    }
+    h.ackedEpoch = true;
+    h.freshAck = m.fresh;
+    h.lastIndex = m.lastIndex;
+    h.lastEpoch = m.lastEpoch;
+    // In discovery, every acknowledged learner is synchronized once the epoch is established;
+    // an observer once it is broadcasting (its history runs only to the commit point).
+    if (p.stage === 'discovery') this.maybeEstablishEpoch();
+    else if (!h.observer || p.stage === 'broadcast') this.startSync(h);
+  }
+
+  /** With ACKEPOCH from a quorum, the epoch is ours: currentEpoch = e, and every acked learner is synchronized. */
+  private maybeEstablishEpoch(): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || p.stage !== 'discovery' || this.leaderEpoch === 0) return;
+    // Only acknowledgements of an epoch the learner had not promised before count (the paper's
+    // e' > f.p); the others are synchronized all the same.
+    const acked = [this.id, ...[...this.learners.values()].filter((h) => h.ackedEpoch && h.freshAck && !h.observer).map((h) => h.id)];
+    if (!this.hasQuorum(acked)) return;
+    p.stage = 'sync';
+    this.currentEpoch = this.leaderEpoch;
+    for (const h of this.learners.values()) if (h.ackedEpoch && !h.observer) this.startSync(h);
+    // A cluster whose quorum is us alone is established at once.
+    this.leaderProgress();
+  }
+
+  /**
+   * LearnerHandler.syncFollower: DIFF when the learner's last zxid is in our history; TRUNC to
+   * the last record both hold when it has records we lack; SNAP when what it needs is
+   * compacted away. Then the proposals it lacks and NEWLEADER.
+   */
+  private startSync(h: LearnerHandle): void {
+    h.syncId = ++this.syncSerial;
+    h.syncAcked = false;
+    h.newLeaderSent = false;
+    h.newLeaderAcked = false;
+    h.upToDateSent = false;
+    h.inflight = [];
+    h.match = 0;
+    h.commitSent = 0;
+    const offset = this.log.firstIndex() - 1;
+    // An observer's history never runs past what is committed.
+    const cap = h.observer ? this.log.commitIndex() : this.log.lastIndex();
+    h.syncLast = cap;
+    let mode: SyncMessage['mode'] = 'diff';
+    let point = h.lastIndex;
+    let known = h.lastIndex <= this.log.lastIndex() && this.log.term(h.lastIndex) === h.lastEpoch;
+    if (!known) {
+      // The learner holds records we do not: cut back to the newest of ours below its last zxid.
+      const found = this.log.findConflictByTerm(h.lastIndex <= this.log.lastIndex() ? h.lastIndex - 1 : this.log.lastIndex(), h.lastEpoch);
+      mode = 'trunc';
+      point = found.index;
+      known = found.index === 0 || found.term > 0;
+    }
+    if (point > cap) {
+      mode = 'trunc';
+      point = cap;
+    }
+    if (!known || point < offset) {
+      const snapshot = this.log.snapshot();
+      if (snapshot === null) throw new Error(`zab: ${h.id} needs records before ${this.log.firstIndex()} but there is no snapshot`);
+      this.send<SyncMessage>({
+        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode: 'snap',
+        index: snapshot.index, indexEpoch: snapshot.term, snapshot,
+      });
+      h.next = snapshot.index + 1;
+    } else {
+      this.send<SyncMessage>({
+        type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode,
+        index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
+      });
+      h.next = point + 1;
+    }
+    this.sendLearner(h);
+  }
+
+  /** Send what flow control allows: the proposals before NEWLEADER, NEWLEADER, then broadcast traffic. */
+  private sendLearner(h: LearnerHandle): void {
+    if (h.syncId === 0 || !h.syncAcked) return;
+    if (h.next <= this.log.firstIndex() - 1) {
+      // What it needs next was compacted away meanwhile: synchronize it from the snapshot.
+      h.lastIndex = 0;
+      h.lastEpoch = 0;
+      this.startSync(h);
+      return;
+    }
+    const window = this.o.maxInflightMessages;
+    while (h.inflight.length < window) {
+      const limit = h.newLeaderSent ? (h.observer ? this.log.commitIndex() : this.log.lastIndex()) : h.syncLast;
+      if (h.next > limit) break;
+      const entries = this.log.slice(h.next, limit, this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
+      const last = h.next + entries.length - 1;
+      const commit = logIndex(Math.min(this.log.commitIndex(), last));
+      h.commitSent = Math.max(h.commitSent, commit);
+      if (h.observer && h.newLeaderSent) {
+        this.send<InformMessage>({ type: 'inform', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, entries, commit });
+      } else {
+        this.send<ProposalMessage>({ type: 'proposal', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, entries, commit });
+      }
+      h.inflight.push(last);
+      h.next = last + 1;
+    }
+    if (!h.newLeaderSent && h.next > h.syncLast) {
+      h.newLeaderSent = true;
+      this.send<NewLeaderMessage>({ type: 'newLeader', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, lastIndex: logIndex(h.syncLast) });
+    }
+  }
+
+  private sendToAllLearners(): void {
+    for (const h of this.learners.values()) {
+      this.sendLearner(h);
+      // A follower past NEWLEADER with nothing new to receive still hears of a new commit point.
+      if (h.newLeaderSent && !h.observer) this.sendCommit(h);
+    }
+  }
+
+  private sendCommit(h: LearnerHandle): void {
+    const index = Math.min(this.log.commitIndex(), h.next - 1);
+    if (index <= h.commitSent) return;
+    h.commitSent = index;
+    this.send<CommitMessage>({ type: 'commit', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), index: logIndex(index) });
+  }
+
+  private handleAck(m: AckMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || m.epoch !== this.leaderEpoch) return;
+    const h = this.learners.get(m.from);
+    if (h === undefined || m.syncId !== h.syncId) return;
+    h.heardAtTick = this.ticks;
+    if (m.newLeader && h.newLeaderSent) h.newLeaderAcked = true;
+    this.acknowledged(h, m.index);
+  }
+
+  /**
+   * Establishment (a quorum acknowledged NEWLEADER: the initial history is committed, send
+   * UPTODATE), then the broadcast commit rule: a proposal of our epoch acknowledged by a quorum.
+   */
+  private leaderProgress(): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || p.stage === 'discovery') return;
+    const selfDurable = this.durableHard.currentEpoch === this.leaderEpoch && this.log.stableIndex() === this.log.lastIndex();
+    if (p.stage === 'sync') {
+      const acked = [...this.learners.values()].filter((h) => h.newLeaderAcked && !h.observer).map((h) => h.id);
+      if (selfDurable) acked.push(this.id);
+      if (!this.hasQuorum(acked)) return;
+      p.stage = 'broadcast';
+      this.silentTicks = 0;
+      // Every record of the initial history is now on a quorum with the new epoch: committed.
+      this.log.commitTo(this.log.lastIndex());
+      this.proposalsWanted = true;
+      for (const r of this.readsAwaitingEstablishment.splice(0)) this.registerRead(r);
+      for (const h of this.learners.values()) if (h.observer && h.ackedEpoch && h.syncId === 0) this.startSync(h);
+    }
+    const stable = this.durableHard.currentEpoch === this.leaderEpoch ? this.log.stableIndex() : 0;
+    const match = (id: NodeId): number => {
+      if (id === this.id) return stable;
+      const h = this.learners.get(id);
+      return h !== undefined && h.newLeaderAcked ? h.match : 0;
+    };
+    const q = quorumValue(this.voters, match);
+    if (q > this.log.commitIndex() && this.log.term(q) === this.leaderEpoch) {
+      this.log.commitTo(q);
+      this.proposalsWanted = true;
+    }
+    for (const h of this.learners.values()) {
+      if (h.newLeaderAcked && !h.upToDateSent) {
+        h.upToDateSent = true;
+        this.send<UpToDateMessage>({ type: 'upToDate', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), commit: logIndex(Math.min(this.log.commitIndex(), h.next - 1)) });
+      }
+    }
+  }
+
+  private tickLeading(): void {
+    const p = this.phase;
+    if (p.kind !== 'leading') return;
+    if (p.stage !== 'broadcast') {
+      if (this.ticks - p.since >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks) this.startLooking();
+      else if (this.ticks % this.o.heartbeatTicks === 0) this.broadcastPing();
+      return;
+    }
+    // syncLimit: a leader that has not heard from a quorum of synced followers steps down.
+    const live = [this.id];
+    for (const h of this.learners.values()) {
+      if (!h.observer && h.newLeaderAcked && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks) live.push(h.id);
+    }
+    if (!this.hasQuorum(live)) {
+      this.startLooking();
+      return;
+    }
+    if (this.ticks % this.o.heartbeatTicks === 0) this.broadcastPing();
+  }
+
+  private broadcastPing(): void {
+    const readSeq = this.readOnly.currentSeq();
+    for (const to of this.peers) {
+      // A peer we hold no synchronization for hears syncId 0: if it thinks it follows us, it asks for one.
+      const h = this.learners.get(to);
+      const sent = h === undefined || h.syncId === 0 || !h.syncAcked ? 0 : h.next - 1;
+      const commit = Math.min(this.log.commitIndex(), sent);
+      if (h !== undefined) h.commitSent = Math.max(h.commitSent, commit);
+      this.send<PingMessage>({
+        type: 'ping', from: this.id, to, epoch: toTerm(this.leaderEpoch), syncId: h?.syncId ?? 0,
+        lastIndex: logIndex(sent), commit: logIndex(commit), upToDate: h?.upToDateSent === true, readSeq,
+      });
+      // A NEWLEADER whose acknowledgement never came is sent again.
+      if (h !== undefined && h.newLeaderSent && !h.newLeaderAcked) {
+        this.send<NewLeaderMessage>({ type: 'newLeader', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), syncId: h.syncId, lastIndex: logIndex(h.syncLast) });
+      }
+    }
+  }
+
+  private handlePingAck(m: PingAckMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || m.epoch !== this.leaderEpoch) return;
+    const h = this.learners.get(m.from);
+    if (h === undefined) return;
+    h.heardAtTick = this.ticks;
+    // It also acknowledges what is durable there: an ACK lost on the way no longer holds the window shut.
+    if (m.syncId === h.syncId && h.syncId !== 0) this.acknowledged(h, m.index);
+    if (!h.observer && h.newLeaderAcked && this.isLeading()) this.deliverReads(this.readOnly.ack(m.from, m.readSeq));
+  }
+
+  private acknowledged(h: LearnerHandle, index: number): void {
+    h.syncAcked = true;
+    if (index > h.match) h.match = Math.min(index, h.next - 1);
+    while (h.inflight.length > 0 && (h.inflight[0] ?? Infinity) <= index) h.inflight.shift();
+    this.leaderProgress();
+    this.sendLearner(h);
+  }
+
+  // =============================================================================================
+  // Learner: discovery, synchronization, broadcast (Learner, Follower, Observer)
+
+  /** A new connection to `leader` (ZooKeeper: connect, then FOLLOWERINFO). */
+  private connect(leader: NodeId): void {
+    this.attempt++;
+    this.sendFollowerInfo(leader);
+  }
+
+  private sendFollowerInfo(leader: NodeId): void {
+    this.send<FollowerInfoMessage>({
+      type: 'followerInfo', from: this.id, to: leader, epoch: toTerm(this.currentEpoch),
+      acceptedEpoch: toTerm(this.acceptedEpoch), observer: !this.isVoter, incarnation: this.incarnation, attempt: this.attempt,
+    });
+  }
+
+  private tickFollowing(): void {
+    const p = this.phase;
+    if (p.kind !== 'following') return;
+    this.silentTicks++;
+    // syncLimit once synchronized; initLimit for discovery and synchronization together.
+    const expired = p.stage === 'broadcast'
+      ? this.silentTicks >= this.o.electionTimeoutTicks
+      : this.ticks - p.since >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks;
+    if (expired) {
+      this.startLooking();
+      return;
+    }
+    // FOLLOWERINFO may be lost: ask again until the leader answers.
+    if (p.stage === 'discovery' && (this.ticks - p.since) % this.o.heartbeatTicks === 0) this.sendFollowerInfo(p.leader);
+  }
+
+  /** Messages only our leader may send; anything else is stale or not for us. */
+  private fromOurLeader(m: ZabMessage & { readonly epoch: number }): boolean {
+    const p = this.phase;
+    if (m.epoch < this.acceptedEpoch) {
+      // An older epoch's leader: it is deposed, and should learn so.
+      this.sendStaleEpoch(m.from);
+      return false;
+    }
+    if (p.kind !== 'following' || p.leader !== m.from) return false;
+    if (m.type !== 'leaderInfo' && m.epoch !== this.followerEpoch) {
+      // Our leader leads a newer epoch than the one we synchronized in: it was elected again
+      // while we did not look (in ZooKeeper our connection would have been closed). Reconnect.
+      if (m.epoch > this.followerEpoch && p.stage !== 'discovery') this.resync(m.from);
+      return false;
+    }
+    return true;
+  }
+
+  private handleLeaderInfo(m: LeaderInfoMessage): void {
+    const p = this.phase;
+    if (p.kind === 'following' && p.leader === m.from && m.epoch < this.acceptedEpoch) {
+      // Our leader proposes an epoch below one we promised: we cannot follow it (Learner.registerWithLeader).
+      this.sendStaleEpoch(m.from);
+      this.startLooking();
+      return;
+    }
+    if (!this.fromOurLeader(m) || p.kind !== 'following') return;
+    // Only the answer to our FOLLOWERINFO counts; a resent or duplicated one is ignored.
+    if (p.stage !== 'discovery') return;
+    // Persist acceptedEpoch before answering: ACKEPOCH goes in Ready.messages, after the persist.
+    // Fresh unless we promised this epoch before, to a leader other than this one.
+    const fresh = m.epoch > this.acceptedEpoch || this.acceptedFrom === m.from;
+    this.acceptedEpoch = m.epoch;
+    this.acceptedFrom = m.from;
+    this.followerEpoch = m.epoch;
+    p.stage = 'sync';
+    this.resetLearnerSync();
+    // After a SYNC of this same leader and epoch that our history disagreed with (it is past
+    // discovery, having judged our full history), we claim only our committed prefix, which its
+    // history holds (and it then cuts the rest).
+    const c = this.claimCommittedFor;
+    const claimCommitted = c !== null && c.leader === m.from && c.epoch === m.epoch;
+    this.claimCommittedFor = null;
+    const claim = claimCommitted ? this.log.commitIndex() : this.log.lastIndex();
+    this.send<AckEpochMessage>({
+      type: 'ackEpoch', from: this.id, to: m.from, epoch: m.epoch, attempt: this.attempt, fresh, currentEpoch: toTerm(this.currentEpoch),
+      lastEpoch: this.log.term(claim) ?? toTerm(0), lastIndex: logIndex(claim),
+    });
+  }
+
+  /** Ask the leader to synchronize us again: FOLLOWERINFO on a new connection, as on a reconnect. */
+  private resync(leader: NodeId): void {
+    const p = this.phase;
+    if (p.kind !== 'following') return;
+    p.stage = 'discovery';
+    p.since = this.ticks;
+    this.resetLearnerSync();
+    this.connect(leader);
+  }
+
+  private resetLearnerSync(): void {
+    this.syncId = 0;
+    this.earlyProposals = [];
+    this.pendingNewLeader = null;
+    this.anomalySinceTick = null;
+    this.prevPingLast = 0;
+  }
+
+  private handleSync(m: SyncMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || p.stage !== 'sync' || m.attempt !== this.attempt) return;
+    if (m.syncId < this.syncId) return; // an older synchronization
+    if (m.syncId === this.syncId) {
+      this.ackDurable(m.from); // a duplicate: our acknowledgement may have been lost
+      return;
+    }
+    switch (m.mode) {
+      case 'snap': {
+        const meta = m.snapshot;
+        if (meta === undefined) throw new ConsensusError('bad_message', `zab message: SNAP from ${m.from} carries no snapshot`);
+        if (meta.index <= this.log.commitIndex()) {
+          // We hold that prefix committed already; a DIFF from our commit point will do.
+          this.claimCommittedPrefix(m.from);
+          return;
+        }
+        this.log.restore(meta);
+        break;
+      }
+      case 'diff':
+      case 'trunc': {
+        if (m.index < this.log.commitIndex() || this.log.term(m.index) !== m.indexEpoch) {
+          // Our record there is not the leader's: fall back to our committed prefix, which every
+          // leader's history contains.
+          this.claimCommittedPrefix(m.from);
+          return;
+        }
+        this.log.truncateAfter(m.index);
+        break;
+      }
+      default:
+        assertNever(m.mode, 'zab sync mode');
+    }
+    this.syncId = m.syncId;
+    this.anomalySinceTick = null;
+    // The leader streams the proposals once it hears that this SYNC took effect (it may travel
+    // apart from them: a SNAP's bytes go over their own stream).
+    this.ackDurable(m.from);
+  }
+
+  private claimCommittedPrefix(leader: NodeId): void {
+    this.claimCommittedFor = { leader, epoch: this.followerEpoch };
+    this.resync(leader);
+  }
+
+  private handleProposal(m: ProposalMessage | InformMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    const first = m.entries[0];
+    if (first !== undefined && first.index > this.log.lastIndex() + 1) {
+      // Ahead of a proposal still on the way (or lost: PINGs tell, see handlePing). Hold it.
+      if (this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
+      return;
+    }
+    if (!this.appendProposals(m)) return;
+    this.drainEarlyProposals();
+    this.afterProposals(m.from);
+  }
+
+  /** Appends what is new in `m` (it starts at or before our last + 1); false after a resync. */
+  private appendProposals(m: ProposalMessage | InformMessage): boolean {
+    const fresh: Entry[] = [];
+    for (const e of m.entries) {
+      if (e.index <= this.log.lastIndex()) {
+        // Already held: after a SYNC our history is a prefix of the leader's, so it must agree.
+        if (e.index > this.log.firstIndex() - 1 && this.log.term(e.index) !== e.term) {
+          this.resync(m.from);
+          return false;
+        }
+        continue;
+      }
+      fresh.push(e);
+    }
+    if (fresh.length > 0) this.log.append(fresh);
+    this.learnCommit(m.commit);
+    return true;
+  }
+
+  private drainEarlyProposals(): void {
+    for (let progress = true; progress && this.earlyProposals.length > 0; ) {
+      progress = false;
+      const held = this.earlyProposals;
+      this.earlyProposals = [];
+      for (const m of held) {
+        const first = m.entries[0];
+        if (first === undefined || first.index > this.log.lastIndex() + 1) {
+          this.earlyProposals.push(m);
+          continue;
+        }
+        if (!this.appendProposals(m)) return;
+        progress = true;
+      }
+    }
+  }
+
+  /** After proposals arrived: a NEWLEADER held for them may now be taken; acknowledge. */
+  private afterProposals(leader: NodeId): void {
+    const p = this.phase;
+    if (p.kind !== 'following') return;
+    const nl = this.pendingNewLeader;
+    if (nl !== null && this.log.lastIndex() >= nl.lastIndex) {
+      this.pendingNewLeader = null;
+      this.takeNewLeader(nl);
+      return;
+    }
+    if (p.stage === 'synced' || p.stage === 'broadcast') this.silentTicks = 0;
+    // Acknowledged during synchronization too, to keep the leader's window open; the leader
+    // counts them toward a quorum only after our NEWLEADER acknowledgement.
+    this.ackDurable(leader);
+  }
+
+  /** ACK: sent after this Ready's persist, so everything up to our last record is durable then. */
+  private ackDurable(leader: NodeId, newLeader = false): void {
+    this.send<AckMessage>({ type: 'ack', from: this.id, to: leader, epoch: toTerm(this.followerEpoch), syncId: this.syncId, index: this.log.lastIndex(), newLeader });
+  }
+
+  private learnCommit(commit: number): void {
+    const p = this.phase;
+    // Only a history synchronized with this leader may commit by its word.
+    if (p.kind !== 'following' || this.syncId === 0) return;
+    this.log.commitTo(Math.min(commit, this.log.lastIndex()));
+  }
+
+  private handleNewLeader(m: NewLeaderMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    if (p.stage !== 'sync') {
+      // Resent because our acknowledgement was lost: acknowledge again.
+      if (p.stage === 'synced' || p.stage === 'broadcast') this.ackDurable(m.from, true);
+      return;
+    }
+    if (this.log.lastIndex() < m.lastIndex) {
+      this.pendingNewLeader = m; // some proposals before it are still on the way
+      return;
+    }
+    this.takeNewLeader(m);
+  }
+
+  private takeNewLeader(m: NewLeaderMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'following') return;
+    // Persisted before the acknowledgement leaves (it goes in Ready.messages).
+    this.currentEpoch = m.epoch;
+    p.stage = 'synced';
+    this.silentTicks = 0;
+    this.ackDurable(m.from, true);
+  }
+
+  private handleUpToDate(m: UpToDateMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || p.stage !== 'synced') return;
+    p.stage = 'broadcast';
+    this.learnCommit(m.commit);
+  }
+
+  private handleCommit(m: CommitMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch) return;
+    if (p.stage !== 'synced' && p.stage !== 'broadcast') return;
+    this.silentTicks = 0;
+    this.learnCommit(m.index);
+  }
+
+  /**
+   * PING: the leader's view of our synchronization. It disagreeing with ours for longer than
+   * messages take means something was lost (a SYNC, a proposal): synchronize again. On a FIFO
+   * stream that never happens without the stream breaking, which already sends us LOOKING.
+   */
+  private handlePing(m: PingMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || p.stage === 'discovery') return;
+    const synced = p.stage === 'synced' || p.stage === 'broadcast';
+    // Proposals sent before the previous PING have had a heartbeat to arrive.
+    const behind = m.syncId !== this.syncId || m.syncId === 0 || this.prevPingLast > this.log.lastIndex();
+    this.prevPingLast = m.syncId === this.syncId ? m.lastIndex : 0;
+    if (behind) {
+      this.anomalySinceTick ??= this.ticks;
+      if (this.ticks - this.anomalySinceTick >= this.anomalyTicks()) {
+        this.resync(m.from);
+        return;
+      }
+    } else {
+      this.anomalySinceTick = null;
+    }
+    if (synced && m.upToDate && p.stage === 'synced') p.stage = 'broadcast';
+    if (synced) this.silentTicks = 0;
+    if (m.syncId === this.syncId) this.learnCommit(m.commit);
+    this.send<PingAckMessage>({ type: 'pingAck', from: this.id, to: m.from, epoch: m.epoch, syncId: this.syncId, index: this.log.lastIndex(), readSeq: m.readSeq });
+  }
+
+  /** How long PINGs may disagree with us before we synchronize again: half a sync limit. */
+  private anomalyTicks(): number {
+    return Math.max(2 * this.o.heartbeatTicks, Math.floor(this.o.electionTimeoutTicks / 2));
+  }
+
+  /**
+   * A newer epoch exists, or the node we follow does not lead: whatever we lead or follow is
+   * over, and FLE finds the leader (joining an established one without a new election).
+   */
+  private handleStaleEpoch(m: StaleEpochMessage): void {
+    const p = this.phase;
+    if (p.kind === 'following' && p.leader === m.from) {
+      // Our leader refused us (we promised a newer epoch than it leads), or stopped leading.
+      // We do not rejoin it for an election timeout: a refusal would only repeat.
+      this.refusedBy = { leader: m.from, atTick: this.ticks };
+      this.startLooking();
+      return;
+    }
+    // A leader steps down only for an epoch established after ours (a quorum moved on); a
+    // lone node's newer promise, or an observer's, deposes nobody (ZooKeeper's leader keeps
+    // leading while a quorum answers its pings).
+    if (p.kind === 'leading' && this.voters.includes(m.from) && m.currentEpoch > this.leaderEpoch) this.startLooking();
+  }
+
+  // =============================================================================================
+  // Message dispatch
+
+  private stepMessage(m: ZabMessage): void {
+    switch (m.type) {
+      case 'notification':
+        this.handleNotification(m);
+        return;
+      case 'followerInfo':
+        this.handleFollowerInfo(m);
+        return;
+      case 'ackEpoch':
+        this.handleAckEpoch(m);
+        return;
+      case 'ack':
+        this.handleAck(m);
+        return;
+      case 'pingAck':
+        this.handlePingAck(m);
+        return;
+      case 'readIndex':
+        this.handleForwardedRead(m);
+        return;
+      case 'leaderInfo':
+        this.handleLeaderInfo(m);
+        return;
+      case 'sync':
+        this.handleSync(m);
+        return;
+      case 'proposal':
+      case 'inform':
+        this.handleProposal(m);
+        return;
+      case 'newLeader':
+        this.handleNewLeader(m);
+        return;
+      case 'upToDate':
+        this.handleUpToDate(m);
+        return;
+      case 'commit':
+        this.handleCommit(m);
+        return;
+      case 'ping':
+        this.handlePing(m);
+        return;
+      case 'staleEpoch':
+        this.handleStaleEpoch(m);
+        return;
+      case 'readIndexResponse':
+        this.handleReadIndexResponse(m);
+        return;
+      default:
+        assertNever(m, 'zab message');
+    }
+  }
+
+  // =============================================================================================
+  // Read barrier: the leader confirms with a quorum round that it still leads, then reads at
+  // its commit point (ZooKeeper's sync alone is not linearizable).
+
+  private handleReadRequest(r: ReadRequest): void {
+    if (this.readOnly.size() + this.readsAwaitingEstablishment.length >= READS_PENDING_MAX) {
+      this.failRead(r, 'dropped');
+      return;
+    }
+    if (!this.isLeading()) {
+      // Our commit point covers every committed record only once the epoch is established.
+      this.readsAwaitingEstablishment.push(r);
+      return;
+    }
+    this.registerRead(r);
+  }
+
+  private registerRead(r: ReadRequest): void {
+    this.readOnly.add(r, this.log.commitIndex());
+    this.deliverReads(this.readOnly.release());
+    if (this.readOnly.size() > 0) this.readBroadcastWanted = true;
+  }
+
+  private handleForwardedRead(m: ReadIndexMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || m.epoch !== this.leaderEpoch) {
+      this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: m.from, epoch: m.epoch, requestId: m.requestId, index: logIndex(0), reject: true });
+      return;
+    }
+    this.handleReadRequest({ requestId: m.requestId, origin: m.from });
+  }
+
+  private deliverReads(reads: readonly ConfirmedRead[]): void {
+    for (const r of reads) {
+      if (r.origin === null) this.readStates.push({ requestId: r.requestId, index: r.index });
+      else this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: r.origin, epoch: toTerm(this.leaderEpoch), requestId: r.requestId, index: r.index, reject: false });
+    }
+  }
+
+  private failRead(r: ReadRequest, reason: ReadFailure['reason']): void {
+    if (r.origin === null) this.readFailures.push({ requestId: r.requestId, reason, leader: null });
+    else this.send<ReadIndexResponseMessage>({ type: 'readIndexResponse', from: this.id, to: r.origin, epoch: toTerm(this.leaderEpoch), requestId: r.requestId, index: logIndex(0), reject: true });
+  }
+
+  private drainLeaderReads(): ReadRequest[] {
+    const out = [...this.readOnly.drain(), ...this.readsAwaitingEstablishment];
+    this.readsAwaitingEstablishment = [];
+    this.readOnly = new ReadOnly(this.id, this.voters);
+    return out;
+  }
+
+  private forwardRead(requestId: string, leader: NodeId): void {
+    let pending = 0;
+    for (const n of this.forwardedReads.values()) pending += n;
+    if (pending >= READS_PENDING_MAX) {
+      this.readFailures.push({ requestId, reason: 'dropped', leader });
+      return;
+    }
+    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
+    this.send<ReadIndexMessage>({ type: 'readIndex', from: this.id, to: leader, epoch: toTerm(this.followerEpoch), requestId });
+  }
+
+  private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
+    const n = this.forwardedReads.get(m.requestId);
+    if (n === undefined) return;
+    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
+    else this.forwardedReads.delete(m.requestId);
+    if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: null });
+    else this.readStates.push({ requestId: m.requestId, index: m.index });
+  }
+
+  private failForwardedReads(): void {
+    for (const [requestId, n] of this.forwardedReads) {
+      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
+    }
+    this.forwardedReads.clear();
+  }
+
+  // =============================================================================================
+  // Bookkeeping and invariants
+
+  private hasQuorum(ids: readonly NodeId[]): boolean {
+    let n = 0;
+    for (const v of this.voters) if (ids.includes(v)) n++;
+    return n >= Math.floor(this.voters.length / 2) + 1;
+  }
+
+  private send<M extends ZabMessage>(m: M): void {
+    if (m.to === this.id) throw new Error(`zab: ${this.id} sending a ${m.type} to itself`);
+    this.outbox.push(m);
+  }
+
+  private hardState(): ZabHardState {
+    return { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch };
+  }
+
+  private hardChanged(h: ZabHardState): boolean {
+    return h.acceptedEpoch !== this.prevHard.acceptedEpoch || h.currentEpoch !== this.prevHard.currentEpoch;
+  }
+
+  private softState(): SoftState {
+    return { role: this.role(), leader: this.leaderId(), term: toTerm(this.currentEpoch) };
+  }
+
+  private softChanged(s: SoftState): boolean {
+    return s.role !== this.prevSoft.role || s.leader !== this.prevSoft.leader || s.term !== this.prevSoft.term;
+  }
+
+  private check(): void {
+    this.log.check();
+    if (this.currentEpoch > this.acceptedEpoch) throw new Error(`zab invariant: currentEpoch ${this.currentEpoch} > acceptedEpoch ${this.acceptedEpoch}`);
+    if (this.phase.kind === 'leading' && this.leaderEpoch !== 0) {
+      if (this.leaderEpoch !== this.acceptedEpoch) throw new Error(`zab invariant: leading epoch ${this.leaderEpoch} but acceptedEpoch ${this.acceptedEpoch}`);
+      if (this.phase.stage === 'broadcast' && this.currentEpoch !== this.leaderEpoch) throw new Error('zab invariant: broadcasting before the epoch is current');
+    }
+    if (this.log.lastTerm() > this.acceptedEpoch) throw new Error(`zab invariant: a record of epoch ${this.log.lastTerm()} above acceptedEpoch ${this.acceptedEpoch}`);
+  }
+}
+
+/** A leader's broadcast traffic, which never depends on the leader's own pending persist. */
+function isLeaderBroadcast(m: ZabMessage): boolean {
+  return m.type === 'proposal' || m.type === 'inform' || m.type === 'commit' || m.type === 'ping';
+}
+
+/**
+ * Learners whose every message in this Ready is broadcast traffic: those may go before the
+ * persist. A learner that also gets a SYNC or NEWLEADER gets everything after it, in order —
+ * its proposals must never overtake the SYNC they follow.
+ */
+function earlyRecipients(outbox: readonly ZabMessage[]): Set<string> {
+  const early = new Set<string>();
+  const late = new Set<string>();
+  for (const m of outbox) (isLeaderBroadcast(m) ? early : late).add(m.to);
+  for (const id of late) early.delete(id);
+  return early;
+}
+
+function earlyOf(outbox: readonly ZabMessage[]): ZabMessage[] {
+  const early = earlyRecipients(outbox);
+  return outbox.filter((m) => early.has(m.to));
+}
+
+function lateOf(outbox: readonly ZabMessage[]): ZabMessage[] {
+  const early = earlyRecipients(outbox);
+  return outbox.filter((m) => !early.has(m.to));
+}

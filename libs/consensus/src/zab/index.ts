@@ -1,0 +1,27 @@
+/** Zab, as a ProtocolModule: build a core, and put its messages on the wire. */
+import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
+import { decodeMessage, encodeMessage } from './codec';
+import { validateOptions } from './config';
+import { FINALIZE_TICKS, ZabCore } from './core';
+import type { ZabMessage } from './messages';
+
+export const zab: ProtocolModule<ZabMessage> = {
+  name: 'zab',
+  fencingName: 'epoch',
+  // Records of one epoch come from its one leader, after a history synchronized to it.
+  logMatching: 'prefix',
+  options: [],
+  // A follower notices a dead leader within a sync limit (the election timeout), then FLE
+  // decides within its finalize window; discovery and synchronization are a few round trips.
+  electionTicksMax: (options) => 2 * options.electionTimeoutTicks + FINALIZE_TICKS,
+  validate: (options: CoreOptions): void => validateOptions(options),
+  create: (options: CoreOptions, persisted: PersistedState): ZabCore => new ZabCore(options, persisted),
+  encodeMessage,
+  decodeMessage,
+};
+
+export { ZabCore, FINALIZE_TICKS, INIT_LIMIT_ELECTIONS } from './core';
+export { ZAB_CODEC_VERSION } from './codec';
+export type { ZabHardState } from './config';
+export type * from './messages';
+export { ZAB_MESSAGE_TYPES } from './messages';
