@@ -1,6 +1,6 @@
 /** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
 import { validateMembers } from '../common';
-import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
+import { ConsensusError, MEMBER_ROLES, type CoreOptions, type MemberRole, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
 
 function bad(sentence: string): ConsensusError {
   return new ConsensusError('bad_config', sentence);
@@ -11,7 +11,7 @@ function requirePositiveInteger(value: number, name: string): void {
 }
 
 export function validateOptions(o: CoreOptions): void {
-  validateMembers('raft', o.id, o.members, ['witness']);
+  validateMembers('raft', o.id, o.members, MEMBER_ROLES.filter((r) => !RAFT_ROLES.includes(r)));
   requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
   requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
   if (o.electionTimeoutTicks <= o.heartbeatTicks) {
@@ -24,6 +24,9 @@ export function validateOptions(o: CoreOptions): void {
   if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
   raftOptions(o.protocolOptions);
 }
+
+/** The member roles Raft takes; a witness (votes, keeps no database) is not supported yet. */
+export const RAFT_ROLES: readonly MemberRole[] = ['voter', 'observer'];
 
 /** Raft's own settings, declared once: config keys, flags, help and the simulator's draws come from here. */
 export const RAFT_OPTIONS: readonly ProtocolOptionSpec[] = [
