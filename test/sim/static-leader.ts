@@ -248,6 +248,7 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     name: 'static-leader',
     fencingName: 'term',
     logMatching: 'prefix',
+    roles: ['voter', 'observer'],
     options: [],
     // The leader is fixed: there is no election to wait for beyond one timeout.
     electionTicksMax: (options) => options.electionTimeoutTicks,

@@ -146,7 +146,7 @@ function checkAddresses(c: NodeConfig, sourceOf: SourceOf): void {
   if (isWildcardHost(advertise.host)) throw fail('advertise', source, `must be an address peers can reach, got ${show(c.advertise)}`);
 }
 
-function checkMembers(members: readonly MemberConfig[], protocol: string, source: string): void {
+function checkMembers(members: readonly MemberConfig[], protocol: ProtocolName, source: string): void {
   const ids = new Set<string>();
   const addresses = new Map<string, string>();
   for (const m of members) {
@@ -159,7 +159,7 @@ function checkMembers(members: readonly MemberConfig[], protocol: string, source
     const other = addresses.get(normal);
     if (other !== undefined) throw fail('members', source, `members '${other}' and '${m.id}' have the same address ${m.address}`);
     addresses.set(normal, m.id);
-    if (m.role === 'witness') throw fail('members', source, `role 'witness' is not supported by protocol '${protocol}' yet (member '${m.id}')`);
+    if (!PROTOCOLS[protocol].roles.includes(m.role)) throw fail('members', source, `role '${m.role}' is not supported by protocol '${protocol}' yet (member '${m.id}')`);
   }
   if (!members.some((m) => m.role === 'voter')) throw fail('members', source, 'must include at least one voter');
 }

@@ -264,6 +264,8 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   /** What this protocol calls its fencing number (Raft: term, ZAB: epoch, Paxos: ballot). */
   readonly fencingName: string;
   readonly logMatching: LogMatching;
+  /** The member roles this protocol takes (Raft: voter, observer); config refuses the others. */
+  readonly roles: readonly MemberRole[];
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
   /**

@@ -4,10 +4,14 @@
  * one folder beside raft/ and one line here.
  */
 import type { ProtocolModule } from './contract';
+import { multipaxos } from './multipaxos';
 import { raft } from './raft';
+import { zab } from './zab';
 
 export const PROTOCOLS = {
   raft,
+  zab,
+  multipaxos,
 } as const satisfies Readonly<Record<string, ProtocolModule>>;
 
 export type ProtocolName = keyof typeof PROTOCOLS;

@@ -1,5 +1,5 @@
 /** The checks of CoreOptions every protocol makes before its own: one sentence per impossible value (etcd Config.validate). */
-import { ConsensusError, type CoreOptions, type MemberRole } from '../contract';
+import { ConsensusError, MEMBER_ROLES, type CoreOptions, type MemberRole } from '../contract';
 import { validateMembers } from './members';
 
 function bad(sentence: string): ConsensusError {
@@ -10,9 +10,9 @@ function requirePositiveInteger(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
 }
 
-/** Members, timers, limits and entropy; `refusedRoles` are the member roles `protocol` does not take. */
-export function validateCoreOptions(protocol: string, o: CoreOptions, refusedRoles: readonly MemberRole[]): void {
-  validateMembers(protocol, o.id, o.members, refusedRoles);
+/** Members, timers, limits and entropy; `roles` are the member roles `protocol` takes. */
+export function validateCoreOptions(protocol: string, o: CoreOptions, roles: readonly MemberRole[]): void {
+  validateMembers(protocol, o.id, o.members, MEMBER_ROLES.filter((r) => !roles.includes(r)));
   requirePositiveInteger(o.heartbeatTicks, 'heartbeatTicks');
   requirePositiveInteger(o.electionTimeoutTicks, 'electionTimeoutTicks');
   if (o.electionTimeoutTicks <= o.heartbeatTicks) {

@@ -1,6 +1,6 @@
 /** Multi-Paxos settings, ballots and boot-state checks: one sentence per impossible value. */
 import { refuseProtocolOptions, validateCoreOptions } from '../common';
-import { ConsensusError, type CoreOptions, type HardState, type Member, type NodeId, type PersistedState } from '../contract';
+import { ConsensusError, type CoreOptions, type HardState, type Member, type MemberRole, type NodeId, type PersistedState } from '../contract';
 
 /**
  * A ballot is (round, proposer) encoded in one number so that a larger number always wins:
@@ -31,12 +31,11 @@ function badState(sentence: string): ConsensusError {
   return new ConsensusError('bad_state', sentence);
 }
 
-function requirePositiveInteger(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
-}
+/** The member roles Multi-Paxos takes: acceptors and learners (a witness is not supported yet). */
+export const PAXOS_ROLES: readonly MemberRole[] = ['voter', 'observer'];
 
 export function validateOptions(o: CoreOptions): void {
-  validateCoreOptions('multipaxos', o, ['witness']);
+  validateCoreOptions('multipaxos', o, PAXOS_ROLES);
   if (o.members.length >= BALLOT_PROPOSERS_MAX) throw bad(`multipaxos supports at most ${BALLOT_PROPOSERS_MAX - 1} members.`);
   refuseProtocolOptions('multipaxos', o);
 }

@@ -1,7 +1,7 @@
 /** Multi-Paxos, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { validateOptions } from './config';
+import { PAXOS_ROLES, validateOptions } from './config';
 import { PaxosCore } from './core';
 import type { PaxosMessage } from './messages';
 
@@ -11,6 +11,7 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   // Slots are chosen one by one: two nodes holding one slot at one ballot agree on that slot only.
   logMatching: 'record',
   options: [],
+  roles: PAXOS_ROLES,
   // A node's timeout is drawn from [t, 2t), so duelling proposers settle.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
   validate: (options: CoreOptions): void => validateOptions(options),

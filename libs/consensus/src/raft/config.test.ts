@@ -44,6 +44,7 @@ describe('raft validate', () => {
   it('declares preVote and checkQuorum as its own options, both on by default', () => {
     expect(raft.options.map((o) => [o.key, o.defaultValue])).toEqual([['preVote', true], ['checkQuorum', true]]);
     expect(refusal({ ...base, protocolOptions: {} })).toBe('accepted');
+    expect(raft.roles).toEqual(['voter', 'observer']);
   });
 
   it('reports the longest election its timeout randomization allows, so the driver need not know it', () => {

@@ -1,19 +1,18 @@
 /** Settings and boot-state checks: one sentence per impossible value (etcd Config.validate). */
 import { validateCoreOptions } from '../common';
-import { ConsensusError, type CoreOptions, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
+import { ConsensusError, type CoreOptions, type MemberRole, type HardState, type NodeId, type PersistedState, type ProtocolOptions, type ProtocolOptionSpec } from '../contract';
 
 function bad(sentence: string): ConsensusError {
   return new ConsensusError('bad_config', sentence);
 }
 
-function requirePositiveInteger(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
-}
-
 export function validateOptions(o: CoreOptions): void {
-  validateCoreOptions('raft', o, ['witness']);
+  validateCoreOptions('raft', o, RAFT_ROLES);
   raftOptions(o.protocolOptions);
 }
+
+/** The member roles Raft takes; a witness (votes, keeps no database) is not supported yet. */
+export const RAFT_ROLES: readonly MemberRole[] = ['voter', 'observer'];
 
 /** Raft's own settings, declared once: config keys, flags, help and the simulator's draws come from here. */
 export const RAFT_OPTIONS: readonly ProtocolOptionSpec[] = [

@@ -1,7 +1,7 @@
 /** Raft, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { RAFT_OPTIONS, validateOptions } from './config';
+import { RAFT_OPTIONS, RAFT_ROLES, validateOptions } from './config';
 import { RaftCore } from './core';
 import type { RaftMessage } from './messages';
 
@@ -9,6 +9,7 @@ export const raft: ProtocolModule<RaftMessage> = {
   name: 'raft',
   fencingName: 'term',
   logMatching: 'prefix',
+  roles: RAFT_ROLES,
   options: RAFT_OPTIONS,
   // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,

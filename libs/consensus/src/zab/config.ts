@@ -1,21 +1,16 @@
 /** Zab's settings and boot-state checks: one sentence per impossible value. */
 import { refuseProtocolOptions, validateCoreOptions } from '../common';
-import { ConsensusError, type CoreOptions, type HardState, type PersistedState } from '../contract';
-
-function bad(sentence: string): ConsensusError {
-  return new ConsensusError('bad_config', sentence);
-}
+import { ConsensusError, type CoreOptions, type HardState, type MemberRole, type PersistedState } from '../contract';
 
 function badState(sentence: string): ConsensusError {
   return new ConsensusError('bad_state', sentence);
 }
 
-function requirePositiveInteger(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw bad(`${name} must be a positive integer, got ${String(value)}.`);
-}
+/** The member roles Zab takes: followers and observers (a witness is not supported yet). */
+export const ZAB_ROLES: readonly MemberRole[] = ['voter', 'observer'];
 
 export function validateOptions(o: CoreOptions): void {
-  validateCoreOptions('zab', o, ['witness']);
+  validateCoreOptions('zab', o, ZAB_ROLES);
   refuseProtocolOptions('zab', o);
 }
 

@@ -1,7 +1,7 @@
 /** Zab, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { validateOptions } from './config';
+import { ZAB_ROLES, validateOptions } from './config';
 import { FINALIZE_TICKS, ZabCore } from './core';
 import type { ZabMessage } from './messages';
 
@@ -11,6 +11,7 @@ export const zab: ProtocolModule<ZabMessage> = {
   // Records of one epoch come from its one leader, after a history synchronized to it.
   logMatching: 'prefix',
   options: [],
+  roles: ZAB_ROLES,
   // A follower notices a dead leader within a sync limit (the election timeout), then FLE
   // decides within its finalize window; discovery and synchronization are a few round trips.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks + FINALIZE_TICKS,
