@@ -18,6 +18,8 @@ const SEEDS_DEFAULT = 1_000;
 const GROUPS = 4;
 /** Seeds a broken variant may take before the simulator must have caught it. */
 const MUTANT_SEEDS_MAX = 200;
+/** The hard-state mutant's budget: Raft and Zab refuse its boot state at once; Multi-Paxos needs a rarer schedule. */
+const HARD_STATE_MUTANT_SEEDS_MAX = 2_500;
 
 /** The sweep compacts where libs/replica does: after advance(). */
 const DRIVER_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
@@ -44,8 +46,8 @@ describe.each(protocols)('$name under the simulator', (protocol) => {
 });
 
 /** First seed on which the simulator rejects `protocol`, with what it said. */
-function firstFailure<M extends BaseMessage>(protocol: ProtocolModule<M>, onlyInvariants: boolean): SimulationError | null {
-  for (let seed = 1; seed <= MUTANT_SEEDS_MAX; seed++) {
+function firstFailure<M extends BaseMessage>(protocol: ProtocolModule<M>, onlyInvariants: boolean, seedsMax = MUTANT_SEEDS_MAX): SimulationError | null {
+  for (let seed = 1; seed <= seedsMax; seed++) {
     try {
       simulate({ protocol, seed, ...shapeFor(seed), ...DRIVER_RUN });
     } catch (e: unknown) {
@@ -70,6 +72,9 @@ describe.each(protocols)('the simulator catches $name with a guarantee removed',
   });
 
   it('forgetting hard state is noticed', () => {
-    expect(firstFailure(withoutHardState(protocol), false)).not.toBeNull();
+    // A Multi-Paxos acceptor's slots carry the ballots it accepted, which bind it as promises:
+    // only a promise given in phase 1 with nothing accepted after it is lost, and a schedule
+    // that turns that into two values for one slot is rarer (the first comes at seed 1,824).
+    expect(firstFailure(withoutHardState(protocol), false, HARD_STATE_MUTANT_SEEDS_MAX)).not.toBeNull();
   });
 });

@@ -436,7 +436,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
     const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
-    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter) {
+    // A candidate that does not know slots we have compacted away could not learn their values
+    // from us: it must not lead, and its campaign must not hold back ours (no promise, no reset).
+    const candidateBehind = m.fromSlot < this.slots.firstIndex();
+    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || candidateBehind) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
       this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
@@ -458,6 +461,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private handlePromise(m: PromiseMessage): void {
     if (m.reject) {
+      if (this.state === 'candidate' && m.firstSlot > this.fromSlot) {
+        this.becomeFollower(null); // we are behind its compaction point: someone who is not leads
+        return;
+      }
       this.deposedBy(m.ballot);
       return;
     }
