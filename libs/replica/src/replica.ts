@@ -33,6 +33,7 @@ import { SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@
 import type { PeerTransport } from '@quorumlite/transport';
 import { ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
+import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import type {
   Clock,
   Durability,
@@ -82,6 +83,8 @@ export interface ReplicaDeps {
   readonly logger: ReplicaLogger;
   /** Called once when the replica cannot go on safely (a persist failed): the process should exit. */
   readonly onFatal?: (error: unknown) => void;
+  /** Names the synchronous phases, so a stall of the event loop can be logged with its cause. */
+  readonly loopSteps?: LoopSteps;
 }
 
 export interface ReplicaStatus {
@@ -290,12 +293,13 @@ export class Replica {
     // that would record it, which is the only check that cannot race; a lookup on every
     // write would only save a log record on the rare retry.
     let data: Uint8Array;
+    const sql = this.sql;
     try {
-      data = this.sql.prepareEncoded(
+      data = this.steps.run('prepare', () => sql.prepareEncoded(
         { statements: request.statements, requestId: request.requestId },
         this.deps.clock.now(),
         this.deps.entropy.seed(),
-      ).encoded;
+      ).encoded);
     } catch (e: unknown) {
       throw fromSqlError(e);
     }
@@ -464,10 +468,12 @@ export class Replica {
   // ---- peers -------------------------------------------------------------------------
 
   private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
-    for (const bytes of messages) {
-      const message = this.decode(from, bytes);
-      if (message) this.inbox.push({ kind: 'message', message });
-    }
+    this.steps.run('decode', () => {
+      for (const bytes of messages) {
+        const message = this.decode(from, bytes);
+        if (message) this.inbox.push({ kind: 'message', message });
+      }
+    });
     this.kick();
   }
 
@@ -498,6 +504,11 @@ export class Replica {
       this.deps.logger.warn('dropped a malformed peer message', { from, error: e.message });
       return null;
     }
+  }
+
+  /** The driver's synchronous phases, named for the loop monitor. */
+  private get steps(): LoopSteps {
+    return this.deps.loopSteps ?? unmonitoredSteps;
   }
 
   private send(message: BaseMessage): void {
@@ -552,11 +563,11 @@ export class Replica {
       const compaction = this.pendingCompaction;
       this.pendingCompaction = null;
       if (compaction) await this.compactTo(compaction);
-      this.feedCore();
+      this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
-      const rd = this.core.ready();
+      const rd = this.steps.run('ready', () => this.core.ready());
       const applied = await this.handleReady(rd);
-      this.core.advance();
+      this.steps.run('advance', () => this.core.advance());
       this.checkDurabilityWaits();
       // After advance(): the core only compacts what it knows was applied.
       if (applied) this.maybeSnapshot();
@@ -628,14 +639,14 @@ export class Replica {
     const lastCommitted = rd.committed[rd.committed.length - 1];
     const firstNew = rd.entries[0];
     const applyFirst = lastCommitted !== undefined && (firstNew === undefined || lastCommitted.index < firstNew.index);
-    if (applyFirst) this.apply(rd.committed);
+    if (applyFirst) this.steps.run('apply', () => this.apply(rd.committed));
     // A leader's appends do not wait for its own fsync: followers write while it writes.
-    for (const m of rd.earlyMessages) this.send(m);
+    this.steps.run('send', () => rd.earlyMessages.forEach((m) => this.send(m)));
     if (rd.hardState) this.log.setHardState(rd.hardState);
-    if (rd.entries.length > 0) this.log.append(rd.entries);
+    if (rd.entries.length > 0) this.steps.run('persist', () => this.log.append(rd.entries));
     if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);
-    for (const m of rd.messages) this.send(m);
-    if (rd.committed.length > 0 && !applyFirst) this.apply(rd.committed);
+    this.steps.run('send', () => rd.messages.forEach((m) => this.send(m)));
+    if (rd.committed.length > 0 && !applyFirst) this.steps.run('apply', () => this.apply(rd.committed));
     for (const rs of rd.readStates) {
       for (const read of this.readBatches.get(rs.requestId) ?? []) read.resolve(rs.index);
       this.readBatches.delete(rs.requestId);
