@@ -22,18 +22,26 @@ export type LoopStep =
   | 'apply' // committed commands applied to SQLite
   | 'advance'; // the core told the Ready is done
 
-/** Where a stall was seen: one of the driver's steps, or outside all of them. */
+/**
+ * The driver's waits that keep the core untouched without blocking the loop: while one runs,
+ * no tick reaches the core, so a leader sends no heartbeat and a follower answers none.
+ */
+export type LoopWait = 'fsync';
+
+/** Where a stall was seen: one of the driver's steps or waits, or outside all of them. */
 export type LoopStall =
   | { readonly kind: 'step'; readonly step: LoopStep; readonly blockedMs: number }
+  | { readonly kind: 'wait'; readonly step: LoopWait; readonly blockedMs: number }
   | { readonly kind: 'outside'; readonly blockedMs: number; readonly lastStep: LoopStep | null };
 
-/** What the driver sees: run a synchronous phase under a name. */
+/** What the driver sees: run a synchronous phase, or wait, under a name. */
 export interface LoopSteps {
   run<T>(step: LoopStep, fn: () => T): T;
+  wait<T>(step: LoopWait, fn: () => Promise<T>): Promise<T>;
 }
 
 /** Runs every phase as is: for replicas without a monitor (tests, the simulator). */
-export const unmonitoredSteps: LoopSteps = { run: (_step, fn) => fn() };
+export const unmonitoredSteps: LoopSteps = { run: (_step, fn) => fn(), wait: (_step, fn) => fn() };
 
 export interface LoopMonitorPorts {
   /** A monotonic clock in milliseconds (performance.now in the node). */
@@ -98,6 +106,16 @@ export class LoopMonitor implements LoopSteps {
     }
   }
 
+  async wait<T>(step: LoopWait, fn: () => Promise<T>): Promise<T> {
+    const start = this.ports.now();
+    try {
+      return await fn();
+    } finally {
+      const blockedMs = this.ports.now() - start;
+      if (blockedMs > this.options.blockedMsMax) this.report({ kind: 'wait', step, blockedMs });
+    }
+  }
+
   /** The drift check: the timer fired later than asked by how long the loop was held. */
   check(): void {
     const now = this.ports.now();
@@ -119,6 +137,13 @@ export class LoopMonitor implements LoopSteps {
     switch (stall.kind) {
       case 'step':
         this.ports.warn(`event loop blocked for ${ms} ms in step '${stall.step}'`, { step: stall.step, blockedMs: ms, heartbeatMs: this.options.blockedMsMax });
+        return;
+      case 'wait':
+        this.ports.warn(`driver waited ${ms} ms on '${stall.step}' with the core untouched: no heartbeat was sent or answered meanwhile`, {
+          step: stall.step,
+          blockedMs: ms,
+          heartbeatMs: this.options.blockedMsMax,
+        });
         return;
       case 'outside':
         this.ports.warn(`event loop blocked for ${ms} ms outside the driver's steps (gRPC, protobuf or timers; last step '${stall.lastStep ?? 'none'}')`, {

@@ -644,7 +644,7 @@ export class Replica {
     this.steps.run('send', () => rd.earlyMessages.forEach((m) => this.send(m)));
     if (rd.hardState) this.log.setHardState(rd.hardState);
     if (rd.entries.length > 0) this.steps.run('persist', () => this.log.append(rd.entries));
-    if (rd.hardState || rd.entries.length > 0) await this.log.flush(rd.mustSync);
+    if (rd.hardState || rd.entries.length > 0) await this.steps.wait('fsync', () => this.log.flush(rd.mustSync));
     this.steps.run('send', () => rd.messages.forEach((m) => this.send(m)));
     if (rd.committed.length > 0 && !applyFirst) this.steps.run('apply', () => this.apply(rd.committed));
     for (const rs of rd.readStates) {
