@@ -468,12 +468,10 @@ export class Replica {
   // ---- peers -------------------------------------------------------------------------
 
   private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
-    this.steps.run('decode', () => {
-      for (const bytes of messages) {
-        const message = this.decode(from, bytes);
-        if (message) this.inbox.push({ kind: 'message', message });
-      }
-    });
+    for (const bytes of messages) {
+      const message = this.steps.run('decode', () => this.decode(from, bytes));
+      if (message) this.inbox.push({ kind: 'message', message });
+    }
     this.kick();
   }
 
