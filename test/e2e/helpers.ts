@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
 import { LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
 import { sqlServiceCtor } from '@quorumlite/proto';
+import { afterAll, beforeAll } from 'vitest';
 
 export const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 
@@ -29,6 +30,23 @@ export async function stopCluster(ctx: { cluster: LocalCluster; client: Quorumli
   ctx.client.close();
   await ctx.cluster.stop();
   fs.rmSync(ctx.dir, { recursive: true, force: true });
+}
+
+export type ClusterContext = Awaited<ReturnType<typeof startCluster>>;
+
+/** One cluster for a whole test file: started before its tests, stopped after them. */
+export function clusterForFile(name: string, options: Partial<LocalClusterOptions> = {}): () => ClusterContext {
+  let ctx: ClusterContext | undefined;
+  beforeAll(async () => {
+    ctx = await startCluster(name, options);
+  }, 60_000);
+  afterAll(async () => {
+    await stopCluster(ctx);
+  }, 30_000);
+  return () => {
+    if (!ctx) throw new Error('cluster did not start');
+    return ctx;
+  };
 }
 
 /** Waits (bounded) until every running node has applied at least `index`. */

@@ -6,11 +6,12 @@ import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBoots
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { ReflectionService } from '@grpc/reflection';
 import type { NodeConfig } from '@quorumlite/config';
 import { PROTOCOLS, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
-import { Replica, processEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
+import { LoopMonitor, Replica, processEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
 import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { sqlHandlers } from './grpc/sql.handlers';
@@ -24,6 +25,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   private server: grpc.Server | null = null;
   private replica: Replica | null = null;
   private forwarder: GrpcWriteForwarder | null = null;
+  private loopMonitor: LoopMonitor | null = null;
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
@@ -46,6 +48,20 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
       log: (level, msg) => this.logger[level](msg),
     });
     this.forwarder = new GrpcWriteForwarder(c.limits.grpcMessageBytesMax);
+    // A stall longer than one heartbeat interval is what starts to cost a leader its followers.
+    const heartbeatMs = c.tickMs * c.heartbeatTicks;
+    this.loopMonitor = new LoopMonitor(
+      { blockedMsMax: heartbeatMs, checkEveryMs: Math.max(1, Math.floor(heartbeatMs / 2)) },
+      {
+        now: () => performance.now(),
+        every: (ms, fn) => {
+          const timer = setInterval(fn, ms);
+          timer.unref();
+          return () => clearInterval(timer);
+        },
+        warn: (msg, fields) => this.logger.warn(msg, fields),
+      },
+    );
     this.replica = await Replica.open(
       {
         nodeId: c.nodeId,
@@ -81,6 +97,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         clock: systemClock,
         entropy: processEntropy(),
         logger: this.logger,
+        loopSteps: this.loopMonitor,
         onFatal: () => {
           // Storage failed under the replica: a consensus node must not limp on.
           setTimeout(() => process.exit(1), 100);
@@ -104,6 +121,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     );
     this.server = server;
     this.replica.start();
+    this.loopMonitor.start();
     if (c.faultInjection) this.armPowerCut(this.replica);
     this.logger.info('node started', { listen: c.listen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
   }
@@ -133,6 +151,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
       });
     }
     await this.replica?.stop();
+    this.loopMonitor?.stop();
     this.forwarder?.close();
     this.logger.info('node stopped');
   }

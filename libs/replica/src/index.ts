@@ -1,3 +1,4 @@
 export * from './errors';
 export * from './ports';
 export * from './replica';
+export * from './loop-monitor';

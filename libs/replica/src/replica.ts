@@ -40,6 +40,7 @@ import { SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@
 import type { PeerTransport } from '@quorumlite/transport';
 import { ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
+import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import type {
   Clock,
   Durability,
@@ -89,6 +90,8 @@ export interface ReplicaDeps {
   readonly logger: ReplicaLogger;
   /** Called once when the replica cannot go on safely (a persist failed): the process should exit. */
   readonly onFatal?: (error: unknown) => void;
+  /** Names the synchronous phases, so a stall of the event loop can be logged with its cause. */
+  readonly loopSteps?: LoopSteps;
 }
 
 export interface ReplicaStatus {
@@ -300,12 +303,13 @@ export class Replica {
     // that would record it, which is the only check that cannot race; a lookup on every
     // write would only save a log record on the rare retry.
     let data: Uint8Array;
+    const sql = this.sql;
     try {
-      data = this.sql.prepareEncoded(
+      data = this.steps.run('prepare', () => sql.prepareEncoded(
         { statements: request.statements, requestId: request.requestId },
         this.deps.clock.now(),
         this.deps.entropy.seed(),
-      ).encoded;
+      ).encoded);
     } catch (e: unknown) {
       throw fromSqlError(e);
     }
@@ -476,7 +480,7 @@ export class Replica {
 
   private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
     for (const bytes of messages) {
-      const message = this.decode(from, bytes);
+      const message = this.steps.run('decode', () => this.decode(from, bytes));
       if (message) this.inbox.push({ kind: 'message', message });
     }
     this.kick();
@@ -509,6 +513,11 @@ export class Replica {
       this.deps.logger.warn('dropped a malformed peer message', { from, error: e.message });
       return null;
     }
+  }
+
+  /** The driver's synchronous phases, named for the loop monitor. */
+  private get steps(): LoopSteps {
+    return this.deps.loopSteps ?? unmonitoredSteps;
   }
 
   private send(message: BaseMessage): void {
@@ -563,11 +572,12 @@ export class Replica {
       const compaction = this.pendingCompaction;
       this.pendingCompaction = null;
       if (compaction) await this.compactTo(compaction);
-      this.feedCore();
+      this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
-      const carried = carryOutReady(this.core.ready(), this.readyPorts);
+      const rd = this.steps.run('ready', () => this.core.ready());
+      const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
-      this.core.advance();
+      this.steps.run('advance', () => this.core.advance());
       this.checkDurabilityWaits();
       // After advance(): the core only compacts what it knows was applied.
       if (applied) this.maybeSnapshot();
@@ -636,11 +646,11 @@ export class Replica {
     persist: (truncateAfter, hardState, entries, mustSync) => {
       if (truncateAfter !== null) this.log.truncateAfter(truncateAfter);
       if (hardState) this.log.setHardState(hardState);
-      if (entries.length > 0) this.log.append(entries);
-      return this.log.flush(mustSync);
+      if (entries.length > 0) this.steps.run('persist', () => this.log.append(entries));
+      return this.steps.wait('fsync', () => this.log.flush(mustSync));
     },
     send: (message) => this.send(message),
-    apply: (entries) => this.apply(entries),
+    apply: (entries) => this.steps.run('apply', () => this.apply(entries)),
     reads: (readStates, readFailures) => this.settleReads(readStates, readFailures),
     softState: (s) => this.onSoftState(s.role, s.leader, s.term),
   };

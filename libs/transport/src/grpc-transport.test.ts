@@ -71,6 +71,22 @@ describe('GrpcPeerTransport messaging', () => {
     expect(a.transport.stats().dropped).toBe(0);
   });
 
+  it('encodes at most bytesPerTurnMax per event-loop turn, a large message alone in its frame', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { bytesPerTurnMax: 64 * 1024 } });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('heartbeat-before'));
+    for (let i = 0; i < 3; i++) a.transport.send(n('n2'), Buffer.alloc(100 * 1024, i));
+    a.transport.send(n('n2'), text('heartbeat-after'));
+    // The link's flush ran in this turn's check phase, before this callback: the small
+    // message and the first large one went out; the rest waits for later turns.
+    await new Promise((r) => setImmediate(r));
+    expect(a.transport.stats().sentFrames).toBe(2);
+    await waitFor('5 messages', () => b.recorder.from('n1').length >= 5);
+    const big = 100 * 1024;
+    expect(b.recorder.batches.map((x) => x.messages.map((m) => m.length))).toEqual([[16], [big], [big], [big], [15]]);
+    expect(a.transport.stats()).toMatchObject({ sentMessages: 5, sentFrames: 5, dropped: 0 });
+  });
+
   it('keeps per-link order among three nodes sending to each other', async () => {
     const nodes = await h.cluster(['n1', 'n2', 'n3']);
     await Promise.all(nodes.flatMap((from) => nodes.filter((to) => to !== from).map((to) => sendMany(from, to.id, `${from.id}>${to.id}:`, 400, 37))));

@@ -1,6 +1,7 @@
 /**
  * The outbound side of one (self -> peer) pair: a bounded queue, one long-lived client
- * stream opened lazily, one PeerFrame per event-loop turn, and capped exponential backoff
+ * stream opened lazily, at most bytesPerTurnMax encoded per event-loop turn (small messages
+ * batched into one PeerFrame, a large one alone in its own), and capped exponential backoff
  * after the stream breaks. While backing off, sends are dropped (consensus retries), so a
  * peer that comes back does not first receive a burst of stale messages.
  */
@@ -90,8 +91,18 @@ export class PeerLink {
     if (this.state.kind === 'idle' && this.outbox.length > 0) this.open();
     const state = this.state;
     if (state.kind !== 'open' || state.blocked) return;
+    const turnBytesMax = Math.min(this.ctx.limits.bytesPerTurnMax, this.ctx.limits.frameBytesMax);
+    let turnBytes = 0;
     while (this.outbox.length > 0) {
-      const messages = this.outbox.takeFrame(this.ctx.limits.frameBytesMax);
+      if (turnBytes >= turnBytesMax) {
+        // The rest goes out on later turns: heartbeats, timers and other peers' traffic
+        // run in between instead of waiting for every queued MiB to be encoded.
+        this.scheduleFlush();
+        return;
+      }
+      const before = this.outbox.bytes;
+      const messages = this.outbox.takeFrame(turnBytesMax);
+      turnBytes += before - this.outbox.bytes;
       const frame: WireFrame = state.headerSent ? { messages } : { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol, messages };
       state.headerSent = true;
       this.ctx.counters.sentFrames++;

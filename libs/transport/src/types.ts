@@ -28,7 +28,8 @@ export interface PeerTransport {
   start(handlers: PeerHandlers): void;
   /**
    * Never throws, never blocks: queues the message; queued messages to one peer go out
-   * together as one PeerFrame per event-loop turn (batching). Bounded queue per peer
+   * together as one PeerFrame per event-loop turn (batching), at most bytesPerTurnMax of
+   * them per turn (a larger message goes alone). Bounded queue per peer
    * (messagesQueuedMax, bytesQueuedMax): when full, drop and count (consensus retries).
    */
   send(to: NodeId, message: Uint8Array): void;
@@ -55,6 +56,13 @@ export class TransportError extends Error {
 export interface TransportLimits {
   /** Largest PeerFrame: the sum of its messages' bytes. A single larger message is dropped. */
   frameBytesMax: number;
+  /**
+   * Most message bytes serialized and written to one peer per event-loop turn, and where a
+   * frame closes (a larger message goes alone in its own frame). Encoding a frame holds the
+   * loop: many MiB-sized appends in one frame would hold it for as long as a leader has
+   * between heartbeats. Capped at frameBytesMax.
+   */
+  bytesPerTurnMax: number;
   /** Most messages waiting for one peer (while its stream connects or its socket drains). */
   messagesQueuedMax: number;
   /** Most message bytes waiting for one peer. */
@@ -78,6 +86,7 @@ export interface TransportLimits {
 /** Defaults sized for the node's defaults (grpcMessageBytesMax 64 MiB, append messages of 4 MiB). */
 export const TRANSPORT_LIMITS: Readonly<TransportLimits> = {
   frameBytesMax: 32 * MIB,
+  bytesPerTurnMax: 1 * MIB,
   messagesQueuedMax: 10_000,
   bytesQueuedMax: 64 * MIB,
   snapshotChunkBytes: 1 * MIB,

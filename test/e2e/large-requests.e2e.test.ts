@@ -1,0 +1,108 @@
+/**
+ * Requests at the size limit under a write load: a 10 MiB blob and a request just under
+ * requestBytesMax (16 MiB) are copied, checksummed, replicated and applied by every node
+ * while small writes keep coming. Every write is acknowledged, and every replica ends with
+ * the same rows, byte for byte at the blobs' edges. Leadership changes and event-loop stalls
+ * seen meanwhile are printed from the nodes' logs (they name the step that held the loop).
+ */
+import * as fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { NodeStatus } from '@quorumlite/client';
+import { clusterForFile, rowsPerNode, sleep, waitAllApplied } from './helpers';
+
+const c = clusterForFile('large');
+
+const MIB = 1024 * 1024;
+/** The node's default requestBytesMax is 16 MiB; the request's own framing takes a little of it. */
+const NEAR_MAX_BLOB_BYTES = 16 * MIB - 64 * 1024;
+const BLOB_BYTES = 10 * MIB;
+/** Large writes per writer: bounded, so the run stays short and the disk small. */
+const LARGE_WRITES_PER_WRITER = 4;
+const SMALL_WRITERS = 4;
+/** The small-write load stops with the large writers, or after this long at most. */
+const LOAD_MS_MAX = 30_000;
+const STATUS_POLL_MS = 100;
+
+/** A blob whose first and last bytes say which write it belongs to. */
+function blob(id: number, bytes: number): Uint8Array {
+  const b = Buffer.alloc(bytes, id % 251);
+  b.writeUInt32BE(id, 0);
+  b.writeUInt32BE(id, bytes - 4);
+  return b;
+}
+
+/** Every leader@term any node reported until `stop()`, in the order first seen. */
+async function watchLeadership(stop: () => boolean): Promise<string[]> {
+  const { cluster } = c();
+  const seen = new Set<string>();
+  const deadline = Date.now() + LOAD_MS_MAX + 30_000;
+  while (!stop() && Date.now() < deadline) {
+    const statuses = await Promise.all(cluster.nodes.map((n) => cluster.status(n.id).catch(() => null)));
+    for (const s of statuses.filter((x): x is NodeStatus => x !== null)) {
+      if (s.leaderId !== '') seen.add(`${s.leaderId}@${s.term}`);
+    }
+    await sleep(STATUS_POLL_MS);
+  }
+  return [...seen];
+}
+
+describe('maximum-size requests under a write load', () => {
+  it('acknowledges every write and leaves the same rows on every replica', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE big(id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
+    await client.execute('CREATE TABLE small(id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+
+    let largeDone = false;
+    const watching = watchLeadership(() => largeDone);
+    const loadEnds = Date.now() + LOAD_MS_MAX;
+    const largeWriter = async (first: number, bytes: number): Promise<number[]> => {
+      const ids: number[] = [];
+      for (let i = 0; i < LARGE_WRITES_PER_WRITER; i++) {
+        const id = first + i;
+        await client.execute({ sql: 'INSERT INTO big(id, data) VALUES (?, ?)', params: [id, blob(id, bytes)] }, { timeoutMs: 15_000 });
+        ids.push(id);
+      }
+      return ids;
+    };
+    const smallWriter = async (w: number): Promise<number[]> => {
+      const ids: number[] = [];
+      for (let i = 0; !largeDone && Date.now() < loadEnds; i++) {
+        const id = w * 1_000_000 + i;
+        await client.execute({ sql: 'INSERT INTO small(id, v) VALUES (?, ?)', params: [id, `w${w}-${i}`] });
+        ids.push(id);
+      }
+      return ids;
+    };
+    const smallWriters = Array.from({ length: SMALL_WRITERS }, (_, w) => smallWriter(w + 1));
+    const large = await Promise.all([largeWriter(1, BLOB_BYTES), largeWriter(1_001, NEAR_MAX_BLOB_BYTES)]).finally(() => {
+      largeDone = true;
+    });
+    const small = (await Promise.all(smallWriters)).flat().sort((a, b) => a - b);
+    const leadership = await watching;
+    const notes = cluster.nodes.flatMap((n) =>
+      fs
+        .readFileSync(cluster.logFile(n.id), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('event loop blocked') || l.includes('driver waited') || l.includes('role changed')),
+    );
+    process.stderr.write(`leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`);
+
+    expect(large.flat()).toHaveLength(2 * LARGE_WRITES_PER_WRITER);
+    expect(small.length).toBeGreaterThan(0);
+    const leader = await cluster.waitForLeader();
+    await waitAllApplied(cluster, (await cluster.status(leader.id)).commitIndex);
+    const bigRows = await rowsPerNode(cluster, client, 'SELECT id, length(data), hex(substr(data, 1, 4)), hex(substr(data, -4, 4)) FROM big ORDER BY id');
+    const expectedBig = large
+      .flat()
+      .sort((a, b) => a - b)
+      .map((id) => {
+        const hex = id.toString(16).toUpperCase().padStart(8, '0');
+        return [BigInt(id), BigInt(id < 1_001 ? BLOB_BYTES : NEAR_MAX_BLOB_BYTES), hex, hex];
+      });
+    const smallRows = await rowsPerNode(cluster, client, 'SELECT id FROM small ORDER BY id');
+    for (const node of cluster.nodes) {
+      expect(bigRows.get(node.id), `big rows on ${node.id}`).toEqual(expectedBig);
+      expect(smallRows.get(node.id)?.map((r) => Number(r[0])), `small rows on ${node.id}`).toEqual(small);
+    }
+  }, 90_000);
+});
