@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { assertNever } from '@quorumlite/consensus';
 import type { SqlValue } from '@quorumlite/proto';
 import { decodeCommand, decodeOutcome, encodeOutcome } from './codec';
-import { type CommandContext, installDeterministicFunctions, nowText, Prng } from './determinism';
+import { type CommandContext, installDeterministicFunctions, nowText, Prng, wallClockContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
 import { Lru } from './lru';
@@ -554,17 +554,23 @@ export class SqlStateMachine {
 
   private openConnections(): Connections {
     const write = new Database(this.dbPath);
-    let closeBuiltins = (): void => undefined;
+    let closeWriteBuiltins = (): void => undefined;
+    let closeReadBuiltins = (): void => undefined;
+    const closeBuiltins = (): void => {
+      closeWriteBuiltins();
+      closeReadBuiltins();
+    };
     try {
       configureWriteConnection(write);
       write.exec(INTERNAL_SCHEMA);
       if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
       // The reset table lives in the connection's temp schema: it never reaches the file.
       write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
-      closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
+      closeWriteBuiltins = installDeterministicFunctions(write, () => this.requireContext());
       const internal = prepareInternal(write);
       const read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
       read.defaultSafeIntegers(true);
+      closeReadBuiltins = installDeterministicFunctions(read, wallClockContext);
       return { write, read, internal, closeBuiltins };
     } catch (e: unknown) {
       write.close();
