@@ -169,14 +169,61 @@ describe('deduplication by request id', () => {
       entry(m, 3, exec(['INSERT INTO d VALUES (1)'], 'req-bad')),
     ]);
     const again = m.applyBatch([
-      entry(m, 4, exec(['INSERT INTO d VALUES (2)'], 'req-ok')),
-      entry(m, 5, exec(['INSERT INTO d VALUES (3)'], 'req-bad')),
+      entry(m, 4, exec(['INSERT INTO d VALUES (1)'], 'req-ok')),
+      entry(m, 5, exec(['INSERT INTO d VALUES (1)'], 'req-bad')),
     ]);
     expect(again[0]).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
     expect(again[1]).toEqual({ ...first[2]!, duplicate: true, originalIndex: 3 });
     expect(m.lookupRequest('req-ok')).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
     expect(m.lookupRequest('nope')).toBeNull();
     expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
+  });
+
+  it('refuses a reused id with a different body, naming the id, and keeps answering the retry', () => {
+    const m = dbs.open();
+    const [, first] = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE d (x)'])),
+      entry(m, 2, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1')),
+    ]);
+    const later = m.applyBatch([
+      entry(m, 3, exec([stmt('INSERT INTO d VALUES (?)', [2n])], 'req-1'), T0 + 5, 99), // other parameters
+      entry(m, 4, exec(['INSERT INTO d VALUES (1)'], 'req-1')), // other statements
+      entry(m, 5, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1'), T0 + 9, 3), // the retry: other time and seed
+    ]);
+    for (const o of later.slice(0, 2)) {
+      expect(o).toMatchObject({ ok: false, duplicate: false, error: { code: 'invalid' } });
+      expect(o.ok ? '' : o.error.message).toContain('request id "req-1" was already used at log index 2 for different statements or parameters');
+    }
+    expect(later[2]).toEqual({ ...first!, duplicate: true, originalIndex: 2 });
+    expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
+    // A replica applying the same log one entry at a time says the same.
+    const b = dbs.open();
+    const log = [
+      entry(m, 1, exec(['CREATE TABLE d (x)'])),
+      entry(m, 2, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1')),
+      entry(m, 3, exec([stmt('INSERT INTO d VALUES (?)', [2n])], 'req-1'), T0 + 5, 99),
+    ];
+    expect(log.flatMap((e) => b.applyBatch([e]))[2]).toEqual(later[0]);
+    expect(b.digest()).toBe(m.digest());
+  });
+
+  it('opens a dedup table written before digests were kept, and takes its ids for retries', () => {
+    const file = path.join(dbs.dir(), 'db.sqlite');
+    const m = SqlStateMachine.open(file);
+    const [, ok] = m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old'))]);
+    m.close();
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE _quorumlite_dedup DROP COLUMN digest');
+    raw.close();
+    const reopened = dbs.open(undefined, file);
+    const [again, fresh] = reopened.applyBatch([
+      entry(reopened, 3, exec(['INSERT INTO d VALUES (1)'], 'old')),
+      entry(reopened, 4, exec(['INSERT INTO d VALUES (4)'], 'new')),
+    ]);
+    expect(again).toEqual({ ...ok!, duplicate: true, originalIndex: 2 });
+    expect(fresh).toMatchObject({ ok: true, duplicate: false });
+    const [reused] = reopened.applyBatch([entry(reopened, 5, exec(['INSERT INTO d VALUES (5)'], 'new'))]);
+    expect(reused).toMatchObject({ ok: false, error: { code: 'invalid' } });
   });
 
   it('forgets ids outside the window the same way whatever the batch boundaries', () => {
@@ -186,10 +233,10 @@ describe('deduplication by request id', () => {
     const log: ApplyEntry[] = [
       entry(a, 1, exec(['CREATE TABLE e (x)'])),
       entry(a, 2, exec(['INSERT INTO e VALUES (2)'], 'r')),
-      entry(a, 3, exec(['INSERT INTO e VALUES (3)'], 'r')), // within the window: duplicate
+      entry(a, 3, exec(['INSERT INTO e VALUES (2)'], 'r')), // within the window: duplicate
       entry(a, 4, exec(['SELECT 1'])),
       entry(a, 5, exec(['INSERT INTO e VALUES (5)'], 'r')), // 2 <= 5 - 3: forgotten, runs
-      entry(a, 6, exec(['INSERT INTO e VALUES (6)'], 'r')),
+      entry(a, 6, exec(['INSERT INTO e VALUES (5)'], 'r')),
     ];
     const oa = a.applyBatch(log);
     const ob = log.flatMap((e) => b.applyBatch([e]));

@@ -10,6 +10,7 @@
  *
  * Doubles keep every bit (including -0 and infinities); integers are full 64-bit.
  */
+import { createHash } from 'node:crypto';
 import type { SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
 import type { ApplyOutcome, Command, StatementInput, StatementResult } from './types';
@@ -258,6 +259,59 @@ export function decodeCommand(bytes: Uint8Array): Command {
   for (let i = 0; i < count; i++) statements.push(readStatement(r, i));
   if (!r.done()) throw new SqlError('invalid', 'command has trailing bytes');
   return { statements, requestId, timeMs, seed };
+}
+
+/** Bytes of a request digest: 128 bits, so two different bodies never share one in practice. */
+export const REQUEST_DIGEST_BYTES = 16;
+/**
+ * Bodies up to this size are hashed in JavaScript (cyrb128: about a tenth of the cost of a
+ * native SHA-256 call for a one-row insert, whose fixed cost dominates); larger ones by
+ * SHA-256, which is faster per byte. Part of the stored format: never change it.
+ */
+const REQUEST_DIGEST_JS_BYTES_MAX = 4096;
+
+/**
+ * The digest of a command's body — its statements and parameters as encoded, after the
+ * request id — which tells a retry (the same body) from a reuse of the id (another body).
+ * Computed from the log entry's bytes, so every replica gets the same digest; the header it
+ * skips (time, seed, request id) differs between retries by design.
+ */
+export function requestDigest(bytes: Uint8Array, requestId: string): Buffer {
+  const idBytes = Buffer.byteLength(requestId, 'utf8');
+  const body = bytes.subarray(1 + 8 + 8 + 1 + varintBytes(idBytes) + idBytes);
+  if (body.byteLength > REQUEST_DIGEST_JS_BYTES_MAX) {
+    return createHash('sha256').update(body).digest().subarray(0, REQUEST_DIGEST_BYTES);
+  }
+  return cyrb128(body);
+}
+
+/** cyrb128 over bytes, seeded with the length: four 32-bit lanes, each mixed into the next. */
+function cyrb128(b: Uint8Array): Buffer {
+  let h1 = 1779033703 ^ b.byteLength;
+  let h2 = 3144134277;
+  let h3 = 1013904242;
+  let h4 = 2773480762;
+  for (let i = 0; i < b.byteLength; i++) {
+    const k = b[i]!;
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  const out = Buffer.allocUnsafe(REQUEST_DIGEST_BYTES);
+  out.writeUInt32LE(h1 >>> 0, 0);
+  out.writeUInt32LE(h2 >>> 0, 4);
+  out.writeUInt32LE(h3 >>> 0, 8);
+  out.writeUInt32LE(h4 >>> 0, 12);
+  return out;
 }
 
 function readStatement(r: Reader, i: number): StatementInput {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertNever } from '@quorumlite/consensus';
 import type { SqlValue } from '@quorumlite/proto';
-import { decodeCommand, decodeOutcome, encodeOutcome } from './codec';
+import { decodeCommand, decodeOutcome, encodeOutcome, requestDigest } from './codec';
 import { type CommandContext, installDeterministicFunctions, nowText, Prng, wallClockContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
@@ -67,9 +67,16 @@ const INTERNAL_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}dedup (
     log_index INTEGER PRIMARY KEY,
     request_id TEXT NOT NULL,
-    outcome BLOB NOT NULL
+    outcome BLOB NOT NULL,
+    digest BLOB
   );
 `;
+
+/**
+ * The dedup table before it kept each request's digest: the column is added at open. Rows
+ * from then have none (NULL), and a reuse of their ids is taken for a retry, as it was then.
+ */
+const ADD_DEDUP_DIGEST = `ALTER TABLE ${INTERNAL_PREFIX}dedup ADD COLUMN digest BLOB`;
 
 /**
  * Databases written before the dedup table was keyed by log index kept it keyed by request
@@ -95,6 +102,12 @@ interface WriteStatement {
   readonly mentionsFail: boolean;
 }
 
+interface StoredRequest {
+  readonly outcome: Buffer;
+  /** Null for rows written before digests were kept. */
+  readonly digest: Buffer | null;
+}
+
 interface RequestRow {
   readonly log_index: number | bigint;
   readonly request_id: string;
@@ -112,8 +125,8 @@ interface Internal {
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
-  readonly findRequest: Database.Statement<[number], Buffer>;
-  readonly saveRequest: Database.Statement<[number, string, Buffer]>;
+  readonly findRequest: Database.Statement<[number], StoredRequest>;
+  readonly saveRequest: Database.Statement<[number, string, Buffer, Buffer]>;
   readonly pruneRequests: Database.Statement<[number], RequestRow>;
   readonly allRequests: Database.Statement<[], RequestRow>;
 }
@@ -268,15 +281,13 @@ export class SqlStateMachine {
       return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
     }
     const { requestId } = command;
-    if (requestId !== null) {
-      const prior = this.findRequest(requestId, entry.index);
-      if (prior !== null) return prior;
-    }
+    if (requestId === null) return this.runCommand(command);
+    const digest = requestDigest(entry.data, requestId);
+    const prior = this.findRequest(requestId, entry.index, digest);
+    if (prior !== null) return prior;
     const outcome = this.runCommand(command);
-    if (requestId !== null) {
-      this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome));
-      this.knownRequests.set(requestId, entry.index);
-    }
+    this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome), digest);
+    this.knownRequests.set(requestId, entry.index);
     return outcome;
   }
 
@@ -356,19 +367,29 @@ export class SqlStateMachine {
     if (entry.kind !== 'command') return unknown;
     try {
       const { requestId } = decodeCommand(entry.data);
-      return requestId === null ? unknown : (this.lookupRequest(requestId) ?? unknown);
+      if (requestId === null) return unknown;
+      return this.findRequest(requestId, this.applied, requestDigest(entry.data, requestId)) ?? unknown;
     } catch {
       return unknown;
     }
   }
 
-  /** Seen within the window that ends at `index`: a pure function of the log, so every replica agrees. */
-  private findRequest(requestId: string, index: number): ApplyOutcome | null {
+  /**
+   * Seen within the window that ends at `index`: a pure function of the log, so every replica
+   * agrees. With `digest`, a request whose body differs from the stored one's is refused
+   * (not run, not recorded): the id was reused, and the first result would answer the wrong
+   * request.
+   */
+  private findRequest(requestId: string, index: number, digest: Buffer | null): ApplyOutcome | null {
     const at = this.knownRequests.get(requestId);
     if (at === undefined || at <= index - this.limits.dedupWindowEntries) return null;
-    const outcome = this.open().internal.findRequest.get(at);
-    if (outcome === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
-    return { ...decodeOutcome(outcome, true), originalIndex: at };
+    const stored = this.open().internal.findRequest.get(at);
+    if (stored === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
+    if (digest !== null && stored.digest !== null && !digest.equals(stored.digest)) {
+      const message = `request id ${JSON.stringify(requestId)} was already used at log index ${at} for different statements or parameters; a retry must resend the same request, a new request needs a new id`;
+      return { ok: false, error: { code: 'invalid', message }, duplicate: false };
+    }
+    return { ...decodeOutcome(stored.outcome, true), originalIndex: at };
   }
 
   /** Drops rows at or below `index`; a request id leaves the map only with its newest row. */
@@ -380,7 +401,7 @@ export class SqlStateMachine {
 
   /** A previously applied outcome for this request id, if still in the dedup window. */
   lookupRequest(requestId: string): ApplyOutcome | null {
-    return this.findRequest(requestId, this.applied);
+    return this.findRequest(requestId, this.applied, null);
   }
 
   private rollbackBatch(): void {
@@ -563,6 +584,7 @@ export class SqlStateMachine {
     try {
       configureWriteConnection(write);
       write.exec(INTERNAL_SCHEMA);
+      if (!hasColumn(write, `${INTERNAL_PREFIX}dedup`, 'digest')) write.exec(ADD_DEDUP_DIGEST);
       if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
       // The reset table lives in the connection's temp schema: it never reaches the file.
       write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
@@ -660,8 +682,10 @@ function prepareInternal(db: Database.Database): Internal {
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
-    findRequest: db.prepare<[number], Buffer>(`SELECT outcome FROM ${t}dedup WHERE log_index = ?`).pluck(),
-    saveRequest: db.prepare<[number, string, Buffer]>(`INSERT INTO ${t}dedup (log_index, request_id, outcome) VALUES (?, ?, ?)`),
+    findRequest: db.prepare<[number], StoredRequest>(`SELECT outcome, digest FROM ${t}dedup WHERE log_index = ?`),
+    saveRequest: db.prepare<[number, string, Buffer, Buffer]>(
+      `INSERT INTO ${t}dedup (log_index, request_id, outcome, digest) VALUES (?, ?, ?, ?)`,
+    ),
     pruneRequests: db.prepare<[number], RequestRow>(`DELETE FROM ${t}dedup WHERE log_index <= ? RETURNING log_index, request_id`),
     allRequests: db.prepare<[], RequestRow>(`SELECT log_index, request_id FROM ${t}dedup ORDER BY log_index`),
   };
@@ -671,6 +695,10 @@ function prepareInternal(db: Database.Database): Internal {
 
 function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
 }
 
 function moveFile(from: string, to: string): void {
