@@ -160,6 +160,24 @@ describe('exactly once', () => {
   });
 });
 
+describe('changes() and last_insert_rowid() at the start of a command', () => {
+  it('are 0, as on a fresh connection, with or without a savepoint', () => {
+    const m = dbs.open();
+    const first = 'INSERT INTO c VALUES (changes(), last_insert_rowid())';
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE c (changes, rowid_before)'])),
+      entry(m, 2, exec(['INSERT INTO c VALUES (7, 7), (8, 8)'])),
+      entry(m, 3, exec([first])), // alone
+      entry(m, 4, exec([first, 'SELECT 1'])), // in a savepoint
+    ]);
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(rows(m, 'SELECT * FROM c WHERE rowid > 2 ORDER BY rowid')).toEqual([
+      [0n, 0n],
+      [0n, 0n],
+    ]);
+  });
+});
+
 describe('deduplication by request id', () => {
   it('returns the original outcome, success or failure, without running again', () => {
     const m = dbs.open();

@@ -99,32 +99,44 @@ describe('prepare rewrites and splits', () => {
     );
   });
 
-  it('splits scripts and hands each piece its parameters', () => {
+  it.each([
+    ['INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)', 2],
+    ['CREATE TABLE a (x); CREATE TABLE b (y); SELECT 1', 3],
+  ])('refuses %j: one Statement is one SQL statement', (sql, count) => {
     const m = dbs.open();
-    const c = m.prepare(
-      { statements: [stmt('INSERT INTO t VALUES (?, :a); INSERT INTO t VALUES (?, ?)', [1n, 2n, 3n], { a: 'x' })], requestId: '' },
-      T0,
-      1,
-    );
-    expect(c.requestId).toBeNull();
-    expect(c.statements).toEqual([
-      { sql: 'INSERT INTO t VALUES (?, :a)', params: [1n], named: { a: 'x' } },
-      { sql: 'INSERT INTO t VALUES (?, ?)', params: [2n, 3n], named: {} },
-    ]);
+    let error: unknown;
+    try {
+      m.prepare(exec(['SELECT 1', sql]), T0, 1);
+    } catch (e: unknown) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SqlError);
+    expect((error as SqlError).code).toBe('invalid');
+    expect((error as SqlError).statementIndex).toBe(1);
+    expect((error as SqlError).message).toContain(`statement 1 holds ${count} SQL statements; a Statement is exactly one`);
+  });
+
+  it('takes one statement with a trailing semicolon and comments', () => {
+    const m = dbs.open();
+    const c = m.prepare(exec(['SELECT 1; -- done', 'SELECT 2 /* x */ ;  ']), T0, 1);
+    expect(c.statements).toHaveLength(2);
   });
 });
 
-describe('scripts with triggers', () => {
-  it('prepares and applies a trigger and the statements around it from one sql string', async () => {
+describe('triggers', () => {
+  it('prepares and applies a trigger whose body holds semicolons, with the statements around it', async () => {
     const { entry } = await import('./testing');
     const m = dbs.open();
-    const script = `CREATE TABLE a (x); CREATE TABLE b (y);
-      CREATE TRIGGER a_b AFTER INSERT ON a BEGIN
+    const statements = [
+      'CREATE TABLE a (x)',
+      'CREATE TABLE b (y);',
+      `CREATE TRIGGER a_b AFTER INSERT ON a BEGIN
         INSERT INTO b VALUES (CASE WHEN new.x > 1 THEN 'big;' ELSE 'small' END); -- ; in a comment
-      END;
-      INSERT INTO a VALUES (1), (2)`;
-    expect(m.prepare(exec([script]), T0, 1).statements).toHaveLength(4);
-    const [o] = m.applyBatch([entry(m, 1, exec([script]))]);
+      END;`,
+      'INSERT INTO a VALUES (1), (2)',
+    ];
+    expect(m.prepare(exec(statements), T0, 1).statements).toHaveLength(4);
+    const [o] = m.applyBatch([entry(m, 1, exec(statements))]);
     expect(o?.ok).toBe(true);
     expect(m.query({ sql: 'SELECT y FROM b ORDER BY rowid', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([
       ['small'],
@@ -164,7 +176,7 @@ describe('prepare checks parameters and limits', () => {
       'too_large',
       `statement 3 is ${big.length} bytes; the limit is 100 (statementBytesMax)`,
     ]);
-    expect(codeAndMessage(() => m.prepare(exec(['SELECT 1; SELECT 2', 'SELECT 3; SELECT 4']), T0, 1))[1]).toBe(
+    expect(codeAndMessage(() => m.prepare(exec(['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4']), T0, 1))[1]).toBe(
       'the request has more than 3 statements (statementsPerRequestMax)',
     );
     expect(codeAndMessage(() => m.prepare(exec([stmt('SELECT ?, ?, ?', [1n, 2n, 3n])]), T0, 1))[1]).toBe(

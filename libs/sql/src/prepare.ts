@@ -101,6 +101,13 @@ export type ShapeCache = Lru<string, StatementShape>;
 function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: SyntaxCheck): StatementShape {
   const pieces = splitStatements(text);
   if (pieces.length === 0) throw new SqlError('invalid', `statement ${i} has no SQL (only whitespace or comments)`, { statementIndex: i });
+  if (pieces.length > 1) {
+    throw new SqlError(
+      'invalid',
+      `statement ${i} holds ${pieces.length} SQL statements; a Statement is exactly one (send each as its own Statement of the request, which still runs them as one transaction)`,
+      { statementIndex: i },
+    );
+  }
   return {
     pieces: pieces.map((piece) => {
       checkStatementPolicy(piece.sql, piece.tokens, i);
@@ -120,7 +127,7 @@ function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: Syntax
   };
 }
 
-/** One input statement may be a script ('a; b'): each piece becomes its own statement. */
+/** One input statement is one SQL statement (a trailing ';' or comment is fine). */
 function prepareStatement(
   s: StatementInput,
   i: number,

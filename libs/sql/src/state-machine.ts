@@ -122,6 +122,7 @@ interface Internal {
   readonly rollbackTo: Database.Statement;
   readonly release: Database.Statement;
   readonly resetRowid: Database.Statement;
+  readonly resetChanges: Database.Statement;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
@@ -323,7 +324,7 @@ export class SqlStateMachine {
   }
 
   private runAlone(statement: StatementInput, prepared: WriteStatement): ApplyOutcome {
-    this.open().internal.resetRowid.run();
+    this.resetRowidAndChanges();
     try {
       return { ok: true, results: [this.runStatement(statement, prepared)], duplicate: false };
     } catch (e: unknown) {
@@ -335,10 +336,7 @@ export class SqlStateMachine {
   private runInSavepoint(statements: readonly StatementInput[]): ApplyOutcome {
     const { internal } = this.open();
     internal.savepoint.run();
-    // last_insert_rowid() and changes() carry over from whatever ran before on this
-    // connection, which differs between replicas (restarts, batch boundaries): pin both
-    // (to 0 and 1) with one insert into a temp table.
-    internal.resetRowid.run();
+    this.resetRowidAndChanges();
     const results: StatementResult[] = [];
     for (let i = 0; i < statements.length; i++) {
       try {
@@ -352,6 +350,17 @@ export class SqlStateMachine {
     }
     internal.release.run();
     return { ok: true, results, duplicate: false };
+  }
+
+  /**
+   * last_insert_rowid() and changes() carry over from whatever ran before on this connection,
+   * which differs between replicas (restarts, batch boundaries): an insert into a temp table
+   * pins the rowid to 0, then a delete of no row pins changes() to 0, as on a fresh connection.
+   */
+  private resetRowidAndChanges(): void {
+    const { internal } = this.open();
+    internal.resetRowid.run();
+    internal.resetChanges.run();
   }
 
   private runStatement(s: StatementInput, prepared: WriteStatement = this.writeStatement(s.sql)): StatementResult {
@@ -679,6 +688,7 @@ function prepareInternal(db: Database.Database): Internal {
     rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
+    resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
