@@ -178,6 +178,48 @@ describe('changes() and last_insert_rowid() at the start of a command', () => {
   });
 });
 
+describe('statements that return rows', () => {
+  it('return them from apply — RETURNING and SELECT — and a retry returns the same rows', () => {
+    const m = dbs.open();
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT, b BLOB)'])),
+      entry(m, 2, exec([stmt("INSERT INTO r (v, b) VALUES ('a', ?), ('b', NULL) RETURNING id, v, b", [new Uint8Array([1, 2])])], 'ins')),
+      entry(m, 3, exec(["UPDATE r SET v = v || '!' WHERE id = 2 RETURNING v", 'DELETE FROM r WHERE id = 1 RETURNING id', 'SELECT count(*) AS n, 0.5 AS h FROM r'])),
+      entry(m, 4, exec([stmt("INSERT INTO r (v, b) VALUES ('a', ?), ('b', NULL) RETURNING id, v, b", [new Uint8Array([1, 2])])], 'ins')),
+    ]);
+    expect(out[1]).toEqual({
+      ok: true,
+      duplicate: false,
+      results: [
+        {
+          rowsAffected: 2,
+          lastInsertRowid: 2n,
+          rows: {
+            columns: [{ name: 'id', declType: 'INTEGER' }, { name: 'v', declType: 'TEXT' }, { name: 'b', declType: 'BLOB' }],
+            rows: [[1n, 'a', new Uint8Array([1, 2])], [2n, 'b', null]],
+            truncated: false,
+          },
+        },
+      ],
+    });
+    const [update, del, select] = out[2]!.ok ? out[2]!.results : [];
+    expect(update).toMatchObject({ rowsAffected: 1, rows: { rows: [['b!']] } });
+    expect(del).toMatchObject({ rowsAffected: 1, rows: { rows: [[1n]] } });
+    expect(select).toEqual({ rowsAffected: 0, lastInsertRowid: 0n, rows: { columns: [{ name: 'n', declType: '' }, { name: 'h', declType: '' }], rows: [[1n, 0.5]], truncated: false } });
+    expect(out[3]).toEqual({ ...out[1]!, duplicate: true, originalIndex: 2 });
+  });
+
+  it('cuts rows at the result limit and says so', () => {
+    const m = dbs.open({ limits: { resultRowsMax: 2 } });
+    const [, o] = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE n (x)'])),
+      entry(m, 2, exec(['INSERT INTO n VALUES (1), (2), (3) RETURNING x'])),
+    ]);
+    expect(o).toMatchObject({ ok: true, results: [{ rowsAffected: 3, rows: { rows: [[1n], [2n]], truncated: true } }] });
+    expect(rows(m, 'SELECT count(*) FROM n')).toEqual([[3n]]);
+  });
+});
+
 describe('deduplication by request id', () => {
   it('returns the original outcome, success or failure, without running again', () => {
     const m = dbs.open();

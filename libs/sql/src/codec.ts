@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
-import type { ApplyOutcome, Command, StatementInput, StatementResult } from './types';
+import type { ApplyOutcome, Command, QueryResult, StatementInput, StatementResult } from './types';
 
 const COMMAND_VERSION = 1;
 /** Strings shorter than this are tried byte by byte before a native UTF-8 write. */
@@ -331,24 +331,52 @@ function readStatement(r: Reader, i: number): StatementInput {
 
 // ---- outcomes (dedup table) ------------------------------------------------------------
 
-/** JSON with rowids as decimal strings; the stored form never has `duplicate` (set on read). */
+type StoredResult = [number, string] | [number, string, QueryResult['columns'], string, boolean];
+
+/**
+ * JSON with rowids as decimal strings; rows a statement returned, as base64 of the value
+ * encoding commands use (exact integers, reals and blobs). The stored form never has
+ * `duplicate` (set on read).
+ */
 export function encodeOutcome(o: ApplyOutcome): Buffer {
   const plain = o.ok
-    ? { ok: true, results: o.results.map((r) => [r.rowsAffected, r.lastInsertRowid.toString()]) }
+    ? { ok: true, results: o.results.map(storedResult) }
     : { ok: false, error: o.error };
   return Buffer.from(JSON.stringify(plain), 'utf8');
 }
 
+function storedResult(r: StatementResult): StoredResult {
+  const head: [number, string] = [r.rowsAffected, r.lastInsertRowid.toString()];
+  if (r.rows === undefined) return head;
+  const w = new Writer();
+  w.varint(r.rows.rows.length);
+  for (const row of r.rows.rows) {
+    w.varint(row.length);
+    for (const v of row) writeValue(w, v);
+  }
+  return [...head, r.rows.columns, Buffer.from(w.finish()).toString('base64'), r.rows.truncated];
+}
+
 export function decodeOutcome(bytes: Uint8Array, duplicate: boolean): ApplyOutcome {
   const plain = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as
-    | { ok: true; results: [number, string][] }
+    | { ok: true; results: StoredResult[] }
     | { ok: false; error: Extract<ApplyOutcome, { ok: false }>['error'] };
-  if (plain.ok) {
-    const results: StatementResult[] = plain.results.map(([rowsAffected, rowid]) => ({
-      rowsAffected,
-      lastInsertRowid: BigInt(rowid),
-    }));
-    return { ok: true, results, duplicate };
-  }
+  if (plain.ok) return { ok: true, results: plain.results.map(resultOf), duplicate };
   return { ok: false, error: plain.error, duplicate };
+}
+
+function resultOf(stored: StoredResult): StatementResult {
+  const result: StatementResult = { rowsAffected: stored[0], lastInsertRowid: BigInt(stored[1]) };
+  if (stored.length === 2) return result;
+  const r = new Reader(Buffer.from(stored[3], 'base64'));
+  const rows: SqlValue[][] = [];
+  const count = r.varint('row count');
+  for (let i = 0; i < count; i++) {
+    const row: SqlValue[] = [];
+    const n = r.varint(`row ${i} length`);
+    for (let c = 0; c < n; c++) row.push(readValue(r, `row ${i} column ${c}`));
+    rows.push(row);
+  }
+  result.rows = { columns: stored[2], rows, truncated: stored[4] };
+  return result;
 }

@@ -123,6 +123,8 @@ interface Internal {
   readonly release: Database.Statement;
   readonly resetRowid: Database.Statement;
   readonly resetChanges: Database.Statement;
+  /** total_changes(), changes(), last_insert_rowid(). */
+  readonly changeCounters: Database.Statement<[], [bigint, bigint, bigint]>;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
@@ -367,8 +369,22 @@ export class SqlStateMachine {
     const { stmt, numbered, mentionsFail } = prepared;
     // Conservative: any statement mentioning FAIL may have put it into the schema.
     if (mentionsFail) this.schemaMayFail = true;
+    if (stmt.reader) return this.runReader(stmt, bindArguments(s, numbered));
     const info = stmt.run(...bindArguments(s, numbered));
     return { rowsAffected: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) };
+  }
+
+  /**
+   * A statement that returns rows (SELECT, or a write with RETURNING, which SQLite runs to
+   * completion on its first step): its rows, up to the result limits, as Query returns them,
+   * and what run() would have reported — changes only if this statement made some.
+   */
+  private runReader(stmt: Database.Statement<unknown[]>, args: unknown[]): StatementResult {
+    const { internal } = this.open();
+    const before = internal.changeCounters.get()!;
+    const rows = readRows(stmt, args, this.limits.resultRowsMax, this.limits.resultBytesMax);
+    const [total, changes, rowid] = internal.changeCounters.get()!;
+    return { rowsAffected: total === before[0] ? 0 : Number(changes), lastInsertRowid: BigInt(rowid), rows };
   }
 
   private skippedOutcome(entry: ApplyEntry): ApplyOutcome {
@@ -437,6 +453,7 @@ export class SqlStateMachine {
     checkStatementPolicy(piece.sql, piece.tokens, 0);
     const numbered = paramShape(piece.tokens, 0).numbered;
     const stmt = this.open().write.prepare<unknown[]>(sql);
+    if (stmt.reader) stmt.raw(true);
     const entry = { stmt, numbered, mentionsFail: MENTIONS_FAIL.test(sql) };
     this.writeCache.set(sql, entry);
     return entry;
@@ -689,6 +706,7 @@ function prepareInternal(db: Database.Database): Internal {
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
     resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
+    changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
@@ -815,16 +833,20 @@ function clampLimit(requested: number, max: number): number {
 }
 
 function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
+  try {
+    return readRows(stmt, args, maxRows, maxBytes);
+  } catch (e: unknown) {
+    throw queryError(e);
+  }
+}
+
+/** Rows of a raw statement up to `maxRows` and `maxBytes`; errors are SQLite's own. */
+function readRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
   const columns = stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
   const rows: SqlValue[][] = [];
   let bytes = 0;
   let truncated = false;
-  let it: IterableIterator<unknown>;
-  try {
-    it = stmt.iterate(...args);
-  } catch (e: unknown) {
-    throw queryError(e);
-  }
+  const it = stmt.iterate(...args);
   try {
     for (;;) {
       const next = it.next();
@@ -838,8 +860,6 @@ function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRo
       rows.push(row);
       bytes += rowBytes;
     }
-  } catch (e: unknown) {
-    throw queryError(e);
   } finally {
     it.return?.();
   }
