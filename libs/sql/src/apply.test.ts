@@ -75,7 +75,7 @@ describe('a failing statement fails its command only', () => {
     expect(out[1]).toEqual({
       ok: false,
       duplicate: false,
-      error: { code: 'sql_error', sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', statementIndex: 1, message: 'UNIQUE constraint failed: u.k' },
+      error: { code: 'sql_error', sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', statementIndex: 1, message: "statement 1 (INSERT INTO u VALUES ('a')): UNIQUE constraint failed: u.k" },
     });
     expect(out[2]).toMatchObject({ ok: false, error: { code: 'sql_error', message: 'no such table: missing', statementIndex: 0 } });
     expect(rows(m, 'SELECT k FROM u ORDER BY k')).toEqual([['a'], ['d']]);

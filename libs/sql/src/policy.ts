@@ -118,8 +118,15 @@ function checkPragma(tokens: readonly Token[], at: number, statementIndex: numbe
   const name = isName(nameToken) ? nameToken.value.toLowerCase() : '';
   const hasArgument = tokens.length > i + 1;
   const assigns = isPunct(tokens[i + 1], '=');
-  if (DURABILITY_PRAGMAS.has(name)) throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes durability`);
-  if (LOCKING_PRAGMAS.has(name)) throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes locking`);
+  // Reading one of these (no argument) changes nothing; wal_checkpoint runs a checkpoint even then.
+  const reads = !hasArgument && name !== 'wal_checkpoint';
+  if (DURABILITY_PRAGMAS.has(name) && !reads) {
+    throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes durability (reading it, without a value, is allowed)`);
+  }
+  if (LOCKING_PRAGMAS.has(name) && !reads) {
+    throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes locking (reading it, without a value, is allowed)`);
+  }
+  if (DURABILITY_PRAGMAS.has(name) || LOCKING_PRAGMAS.has(name)) return;
   if (INSPECT_PRAGMAS.has(name) && !assigns) return;
   if (READ_ONLY_PRAGMAS.has(name)) {
     if (!hasArgument) return;

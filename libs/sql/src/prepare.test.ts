@@ -16,6 +16,22 @@ function refusal(sql: string): { code: string; message: string } {
   throw new Error(`not refused: ${sql}`);
 }
 
+describe('PRAGMAs that set durability or locking', () => {
+  it.each(['PRAGMA journal_mode', 'PRAGMA main.synchronous', 'PRAGMA locking_mode', 'PRAGMA busy_timeout'])('may be read: %s', (sql) => {
+    const m = dbs.open();
+    expect(m.prepare(exec([sql]), T0, 1).statements).toHaveLength(1);
+    expect(m.query({ sql, params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toHaveLength(1);
+  });
+
+  it.each(['PRAGMA journal_mode = DELETE', 'PRAGMA journal_mode(DELETE)', 'PRAGMA wal_checkpoint', 'PRAGMA busy_timeout = 5'])(
+    'may not be set: %s',
+    (sql) => {
+      const m = dbs.open();
+      expect(() => m.prepare(exec([sql]), T0, 1)).toThrow(/is not allowed: it changes (durability|locking)/);
+    },
+  );
+});
+
 describe('prepare refuses what would make replicas differ, before the log', () => {
   it.each([
     ["ATTACH 'x.db' AS x", 'ATTACH is not allowed: every replica must keep one database file'],
@@ -159,7 +175,7 @@ describe('prepare checks parameters and limits', () => {
   it('names the statement and parameter when values do not fit', () => {
     const m = dbs.open();
     const p = (s: ReturnType<typeof stmt>): [string, string] => codeAndMessage(() => m.prepare(exec(['SELECT 1', s]), T0, 1));
-    expect(p(stmt('SELECT ?, ?', [1n]))).toEqual(['invalid', 'statement 1 has 2 positional parameters but 1 values were given']);
+    expect(p(stmt('SELECT ?, ?', [1n]))).toEqual(['invalid', 'statement 1 has 2 positional parameters but was given 1 value']);
     expect(p(stmt('SELECT :a'))).toEqual(['invalid', 'statement 1 has no value for named parameter :a']);
     expect(p(stmt('SELECT :a', [], { a: 1n, b: 2n }))[1]).toContain('statement 1 has no parameter named :b');
     expect(p(stmt('SELECT ?', [[1n] as unknown as bigint]))[1]).toContain('statement 1 parameter 0 is an array');
@@ -174,20 +190,29 @@ describe('prepare checks parameters and limits', () => {
     const big = `SELECT '${'x'.repeat(200)}'`;
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1', 'SELECT 2', 'SELECT 3', big]), T0, 1))).toEqual([
       'too_large',
-      `statement 3 is ${big.length} bytes; the limit is 100 (statementBytesMax)`,
+      `statement 3 is ${big.length} bytes; the limit is 100 (--limit-statement-bytes-max)`,
     ]);
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4']), T0, 1))[1]).toBe(
-      'the request has more than 3 statements (statementsPerRequestMax)',
+      'the request has more than 3 statements (--limit-statements-per-request-max)',
     );
     expect(codeAndMessage(() => m.prepare(exec([stmt('SELECT ?, ?, ?', [1n, 2n, 3n])]), T0, 1))[1]).toBe(
-      'statement 0 has 3 parameters; the limit is 2 (paramsPerStatementMax)',
+      'statement 0 has 3 parameters; the limit is 2 (--limit-params-per-statement-max)',
     );
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1'], 'abcde'), T0, 1))[1]).toBe(
-      'requestId is 5 bytes; the limit is 4 (requestIdBytesMax)',
+      'requestId is 5 bytes; the limit is 4 (fixed)',
     );
     expect(codeAndMessage(() => m.prepare(exec([stmt('SELECT ?', ['y'.repeat(500)])]), T0, 1))[1]).toMatch(
-      /^the request is \d+ bytes; the limit is 400 \(requestBytesMax\)$/,
+      /^the request is \d+ bytes; the limit is 400 \(--limit-request-bytes-max\)$/,
     );
+  });
+
+  it('names limits by the flags libs/config declares for them', async () => {
+    const { KEYS } = await import('@quorumlite/config');
+    const { limitName, SQL_LIMITS } = await import('./limits');
+    for (const name of Object.keys(SQL_LIMITS) as (keyof typeof SQL_LIMITS)[]) {
+      const flag = limitName(name);
+      if (flag !== 'fixed') expect(KEYS.find((k) => k.flag === flag)?.key).toBe(`limits.${name}`);
+    }
   });
 
   it('has the documented defaults', async () => {

@@ -13,7 +13,7 @@ import type { SqlValue } from '@quorumlite/proto';
 import { decodeCommand, decodeOutcome, encodeOutcome, requestDigest } from './codec';
 import { type CommandContext, installDeterministicFunctions, nowText, Prng, wallClockContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
-import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
+import { limitName, plural, resolveLimits, type SqlLimits, type SqlOptions } from './limits';
 import { Lru } from './lru';
 import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
@@ -347,7 +347,9 @@ export class SqlStateMachine {
         if (isLocalFailure(e)) throw e;
         internal.rollbackTo.run();
         internal.release.run();
-        return { ok: false, error: toApplyError(e, i), duplicate: false };
+        const error = toApplyError(e, i);
+        if (statements.length > 1) error.message = `statement ${i} (${shortText(statements[i]!.sql)}): ${error.message}`;
+        return { ok: false, error, duplicate: false };
       }
     }
     internal.release.run();
@@ -467,7 +469,7 @@ export class SqlStateMachine {
     if (bytes > this.limits.statementBytesMax) {
       throw new SqlError(
         'too_large',
-        `the query is ${bytes} bytes; the limit is ${this.limits.statementBytesMax} (statementBytesMax)`,
+        `the query is ${bytes} bytes; the limit is ${this.limits.statementBytesMax} (${limitName('statementBytesMax')})`,
       );
     }
     const pieces = splitStatements(input.sql);
@@ -479,7 +481,10 @@ export class SqlStateMachine {
     const shape = paramShape(piece.tokens, 0);
     checkQueryParams(input, shape.positional, shape.names);
     const stmt = this.readStatement(input.sql);
-    if (!stmt.reader || !stmt.readonly) {
+    // A PRAGMA the policy let through is a read (journal_mode and the like count as writers to
+    // SQLite even without a value); the read connection is read-only in any case.
+    const pragma = piece.tokens[0]?.kind === 'word' && piece.tokens[0].value === 'PRAGMA';
+    if (!stmt.reader || (!stmt.readonly && !pragma)) {
       throw new SqlError('refused', 'a query may only read; send writes through Execute so every replica applies them');
     }
     return collectRows(
@@ -787,6 +792,17 @@ function toApplyError(e: unknown, statementIndex: number | undefined): ApplyErro
   return error;
 }
 
+/** Longest statement text an error quotes; longer ones keep their start and end. */
+const QUOTED_SQL_CHARS_MAX = 60;
+
+/** The statement as an error quotes it: whitespace collapsed, the middle cut when long. */
+function shortText(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  if (flat.length <= QUOTED_SQL_CHARS_MAX) return flat;
+  const half = Math.floor((QUOTED_SQL_CHARS_MAX - 1) / 2);
+  return `${flat.slice(0, half)}…${flat.slice(flat.length - half)}`;
+}
+
 /** better-sqlite3 arguments: `?` from an array in order, ?NNN and :name from one object. */
 function bindArguments(s: StatementInput, numbered: boolean): unknown[] {
   if (numbered) {
@@ -804,7 +820,7 @@ function checkQueryParams(input: QueryInput, positional: number, names: readonly
   const params: readonly unknown[] = input.params;
   params.forEach((v, k) => checkValueForQuery(v, String(k)));
   if (params.length !== positional) {
-    throw new SqlError('invalid', `the query has ${positional} positional parameters but ${params.length} values were given`);
+    throw new SqlError('invalid', `the query has ${plural(positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
   const named = input.named;
   for (const name of names) {
