@@ -160,6 +160,42 @@ describe('SqlService on a 3-node raft cluster', () => {
     expect(q.rows[0]![0]).toBe(1n);
   });
 
+  it('returns the rows of RETURNING and SELECT from Execute, through a follower too', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE ret(id INTEGER PRIMARY KEY, v TEXT)');
+    const w = await client.execute([{ sql: "INSERT INTO ret(v) VALUES ('a'), ('b') RETURNING id, v" }, { sql: 'SELECT count(*) AS n FROM ret' }]);
+    expect(w.results[0]).toEqual({
+      rowsAffected: 2,
+      lastInsertRowid: 2n,
+      rows: { columns: [{ name: 'id', declType: 'INTEGER' }, { name: 'v', declType: 'TEXT' }], rows: [[1n, 'a'], [2n, 'b']], truncated: false },
+    });
+    expect(w.results[1]!.rows?.rows).toEqual([[2n]]);
+    const leader = await cluster.waitForLeader();
+    const follower = cluster.nodes.find((n) => n.id !== leader.id)!;
+    const viaFollower = await rawCall(follower.address, 'Execute', { statements: [{ sql: "UPDATE ret SET v = v || '!' WHERE id = 2 RETURNING v" }] });
+    expect(viaFollower.error).toBeNull();
+    const res = viaFollower.response as { results: { rows_affected: string; columns: { name: string }[]; rows: { values: { text?: string }[] }[] }[] };
+    expect(res.results[0]!.rows_affected).toBe('1');
+    expect(res.results[0]!.columns.map((col) => col.name)).toEqual(['v']);
+    expect(res.results[0]!.rows[0]!.values[0]!.text).toBe('b!');
+  });
+
+  it('refuses two statements in one Statement, a Value with no field set and a request id reused for another request', async () => {
+    const { client, cluster } = c();
+    const address = cluster.nodes[0]!.address;
+    const two = await rawCall(address, 'Execute', { statements: [{ sql: 'SELECT 1' }, { sql: 'SELECT 1; SELECT 2' }] });
+    expect(qlCode(two.error)).toBe('invalid');
+    expect(two.error?.details).toMatch(/statement 1 holds 2 SQL statements/);
+    expect(two.error?.metadata.get('ql-statement')).toEqual(['1']);
+    const unset = await rawCall(address, 'Execute', { statements: [{ sql: 'SELECT ?', params: [{}] }] });
+    expect(qlCode(unset.error)).toBe('invalid');
+    expect(unset.error?.details).toMatch(/statements\[0\]\.params\[0\]: no value is set/);
+    await client.execute('CREATE TABLE reuse(v TEXT)');
+    await client.execute({ sql: "INSERT INTO reuse VALUES ('first')" }, { requestId: 'req-reuse-1' });
+    await expectError(client.execute({ sql: "INSERT INTO reuse VALUES ('second')" }, { requestId: 'req-reuse-1' }), 'invalid', /request id "req-reuse-1" was already used/);
+    expect((await client.query('SELECT v FROM reuse')).rows).toEqual([['first']]);
+  });
+
   it('keeps every replica identical after non-deterministic SQL', async () => {
     const { cluster, client } = c();
     await client.execute(

@@ -8,7 +8,7 @@ import type { ExecuteResult, NodeStatus, QueryResult } from './types';
 type Int64 = string | number;
 
 export interface WireExecuteResponse {
-  results?: { rows_affected?: Int64; last_insert_rowid?: Int64 }[];
+  results?: { rows_affected?: Int64; last_insert_rowid?: Int64; columns?: WireQueryResponse['columns']; rows?: WireQueryResponse['rows']; truncated?: boolean }[];
   index?: Int64;
   duplicate?: boolean;
 }
@@ -42,10 +42,13 @@ export function big(v: Int64 | undefined): bigint {
 
 export function decodeExecute(res: WireExecuteResponse): ExecuteResult {
   return {
-    results: (res.results ?? []).map((r) => ({
-      rowsAffected: Number(r.rows_affected ?? 0),
-      lastInsertRowid: big(r.last_insert_rowid),
-    })),
+    results: (res.results ?? []).map((r) => {
+      const head = { rowsAffected: Number(r.rows_affected ?? 0), lastInsertRowid: big(r.last_insert_rowid) };
+      // Statements that return rows (SELECT, … RETURNING) always name their columns.
+      if (r.columns === undefined || r.columns.length === 0) return head;
+      const { columns, rows, truncated } = decodeQuery(r);
+      return { ...head, rows: { columns, rows, truncated } };
+    }),
     index: big(res.index),
     duplicate: res.duplicate ?? false,
   };

@@ -23,6 +23,8 @@ export interface ExecuteOptions {
 export interface StatementResultInfo {
   rowsAffected: number;
   lastInsertRowid: bigint;
+  /** Only for a statement that returns rows (SELECT, INSERT/UPDATE/DELETE … RETURNING). */
+  rows?: Omit<QueryResult, 'index'>;
 }
 
 export interface ExecuteResult {

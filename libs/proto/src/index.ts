@@ -99,12 +99,14 @@ export function toWireValue(v: SqlValue): WireValue {
 
 /** Throws a TypeError naming what is wrong with a value a client sent. */
 export function fromWireValue(w: WireValue | null | undefined, where = 'value'): SqlValue {
-  if (!w) return null;
+  // An unset oneof is not NULL: a client that forgot to fill a value must hear so.
+  if (!w) throw new TypeError(`${where}: no value is set; set one of null, integer, real, text or blob`);
   const kind = w.kind ?? inferKind(w);
   switch (kind) {
     case 'null':
-    case undefined:
       return null;
+    case undefined:
+      throw new TypeError(`${where}: no value is set; set one of null, integer, real, text or blob (null: true for SQL NULL)`);
     case 'integer': {
       const raw = w.integer ?? '0';
       if (typeof raw === 'number') {
@@ -137,7 +139,7 @@ function inferKind(w: WireValue): WireValue['kind'] {
   if (w.real !== undefined) return 'real';
   if (w.text !== undefined) return 'text';
   if (w.blob !== undefined) return 'blob';
-  return 'null';
+  return undefined;
 }
 
 // ---- error codes ----------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromWireValue, packageDefinitions, sqlServiceCtor, toWireValue } from './index';
 
@@ -22,5 +24,26 @@ describe('proto', () => {
     expect(() => fromWireValue({ kind: 'integer', integer: '9223372036854775808' }, 'params[0]')).toThrow(/params\[0\].*64 bits/);
     expect(() => fromWireValue({ kind: 'integer', integer: '12x' }, 'p')).toThrow(/not a 64-bit integer/);
     expect(() => toWireValue(2n ** 64n)).toThrow(RangeError);
+  });
+
+  it('refuses a value with no field set, naming the place, rather than binding NULL', () => {
+    expect(() => fromWireValue({}, 'statements[0].params[1]')).toThrow(/statements\[0\]\.params\[1\]: no value is set/);
+    expect(() => fromWireValue({ null: false, integer: undefined }, 'p')).toThrow(/no value is set/);
+    expect(fromWireValue({ kind: 'null', null: false })).toBeNull();
+    expect(fromWireValue({ null: true })).toBeNull();
+  });
+
+  it('documents every ql-* metadata key the node sends or reads in sql.proto', () => {
+    const root = path.resolve(__dirname, '../../..');
+    const proto = fs.readFileSync(path.join(root, 'proto/quorumlite/v1/sql.proto'), 'utf8');
+    const sources = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+        const p = path.join(dir, d.name);
+        if (d.isDirectory()) return sources(p);
+        return d.name.endsWith('.ts') && !d.name.endsWith('.test.ts') ? [p] : [];
+      });
+    const keys = new Set(sources(path.join(root, 'apps/node/src')).flatMap((f) => fs.readFileSync(f, 'utf8').match(/'ql-[a-z-]+'/g) ?? []));
+    expect(keys.size).toBeGreaterThan(0);
+    for (const quoted of keys) expect(proto).toMatch(new RegExp(`^//\\s+${quoted.slice(1, -1)}\\s`, 'm'));
   });
 });

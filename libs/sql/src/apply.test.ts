@@ -75,7 +75,7 @@ describe('a failing statement fails its command only', () => {
     expect(out[1]).toEqual({
       ok: false,
       duplicate: false,
-      error: { code: 'sql_error', sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', statementIndex: 1, message: 'UNIQUE constraint failed: u.k' },
+      error: { code: 'sql_error', sqliteCode: 'SQLITE_CONSTRAINT_PRIMARYKEY', statementIndex: 1, message: "statement 1 (INSERT INTO u VALUES ('a')): UNIQUE constraint failed: u.k" },
     });
     expect(out[2]).toMatchObject({ ok: false, error: { code: 'sql_error', message: 'no such table: missing', statementIndex: 0 } });
     expect(rows(m, 'SELECT k FROM u ORDER BY k')).toEqual([['a'], ['d']]);
@@ -160,6 +160,66 @@ describe('exactly once', () => {
   });
 });
 
+describe('changes() and last_insert_rowid() at the start of a command', () => {
+  it('are 0, as on a fresh connection, with or without a savepoint', () => {
+    const m = dbs.open();
+    const first = 'INSERT INTO c VALUES (changes(), last_insert_rowid())';
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE c (changes, rowid_before)'])),
+      entry(m, 2, exec(['INSERT INTO c VALUES (7, 7), (8, 8)'])),
+      entry(m, 3, exec([first])), // alone
+      entry(m, 4, exec([first, 'SELECT 1'])), // in a savepoint
+    ]);
+    expect(out.every((o) => o.ok)).toBe(true);
+    expect(rows(m, 'SELECT * FROM c WHERE rowid > 2 ORDER BY rowid')).toEqual([
+      [0n, 0n],
+      [0n, 0n],
+    ]);
+  });
+});
+
+describe('statements that return rows', () => {
+  it('return them from apply — RETURNING and SELECT — and a retry returns the same rows', () => {
+    const m = dbs.open();
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT, b BLOB)'])),
+      entry(m, 2, exec([stmt("INSERT INTO r (v, b) VALUES ('a', ?), ('b', NULL) RETURNING id, v, b", [new Uint8Array([1, 2])])], 'ins')),
+      entry(m, 3, exec(["UPDATE r SET v = v || '!' WHERE id = 2 RETURNING v", 'DELETE FROM r WHERE id = 1 RETURNING id', 'SELECT count(*) AS n, 0.5 AS h FROM r'])),
+      entry(m, 4, exec([stmt("INSERT INTO r (v, b) VALUES ('a', ?), ('b', NULL) RETURNING id, v, b", [new Uint8Array([1, 2])])], 'ins')),
+    ]);
+    expect(out[1]).toEqual({
+      ok: true,
+      duplicate: false,
+      results: [
+        {
+          rowsAffected: 2,
+          lastInsertRowid: 2n,
+          rows: {
+            columns: [{ name: 'id', declType: 'INTEGER' }, { name: 'v', declType: 'TEXT' }, { name: 'b', declType: 'BLOB' }],
+            rows: [[1n, 'a', new Uint8Array([1, 2])], [2n, 'b', null]],
+            truncated: false,
+          },
+        },
+      ],
+    });
+    const [update, del, select] = out[2]!.ok ? out[2]!.results : [];
+    expect(update).toMatchObject({ rowsAffected: 1, rows: { rows: [['b!']] } });
+    expect(del).toMatchObject({ rowsAffected: 1, rows: { rows: [[1n]] } });
+    expect(select).toEqual({ rowsAffected: 0, lastInsertRowid: 0n, rows: { columns: [{ name: 'n', declType: '' }, { name: 'h', declType: '' }], rows: [[1n, 0.5]], truncated: false } });
+    expect(out[3]).toEqual({ ...out[1]!, duplicate: true, originalIndex: 2 });
+  });
+
+  it('cuts rows at the result limit and says so', () => {
+    const m = dbs.open({ limits: { resultRowsMax: 2 } });
+    const [, o] = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE n (x)'])),
+      entry(m, 2, exec(['INSERT INTO n VALUES (1), (2), (3) RETURNING x'])),
+    ]);
+    expect(o).toMatchObject({ ok: true, results: [{ rowsAffected: 3, rows: { rows: [[1n], [2n]], truncated: true } }] });
+    expect(rows(m, 'SELECT count(*) FROM n')).toEqual([[3n]]);
+  });
+});
+
 describe('deduplication by request id', () => {
   it('returns the original outcome, success or failure, without running again', () => {
     const m = dbs.open();
@@ -169,14 +229,61 @@ describe('deduplication by request id', () => {
       entry(m, 3, exec(['INSERT INTO d VALUES (1)'], 'req-bad')),
     ]);
     const again = m.applyBatch([
-      entry(m, 4, exec(['INSERT INTO d VALUES (2)'], 'req-ok')),
-      entry(m, 5, exec(['INSERT INTO d VALUES (3)'], 'req-bad')),
+      entry(m, 4, exec(['INSERT INTO d VALUES (1)'], 'req-ok')),
+      entry(m, 5, exec(['INSERT INTO d VALUES (1)'], 'req-bad')),
     ]);
     expect(again[0]).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
     expect(again[1]).toEqual({ ...first[2]!, duplicate: true, originalIndex: 3 });
     expect(m.lookupRequest('req-ok')).toEqual({ ...first[1]!, duplicate: true, originalIndex: 2 });
     expect(m.lookupRequest('nope')).toBeNull();
     expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
+  });
+
+  it('refuses a reused id with a different body, naming the id, and keeps answering the retry', () => {
+    const m = dbs.open();
+    const [, first] = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE d (x)'])),
+      entry(m, 2, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1')),
+    ]);
+    const later = m.applyBatch([
+      entry(m, 3, exec([stmt('INSERT INTO d VALUES (?)', [2n])], 'req-1'), T0 + 5, 99), // other parameters
+      entry(m, 4, exec(['INSERT INTO d VALUES (1)'], 'req-1')), // other statements
+      entry(m, 5, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1'), T0 + 9, 3), // the retry: other time and seed
+    ]);
+    for (const o of later.slice(0, 2)) {
+      expect(o).toMatchObject({ ok: false, duplicate: false, error: { code: 'invalid' } });
+      expect(o.ok ? '' : o.error.message).toContain('request id "req-1" was already used at log index 2 for different statements or parameters');
+    }
+    expect(later[2]).toEqual({ ...first!, duplicate: true, originalIndex: 2 });
+    expect(rows(m, 'SELECT x FROM d')).toEqual([[1n]]);
+    // A replica applying the same log one entry at a time says the same.
+    const b = dbs.open();
+    const log = [
+      entry(m, 1, exec(['CREATE TABLE d (x)'])),
+      entry(m, 2, exec([stmt('INSERT INTO d VALUES (?)', [1n])], 'req-1')),
+      entry(m, 3, exec([stmt('INSERT INTO d VALUES (?)', [2n])], 'req-1'), T0 + 5, 99),
+    ];
+    expect(log.flatMap((e) => b.applyBatch([e]))[2]).toEqual(later[0]);
+    expect(b.digest()).toBe(m.digest());
+  });
+
+  it('opens a dedup table written before digests were kept, and takes its ids for retries', () => {
+    const file = path.join(dbs.dir(), 'db.sqlite');
+    const m = SqlStateMachine.open(file);
+    const [, ok] = m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old'))]);
+    m.close();
+    const raw = new Database(file);
+    raw.exec('ALTER TABLE _quorumlite_dedup DROP COLUMN digest');
+    raw.close();
+    const reopened = dbs.open(undefined, file);
+    const [again, fresh] = reopened.applyBatch([
+      entry(reopened, 3, exec(['INSERT INTO d VALUES (1)'], 'old')),
+      entry(reopened, 4, exec(['INSERT INTO d VALUES (4)'], 'new')),
+    ]);
+    expect(again).toEqual({ ...ok!, duplicate: true, originalIndex: 2 });
+    expect(fresh).toMatchObject({ ok: true, duplicate: false });
+    const [reused] = reopened.applyBatch([entry(reopened, 5, exec(['INSERT INTO d VALUES (5)'], 'new'))]);
+    expect(reused).toMatchObject({ ok: false, error: { code: 'invalid' } });
   });
 
   it('forgets ids outside the window the same way whatever the batch boundaries', () => {
@@ -186,10 +293,10 @@ describe('deduplication by request id', () => {
     const log: ApplyEntry[] = [
       entry(a, 1, exec(['CREATE TABLE e (x)'])),
       entry(a, 2, exec(['INSERT INTO e VALUES (2)'], 'r')),
-      entry(a, 3, exec(['INSERT INTO e VALUES (3)'], 'r')), // within the window: duplicate
+      entry(a, 3, exec(['INSERT INTO e VALUES (2)'], 'r')), // within the window: duplicate
       entry(a, 4, exec(['SELECT 1'])),
       entry(a, 5, exec(['INSERT INTO e VALUES (5)'], 'r')), // 2 <= 5 - 3: forgotten, runs
-      entry(a, 6, exec(['INSERT INTO e VALUES (6)'], 'r')),
+      entry(a, 6, exec(['INSERT INTO e VALUES (5)'], 'r')),
     ];
     const oa = a.applyBatch(log);
     const ob = log.flatMap((e) => b.applyBatch([e]));

@@ -10,9 +10,10 @@
  *
  * Doubles keep every bit (including -0 and infinities); integers are full 64-bit.
  */
+import { createHash } from 'node:crypto';
 import type { SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
-import type { ApplyOutcome, Command, StatementInput, StatementResult } from './types';
+import type { ApplyOutcome, Command, QueryResult, StatementInput, StatementResult } from './types';
 
 const COMMAND_VERSION = 1;
 /** Strings shorter than this are tried byte by byte before a native UTF-8 write. */
@@ -260,6 +261,59 @@ export function decodeCommand(bytes: Uint8Array): Command {
   return { statements, requestId, timeMs, seed };
 }
 
+/** Bytes of a request digest: 128 bits, so two different bodies never share one in practice. */
+export const REQUEST_DIGEST_BYTES = 16;
+/**
+ * Bodies up to this size are hashed in JavaScript (cyrb128: about a tenth of the cost of a
+ * native SHA-256 call for a one-row insert, whose fixed cost dominates); larger ones by
+ * SHA-256, which is faster per byte. Part of the stored format: never change it.
+ */
+const REQUEST_DIGEST_JS_BYTES_MAX = 4096;
+
+/**
+ * The digest of a command's body — its statements and parameters as encoded, after the
+ * request id — which tells a retry (the same body) from a reuse of the id (another body).
+ * Computed from the log entry's bytes, so every replica gets the same digest; the header it
+ * skips (time, seed, request id) differs between retries by design.
+ */
+export function requestDigest(bytes: Uint8Array, requestId: string): Buffer {
+  const idBytes = Buffer.byteLength(requestId, 'utf8');
+  const body = bytes.subarray(1 + 8 + 8 + 1 + varintBytes(idBytes) + idBytes);
+  if (body.byteLength > REQUEST_DIGEST_JS_BYTES_MAX) {
+    return createHash('sha256').update(body).digest().subarray(0, REQUEST_DIGEST_BYTES);
+  }
+  return cyrb128(body);
+}
+
+/** cyrb128 over bytes, seeded with the length: four 32-bit lanes, each mixed into the next. */
+function cyrb128(b: Uint8Array): Buffer {
+  let h1 = 1779033703 ^ b.byteLength;
+  let h2 = 3144134277;
+  let h3 = 1013904242;
+  let h4 = 2773480762;
+  for (let i = 0; i < b.byteLength; i++) {
+    const k = b[i]!;
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  const out = Buffer.allocUnsafe(REQUEST_DIGEST_BYTES);
+  out.writeUInt32LE(h1 >>> 0, 0);
+  out.writeUInt32LE(h2 >>> 0, 4);
+  out.writeUInt32LE(h3 >>> 0, 8);
+  out.writeUInt32LE(h4 >>> 0, 12);
+  return out;
+}
+
 function readStatement(r: Reader, i: number): StatementInput {
   const sql = r.str(`statement ${i} sql`);
   const nParams = r.varint(`statement ${i} parameter count`);
@@ -277,24 +331,52 @@ function readStatement(r: Reader, i: number): StatementInput {
 
 // ---- outcomes (dedup table) ------------------------------------------------------------
 
-/** JSON with rowids as decimal strings; the stored form never has `duplicate` (set on read). */
+type StoredResult = [number, string] | [number, string, QueryResult['columns'], string, boolean];
+
+/**
+ * JSON with rowids as decimal strings; rows a statement returned, as base64 of the value
+ * encoding commands use (exact integers, reals and blobs). The stored form never has
+ * `duplicate` (set on read).
+ */
 export function encodeOutcome(o: ApplyOutcome): Buffer {
   const plain = o.ok
-    ? { ok: true, results: o.results.map((r) => [r.rowsAffected, r.lastInsertRowid.toString()]) }
+    ? { ok: true, results: o.results.map(storedResult) }
     : { ok: false, error: o.error };
   return Buffer.from(JSON.stringify(plain), 'utf8');
 }
 
+function storedResult(r: StatementResult): StoredResult {
+  const head: [number, string] = [r.rowsAffected, r.lastInsertRowid.toString()];
+  if (r.rows === undefined) return head;
+  const w = new Writer();
+  w.varint(r.rows.rows.length);
+  for (const row of r.rows.rows) {
+    w.varint(row.length);
+    for (const v of row) writeValue(w, v);
+  }
+  return [...head, r.rows.columns, Buffer.from(w.finish()).toString('base64'), r.rows.truncated];
+}
+
 export function decodeOutcome(bytes: Uint8Array, duplicate: boolean): ApplyOutcome {
   const plain = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as
-    | { ok: true; results: [number, string][] }
+    | { ok: true; results: StoredResult[] }
     | { ok: false; error: Extract<ApplyOutcome, { ok: false }>['error'] };
-  if (plain.ok) {
-    const results: StatementResult[] = plain.results.map(([rowsAffected, rowid]) => ({
-      rowsAffected,
-      lastInsertRowid: BigInt(rowid),
-    }));
-    return { ok: true, results, duplicate };
-  }
+  if (plain.ok) return { ok: true, results: plain.results.map(resultOf), duplicate };
   return { ok: false, error: plain.error, duplicate };
+}
+
+function resultOf(stored: StoredResult): StatementResult {
+  const result: StatementResult = { rowsAffected: stored[0], lastInsertRowid: BigInt(stored[1]) };
+  if (stored.length === 2) return result;
+  const r = new Reader(Buffer.from(stored[3], 'base64'));
+  const rows: SqlValue[][] = [];
+  const count = r.varint('row count');
+  for (let i = 0; i < count; i++) {
+    const row: SqlValue[] = [];
+    const n = r.varint(`row ${i} length`);
+    for (let c = 0; c < n; c++) row.push(readValue(r, `row ${i} column ${c}`));
+    rows.push(row);
+  }
+  result.rows = { columns: stored[2], rows, truncated: stored[4] };
+  return result;
 }

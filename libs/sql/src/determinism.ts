@@ -2,8 +2,10 @@
  * Makes SQLite's non-deterministic built-ins deterministic per command: random() and
  * randomblob(N) draw from a PRNG seeded with the command's seed, and the date/time functions
  * read the command's fixed time wherever SQLite would read the clock ('now', or no time
- * value). Installed on the write connection only; application-defined functions take
- * precedence over built-ins of the same name and arity (sqlite3FindFunction).
+ * value). Installed on every connection that opens a database (write, read, snapshot
+ * check) with the same determinism flags, so all of them accept the same schema; the read and
+ * check connections have no command, and read the wall clock instead. Application-defined
+ * functions take precedence over built-ins of the same name and arity (sqlite3FindFunction).
  */
 import Database from 'better-sqlite3';
 import { SqlError } from './errors';
@@ -83,6 +85,12 @@ export class Prng {
       for (let k = 0; k < 4 && i + k < out.length; k++) out[i + k] = (v >>> (8 * k)) & 0xff;
     }
   }
+}
+
+/** The context of a connection that applies no command (reads, checks): the wall clock, a fresh seed. */
+export function wallClockContext(): CommandContext {
+  const timeMs = Math.min(Math.max(Date.now(), COMMAND_TIME_MS_MIN), COMMAND_TIME_MS_MAX);
+  return { nowText: nowText(timeMs), random: new Prng(Math.floor(Math.random() * 0x1_0000_0000)) };
 }
 
 type DateArg = unknown;

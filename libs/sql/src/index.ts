@@ -6,6 +6,7 @@ export { SqlError, type SqlErrorCode } from './errors';
 export { SQL_LIMITS, type SqlLimits, type SqlOptions } from './limits';
 export { encodeCommand, decodeCommand } from './codec';
 export { SqlStateMachine } from './state-machine';
+export { readSnapshotIndex } from './snapshot-file';
 export { splitStatements, tokenize, type Token, type TokenKind, type SplitStatement } from './tokenizer';
 export type {
   ApplyEntry,

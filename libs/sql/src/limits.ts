@@ -23,6 +23,30 @@ export const SQL_LIMITS = {
 
 export type SqlLimits = typeof SQL_LIMITS;
 
+/** Limits a node's config sets; the others are fixed. */
+const CONFIGURABLE_LIMITS: ReadonlySet<keyof SqlLimits> = new Set<keyof SqlLimits>([
+  'statementBytesMax',
+  'statementsPerRequestMax',
+  'paramsPerStatementMax',
+  'requestBytesMax',
+  'resultRowsMax',
+  'resultBytesMax',
+]);
+
+/**
+ * How an error names a limit: the node flag that sets it (libs/config declares every limit as
+ * --limit-<name in kebab case>), which is what an operator can change, or 'fixed'.
+ */
+export function limitName(name: keyof SqlLimits): string {
+  if (!CONFIGURABLE_LIMITS.has(name)) return 'fixed';
+  return `--limit-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** `1 value`, `2 values`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export interface SqlOptions {
   limits?: Partial<SqlLimits>;
 }

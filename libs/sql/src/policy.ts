@@ -97,7 +97,10 @@ function checkLeadingWord(tokens: readonly Token[], word: string, at: number, st
     case 'PRAGMA':
       return checkPragma(tokens, at + 1, statementIndex);
     case 'CREATE':
-      return checkCreate(tokens, at + 1, statementIndex);
+      checkCreate(tokens, at + 1, statementIndex);
+      return checkPureExpressions(tokens, at + 1, statementIndex);
+    case 'ALTER':
+      return checkPureExpressions(tokens, at + 1, statementIndex);
     default:
       if (TRANSACTION_WORDS.has(word)) {
         throw refuse(
@@ -115,8 +118,15 @@ function checkPragma(tokens: readonly Token[], at: number, statementIndex: numbe
   const name = isName(nameToken) ? nameToken.value.toLowerCase() : '';
   const hasArgument = tokens.length > i + 1;
   const assigns = isPunct(tokens[i + 1], '=');
-  if (DURABILITY_PRAGMAS.has(name)) throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes durability`);
-  if (LOCKING_PRAGMAS.has(name)) throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes locking`);
+  // Reading one of these (no argument) changes nothing; wal_checkpoint runs a checkpoint even then.
+  const reads = !hasArgument && name !== 'wal_checkpoint';
+  if (DURABILITY_PRAGMAS.has(name) && !reads) {
+    throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes durability (reading it, without a value, is allowed)`);
+  }
+  if (LOCKING_PRAGMAS.has(name) && !reads) {
+    throw refuse(statementIndex, `PRAGMA ${name} is not allowed: it changes locking (reading it, without a value, is allowed)`);
+  }
+  if (DURABILITY_PRAGMAS.has(name) || LOCKING_PRAGMAS.has(name)) return;
   if (INSPECT_PRAGMAS.has(name) && !assigns) return;
   if (READ_ONLY_PRAGMAS.has(name)) {
     if (!hasArgument) return;
@@ -142,6 +152,66 @@ function checkCreate(tokens: readonly Token[], at: number, statementIndex: numbe
       'CREATE TEMP is not allowed: temporary objects live in one connection of one replica and vanish on restart',
     );
   }
+}
+
+/** Functions whose value depends on the command's time or seed (with 'now' or no time value, for the date ones). */
+const TIME_OR_RANDOM_FUNCTIONS = new Set(['RANDOM', 'RANDOMBLOB']);
+const CURRENT_TIME_WORDS = new Set(['CURRENT_TIMESTAMP', 'CURRENT_DATE', 'CURRENT_TIME']);
+
+/**
+ * Index expressions and WHERE clauses, generated columns and CHECK constraints must be
+ * deterministic: SQLite recomputes them whenever it likes (integrity_check, a later UPDATE,
+ * a snapshot check on another replica). On the write connection the date functions read the
+ * command's time, so a value of theirs that hangs on 'now' would be a different value on the
+ * next reading. The rule: random(), randomblob(), CURRENT_* and every date/time function are
+ * refused in those places — the date functions even with a column argument, because a row
+ * may hold the text 'now'. Store a computed time in an ordinary column instead.
+ */
+function checkPureExpressions(tokens: readonly Token[], at: number, statementIndex: number): void {
+  const object = tokens[at]?.kind === 'word' && tokens[at]!.value === 'UNIQUE' ? tokens[at + 1] : tokens[at];
+  const kind = object?.kind === 'word' ? object.value : '';
+  if (kind === 'INDEX') return refuseImpure(tokens, at, tokens.length, 'an index', statementIndex);
+  if (kind !== 'TABLE') return;
+  // CREATE TABLE / ALTER TABLE: only CHECK (…) and [GENERATED ALWAYS] AS (…) are pure contexts.
+  for (let i = at; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'word' || (t.value !== 'CHECK' && t.value !== 'AS')) continue;
+    const open = nextSolid(tokens, i + 1);
+    if (!isPunct(tokens[open], '(')) continue;
+    const close = matchingParen(tokens, open);
+    refuseImpure(tokens, open, close, t.value === 'CHECK' ? 'a CHECK constraint' : 'a generated column', statementIndex);
+    i = close;
+  }
+}
+
+function refuseImpure(tokens: readonly Token[], from: number, to: number, where: string, statementIndex: number): void {
+  for (let i = from; i < to; i++) {
+    const t = tokens[i]!;
+    if (t.kind !== 'word') continue;
+    const call = isPunct(tokens[nextSolid(tokens, i + 1)], '(');
+    const impure = CURRENT_TIME_WORDS.has(t.value) || (call && (TIME_OR_RANDOM_FUNCTIONS.has(t.value) || DATE_FUNCTION_WORDS.has(t.value)));
+    if (!impure) continue;
+    const name = CURRENT_TIME_WORDS.has(t.value) ? t.value : `${t.value.toLowerCase()}()`;
+    throw refuse(
+      statementIndex,
+      `${name} is not allowed in ${where}: its value depends on the command's time or random seed, and ${where} must give the same value whenever SQLite recomputes it; store the value in an ordinary column instead`,
+    );
+  }
+}
+
+function nextSolid(tokens: readonly Token[], i: number): number {
+  let j = i;
+  while (j < tokens.length && (tokens[j]!.kind === 'space' || tokens[j]!.kind === 'comment')) j++;
+  return j;
+}
+
+function matchingParen(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (isPunct(tokens[i], '(')) depth++;
+    if (isPunct(tokens[i], ')') && --depth === 0) return i;
+  }
+  return tokens.length;
 }
 
 const DATE_FUNCTION_WORDS = new Set(['DATE', 'TIME', 'DATETIME', 'JULIANDAY', 'UNIXEPOCH', 'STRFTIME', 'TIMEDIFF']);

@@ -16,6 +16,22 @@ function refusal(sql: string): { code: string; message: string } {
   throw new Error(`not refused: ${sql}`);
 }
 
+describe('PRAGMAs that set durability or locking', () => {
+  it.each(['PRAGMA journal_mode', 'PRAGMA main.synchronous', 'PRAGMA locking_mode', 'PRAGMA busy_timeout'])('may be read: %s', (sql) => {
+    const m = dbs.open();
+    expect(m.prepare(exec([sql]), T0, 1).statements).toHaveLength(1);
+    expect(m.query({ sql, params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toHaveLength(1);
+  });
+
+  it.each(['PRAGMA journal_mode = DELETE', 'PRAGMA journal_mode(DELETE)', 'PRAGMA wal_checkpoint', 'PRAGMA busy_timeout = 5'])(
+    'may not be set: %s',
+    (sql) => {
+      const m = dbs.open();
+      expect(() => m.prepare(exec([sql]), T0, 1)).toThrow(/is not allowed: it changes (durability|locking)/);
+    },
+  );
+});
+
 describe('prepare refuses what would make replicas differ, before the log', () => {
   it.each([
     ["ATTACH 'x.db' AS x", 'ATTACH is not allowed: every replica must keep one database file'],
@@ -99,32 +115,44 @@ describe('prepare rewrites and splits', () => {
     );
   });
 
-  it('splits scripts and hands each piece its parameters', () => {
+  it.each([
+    ['INSERT INTO t VALUES (1); INSERT INTO t VALUES (2)', 2],
+    ['CREATE TABLE a (x); CREATE TABLE b (y); SELECT 1', 3],
+  ])('refuses %j: one Statement is one SQL statement', (sql, count) => {
     const m = dbs.open();
-    const c = m.prepare(
-      { statements: [stmt('INSERT INTO t VALUES (?, :a); INSERT INTO t VALUES (?, ?)', [1n, 2n, 3n], { a: 'x' })], requestId: '' },
-      T0,
-      1,
-    );
-    expect(c.requestId).toBeNull();
-    expect(c.statements).toEqual([
-      { sql: 'INSERT INTO t VALUES (?, :a)', params: [1n], named: { a: 'x' } },
-      { sql: 'INSERT INTO t VALUES (?, ?)', params: [2n, 3n], named: {} },
-    ]);
+    let error: unknown;
+    try {
+      m.prepare(exec(['SELECT 1', sql]), T0, 1);
+    } catch (e: unknown) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SqlError);
+    expect((error as SqlError).code).toBe('invalid');
+    expect((error as SqlError).statementIndex).toBe(1);
+    expect((error as SqlError).message).toContain(`statement 1 holds ${count} SQL statements; a Statement is exactly one`);
+  });
+
+  it('takes one statement with a trailing semicolon and comments', () => {
+    const m = dbs.open();
+    const c = m.prepare(exec(['SELECT 1; -- done', 'SELECT 2 /* x */ ;  ']), T0, 1);
+    expect(c.statements).toHaveLength(2);
   });
 });
 
-describe('scripts with triggers', () => {
-  it('prepares and applies a trigger and the statements around it from one sql string', async () => {
+describe('triggers', () => {
+  it('prepares and applies a trigger whose body holds semicolons, with the statements around it', async () => {
     const { entry } = await import('./testing');
     const m = dbs.open();
-    const script = `CREATE TABLE a (x); CREATE TABLE b (y);
-      CREATE TRIGGER a_b AFTER INSERT ON a BEGIN
+    const statements = [
+      'CREATE TABLE a (x)',
+      'CREATE TABLE b (y);',
+      `CREATE TRIGGER a_b AFTER INSERT ON a BEGIN
         INSERT INTO b VALUES (CASE WHEN new.x > 1 THEN 'big;' ELSE 'small' END); -- ; in a comment
-      END;
-      INSERT INTO a VALUES (1), (2)`;
-    expect(m.prepare(exec([script]), T0, 1).statements).toHaveLength(4);
-    const [o] = m.applyBatch([entry(m, 1, exec([script]))]);
+      END;`,
+      'INSERT INTO a VALUES (1), (2)',
+    ];
+    expect(m.prepare(exec(statements), T0, 1).statements).toHaveLength(4);
+    const [o] = m.applyBatch([entry(m, 1, exec(statements))]);
     expect(o?.ok).toBe(true);
     expect(m.query({ sql: 'SELECT y FROM b ORDER BY rowid', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([
       ['small'],
@@ -147,7 +175,7 @@ describe('prepare checks parameters and limits', () => {
   it('names the statement and parameter when values do not fit', () => {
     const m = dbs.open();
     const p = (s: ReturnType<typeof stmt>): [string, string] => codeAndMessage(() => m.prepare(exec(['SELECT 1', s]), T0, 1));
-    expect(p(stmt('SELECT ?, ?', [1n]))).toEqual(['invalid', 'statement 1 has 2 positional parameters but 1 values were given']);
+    expect(p(stmt('SELECT ?, ?', [1n]))).toEqual(['invalid', 'statement 1 has 2 positional parameters but was given 1 value']);
     expect(p(stmt('SELECT :a'))).toEqual(['invalid', 'statement 1 has no value for named parameter :a']);
     expect(p(stmt('SELECT :a', [], { a: 1n, b: 2n }))[1]).toContain('statement 1 has no parameter named :b');
     expect(p(stmt('SELECT ?', [[1n] as unknown as bigint]))[1]).toContain('statement 1 parameter 0 is an array');
@@ -162,20 +190,29 @@ describe('prepare checks parameters and limits', () => {
     const big = `SELECT '${'x'.repeat(200)}'`;
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1', 'SELECT 2', 'SELECT 3', big]), T0, 1))).toEqual([
       'too_large',
-      `statement 3 is ${big.length} bytes; the limit is 100 (statementBytesMax)`,
+      `statement 3 is ${big.length} bytes; the limit is 100 (--limit-statement-bytes-max)`,
     ]);
-    expect(codeAndMessage(() => m.prepare(exec(['SELECT 1; SELECT 2', 'SELECT 3; SELECT 4']), T0, 1))[1]).toBe(
-      'the request has more than 3 statements (statementsPerRequestMax)',
+    expect(codeAndMessage(() => m.prepare(exec(['SELECT 1', 'SELECT 2', 'SELECT 3', 'SELECT 4']), T0, 1))[1]).toBe(
+      'the request has more than 3 statements (--limit-statements-per-request-max)',
     );
     expect(codeAndMessage(() => m.prepare(exec([stmt('SELECT ?, ?, ?', [1n, 2n, 3n])]), T0, 1))[1]).toBe(
-      'statement 0 has 3 parameters; the limit is 2 (paramsPerStatementMax)',
+      'statement 0 has 3 parameters; the limit is 2 (--limit-params-per-statement-max)',
     );
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1'], 'abcde'), T0, 1))[1]).toBe(
-      'requestId is 5 bytes; the limit is 4 (requestIdBytesMax)',
+      'requestId is 5 bytes; the limit is 4 (fixed)',
     );
     expect(codeAndMessage(() => m.prepare(exec([stmt('SELECT ?', ['y'.repeat(500)])]), T0, 1))[1]).toMatch(
-      /^the request is \d+ bytes; the limit is 400 \(requestBytesMax\)$/,
+      /^the request is \d+ bytes; the limit is 400 \(--limit-request-bytes-max\)$/,
     );
+  });
+
+  it('names limits by the flags libs/config declares for them', async () => {
+    const { KEYS } = await import('@quorumlite/config');
+    const { limitName, SQL_LIMITS } = await import('./limits');
+    for (const name of Object.keys(SQL_LIMITS) as (keyof typeof SQL_LIMITS)[]) {
+      const flag = limitName(name);
+      if (flag !== 'fixed') expect(KEYS.find((k) => k.flag === flag)?.key).toBe(`limits.${name}`);
+    }
   });
 
   it('has the documented defaults', async () => {

@@ -7,7 +7,7 @@ import type { SqlValue } from '@quorumlite/proto';
 import { encodeCommand } from './codec';
 import { checkCommandTime } from './determinism';
 import { SqlError } from './errors';
-import type { SqlLimits } from './limits';
+import { limitName, plural, type SqlLimits } from './limits';
 import { checkStatementPolicy, checkValue, paramShape, rewriteCurrentTime } from './policy';
 import type { Lru } from './lru';
 import { splitStatements } from './tokenizer';
@@ -38,7 +38,7 @@ export function prepareCommand(
       if (statements.length > limits.statementsPerRequestMax) {
         throw new SqlError(
           'too_large',
-          `the request has more than ${limits.statementsPerRequestMax} statements (statementsPerRequestMax)`,
+          `the request has more than ${limits.statementsPerRequestMax} statements (${limitName('statementsPerRequestMax')})`,
         );
       }
     }
@@ -46,7 +46,7 @@ export function prepareCommand(
   const command: Command = { statements, requestId, timeMs, seed };
   const encoded = encodeCommand(command);
   if (encoded.byteLength > limits.requestBytesMax) {
-    throw new SqlError('too_large', `the request is ${encoded.byteLength} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
+    throw new SqlError('too_large', `the request is ${encoded.byteLength} bytes; the limit is ${limits.requestBytesMax} (${limitName('requestBytesMax')})`);
   }
   return { command, encoded };
 }
@@ -58,7 +58,7 @@ function checkRequestId(requestId: unknown, limits: SqlLimits): string | null {
   if (bytes > limits.requestIdBytesMax) {
     throw new SqlError(
       'too_large',
-      `requestId is ${bytes} bytes; the limit is ${limits.requestIdBytesMax} (requestIdBytesMax)`,
+      `requestId is ${bytes} bytes; the limit is ${limits.requestIdBytesMax} (${limitName('requestIdBytesMax')})`,
     );
   }
   return requestId;
@@ -75,14 +75,14 @@ function checkTotalSqlBytes(statements: readonly StatementInput[], limits: SqlLi
     if (bytes > limits.statementBytesMax) {
       throw new SqlError(
         'too_large',
-        `statement ${i} is ${bytes} bytes; the limit is ${limits.statementBytesMax} (statementBytesMax)`,
+        `statement ${i} is ${bytes} bytes; the limit is ${limits.statementBytesMax} (${limitName('statementBytesMax')})`,
         { statementIndex: i },
       );
     }
     total += bytes;
   });
   if (total > limits.requestBytesMax) {
-    throw new SqlError('too_large', `the request's SQL is ${total} bytes; the limit is ${limits.requestBytesMax} (requestBytesMax)`);
+    throw new SqlError('too_large', `the request's SQL is ${total} bytes; the limit is ${limits.requestBytesMax} (${limitName('requestBytesMax')})`);
   }
 }
 
@@ -101,6 +101,13 @@ export type ShapeCache = Lru<string, StatementShape>;
 function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: SyntaxCheck): StatementShape {
   const pieces = splitStatements(text);
   if (pieces.length === 0) throw new SqlError('invalid', `statement ${i} has no SQL (only whitespace or comments)`, { statementIndex: i });
+  if (pieces.length > 1) {
+    throw new SqlError(
+      'invalid',
+      `statement ${i} holds ${pieces.length} SQL statements; a Statement is exactly one (send each as its own Statement of the request, which still runs them as one transaction)`,
+      { statementIndex: i },
+    );
+  }
   return {
     pieces: pieces.map((piece) => {
       checkStatementPolicy(piece.sql, piece.tokens, i);
@@ -109,7 +116,7 @@ function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: Syntax
       if (count > limits.paramsPerStatementMax) {
         throw new SqlError(
           'too_large',
-          `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (paramsPerStatementMax)`,
+          `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (${limitName('paramsPerStatementMax')})`,
           { statementIndex: i },
         );
       }
@@ -120,7 +127,7 @@ function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: Syntax
   };
 }
 
-/** One input statement may be a script ('a; b'): each piece becomes its own statement. */
+/** One input statement is one SQL statement (a trailing ';' or comment is fine). */
 function prepareStatement(
   s: StatementInput,
   i: number,
@@ -157,7 +164,7 @@ function prepareStatement(
     positionalTaken += piece.positional;
   }
   if (positionalTaken !== params.length) {
-    throw invalid(`statement ${i} has ${positionalTaken} positional parameters but ${params.length} values were given`);
+    throw invalid(`statement ${i} has ${plural(positionalTaken, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
   for (const key of Object.keys(named)) {
     if (!usedNames.has(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);

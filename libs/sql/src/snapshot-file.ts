@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
+import { installDeterministicFunctions, wallClockContext } from './determinism';
 import { INTERNAL_PREFIX } from './policy';
 
 /** VACUUM INTO reads one consistent transaction, so the copy holds the meta row of its own state. */
@@ -34,8 +35,12 @@ export function readSnapshotIndex(file: string, options: { integrityCheck?: bool
   } catch (e: unknown) {
     throw corrupt(messageOf(e), e);
   }
+  let closeBuiltins = (): void => undefined;
   try {
     db.defaultSafeIntegers(true);
+    // The same functions and flags as the connections that wrote it, or a schema they accept
+    // would read differently here.
+    closeBuiltins = installDeterministicFunctions(db, wallClockContext);
     // A copy this process just wrote needs no full scan; a file from elsewhere does.
     if (options.integrityCheck !== false) {
       const check = db.pragma('integrity_check(1)', { simple: true });
@@ -48,6 +53,7 @@ export function readSnapshotIndex(file: string, options: { integrityCheck?: bool
     throw e instanceof SqlError ? e : corrupt(messageOf(e), e);
   } finally {
     db.close();
+    closeBuiltins();
   }
 }
 

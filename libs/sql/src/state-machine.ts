@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertNever } from '@quorumlite/consensus';
 import type { SqlValue } from '@quorumlite/proto';
-import { decodeCommand, decodeOutcome, encodeOutcome } from './codec';
-import { type CommandContext, installDeterministicFunctions, nowText, Prng } from './determinism';
+import { decodeCommand, decodeOutcome, encodeOutcome, requestDigest } from './codec';
+import { type CommandContext, installDeterministicFunctions, nowText, Prng, wallClockContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
-import { resolveLimits, type SqlLimits, type SqlOptions } from './limits';
+import { limitName, plural, resolveLimits, type SqlLimits, type SqlOptions } from './limits';
 import { Lru } from './lru';
 import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
@@ -67,9 +67,16 @@ const INTERNAL_SCHEMA = `
   CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}dedup (
     log_index INTEGER PRIMARY KEY,
     request_id TEXT NOT NULL,
-    outcome BLOB NOT NULL
+    outcome BLOB NOT NULL,
+    digest BLOB
   );
 `;
+
+/**
+ * The dedup table before it kept each request's digest: the column is added at open. Rows
+ * from then have none (NULL), and a reuse of their ids is taken for a retry, as it was then.
+ */
+const ADD_DEDUP_DIGEST = `ALTER TABLE ${INTERNAL_PREFIX}dedup ADD COLUMN digest BLOB`;
 
 /**
  * Databases written before the dedup table was keyed by log index kept it keyed by request
@@ -95,6 +102,12 @@ interface WriteStatement {
   readonly mentionsFail: boolean;
 }
 
+interface StoredRequest {
+  readonly outcome: Buffer;
+  /** Null for rows written before digests were kept. */
+  readonly digest: Buffer | null;
+}
+
 interface RequestRow {
   readonly log_index: number | bigint;
   readonly request_id: string;
@@ -109,11 +122,14 @@ interface Internal {
   readonly rollbackTo: Database.Statement;
   readonly release: Database.Statement;
   readonly resetRowid: Database.Statement;
+  readonly resetChanges: Database.Statement;
+  /** total_changes(), changes(), last_insert_rowid(). */
+  readonly changeCounters: Database.Statement<[], [bigint, bigint, bigint]>;
   readonly readApplied: Database.Statement<[], bigint>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
-  readonly findRequest: Database.Statement<[number], Buffer>;
-  readonly saveRequest: Database.Statement<[number, string, Buffer]>;
+  readonly findRequest: Database.Statement<[number], StoredRequest>;
+  readonly saveRequest: Database.Statement<[number, string, Buffer, Buffer]>;
   readonly pruneRequests: Database.Statement<[number], RequestRow>;
   readonly allRequests: Database.Statement<[], RequestRow>;
 }
@@ -268,15 +284,13 @@ export class SqlStateMachine {
       return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
     }
     const { requestId } = command;
-    if (requestId !== null) {
-      const prior = this.findRequest(requestId, entry.index);
-      if (prior !== null) return prior;
-    }
+    if (requestId === null) return this.runCommand(command);
+    const digest = requestDigest(entry.data, requestId);
+    const prior = this.findRequest(requestId, entry.index, digest);
+    if (prior !== null) return prior;
     const outcome = this.runCommand(command);
-    if (requestId !== null) {
-      this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome));
-      this.knownRequests.set(requestId, entry.index);
-    }
+    this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome), digest);
+    this.knownRequests.set(requestId, entry.index);
     return outcome;
   }
 
@@ -312,7 +326,7 @@ export class SqlStateMachine {
   }
 
   private runAlone(statement: StatementInput, prepared: WriteStatement): ApplyOutcome {
-    this.open().internal.resetRowid.run();
+    this.resetRowidAndChanges();
     try {
       return { ok: true, results: [this.runStatement(statement, prepared)], duplicate: false };
     } catch (e: unknown) {
@@ -324,10 +338,7 @@ export class SqlStateMachine {
   private runInSavepoint(statements: readonly StatementInput[]): ApplyOutcome {
     const { internal } = this.open();
     internal.savepoint.run();
-    // last_insert_rowid() and changes() carry over from whatever ran before on this
-    // connection, which differs between replicas (restarts, batch boundaries): pin both
-    // (to 0 and 1) with one insert into a temp table.
-    internal.resetRowid.run();
+    this.resetRowidAndChanges();
     const results: StatementResult[] = [];
     for (let i = 0; i < statements.length; i++) {
       try {
@@ -336,19 +347,46 @@ export class SqlStateMachine {
         if (isLocalFailure(e)) throw e;
         internal.rollbackTo.run();
         internal.release.run();
-        return { ok: false, error: toApplyError(e, i), duplicate: false };
+        const error = toApplyError(e, i);
+        if (statements.length > 1) error.message = `statement ${i} (${shortText(statements[i]!.sql)}): ${error.message}`;
+        return { ok: false, error, duplicate: false };
       }
     }
     internal.release.run();
     return { ok: true, results, duplicate: false };
   }
 
+  /**
+   * last_insert_rowid() and changes() carry over from whatever ran before on this connection,
+   * which differs between replicas (restarts, batch boundaries): an insert into a temp table
+   * pins the rowid to 0, then a delete of no row pins changes() to 0, as on a fresh connection.
+   */
+  private resetRowidAndChanges(): void {
+    const { internal } = this.open();
+    internal.resetRowid.run();
+    internal.resetChanges.run();
+  }
+
   private runStatement(s: StatementInput, prepared: WriteStatement = this.writeStatement(s.sql)): StatementResult {
     const { stmt, numbered, mentionsFail } = prepared;
     // Conservative: any statement mentioning FAIL may have put it into the schema.
     if (mentionsFail) this.schemaMayFail = true;
+    if (stmt.reader) return this.runReader(stmt, bindArguments(s, numbered));
     const info = stmt.run(...bindArguments(s, numbered));
     return { rowsAffected: info.changes, lastInsertRowid: BigInt(info.lastInsertRowid) };
+  }
+
+  /**
+   * A statement that returns rows (SELECT, or a write with RETURNING, which SQLite runs to
+   * completion on its first step): its rows, up to the result limits, as Query returns them,
+   * and what run() would have reported — changes only if this statement made some.
+   */
+  private runReader(stmt: Database.Statement<unknown[]>, args: unknown[]): StatementResult {
+    const { internal } = this.open();
+    const before = internal.changeCounters.get()!;
+    const rows = readRows(stmt, args, this.limits.resultRowsMax, this.limits.resultBytesMax);
+    const [total, changes, rowid] = internal.changeCounters.get()!;
+    return { rowsAffected: total === before[0] ? 0 : Number(changes), lastInsertRowid: BigInt(rowid), rows };
   }
 
   private skippedOutcome(entry: ApplyEntry): ApplyOutcome {
@@ -356,19 +394,29 @@ export class SqlStateMachine {
     if (entry.kind !== 'command') return unknown;
     try {
       const { requestId } = decodeCommand(entry.data);
-      return requestId === null ? unknown : (this.lookupRequest(requestId) ?? unknown);
+      if (requestId === null) return unknown;
+      return this.findRequest(requestId, this.applied, requestDigest(entry.data, requestId)) ?? unknown;
     } catch {
       return unknown;
     }
   }
 
-  /** Seen within the window that ends at `index`: a pure function of the log, so every replica agrees. */
-  private findRequest(requestId: string, index: number): ApplyOutcome | null {
+  /**
+   * Seen within the window that ends at `index`: a pure function of the log, so every replica
+   * agrees. With `digest`, a request whose body differs from the stored one's is refused
+   * (not run, not recorded): the id was reused, and the first result would answer the wrong
+   * request.
+   */
+  private findRequest(requestId: string, index: number, digest: Buffer | null): ApplyOutcome | null {
     const at = this.knownRequests.get(requestId);
     if (at === undefined || at <= index - this.limits.dedupWindowEntries) return null;
-    const outcome = this.open().internal.findRequest.get(at);
-    if (outcome === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
-    return { ...decodeOutcome(outcome, true), originalIndex: at };
+    const stored = this.open().internal.findRequest.get(at);
+    if (stored === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
+    if (digest !== null && stored.digest !== null && !digest.equals(stored.digest)) {
+      const message = `request id ${JSON.stringify(requestId)} was already used at log index ${at} for different statements or parameters; a retry must resend the same request, a new request needs a new id`;
+      return { ok: false, error: { code: 'invalid', message }, duplicate: false };
+    }
+    return { ...decodeOutcome(stored.outcome, true), originalIndex: at };
   }
 
   /** Drops rows at or below `index`; a request id leaves the map only with its newest row. */
@@ -380,7 +428,7 @@ export class SqlStateMachine {
 
   /** A previously applied outcome for this request id, if still in the dedup window. */
   lookupRequest(requestId: string): ApplyOutcome | null {
-    return this.findRequest(requestId, this.applied);
+    return this.findRequest(requestId, this.applied, null);
   }
 
   private rollbackBatch(): void {
@@ -407,6 +455,7 @@ export class SqlStateMachine {
     checkStatementPolicy(piece.sql, piece.tokens, 0);
     const numbered = paramShape(piece.tokens, 0).numbered;
     const stmt = this.open().write.prepare<unknown[]>(sql);
+    if (stmt.reader) stmt.raw(true);
     const entry = { stmt, numbered, mentionsFail: MENTIONS_FAIL.test(sql) };
     this.writeCache.set(sql, entry);
     return entry;
@@ -420,7 +469,7 @@ export class SqlStateMachine {
     if (bytes > this.limits.statementBytesMax) {
       throw new SqlError(
         'too_large',
-        `the query is ${bytes} bytes; the limit is ${this.limits.statementBytesMax} (statementBytesMax)`,
+        `the query is ${bytes} bytes; the limit is ${this.limits.statementBytesMax} (${limitName('statementBytesMax')})`,
       );
     }
     const pieces = splitStatements(input.sql);
@@ -432,7 +481,10 @@ export class SqlStateMachine {
     const shape = paramShape(piece.tokens, 0);
     checkQueryParams(input, shape.positional, shape.names);
     const stmt = this.readStatement(input.sql);
-    if (!stmt.reader || !stmt.readonly) {
+    // A PRAGMA the policy let through is a read (journal_mode and the like count as writers to
+    // SQLite even without a value); the read connection is read-only in any case.
+    const pragma = piece.tokens[0]?.kind === 'word' && piece.tokens[0].value === 'PRAGMA';
+    if (!stmt.reader || (!stmt.readonly && !pragma)) {
       throw new SqlError('refused', 'a query may only read; send writes through Execute so every replica applies them');
     }
     return collectRows(
@@ -554,17 +606,24 @@ export class SqlStateMachine {
 
   private openConnections(): Connections {
     const write = new Database(this.dbPath);
-    let closeBuiltins = (): void => undefined;
+    let closeWriteBuiltins = (): void => undefined;
+    let closeReadBuiltins = (): void => undefined;
+    const closeBuiltins = (): void => {
+      closeWriteBuiltins();
+      closeReadBuiltins();
+    };
     try {
       configureWriteConnection(write);
       write.exec(INTERNAL_SCHEMA);
+      if (!hasColumn(write, `${INTERNAL_PREFIX}dedup`, 'digest')) write.exec(ADD_DEDUP_DIGEST);
       if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
       // The reset table lives in the connection's temp schema: it never reaches the file.
       write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
-      closeBuiltins = installDeterministicFunctions(write, () => this.requireContext());
+      closeWriteBuiltins = installDeterministicFunctions(write, () => this.requireContext());
       const internal = prepareInternal(write);
       const read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
       read.defaultSafeIntegers(true);
+      closeReadBuiltins = installDeterministicFunctions(read, wallClockContext);
       return { write, read, internal, closeBuiltins };
     } catch (e: unknown) {
       write.close();
@@ -651,11 +710,15 @@ function prepareInternal(db: Database.Database): Internal {
     rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
     release: db.prepare(`RELEASE ${t}command`),
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
+    resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
+    changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
-    findRequest: db.prepare<[number], Buffer>(`SELECT outcome FROM ${t}dedup WHERE log_index = ?`).pluck(),
-    saveRequest: db.prepare<[number, string, Buffer]>(`INSERT INTO ${t}dedup (log_index, request_id, outcome) VALUES (?, ?, ?)`),
+    findRequest: db.prepare<[number], StoredRequest>(`SELECT outcome, digest FROM ${t}dedup WHERE log_index = ?`),
+    saveRequest: db.prepare<[number, string, Buffer, Buffer]>(
+      `INSERT INTO ${t}dedup (log_index, request_id, outcome, digest) VALUES (?, ?, ?, ?)`,
+    ),
     pruneRequests: db.prepare<[number], RequestRow>(`DELETE FROM ${t}dedup WHERE log_index <= ? RETURNING log_index, request_id`),
     allRequests: db.prepare<[], RequestRow>(`SELECT log_index, request_id FROM ${t}dedup ORDER BY log_index`),
   };
@@ -665,6 +728,10 @@ function prepareInternal(db: Database.Database): Internal {
 
 function hasTable(db: Database.Database, name: string): boolean {
   return db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined;
+}
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
 }
 
 function moveFile(from: string, to: string): void {
@@ -725,6 +792,17 @@ function toApplyError(e: unknown, statementIndex: number | undefined): ApplyErro
   return error;
 }
 
+/** Longest statement text an error quotes; longer ones keep their start and end. */
+const QUOTED_SQL_CHARS_MAX = 60;
+
+/** The statement as an error quotes it: whitespace collapsed, the middle cut when long. */
+function shortText(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  if (flat.length <= QUOTED_SQL_CHARS_MAX) return flat;
+  const half = Math.floor((QUOTED_SQL_CHARS_MAX - 1) / 2);
+  return `${flat.slice(0, half)}…${flat.slice(flat.length - half)}`;
+}
+
 /** better-sqlite3 arguments: `?` from an array in order, ?NNN and :name from one object. */
 function bindArguments(s: StatementInput, numbered: boolean): unknown[] {
   if (numbered) {
@@ -742,7 +820,7 @@ function checkQueryParams(input: QueryInput, positional: number, names: readonly
   const params: readonly unknown[] = input.params;
   params.forEach((v, k) => checkValueForQuery(v, String(k)));
   if (params.length !== positional) {
-    throw new SqlError('invalid', `the query has ${positional} positional parameters but ${params.length} values were given`);
+    throw new SqlError('invalid', `the query has ${plural(positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
   const named = input.named;
   for (const name of names) {
@@ -771,16 +849,20 @@ function clampLimit(requested: number, max: number): number {
 }
 
 function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
+  try {
+    return readRows(stmt, args, maxRows, maxBytes);
+  } catch (e: unknown) {
+    throw queryError(e);
+  }
+}
+
+/** Rows of a raw statement up to `maxRows` and `maxBytes`; errors are SQLite's own. */
+function readRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
   const columns = stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
   const rows: SqlValue[][] = [];
   let bytes = 0;
   let truncated = false;
-  let it: IterableIterator<unknown>;
-  try {
-    it = stmt.iterate(...args);
-  } catch (e: unknown) {
-    throw queryError(e);
-  }
+  const it = stmt.iterate(...args);
   try {
     for (;;) {
       const next = it.next();
@@ -794,8 +876,6 @@ function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRo
       rows.push(row);
       bytes += rowBytes;
     }
-  } catch (e: unknown) {
-    throw queryError(e);
   } finally {
     it.return?.();
   }

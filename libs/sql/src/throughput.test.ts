@@ -9,7 +9,7 @@ afterEach(() => dbs.cleanup());
 const INSERTS = 100_000;
 
 /** Prints applied INSERT statements per second; asserts only the outcome, never the speed. */
-function measure(label: string, commandsPerBatch: number, statementsPerCommand: number): void {
+function measure(label: string, commandsPerBatch: number, statementsPerCommand: number, withRequestIds = false): void {
   const m = dbs.open();
   m.applyBatch([{ index: 1, kind: 'command', data: encodeCommand(m.prepare(exec(['CREATE TABLE bench (k INTEGER, v TEXT)']), T0, 1)) }]);
   const sql = 'INSERT INTO bench (k, v) VALUES (?, ?)';
@@ -20,7 +20,7 @@ function measure(label: string, commandsPerBatch: number, statementsPerCommand: 
     for (let c = 0; c < commandsPerBatch && n < INSERTS; c++) {
       const statements = [];
       for (let s = 0; s < statementsPerCommand; s++, n++) statements.push(stmt(sql, [BigInt(n), `value-${n}`]));
-      batch.push({ index: index++, kind: 'command', data: encodeCommand({ statements, requestId: null, timeMs: T0, seed: n }) });
+      batch.push({ index: index++, kind: 'command', data: encodeCommand({ statements, requestId: withRequestIds ? `req-${index}` : null, timeMs: T0, seed: n }) });
     }
     batches.push(batch);
   }
@@ -35,5 +35,7 @@ function measure(label: string, commandsPerBatch: number, statementsPerCommand: 
 
 describe('apply throughput (printed, not asserted)', () => {
   it('100 commands x 1 statement per batch', () => measure('batches of 100 commands x 1 statement', 100, 1));
+  it('100 commands x 1 statement per batch, each with a request id', () =>
+    measure('batches of 100 commands x 1 statement, with request ids', 100, 1, true));
   it('10 commands x 100 statements per batch', () => measure('batches of 10 commands x 100 statements', 10, 100));
 });

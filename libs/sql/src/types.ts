@@ -28,6 +28,8 @@ export interface Command {
 export interface StatementResult {
   rowsAffected: number;
   lastInsertRowid: bigint;
+  /** Only for a statement that returns rows (SELECT, … RETURNING): what Query would return. */
+  rows?: QueryResult;
 }
 
 export interface ApplyError {

@@ -4,7 +4,7 @@
  */
 import { fromWireValue, toWireValue, type SqlValue, type WireValue } from '@quorumlite/proto';
 import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
-import type { StatementInput } from '@quorumlite/sql';
+import type { QueryResult, StatementInput, StatementResult } from '@quorumlite/sql';
 
 export interface WireStatement {
   sql?: string;
@@ -27,8 +27,16 @@ export interface WireQueryRequest extends WireStatement {
   timeout_ms?: number;
 }
 
+export interface WireStatementResult {
+  rows_affected: string;
+  last_insert_rowid: string;
+  columns?: WireQueryResponse['columns'];
+  rows?: WireQueryResponse['rows'];
+  truncated?: boolean;
+}
+
 export interface WireExecuteResponse {
-  results: { rows_affected: string; last_insert_rowid: string }[];
+  results: WireStatementResult[];
   index: string;
   duplicate: boolean;
 }
@@ -109,7 +117,7 @@ export function encodeExecuteRequest(r: WriteRequest): WireExecuteRequest {
 
 export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
   return {
-    results: r.results.map((s) => ({ rows_affected: String(s.rowsAffected), last_insert_rowid: String(s.lastInsertRowid) })),
+    results: r.results.map(encodeStatementResult),
     index: String(r.index),
     duplicate: r.duplicate,
   };
@@ -117,9 +125,31 @@ export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
 
 export function decodeExecuteResponse(w: WireExecuteResponse): WriteResult {
   return {
-    results: w.results.map((s) => ({ rowsAffected: Number(s.rows_affected), lastInsertRowid: BigInt(s.last_insert_rowid) })),
+    results: w.results.map(decodeStatementResult),
     index: Number(w.index),
     duplicate: w.duplicate,
+  };
+}
+
+function encodeStatementResult(s: StatementResult): WireStatementResult {
+  const head = { rows_affected: String(s.rowsAffected), last_insert_rowid: String(s.lastInsertRowid) };
+  if (s.rows === undefined) return head;
+  return { ...head, ...encodeRows(s.rows) };
+}
+
+/** The reverse, for a forwarded write: a statement returned rows if it named columns. */
+function decodeStatementResult(w: WireStatementResult): StatementResult {
+  const head = { rowsAffected: Number(w.rows_affected), lastInsertRowid: BigInt(w.last_insert_rowid) };
+  if (w.columns === undefined || w.columns.length === 0) return head;
+  const rows = (w.rows ?? []).map((row, r) => (row.values ?? []).map((v, c) => fromWireValue(v, `row ${r + 1} column ${c + 1}`)));
+  return { ...head, rows: { columns: w.columns.map((c) => ({ name: c.name, declType: c.decl_type })), rows, truncated: w.truncated ?? false } };
+}
+
+function encodeRows(r: QueryResult): Pick<WireQueryResponse, 'columns' | 'rows' | 'truncated'> {
+  return {
+    columns: r.columns.map((c) => ({ name: c.name, decl_type: c.declType })),
+    rows: r.rows.map((row) => ({ values: row.map(toWireValue) })),
+    truncated: r.truncated,
   };
 }
 
@@ -139,10 +169,5 @@ export function decodeQuery(req: WireQueryRequest, defaults: RequestDefaults): R
 }
 
 export function encodeQueryResponse(r: ReadResult): WireQueryResponse {
-  return {
-    columns: r.columns.map((c) => ({ name: c.name, decl_type: c.declType })),
-    rows: r.rows.map((row) => ({ values: row.map(toWireValue) })),
-    index: String(r.index),
-    truncated: r.truncated,
-  };
+  return { ...encodeRows(r), index: String(r.index) };
 }
