@@ -1,9 +1,10 @@
 /**
  * Leader failure under a write load, restart and catch-up, and catch-up from a snapshot
- * after the log was compacted while a node was down.
+ * after the log was compacted while a node was down — for every registered protocol.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { QuorumliteError } from '@quorumlite/client';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { rowsPerNode, sleep, startCluster, stopCluster, waitAllApplied } from './helpers';
 
 type Ctx = Awaited<ReturnType<typeof startCluster>>;
@@ -14,9 +15,9 @@ afterEach(async () => {
   ctx = undefined;
 }, 30_000);
 
-describe('faults on a 3-node raft cluster', () => {
+describe.each(PROTOCOL_NAMES)('faults on a 3-node %s cluster', (protocol) => {
   it('survives kill -9 of the leader under load: no acknowledged write is lost, the node catches up after restart', async () => {
-    ctx = await startCluster('kill');
+    ctx = await startCluster(`kill-${protocol}`, { protocol });
     const { cluster, client } = ctx;
     await client.execute('CREATE TABLE w(k TEXT PRIMARY KEY, writer INTEGER)');
     const acked = new Set<string>();
@@ -64,7 +65,7 @@ describe('faults on a 3-node raft cluster', () => {
   }, 120_000);
 
   it('catches up a node that was down while the log was compacted, from a snapshot', async () => {
-    ctx = await startCluster('snap', { nodeArgs: ['--snapshot-every-entries', '20', '--snapshot-retain-entries', '5'] });
+    ctx = await startCluster(`snap-${protocol}`, { protocol, nodeArgs: ['--snapshot-every-entries', '20', '--snapshot-retain-entries', '5'] });
     const { cluster, client } = ctx;
     await client.execute('CREATE TABLE s(n INTEGER PRIMARY KEY, pad TEXT)');
     const leader = await cluster.waitForLeader();
@@ -87,7 +88,7 @@ describe('faults on a 3-node raft cluster', () => {
   }, 120_000);
 
   it('waits for log bytes of a quarter of the database before a snapshot copies it', async () => {
-    ctx = await startCluster('snapsize', { nodeArgs: ['--snapshot-every-entries', '20', '--snapshot-retain-entries', '5'] });
+    ctx = await startCluster(`snapsize-${protocol}`, { protocol, nodeArgs: ['--snapshot-every-entries', '20', '--snapshot-retain-entries', '5'] });
     const { cluster, client } = ctx;
     await client.execute([{ sql: 'CREATE TABLE big(b BLOB)' }, { sql: 'INSERT INTO big VALUES (randomblob(4000000))' }]);
     // 100 small records: enough entries, but a few KB of log against a 4 MB database.
