@@ -1,5 +1,5 @@
 /**
- * One short real chaos run: 3 real nodes behind the proxy mesh, register + bank + append
+ * One short real chaos run per registered protocol: 3 real nodes behind the proxy mesh, register + bank + append
  * workloads from concurrent clients, and a nemesis that kills the leader, pauses a node and
  * makes every kind of partition once; then heal, converge and check.
  */
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runChaos, summaryLines, type ChaosResult, type FaultKind } from '@quorumlite/chaos';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 
 const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 const SEED = 20261124;
@@ -32,7 +33,7 @@ const artifactsRoot = path.resolve(__dirname, '../../.chaos');
 const OVERALL_TIMEOUT_MS = 240_000;
 const TEST_TIMEOUT_MS = 300_000;
 
-describe('a short chaos run on raft', () => {
+describe.each(PROTOCOL_NAMES)('a short chaos run on %s', (protocol) => {
   it('records a history under every fault kind, heals, converges and passes the checks', async () => {
     if (!fs.existsSync(NODE_BIN)) throw new Error(`${NODE_BIN} not found: run \`npx nest build node\` first`);
     const lines: string[] = [];
@@ -41,7 +42,7 @@ describe('a short chaos run on raft', () => {
       result = await runChaos({
         seed: SEED,
         durationMs: 55_000,
-        protocol: 'raft',
+        protocol,
         nodes: 3,
         workers: 6,
         workloads: ['register', 'bank', 'append'],
