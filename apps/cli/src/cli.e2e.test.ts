@@ -83,6 +83,60 @@ async function interruptCluster(): Promise<number | null> {
   return code;
 }
 
+const TERMINAL_WAIT_MS = 20_000;
+
+interface Terminal {
+  type(keys: string): void;
+  /** Resolves once the text printed so far (cursor escapes removed) matches `pattern`; rejects after TERMINAL_WAIT_MS. */
+  waitFor(pattern: RegExp): Promise<void>;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+/**
+ * Runs the CLI on a real pseudo-terminal through util-linux `script`, so readline sees a TTY and
+ * keystrokes (Ctrl-C is 0x03, Ctrl-D 0x04) arrive as a user's would.
+ */
+function startInTerminal(args: string[]): Terminal {
+  const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, ...args].map(quote).join(' ');
+  const proc = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const plain = (): string => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    type: (keys) => void proc.stdin.write(keys),
+    output: plain,
+    exited,
+    kill: () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(plain())) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`terminal output never matched ${String(pattern)}:\n${JSON.stringify(plain())}`));
+        }, TERMINAL_WAIT_MS);
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
 function pidsOf(out: string): number[] {
   return [...out.matchAll(/ pid (\d+) /g)].map((m) => Number(m[1]));
 }
@@ -142,6 +196,36 @@ describe('quorumlite against a local cluster', () => {
     expect(r.stdout).toContain('9223372036854775807');
     expect(r.stdout).toMatch(/time: \d+\.\d ms/);
     expect(r.stdout).not.toContain('_quorumlite');
+  });
+
+  it('shell at a terminal: Ctrl-C abandons the typed statement, Ctrl-D on an empty line leaves', async () => {
+    expect(cli(['exec', '--addr', addr, 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)']).code).toBe(0);
+    const term = startInTerminal([CLI, 'shell', '--addr', addr]);
+    try {
+      await term.waitFor(/quorumlite> $/);
+      // A statement on an earlier line, then Ctrl-C at the continuation prompt.
+      term.type("INSERT INTO kv VALUES ('ctrlc','x')\r");
+      await term.waitFor(/\.\.\.> $/);
+      term.type('\x03');
+      await term.waitFor(/\^C\r?\nquorumlite> $/);
+      // A complete statement still on the line being typed, then Ctrl-C.
+      term.type("INSERT INTO kv VALUES ('ctrlc2','y');");
+      await term.waitFor(/'y'\);$/);
+      term.type('\x03');
+      await term.waitFor(/\^C\r?\nquorumlite> $/);
+      // Ctrl-C on an empty line says how to leave, and the shell stays.
+      term.type('\x03');
+      await term.waitFor(/to leave, press Ctrl-D on an empty line or type \.quit\r?\nquorumlite> $/);
+      term.type('SELECT count(*) AS n FROM kv;\r');
+      await term.waitFor(/\n\s*0\s*\r?\n[\s\S]*quorumlite> $/);
+      term.type('\x04');
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+    }
+    expect(term.output()).not.toMatch(/row(s)? affected/);
+    const q = cli(['query', '--addr', addr, '--json', "SELECT count(*) FROM kv WHERE k IN ('ctrlc', 'ctrlc2')"]);
+    expect(JSON.parse(q.stdout)).toMatchObject({ rows: [['0']] });
   });
 
   it('exec and query speak JSON with exact integers', () => {
