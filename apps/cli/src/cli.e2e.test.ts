@@ -51,7 +51,7 @@ function cli(args: string[], input?: string): { code: number | null; stdout: str
 /** Starts `quorumlite cluster` and resolves once it printed the leader line. */
 async function startCluster(): Promise<void> {
   clusterOut = '';
-  const proc = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   clusterProc = proc;
   proc.stdout.on('data', (d: Buffer) => (clusterOut += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (clusterOut += d.toString()));
@@ -168,8 +168,16 @@ describe('quorumlite against a local cluster', () => {
   it('cluster prints the nodes, the leader and how to open a shell', () => {
     expect(clusterOut).toContain(`n1  127.0.0.1:${basePort}  voter`);
     expect(clusterOut).toMatch(/leader: n[123] at 127\.0\.0\.1:\d+/);
-    expect(clusterOut).toContain(`quorumlite shell --addr ${addr}`);
-    expect(clusterOut).toContain('./bin/quorumlite shell --addr');
+  });
+
+  it('the banner\'s shell command works as printed from the repository root', () => {
+    const line = clusterOut.split('\n').find((l) => / shell --addr /.test(l));
+    expect(line?.trim()).toBe(`./bin/quorumlite shell --addr ${addr},127.0.0.1:${basePort + 1},127.0.0.1:${basePort + 2}`);
+    // As a user would paste it: through a shell, from the repository root, with no npm link.
+    const r = spawnSync('sh', ['-c', line!.trim()], { cwd: REPO, input: 'SELECT 40 + 2 AS answer;\n', encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('42');
   });
 
   it('shell runs a piped script and exits non-zero when a statement failed', () => {

@@ -76,10 +76,29 @@ function printBanner(cluster: LocalCluster, dataDir: string, leader: { id: strin
   out(`leader: ${leader.id} at ${leader.address}`);
   out();
   out('open a shell:');
-  out(`  quorumlite shell --addr ${cluster.addresses()[0]}`);
-  out(`  ./bin/quorumlite shell --addr ${cluster.addresses().join(',')}`);
+  out(`  ${launcher()} shell --addr ${cluster.addresses().join(',')}`);
   out();
   out('Ctrl-C stops every node.');
+}
+
+const LAUNCHER_RELATIVE = path.join('bin', 'quorumlite');
+
+/**
+ * How to run this CLI from the current directory: `quorumlite` is on PATH only after
+ * `npm link`, so the banner names the repository's bin/quorumlite (relative when below here).
+ */
+export function launcher(from: string = __dirname, cwd: string = process.cwd()): string {
+  for (let dir = from, i = 0; i < 10; i++) {
+    const candidate = path.join(dir, LAUNCHER_RELATIVE);
+    if (fs.existsSync(candidate)) {
+      const relative = path.relative(cwd, candidate);
+      return relative.startsWith('..') || path.isAbsolute(relative) ? candidate : `.${path.sep}${relative}`;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return 'quorumlite';
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
