@@ -276,6 +276,19 @@ describe('quorumlite against a local cluster', () => {
     expect(json.members).toHaveLength(3);
   });
 
+  it('status --json of a follower gives null match indexes where the table shows -', () => {
+    const addrs = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+    const statuses = addrs.map((a) => ({ a, json: JSON.parse(cli(['status', '--addr', a, '--json']).stdout) as { nodeId: string; role: string; members: { id: string; matchIndex: string | null }[] } }));
+    const follower = statuses.find((s) => s.json.role === 'follower')!;
+    const table = cli(['status', '--addr', follower.a]).stdout;
+    for (const m of follower.json.members) {
+      const row = table.split('\n').find((l) => l.startsWith(`${m.id} `))!;
+      const shown = row.split('|')[3]!.trim();
+      if (m.id === follower.json.nodeId) expect(m.matchIndex).toBe(shown);
+      else expect([shown, m.matchIndex]).toEqual(['-', null]);
+    }
+  });
+
   it('bin/quorumlite launches the built CLI, or says to build it', () => {
     const r = spawnSync(process.execPath, [BIN, 'status', '--addr', addr, '--json'], { encoding: 'utf8', timeout: 30_000 });
     if (fs.existsSync(path.join(REPO, 'dist/apps/cli/main.js'))) {
