@@ -313,3 +313,30 @@ describe('quorumlite against a local cluster', () => {
     expect(JSON.parse(q.stdout)).toMatchObject({ rows: [['3']] });
   });
 });
+
+describe('a node whose listen address is taken', () => {
+  it('says so in one sentence naming the address and --listen, and leaves no data dir behind', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as net.AddressInfo).port;
+      const listen = `127.0.0.1:${port}`;
+      const nodeData = path.join(tmp, 'taken', 'n1');
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [NODE_BIN, '--node-id', 'n1', '--listen', listen, '--data-dir', nodeData, '--members', `n1=${listen}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
+      });
+      expect(r.stderr).toBe(`quorumlite: failed to start: ${listen} is already in use by another process; stop it or choose another address with --listen (QUORUMLITE_LISTEN)\n`);
+      expect(r.code).toBe(1);
+      expect(fs.existsSync(nodeData)).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+});
