@@ -18,6 +18,11 @@ function composeConfig(): string {
 }
 
 describe('docker-compose.yml', () => {
+  it('publishes the node ports on 127.0.0.1 only', () => {
+    const published = [...composeConfig().matchAll(/^ {4}- (\S+:\d+:7001)(?:\/tcp)?$/gm)].map((m) => m[1]);
+    expect(published).toEqual(['127.0.0.1:7001:7001', '127.0.0.1:7002:7001', '127.0.0.1:7003:7001']);
+  });
+
   it('is valid and describes a 3-voter raft cluster whose every node config loads', () => {
     const text = composeConfig();
     const services = ['n1', 'n2', 'n3'];
