@@ -24,6 +24,8 @@ let basePort: number;
 let addr: string;
 let clusterProc: ChildProcess | undefined;
 let clusterOut = '';
+/** The pid of the node the cluster command restarted after the test killed it. */
+let restartedPid: number | undefined;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -137,6 +139,19 @@ function startInTerminal(args: string[]): Terminal {
   };
 }
 
+const CLUSTER_SAYS_WAIT_MS = 30_000;
+
+/** Resolves with the first match of `pattern` in what the cluster printed after offset `from`. */
+async function clusterSays(pattern: RegExp, from: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + CLUSTER_SAYS_WAIT_MS;
+  for (;;) {
+    const m = clusterOut.slice(from).match(pattern);
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`the cluster never printed ${String(pattern)}:\n${clusterOut.slice(from)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function pidsOf(out: string): number[] {
   return [...out.matchAll(/ pid (\d+) /g)].map((m) => Number(m[1]));
 }
@@ -165,8 +180,10 @@ afterAll(async () => {
 });
 
 describe('quorumlite against a local cluster', () => {
-  it('cluster prints the nodes, the leader and how to open a shell', () => {
+  it('cluster prints the nodes, their log files, the leader and how to open a shell', () => {
     expect(clusterOut).toContain(`n1  127.0.0.1:${basePort}  voter`);
+    for (const id of ['n1', 'n2', 'n3']) expect(clusterOut).toContain(`  log ${path.join(dataDir, 'logs', `${id}.log`)}\n`);
+    expect(clusterOut).toContain('A node that exits is restarted (--no-restart turns this off).');
     expect(clusterOut).toMatch(/leader: n[123] at 127\.0\.0\.1:\d+/);
   });
 
@@ -300,9 +317,23 @@ describe('quorumlite against a local cluster', () => {
     }
   });
 
+  it('a node killed with SIGKILL is restarted by the cluster command and answers again', async () => {
+    const [, victim] = pidsOf(clusterOut);
+    const seen = clusterOut.length;
+    process.kill(victim!, 'SIGKILL');
+    const back = await clusterSays(/node n2 is back \(pid (\d+)\)/, seen);
+    expect(clusterOut.slice(seen)).toMatch(/node n2 exited \(SIGKILL\)[\s\S]*restarting node n2 in \d+ ms \(attempt 1 of \d+\)/);
+    restartedPid = Number(back[1]);
+    expect(restartedPid).not.toBe(victim);
+    expect(alive(restartedPid)).toBe(true);
+    const status = cli(['status', '--addr', `127.0.0.1:${basePort + 1}`, '--json', '--retry-ms', '0']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ nodeId: 'n2' });
+  });
+
   it('Ctrl-C stops every node, and the same command brings the data back', async () => {
-    const pids = pidsOf(clusterOut);
-    expect(pids).toHaveLength(3);
+    expect(pidsOf(clusterOut)).toHaveLength(3);
+    const pids = [...pidsOf(clusterOut), ...(restartedPid === undefined ? [] : [restartedPid])];
     expect(await interruptCluster()).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(cli(['status', '--addr', addr, '--retry-ms', '0']).code).toBe(3);
