@@ -13,5 +13,17 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   fi
 fi
 
+# The shell's terminal test drives it through a pseudo-terminal with util-linux `script`.
+if ! command -v script >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's bsdutils (script, for the shell's terminal test)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bsdutils >/dev/null
+  else
+    echo "script (util-linux) is required for the shell's terminal test: sudo apt-get install bsdutils" >&2
+    exit 1
+  fi
+fi
+
 npm ci --no-audit --no-fund
-npm test
+# npm test alone falls back to a built-in check of docker-compose.yml; here the real one must run.
+QL_COMPOSE_CHECK=docker-compose npm test

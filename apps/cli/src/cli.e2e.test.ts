@@ -24,6 +24,8 @@ let basePort: number;
 let addr: string;
 let clusterProc: ChildProcess | undefined;
 let clusterOut = '';
+/** The pid of the node the cluster command restarted after the test killed it. */
+let restartedPid: number | undefined;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -51,7 +53,7 @@ function cli(args: string[], input?: string): { code: number | null; stdout: str
 /** Starts `quorumlite cluster` and resolves once it printed the leader line. */
 async function startCluster(): Promise<void> {
   clusterOut = '';
-  const proc = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'cluster', '--nodes', '3', '--data-dir', dataDir, '--base-port', String(basePort)], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
   clusterProc = proc;
   proc.stdout.on('data', (d: Buffer) => (clusterOut += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (clusterOut += d.toString()));
@@ -83,6 +85,73 @@ async function interruptCluster(): Promise<number | null> {
   return code;
 }
 
+const TERMINAL_WAIT_MS = 20_000;
+
+interface Terminal {
+  type(keys: string): void;
+  /** Resolves once the text printed so far (cursor escapes removed) matches `pattern`; rejects after TERMINAL_WAIT_MS. */
+  waitFor(pattern: RegExp): Promise<void>;
+  output(): string;
+  exited: Promise<number | null>;
+  kill(): void;
+}
+
+/**
+ * Runs the CLI on a real pseudo-terminal through util-linux `script`, so readline sees a TTY and
+ * keystrokes (Ctrl-C is 0x03, Ctrl-D 0x04) arrive as a user's would.
+ */
+function startInTerminal(args: string[]): Terminal {
+  const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = [process.execPath, ...args].map(quote).join(' ');
+  const proc = spawn('script', ['-qefc', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const plain = (): string => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    type: (keys) => void proc.stdin.write(keys),
+    output: plain,
+    exited,
+    kill: () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    },
+    waitFor: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!pattern.test(plain())) return;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`terminal output never matched ${String(pattern)}:\n${JSON.stringify(plain())}`));
+        }, TERMINAL_WAIT_MS);
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
+const CLUSTER_SAYS_WAIT_MS = 30_000;
+
+/** Resolves with the first match of `pattern` in what the cluster printed after offset `from`. */
+async function clusterSays(pattern: RegExp, from: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + CLUSTER_SAYS_WAIT_MS;
+  for (;;) {
+    const m = clusterOut.slice(from).match(pattern);
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`the cluster never printed ${String(pattern)}:\n${clusterOut.slice(from)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function pidsOf(out: string): number[] {
   return [...out.matchAll(/ pid (\d+) /g)].map((m) => Number(m[1]));
 }
@@ -111,11 +180,21 @@ afterAll(async () => {
 });
 
 describe('quorumlite against a local cluster', () => {
-  it('cluster prints the nodes, the leader and how to open a shell', () => {
+  it('cluster prints the nodes, their log files, the leader and how to open a shell', () => {
     expect(clusterOut).toContain(`n1  127.0.0.1:${basePort}  voter`);
+    for (const id of ['n1', 'n2', 'n3']) expect(clusterOut).toContain(`  log ${path.join(dataDir, 'logs', `${id}.log`)}\n`);
+    expect(clusterOut).toContain('A node that exits is restarted (--no-restart turns this off).');
     expect(clusterOut).toMatch(/leader: n[123] at 127\.0\.0\.1:\d+/);
-    expect(clusterOut).toContain(`quorumlite shell --addr ${addr}`);
-    expect(clusterOut).toContain('./bin/quorumlite shell --addr');
+  });
+
+  it('the banner\'s shell command works as printed from the repository root', () => {
+    const line = clusterOut.split('\n').find((l) => / shell --addr /.test(l));
+    expect(line?.trim()).toBe(`./bin/quorumlite shell --addr ${addr},127.0.0.1:${basePort + 1},127.0.0.1:${basePort + 2}`);
+    // As a user would paste it: through a shell, from the repository root, with no npm link.
+    const r = spawnSync('sh', ['-c', line!.trim()], { cwd: REPO, input: 'SELECT 40 + 2 AS answer;\n', encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('42');
   });
 
   it('shell runs a piped script and exits non-zero when a statement failed', () => {
@@ -142,6 +221,36 @@ describe('quorumlite against a local cluster', () => {
     expect(r.stdout).toContain('9223372036854775807');
     expect(r.stdout).toMatch(/time: \d+\.\d ms/);
     expect(r.stdout).not.toContain('_quorumlite');
+  });
+
+  it('shell at a terminal: Ctrl-C abandons the typed statement, Ctrl-D on an empty line leaves', async () => {
+    expect(cli(['exec', '--addr', addr, 'CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT)']).code).toBe(0);
+    const term = startInTerminal([CLI, 'shell', '--addr', addr]);
+    try {
+      await term.waitFor(/quorumlite> $/);
+      // A statement on an earlier line, then Ctrl-C at the continuation prompt.
+      term.type("INSERT INTO kv VALUES ('ctrlc','x')\r");
+      await term.waitFor(/\.\.\.> $/);
+      term.type('\x03');
+      await term.waitFor(/\^C\r?\nquorumlite> $/);
+      // A complete statement still on the line being typed, then Ctrl-C.
+      term.type("INSERT INTO kv VALUES ('ctrlc2','y');");
+      await term.waitFor(/'y'\);$/);
+      term.type('\x03');
+      await term.waitFor(/\^C\r?\nquorumlite> $/);
+      // Ctrl-C on an empty line says how to leave, and the shell stays.
+      term.type('\x03');
+      await term.waitFor(/to leave, press Ctrl-D on an empty line or type \.quit\r?\nquorumlite> $/);
+      term.type('SELECT count(*) AS n FROM kv;\r');
+      await term.waitFor(/\n\s*0\s*\r?\n[\s\S]*quorumlite> $/);
+      term.type('\x04');
+      expect(await term.exited).toBe(0);
+    } finally {
+      term.kill();
+    }
+    expect(term.output()).not.toMatch(/row(s)? affected/);
+    const q = cli(['query', '--addr', addr, '--json', "SELECT count(*) FROM kv WHERE k IN ('ctrlc', 'ctrlc2')"]);
+    expect(JSON.parse(q.stdout)).toMatchObject({ rows: [['0']] });
   });
 
   it('exec and query speak JSON with exact integers', () => {
@@ -184,6 +293,19 @@ describe('quorumlite against a local cluster', () => {
     expect(json.members).toHaveLength(3);
   });
 
+  it('status --json of a follower gives null match indexes where the table shows -', () => {
+    const addrs = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+    const statuses = addrs.map((a) => ({ a, json: JSON.parse(cli(['status', '--addr', a, '--json']).stdout) as { nodeId: string; role: string; members: { id: string; matchIndex: string | null }[] } }));
+    const follower = statuses.find((s) => s.json.role === 'follower')!;
+    const table = cli(['status', '--addr', follower.a]).stdout;
+    for (const m of follower.json.members) {
+      const row = table.split('\n').find((l) => l.startsWith(`${m.id} `))!;
+      const shown = row.split('|')[3]!.trim();
+      if (m.id === follower.json.nodeId) expect(m.matchIndex).toBe(shown);
+      else expect([shown, m.matchIndex]).toEqual(['-', null]);
+    }
+  });
+
   it('bin/quorumlite launches the built CLI, or says to build it', () => {
     const r = spawnSync(process.execPath, [BIN, 'status', '--addr', addr, '--json'], { encoding: 'utf8', timeout: 30_000 });
     if (fs.existsSync(path.join(REPO, 'dist/apps/cli/main.js'))) {
@@ -195,9 +317,23 @@ describe('quorumlite against a local cluster', () => {
     }
   });
 
+  it('a node killed with SIGKILL is restarted by the cluster command and answers again', async () => {
+    const [, victim] = pidsOf(clusterOut);
+    const seen = clusterOut.length;
+    process.kill(victim!, 'SIGKILL');
+    const back = await clusterSays(/node n2 is back \(pid (\d+)\)/, seen);
+    expect(clusterOut.slice(seen)).toMatch(/node n2 exited \(SIGKILL\)[\s\S]*restarting node n2 in \d+ ms \(attempt 1 of \d+\)/);
+    restartedPid = Number(back[1]);
+    expect(restartedPid).not.toBe(victim);
+    expect(alive(restartedPid)).toBe(true);
+    const status = cli(['status', '--addr', `127.0.0.1:${basePort + 1}`, '--json', '--retry-ms', '0']);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ nodeId: 'n2' });
+  });
+
   it('Ctrl-C stops every node, and the same command brings the data back', async () => {
-    const pids = pidsOf(clusterOut);
-    expect(pids).toHaveLength(3);
+    expect(pidsOf(clusterOut)).toHaveLength(3);
+    const pids = [...pidsOf(clusterOut), ...(restartedPid === undefined ? [] : [restartedPid])];
     expect(await interruptCluster()).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
     expect(cli(['status', '--addr', addr, '--retry-ms', '0']).code).toBe(3);
@@ -206,5 +342,32 @@ describe('quorumlite against a local cluster', () => {
     expect(clusterOut).toContain('restarted with its data');
     const q = cli(['query', '--addr', addr, '--json', 'SELECT count(*) AS n FROM t']);
     expect(JSON.parse(q.stdout)).toMatchObject({ rows: [['3']] });
+  });
+});
+
+describe('a node whose listen address is taken', () => {
+  it('says so in one sentence naming the address and --listen, and leaves no data dir behind', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as net.AddressInfo).port;
+      const listen = `127.0.0.1:${port}`;
+      const nodeData = path.join(tmp, 'taken', 'n1');
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [NODE_BIN, '--node-id', 'n1', '--listen', listen, '--data-dir', nodeData, '--members', `n1=${listen}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve({ code, stderr });
+        });
+      });
+      expect(r.stderr).toBe(`quorumlite: failed to start: ${listen} is already in use by another process; stop it or choose another address with --listen (QUORUMLITE_LISTEN)\n`);
+      expect(r.code).toBe(1);
+      expect(fs.existsSync(nodeData)).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 });

@@ -1,6 +1,6 @@
-import { QuorumliteError } from '@quorumlite/client';
+import { QuorumliteError, type NodeStatus } from '@quorumlite/client';
 import { describe, expect, it } from 'vitest';
-import { formatError, formatExecute, formatStatus, formatTable, formatValue, toJson } from './format';
+import { formatError, formatExecute, formatStatus, formatTable, formatValue, statusJson, toJson } from './format';
 
 describe('formatValue', () => {
   it('shows NULL, exact integers, reals with a point and blobs as hex', () => {
@@ -60,31 +60,60 @@ describe('formatError', () => {
   });
 });
 
+function leaderStatus(): NodeStatus {
+  return {
+    nodeId: 'n1',
+    role: 'leader',
+    leaderId: 'n1',
+    leaderAddress: '127.0.0.1:7001',
+    term: 3n,
+    commitIndex: 10n,
+    appliedIndex: 9n,
+    lastIndex: 10n,
+    snapshotIndex: 0n,
+    members: [
+      { id: 'n1', address: '127.0.0.1:7001', role: 'voter', matchIndex: 10n, reachable: true },
+      { id: 'n2', address: '127.0.0.1:7002', role: 'voter', matchIndex: 8n, reachable: false },
+    ],
+    protocol: 'raft',
+    version: '0.1.0',
+  };
+}
+
 describe('formatStatus', () => {
   it('summarizes the node and lists members', () => {
-    const out = formatStatus({
-      nodeId: 'n1',
-      role: 'leader',
-      leaderId: 'n1',
-      leaderAddress: '127.0.0.1:7001',
-      term: 3n,
-      commitIndex: 10n,
-      appliedIndex: 9n,
-      lastIndex: 10n,
-      snapshotIndex: 0n,
-      members: [
-        { id: 'n1', address: '127.0.0.1:7001', role: 'voter', matchIndex: 10n, reachable: true },
-        { id: 'n2', address: '127.0.0.1:7002', role: 'voter', matchIndex: 8n, reachable: false },
-      ],
-      protocol: 'raft',
-      version: '0.1.0',
-    });
+    const out = formatStatus(leaderStatus());
     expect(out).toContain('node      n1 (leader)');
     expect(out).toContain('leader    n1 at 127.0.0.1:7001');
     expect(out).toContain('commit 10  applied 9  last 10  snapshot 0');
     expect(out).toContain('n1 * | 127.0.0.1:7001 | voter |    10 | yes');
     expect(out).toContain('n2   | 127.0.0.1:7002 | voter |     8 | no');
     expect(out).not.toContain('rows');
+  });
+});
+
+describe('statusJson', () => {
+  it('gives null where the table shows - (a follower does not track its peers), the index where it shows one', () => {
+    const leader = leaderStatus();
+    const status: NodeStatus = {
+      ...leader,
+      nodeId: 'n2',
+      role: 'follower',
+      appliedIndex: 10n,
+      members: [
+        { id: 'n1', address: '127.0.0.1:7001', role: 'voter', matchIndex: 0n, reachable: true },
+        { id: 'n2', address: '127.0.0.1:7002', role: 'voter', matchIndex: 10n, reachable: true },
+      ],
+    };
+    expect(formatStatus(status)).toContain('n1 * | 127.0.0.1:7001 | voter | -     | yes');
+    const json = JSON.parse(statusJson(status)) as { term: string; members: { id: string; matchIndex: string | null }[] };
+    expect(json.members.map((m) => [m.id, m.matchIndex])).toEqual([
+      ['n1', null],
+      ['n2', '10'],
+    ]);
+    expect(json.term).toBe('3');
+    const asLeader = JSON.parse(statusJson({ ...status, role: 'leader' })) as { members: { matchIndex: string | null }[] };
+    expect(asLeader.members.map((m) => m.matchIndex)).toEqual(['0', '10']);
   });
 });
 

@@ -78,6 +78,19 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** A member's match index as this node knows it: only the leader tracks how far each member has replicated. */
+function knownMatchIndex(s: NodeStatus, member: NodeStatus['members'][number]): bigint | null {
+  return s.role === 'leader' || member.id === s.nodeId ? member.matchIndex : null;
+}
+
+/**
+ * The status as `status --json` prints it: a match index this node does not track is null (the
+ * table's `-`), not the 0 the wire carries for "unknown".
+ */
+export function statusJson(s: NodeStatus): string {
+  return toJson({ ...s, members: s.members.map((m) => ({ ...m, matchIndex: knownMatchIndex(s, m) })) });
+}
+
 export function formatStatus(s: NodeStatus): string {
   const leader = s.leaderId ? `${s.leaderId} at ${s.leaderAddress || '?'}` : '(none known)';
   const lines = [
@@ -90,12 +103,11 @@ export function formatStatus(s: NodeStatus): string {
   if (s.members.length > 0) {
     const table = formatTable({
       columns: ['id', 'address', 'role', 'match', 'reachable'].map((name) => ({ name, declType: '' })),
-      // Only the leader tracks how far each member has replicated.
       rows: s.members.map((m) => [
         m.id + (m.id === s.leaderId ? ' *' : ''),
         m.address,
         m.role,
-        s.role === 'leader' || m.id === s.nodeId ? m.matchIndex : '-',
+        knownMatchIndex(s, m) ?? '-',
         m.reachable ? 'yes' : 'no',
       ]),
       index: 0n,

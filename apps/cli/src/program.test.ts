@@ -27,6 +27,13 @@ describe('command line', () => {
     expect(err.join('')).toContain("cannot tell its type; write text as \"'bare'\" or text:bare");
   });
 
+  it('bench failover --help prints its usage alone and exits 0', async () => {
+    const { out, err } = capture();
+    expect(await main(['node', 'quorumlite', 'bench', 'failover', '--help'])).toBe(0);
+    expect(err.join('')).toBe('');
+    expect(out.join('')).toMatch(/^usage: quorumlite bench failover \[--trials 10\]/);
+  });
+
   it('documents parameters in --help and exits 0', async () => {
     const { out } = capture();
     expect(await main(['node', 'quorumlite', 'exec', '--help'])).toBe(0);

@@ -4,9 +4,55 @@
  * sentence that names the key.
  */
 import 'reflect-metadata';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, describeConfig, loadConfig, processInput, type NodeConfig } from '@quorumlite/config';
+import { ConfigError, describeConfig, loadConfig, parseHostPort, processInput, type NodeConfig } from '@quorumlite/config';
 import { NodeModule } from './node.module';
+
+const EXIT_START_FAILED = 1;
+const EXIT_CONFIG = 2;
+
+/** Thrown when the listen address is taken; its message is the one sentence the user sees. */
+class AddressInUseError extends Error {
+  override readonly name = 'AddressInUseError';
+  readonly code = 'address_in_use';
+}
+
+function addressInUse(listen: string): AddressInUseError {
+  return new AddressInUseError(`${listen} is already in use by another process; stop it or choose another address with --listen (QUORUMLITE_LISTEN)`);
+}
+
+function isAddressInUse(e: unknown): boolean {
+  return e instanceof Error && ('code' in e && e.code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message));
+}
+
+/**
+ * Binds the listen address once and lets it go, before anything is written to the data dir:
+ * a taken port then fails the start with nothing left behind. (The gRPC bind later can still
+ * lose a race; that error is translated the same way.)
+ */
+function checkListenFree(listen: string): Promise<void> {
+  const parsed = parseHostPort(listen);
+  if (typeof parsed === 'string') return Promise.resolve();
+  const host = parsed.host.replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (e: unknown) => (isAddressInUse(e) ? reject(addressInUse(listen)) : resolve()));
+    probe.listen({ host, port: parsed.port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** Removes the data dir after a failed start if this start created it and left it empty. */
+function removeIfCreatedAndEmpty(dataDir: string, existedBefore: boolean): void {
+  if (existedBefore) return;
+  try {
+    if (fs.readdirSync(dataDir).length === 0) fs.rmdirSync(dataDir);
+  } catch {
+    // Not there (never created) or not empty: leave it.
+  }
+}
 
 async function main(): Promise<void> {
   const input = processInput();
@@ -21,11 +67,20 @@ async function main(): Promise<void> {
   } catch (e: unknown) {
     if (e instanceof ConfigError) {
       process.stderr.write(`quorumlite: ${e.message}\n`);
-      process.exit(2);
+      process.exit(EXIT_CONFIG);
     }
     throw e;
   }
-  const app = await NestFactory.createApplicationContext(NodeModule.forConfig(config), { logger: ['error', 'warn'] });
+  const dataDir = path.resolve(config.dataDir);
+  const dataDirExisted = fs.existsSync(dataDir);
+  let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
+  try {
+    await checkListenFree(config.listen);
+    app = await NestFactory.createApplicationContext(NodeModule.forConfig(config), { logger: ['error', 'warn'] });
+  } catch (e: unknown) {
+    removeIfCreatedAndEmpty(dataDir, dataDirExisted);
+    throw isAddressInUse(e) && !(e instanceof AddressInUseError) ? addressInUse(config.listen) : e;
+  }
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
@@ -44,5 +99,5 @@ async function main(): Promise<void> {
 
 main().catch((e: unknown) => {
   process.stderr.write(`quorumlite: failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
+  process.exit(EXIT_START_FAILED);
 });

@@ -11,3 +11,4 @@ export {
 } from './cluster';
 export { freePorts } from './ports';
 export { readClusterManifest, writeClusterManifest, manifestPath, MANIFEST_FILE, type ClusterManifest, type LocalRole } from './manifest';
+export { NodeSupervisor, restartDelayMs, RESTART_POLICY_DEFAULT, type RestartPolicy, type Restartable } from './supervisor';

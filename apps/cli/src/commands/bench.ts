@@ -4,9 +4,18 @@
  */
 import { Command } from 'commander';
 
+const HELP_FLAGS: readonly string[] = ['--help', '-h'];
+
 export async function runBenchCommand(argv: string[]): Promise<number> {
-  const { runBench, runFailoverBench } = await import('@quorumlite/bench');
-  if (argv[0] === 'failover') return runFailoverBench(argv.slice(1));
+  const { runBench, runFailoverBench, FAILOVER_USAGE } = await import('@quorumlite/bench');
+  if (argv[0] === 'failover') {
+    // The failover benchmark's own parser knows no --help; answer it here, before it starts anything.
+    if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
+      process.stdout.write(`usage: ${FAILOVER_USAGE}\nkill -9 of the leader of a local 3-node cluster, --trials times, under --writers closed-loop writers; reports how long writes stalled\n`);
+      return 0;
+    }
+    return runFailoverBench(argv.slice(1));
+  }
   return runBench(argv);
 }
 

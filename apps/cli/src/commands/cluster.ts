@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { LocalCluster, readClusterManifest, type ClusterManifest } from '@quorumlite/cluster';
+import { LocalCluster, NodeSupervisor, readClusterManifest, RESTART_POLICY_DEFAULT, type ClusterManifest } from '@quorumlite/cluster';
 import { EXIT_OK, UsageError } from '../errors';
 import { positiveInt, runCommand } from './common';
 
@@ -17,6 +17,7 @@ interface ClusterOptions {
   tickMs?: string;
   protocol?: string;
   fresh?: boolean;
+  restart: boolean;
 }
 
 const NODES_MAX = 9;
@@ -68,18 +69,36 @@ function prepareDataDir(dataDir: string, wanted: Layout, fresh: boolean): 'new' 
   return 'restart';
 }
 
-function printBanner(cluster: LocalCluster, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string): void {
+function printBanner(cluster: LocalCluster, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string, restart: boolean): void {
   const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
   out(`quorumlite local cluster: ${cluster.nodes.length} nodes, ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
-  for (const n of cluster.nodes) out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}`);
-  out(`  logs ${path.join(dataDir, 'logs')}`);
+  for (const n of cluster.nodes) out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}`);
   out(`leader: ${leader.id} at ${leader.address}`);
   out();
   out('open a shell:');
-  out(`  quorumlite shell --addr ${cluster.addresses()[0]}`);
-  out(`  ./bin/quorumlite shell --addr ${cluster.addresses().join(',')}`);
+  out(`  ${launcher()} shell --addr ${cluster.addresses().join(',')}`);
   out();
-  out('Ctrl-C stops every node.');
+  out(restart ? 'A node that exits is restarted (--no-restart turns this off). Ctrl-C stops every node.' : 'Ctrl-C stops every node.');
+}
+
+const LAUNCHER_RELATIVE = path.join('bin', 'quorumlite');
+
+/**
+ * How to run this CLI from the current directory: `quorumlite` is on PATH only after
+ * `npm link`, so the banner names the repository's bin/quorumlite (relative when below here).
+ */
+export function launcher(from: string = __dirname, cwd: string = process.cwd()): string {
+  for (let dir = from, i = 0; i < 10; i++) {
+    const candidate = path.join(dir, LAUNCHER_RELATIVE);
+    if (fs.existsSync(candidate)) {
+      const relative = path.relative(cwd, candidate);
+      return relative.startsWith('..') || path.isAbsolute(relative) ? candidate : `.${path.sep}${relative}`;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return 'quorumlite';
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
@@ -110,6 +129,10 @@ export function clusterCommand(): Command {
     .option('--tick-ms <ms>', 'consensus tick length passed to every node')
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
+    .option(
+      '--no-restart',
+      `do not restart a node that exits (by default it is restarted after ${RESTART_POLICY_DEFAULT.firstDelayMs} ms, doubling up to ${RESTART_POLICY_DEFAULT.delayMaxMs} ms, at most ${RESTART_POLICY_DEFAULT.attemptsMax} times in a row)`,
+    )
     .action(async (opts: ClusterOptions) =>
       runCommand(false, async () => {
         const nodes = positiveInt(opts.nodes, '--nodes')!;
@@ -120,20 +143,26 @@ export function clusterCommand(): Command {
         const dataDir = path.resolve(opts.dataDir);
         const layout = layoutOf({ nodes, host: opts.host, basePort });
         const mode = prepareDataDir(dataDir, layout, Boolean(opts.fresh));
-        const cluster = await LocalCluster.start({
+        const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+        let supervisor: NodeSupervisor | null = null;
+        const cluster: LocalCluster = await LocalCluster.start({
           nodes,
           dataDir,
           host: opts.host,
           ports: layout.ports,
           nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
           ...(opts.protocol ? { protocol: opts.protocol } : {}),
-          onNodeExit: (id, code, signal) =>
-            process.stderr.write(`node ${id} exited (${signal ?? `code ${code}`}); last log lines:\n${cluster.logTail(id, 10)}\n`),
+          onNodeExit: (id, code, signal) => {
+            log(`node ${id} exited (${signal ?? `code ${code}`}); last log lines (${cluster.logFile(id)}):\n${cluster.logTail(id, 10)}`);
+            supervisor?.nodeExited(id);
+          },
         });
+        if (opts.restart) supervisor = new NodeSupervisor(cluster, log);
         const interrupted = untilInterrupted(cluster);
         const leader = await cluster.waitForLeader();
-        printBanner(cluster, dataDir, leader, mode, opts.protocol ?? 'raft');
+        printBanner(cluster, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart);
         await interrupted;
+        supervisor?.stop();
         await cluster.stop();
         process.stdout.write('stopped\n');
         return EXIT_OK;

@@ -13,6 +13,7 @@ import { addConnectionOptions, addressesOf, clientFrom, runCommand, type Connect
 
 const PROMPT = 'quorumlite> ';
 const CONTINUATION_PROMPT = '       ...> ';
+const EXIT_HINT = 'to leave, press Ctrl-D on an empty line or type .quit';
 const CONSISTENCIES: readonly Consistency[] = ['linearizable', 'stale', 'session'];
 /** Tables the node keeps for itself (applied index, request deduplication). */
 const INTERNAL_PREFIX = '_quorumlite';
@@ -23,7 +24,8 @@ export const SHELL_HELP = `.tables                  list tables and views
 .timer on|off            print the elapsed time after each statement
 .consistency LEVEL       linearizable (default) | stale | session (reads see your last write)
 .help                    this text
-.quit                    leave (also .exit or Ctrl-D)
+.quit                    leave (also .exit or Ctrl-D on an empty line)
+Ctrl-C                   abandon the statement being typed
 SQL statements end with ; and may span lines. Reads (SELECT, WITH … SELECT, VALUES, EXPLAIN,
 PRAGMA reads) run as queries; everything else runs atomically through the replicated log.`;
 
@@ -57,6 +59,18 @@ export class Shell {
       rl.setPrompt(buffer === '' ? PROMPT : CONTINUATION_PROMPT);
       rl.prompt();
     };
+    if (this.io.interactive) {
+      // Without a listener readline closes on Ctrl-C, and the loop below would then run the
+      // unfinished statement. Ctrl-C abandons what is typed, as in sqlite3 and psql.
+      rl.on('SIGINT', () => {
+        const typed = buffer !== '' || rl.line !== '';
+        buffer = '';
+        rl.write(null, { ctrl: true, name: 'e' });
+        rl.write(null, { ctrl: true, name: 'u' });
+        this.io.write(typed ? '^C\n' : `^C\n${EXIT_HINT}\n`);
+        prompt();
+      });
+    }
     prompt();
     for await (const line of rl) {
       if (buffer === '' && line.trim().startsWith('.')) {
@@ -69,7 +83,13 @@ export class Shell {
       prompt();
     }
     rl.close();
-    if (hasCode(buffer)) await this.statement(buffer.trim());
+    if (hasCode(buffer)) {
+      // A script's last statement may lack its `;`; at a terminal, Ctrl-D leaves without it.
+      if (this.io.interactive) this.io.write('\nunfinished statement discarded\n');
+      else await this.statement(buffer.trim());
+    } else if (this.io.interactive) {
+      this.io.write('\n');
+    }
     return this.io.interactive || this.failures === 0 ? EXIT_OK : EXIT_REQUEST_ERROR;
   }
 

@@ -1,6 +1,6 @@
 /** `quorumlite status`: one node's view of the cluster. */
 import { Command } from 'commander';
-import { formatStatus, toJson } from '../format';
+import { formatStatus, statusJson } from '../format';
 import { addConnectionOptions, addressesOf, clientFrom, runCommand, type ConnectionOptions } from './common';
 
 export function statusCommand(): Command {
@@ -11,7 +11,7 @@ export function statusCommand(): Command {
       const client = clientFrom(opts);
       try {
         const status = await client.status(addressesOf(opts.addr)[0]);
-        process.stdout.write(`${opts.json ? toJson(status) : formatStatus(status)}\n`);
+        process.stdout.write(`${opts.json ? statusJson(status) : formatStatus(status)}\n`);
       } finally {
         client.close();
       }
