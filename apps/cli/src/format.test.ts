@@ -35,6 +35,13 @@ describe('formatTable', () => {
 });
 
 describe('formatExecute', () => {
+  it('shows the rows a statement returned (RETURNING) above its summary', () => {
+    const rows = { columns: [{ name: 'id', declType: 'INTEGER' }], rows: [[7n]], truncated: false };
+    expect(formatExecute({ results: [{ rowsAffected: 1, lastInsertRowid: 7n, rows }], index: 3n, duplicate: false })).toBe(
+      ['id', '--', ' 7', '(1 row, index 3)', '1 row affected (last insert rowid 7, index 3)'].join('\n'),
+    );
+  });
+
   it('prints one line per statement', () => {
     expect(formatExecute({ results: [{ rowsAffected: 3, lastInsertRowid: 7n }], index: 42n, duplicate: false })).toBe('3 rows affected (last insert rowid 7, index 42)');
     expect(

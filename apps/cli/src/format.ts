@@ -58,7 +58,9 @@ export function formatExecute(result: ExecuteResult): string {
     .map((r) => {
       const notes = [`last insert rowid ${r.lastInsertRowid}`, `index ${result.index}`];
       if (result.duplicate) notes.push('duplicate of an earlier request');
-      return `${plural(r.rowsAffected, 'row', 'rows')} affected (${notes.join(', ')})`;
+      const line = `${plural(r.rowsAffected, 'row', 'rows')} affected (${notes.join(', ')})`;
+      // A statement that returns rows (RETURNING, or a SELECT through the log) shows them first.
+      return r.rows === undefined ? line : `${formatTable({ ...r.rows, index: result.index })}\n${line}`;
     })
     .join('\n');
 }

@@ -174,7 +174,19 @@ describe('validation names the key and the source', () => {
     expect(e.message).toBe("config key 'heartbeatTicks' (env QUORUMLITE_HEARTBEAT_TICKS): must be less than electionTimeoutTicks (12), got 12");
   });
 
-  it.each(['zab', 'multipaxos', 'pbft'])('protocol %s, which the registry does not hold, is refused with the known names', (p) => {
+  it.each(['zab', 'multipaxos'])('protocol %s is in the registry and takes no raft options', (p) => {
+    const c = load(BASE, { QUORUMLITE_PROTOCOL: p });
+    expect(c.protocol).toBe(p);
+    expect(c.protocolOptions).toEqual({});
+  });
+
+  it('refuses a raft option for a protocol that does not have it, naming both', () => {
+    const e = errorOf(() => load(BASE, { QUORUMLITE_PROTOCOL: 'zab', QUORUMLITE_PRE_VOTE: 'false' }));
+    expect(e.message).toMatch(/preVote/);
+    expect(e.message).toMatch(/zab/);
+  });
+
+  it.each(['pbft', 'viewstamped'])('protocol %s, which the registry does not hold, is refused with the known names', (p) => {
     const e = errorOf(() => load(BASE, { QUORUMLITE_PROTOCOL: p }));
     expect(e.key).toBe('protocol');
     expect(e.message).toBe(`config key 'protocol' (env QUORUMLITE_PROTOCOL): must be one of ${PROTOCOL_NAMES.map((n) => `'${n}'`).join(', ')}, got '${p}'`);
