@@ -2,5 +2,5 @@
 export { validateMembers } from './members';
 export { Inflights, Progress, type ProgressState } from './progress';
 export { majority, quorumValue, voteResult, type VoteResult } from './quorum';
-export { ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
+export { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
 export { refuseProtocolOptions, validateCoreOptions } from './options';

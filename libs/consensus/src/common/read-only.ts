@@ -74,3 +74,46 @@ export class ReadOnly {
     return out;
   }
 }
+
+/** Most read requests a node keeps waiting: for confirmation (leader) or for the leader's answer (follower). */
+export const READS_PENDING_MAX = 10_000;
+
+/**
+ * A non-leader's reads forwarded to the leader, by request id (counted: the same id may be
+ * forwarded twice), bounded by READS_PENDING_MAX. Every protocol's follower keeps one.
+ */
+export class ForwardedReads {
+  private readonly pending = new Map<string, number>();
+  private total = 0;
+
+  size(): number {
+    return this.total;
+  }
+
+  /** Records one more forward of `requestId`; false (nothing recorded) when the bound is reached. */
+  add(requestId: string): boolean {
+    if (this.total >= READS_PENDING_MAX) return false;
+    this.pending.set(requestId, (this.pending.get(requestId) ?? 0) + 1);
+    this.total++;
+    return true;
+  }
+
+  /** The leader answered `requestId`: true when one of ours was waiting (then it no longer is). */
+  settle(requestId: string): boolean {
+    const n = this.pending.get(requestId);
+    if (n === undefined) return false;
+    if (n > 1) this.pending.set(requestId, n - 1);
+    else this.pending.delete(requestId);
+    this.total--;
+    return true;
+  }
+
+  /** The leader changed or went away: every waiting read, once per forward, to be failed. */
+  drain(): string[] {
+    const out: string[] = [];
+    for (const [requestId, n] of this.pending) for (let i = 0; i < n; i++) out.push(requestId);
+    this.pending.clear();
+    this.total = 0;
+    return out;
+  }
+}

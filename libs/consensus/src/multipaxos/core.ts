@@ -38,7 +38,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ReadOnly, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -54,8 +54,6 @@ import type {
 } from './messages';
 import { SlotLog, isHole } from './slots';
 
-/** Most read requests waiting for confirmation (leader) or for the leader's answer (follower). */
-export const READS_PENDING_MAX = 10_000;
 /** Most committed records handed to the state machine in one Ready. */
 export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 /** Ticks of random delay before a node that lost its leader's connection starts phase 1. */
@@ -138,7 +136,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** Slots up to here hold chosen values or ones accepted at `prefixBallot`. */
   private prefix = 0;
   private prefixBallot = 0;
-  private readonly forwardedReads = new Map<string, number>();
+  private readonly forwardedReads = new ForwardedReads();
 
   private outbox: PaxosMessage[] = [];
   private readStates: ReadState[] = [];
@@ -863,30 +861,21 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
       return;
     }
-    let pending = 0;
-    for (const n of this.forwardedReads.values()) pending += n;
-    if (pending >= READS_PENDING_MAX) {
+    if (!this.forwardedReads.add(requestId)) {
       this.readFailures.push({ requestId, reason: 'dropped', leader: this.leader });
       return;
     }
-    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
     this.send<ReadIndexMessage>({ type: 'readIndex', from: this.id, to: this.leader, ballot: toTerm(this.promised), requestId });
   }
 
   private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
-    const n = this.forwardedReads.get(m.requestId);
-    if (n === undefined) return;
-    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
-    else this.forwardedReads.delete(m.requestId);
+    if (!this.forwardedReads.settle(m.requestId)) return;
     if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: null });
     else this.readStates.push({ requestId: m.requestId, index: m.index });
   }
 
   private failForwardedReads(): void {
-    for (const [requestId, n] of this.forwardedReads) {
-      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
-    }
-    this.forwardedReads.clear();
+    for (const requestId of this.forwardedReads.drain()) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
   }
 
   // =============================================================================================

@@ -37,12 +37,10 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { Progress, quorumValue, ReadOnly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
-/** Most read requests waiting for confirmation (leader) or for the leader's answer (follower). */
-export const READS_PENDING_MAX = 10_000;
 /** Most committed records handed to the state machine in one Ready. */
 export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 
@@ -119,7 +117,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /** New records or a new commit index to send: one broadcast at the next ready(). */
   private appendWanted = false;
   /** Follower: reads forwarded to the leader, by request id (with a count for duplicates). */
-  private readonly forwardedReads = new Map<string, number>();
+  private readonly forwardedReads = new ForwardedReads();
 
   private outbox: RaftMessage[] = [];
   private readStates: ReadState[] = [];
@@ -966,31 +964,22 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
       return;
     }
-    let pending = 0;
-    for (const n of this.forwardedReads.values()) pending += n;
-    if (pending >= READS_PENDING_MAX) {
+    if (!this.forwardedReads.add(requestId)) {
       this.readFailures.push({ requestId, reason: 'dropped', leader: this.leader });
       return;
     }
-    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
     this.send({ type: 'readIndex', from: this.id, to: this.leader, term: toTerm(this.term), requestId });
   }
 
   private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
-    const n = this.forwardedReads.get(m.requestId);
-    if (n === undefined) return; // already failed (leader change) or never ours
-    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
-    else this.forwardedReads.delete(m.requestId);
+    if (!this.forwardedReads.settle(m.requestId)) return; // already failed (leader change) or never ours
     if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: this.leader === m.from ? null : this.leader });
     else this.readStates.push({ requestId: m.requestId, index: m.index });
   }
 
   /** The leader we forwarded reads to may be gone: its answers would arrive in a dead term. */
   private failForwardedReads(): void {
-    for (const [requestId, n] of this.forwardedReads) {
-      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
-    }
-    this.forwardedReads.clear();
+    for (const requestId of this.forwardedReads.drain()) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
   }
 
   // =============================================================================================
@@ -1040,6 +1029,6 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) pr.check(last, id);
     if (this.selfProgress().match > this.log.stableIndex()) throw new Error('raft invariant: the leader counts a record it has not persisted');
-    if (this.forwardedReads.size !== 0) throw new Error('raft invariant: a leader has no forwarded reads');
+    if (this.forwardedReads.size() !== 0) throw new Error('raft invariant: a leader has no forwarded reads');
   }
 }

@@ -19,7 +19,8 @@ export const raft: ProtocolModule<RaftMessage> = {
   decodeMessage,
 };
 
-export { RaftCore, READS_PENDING_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from './core';
+export { RaftCore, COMMITTED_ENTRIES_PER_READY_MAX } from './core';
+export { READS_PENDING_MAX } from '../common';
 export { RAFT_CODEC_VERSION } from './codec';
 export type { RaftHardState } from './config';
 export type * from './messages';

@@ -42,7 +42,7 @@ import {
   type SoftState,
 } from '../contract';
 import { MemoryLog } from '../common/log';
-import { ReadOnly, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
 import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
 import type {
   AckEpochMessage,
@@ -67,8 +67,6 @@ import type {
 } from './messages';
 import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
 
-/** Most read requests waiting for confirmation (leader) or for the leader's answer (learner). */
-export const READS_PENDING_MAX = 10_000;
 /** Most committed records handed to the state machine in one Ready. */
 export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 /**
@@ -204,7 +202,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private prevPingLast = 0;
   /** Learner: set while the answer to LEADERINFO waits for acceptedEpoch to be durable. */
   private followerEpoch = 0;
-  private readonly forwardedReads = new Map<string, number>();
+  private readonly forwardedReads = new ForwardedReads();
 
   private outbox: ZabMessage[] = [];
   private readStates: ReadState[] = [];
@@ -1379,30 +1377,21 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private forwardRead(requestId: string, leader: NodeId): void {
-    let pending = 0;
-    for (const n of this.forwardedReads.values()) pending += n;
-    if (pending >= READS_PENDING_MAX) {
+    if (!this.forwardedReads.add(requestId)) {
       this.readFailures.push({ requestId, reason: 'dropped', leader });
       return;
     }
-    this.forwardedReads.set(requestId, (this.forwardedReads.get(requestId) ?? 0) + 1);
     this.send<ReadIndexMessage>({ type: 'readIndex', from: this.id, to: leader, epoch: toTerm(this.followerEpoch), requestId });
   }
 
   private handleReadIndexResponse(m: ReadIndexResponseMessage): void {
-    const n = this.forwardedReads.get(m.requestId);
-    if (n === undefined) return;
-    if (n > 1) this.forwardedReads.set(m.requestId, n - 1);
-    else this.forwardedReads.delete(m.requestId);
+    if (!this.forwardedReads.settle(m.requestId)) return;
     if (m.reject) this.readFailures.push({ requestId: m.requestId, reason: 'not_leader', leader: null });
     else this.readStates.push({ requestId: m.requestId, index: m.index });
   }
 
   private failForwardedReads(): void {
-    for (const [requestId, n] of this.forwardedReads) {
-      for (let i = 0; i < n; i++) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
-    }
-    this.forwardedReads.clear();
+    for (const requestId of this.forwardedReads.drain()) this.readFailures.push({ requestId, reason: 'dropped', leader: null });
   }
 
   // =============================================================================================
