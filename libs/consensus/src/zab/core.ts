@@ -968,10 +968,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind !== 'following') return;
     this.silentTicks++;
-    // syncLimit once synchronized; initLimit for discovery and synchronization together.
-    const expired = p.stage === 'broadcast'
-      ? this.silentTicks >= this.o.electionTimeoutTicks
-      : this.ticks - p.since >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks;
+    // syncLimit once synchronized. A leader that does not answer FOLLOWERINFO within a sync
+    // limit is not coming (it died, or decided otherwise): look again rather than wait out the
+    // initLimit, which is for a synchronization that is under way (a large DIFF or SNAP).
+    const sinceDiscovery = this.ticks - p.since;
+    const expired =
+      p.stage === 'broadcast' ? this.silentTicks >= this.o.electionTimeoutTicks
+      : p.stage === 'discovery' ? sinceDiscovery >= this.o.electionTimeoutTicks
+      : sinceDiscovery >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks;
     if (expired) {
       this.startLooking();
       return;
