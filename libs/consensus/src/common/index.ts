@@ -1,6 +1,6 @@
 /** What every protocol needs: quorum counting, per-peer progress, read points, member checks. */
 export { validateMembers } from './members';
 export { Inflights, Progress, type ProgressState } from './progress';
-export { majority, quorumValue, voteResult, type VoteResult } from './quorum';
+export { hasQuorum, majority, quorumValue, voteResult, type VoteResult } from './quorum';
 export { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
 export { refuseProtocolOptions, validateCoreOptions } from './options';

@@ -30,3 +30,11 @@ export function voteResult(voters: readonly NodeId[], votes: ReadonlyMap<NodeId,
   if (granted + missing >= need) return 'pending';
   return 'lost';
 }
+
+/** Whether `ids` include a majority of `voters` (ids that are not voters count for nothing). */
+export function hasQuorum(voters: readonly NodeId[], ids: Iterable<NodeId>): boolean {
+  const present = new Set(ids);
+  let n = 0;
+  for (const v of voters) if (present.has(v)) n++;
+  return n >= majority(voters.length);
+}

@@ -38,7 +38,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -882,9 +882,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   // Bookkeeping and invariants
 
   private hasQuorum(ids: readonly NodeId[]): boolean {
-    let n = 0;
-    for (const v of this.voters) if (ids.includes(v)) n++;
-    return n >= Math.floor(this.voters.length / 2) + 1;
+    return hasQuorum(this.voters, ids);
   }
 
   private send<M extends PaxosMessage>(m: M): void {

@@ -42,7 +42,7 @@ import {
   type SoftState,
 } from '../contract';
 import { MemoryLog } from '../common/log';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, majority, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
 import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
 import type {
   AckEpochMessage,
@@ -570,7 +570,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // details (ZOOKEEPER-1732): out of the election, agreeing on the leader is what counts.
     let agree = 0;
     for (const [id, o] of e.outOfElection) if (o.vote.leader === n.vote.leader && this.voters.includes(id)) agree++;
-    if (agree >= Math.floor(this.voters.length / 2) + 1 && this.leaderConfirmed(e, n.vote.leader)) {
+    if (agree >= majority(this.voters.length) && this.leaderConfirmed(e, n.vote.leader)) {
       // An established leader: follow it without a new election (FLE's outofelection).
       this.round = n.round;
       this.vote = n.vote;
@@ -592,7 +592,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const w = votes.get(id);
       if (w !== undefined && sameVote(w, v)) n++;
     }
-    return n >= Math.floor(this.voters.length / 2) + 1;
+    return n >= majority(this.voters.length);
   }
 
   /** A quorum agrees with our vote: decide at once if every voter did, else after finalizeWait. */
@@ -1402,9 +1402,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   // Bookkeeping and invariants
 
   private hasQuorum(ids: readonly NodeId[]): boolean {
-    let n = 0;
-    for (const v of this.voters) if (ids.includes(v)) n++;
-    return n >= Math.floor(this.voters.length / 2) + 1;
+    return hasQuorum(this.voters, ids);
   }
 
   private send<M extends ZabMessage>(m: M): void {
