@@ -20,6 +20,7 @@ import { prepareCommand, type ShapeCache, type StatementShape } from './prepare'
 import { digestDatabase, userObjects } from './inspect';
 import { snapshotInto, fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
+import { WalCheckpointer } from './wal-checkpointer';
 import type {
   ApplyEntry,
   ApplyError,
@@ -161,6 +162,7 @@ export class SqlStateMachine {
   private schemaMayFail = true;
   private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
   private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
+  private readonly checkpointer: WalCheckpointer;
 
   private constructor(
     private readonly dbPath: string,
@@ -168,6 +170,7 @@ export class SqlStateMachine {
   ) {
     this.conn = this.openConnections();
     this.applied = this.loadState();
+    this.checkpointer = new WalCheckpointer(dbPath, () => this.open().write);
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
@@ -181,6 +184,11 @@ export class SqlStateMachine {
   /** The database's size in bytes as its last commit left it (what a snapshot copies). */
   databaseBytes(): number {
     return Number(this.open().internal.databaseBytes.get());
+  }
+
+  /** Checkpoints of the write-ahead log run off the event loop, and why they stopped if they did. */
+  walCheckpoints(): { runs: number; failure: string | null } {
+    return this.checkpointer.stats();
   }
 
   // ---- before the log ----------------------------------------------------------------
@@ -261,6 +269,9 @@ export class SqlStateMachine {
       throw localFailure(e, pending[0]!.index, last);
     }
     this.applied = last;
+    let bytes = 0;
+    for (const entry of pending) bytes += entry.data.byteLength;
+    this.checkpointer.committed(bytes);
     return outcomes;
   }
 
@@ -578,6 +589,7 @@ export class SqlStateMachine {
     const staging = `${this.dbPath}.restoring`;
     moveFile(snapshotPath, staging);
     fsyncFile(staging);
+    this.checkpointer.pause();
     this.closeConnections();
     // A WAL left beside the new file would be replayed into it: the old database's frames
     // are already checkpointed by the close, so drop the files before the swap.
@@ -586,6 +598,7 @@ export class SqlStateMachine {
     fs.renameSync(staging, this.dbPath);
     fsyncDir(path.dirname(this.dbPath));
     this.conn = this.openConnections();
+    this.checkpointer.resume();
     this.applied = this.loadState();
     if (this.applied !== index) {
       throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
@@ -594,6 +607,7 @@ export class SqlStateMachine {
   }
 
   close(): void {
+    this.checkpointer.close();
     this.closeConnections();
   }
 
@@ -697,6 +711,8 @@ function configureWriteConnection(db: Database.Database): void {
   // triggers and views, which SQLite allows application functions only with a trusted schema.
   db.pragma('trusted_schema = ON');
   db.pragma('temp_store = MEMORY');
+  // Checkpoints run in a worker thread (WalCheckpointer), never inside a COMMIT on the event loop.
+  db.pragma('wal_autocheckpoint = 0');
   db.defaultSafeIntegers(true);
 }
 
