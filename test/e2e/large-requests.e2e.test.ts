@@ -21,6 +21,11 @@ const LARGE_WRITES_PER_WRITER = 4;
 const SMALL_WRITERS = 4;
 /** The small-write load stops with the large writers, or after this long at most. */
 const LOAD_MS_MAX = 30_000;
+/**
+ * Each large write's own deadline: generous, because on a machine whose cores are shared by
+ * the three nodes and other test files one 16 MiB write takes seconds, more across an election.
+ */
+const LARGE_WRITE_TIMEOUT_MS = 60_000;
 const STATUS_POLL_MS = 100;
 
 /** A blob whose first and last bytes say which write it belongs to. */
@@ -29,6 +34,11 @@ function blob(id: number, bytes: number): Uint8Array {
   b.writeUInt32BE(id, 0);
   b.writeUInt32BE(id, bytes - 4);
   return b;
+}
+
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
 }
 
 /** Every leader@term any node reported until `stop()`, in the order first seen. */
@@ -55,12 +65,15 @@ describe('maximum-size requests under a write load', () => {
     let largeDone = false;
     const watching = watchLeadership(() => largeDone);
     const loadEnds = Date.now() + LOAD_MS_MAX;
+    const largeMs: number[] = [];
     const largeWriter = async (first: number, bytes: number): Promise<number[]> => {
       const ids: number[] = [];
       for (let i = 0; i < LARGE_WRITES_PER_WRITER; i++) {
         const id = first + i;
-        await client.execute({ sql: 'INSERT INTO big(id, data) VALUES (?, ?)', params: [id, blob(id, bytes)] }, { timeoutMs: 15_000 });
+        const started = Date.now();
+        await client.execute({ sql: 'INSERT INTO big(id, data) VALUES (?, ?)', params: [id, blob(id, bytes)] }, { timeoutMs: LARGE_WRITE_TIMEOUT_MS });
         ids.push(id);
+        largeMs.push(Date.now() - started);
       }
       return ids;
     };
@@ -74,18 +87,22 @@ describe('maximum-size requests under a write load', () => {
       return ids;
     };
     const smallWriters = Array.from({ length: SMALL_WRITERS }, (_, w) => smallWriter(w + 1));
-    const large = await Promise.all([largeWriter(1, BLOB_BYTES), largeWriter(1_001, NEAR_MAX_BLOB_BYTES)]).finally(() => {
-      largeDone = true;
-    });
-    const small = (await Promise.all(smallWriters)).flat().sort((a, b) => a - b);
+    // Every writer is awaited before anything is asserted: a failed one is reported, not left running.
+    const largeSettled = await Promise.allSettled([largeWriter(1, BLOB_BYTES), largeWriter(1_001, NEAR_MAX_BLOB_BYTES)]);
+    largeDone = true;
+    const smallSettled = await Promise.allSettled(smallWriters);
     const leadership = await watching;
+    const large = largeSettled.map(settledValue);
+    const small = smallSettled.flatMap(settledValue).sort((a, b) => a - b);
     const notes = cluster.nodes.flatMap((n) =>
       fs
         .readFileSync(cluster.logFile(n.id), 'utf8')
         .split('\n')
         .filter((l) => l.includes('event loop blocked') || l.includes('driver waited') || l.includes('role changed')),
     );
-    process.stderr.write(`leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`);
+    process.stderr.write(
+      `large writes took ${largeMs.join(', ')} ms; leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`,
+    );
 
     expect(large.flat()).toHaveLength(2 * LARGE_WRITES_PER_WRITER);
     expect(small.length).toBeGreaterThan(0);
@@ -104,5 +121,5 @@ describe('maximum-size requests under a write load', () => {
       expect(bigRows.get(node.id), `big rows on ${node.id}`).toEqual(expectedBig);
       expect(smallRows.get(node.id)?.map((r) => Number(r[0])), `small rows on ${node.id}`).toEqual(small);
     }
-  }, 90_000);
+  }, 240_000);
 });
