@@ -190,6 +190,8 @@ export class Replica {
   private scheduled = false;
   private looping: Promise<void> | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** The state machine's checkpoint worker failed and that was logged (once). */
+  private checkpointFailureLogged = false;
   private stopped = false;
   private failed: unknown = null;
   private role: Role = 'follower';
@@ -675,6 +677,11 @@ export class Replica {
     let outcomes: ApplyOutcome[] | null = null;
     if (this.sql) {
       outcomes = this.sql.applyBatch(entries.map((e) => ({ index: e.index, kind: e.kind, data: e.data })));
+      const checkpointFailure = this.sql.walCheckpoints().failure;
+      if (checkpointFailure !== null && !this.checkpointFailureLogged) {
+        this.checkpointFailureLogged = true;
+        this.deps.logger.warn('WAL checkpoints moved back onto the event loop: the checkpoint worker failed', { error: checkpointFailure });
+      }
     }
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
