@@ -199,6 +199,11 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
     this.applied = this.pendingCommit;
   }
 
+  /** Sends nothing early: every message waits for its Ready's persist. */
+  takeEarlyMessages(): StaticLeaderMessage[] {
+    return [];
+  }
+
   compact(meta: SnapshotMeta): void {
     // The driver compacts while it applies a Ready, before advance(): what it handed out counts.
     if (meta.index <= this.offset || meta.index > Math.max(this.applied, this.pendingCommit)) return;

@@ -212,6 +212,16 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
   /** The driver did everything in the last Ready (persisted, sent, applied). */
   advance(): void;
   /**
+   * Between ready() and advance(), while the driver waits for that Ready's persist: the
+   * messages stepped or ticked into being since then that may leave before the persist
+   * completes — a leader's replication traffic (heartbeats above all), when neither that
+   * Ready nor anything since changed the hard state. They leave the outbox in order per
+   * recipient and never overtake a message to the same recipient that must wait for the
+   * persist (that Ready's own, or one made since). Empty otherwise, and when no Ready is
+   * in flight. A driver steps a core between ready() and advance() only while it is leader.
+   */
+  takeEarlyMessages(): M[];
+  /**
    * The state machine wrote a snapshot at `meta.index` (≤ applied); the core may forget
    * records up to `meta.index - retainEntries` and sends this snapshot to peers that need it.
    */

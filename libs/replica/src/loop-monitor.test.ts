@@ -87,7 +87,7 @@ describe('LoopMonitor', () => {
     expect(h.warnings.map((w) => w.fields['step'])).toEqual(['decode']);
   });
 
-  it('names a wait that kept the core untouched longer than a heartbeat interval', async () => {
+  it('names a wait that held the round longer than a heartbeat interval', async () => {
     const h = harness();
     const slowFsync = async (): Promise<string> => {
       h.block(700);
@@ -96,7 +96,7 @@ describe('LoopMonitor', () => {
     expect(await h.monitor.wait('fsync', slowFsync)).toBe('synced');
     await h.monitor.wait('fsync', async () => h.block(20));
     expect(h.warnings.map((w) => w.msg)).toEqual([
-      "driver waited 700 ms on 'fsync' with the core untouched: no heartbeat was sent or answered meanwhile",
+      "driver waited 700 ms on 'fsync': a follower answered no heartbeat meanwhile",
     ]);
     expect(h.warnings[0]?.fields).toMatchObject({ step: 'fsync', blockedMs: 700 });
   });

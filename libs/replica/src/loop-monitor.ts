@@ -23,8 +23,9 @@ export type LoopStep =
   | 'advance'; // the core told the Ready is done
 
 /**
- * The driver's waits that keep the core untouched without blocking the loop: while one runs,
- * no tick reaches the core, so a leader sends no heartbeat and a follower answers none.
+ * The driver's waits that do not block the loop but hold back the round: while one runs, a
+ * leader goes on stepping ticks and messages and sending its heartbeats, a follower steps
+ * nothing (its answers need the persist) and so answers no heartbeat.
  */
 export type LoopWait = 'fsync';
 
@@ -139,7 +140,7 @@ export class LoopMonitor implements LoopSteps {
         this.ports.warn(`event loop blocked for ${ms} ms in step '${stall.step}'`, { step: stall.step, blockedMs: ms, heartbeatMs: this.options.blockedMsMax });
         return;
       case 'wait':
-        this.ports.warn(`driver waited ${ms} ms on '${stall.step}' with the core untouched: no heartbeat was sent or answered meanwhile`, {
+        this.ports.warn(`driver waited ${ms} ms on '${stall.step}': a follower answered no heartbeat meanwhile`, {
           step: stall.step,
           blockedMs: ms,
           heartbeatMs: this.options.blockedMsMax,

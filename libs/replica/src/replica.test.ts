@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeId, raft } from '@quorumlite/consensus';
+import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type ProtocolModule } from '@quorumlite/consensus';
 import { MemoryNetwork } from '@quorumlite/transport';
 import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
 import { Replica, type ReplicaSettings } from './replica';
@@ -36,7 +36,7 @@ const noForwarding: WriteForwarder = {
   forward: () => Promise.reject(new Error('no forwarding in this test')),
 };
 
-async function startThree(): Promise<Harness> {
+async function startThree(protocol: ProtocolModule = raft as ProtocolModule): Promise<Harness> {
   const network = new MemoryNetwork();
   const h: Harness = { replicas: new Map(), roles: [], sent: new Map(), dirs: [] };
   for (const id of IDS) {
@@ -57,7 +57,7 @@ async function startThree(): Promise<Harness> {
       tickMs: TICK_MS,
       electionTimeoutTicks: ELECTION_TICKS,
       heartbeatTicks: 1,
-      protocolOptions: { preVote: true, checkQuorum: true },
+      protocolOptions: protocol.name === 'raft' ? { preVote: true, checkQuorum: true } : {},
       snapshotEveryEntries: 1_000_000,
       snapshotRetainEntries: 1_000,
       snapshotLogBytesMax: 1 << 30,
@@ -72,11 +72,11 @@ async function startThree(): Promise<Harness> {
     h.sent.set(id, sent);
     const send = transport.send.bind(transport);
     transport.send = (to, bytes) => {
-      sent.push(raft.decodeMessage(bytes).type);
+      sent.push(protocol.decodeMessage(bytes).type);
       send(to, bytes);
     };
     const replica = await Replica.open(settings, {
-      protocol: raft,
+      protocol,
       transport,
       forwarder: noForwarding,
       clock: systemClock,
@@ -140,4 +140,27 @@ describe('Replica driver', () => {
     expect(h.sent.get(followerId)!.filter((type) => type === 'preVote' || type === 'vote')).toEqual([]);
     expect(follower.status()).toMatchObject({ role: 'follower', leaderId, term, protocol: 'raft', fencingName: 'term' });
   }, 30_000);
+
+  describe.each(PROTOCOL_NAMES)('%s', (name) => {
+    it('a leader whose fsync stalls for three election timeouts keeps sending heartbeats and stays leader', async () => {
+      harness = await startThree(PROTOCOLS[name] as ProtocolModule);
+      const h = harness;
+      const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+      await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+      const leader = h.replicas.get(leaderId)!;
+      await leader.execute({ statements: [{ sql: 'CREATE TABLE t (x)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+      const term = leader.status().term;
+      h.roles.length = 0;
+      const sentBefore = h.sent.get(leaderId)!.length;
+      const release = stallDisk(leader);
+      const write = leader.execute({ statements: [{ sql: 'INSERT INTO t VALUES (1)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 10_000, forwarded: false });
+      await new Promise((resolve) => setTimeout(resolve, 3 * ELECTION_TICKS * TICK_MS * 2));
+      const sentDuringStall = h.sent.get(leaderId)!.length - sentBefore;
+      release();
+      await write;
+      expect(sentDuringStall, 'messages the leader sent while its disk stalled').toBeGreaterThan(6);
+      expect(h.roles.filter((r) => r.role === 'candidate' || (r.role === 'leader' && r.node !== leaderId))).toEqual([]);
+      for (const r of h.replicas.values()) expect(r.status()).toMatchObject({ leaderId, term });
+    }, 30_000);
+  });
 });

@@ -33,6 +33,7 @@ import {
   type Role,
   type SnapshotMeta,
   type Term,
+  assertNever,
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore } from '@quorumlite/storage';
@@ -190,6 +191,9 @@ export class Replica {
   private scheduled = false;
   private looping: Promise<void> | null = null;
   private ticker: NodeJS.Timeout | null = null;
+  /** A Ready's persist is in flight: a leader steps what arrives meanwhile (stepDuringPersist). */
+  private persisting = false;
+  private duringPersistScheduled = false;
   /** The state machine's checkpoint worker failed and that was logged (once). */
   private checkpointFailureLogged = false;
   private stopped = false;
@@ -547,7 +551,36 @@ export class Replica {
 
   private push(event: InboxEvent): void {
     this.inbox.push(event);
-    this.kick();
+    if (this.persisting) this.kickDuringPersist();
+    else this.kick();
+  }
+
+  private kickDuringPersist(): void {
+    if (this.duringPersistScheduled || this.stopped) return;
+    this.duringPersistScheduled = true;
+    setImmediate(() => {
+      this.duringPersistScheduled = false;
+      this.stepDuringPersist();
+    });
+  }
+
+  /**
+   * While a Ready's persist is in flight, a leader goes on stepping ticks and messages in
+   * their order and sends what its core lets leave before the persist completes (its
+   * heartbeats and appends): a slow fsync of a large record no longer silences it for longer
+   * than an election timeout. A follower waits — its answers need the persist anyway — and
+   * so does the rest of the inbox once the core is no longer leader.
+   */
+  private stepDuringPersist(): void {
+    if (!this.persisting || this.failed || this.stopped) return;
+    try {
+      this.steps.run('feed', () => {
+        while (this.inbox.length > 0 && this.core.status().role === 'leader') this.feedEvent(this.inbox.shift()!);
+      });
+      for (const m of this.core.takeEarlyMessages()) this.send(m);
+    } catch (e: unknown) {
+      this.fail(e);
+    }
   }
 
   private kick(): void {
@@ -589,22 +622,7 @@ export class Replica {
   }
 
   private feedCore(): void {
-    for (const event of this.inbox.splice(0)) {
-      switch (event.kind) {
-        case 'tick':
-          this.core.tick();
-          break;
-        case 'message':
-          this.core.step(event.message);
-          break;
-        case 'snapshot-failure':
-          this.core.reportSnapshotFailure(event.to);
-          break;
-        case 'unreachable':
-          this.core.reportUnreachable(event.to);
-          break;
-      }
-    }
+    for (const event of this.inbox.splice(0)) this.feedEvent(event);
     const batch = this.proposals.splice(0, this.settings.proposalBatchMax);
     for (const p of batch) this.proposeNow(p);
     if (this.queuedReads.length > 0) {
@@ -612,6 +630,25 @@ export class Replica {
       const id = `r${++this.readBatchSeq}`;
       this.readBatches.set(id, this.queuedReads.splice(0));
       this.core.readIndex(id);
+    }
+  }
+
+  private feedEvent(event: InboxEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        this.core.tick();
+        break;
+      case 'message':
+        this.core.step(event.message);
+        break;
+      case 'snapshot-failure':
+        this.core.reportSnapshotFailure(event.to);
+        break;
+      case 'unreachable':
+        this.core.reportUnreachable(event.to);
+        break;
+      default:
+        assertNever(event, 'inbox event');
     }
   }
 
@@ -649,7 +686,12 @@ export class Replica {
       if (truncateAfter !== null) this.log.truncateAfter(truncateAfter);
       if (hardState) this.log.setHardState(hardState);
       if (entries.length > 0) this.steps.run('persist', () => this.log.append(entries));
-      return this.steps.wait('fsync', () => this.log.flush(mustSync));
+      this.persisting = true;
+      // What arrived before the write began is stepped now, not after it.
+      if (this.inbox.length > 0) this.kickDuringPersist();
+      return this.steps.wait('fsync', () => this.log.flush(mustSync)).finally(() => {
+        this.persisting = false;
+      });
     },
     send: (message) => this.send(message),
     apply: (entries) => this.steps.run('apply', () => this.apply(entries)),

@@ -4,3 +4,4 @@ export { Inflights, Progress, type ProgressState } from './progress';
 export { hasQuorum, majority, quorumValue, voteResult, type VoteResult } from './quorum';
 export { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
 export { refuseProtocolOptions, validateCoreOptions } from './options';
+export { recipientsOf, splitEarly, type EarlySplit } from './early';

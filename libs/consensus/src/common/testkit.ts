@@ -17,6 +17,7 @@ import {
   type PersistedState,
   type ReadFailure,
   type ReadState,
+  type Ready,
   type SnapshotMeta,
 } from '../contract';
 
@@ -69,6 +70,12 @@ export class TestNet<M extends BaseMessage> {
   private readonly down = new Set<string>();
   private readonly cut = new Set<string>();
   filter: (m: M) => boolean = () => true;
+  /**
+   * Called for each Ready once its records and hard state are on the disk, before advance():
+   * what a driver steps into a leader while its persist is in flight. Returns the messages to
+   * send then, which go after the Ready's early messages and before its late ones.
+   */
+  duringPersist: ((id: string, core: ConsensusCore<M>, rd: Ready<M>) => M[]) | null = null;
 
   constructor(
     private readonly create: CoreFactory<M>,
@@ -131,7 +138,8 @@ export class TestNet<M extends BaseMessage> {
       const first = rd.entries[0];
       if (first) disk.entries = [...disk.entries.filter((e) => e.index < first.index), ...rd.entries];
       if (rd.hardState) disk.hardState = rd.hardState;
-      for (const m of [...rd.earlyMessages, ...rd.messages]) {
+      const during = this.duringPersist?.(id, core, rd) ?? [];
+      for (const m of [...rd.earlyMessages, ...during, ...rd.messages]) {
         this.sent.push(m);
         this.queue.push(m);
       }

@@ -38,7 +38,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, recipientsOf, splitEarly, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -91,6 +91,8 @@ interface HandedOut {
   readonly snapshot: SnapshotMeta | null;
   readonly appliedTo: number | null;
   readonly promised: number | null;
+  /** Recipients of its messages that leave after the persist. */
+  readonly lateRecipients: ReadonlySet<NodeId>;
 }
 
 export class PaxosCore implements ConsensusCore<PaxosMessage> {
@@ -264,6 +266,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       snapshot,
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
       promised: hardChanged ? this.promised : null,
+      lateRecipients: recipientsOf(rd.messages),
     };
     this.outbox = [];
     this.readStates = [];
@@ -271,6 +274,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (hardChanged) this.prevHard = { promised: this.promised };
     if (softChanged) this.prevSoft = soft;
     return rd;
+  }
+
+  takeEarlyMessages(): PaxosMessage[] {
+    const h = this.handedOut;
+    if (h === null || h.promised !== null || this.state !== 'leader' || this.promised !== this.prevHard.promised) return [];
+    const { early, rest } = splitEarly(this.outbox, isLeaderBroadcast, h.lateRecipients);
+    this.outbox = rest;
+    return early;
   }
 
   advance(): void {

@@ -29,6 +29,8 @@ export class SlotLog {
   private offsetBallot: number;
   private slots: Entry[];
   private stable: number;
+  /** The lowest slot (less one) accepted again since the last unstableEntries(): stableTo() stops there. */
+  private changedSinceHandOut = Infinity;
   private chosen: number;
   private applied: number;
   private snapshotMeta: SnapshotMeta | null;
@@ -139,13 +141,18 @@ export class SlotLog {
         this.slots[e.index - this.offset - 1] = e;
       }
       this.stable = Math.min(this.stable, e.index - 1);
+      this.changedSinceHandOut = Math.min(this.changedSinceHandOut, e.index - 1);
       changed++;
     }
     return changed;
   }
 
-  /** Records storage does not hold as they are here (from the lowest changed slot on). */
+  /**
+   * Records storage does not hold as they are here (from the lowest changed slot on), handed
+   * to the driver to persist: stableTo() later counts only those still unchanged by then.
+   */
   unstableEntries(): Entry[] {
+    this.changedSinceHandOut = Infinity;
     return this.slots.slice(this.stable - this.offset);
   }
 
@@ -153,9 +160,14 @@ export class SlotLog {
     return this.stable < this.lastIndex();
   }
 
-  /** The driver persisted everything handed out up to `index` (nothing may change between ready() and advance()). */
+  /**
+   * The driver persisted everything handed out up to `index`. A slot accepted again since it
+   * was handed out (a step between ready() and advance()) holds a value storage does not
+   * have: stable stops below it, and the next Ready writes it.
+   */
   stableTo(index: number): void {
-    if (index > this.stable) this.stable = Math.min(index, this.lastIndex());
+    const to = Math.min(index, this.lastIndex(), this.changedSinceHandOut);
+    if (to > this.stable) this.stable = to;
   }
 
   /** Every slot up to `i` holds its chosen value: they may be applied. */

@@ -37,7 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -51,6 +51,10 @@ interface HandedOut {
   readonly lastEntry: { readonly index: number; readonly term: number } | null;
   readonly snapshot: SnapshotMeta | null;
   readonly appliedTo: number | null;
+  /** It carried a new term or vote: nothing leaves early until advance() says it is durable. */
+  readonly hardChanged: boolean;
+  /** Recipients of its messages that leave after the persist. */
+  readonly lateRecipients: ReadonlySet<NodeId>;
 }
 
 /** A leader's replication traffic, which never depends on the leader's own pending persist. */
@@ -245,6 +249,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       lastEntry: last === undefined ? null : { index: last.index, term: last.term },
       snapshot,
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
+      hardChanged,
+      lateRecipients: recipientsOf(rd.messages),
     };
     this.outbox = [];
     this.readStates = [];
@@ -253,6 +259,14 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (hardChanged) this.prevHard = hard;
     if (softChanged) this.prevSoft = soft;
     return rd;
+  }
+
+  takeEarlyMessages(): RaftMessage[] {
+    const h = this.handedOut;
+    if (h === null || h.hardChanged || this.state !== 'leader' || this.hardChanged(this.hardState())) return [];
+    const { early, rest } = splitEarly(this.outbox, isLeaderReplication, h.lateRecipients);
+    this.outbox = rest;
+    return early;
   }
 
   advance(): void {

@@ -26,6 +26,12 @@ export interface FaultOptions {
   readonly transferLeadership: number;
   /** Each node's tick period is 1 ± up to this fraction (clock rate skew). */
   readonly tickSkew: number;
+  /**
+   * Probability that a tick or message reaching a leader is held until the leader's next
+   * persist and stepped while it is in flight (between ready() and advance()), with the
+   * core's early messages sent at once — what a node does while its disk is slow.
+   */
+  readonly heldUntilPersist: number;
 }
 
 export interface WorkloadOptions {
@@ -93,6 +99,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   downTicksMax: 40,
   transferLeadership: 0.03,
   tickSkew: 0.1,
+  heldUntilPersist: 0.25,
 };
 
 export const NO_FAULTS: FaultOptions = {

@@ -76,6 +76,10 @@ export interface SimStats {
   reads: number;
   readStates: number;
   readFailures: number;
+  /** Ticks and messages a leader stepped while a persist of its was in flight. */
+  steppedDuringPersist: number;
+  /** Messages takeEarlyMessages() let leave during a persist. */
+  earlyMessagesSent: number;
 }
 
 export interface SimResult {
@@ -128,7 +132,11 @@ interface SimNode<M extends BaseMessage> {
   pending: Map<number, PendingProposal>;
   /** Things to tell the core once the current Ready is done (it must not be re-entered mid-Ready). */
   reports: Array<{ readonly kind: 'unreachable' | 'snapshot_failure'; readonly to: NodeId }>;
+  /** Ticks and messages that reached this leader while its disk was "slow": stepped during its next persist, in order. */
+  held: Held<M>[];
 }
+
+type Held<M> = { readonly kind: 'tick' } | { readonly kind: 'message'; readonly message: M };
 
 export function simulate<M extends BaseMessage>(options: SimOptions<M>): SimResult {
   return new Simulation(options).run();
@@ -162,6 +170,7 @@ class Simulation<M extends BaseMessage> {
     leaderElections: 0, highestTerm: 0, messagesSent: 0, messagesDelivered: 0, messagesLost: 0,
     messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
     crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
+    steppedDuringPersist: 0, earlyMessagesSent: 0,
   };
 
   constructor(private readonly options: SimOptions<M>) {
@@ -208,7 +217,7 @@ class Simulation<M extends BaseMessage> {
     for (const id of this.ids) {
       const node: SimNode<M> = {
         id, disk: new SimDisk(), core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
-        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [],
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [],
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -307,6 +316,7 @@ class Simulation<M extends BaseMessage> {
     node.staged.clear();
     node.pending.clear();
     node.reports = [];
+    node.held = [];
     this.stats.crashes += 1;
     this.stats.unsyncedWritesLost += lost;
     this.log(`crash ${node.id}#${node.incarnation} lost ${lost}/${unsynced} unsynced writes`);
@@ -322,11 +332,58 @@ class Simulation<M extends BaseMessage> {
   private onTick(id: NodeId, incarnation: number): void {
     const node = this.node(id);
     if (node.core === null || node.incarnation !== incarnation) return;
-    this.log(`tick ${id}`);
-    node.core.tick();
-    this.drain(node);
+    if (this.holds(node)) {
+      node.held.push({ kind: 'tick' });
+      this.log(`tick ${id} held until a persist`);
+    } else {
+      this.releaseHeld(node);
+      this.log(`tick ${id}`);
+      node.core.tick();
+      this.drain(node);
+    }
     const period = node.tickPeriod * (0.98 + 0.04 * this.random());
     this.queue.push(this.now + period, { kind: 'tick', node: id, incarnation });
+  }
+
+  /** Whether a stimulus reaching `node` now waits for its next persist (leaders only: see takeEarlyMessages). */
+  private holds(node: SimNode<M>): boolean {
+    if (this.calm || this.faults.heldUntilPersist === 0 || node.core === null || node.core.status().role !== 'leader') return false;
+    return this.random() < this.faults.heldUntilPersist;
+  }
+
+  /** Steps what was held, in order, outside any persist (the disk came back before another Ready). */
+  private releaseHeld(node: SimNode<M>): void {
+    for (const h of node.held.splice(0)) {
+      if (node.core === null) return;
+      if (h.kind === 'tick') node.core.tick();
+      else node.core.step(h.message);
+      this.drain(node);
+    }
+  }
+
+  /**
+   * During a persist: steps what was held, one at a time while the core is still leader (a
+   * driver steps a core between ready() and advance() only then), and sends what the core
+   * lets leave early. What is left is stepped after the Ready, in order.
+   */
+  private stepDuringPersist(node: SimNode<M>): void {
+    const core = node.core;
+    if (core === null) return;
+    while (node.held.length > 0 && core.status().role === 'leader') {
+      const h = node.held.shift()!;
+      this.stats.steppedDuringPersist += 1;
+      if (h.kind === 'tick') {
+        this.log(`tick ${node.id} during a persist`);
+        core.tick();
+      } else {
+        this.log(`deliver ${h.message.type} ${h.message.from}->${node.id} during a persist`);
+        core.step(h.message);
+      }
+    }
+    for (const m of core.takeEarlyMessages()) {
+      this.stats.earlyMessagesSent += 1;
+      this.send(node, m);
+    }
   }
 
   private onDeliver(event: Extract<SimEvent, { kind: 'deliver' }>): void {
@@ -343,6 +400,13 @@ class Simulation<M extends BaseMessage> {
       node.staged.set(`${message.snapshot.index}:${message.snapshot.term}`, event.snapshotState);
     }
     this.stats.messagesDelivered += 1;
+    if (this.holds(node)) {
+      node.held.push({ kind: 'message', message });
+      this.log(`deliver ${message.type} ${event.from}->${event.to} held until a persist`);
+      return;
+    }
+    this.releaseHeld(node);
+    if (node.core === null) return;
     this.log(`deliver ${message.type} ${event.from}->${event.to}`);
     node.core.step(message);
     this.drain(node);
@@ -562,6 +626,8 @@ class Simulation<M extends BaseMessage> {
       this.log(`persist ${node.id} entries ${first.index}..${first.index + entries.length - 1} sync=${mustSync}`);
     }
     if (hardState !== null) node.disk.writeHardState(hardState);
+    // The write is on its way to the disk: a leader steps what reached it meanwhile.
+    if (node.held.length > 0) this.stepDuringPersist(node);
     if (mustSync) node.disk.fsync();
   }
 

@@ -42,7 +42,7 @@ import {
   type SoftState,
 } from '../contract';
 import { MemoryLog } from '../common/log';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, majority, quorumValue, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, majority, quorumValue, recipientsOf, splitEarly, type ConfirmedRead, type ReadRequest } from '../common';
 import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
 import type {
   AckEpochMessage,
@@ -144,6 +144,8 @@ interface HandedOut {
   readonly snapshot: SnapshotMeta | null;
   readonly appliedTo: number | null;
   readonly hard: ZabHardState | null;
+  /** Recipients of its messages that leave after the persist. */
+  readonly lateRecipients: ReadonlySet<NodeId>;
 }
 
 export class ZabCore implements ConsensusCore<ZabMessage> {
@@ -332,6 +334,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       snapshot,
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
       hard: hardChanged ? hard : null,
+      lateRecipients: recipientsOf(rd.messages),
     };
     this.outbox = [];
     this.readStates = [];
@@ -339,6 +342,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (hardChanged) this.prevHard = hard;
     if (softChanged) this.prevSoft = soft;
     return rd;
+  }
+
+  takeEarlyMessages(): ZabMessage[] {
+    const h = this.handedOut;
+    if (h === null || h.hard !== null || !this.isLeading() || this.hardChanged(this.hardState())) return [];
+    const { early, rest } = splitEarly(this.outbox, isLeaderBroadcast, h.lateRecipients);
+    this.outbox = rest;
+    return early;
   }
 
   advance(): void {
