@@ -47,6 +47,15 @@ describe('decodeError', () => {
     expect(decodeError(new Error('boom')).code).toBe('internal');
   });
 
+  it('reads a status without ql-code as too_large when it is RESOURCE_EXHAUSTED, and checks the ql-code it is given', () => {
+    // grpc-js's own "message larger than max" carries no ql-code: too large, not worth a retry.
+    const big = decodeError(serviceError(grpc.status.RESOURCE_EXHAUSTED, 'Received message larger than max (20000000 vs. 16777216)'));
+    expect(big.code).toBe('too_large');
+    expect(isRetryable(big)).toBe(false);
+    // An unknown ql-code is not passed through as if it were one.
+    expect(decodeError(serviceError(grpc.status.UNAVAILABLE, 'x', { 'ql-code': 'made_up' })).code).toBe('unavailable');
+  });
+
   it('never retries request errors', () => {
     for (const code of ['sql_error', 'refused', 'invalid', 'too_large', 'internal']) {
       expect(isRetryable(new QuorumliteError('x', { code, grpcCode: 9 }))).toBe(false);

@@ -3,7 +3,7 @@
  * (see the comment at the top of proto/quorumlite/v1/sql.proto for the keys).
  */
 import * as grpc from '@grpc/grpc-js';
-import type { QlErrorCode } from '@quorumlite/proto';
+import { parseQlCode, qlCodeOfStatus, type QlErrorCode } from '@quorumlite/proto';
 
 /** The ql-code values a node sends, plus what the client derives when a status carries none. */
 export type QlCode = QlErrorCode;
@@ -56,22 +56,6 @@ export function isRetryable(e: QuorumliteError): boolean {
   return RETRYABLE_CODES.has(e.code);
 }
 
-function codeFromStatus(grpcCode: number): QlCode {
-  switch (grpcCode) {
-    case grpc.status.DEADLINE_EXCEEDED:
-      return 'timeout';
-    case grpc.status.INVALID_ARGUMENT:
-      return 'invalid';
-    case grpc.status.RESOURCE_EXHAUSTED:
-      return 'overloaded';
-    case grpc.status.UNAVAILABLE:
-    case grpc.status.CANCELLED:
-      return 'unavailable';
-    default:
-      return 'internal';
-  }
-}
-
 function metaString(md: grpc.Metadata | undefined, key: string): string | undefined {
   const v = md?.get(key)[0];
   if (v === undefined) return undefined;
@@ -96,7 +80,7 @@ export function decodeError(e: unknown, address?: string): QuorumliteError {
     return new QuorumliteError(message, { code: 'internal', grpcCode: grpc.status.INTERNAL, address, cause: e });
   }
   const md = e.metadata;
-  const code = metaString(md, 'ql-code') ?? codeFromStatus(e.code);
+  const code = parseQlCode(metaString(md, 'ql-code')) ?? qlCodeOfStatus(e.code);
   // grpc-js appends an empty "Resolution note:" to connection failures; it says nothing.
   const details = (e.details || e.message).replace(/\s*Resolution note:\s*$/, '');
   const message = code === 'unavailable' && address && !metaString(md, 'ql-code') ? `cannot reach ${address}: ${details}` : details;

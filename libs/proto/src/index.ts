@@ -163,3 +163,46 @@ export const QL_ERROR_CODES = [
 ] as const;
 
 export type QlErrorCode = (typeof QL_ERROR_CODES)[number];
+
+/** The gRPC status each ql-code travels with: one table for the node and the client. */
+export const QL_ERROR_STATUS: Readonly<Record<QlErrorCode, grpc.status>> = {
+  sql_error: grpc.status.INVALID_ARGUMENT,
+  refused: grpc.status.INVALID_ARGUMENT,
+  invalid: grpc.status.INVALID_ARGUMENT,
+  too_large: grpc.status.RESOURCE_EXHAUSTED,
+  not_leader: grpc.status.UNAVAILABLE,
+  no_leader: grpc.status.UNAVAILABLE,
+  timeout: grpc.status.DEADLINE_EXCEEDED,
+  overloaded: grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
+  stale: grpc.status.FAILED_PRECONDITION,
+  internal: grpc.status.INTERNAL,
+};
+
+/**
+ * The ql-code of a status that came without one — from gRPC itself, not a node: a
+ * RESOURCE_EXHAUSTED is then a message over the receiver's size limit (too_large, not worth
+ * a retry); a node that is overloaded always says so in ql-code.
+ */
+export function qlCodeOfStatus(status: number): QlErrorCode {
+  switch (status) {
+    case grpc.status.DEADLINE_EXCEEDED:
+      return 'timeout';
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.CANCELLED:
+      return 'unavailable';
+    case grpc.status.INVALID_ARGUMENT:
+      return 'invalid';
+    case grpc.status.RESOURCE_EXHAUSTED:
+      return 'too_large';
+    case grpc.status.FAILED_PRECONDITION:
+      return 'stale';
+    default:
+      return 'internal';
+  }
+}
+
+/** A ql-code read from metadata, checked against the list (undefined when it is not one). */
+export function parseQlCode(raw: string | undefined): QlErrorCode | undefined {
+  return raw !== undefined && (QL_ERROR_CODES as readonly string[]).includes(raw) ? (raw as QlErrorCode) : undefined;
+}

@@ -1,20 +1,8 @@
 /** Maps replica errors to gRPC statuses with `ql-*` trailing metadata (see sql.proto). */
 import * as grpc from '@grpc/grpc-js';
+import { parseQlCode, QL_ERROR_STATUS, qlCodeOfStatus } from '@quorumlite/proto';
 import { ReplicaError, type ReplicaErrorCode } from '@quorumlite/replica';
 
-const STATUS: Record<ReplicaErrorCode, grpc.status> = {
-  sql_error: grpc.status.INVALID_ARGUMENT,
-  refused: grpc.status.INVALID_ARGUMENT,
-  invalid: grpc.status.INVALID_ARGUMENT,
-  too_large: grpc.status.RESOURCE_EXHAUSTED,
-  not_leader: grpc.status.UNAVAILABLE,
-  no_leader: grpc.status.UNAVAILABLE,
-  timeout: grpc.status.DEADLINE_EXCEEDED,
-  overloaded: grpc.status.RESOURCE_EXHAUSTED,
-  unavailable: grpc.status.UNAVAILABLE,
-  stale: grpc.status.FAILED_PRECONDITION,
-  internal: grpc.status.INTERNAL,
-};
 
 export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
   const err =
@@ -29,7 +17,7 @@ export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
   if (d.leaderAddress) metadata.set('ql-leader-addr', d.leaderAddress);
   if (d.index !== undefined) metadata.set('ql-index', String(d.index));
   if (d.statementIndex !== undefined) metadata.set('ql-statement', String(d.statementIndex));
-  return { code: STATUS[err.code], details: err.message, metadata };
+  return { code: QL_ERROR_STATUS[err.code], details: err.message, metadata };
 }
 
 /** The reverse, for a forwarded write whose leader answered with an error. */
@@ -38,7 +26,7 @@ export function fromServiceError(e: grpc.ServiceError): ReplicaError {
     const v = e.metadata?.get(key)[0];
     return v === undefined ? undefined : String(v);
   };
-  const code = (get('ql-code') as ReplicaErrorCode | undefined) ?? grpcToCode(e.code);
+  const code: ReplicaErrorCode = parseQlCode(get('ql-code')) ?? qlCodeOfStatus(e.code);
   const index = get('ql-index');
   const statement = get('ql-statement');
   return new ReplicaError(code, e.details || e.message, {
@@ -48,20 +36,4 @@ export function fromServiceError(e: grpc.ServiceError): ReplicaError {
     ...(index ? { index: Number(index) } : {}),
     ...(statement ? { statementIndex: Number(statement) } : {}),
   });
-}
-
-function grpcToCode(code: grpc.status): ReplicaErrorCode {
-  switch (code) {
-    case grpc.status.DEADLINE_EXCEEDED:
-      return 'timeout';
-    case grpc.status.UNAVAILABLE:
-    case grpc.status.CANCELLED:
-      return 'unavailable';
-    case grpc.status.INVALID_ARGUMENT:
-      return 'invalid';
-    case grpc.status.RESOURCE_EXHAUSTED:
-      return 'too_large';
-    default:
-      return 'internal';
-  }
 }
