@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LocalCluster } from '../../../cluster/src';
+import type { LocalCluster } from '@quorumlite/cluster';
 import { toJsonLine } from './history';
 import { describePhases, type PhaseTiming } from './phases';
-import type { ChaosResult } from './run';
+import type { ChaosResult } from './types';
 
 function stamp(): string {
   return new Date().toISOString().replace(/[:.]/g, '-');

@@ -13,7 +13,7 @@ import {
   type RegisterOp,
 } from '../checker';
 import type { OpRecord, WorkloadName } from './history';
-import type { ChaosCheck, ChaosRun, Verdict } from './run';
+import type { ChaosCheck, ChaosRun, Verdict } from './types';
 import { BANK_ACCOUNTS, BANK_INITIAL_BALANCE } from './workloads';
 
 /** Anomalies quoted in a verdict; the checker's own count is always given. */

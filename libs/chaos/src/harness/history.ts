@@ -3,7 +3,7 @@
  * one per fault. Values are JSON-safe (bigints from SQLite become numbers when they fit, else
  * strings) so a history can be written as JSON lines and replayed by a checker.
  */
-import { QuorumliteError } from '../../../client/src';
+import { QuorumliteError } from '@quorumlite/client';
 
 export type WorkloadName = 'register' | 'bank' | 'append';
 

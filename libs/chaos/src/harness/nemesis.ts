@@ -5,8 +5,8 @@
  *
  * Nothing here knows the consensus protocol: "leader" is whichever node says it leads.
  */
-import type { LocalCluster } from '../../../cluster/src';
-import { seededRandom } from '../../../consensus/src/prng';
+import type { LocalCluster } from '@quorumlite/cluster';
+import { seededRandom } from '@quorumlite/consensus/prng';
 import { bridgeGrudge, describeGrudge, splitGrudge, type Grudge, type ProxyMesh } from './network';
 import type { CutMode } from './proxy';
 import { assertNever } from './workloads';

@@ -8,100 +8,20 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { QuorumliteClient, type SqlValue } from '../../../client/src';
-import { LocalCluster, START_TIMEOUT_MS_DEFAULT } from '../../../cluster/src';
-import { HistoryRecorder, countByOutcome, type OpRecord, type Outcome, type WorkloadName } from './history';
+import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
+import { LocalCluster, START_TIMEOUT_MS_DEFAULT } from '@quorumlite/cluster';
+import { HistoryRecorder, countByOutcome, type WorkloadName } from './history';
 import { ProxyMesh } from './network';
-import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault, type TimelineEntry } from './nemesis';
+import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault } from './nemesis';
 import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEFAULT, runFinalReads, runWorker, uniqueCounter } from './workers';
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
 import { HISTORY_CHECKS } from './checks';
 import { DeadlineExceededError, PhaseClock, describePhases, settleWithin, sleepUnlessAborted, type PhaseTiming } from './phases';
 
-export interface ChaosOptions {
-  seed: number;
-  durationMs: number;
-  /** Default 'raft'; passed to every node as --protocol. */
-  protocol?: string;
-  nodes?: number;
-  workloads?: readonly WorkloadName[];
-  /** Fault families (kill, pause, partition) or exact fault kinds; default: every kind. */
-  nemesis?: readonly (NemesisName | FaultKind)[];
-  workers?: number;
-  nodeBin?: string;
-  nodeArgs?: string[];
-  /** Where failed runs leave their evidence; default <cwd>/.chaos. */
-  artifactsRoot?: string;
-  /** Keep artifacts even when the run passes. */
-  keepArtifacts?: boolean;
-  scheduleQuietMs?: readonly [number, number];
-  scheduleHoldMs?: readonly [number, number];
-  clientTimeoutMs?: number;
-  clientRetryBudgetMs?: number;
-  /** How long the cluster gets to elect a leader and apply everything after the heal. */
-  convergeTimeoutMs?: number;
-  /**
-   * The whole run's deadline, start to stop (default: durationMs + convergeTimeoutMs +
-   * OVERALL_SLACK_MS). Past it the run stops waiting, reports the phase it was stuck in and
-   * fails; keep it below any outer timeout (a test runner's) so that report is seen.
-   */
-  overallTimeoutMs?: number;
-  /**
-   * Checks on the finished run, default HISTORY_CHECKS (register, bank, append checkers).
-   * The harness's own problems and the replica comparison are always checked.
-   */
-  checks?: readonly ChaosCheck[];
-  log?: (line: string) => void;
-}
+import type { ChaosCheck, ChaosOptions, ChaosOptionsResolved, ChaosResult, ChaosRun, ReplicaDump, Verdict } from './types';
 
-export interface ReplicaDump {
-  nodeId: string;
-  /** Workload table → rows in the workload's dump order; null when the node could not be read. */
-  tables: Record<string, SqlValue[][] | null>;
-  appliedIndex: string | null;
-}
-
-export interface Verdict {
-  name: string;
-  /** 'unknown': the checker hit a search limit; reported, but not a failure. */
-  valid: boolean | 'unknown';
-  reasons: string[];
-  /** How long the check took (checkers search; a slow one should be visible). */
-  elapsedMs?: number;
-}
-
-export interface ChaosRun {
-  seed: number;
-  options: ChaosOptionsResolved;
-  history: OpRecord[];
-  timeline: TimelineEntry[];
-  plan: PlannedFault[];
-  dumps: ReplicaDump[];
-  /** Problems of the harness's own phases: a node that never came back, no convergence, the deadline. */
-  problems: string[];
-  /** How long each phase took, in order, on every run (a slow but valid run shows here too). */
-  phases: PhaseTiming[];
-  startedAtMs: number;
-  endedAtMs: number;
-}
-
-export type ChaosCheck = (run: ChaosRun) => Verdict | Verdict[];
-
-export interface ChaosResult extends ChaosRun {
-  valid: boolean;
-  verdicts: Verdict[];
-  reasons: string[];
-  counts: Record<Outcome, number>;
-  faultsByKind: Partial<Record<FaultKind, number>>;
-  replayCommand: string;
-  artifactsDir: string | null;
-}
-
-export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs' | 'overallTimeoutMs'>> & {
-  faults: FaultKind[];
-  nemesis: (NemesisName | FaultKind)[];
-};
+export type { ChaosCheck, ChaosOptions, ChaosOptionsResolved, ChaosResult, ChaosRun, ReplicaDump, Verdict } from './types';
 
 const WORKERS_DEFAULT = 8;
 const CONVERGE_TIMEOUT_MS_DEFAULT = 30_000;

@@ -4,8 +4,8 @@
  * the worker continues as a new process id (the old one is, for a checker, still waiting for
  * an answer that will never come), as Jepsen does.
  */
-import { QuorumliteClient, type QuorumliteError } from '../../../client/src';
-import { seededRandom } from '../../../consensus/src/prng';
+import { QuorumliteClient, type QuorumliteError } from '@quorumlite/client';
+import { seededRandom } from '@quorumlite/consensus/prng';
 import { attemptInDoubt, writeOutcome, type HistoryRecorder, type OpInput, type OpOutput, type WorkloadName } from './history';
 import { WORKLOADS, isWrite, runOp } from './workloads';
 

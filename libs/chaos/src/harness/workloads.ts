@@ -3,7 +3,7 @@
  * create it, how to pick a random operation, how to run one, and which final reads and replica
  * dump describe its end state.
  */
-import type { ExecuteResult, QueryResult, QuorumliteClient, SqlValue } from '../../../client/src';
+import type { ExecuteResult, QueryResult, QuorumliteClient, SqlValue } from '@quorumlite/client';
 import { toJsonNumber, type OpInput, type OpOutput, type WorkloadName } from './history';
 
 export const REGISTER_KEYS = 5;

@@ -1,0 +1,92 @@
+/**
+ * What a chaos run takes and gives: its options, the finished run the checks read, their
+ * verdicts. Apart from the harness code, so checks and artifacts depend on these alone.
+ */
+import type { SqlValue } from '@quorumlite/client';
+import type { OpRecord, Outcome, WorkloadName } from './history';
+import type { FaultKind, NemesisName, PlannedFault, TimelineEntry } from './nemesis';
+import type { PhaseTiming } from './phases';
+
+export interface ChaosOptions {
+  seed: number;
+  durationMs: number;
+  /** Default 'raft'; passed to every node as --protocol. */
+  protocol?: string;
+  nodes?: number;
+  workloads?: readonly WorkloadName[];
+  /** Fault families (kill, pause, partition) or exact fault kinds; default: every kind. */
+  nemesis?: readonly (NemesisName | FaultKind)[];
+  workers?: number;
+  nodeBin?: string;
+  nodeArgs?: string[];
+  /** Where failed runs leave their evidence; default <cwd>/.chaos. */
+  artifactsRoot?: string;
+  /** Keep artifacts even when the run passes. */
+  keepArtifacts?: boolean;
+  scheduleQuietMs?: readonly [number, number];
+  scheduleHoldMs?: readonly [number, number];
+  clientTimeoutMs?: number;
+  clientRetryBudgetMs?: number;
+  /** How long the cluster gets to elect a leader and apply everything after the heal. */
+  convergeTimeoutMs?: number;
+  /**
+   * The whole run's deadline, start to stop (default: durationMs + convergeTimeoutMs +
+   * OVERALL_SLACK_MS). Past it the run stops waiting, reports the phase it was stuck in and
+   * fails; keep it below any outer timeout (a test runner's) so that report is seen.
+   */
+  overallTimeoutMs?: number;
+  /**
+   * Checks on the finished run, default HISTORY_CHECKS (register, bank, append checkers).
+   * The harness's own problems and the replica comparison are always checked.
+   */
+  checks?: readonly ChaosCheck[];
+  log?: (line: string) => void;
+}
+
+export interface ReplicaDump {
+  nodeId: string;
+  /** Workload table → rows in the workload's dump order; null when the node could not be read. */
+  tables: Record<string, SqlValue[][] | null>;
+  appliedIndex: string | null;
+}
+
+export interface Verdict {
+  name: string;
+  /** 'unknown': the checker hit a search limit; reported, but not a failure. */
+  valid: boolean | 'unknown';
+  reasons: string[];
+  /** How long the check took (checkers search; a slow one should be visible). */
+  elapsedMs?: number;
+}
+
+export interface ChaosRun {
+  seed: number;
+  options: ChaosOptionsResolved;
+  history: OpRecord[];
+  timeline: TimelineEntry[];
+  plan: PlannedFault[];
+  dumps: ReplicaDump[];
+  /** Problems of the harness's own phases: a node that never came back, no convergence, the deadline. */
+  problems: string[];
+  /** How long each phase took, in order, on every run (a slow but valid run shows here too). */
+  phases: PhaseTiming[];
+  startedAtMs: number;
+  endedAtMs: number;
+}
+
+export type ChaosCheck = (run: ChaosRun) => Verdict | Verdict[];
+
+export interface ChaosResult extends ChaosRun {
+  valid: boolean;
+  verdicts: Verdict[];
+  reasons: string[];
+  counts: Record<Outcome, number>;
+  faultsByKind: Partial<Record<FaultKind, number>>;
+  replayCommand: string;
+  artifactsDir: string | null;
+}
+
+export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs' | 'overallTimeoutMs'>> & {
+  faults: FaultKind[];
+  nemesis: (NemesisName | FaultKind)[];
+};
