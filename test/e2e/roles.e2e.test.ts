@@ -1,28 +1,15 @@
 /**
  * Observers (non-voting replicas that keep the database and serve reads) and per-write
- * durability levels, on real processes.
+ * durability levels, on real processes of every registered protocol.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
-import { startCluster, stopCluster, waitAllApplied } from './helpers';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
+import { clusterForFile, waitAllApplied } from './helpers';
 
-type Ctx = Awaited<ReturnType<typeof startCluster>>;
-let ctx: Ctx | undefined;
+describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol) => {
+  const c = clusterForFile(`roles-${protocol}`, { protocol, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4', role: 'observer' }] });
 
-beforeAll(async () => {
-  ctx = await startCluster('roles', { nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4', role: 'observer' }] });
-}, 60_000);
-
-afterAll(async () => {
-  await stopCluster(ctx);
-}, 30_000);
-
-function c(): Ctx {
-  if (!ctx) throw new Error('cluster did not start');
-  return ctx;
-}
-
-describe('observers and durability levels', () => {
   it('an observer replicates the data, serves reads at every consistency, and never leads', async () => {
     const { cluster, client } = c();
     await client.execute('CREATE TABLE obs(n INTEGER)');
