@@ -1,28 +1,15 @@
 /**
  * Observers (non-voting replicas that keep the database and serve reads) and per-write
- * durability levels, on real processes.
+ * durability levels, on real processes of every registered protocol.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
-import { startCluster, stopCluster, waitAllApplied } from './helpers';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
+import { clusterForFile, waitAllApplied } from './helpers';
 
-type Ctx = Awaited<ReturnType<typeof startCluster>>;
-let ctx: Ctx | undefined;
+describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol) => {
+  const c = clusterForFile(`roles-${protocol}`, { protocol, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4', role: 'observer' }] });
 
-beforeAll(async () => {
-  ctx = await startCluster('roles', { nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4', role: 'observer' }] });
-}, 60_000);
-
-afterAll(async () => {
-  await stopCluster(ctx);
-}, 30_000);
-
-function c(): Ctx {
-  if (!ctx) throw new Error('cluster did not start');
-  return ctx;
-}
-
-describe('observers and durability levels', () => {
   it('an observer replicates the data, serves reads at every consistency, and never leads', async () => {
     const { cluster, client } = c();
     await client.execute('CREATE TABLE obs(n INTEGER)');
@@ -38,6 +25,40 @@ describe('observers and durability levels', () => {
     }
     const leader = await cluster.waitForLeader();
     expect(leader.id).not.toBe('n4');
+  });
+
+  it('an observer never counts toward a quorum: with two voters down no write commits; a voter leads once one is back', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE vote(k TEXT PRIMARY KEY)');
+    const leader = await cluster.waitForLeader();
+    const observer = cluster.nodes.find((n) => n.id === 'n4')!;
+    const followers = cluster.nodes.filter((n) => n.id !== 'n4' && n.id !== leader.id);
+    for (const f of followers) await cluster.kill(f.id, 'SIGKILL');
+    try {
+      // The leader's own copy and the observer's would make two of three if the observer counted.
+      let error: unknown = null;
+      const once = new QuorumliteClient({ addresses: [leader.address], retryBudgetMs: 0 });
+      try {
+        await once.execute({ sql: "INSERT INTO vote VALUES ('without-quorum')" }, { timeoutMs: 1_000 });
+      } catch (e: unknown) {
+        error = e;
+      } finally {
+        once.close();
+      }
+      expect(error).toBeInstanceOf(QuorumliteError);
+      for (const node of [leader, observer]) {
+        const r = await client.query("SELECT k FROM vote WHERE k = 'without-quorum'", [], { address: node.address, consistency: 'stale' });
+        expect(r.rows, `${node.id} applied a write that one voter of three holds`).toEqual([]);
+      }
+      await cluster.restart(followers[0]!.id);
+      const next = await cluster.waitForLeader(15_000);
+      expect(next.id).not.toBe('n4');
+      const w = await client.execute({ sql: "INSERT INTO vote VALUES ('after')" });
+      const r = await client.query("SELECT k FROM vote WHERE k = 'after'", [], { address: observer.address, consistency: 'session', minIndex: w.index });
+      expect(r.rows).toEqual([['after']]);
+    } finally {
+      for (const f of followers) if (!cluster.isRunning(f.id)) await cluster.restart(f.id);
+    }
   });
 
   it('durability all waits for every voter; with one voter down it times out while quorum writes go on', async () => {

@@ -1,29 +1,14 @@
 /**
- * The client API end to end on a real 3-node Raft cluster: statements, parameters, types,
- * atomicity, forwarding, consistency levels, refusals and limits, deduplication, and
- * byte-identical replicas after non-deterministic SQL.
+ * The client API end to end on a real 3-node cluster of every registered protocol: statements,
+ * parameters, types, atomicity, forwarding, consistency levels, refusals and limits,
+ * deduplication, and byte-identical replicas after non-deterministic SQL.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
-import { qlCode, rawCall, rowsPerNode, startCluster, stopCluster, waitAllApplied } from './helpers';
-
-type Ctx = Awaited<ReturnType<typeof startCluster>>;
-let ctx: Ctx | undefined;
-
-beforeAll(async () => {
-  ctx = await startCluster('sql');
-}, 60_000);
-
-afterAll(async () => {
-  await stopCluster(ctx);
-}, 30_000);
-
-function c(): Ctx {
-  if (!ctx) throw new Error('cluster did not start');
-  return ctx;
-}
+import { PROTOCOL_NAMES, PROTOCOLS } from '@quorumlite/consensus';
+import { clusterForFile, qlCode, rawCall, rowsPerNode, waitAllApplied } from './helpers';
 
 async function expectError(p: Promise<unknown>, code: string, message: RegExp): Promise<QuorumliteError> {
   try {
@@ -38,7 +23,9 @@ async function expectError(p: Promise<unknown>, code: string, message: RegExp): 
   throw new Error(`expected a ${code} error`);
 }
 
-describe('SqlService on a 3-node raft cluster', () => {
+describe.each(PROTOCOL_NAMES)('SqlService on a 3-node %s cluster', (protocol) => {
+  const c = clusterForFile(`sql-${protocol}`, { protocol });
+
   it('runs statements with positional and named parameters and returns typed rows', async () => {
     const { client } = c();
     await client.execute('CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER, price REAL, data BLOB)');
@@ -265,13 +252,14 @@ describe('SqlService on a 3-node raft cluster', () => {
     }
   });
 
-  it('reports status with role, leader, term, indexes and members', async () => {
+  it('reports status with role, leader, the protocol and its fencing number, indexes and members', async () => {
     const { cluster, client } = c();
     const leader = await cluster.waitForLeader();
     for (const node of cluster.nodes) {
       const s = await client.status(node.address);
       expect(s.nodeId).toBe(node.id);
-      expect(s.protocol).toBe('raft');
+      expect(s.protocol).toBe(protocol);
+      expect(s.fencingName).toBe(PROTOCOLS[protocol].fencingName);
       expect(s.leaderId).toBe(leader.id);
       expect(s.role).toBe(node.id === leader.id ? 'leader' : 'follower');
       expect(s.term).toBeGreaterThan(0n);

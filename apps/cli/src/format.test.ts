@@ -74,6 +74,7 @@ function leaderStatus(): NodeStatus {
     leaderId: 'n1',
     leaderAddress: '127.0.0.1:7001',
     term: 3n,
+    fencingName: 'term',
     commitIndex: 10n,
     appliedIndex: 9n,
     lastIndex: 10n,
@@ -96,6 +97,13 @@ describe('formatStatus', () => {
     expect(out).toContain('n1 * | 127.0.0.1:7001 | voter |    10 | yes');
     expect(out).toContain('n2   | 127.0.0.1:7002 | voter |     8 | no');
     expect(out).not.toContain('rows');
+  });
+
+  it("names the fencing number as the node's protocol does", () => {
+    expect(formatStatus(leaderStatus())).toContain('term      3');
+    const zab = formatStatus({ ...leaderStatus(), protocol: 'zab', fencingName: 'epoch' });
+    expect(zab).toContain('epoch     3');
+    expect(zab).not.toContain('term');
   });
 });
 

@@ -98,7 +98,8 @@ export function formatStatus(s: NodeStatus): string {
   const lines = [
     `node      ${s.nodeId} (${s.role})`,
     `leader    ${leader}`,
-    `term      ${s.term}`,
+    // A node that does not name its fencing number predates the field and runs Raft.
+    `${(s.fencingName || 'term').padEnd(10)}${s.term}`,
     `log       commit ${s.commitIndex}  applied ${s.appliedIndex}  last ${s.lastIndex}  snapshot ${s.snapshotIndex}`,
     `protocol  ${s.protocol || '?'}  version ${s.version || '?'}`,
   ];

@@ -26,6 +26,7 @@ export interface WireStatusResponse {
   leader_id?: string;
   leader_address?: string;
   term?: Int64;
+  fencing_name?: string;
   commit_index?: Int64;
   applied_index?: Int64;
   last_index?: Int64;
@@ -70,6 +71,7 @@ export function decodeStatus(res: WireStatusResponse): NodeStatus {
     leaderId: res.leader_id ?? '',
     leaderAddress: res.leader_address ?? '',
     term: big(res.term),
+    fencingName: res.fencing_name ?? '',
     commitIndex: big(res.commit_index),
     appliedIndex: big(res.applied_index),
     lastIndex: big(res.last_index),

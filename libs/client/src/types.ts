@@ -68,7 +68,10 @@ export interface NodeStatus {
   role: string;
   leaderId: string;
   leaderAddress: string;
+  /** The protocol's fencing number (Raft term, ZAB epoch, Paxos ballot), named by `fencingName`. */
   term: bigint;
+  /** What the protocol calls `term`: 'term', 'epoch', 'ballot'; empty from a node that does not say. */
+  fencingName: string;
   commitIndex: bigint;
   appliedIndex: bigint;
   lastIndex: bigint;

@@ -55,6 +55,7 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.U
           leader_id: s.leaderId ?? '',
           leader_address: s.leaderAddress ?? '',
           term: String(s.term),
+          fencing_name: s.fencingName,
           commit_index: String(s.commitIndex),
           applied_index: String(s.appliedIndex),
           last_index: String(s.lastIndex),
