@@ -257,6 +257,7 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     options: [],
     // The leader is fixed: there is no election to wait for beyond one timeout.
     electionTicksMax: (options) => options.electionTimeoutTicks,
+    orderFree: () => false,
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

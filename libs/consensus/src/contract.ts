@@ -284,6 +284,14 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
    * for a leader before telling a client none is known. The driver assumes no election scheme.
    */
   electionTicksMax(options: Pick<CoreOptions, 'electionTimeoutTicks' | 'heartbeatTicks'>): number;
+  /**
+   * Whether `message` may reach its peer ahead of messages sent to it before (its meaning
+   * does not depend on them): the driver sends such messages on a lane of their own, so a
+   * heartbeat never waits behind a large record still on the wire — with records near the
+   * request size limit that wait outlasts an election timeout. False for every message of a
+   * protocol that needs FIFO channels.
+   */
+  orderFree(message: M): boolean;
   /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;

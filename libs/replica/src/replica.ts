@@ -528,7 +528,7 @@ export class Replica {
 
   private send(message: BaseMessage): void {
     if (!message.snapshot) {
-      this.deps.transport.send(message.to, this.deps.protocol.encodeMessage(message));
+      this.deps.transport.send(message.to, this.deps.protocol.encodeMessage(message), this.deps.protocol.orderFree(message));
       return;
     }
     const latest = this.snapshots.latest();

@@ -87,6 +87,25 @@ describe('GrpcPeerTransport messaging', () => {
     expect(a.transport.stats()).toMatchObject({ sentMessages: 5, sentFrames: 5, dropped: 0 });
   });
 
+  it('an order-free message does not wait behind large ordered ones still on the wire', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const seen: string[] = [];
+    b.transport.start({ onMessages: (_from, ms) => seen.push(...ms.map((m) => (m.length > 64 ? `big${m[0]}` : Buffer.from(m).toString()))), onSnapshot: () => {} });
+    // Both lanes connected first, so the test measures the wire, not connection set-up.
+    a.transport.send(n('n2'), text('ordered-hello'));
+    a.transport.send(n('n2'), text('free-hello'), true);
+    await waitFor('both lanes', () => seen.length >= 2);
+    const big = 6 * 1024 * 1024;
+    for (let i = 0; i < 4; i++) a.transport.send(n('n2'), Buffer.alloc(big, i));
+    a.transport.send(n('n2'), text('ordered-after'));
+    a.transport.send(n('n2'), text('heartbeat'), true);
+    await waitFor('every message', () => seen.length >= 8);
+    const at = (m: string): number => seen.indexOf(m);
+    expect(seen.filter((m) => m.startsWith('big') || m === 'ordered-after')).toEqual(['big0', 'big1', 'big2', 'big3', 'ordered-after']);
+    expect(at('heartbeat')).toBeLessThan(at('big3'));
+  });
+
   it('keeps per-link order among three nodes sending to each other', async () => {
     const nodes = await h.cluster(['n1', 'n2', 'n3']);
     await Promise.all(nodes.flatMap((from) => nodes.filter((to) => to !== from).map((to) => sendMany(from, to.id, `${from.id}>${to.id}:`, 400, 37))));

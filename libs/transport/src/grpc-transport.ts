@@ -24,10 +24,18 @@ export interface GrpcPeerTransportOptions {
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
 
+/** A peer's two lanes: ordered messages, and order-free ones (heartbeats) that must not wait behind them. */
+type Lane = 'ordered' | 'orderFree';
+
+/** One connection (gRPC channel) per lane, opened at its first use. */
+type Clients = Record<Lane, grpc.Client | null>;
+
 interface Peer {
   readonly address: string;
+  readonly clients: Clients;
   readonly link: PeerLink;
-  client: grpc.Client | null;
+  /** Opened at the first order-free message. */
+  orderFreeLink: PeerLink | null;
 }
 
 const defaultLog: Log = (level, msg) => process.stderr.write(`${level} transport: ${msg}\n`);
@@ -99,13 +107,18 @@ export class GrpcPeerTransport implements PeerTransport {
     this.handlers = handlers;
   }
 
-  send(to: NodeId, message: Uint8Array): void {
+  send(to: NodeId, message: Uint8Array, orderFree = false): void {
     const peer = this.peers.get(to);
     if (!peer || this.closed) {
       this.counters.dropped++;
       return;
     }
-    peer.link.send(message);
+    if (!orderFree) {
+      peer.link.send(message);
+      return;
+    }
+    peer.orderFreeLink ??= this.newLink(to, peer.address, peer.clients, 'orderFree');
+    peer.orderFreeLink.send(message);
   }
 
   async sendSnapshot(to: NodeId, message: Uint8Array, file: string): Promise<void> {
@@ -113,7 +126,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const peer = this.peers.get(to);
     if (!peer) throw new TransportError('unreachable', `'${to}' is not a peer of this node`);
     await sendSnapshotFile({
-      client: this.clientOf(to, peer),
+      client: this.clientOf(to, peer.address, peer.clients, 'ordered'),
       header: { from: this.options.self, to, cluster: this.options.cluster, protocol: this.options.protocol },
       message,
       file,
@@ -144,27 +157,29 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 
   private newPeer(id: NodeId, address: string): Peer {
-    const peer: Peer = {
-      address,
-      client: null,
-      link: new PeerLink(id, {
-        self: this.options.self,
-        cluster: this.options.cluster,
-        protocol: this.options.protocol,
-        limits: this.limits,
-        counters: this.counters,
-        log: this.log,
-        client: () => this.clientOf(id, peer),
-        onState: (p, reachable) => this.handlers?.onPeerState?.(p, reachable),
-      }),
-    };
-    return peer;
+    const clients: Clients = { ordered: null, orderFree: null };
+    return { address, clients, link: this.newLink(id, address, clients, 'ordered'), orderFreeLink: null };
   }
 
-  private clientOf(id: NodeId, peer: Peer): grpc.Client {
-    if (peer.client) return peer.client;
+  private newLink(id: NodeId, address: string, clients: Clients, lane: Lane): PeerLink {
+    return new PeerLink(id, {
+      self: this.options.self,
+      cluster: this.options.cluster,
+      protocol: this.options.protocol,
+      limits: this.limits,
+      counters: this.counters,
+      log: this.log,
+      client: () => this.clientOf(id, address, clients, lane),
+      // The ordered lane speaks for the peer's reachability; the other follows it.
+      onState: lane === 'ordered' ? (p, reachable) => this.handlers?.onPeerState?.(p, reachable) : () => undefined,
+    });
+  }
+
+  private clientOf(id: NodeId, address: string, clients: Clients, lane: Lane): grpc.Client {
+    const open = clients[lane];
+    if (open) return open;
     const bytes = grpcMessageBytesFor(this.limits);
-    peer.client = peerClient(peer.address, {
+    const client = peerClient(address, {
       'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
       'grpc.keepalive_timeout_ms': this.limits.keepaliveTimeoutMs,
       'grpc.keepalive_permit_without_calls': 1,
@@ -173,17 +188,21 @@ export class GrpcPeerTransport implements PeerTransport {
       // The channel's own reconnect backoff must not outlast the stream's.
       'grpc.initial_reconnect_backoff_ms': this.limits.reconnectBackoffMsMin,
       'grpc.max_reconnect_backoff_ms': this.limits.reconnectBackoffMsMax,
-      // Separate channels per transport, so two transports in one process do not share sockets.
+      // Separate channels per transport and per lane: two transports in one process do not
+      // share sockets, and an order-free message never waits in a socket behind a large one.
       'grpc.use_local_subchannel_pool': 1,
-      'grpc.primary_user_agent': `quorumlite-peer/${this.options.self}->${id}`,
+      'grpc.primary_user_agent': `quorumlite-peer/${this.options.self}->${id}${lane === 'orderFree' ? '/order-free' : ''}`,
     });
-    return peer.client;
+    clients[lane] = client;
+    return client;
   }
 
   private async closePeer(peer: Peer): Promise<void> {
-    await peer.link.close();
-    peer.client?.close();
-    peer.client = null;
+    await Promise.all([peer.link.close(), peer.orderFreeLink?.close()]);
+    for (const lane of ['ordered', 'orderFree'] as const) {
+      peer.clients[lane]?.close();
+      peer.clients[lane] = null;
+    }
   }
 
   private onStream(call: grpc.ServerReadableStream<WireFrame, WireAck>, callback: grpc.sendUnaryData<WireAck>): void {

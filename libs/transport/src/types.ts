@@ -31,8 +31,11 @@ export interface PeerTransport {
    * together as one PeerFrame per event-loop turn (batching), at most bytesPerTurnMax of
    * them per turn (a larger message goes alone). Bounded queue per peer
    * (messagesQueuedMax, bytesQueuedMax): when full, drop and count (consensus retries).
+   * An `orderFree` message (ProtocolModule.orderFree) goes on a lane of its own, with its own
+   * queue and connection, so it never waits behind a large message still on the wire; it
+   * may arrive before messages sent earlier. Messages of one lane arrive in order.
    */
-  send(to: NodeId, message: Uint8Array): void;
+  send(to: NodeId, message: Uint8Array, orderFree?: boolean): void;
   /** Streams a file as SnapshotChunks; resolves when the peer acknowledged it, rejects with TransportError otherwise. */
   sendSnapshot(to: NodeId, message: Uint8Array, file: string): Promise<void>;
   isReachable(to: NodeId): boolean;

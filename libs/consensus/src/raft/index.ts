@@ -13,6 +13,9 @@ export const raft: ProtocolModule<RaftMessage> = {
   options: RAFT_OPTIONS,
   // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
+  // A heartbeat's commit is at most what the follower acknowledged to this leader in this
+  // term, which it holds; the answers only refresh liveness and read confirmations.
+  orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,

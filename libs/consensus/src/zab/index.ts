@@ -15,6 +15,8 @@ export const zab: ProtocolModule<ZabMessage> = {
   // A follower notices a dead leader within a sync limit (the election timeout), then FLE
   // decides within its finalize window; discovery and synchronization are a few round trips.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks + FINALIZE_TICKS,
+  // Zab assumes FIFO channels: a PING tells a learner which proposals came before it.
+  orderFree: () => false,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): ZabCore => new ZabCore(options, persisted),
   encodeMessage,
