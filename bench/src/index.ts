@@ -26,4 +26,15 @@ export { startEchoServer, createEchoClient, echoOnce, type EchoServer } from './
 export { summarize, renderSummary, renderMarkdown, renderComparisonText, renderComparisonMarkdown, compareProtocols, groupByProtocol, rowFailed, type Summary, type ProtocolSummary, type ComparisonRow, type ComparisonCell, type ProtocolGroup } from './report';
 export { Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 export { SCENARIO_NAMES, statementsPerOp, type ScenarioName } from './scenarios';
-export { runFailoverBench, parseFailoverArgs, percentile as failoverPercentile, FAILOVER_USAGE, type FailoverSettings, type FailoverTrial } from './failover';
+export {
+  runFailoverBench,
+  parseFailoverArgs,
+  percentile as failoverPercentile,
+  summarizeStalls,
+  renderFailoverSummary,
+  FAILOVER_USAGE,
+  type FailoverSettings,
+  type FailoverTrial,
+  type FailoverStallSummary,
+  type FailoverProtocolResult,
+} from './failover';
