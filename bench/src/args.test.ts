@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError, DEFAULT_SETTINGS, parseBenchArgs, parseDurationMs, parseList, splitConcurrency } from './args';
 
 describe('parseDurationMs', () => {
@@ -41,6 +42,35 @@ describe('parseList and parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--concurrency', '0'])).toThrow(/--concurrency/);
     expect(() => parseBenchArgs(['--loaders', 'two'])).toThrow(/--loaders/);
     expect(() => parseBenchArgs(['--fast'])).toThrow(BenchArgsError);
+  });
+});
+
+describe('--protocols and --node-args', () => {
+  it('defaults to every registered protocol, in registry order', () => {
+    expect(parseBenchArgs([]).protocols).toEqual([...PROTOCOL_NAMES]);
+    expect(PROTOCOL_NAMES).toEqual(expect.arrayContaining(['raft', 'zab', 'multipaxos']));
+  });
+
+  it('keeps the order given', () => {
+    expect(parseBenchArgs(['--protocols', 'zab, raft']).protocols).toEqual(['zab', 'raft']);
+    expect(parseBenchArgs(['--protocols=multipaxos']).protocols).toEqual(['multipaxos']);
+  });
+
+  it('names an unknown protocol and the known ones', () => {
+    const error = (): unknown => parseBenchArgs(['--protocols', 'raft,pbft']);
+    expect(error).toThrow(BenchArgsError);
+    expect(error).toThrow(`--protocols: unknown protocol 'pbft' (known: ${PROTOCOL_NAMES.join(', ')})`);
+  });
+
+  it('refuses an empty list and a protocol listed twice', () => {
+    expect(() => parseBenchArgs(['--protocols', ' , '])).toThrow(/--protocols: give at least one/);
+    expect(() => parseBenchArgs(['--protocols', 'zab,raft,zab'])).toThrow(/--protocols: 'zab' is listed twice/);
+  });
+
+  it('refuses --node-args that set the protocol, in either spelling', () => {
+    expect(() => parseBenchArgs(['--node-args=--tick-ms 10 --protocol zab'])).toThrow(/--node-args: '--protocol' sets the protocol of every node; choose protocols with --protocols/);
+    expect(() => parseBenchArgs(['--node-args=--protocol=zab'])).toThrow(/'--protocol=zab'/);
+    expect(parseBenchArgs(['--node-args=--protocol-free-flag 1']).nodeArgs).toEqual(['--protocol-free-flag', '1']);
   });
 });
 

@@ -1,48 +1,12 @@
 /**
- * Command-line parsing for `quorumlite bench` and the hidden `bench-worker`. Pure: argv in,
+ * Command-line parsing for `quorumlite bench` and `quorumlite bench failover`. Pure: argv in,
  * typed settings or a BenchArgsError naming the flag out.
  */
-import { parseArgs } from 'node:util';
+import { PROTOCOL_NAMES, isProtocolName, type ProtocolName } from '@quorumlite/consensus';
+import { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict } from './argv';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
-export class BenchArgsError extends Error {
-  readonly code = 'invalid_args';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BenchArgsError';
-  }
-}
-
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** '500ms' → 500, '10s' → 10000, '2m' → 120000, '1.5s' → 1500. A unit is required. */
-export function parseDurationMs(text: string, flag = 'duration'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
-  if (!match) throw new BenchArgsError(`--${flag}: '${text}' is not a duration like 500ms, 10s or 2m`);
-  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;
-  return Math.round(ms);
-}
-
-/** 'a, b,,c' → ['a', 'b', 'c']. */
-export function parseList(text: string): string[] {
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-export function parsePositiveIntList(text: string, flag: string): number[] {
-  const items = parseList(text);
-  if (items.length === 0) throw new BenchArgsError(`--${flag}: give at least one value`);
-  return items.map((item) => parsePositiveInt(item, flag));
-}
-
-export function parsePositiveInt(text: string, flag: string): number {
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) {
-    throw new BenchArgsError(`--${flag}: '${text}' is not a positive integer`);
-  }
-  return Number(text);
-}
+export { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict };
 
 export type Baseline = 'echo' | 'sqlite';
 const BASELINE_NAMES: readonly Baseline[] = ['echo', 'sqlite'];
@@ -56,7 +20,9 @@ export interface BenchSettings {
   loaders: number;
   outDir: string;
   preloadRows: number;
-  /** Extra flags for every node, e.g. ['--snapshot-every-entries', '100000']. */
+  /** Each gets its own fresh cluster in the same run, in this order. */
+  protocols: ProtocolName[];
+  /** Extra flags for every node, e.g. ['--snapshot-every-entries', '100000']; never --protocol. */
   nodeArgs: string[];
   quick: boolean;
   help: boolean;
@@ -71,6 +37,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   loaders: 2,
   outDir: 'bench/results',
   preloadRows: 10_000,
+  protocols: [...PROTOCOL_NAMES],
   nodeArgs: [],
   quick: false,
   help: false,
@@ -92,7 +59,9 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --baselines echo,sqlite     ceilings measured in the same run ('none' for neither)
   --loaders 2                 loader processes the clients are split across
   --preload-rows 10000        rows loaded before the select scenarios
-  --node-args="--flag value"  extra flags for every node (split on spaces; note the =)
+  --protocols ${PROTOCOL_NAMES.join(',')}
+                              a fresh 3-node cluster each, compared side by side
+  --node-args="--flag value"  extra flags for every node (split on spaces; note the =; not --protocol)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -105,6 +74,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     baselines: { type: 'string' },
     loaders: { type: 'string' },
     'preload-rows': { type: 'string' },
+    protocols: { type: 'string' },
     'node-args': { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
@@ -122,7 +92,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     baselines: values.baselines !== undefined ? parseBaselines(values.baselines) : base.baselines,
     loaders: values.loaders !== undefined ? parsePositiveInt(values.loaders, 'loaders') : base.loaders,
     preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
-    nodeArgs: values['node-args'] !== undefined ? values['node-args'].split(/\s+/).filter((a) => a.length > 0) : base.nodeArgs,
+    protocols: values.protocols !== undefined ? parseProtocols(values.protocols) : base.protocols,
+    nodeArgs: values['node-args'] !== undefined ? parseNodeArgs(values['node-args']) : base.nodeArgs,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
@@ -139,6 +110,30 @@ function parseScenarios(text: string): ScenarioName[] {
   });
 }
 
+/** 'raft, zab' → ['raft', 'zab'], checked against the consensus registry. */
+export function parseProtocols(text: string): ProtocolName[] {
+  const names = parseList(text);
+  if (names.length === 0) throw new BenchArgsError(`--protocols: give at least one (known: ${PROTOCOL_NAMES.join(', ')})`);
+  const seen = new Set<ProtocolName>();
+  for (const name of names) {
+    if (!isProtocolName(name)) throw new BenchArgsError(`--protocols: unknown protocol '${name}' (known: ${PROTOCOL_NAMES.join(', ')})`);
+    if (seen.has(name)) throw new BenchArgsError(`--protocols: '${name}' is listed twice`);
+    seen.add(name);
+  }
+  return [...seen];
+}
+
+/**
+ * '--a 1  --b' → ['--a', '1', '--b']. The benchmark sets each cluster's protocol itself, so a
+ * --protocol here would silently override (or be overridden by) --protocols: refused.
+ */
+export function parseNodeArgs(text: string): string[] {
+  const args = text.split(/\s+/).filter((a) => a.length > 0);
+  const clash = args.find((a) => a === '--protocol' || a.startsWith('--protocol='));
+  if (clash !== undefined) throw new BenchArgsError(`--node-args: '${clash}' sets the protocol of every node; choose protocols with --protocols instead`);
+  return args;
+}
+
 function parseBaselines(text: string): Baseline[] {
   if (text.trim() === 'none') return [];
   return parseList(text).map((name) => {
@@ -147,17 +142,6 @@ function parseBaselines(text: string): Baseline[] {
     }
     return name as Baseline;
   });
-}
-
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-
-/** node:util parseArgs, with its errors turned into BenchArgsError. */
-export function parseStrict<T extends OptionSpec>(argv: readonly string[], options: T): ReturnType<typeof parseArgs<{ options: T; args: string[]; strict: true; allowPositionals: true }>> {
-  try {
-    return parseArgs({ options, args: [...argv], strict: true, allowPositionals: true });
-  } catch (e: unknown) {
-    throw new BenchArgsError(e instanceof Error ? e.message : String(e), { cause: e });
-  }
 }
 
 /** Splits C virtual clients across at most L loaders: 10 over 3 → [4, 3, 3]; 1 over 2 → [1]. */

@@ -1,8 +1,9 @@
 /**
- * The cluster under test: a fresh 3-node LocalCluster in a temp dir, its schema and preloaded
+ * The cluster under test: a fresh 3-node LocalCluster of one protocol in a temp dir, its schema and preloaded
  * rows. Loaded lazily so the baselines run (and report) even when the cluster cannot start.
  */
 import { QuorumliteClient } from '@quorumlite/client';
+import type { ProtocolName } from '@quorumlite/consensus';
 import { LocalCluster } from '@quorumlite/cluster';
 import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './scenarios';
 
@@ -17,12 +18,13 @@ export interface ClusterUnderTest {
 export const CLUSTER_NODES = 3;
 const LEADER_WAIT_MS = 30_000;
 
-export async function startClusterUnderTest(dataDir: string, nodeArgs: string[], onStarted: (stop: () => Promise<void>) => void, log: (line: string) => void): Promise<ClusterUnderTest> {
+export async function startClusterUnderTest(dataDir: string, protocol: ProtocolName, nodeArgs: string[], onStarted: (stop: () => Promise<void>) => void, log: (line: string) => void): Promise<ClusterUnderTest> {
   let started: LocalCluster | null = null;
   const cluster = await LocalCluster.start({
     nodes: CLUSTER_NODES,
     dataDir,
     basePort: 0,
+    protocol,
     nodeArgs,
     // A node that dies mid-run explains the errors that follow; say so with its last words.
     onNodeExit: (id, code, signal) => log(`cluster: node ${id} exited (code ${code}, signal ${signal})\n${started?.logTail(id, 20) ?? ''}`),

@@ -3,7 +3,8 @@
  *
  * Stall = from the kill to the completion of the first successful write that was started
  * after it (the definition BENCHMARKS.md uses for etcd and ZooKeeper). After each trial the
- * killed node is restarted and must catch up before the next one.
+ * killed node is restarted and must catch up before the next one. Each protocol of
+ * --protocols gets its own fresh cluster and its own trials; one report holds them all.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -11,12 +12,15 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
 import { LocalCluster } from '@quorumlite/cluster';
-import { BenchArgsError, parsePositiveInt } from './args';
+import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
+import { BenchArgsError, parseNodeArgs, parsePositiveInt, parseProtocols } from './args';
 import { machineMeta } from './runner';
 
-export const FAILOVER_USAGE = `quorumlite bench failover [--trials 10] [--writers 16] [--settle-ms 1500] [--node-args="..."] [--out bench/results]`;
+export const FAILOVER_USAGE = `quorumlite bench failover [--trials 10] [--writers 16] [--settle-ms 1500] [--protocols ${PROTOCOL_NAMES.join(',')}] [--node-args="..."] [--out bench/results]`;
 
 export interface FailoverSettings {
+  /** Each gets its own fresh cluster and --trials trials, in this order. */
+  protocols: ProtocolName[];
   trials: number;
   writers: number;
   settleMs: number;
@@ -43,6 +47,7 @@ export function parseFailoverArgs(argv: string[]): FailoverSettings {
       args: argv,
       strict: true,
       options: {
+        protocols: { type: 'string' },
         trials: { type: 'string' },
         writers: { type: 'string' },
         'settle-ms': { type: 'string' },
@@ -55,10 +60,11 @@ export function parseFailoverArgs(argv: string[]): FailoverSettings {
   }
   const v = parsed.values;
   return {
+    protocols: v.protocols !== undefined ? parseProtocols(v.protocols) : [...PROTOCOL_NAMES],
     trials: parsePositiveInt(v.trials ?? '10', 'trials'),
     writers: parsePositiveInt(v.writers ?? '16', 'writers'),
     settleMs: parsePositiveInt(v['settle-ms'] ?? '1500', 'settle-ms'),
-    nodeArgs: (v['node-args'] ?? '').split(/\s+/).filter(Boolean),
+    nodeArgs: parseNodeArgs(v['node-args'] ?? ''),
     outDir: v.out ?? path.join('bench', 'results'),
   };
 }
@@ -75,6 +81,46 @@ interface Op {
   ok: boolean;
 }
 
+export interface FailoverStallSummary {
+  trials: number;
+  writers: number;
+  stallMsMedian: number;
+  stallMsMin: number;
+  stallMsP90: number;
+  stallMsMax: number;
+}
+
+export interface FailoverProtocolResult {
+  protocol: ProtocolName;
+  summary: FailoverStallSummary;
+  trials: FailoverTrial[];
+  /** Why this protocol's trials stopped early (cluster start, a trial with no write); null when all ran. */
+  failure: string | null;
+}
+
+export function summarizeStalls(trials: readonly FailoverTrial[], writers: number): FailoverStallSummary {
+  const stalls = trials.map((t) => t.stallMs).sort((a, b) => a - b);
+  return {
+    trials: trials.length,
+    writers,
+    stallMsMedian: percentile(stalls, 0.5),
+    stallMsMin: stalls[0] ?? NaN,
+    stallMsP90: percentile(stalls, 0.9),
+    stallMsMax: stalls[stalls.length - 1] ?? NaN,
+  };
+}
+
+/** One line per protocol, so the protocols read side by side. */
+export function renderFailoverSummary(results: readonly FailoverProtocolResult[]): string {
+  const width = Math.max(...results.map((r) => r.protocol.length));
+  return results
+    .map(({ protocol, summary: s, failure }) => {
+      const figures = s.trials === 0 ? 'no trial completed' : `median ${s.stallMsMedian.toFixed(0)} ms, min ${s.stallMsMin.toFixed(0)}, p90 ${s.stallMsP90.toFixed(0)}, max ${s.stallMsMax.toFixed(0)} over ${s.trials} trials, ${s.writers} writers`;
+      return `${protocol.padEnd(width)}  stall ${figures}${failure === null ? '' : ` — FAILED: ${failure}`}`;
+    })
+    .join('\n');
+}
+
 export async function runFailoverBench(argv: string[], log: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
   let settings: FailoverSettings;
   try {
@@ -86,8 +132,38 @@ export async function runFailoverBench(argv: string[], log: (line: string) => vo
     }
     throw e;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-failover-'));
-  const cluster = await LocalCluster.start({ nodes: 3, dataDir: dir, basePort: 0, nodeArgs: settings.nodeArgs });
+  const results: FailoverProtocolResult[] = [];
+  for (const protocol of settings.protocols) {
+    const trials: FailoverTrial[] = [];
+    let failure: string | null = null;
+    log(`${protocol}: starting a fresh 3-node cluster`);
+    try {
+      await runTrials(protocol, settings, trials, (line) => log(`${protocol} ${line}`));
+    } catch (e: unknown) {
+      // One protocol failing leaves the others' trials standing; the exit code says it failed.
+      failure = e instanceof Error ? e.message : String(e);
+      log(`${protocol}: ${failure}`);
+    }
+    results.push({ protocol, summary: summarizeStalls(trials, settings.writers), trials, failure });
+  }
+  fs.mkdirSync(settings.outDir, { recursive: true });
+  const file = path.join(settings.outDir, `failover-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify({ machine: machineMeta(), settings, protocols: results }, null, 2) + '\n');
+  log(`failover stall per protocol (kill -9 of the leader to the first successful write started after it):\n${renderFailoverSummary(results)}`);
+  log(`wrote ${file}`);
+  return results.some((r) => r.failure !== null) ? 1 : 0;
+}
+
+/** Trials against one fresh cluster of `protocol`, pushed onto `trials` as they complete. */
+async function runTrials(protocol: ProtocolName, settings: FailoverSettings, trials: FailoverTrial[], log: (line: string) => void): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-failover-${protocol}-`));
+  let cluster: LocalCluster;
+  try {
+    cluster = await LocalCluster.start({ nodes: 3, dataDir: dir, basePort: 0, protocol, nodeArgs: settings.nodeArgs });
+  } catch (e: unknown) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 2_000, retryBudgetMs: TRIAL_TIMEOUT_MS });
   const ops: Op[] = [];
   let stop = false;
@@ -105,7 +181,6 @@ export async function runFailoverBench(argv: string[], log: (line: string) => vo
       ops.push({ start, end: performance.now(), ok });
     }
   };
-  const trials: FailoverTrial[] = [];
   let writers: Promise<void>[] = [];
   try {
     await client.execute('CREATE TABLE f(id INTEGER PRIMARY KEY, k TEXT UNIQUE, w INTEGER)');
@@ -144,23 +219,6 @@ export async function runFailoverBench(argv: string[], log: (line: string) => vo
     await cluster.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  const stalls = trials.map((t) => t.stallMs).sort((a, b) => a - b);
-  const summary = {
-    trials: trials.length,
-    writers: settings.writers,
-    stallMsMedian: percentile(stalls, 0.5),
-    stallMsMin: stalls[0] ?? NaN,
-    stallMsP90: percentile(stalls, 0.9),
-    stallMsMax: stalls[stalls.length - 1] ?? NaN,
-  };
-  fs.mkdirSync(settings.outDir, { recursive: true });
-  const file = path.join(settings.outDir, `failover-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ machine: machineMeta(), settings, summary, trials }, null, 2) + '\n');
-  log(
-    `failover stall over ${summary.trials} trials, ${summary.writers} writers: median ${summary.stallMsMedian.toFixed(0)} ms, min ${summary.stallMsMin.toFixed(0)}, p90 ${summary.stallMsP90.toFixed(0)}, max ${summary.stallMsMax.toFixed(0)}`,
-  );
-  log(`wrote ${file}`);
-  return 0;
 }
 
 function sleep(ms: number): Promise<void> {

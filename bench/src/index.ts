@@ -10,6 +10,8 @@ export {
   parseList,
   parsePositiveInt,
   parsePositiveIntList,
+  parseProtocols,
+  parseNodeArgs,
   splitConcurrency,
   BenchArgsError,
   BENCH_USAGE,
@@ -21,7 +23,18 @@ export {
 export { mergeWorkerResults, latencySummaryMs, type RunRow, type RowKind, type CpuSummary, type LatencySummaryMs } from './merge';
 export { runClosedLoop, errorCodeOf, type WorkerResult, type LoopPlan, type Operation } from './loop';
 export { startEchoServer, createEchoClient, echoOnce, type EchoServer } from './echo';
-export { summarize, renderSummary, renderMarkdown, rowFailed, type Summary } from './report';
+export { summarize, renderSummary, renderMarkdown, renderComparisonText, renderComparisonMarkdown, compareProtocols, groupByProtocol, rowFailed, type Summary, type ProtocolSummary, type ComparisonRow, type ComparisonCell, type ProtocolGroup } from './report';
 export { Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 export { SCENARIO_NAMES, statementsPerOp, type ScenarioName } from './scenarios';
-export { runFailoverBench, parseFailoverArgs, percentile as failoverPercentile, FAILOVER_USAGE, type FailoverSettings, type FailoverTrial } from './failover';
+export {
+  runFailoverBench,
+  parseFailoverArgs,
+  percentile as failoverPercentile,
+  summarizeStalls,
+  renderFailoverSummary,
+  FAILOVER_USAGE,
+  type FailoverSettings,
+  type FailoverTrial,
+  type FailoverStallSummary,
+  type FailoverProtocolResult,
+} from './failover';

@@ -17,14 +17,15 @@ const NO_CPU = { loaderCores: null, serverCores: {} };
 
 function row(name: string, concurrency: number, ops: number, perOp = 1, errors: Record<string, number> = {}): RunRow {
   const kind = name === 'echo' ? 'echo' : name.startsWith('sqlite') ? 'sqlite' : 'quorumlite';
-  return mergeWorkerResults({ name, kind, concurrency, durationMs: 1000, statementsPerOp: perOp }, [worker(Array.from({ length: ops }, () => 1000), errors)], NO_CPU);
+  const protocol = kind === 'quorumlite' ? 'raft' : null;
+  return mergeWorkerResults({ name, kind, protocol, concurrency, durationMs: 1000, statementsPerOp: perOp }, [worker(Array.from({ length: ops }, () => 1000), errors)], NO_CPU);
 }
 
 describe('mergeWorkerResults', () => {
   it('adds counts and errors by code, and takes percentiles over all operations', () => {
     const a = worker([1000, 2000, 3000], { unavailable: 1 });
     const b = worker([40_000], { unavailable: 2, timeout: 1 });
-    const r = mergeWorkerResults({ name: 'insert', kind: 'quorumlite', concurrency: 4, durationMs: 2000, statementsPerOp: 100 }, [a, b], NO_CPU);
+    const r = mergeWorkerResults({ name: 'insert', kind: 'quorumlite', protocol: 'raft', concurrency: 4, durationMs: 2000, statementsPerOp: 100 }, [a, b], NO_CPU);
     expect(r).toMatchObject({ ops: 4, errors: 4, errorsByCode: { unavailable: 3, timeout: 1 }, loaders: 2, opsPerSec: 2, statementsPerSec: 200, errorRate: 0.5 });
     // Percentiles are bucket upper bounds: at most 1/128 above the recorded 2 ms.
     expect(r.latencyMs.p50).toBeGreaterThanOrEqual(2);
@@ -40,11 +41,12 @@ describe('summarize', () => {
     const rows = [row('echo', 1, 10), row('echo', 64, 2000), row('insert', 64, 1500), row('batch100', 64, 600, 100), row('batch100', 1, 100, 100), row('sqlite-1', 1, 5000), row('select', 64, 100, 1, { timeout: 2 })];
     const s = summarize(rows);
     expect(s.referenceConcurrency).toBe(64);
-    expect(s.insertEchoRatio).toBeCloseTo(0.75);
-    expect(s.batch100StatementsPerSec).toBe(60_000);
-    expect(s.batch100BestStatementsPerSec).toBe(60_000);
+    expect(s.protocols.map((p) => p.protocol)).toEqual(['raft']);
+    expect(s.protocols[0]!.insertEchoRatio).toBeCloseTo(0.75);
+    expect(s.protocols[0]!.batch100StatementsPerSec).toBe(60_000);
+    expect(s.protocols[0]!.batch100BestStatementsPerSec).toBe(60_000);
     expect(s.sqliteCommitsPerSec).toBe(5000);
-    expect(s.failedRows).toEqual(['select@C=64']);
+    expect(s.failedRows).toEqual(['raft select@C=64']);
     expect(rowFailed(row('insert', 1, 0))).toBe(true);
     const md = renderMarkdown({ startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 'linux' }, 'settings', rows, s);
     expect(md).toContain('| insert | 64 | 1 | 1,500 |');

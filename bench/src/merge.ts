@@ -25,6 +25,8 @@ export interface CpuSummary {
 export interface RunRow {
   name: string;
   kind: RowKind;
+  /** The consensus protocol of the cluster measured; null for the baselines (echo, sqlite). */
+  protocol: string | null;
   concurrency: number;
   loaders: number;
   durationMs: number;
@@ -46,6 +48,7 @@ export interface RunRow {
 export interface RowIdentity {
   name: string;
   kind: RowKind;
+  protocol: string | null;
   concurrency: number;
   durationMs: number;
   statementsPerOp: number;

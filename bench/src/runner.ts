@@ -1,7 +1,8 @@
 /**
- * `quorumlite bench`: baselines (bare gRPC echo, better-sqlite3 commit ceiling), then every
- * scenario × concurrency against a fresh 3-node cluster, all with the same loader code; writes
- * <timestamp>.json and .md and prints the ratios that matter. Never asserts speed: the exit code
+ * `quorumlite bench`: baselines (bare gRPC echo, better-sqlite3 commit ceiling) once, then for
+ * each protocol a fresh 3-node cluster measured at every scenario × concurrency, all with the
+ * same loader code; writes <timestamp>.json and .md and prints the protocols side by side with
+ * the ratios that matter. Never asserts speed: the exit code
  * says only whether the cluster started and every run stayed under the error budget.
  */
 import * as fs from 'node:fs';
@@ -12,8 +13,9 @@ import { coresUsed, snapshotCpu, type CpuSnapshot } from './cpu';
 import { Histogram } from './histogram';
 import { BenchChildError, Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { sleepUntil, type WorkerResult } from './loop';
-import { mergeWorkerResults, type RowKind, type RunRow } from './merge';
-import { renderMarkdown, renderSummary, summarize, type ReportMeta, type Summary } from './report';
+import { mergeWorkerResults, type RowIdentity, type RunRow } from './merge';
+import { groupByProtocol, renderMarkdown, renderSummary, summarize, type ProtocolGroup, type ReportMeta, type Summary } from './report';
+import type { ProtocolName } from '@quorumlite/consensus';
 import { statementsPerOp, type ScenarioName } from './scenarios';
 
 const CHILD_READY_MS = 30_000;
@@ -26,10 +28,11 @@ export interface BenchReport {
   meta: ReportMeta;
   settings: BenchSettings;
   runId: string;
-  clusterError: string | null;
-  /** Parts of the run that could not be measured (cluster start, a baseline), with the reason. */
+  /** Parts of the run that could not be measured (a cluster, a baseline), with the reason. */
   failures: string[];
-  rows: RunRow[];
+  baselines: RunRow[];
+  /** One group per protocol in --protocols order; `failure` says why its cluster gave no (or fewer) rows. */
+  protocols: Array<ProtocolGroup & { failure: string | null }>;
   summary: Summary;
 }
 
@@ -107,8 +110,21 @@ class BenchSession {
     if (this.settings.baselines.includes('echo')) await part('echo baseline', () => this.echoRows());
     if (this.settings.baselines.includes('sqlite')) await part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
     const tmpDir = this.tmpDir;
-    const clusterError = this.settings.scenarios.length > 0 ? await part('cluster', () => this.clusterRows(path.join(tmpDir, 'cluster'))) : null;
-    return { meta, settings: this.settings, runId: this.runId, clusterError, failures, rows, summary: summarize(rows) };
+    const protocols = this.settings.scenarios.length > 0 ? this.settings.protocols : [];
+    const clusterFailures = new Map<string, string | null>();
+    for (const protocol of protocols) {
+      clusterFailures.set(protocol, await part(`${protocol} cluster`, () => this.clusterRows(protocol, path.join(tmpDir, protocol))));
+    }
+    const groups = groupByProtocol(rows, protocols);
+    return {
+      meta,
+      settings: this.settings,
+      runId: this.runId,
+      failures,
+      baselines: groups.baselines,
+      protocols: groups.protocols.map((g) => ({ ...g, failure: clusterFailures.get(g.protocol) ?? null })),
+      summary: summarize(rows, protocols),
+    };
   }
 
   private async echoRows(): Promise<RunRow[]> {
@@ -117,7 +133,7 @@ class BenchSession {
     const rows: RunRow[] = [];
     try {
       for (const c of this.settings.concurrency) {
-        rows.push(await this.loadLevel('echo', 'echo', { kind: 'echo', address: `127.0.0.1:${port}` }, c, { echo: server.pid }, 1));
+        rows.push(await this.loadLevel({ name: 'echo', kind: 'echo', protocol: null }, { kind: 'echo', address: `127.0.0.1:${port}` }, c, { echo: server.pid }, 1));
       }
     } finally {
       await this.stopChild(server);
@@ -131,7 +147,7 @@ class BenchSession {
     const child = this.spawn(`sqlite-${rowsPerTxn}`, args);
     try {
       const [result, cpu] = await this.runChildren([child], { sqlite: child.pid });
-      const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
+      const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
       // The ceiling is its own server: its CPU is reported as the server's, not a loader's.
       return this.announce(mergeWorkerResults(identity, result, { loaderCores: null, serverCores: cpu.serverCores }));
     } finally {
@@ -139,29 +155,33 @@ class BenchSession {
     }
   }
 
-  private async clusterRows(dataDir: string): Promise<RunRow[]> {
+  /** One protocol's fresh cluster: started, measured at every scenario × concurrency, stopped, its data removed. */
+  private async clusterRows(protocol: ProtocolName, dataDir: string): Promise<RunRow[]> {
     const { startClusterUnderTest, prepareSchema } = await import('./cluster-target');
-    this.log(`cluster: starting 3 nodes in ${dataDir}`);
-    const cluster = await startClusterUnderTest(dataDir, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log);
-    this.log(`cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
+    this.log(`${protocol} cluster: starting 3 nodes in ${dataDir}`);
+    const cluster = await startClusterUnderTest(dataDir, protocol, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log);
+    this.log(`${protocol} cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
     const rows: RunRow[] = [];
     try {
       await prepareSchema(cluster.addresses, this.settings.scenarios.some((s) => s.startsWith('select')) ? this.settings.preloadRows : 0);
       for (const scenario of this.settings.scenarios) {
         for (const c of this.settings.concurrency) {
-          rows.push(await this.loadLevel(scenario, 'quorumlite', { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
+          rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
         }
       }
     } finally {
       await cluster.stop();
+      // Three clusters' preloads and WALs need not pile up on the disk being measured.
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
     return rows;
   }
 
-  private async loadLevel(name: string, kind: RowKind, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
+  private async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
-    const children = shares.map((clients, loader) => this.spawn(`${name}@${concurrency}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));
-    const identity = { name, kind, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp };
+    const label = `${run.protocol === null ? '' : `${run.protocol}-`}${run.name}@${concurrency}`;
+    const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));
+    const identity: RowIdentity = { ...run, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp };
     try {
       const [results, cpu] = await this.runChildren(children, servers);
       return this.announce(mergeWorkerResults(identity, results, cpu));
@@ -226,7 +246,7 @@ class BenchSession {
 
   private announce(row: RunRow): RunRow {
     const errors = `${row.errors > 0 ? ` errors ${row.errors} ${JSON.stringify(row.errorsByCode)}` : ''}${row.abandoned > 0 ? ` abandoned ${row.abandoned} (still in flight after the window)` : ''}`;
-    this.log(`${row.name.padEnd(12)} C=${String(row.concurrency).padEnd(4)} ${row.opsPerSec.toFixed(0).padStart(8)} ops/s ${row.statementsPerSec.toFixed(0).padStart(9)} stmts/s  p50 ${row.latencyMs.p50.toFixed(2)} ms  p99 ${row.latencyMs.p99.toFixed(2)} ms${errors}`);
+    this.log(`${(row.protocol ?? '').padEnd(11)} ${row.name.padEnd(12)} C=${String(row.concurrency).padEnd(4)} ${row.opsPerSec.toFixed(0).padStart(8)} ops/s ${row.statementsPerSec.toFixed(0).padStart(9)} stmts/s  p50 ${row.latencyMs.p50.toFixed(2)} ms  p99 ${row.latencyMs.p99.toFixed(2)} ms${errors}`);
     for (const sample of row.errorSamples) this.log(`    ${sample}`);
     return row;
   }
@@ -270,7 +290,8 @@ export function writeReport(outDir: string, report: BenchReport): { json: string
   const md = path.join(outDir, `${stamp}.md`);
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const s = report.settings;
-  const settingsLine = `Settings: C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
-  fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, report.rows, report.summary));
+  const protocols = report.protocols.map((g) => g.protocol);
+  const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (a fresh 3-node cluster each), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
+  fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, [...report.baselines, ...report.protocols.flatMap((g) => g.rows)], report.summary));
   return { json, md };
 }

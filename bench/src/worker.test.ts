@@ -72,9 +72,11 @@ describe('bench-worker processes', () => {
     expect(code).toBe(0);
     const files = fs.readdirSync(out).sort();
     expect(files.map((f) => path.extname(f))).toEqual(['.json', '.md']);
-    const report = JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')) as { rows: Array<{ name: string; concurrency: number; loaders: number; ops: number; errors: number }> };
-    expect(report.rows.map((r) => [r.name, r.concurrency, r.loaders])).toEqual([['echo', 1, 1], ['echo', 3, 2]]);
-    for (const r of report.rows) expect([r.ops > 0, r.errors]).toEqual([true, 0]);
+    const report = JSON.parse(fs.readFileSync(path.join(out, files[0]!), 'utf8')) as { baselines: Array<{ name: string; concurrency: number; loaders: number; ops: number; errors: number }>; protocols: unknown[] };
+    expect(report.baselines.map((r) => [r.name, r.concurrency, r.loaders])).toEqual([['echo', 1, 1], ['echo', 3, 2]]);
+    for (const r of report.baselines) expect([r.ops > 0, r.errors]).toEqual([true, 0]);
+    // No scenario, so no protocol's cluster is started.
+    expect(report.protocols).toEqual([]);
   });
 
   it('runBench exits non-zero and still writes its report when a child process fails', async () => {

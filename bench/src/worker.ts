@@ -7,7 +7,7 @@
  * never leaves them behind.
  */
 import * as readline from 'node:readline';
-import { BenchArgsError, parsePositiveInt, parseStrict } from './args';
+import { BenchArgsError, parsePositiveInt, parseStrict } from './argv';
 import { createEchoClient, echoOnce, startEchoServer } from './echo';
 import { runClosedLoop, type Operation, type WorkerResult } from './loop';
 import { LINE_LISTENING, LINE_READY, LINE_RESULT, LINE_START } from './protocol';

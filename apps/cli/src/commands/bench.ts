@@ -11,7 +11,7 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'failover') {
     // The failover benchmark's own parser knows no --help; answer it here, before it starts anything.
     if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
-      process.stdout.write(`usage: ${FAILOVER_USAGE}\nkill -9 of the leader of a local 3-node cluster, --trials times, under --writers closed-loop writers; reports how long writes stalled\n`);
+      process.stdout.write(`usage: ${FAILOVER_USAGE}\nfor each of --protocols (default: all), kill -9 of the leader of a fresh local 3-node cluster, --trials times, under --writers closed-loop writers; reports how long writes stalled, per protocol\n`);
       return 0;
     }
     return runFailoverBench(argv.slice(1));

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { Histogram } from './histogram';
+import type { WorkerResult } from './loop';
+import { mergeWorkerResults, type RunRow } from './merge';
+import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown, renderSummary, summarize } from './report';
+
+/** A row of `ops` operations in one second, each taking `latencyMs`, with `errors` failed ones. */
+function row(protocol: string | null, name: string, concurrency: number, ops: number, latencyMs = 1, errors = 0): RunRow {
+  const h = new Histogram();
+  for (let i = 0; i < ops; i++) h.record(latencyMs * 1000);
+  const kind = name === 'echo' ? 'echo' : name.startsWith('sqlite') ? 'sqlite' : 'quorumlite';
+  const errorsByCode: Record<string, number> = errors > 0 ? { timeout: errors } : {};
+  const result: WorkerResult = { ops, errors, errorsByCode, errorSamples: [], histogram: h.toJSON(), windowMs: 1000, clients: concurrency, abandoned: 0 };
+  return mergeWorkerResults({ name, kind, protocol, concurrency, durationMs: 1000, statementsPerOp: name === 'batch100' ? 100 : 1 }, [result], { loaderCores: null, serverCores: {} });
+}
+
+const META = { startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 'linux' };
+
+// Two protocols as the runner produces them: baselines first, then each protocol's cluster in turn.
+const ROWS = [
+  row(null, 'echo', 16, 4000),
+  row(null, 'echo', 64, 8000),
+  row(null, 'sqlite-1', 1, 500),
+  row('raft', 'insert', 16, 1000, 10),
+  row('raft', 'insert', 64, 2000, 40),
+  row('raft', 'select', 64, 3000, 5),
+  row('zab', 'insert', 16, 1500, 8),
+  row('zab', 'insert', 64, 1600, 50),
+  row('zab', 'select', 64, 3000, 4),
+];
+
+describe('groupByProtocol', () => {
+  it('separates the baselines and keeps each protocol its own rows, in the order given', () => {
+    const groups = groupByProtocol(ROWS, ['zab', 'raft', 'multipaxos']);
+    expect(groups.baselines.map((r) => r.name)).toEqual(['echo', 'echo', 'sqlite-1']);
+    expect(groups.protocols.map((g) => [g.protocol, g.rows.length])).toEqual([['zab', 3], ['raft', 3], ['multipaxos', 0]]);
+    expect(groups.protocols[0]!.rows.every((r) => r.protocol === 'zab')).toBe(true);
+  });
+
+  it('without an order, takes the protocols in the order their rows appear', () => {
+    expect(groupByProtocol(ROWS).protocols.map((g) => g.protocol)).toEqual(['raft', 'zab']);
+  });
+});
+
+describe('the side-by-side table', () => {
+  it('has one row per scenario × concurrency, each protocol in a cell with its ratio to the best', () => {
+    const table = compareProtocols(groupByProtocol(ROWS).protocols);
+    expect(table.map((r) => `${r.scenario}@${r.concurrency}`)).toEqual(['insert@16', 'insert@64', 'select@64']);
+    const [insert16, insert64, select64] = table;
+    expect(insert16!.cells.map((c) => [c.protocol, c.opsPerSec, c.ratioToBest])).toEqual([['raft', 1000, 1000 / 1500], ['zab', 1500, 1]]);
+    expect(insert64!.cells.map((c) => [c.protocol, c.ratioToBest])).toEqual([['raft', 1], ['zab', 0.8]]);
+    // A tie: both are the best.
+    expect(select64!.cells.map((c) => c.ratioToBest)).toEqual([1, 1]);
+    // p99 is the row's own (within the histogram's bucket error).
+    expect(insert64!.cells[1]!.p99Ms).toBeGreaterThanOrEqual(50);
+    expect(insert64!.cells[1]!.p99Ms).toBeLessThanOrEqual(50 * (1 + 1 / 128));
+  });
+
+  it('shows a protocol without the run as empty and never counts a failed run as the best', () => {
+    const rows = [row('raft', 'insert', 16, 1000), row('zab', 'insert', 16, 5000, 1, 500), row('multipaxos', 'insert', 16, 800)];
+    const [cell] = compareProtocols(groupByProtocol(rows, ['raft', 'zab', 'multipaxos', 'other']).protocols);
+    expect(cell!.cells.map((c) => [c.protocol, c.ratioToBest, c.failed])).toEqual([
+      ['raft', 1, false],
+      ['zab', 5, true],
+      ['multipaxos', 0.8, false],
+      ['other', null, false],
+    ]);
+    expect(cell!.cells[3]!.opsPerSec).toBeNull();
+  });
+
+  it('sorts concurrency ascending within a scenario even when a later protocol adds a level', () => {
+    const rows = [row('raft', 'insert', 64, 10), row('raft', 'select', 1, 10), row('zab', 'insert', 1, 10), row('zab', 'insert', 64, 10)];
+    expect(compareProtocols(groupByProtocol(rows).protocols).map((r) => `${r.scenario}@${r.concurrency}`)).toEqual(['insert@1', 'insert@64', 'select@1']);
+  });
+});
+
+describe('summaries and reports by protocol', () => {
+  it('takes the existing ratios per protocol against the one set of baselines', () => {
+    const s = summarize(ROWS, ['raft', 'zab']);
+    expect(s.referenceConcurrency).toBe(64);
+    expect(s.echoOpsPerSec).toBe(8000);
+    expect(s.protocols.map((p) => [p.protocol, p.insertOpsPerSec, p.insertEchoRatio])).toEqual([['raft', 2000, 0.25], ['zab', 1600, 0.2]]);
+    expect(s.comparison).toHaveLength(3);
+  });
+
+  it('prints the table compactly in the terminal, one column per protocol', () => {
+    const s = summarize(ROWS, ['raft', 'zab']);
+    const lines = renderComparisonText(s).split('\n');
+    expect(lines[1]).toMatch(/^scenario\s+C\s+raft\s+zab$/);
+    expect(lines[2]).toMatch(/^insert\s+16\s+1,000 10\.\d+ms ×0\.67\s+1,500 8\.\d+ms ×1\.00$/);
+    expect(lines).toHaveLength(5);
+    const summary = renderSummary(s);
+    expect(summary).toContain('raft: insert ÷ echo at C=64 2,000 / 8,000 = 0.25');
+    expect(summary).toContain('zab: insert ÷ echo at C=64 1,600 / 8,000 = 0.20');
+  });
+
+  it('writes Markdown with the side-by-side table, the ratios per protocol and the runs grouped by protocol', () => {
+    const s = summarize(ROWS, ['raft', 'zab']);
+    const md = renderMarkdown(META, 'settings', ROWS, s);
+    expect(md).toContain('| scenario | C | raft ops/s | raft p99 ms | raft ÷ best | zab ops/s | zab p99 ms | zab ÷ best |');
+    expect(md).toMatch(/\| insert \| 64 \| 2,000 \| 40\.\d\d \| 1\.00 \| 1,600 \| 50\.\d\d \| 0\.80 \|/);
+    expect(md).toContain('| raft | 2,000 | 0.25 |');
+    const sections = md.split('\n').filter((l) => l.startsWith('### '));
+    expect(sections).toEqual(['### baselines', '### raft', '### zab']);
+    const raftRuns = md.slice(md.indexOf('### raft'), md.indexOf('### zab'));
+    expect(raftRuns).toContain('| insert | 16 | 1 | 1,000 |');
+    expect(raftRuns).not.toContain('| 1,500 |');
+  });
+});
