@@ -133,7 +133,7 @@ describe('LocalCluster (stand-in node)', () => {
       nodes: [{ id: 'a' }, { id: 'b' }, { id: 'o', role: 'observer' }],
       dataDir,
       nodeBin: fakeBin,
-      peerAddress: (from, to, real) => {
+      peerAddress: (from, to) => {
         seen.push(`${from}->${to}`);
         return `127.0.0.1:${to === 'a' ? 1 : to === 'b' ? 2 : 3}${from === 'a' ? '1' : from === 'b' ? '2' : '3'}`;
       },

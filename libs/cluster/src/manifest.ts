@@ -29,7 +29,7 @@ export function readClusterManifest(dataDir: string): ClusterManifest | null {
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(manifestPath(dataDir), 'utf8'));
-  } catch (e: unknown) {
+  } catch {
     return null;
   }
   if (typeof raw !== 'object' || raw === null) return null;

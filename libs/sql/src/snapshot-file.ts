@@ -153,6 +153,8 @@ interface NativeBackup {
  * is internal to better-sqlite3 (pinned in package.json); a test checks it is still there.
  */
 export function nativeBackup(db: Database.Database, destPath: string): NativeBackup | null {
+  // A runtime lookup of an internal module: a static import would pin its types, which it has none of.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const util = require('better-sqlite3/lib/util') as { cppdb?: symbol };
   const native = util.cppdb === undefined ? undefined : (db as unknown as Record<symbol, { backup?: unknown } | undefined>)[util.cppdb];
   if (typeof native?.backup !== 'function') return null;

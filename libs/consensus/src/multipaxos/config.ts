@@ -58,8 +58,12 @@ export function parseHardState(h: HardState | null): PaxosHardState {
   return { promised: v };
 }
 
-/** The boot state must be slots the driver could have written: contiguous, ballots within the promise. */
-export function validatePersisted(p: PersistedState, hard: PaxosHardState): void {
+/**
+ * The boot state must be slots the driver could have written: contiguous after the snapshot,
+ * holes without values. A slot's ballot above the stored promise is allowed: accepting at a
+ * ballot is a promise of it, and the core boots with the larger of the two.
+ */
+export function validatePersisted(p: PersistedState): void {
   const snapIndex = p.snapshot?.index ?? 0;
   let expected: number | null = null;
   for (const e of p.entries) {

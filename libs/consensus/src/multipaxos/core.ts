@@ -148,7 +148,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   constructor(options: CoreOptions, persisted: PersistedState) {
     validateOptions(options);
     const hard = parseHardState(persisted.hardState);
-    validatePersisted(persisted, hard);
+    validatePersisted(persisted);
     this.o = options;
     this.id = options.id;
     this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);

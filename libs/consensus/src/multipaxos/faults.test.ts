@@ -1,8 +1,8 @@
 /** Multi-Paxos under faults: snapshot installs, leases, crashes inside a persist. */
 import { describe, expect, it } from 'vitest';
-import { logIndex, nodeId, term, type Entry } from '../contract';
+import { logIndex, nodeId, term } from '../contract';
 import { ballotOf } from './config';
-import { PaxosNet, bytes, text, voters } from './testkit';
+import { PaxosNet, text, voters } from './testkit';
 import type { PaxosMessage } from './messages';
 
 const N3 = ['n1', 'n2', 'n3'];

@@ -1,6 +1,6 @@
 /** Zab's phases on a hand-driven network: election, discovery, synchronization, broadcast. */
 import { describe, expect, it } from 'vitest';
-import { ZabNet, voters, observer, diskOf, text } from './testkit';
+import { ZabNet, voters, observer, diskOf } from './testkit';
 
 describe('zab: fast leader election', () => {
   it('elects the voter with the highest (currentEpoch, last zxid, id) when all start equal: the highest id', () => {

@@ -252,6 +252,8 @@ describe('zab: diverged follower', () => {
     net.stabilize();
     net.tickAll(20);
     const syncs = net.sent.filter((m) => m.type === 'sync' && m.to === 'n3').map((m) => `${(m as { mode: string }).mode}@${(m as { index: number }).index}`);
+    // The TRUNC at the common index leaves a record of the wrong epoch; the learner's next look finds it and resynchronizes from the start.
+    expect(syncs).toEqual(['trunc@2', 'diff@0']);
     expect(net.epochsOnDisk('n3')).toEqual(net.epochsOnDisk(leader));
     expect(net.appliedData('n3')).toEqual(net.appliedData(leader));
   });

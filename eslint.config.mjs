@@ -1,0 +1,99 @@
+// @ts-check
+/**
+ * The lint step of `npm test`: typescript-eslint's recommended rules (no `any` among them),
+ * the layers of docs/architecture.md as import rules, and the consensus cores kept pure.
+ */
+import tseslint from 'typescript-eslint';
+
+/** Which @quorumlite packages each library may import (tests aside): arrows point down the layers. */
+const LAYERS = {
+  proto: [],
+  consensus: [],
+  storage: ['consensus'],
+  sql: ['consensus', 'proto'],
+  transport: ['consensus', 'proto'],
+  config: ['consensus'],
+  client: ['proto'],
+  replica: ['consensus', 'proto', 'sql', 'storage', 'transport'],
+  cluster: ['client', 'config'],
+  chaos: ['client', 'cluster', 'consensus'],
+};
+const PACKAGES = [...Object.keys(LAYERS), 'bench'];
+
+/** Another package's source reached by a relative path instead of its entry point. */
+const ACROSS_PACKAGES = {
+  regex: '^(\\.\\./)+(libs/|apps/|bench/|test/)?[a-z-]+/src(/|$)',
+  message: "import another package through its entry point ('@quorumlite/<name>'), not by a relative path into its src/",
+};
+
+const TESTS = ['**/*.test.ts', '**/testing.ts', '**/test-kit.ts', '**/testkit.ts'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.chaos/**', 'bench/results/**', 'bench/k6/**'] },
+  {
+    files: ['**/*.ts'],
+    extends: [tseslint.configs.recommended],
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Tests may reach into the internals they test; shipped code goes through entry points.
+    files: ['libs/**/*.ts', 'apps/**/*.ts', 'bench/**/*.ts'],
+    ignores: TESTS,
+    rules: { 'no-restricted-imports': ['error', { patterns: [ACROSS_PACKAGES] }] },
+  },
+  ...Object.entries(LAYERS).map(([name, allowed]) => ({
+    files: [`libs/${name}/src/**/*.ts`],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ACROSS_PACKAGES,
+            {
+              group: PACKAGES.filter((p) => p !== name && !allowed.includes(p)).map((p) => `@quorumlite/${p}`).concat(PACKAGES.filter((p) => p !== name && !allowed.includes(p)).map((p) => `@quorumlite/${p}/*`)),
+              message: `libs/${name} may import ${allowed.length > 0 ? allowed.map((p) => `@quorumlite/${p}`).join(', ') : 'no other @quorumlite package'} (the layers of docs/architecture.md)`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    // A core is a pure function of its inputs: no I/O, clock, timers, randomness or async.
+    files: ['libs/consensus/src/**/*.ts'],
+    ignores: TESTS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ACROSS_PACKAGES,
+            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http', 'http2', 'child_process', 'worker_threads', 'timers', 'timers/*'], message: 'libs/consensus does no I/O: the driver does' },
+            { group: ['@quorumlite/*'], message: 'libs/consensus imports no other @quorumlite package' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'process', 'performance', 'require'].map((name) => ({
+          name,
+          message: 'libs/consensus has no timers, process or clock: time comes in as tick(), entropy as CoreOptions.random',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'libs/consensus reads no clock: time comes in as tick()' },
+        { object: 'Math', property: 'random', message: 'libs/consensus draws entropy from CoreOptions.random (seeded)' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'NewExpression[callee.name="Date"]', message: 'libs/consensus reads no clock: time comes in as tick()' },
+        { selector: ':function[async=true]', message: 'libs/consensus is synchronous: the driver awaits, the core never does' },
+        { selector: 'AwaitExpression', message: 'libs/consensus is synchronous: the driver awaits, the core never does' },
+      ],
+    },
+  },
+);
