@@ -28,6 +28,17 @@ const ACROSS_PACKAGES = {
 
 const TESTS = ['**/*.test.ts', '**/testing.ts', '**/test-kit.ts', '**/testkit.ts'];
 
+/** The import rule for a package: never into another's src/, and none of `forbidden`. */
+function importRule(forbidden) {
+  return ['error', { patterns: [ACROSS_PACKAGES, ...forbidden] }];
+}
+
+/** The @quorumlite packages `name` must not import. */
+function notBelow(name, allowed) {
+  const others = PACKAGES.filter((p) => p !== name && !allowed.includes(p));
+  return others.flatMap((p) => [`@quorumlite/${p}`, `@quorumlite/${p}/*`]);
+}
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.chaos/**', 'bench/results/**', 'bench/k6/**'] },
   {
@@ -41,24 +52,18 @@ export default tseslint.config(
     // Tests may reach into the internals they test; shipped code goes through entry points.
     files: ['libs/**/*.ts', 'apps/**/*.ts', 'bench/**/*.ts'],
     ignores: TESTS,
-    rules: { 'no-restricted-imports': ['error', { patterns: [ACROSS_PACKAGES] }] },
+    rules: { 'no-restricted-imports': importRule([]) },
   },
   ...Object.entries(LAYERS).map(([name, allowed]) => ({
     files: [`libs/${name}/src/**/*.ts`],
     ignores: TESTS,
     rules: {
-      'no-restricted-imports': [
-        'error',
+      'no-restricted-imports': importRule([
         {
-          patterns: [
-            ACROSS_PACKAGES,
-            {
-              group: PACKAGES.filter((p) => p !== name && !allowed.includes(p)).map((p) => `@quorumlite/${p}`).concat(PACKAGES.filter((p) => p !== name && !allowed.includes(p)).map((p) => `@quorumlite/${p}/*`)),
-              message: `libs/${name} may import ${allowed.length > 0 ? allowed.map((p) => `@quorumlite/${p}`).join(', ') : 'no other @quorumlite package'} (the layers of docs/architecture.md)`,
-            },
-          ],
+          group: notBelow(name, allowed),
+          message: `libs/${name} may import ${allowed.length > 0 ? allowed.map((p) => `@quorumlite/${p}`).join(', ') : 'no other @quorumlite package'} (the layers of docs/architecture.md)`,
         },
-      ],
+      ]),
     },
   })),
   {
@@ -66,16 +71,10 @@ export default tseslint.config(
     files: ['libs/consensus/src/**/*.ts'],
     ignores: TESTS,
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            ACROSS_PACKAGES,
-            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http', 'http2', 'child_process', 'worker_threads', 'timers', 'timers/*'], message: 'libs/consensus does no I/O: the driver does' },
-            { group: ['@quorumlite/*'], message: 'libs/consensus imports no other @quorumlite package' },
-          ],
-        },
-      ],
+      'no-restricted-imports': importRule([
+        { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http', 'http2', 'child_process', 'worker_threads', 'timers', 'timers/*'], message: 'libs/consensus does no I/O: the driver does' },
+        { group: ['@quorumlite/*'], message: 'libs/consensus imports no other @quorumlite package' },
+      ]),
       'no-restricted-globals': [
         'error',
         ...['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate', 'queueMicrotask', 'process', 'performance', 'require'].map((name) => ({
