@@ -139,6 +139,28 @@ describe('GrpcPeerTransport messaging', () => {
     expect(a.logs.some((l) => l.includes('peer n2: stream broke'))).toBe(true);
   });
 
+  it('a link backing off retries as soon as a frame from its peer says the peer is back', async () => {
+    // A backoff far longer than the test waits: only the early retry can reconnect in time.
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 60_000, reconnectBackoffMsMax: 120_000 } });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('before'));
+    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
+    b.server.forceShutdown();
+    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
+    const restarted = await bindServer(b.port);
+    h.servers.push(restarted.server);
+    b.transport.addTo(restarted.server);
+    // n2 speaks first (its own link to n1 never broke): n1 hears it and retries at once.
+    b.transport.send(n('n1'), text('n2 is back'));
+    await waitFor('n2 heard', () => a.recorder.from('n2').includes('n2 is back'));
+    let i = 0;
+    await waitFor('a message after the restart', () => {
+      a.transport.send(n('n2'), text(`after${i++}`));
+      return b.recorder.from('n1').some((m) => m.startsWith('after'));
+    });
+    expect(a.transport.isReachable(n('n2'))).toBe(true);
+  });
+
   it('refuses a stream from another cluster, of another protocol, for another node, or from a stranger', async () => {
     const [b] = await h.cluster(['n2']);
     if (!b) throw new Error('cluster');

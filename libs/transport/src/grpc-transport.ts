@@ -257,8 +257,24 @@ export class GrpcPeerTransport implements PeerTransport {
     // Headers after the first good frame tell the sender its stream was accepted (reachable).
     if (from === null) call.sendMetadata(new grpc.Metadata());
     this.counters.received += verdict.messages.length;
+    this.retryTowards(verdict.from as NodeId);
     this.deliver(handlers, verdict.from, verdict.messages);
     return verdict.from;
+  }
+
+  /**
+   * A frame from `id` says it is up and reaches us: our links to it that are backing off
+   * retry now, each on a fresh channel (the old one would wait out gRPC's own reconnect
+   * backoff), so a healed partition costs no backoff wait.
+   */
+  private retryTowards(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (!peer) return;
+    for (const [lane, link] of [['ordered', peer.link], ['orderFree', peer.orderFreeLink]] as const) {
+      if (link === null || !link.retryNow()) continue;
+      peer.clients[lane]?.close();
+      peer.clients[lane] = null;
+    }
   }
 
   /** A handler bug must not take the peer's stream (or the process) down with it. */

@@ -35,6 +35,8 @@ export class PeerLink {
   private readonly outbox: Outbox;
   private flushScheduled = false;
   private backoffMs: number;
+  /** retryNow() already cut this break's backoff short once. */
+  private retriedEarly = false;
   private reachable = true;
   private ended: Promise<void> = Promise.resolve();
   private resolveEnded: () => void = () => {};
@@ -59,6 +61,21 @@ export class PeerLink {
     }
     if (!this.outbox.push(message)) return this.drop(1);
     this.scheduleFlush();
+  }
+
+  /**
+   * The peer was just heard from (a frame arrived on its stream to us): it is up and reaches
+   * us, so a link backing off from it retries at the next send instead of waiting out the
+   * backoff. Once per break: if that attempt fails too (a cut in one direction only), the
+   * backoff runs its course until a stream connects again. True when it will retry.
+   */
+  retryNow(): boolean {
+    const state = this.state;
+    if (state.kind !== 'backoff' || this.retriedEarly) return false;
+    clearTimeout(state.timer);
+    this.state = { kind: 'idle' };
+    this.retriedEarly = true;
+    return true;
   }
 
   /** Ends the stream (the peer sees a clean end), cancelling it if it does not finish in time. */
@@ -140,6 +157,7 @@ export class PeerLink {
   private onConnected(call: grpc.ClientWritableStream<WireFrame>): void {
     if (this.state.kind !== 'open' || this.state.call !== call) return;
     this.backoffMs = this.ctx.limits.reconnectBackoffMsMin;
+    this.retriedEarly = false;
     this.setReachable(true);
   }
 

@@ -96,7 +96,7 @@ export const TRANSPORT_LIMITS: Readonly<TransportLimits> = {
   snapshotBytesMax: 64 * GIB,
   snapshotTimeoutMs: 10 * 60_000,
   reconnectBackoffMsMin: 50,
-  reconnectBackoffMsMax: 2_000,
+  reconnectBackoffMsMax: 500,
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 5_000,
   closeTimeoutMs: 1_000,
