@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NodeStatus } from '@quorumlite/client';
-import { clusterForFile, rowsPerNode, sleep, waitAllApplied } from './helpers';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
+import { clusterForFile, rowsPerNode, sleep, waitAllApplied, type ClusterContext } from './helpers';
 
-const c = clusterForFile('large');
 
 const MIB = 1024 * 1024;
 /** The node's default requestBytesMax is 16 MiB; the request's own framing takes a little of it. */
@@ -42,7 +42,7 @@ function settledValue<T>(r: PromiseSettledResult<T>): T {
 }
 
 /** Every leader@term any node reported until `stop()`, in the order first seen. */
-async function watchLeadership(stop: () => boolean): Promise<string[]> {
+async function watchLeadership(c: () => ClusterContext, stop: () => boolean): Promise<string[]> {
   const { cluster } = c();
   const seen = new Set<string>();
   const deadline = Date.now() + LOAD_MS_MAX + 30_000;
@@ -56,14 +56,16 @@ async function watchLeadership(stop: () => boolean): Promise<string[]> {
   return [...seen];
 }
 
-describe('maximum-size requests under a write load', () => {
+describe.each(PROTOCOL_NAMES)('maximum-size requests under a write load on %s', (protocol) => {
+  const c = clusterForFile(`large-${protocol}`, { protocol });
+
   it('acknowledges every write and leaves the same rows on every replica', async () => {
     const { cluster, client } = c();
     await client.execute('CREATE TABLE big(id INTEGER PRIMARY KEY, data BLOB NOT NULL)');
     await client.execute('CREATE TABLE small(id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
 
     let largeDone = false;
-    const watching = watchLeadership(() => largeDone);
+    const watching = watchLeadership(c, () => largeDone);
     const loadEnds = Date.now() + LOAD_MS_MAX;
     const largeMs: number[] = [];
     const largeWriter = async (first: number, bytes: number): Promise<number[]> => {
@@ -101,7 +103,7 @@ describe('maximum-size requests under a write load', () => {
         .filter((l) => l.includes('event loop blocked') || l.includes('driver waited') || l.includes('role changed')),
     );
     process.stderr.write(
-      `large writes took ${largeMs.join(', ')} ms; leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`,
+      `${protocol}: large writes took ${largeMs.join(', ')} ms; leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`,
     );
 
     expect(large.flat()).toHaveLength(2 * LARGE_WRITES_PER_WRITER);

@@ -14,9 +14,10 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   roles: PAXOS_ROLES,
   // A node's timeout is drawn from [t, 2t), so duelling proposers settle.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
-  // A heartbeat's watermark chooses only slots an acceptor holds at the leader's ballot (its
-  // right prefix), whatever order Accepts came in; the answer's prefix only ever raises progress.
-  orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
+  // A heartbeat's answer carries the acceptor's right prefix, which the leader reads as a gap
+  // to fill when it is below what was sent: a heartbeat that overtook a large Accept would
+  // make the leader send that Accept again. One FIFO lane, as for Zab.
+  orderFree: () => false,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): PaxosCore => new PaxosCore(options, persisted),
   encodeMessage,
