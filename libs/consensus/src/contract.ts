@@ -176,6 +176,14 @@ export interface CoreStatus {
   readonly firstIndex: LogIndex;
   /** Leader only: how far each peer has acknowledged (match index). */
   readonly progress: Readonly<Record<string, { readonly match: LogIndex; readonly next: LogIndex; readonly state: string }>>;
+  /**
+   * How far every data voter (role 'voter': it keeps the database) holds the log durably, as
+   * far as this node knows: a leader computes it from acknowledgements and carries it to
+   * witnesses in its messages. A witness's driver forgets its records up to
+   * min(dataVotersHold, commitIndex) with compact(), so its disk stays bounded while no data
+   * voter can ever need a record only the witness had. 0 (or absent) when unknown.
+   */
+  readonly dataVotersHold?: LogIndex;
 }
 
 export interface CoreOptions {

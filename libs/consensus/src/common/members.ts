@@ -24,3 +24,16 @@ export function validateMembers(protocol: string, self: NodeId, members: readonl
 function bad(sentence: string): ConsensusError {
   return new ConsensusError('bad_config', sentence);
 }
+
+/**
+ * The members that vote and count toward quorums: data voters and witnesses (a witness keeps
+ * no database but holds records durably). Observers never count.
+ */
+export function votingMembers(members: readonly Member[]): NodeId[] {
+  return members.filter((m) => m.role === 'voter' || m.role === 'witness').map((m) => m.id);
+}
+
+/** The voters that keep the database: the only members a witness may hand leadership to. */
+export function dataVoters(members: readonly Member[]): NodeId[] {
+  return members.filter((m) => m.role === 'voter').map((m) => m.id);
+}
