@@ -198,10 +198,6 @@ describe('simulated members have roles', () => {
     expect(result.stats.committedIndex).toBeGreaterThan(0);
   });
 
-  it('a witness may be declared; raft refuses it for now, naming the member', () => {
-    expect(() => simulate({ protocol: raft, seed: 1, nodes: 3, witnesses: 1, steps: 10 })).toThrow(/raft does not support witness members yet \(member n4\)/);
-  });
-
   it('refuses a negative count of observers', () => {
     expect(() => simulate({ protocol: raft, seed: 1, nodes: 3, observers: -1, steps: 10 })).toThrow('observers must be a non-negative integer, got -1');
   });

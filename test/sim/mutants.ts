@@ -2,9 +2,19 @@
  * Wrap a protocol so every Ready passes through a mutation: a broken driver or core in a
  * box, to show that the simulator notices when a real protocol's guarantees are removed.
  */
-import type { BaseMessage, ConsensusCore, ProtocolModule, Ready } from '@quorumlite/consensus';
+import type { BaseMessage, ConsensusCore, CoreStatus, ProtocolModule, Ready } from '@quorumlite/consensus';
 
 export function mutateReady<M extends BaseMessage>(protocol: ProtocolModule<M>, mutate: (rd: Ready<M>) => Ready<M>): ProtocolModule<M> {
+  return mutateCore(protocol, { ready: mutate });
+}
+
+/** Wrap every core the protocol creates, passing its Readys and its status through the given mutations. */
+export function mutateCore<M extends BaseMessage>(
+  protocol: ProtocolModule<M>,
+  mutate: { readonly ready?: (rd: Ready<M>) => Ready<M>; readonly status?: (s: CoreStatus) => CoreStatus },
+): ProtocolModule<M> {
+  const ready = mutate.ready ?? ((rd: Ready<M>) => rd);
+  const status = mutate.status ?? ((s: CoreStatus) => s);
   return {
     ...protocol,
     create: (options, persisted) => {
@@ -15,19 +25,23 @@ export function mutateReady<M extends BaseMessage>(protocol: ProtocolModule<M>, 
         propose: (data) => core.propose(data),
         readIndex: (id) => core.readIndex(id),
         hasReady: () => core.hasReady(),
-        ready: () => mutate(core.ready()),
+        ready: () => ready(core.ready()),
         advance: () => core.advance(),
         takeEarlyMessages: () => core.takeEarlyMessages(),
         compact: (meta, retain) => core.compact(meta, retain),
         reportSnapshotFailure: (to) => core.reportSnapshotFailure(to),
         reportUnreachable: (to) => core.reportUnreachable(to),
         transferLeadership: (to) => core.transferLeadership(to),
-        status: () => core.status(),
+        status: () => status(core.status()),
       };
       return wrapped;
     },
   };
 }
+
+/** A witness told it may forget everything committed, whether or not the data voters hold it. */
+export const withOverstatedDataVotersHold = <M extends BaseMessage>(p: ProtocolModule<M>): ProtocolModule<M> =>
+  mutateCore(p, { status: (s) => ({ ...s, dataVotersHold: s.commitIndex }) });
 
 /** Never fsync: acknowledgements and votes a crash can take back. */
 export const withoutFsync = <M extends BaseMessage>(p: ProtocolModule<M>): ProtocolModule<M> =>

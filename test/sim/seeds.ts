@@ -45,11 +45,27 @@ export function chunk(seeds: readonly number[], parts: number): number[][] {
 }
 
 /** Cluster size, an observer or none, and run length vary with the seed so the sweep covers each shape. */
-export function shapeFor(seed: number): { nodes: number; observers: number; steps: number } {
+export function shapeFor(seed: number): SeedShape {
   const nodes = seed % 3 === 0 ? 5 : 3;
   const observers = seed % 4 === 1 ? 1 : 0;
-  const steps = 600 + ((seed * 7919) % 1400);
-  return { nodes, observers, steps };
+  return { nodes, observers, witnesses: 0, steps: stepsFor(seed) };
+}
+
+/** The witness topologies: 2 data voters + 1 witness, and every third seed 3 + 2; an observer on a quarter. */
+export function witnessShapeFor(seed: number): SeedShape {
+  const five = seed % 3 === 0;
+  return { nodes: five ? 3 : 2, witnesses: five ? 2 : 1, observers: seed % 4 === 1 ? 1 : 0, steps: stepsFor(seed) };
+}
+
+export interface SeedShape {
+  readonly nodes: number;
+  readonly observers: number;
+  readonly witnesses: number;
+  readonly steps: number;
+}
+
+function stepsFor(seed: number): number {
+  return 600 + ((seed * 7919) % 1400);
 }
 
 export function describeFailure(e: SimulationError, protocol: string, replay: boolean): string {
@@ -69,12 +85,13 @@ export function runSeeds<M extends BaseMessage>(
   seeds: readonly number[],
   replay: boolean,
   extra: Partial<SimOptions<M>> = {},
+  shape: (seed: number) => SeedShape = shapeFor,
 ): { failures: string[]; results: SimResult[] } {
   const failures: string[] = [];
   const results: SimResult[] = [];
   for (const seed of seeds) {
     try {
-      results.push(simulate({ protocol, seed, ...shapeFor(seed), verbose: replay, ...extra }));
+      results.push(simulate({ protocol, seed, ...shape(seed), verbose: replay, ...extra }));
     } catch (e: unknown) {
       if (!(e instanceof SimulationError)) throw e;
       failures.push(describeFailure(e, protocol.name, replay));

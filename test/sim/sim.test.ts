@@ -11,8 +11,8 @@
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES, PROTOCOLS, type BaseMessage, type ProtocolModule } from '@quorumlite/consensus';
 import { DEFAULT_FAULTS, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
-import { withoutFsync, withoutHardState, withoutLogWrites, withStaleReads } from './mutants';
-import { chunk, protocolPlan, runSeeds, seedPlan, shapeFor } from './seeds';
+import { withOverstatedDataVotersHold, withoutFsync, withoutHardState, withoutLogWrites, withStaleReads } from './mutants';
+import { chunk, protocolPlan, runSeeds, seedPlan, shapeFor, witnessShapeFor } from './seeds';
 
 const SEEDS_DEFAULT = 1_000;
 const GROUPS = 4;
@@ -42,6 +42,38 @@ describe.each(protocols)('$name under the simulator', (protocol) => {
     expect(b.digest).toBe(a.digest);
     expect(b.stats).toEqual(a.stats);
     expect(simulate({ ...run, seed: 12_346 }).digest).not.toBe(a.digest);
+  });
+});
+
+/**
+ * The witness topologies (2 data voters + 1 witness, 3 + 2), each seed's witness forgetting
+ * records as the real driver does — checked at every step against what the data voters hold.
+ */
+describe.each(protocols)('$name with witnesses under the simulator', (protocol) => {
+  if (!protocol.roles.includes('witness')) {
+    it(`${protocol.name} refuses witnesses, naming the member`, () => {
+      expect(() => simulate({ protocol, seed: 1, ...witnessShapeFor(1) })).toThrow(/does not support witness members/);
+    });
+    return;
+  }
+  for (const seeds of chunk(plan.seeds, GROUPS)) {
+    it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
+      const { failures } = runSeeds(protocol, seeds, plan.replay, DRIVER_RUN, witnessShapeFor);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+    });
+  }
+
+  it('a witness that forgets records the data voters lack is caught', () => {
+    let caught: SimulationError | null = null;
+    for (let seed = 1; seed <= MUTANT_SEEDS_MAX && caught === null; seed++) {
+      try {
+        simulate({ protocol: withOverstatedDataVotersHold(protocol), seed, ...witnessShapeFor(seed), ...DRIVER_RUN });
+      } catch (e: unknown) {
+        if (!(e instanceof SimulationError)) throw e;
+        if (/witness retention/.test(e.message)) caught = e;
+      }
+    }
+    expect(caught, `no seed up to ${MUTANT_SEEDS_MAX} caught a witness forgetting too early`).not.toBeNull();
   });
 });
 

@@ -114,6 +114,17 @@ export class SimDisk {
     return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
   }
 
+  /** heldAt on the durable image: what survives any crash from now on. */
+  durablyHeldAt(index: number, keyOf: (e: Entry) => string): string | undefined {
+    const d = this.durable;
+    if (index > d.offset) {
+      const e = d.entries[index - d.offset - 1];
+      return e === undefined ? undefined : keyOf(e);
+    }
+    const snap = d.snapshot;
+    return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
+  }
+
   hasUnsynced(): boolean {
     return this.unsynced.length > 0;
   }

@@ -13,7 +13,8 @@ export type InvariantName =
   | 'acknowledged_durability'
   | 'read_safety'
   | 'integrity'
-  | 'convergence';
+  | 'convergence'
+  | 'witness_retention';
 
 export class InvariantViolation extends Error {
   readonly code = 'invariant';

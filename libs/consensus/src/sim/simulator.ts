@@ -117,6 +117,8 @@ interface PendingProposal {
 interface SimNode<M extends BaseMessage> {
   readonly id: NodeId;
   readonly disk: SimDisk;
+  /** A witness votes and holds records but keeps no state machine: it applies nothing. */
+  readonly witness: boolean;
   core: ConsensusCore<M> | null;
   incarnation: number;
   role: string;
@@ -216,7 +218,7 @@ class Simulation<M extends BaseMessage> {
     this.protocol.validate(this.coreOptionsFor(this.ids[0]!));
     for (const id of this.ids) {
       const node: SimNode<M> = {
-        id, disk: new SimDisk(), core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
+        id, disk: new SimDisk(), witness: this.roleOf(id) === 'witness', core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
         sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [],
       };
       this.nodes.set(id, node);
@@ -297,7 +299,8 @@ class Simulation<M extends BaseMessage> {
     node.term = 0;
     node.core = this.protocol.create(this.coreOptionsFor(node.id), persisted);
     const snap = node.disk.snapshot();
-    node.sm = snap === null ? [''] : snap.state.slice();
+    // A witness's "snapshot" is only the point below which it forgot records: no state to load.
+    node.sm = snap === null || node.witness ? [''] : snap.state.slice();
     node.smLastTerm = snap === null ? 0 : snap.meta.term;
     node.appliedSinceSnapshot = 0;
     this.checker.observeStateReset(node.id, node.sm);
@@ -636,6 +639,9 @@ class Simulation<M extends BaseMessage> {
     if (message.to === node.id || !this.nodes.has(message.to)) throw new CoreContractError(`${node.id} sent a message to ${message.to}`);
     const bytes = this.protocol.encodeMessage(message);
     let snapshotState: AppliedLog | null = null;
+    if (message.snapshot !== undefined && node.witness) {
+      throw new CoreContractError(`witness ${node.id} sent snapshot ${message.snapshot.index}@${message.snapshot.term}, but a witness keeps no database to send`);
+    }
     if (message.snapshot !== undefined) {
       const snap = node.disk.snapshot();
       if (snap === null || snap.meta.index !== message.snapshot.index || snap.meta.term !== message.snapshot.term) {
@@ -678,6 +684,7 @@ class Simulation<M extends BaseMessage> {
 
   /** An accepted snapshot: the state machine takes its content, then the log restarts after it. */
   private installSnapshot(node: SimNode<M>, meta: SnapshotMeta, keepLog: boolean): void {
+    if (node.witness) throw new CoreContractError(`witness ${node.id} accepted snapshot ${meta.index}@${meta.term}, but a witness keeps no database to install it in`);
     const state = node.staged.get(`${meta.index}:${meta.term}`);
     if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
     node.sm = state.slice();
@@ -692,6 +699,10 @@ class Simulation<M extends BaseMessage> {
   }
 
   private apply(node: SimNode<M>, entry: Ready<M>['committed'][number]): void {
+    if (node.witness) {
+      node.appliedSinceSnapshot += 1;
+      return;
+    }
     const key = appliedKey(entry);
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
     node.sm.push(key);
@@ -708,6 +719,10 @@ class Simulation<M extends BaseMessage> {
 
   /** Snapshot the state machine every few applies so compaction and snapshot catch-up run. */
   private maybeCompact(node: SimNode<M>, core: ConsensusCore<M>): void {
+    if (node.witness) {
+      this.compactWitness(node, core);
+      return;
+    }
     const applied = node.sm.length - 1;
     if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return;
     const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.members };
@@ -716,6 +731,50 @@ class Simulation<M extends BaseMessage> {
     this.stats.compactions += 1;
     this.log(`compact ${node.id} at ${applied} retain ${this.retainEntries}`);
     core.compact(meta, this.retainEntries);
+  }
+
+  /**
+   * A witness forgets its records up to min(dataVotersHold, commitIndex), as the real driver
+   * does, with no snapshot file behind the point. Each time, the checker verifies the promise
+   * behind dataVotersHold: every data voter's durable disk holds every record up to that point
+   * (the forgotten records stay readable through them, which is what leader completeness uses).
+   */
+  private compactWitness(node: SimNode<M>, core: ConsensusCore<M>): void {
+    const status = core.status();
+    const upTo = Math.min(status.dataVotersHold ?? 0, status.commitIndex);
+    const from = node.disk.snapshot()?.meta.index ?? 0;
+    if (node.appliedSinceSnapshot < this.compactEveryApplies || upTo <= from) return;
+    const term = node.disk.termAt(upTo);
+    if (term === undefined) return;
+    // Below the last point the data voters were already checked; their records there cannot change.
+    const state: string[] = node.disk.snapshot()?.state.slice() ?? [''];
+    for (let i = from + 1; i <= upTo; i++) {
+      let key: string | undefined;
+      for (const m of this.members) {
+        if (m.role !== 'voter') continue;
+        const held = this.node(m.id).disk.durablyHeldAt(i, appliedKey);
+        if (held === undefined) {
+          throw new InvariantViolation('witness_retention', `witness ${node.id} may forget records up to ${upTo} (dataVotersHold ${status.dataVotersHold ?? 0}), but data voter ${m.id} does not durably hold index ${i}`);
+        }
+        if (key !== undefined && held !== key) {
+          throw new InvariantViolation('witness_retention', `witness ${node.id} may forget records up to ${upTo}, but the data voters hold different records at ${i}: ${key} and ${held}`);
+        }
+        key = held;
+      }
+      state.push(key!);
+    }
+    const meta: SnapshotMeta = { index: upTo as SnapshotMeta['index'], term: term as SnapshotMeta['term'], members: this.members };
+    node.disk.saveOwnSnapshot({ meta, state: Object.freeze(state) });
+    node.appliedSinceSnapshot = 0;
+    this.stats.compactions += 1;
+    this.log(`compact witness ${node.id} at ${upTo}`);
+    core.compact(meta, 0);
+  }
+
+  private roleOf(id: NodeId): MemberRole {
+    const member = this.members.find((m) => m.id === id);
+    if (member === undefined) throw new CoreContractError(`unknown node ${id}`);
+    return member.role;
   }
 
   // ---- final phase -----------------------------------------------------------------------
@@ -739,14 +798,17 @@ class Simulation<M extends BaseMessage> {
       }
     }
     const states = new Map<NodeId, AppliedLog>();
-    for (const n of this.nodes.values()) states.set(n.id, n.sm);
+    for (const n of this.nodes.values()) if (!n.witness) states.set(n.id, n.sm);
     this.guard(() => this.checker.checkConverged(states));
   }
 
   private converged(): boolean {
     if (this.probesAcked === 0) return false;
     const target = this.checker.highestCommittedIndex + 1;
-    for (const n of this.nodes.values()) if (n.core === null || n.sm.length !== target) return false;
+    for (const n of this.nodes.values()) {
+      if (n.core === null) return false;
+      if (n.witness ? n.core.status().commitIndex < target - 1 : n.sm.length !== target) return false;
+    }
     return true;
   }
 
