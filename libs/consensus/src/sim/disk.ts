@@ -41,6 +41,15 @@ class DiskImage {
     return this.entries[index - this.offset - 1]?.term;
   }
 
+  heldAt(index: number, keyOf: (e: Entry) => string): string | undefined {
+    if (index > this.offset) {
+      const e = this.entries[index - this.offset - 1];
+      return e === undefined ? undefined : keyOf(e);
+    }
+    const snap = this.snapshot;
+    return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
+  }
+
   apply(op: DiskWrite): void {
     switch (op.kind) {
       case 'hard_state':
@@ -105,24 +114,12 @@ export class SimDisk {
 
   /** Key of what the node holds at `index`: its log record, else its snapshot's content. */
   heldAt(index: number, keyOf: (e: Entry) => string): string | undefined {
-    const c = this.cache;
-    if (index > c.offset) {
-      const e = c.entries[index - c.offset - 1];
-      return e === undefined ? undefined : keyOf(e);
-    }
-    const snap = c.snapshot;
-    return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
+    return this.cache.heldAt(index, keyOf);
   }
 
   /** heldAt on the durable image: what survives any crash from now on. */
   durablyHeldAt(index: number, keyOf: (e: Entry) => string): string | undefined {
-    const d = this.durable;
-    if (index > d.offset) {
-      const e = d.entries[index - d.offset - 1];
-      return e === undefined ? undefined : keyOf(e);
-    }
-    const snap = d.snapshot;
-    return snap !== null && index <= snap.meta.index ? snap.state[index] : undefined;
+    return this.durable.heldAt(index, keyOf);
   }
 
   hasUnsynced(): boolean {
