@@ -20,6 +20,7 @@ export type LoopStep =
   | 'persist' // log records encoded and checksummed (the fsync itself does not block)
   | 'send' // peer messages encoded and queued
   | 'apply' // committed commands applied to SQLite
+  | 'verify snapshot' // a received snapshot's integrity checked before the core sees it
   | 'advance'; // the core told the Ready is done
 
 /**

@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type ProtocolModule } from '@quorumlite/consensus';
-import { MemoryNetwork } from '@quorumlite/transport';
+import { SqlStateMachine } from '@quorumlite/sql';
+import { MemoryNetwork, type PeerTransport } from '@quorumlite/transport';
 import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
 import { Replica, type ReplicaSettings } from './replica';
 
@@ -16,8 +17,11 @@ const ELECTION_TICKS = 10;
 const IDS = ['n1', 'n2', 'n3'];
 
 interface Harness {
+  network: MemoryNetwork;
+  transports: Map<string, PeerTransport>;
   replicas: Map<string, Replica>;
   roles: { node: string; role: string; term: number }[];
+  errors: { node: string; msg: string; error: string }[];
   /** Every message each node sent, by type (decoded from what went to the transport). */
   sent: Map<string, string[]>;
   dirs: string[];
@@ -36,9 +40,9 @@ const noForwarding: WriteForwarder = {
   forward: () => Promise.reject(new Error('no forwarding in this test')),
 };
 
-async function startThree(protocol: ProtocolModule = raft as ProtocolModule): Promise<Harness> {
+async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}): Promise<Harness> {
   const network = new MemoryNetwork();
-  const h: Harness = { replicas: new Map(), roles: [], sent: new Map(), dirs: [] };
+  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), dirs: [] };
   for (const id of IDS) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
     h.dirs.push(dataDir);
@@ -48,7 +52,9 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule): Pr
         if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.term) });
       },
       warn() {},
-      error() {},
+      error(msg, fields) {
+        h.errors.push({ node: id, msg, error: String(fields?.['error'] ?? '') });
+      },
     };
     const settings: ReplicaSettings = {
       nodeId: id,
@@ -66,8 +72,10 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule): Pr
       maxInflightMessages: 64,
       maxUncommittedEntries: 10_000,
       proposalBatchMax: 1_024,
+      ...overrides,
     };
     const transport = network.transport(nodeId(id));
+    h.transports.set(id, transport);
     const sent: string[] = [];
     h.sent.set(id, sent);
     const send = transport.send.bind(transport);
@@ -163,4 +171,60 @@ describe('Replica driver', () => {
       for (const r of h.replicas.values()) expect(r.status()).toMatchObject({ leaderId, term });
     }, 30_000);
   });
+});
+
+const write = (sql: string) => ({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum' as const, timeoutMs: 5_000, forwarded: false });
+const staleRead = (sql: string) => ({ sql, params: [], named: {}, consistency: 'stale' as const, minIndex: 0, maxLagEntries: 0, maxRows: 0, timeoutMs: 5_000 });
+
+describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
+  it('is refused before the core sees it, with the reason sent back; the node keeps its state, serves reads, and installs the next good one', async () => {
+    harness = await startThree(PROTOCOLS[name] as ProtocolModule, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 2_048 });
+    const h = harness;
+    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const leader = h.replicas.get(leaderId)!;
+    await leader.execute(write('CREATE TABLE t (x)'));
+    await leader.execute(write('INSERT INTO t VALUES (1)'));
+    const [followerId, follower] = [...h.replicas.entries()].find(([id]) => id !== leaderId)!;
+    await waitFor('the follower has the first rows', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null));
+    const appliedBefore = follower.status().appliedIndex;
+
+    // Every snapshot the leader sends now arrives as a file this node cannot use.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bad-snapshots-'));
+    h.dirs.push(dir);
+    const garbage = path.join(dir, 'garbage');
+    fs.writeFileSync(garbage, Buffer.alloc(16_384, 7));
+    const emptyDb = SqlStateMachine.open(path.join(dir, 'empty.sqlite'));
+    const wrongIndex = path.join(dir, 'wrong-index.sqlite');
+    emptyDb.snapshot(wrongIndex);
+    emptyDb.close();
+    const leaderTransport = h.transports.get(leaderId)!;
+    const sendSnapshot = leaderTransport.sendSnapshot.bind(leaderTransport);
+    const refusals: string[] = [];
+    let bad: string | null = garbage;
+    leaderTransport.sendSnapshot = async (to, message, file) => {
+      try {
+        await sendSnapshot(to, message, bad ?? file);
+      } catch (e: unknown) {
+        refusals.push(e instanceof Error ? e.message : String(e));
+        throw e;
+      }
+    };
+
+    h.network.isolate(nodeId(followerId));
+    for (let i = 0; i < 60; i++) await leader.execute(write(`INSERT INTO t VALUES (${i + 2})`));
+    await waitFor('a leader snapshot past the follower', () => (leader.status().snapshotIndex > appliedBefore ? true : null));
+    h.network.heal();
+    await waitFor('a refused garbage snapshot', () => (refusals.some((r) => /not a usable quorumlite database/.test(r)) ? true : null));
+    bad = wrongIndex;
+    await waitFor('a refused wrong-index snapshot', () => (refusals.some((r) => /holds a database at applied index 0/.test(r)) ? true : null));
+    // Refused, logged with the reason, and nothing of the follower's state changed.
+    expect(h.errors.filter((e) => e.node === followerId).map((e) => e.error).join('\n')).toMatch(/not a usable quorumlite database[\s\S]*holds a database at applied index 0/);
+    expect(follower.status().appliedIndex).toBe(appliedBefore);
+    expect((await follower.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[1n]]);
+
+    bad = null;
+    await waitFor('the follower installed the good snapshot and caught up', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null), 20_000);
+    expect((await follower.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[61n]]);
+  }, 60_000);
 });

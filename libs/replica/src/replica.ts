@@ -37,7 +37,7 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore } from '@quorumlite/storage';
-import { SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
+import { readSnapshotIndex, SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
@@ -492,6 +492,12 @@ export class Replica {
     this.kick();
   }
 
+  /**
+   * A snapshot arrived. It is checked here, before the core hears of it: a file this node
+   * could not open as a database at the index its message names is refused — the transport
+   * deletes it and the sender learns why — and nothing of this node's state changes. Once
+   * the core accepts a snapshot, installing it must not fail.
+   */
   private onPeerSnapshot(from: NodeId, bytes: Uint8Array, stagedFile: string): void {
     const message = this.decode(from, bytes);
     if (!message?.snapshot) {
@@ -499,11 +505,28 @@ export class Replica {
       void this.snapshots.discard(stagedFile);
       return;
     }
+    if (this.sql) this.verifyReceivedSnapshot(from, message.snapshot, stagedFile);
     const previous = this.stagedSnapshots.get(message.snapshot.index);
     if (previous && previous !== stagedFile) void this.snapshots.discard(previous);
     this.stagedSnapshots.set(message.snapshot.index, stagedFile);
     this.trimStagedSnapshots();
     this.push({ kind: 'message', message });
+  }
+
+  private verifyReceivedSnapshot(from: NodeId, meta: SnapshotMeta, stagedFile: string): void {
+    let index: number;
+    try {
+      index = this.steps.run('verify snapshot', () => readSnapshotIndex(stagedFile));
+    } catch (e: unknown) {
+      const why = e instanceof Error ? e.message : String(e);
+      this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: why });
+      throw new ReplicaError('refused', `refused the snapshot at index ${meta.index}: ${why}`, {}, { cause: e });
+    }
+    if (index !== meta.index) {
+      const why = `the snapshot for index ${meta.index} holds a database at applied index ${index}`;
+      this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: why });
+      throw new ReplicaError('refused', `refused the snapshot: ${why}`);
+    }
   }
 
   private decode(from: NodeId, bytes: Uint8Array): BaseMessage | null {
@@ -911,13 +934,14 @@ export class Replica {
     // The transport received it in its own folder; the store commits only from its staging area.
     const ownStaged = this.snapshots.stagingPath('received');
     await fs.promises.rename(staged, ownStaged);
-    const stored = await this.snapshots.commit(ownStaged, meta);
+    // The database first: should it fail, the store never offers this file to anyone.
     if (this.sql) {
-      const index = await restoreCopy(this.sql, this.snapshots, stored.path);
+      const index = await restoreCopy(this.sql, this.snapshots, ownStaged);
       if (index !== meta.index) {
         throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
       }
     }
+    await this.snapshots.commit(ownStaged, meta);
     // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
     // snapshot: they are only cut below it, never removed first and written again.
     if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));

@@ -152,6 +152,37 @@ describe('snapshot and restore', () => {
     expect(fs.existsSync(garbage)).toBe(true);
   });
 
+  it('puts the previous database back when the restored one will not open, and cleans up what a cut-short restore left', () => {
+    const a = seeded();
+    const file = path.join(dbs.dir(), 'snap-2.sqlite');
+    a.snapshot(file);
+    const dir = dbs.dir();
+    const dbPath = path.join(dir, 'db.sqlite');
+    const b = dbs.open(undefined, dbPath);
+    b.applyBatch([entry(b, 1, exec(['CREATE TABLE kept (x)']))]);
+    const digest = b.digest();
+    // The first reopen after the swap fails, as a disk that went away would make it.
+    const inner = b as unknown as { openConnections: () => unknown };
+    const openConnections = inner.openConnections.bind(b);
+    let opens = 0;
+    inner.openConnections = () => {
+      if (opens++ === 0) throw new Error('EIO: the disk went away');
+      return openConnections();
+    };
+    expect(() => b.restore(file)).toThrow(/cannot open the database restored from .*EIO: the disk went away; the previous database is back/);
+    expect(b.appliedIndex()).toBe(1);
+    expect(b.tables()).toEqual(['kept']);
+    expect(b.digest()).toBe(digest);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.previous') || f.endsWith('.restoring'))).toEqual([]);
+    b.close();
+    // A crash in the middle of a restore leaves these beside the database; opening removes them.
+    fs.writeFileSync(`${dbPath}.previous`, 'old');
+    fs.writeFileSync(`${dbPath}.restoring`, 'new');
+    const reopened = dbs.open(undefined, dbPath);
+    expect(reopened.digest()).toBe(digest);
+    expect(fs.existsSync(`${dbPath}.previous`) || fs.existsSync(`${dbPath}.restoring`)).toBe(false);
+  });
+
   it('refuses to overwrite an existing snapshot file', () => {
     const m = seeded();
     const file = path.join(dbs.dir(), 'exists.sqlite');

@@ -35,6 +35,9 @@ import type {
 
 /** Distinct statement texts kept prepared per connection. */
 const STATEMENT_CACHE_ENTRIES = 512;
+/** Beside the database during restore(): the incoming snapshot, then the database it replaces. */
+const RESTORING_SUFFIX = '.restoring';
+const PREVIOUS_SUFFIX = '.previous';
 
 /** SQLite codes that say something about this machine (disk, memory, locks), not the command. */
 const LOCAL_FAILURE_CODES = [
@@ -174,6 +177,10 @@ export class SqlStateMachine {
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
+    // What a restore cut short leaves: the incoming file not yet swapped in, or the old one
+    // kept until the new one opened. The database file itself is whole in either case.
+    fs.rmSync(`${dbPath}${RESTORING_SUFFIX}`, { force: true });
+    fs.rmSync(`${dbPath}${PREVIOUS_SUFFIX}`, { force: true });
     return new SqlStateMachine(dbPath, resolveLimits(options));
   }
 
@@ -582,11 +589,14 @@ export class SqlStateMachine {
    * Replaces the database with a snapshot file: verifies it (SQLite, integrity, our meta
    * table), moves it beside the database (a copy only across file systems), closes, renames
    * it over the database, reopens. The file is consumed: pass a copy to keep one. Returns
-   * its applied index. A file that fails verification is left alone, as is the database.
+   * its applied index. A file that fails verification is left alone, as is the database;
+   * should the new database fail to open after the swap, the previous one (kept beside it
+   * under another name until then) is put back and reopened before the error is thrown.
    */
   restore(snapshotPath: string): { index: number } {
     const index = readSnapshotIndex(snapshotPath);
-    const staging = `${this.dbPath}.restoring`;
+    const staging = `${this.dbPath}${RESTORING_SUFFIX}`;
+    const previous = `${this.dbPath}${PREVIOUS_SUFFIX}`;
     moveFile(snapshotPath, staging);
     fsyncFile(staging);
     this.checkpointer.pause();
@@ -595,15 +605,33 @@ export class SqlStateMachine {
     // are already checkpointed by the close, so drop the files before the swap.
     fs.rmSync(`${this.dbPath}-wal`, { force: true });
     fs.rmSync(`${this.dbPath}-shm`, { force: true });
+    fs.rmSync(previous, { force: true });
+    fs.linkSync(this.dbPath, previous);
     fs.renameSync(staging, this.dbPath);
     fsyncDir(path.dirname(this.dbPath));
-    this.conn = this.openConnections();
-    this.checkpointer.resume();
-    this.applied = this.loadState();
-    if (this.applied !== index) {
-      throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
+    try {
+      this.conn = this.openConnections();
+      this.applied = this.loadState();
+      if (this.applied !== index) throw new SqlError('corrupt', `restored ${snapshotPath} reads applied index ${this.applied}, expected ${index}`);
+    } catch (e: unknown) {
+      this.putBack(previous);
+      throw e instanceof SqlError ? e : new SqlError('corrupt', `cannot open the database restored from ${snapshotPath}: ${messageOf(e)}; the previous database is back`, { cause: e });
+    } finally {
+      this.checkpointer.resume();
     }
+    fs.rmSync(previous, { force: true });
     return { index };
+  }
+
+  /** Undoes a restore whose new database would not open: the previous file goes back in place. */
+  private putBack(previous: string): void {
+    this.closeConnections();
+    fs.rmSync(`${this.dbPath}-wal`, { force: true });
+    fs.rmSync(`${this.dbPath}-shm`, { force: true });
+    fs.renameSync(previous, this.dbPath);
+    fsyncDir(path.dirname(this.dbPath));
+    this.conn = this.openConnections();
+    this.applied = this.loadState();
   }
 
   close(): void {

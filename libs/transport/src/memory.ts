@@ -135,7 +135,12 @@ class MemoryTransport implements PeerTransport {
       await fs.promises.rm(staged, { force: true });
       throw new TransportError('unreachable', `'${to}' became unreachable during the snapshot`);
     }
-    receiver.acceptSnapshot(this.id, message, staged);
+    try {
+      await receiver.acceptSnapshot(this.id, message, staged);
+    } catch (e: unknown) {
+      await fs.promises.rm(staged, { force: true });
+      throw new TransportError('refused', `'${to}' refused the snapshot: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
   }
 
   isReachable(to: NodeId): boolean {
@@ -151,8 +156,8 @@ class MemoryTransport implements PeerTransport {
     for (const box of this.outboxes.values()) this.counters.dropped += box.clear();
   }
 
-  acceptSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): void {
-    this.handlers?.onSnapshot(from, message, stagedFile);
+  async acceptSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): Promise<void> {
+    await this.handlers?.onSnapshot(from, message, stagedFile);
   }
 
   deliver(from: NodeId, messages: Uint8Array[]): void {

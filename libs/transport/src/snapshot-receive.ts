@@ -18,8 +18,8 @@ export interface ReceiveContext {
   readonly stagingDir: string;
   readonly snapshotBytesMax: number;
   readonly snapshotTimeoutMs: number;
-  /** Hands the verified file over; throwing refuses the snapshot. */
-  readonly deliver: (from: string, message: Uint8Array, stagedFile: string) => void;
+  /** Hands the verified file over; throwing (or rejecting) refuses the snapshot. */
+  readonly deliver: (from: string, message: Uint8Array, stagedFile: string) => void | Promise<void>;
 }
 
 interface Progress {
@@ -44,7 +44,7 @@ export async function receiveSnapshot(call: grpc.ServerReadableStream<WireChunk,
     }
     if (!progress?.last) throw new TransportError('bad_frame', 'snapshot stream ended before its last chunk');
     await finish(progress, progress.last);
-    ctx.deliver(progress.from, progress.message, progress.stagedFile);
+    await ctx.deliver(progress.from, progress.message, progress.stagedFile);
     return { from: progress.from, stagedFile: progress.stagedFile };
   } catch (e: unknown) {
     if (progress) await discard(progress);

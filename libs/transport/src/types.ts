@@ -10,9 +10,11 @@ export interface PeerHandlers {
   /**
    * A snapshot arrived and was written completely to `stagedFile` (CRC and size verified).
    * `message` is the encoded protocol message that carries its meta. The driver takes
-   * ownership of the file.
+   * ownership of the file once this returns (or its promise resolves); throwing (or
+   * rejecting) refuses the snapshot: the transport deletes the file and the sender's
+   * sendSnapshot rejects with the reason.
    */
-  onSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): void;
+  onSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): void | Promise<void>;
   /** A peer's outbound stream broke or recovered. */
   onPeerState?(peer: NodeId, reachable: boolean): void;
 }
