@@ -79,6 +79,9 @@ function leaderStatus(): NodeStatus {
     appliedIndex: 9n,
     lastIndex: 10n,
     snapshotIndex: 0n,
+    logRecords: 10n,
+    logBytes: 2048n,
+    dataVotersHold: 0n,
     members: [
       { id: 'n1', address: '127.0.0.1:7001', role: 'voter', matchIndex: 10n, reachable: true },
       { id: 'n2', address: '127.0.0.1:7002', role: 'voter', matchIndex: 8n, reachable: false },
@@ -97,6 +100,13 @@ describe('formatStatus', () => {
     expect(out).toContain('n1 * | 127.0.0.1:7001 | voter |    10 | yes');
     expect(out).toContain('n2   | 127.0.0.1:7002 | voter |     8 | no');
     expect(out).not.toContain('rows');
+  });
+
+  it('says what the log holds on disk, and for a witness how far the data voters hold it', () => {
+    expect(formatStatus(leaderStatus())).toContain('disk      10 records, 2.0 KiB in the log');
+    expect(formatStatus(leaderStatus())).not.toContain('data voters hold');
+    const witness = formatStatus({ ...leaderStatus(), role: 'witness', logRecords: 3n, logBytes: 900n, dataVotersHold: 7n });
+    expect(witness).toContain('disk      3 records, 900 B in the log  (data voters hold 7)');
   });
 
   it("names the fencing number as the node's protocol does", () => {

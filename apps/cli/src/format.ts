@@ -93,6 +93,18 @@ export function statusJson(s: NodeStatus): string {
   return toJson({ ...s, members: s.members.map((m) => ({ ...m, matchIndex: knownMatchIndex(s, m) })) });
 }
 
+/** 1536n → '1.5 KiB'. */
+export function formatBytes(bytes: bigint): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = Number(bytes);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
 export function formatStatus(s: NodeStatus): string {
   const leader = s.leaderId ? `${s.leaderId} at ${s.leaderAddress || '?'}` : '(none known)';
   const lines = [
@@ -101,6 +113,7 @@ export function formatStatus(s: NodeStatus): string {
     // A node that does not name its fencing number predates the field and runs Raft.
     `${(s.fencingName || 'term').padEnd(10)}${s.term}`,
     `log       commit ${s.commitIndex}  applied ${s.appliedIndex}  last ${s.lastIndex}  snapshot ${s.snapshotIndex}`,
+    `disk      ${s.logRecords} records, ${formatBytes(s.logBytes)} in the log${s.role === 'witness' || s.dataVotersHold > 0n ? `  (data voters hold ${s.dataVotersHold})` : ''}`,
     `protocol  ${s.protocol || '?'}  version ${s.version || '?'}`,
   ];
   if (s.members.length > 0) {

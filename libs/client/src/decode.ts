@@ -31,6 +31,9 @@ export interface WireStatusResponse {
   applied_index?: Int64;
   last_index?: Int64;
   snapshot_index?: Int64;
+  log_records?: Int64;
+  log_bytes?: Int64;
+  data_voters_hold?: Int64;
   members?: { id?: string; address?: string; role?: string; match_index?: Int64; reachable?: boolean }[];
   protocol?: string;
   version?: string;
@@ -76,6 +79,9 @@ export function decodeStatus(res: WireStatusResponse): NodeStatus {
     appliedIndex: big(res.applied_index),
     lastIndex: big(res.last_index),
     snapshotIndex: big(res.snapshot_index),
+    logRecords: big(res.log_records),
+    logBytes: big(res.log_bytes),
+    dataVotersHold: big(res.data_voters_hold),
     members: (res.members ?? []).map((m) => ({
       id: m.id ?? '',
       address: m.address ?? '',

@@ -76,6 +76,11 @@ export interface NodeStatus {
   appliedIndex: bigint;
   lastIndex: bigint;
   snapshotIndex: bigint;
+  /** Records and bytes this node's log holds on disk (all a witness stores besides its hard state). */
+  logRecords: bigint;
+  logBytes: bigint;
+  /** How far every data voter holds the log, as this node knows it (0: unknown). */
+  dataVotersHold: bigint;
   members: MemberInfo[];
   protocol: string;
   version: string;

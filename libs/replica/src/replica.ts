@@ -108,6 +108,15 @@ export interface ReplicaStatus {
   readonly appliedIndex: number;
   readonly lastIndex: number;
   readonly snapshotIndex: number;
+  /**
+   * What this node's log holds on disk: records and bytes. On a witness, which keeps no
+   * database, this is all it stores besides its hard state, and it stays bounded: records go
+   * once every data voter holds them.
+   */
+  readonly logRecords: number;
+  readonly logBytes: number;
+  /** How far every data voter holds the log, as this node knows it (0: unknown). */
+  readonly dataVotersHold: number;
   readonly protocol: string;
   readonly members: readonly {
     readonly id: string;
@@ -175,6 +184,11 @@ const SNAPSHOTS_KEPT = 2;
 const SNAPSHOT_DATABASE_FRACTION = 4;
 /** Snapshot thresholds are stretched by a per-node random factor in [1, 1 + this). */
 const SNAPSHOT_SPREAD_MAX = 0.25;
+/**
+ * A witness's log segments: compaction removes whole segments, so smaller ones keep what a
+ * witness holds on disk close to what its data voters still lack.
+ */
+const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 export class Replica {
   private readonly inbox: InboxEvent[] = [];
@@ -238,12 +252,12 @@ export class Replica {
     const self = settings.members.find((m) => m.id === settings.nodeId);
     if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
     await fs.promises.mkdir(settings.dataDir, { recursive: true });
-    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'));
+    const keepsData = self.role !== 'witness';
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), keepsData ? {} : { segmentBytesMax: WITNESS_SEGMENT_BYTES });
     if (loaded.repairedTailBytes > 0) {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
     const snapshots = await SnapshotStore.open(path.join(settings.dataDir, 'snapshots'));
-    const keepsData = self.role !== 'witness';
     const sql = keepsData ? SqlStateMachine.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql) : null;
     let appliedIndex = sql ? sql.appliedIndex() : (loaded.snapshot?.index ?? 0);
     if (sql && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
@@ -304,7 +318,9 @@ export class Replica {
     // One deadline for the whole request: waiting for a leader, commit and durability.
     const deadlineMs = this.deps.clock.now() + request.timeoutMs;
     if (this.role !== 'leader') return this.forward(request, deadlineMs);
-    if (!this.sql) throw new ReplicaError('refused', 'a witness does not keep the database and cannot run writes');
+    if (!this.sql) {
+      throw new ReplicaError('unavailable', `node ${this.settings.nodeId} is a witness that leads only until a data voter holds its records; retry shortly`, this.leaderHint());
+    }
     // No lookup of the request id here: apply finds a duplicate in the same transaction
     // that would record it, which is the only check that cannot race; a lookup on every
     // write would only save a log record on the rare retry.
@@ -330,7 +346,9 @@ export class Replica {
   async query(request: ReadRequest): Promise<ReadResult> {
     this.assertServing();
     const sql = this.sql;
-    if (!sql) throw new ReplicaError('refused', 'a witness does not keep the database; read from a voter or observer');
+    if (!sql) {
+      throw new ReplicaError('refused', `node ${this.settings.nodeId} is a witness: it keeps no database; read from a voter or an observer${this.leader && this.leader !== this.settings.nodeId ? ` (the leader is ${this.leader})` : ''}`, this.leaderHint());
+    }
     switch (request.consistency) {
       case 'stale': {
         const lag = this.core.status().commitIndex - this.applied.value();
@@ -366,6 +384,7 @@ export class Replica {
 
   status(): ReplicaStatus {
     const s = this.core.status();
+    const footprint = this.log.footprint();
     const leaderId = s.leader;
     return {
       nodeId: this.settings.nodeId,
@@ -378,6 +397,9 @@ export class Replica {
       appliedIndex: this.applied.value(),
       lastIndex: s.lastIndex,
       snapshotIndex: this.snapshotIndex,
+      logRecords: footprint.records,
+      logBytes: footprint.bytes,
+      dataVotersHold: s.dataVotersHold ?? 0,
       protocol: this.deps.protocol.name,
       members: this.settings.members.map((m) => ({
         id: m.id,
@@ -799,9 +821,14 @@ export class Replica {
     });
   }
 
+  /**
+   * Whether the other data nodes hold `index` durably as `durability` asks: 'all' — every
+   * data voter; 'semi' — at least one other data node, voter or observer. A witness's
+   * acknowledgement never counts: it keeps no database.
+   */
   private durabilityMet(index: number, durability: Durability): boolean {
     const progress = this.core.status().progress;
-    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
+    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && (durability === 'all' ? m.role === 'voter' : m.role !== 'witness'));
     const acked = others.filter((m) => (progress[m.id]?.match ?? 0) >= index).length;
     return durability === 'all' ? acked === others.length : acked >= Math.min(1, others.length);
   }
@@ -846,7 +873,11 @@ export class Replica {
    */
   private maybeSnapshot(): void {
     const sql = this.sql;
-    if (!sql || this.snapshotting || this.stopped) return;
+    if (!sql) {
+      this.maybeForget();
+      return;
+    }
+    if (this.snapshotting || this.stopped) return;
     const applied = this.applied.value();
     if (!this.snapshotDue(sql, applied)) return;
     // After a restart the database may be ahead of what the core has handed out again (it
@@ -872,6 +903,26 @@ export class Replica {
     if (this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax / spread) return true;
     if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries * spread) return false;
     return this.logBytesSinceSnapshot >= (sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * spread;
+  }
+
+  /**
+   * A witness has no database to snapshot: it forgets its records up to what every data voter
+   * holds (and what is committed and handed out), once as many records or bytes gathered as
+   * would start a snapshot on a data node. No data voter can then need a record from it.
+   */
+  private maybeForget(): void {
+    if (this.stopped || this.pendingCompaction !== null) return;
+    const s = this.core.status();
+    const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex, this.coreApplied);
+    if (upTo <= this.snapshotIndex) return;
+    const spread = this.snapshotSpread;
+    const due = this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax / spread || upTo - this.snapshotIndex >= this.settings.snapshotEveryEntries * spread;
+    if (!due) return;
+    const term = this.termAt(upTo);
+    if (term === null) return;
+    this.restartSnapshotInterval();
+    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })) };
+    this.kick();
   }
 
   /** A snapshot began (or arrived): the log counts from zero, against freshly stretched thresholds. */
@@ -905,13 +956,15 @@ export class Replica {
     // A snapshot from the leader may have overtaken ours, or the core may not have handed
     // out this index again yet after a restart: then this one is simply not used.
     if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
-    this.core.compact(meta, this.settings.snapshotRetainEntries);
-    const keepFrom = Math.max(1, meta.index - this.settings.snapshotRetainEntries + 1) as LogIndex;
+    // A witness keeps nothing below the point: no one may need those records from it.
+    const retain = this.sql ? this.settings.snapshotRetainEntries : 0;
+    this.core.compact(meta, retain);
+    const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.log.compact(meta, keepFrom);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.termRuns = this.termRuns.filter((r, i, runs) => (runs[i + 1]?.from ?? Infinity) > meta.index);
-    this.deps.logger.info('took a snapshot and compacted the log', { index: meta.index, keepFrom });
+    this.deps.logger.info(this.sql ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
   }
 
   /** The term of the applied record at `index`, from the runs kept since the last snapshot. */

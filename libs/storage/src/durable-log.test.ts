@@ -280,6 +280,25 @@ describe('DurableLog: compaction and reset', () => {
     await reopened.log.close();
   });
 
+  it('footprint counts the records and bytes its segments hold, before and after a compaction', async () => {
+    await writeLog((log) => log.append(entries(1, 100, 1, 20)), options);
+    const { log } = await open(options);
+    const onDisk = async (): Promise<number> => {
+      let bytes = 0;
+      for (const name of await segmentNames(dir)) bytes += (await fs.stat(path.join(dir, name))).size;
+      return bytes;
+    };
+    expect(log.footprint()).toEqual({ records: 100, bytes: await onDisk() });
+    await log.compact(meta(80, 1), logIndex(81));
+    const after = log.footprint();
+    expect(after.records).toBeLessThan(100);
+    expect(after.records).toBeGreaterThanOrEqual(20);
+    expect(after.bytes).toBe(await onDisk());
+    log.append(entries(101, 110, 1, 20));
+    expect(log.footprint().records).toBe(after.records + 10);
+    await log.close();
+  });
+
   it('removes at open the segments a crash kept from a compaction', async () => {
     await writeLog((log) => log.append(entries(1, 100, 1, 20)), options);
     const names = await segmentNames(dir);

@@ -121,6 +121,21 @@ export class DurableLog {
   }
 
   /**
+   * What the log holds now, written or buffered: the records in its segment files and their
+   * bytes. Compaction removes whole segments, so records just below the compaction point
+   * stay until the segment holding them is wholly below it.
+   */
+  footprint(): { records: number; bytes: number } {
+    let records = 0;
+    let bytes = 0;
+    for (const segment of this.segments) {
+      records += segment.offsets.length;
+      bytes += segment.bytes;
+    }
+    return { records, bytes };
+  }
+
+  /**
    * Buffers records; if entries[0].index <= lastIndex(), the log is first truncated from that
    * index. Keeps references to the entries' data until the next flush.
    */

@@ -60,6 +60,9 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.U
           applied_index: String(s.appliedIndex),
           last_index: String(s.lastIndex),
           snapshot_index: String(s.snapshotIndex),
+          log_records: String(s.logRecords),
+          log_bytes: String(s.logBytes),
+          data_voters_hold: String(s.dataVotersHold),
           members: s.members.map((m) => ({
             id: m.id,
             address: m.address,
