@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_UNREACHABLE, EXIT_USAGE } from './errors';
 import { main } from './program';
 import { statementsOf } from './commands/exec';
-import { sameLayout, layoutOf } from './commands/cluster';
+import { layoutOf, sameLayout, topologyOf } from './commands/cluster';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -60,11 +60,29 @@ describe('exec statements', () => {
 });
 
 describe('cluster layout', () => {
+  const at = (topology: string, basePort = 7001) => layoutOf({ topology: topologyOf({ topology }), host: '127.0.0.1', basePort });
+
   it('recognizes the same recorded cluster', () => {
-    const wanted = layoutOf({ nodes: 3, host: '127.0.0.1', basePort: 7001 });
+    const wanted = layoutOf({ topology: topologyOf({ nodes: '3' }), host: '127.0.0.1', basePort: 7001 });
     const manifest = { version: 1 as const, host: '127.0.0.1', nodes: [7001, 7002, 7003].map((port, i) => ({ id: `n${i + 1}`, role: 'voter' as const, port })) };
     expect(sameLayout(manifest, wanted)).toBe(true);
-    expect(sameLayout(manifest, layoutOf({ nodes: 3, host: '127.0.0.1', basePort: 8001 }))).toBe(false);
-    expect(sameLayout(manifest, layoutOf({ nodes: 5, host: '127.0.0.1', basePort: 7001 }))).toBe(false);
+    expect(sameLayout(manifest, at('3v'))).toBe(true);
+    expect(sameLayout(manifest, at('3v', 8001))).toBe(false);
+    expect(sameLayout(manifest, at('5v'))).toBe(false);
+    // Same ports and count, another role: not the same cluster.
+    expect(sameLayout(manifest, at('2v1w'))).toBe(false);
+  });
+
+  it('lays a topology out as data voters, then witnesses, then observers', () => {
+    expect(at('2v1w').nodes).toEqual([{ id: 'n1', role: 'voter' }, { id: 'n2', role: 'voter' }, { id: 'n3', role: 'witness' }]);
+    expect(at('3v2o').nodes.map((n) => n.role)).toEqual(['voter', 'voter', 'voter', 'observer', 'observer']);
+    expect(at('3v2w').ports).toEqual([7001, 7002, 7003, 7004, 7005]);
+  });
+
+  it('refuses an unknown topology naming the known ones, and --nodes with --topology', () => {
+    expect(() => topologyOf({ topology: '4v' })).toThrow(/--topology: unknown topology '4v'; known: 3v \(.*\), 2v1w/);
+    expect(() => topologyOf({ topology: '2v1w', nodes: '3' })).toThrow(/cannot be combined/);
+    expect(() => topologyOf({ nodes: '10' })).toThrow(/at most 9/);
+    expect(topologyOf({}).name).toBe('3v');
   });
 });

@@ -5,12 +5,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { LocalCluster, NodeSupervisor, readClusterManifest, RESTART_POLICY_DEFAULT, type ClusterManifest } from '@quorumlite/cluster';
+import { LocalCluster, NodeSupervisor, parseTopology, readClusterManifest, RESTART_POLICY_DEFAULT, TOPOLOGIES, topologyNodes, votersOnly, type ClusterManifest, type LocalRole, type Topology } from '@quorumlite/cluster';
 import { EXIT_OK, UsageError } from '../errors';
 import { positiveInt, runCommand } from './common';
 
 interface ClusterOptions {
-  nodes: string;
+  nodes?: string;
+  topology?: string;
   dataDir: string;
   host: string;
   basePort: string;
@@ -26,24 +27,41 @@ const EXIT_INTERRUPTED = 130;
 
 export interface Layout {
   host: string;
+  nodes: { id: string; role: LocalRole }[];
   ports: number[];
 }
 
-export function layoutOf(opts: { nodes: number; host: string; basePort: number }): Layout {
-  return { host: opts.host, ports: Array.from({ length: opts.nodes }, (_, i) => opts.basePort + i) };
+export function layoutOf(opts: { topology: Topology; host: string; basePort: number }): Layout {
+  const nodes = topologyNodes(opts.topology);
+  return { host: opts.host, nodes, ports: nodes.map((_, i) => opts.basePort + i) };
 }
 
 /** Whether a recorded cluster is the one asked for (same node ids, roles, host and ports). */
 export function sameLayout(manifest: ClusterManifest, wanted: Layout): boolean {
   return (
     manifest.host === wanted.host &&
-    manifest.nodes.length === wanted.ports.length &&
-    manifest.nodes.every((n, i) => n.id === `n${i + 1}` && n.role === 'voter' && n.port === wanted.ports[i])
+    manifest.nodes.length === wanted.nodes.length &&
+    manifest.nodes.every((n, i) => n.id === wanted.nodes[i]!.id && n.role === wanted.nodes[i]!.role && n.port === wanted.ports[i])
   );
 }
 
+/** --topology names a shipped shape; --nodes n alone means n data voters; not both. */
+export function topologyOf(opts: { nodes?: string; topology?: string }): Topology {
+  if (opts.topology !== undefined && opts.nodes !== undefined) throw new UsageError('--nodes and --topology cannot be combined: a topology fixes the node count');
+  if (opts.topology !== undefined) {
+    try {
+      return parseTopology(opts.topology);
+    } catch (e: unknown) {
+      throw new UsageError(`--topology: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  const nodes = positiveInt(opts.nodes ?? '3', '--nodes')!;
+  if (nodes > NODES_MAX) throw new UsageError(`--nodes must be at most ${NODES_MAX}`);
+  return votersOnly(nodes);
+}
+
 function describe(m: ClusterManifest): string {
-  return `${m.nodes.length} nodes at ${m.nodes.map((n) => `${m.host}:${n.port}`).join(', ')}`;
+  return `${m.nodes.length} nodes at ${m.nodes.map((n) => `${m.host}:${n.port}${n.role === 'voter' ? '' : ` (${n.role})`}`).join(', ')}`;
 }
 
 /** --fresh wipes only what looks like a cluster data dir, never an arbitrary folder. */
@@ -69,9 +87,9 @@ function prepareDataDir(dataDir: string, wanted: Layout, fresh: boolean): 'new' 
   return 'restart';
 }
 
-function printBanner(cluster: LocalCluster, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string, restart: boolean): void {
+function printBanner(cluster: LocalCluster, topology: Topology, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string, restart: boolean): void {
   const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
-  out(`quorumlite local cluster: ${cluster.nodes.length} nodes, ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
+  out(`quorumlite local cluster: ${cluster.nodes.length} nodes (${topology.name}: ${topology.summary}), ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
   for (const n of cluster.nodes) out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}`);
   out(`leader: ${leader.id} at ${leader.address}`);
   out();
@@ -122,7 +140,8 @@ function untilInterrupted(cluster: LocalCluster): Promise<void> {
 export function clusterCommand(): Command {
   return new Command('cluster')
     .description('run a local cluster in the foreground (Ctrl-C stops it; running it again keeps the data)')
-    .option('--nodes <n>', 'number of voters', '3')
+    .option('--nodes <n>', 'number of data voters (default 3)')
+    .option('--topology <name>', `a shipped topology, as its compose file describes it: ${TOPOLOGIES.map((t) => t.name).join(', ')}`)
     .option('--data-dir <dir>', 'where each node keeps its data (one folder per node)', './data')
     .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
     .option('--base-port <port>', 'first node port; nodes take consecutive ports', '7001')
@@ -135,18 +154,17 @@ export function clusterCommand(): Command {
     )
     .action(async (opts: ClusterOptions) =>
       runCommand(false, async () => {
-        const nodes = positiveInt(opts.nodes, '--nodes')!;
-        if (nodes > NODES_MAX) throw new UsageError(`--nodes must be at most ${NODES_MAX}`);
+        const topology = topologyOf(opts);
         const basePort = positiveInt(opts.basePort, '--base-port')!;
-        if (basePort + nodes - 1 > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${nodes} ports`);
         const tickMs = positiveInt(opts.tickMs, '--tick-ms');
         const dataDir = path.resolve(opts.dataDir);
-        const layout = layoutOf({ nodes, host: opts.host, basePort });
+        const layout = layoutOf({ topology, host: opts.host, basePort });
+        if (layout.ports[layout.ports.length - 1]! > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${layout.nodes.length} ports`);
         const mode = prepareDataDir(dataDir, layout, Boolean(opts.fresh));
         const log = (line: string): boolean => process.stderr.write(`${line}\n`);
         let supervisor: NodeSupervisor | null = null;
         const cluster: LocalCluster = await LocalCluster.start({
-          nodes,
+          nodes: layout.nodes,
           dataDir,
           host: opts.host,
           ports: layout.ports,
@@ -160,7 +178,7 @@ export function clusterCommand(): Command {
         if (opts.restart) supervisor = new NodeSupervisor(cluster, log);
         const interrupted = untilInterrupted(cluster);
         const leader = await cluster.waitForLeader();
-        printBanner(cluster, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart);
+        printBanner(cluster, topology, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart);
         await interrupted;
         supervisor?.stop();
         await cluster.stop();
