@@ -91,4 +91,46 @@ describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol
       await cluster.restart(down.id);
     }
   });
+
+  it('durability leader acknowledges once the leader alone holds the write, before commit; such a write, and only it, may be lost', async () => {
+    const { cluster, client } = c();
+    await client.execute('CREATE TABLE lead(k TEXT PRIMARY KEY)');
+    // With every node up it is committed soon after: its effect can be read back by index.
+    const early = await client.execute({ sql: "INSERT INTO lead VALUES ('early')" }, { durability: 'leader' });
+    expect(early).toMatchObject({ uncommitted: true, results: [] });
+    const back = await client.query("SELECT k FROM lead WHERE k = 'early'", [], { consistency: 'session', minIndex: early.index });
+    expect(back.rows).toEqual([['early']]);
+
+    const leader = await cluster.waitForLeader();
+    const voters = cluster.nodes.filter((n) => n.id !== 'n4' && n.id !== leader.id);
+    const once = new QuorumliteClient({ addresses: [leader.address], retryBudgetMs: 0 });
+    await once.status(leader.address);
+    // Right after both voters die, before the leader notices it lost its quorum (a Zab leader
+    // soon abdicates): no follower is up, and the leader's own fsync is all the write waits for.
+    await Promise.all(voters.map((v) => cluster.kill(v.id, 'SIGKILL')));
+    try {
+      const lost = await once.execute({ sql: "INSERT INTO lead VALUES ('lost')" }, { durability: 'leader', timeoutMs: 3_000 });
+      expect(lost).toMatchObject({ uncommitted: true, results: [] });
+      await expect(once.execute({ sql: "INSERT INTO lead VALUES ('never')" }, { durability: 'quorum', timeoutMs: 1_000 })).rejects.toThrow(QuorumliteError);
+    } finally {
+      once.close();
+    }
+    // The leader fails before any voter has the write: the others elect a leader without it.
+    await cluster.kill(leader.id, 'SIGKILL');
+    for (const v of voters) await cluster.restart(v.id);
+    try {
+      const next = await cluster.waitForLeader(20_000, [leader.id, 'n4']);
+      const after = await client.execute({ sql: "INSERT INTO lead VALUES ('after')" });
+      const r = await client.query('SELECT k FROM lead ORDER BY k', [], { address: next.address, consistency: 'linearizable' });
+      expect(r.rows).toEqual([['after'], ['early']]);
+      await cluster.restart(leader.id);
+      await waitAllApplied(cluster, after.index);
+      for (const node of cluster.nodes) {
+        const rows = await client.query('SELECT k FROM lead ORDER BY k', [], { address: node.address, consistency: 'stale' });
+        expect(rows.rows, `${node.id} after the old leader rejoined`).toEqual([['after'], ['early']]);
+      }
+    } finally {
+      if (!cluster.isRunning(leader.id)) await cluster.restart(leader.id);
+    }
+  });
 });

@@ -37,13 +37,19 @@ describe('formatTable', () => {
 describe('formatExecute', () => {
   it('shows the rows a statement returned (RETURNING) above its summary', () => {
     const rows = { columns: [{ name: 'id', declType: 'INTEGER' }], rows: [[7n]], truncated: false };
-    expect(formatExecute({ results: [{ rowsAffected: 1, lastInsertRowid: 7n, rows }], index: 3n, duplicate: false })).toBe(
+    expect(formatExecute({ results: [{ rowsAffected: 1, lastInsertRowid: 7n, rows }], index: 3n, duplicate: false, uncommitted: false })).toBe(
       ['id', '--', ' 7', '(1 row, index 3)', '1 row affected (last insert rowid 7, index 3)'].join('\n'),
     );
   });
 
+  it('says a leader-durability acknowledgement is not yet committed and has no results', () => {
+    expect(formatExecute({ results: [], index: 9n, duplicate: false, uncommitted: true })).toBe(
+      'durable on the leader at index 9, not yet committed (durability leader: no results yet; it is lost if the leader fails first)',
+    );
+  });
+
   it('prints one line per statement', () => {
-    expect(formatExecute({ results: [{ rowsAffected: 3, lastInsertRowid: 7n }], index: 42n, duplicate: false })).toBe('3 rows affected (last insert rowid 7, index 42)');
+    expect(formatExecute({ results: [{ rowsAffected: 3, lastInsertRowid: 7n }], index: 42n, duplicate: false, uncommitted: false })).toBe('3 rows affected (last insert rowid 7, index 42)');
     expect(
       formatExecute({
         results: [
@@ -52,6 +58,7 @@ describe('formatExecute', () => {
         ],
         index: 5n,
         duplicate: true,
+        uncommitted: false,
       }).split('\n'),
     ).toEqual(['1 row affected (last insert rowid 1, index 5, duplicate of an earlier request)', '0 rows affected (last insert rowid 1, index 5, duplicate of an earlier request)']);
   });

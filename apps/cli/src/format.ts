@@ -54,6 +54,7 @@ export function formatTable(result: QueryResult): string {
 
 /** "3 rows affected (last insert rowid 7, index 42)", one line per statement. */
 export function formatExecute(result: ExecuteResult): string {
+  if (result.uncommitted) return `durable on the leader at index ${result.index}, not yet committed (durability leader: no results yet; it is lost if the leader fails first)`;
   return result.results
     .map((r) => {
       const notes = [`last insert rowid ${r.lastInsertRowid}`, `index ${result.index}`];

@@ -32,7 +32,7 @@ const DEADLINE_SLACK_MS = 500;
 const LEADER_PROBE_TIMEOUT_MS = 2_000;
 const RECEIVE_MESSAGE_BYTES_MAX = 128 * 1024 * 1024;
 
-const DURABILITY: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI' };
+const DURABILITY: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI', leader: 'DURABILITY_LEADER' };
 const CONSISTENCY: Record<Consistency, string> = {
   linearizable: 'CONSISTENCY_LINEARIZABLE',
   stale: 'CONSISTENCY_STALE',

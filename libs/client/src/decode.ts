@@ -11,6 +11,7 @@ export interface WireExecuteResponse {
   results?: { rows_affected?: Int64; last_insert_rowid?: Int64; columns?: WireQueryResponse['columns']; rows?: WireQueryResponse['rows']; truncated?: boolean }[];
   index?: Int64;
   duplicate?: boolean;
+  uncommitted?: boolean;
 }
 
 export interface WireQueryResponse {
@@ -55,6 +56,7 @@ export function decodeExecute(res: WireExecuteResponse): ExecuteResult {
     }),
     index: big(res.index),
     duplicate: res.duplicate ?? false,
+    uncommitted: res.uncommitted ?? false,
   };
 }
 

@@ -4,7 +4,12 @@ import type { QuorumliteError } from './errors';
 
 export type { SqlValue } from '@quorumlite/proto';
 
-export type Durability = 'quorum' | 'all' | 'semi';
+/**
+ * When a write is acknowledged: quorum (committed), all (and on every data voter), semi (and on
+ * another data node), leader (durable on the leader only, before commit — may be lost if the
+ * leader fails; the result has no statement results and `uncommitted: true`).
+ */
+export type Durability = 'quorum' | 'all' | 'semi' | 'leader';
 export type Consistency = 'linearizable' | 'stale' | 'session';
 export type Params = SqlValue[] | Record<string, SqlValue>;
 
@@ -31,6 +36,8 @@ export interface ExecuteResult {
   results: StatementResultInfo[];
   index: bigint;
   duplicate: boolean;
+  /** Acknowledged with durability 'leader' before it was committed: `results` is empty. */
+  uncommitted: boolean;
 }
 
 export interface QueryOptions {

@@ -19,7 +19,8 @@ export interface Entropy {
   seed(): number;
 }
 
-export type Durability = 'quorum' | 'all' | 'semi';
+/** When a write is acknowledged: see proto's Durability (leader: durable on the leader, not yet committed). */
+export type Durability = 'quorum' | 'all' | 'semi' | 'leader';
 export type Consistency = 'linearizable' | 'stale' | 'session';
 
 export interface WriteRequest {
@@ -35,6 +36,8 @@ export interface WriteResult {
   readonly results: StatementResult[];
   readonly index: number;
   readonly duplicate: boolean;
+  /** Durability 'leader': durable on the leader only, not yet committed; no results yet. */
+  readonly uncommitted?: boolean;
 }
 
 export interface ReadRequest {

@@ -127,6 +127,13 @@ export interface ReplicaStatus {
   }[];
 }
 
+interface LeaderAck {
+  readonly index: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
 interface PendingWrite {
   /** Recognises the committed record as this write (never by fencing number: see isProposal). */
   readonly token: ProposalToken;
@@ -227,6 +234,8 @@ export class Replica {
   private termRuns: { from: number; term: Term }[] = [];
   private snapshotting: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
+  /** Writes with durability 'leader', until this node's log holds them durably. */
+  private readonly leaderAcks = new Set<LeaderAck>();
 
   private constructor(
     private readonly settings: ReplicaSettings,
@@ -709,6 +718,10 @@ export class Replica {
       }
       return;
     }
+    if (p.request.durability === 'leader') {
+      this.awaitLeaderFsync(r.index, p);
+      return;
+    }
     const pending: PendingWrite = { token: r.token, durability: p.request.durability, deadlineMs: p.deadlineMs, resolve: p.resolve, reject: p.reject, timer: null };
     pending.timer = setTimeout(() => {
       if (this.pending.get(r.index) !== pending) return;
@@ -724,6 +737,34 @@ export class Replica {
     this.pending.set(r.index, pending);
   }
 
+  /**
+   * Durability 'leader': the write is acknowledged once this node's own log holds it durably,
+   * before any follower has it — with no statement results, which exist only once it commits
+   * and applies. It is lost if this leader fails before a quorum has it: the one level that may.
+   */
+  private awaitLeaderFsync(index: number, p: QueuedProposal): void {
+    const ack: LeaderAck = {
+      index,
+      resolve: () => p.resolve({ results: [], index, duplicate: false, uncommitted: true }),
+      reject: p.reject,
+      timer: setTimeout(() => {
+        if (!this.leaderAcks.delete(ack)) return;
+        p.reject(new ReplicaError('timeout', `write at index ${index} did not reach this leader's disk within ${p.request.timeoutMs} ms; its outcome is unknown — retry with the same request id`, { index }));
+      }, Math.max(0, p.deadlineMs - this.deps.clock.now())),
+    };
+    this.leaderAcks.add(ack);
+  }
+
+  /** The log is durable through `index`: acknowledge the 'leader' writes it holds. */
+  private ackDurableOnLeader(index: number): void {
+    for (const ack of this.leaderAcks) {
+      if (ack.index > index) continue;
+      this.leaderAcks.delete(ack);
+      clearTimeout(ack.timer);
+      ack.resolve();
+    }
+  }
+
   /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
   private readonly readyPorts: ReadyPorts<BaseMessage> = {
     installSnapshot: (meta, keepLog) => this.installSnapshot(meta, keepLog),
@@ -734,9 +775,15 @@ export class Replica {
       this.persisting = true;
       // What arrived before the write began is stepped now, not after it.
       if (this.inbox.length > 0) this.kickDuringPersist();
-      return this.steps.wait('fsync', () => this.log.flush(mustSync)).finally(() => {
-        this.persisting = false;
-      });
+      const durableTo = mustSync && this.leaderAcks.size > 0 ? this.log.lastIndex() : null;
+      return this.steps
+        .wait('fsync', () => this.log.flush(mustSync))
+        .then(() => {
+          if (durableTo !== null) this.ackDurableOnLeader(durableTo);
+        })
+        .finally(() => {
+          this.persisting = false;
+        });
     },
     send: (message) => this.send(message),
     apply: (entries) => this.steps.run('apply', () => this.apply(entries)),
@@ -1047,6 +1094,11 @@ export class Replica {
       p.reject(error);
     }
     this.pending.clear();
+    for (const ack of this.leaderAcks) {
+      clearTimeout(ack.timer);
+      ack.reject(error);
+    }
+    this.leaderAcks.clear();
     for (const p of this.proposals.splice(0)) p.reject(error);
     for (const r of this.queuedReads.splice(0)) r.reject(error);
     for (const batch of this.readBatches.values()) for (const r of batch) r.reject(error);

@@ -27,7 +27,7 @@ export function execCommand(): Command {
     .option('-p, --param <value>', 'positional parameter (repeatable, see below)', collect)
     .option('-n, --named <name=value>', 'named parameter (repeatable)', collect)
     .option('--request-id <id>', 'idempotency key: resending the same id applies the write once')
-    .addOption(new Option('--durability <level>', 'when the write is acknowledged').choices(['quorum', 'all', 'semi']).default('quorum'))
+    .addOption(new Option('--durability <level>', 'when the write is acknowledged').choices(['quorum', 'all', 'semi', 'leader']).default('quorum'))
     .option('--json', 'print machine-readable JSON (64-bit integers as strings)');
   addConnectionOptions(cmd).addHelpText('after', `\n${PARAM_HELP}`);
   return cmd.action(async (sql: string, opts: ExecOptions) =>

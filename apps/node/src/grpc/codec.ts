@@ -39,6 +39,7 @@ export interface WireExecuteResponse {
   results: WireStatementResult[];
   index: string;
   duplicate: boolean;
+  uncommitted?: boolean;
 }
 
 export interface WireQueryResponse {
@@ -53,8 +54,8 @@ export interface RequestDefaults {
   readonly resultRowsMax: number;
 }
 
-const DURABILITY: Record<string, Durability> = { DURABILITY_QUORUM: 'quorum', DURABILITY_ALL: 'all', DURABILITY_SEMI: 'semi' };
-const DURABILITY_WIRE: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI' };
+const DURABILITY: Record<string, Durability> = { DURABILITY_QUORUM: 'quorum', DURABILITY_ALL: 'all', DURABILITY_SEMI: 'semi', DURABILITY_LEADER: 'leader' };
+const DURABILITY_WIRE: Record<Durability, string> = { quorum: 'DURABILITY_QUORUM', all: 'DURABILITY_ALL', semi: 'DURABILITY_SEMI', leader: 'DURABILITY_LEADER' };
 const CONSISTENCY: Record<string, Consistency> = {
   CONSISTENCY_LINEARIZABLE: 'linearizable',
   CONSISTENCY_STALE: 'stale',
@@ -120,6 +121,7 @@ export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
     results: r.results.map(encodeStatementResult),
     index: String(r.index),
     duplicate: r.duplicate,
+    uncommitted: r.uncommitted === true,
   };
 }
 
@@ -128,6 +130,7 @@ export function decodeExecuteResponse(w: WireExecuteResponse): WriteResult {
     results: w.results.map(decodeStatementResult),
     index: Number(w.index),
     duplicate: w.duplicate,
+    ...(w.uncommitted ? { uncommitted: true } : {}),
   };
 }
 
