@@ -46,6 +46,8 @@ describe.each(PROTOCOL_NAMES)('a short chaos run on %s', (protocol) => {
         nodes: 3,
         workers: 6,
         workloads: ['register', 'bank', 'append'],
+        // A tenth of the writes acknowledged before commit: each checked as in doubt.
+        leaderWrites: 0.1,
         nemesis: FAULTS,
         scheduleQuietMs: [1_000, 2_000],
         scheduleHoldMs: [2_000, 3_000],
@@ -72,6 +74,7 @@ describe.each(PROTOCOL_NAMES)('a short chaos run on %s', (protocol) => {
       expect(result.history.some((op) => op.workload === w && op.outcome === 'ok' && op.input.f !== 'read' && op.input.f !== 'balances' && op.input.f !== 'list'), `${w} has no acknowledged write`).toBe(true);
     }
     expect(result.history.filter((op) => op.final && op.outcome === 'ok').length).toBeGreaterThan(0);
+    expect(result.history.filter((op) => op.outcome === 'unknown' && op.error?.code === 'uncommitted').length, 'writes acknowledged with durability leader').toBeGreaterThan(0);
     expect(result.dumps).toHaveLength(3);
     expect(result.verdicts.find((v) => v.name === 'harness')?.reasons, context).toEqual([]);
     expect(result.verdicts.find((v) => v.name === 'replicas-identical')?.reasons, context).toEqual([]);

@@ -31,6 +31,8 @@ export const CHAOS_USAGE = `usage: quorumlite chaos [options]
   --node-args ARGS       extra node arguments, space-separated, after =
   --client-timeout TIME  one client call's deadline (default 2s); shorter gives more unknown outcomes
   --retry-budget TIME    how long a client retries one operation (default 4s)
+  --leader-writes SHARE  share of writes sent with durability leader, 0..1 (default 0): acknowledged
+                         before commit, each is checked as in doubt (the only writes allowed to be lost)
   --overall-timeout TIME deadline of the whole run (default: duration + ${overallTimeoutMsDefault(0) / 1000}s); past it the run fails
                          naming the phase it was stuck in, and still leaves its evidence
   --out DIR              where failed runs leave evidence (default ./.chaos)
@@ -126,6 +128,12 @@ export function parseChaosArgs(argv: readonly string[], randomSeed: () => number
       case '--retry-budget':
         options.clientRetryBudgetMs = parseDurationMs(value(), flag);
         break;
+      case '--leader-writes': {
+        const share = Number(value());
+        if (!(share >= 0 && share <= 1)) throw new UsageError(`${flag} must be a share between 0 and 1, e.g. 0.2`);
+        options.leaderWrites = share;
+        break;
+      }
       case '--overall-timeout':
         options.overallTimeoutMs = positiveDurationMs(flag, value());
         break;

@@ -76,7 +76,12 @@ export function attemptInDoubt(e: QuorumliteError): boolean {
 
 export function errorInfo(e: unknown): { code: string; message: string } {
   if (e instanceof QuorumliteError) return { code: e.code, message: e.message };
+  if (isErrorInfo(e)) return { code: e.code, message: e.message };
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+function isErrorInfo(e: unknown): e is { code: string; message: string } {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { message?: unknown }).message === 'string' && !(e instanceof Error);
 }
 
 /** SQLite integers arrive as bigint; keep them exact in JSON. */

@@ -65,6 +65,7 @@ export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
     workers: o.workers ?? WORKERS_DEFAULT,
     clientTimeoutMs: o.clientTimeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT,
     clientRetryBudgetMs: o.clientRetryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT,
+    leaderWrites: o.leaderWrites ?? 0,
     nodeArgs: o.nodeArgs ?? [],
     overallTimeoutMs: o.overallTimeoutMs ?? overallTimeoutMsDefault(o.durationMs, o.convergeTimeoutMs),
     nemesis,
@@ -75,6 +76,7 @@ export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
   if (!Number.isInteger(resolved.overallTimeoutMs) || resolved.overallTimeoutMs <= 0) throw new RangeError(`overallTimeoutMs must be a positive integer, got ${resolved.overallTimeoutMs}`);
   if (resolved.nodes < 3 && resolved.faults.some((f) => f.startsWith('partition'))) throw new RangeError('partitions need at least 3 nodes');
   if (resolved.workloads.length === 0) throw new RangeError('at least one workload is needed');
+  if (!(resolved.leaderWrites >= 0 && resolved.leaderWrites <= 1)) throw new RangeError(`leaderWrites must be a share between 0 and 1, got ${resolved.leaderWrites}`);
   return resolved;
 }
 
@@ -91,6 +93,7 @@ export function replayCommand(o: ChaosOptionsResolved): string {
     ...(o.clientTimeoutMs !== CLIENT_TIMEOUT_MS_DEFAULT ? [`--client-timeout ${o.clientTimeoutMs}ms`] : []),
     ...(o.clientRetryBudgetMs !== CLIENT_RETRY_BUDGET_MS_DEFAULT ? [`--retry-budget ${o.clientRetryBudgetMs}ms`] : []),
     ...(o.overallTimeoutMs !== overallTimeoutMsDefault(o.durationMs) ? [`--overall-timeout ${o.overallTimeoutMs}ms`] : []),
+    ...(o.leaderWrites > 0 ? [`--leader-writes ${o.leaderWrites}`] : []),
     ...(o.nodeArgs.length > 0 ? [`--node-args='${o.nodeArgs.join(' ')}'`] : []),
   ].join(' ');
 }
@@ -258,6 +261,7 @@ function startWorkers(o: ChaosOptionsResolved, cluster: LocalCluster, recorder: 
     runId: `s${o.seed}-${Date.now().toString(36)}`,
     clientTimeoutMs: o.clientTimeoutMs,
     clientRetryBudgetMs: o.clientRetryBudgetMs,
+    leaderWrites: o.leaderWrites,
     thinkMs: THINK_MS_DEFAULT,
     shouldStop,
   };

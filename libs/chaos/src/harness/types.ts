@@ -27,6 +27,11 @@ export interface ChaosOptions {
   scheduleHoldMs?: readonly [number, number];
   clientTimeoutMs?: number;
   clientRetryBudgetMs?: number;
+  /**
+   * The share of writes sent with durability 'leader' (default 0): acknowledged before commit,
+   * so each is checked as in doubt — the only writes allowed to be lost.
+   */
+  leaderWrites?: number;
   /** How long the cluster gets to elect a leader and apply everything after the heal. */
   convergeTimeoutMs?: number;
   /**
@@ -86,7 +91,7 @@ export interface ChaosResult extends ChaosRun {
   artifactsDir: string | null;
 }
 
-export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'nodeArgs' | 'overallTimeoutMs'>> & {
+export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'leaderWrites' | 'nodeArgs' | 'overallTimeoutMs'>> & {
   faults: FaultKind[];
   nemesis: (NemesisName | FaultKind)[];
 };

@@ -4,7 +4,7 @@
  * the worker continues as a new process id (the old one is, for a checker, still waiting for
  * an answer that will never come), as Jepsen does.
  */
-import { QuorumliteClient, type QuorumliteError } from '@quorumlite/client';
+import { QuorumliteClient, type Durability, type QuorumliteError } from '@quorumlite/client';
 import { seededRandom } from '@quorumlite/consensus/prng';
 import { attemptInDoubt, writeOutcome, type HistoryRecorder, type OpInput, type OpOutput, type WorkloadName } from './history';
 import { WORKLOADS, isWrite, runOp } from './workloads';
@@ -19,6 +19,11 @@ export interface WorkerOptions {
   runId: string;
   clientTimeoutMs: number;
   clientRetryBudgetMs: number;
+  /**
+   * The share of writes sent with durability 'leader' (acknowledged before commit): each is
+   * recorded as in doubt, for it may be lost — the checkers then allow exactly that.
+   */
+  leaderWrites: number;
   /** Pause between a worker's operations, drawn uniformly; keeps CPU use modest. */
   thinkMs: readonly [number, number];
   shouldStop: () => boolean;
@@ -40,6 +45,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+const LEADER_ACK = 'acknowledged with durability leader, before commit: it may be lost';
+
 /** One worker; resolves when shouldStop() says so and its last operation has completed. */
 export async function runWorker(worker: number, options: WorkerOptions, unique: () => number): Promise<void> {
   let inDoubt = false;
@@ -59,7 +66,8 @@ export async function runWorker(worker: number, options: WorkerOptions, unique: 
       const workload = options.workloads[Math.floor(random() * options.workloads.length)]!;
       const input = WORKLOADS[workload].generate(random, unique, (key) => lastSeen.get(key) ?? null);
       inDoubt = false;
-      const outcome = await runOne(client, options, process, workload, input, `${options.runId}-${worker}-${n}`, () => inDoubt, lastSeen);
+      const durability: Durability = isWrite(input) && random() < options.leaderWrites ? 'leader' : 'quorum';
+      const outcome = await runOne(client, options, process, workload, input, `${options.runId}-${worker}-${n}`, durability, () => inDoubt, lastSeen);
       if (outcome === 'unknown') process += options.workerCount;
       const [lo, hi] = options.thinkMs;
       await sleep(lo + Math.floor(random() * (hi - lo + 1)));
@@ -76,13 +84,19 @@ async function runOne(
   workload: WorkloadName,
   input: OpInput,
   requestId: string,
+  durability: Durability,
   inDoubt: () => boolean,
   lastSeen: Map<number, number>,
 ): Promise<'ok' | 'fail' | 'unknown'> {
   const write = isWrite(input);
   const op = options.recorder.invoke(process, workload, input, write ? requestId : undefined);
   try {
-    const answer = await runOp(client, input, requestId);
+    const answer = await runOp(client, input, requestId, durability);
+    if (answer.uncommitted) {
+      // Durable on the leader only: it commits later, or is lost with that leader.
+      options.recorder.complete(op, 'unknown', null, { index: answer.index, error: { code: 'uncommitted', message: LEADER_ACK } });
+      return 'unknown';
+    }
     options.recorder.complete(op, 'ok', answer.output, { index: answer.index });
     remember(lastSeen, input, answer.output);
     return 'ok';

@@ -3,7 +3,7 @@
  * create it, how to pick a random operation, how to run one, and which final reads and replica
  * dump describe its end state.
  */
-import type { ExecuteResult, QueryResult, QuorumliteClient, SqlValue } from '@quorumlite/client';
+import type { Durability, ExecuteResult, QueryResult, QuorumliteClient, SqlValue } from '@quorumlite/client';
 import { toJsonNumber, type OpInput, type OpOutput, type WorkloadName } from './history';
 
 export const REGISTER_KEYS = 5;
@@ -81,6 +81,8 @@ export function isWrite(input: OpInput): boolean {
 export interface OpAnswer {
   output: OpOutput;
   index: bigint;
+  /** A write acknowledged with durability 'leader' before it committed: its output is unknown. */
+  uncommitted?: boolean;
 }
 
 function rowsOf(r: QueryResult): SqlValue[][] {
@@ -101,19 +103,20 @@ function affected(r: ExecuteResult, i = 0): number {
  * The bank transfer is one command of two statements: when the debit would go below zero the
  * CHECK constraint fails the statement, and the failed statement fails the whole command.
  */
-export async function runOp(client: QuorumliteClient, input: OpInput, requestId: string): Promise<OpAnswer> {
+export async function runOp(client: QuorumliteClient, input: OpInput, requestId: string, durability: Durability = 'quorum'): Promise<OpAnswer> {
+  const written = (w: ExecuteResult, output: OpOutput): OpAnswer => ({ output, index: w.index, ...(w.uncommitted ? { uncommitted: true } : {}) });
   switch (input.f) {
     case 'read': {
       const r = await client.query('SELECT v FROM reg WHERE k = ?', [input.key]);
       return { output: { f: 'read', value: nullableNumber(rowsOf(r)[0]?.[0]) }, index: r.index };
     }
     case 'write': {
-      const w = await client.execute({ sql: 'INSERT INTO reg (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', params: [input.key, input.value] }, { requestId });
-      return { output: { f: 'write' }, index: w.index };
+      const w = await client.execute({ sql: 'INSERT INTO reg (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', params: [input.key, input.value] }, { requestId, durability });
+      return written(w, { f: 'write' });
     }
     case 'cas': {
-      const w = await client.execute({ sql: 'UPDATE reg SET v = ? WHERE k = ? AND v = ?', params: [input.to, input.key, input.from] }, { requestId });
-      return { output: { f: 'cas', matched: affected(w) === 1 }, index: w.index };
+      const w = await client.execute({ sql: 'UPDATE reg SET v = ? WHERE k = ? AND v = ?', params: [input.to, input.key, input.from] }, { requestId, durability });
+      return written(w, { f: 'cas', matched: affected(w) === 1 });
     }
     case 'transfer': {
       const w = await client.execute(
@@ -121,9 +124,9 @@ export async function runOp(client: QuorumliteClient, input: OpInput, requestId:
           { sql: 'UPDATE bank SET balance = balance - ? WHERE id = ?', params: [input.amount, input.from] },
           { sql: 'UPDATE bank SET balance = balance + ? WHERE id = ?', params: [input.amount, input.to] },
         ],
-        { requestId },
+        { requestId, durability },
       );
-      return { output: { f: 'transfer' }, index: w.index };
+      return written(w, { f: 'transfer' });
     }
     case 'balances': {
       const r = await client.query('SELECT id, balance FROM bank ORDER BY id');
@@ -132,8 +135,8 @@ export async function runOp(client: QuorumliteClient, input: OpInput, requestId:
       return { output: { f: 'balances', balances }, index: r.index };
     }
     case 'append': {
-      const w = await client.execute({ sql: 'INSERT INTO app (k, v) VALUES (?, ?)', params: [input.key, input.value] }, { requestId });
-      return { output: { f: 'append' }, index: w.index };
+      const w = await client.execute({ sql: 'INSERT INTO app (k, v) VALUES (?, ?)', params: [input.key, input.value] }, { requestId, durability });
+      return written(w, { f: 'append' });
     }
     case 'list': {
       const r = await client.query('SELECT v FROM app WHERE k = ? ORDER BY rowid', [input.key]);
