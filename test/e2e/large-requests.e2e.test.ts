@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { NodeStatus } from '@quorumlite/client';
+import { QuorumliteClient, type NodeStatus } from '@quorumlite/client';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { clusterForFile, rowsPerNode, sleep, waitAllApplied, type ClusterContext } from './helpers';
 
@@ -68,12 +68,15 @@ describe.each(PROTOCOL_NAMES)('maximum-size requests under a write load on %s', 
     const watching = watchLeadership(c, () => largeDone);
     const loadEnds = Date.now() + LOAD_MS_MAX;
     const largeMs: number[] = [];
+    // Large writes retry for as long as one may take: an election in the middle of one costs
+    // its whole transfer again.
+    const largeClient = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: LARGE_WRITE_TIMEOUT_MS, retryBudgetMs: 2 * LARGE_WRITE_TIMEOUT_MS });
     const largeWriter = async (first: number, bytes: number): Promise<number[]> => {
       const ids: number[] = [];
       for (let i = 0; i < LARGE_WRITES_PER_WRITER; i++) {
         const id = first + i;
         const started = Date.now();
-        await client.execute({ sql: 'INSERT INTO big(id, data) VALUES (?, ?)', params: [id, blob(id, bytes)] }, { timeoutMs: LARGE_WRITE_TIMEOUT_MS });
+        await largeClient.execute({ sql: 'INSERT INTO big(id, data) VALUES (?, ?)', params: [id, blob(id, bytes)] }, { timeoutMs: LARGE_WRITE_TIMEOUT_MS });
         ids.push(id);
         largeMs.push(Date.now() - started);
       }
@@ -91,20 +94,22 @@ describe.each(PROTOCOL_NAMES)('maximum-size requests under a write load on %s', 
     const smallWriters = Array.from({ length: SMALL_WRITERS }, (_, w) => smallWriter(w + 1));
     // Every writer is awaited before anything is asserted: a failed one is reported, not left running.
     const largeSettled = await Promise.allSettled([largeWriter(1, BLOB_BYTES), largeWriter(1_001, NEAR_MAX_BLOB_BYTES)]);
+    largeClient.close();
     largeDone = true;
     const smallSettled = await Promise.allSettled(smallWriters);
     const leadership = await watching;
-    const large = largeSettled.map(settledValue);
-    const small = smallSettled.flatMap(settledValue).sort((a, b) => a - b);
     const notes = cluster.nodes.flatMap((n) =>
       fs
         .readFileSync(cluster.logFile(n.id), 'utf8')
         .split('\n')
-        .filter((l) => l.includes('event loop blocked') || l.includes('driver waited') || l.includes('role changed')),
+        .filter((l) => l.includes('event loop blocked') || l.includes('driver waited') || l.includes('role changed') || l.includes('snapshot')),
     );
+    // Printed before any failure is reported, so a failed run shows what the nodes went through.
     process.stderr.write(
       `${protocol}: large writes took ${largeMs.join(', ')} ms; leaders seen during the load: ${leadership.join(', ')}\n${notes.join('\n')}\n`,
     );
+    const large = largeSettled.map(settledValue);
+    const small = smallSettled.flatMap(settledValue).sort((a, b) => a - b);
 
     expect(large.flat()).toHaveLength(2 * LARGE_WRITES_PER_WRITER);
     expect(small.length).toBeGreaterThan(0);
