@@ -3,6 +3,8 @@
  * status code plus `ql-*` metadata. A broken invariant is not one of these: it throws Error.
  */
 import type { QlErrorCode } from '@quorumlite/proto';
+import { SqlError, type ApplyOutcome } from '@quorumlite/sql';
+import type { WriteResult } from './ports';
 
 export type ReplicaErrorCode = QlErrorCode;
 
@@ -28,4 +30,27 @@ export class ReplicaError extends Error {
 
 export function isReplicaError(e: unknown): e is ReplicaError {
   return e instanceof ReplicaError;
+}
+
+/** A command's outcome from apply, as the client sees it: its results, or the error its statements raised. */
+export function toWriteResult(outcome: ApplyOutcome, index: number, duplicate: boolean): WriteResult {
+  if (!outcome.ok) {
+    const err = outcome.error;
+    throw new ReplicaError(err.code === 'sql_error' ? 'sql_error' : err.code === 'too_large' ? 'too_large' : err.code === 'invalid' ? 'invalid' : 'refused', err.message, {
+      ...(err.sqliteCode !== undefined ? { sqliteCode: err.sqliteCode } : {}),
+      ...(err.statementIndex !== undefined ? { statementIndex: err.statementIndex } : {}),
+      index,
+    });
+  }
+  return { results: outcome.results, index, duplicate };
+}
+
+/** A state-machine error as a ReplicaError; anything else as it is. */
+export function fromSqlError(e: unknown): unknown {
+  if (!(e instanceof SqlError)) return e;
+  const code = e.code === 'corrupt' ? 'internal' : e.code;
+  return new ReplicaError(code, e.message, {
+    ...(e.sqliteCode !== undefined ? { sqliteCode: e.sqliteCode } : {}),
+    ...(e.statementIndex !== undefined ? { statementIndex: e.statementIndex } : {}),
+  }, { cause: e });
 }

@@ -37,11 +37,12 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore } from '@quorumlite/storage';
-import { readSnapshotIndex, SqlError, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
+import { readSnapshotIndex, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
-import { ReplicaError } from './errors';
+import { fromSqlError, ReplicaError, toWriteResult } from './errors';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
+import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 import type {
   Clock,
   Durability,
@@ -187,10 +188,6 @@ const LEADER_WAIT_ELECTIONS = 3;
 const STAGED_SNAPSHOTS_MAX = 2;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
 const SNAPSHOTS_KEPT = 2;
-/** A snapshot waits for log bytes of at least the database size divided by this (see snapshotDue). */
-const SNAPSHOT_DATABASE_FRACTION = 4;
-/** Snapshot thresholds are stretched by a per-node random factor in [1, 1 + this). */
-const SNAPSHOT_SPREAD_MAX = 0.25;
 /**
  * A witness's log segments: compaction removes whole segments, so smaller ones keep what a
  * witness holds on disk close to what its data voters still lack.
@@ -221,17 +218,12 @@ export class Replica {
   private failed: unknown = null;
   private role: Role = 'follower';
   private leader: NodeId | null = null;
-  private term: Term;
-  private lastAppliedTerm: Term;
   private snapshotIndex: number;
-  /** Payload bytes of the records applied since the last snapshot began (or since boot). */
-  private logBytesSinceSnapshot = 0;
-  /** This node's stretch of the snapshot thresholds until its next snapshot (see snapshotDue). */
-  private snapshotSpread = 1;
+  private readonly schedule: SnapshotSchedule;
   /** The last committed record the core handed out (and the state machine has applied). */
   private coreApplied = 0;
-  /** Where the term of applied records changes, since the last snapshot (snapshot terms). */
-  private termRuns: { from: number; term: Term }[] = [];
+  /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
+  private readonly termRuns = new TermRuns();
   private snapshotting: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
   /** Writes with durability 'leader', until this node's log holds them durably. */
@@ -249,11 +241,9 @@ export class Replica {
   ) {
     this.applied = new IndexWaiters(appliedIndex);
     this.memberById = new Map(settings.members.map((m) => [m.id, m]));
-    this.term = core.status().term;
-    this.lastAppliedTerm = snapshot?.term ?? (0 as Term);
     this.snapshotIndex = snapshot?.index ?? 0;
-    if (snapshot) this.termRuns = [{ from: snapshot.index, term: snapshot.term }];
-    this.restartSnapshotInterval();
+    if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
+    this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -827,12 +817,9 @@ export class Replica {
       }
     }
     const last = entries[entries.length - 1]!;
-    this.lastAppliedTerm = last.term;
     this.coreApplied = last.index;
-    for (const e of entries) {
-      if (this.termRuns[this.termRuns.length - 1]?.term !== e.term) this.termRuns.push({ from: e.index, term: e.term });
-      this.logBytesSinceSnapshot += e.data.byteLength;
-    }
+    this.termRuns.noteApplied(entries);
+    this.schedule.noteApplied(entries);
     this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
   }
 
@@ -907,7 +894,6 @@ export class Replica {
     }
     this.role = role;
     this.leader = leader;
-    this.term = term;
     if (leader) for (const wake of this.leaderWaiters.splice(0)) wake();
   }
 
@@ -926,7 +912,7 @@ export class Replica {
     }
     if (this.snapshotting || this.stopped) return;
     const applied = this.applied.value();
-    if (!this.snapshotDue(sql, applied)) return;
+    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => sql.databaseBytes())) return;
     // After a restart the database may be ahead of what the core has handed out again (it
     // skips records it already holds); a snapshot's index and term must be the core's.
     if (applied !== this.coreApplied) return;
@@ -935,21 +921,6 @@ export class Replica {
       .finally(() => {
         this.snapshotting = null;
       });
-  }
-
-  /**
-   * A snapshot copies the whole database, so it waits until the log written since the last
-   * one holds at least a quarter of the database's size as well as snapshotEveryEntries
-   * records: copying then costs at most four times the log it replaces, however large the
-   * database grows. snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
-   */
-  private snapshotDue(sql: SqlStateMachine, applied: number): boolean {
-    // Each node stretches the thresholds by its own random factor (redrawn after every
-    // snapshot), so replicas sharing a machine or a disk do not all copy at the same moment.
-    const spread = this.snapshotSpread;
-    if (this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax / spread) return true;
-    if (applied - this.snapshotIndex < this.settings.snapshotEveryEntries * spread) return false;
-    return this.logBytesSinceSnapshot >= (sql.databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * spread;
   }
 
   /**
@@ -962,28 +933,20 @@ export class Replica {
     const s = this.core.status();
     const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex, this.coreApplied);
     if (upTo <= this.snapshotIndex) return;
-    const spread = this.snapshotSpread;
-    const due = this.logBytesSinceSnapshot >= this.settings.snapshotLogBytesMax / spread || upTo - this.snapshotIndex >= this.settings.snapshotEveryEntries * spread;
-    if (!due) return;
-    const term = this.termAt(upTo);
+    if (!this.schedule.dueForWitness(upTo - this.snapshotIndex)) return;
+    const term = this.termRuns.termAt(upTo);
     if (term === null) return;
-    this.restartSnapshotInterval();
+    this.schedule.restart();
     this.pendingCompaction = { index: upTo as LogIndex, term, members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })) };
     this.kick();
   }
 
-  /** A snapshot began (or arrived): the log counts from zero, against freshly stretched thresholds. */
-  private restartSnapshotInterval(): void {
-    this.logBytesSinceSnapshot = 0;
-    this.snapshotSpread = 1 + SNAPSHOT_SPREAD_MAX * (this.deps.entropy.seed() / 2 ** 32);
-  }
-
   private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
     // Records applied while the copy runs count toward the next snapshot.
-    this.restartSnapshotInterval();
+    this.schedule.restart();
     const staged = this.snapshots.stagingPath('local');
     const { index } = await sql.snapshotAsync(staged);
-    const term = this.termAt(index);
+    const term = this.termRuns.termAt(index);
     if (term === null || index <= this.snapshotIndex) {
       await this.snapshots.discard(staged);
       return;
@@ -1010,18 +973,8 @@ export class Replica {
     await this.log.compact(meta, keepFrom);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
-    this.termRuns = this.termRuns.filter((r, i, runs) => (runs[i + 1]?.from ?? Infinity) > meta.index);
+    this.termRuns.forgetThrough(meta.index);
     this.deps.logger.info(this.sql ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
-  }
-
-  /** The term of the applied record at `index`, from the runs kept since the last snapshot. */
-  private termAt(index: number): Term | null {
-    let found: Term | null = null;
-    for (const run of this.termRuns) {
-      if (run.from > index) break;
-      found = run.term;
-    }
-    return found;
   }
 
   private async installSnapshot(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
@@ -1048,10 +1001,9 @@ export class Replica {
     else await this.log.resetToSnapshot(meta);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
-    this.lastAppliedTerm = meta.term;
     this.coreApplied = meta.index;
-    this.termRuns = [{ from: meta.index, term: meta.term }];
-    this.restartSnapshotInterval();
+    this.termRuns.reset(meta.index, meta.term);
+    this.schedule.restart();
     this.applied.advance(meta.index);
     for (const [index, p] of this.pending) {
       if (index > meta.index) continue;
@@ -1130,25 +1082,4 @@ async function restoreLatest(
 /** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
 async function restoreCopy(sql: SqlStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
   return sql.restore(await snapshots.durableCopy(storedPath, 'restore')).index;
-}
-
-function toWriteResult(outcome: ApplyOutcome, index: number, duplicate: boolean): WriteResult {
-  if (!outcome.ok) {
-    const err = outcome.error;
-    throw new ReplicaError(err.code === 'sql_error' ? 'sql_error' : err.code === 'too_large' ? 'too_large' : err.code === 'invalid' ? 'invalid' : 'refused', err.message, {
-      ...(err.sqliteCode !== undefined ? { sqliteCode: err.sqliteCode } : {}),
-      ...(err.statementIndex !== undefined ? { statementIndex: err.statementIndex } : {}),
-      index,
-    });
-  }
-  return { results: outcome.results, index, duplicate };
-}
-
-function fromSqlError(e: unknown): unknown {
-  if (!(e instanceof SqlError)) return e;
-  const code = e.code === 'corrupt' ? 'internal' : e.code;
-  return new ReplicaError(code, e.message, {
-    ...(e.sqliteCode !== undefined ? { sqliteCode: e.sqliteCode } : {}),
-    ...(e.statementIndex !== undefined ? { statementIndex: e.statementIndex } : {}),
-  }, { cause: e });
 }
