@@ -83,7 +83,7 @@ describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol
         once.close();
       }
       expect(error).toBeInstanceOf(QuorumliteError);
-      expect((error as QuorumliteError).message).toMatch(/committed at index \d+ by a quorum, but not yet acknowledged by every replica/);
+      expect((error as QuorumliteError).message).toMatch(/committed at index \d+ by a quorum, but not yet acknowledged by every data voter/);
       // It was committed all the same: the row is there.
       const r = await client.query("SELECT k FROM dur WHERE k = 'all-2'");
       expect(r.rows).toEqual([['all-2']]);

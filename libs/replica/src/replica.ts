@@ -14,7 +14,6 @@ import * as path from 'node:path';
 import {
   ConsensusError,
   carryOutReady,
-  isProposal,
   logIndex,
   seededRandom,
   type BaseMessage,
@@ -24,7 +23,6 @@ import {
   type LogIndex,
   type Member,
   type NodeId,
-  type ProposalToken,
   type ProtocolModule,
   type ProtocolOptions,
   type ReadFailure,
@@ -39,10 +37,11 @@ import {
 import { DurableLog, SnapshotStore } from '@quorumlite/storage';
 import { readSnapshotIndex, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
-import { fromSqlError, ReplicaError, toWriteResult } from './errors';
+import { fromSqlError, ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
+import { WriteWaits, type WriteWaiter } from './write-waits';
 import type {
   Clock,
   Durability,
@@ -128,43 +127,14 @@ export interface ReplicaStatus {
   }[];
 }
 
-interface LeaderAck {
-  readonly index: number;
-  readonly resolve: () => void;
-  readonly reject: (e: unknown) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
-interface PendingWrite {
-  /** Recognises the committed record as this write (never by fencing number: see isProposal). */
-  readonly token: ProposalToken;
-  readonly durability: Durability;
-  /** When the client's timeout runs out, measured from the request's arrival. */
-  readonly deadlineMs: number;
-  readonly resolve: (r: WriteResult) => void;
-  readonly reject: (e: unknown) => void;
-  timer: NodeJS.Timeout | null;
-}
-
+/** A prepared write waiting for the next round to be proposed, and who waits for its answer. */
 interface QueuedProposal {
   readonly data: Uint8Array;
-  readonly request: WriteRequest;
-  readonly deadlineMs: number;
-  readonly resolve: (r: WriteResult) => void;
-  readonly reject: (e: unknown) => void;
+  readonly waiter: WriteWaiter;
 }
 
 interface PendingRead {
   readonly resolve: (index: number) => void;
-  readonly reject: (e: unknown) => void;
-}
-
-interface DurabilityWait {
-  readonly index: number;
-  readonly durability: Durability;
-  readonly deadlineMs: number;
-  readonly result: WriteResult;
-  readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: unknown) => void;
 }
 
@@ -199,8 +169,7 @@ export class Replica {
   private readonly proposals: QueuedProposal[] = [];
   private readonly queuedReads: PendingRead[] = [];
   private readonly readBatches = new Map<string, PendingRead[]>();
-  private readonly pending = new Map<number, PendingWrite>();
-  private readonly durabilityWaits: DurabilityWait[] = [];
+  private readonly writes: WriteWaits;
   private readonly leaderWaiters: (() => void)[] = [];
   private readonly stagedSnapshots = new Map<number, string>();
   private readonly applied: IndexWaiters;
@@ -226,8 +195,6 @@ export class Replica {
   private readonly termRuns = new TermRuns();
   private snapshotting: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
-  /** Writes with durability 'leader', until this node's log holds them durably. */
-  private readonly leaderAcks = new Set<LeaderAck>();
 
   private constructor(
     private readonly settings: ReplicaSettings,
@@ -240,6 +207,11 @@ export class Replica {
     snapshot: SnapshotMeta | null,
   ) {
     this.applied = new IndexWaiters(appliedIndex);
+    this.writes = new WriteWaits({
+      now: () => deps.clock.now(),
+      durabilityMet: (index, durability) => this.durabilityMet(index, durability),
+      leaderHint: () => this.leaderHint(),
+    });
     this.memberById = new Map(settings.members.map((m) => [m.id, m]));
     this.snapshotIndex = snapshot?.index ?? 0;
     if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
@@ -427,7 +399,7 @@ export class Replica {
 
   private propose(data: Uint8Array, request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
     return new Promise<WriteResult>((resolve, reject) => {
-      this.proposals.push({ data, request, deadlineMs, resolve, reject });
+      this.proposals.push({ data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve, reject } });
       this.kick();
     });
   }
@@ -657,7 +629,7 @@ export class Replica {
       const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
       this.steps.run('advance', () => this.core.advance());
-      this.checkDurabilityWaits();
+      this.writes.checkDurability(this.role === 'leader');
       // After advance(): the core only compacts what it knows was applied.
       if (applied) this.maybeSnapshot();
     } catch (e: unknown) {
@@ -700,59 +672,15 @@ export class Replica {
     const r = this.core.propose(p.data);
     if (!r.ok) {
       if (r.reason === 'not_leader') {
-        p.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint()));
+        p.waiter.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint()));
       } else if (r.reason === 'overloaded') {
-        p.reject(new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff'));
+        p.waiter.reject(new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff'));
       } else {
-        p.reject(new ReplicaError('unavailable', 'leadership is being transferred; retry shortly'));
+        p.waiter.reject(new ReplicaError('unavailable', 'leadership is being transferred; retry shortly'));
       }
       return;
     }
-    if (p.request.durability === 'leader') {
-      this.awaitLeaderFsync(r.index, p);
-      return;
-    }
-    const pending: PendingWrite = { token: r.token, durability: p.request.durability, deadlineMs: p.deadlineMs, resolve: p.resolve, reject: p.reject, timer: null };
-    pending.timer = setTimeout(() => {
-      if (this.pending.get(r.index) !== pending) return;
-      this.pending.delete(r.index);
-      p.reject(
-        new ReplicaError(
-          'timeout',
-          `write at index ${r.index} was not committed within ${p.request.timeoutMs} ms; its outcome is unknown — retry with the same request id`,
-          { index: r.index },
-        ),
-      );
-    }, Math.max(0, p.deadlineMs - this.deps.clock.now()));
-    this.pending.set(r.index, pending);
-  }
-
-  /**
-   * Durability 'leader': the write is acknowledged once this node's own log holds it durably,
-   * before any follower has it — with no statement results, which exist only once it commits
-   * and applies. It is lost if this leader fails before a quorum has it: the one level that may.
-   */
-  private awaitLeaderFsync(index: number, p: QueuedProposal): void {
-    const ack: LeaderAck = {
-      index,
-      resolve: () => p.resolve({ results: [], index, duplicate: false, uncommitted: true }),
-      reject: p.reject,
-      timer: setTimeout(() => {
-        if (!this.leaderAcks.delete(ack)) return;
-        p.reject(new ReplicaError('timeout', `write at index ${index} did not reach this leader's disk within ${p.request.timeoutMs} ms; its outcome is unknown — retry with the same request id`, { index }));
-      }, Math.max(0, p.deadlineMs - this.deps.clock.now())),
-    };
-    this.leaderAcks.add(ack);
-  }
-
-  /** The log is durable through `index`: acknowledge the 'leader' writes it holds. */
-  private ackDurableOnLeader(index: number): void {
-    for (const ack of this.leaderAcks) {
-      if (ack.index > index) continue;
-      this.leaderAcks.delete(ack);
-      clearTimeout(ack.timer);
-      ack.resolve();
-    }
+    this.writes.add(r.index, r.token, p.waiter);
   }
 
   /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
@@ -765,11 +693,11 @@ export class Replica {
       this.persisting = true;
       // What arrived before the write began is stepped now, not after it.
       if (this.inbox.length > 0) this.kickDuringPersist();
-      const durableTo = mustSync && this.leaderAcks.size > 0 ? this.log.lastIndex() : null;
+      const durableTo = mustSync && this.writes.waitsForLeaderFsync() ? this.log.lastIndex() : null;
       return this.steps
         .wait('fsync', () => this.log.flush(mustSync))
         .then(() => {
-          if (durableTo !== null) this.ackDurableOnLeader(durableTo);
+          if (durableTo !== null) this.writes.durableOnLeader(durableTo);
         })
         .finally(() => {
           this.persisting = false;
@@ -807,52 +735,12 @@ export class Replica {
         this.deps.logger.warn('WAL checkpoints moved back onto the event loop: the checkpoint worker failed', { error: checkpointFailure });
       }
     }
-    for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i]!;
-      const pending = this.pending.get(entry.index);
-      if (pending) {
-        this.pending.delete(entry.index);
-        if (pending.timer) clearTimeout(pending.timer);
-        this.settle(entry, pending, outcomes?.[i] ?? null);
-      }
-    }
+    this.writes.applied(entries, outcomes);
     const last = entries[entries.length - 1]!;
     this.coreApplied = last.index;
     this.termRuns.noteApplied(entries);
     this.schedule.noteApplied(entries);
     this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
-  }
-
-  private settle(entry: Entry, pending: PendingWrite, outcome: ApplyOutcome | null): void {
-    if (!isProposal(entry, pending.token) || !outcome) {
-      pending.reject(
-        new ReplicaError(
-          'unavailable',
-          `leadership changed before the write at index ${entry.index} committed; it was not applied — retry with the same request id`,
-          this.leaderHint(),
-        ),
-      );
-      return;
-    }
-    let result: WriteResult;
-    try {
-      result = toWriteResult(outcome, outcome.originalIndex ?? entry.index, outcome.duplicate);
-    } catch (e: unknown) {
-      pending.reject(e);
-      return;
-    }
-    if (pending.durability === 'quorum' || this.durabilityMet(entry.index, pending.durability)) {
-      pending.resolve(result);
-      return;
-    }
-    this.durabilityWaits.push({
-      index: entry.index,
-      durability: pending.durability,
-      deadlineMs: pending.deadlineMs,
-      result,
-      resolve: pending.resolve,
-      reject: pending.reject,
-    });
   }
 
   /**
@@ -865,27 +753,6 @@ export class Replica {
     const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && (durability === 'all' ? m.role === 'voter' : m.role !== 'witness'));
     const acked = others.filter((m) => (progress[m.id]?.match ?? 0) >= index).length;
     return durability === 'all' ? acked === others.length : acked >= Math.min(1, others.length);
-  }
-
-  private checkDurabilityWaits(): void {
-    if (this.durabilityWaits.length === 0) return;
-    const now = this.deps.clock.now();
-    for (let i = this.durabilityWaits.length - 1; i >= 0; i--) {
-      const w = this.durabilityWaits[i]!;
-      if (this.durabilityMet(w.index, w.durability)) {
-        this.durabilityWaits.splice(i, 1);
-        w.resolve(w.result);
-      } else if (now > w.deadlineMs || this.role !== 'leader') {
-        this.durabilityWaits.splice(i, 1);
-        w.reject(
-          new ReplicaError(
-            'timeout',
-            `write committed at index ${w.index} by a quorum, but not yet acknowledged by ${w.durability === 'all' ? 'every replica' : 'a follower'}`,
-            { index: w.index },
-          ),
-        );
-      }
-    }
   }
 
   private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
@@ -1005,12 +872,7 @@ export class Replica {
     this.termRuns.reset(meta.index, meta.term);
     this.schedule.restart();
     this.applied.advance(meta.index);
-    for (const [index, p] of this.pending) {
-      if (index > meta.index) continue;
-      this.pending.delete(index);
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(new ReplicaError('unavailable', `the write at index ${index} was superseded by a snapshot; retry with the same request id`));
-    }
+    this.writes.supersededThrough(meta.index);
     this.deps.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term });
   }
 
@@ -1041,21 +903,11 @@ export class Replica {
   }
 
   private failPending(error: ReplicaError): void {
-    for (const p of this.pending.values()) {
-      if (p.timer) clearTimeout(p.timer);
-      p.reject(error);
-    }
-    this.pending.clear();
-    for (const ack of this.leaderAcks) {
-      clearTimeout(ack.timer);
-      ack.reject(error);
-    }
-    this.leaderAcks.clear();
-    for (const p of this.proposals.splice(0)) p.reject(error);
+    this.writes.failAll(error);
+    for (const p of this.proposals.splice(0)) p.waiter.reject(error);
     for (const r of this.queuedReads.splice(0)) r.reject(error);
     for (const batch of this.readBatches.values()) for (const r of batch) r.reject(error);
     this.readBatches.clear();
-    for (const w of this.durabilityWaits.splice(0)) w.reject(error);
     this.applied.failAll(error);
     for (const wake of this.leaderWaiters.splice(0)) wake();
   }

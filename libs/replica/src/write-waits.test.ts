@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logIndex, proposalToken, term, type Entry } from '@quorumlite/consensus';
+import type { ApplyOutcome } from '@quorumlite/sql';
+import { ReplicaError } from './errors';
+import type { Durability, WriteResult } from './ports';
+import { WriteWaits, type WriteWaiter } from './write-waits';
+
+const data = (s: string): Uint8Array => new TextEncoder().encode(s);
+const entry = (index: number, payload: string): Entry => ({ index: logIndex(index), term: term(1), kind: 'command', data: data(payload) });
+const ok = (rowsAffected: number): ApplyOutcome => ({ ok: true, results: [{ rowsAffected, lastInsertRowid: 0n }], duplicate: false }) as unknown as ApplyOutcome;
+
+interface Seen {
+  results: WriteResult[];
+  errors: unknown[];
+}
+
+function waiter(durability: Durability, seen: Seen, timeoutMs = 1_000): WriteWaiter {
+  return { durability, deadlineMs: Date.now() + timeoutMs, timeoutMs, resolve: (r) => seen.results.push(r), reject: (e) => seen.errors.push(e) };
+}
+
+describe('WriteWaits', () => {
+  let met = false;
+  let seen: Seen;
+  let waits: WriteWaits;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    met = false;
+    seen = { results: [], errors: [] };
+    waits = new WriteWaits({ now: () => Date.now(), durabilityMet: () => met, leaderHint: () => ({ leaderId: 'n2', leaderAddress: 'a2' }) });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('answers a quorum write when its own command applies, with the outcome', () => {
+    waits.add(3, proposalToken(data('mine')), waiter('quorum', seen));
+    waits.applied([entry(2, 'other'), entry(3, 'mine')], [ok(0), ok(1)]);
+    expect(seen.results).toEqual([{ results: [{ rowsAffected: 1, lastInsertRowid: 0n }], index: 3, duplicate: false }]);
+  });
+
+  it('refuses as unavailable, naming the leader, when another command took its index', () => {
+    waits.add(3, proposalToken(data('mine')), waiter('quorum', seen));
+    waits.applied([entry(3, 'theirs')], [ok(1)]);
+    expect(seen.errors[0]).toBeInstanceOf(ReplicaError);
+    expect(seen.errors[0]).toMatchObject({ code: 'unavailable', details: { leaderId: 'n2' } });
+  });
+
+  it('times out at the deadline, saying the outcome is unknown', () => {
+    waits.add(3, proposalToken(data('mine')), waiter('quorum', seen, 500));
+    vi.advanceTimersByTime(501);
+    expect(seen.errors[0]).toMatchObject({ code: 'timeout' });
+    expect((seen.errors[0] as Error).message).toMatch(/not committed within 500 ms; its outcome is unknown/);
+    waits.applied([entry(3, 'mine')], [ok(1)]);
+    expect(seen.results).toEqual([]);
+  });
+
+  it('semi and all wait for the copies after the commit, and fail once no longer leader', () => {
+    waits.add(3, proposalToken(data('a')), waiter('semi', seen));
+    waits.add(4, proposalToken(data('b')), waiter('all', seen));
+    waits.applied([entry(3, 'a'), entry(4, 'b')], [ok(1), ok(1)]);
+    expect(seen.results).toEqual([]);
+    met = true;
+    waits.checkDurability(true);
+    expect(seen.results.map((r) => r.index)).toEqual([3, 4]);
+
+    waits.add(5, proposalToken(data('c')), waiter('all', seen));
+    met = false;
+    waits.applied([entry(5, 'c')], [ok(1)]);
+    waits.checkDurability(false);
+    expect((seen.errors[0] as Error).message).toMatch(/committed at index 5 by a quorum, but not yet acknowledged by every data voter/);
+  });
+
+  it('leader: acknowledged once the leader holds it durably, uncommitted and without results', () => {
+    waits.add(7, proposalToken(data('x')), waiter('leader', seen));
+    expect(waits.waitsForLeaderFsync()).toBe(true);
+    waits.durableOnLeader(6);
+    expect(seen.results).toEqual([]);
+    waits.durableOnLeader(7);
+    expect(seen.results).toEqual([{ results: [], index: 7, duplicate: false, uncommitted: true }]);
+    expect(waits.waitsForLeaderFsync()).toBe(false);
+  });
+
+  it('a snapshot supersedes the writes it covers; failAll fails every wait', () => {
+    waits.add(3, proposalToken(data('a')), waiter('quorum', seen));
+    waits.add(9, proposalToken(data('b')), waiter('quorum', seen));
+    waits.add(10, proposalToken(data('c')), waiter('leader', seen));
+    waits.supersededThrough(5);
+    expect((seen.errors[0] as Error).message).toMatch(/index 3 was superseded by a snapshot/);
+    const stop = new ReplicaError('unavailable', 'stopping');
+    waits.failAll(stop);
+    expect(seen.errors.slice(1)).toEqual([stop, stop]);
+    vi.advanceTimersByTime(5_000);
+    expect(seen.errors).toHaveLength(3);
+  });
+});
