@@ -97,19 +97,25 @@ describe.each(supporting)('witness on %s (2 data voters + 1 witness)', (protocol
     await waitAllApplied(cluster, last);
     const witnessDir = path.join(dir, 'n3');
     expect(fs.existsSync(path.join(witnessDir, 'db.sqlite')), 'a witness opened a database').toBe(false);
+    // Its snapshot folders stay empty: it neither takes snapshots nor keeps received ones.
     const snapshots = path.join(witnessDir, 'snapshots');
-    expect(fs.existsSync(snapshots) ? fs.readdirSync(snapshots).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+    const files = fs.existsSync(snapshots) ? (fs.readdirSync(snapshots, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(snapshots, f)).isFile()) : [];
+    expect(files).toEqual([]);
     // Bounded in time: the forgetting runs after the data voters report what they hold.
     const deadline = Date.now() + 20_000;
     let status = await cluster.status('n3');
-    while (!(status.dataVotersHold > 0n && status.logRecords < BigInt(acked.length)) && Date.now() < deadline) {
+    while (!(status.dataVotersHold > 0n && status.snapshotIndex > 0n) && Date.now() < deadline) {
       await write(client);
       await sleep(50);
       status = await cluster.status('n3');
     }
     expect(status.role).toBe('witness');
     expect(status.dataVotersHold).toBeGreaterThan(0n);
-    expect(status.logRecords, 'the witness still holds every record').toBeLessThan(BigInt(acked.length));
+    // It forgot its records up to a point every data voter holds (whole 4 MiB segments leave
+    // the disk later, so the bytes are checked by the long run of the closing note, not here).
+    expect(status.snapshotIndex, 'the witness forgot nothing').toBeGreaterThan(0n);
+    expect(status.snapshotIndex).toBeLessThanOrEqual(status.dataVotersHold);
+    expect(status.logBytes).toBeGreaterThan(0n);
     expect(status.members.find((m) => m.id === 'n3')?.role).toBe('witness');
     // SQL sent to the witness: a read is refused naming the leader; a write is forwarded.
     const atWitness = new QuorumliteClient({ addresses: [cluster.address('n3')], retryBudgetMs: 0 });

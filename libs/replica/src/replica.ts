@@ -543,7 +543,8 @@ export class Replica {
   }
 
   private send(message: BaseMessage): void {
-    if (!message.snapshot) {
+    // A witness keeps no database: it takes only the snapshot's position, so no file goes to it.
+    if (!message.snapshot || this.memberById.get(message.to)?.role === 'witness') {
       this.deps.transport.send(message.to, this.deps.protocol.encodeMessage(message), this.deps.protocol.orderFree(message));
       return;
     }
@@ -845,6 +846,10 @@ export class Replica {
   }
 
   private async installSnapshot(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
+    if (!this.sql) {
+      await this.installSnapshotPosition(meta, keepLog);
+      return;
+    }
     const staged = this.stagedSnapshots.get(meta.index);
     if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
     // Our own snapshot may be copying the database: restore() must wait for it.
@@ -862,6 +867,18 @@ export class Replica {
       }
     }
     await this.snapshots.commit(ownStaged, meta);
+    await this.installSnapshotPosition(meta, keepLog);
+  }
+
+  /**
+   * The log side of an installed snapshot — all a witness takes: its records up to the
+   * snapshot are held by the data voters (the leader among them), and it applies nothing.
+   */
+  private async installSnapshotPosition(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
+    const staged = this.stagedSnapshots.get(meta.index);
+    if (staged && !this.sql) await this.snapshots.discard(staged);
+    this.stagedSnapshots.delete(meta.index);
+    this.pendingCompaction = null;
     // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
     // snapshot: they are only cut below it, never removed first and written again.
     if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));

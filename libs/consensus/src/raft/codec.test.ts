@@ -20,7 +20,7 @@ const samples: RaftMessage[] = [
   },
   { type: 'append', from, to, term: t, prevIndex: logIndex(0), prevTerm: term(0), commit: logIndex(0), entries: [] },
   { type: 'appendResponse', from, to, term: t, index: logIndex(2 ** 40), reject: true, hintIndex: logIndex(17), hintTerm: term(3) },
-  { type: 'heartbeat', from, to, term: t, commit: logIndex(12), readSeq: 99 },
+  { type: 'heartbeat', from, to, term: t, commit: logIndex(12), readSeq: 99, dataHold: logIndex(10) },
   { type: 'heartbeatResponse', from, to, term: t, readSeq: Number.MAX_SAFE_INTEGER },
   { type: 'vote', from, to, term: t, lastIndex: logIndex(5), lastTerm: term(4), transfer: true },
   { type: 'preVote', from, to, term: t, lastIndex: logIndex(5), lastTerm: term(4), transfer: false },

@@ -5,7 +5,7 @@
  *
  * in the primitives of common/wire.ts (an append's entries start at prevIndex + 1).
  */
-import { assertNever, logIndex, nodeId, term } from '../contract';
+import { assertNever, ConsensusError, logIndex, nodeId, term } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { RaftMessage, RaftMessageType } from './messages';
 
@@ -52,6 +52,7 @@ export function encodeMessage(m: RaftMessage): Uint8Array {
     case 'heartbeat':
       w.uint(m.commit, 'commit');
       w.uint(m.readSeq, 'readSeq');
+      w.uint(m.dataHold, 'dataHold');
       break;
     case 'heartbeatResponse':
       w.uint(m.readSeq, 'readSeq');
@@ -124,7 +125,10 @@ function readBody(r: WireReader, type: RaftMessageType, h: Head): RaftMessage {
     }
     case 'heartbeat': {
       const commit = logIndex(r.uint('commit'));
-      return { type, ...h, commit, readSeq: r.uint('readSeq') };
+      const readSeq = r.uint('readSeq');
+      const dataHold = logIndex(r.uint('dataHold'));
+      if (dataHold > commit) throw new ConsensusError('bad_message', `raft heartbeat: dataHold ${dataHold} is beyond its commit ${commit}`);
+      return { type, ...h, commit, readSeq, dataHold };
     }
     case 'heartbeatResponse':
       return { type, ...h, readSeq: r.uint('readSeq') };

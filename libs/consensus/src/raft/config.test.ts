@@ -23,7 +23,7 @@ describe('raft validate', () => {
   });
 
   it.each([
-    [{ members: [...voters('n1', 'n2'), { id: nodeId('nX'), role: 'witness' as const }] }, 'raft does not support witness members yet (member nX)'],
+    [{ members: [{ id: nodeId('n1'), role: 'witness' as const }, { id: nodeId('nX'), role: 'observer' as const }] }, 'members must include at least one voter.'],
     [{ electionTimeoutTicks: 3, heartbeatTicks: 3 }, /electionTimeoutTicks \(3\) must be greater than heartbeatTicks \(3\)/],
     [{ id: nodeId('n9') }, /this node \(n9\) must be one of the members/],
     [{ members: [observer('n1')] }, /at least one voter/],
@@ -44,11 +44,11 @@ describe('raft validate', () => {
   it('declares preVote and checkQuorum as its own options, both on by default', () => {
     expect(raft.options.map((o) => [o.key, o.defaultValue])).toEqual([['preVote', true], ['checkQuorum', true]]);
     expect(refusal({ ...base, protocolOptions: {} })).toBe('accepted');
-    expect(raft.roles).toEqual(['voter', 'observer']);
+    expect(raft.roles).toEqual(['voter', 'witness', 'observer']);
   });
 
   it('reports the longest election its timeout randomization allows, so the driver need not know it', () => {
-    expect(raft.electionTicksMax({ electionTimeoutTicks: 12, heartbeatTicks: 2 })).toBe(24);
+    expect(raft.electionTicksMax({ electionTimeoutTicks: 12, heartbeatTicks: 2 })).toBe(36);
   });
 
   it('create() validates too, and refuses an impossible boot state as bad_state', () => {

@@ -11,8 +11,8 @@ export function validateOptions(o: CoreOptions): void {
   raftOptions(o.protocolOptions);
 }
 
-/** The member roles Raft takes; a witness (votes, keeps no database) is not supported yet. */
-export const RAFT_ROLES: readonly MemberRole[] = ['voter', 'observer'];
+/** The member roles Raft takes: voters, witnesses (vote, keep no database) and observers (learners). */
+export const RAFT_ROLES: readonly MemberRole[] = ['voter', 'witness', 'observer'];
 
 /** Raft's own settings, declared once: config keys, flags, help and the simulator's draws come from here. */
 export const RAFT_OPTIONS: readonly ProtocolOptionSpec[] = [

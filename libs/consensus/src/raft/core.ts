@@ -37,7 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { dataVoters, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -93,10 +93,17 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
   private readonly raftOptions: RaftOptions;
+  /** Every member that votes and counts toward quorums: data voters and witnesses. */
   private readonly voters: readonly NodeId[];
+  /** The voters that keep the database: the only ones a witness hands leadership to. */
+  private readonly dataVoters: readonly NodeId[];
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
+  /** This node votes and holds records but keeps no database (see handOverFromWitness). */
+  private readonly isWitness: boolean;
+  /** Follower: the highest dataHold a leader sent us (a witness's driver forgets records up to it). */
+  private dataVotersHold = 0;
   private readonly log: MemoryLog;
 
   private term: number;
@@ -137,9 +144,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.o = options;
     this.raftOptions = raftOptions(options.protocolOptions);
     this.id = options.id;
-    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.voters = votingMembers(options.members);
+    this.dataVoters = dataVoters(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
+    this.isWitness = options.members.some((m) => m.id === this.id && m.role === 'witness');
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, hard.commit);
     this.log.checkAll();
     this.term = hard.term;
@@ -171,7 +180,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
+    // A witness leads only until a data voter holds its records (see handOverFromWitness).
+    if (this.transferee !== null || this.isWitness) return { ok: false, reason: 'transferring' };
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
     const entry = this.appendEntry('command', data);
     // Many proposals between two Readies share one append message per peer.
@@ -387,6 +397,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       lastIndex: this.log.lastIndex(),
       firstIndex: this.log.firstIndex(),
       progress,
+      dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
     };
   }
 
@@ -401,7 +412,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'preCandidate':
         return 'candidate';
       case 'follower':
-        return this.isVoter ? 'follower' : 'observer';
+        return this.isWitness ? 'witness' : this.isVoter ? 'follower' : 'observer';
       default:
         return assertNever(this.state, 'raft state');
     }
@@ -429,6 +440,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       this.transferee = null; // a transfer that took an election timeout has failed
     }
+    if (this.isWitness) this.handOverFromWitness();
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
@@ -461,7 +473,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const r = this.o.random();
     if (!(r >= 0 && r < 1)) throw new ConsensusError('bad_config', `random must return numbers in [0, 1), returned ${String(r)}.`);
     const t = this.o.electionTimeoutTicks;
-    this.randomizedElectionTimeout = t + Math.floor(r * t);
+    // A witness campaigns one election timeout after a data voter would: a data voter whose
+    // log is up to date wins first, and the witness is elected only when none can be.
+    this.randomizedElectionTimeout = t + Math.floor(r * t) + (this.isWitness ? t : 0);
   }
 
   private reset(term: number): void {
@@ -519,6 +533,30 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.readsAwaitingCommit = [];
     // A noop of our term lets us commit (and serve reads) without waiting for a client write.
     this.appendEntry('noop', EMPTY);
+    if (this.isWitness) this.handOverFromWitness();
+  }
+
+  /**
+   * A witness leads only to bring a data voter up to date (it may hold records no live data
+   * voter has): it hands leadership to the data voter that holds the most, through the usual
+   * transfer (append until it matches, then TimeoutNow), retried every election timeout.
+   */
+  private handOverFromWitness(): void {
+    if (this.state !== 'leader' || this.transferee !== null) return;
+    let best: NodeId | null = null;
+    for (const id of this.dataVoters) {
+      const pr = this.peerProgress(id);
+      if (!pr.recentActive && this.leaderTicks > 0) continue;
+      if (best === null || pr.match > this.peerProgress(best).match) best = id;
+    }
+    if (best !== null) this.transferLeadership(best);
+  }
+
+  /** Leader: the highest index every data voter holds durably (our own copy once persisted), capped at the commit index. */
+  private computeDataVotersHold(): number {
+    let hold: number = this.log.commitIndex();
+    for (const id of this.dataVoters) hold = Math.min(hold, this.peerProgress(id).match);
+    return hold;
   }
 
   private hup(transfer: boolean): void {
@@ -735,6 +773,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         return;
       case 'heartbeat':
         this.log.commitTo(m.commit);
+        // Once committed and held by every data voter, records stay held: the value only grows.
+        this.dataVotersHold = Math.max(this.dataVotersHold, Math.min(m.dataHold, this.log.commitIndex()));
         this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, term: toTerm(this.term), readSeq: m.readSeq });
         return;
       case 'snapshot':
@@ -817,10 +857,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private bcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
     const commit = this.log.commitIndex();
+    const dataHold = this.computeDataVotersHold();
     for (const to of this.peers) {
       const match = this.peerProgress(to).match;
       // Never tell a peer to commit past what it is known to hold.
-      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to, term: toTerm(this.term), commit: logIndex(Math.min(match, commit)), readSeq });
+      const peerCommit = Math.min(match, commit);
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to, term: toTerm(this.term), commit: logIndex(peerCommit), readSeq, dataHold: logIndex(Math.min(dataHold, peerCommit)) });
     }
     this.readBroadcastWanted = false;
   }
@@ -845,6 +887,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private sendSnapshot(to: NodeId, pr: Progress): boolean {
     if (!pr.recentActive) return false; // wait until the peer shows signs of life
+    // A witness keeps no database to send: the data voter it hands leadership to serves the peer.
+    if (this.isWitness) return false;
     const snapshot = this.log.snapshot();
     if (snapshot === null) throw new Error(`raft: ${to} needs records before ${this.log.firstIndex()} but there is no snapshot`);
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to, term: toTerm(this.term), snapshot });
@@ -1028,8 +1072,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private check(): void {
     this.log.check();
     const t = this.o.electionTimeoutTicks;
-    if (this.randomizedElectionTimeout < t || this.randomizedElectionTimeout >= 2 * t) {
-      throw new Error(`raft invariant: randomized election timeout ${this.randomizedElectionTimeout} outside [${t}, ${2 * t})`);
+    const lo = this.isWitness ? 2 * t : t;
+    if (this.randomizedElectionTimeout < lo || this.randomizedElectionTimeout >= lo + t) {
+      throw new Error(`raft invariant: randomized election timeout ${this.randomizedElectionTimeout} outside [${lo}, ${lo + t})`);
     }
     if (this.log.lastTerm() > this.term) throw new Error(`raft invariant: last log term ${this.log.lastTerm()} > current term ${this.term}`);
     if (this.state === 'candidate' && this.vote !== this.id) throw new Error('raft invariant: a candidate votes for itself');

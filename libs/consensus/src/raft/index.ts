@@ -12,7 +12,8 @@ export const raft: ProtocolModule<RaftMessage> = {
   roles: RAFT_ROLES,
   options: RAFT_OPTIONS,
   // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
-  electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
+  // A witness waits one election timeout more than a data voter before it campaigns.
+  electionTicksMax: (options) => 3 * options.electionTimeoutTicks,
   // A heartbeat's commit is at most what the follower acknowledged to this leader in this
   // term, which it holds; the answers only refresh liveness and read confirmations.
   orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',

@@ -43,6 +43,11 @@ export interface HeartbeatMessage extends Envelope {
   readonly type: 'heartbeat';
   readonly commit: LogIndex;
   readonly readSeq: number;
+  /**
+   * How far every data voter holds the log durably, as the leader knows it from their
+   * acknowledgements (never above its commit index): a witness forgets its records up to it.
+   */
+  readonly dataHold: LogIndex;
 }
 
 export interface HeartbeatResponseMessage extends Envelope {

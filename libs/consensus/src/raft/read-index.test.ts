@@ -133,7 +133,7 @@ describe('raft ReadIndex', () => {
     net.core('n2').readIndex('f1');
     net.processAll();
     net.queue = [];
-    net.core('n2').step({ type: 'heartbeat', from: nodeId('n3'), to: nodeId('n2'), term: term(3), commit: 0 as never, readSeq: 0 });
+    net.core('n2').step({ type: 'heartbeat', from: nodeId('n3'), to: nodeId('n2'), term: term(3), commit: 0 as never, readSeq: 0, dataHold: 0 as never });
     net.process('n2');
     expect(net.readFailures.get('n2')).toEqual([{ requestId: 'f1', reason: 'dropped', leader: null }]);
   });

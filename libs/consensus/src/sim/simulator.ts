@@ -684,9 +684,17 @@ class Simulation<M extends BaseMessage> {
 
   /** An accepted snapshot: the state machine takes its content, then the log restarts after it. */
   private installSnapshot(node: SimNode<M>, meta: SnapshotMeta, keepLog: boolean): void {
-    if (node.witness) throw new CoreContractError(`witness ${node.id} accepted snapshot ${meta.index}@${meta.term}, but a witness keeps no database to install it in`);
     const state = node.staged.get(`${meta.index}:${meta.term}`);
     if (state === undefined) throw new CoreContractError(`${node.id} Ready.snapshot ${meta.index}@${meta.term} was never received`);
+    if (node.witness) {
+      // A witness takes only the position: its log restarts after it, and it applies nothing.
+      // (The content stays on the simulated disk so the checker can read what it stands for.)
+      node.staged.clear();
+      node.disk.installSnapshot({ meta, state }, keepLog);
+      this.stats.snapshotsInstalled += 1;
+      this.log(`install-snapshot witness ${node.id} ${meta.index}@${meta.term}`);
+      return;
+    }
     node.sm = state.slice();
     node.smLastTerm = meta.term;
     node.appliedSinceSnapshot = 0;

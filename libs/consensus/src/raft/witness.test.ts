@@ -1,0 +1,110 @@
+/**
+ * Witnesses in Raft: a member that votes and counts toward every quorum but keeps no
+ * database. It is elected only when no data voter can be, and then only until a data voter
+ * holds its records; it learns how far the data voters hold the log, and forgets up to there.
+ */
+import { describe, expect, it } from 'vitest';
+import { logIndex, nodeId, term, type Member } from '../contract';
+import { decodeMessage, encodeMessage } from './codec';
+import type { HeartbeatMessage } from './messages';
+import { bytes, Net, voters } from './testkit';
+
+const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
+const twoAndWitness = [...voters('n1', 'n2'), witness('w3')];
+
+function propose(net: Net, id: string, data: string): void {
+  const r = net.core(id).propose(bytes(data));
+  if (!r.ok) throw new Error(`${id} refused ${data}: ${r.reason}`);
+  net.stabilize();
+}
+
+/** Ticks the witness leader (each tick delivered) until `to` leads, bounded. */
+function handOver(net: Net, from: string, to: string): void {
+  for (let i = 0; i < 40 && net.leaderOf() !== to; i++) {
+    net.tick(from);
+    net.stabilize();
+  }
+}
+
+describe('raft witness', () => {
+  it('reports its role, and counts toward the commit quorum with one data voter down', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    expect(net.core('w3').status().role).toBe('witness');
+    net.isolate('n2');
+    propose(net, 'n1', 'a');
+    expect(net.appliedData('n1')).toEqual(['a']);
+    expect(net.core('n1').status().commitIndex).toBe(2);
+  });
+
+  it('the newest records only on the witness: it is elected, brings the data voter up to date and hands over', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    net.isolate('n2');
+    for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
+    // n1, the only data voter holding a, b and c, dies; n2 comes back behind.
+    net.cores.delete('n1');
+    net.heal();
+    // n2 campaigns first (a data voter's timeout is shorter) but the witness refuses: its log is newer.
+    net.elect('n2');
+    expect(net.leaderOf()).not.toBe('n2');
+    // The witness's longer timeout fires; n2 votes for it.
+    net.elect('w3');
+    expect(net.leaderOf()).toBe('w3');
+    expect(net.core('w3').propose(bytes('at-witness'))).toEqual({ ok: false, reason: 'transferring' });
+    // Its heartbeats and the transfer run until n2 leads with every record.
+    handOver(net, 'w3', 'n2');
+    expect(net.leaderOf()).toBe('n2');
+    expect(net.core('w3').status().role).toBe('witness');
+    propose(net, 'n2', 'd');
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('learns how far every data voter holds the log, never beyond what both do', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status().dataVotersHold).toBe(2);
+    expect(net.core('w3').status().dataVotersHold).toBe(2);
+    // n2 is cut off: what n1 and the witness commit is not held by every data voter.
+    net.isolate('n2');
+    propose(net, 'n1', 'b');
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status().commitIndex).toBe(3);
+    expect(net.core('n1').status().dataVotersHold).toBe(2);
+    expect(net.core('w3').status().dataVotersHold).toBe(2);
+  });
+
+  it('forgets its records on compact() with no snapshot behind it, and still brings a data voter up to date when it leads', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
+    net.tick('n1');
+    net.stabilize();
+    const w = net.core('w3');
+    const hold = w.status().dataVotersHold ?? 0;
+    expect(hold).toBe(4);
+    w.compact({ index: logIndex(hold), term: term(1), members: twoAndWitness }, 0);
+    net.process('w3');
+    expect(w.status().firstIndex).toBe(5);
+    // n2 misses d; n1 dies: the witness leads with its short log and n2 gets d from it.
+    net.isolate('n2');
+    propose(net, 'n1', 'd');
+    net.cores.delete('n1');
+    net.heal();
+    net.elect('w3');
+    handOver(net, 'w3', 'n2');
+    expect(net.leaderOf()).toBe('n2');
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.sent.filter((m) => m.from === nodeId('w3') && m.type === 'snapshot')).toEqual([]);
+  });
+
+  it('carries dataHold on the heartbeat and refuses a value beyond its commit index', () => {
+    const hb: HeartbeatMessage = { type: 'heartbeat', from: nodeId('n1'), to: nodeId('w3'), term: term(2), commit: 9 as never, readSeq: 1, dataHold: 7 as never };
+    expect(decodeMessage(encodeMessage(hb))).toEqual(hb);
+    expect(() => decodeMessage(encodeMessage({ ...hb, dataHold: 10 as never }))).toThrow(/dataHold 10 is beyond its commit 9/);
+  });
+});
