@@ -85,7 +85,7 @@ describe('QuorumliteClient.execute', () => {
 
     const res = await c.execute({ sql: 'INSERT INTO t VALUES (?)', params: [1] });
 
-    expect(res).toEqual({ results: [{ rowsAffected: 1, lastInsertRowid: 9007199254740993n }], index: 42n, duplicate: false });
+    expect(res).toEqual({ results: [{ rowsAffected: 1, lastInsertRowid: 9007199254740993n }], index: 42n, duplicate: false, uncommitted: false });
     expect(retries).toEqual(['not_leader']);
     expect(c.leaderAddress()).toBe(leader.address);
     const first = follower.calls.find((x) => x.method === 'Execute')!.request;

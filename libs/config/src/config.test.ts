@@ -143,7 +143,6 @@ describe('members', () => {
     ['n1=127.0.0.1:7001,n2=127.0.0.1:0', 'members', 'ports are 1..65535'],
     ['n1=127.0.0.1:7001,n2=nohost', 'members', 'not host:port'],
     ['n1=127.0.0.1:7001:observer', 'members', 'at least one voter'],
-    ['n1=127.0.0.1:7001,n2=127.0.0.1:7002:witness', 'members', "role 'witness' is not supported by protocol 'raft' yet"],
     ['n1=127.0.0.1:7001,n2=127.0.0.1:7002:leader', 'members', "role 'leader'"],
     ['n1=127.0.0.1:7001,127.0.0.1:7002', 'members', 'id=host:port[:role]'],
     ['n2=127.0.0.1:7002,n3=127.0.0.1:7003', 'nodeId', 'must be one of the members'],
@@ -154,6 +153,17 @@ describe('members', () => {
     expect(e.key).toBe(key);
     expect(e.message).toContain(`config key '${key}'`);
     expect(e.message).toContain(text);
+  });
+
+  it.each(['zab', 'multipaxos'])('refuses a witness under %s, which does not support the role yet, naming the member', (protocol) => {
+    const e = errorOf(() => load([...withFlag('--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003:witness'), '--protocol', protocol]));
+    expect(e.key).toBe('members');
+    expect(e.message).toContain(`role 'witness' is not supported by protocol '${protocol}' yet (member 'n3')`);
+  });
+
+  it('accepts a witness under raft', () => {
+    const c = load(withFlag('--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003:witness'));
+    expect(c.members.map((m) => m.role)).toEqual(['voter', 'voter', 'witness']);
   });
 
   it('names the flag as the source', () => {
