@@ -59,8 +59,8 @@ async function watchLeadership(c: () => ClusterContext, stop: () => boolean): Pr
  * Raft only, for now: its heartbeats travel on the order-free lane and leave during a
  * persist. Zab's PINGs and Multi-Paxos's heartbeats still queue behind 16 MiB proposals on
  * the ordered lane, and on a loaded two-core machine their leaders change many times under
- * this load (seen: 9–20 leaders in 30 s, a write unanswered for 60 s); issue 9 item 3 stays
- * open for them until their liveness messages are order-free too.
+ * this load (seen: 9–20 leaders in 30 s, a write unanswered for 60 s). They join this test
+ * once their liveness messages are order-free too.
  */
 const PROTOCOLS_WITH_ORDER_FREE_HEARTBEATS = ['raft'] as const;
 
