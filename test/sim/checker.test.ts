@@ -147,11 +147,32 @@ describe('leader completeness', () => {
     c.checkLeaderCompleteness(n2, term(2), (i) => (i <= log.length ? appliedKey(log[i - 1]!) : undefined));
   });
 
+  it('holds a leader only to records committed under a lower fencing number than its own', () => {
+    const c = new SafetyChecker('record');
+    c.observeLeader(n1, term(5));
+    const log = [entry(1, 5, 'a')];
+    applyAll(c, n1, log);
+    // Elected at ballot 3 by promises delayed from before ballot 5 chose slot 1: bound to nothing there.
+    c.checkLeaderCompleteness(n2, term(3), () => undefined);
+    expectViolation('leader_completeness', () => c.checkLeaderCompleteness(n2, term(6), () => undefined));
+  });
+
   it('rejects a leader missing a committed record', () => {
     const c = new SafetyChecker();
     const log = [entry(1, 1, 'a'), entry(2, 1, 'b')];
     applyAll(c, n1, log);
     expectViolation('leader_completeness', () => c.checkLeaderCompleteness(n2, term(2), (i) => (i === 1 ? appliedKey(log[0]!) : undefined)));
+  });
+});
+
+describe('promise durability', () => {
+  it('a node promises each fencing number to one recipient and never a lower one after it', () => {
+    const c = new SafetyChecker('record');
+    c.observePromise(n1, 5, n2);
+    c.observePromise(n1, 5, n2); // the same promise again (a duplicated request)
+    c.observePromise(n1, 7, n3);
+    expectViolation('promise_durability', () => c.observePromise(n1, 6, n2));
+    expectViolation('promise_durability', () => c.observePromise(n1, 7, n2));
   });
 });
 

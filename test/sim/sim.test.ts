@@ -110,9 +110,10 @@ describe.each(protocols)('the simulator catches $name with a guarantee removed',
 
   it('forgetting hard state is noticed', () => {
     // A Multi-Paxos acceptor's slots carry the ballots it accepted, which bind it as promises:
-    // only a promise given in phase 1 with nothing accepted after it is lost, and a schedule
-    // that turns that into two values for one slot is rarer (the first comes at seed 1,824,
-    // in schedules where no stimulus waits for a persist: that variation is for the sweep).
+    // only a promise given in phase 1 with nothing accepted after it is lost. Promise
+    // durability sees the acceptor promise a lower ballot after its restart (first at seed
+    // 1,552, in schedules where no stimulus waits for a persist: that variation is for the
+    // sweep); turning that into two values for one slot takes a rarer schedule still.
     const schedule = { faults: { ...DEFAULT_FAULTS, heldUntilPersist: 0 } };
     expect(firstFailure(withoutHardState(protocol), false, HARD_STATE_MUTANT_SEEDS_MAX, schedule)).not.toBeNull();
   });

@@ -258,6 +258,7 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     // The leader is fixed: there is no election to wait for beyond one timeout.
     electionTicksMax: (options) => options.electionTimeoutTicks,
     orderFree: () => false,
+    promisedFence: () => null,
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

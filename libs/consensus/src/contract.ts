@@ -300,6 +300,14 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
    * protocol that needs FIFO channels.
    */
   orderFree(message: M): boolean;
+  /**
+   * The fencing number `message` tells its recipient its sender has durably promised — a
+   * granted vote (Raft), a promise of phase 1 (Paxos), a fresh acknowledgement of a new epoch
+   * (Zab) — or null. A node promises each number to one recipient and never a lower number
+   * after a higher one, restarts included; the simulator checks both (a promise forgotten in
+   * a crash is the classic way to lose a chosen value).
+   */
+  promisedFence(message: M): number | null;
   /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;

@@ -61,6 +61,14 @@ export const FAST_ELECTION_JITTER_TICKS = 4;
 
 const EMPTY_DATA = new Uint8Array(0);
 
+/**
+ * Election timeouts a peer's right prefix may stand still below the Accepts in flight to it
+ * before the leader takes them as lost and sends again from its end (see
+ * handleHeartbeatResponse): long enough for an Accept near the request size limit to cross a
+ * loaded machine, short beside a stream break, which the transport reports at once.
+ */
+export const RESEND_ELECTION_TIMEOUTS = 2;
+
 type State = 'follower' | 'candidate' | 'leader';
 
 /**
@@ -84,6 +92,8 @@ interface Peer {
   snapshotSentTick: number;
   /** Slots up to here were counted as accepted by it through its right prefix. */
   countedTo: number;
+  /** When its right prefix last grew, or we last sent again from its end. */
+  progressAtTick: number;
 }
 
 interface HandedOut {
@@ -531,7 +541,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       const p = this.promises.get(id);
       // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
       const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
-      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0 });
+      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0, progressAtTick: this.ticks });
     }
     this.promises.clear();
     this.acceptsWanted = true;
@@ -607,7 +617,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** Where the peer's right prefix ends decides how we go on sending to it. */
   private learnPrefix(pr: Peer, prefix: number, answeredTo: number): void {
     while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= answeredTo) pr.inflight.shift();
-    if (prefix > pr.prefix) pr.prefix = prefix;
+    if (prefix > pr.prefix) {
+      pr.prefix = prefix;
+      pr.progressAtTick = this.ticks;
+    }
     if (pr.mode === 'snapshot') {
       if (prefix >= (this.slots.snapshot()?.index ?? 0)) this.probe(pr, prefix + 1);
       return;
@@ -669,20 +682,41 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const pr = this.peer(m.from);
     if (pr === undefined) return;
     pr.heardAtTick = this.ticks;
-    // Its answer to a heartbeat is its current view: a restarted acceptor's right prefix may be
-    // shorter than it was (its chosen watermark is not durable), and we resend from there.
-    // (What it learns as chosen is capped by its own prefix, so a stale higher one is harmless.)
-    pr.prefix = m.prefix;
+    // Less than it held before: it restarted (its chosen watermark is not durable), or this
+    // answer was overtaken by a later one — in either case, sending from there is safe.
+    const shrank = m.prefix < pr.prefix;
+    if (m.prefix > pr.prefix) {
+      pr.prefix = m.prefix;
+      pr.progressAtTick = this.ticks;
+    }
     // What it holds answers for every Accept up to there, even one whose answer was lost.
     while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= pr.prefix) pr.inflight.shift();
     this.countPrefix(pr);
     this.advanceChosen();
-    // Accepts or their answers may have been lost, or it holds slots of an older ballot below
-    // what we sent: go on from the end of its right prefix.
-    if (pr.mode !== 'snapshot' && pr.prefix < pr.next - 1) this.probe(pr, pr.prefix + 1);
-    else if (pr.mode === 'probe' && pr.next <= pr.prefix) pr.next = pr.prefix + 1;
+    // Below what we sent, it lacks slots: Accepts or their answers were lost, it restarted and
+    // holds less than it did, or it holds slots of an older ballot there — go on from the end
+    // of the prefix it reports. But heartbeats and their answers travel apart from Accepts
+    // (see orderFree in index.ts): while Accepts are in flight this answer may have overtaken
+    // them — a slot near the request size limit takes longer than a heartbeat to arrive — and
+    // sending them again would only add to the wire; then only a prefix that stopped growing
+    // for a resend timeout says they were lost. (What it learns as chosen is capped by its
+    // own prefix, so taking a lower one here is harmless.)
+    const lacking = m.prefix < pr.next - 1;
+    const overtaken = pr.inflight.length > 0 && !shrank && this.ticks - pr.progressAtTick < this.resendTicks();
+    if (pr.mode !== 'snapshot' && lacking && !overtaken) {
+      pr.prefix = m.prefix;
+      pr.progressAtTick = this.ticks;
+      this.probe(pr, m.prefix + 1);
+    } else if (pr.mode === 'probe' && pr.next <= pr.prefix) {
+      pr.next = pr.prefix + 1;
+    }
     this.sendAccepts(pr);
     if (pr.voter) this.deliverReads(this.readOnly.ack(m.from, m.readSeq));
+  }
+
+  /** How long a peer's right prefix may stand still below what we sent before we send again. */
+  private resendTicks(): number {
+    return RESEND_ELECTION_TIMEOUTS * this.o.electionTimeoutTicks;
   }
 
   // =============================================================================================

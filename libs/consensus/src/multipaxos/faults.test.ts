@@ -40,7 +40,7 @@ describe('multipaxos: an installed snapshot keeps the slots after it', () => {
       if (m.to === A && m.type === 'accept' && s >= base + 7) return false;
       return true;
     };
-    for (let i = 0; i < 5 && snap === null; i++) net.tickAll(1);
+    for (let i = 0; i < net.resendTicks + 5 && snap === null; i++) net.tickAll(1);
     expect(snap).not.toBeNull();
     // F restores, keeping base+7 and base+8: the Ready asks storage to keep its records after
     // the snapshot instead of emptying the log, and has nothing to write again. F crashes right

@@ -14,10 +14,13 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   roles: PAXOS_ROLES,
   // A node's timeout is drawn from [t, 2t), so duelling proposers settle.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
-  // A heartbeat's answer carries the acceptor's right prefix, which the leader reads as a gap
-  // to fill when it is below what was sent: a heartbeat that overtook a large Accept would
-  // make the leader send that Accept again. One FIFO lane, as for Zab.
-  orderFree: () => false,
+  // Heartbeats and their answers carry a ballot, a chosen watermark capped by the acceptor's
+  // own prefix, and that prefix (taken as the larger of what the leader knew and what it
+  // says): they mean the same in any order, and travel apart so an Accept near the request
+  // size limit never holds them past an election timeout. An answer that overtook Accepts is
+  // read as a gap only once the prefix stops growing (PaxosCore.handleHeartbeatResponse).
+  orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
+  promisedFence: (m) => (m.type === 'promise' && !m.reject ? m.ballot : null),
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): PaxosCore => new PaxosCore(options, persisted),
   encodeMessage,

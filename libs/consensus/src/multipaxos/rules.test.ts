@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Entry } from '../contract';
 import { ballotOf } from './config';
+import type { PaxosMessage } from './messages';
 import { PaxosNet, bytes, diskOf, observer, voters } from './testkit';
 
 const slot = (index: number, ballot: number, value: string | null): Entry =>
@@ -66,7 +67,9 @@ describe('multipaxos: phase 1 recovers what may have been chosen', () => {
     net.isolate('n1');
     const leader = net.settle();
     net.heal();
-    net.tickAll(3);
+    // The Accepts n1 missed were lost in silence: its heartbeat answers say so once its
+    // prefix has stood still for a resend timeout.
+    net.tickAll(net.resendTicks + 3);
     expect(leader).not.toBe('n1');
     for (const id of N3) expect(net.appliedData(id)).toEqual(['maybe-chosen']);
   });
@@ -244,7 +247,7 @@ describe('multipaxos: learners and catch-up', () => {
     net.core(leader).compact({ index: last.index, term: last.term, members: net.members }, 0);
     net.restart(lagging);
     net.settle();
-    net.tickAll(3);
+    net.tickAll(net.resendTicks + 3);
     expect(net.sent.some((m) => m.type === 'snapshot' && m.to === lagging)).toBe(true);
     expect(net.core(lagging).status().commitIndex).toBe(last.index);
   });
@@ -263,5 +266,46 @@ describe('multipaxos: reads', () => {
     net.tickAll(2);
     expect(net.readStates.get(leader)!.find((r) => r.requestId === 'r1')?.index).toBeGreaterThanOrEqual(index);
     expect(net.readStates.get(follower)!.find((r) => r.requestId === 'r2')?.index).toBeGreaterThanOrEqual(index);
+  });
+});
+
+describe('multipaxos: heartbeats travel apart from Accepts', () => {
+  const acceptsTo = (net: PaxosNet, id: string): number => net.sent.filter((m) => m.type === 'accept' && m.to === id).length;
+
+  it('a heartbeat answer that overtook Accepts still on the wire sends none of them again', () => {
+    const net = new PaxosNet(voters(...N3));
+    const leader = net.settle();
+    const [slow] = others(N3, leader) as [string];
+    // Its Accepts are on the wire (held here), its heartbeats and their answers are not.
+    const onTheWire: PaxosMessage[] = [];
+    net.filter = (m) => {
+      if (m.type !== 'accept' || m.to !== slow) return true;
+      onTheWire.push(m);
+      return false;
+    };
+    for (let i = 0; i < 3; i++) net.propose(leader, `v${i}`);
+    net.stabilize();
+    const sent = acceptsTo(net, slow);
+    net.tickAll(net.resendTicks - 1);
+    expect(acceptsTo(net, slow)).toBe(sent);
+    // They arrive: it catches up on what was sent once.
+    net.filter = () => true;
+    for (const m of onTheWire) net.core(slow).step(m);
+    net.stabilize();
+    net.tickAll(2);
+    expect(net.appliedData(slow)).toEqual(['v0', 'v1', 'v2']);
+    expect(acceptsTo(net, slow)).toBe(sent);
+  });
+
+  it('Accepts lost in silence are sent again once its prefix stood still for a resend timeout', () => {
+    const net = new PaxosNet(voters(...N3));
+    const leader = net.settle();
+    const [deaf] = others(N3, leader) as [string];
+    net.filter = (m) => !(m.type === 'accept' && m.to === deaf);
+    for (let i = 0; i < 3; i++) net.propose(leader, `v${i}`);
+    net.stabilize();
+    net.filter = () => true;
+    net.tickAll(net.resendTicks + 2);
+    expect(net.appliedData(deaf)).toEqual(['v0', 'v1', 'v2']);
   });
 });

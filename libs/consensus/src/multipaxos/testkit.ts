@@ -1,7 +1,7 @@
 /** The test network for Multi-Paxos cores (common/testkit.ts). */
 import type { CoreOptions, Entry, Member } from '../contract';
-import { TestNet, type Disk } from '../common/testkit';
-import { PaxosCore } from './core';
+import { TestNet, options, type Disk } from '../common/testkit';
+import { PaxosCore, RESEND_ELECTION_TIMEOUTS } from './core';
 import type { PaxosMessage } from './messages';
 
 export { bytes, text, voters, observer, emptyDisk, type Disk } from '../common/testkit';
@@ -11,7 +11,11 @@ export function diskOf(promised: number, entries: readonly Entry[]): Disk {
 }
 
 export class PaxosNet extends TestNet<PaxosMessage> {
+  /** Ticks after which a leader takes Accepts lost that a heartbeat answer says are missing. */
+  readonly resendTicks: number;
+
   constructor(members: readonly Member[], over: Partial<CoreOptions> = {}, disks: Readonly<Record<string, Disk>> = {}) {
-    super((options, persisted) => new PaxosCore(options, persisted), members, over, disks);
+    super((o, persisted) => new PaxosCore(o, persisted), members, over, disks);
+    this.resendTicks = RESEND_ELECTION_TIMEOUTS * options('n1', members, over).electionTimeoutTicks;
   }
 }

@@ -17,6 +17,7 @@ export const raft: ProtocolModule<RaftMessage> = {
   // A heartbeat's commit is at most what the follower acknowledged to this leader in this
   // term, which it holds; the answers only refresh liveness and read confirmations.
   orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
+  promisedFence: (m) => (m.type === 'voteResponse' && !m.reject ? m.term : null),
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,

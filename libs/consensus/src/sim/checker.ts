@@ -28,6 +28,15 @@ export class SafetyChecker {
   private readonly records = new Map<string, LogRecordFacts>();
   /** index -> key of the record applied there by any node (known committed). */
   private readonly committed: string[] = [''];
+  /**
+   * index -> the highest fencing number any leader had when the record was first applied: at
+   * least the one it was committed under (a record is committed by a leader of its term,
+   * ballot or epoch, which some node saw elected before anything it committed was applied).
+   */
+  private readonly committedFence: number[] = [0];
+  private highestLeaderTerm = 0;
+  /** Each node's highest promise (ProtocolModule.promisedFence) and to whom, across its restarts. */
+  private readonly promises = new Map<NodeId, { readonly fence: number; readonly to: NodeId }>();
   private readonly appliedIndex = new Map<NodeId, number>();
   private readonly acknowledged = new Map<number, string>();
   private readonly proposedPayloads = new Set<string>();
@@ -54,6 +63,7 @@ export class SafetyChecker {
       throw new InvariantViolation('election_safety', `two leaders in term ${term}: ${other} and ${node}`);
     }
     this.leaderByTerm.set(term, node);
+    this.highestLeaderTerm = Math.max(this.highestLeaderTerm, term);
   }
 
   /**
@@ -87,11 +97,32 @@ export class SafetyChecker {
   }
 
   /**
-   * Leader completeness: a new leader holds every record known committed.
+   * Promise durability: a node promises a fencing number to one recipient, and never a lower
+   * one after it — across restarts, so a promise must be on disk before it leaves.
+   */
+  observePromise(node: NodeId, fence: number, to: NodeId): void {
+    const before = this.promises.get(node);
+    if (before !== undefined && (fence < before.fence || (fence === before.fence && to !== before.to))) {
+      throw new InvariantViolation(
+        'promise_durability',
+        `${node} promised ${fence} to ${to} after promising ${before.fence} to ${before.to} (was the promise durable before it was sent?)`,
+      );
+    }
+    this.promises.set(node, { fence, to });
+  }
+
+  /**
+   * Leader completeness: a new leader holds every record known committed under a lower
+   * fencing number than its own (Raft §5.4: "present in the logs of the leaders for all
+   * higher-numbered terms"; Paxos: a value chosen at a lower ballot is proposed again at every
+   * higher one). A leader of a number no higher — elected by answers delayed from before a
+   * later leader committed (a promise to ballot b arriving after ballot b+2 chose a slot) —
+   * is not bound to hold it, and can commit nothing while a quorum has promised the higher one.
    * `holds(i)` returns the key of what the leader has at index i (log or snapshot).
    */
   checkLeaderCompleteness(node: NodeId, term: Term, holds: (index: number) => string | undefined): void {
     for (let i = 1; i < this.committed.length; i++) {
+      if ((this.committedFence[i] ?? 0) >= term) continue;
       const has = holds(i);
       if (has !== this.committed[i]) {
         throw new InvariantViolation(
@@ -188,6 +219,7 @@ export class SafetyChecker {
       throw new InvariantViolation('apply_order', `${node} applied index ${index} beyond every node's applied index ${this.committed.length - 1} + 1`);
     }
     this.committed.push(key);
+    this.committedFence.push(this.highestLeaderTerm);
   }
 
   private checkIntegrity(node: NodeId, index: number, payloadHex: string): void {

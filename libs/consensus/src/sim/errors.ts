@@ -14,7 +14,8 @@ export type InvariantName =
   | 'read_safety'
   | 'integrity'
   | 'convergence'
-  | 'witness_retention';
+  | 'witness_retention'
+  | 'promise_durability';
 
 export class InvariantViolation extends Error {
   readonly code = 'invariant';

@@ -654,6 +654,8 @@ class Simulation<M extends BaseMessage> {
       this.stats.snapshotsSent += 1;
     }
     this.stats.messagesSent += 1;
+    const promised = this.protocol.promisedFence(message);
+    if (promised !== null) this.checker.observePromise(node.id, promised, message.to);
     const lossy = !this.calm;
     if (!this.network.linkUp(node.id, message.to)) {
       this.stats.messagesBlocked += 1;

@@ -199,8 +199,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** Proposals that arrived ahead of one still on the way, and a NEWLEADER ahead of its proposals. */
   private earlyProposals: (ProposalMessage | InformMessage)[] = [];
   private pendingNewLeader: NewLeaderMessage | null = null;
-  /** Since when PINGs disagree with our synchronization (see handlePing). */
+  /** Since when PINGs disagree with our synchronization and no proposal came (see handlePing). */
   private anomalySinceTick: number | null = null;
+  /** Our last index when that began: a proposal arriving since shows the stream is alive. */
+  private anomalyLastIndex = 0;
   private prevPingLast = 0;
   /** Learner: set while the answer to LEADERINFO waits for acceptedEpoch to be durable. */
   private followerEpoch = 0;
@@ -1028,7 +1030,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // Fresh unless we promised this epoch before, to a leader other than this one.
     const fresh = m.epoch > this.acceptedEpoch || this.acceptedFrom === m.from;
     this.acceptedEpoch = m.epoch;
-    this.acceptedFrom = m.from;
+    // The promise stays with the leader it was given to: a repeat to another leader of the
+    // same epoch is not fresh, and must not make the next one to that leader fresh either.
+    if (fresh) this.acceptedFrom = m.from;
     this.followerEpoch = m.epoch;
     p.stage = 'sync';
     this.resetLearnerSync();
@@ -1233,9 +1237,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   /**
-   * PING: the leader's view of our synchronization. It disagreeing with ours for longer than
-   * messages take means something was lost (a SYNC, a proposal): synchronize again. On a FIFO
-   * stream that never happens without the stream breaking, which already sends us LOOKING.
+   * PING: the leader's view of our synchronization. It disagreeing with ours, with no proposal
+   * arriving meanwhile, for longer than messages take means something was lost (a SYNC, a
+   * proposal): synchronize again. On a FIFO stream that never happens without the stream
+   * breaking, which already sends us LOOKING. PINGs travel on a lane of their own (see
+   * orderFree in index.ts), so one may overtake proposals still on the wire — a record near
+   * the request size limit takes longer than a heartbeat to arrive — and being behind the
+   * previous PING is a loss only once proposals stop arriving.
    */
   private handlePing(m: PingMessage): void {
     if (!this.fromOurLeader(m)) return;
@@ -1246,7 +1254,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const behind = m.syncId !== this.syncId || m.syncId === 0 || this.prevPingLast > this.log.lastIndex();
     this.prevPingLast = m.syncId === this.syncId ? m.lastIndex : 0;
     if (behind) {
-      this.anomalySinceTick ??= this.ticks;
+      if (this.anomalySinceTick === null || this.log.lastIndex() > this.anomalyLastIndex) {
+        this.anomalySinceTick = this.ticks;
+        this.anomalyLastIndex = this.log.lastIndex();
+      }
       if (this.ticks - this.anomalySinceTick >= this.anomalyTicks()) {
         this.resync(m.from);
         return;
@@ -1260,9 +1271,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.send<PingAckMessage>({ type: 'pingAck', from: this.id, to: m.from, epoch: m.epoch, syncId: this.syncId, index: this.log.lastIndex(), readSeq: m.readSeq });
   }
 
-  /** How long PINGs may disagree with us before we synchronize again: half a sync limit. */
+  /**
+   * How long PINGs may disagree with us, with nothing arriving, before we synchronize again:
+   * a sync limit (a proposal that takes longer to arrive than the leader would wait for our
+   * acknowledgement is as good as lost).
+   */
   private anomalyTicks(): number {
-    return Math.max(2 * this.o.heartbeatTicks, Math.floor(this.o.electionTimeoutTicks / 2));
+    return Math.max(2 * this.o.heartbeatTicks, this.o.electionTimeoutTicks);
   }
 
   /**

@@ -15,8 +15,13 @@ export const zab: ProtocolModule<ZabMessage> = {
   // A follower notices a dead leader within a sync limit (the election timeout), then FLE
   // decides within its finalize window; discovery and synchronization are a few round trips.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks + FINALIZE_TICKS,
-  // Zab assumes FIFO channels: a PING tells a learner which proposals came before it.
-  orderFree: () => false,
+  // Zab assumes FIFO channels for its history; PING and PINGACK carry only the liveness of a
+  // synchronized pair, a commit point and acknowledgements (all monotone), and travel apart so
+  // a proposal near the request size limit never holds them past a sync limit. A PING that
+  // overtakes proposals is no loss while proposals keep arriving (ZabCore.handlePing).
+  orderFree: (m) => m.type === 'ping' || m.type === 'pingAck',
+  // ACKEPOCH promises acceptedEpoch; a repeat to another leader of the same epoch is not fresh.
+  promisedFence: (m) => (m.type === 'ackEpoch' && m.fresh ? m.epoch : null),
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): ZabCore => new ZabCore(options, persisted),
   encodeMessage,

@@ -242,3 +242,55 @@ describe('zab: read barrier', () => {
     expect(net.readStates.get(leader)!.some((r) => r.requestId === 'r')).toBe(false);
   });
 });
+
+describe('zab: PINGs travel apart from proposals', () => {
+  const followerInfos = (net: ZabNet, id: string): number => net.sent.filter((m) => m.type === 'followerInfo' && m.from === id).length;
+  const ELECTION_TICKS = 10; // the test network's election timeout: a sync limit
+
+  it('a PING that overtook proposals still arriving does not resynchronize the follower', () => {
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { maxEntriesPerMessage: 1 });
+    const leader = net.settle();
+    const slow = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    net.tickAll(2);
+    const onTheWire: ZabMessage[] = [];
+    net.filter = (m) => {
+      if (m.type !== 'proposal' || m.to !== slow || m.entries.length === 0) return true;
+      onTheWire.push(m);
+      return false;
+    };
+    for (let i = 0; i < 3; i++) net.propose(leader, `p${i}`);
+    net.stabilize();
+    const infos = followerInfos(net, slow);
+    // Past half a sync limit with nothing arriving, then one proposal arrives: the stream is alive.
+    net.tickAll(ELECTION_TICKS - 2);
+    net.core(slow).step(onTheWire.shift()!);
+    net.tickAll(ELECTION_TICKS - 2);
+    expect(followerInfos(net, slow)).toBe(infos);
+    net.filter = () => true;
+    for (const m of onTheWire) net.core(slow).step(m);
+    net.stabilize();
+    net.tickAll(2);
+    expect(net.appliedData(slow)).toEqual(['p0', 'p1', 'p2']);
+    expect(followerInfos(net, slow)).toBe(infos);
+  });
+
+  it('a proposal lost in silence resynchronizes the follower after a sync limit', () => {
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { maxEntriesPerMessage: 1 });
+    const leader = net.settle();
+    const deaf = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
+    net.tickAll(2);
+    let dropped = false;
+    net.filter = (m) => {
+      if (dropped || m.type !== 'proposal' || m.to !== deaf || m.entries.length === 0) return true;
+      dropped = true;
+      return false;
+    };
+    for (let i = 0; i < 3; i++) net.propose(leader, `p${i}`);
+    net.stabilize();
+    const infos = followerInfos(net, deaf);
+    net.tickAll(ELECTION_TICKS + 3);
+    expect(followerInfos(net, deaf)).toBeGreaterThan(infos);
+    net.tickAll(3);
+    expect(net.appliedData(deaf)).toEqual(['p0', 'p1', 'p2']);
+  });
+});
