@@ -5,7 +5,7 @@ import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/conse
 import { assertNever, logIndex } from '@quorumlite/consensus';
 import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
 import { ioError, StorageError } from './errors';
-import { ensureDir, fsyncDir, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeFileAtomic, writeFully } from './files';
+import { ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeFileAtomic, writeFully } from './files';
 import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryInto } from './record';
 import { recoverSegments, type CompactionPoint } from './recovery';
 import { segmentFiles, segmentName } from './segment-files';
@@ -99,6 +99,11 @@ export class DurableLog {
     const compaction = await readCompaction(path.join(dir, COMPACTION_FILE));
     const point: CompactionPoint = { index: compaction?.meta.index ?? 0, reset: compaction?.reset ?? false };
     const recovery = await recoverSegments(dir, segmentFiles(dir, names), point);
+    // What a killed process wrote but never synced is in the page cache, not on the disk: the
+    // log reports every record it loads as durable (a node acknowledges them, and a witness
+    // may forget records because of that acknowledgement), so make them durable first.
+    for (const s of recovery.segments) await fsyncFile(s.path);
+    if (recovery.segments.length > 0) await fsyncDir(dir);
     const segments = recovery.segments.map((s) => ({ ...s, handle: null, writtenBytes: s.bytes, syncedBytes: s.bytes }));
     const log = new DurableLog(dir, segmentBytesMax, segments, point.index);
     const loaded: LoadedLog = {

@@ -27,6 +27,22 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * fdatasync a file that is already there: bytes a killed process wrote but never synced sit
+ * in the page cache, and a power cut would still take them.
+ */
+export async function fsyncFile(file: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(file, 'r+');
+    await handle.datasync();
+  } catch (e: unknown) {
+    throw ioError('fsync', file, e);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
 /** Writes all of `data` at `position` (a single write unless the kernel returns short). */
 export async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
   let done = 0;

@@ -371,7 +371,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   transferLeadership(to: NodeId): void {
-    if (this.state !== 'leader' || !this.voters.includes(to)) return;
+    // Only a data voter can take over: a witness keeps no database to serve from.
+    if (this.state !== 'leader' || !this.dataVoters.includes(to)) return;
     if (this.transferee !== null) {
       if (this.transferee === to) return;
       this.transferee = null;

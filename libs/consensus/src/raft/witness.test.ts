@@ -37,6 +37,17 @@ describe('raft witness', () => {
     expect(net.core('n1').status().commitIndex).toBe(2);
   });
 
+  it('a data voter leader refuses to transfer leadership to a witness', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    net.core('n1').transferLeadership(nodeId('w3'));
+    net.stabilize();
+    for (const id of ['n1', 'n2', 'w3']) net.tick(id, 5);
+    net.stabilize();
+    expect(net.leaderOf()).toBe('n1');
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'w3')).toBe(false);
+  });
+
   it('the newest records only on the witness: it is elected, brings the data voter up to date and hands over', () => {
     const net = new Net(twoAndWitness);
     net.elect('n1');
