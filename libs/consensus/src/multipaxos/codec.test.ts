@@ -20,7 +20,7 @@ const samples: PaxosMessage[] = [
   },
   { type: 'accept', from, to, ballot, chosen: logIndex(41), entries: [] },
   { type: 'accepted', from, to, ballot, reject: false, fromSlot: logIndex(42), toSlot: logIndex(43), prefix: logIndex(43) },
-  { type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 12 },
+  { type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 12, dataHold: logIndex(40) },
   { type: 'heartbeatResponse', from, to, ballot, readSeq: Number.MAX_SAFE_INTEGER, prefix: logIndex(2 ** 40) },
   { type: 'snapshot', from, to, ballot, snapshot: { index: logIndex(1000), term: ballot, members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('o1'), role: 'observer' }] } },
   { type: 'readIndex', from, to, ballot, requestId: 'req-1' },
@@ -53,6 +53,13 @@ describe('multipaxos codec', () => {
   it('refuses promised slots out of order', () => {
     const bad = encodeMessage({ type: 'promise', from, to, ballot, reject: false, chosen: logIndex(0), firstSlot: logIndex(1), accepted: [slot(45, 1, [1]), slot(42, 1, [2])] });
     expect(() => decodeMessage(bad)).toThrow(/accepted slot 42 does not follow slot 45/);
+  });
+
+  it('refuses a heartbeat whose dataHold is beyond its chosen watermark, naming the field', () => {
+    const bad = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(44) });
+    expect(() => decodeMessage(bad)).toThrow(/multipaxos message: heartbeat dataHold 44 is beyond its chosen 43/);
+    const truncated = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(0) });
+    expect(() => decodeMessage(truncated.subarray(0, truncated.length - 1))).toThrow(/truncated before dataHold/);
   });
 
   it('raises only ConsensusError on random and mutated bytes', () => {

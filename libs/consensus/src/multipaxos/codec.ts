@@ -85,6 +85,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
     case 'heartbeat':
       w.uint(m.chosen, 'chosen');
       w.uint(m.readSeq, 'readSeq');
+      w.uint(m.dataHold, 'dataHold');
       break;
     case 'heartbeatResponse':
       w.uint(m.readSeq, 'readSeq');
@@ -148,7 +149,10 @@ function readBody(r: WireReader, type: PaxosMessageType, h: Pick<PaxosMessage, '
     }
     case 'heartbeat': {
       const chosen = logIndex(r.uint('chosen'));
-      return { type, ...h, chosen, readSeq: r.uint('readSeq') };
+      const readSeq = r.uint('readSeq');
+      const dataHold = logIndex(r.uint('dataHold'));
+      if (dataHold > chosen) throw r.bad(`heartbeat dataHold ${dataHold} is beyond its chosen ${chosen}`);
+      return { type, ...h, chosen, readSeq, dataHold };
     }
     case 'heartbeatResponse': {
       const readSeq = r.uint('readSeq');

@@ -31,8 +31,12 @@ function badState(sentence: string): ConsensusError {
   return new ConsensusError('bad_state', sentence);
 }
 
-/** The member roles Multi-Paxos takes: acceptors and learners (a witness is not supported yet). */
-export const PAXOS_ROLES: readonly MemberRole[] = ['voter', 'observer'];
+/**
+ * The member roles Multi-Paxos takes: acceptors that keep the database (voters), acceptors
+ * that keep only what they need to vote (witnesses: they never run phase 1) and learners
+ * (observers).
+ */
+export const PAXOS_ROLES: readonly MemberRole[] = ['voter', 'witness', 'observer'];
 
 export function validateOptions(o: CoreOptions): void {
   validateCoreOptions('multipaxos', o, PAXOS_ROLES);

@@ -16,6 +16,11 @@
  *     travels on the next Accept or heartbeat, and every node applies chosen slots in order.
  * A proposer whose ballot is refused learns the higher one and steps down; a node that stops
  * hearing the leader starts phase 1 after a randomized timeout, so duelling proposers settle.
+ *
+ * A witness is an acceptor that keeps no database: it promises and accepts like any other and
+ * counts toward both quorums, but never runs phase 1 (a data voter always can when it is up,
+ * with the witness's promise), and forgets its slots up to what every data voter durably holds
+ * (`dataHold` on the leader's heartbeat; see computeDataVotersHold and usableWitnessPromise).
  */
 import {
   ConsensusError,
@@ -38,7 +43,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, recipientsOf, splitEarly, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, hasQuorum, recipientsOf, splitEarly, votingMembers, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -78,7 +83,10 @@ type State = 'follower' | 'candidate' | 'leader';
  */
 interface Peer {
   readonly id: NodeId;
+  /** An acceptor (data voter or witness): its acceptances count toward a choice. */
   readonly voter: boolean;
+  /** A witness: it takes a snapshot only as a position, and only below dataHold (sendSnapshot). */
+  readonly witness: boolean;
   /** Next slot to send. */
   next: number;
   /** Every slot up to here holds the chosen value or the one accepted at our ballot. */
@@ -108,9 +116,14 @@ interface HandedOut {
 export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
+  /** Every acceptor, counted toward both quorums: data voters and witnesses. */
   private readonly voters: readonly NodeId[];
+  /** The acceptors that keep the database: only they run phase 1. */
+  private readonly dataVoters: readonly NodeId[];
+  private readonly witnesses: readonly NodeId[];
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
+  private readonly isWitness: boolean;
   private readonly rank: number;
   private readonly slots: SlotLog;
 
@@ -148,6 +161,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** Slots up to here hold chosen values or ones accepted at `prefixBallot`. */
   private prefix = 0;
   private prefixBallot = 0;
+  /** The highest dataHold a leader sent us, capped at our chosen watermark (only grows). */
+  private dataVotersHold = 0;
   private readonly forwardedReads = new ForwardedReads();
 
   private outbox: PaxosMessage[] = [];
@@ -161,9 +176,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     validatePersisted(persisted);
     this.o = options;
     this.id = options.id;
-    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.voters = votingMembers(options.members);
+    this.dataVoters = dataVoters(options.members);
+    this.witnesses = this.voters.filter((id) => !this.dataVoters.includes(id));
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
+    this.isWitness = this.witnesses.includes(this.id);
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);
     // Accepting at a ballot promises it: storage writes the slots before the hard state, so a
@@ -362,6 +380,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       lastIndex: this.slots.lastIndex(),
       firstIndex: this.slots.firstIndex(),
       progress,
+      dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
     };
   }
 
@@ -375,7 +394,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       case 'candidate':
         return 'candidate';
       case 'follower':
-        return this.isVoter ? 'follower' : 'observer';
+        return this.isWitness ? 'witness' : this.isVoter ? 'follower' : 'observer';
       default:
         return assertNever(this.state, 'multipaxos state');
     }
@@ -389,7 +408,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.isVoter && this.electionElapsed >= this.randomizedTimeout) {
+    // A witness never runs phase 1: it holds no database to lead with, and a data voter that is
+    // up always wins with its promise (the witness keeps every slot a data voter may lack).
+    if (this.isVoter && !this.isWitness && this.electionElapsed >= this.randomizedTimeout) {
       this.electionElapsed = 0;
       this.drawTimeout();
       this.startPhase1();
@@ -457,7 +478,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
     // A candidate that does not know slots we have compacted away could not learn their values
     // from us: it must not lead, and its campaign must not hold back ours (no promise, no reset).
-    const candidateBehind = m.fromSlot < this.slots.firstIndex();
+    // A witness's forgotten slots are held by every data voter, the candidate among them: it
+    // promises, and the candidate checks that it holds them (usableWitnessPromise).
+    const candidateBehind = m.fromSlot < this.slots.firstIndex() && !this.isWitness;
     if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || candidateBehind) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
@@ -479,8 +502,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   private handlePromise(m: PromiseMessage): void {
+    const witness = this.witnesses.includes(m.from);
     if (m.reject) {
-      if (this.state === 'candidate' && m.firstSlot > this.fromSlot) {
+      if (this.state === 'candidate' && m.firstSlot > this.fromSlot && !witness) {
         this.becomeFollower(null); // we are behind its compaction point: someone who is not leads
         return;
       }
@@ -488,7 +512,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       return;
     }
     if (this.state !== 'candidate' || m.ballot !== this.ballot) return;
-    if (m.firstSlot > this.fromSlot) {
+    if (m.firstSlot > this.fromSlot && !(witness && this.usableWitnessPromise(m))) {
       // It chose and compacted slots we do not know: we cannot learn their values from it, so
       // we must not lead. Someone who knows them will; we wait a whole timeout first.
       this.becomeFollower(null);
@@ -496,6 +520,32 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     }
     this.promises.set(m.from, m);
     this.maybeWinPhase1();
+  }
+
+  /**
+   * A witness's promise that starts after our `fromSlot` (it forgot the slots before
+   * `firstSlot`) still counts when we hold a value at every slot in between. Why this is safe:
+   *   - a witness forgets a slot only at or below a dataHold a leader sent it (or takes a
+   *     snapshot position only there: sendSnapshot), and a leader's dataHold is at most its
+   *     chosen watermark and each data voter's right prefix at its ballot: the slot was chosen,
+   *     with value v at ballot b, and every data voter durably held v there;
+   *   - a data voter never loses such a slot: its disk keeps it, a snapshot it installs or takes
+   *     covers it (and then its chosen watermark, so our fromSlot, is past it), and it accepts it
+   *     again only as v (every proposal at a ballot above b carries v: Paxos's P2c). It holds v
+   *     at a ballot of at least b, since it learned the slot chosen from a leader of such a
+   *     ballot or accepted it at one;
+   *   - so we, a data voter, hold v at a ballot ≥ b at every slot the witness forgot from our
+   *     fromSlot on, and phase 1 takes the value of the highest ballot: v, whatever the other
+   *     promises report (a value at a ballot ≥ b is v; one below ours loses).
+   * The check below is that argument's conclusion, held to: a hole there means it was broken
+   * (a data voter's disk replaced, say), and we treat the promise as one we cannot use.
+   */
+  private usableWitnessPromise(m: PromiseMessage): boolean {
+    for (let s = this.fromSlot; s < m.firstSlot; s++) {
+      const e = this.slots.at(s);
+      if (e === null || isHole(e)) return false;
+    }
+    return true;
   }
 
   /**
@@ -538,10 +588,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.acks.clear();
     for (const id of this.peers) {
       const voter = this.voters.includes(id);
+      const witness = this.witnesses.includes(id);
       const p = this.promises.get(id);
       // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
       const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
-      this.peerState.set(id, { id, voter, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0, progressAtTick: this.ticks });
+      this.peerState.set(id, { id, voter, witness, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0, progressAtTick: this.ticks });
     }
     this.promises.clear();
     this.acceptsWanted = true;
@@ -584,6 +635,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private sendSnapshot(pr: Peer): void {
     const snapshot = this.slots.snapshot();
     if (snapshot === null) throw new Error(`multipaxos: ${pr.id} needs slots before ${this.slots.firstIndex()} but there is no snapshot`);
+    // A witness takes a snapshot only as its position: it forgets every slot below it. It may
+    // forget only slots every data voter holds (usableWitnessPromise relies on it), so it waits
+    // until they all hold the snapshot's slots; new slots reach it after that.
+    if (pr.witness && snapshot.index > this.computeDataVotersHold()) return;
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot });
     pr.mode = 'snapshot';
     pr.inflight = [];
@@ -668,9 +723,27 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private broadcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
+    const dataHold = this.computeDataVotersHold();
     for (const pr of this.peerState.values()) {
-      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(this.chosenFor(pr)), readSeq });
+      const chosen = this.chosenFor(pr);
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(Math.min(dataHold, chosen)) });
     }
+  }
+
+  /**
+   * Leader: the highest slot up to which every data voter durably holds the chosen values —
+   * our chosen watermark, capped by what our own disk holds and by each data voter's right
+   * prefix at our ballot (durable: it is reported after the persist). A data voter we have not
+   * heard from at this ballot counts as holding nothing, so after a change of leader it is 0
+   * until every data voter has answered.
+   */
+  private computeDataVotersHold(): number {
+    let hold = Math.min(this.slots.chosenIndex(), this.slots.stableIndex());
+    for (const id of this.dataVoters) {
+      if (id === this.id) continue;
+      hold = Math.min(hold, this.peerState.get(id)?.prefix ?? 0);
+    }
+    return hold;
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponseMessage): void {
@@ -777,6 +850,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     }
     this.extendPrefix();
     this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    // Once chosen and held by every data voter, slots stay held: the value only grows.
+    this.dataVotersHold = Math.max(this.dataVotersHold, Math.min(m.dataHold, this.slots.chosenIndex()));
     this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, ballot: m.ballot, readSeq: m.readSeq, prefix: logIndex(this.prefix) });
   }
 

@@ -64,6 +64,11 @@ export interface HeartbeatMessage extends Envelope {
   readonly type: 'heartbeat';
   readonly chosen: LogIndex;
   readonly readSeq: number;
+  /**
+   * How far every data voter durably holds the chosen slots, as far as the leader knows
+   * (never above `chosen`; 0 while unknown): a witness forgets its slots up to it.
+   */
+  readonly dataHold: LogIndex;
 }
 
 export interface HeartbeatResponseMessage extends Envelope {

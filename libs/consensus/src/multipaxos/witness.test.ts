@@ -1,0 +1,209 @@
+/**
+ * Witnesses in Multi-Paxos, one test per rule: an acceptor that promises, accepts and counts
+ * toward both quorums but keeps no database; it never runs phase 1, forgets its slots only up
+ * to what every data voter durably holds (dataHold), and a data voter that campaigns uses its
+ * promise even where it forgot slots, because the data voter holds those itself.
+ */
+import { describe, expect, it } from 'vitest';
+import { logIndex, nodeId, term, type Member } from '../contract';
+import { ballotOf } from './config';
+import { PaxosNet, voters } from './testkit';
+
+const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
+const TWO_AND_WITNESS = [...voters('n1', 'n2'), witness('w3')];
+const ELECTION_TICKS = 10;
+
+function proposeAll(net: PaxosNet, leader: string, values: readonly string[]): void {
+  for (const v of values) net.propose(leader, v);
+  net.stabilize();
+}
+
+/**
+ * Ticks `id` and the witness (whose lease on the last leader runs out meanwhile) until `id`
+ * has started phase 1, then lets the network run (bounded). The other data voter stays still.
+ */
+function campaign(net: PaxosNet, id: string): void {
+  for (let i = 0; i < 3 * ELECTION_TICKS && net.core(id).status().role !== 'candidate'; i++) {
+    net.tick('w3');
+    net.tick(id);
+  }
+  net.stabilize();
+}
+
+/** The witness forgets what its status says every data voter holds, as the replica does. */
+function forget(net: PaxosNet, id: string): number {
+  const s = net.core(id).status();
+  const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex);
+  net.core(id).compact({ index: logIndex(upTo), term: term(s.term), members: net.members }, 0);
+  net.process(id);
+  return upTo;
+}
+
+/** One heartbeat round: the leader's dataHold reaches every peer. */
+function heartbeat(net: PaxosNet, leader: string): void {
+  net.tick(leader);
+  net.stabilize();
+}
+
+describe('multipaxos witness', () => {
+  it('reports its role and never runs phase 1, even with no leader for many timeouts', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    net.crash('n1');
+    net.crash('n2');
+    for (let i = 0; i < 10 * ELECTION_TICKS; i++) net.tick('w3');
+    net.stabilize();
+    expect(net.core('w3').status().role).toBe('witness');
+    expect(net.sent.filter((m) => m.from === nodeId('w3') && m.type === 'prepare')).toEqual([]);
+  });
+
+  it('a data voter wins phase 1 with only the witness’s promise while the other data voter is down', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    net.crash('n2');
+    campaign(net, 'n1');
+    expect(net.leaderOf()).toBe('n1');
+  });
+
+  it('counts toward the phase-2 quorum: one data voter and the witness choose while the other is down', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    net.crash(other);
+    proposeAll(net, leader, ['a', 'b']);
+    expect(net.appliedData(leader)).toEqual(['a', 'b']);
+    expect(net.core('w3').status().lastIndex).toBe(net.core(leader).status().commitIndex);
+  });
+
+  it('the data voter holding the newest slots dies while the other was behind: the survivor and the witness recover every chosen slot', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    net.crash('n2');
+    campaign(net, 'n1');
+    proposeAll(net, 'n1', ['a', 'b', 'c']);
+    expect(net.appliedData('n1')).toEqual(['a', 'b', 'c']);
+    // n1, the only data voter holding a, b and c, dies; n2 comes back with none of them.
+    net.crash('n1');
+    net.restart('n2');
+    campaign(net, 'n2');
+    expect(net.leaderOf()).toBe('n2');
+    proposeAll(net, 'n2', ['d']);
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('the witness learns dataHold on heartbeats and forgets slots only below it', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    proposeAll(net, leader, ['a', 'b', 'c']);
+    heartbeat(net, leader);
+    const chosen = net.core(leader).status().commitIndex;
+    expect(net.core(leader).status().dataVotersHold).toBe(chosen);
+    expect(net.core('w3').status().dataVotersHold).toBe(chosen);
+    expect(forget(net, 'w3')).toBe(chosen);
+    expect(net.core('w3').status().firstIndex).toBe(chosen + 1);
+  });
+
+  it('dataHold never exceeds what a lagging data voter holds', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    proposeAll(net, leader, ['a']);
+    heartbeat(net, leader);
+    const held = net.core(other).status().lastIndex;
+    expect(net.core('w3').status().dataVotersHold).toBe(held);
+    // The other data voter is cut off: what the leader and the witness choose is not on it.
+    net.isolate(other);
+    proposeAll(net, leader, ['b', 'c']);
+    heartbeat(net, leader);
+    expect(net.core(leader).status().commitIndex).toBe(held + 2);
+    expect(net.core(leader).status().dataVotersHold).toBe(held);
+    expect(net.core('w3').status().dataVotersHold).toBe(held);
+    expect(forget(net, 'w3')).toBe(held);
+    // Once it is back and holds them, the witness may forget them too.
+    net.heal();
+    net.tickAll(net.resendTicks + 3);
+    expect(net.core('w3').status().dataVotersHold).toBe(held + 2);
+  });
+
+  it('after a change of leader, dataHold is 0 until every data voter has answered the new ballot', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    proposeAll(net, leader, ['a']);
+    net.crash(leader);
+    net.isolate(other);
+    net.heal();
+    campaign(net, other);
+    expect(net.leaderOf()).toBe(other);
+    // Its promise quorum was itself and the witness: the old leader's hold is unknown.
+    expect(net.core(other).status().dataVotersHold).toBe(0);
+    heartbeat(net, other);
+    expect(net.core('w3').status().dataVotersHold).toBe(0);
+  });
+
+  it('phase 1 with a witness that forgot slots: a restarted data voter whose chosen watermark fell back uses its promise', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    proposeAll(net, leader, ['a', 'b', 'c']);
+    heartbeat(net, leader);
+    const forgotten = forget(net, 'w3');
+    expect(forgotten).toBeGreaterThan(0);
+    // The other data voter restarts (its chosen watermark is not durable: it starts at 0)
+    // and the leader dies: the witness's promise starts after the candidate's first slot.
+    net.crash(leader);
+    net.crash(other);
+    net.restart(other);
+    campaign(net, other);
+    const promise = net.sent.filter((m) => m.type === 'promise' && m.from === nodeId('w3') && m.to === nodeId(other)).pop();
+    expect(promise?.type === 'promise' && !promise.reject && promise.firstSlot).toBe(forgotten + 1);
+    expect(net.leaderOf()).toBe(other);
+    proposeAll(net, other, ['d']);
+    expect(net.appliedData(other)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('a witness promise that skips slots the candidate does not hold is not used', () => {
+    // A state the rules never produce (the witness forgot slots 1..3 that the data voter lacks):
+    // the candidate must not take slots 1..3 as empty, so it does not lead.
+    const b = ballotOf(1, 1);
+    const net = new PaxosNet(TWO_AND_WITNESS, {}, {
+      w3: { hardState: { promised: b }, snapshot: { index: logIndex(3), term: term(b), members: TWO_AND_WITNESS }, entries: [] },
+    });
+    net.crash('n2');
+    for (let i = 0; i < 3; i++) campaign(net, 'n1');
+    expect(net.leaderOf()).toBeNull();
+    expect(net.sent.some((m) => m.type === 'promise' && m.from === nodeId('w3') && !m.reject)).toBe(true);
+  });
+
+  it('a witness far behind the leader’s snapshot takes its position only once every data voter holds it', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    net.isolate('w3');
+    proposeAll(net, leader, ['a', 'b', 'c']);
+    const chosen = net.core(leader).status().commitIndex;
+    // The leader snapshots and its storage drops the slots (as the replica's compaction does).
+    const meta = { index: logIndex(chosen), term: term(net.core(leader).status().term), members: net.members };
+    net.core(leader).compact(meta, 0);
+    net.disk(leader).snapshot = meta;
+    net.disk(leader).entries = net.disk(leader).entries.filter((e) => e.index > chosen);
+    // Both data voters restart, the other one stays down: the leader's new ballot knows
+    // nothing of what the other holds, so the witness, which lacks the snapshot's slots, gets
+    // no position — it would forget slots that may be on no live data voter.
+    net.crash(other);
+    net.crash(leader);
+    net.restart(leader);
+    net.heal();
+    campaign(net, leader);
+    expect(net.leaderOf()).toBe(leader);
+    net.tick(leader, 3);
+    net.stabilize();
+    expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3'))).toEqual([]);
+    expect(net.core('w3').status().firstIndex).toBe(1);
+    // Once the other data voter is back and holds the snapshot's slots, the witness takes it.
+    net.restart(other);
+    net.tickAll(net.resendTicks + 3);
+    expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3')).length).toBeGreaterThan(0);
+    expect(net.core('w3').status().firstIndex).toBe(chosen + 1);
+    proposeAll(net, leader, ['d']);
+    net.tickAll(2);
+    expect(net.core(other).status().commitIndex).toBe(net.core(leader).status().commitIndex);
+  });
+});
