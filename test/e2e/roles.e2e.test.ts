@@ -105,9 +105,11 @@ describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol
     const voters = cluster.nodes.filter((n) => n.id !== 'n4' && n.id !== leader.id);
     const once = new QuorumliteClient({ addresses: [leader.address], retryBudgetMs: 0 });
     await once.status(leader.address);
-    // Right after both voters die, before the leader notices it lost its quorum (a Zab leader
-    // soon abdicates): no follower is up, and the leader's own fsync is all the write waits for.
-    await Promise.all(voters.map((v) => cluster.kill(v.id, 'SIGKILL')));
+    // Both voters stop (SIGSTOP: their connections stay open, so the leader notices the lost
+    // quorum only a sync limit later, where a kill's broken connections make a Zab leader
+    // abdicate at once): no follower takes the write, and the leader's own fsync is all it
+    // waits for. What reaches them sits unread in their sockets and dies with them below.
+    for (const v of voters) cluster.pause(v.id);
     try {
       const lost = await once.execute({ sql: "INSERT INTO lead VALUES ('lost')" }, { durability: 'leader', timeoutMs: 3_000 });
       expect(lost).toMatchObject({ uncommitted: true, results: [] });
@@ -117,6 +119,7 @@ describe.each(PROTOCOL_NAMES)('observers and durability levels on %s', (protocol
     }
     // The leader fails before any voter has the write: the others elect a leader without it.
     await cluster.kill(leader.id, 'SIGKILL');
+    for (const v of voters) await cluster.kill(v.id, 'SIGKILL');
     for (const v of voters) await cluster.restart(v.id);
     try {
       const next = await cluster.waitForLeader(20_000, [leader.id, 'n4']);
