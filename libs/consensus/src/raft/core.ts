@@ -892,6 +892,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.isWitness) return false;
     const snapshot = this.log.snapshot();
     if (snapshot === null) throw new Error(`raft: ${to} needs records before ${this.log.firstIndex()} but there is no snapshot`);
+    // A witness takes a snapshot as a position only, forgetting every record below it: only
+    // once every data voter holds them, or a witness elected later could hold nothing to bring
+    // a lagging data voter up to date with, and lead a cluster that can never write again.
+    if (this.voters.includes(to) && !this.dataVoters.includes(to) && snapshot.index > this.computeDataVotersHold()) return false;
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to, term: toTerm(this.term), snapshot });
     pr.becomeSnapshot(snapshot.index);
     return true;
