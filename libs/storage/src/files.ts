@@ -16,15 +16,7 @@ export function tempPathFor(file: string): string {
 
 /** fsync a directory so that creations, renames and removals in it survive a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (e: unknown) {
-    throw ioError('fsync directory', dir, e);
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
+  await syncPath(dir, 'r', (h) => h.sync(), 'fsync directory');
 }
 
 /**
@@ -32,12 +24,16 @@ export async function fsyncDir(dir: string): Promise<void> {
  * in the page cache, and a power cut would still take them.
  */
 export async function fsyncFile(file: string): Promise<void> {
+  await syncPath(file, 'r+', (h) => h.datasync(), 'fsync');
+}
+
+async function syncPath(target: string, flags: string, sync: (h: FileHandle) => Promise<void>, what: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
-    handle = await fs.open(file, 'r+');
-    await handle.datasync();
+    handle = await fs.open(target, flags);
+    await sync(handle);
   } catch (e: unknown) {
-    throw ioError('fsync', file, e);
+    throw ioError(what, target, e);
   } finally {
     await handle?.close().catch(() => undefined);
   }

@@ -37,3 +37,8 @@ export function votingMembers(members: readonly Member[]): NodeId[] {
 export function dataVoters(members: readonly Member[]): NodeId[] {
   return members.filter((m) => m.role === 'voter').map((m) => m.id);
 }
+
+/** The voters that keep no database: they take a snapshot only as a position. */
+export function witnesses(members: readonly Member[]): NodeId[] {
+  return members.filter((m) => m.role === 'witness').map((m) => m.id);
+}

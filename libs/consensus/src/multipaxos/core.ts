@@ -43,7 +43,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, hasQuorum, recipientsOf, splitEarly, votingMembers, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -178,7 +178,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.id = options.id;
     this.voters = votingMembers(options.members);
     this.dataVoters = dataVoters(options.members);
-    this.witnesses = this.voters.filter((id) => !this.dataVoters.includes(id));
+    this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
     this.isWitness = this.witnesses.includes(this.id);

@@ -37,7 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { dataVoters, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { dataVoters, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -97,6 +97,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly voters: readonly NodeId[];
   /** The voters that keep the database: the only ones a witness hands leadership to. */
   private readonly dataVoters: readonly NodeId[];
+  /** The voters that keep no database. */
+  private readonly witnesses: readonly NodeId[];
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
@@ -146,9 +148,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.id = options.id;
     this.voters = votingMembers(options.members);
     this.dataVoters = dataVoters(options.members);
+    this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
-    this.isWitness = options.members.some((m) => m.id === this.id && m.role === 'witness');
+    this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, hard.commit);
     this.log.checkAll();
     this.term = hard.term;
@@ -895,7 +898,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     // A witness takes a snapshot as a position only, forgetting every record below it: only
     // once every data voter holds them, or a witness elected later could hold nothing to bring
     // a lagging data voter up to date with, and lead a cluster that can never write again.
-    if (this.voters.includes(to) && !this.dataVoters.includes(to) && snapshot.index > this.computeDataVotersHold()) return false;
+    if (this.witnesses.includes(to) && snapshot.index > this.computeDataVotersHold()) return false;
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to, term: toTerm(this.term), snapshot });
     pr.becomeSnapshot(snapshot.index);
     return true;
