@@ -46,6 +46,19 @@ describe('command codec', () => {
     expect(back.statements[0]!.params).toEqual(texts);
   });
 
+  it('copies a large value into the command once: one buffer of the command\'s size, and decoding returns a view of it', () => {
+    const blob = new Uint8Array(1 << 20).fill(7);
+    const text = 'é'.repeat(300_000) + '✓';
+    const c: Command = { statements: [{ sql: 'INSERT INTO t VALUES (?, :t)', params: [blob], named: { t: text } }], requestId: null, timeMs: 1, seed: 2 };
+    const bytes = encodeCommand(c);
+    // Sized before writing: no doubled buffer behind the command, and no second, exact-size copy.
+    expect(bytes.buffer.byteLength - bytes.byteLength).toBeLessThan(1024);
+    const back = decodeCommand(bytes);
+    expect(back).toEqual(c);
+    const value = back.statements[0]!.params[0] as Uint8Array;
+    expect(value.buffer).toBe(bytes.buffer);
+  });
+
   it('rejects garbage with SqlError(invalid), never a raw TypeError', () => {
     const good = encodeCommand(sample);
     const cases: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(9), good.subarray(0, good.length - 1), Uint8Array.of(...good, 0)];

@@ -18,6 +18,10 @@ import type { ApplyOutcome, Command, QueryResult, StatementInput, StatementResul
 const COMMAND_VERSION = 1;
 /** Strings shorter than this are tried byte by byte before a native UTF-8 write. */
 const ASCII_FAST_PATH_CHARS_MAX = 256;
+/** A writer starts at least this large; one sized by the caller starts at its size. */
+const WRITER_INITIAL_BYTES = 256;
+/** Unused bytes a finished command may carry rather than be copied to its exact size. */
+const WRITER_SLACK_BYTES_MAX = 4096;
 const TAG_NULL = 0;
 const TAG_INT = 1;
 const TAG_REAL = 2;
@@ -25,8 +29,13 @@ const TAG_TEXT = 3;
 const TAG_BLOB = 4;
 
 class Writer {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private off = 0;
+
+  /** `expectedBytes`: what the caller computed it will write, so a large value is copied once. */
+  constructor(expectedBytes: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(expectedBytes, WRITER_INITIAL_BYTES));
+  }
 
   private ensure(bytes: number): void {
     if (this.off + bytes <= this.buf.length) return;
@@ -66,16 +75,11 @@ class Writer {
 
   str(s: string): void {
     if (s.length < ASCII_FAST_PATH_CHARS_MAX && this.ascii(s)) return;
-    // Worst case 3 UTF-8 bytes per UTF-16 unit; write, then back-fill the length prefix.
-    this.ensure(5 + s.length * 3);
-    const start = this.off;
-    this.off += 5;
-    const n = this.buf.write(s, this.off, 'utf8');
-    const lenBytes = varintBytes(n);
-    this.buf.copy(this.buf, start + lenBytes, this.off, this.off + n);
-    this.off = start;
+    // Measured first (a native scan), so the text is written once, in place, after its length.
+    const n = Buffer.byteLength(s, 'utf8');
     this.varint(n);
-    this.off += n;
+    this.ensure(n);
+    this.off += this.buf.write(s, this.off, n, 'utf8');
   }
 
   /** Short ASCII strings (SQL text, keys, most values) skip a native call; false if not ASCII. */
@@ -106,8 +110,11 @@ class Writer {
   }
 
   finish(): Uint8Array {
-    // An exact-size copy: entries may stay in memory (log caches) long after encoding.
-    return new Uint8Array(this.buf.subarray(0, this.off));
+    // Entries may stay in memory (log caches) long after encoding: a buffer much larger than
+    // its content is cut to size by a copy. One sized by the caller (the case of every large
+    // value) is returned as it is, so a 16 MiB blob is not copied a second time.
+    if (this.buf.length - this.off > WRITER_SLACK_BYTES_MAX) return new Uint8Array(this.buf.subarray(0, this.off));
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.off);
   }
 }
 
@@ -168,11 +175,14 @@ class Reader {
     return s;
   }
 
+  /**
+   * A view into the command's bytes, not a copy: a decoded command lives only while its entry
+   * is applied (SQLite copies what it binds), and the entry's bytes are never written to.
+   */
   bytes(what: string): Uint8Array {
     const n = this.varint(what);
     this.need(n, what);
-    // A copy: the entry's buffer may be reused by the log after apply.
-    const b = new Uint8Array(this.buf.subarray(this.off, this.off + n));
+    const b = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.off, n);
     this.off += n;
     return b;
   }
@@ -219,7 +229,7 @@ function readValue(r: Reader, what: string): SqlValue {
 }
 
 export function encodeCommand(c: Command): Uint8Array {
-  const w = new Writer();
+  const w = new Writer(commandBytesBound(c));
   w.u8(COMMAND_VERSION);
   w.f64(c.timeMs);
   w.f64(c.seed);
@@ -241,6 +251,40 @@ export function encodeCommand(c: Command): Uint8Array {
     }
   }
   return w.finish();
+}
+
+/**
+ * An upper bound of encodeCommand's output, within a few bytes per value: the writer is
+ * sized once, so a large blob or text is copied into the command exactly once.
+ */
+function commandBytesBound(c: Command): number {
+  let n = 1 + 8 + 8 + 1 + (c.requestId === null ? 0 : strBytesBound(c.requestId)) + VARINT_BYTES_MAX;
+  for (const s of c.statements) {
+    n += strBytesBound(s.sql) + VARINT_BYTES_MAX * 2;
+    for (const p of s.params) n += valueBytesBound(p);
+    for (const [k, v] of Object.entries(s.named)) n += strBytesBound(k) + valueBytesBound(v ?? null);
+  }
+  return n;
+}
+
+const VARINT_BYTES_MAX = 5;
+
+/** Short strings: three bytes per UTF-16 unit at most; long ones are measured (one pass, no copy). */
+function strBytesBound(s: string): number {
+  return VARINT_BYTES_MAX + (s.length < ASCII_FAST_PATH_CHARS_MAX ? s.length * 3 : Buffer.byteLength(s, 'utf8'));
+}
+
+function valueBytesBound(v: SqlValue): number {
+  if (v === null) return 1;
+  switch (typeof v) {
+    case 'bigint':
+    case 'number':
+      return 9;
+    case 'string':
+      return 1 + strBytesBound(v);
+    default:
+      return 1 + VARINT_BYTES_MAX + v.byteLength;
+  }
 }
 
 /** Throws SqlError('invalid') naming what is wrong; never a raw TypeError or RangeError. */
@@ -348,7 +392,7 @@ export function encodeOutcome(o: ApplyOutcome): Buffer {
 function storedResult(r: StatementResult): StoredResult {
   const head: [number, string] = [r.rowsAffected, r.lastInsertRowid.toString()];
   if (r.rows === undefined) return head;
-  const w = new Writer();
+  const w = new Writer(WRITER_INITIAL_BYTES);
   w.varint(r.rows.rows.length);
   for (const row of r.rows.rows) {
     w.varint(row.length);

@@ -361,14 +361,14 @@ describe('DurableLog: compaction and reset', () => {
 });
 
 describe('DurableLog: file work per flush', () => {
-  it('writes a batch with one write and, when synced, one fdatasync', async () => {
+  it('writes a batch with one (gathered) write and, when synced, one fdatasync', async () => {
     const { log } = await open();
     log.append(entries(1, 100, 1, 100));
     await log.flush(true);
     const calls: string[] = [];
     const handle = (log as unknown as { segments: Array<{ handle: FileHandle | null }> }).segments[0]?.handle;
     if (handle == null) throw new Error('the last segment should stay open');
-    const spy = (name: 'write' | 'datasync' | 'sync') => {
+    const spy = (name: 'write' | 'writev' | 'datasync' | 'sync') => {
       const original = handle[name].bind(handle) as (...args: unknown[]) => Promise<unknown>;
       (handle as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
         calls.push(name);
@@ -376,14 +376,15 @@ describe('DurableLog: file work per flush', () => {
       };
     };
     spy('write');
+    spy('writev');
     spy('datasync');
     spy('sync');
     log.append(entries(101, 200, 1, 100));
     await log.flush(false);
-    expect(calls).toEqual(['write']);
+    expect(calls).toEqual(['writev']);
     log.append(entries(201, 300, 1, 100));
     await log.flush(true);
-    expect(calls).toEqual(['write', 'write', 'datasync']);
+    expect(calls).toEqual(['writev', 'writev', 'datasync']);
     await log.close();
   });
 });
@@ -395,7 +396,7 @@ describe('DurableLog: I/O failure', () => {
     await log.flush(true);
     const handle = (log as unknown as { segments: Array<{ handle: FileHandle | null }> }).segments[0]?.handle;
     if (handle == null) throw new Error('the last segment should stay open');
-    (handle as unknown as Record<string, unknown>)['write'] = () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    (handle as unknown as Record<string, unknown>)['writev'] = () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
     log.append(entries(4, 5));
     const e = await rejection(log.flush(true));
     expect(e.code).toBe('io');

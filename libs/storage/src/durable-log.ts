@@ -5,8 +5,8 @@ import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/conse
 import { assertNever, logIndex } from '@quorumlite/consensus';
 import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
 import { ioError, StorageError } from './errors';
-import { ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeFileAtomic, writeFully } from './files';
-import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryInto } from './record';
+import { ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeChunksFully, writeFileAtomic } from './files';
+import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryChunks } from './record';
 import { recoverSegments, type CompactionPoint } from './recovery';
 import { segmentFiles, segmentName } from './segment-files';
 
@@ -395,10 +395,8 @@ export class DurableLog {
       case 'create':
         return this.createSegmentFile(op.segment, op.previous);
       case 'write': {
-        const data = Buffer.allocUnsafe(op.bytes);
-        let at = 0;
-        for (const entry of op.entries) at = encodeEntryInto(entry, data, at);
-        await this.io('write', op.segment, async (h) => writeFully(h, data, op.at));
+        const chunks = encodeEntryChunks(op.entries, op.bytes);
+        await this.io('write', op.segment, async (h) => writeChunksFully(h, chunks, op.at));
         op.segment.writtenBytes = op.at + op.bytes;
         this.unsynced.add(op.segment);
         return;

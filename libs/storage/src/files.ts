@@ -49,6 +49,33 @@ export async function writeFully(handle: FileHandle, data: Uint8Array, position:
   }
 }
 
+/** Writes `chunks` back to back from `position` (one gathered write, continued if short). */
+export async function writeChunksFully(handle: FileHandle, chunks: readonly Uint8Array[], position: number): Promise<void> {
+  let rest = chunks.filter((c) => c.length > 0);
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest as Uint8Array[], at);
+    if (bytesWritten <= 0) throw new Error(`write returned ${bytesWritten}`);
+    at += bytesWritten;
+    rest = dropWritten(rest, bytesWritten);
+  }
+}
+
+/** What is left of `chunks` after its first `written` bytes. */
+function dropWritten(chunks: readonly Uint8Array[], written: number): Uint8Array[] {
+  let skip = written;
+  const left: Uint8Array[] = [];
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    left.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return left;
+}
+
 /**
  * Replaces `file` with `data` so that after a crash it holds either the old or the new
  * bytes, never a mix: temp file, fsync, rename over, fsync the directory.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '@quorumlite/consensus';
-import { encodedEntryBytes, encodeEntryInto, findRecordAfter, scanSegment } from './record';
+import { ENTRY_GATHER_BYTES_MIN, encodedEntryBytes, encodeEntryChunks, encodeEntryInto, findRecordAfter, scanSegment } from './record';
 import { entries, entry, plain, flipByte } from './test-support';
 
 function encodeAll(list: readonly Entry[]): { buf: Buffer; offsets: number[] } {
@@ -15,6 +15,17 @@ function encodeAll(list: readonly Entry[]): { buf: Buffer; offsets: number[] } {
 }
 
 describe('record codec', () => {
+  it('gathers a large entry from its own bytes: the chunks are the records encodeEntryInto writes, byte for byte', () => {
+    const large = (index: number, fill: number): Entry => ({ ...entry(index, 3), data: new Uint8Array(ENTRY_GATHER_BYTES_MIN + index).fill(fill) });
+    const list = [entry(1, 1), large(2, 0xaa), large(3, 0xbb), entry(4, 3), entry(5, 3), large(6, 0xcc)];
+    const bytes = list.reduce((n, e) => n + encodedEntryBytes(e), 0);
+    const chunks = encodeEntryChunks(list, bytes);
+    expect(Buffer.concat(chunks)).toEqual(encodeAll(list).buf);
+    // The large entries travel as they are, not as copies.
+    for (const e of [list[1]!, list[2]!, list[5]!]) expect(chunks).toContain(e.data);
+    expect(chunks).toHaveLength(6);
+  });
+
   it('round-trips entries of both kinds, empty data and large indices and terms', () => {
     const list = [entry(2 ** 40, 2 ** 33 + 5), { ...entry(2 ** 40 + 1, 7, ''), kind: 'noop' as const }];
     const { buf, offsets } = encodeAll(list);
