@@ -12,6 +12,22 @@ import { freePorts } from './ports';
 import { processEnvironment } from '@quorumlite/config';
 import { track, untrack, writeWatchdog, type Reapable } from './reaper';
 
+const MIB = 1024 * 1024;
+
+/**
+ * glibc malloc settings every node starts with (an environment that sets them wins). By
+ * default glibc maps each large buffer fresh and unmaps it when freed, so every copy of a
+ * large request (decode, command, log record, each follower's message) first faults in its
+ * pages — about 45 ms per 16 MiB on a two-core machine, on the event loop. With buffers up to
+ * 32 MiB taken from the heap and 64 MiB of freed heap kept, they are reused: measured with
+ * 16 MiB writes, page faults halved and each write took about half as long. The Dockerfile
+ * sets the same.
+ */
+export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: String(32 * MIB),
+  MALLOC_TRIM_THRESHOLD_: String(64 * MIB),
+};
+
 export interface LocalNodeSpec {
   id: string;
   role?: LocalRole;
@@ -351,7 +367,7 @@ export class LocalCluster implements Reapable {
       child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args], {
         stdio: ['ignore', fd, fd],
         // Children inherit this process's environment, plus what the caller adds.
-        env: this.options.env === undefined ? undefined : { ...processEnvironment(), ...this.options.env },
+        env: { ...NODE_MALLOC_ENV, ...processEnvironment(), ...this.options.env },
         // Own process group: a terminal's Ctrl-C reaches the parent only, which stops nodes in order.
         detached: true,
       });
