@@ -76,6 +76,26 @@ describe('LoopMonitor', () => {
     expect(h.warnings[0]?.fields).toMatchObject({ step: 'outside', lastStep: 'send', blockedMs: 300 });
   });
 
+  it('reports a stall outside the steps even when a step stalled in the same interval', () => {
+    const h = harness();
+    h.monitor.start();
+    h.monitor.run('apply', () => h.block(300));
+    h.block(425); // 25 ms of it is the timer's own interval
+    h.fire();
+    expect(h.warnings.map((w) => w.msg)).toEqual([
+      "event loop blocked for 300 ms in step 'apply'",
+      "event loop blocked for 400 ms outside the driver's steps (gRPC, protobuf or timers; last step 'apply')",
+    ]);
+  });
+
+  it('counts short steps as time inside the driver, not as a stall outside it', () => {
+    const h = harness();
+    h.monitor.start();
+    for (let i = 0; i < 8; i++) h.monitor.run('send', () => h.block(40));
+    h.fire();
+    expect(h.warnings).toEqual([]);
+  });
+
   it('reports a step that throws, and passes the error on', () => {
     const h = harness();
     expect(() =>

@@ -68,8 +68,12 @@ export interface LoopMonitorStats {
 export class LoopMonitor implements LoopSteps {
   private lastCheck: number;
   private lastStep: LoopStep | null = null;
-  /** A step already reported a stall since the last drift check (not reported twice). */
-  private reportedSinceCheck = false;
+  /**
+   * Time spent inside the driver's steps since the last drift check: the drift timer counts
+   * only the rest as held outside them, so a step's stall is not reported twice, and a stall
+   * outside the steps is reported even when a step stalled in the same interval.
+   */
+  private stepMsSinceCheck = 0;
   private stopTimer: (() => void) | null = null;
   private stalls = 0;
   private longestMs = 0;
@@ -101,10 +105,8 @@ export class LoopMonitor implements LoopSteps {
     } finally {
       this.lastStep = step;
       const blockedMs = this.ports.now() - start;
-      if (blockedMs > this.options.blockedMsMax) {
-        this.reportedSinceCheck = true;
-        this.report({ kind: 'step', step, blockedMs });
-      }
+      this.stepMsSinceCheck += blockedMs;
+      if (blockedMs > this.options.blockedMsMax) this.report({ kind: 'step', step, blockedMs });
     }
   }
 
@@ -121,11 +123,10 @@ export class LoopMonitor implements LoopSteps {
   /** The drift check: the timer fired later than asked by how long the loop was held. */
   check(): void {
     const now = this.ports.now();
-    const blockedMs = now - this.lastCheck - this.options.checkEveryMs;
+    const blockedMs = now - this.lastCheck - this.options.checkEveryMs - this.stepMsSinceCheck;
     this.lastCheck = now;
-    const reported = this.reportedSinceCheck;
-    this.reportedSinceCheck = false;
-    if (blockedMs > this.options.blockedMsMax && !reported) this.report({ kind: 'outside', blockedMs, lastStep: this.lastStep });
+    this.stepMsSinceCheck = 0;
+    if (blockedMs > this.options.blockedMsMax) this.report({ kind: 'outside', blockedMs, lastStep: this.lastStep });
   }
 
   stats(): LoopMonitorStats {

@@ -704,7 +704,7 @@ export class Replica {
           this.persisting = false;
         });
     },
-    send: (message) => this.send(message),
+    send: (message) => this.steps.run('send', () => this.send(message)),
     apply: (entries) => this.steps.run('apply', () => this.apply(entries)),
     reads: (readStates, readFailures) => this.settleReads(readStates, readFailures),
     softState: (s) => this.onSoftState(s.role, s.leader, s.term),
