@@ -19,6 +19,8 @@ export default defineConfig({
   },
   test: {
     include: ['libs/**/*.test.ts', 'apps/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    // Load tests run alone, after the rest (vitest.load.config.mts).
+    exclude: ['**/node_modules/**', 'test/load/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

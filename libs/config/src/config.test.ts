@@ -61,7 +61,7 @@ describe('defaults', () => {
       maxUncommittedEntries: 100_000,
       proposalBatchMax: 1024,
     });
-    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 12, true, true]);
+    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 39, true, true]);
   });
 
   it.each(['nodeId', 'listen', 'dataDir', 'members'])('requires %s', (key) => {
@@ -180,9 +180,20 @@ describe('validation names the key and the source', () => {
     expect(e.key).toBe('electionTimeoutTicks');
   });
 
-  it('blames heartbeatTicks when only it was changed', () => {
-    const e = errorOf(() => load(BASE, { QUORUMLITE_HEARTBEAT_TICKS: '12' }));
-    expect(e.message).toBe("config key 'heartbeatTicks' (env QUORUMLITE_HEARTBEAT_TICKS): must be less than electionTimeoutTicks (12), got 12");
+  it('keeps the default election timeout above a long heartbeat interval', () => {
+    expect(load(BASE, { QUORUMLITE_HEARTBEAT_TICKS: '60' }).electionTimeoutTicks).toBe(61);
+  });
+
+  it('grows the default election timeout with the request size limit, in ticks of the configured length; a set value wins', () => {
+    const ticks = (env: Record<string, string>, argv: string[] = []) => load([...BASE, ...argv], env).electionTimeoutTicks;
+    // 300 ms up to 1 MiB, then 45 ms per further MiB.
+    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(64 * 1024), QUORUMLITE_LIMIT_STATEMENT_BYTES_MAX: String(64 * 1024) })).toBe(12);
+    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(1024 * 1024) })).toBe(12);
+    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(4 * 1024 * 1024) })).toBe(18);
+    expect(ticks({})).toBe(39);
+    expect(ticks({ QUORUMLITE_TICK_MS: '10' })).toBe(98);
+    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(64 * 1024 * 1024) })).toBe(126);
+    expect(ticks({}, ['--election-timeout-ticks', '12'])).toBe(12);
   });
 
   it.each(['zab', 'multipaxos'])('protocol %s is in the registry and takes no raft options', (p) => {

@@ -19,7 +19,7 @@ function describeKey(def: KeyDef): string[] {
 }
 
 function defaultText(def: KeyDef): string {
-  if (def.derivedDefault) return `same as ${def.derivedDefault}`;
+  if (def.derivedDefault) return def.derivedDefault;
   if (def.defaultValue === undefined) return 'required';
   if (typeof def.defaultValue === 'number' && /Bytes/.test(def.key)) return `${def.defaultValue} (${bytesText(def.defaultValue)})`;
   return typeof def.defaultValue === 'string' ? def.defaultValue : JSON.stringify(def.defaultValue);

@@ -15,7 +15,6 @@ export const CONFIG_DEFAULTS = {
   cluster: 'quorumlite',
   protocol: 'raft',
   tickMs: 25,
-  electionTimeoutTicks: 12,
   heartbeatTicks: 2,
   faultInjection: false,
   snapshotEveryEntries: 10_000,
@@ -37,7 +36,28 @@ export const CONFIG_DEFAULTS = {
     maxUncommittedEntries: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members' | 'protocolOptions'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
+
+/** The election timeout when none is set: this long for requests of up to 1 MiB… */
+export const ELECTION_TIMEOUT_MS_BASE = 300;
+/**
+ * …and this much longer for every further MiB of requestBytesMax. One request that large
+ * holds a node's event loop while it is decoded, copied, logged, sent and applied to SQLite —
+ * on a two-core machine about 40 ms per MiB on the leader, and as much again on a follower
+ * writing it to its database — and a loop that is held sends no heartbeat and answers none.
+ * A timeout shorter than that hold lets followers depose a leader that is merely busy (or a
+ * leader give up on followers that are), again at every such request: measured with 16 MiB
+ * requests, 300–600 ms saw 3 to 9 leaders in 30 s where 1–2 s saw one. Failover after a
+ * crash does not wait for the timeout (peers see the connection break); a leader cut off
+ * silently is replaced one timeout later.
+ */
+export const ELECTION_TIMEOUT_MS_PER_REQUEST_MIB = 45;
+
+/** The default electionTimeoutTicks for a tick length and a request size limit. */
+export function defaultElectionTimeoutTicks(tickMs: number, requestBytesMax: number, heartbeatTicks: number): number {
+  const ms = ELECTION_TIMEOUT_MS_BASE + ELECTION_TIMEOUT_MS_PER_REQUEST_MIB * Math.max(0, requestBytesMax / MIB - 1);
+  return Math.max(Math.ceil(ms / tickMs), heartbeatTicks + 1);
+}
 
 const D = CONFIG_DEFAULTS;
 const L = CONFIG_DEFAULTS.limits;
@@ -117,7 +137,7 @@ export const KEYS: readonly KeyDef[] = [
   top('advertise', {
     kind: 'string',
     defaultValue: undefined,
-    derivedDefault: 'listen',
+    derivedDefault: 'same as listen',
     schema: text('a host:port address'),
     help: "this node's address as written in members (required when listen binds 0.0.0.0)",
   }),
@@ -131,7 +151,13 @@ export const KEYS: readonly KeyDef[] = [
     help: 'cluster members: id=host:port[:role],... (role voter|witness|observer, default voter)',
   }),
   top('tickMs', { kind: 'int', defaultValue: D.tickMs, schema: int(1, 60_000), help: 'length of one consensus tick in milliseconds' }),
-  top('electionTimeoutTicks', { kind: 'int', defaultValue: D.electionTimeoutTicks, schema: int(2, 100_000), help: 'ticks without a leader before campaigning (randomized in [t, 2t))' }),
+  top('electionTimeoutTicks', {
+    kind: 'int',
+    defaultValue: undefined,
+    derivedDefault: `${ELECTION_TIMEOUT_MS_BASE} ms plus ${ELECTION_TIMEOUT_MS_PER_REQUEST_MIB} ms per MiB of limits.requestBytesMax beyond the first, in ticks (${defaultElectionTimeoutTicks(D.tickMs, L.requestBytesMax, D.heartbeatTicks)} with the other defaults)`,
+    schema: int(2, 100_000),
+    help: 'ticks without a leader before campaigning (randomized in [t, 2t)); large requests hold a node busy for longer, so the default grows with the request size limit',
+  }),
   top('heartbeatTicks', { kind: 'int', defaultValue: D.heartbeatTicks, schema: int(1, 10_000), help: 'ticks between leader heartbeats' }),
   ...protocolOptionKeys(),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),

@@ -5,7 +5,7 @@
  */
 import { isWildcardHost, parseHostPort } from './address';
 import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
-import { CONFIG_FLAG, CONFIG_ENV, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
+import { CONFIG_FLAG, CONFIG_ENV, defaultElectionTimeoutTicks, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
 import { readEnv, readFile, readFlags, type Layer, type Sourced } from './sources';
 import { ConfigError, type MemberConfig, type NodeConfig } from './types';
 
@@ -70,7 +70,9 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     dataDir: required('dataDir') as string,
     members: required('members') as MemberConfig[],
     tickMs: required('tickMs') as number,
-    electionTimeoutTicks: required('electionTimeoutTicks') as number,
+    electionTimeoutTicks:
+      (values.get('electionTimeoutTicks') as number | undefined) ??
+      defaultElectionTimeoutTicks(required('tickMs') as number, limit('requestBytesMax'), required('heartbeatTicks') as number),
     heartbeatTicks: required('heartbeatTicks') as number,
     protocolOptions: {},
     faultInjection: required('faultInjection') as boolean,
