@@ -365,12 +365,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * its lease and campaign within a few ticks instead of a whole election timeout. Safe —
    * an election is always safe — and not disruptive: with PreVote, voters that still hear
    * from a live leader refuse, and a jitter of up to FAST_ELECTION_JITTER_TICKS keeps two
-   * followers that lost the leader together from splitting the vote.
+   * followers that lost the leader together from splitting the vote. A witness keeps its
+   * extra election timeout (drawElectionTimeout), so that a data voter that lost the leader
+   * too campaigns and wins first, with no hand-over.
    */
   private leaderLost(): void {
     this.leader = null;
     const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter);
+    const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter - witnessDelay);
   }
 
   transferLeadership(to: NodeId): void {

@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import type { HeartbeatMessage } from './messages';
+import { FAST_ELECTION_JITTER_TICKS } from './core';
+import type { HeartbeatMessage, RaftMessage } from './messages';
 import { bytes, Net, voters } from './testkit';
+
+const ELECTION_TICKS = 10; // the testkit's electionTimeoutTicks
 
 const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
 const twoAndWitness = [...voters('n1', 'n2'), witness('w3')];
@@ -25,6 +28,18 @@ function handOver(net: Net, from: string, to: string): void {
     net.stabilize();
   }
 }
+
+/** Ticks every live node once per round, delivering everything between rounds. */
+function run(net: Net, rounds: number, until: () => boolean = () => false): number {
+  for (let i = 0; i < rounds; i++) {
+    if (until()) return i;
+    for (const id of [...net.cores.keys()]) net.tick(id);
+    net.stabilize();
+  }
+  return rounds;
+}
+
+const campaignedFrom = (net: Net, id: string): boolean => net.sent.some((m: RaftMessage) => m.from === id && (m.type === 'vote' || m.type === 'preVote'));
 
 describe('raft witness', () => {
   it('reports its role, and counts toward the commit quorum with one data voter down', () => {
@@ -146,5 +161,27 @@ describe('raft witness', () => {
     const hb: HeartbeatMessage = { type: 'heartbeat', from: nodeId('n1'), to: nodeId('w3'), term: term(2), commit: 9 as never, readSeq: 1, dataHold: 7 as never };
     expect(decodeMessage(encodeMessage(hb))).toEqual(hb);
     expect(() => decodeMessage(encodeMessage({ ...hb, dataHold: 10 as never }))).toThrow(/dataHold 10 is beyond its commit 9/);
+  });
+
+  it('a witness that loses its leader keeps its extra election timeout: the data voter is elected, with no hand-over', () => {
+    const leaderDies = (): Net => {
+      const net = new Net(twoAndWitness);
+      net.elect('n1');
+      net.cores.delete('n1');
+      for (const id of ['n2', 'w3']) net.core(id).reportUnreachable(nodeId('n1'));
+      return net;
+    };
+    // A whole election timeout alone: a data voter would have campaigned; the witness must not.
+    const alone = leaderDies();
+    for (let i = 0; i < ELECTION_TICKS; i++) alone.tick('w3');
+    expect(campaignedFrom(alone, 'w3')).toBe(false);
+    // It still campaigns sooner than a full witness timeout would let it.
+    for (let i = 0; i < FAST_ELECTION_JITTER_TICKS; i++) alone.tick('w3');
+    expect(campaignedFrom(alone, 'w3')).toBe(true);
+    // Both tick together: the data voter campaigns first and wins; the witness never leads.
+    const both = leaderDies();
+    run(both, 3 * ELECTION_TICKS, () => both.leaderOf() !== null);
+    expect(both.leaderOf()).toBe('n2');
+    expect(campaignedFrom(both, 'w3')).toBe(false);
   });
 });
