@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { FAST_ELECTION_JITTER_TICKS } from './core';
+import { FAST_ELECTION_JITTER_TICKS, WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
 import type { HeartbeatMessage, RaftMessage } from './messages';
 import { bytes, Net, voters } from './testkit';
 
@@ -27,6 +27,28 @@ function handOver(net: Net, from: string, to: string): void {
     net.tick(from);
     net.stabilize();
   }
+}
+
+/** n1 leads and commits a, b and c on every node; the witness w3 forgets them all, as its driver would. */
+function witnessForgetsABC(net: Net): RaftCore {
+  net.elect('n1');
+  for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
+  net.tick('n1');
+  net.stabilize();
+  const w = net.core('w3');
+  const hold = w.status().dataVotersHold ?? 0;
+  expect(hold).toBe(4);
+  w.compact({ index: logIndex(hold), term: term(1), members: twoAndWitness }, 0);
+  net.process('w3');
+  expect(w.status().firstIndex).toBe(5);
+  return w;
+}
+
+/** Lets `id` campaign and delivers only until it leads (its hand-over may then be under way). */
+function electOnly(net: Net, id: string): void {
+  net.campaign(id);
+  net.processAll();
+  for (let i = 0; i < 20 && net.leaderOf() !== id; i++) net.deliverOnce();
 }
 
 /** Ticks every live node once per round, delivering everything between rounds. */
@@ -104,7 +126,7 @@ describe('raft witness', () => {
     net.elect('n2');
     expect(net.leaderOf()).not.toBe('n2');
     // The witness's longer timeout fires; n2 votes for it.
-    net.elect('w3');
+    electOnly(net, 'w3');
     expect(net.leaderOf()).toBe('w3');
     expect(net.core('w3').propose(bytes('at-witness'))).toEqual({ ok: false, reason: 'transferring' });
     // Its heartbeats and the transfer run until n2 leads with every record.
@@ -135,16 +157,7 @@ describe('raft witness', () => {
 
   it('forgets its records on compact() with no snapshot behind it, and still brings a data voter up to date when it leads', () => {
     const net = new Net(twoAndWitness);
-    net.elect('n1');
-    for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
-    net.tick('n1');
-    net.stabilize();
-    const w = net.core('w3');
-    const hold = w.status().dataVotersHold ?? 0;
-    expect(hold).toBe(4);
-    w.compact({ index: logIndex(hold), term: term(1), members: twoAndWitness }, 0);
-    net.process('w3');
-    expect(w.status().firstIndex).toBe(5);
+    witnessForgetsABC(net);
     // n2 misses d; n1 dies: the witness leads with its short log and n2 gets d from it.
     net.isolate('n2');
     propose(net, 'n1', 'd');
@@ -183,5 +196,74 @@ describe('raft witness', () => {
     run(both, 3 * ELECTION_TICKS, () => both.leaderOf() !== null);
     expect(both.leaderOf()).toBe('n2');
     expect(campaignedFrom(both, 'w3')).toBe(false);
+  });
+
+  it('a witness leader hands over to a data voter that answered it, not to the first-listed one, which is dead', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    net.isolate('n2');
+    for (const d of ['a', 'b']) propose(net, 'n1', d);
+    net.cores.delete('n1');
+    net.heal();
+    net.elect('n2'); // refused by the witness, whose log is newer
+    electOnly(net, 'w3');
+    expect(net.leaderOf()).toBe('w3');
+    const ticks = run(net, 4 * ELECTION_TICKS, () => net.leaderOf() === 'n2');
+    expect(net.leaderOf()).toBe('n2');
+    expect(ticks).toBeLessThanOrEqual(2);
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n1')).toBe(false);
+  });
+
+  it('a witness leader hands over to the most up-to-date data voter that answered it', () => {
+    const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
+    // One record per append: the data voter that lacks more takes more round trips.
+    const net = new Net(members, { maxEntriesPerMessage: 1, maxInflightMessages: 1 });
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    net.isolate('n2');
+    propose(net, 'n1', 'b');
+    net.isolate('n3');
+    for (const d of ['c', 'd', 'e']) propose(net, 'n1', d);
+    // n1 dies; n3 holds a and b, n2 only a; the witnesses hold everything.
+    net.cores.delete('n1');
+    net.heal();
+    net.elect('n3'); // refused by both witnesses
+    electOnly(net, 'w4');
+    expect(net.leaderOf()).toBe('w4');
+    run(net, 4 * ELECTION_TICKS, () => net.leaderOf() === 'n3' || net.leaderOf() === 'n2');
+    expect(net.leaderOf()).toBe('n3');
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n2')).toBe(false);
+  });
+
+  it('a witness leader whose only live data voter is below its forgotten records steps down, and a data voter leads once one is back', () => {
+    const net = new Net(twoAndWitness);
+    const w = witnessForgetsABC(net);
+    // n1 goes down; n2 comes back with its disk lost: the witness cannot bring it up to date.
+    net.cores.delete('n1');
+    net.applied.delete('n2');
+    net.start('n2');
+    electOnly(net, 'w3');
+    expect(net.leaderOf()).toBe('w3');
+    const ledTerm = w.status().term;
+    run(net, (WITNESS_HAND_OVER_ELECTIONS_MAX + 1) * ELECTION_TICKS, () => net.leaderOf() !== 'w3');
+    expect(net.leaderOf()).toBeNull();
+    expect(w.status().term).toBe(ledTerm); // stepping down changes no term
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n2')).toBe(false);
+    expect(net.sent.some((m) => m.type === 'snapshot')).toBe(false);
+    // n1 comes back with its disk: a data voter leads, n2 gets every record, writes go on.
+    const disk = net.disks.get('n1');
+    if (disk === undefined) throw new Error('no disk');
+    net.applied.delete('n1');
+    net.start('n1', disk);
+    run(net, 12 * ELECTION_TICKS, () => {
+      const l = net.leaderOf();
+      return l === 'n1' || l === 'n2';
+    });
+    const leader = net.leaderOf();
+    expect(leader === 'n1' || leader === 'n2').toBe(true);
+    propose(net, leader ?? '', 'd');
+    run(net, 2);
+    expect(net.appliedData('n1')).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
   });
 });
