@@ -8,7 +8,7 @@ import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
 import { FAST_ELECTION_JITTER_TICKS, WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
 import type { HeartbeatMessage, RaftMessage } from './messages';
-import { bytes, Net, voters } from './testkit';
+import { bytes, diskOf, Net, voters } from './testkit';
 
 const ELECTION_TICKS = 10; // the testkit's electionTimeoutTicks
 
@@ -233,6 +233,62 @@ describe('raft witness', () => {
     run(net, 4 * ELECTION_TICKS, () => net.leaderOf() === 'n3' || net.leaderOf() === 'n2');
     expect(net.leaderOf()).toBe('n3');
     expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n2')).toBe(false);
+  });
+
+  it('a witness installs a snapshot position: it drops every record (a stale suffix too), keeps its term, and votes by that position', () => {
+    const members = twoAndWitness;
+    const net = new Net(members);
+    // n1 and n2 hold records of term 2; the witness holds a record of term 1 at index 3 that never committed.
+    net.start('n1', diskOf(2, [1, 1, 2, 2, 2]));
+    net.start('n2', diskOf(2, [1, 1, 2, 2, 2]));
+    net.start('w3', diskOf(1, [1, 1, 1]));
+    net.isolate('w3');
+    net.elect('n1');
+    propose(net, 'n1', 'x');
+    const leader = net.core('n1').status();
+    expect(leader.commitIndex).toBe(7);
+    const t = leader.term;
+    net.core('n1').compact({ index: logIndex(7), term: t, members }, 0);
+    net.process('n1');
+    net.heal();
+    for (let i = 0; i < 5; i++) {
+      net.tick('n1');
+      net.stabilize();
+    }
+    expect(net.sent.some((m) => m.type === 'snapshot' && m.to === 'w3')).toBe(true);
+    const check = (currentTerm: number): void => {
+      const w = net.core('w3').status();
+      expect(w.firstIndex).toBe(8);
+      expect(w.lastIndex).toBe(7);
+      expect(w.commitIndex).toBe(7);
+      expect(w.term).toBe(currentTerm);
+      const disk = net.disks.get('w3');
+      expect(disk?.snapshot).toMatchObject({ index: 7, term: t });
+      expect(disk?.entries).toEqual([]);
+      expect(disk?.hardState?.term).toBe(currentTerm);
+    };
+    check(t);
+    // It votes by the position: a candidate holding less is refused, one holding as much is granted.
+    const ask = (from: string, voteTerm: number, lastIndex: number, lastTerm: number): boolean => {
+      const before = net.sent.length;
+      net.core('w3').step({ type: 'vote', from: nodeId(from), to: nodeId('w3'), term: term(voteTerm), lastIndex: logIndex(lastIndex), lastTerm: term(lastTerm), transfer: false });
+      net.process('w3');
+      const answer = net.sent.slice(before).find((m) => m.type === 'voteResponse');
+      if (answer?.type !== 'voteResponse') throw new Error('no vote response');
+      net.queue = [];
+      return !answer.reject;
+    };
+    expect(ask('n2', t + 1, 5, 2)).toBe(false);
+    expect(ask('n2', t + 2, 6, t)).toBe(false);
+    expect(ask('n2', t + 3, 7, t)).toBe(true);
+    // The same after a restart from its disk, which kept its term and vote.
+    const disk = net.disks.get('w3');
+    if (disk === undefined) throw new Error('no disk');
+    expect(disk.hardState?.vote).toBe('n2');
+    net.start('w3', disk);
+    check(t + 3);
+    expect(ask('n1', t + 4, 6, t)).toBe(false);
+    expect(ask('n1', t + 5, 7, t)).toBe(true);
   });
 
   it('a witness leader whose only live data voter is below its forgotten records steps down, and a data voter leads once one is back', () => {
