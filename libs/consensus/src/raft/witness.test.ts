@@ -61,6 +61,12 @@ function run(net: Net, rounds: number, until: () => boolean = () => false): numb
   return rounds;
 }
 
+/** The testkit's bare Raft, and the defaults a node runs with. */
+const SETTINGS = [
+  { name: 'plain', over: {} },
+  { name: 'preVote + checkQuorum', over: { preVote: true, checkQuorum: true } },
+] as const;
+
 const campaignedFrom = (net: Net, id: string): boolean => net.sent.some((m: RaftMessage) => m.from === id && (m.type === 'vote' || m.type === 'preVote'));
 
 describe('raft witness', () => {
@@ -176,9 +182,9 @@ describe('raft witness', () => {
     expect(() => decodeMessage(encodeMessage({ ...hb, dataHold: 10 as never }))).toThrow(/dataHold 10 is beyond its commit 9/);
   });
 
-  it('a witness that loses its leader keeps its extra election timeout: the data voter is elected, with no hand-over', () => {
+  it.each(SETTINGS)('a witness that loses its leader keeps its extra election timeout: the data voter is elected, with no hand-over ($name)', ({ over }) => {
     const leaderDies = (): Net => {
-      const net = new Net(twoAndWitness);
+      const net = new Net(twoAndWitness, over);
       net.elect('n1');
       net.cores.delete('n1');
       for (const id of ['n2', 'w3']) net.core(id).reportUnreachable(nodeId('n1'));
@@ -291,8 +297,8 @@ describe('raft witness', () => {
     expect(ask('n1', t + 5, 7, t)).toBe(true);
   });
 
-  it('a witness leader whose only live data voter is below its forgotten records steps down, and a data voter leads once one is back', () => {
-    const net = new Net(twoAndWitness);
+  it.each(SETTINGS)('a witness leader whose only live data voter is below its forgotten records steps down, and a data voter leads once one is back ($name)', ({ over }) => {
+    const net = new Net(twoAndWitness, over);
     const w = witnessForgetsABC(net);
     // n1 goes down; n2 comes back with its disk lost: the witness cannot bring it up to date.
     net.cores.delete('n1');
