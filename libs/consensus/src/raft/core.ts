@@ -83,6 +83,16 @@ export const SLOW_PEER_RETAIN_FACTOR = 10;
  */
 export const SLOW_PEER_SILENCE_ELECTIONS_MAX = 10;
 
+/**
+ * A witness leader steps down after this many election timeouts without a data voter it can
+ * bring up to date (none answers, or every one that does is below the records it forgot and
+ * would need a snapshot, which a witness has none of). Leading longer serves nobody: it
+ * cannot take writes, and it holds off, with its heartbeats, the elections through which a
+ * data voter could lead once one comes back. Three gives a data voter that restarts or whose
+ * link flaps a few election timeouts to answer before the cluster goes leaderless.
+ */
+export const WITNESS_HAND_OVER_ELECTIONS_MAX = 3;
+
 /** A compact() request, remembered while records behind it are kept for a slow peer. */
 interface CompactionRequest {
   readonly meta: SnapshotMeta;
@@ -120,6 +130,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /** Ticks since this node became leader: the clock of Progress.heardAtTick. */
   private leaderTicks = 0;
   private transferee: NodeId | null = null;
+  /** Witness leader: ticks in a row with no data voter to hand leadership to. */
+  private handOverStalledTicks = 0;
   /** The last compact() whose records are not all forgotten yet (a slow peer still needs some). */
   private heldCompaction: CompactionRequest | null = null;
 
@@ -365,12 +377,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * its lease and campaign within a few ticks instead of a whole election timeout. Safe —
    * an election is always safe — and not disruptive: with PreVote, voters that still hear
    * from a live leader refuse, and a jitter of up to FAST_ELECTION_JITTER_TICKS keeps two
-   * followers that lost the leader together from splitting the vote.
+   * followers that lost the leader together from splitting the vote. A witness keeps its
+   * extra election timeout (drawElectionTimeout), so that a data voter that lost the leader
+   * too campaigns and wins first, with no hand-over.
    */
   private leaderLost(): void {
     this.leader = null;
     const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter);
+    const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter - witnessDelay);
   }
 
   transferLeadership(to: NodeId): void {
@@ -444,7 +459,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       this.transferee = null; // a transfer that took an election timeout has failed
     }
-    if (this.isWitness) this.handOverFromWitness();
+    if (this.isWitness && !this.witnessKeepsLeading()) return;
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat();
@@ -537,23 +552,47 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.readsAwaitingCommit = [];
     // A noop of our term lets us commit (and serve reads) without waiting for a client write.
     this.appendEntry('noop', EMPTY);
-    if (this.isWitness) this.handOverFromWitness();
+    this.handOverStalledTicks = 0;
   }
 
   /**
    * A witness leads only to bring a data voter up to date (it may hold records no live data
-   * voter has): it hands leadership to the data voter that holds the most, through the usual
-   * transfer (append until it matches, then TimeoutNow), retried every election timeout.
+   * voter has): it hands leadership to the data voter that holds the most among those that
+   * answered it lately, through the usual transfer (append until it matches, then
+   * TimeoutNow), retried every election timeout. It waits for answers rather than pick at
+   * election: a data voter that is down would hold the transfer for a whole election timeout.
    */
   private handOverFromWitness(): void {
-    if (this.state !== 'leader' || this.transferee !== null) return;
+    if (this.state !== 'leader') return;
+    // A target found below the records we forgot can never be brought up to date by us.
+    if (this.transferee !== null && this.needsSnapshot(this.peerProgress(this.transferee))) this.transferee = null;
+    if (this.transferee !== null) return;
     let best: NodeId | null = null;
     for (const id of this.dataVoters) {
       const pr = this.peerProgress(id);
-      if (!pr.recentActive && this.leaderTicks > 0) continue;
+      if (!pr.recentActive || this.needsSnapshot(pr)) continue;
       if (best === null || pr.match > this.peerProgress(best).match) best = id;
     }
     if (best !== null) this.transferLeadership(best);
+  }
+
+  /**
+   * Witness leader, each tick: hands over if it can; after WITNESS_HAND_OVER_ELECTIONS_MAX
+   * election timeouts with no data voter to hand over to, steps down — as CheckQuorum gives
+   * up, which is always safe — keeping its term and its witness's long election timeout, so
+   * that a data voter that can lead campaigns first. Returns whether it still leads.
+   */
+  private witnessKeepsLeading(): boolean {
+    this.handOverFromWitness();
+    this.handOverStalledTicks = this.transferee === null ? this.handOverStalledTicks + 1 : 0;
+    if (this.handOverStalledTicks < WITNESS_HAND_OVER_ELECTIONS_MAX * this.o.electionTimeoutTicks) return true;
+    this.becomeFollower(this.term, null);
+    return false;
+  }
+
+  /** The peer's next record lies below our log: only a snapshot could bring it up to date. */
+  private needsSnapshot(pr: Progress): boolean {
+    return this.log.term(pr.next - 1) === null;
   }
 
   /** Leader: the highest index every data voter holds durably (our own copy once persisted), capped at the commit index. */
@@ -939,6 +978,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     // The window may have opened for several messages: fill it (bounded by the window size).
     for (let i = 0; i < this.o.maxInflightMessages && this.sendAppend(m.from, false); i++);
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+    // A data voter that holds all we hold is as good a target as any: hand over without waiting for a tick.
+    else if (this.isWitness && this.transferee === null && pr.match === this.log.lastIndex() && this.dataVoters.includes(m.from)) this.handOverFromWitness();
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponseMessage, pr: Progress): void {

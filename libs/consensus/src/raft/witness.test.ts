@@ -6,8 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import type { HeartbeatMessage } from './messages';
-import { bytes, Net, voters } from './testkit';
+import { FAST_ELECTION_JITTER_TICKS, WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
+import type { HeartbeatMessage, RaftMessage } from './messages';
+import { bytes, diskOf, Net, voters } from './testkit';
+
+const ELECTION_TICKS = 10; // the testkit's electionTimeoutTicks
 
 const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
 const twoAndWitness = [...voters('n1', 'n2'), witness('w3')];
@@ -25,6 +28,46 @@ function handOver(net: Net, from: string, to: string): void {
     net.stabilize();
   }
 }
+
+/** n1 leads and commits a, b and c on every node; the witness w3 forgets them all, as its driver would. */
+function witnessForgetsABC(net: Net): RaftCore {
+  net.elect('n1');
+  for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
+  net.tick('n1');
+  net.stabilize();
+  const w = net.core('w3');
+  const hold = w.status().dataVotersHold ?? 0;
+  expect(hold).toBe(4);
+  w.compact({ index: logIndex(hold), term: term(1), members: twoAndWitness }, 0);
+  net.process('w3');
+  expect(w.status().firstIndex).toBe(5);
+  return w;
+}
+
+/** Lets `id` campaign and delivers only until it leads (its hand-over may then be under way). */
+function electOnly(net: Net, id: string): void {
+  net.campaign(id);
+  net.processAll();
+  for (let i = 0; i < 20 && net.leaderOf() !== id; i++) net.deliverOnce();
+}
+
+/** Ticks every live node once per round, delivering everything between rounds. */
+function run(net: Net, rounds: number, until: () => boolean = () => false): number {
+  for (let i = 0; i < rounds; i++) {
+    if (until()) return i;
+    for (const id of [...net.cores.keys()]) net.tick(id);
+    net.stabilize();
+  }
+  return rounds;
+}
+
+/** The testkit's bare Raft, and the defaults a node runs with. */
+const SETTINGS = [
+  { name: 'plain', over: {} },
+  { name: 'preVote + checkQuorum', over: { preVote: true, checkQuorum: true } },
+] as const;
+
+const campaignedFrom = (net: Net, id: string): boolean => net.sent.some((m: RaftMessage) => m.from === id && (m.type === 'vote' || m.type === 'preVote'));
 
 describe('raft witness', () => {
   it('reports its role, and counts toward the commit quorum with one data voter down', () => {
@@ -89,7 +132,7 @@ describe('raft witness', () => {
     net.elect('n2');
     expect(net.leaderOf()).not.toBe('n2');
     // The witness's longer timeout fires; n2 votes for it.
-    net.elect('w3');
+    electOnly(net, 'w3');
     expect(net.leaderOf()).toBe('w3');
     expect(net.core('w3').propose(bytes('at-witness'))).toEqual({ ok: false, reason: 'transferring' });
     // Its heartbeats and the transfer run until n2 leads with every record.
@@ -120,16 +163,7 @@ describe('raft witness', () => {
 
   it('forgets its records on compact() with no snapshot behind it, and still brings a data voter up to date when it leads', () => {
     const net = new Net(twoAndWitness);
-    net.elect('n1');
-    for (const d of ['a', 'b', 'c']) propose(net, 'n1', d);
-    net.tick('n1');
-    net.stabilize();
-    const w = net.core('w3');
-    const hold = w.status().dataVotersHold ?? 0;
-    expect(hold).toBe(4);
-    w.compact({ index: logIndex(hold), term: term(1), members: twoAndWitness }, 0);
-    net.process('w3');
-    expect(w.status().firstIndex).toBe(5);
+    witnessForgetsABC(net);
     // n2 misses d; n1 dies: the witness leads with its short log and n2 gets d from it.
     net.isolate('n2');
     propose(net, 'n1', 'd');
@@ -146,5 +180,152 @@ describe('raft witness', () => {
     const hb: HeartbeatMessage = { type: 'heartbeat', from: nodeId('n1'), to: nodeId('w3'), term: term(2), commit: 9 as never, readSeq: 1, dataHold: 7 as never };
     expect(decodeMessage(encodeMessage(hb))).toEqual(hb);
     expect(() => decodeMessage(encodeMessage({ ...hb, dataHold: 10 as never }))).toThrow(/dataHold 10 is beyond its commit 9/);
+  });
+
+  it.each(SETTINGS)('a witness that loses its leader keeps its extra election timeout: the data voter is elected, with no hand-over ($name)', ({ over }) => {
+    const leaderDies = (): Net => {
+      const net = new Net(twoAndWitness, over);
+      net.elect('n1');
+      net.cores.delete('n1');
+      for (const id of ['n2', 'w3']) net.core(id).reportUnreachable(nodeId('n1'));
+      return net;
+    };
+    // A whole election timeout alone: a data voter would have campaigned; the witness must not.
+    const alone = leaderDies();
+    for (let i = 0; i < ELECTION_TICKS; i++) alone.tick('w3');
+    expect(campaignedFrom(alone, 'w3')).toBe(false);
+    // It still campaigns sooner than a full witness timeout would let it.
+    for (let i = 0; i < FAST_ELECTION_JITTER_TICKS; i++) alone.tick('w3');
+    expect(campaignedFrom(alone, 'w3')).toBe(true);
+    // Both tick together: the data voter campaigns first and wins; the witness never leads.
+    const both = leaderDies();
+    run(both, 3 * ELECTION_TICKS, () => both.leaderOf() !== null);
+    expect(both.leaderOf()).toBe('n2');
+    expect(campaignedFrom(both, 'w3')).toBe(false);
+  });
+
+  it('a witness leader hands over to a data voter that answered it, not to the first-listed one, which is dead', () => {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    net.isolate('n2');
+    for (const d of ['a', 'b']) propose(net, 'n1', d);
+    net.cores.delete('n1');
+    net.heal();
+    net.elect('n2'); // refused by the witness, whose log is newer
+    electOnly(net, 'w3');
+    expect(net.leaderOf()).toBe('w3');
+    const ticks = run(net, 4 * ELECTION_TICKS, () => net.leaderOf() === 'n2');
+    expect(net.leaderOf()).toBe('n2');
+    expect(ticks).toBeLessThanOrEqual(2);
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n1')).toBe(false);
+  });
+
+  it('a witness leader hands over to the most up-to-date data voter that answered it', () => {
+    const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
+    // One record per append: the data voter that lacks more takes more round trips.
+    const net = new Net(members, { maxEntriesPerMessage: 1, maxInflightMessages: 1 });
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    net.isolate('n2');
+    propose(net, 'n1', 'b');
+    net.isolate('n3');
+    for (const d of ['c', 'd', 'e']) propose(net, 'n1', d);
+    // n1 dies; n3 holds a and b, n2 only a; the witnesses hold everything.
+    net.cores.delete('n1');
+    net.heal();
+    net.elect('n3'); // refused by both witnesses
+    electOnly(net, 'w4');
+    expect(net.leaderOf()).toBe('w4');
+    run(net, 4 * ELECTION_TICKS, () => net.leaderOf() === 'n3' || net.leaderOf() === 'n2');
+    expect(net.leaderOf()).toBe('n3');
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n2')).toBe(false);
+  });
+
+  it('a witness installs a snapshot position: it drops every record (a stale suffix too), keeps its term, and votes by that position', () => {
+    const members = twoAndWitness;
+    const net = new Net(members);
+    // n1 and n2 hold records of term 2; the witness holds a record of term 1 at index 3 that never committed.
+    net.start('n1', diskOf(2, [1, 1, 2, 2, 2]));
+    net.start('n2', diskOf(2, [1, 1, 2, 2, 2]));
+    net.start('w3', diskOf(1, [1, 1, 1]));
+    net.isolate('w3');
+    net.elect('n1');
+    propose(net, 'n1', 'x');
+    const leader = net.core('n1').status();
+    expect(leader.commitIndex).toBe(7);
+    const t = leader.term;
+    net.core('n1').compact({ index: logIndex(7), term: t, members }, 0);
+    net.process('n1');
+    net.heal();
+    for (let i = 0; i < 5; i++) {
+      net.tick('n1');
+      net.stabilize();
+    }
+    expect(net.sent.some((m) => m.type === 'snapshot' && m.to === 'w3')).toBe(true);
+    const check = (currentTerm: number): void => {
+      const w = net.core('w3').status();
+      expect(w.firstIndex).toBe(8);
+      expect(w.lastIndex).toBe(7);
+      expect(w.commitIndex).toBe(7);
+      expect(w.term).toBe(currentTerm);
+      const disk = net.disks.get('w3');
+      expect(disk?.snapshot).toMatchObject({ index: 7, term: t });
+      expect(disk?.entries).toEqual([]);
+      expect(disk?.hardState?.term).toBe(currentTerm);
+    };
+    check(t);
+    // It votes by the position: a candidate holding less is refused, one holding as much is granted.
+    const ask = (from: string, voteTerm: number, lastIndex: number, lastTerm: number): boolean => {
+      const before = net.sent.length;
+      net.core('w3').step({ type: 'vote', from: nodeId(from), to: nodeId('w3'), term: term(voteTerm), lastIndex: logIndex(lastIndex), lastTerm: term(lastTerm), transfer: false });
+      net.process('w3');
+      const answer = net.sent.slice(before).find((m) => m.type === 'voteResponse');
+      if (answer?.type !== 'voteResponse') throw new Error('no vote response');
+      net.queue = [];
+      return !answer.reject;
+    };
+    expect(ask('n2', t + 1, 5, 2)).toBe(false);
+    expect(ask('n2', t + 2, 6, t)).toBe(false);
+    expect(ask('n2', t + 3, 7, t)).toBe(true);
+    // The same after a restart from its disk, which kept its term and vote.
+    const disk = net.disks.get('w3');
+    if (disk === undefined) throw new Error('no disk');
+    expect(disk.hardState?.vote).toBe('n2');
+    net.start('w3', disk);
+    check(t + 3);
+    expect(ask('n1', t + 4, 6, t)).toBe(false);
+    expect(ask('n1', t + 5, 7, t)).toBe(true);
+  });
+
+  it.each(SETTINGS)('a witness leader whose only live data voter is below its forgotten records steps down, and a data voter leads once one is back ($name)', ({ over }) => {
+    const net = new Net(twoAndWitness, over);
+    const w = witnessForgetsABC(net);
+    // n1 goes down; n2 comes back with its disk lost: the witness cannot bring it up to date.
+    net.cores.delete('n1');
+    net.applied.delete('n2');
+    net.start('n2');
+    electOnly(net, 'w3');
+    expect(net.leaderOf()).toBe('w3');
+    const ledTerm = w.status().term;
+    run(net, (WITNESS_HAND_OVER_ELECTIONS_MAX + 1) * ELECTION_TICKS, () => net.leaderOf() !== 'w3');
+    expect(net.leaderOf()).toBeNull();
+    expect(w.status().term).toBe(ledTerm); // stepping down changes no term
+    expect(net.sent.some((m) => m.type === 'timeoutNow' && m.to === 'n2')).toBe(false);
+    expect(net.sent.some((m) => m.type === 'snapshot')).toBe(false);
+    // n1 comes back with its disk: a data voter leads, n2 gets every record, writes go on.
+    const disk = net.disks.get('n1');
+    if (disk === undefined) throw new Error('no disk');
+    net.applied.delete('n1');
+    net.start('n1', disk);
+    run(net, 12 * ELECTION_TICKS, () => {
+      const l = net.leaderOf();
+      return l === 'n1' || l === 'n2';
+    });
+    const leader = net.leaderOf();
+    expect(leader === 'n1' || leader === 'n2').toBe(true);
+    propose(net, leader ?? '', 'd');
+    run(net, 2);
+    expect(net.appliedData('n1')).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
   });
 });
