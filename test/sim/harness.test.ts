@@ -53,6 +53,34 @@ describe('SimDisk', () => {
     expect(() => disk.append(entries(2, 2, 2))).toThrow(/snapshot/);
   });
 
+  it('carries out a rewrite (a cut and records after it) as one write: a crash leaves the old log or the new one', () => {
+    const terms = (d: SimDisk) => d.load().entries.map((e) => `${e.index}@${e.term}`);
+    for (const viaTruncate of [false, true]) {
+      const disk = new SimDisk();
+      disk.append(entries(1, 5, 1));
+      disk.fsync();
+      expect(disk.persistLog(viaTruncate ? 2 : null, entries(3, 5, 2))).toBe(true);
+      disk.crash(0);
+      expect(terms(disk)).toEqual(['1@1', '2@1', '3@1', '4@1', '5@1']);
+      disk.persistLog(viaTruncate ? 2 : null, entries(3, 5, 2));
+      disk.crash(1);
+      expect(terms(disk)).toEqual(['1@1', '2@1', '3@2', '4@2', '5@2']);
+    }
+    // An append past the end rewrites nothing.
+    const plain = new SimDisk();
+    plain.append(entries(1, 2, 1));
+    expect(plain.persistLog(null, entries(3, 3, 1))).toBe(false);
+  });
+
+  it("models a storage that makes a rewrite's cut durable before its records ('cut_first'): a crash keeps the cut alone", () => {
+    const disk = new SimDisk('cut_first');
+    disk.append(entries(1, 5, 1));
+    disk.fsync();
+    disk.persistLog(null, entries(3, 5, 2));
+    disk.crash(0);
+    expect(disk.load().entries.map((e) => e.index)).toEqual([1, 2]);
+  });
+
   it('keeps the log after a snapshot that matches it and drops a log that does not', () => {
     const keep = new SimDisk();
     keep.append(entries(1, 5, 1));

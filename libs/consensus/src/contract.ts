@@ -123,7 +123,11 @@ export interface Ready<M extends BaseMessage = BaseMessage> {
   readonly truncateAfter: LogIndex | null;
   /**
    * Records to append. If `entries[0].index` is at or below the last stored index, storage
-   * first truncates its log from that index (a follower's conflicting suffix).
+   * first truncates its log from that index (a follower's conflicting suffix, a Multi-Paxos
+   * acceptor accepting a slot again). A cut with records after it is one atomic step: a
+   * crash leaves the log as it was or as it is after the append, never cut alone — the cut
+   * records may have been acknowledged, and a Paxos acceptor may not forget an acceptance
+   * until the one replacing it is durable.
    */
   readonly entries: readonly Entry[];
   /** Whether the persist above must be fsync'd before `messages` are sent. */

@@ -4,8 +4,9 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SnapshotMeta } from '@quorumlite/consensus';
 import { logIndex, nodeId, term } from '@quorumlite/consensus';
-import { DurableLog, type DurableLogOptions } from './durable-log';
+import { DurableLog, REWRITE_FILE, type DurableLogOptions } from './durable-log';
 import { StorageError } from './errors';
+import { encodeRecords } from './record';
 import { entries, entry, makeTempDir, plain, removeTempDir, segmentNames, flipByte } from './test-support';
 
 const FIRST_SEGMENT = '00000000000000000001.seg';
@@ -145,6 +146,44 @@ describe('DurableLog: suffix truncation', () => {
     reopened = await open();
     expect(plain(reopened.loaded.entries)).toEqual(plain([entry(1, 9)]));
     await reopened.log.close();
+  });
+});
+
+describe('DurableLog: a rewrite is atomic', () => {
+  it('leaves no rewrite file once the flush returns, and an append never writes one', async () => {
+    const { log } = await open({ segmentBytesMax: 256 });
+    log.append(entries(1, 40, 1, 20));
+    await log.flush(false);
+    expect(await fs.readdir(dir)).not.toContain(REWRITE_FILE);
+    log.append(entries(12, 14, 2, 20));
+    await log.flush(false);
+    expect(await fs.readdir(dir)).not.toContain(REWRITE_FILE);
+    await log.close();
+    const { log: again, loaded } = await open({ segmentBytesMax: 256 });
+    expect(plain(loaded.entries)).toEqual(plain([...entries(1, 11, 1, 20), ...entries(12, 14, 2, 20)]));
+    await again.close();
+  });
+
+  it('carries out at open a rewrite whose file a crash left, over any part of it the segments hold', async () => {
+    await writeLog((log) => log.append(entries(1, 10)));
+    const rewrite = path.join(dir, REWRITE_FILE);
+    // The file of a rewrite of 6..8, and the log already cut after 5 with record 6 written.
+    await writeLog((log) => log.append([entry(6, 2, 'new-6')]));
+    await fs.writeFile(rewrite, encodeRecords([entry(6, 2, 'new-6'), entry(7, 2, 'new-7'), entry(8, 2, 'new-8')]));
+    const { log, loaded } = await open();
+    const expected = plain([...entries(1, 5), entry(6, 2, 'new-6'), entry(7, 2, 'new-7'), entry(8, 2, 'new-8')]);
+    expect(plain(loaded.entries)).toEqual(expected);
+    expect(await fs.readdir(dir)).not.toContain(REWRITE_FILE);
+    await log.close();
+    const again = await open();
+    expect(plain(again.loaded.entries)).toEqual(expected);
+    await again.log.close();
+  });
+
+  it('refuses a rewrite file that does not continue the log, naming the file', async () => {
+    await writeLog((log) => log.append(entries(1, 5)));
+    await fs.writeFile(path.join(dir, REWRITE_FILE), encodeRecords([entry(9, 2)]));
+    await expect(open()).rejects.toThrow(`${path.join(dir, REWRITE_FILE)} is corrupt: it holds records from index 9, but the log holds 1..5`);
   });
 });
 

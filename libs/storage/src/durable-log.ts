@@ -6,13 +6,15 @@ import { assertNever, logIndex } from '@quorumlite/consensus';
 import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
 import { ioError, StorageError } from './errors';
 import { ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeChunksFully, writeFileAtomic } from './files';
-import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryChunks } from './record';
+import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryChunks, encodeRecords, firstRecordIndex, scanSegment } from './record';
 import { recoverSegments, type CompactionPoint } from './recovery';
 import { segmentFiles, segmentName } from './segment-files';
 
 export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 export const STATE_FILE = 'state';
 export const COMPACTION_FILE = 'snapshot.meta';
+/** A rewrite's records, durable before its cut (see runPendingOps); present only while one is in flight. */
+export const REWRITE_FILE = 'rewrite';
 const STATE_MAGIC = 'QLHS';
 const COMPACTION_MAGIC = 'QLCP';
 
@@ -49,7 +51,7 @@ interface Segment {
 type PendingOp =
   | { readonly kind: 'create'; readonly segment: Segment; readonly previous: Segment | null }
   | { readonly kind: 'write'; readonly segment: Segment; readonly at: number; entries: Entry[]; bytes: number }
-  | { readonly kind: 'truncate'; readonly segment: Segment; readonly bytes: number; readonly later: readonly Segment[] };
+  | { readonly kind: 'truncate'; readonly from: number; readonly segment: Segment; readonly bytes: number; readonly later: readonly Segment[] };
 
 interface CompactionRecord {
   readonly meta: SnapshotMeta;
@@ -106,13 +108,36 @@ export class DurableLog {
     if (recovery.segments.length > 0) await fsyncDir(dir);
     const segments = recovery.segments.map((s) => ({ ...s, handle: null, writtenBytes: s.bytes, syncedBytes: s.bytes }));
     const log = new DurableLog(dir, segmentBytesMax, segments, point.index);
+    const entries = await log.finishRewrite(recovery.entries);
     const loaded: LoadedLog = {
       hardState,
       snapshot: compaction?.meta ?? null,
-      entries: recovery.entries,
+      entries,
       repairedTailBytes: recovery.repairedTailBytes,
     };
     return { log, loaded };
+  }
+
+  /**
+   * A rewrite file left by a crash is durable in full (it is renamed into place), so the
+   * rewrite happened: carry it out again over whatever part of it reached the segments.
+   * Returns the log's records after it.
+   */
+  private async finishRewrite(recovered: Entry[]): Promise<Entry[]> {
+    const file = path.join(this.dir, REWRITE_FILE);
+    const bytes = await readFileIfExists(file);
+    if (bytes === null) return recovered;
+    const records = decodeRecords(bytes, file);
+    const first = records[0];
+    if (first === undefined || first.index <= this.compactionIndex || first.index > this.last + 1) {
+      const at = first === undefined ? 'no records' : `records from index ${first.index}`;
+      throw new StorageError('corrupt', `${file} is corrupt: it holds ${at}, but the log holds ${this.compactionIndex + 1}..${this.last}`, { file });
+    }
+    this.append(records);
+    await this.flush(true);
+    await removeFile(file);
+    await fsyncDir(this.dir);
+    return [...recovered.filter((e) => e.index < first.index), ...records];
   }
 
   /** The first index after the compaction point: records before it are never rewritten. */
@@ -323,7 +348,7 @@ export class DurableLog {
     segment.offsets.length = index - segment.firstIndex;
     segment.bytes = cut;
     const later = this.segments.splice(i + 1);
-    if (later.length > 0 || !this.trimBuffered(segment, cut)) this.ops.push({ kind: 'truncate', segment, bytes: cut, later });
+    if (later.length > 0 || !this.trimBuffered(segment, cut)) this.ops.push({ kind: 'truncate', from: index, segment, bytes: cut, later });
     this.last = index - 1;
   }
 
@@ -384,10 +409,29 @@ export class DurableLog {
     }
   }
 
+  /**
+   * A cut followed by records (a Raft follower's conflicting suffix, a Multi-Paxos acceptor
+   * accepting a slot again, which hands storage every record from that slot on) is a rewrite,
+   * and must be atomic: the records after the cut may have been acknowledged (a Multi-Paxos
+   * acceptor's unchanged slots after the rewritten one, or the slot's old value, which an
+   * acceptor may not forget until the new one is durable), so a power cut that kept the cut
+   * and lost the records after it would forget them. The records of the rewrite are therefore
+   * made durable first in a file of their own (written beside and renamed into place, so it
+   * is whole or absent), then the cut and the writes run as before and are synced, and the
+   * file is removed; open() carries out a rewrite whose file it finds. A crash leaves the old
+   * log or the new one. Only a flush that cuts pays for it (one more file write and directory
+   * fsync); appends never do, and a cut with nothing after it needs no file.
+   */
   private async runPendingOps(): Promise<void> {
     const ops = this.ops;
     this.ops = [];
+    const rewrite = rewrittenRecords(ops);
+    if (rewrite.length > 0) await writeFileAtomic(path.join(this.dir, REWRITE_FILE), encodeRecords(rewrite));
     for (const op of ops) await this.runOp(op);
+    if (rewrite.length === 0) return;
+    await this.syncDirty();
+    await removeFile(path.join(this.dir, REWRITE_FILE));
+    await fsyncDir(this.dir);
   }
 
   private async runOp(op: PendingOp): Promise<void> {
@@ -496,6 +540,37 @@ export class DurableLog {
     this.compactionIndex = meta.index;
     this.last = meta.index;
   }
+}
+
+/**
+ * The records a batch of operations leaves after its lowest cut (none when it cuts nothing or
+ * writes nothing after its cut): the cut is at records[0].index.
+ */
+function rewrittenRecords(ops: readonly PendingOp[]): Entry[] {
+  let from: number | null = null;
+  let records: Entry[] = [];
+  for (const op of ops) {
+    if (op.kind === 'truncate') {
+      if (from === null || op.from < from) {
+        from = op.from;
+        records = [];
+      } else {
+        records.length = op.from - from;
+      }
+    } else if (op.kind === 'write' && from !== null) {
+      records.push(...op.entries);
+    }
+  }
+  return records;
+}
+
+/** Records a rewrite file holds: all good, or the file is damaged (it is never torn). */
+function decodeRecords(bytes: Buffer, file: string): Entry[] {
+  const scan = scanSegment(bytes, firstRecordIndex(bytes), 0);
+  if (scan.problem !== null || scan.entries.length === 0) {
+    throw new StorageError('corrupt', `${file} is corrupt: ${scan.problem?.reason ?? 'it holds no records'}`, { file, offset: scan.goodBytes });
+  }
+  return scan.entries;
 }
 
 function isWhollyBelow(segment: Segment | undefined, keepFrom: number): boolean {

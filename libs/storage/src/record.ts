@@ -113,6 +113,14 @@ export function encodeEntryChunks(entries: readonly Entry[], bytes: number): Uin
   return chunks;
 }
 
+/** Records one after another, as a segment holds them; `bytes` is their encoded size when the caller knows it. */
+export function encodeRecords(records: readonly Entry[], bytes = records.reduce((n, e) => n + encodedEntryBytes(e), 0)): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const e of records) at = encodeEntryInto(e, out, at);
+  return out;
+}
+
 /**
  * Why a record could not be read. `mayBeTorn` problems (short, bad length, bad checksum) are
  * what a crash during a write leaves behind; the others are damage whatever their position.
@@ -196,6 +204,12 @@ function bodyProblem(buf: Buffer, body: number, expected: number): string | null
   const kind = buf.readUInt8(body + 17);
   if (kindFromCode(kind) === null) return `record for index ${expected} has unknown kind ${kind}`;
   return null;
+}
+
+/** The index the first record of `buf` claims (0 when it is too short to hold one); scanSegment checks it. */
+export function firstRecordIndex(buf: Buffer): number {
+  if (buf.length < RECORD_HEADER_BYTES + ENTRY_BODY_FIXED_BYTES) return 0;
+  return Math.max(0, readU64(buf, RECORD_HEADER_BYTES + 1));
 }
 
 /**

@@ -274,7 +274,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const early = this.state === 'leader' && !hardChanged;
     const rd: Ready<PaxosMessage> = {
       hardState: hardChanged ? toHardState({ promised: this.promised }) : null,
-      // A changed slot is written again from there on (storage cuts at entries[0]).
+      // A changed slot is written again from there on: storage cuts at entries[0] and appends
+      // as one atomic step, so a power cut never forgets the slots after it (acknowledged).
       truncateAfter: null,
       entries,
       mustSync: entries.length > 0 || hardChanged,

@@ -6,7 +6,9 @@
  *
  * Storage keeps the same dense sequence of records, holes included: a changed slot makes the
  * next Ready hand storage every record from that slot on (storage cuts its copy there and
- * appends), so a restart reads back exactly the slots, holes and ballots held here.
+ * appends, as one atomic step: the slot's old value and the slots after it were acknowledged,
+ * and a crash must not leave the cut without them), so a restart reads back exactly the
+ * slots, holes and ballots held here.
  *
  *   offset ─┬─ slots[0] … ─ stable ─ … changed since the last persist … ─ last
  *           └ (offset, offsetBallot): the last compacted slot, known only by position

@@ -66,6 +66,22 @@ export function parseHardState(h: HardState | null): RaftHardState {
   return { term: readCount(h, 'term'), vote: (vote ?? null) as NodeId | null, commit: readCount(h, 'commit') };
 }
 
+/**
+ * The hard state to boot with. Storage makes a Ready's records durable before its hard state
+ * (libs/storage writes the state file after the records' fdatasync), so a power cut between
+ * the two leaves records, or a snapshot, of a term the state file never reached: a follower
+ * that took a new leader's records in the Ready that raised its term — and that may, in the
+ * same Ready, have granted its vote in that term. The node had reached that term: it boots
+ * in it with its vote counted as given, to itself, so it grants none in that term (it may have
+ * granted one it no longer knows). Never less safe than the term it lost.
+ */
+export function recoverHardState(p: PersistedState, hard: RaftHardState, self: NodeId): RaftHardState {
+  let seen = p.snapshot?.term ?? 0;
+  for (const e of p.entries) seen = Math.max(seen, e.term);
+  if (seen <= hard.term) return hard;
+  return { term: seen, vote: self, commit: hard.commit };
+}
+
 /** The boot state must be a log the driver could have written: contiguous, terms in order. */
 export function validatePersisted(p: PersistedState, hard: RaftHardState): void {
   const snapIndex = p.snapshot?.index ?? 0;

@@ -24,7 +24,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { parseHardState, raftOptions, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
+import { parseHardState, raftOptions, recoverHardState, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
 import { MemoryLog } from '../common/log';
 import type {
   AppendMessage,
@@ -153,7 +153,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   constructor(options: CoreOptions, persisted: PersistedState) {
     validateOptions(options);
-    const hard = parseHardState(persisted.hardState);
+    const stored = parseHardState(persisted.hardState);
+    const hard = recoverHardState(persisted, stored, options.id);
     validatePersisted(persisted, hard);
     this.o = options;
     this.raftOptions = raftOptions(options.protocolOptions);
@@ -168,7 +169,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.log.checkAll();
     this.term = hard.term;
     this.vote = hard.vote;
-    this.prevHard = hard;
+    // A recovered term (recoverHardState) differs from what is stored: the first Ready writes it.
+    this.prevHard = stored;
     this.readOnly = new ReadOnly(this.id, this.voters);
     this.becomeFollower(this.term, null);
     this.prevSoft = this.softState();

@@ -1,6 +1,6 @@
 /** Leader election (§5.2, §9.6 PreVote, §6.2 CheckQuorum / leader lease, §3.10 transfer). */
 import { describe, expect, it } from 'vitest';
-import { nodeId, term } from '../contract';
+import { logIndex, nodeId, term } from '../contract';
 import type { RaftMessage, VoteRequestMessage, VoteResponseMessage } from './messages';
 import { Net, observer, options, voters } from './testkit';
 import { FAST_ELECTION_JITTER_TICKS, RaftCore } from './core';
@@ -30,6 +30,23 @@ describe('raft election', () => {
     }
     expect(draws).toEqual([10]);
     expect(t).toBe(19);
+  });
+
+  it('boots after a power cut that kept the records of a new term and lost the hard state raising it, and grants no vote in that term', () => {
+    // Storage syncs a Ready's records before its state file: the Ready that took term 5's
+    // records (and maybe granted a vote in term 5) left only the records.
+    const e = (index: number, t: number) => ({ index: logIndex(index), term: term(t), kind: 'command' as const, data: new Uint8Array([index]) });
+    const core = new RaftCore(options('n1', three), { hardState: { term: 1, vote: null, commit: 1 }, snapshot: null, entries: [e(1, 1), e(2, 5)] });
+    expect(core.status().term).toBe(5);
+    const rd = core.ready();
+    expect(rd.hardState).toEqual({ term: 5, vote: 'n1', commit: 1 });
+    core.advance();
+    const ask = (t: number): VoteRequestMessage => ({ type: 'vote', from: nodeId('n2'), to: nodeId('n1'), term: term(t), lastIndex: logIndex(2), lastTerm: term(5), transfer: false });
+    core.step(ask(5));
+    expect(core.ready().messages).toMatchObject([{ type: 'voteResponse', reject: true }]);
+    core.advance();
+    core.step(ask(6));
+    expect(core.ready().messages).toMatchObject([{ type: 'voteResponse', reject: false, term: 6 }]);
   });
 
   it('rejects a random source outside [0, 1)', () => {

@@ -2,6 +2,13 @@
  * A node's simulated disk: a durable image plus a page cache of writes not yet fsync'd.
  * Reads see the page cache; fsync makes it durable; a crash keeps only the durable image
  * plus some prefix of the unsynced writes (the OS may have flushed part of them).
+ *
+ * A rewrite — a cut with records after it in one persist (a Raft follower's conflicting
+ * suffix, a Multi-Paxos acceptor accepting a slot again) — is one write, as in libs/storage,
+ * which makes its records durable in a file of their own before it cuts: a crash leaves the
+ * old log or the new one (`RewriteModel` 'atomic'). 'cut_first' is a storage that makes the
+ * cut durable at once and writes the records after it like any append (what libs/storage
+ * did before): the simulator must catch a protocol that acknowledged the records it cut.
  */
 import type { Entry, HardState, PersistedState, SnapshotMeta } from '../contract';
 import type { AppliedLog } from './checker';
@@ -88,8 +95,11 @@ class DiskImage {
   }
 }
 
+export type RewriteModel = 'atomic' | 'cut_first';
+
 type DiskWrite =
   | { readonly kind: 'hard_state'; readonly hardState: HardState }
+  /** Cuts the log after entries[0].index - 1 when it reaches that far, then appends. */
   | { readonly kind: 'append'; readonly entries: readonly Entry[] }
   | { readonly kind: 'snapshot'; readonly snapshot: StoredSnapshot; readonly keepLog?: boolean }
   | { readonly kind: 'truncate'; readonly afterIndex: number };
@@ -98,6 +108,8 @@ export class SimDisk {
   private durable = new DiskImage();
   private cache = new DiskImage();
   private unsynced: DiskWrite[] = [];
+
+  constructor(private readonly rewrite: RewriteModel = 'atomic') {}
 
   /** What the node holds now (page cache view). */
   lastIndex(): number {
@@ -131,29 +143,58 @@ export class SimDisk {
   }
 
   /**
-   * Append Ready.entries; a first index at or below the last stored one truncates the
-   * conflicting suffix first. Records must stay contiguous and after the snapshot.
+   * Ready.truncateAfter and Ready.entries of one persist: forget the records after
+   * `truncateAfter` (when not null), then append, cutting from entries[0].index when it is at
+   * or below the last stored one. Records must stay contiguous and after the snapshot. A cut
+   * followed by records is a rewrite (see the top of this file); returns whether this was one.
    */
-  append(entries: readonly Entry[]): void {
+  persistLog(truncateAfter: number | null, entries: readonly Entry[]): boolean {
     const first = entries[0];
-    if (first === undefined) return;
+    if (first === undefined) {
+      if (truncateAfter !== null) this.truncateAfter(truncateAfter);
+      return false;
+    }
+    if (truncateAfter !== null) this.checkCut(truncateAfter);
+    const cutAfter = first.index - 1;
+    const rewrite = cutAfter < this.cache.lastIndex();
+    this.checkAppend(entries, Math.min(this.cache.lastIndex(), truncateAfter ?? Infinity));
+    if (rewrite && this.rewrite === 'cut_first') {
+      this.fsync();
+      this.write({ kind: 'truncate', afterIndex: cutAfter });
+      this.fsync();
+    }
+    // Entries start right after the cut (checkAppend), and an append cuts there: one write.
+    this.write({ kind: 'append', entries });
+    return rewrite;
+  }
+
+  /** Append Ready.entries (see persistLog). */
+  append(entries: readonly Entry[]): void {
+    this.persistLog(null, entries);
+  }
+
+  private checkAppend(entries: readonly Entry[], lastAfterCut: number): void {
+    const first = entries[0]!;
     const c = this.cache;
     if (first.index <= c.offset) {
       throw new CoreContractError(`Ready.entries start at ${first.index}, inside the snapshot/compacted prefix ending at ${c.offset}`);
     }
-    if (first.index > c.lastIndex() + 1) {
-      throw new CoreContractError(`Ready.entries start at ${first.index}, leaving a gap after the last stored index ${c.lastIndex()}`);
+    if (first.index > lastAfterCut + 1) {
+      throw new CoreContractError(`Ready.entries start at ${first.index}, leaving a gap after the last stored index ${lastAfterCut}`);
     }
     entries.forEach((e, k) => {
       if (e.index !== first.index + k) throw new CoreContractError(`Ready.entries are not contiguous at ${e.index}`);
     });
-    this.write({ kind: 'append', entries });
   }
 
-  /** Ready.truncateAfter: forget the records after `index` (an unsynced truncation a crash may undo). */
-  truncateAfter(index: number): void {
+  private checkCut(index: number): void {
     const c = this.cache;
     if (index < c.offset) throw new CoreContractError(`Ready.truncateAfter ${index} reaches into the snapshot/compacted prefix ending at ${c.offset}`);
+  }
+
+  /** Ready.truncateAfter alone: forget the records after `index` (an unsynced truncation a crash may undo). */
+  truncateAfter(index: number): void {
+    this.checkCut(index);
     this.write({ kind: 'truncate', afterIndex: index });
   }
 

@@ -1,4 +1,5 @@
 /** What a simulation run is configured with; every knob has a default tuned for short runs. */
+import type { RewriteModel } from './disk';
 import { assertNever, type BaseMessage, type CoreOptions, type ProtocolModule, type ProtocolOptionSpec, type ProtocolOptionValue } from '../contract';
 
 export interface FaultOptions {
@@ -32,6 +33,14 @@ export interface FaultOptions {
    * core's early messages sent at once — what a node does while its disk is slow.
    */
   readonly heldUntilPersist: number;
+  /**
+   * Per persist that rewrites records (a cut with records after it): probability that the
+   * power fails once storage has written them and before the fsync — the point where a
+   * storage whose rewrite is not atomic has cut records its node acknowledged and not yet
+   * written their replacement. Drawn from its own seeded stream, so a schedule changes only
+   * where such a cut happens.
+   */
+  readonly powerCutDuringRewrite: number;
 }
 
 export interface WorkloadOptions {
@@ -81,6 +90,8 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly livenessTicksMax?: number;
   /** Keep the last trace lines so a failure can print them. */
   readonly verbose?: boolean;
+  /** How a node's disk carries out a rewrite (sim/disk.ts): 'atomic' (default, as libs/storage does). */
+  readonly diskRewrite?: RewriteModel;
 }
 
 export const DEFAULT_FAULTS: FaultOptions = {
@@ -100,6 +111,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   transferLeadership: 0.03,
   tickSkew: 0.1,
   heldUntilPersist: 0.25,
+  powerCutDuringRewrite: 0.2,
 };
 
 export const NO_FAULTS: FaultOptions = {
@@ -111,6 +123,7 @@ export const NO_FAULTS: FaultOptions = {
   heal: 1,
   crash: 0,
   transferLeadership: 0,
+  powerCutDuringRewrite: 0,
 };
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {

@@ -45,6 +45,13 @@ import {
   type WorkloadOptions,
 } from './options';
 
+/** Thrown by the simulated persist port when the power fails inside it: the carrier stops there. */
+class PowerCut extends Error {
+  constructor() {
+    super('power cut inside a persist');
+  }
+}
+
 /** Most Ready rounds one stimulus may cause before the core is declared stuck in a loop. */
 const READY_ROUNDS_MAX = 1_000;
 const TRACE_TAIL_LINES_MAX = 400;
@@ -78,6 +85,8 @@ export interface SimStats {
   readFailures: number;
   /** Ticks and messages a leader stepped while a persist of its was in flight. */
   steppedDuringPersist: number;
+  /** Power cuts inside a persist that rewrote records (FaultOptions.powerCutDuringRewrite). */
+  powerCutsDuringRewrite: number;
   /** Messages takeEarlyMessages() let leave during a persist. */
   earlyMessagesSent: number;
 }
@@ -172,12 +181,15 @@ class Simulation<M extends BaseMessage> {
     leaderElections: 0, highestTerm: 0, messagesSent: 0, messagesDelivered: 0, messagesLost: 0,
     messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
     crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
-    steppedDuringPersist: 0, earlyMessagesSent: 0,
+    steppedDuringPersist: 0, earlyMessagesSent: 0, powerCutsDuringRewrite: 0,
   };
+  /** Entropy for power cuts inside a rewrite only, so they leave every other draw of a schedule as it was. */
+  private readonly rewriteCutRandom: () => number;
 
   constructor(private readonly options: SimOptions<M>) {
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new Error(`nodes must be a positive integer, got ${options.nodes}`);
     this.random = seededRandom(options.seed);
+    this.rewriteCutRandom = seededRandom(Math.imul(options.seed, 0x2c1b3c6d) ^ 0x297a2d39);
     this.protocol = options.protocol;
     this.checker = new SafetyChecker(options.protocol.logMatching);
     const roles = memberRoles(options);
@@ -218,7 +230,7 @@ class Simulation<M extends BaseMessage> {
     this.protocol.validate(this.coreOptionsFor(this.ids[0]!));
     for (const id of this.ids) {
       const node: SimNode<M> = {
-        id, disk: new SimDisk(), witness: this.roleOf(id) === 'witness', core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
+        id, disk: new SimDisk(this.options.diskRewrite), witness: this.roleOf(id) === 'witness', core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
         sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [],
       };
       this.nodes.set(id, node);
@@ -311,9 +323,9 @@ class Simulation<M extends BaseMessage> {
     this.drain(node);
   }
 
-  private crash(node: SimNode<M>): void {
+  private crash(node: SimNode<M>, random: () => number = this.random): void {
     const unsynced = node.disk.unsyncedCount();
-    const lost = node.disk.crash(Math.floor(this.random() * (unsynced + 1)));
+    const lost = node.disk.crash(Math.floor(random() * (unsynced + 1)));
     node.core = null;
     node.role = 'down';
     node.staged.clear();
@@ -452,9 +464,13 @@ class Simulation<M extends BaseMessage> {
   private crashSomeone(): void {
     const running = this.running();
     if (this.ids.length - running.length >= this.faults.crashedNodesMax || running.length === 0) return;
-    const victim = running[Math.floor(this.random() * running.length)]!;
-    this.crash(victim);
-    const down = this.faults.downTicksMin + this.random() * (this.faults.downTicksMax - this.faults.downTicksMin);
+    this.crashFor(running[Math.floor(this.random() * running.length)]!, this.random);
+  }
+
+  /** Crashes `victim` and schedules its restart, drawing from `random`. */
+  private crashFor(victim: SimNode<M>, random: () => number): void {
+    this.crash(victim, random);
+    const down = this.faults.downTicksMin + random() * (this.faults.downTicksMax - this.faults.downTicksMin);
     this.queue.push(this.now + down, { kind: 'restart', node: victim.id });
   }
 
@@ -552,6 +568,8 @@ class Simulation<M extends BaseMessage> {
       if (round > READY_ROUNDS_MAX) throw new CoreContractError(`${node.id} produced more than ${READY_ROUNDS_MAX} Readys for one stimulus`);
       if (core.hasReady()) {
         const applied = this.handleReady(node, core, core.ready());
+        // The power failed inside the persist: the rest of the Ready died with the node.
+        if (node.core !== core) return;
         core.advance();
         if (applied && this.options.compactionPoint !== 'during_apply') this.maybeCompact(node, core);
         continue;
@@ -566,7 +584,13 @@ class Simulation<M extends BaseMessage> {
   /** Carries out one Ready through the driver's carrier, with this node's simulated ports; true when it applied records. */
   private handleReady(node: SimNode<M>, core: ConsensusCore<M>, rd: Ready<M>): boolean {
     const becameLeader = this.observeSoftState(node, rd);
-    const carried = carryOutReady(rd, this.portsOf(node));
+    let carried: boolean | Promise<boolean>;
+    try {
+      carried = carryOutReady(rd, this.portsOf(node));
+    } catch (e: unknown) {
+      if (e instanceof PowerCut) return false;
+      throw e;
+    }
     if (typeof carried !== 'boolean') throw new CoreContractError('a simulated port completed asynchronously');
     if (becameLeader) {
       this.checker.checkLeaderCompleteness(node.id, rd.softState!.term, (i) => node.disk.heldAt(i, appliedKey));
@@ -617,21 +641,31 @@ class Simulation<M extends BaseMessage> {
   }
 
   private persist(node: SimNode<M>, truncateAfter: LogIndex | null, hardState: HardState | null, entries: readonly Entry[], mustSync: boolean): void {
-    if (truncateAfter !== null) {
-      node.disk.truncateAfter(truncateAfter);
-      this.log(`truncate ${node.id} after ${truncateAfter}`);
-    }
+    if (truncateAfter !== null) this.log(`truncate ${node.id} after ${truncateAfter}`);
     const first = entries[0];
+    const prevTerm = first === undefined ? -1 : (node.disk.termAt(first.index - 1) ?? -1);
+    const rewrite = node.disk.persistLog(truncateAfter, entries);
     if (first !== undefined) {
-      const prevTerm = node.disk.termAt(first.index - 1) ?? -1;
-      node.disk.append(entries);
       this.checker.observeLogWrite(node.id, prevTerm, entries);
-      this.log(`persist ${node.id} entries ${first.index}..${first.index + entries.length - 1} sync=${mustSync}`);
+      this.log(`persist ${node.id} entries ${first.index}..${first.index + entries.length - 1} sync=${mustSync}${rewrite ? ' (rewrite)' : ''}`);
     }
     if (hardState !== null) node.disk.writeHardState(hardState);
     // The write is on its way to the disk: a leader steps what reached it meanwhile.
     if (node.held.length > 0) this.stepDuringPersist(node);
+    if (rewrite && this.powerCutsNow()) {
+      this.stats.powerCutsDuringRewrite += 1;
+      this.log(`power cut ${node.id} during a rewrite, before its fsync`);
+      this.crashFor(node, this.rewriteCutRandom);
+      throw new PowerCut();
+    }
     if (mustSync) node.disk.fsync();
+  }
+
+  /** Whether the power fails inside this rewrite (a crash the fault budget allows). */
+  private powerCutsNow(): boolean {
+    const p = this.faults.powerCutDuringRewrite;
+    if (this.calm || p === 0 || this.ids.length - this.running().length >= this.faults.crashedNodesMax) return false;
+    return this.rewriteCutRandom() < p;
   }
 
   private send(node: SimNode<M>, message: M): void {
