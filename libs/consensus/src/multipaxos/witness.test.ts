@@ -2,7 +2,8 @@
  * Witnesses in Multi-Paxos, one test per rule: an acceptor that promises, accepts and counts
  * toward both quorums but keeps no database; it never runs phase 1, forgets its slots only up
  * to what every data voter durably holds (dataHold), and a data voter that campaigns uses its
- * promise even where it forgot slots, because the data voter holds those itself.
+ * promise even where it forgot slots, because the data voter holds those itself. One that lacks
+ * slots the leader compacted, while it may not forget them, accepts the unchosen slots after.
  */
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
