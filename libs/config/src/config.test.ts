@@ -167,6 +167,12 @@ describe('members', () => {
     expect(c.members.map((m) => m.role)).toEqual(['voter', 'voter', 'witness']);
   });
 
+  it.each(['raft', 'multipaxos'])('refuses under %s witnesses that leave fewer data voters than the failures its quorum survives', (protocol) => {
+    const e = errorOf(() => load([...withFlag('--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002:witness,n3=127.0.0.1:7003:witness'), '--protocol', protocol]));
+    expect(e.key).toBe('members');
+    expect(e.message).toContain('members list 1 data voter and 2 witnesses: a quorum of 2 of 3 survives 1 failure, but 1 may stop every data voter');
+  });
+
   it('names the flag as the source', () => {
     const e = errorOf(() => load(withFlag('--members', 'n1=127.0.0.1:7001:observer')));
     expect(e.message).toBe("config key 'members' (flag --members): must include at least one voter");

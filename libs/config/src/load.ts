@@ -4,7 +4,7 @@
  * key and where its value came from.
  */
 import { isWildcardHost, parseHostPort } from './address';
-import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
+import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, witnessShortfall, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
 import { CONFIG_FLAG, CONFIG_ENV, defaultElectionTimeoutTicks, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
 import { readEnv, readFile, readFlags, type Layer, type Sourced } from './sources';
 import { ConfigError, type MemberConfig, type NodeConfig } from './types';
@@ -164,6 +164,8 @@ function checkMembers(members: readonly MemberConfig[], protocol: ProtocolName, 
     if (!PROTOCOLS[protocol].roles.includes(m.role)) throw fail('members', source, `role '${m.role}' is not supported by protocol '${protocol}' yet (member '${m.id}')`);
   }
   if (!members.some((m) => m.role === 'voter')) throw fail('members', source, 'must include at least one voter');
+  const shortfall = witnessShortfall(members);
+  if (shortfall !== null) throw fail('members', source, shortfall);
 }
 
 function checkSelf(c: NodeConfig, sourceOf: SourceOf): void {

@@ -3,3 +3,4 @@ export * from './prng';
 export { raft } from './raft';
 export * from './registry';
 export * from './driver';
+export { witnessShortfall } from './common';

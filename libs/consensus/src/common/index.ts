@@ -1,5 +1,5 @@
 /** What every protocol needs: quorum counting, per-peer progress, read points, member checks. */
-export { dataVoters, validateMembers, votingMembers, witnesses } from './members';
+export { dataVoters, validateMembers, votingMembers, witnessShortfall, witnesses } from './members';
 export { Inflights, Progress, type ProgressState } from './progress';
 export { hasQuorum, majority, quorumValue, voteResult, type VoteResult } from './quorum';
 export { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';

@@ -1,5 +1,6 @@
 /** Member-list checks every protocol makes before its own (one sentence per impossible list). */
 import { ConsensusError, MEMBER_ROLES, type Member, type MemberRole, type NodeId } from '../contract';
+import { majority } from './quorum';
 
 /**
  * Refuses an empty or duplicated list, an unknown role, a role the protocol does not take
@@ -19,6 +20,32 @@ export function validateMembers(protocol: string, self: NodeId, members: readonl
   }
   if (!seen.has(self)) throw bad(`this node (${self}) must be one of the members.`);
   if (!members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+  const shortfall = witnessShortfall(members);
+  if (shortfall !== null) throw bad(shortfall);
+}
+
+/**
+ * Why witnesses make a member list tolerate fewer failures than its quorum suggests, or null.
+ * A quorum of n voters survives f = n − majority(n) failures, but only a data voter serves and
+ * leads a cluster that writes: a witness keeps no database (a Multi-Paxos witness never runs
+ * phase 1; a Raft witness leads only to hand over to a data voter). With f data voters or fewer,
+ * f failures may stop all of them while a quorum is up, and the cluster stops: 1v2w when its
+ * data voter is down, 2v3w when its two are. 2v1w and 3v2w keep a data voter through f.
+ */
+export function witnessShortfall(members: readonly Pick<Member, 'role'>[]): string | null {
+  const voting = members.filter((m) => m.role === 'voter' || m.role === 'witness').length;
+  const data = members.filter((m) => m.role === 'voter').length;
+  const tolerated = voting - majority(voting);
+  if (data > tolerated) return null;
+  return (
+    `members list ${counted(data, 'data voter')} and ${counted(voting - data, 'witness')}: a quorum of ${majority(voting)} of ${voting} ` +
+    `survives ${counted(tolerated, 'failure')}, but ${tolerated} may stop every data voter, and witnesses keep no database to serve or lead from; ` +
+    `list at least ${tolerated + 1} data voters, or fewer witnesses.`
+  );
+}
+
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : noun.endsWith('s') ? 'es' : 's'}`;
 }
 
 function bad(sentence: string): ConsensusError {

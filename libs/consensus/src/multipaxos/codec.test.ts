@@ -27,6 +27,9 @@ const samples: PaxosMessage[] = [
   { type: 'readIndexResponse', from, to, ballot, requestId: '', index: logIndex(88), reject: false },
 ];
 
+/** What a proposer (a leader or a candidate) sends, always at a ballot it chose. */
+const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prepare', 'accept', 'heartbeat', 'snapshot'];
+
 const plainEntries = (es: readonly Entry[]): unknown => es.map((e) => ({ ...e, data: Array.from(e.data) }));
 const plain = (m: PaxosMessage): unknown =>
   m.type === 'accept' ? { ...m, entries: plainEntries(m.entries) } : m.type === 'promise' ? { ...m, accepted: plainEntries(m.accepted) } : m;
@@ -60,6 +63,19 @@ describe('multipaxos codec', () => {
     expect(() => decodeMessage(bad)).toThrow(/multipaxos message: heartbeat dataHold 44 is beyond its chosen 43/);
     const truncated = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(0) });
     expect(() => decodeMessage(truncated.subarray(0, truncated.length - 1))).toThrow(/truncated before dataHold/);
+  });
+
+  it.each(samples.filter((m) => PROPOSER_TYPES.includes(m.type)).map((m) => [m.type, m] as const))(
+    'refuses ballot 0 in %s messages, which only a proposer sends (its ballots start at round 1), naming the field',
+    (type, m) => {
+      expect(() => decodeMessage(encodeMessage({ ...m, ballot: term(0) }))).toThrow(new RegExp(`multipaxos message: ${type} ballot 0`));
+    },
+  );
+
+  it('takes ballot 0 on an acceptor’s answer: it may have promised nothing yet', () => {
+    for (const m of samples.filter((s) => !PROPOSER_TYPES.includes(s.type))) {
+      expect(decodeMessage(encodeMessage({ ...m, ballot: term(0) })).ballot).toBe(0);
+    }
   });
 
   it('raises only ConsensusError on random and mutated bytes', () => {

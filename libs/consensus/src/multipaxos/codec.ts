@@ -28,6 +28,14 @@ const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as PaxosMessageType]),
 );
 
+/**
+ * What a proposer sends, at a ballot of its own: never 0 (ballotOf's rounds start at 1). An
+ * acceptor takes ballot 0 as a promise like any other, and an Accept at 0 would leave a hole
+ * that carries a value — a disk validatePersisted refuses at the next boot. Answers may carry
+ * 0: an acceptor that has promised nothing yet refuses with its promise.
+ */
+const PROPOSER_TYPES: ReadonlySet<PaxosMessageType> = new Set(['prepare', 'accept', 'heartbeat', 'snapshot']);
+
 /** Slots that may have holes between them: each one as a run of one. */
 function writeSparse(w: WireWriter, entries: readonly Entry[]): void {
   w.uint(entries.length, 'accepted count');
@@ -119,6 +127,7 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const ballot = term(r.uint('ballot'));
+  if (ballot === 0 && PROPOSER_TYPES.has(type)) throw r.bad(`${type} ballot 0: a proposer's ballot is at least 1`);
   const m = readBody(r, type, { from, to, ballot });
   r.end(type);
   return m;

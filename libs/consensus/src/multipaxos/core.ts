@@ -18,9 +18,12 @@
  * hearing the leader starts phase 1 after a randomized timeout, so duelling proposers settle.
  *
  * A witness is an acceptor that keeps no database: it promises and accepts like any other and
- * counts toward both quorums, but never runs phase 1 (a data voter always can when it is up,
- * with the witness's promise), and forgets its slots up to what every data voter durably holds
+ * counts toward both quorums, but never runs phase 1 (a data voter that is up can, with the
+ * witness's promise), and forgets its slots up to what every data voter durably holds
  * (`dataHold` on the leader's heartbeat; see computeDataVotersHold and usableWitnessPromise).
+ * One that lacks slots the leader no longer holds, while it may not forget them yet, is sent
+ * the unchosen slots after them, so a data voter and a witness choose while the other data
+ * voter is down (sendAccepts).
  */
 import {
   ConsensusError,
@@ -410,7 +413,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private tickElection(): void {
     this.electionElapsed++;
     // A witness never runs phase 1: it holds no database to lead with, and a data voter that is
-    // up always wins with its promise (the witness keeps every slot a data voter may lack).
+    // up wins with its promise (the witness keeps every slot a data voter may lack), then
+    // chooses with its acceptances (sendAccepts).
     if (this.isVoter && !this.isWitness && this.electionElapsed >= this.randomizedTimeout) {
       this.electionElapsed = 0;
       this.drawTimeout();
@@ -616,8 +620,29 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const window = pr.mode === 'replicate' ? this.o.maxInflightMessages : 1;
     while (pr.inflight.length < window && pr.mode !== 'snapshot') {
       if (pr.next <= this.slots.firstIndex() - 1) {
-        this.sendSnapshot(pr);
-        return;
+        if (!this.positionWithheld(pr)) {
+          this.sendSnapshot(pr);
+          return;
+        }
+        // A witness that lacks slots we no longer hold, and may not take our snapshot as its
+        // position yet (a data voter has not answered our ballot up to it — one that is down,
+        // say): we send it the slots after our chosen watermark, which is all a choice needs
+        // from it. Without this, 2v1w with a data voter down chooses nothing once the witness
+        // restarts after a change of leader (its right prefix at our ballot then stops at its
+        // first slot of an older ballot) or lags behind our compaction point. Why it is safe:
+        //   - Paxos slots are independent: an acceptor may accept slot s at our ballot without
+        //     holding s-1, and its Accepted names the slots it accepted, which handleAccepted
+        //     counts toward a choice as for any acceptor — phase 2 as the paper has it;
+        //   - nothing here lets it forget: its right prefix, and with it the chosen watermark
+        //     it learns (chosenFor) and the dataHold it may forget up to, stay where they were;
+        //     so usableWitnessPromise's argument is untouched, and a later phase 1 reads from
+        //     its promise every slot it accepted, at its ballot, like any acceptor's;
+        //   - the slots up to our chosen watermark need nothing from it: each is chosen, so a
+        //     quorum of acceptors accepted its value, and every later proposal carries it.
+        // Once every data voter holds our snapshot's slots, heldBy is its right prefix again,
+        // which lacks slots here: it gets the position and goes on from its right prefix.
+        pr.next = this.heldBy(pr) + 1;
+        continue;
       }
       if (pr.next > this.slots.lastIndex()) return;
       const entries = this.slots.slice(pr.next, this.slots.lastIndex(), this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
@@ -633,13 +658,32 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     return Math.min(this.slots.chosenIndex(), pr.prefix);
   }
 
+  /**
+   * A witness takes a snapshot only as its position: it forgets every slot below it. It may
+   * forget only slots every data voter holds (usableWitnessPromise relies on it), so it waits
+   * until they all hold the snapshot's slots (sendAccepts sends it the unchosen ones meanwhile).
+   */
+  private positionWithheld(pr: Peer): boolean {
+    return pr.witness && (this.slots.snapshot()?.index ?? 0) > this.computeDataVotersHold();
+  }
+
+  /**
+   * How far a peer holds what we need from it, where we go on sending after a gap: its right
+   * prefix; but from a witness that lacks slots we no longer hold, while its position is
+   * withheld (sendAccepts), we need only the slots not chosen yet — it holds them up to the
+   * last one it accepted at our ballot without a gap after our chosen watermark.
+   */
+  private heldBy(pr: Peer): number {
+    if (pr.prefix >= this.slots.firstIndex() - 1 || !this.positionWithheld(pr)) return pr.prefix;
+    let held = this.slots.chosenIndex();
+    while (this.acks.get(held + 1)?.has(pr.id) === true) held++;
+    return held;
+  }
+
   private sendSnapshot(pr: Peer): void {
     const snapshot = this.slots.snapshot();
     if (snapshot === null) throw new Error(`multipaxos: ${pr.id} needs slots before ${this.slots.firstIndex()} but there is no snapshot`);
-    // A witness takes a snapshot only as its position: it forgets every slot below it. It may
-    // forget only slots every data voter holds (usableWitnessPromise relies on it), so it waits
-    // until they all hold the snapshot's slots; new slots reach it after that.
-    if (pr.witness && snapshot.index > this.computeDataVotersHold()) return;
+    if (this.positionWithheld(pr)) throw new Error(`multipaxos: a snapshot position for witness ${pr.id} beyond what every data voter holds`);
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot });
     pr.mode = 'snapshot';
     pr.inflight = [];
@@ -670,7 +714,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.sendAccepts(pr);
   }
 
-  /** Where the peer's right prefix ends decides how we go on sending to it. */
+  /** Where the peer's right prefix ends (what it holds of ours: heldBy) decides how we go on sending to it. */
   private learnPrefix(pr: Peer, prefix: number, answeredTo: number): void {
     while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= answeredTo) pr.inflight.shift();
     if (prefix > pr.prefix) {
@@ -681,13 +725,16 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       if (prefix >= (this.slots.snapshot()?.index ?? 0)) this.probe(pr, prefix + 1);
       return;
     }
-    if (pr.prefix + 1 < pr.next && pr.prefix < answeredTo) {
+    const held = this.heldBy(pr);
+    // A witness sent only unchosen slots: its answers without a gap are its progress.
+    if (held > pr.prefix && held >= answeredTo) pr.progressAtTick = this.ticks;
+    if (held + 1 < pr.next && held < answeredTo) {
       // It holds a gap below what it just accepted (an Accept lost, or a slot of an older
-      // ballot): fill it from the end of its right prefix, one Accept at a time.
-      if (pr.mode === 'replicate' || pr.inflight.length === 0) this.probe(pr, pr.prefix + 1);
+      // ballot): fill it from the end of what it holds, one Accept at a time.
+      if (pr.mode === 'replicate' || pr.inflight.length === 0) this.probe(pr, held + 1);
       return;
     }
-    if (pr.mode === 'probe' && pr.prefix >= pr.next - 1) pr.mode = 'replicate';
+    if (pr.mode === 'probe' && held >= pr.next - 1) pr.mode = 'replicate';
   }
 
   /** Its right prefix holds, slot for slot, what we proposed at our ballot: it accepted them all. */
@@ -763,24 +810,26 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       pr.prefix = m.prefix;
       pr.progressAtTick = this.ticks;
     }
-    // What it holds answers for every Accept up to there, even one whose answer was lost.
-    while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= pr.prefix) pr.inflight.shift();
     this.countPrefix(pr);
     this.advanceChosen();
+    // What it holds answers for every Accept up to there, even one whose answer was lost.
+    const held = this.heldBy(pr);
+    while (pr.inflight.length > 0 && (pr.inflight[0] ?? Infinity) <= held) pr.inflight.shift();
     // Below what we sent, it lacks slots: Accepts or their answers were lost, it restarted and
     // holds less than it did, or it holds slots of an older ballot there — go on from the end
-    // of the prefix it reports. But heartbeats and their answers travel apart from Accepts
+    // of the prefix it reports (of the unchosen slots it holds, for a witness whose position
+    // is withheld: heldBy). But heartbeats and their answers travel apart from Accepts
     // (see orderFree in index.ts): while Accepts are in flight this answer may have overtaken
     // them — a slot near the request size limit takes longer than a heartbeat to arrive — and
     // sending them again would only add to the wire; then only a prefix that stopped growing
     // for a resend timeout says they were lost. (What it learns as chosen is capped by its
     // own prefix, so taking a lower one here is harmless.)
-    const lacking = m.prefix < pr.next - 1;
+    const lacking = (held > pr.prefix ? held : m.prefix) < pr.next - 1;
     const overtaken = pr.inflight.length > 0 && !shrank && this.ticks - pr.progressAtTick < this.resendTicks();
     if (pr.mode !== 'snapshot' && lacking && !overtaken) {
       pr.prefix = m.prefix;
       pr.progressAtTick = this.ticks;
-      this.probe(pr, m.prefix + 1);
+      this.probe(pr, this.heldBy(pr) + 1);
     } else if (pr.mode === 'probe' && pr.next <= pr.prefix) {
       pr.next = pr.prefix + 1;
     }

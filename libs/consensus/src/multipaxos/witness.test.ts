@@ -2,7 +2,8 @@
  * Witnesses in Multi-Paxos, one test per rule: an acceptor that promises, accepts and counts
  * toward both quorums but keeps no database; it never runs phase 1, forgets its slots only up
  * to what every data voter durably holds (dataHold), and a data voter that campaigns uses its
- * promise even where it forgot slots, because the data voter holds those itself.
+ * promise even where it forgot slots, because the data voter holds those itself. One that lacks
+ * slots the leader compacted, while it may not forget them, accepts the unchosen slots after.
  */
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
@@ -37,6 +38,39 @@ function forget(net: PaxosNet, id: string): number {
   net.core(id).compact({ index: logIndex(upTo), term: term(s.term), members: net.members }, 0);
   net.process(id);
   return upTo;
+}
+
+/** The leader snapshots at its chosen watermark and its storage drops the slots, as the replica's compaction does. */
+function compactLeader(net: PaxosNet, leader: string): number {
+  const chosen = net.core(leader).status().commitIndex;
+  const meta = { index: logIndex(chosen), term: term(net.core(leader).status().term), members: net.members };
+  net.core(leader).compact(meta, 0);
+  net.disk(leader).snapshot = meta;
+  net.disk(leader).entries = net.disk(leader).entries.filter((e) => e.index > chosen);
+  return chosen;
+}
+
+/**
+ * n2 leads and chooses a, b, c, then dies for good; n1 leads a new ballot with the witness,
+ * chooses d, e and compacts; the witness restarts: every slot is on its disk, but its chosen
+ * watermark fell back and its right prefix at n1's ballot stops at its first slot of n2's.
+ */
+function witnessRestartsAfterChangeOfLeader(net: PaxosNet): number {
+  net.crash('n1');
+  const old = net.settle();
+  net.restart('n1');
+  proposeAll(net, old, ['a', 'b', 'c']);
+  heartbeat(net, old);
+  net.crash(old);
+  campaign(net, 'n1');
+  expect(net.leaderOf()).toBe('n1');
+  proposeAll(net, 'n1', ['d', 'e']);
+  const compacted = compactLeader(net, 'n1');
+  net.crash('w3');
+  net.restart('w3');
+  net.tickAll(3);
+  expect(net.core('n1').status().progress['w3']?.match).toBe(0);
+  return compacted;
 }
 
 /** One heartbeat round: the leader's dataHold reaches every peer. */
@@ -178,12 +212,7 @@ describe('multipaxos witness', () => {
     const other = leader === 'n1' ? 'n2' : 'n1';
     net.isolate('w3');
     proposeAll(net, leader, ['a', 'b', 'c']);
-    const chosen = net.core(leader).status().commitIndex;
-    // The leader snapshots and its storage drops the slots (as the replica's compaction does).
-    const meta = { index: logIndex(chosen), term: term(net.core(leader).status().term), members: net.members };
-    net.core(leader).compact(meta, 0);
-    net.disk(leader).snapshot = meta;
-    net.disk(leader).entries = net.disk(leader).entries.filter((e) => e.index > chosen);
+    const chosen = compactLeader(net, leader);
     // Both data voters restart, the other one stays down: the leader's new ballot knows
     // nothing of what the other holds, so the witness, which lacks the snapshot's slots, gets
     // no position — it would forget slots that may be on no live data voter.
@@ -197,13 +226,67 @@ describe('multipaxos witness', () => {
     net.stabilize();
     expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3'))).toEqual([]);
     expect(net.core('w3').status().firstIndex).toBe(1);
+    // Meanwhile the leader and the witness choose: the witness accepts the new slot without
+    // the ones before it.
+    proposeAll(net, leader, ['d']);
+    expect(net.core(leader).status().commitIndex).toBe(chosen + 1);
     // Once the other data voter is back and holds the snapshot's slots, the witness takes it.
     net.restart(other);
     net.tickAll(net.resendTicks + 3);
     expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3')).length).toBeGreaterThan(0);
     expect(net.core('w3').status().firstIndex).toBe(chosen + 1);
-    proposeAll(net, leader, ['d']);
+    proposeAll(net, leader, ['e']);
     net.tickAll(2);
     expect(net.core(other).status().commitIndex).toBe(net.core(leader).status().commitIndex);
+  });
+
+  it('a witness restarted after a change of leader keeps the cluster choosing while a data voter that never answered the new ballot is down', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const compacted = witnessRestartsAfterChangeOfLeader(net);
+    // n2's hold is unknown at n1's ballot: no position for the witness, which forgets nothing.
+    proposeAll(net, 'n1', ['f']);
+    expect(net.core('n1').status().commitIndex).toBe(compacted + 1);
+    expect(net.appliedData('n1')).toContain('f');
+    expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3'))).toEqual([]);
+    expect(net.core('w3').status().firstIndex).toBe(1);
+    expect(net.core('w3').status().commitIndex).toBe(0);
+    // n2 returns and takes the snapshot: the witness gets its position and catches up.
+    net.restart('n2');
+    net.tickAll(net.resendTicks + 3);
+    proposeAll(net, 'n1', ['g']);
+    net.tickAll(2);
+    expect(net.core('w3').status().firstIndex).toBe(compacted + 1);
+    expect(net.core('w3').status().commitIndex).toBe(compacted + 2);
+    expect(net.appliedData('n2')).toEqual(['f', 'g']);
+  });
+
+  it('an Accept lost on the way to a witness that is sent only unchosen slots is sent again', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const compacted = witnessRestartsAfterChangeOfLeader(net);
+    proposeAll(net, 'n1', ['f']);
+    expect(net.core('n1').status().progress['w3']?.state).toBe('replicate');
+    const dropOneAccept = (): (() => number) => {
+      let dropped = 0;
+      net.filter = (m) => !(m.type === 'accept' && m.to === nodeId('w3') && m.entries.length > 0 && dropped++ === 0);
+      return () => dropped;
+    };
+    let dropped = dropOneAccept();
+    net.propose('n1', 'g');
+    net.stabilize();
+    expect(dropped()).toBe(1);
+    expect(net.core('n1').status().commitIndex).toBe(compacted + 1);
+    // The next Accept's answer shows the gap below it.
+    proposeAll(net, 'n1', ['h']);
+    expect(net.core('n1').status().commitIndex).toBe(compacted + 3);
+    // A quiet leader finds it from a heartbeat answer once its resend timeout has passed.
+    dropped = dropOneAccept();
+    net.propose('n1', 'i');
+    net.stabilize();
+    expect(dropped()).toBe(1);
+    expect(net.core('n1').status().commitIndex).toBe(compacted + 3);
+    net.tickAll(net.resendTicks + 3);
+    expect(net.core('n1').status().commitIndex).toBe(compacted + 4);
+    expect(net.appliedData('n1').slice(-4)).toEqual(['f', 'g', 'h', 'i']);
+    expect(net.core('w3').status().firstIndex).toBe(1);
   });
 });
