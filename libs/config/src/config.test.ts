@@ -155,13 +155,7 @@ describe('members', () => {
     expect(e.message).toContain(text);
   });
 
-  it.each(['zab'])('refuses a witness under %s, which does not support the role yet, naming the member', (protocol) => {
-    const e = errorOf(() => load([...withFlag('--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003:witness'), '--protocol', protocol]));
-    expect(e.key).toBe('members');
-    expect(e.message).toContain(`role 'witness' is not supported by protocol '${protocol}' yet (member 'n3')`);
-  });
-
-  it.each(['raft', 'multipaxos'])('accepts a witness under %s', (protocol) => {
+  it.each(['raft', 'multipaxos', 'zab'])('accepts a witness under %s', (protocol) => {
     const c = load([...withFlag('--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003:witness'), '--protocol', protocol]);
     expect(c.protocol).toBe(protocol);
     expect(c.members.map((m) => m.role)).toEqual(['voter', 'voter', 'witness']);

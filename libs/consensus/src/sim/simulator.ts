@@ -725,6 +725,8 @@ class Simulation<M extends BaseMessage> {
     if (node.witness) {
       // A witness takes only the position: its log restarts after it, and it applies nothing.
       // (The content stays on the simulated disk so the checker can read what it stands for.)
+      // It forgets every record below the position, so the data voters must hold them all.
+      this.checkDataVotersHold(node, node.disk.snapshot()?.meta.index ?? 0, meta.index, `take snapshot position ${meta.index}`);
       node.staged.clear();
       node.disk.installSnapshot({ meta, state }, keepLog);
       this.stats.snapshotsInstalled += 1;
@@ -791,28 +793,38 @@ class Simulation<M extends BaseMessage> {
     const term = node.disk.termAt(upTo);
     if (term === undefined) return;
     // Below the last point the data voters were already checked; their records there cannot change.
-    const state: string[] = node.disk.snapshot()?.state.slice() ?? [''];
-    for (let i = from + 1; i <= upTo; i++) {
-      let key: string | undefined;
-      for (const m of this.members) {
-        if (m.role !== 'voter') continue;
-        const held = this.node(m.id).disk.durablyHeldAt(i, appliedKey);
-        if (held === undefined) {
-          throw new InvariantViolation('witness_retention', `witness ${node.id} may forget records up to ${upTo} (dataVotersHold ${status.dataVotersHold ?? 0}), but data voter ${m.id} does not durably hold index ${i}`);
-        }
-        if (key !== undefined && held !== key) {
-          throw new InvariantViolation('witness_retention', `witness ${node.id} may forget records up to ${upTo}, but the data voters hold different records at ${i}: ${key} and ${held}`);
-        }
-        key = held;
-      }
-      state.push(key!);
-    }
+    const state: string[] = [...(node.disk.snapshot()?.state ?? ['']), ...this.checkDataVotersHold(node, from, upTo, `forget records up to ${upTo} (dataVotersHold ${status.dataVotersHold ?? 0})`)];
     const meta: SnapshotMeta = { index: upTo as SnapshotMeta['index'], term: term as SnapshotMeta['term'], members: this.members };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(state) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;
     this.log(`compact witness ${node.id} at ${upTo}`);
     core.compact(meta, 0);
+  }
+
+  /**
+   * Every data voter durably holds the same record at each index in (from, upTo] — what a
+   * witness about to `what` (forgetting every record up to `upTo`) relies on. Returns those
+   * records' keys, in order.
+   */
+  private checkDataVotersHold(witness: SimNode<M>, from: number, upTo: number, what: string): string[] {
+    const keys: string[] = [];
+    for (let i = from + 1; i <= upTo; i++) {
+      let key: string | undefined;
+      for (const m of this.members) {
+        if (m.role !== 'voter') continue;
+        const held = this.node(m.id).disk.durablyHeldAt(i, appliedKey);
+        if (held === undefined) {
+          throw new InvariantViolation('witness_retention', `witness ${witness.id} may ${what}, but data voter ${m.id} does not durably hold index ${i}`);
+        }
+        if (key !== undefined && held !== key) {
+          throw new InvariantViolation('witness_retention', `witness ${witness.id} may ${what}, but the data voters hold different records at ${i}: ${key} and ${held}`);
+        }
+        key = held;
+      }
+      if (key !== undefined) keys.push(key);
+    }
+    return keys;
   }
 
   private roleOf(id: NodeId): MemberRole {

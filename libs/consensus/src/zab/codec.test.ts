@@ -31,7 +31,7 @@ const samples: ZabMessage[] = [
   { type: 'ack', from, to, epoch: e, syncId: 4, index: logIndex(43), newLeader: true },
   { type: 'upToDate', from, to, epoch: e, commit: logIndex(43) },
   { type: 'commit', from, to, epoch: e, index: logIndex(43) },
-  { type: 'ping', from, to, epoch: e, syncId: 4, lastIndex: logIndex(43), commit: logIndex(40), upToDate: true, readSeq: 77 },
+  { type: 'ping', from, to, epoch: e, syncId: 4, lastIndex: logIndex(43), commit: logIndex(40), upToDate: true, readSeq: 77, dataHold: logIndex(38) },
   { type: 'pingAck', from, to, epoch: e, syncId: 4, index: logIndex(43), readSeq: Number.MAX_SAFE_INTEGER },
   { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },

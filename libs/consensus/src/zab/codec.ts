@@ -133,6 +133,7 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
       w.uint(m.commit, 'commit');
       w.bool(m.upToDate);
       w.uint(m.readSeq, 'readSeq');
+      w.uint(m.dataHold, 'dataHold');
       break;
     case 'pingAck':
       w.uint(m.epoch, 'epoch');
@@ -249,7 +250,10 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       const lastIndex = logIndex(r.uint('lastIndex'));
       const commit = logIndex(r.uint('commit'));
       const upToDate = r.bool('upToDate');
-      return { type, ...h, epoch: e, syncId, lastIndex, commit, upToDate, readSeq: r.uint('readSeq') };
+      const readSeq = r.uint('readSeq');
+      const dataHold = logIndex(r.uint('dataHold'));
+      if (dataHold > commit) throw r.bad(`ping dataHold ${dataHold} is beyond its commit ${commit}`);
+      return { type, ...h, epoch: e, syncId, lastIndex, commit, upToDate, readSeq, dataHold };
     }
     case 'pingAck': {
       const e = epoch();

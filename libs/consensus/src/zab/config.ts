@@ -6,8 +6,11 @@ function badState(sentence: string): ConsensusError {
   return new ConsensusError('bad_state', sentence);
 }
 
-/** The member roles Zab takes: followers and observers (a witness is not supported yet). */
-export const ZAB_ROLES: readonly MemberRole[] = ['voter', 'observer'];
+/**
+ * The member roles Zab takes: followers, witnesses (they vote and acknowledge proposals but
+ * keep no database) and observers.
+ */
+export const ZAB_ROLES: readonly MemberRole[] = ['voter', 'witness', 'observer'];
 
 export function validateOptions(o: CoreOptions): void {
   validateCoreOptions('zab', o, ZAB_ROLES);

@@ -19,6 +19,13 @@
  * quorum persisted the new one before the leader proposes in it); Fast Leader Election only
  * makes it likely that the leader already holds the newest history — a leader that learns of
  * a newer one in ACKEPOCH abdicates, as ZooKeeper's does.
+ *
+ * A witness is a follower that keeps no database: it votes, acknowledges proposals and counts
+ * toward every quorum, and forgets its records up to what every data voter durably holds
+ * (`dataHold` on PING). FLE prefers a data voter to a witness with the same history; a witness
+ * is elected only when it holds records no reachable data voter has, and then it leads only
+ * until a data voter is synchronized with all of them (see maybeHandOver). It never sends a
+ * SNAP (it has no data), and takes one only at or below dataHold (see startSync).
  */
 import {
   ConsensusError,
@@ -42,7 +49,21 @@ import {
   type SoftState,
 } from '../contract';
 import { MemoryLog } from '../common/log';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, hasQuorum, majority, quorumValue, recipientsOf, splitEarly, type ConfirmedRead, type ReadRequest } from '../common';
+import {
+  ForwardedReads,
+  READS_PENDING_MAX,
+  ReadOnly,
+  dataVoters,
+  hasQuorum,
+  majority,
+  quorumValue,
+  recipientsOf,
+  splitEarly,
+  votingMembers,
+  witnesses,
+  type ConfirmedRead,
+  type ReadRequest,
+} from '../common';
 import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
 import type {
   AckEpochMessage,
@@ -151,9 +172,19 @@ interface HandedOut {
 export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
+  /** Every member that votes and counts toward quorums: data voters and witnesses. */
   private readonly voters: readonly NodeId[];
+  /** The voters that keep the database: the only ones a witness hands leadership to. */
+  private readonly dataVoters: readonly NodeId[];
+  private readonly witnesses: readonly NodeId[];
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
+  /** This node votes and holds records but keeps no database (see maybeHandOver). */
+  private readonly isWitness: boolean;
+  /** The highest dataHold a leader we were synchronized with sent us, capped at our commit point (only grows). */
+  private dataVotersHold = 0;
+  /** Set when this witness just handed leadership over: its first vote is for that data voter. */
+  private handedOverTo: NodeId | null = null;
   private readonly log: MemoryLog;
 
   private acceptedEpoch: number;
@@ -219,9 +250,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     validatePersisted(persisted, hard);
     this.o = options;
     this.id = options.id;
-    this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
+    this.voters = votingMembers(options.members);
+    this.dataVoters = dataVoters(options.members);
+    this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.isVoter = this.voters.includes(this.id);
+    this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, 0);
     this.log.checkAll();
     this.acceptedEpoch = hard.acceptedEpoch;
@@ -268,6 +302,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
+    // A witness leads only until a data voter holds its records (see maybeHandOver).
+    if (this.isWitness) return { ok: false, reason: 'transferring' };
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
     const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'command', data };
     this.log.append([entry]);
@@ -363,6 +399,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (h.appliedTo !== null) this.log.appliedTo(h.appliedTo);
     if (h.hard !== null) this.durableHard = h.hard;
     if (this.phase.kind === 'leading') this.leaderProgress();
+    this.maybeHandOver();
     this.check();
   }
 
@@ -418,6 +455,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       lastIndex: this.log.lastIndex(),
       firstIndex: this.log.firstIndex(),
       progress,
+      dataVotersHold: logIndex(this.phase.kind === 'leading' ? Math.max(this.dataVotersHold, this.computeDataVotersHold()) : this.dataVotersHold),
     };
   }
 
@@ -443,7 +481,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       case 'leading':
         return p.stage === 'broadcast' ? 'leader' : 'candidate';
       case 'following':
-        return this.isVoter ? 'follower' : 'observer';
+        return this.isWitness ? 'witness' : this.isVoter ? 'follower' : 'observer';
       default:
         return assertNever(p, 'zab phase');
     }
@@ -471,8 +509,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   // =============================================================================================
   // Fast Leader Election (FastLeaderElection.lookForLeader)
 
+  /** Our history's summary, for ourselves — or, just after a witness handed over, for the data voter that holds all of it. */
   private ownVote(): Vote {
-    return { leader: this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
+    return { leader: this.handedOverTo ?? this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
+  }
+
+  private beats(a: Vote, b: Vote): boolean {
+    return voteBeats(a, b, (id) => this.witnesses.includes(id));
   }
 
   /** Leave whatever we did, start a new election round, and announce our own vote. */
@@ -551,14 +594,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         e.received.clear();
         e.finalizeAtTick = null;
         const own = this.ownVote();
-        this.vote = this.isVoter && !voteBeats(n.vote, own) ? own : n.vote;
+        this.vote = this.isVoter && !this.beats(n.vote, own) ? own : n.vote;
         if (this.isVoter) e.received.set(this.id, this.vote);
         this.sendNotifications(this.voters);
       } else if (n.round < this.round) {
         // Its round is over: tell it ours, so it catches up.
         this.sendNotification(n.from);
         return;
-      } else if (voteBeats(n.vote, this.vote)) {
+      } else if (this.beats(n.vote, this.vote)) {
         this.vote = n.vote;
         if (this.isVoter) e.received.set(this.id, this.vote);
         e.finalizeAtTick = null;
@@ -625,6 +668,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private decide(leader: NodeId): void {
     this.election = null;
+    this.handedOverTo = null;
     this.silentTicks = 0;
     if (leader === this.id) {
       if (!this.isVoter) throw new Error(`zab: observer ${this.id} elected itself`);
@@ -760,10 +804,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /**
    * LearnerHandler.syncFollower: DIFF when the learner's last zxid is in our history; TRUNC to
    * the last record both hold when it has records we lack; SNAP when what it needs is
-   * compacted away. Then the proposals it lacks and NEWLEADER.
+   * compacted away. Then the proposals it lacks and NEWLEADER. A learner we may not SNAP (see
+   * maySnap) is not synchronized for now: its handle waits with syncId 0 and is tried again on
+   * each heartbeat (retryDeferredSyncs), and the learner, hearing syncId 0, asks again too.
    */
   private startSync(h: LearnerHandle): void {
-    h.syncId = ++this.syncSerial;
+    h.syncId = 0;
     h.syncAcked = false;
     h.newLeaderSent = false;
     h.newLeaderAcked = false;
@@ -790,14 +836,17 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       point = cap;
     }
     if (!known || point < offset) {
+      if (!this.maySnap(h)) return;
       const snapshot = this.log.snapshot();
       if (snapshot === null) throw new Error(`zab: ${h.id} needs records before ${this.log.firstIndex()} but there is no snapshot`);
+      h.syncId = ++this.syncSerial;
       this.send<SyncMessage>({
         type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode: 'snap',
         index: snapshot.index, indexEpoch: snapshot.term, snapshot,
       });
       h.next = snapshot.index + 1;
     } else {
+      h.syncId = ++this.syncSerial;
       this.send<SyncMessage>({
         type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode,
         index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
@@ -805,6 +854,28 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       h.next = point + 1;
     }
     this.sendLearner(h);
+  }
+
+  /**
+   * May `h` be synchronized from our snapshot? Not by a witness: it keeps no database, so its
+   * "snapshot" is only the point below which it forgot records (every data voter holds them; an
+   * observer that needs them waits for a data voter to lead). And a witness learner takes a
+   * SNAP only at or below dataHold: it forgets every record below the snapshot, and a witness
+   * elected later holding nothing a lagging data voter lacks could bring no one up to date.
+   */
+  private maySnap(h: LearnerHandle): boolean {
+    if (this.isWitness) return false;
+    const snapshot = this.log.snapshot();
+    return !(this.witnesses.includes(h.id) && snapshot !== null && snapshot.index > this.computeDataVotersHold());
+  }
+
+  /** Learners whose synchronization startSync put off (see maySnap): try again. */
+  private retryDeferredSyncs(): void {
+    const p = this.phase;
+    if (p.kind !== 'leading' || p.stage === 'discovery') return;
+    for (const h of this.learners.values()) {
+      if (h.ackedEpoch && h.syncId === 0 && (!h.observer || p.stage === 'broadcast')) this.startSync(h);
+    }
   }
 
   /** Send what flow control allows: the proposals before NEWLEADER, NEWLEADER, then broadcast traffic. */
@@ -908,7 +979,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (p.kind !== 'leading') return;
     if (p.stage !== 'broadcast') {
       if (this.ticks - p.since >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks) this.startLooking();
-      else if (this.ticks % this.o.heartbeatTicks === 0) this.broadcastPing();
+      else if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
       return;
     }
     // syncLimit: a leader that has not heard from a quorum of synced followers steps down.
@@ -920,11 +991,18 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.startLooking();
       return;
     }
-    if (this.ticks % this.o.heartbeatTicks === 0) this.broadcastPing();
+    if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
+    this.maybeHandOver();
+  }
+
+  private heartbeat(): void {
+    this.retryDeferredSyncs();
+    this.broadcastPing();
   }
 
   private broadcastPing(): void {
     const readSeq = this.readOnly.currentSeq();
+    const dataHold = this.computeDataVotersHold();
     for (const to of this.peers) {
       // A peer we hold no synchronization for hears syncId 0: if it thinks it follows us, it asks for one.
       const h = this.learners.get(to);
@@ -933,7 +1011,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       if (h !== undefined) h.commitSent = Math.max(h.commitSent, commit);
       this.send<PingMessage>({
         type: 'ping', from: this.id, to, epoch: toTerm(this.leaderEpoch), syncId: h?.syncId ?? 0,
-        lastIndex: logIndex(sent), commit: logIndex(commit), upToDate: h?.upToDateSent === true, readSeq,
+        lastIndex: logIndex(sent), commit: logIndex(commit), upToDate: h?.upToDateSent === true, readSeq, dataHold: logIndex(Math.min(dataHold, commit)),
       });
       // A NEWLEADER whose acknowledgement never came is sent again.
       if (h !== undefined && h.newLeaderSent && !h.newLeaderAcked) {
@@ -959,6 +1037,40 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     while (h.inflight.length > 0 && (h.inflight[0] ?? Infinity) <= index) h.inflight.shift();
     this.leaderProgress();
     this.sendLearner(h);
+    this.maybeHandOver();
+  }
+
+  /**
+   * The highest index every data voter holds durably, as far as we lead: our own records once
+   * persisted (if we are one), each learner's acknowledged records of its current
+   * synchronization (0 for a data voter not synchronized with us), never beyond the commit
+   * point — committed records are in every later leader's history, so they stay held.
+   */
+  private computeDataVotersHold(): number {
+    let hold: number = this.log.commitIndex();
+    for (const id of this.dataVoters) {
+      if (id === this.id) hold = Math.min(hold, this.log.stableIndex());
+      else hold = Math.min(hold, this.learners.get(id)?.match ?? 0);
+    }
+    return hold;
+  }
+
+  /**
+   * A witness leads only to bring a data voter up to date (it may hold records no live data
+   * voter has, and must not lose them): once established — its whole history committed — and a
+   * data voter acknowledged NEWLEADER and every record we hold, it stops leading. That data
+   * voter's vote, (our epoch, our last zxid), is now ours too, and FLE prefers a data voter at
+   * the same history; our own first vote goes to it besides, so we are not elected again by
+   * nodes that have not heard from it yet. Accepting no proposals, our history stays put.
+   */
+  private maybeHandOver(): void {
+    if (!this.isWitness || !this.isLeading()) return;
+    for (const h of this.learners.values()) {
+      if (!this.dataVoters.includes(h.id) || !h.newLeaderAcked || h.match < this.log.lastIndex()) continue;
+      this.handedOverTo = h.id;
+      this.startLooking();
+      return;
+    }
   }
 
   // =============================================================================================
@@ -1267,7 +1379,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     if (synced && m.upToDate && p.stage === 'synced') p.stage = 'broadcast';
     if (synced) this.silentTicks = 0;
-    if (m.syncId === this.syncId) this.learnCommit(m.commit);
+    if (m.syncId === this.syncId && this.syncId !== 0) {
+      this.learnCommit(m.commit);
+      // Once committed and held by every data voter, records stay held: the value only grows.
+      this.dataVotersHold = Math.max(this.dataVotersHold, Math.min(m.dataHold, this.log.commitIndex()));
+    }
     this.send<PingAckMessage>({ type: 'pingAck', from: this.id, to: m.from, epoch: m.epoch, syncId: this.syncId, index: this.log.lastIndex(), readSeq: m.readSeq });
   }
 

@@ -150,7 +150,9 @@ export interface InformMessage extends Envelope {
  * Leader → learner: PING. `syncId` is the learner's synchronization as the leader knows it (0:
  * none), `lastIndex` the newest proposal sent to it, `upToDate` whether UPTODATE was sent (a
  * learner that missed it learns it here); `readSeq` is the newest read barrier round the
- * leader wants confirmed.
+ * leader wants confirmed. `dataHold`: how far every data voter durably holds the history, as
+ * the leader knows it (0 until each has acknowledged; never beyond `commit`) — a witness
+ * forgets its records up to there and no further.
  */
 export interface PingMessage extends Envelope {
   readonly type: 'ping';
@@ -160,6 +162,7 @@ export interface PingMessage extends Envelope {
   readonly commit: LogIndex;
   readonly upToDate: boolean;
   readonly readSeq: number;
+  readonly dataHold: LogIndex;
 }
 
 /** Learner → leader: the answer to a PING, with the learner's synchronization and durable last index. */

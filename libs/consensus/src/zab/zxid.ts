@@ -7,7 +7,7 @@
  * (within an epoch both grow by one per proposal, and a later epoch always sorts after), and
  * lets the contract's dense log index stay the driver's only position.
  */
-import type { LogIndex, Term } from '../contract';
+import type { LogIndex, NodeId, Term } from '../contract';
 import type { Vote } from './messages';
 
 export interface Zxid {
@@ -28,12 +28,17 @@ export function zxid(epoch: Term | number, index: LogIndex | number): Zxid {
 
 /**
  * FastLeaderElection.totalOrderPredicate: does `a` beat `b`? Higher current epoch first,
- * then the higher last zxid, then the higher server id (ids compare as strings here).
+ * then the higher last zxid, then a data voter over a witness (`isWitness` names the
+ * candidates that keep no database: with the same history, one that can serve clients
+ * should lead), then the higher server id (ids compare as strings here). Every node knows
+ * the members' roles, so the order stays total and the same everywhere.
  */
-export function voteBeats(a: Vote, b: Vote): boolean {
+export function voteBeats(a: Vote, b: Vote, isWitness: (id: NodeId) => boolean): boolean {
   if (a.epoch !== b.epoch) return a.epoch > b.epoch;
   const c = compareZxid(zxid(a.zxidEpoch, a.zxidIndex), zxid(b.zxidEpoch, b.zxidIndex));
   if (c !== 0) return c > 0;
+  const aw = isWitness(a.leader);
+  if (aw !== isWitness(b.leader)) return !aw;
   return a.leader > b.leader;
 }
 
