@@ -41,6 +41,7 @@ import { fromSqlError, ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
+import { TickGate } from './tick-gate';
 import { WriteWaits, type WriteWaiter } from './write-waits';
 import type {
   Clock,
@@ -186,6 +187,7 @@ export class Replica {
   private stopped = false;
   private failed: unknown = null;
   private role: Role = 'follower';
+  private readonly tickGate = new TickGate();
   private leader: NodeId | null = null;
   private snapshotIndex: number;
   private readonly schedule: SnapshotSchedule;
@@ -265,7 +267,9 @@ export class Replica {
         if (!reachable) this.push({ kind: 'unreachable', to: peer });
       },
     });
-    this.ticker = setInterval(() => this.push(TICK), this.settings.tickMs);
+    this.ticker = setInterval(() => {
+      if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
+    }, this.settings.tickMs);
     this.kick();
   }
 
@@ -702,6 +706,7 @@ export class Replica {
         })
         .finally(() => {
           this.persisting = false;
+          this.tickGate.waitEnded();
         });
     },
     send: (message) => this.steps.run('send', () => this.send(message)),
