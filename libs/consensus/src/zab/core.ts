@@ -154,6 +154,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly voters: readonly NodeId[];
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
+  /** CoreOptions.rejoining: this voter lost its history and learns as an observer for now. */
+  private readonly rejoining: boolean;
   private readonly log: MemoryLog;
 
   private acceptedEpoch: number;
@@ -221,7 +223,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.id = options.id;
     this.voters = options.members.filter((m) => m.role === 'voter').map((m) => m.id);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
-    this.isVoter = this.voters.includes(this.id);
+    this.rejoining = options.rejoining === true;
+    // A rejoining voter syncs as an observer until the driver builds it again as a voter.
+    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, 0);
     this.log.checkAll();
     this.acceptedEpoch = hard.acceptedEpoch;
@@ -472,6 +476,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   // Fast Leader Election (FastLeaderElection.lookForLeader)
 
   private ownVote(): Vote {
+    // The other voters count a rejoining node's notifications as a voter's: it proposes the
+    // weakest vote, so they never agree on it (it cannot lead).
+    if (this.rejoining) return { leader: this.id, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
     return { leader: this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
   }
 
@@ -670,8 +677,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    const observer = !this.voters.includes(m.from);
-    if (m.observer !== observer) return; // a member whose role disagrees with ours: ignore it
+    // An observer that claims a vote disagrees with our member list: ignore it. A voter that
+    // comes as an observer rejoins after losing its data directory (CoreOptions.rejoining): it
+    // is synchronized as one, and counts toward nothing, until it comes back as a voter.
+    if (!m.observer && !this.voters.includes(m.from)) return;
+    const observer = m.observer;
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
