@@ -109,8 +109,9 @@ interface RejoinProgress {
   target: { readonly fence: number; readonly leader: string; readonly index: number } | null;
   /** A round of answers taken after catching up still names the leader the core follows. */
   confirmed: boolean;
-  probing: boolean;
   timer: NodeJS.Timeout | null;
+  /** Not done before this time (Clock ms): see REJOIN_SETTLE_ELECTIONS. */
+  notBeforeMs: number;
   /** When a reason to wait was last logged (a rejoin with no leader waits quietly). */
   waitLoggedAtMs: number;
   waitLogged: string;
@@ -179,6 +180,12 @@ const LEADER_WAIT_ELECTIONS = 3;
 const STAGED_SNAPSHOTS_MAX = 2;
 /** A rejoining node logs why it still waits at most this often. */
 const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
+/**
+ * A rejoin lasts at least this many of the longest elections from the node's start: a campaign
+ * or a Zab discovery that holds a promise the node made before it lost its disk began before
+ * the start, and is over by then — won (its number is then in the answers) or abandoned.
+ */
+const REJOIN_SETTLE_ELECTIONS = 3;
 /** A rejoining node asks the other voters for their status at least this often. */
 const REJOIN_PROBE_MS_MIN = 200;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
@@ -245,7 +252,8 @@ export class Replica {
     if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
     this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
     if (coreOptions.rejoining === true) {
-      this.rejoin = { target: null, confirmed: false, probing: false, timer: null, waitLoggedAtMs: -Infinity, waitLogged: '' };
+      const settleMs = REJOIN_SETTLE_ELECTIONS * deps.protocol.electionTicksMax(settings) * settings.tickMs;
+      this.rejoin = { target: null, confirmed: false, timer: null, notBeforeMs: deps.clock.now() + settleMs, waitLoggedAtMs: -Infinity, waitLogged: '' };
     }
   }
 
@@ -970,7 +978,7 @@ export class Replica {
     if (this.rejoin !== r || this.stopped || this.failed) return;
     const probeMs = Math.max(REJOIN_PROBE_MS_MIN, this.settings.tickMs * this.settings.electionTimeoutTicks);
     // Only answers asked for after catching up may confirm it.
-    const caughtUp = r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index;
+    const caughtUp = r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index && this.deps.clock.now() >= r.notBeforeMs;
     const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
     const reader = this.deps.peerStatus!;
     const answers = await Promise.all(
@@ -998,8 +1006,10 @@ export class Replica {
         return;
       }
       this.noteRejoinWait(r, `caught up; waiting to follow the leader ${plan.leader} at ${fenceName} ${plan.fence} (following ${s.leader ?? 'none'} at ${s.term})`);
-    } else {
+    } else if (this.applied.value() < r.target.index) {
       this.noteRejoinWait(r, `catching up: applied ${this.applied.value()} of ${r.target.index}`);
+    } else {
+      this.noteRejoinWait(r, 'caught up; waiting for any election begun before the data directory was lost to end');
     }
     this.scheduleRejoinProbe(probeMs);
   }
