@@ -60,6 +60,15 @@ describe.each(['zab', 'multipaxos'] as const)('%s rejoin after a lost data direc
 });
 
 describe('zab rejoin: the leader counts none of the rejoining node', () => {
+  it('is never agreed on, even where no epoch was ever established and every vote is as weak', () => {
+    // n3 has the highest id, which wins a tie between empty histories.
+    const net = new ZabNet(voters('n1', 'n2', 'n3'));
+    net.start('n3', emptyDisk(), { rejoining: true });
+    const leader = net.settle();
+    expect(leader).not.toBe('n3');
+    expect(net.core('n3').status()).toMatchObject({ role: 'observer', leader });
+  });
+
   it('commits nothing while the rejoining node is its only follower', () => {
     const net = new ZabNet(voters('n1', 'n2', 'n3'));
     const leader = net.settle();

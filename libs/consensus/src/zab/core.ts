@@ -477,8 +477,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private ownVote(): Vote {
     // The other voters count a rejoining node's notifications as a voter's: it proposes the
-    // weakest vote, so they never agree on it (it cannot lead).
-    if (this.rejoining) return { leader: this.id, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
+    // weakest vote there is, and for another voter (it cannot lead), so no voter adopts it over
+    // its own and none ever agrees on the rejoining node — not even in a cluster that never
+    // established an epoch, where every vote is as weak.
+    if (this.rejoining) {
+      const other = this.voters.find((v) => v !== this.id) ?? this.id;
+      return { leader: other, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
+    }
     return { leader: this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
   }
 
