@@ -107,8 +107,8 @@ export interface ReplicaDeps {
 /** A rejoin under way: the newest leader's number and last index once known (rejoin.ts). */
 interface RejoinProgress {
   target: { readonly fence: number; readonly leader: string; readonly index: number } | null;
-  /** A round of answers taken after catching up still names the leader the core follows. */
-  confirmed: boolean;
+  /** A round of answers taken after catching up named the leader the core follows, at this number. */
+  confirmed: { readonly fence: number; readonly leader: string } | null;
   timer: NodeJS.Timeout | null;
   /** Not done before this time (Clock ms): see REJOIN_SETTLE_ELECTIONS. */
   notBeforeMs: number;
@@ -253,7 +253,7 @@ export class Replica {
     this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
     if (coreOptions.rejoining === true) {
       const settleMs = REJOIN_SETTLE_ELECTIONS * deps.protocol.electionTicksMax(settings) * settings.tickMs;
-      this.rejoin = { target: null, confirmed: false, timer: null, notBeforeMs: deps.clock.now() + settleMs, waitLoggedAtMs: -Infinity, waitLogged: '' };
+      this.rejoin = { target: null, confirmed: null, timer: null, notBeforeMs: deps.clock.now() + settleMs, waitLoggedAtMs: -Infinity, waitLogged: '' };
     }
   }
 
@@ -1001,7 +1001,7 @@ export class Replica {
     } else if (caughtUp) {
       const s = this.core.status();
       if (s.leader !== null && s.leader === plan.leader && s.term === plan.fence && s.term >= r.target.fence) {
-        r.confirmed = true;
+        r.confirmed = { fence: s.term, leader: s.leader };
         this.kick();
         return;
       }
@@ -1030,8 +1030,9 @@ export class Replica {
     const r = this.rejoin!;
     await this.snapshotting;
     const s = this.core.status();
-    if (s.leader === null) {
-      r.confirmed = false;
+    if (s.leader === null || s.leader !== r.confirmed?.leader || s.term !== r.confirmed.fence) {
+      // The core moved on since the answers confirmed it: ask again.
+      r.confirmed = null;
       this.scheduleRejoinProbe(0);
       return;
     }
