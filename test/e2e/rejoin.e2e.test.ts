@@ -6,20 +6,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QuorumliteClient } from '@quorumlite/client';
 import type { LocalCluster } from '@quorumlite/cluster';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { REJOIN_MARKER_FILE } from '@quorumlite/replica';
-import { rowsPerNode, sleep, startCluster, stopCluster, waitAllApplied } from './helpers';
+import { clusterPerTest, rowsPerNode, sleep, waitAllApplied } from './helpers';
 
-type Ctx = Awaited<ReturnType<typeof startCluster>>;
-let ctx: Ctx | undefined;
-
-afterEach(async () => {
-  await stopCluster(ctx);
-  ctx = undefined;
-}, 30_000);
+const start = clusterPerTest();
 
 /** Each write's key once it is acknowledged. */
 async function writeRows(client: QuorumliteClient, from: number, count: number, acked: Set<string>): Promise<void> {
@@ -55,8 +49,7 @@ async function expectFailStop(cluster: LocalCluster, id: string): Promise<void> 
 describe.each(PROTOCOL_NAMES)('a %s voter that lost its data directory', (protocol) => {
   it('rejoins with --rejoin, catches up to identical rows, then votes and acknowledges again', async () => {
     // Small snapshot thresholds: the rejoining node is caught up from a snapshot and the log after it.
-    ctx = await startCluster(`rejoin-${protocol}`, { protocol, nodeArgs: ['--snapshot-every-entries', '40', '--snapshot-retain-entries', '10'] });
-    const { cluster, client } = ctx;
+    const { cluster, client } = await start(`rejoin-${protocol}`, { protocol, nodeArgs: ['--snapshot-every-entries', '40', '--snapshot-retain-entries', '10'] });
     await client.execute('CREATE TABLE r(k TEXT PRIMARY KEY, v TEXT)');
     const acked = new Set<string>();
     await writeRows(client, 0, 120, acked);
@@ -103,8 +96,7 @@ describe.each(PROTOCOL_NAMES)('a %s voter that lost its data directory', (protoc
   }, 180_000);
 
   it('refuses --rejoin on a data directory that still holds its log', async () => {
-    ctx = await startCluster(`rejoin-refuse-${protocol}`, { protocol });
-    const { cluster, client } = ctx;
+    const { cluster, client } = await start(`rejoin-refuse-${protocol}`, { protocol });
     await client.execute('CREATE TABLE r(k TEXT PRIMARY KEY, v TEXT)');
     const leader = await cluster.waitForLeader();
     const victim = cluster.nodes.find((n) => n.id !== leader.id)!;
