@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
 import { LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
 import { sqlServiceCtor } from '@quorumlite/proto';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export const NODE_BIN = path.resolve(__dirname, '../../dist/apps/node/main.js');
 
@@ -45,6 +45,19 @@ export function clusterForFile(name: string, options: Partial<LocalClusterOption
   }, 30_000);
   return () => {
     if (!ctx) throw new Error('cluster did not start');
+    return ctx;
+  };
+}
+
+/** A cluster per test: the returned start() starts it; it is stopped after each test. */
+export function clusterPerTest(): (name: string, options?: Partial<LocalClusterOptions>) => Promise<ClusterContext> {
+  let ctx: ClusterContext | undefined;
+  afterEach(async () => {
+    await stopCluster(ctx);
+    ctx = undefined;
+  }, 30_000);
+  return async (name, options = {}) => {
+    ctx = await startCluster(name, options);
     return ctx;
   };
 }

@@ -259,6 +259,8 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     electionTicksMax: (options) => options.electionTimeoutTicks,
     orderFree: () => false,
     promisedFence: () => null,
+    // It keeps no promises (the leader is fixed), so a rejoined node keeps what it holds.
+    rejoinedHardState: (hard) => hard ?? {},
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

@@ -1,7 +1,10 @@
-/** Sends a write that reached a follower to the leader, over the leader's client API. */
+/**
+ * Sends a write that reached a follower to the leader, and reads a peer's status for a node
+ * that rejoins, over the other members' client API.
+ */
 import * as grpc from '@grpc/grpc-js';
 import { sqlServiceCtor } from '@quorumlite/proto';
-import { ReplicaError, type WriteForwarder, type WriteRequest, type WriteResult } from '@quorumlite/replica';
+import { ReplicaError, type PeerStatusReader, type PeerView, type WriteForwarder, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import { decodeExecuteResponse, encodeExecuteRequest, type WireExecuteResponse } from './grpc/codec';
 import { fromServiceError } from './grpc/errors';
 
@@ -15,7 +18,14 @@ type UnaryFn = (
   cb: (e: grpc.ServiceError | null, res?: WireExecuteResponse) => void,
 ) => void;
 
-export class GrpcWriteForwarder implements WriteForwarder {
+type StatusFn = (
+  req: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (e: grpc.ServiceError | null, res?: { role: string; leader_id: string; term: string; last_index: string }) => void,
+) => void;
+
+export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
   private readonly clients = new Map<string, grpc.Client>();
 
   constructor(private readonly messageBytesMax: number) {}
@@ -40,6 +50,20 @@ export class GrpcWriteForwarder implements WriteForwarder {
           return;
         }
         resolve(decodeExecuteResponse(res!));
+      });
+    });
+  }
+
+  status(address: string, timeoutMs: number): Promise<PeerView> {
+    const client = this.client(address);
+    const status = (client as unknown as { Status: StatusFn }).Status.bind(client);
+    return new Promise<PeerView>((resolve, reject) => {
+      status({}, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err || !res) {
+          reject(new Error(`${address}: ${err?.details ?? 'no answer'}`));
+          return;
+        }
+        resolve({ role: res.role, leaderId: res.leader_id === '' ? null : res.leader_id, term: Number(res.term), lastIndex: Number(res.last_index) });
       });
     });
   }

@@ -79,6 +79,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         maxInflightMessages: c.limits.maxInflightMessages,
         maxUncommittedEntries: c.limits.maxUncommittedEntries,
         proposalBatchMax: c.limits.proposalBatchMax,
+        rejoin: c.rejoin,
         sql: {
           limits: {
             statementBytesMax: c.limits.statementBytesMax,
@@ -94,6 +95,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         protocol: PROTOCOLS[c.protocol],
         transport,
         forwarder: this.forwarder,
+        peerStatus: this.forwarder,
         clock: systemClock,
         entropy: processEntropy(),
         logger: this.logger,

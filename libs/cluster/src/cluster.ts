@@ -246,9 +246,10 @@ export class LocalCluster implements Reapable {
   }
 
   /** Starts a stopped node again with the same arguments and data dir; resolves when it answers Status. */
-  async restart(id: string): Promise<void> {
+  /** Starts a stopped node again; `extraArgs` go to this run only (e.g. `--rejoin`). */
+  async restart(id: string, extraArgs: readonly string[] = []): Promise<void> {
     if (this.isRunning(id)) throw new Error(`node ${id} is still running; kill it before restarting it`);
-    this.spawnNode(id);
+    this.spawnNode(id, extraArgs);
     const address = this.address(id);
     await this.waitUntil(this.options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, `node ${id} to answer Status after a restart`, async () => {
       // A node that refuses its data dir exits at once: say so now, not at the timeout.
@@ -358,13 +359,13 @@ export class LocalCluster implements Reapable {
     }
   }
 
-  private spawnNode(id: string): void {
+  private spawnNode(id: string, extraArgs: readonly string[] = []): void {
     if (this.stopped) throw new Error('this local cluster has been stopped');
     const p = this.proc(id);
     const fd = fs.openSync(p.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args], {
+      child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args, ...extraArgs], {
         stdio: ['ignore', fd, fd],
         // Children inherit this process's environment, plus what the caller adds.
         env: { ...NODE_MALLOC_ENV, ...processEnvironment(), ...this.options.env },

@@ -167,6 +167,15 @@ describe('members', () => {
     expect(e.message).toContain('members list 1 data voter and 2 witnesses: a quorum of 2 of 3 survives 1 failure, but 1 may stop every data voter');
   });
 
+  it('takes --rejoin (off by default) and refuses it on a witness, naming the key', () => {
+    expect(load().rejoin).toBe(false);
+    expect(load([...BASE, '--rejoin']).rejoin).toBe(true);
+    expect(load(BASE, { QUORUMLITE_REJOIN: 'true' }).rejoin).toBe(true);
+    const members = 'n1=127.0.0.1:7001:witness,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
+    const e = errorOf(() => load([...withFlag('--members', members), '--rejoin']));
+    expect(e.message).toBe("config key 'rejoin' (flag --rejoin): a witness cannot rejoin yet (member 'n1' is a witness)");
+  });
+
   it('names the flag as the source', () => {
     const e = errorOf(() => load(withFlag('--members', 'n1=127.0.0.1:7001:observer')));
     expect(e.message).toBe("config key 'members' (flag --members): must include at least one voter");

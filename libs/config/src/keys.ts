@@ -17,6 +17,7 @@ export const CONFIG_DEFAULTS = {
   tickMs: 25,
   heartbeatTicks: 2,
   faultInjection: false,
+  rejoin: false,
   snapshotEveryEntries: 10_000,
   snapshotRetainEntries: 1_000,
   snapshotLogBytesMax: 64 * MIB,
@@ -161,6 +162,12 @@ export const KEYS: readonly KeyDef[] = [
   top('heartbeatTicks', { kind: 'int', defaultValue: D.heartbeatTicks, schema: int(1, 10_000), help: 'ticks between leader heartbeats' }),
   ...protocolOptionKeys(),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),
+  top('rejoin', {
+    kind: 'bool',
+    defaultValue: D.rejoin,
+    schema: z.boolean({ error: 'must be true or false' }),
+    help: 'bring back a voter whose data directory was lost: start on an empty directory, follow as an observer (no votes, no acknowledgements counted) until caught up with the newest leader, then vote again',
+  }),
   top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'fewest applied records between state-machine snapshots (a snapshot also waits for log bytes of a quarter of the database)' }),
   top('snapshotLogBytesMax', {
     kind: 'int',

@@ -76,6 +76,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     heartbeatTicks: required('heartbeatTicks') as number,
     protocolOptions: {},
     faultInjection: required('faultInjection') as boolean,
+    rejoin: required('rejoin') as boolean,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,
     snapshotRetainEntries: required('snapshotRetainEntries') as number,
     snapshotLogBytesMax: required('snapshotLogBytesMax') as number,
@@ -106,6 +107,9 @@ function checkConfig(c: NodeConfig, sourceOf: SourceOf): void {
   checkAddresses(c, sourceOf);
   checkMembers(c.members, c.protocol, sourceOf('members'));
   checkSelf(c, sourceOf);
+  if (c.rejoin && c.members.find((m) => m.id === c.nodeId)?.role === 'witness') {
+    throw fail('rejoin', sourceOf('rejoin'), `a witness cannot rejoin yet (member '${c.nodeId}' is a witness)`);
+  }
   if (c.electionTimeoutTicks <= c.heartbeatTicks) {
     const key = sourceOf('electionTimeoutTicks') === 'default' ? 'heartbeatTicks' : 'electionTimeoutTicks';
     const msg =

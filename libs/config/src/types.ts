@@ -46,6 +46,11 @@ export interface NodeConfig {
   protocolOptions: ProtocolOptions;
   /** Testing only: SIGUSR2 simulates a power cut (unsynced log writes lost, then death). */
   faultInjection: boolean;
+  /**
+   * This voter lost its data directory and rejoins: refused on a directory that still holds a
+   * log or hard state; a restart during the rejoin resumes it (a marker file says so).
+   */
+  rejoin: boolean;
   snapshotEveryEntries: number;
   snapshotRetainEntries: number;
   snapshotLogBytesMax: number;

@@ -211,6 +211,14 @@ export interface CoreOptions {
   readonly maxInflightMessages: number;
   /** Most uncommitted records the leader accepts before refusing proposals as overloaded. */
   readonly maxUncommittedEntries: number;
+  /**
+   * This voter lost its data directory and comes back (`quorumlite node --rejoin`): it may
+   * have promised votes and acknowledged records it no longer remembers. Until the driver
+   * builds it again as a voter (ProtocolModule.rejoinedHardState), the core follows the
+   * leader as an observer: it votes, promises and campaigns for nothing, and tells the
+   * leader when it lacks records it once acknowledged, instead of stopping.
+   */
+  readonly rejoining?: boolean;
 }
 
 export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
@@ -312,6 +320,14 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
    * a crash is the classic way to lose a chosen value).
    */
   promisedFence(message: M): number | null;
+  /**
+   * The hard state with which a node that rejoined (CoreOptions.rejoining) becomes a voter
+   * again: it has promised `fence` to `leader` and will never vote, promise or acknowledge a
+   * new epoch at or below it (Raft: term = fence and vote = leader; Zab: acceptedEpoch =
+   * currentEpoch = fence; Paxos: promised = fence). `hard` is what the rejoining core
+   * persisted; `fence` is never below what it holds.
+   */
+  rejoinedHardState(hard: HardState | null, promise: { readonly fence: Term; readonly leader: NodeId }): HardState;
   /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;

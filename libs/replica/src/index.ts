@@ -2,3 +2,4 @@ export * from './errors';
 export * from './ports';
 export * from './replica';
 export * from './loop-monitor';
+export { REJOIN_MARKER_FILE, planRejoin, type PeerStatusReader, type PeerView, type RejoinPlan } from './rejoin';

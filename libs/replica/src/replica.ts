@@ -43,6 +43,7 @@ import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 import { TickGate } from './tick-gate';
 import { WriteWaits, type WriteWaiter } from './write-waits';
+import { beginRejoin, endRejoin, planRejoin, type PeerStatusReader, type PeerView } from './rejoin';
 import type {
   Clock,
   Durability,
@@ -81,6 +82,12 @@ export interface ReplicaSettings {
   /** Most proposals handed to the core in one loop round (the rest wait for the next). */
   readonly proposalBatchMax: number;
   readonly sql?: SqlOptions;
+  /**
+   * The operator's `--rejoin`: this voter lost its data directory and comes back as an observer
+   * until it has caught up with the newest leader (see rejoin.ts). Refused on a directory that
+   * still holds a log or hard state.
+   */
+  readonly rejoin?: boolean;
 }
 
 export interface ReplicaDeps {
@@ -94,6 +101,21 @@ export interface ReplicaDeps {
   readonly onFatal?: (error: unknown) => void;
   /** Names the synchronous phases, so a stall of the event loop can be logged with its cause. */
   readonly loopSteps?: LoopSteps;
+  /** Reads the other members' status while this node rejoins (required to rejoin). */
+  readonly peerStatus?: PeerStatusReader;
+}
+
+/** A rejoin under way: the newest leader's number and last index once known (rejoin.ts). */
+interface RejoinProgress {
+  target: { readonly fence: number; readonly leader: string; readonly index: number } | null;
+  /** A round of answers taken after catching up named the leader the core follows, at this number. */
+  confirmed: { readonly fence: number; readonly leader: string } | null;
+  timer: NodeJS.Timeout | null;
+  /** Not done before this time (Clock ms): see REJOIN_SETTLE_ELECTIONS. */
+  notBeforeMs: number;
+  /** When a reason to wait was last logged (a rejoin with no leader waits quietly). */
+  waitLoggedAtMs: number;
+  waitLogged: string;
 }
 
 export interface ReplicaStatus {
@@ -157,6 +179,16 @@ const TICK: InboxEvent = { kind: 'tick' };
 const LEADER_WAIT_ELECTIONS = 3;
 /** Most snapshot files received but not yet installed, kept while the core decides. */
 const STAGED_SNAPSHOTS_MAX = 2;
+/** A rejoining node logs why it still waits at most this often. */
+const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
+/**
+ * A rejoin lasts at least this many of the longest elections from the node's start: a campaign
+ * or a Zab discovery that holds a promise the node made before it lost its disk began before
+ * the start, and is over by then — won (its number is then in the answers) or abandoned.
+ */
+const REJOIN_SETTLE_ELECTIONS = 3;
+/** A rejoining node asks the other voters for their status at least this often. */
+const REJOIN_PROBE_MS_MIN = 200;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
 const SNAPSHOTS_KEPT = 2;
 /**
@@ -197,12 +229,15 @@ export class Replica {
   private readonly termRuns = new TermRuns();
   private snapshotting: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
+  private rejoin: RejoinProgress | null = null;
 
   private constructor(
     private readonly settings: ReplicaSettings,
     private readonly deps: ReplicaDeps,
-    private readonly core: ConsensusCore,
-    private readonly log: DurableLog,
+    private readonly coreOptions: CoreOptions,
+    // Both are built again once, when a rejoining node becomes a voter (completeRejoin).
+    private core: ConsensusCore,
+    private log: DurableLog,
     private readonly snapshots: SnapshotStore,
     private readonly sql: SqlStateMachine | null,
     appliedIndex: number,
@@ -218,6 +253,10 @@ export class Replica {
     this.snapshotIndex = snapshot?.index ?? 0;
     if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
     this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
+    if (coreOptions.rejoining === true) {
+      const settleMs = REJOIN_SETTLE_ELECTIONS * deps.protocol.electionTicksMax(settings) * settings.tickMs;
+      this.rejoin = { target: null, confirmed: null, timer: null, notBeforeMs: deps.clock.now() + settleMs, waitLoggedAtMs: -Infinity, waitLogged: '' };
+    }
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -238,6 +277,14 @@ export class Replica {
       // crash, or was replaced): start again from the snapshot the compaction kept.
       appliedIndex = await restoreLatest(sql, snapshots, loaded.snapshot, deps.logger);
     }
+    if (settings.rejoin === true && self.role === 'witness') {
+      throw new ReplicaError('invalid', `--rejoin: node ${settings.nodeId} is a witness; a witness cannot rejoin yet`);
+    }
+    const rejoining = await beginRejoin(settings.dataDir, settings.rejoin === true, heldState(loaded, appliedIndex));
+    if (rejoining) {
+      if (!deps.peerStatus) throw new ReplicaError('invalid', 'a rejoining node needs to read its peers\' status');
+      deps.logger.warn('rejoining after a lost data directory: this node follows as an observer, votes for nothing and counts toward no quorum until it has caught up with the newest leader');
+    }
     const options: CoreOptions = {
       id: asNodeId(settings.nodeId),
       members: settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
@@ -249,6 +296,7 @@ export class Replica {
       maxBytesPerMessage: settings.maxBytesPerMessage,
       maxInflightMessages: settings.maxInflightMessages,
       maxUncommittedEntries: settings.maxUncommittedEntries,
+      rejoining,
     };
     deps.protocol.validate(options);
     const core = deps.protocol.create(options, {
@@ -256,7 +304,7 @@ export class Replica {
       snapshot: loaded.snapshot,
       entries: loaded.entries,
     });
-    return new Replica(settings, deps, core, log, snapshots, sql, appliedIndex, loaded.snapshot);
+    return new Replica(settings, deps, options, core, log, snapshots, sql, appliedIndex, loaded.snapshot);
   }
 
   start(): void {
@@ -270,6 +318,7 @@ export class Replica {
     this.ticker = setInterval(() => {
       if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
     }, this.settings.tickMs);
+    if (this.rejoin) this.scheduleRejoinProbe(0);
     this.kick();
   }
 
@@ -277,6 +326,7 @@ export class Replica {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.rejoin?.timer) clearTimeout(this.rejoin.timer);
     await this.looping;
     await this.snapshotting;
     const closing = new ReplicaError('unavailable', 'node is shutting down; retry on another node');
@@ -628,6 +678,8 @@ export class Replica {
       const compaction = this.pendingCompaction;
       this.pendingCompaction = null;
       if (compaction) await this.compactTo(compaction);
+      // Between Readies, with nothing in flight: the only place the core is built again.
+      if (this.rejoin?.confirmed) await this.completeRejoin();
       this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
       const rd = this.steps.run('ready', () => this.core.ready());
@@ -915,6 +967,99 @@ export class Replica {
     if (this.stopped) throw new ReplicaError('unavailable', 'node is shutting down; retry on another node');
   }
 
+  // ---- rejoin (rejoin.ts) ---------------------------------------------------------------
+
+  private scheduleRejoinProbe(delayMs: number): void {
+    const r = this.rejoin;
+    if (!r || this.stopped) return;
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      void this.probeRejoin(r);
+    }, delayMs);
+  }
+
+  /** One round of status answers from every other voting member, and what it allows. */
+  private async probeRejoin(r: RejoinProgress): Promise<void> {
+    if (this.rejoin !== r || this.stopped || this.failed) return;
+    const probeMs = Math.max(REJOIN_PROBE_MS_MIN, this.settings.tickMs * this.settings.electionTimeoutTicks);
+    // Only answers asked for after catching up may confirm it.
+    const caughtUp = r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index && this.deps.clock.now() >= r.notBeforeMs;
+    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
+    const reader = this.deps.peerStatus!;
+    const answers = await Promise.all(
+      others.map(async (m): Promise<[string, PeerView | Error]> => {
+        try {
+          return [m.id, await reader.status(m.address, probeMs)];
+        } catch (e: unknown) {
+          return [m.id, e instanceof Error ? e : new Error(String(e))];
+        }
+      }),
+    );
+    if (this.rejoin !== r || this.stopped) return;
+    const plan = planRejoin(new Map(answers));
+    const fenceName = this.deps.protocol.fencingName;
+    if (plan.kind === 'wait') {
+      this.noteRejoinWait(r, plan.why);
+    } else if (r.target === null) {
+      r.target = { fence: plan.fence, leader: plan.leader, index: plan.index };
+      this.deps.logger.info('rejoin: catching up with the newest leader', { leader: plan.leader, [fenceName]: plan.fence, index: plan.index });
+    } else if (caughtUp) {
+      const s = this.core.status();
+      if (s.leader !== null && s.leader === plan.leader && s.term === plan.fence && s.term >= r.target.fence) {
+        r.confirmed = { fence: s.term, leader: s.leader };
+        this.kick();
+        return;
+      }
+      this.noteRejoinWait(r, `caught up; waiting to follow the leader ${plan.leader} at ${fenceName} ${plan.fence} (following ${s.leader ?? 'none'} at ${s.term})`);
+    } else if (this.applied.value() < r.target.index) {
+      this.noteRejoinWait(r, `catching up: applied ${this.applied.value()} of ${r.target.index}`);
+    } else {
+      this.noteRejoinWait(r, 'caught up; waiting for any election begun before the data directory was lost to end');
+    }
+    this.scheduleRejoinProbe(probeMs);
+  }
+
+  private noteRejoinWait(r: RejoinProgress, why: string): void {
+    const now = this.deps.clock.now();
+    if (why === r.waitLogged && now - r.waitLoggedAtMs < REJOIN_WAIT_LOG_EVERY_MS) return;
+    r.waitLogged = why;
+    r.waitLoggedAtMs = now;
+    this.deps.logger.info(`rejoin: ${why}`);
+  }
+
+  /**
+   * Caught up with the newest leader: promise its number to it in the hard state, durably,
+   * then drop the marker and build the core again as a voter from what is on disk.
+   */
+  private async completeRejoin(): Promise<void> {
+    const r = this.rejoin!;
+    await this.snapshotting;
+    const s = this.core.status();
+    if (s.leader === null || s.leader !== r.confirmed?.leader || s.term !== r.confirmed.fence) {
+      // The core moved on since the answers confirmed it: ask again.
+      r.confirmed = null;
+      this.scheduleRejoinProbe(0);
+      return;
+    }
+    this.rejoin = null;
+    await this.log.close();
+    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'));
+    const hardState = this.deps.protocol.rejoinedHardState(loaded.hardState, { fence: s.term, leader: s.leader });
+    log.setHardState(hardState);
+    await log.flush(true);
+    await endRejoin(this.settings.dataDir);
+    this.log = log;
+    this.core = this.deps.protocol.create({ ...this.coreOptions, rejoining: false }, { hardState, snapshot: loaded.snapshot, entries: loaded.entries });
+    // The new core hands out its committed records again from its snapshot; the database skips
+    // what it applied, as after a restart.
+    this.coreApplied = loaded.snapshot?.index ?? 0;
+    this.termRuns.reset(loaded.snapshot?.index ?? 0, loaded.snapshot?.term ?? (0 as Term));
+    const retry = new ReplicaError('unavailable', 'this node just rejoined as a voter; retry');
+    for (const batch of this.readBatches.values()) for (const read of batch) read.reject(retry);
+    this.readBatches.clear();
+    this.deps.logger.info('rejoined as a voter', { [this.deps.protocol.fencingName]: s.term, leader: s.leader, applied: this.applied.value() });
+  }
+
   private fail(error: unknown): void {
     if (this.failed) return;
     this.failed = error;
@@ -933,6 +1078,15 @@ export class Replica {
     this.applied.failAll(error);
     for (const wake of this.leaderWaiters.splice(0)) wake();
   }
+}
+
+/** What a data directory still holds that a rejoin would throw away, or null when it holds nothing. */
+function heldState(loaded: { hardState: unknown; snapshot: SnapshotMeta | null; entries: readonly Entry[] }, appliedIndex: number): string | null {
+  if (loaded.entries.length > 0) return `a log up to index ${loaded.entries[loaded.entries.length - 1]!.index}`;
+  if (loaded.snapshot !== null) return `a snapshot at index ${loaded.snapshot.index}`;
+  if (loaded.hardState !== null) return 'a hard state';
+  if (appliedIndex > 0) return `a database applied to index ${appliedIndex}`;
+  return null;
 }
 
 async function restoreLatest(

@@ -227,7 +227,7 @@ export class MemoryLog {
 
   commitTo(i: number): void {
     if (i <= this.committed) return;
-    if (i > this.lastIndex()) throw new Error(`log: commit ${i} is beyond the last index ${this.lastIndex()} (was the log lost?)`);
+    if (i > this.lastIndex()) throw new Error(`log: commit ${i} is beyond the last index ${this.lastIndex()} (was the log lost? a node whose data directory was lost comes back when started with --rejoin on an empty directory: see the README, 'A node that lost its data directory')`);
     this.committed = i;
   }
 

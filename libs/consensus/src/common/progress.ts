@@ -140,6 +140,16 @@ export class Progress {
     return true;
   }
 
+  /**
+   * The peer no longer holds what it acknowledged: it lost its data directory and rejoins,
+   * holding records up to `held` at most. Probe again from there; its old match counts no more.
+   */
+  forgetMatch(held: number): void {
+    this.match = 0;
+    this.resetState('probe');
+    this.next = held + 1;
+  }
+
   /** An append carrying `count` entries ending at `lastIndex` was sent. */
   sentEntries(count: number, lastIndex: number): void {
     switch (this.state) {

@@ -77,3 +77,9 @@ export function validatePersisted(p: PersistedState): void {
     expected = e.index + 1;
   }
 }
+
+/** A rejoined voter's hard state: it has promised the leader's ballot, so nothing at or below it. */
+export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
+  const hard = parseHardState(h);
+  return toHardState({ promised: Math.max(hard.promised, promise.fence) });
+}

@@ -183,7 +183,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.dataVoters = dataVoters(options.members);
     this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
-    this.isVoter = this.voters.includes(this.id);
+    // A rejoining voter (CoreOptions.rejoining) learns as an observer until the driver builds it
+    // again as a voter: it promises nothing and runs no phase 1.
+    this.isVoter = this.voters.includes(this.id) && options.rejoining !== true;
     this.isWitness = this.witnesses.includes(this.id);
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);

@@ -9,7 +9,7 @@ import { assertNever, ConsensusError, logIndex, nodeId, term } from '../contract
 import { WireReader, WireWriter } from '../common/wire';
 import type { RaftMessage, RaftMessageType } from './messages';
 
-export const RAFT_CODEC_VERSION = 1;
+export const RAFT_CODEC_VERSION = 2;
 
 const TYPE_CODES: Readonly<Record<RaftMessageType, number>> = {
   append: 1,
@@ -48,6 +48,7 @@ export function encodeMessage(m: RaftMessage): Uint8Array {
       w.bool(m.reject);
       w.uint(m.hintIndex, 'hintIndex');
       w.uint(m.hintTerm, 'hintTerm');
+      w.bool(m.lost);
       break;
     case 'heartbeat':
       w.uint(m.commit, 'commit');
@@ -121,7 +122,8 @@ function readBody(r: WireReader, type: RaftMessageType, h: Head): RaftMessage {
       const reject = r.bool('reject');
       const hintIndex = logIndex(r.uint('hintIndex'));
       const hintTerm = term(r.uint('hintTerm'));
-      return { type, ...h, index, reject, hintIndex, hintTerm };
+      const lost = r.bool('lost');
+      return { type, ...h, index, reject, hintIndex, hintTerm, lost };
     }
     case 'heartbeat': {
       const commit = logIndex(r.uint('commit'));

@@ -82,6 +82,16 @@ export function recoverHardState(p: PersistedState, hard: RaftHardState, self: N
   return { term: seen, vote: self, commit: hard.commit };
 }
 
+/** A rejoined voter's hard state: the leader's term, a vote for it (so none for another in that term). */
+export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number; readonly leader: NodeId }): HardState {
+  const hard = parseHardState(h);
+  if (promise.fence < hard.term) throw badState(`raft rejoin: term ${promise.fence} is below the term ${hard.term} already held.`);
+  if (promise.fence === hard.term && hard.vote !== null && hard.vote !== promise.leader) {
+    throw badState(`raft rejoin: term ${hard.term} already has a vote for ${hard.vote}, not ${promise.leader}.`);
+  }
+  return toHardState({ term: promise.fence, vote: promise.leader, commit: hard.commit });
+}
+
 /** The boot state must be a log the driver could have written: contiguous, terms in order. */
 export function validatePersisted(p: PersistedState, hard: RaftHardState): void {
   const snapIndex = p.snapshot?.index ?? 0;

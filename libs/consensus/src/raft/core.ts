@@ -112,6 +112,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private readonly peers: readonly NodeId[];
   private readonly isVoter: boolean;
+  /** CoreOptions.rejoining: this voter lost its log and follows as an observer for now. */
+  private readonly rejoining: boolean;
   /** This node votes and holds records but keeps no database (see handOverFromWitness). */
   private readonly isWitness: boolean;
   /** Follower: the highest dataHold a leader sent us (a witness's driver forgets records up to it). */
@@ -163,7 +165,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.dataVoters = dataVoters(options.members);
     this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
-    this.isVoter = this.voters.includes(this.id);
+    this.rejoining = options.rejoining === true;
+    // A rejoining voter follows as an observer until the driver builds it again as a voter.
+    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
     this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, hard.commit);
     this.log.checkAll();
@@ -689,7 +693,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       // A deposed leader cut off from the cluster learns our term (and steps down) from this.
       this.send<AppendResponseMessage>({
         type: 'appendResponse', from: this.id, to: m.from, term: toTerm(this.term),
-        index: logIndex(0), reject: false, hintIndex: logIndex(0), hintTerm: toTerm(0),
+        index: logIndex(0), reject: false, hintIndex: logIndex(0), hintTerm: toTerm(0), lost: false,
       });
     } else if (m.type === 'preVote') {
       this.send<VoteResponseMessage>({ type: 'preVoteResponse', from: this.id, to: m.from, term: toTerm(this.term), reject: true });
@@ -817,6 +821,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         this.handleAppend(m);
         return;
       case 'heartbeat':
+        if (this.rejoining && m.commit > this.log.lastIndex()) {
+          // The leader thinks we hold what we acknowledged before our disk was lost: say we do not.
+          this.replyAppend(m.from, m.commit, true, this.log.lastIndex(), this.log.lastTerm());
+          return;
+        }
         this.log.commitTo(m.commit);
         // Once committed and held by every data voter, records stay held: the value only grows.
         this.dataVotersHold = Math.max(this.dataVotersHold, Math.min(m.dataHold, this.log.commitIndex()));
@@ -834,6 +843,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.send<AppendResponseMessage>({
       type: 'appendResponse', from: this.id, to, term: toTerm(this.term),
       index: logIndex(index), reject, hintIndex: logIndex(hintIndex), hintTerm: toTerm(hintTerm),
+      // A rejoining node may lack records it acknowledged before it lost its disk.
+      lost: reject && this.rejoining,
     });
   }
 
@@ -951,6 +962,14 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private handleAppendResponse(m: AppendResponseMessage, pr: Progress): void {
     pr.heard(this.leaderTicks);
+    if (m.reject && m.lost && m.hintIndex < pr.match) {
+      // It came back without the records it acknowledged (--rejoin after a lost data
+      // directory): what it acknowledged before counts no more; find again what it holds.
+      // The commit index never goes back, so forgetting a match costs only a resend.
+      pr.forgetMatch(Math.min(m.hintIndex, this.log.lastIndex()));
+      this.sendAppend(m.from, true);
+      return;
+    }
     if (m.reject) {
       const next = m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm).index : m.hintIndex;
       if (pr.maybeDecrTo(m.index, next)) {

@@ -1,7 +1,7 @@
 /** Raft, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { RAFT_OPTIONS, RAFT_ROLES, validateOptions } from './config';
+import { RAFT_OPTIONS, RAFT_ROLES, rejoinedHardState, validateOptions } from './config';
 import { RaftCore } from './core';
 import type { RaftMessage } from './messages';
 
@@ -18,6 +18,7 @@ export const raft: ProtocolModule<RaftMessage> = {
   // term, which it holds; the answers only refresh liveness and read confirmations.
   orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
   promisedFence: (m) => (m.type === 'voteResponse' && !m.reject ? m.term : null),
+  rejoinedHardState,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,

@@ -33,6 +33,11 @@ export interface AppendResponseMessage extends Envelope {
   readonly reject: boolean;
   readonly hintIndex: LogIndex;
   readonly hintTerm: Term;
+  /**
+   * With `reject`: the sender rejoins after losing its data directory, so it may lack records
+   * it once acknowledged; the leader forgets its match index instead of calling this stale.
+   */
+  readonly lost: boolean;
 }
 
 /**

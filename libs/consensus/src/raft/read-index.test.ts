@@ -117,7 +117,7 @@ describe('raft ReadIndex', () => {
     net.deliverOnce(); // the readIndex reaches n1, which broadcasts its heartbeat round
     net.queue = [];
     net.core('n1').readIndex('l1');
-    net.core('n1').step({ type: 'appendResponse', from: nodeId('n3'), to: nodeId('n1'), term: term(2), index: 0 as never, reject: false, hintIndex: 0 as never, hintTerm: term(0) });
+    net.core('n1').step({ type: 'appendResponse', from: nodeId('n3'), to: nodeId('n1'), term: term(2), index: 0 as never, reject: false, hintIndex: 0 as never, hintTerm: term(0), lost: false });
     net.process('n1');
     expect(net.readFailures.get('n1')).toEqual([{ requestId: 'l1', reason: 'dropped', leader: null }]);
     // The follower learns of it through n1's rejection (which also carries the new term).

@@ -177,7 +177,7 @@ describe('raft log replication', () => {
     const net = new Net(three);
     net.elect('n1');
     const leader = net.core('n1');
-    leader.step({ type: 'appendResponse', from: nodeId('n2'), to: nodeId('n1'), term: term(1), index: 5 as never, reject: true, hintIndex: 0 as never, hintTerm: term(0) });
+    leader.step({ type: 'appendResponse', from: nodeId('n2'), to: nodeId('n1'), term: term(1), index: 5 as never, reject: true, hintIndex: 0 as never, hintTerm: term(0), lost: false });
     expect(leader.status().progress['n2']?.state).toBe('probe');
     net.processAll();
     leader.propose(bytes('1'));

@@ -81,9 +81,10 @@ export class Net {
     for (const m of members) this.start(m.id);
   }
 
-  start(id: string, disk: Disk = { hardState: null, snapshot: null, entries: [] }): RaftCore {
+  /** (Re)starts `id` on `disk`; `over` adds to the network's overrides for this start only. */
+  start(id: string, disk: Disk = { hardState: null, snapshot: null, entries: [] }, over: Overrides = {}): RaftCore {
     this.disks.set(id, disk);
-    const core = new RaftCore(options(id, this.members, this.over), {
+    const core = new RaftCore(options(id, this.members, { ...this.over, ...over }), {
       hardState: disk.hardState,
       snapshot: disk.snapshot,
       entries: [...disk.entries],

@@ -46,6 +46,16 @@ export function parseHardState(h: HardState | null): ZabHardState {
   return { acceptedEpoch, currentEpoch };
 }
 
+/**
+ * A rejoined voter's hard state: it synchronized with the leader of epoch `fence`, so that epoch
+ * is current, and it acknowledges no new epoch at or below it.
+ */
+export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
+  const hard = parseHardState(h);
+  if (promise.fence < hard.currentEpoch) throw badState(`zab rejoin: epoch ${promise.fence} is below the current epoch ${hard.currentEpoch} already held.`);
+  return toHardState({ acceptedEpoch: Math.max(hard.acceptedEpoch, promise.fence), currentEpoch: promise.fence });
+}
+
 /** The boot state must be a history the driver could have written: contiguous, epochs in order. */
 export function validatePersisted(p: PersistedState, hard: ZabHardState): void {
   const snapIndex = p.snapshot?.index ?? 0;

@@ -185,6 +185,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private dataVotersHold = 0;
   /** Set when this witness just handed leadership over: its first vote is for that data voter. */
   private handedOverTo: NodeId | null = null;
+  /** CoreOptions.rejoining: this voter lost its history and learns as an observer for now. */
+  private readonly rejoining: boolean;
   private readonly log: MemoryLog;
 
   private acceptedEpoch: number;
@@ -254,7 +256,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.dataVoters = dataVoters(options.members);
     this.witnesses = witnesses(options.members);
     this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
-    this.isVoter = this.voters.includes(this.id);
+    this.rejoining = options.rejoining === true;
+    // A rejoining voter syncs as an observer until the driver builds it again as a voter.
+    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
     this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, 0);
     this.log.checkAll();
@@ -511,6 +515,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   /** Our history's summary, for ourselves — or, just after a witness handed over, for the data voter that holds all of it. */
   private ownVote(): Vote {
+    // The other voters count a rejoining node's notifications as a voter's: it proposes the
+    // weakest vote there is, and for another voter (it cannot lead), so no voter adopts it over
+    // its own and none ever agrees on the rejoining node — not even in a cluster that never
+    // established an epoch, where every vote is as weak.
+    if (this.rejoining) {
+      const other = this.voters.find((v) => v !== this.id) ?? this.id;
+      return { leader: other, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
+    }
     return { leader: this.handedOverTo ?? this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
   }
 
@@ -714,8 +726,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    const observer = !this.voters.includes(m.from);
-    if (m.observer !== observer) return; // a member whose role disagrees with ours: ignore it
+    // An observer that claims a vote disagrees with our member list: ignore it. A voter that
+    // comes as an observer rejoins after losing its data directory (CoreOptions.rejoining): it
+    // is synchronized as one, and counts toward nothing, until it comes back as a voter.
+    if (!m.observer && !this.voters.includes(m.from)) return;
+    const observer = m.observer;
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.

@@ -1,0 +1,78 @@
+/**
+ * Rejoining after a lost data directory (`quorumlite node --rejoin`). A voter that lost its
+ * disk may have granted votes, promises and acknowledgements it no longer remembers: started
+ * empty as a voter it could vote twice in one term or let a quorum forget a committed record.
+ * So it comes back as an observer (CoreOptions.rejoining) and becomes a voter again only once
+ *   1. every other voting member answered its status, the highest fencing number among them
+ *      is F, and a member leads at F (the newest leader: any quorum a lost promise or
+ *      acknowledgement of ours was part of holds some other member at or above its number);
+ *   2. it holds and applied every record up to that leader's last index L (every record
+ *      chosen with a lost acknowledgement of ours is in the newest leader's log);
+ *   3. a later round of answers still names a leader at the number the core follows.
+ * Then its hard state promises that number to that leader (ProtocolModule.rejoinedHardState),
+ * durably, and only then the marker file goes. docs/architecture.md has the argument.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fsyncDir, writeFileAtomic } from '@quorumlite/storage';
+import { ReplicaError } from './errors';
+
+/** Present while a node rejoins: a restart resumes the rejoin instead of starting as a voter. */
+export const REJOIN_MARKER_FILE = 'REJOINING';
+
+/** What a peer's Status says, as far as a rejoin needs it. */
+export interface PeerView {
+  readonly role: string;
+  readonly leaderId: string | null;
+  /** The protocol's fencing number: term, epoch or ballot. */
+  readonly term: number;
+  readonly lastIndex: number;
+}
+
+/** Reads a peer's status over its client API (the node's gRPC client); rejects when it cannot. */
+export interface PeerStatusReader {
+  status(address: string, timeoutMs: number): Promise<PeerView>;
+}
+
+export type RejoinPlan =
+  | { readonly kind: 'wait'; readonly why: string }
+  | { readonly kind: 'target'; readonly fence: number; readonly leader: string; readonly index: number };
+
+/**
+ * From the answers of every other voting member (an Error where one did not answer): the
+ * newest leader's fencing number and last index, or why to wait. Pure.
+ */
+export function planRejoin(answers: ReadonlyMap<string, PeerView | Error>): RejoinPlan {
+  const silent = [...answers].filter(([, a]) => a instanceof Error).map(([id]) => id);
+  if (silent.length > 0) return { kind: 'wait', why: `waiting for every other voter to answer (${silent.join(', ')} did not)` };
+  const views = [...answers].map(([id, a]) => ({ id, view: a as PeerView }));
+  const fence = Math.max(0, ...views.map((v) => v.view.term));
+  const leader = views.find((v) => v.view.role === 'leader' && v.view.term === fence);
+  if (leader === undefined) return { kind: 'wait', why: `no member leads at the highest fencing number ${fence} yet` };
+  return { kind: 'target', fence, leader: leader.id, index: leader.view.lastIndex };
+}
+
+/**
+ * Whether this node starts rejoining: the marker is there (a rejoin a restart interrupted), or
+ * the operator asked for it on a data directory that holds nothing — asking for it on one that
+ * still holds a log or hard state is refused, since that node remembers its promises.
+ */
+export async function beginRejoin(dataDir: string, requested: boolean, holds: string | null): Promise<boolean> {
+  const marker = path.join(dataDir, REJOIN_MARKER_FILE);
+  if (fs.existsSync(marker)) return true;
+  if (!requested) return false;
+  if (holds !== null) {
+    throw new ReplicaError(
+      'invalid',
+      `--rejoin is for a node whose data directory was lost, but ${dataDir} still holds ${holds}; start without --rejoin (the node remembers its promises), or move the directory away to rejoin empty`,
+    );
+  }
+  await writeFileAtomic(marker, new TextEncoder().encode('this node lost its data directory and rejoins as an observer until it catches up\n'));
+  return true;
+}
+
+/** The rejoin is over: called only once the voter's hard state is durable. */
+export async function endRejoin(dataDir: string): Promise<void> {
+  await fs.promises.rm(path.join(dataDir, REJOIN_MARKER_FILE), { force: true });
+  await fsyncDir(dataDir);
+}
