@@ -165,19 +165,32 @@ describe('Replica driver', () => {
       const h = harness;
       const rejoiner = h.replicas.get('n3')!;
       expect(rejoiner.status().role).toBe('observer');
-      const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-      expect(leaderId).not.toBe('n3');
-      const leader = h.replicas.get(leaderId)!;
-      const write = (sql: string) => leader.execute({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+      const currentLeader = () => waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+      expect(await currentLeader()).not.toBe('n3');
+      // Through whichever node leads when it is sent: on a loaded machine a 100 ms election
+      // timeout may change the leader between two writes, which is not what this test is about.
+      const write = async (sql: string) => {
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          const leader = h.replicas.get(await currentLeader())!;
+          try {
+            return await leader.execute({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+          } catch (e: unknown) {
+            if (Date.now() > deadline) throw e;
+          }
+        }
+      };
       await write('CREATE TABLE t (x)');
       await write('INSERT INTO t VALUES (1)');
       await waitFor('n3 to vote again', () => (rejoiner.status().role === 'follower' ? true : null), 20_000);
       expect(fs.existsSync(path.join(h.dirs[2]!, 'REJOINING'))).toBe(false);
       // With the third node cut off, a commit needs the rejoined node.
+      const leaderId = await currentLeader();
       const other = IDS.find((id) => id !== leaderId && id !== 'n3')!;
       h.network.isolate(nodeId(other));
       const r = await write('INSERT INTO t VALUES (2)');
       await waitFor('n3 to apply it', () => (rejoiner.status().appliedIndex >= r.index ? true : null));
+      const leader = h.replicas.get(await currentLeader())!;
       expect(rejoiner.digest()).toBe(leader.digest());
       expect(h.errors).toEqual([]);
     }, 40_000);
