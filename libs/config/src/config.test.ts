@@ -51,7 +51,7 @@ describe('defaults', () => {
       statementBytesMax: 1024 * 1024,
       statementsPerRequestMax: 10_000,
       paramsPerStatementMax: 999,
-      requestBytesMax: 16 * 1024 * 1024,
+      requestBytesMax: 2 * 1024 * 1024,
       resultRowsMax: 100_000,
       resultBytesMax: 32 * 1024 * 1024,
       grpcMessageBytesMax: 64 * 1024 * 1024,
@@ -61,7 +61,7 @@ describe('defaults', () => {
       maxUncommittedEntries: 100_000,
       proposalBatchMax: 1024,
     });
-    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 39, true, true]);
+    expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 12, true, true]);
   });
 
   it.each(['nodeId', 'listen', 'dataDir', 'members'])('requires %s', (key) => {
@@ -195,13 +195,14 @@ describe('validation names the key and the source', () => {
 
   it('grows the default election timeout with the request size limit, in ticks of the configured length; a set value wins', () => {
     const ticks = (env: Record<string, string>, argv: string[] = []) => load([...BASE, ...argv], env).electionTimeoutTicks;
-    // 300 ms up to 1 MiB, then 45 ms per further MiB.
+    // 300 ms up to 2 MiB (the default limit), then 45 ms per further MiB.
+    const mib = (n: number) => ({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(n * 1024 * 1024) });
     expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(64 * 1024), QUORUMLITE_LIMIT_STATEMENT_BYTES_MAX: String(64 * 1024) })).toBe(12);
-    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(1024 * 1024) })).toBe(12);
-    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(4 * 1024 * 1024) })).toBe(18);
-    expect(ticks({})).toBe(39);
-    expect(ticks({ QUORUMLITE_TICK_MS: '10' })).toBe(98);
-    expect(ticks({ QUORUMLITE_LIMIT_REQUEST_BYTES_MAX: String(64 * 1024 * 1024) })).toBe(126);
+    expect(ticks({})).toBe(12);
+    expect(ticks(mib(4))).toBe(16);
+    expect(ticks(mib(16))).toBe(38);
+    expect(ticks({ ...mib(16), QUORUMLITE_TICK_MS: '10' })).toBe(93);
+    expect(ticks(mib(64))).toBe(124);
     expect(ticks({}, ['--election-timeout-ticks', '12'])).toBe(12);
   });
 

@@ -27,7 +27,7 @@ export const CONFIG_DEFAULTS = {
     statementBytesMax: 1 * MIB,
     statementsPerRequestMax: 10_000,
     paramsPerStatementMax: 999,
-    requestBytesMax: 16 * MIB,
+    requestBytesMax: 2 * MIB,
     resultRowsMax: 100_000,
     resultBytesMax: 32 * MIB,
     grpcMessageBytesMax: 64 * MIB,
@@ -39,8 +39,10 @@ export const CONFIG_DEFAULTS = {
   },
 } as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
 
-/** The election timeout when none is set: this long for requests of up to 1 MiB… */
+/** The election timeout when none is set: this long while requests are limited to… */
 export const ELECTION_TIMEOUT_MS_BASE = 300;
+/** …this many MiB (the default limit, about 100 ms of a busy loop at most)… */
+export const ELECTION_TIMEOUT_REQUEST_MIB_FREE = 2;
 /**
  * …and this much longer for every further MiB of requestBytesMax. One request that large
  * holds a node's event loop while it is decoded, copied, logged, sent and applied to SQLite —
@@ -56,7 +58,7 @@ export const ELECTION_TIMEOUT_MS_PER_REQUEST_MIB = 45;
 
 /** The default electionTimeoutTicks for a tick length and a request size limit. */
 export function defaultElectionTimeoutTicks(tickMs: number, requestBytesMax: number, heartbeatTicks: number): number {
-  const ms = ELECTION_TIMEOUT_MS_BASE + ELECTION_TIMEOUT_MS_PER_REQUEST_MIB * Math.max(0, requestBytesMax / MIB - 1);
+  const ms = ELECTION_TIMEOUT_MS_BASE + ELECTION_TIMEOUT_MS_PER_REQUEST_MIB * Math.max(0, requestBytesMax / MIB - ELECTION_TIMEOUT_REQUEST_MIB_FREE);
   return Math.max(Math.ceil(ms / tickMs), heartbeatTicks + 1);
 }
 
@@ -155,7 +157,7 @@ export const KEYS: readonly KeyDef[] = [
   top('electionTimeoutTicks', {
     kind: 'int',
     defaultValue: undefined,
-    derivedDefault: `${ELECTION_TIMEOUT_MS_BASE} ms plus ${ELECTION_TIMEOUT_MS_PER_REQUEST_MIB} ms per MiB of limits.requestBytesMax beyond the first, in ticks (${defaultElectionTimeoutTicks(D.tickMs, L.requestBytesMax, D.heartbeatTicks)} with the other defaults)`,
+    derivedDefault: `${ELECTION_TIMEOUT_MS_BASE} ms plus ${ELECTION_TIMEOUT_MS_PER_REQUEST_MIB} ms per MiB of limits.requestBytesMax beyond ${ELECTION_TIMEOUT_REQUEST_MIB_FREE} MiB, in ticks (${defaultElectionTimeoutTicks(D.tickMs, L.requestBytesMax, D.heartbeatTicks)} with the other defaults)`,
     schema: int(2, 100_000),
     help: 'ticks without a leader before campaigning (randomized in [t, 2t)); large requests hold a node busy for longer, so the default grows with the request size limit',
   }),

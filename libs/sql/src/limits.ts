@@ -10,7 +10,7 @@ export const SQL_LIMITS = {
   /** Bound values (positional + named) of one statement (SQLite's historical default). */
   paramsPerStatementMax: 999,
   /** Encoded size of the whole command that goes into the log. */
-  requestBytesMax: 16 * 1024 * 1024,
+  requestBytesMax: 2 * 1024 * 1024,
   /** Rows one query may return; more are cut and the result says truncated. */
   resultRowsMax: 100_000,
   /** Approximate bytes of one query's rows (values' sizes); more are cut. */

@@ -221,7 +221,7 @@ describe('prepare checks parameters and limits', () => {
       statementBytesMax: 1048576,
       statementsPerRequestMax: 10000,
       paramsPerStatementMax: 999,
-      requestBytesMax: 16777216,
+      requestBytesMax: 2097152,
       resultRowsMax: 100000,
       resultBytesMax: 33554432,
       requestIdBytesMax: 128,
