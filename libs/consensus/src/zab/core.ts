@@ -1407,8 +1407,17 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * a sync limit (a proposal that takes longer to arrive than the leader would wait for our
    * acknowledgement is as good as lost).
    */
+  /**
+   * How long a learner stays behind the previous PING, with no proposal arriving, before it
+   * takes a proposal for lost: the initLimit, not the syncLimit. On a stream that did not break
+   * nothing is lost, and a record near the request size limit can take longer than a sync
+   * limit to cross a loaded machine; resynchronizing then makes the leader send it again by
+   * DIFF behind the copy still arriving, and under load that cascade cost writes tens of
+   * seconds and leaders. A real loss is rare (the stream broke without either side noticing)
+   * and is repaired a few election timeouts later.
+   */
   private anomalyTicks(): number {
-    return Math.max(2 * this.o.heartbeatTicks, this.o.electionTimeoutTicks);
+    return INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks;
   }
 
   /**
