@@ -38,3 +38,4 @@ export {
   type FailoverStallSummary,
   type FailoverProtocolResult,
 } from './failover';
+export { runWitnessDiskBench, parseWitnessDiskArgs, renderWitnessDisk, directoryBytes, WITNESS_DISK_USAGE, type WitnessDiskSettings, type WitnessDiskResult, type NodeDisk } from './witness-disk';

@@ -123,6 +123,7 @@ function runWithDumps(tables: Record<string, unknown[][] | null>[]): ChaosRun {
     startedAtMs: 0,
     endedAtMs: 1,
     dumps: tables.map((t, i) => ({ nodeId: `n${i + 1}`, tables: t as never, appliedIndex: '1' })),
+    witnesses: [],
   };
 }
 

@@ -34,6 +34,13 @@ describe('command line', () => {
     expect(out.join('')).toMatch(/^usage: quorumlite bench failover \[--trials 10\]/);
   });
 
+  it('bench witness-disk --help prints its usage alone and exits 0', async () => {
+    const { out, err } = capture();
+    expect(await main(['node', 'quorumlite', 'bench', 'witness-disk', '--help'])).toBe(0);
+    expect(err.join('')).toBe('');
+    expect(out.join('')).toMatch(/^usage: quorumlite bench witness-disk \[--protocols /);
+  });
+
   it('documents parameters in --help and exits 0', async () => {
     const { out } = capture();
     expect(await main(['node', 'quorumlite', 'exec', '--help'])).toBe(0);

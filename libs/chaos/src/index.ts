@@ -30,6 +30,7 @@ export {
   resolveOptions,
   replayCommand,
   replicasIdentical,
+  witnessLogBounded,
   type ChaosOptions,
   type ChaosOptionsResolved,
   type ChaosResult,
@@ -38,6 +39,7 @@ export {
   type ReplicaDump,
   type Verdict,
 } from './harness/run';
+export { clientAddresses, keepsData, resolveTopology, snapshotEveryEntriesOf, witnessReasons, witnessRecordsMax, type RoledNode, type WitnessReport } from './harness/roles';
 export { writeArtifacts } from './harness/artifacts';
 export { HISTORY_CHECKS, registerCheck, bankCheck, appendCheck, toRegisterOps, toBankOps, toAppendOps } from './harness/checks';
 export { chaosMain, parseChaosArgs, parseDurationMs, summaryLines, CHAOS_USAGE, UsageError, type ParsedChaosArgs } from './main';

@@ -1,7 +1,7 @@
 /**
  * The chaos command line: parses
  *   --protocol raft --nemesis kill,pause,partition --workload register,bank,append
- *   --duration 60s --seed N --nodes 3 --workers 8 [--overall-timeout 5m] [--node-bin PATH] [--keep] [--json]
+ *   --duration 60s --seed N (--nodes 3 | --topology 2v1w) --workers 8 [--overall-timeout 5m] [--node-bin PATH] [--keep] [--json]
  * runs runChaos, prints the summary with the time each phase took, and returns the exit code
  * (0 valid, 1 invalid, 2 usage).
  */
@@ -10,6 +10,8 @@ import { describePhases } from './harness/phases';
 import { overallTimeoutMsDefault, runChaos, type ChaosOptions, type ChaosResult } from './harness/run';
 import type { WorkloadName } from './harness/history';
 import type { ChaosCheck } from './harness/run';
+import { resolveTopology } from './harness/roles';
+import { TOPOLOGIES } from '@quorumlite/cluster';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -25,7 +27,10 @@ export const CHAOS_USAGE = `usage: quorumlite chaos [options]
   --workload LIST        comma-separated: ${WORKLOAD_NAMES.join(', ')} (default all)
   --duration TIME        how long the workload runs: 90s, 2m, 1500ms (default 60s)
   --seed N               schedule and workload seed (default: random, printed)
-  --nodes N              cluster size (default 3)
+  --nodes N              cluster size, all data voters (default 3)
+  --topology NAME        a shipped topology instead: ${TOPOLOGIES.map((t) => t.name).join(', ')} (e.g. 2v1w: n1, n2 data
+                         voters, n3 a witness); reads go to data nodes only, writes to any node; every
+                         data node's tables are compared, and each witness must have forgotten its log
   --workers N            concurrent clients (default 8)
   --node-bin PATH        node binary (default dist/apps/node/main.js)
   --node-args ARGS       extra node arguments, space-separated, after =
@@ -113,6 +118,9 @@ export function parseChaosArgs(argv: readonly string[], randomSeed: () => number
       case '--nodes':
         options.nodes = positiveInt('--nodes', value());
         break;
+      case '--topology':
+        options.topology = value();
+        break;
       case '--workers':
         options.workers = positiveInt('--workers', value());
         break;
@@ -153,6 +161,11 @@ export function parseChaosArgs(argv: readonly string[], randomSeed: () => number
       default:
         throw new UsageError(`unknown option '${token}'`);
     }
+  }
+  try {
+    resolveTopology(options.nodes, options.topology);
+  } catch (e: unknown) {
+    throw new UsageError(`--topology: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (options.seed < 0) options.seed = randomSeed();
   return { options, json, help };

@@ -13,3 +13,5 @@ export { freePorts } from './ports';
 export { readClusterManifest, writeClusterManifest, manifestPath, MANIFEST_FILE, type ClusterManifest, type LocalRole } from './manifest';
 export { NodeSupervisor, restartDelayMs, RESTART_POLICY_DEFAULT, type RestartPolicy, type Restartable } from './supervisor';
 export { composeFileOf, DEFAULT_TOPOLOGY, parseTopology, renderCompose, TOPOLOGIES, topologyNodes, topologySize, votersOnly, type Topology } from './topology';
+/** The nodes' defaults, for what starts and tests them (chaos bounds a witness's log by them). */
+export { CONFIG_DEFAULTS } from '@quorumlite/config';

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 const HELP_FLAGS: readonly string[] = ['--help', '-h'];
 
 export async function runBenchCommand(argv: string[]): Promise<number> {
-  const { runBench, runFailoverBench, FAILOVER_USAGE } = await import('@quorumlite/bench');
+  const { runBench, runFailoverBench, runWitnessDiskBench, FAILOVER_USAGE, WITNESS_DISK_USAGE } = await import('@quorumlite/bench');
   if (argv[0] === 'failover') {
     // The failover benchmark's own parser knows no --help; answer it here, before it starts anything.
     if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
@@ -15,6 +15,13 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       return 0;
     }
     return runFailoverBench(argv.slice(1));
+  }
+  if (argv[0] === 'witness-disk') {
+    if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
+      process.stdout.write(`usage: ${WITNESS_DISK_USAGE}\nfor each of --protocols (default: all), --writes single-row inserts of 100-byte values into a fresh local --topology cluster; reports each node's bytes on disk at the end and at their peak, and what each witness's log retains\n`);
+      return 0;
+    }
+    return runWitnessDiskBench(argv.slice(1));
   }
   return runBench(argv);
 }

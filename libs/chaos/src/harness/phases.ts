@@ -5,7 +5,7 @@
  * shows up as a failing result that names it instead of a runner killing a silent run.
  */
 
-export type PhaseName = 'start' | 'setup' | 'faults' | 'drain' | 'heal' | 'converge' | 'final-reads' | 'dumps' | 'checks' | 'stop';
+export type PhaseName = 'start' | 'setup' | 'faults' | 'drain' | 'heal' | 'converge' | 'final-reads' | 'dumps' | 'witness-log' | 'checks' | 'stop';
 
 export interface PhaseTiming {
   name: PhaseName;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
-import { LocalCluster, START_TIMEOUT_MS_DEFAULT } from '@quorumlite/cluster';
+import { LocalCluster, START_TIMEOUT_MS_DEFAULT, topologyNodes, topologySize } from '@quorumlite/cluster';
 import { HistoryRecorder, countByOutcome, type WorkloadName } from './history';
 import { ProxyMesh } from './network';
 import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFAULT, SCHEDULE_QUIET_MS_DEFAULT, planSchedule, type FaultKind, type NemesisName, type PlannedFault } from './nemesis';
@@ -17,6 +17,7 @@ import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEF
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
 import { HISTORY_CHECKS } from './checks';
+import { clientAddresses, keepsData, resolveTopology, witnessReasons, witnessRecordsMax, type WitnessReport } from './roles';
 import { DeadlineExceededError, PhaseClock, describePhases, settleWithin, sleepUnlessAborted, type PhaseTiming } from './phases';
 
 import type { ChaosCheck, ChaosOptions, ChaosOptionsResolved, ChaosResult, ChaosRun, ReplicaDump, Verdict } from './types';
@@ -40,6 +41,15 @@ const DRAIN_SLACK_MS = 5_000;
 const STOP_BOUND_MS = 15_000;
 /** The process id of the final reads, far above any worker's. */
 const FINAL_PROCESS = 1_000_000;
+/**
+ * A witness forgets only when it applies a record, so after the heal the harness writes a few
+ * probes (to a table no checker reads), each after a pause that lets the leader's heartbeats
+ * tell the witness what the data voters now hold, and reads its Status after each.
+ */
+const WITNESS_PROBES = 3;
+const WITNESS_PROBE_GAP_MS = 1_000;
+const WITNESS_PROBE_TABLE_SQL = 'CREATE TABLE IF NOT EXISTS chaos_witness_probe (n INTEGER)';
+const WITNESS_PROBE_SQL = 'INSERT INTO chaos_witness_probe (n) VALUES (?)';
 
 export function overallTimeoutMsDefault(durationMs: number, convergeTimeoutMs = CONVERGE_TIMEOUT_MS_DEFAULT): number {
   return durationMs + convergeTimeoutMs + OVERALL_SLACK_MS;
@@ -56,11 +66,13 @@ function faultsOf(nemesis: readonly (NemesisName | FaultKind)[]): FaultKind[] {
 
 export function resolveOptions(o: ChaosOptions): ChaosOptionsResolved {
   const nemesis = [...(o.nemesis ?? (['kill', 'pause', 'partition', 'crash'] as const))];
+  const topology = resolveTopology(o.nodes, o.topology);
   const resolved = {
     seed: o.seed,
     durationMs: o.durationMs,
     protocol: o.protocol ?? 'raft',
-    nodes: o.nodes ?? 3,
+    nodes: topologySize(topology),
+    topology,
     workloads: o.workloads ?? (['register', 'bank', 'append'] as const),
     workers: o.workers ?? WORKERS_DEFAULT,
     clientTimeoutMs: o.clientTimeoutMs ?? CLIENT_TIMEOUT_MS_DEFAULT,
@@ -88,7 +100,7 @@ export function replayCommand(o: ChaosOptionsResolved): string {
     `--workload ${o.workloads.join(',')}`,
     `--duration ${o.durationMs % 1000 === 0 ? `${o.durationMs / 1000}s` : `${o.durationMs}ms`}`,
     `--seed ${o.seed}`,
-    `--nodes ${o.nodes}`,
+    o.topology.witnesses + o.topology.observers > 0 ? `--topology ${o.topology.name}` : `--nodes ${o.nodes}`,
     `--workers ${o.workers}`,
     ...(o.clientTimeoutMs !== CLIENT_TIMEOUT_MS_DEFAULT ? [`--client-timeout ${o.clientTimeoutMs}ms`] : []),
     ...(o.clientRetryBudgetMs !== CLIENT_RETRY_BUDGET_MS_DEFAULT ? [`--retry-budget ${o.clientRetryBudgetMs}ms`] : []),
@@ -156,6 +168,7 @@ class RunState {
   readonly recorder = new HistoryRecorder();
   nemesis: Nemesis | null = null;
   dumps: ReplicaDump[] = [];
+  witnesses: WitnessReport[] = [];
   readonly problems: string[] = [];
   readonly createdAtMs = performance.now();
   startedAtMs: number | null = null;
@@ -174,6 +187,7 @@ class RunState {
       timeline: (this.nemesis?.timeline ?? []).map((entry) => ({ ...entry, notes: [...entry.notes] })),
       plan: this.plan,
       dumps: this.dumps,
+      witnesses: this.witnesses,
       problems: [...this.problems],
       phases: [...phases],
       startedAtMs: this.startedAtMs ?? this.createdAtMs,
@@ -193,15 +207,15 @@ function deadlineProblem(e: DeadlineExceededError, timings: readonly PhaseTiming
 
 /** The proxies and the cluster, which must exist before anything else runs. */
 async function startCluster(o: ChaosOptionsResolved, options: ChaosOptions, dataDir: string, clock: PhaseClock, live: Live, signal: AbortSignal): Promise<{ mesh: ProxyMesh; cluster: LocalCluster }> {
-  const ids = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
-  const mesh = await ProxyMesh.start(ids);
+  const specs = topologyNodes(o.topology);
+  const mesh = await ProxyMesh.start(specs.map((n) => n.id));
   if (signal.aborted) {
     await mesh.close();
     throw signal.reason;
   }
   live.mesh = mesh;
   const cluster = await LocalCluster.start({
-    nodes: o.nodes,
+    nodes: specs,
     dataDir,
     protocol: o.protocol,
     peerAddress: mesh.peerAddress,
@@ -225,9 +239,12 @@ async function startCluster(o: ChaosOptionsResolved, options: ChaosOptions, data
 async function runPhases(o: ChaosOptionsResolved, options: ChaosOptions, dataDir: string, clock: PhaseClock, live: Live, state: RunState, log: (line: string) => void): Promise<void> {
   const { mesh, cluster } = await clock.run('start', (signal) => startCluster(o, options, dataDir, clock, live, signal));
   log(`cluster up: ${cluster.nodes.map((n) => `${n.id}=${n.address}`).join(' ')}; ${state.plan.length} faults planned over ${o.durationMs} ms`);
-  const admin = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: SETUP_TIMEOUT_MS });
+  // Final reads go through it too: only to nodes that keep the database.
+  const admin = new QuorumliteClient({ addresses: clientAddresses(cluster.nodes).reads, timeoutMs: 5_000, retryBudgetMs: SETUP_TIMEOUT_MS });
+  const witnesses = cluster.nodes.filter((n) => !keepsData(n)).map((n) => n.id);
   try {
-    await clock.run('setup', () => admin.execute(o.workloads.flatMap((w) => WORKLOADS[w].setup.map((sql) => ({ sql })))));
+    const setup = [...o.workloads.flatMap((w) => WORKLOADS[w].setup), ...(witnesses.length > 0 ? [WITNESS_PROBE_TABLE_SQL] : [])];
+    await clock.run('setup', () => admin.execute(setup.map((sql) => ({ sql }))));
     const nemesis = new Nemesis(cluster, mesh);
     state.nemesis = nemesis;
     const startedAtMs = performance.now();
@@ -241,10 +258,14 @@ async function runPhases(o: ChaosOptionsResolved, options: ChaosOptions, dataDir
     if (drained.pending > 0) state.problems.push(`${drained.pending} of ${workers.length} workers were still in an operation ${drainMs} ms after the fault window`);
     log(`workload done: ${state.recorder.all().length} operations; healing`);
     state.problems.push(...(await clock.run('heal', () => nemesis.healAll())));
-    state.problems.push(...(await clock.run('converge', (signal) => converge(cluster, convergeBudgetMs(clock, options.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS_DEFAULT), signal))));
+    state.problems.push(...(await clock.run('converge', (signal) => converge(cluster, witnesses, convergeBudgetMs(clock, options.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS_DEFAULT), signal))));
     await clock.run('final-reads', (signal) => runFinalReads(admin, state.recorder, o.workloads, FINAL_PROCESS, signal));
     state.dumps = await clock.run('dumps', (signal) => dumpReplicas(cluster, o.workloads, signal));
     log('final reads and replica dumps taken');
+    if (witnesses.length > 0) {
+      state.witnesses = await clock.run('witness-log', (signal) => witnessLogs(cluster, admin, witnessRecordsMax(o.nodeArgs), signal));
+      log(`witness logs: ${state.witnesses.map((w) => `${w.nodeId} ${w.error ?? `${w.retainedRecords} records past its forget point (max ${w.recordsMax}), files ${w.logRecords} records ${w.logBytes} bytes`}`).join('; ')}`);
+    }
   } finally {
     admin.close();
   }
@@ -252,8 +273,10 @@ async function runPhases(o: ChaosOptionsResolved, options: ChaosOptions, dataDir
 
 function startWorkers(o: ChaosOptionsResolved, cluster: LocalCluster, recorder: HistoryRecorder, shouldStop: () => boolean): Promise<void>[] {
   const unique = uniqueCounter();
+  const { reads, writes } = clientAddresses(cluster.nodes);
   const workerOptions = {
-    addresses: cluster.addresses(),
+    addresses: writes,
+    readAddresses: reads,
     workloads: o.workloads,
     recorder,
     seed: o.seed,
@@ -331,12 +354,13 @@ function convergeBudgetMs(clock: PhaseClock, convergeTimeoutMs: number): number 
 /** How far past the run's deadline convergence's own limit is set, so the deadline always fires first. */
 const CONVERGE_PAST_DEADLINE_MS = 1_000;
 
-async function converge(cluster: LocalCluster, timeoutMs: number, signal: AbortSignal): Promise<string[]> {
+async function converge(cluster: LocalCluster, witnesses: string[], timeoutMs: number, signal: AbortSignal): Promise<string[]> {
   const deadline = performance.now() + timeoutMs;
   const left = (): number => Math.max(1, Math.floor(deadline - performance.now()));
   let commit: bigint;
   try {
-    const leader = await cluster.waitForLeader(timeoutMs);
+    // A witness may lead for a moment (it hands over at once) but serves no read: wait for a data node.
+    const leader = await cluster.waitForLeader(timeoutMs, witnesses);
     const reader = new QuorumliteClient({ addresses: [leader.address], timeoutMs: Math.min(left(), CONVERGE_READ_TIMEOUT_MS), retryBudgetMs: left() });
     try {
       await reader.query('SELECT 1', [], { address: leader.address });
@@ -360,12 +384,16 @@ async function converge(cluster: LocalCluster, timeoutMs: number, signal: AbortS
   return problems;
 }
 
-/** Each replica's workload tables, read locally; a node that does not answer within the dump budget reads as null. */
+/**
+ * Each data node's workload tables, read locally (a witness has none); a node that does not
+ * answer within the dump budget reads as null.
+ */
 async function dumpReplicas(cluster: LocalCluster, workloads: readonly WorkloadName[], signal: AbortSignal): Promise<ReplicaDump[]> {
-  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: DUMP_TIMEOUT_MS, retryBudgetMs: DUMP_RETRY_BUDGET_MS });
+  const dataNodes = cluster.nodes.filter(keepsData);
+  const client = new QuorumliteClient({ addresses: dataNodes.map((n) => n.address), timeoutMs: DUMP_TIMEOUT_MS, retryBudgetMs: DUMP_RETRY_BUDGET_MS });
   const dumps: ReplicaDump[] = [];
   try {
-    for (const node of cluster.nodes) {
+    for (const node of dataNodes) {
       if (signal.aborted) break;
       const tables: Record<string, SqlValue[][] | null> = {};
       for (const w of workloads) {
@@ -382,7 +410,48 @@ async function dumpReplicas(cluster: LocalCluster, workloads: readonly WorkloadN
   return dumps;
 }
 
-/** Built-in: every replica answered and holds exactly the same rows. */
+/** Each witness's Status, after each probe write, until every one is within `recordsMax` or the probes are used up. */
+async function witnessLogs(cluster: LocalCluster, writer: QuorumliteClient, recordsMax: number, signal: AbortSignal): Promise<WitnessReport[]> {
+  const witnesses = cluster.nodes.filter((n) => !keepsData(n));
+  let reports: WitnessReport[] = [];
+  for (let probe = 0; probe < WITNESS_PROBES && !signal.aborted; probe++) {
+    await sleepUnlessAborted(WITNESS_PROBE_GAP_MS, signal);
+    const probeError = await writer.execute({ sql: WITNESS_PROBE_SQL, params: [probe] }).then(() => null, (e: unknown) => `probe write failed: ${errorText(e)}`);
+    // Forgetting takes the witness a round after it applies the probe.
+    await sleepUnlessAborted(WITNESS_PROBE_GAP_MS / 2, signal);
+    reports = await Promise.all(witnesses.map((n) => witnessReport(cluster, n.id, recordsMax, probeError)));
+    if (witnessReasons(reports).length === 0) break;
+  }
+  return reports;
+}
+
+async function witnessReport(cluster: LocalCluster, id: string, recordsMax: number, probeError: string | null): Promise<WitnessReport> {
+  const empty = { nodeId: id, retainedRecords: 0, recordsMax, logRecords: 0, logBytes: 0, lastIndex: 0, snapshotIndex: 0, dataVotersHold: 0 };
+  try {
+    const s = await cluster.status(id);
+    const report = {
+      ...empty,
+      retainedRecords: Number(s.lastIndex - s.snapshotIndex),
+      logRecords: Number(s.logRecords),
+      logBytes: Number(s.logBytes),
+      lastIndex: Number(s.lastIndex),
+      snapshotIndex: Number(s.snapshotIndex),
+      dataVotersHold: Number(s.dataVotersHold),
+    };
+    // A witness over its bound after a failed probe may only have had nothing to apply.
+    return { ...report, error: report.retainedRecords > recordsMax ? probeError : null };
+  } catch (e: unknown) {
+    return { ...empty, error: errorText(e) };
+  }
+}
+
+/** Built-in: every witness answered and forgot what every data voter holds, down to its bound. */
+export function witnessLogBounded(run: ChaosRun): Verdict {
+  const reasons = witnessReasons(run.witnesses);
+  return { name: 'witness-log-bounded', valid: reasons.length === 0, reasons };
+}
+
+/** Built-in: every data node answered and holds exactly the same rows. */
 export function replicasIdentical(run: ChaosRun): Verdict {
   const reasons: string[] = [];
   const [first, ...rest] = run.dumps;
@@ -414,7 +483,7 @@ async function checkWithinDeadline(run: ChaosRun, checks: readonly ChaosCheck[],
 
 /** The checkers are synchronous, so the deadline is looked at between them. */
 function judge(run: ChaosRun, checks: readonly ChaosCheck[], clock: PhaseClock): Verdict[] {
-  const verdicts: Verdict[] = [replicasIdentical(run)];
+  const verdicts: Verdict[] = [replicasIdentical(run), ...(run.options.topology.witnesses > 0 ? [witnessLogBounded(run)] : [])];
   for (const [i, check] of checks.entries()) {
     if (clock.expired()) {
       const skipped = checks.slice(i).map((c) => c.name || 'check');

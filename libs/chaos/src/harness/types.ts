@@ -6,13 +6,21 @@ import type { SqlValue } from '@quorumlite/client';
 import type { OpRecord, Outcome, WorkloadName } from './history';
 import type { FaultKind, NemesisName, PlannedFault, TimelineEntry } from './nemesis';
 import type { PhaseTiming } from './phases';
+import type { WitnessReport } from './roles';
+import type { Topology } from '@quorumlite/cluster';
 
 export interface ChaosOptions {
   seed: number;
   durationMs: number;
   /** Default 'raft'; passed to every node as --protocol. */
   protocol?: string;
+  /** N data voters; default 3, or the size of `topology`. */
   nodes?: number;
+  /**
+   * A shipped topology by name ('3v', '2v1w', '3v2o', '5v', '3v2w'): witnesses and observers
+   * join the cluster, may be the nemesis's victims, take writes, and serve no reads (witnesses).
+   */
+  topology?: string;
   workloads?: readonly WorkloadName[];
   /** Fault families (kill, pause, partition) or exact fault kinds; default: every kind. */
   nemesis?: readonly (NemesisName | FaultKind)[];
@@ -70,7 +78,10 @@ export interface ChaosRun {
   history: OpRecord[];
   timeline: TimelineEntry[];
   plan: PlannedFault[];
+  /** Data nodes only: a witness has no database. */
   dumps: ReplicaDump[];
+  /** Each witness's log after the heal. */
+  witnesses: WitnessReport[];
   /** Problems of the harness's own phases: a node that never came back, no convergence, the deadline. */
   problems: string[];
   /** How long each phase took, in order, on every run (a slow but valid run shows here too). */
@@ -94,4 +105,6 @@ export interface ChaosResult extends ChaosRun {
 export type ChaosOptionsResolved = Required<Pick<ChaosOptions, 'seed' | 'durationMs' | 'protocol' | 'nodes' | 'workloads' | 'workers' | 'clientTimeoutMs' | 'clientRetryBudgetMs' | 'leaderWrites' | 'nodeArgs' | 'overallTimeoutMs'>> & {
   faults: FaultKind[];
   nemesis: (NemesisName | FaultKind)[];
+  /** The cluster's shape; a plain --nodes N run is N data voters. */
+  topology: Topology;
 };

@@ -1,7 +1,7 @@
 /**
- * Client workers: each is one logical client process with its own QuorumliteClient, one
- * operation at a time, recording every operation. After an operation whose outcome is unknown
- * the worker continues as a new process id (the old one is, for a checker, still waiting for
+ * Client workers: each is one logical client process with its own clients (writes to any node,
+ * reads to the nodes that keep the database), one operation at a time, recording every
+ * operation. After an operation whose outcome is unknown the worker continues as a new process id (the old one is, for a checker, still waiting for
  * an answer that will never come), as Jepsen does.
  */
 import { QuorumliteClient, type Durability, type QuorumliteError } from '@quorumlite/client';
@@ -10,7 +10,10 @@ import { attemptInDoubt, writeOutcome, type HistoryRecorder, type OpInput, type 
 import { WORKLOADS, isWrite, runOp } from './workloads';
 
 export interface WorkerOptions {
+  /** Every node: writes may go to any, a witness or follower forwards them. */
   addresses: string[];
+  /** The nodes that keep the database (a witness serves no reads). */
+  readAddresses: string[];
   workloads: readonly WorkloadName[];
   recorder: HistoryRecorder;
   seed: number;
@@ -50,14 +53,19 @@ const LEADER_ACK = 'acknowledged with durability leader, before commit: it may b
 /** One worker; resolves when shouldStop() says so and its last operation has completed. */
 export async function runWorker(worker: number, options: WorkerOptions, unique: () => number): Promise<void> {
   let inDoubt = false;
-  const client = new QuorumliteClient({
-    addresses: options.addresses,
-    timeoutMs: options.clientTimeoutMs,
-    retryBudgetMs: options.clientRetryBudgetMs,
-    onRetry: (e: QuorumliteError) => {
-      if (attemptInDoubt(e)) inDoubt = true;
-    },
-  });
+  const clientOf = (addresses: string[]): QuorumliteClient =>
+    new QuorumliteClient({
+      addresses,
+      timeoutMs: options.clientTimeoutMs,
+      retryBudgetMs: options.clientRetryBudgetMs,
+      onRetry: (e: QuorumliteError) => {
+        if (attemptInDoubt(e)) inDoubt = true;
+      },
+    });
+  const writer = clientOf(options.addresses);
+  // One client when every node keeps data, so a plain run sends what it always sent.
+  const reader = sameAddresses(options.readAddresses, options.addresses) ? writer : clientOf(options.readAddresses);
+  const clients: Clients = { reader, writer };
   const random = seededRandom((options.seed * 1_000_003 + worker * 7_919) >>> 0);
   const lastSeen = new Map<number, number>();
   let process = worker;
@@ -67,18 +75,28 @@ export async function runWorker(worker: number, options: WorkerOptions, unique: 
       const input = WORKLOADS[workload].generate(random, unique, (key) => lastSeen.get(key) ?? null);
       inDoubt = false;
       const durability: Durability = isWrite(input) && random() < options.leaderWrites ? 'leader' : 'quorum';
-      const outcome = await runOne(client, options, process, workload, input, `${options.runId}-${worker}-${n}`, durability, () => inDoubt, lastSeen);
+      const outcome = await runOne(clients, options, process, workload, input, `${options.runId}-${worker}-${n}`, durability, () => inDoubt, lastSeen);
       if (outcome === 'unknown') process += options.workerCount;
       const [lo, hi] = options.thinkMs;
       await sleep(lo + Math.floor(random() * (hi - lo + 1)));
     }
   } finally {
-    client.close();
+    writer.close();
+    if (reader !== writer) reader.close();
   }
 }
 
+interface Clients {
+  readonly reader: QuorumliteClient;
+  readonly writer: QuorumliteClient;
+}
+
+function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 async function runOne(
-  client: QuorumliteClient,
+  clients: Clients,
   options: WorkerOptions,
   process: number,
   workload: WorkloadName,
@@ -91,7 +109,7 @@ async function runOne(
   const write = isWrite(input);
   const op = options.recorder.invoke(process, workload, input, write ? requestId : undefined);
   try {
-    const answer = await runOp(client, input, requestId, durability);
+    const answer = await runOp(write ? clients.writer : clients.reader, input, requestId, durability);
     if (answer.uncommitted) {
       // Durable on the leader only: it commits later, or is lost with that leader.
       options.recorder.complete(op, 'unknown', null, { index: answer.index, error: { code: 'uncommitted', message: LEADER_ACK } });
