@@ -38,3 +38,6 @@ export {
   type FailoverStallSummary,
   type FailoverProtocolResult,
 } from './failover';
+export { runCompare, writeCompareResults, Progress } from './compare';
+export { parseCompareArgs, planCells, estimateMs, COMPARE_USAGE, COMPARE_SCENARIOS, type CompareSettings, type CellPlan } from './compare-args';
+export { renderCompareMarkdown, renderCompareHtml, buildFigures, cellFailed, type CompareResults, type CellResult } from './compare-report';

@@ -4,7 +4,7 @@
  */
 import { QuorumliteClient } from '@quorumlite/client';
 import type { Operation } from './loop';
-import { assertNever, BATCH_ROWS, INSERT_SQL, insertKey, preloadKey, SELECT_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
+import { assertNever, BATCH_ROWS, HOT_ROWS, INSERT_SQL, insertKey, mixedWrites, preloadKey, SELECT_SQL, UPDATE_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
 
 export interface QuorumliteTarget {
   op: Operation;
@@ -53,6 +53,17 @@ function operationFor(scenario: ScenarioName, client: QuorumliteClient, key: (se
     case 'select-stale':
       return async (seq) => {
         expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'stale' }));
+      };
+    case 'mixed90':
+    case 'mixed50':
+      return async (seq) => {
+        if (mixedWrites(scenario, seq)) await client.execute([{ sql: INSERT_SQL, params: [key(seq), VALUE_TEXT] }]);
+        else expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'linearizable' }));
+      };
+    case 'hot-update':
+      // Every client rewrites the same few rows: writes to one row queue behind each other.
+      return async (seq) => {
+        await client.execute([{ sql: UPDATE_SQL, params: [`${VALUE_TEXT.slice(8)}${String(seq).padStart(8, '0')}`, preloadKey(seq % HOT_ROWS)] }]);
       };
     default:
       return assertNever(scenario);
