@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFigures, cellFailed, failoverReading, latencyReading, loadTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CompareResults } from './compare-report';
+import { belowTarget, buildFigures, cellFailed, cpuTable, failoverReading, latencyReading, loadTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CompareResults } from './compare-report';
 import { barChart, lineChart, niceMax, stripChart } from './svg';
 
 /**
@@ -95,6 +95,23 @@ describe('compare report: charts', () => {
   });
 });
 
+describe('compare report: tables', () => {
+  it('lists the cells below 0.9 of the best of their row, never a failed one', () => {
+    const below = belowTarget(RESULTS);
+    // multipaxos runs at 900 / 1070 = 0.84 of zab everywhere it ran; raft at 0.93 is within.
+    expect(below).toContain('multipaxos insert on 3v at C=64 (0.84)');
+    expect(below.some((b) => b.startsWith('raft'))).toBe(false);
+    expect(below).not.toContain(expect.stringMatching(/^multipaxos insert on 2v1w at C=64/));
+  });
+
+  it('gives each node its cores at the reference level, and FAILED for a failed cell', () => {
+    const table = cpuTable(RESULTS);
+    expect(table[0]).toEqual(['topology', 'scenario', 'C', 'raft', 'zab', 'multipaxos']);
+    expect(table[1]).toEqual(['3v', 'insert', '64', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30']);
+    expect(table.find((r) => r[0] === '2v1w' && r[1] === 'insert')![5]).toBe('FAILED');
+  });
+});
+
 describe('compare report: pages', () => {
   it('report.md carries the machine, versions, command, readings, the table and failures', () => {
     const md = renderCompareMarkdown(RESULTS);
@@ -104,6 +121,8 @@ describe('compare report: pages', () => {
     expect(md).toContain('- zab leads insert on 3v at C=64 by 7%');
     expect(md).toContain('**3 of 30 cells failed**');
     expect(md).toMatch(/\| 2v1w \| insert \| 64 \| [^|]+ \| [^|]+ \| FAILED: no operation completed/);
+    expect(md).toContain('Below 0.9 of the best of their row: multipaxos insert on 3v at C=16 (0.84)');
+    expect(md).toContain('## CPU per node');
   });
 
   it('report.html is self-contained: inline SVG, no script, nothing fetched', () => {

@@ -262,6 +262,53 @@ export function loadTable(r: CompareResults): string[][] {
   return rows;
 }
 
+/** Cores each server process used over the window, at the reference level: where a protocol spends its CPU (n1* led at the start). */
+export function cpuTable(r: CompareResults): string[][] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const level = referenceLevel(levels);
+  const rows: string[][] = [['topology', 'scenario', 'C', ...protocols]];
+  if (level === null) return rows;
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      const cells = protocols.map((p) => findLoad(r, p, topology, scenario, level));
+      if (cells.every((x) => x === undefined)) continue;
+      rows.push([topology, scenario, String(level), ...cells.map(cpuCellText)]);
+    }
+  }
+  return rows;
+}
+
+function cpuCellText(cell: LoadCell | undefined): string {
+  if (cell === undefined) return '—';
+  if (cellFailed(cell) || cell.row === null) return 'FAILED';
+  const parts = Object.entries(cell.row.cpu.serverCores).map(([node, cores]) => `${node} ${cores === null ? '—' : fmt(cores, 2)}`);
+  return parts.length > 0 ? parts.join(' · ') : '—';
+}
+
+/**
+ * The cells where a protocol reached less than WITHIN_BEST_RATIO_TARGET of the best of its
+ * row, as 'multipaxos insert on 3v at C=64 (0.42)'; failed cells are listed apart.
+ */
+export function belowTarget(r: CompareResults): string[] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const out: string[] = [];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      for (const c of levels) {
+        const best = bestOf(r, protocols, topology, scenario, c);
+        if (best === null || best <= 0) continue;
+        for (const p of protocols) {
+          const cell = findLoad(r, p, topology, scenario, c);
+          if (!cell || cellFailed(cell) || !cell.row) continue;
+          const ratio = throughputOf(cell.row) / best;
+          if (ratio < WITHIN_BEST_RATIO_TARGET) out.push(`${p} ${scenario} on ${topology} at C=${c} (${fmt(ratio, 2)})`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 export function failoverTable(r: CompareResults): string[][] {
   const rows: string[][] = [['topology', 'protocol', 'trials', 'median ms', 'min ms', 'p90 ms', 'max ms', 'elected median ms', 'result']];
   for (const c of failoverCells(r)) {
@@ -287,6 +334,9 @@ export function renderCompareMarkdown(r: CompareResults): string {
   if (failed.length > 0) lines.push(`**${failed.length} of ${r.cells.length} cells failed**: ${failed.map((c) => `${c.protocol} ${c.topology} ${c.kind === 'load' ? `${c.scenario} C=${c.concurrency}` : 'failover'}`).join(', ')}.`, '');
   lines.push('## Side by side', '', `Throughput (ops/s; rows/s for batch100), p99, and ÷ the best of the row (target ≥ ${WITHIN_BEST_RATIO_TARGET}). A failed cell says FAILED and why.`, '');
   lines.push(...markdownTable(loadTable(r)), '');
+  const below = belowTarget(r);
+  lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
+  lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
   if (failoverCells(r).length > 0) lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
   lines.push('Charts: report.html. Raw cells: cells/*.json.', '');
   return lines.join('\n');
@@ -316,6 +366,7 @@ export function renderCompareHtml(r: CompareResults): string {
     `<h1>quorumlite compare</h1><ul>${head}</ul>${failedNote}`,
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
+    `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
     failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}` : '',
     '</body></html>\n',
   ].join('');
