@@ -13,6 +13,29 @@ const RESULTS = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'com
 
 const svgsOf = (html: string): string[] => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
 
+/**
+ * What a browser's XML parser would refuse in an inline SVG, short of running one: a tag
+ * closed out of order or never, an unquoted attribute, a bare & or < in text.
+ */
+function xmlProblems(svg: string): string[] {
+  const problems: string[] = [];
+  const stack: string[] = [];
+  const tags = /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  for (const m of svg.matchAll(tags)) {
+    const between = svg.slice(last, m.index);
+    if (/<|&(?!amp;|lt;|gt;|quot;)/.test(between)) problems.push(`bad text before ${m[0]}: ${between.slice(0, 40)}`);
+    last = m.index + m[0].length;
+    const [, closing, name, , selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) stack.push(name!);
+    else if (stack.pop() !== name) problems.push(`</${name}> closes the wrong element`);
+  }
+  if (last !== svg.length) problems.push(`unparsed tail: ${svg.slice(last, last + 40)}`);
+  if (stack.length > 0) problems.push(`never closed: ${stack.join(', ')}`);
+  return problems;
+}
+
 describe('compare report: readings computed from the numbers', () => {
   it('names the leader of a scenario and its lead over the second, in percent', () => {
     // zab 2140 vs raft 2000 ops/s at C=64 on 3v: 7% ahead.
@@ -128,6 +151,11 @@ describe('compare report: pages', () => {
   it('report.html is self-contained: inline SVG, no script, nothing fetched', () => {
     const html = renderCompareHtml(RESULTS);
     expect(svgsOf(html)).toHaveLength(10);
+    for (const svg of svgsOf(html)) expect(xmlProblems(svg)).toEqual([]);
+    // The check bites: a stray tag, an unescaped & and an unclosed group are each caught.
+    expect(xmlProblems('<svg><g></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg><text>a & b</text></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg><g><rect x="1"/></svg>')).not.toEqual([]);
     expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
     expect(html).toContain('<figcaption>zab leads insert on 3v at C=64 by 7%');
     expect(html).toContain('class="failed"');
