@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
 import { cellFileName, cellLabel, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
-import { Progress } from './compare';
+import { progressEstimatesMs, Progress } from './compare';
 
 describe('parseCompareArgs', () => {
   it('defaults to every protocol × 3v, 2v1w, 5v × every scenario × C=1,16,64,256', () => {
@@ -101,6 +101,15 @@ describe('Progress', () => {
     // The first cell took 20 s instead of 10: the second should too.
     expect(p.etaMs(start + 20_000)).toBeGreaterThanOrEqual(19_000);
     expect(p.etaMs(start + 20_000)).toBeLessThanOrEqual(21_000);
+  });
+});
+
+describe('progressEstimatesMs', () => {
+  it('adds up to the expected duration printed up front: each cluster start rides on its first cell', () => {
+    for (const argv of [[], ['--quick'], ['--protocols', 'raft', '--scenarios', 'failover']]) {
+      const s = parseCompareArgs(argv);
+      expect(progressEstimatesMs(s, planCells(s)).reduce((a, b) => a + b, 0)).toBe(estimateMs(s));
+    }
   });
 });
 

@@ -13,7 +13,7 @@ import { parseTopology } from '@quorumlite/cluster';
 import type { ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
 import { DEFAULT_SETTINGS, type BenchSettings } from './args';
-import { cellEstimateMs, cellFileName, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, type CellPlan, type CompareSettings } from './compare-args';
+import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, type CellPlan, type CompareSettings } from './compare-args';
 import { cellFailed, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults } from './compare-report';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
 import { defaultWorkerCommand, type WorkerCommand } from './launcher';
@@ -45,7 +45,7 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
     return 0;
   }
   const plan = planCells(settings);
-  const progress = new Progress(plan.map((cell) => cellEstimateMs(settings, cell)), options.out ?? process.stderr);
+  const progress = new Progress(progressEstimatesMs(settings, plan), options.out ?? process.stderr);
   const meta = compareMeta(argv);
   progress.log(`compare: ${plan.length} cells (${settings.protocols.join(', ')} × ${settings.topologies.join(', ')}), expected duration ${formatDurationMs(estimateMs(settings))}`);
   const session = new BenchSession(benchSettingsOf(settings), options.worker ?? defaultWorkerCommand(), (line) => progress.log(line));
@@ -124,6 +124,15 @@ async function runCell(session: BenchSession, s: CompareSettings, cell: CellPlan
       return { ...cell, trials, summary: summarizeStalls(trials, s.failoverWriters), failure };
     }
   }
+}
+
+/** Each cell's expected time, the first cell of each cluster carrying the cluster's start, so the ETA counts them. */
+export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[]): number[] {
+  return plan.map((cell, i) => {
+    const prev = plan[i - 1];
+    const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
+    return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);
+  });
 }
 
 function failedCell(cell: CellPlan, reason: string): CellResult {
