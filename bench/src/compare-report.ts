@@ -309,12 +309,32 @@ export function belowTarget(r: CompareResults): string[] {
   return out;
 }
 
+/**
+ * For each protocol × topology whose median stall misses the target, which step costs it:
+ * the time until a new leader answered Status (the election) and the time from there to the
+ * first write (the new leader's recovery before it serves), medians of the trials.
+ */
+export function failoverMisses(r: CompareResults): string[] {
+  return failoverCells(r).flatMap((c) => {
+    if (c.trials.length === 0 || !(c.summary.stallMsMedian >= FAILOVER_MEDIAN_MS_TARGET)) return [];
+    const elected = medianOf(c.trials.map((t) => t.electedMs));
+    const after = medianOf(c.trials.map((t) => t.stallMs - t.electedMs));
+    const step = elected >= after ? 'the election' : 'the new leader taking its first write';
+    return [`${c.protocol} on ${c.topology} misses the ${FAILOVER_MEDIAN_MS_TARGET} ms target with a median stall of ${fmt(c.summary.stallMsMedian)} ms: ${fmt(elected)} ms until a new leader answered, ${fmt(after)} ms from there to the first write; ${step} costs most`];
+  });
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length / 2) - 1] ?? NaN;
+}
+
 export function failoverTable(r: CompareResults): string[][] {
   const rows: string[][] = [['topology', 'protocol', 'trials', 'median ms', 'min ms', 'p90 ms', 'max ms', 'elected median ms', 'result']];
   for (const c of failoverCells(r)) {
     const s = c.summary;
-    const elected = [...c.trials.map((t) => t.electedMs)].sort((a, b) => a - b)[Math.ceil(c.trials.length / 2) - 1];
     const has = c.trials.length > 0;
+    const elected = has ? medianOf(c.trials.map((t) => t.electedMs)) : undefined;
     rows.push([c.topology, c.protocol, String(c.trials.length), has ? fmt(s.stallMsMedian) : '—', has ? fmt(s.stallMsMin) : '—', has ? fmt(s.stallMsP90) : '—', has ? fmt(s.stallMsMax) : '—', elected === undefined ? '—' : fmt(elected), cellFailed(c) ? `FAILED: ${failureReason(c).replace(/\s+/g, ' ').slice(0, 80)}` : 'ok']);
   }
   return rows;
@@ -337,7 +357,10 @@ export function renderCompareMarkdown(r: CompareResults): string {
   const below = belowTarget(r);
   lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
   lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
-  if (failoverCells(r).length > 0) lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
+  if (failoverCells(r).length > 0) {
+    lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
+    lines.push(...failoverMisses(r).map((m) => `- ${m}.`), '');
+  }
   lines.push('Charts: report.html. Raw cells: cells/*.json.', '');
   return lines.join('\n');
 }
@@ -367,7 +390,7 @@ export function renderCompareHtml(r: CompareResults): string {
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
-    failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}` : '',
+    failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',
     '</body></html>\n',
   ].join('');
 }
