@@ -16,7 +16,7 @@ describe('parseCompareArgs', () => {
 
   it('--quick shrinks the matrix; explicit flags still win', () => {
     const q = parseCompareArgs(['--quick']);
-    expect(q).toMatchObject({ quick: true, topologies: ['3v', '2v1w'], concurrency: [16, 64], durationMs: 1_500, loaders: 1 });
+    expect(q).toMatchObject({ quick: true, topologies: ['3v', '2v1w'], concurrency: [16, 64], durationMs: 1_200, loaders: 1 });
     expect(q.scenarios).toContain('failover');
     expect(parseCompareArgs(['--quick', '--concurrency', '8', '--duration', '1s'])).toMatchObject({ concurrency: [8], durationMs: 1_000, topologies: ['3v', '2v1w'] });
   });

@@ -60,12 +60,12 @@ export const COMPARE_QUICK: Readonly<Partial<CompareSettings>> = {
   topologies: ['3v', '2v1w'],
   scenarios: ['insert', 'mixed90', 'failover'],
   concurrency: [16, 64],
-  durationMs: 1_500,
-  warmupMs: 300,
+  durationMs: 1_200,
+  warmupMs: 200,
   loaders: 1,
   preloadRows: 1_000,
   failoverTrials: 2,
-  failoverSettleMs: 500,
+  failoverSettleMs: 300,
 };
 
 export const COMPARE_USAGE = `quorumlite compare [options]
@@ -80,7 +80,7 @@ export const COMPARE_USAGE = `quorumlite compare [options]
   --preload-rows 10000        rows loaded for the read, mixed and hot-update scenarios
   --node-args="--flag value"  extra flags for every node (not --protocol)
   --out bench/results         results go to <out>/<timestamp>/
-  --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.5s cells; 1 loader; 2 trials (explicit flags still win)
+  --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.2s cells; 1 loader; 2 trials (explicit flags still win)
 Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).`;
 
 export function parseCompareArgs(argv: readonly string[]): CompareSettings {

@@ -101,6 +101,9 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
       progress.done();
     }
   } finally {
+    // Its data is thrown away: SIGKILL spares the graceful shutdown (about 2.5 s per cluster here).
+    const local = cluster.cluster;
+    await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
     await cluster.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
