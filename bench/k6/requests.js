@@ -13,7 +13,10 @@ export const INSERT_SQL = 'INSERT INTO kv(k, v) VALUES (?, ?)';
 // Preloading may run again against the same cluster; existing keys are left alone.
 export const PRELOAD_SQL = 'INSERT INTO kv(k, v) VALUES (?, ?) ON CONFLICT(k) DO NOTHING';
 export const SELECT_SQL = 'SELECT v FROM kv WHERE k = ?';
+export const UPDATE_SQL = 'UPDATE kv SET v = ? WHERE k = ?';
 export const VALUE_TEXT = 'x'.repeat(72);
+// hot-update rewrites only this many preloaded rows, so concurrent writes contend for them.
+export const HOT_ROWS = 8;
 export const BATCH_ROWS = 100;
 
 export function text(s) {
@@ -50,6 +53,16 @@ export function batchRequest(keyPrefix) {
   const statements = [];
   for (let i = 0; i < BATCH_ROWS; i++) statements.push(statement(INSERT_SQL, [text(`${keyPrefix}-${i}`), text(VALUE_TEXT)]));
   return executeRequest(statements);
+}
+
+// hot-update: rewrite one of the HOT_ROWS preloaded rows with a value of the usual size.
+export function updateRequest(key, seq) {
+  return executeRequest([statement(UPDATE_SQL, [text(`${VALUE_TEXT.slice(8)}${String(seq).padStart(8, '0')}`), text(key)])]);
+}
+
+// mixed90 writes one operation in ten, mixed50 one in two (bench/src/scenarios.ts mixedWrites).
+export function mixedWrites(readPercent, seq) {
+  return readPercent === 90 ? seq % 10 === 9 : seq % 2 === 1;
 }
 
 export function preloadRequest(first, count) {

@@ -4,24 +4,33 @@
  */
 import { QuorumliteClient } from '@quorumlite/client';
 import type { ProtocolName } from '@quorumlite/consensus';
-import { LocalCluster } from '@quorumlite/cluster';
+import { DEFAULT_TOPOLOGY, LocalCluster, topologyNodes, type Topology } from '@quorumlite/cluster';
 import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './scenarios';
 
 export interface ClusterUnderTest {
+  /** Where clients go: every member that keeps the database (a witness serves no SQL). */
   addresses: string[];
+  /** The cluster itself, for the failover trials that kill and restart its leader. */
+  cluster: LocalCluster;
   leaderId: string;
   /** Server processes to measure CPU of, keyed by node id ('n1*' marks the leader elected at start). */
   pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
-export const CLUSTER_NODES = 3;
 const LEADER_WAIT_MS = 30_000;
 
-export async function startClusterUnderTest(dataDir: string, protocol: ProtocolName, nodeArgs: string[], onStarted: (stop: () => Promise<void>) => void, log: (line: string) => void): Promise<ClusterUnderTest> {
+export async function startClusterUnderTest(
+  dataDir: string,
+  protocol: ProtocolName,
+  nodeArgs: string[],
+  onStarted: (stop: () => Promise<void>) => void,
+  log: (line: string) => void,
+  topology: Topology = DEFAULT_TOPOLOGY,
+): Promise<ClusterUnderTest> {
   let started: LocalCluster | null = null;
   const cluster = await LocalCluster.start({
-    nodes: CLUSTER_NODES,
+    nodes: topologyNodes(topology),
     dataDir,
     basePort: 0,
     protocol,
@@ -35,9 +44,10 @@ export async function startClusterUnderTest(dataDir: string, protocol: ProtocolN
   };
   onStarted(stop);
   const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
-  const addresses = cluster.addresses();
+  const addresses = cluster.nodes.filter((n) => n.role !== 'witness').map((n) => n.address);
   return {
     addresses,
+    cluster,
     leaderId: leader.id,
     pids: () => {
       const out: Record<string, number> = {};

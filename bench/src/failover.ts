@@ -164,7 +164,22 @@ async function runTrials(protocol: ProtocolName, settings: FailoverSettings, tri
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
-  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 2_000, retryBudgetMs: TRIAL_TIMEOUT_MS });
+  try {
+    await runFailoverTrials(cluster, cluster.addresses(), settings, trials, log);
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Kill -9 of the leader of a running cluster, `settings.trials` times, under closed-loop
+ * writers through `addresses` (the members that serve SQL); each killed node is restarted
+ * before the next trial. Trials are pushed onto `trials` as they complete, so a trial that
+ * fails leaves the earlier ones standing. Uses its own table, so it may follow other runs.
+ */
+export async function runFailoverTrials(cluster: LocalCluster, addresses: string[], settings: Pick<FailoverSettings, 'trials' | 'writers' | 'settleMs'>, trials: FailoverTrial[], log: (line: string) => void): Promise<void> {
+  const client = new QuorumliteClient({ addresses, timeoutMs: 2_000, retryBudgetMs: TRIAL_TIMEOUT_MS });
   const ops: Op[] = [];
   let stop = false;
   let seq = 0;
@@ -183,7 +198,7 @@ async function runTrials(protocol: ProtocolName, settings: FailoverSettings, tri
   };
   let writers: Promise<void>[] = [];
   try {
-    await client.execute('CREATE TABLE f(id INTEGER PRIMARY KEY, k TEXT UNIQUE, w INTEGER)');
+    await client.execute('CREATE TABLE IF NOT EXISTS f(id INTEGER PRIMARY KEY, k TEXT UNIQUE, w INTEGER)');
     writers = Array.from({ length: settings.writers }, (_, i) => writer(i));
     for (let t = 0; t < settings.trials; t++) {
       await sleep(settings.settleMs);
@@ -216,8 +231,6 @@ async function runTrials(protocol: ProtocolName, settings: FailoverSettings, tri
     stop = true;
     await Promise.allSettled(writers);
     client.close();
-    await cluster.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

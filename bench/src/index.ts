@@ -39,3 +39,6 @@ export {
   type FailoverProtocolResult,
 } from './failover';
 export { runWitnessDiskBench, parseWitnessDiskArgs, renderWitnessDisk, directoryBytes, WITNESS_DISK_USAGE, type WitnessDiskSettings, type WitnessDiskResult, type NodeDisk } from './witness-disk';
+export { runCompare, writeCompareResults, Progress } from './compare';
+export { parseCompareArgs, planCells, estimateMs, COMPARE_USAGE, COMPARE_SCENARIOS, type CompareSettings, type CellPlan } from './compare-args';
+export { renderCompareMarkdown, renderCompareHtml, buildFigures, cellFailed, type CompareResults, type CellResult } from './compare-report';

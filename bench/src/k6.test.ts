@@ -11,10 +11,11 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mixedWrites, SCENARIO_NAMES } from './scenarios';
 
 const K6_DIR = path.resolve(__dirname, '..', 'k6');
 const PROTO_DIR = path.resolve(__dirname, '..', '..', 'proto');
-const SCRIPTS = ['lib.js', 'requests.js', 'insert.js', 'select.js', 'batch100.js'];
+const SCRIPTS = ['lib.js', 'requests.js', 'insert.js', 'select.js', 'batch100.js', 'mixed.js', 'hot-update.js'];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-k6-check-'));
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -125,6 +126,8 @@ interface Requests {
   batchRequest(prefix: string): { statements: unknown[] };
   preloadRequest(first: number, count: number): unknown;
   selectRequest(key: string, consistency: string): unknown;
+  updateRequest(key: string, seq: number): unknown;
+  mixedWrites(readPercent: number, seq: number): boolean;
   statusRequest(): unknown;
 }
 
@@ -164,11 +167,22 @@ describe('k6 scripts', () => {
       ['quorumlite.v1.QueryRequest', r.selectRequest('k', 'CONSISTENCY_LINEARIZABLE')],
       ['quorumlite.v1.QueryRequest', r.selectRequest('k', 'CONSISTENCY_STALE')],
       ['quorumlite.v1.StatusRequest', r.statusRequest()],
+      ['quorumlite.v1.ExecuteRequest', r.updateRequest('k', 7)],
     ];
     for (const [type, request] of cases) expect(problems(type, request, type)).toEqual([]);
     expect(r.batchRequest('p').statements).toHaveLength(100);
     // The walker itself must catch mistakes.
     expect(problems('quorumlite.v1.QueryRequest', { sql: 'x', params: [{ txt: 'a' }], consistency: 'STALE' }, 'q')).toHaveLength(2);
+  });
+
+  it('cover every scenario of the Node loader, with the same write mix', async () => {
+    const sources = SCRIPTS.map((script) => fs.readFileSync(path.join(K6_DIR, script), 'utf8')).join('\n');
+    for (const scenario of SCENARIO_NAMES) expect(sources, scenario).toContain(`'${scenario}'`);
+    const r = await loadRequests();
+    for (let seq = 0; seq < 40; seq++) {
+      expect(r.mixedWrites(90, seq), `mixed90 #${seq}`).toBe(mixedWrites('mixed90', seq));
+      expect(r.mixedWrites(50, seq), `mixed50 #${seq}`).toBe(mixedWrites('mixed50', seq));
+    }
   });
 
   it('read only response fields that sql.proto defines', () => {

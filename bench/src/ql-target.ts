@@ -4,7 +4,7 @@
  */
 import { QuorumliteClient } from '@quorumlite/client';
 import type { Operation } from './loop';
-import { assertNever, BATCH_ROWS, INSERT_SQL, insertKey, preloadKey, SELECT_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
+import { assertNever, BATCH_ROWS, HOT_ROWS, INSERT_SQL, insertKey, mixedWrites, preloadKey, SELECT_SQL, UPDATE_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
 
 export interface QuorumliteTarget {
   op: Operation;
@@ -26,8 +26,10 @@ export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTa
   const key = (seq: number): string => insertKey(options.runId, options.loader, seq);
   // Reads pick keys spread over the preloaded rows, deterministically per sequence number.
   const readKey = (seq: number): string => preloadKey((seq * 7919 + options.loader * 104729) % options.preloadRows);
+  // The same few rows for every client of every loader, so their writes contend.
+  const hotKey = (seq: number): string => preloadKey(seq % Math.min(HOT_ROWS, options.preloadRows));
   return {
-    op: operationFor(options.scenario, client, key, readKey),
+    op: operationFor(options.scenario, client, { key, readKey, hotKey }),
     warm: async () => {
       await client.status();
     },
@@ -35,7 +37,16 @@ export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTa
   };
 }
 
-function operationFor(scenario: ScenarioName, client: QuorumliteClient, key: (seq: number) => string, readKey: (seq: number) => string): Operation {
+interface Keys {
+  /** A fresh key for an insert. */
+  key(seq: number): string;
+  /** A preloaded key, spread over all of them. */
+  readKey(seq: number): string;
+  /** One of the HOT_ROWS preloaded keys. */
+  hotKey(seq: number): string;
+}
+
+function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, readKey, hotKey }: Keys): Operation {
   switch (scenario) {
     case 'insert':
       return async (seq) => {
@@ -54,9 +65,26 @@ function operationFor(scenario: ScenarioName, client: QuorumliteClient, key: (se
       return async (seq) => {
         expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'stale' }));
       };
+    case 'mixed90':
+    case 'mixed50':
+      return async (seq) => {
+        if (mixedWrites(scenario, seq)) await client.execute([{ sql: INSERT_SQL, params: [key(seq), VALUE_TEXT] }]);
+        else expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'linearizable' }));
+      };
+    case 'hot-update':
+      // Every client rewrites the same few rows: writes to one row queue behind each other.
+      return async (seq) => {
+        const result = await client.execute([{ sql: UPDATE_SQL, params: [`${VALUE_TEXT.slice(8)}${String(seq).padStart(8, '0')}`, hotKey(seq)] }]);
+        expectRowsAffected(result.results[0]?.rowsAffected ?? 0);
+      };
     default:
       return assertNever(scenario);
   }
+}
+
+/** An update of a hot row that changes nothing found no row: a wrong answer, counted as an error. */
+function expectRowsAffected(n: number): void {
+  if (n !== 1) throw Object.assign(new Error(`update of a hot row changed ${n} rows, expected 1`), { code: 'wrong_row_count' });
 }
 
 /** A point read of a preloaded key that finds nothing is a wrong answer, counted as an error. */

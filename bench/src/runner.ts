@@ -16,7 +16,9 @@ import { sleepUntil, type WorkerResult } from './loop';
 import { mergeWorkerResults, type RowIdentity, type RunRow } from './merge';
 import { groupByProtocol, renderMarkdown, renderSummary, summarize, type ProtocolGroup, type ReportMeta, type Summary } from './report';
 import type { ProtocolName } from '@quorumlite/consensus';
-import { statementsPerOp, type ScenarioName } from './scenarios';
+import { DEFAULT_TOPOLOGY, type Topology } from '@quorumlite/cluster';
+import type { ClusterUnderTest } from './cluster-target';
+import { needsPreload, statementsPerOp, type ScenarioName } from './scenarios';
 
 const CHILD_READY_MS = 30_000;
 /** Time between the start line and the start of warm-up, so every loader begins together. */
@@ -76,12 +78,13 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
   }
 }
 
-type LoadTargetArgs = { kind: 'echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
+export type LoadTargetArgs = { kind: 'echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
 
-class BenchSession {
+/** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
+export class BenchSession {
   private readonly children = new Set<Child>();
   private readonly stoppers: Array<() => Promise<void>> = [];
-  private readonly runId = `b${Date.now().toString(36)}`;
+  readonly runId = `b${Date.now().toString(36)}`;
   private tmpDir: string | null = null;
 
   constructor(
@@ -157,13 +160,11 @@ class BenchSession {
 
   /** One protocol's fresh cluster: started, measured at every scenario × concurrency, stopped, its data removed. */
   private async clusterRows(protocol: ProtocolName, dataDir: string): Promise<RunRow[]> {
-    const { startClusterUnderTest, prepareSchema } = await import('./cluster-target');
-    this.log(`${protocol} cluster: starting 3 nodes in ${dataDir}`);
-    const cluster = await startClusterUnderTest(dataDir, protocol, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log);
-    this.log(`${protocol} cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
+    const { prepareSchema } = await import('./cluster-target');
+    const cluster = await this.startCluster(protocol, DEFAULT_TOPOLOGY, dataDir);
     const rows: RunRow[] = [];
     try {
-      await prepareSchema(cluster.addresses, this.settings.scenarios.some((s) => s.startsWith('select')) ? this.settings.preloadRows : 0);
+      await prepareSchema(cluster.addresses, this.settings.scenarios.some(needsPreload) ? this.settings.preloadRows : 0);
       for (const scenario of this.settings.scenarios) {
         for (const c of this.settings.concurrency) {
           rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
@@ -177,7 +178,17 @@ class BenchSession {
     return rows;
   }
 
-  private async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
+  /** One run of `concurrency` clients against `target`; a loader that fails makes a failed row, not an exception. */
+  /** A fresh cluster of `protocol` in `topology`, stopped by cleanup() if the caller does not stop it first. */
+  async startCluster(protocol: ProtocolName, topology: Topology, dataDir: string): Promise<ClusterUnderTest> {
+    const { startClusterUnderTest } = await import('./cluster-target');
+    this.log(`${protocol} cluster: starting ${topology.name} in ${dataDir}`);
+    const cluster = await startClusterUnderTest(dataDir, protocol, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log, topology);
+    this.log(`${protocol} cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
+    return cluster;
+  }
+
+  async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
     const label = `${run.protocol === null ? '' : `${run.protocol}-`}${run.name}@${concurrency}`;
     const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));

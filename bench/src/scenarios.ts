@@ -3,7 +3,7 @@
  * SQLite ceiling and the report.
  */
 
-export const SCENARIO_NAMES = ['insert', 'select', 'select-stale', 'batch100'] as const;
+export const SCENARIO_NAMES = ['insert', 'select', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 /** What a loader process drives: a quorumlite scenario or the bare gRPC echo baseline. */
@@ -12,6 +12,9 @@ export type LoadTarget = { kind: 'quorumlite'; scenario: ScenarioName; addresses
 export const TABLE_DDL = 'CREATE TABLE IF NOT EXISTS kv(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)';
 export const INSERT_SQL = 'INSERT INTO kv(k, v) VALUES (?, ?)';
 export const SELECT_SQL = 'SELECT v FROM kv WHERE k = ?';
+export const UPDATE_SQL = 'UPDATE kv SET v = ? WHERE k = ?';
+/** hot-update rewrites only this many preloaded rows, so concurrent writes contend for them. */
+export const HOT_ROWS = 8;
 export const BATCH_ROWS = 100;
 /** Text payload so a row (id + key + value + overhead) is about 100 bytes. */
 export const VALUE_TEXT = 'x'.repeat(72);
@@ -23,12 +26,28 @@ export function statementsPerOp(scenario: ScenarioName): number {
     case 'insert':
     case 'select':
     case 'select-stale':
+    case 'mixed90':
+    case 'mixed50':
+    case 'hot-update':
       return 1;
     case 'batch100':
       return BATCH_ROWS;
     default:
       return assertNever(scenario);
   }
+}
+
+/** Scenarios that read or update the preloaded rows. */
+export function needsPreload(scenario: ScenarioName): boolean {
+  return scenario.startsWith('select') || scenario.startsWith('mixed') || scenario === 'hot-update';
+}
+
+/**
+ * Whether operation `seq` of a mixed scenario writes: one in ten for mixed90, one in two for
+ * mixed50, spread evenly over the sequence so every window holds the same mix.
+ */
+export function mixedWrites(scenario: 'mixed90' | 'mixed50', seq: number): boolean {
+  return scenario === 'mixed90' ? seq % 10 === 9 : seq % 2 === 1;
 }
 
 export function preloadKey(i: number): string {

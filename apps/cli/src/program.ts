@@ -1,11 +1,11 @@
 /**
- * The `quorumlite` command line. `bench` and `bench-worker` are dispatched before option
+ * The `quorumlite` command line. `bench`, `compare` and `bench-worker` are dispatched before option
  * parsing because the benchmark parses its own arguments.
  */
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from './errors';
 import { formatError } from './format';
-import { benchCommand, runBenchCommand, runBenchWorkerCommand } from './commands/bench';
+import { benchCommand, compareCommand, runBenchCommand, runBenchWorkerCommand, runCompareCommand } from './commands/bench';
 import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
 import { execCommand } from './commands/exec';
@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand(), chaosCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(
@@ -43,6 +43,7 @@ exit codes: 0 ok, 1 request or SQL error, 2 usage error, 3 no node reachable`,
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv.slice(2);
   if (command === 'bench') return runBenchCommand(rest);
+  if (command === 'compare') return runCompareCommand(rest);
   if (command === 'bench-worker') return runBenchWorkerCommand(rest);
   if (command === 'chaos') return runChaosCommand(rest);
   try {

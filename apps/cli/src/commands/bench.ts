@@ -26,6 +26,21 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
   return runBench(argv);
 }
 
+/** `quorumlite compare`: the protocols side by side over the whole matrix; it parses its own arguments. */
+export async function runCompareCommand(argv: string[]): Promise<number> {
+  const { runCompare } = await import('@quorumlite/bench');
+  return runCompare(argv);
+}
+
+/** Listed in --help only; main() dispatches `compare` before option parsing. */
+export function compareCommand(): Command {
+  return new Command('compare')
+    .description('compare the protocols side by side: throughput, latency and failover over protocols × topologies × scenarios (see `quorumlite compare --help`)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .argument('[args...]');
+}
+
 export async function runBenchWorkerCommand(argv: string[]): Promise<number> {
   const { runBenchWorker } = await import('@quorumlite/bench');
   return runBenchWorker(argv);

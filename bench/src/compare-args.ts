@@ -1,0 +1,214 @@
+/**
+ * `quorumlite compare`: the matrix (protocols × topologies × scenarios × concurrency), its
+ * flags and its expected duration. Pure: argv in, typed settings or a BenchArgsError naming
+ * the flag out. A protocol or topology joins the matrix by being registered under its name.
+ */
+import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
+import { parseTopology, TOPOLOGIES } from '@quorumlite/cluster';
+import { parseNodeArgs, parseProtocols } from './args';
+import { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict } from './argv';
+import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
+
+/** Load scenarios run by the loaders, then 'failover': kill -9 of the leader, repeated. */
+export const COMPARE_SCENARIOS = [...SCENARIO_NAMES, 'failover'] as const;
+export type CompareScenario = ScenarioName | 'failover';
+
+export interface CompareSettings {
+  protocols: ProtocolName[];
+  /** Topology names (see libs/cluster topology.ts), in run order. */
+  topologies: string[];
+  scenarios: CompareScenario[];
+  concurrency: number[];
+  durationMs: number;
+  warmupMs: number;
+  loaders: number;
+  preloadRows: number;
+  failoverTrials: number;
+  failoverWriters: number;
+  failoverSettleMs: number;
+  nodeArgs: string[];
+  /** Results go to <outDir>/<timestamp>/. */
+  outDir: string;
+  quick: boolean;
+  help: boolean;
+}
+
+export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
+  protocols: [...PROTOCOL_NAMES],
+  topologies: ['3v', '2v1w', '5v'],
+  scenarios: [...COMPARE_SCENARIOS],
+  concurrency: [1, 16, 64, 256],
+  durationMs: 10_000,
+  warmupMs: 2_000,
+  loaders: 2,
+  preloadRows: 10_000,
+  failoverTrials: 10,
+  failoverWriters: 16,
+  failoverSettleMs: 1_500,
+  nodeArgs: [],
+  outDir: 'bench/results',
+  quick: false,
+  help: false,
+};
+
+/**
+ * --quick: a tour of every kind of cell (writes, a 90/10 mix with linearizable reads,
+ * failover) for every protocol on 3 voters and on 2 voters + a witness, in about 3 minutes on
+ * two shared cores. One loader process: a second one's start costs more than its window.
+ */
+export const COMPARE_QUICK: Readonly<Partial<CompareSettings>> = {
+  topologies: ['3v', '2v1w'],
+  scenarios: ['insert', 'mixed90', 'failover'],
+  concurrency: [16, 64],
+  durationMs: 1_200,
+  warmupMs: 200,
+  loaders: 1,
+  preloadRows: 1_000,
+  failoverTrials: 2,
+  failoverSettleMs: 300,
+};
+
+export const COMPARE_USAGE = `quorumlite compare [options]
+  --protocols ${PROTOCOL_NAMES.join(',')}
+  --topologies ${COMPARE_DEFAULTS.topologies.join(',')}        (known: ${TOPOLOGIES.map((t) => t.name).join(', ')})
+  --scenarios ${COMPARE_SCENARIOS.join(',')}
+  --concurrency ${COMPARE_DEFAULTS.concurrency.join(',')}      closed-loop clients per level
+  --duration 10s              measured time per cell (ms, s, m, h)
+  --warmup 2s                 unmeasured time before each cell
+  --trials 10                 failover trials per protocol × topology
+  --loaders 2                 loader processes the clients are split across
+  --preload-rows 10000        rows loaded for the read, mixed and hot-update scenarios
+  --node-args="--flag value"  extra flags for every node (not --protocol)
+  --out bench/results         results go to <out>/<timestamp>/
+  --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.2s cells; 1 loader; 2 trials (explicit flags still win)
+Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).`;
+
+export function parseCompareArgs(argv: readonly string[]): CompareSettings {
+  const { values } = parseStrict(argv, {
+    protocols: { type: 'string' },
+    topologies: { type: 'string' },
+    scenarios: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    trials: { type: 'string' },
+    loaders: { type: 'string' },
+    'preload-rows': { type: 'string' },
+    'node-args': { type: 'string' },
+    out: { type: 'string' },
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const quick = values.quick === true;
+  const base: CompareSettings = { ...COMPARE_DEFAULTS, ...(quick ? COMPARE_QUICK : {}), quick };
+  const settings: CompareSettings = {
+    ...base,
+    help: values.help === true,
+    protocols: values.protocols !== undefined ? parseProtocols(values.protocols) : base.protocols,
+    topologies: values.topologies !== undefined ? parseTopologies(values.topologies) : base.topologies,
+    scenarios: values.scenarios !== undefined ? parseCompareScenarios(values.scenarios) : base.scenarios,
+    concurrency: values.concurrency !== undefined ? parsePositiveIntList(values.concurrency, 'concurrency') : base.concurrency,
+    durationMs: values.duration !== undefined ? parseDurationMs(values.duration, 'duration') : base.durationMs,
+    warmupMs: values.warmup !== undefined ? parseDurationMs(values.warmup, 'warmup') : base.warmupMs,
+    failoverTrials: values.trials !== undefined ? parsePositiveInt(values.trials, 'trials') : base.failoverTrials,
+    loaders: values.loaders !== undefined ? parsePositiveInt(values.loaders, 'loaders') : base.loaders,
+    preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
+    nodeArgs: values['node-args'] !== undefined ? parseNodeArgs(values['node-args']) : base.nodeArgs,
+    outDir: values.out ?? base.outDir,
+  };
+  if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
+  return settings;
+}
+
+export function parseTopologies(text: string): string[] {
+  const names = uniqueList(text, 'topologies');
+  for (const name of names) {
+    try {
+      parseTopology(name);
+    } catch (e: unknown) {
+      throw new BenchArgsError(`--topologies: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return names;
+}
+
+export function parseCompareScenarios(text: string): CompareScenario[] {
+  return uniqueList(text, 'scenarios').map((name) => {
+    if (!(COMPARE_SCENARIOS as readonly string[]).includes(name)) {
+      throw new BenchArgsError(`--scenarios: unknown scenario '${name}' (known: ${COMPARE_SCENARIOS.join(', ')})`);
+    }
+    return name as CompareScenario;
+  });
+}
+
+function uniqueList(text: string, flag: string): string[] {
+  const names = parseList(text);
+  if (names.length === 0) throw new BenchArgsError(`--${flag}: give at least one`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new BenchArgsError(`--${flag}: '${twice}' is listed twice`);
+  return names;
+}
+
+/** One cell of the matrix: a load scenario at one concurrency, or one protocol × topology's failover trials. */
+export type CellPlan =
+  | { kind: 'load'; protocol: ProtocolName; topology: string; scenario: ScenarioName; concurrency: number }
+  | { kind: 'failover'; protocol: ProtocolName; topology: string; trialCount: number };
+
+/** The matrix in run order, grouped by protocol × topology (one cluster each), failover last in its group. */
+export function planCells(s: CompareSettings): CellPlan[] {
+  const cells: CellPlan[] = [];
+  for (const protocol of s.protocols) {
+    for (const topology of s.topologies) cells.push(...clusterCells(s, protocol, topology));
+  }
+  return cells;
+}
+
+export function clusterCells(s: CompareSettings, protocol: ProtocolName, topology: string): CellPlan[] {
+  const loads = s.scenarios.flatMap((scenario): CellPlan[] =>
+    scenario === 'failover' ? [] : s.concurrency.map((concurrency) => ({ kind: 'load', protocol, topology, scenario, concurrency })),
+  );
+  return s.scenarios.includes('failover') ? [...loads, { kind: 'failover', protocol, topology, trialCount: s.failoverTrials }] : loads;
+}
+
+/**
+ * Measured on two shared cores: a cluster's start and preload; a cell's loader start, drain
+ * and stop; a trial's election (1–2 s at the default election timeout) and restart.
+ */
+export const CLUSTER_START_MS_EST = 4_000;
+export const CELL_OVERHEAD_MS_EST = 3_000;
+export const TRIAL_OVERHEAD_MS_EST = 2_500;
+
+/** The expected time of one cell (plus its cluster's start for the first cell of a cluster). */
+export function cellEstimateMs(s: CompareSettings, cell: CellPlan): number {
+  switch (cell.kind) {
+    case 'load':
+      return s.warmupMs + s.durationMs + CELL_OVERHEAD_MS_EST;
+    case 'failover':
+      return cell.trialCount * (s.failoverSettleMs + TRIAL_OVERHEAD_MS_EST);
+  }
+}
+
+export function estimateMs(s: CompareSettings): number {
+  const clusters = s.protocols.length * s.topologies.length;
+  return clusters * CLUSTER_START_MS_EST + planCells(s).reduce((sum, cell) => sum + cellEstimateMs(s, cell), 0);
+}
+
+export function cellLabel(cell: CellPlan): string {
+  return cell.kind === 'load' ? `${cell.protocol} ${cell.topology} ${cell.scenario} C=${cell.concurrency}` : `${cell.protocol} ${cell.topology} failover ×${cell.trialCount}`;
+}
+
+/** A file name for the cell's raw JSON. */
+export function cellFileName(cell: CellPlan): string {
+  return cell.kind === 'load' ? `${cell.protocol}-${cell.topology}-${cell.scenario}-c${cell.concurrency}.json` : `${cell.protocol}-${cell.topology}-failover.json`;
+}
+
+/** '1h 02m', '3m 05s', '42s'. */
+export function formatDurationMs(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = total % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
+  return `${sec}s`;
+}

@@ -1,0 +1,185 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { belowTarget, buildFigures, cellFailed, cpuTable, failoverMisses, failoverReading, latencyReading, loadTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CompareResults } from './compare-report';
+import { barChart, lineChart, niceMax, stripChart } from './svg';
+
+/**
+ * Recorded results of a small matrix: 3 protocols × 3v, 2v1w × insert, select × C=16, 64, and
+ * failover. multipaxos's insert at C=64 on 2v1w completed nothing (240 unavailable), its
+ * failover on 3v stopped after one trial, and its 2v1w cluster never started for failover.
+ */
+const RESULTS = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'compare-results.json'), 'utf8')) as CompareResults;
+
+const svgsOf = (html: string): string[] => html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+
+/**
+ * What a browser's XML parser would refuse in an inline SVG, short of running one: a tag
+ * closed out of order or never, an unquoted attribute, a bare & or < in text.
+ */
+function xmlProblems(svg: string): string[] {
+  const problems: string[] = [];
+  const stack: string[] = [];
+  const tags = /<(\/?)([a-zA-Z][\w:-]*)((?:\s+[\w:-]+="[^"<]*")*)\s*(\/?)>/g;
+  let last = 0;
+  for (const m of svg.matchAll(tags)) {
+    const between = svg.slice(last, m.index);
+    if (/<|&(?!amp;|lt;|gt;|quot;)/.test(between)) problems.push(`bad text before ${m[0]}: ${between.slice(0, 40)}`);
+    last = m.index + m[0].length;
+    const [, closing, name, , selfClosing] = m;
+    if (selfClosing) continue;
+    if (!closing) stack.push(name!);
+    else if (stack.pop() !== name) problems.push(`</${name}> closes the wrong element`);
+  }
+  if (last !== svg.length) problems.push(`unparsed tail: ${svg.slice(last, last + 40)}`);
+  if (stack.length > 0) problems.push(`never closed: ${stack.join(', ')}`);
+  return problems;
+}
+
+describe('compare report: readings computed from the numbers', () => {
+  it('names the leader of a scenario and its lead over the second, in percent', () => {
+    // zab 2140 vs raft 2000 ops/s at C=64 on 3v: 7% ahead.
+    expect(throughputReading(RESULTS, '3v', 'insert', 64)).toBe('zab leads insert on 3v at C=64 by 7% (2,140 vs raft 2,000 ops/s)');
+  });
+
+  it('says a failed protocol failed, and never ranks it', () => {
+    const reading = throughputReading(RESULTS, '2v1w', 'insert', 64);
+    expect(reading).toMatch(/^zab leads insert on 2v1w at C=64/);
+    expect(reading).toMatch(/; multipaxos failed$/);
+    expect(latencyReading(RESULTS, '2v1w', 'insert', 64)).not.toMatch(/multipaxos 0/);
+  });
+
+  it('ranks p99 from the lowest and the failover medians against the 150 ms target', () => {
+    expect(latencyReading(RESULTS, '3v', 'select', 64)).toMatch(/^zab has the lowest p99 of select on 3v at C=64: [\d.]+ ms \(raft [\d.]+, multipaxos [\d.]+\)$/);
+    // raft's median of 120.5, 140.2, 181 is 140; zab's of 95.1, 130, 210.4 is 130: zab is shortest.
+    expect(failoverReading(RESULTS, '3v')).toBe('zab has the shortest median stall on 3v: 130 ms (raft 140, multipaxos 300); median under 150 ms: zab, raft; multipaxos failed');
+    expect(failoverReading(RESULTS, '2v1w')).toMatch(/; multipaxos failed$/);
+  });
+
+  it('says when every run of a cell failed', () => {
+    const allFailed: CompareResults = { ...RESULTS, cells: RESULTS.cells.map((c) => (c.kind === 'load' && c.scenario === 'select' && c.concurrency === 16 ? { ...c, row: null, failure: 'cluster did not start' } : c)) };
+    expect(throughputReading(allFailed, '3v', 'select', 16)).toBe('every run of select on 3v at C=16 failed');
+  });
+});
+
+describe('compare report: charts', () => {
+  const sections = buildFigures(RESULTS);
+  const figures = sections.flatMap((s) => s.figures);
+
+  it('draws throughput and latency per topology × scenario and failover per topology', () => {
+    expect(sections.map((s) => s.title)).toEqual(['Throughput vs concurrency', 'Latency percentiles at C=64', 'Failover stall distribution']);
+    expect(figures.map((f) => f.id)).toEqual([
+      'throughput-3v-insert',
+      'throughput-3v-select',
+      'throughput-2v1w-insert',
+      'throughput-2v1w-select',
+      'latency-3v-insert',
+      'latency-3v-select',
+      'latency-2v1w-insert',
+      'latency-2v1w-select',
+      'failover-3v',
+      'failover-2v1w',
+    ]);
+  });
+
+  it('has no empty chart: each has marks, axes, a legend naming every protocol and a reading', () => {
+    for (const f of figures) {
+      expect(f.svg).toMatch(/<circle class="point"|<rect class="bar"/);
+      expect(f.svg).toContain('class="axes"');
+      for (const p of ['raft', 'zab', 'multipaxos']) expect(f.svg).toContain(`<text x="14">${p}</text>`);
+      expect(f.svg).not.toMatch(/NaN|Infinity|undefined/);
+      expect(f.reading.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('puts the numbers into the chart: a point per measured cell, at its value', () => {
+    const insert3v = figures.find((f) => f.id === 'throughput-3v-insert')!.svg;
+    expect(insert3v.match(/<circle class="point"/g)).toHaveLength(6);
+    // 2140 ops/s is the top of the data; the axis rounds up to 2500 and labels it 2.5k.
+    expect(insert3v).toContain('>2.5k</text>');
+    const latency = figures.find((f) => f.id === 'latency-3v-insert')!.svg;
+    expect(latency.match(/<rect class="bar"/g)).toHaveLength(9);
+    expect(latency).toContain('<title>zab p99: ');
+  });
+
+  it('shows a failed cell as failed, never as a zero', () => {
+    const insert2v1w = figures.find((f) => f.id === 'throughput-2v1w-insert')!.svg;
+    // multipaxos: C=16 drawn, C=64 marked failed; no point at the zero line.
+    expect(insert2v1w.match(/class="failed"/g)).toHaveLength(1);
+    expect(insert2v1w.match(/<circle class="point"/g)).toHaveLength(5);
+    const latency = figures.find((f) => f.id === 'latency-2v1w-insert')!.svg;
+    expect(latency.match(/class="failed"/g)).toHaveLength(3);
+    expect(latency).not.toMatch(/height="0(\.0)?"/);
+    expect(figures.find((f) => f.id === 'failover-2v1w')!.svg).toContain('✗ failed');
+    const table = loadTable(RESULTS);
+    const failedRow = table.find((r) => r[0] === '2v1w' && r[1] === 'insert' && r[2] === '64')!;
+    expect(failedRow[5]).toMatch(/^FAILED: no operation completed \(unavailable 240\)/);
+    expect(RESULTS.cells.filter(cellFailed)).toHaveLength(3);
+  });
+});
+
+describe('compare report: tables', () => {
+  it('lists the cells below 0.9 of the best of their row, never a failed one', () => {
+    const below = belowTarget(RESULTS);
+    // multipaxos runs at 900 / 1070 = 0.84 of zab everywhere it ran; raft at 0.93 is within.
+    expect(below).toContain('multipaxos insert on 3v at C=64 (0.84)');
+    expect(below.some((b) => b.startsWith('raft'))).toBe(false);
+    expect(below).not.toContain(expect.stringMatching(/^multipaxos insert on 2v1w at C=64/));
+  });
+
+  it('says which step of a failover that misses 150 ms costs most', () => {
+    // raft and zab meet it on 3v (medians 140 and 130 ms); multipaxos's one 300 ms trial was elected at 210 ms.
+    expect(failoverMisses(RESULTS)).toEqual(['multipaxos on 3v misses the 150 ms target with a median stall of 300 ms: 210 ms until a new leader answered, 90 ms from there to the first write; the election costs most']);
+  });
+
+  it('gives each node its cores at the reference level, and FAILED for a failed cell', () => {
+    const table = cpuTable(RESULTS);
+    expect(table[0]).toEqual(['topology', 'scenario', 'C', 'raft', 'zab', 'multipaxos']);
+    expect(table[1]).toEqual(['3v', 'insert', '64', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30']);
+    expect(table.find((r) => r[0] === '2v1w' && r[1] === 'insert')![5]).toBe('FAILED');
+  });
+});
+
+describe('compare report: pages', () => {
+  it('report.md carries the machine, versions, command, readings, the table and failures', () => {
+    const md = renderCompareMarkdown(RESULTS);
+    expect(md).toContain('Command: `quorumlite compare --quick`');
+    expect(md).toContain('Machine: 2 × AMD EPYC, 23.5 GiB memory, Node v20.20.2');
+    expect(md).toContain('quorumlite 0.1.0, commit e50c41b');
+    expect(md).toContain('- zab leads insert on 3v at C=64 by 7%');
+    expect(md).toContain('**3 of 30 cells failed**');
+    expect(md).toMatch(/\| 2v1w \| insert \| 64 \| [^|]+ \| [^|]+ \| FAILED: no operation completed/);
+    expect(md).toContain('Below 0.9 of the best of their row: multipaxos insert on 3v at C=16 (0.84)');
+    expect(md).toContain('## CPU per node');
+  });
+
+  it('report.html is self-contained: inline SVG, no script, nothing fetched', () => {
+    const html = renderCompareHtml(RESULTS);
+    expect(svgsOf(html)).toHaveLength(10);
+    for (const svg of svgsOf(html)) expect(xmlProblems(svg)).toEqual([]);
+    // The check bites: a stray tag, an unescaped & and an unclosed group are each caught.
+    expect(xmlProblems('<svg><g></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg><text>a & b</text></svg>')).not.toEqual([]);
+    expect(xmlProblems('<svg><g><rect x="1"/></svg>')).not.toEqual([]);
+    expect(html).not.toMatch(/<script|<link|src=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    expect(html).toContain('<figcaption>zab leads insert on 3v at C=64 by 7%');
+    expect(html).toContain('class="failed"');
+  });
+});
+
+describe('svg charts', () => {
+  it('rounds the axis up to 1, 2, 2.5 or 5 × 10^k', () => {
+    expect([niceMax(0), niceMax(7), niceMax(2140), niceMax(180), niceMax(0.3)]).toEqual([1, 10, 2500, 200, 0.5]);
+  });
+
+  it('says so when nothing was measured, rather than drawing an empty frame', () => {
+    const empty = { title: 't', yLabel: 'y', categories: ['a'], series: [{ name: 's', values: [{ y: null, failed: false }] }] };
+    expect(lineChart(empty)).toContain('nothing was measured');
+    expect(barChart(empty)).toContain('nothing was measured');
+    expect(stripChart({ title: 't', yLabel: 'y', series: [{ name: 's', values: [], failed: false }] })).toContain('nothing was measured');
+  });
+
+  it('escapes names', () => {
+    expect(lineChart({ title: 'a<b', yLabel: 'y', categories: ['C=1'], series: [{ name: 'x&y', values: [{ y: 1, failed: false }] }] })).toContain('x&amp;y');
+  });
+});

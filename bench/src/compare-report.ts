@@ -1,0 +1,396 @@
+/**
+ * The comparison report: recorded cells in, report.md and a self-contained report.html out
+ * (inline SVG, no script, nothing fetched). Every chart carries a one-line reading computed from
+ * the same numbers. A cell that failed is shown as failed — in tables, charts and readings —
+ * never as zero. Pure.
+ */
+import type { CellPlan, CompareSettings } from './compare-args';
+import type { FailoverStallSummary, FailoverTrial } from './failover';
+import type { RunRow } from './merge';
+import { rowFailed } from './report';
+import { barChart, escapeXml, lineChart, stripChart, type ChartValue } from './svg';
+
+export type CellResult =
+  | (Extract<CellPlan, { kind: 'load' }> & { row: RunRow | null; failure: string | null })
+  | (Extract<CellPlan, { kind: 'failover' }> & { trials: FailoverTrial[]; summary: FailoverStallSummary; failure: string | null });
+
+export interface CompareMeta {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  node: string;
+  platform: string;
+  versions: Record<string, string>;
+}
+
+export interface CompareResults {
+  meta: CompareMeta;
+  settings: CompareSettings;
+  cells: CellResult[];
+}
+
+/** The failover target of the protocol issues: median stall under this. */
+export const FAILOVER_MEDIAN_MS_TARGET = 150;
+/** Every protocol should reach this share of the best throughput of its scenario. */
+export const WITHIN_BEST_RATIO_TARGET = 0.9;
+
+type LoadCell = Extract<CellResult, { kind: 'load' }>;
+type FailoverCell = Extract<CellResult, { kind: 'failover' }>;
+
+export function cellFailed(cell: CellResult): boolean {
+  if (cell.failure !== null) return true;
+  return cell.kind === 'load' ? cell.row === null || rowFailed(cell.row) : cell.trials.length === 0;
+}
+
+/** Why a cell failed, in a few words, for tables and tooltips. */
+export function failureReason(cell: CellResult): string {
+  if (cell.failure !== null) return cell.failure;
+  if (cell.kind === 'load' && cell.row !== null) {
+    const codes = Object.entries(cell.row.errorsByCode).map(([code, n]) => `${code} ${n}`).join(', ');
+    return cell.row.ops === 0 ? `no operation completed${codes ? ` (${codes})` : ''}` : `${cell.row.errors} errors${codes ? ` (${codes})` : ''}`;
+  }
+  return 'no trial completed';
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}
+
+function loadCells(r: CompareResults): LoadCell[] {
+  return r.cells.filter((c): c is LoadCell => c.kind === 'load');
+}
+
+function failoverCells(r: CompareResults): FailoverCell[] {
+  return r.cells.filter((c): c is FailoverCell => c.kind === 'failover');
+}
+
+/** The protocols, topologies, scenarios and levels present, in the order they ran. */
+function dimensions(r: CompareResults): { protocols: string[]; topologies: string[]; scenarios: string[]; levels: number[] } {
+  const loads = loadCells(r);
+  return {
+    protocols: unique(r.cells.map((c) => c.protocol)),
+    topologies: unique(r.cells.map((c) => c.topology)),
+    scenarios: unique(loads.map((c) => c.scenario)),
+    levels: unique(loads.map((c) => c.concurrency)).sort((a, b) => a - b),
+  };
+}
+
+/** The level readings are taken at: 64 when measured, else the highest. */
+export function referenceLevel(levels: readonly number[]): number | null {
+  if (levels.length === 0) return null;
+  return levels.includes(64) ? 64 : Math.max(...levels);
+}
+
+function findLoad(r: CompareResults, protocol: string, topology: string, scenario: string, concurrency: number): LoadCell | undefined {
+  return loadCells(r).find((c) => c.protocol === protocol && c.topology === topology && c.scenario === scenario && c.concurrency === concurrency);
+}
+
+function valueOf(cell: LoadCell | undefined, pick: (row: RunRow) => number): ChartValue {
+  if (cell === undefined) return { y: null, failed: false };
+  if (cellFailed(cell) || cell.row === null) return { y: null, failed: true };
+  return { y: pick(cell.row), failed: false };
+}
+
+const throughputOf = (row: RunRow): number => (row.statementsPerOp > 1 ? row.statementsPerSec : row.opsPerSec);
+const throughputUnit = (scenario: string): string => (scenario === 'batch100' ? 'rows/s' : 'ops/s');
+
+/** 'zab leads insert on 3v at C=64 by 7% (1,234 vs raft 1,153 ops/s)'. */
+export function throughputReading(r: CompareResults, topology: string, scenario: string, level: number): string {
+  const { protocols } = dimensions(r);
+  const cells = protocols.map((p) => ({ p, cell: findLoad(r, p, topology, scenario, level) })).filter((x) => x.cell !== undefined);
+  const ok = cells.flatMap(({ p, cell }) => (cell && !cellFailed(cell) && cell.row ? [{ p, v: throughputOf(cell.row) }] : [])).sort((a, b) => b.v - a.v);
+  const failed = cells.filter(({ cell }) => cell && cellFailed(cell)).map(({ p }) => p);
+  const failedNote = failed.length > 0 ? `; ${failed.join(', ')} failed` : '';
+  const where = `${scenario} on ${topology} at C=${level}`;
+  const unit = throughputUnit(scenario);
+  const [best, second] = ok;
+  if (best === undefined) return `every run of ${where} failed`;
+  if (second === undefined) return `only ${best.p} completed ${where}: ${fmt(best.v)} ${unit}${failedNote}`;
+  const lead = second.v > 0 ? (best.v / second.v - 1) * 100 : Infinity;
+  return `${best.p} leads ${where} by ${Number.isFinite(lead) ? `${fmt(lead)}%` : 'all'} (${fmt(best.v)} vs ${second.p} ${fmt(second.v)} ${unit})${failedNote}`;
+}
+
+/** 'raft has the lowest p99 of insert on 3v at C=64: 4.1 ms (zab 5.3, multipaxos 6.0)'. */
+export function latencyReading(r: CompareResults, topology: string, scenario: string, level: number): string {
+  const { protocols } = dimensions(r);
+  const ok = protocols
+    .flatMap((p) => {
+      const cell = findLoad(r, p, topology, scenario, level);
+      return cell && !cellFailed(cell) && cell.row ? [{ p, v: cell.row.latencyMs.p99 }] : [];
+    })
+    .sort((a, b) => a.v - b.v);
+  const where = `${scenario} on ${topology} at C=${level}`;
+  const [best, ...rest] = ok;
+  if (best === undefined) return `every run of ${where} failed`;
+  const others = rest.length > 0 ? ` (${rest.map((x) => `${x.p} ${fmt(x.v, 1)}`).join(', ')})` : '';
+  return `${best.p} has the lowest p99 of ${where}: ${fmt(best.v, 1)} ms${others}`;
+}
+
+/** 'raft has the shortest median stall on 3v: 420 ms (zab 610, multipaxos 700); under 150 ms: none'. */
+export function failoverReading(r: CompareResults, topology: string): string {
+  const cells = failoverCells(r).filter((c) => c.topology === topology);
+  const ok = cells.filter((c) => c.trials.length > 0).sort((a, b) => a.summary.stallMsMedian - b.summary.stallMsMedian);
+  const failed = cells.filter(cellFailed).map((c) => c.protocol);
+  const failedNote = failed.length > 0 ? `; ${failed.join(', ')} failed` : '';
+  const [best, ...rest] = ok;
+  if (best === undefined) return `every failover run on ${topology} failed`;
+  const others = rest.length > 0 ? ` (${rest.map((c) => `${c.protocol} ${fmt(c.summary.stallMsMedian)}`).join(', ')})` : '';
+  const met = ok.filter((c) => c.summary.stallMsMedian < FAILOVER_MEDIAN_MS_TARGET).map((c) => c.protocol);
+  return `${best.protocol} has the shortest median stall on ${topology}: ${fmt(best.summary.stallMsMedian)} ms${others}; median under ${FAILOVER_MEDIAN_MS_TARGET} ms: ${met.length > 0 ? met.join(', ') : 'none'}${failedNote}`;
+}
+
+export interface Figure {
+  id: string;
+  svg: string;
+  reading: string;
+}
+
+export interface Section {
+  title: string;
+  figures: Figure[];
+}
+
+/** Every chart of the report, grouped: throughput per scenario, latency per scenario, failover. */
+export function buildFigures(r: CompareResults): Section[] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const level = referenceLevel(levels);
+  const sections: Section[] = [];
+  const throughput: Figure[] = [];
+  const latency: Figure[] = [];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      if (!protocols.some((p) => levels.some((c) => findLoad(r, p, topology, scenario, c)))) continue;
+      throughput.push({
+        id: `throughput-${topology}-${scenario}`,
+        svg: lineChart({
+          title: `${scenario} on ${topology}: throughput vs concurrency`,
+          yLabel: throughputUnit(scenario),
+          categories: levels.map((c) => `C=${c}`),
+          series: protocols.map((p) => ({ name: p, values: levels.map((c) => valueOf(findLoad(r, p, topology, scenario, c), throughputOf)) })),
+        }),
+        reading: level === null ? '' : throughputReading(r, topology, scenario, level),
+      });
+      if (level === null) continue;
+      const picks: Array<[string, (row: RunRow) => number]> = [
+        ['p50', (row) => row.latencyMs.p50],
+        ['p99', (row) => row.latencyMs.p99],
+        ['p99.9', (row) => row.latencyMs.p999],
+      ];
+      latency.push({
+        id: `latency-${topology}-${scenario}`,
+        svg: barChart({
+          title: `${scenario} on ${topology}: latency at C=${level}`,
+          yLabel: 'ms',
+          categories: picks.map(([name]) => name),
+          series: protocols.map((p) => ({ name: p, values: picks.map(([, pick]) => valueOf(findLoad(r, p, topology, scenario, level), pick)) })),
+        }),
+        reading: latencyReading(r, topology, scenario, level),
+      });
+    }
+  }
+  if (throughput.length > 0) sections.push({ title: 'Throughput vs concurrency', figures: throughput });
+  if (latency.length > 0) sections.push({ title: `Latency percentiles at C=${level ?? '—'}`, figures: latency });
+  const failover = topologies.flatMap((topology): Figure[] => {
+    const cells = failoverCells(r).filter((c) => c.topology === topology);
+    if (cells.length === 0) return [];
+    return [
+      {
+        id: `failover-${topology}`,
+        svg: stripChart({
+          title: `failover on ${topology}: write stall after kill -9 of the leader`,
+          yLabel: 'stall ms',
+          series: cells.map((c) => ({ name: c.protocol, values: c.trials.map((t) => t.stallMs), failed: cellFailed(c) })),
+          guide: { y: FAILOVER_MEDIAN_MS_TARGET, label: `target median < ${FAILOVER_MEDIAN_MS_TARGET} ms` },
+        }),
+        reading: failoverReading(r, topology),
+      },
+    ];
+  });
+  if (failover.length > 0) sections.push({ title: 'Failover stall distribution', figures: failover });
+  return sections;
+}
+
+function gib(bytes: number): string {
+  return `${fmt(bytes / 1024 ** 3, 1)} GiB`;
+}
+
+function headerLines(r: CompareResults): string[] {
+  const m = r.meta;
+  const s = r.settings;
+  return [
+    `Command: \`${m.command}\``,
+    `Machine: ${m.cores} × ${m.cpuModel}, ${gib(m.memoryBytes)} memory, Node ${m.node}, ${m.platform}`,
+    `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `Run: ${m.startedAt} to ${m.finishedAt}; ${s.durationMs} ms measured per cell after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on; a fresh cluster per protocol × topology, its scenarios in order on it, failover last (${s.failoverTrials} trials, ${s.failoverWriters} writers).`,
+  ];
+}
+
+function loadCellText(cell: LoadCell | undefined, best: number | null): string {
+  if (cell === undefined) return '—';
+  if (cellFailed(cell) || cell.row === null) return `FAILED: ${failureReason(cell).replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 80)}`;
+  const v = throughputOf(cell.row);
+  return `${fmt(v)} · p99 ${fmt(cell.row.latencyMs.p99, 1)} ms${best !== null && best > 0 ? ` · ×${fmt(v / best, 2)}` : ''}`;
+}
+
+function bestOf(r: CompareResults, protocols: readonly string[], topology: string, scenario: string, c: number): number | null {
+  const vs = protocols.flatMap((p) => {
+    const cell = findLoad(r, p, topology, scenario, c);
+    return cell && !cellFailed(cell) && cell.row ? [throughputOf(cell.row)] : [];
+  });
+  return vs.length > 0 ? Math.max(...vs) : null;
+}
+
+/** The side-by-side table: one row per topology × scenario × C, one column per protocol. */
+export function loadTable(r: CompareResults): string[][] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const rows: string[][] = [['topology', 'scenario', 'C', ...protocols]];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      for (const c of levels) {
+        const cells = protocols.map((p) => findLoad(r, p, topology, scenario, c));
+        if (cells.every((x) => x === undefined)) continue;
+        const best = bestOf(r, protocols, topology, scenario, c);
+        rows.push([topology, scenario, String(c), ...cells.map((cell) => loadCellText(cell, best))]);
+      }
+    }
+  }
+  return rows;
+}
+
+/** Cores each server process used over the window, at the reference level: where a protocol spends its CPU (n1* led at the start). */
+export function cpuTable(r: CompareResults): string[][] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const level = referenceLevel(levels);
+  const rows: string[][] = [['topology', 'scenario', 'C', ...protocols]];
+  if (level === null) return rows;
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      const cells = protocols.map((p) => findLoad(r, p, topology, scenario, level));
+      if (cells.every((x) => x === undefined)) continue;
+      rows.push([topology, scenario, String(level), ...cells.map(cpuCellText)]);
+    }
+  }
+  return rows;
+}
+
+function cpuCellText(cell: LoadCell | undefined): string {
+  if (cell === undefined) return '—';
+  if (cellFailed(cell) || cell.row === null) return 'FAILED';
+  const parts = Object.entries(cell.row.cpu.serverCores).map(([node, cores]) => `${node} ${cores === null ? '—' : fmt(cores, 2)}`);
+  return parts.length > 0 ? parts.join(' · ') : '—';
+}
+
+/**
+ * The cells where a protocol reached less than WITHIN_BEST_RATIO_TARGET of the best of its
+ * row, as 'multipaxos insert on 3v at C=64 (0.42)'; failed cells are listed apart.
+ */
+export function belowTarget(r: CompareResults): string[] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const out: string[] = [];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      for (const c of levels) {
+        const best = bestOf(r, protocols, topology, scenario, c);
+        if (best === null || best <= 0) continue;
+        for (const p of protocols) {
+          const cell = findLoad(r, p, topology, scenario, c);
+          if (!cell || cellFailed(cell) || !cell.row) continue;
+          const ratio = throughputOf(cell.row) / best;
+          if (ratio < WITHIN_BEST_RATIO_TARGET) out.push(`${p} ${scenario} on ${topology} at C=${c} (${fmt(ratio, 2)})`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * For each protocol × topology whose median stall misses the target, which step costs it:
+ * the time until a new leader answered Status (the election) and the time from there to the
+ * first write (the new leader's recovery before it serves), medians of the trials.
+ */
+export function failoverMisses(r: CompareResults): string[] {
+  return failoverCells(r).flatMap((c) => {
+    if (c.trials.length === 0 || !(c.summary.stallMsMedian >= FAILOVER_MEDIAN_MS_TARGET)) return [];
+    const elected = medianOf(c.trials.map((t) => t.electedMs));
+    const after = medianOf(c.trials.map((t) => t.stallMs - t.electedMs));
+    const step = elected >= after ? 'the election' : 'the new leader taking its first write';
+    return [`${c.protocol} on ${c.topology} misses the ${FAILOVER_MEDIAN_MS_TARGET} ms target with a median stall of ${fmt(c.summary.stallMsMedian)} ms: ${fmt(elected)} ms until a new leader answered, ${fmt(after)} ms from there to the first write; ${step} costs most`];
+  });
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil(sorted.length / 2) - 1] ?? NaN;
+}
+
+export function failoverTable(r: CompareResults): string[][] {
+  const rows: string[][] = [['topology', 'protocol', 'trials', 'median ms', 'min ms', 'p90 ms', 'max ms', 'elected median ms', 'result']];
+  for (const c of failoverCells(r)) {
+    const s = c.summary;
+    const has = c.trials.length > 0;
+    const elected = has ? medianOf(c.trials.map((t) => t.electedMs)) : undefined;
+    rows.push([c.topology, c.protocol, String(c.trials.length), has ? fmt(s.stallMsMedian) : '—', has ? fmt(s.stallMsMin) : '—', has ? fmt(s.stallMsP90) : '—', has ? fmt(s.stallMsMax) : '—', elected === undefined ? '—' : fmt(elected), cellFailed(c) ? `FAILED: ${failureReason(c).replace(/\s+/g, ' ').slice(0, 80)}` : 'ok']);
+  }
+  return rows;
+}
+
+function markdownTable(rows: string[][]): string[] {
+  const [header, ...body] = rows;
+  if (header === undefined) return [];
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---|').join('')}`, ...body.map((cells) => `| ${cells.join(' | ')} |`)];
+}
+
+export function renderCompareMarkdown(r: CompareResults): string {
+  const sections = buildFigures(r);
+  const failed = r.cells.filter(cellFailed);
+  const lines = [`# quorumlite compare ${r.meta.startedAt}`, '', ...headerLines(r).map((l) => `- ${l}`), ''];
+  lines.push('## Readings', '', ...sections.flatMap((s) => s.figures.map((f) => `- ${f.reading}`)), '');
+  if (failed.length > 0) lines.push(`**${failed.length} of ${r.cells.length} cells failed**: ${failed.map((c) => `${c.protocol} ${c.topology} ${c.kind === 'load' ? `${c.scenario} C=${c.concurrency}` : 'failover'}`).join(', ')}.`, '');
+  lines.push('## Side by side', '', `Throughput (ops/s; rows/s for batch100), p99, and ÷ the best of the row (target ≥ ${WITHIN_BEST_RATIO_TARGET}). A failed cell says FAILED and why.`, '');
+  lines.push(...markdownTable(loadTable(r)), '');
+  const below = belowTarget(r);
+  lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
+  lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
+  if (failoverCells(r).length > 0) {
+    lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
+    lines.push(...failoverMisses(r).map((m) => `- ${m}.`), '');
+  }
+  lines.push('Charts: report.html. Raw cells: cells/*.json.', '');
+  return lines.join('\n');
+}
+
+const STYLE = `body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}figure{display:inline-block;margin:8px;vertical-align:top;width:560px}figcaption{font-size:13px;margin-top:4px}table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child,th:first-child{text-align:left}.failed{color:#b00;font-weight:bold}code{background:#f4f4f4;padding:1px 4px}`;
+
+function htmlTable(rows: string[][]): string {
+  const [header, ...body] = rows;
+  if (header === undefined) return '';
+  const td = (text: string): string => `<td${text.startsWith('FAILED') ? ' class="failed"' : ''}>${escapeXml(text)}</td>`;
+  return `<table><thead><tr>${header.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead><tbody>${body.map((cells) => `<tr>${cells.map(td).join('')}</tr>`).join('')}</tbody></table>`;
+}
+
+/** A single file that opens offline: inline CSS and SVG, no script. */
+export function renderCompareHtml(r: CompareResults): string {
+  const sections = buildFigures(r);
+  const failed = r.cells.filter(cellFailed);
+  const head = headerLines(r).map((l) => `<li>${escapeXml(l).replace(/`([^`]*)`/g, '<code>$1</code>')}</li>`).join('');
+  const figures = sections
+    .map((s) => `<h2>${escapeXml(s.title)}</h2>${s.figures.map((f) => `<figure id="${escapeXml(f.id)}">${f.svg}<figcaption>${escapeXml(f.reading)}</figcaption></figure>`).join('')}`)
+    .join('');
+  const failedNote = failed.length > 0 ? `<p class="failed">${failed.length} of ${r.cells.length} cells failed (marked ✗ failed in the charts, FAILED in the tables).</p>` : '';
+  return [
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+    `<title>quorumlite compare ${escapeXml(r.meta.startedAt)}</title><style>${STYLE}</style></head><body>`,
+    `<h1>quorumlite compare</h1><ul>${head}</ul>${failedNote}`,
+    figures,
+    `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
+    `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
+    failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',
+    '</body></html>\n',
+  ].join('');
+}

@@ -1,0 +1,263 @@
+/**
+ * `quorumlite compare`: every protocol × topology × scenario × concurrency of the matrix, with
+ * the same loaders as `quorumlite bench`, on a fresh cluster per protocol × topology (its
+ * scenarios run on it in order, failover last, since a cluster per scenario would triple the
+ * time spent starting clusters). Writes raw JSON per cell, report.md and report.html under
+ * <out>/<timestamp>/. The exit code says only whether every cell ran; it never judges speed.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseTopology } from '@quorumlite/cluster';
+import type { ProtocolName } from '@quorumlite/consensus';
+import { BenchArgsError } from './argv';
+import { DEFAULT_SETTINGS, type BenchSettings } from './args';
+import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, type CellPlan, type CompareSettings } from './compare-args';
+import { cellFailed, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults } from './compare-report';
+import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
+import { defaultWorkerCommand, type WorkerCommand } from './launcher';
+import { BenchSession } from './runner';
+import { needsPreload, statementsPerOp } from './scenarios';
+
+export interface RunCompareOptions {
+  worker?: WorkerCommand;
+  /** Where the progress display and logs go (stderr by default). */
+  out?: ProgressStream;
+}
+
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
+export async function runCompare(argv: string[], options: RunCompareOptions = {}): Promise<number> {
+  let settings: CompareSettings;
+  try {
+    settings = parseCompareArgs(argv);
+  } catch (e: unknown) {
+    if (!(e instanceof BenchArgsError)) throw e;
+    process.stderr.write(`${e.message}\n\n${COMPARE_USAGE}\n`);
+    return 2;
+  }
+  if (settings.help) {
+    process.stdout.write(`${COMPARE_USAGE}\n`);
+    return 0;
+  }
+  const plan = planCells(settings);
+  const progress = new Progress(progressEstimatesMs(settings, plan), options.out ?? process.stderr);
+  const meta = compareMeta(argv);
+  progress.log(`compare: ${plan.length} cells (${settings.protocols.join(', ')} × ${settings.topologies.join(', ')}), expected duration ${formatDurationMs(estimateMs(settings))}`);
+  const session = new BenchSession(benchSettingsOf(settings), options.worker ?? defaultWorkerCommand(), (line) => progress.log(line));
+  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-compare-'));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress.log(`${signal}: stopping every process this comparison started`);
+    void session.cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const cells: CellResult[] = [];
+  try {
+    for (const protocol of settings.protocols) {
+      for (const topology of settings.topologies) {
+        cells.push(...(await runCluster(session, settings, protocol, topology, path.join(tmpDir, `${protocol}-${topology}`), progress)));
+      }
+    }
+  } finally {
+    progress.finish();
+    await session.cleanup();
+    fs.rmSync(tmpDir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const results: CompareResults = { meta: { ...meta, finishedAt: new Date().toISOString() }, settings, cells };
+  const dir = writeCompareResults(settings.outDir, results);
+  process.stdout.write(`wrote ${dir}/report.md\n      ${dir}/report.html\n`);
+  return cells.some(cellFailed) ? 1 : 0;
+}
+
+/** Every cell of one protocol × topology on one fresh cluster; a cluster that will not start fails its cells. */
+async function runCluster(session: BenchSession, s: CompareSettings, protocol: ProtocolName, topologyName: string, dataDir: string, progress: Progress): Promise<CellResult[]> {
+  const cells = clusterCells(s, protocol, topologyName);
+  const results: CellResult[] = [];
+  let cluster;
+  try {
+    progress.begin(`${protocol} ${topologyName}: starting the cluster`);
+    cluster = await session.startCluster(protocol, parseTopology(topologyName), dataDir);
+    const { prepareSchema } = await import('./cluster-target');
+    const loads = s.scenarios.filter((x) => x !== 'failover');
+    await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0);
+  } catch (e: unknown) {
+    const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
+    progress.log(`${protocol} ${topologyName}: ${reason}`);
+    for (const cell of cells) results.push(failedCell(cell, reason));
+    progress.skip(cells.length);
+    return results;
+  }
+  try {
+    for (const cell of cells) {
+      progress.begin(cellLabel(cell));
+      results.push(await runCell(session, s, cell, cluster));
+      progress.done();
+    }
+  } finally {
+    // Its data is thrown away: SIGKILL spares the graceful shutdown (about 2.5 s per cluster here).
+    const local = cluster.cluster;
+    await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
+    await cluster.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+async function runCell(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Awaited<ReturnType<BenchSession['startCluster']>>): Promise<CellResult> {
+  switch (cell.kind) {
+    case 'load': {
+      const row = await session.loadLevel({ name: cell.scenario, kind: 'quorumlite', protocol: cell.protocol }, { kind: 'quorumlite', scenario: cell.scenario, addresses: cluster.addresses }, cell.concurrency, cluster.pids(), statementsPerOp(cell.scenario));
+      return { ...cell, row, failure: null };
+    }
+    case 'failover': {
+      const trials: FailoverTrial[] = [];
+      let failure: string | null = null;
+      try {
+        await runFailoverTrials(cluster.cluster, cluster.addresses, { trials: cell.trialCount, writers: s.failoverWriters, settleMs: s.failoverSettleMs }, trials, (line) => session.log(`${cell.protocol} ${cell.topology} ${line}`));
+      } catch (e: unknown) {
+        failure = e instanceof Error ? e.message : String(e);
+      }
+      return { ...cell, trials, summary: summarizeStalls(trials, s.failoverWriters), failure };
+    }
+  }
+}
+
+/** Each cell's expected time, the first cell of each cluster carrying the cluster's start, so the ETA counts them. */
+export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[]): number[] {
+  return plan.map((cell, i) => {
+    const prev = plan[i - 1];
+    const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
+    return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);
+  });
+}
+
+function failedCell(cell: CellPlan, reason: string): CellResult {
+  return cell.kind === 'load' ? { ...cell, row: null, failure: reason } : { ...cell, trials: [], summary: summarizeStalls([], 0), failure: reason };
+}
+
+function benchSettingsOf(s: CompareSettings): BenchSettings {
+  return { ...DEFAULT_SETTINGS, concurrency: s.concurrency, durationMs: s.durationMs, warmupMs: s.warmupMs, loaders: s.loaders, preloadRows: s.preloadRows, protocols: s.protocols, nodeArgs: s.nodeArgs, outDir: s.outDir, baselines: [], scenarios: [] };
+}
+
+/** <out>/<timestamp>/: results.json (everything), cells/<cell>.json (raw, one per cell), report.md, report.html. */
+export function writeCompareResults(outDir: string, results: CompareResults): string {
+  const dir = path.join(outDir, results.meta.startedAt.replace(/[:.]/g, '-'));
+  fs.mkdirSync(path.join(dir, 'cells'), { recursive: true });
+  for (const cell of results.cells) fs.writeFileSync(path.join(dir, 'cells', cellFileName(cell)), `${JSON.stringify(cell, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'report.md'), renderCompareMarkdown(results));
+  fs.writeFileSync(path.join(dir, 'report.html'), renderCompareHtml(results));
+  return dir;
+}
+
+/** The machine, the versions and the exact command, for the top of the report. */
+export function compareMeta(argv: readonly string[]): Omit<CompareMeta, 'finishedAt'> {
+  const cpus = os.cpus();
+  return {
+    startedAt: new Date().toISOString(),
+    command: ['quorumlite', 'compare', ...argv].map(shellQuote).join(' '),
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    versions: packageVersions(),
+  };
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** quorumlite, its commit and the packages that shape the figures, from the repository the command runs in. */
+function packageVersions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.resolve('package.json'), 'utf8')) as { version?: string; dependencies?: Record<string, string> };
+    out.quorumlite = pkg.version ?? 'unknown';
+    for (const name of ['@grpc/grpc-js', 'better-sqlite3', '@nestjs/core']) {
+      const v = pkg.dependencies?.[name];
+      if (v !== undefined) out[name] = v;
+    }
+  } catch {
+    out.quorumlite = 'unknown';
+  }
+  try {
+    out.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', timeout: 2_000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // Not a git checkout (an installed package): the version alone names the code.
+  }
+  return out;
+}
+
+/**
+ * Current cell, cells done of total and an ETA from the per-cell estimates scaled by how fast
+ * the done ones actually went. On a terminal one line is rewritten in place (logs print above
+ * it); otherwise each cell start is a plain line.
+ */
+export class Progress {
+  private doneCount = 0;
+  private doneEstimateMs = 0;
+  private current = '';
+  private readonly startedMs = Date.now();
+  private lineShown = false;
+
+  constructor(
+    private readonly estimatesMs: readonly number[],
+    private readonly out: ProgressStream,
+  ) {}
+
+  get total(): number {
+    return this.estimatesMs.length;
+  }
+
+  begin(label: string): void {
+    this.current = label;
+    if (this.out.isTTY === true) this.redraw();
+    else this.out.write(`${this.statusLine()}\n`);
+  }
+
+  done(): void {
+    this.skip(1);
+  }
+
+  /** Counts cells as done (run or failed without running). */
+  skip(n: number): void {
+    for (let i = 0; i < n && this.doneCount < this.total; i++) this.doneEstimateMs += this.estimatesMs[this.doneCount++]!;
+    if (this.out.isTTY === true) this.redraw();
+  }
+
+  log(line: string): void {
+    if (this.out.isTTY === true && this.lineShown) this.out.write('\r\x1b[2K');
+    this.out.write(`${line}\n`);
+    if (this.out.isTTY === true && this.lineShown) this.redraw();
+  }
+
+  finish(): void {
+    if (this.out.isTTY === true && this.lineShown) this.out.write('\n');
+    this.lineShown = false;
+  }
+
+  /** '[7/24] zab 3v insert C=64 · ETA 1m 12s'. */
+  statusLine(nowMs: number = Date.now()): string {
+    return `[${this.doneCount}/${this.total}] ${this.current} · ETA ${formatDurationMs(this.etaMs(nowMs))}`;
+  }
+
+  etaMs(nowMs: number = Date.now()): number {
+    const remaining = this.estimatesMs.slice(this.doneCount).reduce((a, b) => a + b, 0);
+    const pace = this.doneEstimateMs > 0 ? (nowMs - this.startedMs) / this.doneEstimateMs : 1;
+    return remaining * pace;
+  }
+
+  private redraw(): void {
+    this.out.write(`\r\x1b[2K${this.statusLine()}`);
+    this.lineShown = true;
+  }
+}

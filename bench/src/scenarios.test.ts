@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { mixedWrites, needsPreload, SCENARIO_NAMES, statementsPerOp } from './scenarios';
+
+describe('scenarios', () => {
+  it('mixed90 writes one operation in ten and mixed50 one in two, evenly spread', () => {
+    const writes = (scenario: 'mixed90' | 'mixed50', from: number, n: number): number => Array.from({ length: n }, (_, i) => mixedWrites(scenario, from + i)).filter(Boolean).length;
+    expect(writes('mixed90', 0, 1000)).toBe(100);
+    expect(writes('mixed50', 0, 1000)).toBe(500);
+    // Any ten consecutive operations of a loader hold exactly one write.
+    for (let from = 0; from < 20; from++) expect(writes('mixed90', from, 10)).toBe(1);
+  });
+
+  it('the scenarios that read or update rows get them preloaded; the write-only ones do not', () => {
+    expect(SCENARIO_NAMES.filter(needsPreload)).toEqual(['select', 'select-stale', 'mixed90', 'mixed50', 'hot-update']);
+  });
+
+  it('every scenario but batch100 is one statement per operation', () => {
+    expect(SCENARIO_NAMES.map(statementsPerOp)).toEqual([1, 1, 1, 1, 1, 100, 1]);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * `quorumlite compare --quick` as a user runs it: the built CLI, every protocol on the quick
+ * matrix, within the 3 minutes the command promises. Checks that report.md and report.html
+ * exist and name every protocol, that every chart has something drawn, and that a raw JSON
+ * file exists per cell; it never judges speed. Needs `npm run build`.
+ *
+ * A load test: it runs alone, after the rest of the suite (vitest.load.config.mts), since
+ * its clusters and loaders would otherwise share the two cores with other test files.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
+import { parseCompareArgs, planCells } from '@quorumlite/bench';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'apps', 'cli', 'main.js');
+/** What the command promises for --quick, plus slack for a loaded machine's process starts. */
+const QUICK_BUDGET_MS = 3 * 60_000;
+const TEST_TIMEOUT_MS = QUICK_BUDGET_MS + 60_000;
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr, elapsedMs: Date.now() - started }));
+  });
+}
+
+describe('quorumlite compare --quick', () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-compare-test-'));
+  afterAll(() => fs.rmSync(outDir, { recursive: true, force: true }));
+
+  it(
+    'tours every protocol and writes report.md, report.html and a raw file per cell',
+    async () => {
+      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+      const result = await run(['compare', '--quick', '--out', outDir]);
+      const [stamp] = fs.readdirSync(outDir);
+      expect(stamp, `no results directory; stderr:\n${result.stderr.slice(-3000)}`).toBeDefined();
+      const dir = path.join(outDir, stamp!);
+      const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
+      const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+      for (const protocol of PROTOCOL_NAMES) {
+        expect(md).toContain(`| ${protocol}`);
+        expect(html).toContain(`>${protocol}</text>`);
+      }
+      expect(md).toContain('Command: `quorumlite compare --quick --out');
+      const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
+      expect(svgs.length).toBeGreaterThan(0);
+      for (const svg of svgs) expect(svg).toMatch(/<circle class="point"|<rect class="bar"|class="failed"/);
+      expect(fs.readdirSync(path.join(dir, 'cells'))).toHaveLength(planCells(parseCompareArgs(['--quick'])).length);
+      expect(result.stderr).toMatch(/expected duration \d/);
+      // Exit 1 means a cell failed: the report shows which, and the test shows the report.
+      expect(result.code, md).toBe(0);
+      expect(result.elapsedMs).toBeLessThan(QUICK_BUDGET_MS);
+    },
+    TEST_TIMEOUT_MS,
+  );
+});
