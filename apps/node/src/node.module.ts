@@ -101,7 +101,8 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         logger: this.logger,
         loopSteps: this.loopMonitor,
         onFatal: () => {
-          // Storage failed under the replica: a consensus node must not limp on.
+          // Storage failed under the replica, or a peer refused this node's lost data directory:
+          // a consensus node must not limp on.
           setTimeout(() => process.exit(1), 100);
         },
       },

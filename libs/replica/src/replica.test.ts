@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type ProtocolModule } from '@quorumlite/consensus';
 import { SqlStateMachine } from '@quorumlite/sql';
-import { MemoryNetwork, type PeerTransport } from '@quorumlite/transport';
+import { MemoryNetwork, type PeerHandlers, type PeerTransport } from '@quorumlite/transport';
+import { INCARNATION_FILE } from './incarnation';
 import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
 import { Replica, type ReplicaSettings } from './replica';
 
@@ -24,6 +25,8 @@ interface Harness {
   errors: { node: string; msg: string; error: string }[];
   /** Every message each node sent, by type (decoded from what went to the transport). */
   sent: Map<string, string[]>;
+  /** What each replica handed its transport at start. */
+  handlers: Map<string, PeerHandlers>;
   dirs: string[];
 }
 
@@ -43,7 +46,7 @@ const noForwarding: WriteForwarder = {
 /** `rejoining`: a node started with --rejoin, reading its peers' status from the other replicas. */
 async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Harness> {
   const network = new MemoryNetwork();
-  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), dirs: [] };
+  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [] };
   for (const id of IDS) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
     h.dirs.push(dataDir);
@@ -80,6 +83,11 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
     h.transports.set(id, transport);
     const sent: string[] = [];
     h.sent.set(id, sent);
+    const startTransport = transport.start.bind(transport);
+    transport.start = (handlers) => {
+      h.handlers.set(id, handlers);
+      startTransport(handlers);
+    };
     const send = transport.send.bind(transport);
     transport.send = (to, bytes) => {
       sent.push(protocol.decodeMessage(bytes).type);
@@ -134,6 +142,18 @@ function stallDisk(replica: Replica): () => void {
 }
 
 describe('Replica driver', () => {
+  it('hands its transport the incarnation it wrote before start, and stops when a peer refuses it', async () => {
+    harness = await startThree();
+    const h = harness;
+    const dir = h.dirs[2]!;
+    const written = JSON.parse(fs.readFileSync(path.join(dir, INCARNATION_FILE), 'utf8')) as { id: string; rejoined: boolean };
+    expect(h.handlers.get('n3')?.identity?.self).toEqual({ id: written.id, rejoined: false });
+    h.handlers.get('n3')?.onIdentityRefused?.(nodeId('n1'), "member 'n3' came back with a different data directory: restart it with --rejoin");
+    const stopped = await waitFor('n3 to stop', () => h.errors.find((e) => e.node === 'n3' && e.msg === 'replica stopped: cannot continue safely'));
+    expect(stopped.error).toContain("peer n1 refused this node: member 'n3' came back with a different data directory");
+    await expect(h.replicas.get('n3')!.execute({ statements: [{ sql: 'SELECT 1', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 1_000, forwarded: false })).rejects.toThrow(/could not continue safely/);
+  });
+
   it('does not campaign after a stalled fsync while its leader was heard all along', async () => {
     harness = await startThree();
     const h = harness;

@@ -9,6 +9,7 @@
  * batches work: every proposal that arrived during one fsync lands in the next Ready, so
  * one flush, one append message per peer and one SQLite transaction serve all of them.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -38,6 +39,7 @@ import { DurableLog, SnapshotStore } from '@quorumlite/storage';
 import { readSnapshotIndex, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { fromSqlError, ReplicaError } from './errors';
+import { IncarnationBook } from './incarnation';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
@@ -103,6 +105,8 @@ export interface ReplicaDeps {
   readonly loopSteps?: LoopSteps;
   /** Reads the other members' status while this node rejoins (required to rejoin). */
   readonly peerStatus?: PeerStatusReader;
+  /** A fresh data directory's incarnation (incarnation.ts); random UUIDs unless a test sets it. */
+  readonly newIncarnationId?: () => string;
 }
 
 /** A rejoin under way: the newest leader's number and last index once known (rejoin.ts). */
@@ -240,6 +244,7 @@ export class Replica {
     private log: DurableLog,
     private readonly snapshots: SnapshotStore,
     private readonly sql: SqlStateMachine | null,
+    private readonly incarnations: IncarnationBook,
     appliedIndex: number,
     snapshot: SnapshotMeta | null,
   ) {
@@ -285,6 +290,8 @@ export class Replica {
       if (!deps.peerStatus) throw new ReplicaError('invalid', 'a rejoining node needs to read its peers\' status');
       deps.logger.warn('rejoining after a lost data directory: this node follows as an observer, votes for nothing and counts toward no quorum until it has caught up with the newest leader');
     }
+    // Durable before the node first talks to a peer: start() opens the transport.
+    const incarnations = await IncarnationBook.open(settings.dataDir, rejoining, deps.newIncarnationId ?? randomUUID);
     const options: CoreOptions = {
       id: asNodeId(settings.nodeId),
       members: settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
@@ -304,7 +311,7 @@ export class Replica {
       snapshot: loaded.snapshot,
       entries: loaded.entries,
     });
-    return new Replica(settings, deps, options, core, log, snapshots, sql, appliedIndex, loaded.snapshot);
+    return new Replica(settings, deps, options, core, log, snapshots, sql, incarnations, appliedIndex, loaded.snapshot);
   }
 
   start(): void {
@@ -314,6 +321,8 @@ export class Replica {
       onPeerState: (peer, reachable) => {
         if (!reachable) this.push({ kind: 'unreachable', to: peer });
       },
+      identity: this.incarnations,
+      onIdentityRefused: (peer, why) => this.fail(new ReplicaError('invalid', `peer ${peer} refused this node: ${why}`)),
     });
     this.ticker = setInterval(() => {
       if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
@@ -963,7 +972,7 @@ export class Replica {
   // ---- failure -----------------------------------------------------------------------
 
   private assertServing(): void {
-    if (this.failed) throw new ReplicaError('unavailable', 'this node stopped after a storage failure; use another node');
+    if (this.failed) throw new ReplicaError('unavailable', 'this node stopped: it could not continue safely; use another node');
     if (this.stopped) throw new ReplicaError('unavailable', 'node is shutting down; retry on another node');
   }
 
@@ -1065,7 +1074,7 @@ export class Replica {
     this.failed = error;
     this.deps.logger.error('replica stopped: cannot continue safely', { error: error instanceof Error ? error.stack : String(error) });
     if (this.ticker) clearInterval(this.ticker);
-    this.failPending(new ReplicaError('unavailable', 'this node stopped after a storage failure; use another node'));
+    this.failPending(new ReplicaError('unavailable', 'this node stopped: it could not continue safely; use another node'));
     this.deps.onFatal?.(error);
   }
 

@@ -1,3 +1,4 @@
+import * as fsSync from 'node:fs';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -96,6 +97,33 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
     throw e instanceof StorageError ? e : ioError('write', file, e);
   }
   await fsyncDir(path.dirname(file));
+}
+
+/**
+ * writeFileAtomic without yielding, for the rare small file a caller must have durable
+ * before its next synchronous step (a peer's incarnation, recorded before its frame counts).
+ */
+export function writeFileAtomicSync(file: string, data: Uint8Array): void {
+  const temp = tempPathFor(file);
+  try {
+    const fd = fsSync.openSync(temp, 'w');
+    try {
+      fsSync.writeFileSync(fd, data);
+      fsSync.fsyncSync(fd);
+    } finally {
+      fsSync.closeSync(fd);
+    }
+    fsSync.renameSync(temp, file);
+    const dir = fsSync.openSync(path.dirname(file), 'r');
+    try {
+      fsSync.fsyncSync(dir);
+    } finally {
+      fsSync.closeSync(dir);
+    }
+  } catch (e: unknown) {
+    fsSync.rmSync(temp, { force: true });
+    throw e instanceof StorageError ? e : ioError('write', file, e);
+  }
 }
 
 /** Reads a whole file, or null when it does not exist. */

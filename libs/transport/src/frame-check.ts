@@ -1,6 +1,6 @@
 /** Pure checks on a received PeerFrame: who may send, to whom, and how much. */
 import * as grpc from '@grpc/grpc-js';
-import { protocolMismatch } from './handshake';
+import { presentedIncarnation, protocolMismatch, type PeerIdentity } from './handshake';
 import type { WireFrame } from './wire';
 
 export interface FrameRules {
@@ -9,13 +9,18 @@ export interface FrameRules {
   /** The consensus protocol this node runs (see handshake.ts). */
   readonly protocol: string;
   readonly isPeer: (id: string) => boolean;
+  /** This node's identity rule (handshake.ts); null admits every incarnation (tests, before start). */
+  readonly identity: () => PeerIdentity | null;
   readonly frameBytesMax: number;
   readonly messagesPerFrameMax: number;
 }
 
 export type FrameVerdict =
   | { readonly ok: true; readonly from: string; readonly messages: Uint8Array[] }
-  | { readonly ok: false; readonly code: grpc.status; readonly why: string };
+  | Refusal;
+
+/** `staleIncarnation`: the sender lost its data directory; it must stop, not retry. */
+type Refusal = { readonly ok: false; readonly code: grpc.status; readonly why: string; readonly staleIncarnation?: true };
 
 /** `from` is null for the stream's first frame, which must name sender, receiver, cluster and protocol. */
 export function checkFrame(frame: WireFrame, from: string | null, rules: FrameRules): FrameVerdict {
@@ -36,7 +41,7 @@ export function checkFrame(frame: WireFrame, from: string | null, rules: FrameRu
   return { ok: true, from: header.from, messages };
 }
 
-type HeaderVerdict = { readonly ok: true; readonly from: string } | { readonly ok: false; readonly code: grpc.status; readonly why: string };
+type HeaderVerdict = { readonly ok: true; readonly from: string } | Refusal;
 
 function checkHeader(frame: WireFrame, rules: FrameRules): HeaderVerdict {
   const { from = '', to = '', cluster = '' } = frame;
@@ -45,6 +50,9 @@ function checkHeader(frame: WireFrame, rules: FrameRules): HeaderVerdict {
   if (mismatch !== null) return refuse(grpc.status.FAILED_PRECONDITION, mismatch);
   if (to !== rules.self) return refuse(grpc.status.FAILED_PRECONDITION, `stream is meant for ${quote(to)}, this node is '${rules.self}'`);
   if (from === rules.self || !rules.isPeer(from)) return refuse(grpc.status.PERMISSION_DENIED, `sender ${quote(from)} is not a peer of this node`);
+  // Last: admitting a new incarnation records it durably, so only a stream otherwise good does.
+  const stale = rules.identity()?.admit(from, presentedIncarnation(frame)) ?? null;
+  if (stale !== null) return { ...refuse(grpc.status.FAILED_PRECONDITION, stale), staleIncarnation: true };
   return { ok: true, from };
 }
 
@@ -54,7 +62,7 @@ function checkLaterHeader(frame: WireFrame, from: string): HeaderVerdict {
   return { ok: true, from };
 }
 
-function refuse(code: grpc.status, why: string): { ok: false; code: grpc.status; why: string } {
+function refuse(code: grpc.status, why: string): Refusal {
   return { ok: false, code, why };
 }
 

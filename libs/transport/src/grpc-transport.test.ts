@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { nodeId } from '@quorumlite/consensus';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcPeerTransport } from './grpc-transport';
+import { judgeIncarnation, type Incarnation, type PeerIdentity } from './handshake';
 import { bindServer, Harness, text, waitFor, type Node } from './test-kit';
 import { TransportError } from './types';
 import { peerClient, peerMethods, type WireChunk, type WireSnapshotAck } from './wire';
@@ -32,6 +33,64 @@ async function sendMany(from: Node, to: string, prefix: string, count: number, p
 const deadline = (): grpc.CallOptions => ({ deadline: Date.now() + 10_000 });
 
 const names = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+
+/** An in-memory identity: `self`, and the incarnations it recorded for its peers. */
+function identity(self: Incarnation, recorded: Record<string, string>): PeerIdentity {
+  const seen = new Map(Object.entries(recorded));
+  return {
+    self,
+    admit: (member, presented) => {
+      const verdict = judgeIncarnation(member, seen.get(member) ?? null, presented);
+      if (verdict.kind === 'record') seen.set(member, verdict.id);
+      return verdict.kind === 'refuse' ? verdict.why : null;
+    },
+  };
+}
+
+describe('GrpcPeerTransport incarnations', () => {
+  it('a member that comes back with another data directory is refused, delivers nothing, and is told to stop', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const refusals: string[] = [];
+    a.transport.start({ onMessages: () => undefined, onSnapshot: () => undefined, identity: identity({ id: 'new', rejoined: false }, {}), onIdentityRefused: (_p, why) => refusals.push(why) });
+    b.transport.start({ onMessages: (f, m) => b.recorder.onMessages(f, m), onSnapshot: () => undefined, identity: identity({ id: 'b', rejoined: false }, { n1: 'old' }) });
+    a.transport.send(n('n2'), text('vote'));
+    await waitFor('the refusal', () => refusals.length > 0);
+    expect(refusals[0]).toContain("member 'n1' came back with a different data directory (incarnation 'new', expected 'old')");
+    expect(refusals[0]).toContain('--rejoin');
+    expect(b.recorder.from('n1')).toEqual([]);
+    // The link stays closed: nothing more goes out, and it does not retry.
+    a.transport.send(n('n2'), text('again'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.recorder.from('n1')).toEqual([]);
+    expect(refusals).toHaveLength(1);
+  });
+
+  it('a started node announces its incarnation to every peer before it sends anything', async () => {
+    const [a, b, c] = await h.cluster(['n1', 'n2', 'n3']);
+    if (!a || !b || !c) throw new Error('cluster');
+    const admitted: string[] = [];
+    for (const node of [b, c]) {
+      const book = identity({ id: node.id, rejoined: false }, {});
+      node.transport.start({ onMessages: () => undefined, onSnapshot: () => undefined, identity: { self: book.self, admit: (m, p) => (admitted.push(`${node.id}<-${m}:${p?.id}`), book.admit(m, p)) } });
+    }
+    a.transport.start({ onMessages: () => undefined, onSnapshot: () => undefined, identity: identity({ id: 'i1', rejoined: false }, {}) });
+    await waitFor('both peers to admit n1', () => admitted.filter((x) => x.endsWith('<-n1:i1')).length === 2);
+    expect(admitted.filter((x) => x.endsWith('<-n1:i1')).sort()).toEqual(['n2<-n1:i1', 'n3<-n1:i1']);
+    expect(b.recorder.from('n1')).toEqual([]);
+  });
+
+  it('a member that rejoins under a new incarnation is admitted and recorded', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2']);
+    if (!a || !b) throw new Error('cluster');
+    const book = identity({ id: 'b', rejoined: false }, { n1: 'old' });
+    a.transport.start({ onMessages: () => undefined, onSnapshot: () => undefined, identity: identity({ id: 'new', rejoined: true }, {}) });
+    b.transport.start({ onMessages: (f, m) => b.recorder.onMessages(f, m), onSnapshot: () => undefined, identity: book });
+    a.transport.send(n('n2'), text('hello'));
+    await waitFor('delivery', () => b.recorder.from('n1').length === 1);
+    expect(book.admit('n1', { id: 'new', rejoined: false })).toBeNull();
+  });
+});
 
 describe('GrpcPeerTransport messaging', () => {
   it('delivers many messages in send order', async () => {

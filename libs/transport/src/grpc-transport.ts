@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '@quorumlite/consensus';
 import { checkFrame, quote, type FrameRules } from './frame-check';
+import { REFUSED_INCARNATION_KEY } from './handshake';
 import { PeerLink, type Log } from './peer-link';
 import { ackFor, receiveSnapshot } from './snapshot-receive';
 import { sendSnapshotFile } from './snapshot-send';
@@ -71,6 +72,7 @@ export class GrpcPeerTransport implements PeerTransport {
       cluster: options.cluster,
       protocol: options.protocol,
       isPeer: (id) => this.peers.has(id as NodeId),
+      identity: () => this.handlers?.identity ?? null,
       frameBytesMax: this.limits.frameBytesMax,
       messagesPerFrameMax: this.limits.messagesQueuedMax,
     };
@@ -105,6 +107,8 @@ export class GrpcPeerTransport implements PeerTransport {
 
   start(handlers: PeerHandlers): void {
     this.handlers = handlers;
+    // Every peer up now records this node's incarnation before any vote of ours reaches it.
+    if (handlers.identity) for (const peer of this.peers.values()) peer.link.announce();
   }
 
   send(to: NodeId, message: Uint8Array, orderFree = false): void {
@@ -169,6 +173,8 @@ export class GrpcPeerTransport implements PeerTransport {
       limits: this.limits,
       counters: this.counters,
       log: this.log,
+      identity: () => this.handlers?.identity?.self ?? null,
+      onIdentityRefused: (p, why) => this.handlers?.onIdentityRefused?.(p, why),
       client: () => this.clientOf(id, address, clients, lane),
       // The ordered lane speaks for the peer's reachability; the other follows it.
       onState: lane === 'ordered' ? (p, reachable) => this.handlers?.onPeerState?.(p, reachable) : () => undefined,
@@ -250,15 +256,17 @@ export class GrpcPeerTransport implements PeerTransport {
   ): string | null {
     const verdict = checkFrame(frame, from, this.frameRules);
     if (!verdict.ok) {
-      this.log('warn', `refused peer stream from ${quote(from ?? frame.from ?? '')} (${call.getPeer()}): ${verdict.why}`);
-      finish({ code: verdict.code, details: verdict.why });
+      this.log(verdict.staleIncarnation ? 'error' : 'warn', `refused peer stream from ${quote(from ?? frame.from ?? '')} (${call.getPeer()}): ${verdict.why}`);
+      const metadata = new grpc.Metadata();
+      if (verdict.staleIncarnation) metadata.set(REFUSED_INCARNATION_KEY, '1');
+      finish({ code: verdict.code, details: verdict.why, metadata });
       return from;
     }
     // Headers after the first good frame tell the sender its stream was accepted (reachable).
     if (from === null) call.sendMetadata(new grpc.Metadata());
     this.counters.received += verdict.messages.length;
     this.retryTowards(verdict.from as NodeId);
-    this.deliver(handlers, verdict.from, verdict.messages);
+    if (verdict.messages.length > 0) this.deliver(handlers, verdict.from, verdict.messages);
     return verdict.from;
   }
 

@@ -10,3 +10,58 @@ export function protocolMismatch(theirs: string | undefined, ours: string, what:
   const named = theirs ?? '';
   return named === ours ? null : `${what} speaks protocol ${quote(named)}, this node runs '${ours}'`;
 }
+
+/**
+ * The identity half: the data directory a member speaks from. Each directory gets a random
+ * incarnation at its first start; a member that comes back under another one lost the votes,
+ * promises and acknowledgements it gave, and counting anything from it could elect two leaders
+ * in one term or forget a chosen value. Only a directory that began with --rejoin (an
+ * observer until it has caught up, rejoin.ts in the replica) may replace a known incarnation.
+ */
+export interface Incarnation {
+  readonly id: string;
+  /** The directory began with --rejoin. */
+  readonly rejoined: boolean;
+}
+
+/**
+ * This node's incarnation, and what it knows of its peers'. `admit` records a new or
+ * replaced incarnation durably before it returns null (accept); otherwise it returns the
+ * sentence refusing the member.
+ */
+export interface PeerIdentity {
+  readonly self: Incarnation;
+  admit(member: string, presented: Incarnation | null): string | null;
+}
+
+export type IncarnationVerdict =
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'record'; readonly id: string }
+  | { readonly kind: 'refuse'; readonly why: string };
+
+/**
+ * The rule, pure. `recorded` is the incarnation this node first saw from `member` (null: never
+ * heard from it); `presented` is null from a sender that predates incarnations, accepted
+ * unrecorded so a cluster can be upgraded one node at a time.
+ */
+export function judgeIncarnation(member: string, recorded: string | null, presented: Incarnation | null): IncarnationVerdict {
+  if (presented === null || presented.id === recorded) return { kind: 'accept' };
+  if (recorded === null || presented.rejoined) return { kind: 'record', id: presented.id };
+  return { kind: 'refuse', why: incarnationRefusal(member, presented.id, recorded) };
+}
+
+/** The sentence both sides log: the refusing peer, and the refused member before it stops. */
+export function incarnationRefusal(member: string, presented: string, recorded: string): string {
+  return (
+    `member ${quote(member)} came back with a different data directory (incarnation ${quote(presented)}, expected ${quote(recorded)}): ` +
+    'it lost its state; empty its data directory and restart it with --rejoin'
+  );
+}
+
+/** What a stream's first frame says of its sender's incarnation (null when it says nothing). */
+export function presentedIncarnation(frame: { incarnation?: string; rejoined?: boolean }): Incarnation | null {
+  return frame.incarnation ? { id: frame.incarnation, rejoined: frame.rejoined === true } : null;
+}
+
+/** Trailing metadata key on a stream refused for its incarnation: the sender stops for good. */
+export const REFUSED_INCARNATION_KEY = 'quorumlite-refused-incarnation';

@@ -6,3 +6,4 @@ export { MemoryNetwork } from './memory';
 export { Outbox } from './outbox';
 export { checkFrame } from './frame-check';
 export type { FrameRules, FrameVerdict } from './frame-check';
+export { judgeIncarnation, incarnationRefusal, type Incarnation, type IncarnationVerdict, type PeerIdentity } from './handshake';

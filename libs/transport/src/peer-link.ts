@@ -7,6 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { NodeId } from '@quorumlite/consensus';
+import { REFUSED_INCARNATION_KEY, type Incarnation } from './handshake';
 import { Outbox } from './outbox';
 import type { TransportLimits, TransportStats } from './types';
 import { peerMethods, statusName, type WireAck, type WireFrame } from './wire';
@@ -22,6 +23,10 @@ export interface LinkContext {
   readonly log: Log;
   readonly client: () => grpc.Client;
   readonly onState: (peer: NodeId, reachable: boolean) => void;
+  /** This node's incarnation for the first frame (null: none to send). */
+  readonly identity: () => Incarnation | null;
+  /** The peer refused this node's incarnation (handshake.ts): the link stays closed. */
+  readonly onIdentityRefused: (peer: NodeId, why: string) => void;
 }
 
 type LinkState =
@@ -38,6 +43,8 @@ export class PeerLink {
   /** retryNow() already cut this break's backoff short once. */
   private retriedEarly = false;
   private reachable = true;
+  /** announce() was called and no stream of this link was accepted yet. */
+  private announcing = false;
   private ended: Promise<void> = Promise.resolve();
   private resolveEnded: () => void = () => {};
 
@@ -75,7 +82,19 @@ export class PeerLink {
     clearTimeout(state.timer);
     this.state = { kind: 'idle' };
     this.retriedEarly = true;
+    if (this.announcing) this.scheduleFlush();
     return true;
+  }
+
+  /**
+   * Opens the stream with a header-only frame now, and again after each failed attempt until
+   * one is accepted: the peer records this node's incarnation at its first contact, while both
+   * run, rather than at the first message, which could be a vote (handshake.ts).
+   */
+  announce(): void {
+    if (this.state.kind === 'closed') return;
+    this.announcing = true;
+    this.scheduleFlush();
   }
 
   /** Ends the stream (the peer sees a clean end), cancelling it if it does not finish in time. */
@@ -105,9 +124,14 @@ export class PeerLink {
   }
 
   private flush(): void {
-    if (this.state.kind === 'idle' && this.outbox.length > 0) this.open();
+    if (this.state.kind === 'idle' && (this.outbox.length > 0 || this.announcing)) this.open();
     const state = this.state;
     if (state.kind !== 'open' || state.blocked) return;
+    if (!state.headerSent && this.outbox.length === 0) {
+      state.headerSent = true;
+      state.blocked = !state.call.write({ ...this.header(), messages: [] });
+      return;
+    }
     const turnBytesMax = Math.min(this.ctx.limits.bytesPerTurnMax, this.ctx.limits.frameBytesMax);
     let turnBytes = 0;
     while (this.outbox.length > 0) {
@@ -120,7 +144,7 @@ export class PeerLink {
       const before = this.outbox.bytes;
       const messages = this.outbox.takeFrame(turnBytesMax);
       turnBytes += before - this.outbox.bytes;
-      const frame: WireFrame = state.headerSent ? { messages } : { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol, messages };
+      const frame: WireFrame = state.headerSent ? { messages } : { ...this.header(), messages };
       state.headerSent = true;
       this.ctx.counters.sentFrames++;
       this.ctx.counters.sentMessages += messages.length;
@@ -130,6 +154,12 @@ export class PeerLink {
         return;
       }
     }
+  }
+
+  private header(): WireFrame {
+    const incarnation = this.ctx.identity();
+    const header: WireFrame = { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol };
+    return incarnation === null ? header : { ...header, incarnation: incarnation.id, rejoined: incarnation.rejoined };
   }
 
   private open(): void {
@@ -158,17 +188,28 @@ export class PeerLink {
     if (this.state.kind !== 'open' || this.state.call !== call) return;
     this.backoffMs = this.ctx.limits.reconnectBackoffMsMin;
     this.retriedEarly = false;
+    this.announcing = false;
     this.setReachable(true);
   }
 
   private onEnd(call: grpc.ClientWritableStream<WireFrame>, err: grpc.ServiceError | null): void {
     this.resolveEnded();
     if (this.state.kind !== 'open' || this.state.call !== call) return;
+    if (err?.metadata?.get(REFUSED_INCARNATION_KEY).length) {
+      // Retrying cannot help: the peer knows this member by a data directory it no longer has.
+      this.drop(this.outbox.clear());
+      this.state = { kind: 'closed' };
+      this.setReachable(false);
+      this.ctx.onIdentityRefused(this.peer, err.details);
+      return;
+    }
     const why = err ? `${statusName(err.code)}: ${err.details}` : 'ended by the peer';
     if (this.reachable) this.ctx.log('warn', `peer ${this.peer}: stream broke (${why}); retrying in ${this.backoffMs} ms`);
     this.drop(this.outbox.clear());
     const timer = setTimeout(() => {
-      if (this.state.kind === 'backoff') this.state = { kind: 'idle' };
+      if (this.state.kind !== 'backoff') return;
+      this.state = { kind: 'idle' };
+      if (this.announcing) this.scheduleFlush();
     }, this.backoffMs);
     this.state = { kind: 'backoff', timer };
     this.backoffMs = Math.min(this.backoffMs * 2, this.ctx.limits.reconnectBackoffMsMax);

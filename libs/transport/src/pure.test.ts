@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { checkFrame, type FrameRules } from './frame-check';
+import { judgeIncarnation, type PeerIdentity } from './handshake';
 import { Outbox } from './outbox';
 import { resolveLimits, TransportError } from './types';
 
@@ -20,7 +21,7 @@ describe('Outbox', () => {
 });
 
 describe('checkFrame', () => {
-  const rules: FrameRules = { self: 'n2', cluster: 'c', protocol: 'raft', isPeer: (id) => id === 'n1' || id === 'n3', frameBytesMax: 100, messagesPerFrameMax: 3 };
+  const rules: FrameRules = { self: 'n2', cluster: 'c', protocol: 'raft', isPeer: (id) => id === 'n1' || id === 'n3', identity: () => null, frameBytesMax: 100, messagesPerFrameMax: 3 };
   const first = { from: 'n1', to: 'n2', cluster: 'c', protocol: 'raft' };
 
   it('accepts a good first frame and later frames without a header', () => {
@@ -52,6 +53,57 @@ describe('checkFrame', () => {
   it('escapes control characters a stranger puts in its header', () => {
     const verdict = checkFrame({ ...first, from: 'x\n\u0002' }, null, rules);
     expect(!verdict.ok && verdict.why).toContain("sender 'x\\n\\u0002'");
+  });
+});
+
+describe('judgeIncarnation', () => {
+  const fresh = { id: 'b', rejoined: false };
+  it('records a member heard from for the first time', () => {
+    expect(judgeIncarnation('n3', null, fresh)).toEqual({ kind: 'record', id: 'b' });
+  });
+  it('accepts the incarnation it recorded', () => {
+    expect(judgeIncarnation('n3', 'b', fresh)).toEqual({ kind: 'accept' });
+  });
+  it('refuses a member that came back with another data directory, naming --rejoin', () => {
+    const verdict = judgeIncarnation('n3', 'a', fresh);
+    expect(verdict.kind).toBe('refuse');
+    expect(verdict.kind === 'refuse' && verdict.why).toBe(
+      "member 'n3' came back with a different data directory (incarnation 'b', expected 'a'): it lost its state; empty its data directory and restart it with --rejoin",
+    );
+  });
+  it('records the new incarnation of a member that rejoins', () => {
+    expect(judgeIncarnation('n3', 'a', { id: 'c', rejoined: true })).toEqual({ kind: 'record', id: 'c' });
+  });
+  it('accepts, unrecorded, a sender that names no incarnation (it predates them)', () => {
+    expect(judgeIncarnation('n3', 'a', null)).toEqual({ kind: 'accept' });
+  });
+});
+
+describe('checkFrame with an identity', () => {
+  const seen = new Map<string, string>();
+  const identity: PeerIdentity = {
+    self: { id: 'self', rejoined: false },
+    admit: (member, presented) => {
+      const verdict = judgeIncarnation(member, seen.get(member) ?? null, presented);
+      if (verdict.kind === 'record') seen.set(member, verdict.id);
+      return verdict.kind === 'refuse' ? verdict.why : null;
+    },
+  };
+  const rules: FrameRules = { self: 'n2', cluster: 'c', protocol: 'raft', isPeer: (id) => id === 'n1', identity: () => identity, frameBytesMax: 100, messagesPerFrameMax: 3 };
+  const first = { from: 'n1', to: 'n2', cluster: 'c', protocol: 'raft', messages: [bytes(1)] };
+
+  it('admits the first incarnation, then refuses another one as stale (the sender must stop)', () => {
+    expect(checkFrame({ ...first, incarnation: 'a' }, null, rules)).toMatchObject({ ok: true });
+    expect(seen.get('n1')).toBe('a');
+    const verdict = checkFrame({ ...first, incarnation: 'b' }, null, rules);
+    expect(verdict).toMatchObject({ ok: false, code: grpc.status.FAILED_PRECONDITION, staleIncarnation: true });
+    expect(checkFrame({ ...first, incarnation: 'b', rejoined: true }, null, rules)).toMatchObject({ ok: true });
+    expect(seen.get('n1')).toBe('b');
+  });
+
+  it('does not record a stream it refuses for another reason', () => {
+    expect(checkFrame({ ...first, from: 'n1', to: 'n9', incarnation: 'z' }, null, rules).ok).toBe(false);
+    expect(seen.get('n1')).toBe('b');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { NodeId } from '@quorumlite/consensus';
+import type { PeerIdentity } from './handshake';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -17,6 +18,16 @@ export interface PeerHandlers {
   onSnapshot(from: NodeId, message: Uint8Array, stagedFile: string): void | Promise<void>;
   /** A peer's outbound stream broke or recovered. */
   onPeerState?(peer: NodeId, reachable: boolean): void;
+  /**
+   * This node's incarnation, sent on every stream's first frame, and the rule that admits
+   * its peers' (handshake.ts). Without it every incarnation is admitted and none is sent.
+   */
+  readonly identity?: PeerIdentity;
+  /**
+   * A peer refused this node's stream because it knows this member under another data
+   * directory: this node lost its state and must stop (the peer counts nothing from it).
+   */
+  onIdentityRefused?(peer: NodeId, why: string): void;
 }
 
 export interface TransportStats {

@@ -7,6 +7,8 @@ export interface WireFrame {
   to?: string;
   cluster?: string;
   protocol?: string;
+  incarnation?: string;
+  rejoined?: boolean;
   messages?: Uint8Array[];
 }
 
