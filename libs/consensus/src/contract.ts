@@ -223,7 +223,9 @@ export interface CoreOptions {
    * have promised votes and acknowledged records it no longer remembers. Until the driver
    * builds it again as a voter (ProtocolModule.rejoinedHardState), the core follows the
    * leader as an observer: it votes, promises and campaigns for nothing, and tells the
-   * leader when it lacks records it once acknowledged, instead of stopping.
+   * leader when it lacks records it once acknowledged, instead of stopping. The driver builds
+   * it only from a hard state fenced at the highest number the other voters promised
+   * (ProtocolModule.fencedHardState): the core's own rules then refuse what is below it.
    */
   readonly rejoining?: boolean;
 }
