@@ -219,7 +219,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
   status(): CoreStatus {
     return {
       id: this.options.id, role: this.isLeader ? 'leader' : 'follower', leader: this.leaderId, term: term(1),
-      commitIndex: logIndex(this.commit), lastIndex: logIndex(this.last), firstIndex: logIndex(this.offset + 1), progress: {},
+      commitIndex: logIndex(this.commit), lastIndex: logIndex(this.last), firstIndex: logIndex(this.offset + 1), progress: {}, promisedFence: term(1),
     };
   }
 }
@@ -261,6 +261,7 @@ export function staticLeader(bugs: Bugs = {}): ProtocolModule<StaticLeaderMessag
     promisedFence: () => null,
     // It keeps no promises (the leader is fixed), so a rejoined node keeps what it holds.
     rejoinedHardState: (hard) => hard ?? {},
+    fencedHardState: (hard) => hard ?? {},
     validate: () => undefined,
     create: (options, persisted) => new StaticLeaderCore(options, persisted, bugs),
     encodeMessage: encode,

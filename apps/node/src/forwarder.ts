@@ -22,7 +22,7 @@ type StatusFn = (
   req: unknown,
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, res?: { role: string; leader_id: string; term: string; last_index: string }) => void,
+  cb: (e: grpc.ServiceError | null, res?: { role: string; leader_id: string; term: string; last_index: string; promised_fence?: string }) => void,
 ) => void;
 
 export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
@@ -63,7 +63,14 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
           reject(new Error(`${address}: ${err?.details ?? 'no answer'}`));
           return;
         }
-        resolve({ role: res.role, leaderId: res.leader_id === '' ? null : res.leader_id, term: Number(res.term), lastIndex: Number(res.last_index) });
+        resolve({
+          role: res.role,
+          leaderId: res.leader_id === '' ? null : res.leader_id,
+          term: Number(res.term),
+          // A node that predates the field answers 0: its term is then the best known.
+          promised: Math.max(Number(res.term), Number(res.promised_fence ?? 0)),
+          lastIndex: Number(res.last_index),
+        });
       });
     });
   }

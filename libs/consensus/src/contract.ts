@@ -188,6 +188,13 @@ export interface CoreStatus {
    * voter can ever need a record only the witness had. 0 (or absent) when unknown.
    */
   readonly dataVotersHold?: LogIndex;
+  /**
+   * The highest fencing number this node has promised not to go below: Raft its current term
+   * (a candidate raises it before it asks), Paxos its promised ballot, Zab its accepted epoch
+   * (a prospective leader's, and its followers', before the epoch is current). A node that lost
+   * its data directory rejoins above the highest of these (ProtocolModule.fencedHardState).
+   */
+  readonly promisedFence: Term;
 }
 
 export interface CoreOptions {
@@ -216,7 +223,9 @@ export interface CoreOptions {
    * have promised votes and acknowledged records it no longer remembers. Until the driver
    * builds it again as a voter (ProtocolModule.rejoinedHardState), the core follows the
    * leader as an observer: it votes, promises and campaigns for nothing, and tells the
-   * leader when it lacks records it once acknowledged, instead of stopping.
+   * leader when it lacks records it once acknowledged, instead of stopping. The driver builds
+   * it only from a hard state fenced at the highest number the other voters promised
+   * (ProtocolModule.fencedHardState): the core's own rules then refuse what is below it.
    */
   readonly rejoining?: boolean;
 }
@@ -325,9 +334,18 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
    * again: it has promised `fence` to `leader` and will never vote, promise or acknowledge a
    * new epoch at or below it (Raft: term = fence and vote = leader; Zab: acceptedEpoch =
    * currentEpoch = fence; Paxos: promised = fence). `hard` is what the rejoining core
-   * persisted; `fence` is never below what it holds.
+   * persisted; `fence` is never below what it holds; `self` is the rejoining node.
    */
-  rejoinedHardState(hard: HardState | null, promise: { readonly fence: Term; readonly leader: NodeId }): HardState;
+  rejoinedHardState(hard: HardState | null, promise: { readonly fence: Term; readonly leader: NodeId; readonly self: NodeId }): HardState;
+  /**
+   * The hard state a rejoining node (CoreOptions.rejoining) persists before its core answers
+   * anything: `fence` is the highest CoreStatus.promisedFence of every other voting member, and
+   * any promise or acknowledgement it gave before losing its disk is at or below it. So it never
+   * votes, promises or accepts below `fence` (Raft: term = fence with a vote for itself, as it
+   * never campaigns while rejoining; Paxos: promised = fence; Zab: acceptedEpoch = fence), and a
+   * deposed leader below it no longer counts its answers. Never lowers what `hard` holds.
+   */
+  fencedHardState(hard: HardState | null, promise: { readonly fence: Term; readonly self: NodeId }): HardState;
   /** Throws ConsensusError('bad_config') with a sentence naming the setting (protocolOptions included). */
   validate(options: CoreOptions): void;
   create(options: CoreOptions, persisted: PersistedState): ConsensusCore<M>;

@@ -6,9 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emptyDisk, voters } from './common/testkit';
-import { nodeId, term } from './contract';
+import { nodeId, term, type HardState } from './contract';
 import { multipaxos } from './multipaxos';
 import { PaxosNet } from './multipaxos/testkit';
+import { diskOf as zabDiskOf } from './zab/testkit';
 import { zab } from './zab';
 import { ZabNet } from './zab/testkit';
 
@@ -54,8 +55,16 @@ describe.each(['zab', 'multipaxos'] as const)('%s rejoin after a lost data direc
 
   it('comes back with a hard state that binds it at the leader number', () => {
     const module = name === 'zab' ? zab : multipaxos;
-    const hard = module.rejoinedHardState(null, { fence: term(7), leader: nodeId('n1') });
+    const hard = module.rejoinedHardState(null, { fence: term(7), leader: nodeId('n1'), self: nodeId('n3') });
     expect(hard).toEqual(name === 'zab' ? { acceptedEpoch: 7, currentEpoch: 7 } : { promised: 7 });
+  });
+
+  it('is fenced, before it answers anything, at the highest number promised and never lower than it holds', () => {
+    const module = name === 'zab' ? zab : multipaxos;
+    const self = nodeId('n3');
+    expect(module.fencedHardState(null, { fence: term(7), self })).toEqual(name === 'zab' ? { acceptedEpoch: 7, currentEpoch: 0 } : { promised: 7 });
+    const held: HardState = name === 'zab' ? { acceptedEpoch: 9, currentEpoch: 4 } : { promised: 9 };
+    expect(module.fencedHardState(held, { fence: term(7), self })).toEqual(held);
   });
 });
 
@@ -97,5 +106,71 @@ describe('multipaxos rejoin: it promises nothing', () => {
     net.core('n3').step({ type: 'prepare', from: nodeId('n2'), to: nodeId('n3'), ballot: term(1_000), fromSlot: 1 as never });
     net.process('n3');
     expect(net.sent.slice(before).filter((m) => m.type === 'promise')).toEqual([expect.objectContaining({ reject: true })]);
+  });
+});
+
+describe('zab status: the promise a lost acknowledgement of a new epoch made', () => {
+  it('shows the accepted epoch, above the current epoch while an epoch is being discovered', () => {
+    const net = new ZabNet(voters('n1', 'n2', 'n3'));
+    // n2 acknowledged a new epoch 5 (acceptedEpoch) whose synchronization never finished.
+    net.start('n2', zabDiskOf(5, 3, [1, 3]));
+    expect(net.core('n2').status()).toMatchObject({ term: 3, promisedFence: 5 });
+  });
+});
+
+/**
+ * Paxos Made Simple, phase 2b: an acceptor accepts at ballot b only if it promised nothing above
+ * b. A rejoining acceptor may have promised a ballot it no longer remembers; fenced at the
+ * highest ballot the others promised (rejoin.ts, step 0), a deposed leader below it gets no
+ * accept and no read confirmation from it.
+ */
+describe('multipaxos rejoin: fenced above every lost promise', () => {
+  /** L leads and pauses; P wins a higher ballot with R's promise and chooses v; R loses its disk. */
+  function deposedLeaderAndLostPromise(): { net: PaxosNet; L: string; P: string; R: string; hold: { L: boolean } } {
+    const net = new PaxosNet(voters('n1', 'n2', 'n3'));
+    const L = net.settle();
+    const [P, R] = ['n1', 'n2', 'n3'].filter((id) => id !== L) as [string, string];
+    net.propose(L, 'a');
+    net.stabilize();
+    net.tickAll(3);
+    const hold = { L: true, PtoR: false };
+    net.filter = (m) => !(hold.L && m.from === L) && !(m.from === P && m.to === L) && !(hold.PtoR && m.from === P && m.to === R);
+    for (let i = 0; i < 40 && net.core(P).status().role !== 'leader'; i++) {
+      net.tick(R);
+      net.queue = net.queue.filter((m) => !(m.from === R && m.type === 'prepare')); // R's own campaign is lost
+      net.tick(P);
+      net.stabilize();
+    }
+    expect(net.core(P).status().role).toBe('leader');
+    net.propose(P, 'v');
+    net.stabilize();
+    expect(net.appliedData(P)).toEqual(['a', 'v']);
+    // R loses its disk and rejoins, fenced; P's messages to it are slow for a moment; L resumes.
+    hold.PtoR = true;
+    net.crash(R);
+    const fence = Math.max(...[L, P].map((id) => net.core(id).status().promisedFence));
+    net.start(R, { hardState: multipaxos.fencedHardState(null, { fence: term(fence), self: nodeId(R) }), snapshot: null, entries: [] }, { rejoining: true });
+    hold.L = false;
+    return { net, L, P, R, hold };
+  }
+
+  it('a deposed leader chooses nothing in a slot already chosen', () => {
+    const { net, L, P } = deposedLeaderAndLostPromise();
+    net.propose(L, 'x');
+    for (let i = 0; i < 6; i++) {
+      net.tick(L);
+      net.stabilize();
+    }
+    expect(net.appliedData(L)).toEqual(net.appliedData(P).slice(0, net.appliedData(L).length));
+  });
+
+  it('a deposed leader confirms no read with the rejoining acceptor', () => {
+    const { net, L } = deposedLeaderAndLostPromise();
+    net.core(L).readIndex('r1');
+    for (let i = 0; i < 6; i++) {
+      net.tick(L);
+      net.stabilize();
+    }
+    expect(net.readStates.get(L) ?? []).toEqual([]);
   });
 });

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { beginRejoin, endRejoin, planRejoin, REJOIN_MARKER_FILE, type PeerView } from './rejoin';
+import { beginRejoin, endRejoin, planRejoin, promisedFence, REJOIN_MARKER_FILE, type PeerView } from './rejoin';
 
-const view = (role: string, term: number, lastIndex = 10, leaderId: string | null = null): PeerView => ({ role, term, lastIndex, leaderId });
+const view = (role: string, term: number, lastIndex = 10, leaderId: string | null = null): PeerView => ({ role, term, promised: term, lastIndex, leaderId });
 
 describe('planRejoin', () => {
   it('waits until every other voter answered, naming the silent ones', () => {
@@ -20,6 +20,18 @@ describe('planRejoin', () => {
   it('waits while a leader of a lower number is all there is: a newer one may hold records it lacks', () => {
     const plan = planRejoin(new Map([['n1', view('leader', 3)], ['n2', view('candidate', 4)]]));
     expect(plan).toEqual({ kind: 'wait', why: expect.stringContaining('highest fencing number 4') });
+  });
+
+  it('waits while a member promised a number above the leader\'s (a Zab epoch being discovered)', () => {
+    const plan = planRejoin(new Map([['n1', view('leader', 3)], ['n2', { ...view('follower', 3, 10, 'n1'), promised: 4 }]]));
+    expect(plan).toEqual({ kind: 'wait', why: expect.stringContaining('highest fencing number 4') });
+  });
+});
+
+describe('promisedFence', () => {
+  it('is the highest number any other voter promised, and only once every one answered', () => {
+    expect(promisedFence(new Map<string, PeerView | Error>([['n1', view('leader', 3)], ['n2', new Error('unreachable')]]))).toEqual({ kind: 'wait', why: expect.stringContaining('n2 did not') });
+    expect(promisedFence(new Map([['n1', view('leader', 3)], ['n2', { ...view('follower', 3), promised: 5 }]]))).toEqual({ kind: 'fence', fence: 5 });
   });
 });
 

@@ -2,10 +2,17 @@
  * Rejoining after a lost data directory (`quorumlite node --rejoin`). A voter that lost its
  * disk may have granted votes, promises and acknowledgements it no longer remembers: started
  * empty as a voter it could vote twice in one term or let a quorum forget a committed record.
- * So it comes back as an observer (CoreOptions.rejoining) and becomes a voter again only once
- *   1. every other voting member answered its status, the highest fencing number among them
- *      is F, and a member leads at F (the newest leader: any quorum a lost promise or
- *      acknowledgement of ours was part of holds some other member at or above its number);
+ * So it comes back as an observer (CoreOptions.rejoining):
+ *   0. before its core answers anything, every other voting member answers its status and F is
+ *      the highest number any of them promised (CoreStatus.promisedFence): every number a lost
+ *      promise or acknowledgement of ours carried is at or below it, since the member it went
+ *      to holds that number itself. The node persists a hard state that never goes below F
+ *      (ProtocolModule.fencedHardState) and only then starts its core — so a deposed leader
+ *      below F never again counts an answer of ours.
+ * It becomes a voter again only once
+ *   1. a later round of answers names a member that leads at the highest number among them
+ *      (the newest leader: any quorum a lost promise or acknowledgement of ours was part of
+ *      holds some other member at or above its number);
  *   2. it holds and applied every record up to that leader's last index L (every record
  *      chosen with a lost acknowledgement of ours is in the newest leader's log);
  *   3. a later round of answers still names a leader at the number the core follows.
@@ -26,6 +33,8 @@ export interface PeerView {
   readonly leaderId: string | null;
   /** The protocol's fencing number: term, epoch or ballot. */
   readonly term: number;
+  /** The highest number it promised (CoreStatus.promisedFence); never below `term`. */
+  readonly promised: number;
   readonly lastIndex: number;
 }
 
@@ -40,16 +49,26 @@ export type RejoinPlan =
 
 /**
  * From the answers of every other voting member (an Error where one did not answer): the
- * newest leader's fencing number and last index, or why to wait. Pure.
+ * highest number any of them promised, or why to wait. Pure.
  */
-export function planRejoin(answers: ReadonlyMap<string, PeerView | Error>): RejoinPlan {
+export function promisedFence(answers: ReadonlyMap<string, PeerView | Error>): { readonly kind: 'wait'; readonly why: string } | { readonly kind: 'fence'; readonly fence: number } {
   const silent = [...answers].filter(([, a]) => a instanceof Error).map(([id]) => id);
   if (silent.length > 0) return { kind: 'wait', why: `waiting for every other voter to answer (${silent.join(', ')} did not)` };
-  const views = [...answers].map(([id, a]) => ({ id, view: a as PeerView }));
-  const fence = Math.max(0, ...views.map((v) => v.view.term));
-  const leader = views.find((v) => v.view.role === 'leader' && v.view.term === fence);
+  const views = [...answers.values()] as PeerView[];
+  return { kind: 'fence', fence: Math.max(0, ...views.map((v) => Math.max(v.term, v.promised))) };
+}
+
+/**
+ * From the answers of every other voting member: the newest leader's fencing number and last
+ * index, or why to wait. A leader counts only at the highest number promised. Pure.
+ */
+export function planRejoin(answers: ReadonlyMap<string, PeerView | Error>): RejoinPlan {
+  const promised = promisedFence(answers);
+  if (promised.kind === 'wait') return promised;
+  const fence = promised.fence;
+  const leader = [...answers].find(([, a]) => !(a instanceof Error) && a.role === 'leader' && a.term === fence);
   if (leader === undefined) return { kind: 'wait', why: `no member leads at the highest fencing number ${fence} yet` };
-  return { kind: 'target', fence, leader: leader.id, index: leader.view.lastIndex };
+  return { kind: 'target', fence, leader: leader[0], index: (leader[1] as PeerView).lastIndex };
 }
 
 /**

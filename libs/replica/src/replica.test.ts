@@ -28,6 +28,8 @@ interface Harness {
   /** What each replica handed its transport at start. */
   handlers: Map<string, PeerHandlers>;
   dirs: string[];
+  /** Nodes whose status a rejoining node cannot read (as if they did not answer). */
+  statusSilent: Set<string>;
 }
 
 let harness: Harness | null = null;
@@ -46,7 +48,7 @@ const noForwarding: WriteForwarder = {
 /** `rejoining`: a node started with --rejoin, reading its peers' status from the other replicas. */
 async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Harness> {
   const network = new MemoryNetwork();
-  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [] };
+  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [], statusSilent: new Set() };
   for (const id of IDS) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
     h.dirs.push(dataDir);
@@ -103,9 +105,10 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
       peerStatus: {
         status: (address) => {
           const peer = h.replicas.get(address.slice('mem:'.length));
+          if (h.statusSilent.has(address.slice('mem:'.length))) return Promise.reject(new Error(`${address} did not answer`));
           if (!peer) return Promise.reject(new Error(`${address} is not up`));
           const s = peer.status();
-          return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, lastIndex: s.lastIndex });
+          return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex });
         },
       },
     });
@@ -212,6 +215,24 @@ describe('Replica driver', () => {
       await waitFor('n3 to apply it', () => (rejoiner.status().appliedIndex >= r.index ? true : null));
       const leader = h.replicas.get(await currentLeader())!;
       expect(rejoiner.digest()).toBe(leader.digest());
+      expect(h.errors).toEqual([]);
+    }, 40_000);
+
+    it('a node started with --rejoin answers nothing until every other voter answered its status, then holds the highest number promised', async () => {
+      harness = await startThree(PROTOCOLS[name] as ProtocolModule, {}, 'n3');
+      const h = harness;
+      h.statusSilent.add('n2');
+      const rejoiner = h.replicas.get('n3')!;
+      const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+      await h.replicas.get(leaderId)!.execute({ statements: [{ sql: 'CREATE TABLE t (x)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+      await new Promise((resolve) => setTimeout(resolve, 3 * ELECTION_TICKS * TICK_MS));
+      // Its leader's appends reached it and went unanswered: an answer could count below a promise it lost.
+      expect(h.sent.get('n3')).toEqual([]);
+      expect(rejoiner.status().appliedIndex).toBe(0);
+      const promised = Math.max(...['n1', 'n2'].map((id) => h.replicas.get(id)!.status().promisedFence));
+      h.statusSilent.clear();
+      await waitFor('n3 to vote again', () => (rejoiner.status().role === 'follower' ? true : null), 20_000);
+      expect(rejoiner.status().promisedFence).toBeGreaterThanOrEqual(promised);
       expect(h.errors).toEqual([]);
     }, 40_000);
 

@@ -21,6 +21,7 @@ import {
   type ConsensusCore,
   type CoreOptions,
   type Entry,
+  type HardState,
   type LogIndex,
   type Member,
   type NodeId,
@@ -32,6 +33,7 @@ import {
   type Role,
   type SnapshotMeta,
   type Term,
+  term as asTerm,
   assertNever,
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
@@ -45,7 +47,7 @@ import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 import { TickGate } from './tick-gate';
 import { WriteWaits, type WriteWaiter } from './write-waits';
-import { beginRejoin, endRejoin, planRejoin, type PeerStatusReader, type PeerView } from './rejoin';
+import { beginRejoin, endRejoin, planRejoin, promisedFence, type PeerStatusReader, type PeerView } from './rejoin';
 import type {
   Clock,
   Durability,
@@ -111,12 +113,15 @@ export interface ReplicaDeps {
 
 /** A rejoin under way: the newest leader's number and last index once known (rejoin.ts). */
 interface RejoinProgress {
+  /**
+   * Its hard state holds the highest number the other voters promised (rejoin.ts, step 0).
+   * Until then the core is not run: nothing it could answer reaches a peer.
+   */
+  fenced: boolean;
   target: { readonly fence: number; readonly leader: string; readonly index: number } | null;
   /** A round of answers taken after catching up named the leader the core follows, at this number. */
   confirmed: { readonly fence: number; readonly leader: string } | null;
   timer: NodeJS.Timeout | null;
-  /** Not done before this time (Clock ms): see REJOIN_SETTLE_ELECTIONS. */
-  notBeforeMs: number;
   /** When a reason to wait was last logged (a rejoin with no leader waits quietly). */
   waitLoggedAtMs: number;
   waitLogged: string;
@@ -144,6 +149,8 @@ export interface ReplicaStatus {
   readonly logBytes: number;
   /** How far every data voter holds the log, as this node knows it (0: unknown). */
   readonly dataVotersHold: number;
+  /** The highest fencing number this node promised (CoreStatus.promisedFence): a rejoin fences above it. */
+  readonly promisedFence: number;
   readonly protocol: string;
   readonly members: readonly {
     readonly id: string;
@@ -185,12 +192,6 @@ const LEADER_WAIT_ELECTIONS = 3;
 const STAGED_SNAPSHOTS_MAX = 2;
 /** A rejoining node logs why it still waits at most this often. */
 const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
-/**
- * A rejoin lasts at least this many of the longest elections from the node's start: a campaign
- * or a Zab discovery that holds a promise the node made before it lost its disk began before
- * the start, and is over by then — won (its number is then in the answers) or abandoned.
- */
-const REJOIN_SETTLE_ELECTIONS = 3;
 /** A rejoining node asks the other voters for their status at least this often. */
 const REJOIN_PROBE_MS_MIN = 200;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
@@ -259,8 +260,7 @@ export class Replica {
     if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
     this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
     if (coreOptions.rejoining === true) {
-      const settleMs = REJOIN_SETTLE_ELECTIONS * deps.protocol.electionTicksMax(settings) * settings.tickMs;
-      this.rejoin = { target: null, confirmed: null, timer: null, notBeforeMs: deps.clock.now() + settleMs, waitLoggedAtMs: -Infinity, waitLogged: '' };
+      this.rejoin = { fenced: false, target: null, confirmed: null, timer: null, waitLoggedAtMs: -Infinity, waitLogged: '' };
     }
   }
 
@@ -325,6 +325,7 @@ export class Replica {
       onIdentityRefused: (peer, why) => this.fail(new ReplicaError('invalid', `peer ${peer} refused this node: ${why}`)),
     });
     this.ticker = setInterval(() => {
+      if (this.rejoin?.fenced === false) return;
       if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
     }, this.settings.tickMs);
     if (this.rejoin) this.scheduleRejoinProbe(0);
@@ -434,6 +435,7 @@ export class Replica {
       logRecords: footprint.records,
       logBytes: footprint.bytes,
       dataVotersHold: s.dataVotersHold ?? 0,
+      promisedFence: s.promisedFence,
       protocol: this.deps.protocol.name,
       members: this.settings.members.map((m) => ({
         id: m.id,
@@ -541,6 +543,8 @@ export class Replica {
   // ---- peers -------------------------------------------------------------------------
 
   private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
+    // A rejoining node answers nothing until it is fenced (rejoin.ts, step 0); senders resend.
+    if (this.rejoin?.fenced === false) return;
     for (const bytes of messages) {
       const message = this.steps.run('decode', () => this.decode(from, bytes));
       if (message) this.inbox.push({ kind: 'message', message });
@@ -555,6 +559,10 @@ export class Replica {
    * the core accepts a snapshot, installing it must not fail.
    */
   private onPeerSnapshot(from: NodeId, bytes: Uint8Array, stagedFile: string): void {
+    if (this.rejoin?.fenced === false) {
+      void this.snapshots.discard(stagedFile);
+      return;
+    }
     const message = this.decode(from, bytes);
     if (!message?.snapshot) {
       this.deps.logger.warn('dropped a snapshot whose message carries no snapshot meta', { from });
@@ -664,7 +672,7 @@ export class Replica {
   }
 
   private kick(): void {
-    if (this.scheduled || this.looping || this.stopped) return;
+    if (this.scheduled || this.looping || this.stopped || this.rejoin?.fenced === false) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -992,20 +1000,15 @@ export class Replica {
     if (this.rejoin !== r || this.stopped || this.failed) return;
     const probeMs = Math.max(REJOIN_PROBE_MS_MIN, this.settings.tickMs * this.settings.electionTimeoutTicks);
     // Only answers asked for after catching up may confirm it.
-    const caughtUp = r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index && this.deps.clock.now() >= r.notBeforeMs;
-    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
-    const reader = this.deps.peerStatus!;
-    const answers = await Promise.all(
-      others.map(async (m): Promise<[string, PeerView | Error]> => {
-        try {
-          return [m.id, await reader.status(m.address, probeMs)];
-        } catch (e: unknown) {
-          return [m.id, e instanceof Error ? e : new Error(String(e))];
-        }
-      }),
-    );
+    const caughtUp = r.fenced && r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index;
+    const answers = await this.askVotersStatus(probeMs);
     if (this.rejoin !== r || this.stopped) return;
-    const plan = planRejoin(new Map(answers));
+    if (!r.fenced) {
+      await this.fenceRejoin(r, answers);
+      this.scheduleRejoinProbe(r.fenced ? 0 : probeMs);
+      return;
+    }
+    const plan = planRejoin(answers);
     const fenceName = this.deps.protocol.fencingName;
     if (plan.kind === 'wait') {
       this.noteRejoinWait(r, plan.why);
@@ -1020,12 +1023,50 @@ export class Replica {
         return;
       }
       this.noteRejoinWait(r, `caught up; waiting to follow the leader ${plan.leader} at ${fenceName} ${plan.fence} (following ${s.leader ?? 'none'} at ${s.term})`);
-    } else if (this.applied.value() < r.target.index) {
-      this.noteRejoinWait(r, `catching up: applied ${this.applied.value()} of ${r.target.index}`);
     } else {
-      this.noteRejoinWait(r, 'caught up; waiting for any election begun before the data directory was lost to end');
+      this.noteRejoinWait(r, `catching up: applied ${this.applied.value()} of ${r.target.index}`);
     }
     this.scheduleRejoinProbe(probeMs);
+  }
+
+  private async askVotersStatus(timeoutMs: number): Promise<Map<string, PeerView | Error>> {
+    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
+    const reader = this.deps.peerStatus!;
+    const answers = await Promise.all(
+      others.map(async (m): Promise<[string, PeerView | Error]> => {
+        try {
+          return [m.id, await reader.status(m.address, timeoutMs)];
+        } catch (e: unknown) {
+          return [m.id, e instanceof Error ? e : new Error(String(e))];
+        }
+      }),
+    );
+    return new Map(answers);
+  }
+
+  /**
+   * Step 0 of rejoin.ts: with every other voter's answer, persist a hard state at or above the
+   * highest number any of them promised, then run a core built from it. The core has not run
+   * yet (kick() waits for this), so nothing is in flight.
+   */
+  private async fenceRejoin(r: RejoinProgress, answers: ReadonlyMap<string, PeerView | Error>): Promise<void> {
+    const promised = promisedFence(answers);
+    if (promised.kind === 'wait') {
+      this.noteRejoinWait(r, `${promised.why}, before answering anything`);
+      return;
+    }
+    const fence = asTerm(promised.fence);
+    const self = asNodeId(this.settings.nodeId);
+    try {
+      await this.looping;
+      await this.rebuildCore((hard) => this.deps.protocol.fencedHardState(hard, { fence, self }), true);
+    } catch (e: unknown) {
+      this.fail(e);
+      return;
+    }
+    r.fenced = true;
+    this.deps.logger.info(`rejoin: promised ${this.deps.protocol.fencingName} ${fence}, the highest any other voter promised; following from here`);
+    this.kick();
   }
 
   private noteRejoinWait(r: RejoinProgress, why: string): void {
@@ -1051,14 +1092,25 @@ export class Replica {
       return;
     }
     this.rejoin = null;
+    const self = asNodeId(this.settings.nodeId);
+    await this.rebuildCore((hard) => this.deps.protocol.rejoinedHardState(hard, { fence: s.term, leader: s.leader!, self }), false);
+    await endRejoin(this.settings.dataDir);
+    this.deps.logger.info('rejoined as a voter', { [this.deps.protocol.fencingName]: s.term, leader: s.leader, applied: this.applied.value() });
+  }
+
+  /**
+   * Builds the core again from what is on disk under the hard state `next` makes of it, once
+   * that is durable. Called only with nothing in flight: between Readies, or before the core ran.
+   */
+  private async rebuildCore(next: (hard: HardState | null) => HardState, rejoining: boolean): Promise<void> {
+    await this.snapshotting;
     await this.log.close();
     const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'));
-    const hardState = this.deps.protocol.rejoinedHardState(loaded.hardState, { fence: s.term, leader: s.leader });
+    const hardState = next(loaded.hardState);
     log.setHardState(hardState);
     await log.flush(true);
-    await endRejoin(this.settings.dataDir);
     this.log = log;
-    this.core = this.deps.protocol.create({ ...this.coreOptions, rejoining: false }, { hardState, snapshot: loaded.snapshot, entries: loaded.entries });
+    this.core = this.deps.protocol.create({ ...this.coreOptions, rejoining }, { hardState, snapshot: loaded.snapshot, entries: loaded.entries });
     // The new core hands out its committed records again from its snapshot; the database skips
     // what it applied, as after a restart.
     this.coreApplied = loaded.snapshot?.index ?? 0;
@@ -1066,7 +1118,6 @@ export class Replica {
     const retry = new ReplicaError('unavailable', 'this node just rejoined as a voter; retry');
     for (const batch of this.readBatches.values()) for (const read of batch) read.reject(retry);
     this.readBatches.clear();
-    this.deps.logger.info('rejoined as a voter', { [this.deps.protocol.fencingName]: s.term, leader: s.leader, applied: this.applied.value() });
   }
 
   private fail(error: unknown): void {

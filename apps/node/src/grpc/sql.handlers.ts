@@ -63,6 +63,7 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.U
           log_records: String(s.logRecords),
           log_bytes: String(s.logBytes),
           data_voters_hold: String(s.dataVotersHold),
+          promised_fence: String(s.promisedFence),
           members: s.members.map((m) => ({
             id: m.id,
             address: m.address,

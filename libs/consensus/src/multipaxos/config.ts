@@ -78,6 +78,15 @@ export function validatePersisted(p: PersistedState): void {
   }
 }
 
+/**
+ * A rejoining node's hard state before its core answers anything (ProtocolModule.fencedHardState):
+ * it promises the highest ballot any other voter promised, so it accepts nothing below a promise
+ * it may have made before it lost its disk.
+ */
+export function fencedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
+  return rejoinedHardState(h, promise);
+}
+
 /** A rejoined voter's hard state: it has promised the leader's ballot, so nothing at or below it. */
 export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
   const hard = parseHardState(h);

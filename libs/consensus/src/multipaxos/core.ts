@@ -387,6 +387,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       firstIndex: this.slots.firstIndex(),
       progress,
       dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
+      promisedFence: toTerm(this.promised),
     };
   }
 

@@ -1,7 +1,7 @@
 /** Multi-Paxos, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { PAXOS_ROLES, rejoinedHardState, validateOptions } from './config';
+import { PAXOS_ROLES, fencedHardState, rejoinedHardState, validateOptions } from './config';
 import { PaxosCore } from './core';
 import type { PaxosMessage } from './messages';
 
@@ -22,6 +22,7 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
   promisedFence: (m) => (m.type === 'promise' && !m.reject ? m.ballot : null),
   rejoinedHardState,
+  fencedHardState,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): PaxosCore => new PaxosCore(options, persisted),
   encodeMessage,

@@ -82,11 +82,27 @@ export function recoverHardState(p: PersistedState, hard: RaftHardState, self: N
   return { term: seen, vote: self, commit: hard.commit };
 }
 
-/** A rejoined voter's hard state: the leader's term, a vote for it (so none for another in that term). */
-export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number; readonly leader: NodeId }): HardState {
+/**
+ * A rejoining node's hard state before its core answers anything (ProtocolModule.fencedHardState):
+ * the highest term any other voter is in, with a vote for itself. It never campaigns while
+ * rejoining, so the vote only stops it from granting one in that term — where it may have
+ * granted one before it lost its disk.
+ */
+export function fencedHardState(h: HardState | null, promise: { readonly fence: number; readonly self: NodeId }): HardState {
+  const hard = parseHardState(h);
+  if (promise.fence < hard.term) return toHardState(hard);
+  return toHardState({ term: promise.fence, vote: promise.fence === hard.term ? (hard.vote ?? promise.self) : promise.self, commit: hard.commit });
+}
+
+/**
+ * A rejoined voter's hard state: the leader's term, a vote for it (so none for another in that
+ * term). A vote for itself there is the one fencedHardState (or recoverHardState) gave: a
+ * rejoining core grants none, so it stands for no vote given.
+ */
+export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number; readonly leader: NodeId; readonly self: NodeId }): HardState {
   const hard = parseHardState(h);
   if (promise.fence < hard.term) throw badState(`raft rejoin: term ${promise.fence} is below the term ${hard.term} already held.`);
-  if (promise.fence === hard.term && hard.vote !== null && hard.vote !== promise.leader) {
+  if (promise.fence === hard.term && hard.vote !== null && hard.vote !== promise.leader && hard.vote !== promise.self) {
     throw badState(`raft rejoin: term ${hard.term} already has a vote for ${hard.vote}, not ${promise.leader}.`);
   }
   return toHardState({ term: promise.fence, vote: promise.leader, commit: hard.commit });

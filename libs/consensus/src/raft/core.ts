@@ -423,6 +423,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       firstIndex: this.log.firstIndex(),
       progress,
       dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
+      promisedFence: toTerm(this.term),
     };
   }
 

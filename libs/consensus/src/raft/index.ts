@@ -1,7 +1,7 @@
 /** Raft, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { RAFT_OPTIONS, RAFT_ROLES, rejoinedHardState, validateOptions } from './config';
+import { RAFT_OPTIONS, RAFT_ROLES, fencedHardState, rejoinedHardState, validateOptions } from './config';
 import { RaftCore } from './core';
 import type { RaftMessage } from './messages';
 
@@ -19,6 +19,7 @@ export const raft: ProtocolModule<RaftMessage> = {
   orderFree: (m) => m.type === 'heartbeat' || m.type === 'heartbeatResponse',
   promisedFence: (m) => (m.type === 'voteResponse' && !m.reject ? m.term : null),
   rejoinedHardState,
+  fencedHardState,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): RaftCore => new RaftCore(options, persisted),
   encodeMessage,

@@ -47,6 +47,17 @@ export function parseHardState(h: HardState | null): ZabHardState {
 }
 
 /**
+ * A rejoining node's hard state before its core answers anything (ProtocolModule.fencedHardState):
+ * it acknowledges no new epoch below the highest accepted epoch of the other voters, among which
+ * is any epoch it acknowledged before it lost its disk. Its current epoch stays: it holds no
+ * history of a newer one yet.
+ */
+export function fencedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
+  const hard = parseHardState(h);
+  return toHardState({ acceptedEpoch: Math.max(hard.acceptedEpoch, promise.fence), currentEpoch: hard.currentEpoch });
+}
+
+/**
  * A rejoined voter's hard state: it synchronized with the leader of epoch `fence`, so that epoch
  * is current, and it acknowledges no new epoch at or below it.
  */

@@ -460,6 +460,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       firstIndex: this.log.firstIndex(),
       progress,
       dataVotersHold: logIndex(this.phase.kind === 'leading' ? Math.max(this.dataVotersHold, this.computeDataVotersHold()) : this.dataVotersHold),
+      // Above currentEpoch while an epoch is being discovered: the promise a lost ACKEPOCH made.
+      promisedFence: toTerm(this.acceptedEpoch),
     };
   }
 

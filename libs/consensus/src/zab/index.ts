@@ -1,7 +1,7 @@
 /** Zab, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { ZAB_ROLES, rejoinedHardState, validateOptions } from './config';
+import { ZAB_ROLES, fencedHardState, rejoinedHardState, validateOptions } from './config';
 import { FINALIZE_TICKS, ZabCore } from './core';
 import type { ZabMessage } from './messages';
 
@@ -23,6 +23,7 @@ export const zab: ProtocolModule<ZabMessage> = {
   // ACKEPOCH promises acceptedEpoch; a repeat to another leader of the same epoch is not fresh.
   promisedFence: (m) => (m.type === 'ackEpoch' && m.fresh ? m.epoch : null),
   rejoinedHardState,
+  fencedHardState,
   validate: (options: CoreOptions): void => validateOptions(options),
   create: (options: CoreOptions, persisted: PersistedState): ZabCore => new ZabCore(options, persisted),
   encodeMessage,
