@@ -181,7 +181,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly isVoter: boolean;
   /** This node votes and holds records but keeps no database (see maybeHandOver). */
   private readonly isWitness: boolean;
-  /** The highest dataHold a leader we were synchronized with sent us, capped at our commit point (only grows). */
+  /** The highest dataHold this node knows of — sent by a leader it was synchronized with, or its own as leader — capped at its commit point when learned (only grows). */
   private dataVotersHold = 0;
   /** Set when this witness just handed leadership over: its first vote is for that data voter. */
   private handedOverTo: NodeId | null = null;
@@ -1063,13 +1063,26 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * synchronization (0 for a data voter not synchronized with us), never beyond the commit
    * point — committed records are in every later leader's history, so they stay held.
    */
+  /**
+   * How far every data voter durably holds the log: what the current synchronization shows
+   * (each data voter's acknowledged records, 0 for one not heard from) or what this node
+   * learned before — an earlier value of its own as leader, or a PING's dataHold — whichever
+   * is higher. A committed record that every data voter holds durably stays held (committed
+   * records are never truncated; losing a disk is a declared failure), so what was learned
+   * stays true across disconnections and epochs. Counting only the current synchronization,
+   * a data voter that was down made it 0: a witness behind the leader's compaction point could
+   * then get no SNAP, and 2 data voters + 1 witness stopped committing with one data voter
+   * down (found by the review of the witness core).
+   */
   private computeDataVotersHold(): number {
     let hold: number = this.log.commitIndex();
     for (const id of this.dataVoters) {
       if (id === this.id) hold = Math.min(hold, this.log.stableIndex());
       else hold = Math.min(hold, this.learners.get(id)?.match ?? 0);
     }
-    return hold;
+    this.dataVotersHold = Math.max(this.dataVotersHold, hold);
+    const own = this.isWitness ? this.log.commitIndex() : Math.min(this.log.commitIndex(), this.log.stableIndex());
+    return Math.min(this.dataVotersHold, own);
   }
 
   /**
