@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { describe, expect, it } from 'vitest';
-import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
+import { QuorumliteClient, QuorumliteError, diffCounters, messageTotals, sumCounters } from '@quorumlite/client';
 import { PROTOCOL_NAMES, PROTOCOLS } from '@quorumlite/consensus';
 import { clusterForFile, qlCode, rawCall, rowsPerNode, waitAllApplied } from './helpers';
 
@@ -266,5 +266,27 @@ describe.each(PROTOCOL_NAMES)('SqlService on a 3-node %s cluster', (protocol) =>
       expect(s.members.map((m) => m.id).sort()).toEqual(['n1', 'n2', 'n3']);
       expect(s.appliedIndex).toBeLessThanOrEqual(s.commitIndex);
     }
+  });
+
+  it('counts what each node did: messages by type, storage syncs, the leader\'s answered writes and its driver steps', async () => {
+    const { cluster, client } = c();
+    const leader = await cluster.waitForLeader();
+    const before = await Promise.all(cluster.nodes.map((n) => client.status(n.address)));
+    await client.execute('CREATE TABLE IF NOT EXISTS counted (id INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 5; i++) await client.execute({ sql: 'INSERT INTO counted (v) VALUES (?)', params: ['x'.repeat(100)] });
+    const after = await Promise.all(cluster.nodes.map((n) => client.status(n.address)));
+    const all = sumCounters(after.map((a, i) => diffCounters(before[i]!.counters, a.counters)));
+    expect(messageTotals(all.sent).count).toBeGreaterThan(0);
+    expect(messageTotals(all.received).count).toBeGreaterThan(0);
+    // What one node received, another sent: the same protocol message types on both sides.
+    const sentTypes = new Set(after.flatMap((a) => a.counters.sent.map((t) => t.type)));
+    for (const t of all.received) expect(sentTypes).toContain(t.type);
+    // Each committed write was made durable on at least a quorum: 2 of 3 nodes.
+    expect(all.storageSyncs).toBeGreaterThanOrEqual(2 * 6);
+    const lead = diffCounters(before[cluster.nodes.findIndex((n) => n.id === leader.id)]!.counters, after.find((a) => a.nodeId === leader.id)!.counters);
+    expect(lead.writesAnswered).toBeGreaterThanOrEqual(6);
+    expect(lead.writeMs).toBeGreaterThan(0);
+    expect(lead.steps.map((t) => t.step)).toEqual(expect.arrayContaining(['apply', 'fsync', 'persist', 'send']));
+    expect(after.every((a) => a.counters.leaderChanges >= 1)).toBe(true);
   });
 });

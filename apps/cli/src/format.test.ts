@@ -1,4 +1,4 @@
-import { QuorumliteError, type NodeStatus } from '@quorumlite/client';
+import { QuorumliteError, zeroCounters, type NodeStatus } from '@quorumlite/client';
 import { describe, expect, it } from 'vitest';
 import { formatError, formatExecute, formatStatus, formatTable, formatValue, statusJson, toJson } from './format';
 
@@ -95,6 +95,7 @@ function leaderStatus(): NodeStatus {
     ],
     protocol: 'raft',
     version: '0.1.0',
+    counters: { ...zeroCounters(), sent: [{ type: 'append', count: 12, bytes: 3_072 }], storageSyncs: 9, elections: 1, leaderChanges: 1, leaderlessMs: 412.6 },
   };
 }
 
@@ -114,6 +115,10 @@ describe('formatStatus', () => {
     expect(formatStatus(leaderStatus())).not.toContain('data voters hold');
     const witness = formatStatus({ ...leaderStatus(), role: 'witness', logRecords: 3n, logBytes: 900n, dataVotersHold: 7n });
     expect(witness).toContain('disk      3 records, 900 B in the log  (data voters hold 7)');
+  });
+
+  it('sums what the node counted since it started', () => {
+    expect(formatStatus(leaderStatus())).toContain('counted   sent 12 msgs (3.0 KiB), received 0 (0 B), 9 syncs, 1 elections, 1 leader changes, 413 ms without a leader');
   });
 
   it("names the fencing number as the node's protocol does", () => {

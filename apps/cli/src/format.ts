@@ -2,7 +2,7 @@
  * How results look in a terminal (aligned tables, NULL, x'hex' blobs, exact integers) and as
  * --json (bigints as decimal strings, blobs as { "blob": "<hex>" }).
  */
-import { QuorumliteError, type ExecuteResult, type NodeStatus, type QueryResult, type SqlValue } from '@quorumlite/client';
+import { QuorumliteError, messageTotals, type ExecuteResult, type NodeStatus, type QueryResult, type SqlValue } from '@quorumlite/client';
 
 /** One value as the shell shows it. */
 export function formatValue(v: SqlValue): string {
@@ -106,6 +106,21 @@ export function formatBytes(bytes: bigint): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
+/** Since the node started: messages out and in, storage syncs, elections, time without a leader. */
+function formatCounters(s: NodeStatus): string {
+  const c = s.counters;
+  const sent = messageTotals(c.sent);
+  const received = messageTotals(c.received);
+  return [
+    `sent ${sent.count} msgs (${formatBytes(BigInt(sent.bytes))})`,
+    `received ${received.count} (${formatBytes(BigInt(received.bytes))})`,
+    `${c.storageSyncs} syncs`,
+    `${c.elections} elections`,
+    `${c.leaderChanges} leader changes`,
+    `${Math.round(c.leaderlessMs)} ms without a leader`,
+  ].join(', ');
+}
+
 export function formatStatus(s: NodeStatus): string {
   const leader = s.leaderId ? `${s.leaderId} at ${s.leaderAddress || '?'}` : '(none known)';
   const lines = [
@@ -116,6 +131,7 @@ export function formatStatus(s: NodeStatus): string {
     `log       commit ${s.commitIndex}  applied ${s.appliedIndex}  last ${s.lastIndex}  snapshot ${s.snapshotIndex}`,
     `disk      ${s.logRecords} records, ${formatBytes(s.logBytes)} in the log${s.role === 'witness' || s.dataVotersHold > 0n ? `  (data voters hold ${s.dataVotersHold})` : ''}`,
     `protocol  ${s.protocol || '?'}  version ${s.version || '?'}`,
+    `counted   ${formatCounters(s)}`,
   ];
   if (s.members.length > 0) {
     const table = formatTable({

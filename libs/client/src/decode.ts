@@ -3,7 +3,7 @@
  * strings, enums as names, defaults filled) and their conversion to the client's types.
  */
 import { fromWireValue, type WireValue } from '@quorumlite/proto';
-import type { ExecuteResult, NodeStatus, QueryResult } from './types';
+import type { ExecuteResult, MessageTally, NodeCounters, NodeStatus, QueryResult } from './types';
 
 type Int64 = string | number;
 
@@ -38,6 +38,48 @@ export interface WireStatusResponse {
   members?: { id?: string; address?: string; role?: string; match_index?: Int64; reachable?: boolean }[];
   protocol?: string;
   version?: string;
+  counters?: WireNodeCounters | null;
+}
+
+interface WireTally {
+  type?: string;
+  count?: Int64;
+  bytes?: Int64;
+}
+
+interface WireNodeCounters {
+  sent?: WireTally[];
+  received?: WireTally[];
+  storage_syncs?: Int64;
+  elections?: Int64;
+  leader_changes?: Int64;
+  leaderless_ms?: number;
+  writes_answered?: Int64;
+  write_ms?: number;
+  steps?: { step?: string; count?: Int64; total_ms?: number }[];
+}
+
+/** A count as a number: counters stay far below 2^53. */
+function count(v: Int64 | undefined): number {
+  return Number(big(v));
+}
+
+function decodeTallies(tallies: WireTally[] | undefined): MessageTally[] {
+  return (tallies ?? []).map((t) => ({ type: t.type ?? '', count: count(t.count), bytes: count(t.bytes) }));
+}
+
+export function decodeCounters(c: WireNodeCounters | null | undefined): NodeCounters {
+  return {
+    sent: decodeTallies(c?.sent),
+    received: decodeTallies(c?.received),
+    storageSyncs: count(c?.storage_syncs),
+    elections: count(c?.elections),
+    leaderChanges: count(c?.leader_changes),
+    leaderlessMs: c?.leaderless_ms ?? 0,
+    writesAnswered: count(c?.writes_answered),
+    writeMs: c?.write_ms ?? 0,
+    steps: (c?.steps ?? []).map((t) => ({ step: t.step ?? '', count: count(t.count), totalMs: t.total_ms ?? 0 })),
+  };
 }
 
 export function big(v: Int64 | undefined): bigint {
@@ -93,5 +135,6 @@ export function decodeStatus(res: WireStatusResponse): NodeStatus {
     })),
     protocol: res.protocol ?? '',
     version: res.version ?? '',
+    counters: decodeCounters(res.counters),
   };
 }

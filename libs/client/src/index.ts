@@ -1,6 +1,7 @@
 export { QuorumliteClient, newRequestId, CLIENT_TIMEOUT_MS_DEFAULT, CLIENT_RETRY_BUDGET_MS_DEFAULT } from './client';
 export { QuorumliteError, decodeError, isRetryable, type QlCode } from './errors';
 export { toWireParam, toWireParams, paramName, type ParamValue, type WireParams } from './params';
+export { diffCounters, sumCounters, zeroCounters, messageTotals } from './counters';
 export { backoffMs, RETRY_BACKOFF_START_MS, RETRY_BACKOFF_CAP_MS } from './retry';
 export type {
   SqlValue,
@@ -15,6 +16,8 @@ export type {
   QueryResult,
   ColumnInfo,
   NodeStatus,
+  NodeCounters,
+  MessageTally,
   MemberInfo,
   ClientOptions,
 } from './types';

@@ -91,6 +91,37 @@ export interface NodeStatus {
   members: MemberInfo[];
   protocol: string;
   version: string;
+  /** What the node did since it started; all zero from a node that does not report it. */
+  counters: NodeCounters;
+}
+
+/** Messages of one type and their encoded bytes. */
+export interface MessageTally {
+  type: string;
+  count: number;
+  bytes: number;
+}
+
+/**
+ * Monotonic since the node started: take the difference of two readings (see
+ * `diffCounters`). Messages by type, storage syncs, elections, time in each driver step.
+ */
+export interface NodeCounters {
+  sent: MessageTally[];
+  received: MessageTally[];
+  /** fsync/fdatasync calls for the log, hard state and compaction point. */
+  storageSyncs: number;
+  /** Times the node became a candidate. */
+  elections: number;
+  /** Times the leader it knows became another node. */
+  leaderChanges: number;
+  /** Milliseconds it knew no leader. */
+  leaderlessMs: number;
+  /** Client writes it proposed as leader and answered, and their total milliseconds from arrival to answer. */
+  writesAnswered: number;
+  writeMs: number;
+  /** Time in each driver step (decode, feed, ready, persist, send, apply) and wait (fsync). */
+  steps: { step: string; count: number; totalMs: number }[];
 }
 
 export interface ClientOptions {

@@ -134,4 +134,17 @@ describe('LoopMonitor', () => {
     expect(() => new LoopMonitor({ blockedMsMax: 0, checkEveryMs: 10 }, ports)).toThrow('blockedMsMax must be positive, got 0');
     expect(() => new LoopMonitor({ blockedMsMax: 10, checkEveryMs: -1 }, ports)).toThrow('checkEveryMs must be positive, got -1');
   });
+
+  it('totals the time and count of every step and wait, stalled or not', async () => {
+    const h = harness();
+    h.monitor.run('apply', () => h.block(3));
+    h.monitor.run('apply', () => h.block(400));
+    h.monitor.run('send', () => h.block(1));
+    await h.monitor.wait('fsync', async () => h.block(7));
+    expect(h.monitor.totals()).toEqual([
+      { step: 'apply', count: 2, ms: 403 },
+      { step: 'send', count: 1, ms: 1 },
+      { step: 'fsync', count: 1, ms: 7 },
+    ]);
+  });
 });

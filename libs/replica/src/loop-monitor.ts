@@ -36,14 +36,23 @@ export type LoopStall =
   | { readonly kind: 'wait'; readonly step: LoopWait; readonly blockedMs: number }
   | { readonly kind: 'outside'; readonly blockedMs: number; readonly lastStep: LoopStep | null };
 
+/** How often a step or wait ran since the node started, and the time it took in all. */
+export interface StepTotal {
+  readonly step: LoopStep | LoopWait;
+  readonly count: number;
+  readonly ms: number;
+}
+
 /** What the driver sees: run a synchronous phase, or wait, under a name. */
 export interface LoopSteps {
   run<T>(step: LoopStep, fn: () => T): T;
   wait<T>(step: LoopWait, fn: () => Promise<T>): Promise<T>;
+  /** Time per step since the start: where a write's time goes (Status, the comparison report). */
+  totals(): readonly StepTotal[];
 }
 
 /** Runs every phase as is: for replicas without a monitor (tests, the simulator). */
-export const unmonitoredSteps: LoopSteps = { run: (_step, fn) => fn(), wait: (_step, fn) => fn() };
+export const unmonitoredSteps: LoopSteps = { run: (_step, fn) => fn(), wait: (_step, fn) => fn(), totals: () => [] };
 
 export interface LoopMonitorPorts {
   /** A monotonic clock in milliseconds (performance.now in the node). */
@@ -77,6 +86,7 @@ export class LoopMonitor implements LoopSteps {
   private stopTimer: (() => void) | null = null;
   private stalls = 0;
   private longestMs = 0;
+  private readonly stepTotals = new Map<LoopStep | LoopWait, { count: number; ms: number }>();
 
   constructor(
     private readonly options: LoopMonitorOptions,
@@ -106,6 +116,7 @@ export class LoopMonitor implements LoopSteps {
       this.lastStep = step;
       const blockedMs = this.ports.now() - start;
       this.stepMsSinceCheck += blockedMs;
+      this.tally(step, blockedMs);
       if (blockedMs > this.options.blockedMsMax) this.report({ kind: 'step', step, blockedMs });
     }
   }
@@ -116,6 +127,7 @@ export class LoopMonitor implements LoopSteps {
       return await fn();
     } finally {
       const blockedMs = this.ports.now() - start;
+      this.tally(step, blockedMs);
       if (blockedMs > this.options.blockedMsMax) this.report({ kind: 'wait', step, blockedMs });
     }
   }
@@ -131,6 +143,20 @@ export class LoopMonitor implements LoopSteps {
 
   stats(): LoopMonitorStats {
     return { stalls: this.stalls, blockedMsMax: this.longestMs };
+  }
+
+  totals(): readonly StepTotal[] {
+    return [...this.stepTotals].map(([step, t]) => ({ step, count: t.count, ms: t.ms }));
+  }
+
+  private tally(step: LoopStep | LoopWait, ms: number): void {
+    const t = this.stepTotals.get(step);
+    if (t) {
+      t.count++;
+      t.ms += ms;
+    } else {
+      this.stepTotals.set(step, { count: 1, ms });
+    }
   }
 
   private report(stall: LoopStall): void {

@@ -37,13 +37,14 @@ import {
   assertNever,
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
-import { DurableLog, SnapshotStore } from '@quorumlite/storage';
+import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
 import { readSnapshotIndex, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
+import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
 import { IndexWaiters } from './index-waiters';
-import { unmonitoredSteps, type LoopSteps } from './loop-monitor';
+import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 import { TickGate } from './tick-gate';
 import { WriteWaits, type WriteWaiter } from './write-waits';
@@ -152,6 +153,8 @@ export interface ReplicaStatus {
   /** The highest fencing number this node promised (CoreStatus.promisedFence): a rejoin fences above it. */
   readonly promisedFence: number;
   readonly protocol: string;
+  /** Monotonic since the node started: a reader takes the difference of two readings. */
+  readonly counters: NodeStatusCounters;
   readonly members: readonly {
     readonly id: string;
     readonly address: string;
@@ -159,6 +162,13 @@ export interface ReplicaStatus {
     readonly matchIndex: number;
     readonly reachable: boolean;
   }[];
+}
+
+export interface NodeStatusCounters extends CountersReading {
+  /** fsync and fdatasync calls for the log, hard state and compaction point (libs/storage). */
+  readonly storageSyncs: number;
+  /** Time in each of the driver's steps and waits (empty without a loop monitor). */
+  readonly steps: readonly StepTotal[];
 }
 
 /** A prepared write waiting for the next round to be proposed, and who waits for its answer. */
@@ -225,6 +235,7 @@ export class Replica {
   private failed: unknown = null;
   private role: Role = 'follower';
   private readonly tickGate = new TickGate();
+  private readonly counters: NodeCounters;
   private leader: NodeId | null = null;
   private snapshotIndex: number;
   private readonly schedule: SnapshotSchedule;
@@ -250,6 +261,7 @@ export class Replica {
     snapshot: SnapshotMeta | null,
   ) {
     this.applied = new IndexWaiters(appliedIndex);
+    this.counters = new NodeCounters(deps.clock.now());
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
       durabilityMet: (index, durability) => this.durabilityMet(index, durability),
@@ -437,6 +449,7 @@ export class Replica {
       dataVotersHold: s.dataVotersHold ?? 0,
       promisedFence: s.promisedFence,
       protocol: this.deps.protocol.name,
+      counters: { ...this.counters.read(this.deps.clock.now()), storageSyncs: storageSyncCount(), steps: this.steps.totals() },
       members: this.settings.members.map((m) => ({
         id: m.id,
         address: m.address,
@@ -463,8 +476,13 @@ export class Replica {
   // ---- writes ------------------------------------------------------------------------
 
   private propose(data: Uint8Array, request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
+    const arrivedMs = deadlineMs - request.timeoutMs;
     return new Promise<WriteResult>((resolve, reject) => {
-      this.proposals.push({ data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve, reject } });
+      const answer = (r: WriteResult): void => {
+        this.counters.writeAnswered(this.deps.clock.now() - arrivedMs);
+        resolve(r);
+      };
+      this.proposals.push({ data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve: answer, reject } });
       this.kick();
     });
   }
@@ -596,6 +614,7 @@ export class Replica {
   private decode(from: NodeId, bytes: Uint8Array): BaseMessage | null {
     try {
       const message = this.deps.protocol.decodeMessage(bytes);
+      this.counters.received(message.type, bytes.length);
       if (message.from !== from || message.to !== this.settings.nodeId) {
         this.deps.logger.warn('dropped a peer message with mismatched from/to', { from, claimed: message.from, to: message.to });
         return null;
@@ -616,7 +635,9 @@ export class Replica {
   private send(message: BaseMessage): void {
     // A witness keeps no database: it takes only the snapshot's position, so no file goes to it.
     if (!message.snapshot || this.memberById.get(message.to)?.role === 'witness') {
-      this.deps.transport.send(message.to, this.deps.protocol.encodeMessage(message), this.deps.protocol.orderFree(message));
+      const bytes = this.deps.protocol.encodeMessage(message);
+      this.counters.sent(message.type, bytes.length);
+      this.deps.transport.send(message.to, bytes, this.deps.protocol.orderFree(message));
       return;
     }
     const latest = this.snapshots.latest();
@@ -629,7 +650,9 @@ export class Replica {
       return;
     }
     this.deps.logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
-    this.deps.transport.sendSnapshot(message.to, this.deps.protocol.encodeMessage(message), latest.path).catch((e: unknown) => {
+    const bytes = this.deps.protocol.encodeMessage(message);
+    this.counters.sent(message.type, bytes.length + latest.bytes);
+    this.deps.transport.sendSnapshot(message.to, bytes, latest.path).catch((e: unknown) => {
       this.deps.logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
       this.push({ kind: 'snapshot-failure', to: message.to });
     });
@@ -831,6 +854,7 @@ export class Replica {
   }
 
   private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
+    this.counters.softState(role, leader, this.deps.clock.now());
     if (role !== this.role || leader !== this.leader) {
       this.deps.logger.info('role changed', { role, leader, term });
     }

@@ -6,6 +6,7 @@ import type { SnapshotMeta } from '@quorumlite/consensus';
 import { logIndex, nodeId, term } from '@quorumlite/consensus';
 import { DurableLog, REWRITE_FILE, type DurableLogOptions } from './durable-log';
 import { StorageError } from './errors';
+import { storageSyncCount } from './files';
 import { encodeRecords } from './record';
 import { entries, entry, makeTempDir, plain, removeTempDir, segmentNames, flipByte } from './test-support';
 
@@ -515,6 +516,26 @@ describe('truncateAfter (a truncation without an append)', () => {
     expect(() => log.truncateAfter(logIndex(4))).toThrow('cannot truncate after index 4: records up to 5 are compacted');
     log.truncateAfter(logIndex(5));
     expect(log.lastIndex()).toBe(5);
+    await log.close();
+  });
+});
+
+describe('DurableLog: counted syncs', () => {
+  it('counts one fdatasync for a synced flush of appends, none for an unsynced one, and the hard state file and directory syncs', async () => {
+    const { log } = await open();
+    log.append([entry(1)]);
+    await log.flush(true); // the first flush also creates the segment: directory fsync
+    const before = storageSyncCount();
+    log.append([entry(2), entry(3)]);
+    await log.flush(false);
+    expect(storageSyncCount() - before).toBe(0);
+    log.append([entry(4)]);
+    await log.flush(true);
+    expect(storageSyncCount() - before).toBe(1);
+    log.setHardState({ term: 1, vote: null, commit: 4 });
+    await log.flush(true);
+    // temp file fsync + directory fsync of the atomic replace
+    expect(storageSyncCount() - before).toBe(3);
     await log.close();
   });
 });

@@ -5,7 +5,7 @@ import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/conse
 import { assertNever, logIndex } from '@quorumlite/consensus';
 import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
 import { ioError, StorageError } from './errors';
-import { ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeChunksFully, writeFileAtomic } from './files';
+import { datasync, ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeChunksFully, writeFileAtomic } from './files';
 import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryChunks, encodeRecords, firstRecordIndex, scanSegment } from './record';
 import { recoverSegments, type CompactionPoint } from './recovery';
 import { segmentFiles, segmentName } from './segment-files';
@@ -459,7 +459,7 @@ export class DurableLog {
   private async createSegmentFile(segment: Segment, previous: Segment | null): Promise<void> {
     if (previous !== null && this.unsynced.has(previous)) {
       const written = previous.writtenBytes;
-      await this.io('fdatasync', previous, async (h) => h.datasync());
+      await this.io('fdatasync', previous, async (h) => datasync(h));
       previous.syncedBytes = written;
       this.unsynced.delete(previous);
     }
@@ -485,7 +485,7 @@ export class DurableLog {
     }
     await this.io('truncate', segment, async (h) => {
       await h.truncate(bytes);
-      await h.datasync();
+      await datasync(h);
     });
     segment.writtenBytes = bytes;
     segment.syncedBytes = bytes;
@@ -502,7 +502,7 @@ export class DurableLog {
   private async syncDirty(): Promise<void> {
     for (const segment of this.unsynced) {
       const written = segment.writtenBytes;
-      await this.io('fdatasync', segment, async (h) => h.datasync());
+      await this.io('fdatasync', segment, async (h) => datasync(h));
       segment.syncedBytes = written;
     }
     this.unsynced.clear();

@@ -9,6 +9,23 @@ export const TEMP_SUFFIX = '.tmp';
 
 let tempCounter = 0;
 
+/**
+ * fsync and fdatasync calls this process made for the log, the hard state and the compaction
+ * point (a snapshot file's own syncs are not counted): what a write costs on disk, for Status
+ * and the comparison report. A node process holds one node's storage, so the count is its.
+ */
+let syncCount = 0;
+
+export function storageSyncCount(): number {
+  return syncCount;
+}
+
+/** fdatasync an open file, counted. */
+export async function datasync(handle: FileHandle): Promise<void> {
+  syncCount++;
+  await handle.datasync();
+}
+
 /** A fresh name beside `file`, unique within this process and across processes. */
 export function tempPathFor(file: string): string {
   tempCounter += 1;
@@ -30,6 +47,7 @@ export async function fsyncFile(file: string): Promise<void> {
 
 async function syncPath(target: string, flags: string, sync: (h: FileHandle) => Promise<void>, what: string): Promise<void> {
   let handle: FileHandle | undefined;
+  syncCount++;
   try {
     handle = await fs.open(target, flags);
     await sync(handle);
@@ -87,6 +105,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array): Promise<v
     const handle = await fs.open(temp, 'w');
     try {
       await writeFully(handle, data, 0);
+      syncCount++;
       await handle.sync();
     } finally {
       await handle.close();
@@ -109,6 +128,7 @@ export function writeFileAtomicSync(file: string, data: Uint8Array): void {
     const fd = fsSync.openSync(temp, 'w');
     try {
       fsSync.writeFileSync(fd, data);
+      syncCount++;
       fsSync.fsyncSync(fd);
     } finally {
       fsSync.closeSync(fd);
@@ -116,6 +136,7 @@ export function writeFileAtomicSync(file: string, data: Uint8Array): void {
     fsSync.renameSync(temp, file);
     const dir = fsSync.openSync(path.dirname(file), 'r');
     try {
+      syncCount++;
       fsSync.fsyncSync(dir);
     } finally {
       fsSync.closeSync(dir);

@@ -64,6 +64,17 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.U
           log_bytes: String(s.logBytes),
           data_voters_hold: String(s.dataVotersHold),
           promised_fence: String(s.promisedFence),
+          counters: {
+            sent: s.counters.sent.map((t) => ({ type: t.type, count: String(t.count), bytes: String(t.bytes) })),
+            received: s.counters.received.map((t) => ({ type: t.type, count: String(t.count), bytes: String(t.bytes) })),
+            storage_syncs: String(s.counters.storageSyncs),
+            elections: String(s.counters.elections),
+            leader_changes: String(s.counters.leaderChanges),
+            leaderless_ms: s.counters.leaderlessMs,
+            writes_answered: String(s.counters.writesAnswered),
+            write_ms: s.counters.writeMs,
+            steps: s.counters.steps.map((t) => ({ step: t.step, count: String(t.count), total_ms: t.ms })),
+          },
           members: s.members.map((m) => ({
             id: m.id,
             address: m.address,

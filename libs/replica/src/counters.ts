@@ -1,0 +1,105 @@
+/**
+ * What a node counts about its own work since it started: the messages it sent and received
+ * by type, its elections and how long it knew no leader, and its own client writes. Status
+ * carries them, so the comparison report can explain where protocols differ (messages and
+ * bytes per committed write, elections, time without a leader) from the nodes' own figures.
+ * Monotonic: a reader takes the difference of two readings.
+ */
+import type { Role } from '@quorumlite/consensus';
+
+/** Messages of one type, and their encoded bytes. */
+export interface MessageTally {
+  readonly type: string;
+  readonly count: number;
+  readonly bytes: number;
+}
+
+export interface CountersReading {
+  readonly sent: readonly MessageTally[];
+  readonly received: readonly MessageTally[];
+  /** Times this node stood for election (became a candidate). */
+  readonly elections: number;
+  /** Times the leader this node knows changed to another node. */
+  readonly leaderChanges: number;
+  /** Milliseconds this node knew no leader, the current stretch included. */
+  readonly leaderlessMs: number;
+  /** Client writes this node proposed as leader and answered successfully, and their time from arrival to answer. */
+  readonly writesAnswered: number;
+  readonly writeMs: number;
+}
+
+class Tallies {
+  private readonly byType = new Map<string, { count: number; bytes: number }>();
+
+  add(type: string, bytes: number): void {
+    const t = this.byType.get(type);
+    if (t) {
+      t.count++;
+      t.bytes += bytes;
+    } else {
+      this.byType.set(type, { count: 1, bytes });
+    }
+  }
+
+  read(): MessageTally[] {
+    return [...this.byType].map(([type, t]) => ({ type, count: t.count, bytes: t.bytes })).sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  }
+}
+
+export class NodeCounters {
+  private readonly sentTallies = new Tallies();
+  private readonly receivedTallies = new Tallies();
+  private elections = 0;
+  private leaderChanges = 0;
+  private leaderlessMs = 0;
+  /** When the current stretch without a leader began (clock ms), or null while one is known. */
+  private leaderlessSince: number | null;
+  private role: Role | null = null;
+  private leader: string | null = null;
+  private writesAnswered = 0;
+  private writeMs = 0;
+
+  /** `nowMs`: the node's start, which it begins without a leader. */
+  constructor(nowMs: number) {
+    this.leaderlessSince = nowMs;
+  }
+
+  sent(type: string, bytes: number): void {
+    this.sentTallies.add(type, bytes);
+  }
+
+  received(type: string, bytes: number): void {
+    this.receivedTallies.add(type, bytes);
+  }
+
+  /** The core's role and leader after a Ready (called with every soft state, changed or not). */
+  softState(role: Role, leader: string | null, nowMs: number): void {
+    if (role === 'candidate' && this.role !== 'candidate') this.elections++;
+    this.role = role;
+    if (leader !== null && leader !== this.leader) this.leaderChanges++;
+    if (leader === null && this.leaderlessSince === null) this.leaderlessSince = nowMs;
+    if (leader !== null && this.leaderlessSince !== null) {
+      this.leaderlessMs += nowMs - this.leaderlessSince;
+      this.leaderlessSince = null;
+    }
+    // A leader that becomes unknown and then known again is a change only if it is another node.
+    if (leader !== null) this.leader = leader;
+  }
+
+  writeAnswered(ms: number): void {
+    this.writesAnswered++;
+    this.writeMs += ms;
+  }
+
+  read(nowMs: number): CountersReading {
+    return {
+      sent: this.sentTallies.read(),
+      received: this.receivedTallies.read(),
+      elections: this.elections,
+      leaderChanges: this.leaderChanges,
+      leaderlessMs: this.leaderlessMs + (this.leaderlessSince === null ? 0 : nowMs - this.leaderlessSince),
+      writesAnswered: this.writesAnswered,
+      writeMs: this.writeMs,
+    };
+  }
+}
