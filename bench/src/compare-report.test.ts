@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { belowTarget, buildFigures, cellFailed, cpuTable, failoverMisses, failoverReading, latencyReading, loadTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CompareResults } from './compare-report';
+import { zeroCounters, type NodeCounters } from '@quorumlite/client';
+import { belowTarget, buildFigures, cellFailed, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import type { CellCost } from './cost';
 import { barChart, lineChart, niceMax, stripChart } from './svg';
 
 /**
@@ -181,5 +183,60 @@ describe('svg charts', () => {
 
   it('escapes names', () => {
     expect(lineChart({ title: 'a<b', yLabel: 'y', categories: ['C=1'], series: [{ name: 'x&y', values: [{ y: 1, failed: false }] }] })).toContain('x&amp;y');
+  });
+});
+
+describe('compare report: cost per committed entry, from the nodes\' counters', () => {
+  const counters = (over: Partial<NodeCounters>): NodeCounters => ({ ...zeroCounters(), ...over });
+  /** 1,000 entries committed; the leader sent `appends` appends of 300 B, each follower as many acks of 40 B. */
+  const cost = (appends: number, syncs: number): CellCost => ({
+    committedEntries: 1_000,
+    missing: [],
+    nodes: [
+      { id: 'n1', role: 'leader', leader: true, counters: counters({ sent: [{ type: 'append', count: appends, bytes: appends * 300 }], storageSyncs: syncs, steps: [{ step: 'fsync', count: 500, totalMs: 400 }, { step: 'apply', count: 500, totalMs: 100 }] }) },
+      { id: 'n2', role: 'follower', leader: false, counters: counters({ sent: [{ type: 'ack', count: appends / 2, bytes: (appends / 2) * 40 }], storageSyncs: syncs }) },
+      { id: 'n3', role: 'follower', leader: false, counters: counters({ sent: [{ type: 'ack', count: appends / 2, bytes: (appends / 2) * 40 }], storageSyncs: syncs }) },
+    ],
+  });
+  const withCosts = (costs: Record<string, CellCost>, failed: string[] = []): CompareResults => ({
+    ...RESULTS,
+    cells: RESULTS.cells.map((c): CellResult => {
+      if (c.kind !== 'load' || c.topology !== '3v' || c.scenario !== 'insert' || c.concurrency !== 64) return c;
+      const withCost = costs[c.protocol] ? { ...c, cost: costs[c.protocol] } : c;
+      return failed.includes(c.protocol) ? { ...withCost, row: null, failure: 'cluster did not start' } : withCost;
+    }),
+  });
+
+  it('ranks the protocols by messages, bytes and syncs per committed entry', () => {
+    const r = withCosts({ raft: cost(2_000, 500), zab: cost(1_000, 400), multipaxos: cost(3_000, 900) });
+    // zab: 1,000 appends + 1,000 acks over 1,000 entries = 2.0; raft 4.0; multipaxos 6.0.
+    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('zab costs the fewest messages per committed entry of insert on 3v at C=64: 2.0 (raft 4.0, multipaxos 6.0)');
+    // zab: 3 nodes × 400 syncs / 1,000 entries.
+    expect(costReading(r, '3v', 'insert', 64, 'syncs')).toBe('zab costs the fewest storage syncs per committed entry of insert on 3v at C=64: 1.20 (raft 1.50, multipaxos 2.70)');
+    expect(costReading(r, '3v', 'insert', 64, 'bytes')).toMatch(/^zab costs the fewest bytes on the wire per committed entry of insert on 3v at C=64: 340 \(raft 680, multipaxos 1,020\)$/);
+  });
+
+  it('never ranks a failed cell, and draws the cost charts only where counters exist', () => {
+    const r = withCosts({ raft: cost(2_000, 500), zab: cost(1_000, 400) }, ['zab']);
+    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('raft costs the fewest messages per committed entry of insert on 3v at C=64: 4.0');
+    const section = buildFigures(r).find((s) => s.title.startsWith('Cost per committed entry'));
+    expect(section?.figures.map((f) => f.id)).toEqual(['cost-messages-3v', 'cost-bytes-3v', 'cost-syncs-3v']);
+    // Results recorded before the counters existed have no cost section at all.
+    expect(buildFigures(RESULTS).some((s) => s.title.startsWith('Cost'))).toBe(false);
+  });
+
+  it('tables the messages by type and the leader\'s time per step, and counts elections per failover trial', () => {
+    const r = withCosts({ raft: cost(2_000, 500) });
+    expect(messageTypeTable(r)[1]).toEqual(['3v', 'insert C=64', 'raft', 'ack 2.00 (40 B) · append 2.00 (300 B)']);
+    // 400 ms of fsync wait over 1,000 entries: 400 µs each.
+    expect(leaderStepTable(r)[1]).toEqual(['3v', 'insert C=64', 'raft', 'fsync 400 · apply 100']);
+    const failover = { ...r, cells: r.cells.map((c): CellResult => (c.kind === 'failover' && c.protocol === 'raft' && c.topology === '3v' ? { ...c, trials: c.trials.map((t, i) => ({ ...t, elections: [1, 1, 4][i] })) } : c)) };
+    const row = failoverTable(failover).find((x) => x[0] === '3v' && x[1] === 'raft')!;
+    // 6 candidacies over raft's 3 trials; trials recorded without counters show a dash.
+    expect(row[8]).toBe('2.0');
+    expect(failoverTable(r).find((x) => x[0] === '3v' && x[1] === 'raft')![8]).toBe('—');
+    const md = renderCompareMarkdown(r);
+    expect(md).toContain('## Where the protocols differ');
+    expect(md).toContain('| 3v | insert C=64 | raft | ack 2.00 (40 B) · append 2.00 (300 B) |');
   });
 });

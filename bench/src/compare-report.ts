@@ -5,14 +5,19 @@
  * never as zero. Pure.
  */
 import type { CellPlan, CompareSettings } from './compare-args';
+import { leaderStepsPerEntry, messagesByType, perEntry, type CellCost, type PerEntry } from './cost';
 import type { FailoverStallSummary, FailoverTrial } from './failover';
 import type { RunRow } from './merge';
 import { rowFailed } from './report';
 import { barChart, escapeXml, lineChart, stripChart, type ChartValue } from './svg';
 
-export type CellResult =
+export type CellResult = (
   | (Extract<CellPlan, { kind: 'load' }> & { row: RunRow | null; failure: string | null })
-  | (Extract<CellPlan, { kind: 'failover' }> & { trials: FailoverTrial[]; summary: FailoverStallSummary; failure: string | null });
+  | (Extract<CellPlan, { kind: 'failover' }> & { trials: FailoverTrial[]; summary: FailoverStallSummary; failure: string | null })
+) & {
+  /** What the cell cost the cluster, from the nodes' counters (absent in results recorded before they existed). */
+  cost?: CellCost | null;
+};
 
 export interface CompareMeta {
   startedAt: string;
@@ -144,6 +149,42 @@ export function failoverReading(r: CompareResults, topology: string): string {
   return `${best.protocol} has the shortest median stall on ${topology}: ${fmt(best.summary.stallMsMedian)} ms${others}; median under ${FAILOVER_MEDIAN_MS_TARGET} ms: ${met.length > 0 ? met.join(', ') : 'none'}${failedNote}`;
 }
 
+/** What one committed entry cost in a load cell: null when the cell failed, has no counters or committed nothing. */
+function entryCost(cell: LoadCell | undefined): PerEntry | null {
+  if (cell === undefined || cellFailed(cell) || !cell.cost) return null;
+  return perEntry(cell.cost);
+}
+
+function costValue(cell: LoadCell | undefined, pick: (c: PerEntry) => number): ChartValue {
+  if (cell === undefined) return { y: null, failed: false };
+  if (cellFailed(cell)) return { y: null, failed: true };
+  const c = entryCost(cell);
+  return { y: c === null ? null : pick(c), failed: false };
+}
+
+const COSTS: ReadonlyArray<{ key: keyof PerEntry; title: string; unit: string; what: string; digits: number }> = [
+  { key: 'messages', title: 'messages per committed entry', unit: 'messages', what: 'the fewest messages', digits: 1 },
+  { key: 'bytes', title: 'bytes on the wire per committed entry', unit: 'bytes', what: 'the fewest bytes on the wire', digits: 0 },
+  { key: 'syncs', title: 'storage syncs per committed entry', unit: 'syncs', what: 'the fewest storage syncs', digits: 2 },
+];
+
+/** 'zab sends the fewest messages per committed entry of insert on 3v at C=64: 2.1 (raft 3.0, multipaxos 4.2)'. */
+export function costReading(r: CompareResults, topology: string, scenario: string, level: number, key: keyof PerEntry): string {
+  const { protocols } = dimensions(r);
+  const spec = COSTS.find((c) => c.key === key)!;
+  const ok = protocols
+    .flatMap((p) => {
+      const c = entryCost(findLoad(r, p, topology, scenario, level));
+      return c === null ? [] : [{ p, v: c[key] }];
+    })
+    .sort((a, b) => a.v - b.v);
+  const where = `${scenario} on ${topology} at C=${level}`;
+  const [best, ...rest] = ok;
+  if (best === undefined) return `no counters for ${where}`;
+  const others = rest.length > 0 ? ` (${rest.map((x) => `${x.p} ${fmt(x.v, spec.digits)}`).join(', ')})` : '';
+  return `${best.p} costs ${spec.what} per committed entry of ${where}: ${fmt(best.v, spec.digits)}${others}`;
+}
+
 export interface Figure {
   id: string;
   svg: string;
@@ -193,8 +234,29 @@ export function buildFigures(r: CompareResults): Section[] {
       });
     }
   }
+  const costs: Figure[] = [];
+  if (level !== null) {
+    for (const topology of topologies) {
+      const shown = scenarios.filter((sc) => protocols.some((p) => entryCost(findLoad(r, p, topology, sc, level)) !== null));
+      const readingScenario = shown.includes('insert') ? 'insert' : shown[0];
+      if (readingScenario === undefined) continue;
+      for (const spec of COSTS) {
+        costs.push({
+          id: `cost-${spec.key}-${topology}`,
+          svg: barChart({
+            title: `${spec.title} on ${topology} at C=${level}`,
+            yLabel: spec.unit,
+            categories: shown,
+            series: protocols.map((p) => ({ name: p, values: shown.map((sc) => costValue(findLoad(r, p, topology, sc, level), (c) => c[spec.key])) })),
+          }),
+          reading: costReading(r, topology, readingScenario, level, spec.key),
+        });
+      }
+    }
+  }
   if (throughput.length > 0) sections.push({ title: 'Throughput vs concurrency', figures: throughput });
   if (latency.length > 0) sections.push({ title: `Latency percentiles at C=${level ?? '—'}`, figures: latency });
+  if (costs.length > 0) sections.push({ title: `Cost per committed entry at C=${level ?? '—'} (from the nodes' counters)`, figures: costs });
   const failover = topologies.flatMap((topology): Figure[] => {
     const cells = failoverCells(r).filter((c) => c.topology === topology);
     if (cells.length === 0) return [];
@@ -286,6 +348,47 @@ function cpuCellText(cell: LoadCell | undefined): string {
 }
 
 /**
+ * Per protocol, at the reference level of each topology's first scenario with counters
+ * (insert when measured): messages sent per committed entry by type, every node together.
+ */
+export function messageTypeTable(r: CompareResults): string[][] {
+  const rows: string[][] = [['topology', 'scenario', 'protocol', 'messages per committed entry, by type (bytes each)']];
+  for (const { topology, scenario, level, cells } of costRows(r)) {
+    for (const [p, cell] of cells) {
+      const types = cell?.cost ? messagesByType(cell.cost) : [];
+      if (types.length === 0) continue;
+      rows.push([topology, `${scenario} C=${level}`, p, types.map((t) => `${t.type} ${fmt(t.perEntry, 2)} (${fmt(t.bytesPerEntry / Math.max(t.perEntry, 1e-9))} B)`).join(' · ')]);
+    }
+  }
+  return rows;
+}
+
+/** The leader's time per committed entry in each driver step: where a write's time goes on the leader. */
+export function leaderStepTable(r: CompareResults): string[][] {
+  const rows: string[][] = [['topology', 'scenario', 'protocol', 'leader µs per committed entry, by step']];
+  for (const { topology, scenario, level, cells } of costRows(r)) {
+    for (const [p, cell] of cells) {
+      const steps = cell?.cost ? leaderStepsPerEntry(cell.cost) : null;
+      if (steps === null || steps.length === 0) continue;
+      rows.push([topology, `${scenario} C=${level}`, p, steps.map((t) => `${t.step} ${fmt(t.ms * 1000)}`).join(' · ')]);
+    }
+  }
+  return rows;
+}
+
+function costRows(r: CompareResults): { topology: string; scenario: string; level: number; cells: [string, LoadCell | undefined][] }[] {
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const level = referenceLevel(levels);
+  if (level === null) return [];
+  return topologies.flatMap((topology) => {
+    const withCost = scenarios.filter((sc) => protocols.some((p) => entryCost(findLoad(r, p, topology, sc, level)) !== null));
+    const scenario = withCost.includes('insert') ? 'insert' : withCost[0];
+    if (scenario === undefined) return [];
+    return [{ topology, scenario, level, cells: protocols.map((p): [string, LoadCell | undefined] => [p, findLoad(r, p, topology, scenario, level)]) }];
+  });
+}
+
+/**
  * The cells where a protocol reached less than WITHIN_BEST_RATIO_TARGET of the best of its
  * row, as 'multipaxos insert on 3v at C=64 (0.42)'; failed cells are listed apart.
  */
@@ -330,12 +433,15 @@ function medianOf(values: readonly number[]): number {
 }
 
 export function failoverTable(r: CompareResults): string[][] {
-  const rows: string[][] = [['topology', 'protocol', 'trials', 'median ms', 'min ms', 'p90 ms', 'max ms', 'elected median ms', 'result']];
+  const rows: string[][] = [['topology', 'protocol', 'trials', 'median ms', 'min ms', 'p90 ms', 'max ms', 'elected median ms', 'elections per trial', 'result']];
   for (const c of failoverCells(r)) {
     const s = c.summary;
     const has = c.trials.length > 0;
     const elected = has ? medianOf(c.trials.map((t) => t.electedMs)) : undefined;
-    rows.push([c.topology, c.protocol, String(c.trials.length), has ? fmt(s.stallMsMedian) : '—', has ? fmt(s.stallMsMin) : '—', has ? fmt(s.stallMsP90) : '—', has ? fmt(s.stallMsMax) : '—', elected === undefined ? '—' : fmt(elected), cellFailed(c) ? `FAILED: ${failureReason(c).replace(/\s+/g, ' ').slice(0, 80)}` : 'ok']);
+    // Candidacies of the surviving nodes per trial: 1 is a clean election, more are split votes or duels.
+    const counted = c.trials.flatMap((t) => (t.elections === undefined ? [] : [t.elections]));
+    const elections = counted.length > 0 ? fmt(counted.reduce((a, b) => a + b, 0) / counted.length, 1) : '—';
+    rows.push([c.topology, c.protocol, String(c.trials.length), has ? fmt(s.stallMsMedian) : '—', has ? fmt(s.stallMsMin) : '—', has ? fmt(s.stallMsP90) : '—', has ? fmt(s.stallMsMax) : '—', elected === undefined ? '—' : fmt(elected), elections, cellFailed(c) ? `FAILED: ${failureReason(c).replace(/\s+/g, ' ').slice(0, 80)}` : 'ok']);
   }
   return rows;
 }
@@ -357,6 +463,11 @@ export function renderCompareMarkdown(r: CompareResults): string {
   const below = belowTarget(r);
   lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
   lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
+  const types = messageTypeTable(r);
+  if (types.length > 1) {
+    lines.push('## Where the protocols differ', '', 'From the nodes\' own counters (Status `counters`) read before and after each cell: messages each protocol sends per committed log entry, by type, every node together; and the leader\'s time per committed entry in each driver step (fsync is a wait, the others hold the event loop).', '');
+    lines.push(...markdownTable(types), '', ...markdownTable(leaderStepTable(r)), '');
+  }
   if (failoverCells(r).length > 0) {
     lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
     lines.push(...failoverMisses(r).map((m) => `- ${m}.`), '');
@@ -390,6 +501,7 @@ export function renderCompareHtml(r: CompareResults): string {
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
+    messageTypeTable(r).length > 1 ? `<h2>Where the protocols differ</h2>${htmlTable(messageTypeTable(r))}${htmlTable(leaderStepTable(r))}` : '',
     failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',
     '</body></html>\n',
   ].join('');

@@ -15,6 +15,7 @@ import { BenchArgsError } from './argv';
 import { DEFAULT_SETTINGS, type BenchSettings } from './args';
 import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, type CellPlan, type CompareSettings } from './compare-args';
 import { cellFailed, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults } from './compare-report';
+import { cellCost, readCounters, type CounterReading } from './cost';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
 import { defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { BenchSession } from './runner';
@@ -111,6 +112,15 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
 }
 
 async function runCell(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Awaited<ReturnType<BenchSession['startCluster']>>): Promise<CellResult> {
+  const local = cluster.cluster;
+  const ids = local.nodes.map((n) => n.id);
+  const reading = (): Promise<CounterReading> => readCounters(ids, (id) => local.status(id));
+  const before = await reading();
+  const result = await runCellLoad(session, s, cell, cluster);
+  return { ...result, cost: cellCost(before, await reading()) };
+}
+
+async function runCellLoad(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Awaited<ReturnType<BenchSession['startCluster']>>): Promise<CellResult> {
   switch (cell.kind) {
     case 'load': {
       const row = await session.loadLevel({ name: cell.scenario, kind: 'quorumlite', protocol: cell.protocol }, { kind: 'quorumlite', scenario: cell.scenario, addresses: cluster.addresses }, cell.concurrency, cluster.pids(), statementsPerOp(cell.scenario));

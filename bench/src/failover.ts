@@ -14,6 +14,7 @@ import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
 import { LocalCluster } from '@quorumlite/cluster';
 import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError, parseNodeArgs, parsePositiveInt, parseProtocols } from './args';
+import { cellCost, electionCost, readCounters } from './cost';
 import { machineMeta } from './runner';
 
 export const FAILOVER_USAGE = `quorumlite bench failover [--trials 10] [--writers 16] [--settle-ms 1500] [--protocols ${PROTOCOL_NAMES.join(',')}] [--node-args="..."] [--out bench/results]`;
@@ -35,6 +36,11 @@ export interface FailoverTrial {
   electedMs: number;
   failedWrites: number;
   okWrites: number;
+  /**
+   * Times the surviving nodes became candidates between the kill and the first write, from
+   * their counters: 1 is a clean election, more are split votes or duels (absent: not read).
+   */
+  elections?: number;
 }
 
 /** Most time a trial waits for the first write after the kill before it counts as failed. */
@@ -203,6 +209,8 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
     for (let t = 0; t < settings.trials; t++) {
       await sleep(settings.settleMs);
       const leader = await cluster.waitForLeader();
+      const ids = cluster.nodes.map((n) => n.id);
+      const countersBefore = await readCounters(ids, (id) => cluster.status(id));
       ops.length = 0;
       const killAt = performance.now();
       await cluster.kill(leader.id, 'SIGKILL');
@@ -216,6 +224,8 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
       }
       if (!first) throw new Error(`trial ${t + 1}: no write succeeded within ${TRIAL_TIMEOUT_MS} ms of killing ${leader.id}`);
       const after = ops.filter((o) => o.start >= killAt);
+      const survivors = ids.filter((id) => id !== leader.id);
+      const elections = electionCost(cellCost(countersBefore, await readCounters(survivors, (id) => cluster.status(id)))).elections;
       trials.push({
         killed: leader.id,
         newLeader: elected.id,
@@ -223,8 +233,9 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
         electedMs,
         failedWrites: after.filter((o) => !o.ok).length,
         okWrites: after.filter((o) => o.ok).length,
+        elections,
       });
-      log(`trial ${t + 1}: killed ${leader.id}, ${elected.id} leads after ${electedMs.toFixed(0)} ms, writes stalled ${(first.end - killAt).toFixed(0)} ms`);
+      log(`trial ${t + 1}: killed ${leader.id}, ${elected.id} leads after ${electedMs.toFixed(0)} ms (${elections} candidacies), writes stalled ${(first.end - killAt).toFixed(0)} ms`);
       await cluster.restart(leader.id);
     }
   } finally {
