@@ -24,6 +24,17 @@ if ! command -v script >/dev/null 2>&1; then
   fi
 fi
 
+# The comparison report's browser test opens it in Debian's chromium (driven by playwright-core).
+if [ -z "${QL_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium (the report's headless-browser test)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "chromium is required for the report's browser test: sudo apt-get install chromium (or set QL_CHROMIUM to a Chromium binary)" >&2
+    exit 1
+  fi
+fi
+
 npm ci --no-audit --no-fund
 # npm test alone falls back to a built-in check of docker-compose.yml; here the real one must run.
 QL_COMPOSE_CHECK=docker-compose npm test

@@ -466,7 +466,8 @@ export function renderCompareMarkdown(r: CompareResults): string {
   const types = messageTypeTable(r);
   if (types.length > 1) {
     lines.push('## Where the protocols differ', '', 'From the nodes\' own counters (Status `counters`) read before and after each cell: messages each protocol sends per committed log entry, by type, every node together; and the leader\'s time per committed entry in each driver step (fsync is a wait, the others hold the event loop).', '');
-    lines.push(...markdownTable(types), '', ...markdownTable(leaderStepTable(r)), '');
+    const steps = leaderStepTable(r);
+    lines.push(...markdownTable(types), '', ...(steps.length > 1 ? [...markdownTable(steps), ''] : []));
   }
   if (failoverCells(r).length > 0) {
     lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
@@ -501,7 +502,7 @@ export function renderCompareHtml(r: CompareResults): string {
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
-    messageTypeTable(r).length > 1 ? `<h2>Where the protocols differ</h2>${htmlTable(messageTypeTable(r))}${htmlTable(leaderStepTable(r))}` : '',
+    messageTypeTable(r).length > 1 ? `<h2>Where the protocols differ</h2>${htmlTable(messageTypeTable(r))}${leaderStepTable(r).length > 1 ? htmlTable(leaderStepTable(r)) : ''}` : '',
     failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',
     '</body></html>\n',
   ].join('');
