@@ -5,6 +5,7 @@
 import { Inject, Injectable, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
+import type * as http from 'node:http';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ReflectionService } from '@grpc/reflection';
@@ -15,7 +16,9 @@ import { LoopMonitor, Replica, processEntropy, systemClock, type ReplicaLogger }
 import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { sqlHandlers } from './grpc/sql.handlers';
+import { NodeHealth } from './health';
 import { jsonLogger } from './logger';
+import { NodeMetrics, serveMetrics } from './metrics';
 
 export const NODE_CONFIG = Symbol('NODE_CONFIG');
 export const NODE_LOGGER = Symbol('NODE_LOGGER');
@@ -26,6 +29,9 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   private replica: Replica | null = null;
   private forwarder: GrpcWriteForwarder | null = null;
   private loopMonitor: LoopMonitor | null = null;
+  private metrics: NodeMetrics | null = null;
+  private metricsServer: http.Server | null = null;
+  private health: NodeHealth | null = null;
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
@@ -60,6 +66,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
           return () => clearInterval(timer);
         },
         warn: (msg, fields) => this.logger.warn(msg, fields),
+        onStep: (step, ms) => this.metrics?.step(step, ms),
       },
     );
     this.replica = await Replica.open(
@@ -100,6 +107,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         entropy: processEntropy(),
         logger: this.logger,
         loopSteps: this.loopMonitor,
+        onWriteAnswered: (ms) => this.metrics?.writeAnswered(ms),
         onFatal: () => {
           // Storage failed under the replica, or a peer refused this node's lost data directory:
           // a consensus node must not limp on.
@@ -116,7 +124,11 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const defs = packageDefinitions();
     const sqlService = (grpc.loadPackageDefinition(defs.sql) as unknown as { quorumlite: { v1: { SqlService: { service: grpc.ServiceDefinition } } } })
       .quorumlite.v1.SqlService.service;
-    server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }));
+    const replica = this.replica;
+    if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
+    server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined));
+    this.health = new NodeHealth(() => replica.status());
+    this.health.addToServer(server);
     transport.addTo(server);
     new ReflectionService({ ...defs.sql, ...defs.peer }).addToServer(server);
     await new Promise<void>((resolve, reject) =>
@@ -125,8 +137,11 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     this.server = server;
     this.replica.start();
     this.loopMonitor.start();
+    // Every tick: a load balancer sees a lost leader as soon as the node itself does.
+    this.health.start(c.tickMs);
+    if (this.metrics && c.metricsListen !== null) this.metricsServer = await serveMetrics(this.metrics, c.metricsListen);
     if (c.faultInjection) this.armPowerCut(this.replica);
-    this.logger.info('node started', { listen: c.listen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
   }
 
   /** Testing only (--fault-injection): SIGUSR2 is a power cut — unsynced log writes lost, then death. */
@@ -140,6 +155,14 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.health?.stop();
+    const metricsServer = this.metricsServer;
+    if (metricsServer) {
+      await new Promise<void>((resolve) => {
+        metricsServer.close(() => resolve());
+        metricsServer.closeAllConnections();
+      });
+    }
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {

@@ -42,6 +42,8 @@ export interface LocalClusterOptions {
   /** Exact ports, one per node (wins over basePort); used to bring a recorded layout back. */
   ports?: number[];
   nodeArgs?: string[];
+  /** Give every node a Prometheus metrics server on a free port (--metrics-listen; LocalNode.metricsAddress). */
+  metrics?: boolean;
   env?: Record<string, string>;
   /** Default: <repo>/dist/apps/node/main.js, found by walking up from this file. */
   nodeBin?: string;
@@ -64,6 +66,8 @@ export interface LocalNode {
   address: string;
   role: string;
   dataDir: string;
+  /** host:port of its metrics server (GET /metrics) when the cluster was started with `metrics`. */
+  metricsAddress?: string;
 }
 
 export const START_TIMEOUT_MS_DEFAULT = 30_000;
@@ -161,6 +165,7 @@ export class LocalCluster implements Reapable {
       const members = membersFlag(nodes, node.id, options.peerAddress);
       const args = ['--node-id', node.id, '--listen', node.address, '--data-dir', node.dataDir, '--members', members];
       if (options.protocol !== undefined) args.push('--protocol', options.protocol);
+      if (node.metricsAddress !== undefined) args.push('--metrics-listen', node.metricsAddress);
       args.push(...(options.nodeArgs ?? []));
       this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     }
@@ -188,7 +193,14 @@ export class LocalCluster implements Reapable {
     const logDir = path.resolve(options.logDir ?? path.join(dataDir, 'logs'));
     fs.mkdirSync(logDir, { recursive: true });
     const ports = await choosePorts(options, specs.length, host);
-    const nodes = specs.map((s, i) => ({ id: s.id, role: s.role, address: `${host}:${ports[i]}`, dataDir: path.join(dataDir, s.id) }));
+    const metricsPorts = options.metrics ? await freePorts(specs.length, host) : null;
+    const nodes: LocalNode[] = specs.map((s, i) => ({
+      id: s.id,
+      role: s.role,
+      address: `${host}:${ports[i]}`,
+      dataDir: path.join(dataDir, s.id),
+      ...(metricsPorts ? { metricsAddress: `${host}:${metricsPorts[i]}` } : {}),
+    }));
     for (const n of nodes) fs.mkdirSync(n.dataDir, { recursive: true });
     writeClusterManifest(dataDir, {
       version: 1,

@@ -268,6 +268,16 @@ describe('validation names the key and the source', () => {
     expect(e.message).toContain("(flag --listen)");
   });
 
+  it('metricsListen is off by default, a host:port when set, and never the gRPC address', () => {
+    expect(load().metricsListen).toBeNull();
+    expect(load([...BASE, '--metrics-listen', '127.0.0.1:9101']).metricsListen).toBe('127.0.0.1:9101');
+    expect(load(BASE, { QUORUMLITE_METRICS_LISTEN: '127.0.0.1:9102' }).metricsListen).toBe('127.0.0.1:9102');
+    const bad = errorOf(() => load([...BASE, '--metrics-listen', '9101']));
+    expect(bad.key).toBe('metricsListen');
+    expect(bad.message).toContain('must be host:port');
+    expect(errorOf(() => load([...BASE, '--metrics-listen', '127.0.0.1:7001'])).message).toContain('must differ from listen');
+  });
+
   it('listen on 0.0.0.0 requires advertise', () => {
     const e = errorOf(() => load(withFlag('--listen', '0.0.0.0:7001')));
     expect(e.key).toBe('advertise');

@@ -65,6 +65,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     nodeId: required('nodeId') as string,
     listen,
     advertise: (values.get('advertise') as string | undefined) ?? listen,
+    metricsListen: (values.get('metricsListen') as string | undefined) ?? null,
     cluster: required('cluster') as string,
     protocol: required('protocol') as ProtocolName,
     dataDir: required('dataDir') as string,
@@ -142,6 +143,11 @@ function protocolOptionsOf(protocol: ProtocolName, values: ReadonlyMap<string, u
 function checkAddresses(c: NodeConfig, sourceOf: SourceOf): void {
   const listen = parseHostPort(c.listen);
   if (typeof listen === 'string') throw fail('listen', sourceOf('listen'), `must be host:port with port 1..65535: ${listen}`);
+  if (c.metricsListen !== null) {
+    const metrics = parseHostPort(c.metricsListen);
+    if (typeof metrics === 'string') throw fail('metricsListen', sourceOf('metricsListen'), `must be host:port with port 1..65535: ${metrics}`);
+    if (c.metricsListen === c.listen) throw fail('metricsListen', sourceOf('metricsListen'), `must differ from listen (${c.listen}): the gRPC server binds it`);
+  }
   const advertiseSource = sourceOf('advertise');
   if (advertiseSource === 'default' && isWildcardHost(listen.host)) {
     throw fail('advertise', `not set, listen is ${c.listen}`, `must be given when listen binds all interfaces (${listen.host}), so peers get a reachable address`);

@@ -31,6 +31,8 @@ export interface NodeConfig {
   listen: string;
   /** This node's address as written in `members`. */
   advertise: string;
+  /** host:port of the Prometheus metrics HTTP server, or null: none. */
+  metricsListen: string | null;
   cluster: string;
   /** A name from the consensus protocol registry. */
   protocol: ProtocolName;

@@ -141,6 +141,11 @@ describe('LoopMonitor', () => {
     h.monitor.run('apply', () => h.block(400));
     h.monitor.run('send', () => h.block(1));
     await h.monitor.wait('fsync', async () => h.block(7));
+    const seen: [string, number][] = [];
+    const withHook = new LoopMonitor({ blockedMsMax: 50, checkEveryMs: 25 }, { now: () => 0, every: () => () => {}, warn: () => {}, onStep: (step, ms) => seen.push([step, ms]) });
+    withHook.run('feed', () => undefined);
+    await withHook.wait('fsync', async () => undefined);
+    expect(seen).toEqual([['feed', 0], ['fsync', 0]]);
     expect(h.monitor.totals()).toEqual([
       { step: 'apply', count: 2, ms: 403 },
       { step: 'send', count: 1, ms: 1 },

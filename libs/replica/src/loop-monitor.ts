@@ -60,6 +60,8 @@ export interface LoopMonitorPorts {
   /** Calls `fn` every `ms` until the returned function is called. */
   readonly every: (ms: number, fn: () => void) => () => void;
   readonly warn: (msg: string, fields: Record<string, unknown>) => void;
+  /** Every step and wait as it ends, with its duration (the node's metrics histogram). */
+  readonly onStep?: (step: LoopStep | LoopWait, ms: number) => void;
 }
 
 export interface LoopMonitorOptions {
@@ -150,6 +152,7 @@ export class LoopMonitor implements LoopSteps {
   }
 
   private tally(step: LoopStep | LoopWait, ms: number): void {
+    this.ports.onStep?.(step, ms);
     const t = this.stepTotals.get(step);
     if (t) {
       t.count++;

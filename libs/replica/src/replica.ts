@@ -108,6 +108,8 @@ export interface ReplicaDeps {
   readonly loopSteps?: LoopSteps;
   /** Reads the other members' status while this node rejoins (required to rejoin). */
   readonly peerStatus?: PeerStatusReader;
+  /** A client write this node proposed as leader was answered, `ms` after it arrived (the node's metrics). */
+  readonly onWriteAnswered?: (ms: number) => void;
   /** A fresh data directory's incarnation (incarnation.ts); random UUIDs unless a test sets it. */
   readonly newIncarnationId?: () => string;
 }
@@ -479,7 +481,9 @@ export class Replica {
     const arrivedMs = deadlineMs - request.timeoutMs;
     return new Promise<WriteResult>((resolve, reject) => {
       const answer = (r: WriteResult): void => {
-        this.counters.writeAnswered(this.deps.clock.now() - arrivedMs);
+        const ms = this.deps.clock.now() - arrivedMs;
+        this.counters.writeAnswered(ms);
+        this.deps.onWriteAnswered?.(ms);
         resolve(r);
       };
       this.proposals.push({ data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve: answer, reject } });

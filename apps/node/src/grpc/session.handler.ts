@@ -18,6 +18,7 @@ import {
   type WireQueryResponse,
 } from './codec';
 import { toServiceError } from './errors';
+import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 
 /** Most calls one stream may have in flight; more are answered 'overloaded' at once. */
 export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
@@ -36,7 +37,7 @@ interface WireSessionResult {
   error?: { code: number; message: string; metadata: Record<string, string> };
 }
 
-export function sessionHandler(replica: Replica, defaults: RequestDefaults) {
+export function sessionHandler(replica: Replica, defaults: RequestDefaults, observer: RpcObserver = noRpcObserver) {
   return (stream: grpc.ServerDuplexStream<{ calls?: WireSessionCall[] }, { results: WireSessionResult[] }>): void => {
     let inflight = 0;
     let outbox: WireSessionResult[] = [];
@@ -68,8 +69,9 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults) {
         });
       }
     };
-    const fail = (id: string, e: unknown): void => {
+    const fail = (id: string, e: unknown, timed?: ReturnType<typeof timeCall>): void => {
       const err = toServiceError(e);
+      timed?.failed(err);
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) metadata[k] = String(v);
       answer({ id, error: { code: err.code ?? grpc.status.INTERNAL, message: err.details ?? 'error', metadata } });
@@ -83,22 +85,29 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults) {
           fail(id, new ReplicaError('overloaded', `more than ${SESSION_CALLS_INFLIGHT_MAX} calls in flight on one session; wait for answers`));
           continue;
         }
+        const timed = c.call === 'execute' || c.call === 'query' ? timeCall(observer, c.call === 'execute' ? 'Execute' : 'Query') : undefined;
         try {
           if (c.call === 'execute' && c.execute) {
             replica.execute(decodeExecute(c.execute, false, defaults)).then(
-              (r) => answer({ id, execute: encodeExecuteResponse(r) }),
-              (e: unknown) => fail(id, e),
+              (r) => {
+                timed?.ok();
+                answer({ id, execute: encodeExecuteResponse(r) });
+              },
+              (e: unknown) => fail(id, e, timed),
             );
           } else if (c.call === 'query' && c.query) {
             replica.query(decodeQuery(c.query, defaults)).then(
-              (r) => answer({ id, query: encodeQueryResponse(r) }),
-              (e: unknown) => fail(id, e),
+              (r) => {
+                timed?.ok();
+                answer({ id, query: encodeQueryResponse(r) });
+              },
+              (e: unknown) => fail(id, e, timed),
             );
           } else {
-            fail(id, new ReplicaError('invalid', `session call ${id} carries neither execute nor query`));
+            fail(id, new ReplicaError('invalid', `session call ${id} carries neither execute nor query`), timed);
           }
         } catch (e: unknown) {
-          fail(id, e);
+          fail(id, e, timed);
         }
       }
     });

@@ -12,41 +12,55 @@ import {
   type WireQueryRequest,
 } from './codec';
 import { toServiceError } from './errors';
+import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 import { sessionHandler } from './session.handler';
 
 export const NODE_VERSION = '0.1.0';
 
-export function sqlHandlers(replica: Replica, defaults: RequestDefaults): grpc.UntypedServiceImplementation {
+export function sqlHandlers(replica: Replica, defaults: RequestDefaults, observer: RpcObserver = noRpcObserver): grpc.UntypedServiceImplementation {
   return {
-    Session: sessionHandler(replica, defaults),
+    Session: sessionHandler(replica, defaults, observer),
     Execute: (call: grpc.ServerUnaryCall<WireExecuteRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const timed = timeCall(observer, 'Execute');
+      const fail = (e: unknown): void => {
+        const err = toServiceError(e);
+        timed.failed(err);
+        cb(err);
+      };
       const forwarded = call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
       let request;
       try {
         request = decodeExecute(call.request, forwarded, defaults);
       } catch (e: unknown) {
-        cb(toServiceError(e));
+        fail(e);
         return;
       }
-      replica.execute(request).then(
-        (r) => cb(null, encodeExecuteResponse(r)),
-        (e: unknown) => cb(toServiceError(e)),
-      );
+      replica.execute(request).then((r) => {
+        timed.ok();
+        cb(null, encodeExecuteResponse(r));
+      }, fail);
     },
     Query: (call: grpc.ServerUnaryCall<WireQueryRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const timed = timeCall(observer, 'Query');
+      const fail = (e: unknown): void => {
+        const err = toServiceError(e);
+        timed.failed(err);
+        cb(err);
+      };
       let request;
       try {
         request = decodeQuery(call.request, defaults);
       } catch (e: unknown) {
-        cb(toServiceError(e));
+        fail(e);
         return;
       }
-      replica.query(request).then(
-        (r) => cb(null, encodeQueryResponse(r)),
-        (e: unknown) => cb(toServiceError(e)),
-      );
+      replica.query(request).then((r) => {
+        timed.ok();
+        cb(null, encodeQueryResponse(r));
+      }, fail);
     },
     Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      observer.done('Status', grpc.status.OK, 0, null);
       try {
         const s = replica.status();
         cb(null, {
