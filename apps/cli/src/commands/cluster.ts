@@ -18,6 +18,7 @@ interface ClusterOptions {
   tickMs?: string;
   protocol?: string;
   fresh?: boolean;
+  metrics?: boolean;
   restart: boolean;
 }
 
@@ -90,7 +91,10 @@ function prepareDataDir(dataDir: string, wanted: Layout, fresh: boolean): 'new' 
 function printBanner(cluster: LocalCluster, topology: Topology, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string, restart: boolean): void {
   const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
   out(`quorumlite local cluster: ${cluster.nodes.length} nodes (${topology.name}: ${topology.summary}), ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
-  for (const n of cluster.nodes) out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}`);
+  for (const n of cluster.nodes) {
+    const metrics = n.metricsAddress ? `  metrics http://${n.metricsAddress}/metrics` : '';
+    out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}${metrics}`);
+  }
   out(`leader: ${leader.id} at ${leader.address}`);
   out();
   out('open a shell:');
@@ -148,6 +152,7 @@ export function clusterCommand(): Command {
     .option('--tick-ms <ms>', 'consensus tick length passed to every node')
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
+    .option('--metrics', 'give every node a Prometheus metrics server (GET /metrics) on a free port; the banner lists them')
     .option(
       '--no-restart',
       `do not restart a node that exits (by default it is restarted after ${RESTART_POLICY_DEFAULT.firstDelayMs} ms, doubling up to ${RESTART_POLICY_DEFAULT.delayMaxMs} ms, at most ${RESTART_POLICY_DEFAULT.attemptsMax} times in a row)`,
@@ -169,6 +174,7 @@ export function clusterCommand(): Command {
           host: opts.host,
           ports: layout.ports,
           nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
+          metrics: Boolean(opts.metrics),
           ...(opts.protocol ? { protocol: opts.protocol } : {}),
           onNodeExit: (id, code, signal) => {
             log(`node ${id} exited (${signal ?? `code ${code}`}); last log lines (${cluster.logFile(id)}):\n${cluster.logTail(id, 10)}`);
