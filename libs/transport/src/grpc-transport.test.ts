@@ -334,7 +334,8 @@ describe('GrpcPeerTransport snapshots', () => {
   });
 
   /** Sends chunks by hand, bypassing the sender's own CRC, as a faulty or hostile peer could. */
-  async function rawSnapshot(to: Node, chunks: WireChunk[], cancelAfter = false): Promise<WireSnapshotAck | grpc.ServiceError> {
+  /** Sends `chunks`, then ends the call — or, with `cancelWhen`, cancels it once that holds. */
+  async function rawSnapshot(to: Node, chunks: WireChunk[], cancelWhen?: () => boolean): Promise<WireSnapshotAck | grpc.ServiceError> {
     const method = peerMethods().installSnapshot;
     const raw = peerClient(to.address, {});
     h.clients.push(raw);
@@ -343,7 +344,7 @@ describe('GrpcPeerTransport snapshots', () => {
         resolve(err ?? ack ?? {}),
       );
       for (const c of chunks) call.write(c);
-      if (cancelAfter) setTimeout(() => call.cancel(), 50);
+      if (cancelWhen) void waitFor('the moment to cancel', cancelWhen).finally(() => call.cancel());
       else call.end();
     });
   }
@@ -370,7 +371,8 @@ describe('GrpcPeerTransport snapshots', () => {
   it('deletes the partial file when the sender cancels mid-transfer', async () => {
     const [, b] = await h.cluster(['n1', 'n2']);
     if (!b) throw new Error('cluster');
-    await rawSnapshot(b, [header, { data: crypto.randomBytes(5000) }], true);
+    // Cancelled once the receiver holds a partial file (a fixed delay raced the connection on a loaded machine).
+    await rawSnapshot(b, [header, { data: crypto.randomBytes(5000) }], () => fs.readdirSync(b.stagingDir).length > 0);
     await waitFor('the partial file is removed', () => b.logs.some((l) => l.includes('refused snapshot')));
     expect(fs.readdirSync(b.stagingDir)).toEqual([]);
     expect(b.recorder.snapshots).toEqual([]);
