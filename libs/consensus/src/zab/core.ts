@@ -368,14 +368,21 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // A leader's proposals never depend on its own persist: it counts its own copy toward
     // the quorum only once advance() says it is durable (like the Raft core here).
     const early = this.isLeading() && !hardChanged;
+    // Nor does anything a leader sends depend on its currentEpoch: it counts its own NEWLEADER
+    // acknowledgement only once that is durable (leaderProgress). So when the new currentEpoch
+    // is all this Ready persists — the epoch it leads, acceptedEpoch, is durable already —
+    // DIFF, TRUNC and NEWLEADER leave during the persist (ZooKeeper's LearnerHandlers, too,
+    // send them while Leader.lead records the epoch).
+    const establishing =
+      this.phase.kind === 'leading' && this.leaderEpoch !== 0 && hardChanged && hard.acceptedEpoch === this.leaderEpoch && this.durableHard.acceptedEpoch === this.leaderEpoch && entries.length === 0 && truncateAfter === null;
     const rd: Ready<ZabMessage> = {
       hardState: hardChanged ? toHardState(hard) : null,
       truncateAfter,
       entries,
       mustSync: entries.length > 0 || hardChanged || truncateAfter !== null,
       snapshot,
-      earlyMessages: early ? earlyOf(this.outbox) : EMPTY,
-      messages: early ? lateOf(this.outbox) : this.outbox,
+      earlyMessages: establishing ? this.outbox : early ? earlyOf(this.outbox) : EMPTY,
+      messages: establishing ? EMPTY : early ? lateOf(this.outbox) : this.outbox,
       committed,
       readStates: this.readStates,
       readFailures: this.readFailures,
@@ -898,6 +905,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
       });
       h.next = point + 1;
+      // DIFF and TRUNC travel on the learner's ordered stream, ahead of the proposals and
+      // NEWLEADER that follow them (LearnerHandler queues all of them at once): no need to wait
+      // for the learner's acknowledgement. A learner that refuses the SYNC ignores the rest.
+      h.syncAcked = true;
     }
     this.sendLearner(h);
   }
@@ -1277,9 +1288,24 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     this.syncId = m.syncId;
     this.anomalySinceTick = null;
-    // The leader streams the proposals once it hears that this SYNC took effect (it may travel
-    // apart from them: a SNAP's bytes go over their own stream).
-    this.ackDurable(m.from);
+    // After a SNAP the leader streams the proposals once it hears that the SNAP took effect (its
+    // bytes travel over their own stream, apart from them); after a DIFF or TRUNC it does not
+    // wait, and what of them overtook this SYNC was held for it (see holdAheadOfSync).
+    this.drainEarlyProposals();
+    if (this.syncId !== m.syncId) return; // a held proposal disagreed with our history: resynchronizing
+    this.afterProposals(m.from);
+  }
+
+  /**
+   * A proposal or NEWLEADER of a synchronization after ours, while we wait for its SYNC: it
+   * overtook the SYNC (a network that reorders; the leader sends them in one turn). Hold it
+   * for that SYNC, which drops whatever belongs to another synchronization (drainEarlyProposals).
+   */
+  private holdAheadOfSync(m: ProposalMessage | InformMessage | NewLeaderMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'following' || p.stage !== 'sync' || m.syncId <= this.syncId) return;
+    if (m.type === 'newLeader') this.pendingNewLeader = m;
+    else if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
   }
 
   private claimCommittedPrefix(leader: NodeId): void {
@@ -1290,7 +1316,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleProposal(m: ProposalMessage | InformMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch) return;
+    if (m.syncId !== this.syncId || this.syncId === 0) {
+      this.holdAheadOfSync(m);
+      return;
+    }
     const first = m.entries[0];
     if (first !== undefined && first.index > this.log.lastIndex() + 1) {
       // Ahead of a proposal still on the way (or lost: PINGs tell, see handlePing). Hold it.
@@ -1327,8 +1357,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const held = this.earlyProposals;
       this.earlyProposals = [];
       for (const m of held) {
+        if (m.syncId < this.syncId) continue; // an earlier synchronization's
         const first = m.entries[0];
-        if (first === undefined || first.index > this.log.lastIndex() + 1) {
+        if (m.syncId > this.syncId || first === undefined || first.index > this.log.lastIndex() + 1) {
           this.earlyProposals.push(m);
           continue;
         }
@@ -1343,7 +1374,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind !== 'following') return;
     const nl = this.pendingNewLeader;
-    if (nl !== null && this.log.lastIndex() >= nl.lastIndex) {
+    if (nl !== null && nl.syncId === this.syncId && this.log.lastIndex() >= nl.lastIndex) {
       this.pendingNewLeader = null;
       this.takeNewLeader(nl);
       return;
@@ -1369,7 +1400,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleNewLeader(m: NewLeaderMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch) return;
+    if (m.syncId !== this.syncId || this.syncId === 0) {
+      this.holdAheadOfSync(m);
+      return;
+    }
     if (p.stage !== 'sync') {
       // Resent because our acknowledgement was lost: acknowledge again.
       if (p.stage === 'synced' || p.stage === 'broadcast') this.ackDurable(m.from, true);

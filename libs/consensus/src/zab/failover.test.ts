@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeId, type NodeId } from '../contract';
 import { FINALIZE_TICKS, type ZabCore } from './core';
-import type { FollowerInfoMessage, NotificationMessage, PeerState, Vote, ZabMessage } from './messages';
+import type { AckEpochMessage, FollowerInfoMessage, NotificationMessage, PeerState, Vote, ZabMessage } from './messages';
 import { ZabNet, diskOf, lone, voters } from './testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
@@ -138,5 +138,45 @@ describe('zab failover: discovery', () => {
     net.filter = () => true;
     const leader = net.settle();
     expect([a, b]).toContain(leader);
+  });
+
+  it('the leader sends DIFF and NEWLEADER in one turn (one ordered stream); it does not wait for the DIFF to be acknowledged', () => {
+    const { core, drain } = n2InFinalizeWindow();
+    core.step(notification(n1, n2, 1, 'following', VOTE_N2));
+    core.step(followerInfo(n1, n2));
+    const leaderInfo = drain().find((m) => m.type === 'leaderInfo' && m.to === n1);
+    expect(leaderInfo).toBeDefined();
+    const epoch = (leaderInfo as { epoch: number }).epoch;
+    const ack: AckEpochMessage = { type: 'ackEpoch', from: n1, to: n2, epoch, attempt: 1, fresh: true, currentEpoch: 1, lastEpoch: 1, lastIndex: 3 } as AckEpochMessage;
+    core.step(ack);
+    expect(types(drain(), n1)).toEqual(['sync', 'newLeader']);
+  });
+
+  it('the leader persists its new currentEpoch while DIFF and NEWLEADER are on the way (they depend only on acceptedEpoch, durable already)', () => {
+    const { core, drain } = n2InFinalizeWindow();
+    core.step(notification(n1, n2, 1, 'following', VOTE_N2));
+    core.step(followerInfo(n1, n2));
+    const epoch = (drain().find((m) => m.type === 'leaderInfo') as { epoch: number }).epoch;
+    core.step({ type: 'ackEpoch', from: n1, to: n2, epoch, attempt: 1, fresh: true, currentEpoch: 1, lastEpoch: 1, lastIndex: 3 } as AckEpochMessage);
+    const rd = core.ready();
+    expect(rd.hardState).toEqual({ acceptedEpoch: epoch, currentEpoch: epoch });
+    expect(rd.earlyMessages.map((m) => m.type)).toEqual(['sync', 'newLeader']);
+    core.advance();
+  });
+
+  it('a learner holds proposals and a NEWLEADER that overtook their DIFF, and takes them when it arrives', () => {
+    const { core, drain } = n1FollowingN2();
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2 } as ZabMessage);
+    expect(types(drain(), n2)).toEqual(['ackEpoch']);
+    const record = { index: 4, term: 1, kind: 'command', data: new Uint8Array([4]) };
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 4 } as ZabMessage);
+    core.step({ type: 'proposal', from: n2, to: n1, epoch: 2, syncId: 1, entries: [record], commit: 3 } as unknown as ZabMessage);
+    expect(drain()).toEqual([]);
+    core.step({ type: 'sync', from: n2, to: n1, epoch: 2, attempt: 1, syncId: 1, mode: 'diff', index: 3, indexEpoch: 1 } as ZabMessage);
+    const rd = core.ready();
+    expect(rd.hardState).toEqual({ acceptedEpoch: 2, currentEpoch: 2 });
+    expect(rd.entries.map((e) => e.index)).toEqual([4]);
+    expect(rd.messages).toContainEqual(expect.objectContaining({ type: 'ack', to: n2, newLeader: true, index: 4 }));
+    core.advance();
   });
 });
