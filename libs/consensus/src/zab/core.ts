@@ -158,6 +158,12 @@ interface Election {
   /** Tick at which a quorum agreeing with our vote is final, or null. */
   finalizeAtTick: number | null;
   lastSendTick: number;
+  /**
+   * FOLLOWERINFO of learners that decided for us while we were still LOOKING (one per sender,
+   * the latest): served the moment we lead, instead of a heartbeat later when the learner
+   * sends it again (ZooKeeper's learner retries its connection until the leader listens).
+   */
+  readonly followerInfos: Map<NodeId, FollowerInfoMessage>;
 }
 
 interface HandedOut {
@@ -200,6 +206,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private ticks = 0;
   /** Ticks since the leader (learner) or a quorum (leader) was last heard. */
   private silentTicks = 0;
+  /**
+   * Peers whose connection the driver reported broken (reportUnreachable) and that have sent
+   * nothing since: no notification of theirs can arrive during a finalize window (see maybeDecide).
+   */
+  private readonly unreachable = new Set<NodeId>();
 
   // Fast Leader Election
   private round = 0;
@@ -300,6 +311,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   step(m: ZabMessage): void {
     if (m.to !== this.id) throw new ConsensusError('bad_message', `zab message: addressed to ${m.to}, not to ${this.id}`);
     if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `zab message: from ${m.from}, which is not a peer of ${this.id}`);
+    this.unreachable.delete(m.from);
     this.stepMessage(m);
     this.check();
   }
@@ -356,14 +368,21 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // A leader's proposals never depend on its own persist: it counts its own copy toward
     // the quorum only once advance() says it is durable (like the Raft core here).
     const early = this.isLeading() && !hardChanged;
+    // Nor does anything a leader sends depend on its currentEpoch: it counts its own NEWLEADER
+    // acknowledgement only once that is durable (leaderProgress). So when the new currentEpoch
+    // is all this Ready persists — the epoch it leads, acceptedEpoch, is durable already —
+    // DIFF, TRUNC and NEWLEADER leave during the persist (ZooKeeper's LearnerHandlers, too,
+    // send them while Leader.lead records the epoch).
+    const establishing =
+      this.phase.kind === 'leading' && this.leaderEpoch !== 0 && hardChanged && hard.acceptedEpoch === this.leaderEpoch && this.durableHard.acceptedEpoch === this.leaderEpoch && entries.length === 0 && truncateAfter === null;
     const rd: Ready<ZabMessage> = {
       hardState: hardChanged ? toHardState(hard) : null,
       truncateAfter,
       entries,
       mustSync: entries.length > 0 || hardChanged || truncateAfter !== null,
       snapshot,
-      earlyMessages: early ? earlyOf(this.outbox) : EMPTY,
-      messages: early ? lateOf(this.outbox) : this.outbox,
+      earlyMessages: establishing ? this.outbox : early ? earlyOf(this.outbox) : EMPTY,
+      messages: establishing ? EMPTY : early ? lateOf(this.outbox) : this.outbox,
       committed,
       readStates: this.readStates,
       readFailures: this.readFailures,
@@ -429,6 +448,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   reportUnreachable(to: NodeId): void {
+    this.unreachable.add(to);
     const p = this.phase;
     if (p.kind === 'leading') {
       // Its stream broke: what was in flight may be lost. It synchronizes again when it returns.
@@ -543,7 +563,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.followerEpoch = 0;
     this.round++;
     this.vote = this.ownVote();
-    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks };
+    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks, followerInfos: new Map() };
     if (this.isVoter) this.election.received.set(this.id, this.vote);
     if (!announce) return;
     this.election.lastSendTick = this.ticks;
@@ -586,9 +606,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const senderVotes = this.voters.includes(n.from);
     const p = this.phase;
     if (p.kind !== 'looking') {
-      // The node we follow is LOOKING and votes for someone else: it will not lead us.
-      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && n.vote.leader !== n.from) {
+      // The node we follow is LOOKING and votes for someone else, or looks in a round after the
+      // one we followed it in (it gave up leading us, and counts only votes of its new round):
+      // it will not lead us from here. Look again, and take its notification as a LOOKING node.
+      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > this.round)) {
         this.startLooking();
+        this.handleNotification(n);
         return;
       }
       // Tell a LOOKING node who leads, so it joins without a new election.
@@ -629,7 +652,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (!senderVotes && n.state === 'observing') return;
     if (n.round === this.round && senderVotes) {
       e.received.set(n.from, n.vote);
-      if (this.quorumAgrees(e.received, n.vote) && this.leaderConfirmed(e, n.vote.leader)) {
+      // FLE's checkLeader: a voter of our round already follows our own vote, and a quorum
+      // agrees on it — if everyone else thinks we lead, we lead (no finalize wait).
+      const confirmed = n.vote.leader === this.id ? this.isVoter && sameVote(n.vote, this.vote) : this.leaderConfirmed(e, n.vote.leader);
+      if (this.quorumAgrees(e.received, n.vote) && confirmed) {
         this.vote = n.vote;
         this.decide(n.vote.leader);
         return;
@@ -665,15 +691,21 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     return n >= majority(this.voters.length);
   }
 
-  /** A quorum agrees with our vote: decide at once if every voter did, else after finalizeWait. */
+  /**
+   * A quorum agrees with our vote: decide now if no better vote can come, else after
+   * finalizeWait. None can when every voter has sent its vote of this round (we adopted the
+   * best of them, and a voter announces its own history or a better one it heard) or has its
+   * connection to us broken: waiting on a dead leader's notification only delays the failover.
+   * The window is not a safety rule (a leader that learns of a newer history in ACKEPOCH abdicates).
+   */
   private maybeDecide(): void {
     const e = this.election;
     if (e === null || !this.quorumAgrees(e.received, this.vote)) return;
-    const all = this.voters.every((v) => {
+    const settled = this.voters.every((v) => {
       const w = e.received.get(v);
-      return w !== undefined && sameVote(w, this.vote);
+      return w === undefined ? this.unreachable.has(v) : !this.beats(w, this.vote);
     });
-    if (all) {
+    if (settled) {
       this.decide(this.vote.leader);
       return;
     }
@@ -681,12 +713,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private decide(leader: NodeId): void {
+    const early = this.election?.followerInfos;
     this.election = null;
     this.handedOverTo = null;
     this.silentTicks = 0;
     if (leader === this.id) {
       if (!this.isVoter) throw new Error(`zab: observer ${this.id} elected itself`);
       this.startLeading();
+      for (const m of early?.values() ?? EMPTY) this.handleFollowerInfo(m);
       return;
     }
     this.phase = { kind: 'following', leader, stage: 'discovery', since: this.ticks };
@@ -718,7 +752,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind === 'looking') {
       // We may be about to lead it (FLE's finalize window): tell it our vote; it looks again
-      // only if that vote is for another node (handleNotification).
+      // only if that vote is for another node (handleNotification). Keep its FOLLOWERINFO for
+      // the moment we lead (decide).
+      this.election?.followerInfos.set(m.from, m);
       this.sendNotification(m.from);
       return;
     }
@@ -869,6 +905,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
       });
       h.next = point + 1;
+      // DIFF and TRUNC travel on the learner's ordered stream, ahead of the proposals and
+      // NEWLEADER that follow them (LearnerHandler queues all of them at once): no need to wait
+      // for the learner's acknowledgement. A learner that refuses the SYNC ignores the rest.
+      h.syncAcked = true;
     }
     this.sendLearner(h);
   }
@@ -996,7 +1036,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (p.kind !== 'leading') return;
     if (p.stage !== 'broadcast') {
       if (this.ticks - p.since >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks) this.startLooking();
-      else if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
+      // No PING before the epoch is chosen: one of epoch 0 is refused by every learner of an
+      // earlier epoch (STALEEPOCH), which deposed the prospective leader mid-discovery.
+      else if (this.ticks % this.o.heartbeatTicks === 0 && this.leaderEpoch !== 0) this.heartbeat();
       return;
     }
     // syncLimit: a leader that has not heard from a quorum of synced followers steps down.
@@ -1246,9 +1288,24 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     this.syncId = m.syncId;
     this.anomalySinceTick = null;
-    // The leader streams the proposals once it hears that this SYNC took effect (it may travel
-    // apart from them: a SNAP's bytes go over their own stream).
-    this.ackDurable(m.from);
+    // After a SNAP the leader streams the proposals once it hears that the SNAP took effect (its
+    // bytes travel over their own stream, apart from them); after a DIFF or TRUNC it does not
+    // wait, and what of them overtook this SYNC was held for it (see holdAheadOfSync).
+    this.drainEarlyProposals();
+    if (this.syncId !== m.syncId) return; // a held proposal disagreed with our history: resynchronizing
+    this.afterProposals(m.from);
+  }
+
+  /**
+   * A proposal or NEWLEADER of a synchronization after ours, while we wait for its SYNC: it
+   * overtook the SYNC (a network that reorders; the leader sends them in one turn). Hold it
+   * for that SYNC, which drops whatever belongs to another synchronization (drainEarlyProposals).
+   */
+  private holdAheadOfSync(m: ProposalMessage | InformMessage | NewLeaderMessage): void {
+    const p = this.phase;
+    if (p.kind !== 'following' || p.stage !== 'sync' || m.syncId <= this.syncId) return;
+    if (m.type === 'newLeader') this.pendingNewLeader = m;
+    else if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
   }
 
   private claimCommittedPrefix(leader: NodeId): void {
@@ -1259,7 +1316,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleProposal(m: ProposalMessage | InformMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch) return;
+    if (m.syncId !== this.syncId || this.syncId === 0) {
+      this.holdAheadOfSync(m);
+      return;
+    }
     const first = m.entries[0];
     if (first !== undefined && first.index > this.log.lastIndex() + 1) {
       // Ahead of a proposal still on the way (or lost: PINGs tell, see handlePing). Hold it.
@@ -1296,8 +1357,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const held = this.earlyProposals;
       this.earlyProposals = [];
       for (const m of held) {
+        if (m.syncId < this.syncId) continue; // an earlier synchronization's
         const first = m.entries[0];
-        if (first === undefined || first.index > this.log.lastIndex() + 1) {
+        if (m.syncId > this.syncId || first === undefined || first.index > this.log.lastIndex() + 1) {
           this.earlyProposals.push(m);
           continue;
         }
@@ -1312,7 +1374,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind !== 'following') return;
     const nl = this.pendingNewLeader;
-    if (nl !== null && this.log.lastIndex() >= nl.lastIndex) {
+    if (nl !== null && nl.syncId === this.syncId && this.log.lastIndex() >= nl.lastIndex) {
       this.pendingNewLeader = null;
       this.takeNewLeader(nl);
       return;
@@ -1338,7 +1400,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleNewLeader(m: NewLeaderMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || m.epoch !== this.followerEpoch || m.syncId !== this.syncId || this.syncId === 0) return;
+    if (p.kind !== 'following' || m.epoch !== this.followerEpoch) return;
+    if (m.syncId !== this.syncId || this.syncId === 0) {
+      this.holdAheadOfSync(m);
+      return;
+    }
     if (p.stage !== 'sync') {
       // Resent because our acknowledgement was lost: acknowledge again.
       if (p.stage === 'synced' || p.stage === 'broadcast') this.ackDurable(m.from, true);

@@ -1,26 +1,10 @@
 /** Zab under faults and edge cases: discovery, observers, crashes between persists, divergence. */
 import { describe, expect, it } from 'vitest';
-import { ZabCore } from './core';
+import type { ZabCore } from './core';
 import type { ZabMessage } from './messages';
-import { ZabNet, diskOf, observer, voters } from './testkit';
-import { options } from '../common/testkit';
+import { ZabNet, diskOf, lone, observer, voters } from './testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
-
-/** A lone core; drain() takes every Ready (persisting nothing: the test reads messages only). */
-function lone(id: string, disk: ReturnType<typeof diskOf>, members = V3): { core: ZabCore; drain: () => ZabMessage[] } {
-  const core = new ZabCore(options(id, members), { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] });
-  const drain = (): ZabMessage[] => {
-    const out: ZabMessage[] = [];
-    for (let i = 0; i < 20 && core.hasReady(); i++) {
-      const rd = core.ready();
-      out.push(...rd.earlyMessages, ...rd.messages);
-      core.advance();
-    }
-    return out;
-  };
-  return { core, drain };
-}
 
 /** Make `c` (LOOKING) follow `leader` through FLE's out-of-election rule. */
 function joinLeader(c: ZabCore, self: string, leader: string, other: string, epoch: number, last: number): void {
@@ -32,7 +16,7 @@ function joinLeader(c: ZabCore, self: string, leader: string, other: string, epo
 describe('zab: discovery', () => {
   it('a learner never ACKs (countably) a LEADERINFO equal to its acceptedEpoch (paper: e > f.p; ZK: ACKEPOCH with -1)', () => {
     // n1 accepted epoch 1 from another prospective leader (acceptedEpoch 1, currentEpoch 0).
-    const { core, drain } = lone('n1', diskOf(1, 0, []));
+    const { core, drain } = lone('n1', diskOf(1, 0, []), V3);
     core.tick();
     drain();
     joinLeader(core, 'n1', 'n3', 'n2', 0, 0);
@@ -49,7 +33,7 @@ describe('zab: discovery', () => {
   it('the "claim only the committed prefix" flag does not leak into the next leader\'s discovery', () => {
     // n1 holds records (1,1) (2,2) (3,2): acked, commit not heard. A leader whose history is
     // [1,1,3] sends TRUNC at 2 (epoch 1), which disagrees with n1's record 2.
-    const { core, drain } = lone('n1', diskOf(2, 2, [1, 2, 2]));
+    const { core, drain } = lone('n1', diskOf(2, 2, [1, 2, 2]), V3);
     core.tick();
     drain();
     joinLeader(core, 'n1', 'n2', 'n3', 3, 3);

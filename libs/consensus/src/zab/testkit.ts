@@ -1,6 +1,6 @@
 /** The test network for Zab cores (common/testkit.ts), and histories written as epochs. */
 import type { CoreOptions, Member } from '../contract';
-import { TestNet, historyOf, type Disk } from '../common/testkit';
+import { TestNet, historyOf, options, type Disk } from '../common/testkit';
 import { ZabCore } from './core';
 import type { ZabMessage } from './messages';
 
@@ -18,4 +18,19 @@ export class ZabNet extends TestNet<ZabMessage> {
   epochsOnDisk(id: string): number[] {
     return this.termsOnDisk(id);
   }
+}
+
+/** A lone core on `disk`; drain() takes every Ready (persisting nothing: the test reads messages only). */
+export function lone(id: string, disk: Disk, members: readonly Member[]): { core: ZabCore; drain: () => ZabMessage[] } {
+  const core = new ZabCore(options(id, members), { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] });
+  const drain = (): ZabMessage[] => {
+    const out: ZabMessage[] = [];
+    for (let i = 0; i < 20 && core.hasReady(); i++) {
+      const rd = core.ready();
+      out.push(...rd.earlyMessages, ...rd.messages);
+      core.advance();
+    }
+    return out;
+  };
+  return { core, drain };
 }
