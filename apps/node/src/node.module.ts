@@ -12,12 +12,12 @@ import { ReflectionService } from '@grpc/reflection';
 import type { NodeConfig } from '@quorumlite/config';
 import { PROTOCOLS, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
-import { LoopMonitor, Replica, processEntropy, systemClock, type ReplicaLogger } from '@quorumlite/replica';
+import { LoopMonitor, Replica, processEntropy, systemClock } from '@quorumlite/replica';
 import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
-import { jsonLogger } from './logger';
+import { nodeLogger, type NodeLogger } from './logger';
 import { NodeMetrics, serveMetrics } from './metrics';
 
 export const NODE_CONFIG = Symbol('NODE_CONFIG');
@@ -35,7 +35,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
-    @Inject(NODE_LOGGER) private readonly logger: ReplicaLogger,
+    @Inject(NODE_LOGGER) private readonly logger: NodeLogger,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -125,6 +125,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const sqlService = (grpc.loadPackageDefinition(defs.sql) as unknown as { quorumlite: { v1: { SqlService: { service: grpc.ServiceDefinition } } } })
       .quorumlite.v1.SqlService.service;
     const replica = this.replica;
+    this.logger.setFence(() => replica.fence());
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
     server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined));
     this.health = new NodeHealth(() => replica.status());
@@ -141,7 +142,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     this.health.start(c.tickMs);
     if (this.metrics && c.metricsListen !== null) this.metricsServer = await serveMetrics(this.metrics, c.metricsListen);
     if (c.faultInjection) this.armPowerCut(this.replica);
-    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, protocol: c.protocol, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
   }
 
   /** Testing only (--fault-injection): SIGUSR2 is a power cut — unsynced log writes lost, then death. */
@@ -190,7 +191,7 @@ export class NodeModule {
       module: NodeModule,
       providers: [
         { provide: NODE_CONFIG, useValue: config },
-        { provide: NODE_LOGGER, useValue: jsonLogger(config.nodeId, config.logLevel) },
+        { provide: NODE_LOGGER, useValue: nodeLogger({ nodeId: config.nodeId, protocol: config.protocol, fencingName: PROTOCOLS[config.protocol].fencingName, level: config.logLevel }) },
         NodeServer,
       ],
     };

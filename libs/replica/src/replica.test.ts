@@ -55,7 +55,7 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
     const logger: ReplicaLogger = {
       debug() {},
       info(msg, fields) {
-        if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.term) });
+        if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.[protocol.fencingName]) });
       },
       warn() {},
       error(msg, fields) {

@@ -431,6 +431,11 @@ export class Replica {
     }
   }
 
+  /** The protocol's fencing number as the core holds it now (the node's log lines carry it). */
+  fence(): number {
+    return this.core.status().term;
+  }
+
   status(): ReplicaStatus {
     const s = this.core.status();
     const footprint = this.log.footprint();
@@ -860,7 +865,7 @@ export class Replica {
   private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
     this.counters.softState(role, leader, this.deps.clock.now());
     if (role !== this.role || leader !== this.leader) {
-      this.deps.logger.info('role changed', { role, leader, term });
+      this.deps.logger.info('role changed', { role, leader, [this.deps.protocol.fencingName]: term });
     }
     this.role = role;
     this.leader = leader;
