@@ -112,6 +112,8 @@ export interface Candidacy {
 /** What one trial recorded, times from performance.now(). */
 export interface TrialRecord {
   scenario: PartitionScenario;
+  /** Wall-clock time of the first fault (ISO), to find the trial in the nodes' logs. */
+  faultAt: string;
   leader: string;
   fenceBefore: bigint;
   /** The steps as run: `atMs` absolute. */
@@ -126,6 +128,8 @@ export interface TrialRecord {
 
 export interface PartitionTrial {
   scenario: PartitionScenario;
+  /** Wall-clock time of the first fault (ISO), to find the trial in the nodes' logs. */
+  faultAt: string;
   leader: string;
   /** The nodes cut off, in the order of the steps. */
   cutOff: string[];
@@ -229,6 +233,7 @@ export function measureTrial(r: TrialRecord): PartitionTrial {
   const after = r.ops.filter((o) => o.startMs >= firstFaultMs);
   return {
     scenario: r.scenario,
+    faultAt: r.faultAt,
     leader: r.leader,
     cutOff: r.steps.flatMap((s) => s.cutOff),
     unavailabilityMs: waits.includes(null) ? null : Math.max(...(waits as number[])),

@@ -143,6 +143,7 @@ describe('bench partition figures', () => {
     const steps = planScenario('shift', 'n1', ['n2', 'n3'], 1000).map((s) => ({ ...s, atMs: s.atMs + 100 }));
     const record: TrialRecord = {
       scenario: 'shift',
+      faultAt: '2026-01-01T00:00:00.100Z',
       leader: 'n1',
       fenceBefore: 4n,
       steps,
@@ -161,6 +162,7 @@ describe('bench partition figures', () => {
     };
     expect(measureTrial(record)).toEqual({
       scenario: 'shift',
+      faultAt: '2026-01-01T00:00:00.100Z',
       leader: 'n1',
       cutOff: ['n2', 'n3'],
       unavailabilityMs: 400,
@@ -186,6 +188,7 @@ describe('bench partition figures', () => {
   it('leaves the candidacy figures empty when the logs do not show it, and a never-served heal as null', () => {
     const trial = measureTrial({
       scenario: 'leader-refuse',
+      faultAt: '2026-01-01T00:00:00.000Z',
       leader: 'n1',
       fenceBefore: 2n,
       steps: planScenario('leader-refuse', 'n1', ['n2', 'n3'], 500),
@@ -203,6 +206,7 @@ describe('bench partition figures', () => {
     expect(spreadOf([])).toEqual({ median: NaN, p90: NaN, max: NaN, missing: 0 });
     const trial = (scenario: PartitionTrial['scenario'], unavailabilityMs: number, healWriteMs: number | null, election: boolean, simultaneous: number | null): PartitionTrial => ({
       scenario,
+      faultAt: '2026-01-01T00:00:00.000Z',
       leader: 'n1',
       cutOff: ['n2'],
       unavailabilityMs,

@@ -6,8 +6,9 @@
  * silently held. --writers writers are spread over the nodes, each sending its writes to its
  * own node (which forwards them to the leader), one at a time, again at once after a failure.
  * Every trial of every scenario (partition-metrics.ts says what each cuts) measures how long
- * writes stopped cluster-wide, how soon a healed node serves again (writes and linearizable
- * reads sent to it every few ms from its heal on), whether a node led at a new fencing number
+ * writes stopped cluster-wide (writes sent to every node every few ms from each fault on, as
+ * well as the writers'), how soon a healed node serves again (writes and linearizable reads
+ * sent to it every few ms from its heal on), whether a node led at a new fencing number
  * (Status polls) and whether connected nodes became candidates together (the nodes' logs).
  * Raw trials and a summary per protocol × scenario go to <out>/partition-<time>/.
  */
@@ -277,6 +278,7 @@ async function runTrial(rig: Rig, load: Load, scenario: PartitionScenario): Prom
   load.ops.length = 0;
   const steps: FaultStep[] = [];
   const probes: Promise<HealProbe>[] = [];
+  const availability: Promise<void>[] = [];
   const t0 = performance.now();
   try {
     for (const step of plan) {
@@ -284,14 +286,17 @@ async function runTrial(rig: Rig, load: Load, scenario: PartitionScenario): Prom
       const atMs = performance.now();
       mesh.apply(grudgeOf(step.cuts), step.mode);
       steps.push({ ...step, atMs });
-      for (const node of step.healed) probes.push(probeHeal(load, cluster.address(node), node, atMs));
+      if (step.faults) availability.push(probeAvailability(load, cluster, atMs));
+      for (const node of step.healed) probes.push(probeHeal(load, cluster, node, atMs));
     }
     const lastMs = steps[steps.length - 1]!.atMs;
     const heals = await Promise.all(probes);
+    await Promise.all(availability);
     await waitUntil(() => firstWriteAfterMs(load.ops, lastMs) !== null, lastMs + TRIAL_TIMEOUT_MS, `no write succeeded within ${TRIAL_TIMEOUT_MS} ms of the last heal`);
     await sleep(TAIL_MS);
     const endMs = performance.now();
-    return measureTrial({ scenario, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts) });
+    const faultAt = new Date(performance.timeOrigin + steps[0]!.atMs).toISOString();
+    return measureTrial({ scenario, faultAt, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts) });
   } finally {
     polling = false;
     await poller;
@@ -309,34 +314,49 @@ function grudgeOf(cuts: readonly [string, string][]): Grudge {
 }
 
 /**
- * Writes and linearizable reads sent to `address` every PROBE_EVERY_MS from its heal on, each
- * a single attempt, several in flight: the first of each kind to succeed says when the node
- * served again, without waiting for an attempt sent during the partition to time out.
+ * Runs `attempt` every PROBE_EVERY_MS from now, several in flight, until one succeeded, `stop()`
+ * says so or `deadlineMs` passed; resolves with when the first success completed (null: none).
+ * An attempt sent during a partition then never holds the figure back to its own timeout.
  */
-async function probeHeal(load: Load, address: string, node: string, healedAtMs: number): Promise<HealProbe> {
-  const probe: HealProbe = { node, healedAtMs, firstWriteOkMs: null, firstReadOkMs: null };
+async function firstSuccessMs(attempt: () => Promise<unknown>, deadlineMs: number, stop: () => boolean = () => false): Promise<number | null> {
+  let firstMs: number | null = null;
   const inFlight: Promise<unknown>[] = [];
-  const deadline = healedAtMs + PROBE_WINDOW_MS;
-  const attempt = (run: () => Promise<unknown>, done: (atMs: number) => void): void => {
-    inFlight.push(run().then(() => done(performance.now()), () => undefined));
-  };
-  while ((probe.firstWriteOkMs === null || probe.firstReadOkMs === null) && performance.now() < deadline) {
-    if (probe.firstWriteOkMs === null) {
-      attempt(
-        () => load.client.execute({ sql: 'INSERT INTO p(k, w) VALUES (?, -1)', params: [load.nextKey()] }, { address, timeoutMs: PROBE_TIMEOUT_MS }),
-        (atMs) => (probe.firstWriteOkMs ??= atMs),
-      );
-    }
-    if (probe.firstReadOkMs === null) {
-      attempt(
-        () => load.client.query('SELECT k FROM p WHERE id = 1', [], { address, timeoutMs: PROBE_TIMEOUT_MS }),
-        (atMs) => (probe.firstReadOkMs ??= atMs),
-      );
-    }
+  while (firstMs === null && !stop() && performance.now() < deadlineMs) {
+    inFlight.push(attempt().then(() => (firstMs ??= performance.now()), () => undefined));
     await sleep(PROBE_EVERY_MS);
   }
   await Promise.all(inFlight);
-  return probe;
+  return firstMs;
+}
+
+/** One write sent to `node` only, recorded with the writers' writes. */
+async function probeWrite(load: Load, cluster: LocalCluster, node: string): Promise<void> {
+  const startMs = performance.now();
+  let ok = false;
+  try {
+    await load.client.execute({ sql: 'INSERT INTO p(k, w) VALUES (?, -1)', params: [load.nextKey()] }, { address: cluster.address(node), timeoutMs: PROBE_TIMEOUT_MS });
+    ok = true;
+  } finally {
+    load.ops.push({ node, startMs, endMs: performance.now(), ok });
+  }
+}
+
+/** When a healed node first took a write sent to it, and first answered a linearizable read. */
+async function probeHeal(load: Load, cluster: LocalCluster, node: string, healedAtMs: number): Promise<HealProbe> {
+  const deadlineMs = healedAtMs + PROBE_WINDOW_MS;
+  const read = (): Promise<unknown> => load.client.query('SELECT k FROM p WHERE id = 1', [], { address: cluster.address(node), timeoutMs: PROBE_TIMEOUT_MS });
+  const [firstWriteOkMs, firstReadOkMs] = await Promise.all([firstSuccessMs(() => probeWrite(load, cluster, node), deadlineMs), firstSuccessMs(read, deadlineMs)]);
+  return { node, healedAtMs, firstWriteOkMs, firstReadOkMs };
+}
+
+/**
+ * Writes to every node from a fault on, until one succeeds anywhere: the writers alone would
+ * measure their own timeout, as every one of them may wait on a black-holed leader.
+ */
+async function probeAvailability(load: Load, cluster: LocalCluster, fromMs: number): Promise<void> {
+  let served = false;
+  const write = (node: string) => () => probeWrite(load, cluster, node).then(() => (served = true));
+  await Promise.all(NODE_IDS.map((node) => firstSuccessMs(write(node), fromMs + PROBE_WINDOW_MS, () => served)));
 }
 
 /** Every node's Status every STATUS_POLL_MS while `on()`; an unanswered poll is skipped. */
