@@ -9,7 +9,7 @@ import { nodeId } from '@quorumlite/consensus';
 import { describe, expect, it } from 'vitest';
 import { PeerLink, type LinkContext } from './peer-link';
 import { waitFor } from './test-kit';
-import { resolveLimits } from './types';
+import { resolveLimits, TRANSPORT_LIMITS } from './types';
 
 const broken = { code: 14, details: 'read ECONNRESET', metadata: { get: () => [] } } as unknown as grpc.ServiceError;
 
@@ -66,5 +66,15 @@ describe('PeerLink channels', () => {
     expect(streams.map((s) => s.fresh)).toEqual([false, true, true, true]);
     expect(streams).toHaveLength(4); // a connected stream is reused, not reopened
     await link.close();
+  });
+});
+
+describe('PeerLink backoff', () => {
+  it('caps the default backoff below the 300 ms in which a healed node must serve again', () => {
+    // The cap is how long a link may still wait once its peer is back: a partition of any
+    // length doubles the backoff up to it, and with the old 500 ms healed followers served
+    // 0.4-1 s after the heal (bench partition, follower-heal).
+    expect(TRANSPORT_LIMITS.reconnectBackoffMsMax).toBeLessThanOrEqual(200);
+    expect(TRANSPORT_LIMITS.reconnectBackoffMsMin).toBeLessThanOrEqual(TRANSPORT_LIMITS.reconnectBackoffMsMax);
   });
 });
