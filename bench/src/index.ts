@@ -38,6 +38,18 @@ export {
   type FailoverStallSummary,
   type FailoverProtocolResult,
 } from './failover';
+export { runPartitionBench, parsePartitionArgs, PARTITION_USAGE, type PartitionSettings, type PartitionProtocolResult } from './partition';
+export {
+  PARTITION_SCENARIOS,
+  planScenario,
+  measureTrial,
+  summarizeScenario,
+  renderPartitionTable,
+  type PartitionScenario,
+  type PartitionTrial,
+  type ScenarioSummary,
+  type FaultStep,
+} from './partition-metrics';
 export { runWitnessDiskBench, parseWitnessDiskArgs, renderWitnessDisk, directoryBytes, WITNESS_DISK_USAGE, type WitnessDiskSettings, type WitnessDiskResult, type NodeDisk } from './witness-disk';
 export { runCompare, writeCompareResults, Progress } from './compare';
 export { parseCompareArgs, planCells, estimateMs, COMPARE_USAGE, COMPARE_SCENARIOS, type CompareSettings, type CellPlan } from './compare-args';

@@ -34,6 +34,13 @@ describe('command line', () => {
     expect(out.join('')).toMatch(/^usage: quorumlite bench failover \[--trials 10\]/);
   });
 
+  it('bench partition --help prints its usage alone and exits 0', async () => {
+    const { out, err } = capture();
+    expect(await main(['node', 'quorumlite', 'bench', 'partition', '--help'])).toBe(0);
+    expect(err.join('')).toBe('');
+    expect(out.join('')).toMatch(/^usage: quorumlite bench partition \[--trials 3\]/);
+  });
+
   it('bench witness-disk --help prints its usage alone and exits 0', async () => {
     const { out, err } = capture();
     expect(await main(['node', 'quorumlite', 'bench', 'witness-disk', '--help'])).toBe(0);

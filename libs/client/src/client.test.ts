@@ -104,6 +104,16 @@ describe('QuorumliteClient.execute', () => {
     expect(leader.calls[0]!.request).toMatchObject({ request_id: 'req-1', durability: 'DURABILITY_ALL' });
   });
 
+  it('keeps a write pinned to its address there: no leader probe, no following a hint', async () => {
+    const leader = await scripted(() => executed);
+    const follower = await scripted((m, _r, n) => (m === 'Execute' && n > 1 ? executed : notLeader(leader.address)));
+    const c = client([leader.address, follower.address]);
+    const res = await c.execute('INSERT INTO t VALUES (1)', { address: follower.address });
+    expect(res.index).toBe(42n);
+    expect(follower.calls.map((x) => x.method)).toEqual(['Execute', 'Execute']);
+    expect(leader.calls).toEqual([]);
+  });
+
   it('moves past an unreachable address to the next one', async () => {
     const dead = await deadAddress();
     const live = await scripted((m) => (m === 'Status' ? noLeaderStatus : executed));

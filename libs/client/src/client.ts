@@ -124,8 +124,9 @@ export class QuorumliteClient {
       durability: DURABILITY[options.durability ?? 'quorum'],
       timeout_ms: timeoutMs,
     };
-    if (this.leader === null) await this.probeLeader();
-    const res = await this.withRetry<WireExecuteResponse>('Execute', request, timeoutMs, {});
+    const route: Route = options.address !== undefined ? { pinned: options.address } : {};
+    if (this.leader === null && route.pinned === undefined) await this.probeLeader();
+    const res = await this.withRetry<WireExecuteResponse>('Execute', request, timeoutMs, route);
     return decodeExecute(res);
   }
 

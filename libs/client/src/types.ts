@@ -23,6 +23,11 @@ export interface ExecuteOptions {
   requestId?: string;
   durability?: Durability;
   timeoutMs?: number;
+  /**
+   * Send to this node only (it forwards to the leader; no moving to another address, no
+   * following a leader hint): what one node offers its clients, e.g. across a partition.
+   */
+  address?: string;
 }
 
 export interface StatementResultInfo {

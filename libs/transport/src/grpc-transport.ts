@@ -175,15 +175,16 @@ export class GrpcPeerTransport implements PeerTransport {
       log: this.log,
       identity: () => this.handlers?.identity?.self ?? null,
       onIdentityRefused: (p, why) => this.handlers?.onIdentityRefused?.(p, why),
-      client: () => this.clientOf(id, address, clients, lane),
+      client: (fresh) => this.clientOf(id, address, clients, lane, fresh),
       // The ordered lane speaks for the peer's reachability; the other follows it.
       onState: lane === 'ordered' ? (p, reachable) => this.handlers?.onPeerState?.(p, reachable) : () => undefined,
     });
   }
 
-  private clientOf(id: NodeId, address: string, clients: Clients, lane: Lane): grpc.Client {
+  private clientOf(id: NodeId, address: string, clients: Clients, lane: Lane, fresh = false): grpc.Client {
     const open = clients[lane];
-    if (open) return open;
+    if (open && !fresh) return open;
+    open?.close();
     const bytes = grpcMessageBytesFor(this.limits);
     const client = peerClient(address, {
       'grpc.keepalive_time_ms': this.limits.keepaliveTimeMs,
@@ -272,17 +273,14 @@ export class GrpcPeerTransport implements PeerTransport {
 
   /**
    * A frame from `id` says it is up and reaches us: our links to it that are backing off
-   * retry now, each on a fresh channel (the old one would wait out gRPC's own reconnect
-   * backoff), so a healed partition costs no backoff wait.
+   * retry now (on a fresh channel, as every retry after a break), so a healed partition costs
+   * no backoff wait.
    */
   private retryTowards(id: NodeId): void {
     const peer = this.peers.get(id);
     if (!peer) return;
-    for (const [lane, link] of [['ordered', peer.link], ['orderFree', peer.orderFreeLink]] as const) {
-      if (link === null || !link.retryNow()) continue;
-      peer.clients[lane]?.close();
-      peer.clients[lane] = null;
-    }
+    peer.link.retryNow();
+    peer.orderFreeLink?.retryNow();
   }
 
   /** A handler bug must not take the peer's stream (or the process) down with it. */

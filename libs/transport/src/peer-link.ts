@@ -21,7 +21,12 @@ export interface LinkContext {
   readonly limits: TransportLimits;
   readonly counters: TransportStats;
   readonly log: Log;
-  readonly client: () => grpc.Client;
+  /**
+   * The channel to the peer; `fresh`: a new one, the old closed. After a break the old channel
+   * sits in gRPC's own reconnect backoff, where a new stream fails at once without a connection
+   * attempt: out of step with the link's backoff, it made a healed link wait up to a second.
+   */
+  readonly client: (fresh: boolean) => grpc.Client;
   readonly onState: (peer: NodeId, reachable: boolean) => void;
   /** This node's incarnation for the first frame (null: none to send). */
   readonly identity: () => Incarnation | null;
@@ -42,6 +47,8 @@ export class PeerLink {
   private backoffMs: number;
   /** retryNow() already cut this break's backoff short once. */
   private retriedEarly = false;
+  /** The last stream broke and none connected since: the next one opens on a fresh channel. */
+  private broken = false;
   private reachable = true;
   /** announce() was called and no stream of this link was accepted yet. */
   private announcing = false;
@@ -165,7 +172,7 @@ export class PeerLink {
   private open(): void {
     const method = peerMethods().stream;
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
-    const call = this.ctx.client().makeClientStreamRequest<WireFrame, WireAck>(
+    const call = this.ctx.client(this.broken).makeClientStreamRequest<WireFrame, WireAck>(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
@@ -188,6 +195,7 @@ export class PeerLink {
     if (this.state.kind !== 'open' || this.state.call !== call) return;
     this.backoffMs = this.ctx.limits.reconnectBackoffMsMin;
     this.retriedEarly = false;
+    this.broken = false;
     this.announcing = false;
     this.setReachable(true);
   }
@@ -206,6 +214,7 @@ export class PeerLink {
     const why = err ? `${statusName(err.code)}: ${err.details}` : 'ended by the peer';
     if (this.reachable) this.ctx.log('warn', `peer ${this.peer}: stream broke (${why}); retrying in ${this.backoffMs} ms`);
     this.drop(this.outbox.clear());
+    this.broken = true;
     const timer = setTimeout(() => {
       if (this.state.kind !== 'backoff') return;
       this.state = { kind: 'idle' };

@@ -89,7 +89,11 @@ export interface TransportLimits {
   snapshotBytesMax: number;
   /** Longest a whole snapshot transfer may take before it is abandoned. */
   snapshotTimeoutMs: number;
-  /** First wait before reopening a broken stream; doubles per failure up to the max. */
+  /**
+   * First wait before reopening a broken stream; doubles per failure up to the max. The max is
+   * what a healed partition may cost when the peer says nothing first: a healed node should
+   * serve again within 300 ms (issue 19), and a retry on loopback or a LAN costs one connect.
+   */
   reconnectBackoffMsMin: number;
   reconnectBackoffMsMax: number;
   /** HTTP/2 keepalive ping interval and how long to wait for its answer. */
@@ -109,7 +113,7 @@ export const TRANSPORT_LIMITS: Readonly<TransportLimits> = {
   snapshotBytesMax: 64 * GIB,
   snapshotTimeoutMs: 10 * 60_000,
   reconnectBackoffMsMin: 50,
-  reconnectBackoffMsMax: 500,
+  reconnectBackoffMsMax: 200,
   keepaliveTimeMs: 10_000,
   keepaliveTimeoutMs: 5_000,
   closeTimeoutMs: 1_000,

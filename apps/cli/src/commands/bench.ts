@@ -7,7 +7,7 @@ import { Command } from 'commander';
 const HELP_FLAGS: readonly string[] = ['--help', '-h'];
 
 export async function runBenchCommand(argv: string[]): Promise<number> {
-  const { runBench, runFailoverBench, runWitnessDiskBench, FAILOVER_USAGE, WITNESS_DISK_USAGE } = await import('@quorumlite/bench');
+  const { runBench, runFailoverBench, runPartitionBench, runWitnessDiskBench, FAILOVER_USAGE, PARTITION_USAGE, WITNESS_DISK_USAGE } = await import('@quorumlite/bench');
   if (argv[0] === 'failover') {
     // The failover benchmark's own parser knows no --help; answer it here, before it starts anything.
     if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
@@ -15,6 +15,15 @@ export async function runBenchCommand(argv: string[]): Promise<number> {
       return 0;
     }
     return runFailoverBench(argv.slice(1));
+  }
+  if (argv[0] === 'partition') {
+    if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
+      process.stdout.write(
+        `usage: ${PARTITION_USAGE}\nfor each of --protocols (default: all), a fresh local 3-node cluster whose peer links run through proxies, under --writers closed-loop writers spread over the nodes; --trials times each of --scenarios (default: all): the leader isolated (refused, black-holed), a follower isolated and healed, one follower's isolation shifting to the other, the leader cut one way; reports how long writes stopped, how soon a healed node serves, needless elections and simultaneous candidates, per protocol and scenario\n`,
+      );
+      return 0;
+    }
+    return runPartitionBench(argv.slice(1));
   }
   if (argv[0] === 'witness-disk') {
     if (argv.slice(1).some((a) => HELP_FLAGS.includes(a))) {
