@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { sqlServiceCtor } from '@quorumlite/proto';
+import { TRANSPORT_LIMITS } from '@quorumlite/transport';
 import { ReplicaError, type PeerStatusReader, type PeerView, type WriteForwarder, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import { decodeExecuteResponse, encodeExecuteRequest, type WireExecuteResponse } from './grpc/codec';
 import { fromServiceError } from './grpc/errors';
@@ -39,8 +40,12 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
       execute(encodeExecuteRequest(request), metadata, { deadline: Date.now() + request.timeoutMs }, (err, res) => {
         if (err) {
           const e = fromServiceError(err);
+          const unreachable = e.code === 'unavailable' && !err.metadata?.get('ql-code').length;
+          // A channel that failed to connect waits out its reconnect backoff, failing every call
+          // meanwhile: the next write after a heal opens a fresh one instead.
+          if (unreachable) this.drop(leader.address, client);
           reject(
-            e.code === 'unavailable' && !err.metadata?.get('ql-code').length
+            unreachable
               ? new ReplicaError('unavailable', `leader ${leader.id} at ${leader.address} is unreachable: ${err.details}; retry`, {
                   leaderId: leader.id,
                   leaderAddress: leader.address,
@@ -80,6 +85,12 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
     this.clients.clear();
   }
 
+  private drop(address: string, client: grpc.Client): void {
+    if (this.clients.get(address) !== client) return;
+    this.clients.delete(address);
+    client.close();
+  }
+
   private client(address: string): grpc.Client {
     let c = this.clients.get(address);
     if (!c) {
@@ -88,6 +99,10 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
         'grpc.max_receive_message_length': this.messageBytesMax,
         'grpc.max_send_message_length': this.messageBytesMax,
         'grpc.keepalive_time_ms': 10_000,
+        // The peer links' backoff, not gRPC's default (1 s growing to 2 min): the leader this
+        // node forwards to is back within the links' cap after a heal.
+        'grpc.initial_reconnect_backoff_ms': TRANSPORT_LIMITS.reconnectBackoffMsMin,
+        'grpc.max_reconnect_backoff_ms': TRANSPORT_LIMITS.reconnectBackoffMsMax,
       });
       this.clients.set(address, c);
     }
