@@ -8,9 +8,10 @@
  *   - phase 1, once per leadership: Prepare(ballot, first slot not known chosen) to every
  *     acceptor; an acceptor promises a ballot above every one it promised, persists the promise,
  *     and returns every slot it accepted from there on, with its ballot, and its chosen
- *     watermark. With a quorum of promises the leader takes the slots a promise reports chosen
- *     as chosen; after them, slot by slot, the value accepted at the highest ballot (a no-op
- *     where none was), which it proposes again under its own ballot;
+ *     watermark. With a quorum of promises the leader takes as chosen the slots a promise
+ *     reports chosen or a quorum reports accepted at one ballot (knownChosen); after them, slot
+ *     by slot, the value accepted at the highest ballot (a no-op where none was), which it
+ *     proposes again under its own ballot;
  *   - phase 2, per slot: Accept(ballot, slots) — pipelined and batched; an acceptor accepts any
  *     slot at a ballot at least its promise, whatever it holds before it, persists, and answers
  *     Accepted. A slot is chosen when a quorum accepted it at one ballot; the chosen watermark
@@ -561,25 +562,16 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   /**
-   * With a quorum of promises (ours durable among them): the slots from `fromSlot` on that a
-   * promise reports chosen (at or below its acceptor's chosen watermark, where every slot
-   * holds its chosen value) are chosen, and need no phase 2; for every later slot up to the
-   * highest any promise reported, propose again the value accepted at the highest ballot, or a
-   * no-op where none was — under our ballot. Then we lead.
+   * With a quorum of promises (ours durable among them): the slots from `fromSlot` on whose
+   * chosen value phase 1 knows (knownChosen) are chosen, and need no phase 2; for every later
+   * slot up to the highest any promise reported, propose again the value accepted at the
+   * highest ballot, or a no-op where none was — under our ballot. Then we lead.
    */
   private maybeWinPhase1(): void {
     if (this.state !== 'candidate' || this.durablePromised !== this.ballot) return;
     const promised = [this.id, ...this.promises.keys()];
     if (!this.hasQuorum(promised)) return;
-    const known = new Map<number, Entry>();
-    for (const p of this.promises.values()) {
-      for (const e of p.accepted) if (e.index <= p.chosen) known.set(e.index, e);
-      // A witness forgot only chosen slots, whose values we hold (usableWitnessPromise).
-      for (let s = this.fromSlot; s < p.firstSlot; s++) {
-        const own = this.slots.at(s);
-        if (own !== null) known.set(s, own);
-      }
-    }
+    const known = this.knownChosen();
     let chosen = this.fromSlot - 1;
     while (known.has(chosen + 1)) chosen++;
     const best = new Map<number, Entry>();
@@ -600,6 +592,41 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         : { index: logIndex(s), term: toTerm(this.ballot), kind: e.kind, data: e.data });
     }
     this.becomeLeader(again, chosen, last);
+  }
+
+  /**
+   * The slots from `fromSlot` on whose chosen value phase 1 knows:
+   *   - those a promise reports at or below its acceptor's chosen watermark, where every slot
+   *     holds its chosen value;
+   *   - those a witness forgot: chosen, with the values we hold (usableWitnessPromise);
+   *   - those a quorum of us and the acceptors that promised reports accepted at one ballot:
+   *     that is what chosen means (Paxos Made Simple §2.2). Each report is durable — an
+   *     acceptor's slots are persisted before its Promise leaves, ours up to the stable index —
+   *     and a ballot's proposer proposes one value per slot. The common case after a leader
+   *     dies: the slots it had sent both survivors, whose chosen watermark had not reached them.
+   */
+  private knownChosen(): Map<number, Entry> {
+    const known = new Map<number, Entry>();
+    const acceptors = new Map<string, NodeId[]>();
+    const report = (from: NodeId, e: Entry): void => {
+      if (e.index < this.fromSlot || isHole(e)) return;
+      const key = `${e.index}@${e.term}`;
+      const ids = [...(acceptors.get(key) ?? []), from];
+      acceptors.set(key, ids);
+      if (this.hasQuorum(ids)) known.set(e.index, e);
+    };
+    for (const e of this.slots.acceptedFrom(this.fromSlot)) if (e.index <= this.slots.stableIndex()) report(this.id, e);
+    for (const p of this.promises.values()) {
+      for (const e of p.accepted) {
+        if (e.index <= p.chosen) known.set(e.index, e);
+        report(p.from, e);
+      }
+      for (let s = this.fromSlot; s < p.firstSlot; s++) {
+        const own = this.slots.at(s);
+        if (own !== null) known.set(s, own);
+      }
+    }
+    return known;
   }
 
   /**

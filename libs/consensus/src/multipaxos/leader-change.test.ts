@@ -5,9 +5,12 @@
  * paid for the whole tail after load — many times over, one cut per Accept of a catch-up.
  */
 import { describe, expect, it } from 'vitest';
-import type { Entry } from '../contract';
+import { logIndex, nodeId, term, type Entry } from '../contract';
+import { ballotOf } from './config';
 import type { PaxosMessage } from './messages';
-import { PaxosNet, voters } from './testkit';
+import { PaxosCore } from './core';
+import { PaxosNet, bytes, diskOf, voters } from './testkit';
+import { options } from '../common/testkit';
 
 const N3 = ['n1', 'n2', 'n3'];
 const TAIL_SLOTS = 300;
@@ -86,5 +89,34 @@ describe('multipaxos: a change of leader writes again only the slots not known c
     net.tickAll(3);
     for (const id of ['n2', 'n3']) expect(net.appliedData(id).slice(-1)).toEqual(['after']);
     expect(net.appliedData('n3').slice(0, TAIL_SLOTS)).toEqual(values);
+  });
+
+  it('slots a quorum of the promises accepted at one ballot are chosen: the leader that died before its watermark reached the others leaves nothing to propose again', () => {
+    const b1 = ballotOf(1, 1);
+    const tail: Entry[] = Array.from({ length: 20 }, (_, i) => ({ index: logIndex(i + 1), term: term(b1), kind: 'command', data: bytes(`v${i}`) }));
+    const net = new PaxosNet(voters(...N3), { electionTimeoutTicks: ELECTION_TIMEOUT_TICKS }, { n1: diskOf(b1, tail), n2: diskOf(b1, tail), n3: diskOf(b1, tail) });
+    net.crash('n1');
+    const rewritten = countRewrites(net);
+    campaign(net, 'n2');
+    expect(net.core('n2').status().commitIndex).toBe(20);
+    net.tickAll(3);
+    expect(rewritten.get('n2') ?? 0).toBe(0);
+    expect(rewritten.get('n3') ?? 0).toBe(0);
+    for (const id of ['n2', 'n3']) expect(net.appliedData(id)).toEqual(tail.map((_, i) => `v${i}`));
+  });
+
+  it('an acceptor writes a value it holds again at the new ballot unless the Accept says the slot is chosen', () => {
+    // Not chosen: the acceptance at b3 may count toward choosing it at b3, so it must be
+    // durable at b3 — an acceptor reporting b1 later could lose it to a value accepted at a
+    // ballot between. Chosen: the value is all that matters (handleAccept).
+    const [b1, b3] = [ballotOf(1, 1), ballotOf(3, 1)];
+    const held: Entry = { index: logIndex(1), term: term(b1), kind: 'command', data: bytes('v') };
+    const writtenAt = (chosen: number): number[] => {
+      const acceptor = new PaxosCore(options('n2', voters(...N3)), { hardState: { promised: b1 }, snapshot: null, entries: [held] });
+      acceptor.step({ type: 'accept', from: nodeId('n1'), to: nodeId('n2'), ballot: term(b3), chosen: logIndex(chosen), entries: [{ ...held, term: term(b3) }] });
+      return acceptor.ready().entries.map((e) => e.term);
+    };
+    expect(writtenAt(0)).toEqual([b3]);
+    expect(writtenAt(1)).toEqual([]);
   });
 });
