@@ -7,13 +7,17 @@
  * Every voter is an acceptor; one of them, the leader, is the distinguished proposer:
  *   - phase 1, once per leadership: Prepare(ballot, first slot not known chosen) to every
  *     acceptor; an acceptor promises a ballot above every one it promised, persists the promise,
- *     and returns every slot it accepted from there on, with its ballot. With a quorum of
- *     promises the leader takes, slot by slot, the value accepted at the highest ballot (a no-op
- *     where none was), and proposes it again under its own ballot;
+ *     and returns every slot it accepted from there on, with its ballot, and its chosen
+ *     watermark. With a quorum of promises the leader takes as chosen the slots a promise
+ *     reports chosen or a quorum reports accepted at one ballot (knownChosen); after them, slot
+ *     by slot, the value accepted at the highest ballot (a no-op where none was), which it
+ *     proposes again under its own ballot;
  *   - phase 2, per slot: Accept(ballot, slots) — pipelined and batched; an acceptor accepts any
  *     slot at a ballot at least its promise, whatever it holds before it, persists, and answers
  *     Accepted. A slot is chosen when a quorum accepted it at one ballot; the chosen watermark
- *     travels on the next Accept or heartbeat, and every node applies chosen slots in order.
+ *     travels on the next Accept or heartbeat, and every node applies chosen slots in order. An
+ *     acceptor sent a chosen slot whose value it holds already, at an older ballot, keeps it
+ *     as it is: a changed slot costs storage a rewrite of every record after it.
  * A proposer whose ballot is refused learns the higher one and steps down; a node that stops
  * hearing the leader starts phase 1 after a randomized timeout, so duelling proposers settle.
  *
@@ -539,12 +543,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    *     with value v at ballot b, and every data voter durably held v there;
    *   - a data voter never loses such a slot: its disk keeps it, a snapshot it installs or takes
    *     covers it (and then its chosen watermark, so our fromSlot, is past it), and it accepts it
-   *     again only as v (every proposal at a ballot above b carries v: Paxos's P2c). It holds v
-   *     at a ballot of at least b, since it learned the slot chosen from a leader of such a
-   *     ballot or accepted it at one;
-   *   - so we, a data voter, hold v at a ballot ≥ b at every slot the witness forgot from our
-   *     fromSlot on, and phase 1 takes the value of the highest ballot: v, whatever the other
-   *     promises report (a value at a ballot ≥ b is v; one below ours loses).
+   *     again only as v (every proposal at a ballot above b carries v: Paxos's P2c). It may
+   *     hold v at a ballot below b: one that held v already when it learned the slot chosen
+   *     keeps it at its older ballot (handleAccept);
+   *   - so we, a data voter, hold v at every slot the witness forgot from our fromSlot on, and
+   *     phase 1 takes those slots as chosen with our values (maybeWinPhase1) — not by the
+   *     highest ballot reported: the witness was maybe the only acceptor of this quorum that
+   *     accepted v at b, and another may report a value accepted between our ballot and b.
    * The check below is that argument's conclusion, held to: a hole there means it was broken
    * (a data voter's disk replaced, say), and we treat the promise as one we cannot use.
    */
@@ -557,14 +562,18 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   /**
-   * With a quorum of promises (ours durable among them): for every slot from `fromSlot` to the
-   * highest any promise reported, propose again the value accepted at the highest ballot, or a
-   * no-op where none was — under our ballot. Then we lead.
+   * With a quorum of promises (ours durable among them): the slots from `fromSlot` on whose
+   * chosen value phase 1 knows (knownChosen) are chosen, and need no phase 2; for every later
+   * slot up to the highest any promise reported, propose again the value accepted at the
+   * highest ballot, or a no-op where none was — under our ballot. Then we lead.
    */
   private maybeWinPhase1(): void {
     if (this.state !== 'candidate' || this.durablePromised !== this.ballot) return;
     const promised = [this.id, ...this.promises.keys()];
     if (!this.hasQuorum(promised)) return;
+    const known = this.knownChosen();
+    let chosen = this.fromSlot - 1;
+    while (known.has(chosen + 1)) chosen++;
     const best = new Map<number, Entry>();
     const consider = (e: Entry): void => {
       if (e.index < this.fromSlot || isHole(e)) return;
@@ -573,24 +582,65 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     };
     for (const e of this.slots.acceptedFrom(this.fromSlot)) consider(e);
     for (const p of this.promises.values()) for (const e of p.accepted) consider(e);
-    let last = this.fromSlot - 1;
+    let last = chosen;
     for (const slot of best.keys()) last = Math.max(last, slot);
     const again: Entry[] = [];
     for (let s = this.fromSlot; s <= last; s++) {
-      const e = best.get(s);
+      const e = s <= chosen ? known.get(s) : best.get(s);
       again.push(e === undefined
         ? { index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA }
         : { index: logIndex(s), term: toTerm(this.ballot), kind: e.kind, data: e.data });
     }
-    this.becomeLeader(again, last);
+    this.becomeLeader(again, chosen, last);
   }
 
-  private becomeLeader(again: readonly Entry[], last: number): void {
+  /**
+   * The slots from `fromSlot` on whose chosen value phase 1 knows:
+   *   - those a promise reports at or below its acceptor's chosen watermark, where every slot
+   *     holds its chosen value;
+   *   - those a witness forgot: chosen, with the values we hold (usableWitnessPromise);
+   *   - those a quorum of us and the acceptors that promised reports accepted at one ballot:
+   *     that is what chosen means (Paxos Made Simple §2.2). Each report is durable — an
+   *     acceptor's slots are persisted before its Promise leaves, ours up to the stable index —
+   *     and a ballot's proposer proposes one value per slot. The common case after a leader
+   *     dies: the slots it had sent both survivors, whose chosen watermark had not reached them.
+   */
+  private knownChosen(): Map<number, Entry> {
+    const known = new Map<number, Entry>();
+    const acceptors = new Map<string, NodeId[]>();
+    const report = (from: NodeId, e: Entry): void => {
+      if (e.index < this.fromSlot || isHole(e)) return;
+      const key = `${e.index}@${e.term}`;
+      const ids = [...(acceptors.get(key) ?? []), from];
+      acceptors.set(key, ids);
+      if (this.hasQuorum(ids)) known.set(e.index, e);
+    };
+    for (const e of this.slots.acceptedFrom(this.fromSlot)) if (e.index <= this.slots.stableIndex()) report(this.id, e);
+    for (const p of this.promises.values()) {
+      for (const e of p.accepted) {
+        if (e.index <= p.chosen) known.set(e.index, e);
+        report(p.from, e);
+      }
+      for (let s = this.fromSlot; s < p.firstSlot; s++) {
+        const own = this.slots.at(s);
+        if (own !== null) known.set(s, own);
+      }
+    }
+    return known;
+  }
+
+  /**
+   * `again` holds a value for every slot from `fromSlot` to `last`: the chosen ones up to
+   * `chosen`, which we hold from now on without proposing them (one we hold with its chosen
+   * value already is left as it is: see handleAccept), and the ones we propose again after.
+   */
+  private becomeLeader(again: readonly Entry[], chosen: number, last: number): void {
     this.state = 'leader';
     this.leader = this.id;
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
-    this.slots.accept(again);
+    this.slots.accept(again.filter((e) => e.index > chosen || !this.slots.holdsValue(e)));
+    this.slots.chooseTo(chosen);
     this.phase1LastSlot = last;
     this.prefixBallot = this.ballot;
     this.acks.clear();
@@ -637,7 +687,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         //     holding s-1, and its Accepted names the slots it accepted, which handleAccepted
         //     counts toward a choice as for any acceptor — phase 2 as the paper has it;
         //   - nothing here lets it forget: its right prefix, and with it the chosen watermark
-        //     it learns (chosenFor) and the dataHold it may forget up to, stay where they were;
+        //     it learns (capped at that prefix) and the dataHold it may forget up to, stay
+        //     where they were;
         //     so usableWitnessPromise's argument is untouched, and a later phase 1 reads from
         //     its promise every slot it accepted, at its ballot, like any acceptor's;
         //   - the slots up to our chosen watermark need nothing from it: each is chosen, so a
@@ -650,7 +701,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       if (pr.next > this.slots.lastIndex()) return;
       const entries = this.slots.slice(pr.next, this.slots.lastIndex(), this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
       const lastSlot = pr.next + entries.length - 1;
-      this.send<AcceptMessage>({ type: 'accept', from: this.id, to: pr.id, ballot: toTerm(this.ballot), entries, chosen: logIndex(this.chosenFor(pr)) });
+      // Our whole chosen watermark, not chosenFor(pr): its entries up to there carry chosen
+      // values, which it need not accept again (handleAccept); it caps what it learns as
+      // chosen at its own right prefix.
+      this.send<AcceptMessage>({ type: 'accept', from: this.id, to: pr.id, ballot: toTerm(this.ballot), entries, chosen: this.slots.chosenIndex() });
       pr.inflight.push(lastSlot);
       pr.next = lastSlot + 1;
     }
@@ -883,12 +937,27 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       return;
     }
     // Accept(b, s, v) is accepted at b: a leader catching us up sends chosen slots it holds
-    // at an older ballot, and proposing a chosen value again at b is what Paxos allows.
-    this.slots.accept(m.entries.map((e) => (e.term === m.ballot ? e : { ...e, term: m.ballot })));
+    // at an older ballot, and proposing a chosen value again at b is what Paxos allows. But a
+    // slot at or below the leader's chosen watermark only needs to hold its chosen value, and
+    // one we hold with that value already stays as it is, at its older ballot: writing it
+    // again would cut storage there and rewrite every record after it (see Ready.entries),
+    // which a restarted acceptor (its chosen watermark is not durable) paid for its whole tail.
+    // Why the older ballot is safe: v was chosen at some ballot bc, so every phase-1 quorum
+    // holds an acceptor that accepted v at bc or above (or a witness that forgot the slot,
+    // whose promise makes it chosen: usableWitnessPromise), and every proposal above bc
+    // carries v (Paxos's P2c); phase 1 takes the value of the highest ballot it hears of — v,
+    // whichever ballot we report for it.
+    const fresh = m.entries.filter((e) => e.index > m.chosen || !this.slots.holdsValue(e));
+    this.slots.accept(fresh.map((e) => (e.term === m.ballot ? e : { ...e, term: m.ballot })));
     this.extendPrefix();
-    this.slots.chooseTo(Math.min(m.chosen, this.prefix));
     const first = m.entries[0];
     const last = m.entries[m.entries.length - 1];
+    // Its chosen slots now hold their chosen values: a right prefix that reaches them covers them.
+    if (first !== undefined && last !== undefined && this.prefix >= first.index - 1 && Math.min(m.chosen, last.index) > this.prefix) {
+      this.prefix = Math.min(m.chosen, last.index);
+      this.extendPrefix();
+    }
+    this.slots.chooseTo(Math.min(m.chosen, this.prefix));
     // Sent after this Ready's persist: every slot it names is durable then.
     this.send<AcceptedMessage>({
       type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, reject: false,

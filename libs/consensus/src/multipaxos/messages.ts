@@ -38,7 +38,9 @@ export interface PromiseMessage extends Envelope {
 /**
  * P2a: accept these values at `ballot`, slot by slot (`Entry.index` is the slot); slots are
  * independent — an acceptor takes them whatever it holds before them. `chosen` is the leader's
- * watermark as far as this acceptor is known to hold chosen values.
+ * chosen watermark: the entries up to it carry chosen values (an acceptor that holds one
+ * already, at an older ballot, keeps it), and the acceptor learns the watermark as far as its
+ * own right prefix reaches.
  */
 export interface AcceptMessage extends Envelope {
   readonly type: 'accept';

@@ -91,6 +91,12 @@ export class SlotLog {
     return this.at(i)?.term ?? null;
   }
 
+  /** Whether the slot holds `e`'s value (not a hole), whatever ballot it was accepted at. */
+  holdsValue(e: Entry): boolean {
+    const held = this.at(e.index);
+    return held !== null && !isHole(held) && held.kind === e.kind && sameBytes(held.data, e.data);
+  }
+
   /** Accepted slots (no holes) from `from` on, for a promise. */
   acceptedFrom(from: number): Entry[] {
     const out: Entry[] = [];

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { ballotOf } from './config';
-import { PaxosNet, voters } from './testkit';
+import { PaxosNet, bytes, diskOf, voters } from './testkit';
 
 const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
 const TWO_AND_WITNESS = [...voters('n1', 'n2'), witness('w3')];
@@ -288,5 +288,31 @@ describe('multipaxos witness', () => {
     expect(net.core('n1').status().commitIndex).toBe(compacted + 4);
     expect(net.appliedData('n1').slice(-4)).toEqual(['f', 'g', 'h', 'i']);
     expect(net.core('w3').status().firstIndex).toBe(1);
+  });
+
+  it('phase 1 takes the slots a witness forgot as chosen, with the candidate’s values, whatever ballot it holds them at', () => {
+    // Slot 1 was chosen as v at bc by n2, n3 and w4, and w4 forgot it. n1 holds v at the
+    // older b1 (it held v already when it learned the slot chosen, and kept it); w5 holds w,
+    // accepted at by between b1 and bc and never chosen. n2 and n3 are down: n1 campaigns with
+    // w4 and w5, whose quorum holds v at bc nowhere — the highest ballot reported is w's.
+    const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
+    const [b1, by, bc] = [ballotOf(1, 1), ballotOf(2, 2), ballotOf(3, 3)];
+    const slot = (ballot: number, value: string) => ({ index: logIndex(1), term: term(ballot), kind: 'command' as const, data: bytes(value) });
+    const net = new PaxosNet(members, { electionTimeoutTicks: ELECTION_TICKS }, {
+      n1: diskOf(bc, [slot(b1, 'v')]),
+      n2: diskOf(bc, [slot(bc, 'v')]),
+      n3: diskOf(bc, [slot(bc, 'v')]),
+      w4: { hardState: { promised: bc }, snapshot: { index: logIndex(1), term: term(bc), members }, entries: [] },
+      w5: diskOf(by, [slot(by, 'w')]),
+    });
+    net.crash('n2');
+    net.crash('n3');
+    for (let i = 0; i < 3 * ELECTION_TICKS && net.core('n1').status().role !== 'candidate'; i++) {
+      for (const id of ['w4', 'w5', 'n1']) net.tick(id);
+    }
+    net.stabilize();
+    net.tickAll(3);
+    expect(net.leaderOf()).toBe('n1');
+    expect(net.appliedData('n1')).toEqual(['v']);
   });
 });
