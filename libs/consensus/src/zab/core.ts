@@ -772,14 +772,15 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
-      if (m.attempt === known.attempt && this.leaderEpoch !== 0 && !known.ackedEpoch) this.sendLeaderInfo(m.from);
+      if (m.attempt === known.attempt && this.leaderEpoch !== 0 && !known.ackedEpoch) this.sendLeaderInfo(known);
       return;
     }
     // A (re)connecting learner starts over: a new handle, a new synchronization.
-    this.learners.set(m.from, {
+    const h: LearnerHandle = {
       id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
       syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks,
-    });
+    };
+    this.learners.set(m.from, h);
     if (this.leaderEpoch === 0) {
       this.maybeChooseEpoch();
       return;
@@ -792,7 +793,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    this.sendLeaderInfo(m.from);
+    this.sendLeaderInfo(h);
   }
 
   /** getEpochToPropose: with FOLLOWERINFO from a quorum, the new epoch is above all their acceptedEpochs. */
@@ -804,7 +805,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.leaderEpoch = max + 1;
     this.acceptedEpoch = this.leaderEpoch;
     // LEADERINFO leaves only after acceptedEpoch is durable (it goes in Ready.messages).
-    for (const h of this.learners.values()) this.sendLeaderInfo(h.id);
+    for (const h of this.learners.values()) this.sendLeaderInfo(h);
     this.maybeEstablishEpoch();
   }
 
@@ -812,8 +813,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.send<StaleEpochMessage>({ type: 'staleEpoch', from: this.id, to, epoch: toTerm(this.acceptedEpoch), currentEpoch: toTerm(this.currentEpoch) });
   }
 
-  private sendLeaderInfo(to: NodeId): void {
-    this.send<LeaderInfoMessage>({ type: 'leaderInfo', from: this.id, to, epoch: toTerm(this.leaderEpoch) });
+  private sendLeaderInfo(h: LearnerHandle): void {
+    this.send<LeaderInfoMessage>({ type: 'leaderInfo', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt });
   }
 
   private handleAckEpoch(m: AckEpochMessage): void {
@@ -1200,6 +1201,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleLeaderInfo(m: LeaderInfoMessage): void {
+    // The answer to a FOLLOWERINFO of a connection we gave up (kept by a node that was still
+    // LOOKING, see decide): not for us, nor is its epoch, chosen from the acceptedEpoch we had
+    // then. Taking it would send an ACKEPOCH the leader ignores (its handle is of the old
+    // attempt) and leave us in 'sync', no longer sending FOLLOWERINFO; ignored, we resend the
+    // current one on our heartbeat and the leader serves that.
+    if (m.attempt !== this.attempt) return;
     const p = this.phase;
     if (p.kind === 'following' && p.leader === m.from && m.epoch < this.acceptedEpoch) {
       // Our leader proposes an epoch below one we promised: we cannot follow it (Learner.registerWithLeader).

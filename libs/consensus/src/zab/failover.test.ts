@@ -9,6 +9,7 @@ import { nodeId, type NodeId } from '../contract';
 import { FINALIZE_TICKS, type ZabCore } from './core';
 import type { AckEpochMessage, FollowerInfoMessage, NotificationMessage, PeerState, Vote, ZabMessage } from './messages';
 import { ZabNet, diskOf, lone, voters } from './testkit';
+import { options } from '../common/testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
 const n1 = nodeId('n1');
@@ -17,6 +18,7 @@ const n3 = nodeId('n3');
 /** The history both survivors hold: three records of epoch 1. */
 const HISTORY = [1, 1, 1];
 const VOTE_N2: Vote = { leader: n2, epoch: 1, zxidEpoch: 1, zxidIndex: 3 } as Vote;
+const ELECTION_TIMEOUT_TICKS = options(n1, V3).electionTimeoutTicks;
 
 /** A survivor of epoch 1 on its own. */
 function survivor(id: NodeId): ReturnType<typeof lone> {
@@ -140,6 +142,48 @@ describe('zab failover: discovery', () => {
     expect([a, b]).toContain(leader);
   });
 
+  it('a LEADERINFO answering a FOLLOWERINFO of a connection the learner gave up is ignored; the learner resends its current one and is served within an election timeout', () => {
+    // Every message of this scenario is delivered unless said otherwise.
+    const a = survivor(n1);
+    const b = survivor(n2);
+    const to = (id: NodeId, ms: readonly ZabMessage[]): ZabMessage[] => ms.filter((m) => m.to === id);
+    a.core.tick();
+    b.core.tick();
+    a.drain();
+    b.drain();
+    // n2 hears n3 (alive a moment longer) look in round 2 with a worse vote: n2 moves to round 2.
+    b.core.step(notification(n3, n2, 2, 'looking', { leader: n3, epoch: 1, zxidEpoch: 1, zxidIndex: 2 } as Vote));
+    const bRound2 = to(n1, b.drain());
+    // n1, still in round 1, follows n2 after its finalize window: FOLLOWERINFO, attempt 1.
+    a.core.step(notification(n2, n1, 1, 'looking', VOTE_N2));
+    for (let t = 0; t < FINALIZE_TICKS; t++) a.core.tick();
+    const first = to(n2, a.drain()).filter((m): m is FollowerInfoMessage => m.type === 'followerInfo');
+    expect(first.map((m) => m.attempt)).toEqual([1]);
+    // n2, LOOKING, keeps it for the moment it leads.
+    b.core.step(first[0]!);
+    b.drain();
+    // n1 hears n2 look in round 2, rejoins the election, and n2, settled, leads at once and serves
+    // the kept FOLLOWERINFO of attempt 1: epoch chosen, LEADERINFO for attempt 1.
+    for (const m of bRound2) a.core.step(m);
+    for (const m of to(n2, a.drain())) b.core.step(m);
+    let toA = to(n1, b.drain());
+    expect(toA).toContainEqual(expect.objectContaining({ type: 'leaderInfo', attempt: 1 }));
+    // n1 follows n2 on a new connection; its FOLLOWERINFO of attempt 2 is lost.
+    for (let t = 0; t < FINALIZE_TICKS; t++) a.core.tick();
+    expect(to(n2, a.drain()).filter((m) => m.type === 'followerInfo').map((m) => (m as FollowerInfoMessage).attempt)).toEqual([2]);
+    let toB: ZabMessage[] = [];
+    for (let t = 1; t <= ELECTION_TIMEOUT_TICKS; t++) {
+      for (const m of toA) a.core.step(m);
+      for (const m of toB) b.core.step(m);
+      a.core.tick();
+      b.core.tick();
+      toB = to(n2, a.drain());
+      toA = to(n1, b.drain());
+      if (b.core.status().role === 'leader') break;
+    }
+    expect(b.core.status().role).toBe('leader');
+  });
+
   it('the leader sends DIFF and NEWLEADER in one turn (one ordered stream); it does not wait for the DIFF to be acknowledged', () => {
     const { core, drain } = n2InFinalizeWindow();
     core.step(notification(n1, n2, 1, 'following', VOTE_N2));
@@ -166,7 +210,7 @@ describe('zab failover: discovery', () => {
 
   it('a learner holds proposals and a NEWLEADER that overtook their DIFF, and takes them when it arrives', () => {
     const { core, drain } = n1FollowingN2();
-    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2 } as ZabMessage);
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt: 1 } as ZabMessage);
     expect(types(drain(), n2)).toEqual(['ackEpoch']);
     const record = { index: 4, term: 1, kind: 'command', data: new Uint8Array([4]) };
     core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 4 } as ZabMessage);
