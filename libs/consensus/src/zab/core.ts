@@ -114,8 +114,12 @@ type LearnerStage = 'discovery' | 'sync' | 'synced' | 'broadcast';
 type Phase =
   | { readonly kind: 'looking' }
   | { readonly kind: 'leading'; stage: LeaderStage; readonly since: number }
-  /** `since`: the tick the learner last entered discovery (its synchronization's deadline counts from it). */
-  | { readonly kind: 'following'; readonly leader: NodeId; stage: LearnerStage; since: number };
+  /**
+   * `since`: the tick the learner last entered discovery (its synchronization's deadline counts
+   * from it). `leaderRound`: the election round the leader decided in, as far as we know (see
+   * decide) — a LOOKING notification of the leader from a later round was sent after it gave up.
+   */
+  | { readonly kind: 'following'; readonly leader: NodeId; readonly leaderRound: number; stage: LearnerStage; since: number };
 
 /** The leader's view of one learner (LearnerHandler). */
 interface LearnerHandle {
@@ -607,9 +611,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind !== 'looking') {
       // The node we follow is LOOKING and votes for someone else, or looks in a round after the
-      // one we followed it in (it gave up leading us, and counts only votes of its new round):
+      // one it was elected in (it gave up leading us, and counts only votes of its new round):
       // it will not lead us from here. Look again, and take its notification as a LOOKING node.
-      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > this.round)) {
+      // Not our own round: joined out of election, ours is whichever follower's completed the
+      // agreement (ZOOKEEPER-1732), and a late LOOKING notification the leader sent before it
+      // was elected would make us leave a healthy leader.
+      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > p.leaderRound)) {
         this.startLooking();
         this.handleNotification(n);
         return;
@@ -714,6 +721,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private decide(leader: NodeId): void {
     const early = this.election?.followerInfos;
+    // The round the leader leads in: that of its LEADING notification (a node's round stands
+    // still while it leads), else ours, in which a quorum just agreed on it.
+    const heard = this.election?.outOfElection.get(leader);
+    const leaderRound = heard?.state === 'leading' ? heard.round : this.round;
     this.election = null;
     this.handedOverTo = null;
     this.silentTicks = 0;
@@ -723,7 +734,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       for (const m of early?.values() ?? EMPTY) this.handleFollowerInfo(m);
       return;
     }
-    this.phase = { kind: 'following', leader, stage: 'discovery', since: this.ticks };
+    this.phase = { kind: 'following', leader, leaderRound, stage: 'discovery', since: this.ticks };
     this.connect(leader);
   }
 

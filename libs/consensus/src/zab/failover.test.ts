@@ -117,6 +117,33 @@ describe('zab failover: Fast Leader Election', () => {
     const sent = drain().filter((m): m is NotificationMessage => m.type === 'notification' && m.to === n2);
     expect(sent.map((m) => [m.state, m.round, m.vote.leader])).toContainEqual(['looking', 2, n2]);
   });
+
+  it('a follower that joined out of election stays with its leader on a late LOOKING notification the leader sent before it was elected, and looks again on one of a later round', () => {
+    const { core, drain } = survivor(n1);
+    core.tick();
+    drain();
+    // n2 leads, elected in round 3; n3 follows it, holding round 1. n1 joins n2 out of election;
+    // n3's notification completes the agreement, so n1's own round becomes 1 (ZOOKEEPER-1732).
+    core.step(notification(n2, n1, 3, 'leading', VOTE_N2));
+    core.step(notification(n3, n1, 1, 'following', VOTE_N2));
+    const fi = drain().find((m): m is FollowerInfoMessage => m.type === 'followerInfo');
+    expect(fi).toBeDefined();
+    const attempt = fi!.attempt;
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt } as ZabMessage);
+    drain();
+    core.step({ type: 'sync', from: n2, to: n1, epoch: 2, attempt, syncId: 1, mode: 'diff', index: 3, indexEpoch: 1 } as ZabMessage);
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'upToDate', from: n2, to: n1, epoch: 2, commit: 3 } as ZabMessage);
+    drain();
+    expect(core.status()).toMatchObject({ role: 'follower', leader: n2 });
+    // A copy of the LOOKING notification n2 sent in round 3, before it was elected, arrives late.
+    core.step(notification(n2, n1, 3, 'looking', VOTE_N2));
+    expect(core.status()).toMatchObject({ role: 'follower', leader: n2 });
+    expect(types(drain(), n2)).not.toContain('followerInfo');
+    // n2 looks again, in round 4: it gave up leading, and n1 joins that round.
+    core.step(notification(n2, n1, 4, 'looking', VOTE_N2));
+    expect(core.status().role).toBe('candidate');
+  });
 });
 
 describe('zab failover: discovery', () => {
