@@ -1322,8 +1322,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private holdAheadOfSync(m: ProposalMessage | InformMessage | NewLeaderMessage): void {
     const p = this.phase;
     if (p.kind !== 'following' || p.stage !== 'sync' || m.syncId <= this.syncId) return;
-    if (m.type === 'newLeader') this.pendingNewLeader = m;
-    else if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
+    if (m.type !== 'newLeader') {
+      if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
+      return;
+    }
+    // The newest: the leader synchronizes us next from its latest SYNC, so a reordered older
+    // NEWLEADER must not replace a newer one held.
+    if (this.pendingNewLeader === null || m.syncId > this.pendingNewLeader.syncId) this.pendingNewLeader = m;
   }
 
   private claimCommittedPrefix(leader: NodeId): void {

@@ -250,4 +250,15 @@ describe('zab failover: discovery', () => {
     expect(rd.messages).toContainEqual(expect.objectContaining({ type: 'ack', to: n2, newLeader: true, index: 4 }));
     core.advance();
   });
+  it('a learner holding a NEWLEADER that overtook its SYNC keeps the newest: a reordered older one does not replace it', () => {
+    const { core, drain } = n1FollowingN2();
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt: 1 } as ZabMessage);
+    drain();
+    // The leader synchronized n1 twice (its first SYNC stream was abandoned): the second one's
+    // NEWLEADER arrives first, then the first one's, then the second SYNC.
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 2, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'sync', from: n2, to: n1, epoch: 2, attempt: 1, syncId: 2, mode: 'diff', index: 3, indexEpoch: 1 } as ZabMessage);
+    expect(drain()).toContainEqual(expect.objectContaining({ type: 'ack', to: n2, syncId: 2, newLeader: true, index: 3 }));
+  });
 });
