@@ -17,7 +17,7 @@ const samples: ZabMessage[] = [
   { type: 'notification', from, to, round: 12, state: 'looking', vote },
   { type: 'notification', from, to, round: 0, state: 'observing', vote },
   { type: 'followerInfo', from, to, epoch: e, acceptedEpoch: term(8), observer: true, incarnation: 2 ** 47, attempt: 3 },
-  { type: 'leaderInfo', from, to, epoch: e },
+  { type: 'leaderInfo', from, to, epoch: e, attempt: 4 },
   { type: 'ackEpoch', from, to, epoch: e, attempt: 1, fresh: true, currentEpoch: term(6), lastEpoch: term(6), lastIndex: logIndex(41) },
   { type: 'sync', from, to, epoch: e, attempt: 2, syncId: 4, mode: 'trunc', index: logIndex(40), indexEpoch: term(5) },
   {

@@ -10,7 +10,8 @@ import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PeerState, Vote, ZabMessage, ZabMessageType } from './messages';
 
-export const ZAB_CODEC_VERSION = 1;
+/** 2: LEADERINFO carries the attempt it answers. */
+export const ZAB_CODEC_VERSION = 2;
 
 const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   notification: 1,
@@ -77,6 +78,7 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
       break;
     case 'leaderInfo':
       w.uint(m.epoch, 'epoch');
+      w.uint(m.attempt, 'attempt');
       break;
     case 'staleEpoch':
       w.uint(m.epoch, 'epoch');
@@ -188,8 +190,10 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       const incarnation = r.uint('incarnation');
       return { type, ...h, epoch: e, acceptedEpoch, observer, incarnation, attempt: r.uint('attempt') };
     }
-    case 'leaderInfo':
-      return { type, ...h, epoch: epoch() };
+    case 'leaderInfo': {
+      const e = epoch();
+      return { type, ...h, epoch: e, attempt: r.uint('attempt') };
+    }
     case 'staleEpoch': {
       const e = epoch();
       return { type, ...h, epoch: e, currentEpoch: term(r.uint('currentEpoch')) };

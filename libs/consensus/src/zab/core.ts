@@ -114,8 +114,12 @@ type LearnerStage = 'discovery' | 'sync' | 'synced' | 'broadcast';
 type Phase =
   | { readonly kind: 'looking' }
   | { readonly kind: 'leading'; stage: LeaderStage; readonly since: number }
-  /** `since`: the tick the learner last entered discovery (its synchronization's deadline counts from it). */
-  | { readonly kind: 'following'; readonly leader: NodeId; stage: LearnerStage; since: number };
+  /**
+   * `since`: the tick the learner last entered discovery (its synchronization's deadline counts
+   * from it). `leaderRound`: the election round the leader decided in, as far as we know (see
+   * decide) — a LOOKING notification of the leader from a later round was sent after it gave up.
+   */
+  | { readonly kind: 'following'; readonly leader: NodeId; readonly leaderRound: number; stage: LearnerStage; since: number };
 
 /** The leader's view of one learner (LearnerHandler). */
 interface LearnerHandle {
@@ -607,9 +611,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind !== 'looking') {
       // The node we follow is LOOKING and votes for someone else, or looks in a round after the
-      // one we followed it in (it gave up leading us, and counts only votes of its new round):
+      // one it was elected in (it gave up leading us, and counts only votes of its new round):
       // it will not lead us from here. Look again, and take its notification as a LOOKING node.
-      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > this.round)) {
+      // Not our own round: joined out of election, ours is whichever follower's completed the
+      // agreement (ZOOKEEPER-1732), and a late LOOKING notification the leader sent before it
+      // was elected would make us leave a healthy leader.
+      if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > p.leaderRound)) {
         this.startLooking();
         this.handleNotification(n);
         return;
@@ -714,6 +721,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private decide(leader: NodeId): void {
     const early = this.election?.followerInfos;
+    // The round the leader leads in: that of its LEADING notification (a node's round stands
+    // still while it leads), else ours, in which a quorum just agreed on it.
+    const heard = this.election?.outOfElection.get(leader);
+    const leaderRound = heard?.state === 'leading' ? heard.round : this.round;
     this.election = null;
     this.handedOverTo = null;
     this.silentTicks = 0;
@@ -723,7 +734,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       for (const m of early?.values() ?? EMPTY) this.handleFollowerInfo(m);
       return;
     }
-    this.phase = { kind: 'following', leader, stage: 'discovery', since: this.ticks };
+    this.phase = { kind: 'following', leader, leaderRound, stage: 'discovery', since: this.ticks };
     this.connect(leader);
   }
 
@@ -772,14 +783,15 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
-      if (m.attempt === known.attempt && this.leaderEpoch !== 0 && !known.ackedEpoch) this.sendLeaderInfo(m.from);
+      if (m.attempt === known.attempt && this.leaderEpoch !== 0 && !known.ackedEpoch) this.sendLeaderInfo(known);
       return;
     }
     // A (re)connecting learner starts over: a new handle, a new synchronization.
-    this.learners.set(m.from, {
+    const h: LearnerHandle = {
       id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
       syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks,
-    });
+    };
+    this.learners.set(m.from, h);
     if (this.leaderEpoch === 0) {
       this.maybeChooseEpoch();
       return;
@@ -792,7 +804,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    this.sendLeaderInfo(m.from);
+    this.sendLeaderInfo(h);
   }
 
   /** getEpochToPropose: with FOLLOWERINFO from a quorum, the new epoch is above all their acceptedEpochs. */
@@ -804,7 +816,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.leaderEpoch = max + 1;
     this.acceptedEpoch = this.leaderEpoch;
     // LEADERINFO leaves only after acceptedEpoch is durable (it goes in Ready.messages).
-    for (const h of this.learners.values()) this.sendLeaderInfo(h.id);
+    for (const h of this.learners.values()) this.sendLeaderInfo(h);
     this.maybeEstablishEpoch();
   }
 
@@ -812,8 +824,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.send<StaleEpochMessage>({ type: 'staleEpoch', from: this.id, to, epoch: toTerm(this.acceptedEpoch), currentEpoch: toTerm(this.currentEpoch) });
   }
 
-  private sendLeaderInfo(to: NodeId): void {
-    this.send<LeaderInfoMessage>({ type: 'leaderInfo', from: this.id, to, epoch: toTerm(this.leaderEpoch) });
+  private sendLeaderInfo(h: LearnerHandle): void {
+    this.send<LeaderInfoMessage>({ type: 'leaderInfo', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt });
   }
 
   private handleAckEpoch(m: AckEpochMessage): void {
@@ -1200,6 +1212,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleLeaderInfo(m: LeaderInfoMessage): void {
+    // The answer to a FOLLOWERINFO of a connection we gave up (kept by a node that was still
+    // LOOKING, see decide): not for us, nor is its epoch, chosen from the acceptedEpoch we had
+    // then. Taking it would send an ACKEPOCH the leader ignores (its handle is of the old
+    // attempt) and leave us in 'sync', no longer sending FOLLOWERINFO; ignored, we resend the
+    // current one on our heartbeat and the leader serves that.
+    if (m.attempt !== this.attempt) return;
     const p = this.phase;
     if (p.kind === 'following' && p.leader === m.from && m.epoch < this.acceptedEpoch) {
       // Our leader proposes an epoch below one we promised: we cannot follow it (Learner.registerWithLeader).
@@ -1304,8 +1322,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private holdAheadOfSync(m: ProposalMessage | InformMessage | NewLeaderMessage): void {
     const p = this.phase;
     if (p.kind !== 'following' || p.stage !== 'sync' || m.syncId <= this.syncId) return;
-    if (m.type === 'newLeader') this.pendingNewLeader = m;
-    else if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
+    if (m.type !== 'newLeader') {
+      if (m.entries.length > 0 && this.earlyProposals.length < EARLY_PROPOSALS_MAX) this.earlyProposals.push(m);
+      return;
+    }
+    // The newest: the leader synchronizes us next from its latest SYNC, so a reordered older
+    // NEWLEADER must not replace a newer one held.
+    if (this.pendingNewLeader === null || m.syncId > this.pendingNewLeader.syncId) this.pendingNewLeader = m;
   }
 
   private claimCommittedPrefix(leader: NodeId): void {

@@ -9,6 +9,7 @@ import { nodeId, type NodeId } from '../contract';
 import { FINALIZE_TICKS, type ZabCore } from './core';
 import type { AckEpochMessage, FollowerInfoMessage, NotificationMessage, PeerState, Vote, ZabMessage } from './messages';
 import { ZabNet, diskOf, lone, voters } from './testkit';
+import { options } from '../common/testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
 const n1 = nodeId('n1');
@@ -17,6 +18,7 @@ const n3 = nodeId('n3');
 /** The history both survivors hold: three records of epoch 1. */
 const HISTORY = [1, 1, 1];
 const VOTE_N2: Vote = { leader: n2, epoch: 1, zxidEpoch: 1, zxidIndex: 3 } as Vote;
+const ELECTION_TIMEOUT_TICKS = options(n1, V3).electionTimeoutTicks;
 
 /** A survivor of epoch 1 on its own. */
 function survivor(id: NodeId): ReturnType<typeof lone> {
@@ -115,6 +117,33 @@ describe('zab failover: Fast Leader Election', () => {
     const sent = drain().filter((m): m is NotificationMessage => m.type === 'notification' && m.to === n2);
     expect(sent.map((m) => [m.state, m.round, m.vote.leader])).toContainEqual(['looking', 2, n2]);
   });
+
+  it('a follower that joined out of election stays with its leader on a late LOOKING notification the leader sent before it was elected, and looks again on one of a later round', () => {
+    const { core, drain } = survivor(n1);
+    core.tick();
+    drain();
+    // n2 leads, elected in round 3; n3 follows it, holding round 1. n1 joins n2 out of election;
+    // n3's notification completes the agreement, so n1's own round becomes 1 (ZOOKEEPER-1732).
+    core.step(notification(n2, n1, 3, 'leading', VOTE_N2));
+    core.step(notification(n3, n1, 1, 'following', VOTE_N2));
+    const fi = drain().find((m): m is FollowerInfoMessage => m.type === 'followerInfo');
+    expect(fi).toBeDefined();
+    const attempt = fi!.attempt;
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt } as ZabMessage);
+    drain();
+    core.step({ type: 'sync', from: n2, to: n1, epoch: 2, attempt, syncId: 1, mode: 'diff', index: 3, indexEpoch: 1 } as ZabMessage);
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'upToDate', from: n2, to: n1, epoch: 2, commit: 3 } as ZabMessage);
+    drain();
+    expect(core.status()).toMatchObject({ role: 'follower', leader: n2 });
+    // A copy of the LOOKING notification n2 sent in round 3, before it was elected, arrives late.
+    core.step(notification(n2, n1, 3, 'looking', VOTE_N2));
+    expect(core.status()).toMatchObject({ role: 'follower', leader: n2 });
+    expect(types(drain(), n2)).not.toContain('followerInfo');
+    // n2 looks again, in round 4: it gave up leading, and n1 joins that round.
+    core.step(notification(n2, n1, 4, 'looking', VOTE_N2));
+    expect(core.status().role).toBe('candidate');
+  });
 });
 
 describe('zab failover: discovery', () => {
@@ -138,6 +167,48 @@ describe('zab failover: discovery', () => {
     net.filter = () => true;
     const leader = net.settle();
     expect([a, b]).toContain(leader);
+  });
+
+  it('a LEADERINFO answering a FOLLOWERINFO of a connection the learner gave up is ignored; the learner resends its current one and is served within an election timeout', () => {
+    // Every message of this scenario is delivered unless said otherwise.
+    const a = survivor(n1);
+    const b = survivor(n2);
+    const to = (id: NodeId, ms: readonly ZabMessage[]): ZabMessage[] => ms.filter((m) => m.to === id);
+    a.core.tick();
+    b.core.tick();
+    a.drain();
+    b.drain();
+    // n2 hears n3 (alive a moment longer) look in round 2 with a worse vote: n2 moves to round 2.
+    b.core.step(notification(n3, n2, 2, 'looking', { leader: n3, epoch: 1, zxidEpoch: 1, zxidIndex: 2 } as Vote));
+    const bRound2 = to(n1, b.drain());
+    // n1, still in round 1, follows n2 after its finalize window: FOLLOWERINFO, attempt 1.
+    a.core.step(notification(n2, n1, 1, 'looking', VOTE_N2));
+    for (let t = 0; t < FINALIZE_TICKS; t++) a.core.tick();
+    const first = to(n2, a.drain()).filter((m): m is FollowerInfoMessage => m.type === 'followerInfo');
+    expect(first.map((m) => m.attempt)).toEqual([1]);
+    // n2, LOOKING, keeps it for the moment it leads.
+    b.core.step(first[0]!);
+    b.drain();
+    // n1 hears n2 look in round 2, rejoins the election, and n2, settled, leads at once and serves
+    // the kept FOLLOWERINFO of attempt 1: epoch chosen, LEADERINFO for attempt 1.
+    for (const m of bRound2) a.core.step(m);
+    for (const m of to(n2, a.drain())) b.core.step(m);
+    let toA = to(n1, b.drain());
+    expect(toA).toContainEqual(expect.objectContaining({ type: 'leaderInfo', attempt: 1 }));
+    // n1 follows n2 on a new connection; its FOLLOWERINFO of attempt 2 is lost.
+    for (let t = 0; t < FINALIZE_TICKS; t++) a.core.tick();
+    expect(to(n2, a.drain()).filter((m) => m.type === 'followerInfo').map((m) => (m as FollowerInfoMessage).attempt)).toEqual([2]);
+    let toB: ZabMessage[] = [];
+    for (let t = 1; t <= ELECTION_TIMEOUT_TICKS; t++) {
+      for (const m of toA) a.core.step(m);
+      for (const m of toB) b.core.step(m);
+      a.core.tick();
+      b.core.tick();
+      toB = to(n2, a.drain());
+      toA = to(n1, b.drain());
+      if (b.core.status().role === 'leader') break;
+    }
+    expect(b.core.status().role).toBe('leader');
   });
 
   it('the leader sends DIFF and NEWLEADER in one turn (one ordered stream); it does not wait for the DIFF to be acknowledged', () => {
@@ -166,7 +237,7 @@ describe('zab failover: discovery', () => {
 
   it('a learner holds proposals and a NEWLEADER that overtook their DIFF, and takes them when it arrives', () => {
     const { core, drain } = n1FollowingN2();
-    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2 } as ZabMessage);
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt: 1 } as ZabMessage);
     expect(types(drain(), n2)).toEqual(['ackEpoch']);
     const record = { index: 4, term: 1, kind: 'command', data: new Uint8Array([4]) };
     core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 4 } as ZabMessage);
@@ -178,5 +249,16 @@ describe('zab failover: discovery', () => {
     expect(rd.entries.map((e) => e.index)).toEqual([4]);
     expect(rd.messages).toContainEqual(expect.objectContaining({ type: 'ack', to: n2, newLeader: true, index: 4 }));
     core.advance();
+  });
+  it('a learner holding a NEWLEADER that overtook its SYNC keeps the newest: a reordered older one does not replace it', () => {
+    const { core, drain } = n1FollowingN2();
+    core.step({ type: 'leaderInfo', from: n2, to: n1, epoch: 2, attempt: 1 } as ZabMessage);
+    drain();
+    // The leader synchronized n1 twice (its first SYNC stream was abandoned): the second one's
+    // NEWLEADER arrives first, then the first one's, then the second SYNC.
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 2, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'newLeader', from: n2, to: n1, epoch: 2, syncId: 1, lastIndex: 3 } as ZabMessage);
+    core.step({ type: 'sync', from: n2, to: n1, epoch: 2, attempt: 1, syncId: 2, mode: 'diff', index: 3, indexEpoch: 1 } as ZabMessage);
+    expect(drain()).toContainEqual(expect.objectContaining({ type: 'ack', to: n2, syncId: 2, newLeader: true, index: 3 }));
   });
 });

@@ -13,6 +13,13 @@ function joinLeader(c: ZabCore, self: string, leader: string, other: string, epo
   c.step({ type: 'notification', from: other, to: self, round: 7, state: 'following', vote } as never);
 }
 
+/** The attempt of the last FOLLOWERINFO among `ms`: a LEADERINFO answers only that one. */
+function attemptOf(ms: readonly ZabMessage[]): number {
+  const fi = ms.filter((m) => m.type === 'followerInfo').at(-1);
+  expect(fi).toBeDefined();
+  return fi!.attempt;
+}
+
 describe('zab: discovery', () => {
   it('a learner never ACKs (countably) a LEADERINFO equal to its acceptedEpoch (paper: e > f.p; ZK: ACKEPOCH with -1)', () => {
     // n1 accepted epoch 1 from another prospective leader (acceptedEpoch 1, currentEpoch 0).
@@ -22,7 +29,7 @@ describe('zab: discovery', () => {
     joinLeader(core, 'n1', 'n3', 'n2', 0, 0);
     const fi = drain().filter((m) => m.type === 'followerInfo');
     expect(fi.length).toBe(1);
-    core.step({ type: 'leaderInfo', from: 'n3', to: 'n1', epoch: 1 } as never);
+    core.step({ type: 'leaderInfo', from: 'n3', to: 'n1', epoch: 1, attempt: attemptOf(fi) } as never);
     const acks = drain().filter((m) => m.type === 'ackEpoch') as Extract<ZabMessage, { type: 'ackEpoch' }>[];
     // A plain ACKEPOCH lets n3 count n1 toward epoch 1's discovery quorum although n1 already
     // promised epoch 1 to another leader: two leaders can then establish the same epoch.
@@ -37,18 +44,17 @@ describe('zab: discovery', () => {
     core.tick();
     drain();
     joinLeader(core, 'n1', 'n2', 'n3', 3, 3);
-    drain();
-    core.step({ type: 'leaderInfo', from: 'n2', to: 'n1', epoch: 4 } as never);
+    const attempt = attemptOf(drain());
+    core.step({ type: 'leaderInfo', from: 'n2', to: 'n1', epoch: 4, attempt } as never);
     drain();
     // n1 falls back to its committed prefix (sets claimCommittedOnly) and resyncs.
-    core.step({ type: 'sync', from: 'n2', to: 'n1', epoch: 4, syncId: 1, mode: 'trunc', index: 2, indexEpoch: 1 } as never);
-    drain();
+    core.step({ type: 'sync', from: 'n2', to: 'n1', epoch: 4, attempt, syncId: 1, mode: 'trunc', index: 2, indexEpoch: 1 } as never);
+    expect(attemptOf(drain())).toBe(attempt + 1);
     // n2 dies; n1 looks again and follows n3, a prospective leader still in discovery.
     core.reportUnreachable('n2' as never);
     drain();
     joinLeader(core, 'n1', 'n3', 'n2', 2, 1);
-    drain();
-    core.step({ type: 'leaderInfo', from: 'n3', to: 'n1', epoch: 5 } as never);
+    core.step({ type: 'leaderInfo', from: 'n3', to: 'n1', epoch: 5, attempt: attemptOf(drain()) } as never);
     const ack = drain().find((m) => m.type === 'ackEpoch') as Extract<ZabMessage, { type: 'ackEpoch' }> | undefined;
     expect(ack).toBeDefined();
     // n3 compares this summary with its own to decide whether to abdicate: it must be n1's real last zxid.

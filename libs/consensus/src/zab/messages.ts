@@ -51,10 +51,15 @@ export interface FollowerInfoMessage extends Envelope {
   readonly attempt: number;
 }
 
-/** Prospective leader → learner: the new epoch, above every acceptedEpoch of a quorum. */
+/**
+ * Prospective leader → learner: the new epoch, above every acceptedEpoch of a quorum.
+ * `attempt` is the FOLLOWERINFO attempt this answers: in ZooKeeper LEADERINFO comes back on the
+ * connection that carried the FOLLOWERINFO, so it never answers a connection the learner closed.
+ */
 export interface LeaderInfoMessage extends Envelope {
   readonly type: 'leaderInfo';
   readonly epoch: Term;
+  readonly attempt: number;
 }
 
 /**
