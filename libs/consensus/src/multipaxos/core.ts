@@ -64,7 +64,7 @@ import type {
   ReadIndexResponseMessage,
   SnapshotMessage,
 } from './messages';
-import { SlotLog, isHole } from './slots';
+import { SlotLog, isHole, sameBytes } from './slots';
 
 /** Most committed records handed to the state machine in one Ready. */
 export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
@@ -624,23 +624,32 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private knownChosen(): Map<number, Entry> {
     const known = new Map<number, Entry>();
+    // Two sources naming different chosen values for one slot: an invariant already broke
+    // (a replaced disk, a bug); leading on either value could lose the other — stop instead.
+    const learn = (e: Entry): void => {
+      const held = known.get(e.index);
+      if (held !== undefined && (held.kind !== e.kind || !sameBytes(held.data, e.data))) {
+        throw new Error(`multipaxos invariant: phase 1 of ballot ${this.ballot} knows two different chosen values for slot ${e.index}`);
+      }
+      known.set(e.index, e);
+    };
     const acceptors = new Map<string, NodeId[]>();
     const report = (from: NodeId, e: Entry): void => {
       if (e.index < this.fromSlot || isHole(e)) return;
       const key = `${e.index}@${e.term}`;
       const ids = [...(acceptors.get(key) ?? []), from];
       acceptors.set(key, ids);
-      if (this.hasQuorum(ids)) known.set(e.index, e);
+      if (this.hasQuorum(ids)) learn(e);
     };
     for (const e of this.slots.acceptedFrom(this.fromSlot)) if (e.index <= this.slots.stableIndex()) report(this.id, e);
     for (const p of this.promises.values()) {
       for (const e of p.accepted) {
-        if (e.index <= p.chosen) known.set(e.index, e);
+        if (e.index <= p.chosen) learn(e);
         report(p.from, e);
       }
       for (let s = this.fromSlot; s < p.firstSlot; s++) {
         const own = this.slots.at(s);
-        if (own !== null) known.set(s, own);
+        if (own !== null) learn(own);
       }
     }
     return known;
