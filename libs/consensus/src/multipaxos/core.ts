@@ -471,10 +471,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.electionElapsed = 0;
     this.ballot = ballotOf(roundOf(Math.max(this.promised, this.maxSeenBallot)) + 1, this.rank);
     this.maxSeenBallot = this.ballot;
-    // Our own promise comes last: once a quorum of the others promised (ownPromiseDue). A node
-    // cut off from a working leader then campaigns without raising its promise above that
-    // leader's ballot, and follows it again when the partition heals, instead of refusing its
-    // Accepts with a higher promise and deposing it (Raft's PreVote serves the same end).
+    // Our own promise, persisted before it counts (maybeWinPhase1 waits for it to be durable).
+    this.promised = this.ballot;
     this.prefixBallot = 0;
     this.prefix = this.slots.chosenIndex();
     this.fromSlot = this.slots.chosenIndex() + 1;
@@ -490,18 +488,15 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
     const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
-    // A candidate refuses a Prepare below its own ballot as if it had promised it (refusing is
-    // always safe), so duelling proposers settle as before its own promise came last.
-    const refusedBelow = this.state === 'candidate' ? Math.max(this.promised, this.ballot) : this.promised;
     // A candidate that does not know slots we have compacted away could not learn their values
     // from us: it must not lead, and its campaign must not hold back ours (no promise, no reset).
     // A witness's forgotten slots are held by every data voter, the candidate among them: it
     // promises, and the candidate checks that it holds them (usableWitnessPromise).
     const candidateBehind = m.fromSlot < this.slots.firstIndex() && !this.isWitness;
-    if (m.ballot < refusedBelow || (m.ballot > this.promised && leaderAlive) || !this.isVoter || candidateBehind) {
-      // Below our promise (or our own ballot); or a leader we hear from is alive (Paxos Made
-      // Live's master lease, which keeps a returning partitioned node from deposing it).
-      this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(refusedBelow), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
+    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || candidateBehind) {
+      // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
+      // which keeps a returning partitioned node from deposing it).
+      this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
       return;
     }
     if (m.ballot > this.promised) {
@@ -536,19 +531,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       return;
     }
     this.promises.set(m.from, m);
-    this.ownPromiseDue();
     this.maybeWinPhase1();
-  }
-
-  /**
-   * With a quorum counting us, the others promised our ballot: we promise it too, persisted
-   * before it counts (maybeWinPhase1 waits for it to be durable). Nothing above it was promised
-   * meanwhile: a higher Prepare or Accept would have made us a follower.
-   */
-  private ownPromiseDue(): void {
-    if (this.state !== 'candidate' || this.promised >= this.ballot) return;
-    if (!this.hasQuorum([this.id, ...this.promises.keys()])) return;
-    this.promised = this.ballot;
   }
 
   /**
@@ -935,12 +918,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (m.ballot > this.promised) {
       if (this.state !== 'follower') this.becomeFollower(m.from);
       this.promised = m.ballot;
-    } else if (this.state === 'leader' || (this.state === 'candidate' && m.ballot === this.ballot)) {
+    } else if (this.state !== 'follower') {
       return false; // our own ballot: only we lead it
-    } else if (this.state === 'candidate') {
-      // The leader we promised is alive: a candidate that had not yet promised itself (it
-      // heard from no quorum) follows it again.
-      this.becomeFollower(m.from);
     }
     if (this.leader !== m.from) {
       this.failForwardedReads();
@@ -1172,9 +1151,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private check(): void {
     this.slots.check();
-    // A leader leads its promised ballot; a candidate promises its own ballot last (ownPromiseDue), never one above it.
-    if (this.state === 'leader' && this.ballot !== this.promised) throw new Error(`multipaxos invariant: leader with ballot ${this.ballot} but promised ${this.promised}`);
-    if (this.state === 'candidate' && this.promised > this.ballot) throw new Error(`multipaxos invariant: candidate with ballot ${this.ballot} but promised ${this.promised}`);
+    if (this.state !== 'follower' && this.ballot !== this.promised) throw new Error(`multipaxos invariant: ${this.state} with ballot ${this.ballot} but promised ${this.promised}`);
     if (this.durablePromised > this.promised) throw new Error('multipaxos invariant: the durable promise is above the promise');
   }
 }
