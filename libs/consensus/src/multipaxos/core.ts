@@ -951,11 +951,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // one we hold with that value already stays as it is, at its older ballot: writing it
     // again would cut storage there and rewrite every record after it (see Ready.entries),
     // which a restarted acceptor (its chosen watermark is not durable) paid for its whole tail.
-    // Why the older ballot is safe: v was chosen at some ballot bc, so every phase-1 quorum
-    // holds an acceptor that accepted v at bc or above (or a witness that forgot the slot,
-    // whose promise makes it chosen: usableWitnessPromise), and every proposal above bc
-    // carries v (Paxos's P2c); phase 1 takes the value of the highest ballot it hears of — v,
-    // whichever ballot we report for it.
+    // Why the older ballot is safe: v was chosen at some lowest ballot bc by a quorum that
+    // really wrote (s, bc, v) (keeping happens only for slots already chosen), and none of
+    // them goes below bc afterwards; so every phase-1 quorum holds an acceptor reporting v at
+    // bc or above — or a witness that forgot the slot (its promise makes it chosen with the
+    // candidate's own value: usableWitnessPromise, knownChosen), or a data voter that
+    // compacted it and refuses a candidate behind it. Every proposal above bc carries v
+    // (Paxos's P2c), so a different value appears only below bc, and the highest ballot phase 1
+    // hears of carries v — except where a witness forgot the slot, which knownChosen settles.
     const fresh = m.entries.filter((e) => e.index > m.chosen || !this.slots.holdsValue(e));
     this.slots.accept(fresh.map((e) => (e.term === m.ballot ? e : { ...e, term: m.ballot })));
     this.extendPrefix();
