@@ -17,7 +17,7 @@ const TAIL_SLOTS = 300;
 const ELECTION_TIMEOUT_TICKS = 10;
 
 /** n1 leads and chooses TAIL_SLOTS slots, which every node learns; then n1 dies and n2 restarts (its chosen watermark is not durable). */
-function longChosenTail(): { net: PaxosNet; values: string[] } {
+function chosenTailOnN1(): { net: PaxosNet; values: string[] } {
   const net = new PaxosNet(voters(...N3), { electionTimeoutTicks: ELECTION_TIMEOUT_TICKS });
   net.isolate('n2');
   net.isolate('n3');
@@ -30,6 +30,11 @@ function longChosenTail(): { net: PaxosNet; values: string[] } {
   net.stabilize();
   net.tickAll(2);
   for (const id of N3) expect(net.core(id).status().commitIndex).toBe(TAIL_SLOTS);
+  return { net, values };
+}
+
+function longChosenTail(): { net: PaxosNet; values: string[] } {
+  const { net, values } = chosenTailOnN1();
   net.crash('n1');
   net.crash('n2');
   net.restart('n2');
@@ -123,16 +128,7 @@ describe('multipaxos: a change of leader writes again only the slots not known c
 
 describe('multipaxos: a restarted acceptor starts from what its state machine applied', () => {
   it('takes the applied slots as chosen at boot, so a new leader sends it only the slots after them', () => {
-    const net = new PaxosNet(voters(...N3), { electionTimeoutTicks: ELECTION_TIMEOUT_TICKS });
-    net.isolate('n2');
-    net.isolate('n3');
-    for (let i = 0; i < 40 && net.core('n1').status().role !== 'leader'; i++) net.tick('n1');
-    net.heal();
-    net.stabilize();
-    expect(net.settle()).toBe('n1');
-    for (let i = 0; i < TAIL_SLOTS; i++) net.propose('n1', `v${i}`);
-    net.stabilize();
-    net.tickAll(2);
+    const { net } = chosenTailOnN1();
     net.crash('n1');
     net.crash('n2');
     // n2 applied all but the last 10 slots before it went down.
