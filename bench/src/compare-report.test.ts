@@ -210,7 +210,7 @@ describe('compare report: cost per committed entry, from the nodes\' counters', 
   it('ranks the protocols by messages, bytes and syncs per committed entry', () => {
     const r = withCosts({ raft: cost(2_000, 500), zab: cost(1_000, 400), multipaxos: cost(3_000, 900) });
     // zab: 1,000 appends + 1,000 acks over 1,000 entries = 2.0; raft 4.0; multipaxos 6.0.
-    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('zab costs the fewest messages per committed entry of insert on 3v at C=64: 2.0 (raft 4.0, multipaxos 6.0)');
+    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('zab costs the fewest messages per committed entry of insert on 3v at C=64: 2.00 (raft 4.00, multipaxos 6.00)');
     // zab: 3 nodes × 400 syncs / 1,000 entries.
     expect(costReading(r, '3v', 'insert', 64, 'syncs')).toBe('zab costs the fewest storage syncs per committed entry of insert on 3v at C=64: 1.20 (raft 1.50, multipaxos 2.70)');
     expect(costReading(r, '3v', 'insert', 64, 'bytes')).toMatch(/^zab costs the fewest bytes on the wire per committed entry of insert on 3v at C=64: 340 \(raft 680, multipaxos 1,020\)$/);
@@ -218,7 +218,7 @@ describe('compare report: cost per committed entry, from the nodes\' counters', 
 
   it('never ranks a failed cell, and draws the cost charts only where counters exist', () => {
     const r = withCosts({ raft: cost(2_000, 500), zab: cost(1_000, 400) }, ['zab']);
-    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('raft costs the fewest messages per committed entry of insert on 3v at C=64: 4.0');
+    expect(costReading(r, '3v', 'insert', 64, 'messages')).toBe('raft costs the fewest messages per committed entry of insert on 3v at C=64: 4.00');
     const section = buildFigures(r).find((s) => s.title.startsWith('Cost per committed entry'));
     expect(section?.figures.map((f) => f.id)).toEqual(['cost-messages-3v', 'cost-bytes-3v', 'cost-syncs-3v']);
     // Results recorded before the counters existed have no cost section at all.

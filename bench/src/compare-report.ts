@@ -163,7 +163,7 @@ function costValue(cell: LoadCell | undefined, pick: (c: PerEntry) => number): C
 }
 
 const COSTS: ReadonlyArray<{ key: keyof PerEntry; title: string; unit: string; what: string; digits: number }> = [
-  { key: 'messages', title: 'messages per committed entry', unit: 'messages', what: 'the fewest messages', digits: 1 },
+  { key: 'messages', title: 'messages per committed entry', unit: 'messages', what: 'the fewest messages', digits: 2 },
   { key: 'bytes', title: 'bytes on the wire per committed entry', unit: 'bytes', what: 'the fewest bytes on the wire', digits: 0 },
   { key: 'syncs', title: 'storage syncs per committed entry', unit: 'syncs', what: 'the fewest storage syncs', digits: 2 },
 ];
