@@ -324,8 +324,6 @@ export class Replica {
       hardState: loaded.hardState,
       snapshot: loaded.snapshot,
       entries: loaded.entries,
-      // The database's own applied index: durable with the rows it covers.
-      ...(sql ? { appliedIndex: logIndex(appliedIndex) } : {}),
     });
     return new Replica(settings, deps, options, core, log, snapshots, sql, incarnations, appliedIndex, loaded.snapshot);
   }

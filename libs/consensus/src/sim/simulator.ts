@@ -305,11 +305,7 @@ class Simulation<M extends BaseMessage> {
   }
 
   private start(node: SimNode<M>): void {
-    // What its state machine had applied before it went down, as a database would remember it
-    // (the driver passes its applied index: PersistedState.appliedIndex). A witness has none.
-    const appliedBefore = node.witness || node.incarnation === 0 ? null : node.sm.length - 1;
-    const loaded = node.disk.load();
-    const persisted = appliedBefore === null ? loaded : { ...loaded, appliedIndex: appliedBefore as LogIndex };
+    const persisted = node.disk.load();
     node.incarnation += 1;
     node.role = 'follower';
     node.term = 0;
