@@ -134,3 +134,17 @@ describe('the simulator catches a storage whose rewrite is not atomic', () => {
   });
 });
 
+
+/**
+ * A driver that replaces its state machine by a snapshot and crashes before it cuts its log
+ * holds a state machine ahead of log records it never applied. Multi-Paxos takes what the
+ * state machine applied as chosen at boot (its chosen watermark is not durable): without the
+ * driver's install marker (libs/replica install-marker.ts) it would take those records too.
+ */
+describe('the simulator catches a driver that does not mark its snapshot installs', () => {
+  const multipaxos = protocols.find((p) => p.name === 'multipaxos');
+  it.skipIf(multipaxos === undefined)('multipaxos takes records it never applied as chosen', () => {
+    const unmarked = { marksInstall: false, faults: { ...DEFAULT_FAULTS, powerCutDuringInstall: 1 } } as const;
+    expect(firstFailure(multipaxos!, true, MUTANT_SEEDS_MAX, unmarked)?.message).toMatch(/committed at boot|state machine safety/);
+  });
+});

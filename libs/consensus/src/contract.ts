@@ -71,6 +71,13 @@ export interface PersistedState {
   readonly snapshot: SnapshotMeta | null;
   /** Records after the snapshot (or from index 1), contiguous, in index order. */
   readonly entries: readonly Entry[];
+  /**
+   * How far the driver's state machine has durably applied (absent: not known, as on a
+   * witness). Only committed records are applied, so a protocol that keeps its commit point
+   * in memory only (Multi-Paxos's chosen watermark) may take every record up to here as
+   * committed at boot instead of learning it again from the leader.
+   */
+  readonly appliedIndex?: LogIndex;
 }
 
 /** Every protocol message has these fields; the rest is the protocol's own, keyed by `type`. */

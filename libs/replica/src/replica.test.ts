@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type ProtocolModule } from '@quorumlite/consensus';
+import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type PersistedState, type ProtocolModule } from '@quorumlite/consensus';
 import { SqlStateMachine } from '@quorumlite/sql';
 import { MemoryNetwork, type PeerHandlers, type PeerTransport } from '@quorumlite/transport';
 import { INCARNATION_FILE } from './incarnation';
+import { INSTALL_MARKER_FILE } from './install-marker';
 import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
 import { Replica, type ReplicaSettings } from './replica';
 
@@ -30,6 +31,8 @@ interface Harness {
   dirs: string[];
   /** Nodes whose status a rejoining node cannot read (as if they did not answer). */
   statusSilent: Set<string>;
+  /** How each node was opened, to open it again on its data directory (reopen). */
+  opened: Map<string, { settings: ReplicaSettings; deps: Parameters<typeof Replica.open>[1] }>;
 }
 
 let harness: Harness | null = null;
@@ -48,7 +51,7 @@ const noForwarding: WriteForwarder = {
 /** `rejoining`: a node started with --rejoin, reading its peers' status from the other replicas. */
 async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Harness> {
   const network = new MemoryNetwork();
-  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [], statusSilent: new Set() };
+  const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [], statusSilent: new Set(), opened: new Map() };
   for (const id of IDS) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
     h.dirs.push(dataDir);
@@ -95,7 +98,7 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
       sent.push(protocol.decodeMessage(bytes).type);
       send(to, bytes);
     };
-    const replica = await Replica.open(settings, {
+    const deps: Parameters<typeof Replica.open>[1] = {
       protocol,
       transport,
       forwarder: noForwarding,
@@ -111,11 +114,32 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
           return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex });
         },
       },
-    });
-    h.replicas.set(id, replica);
+    };
+    h.opened.set(id, { settings, deps });
+    h.replicas.set(id, await Replica.open(settings, deps));
   }
   for (const r of h.replicas.values()) r.start();
   return h;
+}
+
+/** Stops `id` and opens it again on its data directory (not started), with `protocol` as its protocol. */
+async function reopen(h: Harness, id: string, protocol: ProtocolModule): Promise<Replica> {
+  await h.replicas.get(id)!.stop();
+  const { settings, deps } = h.opened.get(id)!;
+  const replica = await Replica.open(settings, { ...deps, protocol });
+  h.replicas.set(id, replica);
+  return replica;
+}
+
+/** `protocol`, recording what each core it creates was given at boot. */
+function recordingBoot(protocol: ProtocolModule, seen: PersistedState[]): ProtocolModule {
+  return {
+    ...protocol,
+    create: (options, persisted) => {
+      seen.push(persisted);
+      return protocol.create(options, persisted);
+    },
+  };
 }
 
 async function waitFor<T>(what: string, probe: () => T | null | undefined, timeoutMs = 10_000): Promise<T> {
@@ -313,4 +337,63 @@ describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
     await waitFor('the follower installed the good snapshot and caught up', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null), 20_000);
     expect((await follower.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[61n]]);
   }, 60_000);
+});
+
+describe('a snapshot install cut short between the database and the log', () => {
+  it('leaves a marker, and the next boot does not take the old log below the snapshot as what the database applied', async () => {
+    const paxos = PROTOCOLS.multipaxos as ProtocolModule;
+    harness = await startThree(paxos, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 2_048 });
+    const h = harness;
+    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const leader = h.replicas.get(leaderId)!;
+    await leader.execute(write('CREATE TABLE t (x)'));
+    const followerId = IDS.find((id) => id !== leaderId)!;
+    const follower = h.replicas.get(followerId)!;
+    await waitFor('the follower has the table', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null));
+    const followerDir = h.opened.get(followerId)!.settings.dataDir;
+
+    // The follower's power fails after the database took the snapshot, before the log is cut.
+    const log = (follower as unknown as { log: { compact: () => Promise<void>; resetToSnapshot: () => Promise<void> } }).log;
+    const cut = () => Promise.reject(new Error('power cut before the log was cut after the snapshot'));
+    log.compact = cut;
+    log.resetToSnapshot = cut;
+    h.network.isolate(nodeId(followerId));
+    for (let i = 0; i < 60; i++) await leader.execute(write(`INSERT INTO t VALUES (${i})`));
+    await waitFor('a leader snapshot past the follower', () => (leader.status().snapshotIndex > follower.status().appliedIndex ? true : null));
+    h.network.heal();
+    await waitFor('the follower stopped inside the install', () => (h.errors.some((e) => e.node === followerId && /power cut/.test(e.error)) ? true : null), 20_000);
+    const marker = JSON.parse(fs.readFileSync(path.join(followerDir, INSTALL_MARKER_FILE), 'utf8')) as { index: number };
+    const db = SqlStateMachine.open(path.join(followerDir, 'db.sqlite'));
+    const dbApplied = db.appliedIndex();
+    db.close();
+    expect(dbApplied).toBe(marker.index);
+
+    const seen: PersistedState[] = [];
+    await reopen(h, followerId, recordingBoot(paxos, seen));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.snapshot?.index ?? 0).toBeLessThan(marker.index);
+    expect(seen[0]!.appliedIndex).toBeUndefined();
+    expect(fs.existsSync(path.join(followerDir, INSTALL_MARKER_FILE))).toBe(true);
+
+    // A node whose log vouches for its database is given its applied index; a marker its log's
+    // compaction point has passed is removed.
+    const other = IDS.find((id) => id !== leaderId && id !== followerId)!;
+    const otherDir = h.opened.get(other)!.settings.dataDir;
+    await waitFor('the other follower took a snapshot', () => (h.replicas.get(other)!.status().snapshotIndex > 0 ? true : null), 20_000);
+    const otherSnapshot = h.replicas.get(other)!.status().snapshotIndex;
+    fs.writeFileSync(path.join(otherDir, INSTALL_MARKER_FILE), JSON.stringify({ index: otherSnapshot }));
+    const applied = h.replicas.get(other)!.status().appliedIndex;
+    await reopen(h, other, recordingBoot(paxos, seen));
+    expect(seen[1]!.appliedIndex).toBeGreaterThanOrEqual(applied);
+    expect(fs.existsSync(path.join(otherDir, INSTALL_MARKER_FILE))).toBe(false);
+  }, 60_000);
+
+  it('refuses a damaged marker with its file named', async () => {
+    harness = await startThree(PROTOCOLS.multipaxos as ProtocolModule);
+    const h = harness;
+    fs.writeFileSync(path.join(h.opened.get('n1')!.settings.dataDir, INSTALL_MARKER_FILE), '{"index": "x"}');
+    await expect(reopen(h, 'n1', PROTOCOLS.multipaxos as ProtocolModule)).rejects.toThrow(/INSTALLING_SNAPSHOT is not a valid snapshot-install marker/);
+    h.replicas.delete('n1');
+  });
 });

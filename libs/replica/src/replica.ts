@@ -43,6 +43,7 @@ import type { PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
+import { clearInstall, committedByDatabase, markInstall, readInstall } from './install-marker';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
@@ -296,6 +297,7 @@ export class Replica {
       // crash, or was replaced): start again from the snapshot the compaction kept.
       appliedIndex = await restoreLatest(sql, snapshots, loaded.snapshot, deps.logger);
     }
+    const committedApplied = sql ? await committedAtBoot(settings.dataDir, appliedIndex, loaded.snapshot?.index ?? 0, deps.logger) : null;
     if (settings.rejoin === true && self.role === 'witness') {
       throw new ReplicaError('invalid', `--rejoin: node ${settings.nodeId} is a witness; a witness cannot rejoin yet`);
     }
@@ -324,6 +326,9 @@ export class Replica {
       hardState: loaded.hardState,
       snapshot: loaded.snapshot,
       entries: loaded.entries,
+      // The database's own applied index (durable with the rows it covers), when the log
+      // vouches for the records below it (install-marker.ts).
+      ...(committedApplied !== null ? { appliedIndex: logIndex(committedApplied) } : {}),
     });
     return new Replica(settings, deps, options, core, log, snapshots, sql, incarnations, appliedIndex, loaded.snapshot);
   }
@@ -966,7 +971,10 @@ export class Replica {
     // The transport received it in its own folder; the store commits only from its staging area.
     const ownStaged = this.snapshots.stagingPath('received');
     await fs.promises.rename(staged, ownStaged);
-    // The database first: should it fail, the store never offers this file to anyone.
+    // The database first: should it fail, the store never offers this file to anyone. Until
+    // the log is cut after the snapshot, its old records below it are not what the database
+    // applied: the marker says so to a boot in between.
+    await markInstall(this.settings.dataDir, meta.index);
     if (this.sql) {
       const index = await restoreCopy(this.sql, this.snapshots, ownStaged);
       if (index !== meta.index) {
@@ -990,6 +998,7 @@ export class Replica {
     // snapshot: they are only cut below it, never removed first and written again.
     if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));
     else await this.log.resetToSnapshot(meta);
+    if (this.sql) await clearInstall(this.settings.dataDir);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.coreApplied = meta.index;
@@ -1198,6 +1207,20 @@ async function restoreLatest(
   const index = await restoreCopy(sql, snapshots, latest.path);
   logger.warn('restored the database from the latest snapshot', { index });
   return index;
+}
+
+/**
+ * The database's applied index if the log vouches for every record up to it (see
+ * install-marker.ts), else null. A marker the log's compaction point has passed is removed.
+ */
+async function committedAtBoot(dataDir: string, appliedIndex: number, logSnapshotIndex: number, logger: ReplicaLogger): Promise<number | null> {
+  const pending = await readInstall(dataDir);
+  const vouched = committedByDatabase(appliedIndex, logSnapshotIndex, pending);
+  if (pending !== null && vouched !== null) await clearInstall(dataDir);
+  if (vouched === null) {
+    logger.warn('a snapshot install was cut short before the log was cut after it: the log\'s records below it are relearned from the leader', { index: pending, logStartsAfter: logSnapshotIndex });
+  }
+  return vouched;
 }
 
 /** restore() moves the file it is given into place: hand it a copy, keep the stored one. */

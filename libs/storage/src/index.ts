@@ -6,5 +6,5 @@
 export { StorageError, type StorageErrorCode } from './errors';
 export { DurableLog, SEGMENT_BYTES_MAX_DEFAULT, type DurableLogOptions, type LoadedLog } from './durable-log';
 export { SnapshotStore, type StoredSnapshot } from './snapshot-store';
-export { fsyncDir, storageSyncCount, writeFileAtomic, writeFileAtomicSync } from './files';
+export { fsyncDir, readFileIfExists, removeFile, storageSyncCount, writeFileAtomic, writeFileAtomicSync } from './files';
 export { ENTRY_DATA_BYTES_MAX } from './record';

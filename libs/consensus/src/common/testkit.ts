@@ -86,11 +86,15 @@ export class TestNet<M extends BaseMessage> {
     for (const m of members) this.start(m.id, disks[m.id] ?? emptyDisk());
   }
 
-  /** (Re)starts `id` on `disk`; `over` adds to the network's overrides for this start only. */
-  start(id: string, disk: Disk = this.disks.get(id) ?? emptyDisk(), over: Partial<CoreOptions> = {}): ConsensusCore<M> {
+  /**
+   * (Re)starts `id` on `disk`; `over` adds to the network's overrides for this start only;
+   * `appliedIndex`: how far its state machine applied before (PersistedState.appliedIndex).
+   */
+  start(id: string, disk: Disk = this.disks.get(id) ?? emptyDisk(), over: Partial<CoreOptions> = {}, appliedIndex?: number): ConsensusCore<M> {
     this.down.delete(id);
     this.disks.set(id, disk);
-    const core = this.create(options(id, this.members, { ...this.over, ...over }), { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] });
+    const persisted = { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries], ...(appliedIndex !== undefined ? { appliedIndex: logIndex(appliedIndex) } : {}) };
+    const core = this.create(options(id, this.members, { ...this.over, ...over }), persisted);
     this.cores.set(id, core);
     this.applied.set(id, []);
     this.readStates.set(id, []);

@@ -193,6 +193,20 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.isWitness = this.witnesses.includes(this.id);
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);
+    // The chosen watermark is not durable, but what the state machine applied was chosen: a
+    // restarted acceptor starts from there, so a leader catches it up from there instead of
+    // sending (and it holding again) its whole tail since the snapshot. Up to a hole only —
+    // every slot below the watermark must hold its value; a log shorter than the database
+    // (it restored a snapshot ahead of it) stops at its end.
+    if (persisted.appliedIndex !== undefined) {
+      let upTo = this.slots.chosenIndex();
+      while (upTo < persisted.appliedIndex) {
+        const e = this.slots.at(upTo + 1);
+        if (e === null || isHole(e)) break;
+        upTo++;
+      }
+      this.slots.chooseTo(upTo);
+    }
     // Accepting at a ballot promises it: storage writes the slots before the hard state, so a
     // crash between the two leaves slots above the stored promise, which still binds us.
     let promised = hard.promised;

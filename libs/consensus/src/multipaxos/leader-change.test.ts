@@ -125,3 +125,36 @@ describe('multipaxos: a change of leader writes again only the slots not known c
     expect(writtenAt(1)).toEqual([]);
   });
 });
+
+describe('multipaxos: a restarted acceptor starts from what its state machine applied', () => {
+  it('takes the applied slots as chosen at boot, so a new leader sends it only the slots after them', () => {
+    const { net } = chosenTailOnN1();
+    net.crash('n1');
+    net.crash('n2');
+    // n2 applied all but the last 10 slots before it went down.
+    const applied = TAIL_SLOTS - 10;
+    net.start('n2', net.disk('n2'), {}, applied);
+    expect(net.core('n2').status().commitIndex).toBe(applied);
+    const sentSlots: number[] = [];
+    const filter = net.filter;
+    net.filter = (m) => {
+      if (m.type === 'accept' && m.to === nodeId('n2')) for (const e of m.entries) sentSlots.push(e.index);
+      return filter(m);
+    };
+    campaign(net, 'n3');
+    net.tickAll(3);
+    expect(net.core('n2').status().commitIndex).toBe(TAIL_SLOTS);
+    // Without the applied index it would be sent (and re-check) every slot from 1.
+    expect(Math.min(...sentSlots)).toBeGreaterThan(applied);
+  });
+
+  it('stops at a hole or the end of its log, whatever the database says', () => {
+    const b = ballotOf(1, 1);
+    const slot = (i: number, kind: 'command' | 'noop' = 'command'): Entry => ({ index: logIndex(i), term: term(i === 2 ? 0 : b), kind, data: i === 2 ? new Uint8Array() : bytes(`v${i}`) });
+    const disk = diskOf(b, [slot(1), slot(2, 'noop'), slot(3)]);
+    const withHole = new PaxosCore(options('n1', voters(...N3)), { ...disk, entries: [...disk.entries], appliedIndex: logIndex(3) });
+    expect(withHole.status().commitIndex).toBe(1);
+    const short = new PaxosCore(options('n1', voters(...N3)), { ...diskOf(b, [slot(1)]), appliedIndex: logIndex(50) });
+    expect(short.status().commitIndex).toBe(1);
+  });
+});

@@ -133,6 +133,19 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * A node that (re)starts takes as committed only records that were: every record it holds
+   * up to the commit point its core starts with is the one committed there.
+   */
+  checkCommittedAtBoot(node: NodeId, after: number, commitIndex: number, holds: (index: number) => string | undefined): void {
+    for (let i = after + 1; i <= commitIndex && i < this.committed.length; i++) {
+      const has = holds(i);
+      if (has !== undefined && has !== this.committed[i]) {
+        throw new InvariantViolation('committed_at_boot', `${node} restarted with index ${commitIndex} committed, holding ${has} at index ${i} (committed: ${this.committed[i]})`);
+      }
+    }
+  }
+
   observeProposal(payloadHex: string): void {
     this.proposedPayloads.add(payloadHex);
   }

@@ -15,7 +15,8 @@ export type InvariantName =
   | 'integrity'
   | 'convergence'
   | 'witness_retention'
-  | 'promise_durability';
+  | 'promise_durability'
+  | 'committed_at_boot';
 
 export class InvariantViolation extends Error {
   readonly code = 'invariant';

@@ -41,6 +41,12 @@ export interface FaultOptions {
    * where such a cut happens.
    */
   readonly powerCutDuringRewrite: number;
+  /**
+   * Per snapshot a data node installs: probability that the power fails once its state
+   * machine took the snapshot and before its log is cut after it (libs/replica installs in
+   * that order, with a durable marker first: install-marker.ts). Its own seeded stream too.
+   */
+  readonly powerCutDuringInstall: number;
 }
 
 export interface WorkloadOptions {
@@ -90,6 +96,12 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly livenessTicksMax?: number;
   /** Keep the last trace lines so a failure can print them. */
   readonly verbose?: boolean;
+  /**
+   * Whether the driver marks an install durably before its state machine takes the snapshot,
+   * and withholds the state machine's applied index from a boot that finds the mark (default
+   * true, as libs/replica does). false is a mutant the conformance suite must catch.
+   */
+  readonly marksInstall?: boolean;
   /** How a node's disk carries out a rewrite (sim/disk.ts): 'atomic' (default, as libs/storage does). */
   readonly diskRewrite?: RewriteModel;
 }
@@ -112,6 +124,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   tickSkew: 0.1,
   heldUntilPersist: 0.25,
   powerCutDuringRewrite: 0.2,
+  powerCutDuringInstall: 0.2,
 };
 
 export const NO_FAULTS: FaultOptions = {
@@ -124,6 +137,7 @@ export const NO_FAULTS: FaultOptions = {
   crash: 0,
   transferLeadership: 0,
   powerCutDuringRewrite: 0,
+  powerCutDuringInstall: 0,
 };
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {

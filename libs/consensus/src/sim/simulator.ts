@@ -87,6 +87,8 @@ export interface SimStats {
   steppedDuringPersist: number;
   /** Power cuts inside a persist that rewrote records (FaultOptions.powerCutDuringRewrite). */
   powerCutsDuringRewrite: number;
+  /** Power cuts between a snapshot's state and its log side (FaultOptions.powerCutDuringInstall). */
+  powerCutsDuringInstall: number;
   /** Messages takeEarlyMessages() let leave during a persist. */
   earlyMessagesSent: number;
 }
@@ -145,6 +147,11 @@ interface SimNode<M extends BaseMessage> {
   reports: Array<{ readonly kind: 'unreachable' | 'snapshot_failure'; readonly to: NodeId }>;
   /** Ticks and messages that reached this leader while its disk was "slow": stepped during its next persist, in order. */
   held: Held<M>[];
+  /**
+   * Durable: the index of a snapshot install whose log side may not have happened (the
+   * driver's install marker), until the disk's snapshot reaches it.
+   */
+  installPending: number | null;
 }
 
 type Held<M> = { readonly kind: 'tick' } | { readonly kind: 'message'; readonly message: M };
@@ -181,15 +188,18 @@ class Simulation<M extends BaseMessage> {
     leaderElections: 0, highestTerm: 0, messagesSent: 0, messagesDelivered: 0, messagesLost: 0,
     messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
     crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
-    steppedDuringPersist: 0, earlyMessagesSent: 0, powerCutsDuringRewrite: 0,
+    steppedDuringPersist: 0, earlyMessagesSent: 0, powerCutsDuringRewrite: 0, powerCutsDuringInstall: 0,
   };
   /** Entropy for power cuts inside a rewrite only, so they leave every other draw of a schedule as it was. */
   private readonly rewriteCutRandom: () => number;
+  /** Likewise for power cuts inside a snapshot install. */
+  private readonly installCutRandom: () => number;
 
   constructor(private readonly options: SimOptions<M>) {
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new Error(`nodes must be a positive integer, got ${options.nodes}`);
     this.random = seededRandom(options.seed);
     this.rewriteCutRandom = seededRandom(Math.imul(options.seed, 0x2c1b3c6d) ^ 0x297a2d39);
+    this.installCutRandom = seededRandom(Math.imul(options.seed, 0x5bd1e995) ^ 0x1b873593);
     this.protocol = options.protocol;
     this.checker = new SafetyChecker(options.protocol.logMatching);
     const roles = memberRoles(options);
@@ -231,7 +241,7 @@ class Simulation<M extends BaseMessage> {
     for (const id of this.ids) {
       const node: SimNode<M> = {
         id, disk: new SimDisk(this.options.diskRewrite), witness: this.roleOf(id) === 'witness', core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
-        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [],
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [], installPending: null,
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -305,11 +315,19 @@ class Simulation<M extends BaseMessage> {
   }
 
   private start(node: SimNode<M>): void {
-    const persisted = node.disk.load();
+    // What its state machine had applied before it went down, as a database would remember it
+    // (the driver passes its applied index: PersistedState.appliedIndex). A witness has none.
+    const loaded = node.disk.load();
+    const logStart = loaded.snapshot?.index ?? 0;
+    // The install marker, as libs/replica reads it: one the log's compaction point passed is gone.
+    if (node.installPending !== null && node.installPending <= logStart) node.installPending = null;
+    const appliedBefore = node.witness || node.incarnation === 0 || (node.installPending !== null && this.options.marksInstall !== false) ? null : node.sm.length - 1;
+    const persisted = appliedBefore === null ? loaded : { ...loaded, appliedIndex: appliedBefore as LogIndex };
     node.incarnation += 1;
     node.role = 'follower';
     node.term = 0;
     node.core = this.protocol.create(this.coreOptionsFor(node.id), persisted);
+    this.checker.checkCommittedAtBoot(node.id, logStart, node.core.status().commitIndex, (i) => node.disk.heldAt(i, appliedKey));
     const snap = node.disk.snapshot();
     // A witness's "snapshot" is only the point below which it forgot records: no state to load.
     node.sm = snap === null || node.witness ? [''] : snap.state.slice();
@@ -652,7 +670,7 @@ class Simulation<M extends BaseMessage> {
     if (hardState !== null) node.disk.writeHardState(hardState);
     // The write is on its way to the disk: a leader steps what reached it meanwhile.
     if (node.held.length > 0) this.stepDuringPersist(node);
-    if (rewrite && this.powerCutsNow()) {
+    if (rewrite && this.powerCutsNow(this.faults.powerCutDuringRewrite, this.rewriteCutRandom)) {
       this.stats.powerCutsDuringRewrite += 1;
       this.log(`power cut ${node.id} during a rewrite, before its fsync`);
       this.crashFor(node, this.rewriteCutRandom);
@@ -661,11 +679,10 @@ class Simulation<M extends BaseMessage> {
     if (mustSync) node.disk.fsync();
   }
 
-  /** Whether the power fails inside this rewrite (a crash the fault budget allows). */
-  private powerCutsNow(): boolean {
-    const p = this.faults.powerCutDuringRewrite;
+  /** Whether the power fails now, with probability `p` drawn from `random` (a crash the fault budget allows). */
+  private powerCutsNow(p: number, random: () => number): boolean {
     if (this.calm || p === 0 || this.ids.length - this.running().length >= this.faults.crashedNodesMax) return false;
-    return this.rewriteCutRandom() < p;
+    return random() < p;
   }
 
   private send(node: SimNode<M>, message: M): void {
@@ -733,13 +750,22 @@ class Simulation<M extends BaseMessage> {
       this.log(`install-snapshot witness ${node.id} ${meta.index}@${meta.term}`);
       return;
     }
+    // The driver's order: the marker, the state machine, then the log (libs/replica installSnapshot).
+    node.installPending = meta.index;
     node.sm = state.slice();
     node.smLastTerm = meta.term;
     node.appliedSinceSnapshot = 0;
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
     this.checker.observeStateReset(node.id, node.sm);
+    if (this.powerCutsNow(this.faults.powerCutDuringInstall, this.installCutRandom)) {
+      this.stats.powerCutsDuringInstall += 1;
+      this.log(`power cut ${node.id} during install-snapshot ${meta.index}@${meta.term}, before its log was cut`);
+      this.crashFor(node, this.installCutRandom);
+      throw new PowerCut();
+    }
     node.disk.installSnapshot({ meta, state }, keepLog);
+    node.installPending = null;
     this.stats.snapshotsInstalled += 1;
     this.log(`install-snapshot ${node.id} ${meta.index}@${meta.term}`);
   }
