@@ -798,10 +798,16 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     // The epoch is chosen (and durable once we send): tell this learner.
     if (m.acceptedEpoch > this.leaderEpoch) {
-      // It promised a newer epoch than ours, so it cannot follow us (ZooKeeper's learner fails
-      // registerWithLeader); we keep leading the quorum that accepted ours.
+      // It promised a newer epoch than ours — one a prospective leader chose (itself, perhaps)
+      // in a discovery that never established it — so it cannot follow us: ZooKeeper's learner
+      // fails registerWithLeader, and retries, left out until the leader changes. No replica
+      // is left out here: we step down, and the next discovery chooses an epoch at least its
+      // promise (above every acceptedEpoch of its quorum), which it can follow. Bounded: its
+      // acceptedEpoch rises only in a discovery with a quorum, and each step down raises ours.
+      // An observer deposes no one (it counts toward nothing): it waits for the next leader.
       this.learners.delete(m.from);
       this.sendStaleEpoch(m.from);
+      if (!observer) this.startLooking();
       return;
     }
     this.sendLeaderInfo(h);

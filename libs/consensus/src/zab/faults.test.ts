@@ -63,6 +63,33 @@ describe('zab: discovery', () => {
 });
 
 describe('zab: observers', () => {
+  it('a voter that promised an epoch no discovery established is not left out: the leader steps down, and the next epoch takes it in', () => {
+    const net = new ZabNet(V3);
+    const leader = net.settle();
+    const epoch = net.core(leader).status().term;
+    const [, cut] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string];
+    net.propose(leader, 'a');
+    net.stabilize();
+    net.tickAll(2);
+    // cut chose (or acked) epoch+5 as a prospective leader whose discovery failed: ZooKeeper's
+    // leader would refuse it for as long as it leads.
+    net.crash(cut);
+    net.disk(cut).hardState = { acceptedEpoch: epoch + 5, currentEpoch: epoch };
+    net.restart(cut);
+    for (let i = 0; i < 200 && !(net.leaderOf() !== null && net.core(cut).status().leader !== null && net.core(net.leaderOf()!).status().term > epoch + 5); i++) {
+      net.tickAll();
+      net.stabilize();
+    }
+    const now = net.leaderOf()!;
+    expect(net.core(now).status().term).toBeGreaterThanOrEqual(epoch + 5);
+    net.propose(now, 'b');
+    net.stabilize();
+    net.tickAll(3);
+    net.stabilize();
+    expect(net.core(cut).status().leader).toBe(now);
+    expect(net.appliedData(cut)).toEqual(['a', 'b']);
+  });
+
   it('an observer that promised a higher epoch does not depose an established leader', () => {
     const net = new ZabNet([...V3, observer('o1')]);
     const leader = net.settle();
