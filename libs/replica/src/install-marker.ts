@@ -19,14 +19,24 @@ import { ReplicaError } from './errors';
 /** `{ "index": S }`: a snapshot at S is being installed; the log may not start after S yet. */
 export const INSTALL_MARKER_FILE = 'INSTALLING_SNAPSHOT';
 
-/** Written (durably) before the database is replaced by the snapshot at `index`. */
+/**
+ * Written (durably) before the database is replaced by the snapshot at `index`. Never lowered:
+ * a lower install after one cut short leaves the higher snapshot in the store, which a boot
+ * may restore (restoreLatest) over a log that was never cut after it.
+ */
 export async function markInstall(dataDir: string, index: number): Promise<void> {
+  const pending = await readInstall(dataDir);
+  if (pending !== null && pending >= index) return;
   await writeFileAtomic(path.join(dataDir, INSTALL_MARKER_FILE), new TextEncoder().encode(JSON.stringify({ index }) + '\n'));
 }
 
-/** Removed once the log starts after the snapshot (a marker left behind only costs a slower boot). */
-export async function clearInstall(dataDir: string): Promise<void> {
-  await removeFile(path.join(dataDir, INSTALL_MARKER_FILE));
+/**
+ * Removed once the log starts after the marked snapshot (`logSnapshotIndex`: its compaction
+ * point, durable); a marker left behind only costs a slower boot.
+ */
+export async function settleInstall(dataDir: string, logSnapshotIndex: number): Promise<void> {
+  const pending = await readInstall(dataDir);
+  if (pending !== null && pending <= logSnapshotIndex) await removeFile(path.join(dataDir, INSTALL_MARKER_FILE));
 }
 
 /** The index of an install that may not have reached the log, or null. */
@@ -49,8 +59,12 @@ export async function readInstall(dataDir: string): Promise<number | null> {
 /**
  * How far boot may take the log's records as committed because the database applied them:
  * the applied index, unless an install at an index past the log's compaction point may have
- * replaced the database without cutting the log (then nothing beyond what the log itself says).
+ * replaced the database without cutting the log, or boot itself restored the database from a
+ * stored snapshot past that point (`restoredFromStore`) — then nothing beyond what the log
+ * itself says.
  */
-export function committedByDatabase(appliedIndex: number, logSnapshotIndex: number, pendingInstall: number | null): number | null {
-  return pendingInstall !== null && pendingInstall > logSnapshotIndex ? null : appliedIndex;
+export function committedByDatabase(appliedIndex: number, logSnapshotIndex: number, pendingInstall: number | null, restoredFromStore: boolean): number | null {
+  if (pendingInstall !== null && pendingInstall > logSnapshotIndex) return null;
+  if (restoredFromStore && appliedIndex > logSnapshotIndex) return null;
+  return appliedIndex;
 }

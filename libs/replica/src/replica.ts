@@ -43,7 +43,7 @@ import type { PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
-import { clearInstall, committedByDatabase, markInstall, readInstall } from './install-marker';
+import { committedByDatabase, markInstall, readInstall, settleInstall } from './install-marker';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
@@ -292,12 +292,14 @@ export class Replica {
     const snapshots = await SnapshotStore.open(path.join(settings.dataDir, 'snapshots'));
     const sql = keepsData ? SqlStateMachine.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql) : null;
     let appliedIndex = sql ? sql.appliedIndex() : (loaded.snapshot?.index ?? 0);
+    let restoredFromStore = false;
     if (sql && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
       // The log was compacted past what the database holds (it lost its tail in an OS
       // crash, or was replaced): start again from the snapshot the compaction kept.
       appliedIndex = await restoreLatest(sql, snapshots, loaded.snapshot, deps.logger);
+      restoredFromStore = true;
     }
-    const committedApplied = sql ? await committedAtBoot(settings.dataDir, appliedIndex, loaded.snapshot?.index ?? 0, deps.logger) : null;
+    const committedApplied = sql ? await committedAtBoot(settings.dataDir, appliedIndex, loaded.snapshot?.index ?? 0, restoredFromStore, deps.logger) : null;
     if (settings.rejoin === true && self.role === 'witness') {
       throw new ReplicaError('invalid', `--rejoin: node ${settings.nodeId} is a witness; a witness cannot rejoin yet`);
     }
@@ -951,6 +953,7 @@ export class Replica {
     this.core.compact(meta, retain);
     const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.log.compact(meta, keepFrom);
+    if (this.sql) await settleInstall(this.settings.dataDir, meta.index);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.termRuns.forgetThrough(meta.index);
@@ -998,7 +1001,7 @@ export class Replica {
     // snapshot: they are only cut below it, never removed first and written again.
     if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));
     else await this.log.resetToSnapshot(meta);
-    if (this.sql) await clearInstall(this.settings.dataDir);
+    if (this.sql) await settleInstall(this.settings.dataDir, meta.index);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.coreApplied = meta.index;
@@ -1213,12 +1216,12 @@ async function restoreLatest(
  * The database's applied index if the log vouches for every record up to it (see
  * install-marker.ts), else null. A marker the log's compaction point has passed is removed.
  */
-async function committedAtBoot(dataDir: string, appliedIndex: number, logSnapshotIndex: number, logger: ReplicaLogger): Promise<number | null> {
+async function committedAtBoot(dataDir: string, appliedIndex: number, logSnapshotIndex: number, restoredFromStore: boolean, logger: ReplicaLogger): Promise<number | null> {
   const pending = await readInstall(dataDir);
-  const vouched = committedByDatabase(appliedIndex, logSnapshotIndex, pending);
-  if (pending !== null && vouched !== null) await clearInstall(dataDir);
+  const vouched = committedByDatabase(appliedIndex, logSnapshotIndex, pending, restoredFromStore);
+  await settleInstall(dataDir, logSnapshotIndex);
   if (vouched === null) {
-    logger.warn('a snapshot install was cut short before the log was cut after it: the log\'s records below it are relearned from the leader', { index: pending, logStartsAfter: logSnapshotIndex });
+    logger.warn('the database is ahead of what the log was cut after (a snapshot install cut short, or restored from the store): the log\'s records below it are relearned from the leader', { appliedIndex, pendingInstall: pending, logStartsAfter: logSnapshotIndex });
   }
   return vouched;
 }
