@@ -137,7 +137,7 @@ describe('multipaxos rejoin: fenced above every lost promise', () => {
     net.filter = (m) => !(hold.L && m.from === L) && !(m.from === P && m.to === L) && !(hold.PtoR && m.from === P && m.to === R);
     for (let i = 0; i < 40 && net.core(P).status().role !== 'leader'; i++) {
       net.tick(R);
-      net.queue = net.queue.filter((m) => !(m.from === R && m.type === 'prepare')); // R's own campaign is lost
+      net.queue = net.queue.filter((m) => !(m.from === R && (m.type === 'prepare' || m.type === 'prePrepare'))); // R's own campaign is lost
       net.tick(P);
       net.stabilize();
     }

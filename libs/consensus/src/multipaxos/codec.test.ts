@@ -10,6 +10,9 @@ const ballot = term(3 * 1024 + 2);
 const slot = (index: number, b: number, data: number[]): Entry => ({ index: logIndex(index), term: term(b), kind: 'command', data: new Uint8Array(data) });
 
 const samples: PaxosMessage[] = [
+  { type: 'prePrepare', from, to, ballot, fromSlot: logIndex(41) },
+  { type: 'prePromise', from, to, ballot, reject: false },
+  { type: 'prePromise', from, to, ballot: term(0), reject: true },
   { type: 'prepare', from, to, ballot, fromSlot: logIndex(41) },
   // Accepted slots may have holes between them: 42 and 45.
   { type: 'promise', from, to, ballot, reject: false, chosen: logIndex(40), firstSlot: logIndex(1), accepted: [slot(42, 1025, [1, 2]), slot(45, 2050, [3])] },
@@ -28,7 +31,7 @@ const samples: PaxosMessage[] = [
 ];
 
 /** What a proposer (a leader or a candidate) sends, always at a ballot it chose. */
-const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prepare', 'accept', 'heartbeat', 'snapshot'];
+const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot'];
 
 const plainEntries = (es: readonly Entry[]): unknown => es.map((e) => ({ ...e, data: Array.from(e.data) }));
 const plain = (m: PaxosMessage): unknown =>
@@ -49,7 +52,7 @@ describe('multipaxos codec', () => {
     expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9/);
     expect(() => decodeMessage(new Uint8Array([PAXOS_CODEC_VERSION, 200]))).toThrow(/unknown type 200/);
     const ok = encodeMessage(samples[0]!);
-    expect(() => decodeMessage(new Uint8Array([...ok, 0]))).toThrow(/1 trailing bytes after a prepare/);
+    expect(() => decodeMessage(new Uint8Array([...ok, 0]))).toThrow(/1 trailing bytes after a prePrepare/);
     expect(() => decodeMessage(ok.subarray(0, ok.length - 1))).toThrow(/truncated/);
   });
 

@@ -11,7 +11,8 @@ import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PaxosMessage, PaxosMessageType } from './messages';
 
-export const PAXOS_CODEC_VERSION = 1;
+/** 2: prePrepare and prePromise (a node of version 1 refuses them: upgrade with a full restart). */
+export const PAXOS_CODEC_VERSION = 2;
 
 const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   prepare: 1,
@@ -23,6 +24,8 @@ const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   snapshot: 7,
   readIndex: 8,
   readIndexResponse: 9,
+  prePrepare: 10,
+  prePromise: 11,
 };
 const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as PaxosMessageType]),
@@ -34,7 +37,7 @@ const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
  * that carries a value — a disk validatePersisted refuses at the next boot. Answers may carry
  * 0: an acceptor that has promised nothing yet refuses with its promise.
  */
-const PROPOSER_TYPES: ReadonlySet<PaxosMessageType> = new Set(['prepare', 'accept', 'heartbeat', 'snapshot']);
+const PROPOSER_TYPES: ReadonlySet<PaxosMessageType> = new Set(['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot']);
 
 /** Slots that may have holes between them: each one as a run of one. */
 function writeSparse(w: WireWriter, entries: readonly Entry[]): void {
@@ -68,8 +71,12 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
   w.str(m.to);
   w.uint(m.ballot, 'ballot');
   switch (m.type) {
+    case 'prePrepare':
     case 'prepare':
       w.uint(m.fromSlot, 'fromSlot');
+      break;
+    case 'prePromise':
+      w.bool(m.reject);
       break;
     case 'promise':
       w.bool(m.reject);
@@ -135,8 +142,11 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
 
 function readBody(r: WireReader, type: PaxosMessageType, h: Pick<PaxosMessage, 'from' | 'to' | 'ballot'>): PaxosMessage {
   switch (type) {
+    case 'prePrepare':
     case 'prepare':
       return { type, ...h, fromSlot: logIndex(r.uint('fromSlot')) };
+    case 'prePromise':
+      return { type, ...h, reject: r.bool('reject') };
     case 'promise': {
       const reject = r.bool('reject');
       const chosen = logIndex(r.uint('chosen'));

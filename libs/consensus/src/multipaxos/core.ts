@@ -58,6 +58,8 @@ import type {
   HeartbeatMessage,
   HeartbeatResponseMessage,
   PaxosMessage,
+  PrePrepareMessage,
+  PrePromiseMessage,
   PrepareMessage,
   PromiseMessage,
   ReadIndexMessage,
@@ -81,7 +83,8 @@ const EMPTY_DATA = new Uint8Array(0);
  */
 export const RESEND_ELECTION_TIMEOUTS = 2;
 
-type State = 'follower' | 'candidate' | 'leader';
+/** 'precandidate': asking (prePrepare) whether a quorum would promise, before the ballot rises. */
+type State = 'follower' | 'precandidate' | 'candidate' | 'leader';
 
 /**
  * The leader's view of one peer's slots. Flow control (probe / replicate / snapshot, a window
@@ -151,6 +154,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private heartbeatElapsed = 0;
 
   // Proposer
+  /** The ballot a precandidate asks about, and who would promise it (ourselves among them). */
+  private preBallot = 0;
+  private readonly preGrants = new Set<NodeId>();
   private ballot = 0;
   private fromSlot = 0;
   private readonly promises = new Map<NodeId, PromiseMessage>();
@@ -257,6 +263,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       case 'follower':
         this.forwardRead(requestId);
         break;
+      case 'precandidate':
       case 'candidate':
         this.readFailures.push({ requestId, reason: 'not_leader', leader: null });
         break;
@@ -416,6 +423,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     switch (this.state) {
       case 'leader':
         return 'leader';
+      case 'precandidate':
       case 'candidate':
         return 'candidate';
       case 'follower':
@@ -439,7 +447,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.isVoter && !this.isWitness && this.electionElapsed >= this.randomizedTimeout) {
       this.electionElapsed = 0;
       this.drawTimeout();
-      this.startPhase1();
+      this.startPrePrepare();
     }
   }
 
@@ -468,6 +476,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.state = 'follower';
     this.leader = leader;
     this.ballot = 0;
+    this.preBallot = 0;
+    this.preGrants.clear();
     this.promises.clear();
     this.peerState.clear();
     this.acks.clear();
@@ -477,6 +487,65 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   // =============================================================================================
   // Phase 1
+
+  /**
+   * Ask every acceptor whether it would promise our next ballot, raising nothing: only with a
+   * quorum of yes does the ballot rise (startPhase1). An acceptor says yes when the ballot is
+   * above its promise and it hears no live leader — what it checks before promising too
+   * (handlePrepare). A node cut off from a quorum therefore keeps its promise where it was,
+   * and the leader it comes back to finds its Accepts taken, not refused with a higher ballot.
+   */
+  private startPrePrepare(): void {
+    if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
+    this.state = 'precandidate';
+    this.leader = null;
+    this.electionElapsed = 0;
+    this.ballot = 0;
+    this.preBallot = ballotOf(roundOf(Math.max(this.promised, this.maxSeenBallot)) + 1, this.rank);
+    this.preGrants.clear();
+    this.preGrants.add(this.id);
+    this.promises.clear();
+    this.peerState.clear();
+    this.acks.clear();
+    for (const to of this.voters) {
+      if (to !== this.id) this.send<PrePrepareMessage>({ type: 'prePrepare', from: this.id, to, ballot: toTerm(this.preBallot), fromSlot: logIndex(this.slots.chosenIndex() + 1) });
+    }
+    if (this.hasQuorum([...this.preGrants])) this.startPhase1();
+  }
+
+  /** No promise, no persist, no timer reset: the answer is what handlePrepare would decide now. */
+  private handlePrePrepare(m: PrePrepareMessage): void {
+    this.seeBallot(m.ballot);
+    const grant = m.ballot > this.promised && this.isVoter && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
+    this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
+  }
+
+  private handlePrePromise(m: PrePromiseMessage): void {
+    if (m.reject) {
+      // Our next question goes above the promise it holds; soon, if that promise (not a live
+      // leader) was the reason — a refusal for a live leader waits for our next timeout.
+      this.seeBallot(m.ballot);
+      if (this.state === 'precandidate' && m.ballot >= this.preBallot) this.campaignSoon();
+      return;
+    }
+    if (this.state !== 'precandidate' || m.ballot !== this.preBallot) return;
+    this.preGrants.add(m.from);
+    if (this.hasQuorum([...this.preGrants])) this.startPhase1();
+  }
+
+  /** A leader we hear from (other than `from`) is alive: Paxos Made Live's master lease. */
+  private leaderAliveFor(from: NodeId): boolean {
+    return this.state === 'leader' || (this.leader !== null && this.leader !== from && this.electionElapsed < this.o.electionTimeoutTicks);
+  }
+
+  /**
+   * A candidate that does not know slots we have compacted away could not learn their values
+   * from us. A witness's forgotten slots are held by every data voter, the candidate among
+   * them: it promises, and the candidate checks that it holds them (usableWitnessPromise).
+   */
+  private candidateBehind(fromSlot: number): boolean {
+    return fromSlot < this.slots.firstIndex() && !this.isWitness;
+  }
 
   private startPhase1(): void {
     if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
@@ -501,13 +570,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
-    const leaderAlive = this.state === 'leader' || (this.leader !== null && this.leader !== m.from && this.electionElapsed < this.o.electionTimeoutTicks);
-    // A candidate that does not know slots we have compacted away could not learn their values
-    // from us: it must not lead, and its campaign must not hold back ours (no promise, no reset).
-    // A witness's forgotten slots are held by every data voter, the candidate among them: it
-    // promises, and the candidate checks that it holds them (usableWitnessPromise).
-    const candidateBehind = m.fromSlot < this.slots.firstIndex() && !this.isWitness;
-    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || candidateBehind) {
+    const leaderAlive = this.leaderAliveFor(m.from);
+    // A candidate behind our compaction point must not lead, and its campaign must not hold
+    // back ours (no promise, no reset).
+    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || this.candidateBehind(m.fromSlot)) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
       this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
@@ -882,6 +948,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.state !== 'leader' || m.ballot !== this.ballot) return;
     const pr = this.peer(m.from);
     if (pr === undefined) return;
+    // Silent for a whole timeout: the link was down (a black hole reports nothing), and what we
+    // sent meanwhile is lost — nothing of it can still be in flight behind this answer.
+    const silent = this.ticks - pr.heardAtTick >= this.o.electionTimeoutTicks;
     pr.heardAtTick = this.ticks;
     // Less than it held before: it restarted (its chosen watermark is not durable), or this
     // answer was overtaken by a later one — in either case, sending from there is safe.
@@ -905,7 +974,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // for a resend timeout says they were lost. (What it learns as chosen is capped by its
     // own prefix, so taking a lower one here is harmless.)
     const lacking = (held > pr.prefix ? held : m.prefix) < pr.next - 1;
-    const overtaken = pr.inflight.length > 0 && !shrank && this.ticks - pr.progressAtTick < this.resendTicks();
+    const overtaken = pr.inflight.length > 0 && !shrank && !silent && this.ticks - pr.progressAtTick < this.resendTicks();
     if (pr.mode !== 'snapshot' && lacking && !overtaken) {
       pr.prefix = m.prefix;
       pr.progressAtTick = this.ticks;
@@ -929,12 +998,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private followBallot(m: { readonly from: NodeId; readonly ballot: number }): boolean {
     this.seeBallot(m.ballot);
     if (m.ballot < this.promised) return false;
-    if (m.ballot > this.promised) {
-      if (this.state !== 'follower') this.becomeFollower(m.from);
-      this.promised = m.ballot;
-    } else if (this.state !== 'follower') {
-      return false; // our own ballot: only we lead it
-    }
+    // Our own ballot: only we lead it. (A precandidate raised nothing: its promise is a leader's.)
+    if (m.ballot === this.promised && (this.state === 'candidate' || this.state === 'leader')) return false;
+    if (this.state !== 'follower') this.becomeFollower(m.from);
+    if (m.ballot > this.promised) this.promised = m.ballot;
     if (this.leader !== m.from) {
       this.failForwardedReads();
       this.leader = m.from;
@@ -1027,7 +1094,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private deposedBy(ballot: number): void {
     this.seeBallot(ballot);
-    if (this.state === 'follower' || ballot <= this.ballot) return;
+    // A precandidate raised nothing to be deposed from: its next question goes above `ballot`.
+    if (this.state === 'follower' || this.state === 'precandidate' || ballot <= this.ballot) return;
+    this.campaignSoon();
+  }
+
+  /** Follow no one, and ask again within a few ticks (random, so two askers do not collide). */
+  private campaignSoon(): void {
     this.becomeFollower(null);
     const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
     this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - jitter);
@@ -1042,6 +1115,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private stepMessage(m: PaxosMessage): void {
     switch (m.type) {
+      case 'prePrepare':
+        this.handlePrePrepare(m);
+        return;
+      case 'prePromise':
+        this.handlePrePromise(m);
+        return;
       case 'prepare':
         this.handlePrepare(m);
         return;
@@ -1168,7 +1247,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private check(): void {
     this.slots.check();
-    if (this.state !== 'follower' && this.ballot !== this.promised) throw new Error(`multipaxos invariant: ${this.state} with ballot ${this.ballot} but promised ${this.promised}`);
+    if ((this.state === 'candidate' || this.state === 'leader') && this.ballot !== this.promised) throw new Error(`multipaxos invariant: ${this.state} with ballot ${this.ballot} but promised ${this.promised}`);
     if (this.durablePromised > this.promised) throw new Error('multipaxos invariant: the durable promise is above the promise');
   }
 }

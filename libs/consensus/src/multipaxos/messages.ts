@@ -14,6 +14,24 @@ interface Envelope {
   readonly ballot: Term;
 }
 
+/**
+ * Before phase 1: would you promise `ballot` (the next one I would prepare), holding as you do
+ * no live leader? Nothing is promised or persisted by asking or answering, so a node cut off
+ * from the others asks again and again without raising any promise, and a leader it returns
+ * to is not deposed by one (the leader lease of Paxos Made Live, checked before the ballot
+ * rises rather than after). `fromSlot` as in prepare.
+ */
+export interface PrePrepareMessage extends Envelope {
+  readonly type: 'prePrepare';
+  readonly fromSlot: LogIndex;
+}
+
+/** The answer: granted (`ballot` is the one asked about), or refused (`ballot` is our promise). */
+export interface PrePromiseMessage extends Envelope {
+  readonly type: 'prePromise';
+  readonly reject: boolean;
+}
+
 /** P1a: promise me `ballot`, and tell me what you accepted from `fromSlot` on. */
 export interface PrepareMessage extends Envelope {
   readonly type: 'prepare';
@@ -100,6 +118,8 @@ export interface ReadIndexResponseMessage extends Envelope {
 }
 
 export type PaxosMessage =
+  | PrePrepareMessage
+  | PrePromiseMessage
   | PrepareMessage
   | PromiseMessage
   | AcceptMessage
@@ -113,6 +133,8 @@ export type PaxosMessage =
 export type PaxosMessageType = PaxosMessage['type'];
 
 export const PAXOS_MESSAGE_TYPES: readonly PaxosMessageType[] = [
+  'prePrepare',
+  'prePromise',
   'prepare',
   'promise',
   'accept',

@@ -110,8 +110,10 @@ describe('multipaxos: phase 1 recovers what may have been chosen', () => {
     net.propose(leader, 'fresh');
     net.stabilize();
     net.heal();
-    net.settle();
-    net.tickAll(5);
+    // n3 raised no promise while cut off (it only asked: prePrepare), so it follows the same
+    // leader, which sends again what n3 lost once its right prefix stood still for a resend timeout.
+    expect(net.settle()).toBe(leader);
+    net.tickAll(net.resendTicks + 5);
     const want = net.appliedData(leader);
     expect(want).toContain('fresh');
     for (const id of N3) expect(net.appliedData(id)).toEqual(want);
@@ -190,15 +192,23 @@ describe('multipaxos: duelling proposers', () => {
     net.stabilize();
     // The leader dies; two others start phase 1 at once, each ballot overtaking the other's.
     net.crash(leader);
+    // Every survivor's transport reports the leader's stream broken: none holds its lease.
+    for (const id of others(all, leader)) {
+      net.core(id).reportUnreachable(nodeId(leader));
+      net.process(id);
+    }
     const [p, q] = others(all, leader) as [string, string];
     for (let round = 0; round < 6; round++) {
       for (const id of [p, q]) {
-        // Phase 1 now, whatever the timer says: a timeout firing on both at the same moment.
+        // Asking now, whatever the timer says: a timeout firing on both at the same moment.
         for (let t = 0; t < 100 && net.core(id).status().role !== 'candidate'; t++) net.core(id).tick();
         net.process(id);
       }
-      // Each proposer's Prepare reaches the acceptors before the other's answers come back,
-      // so every promise is overtaken by the next ballot (deliver in reverse sending order).
+      // Both hear a quorum would promise (prePrepare, prePromise) and prepare; each one's
+      // Prepare reaches the acceptors before the other's answers come back, so every promise
+      // is overtaken by the next ballot (deliver in reverse sending order).
+      net.deliverOnce();
+      net.deliverOnce();
       net.queue = net.queue.reverse();
       net.deliverOnce();
       for (const id of [p, q]) if (net.core(id).status().role === 'leader') net.propose(id, `${id}-${round}`);
