@@ -20,7 +20,7 @@ function status(sent: number, syncs: number): ReplicaStatus {
     dataVotersHold: 0,
     promisedFence: 4,
     protocol: 'raft',
-    counters: { sent: [{ type: 'append', count: sent, bytes: sent * 100 }], received: [], elections: 1, leaderChanges: 1, leaderlessMs: 250, writesAnswered: 3, writeMs: 6, storageSyncs: syncs, steps: [{ step: 'fsync', count: 3, ms: 3 }] },
+    counters: { sent: [{ type: 'append', count: sent, bytes: sent * 100 }], received: [], elections: 1, leaderChanges: 1, leaderlessMs: 250, writesAnswered: 3, writeMs: 6, readsAnswered: 0, readMs: 0, storageSyncs: syncs, steps: [{ step: 'fsync', count: 3, ms: 3 }] },
     members: [
       { id: 'n1', address: 'a', role: 'voter', matchIndex: 22, reachable: true },
       { id: 'n2', address: 'b', role: 'voter', matchIndex: 19, reachable: true },

@@ -56,6 +56,8 @@ interface WireNodeCounters {
   leaderless_ms?: number;
   writes_answered?: Int64;
   write_ms?: number;
+  reads_answered?: Int64;
+  read_ms?: number;
   steps?: { step?: string; count?: Int64; total_ms?: number }[];
 }
 
@@ -78,6 +80,8 @@ export function decodeCounters(c: WireNodeCounters | null | undefined): NodeCoun
     leaderlessMs: c?.leaderless_ms ?? 0,
     writesAnswered: count(c?.writes_answered),
     writeMs: c?.write_ms ?? 0,
+    readsAnswered: count(c?.reads_answered),
+    readMs: c?.read_ms ?? 0,
     steps: (c?.steps ?? []).map((t) => ({ step: t.step ?? '', count: count(t.count), totalMs: t.total_ms ?? 0 })),
   };
 }

@@ -125,6 +125,9 @@ export interface NodeCounters {
   /** Client writes it proposed as leader and answered, and their total milliseconds from arrival to answer. */
   writesAnswered: number;
   writeMs: number;
+  /** Client reads it answered (any consistency), and their total milliseconds from arrival to answer. */
+  readsAnswered: number;
+  readMs: number;
   /** Time in each driver step (decode, feed, ready, persist, send, apply) and wait (fsync). */
   steps: { step: string; count: number; totalMs: number }[];
 }

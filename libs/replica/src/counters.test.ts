@@ -53,4 +53,12 @@ describe('NodeCounters', () => {
     c.writeAnswered(5);
     expect(c.read(0)).toMatchObject({ writesAnswered: 2, writeMs: 8 });
   });
+
+  it('sums the answered reads and their time, apart from the writes', () => {
+    const c = new NodeCounters(0);
+    c.readAnswered(2);
+    c.readAnswered(4);
+    c.readAnswered(0.5);
+    expect(c.read(0)).toMatchObject({ readsAnswered: 3, readMs: 6.5, writesAnswered: 0 });
+  });
 });

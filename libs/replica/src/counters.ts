@@ -1,6 +1,6 @@
 /**
  * What a node counts about its own work since it started: the messages it sent and received
- * by type, its elections and how long it knew no leader, and its own client writes. Status
+ * by type, its elections and how long it knew no leader, and its own client writes and reads. Status
  * carries them, so the comparison report can explain where protocols differ (messages and
  * bytes per committed write, elections, time without a leader) from the nodes' own figures.
  * Monotonic: a reader takes the difference of two readings.
@@ -26,6 +26,9 @@ export interface CountersReading {
   /** Client writes this node proposed as leader and answered successfully, and their time from arrival to answer. */
   readonly writesAnswered: number;
   readonly writeMs: number;
+  /** Client reads this node answered successfully (any consistency), and their time from arrival to answer. */
+  readonly readsAnswered: number;
+  readonly readMs: number;
 }
 
 class Tallies {
@@ -58,6 +61,8 @@ export class NodeCounters {
   private leader: string | null = null;
   private writesAnswered = 0;
   private writeMs = 0;
+  private readsAnswered = 0;
+  private readMs = 0;
 
   /** `nowMs`: the node's start, which it begins without a leader. */
   constructor(nowMs: number) {
@@ -91,6 +96,11 @@ export class NodeCounters {
     this.writeMs += ms;
   }
 
+  readAnswered(ms: number): void {
+    this.readsAnswered++;
+    this.readMs += ms;
+  }
+
   read(nowMs: number): CountersReading {
     return {
       sent: this.sentTallies.read(),
@@ -100,6 +110,8 @@ export class NodeCounters {
       leaderlessMs: this.leaderlessMs + (this.leaderlessSince === null ? 0 : nowMs - this.leaderlessSince),
       writesAnswered: this.writesAnswered,
       writeMs: this.writeMs,
+      readsAnswered: this.readsAnswered,
+      readMs: this.readMs,
     };
   }
 }

@@ -400,6 +400,13 @@ export class Replica {
   }
 
   async query(request: ReadRequest): Promise<ReadResult> {
+    const arrivedMs = this.deps.clock.now();
+    const result = await this.answerQuery(request);
+    this.counters.readAnswered(this.deps.clock.now() - arrivedMs);
+    return result;
+  }
+
+  private async answerQuery(request: ReadRequest): Promise<ReadResult> {
     this.assertServing();
     const sql = this.sql;
     if (!sql) {

@@ -87,6 +87,8 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults, observe
             leaderless_ms: s.counters.leaderlessMs,
             writes_answered: String(s.counters.writesAnswered),
             write_ms: s.counters.writeMs,
+            reads_answered: String(s.counters.readsAnswered),
+            read_ms: s.counters.readMs,
             steps: s.counters.steps.map((t) => ({ step: t.step, count: String(t.count), total_ms: t.ms })),
           },
           members: s.members.map((m) => ({
