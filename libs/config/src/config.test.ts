@@ -278,6 +278,17 @@ describe('validation names the key and the source', () => {
     expect(errorOf(() => load([...BASE, '--metrics-listen', '127.0.0.1:7001'])).message).toContain('must differ from listen');
   });
 
+  it('dashboardListen is off by default, a host:port when set, and neither the gRPC nor the metrics address', () => {
+    expect(load().dashboardListen).toBeNull();
+    expect(load([...BASE, '--dashboard-listen', '127.0.0.1:9201']).dashboardListen).toBe('127.0.0.1:9201');
+    expect(load(BASE, { QUORUMLITE_DASHBOARD_LISTEN: '127.0.0.1:9202' }).dashboardListen).toBe('127.0.0.1:9202');
+    const bad = errorOf(() => load([...BASE, '--dashboard-listen', '9201']));
+    expect(bad.key).toBe('dashboardListen');
+    expect(bad.message).toContain('must be host:port');
+    expect(errorOf(() => load([...BASE, '--dashboard-listen', '127.0.0.1:7001'])).message).toContain('must differ from listen');
+    expect(errorOf(() => load([...BASE, '--metrics-listen', '127.0.0.1:9101', '--dashboard-listen', '127.0.0.1:9101'])).message).toContain('must differ from metricsListen');
+  });
+
   it('listen on 0.0.0.0 requires advertise', () => {
     const e = errorOf(() => load(withFlag('--listen', '0.0.0.0:7001')));
     expect(e.key).toBe('advertise');

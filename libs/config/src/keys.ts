@@ -37,7 +37,7 @@ export const CONFIG_DEFAULTS = {
     maxUncommittedEntries: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
 
 /** The election timeout when none is set: this long while requests are limited to… */
 export const ELECTION_TIMEOUT_MS_BASE = 300;
@@ -150,6 +150,13 @@ export const KEYS: readonly KeyDef[] = [
     derivedDefault: 'off',
     schema: text('a host:port address'),
     help: 'host:port of an HTTP server for Prometheus metrics (GET /metrics); off when not set',
+  }),
+  top('dashboardListen', {
+    kind: 'string',
+    defaultValue: undefined,
+    derivedDefault: 'off',
+    schema: text('a host:port address'),
+    help: 'host:port of an HTTP server for the live dashboard (open http://host:port/ in a browser); off when not set',
   }),
   top('cluster', { kind: 'string', defaultValue: D.cluster, schema: text('a non-empty cluster name'), help: 'cluster name; peers of another cluster are refused' }),
   top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')})` }),

@@ -66,6 +66,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     listen,
     advertise: (values.get('advertise') as string | undefined) ?? listen,
     metricsListen: (values.get('metricsListen') as string | undefined) ?? null,
+    dashboardListen: (values.get('dashboardListen') as string | undefined) ?? null,
     cluster: required('cluster') as string,
     protocol: required('protocol') as ProtocolName,
     dataDir: required('dataDir') as string,
@@ -147,6 +148,12 @@ function checkAddresses(c: NodeConfig, sourceOf: SourceOf): void {
     const metrics = parseHostPort(c.metricsListen);
     if (typeof metrics === 'string') throw fail('metricsListen', sourceOf('metricsListen'), `must be host:port with port 1..65535: ${metrics}`);
     if (c.metricsListen === c.listen) throw fail('metricsListen', sourceOf('metricsListen'), `must differ from listen (${c.listen}): the gRPC server binds it`);
+  }
+  if (c.dashboardListen !== null) {
+    const dashboard = parseHostPort(c.dashboardListen);
+    if (typeof dashboard === 'string') throw fail('dashboardListen', sourceOf('dashboardListen'), `must be host:port with port 1..65535: ${dashboard}`);
+    if (c.dashboardListen === c.listen) throw fail('dashboardListen', sourceOf('dashboardListen'), `must differ from listen (${c.listen}): the gRPC server binds it`);
+    if (c.dashboardListen === c.metricsListen) throw fail('dashboardListen', sourceOf('dashboardListen'), `must differ from metricsListen (${c.metricsListen}): the metrics server binds it`);
   }
   const advertiseSource = sourceOf('advertise');
   if (advertiseSource === 'default' && isWildcardHost(listen.host)) {

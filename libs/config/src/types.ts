@@ -33,6 +33,8 @@ export interface NodeConfig {
   advertise: string;
   /** host:port of the Prometheus metrics HTTP server, or null: none. */
   metricsListen: string | null;
+  /** host:port of the live dashboard's HTTP server (a page and its event stream), or null: none. */
+  dashboardListen: string | null;
   cluster: string;
   /** A name from the consensus protocol registry. */
   protocol: ProtocolName;
