@@ -268,24 +268,20 @@ describe('validation names the key and the source', () => {
     expect(e.message).toContain("(flag --listen)");
   });
 
-  it('metricsListen is off by default, a host:port when set, and never the gRPC address', () => {
-    expect(load().metricsListen).toBeNull();
-    expect(load([...BASE, '--metrics-listen', '127.0.0.1:9101']).metricsListen).toBe('127.0.0.1:9101');
-    expect(load(BASE, { QUORUMLITE_METRICS_LISTEN: '127.0.0.1:9102' }).metricsListen).toBe('127.0.0.1:9102');
-    const bad = errorOf(() => load([...BASE, '--metrics-listen', '9101']));
-    expect(bad.key).toBe('metricsListen');
+  it.each([
+    ['metricsListen', '--metrics-listen', 'QUORUMLITE_METRICS_LISTEN'],
+    ['dashboardListen', '--dashboard-listen', 'QUORUMLITE_DASHBOARD_LISTEN'],
+  ] as const)('%s is off by default, a host:port when set, and never the gRPC address', (key, flag, env) => {
+    expect(load()[key]).toBeNull();
+    expect(load([...BASE, flag, '127.0.0.1:9101'])[key]).toBe('127.0.0.1:9101');
+    expect(load(BASE, { [env]: '127.0.0.1:9102' })[key]).toBe('127.0.0.1:9102');
+    const bad = errorOf(() => load([...BASE, flag, '9101']));
+    expect(bad.key).toBe(key);
     expect(bad.message).toContain('must be host:port');
-    expect(errorOf(() => load([...BASE, '--metrics-listen', '127.0.0.1:7001'])).message).toContain('must differ from listen');
+    expect(errorOf(() => load([...BASE, flag, '127.0.0.1:7001'])).message).toContain('must differ from listen');
   });
 
-  it('dashboardListen is off by default, a host:port when set, and neither the gRPC nor the metrics address', () => {
-    expect(load().dashboardListen).toBeNull();
-    expect(load([...BASE, '--dashboard-listen', '127.0.0.1:9201']).dashboardListen).toBe('127.0.0.1:9201');
-    expect(load(BASE, { QUORUMLITE_DASHBOARD_LISTEN: '127.0.0.1:9202' }).dashboardListen).toBe('127.0.0.1:9202');
-    const bad = errorOf(() => load([...BASE, '--dashboard-listen', '9201']));
-    expect(bad.key).toBe('dashboardListen');
-    expect(bad.message).toContain('must be host:port');
-    expect(errorOf(() => load([...BASE, '--dashboard-listen', '127.0.0.1:7001'])).message).toContain('must differ from listen');
+  it('dashboardListen is not the metrics address either', () => {
     expect(errorOf(() => load([...BASE, '--metrics-listen', '127.0.0.1:9101', '--dashboard-listen', '127.0.0.1:9101'])).message).toContain('must differ from metricsListen');
   });
 
