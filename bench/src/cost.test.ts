@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { zeroCounters, type NodeCounters, type NodeStatus } from '@quorumlite/client';
+import type { NodeCounters, NodeStatus } from '@quorumlite/client';
+import { nodeStatusFixture } from '../../libs/client/src/testing';
 import { cellCost, electionCost, leaderStepsPerEntry, perEntry, readCounters } from './cost';
 
-const status = (id: string, role: string, commitIndex: bigint, over: Partial<NodeCounters>): NodeStatus => ({
-  nodeId: id,
-  role,
-  leaderId: 'n1',
-  leaderAddress: '',
-  term: 1n,
-  fencingName: 'term',
-  commitIndex,
-  appliedIndex: commitIndex,
-  lastIndex: commitIndex,
-  snapshotIndex: 0n,
-  logRecords: 0n,
-  logBytes: 0n,
-  dataVotersHold: 0n,
-  members: [],
-  protocol: 'raft',
-  version: '',
-  counters: { ...zeroCounters(), ...over },
-});
+const status = (id: string, role: string, commitIndex: bigint, over: Partial<NodeCounters>): NodeStatus =>
+  nodeStatusFixture(id, { role, leaderId: 'n1', commitIndex, appliedIndex: commitIndex, lastIndex: commitIndex, counters: over });
 
 describe('cell cost from node counters', () => {
   it('divides what moved on every node by the entries committed in the window', () => {
