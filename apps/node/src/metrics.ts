@@ -11,6 +11,7 @@ import { ROLES } from '@quorumlite/consensus';
 import type { ReplicaStatus } from '@quorumlite/replica';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RpcMethod, RpcObserver } from './grpc/observer';
+import { listenHttp } from './http-listen';
 
 const STATUS_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(grpc.status).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
 
@@ -155,15 +156,5 @@ export async function serveMetrics(metrics: NodeMetrics, listen: string): Promis
       (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${e instanceof Error ? e.message : String(e)}\n`),
     );
   });
-  const at = listen.lastIndexOf(':');
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(listen.slice(at + 1));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return server;
+  return listenHttp(server, listen);
 }

@@ -19,8 +19,20 @@ import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
 import { nodeLogger, type NodeLogger } from './logger';
 import { NodeMetrics, serveMetrics } from './metrics';
+import { DashboardModel } from './dashboard/model';
+import { DASHBOARD_STATUS_TIMEOUT_MS, DashboardServer } from './dashboard/server';
+import { closeHttp } from './http-listen';
+import { QuorumliteClient } from '@quorumlite/client';
+import { TRANSPORT_LIMITS } from '@quorumlite/transport';
 
 export const NODE_CONFIG = Symbol('NODE_CONFIG');
+
+/** Calls `fn` every `ms` without holding the process up; the result stops it. */
+function everyUnref(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 export const NODE_LOGGER = Symbol('NODE_LOGGER');
 
 @Injectable()
@@ -32,6 +44,8 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   private metrics: NodeMetrics | null = null;
   private metricsServer: http.Server | null = null;
   private health: NodeHealth | null = null;
+  private dashboard: DashboardServer | null = null;
+  private dashboardClient: QuorumliteClient | null = null;
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
@@ -60,11 +74,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
       { blockedMsMax: heartbeatMs, checkEveryMs: Math.max(1, Math.floor(heartbeatMs / 2)) },
       {
         now: () => performance.now(),
-        every: (ms, fn) => {
-          const timer = setInterval(fn, ms);
-          timer.unref();
-          return () => clearInterval(timer);
-        },
+        every: everyUnref,
         warn: (msg, fields) => this.logger.warn(msg, fields),
         onStep: (step, ms) => this.metrics?.step(step, ms),
       },
@@ -141,8 +151,31 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     // Every tick: a load balancer sees a lost leader as soon as the node itself does.
     this.health.start(c.tickMs);
     if (this.metrics && c.metricsListen !== null) this.metricsServer = await serveMetrics(this.metrics, c.metricsListen);
+    if (c.dashboardListen !== null) await this.startDashboard(c.dashboardListen);
     if (c.faultInjection) this.armPowerCut(this.replica);
-    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, dashboardListen: c.dashboardListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+  }
+
+  /** The live dashboard: it reads every member, this one included, by its gRPC Status. */
+  private async startDashboard(listen: string): Promise<void> {
+    const c = this.config;
+    const members = c.members.map((m) => ({ id: m.id, address: m.id === c.nodeId ? c.advertise : m.address, role: m.role }));
+    const client = new QuorumliteClient({
+      addresses: members.map((m) => m.address),
+      timeoutMs: DASHBOARD_STATUS_TIMEOUT_MS,
+      retryBudgetMs: 0,
+      // The peer links' backoff, not gRPC's default (1 s growing to 2 min): a member that comes back is shown up at its first answer.
+      channelOptions: { 'grpc.initial_reconnect_backoff_ms': TRANSPORT_LIMITS.reconnectBackoffMsMin, 'grpc.max_reconnect_backoff_ms': TRANSPORT_LIMITS.reconnectBackoffMsMax },
+    });
+    this.dashboardClient = client;
+    const model = new DashboardModel({ nodeId: c.nodeId, protocol: c.protocol, fencingName: PROTOCOLS[c.protocol].fencingName }, members);
+    this.dashboard = new DashboardServer(model, members, {
+      readStatus: (address) => client.status(address),
+      now: () => Date.now(),
+      every: everyUnref,
+      warn: (msg, fields) => this.logger.warn(msg, fields),
+    });
+    await this.dashboard.start(listen);
   }
 
   /** Testing only (--fault-injection): SIGUSR2 is a power cut — unsynced log writes lost, then death. */
@@ -158,12 +191,9 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   async onApplicationShutdown(): Promise<void> {
     this.health?.stop();
     const metricsServer = this.metricsServer;
-    if (metricsServer) {
-      await new Promise<void>((resolve) => {
-        metricsServer.close(() => resolve());
-        metricsServer.closeAllConnections();
-      });
-    }
+    if (metricsServer) await closeHttp(metricsServer);
+    await this.dashboard?.close();
+    this.dashboardClient?.close();
     const server = this.server;
     if (server) {
       await new Promise<void>((resolve) => {
