@@ -44,6 +44,8 @@ export interface LocalClusterOptions {
   nodeArgs?: string[];
   /** Give every node a Prometheus metrics server on a free port (--metrics-listen; LocalNode.metricsAddress). */
   metrics?: boolean;
+  /** Give every node a live dashboard on a free port (--dashboard-listen; LocalNode.dashboardAddress). */
+  dashboard?: boolean;
   env?: Record<string, string>;
   /** Default: <repo>/dist/apps/node/main.js, found by walking up from this file. */
   nodeBin?: string;
@@ -68,6 +70,8 @@ export interface LocalNode {
   dataDir: string;
   /** host:port of its metrics server (GET /metrics) when the cluster was started with `metrics`. */
   metricsAddress?: string;
+  /** host:port of its live dashboard (open http://host:port/) when the cluster was started with `dashboard`. */
+  dashboardAddress?: string;
 }
 
 export const START_TIMEOUT_MS_DEFAULT = 30_000;
@@ -166,6 +170,7 @@ export class LocalCluster implements Reapable {
       const args = ['--node-id', node.id, '--listen', node.address, '--data-dir', node.dataDir, '--members', members];
       if (options.protocol !== undefined) args.push('--protocol', options.protocol);
       if (node.metricsAddress !== undefined) args.push('--metrics-listen', node.metricsAddress);
+      if (node.dashboardAddress !== undefined) args.push('--dashboard-listen', node.dashboardAddress);
       args.push(...(options.nodeArgs ?? []));
       this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     }
@@ -194,12 +199,14 @@ export class LocalCluster implements Reapable {
     fs.mkdirSync(logDir, { recursive: true });
     const ports = await choosePorts(options, specs.length, host);
     const metricsPorts = options.metrics ? await freePorts(specs.length, host) : null;
+    const dashboardPorts = options.dashboard ? await freePorts(specs.length, host) : null;
     const nodes: LocalNode[] = specs.map((s, i) => ({
       id: s.id,
       role: s.role,
       address: `${host}:${ports[i]}`,
       dataDir: path.join(dataDir, s.id),
       ...(metricsPorts ? { metricsAddress: `${host}:${metricsPorts[i]}` } : {}),
+      ...(dashboardPorts ? { dashboardAddress: `${host}:${dashboardPorts[i]}` } : {}),
     }));
     for (const n of nodes) fs.mkdirSync(n.dataDir, { recursive: true });
     writeClusterManifest(dataDir, {

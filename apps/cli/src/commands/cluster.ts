@@ -19,6 +19,7 @@ interface ClusterOptions {
   protocol?: string;
   fresh?: boolean;
   metrics?: boolean;
+  dashboard?: boolean;
   restart: boolean;
 }
 
@@ -93,9 +94,15 @@ function printBanner(cluster: LocalCluster, topology: Topology, dataDir: string,
   out(`quorumlite local cluster: ${cluster.nodes.length} nodes (${topology.name}: ${topology.summary}), ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
   for (const n of cluster.nodes) {
     const metrics = n.metricsAddress ? `  metrics http://${n.metricsAddress}/metrics` : '';
-    out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}${metrics}`);
+    const dashboard = n.dashboardAddress ? `  dashboard http://${n.dashboardAddress}/` : '';
+    out(`  ${n.id}  ${n.address}  ${n.role}  pid ${cluster.pid(n.id) ?? '-'}  data ${n.dataDir}  log ${cluster.logFile(n.id)}${metrics}${dashboard}`);
   }
   out(`leader: ${leader.id} at ${leader.address}`);
+  const dashboard = cluster.nodes.find((n) => n.dashboardAddress !== undefined);
+  if (dashboard) {
+    out();
+    out(`open the dashboard (every node serves one; it shows the whole cluster): http://${dashboard.dashboardAddress}/`);
+  }
   out();
   out('open a shell:');
   out(`  ${launcher()} shell --addr ${cluster.addresses().join(',')}`);
@@ -153,6 +160,7 @@ export function clusterCommand(): Command {
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
     .option('--metrics', 'give every node a Prometheus metrics server (GET /metrics) on a free port; the banner lists them')
+    .option('--dashboard', 'give every node a live dashboard in the browser on a free port; the banner prints its URL')
     .option(
       '--no-restart',
       `do not restart a node that exits (by default it is restarted after ${RESTART_POLICY_DEFAULT.firstDelayMs} ms, doubling up to ${RESTART_POLICY_DEFAULT.delayMaxMs} ms, at most ${RESTART_POLICY_DEFAULT.attemptsMax} times in a row)`,
@@ -175,6 +183,7 @@ export function clusterCommand(): Command {
           ports: layout.ports,
           nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
           metrics: Boolean(opts.metrics),
+          dashboard: Boolean(opts.dashboard),
           ...(opts.protocol ? { protocol: opts.protocol } : {}),
           onNodeExit: (id, code, signal) => {
             log(`node ${id} exited (${signal ?? `code ${code}`}); last log lines (${cluster.logFile(id)}):\n${cluster.logTail(id, 10)}`);
