@@ -2,19 +2,16 @@
  * The comparison report opened in a real headless browser (Debian's chromium, driven by
  * playwright-core): every chart must render — a non-empty SVG box with axes, a legend naming
  * each protocol and marks of its own — and a screenshot is written for people to look at.
- * `npm run test:all` installs chromium when it is absent; without it this test fails, naming
- * the package, rather than skip.
+ * Chromium is found and launched as test/browser/chromium.ts says.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zeroCounters } from '@quorumlite/client';
 import { renderCompareHtml, type CellResult, type CompareResults } from '../../bench/src/compare-report';
-
-const CHROMIUM = process.env.QL_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOT = path.resolve(__dirname, '../../bench/results/screenshots/compare-report.png');
+import { launchChromium, writeScreenshot } from './chromium';
 
 /** The recorded matrix of the report tests, with counters on its C=64 load cells so the cost charts render too. */
 function recordedResults(): CompareResults {
@@ -43,10 +40,7 @@ describe('compare report in a headless browser', () => {
   let dir: string;
 
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; npm run test:all does it) or set QL_CHROMIUM`);
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'], timeout: 30_000 });
+    browser = await launchChromium();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-report-'));
   });
 
@@ -97,9 +91,7 @@ describe('compare report in a headless browser', () => {
     expect(await page.locator('td.failed').count()).toBeGreaterThan(0);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
-    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    expect(fs.statSync(SCREENSHOT).size).toBeGreaterThan(10_000);
+    expect(await writeScreenshot(page, 'compare-report')).toBeGreaterThan(10_000);
     await context.close();
   });
 });
