@@ -268,12 +268,13 @@ describe.each(PROTOCOL_NAMES)('SqlService on a 3-node %s cluster', (protocol) =>
     }
   });
 
-  it('counts what each node did: messages by type, storage syncs, the leader\'s answered writes and its driver steps', async () => {
+  it('counts what each node did: messages by type, storage syncs, the leader\'s answered writes, every node\'s answered reads and the driver steps', async () => {
     const { cluster, client } = c();
     const leader = await cluster.waitForLeader();
     const before = await Promise.all(cluster.nodes.map((n) => client.status(n.address)));
     await client.execute('CREATE TABLE IF NOT EXISTS counted (id INTEGER PRIMARY KEY, v TEXT)');
     for (let i = 0; i < 5; i++) await client.execute({ sql: 'INSERT INTO counted (v) VALUES (?)', params: ['x'.repeat(100)] });
+    for (const n of cluster.nodes) for (let i = 0; i < 3; i++) await client.query('SELECT count(*) FROM counted', [], { consistency: 'stale', address: n.address });
     const after = await Promise.all(cluster.nodes.map((n) => client.status(n.address)));
     const all = sumCounters(after.map((a, i) => diffCounters(before[i]!.counters, a.counters)));
     expect(messageTotals(all.sent).count).toBeGreaterThan(0);
@@ -288,5 +289,7 @@ describe.each(PROTOCOL_NAMES)('SqlService on a 3-node %s cluster', (protocol) =>
     expect(lead.writeMs).toBeGreaterThan(0);
     expect(lead.steps.map((t) => t.step)).toEqual(expect.arrayContaining(['apply', 'fsync', 'persist', 'send']));
     expect(after.every((a) => a.counters.leaderChanges >= 1)).toBe(true);
+    // Every node counts the reads it answered, whatever its role.
+    for (const [i, a] of after.entries()) expect(diffCounters(before[i]!.counters, a.counters).readsAnswered, a.nodeId).toBeGreaterThanOrEqual(3);
   });
 });
