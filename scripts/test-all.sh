@@ -24,13 +24,13 @@ if ! command -v script >/dev/null 2>&1; then
   fi
 fi
 
-# The comparison report's browser test opens it in Debian's chromium (driven by playwright-core).
+# The browser tests (the comparison report, the live dashboard) use Debian's chromium, driven by playwright-core.
 if [ -z "${QL_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium (the report's headless-browser test)"
+    echo "installing Debian's chromium (the headless-browser tests)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
   else
-    echo "chromium is required for the report's browser test: sudo apt-get install chromium (or set QL_CHROMIUM to a Chromium binary)" >&2
+    echo "chromium is required for the browser tests (test/browser): sudo apt-get install chromium (or set QL_CHROMIUM to a Chromium binary)" >&2
     exit 1
   fi
 fi
