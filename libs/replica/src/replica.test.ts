@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, type PersistedState, type ProtocolModule } from '@quorumlite/consensus';
+import { logIndex, nodeId, PROTOCOL_NAMES, PROTOCOLS, raft, term, type Entry, type PersistedState, type ProtocolModule, type SnapshotMeta } from '@quorumlite/consensus';
+import { DurableLog, SnapshotStore } from '@quorumlite/storage';
 import { SqlStateMachine } from '@quorumlite/sql';
 import { MemoryNetwork, type PeerHandlers, type PeerTransport } from '@quorumlite/transport';
 import { INCARNATION_FILE } from './incarnation';
@@ -395,5 +396,50 @@ describe('a snapshot install cut short between the database and the log', () => 
     fs.writeFileSync(path.join(h.opened.get('n1')!.settings.dataDir, INSTALL_MARKER_FILE), '{"index": "x"}');
     await expect(reopen(h, 'n1', PROTOCOLS.multipaxos as ProtocolModule)).rejects.toThrow(/INSTALLING_SNAPSHOT is not a valid snapshot-install marker/);
     h.replicas.delete('n1');
+  });
+});
+
+describe('a boot that restores the database from a stored snapshot past the log', () => {
+  it('passes no applied index: the log was never cut after that snapshot', async () => {
+    // A node whose install of snapshot 300 was cut short before its log was cut, which then
+    // installed a lower one (200), took its own at 250, and lost its database's tail in an OS
+    // crash: its log starts after 250 and still holds old, never-chosen values at 251..300,
+    // its store holds 300 and 250, its database is at 230 — boot restores 300 from the store.
+    const paxos = PROTOCOLS.multipaxos as ProtocolModule;
+    harness = await startThree(paxos);
+    const h = harness;
+    await Promise.all([...h.replicas.values()].map((r) => r.stop()));
+    const dir = h.opened.get('n3')!.settings.dataDir;
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    const ballot = term(1025);
+    const members = IDS.map((id) => ({ id: nodeId(id), role: 'voter' as const }));
+    const meta = (index: number): SnapshotMeta => ({ index: logIndex(index), term: ballot, members });
+    const { log } = await DurableLog.open(path.join(dir, 'log'));
+    const entries: Entry[] = [];
+    for (let i = 1; i <= 300; i++) entries.push({ index: logIndex(i), term: ballot, kind: 'command', data: new TextEncoder().encode(`stale-${i}`) });
+    log.append(entries);
+    log.setHardState({ promised: 1025 });
+    await log.flush(true);
+    await log.compact(meta(250), logIndex(251));
+    await log.close();
+    const store = await SnapshotStore.open(path.join(dir, 'snapshots'));
+    for (const index of [250, 300]) {
+      const db = SqlStateMachine.open(path.join(dir, `scratch-${index}.sqlite`));
+      db.applyBatch(Array.from({ length: index }, (_, i) => ({ index: i + 1, kind: 'noop' as const, data: new Uint8Array() })));
+      const staged = store.stagingPath(`crafted-${index}`);
+      db.snapshot(staged);
+      db.close();
+      await store.commit(staged, meta(index));
+    }
+    const db = SqlStateMachine.open(path.join(dir, 'db.sqlite'));
+    db.applyBatch(Array.from({ length: 230 }, (_, i) => ({ index: i + 1, kind: 'noop' as const, data: new Uint8Array() })));
+    db.close();
+
+    const seen: PersistedState[] = [];
+    const replica = await reopen(h, 'n3', recordingBoot(paxos, seen));
+    expect(replica.status().appliedIndex).toBe(300);
+    expect(seen[0]!.snapshot?.index).toBe(250);
+    expect(seen[0]!.appliedIndex).toBeUndefined();
   });
 });
