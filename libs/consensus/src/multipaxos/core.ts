@@ -50,7 +50,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -70,8 +70,6 @@ import { SlotLog, isHole, sameBytes } from './slots';
 
 /** Most committed records handed to the state machine in one Ready. */
 export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
-/** Ticks of random delay before a node that lost its leader's connection starts phase 1. */
-export const FAST_ELECTION_JITTER_TICKS = 4;
 
 const EMPTY_DATA = new Uint8Array(0);
 
@@ -388,8 +386,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       // Its connection broke (its process died, or the link did): start phase 1 within a few
       // ticks, not a whole timeout. Acceptors still hearing a live leader refuse to promise.
       this.leader = null;
-      const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
-      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - 1 - jitter);
+      // Staggered by rank, so two followers that lost it together do not ask in the same tick.
+      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, to, this.o.random));
     }
     this.check();
   }
@@ -1099,11 +1097,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.campaignSoon();
   }
 
-  /** Follow no one, and ask again within a few ticks (random, so two askers do not collide). */
+  /** Follow no one, and ask again within a few ticks (staggered by rank, so two askers do not collide). */
   private campaignSoon(): void {
     this.becomeFollower(null);
-    const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
-    this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - jitter);
+    this.electionElapsed = Math.max(0, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, null, this.o.random));
   }
 
   private seeBallot(b: number): void {

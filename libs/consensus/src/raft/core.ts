@@ -37,7 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { dataVoters, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { dataVoters, fastElectionDelayTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -61,9 +61,6 @@ interface HandedOut {
 function isLeaderReplication(m: RaftMessage): boolean {
   return m.type === 'append' || m.type === 'heartbeat';
 }
-
-/** Ticks of random delay before a follower that lost its leader's connection campaigns. */
-export const FAST_ELECTION_JITTER_TICKS = 4;
 
 /**
  * How far behind its snapshot a leader keeps records for a follower that is replicating
@@ -374,7 +371,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   reportUnreachable(to: NodeId): void {
     const pr = this.state === 'leader' ? this.progress.get(to) : undefined;
     if (pr?.state === 'replicate') pr.becomeProbe();
-    if (this.state === 'follower' && to === this.leader) this.leaderLost();
+    if (this.state === 'follower' && to === this.leader) this.leaderLost(to);
     this.check();
   }
 
@@ -382,16 +379,16 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * The connection to our leader broke (its process died, or the link did): stop honouring
    * its lease and campaign within a few ticks instead of a whole election timeout. Safe —
    * an election is always safe — and not disruptive: with PreVote, voters that still hear
-   * from a live leader refuse, and a jitter of up to FAST_ELECTION_JITTER_TICKS keeps two
-   * followers that lost the leader together from splitting the vote. A witness keeps its
-   * extra election timeout (drawElectionTimeout), so that a data voter that lost the leader
-   * too campaigns and wins first, with no hand-over.
+   * from a live leader refuse, and a stagger by rank (fastElectionDelayTicks) keeps two
+   * followers that lost the leader together from campaigning in the same tick and splitting
+   * the vote. A witness keeps its extra election timeout (drawElectionTimeout), so that a data
+   * voter that lost the leader too campaigns and wins first, with no hand-over.
    */
-  private leaderLost(): void {
+  private leaderLost(lost: NodeId): void {
     this.leader = null;
-    const jitter = Math.floor(this.o.random() * FAST_ELECTION_JITTER_TICKS);
+    const delay = fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random);
     const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter - witnessDelay);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - delay - witnessDelay);
   }
 
   transferLeadership(to: NodeId): void {

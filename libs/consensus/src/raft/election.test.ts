@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term } from '../contract';
 import type { RaftMessage, VoteRequestMessage, VoteResponseMessage } from './messages';
 import { Net, observer, options, voters } from './testkit';
-import { FAST_ELECTION_JITTER_TICKS, RaftCore } from './core';
+import { FAST_ELECTION_STAGGER_TICKS, fastElectionDelayTicks } from '../common';
+import { seededRandom } from '../prng';
+import { RaftCore } from './core';
 
 const three = voters('n1', 'n2', 'n3');
 
@@ -273,7 +275,7 @@ describe('raft election', () => {
     expect(net.core('n2').status().leader).toBeNull();
     const newLeader = (): boolean => ['n2', 'n3'].some((id) => net.core(id).status().role === 'leader');
     let ticks = 0;
-    while (!newLeader() && ticks < FAST_ELECTION_JITTER_TICKS + 5) {
+    while (!newLeader() && ticks < 2 * FAST_ELECTION_STAGGER_TICKS + 5) {
       ticks++;
       net.tick('n2');
       net.tick('n3');
@@ -281,14 +283,27 @@ describe('raft election', () => {
     }
     // Far sooner than the election timeout (options() uses 10 ticks, randomized up to 20).
     expect(newLeader()).toBe(true);
-    expect(ticks).toBeLessThanOrEqual(FAST_ELECTION_JITTER_TICKS + 2);
+    // n2 (the first survivor in member order) campaigns within its slot, and wins.
+    expect(ticks).toBeLessThanOrEqual(FAST_ELECTION_STAGGER_TICKS);
+    expect(net.core('n2').status().role).toBe('leader');
+  });
+
+  it('followers that lose the leader together campaign in different ticks, in member order', () => {
+    const ids = ['n1', 'n2', 'n3', 'n4', 'n5'].map(nodeId);
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = seededRandom(seed);
+      const delays = ids.slice(1).map((id) => fastElectionDelayTicks(ids, id, ids[0]!, random));
+      expect(new Set(delays).size).toBe(delays.length);
+      expect([...delays].sort((a, b) => a - b)).toEqual(delays);
+      expect(delays[0]).toBeLessThanOrEqual(FAST_ELECTION_STAGGER_TICKS);
+    }
   });
 
   it('a broken link to a live leader does not depose it: the other voters still honour its lease', () => {
     const net = new Net(three, { preVote: true, checkQuorum: true });
     net.elect('n1');
     net.core('n2').reportUnreachable(nodeId('n1'));
-    for (let i = 0; i < FAST_ELECTION_JITTER_TICKS + 3; i++) {
+    for (let i = 0; i < 2 * FAST_ELECTION_STAGGER_TICKS + 3; i++) {
       net.tick('n1');
       net.tick('n2');
       net.tick('n3');

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { FAST_ELECTION_JITTER_TICKS, WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
+import { FAST_ELECTION_STAGGER_TICKS } from '../common';
+import { WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
 import type { HeartbeatMessage, RaftMessage } from './messages';
 import { bytes, diskOf, Net, voters } from './testkit';
 
@@ -194,8 +195,8 @@ describe('raft witness', () => {
     const alone = leaderDies();
     for (let i = 0; i < ELECTION_TICKS; i++) alone.tick('w3');
     expect(campaignedFrom(alone, 'w3')).toBe(false);
-    // It still campaigns sooner than a full witness timeout would let it.
-    for (let i = 0; i < FAST_ELECTION_JITTER_TICKS; i++) alone.tick('w3');
+    // It still campaigns sooner than a full witness timeout would let it (its slot: after n2's).
+    for (let i = 0; i < 2 * FAST_ELECTION_STAGGER_TICKS; i++) alone.tick('w3');
     expect(campaignedFrom(alone, 'w3')).toBe(true);
     // Both tick together: the data voter campaigns first and wins; the witness never leads.
     const both = leaderDies();

@@ -1,0 +1,25 @@
+/**
+ * When every follower loses its leader at the same moment (its stream breaks: the process
+ * died), they must not all campaign in the same tick: two candidates of one round split the
+ * vote (Raft: each votes for itself, and both wait a whole randomized timeout), or duel
+ * (Multi-Paxos). A random jitter only makes that unlikely (one chance in four with four
+ * ticks); a stagger by rank rules it out: the data voters other than the lost leader, in
+ * member order (the same on every node), each take their own slot of ticks. The first one's
+ * request reaches the others long before their slots come (a tick is tens of milliseconds,
+ * a message on the cluster's network far less), and they vote for it.
+ */
+import type { NodeId } from '../contract';
+
+/** Ticks each rank's slot spans; the delay within a slot is random. */
+export const FAST_ELECTION_STAGGER_TICKS = 2;
+
+/**
+ * Ticks from now until `self` campaigns, having lost `lost`: 1 + its rank's slot + a random
+ * tick within it. A node outside `dataVoters` (a witness) ranks after all of them.
+ */
+export function fastElectionDelayTicks(dataVoters: readonly NodeId[], self: NodeId, lost: NodeId | null, random: () => number): number {
+  const survivors = dataVoters.filter((id) => id !== lost);
+  const at = survivors.indexOf(self);
+  const rank = at === -1 ? survivors.length : at;
+  return 1 + FAST_ELECTION_STAGGER_TICKS * rank + Math.floor(random() * FAST_ELECTION_STAGGER_TICKS);
+}
