@@ -50,7 +50,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { FAST_ELECTION_STAGGER_TICKS, ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -1085,8 +1085,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /**
    * An acceptor answered our ballot with a higher promise: we step down at once. Having led or
-   * campaigned a moment ago, we run phase 1 again within a few ticks (random, so two deposed
-   * proposers do not overtake each other forever) above that ballot, unless a leader speaks
+   * campaigned a moment ago, we ask again within a few ticks (campaignSoon: random, so two
+   * deposed proposers do not overtake each other forever) above that ballot, unless a leader speaks
    * first: if another leader holds a live quorum, its acceptors refuse us; if the higher
    * promise was a lone acceptor's (one that campaigned while cut off), we lead again.
    */
@@ -1097,10 +1097,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.campaignSoon();
   }
 
-  /** Follow no one, and ask again within a few ticks (staggered by rank, so two askers do not collide). */
+  /**
+   * Follow no one, and ask again within a few ticks — random, not by rank: two proposers
+   * deposed together settle by ballot order anyway, and a rank list here would still count
+   * the leader that may be dead.
+   */
   private campaignSoon(): void {
     this.becomeFollower(null);
-    this.electionElapsed = Math.max(0, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, null, this.o.random));
+    this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - Math.floor(this.o.random() * 2 * FAST_ELECTION_STAGGER_TICKS));
   }
 
   private seeBallot(b: number): void {
