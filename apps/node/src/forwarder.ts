@@ -29,7 +29,11 @@ type StatusFn = (
 export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
   private readonly clients = new Map<string, grpc.Client>();
 
-  constructor(private readonly messageBytesMax: number) {}
+  constructor(
+    private readonly messageBytesMax: number,
+    /** This node's own credentials: with TLS on, the leader sees a member's certificate. */
+    private readonly credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  ) {}
 
   forward(leader: { id: string; address: string }, request: WriteRequest): Promise<WriteResult> {
     const client = this.client(leader.address);
@@ -95,7 +99,7 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
     let c = this.clients.get(address);
     if (!c) {
       const Ctor = sqlServiceCtor();
-      c = new Ctor(address, grpc.credentials.createInsecure(), {
+      c = new Ctor(address, this.credentials, {
         'grpc.max_receive_message_length': this.messageBytesMax,
         'grpc.max_send_message_length': this.messageBytesMax,
         'grpc.keepalive_time_ms': 10_000,

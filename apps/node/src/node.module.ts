@@ -13,7 +13,7 @@ import type { NodeConfig } from '@quorumlite/config';
 import { PROTOCOLS, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
 import { LoopMonitor, Replica, processEntropy, systemClock } from '@quorumlite/replica';
-import { FRAME_OVERHEAD_BYTES, GrpcPeerTransport } from '@quorumlite/transport';
+import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCredentials } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
@@ -66,8 +66,9 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
       stagingDir: incoming,
       limits: { frameBytesMax: c.limits.grpcMessageBytesMax - FRAME_OVERHEAD_BYTES },
       log: (level, msg) => this.logger[level](msg),
+      tls: c.tls,
     });
-    this.forwarder = new GrpcWriteForwarder(c.limits.grpcMessageBytesMax);
+    this.forwarder = new GrpcWriteForwarder(c.limits.grpcMessageBytesMax, channelCredentials(c.tls));
     // A stall longer than one heartbeat interval is what starts to cost a leader its followers.
     const heartbeatMs = c.tickMs * c.heartbeatTicks;
     this.loopMonitor = new LoopMonitor(
@@ -143,7 +144,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     transport.addTo(server);
     new ReflectionService({ ...defs.sql, ...defs.peer }).addToServer(server);
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(c.listen, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(c.listen, serverCredentials(c.tls), (err) => (err ? reject(err) : resolve())),
     );
     this.server = server;
     this.replica.start();
@@ -153,7 +154,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.metrics && c.metricsListen !== null) this.metricsServer = await serveMetrics(this.metrics, c.metricsListen);
     if (c.dashboardListen !== null) await this.startDashboard(c.dashboardListen);
     if (c.faultInjection) this.armPowerCut(this.replica);
-    this.logger.info('node started', { listen: c.listen, metricsListen: c.metricsListen, dashboardListen: c.dashboardListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+    this.logger.info('node started', { listen: c.listen, tls: c.tls !== null, metricsListen: c.metricsListen, dashboardListen: c.dashboardListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
   }
 
   /** The live dashboard: it reads every member, this one included, by its gRPC Status. */

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_DEFAULTS, ConfigError, describeConfig, KEYS, loadConfig, parseMembers } from './index';
 import { PROTOCOL_NAMES, raft } from '@quorumlite/consensus';
+import { makeCerts } from '@quorumlite/transport';
 
 const BASE = ['--node-id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', '/tmp/q1', '--members', 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003'];
 
@@ -339,5 +340,43 @@ describe('describeConfig', () => {
     expect(help).toContain('default: 25');
     expect(help).toContain('--no-pre-vote');
     expect(help).toContain('default: 67108864 (64 MiB)');
+  });
+});
+
+describe('TLS keys', () => {
+  const tlsFlags = (d: string, name = 'n1') => ['--tls-cert', path.join(d, `${name}.crt`), '--tls-key', path.join(d, `${name}.key`), '--tls-ca', path.join(d, 'ca.crt')];
+
+  it('are off by default and read all three files when set', () => {
+    expect(load().tls).toBeNull();
+    makeCerts(dir, { nodes: ['n1', 'n2'], clients: [] });
+    const tls = load([...BASE, ...tlsFlags(dir)]).tls;
+    expect(tls?.certFile).toBe(path.join(dir, 'n1.crt'));
+    expect(tls?.cert.toString()).toContain('BEGIN CERTIFICATE');
+    expect(tls?.key.toString()).toContain('PRIVATE KEY');
+  });
+
+  it('need each other: one alone names the missing key', () => {
+    makeCerts(dir, { nodes: ['n1'], clients: [] });
+    const err = errorOf(() => load([...BASE, '--tls-cert', path.join(dir, 'n1.crt')]));
+    expect(err.key).toBe('tlsKey');
+    expect(err.message).toMatch(/'tlsCert' is set/);
+  });
+
+  it('an unreadable, wrong or mismatched file stops the node with a sentence naming key and file', () => {
+    makeCerts(dir, { nodes: ['n1', 'n2'], clients: [] });
+    const missing = path.join(dir, 'nope.crt');
+    const unreadable = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-cert', missing]));
+    expect(unreadable.key).toBe('tlsCert');
+    expect(unreadable.message).toContain(`cannot read ${missing}: ENOENT`);
+    const notPem = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-key', path.join(dir, 'n1.crt')]));
+    expect(notPem.key).toBe('tlsKey');
+    expect(notPem.message).toContain('is not a PEM private key');
+    const otherKey = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-key', path.join(dir, 'n2.key')]));
+    expect(otherKey.message).toContain(`${path.join(dir, 'n2.key')} is not the key of the certificate in ${path.join(dir, 'n1.crt')}`);
+    const other = path.join(dir, 'other');
+    makeCerts(other, { nodes: ['n1'], clients: [] });
+    const foreignCa = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-ca', path.join(other, 'ca.crt')]));
+    expect(foreignCa.key).toBe('tlsCa');
+    expect(foreignCa.message).toContain('did not sign the certificate');
   });
 });

@@ -1,5 +1,5 @@
 export { ConfigError } from './types';
-export type { ConfigErrorCode, LimitsConfig, LogLevel, MemberConfig, NodeConfig, Role } from './types';
+export type { ConfigErrorCode, LimitsConfig, LogLevel, MemberConfig, NodeConfig, Role, TlsConfig } from './types';
 export { CONFIG_DEFAULTS, KEYS } from './keys';
 export type { KeyDef } from './keys';
 export { loadConfig } from './load';

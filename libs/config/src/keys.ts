@@ -37,7 +37,7 @@ export const CONFIG_DEFAULTS = {
     maxUncommittedEntries: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
 
 /** The election timeout when none is set: this long while requests are limited to… */
 export const ELECTION_TIMEOUT_MS_BASE = 300;
@@ -158,6 +158,15 @@ export const KEYS: readonly KeyDef[] = [
     schema: text('a host:port address'),
     help: 'host:port of an HTTP server for the live dashboard (open http://host:port/ in a browser); off when not set',
   }),
+  top('tlsCert', {
+    kind: 'string',
+    defaultValue: undefined,
+    derivedDefault: 'off',
+    schema: text('a file path'),
+    help: "PEM certificate of this node (subject CN = its member id, OU = node); with tlsKey and tlsCa, every client and peer connection is TLS with a certificate signed by tlsCa",
+  }),
+  top('tlsKey', { kind: 'string', defaultValue: undefined, derivedDefault: 'off', schema: text('a file path'), help: "PEM private key of tlsCert" }),
+  top('tlsCa', { kind: 'string', defaultValue: undefined, derivedDefault: 'off', schema: text('a file path'), help: 'PEM certificate of the authority that signs members\' and clients\' certificates' }),
   top('cluster', { kind: 'string', defaultValue: D.cluster, schema: text('a non-empty cluster name'), help: 'cluster name; peers of another cluster are refused' }),
   top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')})` }),
   top('dataDir', { kind: 'string', defaultValue: undefined, schema: text('a directory path'), help: 'directory for the log, hard state, database and snapshots' }),

@@ -7,6 +7,7 @@ import { isWildcardHost, parseHostPort } from './address';
 import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, witnessShortfall, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
 import { CONFIG_FLAG, CONFIG_ENV, defaultElectionTimeoutTicks, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
 import { readEnv, readFile, readFlags, type Layer, type Sourced } from './sources';
+import { loadTls } from './tls';
 import { ConfigError, type MemberConfig, type NodeConfig } from './types';
 
 const MEMBER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -26,6 +27,8 @@ export function loadConfig(input: { argv: string[]; env: Record<string, string |
   const config = assemble(values);
   const sourceOf: SourceOf = (key) => merged.get(key)?.source ?? 'default';
   checkConfig(config, sourceOf);
+  const path = (key: string): string | undefined => values.get(key) as string | undefined;
+  config.tls = loadTls({ tlsCert: path('tlsCert'), tlsKey: path('tlsKey'), tlsCa: path('tlsCa') }, sourceOf);
   config.protocolOptions = protocolOptionsOf(config.protocol, values, sourceOf);
   return config;
 }
@@ -67,6 +70,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     advertise: (values.get('advertise') as string | undefined) ?? listen,
     metricsListen: (values.get('metricsListen') as string | undefined) ?? null,
     dashboardListen: (values.get('dashboardListen') as string | undefined) ?? null,
+    tls: null,
     cluster: required('cluster') as string,
     protocol: required('protocol') as ProtocolName,
     dataDir: required('dataDir') as string,

@@ -25,6 +25,16 @@ export interface LimitsConfig {
   proposalBatchMax: number;
 }
 
+/** The three TLS files, read and checked at boot (the node never reads them again). */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
 export interface NodeConfig {
   nodeId: string;
   /** host:port to bind. */
@@ -35,6 +45,8 @@ export interface NodeConfig {
   metricsListen: string | null;
   /** host:port of the live dashboard's HTTP server (a page and its event stream), or null: none. */
   dashboardListen: string | null;
+  /** TLS for client and peer traffic, or null: plaintext. */
+  tls: TlsConfig | null;
   cluster: string;
   /** A name from the consensus protocol registry. */
   protocol: ProtocolName;

@@ -11,6 +11,7 @@ import { REFUSED_INCARNATION_KEY } from './handshake';
 import { PeerLink, type Log } from './peer-link';
 import { ackFor, receiveSnapshot } from './snapshot-receive';
 import { sendSnapshotFile } from './snapshot-send';
+import { certificateNameOf, channelCredentials, peerCertificateRefusal, type TlsMaterial } from './tls';
 import { grpcMessageBytesFor, resolveLimits, TransportError, type PeerHandlers, type PeerTransport, type TransportLimits, type TransportStats } from './types';
 import { peerClient, peerMethods, type WireAck, type WireChunk, type WireFrame, type WireSnapshotAck } from './wire';
 
@@ -23,7 +24,18 @@ export interface GrpcPeerTransportOptions {
   stagingDir: string;
   limits?: Partial<TransportLimits>;
   log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  /**
+   * Mutual TLS (tls.ts): this node dials peers with its certificate, and accepts a peer stream
+   * only from a certificate naming the member it speaks for. Null or absent: plaintext.
+   */
+  tls?: TlsMaterial | null;
 }
+
+/**
+ * Refused certificates already logged (source host, presented name, claimed member): a refused
+ * sender retries every backoff, each time on a fresh connection, and one line says it all.
+ */
+const REFUSED_CERTIFICATES_LOGGED_MAX = 1_024;
 
 /** A peer's two lanes: ordered messages, and order-free ones (heartbeats) that must not wait behind them. */
 type Lane = 'ordered' | 'orderFree';
@@ -61,12 +73,15 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly counters: TransportStats = { sentMessages: 0, sentFrames: 0, dropped: 0, received: 0 };
   private readonly inbound = new Set<() => void>();
   private readonly snapshotCalls = new Set<grpc.ClientWritableStream<WireChunk>>();
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly refusedCertificatesLogged = new Set<string>();
   private handlers: PeerHandlers | null = null;
   private closed = false;
 
   constructor(private readonly options: GrpcPeerTransportOptions) {
     this.limits = resolveLimits(options.limits);
     this.log = options.log ?? defaultLog;
+    this.credentials = channelCredentials(options.tls ?? null);
     this.frameRules = {
       self: options.self,
       cluster: options.cluster,
@@ -199,7 +214,7 @@ export class GrpcPeerTransport implements PeerTransport {
       // share sockets, and an order-free message never waits in a socket behind a large one.
       'grpc.use_local_subchannel_pool': 1,
       'grpc.primary_user_agent': `quorumlite-peer/${this.options.self}->${id}${lane === 'orderFree' ? '/order-free' : ''}`,
-    });
+    }, this.credentials);
     clients[lane] = client;
     return client;
   }
@@ -263,12 +278,39 @@ export class GrpcPeerTransport implements PeerTransport {
       finish({ code: verdict.code, details: verdict.why, metadata });
       return from;
     }
-    // Headers after the first good frame tell the sender its stream was accepted (reachable).
-    if (from === null) call.sendMetadata(new grpc.Metadata());
+    if (from === null) {
+      const refusal = this.certificateRefusal(call, verdict.from);
+      if (refusal !== null) {
+        finish({ code: grpc.status.PERMISSION_DENIED, details: refusal });
+        return from;
+      }
+      // Headers after the first good frame tell the sender its stream was accepted (reachable).
+      call.sendMetadata(new grpc.Metadata());
+    }
     this.counters.received += verdict.messages.length;
     this.retryTowards(verdict.from as NodeId);
     if (verdict.messages.length > 0) this.deliver(handlers, verdict.from, verdict.messages);
     return verdict.from;
+  }
+
+  /**
+   * Why the caller's certificate may not speak for member `from` (null: it may, or TLS is off).
+   * Logged once per source host, presented name and claimed member.
+   */
+  private certificateRefusal(call: Pick<grpc.ServerReadableStream<unknown, unknown>, 'getPeer' | 'getAuthContext'>, from: string): string | null {
+    if (!this.options.tls) return null;
+    const name = certificateNameOf(call);
+    const refusal = peerCertificateRefusal(name, from, (id) => this.peers.has(id as NodeId));
+    if (refusal === null) return null;
+    const connection = call.getPeer();
+    const presented = name ? `CN ${quote(name.commonName)} OU ${quote(name.unit)}` : 'no certificate';
+    const seen = `${connection.replace(/:\d+$/, '')} ${presented} ${from}`;
+    if (!this.refusedCertificatesLogged.has(seen)) {
+      if (this.refusedCertificatesLogged.size >= REFUSED_CERTIFICATES_LOGGED_MAX) this.refusedCertificatesLogged.clear();
+      this.refusedCertificatesLogged.add(seen);
+      this.log('warn', `refused peer stream from ${quote(from)} (${connection}, presented ${presented}): ${refusal}`);
+    }
+    return refusal;
   }
 
   /**
@@ -305,7 +347,11 @@ export class GrpcPeerTransport implements PeerTransport {
       stagingDir: this.options.stagingDir,
       snapshotBytesMax: this.limits.snapshotBytesMax,
       snapshotTimeoutMs: this.limits.snapshotTimeoutMs,
-      deliver: (from, message, stagedFile) => handlers.onSnapshot(from as NodeId, message, stagedFile),
+      deliver: (from, message, stagedFile) => {
+        const refusal = this.certificateRefusal(call, from);
+        if (refusal !== null) throw new TransportError('refused', refusal);
+        return handlers.onSnapshot(from as NodeId, message, stagedFile);
+      },
     }).then(
       ({ from, stagedFile }) => {
         this.inbound.delete(abortOnClose);

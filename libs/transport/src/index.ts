@@ -7,3 +7,5 @@ export { Outbox } from './outbox';
 export { checkFrame } from './frame-check';
 export type { FrameRules, FrameVerdict } from './frame-check';
 export { judgeIncarnation, incarnationRefusal, type Incarnation, type IncarnationVerdict, type PeerIdentity } from './handshake';
+export { certificateNameOf, channelCredentials, CLIENT_ROLES, NODE_CERT_UNIT, peerCertificateRefusal, serverCredentials, type CertificateName, type ClientRole, type TlsMaterial } from './tls';
+export { CertsError, certFilesOf, makeCerts, type CertFiles, type CertsSpec } from './certs';

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { nodeId, type NodeId } from '@quorumlite/consensus';
 import { GrpcPeerTransport, peerServerOptions } from './grpc-transport';
+import { serverCredentials, type TlsMaterial } from './tls';
 import type { PeerHandlers, TransportLimits } from './types';
 
 export const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -49,10 +50,10 @@ export interface Node {
   readonly stagingDir: string;
 }
 
-export async function bindServer(port = 0): Promise<{ server: grpc.Server; port: number }> {
+export async function bindServer(port = 0, tls: TlsMaterial | null = null): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server(peerServerOptions());
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${port}`, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, port: bound };
 }
@@ -72,8 +73,11 @@ export class Harness {
   }
 
   /** Binds one server per id first, then builds transports that know every port. */
-  async cluster(ids: string[], options: { cluster?: string; protocol?: string; limits?: Partial<TransportLimits> } = {}): Promise<Node[]> {
-    const bound = await Promise.all(ids.map(() => bindServer()));
+  async cluster(
+    ids: string[],
+    options: { cluster?: string; protocol?: string; limits?: Partial<TransportLimits>; tls?: (id: string) => TlsMaterial } = {},
+  ): Promise<Node[]> {
+    const bound = await Promise.all(ids.map((id) => bindServer(0, options.tls?.(id) ?? null)));
     const peers = ids.map((id, i) => ({ id: nodeId(id), address: `127.0.0.1:${bound[i]?.port ?? 0}` }));
     return ids.map((id, i) => {
       const { server, port } = bound[i] as { server: grpc.Server; port: number };
@@ -88,6 +92,7 @@ export class Harness {
         stagingDir,
         limits: options.limits,
         log: (level, msg) => logs.push(`${level} ${msg}`),
+        tls: options.tls?.(id) ?? null,
       });
       this.transports.push(transport);
       transport.addTo(server);

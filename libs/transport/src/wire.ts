@@ -65,7 +65,7 @@ export function statusError(code: grpc.status, details: string): Partial<grpc.St
 }
 
 /** One channel to a peer, through the generated PeerService stub. */
-export function peerClient(address: string, options: grpc.ChannelOptions): grpc.Client {
+export function peerClient(address: string, options: grpc.ChannelOptions, credentials = grpc.credentials.createInsecure()): grpc.Client {
   const Ctor = peerServiceCtor();
-  return new Ctor(address, grpc.credentials.createInsecure(), options);
+  return new Ctor(address, credentials, options);
 }
