@@ -15,6 +15,7 @@ import { packageDefinitions } from '@quorumlite/proto';
 import { LoopMonitor, Replica, processEntropy, systemClock } from '@quorumlite/replica';
 import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCredentials } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
+import { certificateAccess, openAccess } from './grpc/access';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
 import { nodeLogger, type NodeLogger } from './logger';
@@ -138,7 +139,8 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const replica = this.replica;
     this.logger.setFence(() => replica.fence());
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
-    server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined));
+    const access = c.tls ? certificateAccess : openAccess;
+    server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined, access));
     this.health = new NodeHealth(() => replica.status());
     this.health.addToServer(server);
     transport.addTo(server);

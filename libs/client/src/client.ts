@@ -13,6 +13,7 @@ import { toWireParams } from './params';
 import { backoffMs } from './retry';
 import type {
   ClientOptions,
+  ClientTls,
   Consistency,
   Durability,
   ExecuteOptions,
@@ -91,6 +92,7 @@ export class QuorumliteClient {
   private leader: string | null = null;
   private cursor = 0;
   private readonly channelOptions: Readonly<Record<string, string | number>>;
+  private readonly credentials: grpc.ChannelCredentials;
   /**
    * The address this client sends stale and session reads to: picked at random, so many
    * clients spread over the nodes while each keeps its calls batched on one stream; moved
@@ -109,6 +111,7 @@ export class QuorumliteClient {
     this.onRetry = options.onRetry;
     this.pipelining = options.pipelining ?? true;
     this.channelOptions = { ...options.channelOptions };
+    this.credentials = credentialsOf(options.tls);
     this.readNode = this.addressList[Math.floor(Math.random() * this.addressList.length)]!;
   }
 
@@ -181,7 +184,7 @@ export class QuorumliteClient {
     if (this.closed) throw new QuorumliteError('client is closed', { code: 'invalid', grpcCode: grpc.status.CANCELLED });
     let channel = this.channels.get(address);
     if (!channel) {
-      channel = new this.service(address, grpc.credentials.createInsecure(), {
+      channel = new this.service(address, this.credentials, {
         'grpc.max_receive_message_length': RECEIVE_MESSAGE_BYTES_MAX,
         'grpc.max_send_message_length': RECEIVE_MESSAGE_BYTES_MAX,
         ...this.channelOptions,
@@ -293,4 +296,10 @@ export class QuorumliteClient {
       // The write's own attempts will report a real failure.
     }
   }
+}
+
+function credentialsOf(tls: ClientTls | undefined): grpc.ChannelCredentials {
+  if (tls === undefined) return grpc.credentials.createInsecure();
+  const bytes = (pem: Buffer | string): Buffer => (typeof pem === 'string' ? Buffer.from(pem) : pem);
+  return grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.key), bytes(tls.cert));
 }

@@ -20,4 +20,5 @@ export type {
   MessageTally,
   MemberInfo,
   ClientOptions,
+  ClientTls,
 } from './types';

@@ -153,4 +153,17 @@ export interface ClientOptions {
    * gRPC's default 1 s first reconnect backoff allows).
    */
   channelOptions?: Readonly<Record<string, string | number>>;
+  /**
+   * TLS to a secured cluster: the authority that signed the nodes' certificates, and this
+   * client's certificate and key (signed by the same authority; its OU is the client's role:
+   * read, write or admin). Absent: plaintext.
+   */
+  tls?: ClientTls;
+}
+
+/** PEM bytes (or text) of the cluster's authority, and of this client's certificate and key. */
+export interface ClientTls {
+  ca: Buffer | string;
+  cert: Buffer | string;
+  key: Buffer | string;
 }

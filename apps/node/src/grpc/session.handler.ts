@@ -17,6 +17,7 @@ import {
   type WireQueryRequest,
   type WireQueryResponse,
 } from './codec';
+import { openAccess, type Authorizer } from './access';
 import { toServiceError } from './errors';
 import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 
@@ -37,8 +38,10 @@ interface WireSessionResult {
   error?: { code: number; message: string; metadata: Record<string, string> };
 }
 
-export function sessionHandler(replica: Replica, defaults: RequestDefaults, observer: RpcObserver = noRpcObserver) {
+export function sessionHandler(replica: Replica, defaults: RequestDefaults, observer: RpcObserver = noRpcObserver, authorize: Authorizer = openAccess) {
   return (stream: grpc.ServerDuplexStream<{ calls?: WireSessionCall[] }, { results: WireSessionResult[] }>): void => {
+    // One caller per stream: its grant is read once, each call checked against it.
+    const grant = authorize(stream);
     let inflight = 0;
     let outbox: WireSessionResult[] = [];
     let flushScheduled = false;
@@ -83,6 +86,11 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults, obse
         inflight++;
         if (inflight > SESSION_CALLS_INFLIGHT_MAX) {
           fail(id, new ReplicaError('overloaded', `more than ${SESSION_CALLS_INFLIGHT_MAX} calls in flight on one session; wait for answers`));
+          continue;
+        }
+        const refused = c.call === 'execute' || c.call === 'query' ? grant(c.call === 'execute' ? 'Execute' : 'Query') : null;
+        if (refused) {
+          answer({ id, error: { code: refused.code, message: refused.details, metadata: {} } });
           continue;
         }
         const timed = c.call === 'execute' || c.call === 'query' ? timeCall(observer, c.call === 'execute' ? 'Execute' : 'Query') : undefined;

@@ -11,16 +11,28 @@ import {
   type WireExecuteRequest,
   type WireQueryRequest,
 } from './codec';
+import { openAccess, type Authorizer } from './access';
 import { toServiceError } from './errors';
 import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 import { sessionHandler } from './session.handler';
 
 export const NODE_VERSION = '0.1.0';
 
-export function sqlHandlers(replica: Replica, defaults: RequestDefaults, observer: RpcObserver = noRpcObserver): grpc.UntypedServiceImplementation {
+export function sqlHandlers(
+  replica: Replica,
+  defaults: RequestDefaults,
+  observer: RpcObserver = noRpcObserver,
+  authorize: Authorizer = openAccess,
+): grpc.UntypedServiceImplementation {
   return {
-    Session: sessionHandler(replica, defaults, observer),
+    Session: sessionHandler(replica, defaults, observer, authorize),
     Execute: (call: grpc.ServerUnaryCall<WireExecuteRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('Execute');
+      if (refused) {
+        observer.done('Execute', refused.code, 0, null);
+        cb(refused);
+        return;
+      }
       const timed = timeCall(observer, 'Execute');
       const fail = (e: unknown): void => {
         const err = toServiceError(e);
@@ -41,6 +53,12 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults, observe
       }, fail);
     },
     Query: (call: grpc.ServerUnaryCall<WireQueryRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('Query');
+      if (refused) {
+        observer.done('Query', refused.code, 0, null);
+        cb(refused);
+        return;
+      }
       const timed = timeCall(observer, 'Query');
       const fail = (e: unknown): void => {
         const err = toServiceError(e);
@@ -59,8 +77,13 @@ export function sqlHandlers(replica: Replica, defaults: RequestDefaults, observe
         cb(null, encodeQueryResponse(r));
       }, fail);
     },
-    Status: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      observer.done('Status', grpc.status.OK, 0, null);
+    Status: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('Status');
+      observer.done('Status', refused?.code ?? grpc.status.OK, 0, null);
+      if (refused) {
+        cb(refused);
+        return;
+      }
       try {
         const s = replica.status();
         cb(null, {

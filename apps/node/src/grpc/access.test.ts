@@ -1,0 +1,34 @@
+import * as grpc from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import { grantOf, openAccess, type ClientMethod } from './access';
+
+const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status'];
+const allowed = (unit: string): ClientMethod[] => METHODS.filter((m) => grantOf({ commonName: 'c', unit })(m) === null);
+
+describe('client access by certificate role', () => {
+  it('read may Query and Status; write and admin may also Execute; a member may do all', () => {
+    expect(allowed('read')).toEqual(['Query', 'Status']);
+    expect(allowed('write')).toEqual(METHODS);
+    expect(allowed('admin')).toEqual(METHODS);
+    expect(allowed('node')).toEqual(METHODS);
+  });
+
+  it("a refused call is PERMISSION_DENIED with a sentence naming the role it needs and the caller's", () => {
+    const refused = grantOf({ commonName: 'alice', unit: 'read' })('Execute');
+    expect(refused?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(refused?.details).toBe("Execute needs role 'write' or higher; certificate CN 'alice' OU 'read' has role 'read'");
+  });
+
+  it('a certificate without a role may do nothing; no certificate is UNAUTHENTICATED', () => {
+    expect(allowed('ops')).toEqual([]);
+    expect(grantOf({ commonName: 'x', unit: 'ops' })('Status')?.details).toMatch(/names no role; a client certificate's OU must be one of read, write, admin/);
+    const none = grantOf(null)('Status');
+    expect(none?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(none?.details).toMatch(/requires a client certificate signed by the cluster authority/);
+  });
+
+  it('with TLS off every call is allowed', () => {
+    const grant = openAccess({ getAuthContext: () => ({}) });
+    expect(METHODS.map(grant)).toEqual([null, null, null]);
+  });
+});
