@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
-import { LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
+import { clientTlsOf, LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
 import { sqlServiceCtor } from '@quorumlite/proto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
@@ -21,7 +21,8 @@ export async function startCluster(
   assertBuilt();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ql-e2e-${name}-`));
   const cluster = await LocalCluster.start({ nodes: 3, dataDir: dir, basePort: 0, ...options });
-  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: 20_000 });
+  const tls = options.tls ? { tls: clientTlsOf(options.tls) } : {};
+  const client = new QuorumliteClient({ addresses: cluster.addresses(), timeoutMs: 5_000, retryBudgetMs: 20_000, ...tls });
   return { cluster, client, dir };
 }
 

@@ -59,8 +59,31 @@ export interface LocalClusterOptions {
    * traffic keep the real addresses.
    */
   peerAddress?: (from: string, to: string, realAddress: string) => string;
+  /**
+   * TLS for every node and for the launcher's own status client: `files(name)` are the PEM
+   * files of a node's (by member id) or a client's certificate (makeCerts in the transport
+   * library writes them), `client` the name of the certificate the launcher calls with.
+   */
+  tls?: LocalClusterTls;
   /** Called when a node exits without being asked to (crash, bad config). */
   onNodeExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
+}
+
+export interface TlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export interface LocalClusterTls {
+  files(name: string): TlsFiles;
+  client: string;
+}
+
+/** The client library's TLS option for one certificate of a local cluster. */
+export function clientTlsOf(tls: LocalClusterTls, name = tls.client): { ca: Buffer; cert: Buffer; key: Buffer } {
+  const f = tls.files(name);
+  return { ca: fs.readFileSync(f.ca), cert: fs.readFileSync(f.cert), key: fs.readFileSync(f.key) };
 }
 
 export interface LocalNode {
@@ -171,6 +194,10 @@ export class LocalCluster implements Reapable {
       if (options.protocol !== undefined) args.push('--protocol', options.protocol);
       if (node.metricsAddress !== undefined) args.push('--metrics-listen', node.metricsAddress);
       if (node.dashboardAddress !== undefined) args.push('--dashboard-listen', node.dashboardAddress);
+      if (options.tls) {
+        const f = options.tls.files(node.id);
+        args.push('--tls-cert', f.cert, '--tls-key', f.key, '--tls-ca', f.ca);
+      }
       args.push(...(options.nodeArgs ?? []));
       this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     }
@@ -182,6 +209,7 @@ export class LocalCluster implements Reapable {
       // otherwise decide when a restarted node is seen, not the node. Its own options also give
       // this client its own connections, apart from other clients' backoff towards a dead node.
       channelOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 250 },
+      ...(options.tls ? { tls: clientTlsOf(options.tls) } : {}),
     });
   }
 

@@ -1,5 +1,6 @@
 export {
   LocalCluster,
+  clientTlsOf,
   findNodeBin,
   membersFlag,
   START_TIMEOUT_MS_DEFAULT,
@@ -8,6 +9,8 @@ export {
   type LocalClusterOptions,
   type LocalNodeSpec,
   type LocalNode,
+  type LocalClusterTls,
+  type TlsFiles,
 } from './cluster';
 export { freePorts } from './ports';
 export { readClusterManifest, writeClusterManifest, manifestPath, MANIFEST_FILE, type ClusterManifest, type LocalRole } from './manifest';
