@@ -113,6 +113,7 @@ describe.each(PROTOCOL_NAMES)('a TLS %s cluster', (protocol) => {
       for (const c of [reader, unary]) {
         const denied = await failure(c.execute("INSERT INTO r VALUES ('r')"));
         expect(denied.grpcCode).toBe(grpc.status.PERMISSION_DENIED);
+        expect(denied.code).toBe('permission_denied');
         expect(denied.message).toContain("Execute needs role 'write' or higher; certificate CN 'reader' OU 'read' has role 'read'");
       }
       expect((await writer.query('SELECT count(*) FROM r')).rows).toEqual([[1n]]);

@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_UNREACHABLE, EXIT_USAGE } from './errors';
 import { main } from './program';
+import { parseClients } from './commands/certs';
+import { tlsFrom } from './commands/common';
 import { statementsOf } from './commands/exec';
 import { layoutOf, sameLayout, topologyOf } from './commands/cluster';
 
@@ -98,5 +104,48 @@ describe('cluster layout', () => {
     expect(() => topologyOf({ topology: '2v1w', nodes: '3' })).toThrow(/cannot be combined/);
     expect(() => topologyOf({ nodes: '10' })).toThrow(/at most 9/);
     expect(topologyOf({}).name).toBe('3v');
+  });
+});
+
+let dir = '';
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-tls-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('quorumlite certs', () => {
+  it('writes an authority and node and client certificates naming member id or role', async () => {
+    const { out } = capture();
+    expect(await main(['node', 'quorumlite', 'certs', '--dir', dir, '--nodes', 'a,b', '--clients', 'ops:write', '--hosts', 'db.internal'])).toBe(0);
+    expect(out.join('')).toContain(`certificates in ${dir}: authority ca.crt; nodes a, b; clients ops (write)`);
+    const ca = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'ca.crt')));
+    const node = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'b.crt')));
+    const client = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'ops.crt')));
+    expect(node.subject).toContain('OU=node\nCN=b');
+    expect(node.subjectAltName).toBe('DNS:b, DNS:localhost, IP Address:127.0.0.1, DNS:db.internal');
+    expect(client.subject).toContain('OU=write\nCN=ops');
+    expect(node.verify(ca.publicKey) && client.verify(ca.publicKey)).toBe(true);
+    expect(fs.statSync(path.join(dir, 'ops.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a client without a known role', async () => {
+    const { err } = capture();
+    expect(await main(['node', 'quorumlite', 'certs', '--dir', dir, '--clients', 'ops:root'])).toBe(EXIT_USAGE);
+    expect(err.join('')).toContain("--clients: 'ops:root' is not name:role with role one of read, write, admin");
+    expect(parseClients('a:read, b:admin')).toEqual([
+      { name: 'a', role: 'read' },
+      { name: 'b', role: 'admin' },
+    ]);
+  });
+});
+
+describe('client TLS flags', () => {
+  it('are all or none, and an unreadable file is named', () => {
+    expect(tlsFrom({})).toBeUndefined();
+    expect(() => tlsFrom({ tlsCa: 'ca.crt', tlsCert: 'c.crt' })).toThrow('--tls-key is needed with --tls-ca and --tls-cert');
+    const missing = path.join(dir, 'nope.crt');
+    expect(() => tlsFrom({ tlsCa: missing, tlsCert: missing, tlsKey: missing })).toThrow(`--tls-ca: cannot read ${missing}: ENOENT`);
   });
 });

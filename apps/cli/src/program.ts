@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from './errors';
 import { formatError } from './format';
 import { benchCommand, compareCommand, runBenchCommand, runBenchWorkerCommand, runCompareCommand } from './commands/bench';
+import { certsCommand } from './commands/certs';
 import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
 import { execCommand } from './commands/exec';
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(
@@ -29,6 +30,8 @@ export function buildProgram(): Command {
     `
 examples:
   quorumlite cluster                                   # 3 local nodes on 127.0.0.1:7001-7003
+  quorumlite cluster --tls                             # the same over mutual TLS (certificates in <data-dir>/certs)
+  quorumlite certs --dir certs --nodes n1,n2,n3        # a local CA, node and client certificates
   quorumlite shell --addr 127.0.0.1:7001
   quorumlite exec "INSERT INTO t(id, name) VALUES (?, ?)" --param 1 --param "'ann'"
   quorumlite query "SELECT * FROM t" --json

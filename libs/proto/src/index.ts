@@ -160,6 +160,8 @@ export const QL_ERROR_CODES = [
   'unavailable',
   'stale',
   'internal',
+  'unauthenticated',
+  'permission_denied',
 ] as const;
 
 export type QlErrorCode = (typeof QL_ERROR_CODES)[number];
@@ -177,6 +179,8 @@ export const QL_ERROR_STATUS: Readonly<Record<QlErrorCode, grpc.status>> = {
   unavailable: grpc.status.UNAVAILABLE,
   stale: grpc.status.FAILED_PRECONDITION,
   internal: grpc.status.INTERNAL,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  permission_denied: grpc.status.PERMISSION_DENIED,
 };
 
 /**
@@ -197,6 +201,10 @@ export function qlCodeOfStatus(status: number): QlErrorCode {
       return 'too_large';
     case grpc.status.FAILED_PRECONDITION:
       return 'stale';
+    case grpc.status.UNAUTHENTICATED:
+      return 'unauthenticated';
+    case grpc.status.PERMISSION_DENIED:
+      return 'permission_denied';
     default:
       return 'internal';
   }

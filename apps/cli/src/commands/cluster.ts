@@ -5,8 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { LocalCluster, NodeSupervisor, parseTopology, readClusterManifest, RESTART_POLICY_DEFAULT, TOPOLOGIES, topologyNodes, votersOnly, type ClusterManifest, type LocalRole, type Topology } from '@quorumlite/cluster';
+import { certFilesOf, makeCerts } from '@quorumlite/transport';
+import { LocalCluster, NodeSupervisor, parseTopology, readClusterManifest, RESTART_POLICY_DEFAULT, TOPOLOGIES, topologyNodes, votersOnly, type ClusterManifest, type LocalClusterTls, type LocalRole, type Topology } from '@quorumlite/cluster';
 import { EXIT_OK, UsageError } from '../errors';
+import { parseClients, CLIENTS_DEFAULT } from './certs';
 import { positiveInt, runCommand } from './common';
 
 interface ClusterOptions {
@@ -20,6 +22,7 @@ interface ClusterOptions {
   fresh?: boolean;
   metrics?: boolean;
   dashboard?: boolean;
+  tls?: boolean;
   restart: boolean;
 }
 
@@ -89,7 +92,28 @@ function prepareDataDir(dataDir: string, wanted: Layout, fresh: boolean): 'new' 
   return 'restart';
 }
 
-function printBanner(cluster: LocalCluster, topology: Topology, dataDir: string, leader: { id: string; address: string }, mode: 'new' | 'restart', protocol: string, restart: boolean): void {
+/**
+ * --tls: the cluster's certificates live in <data-dir>/certs, made at its first TLS start (a
+ * node and the default clients each) and kept, so a restart and its clients keep them.
+ */
+function certsFor(dataDir: string, layout: Layout): LocalClusterTls {
+  const dir = path.join(dataDir, 'certs');
+  const nodes = layout.nodes.map((n) => n.id).filter((id) => !fs.existsSync(certFilesOf(dir, id).cert));
+  const clients = parseClients(CLIENTS_DEFAULT).filter((c) => !fs.existsSync(certFilesOf(dir, c.name).cert));
+  if (nodes.length > 0 || clients.length > 0) makeCerts(dir, { nodes, clients, hosts: [layout.host] });
+  return { files: (name) => certFilesOf(dir, name), client: 'admin' };
+}
+
+function printBanner(
+  cluster: LocalCluster,
+  topology: Topology,
+  dataDir: string,
+  leader: { id: string; address: string },
+  mode: 'new' | 'restart',
+  protocol: string,
+  restart: boolean,
+  tls: LocalClusterTls | undefined,
+): void {
   const out = (s = ''): boolean => process.stdout.write(`${s}\n`);
   out(`quorumlite local cluster: ${cluster.nodes.length} nodes (${topology.name}: ${topology.summary}), ${protocol}, ${mode === 'restart' ? 'restarted with its data' : 'new'} in ${dataDir}`);
   for (const n of cluster.nodes) {
@@ -105,7 +129,9 @@ function printBanner(cluster: LocalCluster, topology: Topology, dataDir: string,
   }
   out();
   out('open a shell:');
-  out(`  ${launcher()} shell --addr ${cluster.addresses().join(',')}`);
+  const admin = tls?.files(tls.client);
+  out(`  ${launcher()} shell --addr ${cluster.addresses().join(',')}${admin ? ` --tls-ca ${admin.ca} --tls-cert ${admin.cert} --tls-key ${admin.key}` : ''}`);
+  if (tls) out(`  (TLS: certificates in ${path.dirname(admin!.ca)}; writer.crt and reader.crt are clients of roles write and read)`);
   out();
   out(restart ? 'A node that exits is restarted (--no-restart turns this off). Ctrl-C stops every node.' : 'Ctrl-C stops every node.');
 }
@@ -159,6 +185,7 @@ export function clusterCommand(): Command {
     .option('--tick-ms <ms>', 'consensus tick length passed to every node')
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
+    .option('--tls', 'mutual TLS for client and peer traffic, with certificates made in <data-dir>/certs (a local authority, one per node, clients admin, writer, reader)')
     .option('--metrics', 'give every node a Prometheus metrics server (GET /metrics) on a free port; the banner lists them')
     .option('--dashboard', 'give every node a live dashboard in the browser on a free port; the banner prints its URL')
     .option(
@@ -175,6 +202,7 @@ export function clusterCommand(): Command {
         if (layout.ports[layout.ports.length - 1]! > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${layout.nodes.length} ports`);
         const mode = prepareDataDir(dataDir, layout, Boolean(opts.fresh));
         const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+        const tls = opts.tls ? certsFor(dataDir, layout) : undefined;
         let supervisor: NodeSupervisor | null = null;
         const cluster: LocalCluster = await LocalCluster.start({
           nodes: layout.nodes,
@@ -184,6 +212,7 @@ export function clusterCommand(): Command {
           nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
           metrics: Boolean(opts.metrics),
           dashboard: Boolean(opts.dashboard),
+          ...(tls ? { tls } : {}),
           ...(opts.protocol ? { protocol: opts.protocol } : {}),
           onNodeExit: (id, code, signal) => {
             log(`node ${id} exited (${signal ?? `code ${code}`}); last log lines (${cluster.logFile(id)}):\n${cluster.logTail(id, 10)}`);
@@ -193,7 +222,7 @@ export function clusterCommand(): Command {
         if (opts.restart) supervisor = new NodeSupervisor(cluster, log);
         const interrupted = untilInterrupted(cluster);
         const leader = await cluster.waitForLeader();
-        printBanner(cluster, topology, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart);
+        printBanner(cluster, topology, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart, tls);
         await interrupted;
         supervisor?.stop();
         await cluster.stop();

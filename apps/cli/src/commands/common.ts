@@ -1,6 +1,7 @@
 /** Options every client command shares, and the wrapper that turns outcomes into exit codes. */
+import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { QuorumliteClient } from '@quorumlite/client';
+import { QuorumliteClient, type ClientTls } from '@quorumlite/client';
 import { EXIT_OK, exitCodeFor, UsageError } from '../errors';
 import { formatError, toJson } from '../format';
 
@@ -11,13 +12,36 @@ export interface ConnectionOptions {
   timeout?: string;
   retryMs?: string;
   json?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
     .option('-a, --addr <host:port,...>', 'node address(es), comma-separated; writes are steered to the leader', DEFAULT_ADDRESS)
     .addOption(new Option('--timeout <ms>', 'deadline of one call in milliseconds').default('10000'))
-    .addOption(new Option('--retry-ms <ms>', 'total time spent retrying on unreachable nodes or leader changes').default('5000'));
+    .addOption(new Option('--retry-ms <ms>', 'total time spent retrying on unreachable nodes or leader changes').default('5000'))
+    .option('--tls-ca <file>', "a secured cluster's authority certificate (PEM); with --tls-cert and --tls-key, connect over TLS")
+    .option('--tls-cert <file>', "this client's certificate (PEM, signed by --tls-ca; its OU is the role: read, write or admin)")
+    .option('--tls-key <file>', "the private key of --tls-cert (PEM)");
+}
+
+/** The three TLS flags together, read; none: plaintext. */
+export function tlsFrom(opts: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): ClientTls | undefined {
+  const flags = { '--tls-ca': opts.tlsCa, '--tls-cert': opts.tlsCert, '--tls-key': opts.tlsKey };
+  const given = Object.entries(flags).filter(([, v]) => v !== undefined);
+  if (given.length === 0) return undefined;
+  const missing = Object.entries(flags).find(([, v]) => v === undefined);
+  if (missing) throw new UsageError(`${missing[0]} is needed with ${given.map(([f]) => f).join(' and ')} (TLS takes the authority, a certificate and its key)`);
+  const read = (flag: string, file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e: unknown) {
+      throw new UsageError(`${flag}: cannot read ${file}: ${e instanceof Error && 'code' in e ? String(e.code) : String(e)}`);
+    }
+  };
+  return { ca: read('--tls-ca', opts.tlsCa!), cert: read('--tls-cert', opts.tlsCert!), key: read('--tls-key', opts.tlsKey!) };
 }
 
 export function positiveInt(raw: string | undefined, flag: string): number | undefined {
@@ -39,7 +63,13 @@ export function clientFrom(opts: ConnectionOptions): QuorumliteClient {
   const timeoutMs = positiveInt(opts.timeout, '--timeout');
   const retryBudgetMs = opts.retryMs === undefined ? undefined : Number(opts.retryMs);
   if (retryBudgetMs !== undefined && (!Number.isSafeInteger(retryBudgetMs) || retryBudgetMs < 0)) throw new UsageError(`--retry-ms must be a non-negative integer, got '${opts.retryMs}'`);
-  return new QuorumliteClient({ addresses: addressesOf(opts.addr), ...(timeoutMs ? { timeoutMs } : {}), ...(retryBudgetMs !== undefined ? { retryBudgetMs } : {}) });
+  const tls = tlsFrom(opts);
+  return new QuorumliteClient({
+    addresses: addressesOf(opts.addr),
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(retryBudgetMs !== undefined ? { retryBudgetMs } : {}),
+    ...(tls ? { tls } : {}),
+  });
 }
 
 /** Runs a command body; prints a failure as one line (or JSON with --json) and sets the exit code. */

@@ -16,6 +16,7 @@ describe('client access by certificate role', () => {
   it("a refused call is PERMISSION_DENIED with a sentence naming the role it needs and the caller's", () => {
     const refused = grantOf({ commonName: 'alice', unit: 'read' })('Execute');
     expect(refused?.code).toBe(grpc.status.PERMISSION_DENIED);
+    expect(refused?.metadata.get('ql-code')).toEqual(['permission_denied']);
     expect(refused?.details).toBe("Execute needs role 'write' or higher; certificate CN 'alice' OU 'read' has role 'read'");
   });
 

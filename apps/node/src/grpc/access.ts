@@ -7,6 +7,7 @@
  * no identity to check and every call is allowed, as before.
  */
 import * as grpc from '@grpc/grpc-js';
+import { QL_ERROR_STATUS } from '@quorumlite/proto';
 import { certificateNameOf, CLIENT_ROLES, NODE_CERT_UNIT, type CertificateName, type ClientRole } from '@quorumlite/transport';
 
 export type ClientMethod = 'Execute' | 'Query' | 'Status';
@@ -14,8 +15,16 @@ export type ClientMethod = 'Execute' | 'Query' | 'Status';
 /** The least role each call needs. */
 export const ROLE_REQUIRED: Readonly<Record<ClientMethod, ClientRole>> = { Execute: 'write', Query: 'read', Status: 'read' };
 
+/** A refused call's status, with its ql-code (unauthenticated, permission_denied) like every error. */
+export interface Refusal {
+  readonly qlCode: 'unauthenticated' | 'permission_denied';
+  readonly code: grpc.status;
+  readonly details: string;
+  readonly metadata: grpc.Metadata;
+}
+
 /** What one caller may do: null when `method` is allowed, else the status refusing it. */
-export type Grant = (method: ClientMethod) => grpc.StatusObject | null;
+export type Grant = (method: ClientMethod) => Refusal | null;
 
 /** Reads the caller's grant from its connection. */
 export type Authorizer = (call: { getAuthContext(): object }) => Grant;
@@ -30,22 +39,24 @@ export const certificateAccess: Authorizer = (call) => grantOf(certificateNameOf
 
 export function grantOf(name: CertificateName | null): Grant {
   if (name === null) {
-    return () => refusal(grpc.status.UNAUTHENTICATED, 'this node requires a client certificate signed by the cluster authority (--tls-cert, --tls-key, --tls-ca)');
+    return () => refusal('unauthenticated', 'this node requires a client certificate signed by the cluster authority (--tls-cert, --tls-key, --tls-ca)');
   }
   if (name.unit === NODE_CERT_UNIT) return allowAll;
   const role = CLIENT_ROLES.find((r) => r === name.unit);
   const presented = `certificate CN '${name.commonName}' OU '${name.unit}'`;
   if (role === undefined) {
-    return () => refusal(grpc.status.PERMISSION_DENIED, `${presented} names no role; a client certificate's OU must be one of ${CLIENT_ROLES.join(', ')}`);
+    return () => refusal('permission_denied', `${presented} names no role; a client certificate's OU must be one of ${CLIENT_ROLES.join(', ')}`);
   }
   const rank = CLIENT_ROLES.indexOf(role);
   return (method) => {
     const needed = ROLE_REQUIRED[method];
     if (CLIENT_ROLES.indexOf(needed) <= rank) return null;
-    return refusal(grpc.status.PERMISSION_DENIED, `${method} needs role '${needed}' or higher; ${presented} has role '${role}'`);
+    return refusal('permission_denied', `${method} needs role '${needed}' or higher; ${presented} has role '${role}'`);
   };
 }
 
-function refusal(code: grpc.status, details: string): grpc.StatusObject {
-  return { code, details, metadata: new grpc.Metadata() };
+function refusal(qlCode: Refusal['qlCode'], details: string): Refusal {
+  const metadata = new grpc.Metadata();
+  metadata.set('ql-code', qlCode);
+  return { qlCode, code: QL_ERROR_STATUS[qlCode], details, metadata };
 }

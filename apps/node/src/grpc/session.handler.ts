@@ -90,7 +90,7 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults, obse
         }
         const refused = c.call === 'execute' || c.call === 'query' ? grant(c.call === 'execute' ? 'Execute' : 'Query') : null;
         if (refused) {
-          answer({ id, error: { code: refused.code, message: refused.details, metadata: {} } });
+          answer({ id, error: { code: refused.code, message: refused.details, metadata: { 'ql-code': refused.qlCode } } });
           continue;
         }
         const timed = c.call === 'execute' || c.call === 'query' ? timeCall(observer, c.call === 'execute' ? 'Execute' : 'Query') : undefined;
