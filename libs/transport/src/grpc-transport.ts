@@ -340,6 +340,14 @@ export class GrpcPeerTransport implements PeerTransport {
       return;
     }
     const handlers = this.handlers;
+    // A certificate that names no member is refused before a byte of its file is staged; the
+    // member it names is held to the sender the first chunk claims, below.
+    const presented = this.options.tls ? (certificateNameOf(call)?.commonName ?? '') : '';
+    const stranger = this.certificateRefusal(call, presented);
+    if (stranger !== null) {
+      callback(null, ackFor(new TransportError('refused', stranger)));
+      return;
+    }
     const abortOnClose = () => call.destroy(new TransportError('closed', `node ${this.options.self} is shutting down`));
     this.inbound.add(abortOnClose);
     receiveSnapshot(call, {

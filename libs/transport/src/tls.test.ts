@@ -70,6 +70,26 @@ describe('GrpcPeerTransport with mutual TLS', () => {
     expect(b.recorder.batches).toEqual([]);
   });
 
+  it("refuses a snapshot from a certificate naming no member before staging it, and one from a member's certificate claiming another", async () => {
+    const [, b] = await h.cluster(['n1', 'n2', 'n3'], { tls: material });
+    if (!b) throw new Error('cluster');
+    const file = path.join(h.tempDir(), 'snap.db');
+    fs.writeFileSync(file, Buffer.alloc(4096, 7));
+    const cases = [
+      { self: 'n1', cert: 'reader', why: "certificate CN 'reader' OU 'read' is not a member's certificate" },
+      { self: 'n1', cert: 'n3', why: "certificate CN 'n3' OU 'node' does not name 'n1'" },
+    ];
+    for (const c of cases) {
+      const sender = new GrpcPeerTransport({ self: nodeId(c.self), cluster: 'test', protocol: 'raft', peers: [{ id: nodeId('n2'), address: b.address }], stagingDir: h.tempDir(), log: () => {}, tls: material(c.cert) });
+      h.transports.push(sender);
+      sender.start({ onMessages: () => {}, onSnapshot: () => {} });
+      await expect(sender.sendSnapshot(nodeId('n2'), text('meta'), file)).rejects.toThrow(c.why);
+      await sender.close();
+    }
+    expect(b.recorder.snapshots).toEqual([]);
+    expect(fs.readdirSync(b.stagingDir)).toEqual([]);
+  });
+
   it('a plaintext peer gets no stream to a TLS node', async () => {
     const [b] = await h.cluster(['n2'], { tls: material });
     if (!b) throw new Error('cluster');
