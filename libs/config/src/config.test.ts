@@ -373,6 +373,9 @@ describe('TLS keys', () => {
     expect(notPem.message).toContain('is not a PEM private key');
     const otherKey = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-key', path.join(dir, 'n2.key')]));
     expect(otherKey.message).toContain(`${path.join(dir, 'n2.key')} is not the key of the certificate in ${path.join(dir, 'n1.crt')}`);
+    const otherNode = errorOf(() => load([...BASE, ...tlsFlags(dir, 'n2')]));
+    expect(otherNode.key).toBe('tlsCert');
+    expect(otherNode.message).toContain(`the certificate in ${path.join(dir, 'n2.crt')} names 'n2' (subject CN), not this node 'n1'`);
     const other = path.join(dir, 'other');
     makeCerts(other, { nodes: ['n1'], clients: [] });
     const foreignCa = errorOf(() => load([...BASE, ...tlsFlags(dir), '--tls-ca', path.join(other, 'ca.crt')]));

@@ -28,7 +28,7 @@ export function loadConfig(input: { argv: string[]; env: Record<string, string |
   const sourceOf: SourceOf = (key) => merged.get(key)?.source ?? 'default';
   checkConfig(config, sourceOf);
   const path = (key: string): string | undefined => values.get(key) as string | undefined;
-  config.tls = loadTls({ tlsCert: path('tlsCert'), tlsKey: path('tlsKey'), tlsCa: path('tlsCa') }, sourceOf);
+  config.tls = loadTls({ tlsCert: path('tlsCert'), tlsKey: path('tlsKey'), tlsCa: path('tlsCa') }, config.nodeId, sourceOf);
   config.protocolOptions = protocolOptionsOf(config.protocol, values, sourceOf);
   return config;
 }

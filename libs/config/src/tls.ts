@@ -12,7 +12,11 @@ type SourceOf = (key: string) => string;
 const TLS_KEYS = ['tlsCert', 'tlsKey', 'tlsCa'] as const;
 type TlsKey = (typeof TLS_KEYS)[number];
 
-export function loadTls(files: Partial<Record<TlsKey, string>>, sourceOf: SourceOf): TlsConfig | null {
+/**
+ * `nodeId` is this node's member id: its certificate must name it (subject CN), or every peer
+ * would refuse its streams (libs/transport/src/tls.ts) with nothing wrong on this side to see.
+ */
+export function loadTls(files: Partial<Record<TlsKey, string>>, nodeId: string, sourceOf: SourceOf): TlsConfig | null {
   const set = TLS_KEYS.filter((k) => files[k] !== undefined);
   if (set.length === 0) return null;
   const missing = TLS_KEYS.find((k) => files[k] === undefined);
@@ -27,6 +31,10 @@ export function loadTls(files: Partial<Record<TlsKey, string>>, sourceOf: Source
   const privateKey = parse(key, 'tlsKey', files.tlsKey!, sourceOf, 'a PEM private key', (b) => crypto.createPrivateKey(b));
   const authority = parse(ca, 'tlsCa', files.tlsCa!, sourceOf, 'a PEM certificate', (b) => new crypto.X509Certificate(b));
   if (!certificate.checkPrivateKey(privateKey)) throw unreadable('tlsKey', sourceOf, `${files.tlsKey!} is not the key of the certificate in ${files.tlsCert!}`);
+  const commonName = /^CN=(.*)$/m.exec(certificate.subject)?.[1];
+  if (commonName !== nodeId) {
+    throw unreadable('tlsCert', sourceOf, `the certificate in ${files.tlsCert!} names ${commonName === undefined ? 'no one' : `'${commonName}'`} (subject CN), not this node '${nodeId}'; peers would refuse its streams`);
+  }
   if (!certificate.checkIssued(authority) || !certificate.verify(authority.publicKey)) {
     throw unreadable('tlsCa', sourceOf, `${files.tlsCa!} did not sign the certificate in ${files.tlsCert!}`);
   }
