@@ -1,9 +1,9 @@
 /**
- * What certificates mean here, and mutual TLS between members. With TLS on, the node's one gRPC server requires a certificate
- * signed by the cluster's authority from every connection, and a peer stream is accepted only
- * from a certificate that names a current member: subject OU `node` and subject CN the member
- * id the stream's first frame claims (libs/cluster/src/certs.ts issues them so). A client
- * certificate signed by the same authority is thus refused on peer streams.
+ * What certificates mean here, and mutual TLS between members. With TLS on, the node's one
+ * gRPC server requires a certificate signed by the cluster's authority from every connection,
+ * and a peer stream is accepted only from a certificate that names a current member: subject
+ * OU `node` and subject CN the member id the stream's first frame claims (certs.ts issues them
+ * so). A client certificate signed by the same authority is thus refused on peer streams.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
