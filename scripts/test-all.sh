@@ -24,6 +24,17 @@ if ! command -v script >/dev/null 2>&1; then
   fi
 fi
 
+# The TLS tests and `quorumlite certs` make their certificates with Debian's openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's openssl (certificates for the TLS tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "openssl is required for the TLS tests and quorumlite certs: sudo apt-get install openssl" >&2
+    exit 1
+  fi
+fi
+
 # The browser tests (the comparison report, the live dashboard) use Debian's chromium, driven by playwright-core.
 if [ -z "${QL_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
