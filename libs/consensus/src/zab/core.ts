@@ -241,6 +241,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private claimCommittedFor: { readonly leader: NodeId; readonly epoch: number } | null = null;
   /** The leader that last refused us, and when. */
   private refusedBy: { readonly leader: NodeId; readonly atTick: number } | null = null;
+  /**
+   * The highest acceptedEpoch of a voter we stepped down for (handleFollowerInfo): an epoch we
+   * choose goes above it even if that voter's FOLLOWERINFO is late, so one step down is enough.
+   * Not durable: choosing a higher epoch than needed is always safe.
+   */
+  private steppedDownFor = 0;
   /** Who we promised acceptedEpoch to (not durable: after a restart, unknown). */
   private acceptedFrom: NodeId | null = null;
   private syncId = 0;
@@ -804,10 +810,15 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       // is left out here: we step down, and the next discovery chooses an epoch at least its
       // promise (above every acceptedEpoch of its quorum), which it can follow. Bounded: its
       // acceptedEpoch rises only in a discovery with a quorum, and each step down raises ours.
-      // An observer deposes no one (it counts toward nothing): it waits for the next leader.
+      // A voter rejoining after a lost disk follows as an observer, fenced at the highest
+      // promise of its peers, and is let in the same way; an observer deposes no one (it counts
+      // toward nothing): it waits for the next leader.
       this.learners.delete(m.from);
       this.sendStaleEpoch(m.from);
-      if (!observer) this.startLooking();
+      if (this.voters.includes(m.from)) {
+        this.steppedDownFor = Math.max(this.steppedDownFor, m.acceptedEpoch);
+        this.startLooking();
+      }
       return;
     }
     this.sendLeaderInfo(h);
@@ -817,7 +828,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private maybeChooseEpoch(): void {
     const connected = [this.id, ...[...this.learners.values()].filter((h) => !h.observer).map((h) => h.id)];
     if (!this.hasQuorum(connected)) return;
-    let max = this.acceptedEpoch;
+    let max = Math.max(this.acceptedEpoch, this.steppedDownFor);
     for (const h of this.learners.values()) max = Math.max(max, h.acceptedEpoch);
     this.leaderEpoch = max + 1;
     this.acceptedEpoch = this.leaderEpoch;

@@ -90,6 +90,27 @@ describe('zab: observers', () => {
     expect(net.appliedData(cut)).toEqual(['a', 'b']);
   });
 
+  it('a voter rejoining with a fence above the leader’s epoch (the highest promise of its peers) is let in the same way', () => {
+    const net = new ZabNet(V3);
+    const leader = net.settle();
+    const epoch = net.core(leader).status().term;
+    net.propose(leader, 'a');
+    net.stabilize();
+    net.tickAll(2);
+    const [, cut] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string];
+    net.crash(cut);
+    // Its disk is gone; the rejoin fenced it at a peer's leftover promise of epoch+2
+    // (fencedHardState: acceptedEpoch only).
+    net.start(cut, diskOf(epoch + 2, 0, []), { rejoining: true });
+    for (let i = 0; i < 300 && net.appliedData(cut).length < 2; i++) {
+      if (i === 50) net.propose(net.leaderOf() ?? leader, 'b');
+      net.tickAll();
+      net.stabilize();
+    }
+    expect(net.core(net.leaderOf()!).status().term).toBeGreaterThanOrEqual(epoch + 2);
+    expect(net.appliedData(cut)).toEqual(['a', 'b']);
+  });
+
   it('an observer that promised a higher epoch does not depose an established leader', () => {
     const net = new ZabNet([...V3, observer('o1')]);
     const leader = net.settle();
