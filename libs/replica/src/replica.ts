@@ -38,7 +38,7 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
-import { readSnapshotIndex, SqlStateMachine, type ApplyOutcome, type SqlOptions } from '@quorumlite/sql';
+import type { SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, ReplicaError } from './errors';
@@ -47,6 +47,7 @@ import { committedByDatabase, markInstall, readInstall, settleInstall } from './
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
+import { SqlData, Witness, type DataStateMachine, type StateMachine } from './state-machine';
 import { TickGate } from './tick-gate';
 import { WriteWaits, type WriteWaiter } from './write-waits';
 import { beginRejoin, endRejoin, planRejoin, promisedFence, type PeerStatusReader, type PeerView } from './rejoin';
@@ -258,7 +259,7 @@ export class Replica {
     private core: ConsensusCore,
     private log: DurableLog,
     private readonly snapshots: SnapshotStore,
-    private readonly sql: SqlStateMachine | null,
+    private readonly stateMachine: StateMachine,
     private readonly incarnations: IncarnationBook,
     appliedIndex: number,
     snapshot: SnapshotMeta | null,
@@ -290,16 +291,19 @@ export class Replica {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
     const snapshots = await SnapshotStore.open(path.join(settings.dataDir, 'snapshots'));
-    const sql = keepsData ? SqlStateMachine.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql) : null;
-    let appliedIndex = sql ? sql.appliedIndex() : (loaded.snapshot?.index ?? 0);
+    const stateMachine: StateMachine = keepsData
+      ? SqlData.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql)
+      : new Witness(settings.nodeId, loaded.snapshot?.index ?? 0);
+    let appliedIndex = stateMachine.appliedIndex();
     let restoredFromStore = false;
-    if (sql && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
+    if (stateMachine.kind === 'data' && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
       // The log was compacted past what the database holds (it lost its tail in an OS
       // crash, or was replaced): start again from the snapshot the compaction kept.
-      appliedIndex = await restoreLatest(sql, snapshots, loaded.snapshot, deps.logger);
+      appliedIndex = await restoreLatest(stateMachine, snapshots, loaded.snapshot, deps.logger);
       restoredFromStore = true;
     }
-    const committedApplied = sql ? await committedAtBoot(settings.dataDir, appliedIndex, loaded.snapshot?.index ?? 0, restoredFromStore, deps.logger) : null;
+    const durableApplied = stateMachine.durableAppliedIndex();
+    const committedApplied = durableApplied !== null ? await committedAtBoot(settings.dataDir, durableApplied, loaded.snapshot?.index ?? 0, restoredFromStore, deps.logger) : null;
     if (settings.rejoin === true && self.role === 'witness') {
       throw new ReplicaError('invalid', `--rejoin: node ${settings.nodeId} is a witness; a witness cannot rejoin yet`);
     }
@@ -332,7 +336,7 @@ export class Replica {
       // vouches for the records below it (install-marker.ts).
       ...(committedApplied !== null ? { appliedIndex: logIndex(committedApplied) } : {}),
     });
-    return new Replica(settings, deps, options, core, log, snapshots, sql, incarnations, appliedIndex, loaded.snapshot);
+    return new Replica(settings, deps, options, core, log, snapshots, stateMachine, incarnations, appliedIndex, loaded.snapshot);
   }
 
   start(): void {
@@ -364,7 +368,7 @@ export class Replica {
     this.failPending(closing);
     await this.deps.transport.close();
     await this.log.close();
-    this.sql?.close();
+    this.stateMachine.close();
   }
 
   // ---- client API --------------------------------------------------------------------
@@ -374,20 +378,17 @@ export class Replica {
     // One deadline for the whole request: waiting for a leader, commit and durability.
     const deadlineMs = this.deps.clock.now() + request.timeoutMs;
     if (this.role !== 'leader') return this.forward(request, deadlineMs);
-    if (!this.sql) {
-      throw new ReplicaError('unavailable', `node ${this.settings.nodeId} is a witness that leads only until a data voter holds its records; retry shortly`, this.leaderHint());
-    }
+    this.stateMachine.assertServes('write', this.leaderHint());
     // No lookup of the request id here: apply finds a duplicate in the same transaction
     // that would record it, which is the only check that cannot race; a lookup on every
     // write would only save a log record on the rare retry.
     let data: Uint8Array;
-    const sql = this.sql;
     try {
-      data = this.steps.run('prepare', () => sql.prepareEncoded(
+      data = this.steps.run('prepare', () => this.stateMachine.prepareWrite(
         { statements: request.statements, requestId: request.requestId },
         this.deps.clock.now(),
         this.deps.entropy.seed(),
-      ).encoded);
+      ));
     } catch (e: unknown) {
       throw fromSqlError(e);
     }
@@ -408,10 +409,7 @@ export class Replica {
 
   private async answerQuery(request: ReadRequest): Promise<ReadResult> {
     this.assertServing();
-    const sql = this.sql;
-    if (!sql) {
-      throw new ReplicaError('refused', `node ${this.settings.nodeId} is a witness: it keeps no database; read from a voter or an observer${this.leader && this.leader !== this.settings.nodeId ? ` (the leader is ${this.leader})` : ''}`, this.leaderHint());
-    }
+    this.stateMachine.assertServes('read', this.leaderHint());
     switch (request.consistency) {
       case 'stale': {
         const lag = this.core.status().commitIndex - this.applied.value();
@@ -432,7 +430,7 @@ export class Replica {
     }
     const index = this.applied.value();
     try {
-      const result = sql.query({
+      const result = this.stateMachine.query({
         sql: request.sql,
         params: request.params,
         named: request.named,
@@ -491,7 +489,7 @@ export class Replica {
 
   /** A row-level digest of the state machine (tests compare replicas with it). */
   digest(): string | null {
-    return this.sql?.digest() ?? null;
+    return this.stateMachine.digest();
   }
 
   // ---- writes ------------------------------------------------------------------------
@@ -610,7 +608,7 @@ export class Replica {
       void this.snapshots.discard(stagedFile);
       return;
     }
-    if (this.sql) this.verifyReceivedSnapshot(from, message.snapshot, stagedFile);
+    this.verifyReceivedSnapshot(from, message.snapshot, stagedFile);
     const previous = this.stagedSnapshots.get(message.snapshot.index);
     if (previous && previous !== stagedFile) void this.snapshots.discard(previous);
     this.stagedSnapshots.set(message.snapshot.index, stagedFile);
@@ -619,19 +617,11 @@ export class Replica {
   }
 
   private verifyReceivedSnapshot(from: NodeId, meta: SnapshotMeta, stagedFile: string): void {
-    let index: number;
-    try {
-      index = this.steps.run('verify snapshot', () => readSnapshotIndex(stagedFile));
-    } catch (e: unknown) {
-      const why = e instanceof Error ? e.message : String(e);
-      this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: why });
-      throw new ReplicaError('refused', `refused the snapshot at index ${meta.index}: ${why}`, {}, { cause: e });
-    }
-    if (index !== meta.index) {
-      const why = `the snapshot for index ${meta.index} holds a database at applied index ${index}`;
-      this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: why });
-      throw new ReplicaError('refused', `refused the snapshot: ${why}`);
-    }
+    const check = this.steps.run('verify snapshot', () => this.stateMachine.checkSnapshotFile(stagedFile, meta.index));
+    if (check.ok) return;
+    this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: check.why });
+    if ('cause' in check) throw new ReplicaError('refused', `refused the snapshot at index ${meta.index}: ${check.why}`, {}, { cause: check.cause });
+    throw new ReplicaError('refused', `refused the snapshot: ${check.why}`);
   }
 
   private decode(from: NodeId, bytes: Uint8Array): BaseMessage | null {
@@ -847,21 +837,18 @@ export class Replica {
   }
 
   private apply(entries: readonly Entry[]): void {
-    let outcomes: ApplyOutcome[] | null = null;
-    if (this.sql) {
-      outcomes = this.sql.applyBatch(entries.map((e) => ({ index: e.index, kind: e.kind, data: e.data })));
-      const checkpointFailure = this.sql.walCheckpoints().failure;
-      if (checkpointFailure !== null && !this.checkpointFailureLogged) {
-        this.checkpointFailureLogged = true;
-        this.deps.logger.warn('WAL checkpoints moved back onto the event loop: the checkpoint worker failed', { error: checkpointFailure });
-      }
+    const outcomes = this.stateMachine.applyBatch(entries);
+    const checkpointFailure = this.stateMachine.checkpointFailure();
+    if (checkpointFailure !== null && !this.checkpointFailureLogged) {
+      this.checkpointFailureLogged = true;
+      this.deps.logger.warn('WAL checkpoints moved back onto the event loop: the checkpoint worker failed', { error: checkpointFailure });
     }
     this.writes.applied(entries, outcomes);
     const last = entries[entries.length - 1]!;
     this.coreApplied = last.index;
     this.termRuns.noteApplied(entries);
     this.schedule.noteApplied(entries);
-    this.applied.advance(this.sql ? this.sql.appliedIndex() : last.index);
+    this.applied.advance(this.stateMachine.appliedIndex());
   }
 
   /**
@@ -894,18 +881,18 @@ export class Replica {
    * the leadership). The log is compacted by a later round, between Readies.
    */
   private maybeSnapshot(): void {
-    const sql = this.sql;
-    if (!sql) {
+    const machine = this.stateMachine;
+    if (machine.kind === 'witness') {
       this.maybeForget();
       return;
     }
     if (this.snapshotting || this.stopped) return;
     const applied = this.applied.value();
-    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => sql.databaseBytes())) return;
+    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => machine.databaseBytes())) return;
     // After a restart the database may be ahead of what the core has handed out again (it
     // skips records it already holds); a snapshot's index and term must be the core's.
     if (applied !== this.coreApplied) return;
-    this.snapshotting = this.takeSnapshot(sql)
+    this.snapshotting = this.takeSnapshot(machine)
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.snapshotting = null;
@@ -930,11 +917,11 @@ export class Replica {
     this.kick();
   }
 
-  private async takeSnapshot(sql: SqlStateMachine): Promise<void> {
+  private async takeSnapshot(machine: DataStateMachine): Promise<void> {
     // Records applied while the copy runs count toward the next snapshot.
     this.schedule.restart();
     const staged = this.snapshots.stagingPath('local');
-    const { index } = await sql.snapshotAsync(staged);
+    const { index } = await machine.snapshotTo(staged);
     const term = this.termRuns.termAt(index);
     if (term === null || index <= this.snapshotIndex) {
       await this.snapshots.discard(staged);
@@ -956,19 +943,24 @@ export class Replica {
     // out this index again yet after a restart: then this one is simply not used.
     if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
     // A witness keeps nothing below the point: no one may need those records from it.
-    const retain = this.sql ? this.settings.snapshotRetainEntries : 0;
+    const keepsData = this.stateMachine.kind === 'data';
+    const retain = keepsData ? this.settings.snapshotRetainEntries : 0;
     this.core.compact(meta, retain);
     const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.log.compact(meta, keepFrom);
-    if (this.sql) await settleInstall(this.settings.dataDir, meta.index);
+    if (keepsData) await settleInstall(this.settings.dataDir, meta.index);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.termRuns.forgetThrough(meta.index);
-    this.deps.logger.info(this.sql ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
+    this.deps.logger.info(keepsData ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
   }
 
   private async installSnapshot(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
-    if (!this.sql) {
+    const machine = this.stateMachine;
+    if (machine.kind === 'witness') {
+      // It takes the position only; a file sent to it anyway is not kept.
+      const staged = this.stagedSnapshots.get(meta.index);
+      if (staged) await this.snapshots.discard(staged);
       await this.installSnapshotPosition(meta, keepLog);
       return;
     }
@@ -985,11 +977,9 @@ export class Replica {
     // the log is cut after the snapshot, its old records below it are not what the database
     // applied: the marker says so to a boot in between.
     await markInstall(this.settings.dataDir, meta.index);
-    if (this.sql) {
-      const index = await restoreCopy(this.sql, this.snapshots, ownStaged);
-      if (index !== meta.index) {
-        throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
-      }
+    const index = await restoreCopy(machine, this.snapshots, ownStaged);
+    if (index !== meta.index) {
+      throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
     }
     await this.snapshots.commit(ownStaged, meta);
     await this.installSnapshotPosition(meta, keepLog);
@@ -1000,15 +990,14 @@ export class Replica {
    * snapshot are held by the data voters (the leader among them), and it applies nothing.
    */
   private async installSnapshotPosition(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
-    const staged = this.stagedSnapshots.get(meta.index);
-    if (staged && !this.sql) await this.snapshots.discard(staged);
     this.stagedSnapshots.delete(meta.index);
     this.pendingCompaction = null;
     // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
     // snapshot: they are only cut below it, never removed first and written again.
     if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));
     else await this.log.resetToSnapshot(meta);
-    if (this.sql) await settleInstall(this.settings.dataDir, meta.index);
+    // The log starts after the snapshot now (a witness never marks an install).
+    if (this.stateMachine.kind === 'data') await settleInstall(this.settings.dataDir, meta.index);
     await this.snapshots.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.coreApplied = meta.index;
@@ -1202,7 +1191,7 @@ function heldState(loaded: { hardState: unknown; snapshot: SnapshotMeta | null; 
 }
 
 async function restoreLatest(
-  sql: SqlStateMachine,
+  machine: DataStateMachine,
   snapshots: SnapshotStore,
   compacted: SnapshotMeta,
   logger: ReplicaLogger,
@@ -1211,10 +1200,10 @@ async function restoreLatest(
   if (!latest || latest.meta.index < compacted.index) {
     throw new ReplicaError(
       'internal',
-      `the log starts after index ${compacted.index} but the database is at ${sql.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
+      `the log starts after index ${compacted.index} but the database is at ${machine.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
     );
   }
-  const index = await restoreCopy(sql, snapshots, latest.path);
+  const index = await restoreCopy(machine, snapshots, latest.path);
   logger.warn('restored the database from the latest snapshot', { index });
   return index;
 }
@@ -1234,6 +1223,6 @@ async function committedAtBoot(dataDir: string, appliedIndex: number, logSnapsho
 }
 
 /** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
-async function restoreCopy(sql: SqlStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
-  return sql.restore(await snapshots.durableCopy(storedPath, 'restore')).index;
+async function restoreCopy(machine: DataStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
+  return machine.restoreFrom(await snapshots.durableCopy(storedPath, 'restore')).index;
 }
