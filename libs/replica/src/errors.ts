@@ -2,6 +2,7 @@
  * Operating errors of the replica: expected, typed, and mapped by the edge (gRPC) to a
  * status code plus `ql-*` metadata. A broken invariant is not one of these: it throws Error.
  */
+import type { ReadFailure } from '@quorumlite/consensus';
 import type { QlErrorCode } from '@quorumlite/proto';
 import { SqlError, type ApplyOutcome } from '@quorumlite/sql';
 import type { WriteResult } from './ports';
@@ -53,4 +54,27 @@ export function fromSqlError(e: unknown): unknown {
     ...(e.sqliteCode !== undefined ? { sqliteCode: e.sqliteCode } : {}),
     ...(e.statementIndex !== undefined ? { statementIndex: e.statementIndex } : {}),
   }, { cause: e });
+}
+
+/** Why the core refused a proposal, as the client hears it. */
+export function proposalRefused(
+  reason: 'not_leader' | 'overloaded' | 'transferring',
+  nodeId: string,
+  leader: { leaderId: string | null; leaderAddress: string | null },
+): ReplicaError {
+  switch (reason) {
+    case 'not_leader':
+      return new ReplicaError('not_leader', `node ${nodeId} is not the leader`, leader);
+    case 'overloaded':
+      return new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff');
+    case 'transferring':
+      return new ReplicaError('unavailable', 'leadership is being transferred; retry shortly');
+  }
+}
+
+/** A linearizable read the core could not confirm, as the client hears it. */
+export function readFailed(failure: ReadFailure, leaderAddress: string | null): ReplicaError {
+  return failure.reason === 'not_leader' && !failure.leader
+    ? new ReplicaError('no_leader', 'no leader is known to confirm a linearizable read; retry shortly', { leaderId: null, leaderAddress })
+    : new ReplicaError('unavailable', 'leadership changed during a linearizable read; retry', { leaderId: failure.leader, leaderAddress });
 }

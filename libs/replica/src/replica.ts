@@ -27,8 +27,6 @@ import {
   type NodeId,
   type ProtocolModule,
   type ProtocolOptions,
-  type ReadFailure,
-  type ReadState,
   type ReadyPorts,
   type Role,
   type SnapshotMeta,
@@ -41,19 +39,21 @@ import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage
 import type { SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
-import { fromSqlError, ReplicaError } from './errors';
+import { fromSqlError, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
-import { committedByDatabase, markInstall, readInstall, settleInstall } from './install-marker';
+import { committedAtBoot, heldState } from './boot';
+import { markInstall, settleInstall } from './install-marker';
+import { restoreCopy, restoreLatest } from './snapshot-files';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 import { SqlData, Witness, type DataStateMachine, type StateMachine } from './state-machine';
+import { Reads } from './reads';
 import { TickGate } from './tick-gate';
-import { WriteWaits, type WriteWaiter } from './write-waits';
+import { durabilityMet, WriteWaits, type WriteWaiter } from './write-waits';
 import { beginRejoin, endRejoin, planRejoin, promisedFence, type PeerStatusReader, type PeerView } from './rejoin';
 import type {
   Clock,
-  Durability,
   Entropy,
   ReadRequest,
   ReadResult,
@@ -181,11 +181,6 @@ interface QueuedProposal {
   readonly waiter: WriteWaiter;
 }
 
-interface PendingRead {
-  readonly resolve: (index: number) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 /**
  * Ticks wait in the inbox in arrival order with the messages: after a round that was held up
  * (a slow fsync), a heartbeat that arrived half-way through must reset the election timer
@@ -219,14 +214,12 @@ const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
 export class Replica {
   private readonly inbox: InboxEvent[] = [];
   private readonly proposals: QueuedProposal[] = [];
-  private readonly queuedReads: PendingRead[] = [];
-  private readonly readBatches = new Map<string, PendingRead[]>();
+  private readonly reads: Reads;
   private readonly writes: WriteWaits;
   private readonly leaderWaiters: (() => void)[] = [];
   private readonly stagedSnapshots = new Map<number, string>();
   private readonly applied: IndexWaiters;
   private readonly memberById: Map<string, ReplicaMember>;
-  private readBatchSeq = 0;
   private scheduled = false;
   private looping: Promise<void> | null = null;
   private ticker: NodeJS.Timeout | null = null;
@@ -265,10 +258,17 @@ export class Replica {
     snapshot: SnapshotMeta | null,
   ) {
     this.applied = new IndexWaiters(appliedIndex);
+    this.reads = new Reads({
+      applied: this.applied,
+      commitIndex: () => this.core.status().commitIndex,
+      now: () => deps.clock.now(),
+      kick: () => this.kick(),
+      leaderAddress: (id) => this.memberById.get(id)?.address ?? null,
+    });
     this.counters = new NodeCounters(deps.clock.now());
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
-      durabilityMet: (index, durability) => this.durabilityMet(index, durability),
+      durabilityMet: (index, durability) => durabilityMet(this.settings.members, this.settings.nodeId, this.core.status().progress, index, durability),
       leaderHint: () => this.leaderHint(),
     });
     this.memberById = new Map(settings.members.map((m) => [m.id, m]));
@@ -410,24 +410,7 @@ export class Replica {
   private async answerQuery(request: ReadRequest): Promise<ReadResult> {
     this.assertServing();
     this.stateMachine.assertServes('read', this.leaderHint());
-    switch (request.consistency) {
-      case 'stale': {
-        const lag = this.core.status().commitIndex - this.applied.value();
-        if (request.maxLagEntries > 0 && lag > request.maxLagEntries) {
-          throw new ReplicaError('stale', `this node is ${lag} entries behind (max_lag_entries ${request.maxLagEntries})`);
-        }
-        break;
-      }
-      case 'session':
-        await this.waitApplied(request.minIndex, request.timeoutMs);
-        break;
-      case 'linearizable': {
-        const deadlineMs = this.deps.clock.now() + request.timeoutMs;
-        const index = await this.readIndex(request.timeoutMs);
-        await this.waitApplied(index, Math.max(1, deadlineMs - this.deps.clock.now()));
-        break;
-      }
-    }
+    await this.reads.awaitConsistency(request);
     const index = this.applied.value();
     try {
       const result = this.stateMachine.query({
@@ -541,42 +524,6 @@ export class Replica {
   private leaderHint(): { leaderId: string | null; leaderAddress: string | null } {
     const leaderId = this.leader;
     return { leaderId, leaderAddress: leaderId ? (this.memberById.get(leaderId)?.address ?? null) : null };
-  }
-
-  // ---- reads -------------------------------------------------------------------------
-
-  private readIndex(timeoutMs: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      let done = false;
-      const timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(new ReplicaError('timeout', `no read index within ${timeoutMs} ms (is a quorum reachable?)`));
-      }, timeoutMs);
-      this.queuedReads.push({
-        resolve: (index) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          resolve(index);
-        },
-        reject: (e) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.kick();
-    });
-  }
-
-  private waitApplied(index: number, timeoutMs: number): Promise<void> {
-    return this.applied.wait(
-      index,
-      timeoutMs,
-      () => new ReplicaError('timeout', `this node has not applied index ${index} within ${timeoutMs} ms (applied ${this.applied.value()})`),
-    );
   }
 
   // ---- peers -------------------------------------------------------------------------
@@ -721,7 +668,7 @@ export class Replica {
   }
 
   private hasWork(): boolean {
-    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.queuedReads.length > 0 || this.core.hasReady();
+    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.reads.hasQueued() || this.core.hasReady();
   }
 
   /** One round: feed the core, then carry out at most one Ready. */
@@ -751,12 +698,9 @@ export class Replica {
     for (const event of this.inbox.splice(0)) this.feedEvent(event);
     const batch = this.proposals.splice(0, this.settings.proposalBatchMax);
     for (const p of batch) this.proposeNow(p);
-    if (this.queuedReads.length > 0) {
-      // One read-index round answers every read that arrived since the last one.
-      const id = `r${++this.readBatchSeq}`;
-      this.readBatches.set(id, this.queuedReads.splice(0));
-      this.core.readIndex(id);
-    }
+    // One read-index round answers every read that arrived since the last one.
+    const round = this.reads.nextRound();
+    if (round !== null) this.core.readIndex(round);
   }
 
   private feedEvent(event: InboxEvent): void {
@@ -781,13 +725,7 @@ export class Replica {
   private proposeNow(p: QueuedProposal): void {
     const r = this.core.propose(p.data);
     if (!r.ok) {
-      if (r.reason === 'not_leader') {
-        p.waiter.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint()));
-      } else if (r.reason === 'overloaded') {
-        p.waiter.reject(new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff'));
-      } else {
-        p.waiter.reject(new ReplicaError('unavailable', 'leadership is being transferred; retry shortly'));
-      }
+      p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.leaderHint()));
       return;
     }
     this.writes.add(r.index, r.token, p.waiter);
@@ -816,25 +754,9 @@ export class Replica {
     },
     send: (message) => this.steps.run('send', () => this.send(message)),
     apply: (entries) => this.steps.run('apply', () => this.apply(entries)),
-    reads: (readStates, readFailures) => this.settleReads(readStates, readFailures),
+    reads: (readStates, readFailures) => this.reads.settle(readStates, readFailures),
     softState: (s) => this.onSoftState(s.role, s.leader, s.term),
   };
-
-  private settleReads(readStates: readonly ReadState[], readFailures: readonly ReadFailure[]): void {
-    for (const rs of readStates) {
-      for (const read of this.readBatches.get(rs.requestId) ?? []) read.resolve(rs.index);
-      this.readBatches.delete(rs.requestId);
-    }
-    for (const rf of readFailures) {
-      const leaderAddress = rf.leader ? (this.memberById.get(rf.leader)?.address ?? null) : null;
-      const error =
-        rf.reason === 'not_leader' && !rf.leader
-          ? new ReplicaError('no_leader', 'no leader is known to confirm a linearizable read; retry shortly', { leaderId: null, leaderAddress })
-          : new ReplicaError('unavailable', 'leadership changed during a linearizable read; retry', { leaderId: rf.leader, leaderAddress });
-      for (const read of this.readBatches.get(rf.requestId) ?? []) read.reject(error);
-      this.readBatches.delete(rf.requestId);
-    }
-  }
 
   private apply(entries: readonly Entry[]): void {
     const outcomes = this.stateMachine.applyBatch(entries);
@@ -849,18 +771,6 @@ export class Replica {
     this.termRuns.noteApplied(entries);
     this.schedule.noteApplied(entries);
     this.applied.advance(this.stateMachine.appliedIndex());
-  }
-
-  /**
-   * Whether the other data nodes hold `index` durably as `durability` asks: 'all' — every
-   * data voter; 'semi' — at least one other data node, voter or observer. A witness's
-   * acknowledgement never counts: it keeps no database.
-   */
-  private durabilityMet(index: number, durability: Durability): boolean {
-    const progress = this.core.status().progress;
-    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && (durability === 'all' ? m.role === 'voter' : m.role !== 'witness'));
-    const acked = others.filter((m) => (progress[m.id]?.match ?? 0) >= index).length;
-    return durability === 'all' ? acked === others.length : acked >= Math.min(1, others.length);
   }
 
   private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
@@ -1157,8 +1067,7 @@ export class Replica {
     this.coreApplied = loaded.snapshot?.index ?? 0;
     this.termRuns.reset(loaded.snapshot?.index ?? 0, loaded.snapshot?.term ?? (0 as Term));
     const retry = new ReplicaError('unavailable', 'this node just rejoined as a voter; retry');
-    for (const batch of this.readBatches.values()) for (const read of batch) read.reject(retry);
-    this.readBatches.clear();
+    this.reads.failRounds(retry);
   }
 
   private fail(error: unknown): void {
@@ -1173,56 +1082,8 @@ export class Replica {
   private failPending(error: ReplicaError): void {
     this.writes.failAll(error);
     for (const p of this.proposals.splice(0)) p.waiter.reject(error);
-    for (const r of this.queuedReads.splice(0)) r.reject(error);
-    for (const batch of this.readBatches.values()) for (const r of batch) r.reject(error);
-    this.readBatches.clear();
+    this.reads.failAll(error);
     this.applied.failAll(error);
     for (const wake of this.leaderWaiters.splice(0)) wake();
   }
-}
-
-/** What a data directory still holds that a rejoin would throw away, or null when it holds nothing. */
-function heldState(loaded: { hardState: unknown; snapshot: SnapshotMeta | null; entries: readonly Entry[] }, appliedIndex: number): string | null {
-  if (loaded.entries.length > 0) return `a log up to index ${loaded.entries[loaded.entries.length - 1]!.index}`;
-  if (loaded.snapshot !== null) return `a snapshot at index ${loaded.snapshot.index}`;
-  if (loaded.hardState !== null) return 'a hard state';
-  if (appliedIndex > 0) return `a database applied to index ${appliedIndex}`;
-  return null;
-}
-
-async function restoreLatest(
-  machine: DataStateMachine,
-  snapshots: SnapshotStore,
-  compacted: SnapshotMeta,
-  logger: ReplicaLogger,
-): Promise<number> {
-  const latest = snapshots.latest();
-  if (!latest || latest.meta.index < compacted.index) {
-    throw new ReplicaError(
-      'internal',
-      `the log starts after index ${compacted.index} but the database is at ${machine.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
-    );
-  }
-  const index = await restoreCopy(machine, snapshots, latest.path);
-  logger.warn('restored the database from the latest snapshot', { index });
-  return index;
-}
-
-/**
- * The database's applied index if the log vouches for every record up to it (see
- * install-marker.ts), else null. A marker the log's compaction point has passed is removed.
- */
-async function committedAtBoot(dataDir: string, appliedIndex: number, logSnapshotIndex: number, restoredFromStore: boolean, logger: ReplicaLogger): Promise<number | null> {
-  const pending = await readInstall(dataDir);
-  const vouched = committedByDatabase(appliedIndex, logSnapshotIndex, pending, restoredFromStore);
-  await settleInstall(dataDir, logSnapshotIndex);
-  if (vouched === null) {
-    logger.warn('the database is ahead of what the log was cut after (a snapshot install cut short, or restored from the store): the log\'s records below it are relearned from the leader', { appliedIndex, pendingInstall: pending, logStartsAfter: logSnapshotIndex });
-  }
-  return vouched;
-}
-
-/** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
-async function restoreCopy(machine: DataStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
-  return machine.restoreFrom(await snapshots.durableCopy(storedPath, 'restore')).index;
 }

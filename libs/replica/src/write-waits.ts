@@ -4,7 +4,7 @@
  * with durability 'leader', by the leader's own fsync alone. One place owns every such wait,
  * its deadline and how it fails.
  */
-import { isProposal, type Entry, type ProposalToken } from '@quorumlite/consensus';
+import { isProposal, type Entry, type Member, type ProposalToken } from '@quorumlite/consensus';
 import type { ApplyOutcome } from '@quorumlite/sql';
 import { ReplicaError, toWriteResult } from './errors';
 import type { Durability, WriteResult } from './ports';
@@ -178,4 +178,21 @@ export class WriteWaits {
     }
     this.durabilityWaits.push({ index: entry.index, result, waiter });
   }
+}
+
+/**
+ * Whether the other data nodes hold `index` durably as `durability` asks: 'all' — every
+ * data voter; 'semi' — at least one other data node, voter or observer. A witness's
+ * acknowledgement never counts: it keeps no database.
+ */
+export function durabilityMet(
+  members: readonly { readonly id: string; readonly role: Member['role'] }[],
+  self: string,
+  progress: Readonly<Record<string, { readonly match: number } | undefined>>,
+  index: number,
+  durability: Durability,
+): boolean {
+  const others = members.filter((m) => m.id !== self && (durability === 'all' ? m.role === 'voter' : m.role !== 'witness'));
+  const acked = others.filter((m) => (progress[m.id]?.match ?? 0) >= index).length;
+  return durability === 'all' ? acked === others.length : acked >= Math.min(1, others.length);
 }
