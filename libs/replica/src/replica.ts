@@ -22,7 +22,6 @@ import {
   type CoreOptions,
   type Entry,
   type HardState,
-  type LogIndex,
   type Member,
   type NodeId,
   type ProtocolModule,
@@ -42,12 +41,11 @@ import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
-import { markInstall, settleInstall } from './install-marker';
-import { restoreCopy, restoreLatest } from './snapshot-files';
+import { restoreLatest, Snapshots } from './snapshots';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
-import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
-import { SqlData, Witness, type DataStateMachine, type StateMachine } from './state-machine';
+import { SqlData, Witness, type StateMachine } from './state-machine';
+import { Forwarding } from './forwarding';
 import { Reads } from './reads';
 import { TickGate } from './tick-gate';
 import { durabilityMet, WriteWaits, type WriteWaiter } from './write-waits';
@@ -195,16 +193,10 @@ type InboxEvent =
 
 const TICK: InboxEvent = { kind: 'tick' };
 
-/** How long a follower waits for a leader to appear before refusing a forwarded write. */
-const LEADER_WAIT_ELECTIONS = 3;
-/** Most snapshot files received but not yet installed, kept while the core decides. */
-const STAGED_SNAPSHOTS_MAX = 2;
 /** A rejoining node logs why it still waits at most this often. */
 const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
 /** A rejoining node asks the other voters for their status at least this often. */
 const REJOIN_PROBE_MS_MIN = 200;
-/** Local snapshots kept on disk (the newest serves far-behind peers). */
-const SNAPSHOTS_KEPT = 2;
 /**
  * A witness's log segments: compaction removes whole segments, so smaller ones keep what a
  * witness holds on disk close to what its data voters still lack.
@@ -216,8 +208,7 @@ export class Replica {
   private readonly proposals: QueuedProposal[] = [];
   private readonly reads: Reads;
   private readonly writes: WriteWaits;
-  private readonly leaderWaiters: (() => void)[] = [];
-  private readonly stagedSnapshots = new Map<number, string>();
+  private readonly forwarding: Forwarding;
   private readonly applied: IndexWaiters;
   private readonly memberById: Map<string, ReplicaMember>;
   private scheduled = false;
@@ -233,15 +224,7 @@ export class Replica {
   private role: Role = 'follower';
   private readonly tickGate = new TickGate();
   private readonly counters: NodeCounters;
-  private leader: NodeId | null = null;
-  private snapshotIndex: number;
-  private readonly schedule: SnapshotSchedule;
-  /** The last committed record the core handed out (and the state machine has applied). */
-  private coreApplied = 0;
-  /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
-  private readonly termRuns = new TermRuns();
-  private snapshotting: Promise<void> | null = null;
-  private pendingCompaction: SnapshotMeta | null = null;
+  private readonly snapshots: Snapshots;
   private rejoin: RejoinProgress | null = null;
 
   private constructor(
@@ -251,7 +234,7 @@ export class Replica {
     // Both are built again once, when a rejoining node becomes a voter (completeRejoin).
     private core: ConsensusCore,
     private log: DurableLog,
-    private readonly snapshots: SnapshotStore,
+    snapshotStore: SnapshotStore,
     private readonly stateMachine: StateMachine,
     private readonly incarnations: IncarnationBook,
     appliedIndex: number,
@@ -269,12 +252,36 @@ export class Replica {
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
       durabilityMet: (index, durability) => durabilityMet(this.settings.members, this.settings.nodeId, this.core.status().progress, index, durability),
-      leaderHint: () => this.leaderHint(),
+      leaderHint: () => this.forwarding.hint(),
     });
     this.memberById = new Map(settings.members.map((m) => [m.id, m]));
-    this.snapshotIndex = snapshot?.index ?? 0;
-    if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
-    this.schedule = new SnapshotSchedule(settings, () => deps.entropy.seed() / 2 ** 32);
+    this.forwarding = new Forwarding({
+      nodeId: settings.nodeId,
+      members: this.memberById,
+      forwarder: deps.forwarder,
+      now: () => deps.clock.now(),
+      electionMsMax: () => deps.protocol.electionTicksMax(settings) * settings.tickMs,
+      stopped: () => this.stopped,
+      executeHere: (request) => this.execute(request),
+    });
+    this.snapshots = new Snapshots(
+      {
+        settings,
+        logger: deps.logger,
+        steps: this.steps,
+        applied: this.applied,
+        core: () => this.core,
+        log: () => this.log,
+        stopped: () => this.stopped,
+        kick: () => this.kick(),
+        fail: (e) => this.fail(e),
+        supersededThrough: (index) => this.writes.supersededThrough(index),
+        random: () => deps.entropy.seed() / 2 ** 32,
+      },
+      snapshotStore,
+      stateMachine,
+      snapshot,
+    );
     if (coreOptions.rejoining === true) {
       this.rejoin = { fenced: false, target: null, confirmed: null, timer: null, waitLoggedAtMs: -Infinity, waitLogged: '' };
     }
@@ -363,7 +370,7 @@ export class Replica {
     if (this.ticker) clearInterval(this.ticker);
     if (this.rejoin?.timer) clearTimeout(this.rejoin.timer);
     await this.looping;
-    await this.snapshotting;
+    await this.snapshots.settled();
     const closing = new ReplicaError('unavailable', 'node is shutting down; retry on another node');
     this.failPending(closing);
     await this.deps.transport.close();
@@ -377,8 +384,8 @@ export class Replica {
     this.assertServing();
     // One deadline for the whole request: waiting for a leader, commit and durability.
     const deadlineMs = this.deps.clock.now() + request.timeoutMs;
-    if (this.role !== 'leader') return this.forward(request, deadlineMs);
-    this.stateMachine.assertServes('write', this.leaderHint());
+    if (this.role !== 'leader') return this.forwarding.forward(request, deadlineMs);
+    this.stateMachine.assertServes('write', this.forwarding.hint());
     // No lookup of the request id here: apply finds a duplicate in the same transaction
     // that would record it, which is the only check that cannot race; a lookup on every
     // write would only save a log record on the rare retry.
@@ -395,7 +402,7 @@ export class Replica {
     try {
       return await this.propose(data, request, deadlineMs);
     } catch (e: unknown) {
-      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forward(request, deadlineMs);
+      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forwarding.forward(request, deadlineMs);
       throw e;
     }
   }
@@ -409,7 +416,7 @@ export class Replica {
 
   private async answerQuery(request: ReadRequest): Promise<ReadResult> {
     this.assertServing();
-    this.stateMachine.assertServes('read', this.leaderHint());
+    this.stateMachine.assertServes('read', this.forwarding.hint());
     await this.reads.awaitConsistency(request);
     const index = this.applied.value();
     try {
@@ -445,7 +452,7 @@ export class Replica {
       commitIndex: s.commitIndex,
       appliedIndex: this.applied.value(),
       lastIndex: s.lastIndex,
-      snapshotIndex: this.snapshotIndex,
+      snapshotIndex: this.snapshots.index(),
       logRecords: footprint.records,
       logBytes: footprint.bytes,
       dataVotersHold: s.dataVotersHold ?? 0,
@@ -491,41 +498,6 @@ export class Replica {
     });
   }
 
-  private async forward(request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
-    if (request.forwarded) {
-      throw new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader`, this.leaderHint());
-    }
-    const leader = await this.waitForLeader(deadlineMs - this.deps.clock.now());
-    const timeoutMs = Math.max(1, deadlineMs - this.deps.clock.now());
-    if (leader.id === this.settings.nodeId) return this.execute({ ...request, timeoutMs });
-    return this.deps.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
-  }
-
-  private async waitForLeader(timeoutMs: number): Promise<{ id: string; address: string }> {
-    const electionMs = this.deps.protocol.electionTicksMax(this.settings) * this.settings.tickMs;
-    const deadline = this.deps.clock.now() + Math.min(timeoutMs, electionMs * LEADER_WAIT_ELECTIONS);
-    for (;;) {
-      const known = this.leader ? this.memberById.get(this.leader) : undefined;
-      if (known) return { id: known.id, address: known.address };
-      const left = deadline - this.deps.clock.now();
-      if (left <= 0 || this.stopped) {
-        throw new ReplicaError('no_leader', 'no leader is known yet (an election may be under way); retry shortly');
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.leaderWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  private leaderHint(): { leaderId: string | null; leaderAddress: string | null } {
-    const leaderId = this.leader;
-    return { leaderId, leaderAddress: leaderId ? (this.memberById.get(leaderId)?.address ?? null) : null };
-  }
-
   // ---- peers -------------------------------------------------------------------------
 
   private onPeerMessages(from: NodeId, messages: Uint8Array[]): void {
@@ -538,37 +510,20 @@ export class Replica {
     this.kick();
   }
 
-  /**
-   * A snapshot arrived. It is checked here, before the core hears of it: a file this node
-   * could not open as a database at the index its message names is refused — the transport
-   * deletes it and the sender learns why — and nothing of this node's state changes. Once
-   * the core accepts a snapshot, installing it must not fail.
-   */
+  /** A snapshot arrived: it is staged, once checked (snapshots.ts), before the core hears of it. */
   private onPeerSnapshot(from: NodeId, bytes: Uint8Array, stagedFile: string): void {
     if (this.rejoin?.fenced === false) {
-      void this.snapshots.discard(stagedFile);
+      this.snapshots.discard(stagedFile);
       return;
     }
     const message = this.decode(from, bytes);
     if (!message?.snapshot) {
       this.deps.logger.warn('dropped a snapshot whose message carries no snapshot meta', { from });
-      void this.snapshots.discard(stagedFile);
+      this.snapshots.discard(stagedFile);
       return;
     }
-    this.verifyReceivedSnapshot(from, message.snapshot, stagedFile);
-    const previous = this.stagedSnapshots.get(message.snapshot.index);
-    if (previous && previous !== stagedFile) void this.snapshots.discard(previous);
-    this.stagedSnapshots.set(message.snapshot.index, stagedFile);
-    this.trimStagedSnapshots();
+    this.snapshots.stage(from, message.snapshot, stagedFile);
     this.push({ kind: 'message', message });
-  }
-
-  private verifyReceivedSnapshot(from: NodeId, meta: SnapshotMeta, stagedFile: string): void {
-    const check = this.steps.run('verify snapshot', () => this.stateMachine.checkSnapshotFile(stagedFile, meta.index));
-    if (check.ok) return;
-    this.deps.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.applied.value(), error: check.why });
-    if ('cause' in check) throw new ReplicaError('refused', `refused the snapshot at index ${meta.index}: ${check.why}`, {}, { cause: check.cause });
-    throw new ReplicaError('refused', `refused the snapshot: ${check.why}`);
   }
 
   private decode(from: NodeId, bytes: Uint8Array): BaseMessage | null {
@@ -668,16 +623,14 @@ export class Replica {
   }
 
   private hasWork(): boolean {
-    return this.pendingCompaction !== null || this.inbox.length > 0 || this.proposals.length > 0 || this.reads.hasQueued() || this.core.hasReady();
+    return this.snapshots.hasPendingCompaction() || this.inbox.length > 0 || this.proposals.length > 0 || this.reads.hasQueued() || this.core.hasReady();
   }
 
   /** One round: feed the core, then carry out at most one Ready. */
   private async round(): Promise<void> {
     if (this.failed) return;
     try {
-      const compaction = this.pendingCompaction;
-      this.pendingCompaction = null;
-      if (compaction) await this.compactTo(compaction);
+      await this.snapshots.compactPending();
       // Between Readies, with nothing in flight: the only place the core is built again.
       if (this.rejoin?.confirmed) await this.completeRejoin();
       this.steps.run('feed', () => this.feedCore());
@@ -688,7 +641,7 @@ export class Replica {
       this.steps.run('advance', () => this.core.advance());
       this.writes.checkDurability(this.role === 'leader');
       // After advance(): the core only compacts what it knows was applied.
-      if (applied) this.maybeSnapshot();
+      if (applied) this.snapshots.maybeSnapshot();
     } catch (e: unknown) {
       this.fail(e);
     }
@@ -725,7 +678,7 @@ export class Replica {
   private proposeNow(p: QueuedProposal): void {
     const r = this.core.propose(p.data);
     if (!r.ok) {
-      p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.leaderHint()));
+      p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.forwarding.hint()));
       return;
     }
     this.writes.add(r.index, r.token, p.waiter);
@@ -733,7 +686,7 @@ export class Replica {
 
   /** What the one Ready carrier (libs/consensus driver) does here, made once per replica. */
   private readonly readyPorts: ReadyPorts<BaseMessage> = {
-    installSnapshot: (meta, keepLog) => this.installSnapshot(meta, keepLog),
+    installSnapshot: (meta, keepLog) => this.snapshots.install(meta, keepLog),
     persist: (truncateAfter, hardState, entries, mustSync) => {
       if (truncateAfter !== null) this.log.truncateAfter(truncateAfter);
       if (hardState) this.log.setHardState(hardState);
@@ -766,166 +719,17 @@ export class Replica {
       this.deps.logger.warn('WAL checkpoints moved back onto the event loop: the checkpoint worker failed', { error: checkpointFailure });
     }
     this.writes.applied(entries, outcomes);
-    const last = entries[entries.length - 1]!;
-    this.coreApplied = last.index;
-    this.termRuns.noteApplied(entries);
-    this.schedule.noteApplied(entries);
+    this.snapshots.noteApplied(entries);
     this.applied.advance(this.stateMachine.appliedIndex());
   }
 
   private onSoftState(role: Role, leader: NodeId | null, term: Term): void {
     this.counters.softState(role, leader, this.deps.clock.now());
-    if (role !== this.role || leader !== this.leader) {
+    if (role !== this.role || leader !== this.forwarding.leaderId()) {
       this.deps.logger.info('role changed', { role, leader, [this.deps.protocol.fencingName]: term });
     }
     this.role = role;
-    this.leader = leader;
-    if (leader) for (const wake of this.leaderWaiters.splice(0)) wake();
-  }
-
-  // ---- snapshots ---------------------------------------------------------------------
-
-  /**
-   * Starts a snapshot in the background once enough records were applied: the copy is made
-   * without blocking the loop (a large database would otherwise stall heartbeats and cost
-   * the leadership). The log is compacted by a later round, between Readies.
-   */
-  private maybeSnapshot(): void {
-    const machine = this.stateMachine;
-    if (machine.kind === 'witness') {
-      this.maybeForget();
-      return;
-    }
-    if (this.snapshotting || this.stopped) return;
-    const applied = this.applied.value();
-    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => machine.databaseBytes())) return;
-    // After a restart the database may be ahead of what the core has handed out again (it
-    // skips records it already holds); a snapshot's index and term must be the core's.
-    if (applied !== this.coreApplied) return;
-    this.snapshotting = this.takeSnapshot(machine)
-      .catch((e: unknown) => this.fail(e))
-      .finally(() => {
-        this.snapshotting = null;
-      });
-  }
-
-  /**
-   * A witness has no database to snapshot: it forgets its records up to what every data voter
-   * holds (and what is committed and handed out), once as many records or bytes gathered as
-   * would start a snapshot on a data node. No data voter can then need a record from it.
-   */
-  private maybeForget(): void {
-    if (this.stopped || this.pendingCompaction !== null) return;
-    const s = this.core.status();
-    const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex, this.coreApplied);
-    if (upTo <= this.snapshotIndex) return;
-    if (!this.schedule.dueForWitness(upTo - this.snapshotIndex)) return;
-    const term = this.termRuns.termAt(upTo);
-    if (term === null) return;
-    this.schedule.restart();
-    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })) };
-    this.kick();
-  }
-
-  private async takeSnapshot(machine: DataStateMachine): Promise<void> {
-    // Records applied while the copy runs count toward the next snapshot.
-    this.schedule.restart();
-    const staged = this.snapshots.stagingPath('local');
-    const { index } = await machine.snapshotTo(staged);
-    const term = this.termRuns.termAt(index);
-    if (term === null || index <= this.snapshotIndex) {
-      await this.snapshots.discard(staged);
-      return;
-    }
-    const meta: SnapshotMeta = {
-      index: index as LogIndex,
-      term,
-      members: this.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
-    };
-    await this.snapshots.commit(staged, meta);
-    this.pendingCompaction = meta;
-    this.kick();
-  }
-
-  /** Runs at the start of a round: the core and the log only change between Readies. */
-  private async compactTo(meta: SnapshotMeta): Promise<void> {
-    // A snapshot from the leader may have overtaken ours, or the core may not have handed
-    // out this index again yet after a restart: then this one is simply not used.
-    if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
-    // A witness keeps nothing below the point: no one may need those records from it.
-    const keepsData = this.stateMachine.kind === 'data';
-    const retain = keepsData ? this.settings.snapshotRetainEntries : 0;
-    this.core.compact(meta, retain);
-    const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
-    await this.log.compact(meta, keepFrom);
-    if (keepsData) await settleInstall(this.settings.dataDir, meta.index);
-    await this.snapshots.prune(SNAPSHOTS_KEPT);
-    this.snapshotIndex = meta.index;
-    this.termRuns.forgetThrough(meta.index);
-    this.deps.logger.info(keepsData ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
-  }
-
-  private async installSnapshot(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
-    const machine = this.stateMachine;
-    if (machine.kind === 'witness') {
-      // It takes the position only; a file sent to it anyway is not kept.
-      const staged = this.stagedSnapshots.get(meta.index);
-      if (staged) await this.snapshots.discard(staged);
-      await this.installSnapshotPosition(meta, keepLog);
-      return;
-    }
-    const staged = this.stagedSnapshots.get(meta.index);
-    if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
-    // Our own snapshot may be copying the database: restore() must wait for it.
-    await this.snapshotting;
-    this.pendingCompaction = null;
-    this.stagedSnapshots.delete(meta.index);
-    // The transport received it in its own folder; the store commits only from its staging area.
-    const ownStaged = this.snapshots.stagingPath('received');
-    await fs.promises.rename(staged, ownStaged);
-    // The database first: should it fail, the store never offers this file to anyone. Until
-    // the log is cut after the snapshot, its old records below it are not what the database
-    // applied: the marker says so to a boot in between.
-    await markInstall(this.settings.dataDir, meta.index);
-    const index = await restoreCopy(machine, this.snapshots, ownStaged);
-    if (index !== meta.index) {
-      throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
-    }
-    await this.snapshots.commit(ownStaged, meta);
-    await this.installSnapshotPosition(meta, keepLog);
-  }
-
-  /**
-   * The log side of an installed snapshot — all a witness takes: its records up to the
-   * snapshot are held by the data voters (the leader among them), and it applies nothing.
-   */
-  private async installSnapshotPosition(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
-    this.stagedSnapshots.delete(meta.index);
-    this.pendingCompaction = null;
-    // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
-    // snapshot: they are only cut below it, never removed first and written again.
-    if (keepLog && meta.index < this.log.lastIndex()) await this.log.compact(meta, logIndex(meta.index + 1));
-    else await this.log.resetToSnapshot(meta);
-    // The log starts after the snapshot now (a witness never marks an install).
-    if (this.stateMachine.kind === 'data') await settleInstall(this.settings.dataDir, meta.index);
-    await this.snapshots.prune(SNAPSHOTS_KEPT);
-    this.snapshotIndex = meta.index;
-    this.coreApplied = meta.index;
-    this.termRuns.reset(meta.index, meta.term);
-    this.schedule.restart();
-    this.applied.advance(meta.index);
-    this.writes.supersededThrough(meta.index);
-    this.deps.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term });
-  }
-
-  private trimStagedSnapshots(): void {
-    const indices = [...this.stagedSnapshots.keys()].sort((a, b) => a - b);
-    while (indices.length > STAGED_SNAPSHOTS_MAX) {
-      const index = indices.shift()!;
-      const file = this.stagedSnapshots.get(index)!;
-      this.stagedSnapshots.delete(index);
-      void this.snapshots.discard(file);
-    }
+    this.forwarding.setLeader(leader);
   }
 
   // ---- failure -----------------------------------------------------------------------
@@ -951,7 +755,7 @@ export class Replica {
     if (this.rejoin !== r || this.stopped || this.failed) return;
     const probeMs = Math.max(REJOIN_PROBE_MS_MIN, this.settings.tickMs * this.settings.electionTimeoutTicks);
     // Only answers asked for after catching up may confirm it.
-    const caughtUp = r.fenced && r.target !== null && this.applied.value() >= r.target.index && this.coreApplied >= r.target.index;
+    const caughtUp = r.fenced && r.target !== null && this.applied.value() >= r.target.index && this.snapshots.handedOut() >= r.target.index;
     const answers = await this.askVotersStatus(probeMs);
     if (this.rejoin !== r || this.stopped) return;
     if (!r.fenced) {
@@ -1034,7 +838,7 @@ export class Replica {
    */
   private async completeRejoin(): Promise<void> {
     const r = this.rejoin!;
-    await this.snapshotting;
+    await this.snapshots.settled();
     const s = this.core.status();
     if (s.leader === null || s.leader !== r.confirmed?.leader || s.term !== r.confirmed.fence) {
       // The core moved on since the answers confirmed it: ask again.
@@ -1054,7 +858,7 @@ export class Replica {
    * that is durable. Called only with nothing in flight: between Readies, or before the core ran.
    */
   private async rebuildCore(next: (hard: HardState | null) => HardState, rejoining: boolean): Promise<void> {
-    await this.snapshotting;
+    await this.snapshots.settled();
     await this.log.close();
     const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'));
     const hardState = next(loaded.hardState);
@@ -1064,8 +868,7 @@ export class Replica {
     this.core = this.deps.protocol.create({ ...this.coreOptions, rejoining }, { hardState, snapshot: loaded.snapshot, entries: loaded.entries });
     // The new core hands out its committed records again from its snapshot; the database skips
     // what it applied, as after a restart.
-    this.coreApplied = loaded.snapshot?.index ?? 0;
-    this.termRuns.reset(loaded.snapshot?.index ?? 0, loaded.snapshot?.term ?? (0 as Term));
+    this.snapshots.restartFrom(loaded.snapshot);
     const retry = new ReplicaError('unavailable', 'this node just rejoined as a voter; retry');
     this.reads.failRounds(retry);
   }
@@ -1084,6 +887,6 @@ export class Replica {
     for (const p of this.proposals.splice(0)) p.waiter.reject(error);
     this.reads.failAll(error);
     this.applied.failAll(error);
-    for (const wake of this.leaderWaiters.splice(0)) wake();
+    this.forwarding.wakeAll();
   }
 }

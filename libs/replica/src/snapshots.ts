@@ -1,0 +1,317 @@
+/**
+ * Snapshots: when this node takes one (a copy of its database, or on a witness the point
+ * below which it forgets its records), the log compaction that follows, the snapshots that
+ * peers send it (checked when received, staged until the core decides, installed when it
+ * accepts one), and restoring the database from the node's own snapshot files.
+ */
+import * as fs from 'node:fs';
+import {
+  logIndex,
+  nodeId as asNodeId,
+  type ConsensusCore,
+  type Entry,
+  type LogIndex,
+  type Member,
+  type NodeId,
+  type SnapshotMeta,
+  type Term,
+} from '@quorumlite/consensus';
+import type { DurableLog, SnapshotStore } from '@quorumlite/storage';
+import { ReplicaError } from './errors';
+import type { IndexWaiters } from './index-waiters';
+import { markInstall, settleInstall } from './install-marker';
+import type { LoopSteps } from './loop-monitor';
+import type { ReplicaLogger } from './ports';
+import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
+import type { DataStateMachine, StateMachine } from './state-machine';
+
+/** Most snapshot files received but not yet installed, kept while the core decides. */
+const STAGED_SNAPSHOTS_MAX = 2;
+/** Local snapshots kept on disk (the newest serves far-behind peers). */
+const SNAPSHOTS_KEPT = 2;
+
+export interface SnapshotsHost {
+  readonly settings: SnapshotThresholds & {
+    readonly dataDir: string;
+    readonly members: readonly { readonly id: string; readonly role: Member['role'] }[];
+    readonly snapshotRetainEntries: number;
+  };
+  readonly logger: ReplicaLogger;
+  readonly steps: LoopSteps;
+  /** Records applied on this node, and the waits for them. */
+  readonly applied: IndexWaiters;
+  /** The core and the log as they are now (a rejoin builds both again). */
+  core(): ConsensusCore;
+  log(): DurableLog;
+  stopped(): boolean;
+  /** Work for the loop: a compaction is pending. */
+  kick(): void;
+  /** The node cannot go on safely. */
+  fail(error: unknown): void;
+  /** Writes up to `index` were replaced by an installed snapshot: their clients hear so. */
+  supersededThrough(index: number): void;
+  /** A fresh uniform draw in [0, 1): each node spreads its thresholds by its own factor. */
+  random(): number;
+}
+
+export class Snapshots {
+  /** Snapshot files received from peers, by index, until the core accepts or forgets one. */
+  private readonly staged = new Map<number, string>();
+  private snapshotIndex: number;
+  private readonly schedule: SnapshotSchedule;
+  /** The last committed record the core handed out (and the state machine has applied). */
+  private coreApplied = 0;
+  /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
+  private readonly termRuns = new TermRuns();
+  private snapshotting: Promise<void> | null = null;
+  private pendingCompaction: SnapshotMeta | null = null;
+
+  constructor(
+    private readonly host: SnapshotsHost,
+    private readonly store: SnapshotStore,
+    private readonly machine: StateMachine,
+    snapshot: SnapshotMeta | null,
+  ) {
+    this.snapshotIndex = snapshot?.index ?? 0;
+    if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
+    this.schedule = new SnapshotSchedule(host.settings, () => host.random());
+  }
+
+  /** The index of the snapshot the log starts after. */
+  index(): number {
+    return this.snapshotIndex;
+  }
+
+  /** The last committed record the core handed out. */
+  handedOut(): number {
+    return this.coreApplied;
+  }
+
+  /** The newest local snapshot file, which serves peers too far behind for the log. */
+  latest(): ReturnType<SnapshotStore['latest']> {
+    return this.store.latest();
+  }
+
+  /** Drops a received file that will not be staged. */
+  discard(file: string): void {
+    void this.store.discard(file);
+  }
+
+  /** Resolves once no snapshot copy is running. */
+  async settled(): Promise<void> {
+    await this.snapshotting;
+  }
+
+  hasPendingCompaction(): boolean {
+    return this.pendingCompaction !== null;
+  }
+
+  /** Runs a compaction a snapshot left for the loop: at the start of a round, between Readies. */
+  async compactPending(): Promise<void> {
+    const compaction = this.pendingCompaction;
+    this.pendingCompaction = null;
+    if (compaction) await this.compactTo(compaction);
+  }
+
+  /** Committed records the core handed out were applied. */
+  noteApplied(entries: readonly Entry[]): void {
+    const last = entries[entries.length - 1]!;
+    this.coreApplied = last.index;
+    this.termRuns.noteApplied(entries);
+    this.schedule.noteApplied(entries);
+  }
+
+  /** A core built again from disk hands out its committed records again from its snapshot. */
+  restartFrom(snapshot: SnapshotMeta | null): void {
+    this.coreApplied = snapshot?.index ?? 0;
+    this.termRuns.reset(snapshot?.index ?? 0, snapshot?.term ?? (0 as Term));
+  }
+
+  /**
+   * A snapshot arrived. It is checked here, before the core hears of it: a file this node
+   * could not open as a database at the index its message names is refused — the transport
+   * deletes it and the sender learns why — and nothing of this node's state changes. Once
+   * the core accepts a snapshot, installing it must not fail.
+   */
+  stage(from: NodeId, meta: SnapshotMeta, stagedFile: string): void {
+    this.verifyReceived(from, meta, stagedFile);
+    const previous = this.staged.get(meta.index);
+    if (previous && previous !== stagedFile) void this.store.discard(previous);
+    this.staged.set(meta.index, stagedFile);
+    this.trimStaged();
+  }
+
+  private verifyReceived(from: NodeId, meta: SnapshotMeta, stagedFile: string): void {
+    const check = this.host.steps.run('verify snapshot', () => this.machine.checkSnapshotFile(stagedFile, meta.index));
+    if (check.ok) return;
+    this.host.logger.error('refused a snapshot from the leader; this node keeps its state', { from, index: meta.index, applied: this.host.applied.value(), error: check.why });
+    if ('cause' in check) throw new ReplicaError('refused', `refused the snapshot at index ${meta.index}: ${check.why}`, {}, { cause: check.cause });
+    throw new ReplicaError('refused', `refused the snapshot: ${check.why}`);
+  }
+
+  /**
+   * Starts a snapshot in the background once enough records were applied: the copy is made
+   * without blocking the loop (a large database would otherwise stall heartbeats and cost
+   * the leadership). The log is compacted by a later round, between Readies.
+   */
+  maybeSnapshot(): void {
+    const machine = this.machine;
+    if (machine.kind === 'witness') {
+      this.maybeForget();
+      return;
+    }
+    if (this.snapshotting || this.host.stopped()) return;
+    const applied = this.host.applied.value();
+    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => machine.databaseBytes())) return;
+    // After a restart the database may be ahead of what the core has handed out again (it
+    // skips records it already holds); a snapshot's index and term must be the core's.
+    if (applied !== this.coreApplied) return;
+    this.snapshotting = this.takeSnapshot(machine)
+      .catch((e: unknown) => this.host.fail(e))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  /**
+   * A witness has no database to snapshot: it forgets its records up to what every data voter
+   * holds (and what is committed and handed out), once as many records or bytes gathered as
+   * would start a snapshot on a data node. No data voter can then need a record from it.
+   */
+  private maybeForget(): void {
+    if (this.host.stopped() || this.pendingCompaction !== null) return;
+    const s = this.host.core().status();
+    const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex, this.coreApplied);
+    if (upTo <= this.snapshotIndex) return;
+    if (!this.schedule.dueForWitness(upTo - this.snapshotIndex)) return;
+    const term = this.termRuns.termAt(upTo);
+    if (term === null) return;
+    this.schedule.restart();
+    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.host.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })) };
+    this.host.kick();
+  }
+
+  private async takeSnapshot(machine: DataStateMachine): Promise<void> {
+    // Records applied while the copy runs count toward the next snapshot.
+    this.schedule.restart();
+    const staged = this.store.stagingPath('local');
+    const { index } = await machine.snapshotTo(staged);
+    const term = this.termRuns.termAt(index);
+    if (term === null || index <= this.snapshotIndex) {
+      await this.store.discard(staged);
+      return;
+    }
+    const meta: SnapshotMeta = {
+      index: index as LogIndex,
+      term,
+      members: this.host.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
+    };
+    await this.store.commit(staged, meta);
+    this.pendingCompaction = meta;
+    this.host.kick();
+  }
+
+  /** Runs at the start of a round: the core and the log only change between Readies. */
+  private async compactTo(meta: SnapshotMeta): Promise<void> {
+    // A snapshot from the leader may have overtaken ours, or the core may not have handed
+    // out this index again yet after a restart: then this one is simply not used.
+    if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
+    // A witness keeps nothing below the point: no one may need those records from it.
+    const keepsData = this.machine.kind === 'data';
+    const retain = keepsData ? this.host.settings.snapshotRetainEntries : 0;
+    this.host.core().compact(meta, retain);
+    const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
+    await this.host.log().compact(meta, keepFrom);
+    if (keepsData) await settleInstall(this.host.settings.dataDir, meta.index);
+    await this.store.prune(SNAPSHOTS_KEPT);
+    this.snapshotIndex = meta.index;
+    this.termRuns.forgetThrough(meta.index);
+    this.host.logger.info(keepsData ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
+  }
+
+  async install(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
+    const machine = this.machine;
+    if (machine.kind === 'witness') {
+      // It takes the position only; a file sent to it anyway is not kept.
+      const staged = this.staged.get(meta.index);
+      if (staged) await this.store.discard(staged);
+      await this.installSnapshotPosition(meta, keepLog);
+      return;
+    }
+    const staged = this.staged.get(meta.index);
+    if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
+    // Our own snapshot may be copying the database: restore() must wait for it.
+    await this.snapshotting;
+    this.pendingCompaction = null;
+    this.staged.delete(meta.index);
+    // The transport received it in its own folder; the store commits only from its staging area.
+    const ownStaged = this.store.stagingPath('received');
+    await fs.promises.rename(staged, ownStaged);
+    // The database first: should it fail, the store never offers this file to anyone. Until
+    // the log is cut after the snapshot, its old records below it are not what the database
+    // applied: the marker says so to a boot in between.
+    await markInstall(this.host.settings.dataDir, meta.index);
+    const index = await restoreCopy(machine, this.store, ownStaged);
+    if (index !== meta.index) {
+      throw new Error(`snapshot file for index ${meta.index} holds a database at applied index ${index}`);
+    }
+    await this.store.commit(ownStaged, meta);
+    await this.installSnapshotPosition(meta, keepLog);
+  }
+
+  /**
+   * The log side of an installed snapshot — all a witness takes: its records up to the
+   * snapshot are held by the data voters (the leader among them), and it applies nothing.
+   */
+  private async installSnapshotPosition(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
+    this.staged.delete(meta.index);
+    this.pendingCompaction = null;
+    // A protocol that never takes an acceptance back (Multi-Paxos) keeps the records after the
+    // snapshot: they are only cut below it, never removed first and written again.
+    if (keepLog && meta.index < this.host.log().lastIndex()) await this.host.log().compact(meta, logIndex(meta.index + 1));
+    else await this.host.log().resetToSnapshot(meta);
+    // The log starts after the snapshot now (a witness never marks an install).
+    if (this.machine.kind === 'data') await settleInstall(this.host.settings.dataDir, meta.index);
+    await this.store.prune(SNAPSHOTS_KEPT);
+    this.snapshotIndex = meta.index;
+    this.coreApplied = meta.index;
+    this.termRuns.reset(meta.index, meta.term);
+    this.schedule.restart();
+    this.host.applied.advance(meta.index);
+    this.host.supersededThrough(meta.index);
+    this.host.logger.info('installed a snapshot from the leader', { index: meta.index, term: meta.term });
+  }
+
+  private trimStaged(): void {
+    const indices = [...this.staged.keys()].sort((a, b) => a - b);
+    while (indices.length > STAGED_SNAPSHOTS_MAX) {
+      const index = indices.shift()!;
+      const file = this.staged.get(index)!;
+      this.staged.delete(index);
+      void this.store.discard(file);
+    }
+  }
+}
+
+export async function restoreLatest(
+  machine: DataStateMachine,
+  snapshots: SnapshotStore,
+  compacted: SnapshotMeta,
+  logger: ReplicaLogger,
+): Promise<number> {
+  const latest = snapshots.latest();
+  if (!latest || latest.meta.index < compacted.index) {
+    throw new ReplicaError(
+      'internal',
+      `the log starts after index ${compacted.index} but the database is at ${machine.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
+    );
+  }
+  const index = await restoreCopy(machine, snapshots, latest.path);
+  logger.warn('restored the database from the latest snapshot', { index });
+  return index;
+}
+
+/** restore() moves the file it is given into place: hand it a copy, keep the stored one. */
+export async function restoreCopy(machine: DataStateMachine, snapshots: SnapshotStore, storedPath: string): Promise<number> {
+  return machine.restoreFrom(await snapshots.durableCopy(storedPath, 'restore')).index;
+}
