@@ -30,7 +30,6 @@ import {
   type Role,
   type SnapshotMeta,
   type Term,
-  term as asTerm,
   assertNever,
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
@@ -49,7 +48,8 @@ import { Forwarding } from './forwarding';
 import { Reads } from './reads';
 import { TickGate } from './tick-gate';
 import { durabilityMet, WriteWaits, type WriteWaiter } from './write-waits';
-import { beginRejoin, endRejoin, planRejoin, promisedFence, type PeerStatusReader, type PeerView } from './rejoin';
+import { beginRejoin, type PeerStatusReader } from './rejoin';
+import { Rejoining } from './rejoining';
 import type {
   Clock,
   Entropy,
@@ -112,22 +112,6 @@ export interface ReplicaDeps {
   readonly onWriteAnswered?: (ms: number) => void;
   /** A fresh data directory's incarnation (incarnation.ts); random UUIDs unless a test sets it. */
   readonly newIncarnationId?: () => string;
-}
-
-/** A rejoin under way: the newest leader's number and last index once known (rejoin.ts). */
-interface RejoinProgress {
-  /**
-   * Its hard state holds the highest number the other voters promised (rejoin.ts, step 0).
-   * Until then the core is not run: nothing it could answer reaches a peer.
-   */
-  fenced: boolean;
-  target: { readonly fence: number; readonly leader: string; readonly index: number } | null;
-  /** A round of answers taken after catching up named the leader the core follows, at this number. */
-  confirmed: { readonly fence: number; readonly leader: string } | null;
-  timer: NodeJS.Timeout | null;
-  /** When a reason to wait was last logged (a rejoin with no leader waits quietly). */
-  waitLoggedAtMs: number;
-  waitLogged: string;
 }
 
 export interface ReplicaStatus {
@@ -193,10 +177,6 @@ type InboxEvent =
 
 const TICK: InboxEvent = { kind: 'tick' };
 
-/** A rejoining node logs why it still waits at most this often. */
-const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
-/** A rejoining node asks the other voters for their status at least this often. */
-const REJOIN_PROBE_MS_MIN = 200;
 /**
  * A witness's log segments: compaction removes whole segments, so smaller ones keep what a
  * witness holds on disk close to what its data voters still lack.
@@ -225,7 +205,7 @@ export class Replica {
   private readonly tickGate = new TickGate();
   private readonly counters: NodeCounters;
   private readonly snapshots: Snapshots;
-  private rejoin: RejoinProgress | null = null;
+  private rejoin: Rejoining | null = null;
 
   private constructor(
     private readonly settings: ReplicaSettings,
@@ -283,7 +263,28 @@ export class Replica {
       snapshot,
     );
     if (coreOptions.rejoining === true) {
-      this.rejoin = { fenced: false, target: null, confirmed: null, timer: null, waitLoggedAtMs: -Infinity, waitLogged: '' };
+      this.rejoin = new Rejoining({
+        settings,
+        protocol: deps.protocol,
+        peerStatus: deps.peerStatus!,
+        logger: deps.logger,
+        now: () => deps.clock.now(),
+        applied: this.applied,
+        handedOut: () => this.snapshots.handedOut(),
+        core: () => this.core,
+        stopped: () => this.stopped,
+        failed: () => Boolean(this.failed),
+        idle: async () => {
+          await this.looping;
+        },
+        settled: () => this.snapshots.settled(),
+        rebuildCore: (next, rejoining) => this.rebuildCore(next, rejoining),
+        kick: () => this.kick(),
+        fail: (e) => this.fail(e),
+        finished: () => {
+          this.rejoin = null;
+        },
+      });
     }
   }
 
@@ -360,7 +361,7 @@ export class Replica {
       if (this.rejoin?.fenced === false) return;
       if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
     }, this.settings.tickMs);
-    if (this.rejoin) this.scheduleRejoinProbe(0);
+    this.rejoin?.start();
     this.kick();
   }
 
@@ -368,7 +369,7 @@ export class Replica {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
-    if (this.rejoin?.timer) clearTimeout(this.rejoin.timer);
+    this.rejoin?.stop();
     await this.looping;
     await this.snapshots.settled();
     const closing = new ReplicaError('unavailable', 'node is shutting down; retry on another node');
@@ -632,7 +633,7 @@ export class Replica {
     try {
       await this.snapshots.compactPending();
       // Between Readies, with nothing in flight: the only place the core is built again.
-      if (this.rejoin?.confirmed) await this.completeRejoin();
+      if (this.rejoin?.confirmed) await this.rejoin.complete();
       this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
       const rd = this.steps.run('ready', () => this.core.ready());
@@ -737,120 +738,6 @@ export class Replica {
   private assertServing(): void {
     if (this.failed) throw new ReplicaError('unavailable', 'this node stopped: it could not continue safely; use another node');
     if (this.stopped) throw new ReplicaError('unavailable', 'node is shutting down; retry on another node');
-  }
-
-  // ---- rejoin (rejoin.ts) ---------------------------------------------------------------
-
-  private scheduleRejoinProbe(delayMs: number): void {
-    const r = this.rejoin;
-    if (!r || this.stopped) return;
-    r.timer = setTimeout(() => {
-      r.timer = null;
-      void this.probeRejoin(r);
-    }, delayMs);
-  }
-
-  /** One round of status answers from every other voting member, and what it allows. */
-  private async probeRejoin(r: RejoinProgress): Promise<void> {
-    if (this.rejoin !== r || this.stopped || this.failed) return;
-    const probeMs = Math.max(REJOIN_PROBE_MS_MIN, this.settings.tickMs * this.settings.electionTimeoutTicks);
-    // Only answers asked for after catching up may confirm it.
-    const caughtUp = r.fenced && r.target !== null && this.applied.value() >= r.target.index && this.snapshots.handedOut() >= r.target.index;
-    const answers = await this.askVotersStatus(probeMs);
-    if (this.rejoin !== r || this.stopped) return;
-    if (!r.fenced) {
-      await this.fenceRejoin(r, answers);
-      this.scheduleRejoinProbe(r.fenced ? 0 : probeMs);
-      return;
-    }
-    const plan = planRejoin(answers);
-    const fenceName = this.deps.protocol.fencingName;
-    if (plan.kind === 'wait') {
-      this.noteRejoinWait(r, plan.why);
-    } else if (r.target === null) {
-      r.target = { fence: plan.fence, leader: plan.leader, index: plan.index };
-      this.deps.logger.info('rejoin: catching up with the newest leader', { leader: plan.leader, [fenceName]: plan.fence, index: plan.index });
-    } else if (caughtUp) {
-      const s = this.core.status();
-      if (s.leader !== null && s.leader === plan.leader && s.term === plan.fence && s.term >= r.target.fence) {
-        r.confirmed = { fence: s.term, leader: s.leader };
-        this.kick();
-        return;
-      }
-      this.noteRejoinWait(r, `caught up; waiting to follow the leader ${plan.leader} at ${fenceName} ${plan.fence} (following ${s.leader ?? 'none'} at ${s.term})`);
-    } else {
-      this.noteRejoinWait(r, `catching up: applied ${this.applied.value()} of ${r.target.index}`);
-    }
-    this.scheduleRejoinProbe(probeMs);
-  }
-
-  private async askVotersStatus(timeoutMs: number): Promise<Map<string, PeerView | Error>> {
-    const others = this.settings.members.filter((m) => m.id !== this.settings.nodeId && m.role !== 'observer');
-    const reader = this.deps.peerStatus!;
-    const answers = await Promise.all(
-      others.map(async (m): Promise<[string, PeerView | Error]> => {
-        try {
-          return [m.id, await reader.status(m.address, timeoutMs)];
-        } catch (e: unknown) {
-          return [m.id, e instanceof Error ? e : new Error(String(e))];
-        }
-      }),
-    );
-    return new Map(answers);
-  }
-
-  /**
-   * Step 0 of rejoin.ts: with every other voter's answer, persist a hard state at or above the
-   * highest number any of them promised, then run a core built from it. The core has not run
-   * yet (kick() waits for this), so nothing is in flight.
-   */
-  private async fenceRejoin(r: RejoinProgress, answers: ReadonlyMap<string, PeerView | Error>): Promise<void> {
-    const promised = promisedFence(answers);
-    if (promised.kind === 'wait') {
-      this.noteRejoinWait(r, `${promised.why}, before answering anything`);
-      return;
-    }
-    const fence = asTerm(promised.fence);
-    const self = asNodeId(this.settings.nodeId);
-    try {
-      await this.looping;
-      await this.rebuildCore((hard) => this.deps.protocol.fencedHardState(hard, { fence, self }), true);
-    } catch (e: unknown) {
-      this.fail(e);
-      return;
-    }
-    r.fenced = true;
-    this.deps.logger.info(`rejoin: promised ${this.deps.protocol.fencingName} ${fence}, the highest any other voter promised; following from here`);
-    this.kick();
-  }
-
-  private noteRejoinWait(r: RejoinProgress, why: string): void {
-    const now = this.deps.clock.now();
-    if (why === r.waitLogged && now - r.waitLoggedAtMs < REJOIN_WAIT_LOG_EVERY_MS) return;
-    r.waitLogged = why;
-    r.waitLoggedAtMs = now;
-    this.deps.logger.info(`rejoin: ${why}`);
-  }
-
-  /**
-   * Caught up with the newest leader: promise its number to it in the hard state, durably,
-   * then drop the marker and build the core again as a voter from what is on disk.
-   */
-  private async completeRejoin(): Promise<void> {
-    const r = this.rejoin!;
-    await this.snapshots.settled();
-    const s = this.core.status();
-    if (s.leader === null || s.leader !== r.confirmed?.leader || s.term !== r.confirmed.fence) {
-      // The core moved on since the answers confirmed it: ask again.
-      r.confirmed = null;
-      this.scheduleRejoinProbe(0);
-      return;
-    }
-    this.rejoin = null;
-    const self = asNodeId(this.settings.nodeId);
-    await this.rebuildCore((hard) => this.deps.protocol.rejoinedHardState(hard, { fence: s.term, leader: s.leader!, self }), false);
-    await endRejoin(this.settings.dataDir);
-    this.deps.logger.info('rejoined as a voter', { [this.deps.protocol.fencingName]: s.term, leader: s.leader, applied: this.applied.value() });
   }
 
   /**
