@@ -201,3 +201,13 @@ export function fsyncDir(dir: string): void {
     fs.closeSync(fd);
   }
 }
+
+export function moveFile(from: string, to: string): void {
+  try {
+    fs.renameSync(from, to);
+  } catch (e: unknown) {
+    if (!(e instanceof Error && 'code' in e && e.code === 'EXDEV')) throw e;
+    fs.copyFileSync(from, to);
+    fs.rmSync(from);
+  }
+}

@@ -9,21 +9,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { assertNever } from '@quorumlite/consensus';
-import type { SqlValue } from '@quorumlite/proto';
-import { decodeCommand, decodeOutcome, encodeOutcome, requestDigest } from './codec';
-import { type CommandContext, installDeterministicFunctions, nowText, Prng, wallClockContext } from './determinism';
+import { decodeCommand, requestDigest } from './codec';
+import type { CommandContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
-import { limitName, plural, resolveLimits, type SqlLimits, type SqlOptions } from './limits';
+import { limitName, resolveLimits, type SqlLimits, type SqlOptions } from './limits';
 import { Lru } from './lru';
-import { checkStatementPolicy, INTERNAL_PREFIX, paramShape } from './policy';
+import { checkStatementPolicy, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
-import { snapshotInto, fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, pacedBackup, readSnapshotIndex } from './snapshot-file';
+import { snapshotInto, fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
+import { isLocalFailure, lazyContext, localFailure, shortText, toApplyError } from './apply-failure';
+import { openConnections as openDatabase, type Connections } from './connections';
+import { RequestWindow } from './dedup';
+import { bindArguments, checkQueryParams, clampLimit, collectRows, readRows } from './query-rows';
 import { WalCheckpointer } from './wal-checkpointer';
 import type {
   ApplyEntry,
-  ApplyError,
   ApplyOutcome,
   Command,
   ExecuteInput,
@@ -39,61 +41,9 @@ const STATEMENT_CACHE_ENTRIES = 512;
 const RESTORING_SUFFIX = '.restoring';
 const PREVIOUS_SUFFIX = '.previous';
 
-/** SQLite codes that say something about this machine (disk, memory, locks), not the command. */
-const LOCAL_FAILURE_CODES = [
-  'SQLITE_FULL',
-  'SQLITE_IOERR',
-  'SQLITE_NOMEM',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_CORRUPT',
-  'SQLITE_NOTADB',
-  'SQLITE_CANTOPEN',
-  'SQLITE_READONLY',
-  'SQLITE_PROTOCOL',
-  'SQLITE_INTERRUPT',
-  'SQLITE_PERM',
-  'SQLITE_NOLFS',
-  'SQLITE_INTERNAL',
-  'SQLITE_MISUSE',
-];
-
 const MENTIONS_FAIL = /fail/i;
 
 const SYNTAX_ERROR = /syntax error|incomplete input|unrecognized token|more than one statement/;
-
-const INTERNAL_SCHEMA = `
-  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}meta (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    applied_index INTEGER NOT NULL
-  );
-  INSERT OR IGNORE INTO ${INTERNAL_PREFIX}meta (id, applied_index) VALUES (0, 0);
-  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}dedup (
-    log_index INTEGER PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    outcome BLOB NOT NULL,
-    digest BLOB
-  );
-`;
-
-/**
- * The dedup table before it kept each request's digest: the column is added at open. Rows
- * from then have none (NULL), and a reuse of their ids is taken for a retry, as it was then.
- */
-const ADD_DEDUP_DIGEST = `ALTER TABLE ${INTERNAL_PREFIX}dedup ADD COLUMN digest BLOB`;
-
-/**
- * Databases written before the dedup table was keyed by log index kept it keyed by request
- * id, with a second index: moved over once, at open, in one transaction.
- */
-const LEGACY_DEDUP_TABLE = `${INTERNAL_PREFIX}requests`;
-const MIGRATE_LEGACY_DEDUP = `
-  BEGIN IMMEDIATE;
-  INSERT OR REPLACE INTO ${INTERNAL_PREFIX}dedup (log_index, request_id, outcome)
-    SELECT log_index, request_id, outcome FROM ${LEGACY_DEDUP_TABLE};
-  DROP TABLE ${LEGACY_DEDUP_TABLE};
-  COMMIT;
-`;
 
 interface WriteStatement {
   readonly stmt: Database.Statement<unknown[]>;
@@ -106,45 +56,6 @@ interface WriteStatement {
   readonly mentionsFail: boolean;
 }
 
-interface StoredRequest {
-  readonly outcome: Buffer;
-  /** Null for rows written before digests were kept. */
-  readonly digest: Buffer | null;
-}
-
-interface RequestRow {
-  readonly log_index: number | bigint;
-  readonly request_id: string;
-}
-
-/** Statements the machine itself runs on the write connection. */
-interface Internal {
-  readonly begin: Database.Statement;
-  readonly commit: Database.Statement;
-  readonly rollback: Database.Statement;
-  readonly savepoint: Database.Statement;
-  readonly rollbackTo: Database.Statement;
-  readonly release: Database.Statement;
-  readonly resetRowid: Database.Statement;
-  readonly resetChanges: Database.Statement;
-  /** total_changes(), changes(), last_insert_rowid(). */
-  readonly changeCounters: Database.Statement<[], [bigint, bigint, bigint]>;
-  readonly readApplied: Database.Statement<[], bigint>;
-  readonly writeApplied: Database.Statement<[number]>;
-  readonly databaseBytes: Database.Statement<[], bigint>;
-  readonly findRequest: Database.Statement<[number], StoredRequest>;
-  readonly saveRequest: Database.Statement<[number, string, Buffer, Buffer]>;
-  readonly pruneRequests: Database.Statement<[number], RequestRow>;
-  readonly allRequests: Database.Statement<[], RequestRow>;
-}
-
-interface Connections {
-  readonly write: Database.Database;
-  readonly read: Database.Database;
-  readonly internal: Internal;
-  readonly closeBuiltins: () => void;
-}
-
 /** Pages snapshotAsync copies per step; each step is on disk before the next (4 KiB pages: 4 MiB). */
 export const SNAPSHOT_PAGES_PER_STEP = 1024;
 
@@ -153,14 +64,8 @@ export class SqlStateMachine {
   private applied: number;
   private context: CommandContext | null = null;
   private readonly writeCache = new Lru<string, WriteStatement>(STATEMENT_CACHE_ENTRIES);
-  /**
-   * The dedup table's request ids and the log index of each one's newest row, kept in step
-   * with it (set with each saved outcome, cleared by each prune, reloaded after a rollback or
-   * restore). The table is keyed by log index — appends at its right edge, prunes at its
-   * left — so it needs no second index: this map is how a request id finds its row, and a
-   * new id (nearly every write) costs no lookup at all.
-   */
-  private knownRequests = new Map<string, number>();
+  /** Request ids of the dedup window (dedup.ts). */
+  private readonly requests: RequestWindow;
   /** The schema may hold a FAIL conflict clause or RAISE(FAIL): every command gets a savepoint. */
   private schemaMayFail = true;
   private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
@@ -171,6 +76,7 @@ export class SqlStateMachine {
     private readonly dbPath: string,
     private readonly limits: SqlLimits,
   ) {
+    this.requests = new RequestWindow(() => this.open().internal, limits.dedupWindowEntries);
     this.conn = this.openConnections();
     this.applied = this.loadState();
     this.checkpointer = new WalCheckpointer(dbPath, () => this.open().write);
@@ -268,7 +174,7 @@ export class SqlStateMachine {
       internal.begin.run();
       for (const entry of pending) outcomes.push(this.applyEntry(entry));
       const pruneAtOrBelow = last - this.limits.dedupWindowEntries;
-      if (pruneAtOrBelow > 0) this.pruneRequests(pruneAtOrBelow);
+      if (pruneAtOrBelow > 0) this.requests.prune(pruneAtOrBelow);
       internal.writeApplied.run(last);
       internal.commit.run();
     } catch (e: unknown) {
@@ -304,11 +210,10 @@ export class SqlStateMachine {
     const { requestId } = command;
     if (requestId === null) return this.runCommand(command);
     const digest = requestDigest(entry.data, requestId);
-    const prior = this.findRequest(requestId, entry.index, digest);
+    const prior = this.requests.find(requestId, entry.index, digest);
     if (prior !== null) return prior;
     const outcome = this.runCommand(command);
-    this.open().internal.saveRequest.run(entry.index, requestId, encodeOutcome(outcome), digest);
-    this.knownRequests.set(requestId, entry.index);
+    this.requests.save(entry.index, requestId, outcome, digest);
     return outcome;
   }
 
@@ -413,40 +318,15 @@ export class SqlStateMachine {
     try {
       const { requestId } = decodeCommand(entry.data);
       if (requestId === null) return unknown;
-      return this.findRequest(requestId, this.applied, requestDigest(entry.data, requestId)) ?? unknown;
+      return this.requests.find(requestId, this.applied, requestDigest(entry.data, requestId)) ?? unknown;
     } catch {
       return unknown;
     }
   }
 
-  /**
-   * Seen within the window that ends at `index`: a pure function of the log, so every replica
-   * agrees. With `digest`, a request whose body differs from the stored one's is refused
-   * (not run, not recorded): the id was reused, and the first result would answer the wrong
-   * request.
-   */
-  private findRequest(requestId: string, index: number, digest: Buffer | null): ApplyOutcome | null {
-    const at = this.knownRequests.get(requestId);
-    if (at === undefined || at <= index - this.limits.dedupWindowEntries) return null;
-    const stored = this.open().internal.findRequest.get(at);
-    if (stored === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
-    if (digest !== null && stored.digest !== null && !digest.equals(stored.digest)) {
-      const message = `request id ${JSON.stringify(requestId)} was already used at log index ${at} for different statements or parameters; a retry must resend the same request, a new request needs a new id`;
-      return { ok: false, error: { code: 'invalid', message }, duplicate: false };
-    }
-    return { ...decodeOutcome(stored.outcome, true), originalIndex: at };
-  }
-
-  /** Drops rows at or below `index`; a request id leaves the map only with its newest row. */
-  private pruneRequests(index: number): void {
-    for (const row of this.open().internal.pruneRequests.all(index)) {
-      if (this.knownRequests.get(row.request_id) === Number(row.log_index)) this.knownRequests.delete(row.request_id);
-    }
-  }
-
   /** A previously applied outcome for this request id, if still in the dedup window. */
   lookupRequest(requestId: string): ApplyOutcome | null {
-    return this.findRequest(requestId, this.applied, null);
+    return this.requests.find(requestId, this.applied, null);
   }
 
   private rollbackBatch(): void {
@@ -454,7 +334,7 @@ export class SqlStateMachine {
     this.context = null;
     // SQLite may already have rolled back on its own (e.g. after SQLITE_FULL).
     if (write.inTransaction) internal.rollback.run();
-    this.loadKnownRequests();
+    this.requests.load();
   }
 
   /**
@@ -646,35 +526,9 @@ export class SqlStateMachine {
     return this.conn;
   }
 
+  /** A method so that a test can make a reopen fail. */
   private openConnections(): Connections {
-    const write = new Database(this.dbPath);
-    let closeWriteBuiltins = (): void => undefined;
-    let closeReadBuiltins = (): void => undefined;
-    const closeBuiltins = (): void => {
-      closeWriteBuiltins();
-      closeReadBuiltins();
-    };
-    try {
-      configureWriteConnection(write);
-      write.exec(INTERNAL_SCHEMA);
-      if (!hasColumn(write, `${INTERNAL_PREFIX}dedup`, 'digest')) write.exec(ADD_DEDUP_DIGEST);
-      if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
-      // The reset table lives in the connection's temp schema: it never reaches the file.
-      write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
-      closeWriteBuiltins = installDeterministicFunctions(write, () => this.requireContext());
-      const internal = prepareInternal(write);
-      const read = new Database(this.dbPath, { readonly: true, fileMustExist: true });
-      read.defaultSafeIntegers(true);
-      closeReadBuiltins = installDeterministicFunctions(read, wallClockContext);
-      return { write, read, internal, closeBuiltins };
-    } catch (e: unknown) {
-      write.close();
-      closeBuiltins();
-      throw new SqlError('corrupt', `cannot open ${this.dbPath} as a quorumlite database: ${messageOf(e)}`, {
-        sqliteCode: sqliteCodeOf(e),
-        cause: e,
-      });
-    }
+    return openDatabase(this.dbPath, () => this.requireContext());
   }
 
   private closeConnections(): void {
@@ -693,16 +547,9 @@ export class SqlStateMachine {
     }
   }
 
-  private loadKnownRequests(): void {
-    const known = new Map<string, number>();
-    // In index order, so a request id that appears twice maps to its newest row.
-    for (const row of this.open().internal.allRequests.iterate()) known.set(row.request_id, Number(row.log_index));
-    this.knownRequests = known;
-  }
-
   /** What the machine keeps in memory about the database it just opened; returns its applied index. */
   private loadState(): number {
-    this.loadKnownRequests();
+    this.requests.load();
     this.schemaMayFail = this.readSchemaMayFail();
     return this.readAppliedIndex();
   }
@@ -721,227 +568,4 @@ export class SqlStateMachine {
     }
     return this.context;
   }
-}
-
-/**
- * synchronous=NORMAL in WAL mode may lose the last transactions on power loss, never corrupt:
- * that is enough because the replicated log is the durable record, and boot replays it from
- * the stored applied index. The other settings pin behaviour that would otherwise depend on
- * how SQLite was compiled, so every replica applies commands with the same rules.
- */
-function configureWriteConnection(db: Database.Database): void {
-  const mode = db.pragma('journal_mode = WAL', { simple: true });
-  if (String(mode).toLowerCase() !== 'wal') throw new Error(`journal_mode WAL was refused (got ${String(mode)})`);
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('recursive_triggers = ON');
-  // Our deterministic random()/datetime() overrides must be callable from DEFAULT clauses,
-  // triggers and views, which SQLite allows application functions only with a trusted schema.
-  db.pragma('trusted_schema = ON');
-  db.pragma('temp_store = MEMORY');
-  // Checkpoints run in a worker thread (WalCheckpointer), never inside a COMMIT on the event loop.
-  db.pragma('wal_autocheckpoint = 0');
-  db.defaultSafeIntegers(true);
-}
-
-function prepareInternal(db: Database.Database): Internal {
-  const t = INTERNAL_PREFIX;
-  return {
-    begin: db.prepare('BEGIN IMMEDIATE'),
-    commit: db.prepare('COMMIT'),
-    rollback: db.prepare('ROLLBACK'),
-    savepoint: db.prepare(`SAVEPOINT ${t}command`),
-    rollbackTo: db.prepare(`ROLLBACK TO ${t}command`),
-    release: db.prepare(`RELEASE ${t}command`),
-    resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
-    resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
-    changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
-    databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
-    readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
-    writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
-    findRequest: db.prepare<[number], StoredRequest>(`SELECT outcome, digest FROM ${t}dedup WHERE log_index = ?`),
-    saveRequest: db.prepare<[number, string, Buffer, Buffer]>(
-      `INSERT INTO ${t}dedup (log_index, request_id, outcome, digest) VALUES (?, ?, ?, ?)`,
-    ),
-    pruneRequests: db.prepare<[number], RequestRow>(`DELETE FROM ${t}dedup WHERE log_index <= ? RETURNING log_index, request_id`),
-    allRequests: db.prepare<[], RequestRow>(`SELECT log_index, request_id FROM ${t}dedup ORDER BY log_index`),
-  };
-}
-
-// ---- helpers ---------------------------------------------------------------------------
-
-function hasTable(db: Database.Database, name: string): boolean {
-  return db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`).get(name) !== undefined;
-}
-
-function hasColumn(db: Database.Database, table: string, column: string): boolean {
-  return db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column) !== undefined;
-}
-
-function moveFile(from: string, to: string): void {
-  try {
-    fs.renameSync(from, to);
-  } catch (e: unknown) {
-    if (!(e instanceof Error && 'code' in e && e.code === 'EXDEV')) throw e;
-    fs.copyFileSync(from, to);
-    fs.rmSync(from);
-  }
-}
-
-/**
- * The command's time and PRNG, built on first use: most commands never call random() or a
- * date function, and apply pays per command. A bad time fails the statement that needs it.
- */
-function lazyContext(command: Command): CommandContext {
-  let text: string | null = null;
-  let random: Prng | null = null;
-  return {
-    get nowText(): string {
-      text ??= nowText(command.timeMs);
-      return text;
-    },
-    get random(): Prng {
-      random ??= new Prng(command.seed);
-      return random;
-    },
-  };
-}
-
-function isLocalFailure(e: unknown): boolean {
-  const code = sqliteCodeOf(e);
-  return code !== undefined && LOCAL_FAILURE_CODES.some((c) => code === c || code.startsWith(`${c}_`));
-}
-
-function localFailure(e: unknown, first: number, last: number): Error {
-  if (e instanceof SqlError) return e;
-  const code = sqliteCodeOf(e);
-  return new SqlError(
-    code?.startsWith('SQLITE_CORRUPT') || code?.startsWith('SQLITE_NOTADB') ? 'corrupt' : 'sql_error',
-    `applying entries ${first}..${last} failed on this replica (${messageOf(e)}); none of them was applied`,
-    { sqliteCode: code, cause: e },
-  );
-}
-
-function toApplyError(e: unknown, statementIndex: number | undefined): ApplyError {
-  const error: ApplyError =
-    e instanceof SqlError
-      ? { code: e.code, message: e.message }
-      : sqliteCodeOf(e) !== undefined
-        ? { code: 'sql_error', message: messageOf(e) }
-        : // better-sqlite3 reports binding problems as RangeError/TypeError: the same bytes fail the same way everywhere.
-          { code: 'invalid', message: messageOf(e) };
-  const sqliteCode = e instanceof SqlError ? e.sqliteCode : sqliteCodeOf(e);
-  if (sqliteCode !== undefined) error.sqliteCode = sqliteCode;
-  if (statementIndex !== undefined) error.statementIndex = statementIndex;
-  return error;
-}
-
-/** Longest statement text an error quotes; longer ones keep their start and end. */
-const QUOTED_SQL_CHARS_MAX = 60;
-
-/** The statement as an error quotes it: whitespace collapsed, the middle cut when long. */
-function shortText(sql: string): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
-  if (flat.length <= QUOTED_SQL_CHARS_MAX) return flat;
-  const half = Math.floor((QUOTED_SQL_CHARS_MAX - 1) / 2);
-  return `${flat.slice(0, half)}…${flat.slice(flat.length - half)}`;
-}
-
-/** better-sqlite3 arguments: `?` from an array in order, ?NNN and :name from one object. */
-function bindArguments(s: StatementInput, numbered: boolean): unknown[] {
-  if (numbered) {
-    const byNumber: Record<string, SqlValue> = {};
-    s.params.forEach((v, k) => {
-      byNumber[String(k + 1)] = v;
-    });
-    return [byNumber];
-  }
-  const hasNamed = Object.keys(s.named).length > 0;
-  return hasNamed ? [...s.params, s.named] : s.params;
-}
-
-function checkQueryParams(input: QueryInput, positional: number, names: readonly string[]): void {
-  const params: readonly unknown[] = input.params;
-  params.forEach((v, k) => checkValueForQuery(v, String(k)));
-  if (params.length !== positional) {
-    throw new SqlError('invalid', `the query has ${plural(positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
-  }
-  const named = input.named;
-  for (const name of names) {
-    if (!Object.prototype.hasOwnProperty.call(named, name)) {
-      throw new SqlError('invalid', `the query has no value for named parameter :${name}`);
-    }
-  }
-  for (const [key, v] of Object.entries(named)) {
-    if (!names.includes(key)) throw new SqlError('invalid', `the query has no parameter named :${key}`);
-    checkValueForQuery(v, `:${key}`);
-  }
-}
-
-function checkValueForQuery(v: unknown, param: string): void {
-  const ok =
-    v === null ||
-    typeof v === 'string' ||
-    typeof v === 'number' ||
-    (typeof v === 'bigint' && BigInt.asIntN(64, v) === v) ||
-    v instanceof Uint8Array;
-  if (!ok) throw new SqlError('invalid', `query parameter ${param} is not a SQL value`);
-}
-
-function clampLimit(requested: number, max: number): number {
-  return requested > 0 && requested < max ? Math.floor(requested) : max;
-}
-
-function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
-  try {
-    return readRows(stmt, args, maxRows, maxBytes);
-  } catch (e: unknown) {
-    throw queryError(e);
-  }
-}
-
-/** Rows of a raw statement up to `maxRows` and `maxBytes`; errors are SQLite's own. */
-function readRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
-  const columns = stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
-  const rows: SqlValue[][] = [];
-  let bytes = 0;
-  let truncated = false;
-  const it = stmt.iterate(...args);
-  try {
-    for (;;) {
-      const next = it.next();
-      if (next.done === true) break;
-      const row = (next.value as unknown[]).map(toSqlValue);
-      const rowBytes = row.reduce<number>((n, v) => n + valueBytes(v), 0);
-      if (rows.length >= maxRows || bytes + rowBytes > maxBytes) {
-        truncated = true;
-        break;
-      }
-      rows.push(row);
-      bytes += rowBytes;
-    }
-  } finally {
-    it.return?.();
-  }
-  return { columns, rows, truncated };
-}
-
-function queryError(e: unknown): SqlError {
-  if (e instanceof SqlError) return e;
-  const code = sqliteCodeOf(e);
-  if (code === undefined) return new SqlError('invalid', messageOf(e), { cause: e });
-  if (code.startsWith('SQLITE_READONLY')) return new SqlError('refused', `a query may only read: ${messageOf(e)}`, { cause: e });
-  return new SqlError('sql_error', messageOf(e), { sqliteCode: code, cause: e });
-}
-
-function toSqlValue(v: unknown): SqlValue {
-  if (Buffer.isBuffer(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-  return v as SqlValue;
-}
-
-function valueBytes(v: SqlValue): number {
-  if (v === null) return 1;
-  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
-  if (typeof v === 'bigint' || typeof v === 'number') return 8;
-  return v.byteLength;
 }
