@@ -7,16 +7,17 @@ import tseslint from 'typescript-eslint';
 
 /** Which @quorumlite packages each library may import (tests aside): arrows point down the layers. */
 const LAYERS = {
-  proto: [],
-  consensus: [],
-  storage: ['consensus'],
-  sql: ['consensus', 'proto'],
-  transport: ['consensus', 'proto'],
-  config: ['consensus'],
-  client: ['proto'],
-  replica: ['consensus', 'proto', 'sql', 'storage', 'transport'],
-  cluster: ['client', 'config'],
-  chaos: ['client', 'cluster', 'consensus'],
+  errors: [],
+  proto: ['errors'],
+  consensus: ['errors'],
+  storage: ['consensus', 'errors'],
+  sql: ['consensus', 'errors', 'proto'],
+  transport: ['consensus', 'errors', 'proto'],
+  config: ['consensus', 'errors'],
+  client: ['errors', 'proto'],
+  replica: ['consensus', 'errors', 'proto', 'sql', 'storage', 'transport'],
+  cluster: ['client', 'config', 'errors'],
+  chaos: ['client', 'cluster', 'consensus', 'errors'],
 };
 const PACKAGES = [...Object.keys(LAYERS), 'bench'];
 
@@ -73,7 +74,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': importRule([
         { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http', 'http2', 'child_process', 'worker_threads', 'timers', 'timers/*'], message: 'libs/consensus does no I/O: the driver does' },
-        { group: ['@quorumlite/*'], message: 'libs/consensus imports no other @quorumlite package' },
+        { group: ['@quorumlite/*', '!@quorumlite/errors'], message: 'libs/consensus imports no other @quorumlite package but the error base (@quorumlite/errors)' },
       ]),
       'no-restricted-globals': [
         'error',

@@ -10,7 +10,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@quorumlite\/consensus\/(.*)$/, replacement: `${lib('consensus')}/$1` },
-      ...['consensus', 'storage', 'sql', 'transport', 'replica', 'config', 'client', 'cluster', 'proto', 'chaos'].map((name) => ({
+      ...['consensus', 'storage', 'sql', 'transport', 'replica', 'config', 'client', 'cluster', 'proto', 'chaos', 'errors'].map((name) => ({
         find: `@quorumlite/${name}`,
         replacement: lib(name),
       })),

@@ -2,16 +2,16 @@
  * The one error type the client throws, decoded from a gRPC status and its trailing metadata
  * (see the comment at the top of proto/quorumlite/v1/sql.proto for the keys).
  */
+import { CodedError } from '@quorumlite/errors';
 import * as grpc from '@grpc/grpc-js';
 import { parseQlCode, qlCodeOfStatus, type QlErrorCode } from '@quorumlite/proto';
 
 /** The ql-code values a node sends, plus what the client derives when a status carries none. */
 export type QlCode = QlErrorCode;
 
-export class QuorumliteError extends Error {
+/** `code`: the ql-code from the node, or one derived from the gRPC status when the node sent none. */
+export class QuorumliteError extends CodedError {
   override readonly name = 'QuorumliteError';
-  /** ql-code from the node, or one derived from the gRPC status when the node sent none. */
-  readonly code: string;
   readonly grpcCode: number;
   readonly sqliteCode?: string;
   readonly leaderId?: string;
@@ -34,8 +34,7 @@ export class QuorumliteError extends Error {
       cause?: unknown;
     },
   ) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
-    this.code = fields.code;
+    super(fields.code, message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.grpcCode = fields.grpcCode;
     if (fields.sqliteCode !== undefined) this.sqliteCode = fields.sqliteCode;
     if (fields.leaderId !== undefined) this.leaderId = fields.leaderId;

@@ -1,3 +1,4 @@
+import { CodedError } from '@quorumlite/errors';
 import type { MemberRole, ProtocolName, ProtocolOptions } from '@quorumlite/consensus';
 
 /** A member's role: the consensus contract's one list (MEMBER_ROLES). */
@@ -78,14 +79,14 @@ export interface NodeConfig {
 export type ConfigErrorCode = 'invalid' | 'missing' | 'unknown_key' | 'unreadable';
 
 /** A config value that stops the node at boot; `message` is one sentence naming key and source. */
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<ConfigErrorCode> {
   constructor(
-    readonly code: ConfigErrorCode,
+    code: ConfigErrorCode,
     readonly key: string,
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ConfigError';
   }
 }

@@ -10,6 +10,8 @@
  */
 
 declare const brand: unique symbol;
+import { CodedError } from '@quorumlite/errors';
+
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
 
 /** A member's identity, as written in the cluster config (e.g. "n1"). */
@@ -272,13 +274,9 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
 }
 
 /** Raised when a peer's bytes are not a valid message: the driver logs and drops it. */
-export class ConsensusError extends Error {
-  constructor(
-    readonly code: 'bad_message' | 'bad_config' | 'bad_state',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class ConsensusError extends CodedError<'bad_message' | 'bad_config' | 'bad_state'> {
+  constructor(code: 'bad_message' | 'bad_config' | 'bad_state', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'ConsensusError';
   }
 }

@@ -2,6 +2,7 @@
  * Operating errors of the replica: expected, typed, and mapped by the edge (gRPC) to a
  * status code plus `ql-*` metadata. A broken invariant is not one of these: it throws Error.
  */
+import { CodedError } from '@quorumlite/errors';
 import type { ReadFailure } from '@quorumlite/consensus';
 import type { QlErrorCode } from '@quorumlite/proto';
 import { SqlError, type ApplyOutcome } from '@quorumlite/sql';
@@ -17,14 +18,14 @@ export interface ReplicaErrorDetails {
   readonly index?: number;
 }
 
-export class ReplicaError extends Error {
+export class ReplicaError extends CodedError<ReplicaErrorCode> {
   constructor(
-    readonly code: ReplicaErrorCode,
+    code: ReplicaErrorCode,
     message: string,
     readonly details: ReplicaErrorDetails = {},
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'ReplicaError';
   }
 }

@@ -2,10 +2,11 @@
  * The SQL layer's one error type. `code` is what callers branch on (and what travels as the
  * `ql-code` trailer); `sqliteCode` is SQLite's extended code for `sql_error`.
  */
+import { CodedError } from '@quorumlite/errors';
+
 export type SqlErrorCode = 'sql_error' | 'refused' | 'invalid' | 'too_large' | 'corrupt';
 
-export class SqlError extends Error {
-  readonly code: SqlErrorCode;
+export class SqlError extends CodedError<SqlErrorCode> {
   readonly sqliteCode?: string;
   readonly statementIndex?: number;
 
@@ -14,9 +15,8 @@ export class SqlError extends Error {
     message: string,
     details: { sqliteCode?: string; statementIndex?: number; cause?: unknown } = {},
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'SqlError';
-    this.code = code;
     if (details.sqliteCode !== undefined) this.sqliteCode = details.sqliteCode;
     if (details.statementIndex !== undefined) this.statementIndex = details.statementIndex;
   }

@@ -5,6 +5,8 @@
  * - `bad_state`: the call does not fit the store's state (closed, failed, a reset in progress).
  * - `bad_input`: the arguments are invalid (non-contiguous records, a snapshot behind the log, …).
  */
+import { CodedError } from '@quorumlite/errors';
+
 export type StorageErrorCode = 'corrupt' | 'io' | 'bad_state' | 'bad_input';
 
 export interface StorageErrorOptions {
@@ -13,16 +15,12 @@ export interface StorageErrorOptions {
   readonly cause?: unknown;
 }
 
-export class StorageError extends Error {
+export class StorageError extends CodedError<StorageErrorCode> {
   readonly file?: string;
   readonly offset?: number;
 
-  constructor(
-    readonly code: StorageErrorCode,
-    message: string,
-    options: StorageErrorOptions = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: StorageErrorCode, message: string, options: StorageErrorOptions = {}) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StorageError';
     if (options.file !== undefined) this.file = options.file;
     if (options.offset !== undefined) this.offset = options.offset;

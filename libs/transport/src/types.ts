@@ -1,3 +1,4 @@
+import { CodedError } from '@quorumlite/errors';
 import type { NodeId } from '@quorumlite/consensus';
 import type { PeerIdentity } from './handshake';
 
@@ -58,13 +59,9 @@ export interface PeerTransport {
 
 export type TransportErrorCode = 'unreachable' | 'refused' | 'bad_frame' | 'closed' | 'too_large';
 
-export class TransportError extends Error {
-  constructor(
-    readonly code: TransportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class TransportError extends CodedError<TransportErrorCode> {
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'TransportError';
   }
 }
