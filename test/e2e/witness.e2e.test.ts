@@ -27,7 +27,7 @@ if (refusing.length > 0) describe.each(refusing)('%s without witness support', (
   it('refuses a witness member, naming it', () => {
     const protocol = PROTOCOLS[name as keyof typeof PROTOCOLS] as ProtocolModule;
     const members = topologyNodes(TOPOLOGY).map((n) => ({ id: nodeId(n.id), role: n.role }));
-    expect(() => protocol.validate({ id: nodeId('n1'), members, electionTimeoutTicks: 10, heartbeatTicks: 1, random: () => 0.5, protocolOptions: {}, maxEntriesPerMessage: 64, maxBytesPerMessage: 1 << 20, maxInflightMessages: 8, maxUncommittedEntries: 1000 })).toThrow(/does not support witness members yet \(member n3\)/);
+    expect(() => protocol.validate({ id: nodeId('n1'), members, electionTimeoutTicks: 10, heartbeatTicks: 1, random: () => 0.5, protocolOptions: {}, entriesPerMessageMax: 64, bytesPerMessageMax: 1 << 20, inflightMessagesMax: 8, uncommittedEntriesMax: 1000 })).toThrow(/does not support witness members yet \(member n3\)/);
   });
 });
 

@@ -142,7 +142,7 @@ const toyRun = (seed: number, skipSync = false): SimOptions<StaticLeaderMessage>
   nodes: seed % 2 === 0 ? 5 : 3,
   steps: 1500,
   compactEveryApplies: 10,
-  coreOptions: { maxEntriesPerMessage: 64 },
+  coreOptions: { entriesPerMessageMax: 64 },
 });
 
 describe('simulate() with a static-leader protocol', () => {

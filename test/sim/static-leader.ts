@@ -144,7 +144,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
         continue;
       }
       const from = Math.max(0, prevIndex - this.offset);
-      const entries = this.log.slice(from, from + this.options.maxEntriesPerMessage);
+      const entries = this.log.slice(from, from + this.options.entriesPerMessageMax);
       this.outbox.push({ type: 'append', from: this.options.id, to: peer.id, prevIndex, commit: this.commit, entries });
     }
   }

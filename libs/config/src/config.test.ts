@@ -56,10 +56,10 @@ describe('defaults', () => {
       resultRowsMax: 100_000,
       resultBytesMax: 32 * 1024 * 1024,
       grpcMessageBytesMax: 64 * 1024 * 1024,
-      maxEntriesPerMessage: 512,
-      maxBytesPerMessage: 4 * 1024 * 1024,
-      maxInflightMessages: 64,
-      maxUncommittedEntries: 100_000,
+      entriesPerMessageMax: 512,
+      bytesPerMessageMax: 4 * 1024 * 1024,
+      inflightMessagesMax: 64,
+      uncommittedEntriesMax: 100_000,
       proposalBatchMax: 1024,
     });
     expect([c.tickMs, c.heartbeatTicks, c.electionTimeoutTicks, c.protocolOptions['preVote'], c.protocolOptions['checkQuorum']]).toEqual([25, 2, 12, true, true]);
@@ -254,8 +254,18 @@ describe('validation names the key and the source', () => {
 
   it('limits must nest inside the gRPC message size', () => {
     const e = errorOf(() => load([...BASE, '--limit-max-bytes-per-message', String(128 * 1024 * 1024)]));
-    expect(e.key).toBe('limits.maxBytesPerMessage');
+    expect(e.key).toBe('limits.bytesPerMessageMax');
     expect(e.message).toContain('must be at most limits.grpcMessageBytesMax');
+  });
+
+  it('limits named max… before units went last are still read from flags, the environment and files', () => {
+    expect(load([...BASE, '--limit-max-entries-per-message', '7']).limits.entriesPerMessageMax).toBe(7);
+    expect(load(BASE, { QUORUMLITE_LIMIT_MAX_INFLIGHT_MESSAGES: '9' }).limits.inflightMessagesMax).toBe(9);
+    const file = writeJson({ limits: { maxUncommittedEntries: 11, maxBytesPerMessage: 4096 } });
+    const fromFile = load([...BASE, '--config', file]).limits;
+    expect([fromFile.uncommittedEntriesMax, fromFile.bytesPerMessageMax]).toEqual([11, 4096]);
+    expect(load([...BASE, '--limit-entries-per-message-max', '5']).limits.entriesPerMessageMax).toBe(5);
+    expect(describeConfig()).toContain('formerly --limit-max-entries-per-message');
   });
 
   it('logLevel lists its values', () => {

@@ -15,7 +15,8 @@ export function describeConfig(): string {
 
 function describeKey(def: KeyDef): string[] {
   const flag = def.kind === 'bool' ? `${def.flag} / --no-${def.flag.slice(2)}` : `${def.flag} <${def.kind === 'members' ? 'list' : def.kind === 'int' ? 'n' : 'value'}>`;
-  return [`  ${flag}  (env ${def.env}, key ${def.key})`, `      ${def.help}; default: ${defaultText(def)}`];
+  const formerly = def.formerly ? `; formerly ${def.formerly.flag}, ${def.formerly.env}, ${def.formerly.key} (still read)` : '';
+  return [`  ${flag}  (env ${def.env}, key ${def.key})`, `      ${def.help}; default: ${defaultText(def)}${formerly}`];
 }
 
 function defaultText(def: KeyDef): string {

@@ -31,10 +31,10 @@ export const CONFIG_DEFAULTS = {
     resultRowsMax: 100_000,
     resultBytesMax: 32 * MIB,
     grpcMessageBytesMax: 64 * MIB,
-    maxEntriesPerMessage: 512,
-    maxBytesPerMessage: 4 * MIB,
-    maxInflightMessages: 64,
-    maxUncommittedEntries: 100_000,
+    entriesPerMessageMax: 512,
+    bytesPerMessageMax: 4 * MIB,
+    inflightMessagesMax: 64,
+    uncommittedEntriesMax: 100_000,
     proposalBatchMax: 1_024,
   },
 } as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
@@ -82,6 +82,8 @@ export interface KeyDef {
   readonly derivedDefault?: string;
   readonly schema: z.ZodType;
   readonly help: string;
+  /** The key's former name, with its flag and variable: still read, so existing setups keep working. */
+  readonly formerly?: { readonly key: string; readonly flag: string; readonly env: string };
 }
 
 const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
@@ -122,15 +124,15 @@ function top(name: string, spec: Spec): KeyDef {
   return { key: name, flag: `--${kebab(name)}`, env: `QUORUMLITE_${snake(name)}`, ...spec };
 }
 
-function limit(name: string, defaultValue: number, max: number, help: string, min = 1): KeyDef {
+function limit(name: string, defaultValue: number, max: number, help: string, min = 1, formerly?: string): KeyDef {
+  const names = (n: string) => ({ key: `limits.${n}`, flag: `--limit-${kebab(n)}`, env: `QUORUMLITE_LIMIT_${snake(n)}` });
   return {
-    key: `limits.${name}`,
-    flag: `--limit-${kebab(name)}`,
-    env: `QUORUMLITE_LIMIT_${snake(name)}`,
+    ...names(name),
     kind: 'int',
     defaultValue,
     schema: int(min, max),
     help,
+    ...(formerly !== undefined ? { formerly: names(formerly) } : {}),
   };
 }
 
@@ -211,16 +213,21 @@ export const KEYS: readonly KeyDef[] = [
   limit('resultBytesMax', L.resultBytesMax, 1 * GIB, 'largest query result in bytes'),
   // At least 4 MiB: a 1 MiB snapshot chunk and a frame of peer messages must fit with room to spare.
   limit('grpcMessageBytesMax', L.grpcMessageBytesMax, 2 * GIB - 1, 'largest gRPC message sent or received in bytes', 4 * MIB),
-  limit('maxEntriesPerMessage', L.maxEntriesPerMessage, 1_000_000, 'most log records in one append message'),
-  limit('maxBytesPerMessage', L.maxBytesPerMessage, 1 * GIB, 'most record payload bytes in one append message'),
-  limit('maxInflightMessages', L.maxInflightMessages, 100_000, 'most append messages in flight to one peer'),
-  limit('maxUncommittedEntries', L.maxUncommittedEntries, 100_000_000, 'most uncommitted records before proposals are refused'),
+  // Named max… before limit names put their unit last; the old names are still read.
+  limit('entriesPerMessageMax', L.entriesPerMessageMax, 1_000_000, 'most log records in one append message', 1, 'maxEntriesPerMessage'),
+  limit('bytesPerMessageMax', L.bytesPerMessageMax, 1 * GIB, 'most record payload bytes in one append message', 1, 'maxBytesPerMessage'),
+  limit('inflightMessagesMax', L.inflightMessagesMax, 100_000, 'most append messages in flight to one peer', 1, 'maxInflightMessages'),
+  limit('uncommittedEntriesMax', L.uncommittedEntriesMax, 100_000_000, 'most uncommitted records before proposals are refused', 1, 'maxUncommittedEntries'),
   limit('proposalBatchMax', L.proposalBatchMax, 1_000_000, 'most client commands proposed in one batch'),
 ];
 
-export const KEY_BY_FLAG: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.flag, k]));
-export const KEY_BY_ENV: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.env, k]));
-export const KEY_BY_NAME: ReadonlyMap<string, KeyDef> = new Map(KEYS.map((k) => [k.key, k]));
+/** Each key by its flag, variable and name, former ones included. */
+const byName = (name: (n: { key: string; flag: string; env: string }) => string): ReadonlyMap<string, KeyDef> =>
+  new Map(KEYS.flatMap((k) => [[name(k), k] as const, ...(k.formerly ? [[name(k.formerly), k] as const] : [])]));
+
+export const KEY_BY_FLAG = byName((n) => n.flag);
+export const KEY_BY_ENV = byName((n) => n.env);
+export const KEY_BY_NAME = byName((n) => n.key);
 
 export const CONFIG_FLAG = '--config';
 export const CONFIG_ENV = 'QUORUMLITE_CONFIG';

@@ -96,10 +96,10 @@ function assemble(values: Map<string, unknown>): NodeConfig {
       resultRowsMax: limit('resultRowsMax'),
       resultBytesMax: limit('resultBytesMax'),
       grpcMessageBytesMax: limit('grpcMessageBytesMax'),
-      maxEntriesPerMessage: limit('maxEntriesPerMessage'),
-      maxBytesPerMessage: limit('maxBytesPerMessage'),
-      maxInflightMessages: limit('maxInflightMessages'),
-      maxUncommittedEntries: limit('maxUncommittedEntries'),
+      entriesPerMessageMax: limit('entriesPerMessageMax'),
+      bytesPerMessageMax: limit('bytesPerMessageMax'),
+      inflightMessagesMax: limit('inflightMessagesMax'),
+      uncommittedEntriesMax: limit('uncommittedEntriesMax'),
       proposalBatchMax: limit('proposalBatchMax'),
     },
   };
@@ -206,7 +206,7 @@ function checkLimits(l: NodeConfig['limits'], sourceOf: SourceOf): void {
     ['statementBytesMax', 'requestBytesMax'],
     ['requestBytesMax', 'grpcMessageBytesMax'],
     ['resultBytesMax', 'grpcMessageBytesMax'],
-    ['maxBytesPerMessage', 'grpcMessageBytesMax'],
+    ['bytesPerMessageMax', 'grpcMessageBytesMax'],
   ];
   for (const [inner, outer] of nested) {
     if (l[inner] <= l[outer]) continue;

@@ -144,7 +144,7 @@ function setFileKey(layer: Layer, key: string, value: unknown, source: string): 
     throw new ConfigError('unknown_key', key, `config key '${key}' (${source}): unknown key; valid keys are ${valid}`);
   }
   const v = def.kind === 'members' && typeof value === 'string' ? parseMembers(value, source) : value;
-  layer.set(key, { value: v, source });
+  layer.set(def.key, { value: v, source });
 }
 
 function readText(file: string, source: string): string {

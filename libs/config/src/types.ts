@@ -19,10 +19,10 @@ export interface LimitsConfig {
   resultRowsMax: number;
   resultBytesMax: number;
   grpcMessageBytesMax: number;
-  maxEntriesPerMessage: number;
-  maxBytesPerMessage: number;
-  maxInflightMessages: number;
-  maxUncommittedEntries: number;
+  entriesPerMessageMax: number;
+  bytesPerMessageMax: number;
+  inflightMessagesMax: number;
+  uncommittedEntriesMax: number;
   proposalBatchMax: number;
 }
 

@@ -220,13 +220,13 @@ export interface CoreOptions {
    */
   readonly protocolOptions: ProtocolOptions;
   /** Most records in one append message. */
-  readonly maxEntriesPerMessage: number;
+  readonly entriesPerMessageMax: number;
   /** Most payload bytes in one append message (at least one record is always sent). */
-  readonly maxBytesPerMessage: number;
+  readonly bytesPerMessageMax: number;
   /** Most append messages in flight to one peer before waiting for acknowledgements. */
-  readonly maxInflightMessages: number;
+  readonly inflightMessagesMax: number;
   /** Most uncommitted records the leader accepts before refusing proposals as overloaded. */
-  readonly maxUncommittedEntries: number;
+  readonly uncommittedEntriesMax: number;
   /**
    * This voter lost its data directory and comes back (`quorumlite node --rejoin`): it may
    * have promised votes and acknowledged records it no longer remembers. Until the driver

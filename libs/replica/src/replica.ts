@@ -80,10 +80,10 @@ export interface ReplicaSettings {
   readonly snapshotRetainEntries: number;
   /** Log bytes after which a snapshot is due whatever the entry count and database size. */
   readonly snapshotLogBytesMax: number;
-  readonly maxEntriesPerMessage: number;
-  readonly maxBytesPerMessage: number;
-  readonly maxInflightMessages: number;
-  readonly maxUncommittedEntries: number;
+  readonly entriesPerMessageMax: number;
+  readonly bytesPerMessageMax: number;
+  readonly inflightMessagesMax: number;
+  readonly uncommittedEntriesMax: number;
   /** Most proposals handed to the core in one loop round (the rest wait for the next). */
   readonly proposalBatchMax: number;
   readonly sql?: SqlOptions;
@@ -329,10 +329,10 @@ export class Replica {
       heartbeatTicks: settings.heartbeatTicks,
       random: seededRandom(deps.entropy.seed()),
       protocolOptions: settings.protocolOptions,
-      maxEntriesPerMessage: settings.maxEntriesPerMessage,
-      maxBytesPerMessage: settings.maxBytesPerMessage,
-      maxInflightMessages: settings.maxInflightMessages,
-      maxUncommittedEntries: settings.maxUncommittedEntries,
+      entriesPerMessageMax: settings.entriesPerMessageMax,
+      bytesPerMessageMax: settings.bytesPerMessageMax,
+      inflightMessagesMax: settings.inflightMessagesMax,
+      uncommittedEntriesMax: settings.uncommittedEntriesMax,
       rejoining,
     };
     deps.protocol.validate(options);

@@ -18,10 +18,10 @@ export function validateCoreOptions(protocol: string, o: CoreOptions, roles: rea
   if (o.electionTimeoutTicks <= o.heartbeatTicks) {
     throw bad(`electionTimeoutTicks (${o.electionTimeoutTicks}) must be greater than heartbeatTicks (${o.heartbeatTicks}).`);
   }
-  requirePositiveInteger(o.maxEntriesPerMessage, 'maxEntriesPerMessage');
-  requirePositiveInteger(o.maxBytesPerMessage, 'maxBytesPerMessage');
-  requirePositiveInteger(o.maxInflightMessages, 'maxInflightMessages');
-  requirePositiveInteger(o.maxUncommittedEntries, 'maxUncommittedEntries');
+  requirePositiveInteger(o.entriesPerMessageMax, 'entriesPerMessageMax');
+  requirePositiveInteger(o.bytesPerMessageMax, 'bytesPerMessageMax');
+  requirePositiveInteger(o.inflightMessagesMax, 'inflightMessagesMax');
+  requirePositiveInteger(o.uncommittedEntriesMax, 'uncommittedEntriesMax');
   if (typeof o.random !== 'function') throw bad('random must be a function returning numbers in [0, 1).');
   if (typeof o.protocolOptions !== 'object' || o.protocolOptions === null) throw bad(`protocolOptions must be a record of ${protocol} settings.`);
 }

@@ -36,10 +36,10 @@ export function options(id: string, members: readonly Member[], over: Partial<Co
     heartbeatTicks: 1,
     random: seededRandom(seed),
     protocolOptions: {},
-    maxEntriesPerMessage: 64,
-    maxBytesPerMessage: 1 << 20,
-    maxInflightMessages: 16,
-    maxUncommittedEntries: 1000,
+    entriesPerMessageMax: 64,
+    bytesPerMessageMax: 1 << 20,
+    inflightMessagesMax: 16,
+    uncommittedEntriesMax: 1000,
     ...over,
   };
 }

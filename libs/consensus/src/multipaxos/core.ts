@@ -245,7 +245,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const slot = this.slots.lastIndex() + 1;
     this.slots.accept([{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'command', data }]);
     this.acceptsWanted = true;
@@ -757,7 +757,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /** Send what flow control allows: one Accept while probing, a window of them while replicating. */
   private sendAccepts(pr: Peer): void {
-    const window = pr.mode === 'replicate' ? this.o.maxInflightMessages : 1;
+    const window = pr.mode === 'replicate' ? this.o.inflightMessagesMax : 1;
     while (pr.inflight.length < window && pr.mode !== 'snapshot') {
       if (pr.next <= this.slots.firstIndex() - 1) {
         if (!this.positionWithheld(pr)) {
@@ -786,7 +786,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         continue;
       }
       if (pr.next > this.slots.lastIndex()) return;
-      const entries = this.slots.slice(pr.next, this.slots.lastIndex(), this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
+      const entries = this.slots.slice(pr.next, this.slots.lastIndex(), this.o.entriesPerMessageMax, this.o.bytesPerMessageMax);
       const lastSlot = pr.next + entries.length - 1;
       // Our whole chosen watermark, not chosenFor(pr): its entries up to there carry chosen
       // values, which it need not accept again (handleAccept); it caps what it learns as

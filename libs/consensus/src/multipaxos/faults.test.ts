@@ -11,7 +11,7 @@ const firstSlotOf = (m: PaxosMessage): number => (m.type === 'accept' ? (m.entri
 
 describe('multipaxos: an installed snapshot keeps the slots after it', () => {
   it('a chosen slot above the snapshot survives a crash between the snapshot install and the append', () => {
-    const net = new PaxosNet(voters(...N3), { maxEntriesPerMessage: 1 });
+    const net = new PaxosNet(voters(...N3), { entriesPerMessageMax: 1 });
     const L = net.settle();
     const [F, A] = others(N3, L) as [string, string];
     for (let i = 0; i < 5; i++) net.propose(L, `a${i}`);

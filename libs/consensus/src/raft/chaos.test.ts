@@ -22,9 +22,9 @@ function runSchedule(seed: number, steps: number): { commits: number; leaders: n
   const net = new Net(members, {
     preVote: random() < 0.5,
     checkQuorum: random() < 0.5,
-    maxEntriesPerMessage: 1 + Math.floor(random() * 4),
-    maxInflightMessages: 1 + Math.floor(random() * 4),
-    maxUncommittedEntries: 50,
+    entriesPerMessageMax: 1 + Math.floor(random() * 4),
+    inflightMessagesMax: 1 + Math.floor(random() * 4),
+    uncommittedEntriesMax: 50,
   });
   const committed = new Map<number, Entry>();
   const leaderOfTerm = new Map<number, string>();

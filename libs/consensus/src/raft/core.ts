@@ -200,7 +200,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
     // A witness leads only until a data voter holds its records (see handOverFromWitness).
     if (this.transferee !== null || this.isWitness) return { ok: false, reason: 'transferring' };
-    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const entry = this.appendEntry('command', data);
     // Many proposals between two Readies share one append message per peer.
     this.appendWanted = true;
@@ -553,7 +553,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.leader = this.id;
     const next = this.log.lastIndex() + 1;
     this.leaderTicks = 0;
-    for (const m of this.o.members) this.progress.set(m.id, new Progress(next, this.o.maxInflightMessages));
+    for (const m of this.o.members) this.progress.set(m.id, new Progress(next, this.o.inflightMessagesMax));
     const self = this.selfProgress();
     self.maybeUpdate(this.log.stableIndex());
     self.recentActive = true;
@@ -909,7 +909,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private bcastAppendFill(): void {
     for (const to of this.peers) {
       let sent = this.sendAppend(to, true);
-      for (let i = 0; sent && i < this.o.maxInflightMessages; i++) sent = this.sendAppend(to, false);
+      for (let i = 0; sent && i < this.o.inflightMessagesMax; i++) sent = this.sendAppend(to, false);
     }
   }
 
@@ -934,7 +934,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === null) return this.sendSnapshot(to, pr);
     const last = this.log.lastIndex();
-    const entries = pr.next <= last ? this.log.slice(pr.next, last, this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage) : [];
+    const entries = pr.next <= last ? this.log.slice(pr.next, last, this.o.entriesPerMessageMax, this.o.bytesPerMessageMax) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send<AppendMessage>({
       type: 'append', from: this.id, to, term: toTerm(this.term),
@@ -1000,7 +1000,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     }
     if (this.maybeCommit()) this.onCommitAdvanced();
     // The window may have opened for several messages: fill it (bounded by the window size).
-    for (let i = 0; i < this.o.maxInflightMessages && this.sendAppend(m.from, false); i++);
+    for (let i = 0; i < this.o.inflightMessagesMax && this.sendAppend(m.from, false); i++);
     if (m.from === this.transferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
     // A data voter that holds all we hold is as good a target as any: hand over without waiting for a tick.
     else if (this.isWitness && this.transferee === null && pr.match === this.log.lastIndex() && this.dataVoters.includes(m.from)) this.handOverFromWitness();

@@ -50,7 +50,7 @@ describe('raft log replication', () => {
 
   it('only entries of the leader\'s own term commit by counting replicas (Figure 8)', () => {
     // n1 holds an entry of term 2 that only it has; it wins term 3 and replicates that entry to n2.
-    const net = new Net(three, { maxEntriesPerMessage: 1 });
+    const net = new Net(three, { entriesPerMessageMax: 1 });
     net.start('n1', diskOf(2, [1, 2], 1));
     net.start('n2', diskOf(2, [1], 1));
     net.start('n3', diskOf(2, [1], 1));
@@ -134,8 +134,8 @@ describe('raft log replication', () => {
     n1.advance();
   });
 
-  it('batches at most maxEntriesPerMessage records and maxBytesPerMessage bytes per append (at least one)', () => {
-    const net = new Net(three, { maxEntriesPerMessage: 3, maxBytesPerMessage: 10 });
+  it('batches at most entriesPerMessageMax records and bytesPerMessageMax bytes per append (at least one)', () => {
+    const net = new Net(three, { entriesPerMessageMax: 3, bytesPerMessageMax: 10 });
     net.elect('n1');
     net.isolate('n2');
     for (let i = 0; i < 7; i++) net.core('n1').propose(bytes('abcd'));
@@ -158,8 +158,8 @@ describe('raft log replication', () => {
     expect(net.core('n2').status().lastIndex).toBe(net.core('n1').status().lastIndex);
   });
 
-  it('pipelines at most maxInflightMessages appends to a peer in replicate state', () => {
-    const net = new Net(three, { maxEntriesPerMessage: 1, maxInflightMessages: 2 });
+  it('pipelines at most inflightMessagesMax appends to a peer in replicate state', () => {
+    const net = new Net(three, { entriesPerMessageMax: 1, inflightMessagesMax: 2 });
     net.elect('n1');
     expect(net.core('n1').status().progress['n2']?.state).toBe('replicate');
     for (let i = 0; i < 6; i++) net.core('n1').propose(bytes(`p${i}`));
@@ -195,8 +195,8 @@ describe('raft log replication', () => {
     expect(net.core('n1').status().progress['n2']?.state).toBe('probe');
   });
 
-  it('refuses proposals beyond maxUncommittedEntries as overloaded', () => {
-    const net = new Net(three, { maxUncommittedEntries: 3 });
+  it('refuses proposals beyond uncommittedEntriesMax as overloaded', () => {
+    const net = new Net(three, { uncommittedEntriesMax: 3 });
     net.elect('n1');
     net.isolate('n2');
     net.isolate('n3');

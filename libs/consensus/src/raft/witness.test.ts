@@ -224,7 +224,7 @@ describe('raft witness', () => {
   it('a witness leader hands over to the most up-to-date data voter that answered it', () => {
     const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
     // One record per append: the data voter that lacks more takes more round trips.
-    const net = new Net(members, { maxEntriesPerMessage: 1, maxInflightMessages: 1 });
+    const net = new Net(members, { entriesPerMessageMax: 1, inflightMessagesMax: 1 });
     net.elect('n1');
     propose(net, 'n1', 'a');
     net.isolate('n2');

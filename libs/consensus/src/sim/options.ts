@@ -157,10 +157,10 @@ export function drawCoreTuning(random: () => number, specs: readonly ProtocolOpt
     electionTimeoutTicks: 10,
     heartbeatTicks,
     protocolOptions,
-    maxEntriesPerMessage: pick([1, 2, 4, 16, 64]),
-    maxBytesPerMessage: pick([64, 512, 1 << 20]),
-    maxInflightMessages: pick([1, 2, 8, 256]),
-    maxUncommittedEntries: pick([8, 64, 1024]),
+    entriesPerMessageMax: pick([1, 2, 4, 16, 64]),
+    bytesPerMessageMax: pick([64, 512, 1 << 20]),
+    inflightMessagesMax: pick([1, 2, 8, 256]),
+    uncommittedEntriesMax: pick([8, 64, 1024]),
   };
   return { ...drawn, ...overrides };
 }

@@ -330,7 +330,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
     // A witness leads only until a data voter holds its records (see maybeHandOver).
     if (this.isWitness) return { ok: false, reason: 'transferring' };
-    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.maxUncommittedEntries) return { ok: false, reason: 'overloaded' };
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'command', data };
     this.log.append([entry]);
     // Every proposal between two Readies shares one PROPOSAL message per follower.
@@ -974,11 +974,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.startSync(h);
       return;
     }
-    const window = this.o.maxInflightMessages;
+    const window = this.o.inflightMessagesMax;
     while (h.inflight.length < window) {
       const limit = h.newLeaderSent ? (h.observer ? this.log.commitIndex() : this.log.lastIndex()) : h.syncLast;
       if (h.next > limit) break;
-      const entries = this.log.slice(h.next, limit, this.o.maxEntriesPerMessage, this.o.maxBytesPerMessage);
+      const entries = this.log.slice(h.next, limit, this.o.entriesPerMessageMax, this.o.bytesPerMessageMax);
       const last = h.next + entries.length - 1;
       const commit = logIndex(Math.min(this.log.commitIndex(), last));
       h.commitSent = Math.max(h.commitSent, commit);

@@ -124,7 +124,7 @@ describe('zab: broadcast', () => {
   });
 
   it('duplicated and reordered PROPOSAL and COMMIT are applied once, in zxid order', () => {
-    const net = new ZabNet(voters('n1', 'n2', 'n3'), { maxEntriesPerMessage: 1 });
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { entriesPerMessageMax: 1 });
     const leader = net.settle();
     for (let i = 0; i < 10; i++) net.propose(leader, `p${i}`);
     net.processAll();
@@ -249,7 +249,7 @@ describe('zab: PINGs travel apart from proposals', () => {
   const ELECTION_TICKS = 10; // the test network's election timeout: a sync limit
 
   it('a PING that overtook proposals still arriving does not resynchronize the follower', () => {
-    const net = new ZabNet(voters('n1', 'n2', 'n3'), { maxEntriesPerMessage: 1 });
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { entriesPerMessageMax: 1 });
     const leader = net.settle();
     const slow = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
     net.tickAll(2);
@@ -276,7 +276,7 @@ describe('zab: PINGs travel apart from proposals', () => {
   });
 
   it('a proposal lost in silence resynchronizes the follower after an init limit (not before)', () => {
-    const net = new ZabNet(voters('n1', 'n2', 'n3'), { maxEntriesPerMessage: 1 });
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { entriesPerMessageMax: 1 });
     const leader = net.settle();
     const deaf = ['n1', 'n2', 'n3'].find((id) => id !== leader)!;
     net.tickAll(2);
