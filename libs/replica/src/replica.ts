@@ -211,7 +211,7 @@ export class Replica {
     private readonly settings: ReplicaSettings,
     private readonly deps: ReplicaDeps,
     private readonly coreOptions: CoreOptions,
-    // Both are built again once, when a rejoining node becomes a voter (completeRejoin).
+    // Both are built again once, when a rejoining node becomes a voter (rejoining.ts).
     private core: ConsensusCore,
     private log: DurableLog,
     snapshotStore: SnapshotStore,
