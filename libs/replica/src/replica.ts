@@ -257,6 +257,12 @@ export class Replica {
         fail: (e) => this.fail(e),
         supersededThrough: (index) => this.writes.supersededThrough(index),
         random: () => deps.entropy.seed() / 2 ** 32,
+        transfer: {
+          encode: (message) => deps.protocol.encodeMessage(message),
+          counted: (type, bytes) => this.counters.sent(type, bytes),
+          sendFile: (to, bytes, file) => deps.transport.sendSnapshot(to, bytes, file),
+          failed: (to) => this.push({ kind: 'snapshot-failure', to }),
+        },
       },
       snapshotStore,
       stateMachine,
@@ -556,22 +562,7 @@ export class Replica {
       this.deps.transport.send(message.to, bytes, this.deps.protocol.orderFree(message));
       return;
     }
-    const latest = this.snapshots.latest();
-    if (!latest || latest.meta.index !== message.snapshot.index) {
-      this.deps.logger.warn('no local snapshot file matches the snapshot the core asked to send', {
-        to: message.to,
-        index: message.snapshot.index,
-      });
-      this.push({ kind: 'snapshot-failure', to: message.to });
-      return;
-    }
-    this.deps.logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
-    const bytes = this.deps.protocol.encodeMessage(message);
-    this.counters.sent(message.type, bytes.length + latest.bytes);
-    this.deps.transport.sendSnapshot(message.to, bytes, latest.path).catch((e: unknown) => {
-      this.deps.logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
-      this.push({ kind: 'snapshot-failure', to: message.to });
-    });
+    this.snapshots.send(message, message.snapshot);
   }
 
   // ---- the loop ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import {
   logIndex,
   nodeId as asNodeId,
+  type BaseMessage,
   type ConsensusCore,
   type Entry,
   type LogIndex,
@@ -52,6 +53,15 @@ export interface SnapshotsHost {
   supersededThrough(index: number): void;
   /** A fresh uniform draw in [0, 1): each node spreads its thresholds by its own factor. */
   random(): number;
+  /** How a snapshot file goes to a peer with its message, and what happens when it does not. */
+  readonly transfer: {
+    encode(message: BaseMessage): Uint8Array;
+    /** Counts a message sent, by type, with the bytes it took (file included). */
+    counted(type: string, bytes: number): void;
+    sendFile(to: NodeId, message: Uint8Array, file: string): Promise<void>;
+    /** The peer did not get it: the core hears so and retries later. */
+    failed(to: NodeId): void;
+  };
 }
 
 export class Snapshots {
@@ -87,9 +97,25 @@ export class Snapshots {
     return this.coreApplied;
   }
 
-  /** The newest local snapshot file, which serves peers too far behind for the log. */
-  latest(): ReturnType<SnapshotStore['latest']> {
-    return this.store.latest();
+  /** Sends a peer the local snapshot file the core's message names, with the message. */
+  send(message: BaseMessage, snapshot: SnapshotMeta): void {
+    const { transfer, logger } = this.host;
+    const latest = this.store.latest();
+    if (!latest || latest.meta.index !== snapshot.index) {
+      logger.warn('no local snapshot file matches the snapshot the core asked to send', {
+        to: message.to,
+        index: snapshot.index,
+      });
+      transfer.failed(message.to);
+      return;
+    }
+    logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
+    const bytes = transfer.encode(message);
+    transfer.counted(message.type, bytes.length + latest.bytes);
+    transfer.sendFile(message.to, bytes, latest.path).catch((e: unknown) => {
+      logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
+      transfer.failed(message.to);
+    });
   }
 
   /** Drops a received file that will not be staged. */
