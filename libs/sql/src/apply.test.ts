@@ -267,25 +267,6 @@ describe('deduplication by request id', () => {
     expect(b.digest()).toBe(m.digest());
   });
 
-  it('opens a dedup table written before digests were kept, and takes its ids for retries', () => {
-    const file = path.join(dbs.dir(), 'db.sqlite');
-    const m = SqlStateMachine.open(file);
-    const [, ok] = m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old'))]);
-    m.close();
-    const raw = new Database(file);
-    raw.exec('ALTER TABLE _quorumlite_dedup DROP COLUMN digest');
-    raw.close();
-    const reopened = dbs.open(undefined, file);
-    const [again, fresh] = reopened.applyBatch([
-      entry(reopened, 3, exec(['INSERT INTO d VALUES (1)'], 'old')),
-      entry(reopened, 4, exec(['INSERT INTO d VALUES (4)'], 'new')),
-    ]);
-    expect(again).toEqual({ ...ok!, duplicate: true, originalIndex: 2 });
-    expect(fresh).toMatchObject({ ok: true, duplicate: false });
-    const [reused] = reopened.applyBatch([entry(reopened, 5, exec(['INSERT INTO d VALUES (5)'], 'new'))]);
-    expect(reused).toMatchObject({ ok: false, error: { code: 'invalid' } });
-  });
-
   it('forgets ids outside the window the same way whatever the batch boundaries', () => {
     const limits = { dedupWindowEntries: 3 };
     const a = dbs.open({ limits });
@@ -310,26 +291,27 @@ describe('deduplication by request id', () => {
   });
 });
 
-describe('dedup table from an older release', () => {
-  it('is moved to the table keyed by log index at open, keeping every outcome', () => {
+describe('a dedup table of a development build before the first release', () => {
+  it('is refused at open with what to do, and the file is left as it was', () => {
     const dir = dbs.dir();
-    const file = path.join(dir, 'db.sqlite');
-    const m = SqlStateMachine.open(file);
-    const [, ok] = m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old-req'))]);
-    m.close();
-    // Rewrite the dedup rows in the layout older releases used (keyed by request id).
-    const raw = new Database(file);
-    raw.exec(`CREATE TABLE _quorumlite_requests (request_id TEXT PRIMARY KEY, log_index INTEGER NOT NULL, outcome BLOB NOT NULL) WITHOUT ROWID;
-      CREATE INDEX _quorumlite_requests_by_index ON _quorumlite_requests (log_index);
-      INSERT INTO _quorumlite_requests SELECT request_id, log_index, outcome FROM _quorumlite_dedup;
-      DROP TABLE _quorumlite_dedup;`);
-    raw.close();
-    const reopened = dbs.open(undefined, file);
-    expect(reopened.lookupRequest('old-req')).toEqual({ ...ok!, duplicate: true, originalIndex: 2 });
-    const [again] = reopened.applyBatch([entry(reopened, 3, exec(['INSERT INTO d VALUES (2)'], 'old-req'))]);
-    expect(again).toMatchObject({ duplicate: true, originalIndex: 2 });
-    expect(rows(reopened, "SELECT name FROM sqlite_schema WHERE name LIKE '_quorumlite_req%'")).toEqual([]);
-    expect(rows(reopened, 'SELECT x FROM d')).toEqual([[1n]]);
+    for (const layout of ['keyed by request id', 'without digests']) {
+      const file = path.join(dir, `${layout.replace(/ /g, '-')}.sqlite`);
+      const m = SqlStateMachine.open(file);
+      m.applyBatch([entry(m, 1, exec(['CREATE TABLE d (x)'])), entry(m, 2, exec(['INSERT INTO d VALUES (1)'], 'old-req'))]);
+      m.close();
+      const raw = new Database(file);
+      raw.exec(layout === 'keyed by request id'
+        ? `CREATE TABLE _quorumlite_requests (request_id TEXT PRIMARY KEY, log_index INTEGER NOT NULL, outcome BLOB NOT NULL) WITHOUT ROWID;
+           INSERT INTO _quorumlite_requests SELECT request_id, log_index, outcome FROM _quorumlite_dedup;
+           DROP TABLE _quorumlite_dedup;`
+        : 'ALTER TABLE _quorumlite_dedup DROP COLUMN digest;');
+      const before = raw.prepare("SELECT name FROM sqlite_schema ORDER BY name").all();
+      raw.close();
+      expect(() => SqlStateMachine.open(file)).toThrow(/cannot open .* as a quorumlite database: its request-id table is in the layout of a development build .* --rejoin/);
+      const after = new Database(file, { readonly: true });
+      expect(after.prepare("SELECT name FROM sqlite_schema ORDER BY name").all()).toEqual(before);
+      after.close();
+    }
   });
 });
 

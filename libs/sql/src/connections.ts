@@ -23,23 +23,11 @@ export const INTERNAL_SCHEMA = `
 `;
 
 /**
- * The dedup table before it kept each request's digest: the column is added at open. Rows
- * from then have none (NULL), and a reuse of their ids is taken for a retry, as it was then.
+ * Dedup layouts of development builds before the first release (keyed by request id in this
+ * table; without the digest column): no release wrote them, so none is migrated — a database
+ * holding one is refused at open, with what to do.
  */
-export const ADD_DEDUP_DIGEST = `ALTER TABLE ${INTERNAL_PREFIX}dedup ADD COLUMN digest BLOB`;
-
-/**
- * Databases written before the dedup table was keyed by log index kept it keyed by request
- * id, with a second index: moved over once, at open, in one transaction.
- */
-export const LEGACY_DEDUP_TABLE = `${INTERNAL_PREFIX}requests`;
-export const MIGRATE_LEGACY_DEDUP = `
-  BEGIN IMMEDIATE;
-  INSERT OR REPLACE INTO ${INTERNAL_PREFIX}dedup (log_index, request_id, outcome)
-    SELECT log_index, request_id, outcome FROM ${LEGACY_DEDUP_TABLE};
-  DROP TABLE ${LEGACY_DEDUP_TABLE};
-  COMMIT;
-`;
+export const DEVELOPMENT_DEDUP_TABLE = `${INTERNAL_PREFIX}requests`;
 
 export interface StoredRequest {
   readonly outcome: Buffer;
@@ -144,9 +132,11 @@ export function openConnections(dbPath: string, requireContext: () => CommandCon
   };
   try {
     configureWriteConnection(write);
+    const dedup = `${INTERNAL_PREFIX}dedup`;
+    if (hasTable(write, DEVELOPMENT_DEDUP_TABLE) || (hasTable(write, dedup) && !hasColumn(write, dedup, 'digest'))) {
+      throw new Error('its request-id table is in the layout of a development build before the first release, which this one does not read: start this node again from its peers with an empty data directory and --rejoin');
+    }
     write.exec(INTERNAL_SCHEMA);
-    if (!hasColumn(write, `${INTERNAL_PREFIX}dedup`, 'digest')) write.exec(ADD_DEDUP_DIGEST);
-    if (hasTable(write, LEGACY_DEDUP_TABLE)) write.exec(MIGRATE_LEGACY_DEDUP);
     // The reset table lives in the connection's temp schema: it never reaches the file.
     write.exec(`CREATE TEMP TABLE IF NOT EXISTS ${INTERNAL_PREFIX}reset (x)`);
     closeWriteBuiltins = installDeterministicFunctions(write, requireContext);
