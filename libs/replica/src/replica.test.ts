@@ -307,7 +307,7 @@ describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
     fs.writeFileSync(garbage, Buffer.alloc(16_384, 7));
     const emptyDb = SqlStateMachine.open(path.join(dir, 'empty.sqlite'));
     const wrongIndex = path.join(dir, 'wrong-index.sqlite');
-    emptyDb.snapshot(wrongIndex);
+    await emptyDb.snapshotAsync(wrongIndex);
     emptyDb.close();
     const leaderTransport = h.transports.get(leaderId)!;
     const sendSnapshot = leaderTransport.sendSnapshot.bind(leaderTransport);
@@ -428,7 +428,7 @@ describe('a boot that restores the database from a stored snapshot past the log'
       const db = SqlStateMachine.open(path.join(dir, `scratch-${index}.sqlite`));
       db.applyBatch(Array.from({ length: index }, (_, i) => ({ index: i + 1, kind: 'noop' as const, data: new Uint8Array() })));
       const staged = store.stagingPath(`crafted-${index}`);
-      db.snapshot(staged);
+      await db.snapshotAsync(staged);
       db.close();
       await store.commit(staged, meta(index));
     }

@@ -91,10 +91,10 @@ describe('query', () => {
 });
 
 describe('snapshot and restore', () => {
-  it('copies the state at the applied index and restores it elsewhere', () => {
+  it('copies the state at the applied index and restores it elsewhere', async () => {
     const a = seeded();
     const file = path.join(dbs.dir(), 'snap-2.sqlite');
-    expect(a.snapshot(file)).toEqual({ index: 2 });
+    expect(await a.snapshotAsync(file)).toEqual({ index: 2 });
     a.applyBatch([entry(a, 3, exec(["INSERT INTO q (name) VALUES ('after')"]))]);
 
     const b = dbs.open();
@@ -125,7 +125,7 @@ describe('snapshot and restore', () => {
     expect(b.digest()).toBe(a.digest());
   });
 
-  it('refuses a file that is not a quorumlite database and keeps the current one', () => {
+  it('refuses a file that is not a quorumlite database and keeps the current one', async () => {
     const m = seeded();
     const dir = dbs.dir();
     const garbage = path.join(dir, 'garbage.sqlite');
@@ -133,7 +133,7 @@ describe('snapshot and restore', () => {
     // A plain SQLite file without our meta table.
     const plain = path.join(dir, 'plain.sqlite');
     const digest = m.digest();
-    m.snapshot(plain);
+    await m.snapshotAsync(plain);
     const db = new Database(plain);
     db.exec('DROP TABLE _quorumlite_meta');
     db.close();
@@ -152,10 +152,10 @@ describe('snapshot and restore', () => {
     expect(fs.existsSync(garbage)).toBe(true);
   });
 
-  it('puts the previous database back when the restored one will not open, and cleans up what a cut-short restore left', () => {
+  it('puts the previous database back when the restored one will not open, and cleans up what a cut-short restore left', async () => {
     const a = seeded();
     const file = path.join(dbs.dir(), 'snap-2.sqlite');
-    a.snapshot(file);
+    await a.snapshotAsync(file);
     const dir = dbs.dir();
     const dbPath = path.join(dir, 'db.sqlite');
     const b = dbs.open(undefined, dbPath);
@@ -183,11 +183,11 @@ describe('snapshot and restore', () => {
     expect(fs.existsSync(`${dbPath}.previous`) || fs.existsSync(`${dbPath}.restoring`)).toBe(false);
   });
 
-  it('refuses to overwrite an existing snapshot file', () => {
+  it('refuses to overwrite an existing snapshot file', async () => {
     const m = seeded();
     const file = path.join(dbs.dir(), 'exists.sqlite');
     fs.writeFileSync(file, 'x');
-    expect(codeOf(() => m.snapshot(file))).toBe('invalid');
+    await expect(m.snapshotAsync(file)).rejects.toMatchObject({ code: 'invalid' });
   });
 });
 

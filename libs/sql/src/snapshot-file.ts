@@ -1,25 +1,9 @@
-/** Snapshot files: a VACUUM INTO copy made durable, and the check a file must pass to be restored. */
+/** Snapshot files: the check a file must pass to be restored, and the helpers that make copies durable. */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { installDeterministicFunctions, wallClockContext } from './determinism';
 import { INTERNAL_PREFIX } from './policy';
-
-/** VACUUM INTO reads one consistent transaction, so the copy holds the meta row of its own state. */
-export function snapshotInto(db: Database.Database, destPath: string): void {
-  if (fs.existsSync(destPath)) throw new SqlError('invalid', `snapshot destination ${destPath} already exists`);
-  try {
-    db.prepare('VACUUM INTO ?').run(destPath);
-  } catch (e: unknown) {
-    throw new SqlError('sql_error', `cannot write snapshot ${destPath}: ${messageOf(e)}`, {
-      sqliteCode: sqliteCodeOf(e),
-      cause: e,
-    });
-  }
-  fsyncFile(destPath);
-  fsyncDir(path.dirname(destPath));
-}
 
 /** Opens the file read-only, checks integrity and our meta table; SqlError('corrupt') naming the file otherwise. */
 export function readSnapshotIndex(file: string, options: { integrityCheck?: boolean } = {}): number {

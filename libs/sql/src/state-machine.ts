@@ -17,7 +17,7 @@ import { Lru } from './lru';
 import { checkStatementPolicy, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
-import { snapshotInto, fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
+import { fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
 import { isLocalFailure, lazyContext, localFailure, shortText, toApplyError } from './apply-failure';
 import { openConnections as openDatabase, type Connections } from './connections';
@@ -428,12 +428,6 @@ export class SqlStateMachine {
   }
 
   // ---- snapshots -----------------------------------------------------------------------
-
-  /** Consistent copy at the current applied index (VACUUM INTO destPath, then fsync), returns that index. */
-  snapshot(destPath: string): { index: number } {
-    snapshotInto(this.open().read, destPath);
-    return { index: readSnapshotIndex(destPath) };
-  }
 
   /**
    * A consistent copy made without blocking: SQLite's online backup from the write

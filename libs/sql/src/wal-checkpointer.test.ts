@@ -65,7 +65,7 @@ describe('WAL checkpoints off the event loop', () => {
     source.applyBatch([entry(source, 1, exec(['CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)']))]);
     writeBlobs(source, 2, 3, 100);
     const snapshot = path.join(dbs.dir(), 'snap.sqlite');
-    source.snapshot(snapshot);
+    await source.snapshotAsync(snapshot);
 
     const m = dbs.open();
     m.applyBatch([entry(m, 1, exec(['CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)']))]);
