@@ -68,6 +68,22 @@ export default tseslint.config(
     },
   })),
   {
+    // The driver's time and timers come through its Clock port (ports.ts: systemClock), so a
+    // test or a simulation can run it on another clock.
+    files: ['libs/replica/src/**/*.ts'],
+    ignores: [...TESTS, 'libs/replica/src/ports.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'].map((name) => ({
+          name,
+          message: 'libs/replica sets its timers through its Clock port (deps.clock.after / every)',
+        })),
+      ],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'libs/replica reads time from its Clock port (deps.clock.now)' }],
+    },
+  },
+  {
     // A core is a pure function of its inputs: no I/O, clock, timers, randomness or async.
     files: ['libs/consensus/src/**/*.ts'],
     ignores: TESTS,

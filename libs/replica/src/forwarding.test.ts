@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { nodeId } from '@quorumlite/consensus';
 import { Forwarding } from './forwarding';
-import type { WriteRequest, WriteResult } from './ports';
+import { systemClock, type WriteRequest, type WriteResult } from './ports';
 
 const MEMBERS = new Map(['n1', 'n2', 'n3'].map((id) => [id, { id, address: `host:${id}`, role: 'voter' as const }]));
 const WRITE: WriteRequest = { statements: [], requestId: null, durability: 'quorum', timeoutMs: 1_000, forwarded: false };
@@ -21,6 +21,7 @@ function setup(electionMsMax = 50) {
       },
     },
     now: () => Date.now(),
+    after: systemClock.after,
     electionMsMax: () => electionMsMax,
     stopped: () => false,
     executeHere: (request) => {

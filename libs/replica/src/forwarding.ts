@@ -4,7 +4,7 @@
  */
 import type { Member, NodeId } from '@quorumlite/consensus';
 import { ReplicaError } from './errors';
-import type { WriteForwarder, WriteRequest, WriteResult } from './ports';
+import type { Timer, WriteForwarder, WriteRequest, WriteResult } from './ports';
 import type { LeaderHint } from './state-machine';
 
 /** How long a follower waits for a leader to appear before refusing a forwarded write. */
@@ -15,6 +15,8 @@ export interface ForwardingHost {
   readonly members: ReadonlyMap<string, { readonly id: string; readonly address: string; readonly role: Member['role'] }>;
   readonly forwarder: WriteForwarder;
   now(): number;
+  /** The driver's timers (Clock.after): virtual time in a simulation. */
+  after(ms: number, fn: () => void): Timer;
   /** The longest one election may take. */
   electionMsMax(): number;
   stopped(): boolean;
@@ -69,9 +71,9 @@ export class Forwarding {
         throw new ReplicaError('no_leader', 'no leader is known yet (an election may be under way); retry shortly');
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
+        const timer = this.host.after(left, resolve);
         this.leaderWaiters.push(() => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve();
         });
       });

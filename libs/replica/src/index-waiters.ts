@@ -2,17 +2,23 @@
  * Promises that resolve once a monotonically growing index (applied, commit) reaches a
  * target. Kept sorted by target so each advance touches only the waiters it releases.
  */
+import type { Timer } from './ports';
+
 interface Waiter {
   readonly target: number;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
-  timer: NodeJS.Timeout | null;
+  timer: Timer | null;
 }
 
 export class IndexWaiters {
   private readonly waiters: Waiter[] = [];
 
-  constructor(private current: number) {}
+  constructor(
+    private current: number,
+    /** The driver's timers (Clock.after). */
+    private readonly after: (ms: number, fn: () => void) => Timer,
+  ) {}
 
   value(): number {
     return this.current;
@@ -23,10 +29,10 @@ export class IndexWaiters {
     if (this.current >= target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { target, resolve, reject, timer: null };
-      waiter.timer = setTimeout(() => {
+      waiter.timer = this.after(timeoutMs, () => {
         this.remove(waiter);
         reject(onTimeout());
-      }, timeoutMs);
+      });
       this.insert(waiter);
     });
   }
@@ -38,7 +44,7 @@ export class IndexWaiters {
     while (released < this.waiters.length && this.waiters[released]!.target <= value) released++;
     if (released === 0) return;
     for (const w of this.waiters.splice(0, released)) {
-      if (w.timer) clearTimeout(w.timer);
+      w.timer?.cancel();
       w.resolve();
     }
   }
@@ -46,7 +52,7 @@ export class IndexWaiters {
   /** Resets after a snapshot install (the index can only move forward, but be explicit). */
   failAll(error: Error): void {
     for (const w of this.waiters.splice(0)) {
-      if (w.timer) clearTimeout(w.timer);
+      w.timer?.cancel();
       w.reject(error);
     }
   }

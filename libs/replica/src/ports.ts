@@ -12,6 +12,15 @@ export interface ReplicaLogger {
 export interface Clock {
   /** Wall-clock milliseconds: fixes a command's time on the leader and measures every request deadline. */
   now(): number;
+  /** Calls `fn` once, `ms` from now: every timer of the driver goes through here. */
+  after(ms: number, fn: () => void): Timer;
+  /** Calls `fn` every `ms` until cancelled (the tick). */
+  every(ms: number, fn: () => void): Timer;
+}
+
+/** A scheduled call; cancel() may be called any number of times, before or after it ran. */
+export interface Timer {
+  cancel(): void;
 }
 
 export interface Entropy {
@@ -60,7 +69,17 @@ export interface WriteForwarder {
   forward(leader: { id: string; address: string }, request: WriteRequest): Promise<WriteResult>;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(t) };
+  },
+  every: (ms, fn) => {
+    const t = setInterval(fn, ms);
+    return { cancel: () => clearInterval(t) };
+  },
+};
 
 /**
  * Seeds for election jitter and per-command random(): they need to differ, not to be

@@ -3,16 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId } from '@quorumlite/consensus';
 import { ReplicaError } from './errors';
 import { IndexWaiters } from './index-waiters';
-import type { ReadRequest } from './ports';
+import { systemClock, type ReadRequest } from './ports';
 import { Reads } from './reads';
 
 function setup(applied = 0, commit = 0) {
-  const waiters = new IndexWaiters(applied);
+  const waiters = new IndexWaiters(applied, systemClock.after);
   let kicks = 0;
   const reads = new Reads({
     applied: waiters,
     commitIndex: () => commit,
     now: () => 0,
+    after: systemClock.after,
     kick: () => {
       kicks++;
     },

@@ -6,7 +6,7 @@
 import type { ReadFailure, ReadState } from '@quorumlite/consensus';
 import { readFailed, ReplicaError } from './errors';
 import type { IndexWaiters } from './index-waiters';
-import type { ReadRequest } from './ports';
+import type { ReadRequest, Timer } from './ports';
 
 interface PendingRead {
   readonly resolve: (index: number) => void;
@@ -19,6 +19,8 @@ export interface ReadsHost {
   /** The commit index the core knows now. */
   commitIndex(): number;
   now(): number;
+  /** The driver's timers (Clock.after): virtual time in a simulation. */
+  after(ms: number, fn: () => void): Timer;
   /** A read is queued: the loop should run a round. */
   kick(): void;
   leaderAddress(leaderId: string): string | null;
@@ -93,22 +95,22 @@ export class Reads {
   private readIndex(timeoutMs: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
       let done = false;
-      const timer = setTimeout(() => {
+      const timer = this.host.after(timeoutMs, () => {
         if (done) return;
         done = true;
         reject(new ReplicaError('timeout', `no read index within ${timeoutMs} ms (is a quorum reachable?)`));
-      }, timeoutMs);
+      });
       this.queued.push({
         resolve: (index) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
+          timer.cancel();
           resolve(index);
         },
         reject: (e) => {
           if (done) return;
           done = true;
-          clearTimeout(timer);
+          timer.cancel();
           reject(e);
         },
       });

@@ -12,7 +12,7 @@ import {
   type ProtocolModule,
 } from '@quorumlite/consensus';
 import type { IndexWaiters } from './index-waiters';
-import type { ReplicaLogger } from './ports';
+import type { ReplicaLogger, Timer } from './ports';
 import { endRejoin, planRejoin, promisedFence, type PeerStatusReader, type PeerView } from './rejoin';
 
 /** A rejoining node logs why it still waits at most this often. */
@@ -32,6 +32,8 @@ export interface RejoiningHost {
   readonly peerStatus: PeerStatusReader;
   readonly logger: ReplicaLogger;
   now(): number;
+  /** The driver's timers (Clock.after): virtual time in a simulation. */
+  after(ms: number, fn: () => void): Timer;
   /** Records applied on this node. */
   readonly applied: IndexWaiters;
   /** The last committed record the core handed out. */
@@ -61,7 +63,7 @@ export class Rejoining {
   private target: { readonly fence: number; readonly leader: string; readonly index: number } | null = null;
   /** A round of answers taken after catching up named the leader the core follows, at this number. */
   private confirmation: { readonly fence: number; readonly leader: string } | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   /** When a reason to wait was last logged (a rejoin with no leader waits quietly). */
   private waitLoggedAtMs = -Infinity;
   private waitLogged = '';
@@ -84,15 +86,15 @@ export class Rejoining {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   private scheduleProbe(delayMs: number): void {
     if (this.finished || this.host.stopped()) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.host.after(delayMs, () => {
       this.timer = null;
       void this.probe();
-    }, delayMs);
+    });
   }
 
   /** One round of status answers from every other voting member, and what it allows. */

@@ -56,6 +56,7 @@ import type {
   ReadRequest,
   ReadResult,
   ReplicaLogger,
+  Timer,
   WriteForwarder,
   WriteRequest,
   WriteResult,
@@ -193,7 +194,7 @@ export class Replica {
   private readonly memberById: Map<string, ReplicaMember>;
   private scheduled = false;
   private looping: Promise<void> | null = null;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: Timer | null = null;
   /** A Ready's persist is in flight: a leader steps what arrives meanwhile (stepDuringPersist). */
   private persisting = false;
   private duringPersistScheduled = false;
@@ -220,17 +221,19 @@ export class Replica {
     appliedIndex: number,
     snapshot: SnapshotMeta | null,
   ) {
-    this.applied = new IndexWaiters(appliedIndex);
+    this.applied = new IndexWaiters(appliedIndex, (ms, fn) => deps.clock.after(ms, fn));
     this.reads = new Reads({
       applied: this.applied,
       commitIndex: () => this.core.status().commitIndex,
       now: () => deps.clock.now(),
+      after: (ms, fn) => deps.clock.after(ms, fn),
       kick: () => this.kick(),
       leaderAddress: (id) => this.memberById.get(id)?.address ?? null,
     });
     this.counters = new NodeCounters(deps.clock.now());
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
+      after: (ms, fn) => deps.clock.after(ms, fn),
       durabilityMet: (index, durability) => durabilityMet(this.settings.members, this.settings.nodeId, this.core.status().progress, index, durability),
       leaderHint: () => this.forwarding.hint(),
     });
@@ -240,6 +243,7 @@ export class Replica {
       members: this.memberById,
       forwarder: deps.forwarder,
       now: () => deps.clock.now(),
+      after: (ms, fn) => deps.clock.after(ms, fn),
       electionMsMax: () => deps.protocol.electionTicksMax(settings) * settings.tickMs,
       stopped: () => this.stopped,
       executeHere: (request) => this.execute(request),
@@ -275,6 +279,7 @@ export class Replica {
         peerStatus: deps.peerStatus!,
         logger: deps.logger,
         now: () => deps.clock.now(),
+        after: (ms, fn) => deps.clock.after(ms, fn),
         applied: this.applied,
         handedOut: () => this.snapshots.handedOut(),
         core: () => this.core,
@@ -363,10 +368,10 @@ export class Replica {
       identity: this.incarnations,
       onIdentityRefused: (peer, why) => this.fail(new ReplicaError('invalid', `peer ${peer} refused this node: ${why}`)),
     });
-    this.ticker = setInterval(() => {
+    this.ticker = this.deps.clock.every(this.settings.tickMs, () => {
       if (this.rejoin?.fenced === false) return;
       if (this.tickGate.admit(this.persisting, this.role === 'leader')) this.push(TICK);
-    }, this.settings.tickMs);
+    });
     this.rejoin?.start();
     this.kick();
   }
@@ -374,7 +379,7 @@ export class Replica {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.rejoin?.stop();
     await this.looping;
     await this.snapshots.settled();
@@ -755,7 +760,7 @@ export class Replica {
     if (this.failed) return;
     this.failed = error;
     this.deps.logger.error('replica stopped: cannot continue safely', { error: error instanceof Error ? error.stack : String(error) });
-    if (this.ticker) clearInterval(this.ticker);
+    this.ticker?.cancel();
     this.failPending(new ReplicaError('unavailable', 'this node stopped: it could not continue safely; use another node'));
     this.deps.onFatal?.(error);
   }

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { logIndex, proposalToken, term, type Entry } from '@quorumlite/consensus';
 import type { ApplyOutcome } from '@quorumlite/sql';
 import { ReplicaError } from './errors';
-import type { Durability, WriteResult } from './ports';
+import { systemClock, type Durability, type WriteResult } from './ports';
 import { WriteWaits, type WriteWaiter } from './write-waits';
 
 const data = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -27,7 +27,7 @@ describe('WriteWaits', () => {
     vi.useFakeTimers();
     met = false;
     seen = { results: [], errors: [] };
-    waits = new WriteWaits({ now: () => Date.now(), durabilityMet: () => met, leaderHint: () => ({ leaderId: 'n2', leaderAddress: 'a2' }) });
+    waits = new WriteWaits({ now: () => Date.now(), after: systemClock.after, durabilityMet: () => met, leaderHint: () => ({ leaderId: 'n2', leaderAddress: 'a2' }) });
   });
   afterEach(() => vi.useRealTimers());
 

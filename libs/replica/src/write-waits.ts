@@ -7,7 +7,7 @@
 import { isProposal, type Entry, type Member, type ProposalToken } from '@quorumlite/consensus';
 import type { ApplyOutcome } from '@quorumlite/sql';
 import { ReplicaError, toWriteResult } from './errors';
-import type { Durability, WriteResult } from './ports';
+import type { Durability, Timer, WriteResult } from './ports';
 
 /** One proposed write: who waits for it and until when. */
 export interface WriteWaiter {
@@ -23,13 +23,13 @@ interface Pending {
   /** Recognises the committed record as this write (never by fencing number: see isProposal). */
   readonly token: ProposalToken;
   readonly waiter: WriteWaiter;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timer: Timer;
 }
 
 interface LeaderAck {
   readonly index: number;
   readonly waiter: WriteWaiter;
-  readonly timer: ReturnType<typeof setTimeout>;
+  readonly timer: Timer;
 }
 
 interface DurabilityWait {
@@ -41,6 +41,8 @@ interface DurabilityWait {
 export interface WriteWaitsPorts {
   /** Milliseconds on the driver's clock. */
   now(): number;
+  /** The driver's timers (Clock.after): virtual time in a simulation. */
+  after(ms: number, fn: () => void): Timer;
   /** Whether the other data nodes hold `index` as `durability` asks ('all' or 'semi'). */
   durabilityMet(index: number, durability: Durability): boolean;
   /** The leader as this node knows it, for errors that send the client elsewhere. */
@@ -82,7 +84,7 @@ export class WriteWaits {
     for (const ack of this.leaderAcks) {
       if (ack.index > index) continue;
       this.leaderAcks.delete(ack);
-      clearTimeout(ack.timer);
+      ack.timer.cancel();
       ack.waiter.resolve({ results: [], index: ack.index, duplicate: false, uncommitted: true });
     }
   }
@@ -95,7 +97,7 @@ export class WriteWaits {
       const p = this.pending.get(entry.index);
       if (!p) continue;
       this.pending.delete(entry.index);
-      clearTimeout(p.timer);
+      p.timer.cancel();
       this.settle(entry, p, outcomes?.[i] ?? null);
     }
   }
@@ -121,19 +123,19 @@ export class WriteWaits {
     for (const [at, p] of this.pending) {
       if (at > index) continue;
       this.pending.delete(at);
-      clearTimeout(p.timer);
+      p.timer.cancel();
       p.waiter.reject(new ReplicaError('unavailable', `the write at index ${at} was superseded by a snapshot; retry with the same request id`));
     }
   }
 
   failAll(error: unknown): void {
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      p.timer.cancel();
       p.waiter.reject(error);
     }
     this.pending.clear();
     for (const ack of this.leaderAcks) {
-      clearTimeout(ack.timer);
+      ack.timer.cancel();
       ack.waiter.reject(error);
     }
     this.leaderAcks.clear();
@@ -151,10 +153,10 @@ export class WriteWaits {
   }
 
   /** Rejects with a timeout at the waiter's deadline, if `take()` says it is still waiting. */
-  private deadline(waiter: WriteWaiter, take: () => boolean, message: string, index: number): ReturnType<typeof setTimeout> {
-    return setTimeout(() => {
+  private deadline(waiter: WriteWaiter, take: () => boolean, message: string, index: number): Timer {
+    return this.ports.after(Math.max(0, waiter.deadlineMs - this.ports.now()), () => {
       if (take()) waiter.reject(new ReplicaError('timeout', message, { index }));
-    }, Math.max(0, waiter.deadlineMs - this.ports.now()));
+    });
   }
 
   private settle(entry: Entry, p: Pending, outcome: ApplyOutcome | null): void {
