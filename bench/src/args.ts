@@ -8,8 +8,8 @@ import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
 
 export { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict };
 
-export type Baseline = 'echo' | 'sqlite';
-const BASELINE_NAMES: readonly Baseline[] = ['echo', 'sqlite'];
+export type Baseline = 'echo' | 'stream-echo' | 'sqlite';
+const BASELINE_NAMES: readonly Baseline[] = ['echo', 'stream-echo', 'sqlite'];
 
 export interface BenchSettings {
   concurrency: number[];
@@ -33,7 +33,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   durationMs: 10_000,
   warmupMs: 3_000,
   scenarios: ['insert', 'select', 'select-stale', 'batch100'],
-  baselines: ['echo', 'sqlite'],
+  baselines: ['echo', 'stream-echo', 'sqlite'],
   loaders: 2,
   outDir: 'bench/results',
   preloadRows: 10_000,
@@ -56,7 +56,8 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --duration 10s              measured time per run (ms, s, m, h)
   --warmup 3s                 unmeasured time before each run
   --scenarios ${SCENARIO_NAMES.join(',')}
-  --baselines echo,sqlite     ceilings measured in the same run ('none' for neither)
+  --baselines echo,stream-echo,sqlite
+                              ceilings measured in the same run ('none' for none)
   --loaders 2                 loader processes the clients are split across
   --preload-rows 10000        rows loaded before the select scenarios
   --protocols ${PROTOCOL_NAMES.join(',')}

@@ -45,6 +45,11 @@ export function startEchoServer(host = '127.0.0.1', port = 0): Promise<EchoServe
   server.addService(ECHO_SERVICE, {
     echo: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, call.request),
   });
+  return serve(server, host, port);
+}
+
+/** Binds `server` on host:port and resolves with the bound port and a close that waits at most 2 s. */
+export function serve(server: grpc.Server, host: string, port: number): Promise<EchoServer> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
       if (err) return reject(err);

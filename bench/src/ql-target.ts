@@ -37,6 +37,19 @@ export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTa
   };
 }
 
+/**
+ * The insert scenario's call through the same client, pinned to one address: against the
+ * stream echo server it measures the client and the Session stream alone (no leader probe,
+ * which a bare server could not answer).
+ */
+export function streamEchoTarget(address: string, runId: string, loader: number): QuorumliteTarget {
+  const client = new QuorumliteClient({ addresses: [address] });
+  const insert = async (seq: number): Promise<void> => {
+    await client.execute([{ sql: INSERT_SQL, params: [insertKey(runId, loader, seq), VALUE_TEXT] }], { address });
+  };
+  return { op: insert, warm: () => insert(-1), close: () => client.close() };
+}
+
 interface Keys {
   /** A fresh key for an insert. */
   key(seq: number): string;

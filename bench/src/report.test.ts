@@ -8,7 +8,7 @@ import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown
 function row(protocol: string | null, name: string, concurrency: number, ops: number, latencyMs = 1, errors = 0): RunRow {
   const h = new Histogram();
   for (let i = 0; i < ops; i++) h.record(latencyMs * 1000);
-  const kind = name === 'echo' ? 'echo' : name.startsWith('sqlite') ? 'sqlite' : 'quorumlite';
+  const kind = name === 'echo' || name === 'stream-echo' ? 'echo' : name.startsWith('sqlite') ? 'sqlite' : 'quorumlite';
   const errorsByCode: Record<string, number> = errors > 0 ? { timeout: errors } : {};
   const result: WorkerResult = { ops, errors, errorsByCode, errorSamples: [], histogram: h.toJSON(), windowMs: 1000, clients: concurrency, abandoned: 0 };
   return mergeWorkerResults({ name, kind, protocol, concurrency, durationMs: 1000, statementsPerOp: name === 'batch100' ? 100 : 1 }, [result], { loaderCores: null, serverCores: {} });
@@ -20,6 +20,7 @@ const META = { startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 
 const ROWS = [
   row(null, 'echo', 16, 4000),
   row(null, 'echo', 64, 8000),
+  row(null, 'stream-echo', 64, 10000),
   row(null, 'sqlite-1', 1, 500),
   row('raft', 'insert', 16, 1000, 10),
   row('raft', 'insert', 64, 2000, 40),
@@ -32,7 +33,7 @@ const ROWS = [
 describe('groupByProtocol', () => {
   it('separates the baselines and keeps each protocol its own rows, in the order given', () => {
     const groups = groupByProtocol(ROWS, ['zab', 'raft', 'multipaxos']);
-    expect(groups.baselines.map((r) => r.name)).toEqual(['echo', 'echo', 'sqlite-1']);
+    expect(groups.baselines.map((r) => r.name)).toEqual(['echo', 'echo', 'stream-echo', 'sqlite-1']);
     expect(groups.protocols.map((g) => [g.protocol, g.rows.length])).toEqual([['zab', 3], ['raft', 3], ['multipaxos', 0]]);
     expect(groups.protocols[0]!.rows.every((r) => r.protocol === 'zab')).toBe(true);
   });
@@ -75,11 +76,12 @@ describe('the side-by-side table', () => {
 });
 
 describe('summaries and reports by protocol', () => {
-  it('takes the existing ratios per protocol against the one set of baselines', () => {
+  it('takes the ratios per protocol against the one set of baselines: insert ÷ stream echo and insert ÷ unary echo', () => {
     const s = summarize(ROWS, ['raft', 'zab']);
     expect(s.referenceConcurrency).toBe(64);
     expect(s.echoOpsPerSec).toBe(8000);
-    expect(s.protocols.map((p) => [p.protocol, p.insertOpsPerSec, p.insertEchoRatio])).toEqual([['raft', 2000, 0.25], ['zab', 1600, 0.2]]);
+    expect(s.streamEchoOpsPerSec).toBe(10000);
+    expect(s.protocols.map((p) => [p.protocol, p.insertOpsPerSec, p.insertEchoRatio, p.insertStreamEchoRatio])).toEqual([['raft', 2000, 0.25, 0.2], ['zab', 1600, 0.2, 0.16]]);
     expect(s.comparison).toHaveLength(3);
   });
 
@@ -90,8 +92,9 @@ describe('summaries and reports by protocol', () => {
     expect(lines[2]).toMatch(/^insert\s+16\s+1,000 10\.\d+ms ×0\.67\s+1,500 8\.\d+ms ×1\.00$/);
     expect(lines).toHaveLength(5);
     const summary = renderSummary(s);
-    expect(summary).toContain('raft: insert ÷ echo at C=64 2,000 / 8,000 = 0.25');
-    expect(summary).toContain('zab: insert ÷ echo at C=64 1,600 / 8,000 = 0.20');
+    expect(summary).toContain('raft: insert ÷ stream-echo at C=64 2,000 / 10,000 = 0.20 (target ≥ 0.85) ✗; insert ÷ echo 2,000 / 8,000 = 0.25');
+    expect(summary).toContain('echo 8,000 ops/s (unary), stream-echo 10,000 ops/s (Session client) at C=64');
+    expect(summary).toContain('zab: insert ÷ stream-echo at C=64 1,600 / 10,000 = 0.16 (target ≥ 0.85) ✗; insert ÷ echo 1,600 / 8,000 = 0.20');
   });
 
   it('writes Markdown with the side-by-side table, the ratios per protocol and the runs grouped by protocol', () => {
@@ -99,7 +102,7 @@ describe('summaries and reports by protocol', () => {
     const md = renderMarkdown(META, 'settings', ROWS, s);
     expect(md).toContain('| scenario | C | raft ops/s | raft p99 ms | raft ÷ best | zab ops/s | zab p99 ms | zab ÷ best |');
     expect(md).toMatch(/\| insert \| 64 \| 2,000 \| 40\.\d\d \| 1\.00 \| 1,600 \| 50\.\d\d \| 0\.80 \|/);
-    expect(md).toContain('| raft | 2,000 | 0.25 |');
+    expect(md).toContain('| raft | 2,000 | 0.20 | 0.25 |');
     const sections = md.split('\n').filter((l) => l.startsWith('### '));
     expect(sections).toEqual(['### baselines', '### raft', '### zab']);
     const raftRuns = md.slice(md.indexOf('### raft'), md.indexOf('### zab'));

@@ -78,7 +78,7 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
   }
 }
 
-export type LoadTargetArgs = { kind: 'echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
+export type LoadTargetArgs = { kind: 'echo' | 'stream-echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
 
 /** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
 export class BenchSession {
@@ -110,7 +110,8 @@ export class BenchSession {
         return message;
       }
     };
-    if (this.settings.baselines.includes('echo')) await part('echo baseline', () => this.echoRows());
+    if (this.settings.baselines.includes('echo')) await part('echo baseline', () => this.echoRows('echo'));
+    if (this.settings.baselines.includes('stream-echo')) await part('stream-echo baseline', () => this.echoRows('stream-echo'));
     if (this.settings.baselines.includes('sqlite')) await part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
     const tmpDir = this.tmpDir;
     const protocols = this.settings.scenarios.length > 0 ? this.settings.protocols : [];
@@ -130,13 +131,14 @@ export class BenchSession {
     };
   }
 
-  private async echoRows(): Promise<RunRow[]> {
-    const server = this.spawn('echo-server', ['echo-server', '--host', '127.0.0.1', '--port', '0']);
+  /** The unary echo (one RPC per op) or the Session stream echo (the pipelining client's ceiling). */
+  private async echoRows(kind: 'echo' | 'stream-echo'): Promise<RunRow[]> {
+    const server = this.spawn(`${kind}-server`, [`${kind}-server`, '--host', '127.0.0.1', '--port', '0']);
     const port = await server.waitListening(CHILD_READY_MS);
     const rows: RunRow[] = [];
     try {
       for (const c of this.settings.concurrency) {
-        rows.push(await this.loadLevel({ name: 'echo', kind: 'echo', protocol: null }, { kind: 'echo', address: `127.0.0.1:${port}` }, c, { echo: server.pid }, 1));
+        rows.push(await this.loadLevel({ name: kind, kind: 'echo', protocol: null }, { kind, address: `127.0.0.1:${port}` }, c, { [kind]: server.pid }, 1));
       }
     } finally {
       await this.stopChild(server);
@@ -230,11 +232,12 @@ export class BenchSession {
 
   private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
     // Keys must be unique per scenario too: insert and batch100 write the same table.
-    const scenario = target.kind === 'quorumlite' ? target.scenario : 'echo';
+    const scenario = target.kind === 'quorumlite' ? target.scenario : target.kind;
     const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}-${scenario}-c${concurrency}`, ...this.phaseArgs()];
     switch (target.kind) {
       case 'echo':
-        return [...common, '--target', 'echo', '--address', target.address];
+      case 'stream-echo':
+        return [...common, '--target', target.kind, '--address', target.address];
       case 'quorumlite':
         return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
     }

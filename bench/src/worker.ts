@@ -1,7 +1,8 @@
 /**
  * `quorumlite bench-worker <role> ...`: the child processes of a benchmark run.
  *   echo-server     serves the bare gRPC echo until stdin closes or SIGTERM
- *   load            a closed-loop loader against the echo server or a quorumlite cluster
+ *   stream-echo-server  serves the bare Session echo (streaming ceiling) likewise
+ *   load            a closed-loop loader against an echo server or a quorumlite cluster
  *   sqlite-ceiling  the better-sqlite3 commit ceiling, one connection
  * Children exit on their own when the parent goes away (stdin closes), so a killed benchmark
  * never leaves them behind.
@@ -23,13 +24,17 @@ export async function runBenchWorker(argv: string[]): Promise<number> {
   try {
     switch (role) {
       case 'echo-server':
-        return await serveEcho(rest);
+        return await serveEcho(rest, startEchoServer);
+      case 'stream-echo-server': {
+        const { startStreamEchoServer } = await import('./stream-echo');
+        return await serveEcho(rest, startStreamEchoServer);
+      }
       case 'load':
         return await runLoad(rest);
       case 'sqlite-ceiling':
         return await runCeiling(rest);
       default:
-        process.stderr.write(`bench-worker: unknown role '${role ?? ''}' (echo-server, load, sqlite-ceiling)\n`);
+        process.stderr.write(`bench-worker: unknown role '${role ?? ''}' (echo-server, stream-echo-server, load, sqlite-ceiling)\n`);
         return 2;
     }
   } catch (e: unknown) {
@@ -38,9 +43,9 @@ export async function runBenchWorker(argv: string[]): Promise<number> {
   }
 }
 
-async function serveEcho(argv: string[]): Promise<number> {
+async function serveEcho(argv: string[], start: typeof startEchoServer): Promise<number> {
   const { values } = parseStrict(argv, { host: { type: 'string' }, port: { type: 'string' } });
-  const server = await startEchoServer(values.host ?? '127.0.0.1', values.port === undefined ? 0 : Number(values.port));
+  const server = await start(values.host ?? '127.0.0.1', values.port === undefined ? 0 : Number(values.port));
   process.stdout.write(`${LINE_LISTENING} ${server.port}\n`);
   await new Promise<void>((resolve) => {
     process.stdin.on('end', resolve).on('close', resolve).resume();
@@ -83,6 +88,15 @@ async function runLoad(argv: string[]): Promise<number> {
         client.close();
       }
     }
+    case 'stream-echo': {
+      const { streamEchoTarget } = await import('./ql-target');
+      const target = streamEchoTarget(required(values.address, 'address'), values['run-id'] ?? `r${Date.now()}`, Number(values.loader ?? '0'));
+      try {
+        return await readyThenRun(target.op, clients, phases, target.warm);
+      } finally {
+        target.close();
+      }
+    }
     case 'quorumlite': {
       const scenario = required(values.scenario, 'scenario');
       if (!(SCENARIO_NAMES as readonly string[]).includes(scenario)) throw new BenchArgsError(`--scenario: unknown scenario '${scenario}'`);
@@ -102,7 +116,7 @@ async function runLoad(argv: string[]): Promise<number> {
       }
     }
     default:
-      throw new BenchArgsError(`--target: '${values.target ?? ''}' is not echo or quorumlite`);
+      throw new BenchArgsError(`--target: '${values.target ?? ''}' is not echo, stream-echo or quorumlite`);
   }
 }
 
