@@ -127,7 +127,12 @@ export function etcdArgs(baseDir: string, self: EtcdMember, members: readonly Et
   ];
 }
 
-/** The scenarios every system runs, and the quorumlite scenario each stands beside. */
+/**
+ * The scenarios every system runs, and the quorumlite scenario each stands beside. ZooKeeper's
+ * getData alone may answer from a lagging member; sync first makes it linearizable. Note that
+ * node-zookeeper-client 1.1.3 has no sync(): its jute table knows op code 9 but has no
+ * SyncRequest record, so the live path must send that request itself.
+ */
 export const REFERENCE_SCENARIOS = {
   write: { quorumlite: 'insert', zookeeper: 'setData', etcd: 'put' },
   'read-linearizable': { quorumlite: 'select', zookeeper: 'sync + getData', etcd: 'range' },
