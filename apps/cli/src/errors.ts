@@ -1,5 +1,6 @@
 /** Exit codes and the error a command raises for a bad command line. */
 import { QuorumliteError } from '@quorumlite/client';
+import { CodedError } from '@quorumlite/errors';
 
 export const EXIT_OK = 0;
 /** The node answered with an error (SQL error, refused, timeout, …). */
@@ -8,9 +9,11 @@ export const EXIT_USAGE = 2;
 /** No node could be reached. */
 export const EXIT_UNREACHABLE = 3;
 
-export class UsageError extends Error {
+export class UsageError extends CodedError<'usage'> {
   override readonly name = 'UsageError';
-  readonly code = 'usage';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('usage', message, options);
+  }
 }
 
 export function exitCodeFor(e: unknown): number {

@@ -10,14 +10,17 @@ import * as path from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, describeConfig, loadConfig, parseHostPort, processInput, type NodeConfig } from '@quorumlite/config';
 import { NodeModule } from './node.module';
+import { CodedError } from '@quorumlite/errors';
 
 const EXIT_START_FAILED = 1;
 const EXIT_CONFIG = 2;
 
 /** Thrown when the listen address is taken; its message is the one sentence the user sees. */
-class AddressInUseError extends Error {
+class AddressInUseError extends CodedError<'address_in_use'> {
   override readonly name = 'AddressInUseError';
-  readonly code = 'address_in_use';
+  constructor(message: string) {
+    super('address_in_use', message);
+  }
 }
 
 function addressInUse(listen: string): AddressInUseError {

@@ -12,6 +12,7 @@ import type { WorkloadName } from './harness/history';
 import type { ChaosCheck } from './harness/run';
 import { resolveTopology } from './harness/roles';
 import { TOPOLOGIES } from '@quorumlite/cluster';
+import { CodedError } from '@quorumlite/errors';
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -44,9 +45,11 @@ export const CHAOS_USAGE = `usage: quorumlite chaos [options]
   --keep                 keep the evidence of a valid run too
   --json                 print the result summary as JSON`;
 
-export class UsageError extends Error {
+export class UsageError extends CodedError<'usage'> {
   override readonly name = 'UsageError';
-  readonly code = 'usage';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('usage', message, options);
+  }
 }
 
 export function parseDurationMs(text: string, flag = '--duration'): number {

@@ -11,6 +11,7 @@ import { writeClusterManifest, type LocalRole } from './manifest';
 import { freePorts } from './ports';
 import { processEnvironment } from '@quorumlite/config';
 import { track, untrack, writeWatchdog, type Reapable } from './reaper';
+import { CodedError } from '@quorumlite/errors';
 
 const MIB = 1024 * 1024;
 
@@ -170,8 +171,11 @@ export function membersFlag(nodes: LocalNode[], self: string, peerAddress?: Peer
 }
 
 /** A node process ended while the cluster waited for it. */
-export class NodeExitedError extends Error {
+export class NodeExitedError extends CodedError<'node_exited'> {
   override readonly name = 'NodeExitedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('node_exited', message, options);
+  }
 }
 
 export class LocalCluster implements Reapable {

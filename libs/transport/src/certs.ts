@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NODE_CERT_UNIT, type ClientRole } from './tls';
+import { CodedError } from '@quorumlite/errors';
 
 export interface CertsSpec {
   /** Member ids: one node certificate each. */
@@ -37,8 +38,11 @@ const VALID_DAYS_DEFAULT = 825;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
-export class CertsError extends Error {
+export class CertsError extends CodedError<'certs'> {
   override readonly name = 'CertsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('certs', message, options);
+  }
 }
 
 /** The files of one node's or client's certificate in a certs directory. */

@@ -5,6 +5,7 @@
  * Real time: op A happened before op B iff A.completeMs < B.invokeMs (strict). Equal
  * timestamps count as concurrent, so a coarse clock can only hide anomalies, never invent them.
  */
+import { CodedError } from '@quorumlite/errors';
 
 /**
  * - 'ok': the request completed and its output was observed; it took effect exactly once,
@@ -35,14 +36,8 @@ export interface HistoryOp<I, O> {
 export type CheckerErrorCode = 'malformed_history' | 'invalid_limit' | 'invalid_options';
 
 /** Thrown for a history the harness recorded wrongly; an anomaly is a verdict, never an error. */
-export class CheckerError extends Error {
+export class CheckerError extends CodedError<CheckerErrorCode> {
   override readonly name = 'CheckerError';
-  readonly code: CheckerErrorCode;
-
-  constructor(code: CheckerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }
 
 /** Real-time precedence (see the module comment). */

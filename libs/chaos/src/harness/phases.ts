@@ -4,6 +4,7 @@
  * left to wind down) and the run goes on to collect and write its evidence, so a stuck phase
  * shows up as a failing result that names it instead of a runner killing a silent run.
  */
+import { CodedError } from '@quorumlite/errors';
 
 export type PhaseName = 'start' | 'setup' | 'faults' | 'drain' | 'heal' | 'converge' | 'final-reads' | 'dumps' | 'witness-log' | 'checks' | 'stop';
 
@@ -16,14 +17,14 @@ export interface PhaseTiming {
 }
 
 /** The overall deadline passed while the run waited in `phase`. */
-export class DeadlineExceededError extends Error {
+export class DeadlineExceededError extends CodedError<'deadline_exceeded'> {
   override readonly name = 'DeadlineExceededError';
 
   constructor(
     readonly phase: PhaseName,
     readonly overallTimeoutMs: number,
   ) {
-    super(`the run passed its overall deadline of ${overallTimeoutMs} ms while in phase '${phase}'`);
+    super('deadline_exceeded', `the run passed its overall deadline of ${overallTimeoutMs} ms while in phase '${phase}'`);
   }
 }
 

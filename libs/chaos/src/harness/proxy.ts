@@ -10,6 +10,7 @@
  *   accepted and held. On heal, held bytes flow again — a short partition that TCP rides out.
  */
 import * as net from 'node:net';
+import { CodedError } from '@quorumlite/errors';
 
 export type CutMode = 'refuse' | 'blackhole';
 
@@ -31,14 +32,10 @@ interface Pair {
   upstream: net.Socket | null;
 }
 
-export class ProxyError extends Error {
+export class ProxyError extends CodedError<'listen_failed' | 'bad_address' | 'closed'> {
   override readonly name = 'ProxyError';
-  constructor(
-    message: string,
-    readonly code: 'listen_failed' | 'bad_address' | 'closed',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(message: string, code: 'listen_failed' | 'bad_address' | 'closed', options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

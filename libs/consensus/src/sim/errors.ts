@@ -3,6 +3,7 @@
  * (which know nothing of seeds); the simulator wraps it, with the seed and event number
  * that replays it, into a SimulationError.
  */
+import { CodedError } from '@quorumlite/errors';
 
 export type InvariantName =
   | 'election_safety'
@@ -18,13 +19,12 @@ export type InvariantName =
   | 'promise_durability'
   | 'committed_at_boot';
 
-export class InvariantViolation extends Error {
-  readonly code = 'invariant';
+export class InvariantViolation extends CodedError<'invariant'> {
   constructor(
     readonly invariant: InvariantName,
     message: string,
   ) {
-    super(`${invariant.replace(/_/g, ' ')}: ${message}`);
+    super('invariant', `${invariant.replace(/_/g, ' ')}: ${message}`);
     this.name = 'InvariantViolation';
   }
 }
@@ -37,9 +37,9 @@ export type SimulationErrorCode =
   /** The core broke the Ready contract (e.g. a gap in Ready.entries) or threw. */
   | 'core_contract';
 
-export class SimulationError extends Error {
+export class SimulationError extends CodedError<SimulationErrorCode> {
   constructor(
-    readonly code: SimulationErrorCode,
+    code: SimulationErrorCode,
     readonly seed: number,
     readonly event: number,
     message: string,
@@ -47,16 +47,15 @@ export class SimulationError extends Error {
     readonly traceTail: readonly string[],
     options?: { cause?: unknown },
   ) {
-    super(`[seed=${seed} event=${event}] ${message}`, options);
+    super(code, `[seed=${seed} event=${event}] ${message}`, options);
     this.name = 'SimulationError';
   }
 }
 
 /** Raised inside the simulated driver when a Ready breaks the contract; wrapped with the seed. */
-export class CoreContractError extends Error {
-  readonly code = 'core_contract';
+export class CoreContractError extends CodedError<'core_contract'> {
   constructor(message: string) {
-    super(message);
+    super('core_contract', message);
     this.name = 'CoreContractError';
   }
 }
