@@ -5,7 +5,7 @@
 import { Command } from 'commander';
 
 export async function runChaosCommand(argv: string[]): Promise<number> {
-  // Relative until the '@quorumlite/chaos' path alias exists.
+  // Loaded on demand: the other commands never pay for the chaos runner's modules.
   const { chaosMain } = await import('@quorumlite/chaos');
   return chaosMain(argv);
 }
