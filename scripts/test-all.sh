@@ -3,47 +3,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v docker-compose >/dev/null 2>&1; then
+# Installs a Debian package the suite needs (as root, with apt), or stops naming it.
+#   need_package PACKAGE WHAT-IT-IS-FOR [apt-get options]
+need_package() {
+  local package="$1" why="$2"
+  shift 2
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's docker-compose (validates docker-compose.yml)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+    echo "installing Debian's ${package} (${why})"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" "${package}" >/dev/null
   else
-    echo "docker-compose is required to validate docker-compose.yml: sudo apt-get install docker-compose" >&2
+    echo "${package} is required (${why}): sudo apt-get install ${package}" >&2
     exit 1
   fi
-fi
+}
 
+command -v docker-compose >/dev/null 2>&1 || need_package docker-compose "validates docker-compose.yml"
 # The shell's terminal test drives it through a pseudo-terminal with util-linux `script`.
-if ! command -v script >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's bsdutils (script, for the shell's terminal test)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bsdutils >/dev/null
-  else
-    echo "script (util-linux) is required for the shell's terminal test: sudo apt-get install bsdutils" >&2
-    exit 1
-  fi
-fi
-
+command -v script >/dev/null 2>&1 || need_package bsdutils "script, for the shell's terminal test"
 # The TLS tests and `quorumlite certs` make their certificates with Debian's openssl.
-if ! command -v openssl >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's openssl (certificates for the TLS tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-  else
-    echo "openssl is required for the TLS tests and quorumlite certs: sudo apt-get install openssl" >&2
-    exit 1
-  fi
-fi
-
-# The browser tests (the comparison report, the live dashboard) use Debian's chromium, driven by playwright-core.
+command -v openssl >/dev/null 2>&1 || need_package openssl "certificates for the TLS tests"
+# The browser tests (the comparison report, the live dashboard) use Debian's chromium, driven by
+# playwright-core; QL_CHROMIUM may name another Chromium binary instead.
 if [ -z "${QL_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing Debian's chromium (the headless-browser tests)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-  else
-    echo "chromium is required for the browser tests (test/browser): sudo apt-get install chromium (or set QL_CHROMIUM to a Chromium binary)" >&2
-    exit 1
-  fi
+  need_package chromium "the headless-browser tests in test/browser; or set QL_CHROMIUM to a Chromium binary" --no-install-recommends
 fi
 
 npm ci --no-audit --no-fund

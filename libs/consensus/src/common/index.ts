@@ -5,4 +5,4 @@ export { hasQuorum, majority, quorumValue, voteResult, type VoteResult } from '.
 export { ForwardedReads, READS_PENDING_MAX, ReadOnly, type ConfirmedRead, type ReadRequest } from './read-only';
 export { refuseProtocolOptions, validateCoreOptions } from './options';
 export { recipientsOf, splitEarly, type EarlySplit } from './early';
-export { FAST_ELECTION_STAGGER_TICKS, fastElectionDelayTicks } from './fast-election';
+export { FAST_ELECTION_STAGGER_TICKS, fastElectionDelayTicks, fastElectionJitterTicks } from './fast-election';

@@ -50,7 +50,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { FAST_ELECTION_STAGGER_TICKS, ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -1104,7 +1104,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private campaignSoon(): void {
     this.becomeFollower(null);
-    this.electionElapsed = Math.max(0, this.randomizedTimeout - 1 - Math.floor(this.o.random() * 2 * FAST_ELECTION_STAGGER_TICKS));
+    this.electionElapsed = Math.max(0, this.randomizedTimeout - fastElectionJitterTicks(this.o.random));
   }
 
   private seeBallot(b: number): void {

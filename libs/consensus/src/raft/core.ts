@@ -37,7 +37,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { dataVoters, FAST_ELECTION_STAGGER_TICKS, fastElectionDelayTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { dataVoters, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -391,7 +391,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     // then the old random jitter, over the same span, is the better bet.
     const delay = this.raftOptions.preVote
       ? fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random)
-      : 1 + Math.floor(this.o.random() * 2 * FAST_ELECTION_STAGGER_TICKS);
+      : fastElectionJitterTicks(this.o.random);
     const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
     this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - delay - witnessDelay);
   }
