@@ -3,9 +3,8 @@
  * after the log was compacted while a node was down — for every registered protocol.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { QuorumliteError } from '@quorumlite/client';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
-import { rowsPerNode, sleep, startCluster, stopCluster, waitAllApplied } from './helpers';
+import { rowsPerNode, sleep, startCluster, startWriteLoad, stopCluster, waitAllApplied } from './helpers';
 
 type Ctx = Awaited<ReturnType<typeof startCluster>>;
 let ctx: Ctx | undefined;
@@ -20,22 +19,8 @@ describe.each(PROTOCOL_NAMES)('faults on a 3-node %s cluster', (protocol) => {
     ctx = await startCluster(`kill-${protocol}`, { protocol });
     const { cluster, client } = ctx;
     await client.execute('CREATE TABLE w(k TEXT PRIMARY KEY, writer INTEGER)');
-    const acked = new Set<string>();
-    let unknown = 0;
-    let stop = false;
-    const writer = async (id: number): Promise<void> => {
-      for (let i = 0; !stop && i < 100_000; i++) {
-        const k = `w${id}-${i}`;
-        try {
-          await client.execute({ sql: 'INSERT INTO w VALUES (?, ?)', params: [k, id] }, { requestId: k });
-          acked.add(k);
-        } catch (e: unknown) {
-          if (!(e instanceof QuorumliteError)) throw e;
-          unknown++;
-        }
-      }
-    };
-    const writers = Array.from({ length: 8 }, (_, i) => writer(i));
+    const load = startWriteLoad(client, 8);
+    const { acked } = load;
     await sleep(1_000);
     const oldLeader = await cluster.waitForLeader();
     const ackedBeforeKill = acked.size;
@@ -47,8 +32,7 @@ describe.each(PROTOCOL_NAMES)('faults on a 3-node %s cluster', (protocol) => {
     expect(acked.size).toBeGreaterThan(ackedAtElection); // writes continue on the new leader
     await cluster.restart(oldLeader.id);
     await sleep(1_000);
-    stop = true;
-    await Promise.all(writers);
+    await load.stop();
     expect(ackedBeforeKill).toBeGreaterThan(0);
 
     const commit = (await client.status(newLeader.address)).commitIndex;
@@ -61,7 +45,7 @@ describe.each(PROTOCOL_NAMES)('faults on a 3-node %s cluster', (protocol) => {
     for (const k of acked) expect(present.has(k), `acknowledged write ${k} is missing`).toBe(true);
     // writes whose outcome was unknown may or may not be there, but never twice (primary key)
     expect(present.size).toBeGreaterThanOrEqual(acked.size);
-    expect(present.size).toBeLessThanOrEqual(acked.size + unknown);
+    expect(present.size).toBeLessThanOrEqual(acked.size + load.failures.length);
   }, 120_000);
 
   it('catches up a node that was down while the log was compacted, from a snapshot', async () => {

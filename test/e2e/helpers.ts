@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { QuorumliteClient, type SqlValue } from '@quorumlite/client';
+import { QuorumliteClient, QuorumliteError, type SqlValue } from '@quorumlite/client';
 import { clientTlsOf, LocalCluster, type LocalClusterOptions } from '@quorumlite/cluster';
 import { sqlServiceCtor } from '@quorumlite/proto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
@@ -91,6 +91,42 @@ export async function rowsPerNode(cluster: LocalCluster, client: QuorumliteClien
     out.set(node.id, r.rows);
   }
   return out;
+}
+
+/** Writers inserting unique keys into `w(k, writer)` until stopped, each write with its key as request id. */
+export interface WriteLoad {
+  readonly acked: Set<string>;
+  /** Writes whose outcome is unknown: key and the client's error. */
+  readonly failures: string[];
+  /** Stops the writers and waits for their last writes. */
+  stop(): Promise<void>;
+}
+
+export function startWriteLoad(client: QuorumliteClient, writers: number): WriteLoad {
+  const acked = new Set<string>();
+  const failures: string[] = [];
+  let stopping = false;
+  const writer = async (id: number): Promise<void> => {
+    for (let i = 0; !stopping && i < 100_000; i++) {
+      const k = `w${id}-${i}`;
+      try {
+        await client.execute({ sql: 'INSERT INTO w VALUES (?, ?)', params: [k, id] }, { requestId: k });
+        acked.add(k);
+      } catch (e: unknown) {
+        if (!(e instanceof QuorumliteError)) throw e;
+        failures.push(`${k}: ${e.message}`);
+      }
+    }
+  };
+  const running = Array.from({ length: writers }, (_, i) => writer(i));
+  return {
+    acked,
+    failures,
+    stop: async () => {
+      stopping = true;
+      await Promise.all(running);
+    },
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

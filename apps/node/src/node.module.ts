@@ -192,6 +192,9 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // A leader hands over first, while its server still answers: its clients hear
+    // 'transferring' and retry at the new leader instead of waiting out an election.
+    await this.replica?.handOverLeadership();
     this.health?.stop();
     const metricsServer = this.metricsServer;
     if (metricsServer) await closeHttp(metricsServer);

@@ -296,8 +296,10 @@ export class LocalCluster implements Reapable {
     }
   }
 
-  /** Starts a stopped node again with the same arguments and data dir; resolves when it answers Status. */
-  /** Starts a stopped node again; `extraArgs` go to this run only (e.g. `--rejoin`). */
+  /**
+   * Starts a stopped node again with the same arguments and data dir; resolves when it answers
+   * Status. `extraArgs` go to this run only (e.g. `--rejoin`).
+   */
   async restart(id: string, extraArgs: readonly string[] = []): Promise<void> {
     if (this.isRunning(id)) throw new Error(`node ${id} is still running; kill it before restarting it`);
     this.spawnNode(id, extraArgs);

@@ -443,3 +443,39 @@ describe('a boot that restores the database from a stored snapshot past the log'
     expect(seen[0]!.appliedIndex).toBeUndefined();
   });
 });
+
+/** The protocols whose cores hand leadership over on request (the others ignore the request). */
+const TRANSFERRING_PROTOCOLS = ['raft'] as const;
+
+describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the driver', (name) => {
+  const protocol = PROTOCOLS[name] as ProtocolModule;
+  const write = (r: Replica, sql: string) => r.execute({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+  const leaderOf = (h: Harness) => waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+
+  it('hands leadership to the named voter, which then takes writes; the old leader follows it', async () => {
+    const h = (harness = await startThree(protocol));
+    const from = await leaderOf(h);
+    await write(h.replicas.get(from)!, 'CREATE TABLE t (x)');
+    const to = IDS.find((id) => id !== from)!;
+    const outcome = await h.replicas.get(from)!.transferLeadership(to);
+    expect(outcome).toMatchObject({ from, to });
+    expect(h.replicas.get(from)!.status().role).not.toBe('leader');
+    await waitFor(`${to} to lead`, () => (h.replicas.get(to)!.status().role === 'leader' ? true : null));
+    const r = await write(h.replicas.get(to)!, 'INSERT INTO t VALUES (1)');
+    expect(r.index).toBeGreaterThan(0);
+    await waitFor(`${from} to follow ${to}`, () => (h.replicas.get(from)!.status().leaderId === to ? true : null));
+  });
+
+  it('hands over to the most caught-up voter before shutdown, and refuses on a follower with the leader named', async () => {
+    const h = (harness = await startThree(protocol));
+    const from = await leaderOf(h);
+    await write(h.replicas.get(from)!, 'CREATE TABLE t (x)');
+    const follower = h.replicas.get(IDS.find((id) => id !== from)!)!;
+    await waitFor('the follower to know its leader', () => (follower.status().leaderId === from ? true : null));
+    await expect(follower.transferLeadership(null)).rejects.toMatchObject({ code: 'not_leader', details: { leaderId: from } });
+    const outcome = await h.replicas.get(from)!.handOverLeadership();
+    expect(outcome?.from).toBe(from);
+    expect(outcome?.to).not.toBe(from);
+    expect(await h.replicas.get(from)!.handOverLeadership()).toBeNull();
+  });
+});

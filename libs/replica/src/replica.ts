@@ -45,6 +45,7 @@ import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SqlData, Witness, type StateMachine } from './state-machine';
 import { Forwarding } from './forwarding';
+import { Transfers, type TransferOutcome } from './transfer';
 import { Reads } from './reads';
 import { TickGate } from './tick-gate';
 import { durabilityMet, WriteWaits, type WriteWaiter } from './write-waits';
@@ -174,7 +175,8 @@ type InboxEvent =
   | { readonly kind: 'tick' }
   | { readonly kind: 'message'; readonly message: BaseMessage }
   | { readonly kind: 'snapshot-failure'; readonly to: NodeId }
-  | { readonly kind: 'unreachable'; readonly to: NodeId };
+  | { readonly kind: 'unreachable'; readonly to: NodeId }
+  | { readonly kind: 'transfer'; readonly to: NodeId };
 
 const TICK: InboxEvent = { kind: 'tick' };
 
@@ -190,6 +192,7 @@ export class Replica {
   private readonly reads: Reads;
   private readonly writes: WriteWaits;
   private readonly forwarding: Forwarding;
+  private readonly transfers: Transfers;
   private readonly applied: IndexWaiters;
   private readonly memberById: Map<string, ReplicaMember>;
   private scheduled = false;
@@ -244,9 +247,21 @@ export class Replica {
       forwarder: deps.forwarder,
       now: () => deps.clock.now(),
       after: (ms, fn) => deps.clock.after(ms, fn),
-      electionMsMax: () => deps.protocol.electionTicksMax(settings) * settings.tickMs,
+      electionMsMax: () => this.electionMsMax(),
       stopped: () => this.stopped,
       executeHere: (request) => this.execute(request),
+    });
+    this.transfers = new Transfers({
+      nodeId: settings.nodeId,
+      members: this.memberById,
+      role: () => this.role,
+      leaderId: () => this.forwarding.leaderId(),
+      hint: () => this.forwarding.hint(),
+      progress: () => this.core.status().progress,
+      request: (to) => this.push({ kind: 'transfer', to }),
+      now: () => deps.clock.now(),
+      after: (ms, fn) => deps.clock.after(ms, fn),
+      stopped: () => this.stopped || this.failed !== null,
     });
     this.snapshots = new Snapshots(
       {
@@ -388,6 +403,38 @@ export class Replica {
     await this.deps.transport.close();
     await this.log.close();
     this.stateMachine.close();
+  }
+
+  /**
+   * Hands leadership to `to` (null: the most caught-up other data voter) and resolves once
+   * another node leads. Fails with `not_leader` (and the leader's address) on a node that does
+   * not lead, `invalid` for a target that cannot lead, `timeout` when the handover did not
+   * complete (this node goes on leading). Default wait: two of the longest elections.
+   */
+  async transferLeadership(to: string | null, timeoutMs?: number): Promise<TransferOutcome> {
+    this.assertServing();
+    return this.transfers.transfer(to, timeoutMs ?? 2 * this.electionMsMax());
+  }
+
+  /**
+   * Graceful shutdown: a leader hands over before it goes, so its clients wait one short
+   * handover rather than an election timeout. Best effort: a failed handover is logged and the
+   * node stops anyway (the others then elect a leader as after a crash).
+   */
+  async handOverLeadership(timeoutMs?: number): Promise<TransferOutcome | null> {
+    if (this.stopped || this.failed !== null || this.role !== 'leader' || !this.transfers.hasCandidate()) return null;
+    try {
+      const outcome = await this.transfers.transfer(null, timeoutMs ?? 2 * this.electionMsMax());
+      this.deps.logger.info('leadership handed over', { to: outcome.to, elapsedMs: outcome.elapsedMs });
+      return outcome;
+    } catch (e: unknown) {
+      this.deps.logger.warn('leadership handover before shutdown failed; stopping anyway', { error: e instanceof Error ? e.message : String(e) });
+      return null;
+    }
+  }
+
+  private electionMsMax(): number {
+    return this.deps.protocol.electionTicksMax(this.settings) * this.settings.tickMs;
   }
 
   // ---- client API --------------------------------------------------------------------
@@ -667,6 +714,9 @@ export class Replica {
       case 'unreachable':
         this.core.reportUnreachable(event.to);
         break;
+      case 'transfer':
+        this.core.transferLeadership(event.to);
+        break;
       default:
         assertNever(event, 'inbox event');
     }
@@ -727,6 +777,7 @@ export class Replica {
     }
     this.role = role;
     this.forwarding.setLeader(leader);
+    this.transfers.changed();
   }
 
   // ---- failure -----------------------------------------------------------------------
@@ -771,5 +822,6 @@ export class Replica {
     this.reads.failAll(error);
     this.applied.failAll(error);
     this.forwarding.wakeAll();
+    this.transfers.changed();
   }
 }
