@@ -27,6 +27,9 @@ command -v openssl >/dev/null 2>&1 || need_package openssl "certificates for the
 if [ -z "${QL_CHROMIUM:-}" ] && ! [ -x /usr/bin/chromium ]; then
   need_package chromium "the headless-browser tests in test/browser; or set QL_CHROMIUM to a Chromium binary" --no-install-recommends
 fi
+# `bench --reference` measures ZooKeeper and etcd beside quorumlite; its load test starts both.
+[ -d /usr/share/zookeeper ] || need_package zookeeper "the peers measured by bench --reference" --no-install-recommends
+[ -x /usr/bin/etcd ] || need_package etcd-server "the peers measured by bench --reference" --no-install-recommends
 
 npm ci --no-audit --no-fund
 # npm test alone falls back to a built-in check of docker-compose.yml; here the real one must run.

@@ -32,6 +32,13 @@ describe('parseList and parseBenchArgs', () => {
     expect(s).toMatchObject({ concurrency: [1, 8], durationMs: 2_000, warmupMs: 500, scenarios: ['insert', 'batch100'], loaders: 3, outDir: '/tmp/x', baselines: [], preloadRows: 50, nodeArgs: ['--snapshot-every-entries', '100000'] });
   });
 
+  it('reads the peers to measure and their failover trials; none by default', () => {
+    expect(parseBenchArgs([])).toMatchObject({ reference: [], referenceTrials: 5 });
+    expect(parseBenchArgs(['--reference', 'etcd,zookeeper', '--reference-trials', '0'])).toMatchObject({ reference: ['etcd', 'zookeeper'], referenceTrials: 0 });
+    expect(() => parseBenchArgs(['--reference', 'consul'])).toThrow(/unknown system 'consul'/);
+    expect(() => parseBenchArgs(['--reference-trials', '-1'])).toThrow(/--reference-trials/);
+  });
+
   it('--quick shortens the run but explicit flags still win', () => {
     const s = parseBenchArgs(['--quick', '--duration', '5s']);
     expect(s).toMatchObject({ quick: true, concurrency: [1, 64], durationMs: 5_000, warmupMs: 1_000 });

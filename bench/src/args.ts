@@ -5,6 +5,7 @@
 import { PROTOCOL_NAMES, isProtocolName, type ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict } from './argv';
 import { SCENARIO_NAMES, type ScenarioName } from './scenarios';
+import { parseReference, type ReferenceSystem } from './reference';
 
 export { BenchArgsError, parseDurationMs, parseList, parsePositiveInt, parsePositiveIntList, parseStrict };
 
@@ -24,6 +25,10 @@ export interface BenchSettings {
   protocols: ProtocolName[];
   /** Extra flags for every node, e.g. ['--snapshot-every-entries', '100000']; never --protocol. */
   nodeArgs: string[];
+  /** The peers measured in the same run on 3-member loopback clusters (their Debian packages). */
+  reference: ReferenceSystem[];
+  /** Failover trials (kill -9 of the leader under writers) per reference system; 0 for none. */
+  referenceTrials: number;
   quick: boolean;
   help: boolean;
 }
@@ -39,6 +44,8 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   preloadRows: 10_000,
   protocols: [...PROTOCOL_NAMES],
   nodeArgs: [],
+  reference: [],
+  referenceTrials: 5,
   quick: false,
   help: false,
 };
@@ -63,6 +70,10 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --protocols ${PROTOCOL_NAMES.join(',')}
                               a fresh 3-node cluster each, compared side by side
   --node-args="--flag value"  extra flags for every node (split on spaces; note the =; not --protocol)
+  --reference zookeeper,etcd  also measure the peers in the same run: 3-member loopback clusters
+                              from Debian's zookeeper and etcd-server packages, same scenarios
+                              (write, linearizable read, local read) and failover trials
+  --reference-trials 5        failover trials per peer (0: none)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -77,6 +88,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     'preload-rows': { type: 'string' },
     protocols: { type: 'string' },
     'node-args': { type: 'string' },
+    reference: { type: 'string' },
+    'reference-trials': { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -95,10 +108,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
     protocols: values.protocols !== undefined ? parseProtocols(values.protocols) : base.protocols,
     nodeArgs: values['node-args'] !== undefined ? parseNodeArgs(values['node-args']) : base.nodeArgs,
+    reference: values.reference !== undefined ? parseReference(values.reference) : base.reference,
+    referenceTrials: values['reference-trials'] !== undefined ? parseCount(values['reference-trials'], 'reference-trials') : base.referenceTrials,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
   return settings;
+}
+
+function parseCount(text: string, flag: string): number {
+  return text.trim() === '0' ? 0 : parsePositiveInt(text, flag);
 }
 
 function parseScenarios(text: string): ScenarioName[] {

@@ -81,10 +81,26 @@ export function percentile(sorted: readonly number[], q: number): number {
   return sorted[i]!;
 }
 
-interface Op {
+/** One write of a trial's writers: when it started and ended (performance.now()), and whether it succeeded. */
+export interface TrialOp {
   start: number;
   end: number;
   ok: boolean;
+}
+type Op = TrialOp;
+
+/**
+ * The first successful write that started after `killAt` (the stall ends when it does),
+ * waiting for one up to `timeoutMs`; undefined if none came.
+ */
+export async function firstWriteAfter(ops: readonly TrialOp[], killAt: number, timeoutMs: number): Promise<TrialOp | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  let first: TrialOp | undefined;
+  while (!first && performance.now() < deadline) {
+    await sleep(10);
+    first = ops.filter((o) => o.ok && o.start >= killAt).sort((a, b) => a.end - b.end)[0];
+  }
+  return first;
 }
 
 export interface FailoverStallSummary {
@@ -119,12 +135,12 @@ export function summarizeStalls(trials: readonly FailoverTrial[], writers: numbe
 /** One line per protocol, so the protocols read side by side. */
 export function renderFailoverSummary(results: readonly FailoverProtocolResult[]): string {
   const width = Math.max(...results.map((r) => r.protocol.length));
-  return results
-    .map(({ protocol, summary: s, failure }) => {
-      const figures = s.trials === 0 ? 'no trial completed' : `median ${s.stallMsMedian.toFixed(0)} ms, min ${s.stallMsMin.toFixed(0)}, p90 ${s.stallMsP90.toFixed(0)}, max ${s.stallMsMax.toFixed(0)} over ${s.trials} trials, ${s.writers} writers`;
-      return `${protocol.padEnd(width)}  stall ${figures}${failure === null ? '' : ` — FAILED: ${failure}`}`;
-    })
-    .join('\n');
+  return results.map(({ protocol, summary, failure }) => `${protocol.padEnd(width)}  stall ${stallFigures(summary)}${failure === null ? '' : ` — FAILED: ${failure}`}`).join('\n');
+}
+
+/** 'median 104 ms, min 70, p90 148, max 155 over 10 trials, 16 writers'. */
+export function stallFigures(s: FailoverStallSummary): string {
+  return s.trials === 0 ? 'no trial completed' : `median ${s.stallMsMedian.toFixed(0)} ms, min ${s.stallMsMin.toFixed(0)}, p90 ${s.stallMsP90.toFixed(0)}, max ${s.stallMsMax.toFixed(0)} over ${s.trials} trials, ${s.writers} writers`;
 }
 
 export async function runFailoverBench(argv: string[], log: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
@@ -216,12 +232,7 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
       await cluster.kill(leader.id, 'SIGKILL');
       const elected = await cluster.waitForLeader(TRIAL_TIMEOUT_MS, [leader.id]);
       const electedMs = performance.now() - killAt;
-      const deadline = performance.now() + TRIAL_TIMEOUT_MS;
-      let first: Op | undefined;
-      while (!first && performance.now() < deadline) {
-        await sleep(10);
-        first = ops.filter((o) => o.ok && o.start >= killAt).sort((a, b) => a.end - b.end)[0];
-      }
+      const first = await firstWriteAfter(ops, killAt, TRIAL_TIMEOUT_MS);
       if (!first) throw new Error(`trial ${t + 1}: no write succeeded within ${TRIAL_TIMEOUT_MS} ms of killing ${leader.id}`);
       const after = ops.filter((o) => o.start >= killAt);
       const survivors = ids.filter((id) => id !== leader.id);

@@ -5,7 +5,8 @@
 import { Histogram, type HistogramJson } from './histogram';
 import type { WorkerResult } from './loop';
 
-export type RowKind = 'echo' | 'quorumlite' | 'sqlite';
+/** 'reference': a peer (ZooKeeper, etcd) measured in the same run; its row name is `system:op`. */
+export type RowKind = 'echo' | 'quorumlite' | 'sqlite' | 'reference';
 
 export interface LatencySummaryMs {
   p50: number;

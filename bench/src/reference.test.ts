@@ -103,7 +103,7 @@ describe('etcd command lines', () => {
 });
 
 describe('the side-by-side report rows', () => {
-  it('puts each system beside quorumlite per scenario × concurrency with quorumlite ÷ each peer', () => {
+  it('puts each peer beside the first system per scenario × concurrency, with the first system ÷ each peer', () => {
     const md = renderReferenceMarkdown(
       [
         { system: 'zookeeper', scenario: 'write', concurrency: 64, opsPerSec: 8000, p99Ms: 17.1 },

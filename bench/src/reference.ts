@@ -3,7 +3,7 @@
  * for, whether their Debian packages are installed (the bench says how to install them and
  * never installs), each 3-member cluster's configuration on loopback ports with its default
  * durable settings, and the report rows that put them beside quorumlite. Starting the
- * clusters and driving their Node clients is not here.
+ * clusters is reference-clusters.ts; their clients' operations, reference-targets.ts.
  */
 import * as path from 'node:path';
 import { BenchArgsError, parseList } from './argv';
@@ -149,12 +149,14 @@ export interface SideBySideInput {
 }
 
 /**
- * Markdown: one line per scenario × concurrency, each system's ops/s and p99, and quorumlite's
- * ops/s ÷ each peer's (the ratio issue 18's targets are stated in).
+ * Markdown: one line per scenario × concurrency, each system's ops/s and p99, and the first
+ * system's ops/s ÷ each peer's (the ratio issue 18's targets are stated in). The first system
+ * is the one measured against the others: a quorumlite protocol.
  */
 export function renderReferenceMarkdown(rows: readonly SideBySideInput[], systems: readonly string[]): string[] {
-  const peers = systems.filter((s) => s !== 'quorumlite');
-  const header = `| scenario | C | ${systems.map((s) => `${s} ops/s | ${s} p99 ms`).join(' | ')} | ${peers.map((s) => `quorumlite ÷ ${s}`).join(' | ')} |`;
+  const [ours, ...peers] = systems;
+  if (ours === undefined) return [];
+  const header = `| scenario | C | ${systems.map((s) => `${s} ops/s | ${s} p99 ms`).join(' | ')} | ${peers.map((s) => `${ours} ÷ ${s}`).join(' | ')} |`;
   const rule = `|---|---:|${systems.map(() => '---:|---:|').join('')}${peers.map(() => '---:|').join('')}`;
   const keys = [...new Map(rows.map((r) => [`${r.scenario}@${r.concurrency}`, { scenario: r.scenario, concurrency: r.concurrency }])).values()];
   const order = Object.keys(REFERENCE_SCENARIOS);
@@ -162,11 +164,11 @@ export function renderReferenceMarkdown(rows: readonly SideBySideInput[], system
   const num = (n: number | undefined, digits: number): string => (n === undefined ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
   const body = keys.map(({ scenario, concurrency }) => {
     const find = (system: string): SideBySideInput | undefined => rows.find((r) => r.system === system && r.scenario === scenario && r.concurrency === concurrency);
-    const ql = find('quorumlite');
+    const mine = find(ours);
     const cells = systems.map((s) => `${num(find(s)?.opsPerSec, 0)} | ${num(find(s)?.p99Ms, 1)}`);
     const ratios = peers.map((s) => {
       const peer = find(s);
-      return num(ql && peer && peer.opsPerSec > 0 ? ql.opsPerSec / peer.opsPerSec : undefined, 2);
+      return num(mine && peer && peer.opsPerSec > 0 ? mine.opsPerSec / peer.opsPerSec : undefined, 2);
     });
     return `| ${scenario} | ${concurrency} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`;
   });

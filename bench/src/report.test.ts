@@ -3,6 +3,8 @@ import { Histogram } from './histogram';
 import type { WorkerResult } from './loop';
 import { mergeWorkerResults, type RunRow } from './merge';
 import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown, renderSummary, summarize } from './report';
+import { summarizeStalls } from './failover';
+import { renderReferenceSection } from './runner';
 
 /** A row of `ops` operations in one second, each taking `latencyMs`, with `errors` failed ones. */
 function row(protocol: string | null, name: string, concurrency: number, ops: number, latencyMs = 1, errors = 0): RunRow {
@@ -108,5 +110,35 @@ describe('summaries and reports by protocol', () => {
     const raftRuns = md.slice(md.indexOf('### raft'), md.indexOf('### zab'));
     expect(raftRuns).toContain('| insert | 16 | 1 | 1,000 |');
     expect(raftRuns).not.toContain('| 1,500 |');
+  });
+});
+
+describe('the peers beside each protocol', () => {
+  /** A peer's row as the runner makes it: kind reference, named system:op. */
+  function peer(name: string, concurrency: number, ops: number): RunRow {
+    return { ...row(null, name, concurrency, ops, 2), kind: 'reference' };
+  }
+
+  it('puts each protocol\'s insert, select and select-stale beside the peers\' write, linearizable and local reads, with ratios and failover figures', () => {
+    const rows = [row('raft', 'insert', 64, 2000, 40), row('raft', 'select', 64, 3000, 5), row('raft', 'select-stale', 64, 6000, 1)];
+    const baselines = [peer('zookeeper:write', 64, 1000), peer('zookeeper:read-linearizable', 64, 1500), peer('zookeeper:read-local', 64, 3000), peer('etcd:write', 64, 500)];
+    const trial = { killed: 'zookeeper-1', newLeader: 'zookeeper-2', stallMs: 640, electedMs: 300, failedWrites: 3, okWrites: 10 };
+    const lines = renderReferenceSection({
+      baselines,
+      protocols: [{ protocol: 'raft', rows, failure: null }],
+      reference: [
+        { system: 'zookeeper', failover: { summary: summarizeStalls([trial], 16), trials: [trial] }, failure: null },
+        { system: 'etcd', failover: null, failure: 'etcd reference: cluster did not start' },
+      ],
+    });
+    expect(lines).toContain('| write | 64 | 2,000 | 40.0 | 1,000 | 2.0 | 500 | 2.0 | 2.00 | 4.00 |');
+    expect(lines).toContain('| read-linearizable | 64 | 3,000 | 5.0 | 1,500 | 2.0 | — | — | 2.00 | — |');
+    expect(lines).toContain('| read-local | 64 | 6,000 | 1.0 | 3,000 | 2.0 | — | — | 2.00 | — |');
+    expect(lines).toContain('- zookeeper failover: stall median 640 ms, min 640, p90 640, max 640 over 1 trials, 16 writers');
+    expect(lines).toContain('- etcd failover: no failover trials — FAILED: etcd reference: cluster did not start');
+  });
+
+  it('is empty without --reference', () => {
+    expect(renderReferenceSection({ baselines: ROWS, protocols: [{ protocol: 'raft', rows: ROWS, failure: null }], reference: [] })).toEqual([]);
   });
 });

@@ -19,8 +19,14 @@ import type { ProtocolName } from '@quorumlite/consensus';
 import { DEFAULT_TOPOLOGY, type Topology } from '@quorumlite/cluster';
 import type { ClusterUnderTest } from './cluster-target';
 import { needsPreload, statementsPerOp, type ScenarioName } from './scenarios';
+import { stallFigures, summarizeStalls, type FailoverStallSummary, type FailoverTrial } from './failover';
+import { missingReferences, REFERENCE_SCENARIOS, renderReferenceMarkdown, type ReferenceScenario, type ReferenceSystem, type SideBySideInput } from './reference';
+import type { ReferenceOp } from './reference-targets';
 
 const CHILD_READY_MS = 30_000;
+/** The failover trials' writers and settle time, as `quorumlite bench failover` defaults them. */
+const REFERENCE_FAILOVER_WRITERS = 16;
+const REFERENCE_FAILOVER_SETTLE_MS = 1_500;
 /** Time between the start line and the start of warm-up, so every loader begins together. */
 const START_LEAD_MS = 250;
 /** Result deadline beyond warm-up + duration: drain plus process exit slack. */
@@ -35,7 +41,16 @@ export interface BenchReport {
   baselines: RunRow[];
   /** One group per protocol in --protocols order; `failure` says why its cluster gave no (or fewer) rows. */
   protocols: Array<ProtocolGroup & { failure: string | null }>;
+  /** The peers measured in the same run (--reference): their rows are among `baselines`. */
+  reference: ReferenceResult[];
   summary: Summary;
+}
+
+export interface ReferenceResult {
+  system: ReferenceSystem;
+  failover: { summary: FailoverStallSummary; trials: FailoverTrial[] } | null;
+  /** Why its cluster gave no (or fewer) rows or trials; null when everything ran. */
+  failure: string | null;
 }
 
 export interface RunBenchOptions {
@@ -56,6 +71,12 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
     process.stdout.write(`${BENCH_USAGE}\n`);
     return 0;
   }
+  // Before minutes of measuring, not after: a peer asked for must be installed.
+  const missing = missingReferences(settings.reference, fs.existsSync);
+  if (missing !== null) {
+    process.stderr.write(`${missing}\n`);
+    return 2;
+  }
   const session = new BenchSession(settings, options.worker ?? defaultWorkerCommand(), options.log ?? ((l) => process.stderr.write(`${l}\n`)));
   const onSignal = (signal: NodeJS.Signals): void => {
     session.log(`${signal}: stopping every process this benchmark started`);
@@ -66,7 +87,8 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
   try {
     const report = await session.run();
     const files = writeReport(settings.outDir, report);
-    process.stdout.write(`\n${renderSummary(report.summary)}\n\nwrote ${files.json}\n      ${files.md}\n`);
+    const peers = renderReferenceSection(report);
+    process.stdout.write(`\n${renderSummary(report.summary)}\n${peers.length > 0 ? `\n${peers.join('\n')}\n` : ''}\nwrote ${files.json}\n      ${files.md}\n`);
     return report.failures.length > 0 || report.summary.failedRows.length > 0 ? 1 : 0;
   } catch (e: unknown) {
     process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
@@ -78,7 +100,10 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
   }
 }
 
-export type LoadTargetArgs = { kind: 'echo' | 'stream-echo'; address: string } | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] };
+export type LoadTargetArgs =
+  | { kind: 'echo' | 'stream-echo'; address: string }
+  | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] }
+  | { kind: 'reference'; system: ReferenceSystem; op: ReferenceOp; addresses: string[] };
 
 /** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
 export class BenchSession {
@@ -119,6 +144,16 @@ export class BenchSession {
     for (const protocol of protocols) {
       clusterFailures.set(protocol, await part(`${protocol} cluster`, () => this.clusterRows(protocol, path.join(tmpDir, protocol))));
     }
+    const reference: ReferenceResult[] = [];
+    for (const system of this.settings.reference) {
+      let failover: ReferenceResult['failover'] = null;
+      const failure = await part(`${system} reference`, async () => {
+        const measured = await this.referenceRows(system, path.join(tmpDir, system));
+        failover = measured.failover;
+        return measured.rows;
+      });
+      reference.push({ system, failover, failure });
+    }
     const groups = groupByProtocol(rows, protocols);
     return {
       meta,
@@ -127,6 +162,7 @@ export class BenchSession {
       failures,
       baselines: groups.baselines,
       protocols: groups.protocols.map((g) => ({ ...g, failure: clusterFailures.get(g.protocol) ?? null })),
+      reference,
       summary: summarize(rows, protocols),
     };
   }
@@ -180,7 +216,34 @@ export class BenchSession {
     return rows;
   }
 
-  /** One run of `concurrency` clients against `target`; a loader that fails makes a failed row, not an exception. */
+  /**
+   * One peer's fresh 3-member cluster: its keys preloaded, every reference scenario at every
+   * concurrency through its own client in the same loader processes, then its failover trials.
+   */
+  private async referenceRows(system: ReferenceSystem, dataDir: string): Promise<{ rows: RunRow[]; failover: ReferenceResult['failover'] }> {
+    const { startReferenceCluster } = await import('./reference-clusters');
+    const { preloadReference, REFERENCE_OPS } = await import('./reference-targets');
+    const cluster = await startReferenceCluster(system, dataDir, this.log);
+    this.stoppers.push(() => cluster.stop());
+    const rows: RunRow[] = [];
+    try {
+      await preloadReference(system, cluster.addresses, this.settings.preloadRows);
+      for (const op of REFERENCE_OPS) {
+        for (const c of this.settings.concurrency) {
+          rows.push(await this.loadLevel({ name: `${system}:${op}`, kind: 'reference', protocol: null }, { kind: 'reference', system, op, addresses: cluster.addresses }, c, cluster.pids(), 1));
+        }
+      }
+      if (this.settings.referenceTrials === 0) return { rows, failover: null };
+      const { runReferenceFailover } = await import('./reference-failover');
+      const settings = { trials: this.settings.referenceTrials, writers: REFERENCE_FAILOVER_WRITERS, settleMs: REFERENCE_FAILOVER_SETTLE_MS, preloadRows: this.settings.preloadRows };
+      const trials = await runReferenceFailover(cluster, settings, this.log);
+      return { rows, failover: { summary: summarizeStalls(trials, settings.writers), trials } };
+    } finally {
+      await cluster.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+
   /** A fresh cluster of `protocol` in `topology`, stopped by cleanup() if the caller does not stop it first. */
   async startCluster(protocol: ProtocolName, topology: Topology, dataDir: string): Promise<ClusterUnderTest> {
     const { startClusterUnderTest } = await import('./cluster-target');
@@ -190,6 +253,7 @@ export class BenchSession {
     return cluster;
   }
 
+  /** One run of `concurrency` clients against `target`; a loader that fails makes a failed row, not an exception. */
   async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
     const label = `${run.protocol === null ? '' : `${run.protocol}-`}${run.name}@${concurrency}`;
@@ -232,7 +296,7 @@ export class BenchSession {
 
   private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
     // Keys must be unique per scenario too: insert and batch100 write the same table.
-    const scenario = target.kind === 'quorumlite' ? target.scenario : target.kind;
+    const scenario = target.kind === 'quorumlite' ? target.scenario : target.kind === 'reference' ? `${target.system}-${target.op}` : target.kind;
     const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}-${scenario}-c${concurrency}`, ...this.phaseArgs()];
     switch (target.kind) {
       case 'echo':
@@ -240,6 +304,8 @@ export class BenchSession {
         return [...common, '--target', target.kind, '--address', target.address];
       case 'quorumlite':
         return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
+      case 'reference':
+        return [...common, '--target', 'reference', '--system', target.system, '--op', target.op, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
     }
   }
 
@@ -306,6 +372,35 @@ export function writeReport(outDir: string, report: BenchReport): { json: string
   const s = report.settings;
   const protocols = report.protocols.map((g) => g.protocol);
   const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (a fresh 3-node cluster each), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
-  fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, [...report.baselines, ...report.protocols.flatMap((g) => g.rows)], report.summary));
+  const peers = renderReferenceSection(report);
+  fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, [...report.baselines, ...report.protocols.flatMap((g) => g.rows)], report.summary) + (peers.length > 0 ? `\n${peers.join('\n')}\n` : ''));
   return { json, md };
+}
+
+/**
+ * The peers beside each protocol (one table per protocol: its scenario against theirs, with the
+ * ratios), then every failover figure of the run's peers. Empty without --reference.
+ */
+export function renderReferenceSection(report: Pick<BenchReport, 'baselines' | 'protocols' | 'reference'>): string[] {
+  if (report.reference.length === 0) return [];
+  const systems = report.reference.map((r) => r.system);
+  const peerRows: SideBySideInput[] = report.baselines.flatMap((row) => {
+    if (row.kind !== 'reference') return [];
+    const [system, op] = row.name.split(':') as [string, ReferenceScenario];
+    return [{ system, scenario: op, concurrency: row.concurrency, opsPerSec: row.opsPerSec, p99Ms: row.latencyMs.p99 }];
+  });
+  const lines: string[] = ['## Beside the peers, same run', ''];
+  for (const group of report.protocols) {
+    const ours: SideBySideInput[] = [];
+    for (const [scenario, names] of Object.entries(REFERENCE_SCENARIOS) as Array<[ReferenceScenario, (typeof REFERENCE_SCENARIOS)[ReferenceScenario]]>) {
+      for (const row of group.rows.filter((r) => r.name === names.quorumlite)) ours.push({ system: group.protocol, scenario, concurrency: row.concurrency, opsPerSec: row.opsPerSec, p99Ms: row.latencyMs.p99 });
+    }
+    lines.push(...renderReferenceMarkdown([...ours, ...peerRows], [group.protocol, ...systems]), '');
+  }
+  lines.push(`Scenarios: ${Object.entries(REFERENCE_SCENARIOS).map(([s, n]) => `${s} = quorumlite ${n.quorumlite}, ZooKeeper ${n.zookeeper}, etcd ${n.etcd}`).join('; ')}.`, '');
+  for (const r of report.reference) {
+    const figures = r.failover === null ? 'no failover trials' : `stall ${stallFigures(r.failover.summary)}`;
+    lines.push(`- ${r.system} failover: ${figures}${r.failure === null ? '' : ` — FAILED: ${r.failure}`}`);
+  }
+  return lines;
 }

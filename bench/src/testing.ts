@@ -19,7 +19,7 @@ export function buildWorkerForTests(): BuiltWorker {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-worker-'));
   const srcDir = __dirname;
   for (const file of fs.readdirSync(srcDir)) {
-    if (!file.endsWith('.ts') || file.endsWith('.test.ts')) continue;
+    if (!file.endsWith('.ts') || file.endsWith('.test.ts') || file.endsWith('.d.ts')) continue;
     const out = ts.transpileModule(fs.readFileSync(path.join(srcDir, file), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: file,

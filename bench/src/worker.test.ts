@@ -31,7 +31,7 @@ beforeAll(() => {
 afterAll(async () => {
   await Promise.all(children.map((c) => c.stop()));
   for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
-  built.remove();
+  built?.remove();
 });
 
 describe('bench-worker processes', () => {

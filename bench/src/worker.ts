@@ -74,6 +74,8 @@ async function runLoad(argv: string[]): Promise<number> {
     'run-id': { type: 'string' },
     loader: { type: 'string' },
     'preload-rows': { type: 'string' },
+    system: { type: 'string' },
+    op: { type: 'string' },
   });
   const clients = parsePositiveInt(values.clients ?? '1', 'clients');
   const phases = phasesOf(values['warmup-ms'], values['duration-ms']);
@@ -91,11 +93,7 @@ async function runLoad(argv: string[]): Promise<number> {
     case 'stream-echo': {
       const { streamEchoTarget } = await import('./ql-target');
       const target = streamEchoTarget(required(values.address, 'address'), values['run-id'] ?? `r${Date.now()}`, Number(values.loader ?? '0'));
-      try {
-        return await readyThenRun(target.op, clients, phases, target.warm);
-      } finally {
-        target.close();
-      }
+      return await runTarget(target, clients, phases);
     }
     case 'quorumlite': {
       const scenario = required(values.scenario, 'scenario');
@@ -109,14 +107,24 @@ async function runLoad(argv: string[]): Promise<number> {
         loader: Number(values.loader ?? '0'),
         preloadRows: parsePositiveInt(values['preload-rows'] ?? '1', 'preload-rows'),
       });
-      try {
-        return await readyThenRun(target.op, clients, phases, target.warm);
-      } finally {
-        target.close();
-      }
+      return await runTarget(target, clients, phases);
+    }
+    case 'reference': {
+      // Loaded here so the other roles never load the peers' clients.
+      const { parseReference } = await import('./reference');
+      const { parseReferenceOp, referenceTarget } = await import('./reference-targets');
+      const [system] = parseReference(required(values.system, 'system'));
+      const target = await referenceTarget({
+        system: system!,
+        op: parseReferenceOp(values.op),
+        addresses: required(values.addresses, 'addresses').split(','),
+        loader: Number(values.loader ?? '0'),
+        preloadRows: parsePositiveInt(values['preload-rows'] ?? '1', 'preload-rows'),
+      });
+      return await runTarget(target, clients, phases);
     }
     default:
-      throw new BenchArgsError(`--target: '${values.target ?? ''}' is not echo, stream-echo or quorumlite`);
+      throw new BenchArgsError(`--target: '${values.target ?? ''}' is not echo, stream-echo, quorumlite or reference`);
   }
 }
 
@@ -128,6 +136,15 @@ async function runCeiling(argv: string[]): Promise<number> {
     return await readyThenRun(ceiling.op, 1, phasesOf(values['warmup-ms'], values['duration-ms']), () => Promise.resolve());
   } finally {
     ceiling.close();
+  }
+}
+
+/** A loader's target: warmed, run, and closed however the run ends. */
+async function runTarget(target: { op: Operation; warm(): Promise<void>; close(): void }, clients: number, phases: Phases): Promise<number> {
+  try {
+    return await readyThenRun(target.op, clients, phases, target.warm);
+  } finally {
+    target.close();
   }
 }
 

@@ -7,32 +7,18 @@
  * A load test: it runs alone, after the rest of the suite (vitest.load.config.mts), since
  * its clusters and loaders would otherwise share the two cores with other test files.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './cli';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { parseCompareArgs, planCells } from '@quorumlite/bench';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const CLI = path.join(ROOT, 'dist', 'apps', 'cli', 'main.js');
 /** What the command promises for --quick, plus slack for a loaded machine's process starts. */
 const QUICK_BUDGET_MS = 3 * 60_000;
 const TEST_TIMEOUT_MS = QUICK_BUDGET_MS + 60_000;
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; elapsedMs: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr, elapsedMs: Date.now() - started }));
-  });
-}
 
 describe('quorumlite compare --quick', () => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-compare-test-'));
@@ -42,7 +28,7 @@ describe('quorumlite compare --quick', () => {
     'tours every protocol and writes report.md, report.html and a raw file per cell',
     async () => {
       if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-      const result = await run(['compare', '--quick', '--out', outDir]);
+      const result = await runCli(['compare', '--quick', '--out', outDir]);
       const [stamp] = fs.readdirSync(outDir);
       expect(stamp, `no results directory; stderr:\n${result.stderr.slice(-3000)}`).toBeDefined();
       const dir = path.join(outDir, stamp!);

@@ -13,6 +13,7 @@ export {
   type TlsFiles,
 } from './cluster';
 export { freePorts } from './ports';
+export { track, untrack, type Reapable } from './reaper';
 export { readClusterManifest, writeClusterManifest, manifestPath, MANIFEST_FILE, type ClusterManifest, type LocalRole } from './manifest';
 export { NodeSupervisor, restartDelayMs, RESTART_POLICY_DEFAULT, type RestartPolicy, type Restartable } from './supervisor';
 export { composeFileOf, DEFAULT_TOPOLOGY, parseTopology, renderCompose, TOPOLOGIES, topologyNodes, topologySize, votersOnly, type Topology } from './topology';
