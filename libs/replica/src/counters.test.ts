@@ -61,4 +61,21 @@ describe('NodeCounters', () => {
     c.readAnswered(0.5);
     expect(c.read(0)).toMatchObject({ readsAnswered: 3, readMs: 6.5, writesAnswered: 0 });
   });
+
+  it('counts each kind of snapshot and its time, every kind listed from the start', () => {
+    const c = new NodeCounters(0);
+    expect(c.read(0).snapshots).toEqual([
+      { kind: 'taken', count: 0, ms: 0 },
+      { kind: 'installed', count: 0, ms: 0 },
+      { kind: 'sent', count: 0, ms: 0 },
+    ]);
+    c.snapshot('taken', 120);
+    c.snapshot('taken', 80);
+    c.snapshot('sent', 40);
+    expect(c.read(0).snapshots).toEqual([
+      { kind: 'taken', count: 2, ms: 200 },
+      { kind: 'installed', count: 0, ms: 0 },
+      { kind: 'sent', count: 1, ms: 40 },
+    ]);
+  });
 });

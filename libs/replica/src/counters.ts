@@ -14,6 +14,17 @@ export interface MessageTally {
   readonly bytes: number;
 }
 
+/** What a node did with snapshots: took one of its database, installed one from the leader, sent one to a peer. */
+export const SNAPSHOT_KINDS = ['taken', 'installed', 'sent'] as const;
+export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
+
+/** Snapshots of one kind that completed, and the milliseconds they took in all. */
+export interface SnapshotTally {
+  readonly kind: SnapshotKind;
+  readonly count: number;
+  readonly ms: number;
+}
+
 export interface CountersReading {
   readonly sent: readonly MessageTally[];
   readonly received: readonly MessageTally[];
@@ -29,6 +40,8 @@ export interface CountersReading {
   /** Client reads this node answered successfully (any consistency), and their time from arrival to answer. */
   readonly readsAnswered: number;
   readonly readMs: number;
+  /** Every kind, in SNAPSHOT_KINDS order (a kind not yet seen counts zero). */
+  readonly snapshots: readonly SnapshotTally[];
 }
 
 class Tallies {
@@ -63,6 +76,7 @@ export class NodeCounters {
   private writeMs = 0;
   private readsAnswered = 0;
   private readMs = 0;
+  private readonly snapshotTallies = new Map<SnapshotKind, { count: number; ms: number }>(SNAPSHOT_KINDS.map((k) => [k, { count: 0, ms: 0 }]));
 
   /** `nowMs`: the node's start, which it begins without a leader. */
   constructor(nowMs: number) {
@@ -101,6 +115,13 @@ export class NodeCounters {
     this.readMs += ms;
   }
 
+  /** A snapshot of `kind` completed after `ms` (taken: the copy; installed: file to log cut; sent: until the peer acknowledged it). */
+  snapshot(kind: SnapshotKind, ms: number): void {
+    const t = this.snapshotTallies.get(kind)!;
+    t.count++;
+    t.ms += ms;
+  }
+
   read(nowMs: number): CountersReading {
     return {
       sent: this.sentTallies.read(),
@@ -112,6 +133,7 @@ export class NodeCounters {
       writeMs: this.writeMs,
       readsAnswered: this.readsAnswered,
       readMs: this.readMs,
+      snapshots: SNAPSHOT_KINDS.map((kind) => ({ kind, ...this.snapshotTallies.get(kind)! })),
     };
   }
 }

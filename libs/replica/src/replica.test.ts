@@ -337,6 +337,12 @@ describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
     bad = null;
     await waitFor('the follower installed the good snapshot and caught up', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null), 20_000);
     expect((await follower.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[61n]]);
+    // Counted (the node's metrics): the leader's copies and the one file that arrived whole;
+    // the refused ones were not sent, and the follower installed only the good one.
+    const snapshots = (r: Replica) => Object.fromEntries(r.status().counters.snapshots.map((t) => [t.kind, t.count]));
+    expect(snapshots(leader)['taken']).toBeGreaterThanOrEqual(1);
+    expect(snapshots(leader)['sent']).toBeGreaterThanOrEqual(1);
+    expect(snapshots(follower)['installed']).toBe(1);
   }, 60_000);
 });
 

@@ -276,6 +276,8 @@ export class Replica {
         fail: (e) => this.fail(e),
         supersededThrough: (index) => this.writes.supersededThrough(index),
         random: () => deps.entropy.seed() / 2 ** 32,
+        now: () => deps.clock.now(),
+        completed: (kind, ms) => this.counters.snapshot(kind, ms),
         transfer: {
           encode: (message) => deps.protocol.encodeMessage(message),
           counted: (type, bytes) => this.counters.sent(type, bytes),

@@ -25,6 +25,7 @@ import type { LoopSteps } from './loop-monitor';
 import type { ReplicaLogger } from './ports';
 import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
 import type { DataStateMachine, StateMachine } from './state-machine';
+import type { SnapshotKind } from './counters';
 
 /** Most snapshot files received but not yet installed, kept while the core decides. */
 const STAGED_SNAPSHOTS_MAX = 2;
@@ -53,6 +54,9 @@ export interface SnapshotsHost {
   supersededThrough(index: number): void;
   /** A fresh uniform draw in [0, 1): each node spreads its thresholds by its own factor. */
   random(): number;
+  now(): number;
+  /** A snapshot of `kind` completed after `ms` (the node's counters). */
+  completed(kind: SnapshotKind, ms: number): void;
   /** How a snapshot file goes to a peer with its message, and what happens when it does not. */
   readonly transfer: {
     encode(message: BaseMessage): Uint8Array;
@@ -112,7 +116,8 @@ export class Snapshots {
     logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
     const bytes = transfer.encode(message);
     transfer.counted(message.type, bytes.length + latest.bytes);
-    transfer.sendFile(message.to, bytes, latest.path).catch((e: unknown) => {
+    const startedMs = this.host.now();
+    transfer.sendFile(message.to, bytes, latest.path).then(() => this.host.completed('sent', this.host.now() - startedMs), (e: unknown) => {
       logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
       transfer.failed(message.to);
     });
@@ -220,6 +225,7 @@ export class Snapshots {
   private async takeSnapshot(machine: DataStateMachine): Promise<void> {
     // Records applied while the copy runs count toward the next snapshot.
     this.schedule.restart();
+    const startedMs = this.host.now();
     const staged = this.store.stagingPath('local');
     const { index } = await machine.snapshotTo(staged);
     const term = this.termRuns.termAt(index);
@@ -233,6 +239,7 @@ export class Snapshots {
       members: this.host.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role })),
     };
     await this.store.commit(staged, meta);
+    this.host.completed('taken', this.host.now() - startedMs);
     this.pendingCompaction = meta;
     this.host.kick();
   }
@@ -266,6 +273,7 @@ export class Snapshots {
     }
     const staged = this.staged.get(meta.index);
     if (!staged) throw new Error(`the core accepted a snapshot at index ${meta.index} that this node never received`);
+    const startedMs = this.host.now();
     // Our own snapshot may be copying the database: restore() must wait for it.
     await this.snapshotting;
     this.pendingCompaction = null;
@@ -283,6 +291,7 @@ export class Snapshots {
     }
     await this.store.commit(ownStaged, meta);
     await this.installSnapshotPosition(meta, keepLog);
+    this.host.completed('installed', this.host.now() - startedMs);
   }
 
   /**
