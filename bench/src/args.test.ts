@@ -39,6 +39,11 @@ describe('parseList and parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--reference-trials', '-1'])).toThrow(/--reference-trials/);
   });
 
+  it('--tls turns on mutual TLS for the clusters under test; off by default', () => {
+    expect(parseBenchArgs([]).tls).toBe(false);
+    expect(parseBenchArgs(['--tls']).tls).toBe(true);
+  });
+
   it('--quick shortens the run but explicit flags still win', () => {
     const s = parseBenchArgs(['--quick', '--duration', '5s']);
     expect(s).toMatchObject({ quick: true, concurrency: [1, 64], durationMs: 5_000, warmupMs: 1_000 });

@@ -29,6 +29,8 @@ export interface BenchSettings {
   reference: ReferenceSystem[];
   /** Failover trials (kill -9 of the leader under writers) per reference system; 0 for none. */
   referenceTrials: number;
+  /** Mutual TLS for the clusters under test: the bench makes their authority and certificates. */
+  tls: boolean;
   quick: boolean;
   help: boolean;
 }
@@ -46,6 +48,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   nodeArgs: [],
   reference: [],
   referenceTrials: 5,
+  tls: false,
   quick: false,
   help: false,
 };
@@ -74,6 +77,8 @@ export const BENCH_USAGE = `quorumlite bench [options]
                               from Debian's zookeeper and etcd-server packages, same scenarios
                               (write, linearizable read, local read) and failover trials
   --reference-trials 5        failover trials per peer (0: none)
+  --tls                       mutual TLS for client and peer traffic of every quorumlite cluster
+                              (the bench makes a local authority, node and client certificates)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -90,6 +95,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     'node-args': { type: 'string' },
     reference: { type: 'string' },
     'reference-trials': { type: 'string' },
+    tls: { type: 'boolean' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -110,6 +116,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     nodeArgs: values['node-args'] !== undefined ? parseNodeArgs(values['node-args']) : base.nodeArgs,
     reference: values.reference !== undefined ? parseReference(values.reference) : base.reference,
     referenceTrials: values['reference-trials'] !== undefined ? parseCount(values['reference-trials'], 'reference-trials') : base.referenceTrials,
+    tls: values.tls === true,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');

@@ -4,7 +4,7 @@
  */
 import { QuorumliteClient } from '@quorumlite/client';
 import type { ProtocolName } from '@quorumlite/consensus';
-import { DEFAULT_TOPOLOGY, LocalCluster, topologyNodes, type Topology } from '@quorumlite/cluster';
+import { clientTlsOf, DEFAULT_TOPOLOGY, LocalCluster, topologyNodes, type LocalClusterTls, type Topology } from '@quorumlite/cluster';
 import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './scenarios';
 
 export interface ClusterUnderTest {
@@ -27,6 +27,7 @@ export async function startClusterUnderTest(
   onStarted: (stop: () => Promise<void>) => void,
   log: (line: string) => void,
   topology: Topology = DEFAULT_TOPOLOGY,
+  tls: LocalClusterTls | null = null,
 ): Promise<ClusterUnderTest> {
   let started: LocalCluster | null = null;
   const cluster = await LocalCluster.start({
@@ -35,6 +36,7 @@ export async function startClusterUnderTest(
     basePort: 0,
     protocol,
     nodeArgs,
+    ...(tls ? { tls } : {}),
     // A node that dies mid-run explains the errors that follow; say so with its last words.
     onNodeExit: (id, code, signal) => log(`cluster: node ${id} exited (code ${code}, signal ${signal})\n${started?.logTail(id, 20) ?? ''}`),
   });
@@ -62,8 +64,8 @@ export async function startClusterUnderTest(
 }
 
 /** Creates the table and loads `rows` rows for the select scenarios, BATCH_ROWS per Execute. */
-export async function prepareSchema(addresses: string[], rows: number): Promise<void> {
-  const client = new QuorumliteClient({ addresses });
+export async function prepareSchema(addresses: string[], rows: number, tls: LocalClusterTls | null = null): Promise<void> {
+  const client = new QuorumliteClient({ addresses, ...(tls ? { tls: clientTlsOf(tls) } : {}) });
   try {
     await client.execute([{ sql: TABLE_DDL }]);
     for (let first = 0; first < rows; first += BATCH_ROWS) {

@@ -87,7 +87,7 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
     cluster = await session.startCluster(protocol, parseTopology(topologyName), dataDir);
     const { prepareSchema } = await import('./cluster-target');
     const loads = s.scenarios.filter((x) => x !== 'failover');
-    await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0);
+    await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0, session.tls);
   } catch (e: unknown) {
     const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
     progress.log(`${protocol} ${topologyName}: ${reason}`);

@@ -19,10 +19,12 @@ export interface QuorumliteTargetOptions {
   runId: string;
   loader: number;
   preloadRows: number;
+  /** The cluster's authority and the loader's certificate, or null for plaintext. */
+  tls?: { ca: Buffer; cert: Buffer; key: Buffer } | null;
 }
 
 export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTarget {
-  const client = new QuorumliteClient({ addresses: options.addresses });
+  const client = new QuorumliteClient({ addresses: options.addresses, ...(options.tls ? { tls: options.tls } : {}) });
   const key = (seq: number): string => insertKey(options.runId, options.loader, seq);
   // Reads pick keys spread over the preloaded rows, deterministically per sequence number.
   const readKey = (seq: number): string => preloadKey((seq * 7919 + options.loader * 104729) % options.preloadRows);

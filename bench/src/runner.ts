@@ -16,7 +16,8 @@ import { sleepUntil, type WorkerResult } from './loop';
 import { mergeWorkerResults, type RowIdentity, type RunRow } from './merge';
 import { groupByProtocol, renderMarkdown, renderSummary, summarize, type ProtocolGroup, type ReportMeta, type Summary } from './report';
 import type { ProtocolName } from '@quorumlite/consensus';
-import { DEFAULT_TOPOLOGY, type Topology } from '@quorumlite/cluster';
+import { DEFAULT_TOPOLOGY, topologyNodes, type LocalClusterTls, type Topology } from '@quorumlite/cluster';
+import { certFilesOf, makeCerts } from '@quorumlite/transport';
 import type { ClusterUnderTest } from './cluster-target';
 import { needsPreload, statementsPerOp, type ScenarioName } from './scenarios';
 import { stallFigures, summarizeStalls, type FailoverStallSummary, type FailoverTrial } from './failover';
@@ -24,6 +25,8 @@ import { missingReferences, REFERENCE_SCENARIOS, renderReferenceMarkdown, type R
 import type { ReferenceOp } from './reference-targets';
 
 const CHILD_READY_MS = 30_000;
+/** The loaders' certificate under --tls (role admin: every scenario's calls). */
+const BENCH_CLIENT_CERT = 'bench';
 /** The failover trials' writers and settle time, as `quorumlite bench failover` defaults them. */
 const REFERENCE_FAILOVER_WRITERS = 16;
 const REFERENCE_FAILOVER_SETTLE_MS = 1_500;
@@ -111,6 +114,8 @@ export class BenchSession {
   private readonly stoppers: Array<() => Promise<void>> = [];
   readonly runId = `b${Date.now().toString(36)}`;
   private tmpDir: string | null = null;
+  /** --tls: the certificates every cluster of this run uses (made by tlsFor), else null. */
+  tls: LocalClusterTls | null = null;
 
   constructor(
     private readonly settings: BenchSettings,
@@ -202,7 +207,7 @@ export class BenchSession {
     const cluster = await this.startCluster(protocol, DEFAULT_TOPOLOGY, dataDir);
     const rows: RunRow[] = [];
     try {
-      await prepareSchema(cluster.addresses, this.settings.scenarios.some(needsPreload) ? this.settings.preloadRows : 0);
+      await prepareSchema(cluster.addresses, this.settings.scenarios.some(needsPreload) ? this.settings.preloadRows : 0, this.tls);
       for (const scenario of this.settings.scenarios) {
         for (const c of this.settings.concurrency) {
           rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
@@ -248,9 +253,25 @@ export class BenchSession {
   async startCluster(protocol: ProtocolName, topology: Topology, dataDir: string): Promise<ClusterUnderTest> {
     const { startClusterUnderTest } = await import('./cluster-target');
     this.log(`${protocol} cluster: starting ${topology.name} in ${dataDir}`);
-    const cluster = await startClusterUnderTest(dataDir, protocol, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log, topology);
+    const cluster = await startClusterUnderTest(dataDir, protocol, this.settings.nodeArgs, (stop) => this.stoppers.push(stop), this.log, topology, this.tlsFor(topology));
     this.log(`${protocol} cluster: leader ${cluster.leaderId} of ${cluster.addresses.join(', ')}`);
     return cluster;
+  }
+
+  /**
+   * --tls: a local authority with a certificate for every node of `topology` and one admin
+   * client certificate for the loaders, made once per run in its temp dir (nodes another
+   * topology adds get theirs when it first starts). Null without --tls.
+   */
+  private tlsFor(topology: Topology): LocalClusterTls | null {
+    if (!this.settings.tls) return null;
+    this.tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-'));
+    const dir = path.join(this.tmpDir, 'certs');
+    const nodes = topologyNodes(topology).map((n) => n.id).filter((id) => !fs.existsSync(certFilesOf(dir, id).cert));
+    const clients = fs.existsSync(certFilesOf(dir, BENCH_CLIENT_CERT).cert) ? [] : [{ name: BENCH_CLIENT_CERT, role: 'admin' as const }];
+    if (nodes.length > 0 || clients.length > 0) makeCerts(dir, { nodes, clients });
+    this.tls = { files: (name) => certFilesOf(dir, name), client: BENCH_CLIENT_CERT };
+    return this.tls;
   }
 
   /** One run of `concurrency` clients against `target`; a loader that fails makes a failed row, not an exception. */
@@ -302,8 +323,11 @@ export class BenchSession {
       case 'echo':
       case 'stream-echo':
         return [...common, '--target', target.kind, '--address', target.address];
-      case 'quorumlite':
-        return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
+      case 'quorumlite': {
+        const tls = this.tls?.files(this.tls.client);
+        const tlsArgs = tls ? ['--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+        return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows), ...tlsArgs];
+      }
       case 'reference':
         return [...common, '--target', 'reference', '--system', target.system, '--op', target.op, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];
     }
@@ -371,7 +395,7 @@ export function writeReport(outDir: string, report: BenchReport): { json: string
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const s = report.settings;
   const protocols = report.protocols.map((g) => g.protocol);
-  const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (a fresh 3-node cluster each), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
+  const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (a fresh 3-node cluster each), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.tls ? ', mutual TLS' : ''}${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
   const peers = renderReferenceSection(report);
   fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, [...report.baselines, ...report.protocols.flatMap((g) => g.rows)], report.summary) + (peers.length > 0 ? `\n${peers.join('\n')}\n` : ''));
   return { json, md };

@@ -7,6 +7,7 @@
  * Children exit on their own when the parent goes away (stdin closes), so a killed benchmark
  * never leaves them behind.
  */
+import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { BenchArgsError, parsePositiveInt, parseStrict } from './argv';
 import { createEchoClient, echoOnce, startEchoServer } from './echo';
@@ -76,6 +77,9 @@ async function runLoad(argv: string[]): Promise<number> {
     'preload-rows': { type: 'string' },
     system: { type: 'string' },
     op: { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   });
   const clients = parsePositiveInt(values.clients ?? '1', 'clients');
   const phases = phasesOf(values['warmup-ms'], values['duration-ms']);
@@ -106,6 +110,7 @@ async function runLoad(argv: string[]): Promise<number> {
         runId: values['run-id'] ?? `r${Date.now()}`,
         loader: Number(values.loader ?? '0'),
         preloadRows: parsePositiveInt(values['preload-rows'] ?? '1', 'preload-rows'),
+        tls: tlsFiles(values['tls-ca'], values['tls-cert'], values['tls-key']),
       });
       return await runTarget(target, clients, phases);
     }
@@ -137,6 +142,13 @@ async function runCeiling(argv: string[]): Promise<number> {
   } finally {
     ceiling.close();
   }
+}
+
+/** --tls-ca, --tls-cert and --tls-key: all three, or none (plaintext). */
+function tlsFiles(ca: string | undefined, cert: string | undefined, key: string | undefined): { ca: Buffer; cert: Buffer; key: Buffer } | null {
+  if (ca === undefined && cert === undefined && key === undefined) return null;
+  if (ca === undefined || cert === undefined || key === undefined) throw new BenchArgsError('--tls-ca, --tls-cert and --tls-key go together');
+  return { ca: fs.readFileSync(ca), cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
 }
 
 /** A loader's target: warmed, run, and closed however the run ends. */
