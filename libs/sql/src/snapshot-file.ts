@@ -5,10 +5,13 @@ import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { installDeterministicFunctions, wallClockContext } from './determinism';
 import { INTERNAL_PREFIX } from './policy';
 
-/** Opens the file read-only, checks integrity and our meta table; SqlError('corrupt') naming the file otherwise. */
-export function readSnapshotIndex(file: string, options: { integrityCheck?: boolean } = {}): number {
+/**
+ * Opens the file read-only, checks integrity and our meta table; SqlError('corrupt') naming
+ * the file (as `what`: a snapshot, a backup) otherwise.
+ */
+export function readSnapshotIndex(file: string, options: { integrityCheck?: boolean; what?: string } = {}): number {
   const corrupt = (why: string, cause?: unknown): SqlError =>
-    new SqlError('corrupt', `snapshot ${file} is not a usable quorumlite database: ${why}`, {
+    new SqlError('corrupt', `${options.what ?? 'snapshot'} ${file} is not a usable quorumlite database: ${why}`, {
       sqliteCode: sqliteCodeOf(cause),
       cause,
     });
