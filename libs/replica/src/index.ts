@@ -4,3 +4,4 @@ export * from './replica';
 export * from './loop-monitor';
 export { REJOIN_MARKER_FILE, planRejoin, type PeerStatusReader, type PeerView, type RejoinPlan } from './rejoin';
 export { NodeCounters, type CountersReading, type MessageTally } from './counters';
+export { DATABASE_FILE, type BackupCopy, type FromBackupOutcome } from './backup';

@@ -485,3 +485,70 @@ describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the drive
     expect(await h.replicas.get(from)!.handOverLeadership()).toBeNull();
   });
 });
+
+describe('backup and restore through the driver', () => {
+  it('copies the database at one applied index while writes go on, and a fresh cluster boots from the copy', async () => {
+    harness = await startThree(raft as ProtocolModule, { snapshotEveryEntries: 25, snapshotRetainEntries: 5 });
+    const h = harness;
+    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const leader = h.replicas.get(leaderId)!;
+    await leader.execute(write('CREATE TABLE t (n INTEGER PRIMARY KEY)'));
+    // Sequential writes, each with the log index it was ordered at, while a follower copies.
+    const indexOf = new Map<number, number>();
+    let writing = true;
+    const load = (async () => {
+      for (let n = 1; writing; n++) indexOf.set(n, (await leader.execute(write(`INSERT INTO t VALUES (${n})`))).index);
+    })();
+    await waitFor('some writes', () => (indexOf.size >= 20 ? true : null));
+    const follower = [...h.replicas.entries()].find(([id]) => id !== leaderId)![1];
+    const copy = await follower.backup();
+    await waitFor('writes after the copy', () => (indexOf.size >= 60 ? true : null));
+    writing = false;
+    await load;
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-backup-'));
+    h.dirs.push(dir);
+    const file = path.join(dir, 'backup.sqlite');
+    fs.copyFileSync(copy.file, file);
+    await copy.discard();
+    expect(fs.existsSync(copy.file)).toBe(false);
+    expect(copy.bytes).toBe(fs.statSync(file).size);
+    const inCopy = SqlStateMachine.open(file);
+    const expected = [...indexOf].filter(([, index]) => index <= copy.appliedIndex).map(([n]) => [BigInt(n)]);
+    expect(inCopy.appliedIndex()).toBe(copy.appliedIndex);
+    expect(inCopy.query({ sql: 'SELECT n FROM t ORDER BY n', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(indexOf.size);
+    inCopy.close();
+    for (const r of h.replicas.values()) await r.stop();
+    h.replicas.clear();
+
+    // A new cluster from the copy: every replica holds exactly its rows, and takes writes.
+    const restored = await startThree(raft as ProtocolModule, { fromBackup: file });
+    harness = restored;
+    restored.dirs.push(...h.dirs);
+    const newLeaderId = await waitFor('a leader', () => [...restored.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const newLeader = restored.replicas.get(newLeaderId)!;
+    await newLeader.execute(write('INSERT INTO t VALUES (1000)'));
+    const last = newLeader.status().appliedIndex;
+    for (const r of restored.replicas.values()) {
+      await waitFor('the write applied everywhere', () => (r.status().appliedIndex >= last ? true : null));
+      expect((await r.query(staleRead('SELECT n FROM t ORDER BY n'))).rows).toEqual([...expected, [1000n]]);
+    }
+
+    // Booted again with the same setting, a node keeps what it holds: the backup is ignored.
+    const again = await reopen(restored, newLeaderId, raft as ProtocolModule);
+    expect((await again.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[BigInt(expected.length + 1)]]);
+  }, 60_000);
+
+  it('refuses to boot from a file that is not a quorumlite database, naming it, and writes no database', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bad-backup-'));
+    const bad = path.join(dir, 'bad.sqlite');
+    fs.writeFileSync(bad, Buffer.alloc(8_192, 3));
+    try {
+      await expect(startThree(raft as ProtocolModule, { fromBackup: bad })).rejects.toThrow(/fromBackup: backup .*bad\.sqlite is not a usable quorumlite database/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

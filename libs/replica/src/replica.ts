@@ -41,6 +41,7 @@ import { fromSqlError, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
 import { restoreLatest, Snapshots } from './snapshots';
+import { bootFromBackup, DATABASE_FILE, type BackupCopy } from './backup';
 import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SqlData, Witness, type StateMachine } from './state-machine';
@@ -95,6 +96,12 @@ export interface ReplicaSettings {
    * still holds a log or hard state.
    */
   readonly rejoin?: boolean;
+  /**
+   * A backup file this data node's database starts from when its data directory is fresh
+   * (backup.ts: ignored, with a warning, on a directory that holds data). Every data node
+   * of the new cluster must be given the same file.
+   */
+  readonly fromBackup?: string | null;
 }
 
 export interface ReplicaDeps {
@@ -327,8 +334,9 @@ export class Replica {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
     const snapshots = await SnapshotStore.open(path.join(settings.dataDir, 'snapshots'));
+    if (keepsData && settings.fromBackup) bootFromBackup(settings.fromBackup, settings.dataDir, loaded, deps.logger);
     const stateMachine: StateMachine = keepsData
-      ? SqlData.open(path.join(settings.dataDir, 'db.sqlite'), settings.sql)
+      ? SqlData.open(path.join(settings.dataDir, DATABASE_FILE), settings.sql)
       : new Witness(settings.nodeId, loaded.snapshot?.index ?? 0);
     let appliedIndex = stateMachine.appliedIndex();
     let restoredFromStore = false;
@@ -405,6 +413,27 @@ export class Replica {
     await this.deps.transport.close();
     await this.log.close();
     this.stateMachine.close();
+  }
+
+  /**
+   * A consistent copy of this node's database at the applied index it reports, taken while
+   * writes go on (see Snapshots.copyForBackup); the caller streams the file and then calls
+   * `discard()`. A witness keeps no database and refuses.
+   */
+  async backup(): Promise<BackupCopy> {
+    this.assertServing();
+    const machine = this.stateMachine;
+    if (machine.kind === 'witness') {
+      throw new ReplicaError('refused', `node ${this.settings.nodeId} is a witness: it keeps no database to back up; take the backup from a voter or an observer`);
+    }
+    const copy = await this.snapshots.copyForBackup(machine);
+    try {
+      const { size } = await fs.promises.stat(copy.file);
+      return { file: copy.file, appliedIndex: copy.index, bytes: size, discard: copy.discard };
+    } catch (e: unknown) {
+      await copy.discard();
+      throw e;
+    }
   }
 
   /**

@@ -78,6 +78,8 @@ export class Snapshots {
   /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
   private readonly termRuns = new TermRuns();
   private snapshotting: Promise<void> | null = null;
+  /** A received snapshot being installed: a backup copy must not start under its restore. */
+  private installing: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
 
   constructor(
@@ -263,6 +265,45 @@ export class Snapshots {
   }
 
   async install(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
+    const run = this.installNow(meta, keepLog);
+    this.installing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await run;
+    } finally {
+      this.installing = null;
+    }
+  }
+
+  /**
+   * A consistent copy of the database for a backup, in the staging area, at the applied index
+   * it reports. It is made as a snapshot's copy is (SQLite's online backup, paced, off the
+   * loop; applies made meanwhile carried into it) and in a snapshot's place: a snapshot, or
+   * the install of a received one, waits for it, and it waits for them. The log is not
+   * touched. The caller removes the file with `discard`.
+   */
+  async copyForBackup(machine: DataStateMachine): Promise<{ file: string; index: number; discard(): Promise<void> }> {
+    for (;;) {
+      if (this.host.stopped()) throw new ReplicaError('unavailable', 'node is shutting down; take the backup from another node');
+      const busy = this.snapshotting ?? this.installing;
+      if (busy === null) break;
+      await busy;
+    }
+    const file = this.store.stagingPath('backup');
+    const copying = machine.snapshotTo(file);
+    this.snapshotting = copying.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.snapshotting = null;
+    });
+    const { index } = await copying;
+    return { file, index, discard: () => this.store.discard(file) };
+  }
+
+  private async installNow(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
     const machine = this.machine;
     if (machine.kind === 'witness') {
       // It takes the position only; a file sent to it anyway is not kept.
