@@ -16,6 +16,7 @@ import { LoopMonitor, Replica, processEntropy, systemClock } from '@quorumlite/r
 import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCredentials } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
 import { certificateAccess, openAccess } from './grpc/access';
+import { adminHandlers } from './grpc/admin.handlers';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
 import { nodeLogger, type NodeLogger } from './logger';
@@ -99,6 +100,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         uncommittedEntriesMax: c.limits.uncommittedEntriesMax,
         proposalBatchMax: c.limits.proposalBatchMax,
         rejoin: c.rejoin,
+        fromBackup: c.fromBackup,
         sql: {
           limits: {
             statementBytesMax: c.limits.statementBytesMax,
@@ -134,17 +136,19 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
       'grpc.keepalive_permit_without_calls': 1,
     });
     const defs = packageDefinitions();
-    const sqlService = (grpc.loadPackageDefinition(defs.sql) as unknown as { quorumlite: { v1: { SqlService: { service: grpc.ServiceDefinition } } } })
-      .quorumlite.v1.SqlService.service;
+    const serviceOf = (def: typeof defs.sql, name: string): grpc.ServiceDefinition =>
+      (grpc.loadPackageDefinition(def) as unknown as { quorumlite: { v1: Record<string, { service: grpc.ServiceDefinition }> } }).quorumlite.v1[name]!.service;
+    const sqlService = serviceOf(defs.sql, 'SqlService');
     const replica = this.replica;
     this.logger.setFence(() => replica.fence());
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
     const access = c.tls ? certificateAccess : openAccess;
     server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined, access));
+    server.addService(serviceOf(defs.admin, 'AdminService'), adminHandlers(this.replica, { nodeId: c.nodeId, protocol: c.protocol }, access));
     this.health = new NodeHealth(() => replica.status());
     this.health.addToServer(server);
     transport.addTo(server);
-    new ReflectionService({ ...defs.sql, ...defs.peer }).addToServer(server);
+    new ReflectionService({ ...defs.sql, ...defs.peer, ...defs.admin }).addToServer(server);
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(c.listen, serverCredentials(c.tls), (err) => (err ? reject(err) : resolve())),
     );

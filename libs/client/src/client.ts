@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { sqlServiceCtor } from '@quorumlite/proto';
+import type { Writable } from 'node:stream';
+import { adminServiceCtor, sqlServiceCtor } from '@quorumlite/proto';
+import { BackupStartedError, receiveBackup, type BackupOptions, type BackupResult } from './backup';
 import { Session } from './session';
 import { decodeError, isRetryable, QuorumliteError } from './errors';
 import { decodeExecute, decodeQuery, decodeStatus, type WireExecuteResponse, type WireQueryResponse, type WireStatusResponse } from './decode';
@@ -89,6 +91,8 @@ export class QuorumliteClient {
   private readonly sessions = new Map<string, Session>();
   private readonly pipelining: boolean;
   private readonly service = sqlServiceCtor();
+  private readonly adminService = adminServiceCtor();
+  private readonly adminChannels = new Map<string, grpc.Client>();
   private leader: string | null = null;
   private cursor = 0;
   private readonly channelOptions: Readonly<Record<string, string | number>>;
@@ -167,6 +171,32 @@ export class QuorumliteClient {
     return status;
   }
 
+  /**
+   * A consistent copy of a node's database (AdminService.Backup), written to a file path
+   * (created or truncated; removed if the transfer fails) or to a writable (written, not
+   * ended). The size and SHA-256 the node announced are checked before this resolves. Without
+   * `options.address`, each address is tried in turn while a node cannot serve it (unreachable,
+   * or a witness, which keeps no database) and nothing was written yet. With TLS, the client's
+   * certificate needs role admin.
+   */
+  async backup(target: string | Writable, options: BackupOptions = {}): Promise<BackupResult> {
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    const method = this.adminService.service['Backup'];
+    if (!method) throw new Error('AdminService has no method Backup');
+    const addresses = options.address !== undefined ? [options.address] : this.addressList;
+    let last: unknown = null;
+    for (const address of addresses) {
+      try {
+        return await receiveBackup(this.adminChannel(address), method, address, target, options.timeoutMs);
+      } catch (e: unknown) {
+        last = e;
+        const err = decodeError(e, address);
+        if (e instanceof BackupStartedError || !(isRetryable(err) || err.code === 'refused')) throw err;
+      }
+    }
+    throw decodeError(last);
+  }
+
   /** The leader's address as last learned, or null when unknown. */
   leaderAddress(): string | null {
     return this.leader;
@@ -176,8 +206,9 @@ export class QuorumliteClient {
     this.closed = true;
     for (const session of this.sessions.values()) session.close();
     this.sessions.clear();
-    for (const channel of this.channels.values()) channel.close();
+    for (const channel of [...this.channels.values(), ...this.adminChannels.values()]) channel.close();
     this.channels.clear();
+    this.adminChannels.clear();
   }
 
   private channel(address: string): grpc.Client {
@@ -190,6 +221,17 @@ export class QuorumliteClient {
         ...this.channelOptions,
       });
       this.channels.set(address, channel);
+    }
+    return channel;
+  }
+
+  /** AdminService calls go on their own channel to the node: they are rare and long. */
+  private adminChannel(address: string): grpc.Client {
+    if (this.closed) throw new QuorumliteError('client is closed', { code: 'invalid', grpcCode: grpc.status.CANCELLED });
+    let channel = this.adminChannels.get(address);
+    if (!channel) {
+      channel = new this.adminService(address, this.credentials, { ...this.channelOptions });
+      this.adminChannels.set(address, channel);
     }
     return channel;
   }

@@ -177,6 +177,25 @@ describe('members', () => {
     expect(e.message).toBe("config key 'rejoin' (flag --rejoin): a witness cannot rejoin yet (member 'n1' is a witness)");
   });
 
+  it('takes --from-backup (off by default), from the environment and a file too, and refuses it on a witness, with --rejoin, or for a missing file', () => {
+    const backup = path.join(dir, 'backup.sqlite');
+    fs.writeFileSync(backup, '');
+    expect(load().fromBackup).toBeNull();
+    expect(load([...BASE, '--from-backup', backup]).fromBackup).toBe(backup);
+    expect(load(BASE, { QUORUMLITE_FROM_BACKUP: backup }).fromBackup).toBe(backup);
+    const file = path.join(dir, 'node.json');
+    fs.writeFileSync(file, JSON.stringify({ fromBackup: backup }));
+    expect(load([...BASE, '--config', file]).fromBackup).toBe(backup);
+    const members = 'n1=127.0.0.1:7001:witness,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
+    expect(errorOf(() => load([...withFlag('--members', members), '--from-backup', backup])).message).toBe(
+      "config key 'fromBackup' (flag --from-backup): member 'n1' is a witness: it keeps no database to start from a backup (give the backup to the data nodes only)",
+    );
+    expect(errorOf(() => load([...BASE, '--from-backup', backup, '--rejoin'])).message).toMatch(/'fromBackup'.*cannot be combined with rejoin/);
+    const missing = errorOf(() => load([...BASE, '--from-backup', path.join(dir, 'nope.sqlite')]));
+    expect(missing.key).toBe('fromBackup');
+    expect(missing.message).toMatch(/no such file: '.*nope\.sqlite'/);
+  });
+
   it('names the flag as the source', () => {
     const e = errorOf(() => load(withFlag('--members', 'n1=127.0.0.1:7001:observer')));
     expect(e.message).toBe("config key 'members' (flag --members): must include at least one voter");

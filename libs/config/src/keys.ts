@@ -37,7 +37,7 @@ export const CONFIG_DEFAULTS = {
     uncommittedEntriesMax: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks' | 'fromBackup'>;
 
 /** The election timeout when none is set: this long while requests are limited to… */
 export const ELECTION_TIMEOUT_MS_BASE = 300;
@@ -194,6 +194,13 @@ export const KEYS: readonly KeyDef[] = [
     defaultValue: D.rejoin,
     schema: z.boolean({ error: 'must be true or false' }),
     help: 'bring back a voter whose data directory was lost: start on an empty directory, follow as an observer (no votes, no acknowledgements counted) until caught up with the newest leader, then vote again',
+  }),
+  top('fromBackup', {
+    kind: 'string',
+    defaultValue: undefined,
+    derivedDefault: 'off',
+    schema: text('a file path'),
+    help: "a backup file (quorumlite backup) this data node's database starts from, only when its data directory is fresh (ignored with a warning once it holds data); give every data node of the new cluster the same file",
   }),
   top('snapshotEveryEntries', { kind: 'int', defaultValue: D.snapshotEveryEntries, schema: int(1, 1_000_000_000), help: 'fewest applied records between state-machine snapshots (a snapshot also waits for log bytes of a quarter of the database)' }),
   top('snapshotLogBytesMax', {

@@ -3,6 +3,7 @@
  * then checks the rules that span keys. Every failure is one ConfigError sentence naming the
  * key and where its value came from.
  */
+import * as fs from 'node:fs';
 import { isWildcardHost, parseHostPort } from './address';
 import { PROTOCOL_NAMES, PROTOCOLS, isProtocolName, witnessShortfall, type ProtocolName, type ProtocolOptionValue } from '@quorumlite/consensus';
 import { CONFIG_FLAG, CONFIG_ENV, defaultElectionTimeoutTicks, KEYS, PROTOCOL_OPTION_OWNERS, type KeyDef } from './keys';
@@ -83,6 +84,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     protocolOptions: {},
     faultInjection: required('faultInjection') as boolean,
     rejoin: required('rejoin') as boolean,
+    fromBackup: (values.get('fromBackup') as string | undefined) ?? null,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,
     snapshotRetainEntries: required('snapshotRetainEntries') as number,
     snapshotLogBytesMax: required('snapshotLogBytesMax') as number,
@@ -116,6 +118,7 @@ function checkConfig(c: NodeConfig, sourceOf: SourceOf): void {
   if (c.rejoin && c.members.find((m) => m.id === c.nodeId)?.role === 'witness') {
     throw fail('rejoin', sourceOf('rejoin'), `a witness cannot rejoin yet (member '${c.nodeId}' is a witness)`);
   }
+  checkFromBackup(c, sourceOf);
   if (c.electionTimeoutTicks <= c.heartbeatTicks) {
     const key = sourceOf('electionTimeoutTicks') === 'default' ? 'heartbeatTicks' : 'electionTimeoutTicks';
     const msg =
@@ -125,6 +128,17 @@ function checkConfig(c: NodeConfig, sourceOf: SourceOf): void {
     throw fail(key, sourceOf(key), msg);
   }
   checkLimits(c.limits, sourceOf);
+}
+
+/** A backup is a database: a witness keeps none, a rejoin learns its own from the leader. */
+function checkFromBackup(c: NodeConfig, sourceOf: SourceOf): void {
+  if (c.fromBackup === null) return;
+  const source = sourceOf('fromBackup');
+  if (c.members.find((m) => m.id === c.nodeId)?.role === 'witness') {
+    throw fail('fromBackup', source, `member '${c.nodeId}' is a witness: it keeps no database to start from a backup (give the backup to the data nodes only)`);
+  }
+  if (c.rejoin) throw fail('fromBackup', source, 'cannot be combined with rejoin: a rejoining node takes its database from the leader');
+  if (!fs.existsSync(c.fromBackup)) throw fail('fromBackup', source, `no such file: ${show(c.fromBackup)}`);
 }
 
 function checkProtocol(protocol: string, source: string): void {

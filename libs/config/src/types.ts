@@ -68,6 +68,11 @@ export interface NodeConfig {
    * log or hard state; a restart during the rejoin resumes it (a marker file says so).
    */
   rejoin: boolean;
+  /**
+   * A backup file (`quorumlite backup`) a data node's database starts from when its data
+   * directory is fresh; ignored, with a warning, once the directory holds data. Null: none.
+   */
+  fromBackup: string | null;
   snapshotEveryEntries: number;
   snapshotRetainEntries: number;
   snapshotLogBytesMax: number;

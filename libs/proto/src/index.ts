@@ -31,16 +31,21 @@ export function protoRoot(): string {
 
 export const SQL_PROTO_FILE = 'quorumlite/v1/sql.proto';
 export const PEER_PROTO_FILE = 'quorumlite/v1/peer.proto';
+export const ADMIN_PROTO_FILE = 'quorumlite/v1/admin.proto';
 
-let cached: { sql: protoLoader.PackageDefinition; peer: protoLoader.PackageDefinition } | null = null;
+export interface PackageDefinitions {
+  readonly sql: protoLoader.PackageDefinition;
+  readonly peer: protoLoader.PackageDefinition;
+  readonly admin: protoLoader.PackageDefinition;
+}
 
-export function packageDefinitions(): { sql: protoLoader.PackageDefinition; peer: protoLoader.PackageDefinition } {
+let cached: PackageDefinitions | null = null;
+
+export function packageDefinitions(): PackageDefinitions {
   if (cached) return cached;
   const includeDirs = [protoRoot()];
-  cached = {
-    sql: protoLoader.loadSync(SQL_PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs }),
-    peer: protoLoader.loadSync(PEER_PROTO_FILE, { ...PROTO_LOADER_OPTIONS, includeDirs }),
-  };
+  const load = (file: string): protoLoader.PackageDefinition => protoLoader.loadSync(file, { ...PROTO_LOADER_OPTIONS, includeDirs });
+  cached = { sql: load(SQL_PROTO_FILE), peer: load(PEER_PROTO_FILE), admin: load(ADMIN_PROTO_FILE) };
   return cached;
 }
 
@@ -62,6 +67,10 @@ export function sqlServiceCtor(): ServiceCtor {
 
 export function peerServiceCtor(): ServiceCtor {
   return serviceOf(packageDefinitions().peer, 'PeerService');
+}
+
+export function adminServiceCtor(): ServiceCtor {
+  return serviceOf(packageDefinitions().admin, 'AdminService');
 }
 
 // ---- values -------------------------------------------------------------------------

@@ -2,13 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { grantOf, openAccess, type ClientMethod } from './access';
 
-const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status'];
+const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status', 'Backup'];
 const allowed = (unit: string): ClientMethod[] => METHODS.filter((m) => grantOf({ commonName: 'c', unit })(m) === null);
 
 describe('client access by certificate role', () => {
-  it('read may Query and Status; write and admin may also Execute; a member may do all', () => {
+  it('read may Query and Status; write may also Execute; admin may also Backup; a member may do all', () => {
     expect(allowed('read')).toEqual(['Query', 'Status']);
-    expect(allowed('write')).toEqual(METHODS);
+    expect(allowed('write')).toEqual(['Execute', 'Query', 'Status']);
     expect(allowed('admin')).toEqual(METHODS);
     expect(allowed('node')).toEqual(METHODS);
   });
@@ -18,6 +18,7 @@ describe('client access by certificate role', () => {
     expect(refused?.code).toBe(grpc.status.PERMISSION_DENIED);
     expect(refused?.metadata.get('ql-code')).toEqual(['permission_denied']);
     expect(refused?.details).toBe("Execute needs role 'write' or higher; certificate CN 'alice' OU 'read' has role 'read'");
+    expect(grantOf({ commonName: 'bob', unit: 'write' })('Backup')?.details).toBe("Backup needs role 'admin' or higher; certificate CN 'bob' OU 'write' has role 'write'");
   });
 
   it('a certificate without a role may do nothing; no certificate is UNAUTHENTICATED', () => {
@@ -30,6 +31,6 @@ describe('client access by certificate role', () => {
 
   it('with TLS off every call is allowed', () => {
     const grant = openAccess({ getAuthContext: () => ({}) });
-    expect(METHODS.map(grant)).toEqual([null, null, null]);
+    expect(METHODS.map(grant)).toEqual([null, null, null, null]);
   });
 });

@@ -2,7 +2,7 @@
  * Client access control. With TLS on, every connection presented a certificate the cluster
  * authority signed (the handshake refuses others), and its subject OU is the caller's role:
  * `read` may Query and Status, `write` also Execute (and Session calls of both kinds), `admin`
- * all of that and the admin calls to come (membership, transfer, backup); a member's
+ * all of that and the AdminService calls (Backup; membership and transfer to come); a member's
  * certificate (OU `node`, e.g. a follower forwarding a write) may do all. With TLS off there is
  * no identity to check and every call is allowed, as before.
  */
@@ -10,10 +10,11 @@ import * as grpc from '@grpc/grpc-js';
 import { QL_ERROR_STATUS } from '@quorumlite/proto';
 import { certificateNameOf, CLIENT_ROLES, NODE_CERT_UNIT, type CertificateName, type ClientRole } from '@quorumlite/transport';
 
-export type ClientMethod = 'Execute' | 'Query' | 'Status';
+/** The calls of SqlService and AdminService, by method name. */
+export type ClientMethod = 'Execute' | 'Query' | 'Status' | 'Backup';
 
-/** The least role each call needs. */
-export const ROLE_REQUIRED: Readonly<Record<ClientMethod, ClientRole>> = { Execute: 'write', Query: 'read', Status: 'read' };
+/** The least role each call needs: every AdminService call needs admin. */
+export const ROLE_REQUIRED: Readonly<Record<ClientMethod, ClientRole>> = { Execute: 'write', Query: 'read', Status: 'read', Backup: 'admin' };
 
 /** A refused call's status, with its ql-code (unauthenticated, permission_denied) like every error. */
 export interface Refusal {
