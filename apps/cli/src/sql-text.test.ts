@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, hasCode, splitStatements } from './sql-text';
+import { classify, hasCode, splitStatements, transactionControl } from './sql-text';
 
 describe('splitStatements', () => {
   it('splits at semicolons and keeps the unfinished rest', () => {
@@ -49,5 +49,14 @@ describe('classify', () => {
     ['', 'write'],
   ])('%s → %s', (sql, kind) => {
     expect(classify(sql)).toBe(kind);
+  });
+});
+
+describe('transactionControl', () => {
+  it('names BEGIN, COMMIT/END and ROLLBACK in their forms, and nothing else', () => {
+    expect(['BEGIN;', 'begin transaction;', 'BEGIN IMMEDIATE TRANSACTION', 'BEGIN EXCLUSIVE;'].map(transactionControl)).toEqual(['begin', 'begin', 'begin', 'begin']);
+    expect(['COMMIT;', 'END TRANSACTION;', 'commit transaction'].map(transactionControl)).toEqual(['commit', 'commit', 'commit']);
+    expect(['ROLLBACK;', 'ROLLBACK TRANSACTION;'].map(transactionControl)).toEqual(['rollback', 'rollback']);
+    expect(['ROLLBACK TO sp;', 'BEGIN foo;', 'INSERT INTO t VALUES (1);', "SELECT 'BEGIN';", 'END;x'].map(transactionControl)).toEqual([null, null, null, null, null]);
   });
 });

@@ -168,3 +168,27 @@ export function classify(sql: string): StatementKind {
       return 'write';
   }
 }
+
+/**
+ * Whether a statement opens, commits or abandons a transaction (BEGIN [DEFERRED | IMMEDIATE |
+ * EXCLUSIVE] [TRANSACTION], COMMIT or END [TRANSACTION], ROLLBACK [TRANSACTION]), or null.
+ * ROLLBACK TO a savepoint is not one of them.
+ */
+export function transactionControl(sql: string): 'begin' | 'commit' | 'rollback' | null {
+  const words = lex(sql).filter((t) => !(t.kind === 'punct' && t.text === ';'));
+  const upper = words.map((t) => (t.kind === 'word' ? t.upper : null));
+  const rest = (from: number, allowed: readonly string[]): boolean => upper.slice(from).every((w, i) => w !== null && allowed[i] === w);
+  switch (upper[0]) {
+    case 'BEGIN': {
+      const mode = ['DEFERRED', 'IMMEDIATE', 'EXCLUSIVE'].includes(upper[1] ?? '') ? 2 : 1;
+      return rest(mode, ['TRANSACTION']) ? 'begin' : null;
+    }
+    case 'COMMIT':
+    case 'END':
+      return rest(1, ['TRANSACTION']) ? 'commit' : null;
+    case 'ROLLBACK':
+      return rest(1, ['TRANSACTION']) ? 'rollback' : null;
+    default:
+      return null;
+  }
+}

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import type { Consistency, QuorumliteClient } from '@quorumlite/client';
 import { EXIT_OK, EXIT_REQUEST_ERROR } from '../errors';
 import { formatError, formatExecute, formatStatus, formatTable } from '../format';
-import { classify, hasCode, splitStatements } from '../sql-text';
+import { classify, hasCode, splitStatements, transactionControl } from '../sql-text';
 import { addConnectionOptions, addressesOf, clientFrom, runCommand, type ConnectionOptions } from './common';
 
 const PROMPT = 'quorumlite> ';
@@ -27,7 +27,9 @@ export const SHELL_HELP = `.tables                  list tables and views
 .quit                    leave (also .exit or Ctrl-D on an empty line)
 Ctrl-C                   abandon the statement being typed
 SQL statements end with ; and may span lines. Reads (SELECT, WITH … SELECT, VALUES, EXPLAIN,
-PRAGMA reads) run as queries; everything else runs atomically through the replicated log.`;
+PRAGMA reads) run as queries; everything else runs atomically through the replicated log.
+BEGIN; … COMMIT; sends the statements between them as one request (all or nothing, within
+the request size limit); ROLLBACK; drops them. A backup's --format sql text loads this way.`;
 
 export interface ShellIo {
   input: NodeJS.ReadableStream;
@@ -42,6 +44,8 @@ export class Shell {
   private consistency: Consistency = 'linearizable';
   /** The index of this shell's last write: session reads wait for it. */
   private lastWriteIndex = 0n;
+  /** Statements since BEGIN, sent together at COMMIT; null outside a transaction. */
+  private transaction: string[] | null = null;
   failures = 0;
 
   constructor(
@@ -90,6 +94,10 @@ export class Shell {
     } else if (this.io.interactive) {
       this.io.write('\n');
     }
+    if (this.transaction !== null) {
+      this.fail(new Error(`the input ended inside a transaction: its ${this.transaction.length} statements were not sent (end it with COMMIT;)`));
+      this.transaction = null;
+    }
     return this.io.interactive || this.failures === 0 ? EXIT_OK : EXIT_REQUEST_ERROR;
   }
 
@@ -111,23 +119,58 @@ export class Shell {
 
   /** Runs one statement and prints its result (or one error line). */
   async statement(sql: string): Promise<void> {
+    if (this.inTransaction(sql)) return;
     const started = performance.now();
     try {
-      if (classify(sql) === 'read') {
+      if (this.transaction !== null) {
+        const statements = this.transaction;
+        this.transaction = null;
+        await this.write(statements);
+      } else if (classify(sql) === 'read') {
         const result = await this.client.query(sql, undefined, {
           consistency: this.consistency,
           ...(this.consistency === 'session' ? { minIndex: this.lastWriteIndex } : {}),
         });
         this.io.write(`${formatTable(result)}\n`);
       } else {
-        const result = await this.client.execute(sql);
-        this.lastWriteIndex = result.index > this.lastWriteIndex ? result.index : this.lastWriteIndex;
-        this.io.write(`${formatExecute(result)}\n`);
+        await this.write([sql]);
       }
     } catch (e: unknown) {
       this.fail(e);
     }
     if (this.timer) this.io.write(`time: ${(performance.now() - started).toFixed(1)} ms\n`);
+  }
+
+  /**
+   * BEGIN opens a transaction and the statements after it are held; true when `sql` was taken
+   * here. COMMIT is left to statement(), which sends what was held as one request.
+   */
+  private inTransaction(sql: string): boolean {
+    const control = transactionControl(sql);
+    if (this.transaction === null) {
+      if (control === 'begin') this.transaction = [];
+      else if (control !== null) this.fail(new Error(`${sql.replace(/;\s*$/, '')}: no transaction is open`));
+      return control !== null;
+    }
+    switch (control) {
+      case 'commit':
+        return this.transaction.length === 0 ? ((this.transaction = null), true) : false;
+      case 'rollback':
+        this.transaction = null;
+        return true;
+      case 'begin':
+        this.fail(new Error('BEGIN: a transaction is already open; COMMIT or ROLLBACK it first'));
+        return true;
+      case null:
+        this.transaction.push(sql);
+        return true;
+    }
+  }
+
+  private async write(statements: string[]): Promise<void> {
+    const result = await this.client.execute(statements.map((sql) => ({ sql })));
+    this.lastWriteIndex = result.index > this.lastWriteIndex ? result.index : this.lastWriteIndex;
+    this.io.write(`${formatExecute(result)}\n`);
   }
 
   /** Handles a dot command; false means leave the shell. */
