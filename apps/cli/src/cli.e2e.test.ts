@@ -306,6 +306,58 @@ describe('quorumlite against a local cluster', () => {
     }
   });
 
+  it('backup writes the database and its SQL text, never over a file without --force; cluster --from-backup starts from it, and the shell loads the text', async () => {
+    expect(cli(['exec', '--addr', addr, 'CREATE TABLE bk (id INTEGER PRIMARY KEY, name TEXT, score REAL)']).code).toBe(0);
+    expect(cli(['exec', '--addr', addr, "INSERT INTO bk VALUES (1, 'it''s', 1.0), (2, NULL, 2.5)"]).code).toBe(0);
+    const out = path.join(tmp, 'db.backup');
+    const made = cli(['backup', '--addr', addr, '--out', out]);
+    expect(made.stderr).toBe('');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/^backup of node n[123] \(raft\) at applied index \d+: \d+ bytes, sha256 [0-9a-f]{64} -> /);
+    expect(fs.existsSync(`${out}.tmp`)).toBe(false);
+    const again = cli(['backup', '--addr', addr, '--out', out]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`--out: ${out} exists; pass --force to overwrite it`);
+    expect(cli(['backup', '--addr', addr, '--out', out, '--force', '--json']).code).toBe(0);
+    const sqlOut = path.join(tmp, 'db.sql');
+    expect(cli(['backup', '--addr', addr, '--out', sqlOut, '--format', 'sql']).code).toBe(0);
+    const text = fs.readFileSync(sqlOut, 'utf8');
+    expect(text).toMatch(/^-- quorumlite backup of node n[123] \(raft\) at applied index \d+\n/);
+    expect(text).toContain('BEGIN TRANSACTION;\nCREATE TABLE bk (id INTEGER PRIMARY KEY, name TEXT, score REAL);\nINSERT INTO "bk"("id","name","score") VALUES(1,\'it\'\'s\',1.0);');
+    expect(text).not.toContain('_quorumlite_');
+
+    // A second cluster from the backup, on its own ports and data dir.
+    const restoredBase = await consecutiveFreePorts(3);
+    const restoredAddr = `127.0.0.1:${restoredBase}`;
+    const proc = spawn(process.execPath, [CLI, 'cluster', '--data-dir', path.join(tmp, 'restored'), '--base-port', String(restoredBase), '--from-backup', out], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    proc.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    try {
+      const deadline = Date.now() + CLUSTER_START_TIMEOUT_MS;
+      while (!/Ctrl-C stops every node/.test(said)) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`the restored cluster did not start:\n${said}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const rows = (a: string, consistency = 'stale'): unknown => (JSON.parse(cli(['query', '--addr', a, '--consistency', consistency, '--json', 'SELECT id, name, score FROM bk ORDER BY id']).stdout) as { rows: unknown }).rows;
+      const expected = rows(addr);
+      expect(expected).toEqual([['1', "it's", 1], ['2', null, 2.5]]);
+      for (let i = 0; i < 3; i++) expect(rows(`127.0.0.1:${restoredBase + i}`)).toEqual(expected);
+      // The SQL text loads through the shell: one request between its BEGIN and COMMIT.
+      expect(cli(['exec', '--addr', restoredAddr, 'DROP TABLE bk']).code).toBe(0);
+      const loaded = cli(['shell', '--addr', restoredAddr], text);
+      expect(loaded.stderr).toBe('');
+      expect(loaded.code).toBe(0);
+      expect(rows(restoredAddr, 'linearizable')).toEqual(expected);
+    } finally {
+      proc.kill('SIGINT');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }, 90_000);
+
   it('bin/quorumlite launches the built CLI, or says to build it', () => {
     const r = spawnSync(process.execPath, [BIN, 'status', '--addr', addr, '--json'], { encoding: 'utf8', timeout: 30_000 });
     if (fs.existsSync(path.join(REPO, 'dist/apps/cli/main.js'))) {

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE } from './errors';
 import { formatError } from './format';
 import { benchCommand, compareCommand, runBenchCommand, runBenchWorkerCommand, runCompareCommand } from './commands/bench';
+import { backupCommand } from './commands/backup';
 import { certsCommand } from './commands/certs';
 import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
@@ -18,11 +19,11 @@ const VERSION = '0.1.0';
 
 export function buildProgram(): Command {
   const program = new Command('quorumlite')
-    .description('replicated SQLite over gRPC: shell, one-shot statements, cluster status, a local cluster, benchmarks')
+    .description('replicated SQLite over gRPC: shell, one-shot statements, cluster status, backups, a local cluster, benchmarks')
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), backupCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(
@@ -36,6 +37,8 @@ examples:
   quorumlite exec "INSERT INTO t(id, name) VALUES (?, ?)" --param 1 --param "'ann'"
   quorumlite query "SELECT * FROM t" --json
   quorumlite status --addr 127.0.0.1:7002
+  quorumlite backup --out db.backup                    # a consistent copy; --format sql for SQL text
+  quorumlite cluster --fresh --from-backup db.backup   # a new cluster whose every data node starts from it
   quorumlite chaos --nemesis kill,pause,partition --duration 60s --seed 7
 
 exit codes: 0 ok, 1 request or SQL error, 2 usage error, 3 no node reachable`,

@@ -66,6 +66,12 @@ export interface LocalClusterOptions {
    * library writes them), `client` the name of the certificate the launcher calls with.
    */
   tls?: LocalClusterTls;
+  /**
+   * A backup file every data node starts its database from (`--from-backup`; a witness keeps
+   * no database and takes none). Nodes ignore it once their data directory holds data, so a
+   * restart keeps what they hold.
+   */
+  fromBackup?: string;
   /** Called when a node exits without being asked to (crash, bad config). */
   onNodeExit?: (id: string, code: number | null, signal: NodeJS.Signals | null) => void;
 }
@@ -202,6 +208,7 @@ export class LocalCluster implements Reapable {
         const f = options.tls.files(node.id);
         args.push('--tls-cert', f.cert, '--tls-key', f.key, '--tls-ca', f.ca);
       }
+      if (options.fromBackup !== undefined && node.role !== 'witness') args.push('--from-backup', path.resolve(options.fromBackup));
       args.push(...(options.nodeArgs ?? []));
       this.procs.set(node.id, { node, args, logFile: path.join(logDir, `${node.id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     }

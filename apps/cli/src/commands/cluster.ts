@@ -23,6 +23,7 @@ interface ClusterOptions {
   metrics?: boolean;
   dashboard?: boolean;
   tls?: boolean;
+  fromBackup?: string;
   restart: boolean;
 }
 
@@ -156,6 +157,13 @@ export function launcher(from: string = __dirname, cwd: string = process.cwd()):
   return 'quorumlite';
 }
 
+/** The --from-backup file, resolved: it must exist (each node checks what it holds). */
+function backupFile(file: string): string {
+  const resolved = path.resolve(file);
+  if (!fs.existsSync(resolved)) throw new UsageError(`--from-backup: no such file ${resolved}`);
+  return resolved;
+}
+
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
 function untilInterrupted(cluster: LocalCluster): Promise<void> {
   return new Promise((resolve) => {
@@ -186,6 +194,7 @@ export function clusterCommand(): Command {
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
     .option('--tls', 'mutual TLS for client and peer traffic, with certificates made in <data-dir>/certs (a local authority, one per node, clients admin, writer, reader)')
+    .option('--from-backup <file>', 'start a new cluster whose every data node boots from this backup (quorumlite backup); refused on a data dir that holds a cluster (add --fresh)')
     .option('--metrics', 'give every node a Prometheus metrics server (GET /metrics) on a free port; the banner lists them')
     .option('--dashboard', 'give every node a live dashboard in the browser on a free port; the banner prints its URL')
     .option(
@@ -200,7 +209,14 @@ export function clusterCommand(): Command {
         const dataDir = path.resolve(opts.dataDir);
         const layout = layoutOf({ topology, host: opts.host, basePort });
         if (layout.ports[layout.ports.length - 1]! > 65535) throw new UsageError(`--base-port ${basePort} leaves no room for ${layout.nodes.length} ports`);
+        const fromBackup = opts.fromBackup === undefined ? undefined : backupFile(opts.fromBackup);
+        if (fromBackup !== undefined && opts.fresh && !path.relative(dataDir, fromBackup).startsWith('..')) {
+          throw new UsageError(`--from-backup: ${fromBackup} is inside ${dataDir}, which --fresh wipes; move it elsewhere first`);
+        }
         const mode = prepareDataDir(dataDir, layout, Boolean(opts.fresh));
+        if (fromBackup !== undefined && mode === 'restart') {
+          throw new UsageError(`--from-backup: ${dataDir} already holds this cluster, whose data is kept; pass --fresh to wipe it and start from the backup, or choose another --data-dir`);
+        }
         const log = (line: string): boolean => process.stderr.write(`${line}\n`);
         const tls = opts.tls ? certsFor(dataDir, layout) : undefined;
         let supervisor: NodeSupervisor | null = null;
@@ -214,6 +230,7 @@ export function clusterCommand(): Command {
           dashboard: Boolean(opts.dashboard),
           ...(tls ? { tls } : {}),
           ...(opts.protocol ? { protocol: opts.protocol } : {}),
+          ...(fromBackup !== undefined ? { fromBackup } : {}),
           onNodeExit: (id, code, signal) => {
             log(`node ${id} exited (${signal ?? `code ${code}`}); last log lines (${cluster.logFile(id)}):\n${cluster.logTail(id, 10)}`);
             supervisor?.nodeExited(id);
