@@ -123,4 +123,23 @@ describe.each(PROTOCOL_NAMES)('a TLS %s cluster', (protocol) => {
       unary.close();
     }
   });
+
+  it('Backup needs role admin: a writer is refused naming it, the admin gets a checked copy', async () => {
+    const { cluster, client } = ctx();
+    const writer = clientAs(cluster.addresses(), 'writer');
+    const file = path.join(certsDir, `${protocol}-backup.sqlite`);
+    try {
+      const denied = await failure(writer.backup(file, { address: cluster.address('n1') }));
+      expect(denied.code).toBe('permission_denied');
+      expect(denied.message).toBe("Backup needs role 'admin' or higher; certificate CN 'writer' OU 'write' has role 'write'");
+      expect(fs.existsSync(file)).toBe(false);
+      const { index } = await client.execute('CREATE TABLE IF NOT EXISTS b (x)');
+      await waitAllApplied(cluster, index);
+      const copy = await client.backup(file, { address: cluster.address('n1'), timeoutMs: 20_000 });
+      expect(copy.bytes).toBe(fs.statSync(file).size);
+      expect(copy.appliedIndex).toBeGreaterThanOrEqual(index);
+    } finally {
+      writer.close();
+    }
+  });
 });
