@@ -73,6 +73,26 @@ describe('AdminService.Backup', () => {
     expect(fs.existsSync(discarded[0]!)).toBe(false);
   });
 
+  it('removes the copy when the receiver goes away mid-stream', async () => {
+    const dir = tempDir();
+    const discarded: string[] = [];
+    const { address } = await serve(adminHandlers(replicaWith(dir, randomBytes(64 * BACKUP_CHUNK_BYTES), discarded), { nodeId: 'n1', protocol: 'raft' }));
+    const Ctor = grpc.makeGenericClientConstructor(adminService(), 'AdminService');
+    const raw = new Ctor(address, grpc.credentials.createInsecure());
+    cleanup.push(() => raw.close());
+    const method = adminService()['Backup']!;
+    const call = raw.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, {});
+    call.on('error', () => undefined);
+    // Read the header, then stop reading and hang up while the node still has most of the file to send.
+    await new Promise<void>((resolve) => call.once('data', () => resolve()));
+    call.pause();
+    call.cancel();
+    const deadline = Date.now() + 5_000;
+    while (discarded.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(discarded).toHaveLength(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   it("a witness's refusal reaches the client with its code and sentence", async () => {
     const witness = {
       backup: () => Promise.reject(new ReplicaError('refused', 'node w1 is a witness: it keeps no database to back up; take the backup from a voter or an observer')),
