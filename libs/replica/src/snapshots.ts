@@ -299,14 +299,19 @@ export class Snapshots {
     ).finally(() => {
       this.snapshotting = null;
     });
-    const { index } = await copying;
     // The copy's header says WAL (it is a page copy of a WAL database), so reading its index
     // left an empty -wal and -shm beside it: they go with it.
     const discard = async (): Promise<void> => {
       await this.store.discard(file);
       await Promise.all(['-wal', '-shm'].map((suffix) => fs.promises.rm(`${file}${suffix}`, { force: true })));
     };
-    return { file, index, discard };
+    try {
+      const { index } = await copying;
+      return { file, index, discard };
+    } catch (e: unknown) {
+      await discard();
+      throw e;
+    }
   }
 
   private async installNow(meta: SnapshotMeta, keepLog: boolean): Promise<void> {
