@@ -293,6 +293,23 @@ describe('quorumlite against a local cluster', () => {
     expect(json.members).toHaveLength(3);
   });
 
+  it('leader transfer hands leadership to the member named (from any node), refuses a non-member by name, and picks one itself without --to', () => {
+    const leaderOf = (): string => (JSON.parse(cli(['status', '--addr', addr, '--json']).stdout) as { leaderId: string }).leaderId;
+    const before = leaderOf();
+    const target = ['n1', 'n2', 'n3'].find((id) => id !== before)!;
+    const moved = cli(['leader', 'transfer', '--to', target, '--addr', addr]);
+    expect(moved.stderr).toBe('');
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toMatch(new RegExp(`^leadership moved from ${before} to ${target} \\(127\\.0\\.0\\.1:\\d+\\) in \\d+ ms\\n$`));
+    expect(leaderOf()).toBe(target);
+    const refused = cli(['leader', 'transfer', '--to', 'n9', '--addr', addr]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/no member 'n9'; members are n1, n2, n3/);
+    const json = JSON.parse(cli(['leader', 'transfer', '--json', '--addr', addr]).stdout) as { from: string; to: string };
+    expect(json.from).toBe(target);
+    expect(json.to).not.toBe(target);
+  });
+
   it('status --json of a follower gives null match indexes where the table shows -', () => {
     const addrs = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
     const statuses = addrs.map((a) => ({ a, json: JSON.parse(cli(['status', '--addr', a, '--json']).stdout) as { nodeId: string; role: string; members: { id: string; matchIndex: string | null }[] } }));

@@ -197,6 +197,38 @@ export class QuorumliteClient {
     throw decodeError(last);
   }
 
+  /**
+   * Hands leadership to member `to` (absent: the most caught-up other data voter) through
+   * AdminService.TransferLeadership, and resolves once another node leads. The call goes to the
+   * leader: a node that does not lead names it and the call follows. With TLS, the client's
+   * certificate needs role admin.
+   */
+  async transferLeadership(options: TransferLeadershipOptions = {}): Promise<TransferLeadershipResult> {
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    const method = this.adminService.service['TransferLeadership'];
+    if (!method) throw new Error('AdminService has no method TransferLeadership');
+    const request = { to: options.to ?? '', timeout_ms: options.timeoutMs ?? 0 };
+    // The node's own wait (two elections by default) plus room for the answer.
+    const deadlineMs = (options.timeoutMs ?? this.timeoutMs) + DEADLINE_SLACK_MS;
+    const startedMs = Date.now();
+    let address = options.address ?? this.leader ?? this.addressList[0]!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await unaryCall<{ from: string; to: string; to_address: string; elapsed_ms: number }>(this.adminChannel(address), method, request, deadlineMs, 'TransferLeadership');
+        if (res.to_address !== '') this.leader = res.to_address;
+        return { from: res.from, to: res.to, toAddress: res.to_address, elapsedMs: res.elapsed_ms };
+      } catch (raw: unknown) {
+        const e = decodeError(raw, address);
+        this.learn(e, address);
+        if (options.address !== undefined || this.closed || !isRetryable(e) || e.code === 'timeout') throw e;
+        const delayMs = backoffMs(attempt, Math.random());
+        if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
+        await sleep(delayMs);
+        address = this.nextAddress(e, address);
+      }
+    }
+  }
+
   /** The leader's address as last learned, or null when unknown. */
   leaderAddress(): string | null {
     return this.leader;
@@ -253,18 +285,7 @@ export class QuorumliteClient {
   private unary<Res>(address: string, method: Method, request: object, timeoutMs: number): Promise<Res> {
     const def = this.service.service[method];
     if (!def) throw new Error(`SqlService has no method ${method}`);
-    const channel = this.channel(address);
-    return new Promise<Res>((resolve, reject) => {
-      channel.makeUnaryRequest<object, Res>(
-        def.path,
-        def.requestSerialize as (value: object) => Buffer,
-        def.responseDeserialize as (value: Buffer) => Res,
-        request,
-        new grpc.Metadata(),
-        { deadline: Date.now() + timeoutMs + DEADLINE_SLACK_MS },
-        (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
-      );
-    });
+    return unaryCall<Res>(this.channel(address), def, request, timeoutMs + DEADLINE_SLACK_MS, method);
   }
 
   private session(address: string): Session {
@@ -344,4 +365,36 @@ function credentialsOf(tls: ClientTls | undefined): grpc.ChannelCredentials {
   if (tls === undefined) return grpc.credentials.createInsecure();
   const bytes = (pem: Buffer | string): Buffer => (typeof pem === 'string' ? Buffer.from(pem) : pem);
   return grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.key), bytes(tls.cert));
+}
+
+export interface TransferLeadershipOptions {
+  /** The member to hand over to; absent: the most caught-up other data voter. */
+  to?: string;
+  /** How long the leader waits for the new one; default two of the longest elections. */
+  timeoutMs?: number;
+  /** Ask this node only (it must lead); default: the leader, found by following not_leader answers. */
+  address?: string;
+}
+
+export interface TransferLeadershipResult {
+  /** The node that led, and the one that leads now (the target, unless another voter won). */
+  from: string;
+  to: string;
+  toAddress: string;
+  elapsedMs: number;
+}
+
+/** One unary call on `channel`, with a deadline `timeoutMs` from now. */
+function unaryCall<Res>(channel: grpc.Client, def: grpc.MethodDefinition<unknown, unknown>, request: object, timeoutMs: number, method: string): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    channel.makeUnaryRequest<object, Res>(
+      def.path,
+      def.requestSerialize as (value: object) => Buffer,
+      def.responseDeserialize as (value: Buffer) => Res,
+      request,
+      new grpc.Metadata(),
+      { deadline: Date.now() + timeoutMs },
+      (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
+    );
+  });
 }

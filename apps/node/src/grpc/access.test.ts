@@ -2,11 +2,11 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { grantOf, openAccess, type ClientMethod } from './access';
 
-const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status', 'Backup'];
+const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status', 'Backup', 'TransferLeadership'];
 const allowed = (unit: string): ClientMethod[] => METHODS.filter((m) => grantOf({ commonName: 'c', unit })(m) === null);
 
 describe('client access by certificate role', () => {
-  it('read may Query and Status; write may also Execute; admin may also Backup; a member may do all', () => {
+  it('read may Query and Status; write may also Execute; admin may also Backup and TransferLeadership; a member may do all', () => {
     expect(allowed('read')).toEqual(['Query', 'Status']);
     expect(allowed('write')).toEqual(['Execute', 'Query', 'Status']);
     expect(allowed('admin')).toEqual(METHODS);
@@ -19,6 +19,7 @@ describe('client access by certificate role', () => {
     expect(refused?.metadata.get('ql-code')).toEqual(['permission_denied']);
     expect(refused?.details).toBe("Execute needs role 'write' or higher; certificate CN 'alice' OU 'read' has role 'read'");
     expect(grantOf({ commonName: 'bob', unit: 'write' })('Backup')?.details).toBe("Backup needs role 'admin' or higher; certificate CN 'bob' OU 'write' has role 'write'");
+    expect(grantOf({ commonName: 'bob', unit: 'write' })('TransferLeadership')?.details).toBe("TransferLeadership needs role 'admin' or higher; certificate CN 'bob' OU 'write' has role 'write'");
   });
 
   it('a certificate without a role may do nothing; no certificate is UNAUTHENTICATED', () => {
@@ -31,6 +32,6 @@ describe('client access by certificate role', () => {
 
   it('with TLS off every call is allowed', () => {
     const grant = openAccess({ getAuthContext: () => ({}) });
-    expect(METHODS.map(grant)).toEqual([null, null, null, null]);
+    expect(METHODS.map(grant)).toEqual(METHODS.map(() => null));
   });
 });

@@ -34,6 +34,18 @@ export function adminHandlers(replica: Replica, info: AdminInfo, authorize: Auth
         if (!call.cancelled) call.emit('error', toServiceError(e));
       });
     },
+    TransferLeadership: (call: grpc.ServerUnaryCall<{ to?: string; timeout_ms?: number }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('TransferLeadership');
+      if (refused) {
+        callback(refused);
+        return;
+      }
+      const { to, timeout_ms: timeoutMs } = call.request;
+      replica.transferLeadership(to ? to : null, timeoutMs ? timeoutMs : undefined).then(
+        (outcome) => callback(null, { from: outcome.from, to: outcome.to, to_address: replica.status().members.find((m) => m.id === outcome.to)?.address ?? '', elapsed_ms: outcome.elapsedMs }),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
   };
 }
 
