@@ -23,6 +23,7 @@ export function mutateCore<M extends BaseMessage>(
         tick: () => core.tick(),
         step: (m) => core.step(m),
         propose: (data) => core.propose(data),
+        proposeMembership: (next) => core.proposeMembership(next),
         readIndex: (id) => core.readIndex(id),
         hasReady: () => core.hasReady(),
         ready: () => ready(core.ready()),

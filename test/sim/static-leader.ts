@@ -9,6 +9,7 @@ import {
   proposalToken,
   ConsensusError,
   logIndex,
+  membershipUnsupported,
   term,
   type BaseMessage,
   type ConsensusCore,
@@ -148,6 +149,8 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
       this.outbox.push({ type: 'append', from: this.options.id, to: peer.id, prevIndex, commit: this.commit, entries });
     }
   }
+
+  readonly proposeMembership = membershipUnsupported('static-leader');
 
   propose(data: Uint8Array): ProposeResult {
     if (!this.isLeader) return { ok: false, reason: 'not_leader', leader: this.leaderId };

@@ -38,10 +38,25 @@ export type MemberRole = (typeof MEMBER_ROLES)[number];
 export interface Member {
   readonly id: NodeId;
   readonly role: MemberRole;
+  /**
+   * Where the driver reaches this member (host:port), when a configuration change named it.
+   * Opaque to every core: carried in config records, never read. Absent for the members a
+   * node booted with (the driver's own config knows those) and in snapshot metadata.
+   */
+  readonly address?: string;
 }
 
-/** What a log record carries. `command`s reach the state machine; the rest are protocol-internal. */
-export type EntryKind = 'command' | 'noop';
+/** One member of a configuration proposed at runtime (ConsensusCore.proposeMembership). */
+export interface MemberSpec extends Member {
+  readonly address: string;
+}
+
+/**
+ * What a log record carries. `command`s reach the state machine; the rest are protocol-internal:
+ * a `config` record holds the next member list (common/membership.ts encodes it), which a
+ * protocol that changes membership at runtime takes into effect by its own rule.
+ */
+export type EntryKind = 'command' | 'noop' | 'config';
 
 /** One log record. `term` is the fencing number of the leader that created it. */
 export interface Entry {
@@ -179,6 +194,24 @@ export type ProposeResult =
   | { readonly ok: false; readonly reason: 'not_leader'; readonly leader: NodeId | null }
   | { readonly ok: false; readonly reason: 'overloaded' | 'transferring' };
 
+/**
+ * Why a membership change was refused, for the caller to show a user (with `message`):
+ * - `config_pending`: a change is in flight (proposed, not yet committed), or the leader has
+ *   not yet committed a record of its own term, so an earlier one may still be in flight;
+ * - `too_many_changes`: more than one member changes (one server at a time), or none does;
+ * - `not_caught_up`: a member would start voting while it lacks committed records;
+ * - `no_quorum`: the voters of the next configuration that answered lately are no quorum of it;
+ * - `witness_shortfall`: the next list has too few data voters for its witnesses (witnessShortfall);
+ * - `invalid`: the list itself is impossible (empty, duplicated, a role the protocol lacks, a
+ *   new member that does not come as an observer);
+ * - `unsupported`: this protocol's membership is static.
+ */
+export type MembershipRefusal = 'config_pending' | 'too_many_changes' | 'not_caught_up' | 'no_quorum' | 'witness_shortfall' | 'invalid' | 'unsupported';
+
+export type ProposeMembershipResult =
+  | ProposeResult
+  | { readonly ok: false; readonly reason: MembershipRefusal; readonly message: string };
+
 export interface CoreStatus {
   readonly id: NodeId;
   readonly role: Role;
@@ -204,6 +237,13 @@ export interface CoreStatus {
    * its data directory rejoins above the highest of these (ProtocolModule.fencedHardState).
    */
   readonly promisedFence: Term;
+  /**
+   * The configuration this node uses: the latest in its log, committed or not (absent: the
+   * protocol's membership is static, CoreOptions.members).
+   */
+  readonly members?: readonly Member[];
+  /** Whether that configuration's record is not yet committed (as far as this node knows). */
+  readonly membershipPending?: boolean;
 }
 
 export interface CoreOptions {
@@ -243,6 +283,12 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
   tick(): void;
   step(message: M): void;
   propose(data: Uint8Array): ProposeResult;
+  /**
+   * Leader: propose `next`, the whole next member list, as a `config` record (committed like a
+   * command; the token is the record's data). A protocol whose membership is static refuses
+   * with 'unsupported'. CoreOptions.members is only the configuration a node boots with.
+   */
+  proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult;
   /** Ask for a linearizable read point; answered later in Ready.readStates or readFailures. */
   readIndex(requestId: string): void;
   hasReady(): boolean;
@@ -262,6 +308,8 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
   /**
    * The state machine wrote a snapshot at `meta.index` (≤ applied); the core may forget
    * records up to `meta.index - retainEntries` and sends this snapshot to peers that need it.
+   * A core that changes membership at runtime keeps, as the snapshot's members, the
+   * configuration its own log holds at `meta.index` (a driver takes it from applied config records).
    */
   compact(meta: SnapshotMeta, retainEntries: number): void;
   /** The driver could not deliver a snapshot to `to`; the core retries later. */
@@ -310,6 +358,8 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   readonly logMatching: LogMatching;
   /** The member roles this protocol takes (Raft: voter, observer); config refuses the others. */
   readonly roles: readonly MemberRole[];
+  /** Whether proposeMembership changes members at runtime (the simulator exercises it then). */
+  readonly membershipChanges?: boolean;
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
   /**

@@ -3,4 +3,4 @@ export * from './prng';
 export { raft } from './raft';
 export * from './registry';
 export * from './driver';
-export { witnessShortfall } from './common';
+export { CONFIG_CODEC_VERSION, decodeConfig, encodeConfig, membershipUnsupported, witnessShortfall } from './common';

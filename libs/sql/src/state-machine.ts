@@ -191,6 +191,7 @@ export class SqlStateMachine {
   private applyEntry(entry: ApplyEntry): ApplyOutcome {
     switch (entry.kind) {
       case 'noop':
+      case 'config':
         return { ok: true, results: [], duplicate: false };
       case 'command':
         return this.applyCommand(entry);

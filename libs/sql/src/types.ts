@@ -47,7 +47,8 @@ export type ApplyOutcome =
 
 export interface ApplyEntry {
   index: number;
-  kind: 'command' | 'noop';
+  /** A `config` record (a member list) is the driver's: SQLite applies it as a noop. */
+  kind: 'command' | 'noop' | 'config';
   data: Uint8Array;
 }
 

@@ -56,16 +56,16 @@ describe('DurableLog: round trips', () => {
     const first = await open();
     expect(first.loaded).toEqual({ hardState: null, snapshot: null, entries: [], repairedTailBytes: 0 });
     expect([first.log.firstIndex(), first.log.lastIndex()]).toEqual([1, 0]);
-    first.log.append([entry(1), entry(2, 1, '', 'noop'), entry(3, 2)]);
+    first.log.append([entry(1), entry(2, 1, '', 'noop'), entry(3, 2), entry(4, 2, 'members', 'config')]);
     first.log.setHardState({ term: 2, vote: 'n1', commit: 3 });
     await first.log.flush(true);
     await first.log.close();
 
     const again = await open();
-    expect(plain(again.loaded.entries)).toEqual(plain([entry(1), entry(2, 1, '', 'noop'), entry(3, 2)]));
+    expect(plain(again.loaded.entries)).toEqual(plain([entry(1), entry(2, 1, '', 'noop'), entry(3, 2), entry(4, 2, 'members', 'config')]));
     expect(again.loaded.hardState).toEqual({ term: 2, vote: 'n1', commit: 3 });
     expect(again.loaded.repairedTailBytes).toBe(0);
-    expect(again.log.lastIndex()).toBe(3);
+    expect(again.log.lastIndex()).toBe(4);
     await again.log.close();
   });
 

@@ -295,7 +295,7 @@ export class DurableLog {
       if (!Number.isSafeInteger(entry.term) || entry.term < 0) {
         throw new StorageError('bad_input', `record ${entry.index} has an invalid term ${entry.term}`);
       }
-      if (entry.kind !== 'command' && entry.kind !== 'noop') {
+      if (entry.kind !== 'command' && entry.kind !== 'noop' && entry.kind !== 'config') {
         throw new StorageError('bad_input', `record ${entry.index} has an unknown kind ${String(entry.kind)}`);
       }
       if (entry.data.length > ENTRY_DATA_BYTES_MAX) {

@@ -26,8 +26,8 @@ describe('record codec', () => {
     expect(chunks).toHaveLength(6);
   });
 
-  it('round-trips entries of both kinds, empty data and large indices and terms', () => {
-    const list = [entry(2 ** 40, 2 ** 33 + 5), { ...entry(2 ** 40 + 1, 7, ''), kind: 'noop' as const }];
+  it('round-trips entries of every kind, empty data and large indices and terms', () => {
+    const list = [entry(2 ** 40, 2 ** 33 + 5), { ...entry(2 ** 40 + 1, 7, ''), kind: 'noop' as const }, { ...entry(2 ** 40 + 2, 7, 'members'), kind: 'config' as const }];
     const { buf, offsets } = encodeAll(list);
     const scan = scanSegment(buf, 2 ** 40, 0);
     expect(scan.problem).toBeNull();

@@ -22,6 +22,7 @@ const SAFE_HIGH_WORD_MAX = 0x1f_ffff;
 
 const KIND_COMMAND = 1;
 const KIND_NOOP = 2;
+const KIND_CONFIG = 3;
 
 function kindCode(kind: EntryKind): number {
   switch (kind) {
@@ -29,6 +30,8 @@ function kindCode(kind: EntryKind): number {
       return KIND_COMMAND;
     case 'noop':
       return KIND_NOOP;
+    case 'config':
+      return KIND_CONFIG;
     default:
       return assertNever(kind, 'entry kind');
   }
@@ -37,6 +40,7 @@ function kindCode(kind: EntryKind): number {
 function kindFromCode(code: number): EntryKind | null {
   if (code === KIND_COMMAND) return 'command';
   if (code === KIND_NOOP) return 'noop';
+  if (code === KIND_CONFIG) return 'config';
   return null;
 }
 

@@ -88,6 +88,12 @@ export class MemoryLog {
     return lastTerm > ourTerm || (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
+  /** The record at `i`, or null when it is compacted away or beyond the log. */
+  entry(i: number): Entry | null {
+    if (i <= this.offsetIndex || i > this.lastIndex()) return null;
+    return this.at(i);
+  }
+
   private at(i: number): Entry {
     const e = this.entries[i - this.offsetIndex - 1];
     if (e === undefined || e.index !== i) throw new Error(`log: no record at index ${i} (offset ${this.offsetIndex}, last ${this.lastIndex()})`);

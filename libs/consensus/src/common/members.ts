@@ -9,19 +9,30 @@ import { majority } from './quorum';
  */
 export function validateMembers(protocol: string, self: NodeId, members: readonly Member[], refusedRoles: readonly MemberRole[] = []): void {
   if (typeof self !== 'string' || self.length === 0) throw bad('id must be a non-empty node id.');
-  if (!Array.isArray(members) || members.length === 0) throw bad('members must list at least one member.');
-  const seen = new Set<string>();
-  for (const m of members) {
-    if (typeof m.id !== 'string' || m.id.length === 0) throw bad('every member needs a non-empty id.');
-    if (seen.has(m.id)) throw bad(`member ${m.id} is listed twice.`);
-    seen.add(m.id);
-    if (refusedRoles.includes(m.role)) throw bad(`${protocol} does not support ${m.role} members yet (member ${m.id})`);
-    if (!MEMBER_ROLES.includes(m.role)) throw bad(`member ${m.id} has an unknown role ${String(m.role)}.`);
-  }
-  if (!seen.has(self)) throw bad(`this node (${self}) must be one of the members.`);
-  if (!members.some((m) => m.role === 'voter')) throw bad('members must include at least one voter.');
+  const problem = memberListProblem(protocol, members, refusedRoles);
+  if (problem !== null) throw bad(problem);
+  if (!members.some((m) => m.id === self)) throw bad(`this node (${self}) must be one of the members.`);
   const shortfall = witnessShortfall(members);
   if (shortfall !== null) throw bad(shortfall);
+}
+
+/**
+ * What makes a member list impossible, in one sentence, or null: empty or duplicated, an
+ * unknown role or one the protocol does not take (`refusedRoles`), no voter. Witness
+ * shortfall is witnessShortfall's.
+ */
+export function memberListProblem(protocol: string, members: readonly Member[], refusedRoles: readonly MemberRole[] = []): string | null {
+  if (!Array.isArray(members) || members.length === 0) return 'members must list at least one member.';
+  const seen = new Set<string>();
+  for (const m of members) {
+    if (typeof m.id !== 'string' || m.id.length === 0) return 'every member needs a non-empty id.';
+    if (seen.has(m.id)) return `member ${m.id} is listed twice.`;
+    seen.add(m.id);
+    if (refusedRoles.includes(m.role)) return `${protocol} does not support ${m.role} members yet (member ${m.id})`;
+    if (!MEMBER_ROLES.includes(m.role)) return `member ${m.id} has an unknown role ${String(m.role)}.`;
+  }
+  if (!members.some((m) => m.role === 'voter')) return 'members must include at least one voter.';
+  return null;
 }
 
 /**

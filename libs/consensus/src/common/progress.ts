@@ -71,9 +71,10 @@ export class Progress {
   recentActive = false;
   /**
    * The leader's tick count when this peer last answered. Unlike recentActive it is not
-   * cleared every election timeout, so it tells how long a peer has been silent.
+   * cleared every election timeout, so it tells how long a peer has been silent. Never, until
+   * it first answers: a peer not yet heard from is not taken for a live one.
    */
-  heardAtTick = 0;
+  heardAtTick = Number.NEGATIVE_INFINITY;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflight: number) {

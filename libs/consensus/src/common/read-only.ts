@@ -31,8 +31,16 @@ export class ReadOnly {
 
   constructor(
     private readonly self: NodeId,
-    private readonly voters: readonly NodeId[],
+    private voters: readonly NodeId[],
   ) {}
+
+  /**
+   * The configuration changed (membership at runtime): pending rounds are confirmed by a
+   * quorum of the voters now in effect, the ones a leader's commits are counted by.
+   */
+  setVoters(voters: readonly NodeId[]): void {
+    this.voters = voters;
+  }
 
   /** The newest read round, carried by every heartbeat. */
   currentSeq(): number {

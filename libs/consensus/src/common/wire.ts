@@ -23,7 +23,8 @@ import {
   type SnapshotMeta,
 } from '../contract';
 
-const KINDS: readonly EntryKind[] = ['command', 'noop'];
+// A kind travels as its position here: new kinds are appended, never inserted.
+const KINDS: readonly EntryKind[] = ['command', 'noop', 'config'];
 const ROLES: readonly MemberRole[] = MEMBER_ROLES;
 
 const VARINT_BYTES_MAX = 8;
@@ -122,10 +123,12 @@ export class WireReader {
   constructor(
     private readonly buf: Uint8Array,
     private readonly label: string,
+    /** What the bytes are, for errors: a protocol's message, or a config record. */
+    private readonly noun = 'message',
   ) {}
 
   bad(what: string, cause?: unknown): ConsensusError {
-    return new ConsensusError('bad_message', `${this.label} message: ${what}`, cause === undefined ? undefined : { cause });
+    return new ConsensusError('bad_message', `${this.label} ${this.noun}: ${what}`, cause === undefined ? undefined : { cause });
   }
 
   remaining(): number {

@@ -50,7 +50,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, membershipUnsupported, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
 import type {
   AcceptMessage,
@@ -242,6 +242,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.stepMessage(m);
     this.check();
   }
+
+  readonly proposeMembership = membershipUnsupported('multipaxos');
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };

@@ -14,8 +14,11 @@ import {
   type CoreStatus,
   type Entry,
   type LogIndex,
+  type Member,
+  type MemberSpec,
   type NodeId,
   type PersistedState,
+  type ProposeMembershipResult,
   type ProposeResult,
   type ReadFailure,
   type ReadState,
@@ -24,7 +27,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { parseHardState, raftOptions, recoverHardState, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
+import { RAFT_ROLES, parseHardState, raftOptions, recoverHardState, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
 import { MemoryLog } from '../common/log';
 import type {
   AppendMessage,
@@ -37,7 +40,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { dataVoters, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 
@@ -96,23 +99,43 @@ interface CompactionRequest {
   readonly retainEntries: number;
 }
 
+/**
+ * Thesis §4.1: a server accepts a leader's records from a sender outside its configuration (a
+ * server added, or one behind the change that added the leader, could otherwise never catch
+ * up), and the answer to a read it forwarded. Everything else from outside — votes, answers —
+ * is ignored (§4.2.3): a removed server gets no vote and does not raise our term.
+ */
+function fromLeaderOutsideConfig(m: RaftMessage): boolean {
+  return m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'readIndexResponse';
+}
+
 export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
   private readonly raftOptions: RaftOptions;
+  /**
+   * The configuration in effect (thesis §4.1): the latest `config` record in the log, committed
+   * or not; without one, the snapshot's members, or the members we booted with. Every field
+   * below down to isWitness is derived from it (useMembers).
+   */
+  private config: readonly Member[] = [];
+  /** Where `config` comes from: its record's index (or the snapshot's index, or 0 at boot). */
+  private configIndex = 0;
+  /** The log was searched for config records up to here (refreshConfig). */
+  private configScannedTo = 0;
   /** Every member that votes and counts toward quorums: data voters and witnesses. */
-  private readonly voters: readonly NodeId[];
+  private voters: readonly NodeId[] = [];
   /** The voters that keep the database: the only ones a witness hands leadership to. */
-  private readonly dataVoters: readonly NodeId[];
+  private dataVoters: readonly NodeId[] = [];
   /** The voters that keep no database. */
-  private readonly witnesses: readonly NodeId[];
+  private witnesses: readonly NodeId[] = [];
   /** Every member but us, voters and observers alike (the leader replicates to all). */
-  private readonly peers: readonly NodeId[];
-  private readonly isVoter: boolean;
+  private peers: readonly NodeId[] = [];
+  private isVoter = false;
   /** CoreOptions.rejoining: this voter lost its log and follows as an observer for now. */
   private readonly rejoining: boolean;
   /** This node votes and holds records but keeps no database (see handOverFromWitness). */
-  private readonly isWitness: boolean;
+  private isWitness = false;
   /** Follower: the highest dataHold a leader sent us (a witness's driver forgets records up to it). */
   private dataVotersHold = 0;
   private readonly log: MemoryLog;
@@ -158,21 +181,16 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.o = options;
     this.raftOptions = raftOptions(options.protocolOptions);
     this.id = options.id;
-    this.voters = votingMembers(options.members);
-    this.dataVoters = dataVoters(options.members);
-    this.witnesses = witnesses(options.members);
-    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.rejoining = options.rejoining === true;
-    // A rejoining voter follows as an observer until the driver builds it again as a voter.
-    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
-    this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, hard.commit);
     this.log.checkAll();
+    this.readOnly = new ReadOnly(this.id, []);
+    // A node that restarts knows the latest configuration its log (or snapshot) holds.
+    this.scanConfig();
     this.term = hard.term;
     this.vote = hard.vote;
     // A recovered term (recoverHardState) differs from what is stored: the first Ready writes it.
     this.prevHard = stored;
-    this.readOnly = new ReadOnly(this.id, this.voters);
     this.becomeFollower(this.term, null);
     this.prevSoft = this.softState();
     this.check();
@@ -186,13 +204,16 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     else this.tickElection();
     // Records kept for a slow peer go once it has them, goes silent, or we stop leading.
     this.compactLog();
+    this.stepDownIfRemoved();
     this.check();
   }
 
   step(m: RaftMessage): void {
     if (m.to !== this.id) throw new ConsensusError('bad_message', `raft message: addressed to ${m.to}, not to ${this.id}`);
-    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `raft message: from ${m.from}, which is not a peer of ${this.id}`);
+    if (m.from === this.id) throw new ConsensusError('bad_message', `raft message: from ${m.from}, which is this node`);
+    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m)) return;
     this.stepMessage(m);
+    this.stepDownIfRemoved();
     this.check();
   }
 
@@ -206,6 +227,44 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.appendWanted = true;
     this.check();
     return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
+  }
+
+  /**
+   * Thesis §4.1–4.2 (one server at a time): the next configuration goes into the log as a
+   * `config` record and takes effect here at once, before it commits (refreshConfig).
+   */
+  proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
+    if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
+    if (this.transferee !== null || this.isWitness) return { ok: false, reason: 'transferring' };
+    if (this.configIndex > this.log.commitIndex()) {
+      return { ok: false, reason: 'config_pending', message: `the change at index ${this.configIndex} is not committed yet: one change at a time.` };
+    }
+    // §4.1 (the fix of 2015): until a record of our term commits, a change a previous leader
+    // began may still commit, and a second one beside it could break the overlap of quorums.
+    if (!this.committedEntryInCurrentTerm()) {
+      return { ok: false, reason: 'config_pending', message: 'this leader has not committed a record of its term yet: a change its predecessor began may still be in flight.' };
+    }
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
+    const refused = membershipChangeRefusal({
+      protocol: 'raft',
+      roles: RAFT_ROLES,
+      current: this.config,
+      next,
+      reachable: (id) => id === this.id || this.answeredLately(id),
+      caughtUp: (id) => id === this.id || (this.progress.get(id)?.match ?? 0) >= this.log.commitIndex(),
+    });
+    if (refused !== null) return { ok: false, ...refused };
+    const data = encodeConfig(next);
+    const entry = this.appendEntry('config', data);
+    this.appendWanted = true;
+    this.check();
+    return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
+  }
+
+  /** Leader: `id` answered within the last election timeout (what "reachable" means to a change). */
+  private answeredLately(id: NodeId): boolean {
+    const pr = this.progress.get(id);
+    return pr !== undefined && this.leaderTicks - pr.heardAtTick < this.o.electionTimeoutTicks;
   }
 
   readIndex(requestId: string): void {
@@ -309,6 +368,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       this.selfProgress().maybeUpdate(this.log.stableIndex());
       if (this.maybeCommit()) this.onCommitAdvanced();
     }
+    this.stepDownIfRemoved();
     this.check();
   }
 
@@ -321,7 +381,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (meta.index < (this.log.snapshot()?.index ?? 0)) return; // older than the one we have
     const t = this.log.term(meta.index);
     if (t !== meta.term) throw new ConsensusError('bad_state', `raft compact: snapshot at ${meta.index} has term ${meta.term}, the log has ${String(t)}`);
-    this.heldCompaction = { meta, retainEntries };
+    // A snapshot carries the configuration as of its index: a peer that installs it, or this
+    // node booted from it, knows the members the records it replaces had made.
+    this.heldCompaction = { meta: { ...meta, members: this.configAt(meta.index) }, retainEntries };
     this.compactLog();
     this.check();
   }
@@ -426,7 +488,98 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       progress,
       dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
       promisedFence: toTerm(this.term),
+      members: this.config,
+      membershipPending: this.configIndex > this.log.commitIndex(),
     };
+  }
+
+  // =============================================================================================
+  // Membership (thesis §4.1–4.2; etcd-io/raft's single ConfChange)
+
+  /**
+   * §4.1: a server uses the latest configuration in its log, committed or not. Called after
+   * every change of the log: records after `rewrittenAfter` may have been replaced (a follower's
+   * conflicting suffix), so they are searched again; if the record in effect was among them,
+   * the configuration falls back to the latest one before it.
+   */
+  private refreshConfig(rewrittenAfter: number): void {
+    const last = this.log.lastIndex();
+    this.configScannedTo = Math.min(this.configScannedTo, rewrittenAfter, last);
+    if (this.configIndex > this.configScannedTo) {
+      this.scanConfig();
+      return;
+    }
+    let found: Entry | null = null;
+    for (let i = Math.max(this.configScannedTo + 1, this.log.firstIndex()); i <= last; i++) {
+      const e = this.log.entry(i);
+      if (e?.kind === 'config') found = e;
+    }
+    this.configScannedTo = last;
+    if (found !== null) this.useConfig(found.index, decodeConfig(found.data));
+  }
+
+  /** The latest configuration in the whole log; else the snapshot's; else the boot members. */
+  private scanConfig(): void {
+    const last = this.log.lastIndex();
+    this.configScannedTo = last;
+    for (let i = last; i >= this.log.firstIndex(); i--) {
+      const e = this.log.entry(i);
+      if (e?.kind === 'config') {
+        this.useConfig(e.index, decodeConfig(e.data));
+        return;
+      }
+    }
+    const snapshot = this.log.snapshot();
+    if (snapshot !== null && snapshot.members.length > 0) this.useConfig(snapshot.index, snapshot.members);
+    else this.useConfig(0, this.o.members);
+  }
+
+  /** The configuration as of `index` (≤ last index): what a snapshot there carries. */
+  private configAt(index: number): readonly Member[] {
+    if (this.configIndex <= index) return this.config;
+    for (let i = index; i >= this.log.firstIndex(); i--) {
+      const e = this.log.entry(i);
+      if (e?.kind === 'config') return decodeConfig(e.data);
+    }
+    const snapshot = this.log.snapshot();
+    return snapshot !== null && snapshot.members.length > 0 ? snapshot.members : this.o.members;
+  }
+
+  private useConfig(index: number, members: readonly Member[]): void {
+    this.configIndex = index;
+    this.config = members;
+    this.voters = votingMembers(members);
+    this.dataVoters = dataVoters(members);
+    this.witnesses = witnesses(members);
+    this.peers = members.filter((m) => m.id !== this.id).map((m) => m.id);
+    // A rejoining voter follows as an observer until the driver builds it again as a voter.
+    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
+    const wasWitness = this.isWitness;
+    this.isWitness = this.witnesses.includes(this.id);
+    // A witness's election timeout is one longer (drawElectionTimeout); 0: not drawn yet (boot).
+    if (wasWitness !== this.isWitness && this.randomizedElectionTimeout !== 0) this.drawElectionTimeout();
+    this.readOnly.setVoters(this.voters);
+    if (this.transferee !== null && !this.dataVoters.includes(this.transferee)) this.transferee = null;
+    if (this.state === 'leader') this.trackMembers();
+  }
+
+  /** Leader: progress for every member of the configuration (and ourselves), none for others. */
+  private trackMembers(): void {
+    const keep = new Set<NodeId>([this.id, ...this.config.map((m) => m.id)]);
+    for (const id of [...this.progress.keys()]) if (!keep.has(id)) this.progress.delete(id);
+    // A new member starts as any peer does after an election: probed at our last record.
+    for (const id of keep) if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.o.inflightMessagesMax));
+  }
+
+  /**
+   * §4.2.2: a leader that is no voter of the configuration it manages (removed, or made an
+   * observer) keeps replicating — without counting itself — until that configuration commits,
+   * then steps down; it tells the followers the commit on its way out, and never campaigns again.
+   */
+  private stepDownIfRemoved(): void {
+    if (this.state !== 'leader' || this.isVoter || this.configIndex > this.log.commitIndex()) return;
+    this.bcastAppend();
+    this.becomeFollower(this.term, null);
   }
 
   // =============================================================================================
@@ -553,7 +706,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.leader = this.id;
     const next = this.log.lastIndex() + 1;
     this.leaderTicks = 0;
-    for (const m of this.o.members) this.progress.set(m.id, new Progress(next, this.o.inflightMessagesMax));
+    for (const m of this.config) this.progress.set(m.id, new Progress(next, this.o.inflightMessagesMax));
     const self = this.selfProgress();
     self.maybeUpdate(this.log.stableIndex());
     self.recentActive = true;
@@ -859,6 +1012,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     }
     const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
     if (lastNew !== null) {
+      this.refreshConfig(m.prevIndex);
       this.replyAppend(m.from, lastNew);
       return;
     }
@@ -879,6 +1033,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       return;
     }
     this.log.restore(meta);
+    // The snapshot's members are the configuration as of its index (compact()).
+    this.scanConfig();
     this.replyAppend(m.from, this.log.lastIndex());
   }
 
@@ -898,6 +1054,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private appendEntry(kind: Entry['kind'], data: Uint8Array): Entry {
     const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.term), kind, data };
     this.log.append([entry]);
+    this.refreshConfig(entry.index - 1);
     return entry;
   }
 
@@ -1157,7 +1314,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       return;
     }
     if (this.leader !== this.id) throw new Error('raft invariant: a leader names itself leader');
-    if (this.progress.size !== this.o.members.length) throw new Error('raft invariant: the leader tracks every member');
+    const tracked = this.config.length + (this.config.some((m) => m.id === this.id) ? 0 : 1);
+    if (this.progress.size !== tracked) throw new Error('raft invariant: the leader tracks every member of its configuration, and itself');
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) pr.check(last, id);
     if (this.selfProgress().match > this.log.stableIndex()) throw new Error('raft invariant: the leader counts a record it has not persisted');

@@ -56,6 +56,7 @@ import {
   dataVoters,
   hasQuorum,
   majority,
+  membershipUnsupported,
   quorumValue,
   recipientsOf,
   splitEarly,
@@ -325,6 +326,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.stepMessage(m);
     this.check();
   }
+
+  readonly proposeMembership = membershipUnsupported('zab');
 
   propose(data: Uint8Array): ProposeResult {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
