@@ -121,6 +121,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private config: readonly Member[] = [];
   /** Where `config` comes from: its record's index (or the snapshot's index, or 0 at boot). */
   private configIndex = 0;
+  /** Whether we vote in the configuration before `config` (what may decide until `config` commits). */
+  private votedBefore = false;
   /** The log was searched for config records up to here (refreshConfig). */
   private configScannedTo = 0;
   /** Every member that votes and counts toward quorums: data voters and witnesses. */
@@ -510,28 +512,42 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       return;
     }
     let found: Entry | null = null;
+    let before: Entry | null = null;
     for (let i = Math.max(this.configScannedTo + 1, this.log.firstIndex()); i <= last; i++) {
       const e = this.log.entry(i);
-      if (e?.kind === 'config') found = e;
+      if (e?.kind !== 'config') continue;
+      before = found;
+      found = e;
     }
     this.configScannedTo = last;
-    if (found !== null) this.useConfig(found.index, decodeConfig(found.data));
+    if (found === null) return;
+    const prior = before === null ? this.config : decodeConfig(before.data);
+    this.useConfig(found.index, decodeConfig(found.data), prior);
   }
 
   /** The latest configuration in the whole log; else the snapshot's; else the boot members. */
   private scanConfig(): void {
     const last = this.log.lastIndex();
     this.configScannedTo = last;
+    let found: Entry | null = null;
     for (let i = last; i >= this.log.firstIndex(); i--) {
       const e = this.log.entry(i);
-      if (e?.kind === 'config') {
-        this.useConfig(e.index, decodeConfig(e.data));
+      if (e?.kind !== 'config') continue;
+      if (found !== null) {
+        this.useConfig(found.index, decodeConfig(found.data), decodeConfig(e.data));
         return;
       }
+      found = e;
     }
+    const base = this.baseConfig();
+    if (found !== null) this.useConfig(found.index, decodeConfig(found.data), base);
+    else this.useConfig(this.log.snapshot()?.index ?? 0, base, base);
+  }
+
+  /** The configuration below every record in the log: the snapshot's, or the boot members. */
+  private baseConfig(): readonly Member[] {
     const snapshot = this.log.snapshot();
-    if (snapshot !== null && snapshot.members.length > 0) this.useConfig(snapshot.index, snapshot.members);
-    else this.useConfig(0, this.o.members);
+    return snapshot !== null && snapshot.members.length > 0 ? snapshot.members : this.o.members;
   }
 
   /** The configuration as of `index` (≤ last index): what a snapshot there carries. */
@@ -541,13 +557,13 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       const e = this.log.entry(i);
       if (e?.kind === 'config') return decodeConfig(e.data);
     }
-    const snapshot = this.log.snapshot();
-    return snapshot !== null && snapshot.members.length > 0 ? snapshot.members : this.o.members;
+    return this.baseConfig();
   }
 
-  private useConfig(index: number, members: readonly Member[]): void {
+  private useConfig(index: number, members: readonly Member[], prior: readonly Member[]): void {
     this.configIndex = index;
     this.config = members;
+    this.votedBefore = votingMembers(prior).includes(this.id);
     this.voters = votingMembers(members);
     this.dataVoters = dataVoters(members);
     this.witnesses = witnesses(members);
@@ -601,7 +617,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private tickElection(): void {
     this.electionElapsed++;
-    if (this.isVoter && this.electionElapsed >= this.randomizedElectionTimeout) {
+    if (this.mayCampaign() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.hup(false);
     }
@@ -707,6 +723,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const next = this.log.lastIndex() + 1;
     this.leaderTicks = 0;
     for (const m of this.config) this.progress.set(m.id, new Progress(next, this.o.inflightMessagesMax));
+    // One that is no voter of its latest configuration, elected to commit it (mayCampaign), tracks itself too.
+    this.trackMembers();
     const self = this.selfProgress();
     self.maybeUpdate(this.log.stableIndex());
     self.recentActive = true;
@@ -764,8 +782,19 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     return hold;
   }
 
+  /**
+   * §4.1: a voter campaigns; so does a server that is no voter of its latest configuration
+   * while that configuration is uncommitted and it voted in the one before, as it may be needed
+   * to commit it (a leader that demoted itself, then lost its leadership, may hold the only
+   * copy). It then does not count its own vote (poll counts the voters of `config` only).
+   */
+  private mayCampaign(): boolean {
+    if (this.rejoining) return false;
+    return this.isVoter || (this.votedBefore && this.configIndex > this.log.commitIndex());
+  }
+
   private hup(transfer: boolean): void {
-    if (this.state === 'leader' || !this.isVoter) return;
+    if (this.state === 'leader' || !this.mayCampaign()) return;
     this.campaign(this.raftOptions.preVote && !transfer ? 'preVote' : 'vote', transfer);
   }
 
@@ -859,7 +888,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private handleVoteRequest(m: VoteRequestMessage): void {
     const respType = m.type === 'vote' ? 'voteResponse' : 'preVoteResponse';
     const canVote =
-      this.isVoter &&
+      // §4.1: a vote request is answered whatever our own latest configuration says — a voter
+      // promoted or demoted by a record we lack or have not committed may still be needed; the
+      // candidate counts only the voters of its own configuration. A rejoining node votes never.
+      !this.rejoining &&
       (this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'preVote' && m.term > this.term));
     if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
       this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });

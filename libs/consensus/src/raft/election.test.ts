@@ -126,7 +126,7 @@ describe('raft election', () => {
     expect(leader.status()).toMatchObject({ role: 'follower', term: 5, leader: null });
   });
 
-  it('observers replicate the log but never vote, campaign or count toward a quorum', () => {
+  it('observers replicate the log but never campaign or count toward a quorum; a vote asked of one is answered (§4.1)', () => {
     const net = new Net([...voters('n1', 'n2'), observer('n3')]);
     for (let i = 0; i < 100; i++) net.core('n3').tick();
     net.processAll();
@@ -145,12 +145,14 @@ describe('raft election', () => {
     net.stabilize();
     expect(net.core('n3').status().commitIndex).toBe(net.core('n1').status().commitIndex);
     expect(net.appliedData('n3')).toHaveLength(1);
-    // A vote request reaching an observer is refused.
+    // A candidate asks only its own voters: an observer asked is one by a configuration record
+    // it lacks or has not committed, and answers as a voter would (membership.test.ts).
     const obs = net.core('n3');
     obs.step({ type: 'vote', from: nodeId('n2'), to: nodeId('n3'), term: term(9), lastIndex: net.core('n1').status().lastIndex, lastTerm: term(9), transfer: false });
     const rd = obs.ready();
     obs.advance();
-    expect(rd.messages).toEqual([expect.objectContaining({ type: 'voteResponse', reject: true })]);
+    expect(rd.messages).toEqual([expect.objectContaining({ type: 'voteResponse', reject: false })]);
+    expect(obs.status()).toMatchObject({ role: 'observer', term: 9 });
   });
 
   describe('PreVote (§9.6)', () => {

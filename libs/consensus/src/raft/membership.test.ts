@@ -125,6 +125,30 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.core('n3').status().commitIndex).toBe(5);
   });
 
+  it('a server no voter of its uncommitted latest configuration still campaigns, without its own vote, to commit it (§4.1)', () => {
+    const net = new Net(voters('n1', 'n2'));
+    net.elect('n1');
+    net.core('n1').propose(bytes('a'));
+    net.stabilize();
+    // n1 demotes itself; only it holds the record when it restarts and loses its leadership.
+    net.isolate('n1');
+    expectOk(net.core('n1').proposeMembership(list('n1:observer n2')));
+    net.process('n1');
+    net.start('n1', net.disks.get('n1'));
+    expect(net.core('n1').status()).toMatchObject({ role: 'observer', membershipPending: true });
+    net.heal();
+    net.elect('n1');
+    // Elected by n2 alone (the voters of its configuration), it commits the change and steps down.
+    expect(net.sent.some((m) => m.type === 'append' && m.from === 'n1' && m.term === 2)).toBe(true);
+    expect(net.core('n1').status()).toMatchObject({ role: 'observer', leader: null, membershipPending: false });
+    expect(net.core('n2').status()).toMatchObject({ commitIndex: 4, membershipPending: false });
+    expect(roles(net, 'n2')).toBe('n1:observer n2:voter');
+    net.tick('n1', 100);
+    expect(net.queue.filter((m) => m.from === 'n1')).toEqual([]);
+    net.elect('n2');
+    expect(net.leaderOf()).toBe('n2');
+  });
+
   it('refuses a second change while one is in flight, and before the leader committed a record of its term', () => {
     const net = cluster();
     net.isolate('n2');
