@@ -46,6 +46,26 @@ describe.each(protocols)('$name under the simulator', (protocol) => {
 });
 
 /**
+ * Membership at runtime, for each protocol whose module changes members: the leader proposes
+ * a member change about every other chaos round (add a spare or a removed node as an observer,
+ * promote, demote, remove — the leader itself included) under every fault above. Election
+ * safety holds across configurations (one leader per term, whoever is a member), and the
+ * members of the final configuration converge.
+ */
+const MEMBERSHIP_RUN = { ...DRIVER_RUN, spares: 1, faults: { ...DEFAULT_FAULTS, membershipChange: 0.3 } } as const satisfies Partial<SimOptions>;
+
+describe.each(protocols.filter((p) => p.membershipChanges === true))('$name changing members under the simulator', (protocol) => {
+  for (const seeds of chunk(plan.seeds, GROUPS)) {
+    it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
+      const { failures, results } = runSeeds(protocol, seeds, plan.replay, MEMBERSHIP_RUN);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+      // The sweep exercises changes, not only refusals.
+      expect(results.reduce((n, r) => n + r.stats.membershipChanges, 0)).toBeGreaterThan(seeds.length);
+    });
+  }
+});
+
+/**
  * The witness topologies (2 data voters + 1 witness, 3 + 2), each seed's witness forgetting
  * records as the real driver does — checked at every step against what the data voters hold.
  */

@@ -25,6 +25,13 @@ export interface FaultOptions {
   readonly downTicksMax: number;
   /** Per chaos round: ask the current leader to hand leadership to a random peer. */
   readonly transferLeadership: number;
+  /**
+   * Per chaos round, for a protocol whose module sets `membershipChanges`: the leader proposes
+   * one member change — add a node as an observer (a spare, or one removed before), promote an
+   * observer, demote a voter to observer, remove a member. 0 draws nothing, so runs without it
+   * keep their schedules.
+   */
+  readonly membershipChange: number;
   /** Each node's tick period is 1 ± up to this fraction (clock rate skew). */
   readonly tickSkew: number;
   /**
@@ -76,6 +83,11 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
    * A protocol that does not support them yet refuses them in validate(), as Raft does.
    */
   readonly witnesses?: number;
+  /**
+   * Nodes beyond the members that start only once a membership change adds them (default 0;
+   * they matter with FaultOptions.membershipChange).
+   */
+  readonly spares?: number;
   /** Events to run with faults before the heal-and-converge phase. */
   readonly steps: number;
   readonly faults?: Partial<FaultOptions>;
@@ -121,6 +133,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   downTicksMin: 2,
   downTicksMax: 40,
   transferLeadership: 0.03,
+  membershipChange: 0,
   tickSkew: 0.1,
   heldUntilPersist: 0.25,
   powerCutDuringRewrite: 0.2,
@@ -136,6 +149,7 @@ export const NO_FAULTS: FaultOptions = {
   heal: 1,
   crash: 0,
   transferLeadership: 0,
+  membershipChange: 0,
   powerCutDuringRewrite: 0,
   powerCutDuringInstall: 0,
 };

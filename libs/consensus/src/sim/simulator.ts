@@ -20,12 +20,14 @@ import {
   type LogIndex,
   type Member,
   type MemberRole,
+  type MemberSpec,
   type ProposalToken,
   type NodeId,
   type ProtocolModule,
   type Ready,
   type SnapshotMeta,
 } from '../contract';
+import { decodeConfig } from '../common';
 import { carryOutReady, isProposal, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
@@ -89,6 +91,9 @@ export interface SimStats {
   powerCutsDuringRewrite: number;
   /** Power cuts between a snapshot's state and its log side (FaultOptions.powerCutDuringInstall). */
   powerCutsDuringInstall: number;
+  /** Member changes a leader took, and those it refused (FaultOptions.membershipChange). */
+  membershipChanges: number;
+  membershipChangesRefused: number;
   /** Messages takeEarlyMessages() let leave during a persist. */
   earlyMessagesSent: number;
 }
@@ -130,6 +135,10 @@ interface SimNode<M extends BaseMessage> {
   readonly disk: SimDisk;
   /** A witness votes and holds records but keeps no state machine: it applies nothing. */
   readonly witness: boolean;
+  /** The member list it (re)starts with: the boot members, or the list that added it. */
+  bootMembers: readonly Member[];
+  /** The configuration as of its state machine's applied index: what its snapshots carry. */
+  smMembers: readonly Member[];
   core: ConsensusCore<M> | null;
   incarnation: number;
   role: string;
@@ -163,8 +172,12 @@ export function simulate<M extends BaseMessage>(options: SimOptions<M>): SimResu
 class Simulation<M extends BaseMessage> {
   private readonly random: () => number;
   private readonly protocol: ProtocolModule<M>;
+  /** The members the cluster boots with. */
   private readonly members: readonly Member[];
+  /** Every node: the members, then the spares that a membership change may add. */
   private readonly ids: readonly NodeId[];
+  /** This run changes members (FaultOptions.membershipChange, for a protocol that can). */
+  private readonly changesMembers: boolean;
   private readonly nodes = new Map<NodeId, SimNode<M>>();
   private readonly network: SimNetwork;
   private readonly queue = new EventQueue<SimEvent>();
@@ -189,6 +202,7 @@ class Simulation<M extends BaseMessage> {
     messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
     crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
     steppedDuringPersist: 0, earlyMessagesSent: 0, powerCutsDuringRewrite: 0, powerCutsDuringInstall: 0,
+    membershipChanges: 0, membershipChangesRefused: 0,
   };
   /** Entropy for power cuts inside a rewrite only, so they leave every other draw of a schedule as it was. */
   private readonly rewriteCutRandom: () => number;
@@ -203,10 +217,15 @@ class Simulation<M extends BaseMessage> {
     this.protocol = options.protocol;
     this.checker = new SafetyChecker(options.protocol.logMatching);
     const roles = memberRoles(options);
-    this.ids = roles.map((_, i) => nodeId(`n${i + 1}`));
-    this.members = this.ids.map((id, i) => ({ id, role: roles[i]! }));
+    const spares = options.spares ?? 0;
+    if (!Number.isInteger(spares) || spares < 0) throw new Error(`spares must be a non-negative integer, got ${spares}`);
+    this.ids = Array.from({ length: roles.length + spares }, (_, i) => nodeId(`n${i + 1}`));
+    this.members = roles.map((role, i) => ({ id: this.ids[i]!, role }));
     this.network = new SimNetwork(this.ids);
     this.faults = { ...DEFAULT_FAULTS, ...options.faults };
+    this.changesMembers = this.faults.membershipChange > 0 && options.protocol.membershipChanges === true;
+    // checkDataVotersHold reads the boot members' roles: witnesses stay out of changing memberships.
+    if (this.changesMembers && (options.witnesses ?? 0) > 0) throw new Error('membership changes are not simulated with witnesses yet');
     this.workload = { ...DEFAULT_WORKLOAD, ...options.workload };
     this.tuning = drawCoreTuning(this.random, options.protocol.options, options.coreOptions);
     this.compactEveryApplies = options.compactEveryApplies ?? 4 + Math.floor(this.random() * 20);
@@ -237,14 +256,17 @@ class Simulation<M extends BaseMessage> {
   // ---- event loop ------------------------------------------------------------------------
 
   private boot(): void {
-    this.protocol.validate(this.coreOptionsFor(this.ids[0]!));
+    this.protocol.validate(this.coreOptionsFor(this.ids[0]!, this.members));
     for (const id of this.ids) {
+      const member = this.members.find((m) => m.id === id);
       const node: SimNode<M> = {
-        id, disk: new SimDisk(this.options.diskRewrite), witness: this.roleOf(id) === 'witness', core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
+        id, disk: new SimDisk(this.options.diskRewrite), witness: member?.role === 'witness', bootMembers: this.members, smMembers: this.members,
+        core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
         sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [], installPending: null,
       };
       this.nodes.set(id, node);
-      this.start(node);
+      // A spare starts once a membership change adds it (changeMembership).
+      if (member !== undefined) this.start(node);
     }
     this.queue.push(this.jitter(this.faults.chaosIntervalTicks), { kind: 'chaos' });
     this.queue.push(this.jitter(this.workload.proposeEveryTicks), { kind: 'propose' });
@@ -309,9 +331,9 @@ class Simulation<M extends BaseMessage> {
 
   // ---- node lifecycle --------------------------------------------------------------------
 
-  private coreOptionsFor(id: NodeId): CoreOptions {
+  private coreOptionsFor(id: NodeId, members: readonly Member[]): CoreOptions {
     const coreSeed = Math.floor(this.random() * 0x1_0000_0000);
-    return { ...this.tuning, id, members: this.members, random: seededRandom(coreSeed) };
+    return { ...this.tuning, id, members, random: seededRandom(coreSeed) };
   }
 
   private start(node: SimNode<M>): void {
@@ -326,12 +348,13 @@ class Simulation<M extends BaseMessage> {
     node.incarnation += 1;
     node.role = 'follower';
     node.term = 0;
-    node.core = this.protocol.create(this.coreOptionsFor(node.id), persisted);
+    node.core = this.protocol.create(this.coreOptionsFor(node.id, node.bootMembers), persisted);
     this.checker.checkCommittedAtBoot(node.id, logStart, node.core.status().commitIndex, (i) => node.disk.heldAt(i, appliedKey));
     const snap = node.disk.snapshot();
     // A witness's "snapshot" is only the point below which it forgot records: no state to load.
     node.sm = snap === null || node.witness ? [''] : snap.state.slice();
     node.smLastTerm = snap === null ? 0 : snap.meta.term;
+    node.smMembers = snap === null || node.witness ? node.bootMembers : snap.meta.members;
     node.appliedSinceSnapshot = 0;
     this.checker.observeStateReset(node.id, node.sm);
     const skew = this.faults.tickSkew;
@@ -370,6 +393,8 @@ class Simulation<M extends BaseMessage> {
       this.log(`tick ${id} held until a persist`);
     } else {
       this.releaseHeld(node);
+      // A power cut while releasing (a persist that rewrote records) took the node down.
+      if (node.core === null) return;
       this.log(`tick ${id}`);
       node.core.tick();
       this.drain(node);
@@ -477,11 +502,55 @@ class Simulation<M extends BaseMessage> {
     }
     if (this.random() < f.crash) this.crashSomeone();
     if (this.random() < f.transferLeadership) this.transferSomewhere();
+    if (this.changesMembers && this.random() < f.membershipChange) this.changeMembership();
+  }
+
+  /**
+   * The leader proposes one member change, drawn at random from its configuration: a node
+   * outside it joins as an observer (a spare starts then, with the list that names it); an
+   * observer is promoted or removed; a voter is demoted to observer or removed. The core
+   * refuses what its rules forbid (a change in flight, no reachable quorum, not caught up…).
+   */
+  private changeMembership(): void {
+    const leader = this.leader();
+    const current = leader?.core?.status().members;
+    if (leader?.core == null || current === undefined) return;
+    const id = this.ids[Math.floor(this.random() * this.ids.length)]!;
+    const member = current.find((m) => m.id === id);
+    if (member?.role === 'witness') return;
+    const spec = (m: Member): MemberSpec => ({ id: m.id, role: m.role, address: m.address ?? `${m.id}:7000` });
+    let next: MemberSpec[];
+    let what: string;
+    if (member === undefined) {
+      next = [...current.map(spec), { id, role: 'observer', address: `${id}:7000` }];
+      what = `add ${id} as observer`;
+    } else if (this.random() < 0.5) {
+      next = current.filter((m) => m.id !== id).map(spec);
+      what = `remove ${id}`;
+    } else {
+      const role: MemberRole = member.role === 'observer' ? 'voter' : 'observer';
+      next = current.map((m) => (m.id === id ? { ...spec(m), role } : spec(m)));
+      what = `${role === 'voter' ? 'promote' : 'demote'} ${id}`;
+    }
+    const result = leader.core.proposeMembership(next);
+    if (result.ok) {
+      this.stats.membershipChanges += 1;
+      this.log(`membership ${what} at ${leader.id} -> ${result.index}@${result.term}`);
+    } else {
+      this.stats.membershipChangesRefused += 1;
+      this.log(`membership ${what} at ${leader.id} refused ${result.reason}`);
+    }
+    this.drain(leader);
+    const joining = this.node(id);
+    if (result.ok && joining.incarnation === 0) {
+      joining.bootMembers = next;
+      this.start(joining);
+    }
   }
 
   private crashSomeone(): void {
     const running = this.running();
-    if (this.ids.length - running.length >= this.faults.crashedNodesMax || running.length === 0) return;
+    if (this.started().length - running.length >= this.faults.crashedNodesMax || running.length === 0) return;
     this.crashFor(running[Math.floor(this.random() * running.length)]!, this.random);
   }
 
@@ -495,7 +564,7 @@ class Simulation<M extends BaseMessage> {
   private transferSomewhere(): void {
     const leader = this.leader();
     if (leader?.core == null) return;
-    const others = this.members.filter((m) => m.id !== leader.id && m.role === 'voter').map((m) => m.id);
+    const others = (leader.core.status().members ?? this.members).filter((m) => m.id !== leader.id && m.role === 'voter').map((m) => m.id);
     if (others.length === 0) return;
     const target = others[Math.floor(this.random() * others.length)]!;
     this.stats.transfers += 1;
@@ -568,6 +637,11 @@ class Simulation<M extends BaseMessage> {
 
   private running(): SimNode<M>[] {
     return [...this.nodes.values()].filter((n) => n.core !== null);
+  }
+
+  /** Every node that ever started (a spare not yet added never has). */
+  private started(): SimNode<M>[] {
+    return [...this.nodes.values()].filter((n) => n.incarnation > 0);
   }
 
   private node(id: NodeId): SimNode<M> {
@@ -681,7 +755,7 @@ class Simulation<M extends BaseMessage> {
 
   /** Whether the power fails now, with probability `p` drawn from `random` (a crash the fault budget allows). */
   private powerCutsNow(p: number, random: () => number): boolean {
-    if (this.calm || p === 0 || this.ids.length - this.running().length >= this.faults.crashedNodesMax) return false;
+    if (this.calm || p === 0 || this.started().length - this.running().length >= this.faults.crashedNodesMax) return false;
     return random() < p;
   }
 
@@ -754,6 +828,7 @@ class Simulation<M extends BaseMessage> {
     node.installPending = meta.index;
     node.sm = state.slice();
     node.smLastTerm = meta.term;
+    node.smMembers = meta.members;
     node.appliedSinceSnapshot = 0;
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
@@ -779,6 +854,8 @@ class Simulation<M extends BaseMessage> {
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
     node.sm.push(key);
     node.smLastTerm = entry.term;
+    // The driver keeps the configuration as of what it applied, for the snapshots it takes.
+    if (entry.kind === 'config') node.smMembers = decodeConfig(entry.data);
     node.appliedSinceSnapshot += 1;
     const pending = node.pending.get(entry.index);
     if (pending === undefined) return;
@@ -797,7 +874,7 @@ class Simulation<M extends BaseMessage> {
     }
     const applied = node.sm.length - 1;
     if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return;
-    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.members };
+    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: node.smMembers };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(node.sm.slice()) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;
@@ -853,12 +930,6 @@ class Simulation<M extends BaseMessage> {
     return keys;
   }
 
-  private roleOf(id: NodeId): MemberRole {
-    const member = this.members.find((m) => m.id === id);
-    if (member === undefined) throw new CoreContractError(`unknown node ${id}`);
-    return member.role;
-  }
-
   // ---- final phase -----------------------------------------------------------------------
 
   /** Heal everything, restart crashed nodes, stop injecting faults and client traffic. */
@@ -867,7 +938,7 @@ class Simulation<M extends BaseMessage> {
     this.faults = { ...NO_FAULTS, tickSkew: this.faults.tickSkew, messageDelayTicksMin: this.faults.messageDelayTicksMin, messageDelayTicksMax: this.faults.messageDelayTicksMax };
     this.network.heal();
     this.log('final phase: heal, restart all, no faults');
-    for (const node of this.nodes.values()) if (node.core === null) this.start(node);
+    for (const node of this.started()) if (node.core === null) this.start(node);
     this.queue.push(this.now, { kind: 'probe' });
   }
 
@@ -880,14 +951,28 @@ class Simulation<M extends BaseMessage> {
       }
     }
     const states = new Map<NodeId, AppliedLog>();
-    for (const n of this.nodes.values()) if (!n.witness) states.set(n.id, n.sm);
+    for (const n of this.finalMembers() ?? []) if (!n.witness) states.set(n.id, n.sm);
     this.guard(() => this.checker.checkConverged(states));
+  }
+
+  /**
+   * The nodes that must converge: every node, or with membership changes the members of the
+   * leader's configuration once it is committed (null until then). A removed node stops
+   * hearing from the cluster; what it applied was checked against the others as it went.
+   */
+  private finalMembers(): SimNode<M>[] | null {
+    if (!this.changesMembers) return [...this.nodes.values()];
+    const status = this.leader()?.core?.status();
+    if (status?.members === undefined || status.membershipPending === true) return null;
+    return status.members.map((m) => this.node(m.id));
   }
 
   private converged(): boolean {
     if (this.probesAcked === 0) return false;
     const target = this.checker.highestCommittedIndex + 1;
-    for (const n of this.nodes.values()) {
+    const nodes = this.finalMembers();
+    if (nodes === null) return false;
+    for (const n of nodes) {
       if (n.core === null) return false;
       if (n.witness ? n.core.status().commitIndex < target - 1 : n.sm.length !== target) return false;
     }
