@@ -241,8 +241,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.configIndex > this.log.commitIndex()) {
       return { ok: false, reason: 'config_pending', message: `the change at index ${this.configIndex} is not committed yet: one change at a time.` };
     }
-    // §4.1 (the fix of 2015): until a record of our term commits, a change a previous leader
-    // began may still commit, and a second one beside it could break the overlap of quorums.
+    // Ongaro's 2015 correction to §4.1 (raft-dev, "bug in single-server membership changes"):
+    // until a record of our term commits, a change a previous leader began may still commit,
+    // and a second one beside it could break the overlap of quorums.
     if (!this.committedEntryInCurrentTerm()) {
       return { ok: false, reason: 'config_pending', message: 'this leader has not committed a record of its term yet: a change its predecessor began may still be in flight.' };
     }

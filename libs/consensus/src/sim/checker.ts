@@ -56,7 +56,10 @@ export class SafetyChecker {
     return this.acknowledged.size;
   }
 
-  /** Election safety: at most one leader per term. */
+  /**
+   * Election safety: at most one leader per term, across configurations — whichever nodes
+   * are members when each is elected (membership changes, sim FaultOptions.membershipChange).
+   */
   observeLeader(node: NodeId, term: Term): void {
     const other = this.leaderByTerm.get(term);
     if (other !== undefined && other !== node) {
