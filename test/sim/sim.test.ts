@@ -20,6 +20,8 @@ const GROUPS = 4;
 const MUTANT_SEEDS_MAX = 200;
 /** The hard-state mutant's budget: Raft and Zab refuse its boot state at once; Multi-Paxos needs a rarer schedule. */
 const HARD_STATE_MUTANT_SEEDS_MAX = 2_500;
+/** A stale configuration needs a compaction past a change and a restart from it: first caught at seed 220. */
+const MEMBERSHIP_MUTANT_SEEDS_MAX = 500;
 
 /** The sweep compacts where libs/replica does: after advance(). */
 const DRIVER_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
@@ -63,6 +65,12 @@ describe.each(protocols.filter((p) => p.membershipChanges === true))('$name chan
       expect(results.reduce((n, r) => n + r.stats.membershipChanges, 0)).toBeGreaterThan(seeds.length);
     });
   }
+
+  it('a driver whose snapshots carry the boot members instead of the applied configuration is caught', () => {
+    // A node restarted from such a snapshot takes a configuration the cluster left behind.
+    const stale = { ...MEMBERSHIP_RUN, snapshotsCarryConfig: false } as const;
+    expect(firstFailure(protocol, true, MEMBERSHIP_MUTANT_SEEDS_MAX, stale)?.message).toMatch(/leader completeness|election safety|state machine safety|log matching/);
+  });
 });
 
 /**

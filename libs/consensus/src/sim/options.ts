@@ -114,6 +114,12 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
    * true, as libs/replica does). false is a mutant the conformance suite must catch.
    */
   readonly marksInstall?: boolean;
+  /**
+   * Whether the driver's snapshots carry the configuration as of what its state machine applied
+   * (default true: the last `config` record applied). false gives them the members the node
+   * booted with — a driver that ignores membership changes, which the suite must catch.
+   */
+  readonly snapshotsCarryConfig?: boolean;
   /** How a node's disk carries out a rewrite (sim/disk.ts): 'atomic' (default, as libs/storage does). */
   readonly diskRewrite?: RewriteModel;
 }

@@ -874,7 +874,7 @@ class Simulation<M extends BaseMessage> {
     }
     const applied = node.sm.length - 1;
     if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return;
-    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: node.smMembers };
+    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.options.snapshotsCarryConfig === false ? node.bootMembers : node.smMembers };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(node.sm.slice()) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;
