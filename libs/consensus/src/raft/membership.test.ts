@@ -149,6 +149,32 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.leaderOf()).toBe('n2');
   });
 
+  it('read-index rounds and CheckQuorum count the voters of the configuration in use', () => {
+    const net = new Net([...three, { id: nodeId('n4'), role: 'observer' }], { checkQuorum: true });
+    net.elect('n1');
+    net.core('n1').propose(bytes('a'));
+    net.stabilize();
+    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter')));
+    net.stabilize();
+    // Four voters: n1 and n2 alone are no quorum for a read; n4's answer makes one.
+    net.isolate('n3');
+    net.isolate('n4');
+    net.core('n1').readIndex('r1');
+    heartbeats(net, 'n1', 2);
+    expect(net.readStates.get('n1')).toEqual([]);
+    net.heal();
+    net.isolate('n3');
+    heartbeats(net, 'n1', 1);
+    expect(net.readStates.get('n1')).toEqual([{ requestId: 'r1', index: 3 }]);
+    // Hearing from n2 alone — a quorum of the three voters before, not of the four now — n1
+    // steps down within two election timeouts.
+    net.heal();
+    net.isolate('n3');
+    net.isolate('n4');
+    heartbeats(net, 'n1', 21);
+    expect(net.core('n1').status().role).toBe('follower');
+  });
+
   it('refuses a second change while one is in flight, and before the leader committed a record of its term', () => {
     const net = cluster();
     net.isolate('n2');
