@@ -108,17 +108,20 @@ describe('a failing statement fails its command only', () => {
     expect(rows(again, 'SELECT count(*) FROM g')).toEqual([[0n]]);
   });
 
-  it('answers an undecodable entry and a noop without stopping the batch', () => {
+  it('answers an undecodable entry, a noop and a config record without stopping the batch', () => {
     const m = dbs.open();
     const out = m.applyBatch([
       { index: 1, kind: 'command', data: Uint8Array.of(1, 2, 3) },
       { index: 2, kind: 'noop', data: new Uint8Array(0) },
       entry(m, 3, exec(['CREATE TABLE v (x)'])),
+      // A member list: the driver's, applied here only as a position.
+      { index: 4, kind: 'config', data: Uint8Array.of(1, 0) },
     ]);
     expect(out[0]).toMatchObject({ ok: false, error: { code: 'invalid' } });
     expect(out[1]).toEqual({ ok: true, results: [], duplicate: false });
     expect(out[2]?.ok).toBe(true);
-    expect(m.appliedIndex()).toBe(3);
+    expect(out[3]).toEqual({ ok: true, results: [], duplicate: false });
+    expect(m.appliedIndex()).toBe(4);
   });
 
   it('reports rows affected and last insert rowid per statement, pinned at each command start', () => {
