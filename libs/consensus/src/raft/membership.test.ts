@@ -175,6 +175,24 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.core('n1').status().role).toBe('follower');
   });
 
+  it('a change in flight survives the death of the leader that proposed it', () => {
+    const net = cluster();
+    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
+    // The followers take the record; their answers never reach n1.
+    net.filter = (m) => m.to !== 'n1' || m.type !== 'appendResponse';
+    net.stabilize();
+    expect(net.core('n2').status()).toMatchObject({ membershipPending: true, commitIndex: 2 });
+    // n1 dies with the change uncommitted; n2 holds it, is elected, and its noop commits it.
+    net.isolate('n1');
+    net.filter = () => true;
+    net.elect('n2');
+    heartbeats(net, 'n2', 1);
+    for (const id of ['n2', 'n3']) {
+      expect(net.core(id).status()).toMatchObject({ membershipPending: false, commitIndex: 4 });
+      expect(roles(net, id)).toBe('n1:voter n2:voter n3:voter n4:observer');
+    }
+  });
+
   it('refuses a second change while one is in flight, and before the leader committed a record of its term', () => {
     const net = cluster();
     net.isolate('n2');
