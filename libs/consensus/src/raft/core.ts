@@ -116,7 +116,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   /**
    * The configuration in effect (thesis §4.1): the latest `config` record in the log, committed
    * or not; without one, the snapshot's members, or the members we booted with. Every field
-   * below down to isWitness is derived from it (useMembers).
+   * below down to isWitness is derived from it (useConfig).
    */
   private config: readonly Member[] = [];
   /** Where `config` comes from: its record's index (or the snapshot's index, or 0 at boot). */
