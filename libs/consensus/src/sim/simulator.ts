@@ -967,6 +967,17 @@ class Simulation<M extends BaseMessage> {
     return status.members.map((m) => this.node(m.id));
   }
 
+  /** With membership changes, every final member reports the leader's committed configuration. */
+  private membersAgree(nodes: readonly SimNode<M>[]): boolean {
+    if (!this.changesMembers) return true;
+    const show = (n: SimNode<M>): string => {
+      const s = n.core?.status();
+      return s === undefined || s.membershipPending === true ? 'pending' : (s.members ?? []).map((m) => `${m.id}:${m.role}`).join(' ');
+    };
+    const leader = this.leader();
+    return leader !== null && nodes.every((n) => show(n) === show(leader));
+  }
+
   private converged(): boolean {
     if (this.probesAcked === 0) return false;
     const target = this.checker.highestCommittedIndex + 1;
@@ -976,14 +987,15 @@ class Simulation<M extends BaseMessage> {
       if (n.core === null) return false;
       if (n.witness ? n.core.status().commitIndex < target - 1 : n.sm.length !== target) return false;
     }
-    return true;
+    return this.membersAgree(nodes);
   }
 
   private describeCluster(): string {
     const parts = [...this.nodes.values()].map((n) => {
       if (n.core === null) return `${n.id}:down`;
       const s = n.core.status();
-      return `${n.id}:${s.role} term=${s.term} leader=${s.leader ?? '-'} commit=${s.commitIndex} last=${s.lastIndex} applied=${n.sm.length - 1}`;
+      const members = s.members === undefined || !this.changesMembers ? '' : ` members=${s.members.map((m) => `${m.id}:${m.role}`).join(',')}${s.membershipPending === true ? '(pending)' : ''}`;
+      return `${n.id}:${s.role} term=${s.term} leader=${s.leader ?? '-'} commit=${s.commitIndex} last=${s.lastIndex} applied=${n.sm.length - 1}${members}`;
     });
     return `probe acked=${this.probesAcked > 0}, committed=${this.checker.highestCommittedIndex}; ${parts.join('; ')}`;
   }
