@@ -204,9 +204,10 @@ export type ProposeResult =
  * - `witness_shortfall`: the next list has too few data voters for its witnesses (witnessShortfall);
  * - `invalid`: the list itself is impossible (empty, duplicated, a role the protocol lacks, a
  *   new member that does not come as an observer);
+ * - `witness_leader`: the leader is a witness, which leads only to hand over to a data voter;
  * - `unsupported`: this protocol's membership is static.
  */
-export type MembershipRefusal = 'config_pending' | 'too_many_changes' | 'not_caught_up' | 'no_quorum' | 'witness_shortfall' | 'invalid' | 'unsupported';
+export type MembershipRefusal = 'config_pending' | 'too_many_changes' | 'not_caught_up' | 'no_quorum' | 'witness_shortfall' | 'invalid' | 'witness_leader' | 'unsupported';
 
 export type ProposeMembershipResult =
   | ProposeResult

@@ -213,6 +213,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   step(m: RaftMessage): void {
     if (m.to !== this.id) throw new ConsensusError('bad_message', `raft message: addressed to ${m.to}, not to ${this.id}`);
     if (m.from === this.id) throw new ConsensusError('bad_message', `raft message: from ${m.from}, which is this node`);
+    // Dropped, not answered: a read a non-member forwards here (a removed follower that still
+    // takes us for its leader) times out at its sender, whose driver retries elsewhere.
     if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m)) return;
     this.stepMessage(m);
     this.stepDownIfRemoved();
@@ -237,7 +239,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    */
   proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    if (this.transferee !== null || this.isWitness) return { ok: false, reason: 'transferring' };
+    if (this.isWitness) {
+      return { ok: false, reason: 'witness_leader', message: `${this.id} is a witness: it leads only to hand over to a data voter; propose the change at the next leader.` };
+    }
+    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
     if (this.configIndex > this.log.commitIndex()) {
       return { ok: false, reason: 'config_pending', message: `the change at index ${this.configIndex} is not committed yet: one change at a time.` };
     }

@@ -136,6 +136,12 @@ describe('raft witness', () => {
     electOnly(net, 'w3');
     expect(net.leaderOf()).toBe('w3');
     expect(net.core('w3').propose(bytes('at-witness'))).toEqual({ ok: false, reason: 'transferring' });
+    // A change is refused with a sentence: the witness leads only to hand over.
+    expect(net.core('w3').proposeMembership([{ id: nodeId('n1'), role: 'voter', address: 'n1:7000' }, { id: nodeId('n2'), role: 'voter', address: 'n2:7000' }])).toMatchObject({
+      ok: false,
+      reason: 'witness_leader',
+      message: expect.stringMatching(/w3 is a witness: it leads only to hand over to a data voter; propose the change at the next leader/),
+    });
     // Its heartbeats and the transfer run until n2 leads with every record.
     handOver(net, 'w3', 'n2');
     expect(net.leaderOf()).toBe('n2');
