@@ -211,6 +211,46 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expectRefused(net.core('n2').proposeMembership(list('n1 n2 n3 n4:observer')), 'config_pending', /not committed a record of its term/);
   });
 
+  it('no leader lacks a committed entry: a leader proposes no change before a record of its term commits (Ongaro 2015)', () => {
+    const net = new Net(voters('n1', 'n2', 'n3', 'n4'));
+    // Every record any node applies is committed: a later leader must hold each one.
+    const committed = new Map<number, number>();
+    net.onApply = (_id, e) => committed.set(e.index, e.term);
+    const expectLeadersHoldCommitted = (): void => {
+      const leader = net.leaderOf();
+      if (leader === null) return;
+      const held = new Map(net.disks.get(leader)?.entries.map((e) => [e.index as number, e.term as number]));
+      for (const [index, t] of committed) expect(held.get(index), `leader ${leader} at index ${index}`).toBe(t);
+    };
+    net.elect('n1');
+    net.core('n1').propose(bytes('a'));
+    net.stabilize();
+    // n1, cut off, appends "remove n3" (index 3, term 1): only it ever holds the record.
+    net.isolate('n1');
+    expectOk(net.core('n1').proposeMembership(list('n1 n2 n4')));
+    net.process('n1');
+    // n2 is elected in term 2 by n2, n3 and n4; its appends to n4 are lost, so its noop cannot commit.
+    net.filter = (m) => !(m.type === 'append' && m.to === 'n4');
+    net.elect('n2');
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2, commitIndex: 2, lastIndex: 3 });
+    // n2 proposes "remove n4". Without the rule it would commit on n2 and n3, a quorum of
+    // {n1, n2, n3}, at index 4 — while n1's change may still commit beside it.
+    const removeN4 = net.core('n2').proposeMembership(list('n1 n2 n3'));
+    heartbeats(net, 'n2', 2);
+    expectLeadersHoldCommitted();
+    // n1 restarts and is elected in term 3 by n1 and n4, a quorum of its own {n1, n2, n4}.
+    net.heal();
+    net.isolate('n2');
+    net.isolate('n3');
+    net.filter = () => true;
+    net.start('n1', net.disks.get('n1'));
+    net.elect('n1');
+    if (net.leaderOf() !== 'n1') net.elect('n1');
+    expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 3 });
+    expectLeadersHoldCommitted();
+    expectRefused(removeN4, 'config_pending', /not committed a record of its term/);
+  });
+
   it('refuses two voters changed at once, and a new member that does not come as an observer', () => {
     const net = cluster(true);
     expectRefused(net.core('n1').proposeMembership(list('n1 n2')), 'too_many_changes', /n3, n4 change at once/);
