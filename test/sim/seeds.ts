@@ -51,6 +51,15 @@ export function shapeFor(seed: number): SeedShape {
   return { nodes, observers, witnesses: 0, steps: stepsFor(seed) };
 }
 
+/**
+ * Membership runs: 3, 4 or 5 voters. Four matters: two different one-member removals from
+ * four voters leave quorums that need not meet (the 2015 single-server bug), which three or
+ * five voters never give.
+ */
+export function membershipShapeFor(seed: number): SeedShape {
+  return { ...shapeFor(seed), nodes: 3 + (seed % 3) };
+}
+
 /** The witness topologies: 2 data voters + 1 witness, and every third seed 3 + 2; an observer on a quarter. */
 export function witnessShapeFor(seed: number): SeedShape {
   const five = seed % 3 === 0;

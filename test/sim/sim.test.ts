@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES, PROTOCOLS, type BaseMessage, type ProtocolModule } from '@quorumlite/consensus';
 import { DEFAULT_FAULTS, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { withOverstatedDataVotersHold, withoutFsync, withoutHardState, withoutLogWrites, withStaleReads } from './mutants';
-import { chunk, protocolPlan, runSeeds, seedPlan, shapeFor, witnessShapeFor } from './seeds';
+import { chunk, membershipShapeFor, protocolPlan, runSeeds, seedPlan, shapeFor, witnessShapeFor } from './seeds';
 
 const SEEDS_DEFAULT = 1_000;
 const GROUPS = 4;
@@ -54,12 +54,12 @@ describe.each(protocols)('$name under the simulator', (protocol) => {
  * safety holds across configurations (one leader per term, whoever is a member), and the
  * members of the final configuration converge.
  */
-const MEMBERSHIP_RUN = { ...DRIVER_RUN, spares: 1, faults: { ...DEFAULT_FAULTS, membershipChange: 0.3 } } as const satisfies Partial<SimOptions>;
+const MEMBERSHIP_RUN = { ...DRIVER_RUN, spares: 1, faults: { ...DEFAULT_FAULTS, membershipChange: 0.3, membershipChangeAtElection: 0.5 } } as const satisfies Partial<SimOptions>;
 
 describe.each(protocols.filter((p) => p.membershipChanges === true))('$name changing members under the simulator', (protocol) => {
   for (const seeds of chunk(plan.seeds, GROUPS)) {
     it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
-      const { failures, results } = runSeeds(protocol, seeds, plan.replay, MEMBERSHIP_RUN);
+      const { failures, results } = runSeeds(protocol, seeds, plan.replay, MEMBERSHIP_RUN, membershipShapeFor);
       expect(failures, failures.join('\n\n')).toEqual([]);
       // The sweep exercises changes, not only refusals.
       expect(results.reduce((n, r) => n + r.stats.membershipChanges, 0)).toBeGreaterThan(seeds.length);

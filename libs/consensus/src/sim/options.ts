@@ -32,6 +32,12 @@ export interface FaultOptions {
    * keep their schedules.
    */
   readonly membershipChange: number;
+  /**
+   * Per election, with membership changes on: the new leader proposes a change at once, before
+   * its first record can commit — the window Ongaro's 2015 rule (no change before a record of
+   * the leader's term commits) closes, which chaos rounds alone rarely hit.
+   */
+  readonly membershipChangeAtElection: number;
   /** Each node's tick period is 1 ± up to this fraction (clock rate skew). */
   readonly tickSkew: number;
   /**
@@ -140,6 +146,7 @@ export const DEFAULT_FAULTS: FaultOptions = {
   downTicksMax: 40,
   transferLeadership: 0.03,
   membershipChange: 0,
+  membershipChangeAtElection: 0,
   tickSkew: 0.1,
   heldUntilPersist: 0.25,
   powerCutDuringRewrite: 0.2,
@@ -156,6 +163,7 @@ export const NO_FAULTS: FaultOptions = {
   crash: 0,
   transferLeadership: 0,
   membershipChange: 0,
+  membershipChangeAtElection: 0,
   powerCutDuringRewrite: 0,
   powerCutDuringInstall: 0,
 };

@@ -123,7 +123,8 @@ type SimEvent =
   | { readonly kind: 'restart'; readonly node: NodeId }
   | { readonly kind: 'propose' }
   | { readonly kind: 'read' }
-  | { readonly kind: 'probe' };
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'membership' };
 
 interface PendingProposal {
   readonly token: ProposalToken;
@@ -299,6 +300,9 @@ class Simulation<M extends BaseMessage> {
         return this.onRead();
       case 'probe':
         return this.onProbe();
+      case 'membership':
+        if (!this.calm) this.changeMembership();
+        return;
     }
   }
 
@@ -729,6 +733,9 @@ class Simulation<M extends BaseMessage> {
     if (wasLeader) return false;
     this.stats.leaderElections += 1;
     this.log(`leader ${node.id} term ${soft.term}`);
+    // Before any answer to its first append can arrive (every delay is above 0): the core is mid-Ready now.
+    const p = this.faults.membershipChangeAtElection;
+    if (this.changesMembers && !this.calm && p > 0 && this.random() < p) this.queue.push(this.now, { kind: 'membership' });
     return true;
   }
 
