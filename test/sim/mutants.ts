@@ -30,6 +30,7 @@ export function mutateCore<M extends BaseMessage>(
         advance: () => core.advance(),
         takeEarlyMessages: () => core.takeEarlyMessages(),
         compact: (meta, retain) => core.compact(meta, retain),
+        membersAt: (index) => core.membersAt(index),
         reportSnapshotFailure: (to) => core.reportSnapshotFailure(to),
         reportUnreachable: (to) => core.reportUnreachable(to),
         transferLeadership: (to) => core.transferLeadership(to),

@@ -14,6 +14,7 @@ import {
   type BaseMessage,
   type ConsensusCore,
   type CoreOptions,
+  type Member,
   type CoreStatus,
   type Entry,
   type NodeId,
@@ -151,6 +152,10 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
   }
 
   readonly proposeMembership = membershipUnsupported('static-leader');
+
+  membersAt(): readonly Member[] {
+    return this.options.members;
+  }
 
   propose(data: Uint8Array): ProposeResult {
     if (!this.isLeader) return { ok: false, reason: 'not_leader', leader: this.leaderId };

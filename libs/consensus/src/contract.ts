@@ -310,9 +310,15 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
    * The state machine wrote a snapshot at `meta.index` (≤ applied); the core may forget
    * records up to `meta.index - retainEntries` and sends this snapshot to peers that need it.
    * A core that changes membership at runtime keeps, as the snapshot's members, the
-   * configuration its own log holds at `meta.index` (a driver takes it from applied config records).
+   * configuration its own log holds at `meta.index` (a driver takes it from membersAt).
    */
   compact(meta: SnapshotMeta, retainEntries: number): void;
+  /**
+   * The configuration as of `index` — what a snapshot taken there must carry: the driver asks
+   * at the index it snapshots (its applied index). `index` lies between the core's own snapshot
+   * and its last record. A protocol whose membership is static returns CoreOptions.members.
+   */
+  membersAt(index: LogIndex): readonly Member[];
   /** The driver could not deliver a snapshot to `to`; the core retries later. */
   reportSnapshotFailure(to: NodeId): void;
   /** A peer is unreachable (its stream broke); the core may slow down sends to it. */

@@ -37,6 +37,7 @@ import {
   term as toTerm,
   type ConsensusCore,
   type CoreOptions,
+  type Member,
   type CoreStatus,
   type Entry,
   type LogIndex,
@@ -244,6 +245,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   readonly proposeMembership = membershipUnsupported('multipaxos');
+
+  /** Static membership: every index has the members we booted with. */
+  membersAt(): readonly Member[] {
+    return this.o.members;
+  }
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };

@@ -556,6 +556,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     return snapshot !== null && snapshot.members.length > 0 ? snapshot.members : this.o.members;
   }
 
+  membersAt(index: LogIndex): readonly Member[] {
+    const first = this.log.firstIndex() - 1;
+    const last = this.log.lastIndex();
+    if (!Number.isSafeInteger(index) || index < first || index > last) {
+      throw new ConsensusError('bad_state', `raft membersAt: index ${index} is outside the log, which holds the configurations of ${first}..${last}`);
+    }
+    return this.configAt(index);
+  }
+
   /** The configuration as of `index` (≤ last index): what a snapshot there carries. */
   private configAt(index: number): readonly Member[] {
     if (this.configIndex <= index) return this.config;

@@ -319,8 +319,17 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.stabilize();
     expectOk(net.core('n1').proposeMembership(list('n1 n2 n3:observer n4')));
     net.stabilize();
-    // The driver passes the members it booted with; the core keeps its own as of index 5.
+    // The driver asks the core what a snapshot at an index carries (membersAt).
+    const at = (i: number): string => net.core('n1').membersAt(logIndex(i)).map((m) => `${m.id}:${m.role}`).join(' ');
+    expect(at(0)).toBe('n1:voter n2:voter n3:voter');
+    expect(at(3)).toBe('n1:voter n2:voter n3:voter n4:observer');
+    expect(at(4)).toBe('n1:voter n2:voter n3:voter n4:voter');
+    expect(at(5)).toBe('n1:voter n2:voter n3:observer n4:voter');
+    expect(() => net.core('n1').membersAt(logIndex(6))).toThrow(/membersAt: index 6 is outside the log, which holds the configurations of 0..5/);
+    // Passed the members it booted with, the core keeps its own as of index 5.
     net.core('n1').compact({ index: logIndex(5), term: term(1), members: three }, 0);
+    expect(at(5)).toBe('n1:voter n2:voter n3:observer n4:voter');
+    expect(() => net.core('n1').membersAt(logIndex(4))).toThrow(/index 4 is outside the log, which holds the configurations of 5..5/);
     net.start('n5', undefined, { members: list('n1 n2 n3:observer n4 n5:observer') });
     expectOk(net.core('n1').proposeMembership(list('n1 n2 n3:observer n4 n5:observer')));
     heartbeats(net, 'n1', 3);

@@ -122,7 +122,7 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
   readonly marksInstall?: boolean;
   /**
    * Whether the driver's snapshots carry the configuration as of what its state machine applied
-   * (default true: the last `config` record applied). false gives them the members the node
+   * (default true: the core's membersAt at that index). false gives them the members the node
    * booted with — a driver that ignores membership changes, which the suite must catch.
    */
   readonly snapshotsCarryConfig?: boolean;

@@ -27,7 +27,6 @@ import {
   type Ready,
   type SnapshotMeta,
 } from '../contract';
-import { decodeConfig } from '../common';
 import { carryOutReady, isProposal, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
@@ -138,8 +137,6 @@ interface SimNode<M extends BaseMessage> {
   readonly witness: boolean;
   /** The member list it (re)starts with: the boot members, or the list that added it. */
   bootMembers: readonly Member[];
-  /** The configuration as of its state machine's applied index: what its snapshots carry. */
-  smMembers: readonly Member[];
   core: ConsensusCore<M> | null;
   incarnation: number;
   role: string;
@@ -261,7 +258,7 @@ class Simulation<M extends BaseMessage> {
     for (const id of this.ids) {
       const member = this.members.find((m) => m.id === id);
       const node: SimNode<M> = {
-        id, disk: new SimDisk(this.options.diskRewrite), witness: member?.role === 'witness', bootMembers: this.members, smMembers: this.members,
+        id, disk: new SimDisk(this.options.diskRewrite), witness: member?.role === 'witness', bootMembers: this.members,
         core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
         sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [], installPending: null,
       };
@@ -358,7 +355,6 @@ class Simulation<M extends BaseMessage> {
     // A witness's "snapshot" is only the point below which it forgot records: no state to load.
     node.sm = snap === null || node.witness ? [''] : snap.state.slice();
     node.smLastTerm = snap === null ? 0 : snap.meta.term;
-    node.smMembers = snap === null || node.witness ? node.bootMembers : snap.meta.members;
     node.appliedSinceSnapshot = 0;
     this.checker.observeStateReset(node.id, node.sm);
     const skew = this.faults.tickSkew;
@@ -835,7 +831,6 @@ class Simulation<M extends BaseMessage> {
     node.installPending = meta.index;
     node.sm = state.slice();
     node.smLastTerm = meta.term;
-    node.smMembers = meta.members;
     node.appliedSinceSnapshot = 0;
     node.staged.clear();
     for (const index of node.pending.keys()) if (index <= meta.index) node.pending.delete(index);
@@ -861,8 +856,6 @@ class Simulation<M extends BaseMessage> {
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
     node.sm.push(key);
     node.smLastTerm = entry.term;
-    // The driver keeps the configuration as of what it applied, for the snapshots it takes.
-    if (entry.kind === 'config') node.smMembers = decodeConfig(entry.data);
     node.appliedSinceSnapshot += 1;
     const pending = node.pending.get(entry.index);
     if (pending === undefined) return;
@@ -881,7 +874,7 @@ class Simulation<M extends BaseMessage> {
     }
     const applied = node.sm.length - 1;
     if (node.appliedSinceSnapshot < this.compactEveryApplies || applied <= (node.disk.snapshot()?.meta.index ?? 0)) return;
-    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.options.snapshotsCarryConfig === false ? node.bootMembers : node.smMembers };
+    const meta: SnapshotMeta = { index: applied as SnapshotMeta['index'], term: node.smLastTerm as SnapshotMeta['term'], members: this.options.snapshotsCarryConfig === false ? node.bootMembers : core.membersAt(applied as LogIndex) };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(node.sm.slice()) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;
@@ -904,7 +897,7 @@ class Simulation<M extends BaseMessage> {
     if (term === undefined) return;
     // Below the last point the data voters were already checked; their records there cannot change.
     const state: string[] = [...(node.disk.snapshot()?.state ?? ['']), ...this.checkDataVotersHold(node, from, upTo, `forget records up to ${upTo} (dataVotersHold ${status.dataVotersHold ?? 0})`)];
-    const meta: SnapshotMeta = { index: upTo as SnapshotMeta['index'], term: term as SnapshotMeta['term'], members: this.members };
+    const meta: SnapshotMeta = { index: upTo as SnapshotMeta['index'], term: term as SnapshotMeta['term'], members: core.membersAt(upTo as LogIndex) };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(state) });
     node.appliedSinceSnapshot = 0;
     this.stats.compactions += 1;

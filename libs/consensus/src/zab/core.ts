@@ -35,6 +35,7 @@ import {
   term as toTerm,
   type ConsensusCore,
   type CoreOptions,
+  type Member,
   type CoreStatus,
   type Entry,
   type LogIndex,
@@ -328,6 +329,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   readonly proposeMembership = membershipUnsupported('zab');
+
+  /** Static membership: every index has the members we booted with. */
+  membersAt(): readonly Member[] {
+    return this.o.members;
+  }
 
   propose(data: Uint8Array): ProposeResult {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
