@@ -21,12 +21,14 @@ import {
   type Member,
   type MemberRole,
   type MemberSpec,
+  type MembershipRefusal,
   type ProposalToken,
   type NodeId,
   type ProtocolModule,
   type Ready,
   type SnapshotMeta,
 } from '../contract';
+import { witnessShortfall } from '../common';
 import { carryOutReady, isProposal, type ReadyPorts } from '../driver';
 import { seededRandom } from '../prng';
 import { SafetyChecker, type AppliedLog } from './checker';
@@ -59,6 +61,12 @@ const TRACE_TAIL_LINES_MAX = 400;
 const LIVENESS_TICKS_DEFAULT = 400;
 const LIVENESS_EVENTS_MAX = 200_000;
 const PROBE_EVERY_TICKS = 4;
+/** Of the member changes a leader is asked for, the share that its rules must refuse (proposeInvalidChange). */
+const INVALID_CHANGE_SHARE = 0.25;
+/** Refusals a leader gives before it looks at the list itself (RaftCore.proposeMembership's gates). */
+const REFUSALS_BEFORE_CHECKS: readonly string[] = ['config_pending', 'overloaded', 'transferring', 'witness_leader'];
+
+const spec = (m: Member): MemberSpec => ({ id: m.id, role: m.role, address: m.address ?? `${m.id}:7000` });
 
 export interface SimStats {
   events: number;
@@ -515,10 +523,13 @@ class Simulation<M extends BaseMessage> {
     const leader = this.leader();
     const current = leader?.core?.status().members;
     if (leader?.core == null || current === undefined) return;
+    if (this.random() < INVALID_CHANGE_SHARE) {
+      this.proposeInvalidChange(leader, leader.core, current);
+      return;
+    }
     const id = this.ids[Math.floor(this.random() * this.ids.length)]!;
     const member = current.find((m) => m.id === id);
     if (member?.role === 'witness') return;
-    const spec = (m: Member): MemberSpec => ({ id: m.id, role: m.role, address: m.address ?? `${m.id}:7000` });
     let next: MemberSpec[];
     let what: string;
     if (member === undefined) {
@@ -546,6 +557,40 @@ class Simulation<M extends BaseMessage> {
       joining.bootMembers = next;
       this.start(joining);
     }
+  }
+
+  /**
+   * A change the core must refuse, with the reason its rules give, leaving its configuration
+   * and log as they were: two members at once (too_many_changes), a new member straight in as
+   * a voter (invalid), or an observer promoted while it lacks committed records (not_caught_up).
+   * A refusal that comes first — a change in flight, no record of the leader's term committed
+   * yet, too many uncommitted records, a transfer or a witness leading — stands as well.
+   */
+  private proposeInvalidChange(leader: SimNode<M>, core: ConsensusCore<M>, current: readonly Member[]): void {
+    const before = core.status();
+    const outside = this.ids.filter((id) => !current.some((m) => m.id === id));
+    const lagging = current.filter((m) => m.role === 'observer' && (before.progress[m.id]?.match ?? 0) < before.commitIndex);
+    const others = current.filter((m) => m.id !== leader.id && m.role !== 'witness');
+    const kinds: Array<{ what: string; next: MemberSpec[]; reason: MembershipRefusal }> = [];
+    const newcomer = outside[0];
+    if (newcomer !== undefined) kinds.push({ what: `add ${newcomer} as a voter`, next: [...current.map(spec), { id: newcomer, role: 'voter', address: `${newcomer}:7000` }], reason: 'invalid' });
+    const [a, b] = others;
+    if (a !== undefined && b !== undefined) kinds.push({ what: `remove ${a.id} and ${b.id}`, next: current.filter((m) => m !== a && m !== b).map(spec), reason: 'too_many_changes' });
+    const behind = lagging[0];
+    if (behind !== undefined) kinds.push({ what: `promote lagging ${behind.id}`, next: current.map((m) => (m === behind ? { ...spec(m), role: 'voter' } : spec(m))), reason: 'not_caught_up' });
+    const pick = kinds[Math.floor(this.random() * kinds.length)];
+    if (pick === undefined) return;
+    const result = core.proposeMembership(pick.next);
+    const fair = [pick.reason, ...REFUSALS_BEFORE_CHECKS, ...(witnessShortfall(pick.next) === null ? [] : ['witness_shortfall'])];
+    if (result.ok || !fair.includes(result.reason)) {
+      throw new CoreContractError(`${leader.id} answered the invalid change "${pick.what}" with ${result.ok ? `a record at ${result.index}` : result.reason}, not ${pick.reason}`);
+    }
+    const after = core.status();
+    if (after.lastIndex !== before.lastIndex || after.members !== before.members) {
+      throw new CoreContractError(`${leader.id} refused "${pick.what}" (${result.reason}) but its log or configuration changed`);
+    }
+    this.stats.membershipChangesRefused += 1;
+    this.log(`membership ${pick.what} at ${leader.id} refused ${result.reason}`);
   }
 
   private crashSomeone(): void {
