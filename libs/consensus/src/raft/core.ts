@@ -801,7 +801,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * §4.1: a voter campaigns; so does a server that is no voter of its latest configuration
    * while that configuration is uncommitted and it voted in the one before, as it may be needed
    * to commit it (a leader that demoted itself, then lost its leadership, may hold the only
-   * copy). It then does not count its own vote (poll counts the voters of `config` only).
+   * copy). It then does not count its own vote (poll counts the voters of `config` only), and
+   * campaigns by pre-vote (hup), so that, removed without learning it, it raises no term.
    */
   private mayCampaign(): boolean {
     if (this.rejoining) return false;
@@ -810,7 +811,13 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private hup(transfer: boolean): void {
     if (this.state === 'leader' || !this.mayCampaign()) return;
-    this.campaign(this.raftOptions.preVote && !transfer ? 'preVote' : 'vote', transfer);
+    // A non-voter campaigns by pre-vote whatever the option says: removed by a change that
+    // committed without it learning so (it crashed first), it hears from no one again — the
+    // members ignore it — and campaigning by vote it raised its term at every timeout, until
+    // a re-add made it ignore the leader's lower term, or answer it and depose the leader.
+    // A pre-vote raises no term, and when it is needed (it holds the only copy) it wins.
+    const preVote = (this.raftOptions.preVote || !this.isVoter) && !transfer;
+    this.campaign(preVote ? 'preVote' : 'vote', transfer);
   }
 
   private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {

@@ -136,10 +136,16 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.process('n1');
     net.start('n1', net.disks.get('n1'));
     expect(net.core('n1').status()).toMatchObject({ role: 'observer', membershipPending: true });
+    // What n1 sent while cut off never arrives.
+    net.drop((m) => m.from === 'n1');
     net.heal();
+    // n2 stops waiting for its old leader (a pre-vote is refused while it does).
+    net.tick('n2', 10);
+    net.stabilize();
     net.elect('n1');
     // Elected by n2 alone (the voters of its configuration), it commits the change and steps down.
-    expect(net.sent.some((m) => m.type === 'append' && m.from === 'n1' && m.term === 2)).toBe(true);
+    expect(net.sent.some((m) => m.type === 'preVote' && m.from === 'n1')).toBe(true);
+    expect(net.sent.some((m) => m.type === 'append' && m.from === 'n1' && m.term >= 2)).toBe(true);
     expect(net.core('n1').status()).toMatchObject({ role: 'observer', leader: null, membershipPending: false });
     expect(net.core('n2').status()).toMatchObject({ commitIndex: 4, membershipPending: false });
     expect(roles(net, 'n2')).toBe('n1:observer n2:voter');
@@ -147,6 +153,46 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.queue.filter((m) => m.from === 'n1')).toEqual([]);
     net.elect('n2');
     expect(net.leaderOf()).toBe('n2');
+  });
+
+  it('a removed leader that never learned its removal committed campaigns by pre-vote only: its term stays, and added back it follows', () => {
+    // Campaigning by vote, it raised its term at every timeout: added back, it ignored the
+    // leader's lower term (or, with CheckQuorum or PreVote, answered with its own and deposed it).
+    const net = new Net(three);
+    net.elect('n1');
+    net.core('n1').propose(bytes('a'));
+    net.stabilize();
+    // n1 removes itself; the followers take the record, but no answer reaches n1.
+    expectOk(net.core('n1').proposeMembership(list('n2 n3')));
+    net.filter = (m) => m.to !== 'n1';
+    net.stabilize();
+    // n1 dies; n2 is elected, and its noop commits the removal.
+    net.isolate('n1');
+    net.elect('n2');
+    heartbeats(net, 'n2', 1);
+    expect(net.core('n3').status()).toMatchObject({ membershipPending: false, commitIndex: 4 });
+    // n1 restarts still holding its removal uncommitted: it may campaign (it could hold the only copy).
+    net.start('n1', net.disks.get('n1'));
+    net.filter = () => true;
+    net.heal();
+    const sentBefore = net.sent.length;
+    expect(net.core('n1').status()).toMatchObject({ role: 'observer', membershipPending: true, term: 1 });
+    for (let i = 0; i < 10; i++) {
+      net.campaign('n1');
+      net.stabilize();
+    }
+    // n2 and n3 ignore a non-member, and a pre-vote raises no term: n1 stays in term 1.
+    const campaign = net.sent.slice(sentBefore).filter((m) => m.from === 'n1').map((m) => m.type);
+    expect(campaign).toContain('preVote');
+    expect(campaign).not.toContain('vote');
+    expect(net.core('n1').status().term).toBe(1);
+    // Added back as an observer, it takes n2's records; n2 keeps leading in its term.
+    heartbeats(net, 'n2', 1);
+    expectOk(net.core('n2').proposeMembership(list('n2 n3 n1:observer')));
+    heartbeats(net, 'n2', 3);
+    expect(net.leaderOf()).toBe('n2');
+    expect(net.core('n1').status()).toMatchObject({ role: 'observer', leader: 'n2', term: 2, membershipPending: false });
+    expect(roles(net, 'n1')).toBe('n2:voter n3:voter n1:observer');
   });
 
   it('read-index rounds and CheckQuorum count the voters of the configuration in use', () => {
