@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeConfig, nodeId } from '@quorumlite/consensus';
 import { encodeCommand } from './codec';
 import { SqlStateMachine } from './state-machine';
 import { entry, exec, rows, stmt, T0, TempDbs } from './testing';
@@ -114,14 +115,32 @@ describe('a failing statement fails its command only', () => {
       { index: 1, kind: 'command', data: Uint8Array.of(1, 2, 3) },
       { index: 2, kind: 'noop', data: new Uint8Array(0) },
       entry(m, 3, exec(['CREATE TABLE v (x)'])),
-      // A member list: the driver's, applied here only as a position.
-      { index: 4, kind: 'config', data: Uint8Array.of(1, 0) },
+      { index: 4, kind: 'config', data: encodeConfig([{ id: nodeId('n1'), role: 'voter', address: 'h:1' }]) },
     ]);
     expect(out[0]).toMatchObject({ ok: false, error: { code: 'invalid' } });
     expect(out[1]).toEqual({ ok: true, results: [], duplicate: false });
     expect(out[2]?.ok).toBe(true);
     expect(out[3]).toEqual({ ok: true, results: [], duplicate: false });
     expect(m.appliedIndex()).toBe(4);
+  });
+
+  it('keeps the latest member list it applied, addresses included, across a reopen; a list that does not decode changes nothing', () => {
+    const file = path.join(dbs.dir(), 'members.sqlite');
+    const m = dbs.open(undefined, file);
+    expect(m.appliedMembers()).toBeNull();
+    const three = ['n1', 'n2', 'n3'].map((id, i) => ({ id: nodeId(id), role: 'voter' as const, address: `h:${i + 1}` }));
+    const four = [...three, { id: nodeId('n4'), role: 'observer' as const, address: 'h:4' }];
+    const out = m.applyBatch([
+      { index: 1, kind: 'config', data: encodeConfig(three) },
+      { index: 2, kind: 'config', data: encodeConfig(four) },
+      // A list of no members: decodes to nothing usable, the same on every replica.
+      { index: 3, kind: 'config', data: Uint8Array.of(1, 0) },
+    ]);
+    expect(out.map((o) => o.ok)).toEqual([true, true, false]);
+    expect(out[2]).toMatchObject({ ok: false, error: { code: 'invalid', message: expect.stringMatching(/config/) } });
+    expect(m.appliedMembers()).toEqual({ index: 2, members: four });
+    m.close();
+    expect(dbs.open(undefined, file).appliedMembers()).toEqual({ index: 2, members: four });
   });
 
   it('reports rows affected and last insert rowid per statement, pinned at each command start', () => {

@@ -20,6 +20,12 @@ export const INTERNAL_SCHEMA = `
     outcome BLOB NOT NULL,
     digest BLOB
   );
+  CREATE TABLE IF NOT EXISTS ${INTERNAL_PREFIX}members (
+    id TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    address TEXT NOT NULL,
+    log_index INTEGER NOT NULL
+  );
 `;
 
 /**
@@ -53,6 +59,9 @@ export interface Internal {
   /** total_changes(), changes(), last_insert_rowid(). */
   readonly changeCounters: Database.Statement<[], [bigint, bigint, bigint]>;
   readonly readApplied: Database.Statement<[], bigint>;
+  readonly clearMembers: Database.Statement;
+  readonly insertMember: Database.Statement<[string, string, string, number]>;
+  readonly readMembers: Database.Statement<[], { id: string; role: string; address: string; log_index: bigint }>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
   readonly findRequest: Database.Statement<[number], StoredRequest>;
@@ -103,6 +112,9 @@ export function prepareInternal(db: Database.Database): Internal {
     changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
+    clearMembers: db.prepare(`DELETE FROM ${t}members`),
+    insertMember: db.prepare<[string, string, string, number]>(`INSERT INTO ${t}members (id, role, address, log_index) VALUES (?, ?, ?, ?)`),
+    readMembers: db.prepare<[], { id: string; role: string; address: string; log_index: bigint }>(`SELECT id, role, address, log_index FROM ${t}members ORDER BY rowid`).safeIntegers(true),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
     findRequest: db.prepare<[number], StoredRequest>(`SELECT outcome, digest FROM ${t}dedup WHERE log_index = ?`),
     saveRequest: db.prepare<[number, string, Buffer, Buffer]>(

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { assertNever } from '@quorumlite/consensus';
+import { assertNever, decodeConfig, nodeId, type MemberSpec } from '@quorumlite/consensus';
 import { decodeCommand, requestDigest } from './codec';
 import type { CommandContext } from './determinism';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
@@ -191,13 +191,42 @@ export class SqlStateMachine {
   private applyEntry(entry: ApplyEntry): ApplyOutcome {
     switch (entry.kind) {
       case 'noop':
-      case 'config':
         return { ok: true, results: [], duplicate: false };
+      case 'config':
+        return this.applyConfig(entry);
       case 'command':
         return this.applyCommand(entry);
       default:
         return assertNever(entry.kind, 'entry kind');
     }
+  }
+
+  /**
+   * The member list replaces the one held (addresses included: a node that learns the list
+   * from a snapshot can reach every member). Bytes that do not decode fail the same way on
+   * every replica: an outcome, and the list held stays.
+   */
+  private applyConfig(entry: ApplyEntry): ApplyOutcome {
+    let members: MemberSpec[];
+    try {
+      members = decodeConfig(entry.data);
+    } catch (e: unknown) {
+      return { ok: false, error: { code: 'invalid', message: messageOf(e) }, duplicate: false };
+    }
+    const { internal } = this.open();
+    internal.clearMembers.run();
+    for (const m of members) internal.insertMember.run(m.id, m.role, m.address, entry.index);
+    return { ok: true, results: [], duplicate: false };
+  }
+
+  /** The latest member list this database applied (a config record's), or null if none yet. */
+  appliedMembers(): { index: number; members: MemberSpec[] } | null {
+    const rows = this.open().internal.readMembers.all();
+    if (rows.length === 0) return null;
+    return {
+      index: Number(rows[0]!.log_index),
+      members: rows.map((r) => ({ id: nodeId(r.id), role: r.role as MemberSpec['role'], address: r.address })),
+    };
   }
 
   private applyCommand(entry: ApplyEntry): ApplyOutcome {

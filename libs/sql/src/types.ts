@@ -47,7 +47,10 @@ export type ApplyOutcome =
 
 export interface ApplyEntry {
   index: number;
-  /** A `config` record (a member list) is the driver's: SQLite applies it as a noop. */
+  /**
+   * A `config` record (a member list, the consensus library's codec): the database keeps the
+   * latest one it applied (appliedMembers), so membership travels with the data and its snapshots.
+   */
   kind: 'command' | 'noop' | 'config';
   data: Uint8Array;
 }
