@@ -3,7 +3,7 @@
  * status code plus `ql-*` metadata. A broken invariant is not one of these: it throws Error.
  */
 import { CodedError } from '@quorumlite/errors';
-import type { ReadFailure } from '@quorumlite/consensus';
+import type { MembershipRefusal, ReadFailure } from '@quorumlite/consensus';
 import type { QlErrorCode } from '@quorumlite/proto';
 import { SqlError, type ApplyOutcome } from '@quorumlite/sql';
 import type { WriteResult } from './ports';
@@ -70,6 +70,23 @@ export function proposalRefused(
       return new ReplicaError('overloaded', 'too many uncommitted writes; retry with backoff');
     case 'transferring':
       return new ReplicaError('unavailable', 'leadership is being transferred; retry shortly');
+  }
+}
+
+/** Why the core refused a member list, as the operator hears it (the core's sentence). */
+export function membershipRefused(reason: MembershipRefusal, message: string): ReplicaError {
+  switch (reason) {
+    // In flight: a moment later the same change may go through.
+    case 'config_pending':
+      return new ReplicaError('unavailable', message);
+    case 'invalid':
+      return new ReplicaError('invalid', message);
+    case 'too_many_changes':
+    case 'not_caught_up':
+    case 'no_quorum':
+    case 'witness_shortfall':
+    case 'unsupported':
+      return new ReplicaError('refused', message);
   }
 }
 

@@ -21,6 +21,8 @@ const REJOIN_WAIT_LOG_EVERY_MS = 10_000;
 const REJOIN_PROBE_MS_MIN = 200;
 
 export interface RejoiningHost {
+  /** The members in use now (a membership change may have moved them since boot). */
+  members(): readonly { readonly id: string; readonly address: string; readonly role: Member['role'] }[];
   readonly settings: {
     readonly nodeId: string;
     readonly members: readonly { readonly id: string; readonly address: string; readonly role: Member['role'] }[];
@@ -132,7 +134,7 @@ export class Rejoining {
   }
 
   private async askVotersStatus(timeoutMs: number): Promise<Map<string, PeerView | Error>> {
-    const others = this.host.settings.members.filter((m) => m.id !== this.host.settings.nodeId && m.role !== 'observer');
+    const others = this.host.members().filter((m) => m.id !== this.host.settings.nodeId && m.role !== 'observer');
     const reader = this.host.peerStatus;
     const answers = await Promise.all(
       others.map(async (m): Promise<[string, PeerView | Error]> => {

@@ -22,7 +22,7 @@ import {
   type CoreOptions,
   type Entry,
   type HardState,
-  type Member,
+  type MemberSpec,
   type NodeId,
   type ProtocolModule,
   type ProtocolOptions,
@@ -37,7 +37,7 @@ import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage
 import type { SqlOptions } from '@quorumlite/sql';
 import type { PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
-import { fromSqlError, proposalRefused, ReplicaError } from './errors';
+import { fromSqlError, membershipRefused, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
 import { restoreLatest, Snapshots } from './snapshots';
@@ -46,6 +46,8 @@ import { IndexWaiters } from './index-waiters';
 import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor';
 import { SqlData, Witness, type StateMachine } from './state-machine';
 import { Forwarding } from './forwarding';
+import { Membership, type ReplicaMember } from './membership';
+import { changeMembers, type MemberChange, type MemberChangeOutcome } from './member-changes';
 import { Transfers, type TransferOutcome } from './transfer';
 import { Reads } from './reads';
 import { TickGate } from './tick-gate';
@@ -64,11 +66,7 @@ import type {
   WriteResult,
 } from './ports';
 
-export interface ReplicaMember {
-  readonly id: string;
-  readonly address: string;
-  readonly role: Member['role'];
-}
+export type { ReplicaMember } from './membership';
 
 export interface ReplicaSettings {
   readonly nodeId: string;
@@ -167,10 +165,10 @@ export interface NodeStatusCounters extends CountersReading {
 }
 
 /** A prepared write waiting for the next round to be proposed, and who waits for its answer. */
-interface QueuedProposal {
-  readonly data: Uint8Array;
-  readonly waiter: WriteWaiter;
-}
+/** A client's command, or a member list (Replica.proposeMembers): the core takes both in arrival order. */
+type QueuedProposal =
+  | { readonly kind: 'command'; readonly data: Uint8Array; readonly waiter: WriteWaiter }
+  | { readonly kind: 'members'; readonly next: readonly MemberSpec[]; readonly waiter: WriteWaiter };
 
 /**
  * Ticks wait in the inbox in arrival order with the messages: after a round that was held up
@@ -201,6 +199,8 @@ export class Replica {
   private readonly forwarding: Forwarding;
   private readonly transfers: Transfers;
   private readonly applied: IndexWaiters;
+  private readonly membership: Membership;
+  /** The members in use, by id (the membership's map: it changes in place). */
   private readonly memberById: Map<string, ReplicaMember>;
   private scheduled = false;
   private looping: Promise<void> | null = null;
@@ -244,10 +244,15 @@ export class Replica {
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
       after: (ms, fn) => deps.clock.after(ms, fn),
-      durabilityMet: (index, durability) => durabilityMet(this.settings.members, this.settings.nodeId, this.core.status().progress, index, durability),
+      durabilityMet: (index, durability) => durabilityMet(this.membership.list(), this.settings.nodeId, this.core.status().progress, index, durability),
       leaderHint: () => this.forwarding.hint(),
     });
-    this.memberById = new Map(settings.members.map((m) => [m.id, m]));
+    this.membership = new Membership(settings.members, {
+      nodeId: settings.nodeId,
+      logger: deps.logger,
+      setPeers: (peers) => deps.transport.setPeers(peers.map((p) => ({ id: asNodeId(p.id), address: p.address }))),
+    });
+    this.memberById = this.membership.byId;
     this.forwarding = new Forwarding({
       nodeId: settings.nodeId,
       members: this.memberById,
@@ -299,6 +304,7 @@ export class Replica {
     if (coreOptions.rejoining === true) {
       this.rejoin = new Rejoining({
         settings,
+        members: () => this.membership.list(),
         protocol: deps.protocol,
         peerStatus: deps.peerStatus!,
         logger: deps.logger,
@@ -321,6 +327,16 @@ export class Replica {
         },
       });
     }
+    this.refreshMembers();
+  }
+
+  /**
+   * The members after the core's configuration moved (a config record appended or cut, a
+   * snapshot installed) or at boot: addresses from the database's applied list first.
+   */
+  private refreshMembers(): void {
+    if (this.stateMachine.kind === 'data') this.membership.learn(this.stateMachine.appliedMembers() ?? []);
+    this.membership.refresh(this.core.status().members);
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -464,6 +480,49 @@ export class Replica {
     }
   }
 
+  /** The members in use (the core's configuration, with addresses), and whether a change of them is in flight. */
+  members(): { members: ReplicaMember[]; pending: boolean } {
+    return { members: this.membership.list(), pending: this.core.status().membershipPending ?? false };
+  }
+
+  /**
+   * Leader: proposes `next`, the whole next member list, and resolves once it is committed and
+   * applied here. The core refuses what its protocol forbids (one member at a time, a new member
+   * as an observer, none that leaves no reachable quorum) with a sentence; a follower answers
+   * `not_leader` with the leader's address.
+   */
+  proposeMembers(next: readonly MemberSpec[], timeoutMs: number): Promise<{ index: number }> {
+    this.assertServing();
+    const deadlineMs = this.deps.clock.now() + timeoutMs;
+    return new Promise((resolve, reject) => {
+      const waiter: WriteWaiter = { durability: 'quorum', deadlineMs, timeoutMs, resolve: (r) => resolve({ index: r.index }), reject };
+      this.proposals.push({ kind: 'members', next, waiter });
+      this.kick();
+    });
+  }
+
+  /** Leader: adds, removes or changes the role of one member (member-changes.ts), waiting for each step to commit. */
+  changeMembers(change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
+    this.assertServing();
+    return changeMembers(
+      {
+        members: () => this.members(),
+        propose: (next, ms) => this.proposeMembers(next, ms),
+        caughtUp: (id) => this.caughtUp(id),
+        now: () => this.deps.clock.now(),
+        after: (ms, fn) => this.deps.clock.after(ms, fn),
+      },
+      change,
+      timeoutMs,
+    );
+  }
+
+  /** Leader: whether member `id` holds every record this leader knows committed (a new member may vote then). */
+  caughtUp(id: string): boolean {
+    const s = this.core.status();
+    return s.role === 'leader' && (s.progress[id]?.match ?? 0) >= s.commitIndex;
+  }
+
   private electionMsMax(): number {
     return this.deps.protocol.electionTicksMax(this.settings) * this.settings.tickMs;
   }
@@ -549,7 +608,7 @@ export class Replica {
       promisedFence: s.promisedFence,
       protocol: this.deps.protocol.name,
       counters: { ...this.counters.read(this.deps.clock.now()), storageSyncs: storageSyncCount(), steps: this.steps.totals() },
-      members: this.settings.members.map((m) => ({
+      members: this.membership.list().map((m) => ({
         id: m.id,
         address: m.address,
         role: m.role,
@@ -583,7 +642,7 @@ export class Replica {
         this.deps.onWriteAnswered?.(ms);
         resolve(r);
       };
-      this.proposals.push({ data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve: answer, reject } });
+      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve: answer, reject } });
       this.kick();
     });
   }
@@ -711,9 +770,11 @@ export class Replica {
       this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
       const rd = this.steps.run('ready', () => this.core.ready());
+      const movesMembers = rd.truncateAfter !== null || rd.snapshot !== null || rd.entries.some((e) => e.kind === 'config');
       const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
       this.steps.run('advance', () => this.core.advance());
+      if (movesMembers) this.refreshMembers();
       this.writes.checkDurability(this.role === 'leader');
       // After advance(): the core only compacts what it knows was applied.
       if (applied) this.snapshots.maybeSnapshot();
@@ -754,9 +815,10 @@ export class Replica {
   }
 
   private proposeNow(p: QueuedProposal): void {
-    const r = this.core.propose(p.data);
+    const r = p.kind === 'command' ? this.core.propose(p.data) : this.core.proposeMembership(p.next);
     if (!r.ok) {
-      p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.forwarding.hint()));
+      if ('message' in r) p.waiter.reject(membershipRefused(r.reason, r.message));
+      else p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.forwarding.hint()));
       return;
     }
     this.writes.add(r.index, r.token, p.waiter);
@@ -834,6 +896,7 @@ export class Replica {
     // The new core hands out its committed records again from its snapshot; the database skips
     // what it applied, as after a restart.
     this.snapshots.restartFrom(loaded.snapshot);
+    this.refreshMembers();
     const retry = new ReplicaError('unavailable', 'this node just rejoined as a voter; retry');
     this.reads.failRounds(retry);
   }

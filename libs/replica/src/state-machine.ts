@@ -7,7 +7,7 @@
  * policy is the one place that tells them apart, by `kind`; everything else the
  * replica asks of either the same way.
  */
-import type { Entry } from '@quorumlite/consensus';
+import type { Entry, MemberSpec } from '@quorumlite/consensus';
 import {
   readSnapshotIndex,
   SqlStateMachine,
@@ -64,6 +64,8 @@ export interface DataStateMachine extends StateMachineBase {
   snapshotTo(file: string): Promise<{ index: number }>;
   /** Replaces the database with a snapshot file, which it consumes; returns its applied index. */
   restoreFrom(file: string): { index: number };
+  /** The member list of the last config record the database applied (addresses included), or null. */
+  appliedMembers(): readonly MemberSpec[] | null;
 }
 
 export interface WitnessStateMachine extends StateMachineBase {
@@ -125,6 +127,10 @@ export class SqlData implements DataStateMachine {
 
   databaseBytes(): number {
     return this.sql.databaseBytes();
+  }
+
+  appliedMembers(): readonly MemberSpec[] | null {
+    return this.sql.appliedMembers()?.members ?? null;
   }
 
   snapshotTo(file: string): Promise<{ index: number }> {

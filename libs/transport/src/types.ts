@@ -53,6 +53,11 @@ export interface PeerTransport {
   /** Streams a file as SnapshotChunks; resolves when the peer acknowledged it, rejects with TransportError otherwise. */
   sendSnapshot(to: NodeId, message: Uint8Array, file: string): Promise<void>;
   isReachable(to: NodeId): boolean;
+  /**
+   * The members to talk to changed (a membership change): a new one is dialled, a removed one's
+   * streams close and its incoming streams are refused from then on.
+   */
+  setPeers(peers: readonly { id: NodeId; address: string }[]): void;
   stats(): TransportStats;
   close(): Promise<void>;
 }

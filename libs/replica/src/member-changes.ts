@@ -1,0 +1,85 @@
+/**
+ * What an operator asks of the members (add, remove, change a role), as the member lists the
+ * core takes one at a time. A new voter or witness joins as an observer first and is promoted
+ * once it holds every committed record, so adding one never stalls commits; the core refuses
+ * whatever its protocol forbids, with its own sentence.
+ */
+import { nodeId, type MemberRole, type MemberSpec } from '@quorumlite/consensus';
+import { ReplicaError } from './errors';
+import type { ReplicaMember } from './membership';
+import type { Timer } from './ports';
+
+export type MemberChange =
+  | { readonly kind: 'add'; readonly id: string; readonly address: string; readonly role: MemberRole }
+  | { readonly kind: 'remove'; readonly id: string }
+  | { readonly kind: 'set-role'; readonly id: string; readonly role: MemberRole };
+
+export interface MemberChangesHost {
+  members(): { members: ReplicaMember[]; pending: boolean };
+  /** Proposes the whole next list; resolves once it is committed and applied here. */
+  propose(next: readonly MemberSpec[], timeoutMs: number): Promise<{ index: number }>;
+  /** Leader: whether `id` holds every committed record. */
+  caughtUp(id: string): boolean;
+  now(): number;
+  after(ms: number, fn: () => void): Timer;
+}
+
+export interface MemberChangeOutcome {
+  readonly members: ReplicaMember[];
+  /** The log index of the last member list this change committed. */
+  readonly index: number;
+}
+
+/** How often a promotion looks whether the new member caught up. */
+const CATCH_UP_POLL_MS = 25;
+
+export async function changeMembers(host: MemberChangesHost, change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
+  const deadlineMs = host.now() + timeoutMs;
+  const left = (): number => Math.max(1, deadlineMs - host.now());
+  const current = host.members().members;
+  const existing = current.find((m) => m.id === change.id);
+  const names = current.map((m) => `${m.id} (${m.role})`).join(', ');
+  // The list as it is now (a step before may have changed it), with `id` in `role`.
+  const withRole = (id: string, role: MemberRole): MemberSpec[] => host.members().members.map((m) => spec(m.id === id ? { ...m, role } : m));
+  switch (change.kind) {
+    case 'add': {
+      if (existing) throw new ReplicaError('invalid', `${change.id} is already a member (${existing.role}); members are ${names}`);
+      if (change.address.trim() === '') throw new ReplicaError('invalid', `adding ${change.id} needs its address (host:port)`);
+      const joined = await host.propose([...current.map(spec), { id: nodeId(change.id), role: 'observer', address: change.address }], left());
+      if (change.role === 'observer') return { members: host.members().members, index: joined.index };
+      await waitCaughtUp(host, change.id, deadlineMs, `${change.id} joined as an observer but did not catch up within ${timeoutMs} ms; it stays an observer: promote it once it has`);
+      const promoted = await host.propose(withRole(change.id, change.role), left());
+      return { members: host.members().members, index: promoted.index };
+    }
+    case 'remove': {
+      if (!existing) throw new ReplicaError('invalid', `no member '${change.id}'; members are ${names}`);
+      const next = current.filter((m) => m.id !== change.id).map(spec);
+      const removed = await host.propose(next, left());
+      return { members: host.members().members, index: removed.index };
+    }
+    case 'set-role': {
+      if (!existing) throw new ReplicaError('invalid', `no member '${change.id}'; members are ${names}`);
+      if (existing.role === change.role) return { members: current, index: 0 };
+      if ((existing.role === 'witness') !== (change.role === 'witness') && existing.role !== 'observer' && change.role !== 'observer') {
+        throw new ReplicaError(
+          'refused',
+          `${change.id} is a ${existing.role}; a ${change.role} keeps ${change.role === 'witness' ? 'no database' : 'the database'}, so the node itself must change: remove ${change.id}, start it again as a ${change.role} with an empty data directory, and add it back as a ${change.role}`,
+        );
+      }
+      if (existing.role === 'observer') await waitCaughtUp(host, change.id, deadlineMs, `${change.id} has not caught up within ${timeoutMs} ms: it stays an observer`);
+      const changed = await host.propose(withRole(change.id, change.role), left());
+      return { members: host.members().members, index: changed.index };
+    }
+  }
+}
+
+function spec(m: ReplicaMember): MemberSpec {
+  return { id: nodeId(m.id), role: m.role, address: m.address };
+}
+
+async function waitCaughtUp(host: MemberChangesHost, id: string, deadlineMs: number, why: string): Promise<void> {
+  while (!host.caughtUp(id)) {
+    if (host.now() >= deadlineMs) throw new ReplicaError('timeout', why);
+    await new Promise<void>((resolve) => host.after(Math.min(CATCH_UP_POLL_MS, Math.max(1, deadlineMs - host.now())), resolve));
+  }
+}
