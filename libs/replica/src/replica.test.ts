@@ -53,74 +53,79 @@ const noForwarding: WriteForwarder = {
 async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Harness> {
   const network = new MemoryNetwork();
   const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [], statusSilent: new Set(), opened: new Map() };
-  for (const id of IDS) {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
-    h.dirs.push(dataDir);
-    const logger: ReplicaLogger = {
-      debug() {},
-      info(msg, fields) {
-        if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.[protocol.fencingName]) });
-      },
-      warn() {},
-      error(msg, fields) {
-        h.errors.push({ node: id, msg, error: String(fields?.['error'] ?? '') });
-      },
-    };
-    const settings: ReplicaSettings = {
-      nodeId: id,
-      members: IDS.map((m) => ({ id: m, address: `mem:${m}`, role: 'voter' as const })),
-      dataDir,
-      tickMs: TICK_MS,
-      electionTimeoutTicks: ELECTION_TICKS,
-      heartbeatTicks: 1,
-      protocolOptions: protocol.name === 'raft' ? { preVote: true, checkQuorum: true } : {},
-      snapshotEveryEntries: 1_000_000,
-      snapshotRetainEntries: 1_000,
-      snapshotLogBytesMax: 1 << 30,
-      entriesPerMessageMax: 512,
-      bytesPerMessageMax: 1 << 20,
-      inflightMessagesMax: 64,
-      uncommittedEntriesMax: 10_000,
-      proposalBatchMax: 1_024,
-      ...overrides,
-      rejoin: id === rejoining,
-    };
-    const transport = network.transport(nodeId(id));
-    h.transports.set(id, transport);
-    const sent: string[] = [];
-    h.sent.set(id, sent);
-    const startTransport = transport.start.bind(transport);
-    transport.start = (handlers) => {
-      h.handlers.set(id, handlers);
-      startTransport(handlers);
-    };
-    const send = transport.send.bind(transport);
-    transport.send = (to, bytes) => {
-      sent.push(protocol.decodeMessage(bytes).type);
-      send(to, bytes);
-    };
-    const deps: Parameters<typeof Replica.open>[1] = {
-      protocol,
-      transport,
-      forwarder: noForwarding,
-      clock: systemClock,
-      entropy: processEntropy(),
-      logger,
-      peerStatus: {
-        status: (address) => {
-          const peer = h.replicas.get(address.slice('mem:'.length));
-          if (h.statusSilent.has(address.slice('mem:'.length))) return Promise.reject(new Error(`${address} did not answer`));
-          if (!peer) return Promise.reject(new Error(`${address} is not up`));
-          const s = peer.status();
-          return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex });
-        },
-      },
-    };
-    h.opened.set(id, { settings, deps });
-    h.replicas.set(id, await Replica.open(settings, deps));
-  }
+  for (const id of IDS) await openNode(h, protocol, id, IDS.map((m) => ({ id: m, address: `mem:${m}`, role: 'voter' as const })), overrides, rejoining);
   for (const r of h.replicas.values()) r.start();
   return h;
+}
+
+/** Opens node `id` (not started) with `members` as its boot list, on a fresh data directory. */
+async function openNode(h: Harness, protocol: ProtocolModule, id: string, members: ReplicaSettings['members'], overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Replica> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
+  h.dirs.push(dataDir);
+  const logger: ReplicaLogger = {
+    debug() {},
+    info(msg, fields) {
+      if (msg === 'role changed') h.roles.push({ node: id, role: String(fields?.role), term: Number(fields?.[protocol.fencingName]) });
+    },
+    warn() {},
+    error(msg, fields) {
+      h.errors.push({ node: id, msg, error: String(fields?.['error'] ?? '') });
+    },
+  };
+  const settings: ReplicaSettings = {
+    nodeId: id,
+    members,
+    dataDir,
+    tickMs: TICK_MS,
+    electionTimeoutTicks: ELECTION_TICKS,
+    heartbeatTicks: 1,
+    protocolOptions: protocol.name === 'raft' ? { preVote: true, checkQuorum: true } : {},
+    snapshotEveryEntries: 1_000_000,
+    snapshotRetainEntries: 1_000,
+    snapshotLogBytesMax: 1 << 30,
+    entriesPerMessageMax: 512,
+    bytesPerMessageMax: 1 << 20,
+    inflightMessagesMax: 64,
+    uncommittedEntriesMax: 10_000,
+    proposalBatchMax: 1_024,
+    ...overrides,
+    rejoin: id === rejoining,
+  };
+  const transport = h.network.transport(nodeId(id));
+  h.transports.set(id, transport);
+  const sent: string[] = [];
+  h.sent.set(id, sent);
+  const startTransport = transport.start.bind(transport);
+  transport.start = (handlers) => {
+    h.handlers.set(id, handlers);
+    startTransport(handlers);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = (to, bytes) => {
+    sent.push(protocol.decodeMessage(bytes).type);
+    send(to, bytes);
+  };
+  const deps: Parameters<typeof Replica.open>[1] = {
+    protocol,
+    transport,
+    forwarder: noForwarding,
+    clock: systemClock,
+    entropy: processEntropy(),
+    logger,
+    peerStatus: {
+      status: (address) => {
+        const peer = h.replicas.get(address.slice('mem:'.length));
+        if (h.statusSilent.has(address.slice('mem:'.length))) return Promise.reject(new Error(`${address} did not answer`));
+        if (!peer) return Promise.reject(new Error(`${address} is not up`));
+        const s = peer.status();
+        return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex });
+      },
+    },
+  };
+  h.opened.set(id, { settings, deps });
+  const replica = await Replica.open(settings, deps);
+  h.replicas.set(id, replica);
+  return replica;
 }
 
 /** Stops `id` and opens it again on its data directory (not started), with `protocol` as its protocol. */
@@ -550,5 +555,56 @@ describe('backup and restore through the driver', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+
+describe('raft: members at runtime through the driver', () => {
+  const write = (r: Replica, sql: string) => r.execute({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
+  const leaderOf = (h: Harness) => waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+  const BOOT = IDS.map((m) => ({ id: m, address: `mem:${m}`, role: 'voter' as const }));
+
+  it('grows 3 → 4 (the new node joins as an observer, catches up, and is promoted), shrinks back, and every node agrees on the members and the rows', async () => {
+    const h = (harness = await startThree(raft as ProtocolModule, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 4_096 }));
+    const leaderId = await leaderOf(h);
+    const leader = h.replicas.get(leaderId)!;
+    await write(leader, 'CREATE TABLE t (x)');
+    for (let i = 0; i < 50; i++) await write(leader, `INSERT INTO t VALUES (${i})`);
+    // The new node boots knowing the others and itself as an observer; the log tells it the rest.
+    const n4 = await openNode(h, raft as ProtocolModule, 'n4', [...BOOT, { id: 'n4', address: 'mem:n4', role: 'observer' }], { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 4_096 });
+    n4.start();
+    const added = await leader.changeMembers({ kind: 'add', id: 'n4', address: 'mem:n4', role: 'voter' }, 10_000);
+    expect(added.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:voter']);
+    await write(leader, 'INSERT INTO t VALUES (1000)');
+    const appliedAll = () => Math.max(...[...h.replicas.values()].map((r) => r.status().appliedIndex));
+    await waitFor('every node applied everything', () => ([...h.replicas.values()].every((r) => r.status().appliedIndex >= appliedAll()) ? true : null));
+    for (const [id, r] of h.replicas) {
+      expect(r.members().members.map((m) => `${m.id}:${m.role}@${m.address}`), id).toEqual(['n1:voter@mem:n1', 'n2:voter@mem:n2', 'n3:voter@mem:n3', 'n4:voter@mem:n4']);
+      expect((await r.query({ sql: 'SELECT count(*) FROM t', params: [], named: {}, consistency: 'stale', maxRows: 10, timeoutMs: 1_000 } as never)).rows, id).toEqual([[51n]]);
+    }
+    // Removing the leader itself: it steps down once that commits, and the other three go on.
+    const removed = await leader.changeMembers({ kind: 'remove', id: leaderId }, 10_000);
+    expect(removed.members.map((m) => m.id)).not.toContain(leaderId);
+    const next = await waitFor('a new leader', () => [...h.replicas.entries()].find(([id, r]) => id !== leaderId && r.status().role === 'leader')?.[0]);
+    await write(h.replicas.get(next)!, 'INSERT INTO t VALUES (2000)');
+    const remaining = ['n1', 'n2', 'n3', 'n4'].filter((id) => id !== leaderId);
+    expect(h.replicas.get(next)!.members().members.map((m) => m.id)).toEqual(remaining);
+    // A node booted with the first three only learns n4's address from its own database (the
+    // list it applied, which snapshots carry) after a restart, and the removal from its log.
+    const booted = remaining.find((id) => id !== 'n4' && id !== next)!;
+    const again = await reopen(h, booted, raft as ProtocolModule);
+    expect(again.members().members.map((m) => `${m.id}@${m.address}`)).toEqual(remaining.map((id) => `${id}@mem:${id}`));
+    again.start();
+  }, 60_000);
+
+  it('refuses with a sentence: a member already there, two voters at once, a voter made a witness in place, a follower asked', async () => {
+    const h = (harness = await startThree(raft as ProtocolModule));
+    const leaderId = await leaderOf(h);
+    const leader = h.replicas.get(leaderId)!;
+    await write(leader, 'CREATE TABLE t (x)');
+    await expect(leader.changeMembers({ kind: 'add', id: 'n2', address: 'mem:n2', role: 'voter' }, 5_000)).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/n2 is already a member \(voter\)/) });
+    await expect(leader.changeMembers({ kind: 'remove', id: 'n9' }, 5_000)).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/no member 'n9'/) });
+    await expect(leader.changeMembers({ kind: 'set-role', id: IDS.find((id) => id !== leaderId)!, role: 'witness' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/the node itself must change: remove .*, start it again as a witness/) });
+    await expect(leader.proposeMembers([{ id: nodeId('n1'), role: 'voter', address: 'mem:n1' }], 5_000)).rejects.toMatchObject({ code: 'refused' });
+    const follower = h.replicas.get(IDS.find((id) => id !== leaderId)!)!;
+    await waitFor('the follower to know its leader', () => (follower.status().leaderId === leaderId ? true : null));
+    await expect(follower.changeMembers({ kind: 'remove', id: leaderId }, 5_000)).rejects.toMatchObject({ code: 'not_leader' });
   });
 });

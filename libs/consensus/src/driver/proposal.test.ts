@@ -20,5 +20,7 @@ describe('isProposal', () => {
     expect(isProposal(command(2, [1, 2, 4]), token)).toBe(false);
     expect(isProposal(command(2, [1, 2]), token)).toBe(false);
     expect(isProposal({ index: logIndex(5), term: term(2), kind: 'noop', data: new Uint8Array() }, proposalToken(new Uint8Array()))).toBe(false);
+    // A member list is its proposer's too.
+    expect(isProposal({ index: logIndex(5), term: term(2), kind: 'config', data: Uint8Array.of(1, 2) }, proposalToken(Uint8Array.of(1, 2)))).toBe(true);
   });
 });
