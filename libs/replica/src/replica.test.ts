@@ -555,6 +555,8 @@ describe('backup and restore through the driver', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
 
 describe('raft: members at runtime through the driver', () => {
   const write = (r: Replica, sql: string) => r.execute({ statements: [{ sql, params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
