@@ -8,6 +8,7 @@ import { formatError } from './format';
 import { benchCommand, compareCommand, runBenchCommand, runBenchWorkerCommand, runCompareCommand } from './commands/bench';
 import { backupCommand } from './commands/backup';
 import { leaderCommand } from './commands/leader';
+import { membersCommand } from './commands/members';
 import { certsCommand } from './commands/certs';
 import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), backupCommand(), leaderCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), backupCommand(), leaderCommand(), membersCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(

@@ -144,7 +144,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
     const access = c.tls ? certificateAccess : openAccess;
     server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined, access));
-    server.addService(serviceOf(defs.admin, 'AdminService'), adminHandlers(this.replica, { nodeId: c.nodeId, protocol: c.protocol }, access));
+    server.addService(serviceOf(defs.admin, 'AdminService'), adminHandlers(this.replica, { nodeId: c.nodeId, protocol: c.protocol, requestTimeoutMs: c.requestTimeoutMs }, access));
     this.health = new NodeHealth(() => replica.status());
     this.health.addToServer(server);
     transport.addTo(server);

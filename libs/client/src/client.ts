@@ -205,28 +205,61 @@ export class QuorumliteClient {
    */
   async transferLeadership(options: TransferLeadershipOptions = {}): Promise<TransferLeadershipResult> {
     checkTimeout(options.timeoutMs, 'timeoutMs');
-    const method = this.adminService.service['TransferLeadership'];
-    if (!method) throw new Error('AdminService has no method TransferLeadership');
     const request = { to: options.to ?? '', timeout_ms: options.timeoutMs ?? 0 };
     // The node's own wait (two elections by default) plus room for the answer.
-    const deadlineMs = (options.timeoutMs ?? this.timeoutMs) + DEADLINE_SLACK_MS;
+    const res = await this.adminOnLeader<{ from: string; to: string; to_address: string; elapsed_ms: number }>('TransferLeadership', request, (options.timeoutMs ?? this.timeoutMs) + DEADLINE_SLACK_MS, options.address);
+    if (res.to_address !== '') this.leader = res.to_address;
+    return { from: res.from, to: res.to, toAddress: res.to_address, elapsedMs: res.elapsed_ms };
+  }
+
+  /** The members a node works with (any node; default: the first address), and whether a change is in flight. */
+  async members(options: { address?: string } = {}): Promise<MembersResult> {
+    const address = options.address ?? this.addressList[0]!;
+    const res = await this.adminUnaryAt<{ members: MemberEntry[]; change_pending: boolean; node_id: string; leader_id: string }>(address, 'ListMembers', {}, this.timeoutMs);
+    return { members: res.members.map(memberOf), changePending: res.change_pending, nodeId: res.node_id, leaderId: res.leader_id === '' ? null : res.leader_id };
+  }
+
+  /**
+   * Adds, removes or changes the role of one member (AdminService.ChangeMembers) and resolves
+   * with the members once the change committed. The call goes to the leader. A new voter or
+   * witness joins as an observer and is promoted once it caught up. With TLS, role admin.
+   */
+  async changeMembers(change: MemberChangeRequest, options: { timeoutMs?: number } = {}): Promise<{ members: MemberEntry[]; index: bigint }> {
+    checkTimeout(options.timeoutMs, 'timeoutMs');
+    const request =
+      change.kind === 'add'
+        ? { add: { id: change.id, address: change.address, role: change.role ?? 'voter' } }
+        : change.kind === 'remove'
+          ? { remove: change.id }
+          : { set_role: { id: change.id, role: change.role } };
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const res = await this.adminOnLeader<{ members: MemberEntry[]; index: string }>('ChangeMembers', { ...request, timeout_ms: timeoutMs }, timeoutMs + DEADLINE_SLACK_MS);
+    return { members: res.members.map(memberOf), index: BigInt(res.index) };
+  }
+
+  /** An AdminService call to the leader: not_leader answers name it, unavailable ones are retried within the budget. */
+  private async adminOnLeader<Res>(method: string, request: object, timeoutMs: number, only?: string): Promise<Res> {
     const startedMs = Date.now();
-    let address = options.address ?? this.leader ?? this.addressList[0]!;
+    let address = only ?? this.leader ?? this.addressList[0]!;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await unaryCall<{ from: string; to: string; to_address: string; elapsed_ms: number }>(this.adminChannel(address), method, request, deadlineMs, 'TransferLeadership');
-        if (res.to_address !== '') this.leader = res.to_address;
-        return { from: res.from, to: res.to, toAddress: res.to_address, elapsedMs: res.elapsed_ms };
+        return await this.adminUnaryAt<Res>(address, method, request, timeoutMs);
       } catch (raw: unknown) {
         const e = decodeError(raw, address);
         this.learn(e, address);
-        if (options.address !== undefined || this.closed || !isRetryable(e) || e.code === 'timeout') throw e;
+        if (only !== undefined || this.closed || !isRetryable(e) || e.code === 'timeout') throw e;
         const delayMs = backoffMs(attempt, Math.random());
         if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
         await sleep(delayMs);
         address = this.nextAddress(e, address);
       }
     }
+  }
+
+  private adminUnaryAt<Res>(address: string, method: string, request: object, timeoutMs: number): Promise<Res> {
+    const def = this.adminService.service[method];
+    if (!def) throw new Error(`AdminService has no method ${method}`);
+    return unaryCall<Res>(this.adminChannel(address), def, request, timeoutMs, method);
   }
 
   /** The leader's address as last learned, or null when unknown. */
@@ -397,4 +430,30 @@ function unaryCall<Res>(channel: grpc.Client, def: grpc.MethodDefinition<unknown
       (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
     );
   });
+}
+
+export interface MemberEntry {
+  id: string;
+  /** voter, witness or observer. */
+  role: string;
+  /** host:port; empty when the node knows none. */
+  address: string;
+}
+
+export interface MembersResult {
+  members: MemberEntry[];
+  /** A change of the members is proposed and not yet committed. */
+  changePending: boolean;
+  /** The node that answered, and the leader it knows (null: none). */
+  nodeId: string;
+  leaderId: string | null;
+}
+
+export type MemberChangeRequest =
+  | { kind: 'add'; id: string; address: string; role?: 'voter' | 'witness' | 'observer' }
+  | { kind: 'remove'; id: string }
+  | { kind: 'set-role'; id: string; role: 'voter' | 'witness' | 'observer' };
+
+function memberOf(m: MemberEntry): MemberEntry {
+  return { id: m.id, role: m.role, address: m.address };
 }

@@ -1,4 +1,4 @@
-export { QuorumliteClient, newRequestId, CLIENT_TIMEOUT_MS_DEFAULT, CLIENT_RETRY_BUDGET_MS_DEFAULT, type TransferLeadershipOptions, type TransferLeadershipResult } from './client';
+export { QuorumliteClient, newRequestId, CLIENT_TIMEOUT_MS_DEFAULT, CLIENT_RETRY_BUDGET_MS_DEFAULT, type TransferLeadershipOptions, type TransferLeadershipResult, type MemberEntry, type MembersResult, type MemberChangeRequest } from './client';
 export { BackupStartedError, type BackupOptions, type BackupResult } from './backup';
 export { QuorumliteError, decodeError, isRetryable, type QlCode } from './errors';
 export { toWireParam, toWireParams, paramName, type ParamValue, type WireParams } from './params';

@@ -176,6 +176,10 @@ export function membersFlag(nodes: LocalNode[], self: string, peerAddress?: Peer
     .join(',');
 }
 
+function fail(id: string): never {
+  throw new Error(`no node ${id} in this local cluster`);
+}
+
 /** A node process ended while the cluster waited for it. */
 export class NodeExitedError extends CodedError<'node_exited'> {
   override readonly name = 'NodeExitedError';
@@ -341,6 +345,43 @@ export class LocalCluster implements Reapable {
       return found !== null;
     });
     return found!;
+  }
+
+  /**
+   * Starts one more node to join the running cluster: it boots knowing the nodes `knows` (by
+   * default every node of this cluster; a witness as a witness, the others as voters) and itself
+   * as an observer, on a fresh data dir and a free port; the log it receives tells it the members
+   * as they are. The members themselves change only through AdminService.ChangeMembers
+   * (quorumlite members add): this only runs the process. Resolves once it answers Status.
+   */
+  async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id)): Promise<LocalNode> {
+    if (this.procs.has(id)) throw new Error(`node ${id} is already part of this local cluster`);
+    const host = this.options.host ?? '127.0.0.1';
+    const [port] = await freePorts(1, host);
+    const root = path.dirname(this.nodes[0]!.dataDir);
+    const node: LocalNode = { id, role: 'observer', address: `${host}:${port}`, dataDir: path.join(root, id) };
+    fs.mkdirSync(node.dataDir, { recursive: true });
+    const list = [
+      ...knows.map((k) => this.nodes.find((n) => n.id === k) ?? fail(k)).map((n) => ({ id: n.id, address: n.address, role: n.role === 'witness' ? 'witness' : 'voter' })),
+      { id, address: node.address, role: 'observer' },
+    ];
+    const args = ['--node-id', id, '--listen', node.address, '--data-dir', node.dataDir, '--members', list.map((m) => `${m.id}=${m.address}${m.role === 'voter' ? '' : `:${m.role}`}`).join(',')];
+    if (this.options.protocol !== undefined) args.push('--protocol', this.options.protocol);
+    if (this.options.tls) {
+      const f = this.options.tls.files(id);
+      args.push('--tls-cert', f.cert, '--tls-key', f.key, '--tls-ca', f.ca);
+    }
+    args.push(...(this.options.nodeArgs ?? []));
+    const logDir = path.dirname(this.proc(this.nodes[0]!.id).logFile);
+    this.procs.set(id, { node, args, logFile: path.join(logDir, `${id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
+    this.nodes.push(node);
+    this.spawnNode(id);
+    await this.waitUntil(this.options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, `node ${id} to answer Status`, async () => {
+      if (!this.isRunning(id)) throw new NodeExitedError(`node ${id} exited while starting:\n${this.logTail(id, 20)}`);
+      await this.client.status(node.address);
+      return true;
+    });
+    return node;
   }
 
   status(id: string): Promise<NodeStatus> {

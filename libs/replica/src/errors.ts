@@ -76,13 +76,13 @@ export function proposalRefused(
 /** Why the core refused a member list, as the operator hears it (the core's sentence). */
 export function membershipRefused(reason: MembershipRefusal, message: string): ReplicaError {
   switch (reason) {
-    // In flight: a moment later the same change may go through.
+    // In flight, or a member still catching up: a moment later the same change may go through.
     case 'config_pending':
+    case 'not_caught_up':
       return new ReplicaError('unavailable', message);
     case 'invalid':
       return new ReplicaError('invalid', message);
     case 'too_many_changes':
-    case 'not_caught_up':
     case 'no_quorum':
     case 'witness_shortfall':
     case 'unsupported':

@@ -39,17 +39,20 @@ export async function changeMembers(host: MemberChangesHost, change: MemberChang
   const current = host.members().members;
   const existing = current.find((m) => m.id === change.id);
   const names = current.map((m) => `${m.id} (${m.role})`).join(', ');
-  // The list as it is now (a step before may have changed it), with `id` in `role`.
-  const withRole = (id: string, role: MemberRole): MemberSpec[] => host.members().members.map((m) => spec(m.id === id ? { ...m, role } : m));
   switch (change.kind) {
     case 'add': {
-      if (existing) throw new ReplicaError('invalid', `${change.id} is already a member (${existing.role}); members are ${names}`);
       if (change.address.trim() === '') throw new ReplicaError('invalid', `adding ${change.id} needs its address (host:port)`);
-      const joined = await host.propose([...current.map(spec), { id: nodeId(change.id), role: 'observer', address: change.address }], left());
-      if (change.role === 'observer') return { members: host.members().members, index: joined.index };
-      await waitCaughtUp(host, change.id, deadlineMs, `${change.id} joined as an observer but did not catch up within ${timeoutMs} ms; it stays an observer: promote it once it has`);
-      const promoted = await host.propose(withRole(change.id, change.role), left());
-      return { members: host.members().members, index: promoted.index };
+      let index = 0;
+      if (existing) {
+        // A retried add (its answer was lost) finds the member there: it goes on from where it is.
+        const resumes = existing.address === change.address && (existing.role === change.role || existing.role === 'observer');
+        if (!resumes) throw new ReplicaError('invalid', `${change.id} is already a member (${existing.role} at ${existing.address}); members are ${names}`);
+      } else {
+        index = (await host.propose([...current.map(spec), { id: nodeId(change.id), role: 'observer', address: change.address }], left())).index;
+      }
+      if (change.role === 'observer' || host.members().members.find((m) => m.id === change.id)?.role === change.role) return { members: host.members().members, index };
+      const promoted = await promote(host, change.id, change.role, deadlineMs, `${change.id} joined as an observer but did not catch up within ${timeoutMs} ms; it stays an observer: promote it once it has`);
+      return { members: host.members().members, index: promoted };
     }
     case 'remove': {
       if (!existing) throw new ReplicaError('invalid', `no member '${change.id}'; members are ${names}`);
@@ -66,9 +69,35 @@ export async function changeMembers(host: MemberChangesHost, change: MemberChang
           `${change.id} is a ${existing.role}; a ${change.role} keeps ${change.role === 'witness' ? 'no database' : 'the database'}, so the node itself must change: remove ${change.id}, start it again as a ${change.role} with an empty data directory, and add it back as a ${change.role}`,
         );
       }
-      if (existing.role === 'observer') await waitCaughtUp(host, change.id, deadlineMs, `${change.id} has not caught up within ${timeoutMs} ms: it stays an observer`);
-      const changed = await host.propose(withRole(change.id, change.role), left());
+      if (existing.role === 'observer') {
+        const index = await promote(host, change.id, change.role, deadlineMs, `${change.id} has not caught up within ${timeoutMs} ms: it stays an observer`);
+        return { members: host.members().members, index };
+      }
+      const changed = await host.propose(withRole(host, change.id, change.role), left());
       return { members: host.members().members, index: changed.index };
+    }
+  }
+}
+
+/** The list as it is now (a step before may have changed it), with `id` in `role`. */
+function withRole(host: MemberChangesHost, id: string, role: MemberRole): MemberSpec[] {
+  return host.members().members.map((m) => spec(m.id === id ? { ...m, role } : m));
+}
+
+/**
+ * An observer takes `role` once it holds every committed record. Under writes the commit point
+ * moves between this look and the core's own, so a refusal as not caught up is retried until
+ * the deadline, which then fails with `why`.
+ */
+async function promote(host: MemberChangesHost, id: string, role: MemberRole, deadlineMs: number, why: string): Promise<number> {
+  for (;;) {
+    await waitCaughtUp(host, id, deadlineMs, why);
+    try {
+      return (await host.propose(withRole(host, id, role), Math.max(1, deadlineMs - host.now()))).index;
+    } catch (e: unknown) {
+      if (!(e instanceof ReplicaError) || e.code !== 'unavailable') throw e;
+      if (host.now() >= deadlineMs) throw new ReplicaError('timeout', why, {}, { cause: e });
+      await new Promise<void>((resolve) => host.after(CATCH_UP_POLL_MS, resolve));
     }
   }
 }

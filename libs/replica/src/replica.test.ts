@@ -596,12 +596,14 @@ describe('raft: members at runtime through the driver', () => {
     again.start();
   }, 60_000);
 
-  it('refuses with a sentence: a member already there, two voters at once, a voter made a witness in place, a follower asked', async () => {
+  it('refuses with a sentence: a member already there elsewhere, two voters at once, a voter made a witness in place, a follower asked; a repeated add is done already', async () => {
     const h = (harness = await startThree(raft as ProtocolModule));
     const leaderId = await leaderOf(h);
     const leader = h.replicas.get(leaderId)!;
     await write(leader, 'CREATE TABLE t (x)');
-    await expect(leader.changeMembers({ kind: 'add', id: 'n2', address: 'mem:n2', role: 'voter' }, 5_000)).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/n2 is already a member \(voter\)/) });
+    await expect(leader.changeMembers({ kind: 'add', id: 'n2', address: 'mem:elsewhere', role: 'voter' }, 5_000)).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/n2 is already a member \(voter at mem:n2\)/) });
+    // The same add again (a client retrying a lost answer) finds it done.
+    await expect(leader.changeMembers({ kind: 'add', id: 'n2', address: 'mem:n2', role: 'voter' }, 5_000)).resolves.toMatchObject({ index: 0 });
     await expect(leader.changeMembers({ kind: 'remove', id: 'n9' }, 5_000)).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/no member 'n9'/) });
     await expect(leader.changeMembers({ kind: 'set-role', id: IDS.find((id) => id !== leaderId)!, role: 'witness' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/the node itself must change: remove .*, start it again as a witness/) });
     await expect(leader.proposeMembers([{ id: nodeId('n1'), role: 'voter', address: 'mem:n1' }], 5_000)).rejects.toMatchObject({ code: 'refused' });

@@ -2,13 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { grantOf, openAccess, type ClientMethod } from './access';
 
-const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status', 'Backup', 'TransferLeadership'];
+const METHODS: ClientMethod[] = ['Execute', 'Query', 'Status', 'Backup', 'TransferLeadership', 'ListMembers', 'ChangeMembers'];
 const allowed = (unit: string): ClientMethod[] => METHODS.filter((m) => grantOf({ commonName: 'c', unit })(m) === null);
 
 describe('client access by certificate role', () => {
   it('read may Query and Status; write may also Execute; admin may also Backup and TransferLeadership; a member may do all', () => {
-    expect(allowed('read')).toEqual(['Query', 'Status']);
-    expect(allowed('write')).toEqual(['Execute', 'Query', 'Status']);
+    expect(allowed('read')).toEqual(['Query', 'Status', 'ListMembers']);
+    expect(allowed('write')).toEqual(['Execute', 'Query', 'Status', 'ListMembers']);
     expect(allowed('admin')).toEqual(METHODS);
     expect(allowed('node')).toEqual(METHODS);
   });

@@ -11,10 +11,10 @@ import { QL_ERROR_STATUS } from '@quorumlite/proto';
 import { certificateNameOf, CLIENT_ROLES, NODE_CERT_UNIT, type CertificateName, type ClientRole } from '@quorumlite/transport';
 
 /** The calls of SqlService and AdminService, by method name. */
-export type ClientMethod = 'Execute' | 'Query' | 'Status' | 'Backup' | 'TransferLeadership';
+export type ClientMethod = 'Execute' | 'Query' | 'Status' | 'Backup' | 'TransferLeadership' | 'ListMembers' | 'ChangeMembers';
 
 /** The least role each call needs: every AdminService call needs admin. */
-export const ROLE_REQUIRED: Readonly<Record<ClientMethod, ClientRole>> = { Execute: 'write', Query: 'read', Status: 'read', Backup: 'admin', TransferLeadership: 'admin' };
+export const ROLE_REQUIRED: Readonly<Record<ClientMethod, ClientRole>> = { Execute: 'write', Query: 'read', Status: 'read', Backup: 'admin', TransferLeadership: 'admin', ListMembers: 'read', ChangeMembers: 'admin' };
 
 /** A refused call's status, with its ql-code (unauthenticated, permission_denied) like every error. */
 export interface Refusal {

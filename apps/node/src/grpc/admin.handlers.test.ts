@@ -64,7 +64,7 @@ describe('AdminService.Backup', () => {
     const dir = tempDir();
     const content = randomBytes(3 * BACKUP_CHUNK_BYTES + 123);
     const discarded: string[] = [];
-    const { client } = await serve(adminHandlers(replicaWith(dir, content, discarded), { nodeId: 'n2', protocol: 'zab' }));
+    const { client } = await serve(adminHandlers(replicaWith(dir, content, discarded), { nodeId: 'n2', protocol: 'zab', requestTimeoutMs: 10_000 }));
     const out = path.join(dir, 'out.sqlite');
     const result = await client.backup(out);
     expect(result).toEqual({ appliedIndex: 42n, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), nodeId: 'n2', protocol: 'zab' });
@@ -76,7 +76,7 @@ describe('AdminService.Backup', () => {
   it('removes the copy when the receiver goes away mid-stream', async () => {
     const dir = tempDir();
     const discarded: string[] = [];
-    const { address } = await serve(adminHandlers(replicaWith(dir, randomBytes(64 * BACKUP_CHUNK_BYTES), discarded), { nodeId: 'n1', protocol: 'raft' }));
+    const { address } = await serve(adminHandlers(replicaWith(dir, randomBytes(64 * BACKUP_CHUNK_BYTES), discarded), { nodeId: 'n1', protocol: 'raft', requestTimeoutMs: 10_000 }));
     const Ctor = grpc.makeGenericClientConstructor(adminService(), 'AdminService');
     const raw = new Ctor(address, grpc.credentials.createInsecure());
     cleanup.push(() => raw.close());
@@ -97,7 +97,7 @@ describe('AdminService.Backup', () => {
     const witness = {
       backup: () => Promise.reject(new ReplicaError('refused', 'node w1 is a witness: it keeps no database to back up; take the backup from a voter or an observer')),
     } as unknown as Replica;
-    const { client } = await serve(adminHandlers(witness, { nodeId: 'w1', protocol: 'zab' }));
+    const { client } = await serve(adminHandlers(witness, { nodeId: 'w1', protocol: 'zab', requestTimeoutMs: 10_000 }));
     const dir = tempDir();
     await expect(client.backup(path.join(dir, 'out.sqlite'))).rejects.toMatchObject({ code: 'refused', message: expect.stringContaining('is a witness: it keeps no database') });
     expect(fs.readdirSync(dir)).toEqual([]);
@@ -107,7 +107,7 @@ describe('AdminService.Backup', () => {
     const dir = tempDir();
     const discarded: string[] = [];
     const asWriter: Authorizer = () => grantOf({ commonName: 'app', unit: 'write' });
-    const { client } = await serve(adminHandlers(replicaWith(dir, Buffer.from('x'), discarded), { nodeId: 'n1', protocol: 'raft' }, asWriter));
+    const { client } = await serve(adminHandlers(replicaWith(dir, Buffer.from('x'), discarded), { nodeId: 'n1', protocol: 'raft', requestTimeoutMs: 10_000 }, asWriter));
     await expect(client.backup(path.join(dir, 'out.sqlite'))).rejects.toMatchObject({ code: 'permission_denied', message: "Backup needs role 'admin' or higher; certificate CN 'app' OU 'write' has role 'write'" });
     expect(discarded).toEqual([]);
   });

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import type { BackupCopy, Replica } from '@quorumlite/replica';
+import { MEMBER_ROLES, type MemberRole } from '@quorumlite/consensus';
+import { ReplicaError, type BackupCopy, type MemberChange, type Replica } from '@quorumlite/replica';
 import { openAccess, type Authorizer } from './access';
 import { toServiceError } from './errors';
 
@@ -20,6 +21,16 @@ export const BACKUP_CHUNK_BYTES = 256 * 1024;
 export interface AdminInfo {
   readonly nodeId: string;
   readonly protocol: string;
+  /** How long a member change may take when the request names no timeout. */
+  readonly requestTimeoutMs: number;
+}
+
+interface WireChangeMembers {
+  change?: 'add' | 'remove' | 'set_role';
+  add?: { id: string; address: string; role: string };
+  remove?: string;
+  set_role?: { id: string; role: string };
+  timeout_ms?: number;
 }
 
 export function adminHandlers(replica: Replica, info: AdminInfo, authorize: Authorizer = openAccess): grpc.UntypedServiceImplementation {
@@ -46,7 +57,64 @@ export function adminHandlers(replica: Replica, info: AdminInfo, authorize: Auth
         (e: unknown) => callback(toServiceError(e)),
       );
     },
+    ListMembers: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('ListMembers');
+      if (refused) {
+        callback(refused);
+        return;
+      }
+      const { members, pending } = replica.members();
+      callback(null, { members: members.map(memberInfo), change_pending: pending, node_id: info.nodeId, leader_id: replica.status().leaderId ?? '' });
+    },
+    ChangeMembers: (call: grpc.ServerUnaryCall<WireChangeMembers, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refused = authorize(call)('ChangeMembers');
+      if (refused) {
+        callback(refused);
+        return;
+      }
+      let change: MemberChange;
+      try {
+        change = memberChangeOf(call.request);
+      } catch (e: unknown) {
+        callback(toServiceError(e));
+        return;
+      }
+      replica.changeMembers(change, call.request.timeout_ms ? call.request.timeout_ms : info.requestTimeoutMs).then(
+        (outcome) => callback(null, { members: outcome.members.map(memberInfo), index: String(outcome.index) }),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
   };
+}
+
+function memberInfo(m: { id: string; role: string; address: string }): { id: string; role: string; address: string } {
+  return { id: m.id, role: m.role, address: m.address };
+}
+
+/** The request as a change the replica takes; a missing or impossible field is refused by name. */
+export function memberChangeOf(req: WireChangeMembers): MemberChange {
+  const id = (what: string, v: string | undefined): string => {
+    if (v === undefined || v.trim() === '') throw new ReplicaError('invalid', `${what}: a member id is required`);
+    return v.trim();
+  };
+  const role = (what: string, v: string | undefined, fallback?: MemberRole): MemberRole => {
+    const r = v === undefined || v === '' ? fallback : v;
+    if (r === undefined || !(MEMBER_ROLES as readonly string[]).includes(r)) throw new ReplicaError('invalid', `${what}: role must be one of ${MEMBER_ROLES.join(', ')}${v ? `, not '${v}'` : ''}`);
+    return r as MemberRole;
+  };
+  switch (req.change) {
+    case 'add': {
+      const address = req.add?.address?.trim() ?? '';
+      if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new ReplicaError('invalid', `add: address must be host:port${address ? `, not '${address}'` : ''}`);
+      return { kind: 'add', id: id('add', req.add?.id), address, role: role('add', req.add?.role, 'voter') };
+    }
+    case 'remove':
+      return { kind: 'remove', id: id('remove', req.remove) };
+    case 'set_role':
+      return { kind: 'set-role', id: id('set_role', req.set_role?.id), role: role('set_role', req.set_role?.role) };
+    default:
+      throw new ReplicaError('invalid', 'ChangeMembers needs one of add, remove or set_role');
+  }
 }
 
 /** The wire form of admin.proto's BackupChunk. */
