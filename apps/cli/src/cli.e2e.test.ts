@@ -310,6 +310,21 @@ describe('quorumlite against a local cluster', () => {
     expect(json.to).not.toBe(target);
   });
 
+  it('members list shows every member with its role and address; a change the cluster cannot make is refused with a sentence', () => {
+    const listed = cli(['members', 'list', '--addr', addr]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split('\n').slice(0, 4)).toEqual(['id  role      address', ...[0, 1, 2].map((i) => `n${i + 1}  voter     127.0.0.1:${basePort + i}`)]);
+    const json = JSON.parse(cli(['members', 'list', '--json', '--addr', addr]).stdout) as { members: { id: string }[]; changePending: boolean };
+    expect(json.members.map((m) => m.id)).toEqual(['n1', 'n2', 'n3']);
+    expect(json.changePending).toBe(false);
+    const refused = cli(['members', 'remove', 'n9', '--addr', addr]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/no member 'n9'; members are n1 \(voter\), n2 \(voter\), n3 \(voter\)/);
+    const badAddress = cli(['members', 'add', 'n4', 'nowhere', '--addr', addr]);
+    expect(badAddress.code).toBe(1);
+    expect(badAddress.stderr).toMatch(/address must be host:port, not 'nowhere'/);
+  });
+
   it('status --json of a follower gives null match indexes where the table shows -', () => {
     const addrs = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
     const statuses = addrs.map((a) => ({ a, json: JSON.parse(cli(['status', '--addr', a, '--json']).stdout) as { nodeId: string; role: string; members: { id: string; matchIndex: string | null }[] } }));

@@ -9,7 +9,7 @@ import { freePorts } from '@quorumlite/cluster';
 import { packageDefinitions } from '@quorumlite/proto';
 import { ReplicaError, type BackupCopy, type Replica } from '@quorumlite/replica';
 import { grantOf, type Authorizer } from './access';
-import { adminHandlers, BACKUP_CHUNK_BYTES, type BackupMessage } from './admin.handlers';
+import { adminHandlers, BACKUP_CHUNK_BYTES, memberChangeOf, type BackupMessage } from './admin.handlers';
 
 function adminService(): grpc.ServiceDefinition {
   const pkg = grpc.loadPackageDefinition(packageDefinitions().admin) as unknown as { quorumlite: { v1: { AdminService: { service: grpc.ServiceDefinition } } } };
@@ -127,5 +127,31 @@ describe('AdminService.Backup', () => {
     const dir = tempDir();
     await expect(client.backup(path.join(dir, 'out.sqlite'))).rejects.toThrow(message);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('AdminService.ChangeMembers requests', () => {
+  it('become one change each, with voter the default role of an added member', () => {
+    expect(memberChangeOf({ change: 'add', add: { id: ' n4 ', address: '10.0.0.4:7001', role: '' } })).toEqual({ kind: 'add', id: 'n4', address: '10.0.0.4:7001', role: 'voter' });
+    expect(memberChangeOf({ change: 'remove', remove: 'n2' })).toEqual({ kind: 'remove', id: 'n2' });
+    expect(memberChangeOf({ change: 'set_role', set_role: { id: 'n3', role: 'observer' } })).toEqual({ kind: 'set-role', id: 'n3', role: 'observer' });
+  });
+
+  it('are refused by name when a field is missing or impossible', () => {
+    const refusal = (req: Parameters<typeof memberChangeOf>[0]): string => {
+      try {
+        memberChangeOf(req);
+      } catch (e: unknown) {
+        expect(e).toBeInstanceOf(ReplicaError);
+        expect((e as ReplicaError).code).toBe('invalid');
+        return (e as Error).message;
+      }
+      throw new Error('not refused');
+    };
+    expect(refusal({})).toBe('ChangeMembers needs one of add, remove or set_role');
+    expect(refusal({ change: 'add', add: { id: 'n4', address: 'nowhere', role: 'voter' } })).toBe("add: address must be host:port, not 'nowhere'");
+    expect(refusal({ change: 'add', add: { id: '', address: 'h:1', role: 'voter' } })).toBe('add: a member id is required');
+    expect(refusal({ change: 'set_role', set_role: { id: 'n3', role: 'boss' } })).toBe("set_role: role must be one of voter, witness, observer, not 'boss'");
+    expect(refusal({ change: 'remove', remove: '  ' })).toBe('remove: a member id is required');
   });
 });
