@@ -79,6 +79,8 @@ export function membershipRefused(reason: MembershipRefusal, message: string): R
     // In flight, or a member still catching up: a moment later the same change may go through.
     case 'config_pending':
     case 'not_caught_up':
+    // A witness leads only to hand over: the next leader takes the change.
+    case 'witness_leader':
       return new ReplicaError('unavailable', message);
     case 'invalid':
       return new ReplicaError('invalid', message);

@@ -5,7 +5,7 @@
  * the configuration records themselves, the database's applied list (a snapshot carries it),
  * and the boot list — a member named without any is kept with an empty address and logged.
  */
-import { decodeConfig, type Entry, type Member, type MemberSpec } from '@quorumlite/consensus';
+import type { Member, MemberSpec } from '@quorumlite/consensus';
 import type { ReplicaLogger } from './ports';
 
 export interface ReplicaMember {
@@ -73,46 +73,3 @@ export class Membership {
   }
 }
 
-/**
- * The member lists of the config records applied since the log's snapshot, by index: a
- * snapshot (or a witness's forgetting) at index i carries the list in force at i, which a node
- * booted from it then starts with. Below every record: the snapshot's list, or the boot list.
- */
-export class AppliedConfigs {
-  private runs: { index: number; members: readonly Member[] }[] = [];
-
-  constructor(private base: readonly Member[]) {}
-
-  noteApplied(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      if (e.kind !== 'config') continue;
-      try {
-        this.runs.push({ index: e.index, members: decodeConfig(e.data) });
-      } catch {
-        // Applied as a failed outcome on every replica: the list in force stays.
-      }
-    }
-  }
-
-  /** The list in force at `index`. */
-  at(index: number): readonly Member[] {
-    let members = this.base;
-    for (const run of this.runs) {
-      if (run.index > index) break;
-      members = run.members;
-    }
-    return members;
-  }
-
-  /** A snapshot at `index` was taken: the list there becomes the base. */
-  forgetThrough(index: number): void {
-    this.base = this.at(index);
-    this.runs = this.runs.filter((r) => r.index > index);
-  }
-
-  /** The log restarts from a snapshot (installed, or a core built again): its list is the base. */
-  reset(members: readonly Member[]): void {
-    this.base = members;
-    this.runs = [];
-  }
-}

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import {
   logIndex,
-  nodeId as asNodeId,
   type BaseMessage,
   type ConsensusCore,
   type Entry,
@@ -26,7 +25,6 @@ import type { ReplicaLogger } from './ports';
 import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
 import type { DataStateMachine, StateMachine } from './state-machine';
 import type { SnapshotKind } from './counters';
-import { AppliedConfigs } from './membership';
 
 /** Most snapshot files received but not yet installed, kept while the core decides. */
 const STAGED_SNAPSHOTS_MAX = 2;
@@ -78,8 +76,6 @@ export class Snapshots {
   private coreApplied = 0;
   /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
   private readonly termRuns = new TermRuns();
-  /** The member lists applied since the snapshot: a snapshot carries the one in force at its index. */
-  private readonly configs: AppliedConfigs;
   private snapshotting: Promise<void> | null = null;
   /** A received snapshot being installed: a backup copy must not start under its restore. */
   private installing: Promise<void> | null = null;
@@ -93,7 +89,6 @@ export class Snapshots {
   ) {
     this.snapshotIndex = snapshot?.index ?? 0;
     if (snapshot) this.termRuns.reset(snapshot.index, snapshot.term);
-    this.configs = new AppliedConfigs(this.baseMembers(snapshot));
     this.schedule = new SnapshotSchedule(host.settings, () => host.random());
   }
 
@@ -155,21 +150,15 @@ export class Snapshots {
     const last = entries[entries.length - 1]!;
     this.coreApplied = last.index;
     this.termRuns.noteApplied(entries);
-    this.configs.noteApplied(entries);
     this.schedule.noteApplied(entries);
   }
 
-  /** The member list a snapshot at `snapshot` carries, or the boot list below every snapshot. */
-  private baseMembers(snapshot: SnapshotMeta | null): readonly Member[] {
-    if (snapshot !== null && snapshot.members.length > 0) return snapshot.members;
-    return this.host.settings.members.map((m) => ({ id: asNodeId(m.id), role: m.role }));
-  }
+
 
   /** A core built again from disk hands out its committed records again from its snapshot. */
   restartFrom(snapshot: SnapshotMeta | null): void {
     this.coreApplied = snapshot?.index ?? 0;
     this.termRuns.reset(snapshot?.index ?? 0, snapshot?.term ?? (0 as Term));
-    this.configs.reset(this.baseMembers(snapshot));
   }
 
   /**
@@ -232,7 +221,8 @@ export class Snapshots {
     const term = this.termRuns.termAt(upTo);
     if (term === null) return;
     this.schedule.restart();
-    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.configs.at(upTo) };
+    // The configuration in force there, as the core knows it from its log (never the boot list).
+    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.host.core().membersAt(upTo as LogIndex) };
     this.host.kick();
   }
 
@@ -250,7 +240,7 @@ export class Snapshots {
     const meta: SnapshotMeta = {
       index: index as LogIndex,
       term,
-      members: this.configs.at(index),
+      members: this.host.core().membersAt(index as LogIndex),
     };
     await this.store.commit(staged, meta);
     this.host.completed('taken', this.host.now() - startedMs);
@@ -273,7 +263,6 @@ export class Snapshots {
     await this.store.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.termRuns.forgetThrough(meta.index);
-    this.configs.forgetThrough(meta.index);
     this.host.logger.info(keepsData ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
   }
 
@@ -376,7 +365,6 @@ export class Snapshots {
     this.snapshotIndex = meta.index;
     this.coreApplied = meta.index;
     this.termRuns.reset(meta.index, meta.term);
-    this.configs.reset(this.baseMembers(meta));
     this.schedule.restart();
     this.host.applied.advance(meta.index);
     this.host.supersededThrough(meta.index);
