@@ -34,6 +34,7 @@ const samples: ZabMessage[] = [
   { type: 'ping', from, to, epoch: e, syncId: 4, lastIndex: logIndex(43), commit: logIndex(40), upToDate: true, readSeq: 77, dataHold: logIndex(38) },
   { type: 'pingAck', from, to, epoch: e, syncId: 4, index: logIndex(43), readSeq: Number.MAX_SAFE_INTEGER },
   { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
+  { type: 'handOver', from, to, epoch: e, vote },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, epoch: e, requestId: '', index: logIndex(88), reject: false },
 ];

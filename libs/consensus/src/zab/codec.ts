@@ -10,8 +10,8 @@ import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PeerState, Vote, ZabMessage, ZabMessageType } from './messages';
 
-/** 2: LEADERINFO carries the attempt it answers. */
-export const ZAB_CODEC_VERSION = 2;
+/** 2: LEADERINFO carries the attempt it answers. 3: HANDOVER (type 17), for leadership transfer. */
+export const ZAB_CODEC_VERSION = 3;
 
 const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   notification: 1,
@@ -30,6 +30,7 @@ const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   staleEpoch: 14,
   readIndex: 15,
   readIndexResponse: 16,
+  handOver: 17,
 };
 const TYPES_BY_CODE = new Map<number, ZabMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as ZabMessageType]),
@@ -142,6 +143,10 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
       w.uint(m.syncId, 'syncId');
       w.uint(m.index, 'index');
       w.uint(m.readSeq, 'readSeq');
+      break;
+    case 'handOver':
+      w.uint(m.epoch, 'epoch');
+      writeVote(w, m.vote);
       break;
     case 'readIndex':
       w.uint(m.epoch, 'epoch');
@@ -264,6 +269,10 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       const syncId = r.uint('syncId');
       const index = logIndex(r.uint('index'));
       return { type, ...h, epoch: e, syncId, index, readSeq: r.uint('readSeq') };
+    }
+    case 'handOver': {
+      const e = epoch();
+      return { type, ...h, epoch: e, vote: readVote(r) };
     }
     case 'readIndex': {
       const e = epoch();

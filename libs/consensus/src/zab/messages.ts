@@ -189,6 +189,20 @@ export interface StaleEpochMessage extends Envelope {
   readonly currentEpoch: Term;
 }
 
+/**
+ * Leader → each synchronized follower, as it stops leading to hand over (leadership transfer,
+ * or a witness done bringing a data voter up to date): look again, and vote first for
+ * `vote.leader`, whose durable history (`vote.zxidEpoch`, `vote.zxidIndex`) is all the leader
+ * holds and whose current epoch is `epoch`. The analogue of the designated leader ZooKeeper's
+ * COMMITANDACTIVATE carries (Leader.getDesignatedLeader): only a first vote, so FLE, discovery
+ * and synchronization decide as ever; lost or late, it leaves an ordinary election.
+ */
+export interface HandOverMessage extends Envelope {
+  readonly type: 'handOver';
+  readonly epoch: Term;
+  readonly vote: Vote;
+}
+
 /** Learner → leader: please confirm a read point for `requestId`. */
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'readIndex';
@@ -220,6 +234,7 @@ export type ZabMessage =
   | PingMessage
   | PingAckMessage
   | StaleEpochMessage
+  | HandOverMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage;
 
@@ -240,6 +255,7 @@ export const ZAB_MESSAGE_TYPES: readonly ZabMessageType[] = [
   'ping',
   'pingAck',
   'staleEpoch',
+  'handOver',
   'readIndex',
   'readIndexResponse',
 ];
