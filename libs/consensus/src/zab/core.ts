@@ -26,6 +26,12 @@
  * is elected only when it holds records no reachable data voter has, and then it leads only
  * until a data voter is synchronized with all of them (see maybeHandOver). It never sends a
  * SNAP (it has no data), and takes one only at or below dataHold (see startSync).
+ *
+ * Leadership transfer (transferLeadership, handOver) stops proposals, waits until the target —
+ * a connected, synchronized data voter — acknowledged every record, then stops leading with
+ * HANDOVER to the followers: each looks again with its first vote for the target, whose own
+ * vote is the same, so the next election agrees on it at once. Only first votes change; FLE's
+ * order, discovery and synchronization are as in any election.
  */
 import {
   ConsensusError,
@@ -72,6 +78,7 @@ import type {
   AckMessage,
   CommitMessage,
   FollowerInfoMessage,
+  HandOverMessage,
   InformMessage,
   LeaderInfoMessage,
   NewLeaderMessage,
@@ -195,8 +202,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly isWitness: boolean;
   /** The highest dataHold this node knows of — sent by a leader it was synchronized with, or its own as leader — capped at its commit point when learned (only grows). */
   private dataVotersHold = 0;
-  /** Set when this witness just handed leadership over: its first vote is for that data voter. */
-  private handedOverTo: NodeId | null = null;
+  /**
+   * Set when this node just handed leadership over, or heard HANDOVER from its leader: its first
+   * vote in the election that follows is this one, for the data voter that took over (see handOver).
+   */
+  private designatedVote: Vote | null = null;
   /** CoreOptions.rejoining: this voter lost its history and learns as an observer for now. */
   private readonly rejoining: boolean;
   private readonly log: MemoryLog;
@@ -231,6 +241,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** Numbers the leader's synchronizations, so a learner tells one from the next. */
   private syncSerial = 0;
   private readOnly: ReadOnly;
+  /**
+   * A leadership transfer under way: proposals stop until `to` acknowledged every record, then
+   * we hand over; abandoned after an election timeout, or when `to` is no longer a synchronized
+   * follower (tickLeading).
+   */
+  private transfer: { readonly to: NodeId; readonly sinceTick: number } | null = null;
   private readsAwaitingEstablishment: ReadRequest[] = [];
   private readBroadcastWanted = false;
 
@@ -337,8 +353,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
-    // A witness leads only until a data voter holds its records (see maybeHandOver).
-    if (this.isWitness) return { ok: false, reason: 'transferring' };
+    // A witness leads only until a data voter holds its records (see maybeHandOver); a leader
+    // handing over takes nothing its target would then have to catch up on.
+    if (this.isWitness || this.transfer !== null) return { ok: false, reason: 'transferring' };
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'command', data };
     this.log.append([entry]);
@@ -479,9 +496,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.check();
   }
 
-  /** Zab has no leadership transfer: leadership moves by an election. */
-  transferLeadership(_to: NodeId): void {
-    return;
+  /**
+   * Hand leadership to `to`, a data voter that follows us synchronized and answered within an
+   * election timeout; anything else (a witness, an observer, ourselves, a stranger, a follower
+   * not synchronized or silent) is ignored. ZooKeeper has no such call: the nearest is a
+   * reconfiguration that drops its leader, where Leader.getDesignatedLeader picks the follower
+   * that acknowledged the most and COMMITANDACTIVATE names it. Here proposals stop
+   * ('transferring') until `to` acknowledged every record we hold, then handOver; a transfer not
+   * done within an election timeout is abandoned and proposals resume. A witness hands over by
+   * itself, to the first data voter able to take over (maybeHandOver).
+   */
+  transferLeadership(to: NodeId): void {
+    if (!this.isLeading() || this.isWitness || to === this.id || !this.dataVoters.includes(to)) return;
+    if (this.transfer?.to === to || !this.isSyncedFollower(to)) return;
+    this.transfer = { to, sinceTick: this.ticks };
+    this.maybeHandOver();
+    this.check();
   }
 
   status(): CoreStatus {
@@ -554,7 +584,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   // =============================================================================================
   // Fast Leader Election (FastLeaderElection.lookForLeader)
 
-  /** Our history's summary, for ourselves — or, just after a witness handed over, for the data voter that holds all of it. */
+  /** Our history's summary, for ourselves — or, just after a hand-over, the vote for the data voter that took over (see handOver). */
   private ownVote(): Vote {
     // The other voters count a rejoining node's notifications as a voter's: it proposes the
     // weakest vote there is, and for another voter (it cannot lead), so no voter adopts it over
@@ -564,7 +594,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const other = this.voters.find((v) => v !== this.id) ?? this.id;
       return { leader: other, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
     }
-    return { leader: this.handedOverTo ?? this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
+    return this.designatedVote ?? { leader: this.id, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
   }
 
   private beats(a: Vote, b: Vote): boolean {
@@ -741,7 +771,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const heard = this.election?.outOfElection.get(leader);
     const leaderRound = heard?.state === 'leading' ? heard.round : this.round;
     this.election = null;
-    this.handedOverTo = null;
+    this.designatedVote = null;
     this.silentTicks = 0;
     if (leader === this.id) {
       if (!this.isVoter) throw new Error(`zab: observer ${this.id} elected itself`);
@@ -770,6 +800,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     for (const h of this.learners.values()) this.sendStaleEpoch(h.id);
     this.learners.clear();
     this.leaderEpoch = 0;
+    this.transfer = null;
     this.proposalsWanted = false;
     this.readBroadcastWanted = false;
   }
@@ -1088,6 +1119,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.startLooking();
       return;
     }
+    // A transfer that took an election timeout has failed, as has one whose target dropped out
+    // of synchronization or fell silent: lead on, taking proposals again.
+    const t = this.transfer;
+    if (t !== null && (this.ticks - t.sinceTick >= this.o.electionTimeoutTicks || !this.isSyncedFollower(t.to))) this.transfer = null;
     if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
     this.maybeHandOver();
   }
@@ -1168,19 +1203,58 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /**
    * A witness leads only to bring a data voter up to date (it may hold records no live data
    * voter has, and must not lose them): once established — its whole history committed — and a
-   * data voter acknowledged NEWLEADER and every record we hold, it stops leading. That data
-   * voter's vote, (our epoch, our last zxid), is now ours too, and FLE prefers a data voter at
-   * the same history; our own first vote goes to it besides, so we are not elected again by
-   * nodes that have not heard from it yet. Accepting no proposals, our history stays put.
+   * data voter acknowledged NEWLEADER and every record we hold, it stops leading for that data
+   * voter. Accepting no proposals, our history stays put. A leader transferring leadership does
+   * the same for its target, once that target holds every record.
    */
   private maybeHandOver(): void {
-    if (!this.isWitness || !this.isLeading()) return;
-    for (const h of this.learners.values()) {
-      if (!this.dataVoters.includes(h.id) || !h.newLeaderAcked || h.match < this.log.lastIndex()) continue;
-      this.handedOverTo = h.id;
-      this.startLooking();
+    if (!this.isLeading()) return;
+    if (this.isWitness) {
+      for (const h of this.learners.values()) {
+        if (this.holdsAll(h)) {
+          this.handOver(h.id);
+          return;
+        }
+      }
       return;
     }
+    const target = this.transfer === null ? undefined : this.learners.get(this.transfer.to);
+    if (target !== undefined && this.holdsAll(target)) this.handOver(target.id);
+  }
+
+  /** A data voter synchronized with us that acknowledged, durably, every record we hold. */
+  private holdsAll(h: LearnerHandle): boolean {
+    return !h.observer && this.dataVoters.includes(h.id) && h.newLeaderAcked && h.match >= this.log.lastIndex();
+  }
+
+  /** `id` follows us synchronized (NEWLEADER acknowledged) and answered within an election timeout. */
+  private isSyncedFollower(id: NodeId): boolean {
+    const h = this.learners.get(id);
+    return h !== undefined && !h.observer && h.newLeaderAcked && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks;
+  }
+
+  /**
+   * Stop leading for `to`, which holds every record we hold (holdsAll): its vote — our epoch,
+   * our last zxid, its id — is what we vote first, and what HANDOVER tells every synchronized
+   * follower to vote first. In the normal case every voter then starts the next round with the
+   * same vote and FLE decides on the first exchange of notifications (no finalize wait once each
+   * voter's has arrived), with no tie broken by id. ZooKeeper's followers, told a designated
+   * leader by COMMITANDACTIVATE, skip FLE and follow it; here they still run FLE, so a HANDOVER
+   * that is lost, late or overtaken leaves an ordinary election (that follower votes for itself,
+   * FLE's order decides). Safe either way: a vote only picks who runs discovery, whose epoch
+   * above a quorum's acceptedEpoch and abdication on a newer ACKEPOCH history decide as after
+   * any election. The followers told go LOOKING on HANDOVER; the others (observers, learners
+   * not yet synchronized) get STALEEPOCH as when any leader stops (stopLeading).
+   */
+  private handOver(to: NodeId): void {
+    const vote: Vote = { leader: to, epoch: toTerm(this.currentEpoch), zxidEpoch: this.log.lastTerm(), zxidIndex: this.log.lastIndex() };
+    for (const h of [...this.learners.values()]) {
+      if (h.observer || !h.newLeaderAcked) continue;
+      this.send<HandOverMessage>({ type: 'handOver', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), vote });
+      this.learners.delete(h.id);
+    }
+    this.designatedVote = vote;
+    this.startLooking();
   }
 
   // =============================================================================================
@@ -1551,6 +1625,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   /**
+   * HANDOVER: our leader stops leading for `vote.leader`, which holds every record it holds.
+   * Look again, voting first for it (ourselves, if it is us: our own vote is the same). Taken
+   * only by a voter synchronized with that leader in its epoch — one still synchronizing, or
+   * already looking, votes as in any election.
+   */
+  private handleHandOver(m: HandOverMessage): void {
+    if (!this.fromOurLeader(m)) return;
+    const p = this.phase;
+    if (p.kind !== 'following' || !this.isVoter || (p.stage !== 'synced' && p.stage !== 'broadcast')) return;
+    const v = m.vote;
+    const usable = v.leader !== this.id && this.dataVoters.includes(v.leader) && v.epoch === this.currentEpoch;
+    this.designatedVote = usable ? v : null;
+    this.startLooking();
+  }
+
+  /**
    * A newer epoch exists, or the node we follow does not lead: whatever we lead or follow is
    * over, and FLE finds the leader (joining an established one without a new election).
    */
@@ -1616,6 +1706,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         return;
       case 'staleEpoch':
         this.handleStaleEpoch(m);
+        return;
+      case 'handOver':
+        this.handleHandOver(m);
         return;
       case 'readIndexResponse':
         this.handleReadIndexResponse(m);
@@ -1729,6 +1822,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       if (this.leaderEpoch !== this.acceptedEpoch) throw new Error(`zab invariant: leading epoch ${this.leaderEpoch} but acceptedEpoch ${this.acceptedEpoch}`);
       if (this.phase.stage === 'broadcast' && this.currentEpoch !== this.leaderEpoch) throw new Error('zab invariant: broadcasting before the epoch is current');
     }
+    if (this.transfer !== null && !this.isLeading()) throw new Error('zab invariant: a leadership transfer while not leading');
     if (this.log.lastTerm() > this.acceptedEpoch) throw new Error(`zab invariant: a record of epoch ${this.log.lastTerm()} above acceptedEpoch ${this.acceptedEpoch}`);
   }
 }

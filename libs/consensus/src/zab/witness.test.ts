@@ -99,8 +99,11 @@ describe('zab witness', () => {
     const from = net.sent.length;
     runUntilLeader(net, other);
     const sinceElected = net.sent.slice(from);
-    const handedOver = sinceElected.findIndex((m) => m.type === 'staleEpoch' && m.from === 'w3');
+    const handedOver = sinceElected.findIndex((m) => m.type === 'handOver' && m.from === 'w3');
     expect(handedOver).toBeGreaterThanOrEqual(0);
+    // HANDOVER tells the followers to vote first for that data voter too.
+    const told = sinceElected[handedOver];
+    expect(told?.type === 'handOver' ? told.vote.leader : null).toBe(other);
     const next = sinceElected.slice(handedOver).find((m) => m.type === 'notification' && m.from === 'w3');
     expect(next?.type === 'notification' ? next.vote.leader : null).toBe(other);
   });
