@@ -156,6 +156,23 @@ describe('zab leadership transfer', () => {
     for (const id of ['n1', 'n2', 'n3']) expect(net.appliedData(id)).toEqual(['a', 'b', 'c']);
   });
 
+  it('a HANDOVER overtaken by the old leader\'s LOOKING notification is ignored: that follower votes as in any election', () => {
+    const net = settledOnN3();
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    net.core('n3').transferLeadership(nodeId('n1'));
+    net.process('n3');
+    // A network that reorders: n2 hears n3 look (voting n1) before n3's HANDOVER.
+    const late = net.queue.filter((m) => m.type === 'handOver' && m.to === 'n2');
+    net.queue = [...net.queue.filter((m) => !late.includes(m)), ...late];
+    net.deliverOnce();
+    expect(net.core('n2').status().role).toBe('candidate');
+    net.stabilize();
+    // n2 looked with its own vote, which beats n1's at the same history: an ordinary election.
+    expect(net.settle()).toBe('n2');
+    expect(epochOf(net, 'n2')).toBe(epoch + 1);
+  });
+
   it('a HANDOVER lost to the target alone: the others still vote for it, and it is elected', () => {
     const net = settledOnN3();
     proposeAll(net, 'n3', ['a']);
