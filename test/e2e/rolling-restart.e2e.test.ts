@@ -10,7 +10,7 @@ import { clusterPerTest, rowsPerNode, sleep, startWriteLoad, waitAllApplied } fr
 const startCluster = clusterPerTest();
 
 /** The protocols whose leaders hand over on request; a protocol joins once its core does. */
-const HANDOVER_PROTOCOLS = ['raft'] as const;
+const HANDOVER_PROTOCOLS = ['raft', 'zab'] as const;
 
 describe.each(HANDOVER_PROTOCOLS)('rolling restart of a 3-node %s cluster', (protocol) => {
   it('fails no write, hands leadership over on SIGTERM, and leaves every replica identical', async () => {
