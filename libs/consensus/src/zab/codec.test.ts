@@ -34,10 +34,12 @@ const samples: ZabMessage[] = [
   { type: 'ping', from, to, epoch: e, syncId: 4, lastIndex: logIndex(43), commit: logIndex(40), upToDate: true, readSeq: 77, dataHold: logIndex(38) },
   { type: 'pingAck', from, to, epoch: e, syncId: 4, index: logIndex(43), readSeq: Number.MAX_SAFE_INTEGER },
   { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
-  { type: 'handOver', from, to, epoch: e, vote },
+  { type: 'handOver', from, to, epoch: e, vote: { ...vote, epoch: e } },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, epoch: e, requestId: '', index: logIndex(88), reject: false },
 ];
+
+const handOverSample = samples.find((m) => m.type === 'handOver')!;
 
 const plain = (m: ZabMessage): unknown =>
   m.type === 'proposal' || m.type === 'inform' ? { ...m, entries: m.entries.map((x) => ({ ...x, data: Array.from(x.data) })) } : m;
@@ -49,7 +51,8 @@ describe('zab codec', () => {
 
   it.each(samples.map((m, i) => [`${i}:${m.type}`, m] as const))('round-trips %s', (_name, m) => {
     const bytes = encodeMessage(m);
-    expect(bytes[0]).toBe(ZAB_CODEC_VERSION);
+    // Types 1–16 keep version 2's layout and number, which nodes of the previous release read.
+    expect(bytes[0]).toBe(m.type === 'handOver' ? ZAB_CODEC_VERSION : 2);
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
@@ -59,6 +62,35 @@ describe('zab codec', () => {
     const ok = encodeMessage(samples[0]!);
     expect(() => decodeMessage(new Uint8Array([...ok, 0]))).toThrow(/1 trailing bytes after a notification/);
     expect(() => decodeMessage(ok.subarray(0, ok.length - 1))).toThrow(/truncated/);
+  });
+
+  it('reads a version 2 frame, and refuses a version it does not know or a handOver outside version 3', () => {
+    const m = samples[0]!;
+    const v2 = encodeMessage(m);
+    expect(v2[0]).toBe(2);
+    expect(plain(decodeMessage(v2))).toEqual(plain(m));
+    const asV3 = v2.slice();
+    asV3[0] = ZAB_CODEC_VERSION;
+    expect(plain(decodeMessage(asV3))).toEqual(plain(m));
+    for (const version of [0, 1, 4]) {
+      const other = v2.slice();
+      other[0] = version;
+      expect(() => decodeMessage(other)).toThrow(new RegExp(`zab message: unsupported version ${version}`));
+    }
+    const handOver = encodeMessage(handOverSample);
+    expect(handOver[0]).toBe(ZAB_CODEC_VERSION);
+    const handOverV2 = handOver.slice();
+    handOverV2[0] = 2;
+    expect(() => decodeMessage(handOverV2)).toThrow(/a handOver in version 2, which has no such message/);
+  });
+
+  it('refuses a handOver that is truncated, or whose vote is not of its epoch or names a later zxid epoch', () => {
+    const ok = encodeMessage(handOverSample);
+    expect(() => decodeMessage(ok.subarray(0, ok.length - 1))).toThrow(/truncated/);
+    const otherEpoch: ZabMessage = { ...handOverSample, vote: { ...vote, epoch: term(8) } };
+    expect(() => decodeMessage(encodeMessage(otherEpoch))).toThrow(/handOver of epoch 7 names a vote of epoch 8/);
+    const laterZxid: ZabMessage = { ...handOverSample, vote: { ...vote, epoch: e, zxidEpoch: term(8) } };
+    expect(() => decodeMessage(encodeMessage(laterZxid))).toThrow(/handOver names a zxid of epoch 8, after its vote's epoch 7/);
   });
 
   it('raises only ConsensusError on random and mutated bytes', () => {

@@ -12,6 +12,13 @@ import type { PeerState, Vote, ZabMessage, ZabMessageType } from './messages';
 
 /** 2: LEADERINFO carries the attempt it answers. 3: HANDOVER (type 17), for leadership transfer. */
 export const ZAB_CODEC_VERSION = 3;
+/**
+ * The version every message but HANDOVER is still written in. Types 1–16 are laid out as in
+ * version 2, so a node of the previous release and one of this release read each other's
+ * messages during a rolling upgrade; only HANDOVER, which the previous release cannot act on,
+ * goes out as version 3 (the older node refuses that one frame, and votes as in any election).
+ */
+const ZAB_CODEC_VERSION_BASE = 2;
 
 const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   notification: 1,
@@ -60,7 +67,7 @@ function writeEntries(w: WireWriter, entries: readonly Entry[]): void {
 
 export function encodeMessage(m: ZabMessage): Uint8Array {
   const w = new WireWriter('zab');
-  w.u8(ZAB_CODEC_VERSION);
+  w.u8(m.type === 'handOver' ? ZAB_CODEC_VERSION : ZAB_CODEC_VERSION_BASE);
   w.u8(TYPE_CODES[m.type]);
   w.str(m.from);
   w.str(m.to);
@@ -168,10 +175,11 @@ export function decodeMessage(bytes: Uint8Array): ZabMessage {
   const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'zab');
   if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
   const version = r.u8('version');
-  if (version !== ZAB_CODEC_VERSION) throw r.bad(`unsupported version ${version}`);
+  if (version !== ZAB_CODEC_VERSION && version !== ZAB_CODEC_VERSION_BASE) throw r.bad(`unsupported version ${version}`);
   const code = r.u8('type');
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
+  if (type === 'handOver' && version !== ZAB_CODEC_VERSION) throw r.bad(`a handOver in version ${version}, which has no such message`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const m = readBody(r, type, { from, to });
@@ -272,7 +280,12 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
     }
     case 'handOver': {
       const e = epoch();
-      return { type, ...h, epoch: e, vote: readVote(r) };
+      const vote = readVote(r);
+      // The leader names the vote of its own epoch, at a zxid it holds: anything else is not a
+      // HANDOVER any leader sent.
+      if (vote.epoch !== e) throw r.bad(`handOver of epoch ${e} names a vote of epoch ${vote.epoch}`);
+      if (vote.zxidEpoch > vote.epoch) throw r.bad(`handOver names a zxid of epoch ${vote.zxidEpoch}, after its vote's epoch ${vote.epoch}`);
+      return { type, ...h, epoch: e, vote };
     }
     case 'readIndex': {
       const e = epoch();
