@@ -6,9 +6,9 @@
  * abandoned; a lost HANDOVER leaves an ordinary election, which still ends with a leader.
  */
 import { describe, expect, it } from 'vitest';
-import { nodeId, type Member } from '../contract';
+import { logIndex, nodeId, term, type Member } from '../contract';
 import { bytes, observer, voters, ZabNet } from './testkit';
-import type { ZabMessage } from './messages';
+import type { HandOverMessage, NotificationMessage, Vote, ZabMessage } from './messages';
 
 const V3 = voters('n1', 'n2', 'n3');
 /** Election timeout of the test kit's options. */
@@ -18,6 +18,16 @@ const ELECTION_TIMEOUT_TICKS = 10;
 function settledOnN3(members: readonly Member[] = V3): ZabNet {
   const net = new ZabNet(members);
   expect(net.settle()).toBe('n3');
+  return net;
+}
+
+/** n3 leads and transfers to n1, which answers PINGs but receives no proposal: it stays synchronized, and behind. */
+function transferWaitingOnN1(): ZabNet {
+  const net = settledOnN3();
+  net.filter = (m) => !(m.to === 'n1' && m.type === 'proposal');
+  proposeAll(net, 'n3', ['a']);
+  net.core('n3').transferLeadership(nodeId('n1'));
+  net.process('n3');
   return net;
 }
 
@@ -32,6 +42,31 @@ function refusal(net: ZabNet, id: string): string | null {
 }
 
 const epochOf = (net: ZabNet, id: string): number => net.core(id).status().term;
+const notificationsOf = (msgs: readonly ZabMessage[], id: string): NotificationMessage[] =>
+  msgs.filter((m): m is NotificationMessage => m.type === 'notification' && m.from === id);
+
+/** The vote a looking node announced last (its notifications to every voter carry the same). */
+function lastVoteOf(net: ZabNet, id: string): Vote {
+  const n = notificationsOf(net.queue, id).at(-1);
+  if (n === undefined) throw new Error(`${id} announced no vote`);
+  return n.vote;
+}
+
+/** Deliver `m` to its addressee alone and take that node's Ready; the rest of the network waits. */
+function stepOnly(net: ZabNet, m: ZabMessage): void {
+  net.core(m.to).step(m);
+  net.process(m.to);
+}
+
+/** A HANDOVER as `from` would send it in `epoch`, naming `vote` (the history n3 holds unless said). */
+function handOverTo(net: ZabNet, from: string, to: string, epoch: number, vote: Omit<Partial<Vote>, 'leader'> & { leader: string }): HandOverMessage {
+  const s = net.core('n3').status();
+  return {
+    type: 'handOver', from: nodeId(from), to: nodeId(to), epoch: term(epoch),
+    vote: { epoch: term(epoch), zxidEpoch: term(s.term), zxidIndex: logIndex(s.lastIndex), ...vote, leader: nodeId(vote.leader) },
+  };
+}
+
 const handOvers = (sent: readonly ZabMessage[]): ZabMessage[] => sent.filter((m) => m.type === 'handOver');
 
 describe('zab leadership transfer', () => {
@@ -110,12 +145,7 @@ describe('zab leadership transfer', () => {
   });
 
   it('abandoned after an election timeout when the target never catches up: proposals resume, the leader stays', () => {
-    const net = settledOnN3();
-    // n1 answers PINGs but receives no proposal: it stays synchronized, and behind.
-    net.filter = (m) => !(m.to === 'n1' && m.type === 'proposal');
-    proposeAll(net, 'n3', ['a']);
-    net.core('n3').transferLeadership(nodeId('n1'));
-    net.process('n3');
+    const net = transferWaitingOnN1();
     for (let t = 1; t < ELECTION_TIMEOUT_TICKS; t++) {
       net.tickAll();
       expect(refusal(net, 'n3')).toBe('transferring');
@@ -181,5 +211,60 @@ describe('zab leadership transfer', () => {
     net.stabilize();
     net.filter = () => true;
     expect(net.settle()).toBe('n1');
+  });
+
+  // The follower's checks on a HANDOVER (handleHandOver): it comes from the leader it follows,
+  // in the epoch it follows it in, and names a data voter at that epoch; else it is not acted on.
+
+  it('a HANDOVER of an older epoch replayed to a follower of the new leader leaves it following; the sender hears STALEEPOCH', () => {
+    const net = settledOnN3();
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    net.core('n3').transferLeadership(nodeId('n1'));
+    net.stabilize();
+    expect(net.leaderOf()).toBe('n1');
+    const old = handOvers(net.sent).find((m) => m.to === 'n2');
+    expect(old).toMatchObject({ from: 'n3', epoch });
+    if (old === undefined) return;
+    stepOnly(net, old);
+    expect(net.core('n2').status()).toMatchObject({ role: 'follower', leader: 'n1', term: epoch + 1 });
+    expect(net.queue.filter((m) => m.type === 'staleEpoch')).toMatchObject([{ from: 'n2', to: 'n3' }]);
+    net.stabilize();
+    net.tickAll(2 * ELECTION_TIMEOUT_TICKS);
+    expect(net.leaderOf()).toBe('n1');
+    expect(epochOf(net, 'n1')).toBe(epoch + 1);
+  });
+
+  it('a HANDOVER from a fellow follower at the current epoch is ignored', () => {
+    const net = settledOnN3();
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    stepOnly(net, handOverTo(net, 'n1', 'n2', epoch, { leader: 'n1' }));
+    expect(net.core('n2').status()).toMatchObject({ role: 'follower', leader: 'n3' });
+    expect(net.queue).toEqual([]);
+  });
+
+  it.each([
+    ['of a later epoch', (epoch: number) => ({ leader: 'n1', epoch: term(epoch + 5) })],
+    ['for a witness', () => ({ leader: 'w4' })],
+    ['for an observer', () => ({ leader: 'o5' })],
+  ] as const)('a HANDOVER whose vote is %s sends the follower looking with its own vote', (_name, vote) => {
+    const members: Member[] = [...V3, { id: nodeId('w4'), role: 'witness' }, observer('o5')];
+    const net = new ZabNet(members);
+    expect(net.settle()).toBe('n3');
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    stepOnly(net, handOverTo(net, 'n3', 'n2', epoch, vote(epoch)));
+    expect(net.core('n2').status().role).toBe('candidate');
+    expect(lastVoteOf(net, 'n2')).toMatchObject({ leader: 'n2', epoch });
+  });
+
+  it('abandoned at the next tick when the target drops out of synchronization: proposals resume', () => {
+    const net = transferWaitingOnN1();
+    expect(refusal(net, 'n3')).toBe('transferring');
+    net.core('n3').reportUnreachable(nodeId('n1'));
+    net.core('n3').tick();
+    expect(refusal(net, 'n3')).toBeNull();
+    expect(net.leaderOf()).toBe('n3');
   });
 });
