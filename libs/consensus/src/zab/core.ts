@@ -683,6 +683,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         e.received.clear();
         e.finalizeAtTick = null;
         const own = this.ownVote();
+        // A hand-over's designation is the first vote of the round we look in next — this one
+        // if we join it — and no later one: that is another election, decided by FLE order.
+        this.designatedVote = null;
         this.vote = this.isVoter && !this.beats(n.vote, own) ? own : n.vote;
         if (this.isVoter) e.received.set(this.id, this.vote);
         this.sendNotifications(this.voters);
@@ -1627,13 +1630,20 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /**
    * HANDOVER: our leader stops leading for `vote.leader`, which holds every record it holds.
    * Look again, voting first for it (ourselves, if it is us: our own vote is the same). Taken
-   * only by a voter synchronized with that leader in its epoch — one still synchronizing, or
-   * already looking, votes as in any election.
+   * only from the leader we follow, in the epoch we follow it in (fromOurLeader), and only a
+   * vote for a data voter of our current epoch (one that has not taken this leader's NEWLEADER
+   * holds an older one) — anything else looks with its own vote.
+   *
+   * Whatever our stage, we look: our leader has stopped leading (it sends HANDOVER only to
+   * followers it counts as synchronized, so one still in discovery or sync hears it only on a
+   * handle the leader kept from before our reconnection). Waiting instead would leave us on a
+   * leader that no longer answers until initLimit, and a vote picks only who runs discovery:
+   * safety does not depend on it.
    */
   private handleHandOver(m: HandOverMessage): void {
     if (!this.fromOurLeader(m)) return;
     const p = this.phase;
-    if (p.kind !== 'following' || !this.isVoter || (p.stage !== 'synced' && p.stage !== 'broadcast')) return;
+    if (p.kind !== 'following' || !this.isVoter) return;
     const v = m.vote;
     const usable = v.leader !== this.id && this.dataVoters.includes(v.leader) && v.epoch === this.currentEpoch;
     this.designatedVote = usable ? v : null;

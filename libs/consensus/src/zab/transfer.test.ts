@@ -267,4 +267,42 @@ describe('zab leadership transfer', () => {
     expect(refusal(net, 'n3')).toBeNull();
     expect(net.leaderOf()).toBe('n3');
   });
+
+  it('a follower still synchronizing with its leader looks at once on its HANDOVER, not after initLimit', () => {
+    const net = settledOnN3();
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    // n2 reconnects to n3 and is left waiting for its SYNC.
+    net.filter = (m) => !(m.to === 'n2' && m.type === 'sync');
+    const from = net.sent.length;
+    net.core('n2').reportUnreachable(nodeId('n3'));
+    net.stabilize();
+    // It answered LEADERINFO (ACKEPOCH) and follows, with no leader yet: it is synchronizing.
+    expect(net.sent.slice(from).filter((m) => m.type === 'ackEpoch' && m.from === 'n2')).toHaveLength(1);
+    expect(net.core('n2').status()).toMatchObject({ role: 'follower', leader: null });
+    net.queue = [];
+    stepOnly(net, handOverTo(net, 'n3', 'n2', epoch, { leader: 'n1' }));
+    expect(net.core('n2').status().role).toBe('candidate');
+    expect(lastVoteOf(net, 'n2').leader).toBe('n1');
+  });
+
+  it('a follower told HANDOVER that joins a newer round keeps the designation for that round only', () => {
+    const net = settledOnN3();
+    proposeAll(net, 'n3', ['a']);
+    const epoch = epochOf(net, 'n3');
+    stepOnly(net, handOverTo(net, 'n3', 'n2', epoch, { leader: 'n1' }));
+    const handed = lastVoteOf(net, 'n2');
+    expect(handed.leader).toBe('n1');
+    const round = notificationsOf(net.queue, 'n2').at(-1)?.round ?? 0;
+    // A voter looking in later rounds with the weakest vote there is: n2 starts each from the
+    // better of that and its own — the designated vote in the first, its own history after.
+    const weakest: Vote = { leader: nodeId('n1'), epoch: term(0), zxidEpoch: term(0), zxidIndex: logIndex(0) };
+    const looking = (r: number): NotificationMessage => ({ type: 'notification', from: nodeId('n1'), to: nodeId('n2'), round: r, state: 'looking', vote: weakest });
+    net.queue = [];
+    stepOnly(net, looking(round + 1));
+    expect(lastVoteOf(net, 'n2')).toEqual(handed);
+    net.queue = [];
+    stepOnly(net, looking(round + 2));
+    expect(lastVoteOf(net, 'n2')).toMatchObject({ leader: 'n2', epoch });
+  });
 });
