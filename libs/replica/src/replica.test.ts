@@ -456,7 +456,7 @@ describe('a boot that restores the database from a stored snapshot past the log'
 });
 
 /** The protocols whose cores hand leadership over on request (the others ignore the request). */
-const TRANSFERRING_PROTOCOLS = ['raft'] as const;
+const TRANSFERRING_PROTOCOLS = ['raft', 'zab'] as const;
 
 describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the driver', (name) => {
   const protocol = PROTOCOLS[name] as ProtocolModule;
