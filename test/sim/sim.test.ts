@@ -10,7 +10,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES, PROTOCOLS, type BaseMessage, type ProtocolModule } from '@quorumlite/consensus';
-import { DEFAULT_FAULTS, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
+import { DEFAULT_FAULTS, NO_FAULTS, SimulationError, simulate, type SimOptions } from '@quorumlite/consensus/sim';
 import { withOverstatedDataVotersHold, withoutFsync, withoutHardState, withoutLogWrites, withStaleReads } from './mutants';
 import { chunk, membershipShapeFor, protocolPlan, runSeeds, seedPlan, shapeFor, witnessShapeFor } from './seeds';
 
@@ -70,6 +70,27 @@ describe.each(protocols.filter((p) => p.membershipChanges === true))('$name chan
     // A node restarted from such a snapshot takes a configuration the cluster left behind.
     const stale = { ...MEMBERSHIP_RUN, snapshotsCarryConfig: false } as const;
     expect(firstFailure(protocol, true, MEMBERSHIP_MUTANT_SEEDS_MAX, stale)?.message).toMatch(/leader completeness|election safety|state machine safety|log matching/);
+  });
+});
+
+/**
+ * transfersElectingTarget counts a transfer only when its target is the next leader elected:
+ * with no faults, a protocol that ignores transfers never changes leader, and Zab's hand-over
+ * elects its target in most runs (docs/protocols.md cites the sweep's figure).
+ */
+describe('the simulator counts transfers that elected their target', () => {
+  const run = (name: 'zab' | 'multipaxos', seed: number) =>
+    simulate({ protocol: PROTOCOLS[name] as ProtocolModule, seed, nodes: 3, steps: 600, faults: { ...NO_FAULTS, transferLeadership: 0.3 } }).stats;
+
+  it('none for a protocol that ignores transfers, some for Zab, never more than were asked', () => {
+    for (const seed of [1, 2, 3]) {
+      const paxos = run('multipaxos', seed);
+      expect(paxos.transfers).toBeGreaterThan(0);
+      expect(paxos.transfersElectingTarget).toBe(0);
+      const zab = run('zab', seed);
+      expect(zab.transfersElectingTarget).toBeGreaterThan(0);
+      expect(zab.transfersElectingTarget).toBeLessThanOrEqual(zab.transfers);
+    }
   });
 });
 

@@ -89,6 +89,12 @@ export interface SimStats {
   unsyncedWritesLost: number;
   partitions: number;
   transfers: number;
+  /**
+   * Transfers whose target was the next leader elected after them (in a later term, before any
+   * other transfer was asked): how often a hand-over does what it was asked, not a safety rule
+   * (the others were abandoned, or ended in an ordinary election).
+   */
+  transfersElectingTarget: number;
   reads: number;
   readStates: number;
   readFailures: number;
@@ -202,11 +208,13 @@ class Simulation<M extends BaseMessage> {
   private payloadSeq = 0;
   private readSeq = 0;
   private probesAcked = 0;
+  /** The last transfer asked and the term its leader led in, until the next leader of a later term is elected. */
+  private transferAwaited: { readonly target: NodeId; readonly term: number } | null = null;
   private readonly stats: SimStats = {
     events: 0, virtualTicks: 0, proposals: 0, proposalsRefused: 0, acknowledged: 0, committedIndex: 0,
     leaderElections: 0, highestTerm: 0, messagesSent: 0, messagesDelivered: 0, messagesLost: 0,
     messagesBlocked: 0, messagesDuplicated: 0, snapshotsSent: 0, snapshotsInstalled: 0, compactions: 0,
-    crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, reads: 0, readStates: 0, readFailures: 0,
+    crashes: 0, unsyncedWritesLost: 0, partitions: 0, transfers: 0, transfersElectingTarget: 0, reads: 0, readStates: 0, readFailures: 0,
     steppedDuringPersist: 0, earlyMessagesSent: 0, powerCutsDuringRewrite: 0, powerCutsDuringInstall: 0,
     membershipChanges: 0, membershipChangesRefused: 0,
   };
@@ -613,6 +621,7 @@ class Simulation<M extends BaseMessage> {
     if (others.length === 0) return;
     const target = others[Math.floor(this.random() * others.length)]!;
     this.stats.transfers += 1;
+    this.transferAwaited = { target, term: leader.term };
     this.log(`transfer ${leader.id} -> ${target}`);
     leader.core.transferLeadership(target);
     this.drain(leader);
@@ -773,6 +782,11 @@ class Simulation<M extends BaseMessage> {
     this.checker.observeLeader(node.id, soft.term);
     if (wasLeader) return false;
     this.stats.leaderElections += 1;
+    const awaited = this.transferAwaited;
+    if (awaited !== null && soft.term > awaited.term) {
+      if (node.id === awaited.target) this.stats.transfersElectingTarget += 1;
+      this.transferAwaited = null;
+    }
     this.log(`leader ${node.id} term ${soft.term}`);
     // Before any answer to its first append can arrive (every delay is above 0): the core is mid-Ready now.
     const p = this.faults.membershipChangeAtElection;
