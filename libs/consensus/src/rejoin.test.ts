@@ -103,7 +103,7 @@ describe('multipaxos rejoin: it promises nothing', () => {
     const net = new PaxosNet(voters('n1', 'n2', 'n3'));
     net.start('n3', emptyDisk(), { rejoining: true });
     const before = net.sent.length;
-    net.core('n3').step({ type: 'prepare', from: nodeId('n2'), to: nodeId('n3'), ballot: term(1_000), fromSlot: 1 as never });
+    net.core('n3').step({ type: 'prepare', from: nodeId('n2'), to: nodeId('n3'), ballot: term(1_000), fromSlot: 1 as never, designatedAt: term(0) });
     net.process('n3');
     expect(net.sent.slice(before).filter((m) => m.type === 'promise')).toEqual([expect.objectContaining({ reject: true })]);
   });

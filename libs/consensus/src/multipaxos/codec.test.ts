@@ -13,7 +13,8 @@ const samples: PaxosMessage[] = [
   { type: 'prePrepare', from, to, ballot, fromSlot: logIndex(41) },
   { type: 'prePromise', from, to, ballot, reject: false },
   { type: 'prePromise', from, to, ballot: term(0), reject: true },
-  { type: 'prepare', from, to, ballot, fromSlot: logIndex(41) },
+  { type: 'prepare', from, to, ballot, fromSlot: logIndex(41), designatedAt: term(0) },
+  { type: 'prepare', from, to, ballot, fromSlot: logIndex(41), designatedAt: term(2 * 1024 + 1) },
   // Accepted slots may have holes between them: 42 and 45.
   { type: 'promise', from, to, ballot, reject: false, chosen: logIndex(40), firstSlot: logIndex(1), accepted: [slot(42, 1025, [1, 2]), slot(45, 2050, [3])] },
   { type: 'promise', from, to, ballot, reject: true, chosen: logIndex(0), firstSlot: logIndex(7), accepted: [] },
@@ -28,10 +29,11 @@ const samples: PaxosMessage[] = [
   { type: 'snapshot', from, to, ballot, snapshot: { index: logIndex(1000), term: ballot, members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('o1'), role: 'observer' }] } },
   { type: 'readIndex', from, to, ballot, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, ballot, requestId: '', index: logIndex(88), reject: false },
+  { type: 'takeOver', from, to, ballot, chosen: logIndex(43) },
 ];
 
 /** What a proposer (a leader or a candidate) sends, always at a ballot it chose. */
-const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot'];
+const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot', 'takeOver'];
 
 const plainEntries = (es: readonly Entry[]): unknown => es.map((e) => ({ ...e, data: Array.from(e.data) }));
 const plain = (m: PaxosMessage): unknown =>
@@ -66,6 +68,11 @@ describe('multipaxos codec', () => {
     expect(() => decodeMessage(bad)).toThrow(/multipaxos message: heartbeat dataHold 44 is beyond its chosen 43/);
     const truncated = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(0) });
     expect(() => decodeMessage(truncated.subarray(0, truncated.length - 1))).toThrow(/truncated before dataHold/);
+  });
+
+  it('refuses a prepare designated by a ballot not below its own: a transfer goes to a higher ballot', () => {
+    const bad = encodeMessage({ type: 'prepare', from, to, ballot, fromSlot: logIndex(1), designatedAt: ballot });
+    expect(() => decodeMessage(bad)).toThrow(new RegExp(`multipaxos message: prepare designatedAt ${ballot} is not below its ballot ${ballot}`));
   });
 
   it.each(samples.filter((m) => PROPOSER_TYPES.includes(m.type)).map((m) => [m.type, m] as const))(

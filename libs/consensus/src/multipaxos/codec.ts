@@ -11,8 +11,11 @@ import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PaxosMessage, PaxosMessageType } from './messages';
 
-/** 2: prePrepare and prePromise (a node of version 1 refuses them: upgrade with a full restart). */
-export const PAXOS_CODEC_VERSION = 2;
+/**
+ * 2: prePrepare and prePromise. 3: takeOver, and prepare's designatedAt (leadership transfer).
+ * A node refuses every message of another version: upgrade with a full restart.
+ */
+export const PAXOS_CODEC_VERSION = 3;
 
 const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   prepare: 1,
@@ -26,6 +29,7 @@ const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   readIndexResponse: 9,
   prePrepare: 10,
   prePromise: 11,
+  takeOver: 12,
 };
 const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as PaxosMessageType]),
@@ -37,7 +41,7 @@ const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
  * that carries a value — a disk validatePersisted refuses at the next boot. Answers may carry
  * 0: an acceptor that has promised nothing yet refuses with its promise.
  */
-const PROPOSER_TYPES: ReadonlySet<PaxosMessageType> = new Set(['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot']);
+const PROPOSER_TYPES: ReadonlySet<PaxosMessageType> = new Set(['prePrepare', 'prepare', 'accept', 'heartbeat', 'snapshot', 'takeOver']);
 
 /** Slots that may have holes between them: each one as a run of one. */
 function writeSparse(w: WireWriter, entries: readonly Entry[]): void {
@@ -72,8 +76,14 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
   w.uint(m.ballot, 'ballot');
   switch (m.type) {
     case 'prePrepare':
+      w.uint(m.fromSlot, 'fromSlot');
+      break;
     case 'prepare':
       w.uint(m.fromSlot, 'fromSlot');
+      w.uint(m.designatedAt, 'designatedAt');
+      break;
+    case 'takeOver':
+      w.uint(m.chosen, 'chosen');
       break;
     case 'prePromise':
       w.bool(m.reject);
@@ -143,8 +153,16 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
 function readBody(r: WireReader, type: PaxosMessageType, h: Pick<PaxosMessage, 'from' | 'to' | 'ballot'>): PaxosMessage {
   switch (type) {
     case 'prePrepare':
-    case 'prepare':
       return { type, ...h, fromSlot: logIndex(r.uint('fromSlot')) };
+    case 'prepare': {
+      const fromSlot = logIndex(r.uint('fromSlot'));
+      const designatedAt = term(r.uint('designatedAt'));
+      // A leader hands over to a higher ballot than its own (startPhase1 goes above every ballot seen).
+      if (designatedAt >= h.ballot) throw r.bad(`prepare designatedAt ${designatedAt} is not below its ballot ${h.ballot}`);
+      return { type, ...h, fromSlot, designatedAt };
+    }
+    case 'takeOver':
+      return { type, ...h, chosen: logIndex(r.uint('chosen')) };
     case 'prePromise':
       return { type, ...h, reject: r.bool('reject') };
     case 'promise': {

@@ -28,6 +28,11 @@
  * One that lacks slots the leader no longer holds, while it may not forget them yet, is sent
  * the unchosen slots after them, so a data voter and a witness choose while the other data
  * voter is down (sendAccepts).
+ *
+ * Leadership transfer (transferLeadership) is phase 1 run at the leader's request: the leader
+ * stops proposing, waits until every slot it proposed is chosen and held by the target, and
+ * sends it takeOver; the target prepares a higher ballot at once, naming the leader's ballot,
+ * which the acceptors that follow that leader take as the leader's own consent to be deposed.
  */
 import {
   ConsensusError,
@@ -66,6 +71,7 @@ import type {
   ReadIndexMessage,
   ReadIndexResponseMessage,
   SnapshotMessage,
+  TakeOverMessage,
 } from './messages';
 import { SlotLog, isHole, sameBytes } from './slots';
 
@@ -168,6 +174,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private readOnly: ReadOnly;
   private readsAwaitingPhase1: ReadRequest[] = [];
   private readBroadcastWanted = false;
+  /** The data voter we hand leadership to (transferLeadership): proposals are refused meanwhile. */
+  private transferee: NodeId | null = null;
+  /** When the transfer began: it is abandoned an election timeout later (tickLeader). */
+  private transferStartTick = 0;
+  /** takeOver has left for the transferee: a higher ballot now is most likely its own. */
+  private takeOverSent = false;
+  private takeOverSentTick = 0;
 
   // Acceptor
   /** Slots up to here hold chosen values or ones accepted at `prefixBallot`. */
@@ -253,6 +266,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
+    // A slot proposed now would have to be chosen and reach the transferee before it may take over.
+    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
     if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const slot = this.slots.lastIndex() + 1;
     this.slots.accept([{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'command', data }]);
@@ -365,6 +380,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         if (this.slots.ballotAt(s) === this.ballot) this.ackSlot(s, this.id);
       }
       this.advanceChosen();
+      this.maybeSendTakeOver();
     }
     this.check();
   }
@@ -400,9 +416,38 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.check();
   }
 
-  /** Multi-Paxos has no leadership transfer here: leadership moves by phase 1. */
-  transferLeadership(_to: NodeId): void {
-    return;
+  /**
+   * Hand leadership to the data voter `to`, as Paxos moves leadership anyway — by a phase 1 of
+   * a higher ballot — but started by us, with no election timeout and no asking first:
+   *   1. we propose nothing more (propose answers `transferring`), and go on sending Accepts
+   *      until every slot we proposed is chosen and `to`'s right prefix covers them all;
+   *   2. we send it takeOver (maybeSendTakeOver), and again on each of its heartbeat answers
+   *      that shows it still follows our ballot: a lost takeOver costs a heartbeat interval;
+   *   3. it prepares a ballot above every one it has seen, at once, naming ours (designatedAt).
+   *      An acceptor that follows us — its promise is our ballot — promises although our lease
+   *      runs (handlePrepare), and so do we, stepping down; the target then holds every slot
+   *      there is and chosen up to the end, so phase 1 proposes nothing again;
+   *   4. a higher ballot that reaches us otherwise (a refused heartbeat) deposes us as usual,
+   *      but we wait a whole timeout before asking to lead again (deposedBy), not a few ticks:
+   *      the target needs that long to establish, and asking sooner would duel with it.
+   * Not done within an election timeout (the target down, a quorum unreachable, takeOver and
+   * its resends lost), the transfer is abandoned and we take proposals again (tickLeader).
+   * Safety rests on ballots alone: the Prepare is an ordinary one; designatedAt only waives the
+   * lease, which protects liveness (a returning partitioned node deposing a live leader), and
+   * the leader that sent takeOver waived it by sending it. A delayed takeOver or Prepare after
+   * an abandoned transfer costs at most an election, as Raft's TimeoutNow can.
+   * Only a data voter may take over: a witness or an observer keeps no database to serve from
+   * (and a witness never runs phase 1). Ourselves or a non-member: nothing happens.
+   */
+  transferLeadership(to: NodeId): void {
+    if (this.state !== 'leader' || to === this.id || !this.dataVoters.includes(to) || this.transferee === to) return;
+    this.transferee = to;
+    this.transferStartTick = this.ticks;
+    this.takeOverSent = false;
+    const pr = this.peer(to);
+    if (pr !== undefined) this.sendAccepts(pr);
+    this.maybeSendTakeOver();
+    this.check();
   }
 
   status(): CoreStatus {
@@ -458,6 +503,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   private tickLeader(): void {
+    // A transfer that took an election timeout has failed: we lead on, and take proposals again.
+    if (this.transferee !== null && this.ticks - this.transferStartTick >= this.o.electionTimeoutTicks) this.endTransfer();
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -489,6 +536,46 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.acks.clear();
     this.acceptsWanted = false;
     this.electionElapsed = 0;
+    this.endTransfer();
+  }
+
+  private endTransfer(): void {
+    this.transferee = null;
+    this.takeOverSent = false;
+  }
+
+  /**
+   * The transferee may take over once every slot we proposed is chosen and it holds them all:
+   * its phase 1 then finds every slot chosen and proposes nothing again, and no acceptor
+   * rewrites anything. `resend`: its heartbeat answer shows it still follows our ballot, so an
+   * earlier takeOver was lost or came too early to act on (a duplicate it ignores) — unless the
+   * answer left before the takeOver could arrive: not within two heartbeat intervals of it.
+   */
+  private maybeSendTakeOver(resend = false): void {
+    if (this.state !== 'leader' || this.transferee === null) return;
+    if (this.takeOverSent && !(resend && this.ticks - this.takeOverSentTick >= 2 * this.o.heartbeatTicks)) return;
+    const pr = this.peer(this.transferee);
+    const last = this.slots.lastIndex();
+    if (pr === undefined || this.slots.chosenIndex() < last || pr.prefix < last) return;
+    this.send<TakeOverMessage>({ type: 'takeOver', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(last) });
+    this.takeOverSent = true;
+    this.takeOverSentTick = this.ticks;
+  }
+
+  /**
+   * takeOver from the leader we follow, at the ballot we promised it: run phase 1 now, skipping
+   * prePrepare (the leader asked for it, and it is the lease the acceptors would check). One
+   * that does not match — we campaigned already, follow another leader, or are not a data voter
+   * (a witness, an observer, one rejoining) — is stale or misaddressed, and ignored.
+   */
+  private handleTakeOver(m: TakeOverMessage): void {
+    this.seeBallot(m.ballot);
+    if (this.state !== 'follower' || !this.isVoter || this.isWitness || this.leader !== m.from || m.ballot !== this.promised) return;
+    // What the leader chose we hold (its right prefix reached the end): learn it, so our
+    // Prepare asks only about slots after it.
+    this.extendPrefix();
+    this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    this.startPhase1(m.ballot);
   }
 
   // =============================================================================================
@@ -545,6 +632,17 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   /**
+   * A Prepare from the proposer our leader handed over to names that leader's ballot, which is
+   * our promise (a ballot belongs to one proposer): the leader consented to be deposed, so its
+   * lease does not refuse it. The leader itself consents only while it hands over to that very
+   * proposer: a Prepare delayed past a transfer it abandoned would depose it for nothing.
+   */
+  private designatedByOurLeader(m: PrepareMessage): boolean {
+    if (m.designatedAt === 0 || m.designatedAt !== this.promised) return false;
+    return this.state !== 'leader' || (this.transferee === m.from && this.takeOverSent);
+  }
+
+  /**
    * A candidate that does not know slots we have compacted away could not learn their values
    * from us. A witness's forgotten slots are held by every data voter, the candidate among
    * them: it promises, and the candidate checks that it holds them (usableWitnessPromise).
@@ -553,7 +651,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     return fromSlot < this.slots.firstIndex() && !this.isWitness;
   }
 
-  private startPhase1(): void {
+  /** `designatedAt`: the ballot of the leader that handed over to us (takeOver), or 0. */
+  private startPhase1(designatedAt = 0): void {
     if (this.state === 'leader') for (const r of this.drainLeaderReads()) this.failRead(r, 'not_leader');
     this.state = 'candidate';
     this.leader = null;
@@ -569,14 +668,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.peerState.clear();
     this.acks.clear();
     for (const to of this.voters) {
-      if (to !== this.id) this.send<PrepareMessage>({ type: 'prepare', from: this.id, to, ballot: toTerm(this.ballot), fromSlot: logIndex(this.fromSlot) });
+      if (to !== this.id) this.send<PrepareMessage>({ type: 'prepare', from: this.id, to, ballot: toTerm(this.ballot), fromSlot: logIndex(this.fromSlot), designatedAt: toTerm(designatedAt) });
     }
     this.maybeWinPhase1();
   }
 
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
-    const leaderAlive = this.leaderAliveFor(m.from);
+    const leaderAlive = this.leaderAliveFor(m.from) && !this.designatedByOurLeader(m);
     // A candidate behind our compaction point must not lead, and its campaign must not hold
     // back ours (no promise, no reset).
     if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || this.candidateBehind(m.fromSlot)) {
@@ -732,6 +831,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private becomeLeader(again: readonly Entry[], chosen: number, last: number): void {
     this.state = 'leader';
     this.leader = this.id;
+    this.endTransfer();
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.slots.accept(again.filter((e) => e.index > chosen || !this.slots.holdsValue(e)));
@@ -864,6 +964,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.countPrefix(pr);
     this.advanceChosen();
     this.sendAccepts(pr);
+    this.maybeSendTakeOver();
   }
 
   /** Where the peer's right prefix ends (what it holds of ours: heldBy) decides how we go on sending to it. */
@@ -990,6 +1091,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     }
     this.sendAccepts(pr);
     if (pr.voter) this.deliverReads(this.readOnly.ack(m.from, m.readSeq));
+    this.maybeSendTakeOver(m.from === this.transferee);
   }
 
   /** How long a peer's right prefix may stand still below what we sent before we send again. */
@@ -1102,6 +1204,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.seeBallot(ballot);
     // A precandidate raised nothing to be deposed from: its next question goes above `ballot`.
     if (this.state === 'follower' || this.state === 'precandidate' || ballot <= this.ballot) return;
+    if (this.takeOverSent) {
+      // Most likely the transferee's ballot: give it a whole timeout to establish.
+      this.becomeFollower(null);
+      return;
+    }
     this.campaignSoon();
   }
 
@@ -1156,6 +1263,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         return;
       case 'readIndexResponse':
         this.handleReadIndexResponse(m);
+        return;
+      case 'takeOver':
+        this.handleTakeOver(m);
         return;
       default:
         assertNever(m, 'multipaxos message');
@@ -1258,6 +1368,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.slots.check();
     if ((this.state === 'candidate' || this.state === 'leader') && this.ballot !== this.promised) throw new Error(`multipaxos invariant: ${this.state} with ballot ${this.ballot} but promised ${this.promised}`);
     if (this.durablePromised > this.promised) throw new Error('multipaxos invariant: the durable promise is above the promise');
+    if (this.transferee !== null && this.state !== 'leader') throw new Error(`multipaxos invariant: a ${this.state} handing leadership to ${this.transferee}`);
   }
 }
 

@@ -14,7 +14,7 @@ describe('multipaxos: crash points and leases', () => {
     const net = new PaxosNet(voters(...N3));
     const L = net.settle();
     const w = net.core(L);
-    w.step({ type: 'prepare', from: nodeId(others(N3, L)[0]!), to: nodeId(L), ballot: term(ballotOf(500, 1)), fromSlot: logIndex(1) });
+    w.step({ type: 'prepare', from: nodeId(others(N3, L)[0]!), to: nodeId(L), ballot: term(ballotOf(500, 1)), fromSlot: logIndex(1), designatedAt: term(0) });
     net.process(L);
     expect(w.status().role).toBe('leader');
   });
@@ -91,7 +91,7 @@ describe('multipaxos: a power cut inside a rewrite', () => {
     if (rd.hardState !== null) disk.writeHardState(rd.hardState);
     disk.crash(0);
     const restarted = new PaxosCore(options('n2', voters(...N3)), disk.load());
-    restarted.step({ type: 'prepare', from: nodeId('n3'), to: nodeId('n2'), ballot: term(b3), fromSlot: logIndex(1) });
+    restarted.step({ type: 'prepare', from: nodeId('n3'), to: nodeId('n2'), ballot: term(b3), fromSlot: logIndex(1), designatedAt: term(0) });
     const promise = restarted.ready().messages.find((m): m is Extract<PaxosMessage, { type: 'promise' }> => m.type === 'promise');
     expect(promise?.reject).toBe(false);
     return [...(promise?.accepted ?? [])];

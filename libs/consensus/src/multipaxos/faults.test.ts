@@ -106,7 +106,7 @@ describe('multipaxos: the leader lease', () => {
     const other = others([p, q], winner)[0]!;
     const w = net.core(winner);
     // A returning node with a higher ballot prepares directly at the leader.
-    w.step({ type: 'prepare', from: nodeId(leader0), to: nodeId(winner), ballot: term(ballotOf(500, 1)), fromSlot: logIndex(1) });
+    w.step({ type: 'prepare', from: nodeId(leader0), to: nodeId(winner), ballot: term(ballotOf(500, 1)), fromSlot: logIndex(1), designatedAt: term(0) });
     net.process(winner);
     expect(w.status().role).toBe('leader');
     void other; void B; void C;

@@ -32,10 +32,16 @@ export interface PrePromiseMessage extends Envelope {
   readonly reject: boolean;
 }
 
-/** P1a: promise me `ballot`, and tell me what you accepted from `fromSlot` on. */
+/**
+ * P1a: promise me `ballot`, and tell me what you accepted from `fromSlot` on. `designatedAt`
+ * is 0, or the ballot of the leader that handed leadership to this proposer (takeOver): an
+ * acceptor whose promise is that ballot — it follows that leader — promises although it hears
+ * the leader alive. It waives the lease only; the ballot rules are those of any Prepare.
+ */
 export interface PrepareMessage extends Envelope {
   readonly type: 'prepare';
   readonly fromSlot: LogIndex;
+  readonly designatedAt: Term;
 }
 
 /**
@@ -97,6 +103,18 @@ export interface HeartbeatResponseMessage extends Envelope {
   readonly prefix: LogIndex;
 }
 
+/**
+ * Leader → the data voter it hands leadership to (transferLeadership): run phase 1 now, without
+ * asking first (prePrepare), and name my `ballot` in your Prepare (designatedAt). Sent once the
+ * leader proposes nothing more and every slot it proposed is chosen and held by the receiver up
+ * to `chosen`, its chosen watermark; the receiver ignores one that does not come from the
+ * leader it follows at the ballot it promised (a duplicate, or a stale one).
+ */
+export interface TakeOverMessage extends Envelope {
+  readonly type: 'takeOver';
+  readonly chosen: LogIndex;
+}
+
 /** Leader → far-behind node: install this snapshot (its bytes travel beside the message). */
 export interface SnapshotMessage extends Envelope {
   readonly type: 'snapshot';
@@ -128,7 +146,8 @@ export type PaxosMessage =
   | HeartbeatResponseMessage
   | SnapshotMessage
   | ReadIndexMessage
-  | ReadIndexResponseMessage;
+  | ReadIndexResponseMessage
+  | TakeOverMessage;
 
 export type PaxosMessageType = PaxosMessage['type'];
 
@@ -144,4 +163,5 @@ export const PAXOS_MESSAGE_TYPES: readonly PaxosMessageType[] = [
   'snapshot',
   'readIndex',
   'readIndexResponse',
+  'takeOver',
 ];

@@ -167,13 +167,13 @@ describe('multipaxos: acceptors', () => {
     const oldBallot = net.core(old).status().term;
     // a still hears the old leader, so it refuses a higher ballot (a live leader is kept) …
     const higher = ballotOf(100, 1);
-    net.core(a).step({ type: 'prepare', from: nodeId(others(N3, old)[1]!), to: nodeId(a), ballot: term(higher), fromSlot: logIndex(1) });
+    net.core(a).step({ type: 'prepare', from: nodeId(others(N3, old)[1]!), to: nodeId(a), ballot: term(higher), fromSlot: logIndex(1), designatedAt: term(0) });
     net.process(a);
     expect(net.core(a).status().term).toBe(oldBallot);
     // … until its connection to the old leader breaks; then it promises the higher ballot.
     net.core(a).reportUnreachable(nodeId(old));
     net.queue = [];
-    net.core(a).step({ type: 'prepare', from: nodeId(others(N3, old)[1]!), to: nodeId(a), ballot: term(higher), fromSlot: logIndex(1) });
+    net.core(a).step({ type: 'prepare', from: nodeId(others(N3, old)[1]!), to: nodeId(a), ballot: term(higher), fromSlot: logIndex(1), designatedAt: term(0) });
     net.process(a);
     expect(net.core(a).status().term).toBe(higher);
     net.core(a).step({ type: 'accept', from: nodeId(old), to: nodeId(a), ballot: term(oldBallot), chosen: logIndex(0), entries: [slot(1, oldBallot, 'late')] });
