@@ -180,7 +180,15 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private transferStartTick = 0;
   /** takeOver has left for the transferee: a higher ballot now is most likely its own. */
   private takeOverSent = false;
+  /** When takeOver last left (resends are paced from it). */
   private takeOverSentTick = 0;
+  /**
+   * When the first takeOver of this transfer left, or null: from then on the target may be
+   * running phase 1, so the transfer is abandoned only a whole timeout after it (tickLeader) —
+   * abandoning sooner would let us take proposals and, refused, campaign against the target.
+   * Not moved by resends: with every takeOver lost the transfer still ends.
+   */
+  private handedOverTick: number | null = null;
 
   // Acceptor
   /** Slots up to here hold chosen values or ones accepted at `prefixBallot`. */
@@ -431,7 +439,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    *      but we wait a whole timeout before asking to lead again (deposedBy), not a few ticks:
    *      the target needs that long to establish, and asking sooner would duel with it.
    * Not done within an election timeout (the target down, a quorum unreachable, takeOver and
-   * its resends lost), the transfer is abandoned and we take proposals again (tickLeader).
+   * its resends lost), the transfer is abandoned and we take proposals again (tickLeader) —
+   * counted from the first takeOver once one has left (handedOverTick). A request for another
+   * target after that is ignored, and one for the same target changes nothing.
    * Safety rests on ballots alone: the Prepare is an ordinary one; designatedAt only waives the
    * lease, which protects liveness (a returning partitioned node deposing a live leader), and
    * the leader that sent takeOver waived it by sending it. A delayed takeOver or Prepare after
@@ -441,9 +451,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   transferLeadership(to: NodeId): void {
     if (this.state !== 'leader' || to === this.id || !this.dataVoters.includes(to) || this.transferee === to) return;
+    // Once takeOver has left, its target may be running phase 1: a second target would run
+    // another, and the two could refuse each other's proposals indefinitely.
+    if (this.takeOverSent) return;
     this.transferee = to;
     this.transferStartTick = this.ticks;
-    this.takeOverSent = false;
     const pr = this.peer(to);
     if (pr !== undefined) this.sendAccepts(pr);
     this.maybeSendTakeOver();
@@ -504,7 +516,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private tickLeader(): void {
     // A transfer that took an election timeout has failed: we lead on, and take proposals again.
-    if (this.transferee !== null && this.ticks - this.transferStartTick >= this.o.electionTimeoutTicks) this.endTransfer();
+    // Once takeOver has left, the target gets a whole timeout from then (handedOverTick).
+    if (this.transferee !== null && this.ticks - (this.handedOverTick ?? this.transferStartTick) >= this.o.electionTimeoutTicks) this.endTransfer();
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -542,6 +555,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private endTransfer(): void {
     this.transferee = null;
     this.takeOverSent = false;
+    this.handedOverTick = null;
   }
 
   /**
@@ -557,9 +571,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const pr = this.peer(this.transferee);
     const last = this.slots.lastIndex();
     if (pr === undefined || this.slots.chosenIndex() < last || pr.prefix < last) return;
-    this.send<TakeOverMessage>({ type: 'takeOver', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(last) });
+    this.send<TakeOverMessage>({ type: 'takeOver', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(this.slots.chosenIndex()) });
     this.takeOverSent = true;
     this.takeOverSentTick = this.ticks;
+    this.handedOverTick ??= this.ticks;
   }
 
   /**

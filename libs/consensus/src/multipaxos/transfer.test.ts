@@ -247,3 +247,146 @@ describe('multipaxos: an acceptor and a designated proposer', () => {
     expect(sentSince(net, mark, 'prepare')).toEqual([]);
   });
 });
+
+describe('multipaxos: transfer rules the review asked to pin', () => {
+  it('5 voters, the three other acceptors’ Accepted lost: no takeOver leaves while a slot the target holds is unchosen, and the target chooses nothing', () => {
+    const n5 = ['n1', 'n2', 'n3', 'n4', 'n5'];
+    const net = new PaxosNet(voters(...n5), { electionTimeoutTicks: ELECTION_TICKS });
+    const leader = net.settle();
+    const [target, ...rest] = n5.filter((id) => id !== leader) as [string, ...string[]];
+    // Their acceptances are lost, whichever message carries them.
+    net.filter = (m) => !((m.type === 'accepted' || m.type === 'heartbeatResponse') && rest.includes(m.from));
+    const mark = net.sent.length;
+    net.propose(leader, 'a');
+    net.core(leader).transferLeadership(nodeId(target));
+    net.process(leader);
+    net.stabilize();
+    net.tickAll(ELECTION_TICKS - 1);
+    expect(net.disk(target).entries.some((e) => e.kind === 'command')).toBe(true);
+    expect(sentSince(net, mark, 'takeOver')).toEqual([]);
+    expect(net.core(target).status().commitIndex).toBe(0);
+    expect(net.core(leader).status().role).toBe('leader');
+  });
+
+  it('a rejoining data voter that follows the leader ignores takeOver at the leader’s ballot: it prepares nothing', () => {
+    const { net, leader, ballot } = cluster(['a']);
+    const [target] = others(leader) as [string];
+    net.crash(target);
+    net.start(target, net.disk(target), { rejoining: true });
+    net.tickAll(2);
+    expect(net.core(target).status()).toMatchObject({ role: 'observer', leader: nodeId(leader) });
+    expect(net.hard(target)?.['promised']).toBe(ballot);
+    const mark = net.sent.length;
+    net.core(target).step({ type: 'takeOver', from: nodeId(leader), to: nodeId(target), ballot: term(ballot), chosen: logIndex(1) });
+    net.processAll();
+    expect(sentSince(net, mark, 'prepare')).toEqual([]);
+    expect(net.core(target).status().role).toBe('observer');
+  });
+
+  it('a restarted follower, which follows no one yet, ignores takeOver at the ballot it promised', () => {
+    const { net, leader, ballot } = cluster(['a']);
+    const [target] = others(leader) as [string];
+    net.crash(target);
+    net.restart(target);
+    expect(net.core(target).status().leader).toBe(null);
+    expect(net.hard(target)?.['promised']).toBe(ballot);
+    const mark = net.sent.length;
+    net.core(target).step({ type: 'takeOver', from: nodeId(leader), to: nodeId(target), ballot: term(ballot), chosen: logIndex(1) });
+    net.process(target);
+    expect(sentSince(net, mark, 'prepare')).toEqual([]);
+    expect(net.core(target).status().role).toBe('follower');
+  });
+
+  it('a leader handing over to T refuses a designated Prepare from another node C', () => {
+    const { net, leader, ballot } = cluster(['a']);
+    const [target, other] = others(leader) as [string, string];
+    net.filter = (m) => m.type !== 'prepare'; // T's own phase 1 goes nowhere
+    net.core(leader).transferLeadership(nodeId(target));
+    net.process(leader);
+    expect(sentSince(net, 0, 'takeOver')).toHaveLength(1);
+    const mark = net.sent.length;
+    net.core(leader).step({ type: 'prepare', from: nodeId(other), to: nodeId(leader), ballot: term(ballot + 1024), fromSlot: logIndex(2), designatedAt: term(ballot) });
+    net.process(leader);
+    expect(net.sent.slice(mark)).toMatchObject([{ type: 'promise', reject: true, ballot }]);
+    expect(net.core(leader).status().role).toBe('leader');
+  });
+
+  it('a leader handing over to T that has sent no takeOver yet refuses T’s designated Prepare', () => {
+    const { net, leader, ballot } = cluster(['a']);
+    const [target] = others(leader) as [string];
+    net.crash(target); // no answer from it: takeOver waits for its prefix
+    net.propose(leader, 'b');
+    net.core(leader).transferLeadership(nodeId(target));
+    net.process(leader);
+    net.stabilize();
+    expect(sentSince(net, 0, 'takeOver')).toEqual([]);
+    const mark = net.sent.length;
+    net.core(leader).step({ type: 'prepare', from: nodeId(target), to: nodeId(leader), ballot: term(ballot + 1024), fromSlot: logIndex(3), designatedAt: term(ballot) });
+    net.process(leader);
+    expect(net.sent.slice(mark)).toMatchObject([{ type: 'promise', reject: true, ballot }]);
+    expect(net.core(leader).status().role).toBe('leader');
+  });
+
+  it('a takeOver that left late gives the target a whole timeout from then: the leader does not abandon at the transfer’s own deadline', () => {
+    const { net, leader } = cluster(['a']);
+    const [target, third] = others(leader) as [string, string];
+    net.isolate(target);
+    net.propose(leader, 'b');
+    net.stabilize();
+    net.tickAll(ELECTION_TICKS); // the leader hears nothing from it for a whole timeout
+    net.core(leader).transferLeadership(nodeId(target));
+    net.process(leader);
+    net.tickAll(ELECTION_TICKS - 6);
+    // Once takeOver has left, nothing from the target arrives until we let it: its phase 1
+    // to the third acceptor is held.
+    const held: PaxosMessage[] = [];
+    let handedOver = false;
+    net.filter = (m) => {
+      if (m.type === 'takeOver') handedOver = true;
+      if (!handedOver || m.from !== nodeId(target)) return true;
+      if (m.type === 'prepare' && m.to === nodeId(third)) held.push(m);
+      return false;
+    };
+    net.heal();
+    const mark = net.sent.length;
+    let waited = 0;
+    for (; waited < 5 && sentSince(net, mark, 'takeOver').length === 0; waited++) net.tickAll();
+    expect(sentSince(net, mark, 'takeOver')).toHaveLength(1);
+    net.tickAll(7 - waited); // past the transfer's own deadline, well within a timeout of takeOver
+    expect(net.core(leader).propose(new Uint8Array([1]))).toEqual({ ok: false, reason: 'transferring' });
+    net.filter = () => true;
+    net.queue.push(...held);
+    net.stabilize();
+    net.tickAll(3 * ELECTION_TICKS);
+    expect(net.leaderOf()).toBe(target);
+    expect(sentSince(net, mark, 'prePrepare')).toEqual([]);
+  });
+
+  it('once takeOver has left, a transfer to another node is ignored', () => {
+    const { net, leader } = cluster(['a']);
+    const [target, other] = others(leader) as [string, string];
+    net.filter = (m) => m.type !== 'takeOver'; // lost: the leader cannot know the target did not act
+    net.core(leader).transferLeadership(nodeId(target));
+    net.process(leader);
+    net.core(leader).transferLeadership(nodeId(other));
+    net.process(leader);
+    net.tickAll(ELECTION_TICKS - 1); // many heartbeat answers from both: any resend goes to the target
+    const takeOvers = sentSince(net, 0, 'takeOver');
+    expect(takeOvers.length).toBeGreaterThan(1);
+    expect(takeOvers.filter((m) => m.to !== nodeId(target))).toEqual([]);
+  });
+
+  it('asking again to transfer to the same target does not move the deadline', () => {
+    const { net, leader, ballot } = cluster(['a']);
+    const [target] = others(leader) as [string];
+    net.crash(target);
+    net.propose(leader, 'b'); // which it lacks: no takeOver leaves
+    net.stabilize();
+    net.core(leader).transferLeadership(nodeId(target));
+    net.tickAll(ELECTION_TICKS - 1);
+    net.core(leader).transferLeadership(nodeId(target));
+    net.tickAll(1);
+    expect(net.core(leader).propose(new Uint8Array([1])).ok).toBe(true);
+    expect(net.core(leader).status().term).toBe(ballot);
+  });
+});
