@@ -5,12 +5,13 @@
  */
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { clusterPerTest, rowsPerNode, sleep, startWriteLoad, waitAllApplied } from './helpers';
 
 const startCluster = clusterPerTest();
 
 /** The protocols whose leaders hand over on request; a protocol joins once its core does. */
-const HANDOVER_PROTOCOLS = ['raft', 'zab'] as const;
+const HANDOVER_PROTOCOLS = PROTOCOL_NAMES;
 
 describe.each(HANDOVER_PROTOCOLS)('rolling restart of a 3-node %s cluster', (protocol) => {
   it('fails no write, hands leadership over on SIGTERM, and leaves every replica identical', async () => {

@@ -455,8 +455,8 @@ describe('a boot that restores the database from a stored snapshot past the log'
   });
 });
 
-/** The protocols whose cores hand leadership over on request (the others ignore the request). */
-const TRANSFERRING_PROTOCOLS = ['raft', 'zab'] as const;
+/** Every protocol hands leadership over on request (each core by its own means). */
+const TRANSFERRING_PROTOCOLS = PROTOCOL_NAMES;
 
 describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the driver', (name) => {
   const protocol = PROTOCOLS[name] as ProtocolModule;
