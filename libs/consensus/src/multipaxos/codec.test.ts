@@ -1,7 +1,8 @@
 /** The Multi-Paxos wire format: every message type survives a round trip; garbage only ever raises ConsensusError. */
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, seededRandom, term, type Entry } from '../index';
-import { PAXOS_CODEC_VERSION, decodeMessage, encodeMessage } from './codec';
+import { WireWriter } from '../common/wire';
+import { PAXOS_CODEC_VERSION, PAXOS_CODEC_VERSION_V2, decodeMessage, encodeMessage } from './codec';
 import { PAXOS_MESSAGE_TYPES, type PaxosMessage } from './messages';
 
 const from = nodeId('n1');
@@ -39,6 +40,17 @@ const plainEntries = (es: readonly Entry[]): unknown => es.map((e) => ({ ...e, d
 const plain = (m: PaxosMessage): unknown =>
   m.type === 'accept' ? { ...m, entries: plainEntries(m.entries) } : m.type === 'promise' ? { ...m, accepted: plainEntries(m.accepted) } : m;
 
+/** A message's header as a node of `version` writes it, from `from` to `to` at `ballot`. */
+function header(version: number, typeCode: number): WireWriter {
+  const w = new WireWriter('multipaxos');
+  w.u8(version);
+  w.u8(typeCode);
+  w.str(from);
+  w.str(to);
+  w.uint(ballot, 'ballot');
+  return w;
+}
+
 describe('multipaxos codec', () => {
   it('covers every message type', () => {
     expect(new Set(samples.map((m) => m.type))).toEqual(new Set(PAXOS_MESSAGE_TYPES));
@@ -46,12 +58,38 @@ describe('multipaxos codec', () => {
 
   it.each(samples.map((m, i) => [`${i}:${m.type}`, m] as const))('round-trips %s', (_name, m) => {
     const bytes = encodeMessage(m);
-    expect(bytes[0]).toBe(PAXOS_CODEC_VERSION);
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
+  it('writes version 3 only for what a version-2 node cannot read: takeOver and a designated prepare', () => {
+    const v3 = (m: PaxosMessage): boolean => m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0);
+    for (const m of samples) expect([m.type, encodeMessage(m)[0]]).toEqual([m.type, v3(m) ? PAXOS_CODEC_VERSION : PAXOS_CODEC_VERSION_V2]);
+  });
+
+  it('reads what a version-2 node writes: an undesignated prepare, and every other message but takeOver', () => {
+    // A version-2 prepare, written as a version-2 node does: no designatedAt field at all.
+    const prepare = header(PAXOS_CODEC_VERSION_V2, 1);
+    prepare.uint(41, 'fromSlot');
+    expect(decodeMessage(prepare.finish())).toEqual({ type: 'prepare', from, to, ballot, fromSlot: 41, designatedAt: 0 });
+    for (const m of samples.filter((s) => s.type !== 'prepare' && s.type !== 'takeOver')) {
+      const bytes = encodeMessage(m);
+      expect(bytes[0]).toBe(PAXOS_CODEC_VERSION_V2);
+      expect(plain(decodeMessage(bytes))).toEqual(plain(m));
+    }
+    const takeOver = header(PAXOS_CODEC_VERSION_V2, 12);
+    takeOver.uint(7, 'chosen');
+    expect(() => decodeMessage(takeOver.finish())).toThrow(/multipaxos message: takeOver needs version 3, got 2/);
+  });
+
+  it('refuses a version-3 prepare cut short before designatedAt', () => {
+    const prepare = header(PAXOS_CODEC_VERSION, 1);
+    prepare.uint(41, 'fromSlot');
+    expect(() => decodeMessage(prepare.finish())).toThrow(/multipaxos message: .*truncated before designatedAt/);
+  });
+
   it('names what is wrong with a message it cannot read', () => {
-    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9/);
+    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9: this node reads versions 2 and 3/);
+    expect(() => decodeMessage(new Uint8Array([1]))).toThrow(/unsupported version 1/);
     expect(() => decodeMessage(new Uint8Array([PAXOS_CODEC_VERSION, 200]))).toThrow(/unknown type 200/);
     const ok = encodeMessage(samples[0]!);
     expect(() => decodeMessage(new Uint8Array([...ok, 0]))).toThrow(/1 trailing bytes after a prePrepare/);
@@ -70,15 +108,21 @@ describe('multipaxos codec', () => {
     expect(() => decodeMessage(truncated.subarray(0, truncated.length - 1))).toThrow(/truncated before dataHold/);
   });
 
-  it('refuses a prepare designated by a ballot not below its own: a transfer goes to a higher ballot', () => {
-    const bad = encodeMessage({ type: 'prepare', from, to, ballot, fromSlot: logIndex(1), designatedAt: ballot });
-    expect(() => decodeMessage(bad)).toThrow(new RegExp(`multipaxos message: prepare designatedAt ${ballot} is not below its ballot ${ballot}`));
+  it('refuses a prepare designated by a ballot not below its own, encoding or decoding: a transfer goes to a higher ballot', () => {
+    expect(() => encodeMessage({ type: 'prepare', from, to, ballot, fromSlot: logIndex(1), designatedAt: ballot })).toThrow(
+      new RegExp(`multipaxos encode: prepare designatedAt ${ballot} is not below its ballot ${ballot}`),
+    );
+    const bad = header(PAXOS_CODEC_VERSION, 1);
+    bad.uint(1, 'fromSlot');
+    bad.uint(ballot, 'designatedAt');
+    expect(() => decodeMessage(bad.finish())).toThrow(new RegExp(`multipaxos message: prepare designatedAt ${ballot} is not below its ballot ${ballot}`));
   });
 
   it.each(samples.filter((m) => PROPOSER_TYPES.includes(m.type)).map((m) => [m.type, m] as const))(
     'refuses ballot 0 in %s messages, which only a proposer sends (its ballots start at round 1), naming the field',
     (type, m) => {
-      expect(() => decodeMessage(encodeMessage({ ...m, ballot: term(0) }))).toThrow(new RegExp(`multipaxos message: ${type} ballot 0`));
+      const zero = m.type === 'prepare' ? { ...m, ballot: term(0), designatedAt: term(0) } : { ...m, ballot: term(0) };
+      expect(() => decodeMessage(encodeMessage(zero))).toThrow(new RegExp(`multipaxos message: ${type} ballot 0`));
     },
   );
 

@@ -13,9 +13,18 @@ import type { PaxosMessage, PaxosMessageType } from './messages';
 
 /**
  * 2: prePrepare and prePromise. 3: takeOver, and prepare's designatedAt (leadership transfer).
- * A node refuses every message of another version: upgrade with a full restart.
+ * A cluster upgrades one node at a time, so a version-3 node writes version 2 for every message
+ * a version-2 node reads — all but takeOver and a designated prepare (designatedAt above 0) —
+ * and reads both; a version-2 prepare is designated by no one. Any other version is refused.
  */
 export const PAXOS_CODEC_VERSION = 3;
+/** The version before leadership transfer, still written for every message it can carry. */
+export const PAXOS_CODEC_VERSION_V2 = 2;
+
+/** Only what a version-2 node cannot read goes out as version 3. */
+function versionFor(m: PaxosMessage): number {
+  return m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0) ? PAXOS_CODEC_VERSION : PAXOS_CODEC_VERSION_V2;
+}
 
 const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   prepare: 1,
@@ -69,7 +78,8 @@ function readSparse(r: WireReader): Entry[] {
 
 export function encodeMessage(m: PaxosMessage): Uint8Array {
   const w = new WireWriter('multipaxos');
-  w.u8(PAXOS_CODEC_VERSION);
+  const version = versionFor(m);
+  w.u8(version);
   w.u8(TYPE_CODES[m.type]);
   w.str(m.from);
   w.str(m.to);
@@ -79,8 +89,10 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       w.uint(m.fromSlot, 'fromSlot');
       break;
     case 'prepare':
+      // The decoder's rule, refused here too: a message no node would read is a bug at its sender.
+      if (m.designatedAt !== 0 && m.designatedAt >= m.ballot) throw w.fail(`prepare designatedAt ${m.designatedAt} is not below its ballot ${m.ballot}`);
       w.uint(m.fromSlot, 'fromSlot');
-      w.uint(m.designatedAt, 'designatedAt');
+      if (version === PAXOS_CODEC_VERSION) w.uint(m.designatedAt, 'designatedAt');
       break;
     case 'takeOver':
       w.uint(m.chosen, 'chosen');
@@ -137,26 +149,29 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
   const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'multipaxos');
   if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
   const version = r.u8('version');
-  if (version !== PAXOS_CODEC_VERSION) throw r.bad(`unsupported version ${version}`);
+  if (version !== PAXOS_CODEC_VERSION && version !== PAXOS_CODEC_VERSION_V2) {
+    throw r.bad(`unsupported version ${version}: this node reads versions ${PAXOS_CODEC_VERSION_V2} and ${PAXOS_CODEC_VERSION}`);
+  }
   const code = r.u8('type');
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
+  if (type === 'takeOver' && version !== PAXOS_CODEC_VERSION) throw r.bad(`takeOver needs version ${PAXOS_CODEC_VERSION}, got ${version}`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const ballot = term(r.uint('ballot'));
   if (ballot === 0 && PROPOSER_TYPES.has(type)) throw r.bad(`${type} ballot 0: a proposer's ballot is at least 1`);
-  const m = readBody(r, type, { from, to, ballot });
+  const m = readBody(r, type, version, { from, to, ballot });
   r.end(type);
   return m;
 }
 
-function readBody(r: WireReader, type: PaxosMessageType, h: Pick<PaxosMessage, 'from' | 'to' | 'ballot'>): PaxosMessage {
+function readBody(r: WireReader, type: PaxosMessageType, version: number, h: Pick<PaxosMessage, 'from' | 'to' | 'ballot'>): PaxosMessage {
   switch (type) {
     case 'prePrepare':
       return { type, ...h, fromSlot: logIndex(r.uint('fromSlot')) };
     case 'prepare': {
       const fromSlot = logIndex(r.uint('fromSlot'));
-      const designatedAt = term(r.uint('designatedAt'));
+      const designatedAt = term(version === PAXOS_CODEC_VERSION ? r.uint('designatedAt') : 0);
       // A leader hands over to a higher ballot than its own (startPhase1 goes above every ballot seen).
       if (designatedAt >= h.ballot) throw r.bad(`prepare designatedAt ${designatedAt} is not below its ballot ${h.ballot}`);
       return { type, ...h, fromSlot, designatedAt };
