@@ -10,7 +10,7 @@ import { clusterPerTest, rowsPerNode, sleep, startWriteLoad, waitAllApplied } fr
 
 const startCluster = clusterPerTest();
 
-/** The protocols whose leaders hand over on request; a protocol joins once its core does. */
+/** Every protocol's leader hands over on request (each by its own means). */
 const HANDOVER_PROTOCOLS = PROTOCOL_NAMES;
 
 describe.each(HANDOVER_PROTOCOLS)('rolling restart of a 3-node %s cluster', (protocol) => {
