@@ -467,6 +467,10 @@ describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the drive
     const h = (harness = await startThree(protocol));
     const from = await leaderOf(h);
     await write(h.replicas.get(from)!, 'CREATE TABLE t (x)');
+    // Every follower follows and holds the write: a Zab follower still synchronizing gets no
+    // HANDOVER, votes for itself and, with the same history and a higher id, may win instead.
+    const applied = h.replicas.get(from)!.status().appliedIndex;
+    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === from && r.status().appliedIndex >= applied) ? true : null));
     const to = IDS.find((id) => id !== from)!;
     const outcome = await h.replicas.get(from)!.transferLeadership(to);
     expect(outcome).toMatchObject({ from, to });
