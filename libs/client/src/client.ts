@@ -51,6 +51,8 @@ interface Route {
   once?: boolean;
   /** Any node will do (stale and session reads): this client's read node, not the leader. */
   spread?: boolean;
+  /** Whether a timeout ends the call (an admin change the node may still be carrying out). */
+  finalOnTimeout?: boolean;
 }
 
 /** 64 random bits per process, then a counter: unique ids without entropy on every call. */
@@ -133,7 +135,7 @@ export class QuorumliteClient {
     };
     const route: Route = options.address !== undefined ? { pinned: options.address } : {};
     if (this.leader === null && route.pinned === undefined) await this.probeLeader();
-    const res = await this.withRetry<WireExecuteResponse>('Execute', request, timeoutMs, route);
+    const res = await this.withRetry(route, (address) => this.call<WireExecuteResponse>(address, 'Execute', request, timeoutMs));
     return decodeExecute(res);
   }
 
@@ -155,7 +157,7 @@ export class QuorumliteClient {
     // anyway); stale and session reads are answered by any node, so they share the load.
     const anyNode = options.consistency === 'stale' || options.consistency === 'session';
     const route: Route = options.address !== undefined ? { pinned: options.address } : anyNode ? { spread: true } : {};
-    const res = await this.withRetry<WireQueryResponse>('Query', request, timeoutMs, route);
+    const res = await this.withRetry(route, (address) => this.call<WireQueryResponse>(address, 'Query', request, timeoutMs));
     return decodeQuery(res);
   }
 
@@ -165,7 +167,7 @@ export class QuorumliteClient {
    */
   async status(address?: string): Promise<NodeStatus> {
     const route: Route = address === undefined ? {} : { pinned: address, once: true };
-    const res = await this.withRetry<WireStatusResponse>('Status', {}, this.timeoutMs, route);
+    const res = await this.withRetry(route, (address) => this.call<WireStatusResponse>(address, 'Status', {}, this.timeoutMs));
     const status = decodeStatus(res);
     if (status.leaderAddress !== '') this.leader = status.leaderAddress;
     return status;
@@ -237,23 +239,13 @@ export class QuorumliteClient {
     return { members: res.members.map(memberOf), index: BigInt(res.index) };
   }
 
-  /** An AdminService call to the leader: not_leader answers name it, unavailable ones are retried within the budget. */
-  private async adminOnLeader<Res>(method: string, request: object, timeoutMs: number, only?: string): Promise<Res> {
-    const startedMs = Date.now();
-    let address = only ?? this.leader ?? this.addressList[0]!;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.adminUnaryAt<Res>(address, method, request, timeoutMs);
-      } catch (raw: unknown) {
-        const e = decodeError(raw, address);
-        this.learn(e, address);
-        if (only !== undefined || this.closed || !isRetryable(e) || e.code === 'timeout') throw e;
-        const delayMs = backoffMs(attempt, Math.random());
-        if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
-        await sleep(delayMs);
-        address = this.nextAddress(e, address);
-      }
-    }
+  /**
+   * An AdminService call to the leader: not_leader answers name it, unavailable ones are
+   * retried within the budget. A timeout ends it: the node may still be carrying it out.
+   */
+  private adminOnLeader<Res>(method: string, request: object, timeoutMs: number, only?: string): Promise<Res> {
+    const route: Route = only !== undefined ? { pinned: only, once: true } : { finalOnTimeout: true };
+    return this.withRetry(route, (address) => this.adminUnaryAt<Res>(address, method, request, timeoutMs));
   }
 
   private adminUnaryAt<Res>(address: string, method: string, request: object, timeoutMs: number): Promise<Res> {
@@ -338,19 +330,24 @@ export class QuorumliteClient {
     return this.leader ?? this.addressList[this.cursor % this.addressList.length]!;
   }
 
-  private async withRetry<Res>(method: Method, request: object, timeoutMs: number, route: Route): Promise<Res> {
+  /**
+   * Makes `attempt` at the route's first address and again, after a backoff, wherever each
+   * retryable failure points (the leader it names, the next address, the next read node),
+   * until it succeeds or the retry budget is spent.
+   */
+  private async withRetry<Res>(route: Route, attempt: (address: string) => Promise<Res>): Promise<Res> {
     const startedMs = Date.now();
     let address = this.firstAddress(route);
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        return await this.call<Res>(address, method, request, timeoutMs);
+        return await attempt(address);
       } catch (raw: unknown) {
         const e = decodeError(raw, address);
         this.learn(e, address);
-        if (route.once || this.closed || !isRetryable(e)) throw e;
-        const delayMs = backoffMs(attempt, Math.random());
+        if (route.once || this.closed || !isRetryable(e) || (route.finalOnTimeout && e.code === 'timeout')) throw e;
+        const delayMs = backoffMs(n, Math.random());
         if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
-        this.onRetry?.(e, attempt);
+        this.onRetry?.(e, n);
         await sleep(delayMs);
         address = route.pinned ?? (route.spread ? this.nextReadNode(address) : this.nextAddress(e, address));
       }
