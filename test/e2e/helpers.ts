@@ -152,3 +152,14 @@ export function qlCode(e: grpc.ServiceError | null): string | undefined {
   const v = e?.metadata?.get('ql-code')[0];
   return v === undefined ? undefined : String(v);
 }
+
+/** The error a call that must fail failed with (a QuorumliteError; anything else is thrown). */
+export async function failure(p: Promise<unknown>): Promise<QuorumliteError> {
+  try {
+    await p;
+  } catch (e: unknown) {
+    if (e instanceof QuorumliteError) return e;
+    throw e;
+  }
+  throw new Error('expected the call to fail');
+}

@@ -10,12 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
+import { QuorumliteClient } from '@quorumlite/client';
 import { clientTlsOf, type LocalClusterTls } from '@quorumlite/cluster';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { certFilesOf, channelCredentials, makeCerts } from '@quorumlite/transport';
 import { peerClient, peerMethods, type WireFrame } from '../../libs/transport/src/wire';
-import { clusterForFile, rowsPerNode, sleep, waitAllApplied } from './helpers';
+import { clusterForFile, failure, rowsPerNode, sleep, waitAllApplied } from './helpers';
 
 const certsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-e2e-tls-certs-'));
 makeCerts(certsDir, {
@@ -46,16 +46,6 @@ function peerStream(address: string, credentials: grpc.ChannelCredentials, frame
 
 function clientAs(addresses: string[], name: string | null): QuorumliteClient {
   return new QuorumliteClient({ addresses, timeoutMs: 3_000, retryBudgetMs: 0, ...(name === null ? {} : { tls: clientTlsOf(tls, name) }) });
-}
-
-async function failure(p: Promise<unknown>): Promise<QuorumliteError> {
-  try {
-    await p;
-  } catch (e: unknown) {
-    if (e instanceof QuorumliteError) return e;
-    throw e;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe.each(PROTOCOL_NAMES)('a TLS %s cluster', (protocol) => {

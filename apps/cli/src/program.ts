@@ -10,6 +10,7 @@ import { backupCommand } from './commands/backup';
 import { leaderCommand } from './commands/leader';
 import { membersCommand } from './commands/members';
 import { certsCommand } from './commands/certs';
+import { tokensCommand } from './commands/tokens';
 import { chaosCommand, runChaosCommand } from './commands/chaos';
 import { clusterCommand } from './commands/cluster';
 import { execCommand } from './commands/exec';
@@ -25,7 +26,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), backupCommand(), leaderCommand(), membersCommand(), clusterCommand(), certsCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
+  for (const cmd of [shellCommand(), execCommand(), queryCommand(), statusCommand(), backupCommand(), leaderCommand(), membersCommand(), clusterCommand(), certsCommand(), tokensCommand(), benchCommand(), compareCommand(), chaosCommand()]) {
     program.addCommand(cmd.exitOverride().showHelpAfterError('(add --help for usage)'));
   }
   program.addHelpText(

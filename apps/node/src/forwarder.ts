@@ -7,6 +7,7 @@ import { sqlServiceCtor } from '@quorumlite/proto';
 import { TRANSPORT_LIMITS } from '@quorumlite/transport';
 import { ReplicaError, type PeerStatusReader, type PeerView, type WriteForwarder, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import { decodeExecuteResponse, encodeExecuteRequest, type WireExecuteResponse } from './grpc/codec';
+import { AUTHORIZATION_METADATA_KEY } from './grpc/access';
 import { fromServiceError } from './grpc/errors';
 
 /** Marks a forwarded call so a node that is not the leader answers instead of forwarding again. */
@@ -39,6 +40,7 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
     const client = this.client(leader.address);
     const metadata = new grpc.Metadata();
     metadata.set(FORWARDED_METADATA_KEY, '1');
+    if (request.authorization !== undefined) metadata.set(AUTHORIZATION_METADATA_KEY, request.authorization);
     const execute = (client as unknown as { Execute: UnaryFn }).Execute.bind(client);
     return new Promise<WriteResult>((resolve, reject) => {
       execute(encodeExecuteRequest(request), metadata, { deadline: Date.now() + request.timeoutMs }, (err, res) => {

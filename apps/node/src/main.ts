@@ -11,6 +11,7 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, describeConfig, loadConfig, parseHostPort, processInput, type NodeConfig } from '@quorumlite/config';
 import { NodeModule } from './node.module';
 import { CodedError } from '@quorumlite/errors';
+import { readTokenFile } from '@quorumlite/transport';
 
 const EXIT_START_FAILED = 1;
 const EXIT_CONFIG = 2;
@@ -73,6 +74,14 @@ async function main(): Promise<void> {
       process.exit(EXIT_CONFIG);
     }
     throw e;
+  }
+  if (config.authTokensFile !== null) {
+    try {
+      readTokenFile(config.authTokensFile);
+    } catch (e: unknown) {
+      process.stderr.write(`quorumlite: config key 'authTokens': ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(EXIT_CONFIG);
+    }
   }
   const dataDir = path.resolve(config.dataDir);
   const dataDirExisted = fs.existsSync(dataDir);

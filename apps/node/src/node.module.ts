@@ -13,9 +13,9 @@ import type { NodeConfig } from '@quorumlite/config';
 import { PROTOCOLS, nodeId } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
 import { LoopMonitor, Replica, processEntropy, systemClock } from '@quorumlite/replica';
-import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCredentials } from '@quorumlite/transport';
+import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCredentials, TokenStore } from '@quorumlite/transport';
 import { GrpcWriteForwarder } from './forwarder';
-import { certificateAccess, openAccess } from './grpc/access';
+import { certificateAccess, openAccess, tokenAccess } from './grpc/access';
 import { adminHandlers } from './grpc/admin.handlers';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
@@ -142,7 +142,8 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const replica = this.replica;
     this.logger.setFence(() => replica.fence());
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
-    const access = c.tls ? certificateAccess : openAccess;
+    const tokens = this.tokenStore();
+    const access = tokens !== null ? tokenAccess(tokens, c.tls !== null) : c.tls ? certificateAccess : openAccess;
     server.addService(sqlService, sqlHandlers(this.replica, { timeoutMs: c.requestTimeoutMs, resultRowsMax: c.limits.resultRowsMax }, this.metrics ?? undefined, access));
     server.addService(serviceOf(defs.admin, 'AdminService'), adminHandlers(this.replica, { nodeId: c.nodeId, protocol: c.protocol, requestTimeoutMs: c.requestTimeoutMs }, access));
     this.health = new NodeHealth(() => replica.status());
@@ -150,7 +151,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     transport.addTo(server);
     new ReflectionService({ ...defs.sql, ...defs.peer, ...defs.admin }).addToServer(server);
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(c.listen, serverCredentials(c.tls), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(c.listen, serverCredentials(c.tls, { clientCertificateOptional: tokens !== null }), (err) => (err ? reject(err) : resolve())),
     );
     this.server = server;
     this.replica.start();
@@ -161,6 +162,20 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     if (c.dashboardListen !== null) await this.startDashboard(c.dashboardListen);
     if (c.faultInjection) this.armPowerCut(this.replica);
     this.logger.info('node started', { listen: c.listen, tls: c.tls !== null, metricsListen: c.metricsListen, dashboardListen: c.dashboardListen, dataDir: c.dataDir, members: c.members.map((m) => `${m.id}=${m.address}:${m.role}`).join(',') });
+  }
+
+  /** The bearer tokens this node accepts, when it has a token file (config key authTokens). */
+  private tokenStore(): TokenStore | null {
+    const file = this.config.authTokensFile;
+    if (file === null) return null;
+    const tokens = new TokenStore(file, {
+      nowMs: Date.now,
+      onError: (message) => this.logger.error(message),
+      onReload: (count) => this.logger.info('bearer tokens read again', { file, tokens: count }),
+    });
+    if (this.config.tls === null) this.logger.warn('bearer tokens travel in plaintext without TLS: set tlsCert, tlsKey and tlsCa where others can see the network', { file });
+    this.logger.info('bearer tokens read', { file, tokens: tokens.size });
+    return tokens;
   }
 
   /** The live dashboard: it reads every member, this one included, by its gRPC Status. */

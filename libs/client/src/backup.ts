@@ -52,11 +52,12 @@ export async function receiveBackup(
   address: string,
   target: string | Writable,
   timeoutMs: number | undefined,
+  metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<BackupResult> {
-  if (typeof target !== 'string') return transfer(channel, method, address, target, timeoutMs);
+  if (typeof target !== 'string') return transfer(channel, method, address, target, timeoutMs, metadata);
   const file = fs.createWriteStream(target);
   try {
-    const result = await transfer(channel, method, address, file, timeoutMs);
+    const result = await transfer(channel, method, address, file, timeoutMs, metadata);
     await finished(file);
     return result;
   } catch (e: unknown) {
@@ -66,14 +67,14 @@ export async function receiveBackup(
   }
 }
 
-function transfer(channel: grpc.Client, method: grpc.MethodDefinition<object, object>, address: string, sink: Writable, timeoutMs: number | undefined): Promise<BackupResult> {
+function transfer(channel: grpc.Client, method: grpc.MethodDefinition<object, object>, address: string, sink: Writable, timeoutMs: number | undefined, metadata: grpc.Metadata): Promise<BackupResult> {
   return new Promise<BackupResult>((resolve, reject) => {
     const call = channel.makeServerStreamRequest<object, WireBackupChunk>(
       method.path,
       method.requestSerialize as (value: object) => Buffer,
       method.responseDeserialize as (value: Buffer) => WireBackupChunk,
       {},
-      new grpc.Metadata(),
+      metadata,
       timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs },
     );
     const hash = createHash('sha256');

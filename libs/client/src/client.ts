@@ -89,6 +89,8 @@ export class QuorumliteClient {
   private readonly timeoutMs: number;
   private readonly retryBudgetMs: number;
   private readonly onRetry: ClientOptions['onRetry'];
+  /** `Bearer <token>`, sent with every call; null: no token. */
+  private readonly authorization: string | null;
   private readonly channels = new Map<string, grpc.Client>();
   private readonly sessions = new Map<string, Session>();
   private readonly pipelining: boolean;
@@ -118,6 +120,7 @@ export class QuorumliteClient {
     this.pipelining = options.pipelining ?? true;
     this.channelOptions = { ...options.channelOptions };
     this.credentials = credentialsOf(options.tls);
+    this.authorization = authorizationOf(options.token);
     this.readNode = this.addressList[Math.floor(Math.random() * this.addressList.length)]!;
   }
 
@@ -189,7 +192,7 @@ export class QuorumliteClient {
     let last: unknown = null;
     for (const address of addresses) {
       try {
-        return await receiveBackup(this.adminChannel(address), method, address, target, options.timeoutMs);
+        return await receiveBackup(this.adminChannel(address), method, address, target, options.timeoutMs, this.metadata());
       } catch (e: unknown) {
         last = e;
         const err = decodeError(e, address);
@@ -217,7 +220,9 @@ export class QuorumliteClient {
   /** The members a node works with (any node; default: the first address), and whether a change is in flight. */
   async members(options: { address?: string } = {}): Promise<MembersResult> {
     const address = options.address ?? this.addressList[0]!;
-    const res = await this.adminUnaryAt<{ members: MemberEntry[]; change_pending: boolean; node_id: string; leader_id: string }>(address, 'ListMembers', {}, this.timeoutMs);
+    const res = await this.withRetry({ pinned: address, once: true }, (at) =>
+      this.adminUnaryAt<{ members: MemberEntry[]; change_pending: boolean; node_id: string; leader_id: string }>(at, 'ListMembers', {}, this.timeoutMs),
+    );
     return { members: res.members.map(memberOf), changePending: res.change_pending, nodeId: res.node_id, leaderId: res.leader_id === '' ? null : res.leader_id };
   }
 
@@ -251,7 +256,14 @@ export class QuorumliteClient {
   private adminUnaryAt<Res>(address: string, method: string, request: object, timeoutMs: number): Promise<Res> {
     const def = this.adminService.service[method];
     if (!def) throw new Error(`AdminService has no method ${method}`);
-    return unaryCall<Res>(this.adminChannel(address), def, request, timeoutMs, method);
+    return unaryCall<Res>(this.adminChannel(address), def, request, timeoutMs, method, this.metadata());
+  }
+
+  /** Fresh metadata for one call: grpc-js may change what it is given. */
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.authorization !== null) md.set('authorization', this.authorization);
+    return md;
   }
 
   /** The leader's address as last learned, or null when unknown. */
@@ -310,7 +322,7 @@ export class QuorumliteClient {
   private unary<Res>(address: string, method: Method, request: object, timeoutMs: number): Promise<Res> {
     const def = this.service.service[method];
     if (!def) throw new Error(`SqlService has no method ${method}`);
-    return unaryCall<Res>(this.channel(address), def, request, timeoutMs + DEADLINE_SLACK_MS, method);
+    return unaryCall<Res>(this.channel(address), def, request, timeoutMs + DEADLINE_SLACK_MS, method, this.metadata());
   }
 
   private session(address: string): Session {
@@ -318,7 +330,7 @@ export class QuorumliteClient {
     if (!session) {
       const def = this.service.service['Session'];
       if (!def) throw new Error('SqlService has no method Session');
-      session = new Session(this.channel(address), def as grpc.MethodDefinition<unknown, unknown>, address);
+      session = new Session(this.channel(address), def as grpc.MethodDefinition<unknown, unknown>, address, () => this.metadata());
       this.sessions.set(address, session);
     }
     return session;
@@ -393,8 +405,15 @@ export class QuorumliteClient {
 
 function credentialsOf(tls: ClientTls | undefined): grpc.ChannelCredentials {
   if (tls === undefined) return grpc.credentials.createInsecure();
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw new TypeError('tls: give cert and key together (or neither, with a token)');
   const bytes = (pem: Buffer | string): Buffer => (typeof pem === 'string' ? Buffer.from(pem) : pem);
-  return grpc.credentials.createSsl(bytes(tls.ca), bytes(tls.key), bytes(tls.cert));
+  return grpc.credentials.createSsl(bytes(tls.ca), tls.key === undefined ? null : bytes(tls.key), tls.cert === undefined ? null : bytes(tls.cert));
+}
+
+function authorizationOf(token: string | undefined): string | null {
+  if (token === undefined) return null;
+  if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) throw new TypeError('token must be one word of printable ASCII (as made by quorumlite tokens create)');
+  return `Bearer ${token}`;
 }
 
 export interface TransferLeadershipOptions {
@@ -415,14 +434,14 @@ export interface TransferLeadershipResult {
 }
 
 /** One unary call on `channel`, with a deadline `timeoutMs` from now. */
-function unaryCall<Res>(channel: grpc.Client, def: grpc.MethodDefinition<unknown, unknown>, request: object, timeoutMs: number, method: string): Promise<Res> {
+function unaryCall<Res>(channel: grpc.Client, def: grpc.MethodDefinition<unknown, unknown>, request: object, timeoutMs: number, method: string, metadata: grpc.Metadata): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     channel.makeUnaryRequest<object, Res>(
       def.path,
       def.requestSerialize as (value: object) => Buffer,
       def.responseDeserialize as (value: Buffer) => Res,
       request,
-      new grpc.Metadata(),
+      metadata,
       { deadline: Date.now() + timeoutMs },
       (err, res) => (err || res === undefined ? reject(err ?? new Error(`${method}: empty response`)) : resolve(res)),
     );

@@ -48,6 +48,8 @@ export class Session {
     private readonly channel: grpc.Client,
     private readonly method: grpc.MethodDefinition<unknown, unknown>,
     private readonly address: string,
+    /** The metadata the stream opens with (the bearer token, if any). */
+    private readonly metadata: () => grpc.Metadata = () => new grpc.Metadata(),
   ) {}
 
   call<Res>(kind: SessionKind, request: object, timeoutMs: number): Promise<Res> {
@@ -89,7 +91,7 @@ export class Session {
       this.method.path,
       this.method.requestSerialize as (v: unknown) => Buffer,
       this.method.responseDeserialize as (b: Buffer) => { results?: WireResult[] },
-      new grpc.Metadata(),
+      this.metadata(),
       {},
     );
     stream.on('data', (frame: { results?: WireResult[] }) => {

@@ -159,11 +159,20 @@ export interface ClientOptions {
    * read, write or admin). Absent: plaintext.
    */
   tls?: ClientTls;
+  /**
+   * A bearer token (`qlt_…`, made by `quorumlite tokens create`), sent with every call as
+   * `authorization: Bearer <token>`; the node grants the role its token file names for it. Over
+   * TLS it may replace the client certificate (give `tls.ca` alone).
+   */
+  token?: string;
 }
 
-/** PEM bytes (or text) of the cluster's authority, and of this client's certificate and key. */
+/**
+ * PEM bytes (or text) of the cluster's authority, and of this client's certificate and key
+ * (both or neither: without them, the node must take bearer tokens).
+ */
 export interface ClientTls {
   ca: Buffer | string;
-  cert: Buffer | string;
-  key: Buffer | string;
+  cert?: Buffer | string;
+  key?: Buffer | string;
 }

@@ -37,7 +37,7 @@ export const CONFIG_DEFAULTS = {
     uncommittedEntriesMax: 100_000,
     proposalBatchMax: 1_024,
   },
-} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks' | 'fromBackup'>;
+} as const satisfies Omit<NodeConfig, 'nodeId' | 'listen' | 'advertise' | 'metricsListen' | 'dashboardListen' | 'tls' | 'authTokensFile' | 'dataDir' | 'members' | 'protocolOptions' | 'electionTimeoutTicks' | 'fromBackup'>;
 
 /** The election timeout when none is set: this long while requests are limited to… */
 export const ELECTION_TIMEOUT_MS_BASE = 300;
@@ -169,6 +169,13 @@ export const KEYS: readonly KeyDef[] = [
   }),
   top('tlsKey', { kind: 'string', defaultValue: undefined, derivedDefault: 'off', schema: text('a file path'), help: "PEM private key of tlsCert" }),
   top('tlsCa', { kind: 'string', defaultValue: undefined, derivedDefault: 'off', schema: text('a file path'), help: 'PEM certificate of the authority that signs members\' and clients\' certificates' }),
+  top('authTokens', {
+    kind: 'string',
+    defaultValue: undefined,
+    derivedDefault: 'off',
+    schema: text('a file path'),
+    help: "JSON file of bearer tokens (made by 'quorumlite tokens create'): each names a role (read, write, admin); with it set, a client calling without a valid token or client certificate is refused (Status stays open)",
+  }),
   top('cluster', { kind: 'string', defaultValue: D.cluster, schema: text('a non-empty cluster name'), help: 'cluster name; peers of another cluster are refused' }),
   top('protocol', { kind: 'string', defaultValue: D.protocol, schema: z.string({ error: 'must be a string' }), help: `consensus protocol (${PROTOCOL_NAMES.join(', ')})` }),
   top('dataDir', { kind: 'string', defaultValue: undefined, schema: text('a directory path'), help: 'directory for the log, hard state, database and snapshots' }),

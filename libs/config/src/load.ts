@@ -30,6 +30,7 @@ export function loadConfig(input: { argv: string[]; env: Record<string, string |
   checkConfig(config, sourceOf);
   const path = (key: string): string | undefined => values.get(key) as string | undefined;
   config.tls = loadTls({ tlsCert: path('tlsCert'), tlsKey: path('tlsKey'), tlsCa: path('tlsCa') }, config.nodeId, sourceOf);
+  config.authTokensFile = path('authTokens') ?? null;
   config.protocolOptions = protocolOptionsOf(config.protocol, values, sourceOf);
   return config;
 }
@@ -72,6 +73,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     metricsListen: (values.get('metricsListen') as string | undefined) ?? null,
     dashboardListen: (values.get('dashboardListen') as string | undefined) ?? null,
     tls: null,
+    authTokensFile: null,
     cluster: required('cluster') as string,
     protocol: required('protocol') as ProtocolName,
     dataDir: required('dataDir') as string,

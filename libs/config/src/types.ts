@@ -48,6 +48,8 @@ export interface NodeConfig {
   dashboardListen: string | null;
   /** TLS for client and peer traffic, or null: plaintext. */
   tls: TlsConfig | null;
+  /** The bearer token file (the node checks it at boot and reads it again when it changes); null: no tokens. */
+  authTokensFile: string | null;
   cluster: string;
   /** A name from the consensus protocol registry. */
   protocol: ProtocolName;

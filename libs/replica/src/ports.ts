@@ -39,6 +39,11 @@ export interface WriteRequest {
   readonly timeoutMs: number;
   /** Set when a follower already forwarded this request: never forward twice. */
   readonly forwarded: boolean;
+  /**
+   * The caller's bearer credential (`Bearer …`), sent on with the request when a follower
+   * forwards it, so the leader grants it the caller's role; the replica never reads it.
+   */
+  readonly authorization?: string;
 }
 
 export interface WriteResult {

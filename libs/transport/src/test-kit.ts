@@ -50,10 +50,10 @@ export interface Node {
   readonly stagingDir: string;
 }
 
-export async function bindServer(port = 0, tls: TlsMaterial | null = null): Promise<{ server: grpc.Server; port: number }> {
+export async function bindServer(port = 0, tls: TlsMaterial | null = null, clientCertificateOptional = false): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server(peerServerOptions());
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, serverCredentials(tls), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${port}`, serverCredentials(tls, { clientCertificateOptional }), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return { server, port: bound };
 }
@@ -75,9 +75,9 @@ export class Harness {
   /** Binds one server per id first, then builds transports that know every port. */
   async cluster(
     ids: string[],
-    options: { cluster?: string; protocol?: string; limits?: Partial<TransportLimits>; tls?: (id: string) => TlsMaterial } = {},
+    options: { cluster?: string; protocol?: string; limits?: Partial<TransportLimits>; tls?: (id: string) => TlsMaterial; clientCertificateOptional?: boolean } = {},
   ): Promise<Node[]> {
-    const bound = await Promise.all(ids.map((id) => bindServer(0, options.tls?.(id) ?? null)));
+    const bound = await Promise.all(ids.map((id) => bindServer(0, options.tls?.(id) ?? null, options.clientCertificateOptional)));
     const peers = ids.map((id, i) => ({ id: nodeId(id), address: `127.0.0.1:${bound[i]?.port ?? 0}` }));
     return ids.map((id, i) => {
       const { server, port } = bound[i] as { server: grpc.Server; port: number };

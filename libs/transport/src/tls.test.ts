@@ -104,4 +104,25 @@ describe('GrpcPeerTransport with mutual TLS', () => {
     expect(sender.isReachable(nodeId('n2'))).toBe(false);
     expect(b.recorder.batches).toEqual([]);
   });
+
+  it('a server that lets connections without a client certificate in (for bearer tokens) still takes peer streams only from members', async () => {
+    const [a, b] = await h.cluster(['n1', 'n2'], { tls: material, clientCertificateOptional: true });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(nodeId('n2'), text('member over tls'));
+    await waitFor('delivery', () => b.recorder.from('n1').includes('member over tls'));
+    // A certificate naming n1 but signed by another authority: the handshake lets it in, and
+    // grpc-js reports no verified certificate for it, so the stream is refused.
+    const other = h.tempDir();
+    makeCerts(other, { nodes: ['n1'], clients: [] });
+    const forged: TlsMaterial = { ca: material('n1').ca, cert: fs.readFileSync(path.join(other, 'n1.crt')), key: fs.readFileSync(path.join(other, 'n1.key')) };
+    const sender = new GrpcPeerTransport({ self: nodeId('n1'), cluster: 'test', protocol: 'raft', peers: [{ id: nodeId('n2'), address: b.address }], stagingDir: h.tempDir(), log: () => {}, tls: forged });
+    h.transports.push(sender);
+    sender.start({ onMessages: () => {}, onSnapshot: () => {} });
+    for (let i = 0; i < 5; i++) {
+      sender.send(nodeId('n2'), text('forged'));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    await waitFor('refusal of the forged certificate', () => b.logs.some((l) => l.includes('no certificate signed by the cluster authority')));
+    expect(b.recorder.from('n1')).not.toContain('forged');
+  });
 });

@@ -32,10 +32,28 @@ export interface CertificateName {
   readonly unit: string;
 }
 
-/** Credentials of this node's server: TLS with a client certificate required, or plaintext. */
-export function serverCredentials(tls: TlsMaterial | null): grpc.ServerCredentials {
+/**
+ * Credentials of this node's server: plaintext, or TLS with a client certificate required by
+ * the handshake. With `clientCertificateOptional` (a node that also takes bearer tokens) the
+ * handshake asks for a certificate but lets a connection without one, or with one the authority
+ * did not sign, through; grpc-js then reports no certificate for it (certificateNameOf gives
+ * null), so a peer stream from it is still refused and a client call needs a token.
+ */
+export function serverCredentials(tls: TlsMaterial | null, options: { clientCertificateOptional?: boolean } = {}): grpc.ServerCredentials {
   if (tls === null) return grpc.ServerCredentials.createInsecure();
-  return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+  if (!options.clientCertificateOptional) return grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+  // One provider serves both the authority and the identity: grpc-js 1.14 hands the two
+  // providers to its constructor in the other order, which one object makes harmless. It
+  // answers a listener on the next microtask: grpc-js registers the server's watcher only after
+  // adding its listeners, and an answer given at once would reach no watcher (every connection
+  // would then be dropped as "unloaded credentials"). tls.test.ts checks both.
+  const provider: grpc.experimental.CertificateProvider = {
+    addCaCertificateListener: (listener) => queueMicrotask(() => listener({ caCertificate: tls.ca })),
+    removeCaCertificateListener: () => {},
+    addIdentityCertificateListener: (listener) => queueMicrotask(() => listener({ certificate: tls.cert, privateKey: tls.key })),
+    removeIdentityCertificateListener: () => {},
+  };
+  return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
 
 /** Credentials of a channel to another member (peer streams, forwarded writes). */

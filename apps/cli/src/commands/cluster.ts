@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import { certFilesOf, makeCerts } from '@quorumlite/transport';
+import { certFilesOf, makeCerts, readTokenFile } from '@quorumlite/transport';
 import { LocalCluster, NodeSupervisor, parseTopology, readClusterManifest, RESTART_POLICY_DEFAULT, TOPOLOGIES, topologyNodes, votersOnly, type ClusterManifest, type LocalClusterTls, type LocalRole, type Topology } from '@quorumlite/cluster';
 import { EXIT_OK, UsageError } from '../errors';
 import { parseClients, CLIENTS_DEFAULT } from './certs';
@@ -23,6 +23,7 @@ interface ClusterOptions {
   metrics?: boolean;
   dashboard?: boolean;
   tls?: boolean;
+  authTokens?: string;
   fromBackup?: string;
   restart: boolean;
 }
@@ -194,6 +195,7 @@ export function clusterCommand(): Command {
     .option('--protocol <name>', 'consensus protocol passed to every node')
     .option('--fresh', 'wipe the data dir first')
     .option('--tls', 'mutual TLS for client and peer traffic, with certificates made in <data-dir>/certs (a local authority, one per node, clients admin, writer, reader)')
+    .option('--auth-tokens <file>', 'a bearer token file (quorumlite tokens create) every node reads: clients then need a token (--token) or, with --tls, a certificate')
     .option('--from-backup <file>', 'start a new cluster whose every data node boots from this backup (quorumlite backup); refused on a data dir that holds a cluster (add --fresh)')
     .option('--metrics', 'give every node a Prometheus metrics server (GET /metrics) on a free port; the banner lists them')
     .option('--dashboard', 'give every node a live dashboard in the browser on a free port; the banner prints its URL')
@@ -219,13 +221,14 @@ export function clusterCommand(): Command {
         }
         const log = (line: string): boolean => process.stderr.write(`${line}\n`);
         const tls = opts.tls ? certsFor(dataDir, layout) : undefined;
+        const authTokens = opts.authTokens === undefined ? undefined : tokenFile(opts.authTokens);
         let supervisor: NodeSupervisor | null = null;
         const cluster: LocalCluster = await LocalCluster.start({
           nodes: layout.nodes,
           dataDir,
           host: opts.host,
           ports: layout.ports,
-          nodeArgs: tickMs ? ['--tick-ms', String(tickMs)] : [],
+          nodeArgs: [...(tickMs ? ['--tick-ms', String(tickMs)] : []), ...(authTokens !== undefined ? ['--auth-tokens', authTokens] : [])],
           metrics: Boolean(opts.metrics),
           dashboard: Boolean(opts.dashboard),
           ...(tls ? { tls } : {}),
@@ -240,6 +243,7 @@ export function clusterCommand(): Command {
         const interrupted = untilInterrupted(cluster);
         const leader = await cluster.waitForLeader();
         printBanner(cluster, topology, dataDir, leader, mode, opts.protocol ?? 'raft', opts.restart, tls);
+        if (authTokens !== undefined) process.stdout.write(`  (bearer tokens from ${authTokens}: add --token <token> to the commands above; quorumlite tokens create --file ${authTokens} makes one)\n`);
         await interrupted;
         supervisor?.stop();
         await cluster.stop();
@@ -247,4 +251,15 @@ export function clusterCommand(): Command {
         return EXIT_OK;
       }),
     );
+}
+
+/** The token file, checked here so a mistake is one line instead of every node failing to start. */
+function tokenFile(file: string): string {
+  const abs = path.resolve(file);
+  try {
+    readTokenFile(abs);
+  } catch (e: unknown) {
+    throw new UsageError(`--auth-tokens: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return abs;
 }

@@ -15,6 +15,7 @@ export interface ConnectionOptions {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  token?: string;
 }
 
 export function addConnectionOptions(cmd: Command): Command {
@@ -24,24 +25,27 @@ export function addConnectionOptions(cmd: Command): Command {
     .addOption(new Option('--retry-ms <ms>', 'total time spent retrying on unreachable nodes or leader changes').default('5000'))
     .option('--tls-ca <file>', "a secured cluster's authority certificate (PEM); with --tls-cert and --tls-key, connect over TLS")
     .option('--tls-cert <file>', "this client's certificate (PEM, signed by --tls-ca; its OU is the role: read, write or admin)")
-    .option('--tls-key <file>', "the private key of --tls-cert (PEM)");
+    .option('--tls-key <file>', "the private key of --tls-cert (PEM)")
+    .addOption(new Option('--token <token>', 'a bearer token (quorumlite tokens create); its role decides what the calls may do').env('QUORUMLITE_TOKEN'));
 }
 
-/** The three TLS flags together, read; none: plaintext. */
-export function tlsFrom(opts: { tlsCa?: string; tlsCert?: string; tlsKey?: string }): ClientTls | undefined {
+/** The three TLS flags together, read (with a token, --tls-ca alone will do); none: plaintext. */
+export function tlsFrom(opts: { tlsCa?: string; tlsCert?: string; tlsKey?: string; token?: string }): ClientTls | undefined {
   const flags = { '--tls-ca': opts.tlsCa, '--tls-cert': opts.tlsCert, '--tls-key': opts.tlsKey };
   const given = Object.entries(flags).filter(([, v]) => v !== undefined);
   if (given.length === 0) return undefined;
+  if (opts.token !== undefined && given.length === 1 && opts.tlsCa !== undefined) return { ca: readFlagFile('--tls-ca', opts.tlsCa) };
   const missing = Object.entries(flags).find(([, v]) => v === undefined);
-  if (missing) throw new UsageError(`${missing[0]} is needed with ${given.map(([f]) => f).join(' and ')} (TLS takes the authority, a certificate and its key)`);
-  const read = (flag: string, file: string): Buffer => {
-    try {
-      return fs.readFileSync(file);
-    } catch (e: unknown) {
-      throw new UsageError(`${flag}: cannot read ${file}: ${e instanceof Error && 'code' in e ? String(e.code) : String(e)}`);
-    }
-  };
-  return { ca: read('--tls-ca', opts.tlsCa!), cert: read('--tls-cert', opts.tlsCert!), key: read('--tls-key', opts.tlsKey!) };
+  if (missing) throw new UsageError(`${missing[0]} is needed with ${given.map(([f]) => f).join(' and ')} (TLS takes the authority, and a certificate and its key unless --token is given)`);
+  return { ca: readFlagFile('--tls-ca', opts.tlsCa!), cert: readFlagFile('--tls-cert', opts.tlsCert!), key: readFlagFile('--tls-key', opts.tlsKey!) };
+}
+
+function readFlagFile(flag: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e: unknown) {
+    throw new UsageError(`${flag}: cannot read ${file}: ${e instanceof Error && 'code' in e ? String(e.code) : String(e)}`);
+  }
 }
 
 export function positiveInt(raw: string | undefined, flag: string): number | undefined {
@@ -69,6 +73,7 @@ export function clientFrom(opts: ConnectionOptions): QuorumliteClient {
     ...(timeoutMs ? { timeoutMs } : {}),
     ...(retryBudgetMs !== undefined ? { retryBudgetMs } : {}),
     ...(tls ? { tls } : {}),
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
   });
 }
 

@@ -17,7 +17,7 @@ import {
   type WireQueryRequest,
   type WireQueryResponse,
 } from './codec';
-import { openAccess, type Authorizer } from './access';
+import { openAccess, withAuthorization, type Authorizer } from './access';
 import { toServiceError } from './errors';
 import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 
@@ -96,7 +96,7 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults, obse
         const timed = c.call === 'execute' || c.call === 'query' ? timeCall(observer, c.call === 'execute' ? 'Execute' : 'Query') : undefined;
         try {
           if (c.call === 'execute' && c.execute) {
-            replica.execute(decodeExecute(c.execute, false, defaults)).then(
+            replica.execute(withAuthorization(decodeExecute(c.execute, false, defaults), stream.metadata)).then(
               (r) => {
                 timed?.ok();
                 answer({ id, execute: encodeExecuteResponse(r) });

@@ -11,7 +11,7 @@ import {
   type WireExecuteRequest,
   type WireQueryRequest,
 } from './codec';
-import { openAccess, type Authorizer } from './access';
+import { openAccess, withAuthorization, type Authorizer } from './access';
 import { toServiceError } from './errors';
 import { noRpcObserver, timeCall, type RpcObserver } from './observer';
 import { sessionHandler } from './session.handler';
@@ -42,7 +42,7 @@ export function sqlHandlers(
       const forwarded = call.metadata.get(FORWARDED_METADATA_KEY).length > 0;
       let request;
       try {
-        request = decodeExecute(call.request, forwarded, defaults);
+        request = withAuthorization(decodeExecute(call.request, forwarded, defaults), call.metadata);
       } catch (e: unknown) {
         fail(e);
         return;
