@@ -61,4 +61,3 @@ function parse<T>(bytes: Buffer, key: TlsKey, file: string, sourceOf: SourceOf, 
 function unreadable(key: TlsKey, sourceOf: SourceOf, why: string, cause?: unknown): ConfigError {
   return new ConfigError('unreadable', key, `config key '${key}' (${sourceOf(key)}): ${why}`, { cause });
 }
-
