@@ -944,7 +944,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private answerStaleTerm(m: RaftMessage): void {
-    if ((this.raftOptions.checkQuorum || this.raftOptions.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+    // A witness answers whatever the options say: without CheckQuorum or PreVote a node whose term
+    // ran ahead of the leader's (a removed member that never learned it, campaigning) raises the
+    // leader's term by campaigning itself, and a witness campaigns an election timeout late, after
+    // every vote it grants that member — never, were it not for this answer.
+    if ((this.raftOptions.checkQuorum || this.raftOptions.preVote || this.isWitness) && (m.type === 'append' || m.type === 'heartbeat')) {
       // A deposed leader cut off from the cluster learns our term (and steps down) from this.
       this.send<AppendResponseMessage>({
         type: 'appendResponse', from: this.id, to: m.from, term: toTerm(this.term),

@@ -392,6 +392,27 @@ describe('raft witness across member changes', () => {
     expect(net.core('n1').proposeMembership(list('n1 n2 w3:witness w4:witness'))).toMatchObject({ ok: true });
   });
 
+  it('a lagging witness whose term a removed member raised answers the leader\'s lower term, and catches up', () => {
+    const net = new Net([...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')]);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    // n2 and w5 hear only each other while n2's removal commits: n2 never learns of it.
+    const side = new Set(['n2', 'w5']);
+    net.filter = (m) => side.has(m.from) === side.has(m.to);
+    expect(net.core('n1').proposeMembership(list('n1 n3 w4:witness w5:witness'))).toMatchObject({ ok: true });
+    run(net, 3);
+    expect(net.core('n1').status().membershipPending).toBe(false);
+    // n2 campaigns again and again (no pre-vote); w5, which still lists it, grants its votes.
+    run(net, 10 * ELECTION_TICKS);
+    expect(net.core('w5').status().term).toBeGreaterThan(net.core('n1').status().term);
+    net.filter = () => true;
+    net.core(net.leaderOf() ?? 'n1').propose(bytes('b'));
+    const leaderCommit = (): number => net.core(net.leaderOf() ?? 'n1').status().commitIndex;
+    run(net, 40 * ELECTION_TICKS, () => net.leaderOf() !== null && net.core('w5').status().commitIndex === leaderCommit() && leaderCommit() >= 5);
+    expect(net.core('w5').status()).toMatchObject({ role: 'witness', commitIndex: leaderCommit() });
+    expect(net.core('w5').status().members?.map((m) => m.id)).toEqual(['n1', 'n3', 'w4', 'w5']);
+  });
+
   it('a witness that refuses the votes of a data voter behind it keeps its election clock, campaigns, and hands over', () => {
     const net = n2Behind();
     // n1 goes for good; n2, behind the witness, campaigns again and again (no pre-vote).
