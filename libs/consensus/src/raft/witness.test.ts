@@ -372,6 +372,32 @@ describe('raft witness across member changes', () => {
     expect(Object.keys(net.core('n1').status().progress).sort()).toEqual(['n1', 'w3']);
   });
 
+  it('until a witness\'s demotion commits, it gets no snapshot position past what every data voter holds', () => {
+    const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
+    const net = new Net(members);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    const cut = new Set(['n2', 'w5']);
+    net.filter = (m) => !cut.has(m.from) && !cut.has(m.to);
+    propose(net, 'n1', 'b');
+    propose(net, 'n1', 'c');
+    // n1 compacts past what n2 and w5 hold: w5 can come back only by a snapshot position.
+    net.core('n1').compact({ index: logIndex(4), term: term(1), members }, 0);
+    net.process('n1');
+    expect(net.core('n1').status().firstIndex).toBe(5);
+    expect(net.core('n1').proposeMembership(list('n1 n2 n3 w4:witness w5:observer'))).toMatchObject({ ok: true, index: 5 });
+    // w4 and n2 do not answer: the demotion stays uncommitted, and a new leader may take it back.
+    cut.clear();
+    for (const id of ['n2', 'w4']) cut.add(id);
+    run(net, 2 * ELECTION_TICKS);
+    expect(net.core('n1').status()).toMatchObject({ membershipPending: true, dataVotersHold: 2 });
+    expect(net.sent.some((m) => m.type === 'snapshot' && m.to === 'w5')).toBe(false);
+    net.filter = () => true;
+    run(net, 2 * ELECTION_TICKS, () => net.core('w5').status().commitIndex >= 5);
+    expect(net.core('n1').status().membershipPending).toBe(false);
+    expect(net.core('w5').status()).toMatchObject({ role: 'observer', commitIndex: net.core('n1').status().commitIndex });
+  });
+
   it('an observer becomes a witness only once every data voter holds every committed record', () => {
     const net = n2Behind();
     net.heal();
