@@ -22,7 +22,7 @@ const MUTANT_SEEDS_MAX = 200;
 const HARD_STATE_MUTANT_SEEDS_MAX = 2_500;
 /** A stale configuration needs a compaction past a change and a restart from it: first caught at seed 220. */
 const MEMBERSHIP_MUTANT_SEEDS_MAX = 500;
-/** Seeds of the membership run with witnesses (3,000 passed when it landed; 300 take about 3 s). */
+/** Seeds of the membership run with witnesses (10,000 passed when it landed; 300 take about 3 s). */
 const WITNESS_MEMBERSHIP_SEEDS_MAX = 300;
 
 /** The sweep compacts where libs/replica does: after advance(). */
