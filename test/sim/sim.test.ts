@@ -22,6 +22,8 @@ const MUTANT_SEEDS_MAX = 200;
 const HARD_STATE_MUTANT_SEEDS_MAX = 2_500;
 /** A stale configuration needs a compaction past a change and a restart from it: first caught at seed 220. */
 const MEMBERSHIP_MUTANT_SEEDS_MAX = 500;
+/** Seeds of the membership run with witnesses (10,000 passed when it landed; 300 take about 3 s). */
+const WITNESS_MEMBERSHIP_SEEDS_MAX = 300;
 
 /** The sweep compacts where libs/replica does: after advance(). */
 const DRIVER_RUN = { compactionPoint: 'after_advance' } as const satisfies Partial<SimOptions>;
@@ -71,6 +73,26 @@ describe.each(protocols.filter((p) => p.membershipChanges === true))('$name chan
     const stale = { ...MEMBERSHIP_RUN, snapshotsCarryConfig: false } as const;
     expect(firstFailure(protocol, true, MEMBERSHIP_MUTANT_SEEDS_MAX, stale)?.message).toMatch(/leader completeness|election safety|state machine safety|log matching/);
   });
+});
+
+/**
+ * Membership at runtime with witnesses (2 data voters + 1 witness, every third seed 3 + 2), for
+ * each protocol that changes members and takes witnesses: a spare that keeps a state machine and
+ * one that does not join as observers, and become a voter and a witness; witnesses are demoted
+ * and removed like voters. Each witness's forgetting is checked, as in the witness sweep, against
+ * the data voters of every configuration that may be in force (the leader's, and while that is
+ * uncommitted the one before it).
+ */
+const WITNESS_MEMBERSHIP_RUN = { ...MEMBERSHIP_RUN, spares: 2, spareWitnesses: 1 } as const satisfies Partial<SimOptions>;
+
+describe.each(protocols.filter((p) => p.membershipChanges === true && p.roles.includes('witness')))('$name changing members with witnesses under the simulator', (protocol) => {
+  for (const seeds of chunk(plan.seeds.slice(0, WITNESS_MEMBERSHIP_SEEDS_MAX), GROUPS)) {
+    it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
+      const { failures, results } = runSeeds(protocol, seeds, plan.replay, WITNESS_MEMBERSHIP_RUN, witnessShapeFor);
+      expect(failures, failures.join('\n\n')).toEqual([]);
+      expect(results.reduce((n, r) => n + r.stats.membershipChanges, 0)).toBeGreaterThan(seeds.length);
+    });
+  }
 });
 
 /**

@@ -24,6 +24,8 @@ export interface MembershipHost {
 export class Membership {
   /** The members in use by id; shared by reference (forwarding, transfers), changed in place. */
   readonly byId = new Map<string, ReplicaMember>();
+  /** Members of the configuration before the current one while it is uncommitted, and no members now (refresh's `before`). */
+  readonly leavingById = new Map<string, ReplicaMember>();
   private readonly addresses = new Map<string, string>();
   private readonly unreachableLogged = new Set<string>();
   private signature = '';
@@ -46,30 +48,35 @@ export class Membership {
   }
 
   /**
-   * The core's configuration (undefined: a static protocol, nothing changes). Returns whether
-   * the members or their roles changed; the transport then dials the new list.
+   * The core's configuration (undefined: a static protocol, nothing changes), and the members
+   * of the one before it while it is uncommitted (`before`): the core still sends them records
+   * (a new leader may take the change back), so the transport keeps dialling them, though they
+   * are no members. Returns whether the members or their roles changed.
    */
-  refresh(configuration: readonly Member[] | undefined): boolean {
+  refresh(configuration: readonly Member[] | undefined, before: readonly Member[] = []): boolean {
     if (configuration === undefined) return false;
     for (const m of configuration) if (m.address !== undefined && m.address !== '') this.addresses.set(m.id, m.address);
     const next = configuration.map((m) => ({ id: m.id, role: m.role, address: this.addresses.get(m.id) ?? '' }));
-    const signature = next.map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
+    const leaving = before.filter((m) => !configuration.some((c) => c.id === m.id)).map((m) => ({ id: m.id, role: m.role, address: this.addresses.get(m.id) ?? '' }));
+    const signature = [...next, ...leaving.map((m) => ({ ...m, role: 'leaving' }))].map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
     if (signature === this.signature) return false;
-    this.replace(next);
+    this.replace(next, leaving);
     this.host.logger.info('members changed', { members: signature });
     return true;
   }
 
-  private replace(next: readonly ReplicaMember[]): void {
-    this.signature = next.map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
+  private replace(next: readonly ReplicaMember[], leaving: readonly ReplicaMember[] = []): void {
+    this.signature = [...next, ...leaving.map((m) => ({ ...m, role: 'leaving' }))].map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
     this.byId.clear();
     for (const m of next) this.byId.set(m.id, m);
+    this.leavingById.clear();
+    for (const m of leaving) this.leavingById.set(m.id, m);
     for (const m of next) {
       if (m.address !== '' || m.id === this.host.nodeId || this.unreachableLogged.has(m.id)) continue;
       this.unreachableLogged.add(m.id);
       this.host.logger.warn('a member has no known address: this node cannot send to it until a member list names one', { member: m.id });
     }
-    this.host.setPeers(next.filter((m) => m.id !== this.host.nodeId && m.address !== '').map((m) => ({ id: m.id, address: m.address })));
+    this.host.setPeers([...next, ...leaving].filter((m) => m.id !== this.host.nodeId && m.address !== '').map((m) => ({ id: m.id, address: m.address })));
   }
 }
 

@@ -336,7 +336,10 @@ export class Replica {
    */
   private refreshMembers(): void {
     if (this.stateMachine.kind === 'data') this.membership.learn(this.stateMachine.appliedMembers() ?? []);
-    this.membership.refresh(this.core.status().members);
+    const status = this.core.status();
+    // Until its configuration commits, a Raft leader still sends records to the members of the one before.
+    const before = status.membershipPending === true ? this.core.membersAt(status.commitIndex) : [];
+    this.membership.refresh(status.members, before);
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -698,7 +701,7 @@ export class Replica {
 
   private send(message: BaseMessage): void {
     // A witness keeps no database: it takes only the snapshot's position, so no file goes to it.
-    if (!message.snapshot || this.memberById.get(message.to)?.role === 'witness') {
+    if (!message.snapshot || (this.memberById.get(message.to) ?? this.membership.leavingById.get(message.to))?.role === 'witness') {
       const bytes = this.deps.protocol.encodeMessage(message);
       this.counters.sent(message.type, bytes.length);
       this.deps.transport.send(message.to, bytes, this.deps.protocol.orderFree(message));
@@ -770,7 +773,7 @@ export class Replica {
       this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
       const rd = this.steps.run('ready', () => this.core.ready());
-      const movesMembers = rd.truncateAfter !== null || rd.snapshot !== null || rd.entries.some((e) => e.kind === 'config');
+      const movesMembers = rd.truncateAfter !== null || rd.snapshot !== null || [...rd.entries, ...rd.committed].some((e) => e.kind === 'config');
       const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
       this.steps.run('advance', () => this.core.advance());

@@ -131,6 +131,14 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private dataVoters: readonly NodeId[] = [];
   /** The voters that keep no database. */
   private witnesses: readonly NodeId[] = [];
+  /**
+   * The configuration before `config`: a new leader that lacks `config`'s record may take it
+   * back until `config` commits, so until then a leader keeps replicating to its members
+   * (peersBefore), counts its data voters toward dataHold (computeDataVotersHold) and sends its
+   * witnesses no snapshot past that (sendSnapshot).
+   */
+  private configBefore: readonly Member[] = [];
+  private peersBefore: readonly NodeId[] = [];
   /** Every member but us, voters and observers alike (the leader replicates to all). */
   private peers: readonly NodeId[] = [];
   private isVoter = false;
@@ -215,10 +223,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (m.from === this.id) throw new ConsensusError('bad_message', `raft message: from ${m.from}, which is this node`);
     // Dropped, not answered: a read a non-member forwards here (a removed follower that still
     // takes us for its leader) times out at its sender, whose driver retries elsewhere.
-    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m)) return;
+    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m) && !this.answersReplicationBefore(m)) return;
     this.stepMessage(m);
     this.stepDownIfRemoved();
     this.check();
+  }
+
+  /** Leader: an answer from a member of the configuration before ours, which it still replicates to. */
+  private answersReplicationBefore(m: RaftMessage): boolean {
+    return this.state === 'leader' && (m.type === 'appendResponse' || m.type === 'heartbeatResponse') && this.replicatedBefore().includes(m.from);
   }
 
   propose(data: Uint8Array): ProposeResult {
@@ -262,6 +275,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       caughtUp: (id) => id === this.id || (this.progress.get(id)?.match ?? 0) >= this.log.commitIndex(),
     });
     if (refused !== null) return { ok: false, ...refused };
+    // A member that becomes a witness may have taken a snapshot as a position while it did not
+    // vote, forgetting every record below it; as a witness it must hold what no data voter lacks.
+    const witnessJoining = next.find((m) => m.role === 'witness' && !this.witnesses.includes(m.id));
+    if (witnessJoining !== undefined && this.computeDataVotersHold() < this.log.commitIndex()) {
+      return {
+        ok: false, reason: 'not_caught_up',
+        message: `${witnessJoining.id} would vote as a witness, which keeps only records that every data voter holds, but a data voter lacks committed records: bring it up to date first.`,
+      };
+    }
     const data = encodeConfig(next);
     const entry = this.appendEntry('config', data);
     this.appendWanted = true;
@@ -581,6 +603,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.votedBefore = votingMembers(prior).includes(this.id);
     this.voters = votingMembers(members);
     this.dataVoters = dataVoters(members);
+    this.configBefore = prior;
+    this.peersBefore = prior.filter((m) => m.id !== this.id && !members.some((n) => n.id === m.id)).map((m) => m.id);
     this.witnesses = witnesses(members);
     this.peers = members.filter((m) => m.id !== this.id).map((m) => m.id);
     // A rejoining voter follows as an observer until the driver builds it again as a voter.
@@ -594,12 +618,23 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.state === 'leader') this.trackMembers();
   }
 
-  /** Leader: progress for every member of the configuration (and ourselves), none for others. */
+  /** Leader: progress for every member of the configuration (and ourselves, and peersBefore until it commits), none for others. */
   private trackMembers(): void {
-    const keep = new Set<NodeId>([this.id, ...this.config.map((m) => m.id)]);
+    const keep = new Set<NodeId>([this.id, ...this.config.map((m) => m.id), ...this.replicatedBefore()]);
     for (const id of [...this.progress.keys()]) if (!keep.has(id)) this.progress.delete(id);
     // A new member starts as any peer does after an election: probed at our last record.
     for (const id of keep) if (!this.progress.has(id)) this.progress.set(id, new Progress(this.log.lastIndex() + 1, this.o.inflightMessagesMax));
+  }
+
+  /** Leader: the members of the configuration before ours that it still replicates to (ours is not committed). */
+  private replicatedBefore(): readonly NodeId[] {
+    return this.configIndex > this.log.commitIndex() ? this.peersBefore : [];
+  }
+
+  /** Leader: every peer it sends records to. */
+  private replicaPeers(): readonly NodeId[] {
+    const before = this.replicatedBefore();
+    return before.length === 0 ? this.peers : [...this.peers, ...before];
   }
 
   /**
@@ -790,10 +825,16 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     return this.log.term(pr.next - 1) === null;
   }
 
-  /** Leader: the highest index every data voter holds durably (our own copy once persisted), capped at the commit index. */
+  /**
+   * Leader: the highest index every data voter holds durably (our own copy once persisted), capped
+   * at the commit index. Until our configuration commits, the one before it may still be the one
+   * in force (a new leader without our record takes it back), so its data voters count as well —
+   * one being removed included (we replicate to it until then: peersBefore).
+   */
   private computeDataVotersHold(): number {
     let hold: number = this.log.commitIndex();
     for (const id of this.dataVoters) hold = Math.min(hold, this.peerProgress(id).match);
+    if (this.configIndex > this.log.commitIndex()) for (const id of dataVoters(this.configBefore)) hold = Math.min(hold, this.peerProgress(id).match);
     return hold;
   }
 
@@ -891,12 +932,23 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (m.type === 'preVote') return true; // never change our term for a pre-vote
     if (m.type === 'preVoteResponse' && !m.reject) return true; // granted for our future term
     const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+    // Figure 3.1: only a leader's message or a granted vote restarts a follower's election clock.
+    // A witness campaigns an election timeout after a data voter would (drawElectionTimeout): if
+    // a vote it refuses (the candidate's log is behind) restarted its clock, a data voter behind
+    // it, campaigning again and again, would keep the one up-to-date voter from ever campaigning.
+    const keepsClock = this.isWitness && this.state !== 'leader' && m.type === 'vote' && !this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const [elapsed, timeout] = [this.electionElapsed, this.randomizedElectionTimeout];
     this.becomeFollower(m.term, fromLeader ? m.from : null);
+    if (keepsClock) [this.electionElapsed, this.randomizedElectionTimeout] = [elapsed, timeout];
     return true;
   }
 
   private answerStaleTerm(m: RaftMessage): void {
-    if ((this.raftOptions.checkQuorum || this.raftOptions.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+    // A witness answers whatever the options say: without CheckQuorum or PreVote a node whose term
+    // ran ahead of the leader's (a removed member that never learned it, campaigning) raises the
+    // leader's term by campaigning itself, and a witness campaigns an election timeout late, after
+    // every vote it grants that member — never, were it not for this answer.
+    if ((this.raftOptions.checkQuorum || this.raftOptions.preVote || this.isWitness) && (m.type === 'append' || m.type === 'heartbeat')) {
       // A deposed leader cut off from the cluster learns our term (and steps down) from this.
       this.send<AppendResponseMessage>({
         type: 'appendResponse', from: this.id, to: m.from, term: toTerm(this.term),
@@ -1113,12 +1165,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private bcastAppend(): void {
-    for (const to of this.peers) this.sendAppend(to, true);
+    for (const to of this.replicaPeers()) this.sendAppend(to, true);
   }
 
   /** Like bcastAppend, then keeps sending while records remain and the window allows. */
   private bcastAppendFill(): void {
-    for (const to of this.peers) {
+    for (const to of this.replicaPeers()) {
       let sent = this.sendAppend(to, true);
       for (let i = 0; sent && i < this.o.inflightMessagesMax; i++) sent = this.sendAppend(to, false);
     }
@@ -1128,7 +1180,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const readSeq = this.readOnly.currentSeq();
     const commit = this.log.commitIndex();
     const dataHold = this.computeDataVotersHold();
-    for (const to of this.peers) {
+    for (const to of this.replicaPeers()) {
       const match = this.peerProgress(to).match;
       // Never tell a peer to commit past what it is known to hold.
       const peerCommit = Math.min(match, commit);
@@ -1164,7 +1216,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     // A witness takes a snapshot as a position only, forgetting every record below it: only
     // once every data voter holds them, or a witness elected later could hold nothing to bring
     // a lagging data voter up to date with, and lead a cluster that can never write again.
-    if (this.witnesses.includes(to) && snapshot.index > this.computeDataVotersHold()) return false;
+    const wasWitness = this.configIndex > this.log.commitIndex() && witnesses(this.configBefore).includes(to);
+    if ((this.witnesses.includes(to) || wasWitness) && snapshot.index > this.computeDataVotersHold()) return false;
     this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to, term: toTerm(this.term), snapshot });
     pr.becomeSnapshot(snapshot.index);
     return true;
@@ -1238,6 +1291,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private onCommitAdvanced(): void {
+    // Our configuration committed: the one before it is history, and so are its members.
+    if (this.peersBefore.length > 0 && this.configIndex <= this.log.commitIndex()) this.trackMembers();
     const waiting = this.readsAwaitingCommit;
     this.readsAwaitingCommit = [];
     for (const r of waiting) this.registerRead(r);
@@ -1368,8 +1423,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       return;
     }
     if (this.leader !== this.id) throw new Error('raft invariant: a leader names itself leader');
-    const tracked = this.config.length + (this.config.some((m) => m.id === this.id) ? 0 : 1);
-    if (this.progress.size !== tracked) throw new Error('raft invariant: the leader tracks every member of its configuration, and itself');
+    const tracked = this.config.length + (this.config.some((m) => m.id === this.id) ? 0 : 1) + this.replicatedBefore().length;
+    if (this.progress.size !== tracked) throw new Error('raft invariant: the leader tracks every member of its configuration, itself, and those of the one before until its own commits');
     const last = this.log.lastIndex();
     for (const [id, pr] of this.progress) pr.check(last, id);
     if (this.selfProgress().match > this.log.stableIndex()) throw new Error('raft invariant: the leader counts a record it has not persisted');

@@ -9,7 +9,7 @@ import { decodeMessage, encodeMessage } from './codec';
 import { FAST_ELECTION_STAGGER_TICKS } from '../common';
 import { WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
 import type { HeartbeatMessage, RaftMessage } from './messages';
-import { bytes, diskOf, Net, voters } from './testkit';
+import { bytes, diskOf, list, Net, voters } from './testkit';
 
 const ELECTION_TICKS = 10; // the testkit's electionTimeoutTicks
 
@@ -333,6 +333,122 @@ describe('raft witness', () => {
     propose(net, leader ?? '', 'd');
     run(net, 2);
     expect(net.appliedData('n1')).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('raft witness across member changes', () => {
+  /** n1 leads n1, n2, w3 with a written; n2 then misses b and c, which n1 and w3 commit. */
+  function n2Behind(): Net {
+    const net = new Net(twoAndWitness);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    net.isolate('n2');
+    propose(net, 'n1', 'b');
+    propose(net, 'n1', 'c');
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status()).toMatchObject({ commitIndex: 4, dataVotersHold: 2 });
+    return net;
+  }
+
+  it('until a removal commits, the removed data voter still counts toward dataHold, and the leader replicates to it', () => {
+    const net = n2Behind();
+    const r = net.core('n1').proposeMembership(list('n1 w3:witness'));
+    expect(r).toMatchObject({ ok: true, index: 5 });
+    // A leader without record 5 would take the removal back, and n2 would be a data voter again
+    // lacking b and c: the witness may not forget them yet.
+    expect(net.core('n1').status()).toMatchObject({ membershipPending: true, dataVotersHold: 2 });
+    net.heal();
+    net.isolate('w3');
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n2').status().lastIndex).toBe(5);
+    expect(net.core('n1').status()).toMatchObject({ membershipPending: true, dataVotersHold: 4 });
+    net.heal();
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status()).toMatchObject({ membershipPending: false, commitIndex: 5, dataVotersHold: 5 });
+    expect(Object.keys(net.core('n1').status().progress).sort()).toEqual(['n1', 'w3']);
+  });
+
+  it('until a witness\'s demotion commits, it gets no snapshot position past what every data voter holds', () => {
+    const members = [...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')];
+    const net = new Net(members);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    const cut = new Set(['n2', 'w5']);
+    net.filter = (m) => !cut.has(m.from) && !cut.has(m.to);
+    propose(net, 'n1', 'b');
+    propose(net, 'n1', 'c');
+    // n1 compacts past what n2 and w5 hold: w5 can come back only by a snapshot position.
+    net.core('n1').compact({ index: logIndex(4), term: term(1), members }, 0);
+    net.process('n1');
+    expect(net.core('n1').status().firstIndex).toBe(5);
+    expect(net.core('n1').proposeMembership(list('n1 n2 n3 w4:witness w5:observer'))).toMatchObject({ ok: true, index: 5 });
+    // w4 and n2 do not answer: the demotion stays uncommitted, and a new leader may take it back.
+    cut.clear();
+    for (const id of ['n2', 'w4']) cut.add(id);
+    run(net, 2 * ELECTION_TICKS);
+    expect(net.core('n1').status()).toMatchObject({ membershipPending: true, dataVotersHold: 2 });
+    expect(net.sent.some((m) => m.type === 'snapshot' && m.to === 'w5')).toBe(false);
+    net.filter = () => true;
+    run(net, 2 * ELECTION_TICKS, () => net.core('w5').status().commitIndex >= 5);
+    expect(net.core('n1').status().membershipPending).toBe(false);
+    expect(net.core('w5').status()).toMatchObject({ role: 'observer', commitIndex: net.core('n1').status().commitIndex });
+  });
+
+  it('an observer becomes a witness only once every data voter holds every committed record', () => {
+    const net = n2Behind();
+    net.heal();
+    const withObserver = list('n1 n2 w3:witness w4:observer');
+    expect(net.core('n1').proposeMembership(withObserver)).toMatchObject({ ok: true });
+    net.start('w4', undefined, { members: withObserver });
+    net.isolate('n2');
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').status().progress['w4']?.match).toBe(net.core('n1').status().commitIndex);
+    // w4 may have taken a snapshot position as an observer, forgetting records n2 lacks.
+    const r = net.core('n1').proposeMembership(list('n1 n2 w3:witness w4:witness'));
+    expect(r).toMatchObject({ ok: false, reason: 'not_caught_up' });
+    expect(!r.ok && 'message' in r ? r.message : '').toMatch(/w4 would vote as a witness.*a data voter lacks committed records/);
+    net.heal();
+    net.tick('n1');
+    net.stabilize();
+    expect(net.core('n1').proposeMembership(list('n1 n2 w3:witness w4:witness'))).toMatchObject({ ok: true });
+  });
+
+  it('a lagging witness whose term a removed member raised answers the leader\'s lower term, and catches up', () => {
+    const net = new Net([...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5')]);
+    net.elect('n1');
+    propose(net, 'n1', 'a');
+    // n2 and w5 hear only each other while n2's removal commits: n2 never learns of it.
+    const side = new Set(['n2', 'w5']);
+    net.filter = (m) => side.has(m.from) === side.has(m.to);
+    expect(net.core('n1').proposeMembership(list('n1 n3 w4:witness w5:witness'))).toMatchObject({ ok: true });
+    run(net, 3);
+    expect(net.core('n1').status().membershipPending).toBe(false);
+    // n2 campaigns again and again (no pre-vote); w5, which still lists it, grants its votes.
+    run(net, 10 * ELECTION_TICKS);
+    expect(net.core('w5').status().term).toBeGreaterThan(net.core('n1').status().term);
+    net.filter = () => true;
+    net.core(net.leaderOf() ?? 'n1').propose(bytes('b'));
+    const leaderCommit = (): number => net.core(net.leaderOf() ?? 'n1').status().commitIndex;
+    run(net, 40 * ELECTION_TICKS, () => net.leaderOf() !== null && net.core('w5').status().commitIndex === leaderCommit() && leaderCommit() >= 5);
+    expect(net.core('w5').status()).toMatchObject({ role: 'witness', commitIndex: leaderCommit() });
+    expect(net.core('w5').status().members?.map((m) => m.id)).toEqual(['n1', 'n3', 'w4', 'w5']);
+  });
+
+  it('a witness that refuses the votes of a data voter behind it keeps its election clock, campaigns, and hands over', () => {
+    const net = n2Behind();
+    // n1 goes for good; n2, behind the witness, campaigns again and again (no pre-vote).
+    net.cores.delete('n1');
+    net.heal();
+    const rounds = run(net, 20 * ELECTION_TICKS, () => net.leaderOf() === 'n2');
+    expect(rounds).toBeLessThan(20 * ELECTION_TICKS);
+    expect(campaignedFrom(net, 'w3')).toBe(true);
+    propose(net, 'n2', 'd');
+    run(net, 2);
     expect(net.appliedData('n2')).toEqual(['a', 'b', 'c', 'd']);
   });
 });

@@ -94,6 +94,12 @@ export interface SimOptions<M extends BaseMessage = BaseMessage> {
    * they matter with FaultOptions.membershipChange).
    */
   readonly spares?: number;
+  /**
+   * Of the spares, how many (the last ones) are witnesses: started with no state machine, as
+   * libs/replica starts a node its settings list as a witness, and only ever a witness or an
+   * observer while a member (default 0).
+   */
+  readonly spareWitnesses?: number;
   /** Events to run with faults before the heal-and-converge phase. */
   readonly steps: number;
   readonly faults?: Partial<FaultOptions>;

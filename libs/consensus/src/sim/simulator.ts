@@ -188,6 +188,8 @@ class Simulation<M extends BaseMessage> {
   private readonly members: readonly Member[];
   /** Every node: the members, then the spares that a membership change may add. */
   private readonly ids: readonly NodeId[];
+  /** The nodes that keep no state machine: the boot witnesses and the witness spares, for good. */
+  private readonly witnessIds: ReadonlySet<NodeId>;
   /** This run changes members (FaultOptions.membershipChange, for a protocol that can). */
   private readonly changesMembers: boolean;
   private readonly nodes = new Map<NodeId, SimNode<M>>();
@@ -238,8 +240,9 @@ class Simulation<M extends BaseMessage> {
     this.network = new SimNetwork(this.ids);
     this.faults = { ...DEFAULT_FAULTS, ...options.faults };
     this.changesMembers = this.faults.membershipChange > 0 && options.protocol.membershipChanges === true;
-    // checkDataVotersHold reads the boot members' roles: witnesses stay out of changing memberships.
-    if (this.changesMembers && (options.witnesses ?? 0) > 0) throw new Error('membership changes are not simulated with witnesses yet');
+    const spareWitnesses = options.spareWitnesses ?? 0;
+    if (!Number.isInteger(spareWitnesses) || spareWitnesses < 0 || spareWitnesses > spares) throw new Error(`spareWitnesses must be an integer from 0 to spares (${spares}), got ${spareWitnesses}`);
+    this.witnessIds = new Set([...this.members.filter((m) => m.role === 'witness').map((m) => m.id), ...this.ids.slice(this.ids.length - spareWitnesses)]);
     this.workload = { ...DEFAULT_WORKLOAD, ...options.workload };
     this.tuning = drawCoreTuning(this.random, options.protocol.options, options.coreOptions);
     this.compactEveryApplies = options.compactEveryApplies ?? 4 + Math.floor(this.random() * 20);
@@ -274,7 +277,7 @@ class Simulation<M extends BaseMessage> {
     for (const id of this.ids) {
       const member = this.members.find((m) => m.id === id);
       const node: SimNode<M> = {
-        id, disk: new SimDisk(this.options.diskRewrite), witness: member?.role === 'witness', bootMembers: this.members,
+        id, disk: new SimDisk(this.options.diskRewrite), witness: this.witnessIds.has(id), bootMembers: this.members,
         core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
         sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [], installPending: null,
       };
@@ -524,7 +527,8 @@ class Simulation<M extends BaseMessage> {
   /**
    * The leader proposes one member change, drawn at random from its configuration: a node
    * outside it joins as an observer (a spare starts then, with the list that names it); an
-   * observer is promoted or removed; a voter is demoted to observer or removed. The core
+   * observer is promoted (to voter, or to witness if it keeps no state machine) or removed; a
+   * voter or witness is demoted to observer or removed. The core
    * refuses what its rules forbid (a change in flight, no reachable quorum, not caught up…).
    */
   private changeMembership(): void {
@@ -537,7 +541,6 @@ class Simulation<M extends BaseMessage> {
     }
     const id = this.ids[Math.floor(this.random() * this.ids.length)]!;
     const member = current.find((m) => m.id === id);
-    if (member?.role === 'witness') return;
     let next: MemberSpec[];
     let what: string;
     if (member === undefined) {
@@ -547,9 +550,10 @@ class Simulation<M extends BaseMessage> {
       next = current.filter((m) => m.id !== id).map(spec);
       what = `remove ${id}`;
     } else {
-      const role: MemberRole = member.role === 'observer' ? 'voter' : 'observer';
+      // A node keeps its kind: one with a state machine votes as a voter, one without as a witness.
+      const role: MemberRole = member.role !== 'observer' ? 'observer' : this.node(id).witness ? 'witness' : 'voter';
       next = current.map((m) => (m.id === id ? { ...spec(m), role } : spec(m)));
-      what = `${role === 'voter' ? 'promote' : 'demote'} ${id}`;
+      what = `${role === 'observer' ? 'demote' : 'promote'} ${id}${role === 'witness' ? ' to witness' : ''}`;
     }
     const result = leader.core.proposeMembership(next);
     if (result.ok) {
@@ -561,6 +565,10 @@ class Simulation<M extends BaseMessage> {
     }
     this.drain(leader);
     const joining = this.node(id);
+    if (result.ok && next.some((m) => m.id === id && m.role === 'witness') && member?.role === 'observer') {
+      // It may have taken a snapshot position as an observer: it now votes on what it kept.
+      this.checkDataVotersHold(joining, 0, joining.disk.snapshot()?.meta.index ?? 0, 'vote as a witness');
+    }
     if (result.ok && joining.incarnation === 0) {
       joining.bootMembers = next;
       this.start(joining);
@@ -878,8 +886,9 @@ class Simulation<M extends BaseMessage> {
     if (node.witness) {
       // A witness takes only the position: its log restarts after it, and it applies nothing.
       // (The content stays on the simulated disk so the checker can read what it stands for.)
-      // It forgets every record below the position, so the data voters must hold them all.
-      this.checkDataVotersHold(node, node.disk.snapshot()?.meta.index ?? 0, meta.index, `take snapshot position ${meta.index}`);
+      // It forgets every record below the position, so the data voters must hold them all —
+      // once it votes: as an observer it counts toward nothing, and is checked when promoted.
+      if (this.votesAsWitness(node)) this.checkDataVotersHold(node, node.disk.snapshot()?.meta.index ?? 0, meta.index, `take snapshot position ${meta.index}`);
       node.staged.clear();
       node.disk.installSnapshot({ meta, state }, keepLog);
       this.stats.snapshotsInstalled += 1;
@@ -971,10 +980,10 @@ class Simulation<M extends BaseMessage> {
    */
   private checkDataVotersHold(witness: SimNode<M>, from: number, upTo: number, what: string): string[] {
     const keys: string[] = [];
+    const members = this.dataVotersInForce(witness);
     for (let i = from + 1; i <= upTo; i++) {
       let key: string | undefined;
-      for (const m of this.members) {
-        if (m.role !== 'voter') continue;
+      for (const m of members) {
         const held = this.node(m.id).disk.durablyHeldAt(i, appliedKey);
         if (held === undefined) {
           throw new InvariantViolation('witness_retention', `witness ${witness.id} may ${what}, but data voter ${m.id} does not durably hold index ${i}`);
@@ -987,6 +996,31 @@ class Simulation<M extends BaseMessage> {
       if (key !== undefined) keys.push(key);
     }
     return keys;
+  }
+
+  /**
+   * The configurations that may be in force, as the leader sees them (`node`'s own view when none
+   * leads): its latest, and while that is not committed the one before it too, which a new
+   * leader may take back. A configuration that committed is never taken back, though a lagging
+   * node may still use an older one.
+   */
+  private configsInForce(node: SimNode<M>): Array<readonly Member[]> {
+    const core = (this.leader() ?? node).core;
+    const status = core?.status();
+    if (core == null || status?.members === undefined) return [this.members];
+    return status.membershipPending === true ? [status.members, core.membersAt(status.commitIndex)] : [status.members];
+  }
+
+  /** The data voters whose copies a witness relies on: those of every configuration that may be in force. */
+  private dataVotersInForce(witness: SimNode<M>): Member[] {
+    const byId = new Map<NodeId, Member>();
+    for (const m of this.configsInForce(witness).flat()) if (m.role === 'voter') byId.set(m.id, m);
+    return [...byId.values()];
+  }
+
+  /** Whether `node` is a witness in a configuration that may be in force (one that is an observer for now is not). */
+  private votesAsWitness(node: SimNode<M>): boolean {
+    return this.configsInForce(node).some((c) => c.some((m) => m.id === node.id && m.role === 'witness'));
   }
 
   // ---- final phase -----------------------------------------------------------------------
