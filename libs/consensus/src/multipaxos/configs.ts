@@ -81,7 +81,8 @@ export class ConfigWindow {
     for (const s of [...this.records.keys()]) if (s <= index) this.records.delete(s);
   }
 
-  private latestAtOrBefore(slot: number): ConfigRecord | null {
+  /** The latest record at or before `slot`, or null. */
+  latestAtOrBefore(slot: number): ConfigRecord | null {
     let best: ConfigRecord | null = null;
     for (const [s, members] of this.records) if (s <= slot && (best === null || s > best.slot)) best = { slot: s, members };
     return best;

@@ -187,6 +187,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** The acceptors our Prepare went to (askPrepare), and the ballot it named as handing over to us. */
   private readonly prepared = new Set<NodeId>();
   private designatedAt = 0;
+  /** Hand-overs a removed leader attempted (handOverOnRemoval): the next goes to the next data voter. */
+  private handOverAttempts = 0;
+  /** When we last ran phase 1 only to hand over (maybeLeadToHandOver), or null. */
+  private rescueTick: number | null = null;
   private readonly peerState = new Map<NodeId, Peer>();
   /** Acceptors (voters) that accepted each not-yet-chosen slot at our ballot. */
   private readonly acks = new Map<number, Set<NodeId>>();
@@ -302,7 +306,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
+    if (this.transferee !== null || this.removed()) return { ok: false, reason: 'transferring' };
     const pending = this.pendingConfig();
     if (pending !== null) {
       return { ok: false, reason: 'config_pending', message: `the change in slot ${pending.slot} has not taken effect yet (its slot and the ${this.configs.alpha - 1} after it must be chosen): one change at a time.` };
@@ -337,10 +341,34 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     return pr !== undefined && this.ticks - pr.heardAtTick < this.o.electionTimeoutTicks;
   }
 
-  /** The latest config record, while it has not taken effect (a slot of its window is not chosen). */
+  /**
+   * Up to where our slots name the configuration we show (CoreStatus.members): a leader's whole
+   * log (it drives its own records); anyone else's chosen slots and its right prefix — the
+   * values its leader proposed, as a Raft follower shows the latest record it holds. Slots past
+   * them may hold values of a deposed ballot that will never be chosen.
+   */
+  private shownConfigSlot(): number {
+    return this.state === 'leader' ? this.slots.lastIndex() : Math.max(this.slots.chosenIndex(), this.prefixBallot === this.promised ? this.prefix : 0);
+  }
+
+  /** The latest config record we show (shownConfigSlot), while it has not taken effect: a slot of its window is not chosen. */
   private pendingConfig(): ConfigRecord | null {
-    const latest = this.configs.latest();
+    const latest = this.configs.latestAtOrBefore(this.shownConfigSlot());
     return latest !== null && latest.slot + this.configs.alpha - 1 > this.slots.chosenIndex() ? latest : null;
+  }
+
+  /**
+   * A new leader whose slots hold a record whose window they do not fill (phase 1 proposed it
+   * again, but not all the padding its proposer sent) fills it with no-ops, so it takes effect
+   * without waiting for writes — as proposeMembership does.
+   */
+  private padConfigWindow(): void {
+    const pending = this.pendingConfig();
+    if (pending === null) return;
+    const pad: Entry[] = [];
+    for (let s = this.slots.lastIndex() + 1; s < pending.slot + this.configs.alpha; s++) pad.push({ index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA });
+    this.slots.accept(pad);
+    this.configs.note(pad);
   }
 
   membersAt(index: LogIndex): readonly Member[] {
@@ -354,8 +382,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    // A slot proposed now would have to be chosen and reach the transferee before it may take over.
-    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
+    // A slot proposed now would have to be chosen and reach the transferee before it may take
+    // over; a removed leader only hands over (handOverOnRemoval).
+    if (this.transferee !== null || this.removed()) return { ok: false, reason: 'transferring' };
     if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const slot = this.slots.lastIndex() + 1;
     // The α window: the slot's acceptors must be known, so every config record α or more before it is chosen.
@@ -560,7 +589,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       progress,
       dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
       promisedFence: toTerm(this.promised),
-      members: this.configs.latest()?.members ?? this.configs.governing(this.slots.chosenIndex() + 1),
+      members: this.configs.asOf(this.shownConfigSlot()),
       membershipPending: this.pendingConfig() !== null,
     };
   }
@@ -604,6 +633,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // A transfer that took an election timeout has failed: we lead on, and take proposals again.
     // Once takeOver has left, the target gets a whole timeout from then (handedOverTick).
     if (this.transferee !== null && this.ticks - (this.handedOverTick ?? this.transferStartTick) >= this.o.electionTimeoutTicks) this.endTransfer();
+    if (this.transferee === null && this.removed()) this.handOverOnRemoval();
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -671,11 +701,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private handleTakeOver(m: TakeOverMessage): void {
     this.seeBallot(m.ballot);
-    if (this.state !== 'follower' || !this.isVoter || this.isWitness || this.leader !== m.from || m.ballot !== this.promised) return;
+    if (this.state !== 'follower' || this.leader !== m.from || m.ballot !== this.promised || this.o.rejoining === true) return;
     // What the leader chose we hold (its right prefix reached the end): learn it, so our
-    // Prepare asks only about slots after it.
+    // Prepare asks only about slots after it — and the configuration that governs after them,
+    // which may have made us a data voter (a leader removed hands over to one: tickLeader).
     this.extendPrefix();
     this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    this.refreshMembers();
+    if (!this.isVoter || this.isWitness) return;
     this.startPhase1(m.ballot);
   }
 
@@ -712,6 +745,24 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.seeBallot(m.ballot);
     const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
     this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
+    if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot);
+  }
+
+  /**
+   * A data voter asks for our promise while it lacks slots we compacted, so we refuse it (it
+   * could not learn their values from us) — and we are no voter that could lead instead
+   * (removed, demoted, an observer): without us it may never win, as after a removed leader
+   * that stepped down before the voters learned what it chose. A Paxos proposer need not be an
+   * acceptor: we run phase 1 ourselves, from our chosen watermark, and as a leader that is no
+   * data voter we only hand over (handOverOnRemoval), with every slot and the chosen watermark,
+   * to a data voter. At most once per election timeout, and only while no leader is heard.
+   */
+  private maybeLeadToHandOver(from: NodeId, fromSlot: number): void {
+    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.o.rejoining === true) return;
+    if (!this.candidateBehind(fromSlot) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
+    if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
+    this.rescueTick = this.ticks;
+    this.startPhase1();
   }
 
   private handlePrePromise(m: PrePromiseMessage): void {
@@ -799,6 +850,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
       this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
+      this.maybeLeadToHandOver(m.from, m.fromSlot);
       return;
     }
     if (m.ballot > this.promised) {
@@ -994,7 +1046,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.phase1LastSlot = last;
     this.prefixBallot = this.ballot;
     this.acks.clear();
+    this.padConfigWindow();
     this.refreshMembers();
+    // The slots phase 1 chose may show us no data voter of what governs next: we stepped down.
+    if (this.state !== 'leader') return;
     this.trackPeers();
     this.promises.clear();
     this.acceptsWanted = true;
@@ -1536,12 +1591,33 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.readOnly.setVoters(this.voters);
     if (this.transferee !== null && !this.dataVoters.includes(this.transferee)) this.endTransfer();
     if (this.state !== 'leader') return;
-    if (!this.isVoter || this.isWitness) {
-      this.broadcastHeartbeat();
-      this.becomeFollower(null);
-      return;
-    }
     this.trackPeers();
+    if (this.transferee === null && this.removed()) this.handOverOnRemoval();
+  }
+
+  /** Leader: no data voter of the configuration that governs our next slot (removed, or made an observer or witness). */
+  private removed(): boolean {
+    return !this.isVoter || this.isWitness;
+  }
+
+  /**
+   * A leader no longer a data voter once its change took effect leads on only to hand over
+   * (transferLeadership): a Paxos proposer need not be an acceptor, so it still chooses by the
+   * quorums of the configuration it left, and proposes nothing. Stepping down at once would
+   * strand a data voter that has not learned every chosen slot while we compacted them: its
+   * phase 1 would need our promise, which we refuse to a candidate behind our compaction
+   * point, and we no longer run one. The target gets every slot and the chosen watermark with
+   * takeOver. Each attempt that fails within a timeout is followed by one to the next data
+   * voter; with no quorum left we step down as any leader does (tickLeader), and never run
+   * phase 1 again.
+   */
+  private handOverOnRemoval(): void {
+    const targets = this.dataVoters.filter((id) => id !== this.id);
+    if (targets.length === 0) return;
+    const heard = targets.filter((id) => this.answeredLately(id));
+    const pool = heard.length > 0 ? heard : targets;
+    this.handOverAttempts++;
+    this.transferLeadership(pool[this.handOverAttempts % pool.length] as NodeId);
   }
 
   /** Leader: flow control for every peer, none for others; a new one is probed from our chosen watermark. */
@@ -1598,12 +1674,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 }
 
 /**
- * A leader's phase-2 traffic and its answers to forwarded reads are taken from a sender outside
- * our configurations (its ballot fences it): a member added by a change we have not learned
- * could otherwise never catch up. Everything else from outside is ignored.
+ * A leader's phase-2 traffic, its takeOver and its answers to forwarded reads are taken from a
+ * sender outside our configurations (its ballot fences it): a member added by a change we have
+ * not learned could otherwise never catch up, and a leader removed hands over with takeOver
+ * (handOverOnRemoval). Everything else from outside is ignored.
  */
 function fromLeaderOutsideConfig(m: PaxosMessage): boolean {
-  return m.type === 'accept' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'readIndexResponse';
+  return m.type === 'accept' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'takeOver' || m.type === 'readIndexResponse';
 }
 
 /** A leader's phase-2 traffic, which never depends on the leader's own pending persist. */

@@ -151,20 +151,30 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     expect(Object.keys(net.core('n1').status().progress)).toEqual(['n2']);
   });
 
-  it('removes the leader: it leads until the change takes effect, then steps down and the rest elect', () => {
+  it('removes the leader: once the change takes effect it proposes nothing and hands over to a data voter', () => {
     const net = cluster();
     net.isolate('n3');
     expectOk(net.core('n1').proposeMembership(memberList('n2 n3')));
     net.stabilize();
-    // The window's slots are governed by {n1, n2, n3}: n1 and n2 choose them, and n1 steps down.
-    expect(net.core('n1').status()).toMatchObject({ role: 'observer', leader: null, commitIndex: 5, membershipPending: false });
+    // The window's slots are governed by {n1, n2, n3}: n1 and n2 choose them, and the change took effect.
+    expect(net.core('n1').status()).toMatchObject({ commitIndex: 5, membershipPending: false });
+    expect(net.core('n1').propose(bytes('x'))).toEqual({ ok: false, reason: 'transferring' });
     net.heal();
-    // A removed leader never runs phase 1 again; n2 or n3 leads.
+    // It hands over to n2, the data voter that answered: takeOver, then n2's phase 1.
+    for (let i = 0; i < 20 && net.core('n1').status().role === 'leader'; i++) {
+      net.tick('n1');
+      net.stabilize();
+    }
+    expect(net.sent.some((m) => m.type === 'takeOver' && m.from === 'n1' && m.to === 'n2')).toBe(true);
+    expect(net.core('n1').status().role).toBe('observer');
+    expect(net.core('n2').status().role).toBe('leader');
+    // A removed leader never runs phase 1 again.
+    const sent = net.sent.length;
     net.tick('n1', 100);
-    expect(net.queue.filter((m) => m.from === 'n1')).toEqual([]);
+    expect(net.sent.slice(sent).filter((m) => m.from === 'n1' && (m.type === 'prepare' || m.type === 'prePrepare'))).toEqual([]);
     net.crash('n1');
     const leader = net.settle();
-    expect(['n2', 'n3']).toContain(leader);
+    expect(leader).toBe('n2');
     net.propose(leader, 'b');
     net.stabilize();
     heartbeats(net, leader, 2);
@@ -277,12 +287,12 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     expect(at(9)).toBe('n1:voter n2:voter n3:voter n4:voter');
     net.start('n5', undefined, { members: memberList('n1 n2 n3 n4 n5:observer') });
     expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4 n5:observer')));
-    heartbeats(net, 'n1', 3);
+    heartbeats(net, 'n1', 6);
     const snap = net.sent.find((m): m is SnapshotMessage => m.type === 'snapshot' && m.to === 'n5');
     expect(snap?.snapshot.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:voter']);
     expect(roles(net, 'n5')).toBe('n1:voter n2:voter n3:voter n4:voter n5:observer');
     // Restarted from its snapshot and slots with an older boot list, n5 still knows the latest.
-    net.start('n5', net.disk('n5'), { members: memberList('n1 n2 n3 n5:observer') });
+    net.start('n5', net.disk('n5'), { members: memberList('n1 n2 n3 n5:observer') }, net.core('n5').status().commitIndex);
     expect(roles(net, 'n5')).toBe('n1:voter n2:voter n3:voter n4:voter n5:observer');
   });
 });
