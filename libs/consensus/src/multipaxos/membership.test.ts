@@ -274,6 +274,29 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     for (const id of ['n2', 'n3', 'n4']) expect(net.appliedData(id)).toEqual(['a', 'b']);
   });
 
+  it('a new leader fills the window of a record it proposes again without its padding', () => {
+    const net = cluster();
+    // n2 gets the record of slot 2 alone, none of its padding; then n1 dies.
+    let first = true;
+    net.filter = (m: PaxosMessage) => {
+      if (m.type !== 'accept' || m.from !== 'n1') return true;
+      if (m.to !== 'n2' || !first) return false;
+      first = false;
+      return true;
+    };
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
+    net.stabilize();
+    expect(net.disk('n2').entries.map((e) => e.kind)).toEqual(['command', 'config', 'noop', 'noop', 'noop']);
+    net.crash('n1');
+    net.filter = () => true;
+    // The Accept carried the padding too (one message): cut it back to the record alone.
+    net.start('n2', { ...net.disk('n2'), entries: net.disk('n2').entries.slice(0, 2) });
+    const leader = net.settle();
+    heartbeats(net, leader, 2);
+    expect(net.core(leader).status()).toMatchObject({ commitIndex: 5, lastIndex: 5, membershipPending: false });
+    expect(roles(net, leader)).toBe('n1:voter n2:voter n3:voter n4:observer');
+  });
+
   it('a snapshot carries the configuration as of its index, and a node restarted from it knows it', () => {
     const net = cluster(true);
     expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter')));
