@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { memberList, rolesOf } from '../common/testkit';
 import { logIndex, term, type ProposeMembershipResult } from '../contract';
-import { CONFIG_WINDOW_SLOTS_DEFAULT, CONFIG_WINDOW_SLOTS_MAX, paxosSettings } from './config';
+import { CONFIG_WINDOW_SLOTS_DEFAULT, CONFIG_WINDOW_SLOTS_MAX, ballotOf, paxosSettings } from './config';
 import type { PaxosMessage, SnapshotMessage } from './messages';
 import { PaxosNet, bytes, voters } from './testkit';
 
@@ -27,13 +27,13 @@ function expectRefused(r: ProposeMembershipResult, reason: string, message?: Reg
   if (message !== undefined) expect('message' in r ? r.message : '').toMatch(message);
 }
 
-/** n1 leads n1..n3 (phase 1 of a fresh cluster proposes nothing again) with 'a' chosen in slot 1. */
-function cluster(withObserver = false): PaxosNet {
+/** `leader` (n1) leads n1..n3 (phase 1 of a fresh cluster proposes nothing again) with 'a' chosen in slot 1. */
+function cluster(withObserver = false, leader = 'n1'): PaxosNet {
   const net = new PaxosNet(three, {}, {}, { configWindowSlots: ALPHA });
-  for (let i = 0; i < 200 && net.leaderOf() === null; i++) net.tick('n1');
+  for (let i = 0; i < 200 && net.leaderOf() === null; i++) net.tick(leader);
   net.settle();
-  expect(net.leaderOf()).toBe('n1');
-  net.propose('n1', 'a');
+  expect(net.leaderOf()).toBe(leader);
+  net.propose(leader, 'a');
   net.stabilize();
   if (withObserver) {
     expect(expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')))).toBe(2);
@@ -295,6 +295,38 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     heartbeats(net, leader, 2);
     expect(net.core(leader).status()).toMatchObject({ commitIndex: 5, lastIndex: 5, membershipPending: false });
     expect(roles(net, leader)).toBe('n1:voter n2:voter n3:voter n4:observer');
+  });
+
+  it('a node that is no voter, asked by a data voter behind its compaction point, leads only to hand over to it', () => {
+    const net = cluster(false, 'n3');
+    expectOk(net.core('n3').proposeMembership(memberList('n1:observer n2 n3')));
+    net.stabilize();
+    heartbeats(net, 'n3', 1);
+    // n3 demotes itself: n2 accepts the window's slots, but no heartbeat or takeOver reaches it,
+    // so it never learns them chosen; n3 does, and compacts them away.
+    net.filter = (m: PaxosMessage) => !(m.to === 'n2' && (m.type === 'heartbeat' || m.type === 'takeOver'));
+    expectOk(net.core('n3').proposeMembership(memberList('n1:observer n2 n3:observer')));
+    net.stabilize();
+    expect(net.core('n3').status()).toMatchObject({ role: 'leader', commitIndex: 9, membershipPending: false });
+    expect(net.core('n2').status().commitIndex).toBeLessThan(6);
+    net.core('n3').compact({ index: logIndex(9), term: term(1), members: net.core('n3').membersAt(logIndex(9)) }, 0);
+    // Its hand-overs fail; cut off, it steps down as any leader without a quorum does.
+    net.isolate('n3');
+    net.tick('n3', 30);
+    expect(net.core('n3').status().role).toBe('observer');
+    net.queue = []; // what it sent while cut off is lost
+    net.heal();
+    net.filter = () => true;
+    // n2 needs n3's promise (n2 and n3 govern the slots it lacks as chosen) but n3 forgot them:
+    // n3 runs phase 1 itself, and hands over with takeOver.
+    for (let i = 0; i < 300 && net.core('n2').status().role !== 'leader'; i++) net.tickAll();
+    // At a ballot of its new phase 1, above the one it led at before.
+    expect(net.sent.some((m) => m.type === 'takeOver' && m.from === 'n3' && m.to === 'n2' && m.ballot > ballotOf(1, 3))).toBe(true);
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader' });
+    expect(net.core('n3').status().role).toBe('observer');
+    net.propose('n2', 'b');
+    heartbeats(net, 'n2', 2);
+    expect(net.appliedData('n2')).toEqual(['a', 'b']);
   });
 
   it('a snapshot carries the configuration as of its index, and a node restarted from it knows it', () => {
