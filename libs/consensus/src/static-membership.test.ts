@@ -1,17 +1,17 @@
 /**
- * Zab and Multi-Paxos keep the members they boot with (Raft changes them: raft/membership.test.ts):
+ * Zab keeps the members it boots with (Raft and Multi-Paxos change them: raft/membership.test.ts,
+ * multipaxos/membership.test.ts):
  * a change is refused by name, and the configuration at any index is the boot list.
  */
 import { describe, expect, it } from 'vitest';
 import { voters } from './common/testkit';
 import { logIndex, nodeId } from './contract';
-import { PaxosNet } from './multipaxos/testkit';
 import { ZabNet } from './zab/testkit';
 
 const members = voters('n1', 'n2', 'n3');
-const nets = { zab: () => new ZabNet(members), multipaxos: () => new PaxosNet(members) };
+const nets = { zab: () => new ZabNet(members) };
 
-describe.each(['zab', 'multipaxos'] as const)('%s membership is static', (name) => {
+describe.each(['zab'] as const)('%s membership is static', (name) => {
   it('refuses a change as unsupported, and gives the boot members as the configuration at any index', () => {
     const net = nets[name]();
     const leader = net.settle();

@@ -773,7 +773,9 @@ export class Replica {
       this.steps.run('feed', () => this.feedCore());
       if (!this.core.hasReady()) return;
       const rd = this.steps.run('ready', () => this.core.ready());
-      const movesMembers = rd.truncateAfter !== null || rd.snapshot !== null || [...rd.entries, ...rd.committed].some((e) => e.kind === 'config');
+      // A config record written, cut or applied: Raft names the latest in its log, Multi-Paxos
+      // (a follower) the latest of its chosen slots, which an applied record moves.
+      const movesMembers = rd.truncateAfter !== null || rd.snapshot !== null || rd.entries.some((e) => e.kind === 'config') || rd.committed.some((e) => e.kind === 'config');
       const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
       this.steps.run('advance', () => this.core.advance());

@@ -14,6 +14,8 @@ import {
   type Entry,
   type HardState,
   type Member,
+  type MemberRole,
+  type MemberSpec,
   type PersistedState,
   type ReadFailure,
   type ReadState,
@@ -23,6 +25,17 @@ import {
 
 export const voters = (...names: string[]): Member[] => names.map((n) => ({ id: nodeId(n), role: 'voter' as const }));
 export const observer = (name: string): Member => ({ id: nodeId(name), role: 'observer' });
+/** A member list for a configuration change: `n1:voter n4:observer …` (voter by default), each with an address. */
+export function memberList(spec: string): MemberSpec[] {
+  return spec.split(' ').map((s) => {
+    const [id = '', role = 'voter'] = s.split(':');
+    return { id: nodeId(id), role: role as MemberRole, address: `${id}.local:7000` };
+  });
+}
+
+/** The configuration a core uses, as `n1:voter n4:observer …`. */
+export const rolesOf = (core: ConsensusCore<BaseMessage>): string => (core.status().members ?? []).map((m) => `${m.id}:${m.role}`).join(' ');
+
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 

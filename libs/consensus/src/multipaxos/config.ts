@@ -92,3 +92,32 @@ export function rejoinedHardState(h: HardState | null, promise: { readonly fence
   const hard = parseHardState(h);
   return toHardState({ promised: Math.max(hard.promised, promise.fence) });
 }
+
+/**
+ * α, Lamport's window ("Paxos Made Simple" §3, end; Lamport, Malkhi and Zhou, "Reconfiguring a
+ * State Machine"; the WINDOW of "Paxos Made Moderately Complex"): a configuration chosen in slot
+ * i governs the slots from i + α on, so a leader knows the acceptors of every slot it proposes
+ * once the slots α before it are chosen. 16 lets a leader keep 16 slots in flight past a change
+ * it has not seen chosen, while a change takes effect after 15 padding no-ops (proposeMembership
+ * proposes them with it), a few hundred bytes.
+ *
+ * Not a node setting: every node must read one configuration for each slot, so α is the
+ * protocol's own (PaxosCore's third argument, for tests), never read from a node's config.
+ */
+export const CONFIG_WINDOW_SLOTS_DEFAULT = 16;
+/** The largest α: each change proposes α − 1 padding no-ops, and a leader holds them in memory. */
+export const CONFIG_WINDOW_SLOTS_MAX = 1024;
+
+/** Multi-Paxos settings fixed for the whole cluster (not CoreOptions: see CONFIG_WINDOW_SLOTS_DEFAULT). */
+export interface PaxosSettings {
+  /** α: a configuration chosen in slot i governs the slots from i + α on. */
+  readonly configWindowSlots: number;
+}
+
+export function paxosSettings(over: Partial<PaxosSettings> = {}): PaxosSettings {
+  const configWindowSlots = over.configWindowSlots ?? CONFIG_WINDOW_SLOTS_DEFAULT;
+  if (!Number.isSafeInteger(configWindowSlots) || configWindowSlots < 1 || configWindowSlots > CONFIG_WINDOW_SLOTS_MAX) {
+    throw bad(`multipaxos configWindowSlots (α) must be an integer from 1 to ${CONFIG_WINDOW_SLOTS_MAX}, got ${String(configWindowSlots)}.`);
+  }
+  return { configWindowSlots };
+}

@@ -43,6 +43,8 @@ import {
   type ConsensusCore,
   type CoreOptions,
   type Member,
+  type MemberSpec,
+  type ProposeMembershipResult,
   type CoreStatus,
   type Entry,
   type LogIndex,
@@ -56,8 +58,9 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, membershipUnsupported, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
-import { ballotOf, parseHardState, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState } from './config';
+import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { PAXOS_ROLES, ballotOf, parseHardState, paxosSettings, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState, type PaxosSettings } from './config';
+import { ConfigWindow, type ConfigRecord } from './configs';
 import type {
   AcceptMessage,
   AcceptedMessage,
@@ -98,10 +101,10 @@ type State = 'follower' | 'precandidate' | 'candidate' | 'leader';
  */
 interface Peer {
   readonly id: NodeId;
-  /** An acceptor (data voter or witness): its acceptances count toward a choice. */
-  readonly voter: boolean;
-  /** A witness: it takes a snapshot only as a position, and only below dataHold (sendSnapshot). */
-  readonly witness: boolean;
+  /** An acceptor (data voter or witness) of the configuration governing our next unchosen slot. */
+  voter: boolean;
+  /** A witness there: it takes a snapshot only as a position, and only below dataHold (sendSnapshot). */
+  witness: boolean;
   /** Next slot to send. */
   next: number;
   /** Every slot up to here holds the chosen value or the one accepted at our ballot. */
@@ -131,19 +134,35 @@ interface HandedOut {
 export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
-  /** Every acceptor, counted toward both quorums: data voters and witnesses. */
-  private readonly voters: readonly NodeId[];
+  /**
+   * Every acceptor of the configuration that governs the next slot not known chosen (configs.ts),
+   * counted toward both quorums there: data voters and witnesses. A slot's own quorums are its
+   * governing configuration's (quorumOf); these serve what is not a slot's — leases, reads, phase 1's start.
+   */
+  private voters: readonly NodeId[] = [];
   /** The acceptors that keep the database: only they run phase 1. */
-  private readonly dataVoters: readonly NodeId[];
-  private readonly witnesses: readonly NodeId[];
-  private readonly peers: readonly NodeId[];
-  private readonly isVoter: boolean;
-  private readonly isWitness: boolean;
+  private dataVoters: readonly NodeId[] = [];
+  private witnesses: readonly NodeId[] = [];
+  /** Every member of a configuration that governs, or will govern, a slot after our chosen ones. */
+  private peers: readonly NodeId[] = [];
+  private isVoter = false;
+  private isWitness = false;
+  /** The configurations of our slots (Lamport's α window). */
+  private readonly configs: ConfigWindow;
+  /** What refreshMembers last computed from (the governing configuration and the latest record). */
+  private membersKey: readonly (readonly Member[] | null)[] = [];
   private readonly rank: number;
   private readonly slots: SlotLog;
 
   /** The acceptor's promise (hard state), and the part of it known durable. */
   private promised: number;
+  /**
+   * Who we promised `promised` to (in memory: null after a restart, or when unknown). A ballot is
+   * (round, rank) with the rank taken in the members a node knows, and two configurations may
+   * give one rank to two nodes: a Prepare of the ballot we promised, from anyone else, is refused,
+   * so no two proposers both complete phase 1 of one ballot.
+   */
+  private promisedTo: NodeId | null = null;
   private durablePromised: number;
   private prevHard: PaxosHardState;
   private prevSoft: SoftState;
@@ -165,6 +184,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private ballot = 0;
   private fromSlot = 0;
   private readonly promises = new Map<NodeId, PromiseMessage>();
+  /** The acceptors our Prepare went to (askPrepare), and the ballot it named as handing over to us. */
+  private readonly prepared = new Set<NodeId>();
+  private designatedAt = 0;
+  /** Hand-overs a removed leader attempted (handOverOnRemoval): the next goes to the next data voter. */
+  private handOverAttempts = 0;
+  /** When we last ran phase 1 only to hand over (maybeLeadToHandOver), or null. */
+  private rescueTick: number | null = null;
   private readonly peerState = new Map<NodeId, Peer>();
   /** Acceptors (voters) that accepted each not-yet-chosen slot at our ballot. */
   private readonly acks = new Map<number, Set<NodeId>>();
@@ -203,22 +229,17 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private readFailures: ReadFailure[] = [];
   private handedOut: HandedOut | null = null;
 
-  constructor(options: CoreOptions, persisted: PersistedState) {
+  constructor(options: CoreOptions, persisted: PersistedState, settings: Partial<PaxosSettings> = {}) {
     validateOptions(options);
+    const alpha = paxosSettings(settings).configWindowSlots;
     const hard = parseHardState(persisted.hardState);
     validatePersisted(persisted);
     this.o = options;
     this.id = options.id;
-    this.voters = votingMembers(options.members);
-    this.dataVoters = dataVoters(options.members);
-    this.witnesses = witnesses(options.members);
-    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
-    // A rejoining voter (CoreOptions.rejoining) learns as an observer until the driver builds it
-    // again as a voter: it promises nothing and runs no phase 1.
-    this.isVoter = this.voters.includes(this.id) && options.rejoining !== true;
-    this.isWitness = this.witnesses.includes(this.id);
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);
+    const snapshotMembers = persisted.snapshot?.members ?? [];
+    this.configs = new ConfigWindow(alpha, snapshotMembers.length > 0 ? snapshotMembers : options.members, persisted.entries.filter((e) => e.index > this.slots.firstIndex() - 1));
     // The chosen watermark is not durable, but what the state machine applied was chosen: a
     // restarted acceptor starts from there, so a leader catches it up from there instead of
     // sending (and it holding again) its whole tail since the snapshot. Up to a hole only —
@@ -242,10 +263,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.maxSeenBallot = promised;
     this.prevHard = { promised };
     this.readOnly = new ReadOnly(this.id, this.voters);
+    this.refreshMembers();
     this.prefix = this.slots.chosenIndex();
     this.drawTimeout();
     this.prevSoft = this.softState();
-    this.check();
+    this.settle();
   }
 
   // =============================================================================================
@@ -255,32 +277,122 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.ticks++;
     if (this.state === 'leader') this.tickLeader();
     else this.tickElection();
-    this.check();
+    this.settle();
   }
 
   step(m: PaxosMessage): void {
     if (m.to !== this.id) throw new ConsensusError('bad_message', `multipaxos message: addressed to ${m.to}, not to ${this.id}`);
-    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `multipaxos message: from ${m.from}, which is not a peer of ${this.id}`);
+    if (m.from === this.id) throw new ConsensusError('bad_message', `multipaxos message: from ${m.from}, which is ${this.id} itself`);
+    // A member removed (or never added) is ignored: it gets no promise and deposes no one. A
+    // leader's phase-2 traffic is taken from anyone — its ballot fences it — so a member added
+    // by a configuration we have not learned yet still learns from its leader.
+    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m) && !(m.type === 'promise' && this.prepared.has(m.from))) return;
     this.stepMessage(m);
-    this.check();
+    this.settle();
   }
 
-  readonly proposeMembership = membershipUnsupported('multipaxos');
+  /**
+   * Leader: propose `next` as a `config` record in the next slot, followed by α − 1 no-ops, so
+   * that it governs (from slot + α) as soon as it and they are chosen, whatever the load. The
+   * rules, each a refusal with a reason:
+   *   - one change at a time: none while the latest record's window is open (it has not taken
+   *     effect: its slot and the α − 1 after it are not all chosen), so every two consecutive
+   *     configurations differ by one member and at most two govern the slots of any window;
+   *   - none before every slot phase 1 proposed again is chosen: a record an earlier leader
+   *     proposed may be among them (Ongaro's correction to Raft's single-server changes);
+   *   - one member changes; a new member comes as an observer and votes only once it holds every
+   *     chosen slot; the next voters that answered lately are a quorum of them
+   *     (membershipChangeRefusal).
+   */
+  proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
+    if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
+    if (this.transferee !== null || this.removed()) return { ok: false, reason: 'transferring' };
+    const pending = this.pendingConfig();
+    if (pending !== null) {
+      return { ok: false, reason: 'config_pending', message: `the change in slot ${pending.slot} has not taken effect yet (its slot and the ${this.configs.alpha - 1} after it must be chosen): one change at a time.` };
+    }
+    if (this.slots.chosenIndex() < this.phase1LastSlot) {
+      return { ok: false, reason: 'config_pending', message: 'this leader has not chosen the slots its predecessors left yet: a change among them may still be in flight.' };
+    }
+    if (this.slots.lastIndex() - this.slots.chosenIndex() + this.configs.alpha > this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
+    const refused = membershipChangeRefusal({
+      protocol: 'multipaxos',
+      roles: PAXOS_ROLES,
+      current: this.configs.governing(this.slots.lastIndex() + 1),
+      next,
+      reachable: (id) => id === this.id || this.answeredLately(id),
+      caughtUp: (id) => id === this.id || (this.peer(id)?.prefix ?? 0) >= this.slots.chosenIndex(),
+    });
+    if (refused !== null) return { ok: false, ...refused };
+    const data = encodeConfig(next);
+    const slot = this.slots.lastIndex() + 1;
+    const records: Entry[] = [{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'config', data }];
+    for (let s = slot + 1; s < slot + this.configs.alpha; s++) records.push({ index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA });
+    this.slots.accept(records);
+    this.configs.note(records);
+    this.acceptsWanted = true;
+    this.settle();
+    return { ok: true, index: logIndex(slot), term: toTerm(this.ballot), token: proposalToken(data) };
+  }
 
-  /** Static membership: every index has the members we booted with. */
-  membersAt(): readonly Member[] {
-    return this.o.members;
+  /** Leader: `id` answered within the last election timeout (what "reachable" means to a change). */
+  private answeredLately(id: NodeId): boolean {
+    const pr = this.peer(id);
+    return pr !== undefined && this.ticks - pr.heardAtTick < this.o.electionTimeoutTicks;
+  }
+
+  /**
+   * Up to where our slots name the configuration we show (CoreStatus.members): a leader's whole
+   * log (it drives its own records); anyone else's chosen slots and its right prefix — the
+   * values its leader proposed, as a Raft follower shows the latest record it holds. Slots past
+   * them may hold values of a deposed ballot that will never be chosen.
+   */
+  private shownConfigSlot(): number {
+    return this.state === 'leader' ? this.slots.lastIndex() : Math.max(this.slots.chosenIndex(), this.prefixBallot === this.promised ? this.prefix : 0);
+  }
+
+  /** The latest config record we show (shownConfigSlot), while it has not taken effect: a slot of its window is not chosen. */
+  private pendingConfig(): ConfigRecord | null {
+    const latest = this.configs.latestAtOrBefore(this.shownConfigSlot());
+    return latest !== null && latest.slot + this.configs.alpha - 1 > this.slots.chosenIndex() ? latest : null;
+  }
+
+  /**
+   * A new leader whose slots hold a record whose window they do not fill (phase 1 proposed it
+   * again, but not all the padding its proposer sent) fills it with no-ops, so it takes effect
+   * without waiting for writes — as proposeMembership does.
+   */
+  private padConfigWindow(): void {
+    const pending = this.pendingConfig();
+    if (pending === null) return;
+    const pad: Entry[] = [];
+    for (let s = this.slots.lastIndex() + 1; s < pending.slot + this.configs.alpha; s++) pad.push({ index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA });
+    this.slots.accept(pad);
+    this.configs.note(pad);
+  }
+
+  membersAt(index: LogIndex): readonly Member[] {
+    const first = this.slots.firstIndex() - 1;
+    const last = this.slots.lastIndex();
+    if (!Number.isSafeInteger(index) || index < first || index > last) {
+      throw new ConsensusError('bad_state', `multipaxos membersAt: index ${index} is outside the slots, which hold the configurations of ${first}..${last}`);
+    }
+    return this.configs.asOf(index);
   }
 
   propose(data: Uint8Array): ProposeResult {
     if (this.state !== 'leader') return { ok: false, reason: 'not_leader', leader: this.leader };
-    // A slot proposed now would have to be chosen and reach the transferee before it may take over.
-    if (this.transferee !== null) return { ok: false, reason: 'transferring' };
+    // A slot proposed now would have to be chosen and reach the transferee before it may take
+    // over; a removed leader only hands over (handOverOnRemoval).
+    if (this.transferee !== null || this.removed()) return { ok: false, reason: 'transferring' };
     if (this.slots.lastIndex() - this.slots.chosenIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const slot = this.slots.lastIndex() + 1;
+    // The α window: the slot's acceptors must be known, so every config record α or more before it is chosen.
+    if (!this.withinWindow(slot)) return { ok: false, reason: 'overloaded' };
     this.slots.accept([{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'command', data }]);
+    this.configs.note([{ index: logIndex(slot), term: toTerm(this.ballot), kind: 'command', data }]);
     this.acceptsWanted = true;
-    this.check();
+    this.settle();
     return { ok: true, index: logIndex(slot), term: toTerm(this.ballot), token: proposalToken(data) };
   }
 
@@ -299,7 +411,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       default:
         assertNever(this.state, 'multipaxos state');
     }
-    this.check();
+    this.settle();
   }
 
   hasReady(): boolean {
@@ -390,7 +502,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.advanceChosen();
       this.maybeSendTakeOver();
     }
-    this.check();
+    this.settle();
   }
 
   compact(meta: SnapshotMeta, retainEntries: number): void {
@@ -402,13 +514,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (meta.index < (this.slots.snapshot()?.index ?? 0)) return;
     const compactTo = Math.min(Math.max(0, meta.index - retainEntries), applied, this.slots.stableIndex());
     this.slots.compact(meta, compactTo);
-    this.check();
+    this.configs.compactTo(this.slots.firstIndex() - 1);
+    this.settle();
   }
 
   reportSnapshotFailure(to: NodeId): void {
     const pr = this.state === 'leader' ? this.peerState.get(to) : undefined;
     if (pr?.mode === 'snapshot') this.probe(pr, pr.prefix + 1);
-    this.check();
+    this.settle();
   }
 
   reportUnreachable(to: NodeId): void {
@@ -421,7 +534,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       // Staggered by rank, so two followers that lost it together do not ask in the same tick.
       this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, to, this.o.random));
     }
-    this.check();
+    this.settle();
   }
 
   /**
@@ -459,7 +572,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const pr = this.peer(to);
     if (pr !== undefined) this.sendAccepts(pr);
     this.maybeSendTakeOver();
-    this.check();
+    this.settle();
   }
 
   status(): CoreStatus {
@@ -476,6 +589,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       progress,
       dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
       promisedFence: toTerm(this.promised),
+      members: this.configs.asOf(this.shownConfigSlot()),
+      membershipPending: this.pendingConfig() !== null,
     };
   }
 
@@ -518,6 +633,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // A transfer that took an election timeout has failed: we lead on, and take proposals again.
     // Once takeOver has left, the target gets a whole timeout from then (handedOverTick).
     if (this.transferee !== null && this.ticks - (this.handedOverTick ?? this.transferStartTick) >= this.o.electionTimeoutTicks) this.endTransfer();
+    if (this.transferee === null && this.removed()) this.handOverOnRemoval();
     this.heartbeatElapsed++;
     if (this.heartbeatElapsed >= this.o.heartbeatTicks) {
       this.heartbeatElapsed = 0;
@@ -585,11 +701,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private handleTakeOver(m: TakeOverMessage): void {
     this.seeBallot(m.ballot);
-    if (this.state !== 'follower' || !this.isVoter || this.isWitness || this.leader !== m.from || m.ballot !== this.promised) return;
+    if (this.state !== 'follower' || this.leader !== m.from || m.ballot !== this.promised || this.o.rejoining === true) return;
     // What the leader chose we hold (its right prefix reached the end): learn it, so our
-    // Prepare asks only about slots after it.
+    // Prepare asks only about slots after it — and the configuration that governs after them,
+    // which may have made us a data voter (a leader removed hands over to one: tickLeader).
     this.extendPrefix();
     this.slots.chooseTo(Math.min(m.chosen, this.prefix));
+    this.refreshMembers();
+    if (!this.isVoter || this.isWitness) return;
     this.startPhase1(m.ballot);
   }
 
@@ -624,8 +743,26 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** No promise, no persist, no timer reset: the answer is what handlePrepare would decide now. */
   private handlePrePrepare(m: PrePrepareMessage): void {
     this.seeBallot(m.ballot);
-    const grant = m.ballot > this.promised && this.isVoter && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
+    const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
     this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
+    if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot);
+  }
+
+  /**
+   * A data voter asks for our promise while it lacks slots we compacted, so we refuse it (it
+   * could not learn their values from us) — and we are no voter that could lead instead
+   * (removed, demoted, an observer): without us it may never win, as after a removed leader
+   * that stepped down before the voters learned what it chose. A Paxos proposer need not be an
+   * acceptor: we run phase 1 ourselves, from our chosen watermark, and as a leader that is no
+   * data voter we only hand over (handOverOnRemoval), with every slot and the chosen watermark,
+   * to a data voter. At most once per election timeout, and only while no leader is heard.
+   */
+  private maybeLeadToHandOver(from: NodeId, fromSlot: number): void {
+    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.o.rejoining === true) return;
+    if (!this.candidateBehind(fromSlot) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
+    if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
+    this.rescueTick = this.ticks;
+    this.startPhase1();
   }
 
   private handlePrePromise(m: PrePromiseMessage): void {
@@ -676,32 +813,50 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.maxSeenBallot = this.ballot;
     // Our own promise, persisted before it counts (maybeWinPhase1 waits for it to be durable).
     this.promised = this.ballot;
+    this.promisedTo = this.id;
     this.prefixBallot = 0;
     this.prefix = this.slots.chosenIndex();
     this.fromSlot = this.slots.chosenIndex() + 1;
     this.promises.clear();
     this.peerState.clear();
     this.acks.clear();
-    for (const to of this.voters) {
-      if (to !== this.id) this.send<PrepareMessage>({ type: 'prepare', from: this.id, to, ballot: toTerm(this.ballot), fromSlot: logIndex(this.fromSlot), designatedAt: toTerm(designatedAt) });
-    }
+    this.designatedAt = designatedAt;
+    this.prepared.clear();
+    // Every acceptor of a configuration that may govern a slot from fromSlot on, as our own slots
+    // tell; maybeWinPhase1 asks more if the promises name another (phase1Configs).
+    const ask = [this.configs.governing(this.fromSlot), ...this.configs.after(this.fromSlot - this.configs.alpha).map((r) => r.members)];
+    this.askPrepare(ask.flatMap((members) => votingMembers(members)));
     this.maybeWinPhase1();
+  }
+
+  /** Send our Prepare to those of `ids` not asked yet (ourselves excepted). */
+  private askPrepare(ids: readonly NodeId[]): void {
+    for (const to of ids) {
+      if (to === this.id || this.prepared.has(to)) continue;
+      this.prepared.add(to);
+      this.send<PrepareMessage>({ type: 'prepare', from: this.id, to, ballot: toTerm(this.ballot), fromSlot: logIndex(this.fromSlot), designatedAt: toTerm(this.designatedAt) });
+    }
   }
 
   private handlePrepare(m: PrepareMessage): void {
     this.seeBallot(m.ballot);
     const leaderAlive = this.leaderAliveFor(m.from) && !this.designatedByOurLeader(m);
     // A candidate behind our compaction point must not lead, and its campaign must not hold
-    // back ours (no promise, no reset).
-    if (m.ballot < this.promised || (m.ballot > this.promised && leaderAlive) || !this.isVoter || this.candidateBehind(m.fromSlot)) {
+    // back ours (no promise, no reset). The ballot we promised is promised to one proposer only
+    // (promisedTo). Any member asked promises, voter or not here: the proposer asks the acceptors
+    // of configurations we may not have learned yet, and a promise binds only the one who gives it.
+    const sameBallotElsewhere = m.ballot === this.promised && this.promisedTo !== m.from;
+    if (m.ballot < this.promised || sameBallotElsewhere || (m.ballot > this.promised && leaderAlive) || this.o.rejoining === true || this.candidateBehind(m.fromSlot)) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
       this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
+      this.maybeLeadToHandOver(m.from, m.fromSlot);
       return;
     }
     if (m.ballot > this.promised) {
       if (this.state !== 'follower') this.becomeFollower(null);
       this.promised = m.ballot;
+      this.promisedTo = m.from;
       this.leader = null;
       // Give the candidate we promised a whole timeout to win before we campaign ourselves.
       this.electionElapsed = 0;
@@ -770,7 +925,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private maybeWinPhase1(): void {
     if (this.state !== 'candidate' || this.durablePromised !== this.ballot) return;
     const promised = [this.id, ...this.promises.keys()];
-    if (!this.hasQuorum(promised)) return;
+    if (!hasQuorum(votingMembers(this.configs.governing(this.fromSlot)), promised)) return;
     const known = this.knownChosen();
     let chosen = this.fromSlot - 1;
     while (known.has(chosen + 1)) chosen++;
@@ -791,7 +946,41 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         ? { index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA }
         : { index: logIndex(s), term: toTerm(this.ballot), kind: e.kind, data: e.data });
     }
+    // Phase 1 across a configuration boundary: a slot's value is safe to propose only if a quorum
+    // of the configuration that governs it promised. Which one that is follows from the values
+    // before it — the chosen ones, and the ones we are about to propose again — so every
+    // configuration `again` makes govern a slot from fromSlot on must have a quorum among the
+    // promises; one that has not is asked (its new acceptors never got our Prepare) and we wait,
+    // then compute again with what they report (a fixed point: each answer can only add records).
+    const lacking = this.phase1Configs(again).filter((members) => !hasQuorum(votingMembers(members), promised));
+    if (lacking.length > 0) {
+      this.askPrepare(lacking.flatMap((members) => votingMembers(members)));
+      return;
+    }
     this.becomeLeader(again, chosen, last);
+  }
+
+  /**
+   * The configurations that govern some slot from fromSlot on, were `again` proposed: the one
+   * governing fromSlot (records α or more before it are chosen), every record of ours between
+   * fromSlot − α and fromSlot (chosen: their windows reach past fromSlot), and every record in `again`.
+   */
+  private phase1Configs(again: readonly Entry[]): (readonly Member[])[] {
+    const out: (readonly Member[])[] = [this.configs.governing(this.fromSlot)];
+    for (const r of this.configs.after(this.fromSlot - this.configs.alpha)) if (r.slot < this.fromSlot) out.push(r.members);
+    for (const e of again) if (e.kind === 'config') out.push(decodeConfig(e.data));
+    return out;
+  }
+
+  /**
+   * Every configuration that may govern a slot phase 1 covers, as far as anyone told us: the
+   * ones phase1Configs may name, and every record of ours or in a promise. A slot accepted at one
+   * ballot by a quorum of each of them was accepted by a quorum of its own (knownChosen).
+   */
+  private anyPhase1Config(): (readonly Member[])[] {
+    const out: (readonly Member[])[] = [this.configs.governing(this.fromSlot), ...this.configs.after(this.fromSlot - this.configs.alpha).map((r) => r.members)];
+    for (const p of this.promises.values()) for (const e of p.accepted) if (e.kind === 'config' && e.index >= this.fromSlot) out.push(decodeConfig(e.data));
+    return out;
   }
 
   /**
@@ -817,12 +1006,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       known.set(e.index, e);
     };
     const acceptors = new Map<string, NodeId[]>();
+    const configs = this.anyPhase1Config().map((members) => votingMembers(members));
     const report = (from: NodeId, e: Entry): void => {
       if (e.index < this.fromSlot || isHole(e)) return;
       const key = `${e.index}@${e.term}`;
       const ids = [...(acceptors.get(key) ?? []), from];
       acceptors.set(key, ids);
-      if (this.hasQuorum(ids)) learn(e);
+      if (configs.every((voters) => hasQuorum(voters, ids))) learn(e);
     };
     for (const e of this.slots.acceptedFrom(this.fromSlot)) if (e.index <= this.slots.stableIndex()) report(this.id, e);
     for (const p of this.promises.values()) {
@@ -849,19 +1039,18 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.endTransfer();
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
-    this.slots.accept(again.filter((e) => e.index > chosen || !this.slots.holdsValue(e)));
+    const fresh = again.filter((e) => e.index > chosen || !this.slots.holdsValue(e));
+    this.slots.accept(fresh);
+    this.configs.note(fresh);
     this.slots.chooseTo(chosen);
     this.phase1LastSlot = last;
     this.prefixBallot = this.ballot;
     this.acks.clear();
-    for (const id of this.peers) {
-      const voter = this.voters.includes(id);
-      const witness = this.witnesses.includes(id);
-      const p = this.promises.get(id);
-      // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
-      const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
-      this.peerState.set(id, { id, voter, witness, next: from + 1, prefix: p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0, progressAtTick: this.ticks });
-    }
+    this.padConfigWindow();
+    this.refreshMembers();
+    // The slots phase 1 chose may show us no data voter of what governs next: we stepped down.
+    if (this.state !== 'leader') return;
+    this.trackPeers();
     this.promises.clear();
     this.acceptsWanted = true;
     this.broadcastHeartbeat();
@@ -972,9 +1161,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const pr = this.peer(m.from);
     if (pr === undefined) return;
     pr.heardAtTick = this.ticks;
-    if (pr.voter) {
-      for (let s = Math.max(m.fromSlot, this.slots.chosenIndex() + 1); s <= m.toSlot; s++) this.ackSlot(s, m.from);
-    }
+    // Counted for every peer: whether it is an acceptor of a slot is that slot's configuration's say (advanceChosen).
+    for (let s = Math.max(m.fromSlot, this.slots.chosenIndex() + 1); s <= m.toSlot; s++) this.ackSlot(s, m.from);
     this.learnPrefix(pr, m.prefix, m.toSlot);
     this.countPrefix(pr);
     this.advanceChosen();
@@ -1007,7 +1195,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /** Its right prefix holds, slot for slot, what we proposed at our ballot: it accepted them all. */
   private countPrefix(pr: Peer): void {
-    if (!pr.voter || pr.prefix <= pr.countedTo) return;
+    if (pr.prefix <= pr.countedTo) return;
     for (let s = Math.max(pr.countedTo, this.slots.chosenIndex()) + 1; s <= pr.prefix; s++) this.ackSlot(s, pr.id);
     pr.countedTo = pr.prefix;
   }
@@ -1025,8 +1213,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private advanceChosen(): void {
     let chosen = this.slots.chosenIndex();
     for (;;) {
+      // A slot's quorum is its governing configuration's: known, as every slot before it is chosen.
       const set = this.acks.get(chosen + 1);
-      if (set === undefined || !this.hasQuorum([...set])) break;
+      if (set === undefined || !hasQuorum(votingMembers(this.configs.governing(chosen + 1)), set)) break;
       this.acks.delete(chosen + 1);
       chosen++;
     }
@@ -1123,8 +1312,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (m.ballot < this.promised) return false;
     // Our own ballot: only we lead it. (A precandidate raised nothing: its promise is a leader's.)
     if (m.ballot === this.promised && (this.state === 'candidate' || this.state === 'leader')) return false;
+    // A ballot we promised to another proposer (two configurations gave them one rank): not our leader's.
+    if (m.ballot === this.promised && this.promisedTo !== null && this.promisedTo !== m.from) return false;
     if (this.state !== 'follower') this.becomeFollower(m.from);
-    if (m.ballot > this.promised) this.promised = m.ballot;
+    if (m.ballot > this.promised) {
+      this.promised = m.ballot;
+      this.promisedTo = m.from;
+    }
     if (this.leader !== m.from) {
       this.failForwardedReads();
       this.leader = m.from;
@@ -1165,6 +1359,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // hears of carries v — except where a witness forgot the slot, which knownChosen settles.
     const fresh = m.entries.filter((e) => e.index > m.chosen || !this.slots.holdsValue(e));
     this.slots.accept(fresh.map((e) => (e.term === m.ballot ? e : { ...e, term: m.ballot })));
+    this.configs.note(fresh.filter((e) => e.index > this.slots.chosenIndex()));
     this.extendPrefix();
     const first = m.entries[0];
     const last = m.entries[m.entries.length - 1];
@@ -1198,6 +1393,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const meta = m.snapshot;
     if (meta.index > this.slots.chosenIndex()) {
       this.slots.restore(meta);
+      this.configs.restore(meta.index, meta.members);
       // Every slot we held is gone: our right prefix starts over at the snapshot.
       this.prefix = this.slots.chosenIndex();
     }
@@ -1360,7 +1556,97 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   // =============================================================================================
+  // Membership (Lamport's α window: configs.ts)
+
+  /**
+   * The proposer may propose `slot` once its acceptors are known: every config record at or
+   * before slot − α is chosen — so a leader never has more than α slots in flight past a record
+   * it has not seen chosen ("Paxos Made Moderately Complex": slot_in < slot_out + WINDOW).
+   */
+  private withinWindow(slot: number): boolean {
+    return this.configs.after(this.slots.chosenIndex()).every((r) => r.slot > slot - this.configs.alpha);
+  }
+
+  /**
+   * After every input: the configuration governing our next unchosen slot sets our role, the
+   * leases, reads and phase 1's first quorum; the members of every configuration that governs,
+   * or will govern, a slot after it are our peers. A leader tracks each of them; one that is no
+   * longer a data voter there (removed, or made an observer or witness) once its change took
+   * effect tells the others what is chosen and steps down, and never runs phase 1 again.
+   */
+  private refreshMembers(): void {
+    const now = this.configs.governing(this.slots.chosenIndex() + 1);
+    const later = this.configs.after(this.slots.chosenIndex() + 1 - this.configs.alpha).map((r) => r.members);
+    const key = [now, ...later];
+    if (key.length === this.membersKey.length && key.every((k, i) => k === this.membersKey[i])) return;
+    this.membersKey = key;
+    this.voters = votingMembers(now);
+    this.dataVoters = dataVoters(now);
+    this.witnesses = witnesses(now);
+    this.peers = [...new Set(key.flatMap((members) => members.map((m) => m.id)))].filter((id) => id !== this.id);
+    // A rejoining voter (CoreOptions.rejoining) learns as an observer until the driver builds it
+    // again as a voter: it promises nothing and runs no phase 1.
+    this.isVoter = this.voters.includes(this.id) && this.o.rejoining !== true;
+    this.isWitness = this.witnesses.includes(this.id);
+    this.readOnly.setVoters(this.voters);
+    if (this.transferee !== null && !this.dataVoters.includes(this.transferee)) this.endTransfer();
+    if (this.state !== 'leader') return;
+    this.trackPeers();
+    if (this.transferee === null && this.removed()) this.handOverOnRemoval();
+  }
+
+  /** Leader: no data voter of the configuration that governs our next slot (removed, or made an observer or witness). */
+  private removed(): boolean {
+    return !this.isVoter || this.isWitness;
+  }
+
+  /**
+   * A leader no longer a data voter once its change took effect leads on only to hand over
+   * (transferLeadership): a Paxos proposer need not be an acceptor, so it still chooses by the
+   * quorums of the configuration it left, and proposes nothing. Stepping down at once would
+   * strand a data voter that has not learned every chosen slot while we compacted them: its
+   * phase 1 would need our promise, which we refuse to a candidate behind our compaction
+   * point, and we no longer run one. The target gets every slot and the chosen watermark with
+   * takeOver. Each attempt that fails within a timeout is followed by one to the next data
+   * voter; with no quorum left we step down as any leader does (tickLeader), and never run
+   * phase 1 again.
+   */
+  private handOverOnRemoval(): void {
+    const targets = this.dataVoters.filter((id) => id !== this.id);
+    if (targets.length === 0) return;
+    const heard = targets.filter((id) => this.answeredLately(id));
+    const pool = heard.length > 0 ? heard : targets;
+    this.handOverAttempts++;
+    this.transferLeadership(pool[this.handOverAttempts % pool.length] as NodeId);
+  }
+
+  /** Leader: flow control for every peer, none for others; a new one is probed from our chosen watermark. */
+  private trackPeers(): void {
+    for (const id of [...this.peerState.keys()]) if (!this.peers.includes(id)) this.peerState.delete(id);
+    for (const id of this.peers) {
+      const voter = this.voters.includes(id);
+      const witness = this.witnesses.includes(id);
+      const held = this.peerState.get(id);
+      if (held !== undefined) {
+        held.voter = voter;
+        held.witness = witness;
+        continue;
+      }
+      const p = this.promises.get(id);
+      // A promise tells us where its chosen prefix ends; anyone else we probe from our own.
+      const from = p !== undefined ? Math.min(p.chosen, this.slots.chosenIndex()) : this.slots.chosenIndex();
+      this.peerState.set(id, { id, voter, witness, next: from + 1, prefix: p !== undefined ? from : 0, mode: 'probe', inflight: [], heardAtTick: this.ticks, snapshotSentTick: 0, countedTo: 0, progressAtTick: this.ticks });
+      this.acceptsWanted = true;
+    }
+  }
+
+  // =============================================================================================
   // Bookkeeping and invariants
+
+  private settle(): void {
+    this.refreshMembers();
+    this.check();
+  }
 
   private hasQuorum(ids: readonly NodeId[]): boolean {
     return hasQuorum(this.voters, ids);
@@ -1385,6 +1671,16 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.durablePromised > this.promised) throw new Error('multipaxos invariant: the durable promise is above the promise');
     if (this.transferee !== null && this.state !== 'leader') throw new Error(`multipaxos invariant: a ${this.state} handing leadership to ${this.transferee}`);
   }
+}
+
+/**
+ * A leader's phase-2 traffic, its takeOver and its answers to forwarded reads are taken from a
+ * sender outside our configurations (its ballot fences it): a member added by a change we have
+ * not learned could otherwise never catch up, and a leader removed hands over with takeOver
+ * (handOverOnRemoval). Everything else from outside is ignored.
+ */
+function fromLeaderOutsideConfig(m: PaxosMessage): boolean {
+  return m.type === 'accept' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'takeOver' || m.type === 'readIndexResponse';
 }
 
 /** A leader's phase-2 traffic, which never depends on the leader's own pending persist. */

@@ -12,6 +12,8 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   logMatching: 'record',
   options: [],
   roles: PAXOS_ROLES,
+  // Configuration commands in the slots, each governing α slots after its own (configs.ts).
+  membershipChanges: true,
   // A node's timeout is drawn from [t, 2t), so duelling proposers settle.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
   // Heartbeats and their answers carry a ballot, a chosen watermark capped by the acceptor's

@@ -3,16 +3,15 @@
  * config record's codec.
  */
 import { describe, expect, it } from 'vitest';
+import { memberList, rolesOf } from '../common/testkit';
 import { CONFIG_CODEC_VERSION, decodeConfig, encodeConfig } from '../common';
 import { ConsensusError, logIndex, nodeId, term, type ProposeMembershipResult } from '../contract';
 import type { RaftMessage, SnapshotMessage } from './messages';
-import { Net, bytes, list, voters } from './testkit';
+import { Net, bytes, voters } from './testkit';
 
 const three = voters('n1', 'n2', 'n3');
 
-
-const roles = (net: Net, id: string): string =>
-  (net.core(id).status().members ?? []).map((m) => `${m.id}:${m.role}`).join(' ');
+const roles = (net: Net, id: string): string => rolesOf(net.core(id));
 
 function expectOk(r: ProposeMembershipResult): void {
   expect(r).toMatchObject({ ok: true });
@@ -32,9 +31,9 @@ function cluster(withObserver = false): Net {
   net.core('n1').propose(bytes('a'));
   net.stabilize();
   if (withObserver) {
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
     // The driver starts a new member with the member list that names it.
-    net.start('n4', undefined, { members: list('n1 n2 n3 n4:observer') });
+    net.start('n4', undefined, { members: memberList('n1 n2 n3 n4:observer') });
     net.stabilize();
   }
   return net;
@@ -54,7 +53,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(roles(net, 'n1')).toBe('n1:voter n2:voter n3:voter n4:observer');
     expect(net.core('n4').status()).toMatchObject({ role: 'observer', commitIndex: 3, membershipPending: false });
     expect(net.appliedData('n4')).toEqual(['a']);
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter')));
     net.stabilize();
     for (const id of ['n1', 'n2', 'n3', 'n4']) expect(net.core(id).status()).toMatchObject({ membershipPending: false, commitIndex: 4 });
     expect(roles(net, 'n2')).toBe('n1:voter n2:voter n3:voter n4:voter');
@@ -73,17 +72,17 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
 
   it('adding an observer never stalls commits, even while it is down', () => {
     const net = cluster();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
     net.core('n1').propose(bytes('b'));
     net.stabilize();
     expect(net.core('n1').status()).toMatchObject({ commitIndex: 4, membershipPending: false });
     // It may vote only once it holds every committed record (§4.2.1).
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter')), 'not_caught_up', /n4 has not caught up/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter')), 'not_caught_up', /n4 has not caught up/);
   });
 
   it('removes a follower: the rest commit by a quorum of two', () => {
     const net = cluster();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2')));
     net.stabilize();
     expect(roles(net, 'n2')).toBe('n1:voter n2:voter');
     expect(net.core('n2').status()).toMatchObject({ membershipPending: false, commitIndex: 3 });
@@ -100,7 +99,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
   it('removes the leader: it replicates without counting itself until the change commits, then steps down and the rest elect', () => {
     const net = cluster();
     net.isolate('n3');
-    expectOk(net.core('n1').proposeMembership(list('n2 n3')));
+    expectOk(net.core('n1').proposeMembership(memberList('n2 n3')));
     net.stabilize();
     // n1 and n2 hold the change, but n1 does not count itself: {n2, n3} needs n3.
     expect(net.core('n1').status()).toMatchObject({ role: 'leader', commitIndex: 2, membershipPending: true });
@@ -125,7 +124,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.stabilize();
     // n1 demotes itself; only it holds the record when it restarts and loses its leadership.
     net.isolate('n1');
-    expectOk(net.core('n1').proposeMembership(list('n1:observer n2')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1:observer n2')));
     net.process('n1');
     net.start('n1', net.disks.get('n1'));
     expect(net.core('n1').status()).toMatchObject({ role: 'observer', membershipPending: true });
@@ -156,7 +155,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.core('n1').propose(bytes('a'));
     net.stabilize();
     // n1 removes itself; the followers take the record, but no answer reaches n1.
-    expectOk(net.core('n1').proposeMembership(list('n2 n3')));
+    expectOk(net.core('n1').proposeMembership(memberList('n2 n3')));
     net.filter = (m) => m.to !== 'n1';
     net.stabilize();
     // n1 dies; n2 is elected, and its noop commits the removal.
@@ -181,7 +180,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.core('n1').status().term).toBe(1);
     // Added back as an observer, it takes n2's records; n2 keeps leading in its term.
     heartbeats(net, 'n2', 1);
-    expectOk(net.core('n2').proposeMembership(list('n2 n3 n1:observer')));
+    expectOk(net.core('n2').proposeMembership(memberList('n2 n3 n1:observer')));
     heartbeats(net, 'n2', 3);
     expect(net.leaderOf()).toBe('n2');
     expect(net.core('n1').status()).toMatchObject({ role: 'observer', leader: 'n2', term: 2, membershipPending: false });
@@ -193,7 +192,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.elect('n1');
     net.core('n1').propose(bytes('a'));
     net.stabilize();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter')));
     net.stabilize();
     // Four voters: n1 and n2 alone are no quorum for a read; n4's answer makes one.
     net.isolate('n3');
@@ -216,7 +215,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
 
   it('a change in flight survives the death of the leader that proposed it', () => {
     const net = cluster();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
     // The followers take the record; their answers never reach n1.
     net.filter = (m) => m.to !== 'n1' || m.type !== 'appendResponse';
     net.stabilize();
@@ -236,18 +235,18 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     const net = cluster();
     net.isolate('n2');
     net.isolate('n3');
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer n5:observer')), 'config_pending', /index 3 is not committed yet/);
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer n5:observer')), 'config_pending', /index 3 is not committed yet/);
     net.heal();
     net.stabilize();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer n5:observer')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer n5:observer')));
     net.stabilize();
     // A new leader whose noop has not committed yet: a change of its predecessor may be in flight.
     net.isolate('n1');
     net.filter = (m) => !(m.type === 'appendResponse' && m.to === 'n2');
     net.elect('n2');
     expect(net.core('n2').status()).toMatchObject({ role: 'leader', commitIndex: 4, lastIndex: 5 });
-    expectRefused(net.core('n2').proposeMembership(list('n1 n2 n3 n4:observer')), 'config_pending', /not committed a record of its term/);
+    expectRefused(net.core('n2').proposeMembership(memberList('n1 n2 n3 n4:observer')), 'config_pending', /not committed a record of its term/);
   });
 
   it('no leader lacks a committed entry: a leader proposes no change before a record of its term commits (Ongaro 2015)', () => {
@@ -266,7 +265,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.stabilize();
     // n1, cut off, appends "remove n3" (index 3, term 1): only it ever holds the record.
     net.isolate('n1');
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n4')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n4')));
     net.process('n1');
     // n2 is elected in term 2 by n2, n3 and n4; its appends to n4 are lost, so its noop cannot commit.
     net.filter = (m) => !(m.type === 'append' && m.to === 'n4');
@@ -274,7 +273,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2, commitIndex: 2, lastIndex: 3 });
     // n2 proposes "remove n4". Without the rule it would commit on n2 and n3, a quorum of
     // {n1, n2, n3}, at index 4 — while n1's change may still commit beside it.
-    const removeN4 = net.core('n2').proposeMembership(list('n1 n2 n3'));
+    const removeN4 = net.core('n2').proposeMembership(memberList('n1 n2 n3'));
     heartbeats(net, 'n2', 2);
     expectLeadersHoldCommitted();
     // n1 restarts and is elected in term 3 by n1 and n4, a quorum of its own {n1, n2, n4}.
@@ -292,13 +291,13 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
 
   it('refuses two voters changed at once, and a new member that does not come as an observer', () => {
     const net = cluster(true);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2')), 'too_many_changes', /n3, n4 change at once/);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter n5:observer')), 'too_many_changes', /n4, n5/);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')), 'too_many_changes', /nothing changes/);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer n5:voter')), 'invalid', /n5 is new: add it as an observer/);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2:observer n3:observer n4:observer')), 'too_many_changes', /n2, n3 change/);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n1 n2 n3')), 'invalid', /listed twice/);
-    expectRefused(net.core('n2').proposeMembership(list('n1 n2')), 'not_leader', /.?/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2')), 'too_many_changes', /n3, n4 change at once/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter n5:observer')), 'too_many_changes', /n4, n5/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')), 'too_many_changes', /nothing changes/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer n5:voter')), 'invalid', /n5 is new: add it as an observer/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2:observer n3:observer n4:observer')), 'too_many_changes', /n2, n3 change/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n1 n2 n3')), 'invalid', /listed twice/);
+    expectRefused(net.core('n2').proposeMembership(memberList('n1 n2')), 'not_leader', /.?/);
   });
 
   it('refuses a change that would leave no quorum of reachable voters, saying why', () => {
@@ -306,25 +305,25 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.isolate('n3');
     heartbeats(net, 'n1', 11); // n3 silent for over an election timeout
     expectRefused(
-      net.core('n1').proposeMembership(list('n1 n3')),
+      net.core('n1').proposeMembership(memberList('n1 n3')),
       'no_quorum',
       /changing n2 leaves voters n1, n3, of which n1 answered lately: a quorum of them is 2/,
     );
-    expectOk(net.core('n1').proposeMembership(list('n1 n2')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2')));
   });
 
   it('refuses a list whose witnesses outnumber what its data voters survive', () => {
     const net = new Net([...voters('n1', 'n2'), { id: nodeId('n3'), role: 'witness' }]);
     net.elect('n1');
     heartbeats(net, 'n1', 1);
-    expectRefused(net.core('n1').proposeMembership(list('n1 n2:witness n3:witness')), 'witness_shortfall', /1 data voter and 2 witnesses/);
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3:witness n4:observer')));
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2:witness n3:witness')), 'witness_shortfall', /1 data voter and 2 witnesses/);
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3:witness n4:observer')));
   });
 
   it('a config record cut from the log takes its configuration with it (§4.1 fall back)', () => {
     const net = cluster();
     net.isolate('n1');
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:observer')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:observer')));
     net.process('n1');
     expect(net.core('n1').status()).toMatchObject({ membershipPending: true });
     expect(roles(net, 'n1')).toBe('n1:voter n2:voter n3:voter n4:observer');
@@ -338,7 +337,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
   it('ignores a removed member: it gets no vote and its higher term is not taken', () => {
     const net = cluster();
     net.isolate('n3');
-    expectOk(net.core('n1').proposeMembership(list('n1 n2')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2')));
     net.stabilize();
     net.heal();
     // n3 never heard of its removal (cut off until it committed; the leader replicates to it no more): it campaigns.
@@ -356,9 +355,9 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
 
   it('a snapshot carries the configuration as of its index, and a node restarted from it knows it', () => {
     const net = cluster(true);
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3 n4:voter')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:voter')));
     net.stabilize();
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3:observer n4')));
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3:observer n4')));
     net.stabilize();
     // The driver asks the core what a snapshot at an index carries (membersAt).
     const at = (i: number): string => net.core('n1').membersAt(logIndex(i)).map((m) => `${m.id}:${m.role}`).join(' ');
@@ -371,8 +370,8 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     net.core('n1').compact({ index: logIndex(5), term: term(1), members: three }, 0);
     expect(at(5)).toBe('n1:voter n2:voter n3:observer n4:voter');
     expect(() => net.core('n1').membersAt(logIndex(4))).toThrow(/index 4 is outside the log, which holds the configurations of 5..5/);
-    net.start('n5', undefined, { members: list('n1 n2 n3:observer n4 n5:observer') });
-    expectOk(net.core('n1').proposeMembership(list('n1 n2 n3:observer n4 n5:observer')));
+    net.start('n5', undefined, { members: memberList('n1 n2 n3:observer n4 n5:observer') });
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3:observer n4 n5:observer')));
     heartbeats(net, 'n1', 3);
     const snap = net.sent.find((m): m is SnapshotMessage => m.type === 'snapshot' && m.to === 'n5');
     expect(snap?.snapshot.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:observer', 'n4:voter']);
@@ -380,7 +379,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     // Restarted from its snapshot and log with an older boot list, n5 still knows the latest.
     const disk = net.disks.get('n5');
     expect(disk?.snapshot?.index).toBe(5);
-    net.start('n5', disk, { members: list('n1 n2 n3 n5:observer') });
+    net.start('n5', disk, { members: memberList('n1 n2 n3 n5:observer') });
     expect(roles(net, 'n5')).toBe('n1:voter n2:voter n3:observer n4:voter n5:observer');
     net.start('n1', net.disks.get('n1'));
     expect(roles(net, 'n1')).toBe('n1:voter n2:voter n3:observer n4:voter n5:observer');
@@ -388,7 +387,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
 });
 
 describe('config record codec', () => {
-  const members = list('n1 n2:witness n3:observer');
+  const members = memberList('n1 n2:witness n3:observer');
 
   it('round-trips a member list with its addresses', () => {
     const data = encodeConfig(members);
@@ -401,8 +400,8 @@ describe('config record codec', () => {
     ['truncated bytes', (d: Uint8Array) => d.subarray(0, d.length - 3), /config record: .*(truncated|exceeds)/],
     ['trailing bytes', (d: Uint8Array) => Uint8Array.of(...d, 0), /trailing bytes/],
     ['an unknown role', (d: Uint8Array) => Uint8Array.of(...d.subarray(0, 5), 7, ...d.subarray(6)), /member n1 has an unknown role/],
-    ['no voter', () => encodeConfig(list('n3:observer')), /at least one voter/],
-    ['a duplicated member', () => encodeConfig(list('n1 n1')), /listed twice/],
+    ['no voter', () => encodeConfig(memberList('n3:observer')), /at least one voter/],
+    ['a duplicated member', () => encodeConfig(memberList('n1 n1')), /listed twice/],
   ])('refuses %s with a ConsensusError that says so', (_what, corrupt, message) => {
     const bad = corrupt(encodeConfig(members));
     expect(() => decodeConfig(bad)).toThrow(ConsensusError);

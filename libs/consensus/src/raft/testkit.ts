@@ -12,8 +12,6 @@ import {
   type Entry,
   type HardState,
   type Member,
-  type MemberRole,
-  type MemberSpec,
   type NodeId,
   type ReadFailure,
   type ReadState,
@@ -24,14 +22,6 @@ import type { RaftOptions } from './config';
 import type { RaftMessage } from './messages';
 
 export const ids = (...names: string[]): NodeId[] => names.map(nodeId);
-
-/** A member list as a change proposes it, each with an address: `n1:voter n4:observer w5:witness` (role voter when left out). */
-export function list(spec: string): MemberSpec[] {
-  return spec.split(' ').map((s) => {
-    const [id = '', role = 'voter'] = s.split(':');
-    return { id: nodeId(id), role: role as MemberRole, address: `${id}.local:7000` };
-  });
-}
 
 /** CoreOptions overrides, with Raft's own settings (preVote, checkQuorum) given flat for brevity. */
 export type Overrides = Partial<CoreOptions> & Partial<RaftOptions>;

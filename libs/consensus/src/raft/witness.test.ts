@@ -9,7 +9,8 @@ import { decodeMessage, encodeMessage } from './codec';
 import { FAST_ELECTION_STAGGER_TICKS } from '../common';
 import { WITNESS_HAND_OVER_ELECTIONS_MAX, type RaftCore } from './core';
 import type { HeartbeatMessage, RaftMessage } from './messages';
-import { bytes, diskOf, list, Net, voters } from './testkit';
+import { memberList as list } from '../common/testkit';
+import { bytes, diskOf, Net, voters } from './testkit';
 
 const ELECTION_TICKS = 10; // the testkit's electionTimeoutTicks
 
