@@ -85,7 +85,7 @@ describe.each(protocols.filter((p) => p.membershipChanges === true))('$name chan
  */
 const WITNESS_MEMBERSHIP_RUN = { ...MEMBERSHIP_RUN, spares: 2, spareWitnesses: 1 } as const satisfies Partial<SimOptions>;
 
-describe.each(protocols.filter((p) => p.membershipChanges === true && p.roles.includes('witness')))('$name changing members with witnesses under the simulator', (protocol) => {
+describe.each(protocols.filter((p) => p.witnessMembershipChanges === true))('$name changing members with witnesses under the simulator', (protocol) => {
   for (const seeds of chunk(plan.seeds.slice(0, WITNESS_MEMBERSHIP_SEEDS_MAX), GROUPS)) {
     it(`keeps every invariant and converges for seeds ${seeds[0]}..${seeds[seeds.length - 1]}`, () => {
       const { failures, results } = runSeeds(protocol, seeds, plan.replay, WITNESS_MEMBERSHIP_RUN, witnessShapeFor);

@@ -367,6 +367,11 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   readonly roles: readonly MemberRole[];
   /** Whether proposeMembership changes members at runtime (the simulator exercises it then). */
   readonly membershipChanges?: boolean;
+  /**
+   * Whether it also changes the members of a cluster that has (or would get) witnesses; a
+   * protocol without it refuses such a change with 'unsupported'.
+   */
+  readonly witnessMembershipChanges?: boolean;
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
   /**

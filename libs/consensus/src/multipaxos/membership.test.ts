@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memberList, rolesOf } from '../common/testkit';
-import { logIndex, term, type ProposeMembershipResult } from '../contract';
+import { logIndex, nodeId, term, type Member, type ProposeMembershipResult } from '../contract';
 import { CONFIG_WINDOW_SLOTS_DEFAULT, CONFIG_WINDOW_SLOTS_MAX, ballotOf, paxosSettings } from './config';
 import type { PaxosMessage, SnapshotMessage } from './messages';
 import { PaxosNet, bytes, voters } from './testkit';
@@ -12,6 +12,7 @@ import { PaxosNet, bytes, voters } from './testkit';
 /** α in these tests: a record in slot i governs from slot i + 4. */
 const ALPHA = 4;
 const three = voters('n1', 'n2', 'n3');
+const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
 
 const roles = (net: PaxosNet, id: string): string => rolesOf(net.core(id));
 
@@ -51,6 +52,19 @@ function heartbeats(net: PaxosNet, leader: string, ticks: number): void {
     net.stabilize();
   }
 }
+
+describe('multipaxos membership changes and witnesses', () => {
+  it('refuses, for now, a change in a cluster with a witness and one that would add a witness, saying so', () => {
+    const net = new PaxosNet([...voters('n1', 'n2'), witness('w3')], {}, {}, { configWindowSlots: ALPHA });
+    for (let i = 0; i < 200 && net.leaderOf() === null; i++) net.tick('n1');
+    net.settle();
+    expect(net.leaderOf()).toBe('n1');
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 w3:witness n4:observer')), 'unsupported', /multipaxos does not change the members of a cluster with witnesses yet/);
+    const plain = cluster();
+    expectRefused(plain.core('n1').proposeMembership(memberList('n1 n2 n3 w4:witness')), 'unsupported', /with witnesses yet/);
+    expect(roles(plain, 'n1')).toBe('n1:voter n2:voter n3:voter');
+  });
+});
 
 describe('multipaxos α setting', () => {
   it('defaults to 16 and refuses what is not an integer from 1 to the maximum, naming it', () => {
