@@ -4,8 +4,12 @@ import { ConsensusError, type CoreOptions, type HardState, type Member, type Mem
 
 /**
  * A ballot is (round, proposer) encoded in one number so that a larger number always wins:
- * round × BALLOT_PROPOSERS_MAX + the proposer's rank (1-based, in the sorted member ids).
- * Two proposers never share a ballot, and a higher round beats every proposer of a lower one.
+ * round × BALLOT_PROPOSERS_MAX + the proposer's rank (1-based, in the sorted ids of the member
+ * list the node booted with). A higher round beats every proposer of a lower one. Members that
+ * joined at runtime may rank from different lists, so two proposers can share a ballot: an
+ * acceptor therefore promises a ballot to one proposer only (`promisedTo`; after a restart,
+ * which forgets it, an equal-ballot Prepare is refused from anyone), so at most one proposer
+ * wins phase 1 at a ballot (ballot-promise.test.ts).
  */
 export const BALLOT_PROPOSERS_MAX = 1024;
 

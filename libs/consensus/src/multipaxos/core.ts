@@ -1493,6 +1493,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   // covers every slot phase 1 proposed again.
 
   private handleReadRequest(r: ReadRequest): void {
+    // A leader the configuration no longer names only hands over: it confirms no reads.
+    if (this.removed()) {
+      this.failRead(r, 'not_leader');
+      return;
+    }
     if (this.readOnly.size() + this.readsAwaitingPhase1.length >= READS_PENDING_MAX) {
       this.failRead(r, 'dropped');
       return;

@@ -173,6 +173,10 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     // The window's slots are governed by {n1, n2, n3}: n1 and n2 choose them, and the change took effect.
     expect(net.core('n1').status()).toMatchObject({ commitIndex: 5, membershipPending: false });
     expect(net.core('n1').propose(bytes('x'))).toEqual({ ok: false, reason: 'transferring' });
+    // Nor does it confirm reads: the members it would count are no longer its own.
+    net.core('n1').readIndex('r-removed');
+    net.processAll();
+    expect(net.readFailures.get('n1')).toContainEqual({ requestId: 'r-removed', reason: 'not_leader', leader: null });
     net.heal();
     // It hands over to n2, the data voter that answered: takeOver, then n2's phase 1.
     for (let i = 0; i < 20 && net.core('n1').status().role === 'leader'; i++) {
