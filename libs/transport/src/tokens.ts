@@ -139,8 +139,13 @@ export class TokenStore {
 
   /** The entry whose token this is, or null. */
   lookup(token: string): TokenEntry | null {
+    return this.lookupDigest(tokenDigest(token));
+  }
+
+  /** The entry whose token has this SHA-256 (tokenDigest), or null: a caller that holds a token for long hashes it once. */
+  lookupDigest(digest: string): TokenEntry | null {
     this.recheck();
-    return this.byDigest.get(tokenDigest(token)) ?? null;
+    return this.byDigest.get(digest) ?? null;
   }
 
   get size(): number {

@@ -17,7 +17,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { QL_ERROR_STATUS } from '@quorumlite/proto';
-import { certificateNameOf, CLIENT_ROLES, NODE_CERT_UNIT, TOKEN_PREFIX, type CertificateName, type ClientRole, type TokenStore } from '@quorumlite/transport';
+import { certificateNameOf, CLIENT_ROLES, NODE_CERT_UNIT, TOKEN_PREFIX, tokenDigest, type CertificateName, type ClientRole, type TokenStore } from '@quorumlite/transport';
 
 /** The calls of SqlService and AdminService, by method name. */
 export type ClientMethod = 'Execute' | 'Query' | 'Status' | 'Backup' | 'TransferLeadership' | 'ListMembers' | 'ChangeMembers';
@@ -76,9 +76,10 @@ function grantOfToken(tokens: TokenStore, header: readonly grpc.MetadataValue[])
   const match = value === null ? null : /^bearer[ ]+(\S+)$/i.exec(value.trim());
   if (match === null) return () => refusal('unauthenticated', `the '${AUTHORIZATION_METADATA_KEY}' metadata must be one 'Bearer <token>' value`);
   const token = match[1]!;
-  // Looked up at every call: a session stream outlives a revocation.
+  const digest = tokenDigest(token);
+  // Looked up at every call, hashed once: a session stream outlives a revocation.
   return (method) => {
-    const entry = tokens.lookup(token);
+    const entry = tokens.lookupDigest(digest);
     if (entry === null) {
       const shape = token.startsWith(TOKEN_PREFIX) ? '' : ` (tokens begin '${TOKEN_PREFIX}')`;
       return refusal('unauthenticated', `the bearer token is not one this node accepts: unknown or revoked${shape}`);
