@@ -89,6 +89,7 @@ function leaderStatus(): NodeStatus {
     logRecords: 10n,
     logBytes: 2048n,
     dataVotersHold: 0n,
+    store: 'database',
     members: [
       { id: 'n1', address: '127.0.0.1:7001', role: 'voter', matchIndex: 10n, reachable: true },
       { id: 'n2', address: '127.0.0.1:7002', role: 'voter', matchIndex: 8n, reachable: false },

@@ -24,7 +24,7 @@ type StatusFn = (
   req: unknown,
   metadata: grpc.Metadata,
   options: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, res?: { role: string; leader_id: string; term: string; last_index: string; promised_fence?: string }) => void,
+  cb: (e: grpc.ServiceError | null, res?: { role: string; leader_id: string; term: string; last_index: string; promised_fence?: string; store?: string }) => void,
 ) => void;
 
 export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
@@ -81,6 +81,7 @@ export class GrpcWriteForwarder implements WriteForwarder, PeerStatusReader {
           // A node that predates the field answers 0: its term is then the best known.
           promised: Math.max(Number(res.term), Number(res.promised_fence ?? 0)),
           lastIndex: Number(res.last_index),
+          store: res.store === 'database' || res.store === 'log' ? res.store : null,
         });
       });
     });

@@ -19,6 +19,7 @@ function status(sent: number, syncs: number): ReplicaStatus {
     logBytes: 2_048,
     dataVotersHold: 0,
     promisedFence: 4,
+    store: 'database',
     protocol: 'raft',
     counters: { sent: [{ type: 'append', count: sent, bytes: sent * 100 }], received: [], elections: 1, leaderChanges: 1, leaderlessMs: 250, writesAnswered: 3, writeMs: 6, readsAnswered: 0, readMs: 0, storageSyncs: syncs, steps: [{ step: 'fsync', count: 3, ms: 3 }], snapshots: [{ kind: 'taken', count: 2, ms: 1500 }, { kind: 'installed', count: 0, ms: 0 }, { kind: 'sent', count: 1, ms: 250 }] },
     members: [

@@ -35,6 +35,7 @@ export interface WireStatusResponse {
   log_records?: Int64;
   log_bytes?: Int64;
   data_voters_hold?: Int64;
+  store?: string;
   members?: { id?: string; address?: string; role?: string; match_index?: Int64; reachable?: boolean }[];
   protocol?: string;
   version?: string;
@@ -130,6 +131,7 @@ export function decodeStatus(res: WireStatusResponse): NodeStatus {
     logRecords: big(res.log_records),
     logBytes: big(res.log_bytes),
     dataVotersHold: big(res.data_voters_hold),
+    store: res.store ?? '',
     members: (res.members ?? []).map((m) => ({
       id: m.id ?? '',
       address: m.address ?? '',

@@ -93,6 +93,8 @@ export interface NodeStatus {
   logBytes: bigint;
   /** How far every data voter holds the log, as this node knows it (0: unknown). */
   dataVotersHold: bigint;
+  /** What the process keeps: 'database' (voters, observers) or 'log' (a witness); empty from a node that does not say. */
+  store: string;
   members: MemberInfo[];
   protocol: string;
   version: string;

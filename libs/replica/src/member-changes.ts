@@ -3,11 +3,18 @@
  * core takes one at a time. A new voter or witness joins as an observer first and is promoted
  * once it holds every committed record, so adding one never stalls commits; the core refuses
  * whatever its protocol forbids, with its own sentence.
+ *
+ * A process keeps a database or (a witness) only the log, from its start on; a role needs one
+ * of them. Before a node is added or given a role whose store may differ from its own, the node
+ * is asked (its Status) what it keeps: a witness made an observer would serve reads without a
+ * database, and a data node made a witness would stop receiving the statements its database
+ * needs, so it would diverge if it ever served again.
  */
 import { nodeId, type MemberRole, type MemberSpec } from '@quorumlite/consensus';
 import { ReplicaError } from './errors';
 import type { ReplicaMember } from './membership';
 import type { Timer } from './ports';
+import type { NodeStore } from './rejoin';
 
 export type MemberChange =
   | { readonly kind: 'add'; readonly id: string; readonly address: string; readonly role: MemberRole }
@@ -20,6 +27,8 @@ export interface MemberChangesHost {
   propose(next: readonly MemberSpec[], timeoutMs: number): Promise<{ index: number }>;
   /** Leader: whether `id` holds every committed record. */
   caughtUp(id: string): boolean;
+  /** What the process at `address` keeps (null: it predates the answer); rejects when it does not answer. */
+  storeAt(id: string, address: string, timeoutMs: number): Promise<NodeStore | null>;
   now(): number;
   after(ms: number, fn: () => void): Timer;
 }
@@ -32,6 +41,13 @@ export interface MemberChangeOutcome {
 
 /** How often a promotion looks whether the new member caught up. */
 const CATCH_UP_POLL_MS = 25;
+/** Longest the check of what a node keeps waits for its Status. */
+const STORE_CHECK_MS_MAX = 2_000;
+
+/** What a member in `role` must keep. */
+export function storeOfRole(role: MemberRole): NodeStore {
+  return role === 'witness' ? 'log' : 'database';
+}
 
 export async function changeMembers(host: MemberChangesHost, change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
   const deadlineMs = host.now() + timeoutMs;
@@ -42,12 +58,13 @@ export async function changeMembers(host: MemberChangesHost, change: MemberChang
   switch (change.kind) {
     case 'add': {
       if (change.address.trim() === '') throw new ReplicaError('invalid', `adding ${change.id} needs its address (host:port)`);
+      // A retried add (its answer was lost) finds the member there: it goes on from where it is.
+      const resumes = existing !== undefined && existing.address === change.address && (existing.role === change.role || existing.role === 'observer');
+      if (existing && !resumes) throw new ReplicaError('invalid', `${change.id} is already a member (${existing.role} at ${existing.address}); members are ${names}`);
+      if (existing?.role === change.role) return { members: current, index: 0 };
+      await checkStore(host, change.id, change.address, change.role, `adding ${change.id} as ${change.role === 'observer' ? 'an' : 'a'} ${change.role}`, left());
       let index = 0;
-      if (existing) {
-        // A retried add (its answer was lost) finds the member there: it goes on from where it is.
-        const resumes = existing.address === change.address && (existing.role === change.role || existing.role === 'observer');
-        if (!resumes) throw new ReplicaError('invalid', `${change.id} is already a member (${existing.role} at ${existing.address}); members are ${names}`);
-      } else {
+      if (!existing) {
         index = (await host.propose([...current.map(spec), { id: nodeId(change.id), role: 'observer', address: change.address }], left())).index;
       }
       if (change.role === 'observer' || host.members().members.find((m) => m.id === change.id)?.role === change.role) return { members: host.members().members, index };
@@ -63,13 +80,12 @@ export async function changeMembers(host: MemberChangesHost, change: MemberChang
     case 'set-role': {
       if (!existing) throw new ReplicaError('invalid', `no member '${change.id}'; members are ${names}`);
       if (existing.role === change.role) return { members: current, index: 0 };
-      if ((existing.role === 'witness') !== (change.role === 'witness') && existing.role !== 'observer' && change.role !== 'observer') {
-        throw new ReplicaError(
-          'refused',
-          `${change.id} is a ${existing.role}; a ${change.role} keeps ${change.role === 'witness' ? 'no database' : 'the database'}, so the node itself must change: remove ${change.id}, start it again as a ${change.role} with an empty data directory, and add it back as a ${change.role}`,
-        );
+      if (storeOfRole(existing.role) !== storeOfRole(change.role) && existing.role !== 'observer') {
+        throw new ReplicaError('refused', `${change.id} is a ${existing.role}; ${restartSentence(change.id, change.role)}`);
       }
       if (existing.role === 'observer') {
+        // An observer may be a witness process still catching up: ask the node what it keeps.
+        await checkStore(host, change.id, existing.address, change.role, `making ${change.id} a ${change.role}`, left());
         const index = await promote(host, change.id, change.role, deadlineMs, `${change.id} has not caught up within ${timeoutMs} ms: it stays an observer`);
         return { members: host.members().members, index };
       }
@@ -100,6 +116,27 @@ async function promote(host: MemberChangesHost, id: string, role: MemberRole, de
       await new Promise<void>((resolve) => host.after(CATCH_UP_POLL_MS, resolve));
     }
   }
+}
+
+/** Refuses, with a sentence, when the process at `address` cannot keep what `role` needs. */
+async function checkStore(host: MemberChangesHost, id: string, address: string, role: MemberRole, doing: string, timeoutMs: number): Promise<void> {
+  let store: NodeStore | null;
+  try {
+    store = await host.storeAt(id, address, Math.min(timeoutMs, STORE_CHECK_MS_MAX));
+  } catch (e: unknown) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ReplicaError('refused', `${doing} needs to know what the node keeps, and ${id} at ${address} did not answer Status (${why}): start it first`, {}, { cause: e });
+  }
+  if (store === null) throw new ReplicaError('refused', `${doing}: ${id} at ${address} does not say what it keeps (it runs an older version); upgrade it first`);
+  if (store !== storeOfRole(role)) {
+    const keeps = store === 'log' ? 'runs as a witness and keeps no database' : 'keeps a database';
+    throw new ReplicaError('refused', `${doing}: ${id} ${keeps}; ${restartSentence(id, role)}`);
+  }
+}
+
+function restartSentence(id: string, role: MemberRole): string {
+  const a = role === 'observer' ? 'an' : 'a';
+  return `${a} ${role} keeps ${role === 'witness' ? 'no database' : 'the database'}, so the node itself must change: remove ${id}, start it again as ${a} ${role} with an empty data directory, and add it back as ${a} ${role}`;
 }
 
 function spec(m: ReplicaMember): MemberSpec {

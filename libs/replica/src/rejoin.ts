@@ -36,7 +36,12 @@ export interface PeerView {
   /** The highest number it promised (CoreStatus.promisedFence); never below `term`. */
   readonly promised: number;
   readonly lastIndex: number;
+  /** What the process keeps (StatusResponse.store); null from a node that predates the field. */
+  readonly store?: NodeStore | null;
 }
+
+/** What a node process keeps, fixed when it starts: a database, or (a witness) only the log. */
+export type NodeStore = 'database' | 'log';
 
 /** Reads a peer's status over its client API (the node's gRPC client); rejects when it cannot. */
 export interface PeerStatusReader {

@@ -118,7 +118,7 @@ async function openNode(h: Harness, protocol: ProtocolModule, id: string, member
         if (h.statusSilent.has(address.slice('mem:'.length))) return Promise.reject(new Error(`${address} did not answer`));
         if (!peer) return Promise.reject(new Error(`${address} is not up`));
         const s = peer.status();
-        return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex });
+        return Promise.resolve({ role: s.role, leaderId: s.leaderId, term: s.term, promised: s.promisedFence, lastIndex: s.lastIndex, store: s.store });
       },
     },
   };
@@ -615,4 +615,39 @@ describe('raft: members at runtime through the driver', () => {
     await waitFor('the follower to know its leader', () => (follower.status().leaderId === leaderId ? true : null));
     await expect(follower.changeMembers({ kind: 'remove', id: leaderId }, 5_000)).rejects.toMatchObject({ code: 'not_leader' });
   });
+
+  it('asks a node what it keeps before it gives it a role: a witness process joins only as a witness, a data node never becomes one, a node that does not answer is not added', async () => {
+    const h = (harness = await startThree(raft as ProtocolModule));
+    const leader = h.replicas.get(await leaderOf(h))!;
+    await write(leader, 'CREATE TABLE t (x)');
+    const n4 = await openNode(h, raft as ProtocolModule, 'n4', [...BOOT, { id: 'n4', address: 'mem:n4', role: 'witness' }]);
+    n4.start();
+    expect(n4.status().store).toBe('log');
+    for (const role of ['voter', 'observer'] as const) {
+      await expect(leader.changeMembers({ kind: 'add', id: 'n4', address: 'mem:n4', role }, 5_000)).rejects.toMatchObject({
+        code: 'refused',
+        message: expect.stringMatching(new RegExp(`^adding n4 as an? ${role}: n4 runs as a witness and keeps no database; an? ${role} keeps the database, so the node itself must change`)),
+      });
+    }
+    expect(leader.members().members.map((m) => m.id)).toEqual(IDS);
+    const added = await leader.changeMembers({ kind: 'add', id: 'n4', address: 'mem:n4', role: 'witness' }, 10_000);
+    expect(added.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:witness']);
+    await expect(leader.changeMembers({ kind: 'set-role', id: 'n4', role: 'observer' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/^n4 is a witness; an observer keeps the database/) });
+
+    const n5 = await openNode(h, raft as ProtocolModule, 'n5', [...leader.members().members.map((m) => ({ id: m.id, address: m.address, role: m.role })), { id: 'n5', address: 'mem:n5', role: 'observer' }]);
+    n5.start();
+    expect(n5.status().store).toBe('database');
+    await expect(leader.changeMembers({ kind: 'add', id: 'n5', address: 'mem:n5', role: 'witness' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/^adding n5 as a witness: n5 keeps a database; a witness keeps no database/) });
+    await leader.changeMembers({ kind: 'add', id: 'n5', address: 'mem:n5', role: 'observer' }, 10_000);
+    await expect(leader.changeMembers({ kind: 'set-role', id: 'n5', role: 'witness' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/^making n5 a witness: n5 keeps a database/) });
+    expect(leader.members().members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:witness', 'n5:observer']);
+    // A list written without asking the node (the core's own call): the node says so, once.
+    await waitFor('n5 to catch up', () => (leader.caughtUp('n5') ? true : null));
+    await leader.proposeMembers(leader.members().members.map((m) => ({ id: nodeId(m.id), address: m.address, role: m.id === 'n5' ? ('witness' as const) : m.role })), 5_000);
+    await waitFor('n5 to say its role does not fit', () => (h.errors.some((e) => e.node === 'n5' && e.msg === 'the members name this node a role its process cannot keep') ? true : null));
+    await write(leader, 'INSERT INTO t VALUES (1)');
+    expect(h.errors.filter((e) => e.node === 'n5')).toHaveLength(1);
+
+    await expect(leader.changeMembers({ kind: 'add', id: 'n6', address: 'mem:n6', role: 'voter' }, 5_000)).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/^adding n6 as a voter needs to know what the node keeps, and n6 at mem:n6 did not answer Status \(mem:n6 is not up\): start it first/) });
+  }, 60_000);
 });

@@ -47,12 +47,12 @@ import { unmonitoredSteps, type LoopSteps, type StepTotal } from './loop-monitor
 import { SqlData, Witness, type StateMachine } from './state-machine';
 import { Forwarding } from './forwarding';
 import { Membership, type ReplicaMember } from './membership';
-import { changeMembers, type MemberChange, type MemberChangeOutcome } from './member-changes';
+import { changeMembers, storeOfRole, type MemberChange, type MemberChangeOutcome } from './member-changes';
 import { Transfers, type TransferOutcome } from './transfer';
 import { Reads } from './reads';
 import { TickGate } from './tick-gate';
 import { durabilityMet, WriteWaits, type WriteWaiter } from './write-waits';
-import { beginRejoin, type PeerStatusReader } from './rejoin';
+import { beginRejoin, type NodeStore, type PeerStatusReader } from './rejoin';
 import { Rejoining } from './rejoining';
 import type {
   Clock,
@@ -145,6 +145,8 @@ export interface ReplicaStatus {
   readonly dataVotersHold: number;
   /** The highest fencing number this node promised (CoreStatus.promisedFence): a rejoin fences above it. */
   readonly promisedFence: number;
+  /** What this process keeps, fixed at boot: a database (voters, observers) or only the log (a witness). */
+  readonly store: NodeStore;
   readonly protocol: string;
   /** Monotonic since the node started: a reader takes the difference of two readings. */
   readonly counters: NodeStatusCounters;
@@ -340,6 +342,25 @@ export class Replica {
     // Until its configuration commits, a Raft leader still sends records to the members of the one before.
     const before = status.membershipPending === true ? this.core.membersAt(status.commitIndex) : [];
     this.membership.refresh(status.members, before);
+    this.warnIfRoleNeedsOtherStore(status.members ?? []);
+  }
+
+  private storeWarnedFor: string | null = null;
+
+  /**
+   * The members give this node a role its process cannot keep (a list written without asking
+   * the node, e.g. by an older leader): said once per role, loudly, since a witness cannot serve
+   * reads and a data node made a witness stops receiving statements.
+   */
+  private warnIfRoleNeedsOtherStore(members: readonly { readonly id: string; readonly role: MemberSpec['role'] }[]): void {
+    const mine = members.find((m) => m.id === this.settings.nodeId)?.role;
+    if (mine === undefined || mine === 'observer' || storeOfRole(mine) === this.store() || this.storeWarnedFor === mine) return;
+    this.storeWarnedFor = mine;
+    this.deps.logger.error('the members name this node a role its process cannot keep', {
+      role: mine,
+      store: this.store(),
+      fix: `remove ${this.settings.nodeId}, start it again as a ${mine} with an empty data directory, and add it back`,
+    });
   }
 
   /** Opens storage and the state machine, recovers, and builds the core. Call start() next. */
@@ -512,12 +533,26 @@ export class Replica {
         members: () => this.members(),
         propose: (next, ms) => this.proposeMembers(next, ms),
         caughtUp: (id) => this.caughtUp(id),
+        storeAt: (id, address, ms) => this.storeAt(id, address, ms),
         now: () => this.deps.clock.now(),
         after: (ms, fn) => this.deps.clock.after(ms, fn),
       },
       change,
       timeoutMs,
     );
+  }
+
+  /** What this process keeps, fixed at boot by its state machine. */
+  store(): NodeStore {
+    return this.stateMachine.kind === 'data' ? 'database' : 'log';
+  }
+
+  /** What the process at `address` keeps, from its Status; rejects when it does not answer. */
+  private async storeAt(id: string, address: string, timeoutMs: number): Promise<NodeStore | null> {
+    if (id === this.settings.nodeId) return this.store();
+    const reader = this.deps.peerStatus;
+    if (!reader) throw new ReplicaError('invalid', `node ${this.settings.nodeId} cannot read its peers' status, so it cannot check what ${id} keeps`);
+    return (await reader.status(address, timeoutMs)).store ?? null;
   }
 
   /** Leader: whether member `id` holds every record this leader knows committed (a new member may vote then). */
@@ -609,6 +644,7 @@ export class Replica {
       logBytes: footprint.bytes,
       dataVotersHold: s.dataVotersHold ?? 0,
       promisedFence: s.promisedFence,
+      store: this.store(),
       protocol: this.deps.protocol.name,
       counters: { ...this.counters.read(this.deps.clock.now()), storageSyncs: storageSyncCount(), steps: this.steps.totals() },
       members: this.membership.list().map((m) => ({

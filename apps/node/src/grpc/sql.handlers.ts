@@ -101,6 +101,7 @@ export function sqlHandlers(
           log_bytes: String(s.logBytes),
           data_voters_hold: String(s.dataVotersHold),
           promised_fence: String(s.promisedFence),
+          store: s.store,
           counters: {
             sent: s.counters.sent.map((t) => ({ type: t.type, count: String(t.count), bytes: String(t.bytes) })),
             received: s.counters.received.map((t) => ({ type: t.type, count: String(t.count), bytes: String(t.bytes) })),
