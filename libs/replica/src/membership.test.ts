@@ -26,4 +26,15 @@ describe('Membership', () => {
     expect(m.leavingById.size).toBe(0);
     expect(m.refresh([voter('n1'), voter('n2')])).toBe(false);
   });
+
+  it('a configuration that does not name this node (older history it relearns, or its removal) drops none of its peers', () => {
+    const { m, peers } = membership();
+    // n1 catches up through slots from before n3 joined: n3 is the leader catching it up.
+    expect(m.refresh([voter('n2'), voter('n4')])).toBe(true);
+    expect(m.list().map((x) => x.id)).toEqual(['n2', 'n4']);
+    expect(peers()).toEqual(['n2', 'n3']);
+    // Once a configuration names it again, the peers are that configuration's.
+    expect(m.refresh([voter('n1'), voter('n2'), voter('n4')])).toBe(true);
+    expect(peers()).toEqual(['n2']);
+  });
 });

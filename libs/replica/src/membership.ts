@@ -4,6 +4,12 @@
  * committed or not); a static one leaves the list the node booted with. Addresses come from
  * the configuration records themselves, the database's applied list (a snapshot carries it),
  * and the boot list — a member named without any is kept with an empty address and logged.
+ *
+ * A configuration that does not name this node is one it learns while it catches up through
+ * older slots or records (a new member relearning the history before it was added), or one
+ * that removed it. Either way the transport keeps the peers it had besides the ones that
+ * configuration names: a new member dropping the leader that is catching it up — a member only
+ * of a later configuration — would refuse its stream and stall for good.
  */
 import type { Member, MemberSpec } from '@quorumlite/consensus';
 import type { ReplicaLogger } from './ports';
@@ -29,6 +35,8 @@ export class Membership {
   private readonly addresses = new Map<string, string>();
   private readonly unreachableLogged = new Set<string>();
   private signature = '';
+  /** The transport's peers as last set. */
+  private peers: readonly { id: string; address: string }[] = [];
 
   constructor(
     boot: readonly ReplicaMember[],
@@ -60,12 +68,12 @@ export class Membership {
     const leaving = before.filter((m) => !configuration.some((c) => c.id === m.id)).map((m) => ({ id: m.id, role: m.role, address: this.addresses.get(m.id) ?? '' }));
     const signature = [...next, ...leaving.map((m) => ({ ...m, role: 'leaving' }))].map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
     if (signature === this.signature) return false;
-    this.replace(next, leaving);
+    this.replace(next, leaving, !configuration.some((m) => m.id === this.host.nodeId));
     this.host.logger.info('members changed', { members: signature });
     return true;
   }
 
-  private replace(next: readonly ReplicaMember[], leaving: readonly ReplicaMember[] = []): void {
+  private replace(next: readonly ReplicaMember[], leaving: readonly ReplicaMember[] = [], keepPeers = false): void {
     this.signature = [...next, ...leaving.map((m) => ({ ...m, role: 'leaving' }))].map((m) => `${m.id}=${m.address}:${m.role}`).join(',');
     this.byId.clear();
     for (const m of next) this.byId.set(m.id, m);
@@ -76,7 +84,10 @@ export class Membership {
       this.unreachableLogged.add(m.id);
       this.host.logger.warn('a member has no known address: this node cannot send to it until a member list names one', { member: m.id });
     }
-    this.host.setPeers([...next, ...leaving].filter((m) => m.id !== this.host.nodeId && m.address !== '').map((m) => ({ id: m.id, address: m.address })));
+    const peers = new Map<string, string>(keepPeers ? this.peers.map((p) => [p.id, p.address]) : []);
+    for (const m of [...next, ...leaving]) if (m.id !== this.host.nodeId && m.address !== '') peers.set(m.id, m.address);
+    this.peers = [...peers].map(([id, address]) => ({ id, address }));
+    this.host.setPeers(this.peers);
   }
 }
 
