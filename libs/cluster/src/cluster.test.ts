@@ -155,6 +155,13 @@ describe('LocalCluster (stand-in node)', () => {
     }
   });
 
+  it("passes runtime flags to each node's Node.js, before the script: a CPU profile per node", async () => {
+    const profiles = path.join(tmp, 'profiles');
+    const cluster = await LocalCluster.start({ nodes: 2, dataDir: path.join(tmp, 'c5'), nodeBin: fakeBin, runtimeFlags: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
+    await cluster.stop();
+    await waitFor('two profiles', () => fs.existsSync(profiles) && fs.readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile')).length === 2);
+  });
+
   it('fails fast with the node log when a node exits during start', async () => {
     const err = await LocalCluster.start({ nodes: 2, dataDir: path.join(tmp, 'c2'), nodeBin: fakeBin, env: { FAKE_FAIL: '1' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);

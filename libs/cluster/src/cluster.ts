@@ -48,6 +48,12 @@ export interface LocalClusterOptions {
   /** Give every node a live dashboard on a free port (--dashboard-listen; LocalNode.dashboardAddress). */
   dashboard?: boolean;
   env?: Record<string, string>;
+  /**
+   * Flags for the Node.js runtime of every node process, before the script (e.g. --cpu-prof
+   * --cpu-prof-dir=DIR, which NODE_OPTIONS refuses). Default: QL_NODE_RUNTIME_FLAGS, split on
+   * spaces, so any command that starts a local cluster (bench, compare, cluster) can profile it.
+   */
+  runtimeFlags?: string[];
   /** Default: <repo>/dist/apps/node/main.js, found by walking up from this file. */
   nodeBin?: string;
   /** Node stdout/stderr files, default dataDir/logs. */
@@ -466,7 +472,8 @@ export class LocalCluster implements Reapable {
     const fd = fs.openSync(p.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--require', this.watchdog, this.nodeBin, ...p.args, ...extraArgs], {
+      const runtimeFlags = this.options.runtimeFlags ?? (process.env['QL_NODE_RUNTIME_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+      child = spawn(process.execPath, [...runtimeFlags, '--require', this.watchdog, this.nodeBin, ...p.args, ...extraArgs], {
         stdio: ['ignore', fd, fd],
         // Children inherit this process's environment, plus what the caller adds.
         env: { ...NODE_MALLOC_ENV, ...processEnvironment(), ...this.options.env },
