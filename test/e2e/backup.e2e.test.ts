@@ -16,7 +16,7 @@ import type { QuorumliteClient, SqlValue } from '@quorumlite/client';
 import { freePorts, topologyNodes, parseTopology, votersOnly, type LocalNodeSpec } from '@quorumlite/cluster';
 import { PROTOCOL_NAMES, PROTOCOLS, type ProtocolModule } from '@quorumlite/consensus';
 import { dumpSql } from '@quorumlite/sql';
-import { NODE_BIN, startCluster, stopCluster, waitAllApplied, type ClusterContext } from './helpers';
+import { NODE_BIN, sleep, startCluster, stopCluster, waitAllApplied, type ClusterContext } from './helpers';
 
 /** Writes made before the backup starts and after it returned. */
 const WRITES_BEFORE = 30;
@@ -35,7 +35,7 @@ function layoutFor(protocol: string): LocalNodeSpec[] {
 /** Each data node's rows of `s`, read from its own copy. */
 async function dataRows(ctx: ClusterContext): Promise<Map<string, SqlValue[][]>> {
   const out = new Map<string, SqlValue[][]>();
-  for (const n of ctx.cluster.nodes.filter((m) => m.role !== 'witness')) {
+  for (const n of ctx.cluster.nodes.filter((m) => m.role !== 'witness' && ctx.cluster.isRunning(m.id))) {
     out.set(n.id, (await ctx.client.query('SELECT k FROM s ORDER BY k', [], { consistency: 'stale', address: n.address })).rows);
   }
   return out;
@@ -122,11 +122,40 @@ describe.each(PROTOCOL_NAMES)('backup and restore on %s', (protocol) => {
       const w = await ctx.client.execute({ sql: 'INSERT INTO s VALUES (?)', params: [1_000_000] });
       await waitAllApplied(ctx.cluster, w.index);
       for (const [id, rows] of await dataRows(ctx)) expect(rows, `rows on ${id}`).toEqual([...expected, [1_000_000n]]);
+      if (protocol === 'raft') await addAfterRestore(ctx, [...expected, [1_000_000n]]);
     } finally {
       await stopCluster(ctx);
     }
   }, 120_000);
 });
+
+/**
+ * A node added to a restored cluster without the backup would apply the cluster's records to an
+ * empty database: its peers refuse it, naming why, and it applies nothing. One started with the
+ * backup joins and holds the same rows.
+ */
+async function addAfterRestore(ctx: ClusterContext, expected: SqlValue[][]): Promise<void> {
+  const bare = await ctx.cluster.addNode('n8', undefined, null);
+  await ctx.client.changeMembers({ kind: 'add', id: 'n8', address: bare.address, role: 'observer' });
+  const backup = 'from the backup with SHA-256 [0-9a-f]{16}…';
+  const why = new RegExp(`database began (empty|${backup}), and this node's began (${backup}|empty): every data node of a cluster restored from a backup, and every node added to it later, starts with --from-backup of that same file`);
+  const deadline = Date.now() + 20_000;
+  while (!why.test(ctx.cluster.logTail('n8', 200))) {
+    if (Date.now() > deadline) throw new Error(`n8 was not refused for its origin:\n${ctx.cluster.logTail('n8', 30)}`);
+    await sleep(100);
+  }
+  expect((await ctx.client.status(bare.address)).appliedIndex).toBe(0n);
+  await ctx.client.changeMembers({ kind: 'remove', id: 'n8' });
+  await ctx.cluster.kill('n8', 'SIGTERM');
+
+  const restored = await ctx.cluster.addNode('n9');
+  await ctx.client.changeMembers({ kind: 'add', id: 'n9', address: restored.address, role: 'observer' });
+  const w = await ctx.client.execute({ sql: 'INSERT INTO s VALUES (?)', params: [2_000_000] });
+  await waitAllApplied(ctx.cluster, w.index);
+  const rows = await dataRows(ctx);
+  expect([...rows.keys()]).toContain('n9');
+  for (const [id, held] of rows) expect(held, `rows on ${id}`).toEqual([...expected, [2_000_000n]]);
+}
 
 describe('a damaged backup', () => {
   it('stops a node at boot with a sentence naming the file, and leaves no database behind', async () => {

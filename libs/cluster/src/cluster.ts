@@ -360,7 +360,12 @@ export class LocalCluster implements Reapable {
    * as they are. The members themselves change only through AdminService.ChangeMembers
    * (quorumlite members add): this only runs the process. Resolves once it answers Status.
    */
-  async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id)): Promise<LocalNode> {
+  /**
+   * Starts a new node (an observer in its own member list) that knows `knows`. A cluster started
+   * from a backup gives it the same backup (its database must begin where theirs did), unless
+   * `fromBackup` says otherwise (null: none).
+   */
+  async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id), fromBackup: string | null | undefined = this.options.fromBackup): Promise<LocalNode> {
     if (this.procs.has(id)) throw new Error(`node ${id} is already part of this local cluster`);
     const host = this.options.host ?? '127.0.0.1';
     const [port] = await freePorts(1, host);
@@ -377,6 +382,7 @@ export class LocalCluster implements Reapable {
       const f = this.options.tls.files(id);
       args.push('--tls-cert', f.cert, '--tls-key', f.key, '--tls-ca', f.ca);
     }
+    if (fromBackup !== undefined && fromBackup !== null) args.push('--from-backup', path.resolve(fromBackup));
     args.push(...(this.options.nodeArgs ?? []));
     const logDir = path.dirname(this.proc(this.nodes[0]!.id).logFile);
     this.procs.set(id, { node, args, logFile: path.join(logDir, `${id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });

@@ -35,7 +35,7 @@ import {
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
 import type { SqlOptions } from '@quorumlite/sql';
-import type { PeerTransport } from '@quorumlite/transport';
+import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
 import { fromSqlError, membershipRefused, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
@@ -430,7 +430,12 @@ export class Replica {
       onPeerState: (peer, reachable) => {
         if (!reachable) this.push({ kind: 'unreachable', to: peer });
       },
-      identity: this.incarnations,
+      identity: {
+        self: this.incarnations.self,
+        // Read once: a snapshot installed later comes from a peer of the same origin.
+        origin: this.stateMachine.kind === 'data' ? this.stateMachine.origin() : ANY_ORIGIN,
+        admit: (member, presented) => this.incarnations.admit(member, presented),
+      },
       onIdentityRefused: (peer, why) => this.fail(new ReplicaError('invalid', `peer ${peer} refused this node: ${why}`)),
     });
     this.ticker = this.deps.clock.every(this.settings.tickMs, () => {

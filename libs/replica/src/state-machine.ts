@@ -66,6 +66,8 @@ export interface DataStateMachine extends StateMachineBase {
   restoreFrom(file: string): { index: number };
   /** The member list of the last config record the database applied (addresses included), or null. */
   appliedMembers(): readonly MemberSpec[] | null;
+  /** Where the database began: '' (empty) or 'sha256:<hex>' of the backup it was restored from. */
+  origin(): string;
 }
 
 export interface WitnessStateMachine extends StateMachineBase {
@@ -131,6 +133,10 @@ export class SqlData implements DataStateMachine {
 
   appliedMembers(): readonly MemberSpec[] | null {
     return this.sql.appliedMembers()?.members ?? null;
+  }
+
+  origin(): string {
+    return this.sql.origin();
   }
 
   snapshotTo(file: string): Promise<{ index: number }> {

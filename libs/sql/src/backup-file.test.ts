@@ -36,9 +36,12 @@ describe('importBackup', () => {
     const m = source();
     const backup = await backupOf(m);
     const dbPath = path.join(dbs.dir(), 'db.sqlite');
-    expect(importBackup(backup, dbPath)).toEqual({ sourceIndex: 3 });
+    expect(importBackup(backup, dbPath)).toEqual({ sourceIndex: 3, origin: `sha256:${sha256(backup)}` });
     const restored = dbs.open(undefined, dbPath);
     expect(restored.appliedIndex()).toBe(0);
+    // It says where it began; a database that began empty says nothing.
+    expect(restored.origin()).toBe(`sha256:${sha256(backup)}`);
+    expect(m.origin()).toBe('');
     expect(rows(restored, 'SELECT id, name, score, data, twice FROM t ORDER BY id')).toEqual(rows(m, 'SELECT id, name, score, data, twice FROM t ORDER BY id'));
     // The old log's request ids are gone: the same id in the new log is a new request.
     const again = restored.applyBatch([entry(restored, 1, exec(["INSERT INTO t (id) VALUES (4)"], 'req-1'))]);

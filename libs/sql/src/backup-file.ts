@@ -2,6 +2,7 @@
  * Backup files: a consistent copy of a node's database (the snapshot path makes it), made the
  * first database of a new cluster (`importBackup`), or written out as SQL text (`dumpSql`).
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,16 +22,20 @@ const IMPORTING_SUFFIX = '.importing';
  * to 0 — the new cluster's log starts empty, and its record 1 is the first one this database
  * has not applied — and its request-id window is emptied (those ids and log indexes belong to
  * the old log). VACUUM then rewrites the file from its rows alone, so every replica that
- * imports the same backup starts from the same bytes. Returns the source's applied index.
+ * imports the same backup starts from the same bytes. The database records where it began
+ * (`ORIGIN_TABLE`: the backup file's SHA-256), so nodes that began elsewhere — empty, or from
+ * another backup — refuse each other (databaseOrigin). Returns the source's applied index and
+ * that origin.
  */
-export function importBackup(backupFile: string, dbPath: string): { sourceIndex: number } {
+export function importBackup(backupFile: string, dbPath: string): { sourceIndex: number; origin: string } {
   if (fs.existsSync(dbPath)) throw new SqlError('invalid', `cannot import backup ${backupFile}: ${dbPath} already exists`);
   const sourceIndex = readSnapshotIndex(backupFile, { what: 'backup' });
+  const origin = `sha256:${fileSha256(backupFile)}`;
   const importing = `${dbPath}${IMPORTING_SUFFIX}`;
   fs.rmSync(importing, { force: true });
   try {
     fs.copyFileSync(backupFile, importing);
-    resetForNewLog(importing);
+    resetForNewLog(importing, origin);
     fsyncFile(importing);
     fs.renameSync(importing, dbPath);
     fsyncDir(path.dirname(dbPath));
@@ -39,10 +44,40 @@ export function importBackup(backupFile: string, dbPath: string): { sourceIndex:
     for (const suffix of ['-wal', '-shm', '-journal']) fs.rmSync(`${importing}${suffix}`, { force: true });
     throw e instanceof SqlError ? e : new SqlError('sql_error', `cannot import backup ${backupFile} into ${dbPath}: ${messageOf(e)}`, { sqliteCode: sqliteCodeOf(e), cause: e });
   }
-  return { sourceIndex };
+  return { sourceIndex, origin };
 }
 
-function resetForNewLog(file: string): void {
+/** Where a database began, kept in the database itself (so a snapshot carries it). */
+export const ORIGIN_TABLE = `${INTERNAL_PREFIX}origin`;
+
+/**
+ * Where the database at `db` began: '' (empty, the first database of a new cluster) or
+ * 'sha256:<hex>' of the backup file a restored cluster began from.
+ */
+export function databaseOrigin(db: Database.Database): string {
+  const table = db.prepare<[string], number>("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(ORIGIN_TABLE);
+  if (Number(table) === 0) return '';
+  const origin = db.prepare<[], string>(`SELECT origin FROM ${ORIGIN_TABLE} WHERE id = 0`).pluck().get();
+  return typeof origin === 'string' ? origin : '';
+}
+
+function fileSha256(file: string): string {
+  const hash = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) break;
+      hash.update(buffer.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+function resetForNewLog(file: string, origin: string): void {
   const db = new Database(file, { fileMustExist: true });
   // The functions the schema may call (a VACUUM rebuilds expression indexes).
   const closeBuiltins = installDeterministicFunctions(db, wallClockContext);
@@ -53,6 +88,8 @@ function resetForNewLog(file: string): void {
     db.transaction(() => {
       db.prepare(`UPDATE ${INTERNAL_PREFIX}meta SET applied_index = 0 WHERE id = 0`).run();
       db.prepare(`DELETE FROM ${INTERNAL_PREFIX}dedup`).run();
+      db.exec(`CREATE TABLE IF NOT EXISTS ${ORIGIN_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 0), origin TEXT NOT NULL)`);
+      db.prepare(`INSERT OR REPLACE INTO ${ORIGIN_TABLE} (id, origin) VALUES (0, ?)`).run(origin);
     })();
     db.exec('VACUUM');
   } finally {

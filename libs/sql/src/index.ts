@@ -7,7 +7,7 @@ export { SQL_LIMITS, type SqlLimits, type SqlOptions } from './limits';
 export { encodeCommand, decodeCommand } from './codec';
 export { SqlStateMachine } from './state-machine';
 export { readSnapshotIndex } from './snapshot-file';
-export { dumpSql, importBackup, quoteName, sqlLiteral } from './backup-file';
+export { databaseOrigin, dumpSql, importBackup, ORIGIN_TABLE, quoteName, sqlLiteral } from './backup-file';
 export { splitStatements, tokenize, type Token, type TokenKind, type SplitStatement } from './tokenizer';
 export type {
   ApplyEntry,

@@ -17,6 +17,7 @@ import { Lru } from './lru';
 import { checkStatementPolicy, paramShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
+import { databaseOrigin } from './backup-file';
 import { fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
 import { isLocalFailure, lazyContext, localFailure, shortText, toApplyError } from './apply-failure';
@@ -217,6 +218,11 @@ export class SqlStateMachine {
     internal.clearMembers.run();
     for (const m of members) internal.insertMember.run(m.id, m.role, m.address, entry.index);
     return { ok: true, results: [], duplicate: false };
+  }
+
+  /** Where this database began: '' (empty) or the backup it was restored from (backup-file.ts databaseOrigin). */
+  origin(): string {
+    return databaseOrigin(this.open().write);
   }
 
   /** The latest member list this database applied (a config record's), or null if none yet. */

@@ -1,6 +1,6 @@
 /** Pure checks on a received PeerFrame: who may send, to whom, and how much. */
 import * as grpc from '@grpc/grpc-js';
-import { presentedIncarnation, protocolMismatch, type PeerIdentity } from './handshake';
+import { originMismatch, presentedIncarnation, protocolMismatch, type PeerIdentity } from './handshake';
 import type { WireFrame } from './wire';
 
 export interface FrameRules {
@@ -50,6 +50,9 @@ function checkHeader(frame: WireFrame, rules: FrameRules): HeaderVerdict {
   if (mismatch !== null) return refuse(grpc.status.FAILED_PRECONDITION, mismatch);
   if (to !== rules.self) return refuse(grpc.status.FAILED_PRECONDITION, `stream is meant for ${quote(to)}, this node is '${rules.self}'`);
   if (from === rules.self || !rules.isPeer(from)) return refuse(grpc.status.PERMISSION_DENIED, `sender ${quote(from)} is not a peer of this node`);
+  const origin = rules.identity()?.origin;
+  const differs = origin === undefined ? null : originMismatch(frame.origin ?? '', origin);
+  if (differs !== null) return refuse(grpc.status.FAILED_PRECONDITION, differs);
   // Last: admitting a new incarnation records it durably, so only a stream otherwise good does.
   const stale = rules.identity()?.admit(from, presentedIncarnation(frame)) ?? null;
   if (stale !== null) return { ...refuse(grpc.status.FAILED_PRECONDITION, stale), staleIncarnation: true };

@@ -189,6 +189,7 @@ export class GrpcPeerTransport implements PeerTransport {
       counters: this.counters,
       log: this.log,
       identity: () => this.handlers?.identity?.self ?? null,
+      origin: () => this.handlers?.identity?.origin,
       onIdentityRefused: (p, why) => this.handlers?.onIdentityRefused?.(p, why),
       client: (fresh) => this.clientOf(id, address, clients, lane, fresh),
       // The ordered lane speaks for the peer's reachability; the other follows it.

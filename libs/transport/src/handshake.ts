@@ -31,6 +31,8 @@ export interface Incarnation {
  */
 export interface PeerIdentity {
   readonly self: Incarnation;
+  /** Where this node's database began (originMismatch); absent: not checked (tests). */
+  readonly origin?: string;
   admit(member: string, presented: Incarnation | null): string | null;
 }
 
@@ -61,6 +63,28 @@ export function incarnationRefusal(member: string, presented: string, recorded: 
 /** What a stream's first frame says of its sender's incarnation (null when it says nothing). */
 export function presentedIncarnation(frame: { incarnation?: string; rejoined?: boolean }): Incarnation | null {
   return frame.incarnation ? { id: frame.incarnation, rejoined: frame.rejoined === true } : null;
+}
+
+/** The origin a witness presents: it keeps no database, so any origin suits it. */
+export const ANY_ORIGIN = '*';
+
+/**
+ * A sentence naming the mismatch when the sender's database began elsewhere than this node's
+ * (PeerFrame.origin: '' empty, 'sha256:…' a backup, '*' a witness), or null. Every data node
+ * applies the same records from index 1, so databases that began differently would diverge.
+ */
+export function originMismatch(theirs: string, ours: string): string | null {
+  if (theirs === ours || theirs === ANY_ORIGIN || ours === ANY_ORIGIN) return null;
+  return (
+    `stream comes from a node whose database began ${describeOrigin(theirs)}, and this node's began ${describeOrigin(ours)}: ` +
+    'every data node of a cluster restored from a backup, and every node added to it later, starts with --from-backup of that same file'
+  );
+}
+
+function describeOrigin(origin: string): string {
+  if (origin === '') return 'empty';
+  const sha = /^sha256:([0-9a-f]{64})$/.exec(origin);
+  return sha ? `from the backup with SHA-256 ${sha[1]!.slice(0, 16)}…` : `from ${quote(origin)}`;
 }
 
 /** Trailing metadata key on a stream refused for its incarnation: the sender stops for good. */

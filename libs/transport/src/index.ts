@@ -6,7 +6,7 @@ export { MemoryNetwork } from './memory';
 export { Outbox } from './outbox';
 export { checkFrame } from './frame-check';
 export type { FrameRules, FrameVerdict } from './frame-check';
-export { judgeIncarnation, incarnationRefusal, type Incarnation, type IncarnationVerdict, type PeerIdentity } from './handshake';
+export { ANY_ORIGIN, judgeIncarnation, incarnationRefusal, originMismatch, type Incarnation, type IncarnationVerdict, type PeerIdentity } from './handshake';
 export { certificateNameOf, channelCredentials, CLIENT_ROLES, NODE_CERT_UNIT, peerCertificateRefusal, serverCredentials, type CertificateName, type ClientRole, type TlsMaterial } from './tls';
 export { CertsError, certFilesOf, makeCerts, type CertFiles, type CertsSpec } from './certs';
 export { addToken, isTokenShaped, newToken, parseTokenFile, readTokenFile, tokenDigest, TokenFileError, TokenStore, TOKEN_FILE_RECHECK_MS, TOKEN_PREFIX, writeTokenFile, type TokenEntry } from './tokens';

@@ -30,6 +30,8 @@ export interface LinkContext {
   readonly onState: (peer: NodeId, reachable: boolean) => void;
   /** This node's incarnation for the first frame (null: none to send). */
   readonly identity: () => Incarnation | null;
+  /** Where this node's database began, for the first frame (handshake.ts originMismatch); absent or '' sends none. */
+  readonly origin?: () => string | undefined;
   /** The peer refused this node's incarnation (handshake.ts): the link stays closed. */
   readonly onIdentityRefused: (peer: NodeId, why: string) => void;
 }
@@ -165,7 +167,8 @@ export class PeerLink {
 
   private header(): WireFrame {
     const incarnation = this.ctx.identity();
-    const header: WireFrame = { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol };
+    const origin = this.ctx.origin?.();
+    const header: WireFrame = { from: this.ctx.self, to: this.peer, cluster: this.ctx.cluster, protocol: this.ctx.protocol, ...(origin ? { origin } : {}) };
     return incarnation === null ? header : { ...header, incarnation: incarnation.id, rejoined: incarnation.rejoined };
   }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { checkFrame, type FrameRules } from './frame-check';
-import { judgeIncarnation, type PeerIdentity } from './handshake';
+import { ANY_ORIGIN, judgeIncarnation, originMismatch, type PeerIdentity } from './handshake';
 import { Outbox } from './outbox';
 import { resolveLimits, TransportError } from './types';
 
@@ -104,6 +104,32 @@ describe('checkFrame with an identity', () => {
   it('does not record a stream it refuses for another reason', () => {
     expect(checkFrame({ ...first, from: 'n1', to: 'n9', incarnation: 'z' }, null, rules).ok).toBe(false);
     expect(seen.get('n1')).toBe('b');
+  });
+});
+
+describe('where a database began (origin)', () => {
+  const backup = `sha256:${'ab'.repeat(32)}`;
+  const other = `sha256:${'cd'.repeat(32)}`;
+
+  it('matches the same origin, and a witness matches any; says which began where otherwise', () => {
+    for (const [theirs, ours] of [['', ''], [backup, backup], [ANY_ORIGIN, backup], ['', ANY_ORIGIN]] as const) expect(originMismatch(theirs, ours)).toBeNull();
+    expect(originMismatch('', backup)).toBe(
+      "stream comes from a node whose database began empty, and this node's began from the backup with SHA-256 abababababababab…: every data node of a cluster restored from a backup, and every node added to it later, starts with --from-backup of that same file",
+    );
+    expect(originMismatch(other, backup)).toMatch(/began from the backup with SHA-256 cdcdcdcdcdcdcdcd…, and this node's began from the backup with SHA-256 abab/);
+    expect(originMismatch('x\n', '')).toMatch(/began from 'x\\n', and this node's began empty/);
+  });
+
+  it('refuses the first frame of a node whose database began elsewhere, before it records its incarnation', () => {
+    const recorded: string[] = [];
+    const identity: PeerIdentity = { self: { id: 'self', rejoined: false }, origin: backup, admit: (member) => (recorded.push(member), null) };
+    const rules: FrameRules = { self: 'n2', cluster: 'c', protocol: 'raft', isPeer: () => true, identity: () => identity, frameBytesMax: 100, messagesPerFrameMax: 3 };
+    const frame = { from: 'n1', to: 'n2', cluster: 'c', protocol: 'raft', incarnation: 'a', messages: [bytes(1)] };
+    expect(checkFrame(frame, null, rules)).toMatchObject({ ok: false, code: grpc.status.FAILED_PRECONDITION, why: expect.stringMatching(/^stream comes from a node whose database began empty/) });
+    expect(recorded).toEqual([]);
+    expect(checkFrame({ ...frame, origin: backup }, null, rules)).toMatchObject({ ok: true });
+    expect(checkFrame({ ...frame, origin: ANY_ORIGIN }, null, rules)).toMatchObject({ ok: true });
+    expect(recorded).toEqual(['n1', 'n1']);
   });
 });
 

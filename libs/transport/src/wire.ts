@@ -9,6 +9,7 @@ export interface WireFrame {
   protocol?: string;
   incarnation?: string;
   rejoined?: boolean;
+  origin?: string;
   messages?: Uint8Array[];
 }
 
