@@ -82,9 +82,16 @@ describe.each(PROTOCOL_NAMES)('a %s voter that lost its data directory', (protoc
     await cluster.restart(victim!.id, ['--rejoin']);
     // It follows as an observer for at least three election timeouts.
     expect((await cluster.status(victim!.id)).role).toBe('observer');
+    // The node drops the marker, syncs its directory, and only then logs "rejoined as a voter":
+    // a poll may see it a follower without the marker before that line is written, so the line
+    // is part of what it waits for.
     await waitUntil(`${victim!.id} to vote again`, 60_000, async () => {
       const s = await cluster.status(victim!.id);
-      return s.role === 'follower' && !fs.existsSync(path.join(victim!.dataDir, REJOIN_MARKER_FILE));
+      return (
+        s.role === 'follower' &&
+        !fs.existsSync(path.join(victim!.dataDir, REJOIN_MARKER_FILE)) &&
+        cluster.logTail(victim!.id, 200).includes('rejoined as a voter')
+      );
     });
     const notes = cluster.logTail(victim!.id, 200);
     expect(notes).toContain('rejoin: catching up with the newest leader');
