@@ -33,6 +33,11 @@ describe('promisedFence', () => {
     expect(promisedFence(new Map<string, PeerView | Error>([['n1', view('leader', 3)], ['n2', new Error('unreachable')]]))).toEqual({ kind: 'wait', why: expect.stringContaining('n2 did not') });
     expect(promisedFence(new Map([['n1', view('leader', 3)], ['n2', { ...view('follower', 3), promised: 5 }]]))).toEqual({ kind: 'fence', fence: 5 });
   });
+
+  it('waits, saying so, when there is no other voter to ask (it never fences at 0 on no answers)', () => {
+    expect(promisedFence(new Map())).toEqual({ kind: 'wait', why: expect.stringContaining('knows no other voting member') });
+    expect(planRejoin(new Map())).toMatchObject({ kind: 'wait' });
+  });
 });
 
 describe('beginRejoin / endRejoin', () => {

@@ -57,6 +57,8 @@ export type RejoinPlan =
  * highest number any of them promised, or why to wait. Pure.
  */
 export function promisedFence(answers: ReadonlyMap<string, PeerView | Error>): { readonly kind: 'wait'; readonly why: string } | { readonly kind: 'fence'; readonly fence: number } {
+  // Nobody to ask is not "nobody promised anything": fencing at 0 would follow a leader never seen.
+  if (answers.size === 0) return { kind: 'wait', why: 'this node knows no other voting member to ask what was promised (its member list names none)' };
   const silent = [...answers].filter(([, a]) => a instanceof Error).map(([id]) => id);
   if (silent.length > 0) return { kind: 'wait', why: `waiting for every other voter to answer (${silent.join(', ')} did not)` };
   const views = [...answers.values()] as PeerView[];
