@@ -77,6 +77,7 @@ import type {
   AckEpochMessage,
   AckMessage,
   CommitMessage,
+  CommitPointMessage,
   FollowerInfoMessage,
   HandOverMessage,
   InformMessage,
@@ -179,6 +180,8 @@ interface Election {
    * sends it again (ZooKeeper's learner retries its connection until the leader listens).
    */
   readonly followerInfos: Map<NodeId, FollowerInfoMessage>;
+  /** The tick this LOOKING period began (see joinsStaleConfigLeader). */
+  readonly sinceTick: number;
 }
 
 interface HandedOut {
@@ -631,7 +634,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // weakest vote there is, and for another voter (it cannot lead), so no voter adopts it over
     // its own and none ever agrees on the rejoining node — not even in a cluster that never
     // established an epoch, where every vote is as weak.
-    if (this.rejoining) {
+    // So does a node no configuration of ours counts a voter (an observer, or one a change
+    // removed): a member that missed the change may still count it one, and must not adopt its vote.
+    if (this.rejoining || !this.isVoter) {
       const other = this.voters.find((v) => v !== this.id) ?? this.id;
       return { leader: other, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
     }
@@ -653,7 +658,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.followerEpoch = 0;
     this.round++;
     this.vote = this.ownVote();
-    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks, followerInfos: new Map() };
+    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks, followerInfos: new Map(), sinceTick: this.ticks };
     if (this.isVoter) this.election.received.set(this.id, this.vote);
     if (!announce) return;
     this.election.lastSendTick = this.ticks;
@@ -693,6 +698,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleNotification(n: NotificationMessage): void {
+    if (n.state === 'looking') this.sendCommitPoint(n.from);
     const senderVotes = this.voters.includes(n.from);
     const p = this.phase;
     if (p.kind !== 'looking') {
@@ -762,7 +768,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // details (ZOOKEEPER-1732): out of the election, agreeing on the leader is what counts.
     const agree: NodeId[] = [];
     for (const [id, o] of e.outOfElection) if (o.vote.leader === n.vote.leader) agree.push(id);
-    if (this.hasQuorum(agree) && this.leaderConfirmed(e, n.vote.leader)) {
+    if ((this.hasQuorum(agree) || this.joinsStaleConfigLeader(e, n)) && this.leaderConfirmed(e, n.vote.leader)) {
       // An established leader: follow it without a new election (FLE's outofelection).
       this.round = n.round;
       this.vote = n.vote;
@@ -866,11 +872,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    // An observer that claims a vote disagrees with our member list: ignore it. A voter that
-    // comes as an observer rejoins after losing its data directory (CoreOptions.rejoining): it
-    // is synchronized as one, and counts toward nothing, until it comes back as a voter.
-    if (!m.observer && !this.voters.includes(m.from)) return;
-    const observer = m.observer;
+    // A learner that claims a vote our configurations do not give it has not seen a change yet:
+    // it is synchronized as an observer (our history, once it holds it, tells it so). A voter
+    // that comes as an observer rejoins after losing its data directory (CoreOptions.rejoining):
+    // it is synchronized as one, and counts toward nothing, until it comes back as a voter.
+    const observer = m.observer || !this.voters.includes(m.from);
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
@@ -1771,6 +1777,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       case 'handOver':
         this.handleHandOver(m);
         return;
+      case 'commitPoint':
+        this.handleCommitPoint(m);
+        return;
       case 'readIndexResponse':
         this.handleReadIndexResponse(m);
         return;
@@ -1861,8 +1870,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const v = configView(this.configs, this.log, this.appliedAtBoot);
     if (v.committed === this.view.committed && v.seen === this.view.seen && v.pendingIndex === this.view.pendingIndex) return;
     const wereVoters = this.voters;
+    const wasVoter = this.isVoter;
     this.view = v;
     this.applyView();
+    // Our vote changed while we follow: connect again, so the leader counts us by our new role.
+    const p = this.phase;
+    if (p.kind === 'following' && this.isVoter !== wasVoter && p.stage !== 'discovery') this.resync(p.leader);
     this.readOnly.setVoters(votingMembers(v.committed));
     if (this.phase.kind === 'leading') {
       this.refreshLearners(wereVoters);
@@ -1922,6 +1935,36 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.transfer = { to: best.id, sinceTick: this.ticks };
     this.maybeHandOver();
     return !this.isLeading();
+  }
+
+  /**
+   * A member that missed a reconfiguration counts agreement by configurations the cluster left:
+   * the voters it waits for may be removed (they ignore it) or LOOKING for good. ZooKeeper's FLE
+   * carries each sender's configuration in its notifications, and a node that hears a newer one
+   * adopts it (QuorumPeer.processReconfig from FastLeaderElection). Here, after an election
+   * timeout of looking, it follows a node that says it leads (one that leads an older epoch refuses us: STALEEPOCH): following
+   * decides nothing — the leader counts our promise and acknowledgements by its own
+   * configurations — and its history then brings ours up to date.
+   */
+  private joinsStaleConfigLeader(e: Election, n: NotificationMessage): boolean {
+    return n.state === 'leading' && n.vote.leader === n.from && this.ticks - e.sinceTick >= this.o.electionTimeoutTicks;
+  }
+
+  /** To a LOOKING peer: our commit point, once the cluster ever changed members (CommitPointMessage). */
+  private sendCommitPoint(to: NodeId): void {
+    const commit = this.log.commitIndex();
+    const epoch = this.log.term(commit);
+    if (!this.configs.changedFrom(this.o.members) || epoch === null || commit === 0) return;
+    this.send<CommitPointMessage>({ type: 'commitPoint', from: this.id, to, index: commit, indexEpoch: epoch });
+  }
+
+  /** A peer's commit point at a record we hold is ours too (same zxid, same history up to it). */
+  private handleCommitPoint(m: CommitPointMessage): void {
+    if (this.phase.kind === 'leading' || m.index <= this.log.commitIndex() || m.index > this.log.lastIndex()) return;
+    if (this.log.term(m.index) !== m.indexEpoch) return;
+    this.log.commitTo(m.index);
+    this.refreshMembers();
+    this.maybeDecide();
   }
 
   /** Leading, and the committed configuration no longer counts us a voter. */

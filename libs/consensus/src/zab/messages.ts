@@ -203,6 +203,20 @@ export interface HandOverMessage extends Envelope {
   readonly vote: Vote;
 }
 
+/**
+ * Any member → a LOOKING peer, in answer to its notification, while the sender's commit point
+ * covers a reconfiguration: "the record with zxid (indexEpoch, index) is committed". A peer
+ * holding the same record holds the same history up to it (Zab's prefix property), so it takes
+ * it as committed — and with it the configuration it activates. The role ZooKeeper gives the
+ * configuration its FLE notifications carry: a member that missed a change's commit counts
+ * votes by the configuration the cluster left, whose voters may be gone.
+ */
+export interface CommitPointMessage extends Envelope {
+  readonly type: 'commitPoint';
+  readonly index: LogIndex;
+  readonly indexEpoch: Term;
+}
+
 /** Learner → leader: please confirm a read point for `requestId`. */
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'readIndex';
@@ -235,6 +249,7 @@ export type ZabMessage =
   | PingAckMessage
   | StaleEpochMessage
   | HandOverMessage
+  | CommitPointMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage;
 
@@ -256,6 +271,7 @@ export const ZAB_MESSAGE_TYPES: readonly ZabMessageType[] = [
   'pingAck',
   'staleEpoch',
   'handOver',
+  'commitPoint',
   'readIndex',
   'readIndexResponse',
 ];

@@ -91,6 +91,12 @@ export class ZabConfigs {
     return best;
   }
 
+  /** Whether any configuration here differs from `boot` (a change was ever made, as far as this history tells). */
+  changedFrom(boot: readonly Member[]): boolean {
+    if (this.records.length > 0 || this.base.length !== boot.length) return true;
+    return this.base.some((m, i) => m.id !== boot[i]?.id || m.role !== boot[i]?.role);
+  }
+
   /** Records up to `index` were compacted away: the configuration there becomes the base. */
   compactTo(index: number): void {
     this.base = this.asOf(index);
