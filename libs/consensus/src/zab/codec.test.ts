@@ -1,6 +1,6 @@
 /** The Zab wire format: every message type survives a round trip; garbage only ever raises ConsensusError. */
 import { describe, expect, it } from 'vitest';
-import { ConsensusError, logIndex, nodeId, seededRandom, term } from '../index';
+import { ConsensusError, encodeConfig, logIndex, nodeId, seededRandom, term } from '../index';
 import { ZAB_CODEC_VERSION, decodeMessage, encodeMessage } from './codec';
 import { ZAB_MESSAGE_TYPES, type ZabMessage } from './messages';
 
@@ -36,6 +36,7 @@ const samples: ZabMessage[] = [
   { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
   { type: 'handOver', from, to, epoch: e, vote: { ...vote, epoch: e } },
   { type: 'commitPoint', from, to, index: logIndex(43), indexEpoch: term(6) },
+  { type: 'seenConfig', from, to, index: logIndex(44), indexEpoch: term(7), config: encodeConfig([{ id: nodeId('n1'), role: 'voter', address: 'n1:7000' }]) },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, epoch: e, requestId: '', index: logIndex(88), reject: false },
 ];
@@ -53,8 +54,8 @@ describe('zab codec', () => {
   it.each(samples.map((m, i) => [`${i}:${m.type}`, m] as const))('round-trips %s', (_name, m) => {
     const bytes = encodeMessage(m);
     // Types 1–16 keep version 2's layout and number, which nodes of earlier releases read;
-    // HANDOVER goes out in version 3, COMMITPOINT in 4, the versions that brought them.
-    expect(bytes[0]).toBe(m.type === 'handOver' ? 3 : m.type === 'commitPoint' ? ZAB_CODEC_VERSION : 2);
+    // HANDOVER goes out in version 3, COMMITPOINT and SEENCONFIG in 4, the versions that brought them.
+    expect(bytes[0]).toBe(m.type === 'handOver' ? 3 : m.type === 'commitPoint' || m.type === 'seenConfig' ? ZAB_CODEC_VERSION : 2);
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
@@ -90,6 +91,8 @@ describe('zab codec', () => {
     expect(() => decodeMessage(commitPointV3)).toThrow(/a commitPoint in version 3, which has no such message/);
     const atZero = encodeMessage({ type: 'commitPoint', from, to, index: logIndex(0), indexEpoch: term(1) });
     expect(() => decodeMessage(atZero)).toThrow(/commitPoint names index 0/);
+    const badConfig = encodeMessage({ type: 'seenConfig', from, to, index: logIndex(4), indexEpoch: term(1), config: new Uint8Array([9]) });
+    expect(() => decodeMessage(badConfig)).toThrow(/version 9 is not 1/);
   });
 
   it('refuses a handOver that is truncated, or whose vote is not of its epoch or names a later zxid epoch', () => {

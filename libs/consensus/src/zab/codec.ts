@@ -7,19 +7,20 @@
  * them; a vote is leader:str epoch:uint zxidEpoch:uint zxidIndex:uint.
  */
 import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
+import { decodeConfig } from '../common/membership';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PeerState, Vote, ZabMessage, ZabMessageType } from './messages';
 
 /** 2: LEADERINFO carries the attempt it answers. 3: HANDOVER (type 17), for leadership transfer. */
 export const ZAB_CODEC_VERSION = 4;
 /**
- * The version every message but HANDOVER and COMMITPOINT is still written in. Types 1–16 are
+ * The version every message but HANDOVER, COMMITPOINT and SEENCONFIG is still written in. Types 1–16 are
  * laid out as in version 2, so a node of an earlier release and one of this release read each
  * other's messages during a rolling upgrade; a message an earlier release cannot act on goes
- * out in the version that brought it — HANDOVER in 3, COMMITPOINT in 4 — and the older node
+ * out in the version that brought it — HANDOVER in 3, COMMITPOINT and SEENCONFIG in 4 — and the older node
  * refuses that one frame (it votes as in any election, and counts votes as it did).
  */
-const VERSION_OF: Partial<Record<ZabMessageType, number>> = { handOver: 3, commitPoint: 4 };
+const VERSION_OF: Partial<Record<ZabMessageType, number>> = { handOver: 3, commitPoint: 4, seenConfig: 4 };
 const ZAB_CODEC_VERSION_BASE = 2;
 
 const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
@@ -41,6 +42,7 @@ const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   readIndexResponse: 16,
   handOver: 17,
   commitPoint: 18,
+  seenConfig: 19,
 };
 const TYPES_BY_CODE = new Map<number, ZabMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as ZabMessageType]),
@@ -161,6 +163,11 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
     case 'commitPoint':
       w.uint(m.index, 'index');
       w.uint(m.indexEpoch, 'index epoch');
+      break;
+    case 'seenConfig':
+      w.uint(m.index, 'index');
+      w.uint(m.indexEpoch, 'index epoch');
+      w.bytes(m.config);
       break;
     case 'readIndex':
       w.uint(m.epoch, 'epoch');
@@ -300,6 +307,14 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       const indexEpoch = term(r.uint('index epoch'));
       if (index === 0) throw r.bad('commitPoint names index 0');
       return { type, ...h, index, indexEpoch };
+    }
+    case 'seenConfig': {
+      const index = logIndex(r.uint('index'));
+      const indexEpoch = term(r.uint('index epoch'));
+      if (index === 0) throw r.bad('seenConfig names index 0');
+      const config = r.bytes('config');
+      decodeConfig(config); // a member list we could not read is refused here, not when counted
+      return { type, ...h, index, indexEpoch, config };
     }
     case 'readIndex': {
       const e = epoch();

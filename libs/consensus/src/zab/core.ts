@@ -63,6 +63,7 @@ import {
   READS_PENDING_MAX,
   ReadOnly,
   dataVoters,
+  decodeConfig,
   encodeConfig,
   membershipChangeRefusal,
   recipientsOf,
@@ -78,6 +79,7 @@ import type {
   AckMessage,
   CommitMessage,
   CommitPointMessage,
+  SeenConfigMessage,
   FollowerInfoMessage,
   HandOverMessage,
   InformMessage,
@@ -96,7 +98,7 @@ import type {
   Vote,
   ZabMessage,
 } from './messages';
-import { ZabConfigs, configView, countedVoterSets, membersOfAny, quorumOfAll, quorumValueOfAll, type ConfigView } from './reconfig';
+import { ZabConfigs, configView, countedVoterSets, membersOfAny, quorumOfAll, quorumValueOfAll, type AnnouncedConfig, type ConfigView } from './reconfig';
 import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
 
 /** Most committed records handed to the state machine in one Ready. */
@@ -211,6 +213,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** The configurations of our history, and the ones that count now (reconfig.ts). */
   private readonly configs: ZabConfigs;
   private view: ConfigView;
+  /** A pending reconfiguration a peer told us of, past our history (SeenConfigMessage); cleared once our history reaches it. */
+  private announced: AnnouncedConfig | null = null;
   /** PersistedState.appliedIndex: committed, though our commit point starts at 0. */
   private readonly appliedAtBoot: number;
   /** The voters of each configuration that counts: every quorum is a quorum of each. */
@@ -698,7 +702,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleNotification(n: NotificationMessage): void {
-    if (n.state === 'looking') this.sendCommitPoint(n.from);
+    if (n.state === 'looking') {
+      this.sendCommitPoint(n.from);
+      this.sendSeenConfig(n.from);
+    }
     const senderVotes = this.voters.includes(n.from);
     const p = this.phase;
     if (p.kind !== 'looking') {
@@ -839,6 +846,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private startLeading(): void {
     this.phase = { kind: 'leading', stage: 'discovery', since: this.ticks };
+    this.forgetAnnouncedConfig();
     this.learners.clear();
     this.leaderEpoch = 0;
     // Our own FOLLOWERINFO: a quorum may be just us.
@@ -877,6 +885,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // that comes as an observer rejoins after losing its data directory (CoreOptions.rejoining):
     // it is synchronized as one, and counts toward nothing, until it comes back as a voter.
     const observer = m.observer || !this.voters.includes(m.from);
+    // One that comes as an observer where a pending change makes it a voter has not seen that change: tell it.
+    if (m.observer && this.voters.includes(m.from)) this.sendSeenConfig(m.from);
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
@@ -1603,6 +1613,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private takeNewLeader(m: NewLeaderMessage): void {
     const p = this.phase;
     if (p.kind !== 'following') return;
+    // Our history is the leader's initial history now: it holds every reconfiguration that counts.
+    this.forgetAnnouncedConfig();
     // Persisted before the acknowledgement leaves (it goes in Ready.messages).
     this.currentEpoch = m.epoch;
     p.stage = 'synced';
@@ -1780,6 +1792,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       case 'commitPoint':
         this.handleCommitPoint(m);
         return;
+      case 'seenConfig':
+        this.handleSeenConfig(m);
+        return;
       case 'readIndexResponse':
         this.handleReadIndexResponse(m);
         return;
@@ -1867,7 +1882,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    */
   private refreshMembers(): void {
     this.configs.sync(this.log);
-    const v = configView(this.configs, this.log, this.appliedAtBoot);
+    if (this.announced !== null && Math.max(this.log.lastIndex(), this.log.commitIndex()) >= this.announced.index) this.announced = null;
+    const v = configView(this.configs, this.log, this.appliedAtBoot, this.announced);
     if (v.committed === this.view.committed && v.seen === this.view.seen && v.pendingIndex === this.view.pendingIndex) return;
     const wereVoters = this.voters;
     const wasVoter = this.isVoter;
@@ -1875,7 +1891,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.applyView();
     // Our vote changed while we follow: connect again, so the leader counts us by our new role.
     const p = this.phase;
-    if (p.kind === 'following' && this.isVoter !== wasVoter && p.stage !== 'discovery') this.resync(p.leader);
+    if (p.kind === 'following' && this.isVoter !== wasVoter) this.resync(p.leader);
     this.readOnly.setVoters(votingMembers(v.committed));
     if (this.phase.kind === 'leading') {
       this.refreshLearners(wereVoters);
@@ -1952,10 +1968,41 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   /** To a LOOKING peer: our commit point, once the cluster ever changed members (CommitPointMessage). */
   private sendCommitPoint(to: NodeId): void {
-    const commit = this.log.commitIndex();
+    // What the driver applied before a restart is committed too, though our commit point starts at 0.
+    const commit = Math.max(this.log.commitIndex(), Math.min(this.appliedAtBoot, this.log.lastIndex()));
     const epoch = this.log.term(commit);
     if (!this.configs.changedFrom(this.o.members) || epoch === null || commit === 0) return;
-    this.send<CommitPointMessage>({ type: 'commitPoint', from: this.id, to, index: commit, indexEpoch: epoch });
+    this.send<CommitPointMessage>({ type: 'commitPoint', from: this.id, to, index: logIndex(commit), indexEpoch: epoch });
+  }
+
+  /** To a peer that may lack it: the pending reconfiguration our history holds (SeenConfigMessage). */
+  private sendSeenConfig(to: NodeId): void {
+    const index = this.view.pendingIndex;
+    const record = index === null ? null : this.log.entry(index);
+    if (record === null || record.kind !== 'config') return;
+    this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: record.index, indexEpoch: record.term, config: record.data });
+  }
+
+  /**
+   * A pending reconfiguration past our history: counted as our last seen configuration (every
+   * quorum we count must then be one of it too, which only makes us stricter) until our history
+   * reaches its index. It may make us a voter: a learner then connects again as one.
+   */
+  private handleSeenConfig(m: SeenConfigMessage): void {
+    // Only before we synchronize with a leader: from then on its history tells us (forgetAnnouncedConfig).
+    const p = this.phase;
+    if (p.kind === 'leading' || (p.kind === 'following' && p.stage !== 'discovery')) return;
+    if (m.index <= Math.max(this.log.lastIndex(), this.log.commitIndex())) return;
+    if (this.announced !== null && this.announced.index >= m.index) return;
+    this.announced = { index: m.index, epoch: m.indexEpoch, members: decodeConfig(m.config) };
+    this.refreshMembers();
+  }
+
+  /** Leading, or synchronized with a leader: our own history tells the configurations that count. */
+  private forgetAnnouncedConfig(): void {
+    if (this.announced === null) return;
+    this.announced = null;
+    this.refreshMembers();
   }
 
   /** A peer's commit point at a record we hold is ours too (same zxid, same history up to it). */

@@ -217,6 +217,21 @@ export interface CommitPointMessage extends Envelope {
   readonly indexEpoch: Term;
 }
 
+/**
+ * A node whose history holds a reconfiguration not yet committed → a peer that may lack it (one
+ * LOOKING, or a learner that came as an observer while that record names it a voter): "the
+ * record with zxid (indexEpoch, index) names these members". The peer counts them as its last
+ * seen configuration until its history holds that record or another in its place — ZooKeeper's
+ * lastSeenQuorumVerifier, which FLE notifications carry. `config` is the record's data
+ * (common/membership.ts encodes it).
+ */
+export interface SeenConfigMessage extends Envelope {
+  readonly type: 'seenConfig';
+  readonly index: LogIndex;
+  readonly indexEpoch: Term;
+  readonly config: Uint8Array;
+}
+
 /** Learner → leader: please confirm a read point for `requestId`. */
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'readIndex';
@@ -250,6 +265,7 @@ export type ZabMessage =
   | StaleEpochMessage
   | HandOverMessage
   | CommitPointMessage
+  | SeenConfigMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage;
 
@@ -272,6 +288,7 @@ export const ZAB_MESSAGE_TYPES: readonly ZabMessageType[] = [
   'staleEpoch',
   'handOver',
   'commitPoint',
+  'seenConfig',
   'readIndex',
   'readIndexResponse',
 ];

@@ -122,12 +122,24 @@ export interface ConfigView {
   readonly pendingIndex: number | null;
 }
 
-/** `committedAtLeast`: an index known committed beyond our commit point (what the driver applied before a restart). */
-export function configView(configs: ZabConfigs, history: HistoryView, committedAtLeast = 0): ConfigView {
+/** A reconfiguration a peer's history holds and ours does not (SeenConfigMessage): ZooKeeper's lastSeenQuorumVerifier learned from FLE. */
+export interface AnnouncedConfig {
+  readonly index: number;
+  readonly epoch: number;
+  readonly members: readonly Member[];
+}
+
+/**
+ * `committedAtLeast`: an index known committed beyond our commit point (what the driver applied
+ * before a restart). `announced`: a pending record a peer told us of, beyond our history.
+ */
+export function configView(configs: ZabConfigs, history: HistoryView, committedAtLeast = 0, announced: AnnouncedConfig | null = null): ConfigView {
   const commit = Math.max(history.commitIndex(), committedAtLeast);
+  const committed = configs.asOf(commit);
+  if (announced !== null && announced.index > Math.max(commit, history.lastIndex())) return { committed, seen: announced.members, pendingIndex: announced.index };
   const latest = configs.latestAtOrBefore(history.lastIndex());
   const pending = latest !== null && latest.index > commit ? latest : null;
-  return { committed: configs.asOf(commit), seen: pending?.members ?? configs.asOf(commit), pendingIndex: pending?.index ?? null };
+  return { committed, seen: pending?.members ?? committed, pendingIndex: pending?.index ?? null };
 }
 
 /** The voting members of each configuration that counts (one, or two while a change is pending). */
