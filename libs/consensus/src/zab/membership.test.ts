@@ -11,7 +11,8 @@ import { logIndex, nodeId, term, type Member, type ProposeMembershipResult } fro
 import { ZabConfigs, configView, countedVoterSets } from './reconfig';
 import { MemoryLog } from '../common/log';
 import { encodeConfig } from '../common';
-import { bytes, voters, ZabNet } from './testkit';
+import { bytes, lone, voters, ZabNet } from './testkit';
+import type { NotificationMessage } from './messages';
 
 const V3 = voters('n1', 'n2', 'n3');
 const roles = (net: ZabNet, id: string): string => rolesOf(net.core(id));
@@ -196,6 +197,40 @@ describe('zab dynamic reconfiguration', () => {
     const restarted = net.start('n2', { ...disk, snapshot: null }, {}, 3);
     expect(roles(net, 'n2')).toBe('n2:voter n3:voter');
     expect(restarted.status().membershipPending).toBe(false);
+  });
+});
+
+describe('zab election across a change (COMMITPOINT, SEENCONFIG)', () => {
+  const record = (index: number, epoch: number, spec: string) => ({ index: logIndex(index), term: term(epoch), kind: 'config' as const, data: encodeConfig(memberList(spec)) });
+  const cmd = (index: number, epoch: number) => ({ index: logIndex(index), term: term(epoch), kind: 'command' as const, data: bytes('x') });
+  const hard = { acceptedEpoch: 1, currentEpoch: 1 };
+
+  it('a looking member takes a peer’s commit point at a record it holds as committed, and the configuration with it', () => {
+    const { core } = lone('n2', { hardState: hard, snapshot: null, entries: [cmd(1, 1), record(2, 1, 'n2 n3')] }, V3);
+    expect(core.status()).toMatchObject({ commitIndex: 0, membershipPending: true });
+    // Another record at that index (another epoch) is not ours: ignored.
+    core.step({ type: 'commitPoint', from: nodeId('n3'), to: nodeId('n2'), index: logIndex(2), indexEpoch: term(2) });
+    expect(core.status().commitIndex).toBe(0);
+    core.step({ type: 'commitPoint', from: nodeId('n3'), to: nodeId('n2'), index: logIndex(2), indexEpoch: term(1) });
+    expect(core.status()).toMatchObject({ commitIndex: 2, membershipPending: false });
+    expect(rolesOf(core)).toBe('n2:voter n3:voter');
+  });
+
+  it('a member told of a pending change its history lacks counts it as its last seen configuration', () => {
+    const { core } = lone('n4', { hardState: null, snapshot: null, entries: [] }, memberList('n1 n2 n3 n4:observer'));
+    expect(core.status().role).toBe('observer');
+    const config = encodeConfig(memberList('n1 n2 n3 n4:voter'));
+    core.step({ type: 'seenConfig', from: nodeId('n3'), to: nodeId('n4'), index: logIndex(5), indexEpoch: term(1), config });
+    expect(core.status()).toMatchObject({ role: 'candidate', membershipPending: true });
+    expect(rolesOf(core)).toBe('n1:voter n2:voter n3:voter n4:voter');
+  });
+
+  it('a node no configuration counts a voter votes the weakest vote, which no voter adopts', () => {
+    const { core, drain } = lone('n4', { hardState: hard, snapshot: null, entries: [cmd(1, 1), cmd(2, 1)] }, memberList('n1 n2 n3 n4:observer'));
+    core.tick();
+    const votes = drain().filter((m): m is NotificationMessage => m.type === 'notification').map((m) => m.vote);
+    expect(votes.length).toBeGreaterThan(0);
+    for (const v of votes) expect(v).toEqual({ leader: 'n1', epoch: 0, zxidEpoch: 0, zxidIndex: 0 });
   });
 });
 
