@@ -225,6 +225,18 @@ describe('zab election across a change (COMMITPOINT, SEENCONFIG)', () => {
     expect(rolesOf(core)).toBe('n1:voter n2:voter n3:voter n4:voter');
   });
 
+  it('a member still looking after an election timeout follows a node that says it leads, without a quorum agreeing', () => {
+    const { core, drain } = lone('n1', { hardState: hard, snapshot: null, entries: [cmd(1, 1)] }, V3);
+    const leading: NotificationMessage = { type: 'notification', from: nodeId('n3'), to: nodeId('n1'), round: 1, state: 'leading', vote: { leader: nodeId('n3'), epoch: term(1), zxidEpoch: term(1), zxidIndex: logIndex(1) } };
+    core.step(leading);
+    expect(core.status().role).toBe('candidate');
+    for (let i = 0; i < 10; i++) core.tick();
+    drain();
+    core.step(leading);
+    expect(core.status().role).toBe('follower');
+    expect(drain().filter((m) => m.type === 'followerInfo').map((m) => m.to)).toEqual(['n3']);
+  });
+
   it('a node no configuration counts a voter votes the weakest vote, which no voter adopts', () => {
     const { core, drain } = lone('n4', { hardState: hard, snapshot: null, entries: [cmd(1, 1), cmd(2, 1)] }, memberList('n1 n2 n3 n4:observer'));
     core.tick();
