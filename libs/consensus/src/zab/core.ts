@@ -1920,6 +1920,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private refreshLearners(wereVoters: readonly NodeId[]): void {
     for (const h of [...this.learners.values()]) {
       if (!this.peers.includes(h.id)) {
+        // The commit that activates its removal reaches it too, before it is dropped (ZooKeeper's
+        // COMMITANDACTIVATE goes to every forwarding follower): otherwise it never learns it.
+        if (h.newLeaderSent) this.sendCommit(h);
         this.learners.delete(h.id);
         this.sendStaleEpoch(h.id);
         continue;
@@ -1975,12 +1978,26 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.send<CommitPointMessage>({ type: 'commitPoint', from: this.id, to, index: logIndex(commit), indexEpoch: epoch });
   }
 
-  /** To a peer that may lack it: the pending reconfiguration our history holds (SeenConfigMessage). */
+  /**
+   * To a peer that may lack it: the latest configuration our history holds, committed or not
+   * (ZooKeeper's notifications carry the sender's configuration whatever its state, and a looking
+   * server that sees a newer one takes it: QuorumPeer.processReconfig). A member that missed a
+   * committed change could otherwise never reach, or hear, the members it added. The peer ignores
+   * one its history already reaches (handleSeenConfig). Compacted into our base, the configuration
+   * is announced at the compaction point with the epoch there.
+   */
   private sendSeenConfig(to: NodeId): void {
-    const index = this.view.pendingIndex;
+    const index = this.view.pendingIndex ?? this.configs.latestAtOrBefore(this.log.lastIndex())?.index ?? null;
     const record = index === null ? null : this.log.entry(index);
-    if (record === null || record.kind !== 'config') return;
-    this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: record.index, indexEpoch: record.term, config: record.data });
+    if (record !== null && record.kind === 'config') {
+      this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: record.index, indexEpoch: record.term, config: record.data });
+      return;
+    }
+    const at = this.log.firstIndex() - 1;
+    const epoch = this.log.term(at);
+    if (index !== null || at === 0 || epoch === null || !this.configs.changedFrom(this.o.members)) return;
+    const base = this.configs.asOf(at).map((m) => ({ id: m.id, role: m.role, address: m.address ?? '' }));
+    this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: logIndex(at), indexEpoch: epoch, config: encodeConfig(base) });
   }
 
   /**
