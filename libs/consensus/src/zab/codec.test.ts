@@ -1,6 +1,6 @@
 /** The Zab wire format: every message type survives a round trip; garbage only ever raises ConsensusError. */
 import { describe, expect, it } from 'vitest';
-import { ConsensusError, logIndex, nodeId, seededRandom, term } from '../index';
+import { ConsensusError, encodeConfig, logIndex, nodeId, seededRandom, term } from '../index';
 import { ZAB_CODEC_VERSION, decodeMessage, encodeMessage } from './codec';
 import { ZAB_MESSAGE_TYPES, type ZabMessage } from './messages';
 
@@ -35,6 +35,8 @@ const samples: ZabMessage[] = [
   { type: 'pingAck', from, to, epoch: e, syncId: 4, index: logIndex(43), readSeq: Number.MAX_SAFE_INTEGER },
   { type: 'staleEpoch', from, to, epoch: term(9), currentEpoch: term(8) },
   { type: 'handOver', from, to, epoch: e, vote: { ...vote, epoch: e } },
+  { type: 'commitPoint', from, to, index: logIndex(43), indexEpoch: term(6) },
+  { type: 'seenConfig', from, to, index: logIndex(44), indexEpoch: term(7), config: encodeConfig([{ id: nodeId('n1'), role: 'voter', address: 'n1:7000' }]) },
   { type: 'readIndex', from, to, epoch: e, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, epoch: e, requestId: '', index: logIndex(88), reject: false },
 ];
@@ -51,8 +53,9 @@ describe('zab codec', () => {
 
   it.each(samples.map((m, i) => [`${i}:${m.type}`, m] as const))('round-trips %s', (_name, m) => {
     const bytes = encodeMessage(m);
-    // Types 1–16 keep version 2's layout and number, which nodes of the previous release read.
-    expect(bytes[0]).toBe(m.type === 'handOver' ? ZAB_CODEC_VERSION : 2);
+    // Types 1–16 keep version 2's layout and number, which nodes of earlier releases read;
+    // HANDOVER goes out in version 3, COMMITPOINT and SEENCONFIG in 4, the versions that brought them.
+    expect(bytes[0]).toBe(m.type === 'handOver' ? 3 : m.type === 'commitPoint' || m.type === 'seenConfig' ? ZAB_CODEC_VERSION : 2);
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
@@ -64,24 +67,32 @@ describe('zab codec', () => {
     expect(() => decodeMessage(ok.subarray(0, ok.length - 1))).toThrow(/truncated/);
   });
 
-  it('reads a version 2 frame, and refuses a version it does not know or a handOver outside version 3', () => {
+  it('reads a version 2 frame, and refuses a version it does not know, a handOver outside version 3 or a commitPoint outside 4', () => {
     const m = samples[0]!;
     const v2 = encodeMessage(m);
     expect(v2[0]).toBe(2);
     expect(plain(decodeMessage(v2))).toEqual(plain(m));
-    const asV3 = v2.slice();
-    asV3[0] = ZAB_CODEC_VERSION;
-    expect(plain(decodeMessage(asV3))).toEqual(plain(m));
-    for (const version of [0, 1, 4]) {
+    const asV4 = v2.slice();
+    asV4[0] = ZAB_CODEC_VERSION;
+    expect(plain(decodeMessage(asV4))).toEqual(plain(m));
+    for (const version of [0, 1, 5]) {
       const other = v2.slice();
       other[0] = version;
       expect(() => decodeMessage(other)).toThrow(new RegExp(`zab message: unsupported version ${version}`));
     }
     const handOver = encodeMessage(handOverSample);
-    expect(handOver[0]).toBe(ZAB_CODEC_VERSION);
+    expect(handOver[0]).toBe(3);
     const handOverV2 = handOver.slice();
     handOverV2[0] = 2;
     expect(() => decodeMessage(handOverV2)).toThrow(/a handOver in version 2, which has no such message/);
+    const commitPoint = encodeMessage(samples.find((x) => x.type === 'commitPoint')!);
+    const commitPointV3 = commitPoint.slice();
+    commitPointV3[0] = 3;
+    expect(() => decodeMessage(commitPointV3)).toThrow(/a commitPoint in version 3, which has no such message/);
+    const atZero = encodeMessage({ type: 'commitPoint', from, to, index: logIndex(0), indexEpoch: term(1) });
+    expect(() => decodeMessage(atZero)).toThrow(/commitPoint names index 0/);
+    const badConfig = encodeMessage({ type: 'seenConfig', from, to, index: logIndex(4), indexEpoch: term(1), config: new Uint8Array([9]) });
+    expect(() => decodeMessage(badConfig)).toThrow(/version 9 is not 1/);
   });
 
   it('refuses a handOver that is truncated, or whose vote is not of its epoch or names a later zxid epoch', () => {

@@ -7,17 +7,20 @@
  * them; a vote is leader:str epoch:uint zxidEpoch:uint zxidIndex:uint.
  */
 import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
+import { decodeConfig } from '../common/membership';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PeerState, Vote, ZabMessage, ZabMessageType } from './messages';
 
 /** 2: LEADERINFO carries the attempt it answers. 3: HANDOVER (type 17), for leadership transfer. */
-export const ZAB_CODEC_VERSION = 3;
+export const ZAB_CODEC_VERSION = 4;
 /**
- * The version every message but HANDOVER is still written in. Types 1–16 are laid out as in
- * version 2, so a node of the previous release and one of this release read each other's
- * messages during a rolling upgrade; only HANDOVER, which the previous release cannot act on,
- * goes out as version 3 (the older node refuses that one frame, and votes as in any election).
+ * The version every message but HANDOVER, COMMITPOINT and SEENCONFIG is still written in. Types 1–16 are
+ * laid out as in version 2, so a node of an earlier release and one of this release read each
+ * other's messages during a rolling upgrade; a message an earlier release cannot act on goes
+ * out in the version that brought it — HANDOVER in 3, COMMITPOINT and SEENCONFIG in 4 — and the older node
+ * refuses that one frame (it votes as in any election, and counts votes as it did).
  */
+const VERSION_OF: Partial<Record<ZabMessageType, number>> = { handOver: 3, commitPoint: 4, seenConfig: 4 };
 const ZAB_CODEC_VERSION_BASE = 2;
 
 const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
@@ -38,6 +41,8 @@ const TYPE_CODES: Readonly<Record<ZabMessageType, number>> = {
   readIndex: 15,
   readIndexResponse: 16,
   handOver: 17,
+  commitPoint: 18,
+  seenConfig: 19,
 };
 const TYPES_BY_CODE = new Map<number, ZabMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as ZabMessageType]),
@@ -67,7 +72,7 @@ function writeEntries(w: WireWriter, entries: readonly Entry[]): void {
 
 export function encodeMessage(m: ZabMessage): Uint8Array {
   const w = new WireWriter('zab');
-  w.u8(m.type === 'handOver' ? ZAB_CODEC_VERSION : ZAB_CODEC_VERSION_BASE);
+  w.u8(VERSION_OF[m.type] ?? ZAB_CODEC_VERSION_BASE);
   w.u8(TYPE_CODES[m.type]);
   w.str(m.from);
   w.str(m.to);
@@ -155,6 +160,15 @@ export function encodeMessage(m: ZabMessage): Uint8Array {
       w.uint(m.epoch, 'epoch');
       writeVote(w, m.vote);
       break;
+    case 'commitPoint':
+      w.uint(m.index, 'index');
+      w.uint(m.indexEpoch, 'index epoch');
+      break;
+    case 'seenConfig':
+      w.uint(m.index, 'index');
+      w.uint(m.indexEpoch, 'index epoch');
+      w.bytes(m.config);
+      break;
     case 'readIndex':
       w.uint(m.epoch, 'epoch');
       w.str(m.requestId);
@@ -175,11 +189,12 @@ export function decodeMessage(bytes: Uint8Array): ZabMessage {
   const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'zab');
   if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
   const version = r.u8('version');
-  if (version !== ZAB_CODEC_VERSION && version !== ZAB_CODEC_VERSION_BASE) throw r.bad(`unsupported version ${version}`);
+  if (version < ZAB_CODEC_VERSION_BASE || version > ZAB_CODEC_VERSION) throw r.bad(`unsupported version ${version}`);
   const code = r.u8('type');
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
-  if (type === 'handOver' && version !== ZAB_CODEC_VERSION) throw r.bad(`a handOver in version ${version}, which has no such message`);
+  const since = VERSION_OF[type];
+  if (since !== undefined && version !== since) throw r.bad(`a ${type} in version ${version}, which has no such message`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const m = readBody(r, type, { from, to });
@@ -286,6 +301,20 @@ function readBody(r: WireReader, type: ZabMessageType, h: Pick<ZabMessage, 'from
       if (vote.epoch !== e) throw r.bad(`handOver of epoch ${e} names a vote of epoch ${vote.epoch}`);
       if (vote.zxidEpoch > vote.epoch) throw r.bad(`handOver names a zxid of epoch ${vote.zxidEpoch}, after its vote's epoch ${vote.epoch}`);
       return { type, ...h, epoch: e, vote };
+    }
+    case 'commitPoint': {
+      const index = logIndex(r.uint('index'));
+      const indexEpoch = term(r.uint('index epoch'));
+      if (index === 0) throw r.bad('commitPoint names index 0');
+      return { type, ...h, index, indexEpoch };
+    }
+    case 'seenConfig': {
+      const index = logIndex(r.uint('index'));
+      const indexEpoch = term(r.uint('index epoch'));
+      if (index === 0) throw r.bad('seenConfig names index 0');
+      const config = r.bytes('config');
+      decodeConfig(config); // a member list we could not read is refused here, not when counted
+      return { type, ...h, index, indexEpoch, config };
     }
     case 'readIndex': {
       const e = epoch();

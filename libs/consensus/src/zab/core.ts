@@ -42,11 +42,13 @@ import {
   type ConsensusCore,
   type CoreOptions,
   type Member,
+  type MemberSpec,
   type CoreStatus,
   type Entry,
   type LogIndex,
   type NodeId,
   type PersistedState,
+  type ProposeMembershipResult,
   type ProposeResult,
   type ReadFailure,
   type ReadState,
@@ -61,10 +63,9 @@ import {
   READS_PENDING_MAX,
   ReadOnly,
   dataVoters,
-  hasQuorum,
-  majority,
-  membershipUnsupported,
-  quorumValue,
+  decodeConfig,
+  encodeConfig,
+  membershipChangeRefusal,
   recipientsOf,
   splitEarly,
   votingMembers,
@@ -72,11 +73,13 @@ import {
   type ConfirmedRead,
   type ReadRequest,
 } from '../common';
-import { parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
+import { ZAB_ROLES, parseHardState, toHardState, validateOptions, validatePersisted, type ZabHardState } from './config';
 import type {
   AckEpochMessage,
   AckMessage,
   CommitMessage,
+  CommitPointMessage,
+  SeenConfigMessage,
   FollowerInfoMessage,
   HandOverMessage,
   InformMessage,
@@ -95,6 +98,7 @@ import type {
   Vote,
   ZabMessage,
 } from './messages';
+import { ZabConfigs, configView, countedVoterSets, membersOfAny, quorumOfAll, quorumValueOfAll, type AnnouncedConfig, type ConfigView } from './reconfig';
 import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
 
 /** Most committed records handed to the state machine in one Ready. */
@@ -133,7 +137,8 @@ type Phase =
 /** The leader's view of one learner (LearnerHandler). */
 interface LearnerHandle {
   readonly id: NodeId;
-  readonly observer: boolean;
+  /** Counts toward nothing and receives committed records only (INFORM); follows the configurations (refreshLearners). */
+  observer: boolean;
   readonly acceptedEpoch: number;
   /** The learner's connection this handle serves (FollowerInfoMessage). */
   readonly incarnation: number;
@@ -177,6 +182,8 @@ interface Election {
    * sends it again (ZooKeeper's learner retries its connection until the leader listens).
    */
   readonly followerInfos: Map<NodeId, FollowerInfoMessage>;
+  /** The tick this LOOKING period began (see joinsStaleConfigLeader). */
+  readonly sinceTick: number;
 }
 
 interface HandedOut {
@@ -191,15 +198,27 @@ interface HandedOut {
 export class ZabCore implements ConsensusCore<ZabMessage> {
   private readonly id: NodeId;
   private readonly o: CoreOptions;
-  /** Every member that votes and counts toward quorums: data voters and witnesses. */
-  private readonly voters: readonly NodeId[];
+  /**
+   * Every member that votes and counts toward quorums — data voters and witnesses — of the last
+   * committed configuration or the last seen one (reconfig.ts; refreshMembers keeps these).
+   */
+  private voters: readonly NodeId[] = [];
   /** The voters that keep the database: the only ones a witness hands leadership to. */
-  private readonly dataVoters: readonly NodeId[];
-  private readonly witnesses: readonly NodeId[];
-  private readonly peers: readonly NodeId[];
-  private readonly isVoter: boolean;
+  private dataVoters: readonly NodeId[] = [];
+  private witnesses: readonly NodeId[] = [];
+  private peers: readonly NodeId[] = [];
+  private isVoter = false;
   /** This node votes and holds records but keeps no database (see maybeHandOver). */
-  private readonly isWitness: boolean;
+  private isWitness = false;
+  /** The configurations of our history, and the ones that count now (reconfig.ts). */
+  private readonly configs: ZabConfigs;
+  private view: ConfigView;
+  /** A pending reconfiguration a peer told us of, past our history (SeenConfigMessage); cleared once our history reaches it. */
+  private announced: AnnouncedConfig | null = null;
+  /** PersistedState.appliedIndex: committed, though our commit point starts at 0. */
+  private readonly appliedAtBoot: number;
+  /** The voters of each configuration that counts: every quorum is a quorum of each. */
+  private voterSets: (readonly NodeId[])[] = [];
   /** The highest dataHold this node knows of — sent by a leader it was synchronized with, or its own as leader — capped at its commit point when learned (only grows). */
   private dataVotersHold = 0;
   /**
@@ -291,21 +310,20 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     validatePersisted(persisted, hard);
     this.o = options;
     this.id = options.id;
-    this.voters = votingMembers(options.members);
-    this.dataVoters = dataVoters(options.members);
-    this.witnesses = witnesses(options.members);
-    this.peers = options.members.filter((m) => m.id !== options.id).map((m) => m.id);
     this.rejoining = options.rejoining === true;
-    // A rejoining voter syncs as an observer until the driver builds it again as a voter.
-    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
-    this.isWitness = this.witnesses.includes(this.id);
     this.log = new MemoryLog(persisted.snapshot, persisted.entries, 0);
     this.log.checkAll();
+    const snapshotMembers = persisted.snapshot?.members ?? [];
+    this.configs = new ZabConfigs(snapshotMembers.length > 0 ? snapshotMembers : options.members, this.log);
+    // What the driver applied is committed: the configuration there is the last committed one we know.
+    this.appliedAtBoot = Math.min(persisted.appliedIndex ?? 0, this.log.lastIndex());
+    this.view = configView(this.configs, this.log, this.appliedAtBoot);
+    this.applyView();
     this.acceptedEpoch = hard.acceptedEpoch;
     this.currentEpoch = hard.currentEpoch;
     this.durableHard = hard;
     this.prevHard = hard;
-    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.readOnly = new ReadOnly(this.id, votingMembers(this.view.committed));
     this.incarnation = Math.floor(options.random() * INCARNATION_RANGE);
     this.vote = this.ownVote();
     this.prevSoft = this.softState();
@@ -338,24 +356,51 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   step(m: ZabMessage): void {
     if (m.to !== this.id) throw new ConsensusError('bad_message', `zab message: addressed to ${m.to}, not to ${this.id}`);
-    if (m.from === this.id || !this.peers.includes(m.from)) throw new ConsensusError('bad_message', `zab message: from ${m.from}, which is not a peer of ${this.id}`);
+    if (m.from === this.id) throw new ConsensusError('bad_message', `zab message: from ${m.from}, which is ${this.id} itself`);
+    // A member of neither configuration that counts (removed, or added where we have not seen
+    // it yet) is ignored: it disturbs nothing (ZooKeeper drops a non-member's connection).
+    if (!this.peers.includes(m.from)) return;
     this.unreachable.delete(m.from);
     this.stepMessage(m);
     this.check();
   }
 
-  readonly proposeMembership = membershipUnsupported('zab');
+  /**
+   * Leader: propose `next` as a reconfig transaction (ZooKeeper's Leader.propose of a reconfig
+   * request). Refused, with a reason: while a record is pending (one reconfig in flight at a
+   * time, as ZooKeeper refuses a reconfig while lastSeenQuorumVerifier is not yet the active
+   * one); one member changing, a new one coming as an observer, one that starts voting caught up,
+   * and the next voters that answered lately a quorum of them (membershipChangeRefusal); a
+   * cluster with or gaining witnesses (not supported yet). It commits only with quorums of both
+   * configurations, and so does every proposal after it until then (leaderProgress).
+   */
+  proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
+    if (!this.isLeading()) return { ok: false, reason: 'not_leader', leader: this.leaderId() };
+    if (this.isWitness || this.transfer !== null) return { ok: false, reason: 'transferring' };
+    const refused = this.reconfigRefusal(next);
+    if (refused !== null) return refused;
+    const data = encodeConfig(next);
+    const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'config', data };
+    this.log.append([entry]);
+    this.proposalsWanted = true;
+    this.refreshMembers();
+    this.check();
+    return { ok: true, index: entry.index, term: entry.term, token: proposalToken(data) };
+  }
 
-  /** Static membership: every index has the members we booted with. */
-  membersAt(): readonly Member[] {
-    return this.o.members;
+  /** The configuration as of `index` (what a snapshot taken there carries). */
+  membersAt(index: LogIndex): readonly Member[] {
+    const first = this.log.firstIndex() - 1;
+    const last = this.log.lastIndex();
+    if (index < first || index > last) throw new ConsensusError('bad_state', `zab membersAt: index ${index} is outside the history, which holds the configurations of ${first}..${last}`);
+    return this.configs.asOf(index);
   }
 
   propose(data: Uint8Array): ProposeResult {
     if (this.phase.kind !== 'leading' || this.phase.stage !== 'broadcast') return { ok: false, reason: 'not_leader', leader: this.leaderId() };
     // A witness leads only until a data voter holds its records (see maybeHandOver); a leader
     // handing over takes nothing its target would then have to catch up on.
-    if (this.isWitness || this.transfer !== null) return { ok: false, reason: 'transferring' };
+    if (this.isWitness || this.transfer !== null || this.leavingAfterReconfig()) return { ok: false, reason: 'transferring' };
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const entry: Entry = { index: logIndex(this.log.lastIndex() + 1), term: toTerm(this.leaderEpoch), kind: 'command', data };
     this.log.append([entry]);
@@ -473,6 +518,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (t !== meta.term) throw new ConsensusError('bad_state', `zab compact: snapshot at ${meta.index} has epoch ${meta.term}, the history has ${String(t)}`);
     const compactTo = Math.min(Math.max(0, meta.index - retainEntries), this.log.appliedIndex(), this.log.stableIndex());
     this.log.compact(meta, compactTo);
+    this.configs.compactTo(this.log.firstIndex() - 1);
     this.check();
   }
 
@@ -531,6 +577,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       dataVotersHold: logIndex(this.phase.kind === 'leading' ? Math.max(this.dataVotersHold, this.computeDataVotersHold()) : this.dataVotersHold),
       // Above currentEpoch while an epoch is being discovered: the promise a lost ACKEPOCH made.
       promisedFence: toTerm(this.acceptedEpoch),
+      members: this.view.seen,
+      membershipPending: this.view.pendingIndex !== null,
     };
   }
 
@@ -590,7 +638,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // weakest vote there is, and for another voter (it cannot lead), so no voter adopts it over
     // its own and none ever agrees on the rejoining node — not even in a cluster that never
     // established an epoch, where every vote is as weak.
-    if (this.rejoining) {
+    // So does a node no configuration of ours counts a voter (an observer, or one a change
+    // removed): a member that missed the change may still count it one, and must not adopt its vote.
+    if (this.rejoining || !this.isVoter) {
       const other = this.voters.find((v) => v !== this.id) ?? this.id;
       return { leader: other, epoch: toTerm(0), zxidEpoch: toTerm(0), zxidIndex: logIndex(0) };
     }
@@ -612,7 +662,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.followerEpoch = 0;
     this.round++;
     this.vote = this.ownVote();
-    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks, followerInfos: new Map() };
+    this.election = { received: new Map(), outOfElection: new Map(), finalizeAtTick: null, lastSendTick: this.ticks - this.o.heartbeatTicks, followerInfos: new Map(), sinceTick: this.ticks };
     if (this.isVoter) this.election.received.set(this.id, this.vote);
     if (!announce) return;
     this.election.lastSendTick = this.ticks;
@@ -652,6 +702,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleNotification(n: NotificationMessage): void {
+    if (n.state === 'looking') {
+      this.sendCommitPoint(n.from);
+      this.sendSeenConfig(n.from);
+    }
     const senderVotes = this.voters.includes(n.from);
     const p = this.phase;
     if (p.kind !== 'looking') {
@@ -719,9 +773,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     e.outOfElection.set(n.from, { vote: n.vote, round: n.round, state: n.state });
     // Members that joined the leader at different times may hold different rounds and vote
     // details (ZOOKEEPER-1732): out of the election, agreeing on the leader is what counts.
-    let agree = 0;
-    for (const [id, o] of e.outOfElection) if (o.vote.leader === n.vote.leader && this.voters.includes(id)) agree++;
-    if (agree >= majority(this.voters.length) && this.leaderConfirmed(e, n.vote.leader)) {
+    const agree: NodeId[] = [];
+    for (const [id, o] of e.outOfElection) if (o.vote.leader === n.vote.leader) agree.push(id);
+    if ((this.hasQuorum(agree) || this.joinsStaleConfigLeader(e, n)) && this.leaderConfirmed(e, n.vote.leader)) {
       // An established leader: follow it without a new election (FLE's outofelection).
       this.round = n.round;
       this.vote = n.vote;
@@ -738,12 +792,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private quorumAgrees(votes: ReadonlyMap<NodeId, Vote>, v: Vote): boolean {
-    let n = 0;
-    for (const id of this.voters) {
-      const w = votes.get(id);
-      if (w !== undefined && sameVote(w, v)) n++;
-    }
-    return n >= majority(this.voters.length);
+    const agreeing: NodeId[] = [];
+    for (const [id, w] of votes) if (sameVote(w, v)) agreeing.push(id);
+    return this.hasQuorum(agreeing);
   }
 
   /**
@@ -777,7 +828,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.designatedVote = null;
     this.silentTicks = 0;
     if (leader === this.id) {
-      if (!this.isVoter) throw new Error(`zab: observer ${this.id} elected itself`);
+      // Voters that have not seen our removal may agree on us: we are no voter, so look again.
+      if (!this.isVoter) {
+        this.startLooking();
+        return;
+      }
       this.startLeading();
       for (const m of early?.values() ?? EMPTY) this.handleFollowerInfo(m);
       return;
@@ -791,6 +846,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   private startLeading(): void {
     this.phase = { kind: 'leading', stage: 'discovery', since: this.ticks };
+    this.forgetAnnouncedConfig();
     this.learners.clear();
     this.leaderEpoch = 0;
     // Our own FOLLOWERINFO: a quorum may be just us.
@@ -824,11 +880,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.sendStaleEpoch(m.from);
       return;
     }
-    // An observer that claims a vote disagrees with our member list: ignore it. A voter that
-    // comes as an observer rejoins after losing its data directory (CoreOptions.rejoining): it
-    // is synchronized as one, and counts toward nothing, until it comes back as a voter.
-    if (!m.observer && !this.voters.includes(m.from)) return;
-    const observer = m.observer;
+    // A learner that claims a vote our configurations do not give it has not seen a change yet:
+    // it is synchronized as an observer (our history, once it holds it, tells it so). A voter
+    // that comes as an observer rejoins after losing its data directory (CoreOptions.rejoining):
+    // it is synchronized as one, and counts toward nothing, until it comes back as a voter.
+    const observer = m.observer || !this.voters.includes(m.from);
+    // One that comes as an observer where a pending change makes it a voter has not seen that change: tell it.
+    if (m.observer && this.voters.includes(m.from)) this.sendSeenConfig(m.from);
     const known = this.learners.get(m.from);
     if (known !== undefined && known.incarnation === m.incarnation && m.attempt <= known.attempt) {
       // A resent or duplicated FOLLOWERINFO of a connection we serve: answer it again, restart nothing.
@@ -1080,6 +1138,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.silentTicks = 0;
       // Every record of the initial history is now on a quorum with the new epoch: committed.
       this.log.commitTo(this.log.lastIndex());
+      this.refreshMembers();
       this.proposalsWanted = true;
       for (const r of this.readsAwaitingEstablishment.splice(0)) this.registerRead(r);
       for (const h of this.learners.values()) if (h.observer && h.ackedEpoch && h.syncId === 0) this.startSync(h);
@@ -1090,10 +1149,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const h = this.learners.get(id);
       return h !== undefined && h.newLeaderAcked ? h.match : 0;
     };
-    const q = quorumValue(this.voters, match);
+    // tryToCommit: a quorum of every configuration that counts (both while a reconfig is pending).
+    const q = quorumValueOfAll(this.voterSets, match);
     if (q > this.log.commitIndex() && this.log.term(q) === this.leaderEpoch) {
       this.log.commitTo(q);
       this.proposalsWanted = true;
+      this.refreshMembers();
+      if (this.phase.kind !== 'leading') return;
     }
     for (const h of this.learners.values()) {
       if (h.newLeaderAcked && !h.upToDateSent) {
@@ -1126,6 +1188,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // of synchronization or fell silent: lead on, taking proposals again.
     const t = this.transfer;
     if (t !== null && (this.ticks - t.sinceTick >= this.o.electionTimeoutTicks || !this.isSyncedFollower(t.to))) this.transfer = null;
+    if (this.leaveAfterReconfig()) return;
     if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
     this.maybeHandOver();
   }
@@ -1391,6 +1454,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
           return;
         }
         this.log.restore(meta);
+        this.configs.restore(meta.index, meta.term, meta.members);
         break;
       }
       case 'diff':
@@ -1409,6 +1473,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     this.syncId = m.syncId;
     this.anomalySinceTick = null;
+    this.refreshMembers();
     // After a SNAP the leader streams the proposals once it hears that the SNAP took effect (its
     // bytes travel over their own stream, apart from them); after a DIFF or TRUNC it does not
     // wait, and what of them overtook this SYNC was held for it (see holdAheadOfSync).
@@ -1474,6 +1539,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     if (fresh.length > 0) this.log.append(fresh);
     this.learnCommit(m.commit);
+    this.refreshMembers();
     return true;
   }
 
@@ -1521,6 +1587,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // Only a history synchronized with this leader may commit by its word.
     if (p.kind !== 'following' || this.syncId === 0) return;
     this.log.commitTo(Math.min(commit, this.log.lastIndex()));
+    this.refreshMembers();
   }
 
   private handleNewLeader(m: NewLeaderMessage): void {
@@ -1546,6 +1613,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private takeNewLeader(m: NewLeaderMessage): void {
     const p = this.phase;
     if (p.kind !== 'following') return;
+    // Our history is the leader's initial history now: it holds every reconfiguration that counts.
+    this.forgetAnnouncedConfig();
     // Persisted before the acknowledgement leaves (it goes in Ready.messages).
     this.currentEpoch = m.epoch;
     p.stage = 'synced';
@@ -1720,6 +1789,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       case 'handOver':
         this.handleHandOver(m);
         return;
+      case 'commitPoint':
+        this.handleCommitPoint(m);
+        return;
+      case 'seenConfig':
+        this.handleSeenConfig(m);
+        return;
       case 'readIndexResponse':
         this.handleReadIndexResponse(m);
         return;
@@ -1775,7 +1850,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private drainLeaderReads(): ReadRequest[] {
     const out = [...this.readOnly.drain(), ...this.readsAwaitingEstablishment];
     this.readsAwaitingEstablishment = [];
-    this.readOnly = new ReadOnly(this.id, this.voters);
+    this.readOnly = new ReadOnly(this.id, votingMembers(this.view.committed));
     return out;
   }
 
@@ -1798,10 +1873,206 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   // =============================================================================================
+  // Dynamic reconfiguration (reconfig.ts; ZooKeeper 3.5 reconfig)
+
+  /**
+   * After our history or commit point changed: the configurations that count now, the members
+   * and quorums they make, and what the leader does about a change (refreshLearners,
+   * leaveAfterReconfig). Committing a config record is its activation (QuorumPeer.processReconfig).
+   */
+  private refreshMembers(): void {
+    this.configs.sync(this.log);
+    if (this.announced !== null && Math.max(this.log.lastIndex(), this.log.commitIndex()) >= this.announced.index) this.announced = null;
+    const v = configView(this.configs, this.log, this.appliedAtBoot, this.announced);
+    if (v.committed === this.view.committed && v.seen === this.view.seen && v.pendingIndex === this.view.pendingIndex) return;
+    const wereVoters = this.voters;
+    const wasVoter = this.isVoter;
+    this.view = v;
+    this.applyView();
+    // Our vote changed while we follow: connect again, so the leader counts us by our new role.
+    const p = this.phase;
+    if (p.kind === 'following' && this.isVoter !== wasVoter) this.resync(p.leader);
+    this.readOnly.setVoters(votingMembers(v.committed));
+    if (this.phase.kind === 'leading') {
+      this.refreshLearners(wereVoters);
+      this.leaveAfterReconfig();
+    }
+  }
+
+  private applyView(): void {
+    const any = membersOfAny(this.view);
+    this.voterSets = countedVoterSets(this.view);
+    this.voters = votingMembers(any);
+    this.dataVoters = dataVoters(any);
+    this.witnesses = witnesses(any);
+    this.peers = any.filter((m) => m.id !== this.id).map((m) => m.id);
+    // A rejoining voter syncs as an observer until the driver builds it again as a voter.
+    this.isVoter = this.voters.includes(this.id) && !this.rejoining;
+    this.isWitness = this.witnesses.includes(this.id);
+  }
+
+  /**
+   * Leader: learners follow the configurations. A member of neither is dropped (its connection
+   * closed, as ZooKeeper's leader does for a server the new configuration removed); one that
+   * votes in either receives proposals, not only committed records, so its acknowledgement can
+   * count toward the new configuration's quorum; one that votes in neither is an observer.
+   */
+  private refreshLearners(wereVoters: readonly NodeId[]): void {
+    for (const h of [...this.learners.values()]) {
+      if (!this.peers.includes(h.id)) {
+        // The commit that activates its removal reaches it too, before it is dropped (ZooKeeper's
+        // COMMITANDACTIVATE goes to every forwarding follower): otherwise it never learns it.
+        if (h.newLeaderSent) this.sendCommit(h);
+        this.learners.delete(h.id);
+        this.sendStaleEpoch(h.id);
+        continue;
+      }
+      // Only a change of its role moves it: a voter rejoining after a lost disk (it comes as an
+      // observer) stays an observer until it comes back as a voter.
+      const votes = this.voters.includes(h.id);
+      if (votes !== wereVoters.includes(h.id)) h.observer = !votes;
+    }
+  }
+
+  /**
+   * The leader is no voter of the committed configuration: it stops taking proposals and hands
+   * over to the synchronized follower that holds the most (ZooKeeper's Leader.getDesignatedLeader,
+   * named by COMMITANDACTIVATE; here the existing HANDOVER, through a transfer), or, with none
+   * synchronized, stops leading. True when it stopped leading.
+   */
+  private leaveAfterReconfig(): boolean {
+    if (!this.leavingAfterReconfig() || this.transfer !== null) return false;
+    const committedData = dataVoters(this.view.committed);
+    let best: LearnerHandle | null = null;
+    for (const h of this.learners.values()) {
+      if (committedData.includes(h.id) && this.isSyncedFollower(h.id) && (best === null || h.match > best.match)) best = h;
+    }
+    if (best === null) {
+      this.startLooking();
+      return true;
+    }
+    this.transfer = { to: best.id, sinceTick: this.ticks };
+    this.maybeHandOver();
+    return !this.isLeading();
+  }
+
+  /**
+   * A member that missed a reconfiguration counts agreement by configurations the cluster left:
+   * the voters it waits for may be removed (they ignore it) or LOOKING for good. ZooKeeper's FLE
+   * carries each sender's configuration in its notifications, and a node that hears a newer one
+   * adopts it (QuorumPeer.processReconfig from FastLeaderElection). Here, after an election
+   * timeout of looking, it follows a node that says it leads (one that leads an older epoch refuses us: STALEEPOCH): following
+   * decides nothing — the leader counts our promise and acknowledgements by its own
+   * configurations — and its history then brings ours up to date.
+   */
+  private joinsStaleConfigLeader(e: Election, n: NotificationMessage): boolean {
+    return n.state === 'leading' && n.vote.leader === n.from && this.ticks - e.sinceTick >= this.o.electionTimeoutTicks;
+  }
+
+  /** To a LOOKING peer: our commit point, once the cluster ever changed members (CommitPointMessage). */
+  private sendCommitPoint(to: NodeId): void {
+    // What the driver applied before a restart is committed too, though our commit point starts at 0.
+    const commit = Math.max(this.log.commitIndex(), Math.min(this.appliedAtBoot, this.log.lastIndex()));
+    const epoch = this.log.term(commit);
+    if (!this.configs.changedFrom(this.o.members) || epoch === null || commit === 0) return;
+    this.send<CommitPointMessage>({ type: 'commitPoint', from: this.id, to, index: logIndex(commit), indexEpoch: epoch });
+  }
+
+  /**
+   * To a peer that may lack it: the latest configuration our history holds, committed or not
+   * (ZooKeeper's notifications carry the sender's configuration whatever its state, and a looking
+   * server that sees a newer one takes it: QuorumPeer.processReconfig). A member that missed a
+   * committed change could otherwise never reach, or hear, the members it added. The peer ignores
+   * one its history already reaches (handleSeenConfig). Compacted into our base, the configuration
+   * is announced at the compaction point with the epoch there.
+   */
+  private sendSeenConfig(to: NodeId): void {
+    const index = this.view.pendingIndex ?? this.configs.latestAtOrBefore(this.log.lastIndex())?.index ?? null;
+    const record = index === null ? null : this.log.entry(index);
+    if (record !== null && record.kind === 'config') {
+      this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: record.index, indexEpoch: record.term, config: record.data });
+      return;
+    }
+    const at = this.log.firstIndex() - 1;
+    const epoch = this.log.term(at);
+    if (index !== null || at === 0 || epoch === null || !this.configs.changedFrom(this.o.members)) return;
+    const base = this.configs.asOf(at).map((m) => ({ id: m.id, role: m.role, address: m.address ?? '' }));
+    this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: logIndex(at), indexEpoch: epoch, config: encodeConfig(base) });
+  }
+
+  /**
+   * A pending reconfiguration past our history: counted as our last seen configuration (every
+   * quorum we count must then be one of it too, which only makes us stricter) until our history
+   * reaches its index. It may make us a voter: a learner then connects again as one.
+   */
+  private handleSeenConfig(m: SeenConfigMessage): void {
+    // Only before we synchronize with a leader: from then on its history tells us (forgetAnnouncedConfig).
+    const p = this.phase;
+    if (p.kind === 'leading' || (p.kind === 'following' && p.stage !== 'discovery')) return;
+    if (m.index <= Math.max(this.log.lastIndex(), this.log.commitIndex())) return;
+    if (this.announced !== null && this.announced.index >= m.index) return;
+    this.announced = { index: m.index, epoch: m.indexEpoch, members: decodeConfig(m.config) };
+    this.refreshMembers();
+  }
+
+  /** Leading, or synchronized with a leader: our own history tells the configurations that count. */
+  private forgetAnnouncedConfig(): void {
+    if (this.announced === null) return;
+    this.announced = null;
+    this.refreshMembers();
+  }
+
+  /** A peer's commit point at a record we hold is ours too (same zxid, same history up to it). */
+  private handleCommitPoint(m: CommitPointMessage): void {
+    if (this.phase.kind === 'leading' || m.index <= this.log.commitIndex() || m.index > this.log.lastIndex()) return;
+    if (this.log.term(m.index) !== m.indexEpoch) return;
+    this.log.commitTo(m.index);
+    this.refreshMembers();
+    this.maybeDecide();
+  }
+
+  /** Leading, and the committed configuration no longer counts us a voter. */
+  private leavingAfterReconfig(): boolean {
+    return this.phase.kind === 'leading' && this.phase.stage === 'broadcast' && !votingMembers(this.view.committed).includes(this.id);
+  }
+
+  /** Why `next` may not be proposed now, or null (proposeMembership). */
+  private reconfigRefusal(next: readonly MemberSpec[]): ProposeMembershipResult | null {
+    if (this.view.pendingIndex !== null) {
+      return { ok: false, reason: 'config_pending', message: `the reconfiguration at ${this.view.pendingIndex} has not committed yet: one change at a time.` };
+    }
+    if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
+    const current = this.view.committed;
+    if ([...current, ...next].some((m) => m.role === 'witness')) {
+      return { ok: false, reason: 'unsupported', message: 'zab does not change the members of a cluster with witnesses yet: remove no witness, add none, and change members only where there are none.' };
+    }
+    const refused = membershipChangeRefusal({
+      protocol: 'zab',
+      roles: ZAB_ROLES,
+      current,
+      next,
+      reachable: (id) => id === this.id || this.answeredLately(id),
+      caughtUp: (id) => {
+        if (id === this.id) return true;
+        const h = this.learners.get(id);
+        return h !== undefined && h.newLeaderAcked && h.match >= this.log.commitIndex();
+      },
+    });
+    return refused === null ? null : { ok: false, ...refused };
+  }
+
+  /** Leader: `id` is connected to us, synchronized, and answered within an election timeout. */
+  private answeredLately(id: NodeId): boolean {
+    const h = this.learners.get(id);
+    return h !== undefined && h.newLeaderAcked && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks;
+  }
+
+  // =============================================================================================
   // Bookkeeping and invariants
 
+  /** A quorum of every configuration that counts (reconfig.ts). */
   private hasQuorum(ids: readonly NodeId[]): boolean {
-    return hasQuorum(this.voters, ids);
+    return quorumOfAll(this.voterSets, ids);
   }
 
   private send<M extends ZabMessage>(m: M): void {

@@ -258,7 +258,7 @@ describe('zab: more named cases', () => {
     net.stabilize();
     net.tickAll(2);
     const st = net.core(l).status();
-    net.core(l).compact({ index: st.commitIndex, term: st.term } as never, 0);
+    net.core(l).compact({ index: st.commitIndex, term: st.term, members: V3 }, 0);
     net.restart(lag);
     net.settle();
     net.tickAll(3);

@@ -203,6 +203,35 @@ export interface HandOverMessage extends Envelope {
   readonly vote: Vote;
 }
 
+/**
+ * Any member → a LOOKING peer, in answer to its notification, while the sender's commit point
+ * covers a reconfiguration: "the record with zxid (indexEpoch, index) is committed". A peer
+ * holding the same record holds the same history up to it (Zab's prefix property), so it takes
+ * it as committed — and with it the configuration it activates. The role ZooKeeper gives the
+ * configuration its FLE notifications carry: a member that missed a change's commit counts
+ * votes by the configuration the cluster left, whose voters may be gone.
+ */
+export interface CommitPointMessage extends Envelope {
+  readonly type: 'commitPoint';
+  readonly index: LogIndex;
+  readonly indexEpoch: Term;
+}
+
+/**
+ * A node whose history holds a reconfiguration not yet committed → a peer that may lack it (one
+ * LOOKING, or a learner that came as an observer while that record names it a voter): "the
+ * record with zxid (indexEpoch, index) names these members". The peer counts them as its last
+ * seen configuration until its history holds that record or another in its place — ZooKeeper's
+ * lastSeenQuorumVerifier, which FLE notifications carry. `config` is the record's data
+ * (common/membership.ts encodes it).
+ */
+export interface SeenConfigMessage extends Envelope {
+  readonly type: 'seenConfig';
+  readonly index: LogIndex;
+  readonly indexEpoch: Term;
+  readonly config: Uint8Array;
+}
+
 /** Learner → leader: please confirm a read point for `requestId`. */
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'readIndex';
@@ -235,6 +264,8 @@ export type ZabMessage =
   | PingAckMessage
   | StaleEpochMessage
   | HandOverMessage
+  | CommitPointMessage
+  | SeenConfigMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage;
 
@@ -256,6 +287,8 @@ export const ZAB_MESSAGE_TYPES: readonly ZabMessageType[] = [
   'pingAck',
   'staleEpoch',
   'handOver',
+  'commitPoint',
+  'seenConfig',
   'readIndex',
   'readIndexResponse',
 ];
