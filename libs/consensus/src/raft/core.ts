@@ -36,6 +36,7 @@ import type {
   HeartbeatResponseMessage,
   RaftMessage,
   ReadIndexResponseMessage,
+  ResignMessage,
   SnapshotMessage,
   VoteRequestMessage,
   VoteResponseMessage,
@@ -678,12 +679,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.heartbeatElapsed++;
     this.electionElapsed++;
     this.retryLostSnapshots();
+    if (this.raftOptions.checkQuorum && this.leaderTicks >= this.o.electionTimeoutTicks && !this.quorumActive()) {
+      this.resign();
+      return;
+    }
     if (this.electionElapsed >= this.o.electionTimeoutTicks) {
       this.electionElapsed = 0;
-      if (this.raftOptions.checkQuorum && !this.quorumActive()) {
-        this.becomeFollower(this.term, null);
-        return;
-      }
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       this.transferee = null; // a transfer that took an election timeout has failed
     }
@@ -710,10 +711,29 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     pr.probeSent = true;
   }
 
-  /** CheckQuorum: a majority of voters (counting us) was heard from this election timeout. */
+  /**
+   * CheckQuorum (thesis §6.2): a majority of voters (counting us) answered within the last
+   * election timeout. Asked every tick, on each peer's last answer (Progress.heardAtTick), so a
+   * leader cut off steps down one election timeout after it last heard a quorum — not up to
+   * two, as when the answers were only looked at once per election timeout (etcd's
+   * recentActive round).
+   */
   private quorumActive(): boolean {
-    const active = (id: NodeId): number => (id === this.id || this.peerProgress(id).recentActive ? 1 : 0);
+    const active = (id: NodeId): number => (id === this.id || this.answeredLately(id) ? 1 : 0);
     return quorumValue(this.voters, active) === 1;
+  }
+
+  /**
+   * CheckQuorum failed: step down, and tell every peer so (resign). A follower that still
+   * hears us — a leader that can send but not receive — drops our lease and campaigns within
+   * a few ticks (leaderLost) instead of a whole election timeout after our last heartbeat.
+   * Only liveness hangs on it: a lost resign leaves the follower on its election timeout, and
+   * its term is the one we led, so it cannot touch a later leader (stepFollower checks sender).
+   */
+  private resign(): void {
+    const resigned = toTerm(this.term);
+    this.becomeFollower(this.term, null);
+    for (const to of this.peers) this.send<ResignMessage>({ type: 'resign', from: this.id, to, term: resigned });
   }
 
   private drawElectionTimeout(): void {
@@ -990,6 +1010,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'timeoutNow':
         this.hup(true);
         return;
+      case 'resign':
+        // Our leader stepped down for want of a quorum: its lease is void (resign).
+        if (m.from === this.leader) this.leaderLost(m.from);
+        return;
       case 'readIndex':
         this.rejectForwardedRead(m.from, m.requestId);
         return;
@@ -1026,6 +1050,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         this.rejectForwardedRead(m.from, m.requestId);
         return;
       case 'timeoutNow':
+      case 'resign':
       case 'appendResponse':
       case 'heartbeatResponse':
       case 'readIndexResponse':
@@ -1054,6 +1079,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'snapshot':
         throw new Error(`raft: two leaders in term ${this.term} (${this.id} and ${m.from})`);
       case 'timeoutNow':
+      case 'resign':
       case 'voteResponse':
       case 'preVoteResponse':
       case 'readIndexResponse':
