@@ -724,16 +724,23 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   /**
-   * CheckQuorum failed: step down, and tell every peer so (resign). A follower that still
-   * hears us — a leader that can send but not receive — drops our lease and campaigns within
-   * a few ticks (leaderLost) instead of a whole election timeout after our last heartbeat.
-   * Only liveness hangs on it: a lost resign leaves the follower on its election timeout, and
-   * its term is the one we led, so it cannot touch a later leader (stepFollower checks sender).
+   * CheckQuorum failed: step down, and tell the peers that may still hear us — a leader that can
+   * send but not receive. One data voter, the one that held the most of our log as we last heard
+   * (ties: member order), is asked to campaign at once (TimeoutNow, as in a transfer: the others'
+   * lease does not stop its vote request); the others only drop our lease (resign), keeping their
+   * election clocks, so two never campaign together and one that cannot win costs no more than
+   * our silence would have. Only liveness hangs on it: a lost message leaves a follower on its
+   * election timeout, and both carry the term we led, so they cannot touch a later leader
+   * (stepFollower checks the sender).
    */
   private resign(): void {
     const resigned = toTerm(this.term);
+    const successor = this.dataVoters.filter((id) => id !== this.id).reduce<NodeId | null>((best, id) => (best === null || this.peerProgress(id).match > this.peerProgress(best).match ? id : best), null);
     this.becomeFollower(this.term, null);
-    for (const to of this.peers) this.send<ResignMessage>({ type: 'resign', from: this.id, to, term: resigned });
+    for (const to of this.peers) {
+      if (to === successor) this.send({ type: 'timeoutNow', from: this.id, to, term: resigned });
+      else this.send<ResignMessage>({ type: 'resign', from: this.id, to, term: resigned });
+    }
   }
 
   private drawElectionTimeout(): void {
@@ -1011,8 +1018,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         this.hup(true);
         return;
       case 'resign':
-        // Our leader stepped down for want of a quorum: its lease is void (resign).
-        if (m.from === this.leader) this.leaderLost(m.from);
+        // Our leader stepped down for want of a quorum: its lease is void, and the successor it
+        // named campaigns (resign). Our election clock runs on from its last heartbeat.
+        if (m.from === this.leader) this.leader = null;
         return;
       case 'readIndex':
         this.rejectForwardedRead(m.from, m.requestId);

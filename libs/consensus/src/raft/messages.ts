@@ -81,7 +81,8 @@ export interface TimeoutNowMessage extends Envelope {
 
 /**
  * Leader → voters, as it steps down for want of a quorum (CheckQuorum): stop honouring my
- * lease. A leader that can send but no longer hears a quorum would otherwise keep its
+ * lease (the successor it names gets TimeoutNow instead and campaigns). A leader that can send
+ * but no longer hears a quorum would otherwise keep its
  * followers' election clocks reset with its heartbeats until it stepped down, and leave them
  * a whole election timeout more to wait after that.
  */
