@@ -305,6 +305,36 @@ export function summarizeScenario(scenario: PartitionScenario, trials: readonly 
   };
 }
 
+/** Across every trial of a protocol: how many runs had an election, and in how many of them connected nodes became candidates together. */
+export interface CandidacyTally {
+  protocol: string;
+  /** Trials whose logs showed candidacy (info level); the rest cannot say. */
+  observedTrials: number;
+  /** Observed trials in which some node led at a new fencing number. */
+  electionTrials: number;
+  /** Observed trials with at least one simultaneous-candidate election: the issue's "none in 100 runs". */
+  simultaneousTrials: number;
+}
+
+export function candidacyTally(protocol: string, trials: readonly PartitionTrial[]): CandidacyTally {
+  const observed = trials.filter((t) => t.simultaneousCandidates !== null);
+  return {
+    protocol,
+    observedTrials: observed.length,
+    electionTrials: observed.filter((t) => t.election).length,
+    simultaneousTrials: observed.filter((t) => (t.simultaneousCandidates ?? 0) > 0).length,
+  };
+}
+
+/** One line per protocol: the simultaneous-candidate check, over the runs of this invocation. */
+export function renderCandidacyTally(tallies: readonly CandidacyTally[]): string {
+  return tallies
+    .map((t) => t.observedTrials === 0
+      ? `${t.protocol}: simultaneous-candidate elections n/a (no trial's logs showed candidacy)`
+      : `${t.protocol}: simultaneous-candidate elections in ${t.simultaneousTrials} of ${t.observedTrials} runs (${t.electionTrials} with an election)${mark(t.simultaneousTrials === 0)}`)
+    .join('\n');
+}
+
 /** The issue's targets, checked on the medians (the machine's noise would decide a max). */
 export const TARGET_UNAVAILABILITY_MS = 500;
 export const TARGET_HEAL_MS = 300;

@@ -10,6 +10,8 @@ import {
   longestGapMs,
   measureTrial,
   planScenario,
+  candidacyTally,
+  renderCandidacyTally,
   renderPartitionTable,
   simultaneousCandidates,
   spreadOf,
@@ -238,5 +240,12 @@ describe('bench partition figures', () => {
     expect(table[1]).toMatch(/^raft {6}shift +3 +400\/2500\/2500 ✓ +400\/2500\/2500 +250\/900\/900 ✓ +250\/900\/900 +1 +1 ✗ +1 ✗$/);
     expect(table[2]).toMatch(/follower-heal +1 +10\/10\/10 ✓ .* -\/-\/- \(1 never\) ✗ .* 0 ✓ +n\/a \(fence jumps>1: 0\)$/);
     expect(table[3]).toMatch(/^zab +leader-send-only +0 +-\/-\/- ✗ +-\/-\/- +- +- +0 +- +n\/a/);
+    // The run-level check: runs with a simultaneous-candidate election, among the runs whose logs show candidacy.
+    const tallies = [candidacyTally('raft', trials), candidacyTally('zab', [])];
+    expect(tallies[0]).toEqual({ protocol: 'raft', observedTrials: 3, electionTrials: 1, simultaneousTrials: 1 });
+    expect(renderCandidacyTally(tallies).split('\n')).toEqual([
+      'raft: simultaneous-candidate elections in 1 of 3 runs (1 with an election) ✗',
+      "zab: simultaneous-candidate elections n/a (no trial's logs showed candidacy)",
+    ]);
   });
 });

@@ -22,10 +22,12 @@ import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError, parseList, parseNodeArgs, parsePositiveInt, parseProtocols, parseStrict } from './args';
 import {
   candidaciesInLog,
+  candidacyTally,
   firstWriteAfterMs,
   logsRoleChanges,
   measureTrial,
   planScenario,
+  renderCandidacyTally,
   renderPartitionTable,
   summarizeScenario,
   PARTITION_SCENARIOS,
@@ -148,9 +150,11 @@ export async function runPartitionBench(argv: string[], log: (line: string) => v
   const table = renderPartitionTable(rows);
   const targets = { unavailabilityMsMedianBelow: TARGET_UNAVAILABILITY_MS, healMsMedianBelow: TARGET_HEAL_MS, needlessElections: 0, simultaneousCandidates: 0 };
   fs.writeFileSync(path.join(dir, 'raw.json'), JSON.stringify({ machine, settings, protocols: results }, null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ machine, settings, targets, rows: rows.map(summaryRow) }, null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'summary.txt'), table + '\n');
-  log(`partition figures per protocol and scenario (ms as median/p90/max; ✓/✗: the target on the median):\n${table}`);
+  const tallies = results.map((r) => candidacyTally(r.protocol, r.trials));
+  const tally = renderCandidacyTally(tallies);
+  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ machine, settings, targets, rows: rows.map(summaryRow), simultaneousCandidates: tallies }, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'summary.txt'), `${table}\n${tally}\n`);
+  log(`partition figures per protocol and scenario (ms as median/p90/max; ✓/✗: the target on the median):\n${table}\n${tally}`);
   for (const r of results) for (const f of r.failures) log(`${r.protocol} FAILED: ${f}`);
   log(`wrote ${dir}`);
   return results.some((r) => r.failures.length > 0) ? 1 : 0;

@@ -33,6 +33,7 @@ const samples: RaftMessage[] = [
     type: 'snapshot', from, to, term: t,
     snapshot: { index: logIndex(1000), term: term(5), members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('n4'), role: 'observer' }] },
   },
+  { type: 'resign', from, to, term: t },
 ];
 
 /** toEqual ignores the Uint8Array's backing buffer; compare data as plain arrays for clarity. */

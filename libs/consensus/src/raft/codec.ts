@@ -9,7 +9,7 @@ import { assertNever, ConsensusError, logIndex, nodeId, term } from '../contract
 import { WireReader, WireWriter } from '../common/wire';
 import type { RaftMessage, RaftMessageType } from './messages';
 
-export const RAFT_CODEC_VERSION = 2;
+export const RAFT_CODEC_VERSION = 3;
 
 const TYPE_CODES: Readonly<Record<RaftMessageType, number>> = {
   append: 1,
@@ -24,6 +24,7 @@ const TYPE_CODES: Readonly<Record<RaftMessageType, number>> = {
   readIndex: 10,
   readIndexResponse: 11,
   snapshot: 12,
+  resign: 13,
 };
 const TYPES_BY_CODE = new Map<number, RaftMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as RaftMessageType]),
@@ -69,6 +70,7 @@ export function encodeMessage(m: RaftMessage): Uint8Array {
       w.bool(m.reject);
       break;
     case 'timeoutNow':
+    case 'resign':
       break;
     case 'readIndex':
       w.str(m.requestId);
@@ -144,6 +146,7 @@ function readBody(r: WireReader, type: RaftMessageType, h: Head): RaftMessage {
     case 'preVoteResponse':
       return { type, ...h, reject: r.bool('reject') };
     case 'timeoutNow':
+    case 'resign':
       return { type, ...h };
     case 'readIndex':
       return { type, ...h, requestId: r.str('requestId') };

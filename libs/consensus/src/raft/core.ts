@@ -36,6 +36,7 @@ import type {
   HeartbeatResponseMessage,
   RaftMessage,
   ReadIndexResponseMessage,
+  ResignMessage,
   SnapshotMessage,
   VoteRequestMessage,
   VoteResponseMessage,
@@ -678,12 +679,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.heartbeatElapsed++;
     this.electionElapsed++;
     this.retryLostSnapshots();
+    if (this.raftOptions.checkQuorum && this.leaderTicks >= this.o.electionTimeoutTicks && !this.quorumActive()) {
+      this.resign();
+      return;
+    }
     if (this.electionElapsed >= this.o.electionTimeoutTicks) {
       this.electionElapsed = 0;
-      if (this.raftOptions.checkQuorum && !this.quorumActive()) {
-        this.becomeFollower(this.term, null);
-        return;
-      }
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       this.transferee = null; // a transfer that took an election timeout has failed
     }
@@ -710,10 +711,36 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     pr.probeSent = true;
   }
 
-  /** CheckQuorum: a majority of voters (counting us) was heard from this election timeout. */
+  /**
+   * CheckQuorum (thesis §6.2): a majority of voters (counting us) answered within the last
+   * election timeout. Asked every tick, on each peer's last answer (Progress.heardAtTick), so a
+   * leader cut off steps down one election timeout after it last heard a quorum — not up to
+   * two, as when the answers were only looked at once per election timeout (etcd's
+   * recentActive round).
+   */
   private quorumActive(): boolean {
-    const active = (id: NodeId): number => (id === this.id || this.peerProgress(id).recentActive ? 1 : 0);
+    const active = (id: NodeId): number => (id === this.id || this.answeredLately(id) ? 1 : 0);
     return quorumValue(this.voters, active) === 1;
+  }
+
+  /**
+   * CheckQuorum failed: step down, and tell the peers that may still hear us — a leader that can
+   * send but not receive. One data voter, the one that held the most of our log as we last heard
+   * (ties: member order), is asked to campaign at once (TimeoutNow, as in a transfer: the others'
+   * lease does not stop its vote request); the others only drop our lease (resign), keeping their
+   * election clocks, so two never campaign together and one that cannot win costs no more than
+   * our silence would have. Only liveness hangs on it: a lost message leaves a follower on its
+   * election timeout, and both carry the term we led, so they cannot touch a later leader
+   * (stepFollower checks the sender).
+   */
+  private resign(): void {
+    const resigned = toTerm(this.term);
+    const successor = this.dataVoters.filter((id) => id !== this.id).reduce<NodeId | null>((best, id) => (best === null || this.peerProgress(id).match > this.peerProgress(best).match ? id : best), null);
+    this.becomeFollower(this.term, null);
+    for (const to of this.peers) {
+      if (to === successor) this.send({ type: 'timeoutNow', from: this.id, to, term: resigned });
+      else this.send<ResignMessage>({ type: 'resign', from: this.id, to, term: resigned });
+    }
   }
 
   private drawElectionTimeout(): void {
@@ -990,6 +1017,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'timeoutNow':
         this.hup(true);
         return;
+      case 'resign':
+        // Our leader stepped down for want of a quorum: its lease is void, and the successor it
+        // named campaigns (resign). Our election clock runs on from its last heartbeat.
+        if (m.from === this.leader) this.leader = null;
+        return;
       case 'readIndex':
         this.rejectForwardedRead(m.from, m.requestId);
         return;
@@ -1026,6 +1058,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         this.rejectForwardedRead(m.from, m.requestId);
         return;
       case 'timeoutNow':
+      case 'resign':
       case 'appendResponse':
       case 'heartbeatResponse':
       case 'readIndexResponse':
@@ -1054,6 +1087,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'snapshot':
         throw new Error(`raft: two leaders in term ${this.term} (${this.id} and ${m.from})`);
       case 'timeoutNow':
+      case 'resign':
       case 'voteResponse':
       case 'preVoteResponse':
       case 'readIndexResponse':

@@ -227,6 +227,57 @@ describe('raft election', () => {
       expect(n2.ready().messages).toEqual([expect.objectContaining({ type: 'voteResponse', to: 'n3', reject: false })]);
     });
 
+    it('a leader that hears no quorum steps down one election timeout after it last did, not at the next round', () => {
+      const net = new Net(three, { checkQuorum: true });
+      net.elect('n1');
+      for (let i = 0; i < 15; i++) {
+        net.tick('n1');
+        net.stabilize();
+      }
+      // From here n1 can send but hears nobody: its last answers came in at tick 14 at the latest.
+      net.filter = (m) => m.to !== 'n1';
+      net.tick('n1', 9);
+      expect(net.core('n1').status().role).toBe('leader');
+      net.tick('n1', 1);
+      expect(net.core('n1').status()).toMatchObject({ role: 'follower', leader: null, term: 1 });
+    });
+
+    it('a leader stepping down for want of a quorum names one successor, which leads within a few ticks while the other never campaigns', () => {
+      const net = new Net(three, { checkQuorum: true, preVote: true, random: () => 0.99 });
+      net.elect('n1');
+      net.filter = (m) => m.to !== 'n1';
+      for (let i = 0; i < 10; i++) {
+        net.tick('n1');
+        net.stabilize(); // n2 and n3 still hear n1's heartbeats: their lease holds
+      }
+      expect(net.core('n1').status().role).toBe('follower');
+      // Both hold all of n1's log: the first in member order is the successor.
+      expect(net.sent.filter((m) => m.type === 'timeoutNow' || m.type === 'resign').map((m) => [m.type, m.to, m.term])).toEqual([['timeoutNow', 'n2', 1], ['resign', 'n3', 1]]);
+      // Without them, n2 and n3 would wait 19 ticks (random 0.99) from n1's last heartbeat.
+      for (let i = 0; i < 8 && net.leaderOf() === null; i++) {
+        net.tick('n2');
+        net.tick('n3');
+        net.stabilize();
+      }
+      expect(net.leaderOf()).toBe('n2');
+      expect(net.core('n2').status().term).toBe(2);
+      expect(net.sent.filter((m) => m.from === 'n3' && (m.type === 'vote' || m.type === 'preVote'))).toEqual([]);
+    });
+
+    it('a resign from a node that is not our leader, or of an older term, changes nothing', () => {
+      const net = new Net(three, { checkQuorum: true });
+      net.elect('n1');
+      net.core('n1').propose(new Uint8Array([1]));
+      net.stabilize();
+      const n2 = net.core('n2');
+      n2.step({ type: 'resign', from: nodeId('n3'), to: nodeId('n2'), term: term(1) });
+      n2.step({ type: 'resign', from: nodeId('n1'), to: nodeId('n2'), term: term(0) });
+      expect(n2.status()).toMatchObject({ role: 'follower', leader: 'n1', term: 1 });
+      // Still inside n1's lease: a disruptive pre-vote is ignored.
+      n2.step({ type: 'preVote', from: nodeId('n3'), to: nodeId('n2'), term: term(2), lastIndex: n2.status().lastIndex, lastTerm: term(1), transfer: false });
+      expect(n2.hasReady()).toBe(false);
+    });
+
     it('a transfer vote request is honoured even inside the lease', () => {
       const net = new Net(three, { checkQuorum: true });
       net.elect('n1');

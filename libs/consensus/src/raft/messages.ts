@@ -79,6 +79,17 @@ export interface TimeoutNowMessage extends Envelope {
   readonly type: 'timeoutNow';
 }
 
+/**
+ * Leader → voters, as it steps down for want of a quorum (CheckQuorum): stop honouring my
+ * lease (the successor it names gets TimeoutNow instead and campaigns). A leader that can send
+ * but no longer hears a quorum would otherwise keep its
+ * followers' election clocks reset with its heartbeats until it stepped down, and leave them
+ * a whole election timeout more to wait after that.
+ */
+export interface ResignMessage extends Envelope {
+  readonly type: 'resign';
+}
+
 /** Follower → leader: please confirm a read point for `requestId`. */
 export interface ReadIndexMessage extends Envelope {
   readonly type: 'readIndex';
@@ -107,6 +118,7 @@ export type RaftMessage =
   | VoteRequestMessage
   | VoteResponseMessage
   | TimeoutNowMessage
+  | ResignMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage
   | SnapshotMessage;
@@ -126,4 +138,5 @@ export const RAFT_MESSAGE_TYPES: readonly RaftMessageType[] = [
   'readIndex',
   'readIndexResponse',
   'snapshot',
+  'resign',
 ];
