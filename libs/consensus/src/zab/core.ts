@@ -1882,7 +1882,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    */
   private refreshMembers(): void {
     this.configs.sync(this.log);
-    if (this.announced !== null && Math.max(this.log.lastIndex(), this.log.commitIndex()) >= this.announced.index) this.announced = null;
+    if (this.announced !== null && this.announcementMoot(this.announced.index, this.announced.epoch)) this.announced = null;
     const v = configView(this.configs, this.log, this.appliedAtBoot, this.announced);
     if (v.committed === this.view.committed && v.seen === this.view.seen && v.pendingIndex === this.view.pendingIndex) return;
     const wereVoters = this.voters;
@@ -1987,7 +1987,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * is announced at the compaction point with the epoch there.
    */
   private sendSeenConfig(to: NodeId): void {
-    const index = this.view.pendingIndex ?? this.configs.latestAtOrBefore(this.log.lastIndex())?.index ?? null;
+    // From our own history only: a configuration we were merely told of is never relayed, and
+    // never silences our own.
+    const index = this.configs.latestAtOrBefore(this.log.lastIndex())?.index ?? null;
     const record = index === null ? null : this.log.entry(index);
     if (record !== null && record.kind === 'config') {
       this.send<SeenConfigMessage>({ type: 'seenConfig', from: this.id, to, index: record.index, indexEpoch: record.term, config: record.data });
@@ -2009,10 +2011,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // Only before we synchronize with a leader: from then on its history tells us (forgetAnnouncedConfig).
     const p = this.phase;
     if (p.kind === 'leading' || (p.kind === 'following' && p.stage !== 'discovery')) return;
-    if (m.index <= Math.max(this.log.lastIndex(), this.log.commitIndex())) return;
-    if (this.announced !== null && this.announced.index >= m.index) return;
+    if (this.announcementMoot(m.index, m.indexEpoch)) return;
+    if (this.announced !== null && compareZxid(zxid(this.announced.epoch, this.announced.index), zxid(m.indexEpoch, m.index)) >= 0) return;
     this.announced = { index: m.index, epoch: m.indexEpoch, members: decodeConfig(m.config) };
     this.refreshMembers();
+  }
+
+  /**
+   * An announced configuration (index, epoch) tells us nothing: we committed or compacted past its
+   * index, our history holds that very record, or our history's last zxid is newer (zxid order,
+   * epoch first, as ZooKeeper orders configurations by version — a longer tail of an older epoch
+   * does not make an announcement of a newer one moot).
+   */
+  private announcementMoot(index: number, epoch: number): boolean {
+    if (index <= Math.max(this.log.commitIndex(), this.log.firstIndex() - 1)) return true;
+    if (index <= this.log.lastIndex() && this.log.term(index) === epoch) return true;
+    return compareZxid(zxid(this.log.lastTerm(), this.log.lastIndex()), zxid(epoch, index)) > 0;
   }
 
   /** Leading, or synchronized with a leader: our own history tells the configurations that count. */

@@ -136,7 +136,7 @@ export interface AnnouncedConfig {
 export function configView(configs: ZabConfigs, history: HistoryView, committedAtLeast = 0, announced: AnnouncedConfig | null = null): ConfigView {
   const commit = Math.max(history.commitIndex(), committedAtLeast);
   const committed = configs.asOf(commit);
-  if (announced !== null && announced.index > Math.max(commit, history.lastIndex())) return { committed, seen: announced.members, pendingIndex: announced.index };
+  if (announced !== null) return { committed, seen: announced.members, pendingIndex: announced.index };
   const latest = configs.latestAtOrBefore(history.lastIndex());
   const pending = latest !== null && latest.index > commit ? latest : null;
   return { committed, seen: pending?.members ?? committed, pendingIndex: pending?.index ?? null };

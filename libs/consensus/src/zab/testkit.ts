@@ -23,14 +23,16 @@ export class ZabNet extends TestNet<ZabMessage> {
 /** A lone core on `disk`; drain() takes every Ready (persisting nothing: the test reads messages only). */
 export function lone(id: string, disk: Disk, members: readonly Member[]): { core: ZabCore; drain: () => ZabMessage[] } {
   const core = new ZabCore(options(id, members), { hardState: disk.hardState, snapshot: disk.snapshot, entries: [...disk.entries] });
-  const drain = (): ZabMessage[] => {
-    const out: ZabMessage[] = [];
-    for (let i = 0; i < 20 && core.hasReady(); i++) {
-      const rd = core.ready();
-      out.push(...rd.earlyMessages, ...rd.messages);
-      core.advance();
-    }
-    return out;
-  };
-  return { core, drain };
+  return { core, drain: () => drainCore(core) };
+}
+
+/** Takes every Ready of `core` (persisting nothing) and returns the messages they sent. */
+export function drainCore(core: ZabCore): ZabMessage[] {
+  const out: ZabMessage[] = [];
+  for (let i = 0; i < 20 && core.hasReady(); i++) {
+    const rd = core.ready();
+    out.push(...rd.earlyMessages, ...rd.messages);
+    core.advance();
+  }
+  return out;
 }
