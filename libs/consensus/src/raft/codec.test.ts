@@ -1,7 +1,7 @@
 /** The wire format: every message type survives a round trip; garbage only ever raises ConsensusError. */
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, seededRandom, term } from '../index';
-import { RAFT_CODEC_VERSION, decodeMessage, encodeMessage } from './codec';
+import { RAFT_CODEC_VERSION, RAFT_RESIGN_VERSION, decodeMessage, encodeMessage } from './codec';
 import { RAFT_MESSAGE_TYPES, type RaftMessage } from './messages';
 import { raft } from './index';
 
@@ -62,7 +62,7 @@ describe('raft codec', () => {
 
   it.each(samples.map((m, i) => [`${m.type} #${i}`, m] as const))('round-trips %s', (_name, m) => {
     const bytes = raft.encodeMessage(m);
-    expect(bytes[0]).toBe(RAFT_CODEC_VERSION);
+    expect(bytes[0]).toBe(m.type === 'resign' ? RAFT_RESIGN_VERSION : RAFT_CODEC_VERSION);
     expect(plain(raft.decodeMessage(bytes))).toEqual(plain(m));
   });
 
@@ -90,7 +90,11 @@ describe('raft codec', () => {
 
   it('rejects a wrong version, an unknown type and trailing bytes, naming the problem', () => {
     const good = encodeMessage(samples[9] as RaftMessage);
-    expectBadMessage(Uint8Array.of(RAFT_CODEC_VERSION + 1, ...good.subarray(1)), new RegExp(`unsupported version ${RAFT_CODEC_VERSION + 1}`));
+    expectBadMessage(Uint8Array.of(RAFT_RESIGN_VERSION + 1, ...good.subarray(1)), new RegExp(`unsupported version ${RAFT_RESIGN_VERSION + 1}`));
+    // resign exists only at version 3, every other type only at version 2.
+    expectBadMessage(Uint8Array.of(RAFT_RESIGN_VERSION, ...good.subarray(1)), /timeoutNow is not a message of version 3/);
+    const resign = encodeMessage({ type: 'resign', from: nodeId('a'), to: nodeId('b'), term: term(1) });
+    expectBadMessage(Uint8Array.of(RAFT_CODEC_VERSION, ...resign.subarray(1)), /resign is not a message of version 2/);
     expectBadMessage(Uint8Array.of(RAFT_CODEC_VERSION, 200, ...good.subarray(2)), /unknown type 200/);
     expectBadMessage(Uint8Array.of(...good, 0), /trailing/);
     expectBadMessage(new Uint8Array(0), /truncated before version/);

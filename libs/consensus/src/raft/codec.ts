@@ -9,7 +9,13 @@ import { assertNever, ConsensusError, logIndex, nodeId, term } from '../contract
 import { WireReader, WireWriter } from '../common/wire';
 import type { RaftMessage, RaftMessageType } from './messages';
 
-export const RAFT_CODEC_VERSION = 3;
+/**
+ * Every message is written at version 2 but `resign`, new in version 3: a node of the release
+ * before reads all the others (it drops a resign, which costs only liveness), so a cluster
+ * upgrades one node at a time. Version 2 of `resign` does not exist.
+ */
+export const RAFT_CODEC_VERSION = 2;
+export const RAFT_RESIGN_VERSION = 3;
 
 const TYPE_CODES: Readonly<Record<RaftMessageType, number>> = {
   append: 1,
@@ -32,7 +38,7 @@ const TYPES_BY_CODE = new Map<number, RaftMessageType>(
 
 export function encodeMessage(m: RaftMessage): Uint8Array {
   const w = new WireWriter('raft');
-  w.u8(RAFT_CODEC_VERSION);
+  w.u8(m.type === 'resign' ? RAFT_RESIGN_VERSION : RAFT_CODEC_VERSION);
   w.u8(TYPE_CODES[m.type]);
   w.str(m.from);
   w.str(m.to);
@@ -96,10 +102,11 @@ export function decodeMessage(bytes: Uint8Array): RaftMessage {
   const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'raft');
   if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
   const version = r.u8('version');
-  if (version !== RAFT_CODEC_VERSION) throw r.bad(`unsupported version ${version}`);
+  if (version !== RAFT_CODEC_VERSION && version !== RAFT_RESIGN_VERSION) throw r.bad(`unsupported version ${version}`);
   const code = r.u8('type');
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
+  if ((type === 'resign') !== (version === RAFT_RESIGN_VERSION)) throw r.bad(`${type} is not a message of version ${version}`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const t = term(r.uint('term'));

@@ -679,12 +679,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.heartbeatElapsed++;
     this.electionElapsed++;
     this.retryLostSnapshots();
-    if (this.raftOptions.checkQuorum && this.leaderTicks >= this.o.electionTimeoutTicks && !this.quorumActive()) {
-      this.resign();
-      return;
-    }
     if (this.electionElapsed >= this.o.electionTimeoutTicks) {
       this.electionElapsed = 0;
+      if (this.raftOptions.checkQuorum && !this.quorumActive()) {
+        this.resign();
+        return;
+      }
       for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
       this.transferee = null; // a transfer that took an election timeout has failed
     }
@@ -712,35 +712,50 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   /**
-   * CheckQuorum (thesis §6.2): a majority of voters (counting us) answered within the last
-   * election timeout. Asked every tick, on each peer's last answer (Progress.heardAtTick), so a
-   * leader cut off steps down one election timeout after it last heard a quorum — not up to
-   * two, as when the answers were only looked at once per election timeout (etcd's
-   * recentActive round).
+   * CheckQuorum (thesis §6.2, etcd's round): a majority of voters (counting us) was heard from
+   * this election timeout. Looked at once per round, so a silence of followers stalled on a
+   * shared disk for a little over one timeout deposes no leader unless it spans a whole round.
    */
   private quorumActive(): boolean {
-    const active = (id: NodeId): number => (id === this.id || this.answeredLately(id) ? 1 : 0);
+    const active = (id: NodeId): number => (id === this.id || this.peerProgress(id).recentActive ? 1 : 0);
     return quorumValue(this.voters, active) === 1;
   }
 
   /**
    * CheckQuorum failed: step down, and tell the peers that may still hear us — a leader that can
-   * send but not receive. One data voter, the one that held the most of our log as we last heard
-   * (ties: member order), is asked to campaign at once (TimeoutNow, as in a transfer: the others'
-   * lease does not stop its vote request); the others only drop our lease (resign), keeping their
-   * election clocks, so two never campaign together and one that cannot win costs no more than
-   * our silence would have. Only liveness hangs on it: a lost message leaves a follower on its
-   * election timeout, and both carry the term we led, so they cannot touch a later leader
-   * (stepFollower checks the sender).
+   * send but not receive. One data voter is asked to campaign at once (TimeoutNow, as in a
+   * transfer: the others' lease does not stop its vote request): a transfer's target if one is
+   * under way, else the one that held the most of our log, preferring those that answered within
+   * the last election timeout, then the latest answer. The others only drop our lease (resign),
+   * keeping their election clocks, so two never campaign together and one that cannot win costs
+   * no more than our silence would have. Only liveness hangs on it: a lost message leaves a
+   * follower on its election timeout. Both carry the term we led: at a node of a later term they
+   * are stale and dropped; at one of ours, only we could have sent them (one leader per term),
+   * and a follower takes a resign only from the leader it follows.
    */
   private resign(): void {
     const resigned = toTerm(this.term);
-    const successor = this.dataVoters.filter((id) => id !== this.id).reduce<NodeId | null>((best, id) => (best === null || this.peerProgress(id).match > this.peerProgress(best).match ? id : best), null);
+    // A transfer under way keeps its target: a second successor would split the vote.
+    const successor = this.transferee ?? this.successor();
     this.becomeFollower(this.term, null);
     for (const to of this.peers) {
       if (to === successor) this.send({ type: 'timeoutNow', from: this.id, to, term: resigned });
       else this.send<ResignMessage>({ type: 'resign', from: this.id, to, term: resigned });
     }
+  }
+
+  /** The data voter a resigning leader asks to campaign (resign): none if it has no other. */
+  private successor(): NodeId | null {
+    const rank = (id: NodeId): [number, number, number] => {
+      const pr = this.peerProgress(id);
+      return [this.answeredLately(id) ? 1 : 0, pr.match, pr.heardAtTick];
+    };
+    const better = (a: NodeId, b: NodeId): boolean => {
+      const [x, y] = [rank(a), rank(b)];
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
+      return false;
+    };
+    return this.dataVoters.filter((id) => id !== this.id).reduce<NodeId | null>((best, id) => (best === null || better(id, best) ? id : best), null);
   }
 
   private drawElectionTimeout(): void {

@@ -205,7 +205,7 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     heartbeats(net, 'n1', 1);
     expect(net.readStates.get('n1')).toEqual([{ requestId: 'r1', index: 3 }]);
     // Hearing from n2 alone — a quorum of the three voters before, not of the four now — n1
-    // steps down one election timeout after it last heard a quorum.
+    // steps down within two election timeouts.
     net.heal();
     net.isolate('n3');
     net.isolate('n4');

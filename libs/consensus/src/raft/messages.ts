@@ -80,7 +80,7 @@ export interface TimeoutNowMessage extends Envelope {
 }
 
 /**
- * Leader → voters, as it steps down for want of a quorum (CheckQuorum): stop honouring my
+ * Leader → its peers but the successor it names, as it steps down for want of a quorum (CheckQuorum): stop honouring my
  * lease (the successor it names gets TimeoutNow instead and campaigns). A leader that can send
  * but no longer hears a quorum would otherwise keep its
  * followers' election clocks reset with its heartbeats until it stepped down, and leave them
