@@ -80,11 +80,11 @@ export interface TimeoutNowMessage extends Envelope {
 }
 
 /**
- * Leader → its peers but the successor it names, as it steps down for want of a quorum (CheckQuorum): stop honouring my
- * lease (the successor it names gets TimeoutNow instead and campaigns). A leader that can send
- * but no longer hears a quorum would otherwise keep its
- * followers' election clocks reset with its heartbeats until it stepped down, and leave them
- * a whole election timeout more to wait after that.
+ * Leader → its peers but the successor it names (which gets TimeoutNow and campaigns), as it
+ * steps down for want of a quorum (CheckQuorum): stop honouring my lease. A leader that can send
+ * but no longer hears a quorum would otherwise keep its followers' election clocks reset with
+ * its heartbeats until it stepped down, and leave them a whole election timeout more to wait
+ * after that.
  */
 export interface ResignMessage extends Envelope {
   readonly type: 'resign';

@@ -14,13 +14,19 @@ const three = voters('n1', 'n2', 'n3');
 const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
 
 describe('raft codec across the release that added resign', () => {
-  it('a node of this release reads a version-2 heartbeat, and writes unchanged messages as version 2', () => {
-    const hb: RaftMessage = { type: 'heartbeat', from: nodeId('n1'), to: nodeId('n2'), term: term(3), commit: 0 as never, readSeq: 0, dataHold: 0 as never } as RaftMessage;
-    const v = encodeMessage(hb);
-    const asV2 = Uint8Array.from(v);
-    asV2[0] = 2;
-    expect(() => decodeMessage(asV2)).not.toThrow();
-    expect(v[0]).toBe(2);
+  // The bytes a node of the release before writes and reads (version 2, unchanged): a heartbeat
+  // with commit 7, readSeq 5, dataHold 6 at term 3 from n1 to n2.
+  const V2_HEARTBEAT = [2, 3, 2, 0x6e, 0x31, 2, 0x6e, 0x32, 3, 7, 5, 6];
+  const hb = { type: 'heartbeat', from: nodeId('n1'), to: nodeId('n2'), term: term(3), commit: 7, readSeq: 5, dataHold: 6 } as unknown as RaftMessage;
+
+  it('writes and reads every message but resign as the release before does (version 2), and resign alone as version 3', () => {
+    expect(Array.from(encodeMessage(hb))).toEqual(V2_HEARTBEAT);
+    expect(decodeMessage(Uint8Array.from(V2_HEARTBEAT))).toEqual(hb);
+    const resign = Array.from(encodeMessage({ type: 'resign', from: nodeId('n1'), to: nodeId('n2'), term: term(3) }));
+    expect(resign).toEqual([3, 13, 2, 0x6e, 0x31, 2, 0x6e, 0x32, 3]);
+    // A heartbeat claiming version 3, or a resign claiming version 2, is refused.
+    expect(() => decodeMessage(Uint8Array.from([3, ...V2_HEARTBEAT.slice(1)]))).toThrow(/heartbeat is not a message of version 3/);
+    expect(() => decodeMessage(Uint8Array.from([2, ...resign.slice(1)]))).toThrow(/resign is not a message of version 2/);
   });
 });
 
