@@ -34,6 +34,22 @@ describe('raft election', () => {
     expect(t).toBe(19);
   });
 
+  it('a node restarted from the hard state that holds its vote grants no second vote in that term, and grants again in the next', () => {
+    // The simulator's hard-state mutant breaks exactly this; here it is checked without a sweep.
+    const core = new RaftCore(options('n1', three), { hardState: { term: 2, vote: nodeId('n2'), commit: 0 }, snapshot: null, entries: [] });
+    const ask = (from: string, t: number): VoteRequestMessage => ({ type: 'vote', from: nodeId(from), to: nodeId('n1'), term: term(t), lastIndex: logIndex(0), lastTerm: term(0), transfer: false });
+    core.step(ask('n3', 2));
+    expect(core.ready().messages).toMatchObject([{ type: 'voteResponse', to: 'n3', reject: true }]);
+    core.advance();
+    core.step(ask('n2', 2));
+    expect(core.ready().messages).toMatchObject([{ type: 'voteResponse', to: 'n2', reject: false }]);
+    core.advance();
+    core.step(ask('n3', 3));
+    const rd = core.ready();
+    expect(rd.hardState).toMatchObject({ term: 3, vote: 'n3' });
+    expect(rd.messages).toMatchObject([{ type: 'voteResponse', to: 'n3', reject: false }]);
+  });
+
   it('boots after a power cut that kept the records of a new term and lost the hard state raising it, and grants no vote in that term', () => {
     // Storage syncs a Ready's records before its state file: the Ready that took term 5's
     // records (and maybe granted a vote in term 5) left only the records.
