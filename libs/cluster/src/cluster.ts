@@ -478,7 +478,7 @@ export class LocalCluster implements Reapable {
     const fd = fs.openSync(p.logFile, 'a');
     let child: ChildProcess;
     try {
-      const runtimeFlags = this.options.runtimeFlags ?? (process.env['QL_NODE_RUNTIME_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+      const runtimeFlags = this.options.runtimeFlags ?? (processEnvironment()['QL_NODE_RUNTIME_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
       child = spawn(process.execPath, [...runtimeFlags, '--require', this.watchdog, this.nodeBin, ...p.args, ...extraArgs], {
         stdio: ['ignore', fd, fd],
         // Children inherit this process's environment, plus what the caller adds.
