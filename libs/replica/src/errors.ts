@@ -16,6 +16,8 @@ export interface ReplicaErrorDetails {
   readonly leaderId?: string | null;
   readonly leaderAddress?: string | null;
   readonly index?: number;
+  /** Why the core refused a member list (membershipRefused). */
+  readonly refusal?: MembershipRefusal;
 }
 
 export class ReplicaError extends CodedError<ReplicaErrorCode> {
@@ -75,20 +77,21 @@ export function proposalRefused(
 
 /** Why the core refused a member list, as the operator hears it (the core's sentence). */
 export function membershipRefused(reason: MembershipRefusal, message: string): ReplicaError {
+  const details = { refusal: reason };
   switch (reason) {
     // In flight, or a member still catching up: a moment later the same change may go through.
     case 'config_pending':
     case 'not_caught_up':
     // A witness leads only to hand over: the next leader takes the change.
     case 'witness_leader':
-      return new ReplicaError('unavailable', message);
+      return new ReplicaError('unavailable', message, details);
     case 'invalid':
-      return new ReplicaError('invalid', message);
+      return new ReplicaError('invalid', message, details);
     case 'too_many_changes':
     case 'no_quorum':
     case 'witness_shortfall':
     case 'unsupported':
-      return new ReplicaError('refused', message);
+      return new ReplicaError('refused', message, details);
   }
 }
 

@@ -31,6 +31,12 @@ export interface MemberChangesHost {
   storeAt(id: string, address: string, timeoutMs: number): Promise<NodeStore | null>;
   now(): number;
   after(ms: number, fn: () => void): Timer;
+  /**
+   * How long a leader may need to hear from every voter that is up: a leader elected or handed
+   * leadership a moment ago has not yet heard from followers still finding it, so a change it
+   * refuses for want of a quorum that answered lately is asked again until this has passed.
+   */
+  settleMs(): number;
 }
 
 export interface MemberChangeOutcome {
@@ -41,6 +47,8 @@ export interface MemberChangeOutcome {
 
 /** How often a promotion looks whether the new member caught up. */
 const CATCH_UP_POLL_MS = 25;
+/** How often a change refused for want of a quorum that answered lately is asked again. */
+const QUORUM_POLL_MS = 50;
 /** Longest the check of what a node keeps waits for its Status. */
 const STORE_CHECK_MS_MAX = 2_000;
 
@@ -49,7 +57,8 @@ export function storeOfRole(role: MemberRole): NodeStore {
   return role === 'witness' ? 'log' : 'database';
 }
 
-export async function changeMembers(host: MemberChangesHost, change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
+export async function changeMembers(given: MemberChangesHost, change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
+  const host = settling(given, given.now() + given.settleMs());
   const deadlineMs = host.now() + timeoutMs;
   const left = (): number => Math.max(1, deadlineMs - host.now());
   const current = host.members().members;
@@ -93,6 +102,29 @@ export async function changeMembers(host: MemberChangesHost, change: MemberChang
       return { members: host.members().members, index: changed.index };
     }
   }
+}
+
+/**
+ * `host`, whose propose asks again, until `settledAtMs` (and within its own timeout), a change
+ * the core refused because too few of the next voters answered lately: right after an election
+ * or a transfer the leader has not heard from every follower yet. Past then, the refusal stands.
+ */
+function settling(host: MemberChangesHost, settledAtMs: number): MemberChangesHost {
+  return {
+    ...host,
+    propose: async (next, timeoutMs) => {
+      const deadlineMs = host.now() + timeoutMs;
+      for (;;) {
+        try {
+          return await host.propose(next, Math.max(1, deadlineMs - host.now()));
+        } catch (e: unknown) {
+          const waitMs = Math.min(settledAtMs, deadlineMs) - host.now();
+          if (!(e instanceof ReplicaError) || e.details.refusal !== 'no_quorum' || waitMs <= 0) throw e;
+          await new Promise<void>((resolve) => host.after(Math.min(QUORUM_POLL_MS, waitMs), resolve));
+        }
+      }
+    },
+  };
 }
 
 /** The list as it is now (a step before may have changed it), with `id` in `role`. */

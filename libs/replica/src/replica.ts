@@ -541,6 +541,7 @@ export class Replica {
         storeAt: (id, address, ms) => this.storeAt(id, address, ms),
         now: () => this.deps.clock.now(),
         after: (ms, fn) => this.deps.clock.after(ms, fn),
+        settleMs: () => 2 * this.electionMsMax(),
       },
       change,
       timeoutMs,
