@@ -25,6 +25,11 @@ const MUTANT_SEEDS_MAX = 200;
  * at 1,552.
  */
 const HARD_STATE_MUTANT_SEEDS_MAX = 4_000;
+/**
+ * Bounded by its seeds, not by time: Raft's 3,176 seeds take about 40 s on a quiet 2-core machine
+ * and over 60 s (the suite's per-test limit) on a loaded one. The whole budget fits in this.
+ */
+const HARD_STATE_MUTANT_TIMEOUT_MS = 300_000;
 /** A stale configuration needs a compaction past a change and a restart from it: first caught at seed 220. */
 const MEMBERSHIP_MUTANT_SEEDS_MAX = 500;
 /** Seeds of the membership run with witnesses (10,000 passed when it landed; 300 take about 3 s). */
@@ -210,7 +215,7 @@ describe.each(protocols)('the simulator catches $name with a guarantee removed',
     // sweep); turning that into two values for one slot takes a rarer schedule still.
     const schedule = { faults: { ...DEFAULT_FAULTS, heldUntilPersist: 0 } };
     expect(firstFailure(withoutHardState(protocol), false, HARD_STATE_MUTANT_SEEDS_MAX, schedule)).not.toBeNull();
-  });
+  }, HARD_STATE_MUTANT_TIMEOUT_MS);
 });
 
 /**
