@@ -123,6 +123,15 @@ describe('SimNetwork', () => {
     expect(cut.length).toBe(1);
     expect(ids.every((b) => b === cut[0] || net.linkUp(b, cut[0]!))).toBe(true);
   });
+
+  it('deaf cuts only incoming links of one node', () => {
+    const net = new SimNetwork(ids);
+    net.partition('deaf', rng);
+    const deaf = ids.filter((a) => ids.every((b) => a === b || !net.linkUp(b, a)));
+    expect(deaf.length).toBe(1);
+    expect(ids.every((b) => b === deaf[0] || net.linkUp(deaf[0]!, b))).toBe(true);
+    expect(net.describe()).toBe(`one-way others -/-> ${deaf[0]}`);
+  });
 });
 
 describe('EventQueue', () => {

@@ -33,6 +33,7 @@ export function mutateCore<M extends BaseMessage>(
         membersAt: (index) => core.membersAt(index),
         reportSnapshotFailure: (to) => core.reportSnapshotFailure(to),
         reportUnreachable: (to) => core.reportUnreachable(to),
+        reportReachable: (to) => core.reportReachable(to),
         transferLeadership: (to) => core.transferLeadership(to),
         status: () => status(core.status()),
       };

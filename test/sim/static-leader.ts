@@ -222,6 +222,7 @@ class StaticLeaderCore implements ConsensusCore<StaticLeaderMessage> {
 
   reportSnapshotFailure(): void {}
   reportUnreachable(): void {}
+  reportReachable(): void {}
   transferLeadership(): void {}
 
   status(): CoreStatus {

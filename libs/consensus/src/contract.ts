@@ -323,6 +323,11 @@ export interface ConsensusCore<M extends BaseMessage = BaseMessage> {
   reportSnapshotFailure(to: NodeId): void;
   /** A peer is unreachable (its stream broke); the core may slow down sends to it. */
   reportUnreachable(to: NodeId): void;
+  /**
+   * A peer reported unreachable is reachable again (its stream connected). Until then what the
+   * core sends it is lost: a leader we cannot answer is one we cannot help commit.
+   */
+  reportReachable(to: NodeId): void;
   /** Hand leadership to `to` (best effort); used by witnesses and graceful shutdown. */
   transferLeadership(to: NodeId): void;
   status(): CoreStatus;

@@ -183,6 +183,7 @@ type InboxEvent =
   | { readonly kind: 'message'; readonly message: BaseMessage }
   | { readonly kind: 'snapshot-failure'; readonly to: NodeId }
   | { readonly kind: 'unreachable'; readonly to: NodeId }
+  | { readonly kind: 'reachable'; readonly to: NodeId }
   | { readonly kind: 'transfer'; readonly to: NodeId };
 
 const TICK: InboxEvent = { kind: 'tick' };
@@ -428,7 +429,7 @@ export class Replica {
       onMessages: (from, messages) => this.onPeerMessages(from, messages),
       onSnapshot: (from, message, stagedFile) => this.onPeerSnapshot(from, message, stagedFile),
       onPeerState: (peer, reachable) => {
-        if (!reachable) this.push({ kind: 'unreachable', to: peer });
+        this.push({ kind: reachable ? 'reachable' : 'unreachable', to: peer });
       },
       identity: {
         self: this.incarnations.self,
@@ -852,6 +853,9 @@ export class Replica {
         break;
       case 'unreachable':
         this.core.reportUnreachable(event.to);
+        break;
+      case 'reachable':
+        this.core.reportReachable(event.to);
         break;
       case 'transfer':
         this.core.transferLeadership(event.to);

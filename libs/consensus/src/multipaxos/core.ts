@@ -170,6 +170,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private state: State = 'follower';
   /** The leader we follow (its Accepts and heartbeats carry our promised ballot), or null. */
   private leader: NodeId | null = null;
+  /**
+   * Peers the driver reported unreachable (reportUnreachable) and not reachable since
+   * (reportReachable): what we send them is lost. A leader among them gets no lease from us
+   * and its messages do not restart our election clock (unanswerableLeader).
+   */
+  private readonly unanswerable = new Set<NodeId>();
   /** The highest ballot seen anywhere: our next ballot is above it. */
   private maxSeenBallot: number;
   private ticks = 0;
@@ -530,15 +536,25 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   reportUnreachable(to: NodeId): void {
+    this.unanswerable.add(to);
     const pr = this.state === 'leader' ? this.peerState.get(to) : undefined;
     if (pr !== undefined && pr.mode === 'replicate') this.probe(pr, pr.prefix + 1);
     if (this.state === 'follower' && to === this.leader) {
       // Its connection broke (its process died, or the link did): start phase 1 within a few
       // ticks, not a whole timeout. Acceptors still hearing a live leader refuse to promise.
       this.leader = null;
-      // Staggered by rank, so two followers that lost it together do not ask in the same tick.
-      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, to, this.o.random));
+      this.askSoon(to);
     }
+    this.settle();
+  }
+
+  /** Run phase 1 within a few ticks of losing `lost`, staggered by rank, so two followers that lost it together do not ask in the same tick. */
+  private askSoon(lost: NodeId): void {
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random));
+  }
+
+  reportReachable(to: NodeId): void {
+    this.unanswerable.delete(to);
     this.settle();
   }
 
@@ -783,10 +799,25 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.hasQuorum([...this.preGrants])) this.startPhase1();
   }
 
-  /** A leader we hear from (other than `from`) is alive: Paxos Made Live's master lease. */
+  /** A leader we hear from (other than `from`) and can answer is alive: Paxos Made Live's master lease. */
   private leaderAliveFor(from: NodeId): boolean {
-    return this.state === 'leader' || (this.leader !== null && this.leader !== from && this.electionElapsed < this.o.electionTimeoutTicks);
+    return this.state === 'leader' || (this.leader !== null && this.leader !== from && !this.unanswerable.has(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks);
   }
+
+  /**
+   * `from` leads, and we cannot answer it: our Accepted and heartbeat answers are lost, so it
+   * cannot count us toward any quorum — to choose a slot or confirm a read — and the lease we
+   * would give it protects nothing. Its messages are still taken (slots, the chosen watermark)
+   * but do not restart our election clock, and its lease does not refuse a prePrepare or a
+   * Prepare: a leader that can send but not receive (its acceptors' links to it cut) is
+   * replaced within a few ticks of the cut (reportUnreachable's delay), as a dead one is,
+   * instead of after its own step-down and then another timeout. Phase 1 runs only past the
+   * prePrepare round, which acceptors that still answer the leader refuse.
+   */
+  private unanswerableLeader(from: NodeId): boolean {
+    return this.unanswerable.has(from);
+  }
+
 
   /**
    * A Prepare from the proposer our leader handed over to names that leader's ballot, which is
@@ -1319,16 +1350,22 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (m.ballot === this.promised && (this.state === 'candidate' || this.state === 'leader')) return false;
     // A ballot we promised to another proposer (two configurations gave them one rank): not our leader's.
     if (m.ballot === this.promised && this.promisedTo !== null && this.promisedTo !== m.from) return false;
-    if (this.state !== 'follower') this.becomeFollower(m.from);
+    // A precandidate asking because it cannot answer its leader (the ballot it still promised)
+    // takes what that leader sends and answers, as an acceptor does whatever its proposer role,
+    // and goes on asking: following it again would restart the clock and cost a whole timeout,
+    // and ignoring it, we would never send it anything, and the link would never be found back
+    // (the transport reconnects to send).
+    const asking = this.state === 'precandidate' && m.ballot === this.promised && this.unanswerableLeader(m.from);
+    if (this.state !== 'follower' && !asking) this.becomeFollower(m.from);
     if (m.ballot > this.promised) {
       this.promised = m.ballot;
       this.promisedTo = m.from;
     }
-    if (this.leader !== m.from) {
+    if (!asking && this.leader !== m.from) {
       this.failForwardedReads();
       this.leader = m.from;
     }
-    this.electionElapsed = 0;
+    if (!this.unanswerableLeader(m.from)) this.electionElapsed = 0;
     if (this.prefixBallot !== m.ballot) {
       this.prefixBallot = m.ballot;
       this.prefix = this.slots.chosenIndex();

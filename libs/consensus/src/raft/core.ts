@@ -155,6 +155,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private vote: NodeId | null;
   private state: State = 'follower';
   private leader: NodeId | null = null;
+  /**
+   * Peers the driver reported unreachable (reportUnreachable) and not reachable since
+   * (reportReachable): what we send them is lost. With PreVote, a leader among them gets no lease
+   * from us and its messages do not restart our election clock (unanswerableLeader).
+   */
+  private readonly unanswerable = new Set<NodeId>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -462,10 +468,32 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   reportUnreachable(to: NodeId): void {
+    this.unanswerable.add(to);
     const pr = this.state === 'leader' ? this.progress.get(to) : undefined;
     if (pr?.state === 'replicate') pr.becomeProbe();
     if (this.state === 'follower' && to === this.leader) this.leaderLost(to);
     this.check();
+  }
+
+  reportReachable(to: NodeId): void {
+    this.unanswerable.delete(to);
+    this.check();
+  }
+
+  /**
+   * `from` leads, and we cannot answer it: our answers are lost, so it cannot count us toward
+   * any quorum — neither to commit nor to confirm a read — and the lease we would give it
+   * (thesis §4.2.3: ignore candidates while a live leader is heard) protects nothing. Its
+   * messages are still taken (records, commit index) but, with PreVote, do not restart our
+   * election clock, and its lease does not refuse a pre-vote or vote: a leader that can send
+   * but not receive (its followers' links to it cut) is replaced within a few ticks of the
+   * cut (leaderLost's delay), as a dead one is, instead of after its CheckQuorum and then
+   * another election timeout. Without PreVote this is off: campaigning with a real vote, a
+   * follower cut off from a leader the others still answer would raise the term at each of
+   * its timeouts and depose that leader once its link is back.
+   */
+  private unanswerableLeader(from: NodeId): boolean {
+    return this.raftOptions.preVote && this.unanswerable.has(from);
   }
 
   /**
@@ -968,7 +996,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (m.type === 'vote' || m.type === 'preVote') {
       // Leader lease (thesis §4.2.3): while we hear from a leader, a disruptive candidate is ignored.
       const leaseApplies = this.raftOptions.checkQuorum || m.type === 'preVote';
-      const inLease = leaseApplies && this.leader !== null && this.electionElapsed < this.o.electionTimeoutTicks;
+      const inLease = leaseApplies && this.leader !== null && !this.unanswerableLeader(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks;
       if (inLease && !m.transfer) return false;
     }
     if (m.type === 'preVote') return true; // never change our term for a pre-vote
@@ -1025,6 +1053,11 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
+        if (this.unanswerableLeader(m.from)) {
+          this.leader = m.from;
+          this.fromUnanswerableLeader(m);
+          return;
+        }
         this.electionElapsed = 0;
         this.leader = m.from;
         this.handleFromLeader(m);
@@ -1061,6 +1094,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       case 'append':
       case 'heartbeat':
       case 'snapshot':
+        if (this.state === 'preCandidate' && this.unanswerableLeader(m.from)) {
+          // A pre-candidate asking because it cannot answer this leader goes on asking:
+          // following it again would restart the clock and cost a whole timeout.
+          this.fromUnanswerableLeader(m);
+          return;
+        }
         // Someone won this term: follow them.
         this.becomeFollower(m.term, m.from);
         this.handleFromLeader(m);
@@ -1125,6 +1164,22 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   // =============================================================================================
   // Follower side of replication
+
+  /**
+   * A follower's or pre-candidate's leader of its own term that it cannot answer (see
+   * unanswerableLeader): its heartbeat is taken and answered — the leader of our own term,
+   * whose commit index any role may take, a pre-vote having changed neither term nor vote; the
+   * answer is what tells the transport whether the link is back (it reconnects to send), and
+   * without it a node that answers nothing would never find the link back, asking forever of
+   * voters that still answer the leader and leave a pre-vote unanswered inside its lease. Its
+   * records and snapshots are not taken: no answer of ours can count toward committing them,
+   * and taking them while the survivors elect a successor moves their logs under the election —
+   * one that took the last append refused the vote of the other, which had not (split elections
+   * when the leader could send and not receive). It sends them again once we answer.
+   */
+  private fromUnanswerableLeader(m: AppendMessage | HeartbeatMessage | SnapshotMessage): void {
+    if (m.type === 'heartbeat') this.handleFromLeader(m);
+  }
 
   private handleFromLeader(m: AppendMessage | HeartbeatMessage | SnapshotMessage): void {
     switch (m.type) {

@@ -353,6 +353,81 @@ describe('raft election', () => {
     }
   });
 
+  describe('a leader its followers cannot answer (it sends, and hears nothing)', () => {
+    /** n1 leads; n2 and n3's links to it are cut (reported unreachable), its links to them are not. */
+    const sendOnly = (opts: { preVote: boolean; checkQuorum: boolean }): Net => {
+      const net = new Net(three, opts);
+      net.elect('n1');
+      net.filter = (m) => m.to !== 'n1';
+      for (const id of ['n2', 'n3']) net.core(id).reportUnreachable(nodeId('n1'));
+      return net;
+    };
+    const tickAll = (net: Net): void => {
+      for (const id of ['n1', 'n2', 'n3']) net.tick(id);
+      net.stabilize();
+    };
+    const survivorLeads = (net: Net): boolean => ['n2', 'n3'].some((id) => net.core(id).status().role === 'leader');
+
+    it('is replaced within the fast-election stagger, its heartbeats restarting no clock and its lease refusing no vote', () => {
+      const net = sendOnly({ preVote: true, checkQuorum: true });
+      let ticks = 0;
+      while (!survivorLeads(net) && ticks < 4 * FAST_ELECTION_STAGGER_TICKS) {
+        ticks++;
+        tickAll(net);
+      }
+      // Its heartbeats (every 2 ticks) would otherwise keep both followers from campaigning until
+      // its CheckQuorum (10 ticks or more) and their own election timeouts after that.
+      expect(survivorLeads(net)).toBe(true);
+      expect(ticks).toBeLessThanOrEqual(2 * FAST_ELECTION_STAGGER_TICKS);
+      const leader = ['n2', 'n3'].find((id) => net.core(id).status().role === 'leader')!;
+      // The new leader's records reach the other survivor, whose links are intact.
+      expect(net.core(leader).propose(new Uint8Array([7])).ok).toBe(true);
+      net.stabilize();
+      const other = leader === 'n2' ? 'n3' : 'n2';
+      expect(net.core(other).status().commitIndex).toBe(net.core(leader).status().commitIndex);
+    });
+
+    it('a follower alone cut off from it goes on answering it while it asks, and follows it again once the link is back', () => {
+      const net = new Net(three, { preVote: true, checkQuorum: true });
+      net.elect('n1');
+      net.core('n2').reportUnreachable(nodeId('n1'));
+      // Its records are not taken meanwhile: no answer could count toward them.
+      expect(net.core('n1').propose(new Uint8Array([9])).ok).toBe(true);
+      net.stabilize();
+      expect(net.core('n3').status().commitIndex).toBe(net.core('n1').status().lastIndex);
+      expect(net.core('n2').status().lastIndex).toBeLessThan(net.core('n1').status().lastIndex);
+      let sawAsking = false;
+      let answeredWhileAsking = false;
+      for (let i = 0; i < 4 * FAST_ELECTION_STAGGER_TICKS + 25; i++) {
+        const sent = net.sent.length;
+        tickAll(net);
+        if (net.core('n2').status().role === 'candidate') {
+          sawAsking = true;
+          // It answers the leader while asking: what it sends is how the transport finds the link back.
+          if (net.sent.slice(sent).some((m) => m.from === 'n2' && m.to === 'n1' && m.type === 'heartbeatResponse')) answeredWhileAsking = true;
+        }
+      }
+      // n3 answers n1, so it honours n1's lease: n2's pre-votes change nothing.
+      expect(sawAsking).toBe(true);
+      expect(answeredWhileAsking).toBe(true);
+      expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+      net.core('n2').reportReachable(nodeId('n1'));
+      tickAll(net);
+      tickAll(net);
+      expect(net.core('n2').status()).toMatchObject({ role: 'follower', leader: 'n1', term: 1 });
+      expect(net.core('n2').status().commitIndex).toBe(net.core('n1').status().lastIndex);
+    });
+
+    it('keeps its lease once the link is reported reachable again', () => {
+      const net = sendOnly({ preVote: true, checkQuorum: true });
+      net.filter = () => true;
+      for (const id of ['n2', 'n3']) net.core(id).reportReachable(nodeId('n1'));
+      for (let i = 0; i < 4 * FAST_ELECTION_STAGGER_TICKS + 25; i++) tickAll(net);
+      expect(net.core('n1').status()).toMatchObject({ role: 'leader', term: 1 });
+      expect(['n2', 'n3'].map((id) => net.core(id).status().leader)).toEqual(['n1', 'n1']);
+    });
+  });
+
   it('a broken link to a live leader does not depose it: the other voters still honour its lease', () => {
     const net = new Net(three, { preVote: true, checkQuorum: true });
     net.elect('n1');

@@ -13,7 +13,9 @@ export type PartitionKind =
   /** A split where one node still talks to both sides. */
   | 'bridge'
   /** One node's outgoing links cut, its incoming ones intact. */
-  | 'one_way';
+  | 'one_way'
+  /** One node's incoming links cut, its outgoing ones intact: it sends and hears nothing (a leader so cut is "send-only"). */
+  | 'deaf';
 
 export class SimNetwork {
   private readonly blocked = new Set<string>();
@@ -62,6 +64,12 @@ export class SimNetwork {
         const [mute, ...rest] = shuffled;
         for (const other of rest) this.blocked.add(`${mute}>${other}`);
         this.description = `one-way ${mute} -/-> others`;
+        return;
+      }
+      case 'deaf': {
+        const [deaf, ...rest] = shuffled;
+        for (const other of rest) this.blocked.add(`${other}>${deaf}`);
+        this.description = `one-way others -/-> ${deaf}`;
         return;
       }
     }

@@ -165,7 +165,9 @@ interface SimNode<M extends BaseMessage> {
   /** Proposals this node accepted, by log index, until it applies that index. */
   pending: Map<number, PendingProposal>;
   /** Things to tell the core once the current Ready is done (it must not be re-entered mid-Ready). */
-  reports: Array<{ readonly kind: 'unreachable' | 'snapshot_failure'; readonly to: NodeId }>;
+  reports: Array<{ readonly kind: 'unreachable' | 'reachable' | 'snapshot_failure'; readonly to: NodeId }>;
+  /** Peers reported unreachable and not reachable since: a send that goes through reports them reachable, as a stream that connects again does. */
+  unreachable: Set<NodeId>;
   /** Ticks and messages that reached this leader while its disk was "slow": stepped during its next persist, in order. */
   held: Held<M>[];
   /**
@@ -279,7 +281,7 @@ class Simulation<M extends BaseMessage> {
       const node: SimNode<M> = {
         id, disk: new SimDisk(this.options.diskRewrite), witness: this.witnessIds.has(id), bootMembers: this.members,
         core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
-        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], held: [], installPending: null,
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], unreachable: new Set(), held: [], installPending: null,
       };
       this.nodes.set(id, node);
       // A spare starts once a membership change adds it (changeMembership).
@@ -391,6 +393,7 @@ class Simulation<M extends BaseMessage> {
     node.staged.clear();
     node.pending.clear();
     node.reports = [];
+    node.unreachable.clear();
     node.held = [];
     this.stats.crashes += 1;
     this.stats.unsyncedWritesLost += lost;
@@ -514,7 +517,7 @@ class Simulation<M extends BaseMessage> {
         this.log('heal network');
       }
     } else if (this.random() < f.partition) {
-      const kinds: readonly PartitionKind[] = ['split', 'isolate', 'bridge', 'one_way'];
+      const kinds: readonly PartitionKind[] = ['split', 'isolate', 'bridge', 'one_way', 'deaf'];
       this.network.partition(kinds[Math.floor(this.random() * kinds.length)]!, this.random);
       this.stats.partitions += 1;
       this.log(`partition ${this.network.describe()}`);
@@ -731,6 +734,7 @@ class Simulation<M extends BaseMessage> {
       const report = node.reports.shift();
       if (report === undefined) return;
       if (report.kind === 'unreachable') core.reportUnreachable(report.to);
+      else if (report.kind === 'reachable') core.reportReachable(report.to);
       else core.reportSnapshotFailure(report.to);
     }
   }
@@ -855,9 +859,11 @@ class Simulation<M extends BaseMessage> {
     if (!this.network.linkUp(node.id, message.to)) {
       this.stats.messagesBlocked += 1;
       node.reports.push({ kind: 'unreachable', to: message.to });
+      node.unreachable.add(message.to);
       if (snapshotState !== null) node.reports.push({ kind: 'snapshot_failure', to: message.to });
       return;
     }
+    if (node.unreachable.delete(message.to)) node.reports.push({ kind: 'reachable', to: message.to });
     if (lossy && this.random() < this.faults.messageLoss) {
       this.stats.messagesLost += 1;
       if (snapshotState !== null) node.reports.push({ kind: 'snapshot_failure', to: message.to });

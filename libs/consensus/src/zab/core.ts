@@ -541,6 +541,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     this.check();
   }
+  /**
+   * Nothing changes: `unreachable` holds the peers that have sent nothing since their stream
+   * broke, and what they send clears it — our stream to a peer connecting again says nothing
+   * of whether its notifications reach us.
+   */
+  reportReachable(): void {}
+
 
   /**
    * Hand leadership to `to`, a data voter that follows us synchronized and answered within an
