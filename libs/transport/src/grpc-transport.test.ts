@@ -198,6 +198,23 @@ describe('GrpcPeerTransport messaging', () => {
     expect(a.logs.some((l) => l.includes('peer n2: stream broke'))).toBe(true);
   });
 
+  it('a link that broke connects again with nothing to send, and reports the peer reachable', async () => {
+    // A node that sends a peer nothing until it hears the peer is reachable (a Raft follower
+    // takes no records from a leader it cannot answer) must still hear it.
+    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 10, reconnectBackoffMsMax: 50 } });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('before'));
+    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
+    b.server.forceShutdown();
+    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
+    const restarted = await bindServer(b.port);
+    h.servers.push(restarted.server);
+    b.transport.addTo(restarted.server);
+    await waitFor('n2 reachable again, n1 having sent nothing', () => a.transport.isReachable(n('n2')));
+    expect(a.recorder.states.filter((s) => s.peer === 'n2').map((s) => s.reachable)).toEqual([false, true]);
+    expect(b.recorder.from('n1')).toEqual(['before']);
+  });
+
   it('a link backing off retries as soon as a frame from its peer says the peer is back', async () => {
     // A backoff far longer than the test waits: only the early retry can reconnect in time.
     const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 60_000, reconnectBackoffMsMax: 120_000 } });

@@ -218,6 +218,11 @@ export class PeerLink {
     if (this.reachable) this.ctx.log('warn', `peer ${this.peer}: stream broke (${why}); retrying in ${this.backoffMs} ms`);
     this.drop(this.outbox.clear());
     this.broken = true;
+    // Reconnect at the end of the backoff whether or not there is anything to send, until a
+    // stream is accepted: the core learns the peer is reachable again (onState) only from a
+    // stream that connects, and a core that sends this peer nothing until then — a follower
+    // that takes no records from a leader it cannot answer (raft/core.ts) — would never learn it.
+    this.announcing = true;
     const timer = setTimeout(() => {
       if (this.state.kind !== 'backoff') return;
       this.state = { kind: 'idle' };

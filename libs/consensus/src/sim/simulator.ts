@@ -500,6 +500,23 @@ class Simulation<M extends BaseMessage> {
     }
   }
 
+  /**
+   * Links reported unreachable that are up again are reported reachable, whether or not the
+   * node sends on them, as the transport's link connects again on its own after a break.
+   */
+  private reportLinksBack(): void {
+    for (const node of this.running()) {
+      let back = false;
+      for (const to of [...node.unreachable]) {
+        if (!this.network.linkUp(node.id, to)) continue;
+        node.unreachable.delete(to);
+        node.reports.push({ kind: 'reachable', to });
+        back = true;
+      }
+      if (back) this.drain(node);
+    }
+  }
+
   private reportToSender(from: NodeId, incarnation: number, kind: 'unreachable' | 'snapshot_failure', to: NodeId): void {
     const sender = this.node(from);
     if (sender.core === null || sender.incarnation !== incarnation) return;
@@ -515,10 +532,12 @@ class Simulation<M extends BaseMessage> {
       if (this.random() < f.heal) {
         this.network.heal();
         this.log('heal network');
+        this.reportLinksBack();
       }
     } else if (this.random() < f.partition) {
       const kinds: readonly PartitionKind[] = ['split', 'isolate', 'bridge', 'one_way', 'deaf'];
       this.network.partition(kinds[Math.floor(this.random() * kinds.length)]!, this.random);
+      this.reportLinksBack();
       this.stats.partitions += 1;
       this.log(`partition ${this.network.describe()}`);
     }
@@ -1037,6 +1056,7 @@ class Simulation<M extends BaseMessage> {
     this.faults = { ...NO_FAULTS, tickSkew: this.faults.tickSkew, messageDelayTicksMin: this.faults.messageDelayTicksMin, messageDelayTicksMax: this.faults.messageDelayTicksMax };
     this.network.heal();
     this.log('final phase: heal, restart all, no faults');
+    this.reportLinksBack();
     for (const node of this.started()) if (node.core === null) this.start(node);
     this.queue.push(this.now, { kind: 'probe' });
   }
