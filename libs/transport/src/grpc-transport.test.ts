@@ -47,6 +47,24 @@ function identity(self: Incarnation, recorded: Record<string, string>): PeerIden
   };
 }
 
+/**
+ * n1 sends n2 a first message; n2's server goes down, and once n1 saw n2 unreachable (`whileDown`
+ * runs then) it comes back on the same port. n1's link backs off between `minMs` and `maxMs`.
+ */
+async function restartedAfterBreak(minMs: number, maxMs: number, whileDown: (a: Node) => void = () => undefined): Promise<[Node, Node]> {
+  const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: minMs, reconnectBackoffMsMax: maxMs } });
+    if (!a || !b) throw new Error('cluster');
+    a.transport.send(n('n2'), text('before'));
+    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
+    b.server.forceShutdown();
+    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
+    whileDown(a);
+    const restarted = await bindServer(b.port);
+    h.servers.push(restarted.server);
+    b.transport.addTo(restarted.server);
+    return [a, b];
+}
+
 describe('GrpcPeerTransport incarnations', () => {
   it('a member that comes back with another data directory is refused, delivers nothing, and is told to stop', async () => {
     const [a, b] = await h.cluster(['n1', 'n2']);
@@ -177,17 +195,7 @@ describe('GrpcPeerTransport messaging', () => {
   });
 
   it('reconnects after the receiving server restarts and reports the peer state', async () => {
-    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 10, reconnectBackoffMsMax: 100 } });
-    if (!a || !b) throw new Error('cluster');
-    a.transport.send(n('n2'), text('before'));
-    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
-    b.server.forceShutdown();
-    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
-    expect(a.transport.isReachable(n('n2'))).toBe(false);
-
-    const restarted = await bindServer(b.port);
-    h.servers.push(restarted.server);
-    b.transport.addTo(restarted.server);
+    const [a, b] = await restartedAfterBreak(10, 100, (a) => expect(a.transport.isReachable(n('n2'))).toBe(false));
     let i = 0;
     await waitFor('a message after the restart', () => {
       a.transport.send(n('n2'), text(`after${i++}`));
@@ -201,15 +209,7 @@ describe('GrpcPeerTransport messaging', () => {
   it('a link that broke connects again with nothing to send, and reports the peer reachable', async () => {
     // A node that sends a peer nothing until it hears the peer is reachable (a Raft follower
     // takes no records from a leader it cannot answer) must still hear it.
-    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 10, reconnectBackoffMsMax: 50 } });
-    if (!a || !b) throw new Error('cluster');
-    a.transport.send(n('n2'), text('before'));
-    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
-    b.server.forceShutdown();
-    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
-    const restarted = await bindServer(b.port);
-    h.servers.push(restarted.server);
-    b.transport.addTo(restarted.server);
+    const [a, b] = await restartedAfterBreak(10, 50);
     await waitFor('n2 reachable again, n1 having sent nothing', () => a.transport.isReachable(n('n2')));
     expect(a.recorder.states.filter((s) => s.peer === 'n2').map((s) => s.reachable)).toEqual([false, true]);
     expect(b.recorder.from('n1')).toEqual(['before']);
@@ -217,15 +217,7 @@ describe('GrpcPeerTransport messaging', () => {
 
   it('a link backing off retries as soon as a frame from its peer says the peer is back', async () => {
     // A backoff far longer than the test waits: only the early retry can reconnect in time.
-    const [a, b] = await h.cluster(['n1', 'n2'], { limits: { reconnectBackoffMsMin: 60_000, reconnectBackoffMsMax: 120_000 } });
-    if (!a || !b) throw new Error('cluster');
-    a.transport.send(n('n2'), text('before'));
-    await waitFor('first message', () => b.recorder.from('n1').includes('before'));
-    b.server.forceShutdown();
-    await waitFor('n2 unreachable', () => a.recorder.states.some((s) => s.peer === 'n2' && !s.reachable));
-    const restarted = await bindServer(b.port);
-    h.servers.push(restarted.server);
-    b.transport.addTo(restarted.server);
+    const [a, b] = await restartedAfterBreak(60_000, 120_000);
     // n2 speaks first (its own link to n1 never broke): n1 hears it and retries at once.
     b.transport.send(n('n1'), text('n2 is back'));
     await waitFor('n2 heard', () => a.recorder.from('n2').includes('n2 is back'));
