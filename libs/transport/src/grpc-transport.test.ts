@@ -215,6 +215,18 @@ describe('GrpcPeerTransport messaging', () => {
     expect(b.recorder.from('n1')).toEqual(['before']);
   });
 
+  it('a peer given a new link (removed and added again, or at a new address) is reported reachable', async () => {
+    // A core told the old link was unreachable hears the new one is not: a new link reports only changes.
+    const [a, b] = await restartedAfterBreak(60_000, 120_000);
+    const peers = [a, b].map((x) => ({ id: x.id, address: x.address }));
+    a.transport.setPeers(peers.filter((p) => p.id !== b.id));
+    a.transport.setPeers(peers);
+    expect(a.recorder.states.filter((s) => s.peer === 'n2').map((s) => s.reachable)).toEqual([false, true]);
+    expect(a.transport.isReachable(n('n2'))).toBe(true);
+    a.transport.send(n('n2'), text('on the new link'));
+    await waitFor('a message on the new link', () => b.recorder.from('n1').includes('on the new link'));
+  });
+
   it('a link backing off retries as soon as a frame from its peer says the peer is back', async () => {
     // A backoff far longer than the test waits: only the early retry can reconnect in time.
     const [a, b] = await restartedAfterBreak(60_000, 120_000);

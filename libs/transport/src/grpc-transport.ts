@@ -107,7 +107,12 @@ export class GrpcPeerTransport implements PeerTransport {
       void this.closePeer(peer);
     }
     for (const [id, address] of next) {
-      if (!this.peers.has(id)) this.peers.set(id, this.newPeer(id, address));
+      if (this.peers.has(id)) continue;
+      this.peers.set(id, this.newPeer(id, address));
+      // A new link starts reachable and reports only a change: say so, or a core that was told
+      // this peer was unreachable on the link it replaces (removed and added again, or at a new
+      // address) would never hear it is back.
+      this.handlers?.onPeerState?.(id, true);
     }
   }
 

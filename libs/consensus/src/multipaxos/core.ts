@@ -1631,6 +1631,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.dataVoters = dataVoters(now);
     this.witnesses = witnesses(now);
     this.peers = [...new Set(key.flatMap((members) => members.map((m) => m.id)))].filter((id) => id !== this.id);
+    // A peer that left forgets its broken link: added again, it comes on a new one (reported reachable).
+    for (const id of this.unanswerable) if (!this.peers.includes(id)) this.unanswerable.delete(id);
     // A rejoining voter (CoreOptions.rejoining) learns as an observer until the driver builds it
     // again as a voter: it promises nothing and runs no phase 1.
     this.isVoter = this.voters.includes(this.id) && this.o.rejoining !== true;

@@ -636,6 +636,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.peersBefore = prior.filter((m) => m.id !== this.id && !members.some((n) => n.id === m.id)).map((m) => m.id);
     this.witnesses = witnesses(members);
     this.peers = members.filter((m) => m.id !== this.id).map((m) => m.id);
+    // A peer that left forgets its broken link: added again, it comes on a new one (which the
+    // driver reports reachable), and a stale note would cost us its records as leader.
+    for (const id of this.unanswerable) if (!this.peers.includes(id) && !this.peersBefore.includes(id)) this.unanswerable.delete(id);
     // A rejoining voter follows as an observer until the driver builds it again as a voter.
     this.isVoter = this.voters.includes(this.id) && !this.rejoining;
     const wasWitness = this.isWitness;
