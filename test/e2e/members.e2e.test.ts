@@ -30,6 +30,8 @@ describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s c
     expect(grown.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter', 'n4:voter']);
     const five = await client.changeMembers({ kind: 'add', id: 'n5', address: cluster.address('n5') });
     expect(five.members.map((m) => m.id)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    // The change is committed and applied on the leader; a follower learns it with the next message.
+    await waitAllApplied(cluster, five.index);
     for (const n of cluster.nodes) {
       const view = await client.members({ address: n.address });
       expect(view.members.map((m) => `${m.id}:${m.role}@${m.address}`), n.id).toEqual(cluster.nodes.map((x) => `${x.id}:voter@${x.address}`));
