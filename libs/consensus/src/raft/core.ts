@@ -484,8 +484,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * `from` leads, and we cannot answer it: our answers are lost, so it cannot count us toward
    * any quorum — neither to commit nor to confirm a read — and the lease we would give it
    * (thesis §4.2.3: ignore candidates while a live leader is heard) protects nothing. Its
-   * messages are still taken (records, commit index) but, with PreVote, do not restart our
-   * election clock, and its lease does not refuse a pre-vote or vote: a leader that can send
+   * heartbeats are still answered (fromUnanswerableLeader) but, with PreVote, its messages do
+   * not restart our election clock, and its lease does not refuse a pre-vote or vote: a leader that can send
    * but not receive (its followers' links to it cut) is replaced within a few ticks of the
    * cut (leaderLost's delay), as a dead one is, instead of after its CheckQuorum and then
    * another election timeout. Without PreVote this is off: campaigning with a real vote, a
