@@ -1732,6 +1732,14 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    */
   private handleStaleEpoch(m: StaleEpochMessage): void {
     const p = this.phase;
+    if (p.kind === 'following' && p.leader === m.from && p.stage === 'discovery' && m.epoch > this.acceptedEpoch) {
+      // Not a refusal: a leader refuses a FOLLOWERINFO for a promise above the epoch it leads
+      // (its acceptedEpoch), never below, and one that stops leading also goes LOOKING and tells
+      // us so in a notification. This answers a message we sent before we chose it — as the
+      // leader of an older epoch (fromOurLeader), held on a link that has just healed. ZooKeeper's
+      // learner hears only its new connection to the leader, which carries no such answer.
+      return;
+    }
     if (p.kind === 'following' && p.leader === m.from) {
       // Our leader refused us (we promised a newer epoch than it leads), or stopped leading.
       // We do not rejoin it for an election timeout: a refusal would only repeat.

@@ -1,0 +1,63 @@
+/**
+ * A leader cut off by a partition that held its messages (no error, no reset) rejoins the
+ * leader elected without it as soon as the partition heals: the answers to what it sent as the
+ * old leader, delivered with the held bytes, do not make it leave the new leader.
+ */
+import { describe, expect, it } from 'vitest';
+import { nodeId, term, type NodeId } from '../contract';
+import type { NotificationMessage, PeerState, StaleEpochMessage, Vote } from './messages';
+import { diskOf, lone, voters } from './testkit';
+
+const V3 = voters('n1', 'n2', 'n3');
+const n1 = nodeId('n1');
+const n2 = nodeId('n2');
+const n3 = nodeId('n3');
+/** n2's vote: the history n1 and n2 held when n3 was cut off (n3 appended two more records alone). */
+const VOTE_N2: Vote = { leader: n2, epoch: term(1), zxidEpoch: term(1), zxidIndex: 3 } as Vote;
+
+function notification(from: NodeId, round: number, state: PeerState): NotificationMessage {
+  return { type: 'notification', from, to: n3, round, state, vote: VOTE_N2 };
+}
+
+function staleEpoch(epoch: number, currentEpoch: number): StaleEpochMessage {
+  return { type: 'staleEpoch', from: n2, to: n3, epoch: term(epoch), currentEpoch: term(currentEpoch) };
+}
+
+/** n3, the old leader of epoch 1, LOOKING; told by n1 and n2 that n2 leads, it follows n2 (FOLLOWERINFO sent). */
+function oldLeaderJoiningN2(): ReturnType<typeof lone> {
+  const s = lone('n3', diskOf(1, 1, [1, 1, 1, 1, 1]), V3);
+  s.core.tick();
+  s.drain();
+  s.core.step(notification(n1, 1, 'following'));
+  s.core.step(notification(n2, 1, 'leading'));
+  expect(s.drain().filter((m) => m.to === n2).map((m) => m.type)).toContain('followerInfo');
+  return s;
+}
+
+describe('zab: the old leader rejoins after a heal', () => {
+  it('a STALEEPOCH from the new leader, of an epoch above its own promise, answers its old leadership: it keeps following', () => {
+    const s = oldLeaderJoiningN2();
+    // n2 promised and leads epoch 2; this answers a PING n3 sent as the leader of epoch 1.
+    s.core.step(staleEpoch(2, 2));
+    expect(s.core.status().role).toBe('follower');
+    s.core.tick();
+    const out = s.drain();
+    expect(out.filter((m) => m.type === 'notification')).toEqual([]);
+    expect(out.filter((m) => m.to === n2).map((m) => m.type)).toContain('followerInfo');
+  });
+
+  it('a STALEEPOCH of an epoch below its promise refuses it: it looks again', () => {
+    const s = oldLeaderJoiningN2();
+    // What a leader of an older epoch answers a FOLLOWERINFO that promised more (handleFollowerInfo).
+    s.core.step({ ...staleEpoch(0, 0) });
+    expect(s.core.status().role).toBe('candidate');
+  });
+
+  it('once it took the leader\'s epoch, any STALEEPOCH from the leader still sends it LOOKING', () => {
+    const s = oldLeaderJoiningN2();
+    s.core.step({ type: 'leaderInfo', from: n2, to: n3, epoch: term(2), attempt: 1 });
+    s.drain();
+    s.core.step(staleEpoch(2, 2));
+    expect(s.core.status().role).toBe('candidate');
+  });
+});
