@@ -31,6 +31,8 @@ export interface BenchSettings {
   referenceTrials: number;
   /** Mutual TLS for the clusters under test: the bench makes their authority and certificates. */
   tls: boolean;
+  /** Times every protocol is measured, each round on fresh clusters, the order rotated (medians reported). */
+  rounds: number;
   quick: boolean;
   help: boolean;
 }
@@ -49,6 +51,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   reference: [],
   referenceTrials: 5,
   tls: false,
+  rounds: 1,
   quick: false,
   help: false,
 };
@@ -79,6 +82,8 @@ export const BENCH_USAGE = `quorumlite bench [options]
   --reference-trials 5        failover trials per peer (0: none)
   --tls                       mutual TLS for client and peer traffic of every quorumlite cluster
                               (the bench makes a local authority, node and client certificates)
+  --rounds 1                  measure every protocol this many times, each round on fresh clusters
+                              in a rotated order; the report adds medians and × the best median
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -96,6 +101,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     reference: { type: 'string' },
     'reference-trials': { type: 'string' },
     tls: { type: 'boolean' },
+    rounds: { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -117,6 +123,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     reference: values.reference !== undefined ? parseReference(values.reference) : base.reference,
     referenceTrials: values['reference-trials'] !== undefined ? parseCount(values['reference-trials'], 'reference-trials') : base.referenceTrials,
     tls: values.tls === true,
+    rounds: values.rounds !== undefined ? parsePositiveInt(values.rounds, 'rounds') : base.rounds,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');

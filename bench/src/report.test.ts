@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Histogram } from './histogram';
-import type { WorkerResult } from './loop';
-import { mergeWorkerResults, type RunRow } from './merge';
+import type { RunRow } from './merge';
+import { row } from './test-rows';
 import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown, renderSummary, summarize } from './report';
 import { summarizeStalls } from './failover';
 import { renderReferenceSection } from './runner';
-
-/** A row of `ops` operations in one second, each taking `latencyMs`, with `errors` failed ones. */
-function row(protocol: string | null, name: string, concurrency: number, ops: number, latencyMs = 1, errors = 0): RunRow {
-  const h = new Histogram();
-  for (let i = 0; i < ops; i++) h.record(latencyMs * 1000);
-  const kind = name === 'echo' || name === 'stream-echo' ? 'echo' : name.startsWith('sqlite') ? 'sqlite' : 'quorumlite';
-  const errorsByCode: Record<string, number> = errors > 0 ? { timeout: errors } : {};
-  const result: WorkerResult = { ops, errors, errorsByCode, errorSamples: [], histogram: h.toJSON(), windowMs: 1000, clients: concurrency, abandoned: 0 };
-  return mergeWorkerResults({ name, kind, protocol, concurrency, durationMs: 1000, statementsPerOp: name === 'batch100' ? 100 : 1 }, [result], { loaderCores: null, serverCores: {} });
-}
 
 const META = { startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 'linux' };
 

@@ -23,6 +23,7 @@ import { needsPreload, statementsPerOp, type ScenarioName } from './scenarios';
 import { stallFigures, summarizeStalls, type FailoverStallSummary, type FailoverTrial } from './failover';
 import { missingReferences, REFERENCE_SCENARIOS, renderReferenceMarkdown, type ReferenceScenario, type ReferenceSystem, type SideBySideInput } from './reference';
 import type { ReferenceOp } from './reference-targets';
+import { aggregateRounds, renderRoundsMarkdown, rotateProtocols } from './rounds';
 
 const CHILD_READY_MS = 30_000;
 /** The loaders' certificate under --tls (role admin: every scenario's calls). */
@@ -80,27 +81,58 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
     process.stderr.write(`${missing}\n`);
     return 2;
   }
-  const session = new BenchSession(settings, options.worker ?? defaultWorkerCommand(), options.log ?? ((l) => process.stderr.write(`${l}\n`)));
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  let session: BenchSession | null = null;
   const onSignal = (signal: NodeJS.Signals): void => {
-    session.log(`${signal}: stopping every process this benchmark started`);
-    void session.cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    log(`${signal}: stopping every process this benchmark started`);
+    void (session?.cleanup() ?? Promise.resolve()).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const report = await session.run();
-    const files = writeReport(settings.outDir, report);
-    const peers = renderReferenceSection(report);
-    process.stdout.write(`\n${renderSummary(report.summary)}\n${peers.length > 0 ? `\n${peers.join('\n')}\n` : ''}\nwrote ${files.json}\n      ${files.md}\n`);
-    return report.failures.length > 0 || report.summary.failedRows.length > 0 ? 1 : 0;
+    const reports: BenchReport[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      // Later rounds measure the protocols only: the ceilings and peers are measured once.
+      const roundSettings: BenchSettings = { ...settings, protocols: rotateProtocols(settings.protocols, round), ...(round > 0 ? { baselines: [], reference: [] } : {}) };
+      if (settings.rounds > 1) log(`round ${round + 1} of ${settings.rounds}: ${roundSettings.protocols.join(', ')}`);
+      session = new BenchSession(roundSettings, options.worker ?? defaultWorkerCommand(), log);
+      const report = await session.run();
+      await session.cleanup();
+      const files = writeReport(settings.outDir, report);
+      const peers = renderReferenceSection(report);
+      process.stdout.write(`\n${renderSummary(report.summary)}\n${peers.length > 0 ? `\n${peers.join('\n')}\n` : ''}\nwrote ${files.json}\n      ${files.md}\n`);
+      reports.push(report);
+    }
+    if (settings.rounds > 1) {
+      const files = writeRoundsReport(settings.outDir, reports, settings.protocols);
+      process.stdout.write(`\n${files.text}\n\nwrote ${files.json}\n      ${files.md}\n`);
+    }
+    return reports.some((r) => r.failures.length > 0 || r.summary.failedRows.length > 0) ? 1 : 0;
   } catch (e: unknown) {
     process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
   } finally {
-    await session.cleanup();
+    await session?.cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The rounds side by side: <first round's timestamp>-rounds.json and .md. */
+export function writeRoundsReport(outDir: string, reports: readonly BenchReport[], protocols: readonly string[]): { json: string; md: string; text: string } {
+  fs.mkdirSync(outDir, { recursive: true });
+  const first = reports[0];
+  if (first === undefined) throw new Error('no rounds to report');
+  const stamp = first.meta.startedAt.replace(/[:.]/g, '-');
+  const cells = aggregateRounds(reports.map((r) => r.protocols), protocols);
+  const text = renderRoundsMarkdown(cells, protocols, reports.length);
+  const json = path.join(outDir, `${stamp}-rounds.json`);
+  const md = path.join(outDir, `${stamp}-rounds.md`);
+  const s = first.settings;
+  fs.writeFileSync(json, `${JSON.stringify({ meta: first.meta, settings: s, rounds: reports.map((r) => ({ runId: r.runId, startedAt: r.meta.startedAt, protocols: r.protocols.map((g) => g.protocol) })), cells }, null, 2)}\n`);
+  const header = `# quorumlite bench, ${reports.length} rounds\n\nMachine: ${first.meta.cpus} × ${first.meta.cpuModel}, Node ${first.meta.node}, ${first.meta.platform}. Started ${first.meta.startedAt}. C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up per cell, ${s.loaders} loader processes, fsync on.\n\n`;
+  fs.writeFileSync(md, `${header}${text}\n`);
+  return { json, md, text };
 }
 
 export type LoadTargetArgs =

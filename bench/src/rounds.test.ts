@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchArgs } from './args';
+import { aggregateRounds, median, renderRoundsMarkdown, roundsMisses, rotateProtocols } from './rounds';
+import { row } from './test-rows';
+
+const P = ['raft', 'zab', 'multipaxos'];
+
+/** One round: insert at C=64 with the given ops/s per protocol (errors make a row fail). */
+function round(raft: number, zab: number, mp: number, zabErrors = 0): Array<{ protocol: string; rows: ReturnType<typeof row>[] }> {
+  return [
+    { protocol: 'raft', rows: [row('raft', 'insert', 64, raft)] },
+    { protocol: 'zab', rows: [row('zab', 'insert', 64, zab, 1, zabErrors)] },
+    { protocol: 'multipaxos', rows: [row('multipaxos', 'insert', 64, mp)] },
+  ];
+}
+
+describe('bench --rounds', () => {
+  it('rotates the protocol order by one each round', () => {
+    expect([0, 1, 2, 3].map((r) => rotateProtocols(P, r).join(','))).toEqual(['raft,zab,multipaxos', 'zab,multipaxos,raft', 'multipaxos,raft,zab', 'raft,zab,multipaxos']);
+    expect(rotateProtocols([], 2)).toEqual([]);
+  });
+
+  it('takes the median of odd and even counts, and none of nothing', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNull();
+  });
+
+  it('reports each protocol by its median over the rounds, against the best median', () => {
+    // One noisy round (raft 2,000) does not decide the cell: the medians do.
+    const cells = aggregateRounds([round(10_000, 9_500, 8_000), round(2_000, 9_000, 8_200), round(9_800, 9_700, 8_100)], P);
+    expect(cells).toHaveLength(1);
+    const [cell] = cells;
+    expect(cell).toMatchObject({ scenario: 'insert', concurrency: 64 });
+    const byName = Object.fromEntries(cell!.figures.map((f) => [f.protocol, f]));
+    expect(byName['raft']).toMatchObject({ median: 9_800, min: 2_000, max: 10_000, failedRounds: 0 });
+    expect(byName['zab']!.median).toBe(9_500);
+    expect(byName['raft']!.ratioToBest).toBe(1);
+    expect(byName['zab']!.ratioToBest).toBeCloseTo(9_500 / 9_800);
+    expect(byName['multipaxos']!.ratioToBest).toBeCloseTo(8_100 / 9_800);
+    expect(roundsMisses(cells)).toEqual([`multipaxos insert at C=64 (${(8_100 / 9_800).toFixed(2)})`]);
+    const md = renderRoundsMarkdown(cells, P, 3);
+    expect(md).toContain('| insert | 64 | 9,800 (2,000–10,000) · ×1.00 ✓ | 9,500 (9,000–9,700) · ×0.97 ✓ | 8,100 (8,000–8,200) · ×0.83 ✗ |');
+    expect(md).toContain('Below 0.9 of the best median, or failed: multipaxos insert at C=64 (0.83).');
+  });
+
+  it('leaves a failed run out of the median and says it failed', () => {
+    const cells = aggregateRounds([round(1_000, 1_000, 1_000, 900), round(1_000, 1_000, 1_000)], P);
+    const zab = cells[0]!.figures.find((f) => f.protocol === 'zab')!;
+    expect(zab).toMatchObject({ samples: [1_000], failedRounds: 1, median: 1_000 });
+    expect(roundsMisses(cells)).toEqual(['zab insert at C=64 failed in 1 round']);
+    expect(renderRoundsMarkdown(cells, P, 2)).toContain('×1.00 ✓ · failed in 1');
+  });
+
+  it('a cell every round failed shows FAILED, not zero', () => {
+    const cells = aggregateRounds([round(1_000, 1_000, 1_000, 900)], P);
+    expect(renderRoundsMarkdown(cells, P, 1)).toContain('| FAILED in 1 |');
+  });
+
+  it('says when every protocol is within 10% of the best', () => {
+    const cells = aggregateRounds([round(1_000, 950, 920)], P);
+    expect(roundsMisses(cells)).toEqual([]);
+    expect(renderRoundsMarkdown(cells, P, 1)).toContain('Every protocol is within 10% of the best median in every cell.');
+  });
+
+  it('--rounds takes a positive count, 1 by default', () => {
+    expect(parseBenchArgs([]).rounds).toBe(1);
+    expect(parseBenchArgs(['--rounds', '3']).rounds).toBe(3);
+    expect(() => parseBenchArgs(['--rounds', '0'])).toThrow(/rounds/);
+    expect(() => parseBenchArgs(['--rounds', 'x'])).toThrow(/rounds/);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * `quorumlite bench --rounds N`: the protocols measured N times, each round on fresh clusters
+ * with the protocol order rotated, so that whatever drifts on the machine during a run (other
+ * work, the page cache, thermal state) falls on every protocol alike. Per scenario and client
+ * count the report gives each protocol's median over the rounds, its spread, and its median ÷
+ * the best median, against the protocol issues' target: within 10% of the best. Pure: rounds'
+ * rows in, figures and text out.
+ */
+import { rowFailed, type ProtocolGroup } from './report';
+
+/** A protocol is "within" when its median is at least this share of the best median. */
+export const WITHIN_OF_BEST = 0.9;
+
+/** The protocol order of round `round` (0-based): rotated by one each round. */
+export function rotateProtocols<T>(protocols: readonly T[], round: number): T[] {
+  if (protocols.length === 0) return [];
+  const k = round % protocols.length;
+  return [...protocols.slice(k), ...protocols.slice(0, k)];
+}
+
+export interface RoundsFigure {
+  protocol: string;
+  /** ops/s of every round that measured the cell (failed runs left out), in round order. */
+  samples: number[];
+  /** Rounds whose run of this cell failed (errors above the budget, or no operations). */
+  failedRounds: number;
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  /** median ÷ the best protocol's median in this cell. */
+  ratioToBest: number | null;
+}
+
+export interface RoundsCell {
+  scenario: string;
+  concurrency: number;
+  figures: RoundsFigure[];
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Every round's groups (one per protocol) folded into one cell per scenario × concurrency. */
+export function aggregateRounds(rounds: readonly (readonly ProtocolGroup[])[], protocols: readonly string[]): RoundsCell[] {
+  const keys = new Map<string, { scenario: string; concurrency: number }>();
+  for (const groups of rounds) for (const g of groups) for (const r of g.rows) keys.set(`${r.name}@${r.concurrency}`, { scenario: r.name, concurrency: r.concurrency });
+  const scenarios = [...new Set([...keys.values()].map((k) => k.scenario))];
+  const ordered = [...keys.values()].sort((a, b) => scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario) || a.concurrency - b.concurrency);
+  return ordered.map(({ scenario, concurrency }) => {
+    const figures = protocols.map((protocol): RoundsFigure => {
+      const samples: number[] = [];
+      let failedRounds = 0;
+      for (const groups of rounds) {
+        const row = groups.find((g) => g.protocol === protocol)?.rows.find((r) => r.name === scenario && r.concurrency === concurrency);
+        if (row === undefined) continue;
+        if (rowFailed(row)) failedRounds++;
+        else samples.push(row.opsPerSec);
+      }
+      return { protocol, samples, failedRounds, median: median(samples), min: samples.length > 0 ? Math.min(...samples) : null, max: samples.length > 0 ? Math.max(...samples) : null, ratioToBest: null };
+    });
+    const medians = figures.flatMap((f) => (f.median === null ? [] : [f.median]));
+    const best = medians.length > 0 ? Math.max(...medians) : null;
+    for (const f of figures) f.ratioToBest = f.median !== null && best !== null && best > 0 ? f.median / best : null;
+    return { scenario, concurrency, figures };
+  });
+}
+
+/** Cells where a protocol is below WITHIN_OF_BEST of the best, or failed in some round. */
+export function roundsMisses(cells: readonly RoundsCell[]): string[] {
+  const out: string[] = [];
+  for (const c of cells) {
+    for (const f of c.figures) {
+      const where = `${f.protocol} ${c.scenario} at C=${c.concurrency}`;
+      if (f.failedRounds > 0) out.push(`${where} failed in ${f.failedRounds} round${f.failedRounds === 1 ? '' : 's'}`);
+      if (f.ratioToBest !== null && f.ratioToBest < WITHIN_OF_BEST) out.push(`${where} (${f.ratioToBest.toFixed(2)})`);
+      if (f.median === null && f.failedRounds === 0) out.push(`${where} was not measured`);
+    }
+  }
+  return out;
+}
+
+const num = (n: number | null): string => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
+
+export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: readonly string[], rounds: number): string {
+  const lines = [
+    `## Over ${rounds} rounds (median ops/s, min–max, × the best median; ✓ within ${Math.round((1 - WITHIN_OF_BEST) * 100)}%)`,
+    '',
+    `Each round ran every protocol on a fresh cluster, the order rotated by one each round.`,
+    '',
+    `| scenario | C | ${protocols.join(' | ')} |`,
+    `|---|---|${protocols.map(() => '---').join('|')}|`,
+  ];
+  for (const c of cells) {
+    const cols = c.figures.map((f) => {
+      if (f.median === null) return f.failedRounds > 0 ? `FAILED in ${f.failedRounds}` : '—';
+      const mark = f.ratioToBest !== null && f.ratioToBest >= WITHIN_OF_BEST ? '✓' : '✗';
+      const failed = f.failedRounds > 0 ? ` · failed in ${f.failedRounds}` : '';
+      return `${num(f.median)} (${num(f.min)}–${num(f.max)}) · ×${(f.ratioToBest ?? 0).toFixed(2)} ${mark}${failed}`;
+    });
+    lines.push(`| ${c.scenario} | ${c.concurrency} | ${cols.join(' | ')} |`);
+  }
+  const misses = roundsMisses(cells);
+  lines.push('', misses.length === 0 ? `Every protocol is within ${Math.round((1 - WITHIN_OF_BEST) * 100)}% of the best median in every cell.` : `Below ${WITHIN_OF_BEST} of the best median, or failed: ${misses.join('; ')}.`);
+  return lines.join('\n');
+}
