@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from './args';
-import { aggregateRounds, median, renderRoundsMarkdown, roundsMisses, rotateProtocols } from './rounds';
+import { aggregateRounds, median, ratioText, renderRoundsMarkdown, roundsMisses, rotateProtocols } from './rounds';
 import { row } from './test-rows';
 
 const P = ['raft', 'zab', 'multipaxos'];
@@ -42,6 +42,13 @@ describe('bench --rounds', () => {
     const md = renderRoundsMarkdown(cells, P, 3);
     expect(md).toContain('| insert | 64 | 9,800 (2,000–10,000) · ×1.00 ✓ | 9,500 (9,000–9,700) · ×0.97 ✓ | 8,100 (8,000–8,200) · ×0.83 ✗ |');
     expect(md).toContain('Below 0.9 of the best median, or failed: multipaxos insert at C=64 (0.83).');
+  });
+
+  it('shows a ratio just below 0.9 in three decimals, never as 0.90 beside a miss', () => {
+    expect([0.8975, 0.898, 0.9, 0.91, 0.83, 1].map(ratioText)).toEqual(['0.897', '0.898', '0.90', '0.91', '0.83', '1.00']);
+    const cells = aggregateRounds([round(10_000, 8_980, 9_500)], P);
+    expect(roundsMisses(cells)).toEqual(['zab insert at C=64 (0.898)']);
+    expect(renderRoundsMarkdown(cells, P, 1)).toContain('8,980 (8,980–8,980) · ×0.898 ✗');
   });
 
   it('leaves a failed run out of the median and says it failed', () => {

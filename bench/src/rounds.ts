@@ -76,11 +76,20 @@ export function roundsMisses(cells: readonly RoundsCell[]): string[] {
     for (const f of c.figures) {
       const where = `${f.protocol} ${c.scenario} at C=${c.concurrency}`;
       if (f.failedRounds > 0) out.push(`${where} failed in ${f.failedRounds} round${f.failedRounds === 1 ? '' : 's'}`);
-      if (f.ratioToBest !== null && f.ratioToBest < WITHIN_OF_BEST) out.push(`${where} (${f.ratioToBest.toFixed(2)})`);
+      if (f.ratioToBest !== null && f.ratioToBest < WITHIN_OF_BEST) out.push(`${where} (${ratioText(f.ratioToBest)})`);
       if (f.median === null && f.failedRounds === 0) out.push(`${where} was not measured`);
     }
   }
   return out;
+}
+
+/**
+ * A ratio to the best median in two decimals, or three where two would round it across the
+ * threshold (0.898 is "0.898", not "0.90" beside a ✗).
+ */
+export function ratioText(r: number): string {
+  const two = r.toFixed(2);
+  return Number(two) >= WITHIN_OF_BEST && r < WITHIN_OF_BEST ? r.toFixed(3) : two;
 }
 
 const num = (n: number | null): string => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
@@ -99,7 +108,7 @@ export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: re
       if (f.median === null) return f.failedRounds > 0 ? `FAILED in ${f.failedRounds}` : '—';
       const mark = f.ratioToBest !== null && f.ratioToBest >= WITHIN_OF_BEST ? '✓' : '✗';
       const failed = f.failedRounds > 0 ? ` · failed in ${f.failedRounds}` : '';
-      return `${num(f.median)} (${num(f.min)}–${num(f.max)}) · ×${(f.ratioToBest ?? 0).toFixed(2)} ${mark}${failed}`;
+      return `${num(f.median)} (${num(f.min)}–${num(f.max)}) · ×${ratioText(f.ratioToBest ?? 0)} ${mark}${failed}`;
     });
     lines.push(`| ${c.scenario} | ${c.concurrency} | ${cols.join(' | ')} |`);
   }
