@@ -495,6 +495,42 @@ describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the drive
   });
 });
 
+describe.each(PROTOCOL_NAMES)('%s: a restarted node', (name) => {
+  it('hands its database only the records it did not apply before, and catches up', async () => {
+    const protocol = PROTOCOLS[name] as ProtocolModule;
+    harness = await startThree(protocol);
+    const h = harness;
+    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const leader = h.replicas.get(leaderId)!;
+    await leader.execute(write('CREATE TABLE t (n INTEGER PRIMARY KEY)'));
+    for (let n = 1; n <= 40; n++) await leader.execute(write(`INSERT INTO t VALUES (${n})`));
+    const followerId = IDS.find((id) => id !== leaderId)!;
+    const last = leader.status().appliedIndex;
+    await waitFor('the follower applied every write', () => (h.replicas.get(followerId)!.status().appliedIndex >= last ? true : null));
+
+    await h.replicas.get(followerId)!.stop();
+    const { settings, deps } = h.opened.get(followerId)!;
+    const again = await Replica.open(settings, { ...deps, transport: h.network.restart(nodeId(followerId)) });
+    h.replicas.set(followerId, again);
+    const appliedBefore = again.status().appliedIndex;
+    expect(appliedBefore).toBeGreaterThanOrEqual(last);
+    const handed: number[] = [];
+    const sm = (again as unknown as { stateMachine: { applyBatch: (entries: readonly Entry[]) => unknown } }).stateMachine;
+    const applyBatch = sm.applyBatch.bind(sm);
+    sm.applyBatch = (entries) => {
+      handed.push(...entries.map((e) => e.index));
+      return applyBatch(entries);
+    };
+    again.start();
+    await leader.execute(write('INSERT INTO t VALUES (41)'));
+    const end = leader.status().appliedIndex;
+    await waitFor('the restarted node applied the new write', () => (again.status().appliedIndex >= end ? true : null));
+    expect(handed.filter((i) => i <= appliedBefore)).toEqual([]);
+    expect(handed).toContain(end);
+    expect((await again.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[41n]]);
+  }, 30_000);
+});
+
 describe('backup and restore through the driver', () => {
   it('copies the database at one applied index while writes go on, and a fresh cluster boots from the copy', async () => {
     harness = await startThree(raft as ProtocolModule, { snapshotEveryEntries: 25, snapshotRetainEntries: 5 });

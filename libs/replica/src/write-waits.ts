@@ -70,6 +70,11 @@ export class WriteWaits {
     this.pending.set(index, { token, waiter, timer });
   }
 
+  /** Whether a write waits for the record at `index` to apply. */
+  waitsAt(index: number): boolean {
+    return this.pending.has(index);
+  }
+
   /** Whether a write waits for the leader's own fsync (the persist port records how far it reached). */
   waitsForLeaderFsync(): boolean {
     return this.leaderAcks.size > 0;

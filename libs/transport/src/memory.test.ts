@@ -43,6 +43,24 @@ describe('MemoryNetwork', () => {
     expect(b.transport.stats().received).toBe(100);
   });
 
+  it('gives a restarted node a new transport once its old one is closed; the old one stays closed', async () => {
+    const { net, nodes } = network(['n1', 'n2']);
+    const [a, b] = nodes;
+    if (!a || !b) throw new Error('nodes');
+    expect(() => net.restart(n('n2'))).toThrow(/memory transport of 'n2' is still open/);
+    await b.transport.close();
+    const again = net.restart(n('n2'));
+    const recorder = new Recorder();
+    again.start(recorder);
+    h.transports.push(again);
+    expect(net.transport(n('n2'))).toBe(again);
+    a.transport.send(n('n2'), text('after'));
+    b.transport.send(n('n1'), text('from the old one'));
+    await turn();
+    expect(recorder.from('n1')).toEqual(['after']);
+    expect(a.recorder.from('n2')).toEqual([]);
+  });
+
   it('bounds the queue per peer and counts drops', async () => {
     const { nodes } = network(['n1', 'n2'], { messagesQueuedMax: 5 });
     const [a, b] = nodes;

@@ -35,6 +35,18 @@ export class MemoryNetwork {
     return t;
   }
 
+  /**
+   * A new transport for `id`, as a restarted process gets: the old one must be closed (a
+   * closed transport stays closed). Later transport(id) calls return the new one.
+   */
+  restart(id: NodeId): PeerTransport {
+    const old = this.nodes.get(id);
+    if (old?.isOpen()) throw new Error(`the memory transport of '${id}' is still open: close it (stop its node) before restarting`);
+    const t = new MemoryTransport(id, this);
+    this.nodes.set(id, t);
+    return t;
+  }
+
   /** Cut both directions between the two sets; heal() restores everything. */
   partition(a: NodeId[], b: NodeId[]): void {
     for (const x of a) {
