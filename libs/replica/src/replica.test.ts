@@ -37,12 +37,16 @@ interface Harness {
 }
 
 let harness: Harness | null = null;
+/** Every data directory made, also by a start that failed before it returned its harness. */
+const madeDirs: string[] = [];
 
 afterEach(async () => {
-  if (!harness) return;
-  await Promise.all([...harness.replicas.values()].map((r) => r.stop()));
-  for (const d of harness.dirs) fs.rmSync(d, { recursive: true, force: true });
-  harness = null;
+  if (harness) {
+    await Promise.all([...harness.replicas.values()].map((r) => r.stop()));
+    for (const d of harness.dirs) fs.rmSync(d, { recursive: true, force: true });
+    harness = null;
+  }
+  for (const d of madeDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
 const noForwarding: WriteForwarder = {
@@ -62,6 +66,7 @@ async function startThree(protocol: ProtocolModule = raft as ProtocolModule, ove
 async function openNode(h: Harness, protocol: ProtocolModule, id: string, members: ReplicaSettings['members'], overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Replica> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `quorumlite-replica-${id}-`));
   h.dirs.push(dataDir);
+  madeDirs.push(dataDir);
   const logger: ReplicaLogger = {
     debug() {},
     info(msg, fields) {
