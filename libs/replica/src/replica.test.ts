@@ -55,7 +55,9 @@ const noForwarding: WriteForwarder = {
 
 /** `rejoining`: a node started with --rejoin, reading its peers' status from the other replicas. */
 async function startThree(protocol: ProtocolModule = raft as ProtocolModule, overrides: Partial<ReplicaSettings> = {}, rejoining: string | null = null): Promise<Harness> {
-  const network = new MemoryNetwork();
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-replica-staging-'));
+  madeDirs.push(staging);
+  const network = new MemoryNetwork({ stagingDir: staging });
   const h: Harness = { network, transports: new Map(), replicas: new Map(), roles: [], errors: [], sent: new Map(), handlers: new Map(), dirs: [], statusSilent: new Set(), opened: new Map() };
   for (const id of IDS) await openNode(h, protocol, id, IDS.map((m) => ({ id: m, address: `mem:${m}`, role: 'voter' as const })), overrides, rejoining);
   for (const r of h.replicas.values()) r.start();
