@@ -124,6 +124,8 @@ export interface TrialRecord {
   samples: readonly StatusSample[];
   /** Null when the nodes' logs hold no role changes (a log level above info). */
   candidacies: readonly Candidacy[] | null;
+  /** The election round of a fencing number (ProtocolModule.fenceRound); absent: the number itself. */
+  fenceRound?: (fence: bigint) => bigint;
 }
 
 export interface PartitionTrial {
@@ -154,6 +156,8 @@ export interface PartitionTrial {
   simultaneousCandidates: number | null;
   /** Raises of the highest fencing number seen by more than one (Status polls): the count when candidacy is not in the logs. */
   fenceJumpsOver1: number;
+  /** Election rounds above the leader's before the fault in which no node was seen leading: split votes, duelling proposers (leaderlessRounds). */
+  leaderlessRounds: number;
   okWrites: number;
   failedWrites: number;
 }
@@ -218,6 +222,25 @@ export function fenceJumpsOver1(samples: readonly StatusSample[], fenceBefore: b
   return jumps;
 }
 
+/**
+ * Election rounds that elected no one: the rounds the highest fencing number moved through above
+ * `fenceBefore` (Raft's terms, Zab's epochs, the rounds of Multi-Paxos ballots), less those in
+ * which some node was seen leading. A clean election uses one round; a split vote or duelling
+ * proposers waste one each, whatever the nodes' logs say of their candidacies. A leader that
+ * lasted less than a poll interval is missed, so this can over-count, never under-count.
+ */
+export function leaderlessRounds(samples: readonly StatusSample[], fenceBefore: bigint, round: (fence: bigint) => bigint = (f) => f): number {
+  const before = round(fenceBefore);
+  let top = before;
+  const led = new Set<bigint>();
+  for (const s of samples) {
+    const r = round(s.fence);
+    if (r > top) top = r;
+    if (s.role === 'leader' && r > before) led.add(r);
+  }
+  return Number(top - before) - led.size;
+}
+
 export function measureTrial(r: TrialRecord): PartitionTrial {
   const firstFaultMs = r.steps[0]?.atMs ?? r.endMs;
   const waits = r.steps.filter((s) => s.faults).map((s) => firstWriteAfterMs(r.ops, s.atMs));
@@ -248,6 +271,7 @@ export function measureTrial(r: TrialRecord): PartitionTrial {
     candidacies: candidates?.candidacies ?? null,
     simultaneousCandidates: candidates?.simultaneous ?? null,
     fenceJumpsOver1: fenceJumpsOver1(r.samples, r.fenceBefore),
+    leaderlessRounds: leaderlessRounds(r.samples, r.fenceBefore, r.fenceRound),
     okWrites: after.filter((o) => o.ok).length,
     failedWrites: after.filter((o) => !o.ok).length,
   };
@@ -285,6 +309,8 @@ export interface ScenarioSummary {
   /** Null when no trial's logs showed candidacy. */
   simultaneousCandidates: number | null;
   fenceJumpsOver1: number;
+  /** Election rounds that elected no one, over the trials. */
+  leaderlessRounds: number;
 }
 
 export function summarizeScenario(scenario: PartitionScenario, trials: readonly PartitionTrial[]): ScenarioSummary {
@@ -302,6 +328,7 @@ export function summarizeScenario(scenario: PartitionScenario, trials: readonly 
     needlessElections: mine.filter((t) => t.needlessElection).length,
     simultaneousCandidates: observed.length === 0 ? null : observed.reduce((n, t) => n + (t.simultaneousCandidates ?? 0), 0),
     fenceJumpsOver1: mine.reduce((n, t) => n + t.fenceJumpsOver1, 0),
+    leaderlessRounds: mine.reduce((n, t) => n + t.leaderlessRounds, 0),
   };
 }
 
@@ -314,6 +341,10 @@ export interface CandidacyTally {
   electionTrials: number;
   /** Observed trials with at least one simultaneous-candidate election: the issue's "none in 100 runs". */
   simultaneousTrials: number;
+  /** Every trial of the protocol (logs or not). */
+  trials: number;
+  /** Trials with an election round that elected no one: elections really contested (split votes, duels). */
+  contestedTrials: number;
 }
 
 export function candidacyTally(protocol: string, trials: readonly PartitionTrial[]): CandidacyTally {
@@ -323,15 +354,26 @@ export function candidacyTally(protocol: string, trials: readonly PartitionTrial
     observedTrials: observed.length,
     electionTrials: observed.filter((t) => t.election).length,
     simultaneousTrials: observed.filter((t) => (t.simultaneousCandidates ?? 0) > 0).length,
+    trials: trials.length,
+    contestedTrials: trials.filter((t) => t.leaderlessRounds > 0).length,
   };
 }
 
-/** One line per protocol: the simultaneous-candidate check, over the runs of this invocation. */
+/**
+ * One line per protocol over the runs of this invocation: contested elections (a round that
+ * elected no one), then nodes becoming candidates together per their logs — which counts, too,
+ * pre-candidates that never split a vote, and Zab's learners, which all go LOOKING at once by
+ * design.
+ */
 export function renderCandidacyTally(tallies: readonly CandidacyTally[]): string {
   return tallies
-    .map((t) => t.observedTrials === 0
-      ? `${t.protocol}: simultaneous-candidate elections n/a (no trial's logs showed candidacy)`
-      : `${t.protocol}: simultaneous-candidate elections in ${t.simultaneousTrials} of ${t.observedTrials} runs (${t.electionTrials} with an election)${mark(t.simultaneousTrials === 0)}`)
+    .map((t) => {
+      const contested = `${t.protocol}: contested elections (a round that elected no one) in ${t.contestedTrials} of ${t.trials} runs${mark(t.contestedTrials === 0)}`;
+      const together = t.observedTrials === 0
+        ? "candidates together n/a (no trial's logs showed candidacy)"
+        : `candidates together within ${SIMULTANEOUS_WINDOW_MS} ms in ${t.simultaneousTrials} of ${t.observedTrials} runs (${t.electionTrials} with an election)`;
+      return `${contested}; ${together}`;
+    })
     .join('\n');
 }
 
@@ -353,7 +395,7 @@ function mark(ok: boolean): string {
   return ok ? ' ✓' : ' ✗';
 }
 
-const HEADER = ['protocol', 'scenario', 'trials', 'unavail ms med/p90/max', 'max gap ms', 'heal write ms', 'heal read ms', 'elections', 'needless', 'simult. cand.'];
+const HEADER = ['protocol', 'scenario', 'trials', 'unavail ms med/p90/max', 'max gap ms', 'heal write ms', 'heal read ms', 'elections', 'needless', 'leaderless rounds', 'simult. cand.'];
 
 /** One row per protocol × scenario, columns padded; ✓/✗ mark the issue's targets. */
 export function renderPartitionTable(rows: readonly { protocol: string; summary: ScenarioSummary }[]): string {
@@ -369,6 +411,7 @@ export function renderPartitionTable(rows: readonly { protocol: string; summary:
       spreadText(s.healReadMs),
       String(s.elections),
       LEADER_KEEPS_QUORUM.has(s.scenario) ? String(s.needlessElections) + mark(s.needlessElections === 0) : '-',
+      String(s.leaderlessRounds) + mark(s.leaderlessRounds === 0),
       s.simultaneousCandidates === null ? `n/a (fence jumps>1: ${s.fenceJumpsOver1})` : String(s.simultaneousCandidates) + mark(s.simultaneousCandidates === 0),
     ];
   });

@@ -1,4 +1,5 @@
-import { PROTOCOL_NAMES } from '@quorumlite/consensus';
+import { PROTOCOL_NAMES, PROTOCOLS } from '@quorumlite/consensus';
+import { ballotOf } from '@quorumlite/consensus/multipaxos';
 import { describe, expect, it } from 'vitest';
 import { BenchArgsError } from './args';
 import { parsePartitionArgs } from './partition';
@@ -14,6 +15,7 @@ import {
   renderCandidacyTally,
   renderPartitionTable,
   simultaneousCandidates,
+  leaderlessRounds,
   spreadOf,
   summarizeScenario,
   PARTITION_SCENARIOS,
@@ -127,6 +129,27 @@ describe('bench partition figures', () => {
     expect(fenceJumpsOver1(samples, 5n)).toBe(2);
   });
 
+  it('counts election rounds in which no node was seen leading: a split vote or a duel, not a clean election', () => {
+    const at = (fence: bigint, role = 'follower', node = 'n2') => ({ atMs: 0, node, role, fence });
+    // Clean: term 5 → 6, a leader at 6.
+    expect(leaderlessRounds([at(5n, 'leader', 'n1'), at(6n, 'candidate'), at(6n, 'leader')], 5n)).toBe(0);
+    // Split vote: both candidates at 6, nobody leads at 6, n3 wins at 7.
+    expect(leaderlessRounds([at(6n, 'candidate'), at(6n, 'candidate', 'n3'), at(7n, 'candidate', 'n3'), at(7n, 'leader', 'n3')], 5n)).toBe(1);
+    // No election at all, and a cut-off node whose fence stayed put.
+    expect(leaderlessRounds([at(5n, 'leader', 'n1'), at(5n, 'candidate', 'n3')], 5n)).toBe(0);
+    // Multi-Paxos ballots: round × 1024 + rank. Round 3 → 4 by n2 (rank 2) is clean; a duel
+    // at round 4 (ranks 1 and 3) settled at round 5 wastes one round.
+    const round = (b: bigint) => b / 1024n;
+    expect(leaderlessRounds([at(4n * 1024n + 2n, 'leader')], 3n * 1024n + 1n, round)).toBe(0);
+    expect(leaderlessRounds([at(4n * 1024n + 1n, 'candidate'), at(4n * 1024n + 3n, 'candidate', 'n3'), at(5n * 1024n + 3n, 'leader', 'n3')], 3n * 1024n + 2n, round)).toBe(1);
+  });
+
+  it("takes each protocol's election round from the registry: a ballot's round, a term or epoch as it is", () => {
+    expect(PROTOCOLS.multipaxos.fenceRound?.(ballotOf(4, 2))).toBe(4);
+    expect(PROTOCOLS.raft.fenceRound).toBeUndefined();
+    expect(PROTOCOLS.zab.fenceRound).toBeUndefined();
+  });
+
   it('reads candidacies from the JSON log lines and moves them onto the local clock', () => {
     const log = [
       '{"t":"2026-01-01T00:00:01.000Z","level":"info","node":"n2","msg":"node started"}',
@@ -182,6 +205,7 @@ describe('bench partition figures', () => {
       candidacies: 1,
       simultaneousCandidates: 0,
       fenceJumpsOver1: 0,
+      leaderlessRounds: 0,
       okWrites: 4,
       failedWrites: 1,
     } satisfies PartitionTrial);
@@ -206,7 +230,7 @@ describe('bench partition figures', () => {
   it('summarizes each scenario with nearest-rank median, p90 and max, counting what never happened', () => {
     expect(spreadOf([300, null, 100, 200])).toEqual({ median: 200, p90: 300, max: 300, missing: 1 });
     expect(spreadOf([])).toEqual({ median: NaN, p90: NaN, max: NaN, missing: 0 });
-    const trial = (scenario: PartitionTrial['scenario'], unavailabilityMs: number, healWriteMs: number | null, election: boolean, simultaneous: number | null): PartitionTrial => ({
+    const trial = (scenario: PartitionTrial['scenario'], unavailabilityMs: number, healWriteMs: number | null, election: boolean, simultaneous: number | null, leaderless = 0): PartitionTrial => ({
       scenario,
       faultAt: '2026-01-01T00:00:00.000Z',
       leader: 'n1',
@@ -223,12 +247,13 @@ describe('bench partition figures', () => {
       candidacies: simultaneous,
       simultaneousCandidates: simultaneous,
       fenceJumpsOver1: 0,
+      leaderlessRounds: leaderless,
       okWrites: 10,
       failedWrites: 0,
     });
-    const trials = [trial('shift', 400, 250, false, 0), trial('shift', 2500, 900, true, 1), trial('shift', 300, 200, false, 0), trial('follower-heal', 10, null, false, null)];
+    const trials = [trial('shift', 400, 250, false, 0), trial('shift', 2500, 900, true, 1, 1), trial('shift', 300, 200, false, 0), trial('follower-heal', 10, null, false, null)];
     const shift = summarizeScenario('shift', trials);
-    expect(shift).toMatchObject({ trials: 3, unavailabilityMs: { median: 400, p90: 2500, max: 2500, missing: 0 }, healWriteMs: { median: 250, max: 900 }, elections: 1, needlessElections: 1, simultaneousCandidates: 1 });
+    expect(shift).toMatchObject({ trials: 3, unavailabilityMs: { median: 400, p90: 2500, max: 2500, missing: 0 }, healWriteMs: { median: 250, max: 900 }, elections: 1, needlessElections: 1, leaderlessRounds: 1, simultaneousCandidates: 1 });
     const follower = summarizeScenario('follower-heal', trials);
     expect(follower).toMatchObject({ trials: 1, healWriteMs: { missing: 1 }, simultaneousCandidates: null });
     const table = renderPartitionTable([
@@ -237,15 +262,15 @@ describe('bench partition figures', () => {
       { protocol: 'zab', summary: summarizeScenario('leader-send-only', []) },
     ]).split('\n');
     expect(table[0]).toMatch(/^protocol {2}scenario {6,}trials {2}unavail ms med\/p90\/max/);
-    expect(table[1]).toMatch(/^raft {6}shift +3 +400\/2500\/2500 ✓ +400\/2500\/2500 +250\/900\/900 ✓ +250\/900\/900 +1 +1 ✗ +1 ✗$/);
-    expect(table[2]).toMatch(/follower-heal +1 +10\/10\/10 ✓ .* -\/-\/- \(1 never\) ✗ .* 0 ✓ +n\/a \(fence jumps>1: 0\)$/);
-    expect(table[3]).toMatch(/^zab +leader-send-only +0 +-\/-\/- ✗ +-\/-\/- +- +- +0 +- +n\/a/);
+    expect(table[1]).toMatch(/^raft {6}shift +3 +400\/2500\/2500 ✓ +400\/2500\/2500 +250\/900\/900 ✓ +250\/900\/900 +1 +1 ✗ +1 ✗ +1 ✗$/);
+    expect(table[2]).toMatch(/follower-heal +1 +10\/10\/10 ✓ .* -\/-\/- \(1 never\) ✗ .* 0 ✓ +0 ✓ +n\/a \(fence jumps>1: 0\)$/);
+    expect(table[3]).toMatch(/^zab +leader-send-only +0 +-\/-\/- ✗ +-\/-\/- +- +- +0 +- +0 ✓ +n\/a/);
     // The run-level check: runs with a simultaneous-candidate election, among the runs whose logs show candidacy.
     const tallies = [candidacyTally('raft', trials), candidacyTally('zab', [])];
-    expect(tallies[0]).toEqual({ protocol: 'raft', observedTrials: 3, electionTrials: 1, simultaneousTrials: 1 });
+    expect(tallies[0]).toEqual({ protocol: 'raft', observedTrials: 3, electionTrials: 1, simultaneousTrials: 1, trials: 4, contestedTrials: 1 });
     expect(renderCandidacyTally(tallies).split('\n')).toEqual([
-      'raft: simultaneous-candidate elections in 1 of 3 runs (1 with an election) ✗',
-      "zab: simultaneous-candidate elections n/a (no trial's logs showed candidacy)",
+      'raft: contested elections (a round that elected no one) in 1 of 4 runs ✗; candidates together within 10 ms in 1 of 3 runs (1 with an election)',
+      "zab: contested elections (a round that elected no one) in 0 of 0 runs ✓; candidates together n/a (no trial's logs showed candidacy)",
     ]);
   });
 });

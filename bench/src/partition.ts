@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { QuorumliteClient, QuorumliteError } from '@quorumlite/client';
 import { ProxyMesh, type Grudge } from '@quorumlite/chaos';
 import { LocalCluster } from '@quorumlite/cluster';
-import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
+import { PROTOCOL_NAMES, PROTOCOLS, type ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError, parseList, parseNodeArgs, parsePositiveInt, parseProtocols, parseStrict } from './args';
 import {
   candidaciesInLog,
@@ -181,7 +181,7 @@ async function runProtocol(protocol: ProtocolName, settings: PartitionSettings, 
       peerAddress: mesh.peerAddress,
       onNodeExit: (id, code, signal) => exited.push(`node ${id} exited (code ${code ?? 'none'}, signal ${signal ?? 'none'})`),
     });
-    await runTrials({ cluster, mesh, settings, exited, log }, result);
+    await runTrials({ protocol, cluster, mesh, settings, exited, log }, result);
   } finally {
     mesh?.healAll();
     await cluster?.stop();
@@ -196,6 +196,7 @@ async function runProtocol(protocol: ProtocolName, settings: PartitionSettings, 
 }
 
 interface Rig {
+  protocol: ProtocolName;
   cluster: LocalCluster;
   mesh: ProxyMesh;
   settings: PartitionSettings;
@@ -300,7 +301,9 @@ async function runTrial(rig: Rig, load: Load, scenario: PartitionScenario): Prom
     await sleep(TAIL_MS);
     const endMs = performance.now();
     const faultAt = new Date(performance.timeOrigin + steps[0]!.atMs).toISOString();
-    return measureTrial({ scenario, faultAt, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts) });
+    const fenceRound = PROTOCOLS[rig.protocol].fenceRound;
+    const record = { scenario, faultAt, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts) };
+    return measureTrial(fenceRound === undefined ? record : { ...record, fenceRound: (f) => BigInt(fenceRound(Number(f))) });
   } finally {
     polling = false;
     await poller;

@@ -367,6 +367,13 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
   readonly name: string;
   /** What this protocol calls its fencing number (Raft: term, ZAB: epoch, Paxos: ballot). */
   readonly fencingName: string;
+  /**
+   * The election round a fencing number stands for, where the number says more than the round
+   * (a Multi-Paxos ballot is round and proposer); absent: the number is the round (Raft's term,
+   * Zab's epoch). A clean election moves the round up by one; tools count the rounds that
+   * elected no one (split votes, duelling proposers) with it.
+   */
+  readonly fenceRound?: (fence: number) => number;
   readonly logMatching: LogMatching;
   /** The member roles this protocol takes (Raft: voter, observer); config refuses the others. */
   readonly roles: readonly MemberRole[];

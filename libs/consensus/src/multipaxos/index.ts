@@ -1,13 +1,15 @@
 /** Multi-Paxos, as a ProtocolModule: build a core, and put its messages on the wire. */
 import type { CoreOptions, PersistedState, ProtocolModule } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
-import { PAXOS_ROLES, fencedHardState, rejoinedHardState, validateOptions } from './config';
+import { PAXOS_ROLES, fencedHardState, rejoinedHardState, roundOf, validateOptions } from './config';
 import { PaxosCore } from './core';
 import type { PaxosMessage } from './messages';
 
 export const multipaxos: ProtocolModule<PaxosMessage> = {
   name: 'multipaxos',
   fencingName: 'ballot',
+  // A ballot is round × BALLOT_PROPOSERS_MAX + the proposer's rank.
+  fenceRound: roundOf,
   // Slots are chosen one by one: two nodes holding one slot at one ballot agree on that slot only.
   logMatching: 'record',
   options: [],
