@@ -210,14 +210,15 @@ export function simultaneousCandidates(candidacies: readonly Candidacy[], steps:
   return { candidacies: connected.length, simultaneous };
 }
 
-/** How often the highest fencing number seen so far rose by more than one. */
-export function fenceJumpsOver1(samples: readonly StatusSample[], fenceBefore: bigint): number {
-  let highest = fenceBefore;
+/** How often the highest election round seen so far (see leaderlessRounds) rose by more than one. */
+export function fenceJumpsOver1(samples: readonly StatusSample[], fenceBefore: bigint, round: (fence: bigint) => bigint = (f) => f): number {
+  let highest = round(fenceBefore);
   let jumps = 0;
   for (const s of [...samples].sort((a, b) => a.atMs - b.atMs)) {
-    if (s.fence <= highest) continue;
-    if (s.fence - highest > 1n) jumps++;
-    highest = s.fence;
+    const r = round(s.fence);
+    if (r <= highest) continue;
+    if (r - highest > 1n) jumps++;
+    highest = r;
   }
   return jumps;
 }
@@ -270,7 +271,7 @@ export function measureTrial(r: TrialRecord): PartitionTrial {
     needlessElection: election && LEADER_KEEPS_QUORUM.has(r.scenario),
     candidacies: candidates?.candidacies ?? null,
     simultaneousCandidates: candidates?.simultaneous ?? null,
-    fenceJumpsOver1: fenceJumpsOver1(r.samples, r.fenceBefore),
+    fenceJumpsOver1: fenceJumpsOver1(r.samples, r.fenceBefore, r.fenceRound),
     leaderlessRounds: leaderlessRounds(r.samples, r.fenceBefore, r.fenceRound),
     okWrites: after.filter((o) => o.ok).length,
     failedWrites: after.filter((o) => !o.ok).length,

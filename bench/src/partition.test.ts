@@ -127,6 +127,9 @@ describe('bench partition figures', () => {
   it('counts raises of the highest fencing number by more than one', () => {
     const samples = [5n, 5n, 6n, 9n, 7n, 9n, 12n].map((fence, i) => ({ atMs: i, node: 'n1', role: 'follower', fence }));
     expect(fenceJumpsOver1(samples, 5n)).toBe(2);
+    // Multi-Paxos: by ballot rounds, not raw ballots (round × 1024 + rank).
+    const ballots = [1026n, 3075n, 4098n].map((fence, i) => ({ atMs: i, node: 'n1', role: 'follower', fence }));
+    expect(fenceJumpsOver1(ballots, 1026n, (b) => b / 1024n)).toBe(1);
   });
 
   it('counts election rounds in which no node was seen leading: a split vote or a duel, not a clean election', () => {
