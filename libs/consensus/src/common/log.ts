@@ -248,6 +248,17 @@ export class MemoryLog {
     this.applied = i;
   }
 
+  /**
+   * Boot: the state machine already holds every record up to `i` — applied, so committed — and
+   * is not handed them again (capped at the log's end: a database restored ahead of its log).
+   */
+  restoreApplied(i: number): void {
+    const upTo = Math.min(i, this.lastIndex());
+    if (upTo <= this.applied) return;
+    this.committed = Math.max(this.committed, upTo);
+    this.applied = upTo;
+  }
+
   /** Follower: replace the whole log with a snapshot received from the leader. */
   restore(meta: SnapshotMeta): void {
     if (meta.index <= this.committed) throw new Error(`log: restore of snapshot ${meta.index} at or below commit ${this.committed}`);

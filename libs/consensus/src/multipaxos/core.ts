@@ -259,6 +259,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         upTo++;
       }
       this.slots.chooseTo(upTo);
+      // And it is in the state machine already: not handed out again (see RaftCore's constructor).
+      this.slots.appliedTo(upTo);
     }
     // Accepting at a ballot promises it: storage writes the slots before the hard state, so a
     // crash between the two leaves slots above the stored promise, which still binds us.

@@ -156,10 +156,16 @@ interface SimNode<M extends BaseMessage> {
   role: string;
   term: number;
   tickPeriod: number;
-  /** The state-machine model: applied record keys by index (volatile, rebuilt from the snapshot). */
+  /**
+   * The state-machine model: applied record keys by index. Durable, as a database is: a restart
+   * keeps it, and passes its applied index to the core (PersistedState.appliedIndex), unless a
+   * snapshot install was under way or the snapshot is ahead of it (then rebuilt from the snapshot).
+   */
   sm: string[];
   smLastTerm: number;
   appliedSinceSnapshot: number;
+  /** Records up to here the core may hand again after a restart (a log shorter than the database): they must match, and are skipped. */
+  skipUpTo: number;
   /** Snapshot contents received with messages, by `${index}:${term}`, until Ready.snapshot installs one. */
   staged: Map<string, AppliedLog>;
   /** Proposals this node accepted, by log index, until it applies that index. */
@@ -281,7 +287,7 @@ class Simulation<M extends BaseMessage> {
       const node: SimNode<M> = {
         id, disk: new SimDisk(this.options.diskRewrite), witness: this.witnessIds.has(id), bootMembers: this.members,
         core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
-        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, staged: new Map(), pending: new Map(), reports: [], unreachable: new Set(), held: [], installPending: null,
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, skipUpTo: 0, staged: new Map(), pending: new Map(), reports: [], unreachable: new Set(), held: [], installPending: null,
       };
       this.nodes.set(id, node);
       // A spare starts once a membership change adds it (changeMembership).
@@ -373,10 +379,16 @@ class Simulation<M extends BaseMessage> {
     node.core = this.protocol.create(this.coreOptionsFor(node.id, node.bootMembers), persisted);
     this.checker.checkCommittedAtBoot(node.id, logStart, node.core.status().commitIndex, (i) => node.disk.heldAt(i, appliedKey));
     const snap = node.disk.snapshot();
-    // A witness's "snapshot" is only the point below which it forgot records: no state to load.
-    node.sm = snap === null || node.witness ? [''] : snap.state.slice();
-    node.smLastTerm = snap === null ? 0 : snap.meta.term;
-    node.appliedSinceSnapshot = 0;
+    if (appliedBefore !== null && appliedBefore > (snap?.meta.index ?? 0)) {
+      // The database keeps what it applied; the core starts after it.
+      node.skipUpTo = appliedBefore;
+    } else {
+      // A witness's "snapshot" is only the point below which it forgot records: no state to load.
+      node.sm = snap === null || node.witness ? [''] : snap.state.slice();
+      node.smLastTerm = snap === null ? 0 : snap.meta.term;
+      node.appliedSinceSnapshot = 0;
+      node.skipUpTo = 0;
+    }
     this.checker.observeStateReset(node.id, node.sm);
     const skew = this.faults.tickSkew;
     node.tickPeriod = 1 + skew * (2 * this.random() - 1);
@@ -923,6 +935,7 @@ class Simulation<M extends BaseMessage> {
     // The driver's order: the marker, the state machine, then the log (libs/replica installSnapshot).
     node.installPending = meta.index;
     node.sm = state.slice();
+    node.skipUpTo = 0;
     node.smLastTerm = meta.term;
     node.appliedSinceSnapshot = 0;
     node.staged.clear();
@@ -946,6 +959,11 @@ class Simulation<M extends BaseMessage> {
       return;
     }
     const key = appliedKey(entry);
+    if (entry.index <= node.skipUpTo) {
+      // Already in the database (as libs/sql skips it): it must be the record applied there.
+      if (node.sm[entry.index] !== key) throw new InvariantViolation('apply_order', `${node.id} was handed ${key} at ${entry.index} again, but applied ${node.sm[entry.index] ?? 'nothing'} there`);
+      return;
+    }
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
     node.sm.push(key);
     node.smLastTerm = entry.term;
