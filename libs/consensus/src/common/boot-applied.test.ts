@@ -8,6 +8,7 @@ import { logIndex, term, type BaseMessage, type ConsensusCore, type Entry, type 
 import { PaxosCore } from '../multipaxos';
 import { ballotOf } from '../multipaxos/config';
 import { RaftCore } from '../raft';
+import { ZabCore } from '../zab';
 import { options, voters } from './testkit';
 
 const N3 = voters('n1', 'n2', 'n3');
@@ -38,6 +39,13 @@ describe('a restart after the state machine applied records', () => {
         const b = ballotOf(1, 1);
         const persisted: PersistedState = { hardState: { promised: b }, snapshot: null, entries: [1, 2, 3, 4, 5, 6].map((i) => record(i, b)), ...(appliedIndex !== undefined ? { appliedIndex: logIndex(appliedIndex) } : {}) };
         return new PaxosCore(options('n1', N3), persisted) as ConsensusCore<BaseMessage>;
+      },
+    },
+    {
+      name: 'zab',
+      boot: (appliedIndex) => {
+        const persisted: PersistedState = { hardState: { acceptedEpoch: 1, currentEpoch: 1 }, snapshot: null, entries: [1, 2, 3, 4, 5, 6].map((i) => record(i, 1)), ...(appliedIndex !== undefined ? { appliedIndex: logIndex(appliedIndex) } : {}) };
+        return new ZabCore(options('n1', N3), persisted) as ConsensusCore<BaseMessage>;
       },
     },
   ];

@@ -317,6 +317,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.configs = new ZabConfigs(snapshotMembers.length > 0 ? snapshotMembers : options.members, this.log);
     // What the driver applied is committed: the configuration there is the last committed one we know.
     this.appliedAtBoot = Math.min(persisted.appliedIndex ?? 0, this.log.lastIndex());
+    // And it is in the state machine already: not handed out again (see RaftCore's constructor).
+    this.log.restoreApplied(this.appliedAtBoot);
     this.view = configView(this.configs, this.log, this.appliedAtBoot);
     this.applyView();
     this.acceptedEpoch = hard.acceptedEpoch;
