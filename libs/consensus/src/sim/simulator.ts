@@ -166,6 +166,8 @@ interface SimNode<M extends BaseMessage> {
   appliedSinceSnapshot: number;
   /** Records up to here the core may hand again after a restart (a log shorter than the database): they must match, and are skipped. */
   skipUpTo: number;
+  /** The last record handed again within skipUpTo since the restart: each must follow it (handed once, in order). */
+  rehandedTo: number | null;
   /** Snapshot contents received with messages, by `${index}:${term}`, until Ready.snapshot installs one. */
   staged: Map<string, AppliedLog>;
   /** Proposals this node accepted, by log index, until it applies that index. */
@@ -287,7 +289,7 @@ class Simulation<M extends BaseMessage> {
       const node: SimNode<M> = {
         id, disk: new SimDisk(this.options.diskRewrite), witness: this.witnessIds.has(id), bootMembers: this.members,
         core: null, incarnation: 0, role: 'down', term: 0, tickPeriod: 1,
-        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, skipUpTo: 0, staged: new Map(), pending: new Map(), reports: [], unreachable: new Set(), held: [], installPending: null,
+        sm: [''], smLastTerm: 0, appliedSinceSnapshot: 0, skipUpTo: 0, rehandedTo: null, staged: new Map(), pending: new Map(), reports: [], unreachable: new Set(), held: [], installPending: null,
       };
       this.nodes.set(id, node);
       // A spare starts once a membership change adds it (changeMembership).
@@ -382,6 +384,7 @@ class Simulation<M extends BaseMessage> {
     if (appliedBefore !== null && appliedBefore > (snap?.meta.index ?? 0)) {
       // The database keeps what it applied; the core starts after it.
       node.skipUpTo = appliedBefore;
+      node.rehandedTo = null;
     } else {
       // A witness's "snapshot" is only the point below which it forgot records: no state to load.
       node.sm = snap === null || node.witness ? [''] : snap.state.slice();
@@ -962,6 +965,10 @@ class Simulation<M extends BaseMessage> {
     if (entry.index <= node.skipUpTo) {
       // Already in the database (as libs/sql skips it): it must be the record applied there.
       if (node.sm[entry.index] !== key) throw new InvariantViolation('apply_order', `${node.id} was handed ${key} at ${entry.index} again, but applied ${node.sm[entry.index] ?? 'nothing'} there`);
+      if (node.rehandedTo !== null && entry.index !== node.rehandedTo + 1) {
+        throw new InvariantViolation('apply_order', `${node.id} was handed ${entry.index} again after ${node.rehandedTo}: records go to the state machine once each, in order`);
+      }
+      node.rehandedTo = entry.index;
       return;
     }
     this.checker.observeApply(node.id, entry.index, key, entry.kind === 'command' ? toHex(entry.data) : null);
