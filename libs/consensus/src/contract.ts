@@ -90,9 +90,10 @@ export interface PersistedState {
   readonly entries: readonly Entry[];
   /**
    * How far the driver's state machine has durably applied (absent: not known, as on a
-   * witness). Only committed records are applied, so a protocol that keeps its commit point
-   * in memory only (Multi-Paxos's chosen watermark) may take every record up to here as
-   * committed at boot instead of learning it again from the leader.
+   * witness, or withheld when the database may be ahead of what the log vouches for). Only
+   * committed records are applied, and only once durable in this node's log, so every core
+   * takes the records up to here that its log holds as committed and applied at boot: it
+   * neither learns them again from the leader nor hands them to the state machine again.
    */
   readonly appliedIndex?: LogIndex;
 }
