@@ -10,6 +10,12 @@ import { BATCH_ROWS, INSERT_SQL, preloadKey, TABLE_DDL, VALUE_TEXT } from './sce
 export interface ClusterUnderTest {
   /** Where clients go: every member that keeps the database (a witness serves no SQL). */
   addresses: string[];
+  /**
+   * Where loader k sends its stale and session reads: the k-th of these, followers before the
+   * elected leader, so every protocol serves them from the same kind of node (a client alone
+   * picks one at random, and two loaders on one node halve the figure by chance).
+   */
+  readAddresses: string[];
   /** The cluster itself, for the failover trials that kill and restart its leader. */
   cluster: LocalCluster;
   leaderId: string;
@@ -47,8 +53,10 @@ export async function startClusterUnderTest(
   onStarted(stop);
   const leader = await cluster.waitForLeader(LEADER_WAIT_MS);
   const addresses = cluster.nodes.filter((n) => n.role !== 'witness').map((n) => n.address);
+  const leaderAddress = cluster.nodes.find((n) => n.id === leader.id)?.address;
   return {
     addresses,
+    readAddresses: [...addresses.filter((a) => a !== leaderAddress), ...addresses.filter((a) => a === leaderAddress)],
     cluster,
     leaderId: leader.id,
     pids: () => {

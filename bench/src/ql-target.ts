@@ -15,6 +15,8 @@ export interface QuorumliteTarget {
 
 export interface QuorumliteTargetOptions {
   addresses: string[];
+  /** The node for stale reads; absent: the client's own pick, at random. */
+  readAddress?: string;
   scenario: ScenarioName;
   runId: string;
   loader: number;
@@ -31,7 +33,7 @@ export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTa
   // The same few rows for every client of every loader, so their writes contend.
   const hotKey = (seq: number): string => preloadKey(seq % Math.min(HOT_ROWS, options.preloadRows));
   return {
-    op: operationFor(options.scenario, client, { key, readKey, hotKey }),
+    op: operationFor(options.scenario, client, { key, readKey, hotKey }, options.readAddress),
     warm: async () => {
       await client.status();
     },
@@ -61,7 +63,8 @@ interface Keys {
   hotKey(seq: number): string;
 }
 
-function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, readKey, hotKey }: Keys): Operation {
+function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, readKey, hotKey }: Keys, readAddress: string | undefined): Operation {
+  const stale = readAddress === undefined ? { consistency: 'stale' as const } : { consistency: 'stale' as const, address: readAddress };
   switch (scenario) {
     case 'insert':
       return async (seq) => {
@@ -78,7 +81,7 @@ function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, r
       };
     case 'select-stale':
       return async (seq) => {
-        expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'stale' }));
+        expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], stale));
       };
     case 'mixed90':
     case 'mixed50':

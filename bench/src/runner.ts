@@ -135,9 +135,16 @@ export function writeRoundsReport(outDir: string, reports: readonly BenchReport[
   return { json, md, text };
 }
 
+/** Loader k's node for stale and session reads: the k-th, round the list. */
+export function readAddressOf(readAddresses: readonly string[], loader: number): string {
+  const address = readAddresses[loader % readAddresses.length];
+  if (address === undefined) throw new Error('a quorumlite load target needs at least one read address');
+  return address;
+}
+
 export type LoadTargetArgs =
   | { kind: 'echo' | 'stream-echo'; address: string }
-  | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] }
+  | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[]; readAddresses: string[] }
   | { kind: 'reference'; system: ReferenceSystem; op: ReferenceOp; addresses: string[] };
 
 /** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
@@ -242,7 +249,7 @@ export class BenchSession {
       await prepareSchema(cluster.addresses, this.settings.scenarios.some(needsPreload) ? this.settings.preloadRows : 0, this.tls);
       for (const scenario of this.settings.scenarios) {
         for (const c of this.settings.concurrency) {
-          rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses }, c, cluster.pids(), statementsPerOp(scenario)));
+          rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses }, c, cluster.pids(), statementsPerOp(scenario)));
         }
       }
     } finally {
@@ -358,7 +365,7 @@ export class BenchSession {
       case 'quorumlite': {
         const tls = this.tls?.files(this.tls.client);
         const tlsArgs = tls ? ['--tls-ca', tls.ca, '--tls-cert', tls.cert, '--tls-key', tls.key] : [];
-        return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows), ...tlsArgs];
+        return [...common, '--target', 'quorumlite', '--scenario', target.scenario, '--addresses', target.addresses.join(','), '--read-address', readAddressOf(target.readAddresses, loader), '--preload-rows', String(this.settings.preloadRows), ...tlsArgs];
       }
       case 'reference':
         return [...common, '--target', 'reference', '--system', target.system, '--op', target.op, '--addresses', target.addresses.join(','), '--preload-rows', String(this.settings.preloadRows)];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readAddressOf } from './runner';
 import { mixedWrites, needsPreload, SCENARIO_NAMES, statementsPerOp } from './scenarios';
 
 describe('scenarios', () => {
@@ -16,5 +17,11 @@ describe('scenarios', () => {
 
   it('every scenario but batch100 is one statement per operation', () => {
     expect(SCENARIO_NAMES.map(statementsPerOp)).toEqual([1, 1, 1, 1, 1, 100, 1]);
+  });
+
+  it('loader k reads stale from the k-th read address, round the list; an empty list is an error', () => {
+    const followersThenLeader = ['127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:1'];
+    expect([0, 1, 2, 3].map((k) => readAddressOf(followersThenLeader, k))).toEqual(['127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:1', '127.0.0.1:2']);
+    expect(() => readAddressOf([], 0)).toThrow(/at least one read address/);
   });
 });

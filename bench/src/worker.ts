@@ -68,6 +68,7 @@ async function runLoad(argv: string[]): Promise<number> {
     target: { type: 'string' },
     address: { type: 'string' },
     addresses: { type: 'string' },
+    'read-address': { type: 'string' },
     scenario: { type: 'string' },
     clients: { type: 'string' },
     'warmup-ms': { type: 'string' },
@@ -106,6 +107,7 @@ async function runLoad(argv: string[]): Promise<number> {
       const { quorumliteTarget } = await import('./ql-target');
       const target = quorumliteTarget({
         addresses: required(values.addresses, 'addresses').split(','),
+        ...(values['read-address'] !== undefined ? { readAddress: values['read-address'] } : {}),
         scenario: scenario as ScenarioName,
         runId: values['run-id'] ?? `r${Date.now()}`,
         loader: Number(values.loader ?? '0'),
