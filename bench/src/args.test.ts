@@ -32,6 +32,12 @@ describe('parseList and parseBenchArgs', () => {
     expect(s).toMatchObject({ concurrency: [1, 8], durationMs: 2_000, warmupMs: 500, scenarios: ['insert', 'batch100'], loaders: 3, outDir: '/tmp/x', baselines: [], preloadRows: 50, nodeArgs: ['--snapshot-every-entries', '100000'] });
   });
 
+  it('--interleave measures the protocols back to back per cell; it refuses the peers, which it does not measure', () => {
+    expect(parseBenchArgs(['--rounds', '3']).interleave).toBe(false);
+    expect(parseBenchArgs(['--rounds', '3', '--interleave']).interleave).toBe(true);
+    expect(() => parseBenchArgs(['--interleave', '--reference', 'etcd'])).toThrow(/--interleave: measures the protocols only/);
+  });
+
   it('reads the peers to measure and their failover trials; none by default', () => {
     expect(parseBenchArgs([])).toMatchObject({ reference: [], referenceTrials: 5 });
     expect(parseBenchArgs(['--reference', 'etcd,zookeeper', '--reference-trials', '0'])).toMatchObject({ reference: ['etcd', 'zookeeper'], referenceTrials: 0 });

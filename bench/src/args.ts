@@ -33,6 +33,11 @@ export interface BenchSettings {
   tls: boolean;
   /** Times every protocol is measured, each round on fresh clusters, the order rotated (medians reported). */
   rounds: number;
+  /**
+   * With rounds: every protocol's cluster runs for the whole benchmark and each cell measures
+   * the protocols back to back, round after round, so a shared machine's drift falls on all alike.
+   */
+  interleave: boolean;
   quick: boolean;
   help: boolean;
 }
@@ -52,6 +57,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   referenceTrials: 5,
   tls: false,
   rounds: 1,
+  interleave: false,
   quick: false,
   help: false,
 };
@@ -84,6 +90,10 @@ export const BENCH_USAGE = `quorumlite bench [options]
                               (the bench makes a local authority, node and client certificates)
   --rounds 1                  measure every protocol this many times, each round on fresh clusters
                               in a rotated order; the report adds medians and × the best median
+  --interleave                with --rounds: one cluster per protocol for the whole run, and every
+                              cell measures the protocols back to back, round after round, in a
+                              rotated order (a shared machine's drift then falls on all alike;
+                              the idle clusters' ticks cost every protocol the same)
   --out bench/results         where <timestamp>.json and .md go
   --quick                     1,64 clients, 3s runs, 1s warm-up (explicit flags still win)`;
 
@@ -102,6 +112,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     'reference-trials': { type: 'string' },
     tls: { type: 'boolean' },
     rounds: { type: 'string' },
+    interleave: { type: 'boolean' },
     out: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -124,9 +135,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchSettings {
     referenceTrials: values['reference-trials'] !== undefined ? parseCount(values['reference-trials'], 'reference-trials') : base.referenceTrials,
     tls: values.tls === true,
     rounds: values.rounds !== undefined ? parsePositiveInt(values.rounds, 'rounds') : base.rounds,
+    interleave: values.interleave === true,
     outDir: values.out ?? base.outDir,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
+  if (settings.interleave && settings.reference.length > 0) throw new BenchArgsError('--interleave: measures the protocols only; run --reference without it');
   return settings;
 }
 

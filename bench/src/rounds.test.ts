@@ -64,6 +64,12 @@ describe('bench --rounds', () => {
     expect(renderRoundsMarkdown(cells, P, 1)).toContain('| FAILED in 1 |');
   });
 
+  it('says how the rounds ran: fresh clusters per round, or cells interleaved on one cluster per protocol', () => {
+    const cells = aggregateRounds([round(1_000, 950, 920)], P);
+    expect(renderRoundsMarkdown(cells, P, 1)).toContain('Each round ran every protocol on a fresh cluster');
+    expect(renderRoundsMarkdown(cells, P, 1, true)).toContain('every cell measured the protocols back to back');
+  });
+
   it('says when every protocol is within 10% of the best', () => {
     const cells = aggregateRounds([round(1_000, 950, 920)], P);
     expect(roundsMisses(cells)).toEqual([]);

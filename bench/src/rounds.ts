@@ -94,11 +94,13 @@ export function ratioText(r: number): string {
 
 const num = (n: number | null): string => (n === null ? '—' : Math.round(n).toLocaleString('en-US'));
 
-export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: readonly string[], rounds: number): string {
+export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: readonly string[], rounds: number, interleaved = false): string {
   const lines = [
     `## Over ${rounds} rounds (median ops/s, min–max, × the best median; ✓ within ${Math.round((1 - WITHIN_OF_BEST) * 100)}%)`,
     '',
-    `Each round ran every protocol on a fresh cluster, the order rotated by one each round.`,
+    interleaved
+      ? `One cluster per protocol ran for the whole benchmark; every cell measured the protocols back to back, round after round, the order rotated by one each round.`
+      : `Each round ran every protocol on a fresh cluster, the order rotated by one each round.`,
     '',
     `| scenario | C | ${protocols.join(' | ')} |`,
     `|---|---|${protocols.map(() => '---').join('|')}|`,

@@ -91,7 +91,17 @@ export async function runBench(argv: string[], options: RunBenchOptions = {}): P
   process.once('SIGTERM', onSignal);
   try {
     const reports: BenchReport[] = [];
-    for (let round = 0; round < settings.rounds; round++) {
+    if (settings.interleave) {
+      log(`${settings.rounds} rounds interleaved: every cell measures ${settings.protocols.join(', ')} back to back, the order rotated each round`);
+      session = new BenchSession(settings, options.worker ?? defaultWorkerCommand(), log);
+      reports.push(...(await session.runInterleaved()));
+      await session.cleanup();
+      for (const [i, report] of reports.entries()) {
+        const files = writeReport(settings.outDir, report, `-round${i + 1}`);
+        process.stdout.write(`\n${renderSummary(report.summary)}\n\nwrote ${files.json}\n      ${files.md}\n`);
+      }
+    }
+    for (let round = 0; round < (settings.interleave ? 0 : settings.rounds); round++) {
       // Later rounds measure the protocols only: the ceilings and peers are measured once.
       const roundSettings: BenchSettings = { ...settings, protocols: rotateProtocols(settings.protocols, round), ...(round > 0 ? { baselines: [], reference: [] } : {}) };
       if (settings.rounds > 1) log(`round ${round + 1} of ${settings.rounds}: ${roundSettings.protocols.join(', ')}`);
@@ -125,7 +135,7 @@ export function writeRoundsReport(outDir: string, reports: readonly BenchReport[
   if (first === undefined) throw new Error('no rounds to report');
   const stamp = first.meta.startedAt.replace(/[:.]/g, '-');
   const cells = aggregateRounds(reports.map((r) => r.protocols), protocols);
-  const text = renderRoundsMarkdown(cells, protocols, reports.length);
+  const text = renderRoundsMarkdown(cells, protocols, reports.length, first.settings.interleave);
   const json = path.join(outDir, `${stamp}-rounds.json`);
   const md = path.join(outDir, `${stamp}-rounds.md`);
   const s = first.settings;
@@ -147,11 +157,21 @@ export type LoadTargetArgs =
   | { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[]; readAddresses: string[] }
   | { kind: 'reference'; system: ReferenceSystem; op: ReferenceOp; addresses: string[] };
 
+/** What one report gathers: its rows, the failures of its parts, and how to run a part into it. */
+interface RunPart {
+  meta: ReturnType<typeof machineMeta>;
+  rows: RunRow[];
+  failures: string[];
+  part(what: string, work: () => Promise<RunRow[]>): Promise<string | null>;
+}
+
 /** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
 export class BenchSession {
   private readonly children = new Set<Child>();
   private readonly stoppers: Array<() => Promise<void>> = [];
   readonly runId = `b${Date.now().toString(36)}`;
+  /** How often each cell's run id was handed out (loader 0 counts a new run). */
+  private readonly cellRuns = new Map<string, number>();
   private tmpDir: string | null = null;
   /** --tls: the certificates every cluster of this run uses (made by tlsFor), else null. */
   tls: LocalClusterTls | null = null;
@@ -163,51 +183,109 @@ export class BenchSession {
   ) {}
 
   async run(): Promise<BenchReport> {
-    const meta = machineMeta();
-    this.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-'));
-    const rows: RunRow[] = [];
-    const failures: string[] = [];
-    // Each part fails on its own: what did run is still reported, and the exit code says it failed.
-    const part = async (what: string, work: () => Promise<RunRow[]>): Promise<string | null> => {
-      try {
-        rows.push(...(await work()));
-        return null;
-      } catch (e: unknown) {
-        const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
-        this.log(message);
-        failures.push(message);
-        return message;
-      }
-    };
-    if (this.settings.baselines.includes('echo')) await part('echo baseline', () => this.echoRows('echo'));
-    if (this.settings.baselines.includes('stream-echo')) await part('stream-echo baseline', () => this.echoRows('stream-echo'));
-    if (this.settings.baselines.includes('sqlite')) await part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
-    const tmpDir = this.tmpDir;
+    const run = await this.measureCeilings();
     const protocols = this.settings.scenarios.length > 0 ? this.settings.protocols : [];
     const clusterFailures = new Map<string, string | null>();
     for (const protocol of protocols) {
-      clusterFailures.set(protocol, await part(`${protocol} cluster`, () => this.clusterRows(protocol, path.join(tmpDir, protocol))));
+      clusterFailures.set(protocol, await run.part(`${protocol} cluster`, () => this.clusterRows(protocol, path.join(this.tmpDir!, protocol))));
     }
     const reference: ReferenceResult[] = [];
     for (const system of this.settings.reference) {
       let failover: ReferenceResult['failover'] = null;
-      const failure = await part(`${system} reference`, async () => {
-        const measured = await this.referenceRows(system, path.join(tmpDir, system));
+      const failure = await run.part(`${system} reference`, async () => {
+        const measured = await this.referenceRows(system, path.join(this.tmpDir!, system));
         failover = measured.failover;
         return measured.rows;
       });
       reference.push({ system, failover, failure });
     }
-    const groups = groupByProtocol(rows, protocols);
+    return this.report(run, protocols, clusterFailures, reference);
+  }
+
+  /**
+   * --interleave: one cluster per protocol, all running for the whole benchmark; every cell
+   * (scenario × concurrency) measures the protocols back to back, `rounds` times, the order
+   * rotated by one each time. Round r's rows make report r (the ceilings go in the first), and
+   * the rounds report takes its medians from them.
+   */
+  async runInterleaved(): Promise<BenchReport[]> {
+    const s = this.settings;
+    const first = await this.measureCeilings();
+    const rounds: RunPart[] = [first, ...Array.from({ length: s.rounds - 1 }, () => this.newPart())];
+    const clusterFailures = new Map<string, string | null>();
+    const clusters = new Map<ProtocolName, ClusterUnderTest>();
+    const { prepareSchema } = await import('./cluster-target');
+    for (const protocol of s.scenarios.length > 0 ? s.protocols : []) {
+      clusterFailures.set(
+        protocol,
+        await first.part(`${protocol} cluster`, async () => {
+          const cluster = await this.startCluster(protocol, DEFAULT_TOPOLOGY, path.join(this.tmpDir!, protocol));
+          await prepareSchema(cluster.addresses, s.scenarios.some(needsPreload) ? s.preloadRows : 0, this.tls);
+          clusters.set(protocol, cluster);
+          return [];
+        }),
+      );
+    }
+    const running = s.protocols.filter((p) => clusters.has(p));
+    for (const scenario of s.scenarios) {
+      for (const c of s.concurrency) {
+        for (const [round, part] of rounds.entries()) {
+          for (const protocol of rotateProtocols(running, round)) {
+            const cluster = clusters.get(protocol)!;
+            await part.part(`${protocol} ${scenario}@${c}`, async () => [
+              await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses }, c, cluster.pids(), statementsPerOp(scenario)),
+            ]);
+          }
+        }
+      }
+    }
+    await Promise.all([...clusters.values()].map((cluster) => cluster.stop()));
+    return rounds.map((part) => this.report(part, running, clusterFailures, []));
+  }
+
+  /** The ceilings of --baselines, measured into a fresh part of a report. */
+  private async measureCeilings(): Promise<RunPart> {
+    this.tmpDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-bench-'));
+    const run = this.newPart();
+    if (this.settings.baselines.includes('echo')) await run.part('echo baseline', () => this.echoRows('echo'));
+    if (this.settings.baselines.includes('stream-echo')) await run.part('stream-echo baseline', () => this.echoRows('stream-echo'));
+    if (this.settings.baselines.includes('sqlite')) await run.part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
+    return run;
+  }
+
+  /** Rows and failures of one report; each part fails on its own: what did run is still reported, and the exit code says it failed. */
+  private newPart(): RunPart {
+    const rows: RunRow[] = [];
+    const failures: string[] = [];
     return {
-      meta,
+      meta: machineMeta(),
+      rows,
+      failures,
+      part: async (what, work) => {
+        try {
+          rows.push(...(await work()));
+          return null;
+        } catch (e: unknown) {
+          const message = `${what}: ${e instanceof Error ? e.message : String(e)}`;
+          this.log(message);
+          failures.push(message);
+          return message;
+        }
+      },
+    };
+  }
+
+  private report(run: RunPart, protocols: ProtocolName[], clusterFailures: ReadonlyMap<string, string | null>, reference: ReferenceResult[]): BenchReport {
+    const groups = groupByProtocol(run.rows, protocols);
+    return {
+      meta: run.meta,
       settings: this.settings,
       runId: this.runId,
-      failures,
+      failures: run.failures,
       baselines: groups.baselines,
       protocols: groups.protocols.map((g) => ({ ...g, failure: clusterFailures.get(g.protocol) ?? null })),
       reference,
-      summary: summarize(rows, protocols),
+      summary: summarize(run.rows, protocols),
     };
   }
 
@@ -357,7 +435,12 @@ export class BenchSession {
   private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
     // Keys must be unique per scenario too: insert and batch100 write the same table.
     const scenario = target.kind === 'quorumlite' ? target.scenario : target.kind === 'reference' ? `${target.system}-${target.op}` : target.kind;
-    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', `${this.runId}-${scenario}-c${concurrency}`, ...this.phaseArgs()];
+    // And per run of a cell: --interleave measures one cell on the same cluster once a round.
+    const cell = `${this.runId}-${scenario}-c${concurrency}`;
+    const runs = loader === 0 ? (this.cellRuns.get(cell) ?? 0) + 1 : (this.cellRuns.get(cell) ?? 1);
+    this.cellRuns.set(cell, runs);
+    const runId = runs === 1 ? cell : `${cell}-${runs}`;
+    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', runId, ...this.phaseArgs()];
     switch (target.kind) {
       case 'echo':
       case 'stream-echo':
@@ -426,15 +509,16 @@ export function machineMeta(): ReportMeta {
   return { startedAt: new Date().toISOString(), cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
 }
 
-export function writeReport(outDir: string, report: BenchReport): { json: string; md: string } {
+/** `suffix` tells apart reports of one start time (the rounds of --interleave). */
+export function writeReport(outDir: string, report: BenchReport, suffix = ''): { json: string; md: string } {
   fs.mkdirSync(outDir, { recursive: true });
-  const stamp = report.meta.startedAt.replace(/[:.]/g, '-');
+  const stamp = `${report.meta.startedAt.replace(/[:.]/g, '-')}${suffix}`;
   const json = path.join(outDir, `${stamp}.json`);
   const md = path.join(outDir, `${stamp}.md`);
   fs.writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const s = report.settings;
   const protocols = report.protocols.map((g) => g.protocol);
-  const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (a fresh 3-node cluster each), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.tls ? ', mutual TLS' : ''}${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
+  const settingsLine = `Settings: ${protocols.length > 0 ? `protocols ${protocols.join(', ')} (${s.interleave ? 'one 3-node cluster each, cells measured back to back' : 'a fresh 3-node cluster each'}), ` : ''}C ${s.concurrency.join(',')}, ${s.durationMs} ms measured after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on${s.tls ? ', mutual TLS' : ''}${s.nodeArgs.length > 0 ? `, node args ${s.nodeArgs.join(' ')}` : ''}.${report.failures.map((f) => ` FAILED ${f}.`).join('')}`;
   const peers = renderReferenceSection(report);
   fs.writeFileSync(md, renderMarkdown(report.meta, settingsLine, [...report.baselines, ...report.protocols.flatMap((g) => g.rows)], report.summary) + (peers.length > 0 ? `\n${peers.join('\n')}\n` : ''));
   return { json, md };
