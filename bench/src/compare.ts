@@ -18,7 +18,7 @@ import { cellFailed, renderCompareHtml, renderCompareMarkdown, type CellResult, 
 import { cellCost, readCounters, type CounterReading } from './cost';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
 import { defaultWorkerCommand, type WorkerCommand } from './launcher';
-import { BenchSession } from './runner';
+import { BenchSession, quorumliteLoad } from './runner';
 import { needsPreload, statementsPerOp } from './scenarios';
 
 export interface RunCompareOptions {
@@ -123,7 +123,7 @@ async function runCell(session: BenchSession, s: CompareSettings, cell: CellPlan
 async function runCellLoad(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Awaited<ReturnType<BenchSession['startCluster']>>): Promise<CellResult> {
   switch (cell.kind) {
     case 'load': {
-      const row = await session.loadLevel({ name: cell.scenario, kind: 'quorumlite', protocol: cell.protocol }, { kind: 'quorumlite', scenario: cell.scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses }, cell.concurrency, cluster.pids(), statementsPerOp(cell.scenario));
+      const row = await session.loadLevel({ name: cell.scenario, kind: 'quorumlite', protocol: cell.protocol }, quorumliteLoad(cluster, cell.scenario), cell.concurrency, cluster.pids(), statementsPerOp(cell.scenario));
       return { ...cell, row, failure: null };
     }
     case 'failover': {

@@ -145,11 +145,16 @@ export function writeRoundsReport(outDir: string, reports: readonly BenchReport[
   return { json, md, text };
 }
 
-/** Loader k's node for stale and session reads: the k-th, round the list. */
+/** Loader k's node for stale reads: the k-th, round the list. */
 export function readAddressOf(readAddresses: readonly string[], loader: number): string {
   const address = readAddresses[loader % readAddresses.length];
   if (address === undefined) throw new Error('a quorumlite load target needs at least one read address');
   return address;
+}
+
+/** A quorumlite scenario against `cluster`: writes and linearizable reads to any member, stale reads pinned per loader. */
+export function quorumliteLoad(cluster: Pick<ClusterUnderTest, 'addresses' | 'readAddresses'>, scenario: ScenarioName): LoadTargetArgs {
+  return { kind: 'quorumlite', scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses };
 }
 
 export type LoadTargetArgs =
@@ -159,7 +164,7 @@ export type LoadTargetArgs =
 
 /** What one report gathers: its rows, the failures of its parts, and how to run a part into it. */
 interface RunPart {
-  meta: ReturnType<typeof machineMeta>;
+  meta: ReportMeta;
   rows: RunRow[];
   failures: string[];
   part(what: string, work: () => Promise<RunRow[]>): Promise<string | null>;
@@ -170,7 +175,7 @@ export class BenchSession {
   private readonly children = new Set<Child>();
   private readonly stoppers: Array<() => Promise<void>> = [];
   readonly runId = `b${Date.now().toString(36)}`;
-  /** How often each cell's run id was handed out (loader 0 counts a new run). */
+  /** How many runs each cell has had (cellRunId). */
   private readonly cellRuns = new Map<string, number>();
   private tmpDir: string | null = null;
   /** --tls: the certificates every cluster of this run uses (made by tlsFor), else null. */
@@ -233,7 +238,7 @@ export class BenchSession {
           for (const protocol of rotateProtocols(running, round)) {
             const cluster = clusters.get(protocol)!;
             await part.part(`${protocol} ${scenario}@${c}`, async () => [
-              await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses }, c, cluster.pids(), statementsPerOp(scenario)),
+              await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, quorumliteLoad(cluster, scenario), c, cluster.pids(), statementsPerOp(scenario)),
             ]);
           }
         }
@@ -327,7 +332,7 @@ export class BenchSession {
       await prepareSchema(cluster.addresses, this.settings.scenarios.some(needsPreload) ? this.settings.preloadRows : 0, this.tls);
       for (const scenario of this.settings.scenarios) {
         for (const c of this.settings.concurrency) {
-          rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, { kind: 'quorumlite', scenario, addresses: cluster.addresses, readAddresses: cluster.readAddresses }, c, cluster.pids(), statementsPerOp(scenario)));
+          rows.push(await this.loadLevel({ name: scenario, kind: 'quorumlite', protocol }, quorumliteLoad(cluster, scenario), c, cluster.pids(), statementsPerOp(scenario)));
         }
       }
     } finally {
@@ -395,7 +400,8 @@ export class BenchSession {
   async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
     const label = `${run.protocol === null ? '' : `${run.protocol}-`}${run.name}@${concurrency}`;
-    const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, concurrency)));
+    const runId = this.cellRunId(target, concurrency);
+    const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, runId)));
     const identity: RowIdentity = { ...run, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp };
     try {
       const [results, cpu] = await this.runChildren(children, servers);
@@ -432,14 +438,20 @@ export class BenchSession {
     return [results, { loaderCores: coresUsed(before, after, loaderPids, this.settings.durationMs), serverCores }];
   }
 
-  private loadArgs(target: LoadTargetArgs, clients: number, loader: number, concurrency: number): string[] {
-    // Keys must be unique per scenario too: insert and batch100 write the same table.
+  /**
+   * The run id of one run of a cell, the prefix of its keys: unique per scenario (insert and
+   * batch100 write the same table) and per run (--interleave measures a cell on the same
+   * cluster once a round).
+   */
+  private cellRunId(target: LoadTargetArgs, concurrency: number): string {
     const scenario = target.kind === 'quorumlite' ? target.scenario : target.kind === 'reference' ? `${target.system}-${target.op}` : target.kind;
-    // And per run of a cell: --interleave measures one cell on the same cluster once a round.
     const cell = `${this.runId}-${scenario}-c${concurrency}`;
-    const runs = loader === 0 ? (this.cellRuns.get(cell) ?? 0) + 1 : (this.cellRuns.get(cell) ?? 1);
+    const runs = (this.cellRuns.get(cell) ?? 0) + 1;
     this.cellRuns.set(cell, runs);
-    const runId = runs === 1 ? cell : `${cell}-${runs}`;
+    return runs === 1 ? cell : `${cell}-${runs}`;
+  }
+
+  private loadArgs(target: LoadTargetArgs, clients: number, loader: number, runId: string): string[] {
     const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', runId, ...this.phaseArgs()];
     switch (target.kind) {
       case 'echo':
