@@ -935,8 +935,10 @@ export class Replica {
     if (role !== this.role || leader !== this.forwarding.leaderId()) {
       this.deps.logger.info('role changed', { role, leader, [this.deps.protocol.fencingName]: term });
     }
+    const wasLeader = this.role === 'leader';
     this.role = role;
     this.forwarding.setLeader(leader);
+    if (wasLeader && role !== 'leader') this.writes.leadershipLost();
     this.transfers.changed();
   }
 

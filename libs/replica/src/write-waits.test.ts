@@ -79,6 +79,20 @@ describe('WriteWaits', () => {
     expect(waits.waitsForLeaderFsync()).toBe(false);
   });
 
+  it('once no longer leader, every write waiting for its apply fails at once as unknown, naming the leader; a later apply answers nothing', () => {
+    waits.add(3, proposalToken(data('a')), waiter('quorum', seen));
+    waits.add(4, proposalToken(data('b')), waiter('quorum', seen));
+    waits.leadershipLost();
+    expect(seen.errors).toHaveLength(2);
+    expect(seen.errors[0]).toMatchObject({ code: 'unavailable', details: { leaderId: 'n2', leaderAddress: 'a2', index: 3 } });
+    expect((seen.errors[1] as Error).message).toMatch(/stopped leading before the write at index 4 was known to commit; its outcome is unknown — retry with the same request id/);
+    expect(waits.waitsAt(3)).toBe(false);
+    waits.applied([entry(3, 'a')], [ok(1)]);
+    vi.advanceTimersByTime(5_000);
+    expect(seen.results).toEqual([]);
+    expect(seen.errors).toHaveLength(2);
+  });
+
   it('a snapshot supersedes the writes it covers; failAll fails every wait', () => {
     waits.add(3, proposalToken(data('a')), waiter('quorum', seen));
     waits.add(9, proposalToken(data('b')), waiter('quorum', seen));

@@ -123,6 +123,26 @@ export class WriteWaits {
     });
   }
 
+  /**
+   * This node stopped leading: no write it proposed and has not yet seen apply is answered
+   * here any longer by waiting. Its record may still commit under the next leader (Raft and
+   * Zab keep what a quorum holds) or be cut; and where the next leader has nothing at that
+   * index (Zab appends no record for a new epoch, a Multi-Paxos leader fills only the slots
+   * a quorum reported), nothing would apply there until new writes arrive — with every client
+   * waiting on this node, not until each write's deadline. So the client hears now that the
+   * outcome is unknown, and its retry with the same request id is answered by the next
+   * leader: applied once, whichever copy commits first (the state machine's dedup).
+   */
+  leadershipLost(): void {
+    if (this.pending.size === 0) return;
+    const hint = this.ports.leaderHint();
+    for (const [at, p] of this.pending) {
+      p.timer.cancel();
+      p.waiter.reject(new ReplicaError('unavailable', `this node stopped leading before the write at index ${at} was known to commit; its outcome is unknown — retry with the same request id`, { ...hint, index: at }));
+    }
+    this.pending.clear();
+  }
+
   /** A snapshot from the leader covers the writes at or below `index`: their outcome is not known here. */
   supersededThrough(index: number): void {
     for (const [at, p] of this.pending) {
