@@ -9,6 +9,7 @@
  * terms never decrease along the log; entries are contiguous from offset + 1.
  */
 import { logIndex, term, type Entry, type LogIndex, type SnapshotMeta, type Term } from '../contract';
+import { withinBytes } from './apply-slice';
 
 export class MemoryLog {
   private offsetIndex: number;
@@ -129,12 +130,12 @@ export class MemoryLog {
     return this.stable < this.lastIndex();
   }
 
-  /** Committed records the state machine has not been given, at most `maxCount`. */
-  committedToApply(maxCount: number): Entry[] {
+  /** Committed records the state machine has not been given, at most `maxCount` and `maxBytes` (at least one). */
+  committedToApply(maxCount: number, maxBytes: number): Entry[] {
     const from = Math.max(this.applied, this.pending?.index ?? 0) + 1;
     const to = Math.min(this.committed, from + maxCount - 1);
     if (to < from) return [];
-    return this.entries.slice(from - this.offsetIndex - 1, to - this.offsetIndex);
+    return withinBytes(this.entries.slice(from - this.offsetIndex - 1, to - this.offsetIndex), maxBytes);
   }
 
   hasCommittedToApply(): boolean {

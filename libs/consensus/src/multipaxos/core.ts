@@ -77,9 +77,7 @@ import type {
   TakeOverMessage,
 } from './messages';
 import { SlotLog, isHole, sameBytes } from './slots';
-
-/** Most committed records handed to the state machine in one Ready. */
-export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
+import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 
 const EMPTY_DATA = new Uint8Array(0);
 
@@ -452,7 +450,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const softChanged = this.softChanged(soft);
     const entries = this.slots.unstableEntries();
     const snapshot = this.slots.pendingSnapshot();
-    const committed = this.slots.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    const committed = this.slots.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX, COMMITTED_BYTES_PER_READY_MAX);
     // A leader's Accepts never depend on its own persist: it counts its own acceptance only
     // after advance() says it is durable.
     const early = this.state === 'leader' && !hardChanged;

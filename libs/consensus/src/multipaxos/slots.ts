@@ -17,6 +17,7 @@
  * chosen value (never a hole).
  */
 import { logIndex, term, type Entry, type LogIndex, type SnapshotMeta, type Term } from '../contract';
+import { withinBytes } from '../common/apply-slice';
 
 const EMPTY = new Uint8Array(0);
 
@@ -189,11 +190,12 @@ export class SlotLog {
     this.chosen = to;
   }
 
-  committedToApply(maxCount: number): Entry[] {
+  /** Chosen values the state machine has not been given, at most `maxCount` and `maxBytes` (at least one). */
+  committedToApply(maxCount: number, maxBytes: number): Entry[] {
     const from = Math.max(this.applied, this.pending?.index ?? 0) + 1;
     const to = Math.min(this.chosen, from + maxCount - 1);
     if (to < from) return [];
-    return this.slots.slice(from - this.offset - 1, to - this.offset);
+    return withinBytes(this.slots.slice(from - this.offset - 1, to - this.offset), maxBytes);
   }
 
   hasCommittedToApply(): boolean {

@@ -42,11 +42,9 @@ import type {
   VoteResponseMessage,
 } from './messages';
 import { dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
+import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
-
-/** Most committed records handed to the state machine in one Ready. */
-export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 
 const EMPTY = new Uint8Array(0);
 
@@ -352,7 +350,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     const softChanged = this.softChanged(soft);
     const entries = this.log.unstableEntries();
     const snapshot = this.log.pendingSnapshot();
-    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX, COMMITTED_BYTES_PER_READY_MAX);
     const mustSync = entries.length > 0 || hard.term !== this.prevHard.term || hard.vote !== this.prevHard.vote;
     // A leader whose term and vote are already durable may replicate records while it
     // persists them itself: it counts its own copy toward commit only after advance().

@@ -28,7 +28,8 @@ export const raft: ProtocolModule<RaftMessage> = {
   decodeMessage,
 };
 
-export { RaftCore, COMMITTED_ENTRIES_PER_READY_MAX } from './core';
+export { RaftCore } from './core';
+export { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 export { READS_PENDING_MAX } from '../common';
 export { RAFT_CODEC_VERSION } from './codec';
 export type { RaftHardState } from './config';

@@ -100,9 +100,8 @@ import type {
 } from './messages';
 import { ZabConfigs, configView, countedVoterSets, membersOfAny, quorumOfAll, quorumValueOfAll, type AnnouncedConfig, type ConfigView } from './reconfig';
 import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
+import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 
-/** Most committed records handed to the state machine in one Ready. */
-export const COMMITTED_ENTRIES_PER_READY_MAX = 4096;
 /**
  * Ticks a LOOKING node waits, once a quorum agrees with its vote, for a better notification
  * (FastLeaderElection's finalizeWait, 200 ms there; two ticks, 50 ms at the default tick).
@@ -447,7 +446,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const truncateAfter = this.log.takeCutPoint();
     const entries = this.log.unstableEntries();
     const snapshot = this.log.pendingSnapshot();
-    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX);
+    const committed = this.log.committedToApply(COMMITTED_ENTRIES_PER_READY_MAX, COMMITTED_BYTES_PER_READY_MAX);
     // A leader's proposals never depend on its own persist: it counts its own copy toward
     // the quorum only once advance() says it is durable (like the Raft core here).
     const early = this.isLeading() && !hardChanged;
