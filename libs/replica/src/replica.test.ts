@@ -300,13 +300,17 @@ const write = (sql: string) => ({ statements: [{ sql, params: [], named: {} }], 
 const staleRead = (sql: string) => ({ sql, params: [], named: {}, consistency: 'stale' as const, minIndex: 0, maxLagEntries: 0, maxRows: 0, timeoutMs: 5_000 });
 
 describe.each(PROTOCOL_NAMES)('%s: a write in flight on a leader that loses its leadership', (name) => {
-  it('is answered as soon as the node stops leading (outcome unknown), not at its deadline; its retry with the same request id applies once', async () => {
+  it('is answered once the node no longer leads (a retryable error), not at its deadline; its retry with the same request id applies once', async () => {
     const h = (harness = await startThree(PROTOCOLS[name] as ProtocolModule));
     const old = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
     await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === old) ? true : null));
     const leader = h.replicas.get(old)!;
     await leader.execute(write('CREATE TABLE t (x)'));
-    h.network.isolate(nodeId(old));
+    // The leader's words are lost (a black hole: no link reports a fault), so its next write
+    // reaches no follower and cannot commit.
+    const transport = h.transports.get(old)!;
+    const send = transport.send;
+    transport.send = () => {};
     let outcome: { error: unknown } | { ok: true } | null = null;
     const insert = { ...write('INSERT INTO t VALUES (1)'), requestId: 'in-flight-1', timeoutMs: 120_000 };
     leader.execute(insert).then(
@@ -315,14 +319,12 @@ describe.each(PROTOCOL_NAMES)('%s: a write in flight on a leader that loses its 
     );
     const others = IDS.filter((id) => id !== old);
     const next = await waitFor('a new leader among the others', () => others.find((id) => h.replicas.get(id)!.status().role === 'leader'), 20_000);
-    h.network.heal();
-    // Zab's and Multi-Paxos's new leader has no record at the old one's index until a new
-    // write comes: before, the write waited there for its whole deadline.
-    await waitFor(`${old} to follow ${next}`, () => (leader.status().role !== 'leader' && leader.status().leaderId === next ? true : null), 20_000);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(outcome, 'the in-flight write, once its node no longer leads').not.toBeNull();
-    expect((outcome as unknown as { error: unknown }).error).toMatchObject({ code: 'unavailable' });
-    expect(String((outcome as unknown as { error: Error }).error.message)).toMatch(/stopped leading .* outcome is unknown — retry with the same request id/);
+    transport.send = send;
+    // Zab's and Multi-Paxos's new leader holds no record at the old one's index until a new
+    // write comes: before, the write waited there for its whole deadline (120 s here).
+    const answered = await waitFor('the in-flight write to be answered', () => outcome, 10_000);
+    expect(answered).toMatchObject({ error: { code: 'unavailable' } });
+    expect(String((answered as { error: Error }).error.message)).toMatch(/retry/);
     await h.replicas.get(next)!.execute(insert);
     expect((await h.replicas.get(next)!.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[1n]]);
   }, 60_000);

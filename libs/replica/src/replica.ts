@@ -525,7 +525,7 @@ export class Replica {
     this.assertServing();
     const deadlineMs = this.deps.clock.now() + timeoutMs;
     return new Promise((resolve, reject) => {
-      const waiter: WriteWaiter = { durability: 'quorum', deadlineMs, timeoutMs, resolve: (r) => resolve({ index: r.index }), reject };
+      const waiter: WriteWaiter = { durability: 'quorum', deadlineMs, timeoutMs, idempotent: true, resolve: (r) => resolve({ index: r.index }), reject };
       this.proposals.push({ kind: 'members', next, waiter });
       this.kick();
     });
@@ -688,7 +688,7 @@ export class Replica {
         this.deps.onWriteAnswered?.(ms);
         resolve(r);
       };
-      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, resolve: answer, reject } });
+      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, idempotent: request.requestId !== null, resolve: answer, reject } });
       this.kick();
     });
   }
@@ -938,7 +938,7 @@ export class Replica {
     const wasLeader = this.role === 'leader';
     this.role = role;
     this.forwarding.setLeader(leader);
-    if (wasLeader && role !== 'leader') this.writes.leadershipLost();
+    if (wasLeader && role !== 'leader') this.writes.leadershipLost(this.core.status().commitIndex);
     this.transfers.changed();
   }
 

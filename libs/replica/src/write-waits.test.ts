@@ -14,8 +14,8 @@ interface Seen {
   errors: unknown[];
 }
 
-function waiter(durability: Durability, seen: Seen, timeoutMs = 1_000): WriteWaiter {
-  return { durability, deadlineMs: Date.now() + timeoutMs, timeoutMs, resolve: (r) => seen.results.push(r), reject: (e) => seen.errors.push(e) };
+function waiter(durability: Durability, seen: Seen, timeoutMs = 1_000, idempotent = true): WriteWaiter {
+  return { durability, deadlineMs: Date.now() + timeoutMs, timeoutMs, idempotent, resolve: (r) => seen.results.push(r), reject: (e) => seen.errors.push(e) };
 }
 
 describe('WriteWaits', () => {
@@ -79,18 +79,34 @@ describe('WriteWaits', () => {
     expect(waits.waitsForLeaderFsync()).toBe(false);
   });
 
-  it('once no longer leader, every write waiting for its apply fails at once as unknown, naming the leader; a later apply answers nothing', () => {
+  it('once no longer leader, every write above the commit point fails at once as unknown, naming the leader; a committed one waits for its apply', () => {
+    waits.add(2, proposalToken(data('c')), waiter('quorum', seen));
     waits.add(3, proposalToken(data('a')), waiter('quorum', seen));
     waits.add(4, proposalToken(data('b')), waiter('quorum', seen));
-    waits.leadershipLost();
+    waits.leadershipLost(2);
     expect(seen.errors).toHaveLength(2);
     expect(seen.errors[0]).toMatchObject({ code: 'unavailable', details: { leaderId: 'n2', leaderAddress: 'a2', index: 3 } });
     expect((seen.errors[1] as Error).message).toMatch(/stopped leading before the write at index 4 was known to commit; its outcome is unknown — retry with the same request id/);
     expect(waits.waitsAt(3)).toBe(false);
-    waits.applied([entry(3, 'a')], [ok(1)]);
+    waits.applied([entry(2, 'c'), entry(3, 'a')], [ok(1), ok(1)]);
+    expect(seen.results.map((r) => r.index)).toEqual([2]);
     vi.advanceTimersByTime(5_000);
-    expect(seen.results).toEqual([]);
     expect(seen.errors).toHaveLength(2);
+  });
+
+  it('a write without a request id is told a retry may apply it twice', () => {
+    waits.add(3, proposalToken(data('a')), waiter('quorum', seen, 1_000, false));
+    waits.leadershipLost(0);
+    expect((seen.errors[0] as Error).message).toMatch(/no request id: a retry may apply it twice/);
+  });
+
+  it('a write still waiting at an index proposed again is answered as not applied', () => {
+    waits.add(3, proposalToken(data('old')), waiter('quorum', seen));
+    waits.add(3, proposalToken(data('new')), waiter('quorum', seen));
+    expect((seen.errors[0] as Error).message).toMatch(/before the write at index 3 committed; it was not applied/);
+    waits.applied([entry(3, 'new')], [ok(1)]);
+    expect(seen.results.map((r) => r.index)).toEqual([3]);
+    expect(seen.errors).toHaveLength(1);
   });
 
   it('a snapshot supersedes the writes it covers; failAll fails every wait', () => {

@@ -15,6 +15,12 @@ export interface WriteWaiter {
   /** When the client's timeout runs out (clock ms), measured from the request's arrival. */
   readonly deadlineMs: number;
   readonly timeoutMs: number;
+  /**
+   * Whether a retry of this write is answered once however often it is sent: a command with a
+   * request id (the database keeps each id's outcome). A membership change is one too: the
+   * same member list proposed again is a change already made.
+   */
+  readonly idempotent: boolean;
   readonly resolve: (r: WriteResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -62,11 +68,18 @@ export class WriteWaits {
       this.addLeaderAck(index, waiter);
       return;
     }
+    // A write still waiting at an index proposed again (this node led, lost the record, leads
+    // again) will never see its own record there: it was not applied.
+    const earlier = this.pending.get(index);
+    if (earlier !== undefined) {
+      earlier.timer.cancel();
+      earlier.waiter.reject(new ReplicaError('unavailable', `leadership changed before the write at index ${index} committed; it was not applied — retry`, this.ports.leaderHint()));
+    }
     const timer = this.deadline(waiter, () => {
       if (this.pending.get(index)?.waiter !== waiter) return false;
       this.pending.delete(index);
       return true;
-    }, `write at index ${index} was not committed within ${waiter.timeoutMs} ms; its outcome is unknown — retry with the same request id`, index);
+    }, `write at index ${index} was not committed within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, index);
     this.pending.set(index, { token, waiter, timer });
   }
 
@@ -133,14 +146,16 @@ export class WriteWaits {
    * outcome is unknown, and its retry with the same request id is answered by the next
    * leader: applied once, whichever copy commits first (the state machine's dedup).
    */
-  leadershipLost(): void {
+  leadershipLost(commitIndex: number): void {
     if (this.pending.size === 0) return;
     const hint = this.ports.leaderHint();
     for (const [at, p] of this.pending) {
+      // Committed here: never cut, so it applies on this node (or a snapshot supersedes it).
+      if (at <= commitIndex) continue;
+      this.pending.delete(at);
       p.timer.cancel();
-      p.waiter.reject(new ReplicaError('unavailable', `this node stopped leading before the write at index ${at} was known to commit; its outcome is unknown — retry with the same request id`, { ...hint, index: at }));
+      p.waiter.reject(new ReplicaError('unavailable', `this node stopped leading before the write at index ${at} was known to commit; ${unknownOutcome(p.waiter)}`, { ...hint, index: at }));
     }
-    this.pending.clear();
   }
 
   /** A snapshot from the leader covers the writes at or below `index`: their outcome is not known here. */
@@ -149,7 +164,7 @@ export class WriteWaits {
       if (at > index) continue;
       this.pending.delete(at);
       p.timer.cancel();
-      p.waiter.reject(new ReplicaError('unavailable', `the write at index ${at} was superseded by a snapshot; retry with the same request id`));
+      p.waiter.reject(new ReplicaError('unavailable', `the write at index ${at} was superseded by a snapshot; ${unknownOutcome(p.waiter)}`));
     }
   }
 
@@ -172,7 +187,7 @@ export class WriteWaits {
     const ack: LeaderAck = {
       index,
       waiter,
-      timer: this.deadline(waiter, () => this.leaderAcks.delete(ack), `write at index ${index} did not reach this leader's disk within ${waiter.timeoutMs} ms; its outcome is unknown — retry with the same request id`, index),
+      timer: this.deadline(waiter, () => this.leaderAcks.delete(ack), `write at index ${index} did not reach this leader's disk within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, index),
     };
     this.leaderAcks.add(ack);
   }
@@ -205,6 +220,13 @@ export class WriteWaits {
     }
     this.durabilityWaits.push({ index: entry.index, result, waiter });
   }
+}
+
+/** What a client can do about a write whose outcome this node cannot tell. */
+function unknownOutcome(waiter: WriteWaiter): string {
+  return waiter.idempotent
+    ? 'its outcome is unknown — retry with the same request id'
+    : 'its outcome is unknown, and the write has no request id: a retry may apply it twice (send a request id to retry safely)';
 }
 
 /**
