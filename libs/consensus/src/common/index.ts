@@ -7,4 +7,4 @@ export { refuseProtocolOptions, validateCoreOptions } from './options';
 export { recipientsOf, splitEarly, type EarlySplit } from './early';
 export { FAST_ELECTION_STAGGER_TICKS, fastElectionDelayTicks, fastElectionJitterTicks } from './fast-election';
 export { CONFIG_CODEC_VERSION, CONFIG_MEMBERS_MAX, decodeConfig, encodeConfig, membershipChangeRefusal, membershipUnsupported, type MembershipChange, type MembershipRefused } from './membership';
-export { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX, withinBytes } from './apply-slice';
+export { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from './apply-slice';

@@ -58,7 +58,7 @@ import {
   type SnapshotMeta,
   type SoftState,
 } from '../contract';
-import { ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX, ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
 import { PAXOS_ROLES, ballotOf, parseHardState, paxosSettings, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState, type PaxosSettings } from './config';
 import { ConfigWindow, type ConfigRecord } from './configs';
 import type {
@@ -77,7 +77,6 @@ import type {
   TakeOverMessage,
 } from './messages';
 import { SlotLog, isHole, sameBytes } from './slots';
-import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 
 const EMPTY_DATA = new Uint8Array(0);
 

@@ -41,8 +41,7 @@ import type {
   VoteRequestMessage,
   VoteResponseMessage,
 } from './messages';
-import { dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
-import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
+import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, witnesses, ForwardedReads, Progress, quorumValue, READS_PENDING_MAX, ReadOnly, recipientsOf, splitEarly, voteResult, votingMembers, type ConfirmedRead, type ReadRequest, type VoteResult } from '../common';
 
 type State = 'follower' | 'preCandidate' | 'candidate' | 'leader';
 

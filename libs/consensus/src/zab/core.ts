@@ -59,6 +59,8 @@ import {
 } from '../contract';
 import { MemoryLog } from '../common/log';
 import {
+  COMMITTED_BYTES_PER_READY_MAX,
+  COMMITTED_ENTRIES_PER_READY_MAX,
   ForwardedReads,
   READS_PENDING_MAX,
   ReadOnly,
@@ -100,7 +102,6 @@ import type {
 } from './messages';
 import { ZabConfigs, configView, countedVoterSets, membersOfAny, quorumOfAll, quorumValueOfAll, type AnnouncedConfig, type ConfigView } from './reconfig';
 import { compareZxid, sameVote, voteBeats, zxid } from './zxid';
-import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX } from '../common';
 
 /**
  * Ticks a LOOKING node waits, once a quorum agrees with its vote, for a better notification
