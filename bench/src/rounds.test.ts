@@ -44,6 +44,23 @@ describe('bench --rounds', () => {
     expect(md).toContain('Below 0.9 of the best median, or failed: multipaxos insert at C=64 (0.83).');
   });
 
+  it('interleaved: pairs each round\'s runs (each ÷ the best of its round, median over the rounds), leaving out rounds with a failed run', () => {
+    // Zab is 0.95 of the best in every complete round, however fast the machine was in each;
+    // the round in which its run failed (and it was far behind) does not count.
+    const rounds = [round(10_000, 9_500, 10_000), round(5_000, 4_750, 5_000), round(10_000, 9_500, 10_000), round(5_000, 4_750, 5_000), round(8_000, 3_000, 8_000, 900)];
+    const cells = aggregateRounds(rounds, P);
+    const zab = cells[0]!.figures.find((f) => f.protocol === 'zab')!;
+    expect(zab).toMatchObject({ failedRounds: 1, median: 7_125 });
+    expect(zab.pairedToBest).toBeCloseTo(0.95);
+    expect(cells[0]!.figures.find((f) => f.protocol === 'raft')!.pairedToBest).toBe(1);
+    const md = renderRoundsMarkdown(cells, P, 5, true);
+    expect(md).toContain('· paired ×0.95 · failed in 1');
+    expect(md).toContain('every protocol is within 10% of the best in every cell.');
+    expect(renderRoundsMarkdown(cells, P, 5, false)).not.toContain('paired');
+    const slow = aggregateRounds([round(10_000, 8_000, 10_000), round(10_000, 9_950, 10_000)], P);
+    expect(renderRoundsMarkdown(slow, P, 2, true)).toContain('below 0.9: zab insert at C=64 (0.897)');
+  });
+
   it('shows a ratio just below 0.9 in three decimals, never as 0.90 beside a miss', () => {
     expect([0.8975, 0.898, 0.9, 0.91, 0.83, 1].map(ratioText)).toEqual(['0.897', '0.898', '0.90', '0.91', '0.83', '1.00']);
     const cells = aggregateRounds([round(10_000, 8_980, 9_500)], P);

@@ -29,6 +29,12 @@ export interface RoundsFigure {
   max: number | null;
   /** median ÷ the best protocol's median in this cell. */
   ratioToBest: number | null;
+  /**
+   * Paired: the median over the rounds in which every protocol measured the cell of this
+   * protocol's ops ÷ the best ops of that round. With --interleave a round's runs are back to
+   * back, so the machine's drift between rounds, which moves medians by 10–30 %, cancels out.
+   */
+  pairedToBest: number | null;
 }
 
 export interface RoundsCell {
@@ -51,16 +57,20 @@ export function aggregateRounds(rounds: readonly (readonly ProtocolGroup[])[], p
   const scenarios = [...new Set([...keys.values()].map((k) => k.scenario))];
   const ordered = [...keys.values()].sort((a, b) => scenarios.indexOf(a.scenario) - scenarios.indexOf(b.scenario) || a.concurrency - b.concurrency);
   return ordered.map(({ scenario, concurrency }) => {
-    const figures = protocols.map((protocol): RoundsFigure => {
-      const samples: number[] = [];
-      let failedRounds = 0;
-      for (const groups of rounds) {
+    // ops/s per round and protocol (null: not measured, or failed), in `protocols` order.
+    const perRound = rounds.map((groups) =>
+      protocols.map((protocol) => {
         const row = groups.find((g) => g.protocol === protocol)?.rows.find((r) => r.name === scenario && r.concurrency === concurrency);
-        if (row === undefined) continue;
-        if (rowFailed(row)) failedRounds++;
-        else samples.push(row.opsPerSec);
-      }
-      return { protocol, samples, failedRounds, median: median(samples), min: samples.length > 0 ? Math.min(...samples) : null, max: samples.length > 0 ? Math.max(...samples) : null, ratioToBest: null };
+        return row === undefined ? undefined : rowFailed(row) ? null : row.opsPerSec;
+      }),
+    );
+    const complete = perRound.filter((ops): ops is number[] => ops.every((o) => typeof o === 'number') && Math.max(...(ops as number[])) > 0);
+    const figures = protocols.map((protocol, k): RoundsFigure => {
+      const measured = perRound.map((ops) => ops[k]).filter((o) => o !== undefined);
+      const samples = measured.filter((o): o is number => o !== null);
+      const failedRounds = measured.length - samples.length;
+      const paired = median(complete.map((ops) => ops[k]! / Math.max(...ops)));
+      return { protocol, samples, failedRounds, median: median(samples), min: samples.length > 0 ? Math.min(...samples) : null, max: samples.length > 0 ? Math.max(...samples) : null, ratioToBest: null, pairedToBest: paired };
     });
     const medians = figures.flatMap((f) => (f.median === null ? [] : [f.median]));
     const best = medians.length > 0 ? Math.max(...medians) : null;
@@ -110,11 +120,20 @@ export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: re
       if (f.median === null) return f.failedRounds > 0 ? `FAILED in ${f.failedRounds}` : '—';
       const mark = f.ratioToBest !== null && f.ratioToBest >= WITHIN_OF_BEST ? '✓' : '✗';
       const failed = f.failedRounds > 0 ? ` · failed in ${f.failedRounds}` : '';
-      return `${num(f.median)} (${num(f.min)}–${num(f.max)}) · ×${ratioText(f.ratioToBest ?? 0)} ${mark}${failed}`;
+      const paired = interleaved && f.pairedToBest !== null ? ` · paired ×${ratioText(f.pairedToBest)}` : '';
+      return `${num(f.median)} (${num(f.min)}–${num(f.max)}) · ×${ratioText(f.ratioToBest ?? 0)} ${mark}${paired}${failed}`;
     });
     lines.push(`| ${c.scenario} | ${c.concurrency} | ${cols.join(' | ')} |`);
   }
   const misses = roundsMisses(cells);
   lines.push('', misses.length === 0 ? `Every protocol is within ${Math.round((1 - WITHIN_OF_BEST) * 100)}% of the best median in every cell.` : `Below ${WITHIN_OF_BEST} of the best median, or failed: ${misses.join('; ')}.`);
+  if (interleaved) {
+    const pairedMisses = cells.flatMap((c) => c.figures.filter((f) => f.pairedToBest !== null && f.pairedToBest < WITHIN_OF_BEST).map((f) => `${f.protocol} ${c.scenario} at C=${c.concurrency} (${ratioText(f.pairedToBest!)})`));
+    lines.push(
+      '',
+      `Paired (each round's ops/s ÷ the best of that round's back-to-back runs, median over the rounds in which every protocol measured the cell): ` +
+        (pairedMisses.length === 0 ? `every protocol is within ${Math.round((1 - WITHIN_OF_BEST) * 100)}% of the best in every cell.` : `below ${WITHIN_OF_BEST}: ${pairedMisses.join('; ')}.`),
+    );
+  }
   return lines.join('\n');
 }
