@@ -6,9 +6,6 @@
 export const SCENARIO_NAMES = ['insert', 'select', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-/** What a loader process drives: a quorumlite scenario or the bare gRPC echo baseline. */
-export type LoadTarget = { kind: 'quorumlite'; scenario: ScenarioName; addresses: string[] } | { kind: 'echo'; address: string };
-
 export const TABLE_DDL = 'CREATE TABLE IF NOT EXISTS kv(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)';
 export const INSERT_SQL = 'INSERT INTO kv(k, v) VALUES (?, ?)';
 export const SELECT_SQL = 'SELECT v FROM kv WHERE k = ?';
