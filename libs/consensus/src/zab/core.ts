@@ -1184,10 +1184,16 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       else if (this.ticks % this.o.heartbeatTicks === 0 && this.leaderEpoch !== 0) this.heartbeat();
       return;
     }
-    // syncLimit: a leader that has not heard from a quorum of synced followers steps down.
+    // syncLimit: a leader that has not heard from a quorum of its followers within a sync limit
+    // steps down. A follower counts from its FOLLOWERINFO on, still synchronizing or not: as
+    // ZooKeeper's LearnerHandler.synced(), which holds from the connection on while packets keep
+    // arriving. Counting only those past NEWLEADER deposed a leader whose quorum was intact when
+    // a partition moved from one follower to the other: the healed one, answering every PING
+    // while it synchronized again, did not count, the newly cut one fell silent, and an election
+    // followed that the heal should have avoided. Commits still count only synchronized copies.
     const live = [this.id];
     for (const h of this.learners.values()) {
-      if (!h.observer && h.newLeaderAcked && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks) live.push(h.id);
+      if (!h.observer && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks) live.push(h.id);
     }
     if (!this.hasQuorum(live)) {
       this.startLooking();

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { nodeId, term, type NodeId } from '../contract';
 import type { NotificationMessage, PeerState, StaleEpochMessage, Vote } from './messages';
-import { diskOf, lone, voters } from './testkit';
+import { ZabNet, diskOf, lone, voters } from './testkit';
+import { options } from '../common/testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
 const n1 = nodeId('n1');
@@ -59,5 +60,33 @@ describe('zab: the old leader rejoins after a heal', () => {
     s.drain();
     s.core.step(staleEpoch(2, 2));
     expect(s.core.status().role).toBe('candidate');
+  });
+});
+
+describe('zab: a follower synchronizing again after a heal counts toward the leader\'s quorum (ZooKeeper\'s LearnerHandler.synced)', () => {
+  it('the leader keeps leading while one follower is cut off and the other, just healed, has not yet acknowledged NEWLEADER but answers its PINGs', () => {
+    const net = new ZabNet(V3);
+    const leader = net.settle();
+    const [a, b] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string];
+    const epoch = net.core(leader).status().term;
+    const timeout = options(leader, V3).electionTimeoutTicks;
+    net.isolate(a);
+    // Long enough that a has been LOOKING for more than an election timeout when it heals (as
+    // after any partition longer than two): it then follows the leader on its word alone.
+    net.tickAll(3 * timeout);
+    expect(net.core(a).status().role).toBe('candidate');
+    // The partition shifts: a heals at the instant b is cut off. a's acknowledgement of
+    // NEWLEADER is held, as a slow synchronization would hold it; its PING answers pass.
+    net.heal();
+    net.isolate(b);
+    net.filter = (m) => !(m.type === 'ack' && m.from === nodeId(a) && (m as { newLeader?: boolean }).newLeader === true);
+    for (let t = 0; t < 2 * timeout; t++) {
+      net.tickAll();
+      expect(net.core(leader).status(), `tick ${t} after the shift`).toMatchObject({ role: 'leader', term: epoch });
+    }
+    net.filter = () => true;
+    net.tickAll(timeout);
+    expect(net.core(leader).status()).toMatchObject({ role: 'leader', term: epoch });
+    expect(net.core(a).status()).toMatchObject({ role: 'follower', leader: nodeId(leader) });
   });
 });
