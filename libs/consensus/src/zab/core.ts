@@ -137,6 +137,8 @@ type Phase =
 /** The leader's view of one learner (LearnerHandler). */
 interface LearnerHandle {
   readonly id: NodeId;
+  /** The tick its FOLLOWERINFO came: not synchronized an initLimit and a sync limit later, it counts for nothing. */
+  readonly sinceTick: number;
   /** Counts toward nothing and receives committed records only (INFORM); follows the configurations (refreshLearners). */
   observer: boolean;
   readonly acceptedEpoch: number;
@@ -254,6 +256,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
 
   // Leader
   private readonly learners = new Map<NodeId, LearnerHandle>();
+  /**
+   * When we last heard from a follower whose stream broke (its handle is gone until it
+   * connects again): it still counts toward our sync limit until that runs out.
+   */
+  private readonly departedHeardAtTick = new Map<NodeId, number>();
   /** The epoch being established or led; 0 until discovery picks it. */
   private leaderEpoch = 0;
   private proposalsWanted = false;
@@ -536,6 +543,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     const p = this.phase;
     if (p.kind === 'leading') {
       // Its stream broke: what was in flight may be lost. It synchronizes again when it returns.
+      const h = this.learners.get(to);
+      if (h !== undefined && !h.observer) this.departedHeardAtTick.set(to, h.heardAtTick);
       this.learners.delete(to);
     } else if (p.kind === 'following' && p.leader === to) {
       // ZooKeeper's learner goes LOOKING as soon as its connection to the leader breaks.
@@ -857,6 +866,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.phase = { kind: 'leading', stage: 'discovery', since: this.ticks };
     this.forgetAnnouncedConfig();
     this.learners.clear();
+    this.departedHeardAtTick.clear();
     this.leaderEpoch = 0;
     // Our own FOLLOWERINFO: a quorum may be just us.
     this.maybeChooseEpoch();
@@ -867,6 +877,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // ZooKeeper's leader closes its learners' connections when it stops: they look again at once.
     for (const h of this.learners.values()) this.sendStaleEpoch(h.id);
     this.learners.clear();
+    this.departedHeardAtTick.clear();
     this.leaderEpoch = 0;
     this.transfer = null;
     this.proposalsWanted = false;
@@ -905,7 +916,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // A (re)connecting learner starts over: a new handle, a new synchronization.
     const h: LearnerHandle = {
       id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
-      syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks,
+      syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks, sinceTick: this.ticks,
     };
     this.learners.set(m.from, h);
     if (this.leaderEpoch === 0) {
@@ -1185,15 +1196,26 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       return;
     }
     // syncLimit: a leader that has not heard from a quorum of its followers within a sync limit
-    // steps down. A follower counts from its FOLLOWERINFO on, still synchronizing or not: as
-    // ZooKeeper's LearnerHandler.synced(), which holds from the connection on while packets keep
-    // arriving. Counting only those past NEWLEADER deposed a leader whose quorum was intact when
-    // a partition moved from one follower to the other: the healed one, answering every PING
-    // while it synchronized again, did not count, the newly cut one fell silent, and an election
-    // followed that the heal should have avoided. Commits still count only synchronized copies.
+    // steps down. A follower counts from its FOLLOWERINFO on, while it synchronizes too, for an
+    // initLimit and a sync limit from then (ZooKeeper's LearnerHandler.synced(): the deadline is
+    // initLimit + syncLimit from the connection until it is synchronized, then a sync limit from
+    // its last packet). Counting only those past NEWLEADER deposed a leader whose quorum was
+    // intact when a partition moved from one follower to the other: the healed one, answering
+    // every PING while it synchronized again, did not count, the newly cut one fell silent, and
+    // an election followed that the heal should have avoided. Commits still count only
+    // synchronized copies. A follower whose stream broke counts until its sync limit runs out
+    // too, as Raft's CheckQuorum counts a peer heard in its window: the leader drops its handle
+    // at the break, and used to step down at its next tick — an instant after such a shift,
+    // before the healed follower could even connect again.
     const live = [this.id];
+    const syncWindow = (INIT_LIMIT_ELECTIONS + 1) * this.o.electionTimeoutTicks;
     for (const h of this.learners.values()) {
-      if (!h.observer && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks) live.push(h.id);
+      if (h.observer || this.ticks - h.heardAtTick >= this.o.electionTimeoutTicks) continue;
+      if (h.newLeaderAcked || this.ticks - h.sinceTick < syncWindow) live.push(h.id);
+    }
+    for (const [id, heard] of this.departedHeardAtTick) {
+      if (this.learners.has(id) || this.ticks - heard >= this.o.electionTimeoutTicks) this.departedHeardAtTick.delete(id);
+      else live.push(id);
     }
     if (!this.hasQuorum(live)) {
       this.startLooking();

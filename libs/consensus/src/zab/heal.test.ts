@@ -79,14 +79,21 @@ describe('zab: a follower synchronizing again after a heal counts toward the lea
     // NEWLEADER is held, as a slow synchronization would hold it; its PING answers pass.
     net.heal();
     net.isolate(b);
+    // b's stream broke (a refused link): the leader drops its handle at once.
+    net.core(leader).reportUnreachable(nodeId(b));
     net.filter = (m) => !(m.type === 'ack' && m.from === nodeId(a) && (m as { newLeader?: boolean }).newLeader === true);
+    const commit = net.core(leader).status().commitIndex;
+    const index = net.propose(leader, 'during the shift');
     for (let t = 0; t < 2 * timeout; t++) {
       net.tickAll();
       expect(net.core(leader).status(), `tick ${t} after the shift`).toMatchObject({ role: 'leader', term: epoch });
     }
+    // Heard is not synchronized: no commit counts a's copy before its NEWLEADER acknowledgement.
+    expect(net.core(leader).status().commitIndex).toBe(commit);
     net.filter = () => true;
     net.tickAll(timeout);
     expect(net.core(leader).status()).toMatchObject({ role: 'leader', term: epoch });
+    expect(net.core(leader).status().commitIndex).toBeGreaterThanOrEqual(index);
     expect(net.core(a).status()).toMatchObject({ role: 'follower', leader: nodeId(leader) });
   });
 });
