@@ -534,7 +534,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   reportSnapshotFailure(to: NodeId): void {
     // The learner's synchronization is abandoned; its next PING tells it to start another.
     const h = this.isLeading() ? this.learners.get(to) : undefined;
-    if (h !== undefined) this.learners.delete(to);
+    if (h !== undefined) this.dropLearner(h);
     this.check();
   }
 
@@ -544,8 +544,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (p.kind === 'leading') {
       // Its stream broke: what was in flight may be lost. It synchronizes again when it returns.
       const h = this.learners.get(to);
-      if (h !== undefined && !h.observer) this.departedHeardAtTick.set(to, h.heardAtTick);
-      this.learners.delete(to);
+      if (h !== undefined) this.dropLearner(h);
     } else if (p.kind === 'following' && p.leader === to) {
       // ZooKeeper's learner goes LOOKING as soon as its connection to the leader breaks.
       this.startLooking();
@@ -1208,10 +1207,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // at the break, and used to step down at its next tick — an instant after such a shift,
     // before the healed follower could even connect again.
     const live = [this.id];
-    const syncWindow = (INIT_LIMIT_ELECTIONS + 1) * this.o.electionTimeoutTicks;
     for (const h of this.learners.values()) {
-      if (h.observer || this.ticks - h.heardAtTick >= this.o.electionTimeoutTicks) continue;
-      if (h.newLeaderAcked || this.ticks - h.sinceTick < syncWindow) live.push(h.id);
+      if (this.countsTowardSyncLimit(h) && this.ticks - h.heardAtTick < this.o.electionTimeoutTicks) live.push(h.id);
     }
     for (const [id, heard] of this.departedHeardAtTick) {
       if (this.learners.has(id) || this.ticks - heard >= this.o.electionTimeoutTicks) this.departedHeardAtTick.delete(id);
@@ -1228,6 +1225,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (this.leaveAfterReconfig()) return;
     if (this.ticks % this.o.heartbeatTicks === 0) this.heartbeat();
     this.maybeHandOver();
+  }
+
+  /**
+   * A follower (not an observer) synchronized, or still within an initLimit and a sync limit of
+   * its FOLLOWERINFO. A learner that connects again starts that window again, as a new
+   * LearnerHandler in ZooKeeper does; the learner itself gives up synchronizing after an
+   * initLimit (tickFollowing), so it cannot hold a leader that commits nothing for long.
+   */
+  private countsTowardSyncLimit(h: LearnerHandle): boolean {
+    return !h.observer && (h.newLeaderAcked || this.ticks - h.sinceTick < (INIT_LIMIT_ELECTIONS + 1) * this.o.electionTimeoutTicks);
+  }
+
+  /** The learner's stream broke or its synchronization failed: it counts toward the sync limit as long as it would have. */
+  private dropLearner(h: LearnerHandle): void {
+    if (this.countsTowardSyncLimit(h)) this.departedHeardAtTick.set(h.id, h.heardAtTick);
+    this.learners.delete(h.id);
   }
 
   private heartbeat(): void {
