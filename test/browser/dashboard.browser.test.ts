@@ -19,13 +19,14 @@ const FAILOVER_SHOWN_MS_MAX = 2_000;
 const PAGE_READY_MS_MAX = 15_000;
 
 /**
- * Evaluated in the page (plain JS: the test compiles without the DOM's types): whether it
- * shows `down` as down and a leader other than it, whose row says it leads.
+ * Evaluated in the page (plain JS: the test compiles without the DOM's types): the leader it
+ * shows if it shows `down` as down and a leader other than it whose row says it leads, else false.
  */
 const SHOWS_FAILOVER = `(down) => {
   const row = (id) => document.querySelector('#members tr[data-member="' + id + '"]');
   const leader = document.getElementById('leader').getAttribute('data-leader');
-  return row(down) !== null && row(down).getAttribute('data-up') === 'false' && leader !== '' && leader !== down && row(leader) !== null && row(leader).getAttribute('data-role') === 'leader';
+  const shown = row(down) !== null && row(down).getAttribute('data-up') === 'false' && leader !== '' && leader !== down && row(leader) !== null && row(leader).getAttribute('data-role') === 'leader';
+  return shown ? leader : false;
 }`;
 
 /** Evaluated in the page: every member up and `leader` shown leading. */
@@ -54,11 +55,6 @@ describe.each(PROTOCOL_NAMES)('the live dashboard of a 3-node %s cluster in a he
     const survivor = cluster.nodes.find((n) => n.id !== leader.id)!;
     const origin = `http://${survivor.dashboardAddress!}`;
 
-    // Some writes and reads, so the charts have something to draw.
-    await client.execute('CREATE TABLE d (k INTEGER PRIMARY KEY, v TEXT)');
-    for (let i = 0; i < 30; i++) await client.execute({ sql: 'INSERT INTO d (k, v) VALUES (?, ?)', params: [i, `v${i}`] });
-    for (let i = 0; i < 30; i++) await client.query('SELECT count(*) FROM d');
-
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     const elsewhere: string[] = [];
@@ -72,6 +68,13 @@ describe.each(PROTOCOL_NAMES)('the live dashboard of a 3-node %s cluster in a he
     // The fencing number is headed with the protocol's own name for it (term, epoch, ballot).
     expect(await page.locator('#members th').allTextContents()).toContain(PROTOCOLS[protocol].fencingName);
 
+    // Some writes and reads, so the charts have something to draw. Only now: the dashboard counts
+    // a member's calls from its first reading of that member on, and the page showing every
+    // member up means it has read each one.
+    await client.execute('CREATE TABLE d (k INTEGER PRIMARY KEY, v TEXT)');
+    for (let i = 0; i < 30; i++) await client.execute({ sql: 'INSERT INTO d (k, v) VALUES (?, ?)', params: [i, `v${i}`] });
+    for (let i = 0; i < 30; i++) await client.query('SELECT count(*) FROM d');
+
     // The dashboard reads every node's counters every so often: wait until it has read the leader's
     // after the writes, or the kill takes the last ones with it and the count below falls short.
     const countedBy = Date.now() + 10_000;
@@ -80,15 +83,18 @@ describe.each(PROTOCOL_NAMES)('the live dashboard of a 3-node %s cluster in a he
       return s.series.writesPerSecond.reduce((a, b) => a + b, 0) * (s.series.bucketMs / 1000);
     };
     while ((await writesCounted()) < 30 && Date.now() < countedBy) await new Promise((r) => setTimeout(r, 50));
+    expect(await writesCounted(), 'the writes counted by the dashboard before the kill').toBeGreaterThanOrEqual(30);
 
     const killedAtMs = Date.now();
     await cluster.kill(leader.id, 'SIGKILL');
     const left = FAILOVER_SHOWN_MS_MAX - (Date.now() - killedAtMs);
-    await page.waitForFunction(call(SHOWS_FAILOVER, leader.id), undefined, { timeout: Math.max(1, left), polling: 50 }).catch(async (e: unknown) => {
+    // The leader the page showed when the condition held: read again later, the page may have moved
+    // on (a poll that times out under load shows that member down, and no leader, for a moment).
+    const shownLeader = await page.waitForFunction(call(SHOWS_FAILOVER, leader.id), undefined, { timeout: Math.max(1, left), polling: 50 }).catch(async (e: unknown) => {
       const shown = await page.locator('#members').innerText();
       throw new Error(`within ${FAILOVER_SHOWN_MS_MAX} ms of killing ${leader.id} the page did not show it down and a new leader; it shows leader '${await page.locator('#leader').getAttribute('data-leader')}':\n${shown}`, { cause: e });
     });
-    const newLeader = (await page.locator('#leader').getAttribute('data-leader'))!;
+    const newLeader = String(await shownLeader.jsonValue());
     expect(newLeader).not.toBe(leader.id);
     expect(cluster.nodes.map((n) => n.id)).toContain(newLeader);
 
