@@ -4,9 +4,10 @@
  * old leader, delivered with the held bytes, do not make it leave the new leader.
  */
 import { describe, expect, it } from 'vitest';
-import { nodeId, term, type NodeId } from '../contract';
-import type { NotificationMessage, PeerState, StaleEpochMessage, Vote } from './messages';
+import { logIndex, nodeId, term, type NodeId } from '../contract';
+import type { FollowerInfoMessage, NotificationMessage, PeerState, PingAckMessage, StaleEpochMessage, Vote } from './messages';
 import { ZabNet, diskOf, lone, voters } from './testkit';
+import { INIT_LIMIT_ELECTIONS } from './core';
 import { options } from '../common/testkit';
 
 const V3 = voters('n1', 'n2', 'n3');
@@ -95,5 +96,35 @@ describe('zab: a follower synchronizing again after a heal counts toward the lea
     expect(net.core(leader).status()).toMatchObject({ role: 'leader', term: epoch });
     expect(net.core(leader).status().commitIndex).toBeGreaterThanOrEqual(index);
     expect(net.core(a).status()).toMatchObject({ role: 'follower', leader: nodeId(leader) });
+  });
+});
+
+describe('zab: a follower that never finishes synchronizing stops counting (initLimit + syncLimit from its FOLLOWERINFO)', () => {
+  it('the leader whose only other follower connected and answers every PING but never acknowledges NEWLEADER steps down once that window runs out, not before', () => {
+    const net = new ZabNet(V3);
+    const leader = net.settle();
+    const [a, b] = ['n1', 'n2', 'n3'].filter((id) => id !== leader) as [string, string];
+    const timeout = options(leader, V3).electionTimeoutTicks;
+    const epoch = net.core(leader).status().term;
+    net.isolate(a);
+    net.tickAll(3 * timeout);
+    net.isolate(b);
+    net.core(leader).reportUnreachable(nodeId(b));
+    // a's FOLLOWERINFO reaches the leader (a new learner handle, its window opens)...
+    const info: FollowerInfoMessage = { type: 'followerInfo', from: nodeId(a), to: nodeId(leader), epoch, acceptedEpoch: epoch, observer: false, incarnation: 1_000, attempt: 1 };
+    net.core(leader).step(info);
+    // ...and from then on only its PING answers do: a learner stuck synchronizing whose own
+    // initLimit never runs out. Only the leader's rule can end this.
+    let ticks = 0;
+    const bound = (INIT_LIMIT_ELECTIONS + 3) * timeout;
+    while (net.core(leader).status().role === 'leader' && ticks < bound) {
+      const answer: PingAckMessage = { type: 'pingAck', from: nodeId(a), to: nodeId(leader), epoch, syncId: 0, index: logIndex(0), readSeq: 0 };
+      net.core(leader).step(answer);
+      net.tickAll();
+      ticks++;
+    }
+    expect(net.core(leader).status().role, `after ${ticks} ticks`).not.toBe('leader');
+    // Counted while within an initLimit and a sync limit of its FOLLOWERINFO: no step-down before that.
+    expect(ticks).toBeGreaterThanOrEqual(INIT_LIMIT_ELECTIONS * timeout);
   });
 });
