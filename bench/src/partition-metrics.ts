@@ -107,6 +107,8 @@ export interface StatusSample {
 export interface Candidacy {
   atMs: number;
   node: string;
+  /** The fencing number the node logged with it (term, epoch, ballot); null when the line had none. */
+  fence: bigint | null;
 }
 
 /** What one trial recorded, times from performance.now(). */
@@ -193,11 +195,20 @@ export function firstWriteAfterMs(ops: readonly WriteOp[], atMs: number): number
 
 /**
  * Candidacies by different nodes within SIMULTANEOUS_WINDOW_MS of the first of a group count
- * as one simultaneous-candidate election. A node's candidacy while it is cut off is left out:
- * it cannot compete with the others' election.
+ * as one simultaneous-candidate election. Only real candidacies count, those at an election
+ * round above the one before the fault: a node that only asks first (Raft's pre-candidate,
+ * Multi-Paxos's PrePrepare) or looks (a Zab learner going LOOKING, which every one does at once
+ * by design) logs its role as candidate at the old round, and competes with no one. A node's
+ * candidacy while it is cut off is left out too: it cannot compete with the others' election.
  */
-export function simultaneousCandidates(candidacies: readonly Candidacy[], steps: readonly FaultStep[]): { candidacies: number; simultaneous: number } {
-  const connected = candidacies.filter((c) => !cutOffAt(steps, c.atMs).includes(c.node)).sort((a, b) => a.atMs - b.atMs);
+export function simultaneousCandidates(
+  candidacies: readonly Candidacy[],
+  steps: readonly FaultStep[],
+  fenceBefore: bigint,
+  round: (fence: bigint) => bigint = (f) => f,
+): { candidacies: number; simultaneous: number } {
+  const raised = (c: Candidacy): boolean => c.fence === null || round(c.fence) > round(fenceBefore);
+  const connected = candidacies.filter((c) => raised(c) && !cutOffAt(steps, c.atMs).includes(c.node)).sort((a, b) => a.atMs - b.atMs);
   let simultaneous = 0;
   let i = 0;
   while (i < connected.length) {
@@ -253,7 +264,7 @@ export function measureTrial(r: TrialRecord): PartitionTrial {
   const leaders = r.samples.filter((s) => s.role === 'leader');
   const election = leaders.some((s) => s.fence !== r.fenceBefore);
   const fenceAfter = r.samples.reduce((m, s) => (s.fence > m ? s.fence : m), r.fenceBefore);
-  const candidates = r.candidacies === null ? null : simultaneousCandidates(r.candidacies, r.steps);
+  const candidates = r.candidacies === null ? null : simultaneousCandidates(r.candidacies, r.steps, r.fenceBefore, r.fenceRound);
   const after = r.ops.filter((o) => o.startMs >= firstFaultMs);
   return {
     scenario: r.scenario,
@@ -333,7 +344,7 @@ export function summarizeScenario(scenario: PartitionScenario, trials: readonly 
   };
 }
 
-/** Across every trial of a protocol: how many runs had an election, and in how many of them connected nodes became candidates together. */
+/** Across every trial of a protocol: how many runs had an election, and in how many of them connected nodes became candidates of a new round together. */
 export interface CandidacyTally {
   protocol: string;
   /** Trials whose logs showed candidacy (info level); the rest cannot say. */
@@ -362,9 +373,8 @@ export function candidacyTally(protocol: string, trials: readonly PartitionTrial
 
 /**
  * One line per protocol over the runs of this invocation: contested elections (a round that
- * elected no one), then nodes becoming candidates together per their logs — which counts, too,
- * pre-candidates that never split a vote, and Zab's learners, which all go LOOKING at once by
- * design.
+ * elected no one), then nodes becoming candidates of a new round together per their logs
+ * (simultaneousCandidates: asking first, or looking, is not counted).
  */
 export function renderCandidacyTally(tallies: readonly CandidacyTally[]): string {
   return tallies
@@ -372,7 +382,7 @@ export function renderCandidacyTally(tallies: readonly CandidacyTally[]): string
       const contested = `${t.protocol}: contested elections (a round that elected no one) in ${t.contestedTrials} of ${t.trials} runs${mark(t.contestedTrials === 0)}`;
       const together = t.observedTrials === 0
         ? "candidates together n/a (no trial's logs showed candidacy)"
-        : `candidates together within ${SIMULTANEOUS_WINDOW_MS} ms in ${t.simultaneousTrials} of ${t.observedTrials} runs (${t.electionTrials} with an election)`;
+        : `candidates of a new round together within ${SIMULTANEOUS_WINDOW_MS} ms in ${t.simultaneousTrials} of ${t.observedTrials} runs (${t.electionTrials} with an election)`;
       return `${contested}; ${together}`;
     })
     .join('\n');
@@ -424,18 +434,21 @@ export function renderPartitionTable(rows: readonly { protocol: string; summary:
  * The candidacies in a node's log text (JSON lines; the replica logs 'role changed' at info
  * level), times moved onto performance.now() by `toLocalMs`.
  */
-export function candidaciesInLog(text: string, node: string, toLocalMs: (wallMs: number) => number): Candidacy[] {
+export function candidaciesInLog(text: string, node: string, toLocalMs: (wallMs: number) => number, fencingName = 'term'): Candidacy[] {
   const candidacies: Candidacy[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{') || !line.includes('"role changed"')) continue;
-    let entry: { msg?: unknown; role?: unknown; t?: unknown };
+    let entry: Record<string, unknown>;
     try {
-      entry = JSON.parse(line) as typeof entry;
+      entry = JSON.parse(line) as Record<string, unknown>;
     } catch {
       continue; // a line cut by the read's end
     }
     const wallMs = typeof entry.t === 'string' ? Date.parse(entry.t) : NaN;
-    if (entry.msg === 'role changed' && entry.role === 'candidate' && Number.isFinite(wallMs)) candidacies.push({ atMs: toLocalMs(wallMs), node });
+    const fence = entry[fencingName];
+    if (entry.msg === 'role changed' && entry.role === 'candidate' && Number.isFinite(wallMs)) {
+      candidacies.push({ atMs: toLocalMs(wallMs), node, fence: typeof fence === 'number' || typeof fence === 'string' ? BigInt(fence) : null });
+    }
   }
   return candidacies;
 }

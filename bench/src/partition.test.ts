@@ -108,20 +108,26 @@ describe('bench partition figures', () => {
 
   it('counts candidacies of connected nodes close together as one simultaneous-candidate election', () => {
     const steps: FaultStep[] = planScenario('leader-refuse', 'n1', ['n2', 'n3'], 1000);
+    const c = (atMs: number, node: string, fence: bigint | null = 6n) => ({ atMs, node, fence });
     const found = simultaneousCandidates(
-      [
-        { atMs: 10, node: 'n1' }, // cut off: left out
-        { atMs: 12, node: 'n2' },
-        { atMs: 30, node: 'n3' },
-        { atMs: 1500, node: 'n2' },
-        { atMs: 1502, node: 'n3' },
-        { atMs: 1505, node: 'n1' },
-        { atMs: 2000, node: 'n2' },
-        { atMs: 2005, node: 'n2' },
-      ],
+      [c(10, 'n1'), /* cut off: left out */ c(12, 'n2'), c(30, 'n3'), c(1500, 'n2'), c(1502, 'n3', null), c(1505, 'n1'), c(2000, 'n2'), c(2005, 'n2')],
       steps,
+      5n,
     );
     expect(found).toEqual({ candidacies: 7, simultaneous: 1 });
+  });
+
+  it('counts only candidacies at a round above the one before the fault: asking first or looking competes with no one', () => {
+    const steps: FaultStep[] = planScenario('leader-blackhole', 'n1', ['n2', 'n3'], 1000);
+    // Two pre-candidates (old term 5) together, then one real candidate of term 6.
+    const raft = [{ atMs: 1400, node: 'n2', fence: 5n }, { atMs: 1402, node: 'n3', fence: 5n }, { atMs: 1410, node: 'n2', fence: 6n }];
+    expect(simultaneousCandidates(raft, steps, 5n)).toEqual({ candidacies: 1, simultaneous: 0 });
+    // Two real candidates of term 6 within the window: a split vote.
+    expect(simultaneousCandidates([...raft, { atMs: 1412, node: 'n3', fence: 6n }], steps, 5n)).toEqual({ candidacies: 2, simultaneous: 1 });
+    // Multi-Paxos ballots by round: two ballots of round 3 (ranks 1 and 2) against round 2 before.
+    const ballots = [{ atMs: 1400, node: 'n2', fence: 3n * 1024n + 1n }, { atMs: 1405, node: 'n3', fence: 3n * 1024n + 2n }];
+    expect(simultaneousCandidates(ballots, steps, 2n * 1024n, (b) => b / 1024n)).toEqual({ candidacies: 2, simultaneous: 1 });
+    expect(simultaneousCandidates(ballots, steps, 3n * 1024n, (b) => b / 1024n)).toEqual({ candidacies: 0, simultaneous: 0 });
   });
 
   it('counts raises of the highest fencing number by more than one', () => {
@@ -162,7 +168,11 @@ describe('bench partition figures', () => {
       '{"t":"2026-01-01T00:00:03.000Z","level":"info","node":"n2","msg":"role cha',
     ].join('\n');
     const base = Date.parse('2026-01-01T00:00:00.000Z');
-    expect(candidaciesInLog(log, 'n2', (wallMs) => wallMs - base)).toEqual([{ atMs: 2500, node: 'n2' }]);
+    expect(candidaciesInLog(log, 'n2', (wallMs) => wallMs - base)).toEqual([{ atMs: 2500, node: 'n2', fence: 3n }]);
+    // The fencing number under the protocol's own name; none under that name: unknown.
+    const zab = log.replace('"term":3', '"epoch":7');
+    expect(candidaciesInLog(zab, 'n2', (wallMs) => wallMs - base, 'epoch')).toEqual([{ atMs: 2500, node: 'n2', fence: 7n }]);
+    expect(candidaciesInLog(zab, 'n2', (wallMs) => wallMs - base)).toEqual([{ atMs: 2500, node: 'n2', fence: null }]);
     expect(logsRoleChanges(log)).toBe(true);
     expect(logsRoleChanges('{"level":"warn","msg":"peer n1: stream broke"}')).toBe(false);
   });
@@ -186,7 +196,7 @@ describe('bench partition figures', () => {
         { atMs: 1400, node: 'n1', role: 'follower', fence: 5n },
         { atMs: 1450, node: 'n2', role: 'leader', fence: 5n },
       ],
-      candidacies: [{ atMs: 1390, node: 'n2' }],
+      candidacies: [{ atMs: 1390, node: 'n2', fence: 5n }],
     };
     expect(measureTrial(record)).toEqual({
       scenario: 'shift',
@@ -272,7 +282,7 @@ describe('bench partition figures', () => {
     const tallies = [candidacyTally('raft', trials), candidacyTally('zab', [])];
     expect(tallies[0]).toEqual({ protocol: 'raft', observedTrials: 3, electionTrials: 1, simultaneousTrials: 1, trials: 4, contestedTrials: 1 });
     expect(renderCandidacyTally(tallies).split('\n')).toEqual([
-      'raft: contested elections (a round that elected no one) in 1 of 4 runs ✗; candidates together within 10 ms in 1 of 3 runs (1 with an election)',
+      'raft: contested elections (a round that elected no one) in 1 of 4 runs ✗; candidates of a new round together within 10 ms in 1 of 3 runs (1 with an election)',
       "zab: contested elections (a round that elected no one) in 0 of 0 runs ✓; candidates together n/a (no trial's logs showed candidacy)",
     ]);
   });

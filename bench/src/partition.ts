@@ -9,7 +9,7 @@
  * writes stopped cluster-wide (writes sent to every node every few ms from each fault on, as
  * well as the writers'), how soon a healed node serves again (writes and linearizable reads
  * sent to it every few ms from its heal on), whether a node led at a new fencing number
- * (Status polls) and whether connected nodes became candidates together (the nodes' logs).
+ * (Status polls) and whether connected nodes became candidates of a new round together (the nodes' logs).
  * Raw trials and a summary per protocol × scenario go to <out>/partition-<time>/.
  */
 import * as fs from 'node:fs';
@@ -302,7 +302,7 @@ async function runTrial(rig: Rig, load: Load, scenario: PartitionScenario): Prom
     const endMs = performance.now();
     const faultAt = new Date(performance.timeOrigin + steps[0]!.atMs).toISOString();
     const fenceRound = PROTOCOLS[rig.protocol].fenceRound;
-    const record = { scenario, faultAt, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts) };
+    const record = { scenario, faultAt, leader, fenceBefore: fence, steps, endMs, ops: [...load.ops], probes: heals, samples, candidacies: readCandidacies(cluster, logStarts, PROTOCOLS[rig.protocol].fencingName) };
     return measureTrial(fenceRound === undefined ? record : { ...record, fenceRound: (f) => BigInt(fenceRound(Number(f))) });
   } finally {
     polling = false;
@@ -394,9 +394,9 @@ async function waitSteady(cluster: LocalCluster): Promise<{ leader: string; fenc
 }
 
 /** Candidacies in what each node logged since `starts`; null when the nodes log no role changes (a level above info). */
-function readCandidacies(cluster: LocalCluster, starts: readonly number[]): Candidacy[] | null {
+function readCandidacies(cluster: LocalCluster, starts: readonly number[], fencingName: string): Candidacy[] | null {
   if (!NODE_IDS.every((id) => logsRoleChanges(readFrom(cluster.logFile(id), 0)))) return null;
-  return NODE_IDS.flatMap((id, i) => candidaciesInLog(readFrom(cluster.logFile(id), starts[i]!), id, (wallMs) => wallMs - performance.timeOrigin));
+  return NODE_IDS.flatMap((id, i) => candidaciesInLog(readFrom(cluster.logFile(id), starts[i]!), id, (wallMs) => wallMs - performance.timeOrigin, fencingName));
 }
 
 function fileSize(file: string): number {
