@@ -161,6 +161,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
+  /** Pre-vote rounds since we last followed a leader or stood as a real candidate (winsPreVoteTie). */
+  private preVoteRounds = 0;
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
   /** Ticks since this node became leader: the clock of Progress.heardAtTick. */
@@ -838,6 +840,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.reset(this.term + 1);
     this.vote = this.id;
     this.state = 'candidate';
+    this.preVoteRounds = 0;
   }
 
   private becomeLeader(): void {
@@ -937,7 +940,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private campaign(kind: 'preVote' | 'vote', transfer: boolean): void {
-    if (kind === 'preVote') this.becomePreCandidate();
+    if (kind === 'preVote') {
+      this.becomePreCandidate();
+      this.preVoteRounds++;
+    }
     else this.becomeCandidate();
     const voteTerm = kind === 'preVote' ? this.term + 1 : this.term;
     if (this.poll(this.id, true) === 'won') {
@@ -1042,7 +1048,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       // candidate counts only the voters of its own configuration. A rejoining node votes never.
       !this.rejoining &&
       (this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'preVote' && m.term > this.term));
-    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm)) {
+    if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm) && !this.winsPreVoteTie(m)) {
       this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
@@ -1051,6 +1057,26 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       return;
     }
     this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: toTerm(this.term), reject: true });
+  }
+
+  /**
+   * A pre-candidate in its first pre-vote round since it last followed a leader, asked for a
+   * pre-vote by a rival pre-candidate of the same term whose log is exactly as new as its own:
+   * the one ranked first wins the tie, the other is refused. A pre-vote binds no one, so both
+   * used to grant each other's: two followers that lost a silent leader in the same tick became
+   * candidates of one term, each voted for itself, and the round elected no one (a split vote,
+   * and another election timeout without a leader). Refusing a pre-vote is always safe; the one
+   * refused keeps its own timer and votes for the winner's real request. A rival with a newer
+   * log is granted (it would win anyway: we cannot win its vote); one with an older log was
+   * refused already. Only the first round: a node ranked first that cannot win (cut off from a
+   * quorum the rival can reach) would otherwise refuse that rival at every timeout, for ever.
+   * Rank: data voters before witnesses (a witness that wins hands over again), each by id, so
+   * that every node ranks alike whatever order its member list was given in.
+   */
+  private winsPreVoteTie(m: VoteRequestMessage): boolean {
+    if (m.type !== 'preVote' || this.state !== 'preCandidate' || this.preVoteRounds !== 1 || m.term !== this.term + 1) return false;
+    if (m.lastTerm !== this.log.lastTerm() || m.lastIndex !== this.log.lastIndex()) return false;
+    return electionRankBefore(this.id, m.from, this.dataVoters, this.voters);
   }
 
   private stepFollower(m: RaftMessage): void {
@@ -1065,6 +1091,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
         }
         this.electionElapsed = 0;
         this.leader = m.from;
+        this.preVoteRounds = 0;
         this.handleFromLeader(m);
         return;
       case 'timeoutNow':
@@ -1539,4 +1566,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (this.selfProgress().match > this.log.stableIndex()) throw new Error('raft invariant: the leader counts a record it has not persisted');
     if (this.forwardedReads.size() !== 0) throw new Error('raft invariant: a leader has no forwarded reads');
   }
+}
+
+/**
+ * Whether `a` wins a tie of pre-candidates against `b` (RaftCore.winsPreVoteTie): data voters
+ * before witnesses, each group by id; a node outside the configuration ranks last.
+ */
+function electionRankBefore(a: NodeId, b: NodeId, dataVoters: readonly NodeId[], voters: readonly NodeId[]): boolean {
+  const group = (id: NodeId): number => (dataVoters.includes(id) ? 0 : voters.includes(id) ? 1 : 2);
+  const [ga, gb] = [group(a), group(b)];
+  if (ga !== gb) return ga < gb;
+  return ga !== 2 && a < b;
 }
