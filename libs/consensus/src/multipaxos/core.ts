@@ -760,9 +760,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (this.hasQuorum([...this.preGrants])) this.startPhase1();
   }
 
-  /** No promise, no persist, no timer reset: the answer is what handlePrepare would decide now. */
+  /**
+   * No promise, no persist, no timer reset: the answer is what handlePrepare would decide now.
+   * The ballot asked about is seen by no one else and promised by no one, so it raises nothing
+   * here either: an asker of the same round that saw it used to choose the round after, and two
+   * askers of one tick skipped a whole round — a round of ballots in which no one led. In one
+   * round their ballots' ranks settle it (handlePrepare).
+   */
   private handlePrePrepare(m: PrePrepareMessage): void {
-    this.seeBallot(m.ballot);
     const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
     this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
     if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot);
