@@ -770,7 +770,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private handlePrePrepare(m: PrePrepareMessage): void {
     const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
     this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
-    if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot);
+    if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot, m.ballot);
   }
 
   /**
@@ -782,11 +782,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * data voter we only hand over (handOverOnRemoval), with every slot and the chosen watermark,
    * to a data voter. At most once per election timeout, and only while no leader is heard.
    */
-  private maybeLeadToHandOver(from: NodeId, fromSlot: number): void {
+  private maybeLeadToHandOver(from: NodeId, fromSlot: number, asked = 0): void {
     if (this.state !== 'follower' || this.isVoter || this.isWitness || this.o.rejoining === true) return;
     if (!this.candidateBehind(fromSlot) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
     if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
     this.rescueTick = this.ticks;
+    // Above the round the asker would use (`asked`, its PrePrepare's ballot): its Prepare, if a
+    // quorum told it yes without us, must not take the acceptors we are about to win.
+    this.seeBallot(asked);
     this.startPhase1();
   }
 

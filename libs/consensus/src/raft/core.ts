@@ -163,6 +163,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private randomizedElectionTimeout = 0;
   /** Pre-vote rounds since we last followed a leader or stood as a real candidate (winsPreVoteTie). */
   private preVoteRounds = 0;
+  /** This pre-vote round we granted a tied rival that outranks us (losesPreVoteTie). */
+  private yieldedThisRound = false;
   private readonly votes = new Map<NodeId, boolean>();
   private readonly progress = new Map<NodeId, Progress>();
   /** Ticks since this node became leader: the clock of Progress.heardAtTick. */
@@ -823,6 +825,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.reset(term);
     this.state = 'follower';
     this.leader = leader;
+    if (leader !== null) this.preVoteRounds = 0;
     for (const r of dropped) this.failRead(r, 'dropped');
   }
 
@@ -943,6 +946,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     if (kind === 'preVote') {
       this.becomePreCandidate();
       this.preVoteRounds++;
+      this.yieldedThisRound = false;
     }
     else this.becomeCandidate();
     const voteTerm = kind === 'preVote' ? this.term + 1 : this.term;
@@ -960,6 +964,12 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
 
   private electionWon(kind: 'preVote' | 'vote'): void {
     if (kind === 'preVote') {
+      if (this.yieldedThisRound) {
+        // A tied rival that outranks us stands this round (losesPreVoteTie); we wait a whole
+        // timeout for its vote request, and ask again after it (no longer a first round).
+        this.becomeFollower(this.term, null);
+        return;
+      }
       this.campaign('vote', false);
       return;
     }
@@ -1049,6 +1059,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       !this.rejoining &&
       (this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'preVote' && m.term > this.term));
     if (canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm) && !this.winsPreVoteTie(m)) {
+      // Granting a tied rival that outranks us, we yield this round: should a quorum grant us
+      // too (the rival's refusal alone denies it only in a cluster of three), we do not stand
+      // for real against it, which could split the vote of the others.
+      if (this.losesPreVoteTie(m)) this.yieldedThisRound = true;
       this.send<VoteResponseMessage>({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
       if (m.type === 'vote') {
         this.electionElapsed = 0;
@@ -1074,9 +1088,17 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * that every node ranks alike whatever order its member list was given in.
    */
   private winsPreVoteTie(m: VoteRequestMessage): boolean {
+    return this.preVoteTie(m) && electionRankBefore(this.id, m.from, this.dataVoters, this.voters);
+  }
+
+  /** The other side of winsPreVoteTie: a tied rival that outranks us. */
+  private losesPreVoteTie(m: VoteRequestMessage): boolean {
+    return this.preVoteTie(m) && electionRankBefore(m.from, this.id, this.dataVoters, this.voters);
+  }
+
+  private preVoteTie(m: VoteRequestMessage): boolean {
     if (m.type !== 'preVote' || this.state !== 'preCandidate' || this.preVoteRounds !== 1 || m.term !== this.term + 1) return false;
-    if (m.lastTerm !== this.log.lastTerm() || m.lastIndex !== this.log.lastIndex()) return false;
-    return electionRankBefore(this.id, m.from, this.dataVoters, this.voters);
+    return m.lastTerm === this.log.lastTerm() && m.lastIndex === this.log.lastIndex();
   }
 
   private stepFollower(m: RaftMessage): void {

@@ -91,4 +91,24 @@ describe('raft: two pre-candidates of one term do not split the vote', () => {
     }
     expect(net.core('n3').status().role).toBe('leader');
   });
+
+  it('five voters whose four followers time out in one tick: the first-ranked stands alone, the others yield though a quorum granted them', () => {
+    const five = voters('n1', 'n2', 'n3', 'n4', 'n5');
+    const net = new Net(five, { preVote: true, checkQuorum: true, random: () => 0.5 });
+    net.elect('n1');
+    net.filter = (m: RaftMessage) => m.to !== 'n1' && m.from !== 'n1';
+    const live = ['n2', 'n3', 'n4', 'n5'];
+    const before = net.core('n2').status().term;
+    const realCandidates = new Map<number, Set<string>>();
+    let ticks = 0;
+    while (!live.some((id) => net.core(id).status().role === 'leader') && ticks < 200) {
+      const sent = net.sent.length;
+      for (const id of live) net.tick(id);
+      net.stabilize();
+      for (const m of net.sent.slice(sent)) if (m.type === 'vote') realCandidates.set(m.term, (realCandidates.get(m.term) ?? new Set()).add(m.from));
+      ticks++;
+    }
+    expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: before + 1 });
+    expect([...realCandidates.entries()].map(([t, ids]) => `${t}:${[...ids].join(',')}`)).toEqual([`${before + 1}:n2`]);
+  });
 });
