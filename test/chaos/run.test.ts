@@ -62,6 +62,10 @@ describe.each(PROTOCOL_NAMES)('a short chaos run on %s', (protocol) => {
       expect(entry.healedAtMs, `${entry.fault} was never healed`).not.toBeNull();
       expect(entry.targets.length).toBeGreaterThan(0);
     }
+    // Every fault's availability is measured and reported: writes went on after each heal.
+    expect(result.availability.map((a) => a.fault), context).toEqual(result.timeline.map((e) => e.fault));
+    for (const a of result.availability) expect(a.afterHealMs, `${a.fault} at +${a.atMs} ms: no write succeeded after its heal\n${context}`).not.toBeNull();
+    expect(summaryLines(result).some((l) => l.startsWith(`availability over ${result.timeline.length} faults: writes stopped median`)), context).toBe(true);
     expect(result.history.length).toBeGreaterThan(100);
     expect(result.counts.ok).toBeGreaterThan(50);
     for (const w of ['register', 'bank', 'append'] as const) {

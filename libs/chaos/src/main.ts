@@ -7,6 +7,7 @@
  */
 import { FAULTS_BY_NEMESIS, type FaultKind, type NemesisName } from './harness/nemesis';
 import { describePhases } from './harness/phases';
+import { availabilityLine } from './harness/availability';
 import { overallTimeoutMsDefault, runChaos, type ChaosOptions, type ChaosResult } from './harness/run';
 import type { WorkloadName } from './harness/history';
 import type { ChaosCheck } from './harness/run';
@@ -182,6 +183,7 @@ export function summaryLines(r: ChaosResult): string[] {
     `seed ${r.seed}: ${r.valid ? 'VALID' : 'INVALID'}`,
     `operations: ${r.history.length} (ok ${r.counts.ok}, fail ${r.counts.fail}, unknown ${r.counts.unknown}); ${[...byWorkload].map(([w, n]) => `${w} ${n}`).join(', ')}`,
     `faults: ${faults}`,
+    availabilityLine(r.availability),
     `phases: ${describePhases(r.phases)}`,
     ...r.verdicts.map((v) => `  ${v.valid === true ? 'ok ' : v.valid === 'unknown' ? '?  ' : 'BAD'} ${v.name}${v.elapsedMs !== undefined ? ` (${v.elapsedMs} ms)` : ''}${v.reasons.length ? `: ${v.reasons.slice(0, 5).join('; ')}${v.reasons.length > 5 ? ` (+${v.reasons.length - 5} more)` : ''}` : ''}`),
     ...(r.artifactsDir ? [`evidence: ${r.artifactsDir}`] : []),
@@ -206,7 +208,7 @@ export async function chaosMain(argv: readonly string[], checks?: readonly Chaos
   err(`chaos: seed ${parsed.options.seed}`);
   const result = await runChaos({ ...parsed.options, ...(checks ? { checks } : {}), log: (line) => err(`chaos: ${line}`) });
   if (parsed.json) {
-    out(JSON.stringify({ valid: result.valid, seed: result.seed, counts: result.counts, faultsByKind: result.faultsByKind, verdicts: result.verdicts, phases: result.phases, artifactsDir: result.artifactsDir, replay: result.replayCommand }));
+    out(JSON.stringify({ valid: result.valid, seed: result.seed, counts: result.counts, faultsByKind: result.faultsByKind, availability: result.availability, verdicts: result.verdicts, phases: result.phases, artifactsDir: result.artifactsDir, replay: result.replayCommand }));
   } else {
     for (const line of summaryLines(result)) out(line);
   }

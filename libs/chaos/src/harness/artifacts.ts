@@ -43,7 +43,7 @@ export function writeArtifacts(
     fs.writeFileSync(path.join(dir, 'timeline.json'), toJsonLine({ startedAtMs: result.startedAtMs, endedAtMs: result.endedAtMs, phases: result.phases, timeline: result.timeline, plan: result.plan }));
     fs.writeFileSync(
       path.join(dir, 'result.json'),
-      toJsonLine({ valid: result.valid, verdicts: result.verdicts, counts: result.counts, faultsByKind: result.faultsByKind, problems: result.problems, phases: result.phases, options: result.options, dumps: result.dumps }),
+      toJsonLine({ valid: result.valid, verdicts: result.verdicts, counts: result.counts, faultsByKind: result.faultsByKind, availability: result.availability, problems: result.problems, phases: result.phases, options: result.options, dumps: result.dumps }),
     );
     lines.push(`valid: ${result.valid}`, `phases: ${describePhases(result.phases)}`, ...result.reasons.map((r) => `  ${r}`));
   }

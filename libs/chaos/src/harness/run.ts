@@ -16,6 +16,7 @@ import { FAULT_INJECTION_FLAG, FAULTS_BY_NEMESIS, Nemesis, SCHEDULE_HOLD_MS_DEFA
 import { CLIENT_RETRY_BUDGET_MS_DEFAULT, CLIENT_TIMEOUT_MS_DEFAULT, THINK_MS_DEFAULT, runFinalReads, runWorker, uniqueCounter } from './workers';
 import { WORKLOADS } from './workloads';
 import { writeArtifacts } from './artifacts';
+import { faultAvailability } from './availability';
 import { HISTORY_CHECKS } from './checks';
 import { clientAddresses, keepsData, resolveTopology, witnessReasons, witnessRecordsMax, type WitnessReport } from './roles';
 import { DeadlineExceededError, PhaseClock, describePhases, settleWithin, sleepUnlessAborted, type PhaseTiming } from './phases';
@@ -513,6 +514,7 @@ function summarize(run: ChaosRun, verdicts: Verdict[]): ChaosResult {
     reasons: invalid.flatMap((v) => v.reasons.map((r) => `${v.name}: ${r}`)),
     counts: countByOutcome(run.history),
     faultsByKind,
+    availability: faultAvailability(run.timeline, run.history, run.startedAtMs),
     replayCommand: replayCommand(run.options),
     artifactsDir: null,
   };

@@ -6,6 +6,7 @@ import type { SqlValue } from '@quorumlite/client';
 import type { OpRecord, Outcome, WorkloadName } from './history';
 import type { FaultKind, NemesisName, PlannedFault, TimelineEntry } from './nemesis';
 import type { PhaseTiming } from './phases';
+import type { FaultAvailability } from './availability';
 import type { WitnessReport } from './roles';
 import type { Topology } from '@quorumlite/cluster';
 
@@ -98,6 +99,8 @@ export interface ChaosResult extends ChaosRun {
   reasons: string[];
   counts: Record<Outcome, number>;
   faultsByKind: Partial<Record<FaultKind, number>>;
+  /** Per fault: how long writes stopped, and how soon they succeeded after its heal (availability.ts). */
+  availability: FaultAvailability[];
   replayCommand: string;
   artifactsDir: string | null;
 }
