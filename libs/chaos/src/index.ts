@@ -41,6 +41,6 @@ export {
 } from './harness/run';
 export { clientAddresses, keepsData, resolveTopology, snapshotEveryEntriesOf, witnessReasons, witnessRecordsMax, type RoledNode, type WitnessReport } from './harness/roles';
 export { writeArtifacts } from './harness/artifacts';
-export { faultAvailability, availabilityLine, type FaultAvailability } from './harness/availability';
+export { faultAvailability, availabilityLine, HEAL_WINDOW_MS_MIN, type FaultAvailability } from './harness/availability';
 export { HISTORY_CHECKS, registerCheck, bankCheck, appendCheck, toRegisterOps, toBankOps, toAppendOps } from './harness/checks';
 export { chaosMain, parseChaosArgs, parseDurationMs, summaryLines, CHAOS_USAGE, UsageError, type ParsedChaosArgs } from './main';

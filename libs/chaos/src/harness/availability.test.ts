@@ -23,13 +23,20 @@ describe('chaos availability per fault', () => {
       op('cas', 1_200, 1_480), // the first successful write after the fault
       op('write', 2_010, 2_090), // the first after the heal at 2,000
       op('write', 2_020, 2_060), // invoked later, completed sooner: this one
+      op('write', 3_700, 3_750), // after the third fault's heal, but past its window (the fourth fault came at 3,650)
+      op('write', 5_000, 5_400, 'fail'), // the last write tried
     ];
-    const rows = faultAvailability([fault(1_000, 2_000), fault(5_000, null)], history, 500);
+    const rows = faultAvailability([fault(1_000, 2_000), fault(2_500, null), fault(3_000, 3_600), fault(3_650, 6_000)], history, 500);
     expect(rows).toEqual([
-      { fault: 'partition-leader', targets: ['n1'], atMs: 500, writesStoppedMs: 480, healed: true, afterHealMs: 60 },
-      { fault: 'partition-leader', targets: ['n1'], atMs: 4_500, writesStoppedMs: null, healed: false, afterHealMs: null },
+      { fault: 'partition-leader', targets: ['n1'], atMs: 500, writesStoppedMs: 480, healWindowMs: 500, afterHealMs: 60 },
+      { fault: 'partition-leader', targets: ['n1'], atMs: 2_000, writesStoppedMs: 1_250, healWindowMs: null, afterHealMs: null },
+      { fault: 'partition-leader', targets: ['n1'], atMs: 2_500, writesStoppedMs: 750, healWindowMs: 50, afterHealMs: null },
+      { fault: 'partition-leader', targets: ['n1'], atMs: 3_150, writesStoppedMs: 100, healWindowMs: 0, afterHealMs: null },
     ]);
-    expect(availabilityLine(rows)).toBe('availability over 2 faults: writes stopped median 480 ms, max 480 ms (partition-leader at +500 ms), 1 never; writes after the heal median 60 ms, max 60 ms (partition-leader at +500 ms)');
+    // No heal had a whole second before the next fault or the end.
+    expect(availabilityLine(rows)).toBe('availability over 4 faults: writes stopped median 480 ms, max 1250 ms (partition-leader at +2000 ms); writes after 0 heals: none measured');
+    const long = faultAvailability([fault(1_000, 2_000)], [...history, op('write', 4_000, 4_100)], 500);
+    expect(availabilityLine(long)).toBe('availability over 1 faults: writes stopped median 480 ms, max 480 ms (partition-leader at +500 ms); writes after 1 heals median 60 ms, max 60 ms (partition-leader at +500 ms)');
     expect(availabilityLine([])).toBe('availability: no faults');
   });
 });
