@@ -447,7 +447,9 @@ export function candidaciesInLog(text: string, node: string, toLocalMs: (wallMs:
     const wallMs = typeof entry.t === 'string' ? Date.parse(entry.t) : NaN;
     const fence = entry[fencingName];
     if (entry.msg === 'role changed' && entry.role === 'candidate' && Number.isFinite(wallMs)) {
-      candidacies.push({ atMs: toLocalMs(wallMs), node, fence: typeof fence === 'number' || typeof fence === 'string' ? BigInt(fence) : null });
+      // Anything but a whole number (a line another version wrote) is an unknown fence, never a crash.
+      const whole = (typeof fence === 'number' && Number.isSafeInteger(fence)) || (typeof fence === 'string' && /^\d+$/.test(fence));
+      candidacies.push({ atMs: toLocalMs(wallMs), node, fence: whole ? BigInt(fence) : null });
     }
   }
   return candidacies;
