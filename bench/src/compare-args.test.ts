@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
-import { cellFileName, cellLabel, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
+import { cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
 import { progressEstimatesMs, Progress } from './compare';
 
 describe('parseCompareArgs', () => {
@@ -38,8 +38,38 @@ describe('parseCompareArgs', () => {
 });
 
 describe('planCells', () => {
-  it('runs each protocol × topology together, load cells in scenario × C order, failover last', () => {
+  it('interleaved (the default): per topology, each scenario × C for every protocol side by side, then the failovers', () => {
     const s = parseCompareArgs(['--protocols', 'raft,zab', '--topologies', '3v,2v1w', '--scenarios', 'failover,insert', '--concurrency', '1,16', '--trials', '3']);
+    expect(s.interleave).toBe(true);
+    expect(planCells(s).map(cellLabel)).toEqual([
+      'raft 3v insert C=1',
+      'zab 3v insert C=1',
+      'raft 3v insert C=16',
+      'zab 3v insert C=16',
+      'raft 3v failover ×3',
+      'zab 3v failover ×3',
+      'raft 2v1w insert C=1',
+      'zab 2v1w insert C=1',
+      'raft 2v1w insert C=16',
+      'zab 2v1w insert C=16',
+      'raft 2v1w failover ×3',
+      'zab 2v1w failover ×3',
+    ]);
+  });
+
+  it('--rounds multiplies each interleaved load cell, and needs interleaving', () => {
+    const one = parseCompareArgs(['--scenarios', 'insert', '--topologies', '3v']);
+    const three = parseCompareArgs(['--scenarios', 'insert', '--topologies', '3v', '--rounds', '3']);
+    expect(three.rounds).toBe(3);
+    expect(planCells(three)).toEqual(planCells(one));
+    const clusters = PROTOCOL_NAMES.length * CLUSTER_START_MS_EST;
+    expect(estimateMs(three) - clusters).toBe(3 * (estimateMs(one) - clusters));
+    expect(() => parseCompareArgs(['--rounds', '2', '--sequential'])).toThrow(/--rounds: needs interleaved cells/);
+    expect(() => parseCompareArgs(['--rounds', '0'])).toThrow(/--rounds/);
+  });
+
+  it('--sequential runs each protocol × topology together, load cells in scenario × C order, failover last', () => {
+    const s = parseCompareArgs(['--sequential', '--protocols', 'raft,zab', '--topologies', '3v,2v1w', '--scenarios', 'failover,insert', '--concurrency', '1,16', '--trials', '3']);
     expect(planCells(s).map(cellLabel)).toEqual([
       'raft 3v insert C=1',
       'raft 3v insert C=16',
@@ -106,7 +136,7 @@ describe('Progress', () => {
 
 describe('progressEstimatesMs', () => {
   it('adds up to the expected duration printed up front: each cluster start rides on its first cell', () => {
-    for (const argv of [[], ['--quick'], ['--protocols', 'raft', '--scenarios', 'failover']]) {
+    for (const argv of [[], ['--quick'], ['--sequential'], ['--rounds', '3', '--topologies', '3v,5v'], ['--protocols', 'raft', '--scenarios', 'failover']]) {
       const s = parseCompareArgs(argv);
       expect(progressEstimatesMs(s, planCells(s)).reduce((a, b) => a + b, 0)).toBe(estimateMs(s));
     }

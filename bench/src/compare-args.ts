@@ -29,6 +29,14 @@ export interface CompareSettings {
   nodeArgs: string[];
   /** Results go to <outDir>/<timestamp>/. */
   outDir: string;
+  /**
+   * One cluster per protocol of a topology, all running while that topology is measured; each
+   * load cell measures the protocols back to back, `rounds` times, the order rotated every
+   * time. Off (--sequential): one protocol × topology after another, minutes apart.
+   */
+  interleave: boolean;
+  /** With interleave: how many times each load cell measures every protocol. */
+  rounds: number;
   quick: boolean;
   help: boolean;
 }
@@ -47,6 +55,8 @@ export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
   failoverSettleMs: 1_500,
   nodeArgs: [],
   outDir: 'bench/results',
+  interleave: true,
+  rounds: 1,
   quick: false,
   help: false,
 };
@@ -80,8 +90,12 @@ export const COMPARE_USAGE = `quorumlite compare [options]
   --preload-rows 10000        rows loaded for the read, mixed and hot-update scenarios
   --node-args="--flag value"  extra flags for every node (not --protocol)
   --out bench/results         results go to <out>/<timestamp>/
+  --rounds 1                  times each load cell measures every protocol (paired ratios: median over rounds)
+  --sequential                one protocol × topology after another instead of interleaved
   --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.2s cells; 1 loader; 2 trials (explicit flags still win)
-Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).`;
+Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).
+Interleaved (the default): a topology's clusters run together and every load cell measures
+the protocols back to back, the order rotated each time, so the machine's drift falls on all alike.`;
 
 export function parseCompareArgs(argv: readonly string[]): CompareSettings {
   const { values } = parseStrict(argv, {
@@ -96,6 +110,8 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     'preload-rows': { type: 'string' },
     'node-args': { type: 'string' },
     out: { type: 'string' },
+    rounds: { type: 'string' },
+    sequential: { type: 'boolean' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -115,8 +131,11 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
     nodeArgs: values['node-args'] !== undefined ? parseNodeArgs(values['node-args']) : base.nodeArgs,
     outDir: values.out ?? base.outDir,
+    interleave: values.sequential !== true,
+    rounds: values.rounds !== undefined ? parsePositiveInt(values.rounds, 'rounds') : base.rounds,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
+  if (!settings.interleave && settings.rounds > 1) throw new BenchArgsError('--rounds: needs interleaved cells; leave out --sequential');
   return settings;
 }
 
@@ -154,12 +173,30 @@ export type CellPlan =
   | { kind: 'load'; protocol: ProtocolName; topology: string; scenario: ScenarioName; concurrency: number }
   | { kind: 'failover'; protocol: ProtocolName; topology: string; trialCount: number };
 
-/** The matrix in run order, grouped by protocol × topology (one cluster each), failover last in its group. */
+/**
+ * The matrix in run order. Sequential: grouped by protocol × topology (one cluster each),
+ * failover last in its group. Interleaved: grouped by topology, each load cell's protocols
+ * side by side (measured back to back), then each protocol's failover.
+ */
 export function planCells(s: CompareSettings): CellPlan[] {
   const cells: CellPlan[] = [];
+  if (s.interleave) {
+    for (const topology of s.topologies) cells.push(...topologyCells(s, topology));
+    return cells;
+  }
   for (const protocol of s.protocols) {
     for (const topology of s.topologies) cells.push(...clusterCells(s, protocol, topology));
   }
+  return cells;
+}
+
+/** One topology's cells, interleaved: every (scenario, C) for every protocol, then the failovers. */
+export function topologyCells(s: CompareSettings, topology: string): CellPlan[] {
+  const perProtocol = s.protocols.map((protocol) => clusterCells(s, protocol, topology));
+  const loads = perProtocol[0]?.filter((c) => c.kind === 'load').length ?? 0;
+  const cells: CellPlan[] = [];
+  for (let i = 0; i < loads; i++) for (const own of perProtocol) cells.push(own[i]!);
+  for (const own of perProtocol) cells.push(...own.slice(loads));
   return cells;
 }
 
@@ -182,7 +219,7 @@ export const TRIAL_OVERHEAD_MS_EST = 2_500;
 export function cellEstimateMs(s: CompareSettings, cell: CellPlan): number {
   switch (cell.kind) {
     case 'load':
-      return s.warmupMs + s.durationMs + CELL_OVERHEAD_MS_EST;
+      return (s.interleave ? s.rounds : 1) * (s.warmupMs + s.durationMs + CELL_OVERHEAD_MS_EST);
     case 'failover':
       return cell.trialCount * (s.failoverSettleMs + TRIAL_OVERHEAD_MS_EST);
   }

@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zeroCounters, type NodeCounters } from '@quorumlite/client';
-import { belowTarget, buildFigures, cellFailed, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import { belowTarget, buildFigures, cellFailed, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import type { RoundSample } from './compare-report';
+import { foldRounds } from './compare';
 import type { CellCost } from './cost';
 import { barChart, lineChart, niceMax, stripChart } from './svg';
 
@@ -139,6 +141,66 @@ describe('compare report: tables', () => {
     expect(table[0]).toEqual(['topology', 'scenario', 'C', 'raft', 'zab', 'multipaxos']);
     expect(table[1]).toEqual(['3v', 'insert', '64', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30', 'n1* 0.60 · n2 0.30 · n3 0.30']);
     expect(table.find((r) => r[0] === '2v1w' && r[1] === 'insert')![5]).toBe('FAILED');
+  });
+});
+
+describe('compare report: interleaved rounds', () => {
+  type Load = Extract<CellResult, { kind: 'load' }>;
+  const isInsert64 = (c: CellResult): c is Load => c.kind === 'load' && c.topology === '3v' && c.scenario === 'insert' && c.concurrency === 64;
+  /** 3v insert C=64 measured in rounds of these ops/s per protocol; a null round failed. */
+  const withRounds = (ops: Record<string, Array<number | null>>): CompareResults => ({
+    ...RESULTS,
+    cells: RESULTS.cells.map((c) => {
+      if (!isInsert64(c)) return c;
+      const rounds = ops[c.protocol]!.map((o, position) => ({ row: o === null ? null : { ...c.row!, opsPerSec: o }, failure: o === null ? 'loader exited' : null, position }));
+      return { ...c, row: c.row === null ? null : { ...c.row, opsPerSec: [...ops[c.protocol]!].filter((o): o is number => o !== null).sort((a, b) => a - b)[1] ?? c.row.opsPerSec }, failure: null, rounds };
+    }),
+  });
+
+  it('pairs each round with itself: drift between rounds cancels, the median of the per-round ratios is kept', () => {
+    // Round 2 ran on a slow machine; every protocol sees it alike. Medians alone would put zab at 1,500 / 1,800 = 0.83 of raft.
+    const r = withRounds({ raft: [2000, 1000, 1800], zab: [1900, 950, 1500], multipaxos: [2100, 1000, 1700] });
+    // raft: 2000/2100, 1000/1000, 1800/1800 → median 1. zab: 1900/2100, 950/1000, 1500/1800 → 0.905, 0.95, 0.833 → 0.905.
+    expect(ratioToBest(r, 'raft', '3v', 'insert', 64)).toBe(1);
+    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(1900 / 2100, 6);
+    expect(belowTarget(r).some((b) => b.startsWith('zab insert on 3v at C=64'))).toBe(false);
+    expect(loadTable(r).find((row) => row[0] === '3v' && row[1] === 'insert' && row[2] === '64')![4]).toMatch(/ · ×0\.90$/);
+  });
+
+  it('leaves out a round in which a protocol failed, and lists a paired miss', () => {
+    const r = withRounds({ raft: [2000, 2000, 2000], zab: [1000, null, 1700], multipaxos: [2000, 2000, 2000] });
+    // Rounds 1 and 3 pair: zab 0.5 and 0.85, median 0.675.
+    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(0.675, 6);
+    expect(belowTarget(r)).toContain('zab insert on 3v at C=64 (0.68)');
+  });
+
+  it('says in the header how the cells were measured', () => {
+    const all: CompareResults = { ...RESULTS, cells: RESULTS.cells.map((c) => (c.kind === 'load' ? { ...c, rounds: [{ row: c.row, failure: c.failure, position: 0 }] } : c)) };
+    expect(interleaved(all)).toBe(true);
+    expect(interleaved(RESULTS)).toBe(false);
+    expect(renderCompareMarkdown(all)).toContain('Interleaved: a topology\'s clusters ran together');
+    expect(renderCompareMarkdown(RESULTS)).toContain('Sequential: each protocol × topology ran on its own');
+  });
+});
+
+describe('foldRounds', () => {
+  const row = (RESULTS.cells.find((c) => c.kind === 'load' && c.row !== null) as Extract<CellResult, { kind: 'load' }>).row!;
+  const plan = { kind: 'load' as const, protocol: 'raft' as const, topology: '3v', scenario: 'insert' as const, concurrency: 64 };
+  const sample = (ops: number | null, position = 0): { sample: RoundSample; cost: null } => ({ sample: { row: ops === null ? null : { ...row, opsPerSec: ops, errors: 0, abandoned: 0, ops: 1000 }, failure: ops === null ? 'loader exited' : null, position }, cost: null });
+
+  it('keeps the median round as the row and every round beside it', () => {
+    const cell = foldRounds(plan, [sample(900), sample(1200, 1), sample(1000, 2)]);
+    expect(cell.kind === 'load' && cell.row?.opsPerSec).toBe(1000);
+    expect(cell.failure).toBeNull();
+    expect(cell.kind === 'load' && cell.rounds?.map((x) => x.position)).toEqual([0, 1, 2]);
+    expect(cellFailed(cell)).toBe(false);
+  });
+
+  it('fails the cell when any round failed, saying how many', () => {
+    const cell = foldRounds(plan, [sample(900), sample(null), sample(1000)]);
+    expect(cell.failure).toBe('failed in 1 of 3 rounds: loader exited');
+    expect(cellFailed(cell)).toBe(true);
+    expect(foldRounds(plan, [sample(null)]).failure).toBe('loader exited');
   });
 });
 

@@ -13,12 +13,14 @@ import { parseTopology } from '@quorumlite/cluster';
 import type { ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
 import { DEFAULT_SETTINGS, type BenchSettings } from './args';
-import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, type CellPlan, type CompareSettings } from './compare-args';
-import { cellFailed, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults } from './compare-report';
+import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, topologyCells, type CellPlan, type CompareSettings } from './compare-args';
+import { cellFailed, throughputOf, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults, type RoundSample } from './compare-report';
 import { cellCost, readCounters, type CounterReading } from './cost';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
 import { defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { BenchSession, quorumliteLoad } from './runner';
+import { rowFailed } from './report';
+import { rotateProtocols } from './rounds';
 import { needsPreload, statementsPerOp } from './scenarios';
 
 export interface RunCompareOptions {
@@ -59,9 +61,13 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
   process.once('SIGTERM', onSignal);
   const cells: CellResult[] = [];
   try {
-    for (const protocol of settings.protocols) {
-      for (const topology of settings.topologies) {
-        cells.push(...(await runCluster(session, settings, protocol, topology, path.join(tmpDir, `${protocol}-${topology}`), progress)));
+    if (settings.interleave) {
+      for (const topology of settings.topologies) cells.push(...(await runTopology(session, settings, topology, tmpDir, progress)));
+    } else {
+      for (const protocol of settings.protocols) {
+        for (const topology of settings.topologies) {
+          cells.push(...(await runCluster(session, settings, protocol, topology, path.join(tmpDir, `${protocol}-${topology}`), progress)));
+        }
       }
     }
   } finally {
@@ -111,6 +117,102 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
   return results;
 }
 
+type Started = Awaited<ReturnType<BenchSession['startCluster']>>;
+
+/**
+ * Interleaved: a cluster per protocol of one topology, all started together; every load cell
+ * measures the protocols back to back `rounds` times, the order rotated by one at each
+ * measurement group, so each protocol runs first, second and last alike; then each protocol's
+ * failover trials. A cluster that will not start fails that protocol's cells.
+ */
+async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, progress: Progress): Promise<CellResult[]> {
+  const plan = topologyCells(s, topologyName);
+  const clusters = new Map<ProtocolName, Started>();
+  const startFailures = new Map<ProtocolName, string>();
+  const results: CellResult[] = [];
+  progress.begin(`${topologyName}: starting ${s.protocols.join(', ')}`);
+  const { prepareSchema } = await import('./cluster-target');
+  const loads = s.scenarios.filter((x) => x !== 'failover');
+  try {
+    for (const protocol of s.protocols) {
+      try {
+        const cluster = await session.startCluster(protocol, parseTopology(topologyName), path.join(tmpDir, `${protocol}-${topologyName}`));
+        clusters.set(protocol, cluster);
+        await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0, session.tls);
+      } catch (e: unknown) {
+        clusters.delete(protocol);
+        const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
+        progress.log(`${protocol} ${topologyName}: ${reason}`);
+        startFailures.set(protocol, reason);
+      }
+    }
+    const running = s.protocols.filter((p) => clusters.has(p));
+    let group = 0;
+    for (let i = 0; i < plan.length; ) {
+      const first = plan[i]!;
+      if (first.kind === 'failover') {
+        const failure = startFailures.get(first.protocol);
+        progress.begin(cellLabel(first));
+        results.push(failure !== undefined ? failedCell(first, failure) : await runCell(session, s, first, clusters.get(first.protocol)!));
+        progress.done();
+        i++;
+        continue;
+      }
+      // The protocols' cells of one scenario × C sit side by side in the plan.
+      const side = plan.slice(i, i + s.protocols.length) as Array<Extract<CellPlan, { kind: 'load' }>>;
+      i += side.length;
+      const samples = new Map<ProtocolName, { sample: RoundSample; cost: CellResult['cost'] }[]>(running.map((p) => [p, []]));
+      for (let round = 0; round < s.rounds; round++) {
+        const order = rotateProtocols(running, group++);
+        for (const [position, protocol] of order.entries()) {
+          const cell = side.find((c) => c.protocol === protocol)!;
+          progress.begin(`${cellLabel(cell)}${s.rounds > 1 ? ` · round ${round + 1}/${s.rounds}` : ''}`);
+          const measured = await runCellSafely(session, s, cell, clusters.get(protocol)!);
+          samples.get(protocol)!.push({ sample: { row: measured.kind === 'load' ? measured.row : null, failure: measured.failure, position }, cost: measured.cost ?? null });
+        }
+      }
+      for (const cell of side) {
+        const failure = startFailures.get(cell.protocol);
+        results.push(failure !== undefined ? failedCell(cell, failure) : foldRounds(cell, samples.get(cell.protocol)!));
+        progress.done();
+      }
+    }
+  } finally {
+    await Promise.all(
+      [...clusters.values()].map(async (cluster) => {
+        const local = cluster.cluster;
+        await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
+        await cluster.stop();
+      }),
+    );
+    for (const protocol of s.protocols) fs.rmSync(path.join(tmpDir, `${protocol}-${topologyName}`), { recursive: true, force: true });
+  }
+  return results;
+}
+
+/** A load cell measured once; a loader that throws fails the cell, not the comparison. */
+async function runCellSafely(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Started): Promise<CellResult> {
+  try {
+    return await runCell(session, s, cell, cluster);
+  } catch (e: unknown) {
+    return failedCell(cell, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * A cell's rounds in one result: the row (and its cost) of the median round by throughput, every
+ * round kept beside it. A round that failed fails the cell, with how many did.
+ */
+export function foldRounds(cell: Extract<CellPlan, { kind: 'load' }>, measured: readonly { sample: RoundSample; cost: CellResult['cost'] }[]): CellResult {
+  const ok = measured.filter((m) => m.sample.failure === null && m.sample.row !== null && !rowFailed(m.sample.row));
+  const sorted = [...ok].sort((a, b) => throughputOf(a.sample.row!) - throughputOf(b.sample.row!));
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  const bad = measured.filter((m) => !ok.includes(m));
+  const reason = bad.map((m) => m.sample.failure ?? (m.sample.row === null ? 'no result' : `${m.sample.row.errors} errors of ${m.sample.row.ops + m.sample.row.errors} operations`))[0];
+  const failure = bad.length === 0 ? null : measured.length === 1 ? (bad[0]!.sample.failure ?? null) : `failed in ${bad.length} of ${measured.length} rounds: ${reason}`;
+  return { ...cell, row: mid?.sample.row ?? bad[0]?.sample.row ?? null, failure, cost: mid?.cost ?? null, rounds: measured.map((m) => m.sample) };
+}
+
 async function runCell(session: BenchSession, s: CompareSettings, cell: CellPlan, cluster: Awaited<ReturnType<BenchSession['startCluster']>>): Promise<CellResult> {
   const local = cluster.cluster;
   const ids = local.nodes.map((n) => n.id);
@@ -139,10 +241,15 @@ async function runCellLoad(session: BenchSession, s: CompareSettings, cell: Cell
   }
 }
 
-/** Each cell's expected time, the first cell of each cluster carrying the cluster's start, so the ETA counts them. */
+/**
+ * Each cell's expected time, the first cell of each cluster carrying the cluster's start (when
+ * interleaved, the first cell of a topology carries all of its clusters' starts), so the ETA
+ * counts them.
+ */
 export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[]): number[] {
   return plan.map((cell, i) => {
     const prev = plan[i - 1];
+    if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? s.protocols.length * CLUSTER_START_MS_EST : 0);
     const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
     return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);
   });
