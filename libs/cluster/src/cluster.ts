@@ -358,12 +358,9 @@ export class LocalCluster implements Reapable {
    * default every node of this cluster; a witness as a witness, the others as voters) and itself
    * as an observer, on a fresh data dir and a free port; the log it receives tells it the members
    * as they are. The members themselves change only through AdminService.ChangeMembers
-   * (quorumlite members add): this only runs the process. Resolves once it answers Status.
-   */
-  /**
-   * Starts a new node (an observer in its own member list) that knows `knows`. A cluster started
-   * from a backup gives it the same backup (its database must begin where theirs did), unless
-   * `fromBackup` says otherwise (null: none).
+   * (quorumlite members add): this only runs the process. Resolves once it answers Status. A
+   * cluster started from a backup gives it the same backup (its database must begin where
+   * theirs did), unless `fromBackup` says otherwise (null: none).
    */
   async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id), fromBackup: string | null | undefined = this.options.fromBackup): Promise<LocalNode> {
     if (this.procs.has(id)) throw new Error(`node ${id} is already part of this local cluster`);

@@ -14,10 +14,6 @@ import type { NodeId } from '../contract';
 export const FAST_ELECTION_STAGGER_TICKS = 2;
 
 /**
- * Ticks from now until `self` campaigns, having lost `lost`: 1 + its rank's slot + a random
- * tick within it. A node outside `dataVoters` (a witness) ranks after all of them.
- */
-/**
  * The plain random jitter over the same span as two slots (1 to 2·FAST_ELECTION_STAGGER_TICKS
  * ticks), where a stagger by rank does not pay: Raft without PreVote, a deposed Multi-Paxos
  * proposer.
@@ -26,6 +22,10 @@ export function fastElectionJitterTicks(random: () => number): number {
   return 1 + Math.floor(random() * 2 * FAST_ELECTION_STAGGER_TICKS);
 }
 
+/**
+ * Ticks from now until `self` campaigns, having lost `lost`: 1 + its rank's slot + a random
+ * tick within it. A node outside `dataVoters` (a witness) ranks after all of them.
+ */
 export function fastElectionDelayTicks(dataVoters: readonly NodeId[], self: NodeId, lost: NodeId | null, random: () => number): number {
   const survivors = dataVoters.filter((id) => id !== lost);
   const at = survivors.indexOf(self);
