@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
-import { cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
+import { CELL_OVERHEAD_MS_EST, cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
 import { progressEstimatesMs, Progress } from './compare';
 
 describe('parseCompareArgs', () => {
@@ -65,7 +65,19 @@ describe('planCells', () => {
     const clusters = PROTOCOL_NAMES.length * CLUSTER_START_MS_EST;
     expect(estimateMs(three) - clusters).toBe(3 * (estimateMs(one) - clusters));
     expect(() => parseCompareArgs(['--rounds', '2', '--sequential'])).toThrow(/--rounds: needs interleaved cells/);
+    expect(() => parseCompareArgs(['--control', '--sequential'])).toThrow(/--control: needs interleaved cells/);
     expect(() => parseCompareArgs(['--rounds', '0'])).toThrow(/--rounds/);
+  });
+
+  it('--control adds a cluster per topology and a run of every load cell of the first protocol per round', () => {
+    const base = ['--scenarios', 'insert,failover', '--topologies', '3v,5v', '--concurrency', '1,64', '--rounds', '2'];
+    const without = parseCompareArgs(base);
+    const withControl = parseCompareArgs([...base, '--control']);
+    expect(withControl.control).toBe(true);
+    expect(planCells(withControl)).toEqual(planCells(without));
+    const run = withControl.warmupMs + withControl.durationMs + CELL_OVERHEAD_MS_EST;
+    // 2 topologies × (a cluster start + 2 load cells × 2 rounds).
+    expect(estimateMs(withControl) - estimateMs(without)).toBe(2 * (CLUSTER_START_MS_EST + 2 * 2 * run));
   });
 
   it('--sequential runs each protocol × topology together, load cells in scenario × C order, failover last', () => {
@@ -136,7 +148,7 @@ describe('Progress', () => {
 
 describe('progressEstimatesMs', () => {
   it('adds up to the expected duration printed up front: each cluster start rides on its first cell', () => {
-    for (const argv of [[], ['--quick'], ['--sequential'], ['--rounds', '3', '--topologies', '3v,5v'], ['--protocols', 'raft', '--scenarios', 'failover']]) {
+    for (const argv of [[], ['--quick'], ['--sequential'], ['--rounds', '3', '--topologies', '3v,5v'], ['--control', '--rounds', '2'], ['--protocols', 'raft', '--scenarios', 'failover']]) {
       const s = parseCompareArgs(argv);
       expect(progressEstimatesMs(s, planCells(s)).reduce((a, b) => a + b, 0)).toBe(estimateMs(s));
     }

@@ -37,6 +37,12 @@ export interface CompareSettings {
   interleave: boolean;
   /** With interleave: how many times each load cell measures every protocol. */
   rounds: number;
+  /**
+   * With interleave: a second cluster of the first protocol joins each topology's rotation (its
+   * load cells only), so the report can say how far two identical clusters land apart — the
+   * spread below which a gap between protocols is no difference.
+   */
+  control: boolean;
   quick: boolean;
   help: boolean;
 }
@@ -57,6 +63,7 @@ export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
   outDir: 'bench/results',
   interleave: true,
   rounds: 1,
+  control: false,
   quick: false,
   help: false,
 };
@@ -92,6 +99,7 @@ export const COMPARE_USAGE = `quorumlite compare [options]
   --out bench/results         results go to <out>/<timestamp>/
   --rounds 1                  times each load cell measures every protocol (paired ratios: median over rounds)
   --sequential                one protocol × topology after another instead of interleaved
+  --control                   a second cluster of the first protocol in the rotation: the A/A spread
   --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.2s cells; 1 loader; 2 trials (explicit flags still win)
 Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).
 Interleaved (the default): a topology's clusters run together and every load cell measures
@@ -112,6 +120,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     out: { type: 'string' },
     rounds: { type: 'string' },
     sequential: { type: 'boolean' },
+    control: { type: 'boolean' },
     quick: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -133,9 +142,11 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     outDir: values.out ?? base.outDir,
     interleave: values.sequential !== true,
     rounds: values.rounds !== undefined ? parsePositiveInt(values.rounds, 'rounds') : base.rounds,
+    control: values.control === true,
   };
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
   if (!settings.interleave && settings.rounds > 1) throw new BenchArgsError('--rounds: needs interleaved cells; leave out --sequential');
+  if (!settings.interleave && settings.control) throw new BenchArgsError('--control: needs interleaved cells; leave out --sequential');
   return settings;
 }
 
@@ -215,18 +226,23 @@ export const CLUSTER_START_MS_EST = 4_000;
 export const CELL_OVERHEAD_MS_EST = 3_000;
 export const TRIAL_OVERHEAD_MS_EST = 2_500;
 
-/** The expected time of one cell (plus its cluster's start for the first cell of a cluster). */
+/**
+ * The expected time of one cell (plus its cluster's start for the first cell of a cluster); the
+ * control's runs of a load cell ride on the first protocol's.
+ */
 export function cellEstimateMs(s: CompareSettings, cell: CellPlan): number {
   switch (cell.kind) {
-    case 'load':
-      return (s.interleave ? s.rounds : 1) * (s.warmupMs + s.durationMs + CELL_OVERHEAD_MS_EST);
+    case 'load': {
+      const runs = s.interleave ? s.rounds * (s.control && cell.protocol === s.protocols[0] ? 2 : 1) : 1;
+      return runs * (s.warmupMs + s.durationMs + CELL_OVERHEAD_MS_EST);
+    }
     case 'failover':
       return cell.trialCount * (s.failoverSettleMs + TRIAL_OVERHEAD_MS_EST);
   }
 }
 
 export function estimateMs(s: CompareSettings): number {
-  const clusters = s.protocols.length * s.topologies.length;
+  const clusters = (s.protocols.length + (s.control ? 1 : 0)) * s.topologies.length;
   return clusters * CLUSTER_START_MS_EST + planCells(s).reduce((sum, cell) => sum + cellEstimateMs(s, cell), 0);
 }
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zeroCounters, type NodeCounters } from '@quorumlite/client';
-import { belowTarget, buildFigures, cellFailed, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import { belowTarget, buildFigures, cellFailed, controlRatio, controlTable, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
 import type { RoundSample } from './compare-report';
 import { foldRounds } from './compare';
 import type { CellCost } from './cost';
@@ -180,6 +180,36 @@ describe('compare report: interleaved rounds', () => {
     expect(interleaved(RESULTS)).toBe(false);
     expect(renderCompareMarkdown(all)).toContain('Interleaved: a topology\'s clusters ran together');
     expect(renderCompareMarkdown(RESULTS)).toContain('Sequential: each protocol × topology ran on its own');
+  });
+});
+
+describe('compare report: the A/A control', () => {
+  type Load = Extract<CellResult, { kind: 'load' }>;
+  const insert64 = RESULTS.cells.find((c): c is Load => c.kind === 'load' && c.protocol === 'raft' && c.topology === '3v' && c.scenario === 'insert' && c.concurrency === 64)!;
+  const rounds = (ops: number[]) => ops.map((o, position) => ({ row: { ...insert64.row!, opsPerSec: o }, failure: null, position }));
+  /** 3v insert C=64 in three rounds: raft, zab, multipaxos and a second raft cluster. */
+  const measured = (ops: Record<string, number[]>, control: number[]): CompareResults => ({
+    ...RESULTS,
+    cells: RESULTS.cells.map((c) => (c.kind === 'load' && c.topology === '3v' && c.scenario === 'insert' && c.concurrency === 64 ? { ...c, row: { ...insert64.row!, opsPerSec: ops[c.protocol]![0]! }, failure: null, rounds: rounds(ops[c.protocol]!) } : c)),
+    controls: [{ ...insert64, row: { ...insert64.row!, opsPerSec: control[0]! }, rounds: rounds(control) }],
+  });
+
+  it('takes the lower of two identical clusters ÷ the higher, per round, and calls a gap within it no difference', () => {
+    const r = measured({ raft: [2000, 2000, 2000], zab: [1700, 1700, 1700], multipaxos: [1500, 1500, 1500] }, [1600, 2000, 1700]);
+    // raft ÷ its twin: 0.8, 1, 0.85 → 0.85.
+    expect(controlRatio(r, '3v', 'insert', 64)).toBeCloseTo(0.85, 6);
+    const below = belowTarget(r);
+    expect(below).toContain('zab insert on 3v at C=64 (0.85, within the A/A 0.85)');
+    expect(below).toContain('multipaxos insert on 3v at C=64 (0.75, A/A 0.85)');
+    const md = renderCompareMarkdown(r);
+    expect(md).toContain('## A/A control');
+    expect(md).toMatch(/came within 0\.9 of each other in 0 of 1 cells \(median 0\.85, lowest 0\.85\)/);
+    expect(controlTable(r)[1]).toEqual(['3v', 'insert', '64', expect.stringMatching(/^2,000 · p99/), expect.stringMatching(/^1,600 · p99/), '0.85']);
+  });
+
+  it('has no figure without a control', () => {
+    expect(controlRatio(RESULTS, '3v', 'insert', 64)).toBeNull();
+    expect(renderCompareMarkdown(RESULTS)).not.toContain('A/A');
   });
 });
 

@@ -49,6 +49,8 @@ export interface CompareResults {
   meta: CompareMeta;
   settings: CompareSettings;
   cells: CellResult[];
+  /** --control: the load cells of a second cluster of the first protocol, measured in the same rotation. */
+  controls?: CellResult[];
 }
 
 /** The failover target of the protocol issues: median stall under this. */
@@ -365,6 +367,42 @@ export function ratioToBest(r: CompareResults, protocol: string, topology: strin
   return best !== null && best > 0 ? throughputOf(cell.row) / best : null;
 }
 
+/** The control's cell twin of (topology, scenario, C), or undefined. */
+function findControl(r: CompareResults, topology: string, scenario: string, c: number): LoadCell | undefined {
+  return (r.controls ?? []).find((x): x is LoadCell => x.kind === 'load' && x.topology === topology && x.scenario === scenario && x.concurrency === c);
+}
+
+/**
+ * How close two identical clusters came in a cell: in each round where both measured it, the
+ * lower throughput ÷ the higher, median over the rounds. A protocol whose ratio to the best is
+ * at least this is within what the machine alone puts between two clusters.
+ */
+export function controlRatio(r: CompareResults, topology: string, scenario: string, c: number): number | null {
+  const control = findControl(r, topology, scenario, c);
+  const twin = control === undefined ? undefined : findLoad(r, control.protocol, topology, scenario, c);
+  if (control?.rounds === undefined || twin?.rounds === undefined) return null;
+  const ok = (x: RoundSample | undefined): number | null => (x !== undefined && x.failure === null && x.row !== null && !rowFailed(x.row) ? throughputOf(x.row) : null);
+  const ratios: number[] = [];
+  for (let k = 0; k < Math.min(control.rounds.length, twin.rounds.length); k++) {
+    const a = ok(control.rounds[k]);
+    const b = ok(twin.rounds[k]);
+    if (a !== null && b !== null && Math.max(a, b) > 0) ratios.push(Math.min(a, b) / Math.max(a, b));
+  }
+  return median(ratios);
+}
+
+/** The A/A table: per cell, the first protocol's two clusters and how close they came. */
+export function controlTable(r: CompareResults): string[][] {
+  const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'control cluster', 'A/A ratio (median over rounds)']];
+  for (const control of r.controls ?? []) {
+    if (control.kind !== 'load') continue;
+    const twin = findLoad(r, control.protocol, control.topology, control.scenario, control.concurrency);
+    const ratio = controlRatio(r, control.topology, control.scenario, control.concurrency);
+    rows.push([control.topology, control.scenario, String(control.concurrency), loadCellText(twin, null), loadCellText(control, null), ratio === null ? '—' : ratioDigits(ratio)]);
+  }
+  return rows;
+}
+
 /** Whether the load cells were measured interleaved (back to back, protocol order rotated). */
 export function interleaved(r: CompareResults): boolean {
   const loads = loadCells(r);
@@ -463,7 +501,10 @@ export function belowTarget(r: CompareResults): string[] {
       for (const c of levels) {
         for (const p of protocols) {
           const ratio = ratioToBest(r, p, topology, scenario, c);
-          if (ratio !== null && ratio < WITHIN_BEST_RATIO_TARGET) out.push(`${p} ${scenario} on ${topology} at C=${c} (${ratioDigits(ratio)})`);
+          if (ratio === null || ratio >= WITHIN_BEST_RATIO_TARGET) continue;
+          const aa = controlRatio(r, topology, scenario, c);
+          const noise = aa !== null && ratio >= aa ? `, within the A/A ${ratioDigits(aa)}` : aa !== null ? `, A/A ${ratioDigits(aa)}` : '';
+          out.push(`${p} ${scenario} on ${topology} at C=${c} (${ratioDigits(ratio)}${noise})`);
         }
       }
     }
@@ -521,6 +562,18 @@ export function renderCompareMarkdown(r: CompareResults): string {
   lines.push(...markdownTable(loadTable(r)), '');
   const below = belowTarget(r);
   lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
+  if ((r.controls ?? []).length > 0) {
+    const ratios = (r.controls ?? []).flatMap((c) => (c.kind === 'load' ? [controlRatio(r, c.topology, c.scenario, c.concurrency)] : [])).filter((x): x is number => x !== null);
+    const within = ratios.filter((x) => x >= WITHIN_BEST_RATIO_TARGET).length;
+    lines.push(
+      '## A/A control',
+      '',
+      `A second cluster of ${r.controls![0]!.protocol} ran every load cell in the same rotation. Two identical clusters came within ${WITHIN_BEST_RATIO_TARGET} of each other in ${within} of ${ratios.length} cells${ratios.length > 0 ? ` (median ${ratioDigits(median(ratios)!)}, lowest ${ratioDigits(Math.min(...ratios))})` : ''}: a gap between protocols no larger than a cell's A/A gap is not told apart from the machine's.`,
+      '',
+      ...markdownTable(controlTable(r)),
+      '',
+    );
+  }
   lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
   const types = messageTypeTable(r);
   if (types.length > 1) {
@@ -560,6 +613,7 @@ export function renderCompareHtml(r: CompareResults): string {
     `<h1>quorumlite compare</h1><ul>${head}</ul>${failedNote}`,
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
+    (r.controls ?? []).length > 0 ? `<h2>A/A control</h2>${htmlTable(controlTable(r))}` : '',
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
     messageTypeTable(r).length > 1 ? `<h2>Where the protocols differ</h2>${htmlTable(messageTypeTable(r))}${leaderStepTable(r).length > 1 ? htmlTable(leaderStepTable(r)) : ''}` : '',
     failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',

@@ -60,9 +60,14 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const cells: CellResult[] = [];
+  const controls: CellResult[] = [];
   try {
     if (settings.interleave) {
-      for (const topology of settings.topologies) cells.push(...(await runTopology(session, settings, topology, tmpDir, progress)));
+      for (const topology of settings.topologies) {
+        const measured = await runTopology(session, settings, topology, tmpDir, progress);
+        cells.push(...measured.cells);
+        controls.push(...measured.controls);
+      }
     } else {
       for (const protocol of settings.protocols) {
         for (const topology of settings.topologies) {
@@ -77,10 +82,10 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  const results: CompareResults = { meta: { ...meta, finishedAt: new Date().toISOString() }, settings, cells };
+  const results: CompareResults = { meta: { ...meta, finishedAt: new Date().toISOString() }, settings, cells, ...(settings.control ? { controls } : {}) };
   const dir = writeCompareResults(settings.outDir, results);
   process.stdout.write(`wrote ${dir}/report.md\n      ${dir}/report.html\n`);
-  return cells.some(cellFailed) ? 1 : 0;
+  return cells.some(cellFailed) || controls.some(cellFailed) ? 1 : 0;
 }
 
 /** Every cell of one protocol × topology on one fresh cluster; a cluster that will not start fails its cells. */
@@ -119,34 +124,41 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
 
 type Started = Awaited<ReturnType<BenchSession['startCluster']>>;
 
+/** The control cluster's key beside the protocols' (a second cluster of the first protocol). */
+const CONTROL = 'control';
+
 /**
- * Interleaved: a cluster per protocol of one topology, all started together; every load cell
- * measures the protocols back to back `rounds` times, the order rotated by one at each
- * measurement group, so each protocol runs first, second and last alike; then each protocol's
- * failover trials. A cluster that will not start fails that protocol's cells.
+ * Interleaved: a cluster per protocol of one topology (and with --control a second cluster of
+ * the first protocol), all started together; every load cell measures them back to back
+ * `rounds` times, the order rotated by one at each measurement group, so each runs first,
+ * second and last alike; then each protocol's failover trials (none for the control). A
+ * cluster that will not start fails its cells.
  */
-async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, progress: Progress): Promise<CellResult[]> {
+async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, progress: Progress): Promise<{ cells: CellResult[]; controls: CellResult[] }> {
   const plan = topologyCells(s, topologyName);
-  const clusters = new Map<ProtocolName, Started>();
-  const startFailures = new Map<ProtocolName, string>();
+  const keys: string[] = [...s.protocols, ...(s.control ? [CONTROL] : [])];
+  const protocolOf = (key: string): ProtocolName => (key === CONTROL ? s.protocols[0]! : (key as ProtocolName));
+  const clusters = new Map<string, Started>();
+  const startFailures = new Map<string, string>();
   const results: CellResult[] = [];
-  progress.begin(`${topologyName}: starting ${s.protocols.join(', ')}`);
+  const controls: CellResult[] = [];
+  progress.begin(`${topologyName}: starting ${keys.join(', ')}`);
   const { prepareSchema } = await import('./cluster-target');
   const loads = s.scenarios.filter((x) => x !== 'failover');
   try {
-    for (const protocol of s.protocols) {
+    for (const key of keys) {
       try {
-        const cluster = await session.startCluster(protocol, parseTopology(topologyName), path.join(tmpDir, `${protocol}-${topologyName}`));
-        clusters.set(protocol, cluster);
+        const cluster = await session.startCluster(protocolOf(key), parseTopology(topologyName), path.join(tmpDir, `${key}-${topologyName}`));
+        clusters.set(key, cluster);
         await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0, session.tls);
       } catch (e: unknown) {
-        clusters.delete(protocol);
+        clusters.delete(key);
         const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
-        progress.log(`${protocol} ${topologyName}: ${reason}`);
-        startFailures.set(protocol, reason);
+        progress.log(`${key} ${topologyName}: ${reason}`);
+        startFailures.set(key, reason);
       }
     }
-    const running = s.protocols.filter((p) => clusters.has(p));
+    const running = keys.filter((k) => clusters.has(k));
     let group = 0;
     for (let i = 0; i < plan.length; ) {
       const first = plan[i]!;
@@ -161,20 +173,25 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
       // The protocols' cells of one scenario × C sit side by side in the plan.
       const side = plan.slice(i, i + s.protocols.length) as Array<Extract<CellPlan, { kind: 'load' }>>;
       i += side.length;
-      const samples = new Map<ProtocolName, { sample: RoundSample; cost: CellResult['cost'] }[]>(running.map((p) => [p, []]));
+      const samples = new Map<string, { sample: RoundSample; cost: CellResult['cost'] }[]>(running.map((k) => [k, []]));
+      const cellOf = (key: string): Extract<CellPlan, { kind: 'load' }> => side.find((c) => c.protocol === protocolOf(key))!;
       for (let round = 0; round < s.rounds; round++) {
         const order = rotateProtocols(running, group++);
-        for (const [position, protocol] of order.entries()) {
-          const cell = side.find((c) => c.protocol === protocol)!;
-          progress.begin(`${cellLabel(cell)}${s.rounds > 1 ? ` · round ${round + 1}/${s.rounds}` : ''}`);
-          const measured = await runCellSafely(session, s, cell, clusters.get(protocol)!);
-          samples.get(protocol)!.push({ sample: { row: measured.kind === 'load' ? measured.row : null, failure: measured.failure, position }, cost: measured.cost ?? null });
+        for (const [position, key] of order.entries()) {
+          const cell = cellOf(key);
+          progress.begin(`${key === CONTROL ? `${cellLabel(cell)} (control)` : cellLabel(cell)}${s.rounds > 1 ? ` · round ${round + 1}/${s.rounds}` : ''}`);
+          const measured = await runCellSafely(session, s, cell, clusters.get(key)!);
+          samples.get(key)!.push({ sample: { row: measured.kind === 'load' ? measured.row : null, failure: measured.failure, position }, cost: measured.cost ?? null });
         }
       }
       for (const cell of side) {
         const failure = startFailures.get(cell.protocol);
         results.push(failure !== undefined ? failedCell(cell, failure) : foldRounds(cell, samples.get(cell.protocol)!));
         progress.done();
+      }
+      if (s.control) {
+        const failure = startFailures.get(CONTROL);
+        controls.push(failure !== undefined ? failedCell(cellOf(CONTROL), failure) : foldRounds(cellOf(CONTROL), samples.get(CONTROL)!));
       }
     }
   } finally {
@@ -185,9 +202,9 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
         await cluster.stop();
       }),
     );
-    for (const protocol of s.protocols) fs.rmSync(path.join(tmpDir, `${protocol}-${topologyName}`), { recursive: true, force: true });
+    for (const key of keys) fs.rmSync(path.join(tmpDir, `${key}-${topologyName}`), { recursive: true, force: true });
   }
-  return results;
+  return { cells: results, controls };
 }
 
 /** A load cell measured once; a loader that throws fails the cell, not the comparison. */
@@ -249,7 +266,7 @@ async function runCellLoad(session: BenchSession, s: CompareSettings, cell: Cell
 export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[]): number[] {
   return plan.map((cell, i) => {
     const prev = plan[i - 1];
-    if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? s.protocols.length * CLUSTER_START_MS_EST : 0);
+    if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? (s.protocols.length + (s.control ? 1 : 0)) * CLUSTER_START_MS_EST : 0);
     const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
     return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);
   });
@@ -268,6 +285,7 @@ export function writeCompareResults(outDir: string, results: CompareResults): st
   const dir = path.join(outDir, results.meta.startedAt.replace(/[:.]/g, '-'));
   fs.mkdirSync(path.join(dir, 'cells'), { recursive: true });
   for (const cell of results.cells) fs.writeFileSync(path.join(dir, 'cells', cellFileName(cell)), `${JSON.stringify(cell, null, 2)}\n`);
+  for (const cell of results.controls ?? []) fs.writeFileSync(path.join(dir, 'cells', `control-${cellFileName(cell)}`), `${JSON.stringify(cell, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'report.md'), renderCompareMarkdown(results));
   fs.writeFileSync(path.join(dir, 'report.html'), renderCompareHtml(results));
