@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { QuorumliteClient } from '@quorumlite/client';
+import type { LocalCluster } from '@quorumlite/cluster';
+import { PROTOCOL_NAMES, PROTOCOLS, type ProtocolModule } from '@quorumlite/consensus';
 import { clusterPerTest, rowsPerNode, sleep, startWriteLoad, waitAllApplied } from './helpers';
 
 const startCluster = clusterPerTest();
@@ -15,6 +17,15 @@ afterEach(() => {
   loadClient?.close();
   loadClient = null;
 });
+
+/** The running nodes are exactly `ids`, and each holds the same rows of w: every acknowledged key, no other. */
+async function expectEveryRowEverywhere(cluster: LocalCluster, client: QuorumliteClient, ids: string[], acked: ReadonlySet<string>): Promise<void> {
+  const rows = await rowsPerNode(cluster, client, 'SELECT k FROM w ORDER BY k');
+  expect([...rows.keys()].sort()).toEqual(ids);
+  const [first, ...rest] = [...rows.values()];
+  for (const other of rest) expect(other).toEqual(first);
+  expect(new Set(first!.map((r) => String(r[0])))).toEqual(acked);
+}
 
 describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s cluster', (protocol) => {
   it('grow 3 → 5, transfer to a new member, shrink 5 → 3 and replace a dead node under writes: no write fails, every member agrees', async () => {
@@ -57,10 +68,65 @@ describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s c
     expect(load.failures).toEqual([]);
     const leader = await cluster.waitForLeader(15_000, ['n1', 'n2', 'n3']);
     await waitAllApplied(cluster, (await client.status(leader.address)).commitIndex);
-    const rows = await rowsPerNode(cluster, client, 'SELECT k FROM w ORDER BY k');
-    expect([...rows.keys()].sort()).toEqual(['n4', 'n5', 'n6']);
-    const [first, ...rest] = [...rows.values()];
-    for (const other of rest) expect(other).toEqual(first);
-    expect(new Set(first!.map((r) => String(r[0])))).toEqual(load.acked);
+    await expectEveryRowEverywhere(cluster, client, ['n4', 'n5', 'n6'], load.acked);
+  }, 180_000);
+});
+
+/**
+ * A member changes what it keeps, as docs say: a data voter is removed, starts again as a
+ * witness on an empty data directory under the same id (every node forgot its old directory
+ * once the removal committed), is added as a witness, carries a quorum while a data voter is
+ * down, and goes back the same way to a data voter holding every row — for each protocol
+ * that changes the members of a cluster with witnesses.
+ */
+const WITNESS_CHANGERS = PROTOCOL_NAMES.filter((name) => (PROTOCOLS[name] as ProtocolModule).witnessMembershipChanges === true);
+
+describe.each(WITNESS_CHANGERS)('a %s voter becomes a witness and a voter again', (protocol) => {
+  it('under writes: no write fails, the witness keeps no database, and the voter that comes back holds every row', async () => {
+    const { cluster, client } = await startCluster(`members-witness-${protocol}`, { protocol });
+    await client.execute('CREATE TABLE w(k TEXT PRIMARY KEY, writer INTEGER)');
+    loadClient = new QuorumliteClient({ addresses: [cluster.address('n1'), cluster.address('n2')], timeoutMs: 5_000, retryBudgetMs: 20_000 });
+    const load = startWriteLoad(loadClient, 4);
+    await sleep(300);
+
+    /**
+     * Removes n3, stops it, waits until the others applied that (a removed node need not ever
+     * learn its removal committed), and starts it again empty, keeping `store`.
+     */
+    const restartAs = async (store: 'data' | 'witness'): Promise<void> => {
+      const removed = await client.changeMembers({ kind: 'remove', id: 'n3' });
+      expect(removed.members.map((m) => m.id)).toEqual(['n1', 'n2']);
+      await cluster.kill('n3', 'SIGTERM');
+      await waitAllApplied(cluster, removed.index);
+      await cluster.startEmpty('n3', store);
+    };
+
+    await restartAs('witness');
+    const witnessed = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'witness' });
+    expect(witnessed.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:witness']);
+    await waitAllApplied(cluster, witnessed.index);
+    const asWitness = await cluster.status('n3');
+    expect([asWitness.role, asWitness.store]).toEqual(['witness', 'log']);
+
+    // The witness and n1 are a quorum: writes go on with n2 down.
+    const before = load.acked.size;
+    await cluster.kill('n2', 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (load.acked.size < before + 20 && Date.now() < deadline) await sleep(50);
+    expect(load.acked.size).toBeGreaterThanOrEqual(before + 20);
+    await cluster.restart('n2');
+
+    await restartAs('data');
+    const back = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'voter' });
+    expect(back.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter']);
+
+    await sleep(300);
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    const leader = await cluster.waitForLeader();
+    await waitAllApplied(cluster, (await client.status(leader.address)).commitIndex);
+    const asVoter = await cluster.status('n3');
+    expect([asVoter.store, asVoter.role === 'leader' || asVoter.role === 'follower']).toEqual(['database', true]);
+    await expectEveryRowEverywhere(cluster, client, ['n1', 'n2', 'n3'], load.acked);
   }, 180_000);
 });

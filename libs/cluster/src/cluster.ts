@@ -369,28 +369,61 @@ export class LocalCluster implements Reapable {
     const root = path.dirname(this.nodes[0]!.dataDir);
     const node: LocalNode = { id, role: 'observer', address: `${host}:${port}`, dataDir: path.join(root, id) };
     fs.mkdirSync(node.dataDir, { recursive: true });
+    const args = this.joinArgs(node, knows, 'observer', fromBackup);
+    const logDir = path.dirname(this.proc(this.nodes[0]!.id).logFile);
+    this.procs.set(id, { node, args, logFile: path.join(logDir, `${id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
+    this.nodes.push(node);
+    await this.spawnUntilStatus(id, 'starting');
+    return node;
+  }
+
+  /**
+   * Starts node `id`, stopped, again as a new process on an empty data directory at the same
+   * address: how a member changes what it keeps (a data voter into a witness, or back), once
+   * its removal committed on every node (which then forget its old data directory's
+   * incarnation). `store` 'witness' starts a process that keeps only the log (it lists itself
+   * as a witness, which fixes its store at boot); 'data' one that keeps a database (it lists
+   * itself as an observer, and takes this cluster's backup if it started from one). It knows
+   * every other node; the members change only through AdminService.ChangeMembers. Resolves
+   * once it answers Status.
+   */
+  async startEmpty(id: string, store: 'data' | 'witness'): Promise<LocalNode> {
+    const p = this.proc(id);
+    if (this.isRunning(id)) throw new Error(`node ${id} is still running; stop it before starting it again empty`);
+    fs.rmSync(p.node.dataDir, { recursive: true, force: true });
+    fs.mkdirSync(p.node.dataDir, { recursive: true });
+    p.node.role = store === 'witness' ? 'witness' : 'observer';
+    const knows = this.nodes.filter((n) => n.id !== id).map((n) => n.id);
+    p.args = this.joinArgs(p.node, knows, store === 'witness' ? 'witness' : 'observer', store === 'witness' ? null : this.options.fromBackup);
+    await this.spawnUntilStatus(id, 'starting again empty');
+    return p.node;
+  }
+
+  /** The arguments of a node joining a running cluster: it knows `knows` (a witness as a witness, the others as voters), and itself as `selfRole`. */
+  private joinArgs(node: LocalNode, knows: readonly string[], selfRole: 'observer' | 'witness', fromBackup: string | null | undefined): string[] {
     const list = [
       ...knows.map((k) => this.nodes.find((n) => n.id === k) ?? fail(k)).map((n) => ({ id: n.id, address: n.address, role: n.role === 'witness' ? 'witness' : 'voter' })),
-      { id, address: node.address, role: 'observer' },
+      { id: node.id, address: node.address, role: selfRole },
     ];
-    const args = ['--node-id', id, '--listen', node.address, '--data-dir', node.dataDir, '--members', list.map((m) => `${m.id}=${m.address}${m.role === 'voter' ? '' : `:${m.role}`}`).join(',')];
+    const args = ['--node-id', node.id, '--listen', node.address, '--data-dir', node.dataDir, '--members', list.map((m) => `${m.id}=${m.address}${m.role === 'voter' ? '' : `:${m.role}`}`).join(',')];
     if (this.options.protocol !== undefined) args.push('--protocol', this.options.protocol);
     if (this.options.tls) {
-      const f = this.options.tls.files(id);
+      const f = this.options.tls.files(node.id);
       args.push('--tls-cert', f.cert, '--tls-key', f.key, '--tls-ca', f.ca);
     }
     if (fromBackup !== undefined && fromBackup !== null) args.push('--from-backup', path.resolve(fromBackup));
     args.push(...(this.options.nodeArgs ?? []));
-    const logDir = path.dirname(this.proc(this.nodes[0]!.id).logFile);
-    this.procs.set(id, { node, args, logFile: path.join(logDir, `${id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
-    this.nodes.push(node);
+    return args;
+  }
+
+  private async spawnUntilStatus(id: string, what: string): Promise<void> {
+    const address = this.address(id);
     this.spawnNode(id);
     await this.waitUntil(this.options.startTimeoutMs ?? START_TIMEOUT_MS_DEFAULT, `node ${id} to answer Status`, async () => {
-      if (!this.isRunning(id)) throw new NodeExitedError(`node ${id} exited while starting:\n${this.logTail(id, 20)}`);
-      await this.client.status(node.address);
+      if (!this.isRunning(id)) throw new NodeExitedError(`node ${id} exited while ${what}:\n${this.logTail(id, 20)}`);
+      await this.client.status(address);
       return true;
     });
-    return node;
   }
 
   status(id: string): Promise<NodeStatus> {

@@ -45,6 +45,22 @@ describe('IncarnationBook', () => {
     expect((await IncarnationBook.open(dir, false, ids())).recorded('n2')).toBe('q');
   });
 
+  it('forgets, durably, the members outside a committed configuration: a removed member comes back from an empty directory', async () => {
+    const dir = tempDir();
+    const book = await IncarnationBook.open(dir, false, ids('a'));
+    expect(book.admit('n2', { id: 'p', rejoined: false })).toBeNull();
+    expect(book.admit('n3', { id: 'q', rejoined: false })).toBeNull();
+    expect(book.forgetAllBut(new Set(['n1', 'n2', 'n3']))).toEqual([]);
+    expect(book.forgetAllBut(new Set(['n1', 'n2']))).toEqual(['n3']);
+    const reopened = await IncarnationBook.open(dir, false, ids('b'));
+    expect(reopened.recorded('n3')).toBeNull();
+    expect(reopened.recorded('n2')).toBe('p');
+    // n3, added again on a new directory, is recorded as a new member is; n2 still may not change.
+    expect(reopened.admit('n3', { id: 'r', rejoined: false })).toBeNull();
+    expect(reopened.recorded('n3')).toBe('r');
+    expect(reopened.admit('n2', { id: 's', rejoined: false })).toMatch(/came back with a different data directory/);
+  });
+
   it('stops on a damaged file rather than forget what it recorded', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, PEER_INCARNATIONS_FILE), '{"n2": 7}');

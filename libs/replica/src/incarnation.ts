@@ -5,6 +5,9 @@
  * `rejoined`. The incarnation first heard from each peer is recorded durably before anything
  * from that peer counts, and replaced only by one that began with --rejoin.
  *
+ * A member's record is dropped once a configuration without it commits (forgetAllBut), so a
+ * removed member may be added again from an empty directory.
+ *
  * Not detected: a member that lost its directory before any peer recorded its incarnation
  * (its very first contact), and a directory restored from an older copy (same incarnation).
  */
@@ -45,6 +48,23 @@ export class IncarnationBook implements PeerIdentity {
   /** The incarnation recorded for `member`, or null. */
   recorded(member: string): string | null {
     return this.peers.get(member) ?? null;
+  }
+
+  /**
+   * Forgets the incarnation of every peer outside `members` (the committed configuration): a
+   * member whose removal committed may come back on an empty data directory — as a witness
+   * where it kept a database, say — and be added again; its new directory's incarnation is
+   * then recorded at its first stream, as a new member's is. Durable before it returns, as a
+   * record is. Returns the members forgotten.
+   */
+  forgetAllBut(members: ReadonlySet<string>): string[] {
+    const gone = [...this.peers.keys()].filter((m) => !members.has(m));
+    if (gone.length === 0) return [];
+    const next = new Map(this.peers);
+    for (const m of gone) next.delete(m);
+    writeFileAtomicSync(path.join(this.dataDir, PEER_INCARNATIONS_FILE), encode(Object.fromEntries(next)));
+    for (const m of gone) this.peers.delete(m);
+    return gone;
   }
 
   admit(member: string, presented: Incarnation | null): string | null {

@@ -344,6 +344,10 @@ export class Replica {
     const before = status.membershipPending === true ? this.core.membersAt(status.commitIndex) : [];
     this.membership.refresh(status.members, before);
     this.warnIfRoleNeedsOtherStore(status.members ?? []);
+    if (status.members !== undefined && status.membershipPending !== true) {
+      const forgotten = this.incarnations.forgetAllBut(new Set(status.members.map((m) => m.id)));
+      if (forgotten.length > 0) this.deps.logger.info('forgot the data directories of members whose removal committed: each may be added again from an empty one', { members: forgotten.join(',') });
+    }
   }
 
   private storeWarnedFor: string | null = null;
