@@ -353,10 +353,7 @@ export function ratioToBest(r: CompareResults, protocol: string, topology: strin
     const n = Math.min(...row.map((x) => x!.rounds!.length));
     const ratios: number[] = [];
     for (let k = 0; k < n; k++) {
-      const values = row.map((x) => {
-        const sample = x!.rounds![k]!;
-        return sample.failure === null && sample.row !== null && !rowFailed(sample.row) ? throughputOf(sample.row) : null;
-      });
+      const values = row.map((x) => sampleThroughput(x!.rounds![k]));
       if (values.some((v) => v === null)) continue;
       const best = Math.max(...(values as number[]));
       if (best > 0) ratios.push(values[protocols.indexOf(protocol)]! / best);
@@ -365,6 +362,11 @@ export function ratioToBest(r: CompareResults, protocol: string, topology: strin
   }
   const best = bestOf(r, protocols, topology, scenario, c);
   return best !== null && best > 0 ? throughputOf(cell.row) / best : null;
+}
+
+/** A round's throughput, or null when that round failed (or is missing). */
+function sampleThroughput(x: RoundSample | undefined): number | null {
+  return x !== undefined && x.failure === null && x.row !== null && !rowFailed(x.row) ? throughputOf(x.row) : null;
 }
 
 /** The control's cell twin of (topology, scenario, C), or undefined. */
@@ -381,11 +383,10 @@ export function controlRatio(r: CompareResults, topology: string, scenario: stri
   const control = findControl(r, topology, scenario, c);
   const twin = control === undefined ? undefined : findLoad(r, control.protocol, topology, scenario, c);
   if (control?.rounds === undefined || twin?.rounds === undefined) return null;
-  const ok = (x: RoundSample | undefined): number | null => (x !== undefined && x.failure === null && x.row !== null && !rowFailed(x.row) ? throughputOf(x.row) : null);
   const ratios: number[] = [];
   for (let k = 0; k < Math.min(control.rounds.length, twin.rounds.length); k++) {
-    const a = ok(control.rounds[k]);
-    const b = ok(twin.rounds[k]);
+    const a = sampleThroughput(control.rounds[k]);
+    const b = sampleThroughput(twin.rounds[k]);
     if (a !== null && b !== null && Math.max(a, b) > 0) ratios.push(Math.min(a, b) / Math.max(a, b));
   }
   return median(ratios);

@@ -2,8 +2,10 @@
  * `quorumlite compare`: every protocol × topology × scenario × concurrency of the matrix, with
  * the same loaders as `quorumlite bench`, on a fresh cluster per protocol × topology (its
  * scenarios run on it in order, failover last, since a cluster per scenario would triple the
- * time spent starting clusters). Writes raw JSON per cell, report.md and report.html under
- * <out>/<timestamp>/. The exit code says only whether every cell ran; it never judges speed.
+ * time spent starting clusters). By default a topology's clusters run together and each load
+ * cell measures them back to back (runTopology); --sequential runs one cluster after another
+ * (runCluster). Writes raw JSON per cell, report.md and report.html under <out>/<timestamp>/.
+ * The exit code says only whether every cell ran; it never judges speed.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';

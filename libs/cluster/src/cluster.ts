@@ -380,7 +380,7 @@ export class LocalCluster implements Reapable {
   /**
    * Starts node `id`, stopped, again as a new process on an empty data directory at the same
    * address: how a member changes what it keeps (a data voter into a witness, or back), once
-   * its removal committed on every node (which then forget its old data directory's
+   * every other node applied its removal (each then forgets its old data directory's
    * incarnation). `store` 'witness' starts a process that keeps only the log (it lists itself
    * as a witness, which fixes its store at boot); 'data' one that keeps a database (it lists
    * itself as an observer, and takes this cluster's backup if it started from one). It knows
