@@ -15,6 +15,7 @@ import { LocalCluster } from '@quorumlite/cluster';
 import { PROTOCOL_NAMES, type ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError, parseNodeArgs, parsePositiveInt, parseProtocols } from './args';
 import { cellCost, electionCost, readCounters } from './cost';
+import { fileSize, readFrom, roleTakenInLog } from './node-logs';
 import { machineMeta } from './runner';
 
 export const FAILOVER_USAGE = `quorumlite bench failover [--trials 10] [--writers 16] [--settle-ms 1500] [--protocols ${PROTOCOL_NAMES.join(',')}] [--node-args="..."] [--out bench/results]`;
@@ -33,7 +34,13 @@ export interface FailoverTrial {
   killed: string;
   newLeader: string;
   stallMs: number;
+  /** Until a survivor answered Status as leader (polled every 50 ms, so up to that late). */
   electedMs: number;
+  /**
+   * Until the new leader's own log says it took office (its "role changed" line), from the
+   * wall clock of the kill; absent when no survivor logs role changes.
+   */
+  inOfficeMs?: number;
   failedWrites: number;
   okWrites: number;
   /**
@@ -228,6 +235,8 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
       const ids = cluster.nodes.map((n) => n.id);
       const countersBefore = await readCounters(ids, (id) => cluster.status(id));
       ops.length = 0;
+      const logStarts = ids.map((id) => fileSize(cluster.logFile(id)));
+      const killWallMs = Date.now();
       const killAt = performance.now();
       await cluster.kill(leader.id, 'SIGKILL');
       const elected = await cluster.waitForLeader(TRIAL_TIMEOUT_MS, [leader.id]);
@@ -237,6 +246,10 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
       const after = ops.filter((o) => o.start >= killAt);
       const survivors = ids.filter((id) => id !== leader.id);
       const elections = electionCost(cellCost(countersBefore, await readCounters(survivors, (id) => cluster.status(id)))).elections;
+      const tookOffice = survivors.flatMap((id) => {
+        const at = roleTakenInLog(readFrom(cluster.logFile(id), logStarts[ids.indexOf(id)]!), 'leader', killWallMs);
+        return at === null ? [] : [at - killWallMs];
+      });
       trials.push({
         killed: leader.id,
         newLeader: elected.id,
@@ -245,8 +258,10 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
         failedWrites: after.filter((o) => !o.ok).length,
         okWrites: after.filter((o) => o.ok).length,
         elections,
+        ...(tookOffice.length > 0 ? { inOfficeMs: Math.min(...tookOffice) } : {}),
       });
-      log(`trial ${t + 1}: killed ${leader.id}, ${elected.id} leads after ${electedMs.toFixed(0)} ms (${elections} candidacies), writes stalled ${(first.end - killAt).toFixed(0)} ms`);
+      const office = tookOffice.length > 0 ? `, in office at ${Math.min(...tookOffice)} ms by its log` : '';
+      log(`trial ${t + 1}: killed ${leader.id}, ${elected.id} leads after ${electedMs.toFixed(0)} ms${office} (${elections} candidacies), writes stalled ${(first.end - killAt).toFixed(0)} ms`);
       await cluster.restart(leader.id);
     }
   } finally {

@@ -5,6 +5,7 @@
  */
 import type { CutMode } from '@quorumlite/chaos';
 import { percentile } from './failover';
+import { roleChanges } from './node-logs';
 
 export const PARTITION_SCENARIOS = ['leader-refuse', 'leader-blackhole', 'follower-heal', 'shift', 'leader-receive-only', 'leader-send-only'] as const;
 export type PartitionScenario = (typeof PARTITION_SCENARIOS)[number];
@@ -435,24 +436,14 @@ export function renderPartitionTable(rows: readonly { protocol: string; summary:
  * level), times moved onto performance.now() by `toLocalMs`.
  */
 export function candidaciesInLog(text: string, node: string, toLocalMs: (wallMs: number) => number, fencingName = 'term'): Candidacy[] {
-  const candidacies: Candidacy[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{') || !line.includes('"role changed"')) continue;
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      continue; // a line cut by the read's end
-    }
-    const wallMs = typeof entry.t === 'string' ? Date.parse(entry.t) : NaN;
-    const fence = entry[fencingName];
-    if (entry.msg === 'role changed' && entry.role === 'candidate' && Number.isFinite(wallMs)) {
+  return roleChanges(text)
+    .filter((c) => c.role === 'candidate')
+    .map((c) => {
+      const fence = c.entry[fencingName];
       // Anything but a whole number (a line another version wrote) is an unknown fence, never a crash.
       const whole = (typeof fence === 'number' && Number.isSafeInteger(fence)) || (typeof fence === 'string' && /^\d+$/.test(fence));
-      candidacies.push({ atMs: toLocalMs(wallMs), node, fence: whole ? BigInt(fence) : null });
-    }
-  }
-  return candidacies;
+      return { atMs: toLocalMs(c.wallMs), node, fence: whole ? BigInt(fence) : null };
+    });
 }
 
 /** Whether a node's log shows info lines (its start is one): only then do its role changes appear. */

@@ -42,6 +42,7 @@ import {
   type StatusSample,
   type WriteOp,
 } from './partition-metrics';
+import { fileSize, readFrom } from './node-logs';
 import { machineMeta } from './runner';
 
 export const PARTITION_USAGE = `quorumlite bench partition [--trials 3] [--writers 6] [--scenarios ${PARTITION_SCENARIOS.join(',')}] [--hold-ms 2000] [--settle-ms 1000] [--protocols ${PROTOCOL_NAMES.join(',')}] [--node-args="..."] [--out bench/results]`;
@@ -397,26 +398,6 @@ async function waitSteady(cluster: LocalCluster): Promise<{ leader: string; fenc
 function readCandidacies(cluster: LocalCluster, starts: readonly number[], fencingName: string): Candidacy[] | null {
   if (!NODE_IDS.every((id) => logsRoleChanges(readFrom(cluster.logFile(id), 0)))) return null;
   return NODE_IDS.flatMap((id, i) => candidaciesInLog(readFrom(cluster.logFile(id), starts[i]!), id, (wallMs) => wallMs - performance.timeOrigin, fencingName));
-}
-
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
-function readFrom(file: string, start: number): string {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const length = Math.max(0, fs.fstatSync(fd).size - start);
-    const buf = Buffer.alloc(length);
-    fs.readSync(fd, buf, 0, length, start);
-    return buf.toString('utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 async function waitUntil(done: () => boolean, deadlineMs: number, failure: string): Promise<void> {
