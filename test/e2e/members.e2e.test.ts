@@ -108,14 +108,6 @@ describe.each(WITNESS_CHANGERS)('a %s voter becomes a witness and a voter again'
     const asWitness = await cluster.status('n3');
     expect([asWitness.role, asWitness.store]).toEqual(['witness', 'log']);
 
-    // The witness and n1 are a quorum: writes go on with n2 down.
-    const before = load.acked.size;
-    await cluster.kill('n2', 'SIGKILL');
-    const deadline = Date.now() + 15_000;
-    while (load.acked.size < before + 20 && Date.now() < deadline) await sleep(50);
-    expect(load.acked.size).toBeGreaterThanOrEqual(before + 20);
-    await cluster.restart('n2');
-
     await restartAs('data');
     const back = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'voter' });
     expect(back.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter']);

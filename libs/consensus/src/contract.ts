@@ -385,6 +385,15 @@ export interface ProtocolModule<M extends BaseMessage = BaseMessage> {
    * protocol without it refuses such a change with 'unsupported'.
    */
   readonly witnessMembershipChanges?: boolean;
+  /**
+   * Whether CoreStatus.members, once the node applied a committed config record and
+   * membershipPending is false, is the configuration in force on every node (Raft: the latest
+   * record in the log; Zab: the last seen one). The driver then forgets the data-directory
+   * incarnation of a member outside it, so a removed member may come back under its id from an
+   * empty directory. Multi-Paxos leaves it unset: a follower shows the configuration of its
+   * chosen prefix, while records it accepted after it may already be chosen and in force.
+   */
+  readonly appliedMembersInForce?: boolean;
   /** The settings this protocol has beyond CoreOptions; the simulator draws each from its values. */
   readonly options: readonly ProtocolOptionSpec[];
   /**

@@ -335,16 +335,19 @@ export class Replica {
 
   /**
    * The members after the core's configuration moved (a config record appended or cut, a
-   * snapshot installed) or at boot: addresses from the database's applied list first.
+   * snapshot installed) or at boot: addresses from the database's applied list first. After a
+   * Ready that applied a config record, with no change pending, a protocol whose members are
+   * then in force everywhere (ProtocolModule.appliedMembersInForce) lets the incarnation book
+   * forget the members outside them — never at boot, where the list may be the flags' own.
    */
-  private refreshMembers(): void {
+  private refreshMembers(appliedConfig = false): void {
     if (this.stateMachine.kind === 'data') this.membership.learn(this.stateMachine.appliedMembers() ?? []);
     const status = this.core.status();
     // Until its configuration commits, a Raft leader still sends records to the members of the one before.
     const before = status.membershipPending === true ? this.core.membersAt(status.commitIndex) : [];
     this.membership.refresh(status.members, before);
     this.warnIfRoleNeedsOtherStore(status.members ?? []);
-    if (status.members !== undefined && status.membershipPending !== true) {
+    if (appliedConfig && this.deps.protocol.appliedMembersInForce === true && status.members !== undefined && status.membershipPending !== true) {
       const forgotten = this.incarnations.forgetAllBut(new Set(status.members.map((m) => m.id)));
       if (forgotten.length > 0) this.deps.logger.info('forgot the data directories of members whose removal committed: each may be added again from an empty one', { members: forgotten.join(',') });
     }
@@ -826,7 +829,7 @@ export class Replica {
       const carried = carryOutReady(rd, this.readyPorts);
       const applied = typeof carried === 'boolean' ? carried : await carried;
       this.steps.run('advance', () => this.core.advance());
-      if (movesMembers) this.refreshMembers();
+      if (movesMembers) this.refreshMembers(rd.committed.some((e) => e.kind === 'config'));
       this.writes.checkDurability(this.role === 'leader');
       // After advance(): the core only compacts what it knows was applied.
       if (applied) this.snapshots.maybeSnapshot();

@@ -11,6 +11,7 @@ export const raft: ProtocolModule<RaftMessage> = {
   logMatching: 'prefix',
   roles: RAFT_ROLES,
   membershipChanges: true,
+  appliedMembersInForce: true,
   witnessMembershipChanges: true,
   options: RAFT_OPTIONS,
   // A follower's timeout is drawn from [t, 2t) (thesis §3.4).
