@@ -74,10 +74,10 @@ describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s c
 
 /**
  * A member changes what it keeps, as docs say: a data voter is removed, starts again as a
- * witness on an empty data directory under the same id (every node forgot its old directory
- * once the removal committed), is added as a witness, carries a quorum while a data voter is
- * down, and goes back the same way to a data voter holding every row — for each protocol
- * that changes the members of a cluster with witnesses.
+ * witness on an empty data directory under the same id (every other node forgot its old
+ * directory once it applied the removal), is added as a witness, and goes back the same way
+ * to a data voter holding every row — for each protocol that changes the members of a cluster
+ * with witnesses.
  */
 const WITNESS_CHANGERS = PROTOCOL_NAMES.filter((name) => (PROTOCOLS[name] as ProtocolModule).witnessMembershipChanges === true);
 
