@@ -82,8 +82,14 @@ describe.each(PROTOCOL_NAMES)('the live dashboard of a 3-node %s cluster in a he
       const s = (await (await fetch(`${origin}/state`)).json()) as DashboardPayload;
       return s.series.writesPerSecond.reduce((a, b) => a + b, 0) * (s.series.bucketMs / 1000);
     };
-    while ((await writesCounted()) < 30 && Date.now() < countedBy) await new Promise((r) => setTimeout(r, 50));
+    // The reads went to the leader too (linearizable): the same holds for them.
+    const readsCounted = async (): Promise<number> => {
+      const s = (await (await fetch(`${origin}/state`)).json()) as DashboardPayload;
+      return s.series.readsPerSecond.reduce((a, b) => a + b, 0);
+    };
+    while (((await writesCounted()) < 30 || (await readsCounted()) <= 0) && Date.now() < countedBy) await new Promise((r) => setTimeout(r, 50));
     expect(await writesCounted(), 'the writes counted by the dashboard before the kill').toBeGreaterThanOrEqual(30);
+    expect(await readsCounted(), 'the reads counted by the dashboard before the kill').toBeGreaterThan(0);
 
     const killedAtMs = Date.now();
     await cluster.kill(leader.id, 'SIGKILL');
