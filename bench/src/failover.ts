@@ -250,6 +250,7 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
         const at = roleTakenInLog(readFrom(cluster.logFile(id), logStarts[ids.indexOf(id)]!), 'leader', killWallMs);
         return at === null ? [] : [at - killWallMs];
       });
+      const inOfficeMs = tookOffice.length > 0 ? Math.min(...tookOffice) : undefined;
       trials.push({
         killed: leader.id,
         newLeader: elected.id,
@@ -258,9 +259,9 @@ export async function runFailoverTrials(cluster: LocalCluster, addresses: string
         failedWrites: after.filter((o) => !o.ok).length,
         okWrites: after.filter((o) => o.ok).length,
         elections,
-        ...(tookOffice.length > 0 ? { inOfficeMs: Math.min(...tookOffice) } : {}),
+        ...(inOfficeMs !== undefined ? { inOfficeMs } : {}),
       });
-      const office = tookOffice.length > 0 ? `, in office at ${Math.min(...tookOffice)} ms by its log` : '';
+      const office = inOfficeMs !== undefined ? `, in office at ${inOfficeMs} ms by its log` : '';
       log(`trial ${t + 1}: killed ${leader.id}, ${elected.id} leads after ${electedMs.toFixed(0)} ms${office} (${elections} candidacies), writes stalled ${(first.end - killAt).toFixed(0)} ms`);
       await cluster.restart(leader.id);
     }

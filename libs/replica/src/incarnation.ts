@@ -5,8 +5,9 @@
  * `rejoined`. The incarnation first heard from each peer is recorded durably before anything
  * from that peer counts, and replaced only by one that began with --rejoin.
  *
- * A member's record is dropped once a configuration without it commits (forgetAllBut), so a
- * removed member may be added again from an empty directory.
+ * A member's record is dropped once the node applied a configuration without it, where the
+ * protocol's applied members are in force everywhere (forgetAllBut, called by the replica for
+ * Raft and Zab), so a removed member may be added again from an empty directory.
  *
  * Not detected: a member that lost its directory before any peer recorded its incarnation
  * (its very first contact), and a directory restored from an older copy (same incarnation).
@@ -51,7 +52,7 @@ export class IncarnationBook implements PeerIdentity {
   }
 
   /**
-   * Forgets the incarnation of every peer outside `members` (the committed configuration): a
+   * Forgets the incarnation of every peer outside `members` (a configuration in force): a
    * member whose removal committed may come back on an empty data directory — as a witness
    * where it kept a database, say — and be added again; its new directory's incarnation is
    * then recorded at its first stream, as a new member's is. Durable before it returns, as a
@@ -62,9 +63,15 @@ export class IncarnationBook implements PeerIdentity {
     if (gone.length === 0) return [];
     const next = new Map(this.peers);
     for (const m of gone) next.delete(m);
-    writeFileAtomicSync(path.join(this.dataDir, PEER_INCARNATIONS_FILE), encode(Object.fromEntries(next)));
-    for (const m of gone) this.peers.delete(m);
+    this.replacePeers(next);
     return gone;
+  }
+
+  /** Writes `next` durably, then makes it the book's: a change never counts before it is on disk. */
+  private replacePeers(next: ReadonlyMap<string, string>): void {
+    writeFileAtomicSync(path.join(this.dataDir, PEER_INCARNATIONS_FILE), encode(Object.fromEntries(next)));
+    this.peers.clear();
+    for (const [member, id] of next) this.peers.set(member, id);
   }
 
   admit(member: string, presented: Incarnation | null): string | null {
@@ -78,9 +85,7 @@ export class IncarnationBook implements PeerIdentity {
         // Synchronous on purpose: the frame that presented it is delivered right after this
         // returns, and must not count before the record is durable. It happens once per
         // member per directory (and again after that member rejoins).
-        const next = new Map(this.peers).set(member, verdict.id);
-        writeFileAtomicSync(path.join(this.dataDir, PEER_INCARNATIONS_FILE), encode(Object.fromEntries(next)));
-        this.peers.set(member, verdict.id);
+        this.replacePeers(new Map(this.peers).set(member, verdict.id));
         return null;
       }
     }
