@@ -541,6 +541,13 @@ export class Replica {
   /** Leader: adds, removes or changes the role of one member (member-changes.ts), waiting for each step to commit. */
   changeMembers(change: MemberChange, timeoutMs: number): Promise<MemberChangeOutcome> {
     this.assertServing();
+    // Before any answer from this node's own list: a follower's list may lag the leader's, and
+    // a process booting on an empty directory holds only its flags' list, which may already
+    // name the member being added.
+    if (this.role !== 'leader') {
+      const hint = this.forwarding.hint();
+      return Promise.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader${hint.leaderId ? `; ${hint.leaderId} is` : ''}: ask the leader to change the members`, hint));
+    }
     return changeMembers(
       {
         members: () => this.members(),
