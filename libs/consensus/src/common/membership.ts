@@ -75,6 +75,11 @@ export interface MembershipChange {
   readonly reachable: (id: NodeId) => boolean;
   /** Whether `id` holds every record committed so far. */
   readonly caughtUp: (id: NodeId) => boolean;
+  /**
+   * Whether every data voter durably holds every committed record; a protocol with witnesses
+   * gives it, and a member becomes a witness only then (witnessJoiningRefusal).
+   */
+  readonly dataVotersHoldCommitted?: () => boolean;
 }
 
 const isVoting = (m: Member | undefined): boolean => m !== undefined && (m.role === 'voter' || m.role === 'witness');
@@ -110,7 +115,20 @@ export function membershipChangeRefusal(c: MembershipChange): MembershipRefused 
   if (!isVoting(was) && isVoting(becomes) && !(c.reachable(id) && c.caughtUp(id))) {
     return { reason: 'not_caught_up', message: `${id} has not caught up with the committed records (or has not answered lately): it would stall commits as a ${String(becomes?.role)}.` };
   }
-  return quorumRefusal(c, id);
+  return quorumRefusal(c, id) ?? witnessJoiningRefusal(c, id, was, becomes);
+}
+
+/**
+ * A member that becomes a witness may have taken a snapshot as a position while it did not
+ * vote, forgetting every record below it; as a witness it must hold what no data voter lacks,
+ * so it joins only while every data voter holds every committed record.
+ */
+function witnessJoiningRefusal(c: MembershipChange, id: NodeId, was: Member | undefined, becomes: Member | undefined): MembershipRefused | null {
+  if (becomes?.role !== 'witness' || was?.role === 'witness' || c.dataVotersHoldCommitted?.() !== false) return null;
+  return {
+    reason: 'not_caught_up',
+    message: `${id} would vote as a witness, which keeps only records that every data voter holds, but a data voter lacks committed records: bring it up to date first.`,
+  };
 }
 
 function differs(a: Member | undefined, b: Member | undefined): boolean {

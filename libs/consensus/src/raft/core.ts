@@ -286,17 +286,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       next,
       reachable: (id) => id === this.id || this.answeredLately(id),
       caughtUp: (id) => id === this.id || (this.progress.get(id)?.match ?? 0) >= this.log.commitIndex(),
+      dataVotersHoldCommitted: () => this.computeDataVotersHold() >= this.log.commitIndex(),
     });
     if (refused !== null) return { ok: false, ...refused };
-    // A member that becomes a witness may have taken a snapshot as a position while it did not
-    // vote, forgetting every record below it; as a witness it must hold what no data voter lacks.
-    const witnessJoining = next.find((m) => m.role === 'witness' && !this.witnesses.includes(m.id));
-    if (witnessJoining !== undefined && this.computeDataVotersHold() < this.log.commitIndex()) {
-      return {
-        ok: false, reason: 'not_caught_up',
-        message: `${witnessJoining.id} would vote as a witness, which keeps only records that every data voter holds, but a data voter lacks committed records: bring it up to date first.`,
-      };
-    }
     const data = encodeConfig(next);
     const entry = this.appendEntry('config', data);
     this.appendWanted = true;

@@ -1049,16 +1049,31 @@ class Simulation<M extends BaseMessage> {
   }
 
   /**
-   * The configurations that may be in force, as the leader sees them (`node`'s own view when none
-   * leads): its latest, and while that is not committed the one before it too, which a new
-   * leader may take back. A configuration that committed is never taken back, though a lagging
-   * node may still use an older one.
+   * The configurations that may be in force, as the leader sees them: its latest, and while that
+   * is not committed the one before it too, which a new leader may take back. A configuration
+   * that committed is never taken back, though a lagging node may still use an older one: so
+   * while none leads (a Zab leader still synchronizing its followers does not yet), they are as
+   * the running node that knows the highest commit point sees them (`node` on a tie).
    */
   private configsInForce(node: SimNode<M>): Array<readonly Member[]> {
-    const core = (this.leader() ?? node).core;
+    const core = (this.leader() ?? this.furthestCommitted(node)).core;
     const status = core?.status();
     if (core == null || status?.members === undefined) return [this.members];
     return status.membershipPending === true ? [status.members, core.membersAt(status.commitIndex)] : [status.members];
+  }
+
+  /** The running node whose core knows the highest commit point (`node` unless another knows more). */
+  private furthestCommitted(node: SimNode<M>): SimNode<M> {
+    let best = node;
+    let bestCommit = node.core?.status().commitIndex ?? -1;
+    for (const n of this.running()) {
+      const commit = n.core!.status().commitIndex;
+      if (commit > bestCommit) {
+        best = n;
+        bestCommit = commit;
+      }
+    }
+    return best;
   }
 
   /** The data voters whose copies a witness relies on: those of every configuration that may be in force. */

@@ -380,7 +380,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * time, as ZooKeeper refuses a reconfig while lastSeenQuorumVerifier is not yet the active
    * one); one member changing, a new one coming as an observer, one that starts voting caught up,
    * and the next voters that answered lately a quorum of them (membershipChangeRefusal); a
-   * cluster with or gaining witnesses (not supported yet). It commits only with quorums of both
+   * witness joining while a data voter lacks committed records. It commits only with quorums of both
    * configurations, and so does every proposal after it until then (leaderProgress).
    */
   proposeMembership(next: readonly MemberSpec[]): ProposeMembershipResult {
@@ -2115,9 +2115,6 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     }
     if (this.log.lastIndex() - this.log.commitIndex() >= this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const current = this.view.committed;
-    if ([...current, ...next].some((m) => m.role === 'witness')) {
-      return { ok: false, reason: 'unsupported', message: 'zab does not change the members of a cluster with witnesses yet: remove no witness, add none, and change members only where there are none.' };
-    }
     const refused = membershipChangeRefusal({
       protocol: 'zab',
       roles: ZAB_ROLES,
@@ -2129,6 +2126,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         const h = this.learners.get(id);
         return h !== undefined && h.newLeaderAcked && h.match >= this.log.commitIndex();
       },
+      // An observer may have taken a SNAP as a position (canSnap bars none then).
+      dataVotersHoldCommitted: () => this.computeDataVotersHold() >= this.log.commitIndex(),
     });
     return refused === null ? null : { ok: false, ...refused };
   }

@@ -13,6 +13,7 @@ export const zab: ProtocolModule<ZabMessage> = {
   options: [],
   roles: ZAB_ROLES,
   membershipChanges: true,
+  witnessMembershipChanges: true,
   appliedMembersInForce: true,
   // A follower notices a dead leader within a sync limit (the election timeout), then FLE
   // decides within its finalize window; discovery and synchronization are a few round trips.

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { logIndex, nodeId, term, type Member } from '../contract';
 import { decodeMessage, encodeMessage } from './codec';
 import type { PingMessage, ZabMessage } from './messages';
+import { memberList } from '../common/testkit';
 import { ZabNet, diskOf, observer, voters } from './testkit';
 import { voteBeats } from './zxid';
 
@@ -280,5 +281,25 @@ describe('a witness behind the leader\'s compaction point while data voters are 
       established = net.leaderOf() !== null;
     }
     expect(established).toBe(true);
+  });
+
+  it('an observer becomes a witness only once every data voter holds every committed record', () => {
+    const net = new ZabNet([...TWO_AND_WITNESS, observer('w4')]);
+    const leader = net.settle();
+    expect(leader).not.toBe('w3');
+    const other = leader === 'n1' ? 'n2' : 'n1';
+    net.isolate(other);
+    proposeAll(net, leader, ['a', 'b']);
+    const withWitness = memberList('n1 n2 w3:witness w4:witness');
+    // w4 may have taken a SNAP as a position while it observed, forgetting records the
+    // isolated data voter lacks: as a witness it could then lead a cluster no one can write to.
+    const r = net.core(leader).proposeMembership(withWitness);
+    expect(r).toMatchObject({ ok: false, reason: 'not_caught_up' });
+    expect(!r.ok && 'message' in r ? r.message : '').toMatch(/w4 would vote as a witness.*a data voter lacks committed records/);
+    net.heal();
+    for (let i = 0; i < 200 && !net.core(leader).proposeMembership(withWitness).ok; i++) net.tickAll();
+    net.stabilize();
+    expect(net.core('w4').status()).toMatchObject({ role: 'witness', membershipPending: false });
+    expect(net.core(other).status().members?.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'w3:witness', 'w4:witness']);
   });
 });
