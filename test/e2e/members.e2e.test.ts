@@ -75,9 +75,9 @@ describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s c
 /**
  * A member changes what it keeps, as docs say: a data voter is removed, starts again as a
  * witness on an empty data directory under the same id (every other node forgot its old
- * directory once it applied the removal), is added as a witness, and goes back the same way
- * to a data voter holding every row — for each protocol that changes the members of a cluster
- * with witnesses.
+ * directory once it applied the removal), is added as a witness — with which the other data
+ * voter alone keeps a quorum while n2 is down — and goes back the same way to a data voter
+ * holding every row, for each protocol that changes the members of a cluster with witnesses.
  */
 const WITNESS_CHANGERS = PROTOCOL_NAMES.filter((name) => (PROTOCOLS[name] as ProtocolModule).witnessMembershipChanges === true);
 
@@ -107,6 +107,14 @@ describe.each(WITNESS_CHANGERS)('a %s voter becomes a witness and a voter again'
     await waitAllApplied(cluster, witnessed.index);
     const asWitness = await cluster.status('n3');
     expect([asWitness.role, asWitness.store]).toEqual(['witness', 'log']);
+
+    // The witness and n1 are a quorum: writes go on with n2 down.
+    const before = load.acked.size;
+    await cluster.kill('n2', 'SIGKILL');
+    const deadline = Date.now() + 15_000;
+    while (load.acked.size < before + 20 && Date.now() < deadline) await sleep(50);
+    expect(load.acked.size).toBeGreaterThanOrEqual(before + 20);
+    await cluster.restart('n2');
 
     await restartAs('data');
     const back = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'voter' });
