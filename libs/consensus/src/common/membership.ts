@@ -109,6 +109,9 @@ export function membershipChangeRefusal(c: MembershipChange): MembershipRefused 
   const id = changed[0] as NodeId;
   const was = before.get(id);
   const becomes = after.get(id);
+  if (was !== undefined && becomes !== undefined && inPlaceStoreChange(was.role, becomes.role)) {
+    return { reason: 'invalid', message: `${id} is a ${was.role}; a ${becomes.role} keeps ${becomes.role === 'witness' ? 'no database' : 'the database'}, so the node itself must change: remove it, start it again on an empty data directory, and add it back.` };
+  }
   if (was === undefined && becomes !== undefined && becomes.role !== 'observer') {
     return { reason: 'invalid', message: `${id} is new: add it as an observer, and make it a ${becomes.role} once it has caught up.` };
   }
@@ -129,6 +132,11 @@ function witnessJoiningRefusal(c: MembershipChange, id: NodeId, was: Member | un
     reason: 'not_caught_up',
     message: `${id} would vote as a witness, which keeps only records that every data voter holds, but a data voter lacks committed records: bring it up to date first.`,
   };
+}
+
+/** A voter made a witness or a witness a voter: what the process keeps is fixed at its start. */
+function inPlaceStoreChange(was: MemberRole, becomes: MemberRole): boolean {
+  return (was === 'voter' && becomes === 'witness') || (was === 'witness' && becomes === 'voter');
 }
 
 function differs(a: Member | undefined, b: Member | undefined): boolean {

@@ -320,6 +320,14 @@ describe('raft membership changes (thesis §4.1–4.2)', () => {
     expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3:witness n4:observer')));
   });
 
+  it('refuses a voter made a witness, or a witness a voter, in place: what a process keeps is fixed at its start', () => {
+    const net = new Net([...voters('n1', 'n2', 'n3', 'n4'), { id: nodeId('w5'), role: 'witness' }]);
+    net.elect('n1');
+    heartbeats(net, 'n1', 1);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4:witness w5:witness')), 'invalid', /n4 is a voter; a witness keeps no database, so the node itself must change/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 n4 w5:voter')), 'invalid', /w5 is a witness; a voter keeps the database/);
+  });
+
   it('a config record cut from the log takes its configuration with it (§4.1 fall back)', () => {
     const net = cluster();
     net.isolate('n1');

@@ -1013,7 +1013,9 @@ class Simulation<M extends BaseMessage> {
     if (node.appliedSinceSnapshot < this.compactEveryApplies || upTo <= from) return;
     const term = node.disk.termAt(upTo);
     if (term === undefined) return;
-    // Below the last point the data voters were already checked; their records there cannot change.
+    // What it forgot before is checked again, against the data voters in force now: one that
+    // came into force since (a promotion) must hold those records too.
+    this.checkDataVotersHold(node, 0, from, `have forgotten records up to ${from} (dataVotersHold ${status.dataVotersHold ?? 0})`);
     const state: string[] = [...(node.disk.snapshot()?.state ?? ['']), ...this.checkDataVotersHold(node, from, upTo, `forget records up to ${upTo} (dataVotersHold ${status.dataVotersHold ?? 0})`)];
     const meta: SnapshotMeta = { index: upTo as SnapshotMeta['index'], term: term as SnapshotMeta['term'], members: core.membersAt(upTo as LogIndex) };
     node.disk.saveOwnSnapshot({ meta, state: Object.freeze(state) });

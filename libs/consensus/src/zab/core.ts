@@ -1289,12 +1289,6 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   /**
-   * The highest index every data voter holds durably, as far as we lead: our own records once
-   * persisted (if we are one), each learner's acknowledged records of its current
-   * synchronization (0 for a data voter not synchronized with us), never beyond the commit
-   * point — committed records are in every later leader's history, so they stay held.
-   */
-  /**
    * How far every data voter durably holds the log: what the current synchronization shows
    * (each data voter's acknowledged records, 0 for one not heard from) or what this node
    * learned before — an earlier value of its own as leader, or a PING's dataHold — whichever
@@ -1308,8 +1302,15 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private computeDataVotersHold(): number {
     let hold: number = this.log.commitIndex();
     for (const id of this.dataVoters) {
-      if (id === this.id) hold = Math.min(hold, this.log.stableIndex());
-      else hold = Math.min(hold, this.learners.get(id)?.match ?? 0);
+      // Only copies already of our epoch count (our own once it is durable, a learner's once it
+      // acknowledged NEWLEADER), as in leaderProgress: before that, a record pending in another
+      // history (a data voter's promotion our view lacks) may still win an election and put in
+      // force a data voter our view does not count (found by the review of witness changes).
+      if (id === this.id) hold = Math.min(hold, this.durableHard.currentEpoch === this.leaderEpoch ? this.log.stableIndex() : 0);
+      else {
+        const h = this.learners.get(id);
+        hold = Math.min(hold, h !== undefined && h.newLeaderAcked ? h.match : 0);
+      }
     }
     this.dataVotersHold = Math.max(this.dataVotersHold, hold);
     const own = this.isWitness ? this.log.commitIndex() : Math.min(this.log.commitIndex(), this.log.stableIndex());
@@ -2126,7 +2127,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         const h = this.learners.get(id);
         return h !== undefined && h.newLeaderAcked && h.match >= this.log.commitIndex();
       },
-      // An observer may have taken a SNAP as a position (canSnap bars none then).
+      // An observer may have taken a SNAP as a position (maySnap bars none then).
       dataVotersHoldCommitted: () => this.computeDataVotersHold() >= this.log.commitIndex(),
     });
     return refused === null ? null : { ok: false, ...refused };

@@ -6,7 +6,8 @@
  * there, takes a SNAP only at or below it, and never sends one.
  */
 import { describe, expect, it } from 'vitest';
-import { logIndex, nodeId, term, type Member } from '../contract';
+import { logIndex, nodeId, term, type Entry, type Member } from '../contract';
+import { encodeConfig } from '../common';
 import { decodeMessage, encodeMessage } from './codec';
 import type { PingMessage, ZabMessage } from './messages';
 import { memberList } from '../common/testkit';
@@ -301,5 +302,45 @@ describe('a witness behind the leader\'s compaction point while data voters are 
     net.stabilize();
     expect(net.core('w4').status()).toMatchObject({ role: 'witness', membershipPending: false });
     expect(net.core(other).status().members?.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'w3:witness', 'w4:witness']);
+  });
+
+  it('a leader still synchronizing learns no dataHold: a promotion pending in another history may yet put in force a data voter it does not count', () => {
+    // 1..9 committed in epoch 1 by n1, n2, n3 and w5; n1, leading, proposed 10 (promote n6,
+    // then caught up to the commit point 5) and crashed before persisting it: only w4 has it.
+    const promoted = memberList('n1 n2 n3 w4:witness w5:witness n6:voter');
+    const nine = (): ReturnType<typeof diskOf> => diskOf(1, 1, [1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const c10: Entry = { index: logIndex(10), term: term(1), kind: 'config', data: encodeConfig(promoted) };
+    const disks = { n1: nine(), n2: nine(), n3: nine(), w5: nine(), w4: { ...nine(), entries: [...nine().entries, c10] }, n6: diskOf(1, 1, [1, 1, 1, 1, 1]) };
+    const net = new ZabNet([...voters('n1', 'n2', 'n3'), witness('w4'), witness('w5'), observer('n6')], {}, disks);
+    for (const id of ['n1', 'n2', 'n3']) net.start(id, net.disk(id), {}, 9);
+    net.crash('n6');
+    net.isolate('w4');
+    // NEWLEADER is lost: the prospective leader synchronizes its followers but never establishes.
+    net.filter = (m) => m.type !== 'newLeader';
+    let prospective: string | null = null;
+    for (let i = 0; i < 60 && prospective === null; i++) {
+      net.tickAll();
+      prospective = ['n1', 'n2', 'n3'].find((id) => (net.core(id).status().progress['w5']?.match ?? 0) >= 9) ?? null;
+    }
+    expect(prospective).not.toBeNull();
+    net.tickAll(3);
+    expect(net.core(prospective!).status().role).toBe('candidate');
+    expect(net.core('w5').status().dataVotersHold ?? 0).toBeLessThanOrEqual(5);
+    // w4 comes back with 10 and, the prospective leader cut off, a quorum that never took its
+    // epoch commits 10: n6, holding 1..5, is a data voter now.
+    net.heal();
+    net.isolate(prospective!);
+    net.filter = () => true;
+    let leader: string | null = null;
+    for (let i = 0; i < 300 && leader === null; i++) {
+      net.tickAll();
+      const l = net.leaderOf();
+      if (l !== null && l !== prospective && net.core(l).status().commitIndex >= 10) leader = l;
+    }
+    expect(leader).not.toBeNull();
+    const w5 = net.core('w5').status();
+    expect(w5.members?.find((m) => m.id === 'n6')?.role).toBe('voter');
+    // What w5 may forget is what every data voter in force holds.
+    expect(Math.min(w5.dataVotersHold ?? 0, w5.commitIndex)).toBeLessThanOrEqual(5);
   });
 });
