@@ -544,7 +544,8 @@ export function failoverTable(r: CompareResults): string[][] {
     const has = c.trials.length > 0;
     const elected = has ? medianOf(c.trials.map((t) => t.electedMs)) : undefined;
     const inOffice = c.trials.flatMap((t) => (t.inOfficeMs === undefined ? [] : [t.inOfficeMs]));
-    // Candidacies of the surviving nodes per trial: 1 is a clean election, more are split votes or duels.
+    // Candidacies of the surviving nodes per trial: 1 is a clean Raft or Multi-Paxos election, more
+    // are split votes or duels; in Zab every survivor goes LOOKING, so one per survivor is clean.
     const counted = c.trials.flatMap((t) => (t.elections === undefined ? [] : [t.elections]));
     const elections = counted.length > 0 ? fmt(counted.reduce((a, b) => a + b, 0) / counted.length, 1) : '—';
     rows.push([c.topology, c.protocol, String(c.trials.length), has ? fmt(s.stallMsMedian) : '—', has ? fmt(s.stallMsMin) : '—', has ? fmt(s.stallMsP90) : '—', has ? fmt(s.stallMsMax) : '—', elected === undefined ? '—' : fmt(elected), inOffice.length > 0 ? fmt(medianOf(inOffice)) : '—', elections, cellFailed(c) ? `FAILED: ${failureReason(c).replace(/\s+/g, ' ').slice(0, 80)}` : 'ok']);
