@@ -59,6 +59,11 @@ export function fromSqlError(e: unknown): unknown {
   }, { cause: e });
 }
 
+/** An admin request that only the leader carries out, asked of a node that does not lead: names the leader it knows. */
+export function askTheLeader(nodeId: string, leader: { leaderId: string | null; leaderAddress: string | null }, what: string): ReplicaError {
+  return new ReplicaError('not_leader', `node ${nodeId} is not the leader${leader.leaderId ? `; ${leader.leaderId} is` : ''}: ask the leader to ${what}`, leader);
+}
+
 /** Why the core refused a proposal, as the client hears it. */
 export function proposalRefused(
   reason: 'not_leader' | 'overloaded' | 'transferring',

@@ -37,7 +37,7 @@ import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage
 import type { SqlOptions } from '@quorumlite/sql';
 import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
-import { fromSqlError, membershipRefused, proposalRefused, ReplicaError } from './errors';
+import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
 import { restoreLatest, Snapshots } from './snapshots';
@@ -544,10 +544,7 @@ export class Replica {
     // Before any answer from this node's own list: a follower's list may lag the leader's, and
     // a process booting on an empty directory holds only its flags' list, which may already
     // name the member being added.
-    if (this.role !== 'leader') {
-      const hint = this.forwarding.hint();
-      return Promise.reject(new ReplicaError('not_leader', `node ${this.settings.nodeId} is not the leader${hint.leaderId ? `; ${hint.leaderId} is` : ''}: ask the leader to change the members`, hint));
-    }
+    if (this.role !== 'leader') return Promise.reject(askTheLeader(this.settings.nodeId, this.forwarding.hint(), 'change the members'));
     return changeMembers(
       {
         members: () => this.members(),

@@ -5,7 +5,7 @@
  * for the outcome: this node no longer leads and names the leader that took over.
  */
 import { nodeId, type CoreStatus, type Member, type NodeId, type Role } from '@quorumlite/consensus';
-import { ReplicaError } from './errors';
+import { askTheLeader, ReplicaError } from './errors';
 import type { Timer } from './ports';
 import type { LeaderHint } from './state-machine';
 
@@ -45,10 +45,7 @@ export class Transfers {
    */
   async transfer(to: string | null, timeoutMs: number): Promise<TransferOutcome> {
     const { host } = this;
-    if (host.role() !== 'leader') {
-      const hint = host.hint();
-      throw new ReplicaError('not_leader', `node ${host.nodeId} is not the leader${hint.leaderId ? `; ${hint.leaderId} is` : ''}: ask the leader to transfer`, hint);
-    }
+    if (host.role() !== 'leader') throw askTheLeader(host.nodeId, host.hint(), 'transfer');
     const target = this.target(to);
     const startedMs = host.now();
     if (target === host.nodeId) return { from: host.nodeId, to: host.nodeId, elapsedMs: 0 };
