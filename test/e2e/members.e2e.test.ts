@@ -73,39 +73,46 @@ describe.each(['raft', 'multipaxos', 'zab'] as const)('members of a running %s c
 });
 
 /**
- * A member changes what it keeps, as docs say: a data voter is removed, starts again as a
- * witness on an empty data directory under the same id (every other node forgot its old
- * directory once it applied the removal), is added as a witness — with which the other data
- * voter alone keeps a quorum while n2 is down — and goes back the same way to a data voter
- * holding every row, for each protocol that changes the members of a cluster with witnesses.
+ * A member changes what it keeps, as docs say: a data voter is removed and a witness process
+ * started on an empty data directory is added in its place — under the same id where every
+ * other node forgets a removed member's old directory once it applied the removal
+ * (ProtocolModule.appliedMembersInForce: Raft, Zab), under a new id otherwise (Multi-Paxos) —
+ * with which the other data voter alone keeps a quorum while n2 is down; then it goes back the
+ * same way to a data voter holding every row, for each protocol that changes the members of a
+ * cluster with witnesses.
  */
 const WITNESS_CHANGERS = PROTOCOL_NAMES.filter((name) => (PROTOCOLS[name] as ProtocolModule).witnessMembershipChanges === true);
 
 describe.each(WITNESS_CHANGERS)('a %s voter becomes a witness and a voter again', (protocol) => {
   it('under writes: no write fails, the witness keeps no database, and the voter that comes back holds every row', async () => {
     const { cluster, client } = await startCluster(`members-witness-${protocol}`, { protocol });
+    const sameId = (PROTOCOLS[protocol] as ProtocolModule).appliedMembersInForce === true;
     await client.execute('CREATE TABLE w(k TEXT PRIMARY KEY, writer INTEGER)');
     loadClient = new QuorumliteClient({ addresses: [cluster.address('n1'), cluster.address('n2')], timeoutMs: 5_000, retryBudgetMs: 20_000 });
     const load = startWriteLoad(loadClient, 4);
     await sleep(300);
 
     /**
-     * Removes n3, stops it, waits until the others applied that (a removed node need not ever
-     * learn its removal committed), and starts it again empty, keeping `store`.
+     * Removes the third member, stops it, waits until the others applied that (a removed node
+     * need not ever learn its removal committed), and starts a process keeping `store` on an
+     * empty data directory: the same id, or `next`. Returns the id it runs under.
      */
-    const restartAs = async (store: 'data' | 'witness'): Promise<void> => {
-      const removed = await client.changeMembers({ kind: 'remove', id: 'n3' });
+    let third = 'n3';
+    const replaceAs = async (store: 'data' | 'witness', next: string): Promise<string> => {
+      const removed = await client.changeMembers({ kind: 'remove', id: third });
       expect(removed.members.map((m) => m.id)).toEqual(['n1', 'n2']);
-      await cluster.kill('n3', 'SIGTERM');
+      await cluster.kill(third, 'SIGTERM');
       await waitAllApplied(cluster, removed.index);
-      await cluster.startEmpty('n3', store);
+      if (sameId) await cluster.startEmpty(third, store);
+      else await cluster.addNode((third = next), ['n1', 'n2'], undefined, store);
+      return third;
     };
 
-    await restartAs('witness');
-    const witnessed = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'witness' });
-    expect(witnessed.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:witness']);
+    const w = await replaceAs('witness', 'n4');
+    const witnessed = await client.changeMembers({ kind: 'add', id: w, address: cluster.address(w), role: 'witness' });
+    expect(witnessed.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', `${w}:witness`]);
     await waitAllApplied(cluster, witnessed.index);
-    const asWitness = await cluster.status('n3');
+    const asWitness = await cluster.status(w);
     expect([asWitness.role, asWitness.store]).toEqual(['witness', 'log']);
 
     // The witness and n1 are a quorum: writes go on with n2 down.
@@ -116,17 +123,17 @@ describe.each(WITNESS_CHANGERS)('a %s voter becomes a witness and a voter again'
     expect(load.acked.size).toBeGreaterThanOrEqual(before + 20);
     await cluster.restart('n2');
 
-    await restartAs('data');
-    const back = await client.changeMembers({ kind: 'add', id: 'n3', address: cluster.address('n3'), role: 'voter' });
-    expect(back.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', 'n3:voter']);
+    const v = await replaceAs('data', 'n5');
+    const back = await client.changeMembers({ kind: 'add', id: v, address: cluster.address(v), role: 'voter' });
+    expect(back.members.map((m) => `${m.id}:${m.role}`)).toEqual(['n1:voter', 'n2:voter', `${v}:voter`]);
 
     await sleep(300);
     await load.stop();
     expect(load.failures).toEqual([]);
     const leader = await cluster.waitForLeader();
     await waitAllApplied(cluster, (await client.status(leader.address)).commitIndex);
-    const asVoter = await cluster.status('n3');
+    const asVoter = await cluster.status(third);
     expect([asVoter.store, asVoter.role === 'leader' || asVoter.role === 'follower']).toEqual(['database', true]);
-    await expectEveryRowEverywhere(cluster, client, ['n1', 'n2', 'n3'], load.acked);
+    await expectEveryRowEverywhere(cluster, client, ['n1', 'n2', third], load.acked);
   }, 180_000);
 });

@@ -360,16 +360,17 @@ export class LocalCluster implements Reapable {
    * as they are. The members themselves change only through AdminService.ChangeMembers
    * (quorumlite members add): this only runs the process. Resolves once it answers Status. A
    * cluster started from a backup gives it the same backup (its database must begin where
-   * theirs did), unless `fromBackup` says otherwise (null: none).
+   * theirs did), unless `fromBackup` says otherwise (null: none). `store` 'witness' starts a
+   * process that keeps only the log (it lists itself as a witness, and takes no backup).
    */
-  async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id), fromBackup: string | null | undefined = this.options.fromBackup): Promise<LocalNode> {
+  async addNode(id: string, knows: readonly string[] = this.nodes.map((n) => n.id), fromBackup: string | null | undefined = this.options.fromBackup, store: 'data' | 'witness' = 'data'): Promise<LocalNode> {
     if (this.procs.has(id)) throw new Error(`node ${id} is already part of this local cluster`);
     const host = this.options.host ?? '127.0.0.1';
     const [port] = await freePorts(1, host);
     const root = path.dirname(this.nodes[0]!.dataDir);
-    const node: LocalNode = { id, role: 'observer', address: `${host}:${port}`, dataDir: path.join(root, id) };
+    const node: LocalNode = { id, role: store === 'witness' ? 'witness' : 'observer', address: `${host}:${port}`, dataDir: path.join(root, id) };
     fs.mkdirSync(node.dataDir, { recursive: true });
-    const args = this.joinArgs(node, knows, 'observer', fromBackup);
+    const args = store === 'witness' ? this.joinArgs(node, knows, 'witness', null) : this.joinArgs(node, knows, 'observer', fromBackup);
     const logDir = path.dirname(this.proc(this.nodes[0]!.id).logFile);
     this.procs.set(id, { node, args, logFile: path.join(logDir, `${id}.log`), child: null, exited: Promise.resolve(), paused: false, stopping: false });
     this.nodes.push(node);

@@ -279,6 +279,12 @@ export interface CoreOptions {
    * (ProtocolModule.fencedHardState): the core's own rules then refuse what is below it.
    */
   readonly rejoining?: boolean;
+  /**
+   * This process keeps no database: it was started as a witness, and stays one whatever role a
+   * configuration gives it (an observer on its way to becoming a witness, say). It never leads,
+   * and what it forgets it forgets as a witness. Absent: whether the boot members name it a witness.
+   */
+  readonly witnessStore?: boolean;
 }
 
 export interface ConsensusCore<M extends BaseMessage = BaseMessage> {

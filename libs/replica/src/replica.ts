@@ -418,6 +418,7 @@ export class Replica {
       inflightMessagesMax: settings.inflightMessagesMax,
       uncommittedEntriesMax: settings.uncommittedEntriesMax,
       rejoining,
+      witnessStore: !keepsData,
     };
     deps.protocol.validate(options);
     const core = deps.protocol.create(options, {

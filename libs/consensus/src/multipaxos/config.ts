@@ -48,13 +48,26 @@ export function validateOptions(o: CoreOptions): void {
   refuseProtocolOptions('multipaxos', o);
 }
 
-/** An acceptor's durable promise: it accepts nothing below this ballot. */
+/**
+ * An acceptor's durable promise: it accepts nothing below this ballot. A witness's also names
+ * who holds what it forgot (`hold`): data voters that durably hold the chosen value of every
+ * slot up to `to` — the only candidates to which it lends its promise where it forgot slots.
+ * Absent on every other node; a witness written before it existed has it absent too (its
+ * configuration could not change then, and PaxosCore's constructor takes its boot data voters).
+ */
 export interface PaxosHardState {
   readonly promised: number;
+  readonly hold?: WitnessHold;
+}
+
+export interface WitnessHold {
+  readonly to: number;
+  readonly holders: readonly NodeId[];
 }
 
 export function toHardState(h: PaxosHardState): HardState {
-  return { promised: h.promised };
+  if (h.hold === undefined) return { promised: h.promised };
+  return { promised: h.promised, holdTo: h.hold.to, holders: JSON.stringify(h.hold.holders) };
 }
 
 export function parseHardState(h: HardState | null): PaxosHardState {
@@ -63,7 +76,23 @@ export function parseHardState(h: HardState | null): PaxosHardState {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
     throw badState(`persisted multipaxos hard state: promised must be a non-negative integer, got ${JSON.stringify(v)} (was this data directory written by another protocol?).`);
   }
-  return { promised: v };
+  if (h['holdTo'] === undefined && h['holders'] === undefined) return { promised: v };
+  const to = h['holdTo'];
+  if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0) throw badState(`persisted multipaxos hard state: holdTo must be a non-negative integer, got ${JSON.stringify(to)}.`);
+  return { promised: v, hold: { to, holders: parseHolders(h['holders']) } };
+}
+
+function parseHolders(raw: HardState[string] | undefined): NodeId[] {
+  let ids: unknown = undefined;
+  try {
+    ids = typeof raw === 'string' ? JSON.parse(raw) : undefined;
+  } catch {
+    // named below
+  }
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string' && id.length > 0)) {
+    throw badState(`persisted multipaxos hard state: holders must be a JSON list of member ids, got ${JSON.stringify(raw)}.`);
+  }
+  return ids as NodeId[];
 }
 
 /**
@@ -94,7 +123,7 @@ export function fencedHardState(h: HardState | null, promise: { readonly fence: 
 /** A rejoined voter's hard state: it has promised the leader's ballot, so nothing at or below it. */
 export function rejoinedHardState(h: HardState | null, promise: { readonly fence: number }): HardState {
   const hard = parseHardState(h);
-  return toHardState({ promised: Math.max(hard.promised, promise.fence) });
+  return toHardState({ ...hard, promised: Math.max(hard.promised, promise.fence) });
 }
 
 /**

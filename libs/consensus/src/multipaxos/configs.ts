@@ -28,15 +28,28 @@ export interface ConfigRecord {
 export class ConfigWindow {
   private base: readonly Member[];
   private readonly records = new Map<number, readonly Member[]>();
+  /**
+   * The first slot whose governing configuration is exact: a base taken from a snapshot is the
+   * configuration as of its index, which governs only from α slots after it at the latest.
+   */
+  private exact: number;
 
   constructor(
     /** α: a configuration chosen in slot i governs the slots from i + α on. */
     readonly alpha: number,
     base: readonly Member[],
     entries: readonly Entry[],
+    /** The snapshot `base` comes from, or 0 when it is the configuration a node booted with. */
+    baseIndex = 0,
   ) {
     this.base = base;
+    this.exact = baseIndex === 0 ? 1 : baseIndex + alpha;
     this.note(entries);
+  }
+
+  /** governing(slot) is exact from this slot on (below it, it may name the next configuration). */
+  exactFrom(): number {
+    return this.exact;
   }
 
   /** Slots now hold these records (accepted, or proposed): a config record is noted, any other clears its slot. */
@@ -73,12 +86,15 @@ export class ConfigWindow {
     if (closed === null) return;
     this.base = closed.members;
     for (const s of [...this.records.keys()]) if (s <= closed.slot) this.records.delete(s);
+    // Below the compaction point, governing() answers with the base, which came later.
+    this.exact = Math.max(this.exact, slot + 1);
   }
 
   /** A snapshot at `index` replaced every slot up to it: its members are the base from there on. */
   restore(index: number, members: readonly Member[]): void {
     if (members.length > 0) this.base = members;
     for (const s of [...this.records.keys()]) if (s <= index) this.records.delete(s);
+    this.exact = Math.max(this.exact, index + this.alpha);
   }
 
   /** The latest record at or before `slot`, or null. */

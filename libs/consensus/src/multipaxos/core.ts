@@ -59,7 +59,7 @@ import {
   type SoftState,
 } from '../contract';
 import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX, ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
-import { PAXOS_ROLES, ballotOf, parseHardState, paxosSettings, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState, type PaxosSettings } from './config';
+import { PAXOS_ROLES, ballotOf, parseHardState, paxosSettings, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState, type PaxosSettings, type WitnessHold } from './config';
 import { ConfigWindow, type ConfigRecord } from './configs';
 import type {
   AcceptMessage,
@@ -124,6 +124,8 @@ interface HandedOut {
   readonly snapshot: SnapshotMeta | null;
   readonly appliedTo: number | null;
   readonly promised: number | null;
+  /** A witness store's hold written with it, or null. */
+  readonly hold: number | null;
   /** Recipients of its messages that leave after the persist. */
   readonly lateRecipients: ReadonlySet<NodeId>;
 }
@@ -140,10 +142,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** The acceptors that keep the database: only they run phase 1. */
   private dataVoters: readonly NodeId[] = [];
   private witnesses: readonly NodeId[] = [];
+  /** The witnesses of every configuration that governs, or will govern, a slot after our chosen ones. */
+  private witnessesAnywhere: readonly NodeId[] = [];
   /** Every member of a configuration that governs, or will govern, a slot after our chosen ones. */
   private peers: readonly NodeId[] = [];
   private isVoter = false;
   private isWitness = false;
+  /** This process keeps no database (CoreOptions.witnessStore): it never runs phase 1, and forgets as a witness. */
+  private readonly witnessStore: boolean;
   /** The configurations of our slots (Lamport's α window). */
   private readonly configs: ConfigWindow;
   /** What refreshMembers last computed from (the governing configuration and the latest record). */
@@ -225,6 +231,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private prefixBallot = 0;
   /** The highest dataHold a leader sent us, capped at our chosen watermark (only grows). */
   private dataVotersHold = 0;
+  /**
+   * A witness store: the data voters that durably hold the chosen value of every slot up to
+   * dataVotersHold (learnDataHold), persisted with the promise; and how far that is durable —
+   * what it may forget up to (status). See vouchesFor.
+   */
+  private holders: readonly NodeId[] = [];
+  private durableHold = 0;
   private readonly forwardedReads = new ForwardedReads();
 
   private outbox: PaxosMessage[] = [];
@@ -239,10 +252,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     validatePersisted(persisted);
     this.o = options;
     this.id = options.id;
+    this.witnessStore = options.witnessStore ?? options.members.some((m) => m.id === options.id && m.role === 'witness');
     this.rank = rankOf(options.members, this.id);
     this.slots = new SlotLog(persisted.snapshot, persisted.entries);
     const snapshotMembers = persisted.snapshot?.members ?? [];
-    this.configs = new ConfigWindow(alpha, snapshotMembers.length > 0 ? snapshotMembers : options.members, persisted.entries.filter((e) => e.index > this.slots.firstIndex() - 1));
+    const fromSnapshot = snapshotMembers.length > 0;
+    this.configs = new ConfigWindow(alpha, fromSnapshot ? snapshotMembers : options.members, persisted.entries.filter((e) => e.index > this.slots.firstIndex() - 1), fromSnapshot ? (persisted.snapshot?.index ?? 0) : 0);
     // The chosen watermark is not durable, but what the state machine applied was chosen: a
     // restarted acceptor starts from there, so a leader catches it up from there instead of
     // sending (and it holding again) its whole tail since the snapshot. Up to a hole only —
@@ -266,7 +281,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.promised = promised;
     this.durablePromised = promised;
     this.maxSeenBallot = promised;
-    this.prevHard = { promised };
+    this.prevHard = hard.hold === undefined ? { promised } : { promised, hold: hard.hold };
+    if (this.witnessStore) this.restoreHold(hard.hold, persisted.snapshot);
     this.readOnly = new ReadOnly(this.id, this.voters);
     this.refreshMembers();
     this.prefix = this.slots.chosenIndex();
@@ -321,10 +337,6 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     }
     if (this.slots.lastIndex() - this.slots.chosenIndex() + this.configs.alpha > this.o.uncommittedEntriesMax) return { ok: false, reason: 'overloaded' };
     const current = this.configs.governing(this.slots.lastIndex() + 1);
-    if ([...current, ...next].some((m) => m.role === 'witness')) {
-      // Not yet checked under the simulator: a witness's forgetting across an α window.
-      return { ok: false, reason: 'unsupported', message: 'multipaxos does not change the members of a cluster with witnesses yet: remove no witness, add none, and change members only where there are none.' };
-    }
     const refused = membershipChangeRefusal({
       protocol: 'multipaxos',
       roles: PAXOS_ROLES,
@@ -332,6 +344,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       next,
       reachable: (id) => id === this.id || this.answeredLately(id),
       caughtUp: (id) => id === this.id || (this.peer(id)?.prefix ?? 0) >= this.slots.chosenIndex(),
+      dataVotersHoldCommitted: () => this.computeDataVotersHold() >= this.slots.chosenIndex(),
     });
     if (refused !== null) return { ok: false, ...refused };
     const data = encodeConfig(next);
@@ -368,15 +381,20 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   /**
-   * A new leader whose slots hold a record whose window they do not fill (phase 1 proposed it
-   * again, but not all the padding its proposer sent) fills it with no-ops, so it takes effect
-   * without waiting for writes — as proposeMembership does.
+   * A new leader fills with no-ops, so that it knows without waiting for writes:
+   *   - a window its slots do not fill, of a record phase 1 proposed again without all the
+   *     padding its proposer sent — the record then takes effect, as after proposeMembership;
+   *   - the α slots after the snapshot it booted from, whose member list is the configuration
+   *     as of its slot: once they are chosen, it knows which data voters hold what exactly
+   *     (computeDataVotersHold), and a witness behind its snapshot can take the position.
+   * Every record α or more before each of them is chosen (the first: its own window; the
+   * second: the snapshot holds it), so proposing them is within the window.
    */
-  private padConfigWindow(): void {
+  private padWindows(): void {
     const pending = this.pendingConfig();
-    if (pending === null) return;
+    const end = Math.max(pending === null ? 0 : pending.slot + this.configs.alpha, this.configs.exactFrom());
     const pad: Entry[] = [];
-    for (let s = this.slots.lastIndex() + 1; s < pending.slot + this.configs.alpha; s++) pad.push({ index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA });
+    for (let s = this.slots.lastIndex() + 1; s < end; s++) pad.push({ index: logIndex(s), term: toTerm(this.ballot), kind: 'noop', data: EMPTY_DATA });
     this.slots.accept(pad);
     this.configs.note(pad);
   }
@@ -434,7 +452,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.slots.hasUnstable() ||
       this.slots.pendingSnapshot() !== null ||
       this.slots.hasCommittedToApply() ||
-      this.promised !== this.prevHard.promised ||
+      this.hardChanged() ||
       this.softChanged(this.softState())
     );
   }
@@ -444,7 +462,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.acceptsWanted = false;
     if (this.readBroadcastWanted && this.state === 'leader') this.broadcastHeartbeat();
     this.readBroadcastWanted = false;
-    const hardChanged = this.promised !== this.prevHard.promised;
+    const hardChanged = this.hardChanged();
+    const hard = this.hardState();
     const soft = this.softState();
     const softChanged = this.softChanged(soft);
     const entries = this.slots.unstableEntries();
@@ -454,7 +473,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // after advance() says it is durable.
     const early = this.state === 'leader' && !hardChanged;
     const rd: Ready<PaxosMessage> = {
-      hardState: hardChanged ? toHardState({ promised: this.promised }) : null,
+      hardState: hardChanged ? toHardState(hard) : null,
       // A changed slot is written again from there on: storage cuts at entries[0] and appends
       // as one atomic step, so a power cut never forgets the slots after it (acknowledged).
       truncateAfter: null,
@@ -476,19 +495,20 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       snapshot,
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
       promised: hardChanged ? this.promised : null,
+      hold: hardChanged ? (hard.hold?.to ?? null) : null,
       lateRecipients: recipientsOf(rd.messages),
     };
     this.outbox = [];
     this.readStates = [];
     this.readFailures = [];
-    if (hardChanged) this.prevHard = { promised: this.promised };
+    if (hardChanged) this.prevHard = hard;
     if (softChanged) this.prevSoft = soft;
     return rd;
   }
 
   takeEarlyMessages(): PaxosMessage[] {
     const h = this.handedOut;
-    if (h === null || h.promised !== null || this.state !== 'leader' || this.promised !== this.prevHard.promised) return [];
+    if (h === null || h.promised !== null || this.state !== 'leader' || this.hardChanged()) return [];
     const { early, rest } = splitEarly(this.outbox, isLeaderBroadcast, h.lateRecipients);
     this.outbox = rest;
     return early;
@@ -503,6 +523,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (h.lastSlot !== null) this.slots.stableTo(h.lastSlot);
     if (h.appliedTo !== null) this.slots.appliedTo(h.appliedTo);
     if (h.promised !== null) this.durablePromised = h.promised;
+    if (h.hold !== null) this.durableHold = h.hold;
     if (this.state === 'candidate') this.maybeWinPhase1();
     if (this.state === 'leader') {
       // Our own acceptances count once durable.
@@ -607,7 +628,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       lastIndex: this.slots.lastIndex(),
       firstIndex: this.slots.firstIndex(),
       progress,
-      dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.dataVotersHold),
+      // A witness store forgets up to here: only what it knows durably who holds.
+      dataVotersHold: logIndex(this.state === 'leader' ? this.computeDataVotersHold() : this.witnessStore ? this.durableHold : this.dataVotersHold),
       promisedFence: toTerm(this.promised),
       members: this.configs.asOf(this.shownConfigSlot()),
       membershipPending: this.pendingConfig() !== null,
@@ -642,7 +664,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // A witness never runs phase 1: it holds no database to lead with, and a data voter that is
     // up wins with its promise (the witness keeps every slot a data voter may lack), then
     // chooses with its acceptances (sendAccepts).
-    if (this.isVoter && !this.isWitness && this.electionElapsed >= this.randomizedTimeout) {
+    if (this.isVoter && !this.isWitness && !this.witnessStore && this.electionElapsed >= this.randomizedTimeout) {
       this.electionElapsed = 0;
       this.drawTimeout();
       this.startPrePrepare();
@@ -728,7 +750,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.extendPrefix();
     this.slots.chooseTo(Math.min(m.chosen, this.prefix));
     this.refreshMembers();
-    if (!this.isVoter || this.isWitness) return;
+    if (!this.isVoter || this.isWitness || this.witnessStore) return;
     this.startPhase1(m.ballot);
   }
 
@@ -768,7 +790,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * round their ballots' ranks settle it (handlePrepare).
    */
   private handlePrePrepare(m: PrePrepareMessage): void {
-    const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot);
+    const grant = m.ballot > this.promised && this.o.rejoining !== true && !this.leaderAliveFor(m.from) && !this.candidateBehind(m.fromSlot, m.from);
     this.send<PrePromiseMessage>({ type: 'prePromise', from: this.id, to: m.from, ballot: grant ? m.ballot : toTerm(this.promised), reject: !grant });
     if (!grant) this.maybeLeadToHandOver(m.from, m.fromSlot, m.ballot);
   }
@@ -783,8 +805,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * to a data voter. At most once per election timeout, and only while no leader is heard.
    */
   private maybeLeadToHandOver(from: NodeId, fromSlot: number, asked = 0): void {
-    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.o.rejoining === true) return;
-    if (!this.candidateBehind(fromSlot) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
+    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.witnessStore || this.o.rejoining === true) return;
+    if (!this.candidateBehind(fromSlot, from) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
     if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
     this.rescueTick = this.ticks;
     // Above the round the asker would use (`asked`, its PrePrepare's ballot): its Prepare, if a
@@ -839,11 +861,22 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /**
    * A candidate that does not know slots we have compacted away could not learn their values
-   * from us. A witness's forgotten slots are held by every data voter, the candidate among
-   * them: it promises, and the candidate checks that it holds them (usableWitnessPromise).
+   * from us. A witness store forgot slots that data voters hold: to one that holds them all
+   * (vouchesFor) it promises, and the candidate checks that it holds them (usableWitnessPromise).
    */
-  private candidateBehind(fromSlot: number): boolean {
-    return fromSlot < this.slots.firstIndex() && !this.isWitness;
+  private candidateBehind(fromSlot: number, from: NodeId): boolean {
+    return fromSlot < this.slots.firstIndex() && !(this.witnessStore && this.vouchesFor(from));
+  }
+
+  /**
+   * Whether `id` holds the chosen value of every slot we forgot: a leader told us so
+   * (learnDataHold), and a data voter never loses such a value (usableWitnessPromise). No
+   * other candidate may take our promise over those slots — a data voter removed, one whose
+   * slots there were never counted, may hold values of a deposed ballot there, which a promise
+   * of ours that does not report them would let it take as chosen.
+   */
+  private vouchesFor(id: NodeId): boolean {
+    return this.dataVotersHold >= this.slots.firstIndex() - 1 && this.holders.includes(id);
   }
 
   /** `designatedAt`: the ballot of the leader that handed over to us (takeOver), or 0. */
@@ -889,7 +922,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // (promisedTo). Any member asked promises, voter or not here: the proposer asks the acceptors
     // of configurations we may not have learned yet, and a promise binds only the one who gives it.
     const sameBallotElsewhere = m.ballot === this.promised && this.promisedTo !== m.from;
-    if (m.ballot < this.promised || sameBallotElsewhere || (m.ballot > this.promised && leaderAlive) || this.o.rejoining === true || this.candidateBehind(m.fromSlot)) {
+    if (m.ballot < this.promised || sameBallotElsewhere || (m.ballot > this.promised && leaderAlive) || this.o.rejoining === true || this.candidateBehind(m.fromSlot, m.from)) {
       // Below our promise; or a leader we hear from is alive (Paxos Made Live's master lease,
       // which keeps a returning partitioned node from deposing it).
       this.send<PromiseMessage>({ type: 'promise', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, chosen: this.slots.chosenIndex(), firstSlot: this.slots.firstIndex(), accepted: [] });
@@ -912,7 +945,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   private handlePromise(m: PromiseMessage): void {
-    const witness = this.witnesses.includes(m.from);
+    const witness = this.witnessesAnywhere.includes(m.from);
     if (m.reject) {
       if (this.state === 'candidate' && m.firstSlot > this.fromSlot && !witness) {
         this.becomeFollower(null); // we are behind its compaction point: someone who is not leads
@@ -1089,7 +1122,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.phase1LastSlot = last;
     this.prefixBallot = this.ballot;
     this.acks.clear();
-    this.padConfigWindow();
+    this.padWindows();
     this.refreshMembers();
     // The slots phase 1 chose may show us no data voter of what governs next: we stepped down.
     if (this.state !== 'leader') return;
@@ -1271,27 +1304,47 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private broadcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
-    const dataHold = this.computeDataVotersHold();
+    // Per chosen watermark sent: the hold is counted over the data voters that peer will read from it (holdersFrom).
+    const holds = new Map<number, number>();
     for (const pr of this.peerState.values()) {
       const chosen = this.chosenFor(pr);
-      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(Math.min(dataHold, chosen)) });
+      let dataHold = holds.get(chosen);
+      if (dataHold === undefined) {
+        dataHold = this.computeDataVotersHold(chosen);
+        holds.set(chosen, dataHold);
+      }
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(dataHold) });
     }
   }
 
   /**
-   * Leader: the highest slot up to which every data voter durably holds the chosen values —
-   * our chosen watermark, capped by what our own disk holds and by each data voter's right
-   * prefix at our ballot (durable: it is reported after the persist). A data voter we have not
-   * heard from at this ballot counts as holding nothing, so after a change of leader it is 0
-   * until every data voter has answered.
+   * Leader: the highest slot up to `chosen` (our chosen watermark, or the lower one a heartbeat
+   * names) up to which every data voter of holdersFrom(chosen) durably holds the chosen values —
+   * capped by what our own disk holds and by each one's right prefix at our ballot (durable: it
+   * is reported after the persist). A data voter we have not heard from at this ballot counts as
+   * holding nothing, so after a change of leader it is 0 until every one has answered. 0 where
+   * our own slots do not tell those data voters exactly (below what we compacted).
    */
-  private computeDataVotersHold(): number {
-    let hold = Math.min(this.slots.chosenIndex(), this.slots.stableIndex());
-    for (const id of this.dataVoters) {
+  private computeDataVotersHold(chosen: number = this.slots.chosenIndex()): number {
+    if (chosen + 1 < this.configs.exactFrom()) return 0;
+    let hold = Math.min(chosen, this.slots.chosenIndex(), this.slots.stableIndex());
+    for (const id of this.holdersFrom(chosen, Infinity)) {
       if (id === this.id) continue;
       hold = Math.min(hold, this.peerState.get(id)?.prefix ?? 0);
     }
     return hold;
+  }
+
+  /**
+   * The data voters of the configuration that governs `chosen` + 1 and of every record we hold
+   * in the window before it and up to `upTo` — those a heartbeat's dataHold counts (the leader,
+   * with every record it holds) and that its recipient, a witness store, takes as holders (with
+   * the records it knows chosen: a subset of the leader's). A data voter removed by a record
+   * whose window closed is in neither: it may lack the slots, or hold values of a deposed ballot.
+   */
+  private holdersFrom(chosen: number, upTo: number): NodeId[] {
+    const configs = [this.configs.governing(chosen + 1), ...this.configs.after(chosen + 1 - this.configs.alpha).filter((r) => r.slot <= upTo).map((r) => r.members)];
+    return [...new Set(configs.flatMap((members) => dataVoters(members)))];
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponseMessage): void {
@@ -1432,9 +1485,27 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     }
     this.extendPrefix();
     this.slots.chooseTo(Math.min(m.chosen, this.prefix));
-    // Once chosen and held by every data voter, slots stay held: the value only grows.
-    this.dataVotersHold = Math.max(this.dataVotersHold, Math.min(m.dataHold, this.slots.chosenIndex()));
+    this.learnDataHold(m);
     this.send<HeartbeatResponseMessage>({ type: 'heartbeatResponse', from: this.id, to: m.from, ballot: m.ballot, readSeq: m.readSeq, prefix: logIndex(this.prefix) });
+  }
+
+  /**
+   * Once chosen and held by every data voter, slots stay held: the value only grows. A witness
+   * store takes it only with the data voters the leader counted (holdersFrom, over the
+   * configurations our chosen slots name, which the leader's include), and only where our slots
+   * name them exactly: the chosen watermark the leader sent is ours, and not below a
+   * configuration a snapshot gave us.
+   */
+  private learnDataHold(m: HeartbeatMessage): void {
+    const hold = Math.min(m.dataHold, this.slots.chosenIndex());
+    if (hold <= this.dataVotersHold) return;
+    if (!this.witnessStore) {
+      this.dataVotersHold = hold;
+      return;
+    }
+    if (m.chosen > this.slots.chosenIndex() || m.chosen + 1 < this.configs.exactFrom()) return;
+    this.dataVotersHold = hold;
+    this.holders = this.holdersFrom(m.chosen, m.chosen);
   }
 
   private handleSnapshot(m: SnapshotMessage): void {
@@ -1637,6 +1708,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.voters = votingMembers(now);
     this.dataVoters = dataVoters(now);
     this.witnesses = witnesses(now);
+    this.witnessesAnywhere = [...new Set(key.flatMap((members) => witnesses(members)))];
     this.peers = [...new Set(key.flatMap((members) => members.map((m) => m.id)))].filter((id) => id !== this.id);
     // A peer that left forgets its broken link: added again, it comes on a new one (reported reachable).
     for (const id of this.unanswerable) if (!this.peers.includes(id)) this.unanswerable.delete(id);
@@ -1681,7 +1753,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     for (const id of [...this.peerState.keys()]) if (!this.peers.includes(id)) this.peerState.delete(id);
     for (const id of this.peers) {
       const voter = this.voters.includes(id);
-      const witness = this.witnesses.includes(id);
+      // A witness of a configuration not in force yet is one already: its position is withheld as any witness's.
+      const witness = this.witnessesAnywhere.includes(id);
       const held = this.peerState.get(id);
       if (held !== undefined) {
         held.voter = voter;
@@ -1719,6 +1792,31 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private softChanged(s: SoftState): boolean {
     return s.role !== this.prevSoft.role || s.leader !== this.prevSoft.leader || s.term !== this.prevSoft.term;
+  }
+
+  private hardState(): PaxosHardState {
+    return this.witnessStore ? { promised: this.promised, hold: { to: this.dataVotersHold, holders: this.holders } } : { promised: this.promised };
+  }
+
+  private hardChanged(): boolean {
+    if (this.promised !== this.prevHard.promised) return true;
+    return this.witnessStore && this.prevHard.hold?.to !== this.dataVotersHold;
+  }
+
+  /**
+   * A witness store boots with the hold it persisted. One written before holds were persisted
+   * forgot only what every data voter of a configuration that never changed held (a change
+   * with witnesses was refused then): its snapshot position, held by the data voters it names.
+   */
+  private restoreHold(hold: WitnessHold | undefined, snapshot: SnapshotMeta | null): void {
+    if (hold !== undefined) {
+      this.dataVotersHold = hold.to;
+      this.holders = hold.holders;
+    } else if (snapshot !== null) {
+      this.dataVotersHold = snapshot.index;
+      this.holders = dataVoters(snapshot.members.length > 0 ? snapshot.members : this.o.members);
+    }
+    this.durableHold = this.dataVotersHold;
   }
 
   private check(): void {

@@ -16,6 +16,9 @@ export const multipaxos: ProtocolModule<PaxosMessage> = {
   roles: PAXOS_ROLES,
   // Configuration commands in the slots, each governing α slots after its own (configs.ts).
   membershipChanges: true,
+  // A witness store forgets only what the data voters it names hold, and lends its promise
+  // over forgotten slots only to them (PaxosCore.vouchesFor), whatever the configurations.
+  witnessMembershipChanges: true,
   // A node's timeout is drawn from [t, 2t), so duelling proposers settle.
   electionTicksMax: (options) => 2 * options.electionTimeoutTicks,
   // Heartbeats and their answers carry a ballot, a chosen watermark capped by the acceptor's

@@ -54,15 +54,38 @@ function heartbeats(net: PaxosNet, leader: string, ticks: number): void {
 }
 
 describe('multipaxos membership changes and witnesses', () => {
-  it('refuses, for now, a change in a cluster with a witness and one that would add a witness, saying so', () => {
-    const net = new PaxosNet([...voters('n1', 'n2'), witness('w3')], {}, {}, { configWindowSlots: ALPHA });
+  it('a witness process joins as an observer and votes as a witness once it holds every chosen slot; the witness and one data voter then choose', () => {
+    const net = cluster();
+    expect(expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 w4:observer')))).toBe(2);
+    // A process started as a witness keeps no database, whatever role the members give it.
+    net.start('w4', undefined, { members: memberList('n1 n2 n3 w4:observer'), witnessStore: true });
+    heartbeats(net, 'n1', 2);
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 n3 w4:witness')));
+    net.stabilize();
+    heartbeats(net, 'n1', 2);
+    expect(roles(net, 'n2')).toBe('n1:voter n2:voter n3:voter w4:witness');
+    expect(net.core('w4').status()).toMatchObject({ role: 'witness', membershipPending: false });
+    // Then n3 goes: two data voters and the witness, of which n1 and the witness are a quorum.
+    expectOk(net.core('n1').proposeMembership(memberList('n1 n2 w4:witness')));
+    net.stabilize();
+    heartbeats(net, 'n1', 2);
+    expect(roles(net, 'n1')).toBe('n1:voter n2:voter w4:witness');
+    net.crash('n2');
+    net.propose('n1', 'b');
+    net.stabilize();
+    expect(net.appliedData('n1')).toEqual(['a', 'b']);
+    // The witness forgets what both data voters hold, and names them as its holders on disk.
+    expect(JSON.parse(String(net.disk('w4').hardState?.['holders']))).toEqual(['n1', 'n2']);
+    expect(net.core('w4').status().dataVotersHold).toBeGreaterThan(1);
+  });
+
+  it('refuses to make a voter a witness or a witness a voter in place: the process keeps its store', () => {
+    const net = new PaxosNet([...voters('n1', 'n2', 'n3'), witness('w4')], {}, {}, { configWindowSlots: ALPHA });
     for (let i = 0; i < 200 && net.leaderOf() === null; i++) net.tick('n1');
     net.settle();
     expect(net.leaderOf()).toBe('n1');
-    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 w3:witness n4:observer')), 'unsupported', /multipaxos does not change the members of a cluster with witnesses yet/);
-    const plain = cluster();
-    expectRefused(plain.core('n1').proposeMembership(memberList('n1 n2 n3 w4:witness')), 'unsupported', /with witnesses yet/);
-    expect(roles(plain, 'n1')).toBe('n1:voter n2:voter n3:voter');
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3:witness w4:witness')), 'invalid', /remove it, start it again on an empty data directory/);
+    expectRefused(net.core('n1').proposeMembership(memberList('n1 n2 n3 w4:voter')), 'invalid', /keeps the database/);
   });
 });
 

@@ -6,8 +6,11 @@
  * slots the leader compacted, while it may not forget them, accepts the unchosen slots after.
  */
 import { describe, expect, it } from 'vitest';
-import { logIndex, nodeId, term, type Member } from '../contract';
-import { ballotOf } from './config';
+import { options } from '../common/testkit';
+import { logIndex, nodeId, term, type HardState, type Member } from '../contract';
+import { PaxosCore } from './core';
+import type { PromiseMessage } from './messages';
+import { CONFIG_WINDOW_SLOTS_DEFAULT, ballotOf } from './config';
 import { PaxosNet, bytes, diskOf, voters } from './testkit';
 
 const witness = (name: string): Member => ({ id: nodeId(name), role: 'witness' });
@@ -226,10 +229,12 @@ describe('multipaxos witness', () => {
     net.stabilize();
     expect(net.sent.filter((m) => m.type === 'snapshot' && m.to === nodeId('w3'))).toEqual([]);
     expect(net.core('w3').status().firstIndex).toBe(1);
-    // Meanwhile the leader and the witness choose: the witness accepts the new slot without
-    // the ones before it.
+    // Meanwhile the leader and the witness choose: the witness accepts the new slots without
+    // the ones before it. (The leader booted from its snapshot, whose member list is the
+    // configuration as of its slot: it fills the α slots after it with no-ops, and knows which
+    // data voters hold what exactly once they are chosen: ConfigWindow.exactFrom.)
     proposeAll(net, leader, ['d']);
-    expect(net.core(leader).status().commitIndex).toBe(chosen + 1);
+    expect(net.core(leader).status().commitIndex).toBe(chosen + CONFIG_WINDOW_SLOTS_DEFAULT);
     // Once the other data voter is back and holds the snapshot's slots, the witness takes it.
     net.restart(other);
     net.tickAll(net.resendTicks + 3);
@@ -314,5 +319,38 @@ describe('multipaxos witness', () => {
     net.tickAll(3);
     expect(net.leaderOf()).toBe('n1');
     expect(net.appliedData('n1')).toEqual(['v']);
+  });
+
+  describe('lends its promise over the slots it forgot only to the data voters its leader named as holding them', () => {
+    const BALLOT = ballotOf(1, 1);
+    const position = { index: logIndex(5), term: term(BALLOT), members: TWO_AND_WITNESS };
+
+    /** A witness that forgot slots 1..5, booted from `hardState`; what it answers a Prepare of `from` at slot 1. */
+    function answer(hardState: HardState, from: string): PromiseMessage {
+      const core = new PaxosCore(options('w3', TWO_AND_WITNESS), { hardState, snapshot: position, entries: [] });
+      core.step({ type: 'prepare', from: nodeId(from), to: nodeId('w3'), ballot: term(ballotOf(2, from === 'n1' ? 1 : 2)), fromSlot: logIndex(1), designatedAt: term(0) });
+      const promise = core.ready().messages.find((m): m is PromiseMessage => m.type === 'promise');
+      if (promise === undefined) throw new Error('no promise');
+      return promise;
+    }
+
+    it('a holder gets it, anyone else is refused as a candidate behind what it forgot — after a restart too', () => {
+      const hard = { promised: BALLOT, holdTo: 5, holders: JSON.stringify(['n1']) };
+      expect(answer(hard, 'n1')).toMatchObject({ reject: false, firstSlot: 6 });
+      expect(answer(hard, 'n2')).toMatchObject({ reject: true, firstSlot: 6 });
+      // A hold below what it forgot vouches for no one.
+      expect(answer({ ...hard, holdTo: 4 }, 'n1')).toMatchObject({ reject: true });
+    });
+
+    it('one written before holds were persisted takes its snapshot’s data voters: its configuration could not change then', () => {
+      expect(answer({ promised: BALLOT }, 'n1')).toMatchObject({ reject: false });
+      expect(answer({ promised: BALLOT }, 'n2')).toMatchObject({ reject: false });
+    });
+
+    it('a persisted hold that is not one is refused, naming the field', () => {
+      expect(() => answer({ promised: BALLOT, holdTo: -1, holders: '[]' }, 'n1')).toThrow(/holdTo must be a non-negative integer/);
+      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: 'n1' }, 'n1')).toThrow(/holders must be a JSON list of member ids/);
+      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: '[""]' }, 'n1')).toThrow(/holders must be a JSON list/);
+    });
   });
 });

@@ -363,7 +363,8 @@ class Simulation<M extends BaseMessage> {
 
   private coreOptionsFor(id: NodeId, members: readonly Member[]): CoreOptions {
     const coreSeed = Math.floor(this.random() * 0x1_0000_0000);
-    return { ...this.tuning, id, members, random: seededRandom(coreSeed) };
+    // A node keeps its kind for good (witnessIds), as a process keeps its store.
+    return { ...this.tuning, id, members, random: seededRandom(coreSeed), witnessStore: this.witnessIds.has(id) };
   }
 
   private start(node: SimNode<M>): void {
