@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, seededRandom, term, type Entry } from '../index';
 import { WireWriter } from '../common/wire';
-import { PAXOS_CODEC_VERSION, PAXOS_CODEC_VERSION_V2, decodeMessage, encodeMessage } from './codec';
+import { PAXOS_CODEC_VERSION, PAXOS_CODEC_VERSION_V2, PAXOS_CODEC_VERSION_V3, decodeMessage, encodeMessage } from './codec';
 import { PAXOS_MESSAGE_TYPES, type PaxosMessage } from './messages';
 
 const from = nodeId('n1');
@@ -25,9 +25,11 @@ const samples: PaxosMessage[] = [
   },
   { type: 'accept', from, to, ballot, chosen: logIndex(41), entries: [] },
   { type: 'accepted', from, to, ballot, reject: false, fromSlot: logIndex(42), toSlot: logIndex(43), prefix: logIndex(43) },
-  { type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 12, dataHold: logIndex(40) },
+  { type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 12, dataHold: logIndex(40), holders: [] },
+  { type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 12, dataHold: logIndex(40), holders: [nodeId('n1'), nodeId('n2')] },
   { type: 'heartbeatResponse', from, to, ballot, readSeq: Number.MAX_SAFE_INTEGER, prefix: logIndex(2 ** 40) },
-  { type: 'snapshot', from, to, ballot, snapshot: { index: logIndex(1000), term: ballot, members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('o1'), role: 'observer' }] } },
+  { type: 'snapshot', from, to, ballot, snapshot: { index: logIndex(1000), term: ballot, members: [{ id: nodeId('n1'), role: 'voter' }, { id: nodeId('o1'), role: 'observer' }] }, holders: [] },
+  { type: 'snapshot', from, to, ballot, snapshot: { index: logIndex(1000), term: ballot, members: [{ id: nodeId('n1'), role: 'voter' }] }, holders: [nodeId('n1')] },
   { type: 'readIndex', from, to, ballot, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, ballot, requestId: '', index: logIndex(88), reject: false },
   { type: 'takeOver', from, to, ballot, chosen: logIndex(43) },
@@ -61,17 +63,18 @@ describe('multipaxos codec', () => {
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
-  it('writes version 3 only for what a version-2 node cannot read: takeOver and a designated prepare', () => {
+  it('writes a newer version only for what an older node cannot read: takeOver and a designated prepare (3), holders (4)', () => {
     const v3 = (m: PaxosMessage): boolean => m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0);
-    for (const m of samples) expect([m.type, encodeMessage(m)[0]]).toEqual([m.type, v3(m) ? PAXOS_CODEC_VERSION : PAXOS_CODEC_VERSION_V2]);
+    const v4 = (m: PaxosMessage): boolean => (m.type === 'heartbeat' || m.type === 'snapshot') && m.holders.length > 0;
+    for (const m of samples) expect([m.type, encodeMessage(m)[0]]).toEqual([m.type, v4(m) ? PAXOS_CODEC_VERSION : v3(m) ? PAXOS_CODEC_VERSION_V3 : PAXOS_CODEC_VERSION_V2]);
   });
 
-  it('reads what a version-2 node writes: an undesignated prepare, and every other message but takeOver', () => {
+  it('reads what a version-2 node writes: an undesignated prepare, and every other message but takeOver and holders', () => {
     // A version-2 prepare, written as a version-2 node does: no designatedAt field at all.
     const prepare = header(PAXOS_CODEC_VERSION_V2, 1);
     prepare.uint(41, 'fromSlot');
     expect(decodeMessage(prepare.finish())).toEqual({ type: 'prepare', from, to, ballot, fromSlot: 41, designatedAt: 0 });
-    for (const m of samples.filter((s) => s.type !== 'prepare' && s.type !== 'takeOver')) {
+    for (const m of samples.filter((s) => s.type !== 'prepare' && s.type !== 'takeOver' && !((s.type === 'heartbeat' || s.type === 'snapshot') && s.holders.length > 0))) {
       const bytes = encodeMessage(m);
       expect(bytes[0]).toBe(PAXOS_CODEC_VERSION_V2);
       expect(plain(decodeMessage(bytes))).toEqual(plain(m));
@@ -81,14 +84,22 @@ describe('multipaxos codec', () => {
     expect(() => decodeMessage(takeOver.finish())).toThrow(/multipaxos message: takeOver needs version 3, got 2/);
   });
 
-  it('refuses a version-3 prepare cut short before designatedAt', () => {
-    const prepare = header(PAXOS_CODEC_VERSION, 1);
+  it('refuses a version-3 prepare cut short before designatedAt, and a version-4 heartbeat cut short in its holders', () => {
+    const prepare = header(PAXOS_CODEC_VERSION_V3, 1);
     prepare.uint(41, 'fromSlot');
     expect(() => decodeMessage(prepare.finish())).toThrow(/multipaxos message: .*truncated before designatedAt/);
+    const heartbeat = header(PAXOS_CODEC_VERSION, 5);
+    heartbeat.uint(43, 'chosen');
+    heartbeat.uint(1, 'readSeq');
+    heartbeat.uint(40, 'dataHold');
+    expect(() => decodeMessage(heartbeat.finish())).toThrow(/multipaxos message: .*truncated before holder count/);
+    heartbeat.uint(1, 'holder count');
+    heartbeat.str('');
+    expect(() => decodeMessage(heartbeat.finish())).toThrow(/multipaxos message: holder is empty/);
   });
 
   it('names what is wrong with a message it cannot read', () => {
-    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9: this node reads versions 2 and 3/);
+    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9: this node reads versions 2 to 4/);
     expect(() => decodeMessage(new Uint8Array([1]))).toThrow(/unsupported version 1/);
     expect(() => decodeMessage(new Uint8Array([PAXOS_CODEC_VERSION, 200]))).toThrow(/unknown type 200/);
     const ok = encodeMessage(samples[0]!);
@@ -102,9 +113,9 @@ describe('multipaxos codec', () => {
   });
 
   it('refuses a heartbeat whose dataHold is beyond its chosen watermark, naming the field', () => {
-    const bad = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(44) });
+    const bad = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(44), holders: [] });
     expect(() => decodeMessage(bad)).toThrow(/multipaxos message: heartbeat dataHold 44 is beyond its chosen 43/);
-    const truncated = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(0) });
+    const truncated = encodeMessage({ type: 'heartbeat', from, to, ballot, chosen: logIndex(43), readSeq: 1, dataHold: logIndex(0), holders: [] });
     expect(() => decodeMessage(truncated.subarray(0, truncated.length - 1))).toThrow(/truncated before dataHold/);
   });
 

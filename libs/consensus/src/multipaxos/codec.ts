@@ -7,23 +7,42 @@
  * Accept's slots are contiguous); a Promise's accepted slots may have holes between them, so
  * each carries its own slot number.
  */
-import { assertNever, logIndex, nodeId, term, type Entry } from '../contract';
+import { assertNever, logIndex, nodeId, term, type Entry, type NodeId } from '../contract';
 import { WireReader, WireWriter } from '../common/wire';
 import type { PaxosMessage, PaxosMessageType } from './messages';
 
 /**
  * 2: prePrepare and prePromise. 3: takeOver, and prepare's designatedAt (leadership transfer).
- * A cluster upgrades one node at a time, so a version-3 node writes version 2 for every message
- * a version-2 node reads — all but takeOver and a designated prepare (designatedAt above 0) —
- * and reads both; a version-2 prepare is designated by no one. Any other version is refused.
+ * 4: the holders of a heartbeat or a snapshot to a witness (membership changes with witnesses).
+ * A cluster upgrades one node at a time, so a node writes each message in the oldest version
+ * that carries it — version 2 for all but takeOver, a designated prepare (designatedAt above 0)
+ * and a heartbeat or snapshot naming holders — and reads all three; an older prepare is
+ * designated by no one, an older heartbeat or snapshot names no holders. Any other version is
+ * refused.
  */
-export const PAXOS_CODEC_VERSION = 3;
+export const PAXOS_CODEC_VERSION = 4;
+/** The version of leadership transfer. */
+export const PAXOS_CODEC_VERSION_V3 = 3;
 /** The version before leadership transfer, still written for every message it can carry. */
 export const PAXOS_CODEC_VERSION_V2 = 2;
 
-/** Only what a version-2 node cannot read goes out as version 3. */
+/** Only what an older node cannot read goes out in a newer version. */
 function versionFor(m: PaxosMessage): number {
-  return m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0) ? PAXOS_CODEC_VERSION : PAXOS_CODEC_VERSION_V2;
+  if ((m.type === 'heartbeat' || m.type === 'snapshot') && m.holders.length > 0) return PAXOS_CODEC_VERSION;
+  return m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0) ? PAXOS_CODEC_VERSION_V3 : PAXOS_CODEC_VERSION_V2;
+}
+
+function writeHolders(w: WireWriter, holders: readonly string[]): void {
+  w.uint(holders.length, 'holder count');
+  for (const id of holders) w.str(id);
+}
+
+function readHolders(r: WireReader, version: number): NodeId[] {
+  if (version < PAXOS_CODEC_VERSION) return [];
+  const n = r.count('holder count', 1);
+  const out: NodeId[] = [];
+  for (let i = 0; i < n; i++) out.push(nodeId(r.nodeId('holder')));
+  return out;
 }
 
 const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
@@ -92,7 +111,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       // The decoder's rule, refused here too: a message no node would read is a bug at its sender.
       if (m.designatedAt !== 0 && m.designatedAt >= m.ballot) throw w.fail(`prepare designatedAt ${m.designatedAt} is not below its ballot ${m.ballot}`);
       w.uint(m.fromSlot, 'fromSlot');
-      if (version === PAXOS_CODEC_VERSION) w.uint(m.designatedAt, 'designatedAt');
+      if (version >= PAXOS_CODEC_VERSION_V3) w.uint(m.designatedAt, 'designatedAt');
       break;
     case 'takeOver':
       w.uint(m.chosen, 'chosen');
@@ -123,6 +142,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       w.uint(m.chosen, 'chosen');
       w.uint(m.readSeq, 'readSeq');
       w.uint(m.dataHold, 'dataHold');
+      if (version === PAXOS_CODEC_VERSION) writeHolders(w, m.holders);
       break;
     case 'heartbeatResponse':
       w.uint(m.readSeq, 'readSeq');
@@ -130,6 +150,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       break;
     case 'snapshot':
       w.snapshot(m.snapshot);
+      if (version === PAXOS_CODEC_VERSION) writeHolders(w, m.holders);
       break;
     case 'readIndex':
       w.str(m.requestId);
@@ -149,13 +170,13 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
   const r = new WireReader(bytes instanceof Uint8Array ? bytes : new Uint8Array(0), 'multipaxos');
   if (!(bytes instanceof Uint8Array)) throw r.bad('input is not a Uint8Array');
   const version = r.u8('version');
-  if (version !== PAXOS_CODEC_VERSION && version !== PAXOS_CODEC_VERSION_V2) {
-    throw r.bad(`unsupported version ${version}: this node reads versions ${PAXOS_CODEC_VERSION_V2} and ${PAXOS_CODEC_VERSION}`);
+  if (version < PAXOS_CODEC_VERSION_V2 || version > PAXOS_CODEC_VERSION) {
+    throw r.bad(`unsupported version ${version}: this node reads versions ${PAXOS_CODEC_VERSION_V2} to ${PAXOS_CODEC_VERSION}`);
   }
   const code = r.u8('type');
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
-  if (type === 'takeOver' && version !== PAXOS_CODEC_VERSION) throw r.bad(`takeOver needs version ${PAXOS_CODEC_VERSION}, got ${version}`);
+  if (type === 'takeOver' && version < PAXOS_CODEC_VERSION_V3) throw r.bad(`takeOver needs version ${PAXOS_CODEC_VERSION_V3}, got ${version}`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const ballot = term(r.uint('ballot'));
@@ -171,7 +192,7 @@ function readBody(r: WireReader, type: PaxosMessageType, version: number, h: Pic
       return { type, ...h, fromSlot: logIndex(r.uint('fromSlot')) };
     case 'prepare': {
       const fromSlot = logIndex(r.uint('fromSlot'));
-      const designatedAt = term(version === PAXOS_CODEC_VERSION ? r.uint('designatedAt') : 0);
+      const designatedAt = term(version >= PAXOS_CODEC_VERSION_V3 ? r.uint('designatedAt') : 0);
       // A leader hands over to a higher ballot than its own (startPhase1 goes above every ballot seen).
       if (designatedAt >= h.ballot) throw r.bad(`prepare designatedAt ${designatedAt} is not below its ballot ${h.ballot}`);
       return { type, ...h, fromSlot, designatedAt };
@@ -204,14 +225,16 @@ function readBody(r: WireReader, type: PaxosMessageType, version: number, h: Pic
       const readSeq = r.uint('readSeq');
       const dataHold = logIndex(r.uint('dataHold'));
       if (dataHold > chosen) throw r.bad(`heartbeat dataHold ${dataHold} is beyond its chosen ${chosen}`);
-      return { type, ...h, chosen, readSeq, dataHold };
+      return { type, ...h, chosen, readSeq, dataHold, holders: readHolders(r, version) };
     }
     case 'heartbeatResponse': {
       const readSeq = r.uint('readSeq');
       return { type, ...h, readSeq, prefix: logIndex(r.uint('prefix')) };
     }
-    case 'snapshot':
-      return { type, ...h, snapshot: r.snapshot() };
+    case 'snapshot': {
+      const snapshot = r.snapshot();
+      return { type, ...h, snapshot, holders: readHolders(r, version) };
+    }
     case 'readIndex':
       return { type, ...h, requestId: r.str('requestId') };
     case 'readIndexResponse': {

@@ -49,11 +49,13 @@ export function validateOptions(o: CoreOptions): void {
 }
 
 /**
- * An acceptor's durable promise: it accepts nothing below this ballot. A witness's also names
- * who holds what it forgot (`hold`): data voters that durably hold the chosen value of every
- * slot up to `to` — the only candidates to which it lends its promise where it forgot slots.
- * Absent on every other node; a witness written before it existed has it absent too (its
- * configuration could not change then, and PaxosCore's constructor takes its boot data voters).
+ * An acceptor's durable promise: it accepts nothing below this ballot. A witness's also says
+ * what it may forget and who holds it (`hold`): `to`, the highest dataHold a leader sent it,
+ * and for each data voter a leader counted in one, the highest slot up to which it durably
+ * holds every chosen value — the only candidates to which it lends its promise where it
+ * forgot slots. Absent on every other node; a witness written before it existed has it absent
+ * too (its configuration could not change then, and PaxosCore's constructor takes its
+ * snapshot's data voters).
  */
 export interface PaxosHardState {
   readonly promised: number;
@@ -62,12 +64,13 @@ export interface PaxosHardState {
 
 export interface WitnessHold {
   readonly to: number;
-  readonly holders: readonly NodeId[];
+  /** Data voter → the slot up to which it holds every chosen value. */
+  readonly holders: ReadonlyMap<NodeId, number>;
 }
 
 export function toHardState(h: PaxosHardState): HardState {
   if (h.hold === undefined) return { promised: h.promised };
-  return { promised: h.promised, holdTo: h.hold.to, holders: JSON.stringify(h.hold.holders) };
+  return { promised: h.promised, holdTo: h.hold.to, holders: JSON.stringify(Object.fromEntries(h.hold.holders)) };
 }
 
 export function parseHardState(h: HardState | null): PaxosHardState {
@@ -78,21 +81,26 @@ export function parseHardState(h: HardState | null): PaxosHardState {
   }
   if (h['holdTo'] === undefined && h['holders'] === undefined) return { promised: v };
   const to = h['holdTo'];
-  if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0) throw badState(`persisted multipaxos hard state: holdTo must be a non-negative integer, got ${JSON.stringify(to)}.`);
+  if (!isSlot(to)) throw badState(`persisted multipaxos hard state: holdTo must be a non-negative integer, got ${JSON.stringify(to)}.`);
   return { promised: v, hold: { to, holders: parseHolders(h['holders']) } };
 }
 
-function parseHolders(raw: HardState[string] | undefined): NodeId[] {
-  let ids: unknown = undefined;
+function isSlot(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function parseHolders(raw: HardState[string] | undefined): Map<NodeId, number> {
+  let parsed: unknown = undefined;
   try {
-    ids = typeof raw === 'string' ? JSON.parse(raw) : undefined;
+    parsed = typeof raw === 'string' ? JSON.parse(raw) : undefined;
   } catch {
     // named below
   }
-  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string' && id.length > 0)) {
-    throw badState(`persisted multipaxos hard state: holders must be a JSON list of member ids, got ${JSON.stringify(raw)}.`);
+  const entries = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : null;
+  if (entries === null || !entries.every(([id, to]) => id.length > 0 && isSlot(to))) {
+    throw badState(`persisted multipaxos hard state: holders must be a JSON object of member ids to slots, got ${JSON.stringify(raw)}.`);
   }
-  return ids as NodeId[];
+  return new Map(entries as [NodeId, number][]);
 }
 
 /**

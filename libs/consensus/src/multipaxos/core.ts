@@ -232,11 +232,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** The highest dataHold a leader sent us, capped at our chosen watermark (only grows). */
   private dataVotersHold = 0;
   /**
-   * A witness store: the data voters that durably hold the chosen value of every slot up to
-   * dataVotersHold (learnDataHold), persisted with the promise; and how far that is durable —
+   * A witness store: for each data voter a leader counted in a dataHold, the slot up to which
+   * it durably holds every chosen value (noteHolders), persisted with the promise (changed
+   * when holdVersion moves past the persisted one); and how far dataVotersHold is durable —
    * what it may forget up to (status). See vouchesFor.
    */
-  private holders: readonly NodeId[] = [];
+  private holders = new Map<NodeId, number>();
+  private holdVersion = 0;
+  private persistedHoldVersion = 0;
   private durableHold = 0;
   private readonly forwardedReads = new ForwardedReads();
 
@@ -501,7 +504,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.outbox = [];
     this.readStates = [];
     this.readFailures = [];
-    if (hardChanged) this.prevHard = hard;
+    if (hardChanged) {
+      this.prevHard = hard;
+      this.persistedHoldVersion = this.holdVersion;
+    }
     if (softChanged) this.prevSoft = soft;
     return rd;
   }
@@ -664,11 +670,28 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // A witness never runs phase 1: it holds no database to lead with, and a data voter that is
     // up wins with its promise (the witness keeps every slot a data voter may lack), then
     // chooses with its acceptances (sendAccepts).
-    if (this.isVoter && !this.isWitness && !this.witnessStore && this.electionElapsed >= this.randomizedTimeout) {
+    if (this.electionElapsed < this.randomizedTimeout) return;
+    if ((this.isVoter && !this.isWitness && !this.witnessStore) || this.strandedDataMember()) {
       this.electionElapsed = 0;
       this.drawTimeout();
       this.startPrePrepare();
     }
+  }
+
+  /**
+   * A member that keeps the database but is no data voter where our slots say (an observer),
+   * hearing no leader for twice a voter's wait, asks like a voter, and won, leads only to hand
+   * over to a data voter (handOverOnRemoval) — a Paxos proposer need not be an acceptor, and
+   * phase 1 tells it what its own slots do not. Without it, a change that took effect while a
+   * data voter was down leaves it taking itself for an observer when it is back: the leader
+   * that proposed the change (removed by it, say) gave up handing over for want of a quorum,
+   * and a witness never leads. Acceptors that hear a leader refuse it (prePrepare), so a live
+   * leader is never deposed by one. A node removed outright asks no one: members ignore it.
+   */
+  private strandedDataMember(): boolean {
+    if (this.isVoter || this.witnessStore || this.o.rejoining === true) return false;
+    if (this.electionElapsed < 2 * this.o.electionTimeoutTicks) return false;
+    return this.configs.governing(this.slots.chosenIndex() + 1).some((m) => m.id === this.id);
   }
 
   private tickLeader(): void {
@@ -805,7 +828,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * to a data voter. At most once per election timeout, and only while no leader is heard.
    */
   private maybeLeadToHandOver(from: NodeId, fromSlot: number, asked = 0): void {
-    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.witnessStore || this.o.rejoining === true) return;
+    // A precandidate raised nothing yet (a stranded data member asking: strandedDataMember).
+    if ((this.state !== 'follower' && this.state !== 'precandidate') || this.isVoter || this.isWitness || this.witnessStore || this.o.rejoining === true) return;
     if (!this.candidateBehind(fromSlot, from) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
     if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
     this.rescueTick = this.ticks;
@@ -870,13 +894,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /**
    * Whether `id` holds the chosen value of every slot we forgot: a leader told us so
-   * (learnDataHold), and a data voter never loses such a value (usableWitnessPromise). No
+   * (noteHolders), and a data voter never loses such a value (usableWitnessPromise). No
    * other candidate may take our promise over those slots — a data voter removed, one whose
    * slots there were never counted, may hold values of a deposed ballot there, which a promise
    * of ours that does not report them would let it take as chosen.
    */
   private vouchesFor(id: NodeId): boolean {
-    return this.dataVotersHold >= this.slots.firstIndex() - 1 && this.holders.includes(id);
+    return (this.holders.get(id) ?? 0) >= this.slots.firstIndex() - 1;
   }
 
   /** `designatedAt`: the ballot of the leader that handed over to us (takeOver), or 0. */
@@ -1216,7 +1240,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const snapshot = this.slots.snapshot();
     if (snapshot === null) throw new Error(`multipaxos: ${pr.id} needs slots before ${this.slots.firstIndex()} but there is no snapshot`);
     if (this.positionWithheld(pr)) throw new Error(`multipaxos: a snapshot position for witness ${pr.id} beyond what every data voter holds`);
-    this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot });
+    // Who holds every slot it covers, when we know (a witness lends its promise only to them).
+    const holders = snapshot.index <= this.computeDataVotersHold() ? this.holdersFrom(this.slots.chosenIndex()) : [];
+    this.send<SnapshotMessage>({ type: 'snapshot', from: this.id, to: pr.id, ballot: toTerm(this.ballot), snapshot, holders });
     pr.mode = 'snapshot';
     pr.inflight = [];
     pr.snapshotSentTick = this.ticks;
@@ -1304,7 +1330,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private broadcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
-    // Per chosen watermark sent: the hold is counted over the data voters that peer will read from it (holdersFrom).
+    // Per chosen watermark sent: the hold is counted over the data voters that govern after it (holdersFrom).
     const holds = new Map<number, number>();
     for (const pr of this.peerState.values()) {
       const chosen = this.chosenFor(pr);
@@ -1313,7 +1339,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         dataHold = this.computeDataVotersHold(chosen);
         holds.set(chosen, dataHold);
       }
-      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(dataHold) });
+      const holders = pr.witness && dataHold > 0 ? this.holdersFrom(chosen) : [];
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(dataHold), holders });
     }
   }
 
@@ -1323,12 +1350,13 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * capped by what our own disk holds and by each one's right prefix at our ballot (durable: it
    * is reported after the persist). A data voter we have not heard from at this ballot counts as
    * holding nothing, so after a change of leader it is 0 until every one has answered. 0 where
-   * our own slots do not tell those data voters exactly (below what we compacted).
+   * our own slots do not tell those data voters exactly (below the α slots after the snapshot we
+   * booted from: padWindows fills them).
    */
   private computeDataVotersHold(chosen: number = this.slots.chosenIndex()): number {
     if (chosen + 1 < this.configs.exactFrom()) return 0;
     let hold = Math.min(chosen, this.slots.chosenIndex(), this.slots.stableIndex());
-    for (const id of this.holdersFrom(chosen, Infinity)) {
+    for (const id of this.holdersFrom(chosen)) {
       if (id === this.id) continue;
       hold = Math.min(hold, this.peerState.get(id)?.prefix ?? 0);
     }
@@ -1337,13 +1365,15 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /**
    * The data voters of the configuration that governs `chosen` + 1 and of every record we hold
-   * in the window before it and up to `upTo` — those a heartbeat's dataHold counts (the leader,
-   * with every record it holds) and that its recipient, a witness store, takes as holders (with
-   * the records it knows chosen: a subset of the leader's). A data voter removed by a record
-   * whose window closed is in neither: it may lack the slots, or hold values of a deposed ballot.
+   * after the α slots before it: those a dataHold sent with `chosen` counts, and names to a
+   * witness as its holders. A data voter being removed is among them as long as it governs a
+   * slot the witness may forget; one being added (promoted from an observer that held every
+   * chosen slot: membershipChangeRefusal) as soon as its record is proposed. One removed by a
+   * record whose window closed is not: it may lack the slots, or hold values of a deposed
+   * ballot there.
    */
-  private holdersFrom(chosen: number, upTo: number): NodeId[] {
-    const configs = [this.configs.governing(chosen + 1), ...this.configs.after(chosen + 1 - this.configs.alpha).filter((r) => r.slot <= upTo).map((r) => r.members)];
+  private holdersFrom(chosen: number): NodeId[] {
+    const configs = [this.configs.governing(chosen + 1), ...this.configs.after(chosen + 1 - this.configs.alpha).map((r) => r.members)];
     return [...new Set(configs.flatMap((members) => dataVoters(members)))];
   }
 
@@ -1491,21 +1521,28 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /**
    * Once chosen and held by every data voter, slots stay held: the value only grows. A witness
-   * store takes it only with the data voters the leader counted (holdersFrom, over the
-   * configurations our chosen slots name, which the leader's include), and only where our slots
-   * name them exactly: the chosen watermark the leader sent is ours, and not below a
-   * configuration a snapshot gave us.
+   * store also notes, for each data voter the leader names as holding them (holdersFrom), that
+   * it holds every chosen value up to dataHold.
    */
   private learnDataHold(m: HeartbeatMessage): void {
     const hold = Math.min(m.dataHold, this.slots.chosenIndex());
-    if (hold <= this.dataVotersHold) return;
-    if (!this.witnessStore) {
-      this.dataVotersHold = hold;
-      return;
+    if (hold > this.dataVotersHold && this.witnessStore) this.holdVersion++;
+    this.dataVotersHold = Math.max(this.dataVotersHold, hold);
+    if (this.witnessStore) this.noteHolders(m.holders, m.dataHold);
+  }
+
+  /** A witness store: each of `ids` holds every chosen value up to `upTo` (the leader says so). */
+  private noteHolders(ids: readonly NodeId[], upTo: number): void {
+    let changed = false;
+    for (const id of ids) {
+      if ((this.holders.get(id) ?? 0) >= upTo) continue;
+      this.holders.set(id, upTo);
+      changed = true;
     }
-    if (m.chosen > this.slots.chosenIndex() || m.chosen + 1 < this.configs.exactFrom()) return;
-    this.dataVotersHold = hold;
-    this.holders = this.holdersFrom(m.chosen, m.chosen);
+    if (!changed) return;
+    // One that holds less than we forgot vouches for nothing: not worth keeping.
+    for (const [id, to] of this.holders) if (to < this.slots.firstIndex() - 1) this.holders.delete(id);
+    this.holdVersion++;
   }
 
   private handleSnapshot(m: SnapshotMessage): void {
@@ -1516,6 +1553,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.configs.restore(meta.index, meta.members);
       // Every slot we held is gone: our right prefix starts over at the snapshot.
       this.prefix = this.slots.chosenIndex();
+      // A witness store forgot every slot up to it: held by those the leader names, if any.
+      if (this.witnessStore) this.noteHolders(m.holders, meta.index);
     }
     this.extendPrefix();
     this.send<AcceptedMessage>({
@@ -1795,12 +1834,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   private hardState(): PaxosHardState {
-    return this.witnessStore ? { promised: this.promised, hold: { to: this.dataVotersHold, holders: this.holders } } : { promised: this.promised };
+    return this.witnessStore ? { promised: this.promised, hold: { to: this.dataVotersHold, holders: new Map(this.holders) } } : { promised: this.promised };
   }
 
   private hardChanged(): boolean {
     if (this.promised !== this.prevHard.promised) return true;
-    return this.witnessStore && this.prevHard.hold?.to !== this.dataVotersHold;
+    return this.witnessStore && (this.prevHard.hold === undefined || this.persistedHoldVersion !== this.holdVersion);
   }
 
   /**
@@ -1811,10 +1850,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private restoreHold(hold: WitnessHold | undefined, snapshot: SnapshotMeta | null): void {
     if (hold !== undefined) {
       this.dataVotersHold = hold.to;
-      this.holders = hold.holders;
+      this.holders = new Map(hold.holders);
     } else if (snapshot !== null) {
       this.dataVotersHold = snapshot.index;
-      this.holders = dataVoters(snapshot.members.length > 0 ? snapshot.members : this.o.members);
+      for (const id of dataVoters(snapshot.members.length > 0 ? snapshot.members : this.o.members)) this.holders.set(id, snapshot.index);
     }
     this.durableHold = this.dataVotersHold;
   }

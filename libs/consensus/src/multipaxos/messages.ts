@@ -95,6 +95,12 @@ export interface HeartbeatMessage extends Envelope {
    * (never above `chosen`; 0 while unknown): a witness forgets its slots up to it.
    */
   readonly dataHold: LogIndex;
+  /**
+   * To a witness: the data voters dataHold was counted over (PaxosCore.holdersFrom), each of
+   * which holds every chosen value up to it — the candidates the witness may lend its promise
+   * to over slots it forgot. Empty to anyone else.
+   */
+  readonly holders: readonly NodeId[];
 }
 
 export interface HeartbeatResponseMessage extends Envelope {
@@ -119,6 +125,8 @@ export interface TakeOverMessage extends Envelope {
 export interface SnapshotMessage extends Envelope {
   readonly type: 'snapshot';
   readonly snapshot: SnapshotMeta;
+  /** The data voters that hold every chosen value up to the snapshot, as in a heartbeat's `holders`; may be empty. */
+  readonly holders: readonly NodeId[];
 }
 
 /** Node → leader: please confirm a read point for `requestId`. */

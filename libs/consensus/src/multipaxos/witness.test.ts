@@ -335,11 +335,11 @@ describe('multipaxos witness', () => {
     }
 
     it('a holder gets it, anyone else is refused as a candidate behind what it forgot — after a restart too', () => {
-      const hard = { promised: BALLOT, holdTo: 5, holders: JSON.stringify(['n1']) };
+      const hard = { promised: BALLOT, holdTo: 5, holders: JSON.stringify({ n1: 5, n2: 4 }) };
       expect(answer(hard, 'n1')).toMatchObject({ reject: false, firstSlot: 6 });
+      // n2 was counted only up to slot 4: it may lack slot 5.
       expect(answer(hard, 'n2')).toMatchObject({ reject: true, firstSlot: 6 });
-      // A hold below what it forgot vouches for no one.
-      expect(answer({ ...hard, holdTo: 4 }, 'n1')).toMatchObject({ reject: true });
+      expect(answer({ ...hard, holders: '{}' }, 'n1')).toMatchObject({ reject: true });
     });
 
     it('one written before holds were persisted takes its snapshot’s data voters: its configuration could not change then', () => {
@@ -349,8 +349,9 @@ describe('multipaxos witness', () => {
 
     it('a persisted hold that is not one is refused, naming the field', () => {
       expect(() => answer({ promised: BALLOT, holdTo: -1, holders: '[]' }, 'n1')).toThrow(/holdTo must be a non-negative integer/);
-      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: 'n1' }, 'n1')).toThrow(/holders must be a JSON list of member ids/);
-      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: '[""]' }, 'n1')).toThrow(/holders must be a JSON list/);
+      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: 'n1' }, 'n1')).toThrow(/holders must be a JSON object of member ids to slots/);
+      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: '["n1"]' }, 'n1')).toThrow(/holders must be a JSON object/);
+      expect(() => answer({ promised: BALLOT, holdTo: 5, holders: '{"n1":-2}' }, 'n1')).toThrow(/holders must be a JSON object/);
     });
   });
 });
