@@ -1339,7 +1339,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
         dataHold = this.computeDataVotersHold(chosen);
         holds.set(chosen, dataHold);
       }
-      const holders = pr.witness && dataHold > 0 ? this.holdersFrom(chosen) : [];
+      // To whoever may forget slots (a witness, or an observer that may be a witness process).
+      const holders = dataHold > 0 && !this.dataVoters.includes(pr.id) ? this.holdersFrom(chosen) : [];
       this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(dataHold), holders });
     }
   }
@@ -1526,9 +1527,18 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private learnDataHold(m: HeartbeatMessage): void {
     const hold = Math.min(m.dataHold, this.slots.chosenIndex());
-    if (hold > this.dataVotersHold && this.witnessStore) this.holdVersion++;
-    this.dataVotersHold = Math.max(this.dataVotersHold, hold);
-    if (this.witnessStore) this.noteHolders(m.holders, m.dataHold);
+    if (!this.witnessStore) {
+      this.dataVotersHold = Math.max(this.dataVotersHold, hold);
+      return;
+    }
+    // It forgets only what it knows who holds: a hold that names no one (from a leader of the
+    // release before holders, say) leaves it where it was.
+    if (m.holders.length === 0) return;
+    if (hold > this.dataVotersHold) {
+      this.dataVotersHold = hold;
+      this.holdVersion++;
+    }
+    this.noteHolders(m.holders, m.dataHold);
   }
 
   /** A witness store: each of `ids` holds every chosen value up to `upTo` (the leader says so). */

@@ -321,6 +321,26 @@ describe('multipaxos witness', () => {
     expect(net.appliedData('n1')).toEqual(['v']);
   });
 
+  it('forgets only what a leader names holders for, and reports a hold only once it is on disk', () => {
+    const net = new PaxosNet(TWO_AND_WITNESS);
+    const leader = net.settle();
+    net.filter = (m) => !(m.type === 'heartbeat' && m.to === nodeId('w3'));
+    proposeAll(net, leader, ['a', 'b', 'c']);
+    const { term: ballot, commitIndex: chosen } = net.core(leader).status();
+    const hold = (holders: string[]) =>
+      net.core('w3').step({ type: 'heartbeat', from: nodeId(leader), to: nodeId('w3'), ballot, chosen, readSeq: 0, dataHold: chosen, holders: holders.map(nodeId) });
+    // A hold that names no one — a leader of the release before holders — moves nothing.
+    hold([]);
+    net.process('w3');
+    expect(net.core('w3').status().dataVotersHold).toBe(0);
+    hold(['n1', 'n2']);
+    // Not before the hard state that names them is written.
+    expect(net.core('w3').status().dataVotersHold).toBe(0);
+    net.process('w3');
+    expect(net.core('w3').status().dataVotersHold).toBe(chosen);
+    expect(JSON.parse(String(net.disk('w3').hardState?.['holders']))).toEqual({ n1: chosen, n2: chosen });
+  });
+
   describe('lends its promise over the slots it forgot only to the data voters its leader named as holding them', () => {
     const BALLOT = ballotOf(1, 1);
     const position = { index: logIndex(5), term: term(BALLOT), members: TWO_AND_WITNESS };
