@@ -47,7 +47,14 @@ export class ConfigWindow {
     this.note(entries);
   }
 
-  /** governing(slot) is exact from this slot on (below it, it may name the next configuration). */
+  /**
+   * governing(slot) is exact from this slot on (below it, it may name the next configuration) —
+   * given a base that governed from slot 1: a node started at runtime with the current members
+   * and no snapshot takes them for the first slots too, until its first record's window. A
+   * leader counts holds over what this says (PaxosCore.computeDataVotersHold); a witness lends
+   * its promise only to the data voters the leader named, each of which it checked holds them,
+   * so a wrong base costs a witness forgetting later, never a promise over slots not held.
+   */
   exactFrom(): number {
     return this.exact;
   }

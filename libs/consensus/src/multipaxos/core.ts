@@ -285,7 +285,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.durablePromised = promised;
     this.maxSeenBallot = promised;
     this.prevHard = hard.hold === undefined ? { promised } : { promised, hold: hard.hold };
-    if (this.witnessStore) this.restoreHold(hard.hold, persisted.snapshot);
+    if (this.witnessStore) this.restoreHold(hard.hold, persisted.hardState !== null ? persisted.snapshot : null);
     this.readOnly = new ReadOnly(this.id, this.voters);
     this.refreshMembers();
     this.prefix = this.slots.chosenIndex();
@@ -979,7 +979,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       return;
     }
     if (this.state !== 'candidate' || m.ballot !== this.ballot) return;
-    if (m.firstSlot > this.fromSlot && !(witness && this.usableWitnessPromise(m))) {
+    // Only a witness promises over slots it forgot, and only to a data voter its leader named as
+    // holding them all (vouchesFor) — one we may know as no witness yet (phase 1 may show us the
+    // record that made it one). Any other acceptor refuses a candidate behind what it compacted.
+    if (m.firstSlot > this.fromSlot && !this.usableWitnessPromise(m)) {
       // It chose and compacted slots we do not know: we cannot learn their values from it, so
       // we must not lead. Someone who knows them will; we wait a whole timeout first.
       this.becomeFollower(null);
@@ -1856,6 +1859,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * A witness store boots with the hold it persisted. One written before holds were persisted
    * forgot only what every data voter of a configuration that never changed held (a change
    * with witnesses was refused then): its snapshot position, held by the data voters it names.
+   * (`snapshot` is null where no hard state was written at all: a position installed by a
+   * first Ready whose hard state a crash cut off names no holders.)
    */
   private restoreHold(hold: WitnessHold | undefined, snapshot: SnapshotMeta | null): void {
     if (hold !== undefined) {

@@ -76,6 +76,16 @@ function witnessRestartsAfterChangeOfLeader(net: PaxosNet): number {
   return compacted;
 }
 
+/** A leader chooses a, b, c with the other data voter while the witness is cut off, and compacts them. */
+function leaderCompactsWithoutWitness(): { net: PaxosNet; leader: string; other: string; chosen: number } {
+  const net = new PaxosNet(TWO_AND_WITNESS);
+  const leader = net.settle();
+  net.isolate('w3');
+  proposeAll(net, leader, ['a', 'b', 'c']);
+  const chosen = compactLeader(net, leader);
+  return { net, leader, other: leader === 'n1' ? 'n2' : 'n1', chosen };
+}
+
 /** One heartbeat round: the leader's dataHold reaches every peer. */
 function heartbeat(net: PaxosNet, leader: string): void {
   net.tick(leader);
@@ -210,12 +220,7 @@ describe('multipaxos witness', () => {
   });
 
   it('a witness far behind the leader’s snapshot takes its position only once every data voter holds it', () => {
-    const net = new PaxosNet(TWO_AND_WITNESS);
-    const leader = net.settle();
-    const other = leader === 'n1' ? 'n2' : 'n1';
-    net.isolate('w3');
-    proposeAll(net, leader, ['a', 'b', 'c']);
-    const chosen = compactLeader(net, leader);
+    const { net, leader, other, chosen } = leaderCompactsWithoutWitness();
     // Both data voters restart, the other one stays down: the leader's new ballot knows
     // nothing of what the other holds, so the witness, which lacks the snapshot's slots, gets
     // no position — it would forget slots that may be on no live data voter.
@@ -319,6 +324,27 @@ describe('multipaxos witness', () => {
     net.tickAll(3);
     expect(net.leaderOf()).toBe('n1');
     expect(net.appliedData('n1')).toEqual(['v']);
+  });
+
+  it('a witness that took a snapshot position lends its promise over it to the data voter that survives the leader', () => {
+    const { net, leader, other, chosen } = leaderCompactsWithoutWitness();
+    // No heartbeat reaches the witness once the snapshot left: it learns who holds the slots it
+    // forgets from the snapshot alone.
+    const snapshotSent = (): boolean => net.sent.some((m) => m.type === 'snapshot' && m.to === nodeId('w3'));
+    net.filter = (m) => !(m.type === 'heartbeat' && m.to === nodeId('w3') && snapshotSent());
+    net.heal();
+    net.tickAll(net.resendTicks + 3);
+    net.stabilize();
+    expect(net.core('w3').status().firstIndex).toBe(chosen + 1);
+    net.filter = () => true;
+    // The leader dies for good; the other data voter restarts, its chosen watermark back at 0.
+    net.crash(leader);
+    net.crash(other);
+    net.restart(other);
+    for (let k = 0; k < 5 && net.leaderOf() !== other; k++) campaign(net, other);
+    expect(net.leaderOf()).toBe(other);
+    proposeAll(net, other, ['d']);
+    expect(net.appliedData(other)).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('forgets only what a leader names holders for, and reports a hold only once it is on disk', () => {
