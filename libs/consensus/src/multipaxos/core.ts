@@ -124,8 +124,9 @@ interface HandedOut {
   readonly snapshot: SnapshotMeta | null;
   readonly appliedTo: number | null;
   readonly promised: number | null;
-  /** A witness store's hold written with it, or null. */
+  /** A witness store's hold written with it, and the holders' version, or null. */
   readonly hold: number | null;
+  readonly holdVersion: number | null;
   /** Recipients of its messages that leave after the persist. */
   readonly lateRecipients: ReadonlySet<NodeId>;
 }
@@ -240,6 +241,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private holders = new Map<NodeId, number>();
   private holdVersion = 0;
   private persistedHoldVersion = 0;
+  private durableHoldVersion = 0;
+  /** A snapshot position waiting for the holders it names to be on disk (handleSnapshot), and their version. */
+  private pendingPosition: { readonly m: SnapshotMessage; readonly holdVersion: number } | null = null;
   private durableHold = 0;
   private readonly forwardedReads = new ForwardedReads();
 
@@ -499,6 +503,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       appliedTo: lastCommitted === undefined ? null : lastCommitted.index,
       promised: hardChanged ? this.promised : null,
       hold: hardChanged ? (hard.hold?.to ?? null) : null,
+      holdVersion: hardChanged && this.witnessStore ? this.holdVersion : null,
       lateRecipients: recipientsOf(rd.messages),
     };
     this.outbox = [];
@@ -530,6 +535,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (h.appliedTo !== null) this.slots.appliedTo(h.appliedTo);
     if (h.promised !== null) this.durablePromised = h.promised;
     if (h.hold !== null) this.durableHold = h.hold;
+    if (h.holdVersion !== null) this.durableHoldVersion = h.holdVersion;
+    const position = this.pendingPosition;
+    if (position !== null && this.durableHoldVersion >= position.holdVersion) {
+      this.pendingPosition = null;
+      this.handleSnapshot(position.m);
+    }
     if (this.state === 'candidate') this.maybeWinPhase1();
     if (this.state === 'leader') {
       // Our own acceptances count once durable.
@@ -671,27 +682,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // up wins with its promise (the witness keeps every slot a data voter may lack), then
     // chooses with its acceptances (sendAccepts).
     if (this.electionElapsed < this.randomizedTimeout) return;
-    if ((this.isVoter && !this.isWitness && !this.witnessStore) || this.strandedDataMember()) {
+    if (this.isVoter && !this.isWitness && !this.witnessStore) {
       this.electionElapsed = 0;
       this.drawTimeout();
       this.startPrePrepare();
     }
-  }
-
-  /**
-   * A member that keeps the database but is no data voter where our slots say (an observer),
-   * hearing no leader for twice a voter's wait, asks like a voter, and won, leads only to hand
-   * over to a data voter (handOverOnRemoval) — a Paxos proposer need not be an acceptor, and
-   * phase 1 tells it what its own slots do not. Without it, a change that took effect while a
-   * data voter was down leaves it taking itself for an observer when it is back: the leader
-   * that proposed the change (removed by it, say) gave up handing over for want of a quorum,
-   * and a witness never leads. Acceptors that hear a leader refuse it (prePrepare), so a live
-   * leader is never deposed by one. A node removed outright asks no one: members ignore it.
-   */
-  private strandedDataMember(): boolean {
-    if (this.isVoter || this.witnessStore || this.o.rejoining === true) return false;
-    if (this.electionElapsed < 2 * this.o.electionTimeoutTicks) return false;
-    return this.configs.governing(this.slots.chosenIndex() + 1).some((m) => m.id === this.id);
   }
 
   private tickLeader(): void {
@@ -828,8 +823,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * to a data voter. At most once per election timeout, and only while no leader is heard.
    */
   private maybeLeadToHandOver(from: NodeId, fromSlot: number, asked = 0): void {
-    // A precandidate raised nothing yet (a stranded data member asking: strandedDataMember).
-    if ((this.state !== 'follower' && this.state !== 'precandidate') || this.isVoter || this.isWitness || this.witnessStore || this.o.rejoining === true) return;
+    if (this.state !== 'follower' || this.isVoter || this.isWitness || this.witnessStore || this.o.rejoining === true) return;
     if (!this.candidateBehind(fromSlot, from) || !this.dataVoters.includes(from) || this.leaderAliveFor(from)) return;
     if (this.rescueTick !== null && this.ticks - this.rescueTick < this.o.electionTimeoutTicks) return;
     this.rescueTick = this.ticks;
@@ -1562,12 +1556,21 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (!this.followBallot(m)) return;
     const meta = m.snapshot;
     if (meta.index > this.slots.chosenIndex()) {
+      if (this.witnessStore) {
+        // A position forgets every slot below it: who holds them (the leader names them, if
+        // every data voter it counts does) goes to disk first — the driver installs a Ready's
+        // snapshot before it writes the hard state, and a crash between the two would leave
+        // us vouching for no one over slots we forgot. Taken once they are durable (advance).
+        this.noteHolders(m.holders, meta.index);
+        if (this.durableHoldVersion < this.holdVersion) {
+          this.pendingPosition = { m, holdVersion: this.holdVersion };
+          return;
+        }
+      }
       this.slots.restore(meta);
       this.configs.restore(meta.index, meta.members);
       // Every slot we held is gone: our right prefix starts over at the snapshot.
       this.prefix = this.slots.chosenIndex();
-      // A witness store forgot every slot up to it: held by those the leader names, if any.
-      if (this.witnessStore) this.noteHolders(m.holders, meta.index);
     }
     this.extendPrefix();
     this.send<AcceptedMessage>({

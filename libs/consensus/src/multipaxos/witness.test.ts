@@ -347,6 +347,24 @@ describe('multipaxos witness', () => {
     expect(net.appliedData(other)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('writes the holders a snapshot position names before it takes the position', () => {
+    const w = new PaxosCore(options('w3', TWO_AND_WITNESS), { hardState: null, snapshot: null, entries: [] });
+    w.ready();
+    w.advance();
+    const ballot = term(ballotOf(1, 1));
+    const snapshot = { index: logIndex(5), term: ballot, members: TWO_AND_WITNESS };
+    w.step({ type: 'snapshot', from: nodeId('n1'), to: nodeId('w3'), ballot, snapshot, holders: [nodeId('n1'), nodeId('n2')] });
+    // A driver installs a Ready's snapshot before it writes its hard state: the holders go first, alone.
+    const first = w.ready();
+    expect(first.snapshot).toBeNull();
+    expect(JSON.parse(String(first.hardState?.['holders']))).toEqual({ n1: 5, n2: 5 });
+    expect(first.messages).toEqual([]);
+    w.advance();
+    const second = w.ready();
+    expect(second.snapshot).toMatchObject({ index: 5 });
+    expect(second.messages).toMatchObject([{ type: 'accepted', to: 'n1', prefix: 5 }]);
+  });
+
   it('forgets only what a leader names holders for, and reports a hold only once it is on disk', () => {
     const net = new PaxosNet(TWO_AND_WITNESS);
     const leader = net.settle();
