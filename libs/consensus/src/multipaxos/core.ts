@@ -706,27 +706,10 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       }
     }
     // A leader that has not heard from a quorum of acceptors for a timeout steps down: it can
-    // choose nothing, and its clients are better sent elsewhere — but not a removed one that
-    // still has a data voter to hand over to (removedLeaderHoldsOn).
+    // choose nothing, and its clients are better sent elsewhere.
     const live = [this.id];
     for (const pr of this.peerState.values()) if (pr.voter && this.ticks - pr.heardAtTick < this.o.electionTimeoutTicks) live.push(pr.id);
-    if (!this.hasQuorum(live) && !this.removedLeaderHoldsOn()) this.becomeFollower(null);
-  }
-
-  /**
-   * A leader no longer a data voter (removed or demoted once its change took effect) does not
-   * step down for want of a quorum while it has a data voter to hand over to: it keeps trying,
-   * one target per timeout (handOverOnRemoval). The α window is chosen by the old
-   * configuration's quorums, so a change can take effect while the only data voter of the next
-   * one is down, having missed its own promotion; back, that node takes itself for an observer
-   * until a leader tells it otherwise, and stepped down, we never would (a node that is no voter
-   * runs no phase 1 of its own, and a witness never leads). It costs no election: we propose
-   * nothing, and acceptors do not keep a lease for a leader that is no data voter where their
-   * slots say (leaderAliveFor), so a data voter that knows itself one is elected without us,
-   * and its higher ballot deposes us.
-   */
-  private removedLeaderHoldsOn(): boolean {
-    return this.removed() && this.dataVoters.some((id) => id !== this.id);
+    if (!this.hasQuorum(live)) this.becomeFollower(null);
   }
 
   private becomeFollower(leader: NodeId | null): void {
@@ -865,11 +848,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /** A leader we hear from (other than `from`) and can answer is alive: Paxos Made Live's master lease. */
   private leaderAliveFor(from: NodeId): boolean {
-    if (this.state === 'leader') return true;
-    if (this.leader === null || this.leader === from || this.unanswerable.has(this.leader)) return false;
-    // A leader that is no data voter where our slots say (removed, handing over) proposes
-    // nothing: its lease protects nothing (removedLeaderHoldsOn).
-    return this.dataVoters.includes(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks;
+    return this.state === 'leader' || (this.leader !== null && this.leader !== from && !this.unanswerable.has(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks);
   }
 
   /**
