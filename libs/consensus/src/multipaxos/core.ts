@@ -1328,17 +1328,17 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private broadcastHeartbeat(): void {
     const readSeq = this.readOnly.currentSeq();
     // Per chosen watermark sent: the hold is counted over the data voters that govern after it (holdersFrom).
-    const holds = new Map<number, number>();
+    const holds = new Map<number, { readonly dataHold: number; readonly holders: NodeId[] }>();
     for (const pr of this.peerState.values()) {
       const chosen = this.chosenFor(pr);
-      let dataHold = holds.get(chosen);
-      if (dataHold === undefined) {
-        dataHold = this.computeDataVotersHold(chosen);
-        holds.set(chosen, dataHold);
+      let held = holds.get(chosen);
+      if (held === undefined) {
+        held = { dataHold: this.computeDataVotersHold(chosen), holders: this.holdersFrom(chosen) };
+        holds.set(chosen, held);
       }
       // To whoever may forget slots (a witness, or an observer that may be a witness process).
-      const holders = dataHold > 0 && !this.dataVoters.includes(pr.id) ? this.holdersFrom(chosen) : [];
-      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(dataHold), holders });
+      const holders = held.dataHold > 0 && !this.dataVoters.includes(pr.id) ? held.holders : [];
+      this.send<HeartbeatMessage>({ type: 'heartbeat', from: this.id, to: pr.id, ballot: toTerm(this.ballot), chosen: logIndex(chosen), readSeq, dataHold: logIndex(held.dataHold), holders });
     }
   }
 
