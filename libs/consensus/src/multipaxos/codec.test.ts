@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, seededRandom, term, type Entry } from '../index';
 import { WireWriter } from '../common/wire';
-import { PAXOS_CODEC_VERSION, PAXOS_CODEC_VERSION_V2, PAXOS_CODEC_VERSION_V3, decodeMessage, encodeMessage } from './codec';
+import { PAXOS_CODEC_VERSION, PAXOS_CODEC_VERSION_V2, PAXOS_CODEC_VERSION_V3, PAXOS_CODEC_VERSION_V4, decodeMessage, encodeMessage } from './codec';
 import { PAXOS_MESSAGE_TYPES, type PaxosMessage } from './messages';
 
 const from = nodeId('n1');
@@ -33,6 +33,9 @@ const samples: PaxosMessage[] = [
   { type: 'readIndex', from, to, ballot, requestId: 'req-1' },
   { type: 'readIndexResponse', from, to, ballot, requestId: '', index: logIndex(88), reject: false },
   { type: 'takeOver', from, to, ballot, chosen: logIndex(43) },
+  { type: 'learn', from, to, ballot, fromSlot: logIndex(42) },
+  { type: 'learn', from, to, ballot: term(0), fromSlot: logIndex(1) },
+  { type: 'teach', from, to, ballot, chosen: logIndex(50), entries: [slot(42, 1025, [7]), { index: logIndex(43), term: ballot, kind: 'noop', data: new Uint8Array(0) }] },
 ];
 
 /** What a proposer (a leader or a candidate) sends, always at a ballot it chose. */
@@ -40,7 +43,7 @@ const PROPOSER_TYPES: readonly PaxosMessage['type'][] = ['prePrepare', 'prepare'
 
 const plainEntries = (es: readonly Entry[]): unknown => es.map((e) => ({ ...e, data: Array.from(e.data) }));
 const plain = (m: PaxosMessage): unknown =>
-  m.type === 'accept' ? { ...m, entries: plainEntries(m.entries) } : m.type === 'promise' ? { ...m, accepted: plainEntries(m.accepted) } : m;
+  m.type === 'accept' || m.type === 'teach' ? { ...m, entries: plainEntries(m.entries) } : m.type === 'promise' ? { ...m, accepted: plainEntries(m.accepted) } : m;
 
 /** A message's header as a node of `version` writes it, from `from` to `to` at `ballot`. */
 function header(version: number, typeCode: number): WireWriter {
@@ -63,10 +66,25 @@ describe('multipaxos codec', () => {
     expect(plain(decodeMessage(bytes))).toEqual(plain(m));
   });
 
-  it('writes a newer version only for what an older node cannot read: takeOver and a designated prepare (3), holders (4)', () => {
+  it('writes a newer version only for what an older node cannot read: takeOver and a designated prepare (3), holders (4), learn and teach (5)', () => {
     const v3 = (m: PaxosMessage): boolean => m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0);
     const v4 = (m: PaxosMessage): boolean => (m.type === 'heartbeat' || m.type === 'snapshot') && m.holders.length > 0;
-    for (const m of samples) expect([m.type, encodeMessage(m)[0]]).toEqual([m.type, v4(m) ? PAXOS_CODEC_VERSION : v3(m) ? PAXOS_CODEC_VERSION_V3 : PAXOS_CODEC_VERSION_V2]);
+    const v5 = (m: PaxosMessage): boolean => m.type === 'learn' || m.type === 'teach';
+    const version = (m: PaxosMessage): number => (v5(m) ? PAXOS_CODEC_VERSION : v4(m) ? PAXOS_CODEC_VERSION_V4 : v3(m) ? PAXOS_CODEC_VERSION_V3 : PAXOS_CODEC_VERSION_V2);
+    for (const m of samples) expect([m.type, encodeMessage(m)[0]]).toEqual([m.type, version(m)]);
+  });
+
+  it('refuses learn and teach below version 5, a teach of no slot, of a slot beyond its chosen watermark, or of a hole', () => {
+    const learn = header(PAXOS_CODEC_VERSION_V4, 13);
+    learn.uint(7, 'fromSlot');
+    expect(() => decodeMessage(learn.finish())).toThrow(/multipaxos message: learn needs version 5, got 4/);
+    const slot0 = header(PAXOS_CODEC_VERSION, 13);
+    slot0.uint(0, 'fromSlot');
+    expect(() => decodeMessage(slot0.finish())).toThrow(/multipaxos message: learn fromSlot 0/);
+    const teach = (chosen: number, entries: Entry[]): Uint8Array => encodeMessage({ type: 'teach', from, to, ballot, chosen: logIndex(chosen), entries });
+    expect(() => decodeMessage(teach(5, []))).toThrow(/multipaxos message: teach carries no slot/);
+    expect(() => decodeMessage(teach(42, [slot(42, 3, [1]), slot(43, 3, [2])]))).toThrow(/multipaxos message: teach slot 43 is beyond its chosen 42/);
+    expect(() => decodeMessage(teach(43, [slot(42, 3, [1]), slot(43, 0, [])]))).toThrow(/multipaxos message: teach slot 43 has ballot 0 \(a hole\)/);
   });
 
   it('reads what a version-2 node writes: an undesignated prepare, and every other message but takeOver and holders', () => {
@@ -74,7 +92,7 @@ describe('multipaxos codec', () => {
     const prepare = header(PAXOS_CODEC_VERSION_V2, 1);
     prepare.uint(41, 'fromSlot');
     expect(decodeMessage(prepare.finish())).toEqual({ type: 'prepare', from, to, ballot, fromSlot: 41, designatedAt: 0 });
-    for (const m of samples.filter((s) => s.type !== 'prepare' && s.type !== 'takeOver' && !((s.type === 'heartbeat' || s.type === 'snapshot') && s.holders.length > 0))) {
+    for (const m of samples.filter((s) => s.type !== 'prepare' && s.type !== 'takeOver' && s.type !== 'learn' && s.type !== 'teach' && !((s.type === 'heartbeat' || s.type === 'snapshot') && s.holders.length > 0))) {
       const bytes = encodeMessage(m);
       expect(bytes[0]).toBe(PAXOS_CODEC_VERSION_V2);
       expect(plain(decodeMessage(bytes))).toEqual(plain(m));
@@ -88,7 +106,7 @@ describe('multipaxos codec', () => {
     const prepare = header(PAXOS_CODEC_VERSION_V3, 1);
     prepare.uint(41, 'fromSlot');
     expect(() => decodeMessage(prepare.finish())).toThrow(/multipaxos message: .*truncated before designatedAt/);
-    const heartbeat = header(PAXOS_CODEC_VERSION, 5);
+    const heartbeat = header(PAXOS_CODEC_VERSION_V4, 5);
     heartbeat.uint(43, 'chosen');
     heartbeat.uint(1, 'readSeq');
     heartbeat.uint(40, 'dataHold');
@@ -99,7 +117,7 @@ describe('multipaxos codec', () => {
   });
 
   it('names what is wrong with a message it cannot read', () => {
-    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9: this node reads versions 2 to 4/);
+    expect(() => decodeMessage(new Uint8Array([9]))).toThrow(/multipaxos message: unsupported version 9: this node reads versions 2 to 5/);
     expect(() => decodeMessage(new Uint8Array([1]))).toThrow(/unsupported version 1/);
     expect(() => decodeMessage(new Uint8Array([PAXOS_CODEC_VERSION, 200]))).toThrow(/unknown type 200/);
     const ok = encodeMessage(samples[0]!);

@@ -14,13 +14,16 @@ import type { PaxosMessage, PaxosMessageType } from './messages';
 /**
  * 2: prePrepare and prePromise. 3: takeOver, and prepare's designatedAt (leadership transfer).
  * 4: the holders of a heartbeat or a snapshot to a witness (membership changes with witnesses).
+ * 5: learn and teach (a learner that heard no leader asks what is chosen).
  * A cluster upgrades one node at a time, so a node writes each message in the oldest version
- * that carries it — version 2 for all but takeOver, a designated prepare (designatedAt above 0)
- * and a heartbeat or snapshot naming holders — and reads all three; an older prepare is
- * designated by no one, an older heartbeat or snapshot names no holders. Any other version is
- * refused.
+ * that carries it — version 2 for all but takeOver, a designated prepare (designatedAt above 0),
+ * a heartbeat or snapshot naming holders, learn and teach — and reads all four; an older
+ * prepare is designated by no one, an older heartbeat or snapshot names no holders. Any other
+ * version is refused, so a node of an older release drops a learn (its sender asks the others).
  */
-export const PAXOS_CODEC_VERSION = 4;
+export const PAXOS_CODEC_VERSION = 5;
+/** The version of holders (membership changes with witnesses). */
+export const PAXOS_CODEC_VERSION_V4 = 4;
 /** The version of leadership transfer. */
 export const PAXOS_CODEC_VERSION_V3 = 3;
 /** The version before leadership transfer, still written for every message it can carry. */
@@ -28,7 +31,8 @@ export const PAXOS_CODEC_VERSION_V2 = 2;
 
 /** Only what an older node cannot read goes out in a newer version. */
 function versionFor(m: PaxosMessage): number {
-  if ((m.type === 'heartbeat' || m.type === 'snapshot') && m.holders.length > 0) return PAXOS_CODEC_VERSION;
+  if (m.type === 'learn' || m.type === 'teach') return PAXOS_CODEC_VERSION;
+  if ((m.type === 'heartbeat' || m.type === 'snapshot') && m.holders.length > 0) return PAXOS_CODEC_VERSION_V4;
   return m.type === 'takeOver' || (m.type === 'prepare' && m.designatedAt !== 0) ? PAXOS_CODEC_VERSION_V3 : PAXOS_CODEC_VERSION_V2;
 }
 
@@ -38,7 +42,7 @@ function writeHolders(w: WireWriter, holders: readonly string[]): void {
 }
 
 function readHolders(r: WireReader, version: number): NodeId[] {
-  if (version < PAXOS_CODEC_VERSION) return [];
+  if (version < PAXOS_CODEC_VERSION_V4) return [];
   const n = r.count('holder count', 1);
   const out: NodeId[] = [];
   for (let i = 0; i < n; i++) out.push(nodeId(r.nodeId('holder')));
@@ -58,6 +62,8 @@ const TYPE_CODES: Readonly<Record<PaxosMessageType, number>> = {
   prePrepare: 10,
   prePromise: 11,
   takeOver: 12,
+  learn: 13,
+  teach: 14,
 };
 const TYPES_BY_CODE = new Map<number, PaxosMessageType>(
   Object.entries(TYPE_CODES).map(([name, code]) => [code, name as PaxosMessageType]),
@@ -119,6 +125,16 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
     case 'prePromise':
       w.bool(m.reject);
       break;
+    case 'learn':
+      w.uint(m.fromSlot, 'fromSlot');
+      break;
+    case 'teach': {
+      const first = m.entries[0]?.index ?? 0;
+      w.uint(m.chosen, 'chosen');
+      w.uint(first, 'first slot');
+      w.entries(first, m.entries);
+      break;
+    }
     case 'promise':
       w.bool(m.reject);
       w.uint(m.chosen, 'chosen');
@@ -142,7 +158,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       w.uint(m.chosen, 'chosen');
       w.uint(m.readSeq, 'readSeq');
       w.uint(m.dataHold, 'dataHold');
-      if (version === PAXOS_CODEC_VERSION) writeHolders(w, m.holders);
+      if (version >= PAXOS_CODEC_VERSION_V4) writeHolders(w, m.holders);
       break;
     case 'heartbeatResponse':
       w.uint(m.readSeq, 'readSeq');
@@ -150,7 +166,7 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
       break;
     case 'snapshot':
       w.snapshot(m.snapshot);
-      if (version === PAXOS_CODEC_VERSION) writeHolders(w, m.holders);
+      if (version >= PAXOS_CODEC_VERSION_V4) writeHolders(w, m.holders);
       break;
     case 'readIndex':
       w.str(m.requestId);
@@ -177,6 +193,7 @@ export function decodeMessage(bytes: Uint8Array): PaxosMessage {
   const type = TYPES_BY_CODE.get(code);
   if (type === undefined) throw r.bad(`unknown type ${code}`);
   if (type === 'takeOver' && version < PAXOS_CODEC_VERSION_V3) throw r.bad(`takeOver needs version ${PAXOS_CODEC_VERSION_V3}, got ${version}`);
+  if ((type === 'learn' || type === 'teach') && version < PAXOS_CODEC_VERSION) throw r.bad(`${type} needs version ${PAXOS_CODEC_VERSION}, got ${version}`);
   const from = nodeId(r.nodeId('from'));
   const to = nodeId(r.nodeId('to'));
   const ballot = term(r.uint('ballot'));
@@ -201,6 +218,23 @@ function readBody(r: WireReader, type: PaxosMessageType, version: number, h: Pic
       return { type, ...h, chosen: logIndex(r.uint('chosen')) };
     case 'prePromise':
       return { type, ...h, reject: r.bool('reject') };
+    case 'learn': {
+      const fromSlot = logIndex(r.uint('fromSlot'));
+      if (fromSlot === 0) throw r.bad('learn fromSlot 0: slots start at 1');
+      return { type, ...h, fromSlot };
+    }
+    case 'teach': {
+      const chosen = logIndex(r.uint('chosen'));
+      const first = r.uint('first slot');
+      const entries = r.entries(first);
+      const last = entries[entries.length - 1];
+      if (last === undefined) throw r.bad('teach carries no slot');
+      if (first === 0) throw r.bad('teach slots start at slot 0');
+      if (last.index > chosen) throw r.bad(`teach slot ${last.index} is beyond its chosen ${chosen}`);
+      // A chosen slot holds a value accepted at some ballot: never a hole.
+      for (const e of entries) if (e.term === 0) throw r.bad(`teach slot ${e.index} has ballot 0 (a hole): only chosen values are taught`);
+      return { type, ...h, chosen, entries };
+    }
     case 'promise': {
       const reject = r.bool('reject');
       const chosen = logIndex(r.uint('chosen'));

@@ -65,6 +65,7 @@ import type {
   AcceptMessage,
   AcceptedMessage,
   HeartbeatMessage,
+  LearnMessage,
   HeartbeatResponseMessage,
   PaxosMessage,
   PrePrepareMessage,
@@ -75,6 +76,7 @@ import type {
   ReadIndexResponseMessage,
   SnapshotMessage,
   TakeOverMessage,
+  TeachMessage,
 } from './messages';
 import { SlotLog, isHole, sameBytes } from './slots';
 
@@ -201,6 +203,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private handOverAttempts = 0;
   /** When we last ran phase 1 only to hand over (maybeLeadToHandOver), or null. */
   private rescueTick: number | null = null;
+  /** When we last asked every node we know what is chosen (maybeAskToLearn), or null. */
+  private learnAskedTick: number | null = null;
   private readonly peerState = new Map<NodeId, Peer>();
   /** Acceptors (voters) that accepted each not-yet-chosen slot at our ballot. */
   private readonly acks = new Map<number, Set<NodeId>>();
@@ -314,7 +318,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // A member removed (or never added) is ignored: it gets no promise and deposes no one. A
     // leader's phase-2 traffic is taken from anyone — its ballot fences it — so a member added
     // by a configuration we have not learned yet still learns from its leader.
-    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m) && !(m.type === 'promise' && this.prepared.has(m.from))) return;
+    if (!this.peers.includes(m.from) && !fromLeaderOutsideConfig(m) && !isLearning(m) && !(m.type === 'promise' && this.prepared.has(m.from))) return;
     this.stepMessage(m);
     this.settle();
   }
@@ -678,6 +682,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   private tickElection(): void {
     this.electionElapsed++;
+    this.maybeAskToLearn();
     // A witness never runs phase 1: it holds no database to lead with, and a data voter that is
     // up wins with its promise (the witness keeps every slot a data voter may lack), then
     // chooses with its acceptances (sendAccepts).
@@ -798,6 +803,70 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       if (to !== this.id) this.send<PrePrepareMessage>({ type: 'prePrepare', from: this.id, to, ballot: toTerm(this.preBallot), fromSlot: logIndex(this.slots.chosenIndex() + 1) });
     }
     if (this.hasQuorum([...this.preGrants])) this.startPhase1();
+  }
+
+  // =============================================================================================
+  // Learning what is chosen without a leader ("Paxos Made Simple" §3: a learner may ask)
+
+  /**
+   * Heard no leader for an election timeout: ask every node our configurations name what is
+   * chosen after our watermark, at most once per timeout. Without a leader no one else tells
+   * us, and what we missed may be what we need to act: a change that made us a data voter of
+   * the configuration in force while we were down (we would go on as an observer and never run
+   * phase 1), or one that moved the acceptors our phase 1 must ask (we would ask members who
+   * left). The data voter that learns it leads runs phase 1 with the acceptors it now knows.
+   */
+  private maybeAskToLearn(): void {
+    if (this.electionElapsed < this.o.electionTimeoutTicks) return;
+    if (this.learnAskedTick !== null && this.ticks - this.learnAskedTick < this.o.electionTimeoutTicks) return;
+    this.learnAskedTick = this.ticks;
+    for (const to of this.peers) this.askToLearn(to);
+  }
+
+  private askToLearn(to: NodeId): void {
+    this.send<LearnMessage>({ type: 'learn', from: this.id, to, ballot: toTerm(this.promised), fromSlot: logIndex(this.slots.chosenIndex() + 1) });
+  }
+
+  /**
+   * Our chosen values from the asked slot on, one message's worth, if our watermark reaches it
+   * and we still hold it (past our compaction point the next leader sends a snapshot). Every
+   * slot up to our chosen watermark holds its chosen value, witness or not.
+   */
+  private handleLearn(m: LearnMessage): void {
+    const chosen = this.slots.chosenIndex();
+    if (m.fromSlot > chosen || m.fromSlot < this.slots.firstIndex()) return;
+    const entries = this.slots.slice(m.fromSlot, chosen, this.o.entriesPerMessageMax, this.o.bytesPerMessageMax);
+    if (entries.length === 0) return;
+    this.send<TeachMessage>({ type: 'teach', from: this.id, to: m.from, ballot: toTerm(this.promised), entries, chosen: logIndex(chosen) });
+  }
+
+  /**
+   * Chosen values we lacked: each goes into its slot (a slot holding another value held one
+   * never chosen — every proposal above the ballot a value was chosen at carries that value —
+   * and one holding this value stays as it is), and the watermark moves over them. Any ballot
+   * is safe with a chosen value: a phase 1 that picks it picks the one value it may. A leader
+   * ignores them (its phase 1 learned everything chosen before it). A candidate takes them
+   * too: written after its own promise, they are still no acceptance its phase 1 must fence
+   * off — each is the value every proposal at or above its chosen ballot carries — and its
+   * phase 1 picks them where it picks from its own slots. A precandidate goes on (its phase 1
+   * would start from the new watermark) unless what it learned made it no data voter. More to
+   * learn: we ask the teacher again at once.
+   */
+  private handleTeach(m: TeachMessage): void {
+    this.seeBallot(m.ballot);
+    if (this.state === 'leader') return;
+    const chosen = this.slots.chosenIndex();
+    const first = m.entries[0];
+    const last = m.entries[m.entries.length - 1];
+    if (first === undefined || last === undefined || first.index > chosen + 1 || last.index <= chosen) return;
+    const fresh = m.entries.filter((e) => e.index > chosen && !this.slots.holdsValue(e));
+    this.slots.accept(fresh);
+    this.configs.note(fresh);
+    this.slots.chooseTo(Math.min(m.chosen, last.index));
+    this.extendPrefix();
+    this.refreshMembers();
+    if (this.state === 'precandidate' && (!this.isVoter || this.isWitness || this.witnessStore)) this.becomeFollower(null);
+    if (m.chosen > this.slots.chosenIndex()) this.askToLearn(m.from);
   }
 
   /**
@@ -1653,6 +1722,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       case 'takeOver':
         this.handleTakeOver(m);
         return;
+      case 'learn':
+        this.handleLearn(m);
+        return;
+      case 'teach':
+        this.handleTeach(m);
+        return;
       default:
         assertNever(m, 'multipaxos message');
     }
@@ -1892,6 +1967,14 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
  */
 function fromLeaderOutsideConfig(m: PaxosMessage): boolean {
   return m.type === 'accept' || m.type === 'heartbeat' || m.type === 'snapshot' || m.type === 'takeOver' || m.type === 'readIndexResponse';
+}
+
+/**
+ * What is chosen is a fact, whoever tells it: a learner asks anyone its configurations name, and
+ * takes an answer from anyone (a member that removed it, or that it does not know it has).
+ */
+function isLearning(m: PaxosMessage): boolean {
+  return m.type === 'learn' || m.type === 'teach';
 }
 
 /** A leader's phase-2 traffic, which never depends on the leader's own pending persist. */

@@ -143,6 +143,29 @@ export interface ReadIndexResponseMessage extends Envelope {
   readonly reject: boolean;
 }
 
+/**
+ * A learner that missed decisions asks ("Paxos Made Simple" §3: a learner can find out what
+ * was chosen by asking): sent by a node that has heard no leader for an election timeout to
+ * every node its configurations name, at most once per timeout, and again at once to a node
+ * whose answer showed it knows more. What is chosen from `fromSlot` on? `ballot` is the asker's
+ * promise. Nothing is promised or persisted by asking or answering.
+ */
+export interface LearnMessage extends Envelope {
+  readonly type: 'learn';
+  readonly fromSlot: LogIndex;
+}
+
+/**
+ * The answer of a node whose chosen watermark reaches the asked slot: its chosen values from
+ * that slot on, contiguous and never a hole, each with the ballot it holds it at, and its
+ * chosen watermark `chosen` (at or above the last entry). `ballot` is the sender's promise.
+ */
+export interface TeachMessage extends Envelope {
+  readonly type: 'teach';
+  readonly entries: readonly Entry[];
+  readonly chosen: LogIndex;
+}
+
 export type PaxosMessage =
   | PrePrepareMessage
   | PrePromiseMessage
@@ -155,7 +178,9 @@ export type PaxosMessage =
   | SnapshotMessage
   | ReadIndexMessage
   | ReadIndexResponseMessage
-  | TakeOverMessage;
+  | TakeOverMessage
+  | LearnMessage
+  | TeachMessage;
 
 export type PaxosMessageType = PaxosMessage['type'];
 
@@ -172,4 +197,6 @@ export const PAXOS_MESSAGE_TYPES: readonly PaxosMessageType[] = [
   'readIndex',
   'readIndexResponse',
   'takeOver',
+  'learn',
+  'teach',
 ];
