@@ -128,20 +128,15 @@ export function encodeMessage(m: PaxosMessage): Uint8Array {
     case 'learn':
       w.uint(m.fromSlot, 'fromSlot');
       break;
-    case 'teach': {
-      const first = m.entries[0]?.index ?? 0;
-      w.uint(m.chosen, 'chosen');
-      w.uint(first, 'first slot');
-      w.entries(first, m.entries);
-      break;
-    }
     case 'promise':
       w.bool(m.reject);
       w.uint(m.chosen, 'chosen');
       w.uint(m.firstSlot, 'firstSlot');
       writeSparse(w, m.accepted);
       break;
-    case 'accept': {
+    // A teach is laid out as an Accept: the chosen watermark, then contiguous slots.
+    case 'accept':
+    case 'teach': {
       const first = m.entries[0]?.index ?? 0;
       w.uint(m.chosen, 'chosen');
       w.uint(first, 'first slot');
