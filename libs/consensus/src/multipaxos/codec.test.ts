@@ -78,6 +78,14 @@ describe('multipaxos codec', () => {
     const learn = header(PAXOS_CODEC_VERSION_V4, 13);
     learn.uint(7, 'fromSlot');
     expect(() => decodeMessage(learn.finish())).toThrow(/multipaxos message: learn needs version 5, got 4/);
+    const teachV4 = encodeMessage({ type: 'teach', from, to, ballot, chosen: logIndex(42), entries: [slot(42, 3, [1])] });
+    teachV4[0] = PAXOS_CODEC_VERSION_V4;
+    expect(() => decodeMessage(teachV4)).toThrow(/multipaxos message: teach needs version 5, got 4/);
+    const fromZero = header(PAXOS_CODEC_VERSION, 14);
+    fromZero.uint(5, 'chosen');
+    fromZero.uint(0, 'first slot');
+    fromZero.entries(0, [slot(0, 3, [1])]);
+    expect(() => decodeMessage(fromZero.finish())).toThrow(/multipaxos message: teach slots start at slot 0/);
     const slot0 = header(PAXOS_CODEC_VERSION, 13);
     slot0.uint(0, 'fromSlot');
     expect(() => decodeMessage(slot0.finish())).toThrow(/multipaxos message: learn fromSlot 0/);

@@ -205,6 +205,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private rescueTick: number | null = null;
   /** When we last asked every node we know what is chosen (maybeAskToLearn), or null. */
   private learnAskedTick: number | null = null;
+  /** A teach that came while our phase 1 ran: taken once it ends (takeTaughtInPhase1). */
+  private taughtInPhase1: TeachMessage | null = null;
   private readonly peerState = new Map<NodeId, Peer>();
   /** Acceptors (voters) that accepted each not-yet-chosen slot at our ballot. */
   private readonly acks = new Map<number, Set<NodeId>>();
@@ -845,16 +847,24 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * never chosen — every proposal above the ballot a value was chosen at carries that value —
    * and one holding this value stays as it is), and the watermark moves over them. Any ballot
    * is safe with a chosen value: a phase 1 that picks it picks the one value it may. A leader
-   * ignores them (its phase 1 learned everything chosen before it). A candidate takes them
-   * too: written after its own promise, they are still no acceptance its phase 1 must fence
-   * off — each is the value every proposal at or above its chosen ballot carries — and its
-   * phase 1 picks them where it picks from its own slots. A precandidate goes on (its phase 1
-   * would start from the new watermark) unless what it learned made it no data voter. More to
-   * learn: we ask the teacher again at once.
+   * ignores them (its phase 1 learned everything chosen before it). A candidate keeps them
+   * until its phase 1 ends (takeTaughtInPhase1): its slots are what its phase 1 reads, and a
+   * ballot below the one a taught value was chosen at may yet see another value reported
+   * there — futile to propose (the acceptors that chose promised above it), but not to be
+   * written over a slot known chosen. A precandidate goes on (its phase 1 would start from the
+   * new watermark) unless what it learned made it no data voter. More to learn: we ask the
+   * teacher again at once. An Accept of a deposed ballot that offers another value for a slot
+   * we learned so is refused (offersAnotherChosenValue).
    */
   private handleTeach(m: TeachMessage): void {
     this.seeBallot(m.ballot);
     if (this.state === 'leader') return;
+    if (this.state === 'candidate') {
+      // The answer that reaches furthest (each starts at our watermark's next slot).
+      const held = this.taughtInPhase1?.entries.at(-1)?.index ?? 0;
+      if ((m.entries.at(-1)?.index ?? 0) > held) this.taughtInPhase1 = m;
+      return;
+    }
     const chosen = this.slots.chosenIndex();
     const first = m.entries[0];
     const last = m.entries[m.entries.length - 1];
@@ -1538,6 +1548,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   }
 
   private handleAccept(m: AcceptMessage): void {
+    if (this.offersAnotherChosenValue(m)) return;
     if (!this.followBallot(m)) {
       this.send<AcceptedMessage>({ type: 'accepted', from: this.id, to: m.from, ballot: toTerm(this.promised), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });
       return;
@@ -1573,6 +1584,25 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       type: 'accepted', from: this.id, to: m.from, ballot: m.ballot, reject: false,
       fromSlot: logIndex(first?.index ?? 0), toSlot: logIndex(last?.index ?? 0), prefix: logIndex(this.prefix),
     });
+  }
+
+  /**
+   * An Accept that offers, for a slot we know chosen, a value other than the one we hold comes
+   * from a ballot below the one that value was chosen at (every proposal at or above it carries
+   * that value): a deposed leader, which we may still follow where we learned the slot from a
+   * teacher rather than from a leader (handleTeach). Refused, naming the highest ballot we saw.
+   */
+  private offersAnotherChosenValue(m: AcceptMessage): boolean {
+    const chosen = this.slots.chosenIndex();
+    for (const e of m.entries) {
+      if (e.index > chosen) break;
+      if (this.slots.at(e.index) !== null && !this.slots.holdsValue(e)) {
+        this.seeBallot(m.ballot);
+        this.send<AcceptedMessage>({ type: 'accepted', from: this.id, to: m.from, ballot: toTerm(Math.max(this.promised, this.maxSeenBallot)), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });
+        return true;
+      }
+    }
+    return false;
   }
 
   private handleHeartbeat(m: HeartbeatMessage): void {
@@ -1903,8 +1933,17 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   // Bookkeeping and invariants
 
   private settle(): void {
+    this.takeTaughtInPhase1();
     this.refreshMembers();
     this.check();
+  }
+
+  /** Phase 1 ended: what a teacher told the candidate is learned now, unless it leads. */
+  private takeTaughtInPhase1(): void {
+    const m = this.taughtInPhase1;
+    if (m === null || this.state === 'candidate') return;
+    this.taughtInPhase1 = null;
+    this.handleTeach(m);
   }
 
   private hasQuorum(ids: readonly NodeId[]): boolean {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { memberList, rolesOf } from '../common/testkit';
-import { logIndex, nodeId, term, type Member, type ProposeMembershipResult } from '../contract';
-import type { PaxosMessage, TeachMessage } from './messages';
+import { logIndex, nodeId, term, type Entry, type Member, type ProposeMembershipResult } from '../contract';
+import type { AcceptMessage, PaxosMessage, PromiseMessage, TeachMessage } from './messages';
 import { ballotOf } from './config';
 import { PaxosNet, bytes, diskOf, voters } from './testkit';
 
@@ -32,6 +32,9 @@ function lead(net: PaxosNet, id: string): void {
   net.stabilize();
   expect(net.leaderOf()).toBe(id);
 }
+
+const cmd = (i: number, b: number, v: string): Entry => ({ index: logIndex(i), term: term(b), kind: 'command', data: bytes(v) });
+const text = (data: Uint8Array): string => new TextDecoder().decode(data);
 
 const sentBy = (net: PaxosNet, id: string, from: number, type: PaxosMessage['type']): PaxosMessage[] => net.sent.slice(from).filter((m) => m.from === id && m.type === type);
 
@@ -135,12 +138,93 @@ describe('multipaxos: a learner that heard no leader asks what is chosen', () =>
     net.process('n3');
     expect(net.core('n3').status().commitIndex).toBe(3);
     expect(net.appliedData('n3')).toEqual(['a', 'b', 'c']);
-    expect(net.disk('n3').entries.map((e) => new TextDecoder().decode(e.data))).toEqual(['a', 'b', 'c']);
+    expect(net.disk('n3').entries.map((e) => text(e.data))).toEqual(['a', 'b', 'c']);
     // Slots all chosen already change nothing either; a leader takes nothing it is taught.
     net.core('n3').step(teach('n3'));
     expect(net.core('n3').hasReady()).toBe(false);
     const leaderLast = net.core('n1').status().lastIndex;
     net.core('n1').step(teach('n1', [{ index: logIndex(leaderLast + 1), term: term(1), kind: 'command', data: bytes('z') }], leaderLast + 1));
     expect(net.core('n1').status().lastIndex).toBe(leaderLast);
+  });
+
+  it('a slot that holds the taught value already keeps its record and ballot; the watermark stops at the last taught slot', () => {
+    const mine = ballotOf(1, 3);
+    const theirs = ballotOf(2, 1);
+    const net = new PaxosNet(voters('n1', 'n2', 'n3'), {}, { n3: diskOf(mine, [cmd(1, mine, 'a'), cmd(2, mine, 'stale'), cmd(3, mine, 'later')]) });
+    const n3 = net.core('n3');
+    n3.step({ type: 'teach', from: nodeId('n1'), to: nodeId('n3'), ballot: term(theirs), entries: [cmd(1, theirs, 'a'), cmd(2, theirs, 'b')], chosen: logIndex(5) });
+    net.process('n3');
+    // Slots 3..5 may be chosen, but not taught: n3's slot 3 is no chosen value it knows.
+    expect(n3.status().commitIndex).toBe(2);
+    expect(net.disk('n3').entries.map((e) => [e.index, e.term, text(e.data)])).toEqual([[1, mine, 'a'], [2, theirs, 'b'], [3, mine, 'later']]);
+  });
+
+  it('refuses a deposed ballot’s Accept that offers another value for a slot it learned chosen, naming a higher ballot', () => {
+    const net = new PaxosNet(voters('n1', 'n2', 'n3'));
+    lead(net, 'n1');
+    net.propose('n1', 'a');
+    net.stabilize();
+    net.tickAll(2);
+    // n1 proposes x in slot 2; its Accepts leave before its own write, and it dies before writing.
+    net.propose('n1', 'x');
+    const rd = net.core('n1').ready();
+    const stale = [...rd.earlyMessages, ...rd.messages].find((m): m is AcceptMessage => m.type === 'accept' && m.to === 'n3');
+    expect(stale?.entries.map((e) => text(e.data))).toContain('x');
+    net.crash('n1');
+    net.restart('n1');
+    // n3 hears only learn and teach while n1 and n2 elect n2, which chooses v in slot 2.
+    net.filter = (m: PaxosMessage) => (m.from === 'n3' || m.to === 'n3' ? m.type === 'learn' || m.type === 'teach' : true);
+    for (let i = 0; i < 100 && net.leaderOf() !== 'n2'; i++) net.tickAll();
+    expect(net.leaderOf()).toBe('n2');
+    net.propose('n2', 'v');
+    net.stabilize();
+    net.tickAll(30);
+    const n3 = net.core('n3');
+    expect(n3.status().commitIndex).toBe(2);
+    // Its promise is still the deposed ballot: the delayed Accept passes the ballot check.
+    expect(n3.status().term).toBe(stale?.ballot);
+    const before = net.sent.length;
+    n3.step(stale!);
+    net.process('n3');
+    expect(net.appliedData('n3')).toEqual(['a', 'v']);
+    const answer = net.sent.slice(before).find((m) => m.type === 'accepted' && m.from === 'n3');
+    expect(answer).toMatchObject({ reject: true });
+    expect(answer!.ballot).toBeGreaterThan(stale!.ballot);
+  });
+
+  it('a candidate keeps what it is taught until its phase 1 ends: a value reported at a lower ballot is no crash, and the chosen one is learned after', () => {
+    // b0 (n1): v in slot 1, accepted by n1, n2. b2 (n3): x, accepted by n3 only. n5 runs phase 1
+    // at B, between b2 and the ballot bc at which v was then chosen; n2 teaches it v at b0.
+    const b0 = ballotOf(1, 1);
+    const b2 = ballotOf(1, 3);
+    const bc = ballotOf(3, 1);
+    const net = new PaxosNet(voters('n1', 'n2', 'n3', 'n4', 'n5'), {}, { n5: diskOf(b2, []) });
+    for (const id of ['n1', 'n2', 'n3', 'n4']) net.isolate(id);
+    const n5 = net.core('n5');
+    for (let i = 0; i < 40 && net.sent.every((m) => m.type !== 'prePrepare'); i++) net.tick('n5');
+    const pre = net.sent.find((m) => m.type === 'prePrepare')!;
+    for (const from of ['n3', 'n4']) n5.step({ type: 'prePromise', from: nodeId(from), to: nodeId('n5'), ballot: pre.ballot, reject: false });
+    net.process('n5');
+    expect(n5.status().role).toBe('candidate');
+    const B = n5.status().term;
+    expect(B).toBeGreaterThan(b2);
+    expect(B).toBeLessThan(bc);
+    n5.step({ type: 'teach', from: nodeId('n2'), to: nodeId('n5'), ballot: term(bc), entries: [cmd(1, b0, 'v')], chosen: logIndex(1) });
+    net.process('n5');
+    expect(n5.status().commitIndex).toBe(0);
+    const promise = (from: string, accepted: Entry[]): PromiseMessage => ({ type: 'promise', from: nodeId(from), to: nodeId('n5'), ballot: B, reject: false, chosen: logIndex(0), firstSlot: logIndex(1), accepted });
+    n5.step(promise('n3', [cmd(1, b2, 'x')]));
+    n5.step(promise('n4', []));
+    net.process('n5');
+    // It leads B and proposes x again — futile: the acceptors that chose v promised bc. Deposed,
+    // it learns v.
+    expect(n5.status().role).toBe('leader');
+    n5.step({ type: 'accepted', from: nodeId('n3'), to: nodeId('n5'), ballot: term(bc), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });
+    net.process('n5');
+    expect(n5.status().role).not.toBe('leader');
+    n5.step({ type: 'teach', from: nodeId('n2'), to: nodeId('n5'), ballot: term(bc), entries: [cmd(1, b0, 'v')], chosen: logIndex(1) });
+    net.process('n5');
+    expect(n5.status().commitIndex).toBe(1);
+    expect(net.disk('n5').entries.map((e) => text(e.data))).toEqual(['v']);
   });
 });
