@@ -205,6 +205,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private rescueTick: number | null = null;
   /** When we last asked every node we know what is chosen (maybeAskToLearn), or null. */
   private learnAskedTick: number | null = null;
+  /** The highest slot whose chosen value a teacher told us (handleTeach), or 0. */
+  private taughtTo = 0;
   /** A teach that came while our phase 1 ran: taken once it ends (takeTaughtInPhase1). */
   private taughtInPhase1: TeachMessage | null = null;
   private readonly peerState = new Map<NodeId, Peer>();
@@ -693,6 +695,11 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
       this.electionElapsed = 0;
       this.drawTimeout();
       this.startPrePrepare();
+    } else if (this.state !== 'follower') {
+      // A phase 1 run only to hand over (maybeLeadToHandOver) that did not win within a
+      // timeout, or a precandidacy of a member no longer a data voter: give up — the data
+      // voter that needs us asks again, and what we were taught meanwhile is taken.
+      this.becomeFollower(null);
     }
   }
 
@@ -839,7 +846,9 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     if (m.fromSlot > chosen || m.fromSlot < this.slots.firstIndex()) return;
     const entries = this.slots.slice(m.fromSlot, chosen, this.o.entriesPerMessageMax, this.o.bytesPerMessageMax);
     if (entries.length === 0) return;
-    this.send<TeachMessage>({ type: 'teach', from: this.id, to: m.from, ballot: toTerm(this.promised), entries, chosen: logIndex(chosen) });
+    // The highest ballot we saw, not only our promise: a learner that still follows a deposed
+    // ballot refuses that leader's Accepts naming it (offersAnotherChosenValue), so it steps down.
+    this.send<TeachMessage>({ type: 'teach', from: this.id, to: m.from, ballot: toTerm(Math.max(this.promised, this.maxSeenBallot)), entries, chosen: logIndex(chosen) });
   }
 
   /**
@@ -873,6 +882,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.slots.accept(fresh);
     this.configs.note(fresh);
     this.slots.chooseTo(Math.min(m.chosen, last.index));
+    this.taughtTo = Math.max(this.taughtTo, this.slots.chosenIndex());
     this.extendPrefix();
     this.refreshMembers();
     if (this.state === 'precandidate' && (!this.isVoter || this.isWitness || this.witnessStore)) this.becomeFollower(null);
@@ -1593,9 +1603,12 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    * teacher rather than from a leader (handleTeach). Refused, naming the highest ballot we saw.
    */
   private offersAnotherChosenValue(m: AcceptMessage): boolean {
-    const chosen = this.slots.chosenIndex();
+    // Only slots a teacher told us: for one a leader told us, our promise is at or above the
+    // ballot it was chosen at, and a conflicting value past followBallot is a broken invariant
+    // (SlotLog.accept throws).
+    const upTo = Math.min(this.slots.chosenIndex(), this.taughtTo);
     for (const e of m.entries) {
-      if (e.index > chosen) break;
+      if (e.index > upTo) break;
       if (this.slots.at(e.index) !== null && !this.slots.holdsValue(e)) {
         this.seeBallot(m.ballot);
         this.send<AcceptedMessage>({ type: 'accepted', from: this.id, to: m.from, ballot: toTerm(Math.max(this.promised, this.maxSeenBallot)), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });

@@ -38,6 +38,32 @@ const text = (data: Uint8Array): string => new TextDecoder().decode(data);
 
 const sentBy = (net: PaxosNet, id: string, from: number, type: PaxosMessage['type']): PaxosMessage[] => net.sent.slice(from).filter((m) => m.from === id && m.type === type);
 
+/**
+ * b0 (n1): v in slot 1, accepted by n1, n2. b2 (n3): x, accepted by n3 only. n5 runs phase 1 at
+ * B, between b2 and the ballot bc at which v was then chosen, and n2 teaches it v at b0 while it
+ * waits for promises.
+ */
+function candidateTaughtBelowChosenBallot(): { net: PaxosNet; B: number; bc: number; b2: number } {
+  const b0 = ballotOf(1, 1);
+  const b2 = ballotOf(1, 3);
+  const bc = ballotOf(3, 1);
+  const net = new PaxosNet(voters('n1', 'n2', 'n3', 'n4', 'n5'), {}, { n5: diskOf(b2, []) });
+  for (const id of ['n1', 'n2', 'n3', 'n4']) net.isolate(id);
+  const n5 = net.core('n5');
+  for (let i = 0; i < 40 && net.sent.every((m) => m.type !== 'prePrepare'); i++) net.tick('n5');
+  const pre = net.sent.find((m) => m.type === 'prePrepare')!;
+  for (const from of ['n3', 'n4']) n5.step({ type: 'prePromise', from: nodeId(from), to: nodeId('n5'), ballot: pre.ballot, reject: false });
+  net.process('n5');
+  expect(n5.status().role).toBe('candidate');
+  const B = n5.status().term;
+  expect(B).toBeGreaterThan(b2);
+  expect(B).toBeLessThan(bc);
+  n5.step({ type: 'teach', from: nodeId('n2'), to: nodeId('n5'), ballot: term(bc), entries: [cmd(1, b0, 'v')], chosen: logIndex(1) });
+  net.process('n5');
+  expect(n5.status().commitIndex).toBe(0);
+  return { net, B, bc, b2 };
+}
+
 describe('multipaxos: a learner that heard no leader asks what is chosen', () => {
   it('a data voter promoted while it was down, whose leader then removed itself and died, learns it leads from the witness', () => {
     const net = new PaxosNet([...voters('n1'), { id: nodeId('n2'), role: 'observer' }, witness('w3')], {}, {}, { configWindowSlots: ALPHA });
@@ -192,38 +218,27 @@ describe('multipaxos: a learner that heard no leader asks what is chosen', () =>
     expect(answer!.ballot).toBeGreaterThan(stale!.ballot);
   });
 
-  it('a candidate keeps what it is taught until its phase 1 ends: a value reported at a lower ballot is no crash, and the chosen one is learned after', () => {
-    // b0 (n1): v in slot 1, accepted by n1, n2. b2 (n3): x, accepted by n3 only. n5 runs phase 1
-    // at B, between b2 and the ballot bc at which v was then chosen; n2 teaches it v at b0.
-    const b0 = ballotOf(1, 1);
-    const b2 = ballotOf(1, 3);
-    const bc = ballotOf(3, 1);
-    const net = new PaxosNet(voters('n1', 'n2', 'n3', 'n4', 'n5'), {}, { n5: diskOf(b2, []) });
-    for (const id of ['n1', 'n2', 'n3', 'n4']) net.isolate(id);
+  it('a candidate keeps what it is taught until its phase 1 ends: leading, it proposes what the promises report (futile below the chosen ballot) without a crash', () => {
+    const { net, B, bc, b2 } = candidateTaughtBelowChosenBallot();
     const n5 = net.core('n5');
-    for (let i = 0; i < 40 && net.sent.every((m) => m.type !== 'prePrepare'); i++) net.tick('n5');
-    const pre = net.sent.find((m) => m.type === 'prePrepare')!;
-    for (const from of ['n3', 'n4']) n5.step({ type: 'prePromise', from: nodeId(from), to: nodeId('n5'), ballot: pre.ballot, reject: false });
-    net.process('n5');
-    expect(n5.status().role).toBe('candidate');
-    const B = n5.status().term;
-    expect(B).toBeGreaterThan(b2);
-    expect(B).toBeLessThan(bc);
-    n5.step({ type: 'teach', from: nodeId('n2'), to: nodeId('n5'), ballot: term(bc), entries: [cmd(1, b0, 'v')], chosen: logIndex(1) });
-    net.process('n5');
-    expect(n5.status().commitIndex).toBe(0);
-    const promise = (from: string, accepted: Entry[]): PromiseMessage => ({ type: 'promise', from: nodeId(from), to: nodeId('n5'), ballot: B, reject: false, chosen: logIndex(0), firstSlot: logIndex(1), accepted });
+    const promise = (from: string, accepted: Entry[]): PromiseMessage => ({ type: 'promise', from: nodeId(from), to: nodeId('n5'), ballot: term(B), reject: false, chosen: logIndex(0), firstSlot: logIndex(1), accepted });
     n5.step(promise('n3', [cmd(1, b2, 'x')]));
     n5.step(promise('n4', []));
     net.process('n5');
-    // It leads B and proposes x again — futile: the acceptors that chose v promised bc. Deposed,
-    // it learns v.
+    // The acceptors that chose v promised bc: the first refusal deposes it, and it asks again.
     expect(n5.status().role).toBe('leader');
     n5.step({ type: 'accepted', from: nodeId('n3'), to: nodeId('n5'), ballot: term(bc), reject: true, fromSlot: logIndex(0), toSlot: logIndex(0), prefix: logIndex(0) });
     net.process('n5');
     expect(n5.status().role).not.toBe('leader');
-    n5.step({ type: 'teach', from: nodeId('n2'), to: nodeId('n5'), ballot: term(bc), entries: [cmd(1, b0, 'v')], chosen: logIndex(1) });
+  });
+
+  it('a candidate whose phase 1 ends without leading takes what it was taught meanwhile', () => {
+    const { net, bc } = candidateTaughtBelowChosenBallot();
+    const n5 = net.core('n5');
+    // A higher Prepare ends its phase 1: it promises, and learns v.
+    n5.step({ type: 'prepare', from: nodeId('n1'), to: nodeId('n5'), ballot: term(bc + 1024), fromSlot: logIndex(1), designatedAt: term(0) });
     net.process('n5');
+    expect(n5.status().role).toBe('follower');
     expect(n5.status().commitIndex).toBe(1);
     expect(net.disk('n5').entries.map((e) => text(e.data))).toEqual(['v']);
   });

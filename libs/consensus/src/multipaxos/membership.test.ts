@@ -3,7 +3,7 @@
  * slots α after its own (Lamport's α window), one test per rule.
  */
 import { describe, expect, it } from 'vitest';
-import { memberList, rolesOf } from '../common/testkit';
+import { memberList, options, rolesOf } from '../common/testkit';
 import { logIndex, nodeId, term, type Member, type ProposeMembershipResult } from '../contract';
 import { CONFIG_WINDOW_SLOTS_DEFAULT, CONFIG_WINDOW_SLOTS_MAX, ballotOf, paxosSettings } from './config';
 import type { PaxosMessage, SnapshotMessage } from './messages';
@@ -339,13 +339,16 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     expect(roles(net, leader)).toBe('n1:voter n2:voter n3:voter n4:observer');
   });
 
-  it('a node that is no voter, asked by a data voter behind its compaction point, leads only to hand over to it', () => {
+  /**
+   * n3 demotes itself while leading: n2 accepts the window's slots, but no heartbeat, takeOver
+   * or teach reaches it, so it never learns them chosen; n3 does, compacts them away, and steps
+   * down cut off. n2 then needs n3's promise over slots n3 forgot.
+   */
+  function strandedBehindCompaction(): PaxosNet {
     const net = cluster(false, 'n3');
     expectOk(net.core('n3').proposeMembership(memberList('n1:observer n2 n3')));
     net.stabilize();
     heartbeats(net, 'n3', 1);
-    // n3 demotes itself: n2 accepts the window's slots, but no heartbeat or takeOver reaches it,
-    // so it never learns them chosen; n3 does, and compacts them away.
     net.filter = (m: PaxosMessage) => !(m.to === 'n2' && (m.type === 'heartbeat' || m.type === 'takeOver'));
     expectOk(net.core('n3').proposeMembership(memberList('n1:observer n2 n3:observer')));
     net.stabilize();
@@ -359,6 +362,11 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     net.queue = []; // what it sent while cut off is lost
     net.heal();
     net.filter = () => true;
+    return net;
+  }
+
+  it('a node that is no voter, asked by a data voter behind its compaction point, leads only to hand over to it', () => {
+    const net = strandedBehindCompaction();
     // n2 needs n3's promise (n2 and n3 govern the slots it lacks as chosen) but n3 forgot them:
     // n3 runs phase 1 itself, and hands over with takeOver.
     for (let i = 0; i < 300 && net.core('n2').status().role !== 'leader'; i++) net.tickAll();
@@ -369,6 +377,16 @@ describe('multipaxos membership changes (Lamport α window)', () => {
     net.propose('n2', 'b');
     heartbeats(net, 'n2', 2);
     expect(net.appliedData('n2')).toEqual(['a', 'b']);
+  });
+
+  it('a node that is no voter gives up a phase 1 run to hand over that did not win within a timeout', () => {
+    const net = strandedBehindCompaction();
+    // Its Prepares are lost: the phase 1 it runs for n2 cannot win.
+    net.filter = (m: PaxosMessage) => !(m.from === 'n3' && m.type === 'prepare');
+    for (let i = 0; i < 100 && net.core('n3').status().role !== 'candidate'; i++) net.tickAll();
+    expect(net.core('n3').status().role).toBe('candidate');
+    for (let i = 0; i < 2 * options('n3', three).electionTimeoutTicks + 1 && net.core('n3').status().role === 'candidate'; i++) net.tick('n3');
+    expect(net.core('n3').status().role).toBe('observer');
   });
 
   it('a snapshot carries the configuration as of its index, and a node restarted from it knows it', () => {
