@@ -104,6 +104,18 @@ describe('QuorumliteClient.execute', () => {
     expect(leader.calls[0]!.request).toMatchObject({ request_id: 'req-1', durability: 'DURABILITY_ALL' });
   });
 
+  it('sends the next write straight to the leader a write’s answer named, without asking Status', async () => {
+    const leader = await scripted(() => executed);
+    // A follower that forwards the first write, and answers no Status with a leader (as during an election).
+    const follower = await scripted((m) => (m === 'Status' ? noLeaderStatus : { ok: { ...executed.ok, leader_address: leader.address } }));
+    const c = client([follower.address]);
+    await c.execute('INSERT INTO t VALUES (1)');
+    expect(c.leaderAddress()).toBe(leader.address);
+    await c.execute('INSERT INTO t VALUES (2)');
+    expect(follower.calls.map((x) => x.method)).toEqual(['Status', 'Execute']);
+    expect(leader.calls.map((x) => x.method)).toEqual(['Execute']);
+  });
+
   it('keeps a write pinned to its address there: no leader probe, no following a hint', async () => {
     const leader = await scripted(() => executed);
     const follower = await scripted((m, _r, n) => (m === 'Execute' && n > 1 ? executed : notLeader(leader.address)));

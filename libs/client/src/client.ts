@@ -139,6 +139,8 @@ export class QuorumliteClient {
     const route: Route = options.address !== undefined ? { pinned: options.address } : {};
     if (this.leader === null && route.pinned === undefined) await this.probeLeader();
     const res = await this.withRetry(route, (address) => this.call<WireExecuteResponse>(address, 'Execute', request, timeoutMs));
+    // The node that answered names the leader that ordered the write: the next one goes there.
+    if (res.leader_address) this.leader = res.leader_address;
     return decodeExecute(res);
   }
 

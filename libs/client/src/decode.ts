@@ -12,6 +12,7 @@ export interface WireExecuteResponse {
   index?: Int64;
   duplicate?: boolean;
   uncommitted?: boolean;
+  leader_address?: string;
 }
 
 export interface WireQueryResponse {

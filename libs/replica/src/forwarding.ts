@@ -72,7 +72,9 @@ export class Forwarding {
       const timeoutMs = Math.max(1, deadlineMs - this.host.now());
       if (leader.id === this.host.nodeId) return this.host.executeHere({ ...request, timeoutMs });
       try {
-        return await this.host.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
+        const result = await this.host.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
+        // A leader of the release before names no address: the one it was reached at is its own.
+        return result.leaderAddress !== undefined ? result : { ...result, leaderAddress: leader.address };
       } catch (e: unknown) {
         const unreachable = e instanceof ReplicaError && e.code === 'unavailable' && e.details.leaderId === leader.id;
         if (!unreachable || !(await this.leaderChanged(changes, deadlineMs))) throw e;

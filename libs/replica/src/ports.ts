@@ -52,6 +52,8 @@ export interface WriteResult {
   readonly duplicate: boolean;
   /** Durability 'leader': durable on the leader only, not yet committed; no results yet. */
   readonly uncommitted?: boolean;
+  /** The client-facing address of the leader that ordered the write, when known: where the next write should go. */
+  readonly leaderAddress?: string;
 }
 
 export interface ReadRequest {

@@ -516,6 +516,8 @@ describe.each(TRANSFERRING_PROTOCOLS)('%s: leadership transfer through the drive
     await waitFor(`${to} to lead`, () => (h.replicas.get(to)!.status().role === 'leader' ? true : null));
     const r = await write(h.replicas.get(to)!, 'INSERT INTO t VALUES (1)');
     expect(r.index).toBeGreaterThan(0);
+    // The answer names the leader that ordered the write, so a client sends its next one there.
+    expect(r.leaderAddress).toBe(`mem:${to}`);
     await waitFor(`${from} to follow ${to}`, () => (h.replicas.get(from)!.status().leaderId === to ? true : null));
   });
 

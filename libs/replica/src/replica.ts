@@ -606,7 +606,9 @@ export class Replica {
       throw fromSqlError(e);
     }
     try {
-      return await this.propose(data, request, deadlineMs);
+      const result = await this.propose(data, request, deadlineMs);
+      const here = this.memberById.get(this.settings.nodeId)?.address;
+      return here === undefined ? result : { ...result, leaderAddress: here };
     } catch (e: unknown) {
       if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forwarding.forward(request, deadlineMs);
       throw e;

@@ -40,6 +40,7 @@ export interface WireExecuteResponse {
   index: string;
   duplicate: boolean;
   uncommitted?: boolean;
+  leader_address?: string;
 }
 
 export interface WireQueryResponse {
@@ -122,6 +123,7 @@ export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
     index: String(r.index),
     duplicate: r.duplicate,
     uncommitted: r.uncommitted === true,
+    leader_address: r.leaderAddress ?? '',
   };
 }
 
@@ -131,6 +133,7 @@ export function decodeExecuteResponse(w: WireExecuteResponse): WriteResult {
     index: Number(w.index),
     duplicate: w.duplicate,
     ...(w.uncommitted ? { uncommitted: true } : {}),
+    ...(w.leader_address ? { leaderAddress: w.leader_address } : {}),
   };
 }
 
