@@ -23,12 +23,13 @@ export function fastElectionJitterTicks(random: () => number): number {
 }
 
 /**
- * Ticks from now until `self` campaigns, having lost `lost`: 1 + its rank's slot + a random
- * tick within it. A node outside `dataVoters` (a witness) ranks after all of them.
+ * Ticks from now until `self` campaigns, having lost `lost`: its rank's slot + a random tick
+ * within it, 0 meaning at once (the first-ranked survivor does not wait for a tick half the
+ * time). A node outside `dataVoters` (a witness) ranks after all of them.
  */
 export function fastElectionDelayTicks(dataVoters: readonly NodeId[], self: NodeId, lost: NodeId | null, random: () => number): number {
   const survivors = dataVoters.filter((id) => id !== lost);
   const at = survivors.indexOf(self);
   const rank = at === -1 ? survivors.length : at;
-  return 1 + FAST_ELECTION_STAGGER_TICKS * rank + Math.floor(random() * FAST_ELECTION_STAGGER_TICKS);
+  return FAST_ELECTION_STAGGER_TICKS * rank + Math.floor(random() * FAST_ELECTION_STAGGER_TICKS);
 }

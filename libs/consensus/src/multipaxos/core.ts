@@ -595,7 +595,15 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
 
   /** Run phase 1 within a few ticks of losing `lost`, staggered by rank, so two followers that lost it together do not ask in the same tick. */
   private askSoon(lost: NodeId): void {
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random));
+    const delay = fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random);
+    if (delay === 0 && this.isVoter && !this.isWitness && !this.witnessStore) {
+      this.electionElapsed = 0;
+      this.drawTimeout();
+      this.startPrePrepare();
+      return;
+    }
+    // A delay of d ticks: the d-th tick from now finds the timeout reached (tickElection).
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - Math.max(1, delay));
   }
 
   reportReachable(to: NodeId): void {

@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nodeId } from '../contract';
+import { seededRandom } from '../prng';
 import { PaxosNet, voters } from './testkit';
 
 const N3 = ['n1', 'n2', 'n3'];
@@ -15,6 +16,27 @@ const others = (leader: string): string[] => N3.filter((id) => id !== leader);
 const promisedOnDisk = (net: PaxosNet, id: string): number => Number(net.hard(id)?.['promised'] ?? 0);
 
 describe('multipaxos: a node asks before its ballot rises', () => {
+  it('the first-ranked survivor of a broken leader link asks at once for about half the draws, else at its next tick', () => {
+    let atOnce = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const net = new PaxosNet(voters(...N3), { electionTimeoutTicks: ELECTION_TICKS, random: seededRandom(seed) });
+      const leader = net.settle();
+      const [first] = others(leader) as [string, string];
+      net.isolate(leader);
+      const before = net.sent.length;
+      net.core(first).reportUnreachable(nodeId(leader));
+      net.process(first);
+      const asked = (): boolean => net.sent.slice(before).some((m) => m.from === first && m.type === 'prePrepare');
+      if (asked()) atOnce++;
+      else {
+        net.tick(first);
+        expect(asked()).toBe(true);
+      }
+    }
+    expect(atOnce).toBeGreaterThan(5);
+    expect(atOnce).toBeLessThan(35);
+  });
+
   it('a node cut off from the others asks again and again, but raises no promise and sends no Prepare', () => {
     const net = new PaxosNet(voters(...N3), { electionTimeoutTicks: ELECTION_TICKS });
     const leader = net.settle();

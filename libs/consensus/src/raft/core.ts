@@ -512,7 +512,13 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       ? fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random)
       : fastElectionJitterTicks(this.o.random);
     const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - delay - witnessDelay);
+    if (delay + witnessDelay === 0 && this.mayCampaign()) {
+      this.electionElapsed = 0;
+      this.hup(false);
+      return;
+    }
+    // A delay of d ticks: the d-th tick from now finds the timeout reached (tickElection).
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - Math.max(1, delay + witnessDelay));
   }
 
   transferLeadership(to: NodeId): void {

@@ -342,6 +342,27 @@ describe('raft election', () => {
     expect(net.core('n2').status().role).toBe('leader');
   });
 
+  it('the first-ranked survivor campaigns at once for about half the draws, without waiting for a tick', () => {
+    let atOnce = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
+      net.elect('n1');
+      net.isolate('n1');
+      const before = net.sent.length;
+      net.core('n2').reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      const asked = net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote');
+      if (asked) atOnce++;
+      else {
+        // Otherwise at its next tick.
+        net.tick('n2');
+        expect(net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote')).toBe(true);
+      }
+    }
+    expect(atOnce).toBeGreaterThan(5);
+    expect(atOnce).toBeLessThan(35);
+  });
+
   it('followers that lose the leader together campaign in different ticks, in member order', () => {
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5'].map(nodeId);
     for (let seed = 1; seed <= 200; seed++) {
