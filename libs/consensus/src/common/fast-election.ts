@@ -6,7 +6,10 @@
  * ticks); a stagger by rank rules it out: the data voters other than the lost leader, in
  * member order (the same on every node), each take their own slot of ticks. The first one's
  * request reaches the others long before their slots come (a tick is tens of milliseconds,
- * a message on the cluster's network far less), and they vote for it.
+ * a message on the cluster's network far less), and they vote for it — or, when it arrives
+ * before they saw the break themselves and their leader's lease refuses it, they answer it
+ * once they do (Raft's heldPreVote; a Multi-Paxos acceptor refuses outright, and its own
+ * question, two ticks later, is granted).
  */
 import type { NodeId } from '../contract';
 

@@ -169,6 +169,15 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   private readonly progress = new Map<NodeId, Progress>();
   /** Ticks since this node became leader: the clock of Progress.heardAtTick. */
   private leaderTicks = 0;
+  /** Ticks this node spent not leading: the clock of heldPreVote. */
+  private electionTicks = 0;
+  /**
+   * The last pre-vote our leader's lease made us drop, and when: answered after all if that
+   * leader's link breaks within an election timeout (leaderLost). A survivor that saw the
+   * break first asks at once; one that had not seen it yet would otherwise leave it a vote
+   * short of a quorum of three until its next timeout.
+   */
+  private heldPreVote: { readonly m: VoteRequestMessage; readonly at: number } | null = null;
   private transferee: NodeId | null = null;
   /** Witness leader: ticks in a row with no data voter to hand leadership to. */
   private handOverStalledTicks = 0;
@@ -505,6 +514,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    */
   private leaderLost(lost: NodeId): void {
     this.leader = null;
+    const held = this.heldPreVote;
+    this.heldPreVote = null;
+    if (held !== null && held.m.from !== lost && this.electionTicks - held.at <= this.o.electionTimeoutTicks) this.stepMessage(held.m);
     // Without PreVote a candidate's real vote request resets the next survivor's timer (a
     // higher term), so a stale first-ranked survivor would cost a whole timeout every time:
     // then the old random jitter, over the same span, is the better bet.
@@ -702,6 +714,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
   }
 
   private tickElection(): void {
+    this.electionTicks++;
     this.electionElapsed++;
     if (this.mayCampaign() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
@@ -1016,7 +1029,10 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       // Leader lease (thesis §4.2.3): while we hear from a leader, a disruptive candidate is ignored.
       const leaseApplies = this.raftOptions.checkQuorum || m.type === 'preVote';
       const inLease = leaseApplies && this.leader !== null && !this.unanswerableLeader(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks;
-      if (inLease && !m.transfer) return false;
+      if (inLease && !m.transfer) {
+        if (m.type === 'preVote') this.heldPreVote = { m, at: this.electionTicks };
+        return false;
+      }
     }
     if (m.type === 'preVote') return true; // never change our term for a pre-vote
     if (m.type === 'preVoteResponse' && !m.reject) return true; // granted for our future term

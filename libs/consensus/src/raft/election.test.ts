@@ -363,6 +363,29 @@ describe('raft election', () => {
     expect(atOnce).toBeLessThan(35);
   });
 
+  it('a pre-vote dropped for a leader whose link then breaks is answered after all: the first survivor wins without a timeout', () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 40 && checked < 5; seed++) {
+      const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
+      net.elect('n1');
+      net.isolate('n1');
+      const before = net.sent.length;
+      // n2 sees the break first and asks at once; n3 still hears n1's lease and drops it.
+      net.core('n2').reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      if (!net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote')) continue;
+      checked++;
+      net.stabilize();
+      expect(net.sent.slice(before).filter((m) => m.from === 'n3' && m.type === 'preVoteResponse')).toEqual([]);
+      // Then n3 sees it: it answers the pre-vote it held, and n2 wins before any tick.
+      net.core('n3').reportUnreachable(nodeId('n1'));
+      net.process('n3');
+      net.stabilize();
+      expect(net.core('n2').status().role).toBe('leader');
+    }
+    expect(checked).toBe(5);
+  });
+
   it('followers that lose the leader together campaign in different ticks, in member order', () => {
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5'].map(nodeId);
     for (let seed = 1; seed <= 200; seed++) {
