@@ -342,16 +342,21 @@ describe('raft election', () => {
     expect(net.core('n2').status().role).toBe('leader');
   });
 
+  /** n1 leads, then dies: n2, the first-ranked survivor, sees its link break (random draws by `seed`). Whether n2 asked at once. */
+  const n2SeesBreak = (seed: number): { net: Net; before: number; asked: boolean } => {
+    const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
+    net.elect('n1');
+    net.isolate('n1');
+    const before = net.sent.length;
+    net.core('n2').reportUnreachable(nodeId('n1'));
+    net.process('n2');
+    return { net, before, asked: net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote') };
+  };
+
   it('the first-ranked survivor campaigns at once for about half the draws, without waiting for a tick', () => {
     let atOnce = 0;
     for (let seed = 1; seed <= 40; seed++) {
-      const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
-      net.elect('n1');
-      net.isolate('n1');
-      const before = net.sent.length;
-      net.core('n2').reportUnreachable(nodeId('n1'));
-      net.process('n2');
-      const asked = net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote');
+      const { net, before, asked } = n2SeesBreak(seed);
       if (asked) atOnce++;
       else {
         // Otherwise at its next tick.
@@ -366,14 +371,9 @@ describe('raft election', () => {
   it('a pre-vote dropped for a leader whose link then breaks is answered after all: the first survivor wins without a timeout', () => {
     let checked = 0;
     for (let seed = 1; seed <= 40 && checked < 5; seed++) {
-      const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
-      net.elect('n1');
-      net.isolate('n1');
-      const before = net.sent.length;
       // n2 sees the break first and asks at once; n3 still hears n1's lease and drops it.
-      net.core('n2').reportUnreachable(nodeId('n1'));
-      net.process('n2');
-      if (!net.sent.slice(before).some((m) => m.from === 'n2' && m.type === 'preVote')) continue;
+      const { net, before, asked } = n2SeesBreak(seed);
+      if (!asked) continue;
       checked++;
       net.stabilize();
       expect(net.sent.slice(before).filter((m) => m.from === 'n3' && m.type === 'preVoteResponse')).toEqual([]);
