@@ -65,8 +65,8 @@ import type {
   AcceptMessage,
   AcceptedMessage,
   HeartbeatMessage,
-  LearnMessage,
   HeartbeatResponseMessage,
+  LearnMessage,
   PaxosMessage,
   PrePrepareMessage,
   PrePromiseMessage,
@@ -596,10 +596,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   /** Run phase 1 within a few ticks of losing `lost`, staggered by rank, so two followers that lost it together do not ask in the same tick. */
   private askSoon(lost: NodeId): void {
     const delay = fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random);
-    if (delay === 0 && this.isVoter && !this.isWitness && !this.witnessStore) {
-      this.electionElapsed = 0;
-      this.drawTimeout();
-      this.startPrePrepare();
+    if (delay === 0 && this.runsPhase1()) {
+      this.askNow();
       return;
     }
     // A delay of d ticks: the d-th tick from now finds the timeout reached (tickElection).
@@ -692,6 +690,18 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.randomizedTimeout = t + Math.floor(this.o.random() * t);
   }
 
+  /** A data voter of a process that keeps a database runs phase 1 on its own; a witness never does. */
+  private runsPhase1(): boolean {
+    return this.isVoter && !this.isWitness && !this.witnessStore;
+  }
+
+  /** Ask now whether a quorum would promise our next ballot (then phase 1), and draw the next timeout. */
+  private askNow(): void {
+    this.electionElapsed = 0;
+    this.drawTimeout();
+    this.startPrePrepare();
+  }
+
   private tickElection(): void {
     this.electionElapsed++;
     this.maybeAskToLearn();
@@ -699,10 +709,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     // up wins with its promise (the witness keeps every slot a data voter may lack), then
     // chooses with its acceptances (sendAccepts).
     if (this.electionElapsed < this.randomizedTimeout) return;
-    if (this.isVoter && !this.isWitness && !this.witnessStore) {
-      this.electionElapsed = 0;
-      this.drawTimeout();
-      this.startPrePrepare();
+    if (this.runsPhase1()) {
+      this.askNow();
     } else if (this.state !== 'follower') {
       // A phase 1 run only to hand over (maybeLeadToHandOver) that did not win within a
       // timeout, or a precandidacy of a member no longer a data voter: give up — the data
@@ -893,7 +901,7 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.taughtTo = Math.max(this.taughtTo, this.slots.chosenIndex());
     this.extendPrefix();
     this.refreshMembers();
-    if (this.state === 'precandidate' && (!this.isVoter || this.isWitness || this.witnessStore)) this.becomeFollower(null);
+    if (this.state === 'precandidate' && !this.runsPhase1()) this.becomeFollower(null);
     if (m.chosen > this.slots.chosenIndex()) this.askToLearn(m.from);
   }
 
