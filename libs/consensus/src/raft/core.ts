@@ -177,7 +177,7 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * break first asks at once; one that had not seen it yet would otherwise leave it a vote
    * short of a quorum of three until its next timeout.
    */
-  private heldPreVote: { readonly m: VoteRequestMessage; readonly at: number } | null = null;
+  private heldPreVote: { readonly m: VoteRequestMessage; readonly at: number; readonly leader: NodeId } | null = null;
   private transferee: NodeId | null = null;
   /** Witness leader: ticks in a row with no data voter to hand leadership to. */
   private handOverStalledTicks = 0;
@@ -516,7 +516,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
     this.leader = null;
     const held = this.heldPreVote;
     this.heldPreVote = null;
-    if (held !== null && held.m.from !== lost && this.electionTicks - held.at <= this.o.electionTimeoutTicks) this.stepMessage(held.m);
+    // Dropped for this very leader, lately, for a term still ahead of ours.
+    const answered = held !== null && held.leader === lost && held.m.from !== lost && held.m.term > this.term && this.electionTicks - held.at <= this.o.electionTimeoutTicks;
+    if (answered) this.stepMessage(held.m);
     // Without PreVote a candidate's real vote request resets the next survivor's timer (a
     // higher term), so a stale first-ranked survivor would cost a whole timeout every time:
     // then the old random jitter, over the same span, is the better bet.
@@ -524,7 +526,9 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       ? fastElectionDelayTicks(this.dataVoters, this.id, lost, this.o.random)
       : fastElectionJitterTicks(this.o.random);
     const witnessDelay = this.isWitness ? this.o.electionTimeoutTicks : 0;
-    if (delay + witnessDelay === 0 && this.mayCampaign()) {
+    // Having just answered another survivor's pre-vote, we do not stand against it at once: in five
+    // voters the others may grant both, and two candidates of one term split the vote.
+    if (delay + witnessDelay === 0 && !answered && this.mayCampaign()) {
       this.electionElapsed = 0;
       this.hup(false);
       return;
@@ -1030,7 +1034,8 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
       const leaseApplies = this.raftOptions.checkQuorum || m.type === 'preVote';
       const inLease = leaseApplies && this.leader !== null && !this.unanswerableLeader(this.leader) && this.electionElapsed < this.o.electionTimeoutTicks;
       if (inLease && !m.transfer) {
-        if (m.type === 'preVote') this.heldPreVote = { m, at: this.electionTicks };
+        // Only a follower's, for the leader it follows (a leader's own lease is no link that breaks).
+        if (m.type === 'preVote' && this.state !== 'leader' && this.leader !== null) this.heldPreVote = { m, at: this.electionTicks, leader: this.leader };
         return false;
       }
     }
