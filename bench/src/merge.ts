@@ -21,6 +21,11 @@ export interface CpuSummary {
   loaderCores: number | null;
   /** Cores used by each server process (node id, 'echo' or 'sqlite'). */
   serverCores: Record<string, number | null>;
+  /**
+   * Peak resident MiB of each server process over the run, warm-up included (null: not read);
+   * absent from results recorded before it was measured.
+   */
+  serverPeakRssMb?: Record<string, number | null>;
 }
 
 export interface RunRow {

@@ -131,3 +131,35 @@ describe('the peers beside each protocol', () => {
     expect(renderReferenceSection({ baselines: ROWS, protocols: [{ protocol: 'raft', rows: ROWS, failure: null }], reference: [] })).toEqual([]);
   });
 });
+
+describe('node memory and the batch100 targets', () => {
+  const withRss = (r: RunRow, rss: Record<string, number | null>): RunRow => ({ ...r, cpu: { ...r.cpu, serverPeakRssMb: rss } });
+  const rows = [
+    withRss(row('raft', 'insert', 64, 2000, 40), { n1: 150, n2: 210.4, n3: null }),
+    withRss(row('raft', 'batch100', 64, 1200, 80), { n1: 190, n2: 180, n3: 170 }),
+    withRss(row('zab', 'insert', 64, 2000, 40), { n1: 120, n2: null, n3: 130 }),
+    withRss(row('zab', 'batch100', 64, 900, 150), { n1: 199, n2: 140, n3: 150 }),
+    row('multipaxos', 'insert', 64, 2000, 40),
+  ];
+
+  it('takes the largest peak of any node over every run of the protocol, and null when none was read', () => {
+    const summary = summarize(rows);
+    expect(summary.protocols.map((p) => [p.protocol, p.peakNodeRssMb])).toEqual([
+      ['raft', 210.4],
+      ['zab', 199],
+      ['multipaxos', null],
+    ]);
+  });
+
+  it('marks each target met or missed in the summary, and leaves out the mark when nothing was measured', () => {
+    const lines = renderSummary(summarize(rows)).split('\n');
+    const line = (protocol: string): string => lines.find((l) => l.startsWith(`${protocol}:`))!;
+    expect(line('raft')).toContain('peak node RSS 210 MB (target < 200 MB) ✗');
+    expect(line('raft')).toContain('batch100 120,000 statements/s at C=64, best 120,000 (target ≥ 100,000) ✓');
+    expect(line('raft')).toContain('batch100 p99 80.0 ms (target < 100 ms) ✓');
+    expect(line('zab')).toContain('peak node RSS 199 MB (target < 200 MB) ✓');
+    expect(line('zab')).toContain('batch100 p99 150.0 ms (target < 100 ms) ✗');
+    expect(line('multipaxos').endsWith('peak node RSS — MB (target < 200 MB)')).toBe(true);
+    expect(renderMarkdown(META, 's', rows, summarize(rows))).toContain('| insert | 64 | 1 | 2,000 | 2,000 | 40.00 | 40.00 | 40.00 | 40.00 | 0 | — |  | n1 150, n2 210, n3 — |');
+  });
+});

@@ -13,7 +13,10 @@ export const INSERT_ECHO_RATIO_TARGET = 0.75;
  */
 export const INSERT_STREAM_ECHO_RATIO_TARGET = 0.85;
 export const INSERT_P99_MS_TARGET = 60;
-export const BATCH_STATEMENTS_PER_SEC_TARGET = 50_000;
+export const BATCH_STATEMENTS_PER_SEC_TARGET = 100_000;
+export const BATCH_P99_MS_TARGET = 100;
+/** Every node's resident memory, at its peak over any run of a fresh cluster (issue 18). */
+export const NODE_RSS_MB_TARGET = 200;
 /** A run with more failed (or abandoned) operations than this share fails the benchmark. */
 export const ERROR_RATE_MAX = 0.01;
 export const REFERENCE_CONCURRENCY = 64;
@@ -28,6 +31,10 @@ export interface ProtocolSummary {
   insertP99Ms: number | null;
   batch100StatementsPerSec: number | null;
   batch100BestStatementsPerSec: number | null;
+  /** p99 of batch100 at the reference concurrency. */
+  batch100P99Ms: number | null;
+  /** The largest peak resident MiB of any of this protocol's nodes over all its runs. */
+  peakNodeRssMb: number | null;
 }
 
 /** One protocol's figures in one scenario × concurrency cell of the side-by-side table. */
@@ -126,7 +133,15 @@ function summarizeProtocol(group: ProtocolGroup, reference: number | null, echo:
     insertP99Ms: insert && insert.ops > 0 ? insert.latencyMs.p99 : null,
     batch100StatementsPerSec: batch?.statementsPerSec ?? null,
     batch100BestStatementsPerSec: batchRows.length > 0 ? Math.max(...batchRows.map((r) => r.statementsPerSec)) : null,
+    batch100P99Ms: batch && batch.ops > 0 ? batch.latencyMs.p99 : null,
+    peakNodeRssMb: peakRssOf(group.rows),
   };
+}
+
+/** The largest peak resident MiB of any server over the rows; null when none was read. */
+export function peakRssOf(rows: readonly RunRow[]): number | null {
+  const peaks = rows.flatMap((r) => Object.values(r.cpu.serverPeakRssMb ?? {}).filter((mb): mb is number => mb !== null));
+  return peaks.length > 0 ? Math.max(...peaks) : null;
 }
 
 /** One row per scenario × concurrency any protocol ran: scenarios in run order, concurrency ascending. */
@@ -174,18 +189,22 @@ function ceilingsLine(summary: Summary): string {
   return `ceilings: echo ${fmt(summary.echoOpsPerSec)} ops/s (unary), stream-echo ${fmt(summary.streamEchoOpsPerSec)} ops/s (Session client) at C=${c}; better-sqlite3 ${fmt(summary.sqliteCommitsPerSec)} commits/s (fsync per commit), ${fmt(summary.sqliteRowsPerSecBatched)} rows/s at 100 rows per commit`;
 }
 
-/** The targets, for one protocol: insert ÷ stream echo, insert ÷ echo, insert p99, batch100 statements/s. */
+/** The targets, for one protocol: insert ÷ stream echo, insert ÷ echo, insert p99, batch100 statements/s and p99, node memory. */
 function protocolLine(p: ProtocolSummary, summary: Summary): string {
   const c = summary.referenceConcurrency ?? REFERENCE_CONCURRENCY;
   const ratioOk = p.insertEchoRatio === null ? null : p.insertEchoRatio >= INSERT_ECHO_RATIO_TARGET;
   const streamOk = p.insertStreamEchoRatio === null ? null : p.insertStreamEchoRatio >= INSERT_STREAM_ECHO_RATIO_TARGET;
   const p99Ok = p.insertP99Ms === null ? null : p.insertP99Ms < INSERT_P99_MS_TARGET;
   const batchOk = p.batch100BestStatementsPerSec === null ? null : p.batch100BestStatementsPerSec >= BATCH_STATEMENTS_PER_SEC_TARGET;
+  const batchP99Ok = p.batch100P99Ms === null ? null : p.batch100P99Ms < BATCH_P99_MS_TARGET;
+  const rssOk = p.peakNodeRssMb === null ? null : p.peakNodeRssMb < NODE_RSS_MB_TARGET;
   return [
     `${p.protocol}: insert ÷ stream-echo at C=${c} ${fmt(p.insertOpsPerSec)} / ${fmt(summary.streamEchoOpsPerSec)} = ${fmt(p.insertStreamEchoRatio, 2)} (target ≥ ${INSERT_STREAM_ECHO_RATIO_TARGET})${mark(streamOk)}`,
     `insert ÷ echo ${fmt(p.insertOpsPerSec)} / ${fmt(summary.echoOpsPerSec)} = ${fmt(p.insertEchoRatio, 2)} (target ≥ ${INSERT_ECHO_RATIO_TARGET})${mark(ratioOk)}`,
     `insert p99 ${fmt(p.insertP99Ms, 1)} ms (target < ${INSERT_P99_MS_TARGET} ms)${mark(p99Ok)}`,
     `batch100 ${fmt(p.batch100StatementsPerSec)} statements/s at C=${c}, best ${fmt(p.batch100BestStatementsPerSec)} (target ≥ ${fmt(BATCH_STATEMENTS_PER_SEC_TARGET)})${mark(batchOk)}`,
+    `batch100 p99 ${fmt(p.batch100P99Ms, 1)} ms (target < ${BATCH_P99_MS_TARGET} ms)${mark(batchP99Ok)}`,
+    `peak node RSS ${fmt(p.peakNodeRssMb)} MB (target < ${NODE_RSS_MB_TARGET} MB)${mark(rssOk)}`,
   ].join('; ');
 }
 
@@ -227,20 +246,21 @@ export function renderComparisonMarkdown(summary: Summary): string[] {
 function ratiosMarkdown(summary: Summary): string[] {
   const c = summary.referenceConcurrency ?? REFERENCE_CONCURRENCY;
   return [
-    `| protocol | insert ops/s at C=${c} | insert ÷ stream-echo (≥ ${INSERT_STREAM_ECHO_RATIO_TARGET}) | insert ÷ echo (≥ ${INSERT_ECHO_RATIO_TARGET}) | insert p99 ms (< ${INSERT_P99_MS_TARGET}) | batch100 stmts/s at C=${c} | best batch100 stmts/s (≥ ${fmt(BATCH_STATEMENTS_PER_SEC_TARGET)}) |`,
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...summary.protocols.map((p) => `| ${p.protocol} | ${fmt(p.insertOpsPerSec)} | ${fmt(p.insertStreamEchoRatio, 2)} | ${fmt(p.insertEchoRatio, 2)} | ${fmt(p.insertP99Ms, 1)} | ${fmt(p.batch100StatementsPerSec)} | ${fmt(p.batch100BestStatementsPerSec)} |`),
+    `| protocol | insert ops/s at C=${c} | insert ÷ stream-echo (≥ ${INSERT_STREAM_ECHO_RATIO_TARGET}) | insert ÷ echo (≥ ${INSERT_ECHO_RATIO_TARGET}) | insert p99 ms (< ${INSERT_P99_MS_TARGET}) | batch100 stmts/s at C=${c} | best batch100 stmts/s (≥ ${fmt(BATCH_STATEMENTS_PER_SEC_TARGET)}) | batch100 p99 ms (< ${BATCH_P99_MS_TARGET}) | peak node RSS MB (< ${NODE_RSS_MB_TARGET}) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...summary.protocols.map((p) => `| ${p.protocol} | ${fmt(p.insertOpsPerSec)} | ${fmt(p.insertStreamEchoRatio, 2)} | ${fmt(p.insertEchoRatio, 2)} | ${fmt(p.insertP99Ms, 1)} | ${fmt(p.batch100StatementsPerSec)} | ${fmt(p.batch100BestStatementsPerSec)} | ${fmt(p.batch100P99Ms, 1)} | ${fmt(p.peakNodeRssMb)} |`),
   ];
 }
 
 function runsMarkdown(rows: readonly RunRow[]): string[] {
-  const header = '| run | C | loaders | ops/s | stmts/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loader cores | server cores |';
-  const rule = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|';
+  const header = '| run | C | loaders | ops/s | stmts/s | p50 ms | p99 ms | p99.9 ms | max ms | errors | loader cores | server cores | server peak RSS MB |';
+  const rule = '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|';
   if (rows.length === 0) return ['No runs.'];
   const body = rows.map((r) => {
     const errors = r.errors === 0 && r.abandoned === 0 ? '0' : `${r.errors} (${Object.entries(r.errorsByCode).map(([k, n]) => `${k} ${n}`).join(', ')}${r.abandoned ? `, abandoned ${r.abandoned}` : ''})`;
     const servers = Object.entries(r.cpu.serverCores).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
-    return `| ${r.name} | ${r.concurrency} | ${r.loaders} | ${fmt(r.opsPerSec)} | ${fmt(r.statementsPerSec)} | ${fmt(r.latencyMs.p50, 2)} | ${fmt(r.latencyMs.p99, 2)} | ${fmt(r.latencyMs.p999, 2)} | ${fmt(r.latencyMs.max, 2)} | ${errors} | ${fmt(r.cpu.loaderCores, 2)} | ${servers} |`;
+    const rss = Object.entries(r.cpu.serverPeakRssMb ?? {}).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || '—';
+    return `| ${r.name} | ${r.concurrency} | ${r.loaders} | ${fmt(r.opsPerSec)} | ${fmt(r.statementsPerSec)} | ${fmt(r.latencyMs.p50, 2)} | ${fmt(r.latencyMs.p99, 2)} | ${fmt(r.latencyMs.p999, 2)} | ${fmt(r.latencyMs.max, 2)} | ${errors} | ${fmt(r.cpu.loaderCores, 2)} | ${servers} | ${rss} |`;
   });
   return [header, rule, ...body];
 }

@@ -10,10 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_USAGE, BenchArgsError, parseBenchArgs, splitConcurrency, type BenchSettings } from './args';
 import { coresUsed, snapshotCpu, type CpuSnapshot } from './cpu';
+import { PeakRss, RSS_SAMPLE_MS } from './memory';
 import { Histogram } from './histogram';
 import { BenchChildError, Child, defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { sleepUntil, type WorkerResult } from './loop';
-import { mergeWorkerResults, type RowIdentity, type RunRow } from './merge';
+import { mergeWorkerResults, type CpuSummary, type RowIdentity, type RunRow } from './merge';
 import { groupByProtocol, renderMarkdown, renderSummary, summarize, type ProtocolGroup, type ReportMeta, type Summary } from './report';
 import type { ProtocolName } from '@quorumlite/consensus';
 import { DEFAULT_TOPOLOGY, topologyNodes, type LocalClusterTls, type Topology } from '@quorumlite/cluster';
@@ -317,7 +318,7 @@ export class BenchSession {
       const [result, cpu] = await this.runChildren([child], { sqlite: child.pid });
       const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
       // The ceiling is its own server: its CPU is reported as the server's, not a loader's.
-      return this.announce(mergeWorkerResults(identity, result, { loaderCores: null, serverCores: cpu.serverCores }));
+      return this.announce(mergeWorkerResults(identity, result, { loaderCores: null, serverCores: cpu.serverCores, serverPeakRssMb: cpu.serverPeakRssMb }));
     } finally {
       await this.stopChild(child);
     }
@@ -416,7 +417,7 @@ export class BenchSession {
   }
 
   /** Waits for every child to be ready, starts them together, samples CPU around the window. */
-  private async runChildren(children: Child[], servers: Record<string, number>): Promise<[WorkerResult[], { loaderCores: number | null; serverCores: Record<string, number | null> }]> {
+  private async runChildren(children: Child[], servers: Record<string, number>): Promise<[WorkerResult[], CpuSummary]> {
     await Promise.all(children.map((child) => child.waitReady(CHILD_READY_MS)));
     const startAt = Date.now() + START_LEAD_MS;
     for (const child of children) child.start(startAt);
@@ -430,12 +431,20 @@ export class BenchSession {
       await sleepUntil(windowEnd);
       return [before, snapshotCpu(allPids)];
     })();
+    const peakRss = new PeakRss(servers);
+    peakRss.sample();
+    const rssTimer = setInterval(() => peakRss.sample(), RSS_SAMPLE_MS);
     const deadline = this.settings.warmupMs + this.settings.durationMs + START_LEAD_MS + RESULT_SLACK_MS;
-    const results = (await Promise.all(children.map((child) => child.waitResult(deadline)))).map(asWorkerResult);
-    const [before, after] = await sampling;
-    const serverCores: Record<string, number | null> = {};
-    for (const [label, pid] of Object.entries(servers)) serverCores[label] = coresUsed(before, after, [pid], this.settings.durationMs);
-    return [results, { loaderCores: coresUsed(before, after, loaderPids, this.settings.durationMs), serverCores }];
+    try {
+      const results = (await Promise.all(children.map((child) => child.waitResult(deadline)))).map(asWorkerResult);
+      const [before, after] = await sampling;
+      peakRss.sample();
+      const serverCores: Record<string, number | null> = {};
+      for (const [label, pid] of Object.entries(servers)) serverCores[label] = coresUsed(before, after, [pid], this.settings.durationMs);
+      return [results, { loaderCores: coresUsed(before, after, loaderPids, this.settings.durationMs), serverCores, serverPeakRssMb: peakRss.megabytes() }];
+    } finally {
+      clearInterval(rssTimer);
+    }
   }
 
   /**
