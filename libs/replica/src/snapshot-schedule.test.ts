@@ -15,6 +15,15 @@ describe('SnapshotSchedule', () => {
     expect(s.dueForData(10, () => 4_004)).toBe(false); // a quarter of the database is more than the log
   });
 
+  it('a quarter of snapshotLogBytesMax in log bytes counts as enough records, still waiting for a quarter of the database', () => {
+    const s = new SnapshotSchedule(thresholds, () => 0);
+    s.noteApplied([entry(1, 1, 2_499)]);
+    expect(s.dueForData(1, () => 0)).toBe(false); // under 10,000 / 4 bytes, one record
+    s.noteApplied([entry(2, 1, 1)]);
+    expect(s.dueForData(2, () => 10_000)).toBe(true); // 2,500 bytes: enough, and a quarter of the database
+    expect(s.dueForData(2, () => 10_004)).toBe(false); // a quarter of the database is more than the log
+  });
+
   it('snapshotLogBytesMax starts one whatever the rest says, and restart() counts from zero', () => {
     const s = new SnapshotSchedule(thresholds, () => 0);
     s.noteApplied([entry(1, 1, 10_000)]);

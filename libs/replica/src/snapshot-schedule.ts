@@ -7,6 +7,12 @@ import type { Entry, Term } from '@quorumlite/consensus';
 
 /** How much of the database's size the log must hold before a snapshot copies the database. */
 export const SNAPSHOT_DATABASE_FRACTION = 4;
+/**
+ * This share of snapshotLogBytesMax counts as enough records: large records (batches of
+ * rows) would otherwise pile up to the full maximum before snapshotEveryEntries of them had
+ * been applied, and the log's records stay in memory until a snapshot compacts them.
+ */
+export const SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION = 4;
 /** Each node stretches its thresholds by a random factor in [1, 1 + this). */
 export const SNAPSHOT_SPREAD_MAX = 0.25;
 
@@ -18,8 +24,9 @@ export interface SnapshotThresholds {
 /**
  * A snapshot copies the whole database, so it waits until the log written since the last
  * one holds at least a quarter of the database's size as well as snapshotEveryEntries
- * records: copying then costs at most four times the log it replaces, however large the
- * database grows. snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
+ * records (or a quarter of snapshotLogBytesMax in bytes, whichever comes first): copying
+ * then costs at most four times the log it replaces, however large the database grows.
+ * snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
  * Each node stretches the thresholds by its own random factor (redrawn after every
  * snapshot), so replicas sharing a machine or a disk do not all copy at the same moment.
  */
@@ -49,7 +56,9 @@ export class SnapshotSchedule {
   /** A data node: `records` applied since the last snapshot, the database `databaseBytes` large. */
   dueForData(records: number, databaseBytes: () => number): boolean {
     if (this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread) return true;
-    if (records < this.thresholds.snapshotEveryEntries * this.spread) return false;
+    const enoughRecords = records >= this.thresholds.snapshotEveryEntries * this.spread;
+    const enoughBytes = this.logBytes >= (this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION) / this.spread;
+    if (!enoughRecords && !enoughBytes) return false;
     return this.logBytes >= (databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * this.spread;
   }
 
