@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster, findNodeBin } from './cluster';
+import { LocalCluster, NODE_RUNTIME_FLAGS, findNodeBin } from './cluster';
 import { readClusterManifest } from './manifest';
 import { freePorts } from './ports';
 import { watchdogSource } from './reaper';
@@ -158,6 +158,11 @@ describe('LocalCluster (stand-in node)', () => {
   it("passes runtime flags to each node's Node.js, before the script: a CPU profile per node", async () => {
     const profiles = path.join(tmp, 'profiles');
     const cluster = await LocalCluster.start({ nodes: 2, dataDir: path.join(tmp, 'c5'), nodeBin: fakeBin, runtimeFlags: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
+    // The project's own flags first, so the caller's win where they overlap.
+    for (const id of ['n1', 'n2']) {
+      const argv = fs.readFileSync(`/proc/${cluster.pid(id)}/cmdline`, 'utf8').split('\0');
+      expect(argv.slice(1, NODE_RUNTIME_FLAGS.length + 3)).toEqual([...NODE_RUNTIME_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profiles}`]);
+    }
     await cluster.stop();
     await waitFor('two profiles', () => fs.existsSync(profiles) && fs.readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile')).length === 2);
   });
