@@ -8,6 +8,7 @@ import { seededRandom } from '../prng';
 import { RaftCore } from './core';
 
 const three = voters('n1', 'n2', 'n3');
+const five = voters('n1', 'n2', 'n3', 'n4', 'n5');
 
 describe('raft election', () => {
   it('draws the election timeout in [timeout, 2*timeout) and redraws it on every reset', () => {
@@ -343,8 +344,8 @@ describe('raft election', () => {
   });
 
   /** n1 leads, then dies: n2, the first-ranked survivor, sees its link break (random draws by `seed`). Whether n2 asked at once. */
-  const n2SeesBreak = (seed: number): { net: Net; before: number; asked: boolean } => {
-    const net = new Net(three, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
+  const n2SeesBreak = (seed: number, members = three): { net: Net; before: number; asked: boolean } => {
+    const net = new Net(members, { preVote: true, checkQuorum: true, random: seededRandom(seed) });
     net.elect('n1');
     net.isolate('n1');
     const before = net.sent.length;
@@ -384,6 +385,151 @@ describe('raft election', () => {
       expect(net.core('n2').status().role).toBe('leader');
     }
     expect(checked).toBe(5);
+  });
+
+  describe('a pre-vote dropped inside the lease is answered only for the loss of that leader, lately, for a term still ahead', () => {
+    /** The pre-vote answers `from` sent `to` since net.sent[before]. */
+    const preVoteAnswers = (net: Net, before: number, from: string, to: string): RaftMessage[] =>
+      net.sent.slice(before).filter((m) => m.type === 'preVoteResponse' && m.from === from && m.to === to);
+
+    /** n1 leads; n3, cut off from it alone, asks for a pre-vote (term 2), which n2 drops inside n1's lease and holds. */
+    const n2HoldsPreVoteOfN3 = (): { net: Net; before: number } => {
+      // random 0.99: every timeout is 19 ticks, and n2's stagger after a break is one tick: it never stands in the break's own step.
+      const net = new Net(three, { preVote: true, checkQuorum: true, random: () => 0.99 });
+      net.elect('n1');
+      net.filter = (m) => !(m.from === 'n1' && m.to === 'n3') && !(m.from === 'n3' && m.to === 'n1');
+      const before = net.sent.length;
+      net.campaign('n3');
+      net.stabilize();
+      expect(net.sent.slice(before).filter((m) => m.type === 'preVote' && m.to === 'n2')).toMatchObject([{ from: 'n3', term: 2 }]);
+      expect(preVoteAnswers(net, before, 'n2', 'n3')).toEqual([]);
+      return { net, before };
+    };
+
+    it('a pre-vote held for one leader is not answered when the link to another leader breaks, nor when the first is lost while we follow another', () => {
+      const net = new Net(five, { preVote: true, checkQuorum: true });
+      net.elect('n1');
+      const n2 = net.core('n2');
+      const before = net.sent.length;
+      // Made by hand: n3, whose term ran ahead to 2 in elections it could not win, asks for term 3.
+      n2.step({ type: 'preVote', from: nodeId('n3'), to: nodeId('n2'), term: term(3), lastIndex: n2.status().lastIndex, lastTerm: term(1), transfer: false });
+      expect(n2.hasReady()).toBe(false); // dropped inside n1's lease, and held for n1
+      // n1 hands over to n4 (a transfer's vote passes the lease): n2 follows n4 in term 2, still behind the held term 3.
+      net.core('n1').transferLeadership(nodeId('n4'));
+      net.stabilize();
+      expect(n2.status()).toMatchObject({ role: 'follower', leader: 'n4', term: 2 });
+      // The leader it was held for, but no longer ours.
+      n2.reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      expect(preVoteAnswers(net, before, 'n2', 'n3')).toEqual([]);
+      // Ours, but not the one it was held for.
+      n2.reportUnreachable(nodeId('n4'));
+      net.process('n2');
+      expect(n2.status().leader).toBeNull();
+      expect(preVoteAnswers(net, before, 'n2', 'n3')).toEqual([]);
+    });
+
+    it('a held pre-vote whose term is no longer ahead of ours is not answered', () => {
+      const { net, before } = n2HoldsPreVoteOfN3();
+      const n2 = net.core('n2');
+      // Made by hand: n1, re-elected in term 2 without n2 (with n3's vote, say, once their link is back), heartbeats it;
+      // the held pre-vote's term 2 is ours now.
+      n2.step({ type: 'heartbeat', from: nodeId('n1'), to: nodeId('n2'), term: term(2), commit: n2.status().commitIndex, readSeq: 0, dataHold: logIndex(0) });
+      net.process('n2');
+      expect(n2.status()).toMatchObject({ role: 'follower', leader: 'n1', term: 2 });
+      n2.reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      // Answered, it would be granted: n2 votes for no one in term 2 and has lost its leader.
+      expect(preVoteAnswers(net, before, 'n2', 'n3')).toEqual([]);
+    });
+
+    it('a held pre-vote older than an election timeout is not answered (one exactly that old is)', () => {
+      for (const [ticks, answered] of [[10, true], [11, false]] as const) {
+        const { net, before } = n2HoldsPreVoteOfN3();
+        // n1's heartbeats keep n2 following it; n3, not ticked, does not ask again.
+        for (let i = 0; i < ticks; i++) {
+          net.tick('n1');
+          net.tick('n2');
+          net.stabilize();
+        }
+        expect(net.core('n2').status()).toMatchObject({ leader: 'n1', term: 1 });
+        net.core('n2').reportUnreachable(nodeId('n1'));
+        net.process('n2');
+        expect(preVoteAnswers(net, before, 'n2', 'n3')).toEqual(answered ? [expect.objectContaining({ reject: false, term: 2 })] : []);
+      }
+    });
+
+    it('a pre-vote our leader itself asked for is not answered when its link breaks', () => {
+      const net = new Net(three, { preVote: true, checkQuorum: true, random: () => 0.99 });
+      net.elect('n1');
+      // n1 hears no one and steps down for want of a quorum; its timeoutNow and resign are lost too.
+      net.filter = (m) => m.to !== 'n1' && m.type !== 'timeoutNow' && m.type !== 'resign';
+      for (let i = 0; i < 30 && net.core('n1').status().role === 'leader'; i++) {
+        net.tick('n1');
+        net.stabilize();
+      }
+      expect(net.core('n1').status().role).toBe('follower');
+      const before = net.sent.length;
+      // It asks in turn; n2, that heard nothing of the step-down, drops it inside n1's lease.
+      net.campaign('n1');
+      net.stabilize();
+      expect(net.sent.slice(before).filter((m) => m.type === 'preVote' && m.to === 'n2')).toMatchObject([{ from: 'n1', term: 2 }]);
+      expect(net.core('n2').status().leader).toBe('n1');
+      net.core('n2').reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      expect(preVoteAnswers(net, before, 'n2', 'n1')).toEqual([]);
+    });
+
+    it('in five voters, the pre-votes held for a leader whose link breaks are answered one by one, and the first survivor wins on two of them', () => {
+      let checked = 0;
+      for (let seed = 1; seed <= 40 && checked < 5; seed++) {
+        // n2 sees the break first and asks at once; n3, n4 and n5 still hear n1's lease and drop it.
+        const { net, before, asked } = n2SeesBreak(seed, five);
+        if (!asked) continue;
+        checked++;
+        net.stabilize();
+        const answers = (): string[] => ['n3', 'n4', 'n5'].filter((id) => preVoteAnswers(net, before, id, 'n2').length > 0);
+        expect(answers()).toEqual([]);
+        // n3 sees the break: its answer makes two of five, no quorum yet.
+        net.core('n3').reportUnreachable(nodeId('n1'));
+        net.stabilize();
+        expect(answers()).toEqual(['n3']);
+        expect(net.core('n2').status()).toMatchObject({ role: 'candidate', term: 1 });
+        // n4 sees it too: three of five, and the real votes of n3 and n4 elect n2 before any tick,
+        // while n5 still honours n1's lease.
+        net.core('n4').reportUnreachable(nodeId('n1'));
+        net.stabilize();
+        expect(answers()).toEqual(['n3', 'n4']);
+        expect(net.core('n2').status()).toMatchObject({ role: 'leader', term: 2 });
+        expect(net.sent.slice(before).filter((m) => m.from === 'n5' && m.type === 'voteResponse')).toEqual([]);
+        expect(net.core('n5').status().leader).toBe('n2');
+      }
+      expect(checked).toBe(5);
+    });
+
+    it('a survivor that answers a held pre-vote does not stand against that candidate in the same step', () => {
+      // random 0: every stagger draw is its slot's first tick, so n2, ranked first, would stand at once.
+      const net = new Net(five, { preVote: true, checkQuorum: true, random: () => 0 });
+      net.elect('n1');
+      net.isolate('n1');
+      // n3 sees the break first and asks after its slot; n2, n4 and n5 still honour n1's lease and hold it.
+      net.core('n3').reportUnreachable(nodeId('n1'));
+      net.campaign('n3');
+      net.stabilize();
+      expect(net.core('n3').status()).toMatchObject({ role: 'candidate', term: 1 });
+      const before = net.sent.length;
+      net.core('n2').reportUnreachable(nodeId('n1'));
+      net.process('n2');
+      // It grants n3 and asks nothing for itself: in five voters, n4 and n5 could grant both
+      // pre-votes, and two candidates of one term split the vote.
+      expect(net.sent.slice(before).map((m) => [m.type, m.to])).toEqual([['preVoteResponse', 'n3']]);
+      net.stabilize();
+      // n4's held answer makes n3's quorum, and n3 leads before any tick.
+      net.core('n4').reportUnreachable(nodeId('n1'));
+      net.stabilize();
+      expect(net.core('n3').status()).toMatchObject({ role: 'leader', term: 2 });
+      expect(net.sent.slice(before).filter((m) => m.from === 'n2' && (m.type === 'preVote' || m.type === 'vote'))).toEqual([]);
+    });
   });
 
   it('followers that lose the leader together campaign in different ticks, in member order', () => {
