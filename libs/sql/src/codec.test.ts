@@ -61,6 +61,14 @@ describe('command codec', () => {
     expect(value.buffer).toBe(bytes.buffer);
   });
 
+  it('gives a small command a buffer of its own size, not a view of the shared pool it was written in', () => {
+    const small: Command = { statements: [{ sql: 'INSERT INTO t VALUES (?)', params: ['x'.repeat(100)], named: {} }], requestId: 'r', timeMs: 1, seed: 2 };
+    const bytes = encodeCommand(small);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
+    expect(decodeCommand(bytes)).toEqual(small);
+  });
+
   it('rejects garbage with SqlError(invalid), never a raw TypeError', () => {
     const good = encodeCommand(sample);
     const cases: Uint8Array[] = [new Uint8Array(0), Uint8Array.of(9), good.subarray(0, good.length - 1), Uint8Array.of(...good, 0)];

@@ -110,10 +110,14 @@ class Writer {
   }
 
   finish(): Uint8Array {
-    // Entries may stay in memory (log caches) long after encoding: a buffer much larger than
-    // its content is cut to size by a copy. One sized by the caller (the case of every large
-    // value) is returned as it is, so a 16 MiB blob is not copied a second time.
-    if (this.buf.length - this.off > WRITER_SLACK_BYTES_MAX) return new Uint8Array(this.buf.subarray(0, this.off));
+    // Entries may stay in memory (log caches) long after encoding, so what is returned holds
+    // no memory it does not use. A buffer much larger than its content is cut to size by a
+    // copy, and so is a small one, which Node carves from a shared 8 KiB pool: a view of it
+    // would keep the whole slab alive as long as the entry (a few hundred bytes of command
+    // pinning kilobytes). One sized by the caller (the case of every large value) is
+    // returned as it is, so a 16 MiB blob is not copied a second time.
+    const pooled = this.buf.byteOffset !== 0 || this.buf.buffer.byteLength !== this.buf.length;
+    if (pooled || this.buf.length - this.off > WRITER_SLACK_BYTES_MAX) return new Uint8Array(this.buf.subarray(0, this.off));
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.off);
   }
 }

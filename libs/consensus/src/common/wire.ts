@@ -118,6 +118,9 @@ export class WireWriter {
   }
 }
 
+/** A message's bytes may share their buffer with this many others before records are copied out of it. */
+const SHARED_BUFFER_SLACK_BYTES = 4096;
+
 export class WireReader {
   private pos = 0;
   constructor(
@@ -193,15 +196,23 @@ export class WireReader {
     return n;
   }
 
+  /**
+   * Records stay in memory until a snapshot compacts them, so their data must not keep
+   * alive more than itself: bytes that are a view into a much larger buffer (a small frame
+   * Node carved from its shared 8 KiB pool, or one frame among many) are copied out; those
+   * of a frame that owns its buffer stay views of it.
+   */
   entries(first: number): Entry[] {
     const n = this.count('entry count', ENTRY_BYTES_MIN);
     if (first - 1 + n > Number.MAX_SAFE_INTEGER) throw this.bad('entry indexes exceed the largest safe integer');
+    const copy = this.buf.buffer.byteLength - this.buf.byteLength > SHARED_BUFFER_SLACK_BYTES;
     const entries: Entry[] = [];
     for (let i = 0; i < n; i++) {
       const t = this.uint('entry term');
       const k = KINDS[this.u8('entry kind')];
       if (k === undefined) throw this.bad(`entry ${i} has an unknown kind`);
-      const data = this.bytes('entry data');
+      const view = this.bytes('entry data');
+      const data = copy ? new Uint8Array(view) : view;
       entries.push({ index: logIndex(first + i), term: term(t), kind: k, data });
     }
     return entries;
