@@ -96,3 +96,55 @@ export class TermRuns {
     this.runs = this.runs.filter((_, i, runs) => (runs[i + 1]?.from ?? Infinity) > index);
   }
 }
+
+/**
+ * The payload bytes of the records applied since some point, by index: how many records
+ * behind a snapshot fit a byte budget, so the tail kept for slow followers (which stays in
+ * memory with the rest of the log) is bounded in bytes as well as in records.
+ */
+export class AppliedSizes {
+  /** Index of sizes[0]. */
+  private first = 0;
+  private sizes: number[] = [];
+
+  noteApplied(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const next = this.first + this.sizes.length;
+      // The next record, or one handed out again (a core built again): written over from
+      // there. Past a gap (a snapshot installed), the record starts afresh.
+      if (this.sizes.length > 0 && e.index >= this.first && e.index <= next) {
+        this.sizes.length = e.index - this.first;
+      } else {
+        this.first = e.index;
+        this.sizes = [];
+      }
+      this.sizes.push(e.data.byteLength);
+    }
+  }
+
+  /**
+   * How many records ending at `index` to keep: at most `records`, and no more than fit in
+   * `bytes` (always at least one, if `records` allows). A record whose size is not known (it
+   * was applied before this node started) counts as empty.
+   */
+  retainable(index: number, records: number, bytes: number): number {
+    let kept = 0;
+    let total = 0;
+    while (kept < records) {
+      const at = index - kept;
+      if (at < 1) break;
+      const size = at >= this.first && at - this.first < this.sizes.length ? this.sizes[at - this.first]! : 0;
+      if (kept > 0 && total + size > bytes) break;
+      total += size;
+      kept++;
+    }
+    return kept;
+  }
+
+  /** Records before `index` are gone from the log. */
+  forgetBefore(index: number): void {
+    if (index <= this.first) return;
+    this.sizes = this.sizes.slice(Math.min(index - this.first, this.sizes.length));
+    this.first = index;
+  }
+}
