@@ -216,7 +216,7 @@ export const KEYS: readonly KeyDef[] = [
     schema: int(1, 64 * GIB),
     help: 'log bytes after which a snapshot is taken whatever the other rules say (until then, snapshots wait for snapshotEveryEntries records or a quarter of this in log bytes, and for a quarter of the database size in log bytes)',
   }),
-  top('snapshotRetainEntries', { kind: 'int', defaultValue: D.snapshotRetainEntries, schema: int(0, 1_000_000_000), help: 'records kept in the log behind a snapshot for slow followers (no more of them than a quarter of snapshotLogBytesMax holds)' }),
+  top('snapshotRetainEntries', { kind: 'int', defaultValue: D.snapshotRetainEntries, schema: int(0, 1_000_000_000), help: 'records kept in the log behind a snapshot for slow followers' }),
   top('requestTimeoutMs', { kind: 'int', defaultValue: D.requestTimeoutMs, schema: int(1, 3_600_000), help: 'deadline for a client request inside the node' }),
   top('logLevel', { kind: 'string', defaultValue: D.logLevel, schema: oneOf(LOG_LEVELS), help: `log level (${LOG_LEVELS.join(', ')})` }),
   limit('statementBytesMax', L.statementBytesMax, 1 * GIB, 'largest SQL statement text in bytes'),

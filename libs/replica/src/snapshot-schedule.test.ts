@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logIndex, term, type Entry } from '@quorumlite/consensus';
-import { AppliedSizes, SnapshotSchedule, TermRuns } from './snapshot-schedule';
+import { SnapshotSchedule, TermRuns } from './snapshot-schedule';
 
 const entry = (index: number, t: number, bytes = 100): Entry => ({ index: logIndex(index), term: term(t), kind: 'command', data: new Uint8Array(bytes) });
 
@@ -59,37 +59,5 @@ describe('TermRuns', () => {
     expect(runs.termAt(8)).toBe(3);
     expect(runs.termAt(9)).toBe(5);
     expect(runs.termAt(6)).toBeNull();
-  });
-});
-
-describe('AppliedSizes', () => {
-  it('keeps as many records behind a snapshot as fit the bytes, at least one, at most the count', () => {
-    const sizes = new AppliedSizes();
-    sizes.noteApplied([entry(1, 1, 500), entry(2, 1, 300), entry(3, 1, 300), entry(4, 1, 300)]);
-    expect(sizes.retainable(4, 10, 600)).toBe(2); // 4 and 3; 2 would pass 600
-    expect(sizes.retainable(4, 10, 100)).toBe(1); // the last one even alone over the bytes
-    expect(sizes.retainable(4, 3, 10_000)).toBe(3); // the count bounds it
-    expect(sizes.retainable(4, 0, 10_000)).toBe(0);
-    expect(sizes.retainable(4, 10, 10_000)).toBe(4); // nothing before index 1
-  });
-
-  it('counts records applied before it started as empty, so they are kept as before', () => {
-    const sizes = new AppliedSizes();
-    sizes.noteApplied([entry(101, 1, 400), entry(102, 1, 400)]);
-    expect(sizes.retainable(102, 10, 800)).toBe(10);
-    expect(sizes.retainable(102, 10, 799)).toBe(1);
-  });
-
-  it('writes over records handed out again, starts afresh after a gap, and forgets what the log dropped', () => {
-    const sizes = new AppliedSizes();
-    sizes.noteApplied([entry(1, 1, 100), entry(2, 1, 100), entry(3, 1, 100)]);
-    sizes.noteApplied([entry(2, 1, 1_000)]); // handed out again, larger: 3 is unknown now
-    expect(sizes.retainable(2, 10, 1_050)).toBe(1);
-    expect(sizes.retainable(3, 2, 1_000)).toBe(2); // 3 unknown (empty), then 2
-    sizes.noteApplied([entry(10, 1, 700)]); // past a gap
-    expect(sizes.retainable(10, 3, 700)).toBe(3); // 9 and 8 unknown
-    sizes.noteApplied([entry(11, 1, 700), entry(12, 1, 700)]);
-    sizes.forgetBefore(12);
-    expect(sizes.retainable(12, 2, 700)).toBe(2); // 11 forgotten: counted as empty
   });
 });

@@ -22,7 +22,7 @@ import type { IndexWaiters } from './index-waiters';
 import { markInstall, settleInstall } from './install-marker';
 import type { LoopSteps } from './loop-monitor';
 import type { ReplicaLogger } from './ports';
-import { AppliedSizes, SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION, SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
+import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
 import type { DataStateMachine, StateMachine } from './state-machine';
 import type { SnapshotKind } from './counters';
 
@@ -76,7 +76,6 @@ export class Snapshots {
   private coreApplied = 0;
   /** The fencing numbers of applied records since the last snapshot (a snapshot's meta needs one). */
   private readonly termRuns = new TermRuns();
-  private readonly appliedSizes = new AppliedSizes();
   private snapshotting: Promise<void> | null = null;
   /** A received snapshot being installed: a backup copy must not start under its restore. */
   private installing: Promise<void> | null = null;
@@ -151,7 +150,6 @@ export class Snapshots {
     const last = entries[entries.length - 1]!;
     this.coreApplied = last.index;
     this.termRuns.noteApplied(entries);
-    this.appliedSizes.noteApplied(entries);
     this.schedule.noteApplied(entries);
   }
 
@@ -257,9 +255,7 @@ export class Snapshots {
     if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
     // A witness keeps nothing below the point: no one may need those records from it.
     const keepsData = this.machine.kind === 'data';
-    // The tail kept for slow followers stays in memory with the log: bounded in bytes too.
-    const retainBytes = this.host.settings.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION;
-    const retain = keepsData ? this.appliedSizes.retainable(meta.index, this.host.settings.snapshotRetainEntries, retainBytes) : 0;
+    const retain = keepsData ? this.host.settings.snapshotRetainEntries : 0;
     this.host.core().compact(meta, retain);
     const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.host.log().compact(meta, keepFrom);
@@ -267,7 +263,6 @@ export class Snapshots {
     await this.store.prune(SNAPSHOTS_KEPT);
     this.snapshotIndex = meta.index;
     this.termRuns.forgetThrough(meta.index);
-    this.appliedSizes.forgetBefore(keepFrom);
     this.host.logger.info(keepsData ? 'took a snapshot and compacted the log' : 'forgot the records every data voter holds', { index: meta.index, keepFrom });
   }
 
