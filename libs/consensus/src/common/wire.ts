@@ -8,7 +8,8 @@
  *   snapshot = index:uint term:uint count:uint { id:str role:u8 }
  *
  * Decoding never trusts a length before checking it against the bytes left, and entry data
- * is returned as a view into the input (no copy). Errors name the protocol (`label`).
+ * is returned as a view into the input (no copy) unless it is a small part of a larger buffer
+ * (`entries`). Errors name the protocol (`label`).
  */
 import {
   ConsensusError,
@@ -118,8 +119,14 @@ export class WireWriter {
   }
 }
 
-/** A message's bytes may share their buffer with this many others before records are copied out of it. */
+/** A record may share its buffer with this many other bytes, however small it is, and stay a view. */
 const SHARED_BUFFER_SLACK_BYTES = 4096;
+
+/** True when `view` would keep alive a buffer more than twice its size, and more than 4 KiB larger. */
+function ownsTooLittle(view: Uint8Array): boolean {
+  const others = view.buffer.byteLength - view.byteLength;
+  return others > SHARED_BUFFER_SLACK_BYTES && others > view.byteLength;
+}
 
 export class WireReader {
   private pos = 0;
@@ -198,21 +205,21 @@ export class WireReader {
 
   /**
    * Records stay in memory until a snapshot compacts them, so their data must not keep
-   * alive more than itself: bytes that are a view into a much larger buffer (a small frame
-   * Node carved from its shared 8 KiB pool, or one frame among many) are copied out; those
-   * of a frame that owns its buffer stay views of it.
+   * alive much more than itself: a record that is less than half of the buffer under it
+   * (a small message Node carved from its shared 8 KiB pool, or one record of a frame of
+   * many) is copied out; a large one, which fills most of its buffer, stays a view and is
+   * never copied again.
    */
   entries(first: number): Entry[] {
     const n = this.count('entry count', ENTRY_BYTES_MIN);
     if (first - 1 + n > Number.MAX_SAFE_INTEGER) throw this.bad('entry indexes exceed the largest safe integer');
-    const copy = this.buf.buffer.byteLength - this.buf.byteLength > SHARED_BUFFER_SLACK_BYTES;
     const entries: Entry[] = [];
     for (let i = 0; i < n; i++) {
       const t = this.uint('entry term');
       const k = KINDS[this.u8('entry kind')];
       if (k === undefined) throw this.bad(`entry ${i} has an unknown kind`);
       const view = this.bytes('entry data');
-      const data = copy ? new Uint8Array(view) : view;
+      const data = ownsTooLittle(view) ? new Uint8Array(view) : view;
       entries.push({ index: logIndex(first + i), term: term(t), kind: k, data });
     }
     return entries;
