@@ -39,12 +39,14 @@ describe('SnapshotSchedule', () => {
     expect(s.dueForData(13, () => 0)).toBe(true);
   });
 
-  it('a witness needs either threshold, no database size', () => {
+  it('a witness needs enough records or enough bytes (a quarter of snapshotLogBytesMax), no database size', () => {
     const s = new SnapshotSchedule(thresholds, () => 0);
     expect(s.dueForWitness(9)).toBe(false);
     expect(s.dueForWitness(10)).toBe(true);
-    s.noteApplied([entry(1, 1, 10_000)]);
-    expect(s.dueForWitness(1)).toBe(true);
+    s.noteApplied([entry(1, 1, 2_499)]);
+    expect(s.dueForWitness(1)).toBe(false);
+    s.noteApplied([entry(2, 1, 1)]);
+    expect(s.dueForWitness(2)).toBe(true);
   });
 });
 

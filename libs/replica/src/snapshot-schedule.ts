@@ -57,14 +57,18 @@ export class SnapshotSchedule {
   dueForData(records: number, databaseBytes: () => number): boolean {
     if (this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread) return true;
     const enoughRecords = records >= this.thresholds.snapshotEveryEntries * this.spread;
-    const enoughBytes = this.logBytes >= (this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION) / this.spread;
-    if (!enoughRecords && !enoughBytes) return false;
+    if (!enoughRecords && this.logBytes < this.enoughBytes()) return false;
     return this.logBytes >= (databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * this.spread;
   }
 
-  /** A witness: `records` it may forget; nothing to copy, so either threshold will do. */
+  /** A witness: `records` it may forget; nothing to copy, so enough records or bytes will do. */
   dueForWitness(records: number): boolean {
-    return this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread || records >= this.thresholds.snapshotEveryEntries * this.spread;
+    return this.logBytes >= this.enoughBytes() || records >= this.thresholds.snapshotEveryEntries * this.spread;
+  }
+
+  /** Log bytes that count as enough records: a quarter of snapshotLogBytesMax. */
+  private enoughBytes(): number {
+    return this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION / this.spread;
   }
 }
 

@@ -210,7 +210,8 @@ export class Snapshots {
   /**
    * A witness has no database to snapshot: it forgets its records up to what every data voter
    * holds (and what is committed and handed out), once as many records or bytes gathered as
-   * would start a snapshot on a data node. No data voter can then need a record from it.
+   * count as enough on a data node (there is no database to wait for a quarter of). No data
+   * voter can then need a record from it.
    */
   private maybeForget(): void {
     if (this.host.stopped() || this.pendingCompaction !== null) return;
