@@ -33,11 +33,12 @@ export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = {
  * V8 flags every node starts with, before any the caller gives (a later flag wins). By
  * default V8 lets the old generation grow to about four times what survived the last full
  * collection before collecting again; a node keeps some 35 MB live under load, so its heap
- * swelled to 130 MB. Half again instead kept it near 80 MB, about 60 MB less per node at
- * the peak of a C=64 bench run, with no throughput change that the run's noise could show.
- * The Dockerfile sets the same.
+ * swelled to 130 MB. Half again instead kept it near 80 MB, about 55 MB less per node at
+ * the peak of a C=64 bench run. A young generation of 8 MiB semi-spaces instead of 16 took
+ * 13–15 MB more off. Neither changed throughput by more than the runs' noise (alternated
+ * pairs, docs/performance.md). The Dockerfile sets the same.
  */
-export const NODE_RUNTIME_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+export const NODE_RUNTIME_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--max-semi-space-size=8'];
 
 export interface LocalNodeSpec {
   id: string;
