@@ -139,7 +139,7 @@ function summarizeProtocol(group: ProtocolGroup, reference: number | null, echo:
 }
 
 /** The largest peak resident MiB of any server over the rows; null when none was read. */
-export function peakRssOf(rows: readonly RunRow[]): number | null {
+function peakRssOf(rows: readonly RunRow[]): number | null {
   const peaks = rows.flatMap((r) => Object.values(r.cpu.serverPeakRssMb ?? {}).filter((mb): mb is number => mb !== null));
   return peaks.length > 0 ? Math.max(...peaks) : null;
 }

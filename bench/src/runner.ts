@@ -318,7 +318,7 @@ export class BenchSession {
       const [result, cpu] = await this.runChildren([child], { sqlite: child.pid });
       const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
       // The ceiling is its own server: its CPU is reported as the server's, not a loader's.
-      return this.announce(mergeWorkerResults(identity, result, { loaderCores: null, serverCores: cpu.serverCores, serverPeakRssMb: cpu.serverPeakRssMb }));
+      return this.announce(mergeWorkerResults(identity, result, { ...cpu, loaderCores: null }));
     } finally {
       await this.stopChild(child);
     }
