@@ -164,21 +164,28 @@ describe('compare report: interleaved rounds', () => {
     }),
   });
 
-  it('pairs each round with itself: drift between rounds cancels, the median of the per-round ratios is kept', () => {
+  it('pairs each round with itself: drift between rounds cancels, each protocol\'s median level against its rounds is kept', () => {
     // Round 2 ran on a slow machine; every protocol sees it alike. Medians alone would put zab at 1,500 / 1,800 = 0.83 of raft.
     const r = withRounds({ raft: [2000, 1000, 1800], zab: [1900, 950, 1500], multipaxos: [2100, 1000, 1700] });
-    // raft: 2000/2100, 1000/1000, 1800/1800 → median 1. zab: 1900/2100, 950/1000, 1500/1800 → 0.905, 0.95, 0.833 → 0.905.
-    expect(ratioToBest(r, 'raft', '3v', 'insert', 64)).toBe(1);
-    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(1900 / 2100, 6);
+    // Each run ÷ its round's geometric mean, the median per protocol: multipaxos is the best level,
+    // raft 0.994 of it, zab 0.929 (dividing each round by its best would have put zab at 0.905).
+    expect(ratioToBest(r, 'multipaxos', '3v', 'insert', 64)).toBe(1);
+    expect(ratioToBest(r, 'raft', '3v', 'insert', 64)).toBeCloseTo(0.99445, 5);
+    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(0.92948, 5);
     expect(belowTarget(r).some((b) => b.startsWith('zab insert on 3v at C=64'))).toBe(false);
-    expect(loadTable(r).find((row) => row[0] === '3v' && row[1] === 'insert' && row[2] === '64')![4]).toMatch(/ · ×0\.90$/);
+    expect(loadTable(r).find((row) => row[0] === '3v' && row[1] === 'insert' && row[2] === '64')![4]).toMatch(/ · ×0\.93$/);
+  });
+
+  it('puts identical protocols that take turns winning at 1', () => {
+    const r = withRounds({ raft: [2160, 2000, 2000], zab: [2000, 2160, 2000], multipaxos: [2000, 2000, 2160] });
+    for (const p of ['raft', 'zab', 'multipaxos']) expect(ratioToBest(r, p, '3v', 'insert', 64)).toBeCloseTo(1, 9);
   });
 
   it('leaves out a round in which a protocol failed, and lists a paired miss', () => {
     const r = withRounds({ raft: [2000, 2000, 2000], zab: [1000, null, 1700], multipaxos: [2000, 2000, 2000] });
-    // Rounds 1 and 3 pair: zab 0.5 and 0.85, median 0.675.
-    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(0.675, 6);
-    expect(belowTarget(r)).toContain('zab insert on 3v at C=64 (0.68)');
+    // Rounds 1 and 3 pair: zab 0.5 and 0.85 of the others, in logs the middle of the two: √(0.5 × 0.85).
+    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(Math.sqrt(0.425), 6);
+    expect(belowTarget(r)).toContain('zab insert on 3v at C=64 (0.65)');
   });
 
   it('says in the header how the cells were measured', () => {
@@ -201,9 +208,9 @@ describe('compare report: the A/A control', () => {
     controls: [{ ...insert64, row: { ...insert64.row!, opsPerSec: control[0]! }, rounds: rounds(control) }],
   });
 
-  it('takes the lower of two identical clusters ÷ the higher, per round, and calls a gap within it no difference', () => {
+  it('takes the median of one identical cluster ÷ the other over the rounds, folded to at most 1, and calls a gap within it no difference', () => {
     const r = measured({ raft: [2000, 2000, 2000], zab: [1700, 1700, 1700], multipaxos: [1500, 1500, 1500] }, [1600, 2000, 1700]);
-    // raft ÷ its twin: 0.8, 1, 0.85 → 0.85.
+    // the twin ÷ raft: 0.8, 1, 0.85 → 0.85.
     expect(controlRatio(r, '3v', 'insert', 64)).toBeCloseTo(0.85, 6);
     const below = belowTarget(r);
     expect(below).toContain('zab insert on 3v at C=64 (0.85, within the A/A 0.85)');
@@ -212,6 +219,15 @@ describe('compare report: the A/A control', () => {
     expect(md).toContain('## A/A control');
     expect(md).toMatch(/came within 0\.9 of each other in 0 of 1 cells \(median 0\.85, lowest 0\.85\)/);
     expect(controlTable(r)[1]).toEqual(['3v', 'insert', '64', expect.stringMatching(/^2,000 · p99/), expect.stringMatching(/^1,600 · p99/), '0.85']);
+  });
+
+  it('does not fold each round before the median: twins that take turns ahead come out close', () => {
+    // Per round the twin ÷ raft is 0.9, 1.1, 0.9, 1.1: the lower ÷ the higher of each round would say 0.9.
+    const r = measured({ raft: [2000, 2000, 2000, 2000], zab: [2000, 2000, 2000, 2000], multipaxos: [2000, 2000, 2000, 2000] }, [1800, 2200, 1800, 2200]);
+    expect(controlRatio(r, '3v', 'insert', 64)).toBeCloseTo(Math.exp(-Math.abs(Math.log(0.9) + Math.log(1.1)) / 2), 9);
+    expect(controlRatio(r, '3v', 'insert', 64)).toBeGreaterThan(0.99);
+    // A twin behind in every round stays behind: 1600, 2400, 1700 → 0.8, 1.2, 0.85 → 0.85.
+    expect(controlRatio(measured({ raft: [2000, 2000, 2000], zab: [2000, 2000, 2000], multipaxos: [2000, 2000, 2000] }, [1600, 2400, 1700]), '3v', 'insert', 64)).toBeCloseTo(0.85, 9);
   });
 
   it('has no figure without a control', () => {

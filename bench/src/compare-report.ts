@@ -9,7 +9,7 @@ import { leaderStepsPerEntry, messagesByType, perEntry, type CellCost, type PerE
 import type { FailoverStallSummary, FailoverTrial } from './failover';
 import type { RunRow } from './merge';
 import { rowFailed } from './report';
-import { median } from './rounds';
+import { median, pairedCloseness, pairedRatiosToBest } from './rounds';
 import { barChart, escapeXml, lineChart, stripChart, type ChartValue } from './svg';
 
 /** One measurement of an interleaved load cell: `position` 0 ran first of its back-to-back group. */
@@ -312,7 +312,7 @@ function headerLines(r: CompareResults): string[] {
     `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `Run: ${m.startedAt} to ${m.finishedAt}; ${s.durationMs} ms measured per cell after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on; a fresh cluster per protocol × topology, its scenarios in order on it, failover last (${s.failoverTrials} trials, ${s.failoverWriters} writers).`,
     interleaved(r)
-      ? `Interleaved: a topology's clusters ran together, and every load cell measured the protocols back to back${roundsText(r)}, the order rotated by one each time; a cell shows its median round, and × is paired (each round's throughput ÷ the best of that round, median over the rounds).`
+      ? `Interleaved: a topology's clusters ran together, and every load cell measured the protocols back to back${roundsText(r)}, the order rotated by one each time; a cell shows its median round, and × is paired (each run ÷ its round's geometric mean, the median of that per protocol, ÷ the best protocol's).`
       : `Sequential: each protocol × topology ran on its own, minutes apart from the others; × compares figures measured at different times.`,
   ];
 }
@@ -339,10 +339,11 @@ function bestOf(r: CompareResults, protocols: readonly string[], topology: strin
 }
 
 /**
- * A protocol's throughput ÷ the best of its row. Interleaved, paired: in each round where every
- * protocol of the row measured the cell, its throughput ÷ the best of that round's back-to-back
- * runs, the median over those rounds (so drift between rounds cancels). Sequential: its
- * throughput ÷ the best throughput of the row. Null when it cannot be formed.
+ * A protocol's throughput ÷ the best of its row. Interleaved, paired (pairedRatiosToBest): over
+ * the rounds where every protocol of the row measured the cell back to back, each run relative
+ * to its round's geometric mean, the median of that per protocol ÷ the best protocol's (so drift
+ * between rounds cancels, and identical protocols come out at 1 as rounds are added).
+ * Sequential: its throughput ÷ the best throughput of the row. Null when it cannot be formed.
  */
 export function ratioToBest(r: CompareResults, protocol: string, topology: string, scenario: string, c: number): number | null {
   const { protocols } = dimensions(r);
@@ -351,14 +352,12 @@ export function ratioToBest(r: CompareResults, protocol: string, topology: strin
   const row = protocols.map((p) => findLoad(r, p, topology, scenario, c));
   if (row.every((x) => x?.rounds !== undefined)) {
     const n = Math.min(...row.map((x) => x!.rounds!.length));
-    const ratios: number[] = [];
+    const complete: number[][] = [];
     for (let k = 0; k < n; k++) {
       const values = row.map((x) => sampleThroughput(x!.rounds![k]));
-      if (values.some((v) => v === null)) continue;
-      const best = Math.max(...(values as number[]));
-      if (best > 0) ratios.push(values[protocols.indexOf(protocol)]! / best);
+      if (values.every((v): v is number => v !== null && v > 0)) complete.push(values);
     }
-    return median(ratios);
+    return pairedRatiosToBest(complete)?.[protocols.indexOf(protocol)] ?? null;
   }
   const best = bestOf(r, protocols, topology, scenario, c);
   return best !== null && best > 0 ? throughputOf(cell.row) / best : null;
@@ -375,26 +374,27 @@ function findControl(r: CompareResults, topology: string, scenario: string, c: n
 }
 
 /**
- * How close two identical clusters came in a cell: in each round where both measured it, the
- * lower throughput ÷ the higher, median over the rounds. A protocol whose ratio to the best is
- * at least this is within what the machine alone puts between two clusters.
+ * How close two identical clusters came in a cell (pairedCloseness): over the rounds where both
+ * measured it, the median of one's throughput ÷ the other's, folded to at most 1. A protocol
+ * whose ratio to the best is at least this is within what the machine alone puts between two
+ * clusters.
  */
 export function controlRatio(r: CompareResults, topology: string, scenario: string, c: number): number | null {
   const control = findControl(r, topology, scenario, c);
   const twin = control === undefined ? undefined : findLoad(r, control.protocol, topology, scenario, c);
   if (control?.rounds === undefined || twin?.rounds === undefined) return null;
-  const ratios: number[] = [];
+  const pairs: [number, number][] = [];
   for (let k = 0; k < Math.min(control.rounds.length, twin.rounds.length); k++) {
     const a = sampleThroughput(control.rounds[k]);
     const b = sampleThroughput(twin.rounds[k]);
-    if (a !== null && b !== null && Math.max(a, b) > 0) ratios.push(Math.min(a, b) / Math.max(a, b));
+    if (a !== null && b !== null) pairs.push([a, b]);
   }
-  return median(ratios);
+  return pairedCloseness(pairs);
 }
 
 /** The A/A table: per cell, the first protocol's two clusters and how close they came. */
 export function controlTable(r: CompareResults): string[][] {
-  const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'control cluster', 'A/A ratio (median over rounds)']];
+  const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'control cluster', 'A/A ratio (paired, median over rounds)']];
   for (const control of r.controls ?? []) {
     if (control.kind !== 'load') continue;
     const twin = findLoad(r, control.protocol, control.topology, control.scenario, control.concurrency);

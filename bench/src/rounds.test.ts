@@ -44,7 +44,7 @@ describe('bench --rounds', () => {
     expect(md).toContain('Below 0.9 of the best median, or failed: multipaxos insert at C=64 (0.83).');
   });
 
-  it('interleaved: pairs each round\'s runs (each ÷ the best of its round, median over the rounds), leaving out rounds with a failed run', () => {
+  it('interleaved: pairs each round\'s runs (each relative to its round, median over the rounds), leaving out rounds with a failed run', () => {
     // Zab is 0.95 of the best in every complete round, however fast the machine was in each;
     // the round in which its run failed (and it was far behind) does not count.
     const rounds = [round(10_000, 9_500, 10_000), round(5_000, 4_750, 5_000), round(10_000, 9_500, 10_000), round(5_000, 4_750, 5_000), round(8_000, 3_000, 8_000, 900)];
@@ -57,8 +57,24 @@ describe('bench --rounds', () => {
     expect(md).toContain('· paired ×0.95 · failed in 1');
     expect(md).toContain('every protocol is within 10% of the best in every cell.');
     expect(renderRoundsMarkdown(cells, P, 5, false)).not.toContain('paired');
+    // Zab at 0.8 and 0.995 of the others: in logs the middle of the two, √(0.8 × 0.995) = 0.892.
     const slow = aggregateRounds([round(10_000, 8_000, 10_000), round(10_000, 9_950, 10_000)], P);
-    expect(renderRoundsMarkdown(slow, P, 2, true)).toContain('below 0.9: zab insert at C=64 (0.897)');
+    expect(renderRoundsMarkdown(slow, P, 2, true)).toContain('below 0.9: zab insert at C=64 (0.89)');
+  });
+
+  it('interleaved: identical protocols that take turns winning come out at 1, not at the losers\' share of each round', () => {
+    // Each wins one round by 8 %. Dividing every round by its best gave each a median of 0.926.
+    const rounds = [round(10_800, 10_000, 10_000), round(10_000, 10_800, 10_000), round(10_000, 10_000, 10_800)];
+    for (const f of aggregateRounds(rounds, P)[0]!.figures) expect(f.pairedToBest).toBeCloseTo(1, 9);
+  });
+
+  it('interleaved: a protocol behind in every round is behind by its median shortfall, whatever the others do', () => {
+    // Zab is 0.85 of raft in every round; multipaxos wobbles around raft.
+    const rounds = [round(10_000, 8_500, 10_500), round(6_000, 5_100, 5_700), round(8_000, 6_800, 8_000)];
+    const figures = aggregateRounds(rounds, P)[0]!.figures;
+    const zab = figures.find((f) => f.protocol === 'zab')!;
+    expect(zab.pairedToBest).toBeCloseTo(0.85, 9);
+    expect(figures.find((f) => f.protocol === 'raft')!.pairedToBest).toBe(1);
   });
 
   it('shows a ratio just below 0.9 in three decimals, never as 0.90 beside a miss', () => {

@@ -30,9 +30,10 @@ export interface RoundsFigure {
   /** median ÷ the best protocol's median in this cell. */
   ratioToBest: number | null;
   /**
-   * Paired: the median over the rounds in which every protocol measured the cell of this
-   * protocol's ops ÷ the best ops of that round. With --interleave a round's runs are back to
-   * back, so the machine's drift between rounds, which moves medians by 10–30 %, cancels out.
+   * Paired (pairedRatiosToBest): over the rounds in which every protocol measured the cell, this
+   * protocol's level ÷ the best level, each round taken relative to its own mean. With
+   * --interleave a round's runs are back to back, so the machine's drift between rounds, which
+   * moves medians by 10–30 %, cancels out.
    */
   pairedToBest: number | null;
 }
@@ -50,6 +51,47 @@ export function median(values: readonly number[]): number | null {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * Paired ratios to the best, from rounds in which every protocol measured the cell back to back
+ * (`rounds[k][p]`: protocol p's throughput in round k, every value > 0). Each round is taken
+ * relative to its own geometric mean, so drift between rounds cancels; each protocol's median of
+ * that over the rounds is its level; a protocol's ratio is its level ÷ the best level.
+ *
+ * Dividing each round by that round's best instead would be biased: two identical clusters with
+ * a few per cent of noise each come out below 1 in every round but the ones they win, so their
+ * median sits near 0.9 however many rounds run. Here their levels converge, and the ratio with
+ * them, as rounds are added. Null when no round is complete.
+ */
+export function pairedRatiosToBest(rounds: readonly (readonly number[])[]): number[] | null {
+  const complete = rounds.filter((ops) => ops.length > 0 && ops.every((o) => Number.isFinite(o) && o > 0));
+  if (complete.length === 0) return null;
+  const n = complete[0]!.length;
+  const relative = complete.map((ops) => {
+    const logs = ops.map(Math.log);
+    const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
+    return logs.map((l) => l - mean);
+  });
+  const levels = Array.from({ length: n }, (_, p) => median(relative.map((r) => r[p]!))!);
+  const best = Math.max(...levels);
+  return levels.map((l) => roundOff(Math.exp(l - best)));
+}
+
+/** Rounds away the last bits that logs and exponents leave, so 1700 ÷ 2000 stays 0.85, not 0.8499999999999999. */
+function roundOff(x: number): number {
+  return Math.round(x * 1e12) / 1e12;
+}
+
+/**
+ * How far two identical clusters landed apart: the median over the rounds of a ÷ b (in logs, so
+ * a and b swap to the reciprocal), folded to at most 1. Pairs where either is not > 0 are left
+ * out; null when none is left.
+ */
+export function pairedCloseness(pairs: readonly (readonly [number, number])[]): number | null {
+  const logs = pairs.filter(([a, b]) => a > 0 && b > 0 && Number.isFinite(a) && Number.isFinite(b)).map(([a, b]) => Math.log(a / b));
+  const m = median(logs);
+  return m === null ? null : roundOff(Math.exp(-Math.abs(m)));
+}
+
 /** Every round's groups (one per protocol) folded into one cell per scenario × concurrency. */
 export function aggregateRounds(rounds: readonly (readonly ProtocolGroup[])[], protocols: readonly string[]): RoundsCell[] {
   const keys = new Map<string, { scenario: string; concurrency: number }>();
@@ -64,13 +106,13 @@ export function aggregateRounds(rounds: readonly (readonly ProtocolGroup[])[], p
         return row === undefined ? undefined : rowFailed(row) ? null : row.opsPerSec;
       }),
     );
-    const complete = perRound.filter((ops): ops is number[] => ops.every((o) => typeof o === 'number') && Math.max(...(ops as number[])) > 0);
+    const complete = perRound.filter((ops): ops is number[] => ops.every((o) => typeof o === 'number' && o > 0));
+    const paired = pairedRatiosToBest(complete);
     const figures = protocols.map((protocol, k): RoundsFigure => {
       const measured = perRound.map((ops) => ops[k]).filter((o) => o !== undefined);
       const samples = measured.filter((o): o is number => o !== null);
       const failedRounds = measured.length - samples.length;
-      const paired = median(complete.map((ops) => ops[k]! / Math.max(...ops)));
-      return { protocol, samples, failedRounds, median: median(samples), min: samples.length > 0 ? Math.min(...samples) : null, max: samples.length > 0 ? Math.max(...samples) : null, ratioToBest: null, pairedToBest: paired };
+      return { protocol, samples, failedRounds, median: median(samples), min: samples.length > 0 ? Math.min(...samples) : null, max: samples.length > 0 ? Math.max(...samples) : null, ratioToBest: null, pairedToBest: paired?.[k] ?? null };
     });
     const medians = figures.flatMap((f) => (f.median === null ? [] : [f.median]));
     const best = medians.length > 0 ? Math.max(...medians) : null;
@@ -131,7 +173,7 @@ export function renderRoundsMarkdown(cells: readonly RoundsCell[], protocols: re
     const pairedMisses = cells.flatMap((c) => c.figures.filter((f) => f.pairedToBest !== null && f.pairedToBest < WITHIN_OF_BEST).map((f) => `${f.protocol} ${c.scenario} at C=${c.concurrency} (${ratioText(f.pairedToBest!)})`));
     lines.push(
       '',
-      `Paired (each round's ops/s ÷ the best of that round's back-to-back runs, median over the rounds in which every protocol measured the cell): ` +
+      `Paired (over the rounds in which every protocol measured the cell back to back: each run ÷ its round's geometric mean, the median of that per protocol, ÷ the best protocol's): ` +
         (pairedMisses.length === 0 ? `every protocol is within ${Math.round((1 - WITHIN_OF_BEST) * 100)}% of the best in every cell.` : `below ${WITHIN_OF_BEST}: ${pairedMisses.join('; ')}.`),
     );
   }
