@@ -37,6 +37,15 @@ describe('parseCompareArgs', () => {
   });
 });
 
+describe('parseCompareArgs --report', () => {
+  it('takes a results directory and nothing else', () => {
+    expect(parseCompareArgs(['--report', 'bench/results/x']).report).toBe('bench/results/x');
+    expect(parseCompareArgs([]).report).toBeNull();
+    expect(() => parseCompareArgs(['--report', 'bench/results/x', '--rounds', '3'])).toThrow(/--report: takes a results directory and no other flag/);
+    expect(() => parseCompareArgs(['--report='])).toThrow(/--report: takes a results directory/);
+  });
+});
+
 describe('planCells', () => {
   it('interleaved (the default): per topology, each scenario × C for every protocol side by side, then the failovers', () => {
     const s = parseCompareArgs(['--protocols', 'raft,zab', '--topologies', '3v,2v1w', '--scenarios', 'failover,insert', '--concurrency', '1,16', '--trials', '3']);

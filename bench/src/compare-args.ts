@@ -45,6 +45,8 @@ export interface CompareSettings {
   control: boolean;
   quick: boolean;
   help: boolean;
+  /** --report DIR: no measuring; DIR's report.md and report.html rendered again from its results.json. */
+  report: string | null;
 }
 
 export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
@@ -66,6 +68,7 @@ export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
   control: false,
   quick: false,
   help: false,
+  report: null,
 };
 
 /**
@@ -100,6 +103,7 @@ export const COMPARE_USAGE = `quorumlite compare [options]
   --rounds 1                  times each load cell measures every protocol (paired ratios: median over rounds)
   --sequential                one protocol × topology after another instead of interleaved
   --control                   a second cluster of the first protocol in the rotation: the A/A spread
+  --report DIR                measure nothing: render DIR's report.md and report.html again from its results.json
   --quick                     ${COMPARE_QUICK.topologies!.join(',')}; ${COMPARE_QUICK.scenarios!.join(',')}; C ${COMPARE_QUICK.concurrency!.join(',')}; 1.2s cells; 1 loader; 2 trials (explicit flags still win)
 Each protocol × topology gets a fresh cluster, used for its scenarios in order (failover last).
 Interleaved (the default): a topology's clusters run together and every load cell measures
@@ -122,6 +126,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     sequential: { type: 'boolean' },
     control: { type: 'boolean' },
     quick: { type: 'boolean' },
+    report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const quick = values.quick === true;
@@ -143,7 +148,9 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     interleave: values.sequential !== true,
     rounds: values.rounds !== undefined ? parsePositiveInt(values.rounds, 'rounds') : base.rounds,
     control: values.control === true,
+    report: values.report ?? null,
   };
+  if (settings.report !== null && (settings.report === '' || Object.keys(values).some((k) => k !== 'report' && k !== 'help'))) throw new BenchArgsError('--report: takes a results directory and no other flag (it measures nothing)');
   if (settings.durationMs < 1) throw new BenchArgsError('--duration: must be at least 1ms');
   if (!settings.interleave && settings.rounds > 1) throw new BenchArgsError('--rounds: needs interleaved cells; leave out --sequential');
   if (!settings.interleave && settings.control) throw new BenchArgsError('--control: needs interleaved cells; leave out --sequential');

@@ -49,6 +49,16 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
     process.stdout.write(`${COMPARE_USAGE}\n`);
     return 0;
   }
+  if (settings.report !== null) {
+    try {
+      const dir = rerenderCompareReport(settings.report);
+      process.stdout.write(`wrote ${dir}/report.md\n      ${dir}/report.html\n`);
+      return 0;
+    } catch (e: unknown) {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      return 2;
+    }
+  }
   const plan = planCells(settings);
   const progress = new Progress(progressEstimatesMs(settings, plan), options.out ?? process.stderr);
   const meta = compareMeta(argv);
@@ -289,6 +299,34 @@ export function writeCompareResults(outDir: string, results: CompareResults): st
   for (const cell of results.cells) fs.writeFileSync(path.join(dir, 'cells', cellFileName(cell)), `${JSON.stringify(cell, null, 2)}\n`);
   for (const cell of results.controls ?? []) fs.writeFileSync(path.join(dir, 'cells', `control-${cellFileName(cell)}`), `${JSON.stringify(cell, null, 2)}\n`);
   fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'report.md'), renderCompareMarkdown(results));
+  fs.writeFileSync(path.join(dir, 'report.html'), renderCompareHtml(results));
+  return dir;
+}
+
+/**
+ * `compare --report DIR`: DIR's report.md and report.html rendered again from its results.json
+ * (after the report code changed, say); the raw cells are left as they are. Throws a sentence
+ * naming the file and what is wrong with it.
+ */
+export function rerenderCompareReport(dir: string): string {
+  const file = path.join(dir, 'results.json');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e: unknown) {
+    throw new Error(`--report: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  let results: CompareResults;
+  try {
+    results = JSON.parse(text) as CompareResults;
+  } catch (e: unknown) {
+    throw new Error(`--report: ${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const shape = results as Partial<CompareResults> | null;
+  if (shape === null || typeof shape !== 'object' || typeof shape.meta?.startedAt !== 'string' || typeof shape.settings !== 'object' || !Array.isArray(shape.cells) || (shape.controls !== undefined && !Array.isArray(shape.controls))) {
+    throw new Error(`--report: ${file} is not the results of quorumlite compare (it needs meta.startedAt, settings and cells)`);
+  }
   fs.writeFileSync(path.join(dir, 'report.md'), renderCompareMarkdown(results));
   fs.writeFileSync(path.join(dir, 'report.html'), renderCompareHtml(results));
   return dir;
