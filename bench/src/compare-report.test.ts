@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zeroCounters, type NodeCounters } from '@quorumlite/client';
-import { belowTarget, buildFigures, cellFailed, controlRatio, controlTable, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import { belowTarget, buildFigures, cellFailed, controlRatio, controlTable, eventfulRoundsTable, eventsText, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
 import type { RoundSample } from './compare-report';
 import { foldRounds } from './compare';
 import type { CellCost } from './cost';
@@ -194,6 +194,45 @@ describe('compare report: interleaved rounds', () => {
     expect(interleaved(RESULTS)).toBe(false);
     expect(renderCompareMarkdown(all)).toContain('Interleaved: a topology\'s clusters ran together');
     expect(renderCompareMarkdown(RESULTS)).toContain('Sequential: each protocol × topology ran on its own');
+  });
+});
+
+describe('compare report: rounds with other work in them', () => {
+  type Load = Extract<CellResult, { kind: 'load' }>;
+  const insert64 = (c: CellResult): c is Load => c.kind === 'load' && c.topology === '3v' && c.scenario === 'insert' && c.concurrency === 64;
+  const quiet = { elections: 0, leaderChanges: 0, snapshots: [] };
+  const withEvents = (events: Record<string, Array<{ ops: number; events?: { elections: number; leaderChanges: number; snapshots: string[] } }>>): CompareResults => ({
+    ...RESULTS,
+    cells: RESULTS.cells.map((c) => (insert64(c) && events[c.protocol] ? { ...c, failure: null, rounds: events[c.protocol]!.map((x, position) => ({ row: { ...c.row!, opsPerSec: x.ops }, failure: null, position, ...(x.events ? { events: x.events } : {}) })) } : c)),
+  });
+
+  it('says what ran besides the load: elections, leader changes, snapshots by node', () => {
+    expect(eventsText({ elections: 1, leaderChanges: 2, snapshots: ['n1', 'n3'] })).toBe('election 1 · leader changes 2 · snapshot n1, n3');
+    expect(eventsText({ elections: 2, leaderChanges: 1, snapshots: [] })).toBe('elections 2 · leader change 1');
+    expect(eventsText(quiet)).toBe('');
+  });
+
+  it('lists only the rounds something else ran in, each beside its cell\'s median; a round recorded without events is not listed', () => {
+    const r = withEvents({
+      raft: [{ ops: 2000, events: quiet }, { ops: 800, events: { elections: 0, leaderChanges: 0, snapshots: ['n2'] } }, { ops: 2100 }],
+      zab: [{ ops: 1900, events: { elections: 1, leaderChanges: 3, snapshots: [] } }, { ops: 2000, events: quiet }, { ops: 2050, events: quiet }],
+    });
+    const table = eventfulRoundsTable(r);
+    const raftRow = RESULTS.cells.find((c): c is Load => insert64(c) && c.protocol === 'raft')!.row!;
+    expect(table).toEqual([
+      ['topology', 'scenario', 'C', 'cluster', 'round', 'throughput', 'cell median', 'in the round'],
+      ['3v', 'insert', '64', 'raft', '2', '800', raftRow.opsPerSec.toLocaleString('en-US', { maximumFractionDigits: 0 }), 'snapshot n2'],
+      ['3v', 'insert', '64', 'zab', '1', '1,900', expect.any(String), 'election 1 · leader changes 3'],
+    ]);
+    expect(renderCompareMarkdown(r)).toContain('## Rounds with other work in them');
+    expect(renderCompareHtml(r)).toContain('<h2>Rounds with other work in them</h2>');
+  });
+
+  it('has no section when every round was quiet or the cells ran once', () => {
+    const r = withEvents({ raft: [{ ops: 2000, events: quiet }, { ops: 2100, events: quiet }] });
+    expect(eventfulRoundsTable(r)).toHaveLength(1);
+    expect(renderCompareMarkdown(r)).not.toContain('other work');
+    expect(renderCompareMarkdown(RESULTS)).not.toContain('other work');
   });
 });
 

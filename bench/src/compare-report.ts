@@ -5,7 +5,7 @@
  * never as zero. Pure.
  */
 import type { CellPlan, CompareSettings } from './compare-args';
-import { leaderStepsPerEntry, messagesByType, perEntry, type CellCost, type PerEntry } from './cost';
+import { leaderStepsPerEntry, messagesByType, perEntry, type CellCost, type PerEntry, type WindowEvents } from './cost';
 import type { FailoverStallSummary, FailoverTrial } from './failover';
 import type { RunRow } from './merge';
 import { rowFailed } from './report';
@@ -17,6 +17,8 @@ export interface RoundSample {
   row: RunRow | null;
   failure: string | null;
   position: number;
+  /** Elections, leader changes and snapshots in the round's window (absent in results recorded before, or unread). */
+  events?: WindowEvents;
 }
 
 export type CellResult = (
@@ -392,6 +394,36 @@ export function controlRatio(r: CompareResults, topology: string, scenario: stri
   return pairedCloseness(pairs);
 }
 
+/** 'election 1 · snapshot n1, n3', or '' for a quiet window. */
+export function eventsText(e: WindowEvents): string {
+  const parts: string[] = [];
+  if (e.elections > 0) parts.push(`election${e.elections === 1 ? '' : 's'} ${e.elections}`);
+  if (e.leaderChanges > 0) parts.push(`leader change${e.leaderChanges === 1 ? '' : 's'} ${e.leaderChanges}`);
+  if (e.snapshots.length > 0) parts.push(`snapshot ${e.snapshots.join(', ')}`);
+  return parts.join(' · ');
+}
+
+/**
+ * Rounds of a load cell (every protocol's and the control's) in which something besides the load
+ * ran on the cluster — an election, a leader change, a node's snapshot — with that round's
+ * throughput beside the cell's median: the usual cause of one round far from the others.
+ */
+export function eventfulRoundsTable(r: CompareResults): string[][] {
+  const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'round', 'throughput', 'cell median', 'in the round']];
+  const cells = [...r.cells.map((c) => ({ c, name: c.protocol as string })), ...(r.controls ?? []).map((c) => ({ c, name: `${c.protocol} (control)` }))];
+  for (const { c, name } of cells) {
+    if (c.kind !== 'load' || c.rounds === undefined || c.rounds.length < 2) continue;
+    const mid = c.row !== null && !cellFailed(c) ? throughputOf(c.row) : null;
+    c.rounds.forEach((round, k) => {
+      const text = round.events === undefined ? '' : eventsText(round.events);
+      if (text === '') return;
+      const v = sampleThroughput(round);
+      rows.push([c.topology, c.scenario, String(c.concurrency), name, String(k + 1), v === null ? 'FAILED' : fmt(v), mid === null ? '—' : fmt(mid), text]);
+    });
+  }
+  return rows;
+}
+
 /** The A/A table: per cell, the first protocol's two clusters and how close they came. */
 export function controlTable(r: CompareResults): string[][] {
   const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'control cluster', 'A/A ratio (paired, median over rounds)']];
@@ -581,6 +613,10 @@ export function renderCompareMarkdown(r: CompareResults): string {
       '',
     );
   }
+  const eventful = eventfulRoundsTable(r);
+  if (eventful.length > 1) {
+    lines.push('## Rounds with other work in them', '', 'An election, a leader change or a node\'s snapshot fell in these rounds of a cell; a round far from its cell\'s median is usually one of them, and the paired median leaves it at the edge.', '', ...markdownTable(eventful), '');
+  }
   lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
   const types = messageTypeTable(r);
   if (types.length > 1) {
@@ -592,7 +628,7 @@ export function renderCompareMarkdown(r: CompareResults): string {
     lines.push('## Failover', '', `Stall: from kill -9 of the leader to the first successful write started after it (target median < ${FAILOVER_MEDIAN_MS_TARGET} ms).`, '', ...markdownTable(failoverTable(r)), '');
     lines.push(...failoverMisses(r).map((m) => `- ${m}.`), '');
   }
-  lines.push('Charts: report.html. Raw cells: cells/*.json.', '');
+  lines.push('Charts: report.html. Raw cells: cells/*.json. Node logs: logs/<cluster>-<topology>/.', '');
   return lines.join('\n');
 }
 
@@ -613,6 +649,7 @@ export function renderCompareHtml(r: CompareResults): string {
   const figures = sections
     .map((s) => `<h2>${escapeXml(s.title)}</h2>${s.figures.map((f) => `<figure id="${escapeXml(f.id)}">${f.svg}<figcaption>${escapeXml(f.reading)}</figcaption></figure>`).join('')}`)
     .join('');
+  const eventful = eventfulRoundsTable(r);
   const failedNote = failed.length > 0 ? `<p class="failed">${failed.length} of ${r.cells.length} cells failed (marked ✗ failed in the charts, FAILED in the tables).</p>` : '';
   return [
     '<!doctype html><html lang="en"><head><meta charset="utf-8">',
@@ -621,6 +658,7 @@ export function renderCompareHtml(r: CompareResults): string {
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
     (r.controls ?? []).length > 0 ? `<h2>A/A control</h2>${htmlTable(controlTable(r))}` : '',
+    eventful.length > 1 ? `<h2>Rounds with other work in them</h2>${htmlTable(eventful)}` : '',
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
     messageTypeTable(r).length > 1 ? `<h2>Where the protocols differ</h2>${htmlTable(messageTypeTable(r))}${leaderStepTable(r).length > 1 ? htmlTable(leaderStepTable(r)) : ''}` : '',
     failoverCells(r).length > 0 ? `<h2>Failover</h2>${htmlTable(failoverTable(r))}<ul>${failoverMisses(r).map((m) => `<li>${escapeXml(m)}</li>`).join('')}</ul>` : '',

@@ -17,7 +17,7 @@ import { BenchArgsError } from './argv';
 import { DEFAULT_SETTINGS, type BenchSettings } from './args';
 import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, topologyCells, type CellPlan, type CompareSettings } from './compare-args';
 import { cellFailed, throughputOf, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults, type RoundSample } from './compare-report';
-import { cellCost, readCounters, type CounterReading } from './cost';
+import { cellCost, readCounters, windowEvents, type CounterReading } from './cost';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
 import { defaultWorkerCommand, type WorkerCommand } from './launcher';
 import { BenchSession, quorumliteLoad } from './runner';
@@ -65,6 +65,7 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
   progress.log(`compare: ${plan.length} cells (${settings.protocols.join(', ')} × ${settings.topologies.join(', ')}), expected duration ${formatDurationMs(estimateMs(settings))}`);
   const session = new BenchSession(benchSettingsOf(settings), options.worker ?? defaultWorkerCommand(), (line) => progress.log(line));
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'quorumlite-compare-'));
+  const logsTo = path.join(resultsDirOf(settings.outDir, meta.startedAt), 'logs');
   const onSignal = (signal: NodeJS.Signals): void => {
     progress.log(`${signal}: stopping every process this comparison started`);
     void session.cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
@@ -76,14 +77,14 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
   try {
     if (settings.interleave) {
       for (const topology of settings.topologies) {
-        const measured = await runTopology(session, settings, topology, tmpDir, progress);
+        const measured = await runTopology(session, settings, topology, tmpDir, logsTo, progress);
         cells.push(...measured.cells);
         controls.push(...measured.controls);
       }
     } else {
       for (const protocol of settings.protocols) {
         for (const topology of settings.topologies) {
-          cells.push(...(await runCluster(session, settings, protocol, topology, path.join(tmpDir, `${protocol}-${topology}`), progress)));
+          cells.push(...(await runCluster(session, settings, protocol, topology, path.join(tmpDir, `${protocol}-${topology}`), logsTo, progress)));
         }
       }
     }
@@ -101,7 +102,7 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
 }
 
 /** Every cell of one protocol × topology on one fresh cluster; a cluster that will not start fails its cells. */
-async function runCluster(session: BenchSession, s: CompareSettings, protocol: ProtocolName, topologyName: string, dataDir: string, progress: Progress): Promise<CellResult[]> {
+async function runCluster(session: BenchSession, s: CompareSettings, protocol: ProtocolName, topologyName: string, dataDir: string, logsTo: string, progress: Progress): Promise<CellResult[]> {
   const cells = clusterCells(s, protocol, topologyName);
   const results: CellResult[] = [];
   let cluster;
@@ -129,9 +130,25 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
     const local = cluster.cluster;
     await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
     await cluster.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    discardClusterData(dataDir, logsTo);
   }
   return results;
+}
+
+/**
+ * A cluster's data directory thrown away once its cells ran, its nodes' logs kept under
+ * `logsTo/<the directory's name>/` (a few KB each: elections, snapshots, a blocked event loop —
+ * what explains a round far from the others). A log that cannot be copied is not worth failing
+ * a finished comparison for.
+ */
+export function discardClusterData(dataDir: string, logsTo: string): void {
+  const logs = path.join(dataDir, 'logs');
+  try {
+    if (fs.existsSync(logs)) fs.cpSync(logs, path.join(logsTo, path.basename(dataDir)), { recursive: true });
+  } catch (e: unknown) {
+    process.stderr.write(`compare: could not keep the node logs of ${dataDir}: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 type Started = Awaited<ReturnType<BenchSession['startCluster']>>;
@@ -146,7 +163,7 @@ const CONTROL = 'control';
  * second and last alike; then each protocol's failover trials (none for the control). A
  * cluster that will not start fails its cells.
  */
-async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, progress: Progress): Promise<{ cells: CellResult[]; controls: CellResult[] }> {
+async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, logsTo: string, progress: Progress): Promise<{ cells: CellResult[]; controls: CellResult[] }> {
   const plan = topologyCells(s, topologyName);
   const keys: string[] = [...s.protocols, ...(s.control ? [CONTROL] : [])];
   const protocolOf = (key: string): ProtocolName => (key === CONTROL ? s.protocols[0]! : (key as ProtocolName));
@@ -193,7 +210,8 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
           const cell = cellOf(key);
           progress.begin(`${key === CONTROL ? `${cellLabel(cell)} (control)` : cellLabel(cell)}${s.rounds > 1 ? ` · round ${round + 1}/${s.rounds}` : ''}`);
           const measured = await runCellSafely(session, s, cell, clusters.get(key)!);
-          samples.get(key)!.push({ sample: { row: measured.kind === 'load' ? measured.row : null, failure: measured.failure, position }, cost: measured.cost ?? null });
+          const events = measured.cost ? { events: windowEvents(measured.cost) } : {};
+          samples.get(key)!.push({ sample: { row: measured.kind === 'load' ? measured.row : null, failure: measured.failure, position, ...events }, cost: measured.cost ?? null });
         }
       }
       for (const cell of side) {
@@ -214,7 +232,7 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
         await cluster.stop();
       }),
     );
-    for (const key of keys) fs.rmSync(path.join(tmpDir, `${key}-${topologyName}`), { recursive: true, force: true });
+    for (const key of keys) discardClusterData(path.join(tmpDir, `${key}-${topologyName}`), logsTo);
   }
   return { cells: results, controls };
 }
@@ -292,9 +310,14 @@ function benchSettingsOf(s: CompareSettings): BenchSettings {
   return { ...DEFAULT_SETTINGS, concurrency: s.concurrency, durationMs: s.durationMs, warmupMs: s.warmupMs, loaders: s.loaders, preloadRows: s.preloadRows, protocols: s.protocols, nodeArgs: s.nodeArgs, outDir: s.outDir, baselines: [], scenarios: [] };
 }
 
-/** <out>/<timestamp>/: results.json (everything), cells/<cell>.json (raw, one per cell), report.md, report.html. */
+/** <out>/<timestamp>/, where a comparison started at `startedAt` writes. */
+export function resultsDirOf(outDir: string, startedAt: string): string {
+  return path.join(outDir, startedAt.replace(/[:.]/g, '-'));
+}
+
+/** <out>/<timestamp>/: results.json (everything), cells/<cell>.json (raw, one per cell), report.md, report.html (logs/ beside them: discardClusterData). */
 export function writeCompareResults(outDir: string, results: CompareResults): string {
-  const dir = path.join(outDir, results.meta.startedAt.replace(/[:.]/g, '-'));
+  const dir = resultsDirOf(outDir, results.meta.startedAt);
   fs.mkdirSync(path.join(dir, 'cells'), { recursive: true });
   for (const cell of results.cells) fs.writeFileSync(path.join(dir, 'cells', cellFileName(cell)), `${JSON.stringify(cell, null, 2)}\n`);
   for (const cell of results.controls ?? []) fs.writeFileSync(path.join(dir, 'cells', `control-${cellFileName(cell)}`), `${JSON.stringify(cell, null, 2)}\n`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeCounters, NodeStatus } from '@quorumlite/client';
 import { nodeStatusFixture } from '../../libs/client/src/testing';
-import { cellCost, electionCost, leaderStepsPerEntry, perEntry, readCounters } from './cost';
+import { cellCost, electionCost, leaderStepsPerEntry, perEntry, readCounters, windowEvents } from './cost';
 
 const status = (id: string, role: string, commitIndex: bigint, over: Partial<NodeCounters>): NodeStatus =>
   nodeStatusFixture(id, { role, leaderId: 'n1', commitIndex, appliedIndex: commitIndex, lastIndex: commitIndex, counters: over });
@@ -26,6 +26,19 @@ describe('cell cost from node counters', () => {
     expect(cost.missing).toEqual(['n1', 'n3']);
     expect(cost.nodes.map((n) => [n.id, n.leader, n.counters.elections])).toEqual([['n2', true, 1]]);
     expect(electionCost(cost).elections).toBe(1);
+  });
+
+  it('names the nodes whose snapshot index moved, and sums elections and leader changes of the window', () => {
+    const at = (id: string, snapshotIndex: bigint, over: Partial<NodeCounters>): NodeStatus => ({ ...status(id, id === 'n1' ? 'leader' : 'follower', 50n, over), snapshotIndex });
+    const before = { n1: at('n1', 10n, { elections: 2, leaderChanges: 1 }), n2: at('n2', 10n, { leaderChanges: 1 }), n3: at('n3', 0n, {}) };
+    const after = { n1: at('n1', 10n, { elections: 3, leaderChanges: 2 }), n2: at('n2', 40n, { leaderChanges: 2 }), n3: at('n3', 45n, {}) };
+    const cost = cellCost(before, after);
+    expect(cost.snapshotsTaken).toEqual(['n2', 'n3']);
+    expect(windowEvents(cost)).toEqual({ elections: 1, leaderChanges: 2, snapshots: ['n2', 'n3'] });
+    expect(windowEvents(cellCost(before, before))).toEqual({ elections: 0, leaderChanges: 0, snapshots: [] });
+    // A cost recorded before snapshots were read has none.
+    const { snapshotsTaken: _, ...old } = cost;
+    expect(windowEvents(old).snapshots).toEqual([]);
   });
 
   it('has no per-entry cost when nothing committed', () => {

@@ -23,6 +23,8 @@ export interface CellCost {
   /** Nodes that answered both readings; a node that did not is left out, and named in `missing`. */
   readonly nodes: readonly NodeCost[];
   readonly missing: readonly string[];
+  /** Nodes whose snapshot index moved in the window: each took (or installed) a snapshot. Absent in results recorded before. */
+  readonly snapshotsTaken?: readonly string[];
 }
 
 export interface PerEntry {
@@ -50,7 +52,21 @@ export function cellCost(before: CounterReading, after: CounterReading): CellCos
     nodes.push({ id, role: a.role, leader: a.role === 'leader', counters: diffCounters(b.counters, a.counters) });
   }
   const highest = (r: CounterReading): bigint => Object.values(r).reduce<bigint>((m, s) => (s && s.commitIndex > m ? s.commitIndex : m), 0n);
-  return { committedEntries: Number(highest(after) - highest(before)), nodes, missing };
+  const snapshotsTaken = nodes.filter((n) => after[n.id]!.snapshotIndex > before[n.id]!.snapshotIndex).map((n) => n.id);
+  return { committedEntries: Number(highest(after) - highest(before)), nodes, missing, snapshotsTaken };
+}
+
+/** What happened in a window besides the load: elections stood, leader changes seen, snapshots taken (by node). */
+export interface WindowEvents {
+  readonly elections: number;
+  readonly leaderChanges: number;
+  readonly snapshots: readonly string[];
+}
+
+/** A window's events from its cost, every node together. */
+export function windowEvents(cost: CellCost): WindowEvents {
+  const { elections, leaderChanges } = electionCost(cost);
+  return { elections, leaderChanges, snapshots: cost.snapshotsTaken ?? [] };
 }
 
 /** Messages, bytes and syncs of every node together, per committed entry (null when nothing committed). */

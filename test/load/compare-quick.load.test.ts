@@ -46,6 +46,10 @@ describe('quorumlite compare --quick', () => {
       expect(svgs.length).toBeGreaterThan(0);
       for (const svg of svgs) expect(svg).toMatch(/<circle class="point"|<rect class="bar"|class="failed"/);
       expect(fs.readdirSync(path.join(dir, 'cells'))).toHaveLength(planCells(parseCompareArgs(['--quick'])).length);
+      // Every cluster's node logs outlive its data directory.
+      const clusters = PROTOCOL_NAMES.flatMap((p) => parseCompareArgs(['--quick']).topologies.map((t) => `${p}-${t}`));
+      expect(fs.readdirSync(path.join(dir, 'logs')).sort()).toEqual([...clusters].sort());
+      for (const c of clusters) expect(fs.readdirSync(path.join(dir, 'logs', c))).toContain('n1.log');
       expect(result.stderr).toMatch(/expected duration \d/);
       // Exit 1 means a cell failed: the report shows which, and the test shows the report.
       expect(result.code, md).toBe(0);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rerenderCompareReport, runCompare } from './compare';
+import { discardClusterData, rerenderCompareReport, resultsDirOf, runCompare } from './compare';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'compare-results.json');
 
@@ -58,5 +58,34 @@ describe('compare --report DIR', () => {
       process.stdout.write = out;
     }
     expect(outs.join('')).toContain(`wrote ${dir}/report.md`);
+  });
+});
+
+describe('discardClusterData', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('keeps the nodes\' logs under logs/<cluster directory>/ and removes the rest', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-discard-'));
+    dirs.push(root);
+    const data = path.join(root, 'tmp', 'zab-3v');
+    fs.mkdirSync(path.join(data, 'logs'), { recursive: true });
+    fs.mkdirSync(path.join(data, 'n1'));
+    fs.writeFileSync(path.join(data, 'n1', 'db.sqlite'), 'x'.repeat(1000));
+    fs.writeFileSync(path.join(data, 'logs', 'n1.log'), '{"msg":"took a snapshot and compacted the log"}\n');
+    const results = resultsDirOf(path.join(root, 'out'), '2026-12-06T13:36:40.382Z');
+    expect(results).toBe(path.join(root, 'out', '2026-12-06T13-36-40-382Z'));
+    discardClusterData(data, path.join(results, 'logs'));
+    expect(fs.existsSync(data)).toBe(false);
+    expect(fs.readFileSync(path.join(results, 'logs', 'zab-3v', 'n1.log'), 'utf8')).toContain('took a snapshot');
+    expect(fs.existsSync(path.join(results, 'logs', 'zab-3v', 'db.sqlite'))).toBe(false);
+    // A cluster that never started has no logs: its directory just goes.
+    const empty = path.join(root, 'tmp', 'raft-5v');
+    fs.mkdirSync(empty, { recursive: true });
+    discardClusterData(empty, path.join(results, 'logs'));
+    expect(fs.existsSync(empty)).toBe(false);
+    expect(fs.existsSync(path.join(results, 'logs', 'raft-5v'))).toBe(false);
   });
 });
