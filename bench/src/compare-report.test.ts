@@ -228,7 +228,12 @@ describe('compare report: rounds with other work in them', () => {
     expect(renderCompareHtml(r)).toContain('<h2>Rounds with other work in them</h2>');
   });
 
-  it('has no section when every round was quiet or the cells ran once', () => {
+  it('lists a cell measured once too: its one round is the cell', () => {
+    const r = withEvents({ multipaxos: [{ ops: 1500, events: { elections: 0, leaderChanges: 0, snapshots: ['n3'] } }] });
+    expect(eventfulRoundsTable(r).slice(1)).toEqual([['3v', 'insert', '64', 'multipaxos', '1', '1,500', expect.any(String), 'snapshot n3']]);
+  });
+
+  it('has no section when every round was quiet, or the results carry no rounds', () => {
     const r = withEvents({ raft: [{ ops: 2000, events: quiet }, { ops: 2100, events: quiet }] });
     expect(eventfulRoundsTable(r)).toHaveLength(1);
     expect(renderCompareMarkdown(r)).not.toContain('other work');

@@ -412,7 +412,7 @@ export function eventfulRoundsTable(r: CompareResults): string[][] {
   const rows: string[][] = [['topology', 'scenario', 'C', 'cluster', 'round', 'throughput', 'cell median', 'in the round']];
   const cells = [...r.cells.map((c) => ({ c, name: c.protocol as string })), ...(r.controls ?? []).map((c) => ({ c, name: `${c.protocol} (control)` }))];
   for (const { c, name } of cells) {
-    if (c.kind !== 'load' || c.rounds === undefined || c.rounds.length < 2) continue;
+    if (c.kind !== 'load' || c.rounds === undefined) continue;
     const mid = c.row !== null && !cellFailed(c) ? throughputOf(c.row) : null;
     c.rounds.forEach((round, k) => {
       const text = round.events === undefined ? '' : eventsText(round.events);
