@@ -36,6 +36,7 @@ describe('compare --report DIR', () => {
     expect(() => rerenderCompareReport(dirWith('{"cells": ['))).toThrow(/results\.json is not JSON/);
     expect(() => rerenderCompareReport(dirWith('{"cells": []}'))).toThrow(/is not the results of quorumlite compare \(it needs meta\.startedAt, settings and cells\)/);
     expect(() => rerenderCompareReport(dirWith('null'))).toThrow(/is not the results of quorumlite compare/);
+    expect(() => rerenderCompareReport(dirWith('{"meta": {"startedAt": "x"}, "settings": null, "cells": []}'))).toThrow(/is not the results of quorumlite compare/);
   });
 
   it('exits 2 with the sentence on stderr, 0 with the paths on stdout', async () => {

@@ -314,7 +314,7 @@ function headerLines(r: CompareResults): string[] {
     `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `Run: ${m.startedAt} to ${m.finishedAt}; ${s.durationMs} ms measured per cell after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on; a fresh cluster per protocol × topology, its scenarios in order on it, failover last (${s.failoverTrials} trials, ${s.failoverWriters} writers).`,
     interleaved(r)
-      ? `Interleaved: a topology's clusters ran together, and every load cell measured the protocols back to back${roundsText(r)}, the order rotated by one each time; a cell shows its median round, and × is paired (each run ÷ its round's geometric mean, the median of that per protocol, ÷ the best protocol's).`
+      ? `Interleaved: a topology's clusters ran together, and every load cell measured the protocols back to back${roundsText(r)}, the order rotated by one each time; a cell shows its median round, and × is paired (a protocol's largest median shortfall, round by round, against any other).`
       : `Sequential: each protocol × topology ran on its own, minutes apart from the others; × compares figures measured at different times.`,
   ];
 }
@@ -342,10 +342,10 @@ function bestOf(r: CompareResults, protocols: readonly string[], topology: strin
 
 /**
  * A protocol's throughput ÷ the best of its row. Interleaved, paired (pairedRatiosToBest): over
- * the rounds where every protocol of the row measured the cell back to back, each run relative
- * to its round's geometric mean, the median of that per protocol ÷ the best protocol's (so drift
- * between rounds cancels, and identical protocols come out at 1 as rounds are added).
- * Sequential: its throughput ÷ the best throughput of the row. Null when it cannot be formed.
+ * the rounds where every protocol of the row measured the cell back to back, its largest median
+ * shortfall, round by round, against any other protocol (so drift between rounds cancels, and
+ * identical protocols come out at 1 as rounds are added). Sequential: its throughput ÷ the best
+ * throughput of the row. Null when it cannot be formed.
  */
 export function ratioToBest(r: CompareResults, protocol: string, topology: string, scenario: string, c: number): number | null {
   const { protocols } = dimensions(r);
@@ -394,10 +394,10 @@ export function controlRatio(r: CompareResults, topology: string, scenario: stri
   return pairedCloseness(pairs);
 }
 
-/** 'election 1 · snapshot n1, n3', or '' for a quiet window. */
+/** 'candidacies 2 · leader change 1 · snapshot n1, n3', or '' for a quiet window. */
 export function eventsText(e: WindowEvents): string {
   const parts: string[] = [];
-  if (e.elections > 0) parts.push(`election${e.elections === 1 ? '' : 's'} ${e.elections}`);
+  if (e.elections > 0) parts.push(`${e.elections === 1 ? 'candidacy' : 'candidacies'} ${e.elections}`);
   if (e.leaderChanges > 0) parts.push(`leader change${e.leaderChanges === 1 ? '' : 's'} ${e.leaderChanges}`);
   if (e.snapshots.length > 0) parts.push(`snapshot ${e.snapshots.join(', ')}`);
   return parts.join(' · ');

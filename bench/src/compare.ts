@@ -115,6 +115,7 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
   } catch (e: unknown) {
     const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
     progress.log(`${protocol} ${topologyName}: ${reason}`);
+    keepNodeLogs(dataDir, logsTo);
     for (const cell of cells) results.push(failedCell(cell, reason));
     progress.skip(cells.length);
     return results;
@@ -142,13 +143,18 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
  * a finished comparison for.
  */
 export function discardClusterData(dataDir: string, logsTo: string): void {
+  keepNodeLogs(dataDir, logsTo);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** The nodes' logs of a cluster's data directory copied to `logsTo/<the directory's name>/` (a cluster that did not start too). */
+function keepNodeLogs(dataDir: string, logsTo: string): void {
   const logs = path.join(dataDir, 'logs');
   try {
     if (fs.existsSync(logs)) fs.cpSync(logs, path.join(logsTo, path.basename(dataDir)), { recursive: true });
   } catch (e: unknown) {
     process.stderr.write(`compare: could not keep the node logs of ${dataDir}: ${e instanceof Error ? e.message : String(e)}\n`);
   }
-  fs.rmSync(dataDir, { recursive: true, force: true });
 }
 
 type Started = Awaited<ReturnType<BenchSession['startCluster']>>;
@@ -347,7 +353,7 @@ export function rerenderCompareReport(dir: string): string {
     throw new Error(`--report: ${file} is not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
   const shape = results as Partial<CompareResults> | null;
-  if (shape === null || typeof shape !== 'object' || typeof shape.meta?.startedAt !== 'string' || typeof shape.settings !== 'object' || !Array.isArray(shape.cells) || (shape.controls !== undefined && !Array.isArray(shape.controls))) {
+  if (shape === null || typeof shape !== 'object' || typeof shape.meta?.startedAt !== 'string' || typeof shape.settings !== 'object' || shape.settings === null || !Array.isArray(shape.cells) || (shape.controls !== undefined && !Array.isArray(shape.controls))) {
     throw new Error(`--report: ${file} is not the results of quorumlite compare (it needs meta.startedAt, settings and cells)`);
   }
   fs.writeFileSync(path.join(dir, 'report.md'), renderCompareMarkdown(results));

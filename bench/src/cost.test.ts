@@ -28,13 +28,14 @@ describe('cell cost from node counters', () => {
     expect(electionCost(cost).elections).toBe(1);
   });
 
-  it('names the nodes whose snapshot index moved, and sums elections and leader changes of the window', () => {
+  it('names the nodes whose snapshot index moved, sums the candidacies and counts a leader change once', () => {
     const at = (id: string, snapshotIndex: bigint, over: Partial<NodeCounters>): NodeStatus => ({ ...status(id, id === 'n1' ? 'leader' : 'follower', 50n, over), snapshotIndex });
     const before = { n1: at('n1', 10n, { elections: 2, leaderChanges: 1 }), n2: at('n2', 10n, { leaderChanges: 1 }), n3: at('n3', 0n, {}) };
     const after = { n1: at('n1', 10n, { elections: 3, leaderChanges: 2 }), n2: at('n2', 40n, { leaderChanges: 2 }), n3: at('n3', 45n, {}) };
     const cost = cellCost(before, after);
     expect(cost.snapshotsTaken).toEqual(['n2', 'n3']);
-    expect(windowEvents(cost)).toEqual({ elections: 1, leaderChanges: 2, snapshots: ['n2', 'n3'] });
+    // One change that n1 and n2 both saw is one change, not two.
+    expect(windowEvents(cost)).toEqual({ elections: 1, leaderChanges: 1, snapshots: ['n2', 'n3'] });
     expect(windowEvents(cellCost(before, before))).toEqual({ elections: 0, leaderChanges: 0, snapshots: [] });
     // A cost recorded before snapshots were read has none.
     const { snapshotsTaken: _, ...old } = cost;

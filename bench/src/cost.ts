@@ -56,16 +56,19 @@ export function cellCost(before: CounterReading, after: CounterReading): CellCos
   return { committedEntries: Number(highest(after) - highest(before)), nodes, missing, snapshotsTaken };
 }
 
-/** What happened in a window besides the load: elections stood, leader changes seen, snapshots taken (by node). */
+/** What happened in a window besides the load: candidacies stood, leader changes, snapshots taken (by node). */
 export interface WindowEvents {
+  /** Times a node became a candidate, every node together (in Zab every survivor LOOKING counts). */
   readonly elections: number;
+  /** Leader changes: the most any one node saw (each node sees the same change, so a sum would count it once per node). */
   readonly leaderChanges: number;
   readonly snapshots: readonly string[];
 }
 
-/** A window's events from its cost, every node together. */
+/** A window's events from its cost. */
 export function windowEvents(cost: CellCost): WindowEvents {
-  const { elections, leaderChanges } = electionCost(cost);
+  const { elections } = electionCost(cost);
+  const leaderChanges = cost.nodes.reduce((m, n) => Math.max(m, n.counters.leaderChanges), 0);
   return { elections, leaderChanges, snapshots: cost.snapshotsTaken ?? [] };
 }
 
