@@ -44,6 +44,11 @@ describe('parseCompareArgs --report', () => {
     expect(() => parseCompareArgs(['--report', 'bench/results/x', '--rounds', '3'])).toThrow(/--report: takes a results directory and no other flag/);
     expect(() => parseCompareArgs(['--report='])).toThrow(/--report: takes a results directory/);
   });
+
+  it('refuses a second directory, or any word that is not a flag', () => {
+    expect(() => parseCompareArgs(['--report', 'bench/results/x', 'bench/results/y'])).toThrow(/unexpected argument 'bench\/results\/y'/);
+    expect(() => parseCompareArgs(['raft'])).toThrow(/unexpected argument 'raft'/);
+  });
 });
 
 describe('planCells', () => {
@@ -150,6 +155,27 @@ describe('Progress', () => {
     const start = Date.now();
     p.done();
     // The first cell took 20 s instead of 10: the second should too.
+    expect(p.etaMs(start + 20_000)).toBeGreaterThanOrEqual(19_000);
+    expect(p.etaMs(start + 20_000)).toBeLessThanOrEqual(21_000);
+  });
+
+  it('moves the ETA while a group of cells is measured over rounds, before any is done', () => {
+    const p = new Progress([10_000, 10_000, 20_000], sink(false).out);
+    const start = Date.now();
+    expect(p.etaMs(start)).toBeCloseTo(40_000, -3);
+    // Half of the first two cells measured, in the 10 s they were expected to take.
+    p.within(1);
+    expect(p.etaMs(start + 10_000)).toBeGreaterThanOrEqual(29_000);
+    expect(p.etaMs(start + 10_000)).toBeLessThanOrEqual(31_000);
+    // The same part measured in twice the time: the rest should take twice as long too.
+    expect(p.etaMs(start + 20_000)).toBeGreaterThanOrEqual(59_000);
+    expect(p.etaMs(start + 20_000)).toBeLessThanOrEqual(61_000);
+    p.within(1.5);
+    expect(p.etaMs(start + 15_000)).toBeGreaterThanOrEqual(24_000);
+    expect(p.etaMs(start + 15_000)).toBeLessThanOrEqual(26_000);
+    p.done();
+    p.done();
+    // Done cells replace the partial count.
     expect(p.etaMs(start + 20_000)).toBeGreaterThanOrEqual(19_000);
     expect(p.etaMs(start + 20_000)).toBeLessThanOrEqual(21_000);
   });

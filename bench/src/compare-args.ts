@@ -110,7 +110,7 @@ Interleaved (the default): a topology's clusters run together and every load cel
 the protocols back to back, the order rotated each time, so the machine's drift falls on all alike.`;
 
 export function parseCompareArgs(argv: readonly string[]): CompareSettings {
-  const { values } = parseStrict(argv, {
+  const { values, positionals } = parseStrict(argv, {
     protocols: { type: 'string' },
     topologies: { type: 'string' },
     scenarios: { type: 'string' },
@@ -129,6 +129,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     report: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
+  if (positionals.length > 0) throw new BenchArgsError(`unexpected argument '${positionals[0]}' (every setting is a --flag)`);
   const quick = values.quick === true;
   const base: CompareSettings = { ...COMPARE_DEFAULTS, ...(quick ? COMPARE_QUICK : {}), quick };
   const settings: CompareSettings = {

@@ -210,9 +210,11 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
       i += side.length;
       const samples = new Map<string, { sample: RoundSample; cost: CellResult['cost'] }[]>(running.map((k) => [k, []]));
       const cellOf = (key: string): Extract<CellPlan, { kind: 'load' }> => side.find((c) => c.protocol === protocolOf(key))!;
+      const measurements = s.rounds * running.length;
       for (let round = 0; round < s.rounds; round++) {
         const order = rotateProtocols(running, group++);
         for (const [position, key] of order.entries()) {
+          progress.within((side.length * (round * running.length + position)) / measurements);
           const cell = cellOf(key);
           progress.begin(`${key === CONTROL ? `${cellLabel(cell)} (control)` : cellLabel(cell)}${s.rounds > 1 ? ` · round ${round + 1}/${s.rounds}` : ''}`);
           const measured = await runCellSafely(session, s, cell, clusters.get(key)!);
@@ -409,6 +411,8 @@ function packageVersions(): Record<string, string> {
 export class Progress {
   private doneCount = 0;
   private doneEstimateMs = 0;
+  /** How much of the cells after the done ones is already measured, in cells (rounds of a group). */
+  private partialCells = 0;
   private current = '';
   private readonly startedMs = Date.now();
   private lineShown = false;
@@ -435,7 +439,16 @@ export class Progress {
   /** Counts cells as done (run or failed without running). */
   skip(n: number): void {
     for (let i = 0; i < n && this.doneCount < this.total; i++) this.doneEstimateMs += this.estimatesMs[this.doneCount++]!;
+    this.partialCells = 0;
     if (this.out.isTTY === true) this.redraw();
+  }
+
+  /**
+   * Part of the next cells measured so far, in cells: a group of cells measured over rounds is
+   * done only after its last round, and the ETA should move meanwhile.
+   */
+  within(cells: number): void {
+    this.partialCells = Math.max(0, Math.min(cells, this.total - this.doneCount));
   }
 
   log(line: string): void {
@@ -455,8 +468,11 @@ export class Progress {
   }
 
   etaMs(nowMs: number = Date.now()): number {
-    const remaining = this.estimatesMs.slice(this.doneCount).reduce((a, b) => a + b, 0);
-    const pace = this.doneEstimateMs > 0 ? (nowMs - this.startedMs) / this.doneEstimateMs : 1;
+    let partialMs = 0;
+    for (let k = 0; k < Math.ceil(this.partialCells); k++) partialMs += this.estimatesMs[this.doneCount + k]! * Math.min(1, this.partialCells - k);
+    const remaining = this.estimatesMs.slice(this.doneCount).reduce((a, b) => a + b, 0) - partialMs;
+    const measured = this.doneEstimateMs + partialMs;
+    const pace = measured > 0 ? (nowMs - this.startedMs) / measured : 1;
     return remaining * pace;
   }
 
