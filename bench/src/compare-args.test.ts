@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
-import { CELL_OVERHEAD_MS_EST, cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells } from './compare-args';
+import { CELL_OVERHEAD_MS_EST, cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells, TRIAL_OVERHEAD_MS_EST } from './compare-args';
 import { progressEstimatesMs, Progress } from './compare';
 
 describe('parseCompareArgs', () => {
@@ -117,6 +117,16 @@ describe('planCells', () => {
     const s = parseCompareArgs([]);
     expect(planCells(s)).toHaveLength(PROTOCOL_NAMES.length * 3 * ((COMPARE_SCENARIOS.length - 1) * 4 + 1));
     expect(estimateMs(s)).toBeGreaterThan(60 * 60_000);
+  });
+
+  it('a failover cell carries the start of its own fresh cluster; failovers alone start no load cluster', () => {
+    const s = parseCompareArgs(['--protocols', 'raft,zab', '--topologies', '3v', '--scenarios', 'failover', '--trials', '4']);
+    const trials = 4 * (s.failoverSettleMs + TRIAL_OVERHEAD_MS_EST);
+    expect(estimateMs(s)).toBe(2 * (CLUSTER_START_MS_EST + trials));
+    const withLoad = parseCompareArgs(['--protocols', 'raft,zab', '--topologies', '3v', '--scenarios', 'insert,failover', '--trials', '4', '--concurrency', '1']);
+    const run = withLoad.warmupMs + withLoad.durationMs + CELL_OVERHEAD_MS_EST;
+    // Two load clusters, two load cells, and the two failover cells as above.
+    expect(estimateMs(withLoad)).toBe(2 * CLUSTER_START_MS_EST + 2 * run + 2 * (CLUSTER_START_MS_EST + trials));
   });
 
   it('--quick is expected to take about 3 minutes', () => {

@@ -195,6 +195,14 @@ describe('compare report: interleaved rounds', () => {
     expect(renderCompareMarkdown(all)).toContain('Interleaved: a topology\'s clusters ran together');
     expect(renderCompareMarkdown(RESULTS)).toContain('Sequential: each protocol × topology ran on its own');
   });
+
+  it('says where the failover trials ran, as the results record it', () => {
+    // The recorded fixture predates the setting: its trials ran on the load cluster.
+    expect(renderCompareMarkdown(RESULTS)).toContain('failover last, on the same cluster');
+    const fresh: CompareResults = { ...RESULTS, settings: { ...RESULTS.settings, failoverOnFreshCluster: true } };
+    expect(renderCompareMarkdown(fresh)).toContain('the failover trials on a fresh cluster per protocol');
+    expect(renderCompareMarkdown(fresh)).not.toContain('on the same cluster');
+  });
 });
 
 describe('compare report: rounds with other work in them', () => {

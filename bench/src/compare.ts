@@ -1,8 +1,8 @@
 /**
  * `quorumlite compare`: every protocol × topology × scenario × concurrency of the matrix, with
- * the same loaders as `quorumlite bench`, on a fresh cluster per protocol × topology (its
- * scenarios run on it in order, failover last, since a cluster per scenario would triple the
- * time spent starting clusters). By default a topology's clusters run together and each load
+ * the same loaders as `quorumlite bench`, on a fresh cluster per protocol × topology (its load
+ * scenarios run on it in order, since a cluster per scenario would triple the time spent
+ * starting clusters; the failover trials then run on a fresh cluster of their own). By default a topology's clusters run together and each load
  * cell measures them back to back (runTopology); --sequential runs one cluster after another
  * (runCluster). Writes raw JSON per cell, report.md and report.html under <out>/<timestamp>/.
  * The exit code says only whether every cell ran; it never judges speed.
@@ -101,39 +101,84 @@ export async function runCompare(argv: string[], options: RunCompareOptions = {}
   return cells.some(cellFailed) || controls.some(cellFailed) ? 1 : 0;
 }
 
-/** Every cell of one protocol × topology on one fresh cluster; a cluster that will not start fails its cells. */
+/**
+ * Every load cell of one protocol × topology on one fresh cluster, then its failover trials on
+ * another (runFailoverCell); a cluster that will not start fails its cells.
+ */
 async function runCluster(session: BenchSession, s: CompareSettings, protocol: ProtocolName, topologyName: string, dataDir: string, logsTo: string, progress: Progress): Promise<CellResult[]> {
   const cells = clusterCells(s, protocol, topologyName);
+  const loadCells = cells.filter((c) => c.kind === 'load');
   const results: CellResult[] = [];
-  let cluster;
-  try {
-    progress.begin(`${protocol} ${topologyName}: starting the cluster`);
-    cluster = await session.startCluster(protocol, parseTopology(topologyName), dataDir);
-    const { prepareSchema } = await import('./cluster-target');
-    const loads = s.scenarios.filter((x) => x !== 'failover');
-    await prepareSchema(cluster.addresses, loads.some(needsPreload) ? s.preloadRows : 0, session.tls);
-  } catch (e: unknown) {
-    const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
-    progress.log(`${protocol} ${topologyName}: ${reason}`);
-    keepNodeLogs(dataDir, logsTo);
-    for (const cell of cells) results.push(failedCell(cell, reason));
-    progress.skip(cells.length);
-    return results;
-  }
-  try {
-    for (const cell of cells) {
-      progress.begin(cellLabel(cell));
-      results.push(await runCell(session, s, cell, cluster));
-      progress.done();
+  if (loadCells.length > 0) {
+    let cluster: Started | undefined;
+    try {
+      progress.begin(`${protocol} ${topologyName}: starting the cluster`);
+      cluster = await session.startCluster(protocol, parseTopology(topologyName), dataDir);
+      const { prepareSchema } = await import('./cluster-target');
+      await prepareSchema(cluster.addresses, s.scenarios.filter((x) => x !== 'failover').some(needsPreload) ? s.preloadRows : 0, session.tls);
+    } catch (e: unknown) {
+      const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
+      progress.log(`${protocol} ${topologyName}: ${reason}`);
+      if (cluster !== undefined) await stopCluster(cluster);
+      keepNodeLogs(dataDir, logsTo);
+      for (const cell of loadCells) results.push(failedCell(cell, reason));
+      progress.skip(loadCells.length);
+      cluster = undefined;
     }
-  } finally {
-    // Its data is thrown away: SIGKILL spares the graceful shutdown (about 2.5 s per cluster here).
-    const local = cluster.cluster;
-    await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
-    await cluster.stop();
-    discardClusterData(dataDir, logsTo);
+    if (cluster !== undefined) {
+      try {
+        for (const cell of loadCells) {
+          progress.begin(cellLabel(cell));
+          results.push(await runCell(session, s, cell, cluster));
+          progress.done();
+        }
+      } finally {
+        await stopCluster(cluster);
+        discardClusterData(dataDir, logsTo);
+      }
+    }
+  }
+  for (const cell of cells) {
+    if (cell.kind !== 'failover') continue;
+    results.push(await runFailoverCell(session, s, cell, `${dataDir}-failover`, logsTo, progress));
   }
   return results;
+}
+
+/**
+ * A failover cell on a fresh cluster of its own, started once the load clusters have stopped, so
+ * its trials measure the protocol's failover, not the database, the snapshots or the idle
+ * clusters the load cells before it left behind (which change with the scenarios chosen).
+ */
+async function runFailoverCell(session: BenchSession, s: CompareSettings, cell: Extract<CellPlan, { kind: 'failover' }>, dataDir: string, logsTo: string, progress: Progress): Promise<CellResult> {
+  progress.begin(`${cellLabel(cell)} (a fresh cluster)`);
+  let cluster: Started | undefined;
+  try {
+    cluster = await session.startCluster(cell.protocol, parseTopology(cell.topology), dataDir);
+    const { prepareSchema } = await import('./cluster-target');
+    await prepareSchema(cluster.addresses, 0, session.tls);
+  } catch (e: unknown) {
+    const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
+    progress.log(`${cell.protocol} ${cell.topology} failover: ${reason}`);
+    if (cluster !== undefined) await stopCluster(cluster);
+    keepNodeLogs(dataDir, logsTo);
+    progress.done();
+    return failedCell(cell, reason);
+  }
+  try {
+    return await runCell(session, s, cell, cluster);
+  } finally {
+    await stopCluster(cluster);
+    discardClusterData(dataDir, logsTo);
+    progress.done();
+  }
+}
+
+/** A cluster whose data is thrown away: SIGKILL spares the graceful shutdown (about 2.5 s per cluster here). */
+async function stopCluster(cluster: Started): Promise<void> {
+  const local = cluster.cluster;
+  await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
+  await cluster.stop();
 }
 
 /**
@@ -166,17 +211,39 @@ const CONTROL = 'control';
  * Interleaved: a cluster per protocol of one topology (and with --control a second cluster of
  * the first protocol), all started together; every load cell measures them back to back
  * `rounds` times, the order rotated by one at each measurement group, so each runs first,
- * second and last alike; then each protocol's failover trials (none for the control). A
- * cluster that will not start fails its cells.
+ * second and last alike. Then, those clusters stopped, each protocol's failover trials on a
+ * fresh cluster of its own, one at a time (none for the control). A cluster that will not
+ * start fails its cells.
  */
 async function runTopology(session: BenchSession, s: CompareSettings, topologyName: string, tmpDir: string, logsTo: string, progress: Progress): Promise<{ cells: CellResult[]; controls: CellResult[] }> {
   const plan = topologyCells(s, topologyName);
+  const results: CellResult[] = [];
+  const controls: CellResult[] = [];
+  const loadPlan = plan.filter((c): c is Extract<CellPlan, { kind: 'load' }> => c.kind === 'load');
+  if (loadPlan.length > 0) await runTopologyLoads(session, s, topologyName, loadPlan, tmpDir, logsTo, progress, results, controls);
+  for (const cell of plan) {
+    if (cell.kind !== 'failover') continue;
+    results.push(await runFailoverCell(session, s, cell, path.join(tmpDir, `${cell.protocol}-${topologyName}-failover`), logsTo, progress));
+  }
+  return { cells: results, controls };
+}
+
+/** The load cells of one topology, interleaved over its clusters (runTopology); the clusters stopped after. */
+async function runTopologyLoads(
+  session: BenchSession,
+  s: CompareSettings,
+  topologyName: string,
+  plan: readonly Extract<CellPlan, { kind: 'load' }>[],
+  tmpDir: string,
+  logsTo: string,
+  progress: Progress,
+  results: CellResult[],
+  controls: CellResult[],
+): Promise<void> {
   const keys: string[] = [...s.protocols, ...(s.control ? [CONTROL] : [])];
   const protocolOf = (key: string): ProtocolName => (key === CONTROL ? s.protocols[0]! : (key as ProtocolName));
   const clusters = new Map<string, Started>();
   const startFailures = new Map<string, string>();
-  const results: CellResult[] = [];
-  const controls: CellResult[] = [];
   progress.begin(`${topologyName}: starting ${keys.join(', ')}`);
   const { prepareSchema } = await import('./cluster-target');
   const loads = s.scenarios.filter((x) => x !== 'failover');
@@ -196,17 +263,8 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
     const running = keys.filter((k) => clusters.has(k));
     let group = 0;
     for (let i = 0; i < plan.length; ) {
-      const first = plan[i]!;
-      if (first.kind === 'failover') {
-        const failure = startFailures.get(first.protocol);
-        progress.begin(cellLabel(first));
-        results.push(failure !== undefined ? failedCell(first, failure) : await runCell(session, s, first, clusters.get(first.protocol)!));
-        progress.done();
-        i++;
-        continue;
-      }
       // The protocols' cells of one scenario × C sit side by side in the plan.
-      const side = plan.slice(i, i + s.protocols.length) as Array<Extract<CellPlan, { kind: 'load' }>>;
+      const side = plan.slice(i, i + s.protocols.length);
       i += side.length;
       const samples = new Map<string, { sample: RoundSample; cost: CellResult['cost'] }[]>(running.map((k) => [k, []]));
       const cellOf = (key: string): Extract<CellPlan, { kind: 'load' }> => side.find((c) => c.protocol === protocolOf(key))!;
@@ -233,16 +291,9 @@ async function runTopology(session: BenchSession, s: CompareSettings, topologyNa
       }
     }
   } finally {
-    await Promise.all(
-      [...clusters.values()].map(async (cluster) => {
-        const local = cluster.cluster;
-        await Promise.all(local.nodes.map((n) => local.kill(n.id, 'SIGKILL')));
-        await cluster.stop();
-      }),
-    );
+    await Promise.all([...clusters.values()].map(stopCluster));
     for (const key of keys) discardClusterData(path.join(tmpDir, `${key}-${topologyName}`), logsTo);
   }
-  return { cells: results, controls };
 }
 
 /** A load cell measured once; a loader that throws fails the cell, not the comparison. */
@@ -304,6 +355,8 @@ async function runCellLoad(session: BenchSession, s: CompareSettings, cell: Cell
 export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[]): number[] {
   return plan.map((cell, i) => {
     const prev = plan[i - 1];
+    // A failover cell's own cluster is in its estimate; the load clusters ride on the first load cell.
+    if (cell.kind === 'failover') return cellEstimateMs(s, cell);
     if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? (s.protocols.length + (s.control ? 1 : 0)) * CLUSTER_START_MS_EST : 0);
     const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
     return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);

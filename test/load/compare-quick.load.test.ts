@@ -46,8 +46,8 @@ describe('quorumlite compare --quick', () => {
       expect(svgs.length).toBeGreaterThan(0);
       for (const svg of svgs) expect(svg).toMatch(/<circle class="point"|<rect class="bar"|class="failed"/);
       expect(fs.readdirSync(path.join(dir, 'cells'))).toHaveLength(planCells(parseCompareArgs(['--quick'])).length);
-      // Every cluster's node logs outlive its data directory.
-      const clusters = PROTOCOL_NAMES.flatMap((p) => parseCompareArgs(['--quick']).topologies.map((t) => `${p}-${t}`));
+      // Every cluster's node logs outlive its data directory: the load clusters, and the fresh one of each failover cell.
+      const clusters = PROTOCOL_NAMES.flatMap((p) => parseCompareArgs(['--quick']).topologies.flatMap((t) => [`${p}-${t}`, `${p}-${t}-failover`]));
       expect(fs.readdirSync(path.join(dir, 'logs')).sort()).toEqual([...clusters].sort());
       for (const c of clusters) expect(fs.readdirSync(path.join(dir, 'logs', c))).toContain('n1.log');
       expect(result.stderr).toMatch(/expected duration \d/);
