@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_NAMES } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
-import { CELL_OVERHEAD_MS_EST, cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, parseCompareArgs, planCells, TRIAL_OVERHEAD_MS_EST } from './compare-args';
+import { CELL_OVERHEAD_MS_EST, cellFileName, cellLabel, CLUSTER_START_MS_EST, COMPARE_DEFAULTS, COMPARE_SCENARIOS, estimateMs, formatDurationMs, loadClusterStartMs, parseCompareArgs, planCells, TRIAL_OVERHEAD_MS_EST } from './compare-args';
 import { progressEstimatesMs, Progress } from './compare';
 
 describe('parseCompareArgs', () => {
@@ -76,7 +76,7 @@ describe('planCells', () => {
     const three = parseCompareArgs(['--scenarios', 'insert', '--topologies', '3v', '--rounds', '3']);
     expect(three.rounds).toBe(3);
     expect(planCells(three)).toEqual(planCells(one));
-    const clusters = PROTOCOL_NAMES.length * CLUSTER_START_MS_EST;
+    const clusters = PROTOCOL_NAMES.length * loadClusterStartMs(one);
     expect(estimateMs(three) - clusters).toBe(3 * (estimateMs(one) - clusters));
     expect(() => parseCompareArgs(['--rounds', '2', '--sequential'])).toThrow(/--rounds: needs interleaved cells/);
     expect(() => parseCompareArgs(['--control', '--sequential'])).toThrow(/--control: needs interleaved cells/);
@@ -91,7 +91,7 @@ describe('planCells', () => {
     expect(planCells(withControl)).toEqual(planCells(without));
     const run = withControl.warmupMs + withControl.durationMs + CELL_OVERHEAD_MS_EST;
     // 2 topologies × (a cluster start + 2 load cells × 2 rounds).
-    expect(estimateMs(withControl) - estimateMs(without)).toBe(2 * (CLUSTER_START_MS_EST + 2 * 2 * run));
+    expect(estimateMs(withControl) - estimateMs(without)).toBe(2 * (loadClusterStartMs(withControl) + 2 * 2 * run));
   });
 
   it('--sequential runs each protocol × topology together, load cells in scenario × C order, failover last', () => {
@@ -126,7 +126,21 @@ describe('planCells', () => {
     const withLoad = parseCompareArgs(['--protocols', 'raft,zab', '--topologies', '3v', '--scenarios', 'insert,failover', '--trials', '4', '--concurrency', '1']);
     const run = withLoad.warmupMs + withLoad.durationMs + CELL_OVERHEAD_MS_EST;
     // Two load clusters, two load cells, and the two failover cells as above.
-    expect(estimateMs(withLoad)).toBe(2 * CLUSTER_START_MS_EST + 2 * run + 2 * (CLUSTER_START_MS_EST + trials));
+    expect(estimateMs(withLoad)).toBe(2 * loadClusterStartMs(withLoad) + 2 * run + 2 * (CLUSTER_START_MS_EST + trials));
+  });
+
+  it('--cluster-warmup: a load cluster warms before its first cell (15 s by default, none in --quick, 0 for none)', () => {
+    expect(parseCompareArgs([]).clusterWarmupMs).toBe(15_000);
+    expect(parseCompareArgs(['--quick']).clusterWarmupMs).toBe(0);
+    expect(parseCompareArgs(['--cluster-warmup', '5s']).clusterWarmupMs).toBe(5_000);
+    expect(() => parseCompareArgs(['--cluster-warmup', 'soon'])).toThrow(/--cluster-warmup/);
+    const none = parseCompareArgs(['--cluster-warmup', '0s']);
+    expect(none.clusterWarmupMs).toBe(0);
+    expect(loadClusterStartMs(none)).toBe(CLUSTER_START_MS_EST);
+    // Each load cluster's warm-up and its loaders' start are in the expected duration.
+    const warm = parseCompareArgs(['--cluster-warmup', '10s']);
+    const clusters = warm.protocols.length * warm.topologies.length;
+    expect(estimateMs(warm) - estimateMs(none)).toBe(clusters * (10_000 + CELL_OVERHEAD_MS_EST));
   });
 
   it('--quick is expected to take about 3 minutes', () => {

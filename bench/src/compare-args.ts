@@ -21,6 +21,12 @@ export interface CompareSettings {
   concurrency: number[];
   durationMs: number;
   warmupMs: number;
+  /**
+   * Unmeasured inserts (C=CLUSTER_WARMUP_CONCURRENCY) on each load cluster after it starts and
+   * before its first cell; 0 for none. A new cluster's first tens of seconds ran up to half as
+   * fast as the rest, in every protocol, which put a slope under the first cell's rounds.
+   */
+  clusterWarmupMs: number;
   loaders: number;
   preloadRows: number;
   failoverTrials: number;
@@ -62,6 +68,7 @@ export const COMPARE_DEFAULTS: Readonly<CompareSettings> = {
   concurrency: [1, 16, 64, 256],
   durationMs: 10_000,
   warmupMs: 2_000,
+  clusterWarmupMs: 15_000,
   loaders: 2,
   preloadRows: 10_000,
   failoverTrials: 10,
@@ -89,6 +96,7 @@ export const COMPARE_QUICK: Readonly<Partial<CompareSettings>> = {
   concurrency: [16, 64],
   durationMs: 1_200,
   warmupMs: 200,
+  clusterWarmupMs: 0,
   loaders: 1,
   preloadRows: 1_000,
   failoverTrials: 2,
@@ -102,6 +110,7 @@ export const COMPARE_USAGE = `quorumlite compare [options]
   --concurrency ${COMPARE_DEFAULTS.concurrency.join(',')}      closed-loop clients per level
   --duration 10s              measured time per cell (ms, s, m, h)
   --warmup 2s                 unmeasured time before each cell
+  --cluster-warmup 15s        unmeasured inserts on each new load cluster before its first cell (0: none)
   --trials 10                 failover trials per protocol × topology
   --loaders 2                 loader processes the clients are split across
   --preload-rows 10000        rows loaded for the read, mixed and hot-update scenarios
@@ -125,6 +134,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     concurrency: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    'cluster-warmup': { type: 'string' },
     trials: { type: 'string' },
     loaders: { type: 'string' },
     'preload-rows': { type: 'string' },
@@ -149,6 +159,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareSettings {
     concurrency: values.concurrency !== undefined ? parsePositiveIntList(values.concurrency, 'concurrency') : base.concurrency,
     durationMs: values.duration !== undefined ? parseDurationMs(values.duration, 'duration') : base.durationMs,
     warmupMs: values.warmup !== undefined ? parseDurationMs(values.warmup, 'warmup') : base.warmupMs,
+    clusterWarmupMs: values['cluster-warmup'] !== undefined ? parseDurationMs(values['cluster-warmup'], 'cluster-warmup') : base.clusterWarmupMs,
     failoverTrials: values.trials !== undefined ? parsePositiveInt(values.trials, 'trials') : base.failoverTrials,
     loaders: values.loaders !== undefined ? parsePositiveInt(values.loaders, 'loaders') : base.loaders,
     preloadRows: values['preload-rows'] !== undefined ? parsePositiveInt(values['preload-rows'], 'preload-rows') : base.preloadRows,
@@ -241,6 +252,13 @@ export function clusterCells(s: CompareSettings, protocol: ProtocolName, topolog
  */
 export const CLUSTER_START_MS_EST = 4_000;
 export const CELL_OVERHEAD_MS_EST = 1_500;
+/** The concurrency of a load cluster's warm-up (clusterWarmupMs). */
+export const CLUSTER_WARMUP_CONCURRENCY = 64;
+
+/** A load cluster's expected start: the cluster, its preload, and its warm-up if any. */
+export function loadClusterStartMs(s: CompareSettings): number {
+  return CLUSTER_START_MS_EST + (s.clusterWarmupMs > 0 ? s.clusterWarmupMs + CELL_OVERHEAD_MS_EST : 0);
+}
 export const TRIAL_OVERHEAD_MS_EST = 2_500;
 
 /**
@@ -266,7 +284,7 @@ export function hasLoadCells(s: CompareSettings): boolean {
 
 export function estimateMs(s: CompareSettings): number {
   const clusters = hasLoadCells(s) ? (s.protocols.length + (s.control ? 1 : 0)) * s.topologies.length : 0;
-  return clusters * CLUSTER_START_MS_EST + planCells(s).reduce((sum, cell) => sum + cellEstimateMs(s, cell), 0);
+  return clusters * loadClusterStartMs(s) + planCells(s).reduce((sum, cell) => sum + cellEstimateMs(s, cell), 0);
 }
 
 export function cellLabel(cell: CellPlan): string {

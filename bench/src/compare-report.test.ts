@@ -202,6 +202,8 @@ describe('compare report: interleaved rounds', () => {
     const fresh: CompareResults = { ...RESULTS, settings: { ...RESULTS.settings, failoverOnFreshCluster: true } };
     expect(renderCompareMarkdown(fresh)).toContain('the failover trials on a fresh cluster per protocol');
     expect(renderCompareMarkdown(fresh)).not.toContain('on the same cluster');
+    expect(renderCompareMarkdown(RESULTS)).not.toContain('warmed by');
+    expect(renderCompareMarkdown({ ...fresh, settings: { ...fresh.settings, clusterWarmupMs: 15_000 } })).toContain('warmed by 15000 ms of unmeasured inserts');
   });
 });
 

@@ -312,7 +312,7 @@ function headerLines(r: CompareResults): string[] {
     `Command: \`${m.command}\``,
     `Machine: ${m.cores} × ${m.cpuModel}, ${gib(m.memoryBytes)} memory, Node ${m.node}, ${m.platform}`,
     `Versions: ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `Run: ${m.startedAt} to ${m.finishedAt}; ${s.durationMs} ms measured per cell after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on; a fresh cluster per protocol × topology, its load scenarios in order on it; ${s.failoverOnFreshCluster === true ? 'then, those clusters stopped, the failover trials on a fresh cluster per protocol' : 'failover last, on the same cluster'} (${s.failoverTrials} trials, ${s.failoverWriters} writers).`,
+    `Run: ${m.startedAt} to ${m.finishedAt}; ${s.durationMs} ms measured per cell after ${s.warmupMs} ms warm-up, ${s.loaders} loader processes, fsync on; a fresh cluster per protocol × topology${(s.clusterWarmupMs ?? 0) > 0 ? `, warmed by ${s.clusterWarmupMs} ms of unmeasured inserts` : ''}, its load scenarios in order on it; ${s.failoverOnFreshCluster === true ? 'then, those clusters stopped, the failover trials on a fresh cluster per protocol' : 'failover last, on the same cluster'} (${s.failoverTrials} trials, ${s.failoverWriters} writers).`,
     interleaved(r)
       ? `Interleaved: a topology's clusters ran together, and every load cell measured the protocols back to back${roundsText(r)}, the order rotated by one each time; a cell shows its median round, and × is paired (a protocol's largest median shortfall, round by round, against any other).`
       : `Sequential: each protocol × topology ran on its own, minutes apart from the others; × compares figures measured at different times.`,

@@ -15,7 +15,7 @@ import { parseTopology } from '@quorumlite/cluster';
 import type { ProtocolName } from '@quorumlite/consensus';
 import { BenchArgsError } from './argv';
 import { DEFAULT_SETTINGS, type BenchSettings } from './args';
-import { cellEstimateMs, cellFileName, CLUSTER_START_MS_EST, cellLabel, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, parseCompareArgs, planCells, topologyCells, type CellPlan, type CompareSettings } from './compare-args';
+import { cellEstimateMs, cellFileName, cellLabel, CLUSTER_WARMUP_CONCURRENCY, clusterCells, COMPARE_USAGE, estimateMs, formatDurationMs, loadClusterStartMs, parseCompareArgs, planCells, topologyCells, type CellPlan, type CompareSettings } from './compare-args';
 import { cellFailed, throughputOf, renderCompareHtml, renderCompareMarkdown, type CellResult, type CompareMeta, type CompareResults, type RoundSample } from './compare-report';
 import { cellCost, readCounters, windowEvents, type CounterReading } from './cost';
 import { runFailoverTrials, summarizeStalls, type FailoverTrial } from './failover';
@@ -116,6 +116,7 @@ async function runCluster(session: BenchSession, s: CompareSettings, protocol: P
       cluster = await session.startCluster(protocol, parseTopology(topologyName), dataDir);
       const { prepareSchema } = await import('./cluster-target');
       await prepareSchema(cluster.addresses, s.scenarios.filter((x) => x !== 'failover').some(needsPreload) ? s.preloadRows : 0, session.tls);
+      await warmUpCluster(session, s, protocol, topologyName, cluster, progress);
     } catch (e: unknown) {
       const reason = `cluster did not start: ${e instanceof Error ? e.message : String(e)}`;
       progress.log(`${protocol} ${topologyName}: ${reason}`);
@@ -172,6 +173,15 @@ async function runFailoverCell(session: BenchSession, s: CompareSettings, cell: 
     discardClusterData(dataDir, logsTo);
     progress.done();
   }
+}
+
+/** A load cluster's unmeasured inserts before its first cell (CompareSettings.clusterWarmupMs); its figure is logged, not kept. */
+async function warmUpCluster(session: BenchSession, s: CompareSettings, protocol: ProtocolName, where: string, cluster: Started, progress: Progress): Promise<void> {
+  if (s.clusterWarmupMs <= 0) return;
+  progress.begin(`${protocol} ${where}: warming up, insert C=${CLUSTER_WARMUP_CONCURRENCY} for ${formatDurationMs(s.clusterWarmupMs)} (not measured)`);
+  const row = await session.warmUp({ name: 'warm-up', kind: 'quorumlite', protocol }, quorumliteLoad(cluster, 'insert'), CLUSTER_WARMUP_CONCURRENCY, cluster.pids(), s.clusterWarmupMs);
+  const errors = row.errors > 0 ? `, ${row.errors} errors (${row.errorSamples.slice(0, 2).join('; ')})` : '';
+  progress.log(`${protocol} ${where}: warm-up ran ${Math.round(row.opsPerSec)} inserts/s${errors} (not measured)`);
 }
 
 /** A cluster whose data is thrown away: SIGKILL spares the graceful shutdown (about 2.5 s per cluster here). */
@@ -261,6 +271,7 @@ async function runTopologyLoads(
       }
     }
     const running = keys.filter((k) => clusters.has(k));
+    for (const key of running) await warmUpCluster(session, s, protocolOf(key), key === CONTROL ? `${topologyName} (control)` : topologyName, clusters.get(key)!, progress);
     let group = 0;
     for (let i = 0; i < plan.length; ) {
       // The protocols' cells of one scenario × C sit side by side in the plan.
@@ -357,9 +368,9 @@ export function progressEstimatesMs(s: CompareSettings, plan: readonly CellPlan[
     const prev = plan[i - 1];
     // A failover cell's own cluster is in its estimate; the load clusters ride on the first load cell.
     if (cell.kind === 'failover') return cellEstimateMs(s, cell);
-    if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? (s.protocols.length + (s.control ? 1 : 0)) * CLUSTER_START_MS_EST : 0);
+    if (s.interleave) return cellEstimateMs(s, cell) + (prev === undefined || prev.topology !== cell.topology ? (s.protocols.length + (s.control ? 1 : 0)) * loadClusterStartMs(s) : 0);
     const first = prev === undefined || prev.protocol !== cell.protocol || prev.topology !== cell.topology;
-    return cellEstimateMs(s, cell) + (first ? CLUSTER_START_MS_EST : 0);
+    return cellEstimateMs(s, cell) + (first ? loadClusterStartMs(s) : 0);
   });
 }
 

@@ -172,6 +172,16 @@ interface RunPart {
 }
 
 /** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
+/** A run's unmeasured lead-in and measured window. */
+interface Phase {
+  warmupMs: number;
+  durationMs: number;
+}
+
+function phaseArgs(phase: Phase): string[] {
+  return ['--warmup-ms', String(phase.warmupMs), '--duration-ms', String(phase.durationMs)];
+}
+
 export class BenchSession {
   private readonly children = new Set<Child>();
   private readonly stoppers: Array<() => Promise<void>> = [];
@@ -312,10 +322,10 @@ export class BenchSession {
 
   private async sqliteRow(rowsPerTxn: number): Promise<RunRow> {
     const dir = fs.mkdtempSync(path.join(this.tmpDir!, `sqlite-${rowsPerTxn}-`));
-    const args = ['sqlite-ceiling', '--dir', dir, '--rows-per-txn', String(rowsPerTxn), ...this.phaseArgs()];
+    const args = ['sqlite-ceiling', '--dir', dir, '--rows-per-txn', String(rowsPerTxn), ...phaseArgs(this.phase())];
     const child = this.spawn(`sqlite-${rowsPerTxn}`, args);
     try {
-      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid });
+      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid }, this.phase());
       const identity = { name: `sqlite-${rowsPerTxn}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: rowsPerTxn };
       // The ceiling is its own server: its CPU is reported as the server's, not a loader's.
       return this.announce(mergeWorkerResults(identity, result, { ...cpu, loaderCores: null }));
@@ -399,32 +409,50 @@ export class BenchSession {
 
   /** One run of `concurrency` clients against `target`; a loader that fails makes a failed row, not an exception. */
   async loadLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number): Promise<RunRow> {
+    return this.announce(await this.runLevel(run, target, concurrency, servers, perOp, this.phase()));
+  }
+
+  /**
+   * Load that is not measured: `concurrency` clients for `ms` against a fresh cluster before its
+   * first measured window, so every protocol's first cell meets warm processes and a warm disk
+   * (the first tens of seconds of a new cluster ran slower than the rest, in every protocol).
+   * Returns its row for the log only.
+   */
+  async warmUp(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, ms: number): Promise<RunRow> {
+    return this.runLevel(run, target, concurrency, servers, 1, { warmupMs: 0, durationMs: ms });
+  }
+
+  private phase(): Phase {
+    return { warmupMs: this.settings.warmupMs, durationMs: this.settings.durationMs };
+  }
+
+  private async runLevel(run: Pick<RowIdentity, 'name' | 'kind' | 'protocol'>, target: LoadTargetArgs, concurrency: number, servers: Record<string, number>, perOp: number, phase: Phase): Promise<RunRow> {
     const shares = splitConcurrency(concurrency, this.settings.loaders);
     const label = `${run.protocol === null ? '' : `${run.protocol}-`}${run.name}@${concurrency}`;
     const runId = this.cellRunId(target, concurrency);
-    const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, runId)));
-    const identity: RowIdentity = { ...run, concurrency, durationMs: this.settings.durationMs, statementsPerOp: perOp };
+    const children = shares.map((clients, loader) => this.spawn(`${label}#${loader}`, this.loadArgs(target, clients, loader, runId, phase)));
+    const identity: RowIdentity = { ...run, concurrency, durationMs: phase.durationMs, statementsPerOp: perOp };
     try {
-      const [results, cpu] = await this.runChildren(children, servers);
-      return this.announce(mergeWorkerResults(identity, results, cpu));
+      const [results, cpu] = await this.runChildren(children, servers, phase);
+      return mergeWorkerResults(identity, results, cpu);
     } catch (e: unknown) {
       // A loader that dies or hangs fails this run (and the exit code), not the whole report.
       const message = e instanceof Error ? e.message : String(e);
-      return this.announce(mergeWorkerResults(identity, [failedLoaderResult(message)], { loaderCores: null, serverCores: {} }));
+      return mergeWorkerResults(identity, [failedLoaderResult(message)], { loaderCores: null, serverCores: {} });
     } finally {
       await Promise.all(children.map((child) => this.stopChild(child)));
     }
   }
 
   /** Waits for every child to be ready, starts them together, samples CPU around the window. */
-  private async runChildren(children: Child[], servers: Record<string, number>): Promise<[WorkerResult[], CpuSummary]> {
+  private async runChildren(children: Child[], servers: Record<string, number>, phase: Phase): Promise<[WorkerResult[], CpuSummary]> {
     await Promise.all(children.map((child) => child.waitReady(CHILD_READY_MS)));
     const startAt = Date.now() + START_LEAD_MS;
     for (const child of children) child.start(startAt);
     const loaderPids = children.map((child) => child.pid);
     const allPids = [...loaderPids, ...Object.values(servers)];
-    const windowStart = startAt + this.settings.warmupMs;
-    const windowEnd = windowStart + this.settings.durationMs;
+    const windowStart = startAt + phase.warmupMs;
+    const windowEnd = windowStart + phase.durationMs;
     const sampling = (async (): Promise<[CpuSnapshot, CpuSnapshot]> => {
       await sleepUntil(windowStart);
       const before = snapshotCpu(allPids);
@@ -434,14 +462,14 @@ export class BenchSession {
     const peakRss = new PeakRss(servers);
     peakRss.sample();
     const rssTimer = setInterval(() => peakRss.sample(), RSS_SAMPLE_MS);
-    const deadline = this.settings.warmupMs + this.settings.durationMs + START_LEAD_MS + RESULT_SLACK_MS;
+    const deadline = phase.warmupMs + phase.durationMs + START_LEAD_MS + RESULT_SLACK_MS;
     try {
       const results = (await Promise.all(children.map((child) => child.waitResult(deadline)))).map(asWorkerResult);
       const [before, after] = await sampling;
       peakRss.sample();
       const serverCores: Record<string, number | null> = {};
-      for (const [label, pid] of Object.entries(servers)) serverCores[label] = coresUsed(before, after, [pid], this.settings.durationMs);
-      return [results, { loaderCores: coresUsed(before, after, loaderPids, this.settings.durationMs), serverCores, serverPeakRssMb: peakRss.megabytes() }];
+      for (const [label, pid] of Object.entries(servers)) serverCores[label] = coresUsed(before, after, [pid], phase.durationMs);
+      return [results, { loaderCores: coresUsed(before, after, loaderPids, phase.durationMs), serverCores, serverPeakRssMb: peakRss.megabytes() }];
     } finally {
       clearInterval(rssTimer);
     }
@@ -460,8 +488,8 @@ export class BenchSession {
     return runs === 1 ? cell : `${cell}-${runs}`;
   }
 
-  private loadArgs(target: LoadTargetArgs, clients: number, loader: number, runId: string): string[] {
-    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', runId, ...this.phaseArgs()];
+  private loadArgs(target: LoadTargetArgs, clients: number, loader: number, runId: string, phase: Phase): string[] {
+    const common = ['load', '--clients', String(clients), '--loader', String(loader), '--run-id', runId, ...phaseArgs(phase)];
     switch (target.kind) {
       case 'echo':
       case 'stream-echo':
@@ -476,9 +504,6 @@ export class BenchSession {
     }
   }
 
-  private phaseArgs(): string[] {
-    return ['--warmup-ms', String(this.settings.warmupMs), '--duration-ms', String(this.settings.durationMs)];
-  }
 
   private spawn(name: string, args: string[]): Child {
     const child = new Child(name, this.worker, args, this.log);
