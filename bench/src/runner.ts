@@ -171,7 +171,6 @@ interface RunPart {
   part(what: string, work: () => Promise<RunRow[]>): Promise<string | null>;
 }
 
-/** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
 /** A run's unmeasured lead-in and measured window. */
 interface Phase {
   warmupMs: number;
@@ -182,6 +181,7 @@ function phaseArgs(phase: Phase): string[] {
   return ['--warmup-ms', String(phase.warmupMs), '--duration-ms', String(phase.durationMs)];
 }
 
+/** The processes of one benchmark run: loaders, servers and clusters, all stopped by cleanup(). */
 export class BenchSession {
   private readonly children = new Set<Child>();
   private readonly stoppers: Array<() => Promise<void>> = [];
