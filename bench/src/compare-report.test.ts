@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { zeroCounters, type NodeCounters } from '@quorumlite/client';
-import { belowTarget, buildFigures, cellFailed, controlRatio, controlTable, eventfulRoundsTable, eventsText, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, throughputReading, type CellResult, type CompareResults } from './compare-report';
+import { belowTarget, buildFigures, cellFailed, cellMissesWithControl, CONTROL_COLUMN, controlRatio, controlTable, eventfulRoundsTable, eventsText, interleaved, ratioToBest, costReading, cpuTable, failoverMisses, failoverReading, failoverTable, latencyReading, leaderStepTable, loadTable, messageTypeTable, renderCompareHtml, renderCompareMarkdown, scenarioMisses, scenarioRatios, scenarioTable, throughputReading, type CellResult, type CompareResults } from './compare-report';
 import type { RoundSample } from './compare-report';
 import { foldRounds } from './compare';
 import type { CellCost } from './cost';
@@ -287,6 +287,65 @@ describe('compare report: the A/A control', () => {
   it('has no figure without a control', () => {
     expect(controlRatio(RESULTS, '3v', 'insert', 64)).toBeNull();
     expect(renderCompareMarkdown(RESULTS)).not.toContain('A/A');
+  });
+});
+
+describe('compare report: per scenario, every level and round pooled', () => {
+  type Load = Extract<CellResult, { kind: 'load' }>;
+  const base = (c: number): Load => RESULTS.cells.find((x): x is Load => x.kind === 'load' && x.protocol === 'raft' && x.topology === '3v' && x.scenario === 'insert' && x.concurrency === c)!;
+  const rounds = (c: number, ops: number[]) => ops.map((o, position) => ({ row: { ...base(c).row!, opsPerSec: o }, failure: null, position }));
+  /** 3v insert at C=16 and C=64, measured in rounds: per protocol, each level's throughputs. */
+  const measured = (ops: Record<string, Record<16 | 64, number[]>>, control?: Record<16 | 64, number[]>): CompareResults => ({
+    ...RESULTS,
+    cells: RESULTS.cells.map((c) => (c.kind === 'load' && c.topology === '3v' && c.scenario === 'insert' ? { ...c, failure: null, rounds: rounds(c.concurrency, ops[c.protocol]![c.concurrency as 16 | 64]) } : c)),
+    ...(control ? { controls: ([16, 64] as const).map((c) => ({ ...base(c), rounds: rounds(c, control[c]) })) } : {}),
+  });
+  const even = { 16: [2000, 2000, 2000], 64: [4000, 4000, 4000] };
+
+  it('pools the levels: a protocol behind at one level by a cell\'s noise is judged on every pair of the scenario', () => {
+    // Zab ÷ the others: 0.85, 0.95, 0.86 at C=64 (a cell median of 0.86) and 1.0, 0.97, 0.99 at C=16.
+    const r = measured({ raft: even, multipaxos: even, zab: { 16: [2000, 1940, 1980], 64: [3400, 3800, 3440] } });
+    expect(ratioToBest(r, 'zab', '3v', 'insert', 64)).toBeCloseTo(0.86, 9);
+    const s = scenarioRatios(r, '3v', 'insert')!;
+    expect(s.columns).toEqual(['raft', 'zab', 'multipaxos']);
+    expect(s.rounds).toBe(6);
+    // Six pairs: 0.85, 0.86, 0.95, 0.97, 0.99, 1 — the median in logs is √(0.95 × 0.97).
+    expect(s.ratios[1]).toBeCloseTo(Math.sqrt(0.95 * 0.97), 9);
+    expect(s.ratios[0]).toBe(1);
+    expect(scenarioMisses(r)).toEqual([]);
+    const md = renderCompareMarkdown(r);
+    expect(md).toContain('## Per scenario');
+    expect(md).toContain('Every protocol is within 0.9 of the best in every scenario as a whole.');
+    expect(scenarioTable(r)).toEqual([
+      ['topology', 'scenario', 'rounds pooled', 'raft', 'zab', 'multipaxos'],
+      ['3v', 'insert', '6', '×1.00 ✓', '×0.96 ✓', '×1.00 ✓'],
+    ]);
+  });
+
+  it('names a protocol behind at every level, and scores the control as one more column', () => {
+    const slow = { 16: [1700, 1700, 1700], 64: [3400, 3400, 3400] };
+    const r = measured({ raft: even, multipaxos: even, zab: slow }, { 16: [2000, 1900, 2100], 64: [4000, 4200, 3800] });
+    const s = scenarioRatios(r, '3v', 'insert')!;
+    expect(s.columns).toEqual(['raft', 'zab', 'multipaxos', CONTROL_COLUMN]);
+    expect(s.ratios[1]).toBeCloseTo(0.85, 9);
+    expect(s.ratios[3]).toBeGreaterThanOrEqual(0.9);
+    expect(scenarioMisses(r)).toEqual(['zab insert on 3v (0.85)']);
+    expect(scenarioTable(r)[0]).toEqual(['topology', 'scenario', 'rounds pooled', 'raft', 'zab', 'multipaxos', 'raft (control)']);
+    expect(renderCompareMarkdown(r)).toContain('Below 0.9 in a scenario as a whole: zab insert on 3v (0.85).');
+  });
+
+  it('counts, cell by cell, how often the control misses when scored like a protocol: the resolution of the run', () => {
+    // The control trails its twin by 0.8 at C=16 only; zab trails everyone at C=64 only.
+    const r = measured({ raft: even, multipaxos: even, zab: { 16: [2000, 2000, 2000], 64: [3400, 3400, 3400] } }, { 16: [1600, 1600, 1600], 64: [4000, 4000, 4000] });
+    expect(cellMissesWithControl(r)).toEqual({ columns: ['raft', 'zab', 'multipaxos', CONTROL_COLUMN], misses: [0, 1, 0, 1], cells: 2 });
+    expect(renderCompareMarkdown(r)).toContain('the control fell below 0.9 in 1 of 2 cells, the protocols scored the same way in: raft 0, zab 1, multipaxos 0.');
+    expect(cellMissesWithControl(RESULTS)).toBeNull();
+  });
+
+  it('has no section for a run without rounds', () => {
+    expect(scenarioRatios(RESULTS, '3v', 'insert')).toBeNull();
+    expect(scenarioTable(RESULTS)).toEqual([]);
+    expect(renderCompareMarkdown(RESULTS)).not.toContain('## Per scenario');
   });
 });
 

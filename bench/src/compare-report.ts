@@ -352,17 +352,106 @@ export function ratioToBest(r: CompareResults, protocol: string, topology: strin
   const cell = findLoad(r, protocol, topology, scenario, c);
   if (cell === undefined || cellFailed(cell) || cell.row === null) return null;
   const row = protocols.map((p) => findLoad(r, p, topology, scenario, c));
-  if (row.every((x) => x?.rounds !== undefined)) {
-    const n = Math.min(...row.map((x) => x!.rounds!.length));
-    const complete: number[][] = [];
-    for (let k = 0; k < n; k++) {
-      const values = row.map((x) => sampleThroughput(x!.rounds![k]));
-      if (values.every((v): v is number => v !== null && v > 0)) complete.push(values);
-    }
-    return pairedRatiosToBest(complete)?.[protocols.indexOf(protocol)] ?? null;
-  }
+  if (row.every((x) => x?.rounds !== undefined)) return pairedRatiosToBest(completeRounds(row))?.[protocols.indexOf(protocol)] ?? null;
   const best = bestOf(r, protocols, topology, scenario, c);
   return best !== null && best > 0 ? throughputOf(cell.row) / best : null;
+}
+
+/**
+ * The rounds of a (topology, scenario, C) in which every column measured the cell: one
+ * throughput per column, in `columns` order. A column is a protocol's cell or the control's.
+ */
+function completeRounds(columns: readonly (LoadCell | undefined)[]): number[][] {
+  if (!columns.every((x) => x?.rounds !== undefined)) return [];
+  const n = Math.min(...columns.map((x) => x!.rounds!.length));
+  const complete: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const values = columns.map((x) => sampleThroughput(x!.rounds![k]));
+    if (values.every((v): v is number => v !== null && v > 0)) complete.push(values);
+  }
+  return complete;
+}
+
+/**
+ * A scenario as a whole: each protocol's paired ratio to the best (pairedRatiosToBest) over the
+ * complete rounds of every concurrency of the scenario pooled, since a round's ratios do not
+ * depend on its level's scale. With 6 rounds and 4 levels that is 24 pairs where a cell has 6,
+ * so it tells apart differences a cell cannot; a gap at one level alone shows in the cells.
+ * With a control, it is a column too (last), measured the same way: what an identical cluster
+ * scores is the resolution of the run. Null when the run has no rounds (sequential).
+ */
+export function scenarioRatios(r: CompareResults, topology: string, scenario: string): { columns: string[]; ratios: number[]; rounds: number } | null {
+  const { protocols, levels } = dimensions(r);
+  const withControl = levels.some((c) => findControl(r, topology, scenario, c) !== undefined);
+  const columns = withControl ? [...protocols, CONTROL_COLUMN] : protocols;
+  const pooled: number[][] = [];
+  for (const c of levels) {
+    const cells = protocols.map((p) => findLoad(r, p, topology, scenario, c));
+    pooled.push(...completeRounds(withControl ? [...cells, findControl(r, topology, scenario, c)] : cells));
+  }
+  const ratios = pairedRatiosToBest(pooled);
+  return ratios === null ? null : { columns, ratios, rounds: pooled.length };
+}
+
+/** The control's column name in the per-scenario table. */
+export const CONTROL_COLUMN = 'control';
+
+/** The per-scenario table: every level and round of a scenario pooled (scenarioRatios). */
+export function scenarioTable(r: CompareResults): string[][] {
+  const { topologies, scenarios } = dimensions(r);
+  let header: string[] | null = null;
+  const body: string[][] = [];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      const s = scenarioRatios(r, topology, scenario);
+      if (s === null) continue;
+      header ??= ['topology', 'scenario', 'rounds pooled', ...s.columns.map((c) => (c === CONTROL_COLUMN ? `${r.controls![0]!.protocol} (control)` : c))];
+      body.push([topology, scenario, String(s.rounds), ...s.ratios.map((x) => `×${ratioDigits(x)} ${x >= WITHIN_BEST_RATIO_TARGET ? '✓' : '✗'}`)]);
+    }
+  }
+  return header === null ? [] : [header, ...body];
+}
+
+/** Protocols (not the control) below the target in a scenario as a whole: 'zab batch100 on 3v (0.87)'. */
+export function scenarioMisses(r: CompareResults): string[] {
+  const { topologies, scenarios } = dimensions(r);
+  const out: string[] = [];
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      const s = scenarioRatios(r, topology, scenario);
+      s?.columns.forEach((column, k) => {
+        if (column !== CONTROL_COLUMN && s.ratios[k]! < WITHIN_BEST_RATIO_TARGET) out.push(`${column} ${scenario} on ${topology} (${ratioDigits(s.ratios[k]!)})`);
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Per cell, how often each column (the protocols, and the control as one more) came out below
+ * the target when the control is scored like a protocol: the control is the first protocol
+ * again, so its count is how many misses the machine alone makes at this many rounds.
+ */
+export function cellMissesWithControl(r: CompareResults): { columns: string[]; misses: number[]; cells: number } | null {
+  if ((r.controls ?? []).length === 0) return null;
+  const { protocols, topologies, scenarios, levels } = dimensions(r);
+  const misses = [...protocols, CONTROL_COLUMN].map(() => 0);
+  let cells = 0;
+  for (const topology of topologies) {
+    for (const scenario of scenarios) {
+      for (const c of levels) {
+        const control = findControl(r, topology, scenario, c);
+        if (control === undefined) continue;
+        const ratios = pairedRatiosToBest(completeRounds([...protocols.map((p) => findLoad(r, p, topology, scenario, c)), control]));
+        if (ratios === null) continue;
+        cells++;
+        ratios.forEach((x, k) => {
+          if (x < WITHIN_BEST_RATIO_TARGET) misses[k]!++;
+        });
+      }
+    }
+  }
+  return { columns: [...protocols, CONTROL_COLUMN], misses, cells };
 }
 
 /** A round's throughput, or null when that round failed (or is missing). */
@@ -422,6 +511,15 @@ export function eventfulRoundsTable(r: CompareResults): string[][] {
     });
   }
   return rows;
+}
+
+/** 'Scored as one more protocol, the control fell below 0.9 in 2 of 16 cells (raft 3, zab 2, multipaxos 2).' */
+function controlMissesLines(r: CompareResults): string[] {
+  const m = cellMissesWithControl(r);
+  if (m === null || m.cells === 0) return [];
+  const control = m.misses[m.misses.length - 1]!;
+  const others = m.columns.slice(0, -1).map((c, k) => `${c} ${m.misses[k]!}`).join(', ');
+  return [`Scored as one more protocol of each cell (paired ratio to the best of all the columns), the control fell below ${WITHIN_BEST_RATIO_TARGET} in ${control} of ${m.cells} cells, the protocols scored the same way in: ${others}. A protocol that misses no more often than the control is not told apart from it cell by cell at this many rounds.`, ''];
 }
 
 /** The A/A table: per cell, the first protocol's two clusters and how close they came. */
@@ -601,6 +699,20 @@ export function renderCompareMarkdown(r: CompareResults): string {
   lines.push(...markdownTable(loadTable(r)), '');
   const below = belowTarget(r);
   lines.push(below.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} of the best of their row: ${below.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every measured cell.`, '');
+  const perScenario = scenarioTable(r);
+  if (perScenario.length > 1) {
+    const misses = scenarioMisses(r);
+    lines.push(
+      '## Per scenario',
+      '',
+      `Each protocol's paired ratio to the best over every concurrency and round of a scenario pooled (a round's ratios do not depend on its level's scale), so a scenario rests on several times the pairs of one cell.${(r.controls ?? []).length > 0 ? ' The control is scored as one more protocol: it is the first protocol again, so its ratio is what the machine alone costs a column.' : ''}`,
+      '',
+      ...markdownTable(perScenario),
+      '',
+      misses.length > 0 ? `Below ${WITHIN_BEST_RATIO_TARGET} in a scenario as a whole: ${misses.join(', ')}.` : `Every protocol is within ${WITHIN_BEST_RATIO_TARGET} of the best in every scenario as a whole.`,
+      '',
+    );
+  }
   if ((r.controls ?? []).length > 0) {
     const ratios = (r.controls ?? []).flatMap((c) => (c.kind === 'load' ? [controlRatio(r, c.topology, c.scenario, c.concurrency)] : [])).filter((x): x is number => x !== null);
     const within = ratios.filter((x) => x >= WITHIN_BEST_RATIO_TARGET).length;
@@ -609,6 +721,7 @@ export function renderCompareMarkdown(r: CompareResults): string {
       '',
       `A second cluster of ${r.controls![0]!.protocol} ran every load cell in the same rotation. Two identical clusters came within ${WITHIN_BEST_RATIO_TARGET} of each other in ${within} of ${ratios.length} cells${ratios.length > 0 ? ` (median ${ratioDigits(median(ratios)!)}, lowest ${ratioDigits(Math.min(...ratios))})` : ''}: a gap between protocols no larger than a cell's A/A gap is not told apart from the machine's.`,
       '',
+      ...controlMissesLines(r),
       ...markdownTable(controlTable(r)),
       '',
     );
@@ -617,7 +730,7 @@ export function renderCompareMarkdown(r: CompareResults): string {
   if (eventful.length > 1) {
     lines.push('## Rounds with other work in them', '', 'An election, a leader change or a node\'s snapshot fell in these rounds of a cell; a round far from its cell\'s median is usually one of them, and the paired median leaves it at the edge.', '', ...markdownTable(eventful), '');
   }
-  lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader (failover runs after every load cell, so it led throughout).`, '', ...markdownTable(cpuTable(r)), '');
+  lines.push('## CPU per node', '', `Cores each node process used over the measured window; * marks the leader.`, '', ...markdownTable(cpuTable(r)), '');
   const types = messageTypeTable(r);
   if (types.length > 1) {
     lines.push('## Where the protocols differ', '', 'From the nodes\' own counters (Status `counters`) read before and after each cell: messages each protocol sends per committed log entry, by type, every node together; and the leader\'s time per committed entry in each driver step (fsync is a wait, the others hold the event loop).', '');
@@ -657,6 +770,7 @@ export function renderCompareHtml(r: CompareResults): string {
     `<h1>quorumlite compare</h1><ul>${head}</ul>${failedNote}`,
     figures,
     `<h2>Side by side</h2>${htmlTable(loadTable(r))}`,
+    scenarioTable(r).length > 1 ? `<h2>Per scenario (every concurrency and round pooled)</h2>${htmlTable(scenarioTable(r))}` : '',
     (r.controls ?? []).length > 0 ? `<h2>A/A control</h2>${htmlTable(controlTable(r))}` : '',
     eventful.length > 1 ? `<h2>Rounds with other work in them</h2>${htmlTable(eventful)}` : '',
     `<h2>CPU per node (cores)</h2>${htmlTable(cpuTable(r))}`,
