@@ -244,6 +244,17 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** Ticks since the leader (learner) or a quorum (leader) was last heard. */
   private silentTicks = 0;
   /**
+   * How many silent ticks a follower in broadcast takes for a lost leader: drawn in
+   * [electionTimeoutTicks, 2 × electionTimeoutTicks) each time it follows a leader, as the
+   * contract's election timeout is (CoreOptions.electionTimeoutTicks). A fixed limit made every
+   * follower give up on the same tick when the leader's event loop was held a little past it
+   * (a 315 ms stall under 256 concurrent 100-row batches deposed a live leader, both followers
+   * LOOKING together, so neither could rejoin it without an election); with the limits spread,
+   * the first to give up asks the others and finds the leader established (FLE's outofelection).
+   * A crashed leader is noticed by its broken streams, not by this limit.
+   */
+  private followerSilenceTicks: number;
+  /**
    * Peers whose connection the driver reported broken (reportUnreachable) and that have sent
    * nothing since: no notification of theirs can arrive during a finalize window (see maybeDecide).
    */
@@ -334,6 +345,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.prevHard = hard;
     this.readOnly = new ReadOnly(this.id, votingMembers(this.view.committed));
     this.incarnation = Math.floor(options.random() * INCARNATION_RANGE);
+    this.followerSilenceTicks = this.drawFollowerSilenceTicks();
     this.vote = this.ownVote();
     this.prevSoft = this.softState();
     // Boot LOOKING, silently: the first tick announces our vote (a core sends nothing before
@@ -855,6 +867,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       return;
     }
     this.phase = { kind: 'following', leader, leaderRound, stage: 'discovery', since: this.ticks };
+    this.followerSilenceTicks = this.drawFollowerSilenceTicks();
     this.connect(leader);
   }
 
@@ -1383,6 +1396,13 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.sendFollowerInfo(leader);
   }
 
+  private drawFollowerSilenceTicks(): number {
+    const r = this.o.random();
+    if (!(r >= 0 && r < 1)) throw new ConsensusError('bad_config', `random must return numbers in [0, 1), returned ${String(r)}.`);
+    const t = this.o.electionTimeoutTicks;
+    return t + Math.floor(r * t);
+  }
+
   private sendFollowerInfo(leader: NodeId): void {
     this.send<FollowerInfoMessage>({
       type: 'followerInfo', from: this.id, to: leader, epoch: toTerm(this.currentEpoch),
@@ -1399,7 +1419,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     // initLimit, which is for a synchronization that is under way (a large DIFF or SNAP).
     const sinceDiscovery = this.ticks - p.since;
     const expired =
-      p.stage === 'broadcast' ? this.silentTicks >= this.o.electionTimeoutTicks
+      p.stage === 'broadcast' ? this.silentTicks >= this.followerSilenceTicks
       : p.stage === 'discovery' ? sinceDiscovery >= this.o.electionTimeoutTicks
       : sinceDiscovery >= INIT_LIMIT_ELECTIONS * this.o.electionTimeoutTicks;
     if (expired) {

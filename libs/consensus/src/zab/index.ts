@@ -15,9 +15,10 @@ export const zab: ProtocolModule<ZabMessage> = {
   membershipChanges: true,
   witnessMembershipChanges: true,
   appliedMembersInForce: true,
-  // A follower notices a dead leader within a sync limit (the election timeout), then FLE
-  // decides within its finalize window; discovery and synchronization are a few round trips.
-  electionTicksMax: (options) => 2 * options.electionTimeoutTicks + FINALIZE_TICKS,
+  // A follower notices a silent leader within its sync limit (the election timeout, drawn in
+  // [t, 2t)), then FLE decides within its finalize window; discovery and synchronization are a
+  // few round trips.
+  electionTicksMax: (options) => 3 * options.electionTimeoutTicks + FINALIZE_TICKS,
   // Zab assumes FIFO channels for its history; PING and PINGACK carry only the liveness of a
   // synchronized pair, a commit point and acknowledgements (all monotone), and travel apart so
   // a proposal near the request size limit never holds them past a sync limit. A PING that

@@ -298,3 +298,44 @@ describe('zab: PINGs travel apart from proposals', () => {
     expect(net.appliedData(deaf)).toEqual(['p0', 'p1', 'p2']);
   });
 });
+
+describe('zab: liveness', () => {
+  const ELECTION_TICKS = 10; // the test network's election timeout
+  /**
+   * A settled 3-voter network whose followers n1 and n2 draw their sync limits from `draws`
+   * (what random() returns to each), then a leader silent for `silentTicks` of theirs — its
+   * event loop held, say: it neither ticks nor sends — before it runs again.
+   */
+  const leaderHeldFor = (draws: { n1: number; n2: number }, silentTicks: number): { net: ZabNet; leader: string; epochBefore: number; lookedAgain: (id: string) => boolean } => {
+    const net = new ZabNet(voters('n1', 'n2', 'n3'));
+    net.start('n1', undefined, { random: () => draws.n1 });
+    net.start('n2', undefined, { random: () => draws.n2 });
+    const leader = net.settle();
+    expect(leader).toBe('n3');
+    net.tickAll(2);
+    const epochBefore = establishedEpoch(net, leader);
+    const mark = net.sent.length;
+    const lookedAgain = (id: string): boolean => net.sent.slice(mark).some((m) => m.type === 'notification' && m.from === id && m.state === 'looking');
+    for (let t = 0; t < silentTicks; t++) for (const f of ['n1', 'n2']) net.tick(f);
+    net.stabilize();
+    net.tickAll(2 * ELECTION_TICKS);
+    return { net, leader, epochBefore, lookedAgain };
+  };
+
+  it('a follower takes its leader for lost after a sync limit drawn in [T, 2T) each time it follows: a leader held past one follower\'s limit keeps its epoch', () => {
+    // n1 gives up after T silent ticks, n2 only after 2T − 1: the leader is held for T + 2.
+    const { net, leader, epochBefore, lookedAgain } = leaderHeldFor({ n1: 0, n2: 0.99 }, ELECTION_TICKS + 2);
+    // n1 went LOOKING, heard n2 FOLLOWING and n3 LEADING, and joined n3 without an election.
+    expect(lookedAgain('n1')).toBe(true);
+    expect(lookedAgain('n2')).toBe(false);
+    for (const id of ['n1', 'n2', 'n3']) expect(net.core(id).status().leader).toBe(leader);
+    expect(establishedEpoch(net, leader)).toBe(epochBefore);
+  });
+
+  it('followers whose limits fall on the same tick both give up, and a new epoch is elected (what a fixed limit did to every held leader)', () => {
+    const { net, epochBefore, lookedAgain } = leaderHeldFor({ n1: 0, n2: 0 }, ELECTION_TICKS + 2);
+    expect(lookedAgain('n1') && lookedAgain('n2')).toBe(true);
+    const leader = net.leaderOf()!;
+    expect(establishedEpoch(net, leader)).toBeGreaterThan(epochBefore);
+  });
+});
