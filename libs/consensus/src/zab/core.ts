@@ -248,10 +248,11 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * [electionTimeoutTicks, 2 × electionTimeoutTicks) each time it follows a leader, as the
    * contract's election timeout is (CoreOptions.electionTimeoutTicks). A fixed limit made every
    * follower give up on the same tick when the leader's event loop was held a little past it
-   * (a 315 ms stall under 256 concurrent 100-row batches deposed a live leader, both followers
-   * LOOKING together, so neither could rejoin it without an election); with the limits spread,
-   * the first to give up asks the others and finds the leader established (FLE's outofelection).
-   * A crashed leader is noticed by its broken streams, not by this limit.
+   * (a 315 ms stall under 256 concurrent 100-row batches deposed a live leader four times in
+   * six 5-second rounds); with the limits spread, a stall shorter than every follower's draw
+   * costs no election. A follower silent for T that hears another voter LOOKING looks too
+   * (handleNotification), so a silent leader is replaced when the first limit runs out, as in
+   * Raft. A crashed leader is noticed sooner, by its broken streams.
    */
   private followerSilenceTicks: number;
   /**
@@ -345,7 +346,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.prevHard = hard;
     this.readOnly = new ReadOnly(this.id, votingMembers(this.view.committed));
     this.incarnation = Math.floor(options.random() * INCARNATION_RANGE);
-    this.followerSilenceTicks = this.drawFollowerSilenceTicks();
+    // Drawn when it follows a leader (decide).
+    this.followerSilenceTicks = options.electionTimeoutTicks;
     this.vote = this.ownVote();
     this.prevSoft = this.softState();
     // Boot LOOKING, silently: the first tick announces our vote (a core sends nothing before
@@ -745,6 +747,16 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       // agreement (ZOOKEEPER-1732), and a late LOOKING notification the leader sent before it
       // was elected would make us leave a healthy leader.
       if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > p.leaderRound)) {
+        this.startLooking();
+        this.handleNotification(n);
+        return;
+      }
+      // A voter gave up on the leader we follow, and we have not heard that leader for the
+      // shortest sync limit either: the silence is not its alone, so look too, as a Raft follower
+      // past its election timeout grants a pre-vote. Else, with each follower's limit drawn in
+      // [T, 2T), a silent leader would be replaced only when the last follower's limit ran out
+      // (a FOLLOWING node answers LOOKING ones with its leader, and never joins their election).
+      if (p.kind === 'following' && p.stage === 'broadcast' && n.state === 'looking' && senderVotes && this.silentTicks >= this.o.electionTimeoutTicks) {
         this.startLooking();
         this.handleNotification(n);
         return;
