@@ -250,9 +250,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * follower give up on the same tick when the leader's event loop was held a little past it
    * (a 315 ms stall under 256 concurrent 100-row batches deposed a live leader four times in
    * six 5-second rounds); with the limits spread, a stall shorter than every follower's draw
-   * costs no election. A follower silent for T that hears another voter LOOKING looks too
-   * (handleNotification), so a silent leader is replaced when the first limit runs out, as in
-   * Raft. A crashed leader is noticed sooner, by its broken streams.
+   * costs no election. A follower silent for T that hears another voter LOOKING in a new round
+   * looks too (corroboratesSilence), so a silent leader is replaced when the first limit runs
+   * out, as in Raft. A crashed leader is noticed sooner, by its broken streams.
    */
   private followerSilenceTicks: number;
   /**
@@ -733,6 +733,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   private handleNotification(n: NotificationMessage): void {
+    // Another voter gave up on the leader we follow, and we have not heard it for the shortest
+    // sync limit either: the silence is not that voter's alone, so look too, and take its
+    // notification as a LOOKING node (below). Else, with each follower's limit drawn in [T, 2T),
+    // a silent leader would be replaced only when the last follower's limit ran out: a FOLLOWING
+    // node answers LOOKING ones with its leader and never joins their election.
+    if (this.corroboratesSilence(n)) this.startLooking();
     if (n.state === 'looking') {
       this.sendCommitPoint(n.from);
       this.sendSeenConfig(n.from);
@@ -747,16 +753,6 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       // agreement (ZOOKEEPER-1732), and a late LOOKING notification the leader sent before it
       // was elected would make us leave a healthy leader.
       if (p.kind === 'following' && p.leader === n.from && n.state === 'looking' && (n.vote.leader !== n.from || n.round > p.leaderRound)) {
-        this.startLooking();
-        this.handleNotification(n);
-        return;
-      }
-      // A voter gave up on the leader we follow, and we have not heard that leader for the
-      // shortest sync limit either: the silence is not its alone, so look too, as a Raft follower
-      // past its election timeout grants a pre-vote. Else, with each follower's limit drawn in
-      // [T, 2T), a silent leader would be replaced only when the last follower's limit ran out
-      // (a FOLLOWING node answers LOOKING ones with its leader, and never joins their election).
-      if (p.kind === 'following' && p.stage === 'broadcast' && n.state === 'looking' && senderVotes && this.silentTicks >= this.o.electionTimeoutTicks) {
         this.startLooking();
         this.handleNotification(n);
         return;
@@ -822,6 +818,21 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       this.vote = n.vote;
       this.decide(n.vote.leader);
     }
+  }
+
+  /**
+   * Whether `n` is a voter's new search for a leader while ours has been silent for at least T
+   * (see handleNotification). Only a round after the one our leader was elected in counts, and
+   * not from that leader: a node booting (its round starts again at 1), a notification of an
+   * older round delayed on the wire, or the leader's own from before it was elected says nothing
+   * of the leader now. Observers keep their own limit.
+   */
+  private corroboratesSilence(n: NotificationMessage): boolean {
+    const p = this.phase;
+    return (
+      p.kind === 'following' && p.stage === 'broadcast' && this.isVoter && n.state === 'looking' && n.from !== p.leader &&
+      n.round > p.leaderRound && this.voters.includes(n.from) && this.silentTicks >= this.o.electionTimeoutTicks
+    );
   }
 
   /** checkLeader: we never follow a leader we have not heard say that it leads, nor one that just refused us. */
