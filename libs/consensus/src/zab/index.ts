@@ -15,8 +15,8 @@ export const zab: ProtocolModule<ZabMessage> = {
   membershipChanges: true,
   witnessMembershipChanges: true,
   appliedMembersInForce: true,
-  // A follower notices a silent leader within its sync limit (the election timeout, drawn in
-  // [t, 2t)), then FLE decides within its finalize window; discovery and synchronization are a
+  // A follower notices a silent leader within its sync limit (drawn in [t, 1.5t) of the election
+  // timeout), then FLE decides within its finalize window; discovery and synchronization are a
   // few round trips.
   electionTicksMax: (options) => 3 * options.electionTimeoutTicks + FINALIZE_TICKS,
   // Zab assumes FIFO channels for its history; PING and PINGACK carry only the liveness of a

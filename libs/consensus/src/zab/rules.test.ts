@@ -301,10 +301,10 @@ describe('zab: PINGs travel apart from proposals', () => {
 });
 
 describe('zab: liveness', () => {
-  const ELECTION_TICKS = 10; // the test network's election timeout T
+  const ELECTION_TICKS = 20; // T here: a follower's sync limit is drawn in [T, 1.5 T)
   /** A settled 3-voter network whose followers n1 and n2 draw their sync limits from `draws` (what random() returns to each). */
   const settledWith = (draws: { n1: number; n2: number }): { net: ZabNet; epochBefore: number; mark: number } => {
-    const net = new ZabNet(voters('n1', 'n2', 'n3'));
+    const net = new ZabNet(voters('n1', 'n2', 'n3'), { electionTimeoutTicks: ELECTION_TICKS });
     net.start('n1', undefined, { random: () => draws.n1 });
     net.start('n2', undefined, { random: () => draws.n2 });
     expect(net.settle()).toBe('n3');
@@ -313,10 +313,10 @@ describe('zab: liveness', () => {
   };
   const lookedAgain = (net: ZabNet, mark: number, id: string): boolean => net.sent.slice(mark).some((m) => m.type === 'notification' && m.from === id && m.state === 'looking');
 
-  it('a follower takes its leader for lost after a sync limit drawn in [T, 2T) when it follows: a leader held past T but within every draw keeps its epoch', () => {
-    // Limits of 14 and 15 ticks; the leader is held for T + 1 = 11 ticks of the followers (its
-    // event loop neither ticks nor sends), and its first PING after comes within 2 more: 13 at
-    // most. A fixed limit of T sent both followers LOOKING at the hold's tenth tick.
+  it('a follower takes its leader for lost after a sync limit drawn in [T, 1.5 T) when it follows: a leader held past T but within every draw keeps its epoch', () => {
+    // Limits of 24 and 25 ticks; the leader is held for T + 1 = 21 ticks of the followers (its
+    // event loop neither ticks nor sends), and its first PING after comes within 2 more: 23 at
+    // most. A fixed limit of T sent both followers LOOKING at the hold's twentieth tick.
     const { net, epochBefore, mark } = settledWith({ n1: 0.4, n2: 0.5 });
     for (let t = 0; t < ELECTION_TICKS + 1; t++) {
       for (const f of ['n1', 'n2']) net.tick(f);
@@ -331,7 +331,7 @@ describe('zab: liveness', () => {
   });
 
   it('a follower silent for T that hears another voter LOOKING looks too: a silent leader is replaced when the first limit runs out, not the last', () => {
-    // n1 gives up after T; n2 would wait 2T − 1 on its own.
+    // n1 gives up after T; n2 would wait 1.5 T − 1 on its own.
     const { net, epochBefore, mark } = settledWith({ n1: 0, n2: 0.99 });
     net.isolate('n3');
     let ticks = 0;
@@ -341,13 +341,13 @@ describe('zab: liveness', () => {
     }
     expect(lookedAgain(net, mark, 'n2')).toBe(true);
     expect(establishedEpoch(net, net.leaderOf()!)).toBeGreaterThan(epochBefore);
-    // T to notice, FLE's finalize window and a few round trips: well inside n2's own 2T − 1.
-    expect(ticks).toBeLessThan(2 * ELECTION_TICKS - 1);
+    // T to notice, FLE's finalize window and a few round trips: well inside n2's own 29.
+    expect(ticks).toBeLessThan(29);
   });
 
   it('only a new round counts: a LOOKING notification of the round the leader was elected in (a node booting, one delayed on the wire) leaves a silent follower following', () => {
     const { net } = settledWith({ n1: 0.9, n2: 0.9 });
-    // n2 hears nothing from n3 for T + 1 ticks (under its own limit of 19).
+    // n2 hears nothing from n3 for T + 1 ticks (under its own limit of 29).
     for (let t = 0; t < ELECTION_TICKS + 1; t++) net.tick('n2');
     const round = (net.sent.filter((m) => m.type === 'notification' && m.from === 'n2').at(-1) as Extract<ZabMessage, { type: 'notification' }>).round;
     const looking = (r: number): ZabMessage => ({ type: 'notification', from: nodeId('n1'), to: nodeId('n2'), round: r, state: 'looking', vote: { leader: nodeId('n1'), epoch: 1, zxidEpoch: 0, zxidIndex: 0 } }) as ZabMessage;
