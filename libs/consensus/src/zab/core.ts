@@ -244,9 +244,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** Ticks since the leader (learner) or a quorum (leader) was last heard. */
   private silentTicks = 0;
   /**
-   * How many silent ticks a follower in broadcast takes for a lost leader: drawn in
-   * [electionTimeoutTicks, 1.5 × electionTimeoutTicks) each time it follows a leader (within the
-   * contract's [T, 2T)). A fixed limit made every follower give up on the same tick when the
+   * How many silent ticks a follower in broadcast takes for a lost leader: drawn in whole ticks
+   * in [electionTimeoutTicks, 1.5 × electionTimeoutTicks) each time it follows a leader (within
+   * the contract's [T, 2T); T = 2 leaves a fixed T, T = 3 two values). A fixed limit made every follower give up on the same tick when the
    * leader's event loop was held a little past it (a 315 ms stall under 256 concurrent 100-row
    * batches deposed a live leader four times in six 5-second rounds); with the limits spread, a
    * stall shorter than every follower's draw costs no election. A follower silent for T that
@@ -738,7 +738,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   private handleNotification(n: NotificationMessage): void {
     // Another voter gave up on the leader we follow, and we have not heard it for the shortest
     // sync limit either: the silence is not that voter's alone, so look too, and take its
-    // notification as a LOOKING node (below). Else, with each follower's limit drawn in [T, 2T),
+    // notification as a LOOKING node (below). Else, with each follower's limit drawn in [T, 1.5T),
     // a silent leader would be replaced only when the last follower's limit ran out: a FOLLOWING
     // node answers LOOKING ones with its leader and never joins their election.
     if (this.corroboratesSilence(n)) this.startLooking();

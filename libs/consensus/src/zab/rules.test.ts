@@ -345,6 +345,15 @@ describe('zab: liveness', () => {
     expect(ticks).toBeLessThan(29);
   });
 
+  it('the draw stops short of 1.5 T: a follower that drew the top of the range looks at 1.5 T − 1 silent ticks, not later', () => {
+    // 0.99 of [20, 30): 29 ticks.
+    const { net, mark } = settledWith({ n1: 0.99, n2: 0.99 });
+    for (let t = 0; t < 28; t++) net.tick('n1');
+    expect(lookedAgain(net, mark, 'n1')).toBe(false);
+    net.tick('n1');
+    expect(lookedAgain(net, mark, 'n1')).toBe(true);
+  });
+
   it('only a new round counts: a LOOKING notification of the round the leader was elected in (a node booting, one delayed on the wire) leaves a silent follower following', () => {
     const { net } = settledWith({ n1: 0.9, n2: 0.9 });
     // n2 hears nothing from n3 for T + 1 ticks (under its own limit of 29).
