@@ -11,6 +11,12 @@ describe('parseDurationMs', () => {
     expect(parseDurationMs('1h')).toBe(3_600_000);
   });
 
+  it('reads a bare 0 as none (the help offers it), and the flags that need time still refuse it', () => {
+    expect(parseDurationMs('0', 'cluster-warmup')).toBe(0);
+    expect(parseDurationMs(' 0 ')).toBe(0);
+    expect(() => parseBenchArgs(['--duration', '0'])).toThrow(/--duration: must be at least 1ms/);
+  });
+
   it('refuses a bare number or a wrong unit, naming the flag', () => {
     expect(() => parseDurationMs('10', 'warmup')).toThrow(/--warmup: '10' is not a duration/);
     expect(() => parseDurationMs('10 sec')).toThrow(BenchArgsError);

@@ -14,8 +14,9 @@ export class BenchArgsError extends Error {
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** '500ms' → 500, '10s' → 10000, '2m' → 120000, '1.5s' → 1500. A unit is required. */
+/** '500ms' → 500, '10s' → 10000, '2m' → 120000, '1.5s' → 1500. A unit is required, except for 0 (none, where a flag allows it). */
 export function parseDurationMs(text: string, flag = 'duration'): number {
+  if (/^\s*0\s*$/.test(text)) return 0;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(text);
   if (!match) throw new BenchArgsError(`--${flag}: '${text}' is not a duration like 500ms, 10s or 2m`);
   const ms = Number(match[1]) * DURATION_UNITS_MS[match[2]!]!;

@@ -136,6 +136,8 @@ describe('planCells', () => {
     expect(() => parseCompareArgs(['--cluster-warmup', 'soon'])).toThrow(/--cluster-warmup/);
     const none = parseCompareArgs(['--cluster-warmup', '0s']);
     expect(none.clusterWarmupMs).toBe(0);
+    // The help says "0: none": a bare 0 is taken too.
+    expect(parseCompareArgs(['--cluster-warmup', '0']).clusterWarmupMs).toBe(0);
     expect(loadClusterStartMs(none)).toBe(CLUSTER_START_MS_EST);
     // Each load cluster's warm-up and its loaders' start are in the expected duration.
     const warm = parseCompareArgs(['--cluster-warmup', '10s']);
