@@ -8,7 +8,7 @@ describe('the stream echo answers', () => {
     let index = 41;
     const results = echoResults([{ id: '7' }, { id: '9' }, {}], () => ++index);
     expect(results.map((r) => r.id)).toEqual(['7', '9', '0']);
-    expect(results[1]!.execute).toEqual({ results: [{ rows_affected: '1', last_insert_rowid: '43' }], index: '43', duplicate: false, uncommitted: false });
+    expect(results[1]!.execute).toEqual({ results: [{ rows_affected: 1, last_insert_rowid: 43 }], index: 43, duplicate: false, uncommitted: false });
   });
 });
 

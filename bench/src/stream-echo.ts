@@ -15,14 +15,15 @@ interface EchoCall {
 
 interface EchoResult {
   id: string;
-  execute: { results: Array<{ rows_affected: string; last_insert_rowid: string }>; index: string; duplicate: boolean; uncommitted: boolean };
+  execute: { results: Array<{ rows_affected: number; last_insert_rowid: number }>; index: number; duplicate: boolean; uncommitted: boolean };
 }
 
 /** Each call's answer, in order: what an applied one-row insert returns, under the call's id. */
 export function echoResults(calls: readonly EchoCall[], nextIndex: () => number): EchoResult[] {
   return calls.map((c) => {
-    const index = String(nextIndex());
-    return { id: c.id ?? '0', execute: { results: [{ rows_affected: '1', last_insert_rowid: index }], index, duplicate: false, uncommitted: false } };
+    // 64-bit fields as numbers, as the node sends them (wireInt64).
+    const index = nextIndex();
+    return { id: c.id ?? '0', execute: { results: [{ rows_affected: 1, last_insert_rowid: index }], index, duplicate: false, uncommitted: false } };
   });
 }
 

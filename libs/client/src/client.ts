@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Writable } from 'node:stream';
-import { adminServiceCtor, sqlServiceCtor } from '@quorumlite/proto';
+import { adminServiceCtor, sqlServiceCtor, wireInt64 } from '@quorumlite/proto';
 import { BackupStartedError, receiveBackup, type BackupOptions, type BackupResult } from './backup';
 import { Session } from './session';
 import { decodeError, isRetryable, QuorumliteError } from './errors';
@@ -153,8 +153,8 @@ export class QuorumliteClient {
       sql,
       ...toWireParams(params),
       consistency: CONSISTENCY[options.consistency ?? 'linearizable'],
-      min_index: (options.minIndex ?? 0n).toString(),
-      max_lag_entries: (options.maxLagEntries ?? 0n).toString(),
+      min_index: wireInt64(options.minIndex ?? 0n),
+      max_lag_entries: wireInt64(options.maxLagEntries ?? 0n),
       max_rows: options.maxRows ?? 0,
       timeout_ms: timeoutMs,
     };

@@ -2,7 +2,7 @@
  * JavaScript values → wire Values. The proto library maps every JS number to a real; a client
  * wants `42` to bind as an integer, so safe integers become 64-bit integers here.
  */
-import { toWireValue, type SqlValue, type WireValue } from '@quorumlite/proto';
+import { toWireValue, wireInt64, type SqlValue, type WireValue } from '@quorumlite/proto';
 
 /** What a caller may pass as a parameter; booleans bind as 0/1. */
 export type ParamValue = SqlValue | boolean | Buffer;
@@ -23,7 +23,7 @@ export function toWireParam(v: unknown, where: string): WireValue {
   if (v === null) return { null: true };
   switch (typeof v) {
     case 'number':
-      if (Number.isSafeInteger(v)) return { integer: BigInt(v).toString() };
+      if (Number.isSafeInteger(v)) return { integer: wireInt64(v) };
       return toWireValue(v);
     case 'bigint':
       try {
@@ -34,7 +34,7 @@ export function toWireParam(v: unknown, where: string): WireValue {
     case 'string':
       return { text: v };
     case 'boolean':
-      return { integer: v ? '1' : '0' };
+      return { integer: v ? 1 : 0 };
     default:
       if (v instanceof Uint8Array) return toWireValue(v);
       throw new TypeError(`${where}: cannot bind a value of type ${describe(v)} (use null, number, bigint, string, boolean or Uint8Array)`);

@@ -90,13 +90,26 @@ export interface WireValue {
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A 64-bit integer field as a message to send gives it: a number when it is a safe integer,
+ * else its decimal string. The bytes on the wire are the same; protobufjs turns a number into
+ * its Long directly, and parses a string digit by digit (about 0.6 µs each, several per
+ * answer on the hot paths).
+ */
+export function wireInt64(v: bigint | number): string | number {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : String(v);
+  return v >= SAFE_MIN && v <= SAFE_MAX ? Number(v) : v.toString();
+}
 
 export function toWireValue(v: SqlValue): WireValue {
   if (v === null) return { null: true };
   switch (typeof v) {
     case 'bigint':
       if (v < INT64_MIN || v > INT64_MAX) throw new RangeError(`integer ${v} does not fit in 64 bits`);
-      return { integer: v.toString() };
+      return { integer: wireInt64(v) };
     case 'number':
       return { real: v };
     case 'string':

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromWireValue, packageDefinitions, sqlServiceCtor, toWireValue } from './index';
+import { fromWireValue, packageDefinitions, sqlServiceCtor, toWireValue, wireInt64 } from './index';
 
 describe('proto', () => {
   it('loads both services', () => {
@@ -18,6 +18,34 @@ describe('proto', () => {
       const kind = Object.keys(w)[0] as 'null';
       expect(fromWireValue({ ...w, kind })).toEqual(v);
     }
+  });
+
+  it('sends a 64-bit field as a number while it is a safe integer, else as its decimal string', () => {
+    expect(wireInt64(0n)).toBe(0);
+    expect(wireInt64(-7n)).toBe(-7);
+    expect(wireInt64(2n ** 53n - 1n)).toBe(2 ** 53 - 1);
+    expect(wireInt64(-(2n ** 53n) + 1n)).toBe(-(2 ** 53) + 1);
+    expect(wireInt64(2n ** 53n)).toBe('9007199254740992');
+    expect(wireInt64(-(2n ** 63n))).toBe('-9223372036854775808');
+    expect(wireInt64(42)).toBe(42);
+    expect(wireInt64(2 ** 60)).toBe(String(2 ** 60));
+  });
+
+  it('puts the same bytes on the wire for a number as for its decimal string, and the peer reads the same value', () => {
+    const session = sqlServiceCtor().service['Session']!;
+    const answer = (int: (v: bigint) => string | number) => ({
+      results: [
+        { id: '1', execute: { results: [{ rows_affected: int(1n), last_insert_rowid: int(2n ** 53n - 1n) }, { rows_affected: int(0n), last_insert_rowid: int(-(2n ** 63n)) }], index: int(123_456_789n), duplicate: false, uncommitted: false, leader_address: 'a:1' } },
+        { id: '2', query: { columns: [{ name: 'n', decl_type: 'INTEGER' }], rows: [-5n, 2n ** 63n - 1n, 0n].map((v) => ({ values: [{ integer: int(v) }] })), index: int(7n), truncated: false } },
+      ],
+    });
+    const asNumbers = session.responseSerialize(answer(wireInt64));
+    const asStrings = session.responseSerialize(answer((v) => v.toString()));
+    expect(Buffer.compare(asNumbers, asStrings)).toBe(0);
+    const back = session.responseDeserialize(asNumbers) as { results: { execute?: { results: { last_insert_rowid: string }[]; index: string }; query?: { rows: { values: { integer: string }[] }[] } }[] };
+    expect(back.results[0]!.execute!.results.map((r) => r.last_insert_rowid)).toEqual(['9007199254740991', '-9223372036854775808']);
+    expect(back.results[0]!.execute!.index).toBe('123456789');
+    expect(back.results[1]!.query!.rows.map((r) => r.values[0]!.integer)).toEqual(['-5', '9223372036854775807', '0']);
   });
 
   it('rejects integers that do not fit in 64 bits, naming the place', () => {

@@ -2,7 +2,7 @@
  * Wire objects (proto-loader shapes) ⇄ replica requests. Every client-supplied field is
  * checked here with an error that names it; the SQL layer checks the statements themselves.
  */
-import { fromWireValue, toWireValue, type SqlValue, type WireValue } from '@quorumlite/proto';
+import { fromWireValue, toWireValue, wireInt64, type SqlValue, type WireValue } from '@quorumlite/proto';
 import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import type { QueryResult, StatementInput, StatementResult } from '@quorumlite/sql';
 
@@ -27,9 +27,12 @@ export interface WireQueryRequest extends WireStatement {
   timeout_ms?: number;
 }
 
+/** 64-bit fields: a decimal string as received, a number when sent (see wireInt64). */
+type Int64 = string | number;
+
 export interface WireStatementResult {
-  rows_affected: string;
-  last_insert_rowid: string;
+  rows_affected: Int64;
+  last_insert_rowid: Int64;
   columns?: WireQueryResponse['columns'];
   rows?: WireQueryResponse['rows'];
   truncated?: boolean;
@@ -37,7 +40,7 @@ export interface WireStatementResult {
 
 export interface WireExecuteResponse {
   results: WireStatementResult[];
-  index: string;
+  index: Int64;
   duplicate: boolean;
   uncommitted?: boolean;
   leader_address?: string;
@@ -46,7 +49,7 @@ export interface WireExecuteResponse {
 export interface WireQueryResponse {
   columns: { name: string; decl_type: string }[];
   rows: { values: WireValue[] }[];
-  index: string;
+  index: Int64;
   truncated: boolean;
 }
 
@@ -120,7 +123,7 @@ export function encodeExecuteRequest(r: WriteRequest): WireExecuteRequest {
 export function encodeExecuteResponse(r: WriteResult): WireExecuteResponse {
   return {
     results: r.results.map(encodeStatementResult),
-    index: String(r.index),
+    index: wireInt64(r.index),
     duplicate: r.duplicate,
     uncommitted: r.uncommitted === true,
     leader_address: r.leaderAddress ?? '',
@@ -138,7 +141,7 @@ export function decodeExecuteResponse(w: WireExecuteResponse): WriteResult {
 }
 
 function encodeStatementResult(s: StatementResult): WireStatementResult {
-  const head = { rows_affected: String(s.rowsAffected), last_insert_rowid: String(s.lastInsertRowid) };
+  const head = { rows_affected: wireInt64(s.rowsAffected), last_insert_rowid: wireInt64(s.lastInsertRowid) };
   if (s.rows === undefined) return head;
   return { ...head, ...encodeRows(s.rows) };
 }
@@ -175,5 +178,5 @@ export function decodeQuery(req: WireQueryRequest, defaults: RequestDefaults): R
 }
 
 export function encodeQueryResponse(r: ReadResult): WireQueryResponse {
-  return { ...encodeRows(r), index: String(r.index) };
+  return { ...encodeRows(r), index: wireInt64(r.index) };
 }
