@@ -1,4 +1,5 @@
-// Node loader scenarios `select` (CONSISTENCY=linearizable, the default) and `select-stale`
+// Node loader scenarios `select` (CONSISTENCY=linearizable, the default), `select-any`
+// (linearizable, QL_ADDR a follower, ANY_NODE=1 names the scenario so) and `select-stale`
 // (CONSISTENCY=stale): a point SELECT by key over PRELOAD_ROWS preloaded rows.
 //   cd bench/k6 && VUS=64 DURATION=30s CONSISTENCY=stale k6 run select.js
 import { check } from 'k6';
@@ -8,7 +9,10 @@ import { preloadKey, selectRequest } from './requests.js';
 
 const CONSISTENCY = (__ENV.CONSISTENCY || 'linearizable') === 'stale' ? 'CONSISTENCY_STALE' : 'CONSISTENCY_LINEARIZABLE';
 
-export const options = scenarioOptions(CONSISTENCY === 'CONSISTENCY_STALE' ? 'select-stale' : 'select');
+// A follower asks the leader for the read index and answers from its own database.
+const NAME = CONSISTENCY === 'CONSISTENCY_STALE' ? 'select-stale' : __ENV.ANY_NODE ? 'select-any' : 'select';
+
+export const options = scenarioOptions(NAME);
 
 export function setup() {
   prepare(PRELOAD_ROWS);

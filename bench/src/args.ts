@@ -46,7 +46,7 @@ export const DEFAULT_SETTINGS: Readonly<BenchSettings> = {
   concurrency: [1, 16, 64, 256],
   durationMs: 10_000,
   warmupMs: 3_000,
-  scenarios: ['insert', 'select', 'select-stale', 'batch100'],
+  scenarios: ['insert', 'select', 'select-any', 'select-stale', 'batch100'],
   baselines: ['echo', 'stream-echo', 'sqlite'],
   loaders: 2,
   outDir: 'bench/results',

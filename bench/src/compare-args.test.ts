@@ -10,7 +10,7 @@ describe('parseCompareArgs', () => {
     expect(s).toEqual(COMPARE_DEFAULTS);
     expect(s.protocols).toEqual([...PROTOCOL_NAMES]);
     expect(s.topologies).toEqual(['3v', '2v1w', '5v']);
-    expect(s.scenarios).toEqual(['insert', 'select', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update', 'failover']);
+    expect(s.scenarios).toEqual(['insert', 'select', 'select-any', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update', 'failover']);
     expect(s.concurrency).toEqual([1, 16, 64, 256]);
   });
 

@@ -26,7 +26,11 @@ export interface QuorumliteTargetOptions {
 }
 
 export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTarget {
-  const client = new QuorumliteClient({ addresses: options.addresses, ...(options.tls ? { tls: options.tls } : {}) });
+  const client = new QuorumliteClient({
+    addresses: options.addresses,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.scenario === 'select-any' ? { linearizableReads: 'any' as const } : {}),
+  });
   const key = (seq: number): string => insertKey(options.runId, options.loader, seq);
   // Reads pick keys spread over the preloaded rows, deterministically per sequence number.
   const readKey = (seq: number): string => preloadKey((seq * 7919 + options.loader * 104729) % options.preloadRows);
@@ -64,7 +68,10 @@ interface Keys {
 }
 
 function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, readKey, hotKey }: Keys, readAddress: string | undefined): Operation {
-  const stale = readAddress === undefined ? { consistency: 'stale' as const } : { consistency: 'stale' as const, address: readAddress };
+  // The loader's read node (a follower), or the client's own pick: where stale reads go, and
+  // select-any's linearizable ones (the client is made with linearizableReads: 'any').
+  const at = readAddress === undefined ? {} : { address: readAddress };
+  const stale = { consistency: 'stale' as const, ...at };
   switch (scenario) {
     case 'insert':
       return async (seq) => {
@@ -78,6 +85,10 @@ function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, r
     case 'select':
       return async (seq) => {
         expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'linearizable' }));
+      };
+    case 'select-any':
+      return async (seq) => {
+        expectOneRow(await client.query(SELECT_SQL, [readKey(seq)], { consistency: 'linearizable', ...at }));
       };
     case 'select-stale':
       return async (seq) => {

@@ -3,7 +3,7 @@
  * SQLite ceiling and the report.
  */
 
-export const SCENARIO_NAMES = ['insert', 'select', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update'] as const;
+export const SCENARIO_NAMES = ['insert', 'select', 'select-any', 'select-stale', 'mixed90', 'mixed50', 'batch100', 'hot-update'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export const TABLE_DDL = 'CREATE TABLE IF NOT EXISTS kv(id INTEGER PRIMARY KEY, k TEXT UNIQUE, v TEXT)';
@@ -22,6 +22,7 @@ export function statementsPerOp(scenario: ScenarioName): number {
   switch (scenario) {
     case 'insert':
     case 'select':
+    case 'select-any':
     case 'select-stale':
     case 'mixed90':
     case 'mixed50':

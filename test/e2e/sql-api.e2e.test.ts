@@ -92,15 +92,23 @@ describe.each(PROTOCOL_NAMES)('SqlService on a 3-node %s cluster', (protocol) =>
 
   it('serves linearizable reads on followers and reads-your-writes with session consistency', async () => {
     const { cluster, client } = c();
-    await client.execute('CREATE TABLE lin(n INTEGER)');
-    for (let i = 0; i < 5; i++) {
-      const w = await client.execute({ sql: 'INSERT INTO lin VALUES (?)', params: [i] });
-      for (const node of cluster.nodes) {
-        const lin = await client.query('SELECT count(*) FROM lin', [], { address: node.address });
-        expect(lin.rows[0]![0]).toBe(BigInt(i + 1));
-        const ses = await client.query('SELECT count(*) FROM lin', [], { address: node.address, consistency: 'session', minIndex: w.index });
-        expect(ses.rows[0]![0]).toBe(BigInt(i + 1));
+    // Clients that send linearizable reads to their read node, one per node: each sees every
+    // write acknowledged before its read began, wherever it reads.
+    const spread = cluster.nodes.map((node) => new QuorumliteClient({ addresses: [node.address], linearizableReads: 'any' }));
+    try {
+      await client.execute('CREATE TABLE lin(n INTEGER)');
+      for (let i = 0; i < 5; i++) {
+        const w = await client.execute({ sql: 'INSERT INTO lin VALUES (?)', params: [i] });
+        for (const node of cluster.nodes) {
+          const lin = await client.query('SELECT count(*) FROM lin', [], { address: node.address });
+          expect(lin.rows[0]![0]).toBe(BigInt(i + 1));
+          const ses = await client.query('SELECT count(*) FROM lin', [], { address: node.address, consistency: 'session', minIndex: w.index });
+          expect(ses.rows[0]![0]).toBe(BigInt(i + 1));
+        }
+        for (const reader of spread) expect((await reader.query('SELECT count(*) FROM lin')).rows[0]![0]).toBe(BigInt(i + 1));
       }
+    } finally {
+      for (const reader of spread) reader.close();
     }
   });
 

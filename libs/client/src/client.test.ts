@@ -244,6 +244,29 @@ describe('QuorumliteClient.query', () => {
     expect(nodes.map((n) => n.calls.filter((x) => x.method === 'Query' && x.request.consistency === 'CONSISTENCY_LINEARIZABLE').length)).toEqual([0, 4, 0]);
   });
 
+  it("with linearizableReads 'any', sends linearizable reads to the client's read node, not the leader", async () => {
+    let leaderAddress = '';
+    const answer: Script = (method) =>
+      method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
+    const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
+    leaderAddress = nodes[1]!.address;
+    const linearizableAt = (): number[] => nodes.map((n) => n.calls.filter((x) => x.method === 'Query' && x.request.consistency === 'CONSISTENCY_LINEARIZABLE').length);
+    const used = new Set<number>();
+    for (let k = 0; k < 30; k++) {
+      const before = linearizableAt();
+      const c = client(nodes.map((n) => n.address), { linearizableReads: 'any' });
+      await c.status(nodes[0]!.address); // knows the leader, and still reads at its read node
+      const readNode = (c as unknown as { readNode: string }).readNode;
+      for (let i = 0; i < 4; i++) await c.query('SELECT 1');
+      const delta = linearizableAt().map((n, i) => n - before[i]!);
+      expect(delta.filter((d) => d > 0), 'one client reads from one node').toHaveLength(1);
+      expect(nodes[delta.findIndex((d) => d > 0)]!.address).toBe(readNode);
+      used.add(delta.findIndex((d) => d > 0));
+    }
+    expect(used.size).toBeGreaterThan(1);
+    expect(() => client([nodes[0]!.address], { linearizableReads: 'followers' as 'any' })).toThrow(/linearizableReads must be 'leader' or 'any', got "followers"/);
+  });
+
   it('moves a stale read to the next node when one is down', async () => {
     const dead = await deadAddress();
     const live = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));

@@ -107,6 +107,8 @@ export class QuorumliteClient {
    * on when that node fails.
    */
   private readNode: string;
+  /** ClientOptions.linearizableReads is 'any': linearizable reads go to the read node too. */
+  private readonly linearizableAnywhere: boolean;
   private closed = false;
 
   constructor(options: ClientOptions) {
@@ -118,6 +120,9 @@ export class QuorumliteClient {
     this.retryBudgetMs = Math.max(0, options.retryBudgetMs ?? CLIENT_RETRY_BUDGET_MS_DEFAULT);
     this.onRetry = options.onRetry;
     this.pipelining = options.pipelining ?? true;
+    const reads = options.linearizableReads ?? 'leader';
+    if (reads !== 'leader' && reads !== 'any') throw new TypeError(`linearizableReads must be 'leader' or 'any', got ${JSON.stringify(options.linearizableReads)}`);
+    this.linearizableAnywhere = reads === 'any';
     this.channelOptions = { ...options.channelOptions };
     this.credentials = credentialsOf(options.tls);
     this.authorization = authorizationOf(options.token);
@@ -149,18 +154,20 @@ export class QuorumliteClient {
     checkTimeout(options.timeoutMs, 'timeoutMs');
     if (typeof sql !== 'string' || sql.trim() === '') throw new TypeError('query: sql must be a non-empty string');
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const consistency = options.consistency ?? 'linearizable';
     const request = {
       sql,
       ...toWireParams(params),
-      consistency: CONSISTENCY[options.consistency ?? 'linearizable'],
+      consistency: CONSISTENCY[consistency],
       min_index: wireInt64(options.minIndex ?? 0n),
       max_lag_entries: wireInt64(options.maxLagEntries ?? 0n),
       max_rows: options.maxRows ?? 0,
       timeout_ms: timeoutMs,
     };
-    // A linearizable read is cheapest at the leader (a follower asks it for the read index
-    // anyway); stale and session reads are answered by any node, so they share the load.
-    const anyNode = options.consistency === 'stale' || options.consistency === 'session';
+    // A linearizable read is quickest at the leader (a follower asks it for the read index),
+    // unless the client spreads them (linearizableReads: 'any'); stale and session reads are
+    // answered by any node, so they share the load.
+    const anyNode = consistency !== 'linearizable' || this.linearizableAnywhere;
     const route: Route = options.address !== undefined ? { pinned: options.address } : anyNode ? { spread: true } : {};
     const res = await this.withRetry(route, (address) => this.call<WireQueryResponse>(address, 'Query', request, timeoutMs));
     return decodeQuery(res);

@@ -21,5 +21,6 @@ export type {
   MessageTally,
   MemberInfo,
   ClientOptions,
+  LinearizableReads,
   ClientTls,
 } from './types';
