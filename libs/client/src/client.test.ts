@@ -76,6 +76,16 @@ async function deadAddress(): Promise<string> {
   return s.address;
 }
 
+/** Three scripted nodes that answer reads; the second names itself leader in Status. */
+async function threeNodesLedBySecond(): Promise<Scripted[]> {
+  let leaderAddress = '';
+  const answer: Script = (method) =>
+    method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
+  const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
+  leaderAddress = nodes[1]!.address;
+  return nodes;
+}
+
 describe('QuorumliteClient.execute', () => {
   it('follows a not_leader hint to the leader with the same request id', async () => {
     const leader = await scripted(() => executed);
@@ -221,11 +231,7 @@ describe('QuorumliteClient.query', () => {
   });
 
   it('sends stale and session reads to one node per client, spread over clients, and linearizable reads to the leader', async () => {
-    let leaderAddress = '';
-    const answer: Script = (method) =>
-      method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
-    const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
-    leaderAddress = nodes[1]!.address;
+    const nodes = await threeNodesLedBySecond();
     const readsAt = (): number[] => nodes.map((n) => n.calls.filter((x) => x.method === 'Query').length);
     const used = new Set<number>();
     // 30 clients: all picking the same node has a chance of 3^-29.
@@ -245,11 +251,7 @@ describe('QuorumliteClient.query', () => {
   });
 
   it("with linearizableReads 'any', sends linearizable reads to the client's read node, not the leader", async () => {
-    let leaderAddress = '';
-    const answer: Script = (method) =>
-      method === 'Status' ? { ok: { node_id: 'n2', role: 'leader', leader_address: leaderAddress } } : { ok: { columns: [], rows: [], index: '1' } };
-    const nodes = [await scripted(answer), await scripted(answer), await scripted(answer)];
-    leaderAddress = nodes[1]!.address;
+    const nodes = await threeNodesLedBySecond();
     const linearizableAt = (): number[] => nodes.map((n) => n.calls.filter((x) => x.method === 'Query' && x.request.consistency === 'CONSISTENCY_LINEARIZABLE').length);
     const used = new Set<number>();
     for (let k = 0; k < 30; k++) {
