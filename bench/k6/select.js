@@ -10,7 +10,7 @@ import { preloadKey, selectRequest } from './requests.js';
 const CONSISTENCY = (__ENV.CONSISTENCY || 'linearizable') === 'stale' ? 'CONSISTENCY_STALE' : 'CONSISTENCY_LINEARIZABLE';
 
 // A follower asks the leader for the read index and answers from its own database.
-const NAME = CONSISTENCY === 'CONSISTENCY_STALE' ? 'select-stale' : __ENV.ANY_NODE ? 'select-any' : 'select';
+const NAME = CONSISTENCY === 'CONSISTENCY_STALE' ? 'select-stale' : __ENV.ANY_NODE === '1' ? 'select-any' : 'select';
 
 export const options = scenarioOptions(NAME);
 

@@ -68,8 +68,10 @@ interface Keys {
 }
 
 function operationFor(scenario: ScenarioName, client: QuorumliteClient, { key, readKey, hotKey }: Keys, readAddress: string | undefined): Operation {
-  // The loader's read node (a follower), or the client's own pick: where stale reads go, and
-  // select-any's linearizable ones (the client is made with linearizableReads: 'any').
+  // The loader's read node (a follower; the runner always names one, so loaders spread
+  // evenly), or else the client's own pick: where stale reads go, and select-any's
+  // linearizable ones (its client is made with linearizableReads: 'any', which routes them
+  // to that pick when no address is given).
   const at = readAddress === undefined ? {} : { address: readAddress };
   const stale = { consistency: 'stale' as const, ...at };
   switch (scenario) {

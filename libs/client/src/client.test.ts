@@ -222,6 +222,18 @@ describe('QuorumliteClient.query', () => {
     expect(req.named).toEqual({ a: { integer: '3', kind: 'integer' }, b: { real: 2.5, kind: 'real' } });
   });
 
+  it('refuses a log position outside uint64 and an unknown consistency before sending anything', async () => {
+    const s = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
+    const c = client([s.address]);
+    // A negative number in a uint64 field would reach the node as 0: no bound at all.
+    await expect(c.query('SELECT 1', [], { consistency: 'session', minIndex: -1n })).rejects.toThrow(/minIndex must be a bigint from 0 to 2\^64 - 1, got -1/);
+    await expect(c.query('SELECT 1', [], { consistency: 'stale', maxLagEntries: 2n ** 64n })).rejects.toThrow(/maxLagEntries/);
+    await expect(c.query('SELECT 1', [], { consistency: 'Stale' as 'stale' })).rejects.toThrow(/consistency must be 'linearizable', 'session' or 'stale', got "Stale"/);
+    expect(s.calls).toHaveLength(0);
+    await c.query('SELECT 1', [], { consistency: 'stale', maxLagEntries: 2n ** 64n - 1n });
+    expect(s.calls[0]!.request).toMatchObject({ max_lag_entries: '18446744073709551615' });
+  });
+
   it('multiplexes concurrent calls over one connection per address', async () => {
     const s = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
     const c = client([s.address]);

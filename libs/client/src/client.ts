@@ -84,6 +84,13 @@ function checkTimeout(ms: number | undefined, what: string): void {
   }
 }
 
+/** A log position or count the node reads as uint64: a bigint from 0 to 2^64 − 1. */
+function checkUint64(v: bigint | undefined, what: string): bigint {
+  if (v === undefined) return 0n;
+  if (typeof v !== 'bigint' || v < 0n || v >= 2n ** 64n) throw new RangeError(`${what} must be a bigint from 0 to 2^64 - 1, got ${String(v)}`);
+  return v;
+}
+
 export class QuorumliteClient {
   private readonly addressList: string[];
   private readonly timeoutMs: number;
@@ -155,12 +162,13 @@ export class QuorumliteClient {
     if (typeof sql !== 'string' || sql.trim() === '') throw new TypeError('query: sql must be a non-empty string');
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const consistency = options.consistency ?? 'linearizable';
+    if (CONSISTENCY[consistency] === undefined) throw new TypeError(`consistency must be 'linearizable', 'session' or 'stale', got ${JSON.stringify(consistency)}`);
     const request = {
       sql,
       ...toWireParams(params),
       consistency: CONSISTENCY[consistency],
-      min_index: wireInt64(options.minIndex ?? 0n),
-      max_lag_entries: wireInt64(options.maxLagEntries ?? 0n),
+      min_index: wireInt64(checkUint64(options.minIndex, 'minIndex')),
+      max_lag_entries: wireInt64(checkUint64(options.maxLagEntries, 'maxLagEntries')),
       max_rows: options.maxRows ?? 0,
       timeout_ms: timeoutMs,
     };

@@ -160,7 +160,8 @@ export interface ClientOptions {
    * spread the reads' work over every data node (measured on one 2-core machine at 64
    * clients: about a fifth more reads per second; 3 nodes on 3 machines have 3 nodes' CPU).
    * A read node that lost its leader fails the read once it learns so (it stands for
-   * election after an election timeout), and the read moves on to the next node.
+   * election after an election timeout), and the read moves on to the next node. As with
+   * stale and session reads, list data nodes only: a witness refuses every read.
    */
   linearizableReads?: LinearizableReads;
   /**

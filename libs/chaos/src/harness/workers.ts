@@ -53,9 +53,10 @@ const LEADER_ACK = 'acknowledged with durability leader, before commit: it may b
 /** One worker; resolves when shouldStop() says so and its last operation has completed. */
 export async function runWorker(worker: number, options: WorkerOptions, unique: () => number): Promise<void> {
   let inDoubt = false;
-  const clientOf = (addresses: string[]): QuorumliteClient =>
+  const clientOf = (addresses: string[], linearizableReads: 'leader' | 'any' = 'leader'): QuorumliteClient =>
     new QuorumliteClient({
       addresses,
+      linearizableReads,
       timeoutMs: options.clientTimeoutMs,
       retryBudgetMs: options.clientRetryBudgetMs,
       onRetry: (e: QuorumliteError) => {
@@ -63,8 +64,11 @@ export async function runWorker(worker: number, options: WorkerOptions, unique: 
       },
     });
   const writer = clientOf(options.addresses);
-  // One client when every node keeps data, so a plain run sends what it always sent.
-  const reader = sameAddresses(options.readAddresses, options.addresses) ? writer : clientOf(options.readAddresses);
+  // Odd workers read at their client's read node (linearizableReads 'any': a follower asks the
+  // leader for the read index), even ones at the leader, so the checker sees both paths under
+  // every fault. One client for an even worker when every node keeps data.
+  const readsAnywhere = worker % 2 === 1;
+  const reader = readsAnywhere ? clientOf(options.readAddresses, 'any') : sameAddresses(options.readAddresses, options.addresses) ? writer : clientOf(options.readAddresses);
   const clients: Clients = { reader, writer };
   const random = seededRandom((options.seed * 1_000_003 + worker * 7_919) >>> 0);
   const lastSeen = new Map<number, number>();
