@@ -157,8 +157,9 @@ export interface ClientOptions {
    * client then runs on one node. 'any': to this client's read node, picked at random (the
    * node stale and session reads go to), which asks the leader for the read index and answers
    * from its own database once it has applied that far: the same guarantee, and many clients
-   * spread the reads' work over every data node (measured on one 2-core machine at 64
-   * clients: about a fifth more reads per second; 3 nodes on 3 machines have 3 nodes' CPU).
+   * spread the reads' work over every data node. It pays where the other nodes have cores to
+   * spare (3 nodes alone on one 2-core machine, 64 clients: about a fifth more reads per
+   * second; nodes on their own machines have their own CPU); a lone client waits longer.
    * A read node that lost its leader fails the read once it learns so (it stands for
    * election after an election timeout), and the read moves on to the next node. As with
    * stale and session reads, list data nodes only: a witness refuses every read.
