@@ -121,6 +121,16 @@ describe.each(supporting)('witness on %s (2 data voters + 1 witness)', (protocol
     const atWitness = new QuorumliteClient({ addresses: [cluster.address('n3')], retryBudgetMs: 0 });
     try {
       await expect(atWitness.query('SELECT 1', [], { consistency: 'stale' })).rejects.toThrow(/n3 is a witness: it keeps no database; read from a voter or an observer/);
+      // A client that picked the witness as its read node moves on to a data node.
+      const spread = new QuorumliteClient({ addresses: [cluster.address('n3'), cluster.address('n1')], linearizableReads: 'any' });
+      try {
+        (spread as unknown as { readNode: string }).readNode = cluster.address('n3');
+        expect((await spread.query('SELECT count(*) FROM w', [], { consistency: 'stale' })).rows).toHaveLength(1);
+        expect((await spread.query('SELECT count(*) FROM w')).rows).toHaveLength(1);
+        expect((spread as unknown as { readNode: string }).readNode).toBe(cluster.address('n1'));
+      } finally {
+        spread.close();
+      }
       const w = await atWitness.execute({ sql: 'INSERT INTO w VALUES (?)', params: [next] });
       acked.push(next++);
       expect(w.index).toBeGreaterThan(0n);

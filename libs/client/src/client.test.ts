@@ -281,6 +281,30 @@ describe('QuorumliteClient.query', () => {
     expect(() => client([nodes[0]!.address], { linearizableReads: 'followers' as 'any' })).toThrow(/linearizableReads must be 'leader' or 'any', got "followers"/);
   });
 
+  it('moves a read a witness refused (ql-no-data) to the next node; any other refusal, or a pinned address, is final', async () => {
+    const refusal = (meta: Record<string, string>): Answer => ({ error: { code: grpc.status.INVALID_ARGUMENT, details: 'node n3 is a witness: it keeps no database', meta: { 'ql-code': 'refused', ...meta } } });
+    const witness = await scripted(() => refusal({ 'ql-no-data': '1' }));
+    const data = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
+    for (const linearizableReads of ['leader', 'any'] as const) {
+      const c = client([witness.address, data.address], { linearizableReads });
+      (c as unknown as { readNode: string }).readNode = witness.address;
+      await c.query('SELECT 1', [], { consistency: 'stale' });
+      await c.query('SELECT 1'); // linearizable: to the leader (unknown: the first address) or the read node
+      expect((c as unknown as { readNode: string }).readNode).toBe(data.address);
+    }
+    expect(data.calls.filter((x) => x.method === 'Query')).toHaveLength(4);
+    const before = witness.calls.length;
+    const pinned = client([witness.address, data.address]);
+    await expect(pinned.query('SELECT 1', [], { consistency: 'stale', address: witness.address })).rejects.toMatchObject({ code: 'refused', noData: true });
+    expect(witness.calls.length - before, 'a pinned read is not sent to the witness again').toBe(1);
+    // A refusal that is about the statement would be the same anywhere: not retried.
+    const plain = await scripted(() => refusal({}));
+    const c = client([plain.address, data.address]);
+    (c as unknown as { readNode: string }).readNode = plain.address;
+    await expect(c.query('SELECT 1', [], { consistency: 'stale' })).rejects.toMatchObject({ code: 'refused' });
+    expect(plain.calls).toHaveLength(1);
+  });
+
   it('moves a stale read to the next node when one is down', async () => {
     const dead = await deadAddress();
     const live = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));

@@ -373,7 +373,7 @@ export class QuorumliteClient {
       } catch (raw: unknown) {
         const e = decodeError(raw, address);
         this.learn(e, address);
-        if (route.once || this.closed || !isRetryable(e) || (route.finalOnTimeout && e.code === 'timeout')) throw e;
+        if (route.once || this.closed || !isRetryable(e) || (route.finalOnTimeout && e.code === 'timeout') || (e.noData === true && route.pinned !== undefined)) throw e;
         const delayMs = backoffMs(n, Math.random());
         if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
         this.onRetry?.(e, n);

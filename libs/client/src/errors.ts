@@ -20,6 +20,8 @@ export class QuorumliteError extends CodedError {
   readonly index?: bigint;
   /** The node address the failed call went to, when known. */
   readonly address?: string;
+  /** The node keeps no database (a witness refusing a read): another node would answer. */
+  readonly noData?: boolean;
 
   constructor(
     message: string,
@@ -31,6 +33,7 @@ export class QuorumliteError extends CodedError {
       leaderAddress?: string;
       index?: bigint;
       address?: string;
+      noData?: boolean;
       cause?: unknown;
     },
   ) {
@@ -41,6 +44,7 @@ export class QuorumliteError extends CodedError {
     if (fields.leaderAddress !== undefined) this.leaderAddress = fields.leaderAddress;
     if (fields.index !== undefined) this.index = fields.index;
     if (fields.address !== undefined) this.address = fields.address;
+    if (fields.noData === true) this.noData = true;
   }
 }
 
@@ -49,10 +53,11 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set(['unavailable', 'not_leader
 
 /**
  * Whether a failed call may be sent again. Execute is safe to resend because every attempt
- * carries the same request id; the node answers a resend from its deduplication window.
+ * carries the same request id; the node answers a resend from its deduplication window. A
+ * read a witness refused (noData) goes to another node, never to the same one again.
  */
 export function isRetryable(e: QuorumliteError): boolean {
-  return RETRYABLE_CODES.has(e.code);
+  return RETRYABLE_CODES.has(e.code) || e.noData === true;
 }
 
 function metaString(md: grpc.Metadata | undefined, key: string): string | undefined {
@@ -91,6 +96,7 @@ export function decodeError(e: unknown, address?: string): QuorumliteError {
     leaderAddress: metaString(md, 'ql-leader-addr'),
     index: metaIndex(md),
     address,
+    noData: metaString(md, 'ql-no-data') === '1',
     cause: e,
   });
 }

@@ -161,8 +161,8 @@ export interface ClientOptions {
    * spare (3 nodes alone on one 2-core machine, 64 clients: about a fifth more reads per
    * second; nodes on their own machines have their own CPU); a lone client waits longer.
    * A read node that lost its leader fails the read once it learns so (it stands for
-   * election after an election timeout), and the read moves on to the next node. As with
-   * stale and session reads, list data nodes only: a witness refuses every read.
+   * election after an election timeout), and the read moves on to the next node, as it does
+   * from a witness (which keeps no database and says so: ql-no-data).
    */
   linearizableReads?: LinearizableReads;
   /**

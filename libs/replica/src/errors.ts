@@ -18,6 +18,8 @@ export interface ReplicaErrorDetails {
   readonly index?: number;
   /** Why the core refused a member list (membershipRefused). */
   readonly refusal?: MembershipRefusal;
+  /** A read refused by a node that keeps no database (a witness): a data node would answer it. */
+  readonly noData?: boolean;
 }
 
 export class ReplicaError extends CodedError<ReplicaErrorCode> {

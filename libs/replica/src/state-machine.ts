@@ -177,7 +177,7 @@ export class Witness implements WitnessStateMachine {
       throw new ReplicaError('unavailable', `node ${this.nodeId} is a witness that leads only until a data voter holds its records; retry shortly`, leader);
     }
     const elsewhere = leader.leaderId && leader.leaderId !== this.nodeId ? ` (the leader is ${leader.leaderId})` : '';
-    throw new ReplicaError('refused', `node ${this.nodeId} is a witness: it keeps no database; read from a voter or an observer${elsewhere}`, leader);
+    throw new ReplicaError('refused', `node ${this.nodeId} is a witness: it keeps no database; read from a voter or an observer${elsewhere}`, { ...leader, noData: true });
   }
 
   prepareWrite(): never {

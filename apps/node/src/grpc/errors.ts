@@ -17,6 +17,7 @@ export function toServiceError(e: unknown): Partial<grpc.ServiceError> {
   if (d.leaderAddress) metadata.set('ql-leader-addr', d.leaderAddress);
   if (d.index !== undefined) metadata.set('ql-index', String(d.index));
   if (d.statementIndex !== undefined) metadata.set('ql-statement', String(d.statementIndex));
+  if (d.noData) metadata.set('ql-no-data', '1');
   return { code: QL_ERROR_STATUS[err.code], details: err.message, metadata };
 }
 
@@ -35,5 +36,6 @@ export function fromServiceError(e: grpc.ServiceError): ReplicaError {
     ...(get('ql-leader-addr') ? { leaderAddress: get('ql-leader-addr') } : {}),
     ...(index ? { index: Number(index) } : {}),
     ...(statement ? { statementIndex: Number(statement) } : {}),
+    ...(get('ql-no-data') === '1' ? { noData: true } : {}),
   });
 }
