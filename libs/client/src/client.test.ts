@@ -297,6 +297,25 @@ describe('QuorumliteClient.query', () => {
     const pinned = client([witness.address, data.address]);
     await expect(pinned.query('SELECT 1', [], { consistency: 'stale', address: witness.address })).rejects.toMatchObject({ code: 'refused', noData: true });
     expect(witness.calls.length - before, 'a pinned read is not sent to the witness again').toBe(1);
+    // Only witnesses left: each is asked once, at once, and the refusal is the answer.
+    const witness2 = await scripted(() => refusal({ 'ql-no-data': '1' }));
+    const alone = client([witness.address, witness2.address], { retryBudgetMs: 15_000 });
+    const [w1, w2] = [witness.calls.length, witness2.calls.length];
+    await expect(alone.query('SELECT 1', [], { consistency: 'stale' })).rejects.toMatchObject({ code: 'refused', noData: true });
+    expect([witness.calls.length - w1, witness2.calls.length - w2].sort(), 'each witness asked once, the budget not waited out').toEqual([1, 1]);
+    const w0 = witness.calls.length;
+    await expect(client([witness.address], { retryBudgetMs: 15_000 }).query('SELECT 1', [], { consistency: 'stale' })).rejects.toMatchObject({ noData: true });
+    expect(witness.calls.length - w0).toBe(1);
+    // Clients that picked the witness spread over the data nodes again.
+    const data2 = await scripted(() => ({ ok: { columns: [], rows: [], index: '1' } }));
+    const movedTo = new Set<string>();
+    for (let k = 0; k < 30; k++) {
+      const spread = client([witness.address, data.address, data2.address]);
+      (spread as unknown as { readNode: string }).readNode = witness.address;
+      await spread.query('SELECT 1', [], { consistency: 'stale' });
+      movedTo.add((spread as unknown as { readNode: string }).readNode);
+    }
+    expect([...movedTo].sort()).toEqual([data.address, data2.address].sort());
     // A refusal that is about the statement would be the same anywhere: not retried.
     const plain = await scripted(() => refusal({}));
     const c = client([plain.address, data.address]);

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import { adminServiceCtor, sqlServiceCtor, wireInt64 } from '@quorumlite/proto';
 import { BackupStartedError, receiveBackup, type BackupOptions, type BackupResult } from './backup';
 import { Session } from './session';
-import { decodeError, isRetryable, QuorumliteError } from './errors';
+import { decodeError, isElsewhere, isRetryable, QuorumliteError } from './errors';
 import { decodeExecute, decodeQuery, decodeStatus, type WireExecuteResponse, type WireQueryResponse, type WireStatusResponse } from './decode';
 import { toWireParams } from './params';
 import { backoffMs } from './retry';
@@ -114,6 +114,8 @@ export class QuorumliteClient {
    * on when that node fails.
    */
   private readNode: string;
+  /** Addresses that refused a read for keeping no database (witnesses): never a read node again. */
+  private readonly noData = new Set<string>();
   /** ClientOptions.linearizableReads is 'any': linearizable reads go to the read node too. */
   private readonly linearizableAnywhere: boolean;
   private closed = false;
@@ -373,38 +375,64 @@ export class QuorumliteClient {
       } catch (raw: unknown) {
         const e = decodeError(raw, address);
         this.learn(e, address);
-        if (route.once || this.closed || !isRetryable(e) || (route.finalOnTimeout && e.code === 'timeout') || (e.noData === true && route.pinned !== undefined)) throw e;
-        const delayMs = backoffMs(n, Math.random());
+        // A witness's refused read (noData) goes to another node, never to a witness again.
+        const elsewhere = isElsewhere(e);
+        if (route.once || this.closed || !(isRetryable(e) || elsewhere) || (route.finalOnTimeout && e.code === 'timeout')) throw e;
+        const next = route.pinned ?? (route.spread ? this.nextReadNode(address, elsewhere) : this.nextAddress(e, address));
+        if (elsewhere && this.noData.has(next)) throw e;
+        const delayMs = elsewhere ? 0 : backoffMs(n, Math.random());
         if (Date.now() - startedMs + delayMs > this.retryBudgetMs) throw e;
         this.onRetry?.(e, n);
         await sleep(delayMs);
-        address = route.pinned ?? (route.spread ? this.nextReadNode(address) : this.nextAddress(e, address));
+        address = next;
       }
     }
   }
 
-  /** Keeps the leader cache honest after a failure. */
+  /** Keeps the leader cache honest after a failure, and remembers the nodes that keep no database. */
   private learn(e: QuorumliteError, address: string): void {
+    if (isElsewhere(e)) this.noData.add(address);
     if (e.leaderAddress !== undefined) {
       this.leader = e.leaderAddress;
-    } else if (this.leader === address && (e.code === 'unavailable' || e.code === 'timeout' || e.code === 'not_leader' || e.code === 'no_leader')) {
+    } else if (this.leader === address && (isElsewhere(e) || e.code === 'unavailable' || e.code === 'timeout' || e.code === 'not_leader' || e.code === 'no_leader')) {
       this.leader = null;
     }
   }
 
-  /** A read that any node may answer failed at `failed`: this client reads from the next node from now on. */
-  private nextReadNode(failed: string): string {
+  /**
+   * A read that any node may answer failed at `failed`: this client reads from another node
+   * from now on — the next one, or, when `failed` keeps no database, one picked at random among
+   * those not known to be witnesses (so the clients that picked a witness spread again).
+   */
+  private nextReadNode(failed: string, witness = false): string {
+    const candidates = this.addressList.filter((a) => a !== failed && !this.noData.has(a));
+    if (witness && candidates.length > 0) {
+      this.readNode = candidates[Math.floor(Math.random() * candidates.length)]!;
+      return this.readNode;
+    }
     const at = this.addressList.indexOf(failed);
-    this.readNode = this.addressList[(at + 1) % this.addressList.length]!;
+    for (let k = 1; k <= this.addressList.length; k++) {
+      const a = this.addressList[(at + k) % this.addressList.length]!;
+      if (!this.noData.has(a) || k === this.addressList.length) {
+        this.readNode = a;
+        break;
+      }
+    }
     return this.readNode;
   }
 
-  /** Where the next attempt goes: the leader hint if it names another node, else the next address. */
+  /**
+   * Where the next attempt goes: the leader hint if it names another node, else the next
+   * address (past those known to keep no database, when a read failed for that reason).
+   */
   private nextAddress(e: QuorumliteError, failed: string): string {
     if (e.leaderAddress !== undefined && e.leaderAddress !== failed) return e.leaderAddress;
     if (e.code === 'overloaded') return failed;
     const at = this.addressList.indexOf(failed);
     this.cursor = (at < 0 ? this.cursor : at) + 1;
+    if (isElsewhere(e)) {
+      for (let k = 0; k < this.addressList.length - 1 && this.noData.has(this.addressList[this.cursor % this.addressList.length]!); k++) this.cursor++;
+    }
     return this.addressList[this.cursor % this.addressList.length]!;
   }
 

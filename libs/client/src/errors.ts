@@ -53,11 +53,15 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set(['unavailable', 'not_leader
 
 /**
  * Whether a failed call may be sent again. Execute is safe to resend because every attempt
- * carries the same request id; the node answers a resend from its deduplication window. A
- * read a witness refused (noData) goes to another node, never to the same one again.
+ * carries the same request id; the node answers a resend from its deduplication window.
  */
 export function isRetryable(e: QuorumliteError): boolean {
-  return RETRYABLE_CODES.has(e.code) || e.noData === true;
+  return RETRYABLE_CODES.has(e.code);
+}
+
+/** A read refused by a node that keeps no database (a witness): another node would answer it. */
+export function isElsewhere(e: QuorumliteError): boolean {
+  return e.noData === true && e.code === 'refused';
 }
 
 function metaString(md: grpc.Metadata | undefined, key: string): string | undefined {

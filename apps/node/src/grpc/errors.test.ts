@@ -27,6 +27,12 @@ describe('node and client read errors alike', () => {
     expect(fromServiceError(asServiceError({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'Received message larger than max' })).code).toBe('too_large');
   });
 
+  it("a witness's refused read reaches the client as noData; no other error does", () => {
+    const witness = decodeError(asServiceError(toServiceError(new ReplicaError('refused', 'node n3 is a witness', { leaderId: 'n1', noData: true }))));
+    expect(witness).toMatchObject({ code: 'refused', noData: true, leaderId: 'n1' });
+    expect(decodeError(asServiceError(toServiceError(new ReplicaError('refused', 'a query may only read')))).noData).toBeUndefined();
+  });
+
   it('a ql-code that is not one of ours is not taken at its word', () => {
     const metadata = new grpc.Metadata();
     metadata.set('ql-code', 'made_up');

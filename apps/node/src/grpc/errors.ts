@@ -36,6 +36,5 @@ export function fromServiceError(e: grpc.ServiceError): ReplicaError {
     ...(get('ql-leader-addr') ? { leaderAddress: get('ql-leader-addr') } : {}),
     ...(index ? { index: Number(index) } : {}),
     ...(statement ? { statementIndex: Number(statement) } : {}),
-    ...(get('ql-no-data') === '1' ? { noData: true } : {}),
   });
 }
