@@ -84,10 +84,12 @@ function checkTimeout(ms: number | undefined, what: string): void {
   }
 }
 
+const UINT64_LIMIT = 2n ** 64n;
+
 /** A log position or count the node reads as uint64: a bigint from 0 to 2^64 − 1. */
 function checkUint64(v: bigint | undefined, what: string): bigint {
   if (v === undefined) return 0n;
-  if (typeof v !== 'bigint' || v < 0n || v >= 2n ** 64n) throw new RangeError(`${what} must be a bigint from 0 to 2^64 - 1, got ${String(v)}`);
+  if (typeof v !== 'bigint' || v < 0n || v >= UINT64_LIMIT) throw new RangeError(`${what} must be a bigint from 0 to 2^64 - 1, got ${String(v)}`);
   return v;
 }
 
