@@ -407,19 +407,11 @@ export class QuorumliteClient {
    * those not known to be witnesses (so the clients that picked a witness spread again).
    */
   private nextReadNode(failed: string, witness = false): string {
-    const candidates = this.addressList.filter((a) => a !== failed && !this.noData.has(a));
-    if (witness && candidates.length > 0) {
-      this.readNode = candidates[Math.floor(Math.random() * candidates.length)]!;
-      return this.readNode;
-    }
+    const n = this.addressList.length;
     const at = this.addressList.indexOf(failed);
-    for (let k = 1; k <= this.addressList.length; k++) {
-      const a = this.addressList[(at + k) % this.addressList.length]!;
-      if (!this.noData.has(a) || k === this.addressList.length) {
-        this.readNode = a;
-        break;
-      }
-    }
+    const others = Array.from({ length: n - 1 }, (_, k) => this.addressList[(at + 1 + k) % n]!).filter((a) => !this.noData.has(a));
+    // None left that keeps data: the failed node again (a witness there ends the call).
+    this.readNode = others.length === 0 ? failed : witness ? others[Math.floor(Math.random() * others.length)]! : others[0]!;
     return this.readNode;
   }
 
