@@ -122,37 +122,54 @@ export function toWireValue(v: SqlValue): WireValue {
 
 /** Throws a TypeError naming what is wrong with a value a client sent. */
 export function fromWireValue(w: WireValue | null | undefined, where = 'value'): SqlValue {
+  const v = wireValueOrProblem(w);
+  if (v instanceof WireValueProblem) throw new TypeError(`${where}: ${v.why}`);
+  return v;
+}
+
+/** Why a wire value is not a SQL value; wireValueOrProblem returns it rather than throw. */
+export class WireValueProblem {
+  constructor(readonly why: string) {}
+}
+
+const NO_VALUE = new WireValueProblem('no value is set; set one of null, integer, real, text or blob');
+
+/**
+ * fromWireValue for a hot path: a problem comes back as a value, so the caller names where
+ * the value was only when there is one (no label built per value).
+ */
+export function wireValueOrProblem(w: WireValue | null | undefined): SqlValue | WireValueProblem {
   // An unset oneof is not NULL: a client that forgot to fill a value must hear so.
-  if (!w) throw new TypeError(`${where}: no value is set; set one of null, integer, real, text or blob`);
+  if (!w) return NO_VALUE;
   const kind = w.kind ?? inferKind(w);
   switch (kind) {
     case 'null':
       return null;
     case undefined:
-      throw new TypeError(`${where}: no value is set; set one of null, integer, real, text or blob (null: true for SQL NULL)`);
+      return new WireValueProblem('no value is set; set one of null, integer, real, text or blob (null: true for SQL NULL)');
     case 'integer': {
       const raw = w.integer ?? '0';
       if (typeof raw === 'number') {
-        if (!Number.isSafeInteger(raw)) throw new TypeError(`${where}: integer ${raw} is not a safe integer; send it as a string`);
+        if (!Number.isSafeInteger(raw)) return new WireValueProblem(`integer ${raw} is not a safe integer; send it as a string`);
         return BigInt(raw);
       }
-      if (!/^-?\d{1,19}$/.test(raw)) throw new TypeError(`${where}: integer '${raw}' is not a 64-bit integer`);
+      if (!/^-?\d{1,19}$/.test(raw)) return new WireValueProblem(`integer '${raw}' is not a 64-bit integer`);
       const n = BigInt(raw);
-      if (n < INT64_MIN || n > INT64_MAX) throw new TypeError(`${where}: integer ${raw} does not fit in 64 bits`);
+      if (n < INT64_MIN || n > INT64_MAX) return new WireValueProblem(`integer ${raw} does not fit in 64 bits`);
       return n;
     }
     case 'real':
-      if (typeof w.real !== 'number') throw new TypeError(`${where}: real is not a number`);
+      if (typeof w.real !== 'number') return new WireValueProblem('real is not a number');
       return w.real;
     case 'text':
-      if (typeof w.text !== 'string') throw new TypeError(`${where}: text is not a string`);
+      if (typeof w.text !== 'string') return new WireValueProblem('text is not a string');
       return w.text;
     case 'blob': {
       const b = w.blob ?? Buffer.alloc(0);
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     }
     default:
-      throw new TypeError(`${where}: unknown value kind '${String(kind)}'`);
+      return new WireValueProblem(`unknown value kind '${String(kind)}'`);
   }
 }
 

@@ -83,4 +83,26 @@ describe('command codec', () => {
     }
     expect(() => decodeCommand('nope' as unknown as Uint8Array)).toThrow(SqlError);
   });
+
+  it('names the statement and parameter a truncated command breaks off in', () => {
+    const c: Command = { statements: [{ sql: 'SELECT ?', params: [1n], named: {} }, { sql: 'SELECT ?, ?', params: [2n, 3n], named: {} }], requestId: null, timeMs: 1, seed: 2 };
+    const bytes = encodeCommand(c);
+    // The last byte belongs to statement 1's parameter 1 (an int64) and then its named count.
+    expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow(/statement 1 parameter 1 needs 8 bytes/);
+    expect(() => decodeCommand(bytes.subarray(0, bytes.length - 1))).toThrow(/statement 1 named count/);
+    const tagAt = bytes.length - 1 - 8 - 1;
+    const badTag = Uint8Array.from(bytes);
+    badTag[tagAt] = 9;
+    expect(() => decodeCommand(badTag)).toThrow(/unknown value tag 9 for statement 1 parameter 1/);
+  });
+
+  it('decodes every SQL text as itself when texts repeat, differ at equal length, or are not ASCII', () => {
+    const texts = ['INSERT INTO a VALUES (?)', 'INSERT INTO b VALUES (?)', 'INSERT INTO a VALUES (?)', 'INSERT INTO é VALUES (?)', 'INSERT INTO ü VALUES (?)', '', 'x'.repeat(2000), 'x'.repeat(2000)];
+    const c: Command = { statements: texts.map((sql) => ({ sql, params: [], named: {} })), requestId: null, timeMs: 1, seed: 2 };
+    for (let round = 0; round < 3; round++) {
+      expect(decodeCommand(encodeCommand(c)).statements.map((s) => s.sql)).toEqual(texts);
+      const reversed = { ...c, statements: [...c.statements].reverse() };
+      expect(decodeCommand(encodeCommand(reversed)).statements.map((s) => s.sql)).toEqual([...texts].reverse());
+    }
+  });
 });

@@ -128,17 +128,36 @@ function varintBytes(n: number): number {
   return bytes;
 }
 
+/**
+ * The text of the SQL statement decoded last, and its bytes: a command repeats one statement
+ * (a batch of inserts), and a log repeats one command shape, so most texts are the one before.
+ * Reusing the string saves its allocation and the hash a statement cache computes for a new one.
+ */
+let lastSql: { bytes: Buffer; text: string } = { bytes: Buffer.alloc(0), text: '' };
+/** Texts longer than this are decoded every time (the comparison would cost as much). */
+const SQL_REUSE_BYTES_MAX = 1024;
+
 class Reader {
   private off = 0;
   private readonly buf: Buffer;
+  /**
+   * Where the reader is, for error messages: a label's {s} and {p} become these. Labels are
+   * constant strings, so a command decodes without building a message per value.
+   */
+  statement = 0;
+  param = 0;
 
   constructor(bytes: Uint8Array) {
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
+  label(what: string): string {
+    return what.replace('{s}', String(this.statement)).replace('{p}', String(this.param));
+  }
+
   private need(n: number, what: string): void {
     if (this.off + n > this.buf.length) {
-      throw new SqlError('invalid', `command is truncated: ${what} needs ${n} bytes at offset ${this.off} of ${this.buf.length}`);
+      throw new SqlError('invalid', `command is truncated: ${this.label(what)} needs ${n} bytes at offset ${this.off} of ${this.buf.length}`);
     }
   }
 
@@ -168,7 +187,7 @@ class Reader {
       result += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) return result;
     }
-    throw new SqlError('invalid', `command has an over-long varint for ${what} at offset ${this.off}`);
+    throw new SqlError('invalid', `command has an over-long varint for ${this.label(what)} at offset ${this.off}`);
   }
 
   str(what: string): string {
@@ -177,6 +196,19 @@ class Reader {
     const s = this.buf.toString('utf8', this.off, this.off + n);
     this.off += n;
     return s;
+  }
+
+  /** str(), returning the previous SQL text's string when the bytes are the same. */
+  sql(what: string): string {
+    const n = this.varint(what);
+    this.need(n, what);
+    const start = this.off;
+    this.off += n;
+    const last = lastSql;
+    if (n === last.bytes.length && this.buf.compare(last.bytes, 0, n, start, start + n) === 0) return last.text;
+    const text = this.buf.toString('utf8', start, start + n);
+    if (n <= SQL_REUSE_BYTES_MAX) lastSql = { bytes: Buffer.from(this.buf.subarray(start, start + n)), text };
+    return text;
   }
 
   /**
@@ -228,7 +260,7 @@ function readValue(r: Reader, what: string): SqlValue {
     case TAG_BLOB:
       return r.bytes(what);
     default:
-      throw new SqlError('invalid', `command has unknown value tag ${tag} for ${what}`);
+      throw new SqlError('invalid', `command has unknown value tag ${tag} for ${r.label(what)}`);
   }
 }
 
@@ -362,16 +394,25 @@ function cyrb128(b: Uint8Array): Buffer {
   return out;
 }
 
+/** The named values of every decoded statement that has none (shared: nothing writes to a command). */
+const NO_NAMED: Record<string, SqlValue> = Object.freeze(Object.create(null) as Record<string, SqlValue>);
+
 function readStatement(r: Reader, i: number): StatementInput {
-  const sql = r.str(`statement ${i} sql`);
-  const nParams = r.varint(`statement ${i} parameter count`);
+  r.statement = i;
+  const sql = r.sql('statement {s} sql');
+  const nParams = r.varint('statement {s} parameter count');
   const params: SqlValue[] = [];
-  for (let p = 0; p < nParams; p++) params.push(readValue(r, `statement ${i} parameter ${p}`));
-  const nNamed = r.varint(`statement ${i} named count`);
+  for (let p = 0; p < nParams; p++) {
+    r.param = p;
+    params.push(readValue(r, 'statement {s} parameter {p}'));
+  }
+  const nNamed = r.varint('statement {s} named count');
+  if (nNamed === 0) return { sql, params, named: NO_NAMED };
   // A null-prototype object: a key such as "__proto__" must stay an ordinary key.
   const named: Record<string, SqlValue> = Object.create(null) as Record<string, SqlValue>;
   for (let p = 0; p < nNamed; p++) {
-    const key = r.str(`statement ${i} named key ${p}`);
+    r.param = p;
+    const key = r.str('statement {s} named key {p}');
     named[key] = readValue(r, `statement ${i} parameter :${key}`);
   }
   return { sql, params, named };

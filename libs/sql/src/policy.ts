@@ -364,19 +364,22 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** Throws SqlError('invalid') naming the statement and parameter when a value is not a SqlValue. */
-export function checkValue(v: unknown, statementIndex: number, param: string): asserts v is SqlValue {
-  const bad = (why: string): SqlError =>
-    new SqlError('invalid', `statement ${statementIndex} parameter ${param} ${why}`, { statementIndex });
+/** `param`: a positional parameter's index, or a named one's `:name`. */
+export function checkValue(v: unknown, statementIndex: number, param: number | string): asserts v is SqlValue {
   if (v === null || typeof v === 'string') return;
   if (typeof v === 'bigint') {
-    if (v < INT64_MIN || v > INT64_MAX) throw bad(`is ${v}, which does not fit in 64 bits`);
+    if (v < INT64_MIN || v > INT64_MAX) throw badValue(statementIndex, param, `is ${v}, which does not fit in 64 bits`);
     return;
   }
   if (typeof v === 'number') {
-    if (Number.isNaN(v)) throw bad('is NaN; SQLite has no NaN');
+    if (Number.isNaN(v)) throw badValue(statementIndex, param, 'is NaN; SQLite has no NaN');
     return;
   }
   if (v instanceof Uint8Array) return;
   const kind = v === undefined ? 'undefined' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
-  throw bad(`is ${kind}; only null, integer (bigint), real (number), text (string) and blob (Uint8Array) are allowed`);
+  throw badValue(statementIndex, param, `is ${kind}; only null, integer (bigint), real (number), text (string) and blob (Uint8Array) are allowed`);
+}
+
+function badValue(statementIndex: number, param: number | string, why: string): SqlError {
+  return new SqlError('invalid', `statement ${statementIndex} parameter ${param} ${why}`, { statementIndex });
 }

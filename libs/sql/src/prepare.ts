@@ -127,6 +127,9 @@ function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: Syntax
   };
 }
 
+/** The named values of a statement that has none (shared: nothing writes to a command's values). */
+const NO_NAMES: Readonly<Record<string, SqlValue>> = Object.freeze({});
+
 /** One input statement is one SQL statement (a trailing ';' or comment is fine). */
 function prepareStatement(
   s: StatementInput,
@@ -137,16 +140,22 @@ function prepareStatement(
 ): StatementInput[] {
   const invalid = (message: string): SqlError => new SqlError('invalid', message, { statementIndex: i });
   const params: readonly unknown[] = s.params ?? [];
-  const named: Readonly<Record<string, unknown>> = s.named ?? {};
+  const named: Readonly<Record<string, unknown>> = s.named ?? NO_NAMES;
   if (!Array.isArray(params)) throw invalid(`statement ${i} params must be an array`);
-  if (typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
-  params.forEach((v, k) => checkValue(v, i, String(k)));
-  for (const [key, v] of Object.entries(named)) checkValue(v, i, `:${key}`);
+  if (named === null || typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
+  for (let k = 0; k < params.length; k++) checkValue(params[k], i, k);
+  const keys = Object.keys(named);
+  for (const key of keys) checkValue(named[key], i, `:${key}`);
 
   let shape = cache?.get(s.sql);
   if (shape === undefined) {
     shape = analyze(s.sql, i, limits, checkSyntax);
     cache?.set(s.sql, shape);
+  }
+  // The common case: one statement, positional parameters only, all of them used.
+  const only = shape.pieces.length === 1 ? shape.pieces[0]! : null;
+  if (only !== null && only.names.length === 0 && keys.length === 0 && only.positional === params.length) {
+    return [{ sql: only.sql, params: params as SqlValue[], named: NO_NAMES as Record<string, SqlValue> }];
   }
   const out: StatementInput[] = [];
   const usedNames = new Set<string>();

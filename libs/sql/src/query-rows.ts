@@ -7,7 +7,7 @@ import type { QueryInput, QueryResult, StatementInput } from './types';
 
 export function checkQueryParams(input: QueryInput, positional: number, names: readonly string[]): void {
   const params: readonly unknown[] = input.params;
-  params.forEach((v, k) => checkValueForQuery(v, String(k)));
+  for (let k = 0; k < params.length; k++) checkValueForQuery(params[k], k);
   if (params.length !== positional) {
     throw new SqlError('invalid', `the query has ${plural(positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
@@ -17,13 +17,14 @@ export function checkQueryParams(input: QueryInput, positional: number, names: r
       throw new SqlError('invalid', `the query has no value for named parameter :${name}`);
     }
   }
-  for (const [key, v] of Object.entries(named)) {
+  for (const key of Object.keys(named)) {
     if (!names.includes(key)) throw new SqlError('invalid', `the query has no parameter named :${key}`);
-    checkValueForQuery(v, `:${key}`);
+    checkValueForQuery(named[key], `:${key}`);
   }
 }
 
-export function checkValueForQuery(v: unknown, param: string): void {
+/** `param`: a positional parameter's index, or a named one's `:name`. */
+export function checkValueForQuery(v: unknown, param: number | string): void {
   const ok =
     v === null ||
     typeof v === 'string' ||

@@ -2,7 +2,7 @@
  * Wire objects (proto-loader shapes) ⇄ replica requests. Every client-supplied field is
  * checked here with an error that names it; the SQL layer checks the statements themselves.
  */
-import { fromWireValue, toWireValue, wireInt64, type SqlValue, type WireValue } from '@quorumlite/proto';
+import { fromWireValue, toWireValue, wireInt64, wireValueOrProblem, WireValueProblem, type SqlValue, type WireValue } from '@quorumlite/proto';
 import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import type { QueryResult, StatementInput, StatementResult } from '@quorumlite/sql';
 
@@ -70,21 +70,35 @@ function invalid(message: string): ReplicaError {
   return new ReplicaError('invalid', message);
 }
 
-function decodeStatement(s: WireStatement, where: string): StatementInput {
-  if (typeof s.sql !== 'string' || s.sql.trim() === '') throw invalid(`${where}.sql is empty`);
-  try {
-    const params: SqlValue[] = (s.params ?? []).map((v, i) => fromWireValue(v, `${where}.params[${i}]`));
-    const named: Record<string, SqlValue> = {};
-    for (const [key, v] of Object.entries(s.named ?? {})) {
-      const name = key.replace(/^[:@$]/, '');
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new TypeError(`${where}.named: '${key}' is not a valid parameter name`);
-      named[name] = fromWireValue(v, `${where}.named.${key}`);
-    }
-    return { sql: s.sql, params, named };
-  } catch (e: unknown) {
-    if (e instanceof TypeError || e instanceof RangeError) throw invalid(e.message);
-    throw e;
+/** Named values of a statement that sends none (shared and frozen: nothing writes to a request's values). */
+const NO_NAMES: Readonly<Record<string, SqlValue>> = Object.freeze({});
+
+/** Where a statement is in a request, for error messages only (built when there is one). */
+function statementWhere(at: number | 'query'): string {
+  return at === 'query' ? 'query' : `statements[${at}]`;
+}
+
+function decodeStatement(s: WireStatement, at: number | 'query'): StatementInput {
+  if (typeof s.sql !== 'string' || s.sql.trim() === '') throw invalid(`${statementWhere(at)}.sql is empty`);
+  const wire = s.params ?? [];
+  const params: SqlValue[] = [];
+  for (let i = 0; i < wire.length; i++) {
+    const v = wireValueOrProblem(wire[i]);
+    if (v instanceof WireValueProblem) throw invalid(`${statementWhere(at)}.params[${i}]: ${v.why}`);
+    params.push(v);
   }
+  const keys = s.named ? Object.keys(s.named) : [];
+  if (keys.length === 0) return { sql: s.sql, params, named: NO_NAMES as Record<string, SqlValue> };
+  // A null-prototype object: a parameter named __proto__ stays an ordinary key.
+  const named = Object.create(null) as Record<string, SqlValue>;
+  for (const key of keys) {
+    const name = key.replace(/^[:@$]/, '');
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid(`${statementWhere(at)}.named: '${key}' is not a valid parameter name`);
+    const v = wireValueOrProblem(s.named![key]);
+    if (v instanceof WireValueProblem) throw invalid(`${statementWhere(at)}.named.${key}: ${v.why}`);
+    named[name] = v;
+  }
+  return { sql: s.sql, params, named };
 }
 
 function timeout(raw: number | undefined, defaults: RequestDefaults): number {
@@ -99,7 +113,7 @@ function u64(raw: string | undefined, field: string): number {
 }
 
 export function decodeExecute(req: WireExecuteRequest, forwarded: boolean, defaults: RequestDefaults): WriteRequest {
-  const statements = (req.statements ?? []).map((s, i) => decodeStatement(s, `statements[${i}]`));
+  const statements = (req.statements ?? []).map((s, i) => decodeStatement(s, i));
   if (statements.length === 0) throw invalid('statements is empty: send at least one statement');
   const durability = DURABILITY[req.durability ?? 'DURABILITY_QUORUM'];
   if (!durability) throw invalid(`durability '${req.durability}' is unknown`);
