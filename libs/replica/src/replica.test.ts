@@ -12,7 +12,7 @@ import { SqlStateMachine } from '@quorumlite/sql';
 import { MemoryNetwork, type PeerHandlers, type PeerTransport } from '@quorumlite/transport';
 import { INCARNATION_FILE } from './incarnation';
 import { INSTALL_MARKER_FILE } from './install-marker';
-import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder } from './ports';
+import { processEntropy, systemClock, type ReplicaLogger, type WriteForwarder, type WriteRequest, type WriteResult } from './ports';
 import { Replica, type ReplicaSettings } from './replica';
 
 const TICK_MS = 10;
@@ -328,6 +328,30 @@ describe.each(PROTOCOL_NAMES)('%s: a write in flight on a leader that loses its 
     await h.replicas.get(next)!.execute(insert);
     expect((await h.replicas.get(next)!.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[1n]]);
   }, 60_000);
+});
+
+describe('a write the core refuses because this node no longer leads', () => {
+  it('goes to the leader instead, once, answering the caller; a write that was itself forwarded is not forwarded again', async () => {
+    const h = (harness = await startThree());
+    const id = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const leader = h.replicas.get(id)!;
+    await leader.execute(write('CREATE TABLE t (x)'));
+    // Leadership moves between the write's queueing and the core's turn: the core refuses it.
+    const inside = leader as unknown as {
+      core: { propose: (data: Uint8Array) => unknown };
+      forwarding: { forward: (request: WriteRequest, deadlineMs: number) => Promise<WriteResult> };
+    };
+    inside.core.propose = () => ({ ok: false, reason: 'not_leader' });
+    const forwarded: WriteRequest[] = [];
+    inside.forwarding.forward = (request) => {
+      forwarded.push(request);
+      return Promise.resolve({ results: [{ rowsAffected: 1, lastInsertRowid: 7n }], index: 42, duplicate: false });
+    };
+    await expect(leader.execute(write('INSERT INTO t VALUES (1)'))).resolves.toMatchObject({ index: 42 });
+    expect(forwarded.map((r) => r.statements[0]!.sql)).toEqual(['INSERT INTO t VALUES (1)']);
+    await expect(leader.execute({ ...write('INSERT INTO t VALUES (2)'), forwarded: true })).rejects.toMatchObject({ code: 'not_leader' });
+    expect(forwarded).toHaveLength(1);
+  });
 });
 
 describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
