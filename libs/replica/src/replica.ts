@@ -166,22 +166,10 @@ export interface NodeStatusCounters extends CountersReading {
   readonly steps: readonly StepTotal[];
 }
 
-/**
- * A client's write that this node may still forward: if the core refuses it for not leading
- * (leadership moved while it waited in the queue), it goes to the leader instead, settling the
- * caller's promise directly (not counted as answered here). Null for a write that was itself
- * forwarded: it is not forwarded twice.
- */
-interface ForwardOnRefusal {
-  readonly request: WriteRequest;
-  readonly resolve: (r: WriteResult) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 /** A prepared write waiting for the next round to be proposed, and who waits for its answer. */
 /** A client's command, or a member list (Replica.proposeMembers): the core takes both in arrival order. */
 type QueuedProposal =
-  | { readonly kind: 'command'; readonly data: Uint8Array; readonly waiter: WriteWaiter; readonly retry: ForwardOnRefusal | null }
+  | { readonly kind: 'command'; readonly data: Uint8Array; readonly waiter: WriteWaiter }
   | { readonly kind: 'members'; readonly next: readonly MemberSpec[]; readonly waiter: WriteWaiter };
 
 /**
@@ -598,43 +586,32 @@ export class Replica {
 
   // ---- client API --------------------------------------------------------------------
 
-  /**
-   * Not async: an async function would hold `request` (every statement and value of it) until
-   * the write is answered. It is needed only until the core takes the write — to forward it
-   * if this node turns out not to lead (proposeNow) — and a request held for the whole round
-   * is copied by every scavenge it lives through.
-   */
-  execute(request: WriteRequest): Promise<WriteResult> {
+  async execute(request: WriteRequest): Promise<WriteResult> {
+    this.assertServing();
+    // One deadline for the whole request: waiting for a leader, commit and durability.
+    const deadlineMs = this.deps.clock.now() + request.timeoutMs;
+    if (this.role !== 'leader') return this.forwarding.forward(request, deadlineMs);
+    this.stateMachine.assertServes('write', this.forwarding.hint());
+    // No lookup of the request id here: apply finds a duplicate in the same transaction
+    // that would record it, which is the only check that cannot race; a lookup on every
+    // write would only save a log record on the rare retry.
     let data: Uint8Array;
-    let deadlineMs: number;
     try {
-      this.assertServing();
-      // One deadline for the whole request: waiting for a leader, commit and durability.
-      deadlineMs = this.deps.clock.now() + request.timeoutMs;
-      if (this.role !== 'leader') return this.forwarding.forward(request, deadlineMs);
-      this.stateMachine.assertServes('write', this.forwarding.hint());
-      // No lookup of the request id here: apply finds a duplicate in the same transaction
-      // that would record it, which is the only check that cannot race; a lookup on every
-      // write would only save a log record on the rare retry.
-      data = this.steps.run('prepare', () => this.prepareWrite(request));
-    } catch (e: unknown) {
-      return Promise.reject(e);
-    }
-    return this.propose(data, request, deadlineMs).then((result) => {
-      const here = this.memberById.get(this.settings.nodeId)?.address;
-      return here === undefined ? result : { ...result, leaderAddress: here };
-    });
-  }
-
-  private prepareWrite(request: WriteRequest): Uint8Array {
-    try {
-      return this.stateMachine.prepareWrite(
+      data = this.steps.run('prepare', () => this.stateMachine.prepareWrite(
         { statements: request.statements, requestId: request.requestId },
         this.deps.clock.now(),
         this.deps.entropy.seed(),
-      );
+      ));
     } catch (e: unknown) {
       throw fromSqlError(e);
+    }
+    try {
+      const result = await this.propose(data, request, deadlineMs);
+      const here = this.memberById.get(this.settings.nodeId)?.address;
+      return here === undefined ? result : { ...result, leaderAddress: here };
+    } catch (e: unknown) {
+      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forwarding.forward(request, deadlineMs);
+      throw e;
     }
   }
 
@@ -718,8 +695,6 @@ export class Replica {
 
   private propose(data: Uint8Array, request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
     const arrivedMs = deadlineMs - request.timeoutMs;
-    const { durability, timeoutMs, forwarded } = request;
-    const idempotent = request.requestId !== null;
     return new Promise<WriteResult>((resolve, reject) => {
       const answer = (r: WriteResult): void => {
         const ms = this.deps.clock.now() - arrivedMs;
@@ -727,9 +702,7 @@ export class Replica {
         this.deps.onWriteAnswered?.(ms);
         resolve(r);
       };
-      // The request rides in the queue only: no closure here holds it (see execute).
-      const retry = forwarded ? null : { request, resolve, reject };
-      this.proposals.push({ kind: 'command', data, retry, waiter: { durability, deadlineMs, timeoutMs, idempotent, resolve: answer, reject } });
+      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, idempotent: request.requestId !== null, resolve: answer, reject } });
       this.kick();
     });
   }
@@ -910,10 +883,7 @@ export class Replica {
     const r = p.kind === 'command' ? this.core.propose(p.data) : this.core.proposeMembership(p.next);
     if (!r.ok) {
       if ('message' in r) p.waiter.reject(membershipRefused(r.reason, r.message));
-      else if (r.reason === 'not_leader' && p.kind === 'command' && p.retry !== null) {
-        const { request, resolve, reject } = p.retry;
-        this.forwarding.forward(request, p.waiter.deadlineMs).then(resolve, reject);
-      } else p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.forwarding.hint()));
+      else p.waiter.reject(proposalRefused(r.reason, this.settings.nodeId, this.forwarding.hint()));
       return;
     }
     this.writes.add(r.index, r.token, p.waiter);
