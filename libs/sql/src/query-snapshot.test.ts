@@ -79,6 +79,21 @@ describe('query', () => {
     expect(rows(m, 'SELECT count(*) FROM q')).toEqual([[50n]]);
   });
 
+  it('answers a text it has checked before as it did the first time (the checks are cached by text)', () => {
+    const m = seeded();
+    const q = (sql: string, params: bigint[] = []): string => codeOf(() => m.query({ sql, params, named: {}, maxRows: 0, maxBytes: 0 }));
+    for (let round = 0; round < 3; round++) {
+      expect(q('SELECT name FROM q WHERE id = ?', [1n])).toBe('ok');
+      expect(q('SELECT name FROM q WHERE id = ?')).toBe('invalid');
+      expect(q('SELECT name FROM q WHERE id = ?', [1n, 2n])).toBe('invalid');
+      expect(q('DELETE FROM q')).toBe('refused');
+      expect(q('SELECT * FROM _quorumlite_requests')).toBe('refused');
+      expect(q('SELECT 1; SELECT 2')).toBe('invalid');
+      expect(q('PRAGMA table_info(q)')).toBe('ok');
+    }
+    expect(m.query({ sql: 'SELECT name FROM q WHERE id = ?', params: [2n], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([['n002']]);
+  });
+
   it('hides internal tables from tables(), schema() and digest()', () => {
     const m = seeded();
     expect(m.tables()).toEqual(['q']);
