@@ -4,7 +4,7 @@
  * node's core names another leader, when the one it knew could not be reached.
  */
 import type { Member, NodeId } from '@quorumlite/consensus';
-import { ReplicaError } from './errors';
+import { ReplicaError, withLeaderAddress, withTimeout } from './errors';
 import type { Timer, WriteForwarder, WriteRequest, WriteResult } from './ports';
 import type { LeaderHint } from './state-machine';
 
@@ -70,11 +70,11 @@ export class Forwarding {
       const changes = this.leaderChanges;
       const leader = await this.waitForLeader(deadlineMs - this.host.now());
       const timeoutMs = Math.max(1, deadlineMs - this.host.now());
-      if (leader.id === this.host.nodeId) return this.host.executeHere({ ...request, timeoutMs });
+      if (leader.id === this.host.nodeId) return this.host.executeHere(withTimeout(request, timeoutMs, request.forwarded));
       try {
-        const result = await this.host.forwarder.forward(leader, { ...request, forwarded: true, timeoutMs });
+        const result = await this.host.forwarder.forward(leader, withTimeout(request, timeoutMs, true));
         // A leader of the release before names no address: the one it was reached at is its own.
-        return result.leaderAddress !== undefined ? result : { ...result, leaderAddress: leader.address };
+        return result.leaderAddress !== undefined ? result : withLeaderAddress(result, leader.address);
       } catch (e: unknown) {
         const unreachable = e instanceof ReplicaError && e.code === 'unavailable' && e.details.leaderId === leader.id;
         if (!unreachable || !(await this.leaderChanged(changes, deadlineMs))) throw e;

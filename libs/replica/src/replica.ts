@@ -37,7 +37,7 @@ import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage
 import type { SqlOptions } from '@quorumlite/sql';
 import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
-import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError } from './errors';
+import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError, withLeaderAddress } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
 import { restoreLatest, Snapshots } from './snapshots';
@@ -608,7 +608,7 @@ export class Replica {
     try {
       const result = await this.propose(data, request, deadlineMs);
       const here = this.memberById.get(this.settings.nodeId)?.address;
-      return here === undefined ? result : { ...result, leaderAddress: here };
+      return here === undefined ? result : withLeaderAddress(result, here);
     } catch (e: unknown) {
       if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forwarding.forward(request, deadlineMs);
       throw e;
@@ -635,7 +635,8 @@ export class Replica {
         maxRows: request.maxRows,
         maxBytes: Number.MAX_SAFE_INTEGER,
       });
-      return { ...result, index };
+      // Named fields, not a spread (see withLeaderAddress).
+      return { columns: result.columns, rows: result.rows, truncated: result.truncated, index };
     } catch (e: unknown) {
       throw fromSqlError(e);
     }

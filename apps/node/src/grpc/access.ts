@@ -68,7 +68,11 @@ export function tokenAccess(tokens: TokenStore, tlsOn: boolean): Authorizer {
 /** The request with the caller's bearer credential, for the leader to see if it is forwarded. */
 export function withAuthorization<T extends object>(request: T, metadata: grpc.Metadata): T & { authorization?: string } {
   const [value] = metadata.get(AUTHORIZATION_METADATA_KEY);
-  return typeof value === 'string' ? { ...request, authorization: value } : request;
+  if (typeof value !== 'string') return request;
+  // Set in place: the request was decoded for this call alone, and V8 builds `{ ...request,
+  // authorization }` one property at a time, at several microseconds a write.
+  (request as { authorization?: string }).authorization = value;
+  return request;
 }
 
 function grantOfToken(tokens: TokenStore, header: readonly grpc.MetadataValue[]): Grant {
