@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeExecute } from './decode';
+import { decodeExecute, decodeQuery } from './decode';
 
 describe('decodeExecute', () => {
   it('exposes the rows a statement returned, and none for a statement that returns none', () => {
@@ -13,5 +13,15 @@ describe('decodeExecute', () => {
     });
     expect(r.results[0]).toEqual({ rowsAffected: 1, lastInsertRowid: 7n, rows: { columns: [{ name: 'id', declType: 'INTEGER' }], rows: [[7n]], truncated: false } });
     expect(r.results[1]).toEqual({ rowsAffected: 2, lastInsertRowid: 7n });
+  });
+});
+
+describe('decodeQuery', () => {
+  it('decodes each value of each row, and names the row and column of one it cannot', () => {
+    const columns = [{ name: 'a', decl_type: '' }, { name: 'b', decl_type: '' }];
+    const r = decodeQuery({ columns, rows: [{ values: [{ integer: '5' }, { text: 'x' }] }, { values: [{ null: true }, { real: 1.5 }] }], index: '9', truncated: false });
+    expect(r.rows).toEqual([[5n, 'x'], [null, 1.5]]);
+    expect(r.index).toBe(9n);
+    expect(() => decodeQuery({ columns, rows: [{ values: [{ text: 'ok' }, { text: 'ok' }] }, { values: [{ text: 'ok' }, {}] }], index: '1', truncated: false })).toThrow(/^row 2 column 2: no value is set/);
   });
 });

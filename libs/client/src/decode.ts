@@ -2,7 +2,7 @@
  * Wire shapes (as proto-loader produces them with PROTO_LOADER_OPTIONS: int64 as decimal
  * strings, enums as names, defaults filled) and their conversion to the client's types.
  */
-import { fromWireValue, type WireValue } from '@quorumlite/proto';
+import { wireValueOrProblem, WireValueProblem, type SqlValue, type WireValue } from '@quorumlite/proto';
 import type { ExecuteResult, MessageTally, NodeCounters, NodeStatus, QueryResult } from './types';
 
 type Int64 = string | number;
@@ -108,10 +108,22 @@ export function decodeExecute(res: WireExecuteResponse): ExecuteResult {
   };
 }
 
+/** A row's values; the place of a bad one is named only when there is one. */
+function decodeRow(row: { values?: WireValue[] }, r: number): SqlValue[] {
+  const wire = row.values ?? [];
+  const values: SqlValue[] = [];
+  for (let c = 0; c < wire.length; c++) {
+    const v = wireValueOrProblem(wire[c]);
+    if (v instanceof WireValueProblem) throw new TypeError(`row ${r + 1} column ${c + 1}: ${v.why}`);
+    values.push(v);
+  }
+  return values;
+}
+
 export function decodeQuery(res: WireQueryResponse): QueryResult {
   return {
     columns: (res.columns ?? []).map((c) => ({ name: c.name ?? '', declType: c.decl_type ?? '' })),
-    rows: (res.rows ?? []).map((row, r) => (row.values ?? []).map((v, c) => fromWireValue(v, `row ${r + 1} column ${c + 1}`))),
+    rows: (res.rows ?? []).map(decodeRow),
     index: big(res.index),
     truncated: res.truncated ?? false,
   };

@@ -18,8 +18,16 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Converts one parameter; `where` names it in the TypeError ("parameter 2", "parameter :id"). */
-export function toWireParam(v: unknown, where: string): WireValue {
+/** "parameter 2" for the positional parameter at index 1; a string names itself. */
+function whereOf(where: string | number): string {
+  return typeof where === 'number' ? `parameter ${where + 1}` : where;
+}
+
+/**
+ * Converts one parameter; `where` names it in the TypeError ("parameter :id"), or is the
+ * index of a positional one (0 is "parameter 1"), so no label is built unless it is needed.
+ */
+export function toWireParam(v: unknown, where: string | number): WireValue {
   if (v === null) return { null: true };
   switch (typeof v) {
     case 'number':
@@ -29,7 +37,7 @@ export function toWireParam(v: unknown, where: string): WireValue {
       try {
         return toWireValue(v);
       } catch (e: unknown) {
-        throw new TypeError(`${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        throw new TypeError(`${whereOf(where)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
     case 'string':
       return { text: v };
@@ -37,7 +45,7 @@ export function toWireParam(v: unknown, where: string): WireValue {
       return { integer: v ? 1 : 0 };
     default:
       if (v instanceof Uint8Array) return toWireValue(v);
-      throw new TypeError(`${where}: cannot bind a value of type ${describe(v)} (use null, number, bigint, string, boolean or Uint8Array)`);
+      throw new TypeError(`${whereOf(where)}: cannot bind a value of type ${describe(v)} (use null, number, bigint, string, boolean or Uint8Array)`);
   }
 }
 
@@ -49,7 +57,7 @@ export function paramName(key: string): string {
 export function toWireParams(params: readonly unknown[] | Record<string, unknown> | undefined): WireParams {
   if (params === undefined) return { params: [], named: {} };
   if (Array.isArray(params)) {
-    return { params: params.map((v, i) => toWireParam(v, `parameter ${i + 1}`)), named: {} };
+    return { params: params.map(toWireParam), named: {} };
   }
   const named: Record<string, WireValue> = {};
   for (const [key, v] of Object.entries(params)) {
