@@ -48,7 +48,7 @@ describe('WriteWaits', () => {
     waits.add(3, proposalToken(data('mine')), waiter('quorum', seen, 500));
     vi.advanceTimersByTime(501);
     expect(seen.errors[0]).toMatchObject({ code: 'timeout' });
-    expect((seen.errors[0] as Error).message).toMatch(/not committed within 500 ms; its outcome is unknown/);
+    expect((seen.errors[0] as Error).message).toMatch(/^write at index 3 was not committed within 500 ms; its outcome is unknown/);
     waits.applied([entry(3, 'mine')], [ok(1)]);
     expect(seen.results).toEqual([]);
   });

@@ -79,7 +79,7 @@ export class WriteWaits {
       if (this.pending.get(index)?.waiter !== waiter) return false;
       this.pending.delete(index);
       return true;
-    }, `write at index ${index} was not committed within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, index);
+    }, 'was not committed', index);
     this.pending.set(index, { token, waiter, timer });
   }
 
@@ -187,15 +187,18 @@ export class WriteWaits {
     const ack: LeaderAck = {
       index,
       waiter,
-      timer: this.deadline(waiter, () => this.leaderAcks.delete(ack), `write at index ${index} did not reach this leader's disk within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, index),
+      timer: this.deadline(waiter, () => this.leaderAcks.delete(ack), "did not reach this leader's disk", index),
     };
     this.leaderAcks.add(ack);
   }
 
-  /** Rejects with a timeout at the waiter's deadline, if `take()` says it is still waiting. */
-  private deadline(waiter: WriteWaiter, take: () => boolean, message: string, index: number): Timer {
+  /**
+   * Rejects with a timeout at the waiter's deadline, if `take()` says it is still waiting. The
+   * message is built then, not for every write that never times out.
+   */
+  private deadline(waiter: WriteWaiter, take: () => boolean, what: string, index: number): Timer {
     return this.ports.after(Math.max(0, waiter.deadlineMs - this.ports.now()), () => {
-      if (take()) waiter.reject(new ReplicaError('timeout', message, { index }));
+      if (take()) waiter.reject(new ReplicaError('timeout', `write at index ${index} ${what} within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, { index }));
     });
   }
 
