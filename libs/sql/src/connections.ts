@@ -64,6 +64,8 @@ export interface Internal {
   readonly readMembers: Database.Statement<[], { id: string; role: string; address: string; log_index: bigint }>;
   readonly writeApplied: Database.Statement<[number]>;
   readonly databaseBytes: Database.Statement<[], bigint>;
+  /** SQLite's schema cookie: it changes with every change of the schema. */
+  readonly schemaVersion: Database.Statement<[], bigint>;
   readonly findRequest: Database.Statement<[number], StoredRequest>;
   readonly saveRequest: Database.Statement<[number, string, Buffer, Buffer]>;
   readonly pruneRequests: Database.Statement<[number], RequestRow>;
@@ -112,6 +114,7 @@ export function prepareInternal(db: Database.Database): Internal {
     changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
     databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
+    schemaVersion: db.prepare<[], bigint>('SELECT schema_version FROM pragma_schema_version()').pluck(),
     clearMembers: db.prepare(`DELETE FROM ${t}members`),
     insertMember: db.prepare<[string, string, string, number]>(`INSERT INTO ${t}members (id, role, address, log_index) VALUES (?, ?, ?, ?)`),
     readMembers: db.prepare<[], { id: string; role: string; address: string; log_index: bigint }>(`SELECT id, role, address, log_index FROM ${t}members ORDER BY rowid`).safeIntegers(true),

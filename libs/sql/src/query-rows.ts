@@ -38,17 +38,28 @@ export function clampLimit(requested: number, max: number): number {
   return requested > 0 && requested < max ? Math.floor(requested) : max;
 }
 
-export function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
+/** `columns`: the statement's, when the caller knows them to be current (see readRows). */
+export function collectRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number, columns?: QueryResult['columns']): QueryResult {
   try {
-    return readRows(stmt, args, maxRows, maxBytes);
+    return readRows(stmt, args, maxRows, maxBytes, columns);
   } catch (e: unknown) {
     throw queryError(e);
   }
 }
 
-/** Rows of a raw statement up to `maxRows` and `maxBytes`; errors are SQLite's own. */
-export function readRows(stmt: Database.Statement<unknown[]>, args: unknown[], maxRows: number, maxBytes: number): QueryResult {
-  const columns = stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
+/**
+ * Rows of a raw statement up to `maxRows` and `maxBytes`; errors are SQLite's own. The columns
+ * are read after the statement ran: a prepared statement whose schema changed (ALTER TABLE
+ * under a SELECT *) is prepared again by SQLite at its first step, and only then names the
+ * columns its rows have. `columns`, when given, are the caller's, known to be current.
+ */
+export function readRows(
+  stmt: Database.Statement<unknown[]>,
+  args: unknown[],
+  maxRows: number,
+  maxBytes: number,
+  known?: QueryResult['columns'],
+): QueryResult {
   const rows: SqlValue[][] = [];
   let bytes = 0;
   let truncated = false;
@@ -69,7 +80,12 @@ export function readRows(stmt: Database.Statement<unknown[]>, args: unknown[], m
   } finally {
     it.return?.();
   }
-  return { columns, rows, truncated };
+  return { columns: known ?? columnsOf(stmt), rows, truncated };
+}
+
+/** A statement's result columns, as a query answers them. */
+export function columnsOf(stmt: Database.Statement<unknown[]>): QueryResult['columns'] {
+  return stmt.columns().map((c) => ({ name: c.name, declType: c.type ?? '' }));
 }
 
 export function queryError(e: unknown): SqlError {

@@ -94,6 +94,41 @@ describe('query', () => {
     expect(m.query({ sql: 'SELECT name FROM q WHERE id = ?', params: [2n], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([['n002']]);
   });
 
+  it('answers the columns the schema has now, after a change of it between two reads of one text', () => {
+    const m = seeded();
+    const all = () => m.query({ sql: 'SELECT * FROM q WHERE id = 1', params: [], named: {}, maxRows: 0, maxBytes: 0 });
+    expect(all().columns.map((c) => c.name)).toEqual(['id', 'name', 'score', 'data']);
+    expect(all().rows[0]).toHaveLength(4);
+    expect(m.applyBatch([entry(m, 3, exec(["ALTER TABLE q ADD COLUMN extra TEXT DEFAULT 'e'"]))])[0]!.ok).toBe(true);
+    expect(all().columns).toEqual([
+      { name: 'id', declType: 'INTEGER' },
+      { name: 'name', declType: 'TEXT' },
+      { name: 'score', declType: 'REAL' },
+      { name: 'data', declType: 'BLOB' },
+      { name: 'extra', declType: 'TEXT' },
+    ]);
+    expect(all().rows[0]).toEqual([1n, 'n001', 0.5, null, 'e']);
+    expect(m.applyBatch([entry(m, 4, exec(['DROP TABLE q', 'CREATE TABLE q (id INTEGER PRIMARY KEY, z INT)', 'INSERT INTO q VALUES (1, 7)']))])[0]!.ok).toBe(true);
+    expect(all()).toMatchObject({ columns: [{ name: 'id', declType: 'INTEGER' }, { name: 'z', declType: 'INT' }], rows: [[1n, 7n]] });
+  });
+
+  it('names the columns a RETURNING statement has now, when the schema changed since it was prepared (same batch or an earlier one)', () => {
+    const m = seeded();
+    const insert = "INSERT INTO q (name) VALUES ('r') RETURNING *";
+    const returned = (o: ReturnType<SqlStateMachine['applyBatch']>[number], at: number) => {
+      if (!o.ok) throw new Error(o.error.message);
+      return o.results[at]!.rows!;
+    };
+    expect(returned(m.applyBatch([entry(m, 3, exec([insert]))])[0]!, 0).columns.map((c) => c.name)).toEqual(['id', 'name', 'score', 'data']);
+    const same = returned(m.applyBatch([entry(m, 4, exec(["ALTER TABLE q ADD COLUMN extra TEXT DEFAULT 'e'", insert]))])[0]!, 1);
+    expect(same.columns.map((c) => c.name)).toEqual(['id', 'name', 'score', 'data', 'extra']);
+    expect(same.rows[0]).toHaveLength(5);
+    m.applyBatch([entry(m, 5, exec(['ALTER TABLE q DROP COLUMN extra']))]);
+    const later = returned(m.applyBatch([entry(m, 6, exec([insert]))])[0]!, 0);
+    expect(later.columns.map((c) => c.name)).toEqual(['id', 'name', 'score', 'data']);
+    expect(later.rows[0]).toHaveLength(4);
+  });
+
   it('hides internal tables from tables(), schema() and digest()', () => {
     const m = seeded();
     expect(m.tables()).toEqual(['q']);

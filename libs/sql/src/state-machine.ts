@@ -78,6 +78,13 @@ export class SqlStateMachine {
   private readonly shapeCache: ShapeCache = new Lru<string, StatementShape>(STATEMENT_CACHE_ENTRIES);
   private readonly readCache = new Lru<string, Database.Statement<unknown[]>>(STATEMENT_CACHE_ENTRIES);
   private readonly queryShapes = new Lru<string, QueryShape>(STATEMENT_CACHE_ENTRIES);
+  /**
+   * The result columns of each cached read statement (asking SQLite cost a point read nearly
+   * a microsecond). A schema change can change them (SELECT * after ALTER TABLE): every batch
+   * that changes SQLite's schema cookie forgets them all (noteSchema).
+   */
+  private queryColumns = new WeakMap<Database.Statement<unknown[]>, QueryResult['columns']>();
+  private schemaVersion: bigint | null = null;
   private readonly checkpointer: WalCheckpointer;
 
   private constructor(
@@ -190,6 +197,7 @@ export class SqlStateMachine {
       throw localFailure(e, pending[0]!.index, last);
     }
     this.applied = last;
+    this.noteSchema();
     let bytes = 0;
     for (const entry of pending) bytes += entry.data.byteLength;
     this.checkpointer.committed(bytes);
@@ -419,12 +427,20 @@ export class SqlStateMachine {
     if (!stmt.reader || (!stmt.readonly && !pragma)) {
       throw new SqlError('refused', 'a query may only read; send writes through Execute so every replica applies them');
     }
-    return collectRows(
+    const known = this.queryColumns.get(stmt);
+    const result = collectRows(
       stmt,
       bindArguments({ sql: input.sql, params: input.params, named: input.named }, shape.numbered),
       clampLimit(input.maxRows, this.limits.resultRowsMax),
       clampLimit(input.maxBytes, this.limits.resultBytesMax),
+      known,
     );
+    if (known === undefined) {
+      // Frozen: every answer of this statement shares them until the schema changes.
+      result.columns = Object.freeze(result.columns.map((c) => Object.freeze(c))) as QueryResult['columns'];
+      this.queryColumns.set(stmt, result.columns);
+    }
+    return result;
   }
 
   /**
@@ -449,6 +465,14 @@ export class SqlStateMachine {
     };
     this.queryShapes.set(sql, shape);
     return shape;
+  }
+
+  /** Forgets the read statements' columns when the schema changed (after every applied batch: one pragma). */
+  private noteSchema(): void {
+    const version = this.open().internal.schemaVersion.get()!;
+    if (version === this.schemaVersion) return;
+    this.schemaVersion = version;
+    this.queryColumns = new WeakMap();
   }
 
   private readStatement(sql: string): Database.Statement<unknown[]> {
@@ -589,6 +613,8 @@ export class SqlStateMachine {
     this.conn = null;
     this.writeCache.clear();
     this.readCache.clear();
+    this.queryColumns = new WeakMap();
+    this.schemaVersion = null;
     try {
       conn.read.close();
       // Leaves no WAL behind, so the file alone is the database (restore swaps it).
