@@ -161,6 +161,20 @@ describe('a failing statement fails its command only', () => {
   });
 });
 
+describe('named parameters', () => {
+  it('bind by name through prepare and apply, a parameter called __proto__ included', () => {
+    const m = dbs.open();
+    const named = JSON.parse('{"__proto__": "p", "b": 2}') as Record<string, string | bigint>;
+    named['b'] = 2n;
+    const out = m.applyBatch([
+      entry(m, 1, exec(['CREATE TABLE n (a, b)'])),
+      entry(m, 2, exec([stmt('INSERT INTO n VALUES (:__proto__, :b)', [], named), stmt('INSERT INTO n VALUES (?, :c)', [1n], { c: 3n })])),
+    ]);
+    expect(out.map((o) => o.ok)).toEqual([true, true]);
+    expect(rows(m, 'SELECT a, b FROM n ORDER BY rowid')).toEqual([['p', 2n], [1n, 3n]]);
+  });
+});
+
 describe('exactly once', () => {
   it('skips entries at or below the applied index, also after reopening', () => {
     const dir = dbs.dir();

@@ -105,4 +105,10 @@ describe('command codec', () => {
       expect(decodeCommand(encodeCommand(reversed)).statements.map((s) => s.sql)).toEqual([...texts].reverse());
     }
   });
+
+  it("names a named parameter by its key as written, whatever the key holds", () => {
+    const key = '{s}{p}$&x';
+    const bytes = encodeCommand({ statements: [{ sql: 'SELECT 1', params: [], named: { [key]: 5n } }], requestId: null, timeMs: 1, seed: 2 });
+    expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow('statement 0 parameter :{s}{p}$&x needs 8 bytes');
+  });
 });

@@ -146,13 +146,15 @@ class Reader {
    */
   statement = 0;
   param = 0;
+  /** A named parameter's key ({k}), filled in last: a key's own text is never read as a label. */
+  key = '';
 
   constructor(bytes: Uint8Array) {
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   label(what: string): string {
-    return what.replace('{s}', String(this.statement)).replace('{p}', String(this.param));
+    return what.replace('{s}', String(this.statement)).replace('{p}', String(this.param)).replace('{k}', () => this.key);
   }
 
   private need(n: number, what: string): void {
@@ -413,7 +415,8 @@ function readStatement(r: Reader, i: number): StatementInput {
   for (let p = 0; p < nNamed; p++) {
     r.param = p;
     const key = r.str('statement {s} named key {p}');
-    named[key] = readValue(r, `statement ${i} parameter :${key}`);
+    r.key = key;
+    named[key] = readValue(r, 'statement {s} parameter :{k}');
   }
   return { sql, params, named };
 }

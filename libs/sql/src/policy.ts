@@ -363,8 +363,10 @@ export function paramShape(tokens: readonly Token[], statementIndex: number): Pa
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-/** Throws SqlError('invalid') naming the statement and parameter when a value is not a SqlValue. */
-/** `param`: a positional parameter's index, or a named one's `:name`. */
+/**
+ * Throws SqlError('invalid') naming the statement and parameter when a value is not a SqlValue.
+ * `param`: a positional parameter's index, or a named one's `:name`.
+ */
 export function checkValue(v: unknown, statementIndex: number, param: number | string): asserts v is SqlValue {
   if (v === null || typeof v === 'string') return;
   if (typeof v === 'bigint') {

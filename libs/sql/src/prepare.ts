@@ -142,7 +142,7 @@ function prepareStatement(
   const params: readonly unknown[] = s.params ?? [];
   const named: Readonly<Record<string, unknown>> = s.named ?? NO_NAMES;
   if (!Array.isArray(params)) throw invalid(`statement ${i} params must be an array`);
-  if (named === null || typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
+  if (typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
   for (let k = 0; k < params.length; k++) checkValue(params[k], i, k);
   const keys = Object.keys(named);
   for (const key of keys) checkValue(named[key], i, `:${key}`);
@@ -161,7 +161,8 @@ function prepareStatement(
   const usedNames = new Set<string>();
   let positionalTaken = 0;
   for (const piece of shape.pieces) {
-    const mine: Record<string, SqlValue> = {};
+    // A null-prototype object: a parameter named __proto__ stays a value.
+    const mine = Object.create(null) as Record<string, SqlValue>;
     for (const name of piece.names) {
       if (!Object.prototype.hasOwnProperty.call(named, name)) {
         throw invalid(`statement ${i} has no value for named parameter :${name}`);

@@ -67,7 +67,8 @@ export interface QueryInput {
 
 export interface QueryResult {
   /** declType is the column's declared type in its table, '' for expressions. */
-  columns: { name: string; declType: string }[];
+  /** Shared by every answer of one statement until the schema changes: never written to. */
+  columns: readonly { readonly name: string; readonly declType: string }[];
   rows: SqlValue[][];
   truncated: boolean;
 }

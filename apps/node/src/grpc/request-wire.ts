@@ -173,6 +173,14 @@ class In {
     this.what = outer.what;
   }
 
+  /** The sub-message that starts here, decoded by `decode` (a function of the module: no closure per call). */
+  within<T>(what: string, decode: (r: In) => T): T {
+    const outer = this.enter(what);
+    const v = decode(this);
+    this.leave(outer);
+    return v;
+  }
+
   /**
    * A string field holding SQL: the previous SQL text's string when the bytes are the same (a
    * batch repeats one statement, a client one query), which also keeps the hash the statement
@@ -289,9 +297,7 @@ function decodeNamedEntry(r: In, into: Record<string, WireValue | null>): void {
       key = r.string();
     } else if (f === 2) {
       r.expect(f, LEN);
-      const outer = r.enter('Value');
-      value = decodeValue(r);
-      r.leave(outer);
+      value = r.within('Value', decodeValue);
     } else r.skip(r.wireType, f);
   }
   into[key] = value;
@@ -304,13 +310,10 @@ function statementField(r: In, f: number, s: { sql: string; params: (WireValue |
       r.expect(f, LEN);
       s.sql = r.sql();
       return true;
-    case 2: {
+    case 2:
       r.expect(f, LEN);
-      const outer = r.enter('Value');
-      s.params.push(decodeValue(r));
-      r.leave(outer);
+      s.params.push(r.within('Value', decodeValue));
       return true;
-    }
     case 3: {
       r.expect(f, LEN);
       const outer = r.enter('Statement.named');
@@ -338,13 +341,10 @@ function decodeExecuteRequest(r: In): WireExecuteRequest {
   while (r.pos < r.end) {
     const f = r.tag();
     switch (f) {
-      case 1: {
+      case 1:
         r.expect(f, LEN);
-        const outer = r.enter('Statement');
-        e.statements.push(decodeStatement(r));
-        r.leave(outer);
+        e.statements.push(r.within('Statement', decodeStatement));
         break;
-      }
       case 2:
         r.expect(f, LEN);
         e.request_id = r.string();
@@ -415,20 +415,14 @@ function decodeSessionCall(r: In): WireSessionCallIn {
         r.expect(f, VARINT);
         c.id = r.uint64String();
         break;
-      case 2: {
+      case 2:
         r.expect(f, LEN);
-        const outer = r.enter('ExecuteRequest');
-        c.execute = decodeExecuteRequest(r);
-        r.leave(outer);
+        c.execute = r.within('ExecuteRequest', decodeExecuteRequest);
         break;
-      }
-      case 3: {
+      case 3:
         r.expect(f, LEN);
-        const outer = r.enter('QueryRequest');
-        c.query = decodeQueryRequest(r);
-        r.leave(outer);
+        c.query = r.within('QueryRequest', decodeQueryRequest);
         break;
-      }
       default:
         r.skip(r.wireType, f);
     }
@@ -455,9 +449,7 @@ export function decodeSessionRequestBytes(buf: Buffer): { calls: WireSessionCall
       const f = r.tag();
       if (f === 1) {
         r.expect(f, LEN);
-        const outer = r.enter('SessionCall');
-        calls.push(decodeSessionCall(r));
-        r.leave(outer);
+        calls.push(r.within('SessionCall', decodeSessionCall));
       } else r.skip(r.wireType, f);
     }
     return { calls };
