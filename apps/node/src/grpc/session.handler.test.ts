@@ -1,0 +1,56 @@
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePorts } from '@quorumlite/cluster';
+import { sqlServiceCtor } from '@quorumlite/proto';
+import type { ReadRequest, Replica, WriteRequest } from '@quorumlite/replica';
+import { withRequestDecoders } from './request-wire';
+import { sqlHandlers } from './sql.handlers';
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0)) f();
+});
+
+/** A replica that answers every write at index 5 and every read with its first parameter. */
+const echoReplica = {
+  execute: (r: WriteRequest) => Promise.resolve({ results: r.statements.map(() => ({ rowsAffected: 1, lastInsertRowid: 2n ** 62n })), index: 5, duplicate: false }),
+  query: (r: ReadRequest) => Promise.resolve({ columns: [{ name: 'p', declType: '' }], rows: [[r.params[0] ?? null]], truncated: false, index: 6 }),
+} as unknown as Replica;
+
+describe('a Session stream served with the wire decoders', () => {
+  it('answers each call under its own id, the largest uint64 included, with its results', async () => {
+    const [port] = await freePorts(1);
+    const address = `127.0.0.1:${port}`;
+    const server = new grpc.Server();
+    const service = sqlServiceCtor().service;
+    server.addService(withRequestDecoders(service), sqlHandlers(echoReplica, { timeoutMs: 5_000, resultRowsMax: 100 }));
+    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    cleanup.push(() => {
+      client.close();
+      server.forceShutdown();
+    });
+    const method = service['Session']!;
+    const stream = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+    const results: { id: string; execute?: unknown; query?: unknown }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('data', (frame: { results: typeof results }) => results.push(...frame.results));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    stream.write({
+      calls: [
+        { id: '18446744073709551615', execute: { statements: [{ sql: 'INSERT INTO t VALUES (?)', params: [{ integer: '-9223372036854775808' }] }] } },
+        { id: 7, query: { sql: 'SELECT ?', params: [{ text: 'héllo' }] } },
+        { id: '9007199254740993', query: { sql: 'SELECT ?', params: [{ integer: '9007199254740993' }] } },
+      ],
+    });
+    stream.end();
+    await done;
+    const byId = new Map(results.map((r) => [r.id, r]));
+    expect([...byId.keys()].sort()).toEqual(['18446744073709551615', '7', '9007199254740993']);
+    expect(byId.get('18446744073709551615')!.execute).toMatchObject({ index: '5', results: [{ rows_affected: '1', last_insert_rowid: '4611686018427387904' }] });
+    expect(byId.get('7')!.query).toMatchObject({ index: '6', rows: [{ values: [{ text: 'héllo' }] }] });
+    expect(byId.get('9007199254740993')!.query).toMatchObject({ rows: [{ values: [{ integer: '9007199254740993' }] }] });
+  });
+});
