@@ -14,8 +14,17 @@ export interface RpcObserver {
 
 export const noRpcObserver: RpcObserver = { done: () => undefined };
 
+export interface CallTiming {
+  ok(): void;
+  failed(err: Partial<grpc.ServiceError>): void;
+}
+
+/** What times a call when nothing observes: no clock read, no closures (every call of a node without metrics). */
+const UNTIMED: CallTiming = { ok: () => undefined, failed: () => undefined };
+
 /** Times one call: `ok()` or `failed(err)` reports it once. */
-export function timeCall(observer: RpcObserver, method: RpcMethod): { ok(): void; failed(err: Partial<grpc.ServiceError>): void } {
+export function timeCall(observer: RpcObserver, method: RpcMethod): CallTiming {
+  if (observer === noRpcObserver) return UNTIMED;
   const start = performance.now();
   const seconds = (): number => (performance.now() - start) / 1000;
   return {
