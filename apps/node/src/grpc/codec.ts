@@ -5,6 +5,7 @@
 import { fromWireValue, toWireValue, wireInt64, wireValueOrProblem, WireValueProblem, type SqlValue, type WireValue } from '@quorumlite/proto';
 import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
 import type { QueryResult, StatementInput, StatementResult } from '@quorumlite/sql';
+import { MalformedRequest } from './request-wire';
 
 export interface WireStatement {
   sql?: string;
@@ -112,7 +113,8 @@ function u64(raw: string | undefined, field: string): number {
   return n;
 }
 
-export function decodeExecute(req: WireExecuteRequest, forwarded: boolean, defaults: RequestDefaults): WriteRequest {
+export function decodeExecute(req: WireExecuteRequest | MalformedRequest, forwarded: boolean, defaults: RequestDefaults): WriteRequest {
+  if (req instanceof MalformedRequest) throw invalid(req.message);
   const statements = (req.statements ?? []).map((s, i) => decodeStatement(s, i));
   if (statements.length === 0) throw invalid('statements is empty: send at least one statement');
   const durability = DURABILITY[req.durability ?? 'DURABILITY_QUORUM'];
@@ -176,7 +178,8 @@ function encodeRows(r: QueryResult): Pick<WireQueryResponse, 'columns' | 'rows' 
   };
 }
 
-export function decodeQuery(req: WireQueryRequest, defaults: RequestDefaults): ReadRequest {
+export function decodeQuery(req: WireQueryRequest | MalformedRequest, defaults: RequestDefaults): ReadRequest {
+  if (req instanceof MalformedRequest) throw invalid(req.message);
   const statement = decodeStatement(req, 'query');
   const consistency = CONSISTENCY[req.consistency ?? 'CONSISTENCY_LINEARIZABLE'];
   if (!consistency) throw invalid(`consistency '${req.consistency}' is unknown`);

@@ -92,7 +92,9 @@ const varint = (n: bigint): number[] => {
 const tag = (field: number, wireType: number) => varint(BigInt((field << 3) | wireType));
 const len = (field: number, bytes: number[]) => [...tag(field, 2), ...varint(BigInt(bytes.length)), ...bytes];
 const str = (field: number, s: string) => len(field, [...Buffer.from(s, 'utf8')]);
-const unknownFields = [...tag(99, 0), ...varint(300n), ...tag(98, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...str(97, 'skip me'), ...tag(96, 5), 9, 9, 9, 9];
+/** A group (proto2, wire types 3 and 4) holding a field and a nested group. */
+const group = [...tag(95, 3), ...tag(1, 0), 5, ...tag(2, 3), ...str(1, 'in'), ...tag(2, 4), ...tag(95, 4)];
+const unknownFields = [...tag(99, 0), ...varint(300n), ...tag(98, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...str(97, 'skip me'), ...tag(96, 5), 9, 9, 9, 9, ...group];
 
 describe('the SQL requests decoded from their bytes', () => {
   it('give what proto-loader gives, on 3,000 random Session frames, Executes and Queries', () => {
@@ -127,7 +129,10 @@ describe('the SQL requests decoded from their bytes', () => {
       expect(() => decodeSessionRequestBytes(frame.subarray(0, cut))).toThrow(/^malformed (SessionRequest|SessionCall|QueryRequest|Value)/);
     }
     expect(() => decodeSessionRequestBytes(Buffer.from([...tag(1, 0), 5]))).toThrow(/^malformed SessionRequest: field 1 has wire type 0, expected 2/);
-    expect(() => decodeSessionRequestBytes(Buffer.from([...tag(9, 3)]))).toThrow(/wire type 3, which proto3 does not use/);
+    expect(() => decodeSessionRequestBytes(Buffer.from([...tag(9, 3)]))).toThrow(/group 9 has no end/);
+    expect(() => decodeSessionRequestBytes(Buffer.from([...tag(9, 3), ...tag(8, 4)]))).toThrow(/group 9 is closed by an end of group 8/);
+    expect(() => decodeSessionRequestBytes(Buffer.from([...tag(9, 4)]))).toThrow(/field 9 has wire type 4, which no message uses here/);
+    expect(() => decodeSessionRequestBytes(Buffer.from([...tag(9, 7)]))).toThrow(/field 9 has wire type 7/);
     expect(() => decodeSessionRequestBytes(Buffer.from([0]))).toThrow(/field number 0/);
     expect(() => decodeQueryRequestBytes(Buffer.from([...tag(5, 0), ...Array(10).fill(0xff), 1]))).toThrow(/varint longer than 10 bytes/);
     expect(decodeSessionRequestBytes(good).calls.length).toBeGreaterThanOrEqual(0);

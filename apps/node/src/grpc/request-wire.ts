@@ -6,10 +6,16 @@
  * a batch of inserts 1.1 KB a row. The output is checked against proto-loader's own on random
  * messages (request-wire.test.ts).
  *
- * Stricter than protobufjs on bad input: a truncated field, a length past its message, or a known
- * field with the wrong wire type is an error naming the message and field, where protobufjs
- * would cut a string short or read the bytes as another type. A map entry without a value gives
- * null (protobufjs threw a TypeError), which the codec refuses as a value that is not set.
+ * Stricter than protobufjs on bad input: a truncated field, a length past its message, a known
+ * field with the wrong wire type, field number 0, or a varint longer than 10 bytes is an error
+ * naming the message, where protobufjs would cut a string short or read the bytes as another
+ * type. A uint32 padded to 6–9 bytes (legal) is read whole, where protobufjs lost its place. A map
+ * entry without a value gives null (protobufjs threw a TypeError), which the codec refuses as a
+ * value that is not set. Unknown fields are skipped, groups (wire types 3 and 4) included.
+ *
+ * As a service's deserializer (withRequestDecoders) a malformed request is not thrown: grpc-js
+ * would answer INTERNAL "Error deserializing request" and drop the reason. It comes to the
+ * handler as a MalformedRequest, which answers INVALID_ARGUMENT with the reason.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { WireValue } from '@quorumlite/proto';
@@ -18,6 +24,8 @@ import type { WireExecuteRequest, WireQueryRequest, WireStatement } from './code
 const VARINT = 0;
 const FIXED64 = 1;
 const LEN = 2;
+const START_GROUP = 3;
+const END_GROUP = 4;
 const FIXED32 = 5;
 
 const DURABILITY_NAMES = ['DURABILITY_QUORUM', 'DURABILITY_ALL', 'DURABILITY_SEMI', 'DURABILITY_LEADER'];
@@ -216,8 +224,20 @@ class In {
         if (this.pos + 4 > this.end) this.fail(`truncated field ${field}`);
         this.pos += 4;
         return;
+      case START_GROUP:
+        // A group (proto2) ends at the END_GROUP tag of its own field; groups may nest.
+        for (;;) {
+          if (this.pos >= this.end) this.fail(`group ${field} has no end`);
+          const t = this.uint32();
+          const inner = t >>> 3;
+          if ((t & 7) === END_GROUP) {
+            if (inner !== field) this.fail(`group ${field} is closed by an end of group ${inner}`);
+            return;
+          }
+          this.skip(t & 7, inner);
+        }
       default:
-        this.fail(`field ${field} has wire type ${wireType}, which proto3 does not use`);
+        this.fail(`field ${field} has wire type ${wireType}, which no message uses here`);
     }
   }
 
@@ -316,7 +336,7 @@ function statementField(r: In, f: number, s: { sql: string; params: (WireValue |
       return true;
     case 3: {
       r.expect(f, LEN);
-      const outer = r.enter('Statement.named');
+      const outer = r.enter('named entry');
       if (s.named === NO_NAMED) s.named = Object.create(null) as Record<string, WireValue | null>;
       decodeNamedEntry(r, s.named);
       r.leave(outer);
@@ -433,11 +453,19 @@ function decodeSessionCall(r: In): WireSessionCallIn {
   return c;
 }
 
+/** A request whose bytes do not decode, and why (what a service's deserializer gives for one). */
+export class MalformedRequest {
+  constructor(readonly message: string) {}
+}
+
+/** Thrown by the decode functions: a MalformedRequest's reason. */
+export class MalformedRequestError extends Error {}
+
 function whole<T>(buf: Buffer, what: string, decode: (r: In) => T): T {
   try {
     return decode(new In(buf, 0, buf.length, what));
   } catch (e: unknown) {
-    if (e instanceof WireError) throw new Error(`malformed ${e.message}`);
+    if (e instanceof WireError) throw new MalformedRequestError(`malformed ${e.message}`);
     throw e;
   }
 }
@@ -475,7 +503,15 @@ export function withRequestDecoders(service: grpc.ServiceDefinition): grpc.Servi
   for (const [method, decode] of Object.entries(decoders)) {
     const definition = service[method];
     if (definition === undefined) throw new Error(`SqlService has no method ${method}`);
-    out[method] = { ...definition, requestDeserialize: decode };
+    const requestDeserialize = (b: Buffer): unknown => {
+      try {
+        return decode(b);
+      } catch (e: unknown) {
+        if (e instanceof MalformedRequestError) return new MalformedRequest(e.message);
+        throw e;
+      }
+    };
+    out[method] = { ...definition, requestDeserialize };
   }
   return out;
 }

@@ -53,4 +53,38 @@ describe('a Session stream served with the wire decoders', () => {
     expect(byId.get('7')!.query).toMatchObject({ index: '6', rows: [{ values: [{ text: 'héllo' }] }] });
     expect(byId.get('9007199254740993')!.query).toMatchObject({ rows: [{ values: [{ integer: '9007199254740993' }] }] });
   });
+
+  it('refuses a request whose bytes do not decode with INVALID_ARGUMENT and the reason, on a stream and on a unary call', async () => {
+    const [port] = await freePorts(1);
+    const address = `127.0.0.1:${port}`;
+    const server = new grpc.Server();
+    const service = sqlServiceCtor().service;
+    server.addService(withRequestDecoders(service), sqlHandlers(echoReplica, { timeoutMs: 5_000, resultRowsMax: 100 }));
+    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    cleanup.push(() => {
+      client.close();
+      server.forceShutdown();
+    });
+    const bytes = (b: Buffer): Buffer => b;
+    const session = service['Session']!;
+    const stream = client.makeBidiStreamRequest(session.path, bytes, session.responseDeserialize);
+    const ended = new Promise<grpc.ServiceError>((resolve) => {
+      stream.on('data', () => undefined);
+      stream.on('error', resolve);
+    });
+    // Field 1 (calls) as a varint: the wrong wire type.
+    stream.write(Buffer.from([0x08, 0x05]));
+    const streamError = await ended;
+    expect(streamError.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(streamError.details).toMatch(/^malformed SessionRequest: field 1 has wire type 0, expected 2/);
+
+    const query = service['Query']!;
+    const unary = await new Promise<grpc.ServiceError | null>((resolve) => {
+      // min_index (field 5) as an 11-byte varint.
+      client.makeUnaryRequest(query.path, bytes, query.responseDeserialize, Buffer.from([0x28, ...Array<number>(10).fill(0xff), 0x01]), (e) => resolve(e));
+    });
+    expect(unary?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(unary?.details).toMatch(/^malformed QueryRequest: varint longer than 10 bytes/);
+  });
 });

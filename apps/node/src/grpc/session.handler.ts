@@ -20,6 +20,7 @@ import {
 import { openAccess, withAuthorization, type Authorizer } from './access';
 import { toServiceError } from './errors';
 import { noRpcObserver, timeCall, type RpcObserver } from './observer';
+import { MalformedRequest } from './request-wire';
 
 /** Most calls one stream may have in flight; more are answered 'overloaded' at once. */
 export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
@@ -32,7 +33,7 @@ interface WireSessionCall {
 }
 
 interface WireSessionResult {
-  /** The call's id as it goes out: a number while it is a safe integer (see wireInt64). */
+  /** The call's id as it goes out: a number while it is a safe integer (see wireCallId). */
   id: string | number;
   execute?: WireExecuteResponse;
   query?: WireQueryResponse;
@@ -87,7 +88,13 @@ export function sessionHandler(replica: Replica, defaults: RequestDefaults, obse
       answer({ id, error: { code: err.code ?? grpc.status.INTERNAL, message: err.details ?? 'error', metadata } });
     };
 
-    stream.on('data', (frame: { calls?: WireSessionCall[] }) => {
+    stream.on('data', (frame: { calls?: WireSessionCall[] } | MalformedRequest) => {
+      if (frame instanceof MalformedRequest) {
+        // A frame that does not decode ends the stream, with the reason (calls in flight are lost).
+        if (!ended) stream.emit('error', toServiceError(new ReplicaError('invalid', frame.message)));
+        ended = true;
+        return;
+      }
       for (const c of frame.calls ?? []) {
         // Sent back as a number while it is a safe integer: protobufjs turns a decimal string
         // into its Long digit by digit (1 % of a leader's time under point reads).
