@@ -17,19 +17,25 @@ const echoReplica = {
   query: (r: ReadRequest) => Promise.resolve({ columns: [{ name: 'p', declType: '' }], rows: [[r.params[0] ?? null]], truncated: false, index: 6 }),
 } as unknown as Replica;
 
+/** A gRPC server of the SQL service with the wire decoders, over echoReplica, and a raw client of it. */
+async function serveSql(): Promise<{ client: grpc.Client; service: grpc.ServiceDefinition }> {
+  const [port] = await freePorts(1);
+  const address = `127.0.0.1:${port}`;
+  const server = new grpc.Server();
+  const service = sqlServiceCtor().service;
+  server.addService(withRequestDecoders(service), sqlHandlers(echoReplica, { timeoutMs: 5_000, resultRowsMax: 100 }));
+  await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  cleanup.push(() => {
+    client.close();
+    server.forceShutdown();
+  });
+  return { client, service };
+}
+
 describe('a Session stream served with the wire decoders', () => {
   it('answers each call under its own id, the largest uint64 included, with its results', async () => {
-    const [port] = await freePorts(1);
-    const address = `127.0.0.1:${port}`;
-    const server = new grpc.Server();
-    const service = sqlServiceCtor().service;
-    server.addService(withRequestDecoders(service), sqlHandlers(echoReplica, { timeoutMs: 5_000, resultRowsMax: 100 }));
-    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
-    const client = new grpc.Client(address, grpc.credentials.createInsecure());
-    cleanup.push(() => {
-      client.close();
-      server.forceShutdown();
-    });
+    const { client, service } = await serveSql();
     const method = service['Session']!;
     const stream = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
     const results: { id: string; execute?: unknown; query?: unknown }[] = [];
@@ -55,17 +61,7 @@ describe('a Session stream served with the wire decoders', () => {
   });
 
   it('refuses a request whose bytes do not decode with INVALID_ARGUMENT and the reason, on a stream and on a unary call', async () => {
-    const [port] = await freePorts(1);
-    const address = `127.0.0.1:${port}`;
-    const server = new grpc.Server();
-    const service = sqlServiceCtor().service;
-    server.addService(withRequestDecoders(service), sqlHandlers(echoReplica, { timeoutMs: 5_000, resultRowsMax: 100 }));
-    await new Promise<void>((resolve, reject) => server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));
-    const client = new grpc.Client(address, grpc.credentials.createInsecure());
-    cleanup.push(() => {
-      client.close();
-      server.forceShutdown();
-    });
+    const { client, service } = await serveSql();
     const bytes = (b: Buffer): Buffer => b;
     const session = service['Session']!;
     const stream = client.makeBidiStreamRequest(session.path, bytes, session.responseDeserialize);
