@@ -17,6 +17,7 @@ import { channelCredentials, FRAME_OVERHEAD_BYTES, GrpcPeerTransport, serverCred
 import { GrpcWriteForwarder } from './forwarder';
 import { certificateAccess, openAccess, tokenAccess } from './grpc/access';
 import { adminHandlers } from './grpc/admin.handlers';
+import { withAnswerEncoder } from './grpc/answer-wire';
 import { withRequestDecoders } from './grpc/request-wire';
 import { sqlHandlers } from './grpc/sql.handlers';
 import { NodeHealth } from './health';
@@ -139,7 +140,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
     const defs = packageDefinitions();
     const serviceOf = (def: typeof defs.sql, name: string): grpc.ServiceDefinition =>
       (grpc.loadPackageDefinition(def) as unknown as { quorumlite: { v1: Record<string, { service: grpc.ServiceDefinition }> } }).quorumlite.v1[name]!.service;
-    const sqlService = withRequestDecoders(serviceOf(defs.sql, 'SqlService'));
+    const sqlService = withAnswerEncoder(withRequestDecoders(serviceOf(defs.sql, 'SqlService')));
     const replica = this.replica;
     this.logger.setFence(() => replica.fence());
     if (c.metricsListen !== null) this.metrics = new NodeMetrics(() => replica.status());
