@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
 import { encodeSessionAnswers, type WireSessionAnswer } from './answer-wire';
 
@@ -8,20 +9,9 @@ interface Method {
 }
 const session = (packageDefinitions().sql as unknown as Record<string, Record<string, Method>>)['quorumlite.v1.SqlService']!['Session']!;
 
-/** A seeded generator (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function answers(seed: number): () => { results: WireSessionAnswer[] } {
-  const r = rng(seed);
+  const r = seededRandom(seed); // the same cases on every run
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const maybe = (p = 0.5) => r() < p;

@@ -53,6 +53,11 @@ function int64Bytes(v: Int64, zigzag: boolean): number {
   return typeof u === 'number' ? varintBytes(u) : bitsBytes(u);
 }
 
+/** Bytes of an int64 field other than a oneof's: none at its default (0). */
+function int64FieldBytes(v: Int64): number {
+  return v === 0 || v === '0' ? 0 : 1 + int64Bytes(v, false);
+}
+
 function varintBytes(n: number): number {
   let bytes = 1;
   while (n >= 0x80) {
@@ -79,6 +84,12 @@ class Sizer {
     return this.lengths.length - 1;
   }
 
+  /** Fills `slot` with a sub-message's length `n`; returns the bytes of its whole field. */
+  close(slot: number, n: number): number {
+    this.lengths[slot] = n;
+    return Sizer.field(n);
+  }
+
   /** Bytes of a length-delimited field holding `n` bytes, its tag included. */
   static field(n: number): number {
     return 1 + varintBytes(n) + n;
@@ -97,8 +108,7 @@ function sizeValue(z: Sizer, v: WireValue): number {
   if (v.real !== undefined) n += 9;
   if (v.text !== undefined) n += Sizer.field(strBytes(v.text));
   if (v.blob !== undefined) n += Sizer.field(v.blob.byteLength);
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeColumn(z: Sizer, c: Column): number {
@@ -106,16 +116,14 @@ function sizeColumn(z: Sizer, c: Column): number {
   let n = 0;
   if (c.name !== '') n += Sizer.field(strBytes(c.name));
   if (c.decl_type !== '') n += Sizer.field(strBytes(c.decl_type));
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeRow(z: Sizer, r: Row): number {
   const slot = z.open();
   let n = 0;
   for (const v of r.values) n += sizeValue(z, v);
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeRows(z: Sizer, columns: readonly Column[] | undefined, rows: readonly Row[] | undefined): number {
@@ -128,33 +136,29 @@ function sizeRows(z: Sizer, columns: readonly Column[] | undefined, rows: readon
 function sizeStatementResult(z: Sizer, s: WireStatementResult): number {
   const slot = z.open();
   let n = 0;
-  if (s.rows_affected !== 0 && s.rows_affected !== '0') n += 1 + int64Bytes(s.rows_affected, false);
-  if (s.last_insert_rowid !== 0 && s.last_insert_rowid !== '0') n += 1 + int64Bytes(s.last_insert_rowid, false);
+  n += int64FieldBytes(s.rows_affected) + int64FieldBytes(s.last_insert_rowid);
   n += sizeRows(z, s.columns, s.rows);
   if (s.truncated === true) n += 2;
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeExecute(z: Sizer, e: WireExecuteResponse): number {
   const slot = z.open();
   let n = 0;
   for (const s of e.results) n += sizeStatementResult(z, s);
-  if (e.index !== 0 && e.index !== '0') n += 1 + int64Bytes(e.index, false);
+  n += int64FieldBytes(e.index);
   if (e.duplicate) n += 2;
   if (e.uncommitted === true) n += 2;
   if (e.leader_address !== undefined && e.leader_address !== '') n += Sizer.field(strBytes(e.leader_address));
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeQuery(z: Sizer, q: WireQueryResponse): number {
   const slot = z.open();
   let n = sizeRows(z, q.columns, q.rows);
-  if (q.index !== 0 && q.index !== '0') n += 1 + int64Bytes(q.index, false);
+  n += int64FieldBytes(q.index);
   if (q.truncated) n += 2;
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeError(z: Sizer, e: NonNullable<WireSessionAnswer['error']>): number {
@@ -164,23 +168,19 @@ function sizeError(z: Sizer, e: NonNullable<WireSessionAnswer['error']>): number
   if (e.message !== '') n += Sizer.field(strBytes(e.message));
   for (const [k, v] of Object.entries(e.metadata)) {
     const entry = z.open();
-    const m = Sizer.field(strBytes(k)) + Sizer.field(strBytes(v));
-    z.lengths[entry] = m;
-    n += Sizer.field(m);
+    n += z.close(entry, Sizer.field(strBytes(k)) + Sizer.field(strBytes(v)));
   }
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 function sizeAnswer(z: Sizer, a: WireSessionAnswer): number {
   const slot = z.open();
   let n = 0;
-  if (a.id !== 0 && a.id !== '0') n += 1 + int64Bytes(a.id, false);
+  n += int64FieldBytes(a.id);
   if (a.execute !== undefined) n += sizeExecute(z, a.execute);
   if (a.query !== undefined) n += sizeQuery(z, a.query);
   if (a.error !== undefined) n += sizeError(z, a.error);
-  z.lengths[slot] = n;
-  return Sizer.field(n);
+  return z.close(slot, n);
 }
 
 /** Writes what the Sizer measured, taking its lengths in the same order. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@quorumlite/consensus';
 import { packageDefinitions } from '@quorumlite/proto';
 import { decodeExecuteRequestBytes, decodeQueryRequestBytes, decodeSessionRequestBytes } from './request-wire';
 
@@ -11,20 +12,9 @@ const session = service['Session']!;
 const execute = service['Execute']!;
 const query = service['Query']!;
 
-/** A seeded generator (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cases(seed: number) {
-  const r = rng(seed);
+  const r = seededRandom(seed); // the same cases on every run
   const int = (n: number) => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const maybe = (p = 0.5) => r() < p;
