@@ -107,7 +107,11 @@ function sizeValue(z: Sizer, v: WireValue): number {
   if (v.integer !== undefined) n += 1 + int64Bytes(v.integer, true);
   if (v.real !== undefined) n += 9;
   if (v.text !== undefined) n += Sizer.field(strBytes(v.text));
-  if (v.blob !== undefined) n += Sizer.field(v.blob.byteLength);
+  if (v.blob !== undefined) {
+    // The writer copies elements: only bytes keep the count and the length the same.
+    if (!(v.blob instanceof Uint8Array)) throw new TypeError('a blob to send must be a Uint8Array');
+    n += Sizer.field(v.blob.byteLength);
+  }
   return z.close(slot, n);
 }
 
@@ -157,7 +161,7 @@ function sizeQuery(z: Sizer, q: WireQueryResponse): number {
   const slot = z.open();
   let n = sizeRows(z, q.columns, q.rows);
   n += int64FieldBytes(q.index);
-  if (q.truncated) n += 2;
+  if (q.truncated === true) n += 2;
   return z.close(slot, n);
 }
 
@@ -325,7 +329,7 @@ function writeAnswer(o: Out, a: WireSessionAnswer): void {
     o.open((3 << 3) | 2);
     writeRows(o, (1 << 3) | 2, (2 << 3) | 2, q.columns, q.rows);
     writeInt64(o, (3 << 3) | 0, q.index);
-    if (q.truncated) o.flag((4 << 3) | 0);
+    if (q.truncated === true) o.flag((4 << 3) | 0);
   }
   const err = a.error;
   if (err !== undefined) {
