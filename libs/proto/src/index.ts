@@ -182,6 +182,34 @@ function inferKind(w: WireValue): WireValue['kind'] {
   return undefined;
 }
 
+// ---- repeated text ---------------------------------------------------------------------
+
+/** Texts longer than this are decoded every time (comparing would cost as much). */
+const REPEATED_TEXT_BYTES_MAX = 1024;
+
+/**
+ * UTF-8 text that repeats (the SQL of a batch's statements, a client's one query, a log of one
+ * command shape): the string decoded last comes back while the bytes are the same. That saves
+ * the string and the hash a statement cache computes for a new one. It keeps its own copy of
+ * the bytes, so equal bytes always give the same text.
+ */
+export class RepeatedText {
+  private bytes = Buffer.alloc(0);
+  private text = '';
+
+  /** The text of buf[start, end). */
+  decode(buf: Buffer, start: number, end: number): string {
+    const n = end - start;
+    if (n === this.bytes.length && buf.compare(this.bytes, 0, n, start, end) === 0) return this.text;
+    const text = buf.toString('utf8', start, end);
+    if (n <= REPEATED_TEXT_BYTES_MAX) {
+      this.bytes = Buffer.from(buf.subarray(start, end));
+      this.text = text;
+    }
+    return text;
+  }
+}
+
 // ---- error codes ----------------------------------------------------------------------
 
 /**

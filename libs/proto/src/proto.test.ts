@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fromWireValue, packageDefinitions, sqlServiceCtor, toWireValue, wireInt64 } from './index';
+import { fromWireValue, packageDefinitions, RepeatedText, sqlServiceCtor, toWireValue, wireInt64 } from './index';
 
 describe('proto', () => {
   it('loads both services', () => {
@@ -73,5 +73,32 @@ describe('proto', () => {
     const keys = new Set(sources(path.join(root, 'apps/node/src')).flatMap((f) => fs.readFileSync(f, 'utf8').match(/'ql-[a-z-]+'/g) ?? []));
     expect(keys.size).toBeGreaterThan(0);
     for (const quoted of keys) expect(proto).toMatch(new RegExp(`^//\\s+${quoted.slice(1, -1)}\\s`, 'm'));
+  });
+});
+
+describe('RepeatedText', () => {
+  it('gives the text of the bytes, the same string while they repeat, and a new one when they change at the same length', () => {
+    const texts = new RepeatedText();
+    const frame = Buffer.from('..SELECT 1..SELECT 2..SELECT 1..héllo..', 'utf8');
+    const at = (s: string, from = 0): [number, number] => {
+      const i = frame.indexOf(s, from);
+      return [i, i + Buffer.byteLength(s)];
+    };
+    const first = texts.decode(frame, ...at('SELECT 1'));
+    expect(first).toBe('SELECT 1');
+    const again = texts.decode(Buffer.from('SELECT 1'), 0, 8);
+    expect(again).toBe(first);
+    expect(texts.decode(frame, ...at('SELECT 2'))).toBe('SELECT 2');
+    expect(texts.decode(frame, ...at('SELECT 1', 12))).toBe('SELECT 1');
+    expect(texts.decode(frame, ...at('héllo'))).toBe('héllo');
+    // Its own copy: the caller's buffer changing under it changes nothing.
+    const mutable = Buffer.from('SELECT 3');
+    expect(texts.decode(mutable, 0, 8)).toBe('SELECT 3');
+    mutable.write('SELECT 4');
+    expect(texts.decode(mutable, 0, 8)).toBe('SELECT 4');
+    expect(texts.decode(Buffer.alloc(0), 0, 0)).toBe('');
+    const long = Buffer.from('x'.repeat(2_000));
+    expect(texts.decode(long, 0, 2_000)).toBe('x'.repeat(2_000));
+    expect(texts.decode(long, 0, 2_000)).toBe('x'.repeat(2_000));
   });
 });

@@ -11,7 +11,7 @@
  * Doubles keep every bit (including -0 and infinities); integers are full 64-bit.
  */
 import { createHash } from 'node:crypto';
-import type { SqlValue } from '@quorumlite/proto';
+import { RepeatedText, type SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
 import type { ApplyOutcome, Command, QueryResult, StatementInput, StatementResult } from './types';
 
@@ -128,14 +128,8 @@ function varintBytes(n: number): number {
   return bytes;
 }
 
-/**
- * The text of the SQL statement decoded last, and its bytes: a command repeats one statement
- * (a batch of inserts), and a log repeats one command shape, so most texts are the one before.
- * Reusing the string saves its allocation and the hash a statement cache computes for a new one.
- */
-let lastSql: { bytes: Buffer; text: string } = { bytes: Buffer.alloc(0), text: '' };
-/** Texts longer than this are decoded every time (the comparison would cost as much). */
-const SQL_REUSE_BYTES_MAX = 1024;
+/** Commands' SQL: a command repeats one statement (a batch), a log one command shape. */
+const sqlTexts = new RepeatedText();
 
 class Reader {
   private off = 0;
@@ -206,11 +200,7 @@ class Reader {
     this.need(n, what);
     const start = this.off;
     this.off += n;
-    const last = lastSql;
-    if (n === last.bytes.length && this.buf.compare(last.bytes, 0, n, start, start + n) === 0) return last.text;
-    const text = this.buf.toString('utf8', start, start + n);
-    if (n <= SQL_REUSE_BYTES_MAX) lastSql = { bytes: Buffer.from(this.buf.subarray(start, start + n)), text };
-    return text;
+    return sqlTexts.decode(this.buf, start, start + n);
   }
 
   /**

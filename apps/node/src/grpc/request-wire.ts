@@ -18,7 +18,7 @@
  * handler as a MalformedRequest, which answers INVALID_ARGUMENT with the reason.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { WireValue } from '@quorumlite/proto';
+import { RepeatedText, type WireValue } from '@quorumlite/proto';
 import type { WireExecuteRequest, WireQueryRequest, WireStatement } from './codec';
 
 const VARINT = 0;
@@ -47,10 +47,8 @@ interface Outer {
   readonly what: string;
 }
 
-/** The SQL text decoded last and its bytes (In.sql). */
-let lastSql: { bytes: Buffer; text: string } = { bytes: Buffer.alloc(0), text: '' };
-/** Longer texts are decoded every time (comparing would cost as much). */
-const SQL_REUSE_BYTES_MAX = 1024;
+/** Requests' SQL: a batch repeats one statement, a client one query. */
+const sqlTexts = new RepeatedText();
 /** The named values of a statement that sends none (shared and frozen: nothing writes to a request's values). */
 const NO_NAMED: Record<string, WireValue | null> = Object.freeze(Object.create(null) as Record<string, WireValue | null>);
 
@@ -196,14 +194,7 @@ class In {
    */
   sql(): string {
     const end = this.lengthEnd();
-    const n = end - this.pos;
-    const last = lastSql;
-    if (n === last.bytes.length && this.buf.compare(last.bytes, 0, n, this.pos, end) === 0) {
-      this.pos = end;
-      return last.text;
-    }
-    const text = this.buf.toString('utf8', this.pos, end);
-    if (n <= SQL_REUSE_BYTES_MAX) lastSql = { bytes: Buffer.from(this.buf.subarray(this.pos, end)), text };
+    const text = sqlTexts.decode(this.buf, this.pos, end);
     this.pos = end;
     return text;
   }
