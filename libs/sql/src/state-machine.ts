@@ -44,6 +44,7 @@ interface QueryShape {
   readonly shape: ParamShape;
   readonly pragma: boolean;
 }
+
 /** Beside the database during restore(): the incoming snapshot, then the database it replaces. */
 const RESTORING_SUFFIX = '.restoring';
 const PREVIOUS_SUFFIX = '.previous';

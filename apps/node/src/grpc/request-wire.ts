@@ -251,48 +251,37 @@ function enumName(names: readonly string[], n: number): string | number {
   return names[n] ?? n;
 }
 
-function decodeValue(r: In): WireValue | null {
+function decodeValue(r: In): WireValue {
   const v: WireValue = {};
-  // As protobufjs's toObject: the oneof's name is the last member present, in field order.
-  let kind: WireValue['kind'];
-  let seen = 0;
   while (r.pos < r.end) {
     const f = r.tag();
     switch (f) {
       case 1:
         r.expect(f, VARINT);
         v.null = r.uint32() !== 0; // protobufjs's bool: the low 32 bits
-        seen |= 1;
         break;
       case 2:
         r.expect(f, VARINT);
         v.integer = r.sint64String();
-        seen |= 2;
         break;
       case 3:
         r.expect(f, FIXED64);
         v.real = r.double();
-        seen |= 4;
         break;
       case 4:
         r.expect(f, LEN);
         v.text = r.string();
-        seen |= 8;
         break;
       case 5:
         r.expect(f, LEN);
         v.blob = r.bytes();
-        seen |= 16;
         break;
       default:
         r.skip(r.wireType, f);
     }
   }
-  if (seen & 16) kind = 'blob';
-  else if (seen & 8) kind = 'text';
-  else if (seen & 4) kind = 'real';
-  else if (seen & 2) kind = 'integer';
-  else if (seen & 1) kind = 'null';
+  // As protobufjs's toObject: the oneof's name is the last member present, in field order.
+  const kind = v.blob !== undefined ? 'blob' : v.text !== undefined ? 'text' : v.real !== undefined ? 'real' : v.integer !== undefined ? 'integer' : v.null !== undefined ? 'null' : undefined;
   if (kind !== undefined) v.kind = kind;
   return v;
 }
