@@ -75,6 +75,9 @@ export interface Internal {
 export interface Connections {
   readonly write: Database.Database;
   readonly read: Database.Database;
+  /** BEGIN and COMMIT of the read connection's shared transaction (SqlStateMachine.beginReads). */
+  readonly readBegin: Database.Statement;
+  readonly readCommit: Database.Statement;
   readonly internal: Internal;
   readonly closeBuiltins: () => void;
 }
@@ -159,7 +162,7 @@ export function openConnections(dbPath: string, requireContext: () => CommandCon
     const read = new Database(dbPath, { readonly: true, fileMustExist: true });
     read.defaultSafeIntegers(true);
     closeReadBuiltins = installDeterministicFunctions(read, wallClockContext);
-    return { write, read, internal, closeBuiltins };
+    return { write, read, readBegin: read.prepare('BEGIN'), readCommit: read.prepare('COMMIT'), internal, closeBuiltins };
   } catch (e: unknown) {
     write.close();
     closeBuiltins();

@@ -129,6 +129,23 @@ describe('query', () => {
     expect(later.rows[0]).toHaveLength(4);
   });
 
+  it('queries of one turn share a read transaction, which ends before every apply and at the end of the turn', async () => {
+    const m = seeded();
+    const reading = (): boolean => (m as unknown as { conn: { read: Database.Database } }).conn.read.inTransaction;
+    const count = (): unknown => m.query({ sql: 'SELECT count(*) FROM q', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows;
+    expect(count()).toEqual([[50n]]);
+    expect(reading()).toBe(true);
+    // Applied in the same turn: the next query must see it, not the transaction's older snapshot.
+    m.applyBatch([entry(m, 3, exec([stmt('INSERT INTO q (name) VALUES (?)', ['late'])]))]);
+    expect(reading()).toBe(false);
+    expect(count()).toEqual([[51n]]);
+    expect(reading()).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(reading()).toBe(false);
+    expect(count()).toEqual([[51n]]);
+    m.close();
+  });
+
   it('hides internal tables from tables(), schema() and digest()', () => {
     const m = seeded();
     expect(m.tables()).toEqual(['q']);

@@ -85,6 +85,17 @@ export class SqlStateMachine {
    * that changes SQLite's schema cookie forgets them all (noteSchema).
    */
   private queryColumns = new WeakMap<Database.Statement<unknown[]>, QueryResult['columns']>();
+  /**
+   * The read connection's transaction, which the queries of one event-loop turn share. A
+   * statement outside one takes and releases SQLite's locks on the database and its WAL
+   * index, each a system call: about 2 µs of a 3.5 µs point read. The transaction reads
+   * what was committed when it began, so it ends before every applied batch (the reads
+   * after it must see it), at the end of the turn, and before the connections close; and
+   * while a checkpoint runs, queries take their own locks as before, so the checkpoint's
+   * wait for readers is never longer.
+   */
+  private readsOpen = false;
+  private readonly endReadsLater = (): void => this.endReads();
   private schemaVersion: bigint | null = null;
   private readonly checkpointer: WalCheckpointer;
 
@@ -186,6 +197,7 @@ export class SqlStateMachine {
     }
     if (pending.length === 0) return outcomes;
     const last = next - 1;
+    this.endReads();
     try {
       internal.begin.run();
       for (const entry of pending) outcomes.push(this.applyEntry(entry));
@@ -429,6 +441,7 @@ export class SqlStateMachine {
       throw new SqlError('refused', 'a query may only read; send writes through Execute so every replica applies them');
     }
     const known = this.queryColumns.get(stmt);
+    this.beginReads();
     const result = collectRows(
       stmt,
       bindArguments({ sql: input.sql, params: input.params, named: input.named }, shape.numbered),
@@ -466,6 +479,21 @@ export class SqlStateMachine {
     };
     this.queryShapes.set(sql, shape);
     return shape;
+  }
+
+  private beginReads(): void {
+    if (this.readsOpen || this.checkpointer.busy()) return;
+    this.open().readBegin.run();
+    this.readsOpen = true;
+    setImmediate(this.endReadsLater);
+  }
+
+  private endReads(): void {
+    if (!this.readsOpen) return;
+    this.readsOpen = false;
+    const conn = this.conn;
+    // SQLite may have ended it on its own (an I/O error, out of memory).
+    if (conn !== null && conn.read.inTransaction) conn.readCommit.run();
   }
 
   /** Forgets the read statements' columns when the schema changed (after every applied batch: one pragma). */
@@ -609,6 +637,7 @@ export class SqlStateMachine {
   }
 
   private closeConnections(): void {
+    this.endReads();
     const conn = this.conn;
     if (conn === null) return;
     this.conn = null;

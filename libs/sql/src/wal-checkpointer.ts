@@ -201,6 +201,11 @@ export class WalCheckpointer {
     if (worker !== null) void worker.terminate();
   }
 
+  /** A checkpoint was asked of the worker and has not answered yet. */
+  busy(): boolean {
+    return this.inFlight;
+  }
+
   /** Checkpoints the worker completed, and why it stopped if it did (for tests and status). */
   stats(): { runs: number; failure: string | null } {
     return { runs: this.runs, failure: this.failure };
