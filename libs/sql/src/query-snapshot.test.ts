@@ -146,6 +146,21 @@ describe('query', () => {
     m.close();
   });
 
+  it('a restore in the turn of a query ends its read first: the next query reads the restored data', async () => {
+    const a = seeded();
+    const file = path.join(dbs.dir(), 'snap-turn.sqlite');
+    expect(await a.snapshotAsync(file)).toEqual({ index: 2 });
+    const m = seeded();
+    m.applyBatch([entry(m, 3, exec([stmt('INSERT INTO q (name) VALUES (?)', ['only here'])]))]);
+    const count = (): unknown => m.query({ sql: 'SELECT count(*) FROM q', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows;
+    expect(count()).toEqual([[51n]]);
+    expect(m.restore(file)).toEqual({ index: 2 });
+    expect(count()).toEqual([[50n]]);
+    await new Promise((r) => setImmediate(r));
+    expect(count()).toEqual([[50n]]);
+    m.close();
+  });
+
   it('hides internal tables from tables(), schema() and digest()', () => {
     const m = seeded();
     expect(m.tables()).toEqual(['q']);

@@ -23,7 +23,7 @@ import { splitStatements } from './tokenizer';
 import { isLocalFailure, lazyContext, localFailure, shortText, toApplyError } from './apply-failure';
 import { openConnections as openDatabase, type Connections } from './connections';
 import { RequestWindow } from './dedup';
-import { bindArguments, checkQueryParams, clampLimit, collectRows, readRows } from './query-rows';
+import { bindArguments, checkQueryParams, clampLimit, collectRows, queryError, readRows } from './query-rows';
 import { WalCheckpointer } from './wal-checkpointer';
 import type {
   ApplyEntry,
@@ -106,7 +106,8 @@ export class SqlStateMachine {
     this.requests = new RequestWindow(() => this.open().internal, limits.dedupWindowEntries);
     this.conn = this.openConnections();
     this.applied = this.loadState();
-    this.checkpointer = new WalCheckpointer(dbPath, () => this.open().write);
+    // A checkpoint's RESTART waits for readers: the turn's shared read ends before one starts.
+    this.checkpointer = new WalCheckpointer(dbPath, () => this.open().write, () => this.endReads());
   }
 
   static open(dbPath: string, options?: SqlOptions): SqlStateMachine {
@@ -483,17 +484,34 @@ export class SqlStateMachine {
 
   private beginReads(): void {
     if (this.readsOpen || this.checkpointer.busy()) return;
-    this.open().readBegin.run();
+    const conn = this.open();
+    try {
+      // One left open by an end that failed is never read from: its snapshot may be old.
+      if (conn.read.inTransaction) conn.readCommit.run();
+      conn.readBegin.run();
+    } catch (e: unknown) {
+      throw queryError(e);
+    }
     this.readsOpen = true;
     setImmediate(this.endReadsLater);
   }
 
+  /**
+   * Throws only when SQLite can neither commit nor roll back the read (the connection is
+   * broken): a node that cannot promise its next read a fresh snapshot must stop.
+   */
   private endReads(): void {
     if (!this.readsOpen) return;
     this.readsOpen = false;
     const conn = this.conn;
     // SQLite may have ended it on its own (an I/O error, out of memory).
-    if (conn !== null && conn.read.inTransaction) conn.readCommit.run();
+    if (conn === null || !conn.read.inTransaction) return;
+    try {
+      conn.readCommit.run();
+    } catch (e: unknown) {
+      if (conn.read.inTransaction) conn.read.prepare('ROLLBACK').run();
+      if (conn.read.inTransaction) throw e;
+    }
   }
 
   /** Forgets the read statements' columns when the schema changed (after every applied batch: one pragma). */
@@ -584,6 +602,8 @@ export class SqlStateMachine {
     const previous = `${this.dbPath}${PREVIOUS_SUFFIX}`;
     moveFile(snapshotPath, staging);
     fsyncFile(staging);
+    // Before pause(): a checkpoint under way may be waiting for this very reader.
+    this.endReads();
     this.checkpointer.pause();
     this.closeConnections();
     // A WAL left beside the new file would be replayed into it: the old database's frames
@@ -620,6 +640,7 @@ export class SqlStateMachine {
   }
 
   close(): void {
+    this.endReads();
     this.checkpointer.close();
     this.closeConnections();
   }

@@ -60,6 +60,34 @@ describe('WAL checkpoints off the event loop', () => {
     }
   });
 
+  it('queries take their own locks while a checkpoint is under way, and a checkpoint ends the shared read first', async () => {
+    const m = dbs.open();
+    const reading = (): boolean => (m as unknown as { conn: { read: Database.Database } }).conn.read.inTransaction;
+    m.applyBatch([entry(m, 1, exec(['CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)']))]);
+    const before = m.walCheckpoints().runs;
+    // Past the threshold: the batch asks the worker for a checkpoint, which cannot have answered yet.
+    writeBlobs(m, 2, 5, MIB);
+    expect(rows(m, 'SELECT count(*) FROM b')).toEqual([[5n]]);
+    expect(m.query({ sql: 'SELECT count(*) FROM b', params: [], named: {}, maxRows: 0, maxBytes: 0 }).rows).toEqual([[5n]]);
+    expect(reading()).toBe(false);
+    await until('the checkpoint', () => m.walCheckpoints().runs > before);
+    await new Promise((r) => setImmediate(r));
+    m.query({ sql: 'SELECT count(*) FROM b', params: [], named: {}, maxRows: 0, maxBytes: 0 });
+    expect(reading()).toBe(true);
+
+    const asked: string[] = [];
+    const db = new Database(path.join(dbs.dir(), 'hook.sqlite'));
+    try {
+      db.pragma('journal_mode = WAL');
+      const checkpointer = new WalCheckpointer(path.join(dbs.dir(), 'hook.sqlite'), () => db, () => asked.push('end reads'));
+      checkpointer.committed(WAL_CHECKPOINT_BYTES);
+      expect(asked).toEqual(['end reads']);
+      checkpointer.close();
+    } finally {
+      db.close();
+    }
+  });
+
   it('a restore waits for a checkpoint under way and swaps the file while the worker holds none', async () => {
     const source = dbs.open();
     source.applyBatch([entry(source, 1, exec(['CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)']))]);

@@ -126,6 +126,8 @@ export class WalCheckpointer {
     private readonly dbPath: string,
     /** The write connection: the fallback when the worker fails, and the one a blocking checkpoint uses. */
     private readonly write: () => Database.Database,
+    /** Called just before the worker is asked to checkpoint: readers this thread holds should end. */
+    private readonly beforeCheckpoint: () => void = () => undefined,
   ) {}
 
   private startWorker(): Worker | null {
@@ -220,6 +222,7 @@ export class WalCheckpointer {
     this.idleTimer = null;
     // What is committed from here on is left for the next checkpoint.
     this.uncheckpointedBytes = 0;
+    this.beforeCheckpoint();
     worker.postMessage(null);
   }
 
