@@ -282,3 +282,4 @@ export function qlCodeOfStatus(status: number): QlErrorCode {
 export function parseQlCode(raw: string | undefined): QlErrorCode | undefined {
   return raw !== undefined && (QL_ERROR_CODES as readonly string[]).includes(raw) ? (raw as QlErrorCode) : undefined;
 }
+export * from './wire-codec';

@@ -18,19 +18,11 @@
  * handler as a MalformedRequest, which answers INVALID_ARGUMENT with the reason.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { RepeatedText, type WireValue } from '@quorumlite/proto';
+import { decodeWireValue, enumName, LEN, ProtoIn, ProtoWireError, RepeatedText, VARINT, type WireValue } from '@quorumlite/proto';
 import type { WireExecuteRequest, WireQueryRequest, WireStatement } from './codec';
-
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const START_GROUP = 3;
-const END_GROUP = 4;
-const FIXED32 = 5;
 
 const DURABILITY_NAMES = ['DURABILITY_QUORUM', 'DURABILITY_ALL', 'DURABILITY_SEMI', 'DURABILITY_LEADER'];
 const CONSISTENCY_NAMES = ['CONSISTENCY_LINEARIZABLE', 'CONSISTENCY_STALE', 'CONSISTENCY_SESSION'];
-const TWO_32 = 4_294_967_296;
 
 export interface WireSessionCallIn {
   id: string;
@@ -39,255 +31,13 @@ export interface WireSessionCallIn {
   query?: WireQueryRequest;
 }
 
-class WireError extends Error {}
-
-/** What a cursor was reading before it entered a sub-message. */
-interface Outer {
-  readonly end: number;
-  readonly what: string;
-}
-
 /** Requests' SQL: a batch repeats one statement, a client one query. */
 const sqlTexts = new RepeatedText();
 /** The named values of a statement that sends none (shared and frozen: nothing writes to a request's values). */
 const NO_NAMED: Record<string, WireValue | null> = Object.freeze(Object.create(null) as Record<string, WireValue | null>);
 
-/** A cursor over one message's bytes, [pos, end) of a shared buffer. */
-class In {
-  /** The last 64-bit varint read, as two 32-bit halves. */
-  lo = 0;
-  hi = 0;
-
-  constructor(
-    readonly buf: Buffer,
-    public pos: number,
-    /** The end of the message being read; enter() narrows it to a sub-message, leave() restores it. */
-    public end: number,
-    public what: string,
-  ) {}
-
-  fail(why: string): never {
-    throw new WireError(`${this.what}: ${why} (byte ${this.pos} of ${this.buf.length})`);
-  }
-
-  private byte(): number {
-    if (this.pos >= this.end) this.fail('truncated varint');
-    return this.buf[this.pos++]!;
-  }
-
-  /** A varint of up to 64 bits into lo/hi (protobufjs's readLongVarint). */
-  varint64(): void {
-    let lo = 0;
-    let hi = 0;
-    let b: number;
-    for (let i = 0; i < 4; i++) {
-      b = this.byte();
-      lo = (lo | ((b & 0x7f) << (i * 7))) >>> 0;
-      if (b < 0x80) {
-        this.lo = lo;
-        this.hi = 0;
-        return;
-      }
-    }
-    b = this.byte();
-    lo = (lo | ((b & 0x7f) << 28)) >>> 0;
-    hi = (b & 0x7f) >> 4;
-    if (b < 0x80) {
-      this.lo = lo;
-      this.hi = hi;
-      return;
-    }
-    for (let i = 0; i < 5; i++) {
-      b = this.byte();
-      hi = (hi | ((b & 0x7f) << (i * 7 + 3))) >>> 0;
-      if (b < 0x80) {
-        this.lo = lo;
-        this.hi = hi;
-        return;
-      }
-    }
-    this.fail('varint longer than 10 bytes');
-  }
-
-  /** uint32 (and the low half of anything longer, as protobufjs reads it). */
-  uint32(): number {
-    this.varint64();
-    return this.lo;
-  }
-
-  /** An unsigned 64-bit varint as its decimal string. */
-  uint64String(): string {
-    this.varint64();
-    if (this.hi < 0x200000) return String(this.hi * TWO_32 + this.lo);
-    return ((BigInt(this.hi) << 32n) | BigInt(this.lo)).toString();
-  }
-
-  /** A zigzag-encoded signed 64-bit varint as its decimal string. */
-  sint64String(): string {
-    this.varint64();
-    const { lo, hi } = this;
-    if (hi < 0x200000) {
-      const u = hi * TWO_32 + lo;
-      return String(u % 2 === 0 ? u / 2 : -(u + 1) / 2);
-    }
-    const u = (BigInt(hi) << 32n) | BigInt(lo);
-    return ((u >> 1n) ^ -(u & 1n)).toString();
-  }
-
-  double(): number {
-    if (this.pos + 8 > this.end) this.fail('truncated double');
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  /** The end of the length-delimited field that starts here. */
-  lengthEnd(): number {
-    const n = this.uint32();
-    if (this.hi !== 0 || this.pos + n > this.end) this.fail(`length ${this.hi !== 0 ? 'over 4 GiB' : n} runs past the message`);
-    return this.pos + n;
-  }
-
-  string(): string {
-    const end = this.lengthEnd();
-    const s = this.buf.toString('utf8', this.pos, end);
-    this.pos = end;
-    return s;
-  }
-
-  /** A view of the bytes, as protobufjs gives them (a Buffer slice; an empty one of its own). */
-  bytes(): Buffer {
-    const end = this.lengthEnd();
-    const b = end === this.pos ? Buffer.alloc(0) : this.buf.subarray(this.pos, end);
-    this.pos = end;
-    return b;
-  }
-
-  /**
-   * Narrows the cursor to the sub-message that starts here; returns what leave() needs to widen
-   * it again (one cursor for the whole request: no object per message).
-   */
-  enter(what: string): Outer {
-    const outer: Outer = { end: this.end, what: this.what };
-    this.end = this.lengthEnd();
-    this.what = what;
-    return outer;
-  }
-
-  leave(outer: Outer): void {
-    this.end = outer.end;
-    this.what = outer.what;
-  }
-
-  /** The sub-message that starts here, decoded by `decode` (a function of the module: no closure per call). */
-  within<T>(what: string, decode: (r: In) => T): T {
-    const outer = this.enter(what);
-    const v = decode(this);
-    this.leave(outer);
-    return v;
-  }
-
-  /**
-   * A string field holding SQL: the previous SQL text's string when the bytes are the same (a
-   * batch repeats one statement, a client one query), which also keeps the hash the statement
-   * caches compute for it.
-   */
-  sql(): string {
-    const end = this.lengthEnd();
-    const text = sqlTexts.decode(this.buf, this.pos, end);
-    this.pos = end;
-    return text;
-  }
-
-  skip(wireType: number, field: number): void {
-    switch (wireType) {
-      case VARINT:
-        this.varint64();
-        return;
-      case FIXED64:
-        if (this.pos + 8 > this.end) this.fail(`truncated field ${field}`);
-        this.pos += 8;
-        return;
-      case LEN:
-        this.pos = this.lengthEnd();
-        return;
-      case FIXED32:
-        if (this.pos + 4 > this.end) this.fail(`truncated field ${field}`);
-        this.pos += 4;
-        return;
-      case START_GROUP:
-        // A group (proto2) ends at the END_GROUP tag of its own field; groups may nest.
-        for (;;) {
-          if (this.pos >= this.end) this.fail(`group ${field} has no end`);
-          const t = this.uint32();
-          const inner = t >>> 3;
-          if ((t & 7) === END_GROUP) {
-            if (inner !== field) this.fail(`group ${field} is closed by an end of group ${inner}`);
-            return;
-          }
-          this.skip(t & 7, inner);
-        }
-      default:
-        this.fail(`field ${field} has wire type ${wireType}, which no message uses here`);
-    }
-  }
-
-  /** The next field's tag: its number, with its wire type in `wireType`. */
-  wireType = 0;
-  tag(): number {
-    const t = this.uint32();
-    this.wireType = t & 7;
-    const field = t >>> 3;
-    if (field === 0) this.fail('field number 0');
-    return field;
-  }
-
-  expect(field: number, wireType: number): void {
-    if (this.wireType !== wireType) this.fail(`field ${field} has wire type ${this.wireType}, expected ${wireType}`);
-  }
-}
-
-function enumName(names: readonly string[], n: number): string | number {
-  return names[n] ?? n;
-}
-
-function decodeValue(r: In): WireValue {
-  const v: WireValue = {};
-  while (r.pos < r.end) {
-    const f = r.tag();
-    switch (f) {
-      case 1:
-        r.expect(f, VARINT);
-        v.null = r.uint32() !== 0; // protobufjs's bool: the low 32 bits
-        break;
-      case 2:
-        r.expect(f, VARINT);
-        v.integer = r.sint64String();
-        break;
-      case 3:
-        r.expect(f, FIXED64);
-        v.real = r.double();
-        break;
-      case 4:
-        r.expect(f, LEN);
-        v.text = r.string();
-        break;
-      case 5:
-        r.expect(f, LEN);
-        v.blob = r.bytes();
-        break;
-      default:
-        r.skip(r.wireType, f);
-    }
-  }
-  // As protobufjs's toObject: the oneof's name is the last member present, in field order.
-  const kind = v.blob !== undefined ? 'blob' : v.text !== undefined ? 'text' : v.real !== undefined ? 'real' : v.integer !== undefined ? 'integer' : v.null !== undefined ? 'null' : undefined;
-  if (kind !== undefined) v.kind = kind;
-  return v;
-}
-
 /** A map<string, Value> entry into `into` (a null-prototype object: any key stays a key). */
-function decodeNamedEntry(r: In, into: Record<string, WireValue | null>): void {
+function decodeNamedEntry(r: ProtoIn, into: Record<string, WireValue | null>): void {
   let key = '';
   let value: WireValue | null = null;
   while (r.pos < r.end) {
@@ -297,22 +47,22 @@ function decodeNamedEntry(r: In, into: Record<string, WireValue | null>): void {
       key = r.string();
     } else if (f === 2) {
       r.expect(f, LEN);
-      value = r.within('Value', decodeValue);
+      value = r.within('Value', decodeWireValue);
     } else r.skip(r.wireType, f);
   }
   into[key] = value;
 }
 
 /** Fields 1–3 of Statement and of QueryRequest, which share them; false for any other field. */
-function statementField(r: In, f: number, s: { sql: string; params: (WireValue | null)[]; named: Record<string, WireValue | null> }): boolean {
+function statementField(r: ProtoIn, f: number, s: { sql: string; params: (WireValue | null)[]; named: Record<string, WireValue | null> }): boolean {
   switch (f) {
     case 1:
       r.expect(f, LEN);
-      s.sql = r.sql();
+      s.sql = r.repeatedText(sqlTexts);
       return true;
     case 2:
       r.expect(f, LEN);
-      s.params.push(r.within('Value', decodeValue));
+      s.params.push(r.within('Value', decodeWireValue));
       return true;
     case 3: {
       r.expect(f, LEN);
@@ -327,7 +77,7 @@ function statementField(r: In, f: number, s: { sql: string; params: (WireValue |
   }
 }
 
-function decodeStatement(r: In): WireStatement {
+function decodeStatement(r: ProtoIn): WireStatement {
   const s = { sql: '', params: [] as (WireValue | null)[], named: NO_NAMED };
   while (r.pos < r.end) {
     const f = r.tag();
@@ -336,7 +86,7 @@ function decodeStatement(r: In): WireStatement {
   return s as WireStatement;
 }
 
-function decodeExecuteRequest(r: In): WireExecuteRequest {
+function decodeExecuteRequest(r: ProtoIn): WireExecuteRequest {
   const e = { statements: [] as WireStatement[], request_id: '', durability: 'DURABILITY_QUORUM' as string, timeout_ms: 0 };
   while (r.pos < r.end) {
     const f = r.tag();
@@ -364,7 +114,7 @@ function decodeExecuteRequest(r: In): WireExecuteRequest {
   return e;
 }
 
-function decodeQueryRequest(r: In): WireQueryRequest {
+function decodeQueryRequest(r: ProtoIn): WireQueryRequest {
   const q = {
     sql: '',
     params: [] as (WireValue | null)[],
@@ -406,7 +156,7 @@ function decodeQueryRequest(r: In): WireQueryRequest {
   return q as WireQueryRequest;
 }
 
-function decodeSessionCall(r: In): WireSessionCallIn {
+function decodeSessionCall(r: ProtoIn): WireSessionCallIn {
   const c: WireSessionCallIn = { id: '0' };
   while (r.pos < r.end) {
     const f = r.tag();
@@ -441,11 +191,11 @@ export class MalformedRequest {
 /** Thrown by the decode functions: a MalformedRequest's reason. */
 export class MalformedRequestError extends Error {}
 
-function whole<T>(buf: Buffer, what: string, decode: (r: In) => T): T {
+function whole<T>(buf: Buffer, what: string, decode: (r: ProtoIn) => T): T {
   try {
-    return decode(new In(buf, 0, buf.length, what));
+    return decode(new ProtoIn(buf, 0, buf.length, what));
   } catch (e: unknown) {
-    if (e instanceof WireError) throw new MalformedRequestError(`malformed ${e.message}`);
+    if (e instanceof ProtoWireError) throw new MalformedRequestError(`malformed ${e.message}`);
     throw e;
   }
 }
