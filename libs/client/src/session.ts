@@ -5,6 +5,7 @@
  * failed with, so decodeError() and the retry policy treat both paths alike.
  */
 import * as grpc from '@grpc/grpc-js';
+import { decodeSessionResponse, encodeSessionRequest, type WireSessionCallOut, type WireSessionResult } from './session-wire';
 
 export type SessionKind = 'execute' | 'query';
 
@@ -14,13 +15,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-interface WireResult {
-  id: string;
-  result?: 'execute' | 'query' | 'error';
-  execute?: unknown;
-  query?: unknown;
-  error?: { code: number; message: string; metadata: Record<string, string> };
-}
+type WireResult = WireSessionResult;
 
 /** Most calls one session keeps in flight; the node refuses more anyway. */
 export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
@@ -38,7 +33,7 @@ export function serviceError(code: grpc.status, details: string, metadata: Recor
 export class Session {
   private stream: grpc.ClientDuplexStream<unknown, { results?: WireResult[] }> | null = null;
   private readonly pending = new Map<number, Pending>();
-  private outbox: { id: number; execute?: unknown; query?: unknown }[] = [];
+  private outbox: WireSessionCallOut[] = [];
   private flushScheduled = false;
   private nextId = 1;
   /** The node does not serve Session (an older version): use unary calls. */
@@ -63,7 +58,8 @@ export class Session {
         reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.address} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
-      this.outbox.push(kind === 'execute' ? { id, execute: request } : { id, query: request });
+      // The request objects client.ts builds are the shapes session-wire encodes.
+      this.outbox.push(kind === 'execute' ? { id, execute: request as WireSessionCallOut['execute'] } : { id, query: request as WireSessionCallOut['query'] });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -89,8 +85,9 @@ export class Session {
     if (this.stream) return this.stream;
     const stream = this.channel.makeBidiStreamRequest(
       this.method.path,
-      this.method.requestSerialize as (v: unknown) => Buffer,
-      this.method.responseDeserialize as (b: Buffer) => { results?: WireResult[] },
+      // Straight from and to bytes (session-wire.ts), not through protobufjs's objects.
+      encodeSessionRequest as (v: unknown) => Buffer,
+      decodeSessionResponse,
       this.metadata(),
       {},
     );

@@ -173,6 +173,13 @@ export class ProtoOut {
     this.buf[this.pos++] = hi;
   }
 
+  /** An int64 field other than a oneof's: nothing at its default (0). */
+  int64Field(tag: number, v: Int64): void {
+    if (v === 0 || v === '0') return;
+    this.byte(tag);
+    this.int64(v, false);
+  }
+
   /** A length-delimited field's tag and the length the Sizer measured for it. */
   open(tag: number): void {
     this.byte(tag);
@@ -293,6 +300,15 @@ export class ProtoIn {
     this.varint64();
     if (this.hi < 0x200000) return String(this.hi * TWO_32 + this.lo);
     return ((BigInt(this.hi) << 32n) | BigInt(this.lo)).toString();
+  }
+
+  /** A signed 64-bit varint (two's complement, as int64 fields are sent) as its decimal string. */
+  int64String(): string {
+    this.varint64();
+    const { lo, hi } = this;
+    if (hi < 0x200000) return String(hi * TWO_32 + lo);
+    if (hi >= 0xffe00000) return String((hi - TWO_32) * TWO_32 + lo);
+    return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString();
   }
 
   /** A zigzag-encoded signed 64-bit varint as its decimal string. */

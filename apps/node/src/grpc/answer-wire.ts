@@ -104,26 +104,21 @@ function writeRows(o: ProtoOut, columnTag: number, rowTag: number, columns: read
   }
 }
 
-function writeInt64(o: ProtoOut, tag: number, v: Int64): void {
-  if (v === 0 || v === '0') return;
-  o.byte(tag);
-  o.int64(v, false);
-}
 
 function writeAnswer(o: ProtoOut, a: WireSessionAnswer): void {
   o.open((1 << 3) | 2);
-  writeInt64(o, (1 << 3) | 0, a.id);
+  o.int64Field((1 << 3) | 0, a.id);
   const e = a.execute;
   if (e !== undefined) {
     o.open((2 << 3) | 2);
     for (const s of e.results) {
       o.open((1 << 3) | 2);
-      writeInt64(o, (1 << 3) | 0, s.rows_affected);
-      writeInt64(o, (2 << 3) | 0, s.last_insert_rowid);
+      o.int64Field((1 << 3) | 0, s.rows_affected);
+      o.int64Field((2 << 3) | 0, s.last_insert_rowid);
       writeRows(o, (3 << 3) | 2, (4 << 3) | 2, s.columns, s.rows);
       if (s.truncated === true) o.flag((5 << 3) | 0);
     }
-    writeInt64(o, (2 << 3) | 0, e.index);
+    o.int64Field((2 << 3) | 0, e.index);
     if (e.duplicate) o.flag((3 << 3) | 0);
     if (e.uncommitted === true) o.flag((4 << 3) | 0);
     if (e.leader_address !== undefined && e.leader_address !== '') o.string((5 << 3) | 2, e.leader_address);
@@ -132,7 +127,7 @@ function writeAnswer(o: ProtoOut, a: WireSessionAnswer): void {
   if (q !== undefined) {
     o.open((3 << 3) | 2);
     writeRows(o, (1 << 3) | 2, (2 << 3) | 2, q.columns, q.rows);
-    writeInt64(o, (3 << 3) | 0, q.index);
+    o.int64Field((3 << 3) | 0, q.index);
     if (q.truncated === true) o.flag((4 << 3) | 0);
   }
   const err = a.error;
