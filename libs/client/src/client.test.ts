@@ -193,6 +193,8 @@ describe('QuorumliteClient.execute', () => {
     const s = await scripted(() => executed);
     const c = client([s.address]);
     await expect(c.execute({ sql: 'INSERT INTO t VALUES (?, ?)', params: [1, {} as unknown as string] })).rejects.toThrow(/parameter 2/);
+    await expect(c.execute('INSERT INTO t VALUES (1)', { durability: 'bogus' as 'all' })).rejects.toThrow(/durability must be 'quorum', 'all', 'semi' or 'leader', got "bogus"/);
+    await expect(c.execute('INSERT INTO t VALUES (1)', { requestId: 7 as unknown as string })).rejects.toThrow(/requestId must be a string/);
     expect(s.calls).toHaveLength(0);
   });
 });
@@ -229,6 +231,9 @@ describe('QuorumliteClient.query', () => {
     await expect(c.query('SELECT 1', [], { consistency: 'session', minIndex: -1n })).rejects.toThrow(/minIndex must be a bigint from 0 to 2\^64 - 1, got -1/);
     await expect(c.query('SELECT 1', [], { consistency: 'stale', maxLagEntries: 2n ** 64n })).rejects.toThrow(/maxLagEntries/);
     await expect(c.query('SELECT 1', [], { consistency: 'Stale' as 'stale' })).rejects.toThrow(/consistency must be 'linearizable', 'session' or 'stale', got "Stale"/);
+    await expect(c.query('SELECT 1', [], { consistency: 'toString' as 'stale' })).rejects.toThrow(/consistency must be/);
+    await expect(c.query('SELECT 1', [], { maxRows: -1 })).rejects.toThrow(/maxRows must be an integer from 0 to 2\^32 - 1, got -1/);
+    await expect(c.query('SELECT 1', [], { maxRows: 1.5 })).rejects.toThrow(/maxRows/);
     expect(s.calls).toHaveLength(0);
     await c.query('SELECT 1', [], { consistency: 'stale', maxLagEntries: 2n ** 64n - 1n });
     expect(s.calls[0]!.request).toMatchObject({ max_lag_entries: '18446744073709551615' });

@@ -86,6 +86,13 @@ function checkTimeout(ms: number | undefined, what: string): void {
   }
 }
 
+/** Most rows a query may return (0 or absent: the node's limit); the node reads it as uint32. */
+function checkMaxRows(n: number | undefined): number {
+  if (n === undefined) return 0;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`maxRows must be an integer from 0 to 2^32 - 1, got ${n}`);
+  return n;
+}
+
 const UINT64_LIMIT = 2n ** 64n;
 
 /** A log position or count the node reads as uint64: a bigint from 0 to 2^64 − 1. */
@@ -148,10 +155,13 @@ export class QuorumliteClient {
     const list = normalizeStatements(statements);
     if (list.length === 0) throw new TypeError('execute needs at least one statement');
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const durability = options.durability ?? 'quorum';
+    if (!Object.prototype.hasOwnProperty.call(DURABILITY, durability)) throw new TypeError(`durability must be 'quorum', 'all', 'semi' or 'leader', got ${JSON.stringify(durability)}`);
+    if (options.requestId !== undefined && typeof options.requestId !== 'string') throw new TypeError(`requestId must be a string, got ${typeof options.requestId}`);
     const request = {
       statements: list.map(wireStatement),
       request_id: options.requestId ?? newRequestId(),
-      durability: DURABILITY[options.durability ?? 'quorum'],
+      durability: DURABILITY[durability],
       timeout_ms: timeoutMs,
     };
     const route: Route = options.address !== undefined ? { pinned: options.address } : {};
@@ -168,7 +178,7 @@ export class QuorumliteClient {
     if (typeof sql !== 'string' || sql.trim() === '') throw new TypeError('query: sql must be a non-empty string');
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
     const consistency = options.consistency ?? 'linearizable';
-    if (CONSISTENCY[consistency] === undefined) throw new TypeError(`consistency must be 'linearizable', 'session' or 'stale', got ${JSON.stringify(consistency)}`);
+    if (!Object.prototype.hasOwnProperty.call(CONSISTENCY, consistency)) throw new TypeError(`consistency must be 'linearizable', 'session' or 'stale', got ${JSON.stringify(consistency)}`);
     // Named fields, not a spread (see wireStatement): this cost 3 us a query.
     const wire = toWireParams(params);
     const request = {
@@ -178,7 +188,7 @@ export class QuorumliteClient {
       consistency: CONSISTENCY[consistency],
       min_index: wireInt64(checkUint64(options.minIndex, 'minIndex')),
       max_lag_entries: wireInt64(checkUint64(options.maxLagEntries, 'maxLagEntries')),
-      max_rows: options.maxRows ?? 0,
+      max_rows: checkMaxRows(options.maxRows),
       timeout_ms: timeoutMs,
     };
     // A linearizable read is quickest at the leader (a follower asks it for the read index),

@@ -54,12 +54,16 @@ export function paramName(key: string): string {
   return /^[:@$]/.test(key) ? key.slice(1) : key;
 }
 
+/** The named values of a statement that has none (shared and frozen: nothing writes to them). */
+const NO_NAMED: Record<string, WireValue> = Object.freeze(Object.create(null) as Record<string, WireValue>);
+
 export function toWireParams(params: readonly unknown[] | Record<string, unknown> | undefined): WireParams {
-  if (params === undefined) return { params: [], named: {} };
+  if (params === undefined) return { params: [], named: NO_NAMED };
   if (Array.isArray(params)) {
-    return { params: params.map(toWireParam), named: {} };
+    return { params: params.map(toWireParam), named: NO_NAMED };
   }
-  const named: Record<string, WireValue> = {};
+  // No prototype: a parameter named __proto__ stays a key (the node binds it as one).
+  const named: Record<string, WireValue> = Object.create(null) as Record<string, WireValue>;
   for (const [key, v] of Object.entries(params)) {
     const name = paramName(key);
     if (name === '') throw new TypeError(`parameter '${key}': empty name`);

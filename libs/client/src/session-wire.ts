@@ -80,7 +80,7 @@ function uint32Bytes(n: number): number {
 
 function sizeNamed(z: ProtoSizer, named: Readonly<Record<string, WireValue>>): number {
   let n = 0;
-  for (const key in named) {
+  for (const key of Object.keys(named)) {
     const entry = z.open();
     n += z.close(entry, ProtoSizer.field(strBytes(key)) + sizeWireValue(z, named[key]!));
   }
@@ -133,7 +133,7 @@ function writeUint32(o: ProtoOut, tag: number, n: number): void {
 function writeStatementFields(o: ProtoOut, s: WireStatementOut): void {
   if (s.sql !== '') o.string((1 << 3) | 2, s.sql);
   for (const v of s.params) writeWireValue(o, (2 << 3) | 2, v);
-  for (const key in s.named) {
+  for (const key of Object.keys(s.named)) {
     o.open((3 << 3) | 2);
     o.string((1 << 3) | 2, key);
     writeWireValue(o, (2 << 3) | 2, s.named[key]!);
@@ -164,6 +164,15 @@ function writeCall(o: ProtoOut, c: WireSessionCallOut): void {
     writeUint32(o, (7 << 3) | 0, q.max_rows);
     writeUint32(o, (8 << 3) | 0, q.timeout_ms);
   }
+}
+
+/**
+ * Throws what is wrong with a call that cannot be encoded (a value, a number out of range, an
+ * unknown enum name) without writing anything: a session checks each call of a frame that
+ * failed, to refuse only the bad one.
+ */
+export function checkSessionCall(c: WireSessionCallOut): void {
+  sizeCall(new ProtoSizer(), c);
 }
 
 /** A SessionRequest's bytes: its calls in order. */

@@ -5,7 +5,7 @@
  * failed with, so decodeError() and the retry policy treat both paths alike.
  */
 import * as grpc from '@grpc/grpc-js';
-import { decodeSessionResponse, encodeSessionRequest, type WireSessionCallOut, type WireSessionResult } from './session-wire';
+import { checkSessionCall, decodeSessionResponse, encodeSessionRequest, type WireSessionCallOut, type WireSessionResult } from './session-wire';
 
 export type SessionKind = 'execute' | 'query';
 
@@ -22,7 +22,13 @@ export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
 
 export function serviceError(code: grpc.status, details: string, metadata: Record<string, string> = {}): grpc.ServiceError {
   const md = new grpc.Metadata();
-  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  for (const [k, v] of Object.entries(metadata)) {
+    try {
+      md.set(k, v);
+    } catch {
+      // A key gRPC refuses (empty, upper case, a space) from a confused node: the error stands without it.
+    }
+  }
   const e = new Error(`${code} ${grpc.status[code] ?? ''}: ${details}`) as grpc.ServiceError;
   e.code = code;
   e.details = details;
@@ -31,7 +37,7 @@ export function serviceError(code: grpc.status, details: string, metadata: Recor
 }
 
 export class Session {
-  private stream: grpc.ClientDuplexStream<unknown, { results?: WireResult[] }> | null = null;
+  private stream: grpc.ClientDuplexStream<Buffer, { results: WireResult[] }> | null = null;
   private readonly pending = new Map<number, Pending>();
   private outbox: WireSessionCallOut[] = [];
   private flushScheduled = false;
@@ -76,22 +82,48 @@ export class Session {
   private flush(): void {
     this.flushScheduled = false;
     if (this.outbox.length === 0) return;
-    const calls = this.outbox;
+    let calls = this.outbox;
     this.outbox = [];
-    this.open().write({ calls });
+    let frame: Buffer;
+    try {
+      frame = encodeSessionRequest({ calls });
+    } catch {
+      // A call that cannot be encoded fails alone, as the caller's mistake; the rest still go.
+      calls = calls.filter((c) => {
+        try {
+          checkSessionCall(c);
+          return true;
+        } catch (e: unknown) {
+          this.refuse(c.id, e);
+          return false;
+        }
+      });
+      if (calls.length === 0) return;
+      frame = encodeSessionRequest({ calls });
+    }
+    // Already bytes: the stream's serializer passes them through.
+    this.open().write(frame);
   }
 
-  private open(): grpc.ClientDuplexStream<unknown, { results?: WireResult[] }> {
+  private refuse(id: number, e: unknown): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    p.reject(e instanceof Error ? new TypeError(`cannot send this call: ${e.message}`) : e);
+  }
+
+  private open(): grpc.ClientDuplexStream<Buffer, { results: WireResult[] }> {
     if (this.stream) return this.stream;
     const stream = this.channel.makeBidiStreamRequest(
       this.method.path,
       // Straight from and to bytes (session-wire.ts), not through protobufjs's objects.
-      encodeSessionRequest as (v: unknown) => Buffer,
+      (frame: Buffer) => frame,
       decodeSessionResponse,
       this.metadata(),
       {},
     );
-    stream.on('data', (frame: { results?: WireResult[] }) => {
+    stream.on('data', (frame: { results: WireResult[] }) => {
       for (const r of frame.results ?? []) this.settle(r);
     });
     const broken = (e: unknown): void => {
