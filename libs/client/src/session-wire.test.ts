@@ -50,7 +50,12 @@ function frames(seed: number) {
       default: return { id, error: { code: pick([0, 3, 14, 16, -1]), message: text(), metadata: maybe() ? { 'ql-code': 'invalid', 'ql-statement': '2' } : {} } };
     }
   };
-  return { request: () => ({ calls: many(20, call) }), response: () => ({ results: many(20, answer) }) };
+  // Now and then both members of a oneof, which both sides must carry in order (the last wins).
+  const both = <T extends object>(a: T, b: () => object): T => (maybe(0.1) ? { ...b(), ...a } : a);
+  return {
+    request: () => ({ calls: many(20, () => both(call(), call)) }),
+    response: () => ({ results: many(20, () => both(answer(), answer)) }),
+  };
 }
 
 describe("the client's Session frames, straight from and to bytes", () => {
