@@ -2,7 +2,7 @@
  * The driver: one loop per node, the same for every protocol.
  *
  *   events (tick, peer message, proposal, read) → inbox → core
- *   core.ready() → install snapshot → persist (one flush, one fsync) → send → apply → reads → advance
+ *   core.ready() → install snapshot → reads → persist (one flush, one fsync) → send → apply → advance
  *
  * The core is only touched between Readies: events that arrive while a Ready is being
  * persisted wait in the inbox and reach the core together afterwards. That is also what

@@ -7,10 +7,10 @@
  *   install an accepted snapshot
  *   → apply records an earlier Ready already made durable (see `appliesBeforePersist`)
  *   → send `earlyMessages`
+ *   → read states and read failures
  *   → persist: truncate, hard state and records (fsync'd when `mustSync`)
  *   → send `messages`
  *   → apply the remaining committed records
- *   → read states and read failures
  *   → soft state
  *
  * The caller calls `core.advance()` once the returned value (or promise) settles.
@@ -71,6 +71,10 @@ function persistAndSend<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M
   if (applyFirst) ports.apply(rd.committed);
   // A leader's appends do not wait for its own fsync: followers write while it writes.
   for (const m of rd.earlyMessages) ports.send(m);
+  // A read state depends on nothing this Ready persists (a quorum confirmed the leadership
+  // after the read arrived; the read waits for its index to be applied): reads are answered
+  // while the disk syncs, not after it.
+  if (rd.readStates.length > 0 || rd.readFailures.length > 0) ports.reads(rd.readStates, rd.readFailures);
   if (rd.hardState !== null || rd.entries.length > 0 || rd.truncateAfter !== null) {
     const persisted = ports.persist(rd.truncateAfter, rd.hardState, rd.entries, rd.mustSync);
     if (persisted !== undefined) return Promise.resolve(persisted).then(() => afterPersist(rd, ports, applyFirst));
@@ -81,7 +85,6 @@ function persistAndSend<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M
 function afterPersist<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M>, appliedFirst: boolean): boolean {
   for (const m of rd.messages) ports.send(m);
   if (rd.committed.length > 0 && !appliedFirst) ports.apply(rd.committed);
-  if (rd.readStates.length > 0 || rd.readFailures.length > 0) ports.reads(rd.readStates, rd.readFailures);
   if (rd.softState !== null) ports.softState(rd.softState);
   return rd.committed.length > 0;
 }
