@@ -59,6 +59,16 @@ describe.each([false, true])('carryOutReady (ports complete %s ? later : at once
     expect(steps).toEqual(['apply 4,5', 'send early', 'persist 6', 'send late']);
   });
 
+  it('answers reads after applying what an earlier Ready made durable, with nothing to persist too', async () => {
+    const { ports, steps } = recorder(later);
+    const readStates = [{ requestId: 'r', index: logIndex(5) }];
+    await carryOutReady(ready({ entries: [entry(6)], earlyMessages: [msg('early')], messages: [msg('late')], committed: [entry(4), entry(5)], readStates }), ports);
+    expect(steps).toEqual(['apply 4,5', 'send early', 'reads 1/0', 'persist 6', 'send late']);
+    steps.length = 0;
+    await carryOutReady(ready({ messages: [msg('late')], readStates, readFailures: [{ requestId: 'f', reason: 'not_leader', leader: null }] }), ports);
+    expect(steps).toEqual(['reads 1/1', 'send late']);
+  });
+
   it('persists a truncation that comes without records (ZAB TRUNC) before the messages that depend on it', async () => {
     const { ports, steps } = recorder(later);
     await carryOutReady(ready({ truncateAfter: logIndex(7), mustSync: true, messages: [msg('ack')] }), ports);

@@ -72,8 +72,9 @@ function persistAndSend<M extends BaseMessage>(rd: Ready<M>, ports: ReadyPorts<M
   // A leader's appends do not wait for its own fsync: followers write while it writes.
   for (const m of rd.earlyMessages) ports.send(m);
   // A read state depends on nothing this Ready persists (a quorum confirmed the leadership
-  // after the read arrived; the read waits for its index to be applied): reads are answered
-  // while the disk syncs, not after it.
+  // after the read arrived; the read waits for its index to be applied): reads made on this
+  // node are answered while the disk syncs, not after it. (A leader's answer to a follower's
+  // forwarded read is a message, and still leaves after the persist.)
   if (rd.readStates.length > 0 || rd.readFailures.length > 0) ports.reads(rd.readStates, rd.readFailures);
   if (rd.hardState !== null || rd.entries.length > 0 || rd.truncateAfter !== null) {
     const persisted = ports.persist(rd.truncateAfter, rd.hardState, rd.entries, rd.mustSync);
