@@ -20,6 +20,7 @@ import {
   strBytes,
   VARINT,
   writeWireValue,
+  varintBytes,
   type Int64,
   type WireValue,
 } from '@quorumlite/proto';
@@ -75,7 +76,7 @@ function enumNumber(names: readonly string[], name: string, what: string): numbe
 /** Bytes of a uint32 field other than a oneof's: none at its default (0). */
 function uint32Bytes(n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new TypeError(`${n} is not a uint32`);
-  return n === 0 ? 0 : 1 + (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+  return n === 0 ? 0 : 1 + varintBytes(n);
 }
 
 function sizeNamed(z: ProtoSizer, named: Readonly<Record<string, WireValue>>): number {

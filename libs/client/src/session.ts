@@ -15,8 +15,6 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-type WireResult = WireSessionResult;
-
 /** Most calls one session keeps in flight; the node refuses more anyway. */
 export const SESSION_CALLS_INFLIGHT_MAX = 65_536;
 
@@ -37,7 +35,7 @@ export function serviceError(code: grpc.status, details: string, metadata: Recor
 }
 
 export class Session {
-  private stream: grpc.ClientDuplexStream<Buffer, { results: WireResult[] }> | null = null;
+  private stream: grpc.ClientDuplexStream<Buffer, { results: WireSessionResult[] }> | null = null;
   private readonly pending = new Map<number, Pending>();
   private outbox: WireSessionCallOut[] = [];
   private flushScheduled = false;
@@ -113,7 +111,7 @@ export class Session {
     p.reject(e instanceof Error ? new TypeError(`cannot send this call: ${e.message}`) : e);
   }
 
-  private open(): grpc.ClientDuplexStream<Buffer, { results: WireResult[] }> {
+  private open(): grpc.ClientDuplexStream<Buffer, { results: WireSessionResult[] }> {
     if (this.stream) return this.stream;
     const stream = this.channel.makeBidiStreamRequest(
       this.method.path,
@@ -123,8 +121,8 @@ export class Session {
       this.metadata(),
       {},
     );
-    stream.on('data', (frame: { results: WireResult[] }) => {
-      for (const r of frame.results ?? []) this.settle(r);
+    stream.on('data', (frame: { results: WireSessionResult[] }) => {
+      for (const r of frame.results) this.settle(r);
     });
     const broken = (e: unknown): void => {
       if (this.stream !== stream) return;
@@ -141,7 +139,7 @@ export class Session {
     return stream;
   }
 
-  private settle(r: WireResult): void {
+  private settle(r: WireSessionResult): void {
     const id = Number(r.id);
     const p = this.pending.get(id);
     if (!p) return; // timed out already
