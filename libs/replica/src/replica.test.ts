@@ -155,6 +155,22 @@ function recordingBoot(protocol: ProtocolModule, seen: PersistedState[]): Protoc
   };
 }
 
+/**
+ * The id of a leader every replica follows. Picked afresh on each probe: the first node to win
+ * may be deposed by a higher term or ballot before the others hear of it.
+ */
+async function settledLeader(h: Harness): Promise<string> {
+  try {
+    return await waitFor('a settled cluster', () => {
+      const id = [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0];
+      return id !== undefined && [...h.replicas.values()].every((r) => r.status().leaderId === id) ? id : null;
+    });
+  } catch (e) {
+    const seen = [...h.replicas.entries()].map(([id, r]) => `${id}: ${r.status().role} of ${r.status().term}, following ${r.status().leaderId ?? 'none'}`);
+    throw new Error(`${(e as Error).message} (${seen.join('; ')}; role changes ${JSON.stringify(h.roles)})`);
+  }
+}
+
 async function waitFor<T>(what: string, probe: () => T | null | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -197,10 +213,9 @@ describe('Replica driver', () => {
   it('does not campaign after a stalled fsync while its leader was heard all along', async () => {
     harness = await startThree();
     const h = harness;
-    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-    const [followerId, follower] = [...h.replicas.entries()].find(([id]) => id !== leaderId)!;
     // Past the first election everywhere: every node follows the same leader.
-    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const leaderId = await settledLeader(h);
+    const [followerId, follower] = [...h.replicas.entries()].find(([id]) => id !== leaderId)!;
     const term = follower.status().term;
     h.sent.get(followerId)!.length = 0;
     h.roles.length = 0;
@@ -276,8 +291,7 @@ describe('Replica driver', () => {
     it('a leader whose fsync stalls for three election timeouts keeps sending heartbeats and stays leader', async () => {
       harness = await startThree(PROTOCOLS[name] as ProtocolModule);
       const h = harness;
-      const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-      await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+      const leaderId = await settledLeader(h);
       const leader = h.replicas.get(leaderId)!;
       await leader.execute({ statements: [{ sql: 'CREATE TABLE t (x)', params: [], named: {} }], requestId: null, durability: 'quorum', timeoutMs: 5_000, forwarded: false });
       const term = leader.status().term;
@@ -302,8 +316,7 @@ const staleRead = (sql: string) => ({ sql, params: [], named: {}, consistency: '
 describe.each(PROTOCOL_NAMES)('%s: a write in flight on a leader that loses its leadership', (name) => {
   it('is answered once the node no longer leads (a retryable error), not at its deadline; its retry with the same request id applies once', async () => {
     const h = (harness = await startThree(PROTOCOLS[name] as ProtocolModule));
-    const old = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === old) ? true : null));
+    const old = await settledLeader(h);
     const leader = h.replicas.get(old)!;
     await leader.execute(write('CREATE TABLE t (x)'));
     // The leader's words are lost (a black hole: no link reports a fault), so its next write
@@ -358,8 +371,7 @@ describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
   it('is refused before the core sees it, with the reason sent back; the node keeps its state, serves reads, and installs the next good one', async () => {
     harness = await startThree(PROTOCOLS[name] as ProtocolModule, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 2_048 });
     const h = harness;
-    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const leaderId = await settledLeader(h);
     const leader = h.replicas.get(leaderId)!;
     await leader.execute(write('CREATE TABLE t (x)'));
     await leader.execute(write('INSERT INTO t VALUES (1)'));
@@ -418,8 +430,7 @@ describe('a snapshot install cut short between the database and the log', () => 
     const paxos = PROTOCOLS.multipaxos as ProtocolModule;
     harness = await startThree(paxos, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 2_048 });
     const h = harness;
-    const leaderId = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
-    await waitFor('a settled cluster', () => ([...h.replicas.values()].every((r) => r.status().leaderId === leaderId) ? true : null));
+    const leaderId = await settledLeader(h);
     const leader = h.replicas.get(leaderId)!;
     await leader.execute(write('CREATE TABLE t (x)'));
     const followerId = IDS.find((id) => id !== leaderId)!;
