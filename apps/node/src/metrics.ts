@@ -109,8 +109,8 @@ export class NodeMetrics implements RpcObserver {
     counter('quorumlite_leader_changes_total', 'Times the leader this node knows became another node', [], (s) => one(s.counters.leaderChanges));
     counter('quorumlite_leaderless_seconds_total', 'Time this node knew no leader', [], (s) => one(s.counters.leaderlessMs / 1000));
     counter('quorumlite_proposals_total', 'Client writes this node proposed as leader and answered', [], (s) => one(s.counters.writesAnswered));
-    counter('quorumlite_snapshots_total', 'Snapshots completed: taken of this database, installed from the leader, sent to a peer', ['kind'], (s) => s.counters.snapshots.map((t) => ({ labels: { kind: t.kind }, value: t.count })));
-    counter('quorumlite_snapshot_seconds_total', 'Time the completed snapshots took, by kind (taken: the copy; installed: file to log cut; sent: until the peer acknowledged)', ['kind'], (s) => s.counters.snapshots.map((t) => ({ labels: { kind: t.kind }, value: t.ms / 1000 })));
+    counter('quorumlite_snapshots_total', 'Snapshots completed: taken (database synced, log cut), copied (a file of the database for a peer behind the cut), installed from the leader, sent to a peer', ['kind'], (s) => s.counters.snapshots.map((t) => ({ labels: { kind: t.kind }, value: t.count })));
+    counter('quorumlite_snapshot_seconds_total', 'Time the completed snapshots took, by kind (taken: the sync; copied: the copy; installed: file to log cut; sent: until the peer acknowledged)', ['kind'], (s) => s.counters.snapshots.map((t) => ({ labels: { kind: t.kind }, value: t.ms / 1000 })));
     counter('quorumlite_driver_step_seconds_total', "Time in each of the driver's steps and waits", ['step'], (s) => s.counters.steps.map((t) => ({ labels: { step: t.step }, value: t.ms / 1000 })));
 
     this.rpcs = new Counter({ name: 'quorumlite_client_rpcs_total', help: 'Client calls answered, by method and gRPC status code (a Session call counts as its method)', labelNames: ['method', 'code'], registers });

@@ -66,6 +66,7 @@ describe('NodeCounters', () => {
     const c = new NodeCounters(0);
     expect(c.read(0).snapshots).toEqual([
       { kind: 'taken', count: 0, ms: 0 },
+      { kind: 'copied', count: 0, ms: 0 },
       { kind: 'installed', count: 0, ms: 0 },
       { kind: 'sent', count: 0, ms: 0 },
     ]);
@@ -74,6 +75,7 @@ describe('NodeCounters', () => {
     c.snapshot('sent', 40);
     expect(c.read(0).snapshots).toEqual([
       { kind: 'taken', count: 2, ms: 200 },
+      { kind: 'copied', count: 0, ms: 0 },
       { kind: 'installed', count: 0, ms: 0 },
       { kind: 'sent', count: 1, ms: 40 },
     ]);

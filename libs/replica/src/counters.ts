@@ -14,8 +14,11 @@ export interface MessageTally {
   readonly bytes: number;
 }
 
-/** What a node did with snapshots: took one of its database, installed one from the leader, sent one to a peer. */
-export const SNAPSHOT_KINDS = ['taken', 'installed', 'sent'] as const;
+/**
+ * What a node did with snapshots: took one (synced its database and cut the log), copied its
+ * database into a file for a peer behind the cut, installed one from the leader, sent one to a peer.
+ */
+export const SNAPSHOT_KINDS = ['taken', 'copied', 'installed', 'sent'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 
 /** Snapshots of one kind that completed, and the milliseconds they took in all. */

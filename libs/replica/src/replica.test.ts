@@ -416,13 +416,43 @@ describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {
     bad = null;
     await waitFor('the follower installed the good snapshot and caught up', () => (follower.status().appliedIndex >= leader.status().appliedIndex ? true : null), 20_000);
     expect((await follower.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[61n]]);
-    // Counted (the node's metrics): the leader's copies and the one file that arrived whole;
+    // Counted (the node's metrics): the leader's snapshots, the copy it made for the follower,
+    // and the one file that arrived whole;
     // the refused ones were not sent, and the follower installed only the good one.
     const snapshots = (r: Replica) => Object.fromEntries(r.status().counters.snapshots.map((t) => [t.kind, t.count]));
     expect(snapshots(leader)['taken']).toBeGreaterThanOrEqual(1);
+    expect(snapshots(leader)['copied']).toBeGreaterThanOrEqual(1);
     expect(snapshots(leader)['sent']).toBeGreaterThanOrEqual(1);
     expect(snapshots(follower)['installed']).toBe(1);
   }, 60_000);
+});
+
+describe('a snapshot', () => {
+  for (const name of PROTOCOL_NAMES) {
+    it(`${name}: syncs the database where it is and cuts the log, with no copy made; a restart finds the database past the cut`, async () => {
+      harness = await startThree(PROTOCOLS[name] as ProtocolModule, { snapshotEveryEntries: 20, snapshotRetainEntries: 0, snapshotLogBytesMax: 1 << 20 });
+      const h = harness;
+      const leader = h.replicas.get(await settledLeader(h))!;
+      await leader.execute(write('CREATE TABLE t (x)'));
+      for (let i = 0; i < 80; i++) await leader.execute(write(`INSERT INTO t VALUES (${i})`));
+      await waitFor('a snapshot on every node', () => ([...h.replicas.values()].every((r) => r.status().snapshotIndex >= 40) ? true : null));
+      for (const [id, r] of h.replicas) {
+        const counted = Object.fromEntries(r.status().counters.snapshots.map((t) => [t.kind, t.count]));
+        expect(counted['taken'], id).toBeGreaterThanOrEqual(2);
+        expect(counted['copied'], id).toBe(0);
+        const stored = path.join(h.opened.get(id)!.settings.dataDir, 'snapshots');
+        expect(fs.readdirSync(stored).filter((f) => f.endsWith('.snap')), id).toEqual([]);
+      }
+      const [id, r] = [...h.replicas.entries()].find(([, x]) => x !== leader)!;
+      await waitFor('the follower applied every row', () => (r.status().appliedIndex >= leader.status().appliedIndex ? true : null));
+      const cut = r.status().snapshotIndex;
+      const seen: PersistedState[] = [];
+      const again = await reopen(h, id, recordingBoot(PROTOCOLS[name] as ProtocolModule, seen));
+      expect(seen[0]!.snapshot?.index).toBe(cut);
+      expect(again.status().appliedIndex).toBeGreaterThanOrEqual(cut);
+      expect((await again.query(staleRead('SELECT count(*) FROM t'))).rows).toEqual([[80n]]);
+    }, 60_000);
+  }
 });
 
 describe('a snapshot install cut short between the database and the log', () => {

@@ -7,46 +7,32 @@ const entry = (index: number, t: number, bytes = 100): Entry => ({ index: logInd
 describe('SnapshotSchedule', () => {
   const thresholds = { snapshotEveryEntries: 10, snapshotLogBytesMax: 10_000 };
 
-  it('a data node waits for the records and for a quarter of the database in log bytes', () => {
+  it('is due after snapshotEveryEntries records, whatever the database holds', () => {
     const s = new SnapshotSchedule(thresholds, () => 0);
     s.noteApplied(Array.from({ length: 10 }, (_, i) => entry(i + 1, 1)));
-    expect(s.dueForData(9, () => 4_000)).toBe(false); // too few records
-    expect(s.dueForData(10, () => 4_000)).toBe(true); // 1,000 log bytes >= 4,000 / 4
-    expect(s.dueForData(10, () => 4_004)).toBe(false); // a quarter of the database is more than the log
+    expect(s.due(9)).toBe(false);
+    expect(s.due(10)).toBe(true);
   });
 
-  it('a quarter of snapshotLogBytesMax in log bytes counts as enough records, still waiting for a quarter of the database', () => {
+  it('a quarter of snapshotLogBytesMax in log bytes counts as enough records, and restart() counts from zero', () => {
     const s = new SnapshotSchedule(thresholds, () => 0);
     s.noteApplied([entry(1, 1, 2_499)]);
-    expect(s.dueForData(1, () => 0)).toBe(false); // under 10,000 / 4 bytes, one record
+    expect(s.due(1)).toBe(false); // under 10,000 / 4 bytes, one record
     s.noteApplied([entry(2, 1, 1)]);
-    expect(s.dueForData(2, () => 10_000)).toBe(true); // 2,500 bytes: enough, and a quarter of the database
-    expect(s.dueForData(2, () => 10_004)).toBe(false); // a quarter of the database is more than the log
-  });
-
-  it('snapshotLogBytesMax starts one whatever the rest says, and restart() counts from zero', () => {
-    const s = new SnapshotSchedule(thresholds, () => 0);
-    s.noteApplied([entry(1, 1, 10_000)]);
-    expect(s.dueForData(1, () => 1 << 30)).toBe(true);
+    expect(s.due(2)).toBe(true);
     s.restart();
-    expect(s.dueForData(1, () => 0)).toBe(false);
+    expect(s.due(2)).toBe(false);
   });
 
   it('stretches the thresholds by the drawn factor, at most 1.25', () => {
     const s = new SnapshotSchedule(thresholds, () => 0.999);
     s.noteApplied(Array.from({ length: 12 }, (_, i) => entry(i + 1, 1)));
-    expect(s.dueForData(12, () => 0)).toBe(false); // 12 < 10 × 1.2497
-    expect(s.dueForData(13, () => 0)).toBe(true);
-  });
-
-  it('a witness needs enough records or enough bytes (a quarter of snapshotLogBytesMax), no database size', () => {
-    const s = new SnapshotSchedule(thresholds, () => 0);
-    expect(s.dueForWitness(9)).toBe(false);
-    expect(s.dueForWitness(10)).toBe(true);
-    s.noteApplied([entry(1, 1, 2_499)]);
-    expect(s.dueForWitness(1)).toBe(false);
-    s.noteApplied([entry(2, 1, 1)]);
-    expect(s.dueForWitness(2)).toBe(true);
+    expect(s.due(12)).toBe(false); // 12 < 10 × 1.2497
+    expect(s.due(13)).toBe(true);
+    s.noteApplied([entry(13, 1, 799)]); // 1,999 bytes: under 10,000 / 4 / 1.2497
+    expect(s.due(1)).toBe(false);
+    s.noteApplied([entry(14, 1, 2)]);
+    expect(s.due(1)).toBe(true);
   });
 });
 

@@ -5,8 +5,6 @@
  */
 import type { Entry, Term } from '@quorumlite/consensus';
 
-/** How much of the database's size the log must hold before a snapshot copies the database. */
-export const SNAPSHOT_DATABASE_FRACTION = 4;
 /**
  * This share of snapshotLogBytesMax counts as enough records: large records (batches of
  * rows) would otherwise pile up to the full maximum before snapshotEveryEntries of them had
@@ -22,13 +20,12 @@ export interface SnapshotThresholds {
 }
 
 /**
- * A snapshot copies the whole database, so it waits until the log written since the last
- * one holds at least a quarter of the database's size as well as snapshotEveryEntries
- * records (or a quarter of snapshotLogBytesMax in bytes, whichever comes first): copying
- * then costs at most four times the log it replaces, however large the database grows.
- * snapshotLogBytesMax bounds the log (and the memory it takes) regardless.
+ * A snapshot is due once the log applied since the last one holds snapshotEveryEntries
+ * records, or a quarter of snapshotLogBytesMax in bytes, whichever comes first (so large
+ * records do not pile up in memory). A snapshot copies nothing — the database is synced where
+ * it is and the log cut there — so it need not wait for the log to outgrow the database.
  * Each node stretches the thresholds by its own random factor (redrawn after every
- * snapshot), so replicas sharing a machine or a disk do not all copy at the same moment.
+ * snapshot), so replicas sharing a machine or a disk do not all sync at the same moment.
  */
 export class SnapshotSchedule {
   /** Payload bytes of the records applied since the last snapshot began (or since boot). */
@@ -53,16 +50,8 @@ export class SnapshotSchedule {
     for (const e of entries) this.logBytes += e.data.byteLength;
   }
 
-  /** A data node: `records` applied since the last snapshot, the database `databaseBytes` large. */
-  dueForData(records: number, databaseBytes: () => number): boolean {
-    if (this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread) return true;
-    const enoughRecords = records >= this.thresholds.snapshotEveryEntries * this.spread;
-    if (!enoughRecords && this.logBytes < this.enoughBytes()) return false;
-    return this.logBytes >= (databaseBytes() / SNAPSHOT_DATABASE_FRACTION) * this.spread;
-  }
-
-  /** A witness: `records` it may forget; nothing to copy, so enough records or bytes will do. */
-  dueForWitness(records: number): boolean {
+  /** `records` applied since the last snapshot (a data node) or that a witness may forget. */
+  due(records: number): boolean {
     return this.logBytes >= this.enoughBytes() || records >= this.thresholds.snapshotEveryEntries * this.spread;
   }
 

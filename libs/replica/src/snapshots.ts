@@ -107,10 +107,7 @@ export class Snapshots {
     const { transfer, logger } = this.host;
     const latest = this.store.latest();
     if (!latest || latest.meta.index !== snapshot.index) {
-      logger.warn('no local snapshot file matches the snapshot the core asked to send', {
-        to: message.to,
-        index: snapshot.index,
-      });
+      this.copyWhenAsked(message.to, snapshot.index, latest?.meta.index ?? 0);
       transfer.failed(message.to);
       return;
     }
@@ -184,9 +181,10 @@ export class Snapshots {
   }
 
   /**
-   * Starts a snapshot in the background once enough records were applied: the copy is made
-   * without blocking the loop (a large database would otherwise stall heartbeats and cost
-   * the leadership). The log is compacted by a later round, between Readies.
+   * Starts a snapshot in the background once enough records were applied: the database is
+   * synced where it is, off the loop, and the log is compacted by a later round, between
+   * Readies. Nothing is copied: a peer that needs the records below the cut gets a copy made
+   * when it asks (copyWhenAsked).
    */
   maybeSnapshot(): void {
     const machine = this.machine;
@@ -195,16 +193,42 @@ export class Snapshots {
       return;
     }
     if (this.snapshotting || this.host.stopped()) return;
-    const applied = this.host.applied.value();
-    if (!this.schedule.dueForData(applied - this.snapshotIndex, () => machine.databaseBytes())) return;
-    // After a restart the database may be ahead of what the core has handed out again (it
-    // skips records it already holds); a snapshot's index and term must be the core's.
-    if (applied !== this.coreApplied) return;
-    this.snapshotting = this.takeSnapshot(machine)
+    if (!this.schedule.due(this.host.applied.value() - this.snapshotIndex)) return;
+    if (!this.coreCaughtUp()) return;
+    this.begin(this.takeSnapshot(machine));
+  }
+
+  /**
+   * After a restart the database may be ahead of what the core has handed out again (it skips
+   * records it already holds); a snapshot's index and fencing number must be the core's.
+   */
+  private coreCaughtUp(): boolean {
+    return this.host.applied.value() === this.coreApplied;
+  }
+
+  private begin(work: Promise<void>): void {
+    this.snapshotting = work
       .catch((e: unknown) => this.host.fail(e))
       .finally(() => {
         this.snapshotting = null;
       });
+  }
+
+  /**
+   * The core asked to send a peer its snapshot at `asked` and no file of it exists (snapshots
+   * copy nothing): a copy of the database is made now and taken as a snapshot, and the core's
+   * next attempt — its snapshot is then the copy's — sends it. A file newer than `asked` is
+   * waiting for its compaction; a copy or sync under way is waited for by the next attempt.
+   */
+  private copyWhenAsked(to: NodeId, asked: number, newestFile: number): void {
+    const machine = this.machine;
+    if (machine.kind === 'witness') {
+      this.host.logger.warn('a witness holds no database to send; the peer must take a snapshot from a data voter', { to, index: asked });
+      return;
+    }
+    if (this.snapshotting || this.host.stopped() || newestFile > asked || !this.coreCaughtUp()) return;
+    this.host.logger.info('copying the database for a peer behind the log', { to, index: asked, applied: this.coreApplied });
+    this.begin(this.copyForPeers(machine));
   }
 
   /**
@@ -218,7 +242,7 @@ export class Snapshots {
     const s = this.host.core().status();
     const upTo = Math.min(s.dataVotersHold ?? 0, s.commitIndex, this.coreApplied);
     if (upTo <= this.snapshotIndex) return;
-    if (!this.schedule.dueForWitness(upTo - this.snapshotIndex)) return;
+    if (!this.schedule.due(upTo - this.snapshotIndex)) return;
     const term = this.termRuns.termAt(upTo);
     if (term === null) return;
     this.schedule.restart();
@@ -228,25 +252,44 @@ export class Snapshots {
   }
 
   private async takeSnapshot(machine: DataStateMachine): Promise<void> {
-    // Records applied while the copy runs count toward the next snapshot.
+    // Records applied while the sync runs count toward the next snapshot.
+    this.schedule.restart();
+    const startedMs = this.host.now();
+    const { index } = await machine.makeDurable();
+    const meta = index > this.snapshotIndex ? this.metaAt(index) : null;
+    if (meta === null) return;
+    this.host.completed('taken', this.host.now() - startedMs);
+    this.pendingCompaction = meta;
+    this.host.kick();
+  }
+
+  /**
+   * A file of the database for peers behind the log's cut, stored as the newest snapshot. At
+   * the index of the core's own snapshot (nothing applied since) it needs no compaction.
+   */
+  private async copyForPeers(machine: DataStateMachine): Promise<void> {
     this.schedule.restart();
     const startedMs = this.host.now();
     const staged = this.store.stagingPath('local');
     const { index } = await machine.snapshotTo(staged);
-    const term = this.termRuns.termAt(index);
-    if (term === null || index <= this.snapshotIndex) {
+    const meta = index >= this.snapshotIndex ? this.metaAt(index) : null;
+    if (meta === null) {
       await this.store.discard(staged);
       return;
     }
-    const meta: SnapshotMeta = {
-      index: index as LogIndex,
-      term,
-      members: this.host.core().membersAt(index as LogIndex),
-    };
     await this.store.commit(staged, meta);
-    this.host.completed('taken', this.host.now() - startedMs);
+    this.host.completed('copied', this.host.now() - startedMs);
+    if (index === this.snapshotIndex) return;
     this.pendingCompaction = meta;
     this.host.kick();
+  }
+
+  /** A snapshot's meta at an applied index the core handed out, or null if its fencing number is no longer known. */
+  private metaAt(index: number): SnapshotMeta | null {
+    const term = this.termRuns.termAt(index);
+    if (term === null) return null;
+    // The configuration in force there, as the core knows it from its log (never the boot list).
+    return { index: index as LogIndex, term, members: this.host.core().membersAt(index as LogIndex) };
   }
 
   /** Runs at the start of a round: the core and the log only change between Readies. */

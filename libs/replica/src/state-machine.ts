@@ -58,10 +58,10 @@ interface StateMachineBase {
 
 export interface DataStateMachine extends StateMachineBase {
   readonly kind: 'data';
-  /** The database's size as its last commit left it (what a snapshot copies). */
-  databaseBytes(): number;
   /** A consistent copy at the applied index, made without blocking the loop; returns that index. */
   snapshotTo(file: string): Promise<{ index: number }>;
+  /** Makes what was applied durable in place, without blocking the loop; returns the index it covers. */
+  makeDurable(): Promise<{ index: number }>;
   /** Replaces the database with a snapshot file, which it consumes; returns its applied index. */
   restoreFrom(file: string): { index: number };
   /** The member list of the last config record the database applied (addresses included), or null. */
@@ -127,10 +127,6 @@ export class SqlData implements DataStateMachine {
     return this.sql.digest();
   }
 
-  databaseBytes(): number {
-    return this.sql.databaseBytes();
-  }
-
   appliedMembers(): readonly MemberSpec[] | null {
     return this.sql.appliedMembers()?.members ?? null;
   }
@@ -141,6 +137,10 @@ export class SqlData implements DataStateMachine {
 
   snapshotTo(file: string): Promise<{ index: number }> {
     return this.sql.snapshotAsync(file);
+  }
+
+  makeDurable(): Promise<{ index: number }> {
+    return this.sql.syncAsync();
   }
 
   restoreFrom(file: string): { index: number } {

@@ -171,6 +171,22 @@ export async function pacedBackup(db: Database.Database, destPath: string, pages
   }
 }
 
+/** Syncs a file another connection writes, off the event loop; `missingOk`: a file that is not there is nothing to sync. */
+export async function fsyncFileAsync(file: string, { missingOk }: { missingOk: boolean }): Promise<void> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, 'r+');
+  } catch (e: unknown) {
+    if (missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function fsyncDirAsync(dir: string): Promise<void> {
   const handle = await fs.promises.open(dir, 'r');
   try {

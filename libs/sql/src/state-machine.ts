@@ -18,7 +18,7 @@ import { checkStatementPolicy, paramShape, type ParamShape } from './policy';
 import { prepareCommand, type ShapeCache, type StatementShape } from './prepare';
 import { digestDatabase, userObjects } from './inspect';
 import { databaseOrigin } from './backup-file';
-import { fsyncDir, fsyncDirAsync, fsyncFile, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
+import { fsyncDir, fsyncDirAsync, fsyncFile, fsyncFileAsync, GradualFlush, moveFile, pacedBackup, readSnapshotIndex } from './snapshot-file';
 import { splitStatements } from './tokenizer';
 import { isLocalFailure, lazyContext, localFailure, shortText, toApplyError } from './apply-failure';
 import { openConnections as openDatabase, type Connections } from './connections';
@@ -557,6 +557,25 @@ export class SqlStateMachine {
   }
 
   // ---- snapshots -----------------------------------------------------------------------
+
+  /**
+   * Makes everything applied so far durable where it is, without a copy: the write-ahead log,
+   * then the database file, each synced off the event loop. Every commit since the last complete
+   * checkpoint is in the log file; a complete checkpoint synced the database file before the log
+   * could start over (synchronous=NORMAL on every connection that checkpoints), and pages a
+   * checkpoint copied since are synced here. Returns the applied index it covers (applies made
+   * meanwhile may be covered too, or not). No restore() or close() may run until it settles.
+   */
+  async syncAsync(): Promise<{ index: number }> {
+    const index = this.appliedIndex();
+    try {
+      await fsyncFileAsync(`${this.dbPath}-wal`, { missingOk: true });
+      await fsyncFileAsync(this.dbPath, { missingOk: false });
+    } catch (e: unknown) {
+      throw new SqlError('sql_error', `cannot make database ${this.dbPath} durable: ${messageOf(e)}`, { cause: e });
+    }
+    return { index };
+  }
 
   /**
    * A consistent copy made without blocking: SQLite's online backup from the write
