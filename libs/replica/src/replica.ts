@@ -389,8 +389,9 @@ export class Replica {
     let appliedIndex = stateMachine.appliedIndex();
     let restoredFromStore = false;
     if (stateMachine.kind === 'data' && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
-      // The log was compacted past what the database holds (it lost its tail in an OS
-      // crash, or was replaced): start again from the snapshot the compaction kept.
+      // The log was compacted past what the database holds. A snapshot syncs the database
+      // before the log is cut, so only an install cut short (its file is stored before the
+      // log is cut) or a database replaced by hand gets here: start again from the stored file.
       appliedIndex = await restoreLatest(stateMachine, snapshots, loaded.snapshot, deps.logger);
       restoredFromStore = true;
     }

@@ -55,6 +55,11 @@ export class SnapshotSchedule {
     return this.logBytes >= this.enoughBytes() || records >= this.thresholds.snapshotEveryEntries * this.spread;
   }
 
+  /** The log applied since the last snapshot reached snapshotLogBytesMax: the bound on what it keeps in memory. */
+  overMax(): boolean {
+    return this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread;
+  }
+
   /** Log bytes that count as enough records: a quarter of snapshotLogBytesMax. */
   private enoughBytes(): number {
     return this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION / this.spread;

@@ -30,6 +30,13 @@ import type { SnapshotKind } from './counters';
 const STAGED_SNAPSHOTS_MAX = 2;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
 const SNAPSHOTS_KEPT = 2;
+/**
+ * How long after a snapshot file last went to a peer (or was made for one) this node takes no
+ * snapshot of its own unless its log reaches snapshotLogBytesMax: the peer installs the file,
+ * then needs the records after it, which a snapshot would cut — and the core's next snapshot
+ * would name an index no file holds, so another whole copy would be made for the same peer.
+ */
+export const PEER_HOLD_MS = 30_000;
 
 export interface SnapshotsHost {
   readonly settings: SnapshotThresholds & {
@@ -80,6 +87,8 @@ export class Snapshots {
   /** A received snapshot being installed: a backup copy must not start under its restore. */
   private installing: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
+  /** Until when snapshots wait for a peer being sent the file at `index` (PEER_HOLD_MS). */
+  private peerHold: { index: number; untilMs: number } | null = null;
 
   constructor(
     private readonly host: SnapshotsHost,
@@ -107,18 +116,25 @@ export class Snapshots {
     const { transfer, logger } = this.host;
     const latest = this.store.latest();
     if (!latest || latest.meta.index !== snapshot.index) {
-      this.copyWhenAsked(message.to, snapshot.index, latest?.meta.index ?? 0);
+      this.copyWhenAsked(message.to, snapshot.index, latest?.meta ?? null);
       transfer.failed(message.to);
       return;
     }
+    this.holdFor(latest.meta.index);
     logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
     const bytes = transfer.encode(message);
     transfer.counted(message.type, bytes.length + latest.bytes);
     const startedMs = this.host.now();
-    transfer.sendFile(message.to, bytes, latest.path).then(() => this.host.completed('sent', this.host.now() - startedMs), (e: unknown) => {
-      logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
-      transfer.failed(message.to);
-    });
+    transfer.sendFile(message.to, bytes, latest.path).then(
+      () => {
+        this.host.completed('sent', this.host.now() - startedMs);
+        this.holdFor(latest.meta.index);
+      },
+      (e: unknown) => {
+        logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
+        transfer.failed(message.to);
+      },
+    );
   }
 
   /** Drops a received file that will not be staged. */
@@ -194,8 +210,20 @@ export class Snapshots {
     }
     if (this.snapshotting || this.host.stopped()) return;
     if (!this.schedule.due(this.host.applied.value() - this.snapshotIndex)) return;
+    if (this.holding() && !this.schedule.overMax()) return;
     if (!this.coreCaughtUp()) return;
     this.begin(this.takeSnapshot(machine));
+  }
+
+  /** A snapshot file at `index` is on its way to a peer, or was just made for one. */
+  private holdFor(index: number): void {
+    this.peerHold = { index, untilMs: this.host.now() + PEER_HOLD_MS };
+  }
+
+  /** Whether snapshots wait for a peer being sent a file. */
+  private holding(): boolean {
+    if (this.peerHold !== null && this.host.now() >= this.peerHold.untilMs) this.peerHold = null;
+    return this.peerHold !== null;
   }
 
   /**
@@ -217,16 +245,21 @@ export class Snapshots {
   /**
    * The core asked to send a peer its snapshot at `asked` and no file of it exists (snapshots
    * copy nothing): a copy of the database is made now and taken as a snapshot, and the core's
-   * next attempt — its snapshot is then the copy's — sends it. A file newer than `asked` is
-   * waiting for its compaction; a copy or sync under way is waited for by the next attempt.
+   * next attempt — its snapshot is then the copy's — sends it. A stored file newer than `asked`
+   * becomes the snapshot instead (its compaction is pending, or was dropped by a stop or a
+   * rebuilt core); a copy or sync under way is waited for by the next attempt.
    */
-  private copyWhenAsked(to: NodeId, asked: number, newestFile: number): void {
+  private copyWhenAsked(to: NodeId, asked: number, newestFile: SnapshotMeta | null): void {
     const machine = this.machine;
-    if (machine.kind === 'witness') {
-      this.host.logger.warn('a witness holds no database to send; the peer must take a snapshot from a data voter', { to, index: asked });
+    if (machine.kind === 'witness' || this.snapshotting || this.host.stopped()) return;
+    if (newestFile !== null && newestFile.index > asked) {
+      if (this.pendingCompaction === null && newestFile.index <= this.coreApplied) {
+        this.pendingCompaction = newestFile;
+        this.host.kick();
+      }
       return;
     }
-    if (this.snapshotting || this.host.stopped() || newestFile > asked || !this.coreCaughtUp()) return;
+    if (!this.coreCaughtUp()) return;
     this.host.logger.info('copying the database for a peer behind the log', { to, index: asked, applied: this.coreApplied });
     this.begin(this.copyForPeers(machine));
   }
@@ -279,6 +312,7 @@ export class Snapshots {
     }
     await this.store.commit(staged, meta);
     this.host.completed('copied', this.host.now() - startedMs);
+    this.holdFor(index);
     if (index === this.snapshotIndex) return;
     this.pendingCompaction = meta;
     this.host.kick();
@@ -436,7 +470,7 @@ export async function restoreLatest(
   if (!latest || latest.meta.index < compacted.index) {
     throw new ReplicaError(
       'internal',
-      `the log starts after index ${compacted.index} but the database is at ${machine.appliedIndex()} and no snapshot at or after ${compacted.index} exists`,
+      `the log starts after index ${compacted.index} but the database is at ${machine.appliedIndex()} and no snapshot at or after ${compacted.index} exists; start this node again with --rejoin on an empty data directory to take the cluster's state from its leader`,
     );
   }
   const index = await restoreCopy(machine, snapshots, latest.path);

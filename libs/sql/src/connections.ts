@@ -63,7 +63,6 @@ export interface Internal {
   readonly insertMember: Database.Statement<[string, string, string, number]>;
   readonly readMembers: Database.Statement<[], { id: string; role: string; address: string; log_index: bigint }>;
   readonly writeApplied: Database.Statement<[number]>;
-  readonly databaseBytes: Database.Statement<[], bigint>;
   /** SQLite's schema cookie: it changes with every change of the schema. */
   readonly schemaVersion: Database.Statement<[], bigint>;
   readonly findRequest: Database.Statement<[number], StoredRequest>;
@@ -115,7 +114,6 @@ export function prepareInternal(db: Database.Database): Internal {
     resetRowid: db.prepare(`INSERT OR REPLACE INTO temp.${t}reset (rowid, x) VALUES (0, NULL)`),
     resetChanges: db.prepare(`DELETE FROM temp.${t}reset WHERE 0`),
     changeCounters: db.prepare<[], [bigint, bigint, bigint]>('SELECT total_changes(), changes(), last_insert_rowid()').raw(true),
-    databaseBytes: db.prepare<[], bigint>('SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()').pluck(),
     readApplied: db.prepare<[], bigint>(`SELECT applied_index FROM ${t}meta WHERE id = 0`).pluck(),
     schemaVersion: db.prepare<[], bigint>('SELECT schema_version FROM pragma_schema_version()').pluck(),
     clearMembers: db.prepare(`DELETE FROM ${t}members`),

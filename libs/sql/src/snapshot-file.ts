@@ -171,7 +171,11 @@ export async function pacedBackup(db: Database.Database, destPath: string, pages
   }
 }
 
-/** Syncs a file another connection writes, off the event loop; `missingOk`: a file that is not there is nothing to sync. */
+/**
+ * Syncs a file another connection writes, off the event loop; `missingOk`: a file that is not
+ * there is nothing to sync. Never a file SQLite locks (a live database file): closing this
+ * descriptor would drop every POSIX lock the process holds on it.
+ */
 export async function fsyncFileAsync(file: string, { missingOk }: { missingOk: boolean }): Promise<void> {
   let handle: fs.promises.FileHandle;
   try {

@@ -123,10 +123,6 @@ export class SqlStateMachine {
   }
 
   /** The database's size in bytes as its last commit left it (what a snapshot copies). */
-  databaseBytes(): number {
-    return Number(this.open().internal.databaseBytes.get());
-  }
-
   /** Checkpoints of the write-ahead log run off the event loop, and why they stopped if they did. */
   walCheckpoints(): { runs: number; failure: string | null } {
     return this.checkpointer.stats();
@@ -559,18 +555,21 @@ export class SqlStateMachine {
   // ---- snapshots -----------------------------------------------------------------------
 
   /**
-   * Makes everything applied so far durable where it is, without a copy: the write-ahead log,
-   * then the database file, each synced off the event loop. Every commit since the last complete
-   * checkpoint is in the log file; a complete checkpoint synced the database file before the log
-   * could start over (synchronous=NORMAL on every connection that checkpoints), and pages a
-   * checkpoint copied since are synced here. Returns the applied index it covers (applies made
-   * meanwhile may be covered too, or not). No restore() or close() may run until it settles.
+   * Makes everything applied so far durable where it is, without a copy: the write-ahead log
+   * and its directory entry are synced off the event loop. Every commit since the last complete
+   * checkpoint is in the log file, and a complete checkpoint synced the database file before the
+   * log could start over (synchronous=NORMAL on every connection that checkpoints). The database
+   * file itself is never opened here: closing any descriptor of it would drop every POSIX lock
+   * this process holds on it — SQLite's locks — and another process could then checkpoint and
+   * delete the log under us. SQLite takes no lock on the log file. Returns the applied index it
+   * covers (applies made meanwhile may be covered too, or not). No restore() or close() may run
+   * until it settles.
    */
   async syncAsync(): Promise<{ index: number }> {
     const index = this.appliedIndex();
     try {
       await fsyncFileAsync(`${this.dbPath}-wal`, { missingOk: true });
-      await fsyncFileAsync(this.dbPath, { missingOk: false });
+      await fsyncDirAsync(path.dirname(this.dbPath));
     } catch (e: unknown) {
       throw new SqlError('sql_error', `cannot make database ${this.dbPath} durable: ${messageOf(e)}`, { cause: e });
     }
