@@ -390,8 +390,9 @@ export class Replica {
     let restoredFromStore = false;
     if (stateMachine.kind === 'data' && loaded.snapshot && appliedIndex < loaded.snapshot.index) {
       // The log was compacted past what the database holds. A snapshot syncs the database
-      // before the log is cut, so only an install cut short (its file is stored before the
-      // log is cut) or a database replaced by hand gets here: start again from the stored file.
+      // before the log is cut; a compaction at a stored file (a copy made for a peer, or an
+      // install, whose file is stored before the log is cut) does not, so an OS crash after
+      // one gets here, as does a database replaced by hand: start again from the stored file.
       appliedIndex = await restoreLatest(stateMachine, snapshots, loaded.snapshot, deps.logger);
       restoredFromStore = true;
     }

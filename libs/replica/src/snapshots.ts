@@ -20,6 +20,7 @@ import type { DurableLog, SnapshotStore } from '@quorumlite/storage';
 import { ReplicaError } from './errors';
 import type { IndexWaiters } from './index-waiters';
 import { markInstall, settleInstall } from './install-marker';
+import { PeerHolds } from './peer-holds';
 import type { LoopSteps } from './loop-monitor';
 import type { ReplicaLogger } from './ports';
 import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
@@ -30,13 +31,8 @@ import type { SnapshotKind } from './counters';
 const STAGED_SNAPSHOTS_MAX = 2;
 /** Local snapshots kept on disk (the newest serves far-behind peers). */
 const SNAPSHOTS_KEPT = 2;
-/**
- * How long after a snapshot file last went to a peer (or was made for one) this node takes no
- * snapshot of its own unless its log reaches snapshotLogBytesMax: the peer installs the file,
- * then needs the records after it, which a snapshot would cut — and the core's next snapshot
- * would name an index no file holds, so another whole copy would be made for the same peer.
- */
-export const PEER_HOLD_MS = 30_000;
+/** How long a peer sent a snapshot file holds the node's own snapshots without news of it (peer-holds.ts). */
+export const PEER_HOLD_MS = 60_000;
 
 export interface SnapshotsHost {
   readonly settings: SnapshotThresholds & {
@@ -87,8 +83,8 @@ export class Snapshots {
   /** A received snapshot being installed: a backup copy must not start under its restore. */
   private installing: Promise<void> | null = null;
   private pendingCompaction: SnapshotMeta | null = null;
-  /** Until when snapshots wait for a peer being sent the file at `index` (PEER_HOLD_MS). */
-  private peerHold: { index: number; untilMs: number } | null = null;
+  /** Peers being sent a snapshot file: the node's own snapshots wait for them. */
+  private readonly peerHolds = new PeerHolds(() => performance.now(), PEER_HOLD_MS);
 
   constructor(
     private readonly host: SnapshotsHost,
@@ -120,7 +116,8 @@ export class Snapshots {
       transfer.failed(message.to);
       return;
     }
-    this.holdFor(latest.meta.index);
+    const to = String(message.to);
+    this.peerHolds.sending(to, latest.meta.index);
     logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
     const bytes = transfer.encode(message);
     transfer.counted(message.type, bytes.length + latest.bytes);
@@ -128,10 +125,11 @@ export class Snapshots {
     transfer.sendFile(message.to, bytes, latest.path).then(
       () => {
         this.host.completed('sent', this.host.now() - startedMs);
-        this.holdFor(latest.meta.index);
+        this.peerHolds.ended(to, true);
       },
       (e: unknown) => {
         logger.warn('snapshot transfer failed', { to: message.to, error: String(e) });
+        this.peerHolds.ended(to, false);
         transfer.failed(message.to);
       },
     );
@@ -215,15 +213,10 @@ export class Snapshots {
     this.begin(this.takeSnapshot(machine));
   }
 
-  /** A snapshot file at `index` is on its way to a peer, or was just made for one. */
-  private holdFor(index: number): void {
-    this.peerHold = { index, untilMs: this.host.now() + PEER_HOLD_MS };
-  }
-
-  /** Whether snapshots wait for a peer being sent a file. */
+  /** Whether snapshots wait for a peer being sent a file (peer-holds.ts). */
   private holding(): boolean {
-    if (this.peerHold !== null && this.host.now() >= this.peerHold.untilMs) this.peerHold = null;
-    return this.peerHold !== null;
+    const progress = this.host.core().status().progress;
+    return this.peerHolds.holding((to) => progress[to]?.match ?? 0);
   }
 
   /**
@@ -259,9 +252,9 @@ export class Snapshots {
       }
       return;
     }
-    if (!this.coreCaughtUp()) return;
+    if (!this.coreCaughtUp() || !this.peerHolds.mayCopyFor(String(to))) return;
     this.host.logger.info('copying the database for a peer behind the log', { to, index: asked, applied: this.coreApplied });
-    this.begin(this.copyForPeers(machine));
+    this.begin(this.copyForPeers(machine, String(to)));
   }
 
   /**
@@ -300,8 +293,7 @@ export class Snapshots {
    * A file of the database for peers behind the log's cut, stored as the newest snapshot. At
    * the index of the core's own snapshot (nothing applied since) it needs no compaction.
    */
-  private async copyForPeers(machine: DataStateMachine): Promise<void> {
-    this.schedule.restart();
+  private async copyForPeers(machine: DataStateMachine, to: string): Promise<void> {
     const startedMs = this.host.now();
     const staged = this.store.stagingPath('local');
     const { index } = await machine.snapshotTo(staged);
@@ -312,7 +304,9 @@ export class Snapshots {
     }
     await this.store.commit(staged, meta);
     this.host.completed('copied', this.host.now() - startedMs);
-    this.holdFor(index);
+    // Records applied while the copy ran are in it: the log counts from the copy's index.
+    this.schedule.restart();
+    this.peerHolds.copied(to, index);
     if (index === this.snapshotIndex) return;
     this.pendingCompaction = meta;
     this.host.kick();

@@ -122,7 +122,6 @@ export class SqlStateMachine {
     return this.applied;
   }
 
-  /** The database's size in bytes as its last commit left it (what a snapshot copies). */
   /** Checkpoints of the write-ahead log run off the event loop, and why they stopped if they did. */
   walCheckpoints(): { runs: number; failure: string | null } {
     return this.checkpointer.stats();
