@@ -6,15 +6,20 @@
  * node's own would cut them, and the core would then name an index no file holds — a second
  * whole copy for the same peer, and on a large database under load, one after another with
  * the peer never caught up. So while a peer is held, the node takes no snapshot (unless its
- * log reaches snapshotLogBytesMax, the bound on memory). A peer is held from the copy made
- * for it, or a file sent to it, until it holds the file's index, or until no transfer to it
- * is under way and none was made or succeeded for `holdMs`.
+ * log reaches snapshotLogBytesMax, the bound on memory).
  *
- * A peer whose last transfer failed gets no new copy for `holdMs` (Multi-Paxos sends to a
- * peer that is down): such a peer costs a copy of the database a minute or so, not one per cut.
+ * A peer is held from the copy made for it, or a file sent to it, until it is back within the
+ * records a cut keeps (its match at or past both the file's index and the given floor), or
+ * until it gives no news for `holdMs` with no transfer to it under way. News is the copy, a
+ * transfer that succeeded, a match that grew, or a transfer that failed after running a while
+ * (the peer was there). A transfer that fails at once is no news: Multi-Paxos sends to a peer
+ * that is down on every round, and that must not keep the log from being cut.
+ *
+ * A peer whose last transfer failed gets no new copy for `holdMs`: such a peer costs a copy of
+ * the database a minute or so, not one per cut.
  */
 export class PeerHolds {
-  private readonly holds = new Map<string, { index: number; inflight: number; lastMs: number }>();
+  private readonly holds = new Map<string, { index: number; inflight: number; sendingSinceMs: number; lastMs: number; match: number }>();
   private readonly failedAt = new Map<string, number>();
 
   constructor(
@@ -25,25 +30,29 @@ export class PeerHolds {
 
   /** A file at `index` was made for `to`. */
   copied(to: string, index: number): void {
-    const h = this.holds.get(to);
-    this.holds.set(to, { index, inflight: h?.inflight ?? 0, lastMs: this.now() });
+    const h = this.hold(to);
+    h.index = index;
+    h.lastMs = this.now();
   }
 
   /** A file at `index` starts on its way to `to`. */
   sending(to: string, index: number): void {
-    const h = this.holds.get(to);
-    this.holds.set(to, { index, inflight: (h?.inflight ?? 0) + 1, lastMs: this.now() });
+    const h = this.hold(to);
+    h.index = index;
+    if (h.inflight === 0) h.sendingSinceMs = this.now();
+    h.inflight++;
   }
 
   /** A transfer to `to` ended: the peer has the file (checked), or it does not. */
   ended(to: string, ok: boolean): void {
+    const now = this.now();
     const h = this.holds.get(to);
     if (h !== undefined) {
       h.inflight = Math.max(0, h.inflight - 1);
-      if (ok) h.lastMs = this.now();
+      if (ok || now - h.sendingSinceMs >= this.longTransferMs()) h.lastMs = now;
     }
     if (ok) this.failedAt.delete(to);
-    else this.failedAt.set(to, this.now());
+    else this.failedAt.set(to, now);
   }
 
   /** Whether a new copy may be made for `to`: not within holdMs of a transfer to it that failed. */
@@ -55,12 +64,35 @@ export class PeerHolds {
     return true;
   }
 
-  /** Whether any peer is held; `match` is the highest index a peer is known to hold. */
-  holding(match: (to: string) => number): boolean {
+  /**
+   * Whether any peer is held. `match` is the highest index a peer is known to hold; `floor` the
+   * lowest match from which the next cut would still keep every record the peer needs.
+   */
+  holding(match: (to: string) => number, floor: number): boolean {
+    if (this.holds.size === 0) return false;
     const now = this.now();
     for (const [to, h] of this.holds) {
-      if (match(to) >= h.index || (h.inflight === 0 && now - h.lastMs >= this.holdMs)) this.holds.delete(to);
+      const m = match(to);
+      // The first reading is where the peer stood, not news.
+      if (h.match >= 0 && m > h.match) h.lastMs = now;
+      h.match = Math.max(h.match, m);
+      if (m >= Math.max(h.index, floor) || (h.inflight === 0 && now - h.lastMs >= this.holdMs)) this.holds.delete(to);
     }
     return this.holds.size > 0;
+  }
+
+  /** A transfer that fails after running this long found the peer there. */
+  private longTransferMs(): number {
+    return this.holdMs / 10;
+  }
+
+  /** The hold of `to`, made if there is none: a send alone is no news (the peer may be down). */
+  private hold(to: string): { index: number; inflight: number; sendingSinceMs: number; lastMs: number; match: number } {
+    let h = this.holds.get(to);
+    if (h === undefined) {
+      h = { index: 0, inflight: 0, sendingSinceMs: this.now(), lastMs: -Infinity, match: -1 };
+      this.holds.set(to, h);
+    }
+    return h;
   }
 }

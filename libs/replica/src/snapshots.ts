@@ -215,8 +215,10 @@ export class Snapshots {
 
   /** Whether snapshots wait for a peer being sent a file (peer-holds.ts). */
   private holding(): boolean {
-    const progress = this.host.core().status().progress;
-    return this.peerHolds.holding((to) => progress[to]?.match ?? 0);
+    // The next cut keeps snapshotRetainEntries records behind the applied index.
+    const floor = this.coreApplied - this.host.settings.snapshotRetainEntries;
+    let progress: ReturnType<ConsensusCore['status']>['progress'] | null = null;
+    return this.peerHolds.holding((to) => (progress ??= this.host.core().status().progress)[to]?.match ?? 0, floor);
   }
 
   /**

@@ -13,6 +13,7 @@ function locksOn(file: string): string[] {
     .readFileSync('/proc/locks', 'utf8')
     .split('\n')
     .map((line) => line.trim().split(/\s+/).slice(1))
+    .filter((f) => f[0] !== '->') // a lock waited for, not held
     .filter((f) => f[3] === String(process.pid) && f[4]?.endsWith(`:${inode}`))
     .map((f) => f.join(' '));
 }
