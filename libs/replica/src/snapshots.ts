@@ -20,8 +20,8 @@ import type { DurableLog, SnapshotStore } from '@quorumlite/storage';
 import { ReplicaError } from './errors';
 import type { IndexWaiters } from './index-waiters';
 import { markInstall, settleInstall } from './install-marker';
-import { PeerHolds } from './peer-holds';
 import type { LoopSteps } from './loop-monitor';
+import { PeerHolds } from './peer-holds';
 import type { ReplicaLogger } from './ports';
 import { SnapshotSchedule, TermRuns, type SnapshotThresholds } from './snapshot-schedule';
 import type { DataStateMachine, StateMachine } from './state-machine';
@@ -116,12 +116,12 @@ export class Snapshots {
       transfer.failed(message.to);
       return;
     }
-    const to = String(message.to);
-    this.peerHolds.sending(to, latest.meta.index);
     logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
     const bytes = transfer.encode(message);
     transfer.counted(message.type, bytes.length + latest.bytes);
     const startedMs = this.host.now();
+    const to = String(message.to);
+    this.peerHolds.sending(to, latest.meta.index);
     transfer.sendFile(message.to, bytes, latest.path).then(
       () => {
         this.host.completed('sent', this.host.now() - startedMs);
