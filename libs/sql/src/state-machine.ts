@@ -66,6 +66,12 @@ interface WriteStatement {
 
 /** Pages snapshotAsync copies per step; each step is on disk before the next (4 KiB pages: 4 MiB). */
 export const SNAPSHOT_PAGES_PER_STEP = 1024;
+/**
+ * A database of at most this many pages (4 KiB pages: 32 MiB) is copied in one step, synced
+ * once: a peer waits for the copy (snapshots copy only for a peer behind the cut), and a step's
+ * sync on a busy disk costs far more than copying a small database on the loop.
+ */
+export const SNAPSHOT_ONE_STEP_PAGES_MAX = 8192;
 
 export class SqlStateMachine {
   private conn: Connections | null;
@@ -589,7 +595,9 @@ export class SqlStateMachine {
     try {
       // Each step's pages reach the disk before the next step: the copy never holds more than
       // one step unwritten, however large the database.
-      await pacedBackup(this.open().write, destPath, SNAPSHOT_PAGES_PER_STEP, () => flush.flushNow());
+      const write = this.open().write;
+      const pages = Number(write.pragma('page_count', { simple: true }));
+      await pacedBackup(write, destPath, pages <= SNAPSHOT_ONE_STEP_PAGES_MAX ? Math.max(1, pages) : SNAPSHOT_PAGES_PER_STEP, () => flush.flushNow());
     } catch (e: unknown) {
       await flush.abandon();
       fs.rmSync(destPath, { force: true });
