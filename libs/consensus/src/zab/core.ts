@@ -549,9 +549,17 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   }
 
   reportSnapshotFailure(to: NodeId): void {
-    // The learner's synchronization is abandoned; its next PING tells it to start another.
-    const h = this.isLeading() ? this.learners.get(to) : undefined;
-    if (h !== undefined) this.dropLearner(h);
+    // The SNAP did not reach the learner (the driver had no file of that snapshot yet, or the
+    // transfer broke): its synchronization is put off as maySnap puts one off — the handle waits
+    // with syncId 0 and the next heartbeat starts another (retryDeferredSyncs). The learner, still
+    // waiting in its sync stage, takes the new SYNC. Dropping the handle instead left the learner
+    // waiting out a sync limit of disagreeing PINGs before it asked again — and a new leader
+    // still in its sync stage, which needs that learner's NEWLEADER acknowledgement, with it. A
+    // failure that comes after the SNAP was acknowledged changes nothing; one from an earlier
+    // transfer (the report names no synchronization) restarts the SNAP in flight: a transfer
+    // more, not a wrong state (the learner takes only a newer syncId).
+    const h = this.phase.kind === 'leading' ? this.learners.get(to) : undefined;
+    if (h !== undefined && h.syncId !== 0 && !h.syncAcked) h.syncId = 0;
     this.check();
   }
 

@@ -1,5 +1,6 @@
 /** Zab under faults and edge cases: discovery, observers, crashes between persists, divergence. */
 import { describe, expect, it } from 'vitest';
+import { nodeId } from '../contract';
 import type { ZabCore } from './core';
 import type { ZabMessage } from './messages';
 import { ZabNet, diskOf, lone, observer, voters } from './testkit';
@@ -263,6 +264,32 @@ describe('zab: more named cases', () => {
     net.settle();
     net.tickAll(3);
     expect(net.sent.some((m) => m.type === 'sync' && m.to === lag && m.mode === 'snap')).toBe(true);
+    expect(net.core(lag).status().commitIndex).toBe(st.commitIndex);
+  });
+
+  it('a SNAP that did not reach the learner is sent again at the next heartbeat, not after a sync limit', () => {
+    const net = new ZabNet(V3);
+    const l = net.settle();
+    const lag = ['n1', 'n2', 'n3'].find((x) => x !== l)!;
+    net.crash(lag);
+    for (let i = 0; i < 30; i++) net.propose(l, `w${i}`);
+    net.stabilize();
+    net.tickAll(2);
+    const st = net.core(l).status();
+    net.core(l).compact({ index: st.commitIndex, term: st.term, members: V3 }, 0);
+    // The driver has no file of that snapshot yet: the SNAP never leaves.
+    let lost = 0;
+    net.filter = (m) => !(m.type === 'sync' && m.to === lag && m.mode === 'snap' && lost++ === 0);
+    net.restart(lag);
+    for (let i = 0; i < 100 && lost === 0; i++) net.tickAll();
+    expect(lost).toBe(1);
+    net.core(l).reportSnapshotFailure(nodeId(lag));
+    const snaps = () => net.sent.filter((m) => m.type === 'sync' && m.to === lag && m.mode === 'snap').length;
+    const before = snaps();
+    net.tickAll(2);
+    expect(snaps()).toBeGreaterThan(before);
+    net.stabilize();
+    net.tickAll(3);
     expect(net.core(lag).status().commitIndex).toBe(st.commitIndex);
   });
 
