@@ -250,7 +250,8 @@ describe('zab: more named cases', () => {
     for (const id of ['n1', 'n2', 'n3']) expect(net.appliedData(id)).toEqual(['a', 'b']);
   });
 
-  it('a follower behind the leader\'s compaction point is sent SNAP and converges', () => {
+  /** A follower down while 30 records were written and the leader compacted past them all. */
+  const lagBehindTheCut = () => {
     const net = new ZabNet(V3);
     const l = net.settle();
     const lag = ['n1', 'n2', 'n3'].find((x) => x !== l)!;
@@ -260,6 +261,11 @@ describe('zab: more named cases', () => {
     net.tickAll(2);
     const st = net.core(l).status();
     net.core(l).compact({ index: st.commitIndex, term: st.term, members: V3 }, 0);
+    return { net, l, lag, st };
+  };
+
+  it('a follower behind the leader\'s compaction point is sent SNAP and converges', () => {
+    const { net, lag, st } = lagBehindTheCut();
     net.restart(lag);
     net.settle();
     net.tickAll(3);
@@ -268,15 +274,7 @@ describe('zab: more named cases', () => {
   });
 
   it('a SNAP that did not reach the learner is sent again at the next heartbeat, not after a sync limit', () => {
-    const net = new ZabNet(V3);
-    const l = net.settle();
-    const lag = ['n1', 'n2', 'n3'].find((x) => x !== l)!;
-    net.crash(lag);
-    for (let i = 0; i < 30; i++) net.propose(l, `w${i}`);
-    net.stabilize();
-    net.tickAll(2);
-    const st = net.core(l).status();
-    net.core(l).compact({ index: st.commitIndex, term: st.term, members: V3 }, 0);
+    const { net, l, lag, st } = lagBehindTheCut();
     // The driver has no file of that snapshot yet: the SNAP never leaves.
     let lost = 0;
     net.filter = (m) => !(m.type === 'sync' && m.to === lag && m.mode === 'snap' && lost++ === 0);
