@@ -110,7 +110,16 @@ describe.each(PROTOCOL_NAMES)('observing a 3-node %s cluster', (protocol) => {
     // The leader and one follower go: the last node cannot elect alone and must say it does not serve.
     const last = cluster.nodes.find((n) => n.id !== leader.id)!;
     for (const n of cluster.nodes) if (n.id !== last.id) await cluster.kill(n.id, 'SIGKILL');
-    await until(`${last.id} to report NOT_SERVING`, 15_000, async () => ((await health(last.address, '')) === 'NOT_SERVING' ? true : undefined));
+    // The kills are one after the other: between them the last node may win an election with the
+    // follower still up, and lead until it finds its quorum gone. So wait for all three to agree,
+    // then check that they stay so.
+    const notServing = async (): Promise<boolean> =>
+      (await health(last.address, '')) === 'NOT_SERVING' &&
+      (await health(last.address, 'quorumlite.v1.SqlService')) === 'NOT_SERVING' &&
+      sample(await scrape(last.metricsAddress!), 'quorumlite_leader_known') === 0;
+    await until(`${last.id} to report NOT_SERVING`, 15_000, async () => ((await notServing()) ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await health(last.address, '')).toBe('NOT_SERVING');
     expect(await health(last.address, 'quorumlite.v1.SqlService')).toBe('NOT_SERVING');
     expect(sample(await scrape(last.metricsAddress!), 'quorumlite_leader_known')).toBe(0);
   });
