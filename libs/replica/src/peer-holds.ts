@@ -18,8 +18,17 @@
  * A peer whose last transfer failed gets no new copy for `holdMs`: such a peer costs a copy of
  * the database a minute or so, not one per cut.
  */
+/** One held peer: the file's index, transfers in flight, the last news of it, its match (-1: not read yet). */
+interface Hold {
+  index: number;
+  inflight: number;
+  sendingSinceMs: number;
+  lastMs: number;
+  match: number;
+}
+
 export class PeerHolds {
-  private readonly holds = new Map<string, { index: number; inflight: number; sendingSinceMs: number; lastMs: number; match: number }>();
+  private readonly holds = new Map<string, Hold>();
   private readonly failedAt = new Map<string, number>();
 
   constructor(
@@ -87,7 +96,7 @@ export class PeerHolds {
   }
 
   /** The hold of `to`, made if there is none: a send alone is no news (the peer may be down). */
-  private hold(to: string): { index: number; inflight: number; sendingSinceMs: number; lastMs: number; match: number } {
+  private hold(to: string): Hold {
     let h = this.holds.get(to);
     if (h === undefined) {
       h = { index: 0, inflight: 0, sendingSinceMs: this.now(), lastMs: -Infinity, match: -1 };
