@@ -3,6 +3,7 @@
  * set the same keys; `--help` lists them all. A wrong value stops the node with one
  * sentence that names the key.
  */
+import './runtime-flags';
 import 'reflect-metadata';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
