@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withLeaderAddress, withTimeout } from './errors';
+import { withLeaderAddress, withStatements, withTimeout, writeSettings } from './errors';
 import type { WriteRequest, WriteResult } from './ports';
 
 describe('copies of a write request and result', () => {
@@ -14,5 +14,9 @@ describe('copies of a write request and result', () => {
     expect(withTimeout(request, 1_234, true)).toStrictEqual({ statements, requestId: 'r', durability: 'all', timeoutMs: 1_234, forwarded: true });
     expect(withTimeout({ ...request, authorization: 'Bearer t' }, 9, false)).toStrictEqual({ statements, requestId: 'r', durability: 'all', timeoutMs: 9, forwarded: false, authorization: 'Bearer t' });
     expect(request.timeoutMs).toBe(5_000);
+
+    expect(writeSettings(request)).toStrictEqual({ requestId: 'r', durability: 'all', timeoutMs: 5_000, forwarded: false });
+    const authorized: WriteRequest = { ...request, authorization: 'Bearer t' };
+    expect(withStatements(writeSettings(authorized), statements)).toStrictEqual(authorized);
   });
 });

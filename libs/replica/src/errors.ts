@@ -69,8 +69,27 @@ export function withLeaderAddress(r: WriteResult, leaderAddress: string): WriteR
 
 /** `r` to be sent on with a new timeout (and marked forwarded, when it is). */
 export function withTimeout(r: WriteRequest, timeoutMs: number, forwarded: boolean): WriteRequest {
+  return requestOf(r.statements, r, timeoutMs, forwarded);
+}
+
+/** A write request without its statements: what a leader keeps of it once they are in the log record. */
+export type WriteSettings = Omit<WriteRequest, 'statements'>;
+
+/** `r`'s settings alone (named fields, as above). */
+export function writeSettings(r: WriteRequest): WriteSettings {
+  const out: { -readonly [K in keyof WriteSettings]: WriteSettings[K] } = { requestId: r.requestId, durability: r.durability, timeoutMs: r.timeoutMs, forwarded: r.forwarded };
+  if (r.authorization !== undefined) out.authorization = r.authorization;
+  return out;
+}
+
+/** A request again, from its settings and statements. */
+export function withStatements(r: WriteSettings, statements: WriteRequest['statements']): WriteRequest {
+  return requestOf(statements, r, r.timeoutMs, r.forwarded);
+}
+
+function requestOf(statements: WriteRequest['statements'], r: WriteSettings, timeoutMs: number, forwarded: boolean): WriteRequest {
   const out: { -readonly [K in keyof WriteRequest]: WriteRequest[K] } = {
-    statements: r.statements,
+    statements,
     requestId: r.requestId,
     durability: r.durability,
     timeoutMs,

@@ -360,8 +360,19 @@ describe('a write the core refuses because this node no longer leads', () => {
       forwarded.push(request);
       return Promise.resolve({ results: [{ rowsAffected: 1, lastInsertRowid: 7n }], index: 42, duplicate: false });
     };
-    await expect(leader.execute(write('INSERT INTO t VALUES (1)'))).resolves.toMatchObject({ index: 42 });
-    expect(forwarded.map((r) => r.statements[0]!.sql)).toEqual(['INSERT INTO t VALUES (1)']);
+    // The leader keeps only the log record of a write's statements once prepared: what it
+    // forwards is read back from there, every value and setting as the caller sent them.
+    const sent: WriteRequest = {
+      statements: [{ sql: 'INSERT INTO t VALUES (?)', params: [1n], named: {} }, { sql: 'INSERT INTO t VALUES (:v)', params: [], named: { v: 'two' } }],
+      requestId: 'req-1',
+      durability: 'all',
+      timeoutMs: 5_000,
+      forwarded: false,
+      authorization: 'Bearer secret',
+    };
+    await expect(leader.execute(sent)).resolves.toMatchObject({ index: 42 });
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]).toEqual(sent);
     await expect(leader.execute({ ...write('INSERT INTO t VALUES (2)'), forwarded: true })).rejects.toMatchObject({ code: 'not_leader' });
     expect(forwarded).toHaveLength(1);
   });

@@ -34,10 +34,10 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
-import type { SqlOptions } from '@quorumlite/sql';
+import { decodeCommand, type SqlOptions } from '@quorumlite/sql';
 import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
-import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError, withLeaderAddress } from './errors';
+import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError, withLeaderAddress, withStatements, writeSettings, type WriteSettings } from './errors';
 import { IncarnationBook } from './incarnation';
 import { committedAtBoot, heldState } from './boot';
 import { restoreLatest, Snapshots } from './snapshots';
@@ -607,12 +607,21 @@ export class Replica {
     } catch (e: unknown) {
       throw fromSqlError(e);
     }
+    // What follows holds the request's settings, not its statements (they are in `data`): a
+    // batch's decoded values would otherwise live through the round, past young collections.
+    return this.proposeWrite(data, writeSettings(request), deadlineMs);
+  }
+
+  private async proposeWrite(data: Uint8Array, request: WriteSettings, deadlineMs: number): Promise<WriteResult> {
     try {
       const result = await this.propose(data, request, deadlineMs);
       const here = this.memberById.get(this.settings.nodeId)?.address;
       return here === undefined ? result : withLeaderAddress(result, here);
     } catch (e: unknown) {
-      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) return this.forwarding.forward(request, deadlineMs);
+      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) {
+        // The statements as the log record holds them (prepared: one per piece of SQL text).
+        return this.forwarding.forward(withStatements(request, decodeCommand(data).statements), deadlineMs);
+      }
       throw e;
     }
   }
@@ -696,7 +705,7 @@ export class Replica {
 
   // ---- writes ------------------------------------------------------------------------
 
-  private propose(data: Uint8Array, request: WriteRequest, deadlineMs: number): Promise<WriteResult> {
+  private propose(data: Uint8Array, request: WriteSettings, deadlineMs: number): Promise<WriteResult> {
     const arrivedMs = deadlineMs - request.timeoutMs;
     return new Promise<WriteResult>((resolve, reject) => {
       const answer = (r: WriteResult): void => {
