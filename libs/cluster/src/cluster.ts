@@ -36,7 +36,8 @@ export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = {
  * swelled to 130 MB. Half again instead kept it near 80 MB, about 55 MB less per node at
  * the peak of a C=64 bench run. A young generation of 8 MiB semi-spaces instead of 16 took
  * 13–15 MB more off. Neither changed throughput by more than the runs' noise (alternated
- * pairs, docs/performance.md). The Dockerfile sets the same.
+ * pairs, docs/performance.md). The Dockerfile sets the same. The node turns V8's
+ * allocation-site pretenuring off itself, however it is started (apps/node/src/runtime-flags.ts).
  */
 export const NODE_RUNTIME_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--max-semi-space-size=8'];
 

@@ -361,9 +361,10 @@ describe('a write the core refuses because this node no longer leads', () => {
       return Promise.resolve({ results: [{ rowsAffected: 1, lastInsertRowid: 7n }], index: 42, duplicate: false });
     };
     // The leader keeps only the log record of a write's statements once prepared: what it
-    // forwards is read back from there, every value and setting as the caller sent them.
+    // forwards is read back from there — as prepared (the trailing ';' gone), every value and
+    // setting as the caller sent them.
     const sent: WriteRequest = {
-      statements: [{ sql: 'INSERT INTO t VALUES (?)', params: [1n], named: {} }, { sql: 'INSERT INTO t VALUES (:v)', params: [], named: { v: 'two' } }],
+      statements: [{ sql: 'INSERT INTO t VALUES (?);', params: [1n], named: {} }, { sql: 'INSERT INTO t VALUES (:v)', params: [], named: { v: 'two' } }],
       requestId: 'req-1',
       durability: 'all',
       timeoutMs: 5_000,
@@ -372,7 +373,8 @@ describe('a write the core refuses because this node no longer leads', () => {
     };
     await expect(leader.execute(sent)).resolves.toMatchObject({ index: 42 });
     expect(forwarded).toHaveLength(1);
-    expect(forwarded[0]).toEqual(sent);
+    expect(forwarded[0]!.statements).not.toBe(sent.statements);
+    expect(forwarded[0]).toEqual({ ...sent, statements: [{ sql: 'INSERT INTO t VALUES (?)', params: [1n], named: {} }, sent.statements[1]] });
     await expect(leader.execute({ ...write('INSERT INTO t VALUES (2)'), forwarded: true })).rejects.toMatchObject({ code: 'not_leader' });
     expect(forwarded).toHaveLength(1);
   });

@@ -34,7 +34,7 @@ import {
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
 import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
-import { decodeCommand, type SqlOptions } from '@quorumlite/sql';
+import type { SqlOptions } from '@quorumlite/sql';
 import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
 import { askTheLeader, fromSqlError, membershipRefused, proposalRefused, ReplicaError, withLeaderAddress, withStatements, writeSettings, type WriteSettings } from './errors';
@@ -619,8 +619,16 @@ export class Replica {
       return here === undefined ? result : withLeaderAddress(result, here);
     } catch (e: unknown) {
       if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) {
-        // The statements as the log record holds them (prepared: one per piece of SQL text).
-        return this.forwarding.forward(withStatements(request, decodeCommand(data).statements), deadlineMs);
+        // The statements as the log record holds them: as prepared (text trimmed, CURRENT_*
+        // rewritten, named values in the order the SQL names them), one for each sent, which
+        // the leader's prepare takes to the same command.
+        let statements: WriteRequest['statements'];
+        try {
+          statements = this.stateMachine.writeStatements(data);
+        } catch (decodeError: unknown) {
+          throw fromSqlError(decodeError);
+        }
+        return this.forwarding.forward(withStatements(request, statements), deadlineMs);
       }
       throw e;
     }

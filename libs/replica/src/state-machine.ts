@@ -9,6 +9,7 @@
  */
 import type { Entry, MemberSpec } from '@quorumlite/consensus';
 import {
+  decodeCommand,
   readSnapshotIndex,
   SqlStateMachine,
   type ApplyOutcome,
@@ -16,6 +17,7 @@ import {
   type QueryInput,
   type QueryResult,
   type SqlOptions,
+  type StatementInput,
 } from '@quorumlite/sql';
 import { ReplicaError } from './errors';
 
@@ -45,6 +47,8 @@ interface StateMachineBase {
   assertServes(request: 'write' | 'read', leader: LeaderHint): void;
   /** Leader, before the log: the command's log encoding (throws SqlError). */
   prepareWrite(input: ExecuteInput, timeMs: number, seed: number): Uint8Array;
+  /** The statements of a command prepareWrite encoded, read back (throws SqlError on bytes that are not one). */
+  writeStatements(data: Uint8Array): StatementInput[];
   /** Applies committed records in one go: an outcome per record, or null when no client waits on one here. */
   applyBatch(entries: readonly Entry[]): readonly ApplyOutcome[] | null;
   /** Why checkpoints of the write-ahead log moved back onto the event loop, if they did. */
@@ -98,6 +102,10 @@ export class SqlData implements DataStateMachine {
 
   prepareWrite(input: ExecuteInput, timeMs: number, seed: number): Uint8Array {
     return this.sql.prepareEncoded(input, timeMs, seed).encoded;
+  }
+
+  writeStatements(data: Uint8Array): StatementInput[] {
+    return decodeCommand(data).statements;
   }
 
   applyBatch(entries: readonly Entry[]): ApplyOutcome[] {
@@ -182,6 +190,10 @@ export class Witness implements WitnessStateMachine {
 
   prepareWrite(): never {
     throw new Error('a witness prepares no write (assertServes refuses it first)');
+  }
+
+  writeStatements(): never {
+    throw new Error('a witness prepares no write, so it has none to read back');
   }
 
   applyBatch(entries: readonly Entry[]): null {

@@ -59,30 +59,34 @@ export function toApplyError(e: unknown, statementIndex: number | undefined): Ap
  * The command's time and PRNG, built on first use: most commands never call random() or a
  * date function, and apply pays per command. A bad time fails the statement that needs it.
  *
- * A class, not an object literal with getters: V8 gives every such literal a hidden class of
- * its own, held in old space until a full collection, and that hidden class's getters keep the
- * command they close over — every statement and parameter of it — alive through each young
- * collection in between. Under batch writes that promoted most of what apply allocates.
+ * A class, not an object literal with getters made per command: with the literal, most of
+ * what apply allocated (the decoded command's statements and values) survived young
+ * collections and was promoted — V8 keeps such literals' accessors in structures that outlive
+ * the object, and their closures held the command. A class's getters are shared, and it holds
+ * only the two numbers it needs.
  */
 class LazyCommandContext implements CommandContext {
   private text: string | null = null;
   private prng: Prng | null = null;
 
-  constructor(private readonly command: Command) {}
+  constructor(
+    private readonly timeMs: number,
+    private readonly seed: number,
+  ) {}
 
   get nowText(): string {
-    this.text ??= nowText(this.command.timeMs);
+    this.text ??= nowText(this.timeMs);
     return this.text;
   }
 
   get random(): Prng {
-    this.prng ??= new Prng(this.command.seed);
+    this.prng ??= new Prng(this.seed);
     return this.prng;
   }
 }
 
 export function lazyContext(command: Command): CommandContext {
-  return new LazyCommandContext(command);
+  return new LazyCommandContext(command.timeMs, command.seed);
 }
 
 /** Longest statement text an error quotes; longer ones keep their start and end. */
