@@ -17,7 +17,21 @@
  *
  * A peer whose last transfer failed gets no new copy for `holdMs`: such a peer costs a copy of
  * the database a minute or so, not one per cut.
+ *
+ * Nor is a file sent again at once after transfers that fail in a row (a receiver that refuses
+ * it, a full disk): after the n-th, the peer waits 2^(n-1) times as long as that transfer ran,
+ * up to TRANSFER_BACKOFF_TIMES_MAX times and at most holdMs — failing transfers take half the
+ * link's time, then a third, a fifth, down to a seventeenth. A transfer that fails at once (a
+ * peer refusing connections) costs a wait as short, so a peer coming back is sent its file at
+ * once. Transfers to one peer that end together (the cores re-send while one runs) count once,
+ * when the last ends; one that succeeds ends the count, and so does a holdMs without failures.
+ * Meanwhile the core's sends fail at once, as when no file exists yet, and it tries again at its
+ * own pace; and the peer stays held, so no cut makes its file useless while it waits.
  */
+
+/** The most times as long as a failed transfer ran that its peer waits before the next. */
+export const TRANSFER_BACKOFF_TIMES_MAX = 16;
+
 /** One held peer: the file's index, transfers in flight, the last news of it, its match (-1: not read yet). */
 interface Hold {
   index: number;
@@ -30,6 +44,8 @@ interface Hold {
 export class PeerHolds {
   private readonly holds = new Map<string, Hold>();
   private readonly failedAt = new Map<string, number>();
+  /** Peers whose transfers failed in a row: how many, when the last did, and until when none is sent to them. */
+  private readonly backoff = new Map<string, { failures: number; lastMs: number; untilMs: number }>();
 
   constructor(
     /** A monotonic clock, in milliseconds. */
@@ -56,12 +72,28 @@ export class PeerHolds {
   ended(to: string, ok: boolean): void {
     const now = this.now();
     const h = this.holds.get(to);
+    const ranMs = h === undefined ? 0 : now - h.sendingSinceMs;
     if (h !== undefined) {
       h.inflight = Math.max(0, h.inflight - 1);
-      if (ok || now - h.sendingSinceMs >= this.longTransferMs()) h.lastMs = now;
+      if (ok || ranMs >= this.longTransferMs()) h.lastMs = now;
     }
-    if (ok) this.failedAt.delete(to);
-    else this.failedAt.set(to, now);
+    if (ok) {
+      this.failedAt.delete(to);
+      this.backoff.delete(to);
+      return;
+    }
+    this.failedAt.set(to, now);
+    if (h !== undefined && h.inflight > 0) return; // another transfer to it still runs: the last one counts
+    const before = this.backoff.get(to);
+    const failures = before !== undefined && now - before.lastMs < this.holdMs ? before.failures + 1 : 1;
+    const times = Math.min(2 ** (failures - 1), TRANSFER_BACKOFF_TIMES_MAX);
+    this.backoff.set(to, { failures, lastMs: now, untilMs: now + Math.min(ranMs * times, this.holdMs) });
+  }
+
+  /** Whether a file may be sent to `to` now: not while it waits after transfers that failed. */
+  maySendTo(to: string): boolean {
+    const b = this.backoff.get(to);
+    return b === undefined || this.now() >= b.untilMs;
   }
 
   /** Whether a new copy may be made for `to`: not within holdMs of a transfer to it that failed. */
@@ -85,7 +117,8 @@ export class PeerHolds {
       // The first reading is where the peer stood, not news.
       if (h.match >= 0 && m > h.match) h.lastMs = now;
       h.match = Math.max(h.match, m);
-      if (m >= Math.max(h.index, floor) || (h.inflight === 0 && now - h.lastMs >= this.holdMs)) this.holds.delete(to);
+      const waiting = !this.maySendTo(to); // a wait after failed transfers is one under way
+      if (m >= Math.max(h.index, floor) || (h.inflight === 0 && !waiting && now - h.lastMs >= this.holdMs)) this.holds.delete(to);
     }
     return this.holds.size > 0;
   }

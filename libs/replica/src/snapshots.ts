@@ -116,11 +116,16 @@ export class Snapshots {
       transfer.failed(message.to);
       return;
     }
+    const to = String(message.to);
+    if (!this.peerHolds.maySendTo(to)) {
+      // Its last transfers failed: it waits (PeerHolds), and the core asks again meanwhile.
+      transfer.failed(message.to);
+      return;
+    }
     logger.info('sending snapshot', { to: message.to, index: latest.meta.index, bytes: latest.bytes });
     const bytes = transfer.encode(message);
     transfer.counted(message.type, bytes.length + latest.bytes);
     const startedMs = this.host.now();
-    const to = String(message.to);
     this.peerHolds.sending(to, latest.meta.index);
     transfer.sendFile(message.to, bytes, latest.path).then(
       () => {
