@@ -73,108 +73,95 @@ describe('PeerHolds', () => {
     expect(holds.mayCopyFor('a')).toBe(true);
   });
 
+  /** A PeerHolds on a clock the test moves; `fail` is a transfer to `to` that fails after `ranMs`. */
+  const onClock = (holdMs: number) => {
+    const clock = { now: 0 };
+    const holds = new PeerHolds(() => clock.now, holdMs);
+    const fail = (to: string, ranMs: number): void => {
+      holds.sending(to, 40);
+      clock.now += ranMs;
+      holds.ended(to, false);
+    };
+    return { clock, holds, fail };
+  };
+
   it('after transfers that fail in a row, waits twice as long each time as the transfer ran, at most holdMs; a success ends it', () => {
-    let now = 0;
-    const holds = new PeerHolds(() => now, 10_000);
-    const fail = (ranMs: number): void => {
-      holds.sending('d', 90);
-      now += ranMs;
-      holds.ended('d', false);
+    const { clock, holds, fail } = onClock(10_000);
+    const waits = (ms: number): boolean => {
+      clock.now += ms - 1;
+      const blocked = !holds.maySendTo('d');
+      clock.now += 1;
+      return blocked && holds.maySendTo('d');
     };
     expect(holds.maySendTo('d')).toBe(true);
-    fail(1_000); // the first: a wait as long as it ran
-    now += 999;
-    expect(holds.maySendTo('d')).toBe(false);
-    now += 1;
-    expect(holds.maySendTo('d')).toBe(true);
-    fail(1_000); // the second: twice that
-    now += 1_999;
-    expect(holds.maySendTo('d')).toBe(false);
-    now += 1;
-    expect(holds.maySendTo('d')).toBe(true);
-    fail(3_000); // the third: four times 3 s, at most holdMs
-    now += 9_999;
-    expect(holds.maySendTo('d')).toBe(false);
-    now += 1;
-    expect(holds.maySendTo('d')).toBe(true);
+    fail('d', 1_000); // the first: a wait as long as it ran
+    expect(waits(1_000)).toBe(true);
+    fail('d', 1_000); // the second: twice that
+    expect(waits(2_000)).toBe(true);
+    fail('d', 3_000); // the third: four times 3 s, at most holdMs
+    expect(waits(10_000)).toBe(true);
     expect(holds.maySendTo('e')).toBe(true); // other peers are not held back
-    holds.sending('d', 90);
-    now += 500;
+    holds.sending('d', 40);
+    clock.now += 500;
     holds.ended('d', true); // a success ends the count
-    fail(100);
-    now += 100;
-    expect(holds.maySendTo('d')).toBe(true);
+    fail('d', 100);
+    expect(waits(100)).toBe(true);
   });
 
   it('a transfer that fails at once (the peer is down) costs a wait as short, however many fail in a row', () => {
-    let now = 0;
-    const holds = new PeerHolds(() => now, 60_000);
-    for (let i = 0; i < 40; i++) {
-      holds.sending('f', 10);
-      now += 2;
-      holds.ended('f', false);
-    }
+    const { clock, holds, fail } = onClock(60_000);
+    for (let i = 0; i < 40; i++) fail('f', 2);
     // Forty in a row, each 2 ms: the wait is 2 ms × TRANSFER_BACKOFF_TIMES_MAX, not minutes.
-    now += 2 * TRANSFER_BACKOFF_TIMES_MAX - 1;
+    clock.now += 2 * TRANSFER_BACKOFF_TIMES_MAX - 1;
     expect(holds.maySendTo('f')).toBe(false);
-    now += 1;
+    clock.now += 1;
     expect(holds.maySendTo('f')).toBe(true);
   });
 
   it('counts transfers to one peer that end together once, when the last ends', () => {
-    let now = 0;
-    const holds = new PeerHolds(() => now, 10_000);
+    const { clock, holds } = onClock(10_000);
     holds.sending('g', 40);
-    now += 500;
+    clock.now += 500;
     holds.sending('g', 40); // the core re-sent while the first ran
     holds.sending('g', 40);
-    now += 500;
+    clock.now += 500;
     holds.ended('g', false);
     holds.ended('g', false);
     expect(holds.maySendTo('g')).toBe(true); // one still runs: nothing counted yet
     holds.ended('g', false);
-    now += 999; // one failure: a wait as long as the first ran
+    clock.now += 999; // one failure: a wait as long as the first ran
     expect(holds.maySendTo('g')).toBe(false);
-    now += 1;
+    clock.now += 1;
     expect(holds.maySendTo('g')).toBe(true);
   });
 
   it('starts the count again after holdMs without a failure', () => {
-    let now = 0;
-    const holds = new PeerHolds(() => now, 10_000);
-    const fail = (ranMs: number): void => {
-      holds.sending('h', 40);
-      now += ranMs;
-      holds.ended('h', false);
-    };
-    fail(1_000);
-    now += 1_000;
-    fail(1_000); // the second in a row: 2 s
-    now += 1_999;
+    const { clock, holds, fail } = onClock(10_000);
+    fail('h', 1_000);
+    clock.now += 1_000;
+    fail('h', 1_000); // the second in a row: 2 s
+    clock.now += 1_999;
     expect(holds.maySendTo('h')).toBe(false);
-    now += 10_000;
-    fail(1_000); // more than holdMs after the last: the first again, 1 s
-    now += 1_000;
+    clock.now += 10_000;
+    fail('h', 1_000); // more than holdMs after the last: the first again, 1 s
+    clock.now += 1_000;
     expect(holds.maySendTo('h')).toBe(true);
   });
 
   it('keeps a peer that waits after failed transfers held, though the failures were no news', () => {
-    let now = 0;
-    const holds = new PeerHolds(() => now, 10_000);
+    const { clock, holds, fail } = onClock(10_000);
     holds.copied('i', 40);
     // Transfers that fail after 900 ms (no news: under holdMs / 10), four in a row: the last
     // wait is 7.2 s, and the copy was the last news 10 s before it ends.
     for (let i = 0; i < 4; i++) {
-      holds.sending('i', 40);
-      now += 900;
-      holds.ended('i', false);
-      if (i < 3) now += 900 * 2 ** i;
+      fail('i', 900);
+      if (i < 3) clock.now += 900 * 2 ** i;
     }
-    now += 7_000;
+    clock.now += 7_000;
     expect(holds.maySendTo('i')).toBe(false);
-    expect(now).toBeGreaterThan(10_000);
+    expect(clock.now).toBeGreaterThan(10_000);
     expect(holds.holding(() => 0, 0)).toBe(true);
-    now += 200; // the wait is over, and no news for holdMs: the hold lapses
+    clock.now += 200; // the wait is over, and no news for holdMs: the hold lapses
     expect(holds.maySendTo('i')).toBe(true);
     expect(holds.holding(() => 0, 0)).toBe(false);
   });
