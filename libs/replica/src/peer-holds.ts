@@ -10,9 +10,9 @@
  *
  * A peer is held from the copy made for it, or a file sent to it, until it is back within the
  * records a cut keeps (its match at or past both the file's index and the given floor), or
- * until it gives no news for `holdMs` with no transfer to it under way. News is the copy, a
- * transfer that succeeded, a match that grew, or a transfer that failed after running a while
- * (the peer was there). A transfer that fails at once is no news: Multi-Paxos sends to a peer
+ * until it gives no news for `holdMs` with no transfer to it under way and no wait after failed
+ * ones (below). News is the copy, a transfer that succeeded, a match that grew, or a transfer
+ * that failed after running a while (the peer was there). A transfer that fails at once is no news: Multi-Paxos sends to a peer
  * that is down on every round, and that must not keep the log from being cut.
  *
  * A peer whose last transfer failed gets no new copy for `holdMs`: such a peer costs a copy of
@@ -20,11 +20,13 @@
  *
  * Nor is a file sent again at once after transfers that fail in a row (a receiver that refuses
  * it, a full disk): after the n-th, the peer waits 2^(n-1) times as long as that transfer ran,
- * up to TRANSFER_BACKOFF_TIMES_MAX times and at most holdMs — failing transfers take half the
- * link's time, then a third, a fifth, down to a seventeenth. A transfer that fails at once (a
+ * up to TRANSFER_BACKOFF_TIMES_MAX times and at most holdMs — failing transfers have the link
+ * half the time, then a third, a fifth, down to a seventeenth (more for those whose wait the
+ * holdMs bound cuts short). A transfer that fails at once (a
  * peer refusing connections) costs a wait as short, so a peer coming back is sent its file at
  * once. Transfers to one peer that end together (the cores re-send while one runs) count once,
- * when the last ends; one that succeeds ends the count, and so does a holdMs without failures.
+ * when the last ends; one that succeeds ends the count, and so does a holdMs after a wait ends
+ * without another failure.
  * Meanwhile the core's sends fail at once, as when no file exists yet, and it tries again at its
  * own pace; and the peer stays held, so no cut makes its file useless while it waits.
  */
@@ -44,8 +46,8 @@ interface Hold {
 export class PeerHolds {
   private readonly holds = new Map<string, Hold>();
   private readonly failedAt = new Map<string, number>();
-  /** Peers whose transfers failed in a row: how many, when the last did, and until when none is sent to them. */
-  private readonly backoff = new Map<string, { failures: number; lastMs: number; untilMs: number }>();
+  /** Peers whose transfers failed in a row: how many, and until when none is sent to them. */
+  private readonly backoff = new Map<string, { failures: number; untilMs: number }>();
 
   constructor(
     /** A monotonic clock, in milliseconds. */
@@ -83,11 +85,13 @@ export class PeerHolds {
       return;
     }
     this.failedAt.set(to, now);
-    if (h !== undefined && h.inflight > 0) return; // another transfer to it still runs: the last one counts
+    // Another transfer to it still runs: the last one counts. No hold: the peer caught up while
+    // this one ran (or the hold lapsed), and how long it ran is not known.
+    if (h === undefined || h.inflight > 0) return;
     const before = this.backoff.get(to);
-    const failures = before !== undefined && now - before.lastMs < this.holdMs ? before.failures + 1 : 1;
+    const failures = before !== undefined && now - before.untilMs < this.holdMs ? before.failures + 1 : 1;
     const times = Math.min(2 ** (failures - 1), TRANSFER_BACKOFF_TIMES_MAX);
-    this.backoff.set(to, { failures, lastMs: now, untilMs: now + Math.min(ranMs * times, this.holdMs) });
+    this.backoff.set(to, { failures, untilMs: now + Math.min(ranMs * times, this.holdMs) });
   }
 
   /** Whether a file may be sent to `to` now: not while it waits after transfers that failed. */
