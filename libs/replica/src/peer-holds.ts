@@ -12,8 +12,9 @@
  * records a cut keeps (its match at or past both the file's index and the given floor), or
  * until it gives no news for `holdMs` with no transfer to it under way and no wait after failed
  * ones (below). News is the copy, a transfer that succeeded, a match that grew, or a transfer
- * that failed after running a while (the peer was there). A transfer that fails at once is no news: Multi-Paxos sends to a peer
- * that is down on every round, and that must not keep the log from being cut.
+ * that failed after running a while (the peer was there). A transfer that fails at once is no
+ * news: Multi-Paxos sends to a peer that is down on every round, and that must not keep the log
+ * from being cut.
  *
  * A peer whose last transfer failed gets no new copy for `holdMs`: such a peer costs a copy of
  * the database a minute or so, not one per cut.
@@ -22,13 +23,12 @@
  * it, a full disk): after the n-th, the peer waits 2^(n-1) times as long as that transfer ran,
  * up to TRANSFER_BACKOFF_TIMES_MAX times and at most holdMs — failing transfers have the link
  * half the time, then a third, a fifth, down to a seventeenth (more for those whose wait the
- * holdMs bound cuts short). A transfer that fails at once (a
- * peer refusing connections) costs a wait as short, so a peer coming back is sent its file at
- * once. Transfers to one peer that end together (the cores re-send while one runs) count once,
- * when the last ends; one that succeeds ends the count, and so does a holdMs after a wait ends
- * without another failure.
- * Meanwhile the core's sends fail at once, as when no file exists yet, and it tries again at its
- * own pace; and the peer stays held, so no cut makes its file useless while it waits.
+ * holdMs bound cuts short). A transfer that fails at once (a peer refusing connections) costs a
+ * wait as short, so a peer coming back is sent its file at once. Transfers to one peer that end
+ * together (the cores re-send while one runs) count once, when the last ends; one that succeeds
+ * ends the count, and so does a holdMs after a wait ends without another failure. Meanwhile the
+ * core's sends fail at once, as when no file exists yet, and it tries again at its own pace; and
+ * the peer stays held, so no cut makes its file useless while it waits.
  */
 
 /** The most times as long as a failed transfer ran that its peer waits before the next. */
