@@ -370,9 +370,13 @@ export class ProtoIn {
 
   /** The sub-message that starts here, decoded by `decode` (a function of the module: no closure per call). */
   within<T>(what: string, decode: (r: ProtoIn) => T): T {
-    const outer = this.enter(what);
+    // enter() and leave() without their object: one per sub-message (every value of a batch).
+    const { end, what: outerWhat } = this;
+    this.end = this.lengthEnd();
+    this.what = what;
     const v = decode(this);
-    this.leave(outer);
+    this.end = end;
+    this.what = outerWhat;
     return v;
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, encodeCommand } from './codec';
+import { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome } from './codec';
 import { SqlError } from './errors';
-import type { Command } from './types';
+import type { ApplyOutcome, Command } from './types';
 
 const sample: Command = {
   statements: [
@@ -110,5 +110,51 @@ describe('command codec', () => {
     const key = '{s}{p}$&x';
     const bytes = encodeCommand({ statements: [{ sql: 'SELECT 1', params: [], named: { [key]: 5n } }], requestId: null, timeMs: 1, seed: 2 });
     expect(() => decodeCommand(bytes.subarray(0, bytes.length - 2))).toThrow('statement 0 parameter :{s}{p}$&x needs 8 bytes');
+  });
+});
+
+describe('outcome codec (the dedup table)', () => {
+  // The stored bytes are part of the database every replica must hold byte for byte: the form
+  // written out by hand must be exactly what JSON.stringify gave for the plain outcome.
+  const asBefore = (o: ApplyOutcome): string =>
+    o.ok
+      ? JSON.stringify({ ok: true, results: o.results.map((r) => [r.rowsAffected, r.lastInsertRowid.toString()]) })
+      : JSON.stringify({ ok: false, error: o.error });
+  const plainResults: ApplyOutcome = {
+    ok: true,
+    duplicate: false,
+    results: [
+      { rowsAffected: 1, lastInsertRowid: 1n },
+      { rowsAffected: 0, lastInsertRowid: -9223372036854775808n },
+      { rowsAffected: 123_456, lastInsertRowid: 9223372036854775807n },
+      { rowsAffected: 0, lastInsertRowid: 0n },
+      // Decimal digits written by hand: around each power of ten and the edges of safe integers.
+      ...[9n, 10n, 99n, 100n, -1n, -10n, 9007199254740991n, 9007199254740992n, -9007199254740991n, -9007199254740992n].map((id, k) => ({ rowsAffected: 10 ** k, lastInsertRowid: id })),
+    ],
+  };
+
+  it('writes results without rows exactly as JSON.stringify of the stored form', () => {
+    expect(Buffer.from(encodeOutcome(plainResults)).toString('utf8')).toBe(asBefore(plainResults));
+    const none: ApplyOutcome = { ok: true, results: [], duplicate: false };
+    expect(Buffer.from(encodeOutcome(none)).toString('utf8')).toBe('{"ok":true,"results":[]}');
+    const failed: ApplyOutcome = { ok: false, error: { code: 'sql_error', message: 'UNIQUE "x"\n', sqliteCode: 'SQLITE_CONSTRAINT_UNIQUE', statementIndex: 2 }, duplicate: false };
+    expect(Buffer.from(encodeOutcome(failed)).toString('utf8')).toBe(asBefore(failed));
+  });
+
+  it('round-trips results with and without rows, in any order', () => {
+    const mixed: ApplyOutcome = {
+      ok: true,
+      duplicate: false,
+      results: [
+        { rowsAffected: 1, lastInsertRowid: 7n },
+        { rowsAffected: 1, lastInsertRowid: 8n, rows: { columns: [{ name: 'id', declType: 'INTEGER' }, { name: 'v', declType: '' }], rows: [[8n, 'é"\\'], [9n, null]], truncated: false } },
+        { rowsAffected: 2, lastInsertRowid: -3n },
+      ],
+    };
+    const text = Buffer.from(encodeOutcome(mixed)).toString('utf8');
+    expect(text.startsWith('{"ok":true,"results":[[1,"7"],[1,"8",[{"name":"id","declType":"INTEGER"},{"name":"v","declType":""}],"')).toBe(true);
+    expect(text.endsWith('",false],[2,"-3"]]}')).toBe(true);
+    expect(decodeOutcome(encodeOutcome(mixed), true)).toEqual({ ...mixed, duplicate: true });
+    expect(decodeOutcome(encodeOutcome(plainResults), false)).toEqual(plainResults);
   });
 });

@@ -13,13 +13,17 @@
 import { createHash } from 'node:crypto';
 import { RepeatedText, type SqlValue } from '@quorumlite/proto';
 import { SqlError } from './errors';
-import type { ApplyOutcome, Command, QueryResult, StatementInput, StatementResult } from './types';
+import { namedKeys, type ApplyOutcome, type Command, type QueryResult, type StatementInput, type StatementResult } from './types';
 
 const COMMAND_VERSION = 1;
 /** Strings shorter than this are tried byte by byte before a native UTF-8 write. */
 const ASCII_FAST_PATH_CHARS_MAX = 256;
 /** A writer starts at least this large; one sized by the caller starts at its size. */
 const WRITER_INITIAL_BYTES = 256;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+/** A sign and the 16 digits of 2^53. */
+const DECIMAL_SAFE_BYTES_MAX = 17;
 /** Unused bytes a finished command may carry rather than be copied to its exact size. */
 const WRITER_SLACK_BYTES_MAX = 4096;
 const TAG_NULL = 0;
@@ -109,6 +113,47 @@ class Writer {
     this.off += b.byteLength;
   }
 
+  /** ASCII text as its bytes, without a length (the fixed pieces of the outcome JSON). */
+  asciiText(s: string): void {
+    this.ensure(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.off++] = s.charCodeAt(i);
+  }
+
+  /** Any text as its UTF-8 bytes, without a length. */
+  utf8Text(s: string): void {
+    const n = Buffer.byteLength(s, 'utf8');
+    this.ensure(n);
+    this.off += this.buf.write(s, this.off, n, 'utf8');
+  }
+
+  /** An integer in decimal, as String(v) gives it; a safe integer without making the string. */
+  decimal(v: number | bigint): void {
+    const safe = typeof v === 'bigint' ? v >= SAFE_MIN && v <= SAFE_MAX : Number.isSafeInteger(v);
+    if (!safe) {
+      this.utf8Text(String(v));
+      return;
+    }
+    let x = Number(v);
+    this.ensure(DECIMAL_SAFE_BYTES_MAX);
+    if (x < 0) {
+      this.buf[this.off++] = 0x2d; // '-'
+      x = -x;
+    }
+    let digits = 1;
+    for (let t = x; t >= 10; t = Math.floor(t / 10)) digits++;
+    let at = this.off + digits;
+    this.off = at;
+    do {
+      this.buf[--at] = 0x30 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+  }
+
+  /** What was written, as a view of the writer's buffer: for bytes used at once, never kept. */
+  view(): Buffer {
+    return this.buf.subarray(0, this.off);
+  }
+
   finish(): Uint8Array {
     // Entries may stay in memory (log caches) long after encoding, so what is returned holds
     // no memory it does not use. A buffer much larger than its content is cut to size by a
@@ -149,6 +194,16 @@ class Reader {
 
   label(what: string): string {
     return what.replace('{s}', String(this.statement)).replace('{p}', String(this.param)).replace('{k}', () => this.key);
+  }
+
+  /**
+   * An array for `count` decoded items, sized once when the bytes left can hold them (each takes
+   * at least a byte): V8 gives an array grown by push from empty room for 16 or more, which is
+   * most of what a two-value statement allocates. A count past the bytes left gets an empty
+   * array; decoding then fails on the truncation as it always did.
+   */
+  sized<T>(count: number): T[] {
+    return count <= this.buf.length - this.off ? new Array<T>(count) : [];
   }
 
   private need(n: number, what: string): void {
@@ -270,12 +325,12 @@ export function encodeCommand(c: Command): Uint8Array {
   for (const s of c.statements) {
     w.str(s.sql);
     w.varint(s.params.length);
-    for (const p of s.params) writeValue(w, p);
-    const keys = Object.keys(s.named);
+    for (let p = 0; p < s.params.length; p++) writeValue(w, s.params[p] as SqlValue);
+    const keys = namedKeys(s.named);
     w.varint(keys.length);
-    for (const k of keys) {
-      w.str(k);
-      writeValue(w, s.named[k] ?? null);
+    for (let k = 0; k < keys.length; k++) {
+      w.str(keys[k]!);
+      writeValue(w, s.named[keys[k]!] ?? null);
     }
   }
   return w.finish();
@@ -289,8 +344,9 @@ function commandBytesBound(c: Command): number {
   let n = 1 + 8 + 8 + 1 + (c.requestId === null ? 0 : strBytesBound(c.requestId)) + VARINT_BYTES_MAX;
   for (const s of c.statements) {
     n += strBytesBound(s.sql) + VARINT_BYTES_MAX * 2;
-    for (const p of s.params) n += valueBytesBound(p);
-    for (const [k, v] of Object.entries(s.named)) n += strBytesBound(k) + valueBytesBound(v ?? null);
+    for (let p = 0; p < s.params.length; p++) n += valueBytesBound(s.params[p] as SqlValue);
+    const keys = namedKeys(s.named);
+    for (let k = 0; k < keys.length; k++) n += strBytesBound(keys[k]!) + valueBytesBound(s.named[keys[k]!] ?? null);
   }
   return n;
 }
@@ -327,8 +383,8 @@ export function decodeCommand(bytes: Uint8Array): Command {
   if (hasRequestId > 1) throw new SqlError('invalid', `command has a bad requestId flag ${hasRequestId}`);
   const requestId = hasRequestId === 1 ? r.str('requestId') : null;
   const count = r.varint('statement count');
-  const statements: StatementInput[] = [];
-  for (let i = 0; i < count; i++) statements.push(readStatement(r, i));
+  const statements = r.sized<StatementInput>(count);
+  for (let i = 0; i < count; i++) statements[i] = readStatement(r, i);
   if (!r.done()) throw new SqlError('invalid', 'command has trailing bytes');
   return { statements, requestId, timeMs, seed };
 }
@@ -393,10 +449,10 @@ function readStatement(r: Reader, i: number): StatementInput {
   r.statement = i;
   const sql = r.sql('statement {s} sql');
   const nParams = r.varint('statement {s} parameter count');
-  const params: SqlValue[] = [];
+  const params = r.sized<SqlValue>(nParams);
   for (let p = 0; p < nParams; p++) {
     r.param = p;
-    params.push(readValue(r, 'statement {s} parameter {p}'));
+    params[p] = readValue(r, 'statement {s} parameter {p}');
   }
   const nNamed = r.varint('statement {s} named count');
   if (nNamed === 0) return { sql, params, named: NO_NAMED };
@@ -421,11 +477,30 @@ type StoredResult = [number, string] | [number, string, QueryResult['columns'], 
  * `duplicate` (set on read).
  */
 export function encodeOutcome(o: ApplyOutcome): Buffer {
-  const plain = o.ok
-    ? { ok: true, results: o.results.map(storedResult) }
-    : { ok: false, error: o.error };
-  return Buffer.from(JSON.stringify(plain), 'utf8');
+  if (!o.ok) return Buffer.from(JSON.stringify({ ok: false, error: o.error }), 'utf8');
+  // The bytes of JSON.stringify({ ok: true, results: o.results.map(storedResult) }), written out
+  // for the results without rows (a batch of writes has one per row): no array or string per
+  // result. The view is copied by SQLite as the row is saved.
+  const w = new Writer(OUTCOME_BYTES_BASE + o.results.length * OUTCOME_RESULT_BYTES_TYPICAL);
+  w.asciiText('{"ok":true,"results":[');
+  for (let i = 0; i < o.results.length; i++) {
+    const r = o.results[i]!;
+    if (i > 0) w.u8(0x2c); // ','
+    if (r.rows === undefined) {
+      w.u8(0x5b); // '['
+      w.decimal(r.rowsAffected);
+      w.asciiText(',"');
+      w.decimal(r.lastInsertRowid);
+      w.asciiText('"]');
+    } else w.utf8Text(JSON.stringify(storedResult(r)));
+  }
+  w.asciiText(']}');
+  return w.view();
 }
+
+const OUTCOME_BYTES_BASE = 32;
+/** `[1,"1234567"],`: a one-row write's result with a rowid of up to seven digits. */
+const OUTCOME_RESULT_BYTES_TYPICAL = 16;
 
 function storedResult(r: StatementResult): StoredResult {
   const head: [number, string] = [r.rowsAffected, r.lastInsertRowid.toString()];

@@ -5,6 +5,7 @@
 export { SqlError, type SqlErrorCode } from './errors';
 export { SQL_LIMITS, type SqlLimits, type SqlOptions } from './limits';
 export { encodeCommand, decodeCommand } from './codec';
+export { namedKeys } from './types';
 export { SqlStateMachine } from './state-machine';
 export { readSnapshotIndex } from './snapshot-file';
 export { databaseOrigin, dumpSql, importBackup, ORIGIN_TABLE, quoteName, sqlLiteral } from './backup-file';

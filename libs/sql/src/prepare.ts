@@ -11,7 +11,7 @@ import { limitName, plural, type SqlLimits } from './limits';
 import { checkStatementPolicy, checkValue, paramShape, rewriteCurrentTime } from './policy';
 import type { Lru } from './lru';
 import { splitStatements } from './tokenizer';
-import type { Command, ExecuteInput, StatementInput } from './types';
+import { namedKeys, type Command, type ExecuteInput, type StatementInput } from './types';
 
 /** Throws SqlError('sql_error') when SQLite cannot parse the statement. */
 export type SyntaxCheck = (sql: string, statementIndex: number) => void;
@@ -31,18 +31,17 @@ export function prepareCommand(
     throw new SqlError('invalid', 'a request needs at least one statement');
   }
   checkTotalSqlBytes(input.statements, limits);
-  const statements: StatementInput[] = [];
-  input.statements.forEach((s, i) => {
-    for (const piece of prepareStatement(s, i, limits, checkSyntax, cache)) {
-      statements.push(piece);
-      if (statements.length > limits.statementsPerRequestMax) {
-        throw new SqlError(
-          'too_large',
-          `the request has more than ${limits.statementsPerRequestMax} statements (${limitName('statementsPerRequestMax')})`,
-        );
-      }
+  const statements = new Array<StatementInput>(Math.min(input.statements.length, limits.statementsPerRequestMax));
+  for (let i = 0; i < input.statements.length; i++) {
+    const prepared = prepareStatement(input.statements[i]!, i, limits, checkSyntax, cache);
+    if (i >= limits.statementsPerRequestMax) {
+      throw new SqlError(
+        'too_large',
+        `the request has more than ${limits.statementsPerRequestMax} statements (${limitName('statementsPerRequestMax')})`,
+      );
     }
-  });
+    statements[i] = prepared;
+  }
   const command: Command = { statements, requestId, timeMs, seed };
   const encoded = encodeCommand(command);
   if (encoded.byteLength > limits.requestBytesMax) {
@@ -88,7 +87,10 @@ function checkTotalSqlBytes(statements: readonly StatementInput[], limits: SqlLi
 
 /** What the checks learn from one SQL text; the same for every request that sends it. */
 export interface StatementShape {
-  readonly pieces: readonly { readonly sql: string; readonly positional: number; readonly names: readonly string[] }[];
+  /** The text as logged (CURRENT_* rewritten). */
+  readonly sql: string;
+  readonly positional: number;
+  readonly names: readonly string[];
 }
 
 /**
@@ -108,23 +110,20 @@ function analyze(text: string, i: number, limits: SqlLimits, checkSyntax: Syntax
       { statementIndex: i },
     );
   }
-  return {
-    pieces: pieces.map((piece) => {
-      checkStatementPolicy(piece.sql, piece.tokens, i);
-      const shape = paramShape(piece.tokens, i);
-      const count = shape.positional + shape.names.length;
-      if (count > limits.paramsPerStatementMax) {
-        throw new SqlError(
-          'too_large',
-          `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (${limitName('paramsPerStatementMax')})`,
-          { statementIndex: i },
-        );
-      }
-      const sql = rewriteCurrentTime(piece.sql, piece.tokens);
-      checkSyntax(sql, i);
-      return { sql, positional: shape.positional, names: shape.names };
-    }),
-  };
+  const piece = pieces[0]!;
+  checkStatementPolicy(piece.sql, piece.tokens, i);
+  const shape = paramShape(piece.tokens, i);
+  const count = shape.positional + shape.names.length;
+  if (count > limits.paramsPerStatementMax) {
+    throw new SqlError(
+      'too_large',
+      `statement ${i} has ${count} parameters; the limit is ${limits.paramsPerStatementMax} (${limitName('paramsPerStatementMax')})`,
+      { statementIndex: i },
+    );
+  }
+  const sql = rewriteCurrentTime(piece.sql, piece.tokens);
+  checkSyntax(sql, i);
+  return { sql, positional: shape.positional, names: shape.names };
 }
 
 /** The named values of a statement that has none (shared: nothing writes to a command's values). */
@@ -137,47 +136,38 @@ function prepareStatement(
   limits: SqlLimits,
   checkSyntax: SyntaxCheck,
   cache: ShapeCache | null,
-): StatementInput[] {
+): StatementInput {
   const invalid = (message: string): SqlError => new SqlError('invalid', message, { statementIndex: i });
   const params: readonly unknown[] = s.params ?? [];
   const named: Readonly<Record<string, unknown>> = s.named ?? NO_NAMES;
   if (!Array.isArray(params)) throw invalid(`statement ${i} params must be an array`);
   if (typeof named !== 'object' || Array.isArray(named)) throw invalid(`statement ${i} named must be an object`);
   for (let k = 0; k < params.length; k++) checkValue(params[k], i, k);
-  const keys = Object.keys(named);
-  for (const key of keys) checkValue(named[key], i, `:${key}`);
+  const keys = namedKeys(named);
+  for (let k = 0; k < keys.length; k++) checkValue(named[keys[k]!], i, `:${keys[k]!}`);
 
   let shape = cache?.get(s.sql);
   if (shape === undefined) {
     shape = analyze(s.sql, i, limits, checkSyntax);
     cache?.set(s.sql, shape);
   }
-  // The common case: one statement, positional parameters only, all of them used.
-  const only = shape.pieces.length === 1 ? shape.pieces[0]! : null;
-  if (only !== null && only.names.length === 0 && keys.length === 0 && only.positional === params.length) {
-    return [{ sql: only.sql, params: params as SqlValue[], named: NO_NAMES as Record<string, SqlValue> }];
+  // The common case: positional parameters only, all of them used.
+  if (shape.names.length === 0 && keys.length === 0 && shape.positional === params.length) {
+    return { sql: shape.sql, params: params as SqlValue[], named: NO_NAMES as Record<string, SqlValue> };
   }
-  const out: StatementInput[] = [];
-  const usedNames = new Set<string>();
-  let positionalTaken = 0;
-  for (const piece of shape.pieces) {
-    // A null-prototype object: a parameter named __proto__ stays a value.
-    const mine = Object.create(null) as Record<string, SqlValue>;
-    for (const name of piece.names) {
-      if (!Object.prototype.hasOwnProperty.call(named, name)) {
-        throw invalid(`statement ${i} has no value for named parameter :${name}`);
-      }
-      mine[name] = named[name] as SqlValue;
-      usedNames.add(name);
+  // A null-prototype object: a parameter named __proto__ stays a value.
+  const mine = Object.create(null) as Record<string, SqlValue>;
+  for (const name of shape.names) {
+    if (!Object.prototype.hasOwnProperty.call(named, name)) {
+      throw invalid(`statement ${i} has no value for named parameter :${name}`);
     }
-    out.push({ sql: piece.sql, params: params.slice(positionalTaken, positionalTaken + piece.positional) as SqlValue[], named: mine });
-    positionalTaken += piece.positional;
+    mine[name] = named[name] as SqlValue;
   }
-  if (positionalTaken !== params.length) {
-    throw invalid(`statement ${i} has ${plural(positionalTaken, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
+  if (shape.positional !== params.length) {
+    throw invalid(`statement ${i} has ${plural(shape.positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
-  for (const key of Object.keys(named)) {
-    if (!usedNames.has(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);
+  for (const key of keys) {
+    if (!shape.names.includes(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);
   }
-  return out;
+  return { sql: shape.sql, params: params as SqlValue[], named: mine };
 }

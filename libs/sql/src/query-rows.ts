@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { SqlValue } from '@quorumlite/proto';
 import { messageOf, SqlError, sqliteCodeOf } from './errors';
 import { plural } from './limits';
-import type { QueryInput, QueryResult, StatementInput } from './types';
+import { namedKeys, type QueryInput, type QueryResult, type StatementInput } from './types';
 
 export function checkQueryParams(input: QueryInput, positional: number, names: readonly string[]): void {
   const params: readonly unknown[] = input.params;
@@ -117,6 +117,6 @@ export function bindArguments(s: StatementInput, numbered: boolean): unknown[] {
     });
     return [byNumber];
   }
-  const hasNamed = Object.keys(s.named).length > 0;
+  const hasNamed = namedKeys(s.named).length > 0;
   return hasNamed ? [...s.params, s.named] : s.params;
 }

@@ -328,10 +328,11 @@ export class SqlStateMachine {
     const { internal } = this.open();
     internal.savepoint.run();
     this.resetRowidAndChanges();
-    const results: StatementResult[] = [];
+    // Sized once: a batch's results, grown by push, were reallocated and copied as it grew.
+    const results = new Array<StatementResult>(statements.length);
     for (let i = 0; i < statements.length; i++) {
       try {
-        results.push(this.runStatement(statements[i]!));
+        results[i] = this.runStatement(statements[i]!);
       } catch (e: unknown) {
         if (isLocalFailure(e)) throw e;
         internal.rollbackTo.run();

@@ -72,3 +72,17 @@ export interface QueryResult {
   rows: SqlValue[][];
   truncated: boolean;
 }
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
+ * A statement's named-value keys, as Object.keys gives them; for a statement with none (nearly
+ * every write) one shared empty list, where Object.keys allocates one per call — several calls
+ * per statement on a write's way from request to apply.
+ */
+export function namedKeys(named: Readonly<Record<string, unknown>>): readonly string[] {
+  for (const key in named) {
+    if (Object.prototype.hasOwnProperty.call(named, key)) return Object.keys(named);
+  }
+  return NO_KEYS;
+}

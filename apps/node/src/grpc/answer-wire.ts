@@ -36,9 +36,10 @@ function sizeRow(z: ProtoSizer, r: Row): number {
 }
 
 function sizeRows(z: ProtoSizer, columns: readonly Column[] | undefined, rows: readonly Row[] | undefined): number {
+  // A write's result has neither (one per row of a batch): no empty list made for it.
   let n = 0;
-  for (const c of columns ?? []) n += sizeColumn(z, c);
-  for (const r of rows ?? []) n += sizeRow(z, r);
+  if (columns !== undefined) for (const c of columns) n += sizeColumn(z, c);
+  if (rows !== undefined) for (const r of rows) n += sizeRow(z, r);
   return n;
 }
 
@@ -93,14 +94,18 @@ function sizeAnswer(z: ProtoSizer, a: WireSessionAnswer): number {
 }
 
 function writeRows(o: ProtoOut, columnTag: number, rowTag: number, columns: readonly Column[] | undefined, rows: readonly Row[] | undefined): void {
-  for (const c of columns ?? []) {
-    o.open(columnTag);
-    if (c.name !== '') o.string((1 << 3) | 2, c.name);
-    if (c.decl_type !== '') o.string((2 << 3) | 2, c.decl_type);
+  if (columns !== undefined) {
+    for (const c of columns) {
+      o.open(columnTag);
+      if (c.name !== '') o.string((1 << 3) | 2, c.name);
+      if (c.decl_type !== '') o.string((2 << 3) | 2, c.decl_type);
+    }
   }
-  for (const r of rows ?? []) {
-    o.open(rowTag);
-    for (const v of r.values) writeWireValue(o, (1 << 3) | 2, v);
+  if (rows !== undefined) {
+    for (const r of rows) {
+      o.open(rowTag);
+      for (const v of r.values) writeWireValue(o, (1 << 3) | 2, v);
+    }
   }
 }
 

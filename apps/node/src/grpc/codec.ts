@@ -4,7 +4,7 @@
  */
 import { fromWireValue, toWireValue, wireInt64, wireValueOrProblem, WireValueProblem, type SqlValue, type WireValue } from '@quorumlite/proto';
 import { ReplicaError, type Consistency, type Durability, type ReadRequest, type ReadResult, type WriteRequest, type WriteResult } from '@quorumlite/replica';
-import type { QueryResult, StatementInput, StatementResult } from '@quorumlite/sql';
+import { namedKeys, type QueryResult, type StatementInput, type StatementResult } from '@quorumlite/sql';
 import { MalformedRequest } from './request-wire';
 
 export interface WireStatement {
@@ -82,13 +82,13 @@ function statementWhere(at: number | 'query'): string {
 function decodeStatement(s: WireStatement, at: number | 'query'): StatementInput {
   if (typeof s.sql !== 'string' || s.sql.trim() === '') throw invalid(`${statementWhere(at)}.sql is empty`);
   const wire = s.params ?? [];
-  const params: SqlValue[] = [];
+  const params = new Array<SqlValue>(wire.length); // sized once: push from empty allocates room for 16
   for (let i = 0; i < wire.length; i++) {
     const v = wireValueOrProblem(wire[i]);
     if (v instanceof WireValueProblem) throw invalid(`${statementWhere(at)}.params[${i}]: ${v.why}`);
-    params.push(v);
+    params[i] = v;
   }
-  const keys = s.named ? Object.keys(s.named) : [];
+  const keys = s.named ? namedKeys(s.named) : [];
   if (keys.length === 0) return { sql: s.sql, params, named: NO_NAMES as Record<string, SqlValue> };
   // A null-prototype object: a parameter named __proto__ stays an ordinary key.
   const named = Object.create(null) as Record<string, SqlValue>;

@@ -129,6 +129,19 @@ describe('the SQL requests decoded from their bytes', () => {
     expect(decodeSessionRequestBytes(Buffer.alloc(0))).toEqual({ calls: [] });
   });
 
+  it('gives each statement its own values, also after a decode that failed between two values', () => {
+    const statement = (v: string) => len(1, [...str(1, 'SELECT ?, ?'), ...len(2, str(4, v)), ...len(2, str(4, `${v}2`))]);
+    const broken = Buffer.from([...statement('a'), ...len(1, [...str(1, 'SELECT ?, ?'), ...len(2, str(4, 'b')), 0x12, 9])]);
+    expect(() => decodeExecuteRequestBytes(broken)).toThrow(/^malformed Statement/);
+    const e = decodeExecuteRequestBytes(Buffer.from([...statement('c'), ...statement('d')]));
+    expect(e.statements!.map((st) => st.params)).toEqual([
+      [{ kind: 'text', text: 'c' }, { kind: 'text', text: 'c2' }],
+      [{ kind: 'text', text: 'd' }, { kind: 'text', text: 'd2' }],
+    ]);
+    const q = decodeQueryRequestBytes(Buffer.from([...str(1, 'SELECT ?'), ...len(2, str(4, 'q'))]));
+    expect(q.params).toEqual([{ kind: 'text', text: 'q' }]);
+  });
+
   it('keeps a named value whose key is __proto__ as a key, and a map entry without a value as null', () => {
     const statement = [...len(3, [...str(1, '__proto__'), ...len(2, str(4, 'v'))]), ...len(3, str(1, 'nothing'))];
     const e = decodeExecuteRequestBytes(Buffer.from(len(1, statement)));

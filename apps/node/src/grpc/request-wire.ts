@@ -35,6 +35,8 @@ export interface WireSessionCallIn {
 const sqlTexts = new RepeatedText();
 /** The named values of a statement that sends none (shared and frozen: nothing writes to a request's values). */
 const NO_NAMED: Record<string, WireValue | null> = Object.freeze(Object.create(null) as Record<string, WireValue | null>);
+/** A placeholder until a statement's decode ends and its own values replace it. */
+const NO_VALUES: (WireValue | null)[] = Object.freeze([]) as unknown as (WireValue | null)[];
 
 /** A map<string, Value> entry into `into` (a null-prototype object: any key stays a key). */
 function decodeNamedEntry(r: ProtoIn, into: Record<string, WireValue | null>): void {
@@ -53,8 +55,37 @@ function decodeNamedEntry(r: ProtoIn, into: Record<string, WireValue | null>): v
   into[key] = value;
 }
 
-/** Fields 1–3 of Statement and of QueryRequest, which share them; false for any other field. */
-function statementField(r: ProtoIn, f: number, s: { sql: string; params: (WireValue | null)[]; named: Record<string, WireValue | null> }): boolean {
+/**
+ * The values of the statement being decoded, gathered here and copied out at its end into an
+ * array of their number: an array pushed to from empty has room for 16, most of what a
+ * two-value statement of a batch allocated. Statements do not nest, so one list serves all.
+ */
+class ValueList {
+  private items: (WireValue | null)[] = [];
+  private count = 0;
+
+  /** Starts a statement (a decode that failed part way left its values here). */
+  begin(): void {
+    this.items.fill(null, 0, this.count);
+    this.count = 0;
+  }
+
+  add(v: WireValue | null): void {
+    this.items[this.count++] = v;
+  }
+
+  /** The statement's values, in an array of their own; the list keeps no reference to them. */
+  take(): (WireValue | null)[] {
+    const out = this.items.slice(0, this.count);
+    this.begin();
+    return out;
+  }
+}
+
+const values = new ValueList();
+
+/** Fields 1–3 of Statement and of QueryRequest, which share them (values go to `values`); false for any other field. */
+function statementField(r: ProtoIn, f: number, s: { sql: string; named: Record<string, WireValue | null> }): boolean {
   switch (f) {
     case 1:
       r.expect(f, LEN);
@@ -62,7 +93,7 @@ function statementField(r: ProtoIn, f: number, s: { sql: string; params: (WireVa
       return true;
     case 2:
       r.expect(f, LEN);
-      s.params.push(r.within('Value', decodeWireValue));
+      values.add(r.within('Value', decodeWireValue));
       return true;
     case 3: {
       r.expect(f, LEN);
@@ -78,11 +109,13 @@ function statementField(r: ProtoIn, f: number, s: { sql: string; params: (WireVa
 }
 
 function decodeStatement(r: ProtoIn): WireStatement {
-  const s = { sql: '', params: [] as (WireValue | null)[], named: NO_NAMED };
+  const s = { sql: '', params: NO_VALUES, named: NO_NAMED };
+  values.begin();
   while (r.pos < r.end) {
     const f = r.tag();
     if (!statementField(r, f, s)) r.skip(r.wireType, f);
   }
+  s.params = values.take();
   return s as WireStatement;
 }
 
@@ -117,7 +150,7 @@ function decodeExecuteRequest(r: ProtoIn): WireExecuteRequest {
 function decodeQueryRequest(r: ProtoIn): WireQueryRequest {
   const q = {
     sql: '',
-    params: [] as (WireValue | null)[],
+    params: NO_VALUES,
     named: NO_NAMED,
     consistency: 'CONSISTENCY_LINEARIZABLE' as string,
     min_index: '0',
@@ -125,6 +158,7 @@ function decodeQueryRequest(r: ProtoIn): WireQueryRequest {
     max_rows: 0,
     timeout_ms: 0,
   };
+  values.begin();
   while (r.pos < r.end) {
     const f = r.tag();
     if (statementField(r, f, q)) continue;
@@ -153,6 +187,7 @@ function decodeQueryRequest(r: ProtoIn): WireQueryRequest {
         r.skip(r.wireType, f);
     }
   }
+  q.params = values.take();
   return q as WireQueryRequest;
 }
 
