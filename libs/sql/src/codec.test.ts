@@ -135,6 +135,8 @@ describe('outcome codec (the dedup table)', () => {
 
   it('writes results without rows exactly as JSON.stringify of the stored form', () => {
     expect(Buffer.from(encodeOutcome(plainResults)).toString('utf8')).toBe(asBefore(plainResults));
+    const odd: ApplyOutcome = { ok: true, duplicate: false, results: [{ rowsAffected: NaN, lastInsertRowid: 1n }, { rowsAffected: 1e21, lastInsertRowid: 2n }] };
+    expect(Buffer.from(encodeOutcome(odd)).toString('utf8')).toBe(asBefore(odd));
     const none: ApplyOutcome = { ok: true, results: [], duplicate: false };
     expect(Buffer.from(encodeOutcome(none)).toString('utf8')).toBe('{"ok":true,"results":[]}');
     const failed: ApplyOutcome = { ok: false, error: { code: 'sql_error', message: 'UNIQUE "x"\n', sqliteCode: 'SQLITE_CONSTRAINT_UNIQUE', statementIndex: 2 }, duplicate: false };
@@ -152,6 +154,8 @@ describe('outcome codec (the dedup table)', () => {
       ],
     };
     const text = Buffer.from(encodeOutcome(mixed)).toString('utf8');
+    // In JSON.stringify's own form: no space, number or escape written otherwise.
+    expect(JSON.stringify(JSON.parse(text))).toBe(text);
     expect(text.startsWith('{"ok":true,"results":[[1,"7"],[1,"8",[{"name":"id","declType":"INTEGER"},{"name":"v","declType":""}],"')).toBe(true);
     expect(text.endsWith('",false],[2,"-3"]]}')).toBe(true);
     expect(decodeOutcome(encodeOutcome(mixed), true)).toEqual({ ...mixed, duplicate: true });

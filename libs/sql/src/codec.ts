@@ -126,11 +126,12 @@ class Writer {
     this.off += this.buf.write(s, this.off, n, 'utf8');
   }
 
-  /** An integer in decimal, as String(v) gives it; a safe integer without making the string. */
+  /** A number as JSON.stringify gives it (a bigint in decimal); a safe integer without making the string. */
   decimal(v: number | bigint): void {
     const safe = typeof v === 'bigint' ? v >= SAFE_MIN && v <= SAFE_MAX : Number.isSafeInteger(v);
     if (!safe) {
-      this.utf8Text(String(v));
+      // As JSON.stringify writes it (a number that is not finite is null there).
+      this.utf8Text(typeof v === 'bigint' ? v.toString() : JSON.stringify(v));
       return;
     }
     let x = Number(v);

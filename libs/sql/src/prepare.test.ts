@@ -234,5 +234,11 @@ describe('prepare checks parameters and limits', () => {
     expect(codeAndMessage(() => m.prepare(exec(['SELECT 1']), Number.NaN, 1))[0]).toBe('invalid');
     expect(codeAndMessage(() => m.prepare(exec([]), T0, 1))[0]).toBe('invalid');
     expect(codeAndMessage(() => m.prepare(exec(['  -- nothing\n']), T0, 1))[0]).toBe('invalid');
+    // A library caller's list with a hole or a null: named, not a TypeError.
+    const holey = exec(['SELECT 1', 'SELECT 2']);
+    delete (holey.statements as unknown[])[1];
+    expect(codeAndMessage(() => m.prepare(holey, T0, 1))).toEqual(['invalid', 'statement 1 has no sql text']);
+    const withNull = { ...holey, statements: [holey.statements[0]!, null as unknown as (typeof holey.statements)[0]] };
+    expect(codeAndMessage(() => m.prepare(withNull, T0, 1))).toEqual(['invalid', 'statement 1 has no sql text']);
   });
 });

@@ -33,7 +33,9 @@ export function prepareCommand(
   checkTotalSqlBytes(input.statements, limits);
   const statements = new Array<StatementInput>(Math.min(input.statements.length, limits.statementsPerRequestMax));
   for (let i = 0; i < input.statements.length; i++) {
-    const prepared = prepareStatement(input.statements[i]!, i, limits, checkSyntax, cache);
+    const s = input.statements[i];
+    if (typeof s !== 'object' || s === null) throw new SqlError('invalid', `statement ${i} has no sql text`, { statementIndex: i }); // a hole the check above skipped
+    const prepared = prepareStatement(s, i, limits, checkSyntax, cache);
     if (i >= limits.statementsPerRequestMax) {
       throw new SqlError(
         'too_large',
@@ -166,8 +168,9 @@ function prepareStatement(
   if (shape.positional !== params.length) {
     throw invalid(`statement ${i} has ${plural(shape.positional, 'positional parameter')} but was given ${plural(params.length, 'value')}`);
   }
+  const names = new Set(shape.names);
   for (const key of keys) {
-    if (!shape.names.includes(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);
+    if (!names.has(key)) throw invalid(`statement ${i} has no parameter named :${key} (keys are given without the prefix)`);
   }
   return { sql: shape.sql, params: params as SqlValue[], named: mine };
 }

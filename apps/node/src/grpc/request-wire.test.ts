@@ -138,6 +138,7 @@ describe('the SQL requests decoded from their bytes', () => {
       [{ kind: 'text', text: 'c' }, { kind: 'text', text: 'c2' }],
       [{ kind: 'text', text: 'd' }, { kind: 'text', text: 'd2' }],
     ]);
+    expect(() => decodeExecuteRequestBytes(broken)).toThrow(/^malformed Statement/);
     const q = decodeQueryRequestBytes(Buffer.from([...str(1, 'SELECT ?'), ...len(2, str(4, 'q'))]));
     expect(q.params).toEqual([{ kind: 'text', text: 'q' }]);
   });

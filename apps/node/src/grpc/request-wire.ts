@@ -64,9 +64,10 @@ class ValueList {
   private items: (WireValue | null)[] = [];
   private count = 0;
 
-  /** Starts a statement (a decode that failed part way left its values here). */
+  /** Starts a statement, or lets go of a failed decode's values; an unusually long list is not kept. */
   begin(): void {
-    this.items.fill(null, 0, this.count);
+    if (this.items.length > VALUE_LIST_KEPT_MAX) this.items = [];
+    else this.items.fill(null, 0, this.count);
     this.count = 0;
   }
 
@@ -82,6 +83,8 @@ class ValueList {
   }
 }
 
+/** Room the list keeps between statements: the most values a statement may have (SQL_LIMITS.paramsPerStatementMax). */
+const VALUE_LIST_KEPT_MAX = 999;
 const values = new ValueList();
 
 /** Fields 1–3 of Statement and of QueryRequest, which share them (values go to `values`); false for any other field. */
@@ -230,6 +233,7 @@ function whole<T>(buf: Buffer, what: string, decode: (r: ProtoIn) => T): T {
   try {
     return decode(new ProtoIn(buf, 0, buf.length, what));
   } catch (e: unknown) {
+    values.begin(); // a decode that failed part way lets go of the values it had read
     if (e instanceof ProtoWireError) throw new MalformedRequestError(`malformed ${e.message}`);
     throw e;
   }
