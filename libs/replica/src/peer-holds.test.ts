@@ -165,4 +165,25 @@ describe('PeerHolds', () => {
     expect(holds.maySendTo('i')).toBe(true);
     expect(holds.holding(() => 0, 0)).toBe(false);
   });
+
+  it('forgets failures and waits once they no longer count: a removed peer leaves nothing behind', () => {
+    const { clock, holds, fail } = onClock(10_000);
+    fail('j', 1_000);
+    fail('j', 1_000); // a wait of 2 s from here
+    holds.sending('k', 40);
+    clock.now += 5_000;
+    holds.ended('k', false);
+    expect(holds.peersTracked()).toBe(2);
+    clock.now += 11_000; // both holds lapse (no news for holdMs); both failures and j's count are spent
+    expect(holds.holding(() => 0, 0)).toBe(false);
+    // Left: k's count, which still counts for holdMs after its wait ended (at 12 s).
+    expect(holds.peersTracked()).toBe(1);
+    expect(holds.mayCopyFor('k')).toBe(true);
+    clock.now += 3_999;
+    holds.holding(() => 0, 0);
+    expect(holds.peersTracked()).toBe(1);
+    clock.now += 1;
+    holds.holding(() => 0, 0);
+    expect(holds.peersTracked()).toBe(0);
+  });
 });

@@ -114,8 +114,9 @@ export class PeerHolds {
    * lowest match from which the next cut would still keep every record the peer needs.
    */
   holding(match: (to: string) => number, floor: number): boolean {
-    if (this.holds.size === 0) return false;
     const now = this.now();
+    this.forgetSpent(now);
+    if (this.holds.size === 0) return false;
     for (const [to, h] of this.holds) {
       const m = match(to);
       // The first reading is where the peer stood, not news.
@@ -125,6 +126,20 @@ export class PeerHolds {
       if (m >= Math.max(h.index, floor) || (h.inflight === 0 && !waiting && now - h.lastMs >= this.holdMs)) this.holds.delete(to);
     }
     return this.holds.size > 0;
+  }
+
+  /** Peers the holds keep any record of (a hold, a failure, a wait): those of the last holdMs. */
+  peersTracked(): number {
+    return new Set([...this.holds.keys(), ...this.failedAt.keys(), ...this.backoff.keys()]).size;
+  }
+
+  /**
+   * Drops failures and waits that no longer count (holdMs past them: each rule reads them as
+   * absent then), so a peer removed from the cluster leaves nothing behind.
+   */
+  private forgetSpent(now: number): void {
+    for (const [to, failed] of this.failedAt) if (now - failed >= this.holdMs) this.failedAt.delete(to);
+    for (const [to, b] of this.backoff) if (now - b.untilMs >= this.holdMs) this.backoff.delete(to);
   }
 
   /** A transfer that fails after running this long found the peer there. */
