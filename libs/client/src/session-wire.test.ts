@@ -92,5 +92,14 @@ describe("the client's Session frames, straight from and to bytes", () => {
     expect(() => encodeSessionRequest({ calls: [{ id: 1, query: { ...query, consistency: 'CONSISTENCY_SOMETIMES' } }] })).toThrow(/consistency "CONSISTENCY_SOMETIMES" is not one of/);
     expect(() => encodeSessionRequest({ calls: [{ id: 1, query: { ...query, consistency: 'CONSISTENCY_STALE', timeout_ms: 1.5 } }] })).toThrow(/1.5 is not a uint32/);
     expect(encodeSessionRequest({ calls: [] }).length).toBe(0);
+    // The encoder's reused lengths: a frame after one that failed part way, and after one too
+    // large for the room kept, encodes as proto-loader's serializer does.
+    const good = { calls: [{ id: 2, query: { ...query, consistency: 'CONSISTENCY_STALE', params: [{ text: 'a' }], named: { k: { integer: 7 } } } }] };
+    expect(() => encodeSessionRequest({ calls: [good.calls[0]!, { id: 1, query: { ...query, consistency: 'CONSISTENCY_SOMETIMES' } }] })).toThrow(/CONSISTENCY_SOMETIMES/);
+    const same = (frame: { calls: WireSessionCallOut[] }): void =>
+      expect(session.requestDeserialize(encodeSessionRequest(frame))).toEqual(session.requestDeserialize(session.requestSerialize(frame)));
+    same(good);
+    same({ calls: [{ id: 3, query: { ...query, consistency: 'CONSISTENCY_STALE', params: Array.from({ length: 70_000 }, (_, i) => ({ integer: i })) } }] });
+    same(good);
   });
 });

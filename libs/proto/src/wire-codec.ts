@@ -20,6 +20,9 @@ export const FIXED32 = 5;
 
 const TWO_32 = 4_294_967_296;
 
+/** Room a reused ProtoSizer keeps between messages (a frame of a few batches): 512 KiB of lengths. */
+const SIZER_SLOTS_KEPT_MAX = 65_536;
+
 /** Below this a zigzag or an int64 is exact in a double; above it the BigInt path runs. */
 const EXACT_MAX = 2 ** 52;
 
@@ -75,17 +78,37 @@ function bitsBytes(b: Bits): number {
 
 /** Sizes first, in the order the writer will need them (each length-delimited part's own). */
 export class ProtoSizer {
-  readonly lengths: number[] = [];
+  private slots: number[] = [];
+  private count = 0;
+
+  /**
+   * The lengths measured, in the order ProtoOut takes them (entries past this message's own,
+   * left from a larger one before a reset, are never read).
+   */
+  get lengths(): readonly number[] {
+    return this.slots;
+  }
+
+  /**
+   * Starts another message, keeping the room the last one grew: an encoder sizes and writes one
+   * message at a time (synchronously), so it can keep one sizer instead of growing a list of
+   * lengths from empty for every frame — thousands of slots for a frame of batches.
+   */
+  reset(): void {
+    if (this.slots.length > SIZER_SLOTS_KEPT_MAX) this.slots = [];
+    this.count = 0;
+  }
 
   /** Reserves a slot for a sub-message's length, filled once it is known. */
   open(): number {
-    this.lengths.push(0);
-    return this.lengths.length - 1;
+    const slot = this.count++;
+    this.slots[slot] = 0;
+    return slot;
   }
 
   /** Fills `slot` with a sub-message's length `n`; returns the bytes of its whole field. */
   close(slot: number, n: number): number {
-    this.lengths[slot] = n;
+    this.slots[slot] = n;
     return ProtoSizer.field(n);
   }
 

@@ -151,9 +151,13 @@ function writeAnswer(o: ProtoOut, a: WireSessionAnswer): void {
   }
 }
 
+/** One sizer for every answer frame (ProtoSizer.reset). */
+const answerSizer = new ProtoSizer();
+
 /** A SessionResponse's bytes: its answers in order. */
 export function encodeSessionAnswers(message: { results: readonly WireSessionAnswer[] }): Buffer {
-  const z = new ProtoSizer();
+  const z = answerSizer;
+  z.reset();
   let total = 0;
   for (const a of message.results) total += sizeAnswer(z, a);
   const o = new ProtoOut(Buffer.allocUnsafe(total), z.lengths);
