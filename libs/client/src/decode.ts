@@ -111,11 +111,11 @@ export function decodeExecute(res: WireExecuteResponse): ExecuteResult {
 /** A row's values; the place of a bad one is named only when there is one. */
 function decodeRow(row: { values?: WireValue[] }, r: number): SqlValue[] {
   const wire = row.values ?? [];
-  const values: SqlValue[] = [];
+  const values = new Array<SqlValue>(wire.length); // sized once: push from empty allocates room for 16
   for (let c = 0; c < wire.length; c++) {
     const v = wireValueOrProblem(wire[c]);
     if (v instanceof WireValueProblem) throw new TypeError(`row ${r + 1} column ${c + 1}: ${v.why}`);
-    values.push(v);
+    values[c] = v;
   }
   return values;
 }

@@ -224,8 +224,12 @@ function decodeRow(r: ProtoIn): { values: WireValue[] } {
 
 type StatementResult = NonNullable<WireExecuteResponse['results']>[number];
 
+/** A write's result has no columns and no rows (one per row of a batch): shared, never written to. */
+const NO_COLUMNS: { name: string; decl_type: string }[] = Object.freeze([]) as unknown as { name: string; decl_type: string }[];
+const NO_ROWS: { values: WireValue[] }[] = Object.freeze([]) as unknown as { values: WireValue[] }[];
+
 function decodeStatementResult(r: ProtoIn): StatementResult {
-  const s = { rows_affected: '0', last_insert_rowid: '0', columns: [] as { name: string; decl_type: string }[], rows: [] as { values: WireValue[] }[], truncated: false };
+  const s = { rows_affected: '0', last_insert_rowid: '0', columns: NO_COLUMNS, rows: NO_ROWS, truncated: false };
   while (r.pos < r.end) {
     const f = r.tag();
     switch (f) {
@@ -239,10 +243,12 @@ function decodeStatementResult(r: ProtoIn): StatementResult {
         break;
       case 3:
         r.expect(f, LEN);
+        if (s.columns === NO_COLUMNS) s.columns = [];
         s.columns.push(r.within('Column', decodeColumn));
         break;
       case 4:
         r.expect(f, LEN);
+        if (s.rows === NO_ROWS) s.rows = [];
         s.rows.push(r.within('Row', decodeRow));
         break;
       case 5:
