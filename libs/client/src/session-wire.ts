@@ -189,8 +189,9 @@ export function encodeSessionRequest(message: { calls: readonly WireSessionCallO
   z.reset();
   let total = 0;
   for (const c of message.calls) total += sizeCall(z, c);
-  const o = new ProtoOut(Buffer.allocUnsafe(total), z.lengths);
+  const o = new ProtoOut(Buffer.allocUnsafe(total), z.lengths, z.measured);
   for (const c of message.calls) writeCall(o, c);
+  z.reset(); // lets go at once of the room a very large frame grew
   if (o.pos !== total) throw new Error(`a session request measured ${total} bytes and wrote ${o.pos}`);
   return o.buf;
 }

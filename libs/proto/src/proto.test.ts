@@ -102,3 +102,22 @@ describe('RepeatedText', () => {
     expect(texts.decode(long, 0, 2_000)).toBe('x'.repeat(2_000));
   });
 });
+
+describe('ProtoSizer reused', () => {
+  it('measures each message from the start after reset, and ProtoOut reads no length it did not measure', async () => {
+    const { ProtoOut, ProtoSizer } = await import('./wire-codec');
+    const z = new ProtoSizer();
+    z.close(z.open(), 300);
+    z.close(z.open(), 5);
+    z.reset();
+    const slot = z.open();
+    expect(slot).toBe(0);
+    z.close(slot, 2);
+    expect(z.measured).toBe(1);
+    const o = new ProtoOut(Buffer.alloc(8), z.lengths, z.measured);
+    o.open(0x0a);
+    expect([...o.buf.subarray(0, o.pos)]).toEqual([0x0a, 2]);
+    // A second field the sizer never measured: refused, not written with the stale length 5.
+    expect(() => o.open(0x12)).toThrow('a message wrote more length-delimited fields than it measured');
+  });
+});

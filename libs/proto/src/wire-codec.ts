@@ -89,6 +89,11 @@ export class ProtoSizer {
     return this.slots;
   }
 
+  /** How many lengths this message measured: ProtoOut reads no more. */
+  get measured(): number {
+    return this.count;
+  }
+
   /**
    * Starts another message, keeping the room the last one grew: an encoder sizes and writes one
    * message at a time (synchronously), so it can keep one sizer instead of growing a list of
@@ -146,6 +151,8 @@ export class ProtoOut {
   constructor(
     readonly buf: Buffer,
     private readonly lengths: readonly number[],
+    /** The sizer's count: a reused sizer's list holds older lengths past it. */
+    private readonly measured: number = lengths.length,
   ) {}
 
   byte(b: number): void {
@@ -205,6 +212,7 @@ export class ProtoOut {
 
   /** A length-delimited field's tag and the length the Sizer measured for it. */
   open(tag: number): void {
+    if (this.next >= this.measured) throw new Error('a message wrote more length-delimited fields than it measured');
     this.byte(tag);
     this.varint(this.lengths[this.next++]!);
   }

@@ -29,7 +29,7 @@ const quiet: ReplicaLogger = { info: () => {}, warn: () => {}, error: () => {}, 
  * A data node's Snapshots beside a real store, with the core, the log and the transport
  * recorded: what the driver would do with them is what these tests read.
  */
-async function withStoredFile(logCut: number, storedAt: number) {
+async function withStoredFile(logCut: number, storedAt: number, copyAt = 0) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-snapshots-'));
   dirs.push(dataDir);
   const store = await SnapshotStore.open(path.join(dataDir, 'snapshots'));
@@ -47,7 +47,7 @@ async function withStoredFile(logCut: number, storedAt: number) {
     settings: { dataDir, members: MEMBERS, snapshotRetainEntries: 5, snapshotEveryEntries: 1_000_000, snapshotLogBytesMax: 1 << 40 },
     logger: quiet,
     steps: unmonitoredSteps,
-    applied: {} as IndexWaiters,
+    applied: { value: () => snapshots.handedOut() } as unknown as IndexWaiters,
     core: () => core,
     log: () => log,
     stopped: () => false,
@@ -66,7 +66,15 @@ async function withStoredFile(logCut: number, storedAt: number) {
       failed: (to) => void seen.failed.push(to),
     },
   };
-  const snapshots = new Snapshots(host, store, { kind: 'data' } as StateMachine, meta(logCut));
+  // A copy of the database (copyForPeers): a file at `copyAt`.
+  const machine = {
+    kind: 'data',
+    snapshotTo: async (file: string) => {
+      fs.writeFileSync(file, 'a newer copy');
+      return { index: copyAt };
+    },
+  } as unknown as StateMachine;
+  const snapshots: Snapshots = new Snapshots(host, store, machine, meta(logCut));
   const ask = (at: number): void => snapshots.send({ type: 'snap', from: nodeId('n1'), to: nodeId('n2'), snapshot: meta(at) } as BaseMessage, meta(at));
   return { snapshots, store, seen, ask };
 }
@@ -104,6 +112,17 @@ describe('Snapshots: a stored file newer than the snapshot the core asks to send
     await snapshots.compactPending();
     expect(snapshots.index()).toBe(50);
     expect(seen.coreCompactions).toEqual([50]);
+  });
+
+  it('is not taken when it is older than the snapshot asked for: a copy is made instead', async () => {
+    const { snapshots, store, seen, ask } = await withStoredFile(60, 50, 70);
+    snapshots.noteApplied(entries(61, 70));
+    ask(60);
+    await snapshots.settled();
+    expect(store.latest()!.meta.index).toBe(70);
+    expect(snapshots.hasPendingCompaction()).toBe(true);
+    await snapshots.compactPending();
+    expect(seen.coreCompactions).toEqual([70]);
   });
 
   it('leaves a compaction already pending alone: the next ask finds the file the snapshot', async () => {

@@ -160,8 +160,9 @@ export function encodeSessionAnswers(message: { results: readonly WireSessionAns
   z.reset();
   let total = 0;
   for (const a of message.results) total += sizeAnswer(z, a);
-  const o = new ProtoOut(Buffer.allocUnsafe(total), z.lengths);
+  const o = new ProtoOut(Buffer.allocUnsafe(total), z.lengths, z.measured);
   for (const a of message.results) writeAnswer(o, a);
+  z.reset(); // lets go at once of the room a very large frame grew
   if (o.pos !== total) throw new Error(`a session answer measured ${total} bytes and wrote ${o.pos}`);
   return o.buf;
 }
