@@ -53,6 +53,50 @@ describe('WriteWaits', () => {
     expect(seen.results).toEqual([]);
   });
 
+  it('one timer serves every deadline: it is armed once for many writes and let go when none waits', () => {
+    let armed = 0;
+    waits = new WriteWaits({
+      now: () => Date.now(),
+      after: (ms, fn) => {
+        armed++;
+        return systemClock.after(ms, fn);
+      },
+      durabilityMet: () => met,
+      leaderHint: () => ({ leaderId: 'n2', leaderAddress: 'a2' }),
+    });
+    for (let i = 1; i <= 100; i++) waits.add(i, proposalToken(data(`w${i}`)), waiter('quorum', seen));
+    expect(armed).toBe(1);
+    expect(vi.getTimerCount()).toBe(1);
+    waits.applied(
+      Array.from({ length: 100 }, (_, i) => entry(i + 1, `w${i + 1}`)),
+      Array.from({ length: 100 }, () => ok(1)),
+    );
+    expect(seen.results).toHaveLength(100);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5_000);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it('each wait times out at its own deadline, a shorter one given later first', () => {
+    waits.add(1, proposalToken(data('a')), waiter('quorum', seen, 1_000));
+    vi.advanceTimersByTime(100);
+    waits.add(2, proposalToken(data('b')), waiter('quorum', seen, 300));
+    waits.add(3, proposalToken(data('c')), waiter('leader', seen, 600));
+    vi.advanceTimersByTime(299);
+    expect(seen.errors).toEqual([]);
+    vi.advanceTimersByTime(2);
+    expect(seen.errors.map((e) => (e as Error).message)).toEqual([expect.stringMatching(/^write at index 2 was not committed within 300 ms/)]);
+    vi.advanceTimersByTime(300);
+    expect((seen.errors[1] as Error).message).toMatch(/^write at index 3 did not reach this leader's disk within 600 ms/);
+    expect(waits.waitsForLeaderFsync()).toBe(false);
+    expect(waits.waitsAt(1)).toBe(true);
+    vi.advanceTimersByTime(300);
+    expect(seen.errors).toHaveLength(3);
+    expect(seen.errors[2]).toMatchObject({ code: 'timeout', details: { index: 1 } });
+    expect(waits.waitsAt(1)).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('semi and all wait for the copies after the commit, and fail once no longer leader', () => {
     waits.add(3, proposalToken(data('a')), waiter('semi', seen));
     waits.add(4, proposalToken(data('b')), waiter('all', seen));
