@@ -378,6 +378,17 @@ describe('a write the core refuses because this node no longer leads', () => {
     await expect(leader.execute({ ...write('INSERT INTO t VALUES (2)'), forwarded: true })).rejects.toMatchObject({ code: 'not_leader' });
     expect(forwarded).toHaveLength(1);
   });
+
+  it('a write refused before it is proposed (here its SQL) is a rejected promise, never a throw', async () => {
+    const h = (harness = await startThree());
+    const id = await waitFor('a leader', () => [...h.replicas.entries()].find(([, r]) => r.status().role === 'leader')?.[0]);
+    const leader = h.replicas.get(id)!;
+    let answer: Promise<WriteResult> | undefined;
+    expect(() => {
+      answer = leader.execute(write('INSERT INTO no_such_table VALUES (1'));
+    }).not.toThrow();
+    await expect(answer).rejects.toMatchObject({ code: 'sql_error', message: expect.stringMatching(/incomplete input/) });
+  });
 });
 
 describe.each(PROTOCOL_NAMES)('%s: a snapshot this node cannot use', (name) => {

@@ -588,7 +588,20 @@ export class Replica {
 
   // ---- client API --------------------------------------------------------------------
 
-  async execute(request: WriteRequest): Promise<WriteResult> {
+  /**
+   * Not an async function: one promise per write, settled by the write's waiter, instead of
+   * an async frame resolving with another promise (two more objects and three microtask turns
+   * a write). A synchronous refusal still arrives as a rejection.
+   */
+  execute(request: WriteRequest): Promise<WriteResult> {
+    try {
+      return this.executeNow(request);
+    } catch (e: unknown) {
+      return Promise.reject(e);
+    }
+  }
+
+  private executeNow(request: WriteRequest): Promise<WriteResult> {
     this.assertServing();
     // One deadline for the whole request: waiting for a leader, commit and durability.
     const deadlineMs = this.deps.clock.now() + request.timeoutMs;
@@ -609,29 +622,23 @@ export class Replica {
     }
     // What follows holds the request's settings, not its statements (they are in `data`): a
     // batch's decoded values would otherwise live through the round, past young collections.
-    return this.proposeWrite(data, writeSettings(request), deadlineMs);
+    return this.propose(data, writeSettings(request), deadlineMs);
   }
 
-  private async proposeWrite(data: Uint8Array, request: WriteSettings, deadlineMs: number): Promise<WriteResult> {
+  /**
+   * A write refused because this node no longer leads goes on to the leader, as the log
+   * record holds its statements: as prepared (text trimmed, CURRENT_* rewritten, named values
+   * in the order the SQL names them), one for each sent, which the leader's prepare takes to
+   * the same command.
+   */
+  private forwardRefused(data: Uint8Array, request: WriteSettings, deadlineMs: number): Promise<WriteResult> {
+    let statements: WriteRequest['statements'];
     try {
-      const result = await this.propose(data, request, deadlineMs);
-      const here = this.memberById.get(this.settings.nodeId)?.address;
-      return here === undefined ? result : withLeaderAddress(result, here);
-    } catch (e: unknown) {
-      if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) {
-        // The statements as the log record holds them: as prepared (text trimmed, CURRENT_*
-        // rewritten, named values in the order the SQL names them), one for each sent, which
-        // the leader's prepare takes to the same command.
-        let statements: WriteRequest['statements'];
-        try {
-          statements = this.stateMachine.writeStatements(data);
-        } catch (decodeError: unknown) {
-          throw fromSqlError(decodeError);
-        }
-        return this.forwarding.forward(withStatements(request, statements), deadlineMs);
-      }
-      throw e;
+      statements = this.stateMachine.writeStatements(data);
+    } catch (decodeError: unknown) {
+      return Promise.reject(fromSqlError(decodeError));
     }
+    return this.forwarding.forward(withStatements(request, statements), deadlineMs);
   }
 
   async query(request: ReadRequest): Promise<ReadResult> {
@@ -713,6 +720,7 @@ export class Replica {
 
   // ---- writes ------------------------------------------------------------------------
 
+  /** Answered with this leader's address; refused as not leader (and not forwarded yet), sent on to the leader. */
   private propose(data: Uint8Array, request: WriteSettings, deadlineMs: number): Promise<WriteResult> {
     const arrivedMs = deadlineMs - request.timeoutMs;
     return new Promise<WriteResult>((resolve, reject) => {
@@ -720,9 +728,19 @@ export class Replica {
         const ms = this.deps.clock.now() - arrivedMs;
         this.counters.writeAnswered(ms);
         this.deps.onWriteAnswered?.(ms);
-        resolve(r);
+        const here = this.memberById.get(this.settings.nodeId)?.address;
+        resolve(here === undefined ? r : withLeaderAddress(r, here));
       };
-      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, idempotent: request.requestId !== null, resolve: answer, reject } });
+      // Refusals come from inside the core's feed: the forward starts on a later turn, so
+      // nothing it does can reach back into a round in progress.
+      const refuse = (e: unknown): void => {
+        if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) {
+          resolve(Promise.resolve().then(() => this.forwardRefused(data, request, deadlineMs)));
+        } else {
+          reject(e);
+        }
+      };
+      this.proposals.push({ kind: 'command', data, waiter: { durability: request.durability, deadlineMs, timeoutMs: request.timeoutMs, idempotent: request.requestId !== null, resolve: answer, reject: refuse } });
       this.kick();
     });
   }
