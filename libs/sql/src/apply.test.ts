@@ -327,6 +327,56 @@ describe('deduplication by request id', () => {
   });
 });
 
+describe('the dedup table', () => {
+  const table = (file: string): unknown[][] => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT log_index, request_id, outcome, digest FROM _quorumlite_dedup ORDER BY log_index').raw(true).all() as unknown[][];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('holds the rows a replica applying one entry at a time holds; a retry inside the batch is answered from it', () => {
+    const fileA = path.join(dbs.dir(), 'db.sqlite');
+    const fileB = path.join(dbs.dir(), 'db.sqlite');
+    const a = dbs.open(undefined, fileA);
+    const b = dbs.open(undefined, fileB);
+    const log: ApplyEntry[] = [entry(a, 1, exec(['CREATE TABLE f (x)']))];
+    for (let i = 2; i <= 87; i++) log.push(entry(a, i, exec([stmt('INSERT INTO f VALUES (?)', [BigInt(i)])], `q-${i}`)));
+    log.push(entry(a, 88, exec([stmt('INSERT INTO f VALUES (?)', [5n])], 'q-5'), T0 + 1, 9)); // a retry
+    log.push(entry(a, 89, exec([stmt('INSERT INTO f VALUES (?)', [6n])], 'q-70'))); // an id reused for another body
+    const oa = a.applyBatch(log);
+    const ob = log.flatMap((e) => b.applyBatch([e]));
+    expect(ob).toEqual(oa);
+    expect(oa[87]).toEqual({ ...oa[4]!, duplicate: true, originalIndex: 5 });
+    expect(oa[88]).toMatchObject({ ok: false, duplicate: false, error: { code: 'invalid', message: expect.stringContaining('request id "q-70" was already used at log index 70') } });
+    const rowsA = table(fileA);
+    expect(rowsA.map((r) => Number(r[0]))).toEqual(Array.from({ length: 86 }, (_, k) => k + 2));
+    expect(rowsA).toEqual(table(fileB));
+    expect(rows(a, 'SELECT count(*) FROM f')).toEqual([[86n]]);
+    expect(a.lookupRequest('q-87')).toEqual({ ...oa[86]!, duplicate: true, originalIndex: 87 });
+  });
+
+  it('keeps nothing of a batch that failed on this replica: applied again, its requests run', () => {
+    const file = path.join(dbs.dir(), 'db.sqlite');
+    const m = dbs.open(undefined, file);
+    m.applyBatch([entry(m, 1, exec(['CREATE TABLE big (x)']))]);
+    const write = (m as unknown as { conn: { write: import('better-sqlite3').Database } }).conn.write;
+    write.pragma(`max_page_count = ${Number(write.pragma('page_count', { simple: true })) + 2}`);
+    const batch = [
+      entry(m, 2, exec(["INSERT INTO big VALUES ('small')"], 'r-2')),
+      entry(m, 3, exec([stmt('INSERT INTO big VALUES (?)', [new Uint8Array(64 * 1024)])], 'r-3')),
+    ];
+    expect(() => m.applyBatch(batch)).toThrow(/applying entries 2\.\.3 failed on this replica/);
+    expect(m.lookupRequest('r-2')).toBeNull();
+    expect(table(file)).toEqual([]);
+    write.pragma('max_page_count = 1000000');
+    expect(m.applyBatch(batch).map((o) => [o.ok, o.duplicate])).toEqual([[true, false], [true, false]]);
+    expect(table(file).map((r) => r[1])).toEqual(['r-2', 'r-3']);
+  });
+});
+
 describe('a dedup table of a development build before the first release', () => {
   it('is refused at open with what to do, and the file is left as it was', () => {
     const dir = dbs.dir();
