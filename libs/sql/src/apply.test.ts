@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeConfig, nodeId } from '@quorumlite/consensus';
 import { encodeCommand } from './codec';
+import { requestHash } from './dedup';
 import { SqlStateMachine } from './state-machine';
 import { entry, exec, rows, stmt, T0, TempDbs } from './testing';
 import type { ApplyEntry, ApplyOutcome } from './types';
@@ -356,6 +357,29 @@ describe('the dedup table', () => {
     expect(rowsA).toEqual(table(fileB));
     expect(rows(a, 'SELECT count(*) FROM f')).toEqual([[86n]]);
     expect(a.lookupRequest('q-87')).toEqual({ ...oa[86]!, duplicate: true, originalIndex: 87 });
+  });
+
+  it('tells apart two request ids with the same hash: each answers its own retry, and pruning one keeps the other, across a reopen', () => {
+    const [first, second] = ['req-238891', 'req-582427'];
+    expect(requestHash(first)).toBe(requestHash(second));
+    const file = path.join(dbs.dir(), 'db.sqlite');
+    const limits = { dedupWindowEntries: 10 };
+    const m = dbs.open({ limits }, file);
+    const insert = (v: bigint, id: string, k: number): ApplyEntry => entry(m, k, exec([stmt('INSERT INTO h VALUES (?)', [v])], id));
+    const out = m.applyBatch([entry(m, 1, exec(['CREATE TABLE h (x)'])), insert(1n, first, 2), insert(2n, second, 3), insert(1n, first, 4), insert(2n, second, 5)]);
+    expect(out.map((o) => [o.duplicate, o.originalIndex])).toEqual([[false, undefined], [false, undefined], [false, undefined], [true, 2], [true, 3]]);
+    // Index 12 retries the second id; the batch then prunes the rows at or below 2: the first id's.
+    const noops = [6, 7, 8, 9, 10, 11].map((i) => ({ index: i, kind: 'noop' as const, data: new Uint8Array(0) }));
+    expect(m.applyBatch([...noops, insert(2n, second, 12)])[6]).toMatchObject({ duplicate: true, originalIndex: 3 });
+    expect(m.lookupRequest(first)).toBeNull();
+    expect(m.lookupRequest(second)).toMatchObject({ duplicate: true, originalIndex: 3 });
+    expect((m as unknown as { requests: { size(): number } }).requests.size()).toBe(1);
+    expect(table(file).map((r) => r[1])).toEqual([second]);
+    expect(rows(m, 'SELECT x FROM h')).toEqual([[1n], [2n]]);
+    m.close();
+    const again = dbs.open({ limits }, file);
+    expect(again.lookupRequest(second)).toMatchObject({ duplicate: true, originalIndex: 3 });
+    expect(again.lookupRequest(first)).toBeNull();
   });
 
   it('keeps nothing of a batch that failed on this replica: applied again, its requests run', () => {

@@ -36,6 +36,7 @@ export const INTERNAL_SCHEMA = `
 export const DEVELOPMENT_DEDUP_TABLE = `${INTERNAL_PREFIX}requests`;
 
 export interface StoredRequest {
+  readonly request_id: string;
   readonly outcome: Buffer;
   /** Null for rows written before digests were kept. */
   readonly digest: Buffer | null;
@@ -120,7 +121,7 @@ export function prepareInternal(db: Database.Database): Internal {
     insertMember: db.prepare<[string, string, string, number]>(`INSERT INTO ${t}members (id, role, address, log_index) VALUES (?, ?, ?, ?)`),
     readMembers: db.prepare<[], { id: string; role: string; address: string; log_index: bigint }>(`SELECT id, role, address, log_index FROM ${t}members ORDER BY rowid`).safeIntegers(true),
     writeApplied: db.prepare<[number]>(`UPDATE ${t}meta SET applied_index = ? WHERE id = 0`),
-    findRequest: db.prepare<[number], StoredRequest>(`SELECT outcome, digest FROM ${t}dedup WHERE log_index = ?`),
+    findRequest: db.prepare<[number], StoredRequest>(`SELECT request_id, outcome, digest FROM ${t}dedup WHERE log_index = ?`),
     saveRequest: db.prepare<[number, string, Buffer, Buffer]>(
       `INSERT INTO ${t}dedup (log_index, request_id, outcome, digest) VALUES (?, ?, ?, ?)`,
     ),
