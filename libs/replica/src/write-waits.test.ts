@@ -53,30 +53,6 @@ describe('WriteWaits', () => {
     expect(seen.results).toEqual([]);
   });
 
-  it('one timer serves every deadline: it is armed once for many writes and let go when none waits', () => {
-    let armed = 0;
-    waits = new WriteWaits({
-      now: () => Date.now(),
-      after: (ms, fn) => {
-        armed++;
-        return systemClock.after(ms, fn);
-      },
-      durabilityMet: () => met,
-      leaderHint: () => ({ leaderId: 'n2', leaderAddress: 'a2' }),
-    });
-    for (let i = 1; i <= 100; i++) waits.add(i, proposalToken(data(`w${i}`)), waiter('quorum', seen));
-    expect(armed).toBe(1);
-    expect(vi.getTimerCount()).toBe(1);
-    waits.applied(
-      Array.from({ length: 100 }, (_, i) => entry(i + 1, `w${i + 1}`)),
-      Array.from({ length: 100 }, () => ok(1)),
-    );
-    expect(seen.results).toHaveLength(100);
-    expect(vi.getTimerCount()).toBe(0);
-    vi.advanceTimersByTime(5_000);
-    expect(seen.errors).toEqual([]);
-  });
-
   it('each wait times out at its own deadline, a shorter one given later first', () => {
     waits.add(1, proposalToken(data('a')), waiter('quorum', seen, 1_000));
     vi.advanceTimersByTime(100);

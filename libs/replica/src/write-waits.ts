@@ -29,11 +29,13 @@ interface Pending {
   /** Recognises the committed record as this write (never by fencing number: see isProposal). */
   readonly token: ProposalToken;
   readonly waiter: WriteWaiter;
+  readonly timer: Timer;
 }
 
 interface LeaderAck {
   readonly index: number;
   readonly waiter: WriteWaiter;
+  readonly timer: Timer;
 }
 
 interface DurabilityWait {
@@ -57,12 +59,6 @@ export class WriteWaits {
   private readonly pending = new Map<number, Pending>();
   private readonly leaderAcks = new Set<LeaderAck>();
   private durabilityWaits: DurabilityWait[] = [];
-  /**
-   * One timer for every deadline, armed for the earliest it has been given since it last
-   * ran. A write answered before its deadline (nearly all) costs no timer of its own; when
-   * the timer runs it fails what is due and arms itself for the earliest deadline left.
-   */
-  private sweep: { readonly at: number; readonly timer: Timer } | null = null;
 
   constructor(private readonly ports: WriteWaitsPorts) {}
 
@@ -76,10 +72,15 @@ export class WriteWaits {
     // again) will never see its own record there: it was not applied.
     const earlier = this.pending.get(index);
     if (earlier !== undefined) {
+      earlier.timer.cancel();
       earlier.waiter.reject(new ReplicaError('unavailable', `leadership changed before the write at index ${index} committed; it was not applied — retry`, this.ports.leaderHint()));
     }
-    this.pending.set(index, { token, waiter });
-    this.armFor(waiter.deadlineMs);
+    const timer = this.deadline(waiter, () => {
+      if (this.pending.get(index)?.waiter !== waiter) return false;
+      this.pending.delete(index);
+      return true;
+    }, 'was not committed', index);
+    this.pending.set(index, { token, waiter, timer });
   }
 
   /** Whether a write waits for the record at `index` to apply. */
@@ -101,9 +102,9 @@ export class WriteWaits {
     for (const ack of this.leaderAcks) {
       if (ack.index > index) continue;
       this.leaderAcks.delete(ack);
+      ack.timer.cancel();
       ack.waiter.resolve({ results: [], index: ack.index, duplicate: false, uncommitted: true });
     }
-    this.disarmIfIdle();
   }
 
   /** Records applied, with the state machine's outcome of each (null where no database ran them). */
@@ -114,9 +115,9 @@ export class WriteWaits {
       const p = this.pending.get(entry.index);
       if (!p) continue;
       this.pending.delete(entry.index);
+      p.timer.cancel();
       this.settle(entry, p, outcomes?.[i] ?? null);
     }
-    this.disarmIfIdle();
   }
 
   /** After each round: writes whose copies arrived are answered; past their deadline, or no longer leader, they fail. */
@@ -152,9 +153,9 @@ export class WriteWaits {
       // Committed here: never cut, so it applies on this node (or a snapshot supersedes it).
       if (at <= commitIndex) continue;
       this.pending.delete(at);
+      p.timer.cancel();
       p.waiter.reject(new ReplicaError('unavailable', `this node stopped leading before the write at index ${at} was known to commit; ${unknownOutcome(p.waiter)}`, { ...hint, index: at }));
     }
-    this.disarmIfIdle();
   }
 
   /** A snapshot from the leader covers the writes at or below `index`: their outcome is not known here. */
@@ -162,70 +163,43 @@ export class WriteWaits {
     for (const [at, p] of this.pending) {
       if (at > index) continue;
       this.pending.delete(at);
+      p.timer.cancel();
       p.waiter.reject(new ReplicaError('unavailable', `the write at index ${at} was superseded by a snapshot; ${unknownOutcome(p.waiter)}`));
     }
-    this.disarmIfIdle();
   }
 
   failAll(error: unknown): void {
-    this.disarm();
-    for (const p of this.pending.values()) p.waiter.reject(error);
+    for (const p of this.pending.values()) {
+      p.timer.cancel();
+      p.waiter.reject(error);
+    }
     this.pending.clear();
-    for (const ack of this.leaderAcks) ack.waiter.reject(error);
+    for (const ack of this.leaderAcks) {
+      ack.timer.cancel();
+      ack.waiter.reject(error);
+    }
     this.leaderAcks.clear();
     for (const w of this.durabilityWaits) w.waiter.reject(error);
     this.durabilityWaits = [];
   }
 
   private addLeaderAck(index: number, waiter: WriteWaiter): void {
-    this.leaderAcks.add({ index, waiter });
-    this.armFor(waiter.deadlineMs);
-  }
-
-  private armFor(deadlineMs: number): void {
-    const armed = this.sweep;
-    if (armed !== null && armed.at <= deadlineMs) return;
-    armed?.timer.cancel();
-    this.sweep = { at: deadlineMs, timer: this.ports.after(Math.max(0, deadlineMs - this.ports.now()), () => this.expire(deadlineMs)) };
-  }
-
-  private disarm(): void {
-    this.sweep?.timer.cancel();
-    this.sweep = null;
-  }
-
-  /** Nothing left to time out: no timer outlives the last wait (a stopped node keeps none). */
-  private disarmIfIdle(): void {
-    if (this.sweep !== null && this.pending.size === 0 && this.leaderAcks.size === 0) this.disarm();
+    const ack: LeaderAck = {
+      index,
+      waiter,
+      timer: this.deadline(waiter, () => this.leaderAcks.delete(ack), "did not reach this leader's disk", index),
+    };
+    this.leaderAcks.add(ack);
   }
 
   /**
-   * The timer armed for `armedAt` ran: every wait due by then, or by the clock now, fails
-   * with a timeout (the message built only here, not for every write), and the timer is
-   * armed again for the earliest deadline left. `armedAt` counts as reached even if the
-   * clock says otherwise, as a timer of its own would have.
+   * Rejects with a timeout at the waiter's deadline, if `take()` says it is still waiting. The
+   * message is built then, not for every write that never times out.
    */
-  private expire(armedAt: number): void {
-    this.sweep = null;
-    const due = Math.max(armedAt, this.ports.now());
-    let next = Infinity;
-    for (const [index, p] of this.pending) {
-      if (p.waiter.deadlineMs > due) {
-        next = Math.min(next, p.waiter.deadlineMs);
-        continue;
-      }
-      this.pending.delete(index);
-      p.waiter.reject(timedOut(p.waiter, index, 'was not committed'));
-    }
-    for (const ack of this.leaderAcks) {
-      if (ack.waiter.deadlineMs > due) {
-        next = Math.min(next, ack.waiter.deadlineMs);
-        continue;
-      }
-      this.leaderAcks.delete(ack);
-      ack.waiter.reject(timedOut(ack.waiter, ack.index, "did not reach this leader's disk"));
-    }
-    if (next !== Infinity) this.armFor(next);
+  private deadline(waiter: WriteWaiter, take: () => boolean, what: string, index: number): Timer {
+    return this.ports.after(Math.max(0, waiter.deadlineMs - this.ports.now()), () => {
+      if (take()) waiter.reject(new ReplicaError('timeout', `write at index ${index} ${what} within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, { index }));
+    });
   }
 
   private settle(entry: Entry, p: Pending, outcome: ApplyOutcome | null): void {
@@ -249,10 +223,6 @@ export class WriteWaits {
     }
     this.durabilityWaits.push({ index: entry.index, result, waiter });
   }
-}
-
-function timedOut(waiter: WriteWaiter, index: number, what: string): ReplicaError {
-  return new ReplicaError('timeout', `write at index ${index} ${what} within ${waiter.timeoutMs} ms; ${unknownOutcome(waiter)}`, { index });
 }
 
 /** What a client can do about a write whose outcome this node cannot tell. */
