@@ -731,11 +731,14 @@ export class Replica {
         const here = this.memberById.get(this.settings.nodeId)?.address;
         resolve(here === undefined ? r : withLeaderAddress(r, here));
       };
-      // Refusals come from inside the core's feed: the forward starts on a later turn, so
-      // nothing it does can reach back into a round in progress.
+      // A refusal comes from inside the core's feed; the forward starts in a microtask after
+      // it, as it did when an async caller awaited this promise. It only queues the write for
+      // the leader (a proposal there, kick() deferred), so it never touches a round under way.
       const refuse = (e: unknown): void => {
         if (e instanceof ReplicaError && e.code === 'not_leader' && !request.forwarded) {
-          resolve(Promise.resolve().then(() => this.forwardRefused(data, request, deadlineMs)));
+          queueMicrotask(() => {
+            this.forwardRefused(data, request, deadlineMs).then(resolve, reject);
+          });
         } else {
           reject(e);
         }

@@ -3,7 +3,6 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeConfig, nodeId } from '@quorumlite/consensus';
 import { encodeCommand } from './codec';
-import { requestHash } from './dedup';
 import { SqlStateMachine } from './state-machine';
 import { entry, exec, rows, stmt, T0, TempDbs } from './testing';
 import type { ApplyEntry, ApplyOutcome } from './types';
@@ -360,11 +359,22 @@ describe('the dedup table', () => {
   });
 
   it('tells apart two request ids with the same hash: each answers its own retry, and pruning one keeps the other, across a reopen', () => {
-    const [first, second] = ['req-238891', 'req-582427'];
-    expect(requestHash(first)).toBe(requestHash(second));
     const file = path.join(dbs.dir(), 'db.sqlite');
     const limits = { dedupWindowEntries: 10 };
     const m = dbs.open({ limits }, file);
+    const window = (m as unknown as { requests: { hashOf(id: string): number; size(): number } }).requests;
+    // Two ids that share this window's hash (its seed is the process's own): found in a few
+    // hundred thousand tries at most, 30 bits being what they are.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | null = null;
+    for (let i = 0; pair === null && i < 5_000_000; i++) {
+      const id = `req-${i}`;
+      const other = seen.get(window.hashOf(id));
+      if (other !== undefined) pair = [other, id];
+      else seen.set(window.hashOf(id), id);
+    }
+    if (pair === null) throw new Error('no two ids share a hash among 5,000,000');
+    const [first, second] = pair;
     const insert = (v: bigint, id: string, k: number): ApplyEntry => entry(m, k, exec([stmt('INSERT INTO h VALUES (?)', [v])], id));
     const out = m.applyBatch([entry(m, 1, exec(['CREATE TABLE h (x)'])), insert(1n, first, 2), insert(2n, second, 3), insert(1n, first, 4), insert(2n, second, 5)]);
     expect(out.map((o) => [o.duplicate, o.originalIndex])).toEqual([[false, undefined], [false, undefined], [false, undefined], [true, 2], [true, 3]]);
@@ -373,7 +383,7 @@ describe('the dedup table', () => {
     expect(m.applyBatch([...noops, insert(2n, second, 12)])[6]).toMatchObject({ duplicate: true, originalIndex: 3 });
     expect(m.lookupRequest(first)).toBeNull();
     expect(m.lookupRequest(second)).toMatchObject({ duplicate: true, originalIndex: 3 });
-    expect((m as unknown as { requests: { size(): number } }).requests.size()).toBe(1);
+    expect(window.size()).toBe(1);
     expect(table(file).map((r) => r[1])).toEqual([second]);
     expect(rows(m, 'SELECT x FROM h')).toEqual([[1n], [2n]]);
     m.close();

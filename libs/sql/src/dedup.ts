@@ -3,12 +3,13 @@
  * a retry with its first outcome instead of running again. It is a pure function of the log,
  * so every replica agrees on it.
  */
+import { randomBytes } from 'node:crypto';
 import { decodeOutcome, encodeOutcome } from './codec';
 import type { Internal } from './connections';
 import type { ApplyOutcome } from './types';
 
 /**
- * Where the dedup table's rows are, by a 31-bit hash of their request ids: the log index
+ * Where the dedup table's rows are, by a 30-bit hash of their request ids: the log index
  * of each hash's newest row, and of its older ones (the same id again after it left the
  * window, or another id with the same hash) in `older`. The table is keyed by log index —
  * appends at its right edge, prunes at its left — so it needs no second index: this map is
@@ -19,11 +20,24 @@ import type { ApplyOutcome } from './types';
 export class RequestWindow {
   private newest = new Map<number, number>();
   private older = new Map<number, number[]>();
+  /**
+   * Each process hashes with its own seed, so no one can choose ids that share a hash here
+   * and make every write look through their rows (outcomes never depend on the hash: a match
+   * is confirmed against the row, and the map is rebuilt from the table at open).
+   */
+  private readonly seed = randomBytes(4).readUInt32LE(0);
 
   constructor(
     private readonly internal: () => Internal,
     private readonly windowEntries: number,
   ) {}
+
+  /** This window's hash of a request id: FNV-1a over its UTF-16 code units from the window's seed, to 30 bits. */
+  hashOf(id: string): number {
+    let h = this.seed ^ 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+    return h >>> 2;
+  }
 
   /**
    * Seen within the window that ends at `index`: a pure function of the log, so every replica
@@ -32,10 +46,11 @@ export class RequestWindow {
    * request.
    */
   find(requestId: string, index: number, digest: Buffer | null): ApplyOutcome | null {
-    const hash = requestHash(requestId);
+    const hash = this.hashOf(requestId);
     const before = this.older.get(hash);
     let k = before === undefined ? 0 : before.length;
-    // Newest first: the first row of this id is its newest; rows before the window are older still.
+    // Newest first (the loop seldom runs: a new id's hash is usually unknown): the first row of
+    // this id is its newest; rows before the window are older still.
     for (let at = this.newest.get(hash); at !== undefined && at > index - this.windowEntries; at = k > 0 ? before![--k] : undefined) {
       const stored = this.internal().findRequest.get(at);
       if (stored === undefined) throw new Error(`the dedup table lost its row at index ${at} (request ${requestId})`);
@@ -52,20 +67,22 @@ export class RequestWindow {
   /** Records the outcome of a request applied at `index`, in the batch's transaction. */
   save(index: number, requestId: string, outcome: ApplyOutcome, digest: Buffer): void {
     this.internal().saveRequest.run(index, requestId, encodeOutcome(outcome), digest);
-    this.note(requestHash(requestId), index);
+    this.note(this.newest, this.older, this.hashOf(requestId), index);
   }
 
-  /** Drops rows at or below `index`, the oldest first. */
+  /** Drops rows at or below `index` (in whatever order SQLite returns them: forget() does not depend on it). */
   prune(index: number): void {
-    for (const row of this.internal().pruneRequests.all(index)) this.forget(requestHash(row.request_id), Number(row.log_index));
+    for (const row of this.internal().pruneRequests.all(index)) this.forget(this.hashOf(row.request_id), Number(row.log_index));
   }
 
   /** Reads the window from the table: at open, after a rollback or a restore. */
   load(): void {
-    this.newest = new Map();
-    this.older = new Map();
+    const newest = new Map<number, number>();
+    const older = new Map<number, number[]>();
     // In index order, so each hash's newest row is the last one noted.
-    for (const row of this.internal().allRequests.iterate()) this.note(requestHash(row.request_id), Number(row.log_index));
+    for (const row of this.internal().allRequests.iterate()) this.note(newest, older, this.hashOf(row.request_id), Number(row.log_index));
+    this.newest = newest;
+    this.older = older;
   }
 
   /** How many rows the map knows (tests). */
@@ -75,14 +92,16 @@ export class RequestWindow {
     return n;
   }
 
-  private note(hash: number, index: number): void {
-    const previous = this.newest.get(hash);
+  /** `index` is newer than every row noted: find() walks each hash's rows newest first and stops at the window. */
+  private note(newest: Map<number, number>, older: Map<number, number[]>, hash: number, index: number): void {
+    const previous = newest.get(hash);
     if (previous !== undefined) {
-      const list = this.older.get(hash);
-      if (list === undefined) this.older.set(hash, [previous]);
+      if (previous >= index) throw new Error(`dedup: a row at index ${index} noted after one at ${previous}`);
+      const list = older.get(hash);
+      if (list === undefined) older.set(hash, [previous]);
       else list.push(previous);
     }
-    this.newest.set(hash, index);
+    newest.set(hash, index);
   }
 
   private forget(hash: number, index: number): void {
@@ -97,11 +116,4 @@ export class RequestWindow {
     }
     if (list !== undefined && list.length === 0) this.older.delete(hash);
   }
-}
-
-/** FNV-1a over the id's UTF-16 code units, to 31 bits (a small integer to V8: no allocation). */
-export function requestHash(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return h >>> 1;
 }
