@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome } from './codec';
+import { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, requestDigest } from './codec';
 import { SqlError } from './errors';
 import type { ApplyOutcome, Command } from './types';
 
@@ -160,5 +160,28 @@ describe('outcome codec (the dedup table)', () => {
     expect(text.endsWith('",false],[2,"-3"]]}')).toBe(true);
     expect(decodeOutcome(encodeOutcome(mixed), true)).toEqual({ ...mixed, duplicate: true });
     expect(decodeOutcome(encodeOutcome(plainResults), false)).toEqual(plainResults);
+  });
+});
+
+describe('request digests (the dedup table keeps them: part of the stored format)', () => {
+  const command = (requestId: string, sql: string, params: Command['statements'][number]['params']): Uint8Array =>
+    encodeCommand({ statements: [{ sql, params, named: {} }], requestId, timeMs: 1_700_000_000_000, seed: 42 });
+  const hex = (id: string, sql: string, params: Command['statements'][number]['params']): string => requestDigest(command(id, sql, params), id).toString('hex');
+
+  it('are the same bytes as every earlier version computed, for short bodies (cyrb128) and long ones (SHA-256)', () => {
+    expect([
+      hex('r-1', 'INSERT INTO kv(k, v) VALUES (?, ?)', ['key-1', 'x'.repeat(100)]),
+      hex('0123456789abcdef0123456789abcdef', 'SELECT 1', []),
+      hex('é-id', 'INSERT INTO t VALUES (?)', [new Uint8Array([0, 255, 7])]),
+      hex('long', 'INSERT INTO big VALUES (?)', ['y'.repeat(5_000)]),
+    ]).toEqual(['376049320a16a8ca2ad0761657c1277d', '2d79afda966b16418cf923a95034fde9', '32461f876af90e432525ff505404838c', '21d11db8cf7ffa2053ceea1273ee2901']);
+  });
+
+  it('skip the header a retry changes (time, seed), and differ with the body', () => {
+    const a = encodeCommand({ statements: [{ sql: 'SELECT 1', params: [], named: {} }], requestId: 'same', timeMs: 1, seed: 1 });
+    const b = encodeCommand({ statements: [{ sql: 'SELECT 1', params: [], named: {} }], requestId: 'same', timeMs: 2, seed: 9 });
+    const c = encodeCommand({ statements: [{ sql: 'SELECT 2', params: [], named: {} }], requestId: 'same', timeMs: 1, seed: 1 });
+    expect(requestDigest(a, 'same').equals(requestDigest(b, 'same'))).toBe(true);
+    expect(requestDigest(a, 'same').equals(requestDigest(c, 'same'))).toBe(false);
   });
 });

@@ -13,7 +13,9 @@ export function isProposal(entry: Entry, token: ProposalToken): boolean {
   if (entry.kind === 'noop') return false;
   const data = entry.data;
   if (data === token) return true;
-  if (data.byteLength !== token.byteLength) return false;
-  for (let i = 0; i < data.byteLength; i++) if (data[i] !== token[i]) return false;
+  // `length`, read once: `byteLength` in a loop's condition is a getter call per byte.
+  const n = data.length;
+  if (n !== token.length) return false;
+  for (let i = 0; i < n; i++) if (data[i] !== token[i]) return false;
   return true;
 }
