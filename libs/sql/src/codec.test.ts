@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeCommand, decodeOutcome, encodeCommand, encodeOutcome, requestDigest } from './codec';
 import { SqlError } from './errors';
@@ -175,6 +176,18 @@ describe('request digests (the dedup table keeps them: part of the stored format
       hex('é-id', 'INSERT INTO t VALUES (?)', [new Uint8Array([0, 255, 7])]),
       hex('long', 'INSERT INTO big VALUES (?)', ['y'.repeat(5_000)]),
     ]).toEqual(['376049320a16a8ca2ad0761657c1277d', '2d79afda966b16418cf923a95034fde9', '32461f876af90e432525ff505404838c', '21d11db8cf7ffa2053ceea1273ee2901']);
+  });
+
+  it('hash a body of 4,096 bytes with cyrb128 and one of 4,097 with SHA-256', () => {
+    // The body is what follows the header: version, time, seed, request id (an ASCII id of under 128 bytes here).
+    const body = (id: string, bytes: Uint8Array): number => bytes.length - (1 + 8 + 8 + 1 + 1 + id.length);
+    const at = (size: number): Uint8Array => command('edge', 'INSERT INTO big VALUES (?)', ['y'.repeat(size - 33)]);
+    expect([body('edge', at(4096)), body('edge', at(4097))]).toEqual([4096, 4097]);
+    const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes.subarray(bytes.length - body('edge', bytes))).digest().subarray(0, 16).toString('hex');
+    const [small, large] = [requestDigest(at(4096), 'edge').toString('hex'), requestDigest(at(4097), 'edge').toString('hex')];
+    expect([small, large]).toEqual(['da496158d78b2e68772bb85b8b2c885e', '4215c6ac4667b0621c374dc2b1dc1e6b']);
+    expect(small).not.toBe(sha(at(4096)));
+    expect(large).toBe(sha(at(4097)));
   });
 
   it('skip the header a retry changes (time, seed), and differ with the body', () => {

@@ -416,8 +416,8 @@ export function requestDigest(bytes: Uint8Array, requestId: string): Buffer {
 
 /** cyrb128 over bytes, seeded with the length: four 32-bit lanes, each mixed into the next. */
 function cyrb128(b: Uint8Array): Buffer {
-  // The length read once: `byteLength` in the loop's condition is a getter call per byte,
-  // which made the hash ten times slower (1.3 µs instead of 0.2 for a 150-byte body).
+  // The length read once: `byteLength` in the loop's condition is a getter call per byte
+  // (a 150-byte body took 1.45 µs with it, 0.32 µs without).
   const n = b.length;
   let h1 = 1779033703 ^ n;
   let h2 = 3144134277;
