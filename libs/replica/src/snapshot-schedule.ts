@@ -6,23 +6,28 @@
 import type { Entry, Term } from '@quorumlite/consensus';
 
 /**
- * This share of snapshotLogBytesMax counts as enough records: large records (batches of
- * rows) would otherwise pile up to the full maximum before snapshotEveryEntries of them had
- * been applied, and the log's records stay in memory until a snapshot compacts them.
+ * This share of snapshotLogBytesMax counts as enough records, and is the most the records kept
+ * behind a snapshot's cut may hold: the log's records stay in memory until a snapshot
+ * compacts them, and large records (batches of rows) would otherwise pile up — a 100-row batch
+ * is about 12 KB, so snapshotRetainEntries of them alone would be 12 MB per node. With the
+ * default of 64 MiB that is 4 MiB each side of the cut.
  */
-export const SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION = 4;
+export const SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION = 16;
 /** Each node stretches its thresholds by a random factor in [1, 1 + this). */
 export const SNAPSHOT_SPREAD_MAX = 0.25;
 
 export interface SnapshotThresholds {
   readonly snapshotEveryEntries: number;
   readonly snapshotLogBytesMax: number;
+  readonly snapshotRetainEntries: number;
 }
 
 /**
  * A snapshot is due once the log applied since the last one holds snapshotEveryEntries
- * records, or a quarter of snapshotLogBytesMax in bytes, whichever comes first (so large
- * records do not pile up in memory). A snapshot copies nothing — the database is synced where
+ * records, or a sixteenth of snapshotLogBytesMax in bytes, whichever comes first (so large
+ * records do not pile up in memory). Its cut keeps snapshotRetainEntries records behind it for
+ * slow followers, or as many as a sixteenth of snapshotLogBytesMax holds at the mean size of
+ * the records of the interval before (`retainEntries`), whichever is fewer. A snapshot copies nothing — the database is synced where
  * it is and the log cut there — so it need not wait for the log to outgrow the database.
  * Each node stretches the thresholds by its own random factor (redrawn after every
  * snapshot), so replicas sharing a machine or a disk do not all sync at the same moment.
@@ -30,6 +35,10 @@ export interface SnapshotThresholds {
 export class SnapshotSchedule {
   /** Payload bytes of the records applied since the last snapshot began (or since boot). */
   private logBytes = 0;
+  /** How many records those were. */
+  private logRecords = 0;
+  /** The same two of the last interval before it that had records. */
+  private previous = { bytes: 0, records: 0 };
   private spread = 1;
 
   constructor(
@@ -42,12 +51,31 @@ export class SnapshotSchedule {
 
   /** A snapshot began (or arrived): the log counts from zero, against freshly stretched thresholds. */
   restart(): void {
+    if (this.logRecords > 0) this.previous = { bytes: this.logBytes, records: this.logRecords };
     this.logBytes = 0;
+    this.logRecords = 0;
     this.spread = 1 + SNAPSHOT_SPREAD_MAX * this.random();
   }
 
   noteApplied(entries: readonly Entry[]): void {
     for (const e of entries) this.logBytes += e.data.byteLength;
+    this.logRecords += entries.length;
+  }
+
+  /**
+   * Records a cut keeps behind it on a data node: snapshotRetainEntries, or fewer when the
+   * recent records are large — as many as a sixteenth of snapshotLogBytesMax holds at the mean
+   * size of those applied since the last snapshot and in the interval before (at least one).
+   * The Raft leader keeps more for a slow follower that is still answering (its own bound, a
+   * multiple of this).
+   */
+  retainEntries(): number {
+    const configured = this.thresholds.snapshotRetainEntries;
+    const bytes = this.logBytes + this.previous.bytes;
+    const records = this.logRecords + this.previous.records;
+    if (bytes === 0) return configured;
+    const fit = Math.floor((this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION) * (records / bytes));
+    return Math.min(configured, Math.max(1, fit));
   }
 
   /** `records` applied since the last snapshot (a data node) or that a witness may forget. */
@@ -60,7 +88,7 @@ export class SnapshotSchedule {
     return this.logBytes >= this.thresholds.snapshotLogBytesMax / this.spread;
   }
 
-  /** Log bytes that count as enough records: a quarter of snapshotLogBytesMax. */
+  /** Log bytes that count as enough records: a sixteenth of snapshotLogBytesMax. */
   private enoughBytes(): number {
     return this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION / this.spread;
   }

@@ -38,7 +38,6 @@ export interface SnapshotsHost {
   readonly settings: SnapshotThresholds & {
     readonly dataDir: string;
     readonly members: readonly { readonly id: string; readonly role: Member['role'] }[];
-    readonly snapshotRetainEntries: number;
   };
   readonly logger: ReplicaLogger;
   readonly steps: LoopSteps;
@@ -220,8 +219,8 @@ export class Snapshots {
 
   /** Whether snapshots wait for a peer being sent a file (peer-holds.ts). */
   private holding(): boolean {
-    // The next cut keeps snapshotRetainEntries records behind the applied index.
-    const floor = this.coreApplied - this.host.settings.snapshotRetainEntries;
+    // The next cut keeps this many records behind the applied index.
+    const floor = this.coreApplied - this.schedule.retainEntries();
     let progress: ReturnType<ConsensusCore['status']>['progress'] | null = null;
     return this.peerHolds.holding((to) => (progress ??= this.host.core().status().progress)[to]?.match ?? 0, floor);
   }
@@ -334,7 +333,7 @@ export class Snapshots {
     if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
     // A witness keeps nothing below the point: no one may need those records from it.
     const keepsData = this.machine.kind === 'data';
-    const retain = keepsData ? this.host.settings.snapshotRetainEntries : 0;
+    const retain = keepsData ? this.schedule.retainEntries() : 0;
     this.host.core().compact(meta, retain);
     const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.host.log().compact(meta, keepFrom);
