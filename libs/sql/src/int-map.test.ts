@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { IntMap } from './int-map';
+
+/** A small deterministic generator (mulberry32), so a failure names its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function expectSame(map: IntMap, model: Map<number, number>, keys: readonly number[], label: string): void {
+  expect(map.size, label).toBe(model.size);
+  for (const k of keys) expect(map.get(k), `${label}: key ${k}`).toBe(model.get(k));
+}
+
+describe('IntMap', () => {
+  it('gets, sets, overwrites and deletes', () => {
+    const m = new IntMap();
+    expect(m.get(7)).toBeUndefined();
+    m.set(7, 70);
+    m.set(0, 1);
+    m.set(0x7fffffff, Number.MAX_SAFE_INTEGER);
+    expect([m.get(7), m.get(0), m.get(0x7fffffff), m.size]).toEqual([70, 1, Number.MAX_SAFE_INTEGER, 3]);
+    m.set(7, 71);
+    expect([m.get(7), m.size]).toEqual([71, 3]);
+    expect(m.delete(7)).toBe(true);
+    expect(m.delete(7)).toBe(false);
+    expect([m.get(7), m.size]).toEqual([undefined, 2]);
+  });
+
+  it('refuses keys and values it cannot hold, and is left unchanged', () => {
+    const m = new IntMap();
+    for (const key of [-1, 2 ** 31, 1.5, Number.NaN]) expect(() => m.set(key, 1), String(key)).toThrow(/key .* is not an integer in \[0, 2\^31\)/);
+    for (const value of [-1, 2 ** 53, 0.5, Number.NaN]) expect(() => m.set(1, value), String(value)).toThrow(/value .* is not a non-negative safe integer/);
+    expect(m.size).toBe(0);
+  });
+
+  // Keys drawn from a small range collide in long probe runs, which is where deleting by
+  // shifting entries back can go wrong; a wide range exercises growth. Checked against Map
+  // after every step.
+  for (const [label, range, steps] of [
+    ['crowded keys', 64, 20_000],
+    ['wide keys', 2 ** 31, 20_000],
+  ] as const) {
+    for (const seed of [1, 2, 3]) {
+      it(`agrees with a Map through random sets and deletes (${label}, seed ${seed})`, () => {
+        const random = prng(seed);
+        const m = new IntMap();
+        const model = new Map<number, number>();
+        const seen: number[] = [];
+        for (let step = 0; step < steps; step++) {
+          const key = Math.floor(random() * range);
+          seen.push(key);
+          if (random() < 0.45 && model.size > 0) {
+            const victim = random() < 0.8 ? [...model.keys()][Math.floor(random() * model.size)]! : key;
+            expect(m.delete(victim), `step ${step}: delete ${victim}`).toBe(model.delete(victim));
+          } else {
+            const value = Math.floor(random() * Number.MAX_SAFE_INTEGER);
+            m.set(key, value);
+            model.set(key, value);
+          }
+          if (step % 997 === 0) expectSame(m, model, seen.slice(-500), `step ${step}`);
+        }
+        expectSame(m, model, seen, 'end');
+        for (const k of [...model.keys()]) expect(m.delete(k)).toBe(true);
+        expectSame(m, new Map(), seen, 'emptied');
+      });
+    }
+  }
+
+  it('holds 100,000 entries, as a full dedup window does, and finds each', () => {
+    const m = new IntMap();
+    const random = prng(9);
+    const model = new Map<number, number>();
+    for (let i = 1; i <= 100_000; i++) {
+      const key = Math.floor(random() * 2 ** 30);
+      m.set(key, i);
+      model.set(key, i);
+    }
+    expectSame(m, model, [...model.keys()], 'full');
+  });
+});
