@@ -52,8 +52,11 @@ describe('SnapshotSchedule', () => {
     expect(s.retainEntries()).toBe(9); // only the interval just before counts: 2,000 bytes in 8 records, and this one
     s.restart();
     s.noteApplied([entry(18, 1, 5_000)]);
-    expect(s.retainEntries()).toBe(1); // never none: 5,000 bytes in 2 records, one larger than the bound
+    expect(s.retainEntries()).toBe(8); // never fewer than RETAIN_ENTRIES_MIN: 5,000 bytes in 2 records, one larger than the bound
     expect(new SnapshotSchedule({ ...thresholds, snapshotRetainEntries: 0 }, () => 0).retainEntries()).toBe(0);
+    const few = new SnapshotSchedule({ ...thresholds, snapshotRetainEntries: 5 }, () => 0);
+    few.noteApplied([entry(1, 1, 5_000)]);
+    expect(few.retainEntries()).toBe(5); // a configured count under the minimum is kept
   });
 });
 

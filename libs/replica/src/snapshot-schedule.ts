@@ -13,6 +13,12 @@ import type { Entry, Term } from '@quorumlite/consensus';
  * default of 64 MiB that is 4 MiB each side of the cut.
  */
 export const SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION = 16;
+/**
+ * The fewest records a cut keeps behind it (unless snapshotRetainEntries is fewer): with
+ * records of megabytes the byte bound alone would keep one, and a Zab or Multi-Paxos follower
+ * two records behind at the cut would then need a whole copy of the database.
+ */
+export const RETAIN_ENTRIES_MIN = 8;
 /** Each node stretches its thresholds by a random factor in [1, 1 + this). */
 export const SNAPSHOT_SPREAD_MAX = 0.25;
 
@@ -26,8 +32,7 @@ export interface SnapshotThresholds {
  * A snapshot is due once the log applied since the last one holds snapshotEveryEntries
  * records, or a sixteenth of snapshotLogBytesMax in bytes, whichever comes first (so large
  * records do not pile up in memory). Its cut keeps snapshotRetainEntries records behind it for
- * slow followers, or as many as a sixteenth of snapshotLogBytesMax holds at the mean size of
- * the records of the interval before (`retainEntries`), whichever is fewer. A snapshot copies nothing — the database is synced where
+ * slow followers, or fewer when recent records are large (`retainEntries`). A snapshot copies nothing — the database is synced where
  * it is and the log cut there — so it need not wait for the log to outgrow the database.
  * Each node stretches the thresholds by its own random factor (redrawn after every
  * snapshot), so replicas sharing a machine or a disk do not all sync at the same moment.
@@ -65,9 +70,10 @@ export class SnapshotSchedule {
   /**
    * Records a cut keeps behind it on a data node: snapshotRetainEntries, or fewer when the
    * recent records are large — as many as a sixteenth of snapshotLogBytesMax holds at the mean
-   * size of those applied since the last snapshot and in the interval before (at least one).
-   * The Raft leader keeps more for a slow follower that is still answering (its own bound, a
-   * multiple of this).
+   * size of those applied since the last snapshot and in the interval before, but at least
+   * RETAIN_ENTRIES_MIN. An estimate, not a bound: the records behind a cut may be larger than
+   * the mean. The Raft leader keeps more for a slow follower that is still answering (its own
+   * bound, a multiple of this).
    */
   retainEntries(): number {
     const configured = this.thresholds.snapshotRetainEntries;
@@ -75,7 +81,7 @@ export class SnapshotSchedule {
     const records = this.logRecords + this.previous.records;
     if (bytes === 0) return configured;
     const fit = Math.floor((this.thresholds.snapshotLogBytesMax / SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION) * (records / bytes));
-    return Math.min(configured, Math.max(1, fit));
+    return Math.min(configured, Math.max(RETAIN_ENTRIES_MIN, fit));
   }
 
   /** `records` applied since the last snapshot (a data node) or that a witness may forget. */

@@ -81,7 +81,12 @@ export class Snapshots {
   private snapshotting: Promise<void> | null = null;
   /** A received snapshot being installed: a backup copy must not start under its restore. */
   private installing: Promise<void> | null = null;
-  private pendingCompaction: SnapshotMeta | null = null;
+  /**
+   * A cut the loop makes between Readies: the snapshot, and the records kept behind it — read
+   * when the snapshot began, from the same view of the log that decided no held peer would be
+   * left behind (`holding`); the schedule restarts right after.
+   */
+  private pendingCompaction: { readonly meta: SnapshotMeta; readonly retain: number } | null = null;
   /** Peers being sent a snapshot file: the node's own snapshots wait for them. */
   private readonly peerHolds = new PeerHolds(() => performance.now(), PEER_HOLD_MS);
 
@@ -157,7 +162,7 @@ export class Snapshots {
   async compactPending(): Promise<void> {
     const compaction = this.pendingCompaction;
     this.pendingCompaction = null;
-    if (compaction) await this.compactTo(compaction);
+    if (compaction) await this.compactTo(compaction.meta, compaction.retain);
   }
 
   /** Committed records the core handed out were applied. */
@@ -253,7 +258,7 @@ export class Snapshots {
     if (machine.kind === 'witness' || this.snapshotting || this.host.stopped()) return;
     if (newestFile !== null && newestFile.index > asked) {
       if (this.pendingCompaction === null && newestFile.index <= this.coreApplied) {
-        this.pendingCompaction = newestFile;
+        this.pendingCompaction = { meta: newestFile, retain: this.schedule.retainEntries() };
         this.host.kick();
       }
       return;
@@ -279,11 +284,12 @@ export class Snapshots {
     if (term === null) return;
     this.schedule.restart();
     // The configuration in force there, as the core knows it from its log (never the boot list).
-    this.pendingCompaction = { index: upTo as LogIndex, term, members: this.host.core().membersAt(upTo as LogIndex) };
+    this.pendingCompaction = { meta: { index: upTo as LogIndex, term, members: this.host.core().membersAt(upTo as LogIndex) }, retain: 0 };
     this.host.kick();
   }
 
   private async takeSnapshot(machine: DataStateMachine): Promise<void> {
+    const retain = this.schedule.retainEntries();
     // Records applied while the sync runs count toward the next snapshot.
     this.schedule.restart();
     const startedMs = this.host.now();
@@ -291,7 +297,7 @@ export class Snapshots {
     const meta = index > this.snapshotIndex ? this.metaAt(index) : null;
     if (meta === null) return;
     this.host.completed('taken', this.host.now() - startedMs);
-    this.pendingCompaction = meta;
+    this.pendingCompaction = { meta, retain };
     this.host.kick();
   }
 
@@ -310,11 +316,12 @@ export class Snapshots {
     }
     await this.store.commit(staged, meta);
     this.host.completed('copied', this.host.now() - startedMs);
+    const retain = this.schedule.retainEntries();
     // Records applied while the copy ran are in it: the log counts from the copy's index.
     this.schedule.restart();
     this.peerHolds.copied(to, index);
     if (index === this.snapshotIndex) return;
-    this.pendingCompaction = meta;
+    this.pendingCompaction = { meta, retain };
     this.host.kick();
   }
 
@@ -327,13 +334,13 @@ export class Snapshots {
   }
 
   /** Runs at the start of a round: the core and the log only change between Readies. */
-  private async compactTo(meta: SnapshotMeta): Promise<void> {
+  private async compactTo(meta: SnapshotMeta, retainEntries: number): Promise<void> {
     // A snapshot from the leader may have overtaken ours, or the core may not have handed
     // out this index again yet after a restart: then this one is simply not used.
     if (meta.index <= this.snapshotIndex || meta.index > this.coreApplied) return;
     // A witness keeps nothing below the point: no one may need those records from it.
     const keepsData = this.machine.kind === 'data';
-    const retain = keepsData ? this.schedule.retainEntries() : 0;
+    const retain = keepsData ? retainEntries : 0;
     this.host.core().compact(meta, retain);
     const keepFrom = Math.max(1, meta.index - retain + 1) as LogIndex;
     await this.host.log().compact(meta, keepFrom);

@@ -66,11 +66,11 @@ function isLeaderReplication(m: RaftMessage): boolean {
 /**
  * How far behind its snapshot a leader keeps records for a follower that is replicating
  * but slow, in multiples of retainEntries: such a follower catches up by appends instead of
- * a whole-database snapshot transfer and install. At the default retain of 1,000 records
- * that is 10,000 records, several seconds of the heaviest batched writes, so a follower that
- * stalls for a second or two stays on appends; and it is about what a leader already holds
- * between two snapshots (one every 10,000 applied records by default), so the log at most
- * doubles. A follower further behind, or silent, still gets the snapshot.
+ * a whole-database snapshot transfer and install. The replica passes the default of 1,000
+ * records for small ones, fewer for large ones (about 340 batches of 100 rows, 4 MiB): ten
+ * times that is 10,000 inserts or 3,400 batches, seconds of either at full load, so a follower
+ * that stalls for a second or two stays on appends. A follower further behind, or silent,
+ * still gets the snapshot.
  */
 export const SLOW_PEER_RETAIN_FACTOR = 10;
 
