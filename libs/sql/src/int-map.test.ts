@@ -40,9 +40,9 @@ describe('IntMap', () => {
     expect(m.size).toBe(0);
   });
 
-  // Keys drawn from a small range collide in long probe runs, which is where deleting by
-  // shifting entries back can go wrong; a wide range exercises growth. Checked against Map
-  // after every step.
+  // Keys drawn from a small range collide; a wide range exercises growth. Each delete's answer
+  // is checked against Map at every step, every key seen so far at the end, and the latest
+  // keys every 997 steps.
   for (const [label, range, steps] of [
     ['crowded keys', 64, 20_000],
     ['wide keys', 2 ** 31, 20_000],
@@ -72,6 +72,49 @@ describe('IntMap', () => {
       });
     }
   }
+
+  it('finds every entry whatever order a run that wraps past the last slot is deleted in', () => {
+    // IntMap's own home slot for 16 slots (it starts with 16): keys are chosen to pile up at
+    // the last slot and the first two, so their run wraps from slot 15 to slot 5.
+    const home = (k: number): number => Math.imul(k, 0x9e3779b1) >>> 28;
+    const withHome = (h: number, n: number): number[] => {
+      const found: number[] = [];
+      for (let k = 0; found.length < n; k++) if (home(k) === h) found.push(k);
+      return found;
+    };
+    const keys = [...withHome(15, 4), ...withHome(0, 2), ...withHome(1, 1)];
+    const orders: number[][] = [];
+    const permute = (rest: number[], done: number[]): void => {
+      if (rest.length === 0) orders.push(done);
+      for (const k of rest) permute(rest.filter((x) => x !== k), [...done, k]);
+    };
+    permute(keys, []);
+    expect(orders.length).toBe(5_040);
+    for (const order of orders) {
+      const m = new IntMap();
+      const model = new Map<number, number>();
+      keys.forEach((k, i) => {
+        m.set(k, i + 1);
+        model.set(k, i + 1);
+      });
+      for (const victim of order) {
+        expect(m.delete(victim)).toBe(true);
+        model.delete(victim);
+        expectSame(m, model, keys, `deleting ${order.join(',')}`);
+      }
+    }
+  });
+
+  it('takes no key for an empty slot: -1 is never found, and deleting it changes nothing', () => {
+    const m = new IntMap();
+    m.set(3, 30);
+    expect([m.get(-1), m.delete(-1), m.size, m.get(3)]).toEqual([undefined, false, 1, 30]);
+  });
+
+  it('refuses a starting size it cannot allocate', () => {
+    for (const slots of [0, -1, 1.5, 2 ** 30 + 1, Number.NaN]) expect(() => new IntMap(slots), String(slots)).toThrow(/slots is not an integer in \[1, 2\^30\]/);
+    expect(new IntMap(1_000).size).toBe(0);
+  });
 
   it('holds 100,000 entries, as a full dedup window does, and finds each', () => {
     const m = new IntMap();

@@ -10,6 +10,7 @@
  */
 const EMPTY = -1;
 const CAPACITY_MIN = 16;
+const SLOTS_MAX = 2 ** 30;
 
 export class IntMap {
   private keys: Int32Array;
@@ -18,9 +19,11 @@ export class IntMap {
   private shift: number;
   private count = 0;
 
-  constructor(capacity = CAPACITY_MIN) {
+  /** `slots`: how many slots to start with (rounded up to a power of two; it doubles as entries come). */
+  constructor(slots = CAPACITY_MIN) {
+    if (!Number.isInteger(slots) || slots < 1 || slots > SLOTS_MAX) throw new RangeError(`IntMap: ${slots} slots is not an integer in [1, 2^30]`);
     let bits = Math.log2(CAPACITY_MIN);
-    while (1 << bits < capacity) bits++;
+    while (2 ** bits < slots) bits++;
     this.keys = new Int32Array(1 << bits).fill(EMPTY);
     this.values = new Float64Array(1 << bits);
     this.shift = 32 - bits;
@@ -38,7 +41,10 @@ export class IntMap {
   set(key: number, value: number): void {
     if (!Number.isInteger(key) || key < 0 || key > 0x7fffffff) throw new RangeError(`IntMap: key ${key} is not an integer in [0, 2^31)`);
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`IntMap: value ${value} is not a non-negative safe integer`);
-    if ((this.count + 1) * 2 > this.keys.length) this.grow();
+    if ((this.count + 1) * 2 > this.keys.length) {
+      if (this.keys.length >= SLOTS_MAX) throw new RangeError(`IntMap: more than ${SLOTS_MAX / 2} entries`);
+      this.grow();
+    }
     const mask = this.keys.length - 1;
     for (let i = this.home(key); ; i = (i + 1) & mask) {
       const k = this.keys[i];
@@ -75,12 +81,13 @@ export class IntMap {
     return true;
   }
 
+  /** The slot holding `key`, or -1 (an empty slot is tested first: no key is EMPTY). */
   private find(key: number): number {
     const mask = this.keys.length - 1;
     for (let i = this.home(key); ; i = (i + 1) & mask) {
       const k = this.keys[i];
-      if (k === key) return i;
       if (k === EMPTY) return -1;
+      if (k === key) return i;
     }
   }
 
