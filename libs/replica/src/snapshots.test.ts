@@ -29,22 +29,30 @@ const quiet: ReplicaLogger = { info: () => {}, warn: () => {}, error: () => {}, 
  * A data node's Snapshots beside a real store, with the core, the log and the transport
  * recorded: what the driver would do with them is what these tests read.
  */
-async function withStoredFile(logCut: number, storedAt: number, copyAt = 0) {
+async function withStoredFile(logCut: number, storedAt: number, copyAt = 0, thresholds: Partial<SnapshotsHost['settings']> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-snapshots-'));
   dirs.push(dataDir);
   const store = await SnapshotStore.open(path.join(dataDir, 'snapshots'));
   const staged = store.stagingPath('local');
   fs.writeFileSync(staged, 'a copy of the database');
   await store.commit(staged, meta(storedAt));
-  const seen = { kicks: 0, coreCompactions: [] as number[], logCompactions: [] as number[], sent: [] as string[], failed: [] as NodeId[] };
+  const seen = { kicks: 0, coreCompactions: [] as number[], coreRetains: [] as number[], logCompactions: [] as number[], logKeepFrom: [] as number[], sent: [] as string[], failed: [] as NodeId[] };
   const core = {
-    compact: (m: SnapshotMeta) => seen.coreCompactions.push(m.index),
+    compact: (m: SnapshotMeta, retain: number) => {
+      seen.coreCompactions.push(m.index);
+      seen.coreRetains.push(retain);
+    },
     membersAt: () => MEMBERS,
     status: () => ({ progress: {} }),
   } as unknown as ConsensusCore;
-  const log = { compact: async (m: SnapshotMeta) => void seen.logCompactions.push(m.index) } as unknown as DurableLog;
+  const log = {
+    compact: async (m: SnapshotMeta, keepFrom: number) => {
+      seen.logCompactions.push(m.index);
+      seen.logKeepFrom.push(keepFrom);
+    },
+  } as unknown as DurableLog;
   const host: SnapshotsHost = {
-    settings: { dataDir, members: MEMBERS, snapshotRetainEntries: 5, snapshotEveryEntries: 1_000_000, snapshotLogBytesMax: 1 << 40 },
+    settings: { dataDir, members: MEMBERS, snapshotRetainEntries: 5, snapshotEveryEntries: 1_000_000, snapshotLogBytesMax: 1 << 40, ...thresholds },
     logger: quiet,
     steps: unmonitoredSteps,
     applied: { value: () => snapshots.handedOut() } as unknown as IndexWaiters,
@@ -66,9 +74,10 @@ async function withStoredFile(logCut: number, storedAt: number, copyAt = 0) {
       failed: (to) => void seen.failed.push(to),
     },
   };
-  // A copy of the database (copyForPeers): a file at `copyAt`.
+  // A copy of the database (copyForPeers): a file at `copyAt`. A snapshot's sync covers what was applied.
   const machine = {
     kind: 'data',
+    makeDurable: async () => ({ index: snapshots.handedOut() }),
     snapshotTo: async (file: string) => {
       fs.writeFileSync(file, 'a newer copy');
       return { index: copyAt };
@@ -134,5 +143,31 @@ describe('Snapshots: a stored file newer than the snapshot the core asks to send
     await snapshots.compactPending();
     expect(snapshots.hasPendingCompaction()).toBe(false);
     expect(seen.logCompactions).toEqual([50]);
+  });
+});
+
+describe('Snapshots: the records a cut keeps behind it', () => {
+  const sized = (from: number, to: number, bytes: number): Entry[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => ({ index: (from + i) as LogIndex, term: 2 as Term, kind: 'command', data: new Uint8Array(bytes) }) as Entry);
+
+  it('are counted when the snapshot begins, from the records before it, not after the schedule restarts', async () => {
+    // A sixteenth of 16,000 bytes: 1,000 bytes behind a cut. Snapshots every 20 records or
+    // 1,000 bytes, stretched by this host's draw of 0.5 to 22.5 records or 889 bytes.
+    const { snapshots, seen } = await withStoredFile(0, 0, 0, { snapshotRetainEntries: 50, snapshotEveryEntries: 20, snapshotLogBytesMax: 16_000 });
+    snapshots.noteApplied(sized(1, 24, 10)); // 240 bytes in 24 records: due by count
+    snapshots.maybeSnapshot();
+    await snapshots.settled();
+    await snapshots.compactPending();
+    expect(seen.coreCompactions).toEqual([24]);
+    expect(seen.coreRetains).toEqual([50]); // 1,000 bytes hold 100 such records: the configured 50
+    snapshots.noteApplied(sized(25, 28, 300)); // 1,200 bytes in 4 records: due by bytes
+    snapshots.maybeSnapshot();
+    await snapshots.settled();
+    await snapshots.compactPending();
+    // 1,440 bytes in the 28 records of this interval and the one before: 1,000 × 28 / 1,440 =
+    // 19. Read after the restart (the 4 large records alone) it would have been the minimum, 8.
+    expect(seen.coreCompactions).toEqual([24, 28]);
+    expect(seen.coreRetains).toEqual([50, 19]);
+    expect(seen.logKeepFrom).toEqual([1, 28 - 19 + 1]);
   });
 });
