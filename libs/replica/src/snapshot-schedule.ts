@@ -6,11 +6,11 @@
 import type { Entry, Term } from '@quorumlite/consensus';
 
 /**
- * This share of snapshotLogBytesMax counts as enough records, and is the most the records kept
- * behind a snapshot's cut may hold: the log's records stay in memory until a snapshot
- * compacts them, and large records (batches of rows) would otherwise pile up — a 100-row batch
- * is about 12 KB, so snapshotRetainEntries of them alone would be 12 MB per node. With the
- * default of 64 MiB that is 4 MiB each side of the cut.
+ * This share of snapshotLogBytesMax counts as enough records, and is what the records kept
+ * behind a snapshot's cut are sized to (at their recent mean size): the log's records stay in
+ * memory until a snapshot compacts them, and large records (batches of rows) would otherwise
+ * pile up — a 100-row batch is about 12 KB, so snapshotRetainEntries of them alone would be
+ * 12 MB per node. With the default of 64 MiB that is 4 MiB each side of the cut.
  */
 export const SNAPSHOT_LOG_BYTES_ENOUGH_FRACTION = 16;
 /**
@@ -31,9 +31,10 @@ export interface SnapshotThresholds {
 /**
  * A snapshot is due once the log applied since the last one holds snapshotEveryEntries
  * records, or a sixteenth of snapshotLogBytesMax in bytes, whichever comes first (so large
- * records do not pile up in memory). Its cut keeps snapshotRetainEntries records behind it for
- * slow followers, or fewer when recent records are large (`retainEntries`). A snapshot copies nothing — the database is synced where
- * it is and the log cut there — so it need not wait for the log to outgrow the database.
+ * records do not pile up in memory). Its cut keeps snapshotRetainEntries records behind it
+ * for slow followers, or fewer when recent records are large (`retainEntries`). A snapshot
+ * copies nothing — the database is synced where it is and the log cut there — so it need not
+ * wait for the log to outgrow the database.
  * Each node stretches the thresholds by its own random factor (redrawn after every
  * snapshot), so replicas sharing a machine or a disk do not all sync at the same moment.
  */
