@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@quorumlite/consensus';
 import { IntMap } from './int-map';
-
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function expectSame(map: IntMap, model: Map<number, number>, keys: readonly number[], label: string): void {
   expect(map.size, label).toBe(model.size);
@@ -49,7 +38,7 @@ describe('IntMap', () => {
   ] as const) {
     for (const seed of [1, 2, 3]) {
       it(`agrees with a Map through random sets and deletes (${label}, seed ${seed})`, () => {
-        const random = prng(seed);
+        const random = seededRandom(seed);
         const m = new IntMap();
         const model = new Map<number, number>();
         const seen: number[] = [];
@@ -118,7 +107,7 @@ describe('IntMap', () => {
 
   it('holds 100,000 entries, as a full dedup window does, and finds each', () => {
     const m = new IntMap();
-    const random = prng(9);
+    const random = seededRandom(9);
     const model = new Map<number, number>();
     for (let i = 1; i <= 100_000; i++) {
       const key = Math.floor(random() * 2 ** 30);
