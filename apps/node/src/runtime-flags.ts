@@ -13,6 +13,11 @@
  * voters, C=64): 85–107k rows/s without the setting, 104–113k with it, the leader's CPU
  * 0.74–0.83 → 0.70–0.74 of a core (docs/performance.md, "Young collections under batched
  * writes").
+ *
+ * Only flags V8 reads as it goes can be set here. `--single-threaded-gc`, which the CLI's
+ * local clusters and the Docker image start every node with (NODE_RUNTIME_FLAGS in
+ * libs/cluster/src/cluster.ts), is not one: set on a running isolate, V8 aborts at its next
+ * full collection. It belongs on the command line.
  */
 import * as v8 from 'node:v8';
 

@@ -35,11 +35,23 @@ export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = {
  * collection before collecting again; a node keeps some 35 MB live under load, so its heap
  * swelled to 130 MB. Half again instead kept it near 80 MB, about 55 MB less per node at
  * the peak of a C=64 bench run. A young generation of 8 MiB semi-spaces instead of 16 took
- * 13–15 MB more off. Neither changed throughput by more than the runs' noise (alternated
- * pairs, docs/performance.md). The Dockerfile sets the same. The node turns V8's
- * allocation-site pretenuring off itself, however it is started (apps/node/src/runtime-flags.ts).
+ * 13–15 MB more off; 4 MiB goes with the next flag.
+ *
+ * --single-threaded-gc: V8 collects on the node's own thread instead of handing parts of each
+ * collection to helper threads (parallel young collections, concurrent marking and sweeping).
+ * The nodes of a local cluster share the machine's cores, where the helpers' work and
+ * hand-offs cost more CPU than they save: under batch100 (raft, 3 voters, C=64) the leader
+ * used 0.65 of a core for 118k rows/s against 0.74 for 104k, and batch100 gained about a
+ * tenth with a lower p99 in alternated pairs, every other scenario within noise
+ * (docs/performance.md, "Collections without helper threads"). Alone it kept the leader's
+ * array buffers longer (peak 205–213 MB against 188–197); with 4 MiB semi-spaces the peak
+ * stayed where it was. It is a start-up flag only: set on a running isolate, V8 aborts
+ * (apps/node/src/runtime-flags.ts).
+ *
+ * The Dockerfile sets the same. The node turns V8's allocation-site pretenuring off itself,
+ * however it is started (apps/node/src/runtime-flags.ts).
  */
-export const NODE_RUNTIME_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--max-semi-space-size=8'];
+export const NODE_RUNTIME_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--max-semi-space-size=4', '--single-threaded-gc'];
 
 export interface LocalNodeSpec {
   id: string;

@@ -2,6 +2,7 @@ export {
   LocalCluster,
   clientTlsOf,
   findNodeBin,
+  NODE_RUNTIME_FLAGS,
   membersFlag,
   START_TIMEOUT_MS_DEFAULT,
   LEADER_TIMEOUT_MS_DEFAULT,

@@ -1,0 +1,35 @@
+/**
+ * The Docker image starts each node as the CLI's local clusters do: the same Node.js runtime
+ * flags (NODE_RUNTIME_FLAGS says why each is there), and flags this Node.js accepts and runs
+ * a collecting workload with.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { NODE_RUNTIME_FLAGS } from '@quorumlite/cluster';
+
+const root = path.resolve(__dirname, '../..');
+
+function entrypoint(): unknown {
+  const lines = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8').split('\n').filter((l) => l.startsWith('ENTRYPOINT '));
+  expect(lines).toHaveLength(1);
+  return JSON.parse(lines[0]!.slice('ENTRYPOINT '.length)) as unknown;
+}
+
+describe('the Dockerfile', () => {
+  it("starts the node with the local clusters' runtime flags", () => {
+    expect(entrypoint()).toEqual(['node', ...NODE_RUNTIME_FLAGS, 'dist/apps/node/main.js']);
+  });
+});
+
+describe('NODE_RUNTIME_FLAGS', () => {
+  it('are accepted by this Node.js, which collects garbage with them and exits cleanly', () => {
+    // Young and full collections both run: short-lived objects, and a list kept past several.
+    const script = 'let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ i, s: "v" + i }); if (keep.length > 2e5) keep = []; } console.log("ok")';
+    const run = spawnSync(process.execPath, [...NODE_RUNTIME_FLAGS, '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('ok');
+  });
+});
