@@ -39,17 +39,18 @@ export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = {
  *
  * --single-threaded-gc: V8 collects on the node's own thread instead of handing parts of each
  * collection to helper threads (parallel young collections, concurrent marking and sweeping).
- * The nodes of a local cluster share the machine's cores, where the helpers' work and
- * hand-offs cost more CPU than they save. In alternated pairs of batch100 (raft, 3 voters,
- * C=64, two cores) it gained 13 % alone (15 pairs); with 4 MiB semi-spaces, as shipped, 117k
- * against 108k rows/s (12 pairs, 10 higher; p99 109 → 100 ms on average), the leader using
- * 0.65–0.68 of a core against 0.71–0.77. Insert, select and select-any stayed within noise;
- * select-stale averaged 4 % lower (182k against 190k, 7 of 10 pairs lower, in runs that
- * spread over 148–222k). Alone it kept the leader's array buffers longer (peak 199–213 MB
- * against 180–197; 203–206 with 6 MiB semi-spaces); with 4 MiB the peak stayed where it was,
- * at about 3 % of batch100 against the flag alone (docs/performance.md, "Collections
- * without helper threads"). It is a start-up flag only: set on a running isolate, V8 aborts
- * (apps/node/src/runtime-flags.ts).
+ * The nodes of a local cluster share the machine's cores, where the helpers' work and hand-offs
+ * cost more CPU than they save, and a pause waits for helpers that wait for a core: without
+ * them the longest full collection under batch100 was 7–15 ms against 17–47. In alternated
+ * pairs of batch100 (raft, 3 voters, C=64, two cores) it gained 13 % alone (15 pairs); with
+ * 4 MiB semi-spaces, as shipped, 117k against 108k rows/s (12 pairs, 10 higher; p99 109 → 100 ms
+ * on average), the leader using 0.65–0.68 of a core against 0.71–0.77. Insert, select and
+ * select-any stayed within noise; select-stale averaged 4 % lower (182k against 190k, 7 of 10
+ * pairs lower, in runs that spread over 148–222k). Alone it kept the leader's array buffers
+ * longer (peak 199–213 MB against 180–197; 203–206 with 6 MiB semi-spaces); with 4 MiB the peak
+ * stayed where it was, at about 3 % of batch100 against the flag alone (docs/performance.md,
+ * "Collections without helper threads"). It is a start-up flag only: set on a running isolate,
+ * V8 aborts (apps/node/src/runtime-flags.ts).
  *
  * The Dockerfile sets the same. The node turns V8's allocation-site pretenuring off itself,
  * however it is started (apps/node/src/runtime-flags.ts).
