@@ -76,7 +76,7 @@ export class NodeMetrics implements RpcObserver {
     gauge('quorumlite_last_index', 'Last index in this node log', (s) => s.lastIndex);
     gauge('quorumlite_snapshot_index', 'Index of the latest snapshot', (s) => s.snapshotIndex);
     gauge('quorumlite_log_records', 'Records this node log holds on disk', (s) => s.logRecords);
-    gauge('quorumlite_log_bytes', 'Bytes this node log holds on disk', (s) => s.logBytes);
+    gauge('quorumlite_log_bytes', 'Bytes of the records this node log holds on disk (preallocated space not counted)', (s) => s.logBytes);
     const peers = (name: string, help: string, value: (s: ReplicaStatus, m: ReplicaStatus['members'][number]) => number | null): void => {
       new Gauge({
         name,

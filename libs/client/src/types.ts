@@ -88,7 +88,11 @@ export interface NodeStatus {
   appliedIndex: bigint;
   lastIndex: bigint;
   snapshotIndex: bigint;
-  /** Records and bytes this node's log holds on disk (all a witness stores besides its hard state). */
+  /**
+   * Records and bytes this node's log holds on disk (all a witness stores besides its hard
+   * state). The bytes are the records'; the files may hold up to two segments more of
+   * preallocated zeros (libs/storage).
+   */
   logRecords: bigint;
   logBytes: bigint;
   /** How far every data voter holds the log, as this node knows it (0: unknown). */

@@ -135,7 +135,8 @@ export interface ReplicaStatus {
   readonly lastIndex: number;
   readonly snapshotIndex: number;
   /**
-   * What this node's log holds on disk: records and bytes. On a witness, which keeps no
+   * What this node's log holds on disk: records and bytes (the records' bytes; its files may
+   * hold up to two segments more of preallocated zeros). On a witness, which keeps no
    * database, this is all it stores besides its hard state, and it stays bounded: records go
    * once every data voter holds them.
    */

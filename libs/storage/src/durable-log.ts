@@ -1,16 +1,26 @@
-import { promises as fs, truncateSync } from 'node:fs';
+import { closeSync, promises as fs, openSync, truncateSync, writeSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Entry, HardState, LogIndex, SnapshotMeta } from '@quorumlite/consensus';
 import { assertNever, logIndex } from '@quorumlite/consensus';
 import { decodeCheckedFile, encodeCheckedFile, parseSnapshotMeta, snapshotMetaProblem, toSnapshotMeta } from './checked-file';
-import { ioError, StorageError } from './errors';
+import { ioError, isNotFound, StorageError } from './errors';
 import { datasync, ensureDir, fsyncDir, fsyncFile, listDir, readFileIfExists, removeFile, TEMP_SUFFIX, writeChunksFully, writeFileAtomic } from './files';
 import { ENTRY_DATA_BYTES_MAX, encodedEntryBytes, encodeEntryChunks, encodeRecords, firstRecordIndex, scanSegment } from './record';
 import { recoverSegments, type CompactionPoint } from './recovery';
 import { segmentFiles, segmentName } from './segment-files';
+import { SpareSegment } from './spare-segment';
 
 export const SEGMENT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** A log whose last segment grows with its appends prepares a preallocated one once it holds this much. */
+export const PREALLOCATE_AFTER_BYTES_DEFAULT = 1024 * 1024;
+/**
+ * Spares are made only while an fdatasync covers at most this many bytes on average. A spare
+ * costs a byte of zeros per byte of log, and saves a journal commit per fdatasync: worth it
+ * for many small syncs (inserts at C=64 sync about 10 KB each, and ran 11 % faster), not for
+ * few large ones (batch100 syncs about 0.7 MB each, and lost 5 % with p99 109 → 115 ms).
+ */
+export const PREALLOCATE_SYNC_BYTES_MAX = 128 * 1024;
 export const STATE_FILE = 'state';
 export const COMPACTION_FILE = 'snapshot.meta';
 /** A rewrite's records, durable before its cut (see runPendingOps); present only while one is in flight. */
@@ -31,6 +41,14 @@ export interface LoadedLog {
 export interface DurableLogOptions {
   /** A segment rolls over once the next record would take it past this size. */
   segmentBytesMax?: number;
+  /**
+   * Segments are preallocated (files of zeros, made ahead by SpareSegment) so that an append's
+   * fdatasync flushes data, not the file system's journal. A log with no preallocated segment
+   * at its end starts preparing one once that segment holds this many bytes (a log that never
+   * writes this much never writes a spare), and rolls over to it as soon as it is ready.
+   * Default PREALLOCATE_AFTER_BYTES_DEFAULT; null: segments grow with their appends.
+   */
+  preallocateAfterBytes?: number | null;
 }
 
 interface Segment {
@@ -45,11 +63,15 @@ interface Segment {
   /** Bytes written to the file so far, and how many of them an fsync made durable. */
   writtenBytes: number;
   syncedBytes: number;
+  /** The file's size: past `writtenBytes` it holds zeros (unused space of a preallocated segment). */
+  fileBytes: number;
+  /** The file was made as large as a segment (a spare): appends fill it without growing it. */
+  preallocated: boolean;
 }
 
 /** File work buffered by append() and carried out, in order, by the next flush. */
 type PendingOp =
-  | { readonly kind: 'create'; readonly segment: Segment; readonly previous: Segment | null }
+  | { readonly kind: 'create'; readonly segment: Segment; readonly previous: Segment | null; readonly spare: string | null }
   | { readonly kind: 'write'; readonly segment: Segment; readonly at: number; entries: Entry[]; bytes: number }
   | { readonly kind: 'truncate'; readonly from: number; readonly segment: Segment; readonly bytes: number; readonly later: readonly Segment[] };
 
@@ -77,13 +99,19 @@ export class DurableLog {
   private failure: StorageError | null = null;
   private closing = false;
   private resetting = false;
+  private readonly spare: SpareSegment | null;
+  /** Bytes written since the last fdatasync, and their moving mean per fdatasync (null: none yet). */
+  private bytesSinceSync = 0;
+  private bytesPerSync: number | null = null;
 
   private constructor(
     private readonly dir: string,
     private readonly segmentBytesMax: number,
+    private readonly preallocateAfterBytes: number | null,
     private segments: Segment[],
     compactionIndex: number,
   ) {
+    this.spare = preallocateAfterBytes === null ? null : new SpareSegment(dir, segmentBytesMax);
     this.compactionIndex = compactionIndex;
     const tail = segments[segments.length - 1];
     this.last = tail === undefined ? compactionIndex : tail.firstIndex + tail.offsets.length - 1;
@@ -93,6 +121,10 @@ export class DurableLog {
     const segmentBytesMax = options.segmentBytesMax ?? SEGMENT_BYTES_MAX_DEFAULT;
     if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax <= 0) {
       throw new StorageError('bad_input', `segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
+    }
+    const preallocateAfterBytes = options.preallocateAfterBytes === undefined ? PREALLOCATE_AFTER_BYTES_DEFAULT : options.preallocateAfterBytes;
+    if (preallocateAfterBytes !== null && (!Number.isSafeInteger(preallocateAfterBytes) || preallocateAfterBytes < 0)) {
+      throw new StorageError('bad_input', `preallocateAfterBytes must be a non-negative integer or null, got ${String(preallocateAfterBytes)}`);
     }
     await ensureDir(dir);
     const names = await listDir(dir);
@@ -106,8 +138,16 @@ export class DurableLog {
     // may forget records because of that acknowledgement), so make them durable first.
     for (const s of recovery.segments) await fsyncFile(s.path);
     if (recovery.segments.length > 0) await fsyncDir(dir);
-    const segments = recovery.segments.map((s) => ({ ...s, handle: null, writtenBytes: s.bytes, syncedBytes: s.bytes }));
-    const log = new DurableLog(dir, segmentBytesMax, segments, point.index);
+    const segments = recovery.segments.map((s) => ({
+      ...s,
+      handle: null,
+      writtenBytes: s.bytes,
+      syncedBytes: s.bytes,
+      // Zeros up to a segment's size: a preallocated segment's unused part. A shorter run of
+      // zeros is filled like any file, and the log moves to a preallocated segment once one is ready.
+      preallocated: s.fileBytes > s.bytes && s.fileBytes >= segmentBytesMax,
+    }));
+    const log = new DurableLog(dir, segmentBytesMax, preallocateAfterBytes, segments, point.index);
     const entries = await log.finishRewrite(recovery.entries);
     const loaded: LoadedLog = {
       hardState,
@@ -177,6 +217,7 @@ export class DurableLog {
     if (first.index <= this.last) this.truncateFrom(first.index);
     for (const entry of entries) this.appendOne(entry);
     this.last = first.index + entries.length - 1;
+    this.maybePrepareSpare();
   }
 
   /**
@@ -262,7 +303,11 @@ export class DurableLog {
       try {
         if (this.failure === null && (this.ops.length > 0 || this.pendingHardState !== null)) await this.flushNow(true);
       } finally {
-        for (const segment of this.segments) await closeHandle(segment);
+        try {
+          for (const segment of this.segments) await closeHandle(segment);
+        } finally {
+          await this.spare?.close();
+        }
       }
     });
     this.queue = run.catch(() => undefined);
@@ -317,7 +362,10 @@ export class DurableLog {
   private appendOne(entry: Entry): void {
     const size = encodedEntryBytes(entry);
     let segment = this.segments[this.segments.length - 1];
-    if (segment === undefined || (segment.bytes > 0 && segment.bytes + size > this.segmentBytesMax)) {
+    const full = segment !== undefined && segment.bytes > 0 && segment.bytes + size > this.segmentBytesMax;
+    // A segment that grows with its appends is left as soon as a preallocated one is ready.
+    const spareWaits = segment !== undefined && segment.bytes > 0 && !segment.preallocated && this.spare?.isReady() === true;
+    if (segment === undefined || full || spareWaits) {
       segment = this.roll(entry.index, segment ?? null);
     }
     segment.offsets.push(segment.bytes);
@@ -333,10 +381,39 @@ export class DurableLog {
 
   private roll(firstIndex: number, previous: Segment | null): Segment {
     const name = segmentName(firstIndex);
-    const segment: Segment = { firstIndex, name, path: path.join(this.dir, name), offsets: [], bytes: 0, handle: null, writtenBytes: 0, syncedBytes: 0 };
+    const spare = this.spare?.take() ?? null;
+    const segment: Segment = {
+      firstIndex,
+      name,
+      path: path.join(this.dir, name),
+      offsets: [],
+      bytes: 0,
+      handle: null,
+      writtenBytes: 0,
+      syncedBytes: 0,
+      fileBytes: spare === null ? 0 : this.segmentBytesMax,
+      preallocated: spare !== null,
+    };
     this.segments.push(segment);
-    this.ops.push({ kind: 'create', segment, previous });
+    this.ops.push({ kind: 'create', segment, previous, spare });
     return segment;
+  }
+
+  /**
+   * The next segment is prepared while the last one fills: past half of a preallocated one, or
+   * past preallocateAfterBytes of one that grows; only while syncs are small
+   * (PREALLOCATE_SYNC_BYTES_MAX).
+   */
+  private maybePrepareSpare(): void {
+    const tail = this.segments[this.segments.length - 1];
+    if (this.spare === null || this.preallocateAfterBytes === null || tail === undefined) return;
+    if (this.bytesPerSync === null || this.bytesPerSync > PREALLOCATE_SYNC_BYTES_MAX) return;
+    if (tail.bytes >= (tail.preallocated ? this.segmentBytesMax / 2 : this.preallocateAfterBytes)) this.spare.prepare();
+  }
+
+  /** Testing only: settles once a spare segment being prepared is ready (or its preparation failed). */
+  async spareSettled(): Promise<void> {
+    await this.spare?.settled();
   }
 
   /** A follower's conflicting suffix: forget records from `index` on (callers checked the bounds). */
@@ -367,13 +444,19 @@ export class DurableLog {
   /**
    * Testing only — a power cut: every segment loses what was written since its last fsync,
    * except a random prefix of it (possibly half a record), the way a disk may keep part of
-   * an unsynced write. Synchronous, so the caller can die right after. Returns bytes lost.
+   * an unsynced write; in a segment with zeros past its records (preallocated) the unsynced
+   * 4 KiB pages are kept or lost each on its own (losePages). Synchronous, so the caller can
+   * die right after. Returns bytes lost.
    */
   loseUnsyncedWrites(random: () => number): number {
     let lost = 0;
     for (const segment of this.segments) {
       const unsynced = segment.writtenBytes - segment.syncedBytes;
       if (unsynced <= 0) continue;
+      if (segment.fileBytes > segment.writtenBytes) {
+        lost += losePages(segment.path, segment.syncedBytes, segment.writtenBytes, random);
+        continue;
+      }
       const kept = Math.floor(random() * unsynced);
       truncateSync(segment.path, segment.syncedBytes + kept);
       lost += unsynced - kept;
@@ -437,11 +520,13 @@ export class DurableLog {
   private async runOp(op: PendingOp): Promise<void> {
     switch (op.kind) {
       case 'create':
-        return this.createSegmentFile(op.segment, op.previous);
+        return this.createSegmentFile(op.segment, op.previous, op.spare);
       case 'write': {
         const chunks = encodeEntryChunks(op.entries, op.bytes);
         await this.io('write', op.segment, async (h) => writeChunksFully(h, chunks, op.at));
         op.segment.writtenBytes = op.at + op.bytes;
+        op.segment.fileBytes = Math.max(op.segment.fileBytes, op.segment.writtenBytes);
+        this.bytesSinceSync += op.bytes;
         this.unsynced.add(op.segment);
         return;
       }
@@ -456,7 +541,15 @@ export class DurableLog {
    * The segment being left is made durable first, so only the last segment can ever hold a
    * torn write and a bad record in any other segment is certain damage.
    */
-  private async createSegmentFile(segment: Segment, previous: Segment | null): Promise<void> {
+  private async createSegmentFile(segment: Segment, previous: Segment | null, spare: string | null): Promise<void> {
+    if (previous !== null && previous.fileBytes > previous.writtenBytes) {
+      // Sealed segments end with their last record, as they always did (recovery accepts
+      // zeros only at the end of the last segment, and older builds none but a torn tail's).
+      await this.io('truncate', previous, async (h) => h.truncate(previous.writtenBytes));
+      previous.fileBytes = previous.writtenBytes;
+      previous.preallocated = false;
+      this.unsynced.add(previous);
+    }
     if (previous !== null && this.unsynced.has(previous)) {
       const written = previous.writtenBytes;
       await this.io('fdatasync', previous, async (h) => datasync(h));
@@ -465,7 +558,13 @@ export class DurableLog {
     }
     if (previous !== null) await closeHandle(previous);
     try {
-      segment.handle = await fs.open(segment.path, 'w');
+      if (spare !== null && (await renamedInto(spare, segment.path))) {
+        segment.handle = await fs.open(segment.path, 'r+');
+      } else {
+        segment.preallocated = false;
+        segment.fileBytes = 0;
+        segment.handle = await fs.open(segment.path, 'w');
+      }
     } catch (e: unknown) {
       throw ioError('create', segment.path, e);
     }
@@ -489,6 +588,8 @@ export class DurableLog {
     });
     segment.writtenBytes = bytes;
     segment.syncedBytes = bytes;
+    segment.fileBytes = bytes;
+    segment.preallocated = false;
     this.unsynced.delete(segment);
   }
 
@@ -506,6 +607,12 @@ export class DurableLog {
       segment.syncedBytes = written;
     }
     this.unsynced.clear();
+    if (this.bytesSinceSync > 0) {
+      const mean = this.bytesPerSync ?? this.bytesSinceSync;
+      this.bytesPerSync = mean + (this.bytesSinceSync - mean) / 8;
+      this.bytesSinceSync = 0;
+      this.maybePrepareSpare();
+    }
     if (this.dirDirty) {
       this.dirDirty = false;
       await fsyncDir(this.dir);
@@ -525,6 +632,7 @@ export class DurableLog {
   }
 
   private async resetNow(meta: SnapshotMeta): Promise<void> {
+    for (const op of this.ops) if (op.kind === 'create' && op.spare !== null) await removeFile(op.spare);
     this.ops = [];
     await writeFileAtomic(path.join(this.dir, COMPACTION_FILE), encodeCompaction({ meta, reset: true }));
     for (const segment of this.segments) await closeHandle(segment);
@@ -567,8 +675,9 @@ function rewrittenRecords(ops: readonly PendingOp[]): Entry[] {
 /** Records a rewrite file holds: all good, or the file is damaged (it is never torn). */
 function decodeRecords(bytes: Buffer, file: string): Entry[] {
   const scan = scanSegment(bytes, firstRecordIndex(bytes), 0);
-  if (scan.problem !== null || scan.entries.length === 0) {
-    throw new StorageError('corrupt', `${file} is corrupt: ${scan.problem?.reason ?? 'it holds no records'}`, { file, offset: scan.goodBytes });
+  if (scan.problem !== null || scan.entries.length === 0 || scan.goodBytes !== bytes.length) {
+    const why = scan.problem?.reason ?? (scan.entries.length === 0 ? 'it holds no records' : `zeros after its last record, at offset ${scan.goodBytes}`);
+    throw new StorageError('corrupt', `${file} is corrupt: ${why}`, { file, offset: scan.goodBytes });
   }
   return scan.entries;
 }
@@ -576,6 +685,49 @@ function decodeRecords(bytes: Buffer, file: string): Entry[] {
 function isWhollyBelow(segment: Segment | undefined, keepFrom: number): boolean {
   if (segment === undefined || segment.offsets.length === 0) return false;
   return segment.firstIndex + segment.offsets.length - 1 <= keepFrom - 1;
+}
+
+/** Renames a spare segment into place; false when it is gone (another process opened the log and removed it). */
+async function renamedInto(spare: string, file: string): Promise<boolean> {
+  try {
+    await fs.rename(spare, file);
+    return true;
+  } catch (e: unknown) {
+    if (isNotFound(e)) return false;
+    throw e;
+  }
+}
+
+/**
+ * A power cut in a file that does not grow (zeros past its records): each 4 KiB page of the
+ * unsynced bytes [from, to) reached the disk or not on its own, and a lost one holds the zeros
+ * it held before (at least one is lost). Returns the bytes lost.
+ */
+function losePages(file: string, from: number, to: number, random: () => number): number {
+  const page = 4096;
+  let lost = 0;
+  let last = from;
+  for (let at = Math.floor(from / page) * page; at < to; at += page) {
+    last = Math.max(at, from);
+    if (random() < 0.5) continue;
+    zeroSync(file, last, Math.min(at + page, to));
+    lost += Math.min(at + page, to) - last;
+  }
+  if (lost === 0) {
+    zeroSync(file, last, to);
+    lost = to - last;
+  }
+  return lost;
+}
+
+/** Zeros over [from, to) of a file, synchronously (loseUnsyncedWrites). */
+function zeroSync(file: string, from: number, to: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, Buffer.alloc(to - from), 0, to - from, from);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function closeHandle(segment: Segment): Promise<void> {

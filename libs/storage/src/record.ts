@@ -139,7 +139,7 @@ export interface SegmentScan {
   readonly offsets: number[];
   /** Decoded entries with index > emitAfter. */
   readonly entries: Entry[];
-  /** Bytes of good records from the start (where a bad record begins, or the file size). */
+  /** Bytes of good records from the start (where a bad record or zero padding begins, or the file size). */
   readonly goodBytes: number;
   readonly problem: RecordProblem | null;
 }
@@ -169,12 +169,15 @@ function parseFrame(buf: Buffer, at: number): Parsed {
 /**
  * Reads a segment's records in order, expecting indices firstIndex, firstIndex+1, …
  * Stops at the first bad record and says why; the caller decides whether that is a torn tail.
+ * Zeros from a record boundary to the end of the file are the unused part of a preallocated
+ * segment (no record has length 0), a clean end: goodBytes stops before them.
  */
 export function scanSegment(buf: Buffer, firstIndex: number, emitAfter: number): SegmentScan {
   const offsets: number[] = [];
   const entries: Entry[] = [];
   let at = 0;
   while (at < buf.length) {
+    if (isZeroFrom(buf, at)) break;
     const expected = firstIndex + offsets.length;
     const frame = parseFrame(buf, at);
     if (!frame.ok) {
@@ -196,6 +199,18 @@ export function scanSegment(buf: Buffer, firstIndex: number, emitAfter: number):
     at = frame.end;
   }
   return { offsets, entries, goodBytes: at, problem: null };
+}
+
+const ZERO_CHUNK = Buffer.alloc(64 * 1024);
+
+/** Whether every byte from `at` to the end is zero (cheap when the first word is not). */
+export function isZeroFrom(buf: Buffer, at: number): boolean {
+  if (buf.length - at >= 4 && buf.readUInt32LE(at) !== 0) return false;
+  for (let from = at; from < buf.length; from += ZERO_CHUNK.length) {
+    const part = buf.subarray(from, Math.min(buf.length, from + ZERO_CHUNK.length));
+    if (!part.equals(ZERO_CHUNK.subarray(0, part.length))) return false;
+  }
+  return true;
 }
 
 /** A checksummed body that still makes no sense is damage (or a newer format), never a torn write. */

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import type { Entry } from '@quorumlite/consensus';
 import { ioError, StorageError } from './errors';
-import { fsyncDir, readFileIfExists, removeFile } from './files';
+import { fsyncDir, readFileIfExists, removeFile, writeFully } from './files';
 import { findRecordAfter, scanSegment } from './record';
 import type { SegmentFile } from './segment-files';
 
@@ -10,6 +10,8 @@ export interface RecoveredSegment extends SegmentFile {
   /** Byte offset of each record; record k has index firstIndex + k. */
   readonly offsets: number[];
   readonly bytes: number;
+  /** The file's size: past `bytes` it holds only zeros (a preallocated segment's unused part). */
+  readonly fileBytes: number;
 }
 
 export interface Recovery {
@@ -32,7 +34,10 @@ export interface CompactionPoint {
  * - after a reset, any segment named at or below the point means the reset was interrupted,
  *   and every segment belongs to the discarded log (resets remove the highest segments first);
  * - the kept segments must be contiguous and continue right after the compaction point;
- * - a bad record is a torn tail only at the end of the last segment with no intact record after it.
+ * - a bad record is a torn tail only at the end of the last segment with no intact record after it,
+ *   or with a whole sector of zeros between it and the next intact one (see hasZeroSector);
+ * - zeros from a record boundary to the end of the last segment are unused preallocated space,
+ *   not damage; other segments end with their last record.
  */
 export async function recoverSegments(dir: string, files: readonly SegmentFile[], point: CompactionPoint): Promise<Recovery> {
   const { live, stale } = splitStale(files, point);
@@ -92,18 +97,81 @@ interface SegmentRead {
 async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number): Promise<SegmentRead> {
   const buf = (await readFileIfExists(file.path)) ?? Buffer.alloc(0);
   const scan = scanSegment(buf, file.firstIndex, emitAfter);
-  const segment = { ...file, offsets: scan.offsets, bytes: scan.goodBytes };
-  if (scan.problem === null) return { segment, entries: scan.entries, repairedTailBytes: 0 };
+  const segment = { ...file, offsets: scan.offsets, bytes: scan.goodBytes, fileBytes: buf.length };
   const at = scan.goodBytes;
   const corrupt = (why: string): StorageError =>
     new StorageError('corrupt', `log segment ${file.name} is corrupt at offset ${at}: ${why}`, { file: file.path, offset: at });
+  if (scan.problem === null) {
+    // A segment is cut to its last record before the next one is created (DurableLog).
+    if (!isLast && buf.length > at) throw corrupt('zeros after its last record, in a segment that is not the last');
+    return { segment, entries: scan.entries, repairedTailBytes: 0 };
+  }
   if (!isLast) throw corrupt(`${scan.problem.reason}, in a segment that is not the last`);
   if (!scan.problem.mayBeTorn) throw corrupt(scan.problem.reason);
   const expected = file.firstIndex + scan.offsets.length;
   const after = findRecordAfter(buf, at, expected);
-  if (after !== null) throw corrupt(`${scan.problem.reason}, and an intact record follows at offset ${after}`);
+  if (after !== null && !hasZeroSector(buf, at, after)) throw corrupt(`${scan.problem.reason}, and an intact record follows at offset ${after}`);
+  const end = lastNonZero(buf) + 1;
+  if (end < buf.length) {
+    // The file goes on in zeros (a preallocated segment): the torn bytes become zeros too, and
+    // the file keeps its size for the appends to come.
+    await zeroTail(file.path, at, end);
+    return { segment, entries: scan.entries, repairedTailBytes: end - at };
+  }
   await cutTail(file.path, at);
-  return { segment, entries: scan.entries, repairedTailBytes: buf.length - at };
+  return { segment: { ...segment, fileBytes: at }, entries: scan.entries, repairedTailBytes: buf.length - at };
+}
+
+const SECTOR_BYTES = 512;
+
+/**
+ * Whether the bad stretch [from, to) shows a write that never reached the disk: zeros from
+ * `from` to the next sector boundary, or a whole aligned sector of zeros. In a preallocated
+ * segment a write overwrites zeros, and a power cut before its fdatasync may keep some of its
+ * pages and not others: good records, zeros where a page was lost (a page that also held synced
+ * records keeps them, zeros after), then intact records of the same unsynced write. A synced
+ * write has every page on the disk, so such zeros mark a write that never completed and after
+ * which nothing was acknowledged: a torn tail, cut like any. Without them, intact records
+ * after a bad one are damage.
+ */
+function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
+  const zero = Buffer.alloc(SECTOR_BYTES);
+  const boundary = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES;
+  if (boundary > from && boundary <= to && buf.subarray(from, boundary).equals(zero.subarray(0, boundary - from))) return true;
+  for (let at = boundary; at + SECTOR_BYTES <= to; at += SECTOR_BYTES) {
+    if (buf.subarray(at, at + SECTOR_BYTES).equals(zero)) return true;
+  }
+  return false;
+}
+
+/** The offset of the last byte that is not zero (-1 for none), a chunk at a time from the end. */
+function lastNonZero(buf: Buffer): number {
+  const chunk = 64 * 1024;
+  const zero = Buffer.alloc(chunk);
+  let end = buf.length;
+  while (end > 0) {
+    const from = Math.max(0, end - chunk);
+    if (!buf.subarray(from, end).equals(zero.subarray(0, end - from))) break;
+    end = from;
+  }
+  let i = end - 1;
+  while (i >= 0 && buf[i] === 0) i -= 1;
+  return i;
+}
+
+/** Zeros over [from, to) of the last segment, synced: what follows the last good record reads as unused space. */
+async function zeroTail(file: string, from: number, to: number): Promise<void> {
+  try {
+    const handle = await fs.open(file, 'r+');
+    try {
+      await writeFully(handle, Buffer.alloc(to - from), from);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+  } catch (e: unknown) {
+    throw ioError('zero the torn tail of', file, e);
+  }
 }
 
 /** A crash tore the last write: drop its remains so new records follow the last good one. */
