@@ -213,16 +213,16 @@ describe('DurableLog: recovery', () => {
     await second.log.close();
   });
 
-  it('zeros a final record whose checksum fails when zeros follow it, and writes over them', async () => {
+  it('cuts trailing zeros and a final record whose checksum fails (a segment that grows)', async () => {
     await writeLog((log) => log.append(entries(1, 5)));
     const bytes = await fs.readFile(segmentPath());
     const lastRecord = bytes.length - (8 + 18 + 'cmd-5'.length);
     flipByte(bytes, bytes.length - 1, 0x01);
     await fs.writeFile(segmentPath(), Buffer.concat([bytes, Buffer.alloc(4096)]));
     const { log, loaded } = await open();
-    expect(loaded.repairedTailBytes).toBe(bytes.length - lastRecord);
+    expect(loaded.repairedTailBytes).toBe(bytes.length - lastRecord + 4096);
     expect(loaded.entries.map((e) => e.index)).toEqual([1, 2, 3, 4]);
-    expect(await fs.readFile(segmentPath())).toEqual(Buffer.concat([bytes.subarray(0, lastRecord), Buffer.alloc(bytes.length - lastRecord + 4096)]));
+    expect((await fs.stat(segmentPath())).size).toBe(lastRecord);
     log.append([entry(5, 2)]);
     await log.flush(true);
     await log.close();

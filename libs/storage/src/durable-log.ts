@@ -133,7 +133,7 @@ export class DurableLog {
     const hardState = await readHardState(path.join(dir, STATE_FILE));
     const compaction = await readCompaction(path.join(dir, COMPACTION_FILE));
     const point: CompactionPoint = { index: compaction?.meta.index ?? 0, reset: compaction?.reset ?? false };
-    const recovery = await recoverSegments(dir, segmentFiles(dir, names), point);
+    const recovery = await recoverSegments(dir, segmentFiles(dir, names), point, segmentBytesMax);
     // What a killed process wrote but never synced is in the page cache, not on the disk: the
     // log reports every record it loads as durable (a node acknowledges them, and a witness
     // may forget records because of that acknowledgement), so make them durable first.
@@ -408,6 +408,7 @@ export class DurableLog {
   private maybePrepareSpare(): void {
     const tail = this.segments[this.segments.length - 1];
     if (this.spare === null || this.preallocateAfterBytes === null || tail === undefined) return;
+    if (this.closing || this.resetting) return;
     if (this.bytesPerSync === null || this.bytesPerSync > PREALLOCATE_SYNC_BYTES_MAX) return;
     if (tail.bytes >= (tail.preallocated ? this.segmentBytesMax / 2 : this.preallocateAfterBytes)) this.spare.prepare();
   }

@@ -235,11 +235,13 @@ export function firstRecordIndex(buf: Buffer): number {
  * Looks for any intact record after a bad one at `from` whose index could follow it.
  * Finding one means the bad record is not a torn tail: acknowledged data lies beyond it.
  * Only runs on the repair path; the index and type filters keep the byte-by-byte search cheap.
+ * No record starts at or after `startsBefore` (a file's last non-zero byte: every record's
+ * type byte is 1), so a preallocated segment's zeros are not searched.
  */
-export function findRecordAfter(buf: Buffer, from: number, expectedIndex: number): number | null {
+export function findRecordAfter(buf: Buffer, from: number, expectedIndex: number, startsBefore = buf.length): number | null {
   const smallest = RECORD_HEADER_BYTES + ENTRY_BODY_FIXED_BYTES;
   const highestPlausible = expectedIndex + Math.floor((buf.length - from) / smallest) + 1;
-  for (let at = from + 1; at + smallest <= buf.length; at += 1) {
+  for (let at = from + 1; at < startsBefore && at + smallest <= buf.length; at += 1) {
     if (buf[at + RECORD_HEADER_BYTES] !== RECORD_TYPE_ENTRY) continue;
     const index = readU64(buf, at + RECORD_HEADER_BYTES + 1);
     if (index < expectedIndex || index > highestPlausible) continue;

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Entry } from '@quorumlite/consensus';
 import { ioError, StorageError } from './errors';
 import { fsyncDir, readFileIfExists, removeFile, writeFully } from './files';
-import { findRecordAfter, scanSegment } from './record';
+import { findRecordAfter, scanSegment, type SegmentScan } from './record';
 import type { SegmentFile } from './segment-files';
 
 /** A segment as the log keeps it in memory after open. */
@@ -35,11 +35,11 @@ export interface CompactionPoint {
  *   and every segment belongs to the discarded log (resets remove the highest segments first);
  * - the kept segments must be contiguous and continue right after the compaction point;
  * - a bad record is a torn tail only at the end of the last segment with no intact record after it,
- *   or with a whole sector of zeros between it and the next intact one (see hasZeroSector);
+ *   or, in a preallocated segment, with a lost page between it and the next intact one (showsLostPage);
  * - zeros from a record boundary to the end of the last segment are unused preallocated space,
  *   not damage; other segments end with their last record.
  */
-export async function recoverSegments(dir: string, files: readonly SegmentFile[], point: CompactionPoint): Promise<Recovery> {
+export async function recoverSegments(dir: string, files: readonly SegmentFile[], point: CompactionPoint, segmentBytes: number): Promise<Recovery> {
   const { live, stale } = splitStale(files, point);
   if (live.length > 0 && live[0] !== undefined && live[0].firstIndex > point.index + 1) {
     const start = point.index === 0 ? 'from index 1' : `right after the snapshot at index ${point.index}`;
@@ -53,7 +53,7 @@ export async function recoverSegments(dir: string, files: readonly SegmentFile[]
   for (let i = 0; i < live.length; i += 1) {
     const file = live[i] as SegmentFile;
     checkContiguous(segments[segments.length - 1], file);
-    const read = await readSegment(file, i === live.length - 1, point.index);
+    const read = await readSegment(file, i === live.length - 1, point.index, segmentBytes);
     repairedTailBytes += read.repairedTailBytes;
     segments.push(read.segment);
     for (const entry of read.entries) entries.push(entry);
@@ -94,9 +94,13 @@ interface SegmentRead {
   readonly repairedTailBytes: number;
 }
 
-async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number): Promise<SegmentRead> {
+/** `segmentBytes`: the size the log makes a preallocated segment (its segmentBytesMax). */
+async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number, segmentBytes: number): Promise<SegmentRead> {
   const buf = (await readFileIfExists(file.path)) ?? Buffer.alloc(0);
-  const scan = scanSegment(buf, file.firstIndex, emitAfter);
+  const end = lastNonZero(buf) + 1;
+  // Made as large as a segment, and zeros after its last written byte.
+  const preallocated = buf.length >= segmentBytes && end < buf.length;
+  const scan = keepRecordsOnly(scanSegment(buf, file.firstIndex, emitAfter), buf);
   const segment = { ...file, offsets: scan.offsets, bytes: scan.goodBytes, fileBytes: buf.length };
   const at = scan.goodBytes;
   const corrupt = (why: string): StorageError =>
@@ -109,10 +113,11 @@ async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number
   if (!isLast) throw corrupt(`${scan.problem.reason}, in a segment that is not the last`);
   if (!scan.problem.mayBeTorn) throw corrupt(scan.problem.reason);
   const expected = file.firstIndex + scan.offsets.length;
-  const after = findRecordAfter(buf, at, expected);
-  if (after !== null && !hasZeroSector(buf, at, after)) throw corrupt(`${scan.problem.reason}, and an intact record follows at offset ${after}`);
-  const end = lastNonZero(buf) + 1;
-  if (end < buf.length) {
+  const after = findRecordAfter(buf, at, expected, end);
+  if (after !== null && !(preallocated && showsLostPage(buf, at, after))) {
+    throw corrupt(`${scan.problem.reason}, and an intact record follows at offset ${after}`);
+  }
+  if (preallocated) {
     // The file goes on in zeros (a preallocated segment): the torn bytes become zeros too, and
     // the file keeps its size for the appends to come.
     await zeroTail(file.path, at, end);
@@ -122,24 +127,42 @@ async function readSegment(file: SegmentFile, isLast: boolean, emitAfter: number
   return { segment: { ...segment, fileBytes: at }, entries: scan.entries, repairedTailBytes: buf.length - at };
 }
 
-const SECTOR_BYTES = 512;
+/**
+ * The scan's entries point into the file's buffer; when the file goes on well past its records
+ * (a preallocated segment is mostly zeros), they are moved to a copy of the records alone, so
+ * the log does not hold a segment's worth of zeros for as long as it holds an entry.
+ */
+function keepRecordsOnly(scan: SegmentScan, buf: Buffer): SegmentScan {
+  if (buf.length - scan.goodBytes < PAGE_BYTES || scan.entries.length === 0) return scan;
+  const copy = Buffer.from(buf.subarray(0, scan.goodBytes));
+  const entries = scan.entries.map((e) => {
+    const from = e.data.byteOffset - buf.byteOffset;
+    return { ...e, data: copy.subarray(from, from + e.data.length) };
+  });
+  return { ...scan, entries };
+}
+
+const PAGE_BYTES = 4096;
 
 /**
- * Whether the bad stretch [from, to) shows a write that never reached the disk: zeros from
- * `from` to the next sector boundary, or a whole aligned sector of zeros. In a preallocated
- * segment a write overwrites zeros, and a power cut before its fdatasync may keep some of its
- * pages and not others: good records, zeros where a page was lost (a page that also held synced
- * records keeps them, zeros after), then intact records of the same unsynced write. A synced
- * write has every page on the disk, so such zeros mark a write that never completed and after
- * which nothing was acknowledged: a torn tail, cut like any. Without them, intact records
- * after a bad one are damage.
+ * Whether the bad stretch [from, to) of a preallocated segment shows a page that never reached
+ * the disk: zeros from `from` to the end of its page, or a whole aligned page of zeros. A write
+ * into a preallocated segment overwrites zeros, and a power cut before its fdatasync may keep
+ * some of its pages and not others: good records, zeros where a page was lost (a page that
+ * also held synced records keeps them, zeros after), then intact records of the same unsynced
+ * write. A synced write has every page on the disk, so such a page marks a write that never
+ * completed, after which nothing was acknowledged: a torn tail. Without one, intact records
+ * after a bad one are damage. The rule cannot tell a lost page from a synced record that is
+ * damaged elsewhere and carries a whole aligned page of zeros in its data: that record and
+ * those after it would be cut, as etcd's WAL also would (its torn-entry check looks for a zero
+ * sector); a segment that grows with its appends never takes this path.
  */
-function hasZeroSector(buf: Buffer, from: number, to: number): boolean {
-  const zero = Buffer.alloc(SECTOR_BYTES);
-  const boundary = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES;
+function showsLostPage(buf: Buffer, from: number, to: number): boolean {
+  const zero = Buffer.alloc(PAGE_BYTES);
+  const boundary = Math.ceil(from / PAGE_BYTES) * PAGE_BYTES;
   if (boundary > from && boundary <= to && buf.subarray(from, boundary).equals(zero.subarray(0, boundary - from))) return true;
-  for (let at = boundary; at + SECTOR_BYTES <= to; at += SECTOR_BYTES) {
-    if (buf.subarray(at, at + SECTOR_BYTES).equals(zero)) return true;
+  for (let at = boundary; at + PAGE_BYTES <= to; at += PAGE_BYTES) {
+    if (buf.subarray(at, at + PAGE_BYTES).equals(zero)) return true;
   }
   return false;
 }
