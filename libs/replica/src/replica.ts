@@ -33,7 +33,7 @@ import {
   assertNever,
   nodeId as asNodeId,
 } from '@quorumlite/consensus';
-import { DurableLog, SnapshotStore, storageSyncCount } from '@quorumlite/storage';
+import { DurableLog, SnapshotStore, storageSyncCount, type DurableLogOptions } from '@quorumlite/storage';
 import type { SqlOptions } from '@quorumlite/sql';
 import { ANY_ORIGIN, type PeerTransport } from '@quorumlite/transport';
 import { NodeCounters, type CountersReading } from './counters';
@@ -194,6 +194,12 @@ const TICK: InboxEvent = { kind: 'tick' };
  * witness holds on disk close to what its data voters still lack.
  */
 const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
+
+/** The log's options, the same at every open (recovery knows a preallocated segment by its size). */
+function logOptions(settings: ReplicaSettings): DurableLogOptions {
+  const self = settings.members.find((m) => m.id === settings.nodeId);
+  return self?.role === 'witness' ? { segmentBytesMax: WITNESS_SEGMENT_BYTES } : {};
+}
 
 export class Replica {
   private readonly inbox: InboxEvent[] = [];
@@ -378,7 +384,7 @@ export class Replica {
     if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
     await fs.promises.mkdir(settings.dataDir, { recursive: true });
     const keepsData = self.role !== 'witness';
-    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), keepsData ? {} : { segmentBytesMax: WITNESS_SEGMENT_BYTES });
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), logOptions(settings));
     if (loaded.repairedTailBytes > 0) {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
@@ -1012,7 +1018,7 @@ export class Replica {
   private async rebuildCore(next: (hard: HardState | null) => HardState, rejoining: boolean): Promise<void> {
     await this.snapshots.settled();
     await this.log.close();
-    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'));
+    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), logOptions(this.settings));
     const hardState = next(loaded.hardState);
     log.setHardState(hardState);
     await log.flush(true);

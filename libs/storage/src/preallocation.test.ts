@@ -174,6 +174,11 @@ describe('preallocated segments', () => {
     // Bytes that are no record, without a lost page, then an intact record: damage.
     await fs.writeFile(tail, padded(bytes.subarray(0, end), Buffer.alloc(600, 0x5a), record));
     await refused('an intact record follows');
+    // A damaged record whose data holds zeros short of a page, then an intact record: damage.
+    const zerosInside = encodeRecords([entry(31, 1, '\0'.repeat(1500))]);
+    zerosInside[9] = (zerosInside[9] as number) ^ 0x01; // a byte of its index: the checksum fails
+    await fs.writeFile(tail, padded(bytes.subarray(0, end), zerosInside, record));
+    await refused('an intact record follows');
     // A page's worth of zeros, then intact records: a write whose pages did not all reach the disk, cut.
     await fs.writeFile(tail, padded(bytes.subarray(0, end), Buffer.alloc(4096), record));
     const second = await DurableLog.open(dir, options);
@@ -243,12 +248,28 @@ describe('preallocated segments', () => {
     expect(await segmentNames(dir)).toEqual([]);
     await log.close();
 
+    // A 64 MiB spare takes over half a second (1 MiB parts, 10 ms apart): still being filled at close.
     const big = path.join(dir, 'big');
     const { log: filling } = await DurableLog.open(big, { preallocateAfterBytes: 0 });
     filling.append(entries(1, 1));
     await filling.flush(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await fs.readdir(big)).filter((n) => n.endsWith('.tmp'))).toHaveLength(1);
     await filling.close();
     expect((await fs.readdir(big)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('starts no spare from the flush that close() makes', async () => {
+    const { log } = await DurableLog.open(dir, { ...options, preallocateAfterBytes: 0 });
+    const spare = (log as unknown as { spare: { prepare: () => void } }).spare;
+    let asked = 0;
+    spare.prepare = () => {
+      asked += 1;
+    };
+    // The first synced flush is the one close() makes: any other would ask for a spare here.
+    log.append(entries(1, 1));
+    await log.close();
+    expect(asked).toBe(0);
   });
 
   it('never writes a spare for a log below preallocateAfterBytes, nor with preallocation off', async () => {

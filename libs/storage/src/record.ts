@@ -240,7 +240,7 @@ export function firstRecordIndex(buf: Buffer): number {
  */
 export function findRecordAfter(buf: Buffer, from: number, expectedIndex: number, startsBefore = buf.length): number | null {
   const smallest = RECORD_HEADER_BYTES + ENTRY_BODY_FIXED_BYTES;
-  const highestPlausible = expectedIndex + Math.floor((buf.length - from) / smallest) + 1;
+  const highestPlausible = expectedIndex + Math.floor((startsBefore - from) / smallest) + 1;
   for (let at = from + 1; at < startsBefore && at + smallest <= buf.length; at += 1) {
     if (buf[at + RECORD_HEADER_BYTES] !== RECORD_TYPE_ENTRY) continue;
     const index = readU64(buf, at + RECORD_HEADER_BYTES + 1);
