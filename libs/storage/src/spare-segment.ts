@@ -37,7 +37,7 @@ type SpareState =
  * The fill runs beside the log's queue on a file of its own, so a flush never waits for it
  * and never syncs its pages. The log takes a spare when it rolls over; if none is ready it
  * creates an empty segment as before and takes the spare once it is ready (DurableLog.roll).
- * The spare's own syncs are not counted by storageSyncCount (a handful per segment, not per write).
+ * The spare's own syncs are not counted by storageSyncCount (64 for a 64 MiB segment, not per write).
  */
 export class SpareSegment {
   private state: SpareState = { kind: 'none' };
