@@ -96,6 +96,7 @@ export class NodeServer implements OnApplicationBootstrap, OnApplicationShutdown
         snapshotEveryEntries: c.snapshotEveryEntries,
         snapshotRetainEntries: c.snapshotRetainEntries,
         snapshotLogBytesMax: c.snapshotLogBytesMax,
+        logPreallocate: c.logPreallocate,
         entriesPerMessageMax: c.limits.entriesPerMessageMax,
         bytesPerMessageMax: c.limits.bytesPerMessageMax,
         inflightMessagesMax: c.limits.inflightMessagesMax,

@@ -168,6 +168,13 @@ describe('members', () => {
     expect(e.message).toContain('members list 1 data voter and 2 witnesses: a quorum of 2 of 3 survives 1 failure, but 1 may stop every data voter');
   });
 
+  it('takes --no-log-preallocate (preallocation on by default), from the environment too, and refuses a value that is not a boolean', () => {
+    expect(load().logPreallocate).toBe(true);
+    expect(load([...BASE, '--no-log-preallocate']).logPreallocate).toBe(false);
+    expect(load(BASE, { QUORUMLITE_LOG_PREALLOCATE: 'false' }).logPreallocate).toBe(false);
+    expect(errorOf(() => load(BASE, { QUORUMLITE_LOG_PREALLOCATE: 'sometimes' })).key).toBe('logPreallocate');
+  });
+
   it('takes --rejoin (off by default) and refuses it on a witness, naming the key', () => {
     expect(load().rejoin).toBe(false);
     expect(load([...BASE, '--rejoin']).rejoin).toBe(true);

@@ -17,6 +17,7 @@ export const CONFIG_DEFAULTS = {
   tickMs: 25,
   heartbeatTicks: 2,
   faultInjection: false,
+  logPreallocate: true,
   rejoin: false,
   snapshotEveryEntries: 10_000,
   snapshotRetainEntries: 1_000,
@@ -196,6 +197,12 @@ export const KEYS: readonly KeyDef[] = [
   top('heartbeatTicks', { kind: 'int', defaultValue: D.heartbeatTicks, schema: int(1, 10_000), help: 'ticks between leader heartbeats' }),
   ...protocolOptionKeys(),
   top('faultInjection', { kind: 'bool', defaultValue: D.faultInjection, schema: z.boolean({ error: 'must be true or false' }), help: 'testing only: SIGUSR2 makes the node lose its unsynced log writes and die, as in a power cut' }),
+  top('logPreallocate', {
+    kind: 'bool',
+    defaultValue: D.logPreallocate,
+    schema: z.boolean({ error: 'must be true or false' }),
+    help: "write the log's next segment ahead as zeros, so an append's fdatasync commits no file-system journal (up to two segments of zeros on disk); --no-log-preallocate on copy-on-write file systems (btrfs, ZFS), where it buys nothing",
+  }),
   top('rejoin', {
     kind: 'bool',
     defaultValue: D.rejoin,

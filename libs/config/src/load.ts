@@ -85,6 +85,7 @@ function assemble(values: Map<string, unknown>): NodeConfig {
     heartbeatTicks: required('heartbeatTicks') as number,
     protocolOptions: {},
     faultInjection: required('faultInjection') as boolean,
+    logPreallocate: required('logPreallocate') as boolean,
     rejoin: required('rejoin') as boolean,
     fromBackup: (values.get('fromBackup') as string | undefined) ?? null,
     snapshotEveryEntries: required('snapshotEveryEntries') as number,

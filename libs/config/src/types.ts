@@ -66,6 +66,12 @@ export interface NodeConfig {
   /** Testing only: SIGUSR2 simulates a power cut (unsynced log writes lost, then death). */
   faultInjection: boolean;
   /**
+   * Log segments are written ahead as zeros (libs/storage SpareSegment), so an append's
+   * fdatasync commits no file-system journal. Off: segments grow with their appends (for
+   * copy-on-write file systems, where the zeros buy nothing).
+   */
+  logPreallocate: boolean;
+  /**
    * This voter lost its data directory and rejoins: refused on a directory that still holds a
    * log or hard state; a restart during the rejoin resumes it (a marker file says so).
    */

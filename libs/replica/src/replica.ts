@@ -81,6 +81,8 @@ export interface ReplicaSettings {
   readonly snapshotRetainEntries: number;
   /** Log bytes after which a snapshot is due whatever the entry count and database size. */
   readonly snapshotLogBytesMax: number;
+  /** Log segments written ahead as zeros (libs/storage; default true). */
+  readonly logPreallocate?: boolean;
   readonly entriesPerMessageMax: number;
   readonly bytesPerMessageMax: number;
   readonly inflightMessagesMax: number;
@@ -196,9 +198,12 @@ const TICK: InboxEvent = { kind: 'tick' };
 const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 /** The log's options, the same at every open (recovery knows a preallocated segment by its size). */
-function logOptions(settings: ReplicaSettings): DurableLogOptions {
+export function replicaLogOptions(settings: Pick<ReplicaSettings, 'members' | 'nodeId' | 'logPreallocate'>): DurableLogOptions {
   const self = settings.members.find((m) => m.id === settings.nodeId);
-  return self?.role === 'witness' ? { segmentBytesMax: WITNESS_SEGMENT_BYTES } : {};
+  return {
+    ...(self?.role === 'witness' ? { segmentBytesMax: WITNESS_SEGMENT_BYTES } : {}),
+    ...(settings.logPreallocate === false ? { preallocateAfterBytes: null } : {}),
+  };
 }
 
 export class Replica {
@@ -384,7 +389,7 @@ export class Replica {
     if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
     await fs.promises.mkdir(settings.dataDir, { recursive: true });
     const keepsData = self.role !== 'witness';
-    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), logOptions(settings));
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), replicaLogOptions(settings));
     if (loaded.repairedTailBytes > 0) {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
@@ -1018,7 +1023,7 @@ export class Replica {
   private async rebuildCore(next: (hard: HardState | null) => HardState, rejoining: boolean): Promise<void> {
     await this.snapshots.settled();
     await this.log.close();
-    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), logOptions(this.settings));
+    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), replicaLogOptions(this.settings));
     const hardState = next(loaded.hardState);
     log.setHardState(hardState);
     await log.flush(true);
