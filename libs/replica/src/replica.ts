@@ -197,6 +197,11 @@ const TICK: InboxEvent = { kind: 'tick' };
  */
 const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
 
+/** A spare segment that could not be made slows the log's syncs (a journal commit each), so the operator hears of it. */
+function spareFailureWarning(logger: ReplicaLogger): (error: Error) => void {
+  return (error) => logger.warn('could not prepare the next log segment ahead of time; appends grow the current one until the next attempt', { error: error.message });
+}
+
 /** The log's options, the same at every open (recovery knows a preallocated segment by its size). */
 export function replicaLogOptions(settings: Pick<ReplicaSettings, 'members' | 'nodeId' | 'logPreallocate'>): DurableLogOptions {
   const self = settings.members.find((m) => m.id === settings.nodeId);
@@ -389,7 +394,7 @@ export class Replica {
     if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
     await fs.promises.mkdir(settings.dataDir, { recursive: true });
     const keepsData = self.role !== 'witness';
-    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), replicaLogOptions(settings));
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), { ...replicaLogOptions(settings), onSpareFailure: spareFailureWarning(deps.logger) });
     if (loaded.repairedTailBytes > 0) {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
@@ -1023,7 +1028,10 @@ export class Replica {
   private async rebuildCore(next: (hard: HardState | null) => HardState, rejoining: boolean): Promise<void> {
     await this.snapshots.settled();
     await this.log.close();
-    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), replicaLogOptions(this.settings));
+    const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), {
+      ...replicaLogOptions(this.settings),
+      onSpareFailure: spareFailureWarning(this.deps.logger),
+    });
     const hardState = next(loaded.hardState);
     log.setHardState(hardState);
     await log.flush(true);

@@ -50,6 +50,8 @@ export interface DurableLogOptions {
    * Default PREALLOCATE_AFTER_BYTES_DEFAULT; null: segments grow with their appends.
    */
   preallocateAfterBytes?: number | null;
+  /** Told why a spare segment could not be made (the log goes on growing its segments; it asks again at its next roll). */
+  onSpareFailure?: (error: Error) => void;
 }
 
 interface Segment {
@@ -111,8 +113,9 @@ export class DurableLog {
     private readonly preallocateAfterBytes: number | null,
     private segments: Segment[],
     compactionIndex: number,
+    onSpareFailure?: (error: Error) => void,
   ) {
-    this.spare = preallocateAfterBytes === null ? null : new SpareSegment(dir, segmentBytesMax);
+    this.spare = preallocateAfterBytes === null ? null : new SpareSegment(dir, segmentBytesMax, onSpareFailure);
     this.compactionIndex = compactionIndex;
     const tail = segments[segments.length - 1];
     this.last = tail === undefined ? compactionIndex : tail.firstIndex + tail.offsets.length - 1;
@@ -148,7 +151,7 @@ export class DurableLog {
       // zeros is filled like any file, and the log moves to a preallocated segment once one is ready.
       preallocated: s.fileBytes > s.bytes && s.fileBytes >= segmentBytesMax,
     }));
-    const log = new DurableLog(dir, segmentBytesMax, preallocateAfterBytes, segments, point.index);
+    const log = new DurableLog(dir, segmentBytesMax, preallocateAfterBytes, segments, point.index, options.onSpareFailure);
     const entries = await log.finishRewrite(recovery.entries);
     const loaded: LoadedLog = {
       hardState,

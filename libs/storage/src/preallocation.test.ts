@@ -321,3 +321,27 @@ describe('preallocated segments', () => {
     await expect(DurableLog.open(dir, options)).rejects.toThrow(`${path.join(dir, REWRITE_FILE)} is corrupt: zeros after its last record`);
   });
 });
+
+describe('a spare that cannot be made', () => {
+  it('is reported, and the log goes on growing its segments', async () => {
+    // Segments larger than any disk here: the room check refuses the spare before writing a byte.
+    const huge = 2 ** 50;
+    const failures: Error[] = [];
+    const { log } = await DurableLog.open(dir, { segmentBytesMax: huge, preallocateAfterBytes: 0, onSpareFailure: (e) => failures.push(e) });
+    log.append(entries(1, 10, 1, 100));
+    await log.flush(true);
+    await log.spareSettled();
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.message).toMatch(/^too little free space in .* for a spare segment: \d+ bytes free, \d+ needed/);
+    expect(await tempFiles()).toEqual([]);
+    // It asks again only at its next roll: no retry on every append.
+    log.append(entries(11, 20, 1, 100));
+    await log.flush(true);
+    await log.spareSettled();
+    expect(failures).toHaveLength(1);
+    await log.close();
+    const again = await DurableLog.open(dir, { segmentBytesMax: huge });
+    expect(plain(again.loaded.entries)).toEqual(plain(entries(1, 20, 1, 100)));
+    await again.log.close();
+  });
+});

@@ -43,9 +43,11 @@ export class SpareSegment {
   private state: SpareState = { kind: 'none' };
   private closed = false;
 
+  /** `onFailure`: told why a fill failed (a full disk, say); the log goes on growing its segments. */
   constructor(
     private readonly dir: string,
     private readonly bytes: number,
+    private readonly onFailure: (error: Error) => void = () => undefined,
   ) {}
 
   /** Starts filling a spare unless one is ready, being filled, or the last fill failed. */
@@ -103,10 +105,13 @@ export class SpareSegment {
       handle = null;
       if (this.closed) throw new Error('the log closed');
       this.state = { kind: 'ready', file };
-    } catch {
+    } catch (e: unknown) {
       await handle?.close().catch(() => undefined);
       await fs.rm(file, { force: true }).catch(() => undefined);
-      if (!this.closed) this.state = { kind: 'failed' };
+      if (!this.closed) {
+        this.state = { kind: 'failed' };
+        this.onFailure(e instanceof Error ? e : new Error(String(e)));
+      }
     }
   }
 
@@ -117,6 +122,8 @@ export class SpareSegment {
    */
   private async checkRoom(toWrite = this.bytes): Promise<void> {
     const { bavail, bsize } = await fs.statfs(this.dir);
-    if (bavail * bsize < toWrite + this.bytes + SPARE_FREE_MARGIN_BYTES) throw new Error('too little free space for a spare segment');
+    const free = bavail * bsize;
+    const needed = toWrite + this.bytes + SPARE_FREE_MARGIN_BYTES;
+    if (free < needed) throw new Error(`too little free space in ${this.dir} for a spare segment: ${free} bytes free, ${needed} needed (the spare, a segment and a margin)`);
   }
 }
