@@ -203,14 +203,28 @@ export function scanSegment(buf: Buffer, firstIndex: number, emitAfter: number):
 
 const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
+/** Whether every byte of [from, to) is zero, compared a chunk at a time. */
+export function isZeroRange(buf: Buffer, from: number, to: number): boolean {
+  for (let at = from; at < to; at += ZERO_CHUNK.length) {
+    const end = Math.min(to, at + ZERO_CHUNK.length);
+    if (!buf.subarray(at, end).equals(ZERO_CHUNK.subarray(0, end - at))) return false;
+  }
+  return true;
+}
+
 /** Whether every byte from `at` to the end is zero (cheap when the first word is not). */
 export function isZeroFrom(buf: Buffer, at: number): boolean {
   if (buf.length - at >= 4 && buf.readUInt32LE(at) !== 0) return false;
-  for (let from = at; from < buf.length; from += ZERO_CHUNK.length) {
-    const part = buf.subarray(from, Math.min(buf.length, from + ZERO_CHUNK.length));
-    if (!part.equals(ZERO_CHUNK.subarray(0, part.length))) return false;
-  }
-  return true;
+  return isZeroRange(buf, at, buf.length);
+}
+
+/** The offset of the last byte that is not zero (-1 for none), a chunk at a time from the end. */
+export function lastNonZero(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0 && isZeroRange(buf, Math.max(0, end - ZERO_CHUNK.length), end)) end = Math.max(0, end - ZERO_CHUNK.length);
+  let i = end - 1;
+  while (i >= 0 && buf[i] === 0) i -= 1;
+  return i;
 }
 
 /** A checksummed body that still makes no sense is damage (or a newer format), never a torn write. */

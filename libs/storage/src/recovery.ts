@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Entry } from '@quorumlite/consensus';
 import { ioError, StorageError } from './errors';
 import { fsyncDir, readFileIfExists, removeFile, writeFully } from './files';
-import { findRecordAfter, scanSegment, type SegmentScan } from './record';
+import { findRecordAfter, isZeroRange, lastNonZero, scanSegment, type SegmentScan } from './record';
 import type { SegmentFile } from './segment-files';
 
 /** A segment as the log keeps it in memory after open. */
@@ -158,28 +158,12 @@ const PAGE_BYTES = 4096;
  * sector); a segment that grows with its appends never takes this path.
  */
 function showsLostPage(buf: Buffer, from: number, to: number): boolean {
-  const zero = Buffer.alloc(PAGE_BYTES);
   const boundary = Math.ceil(from / PAGE_BYTES) * PAGE_BYTES;
-  if (boundary > from && boundary <= to && buf.subarray(from, boundary).equals(zero.subarray(0, boundary - from))) return true;
+  if (boundary > from && boundary <= to && isZeroRange(buf, from, boundary)) return true;
   for (let at = boundary; at + PAGE_BYTES <= to; at += PAGE_BYTES) {
-    if (buf.subarray(at, at + PAGE_BYTES).equals(zero)) return true;
+    if (isZeroRange(buf, at, at + PAGE_BYTES)) return true;
   }
   return false;
-}
-
-/** The offset of the last byte that is not zero (-1 for none), a chunk at a time from the end. */
-function lastNonZero(buf: Buffer): number {
-  const chunk = 64 * 1024;
-  const zero = Buffer.alloc(chunk);
-  let end = buf.length;
-  while (end > 0) {
-    const from = Math.max(0, end - chunk);
-    if (!buf.subarray(from, end).equals(zero.subarray(0, end - from))) break;
-    end = from;
-  }
-  let i = end - 1;
-  while (i >= 0 && buf[i] === 0) i -= 1;
-  return i;
 }
 
 /** Zeros over [from, to) of the last segment, synced: what follows the last good record reads as unused space. */
