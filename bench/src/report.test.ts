@@ -3,7 +3,7 @@ import type { RunRow } from './merge';
 import { row } from './test-rows';
 import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown, renderSummary, summarize } from './report';
 import { summarizeStalls } from './failover';
-import { renderReferenceSection } from './runner';
+import { readCeilingSizes, renderReferenceSection } from './runner';
 
 const META = { startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 'linux' };
 
@@ -86,6 +86,26 @@ describe('summaries and reports by protocol', () => {
     expect(summary).toContain('raft: insert ÷ stream-echo at C=64 2,000 / 10,000 = 0.20 (target ≥ 0.85) ✗; insert ÷ echo 2,000 / 8,000 = 0.25');
     expect(summary).toContain('echo 8,000 ops/s (unary), stream-echo 10,000 ops/s (Session client) at C=64');
     expect(summary).toContain('zab: insert ÷ stream-echo at C=64 1,600 / 10,000 = 0.16 (target ≥ 0.85) ✗; insert ÷ echo 1,600 / 8,000 = 0.20');
+  });
+
+  it('gives the SQLite read ceiling at each table size, smallest first, and what the larger table keeps', () => {
+    const reads = (tableRows: number, readsPerSec: number): RunRow => ({ ...row(null, `sqlite-reads-${tableRows}`, 1, readsPerSec / 64), statementsPerOp: 64, statementsPerSec: readsPerSec });
+    const s = summarize([...ROWS, reads(2_000_000, 300_000), reads(10_000, 1_200_000)], ['raft', 'zab']);
+    expect(s.sqliteReads).toEqual([
+      { tableRows: 10_000, readsPerSec: 1_200_000 },
+      { tableRows: 2_000_000, readsPerSec: 300_000 },
+    ]);
+    expect(renderSummary(s)).toContain('rows/s at 100 rows per commit, point reads 1,200,000/s at 10,000 rows, 300,000/s at 2,000,000 rows (25 % of the smaller table\'s)');
+    const alone = summarize([...ROWS, reads(10_000, 1_200_000)], ['raft']);
+    expect(renderSummary(alone)).toMatch(/point reads 1,200,000\/s at 10,000 rows$/m);
+    expect(renderSummary(summarize(ROWS, ['raft']))).not.toContain('point reads');
+  });
+
+  it('reads at the preload of the run, with the default table beside a larger one, and not at all without a read scenario', () => {
+    expect(readCeilingSizes({ scenarios: ['select', 'insert'], preloadRows: 2_000_000 })).toEqual([10_000, 2_000_000]);
+    expect(readCeilingSizes({ scenarios: ['hot-update'], preloadRows: 10_000 })).toEqual([10_000]);
+    expect(readCeilingSizes({ scenarios: ['select-stale'], preloadRows: 2_000 })).toEqual([2_000]);
+    expect(readCeilingSizes({ scenarios: ['insert', 'batch100'], preloadRows: 2_000_000 })).toEqual([]);
   });
 
   it('writes Markdown with the side-by-side table, the ratios per protocol and the runs grouped by protocol', () => {

@@ -62,12 +62,29 @@ export interface Summary {
   streamEchoOpsPerSec: number | null;
   sqliteCommitsPerSec: number | null;
   sqliteRowsPerSecBatched: number | null;
+  /** The SQLite read ceiling at each table size it ran at (ceiling.ts), smallest first. */
+  sqliteReads: SqliteReadCeiling[];
   /** One entry per protocol, in the order they ran. */
   protocols: ProtocolSummary[];
   /** Every scenario × concurrency with each protocol's figures side by side. */
   comparison: ComparisonRow[];
   /** Rows that exceeded ERROR_RATE_MAX or completed nothing, by protocol, name and concurrency. */
   failedRows: string[];
+}
+
+export interface SqliteReadCeiling {
+  tableRows: number;
+  readsPerSec: number;
+}
+
+/** The read ceiling's rows (`sqlite-reads-<table rows>`), smallest table first. */
+export function sqliteReadCeilings(baselines: readonly RunRow[]): SqliteReadCeiling[] {
+  return baselines
+    .flatMap((r) => {
+      const m = /^sqlite-reads-(\d+)$/.exec(r.name);
+      return m === null ? [] : [{ tableRows: Number(m[1]), readsPerSec: r.statementsPerSec }];
+    })
+    .sort((a, b) => a.tableRows - b.tableRows);
 }
 
 export interface ProtocolGroup {
@@ -112,6 +129,7 @@ export function summarize(rows: readonly RunRow[], protocols: readonly string[] 
     streamEchoOpsPerSec: streamEcho?.opsPerSec ?? null,
     sqliteCommitsPerSec: groups.baselines.find((r) => r.name === 'sqlite-1')?.opsPerSec ?? null,
     sqliteRowsPerSecBatched: groups.baselines.find((r) => r.name === 'sqlite-100')?.statementsPerSec ?? null,
+    sqliteReads: sqliteReadCeilings(groups.baselines),
     protocols: groups.protocols.map((g) => summarizeProtocol(g, reference, echo, streamEcho)),
     comparison: compareProtocols(groups.protocols),
     failedRows: rows.filter(rowFailed).map(rowLabel),
@@ -186,7 +204,13 @@ const mark = (ok: boolean | null): string => (ok === null ? '' : ok ? ' ✓' : '
 
 function ceilingsLine(summary: Summary): string {
   const c = summary.referenceConcurrency ?? REFERENCE_CONCURRENCY;
-  return `ceilings: echo ${fmt(summary.echoOpsPerSec)} ops/s (unary), stream-echo ${fmt(summary.streamEchoOpsPerSec)} ops/s (Session client) at C=${c}; better-sqlite3 ${fmt(summary.sqliteCommitsPerSec)} commits/s (fsync per commit), ${fmt(summary.sqliteRowsPerSecBatched)} rows/s at 100 rows per commit`;
+  const reads = summary.sqliteReads;
+  const readsPart =
+    reads.length === 0
+      ? ''
+      : `, point reads ${reads.map((r) => `${fmt(r.readsPerSec)}/s at ${fmt(r.tableRows)} rows`).join(', ')}` +
+        (reads.length > 1 && reads[0]!.readsPerSec > 0 ? ` (${fmt((100 * reads[reads.length - 1]!.readsPerSec) / reads[0]!.readsPerSec)} % of the smaller table's)` : '');
+  return `ceilings: echo ${fmt(summary.echoOpsPerSec)} ops/s (unary), stream-echo ${fmt(summary.streamEchoOpsPerSec)} ops/s (Session client) at C=${c}; better-sqlite3 ${fmt(summary.sqliteCommitsPerSec)} commits/s (fsync per commit), ${fmt(summary.sqliteRowsPerSecBatched)} rows/s at 100 rows per commit${readsPart}`;
 }
 
 /** The targets, for one protocol: insert ÷ stream echo, insert ÷ echo, insert p99, batch100 statements/s and p99, node memory. */

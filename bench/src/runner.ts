@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BENCH_USAGE, BenchArgsError, parseBenchArgs, splitConcurrency, type BenchSettings } from './args';
+import { BENCH_USAGE, BenchArgsError, DEFAULT_SETTINGS, parseBenchArgs, splitConcurrency, type BenchSettings } from './args';
 import { coresUsed, snapshotCpu, type CpuSnapshot } from './cpu';
 import { PeakRss, RSS_SAMPLE_MS } from './memory';
 import { Histogram } from './histogram';
@@ -20,7 +20,7 @@ import type { ProtocolName } from '@quorumlite/consensus';
 import { DEFAULT_TOPOLOGY, topologyNodes, type LocalClusterTls, type Topology } from '@quorumlite/cluster';
 import { certFilesOf, makeCerts } from '@quorumlite/transport';
 import type { ClusterUnderTest } from './cluster-target';
-import { needsPreload, statementsPerOp, type ScenarioName } from './scenarios';
+import { needsPreload, READ_CEILING_READS_PER_OP, statementsPerOp, type ScenarioName } from './scenarios';
 import { stallFigures, summarizeStalls, type FailoverStallSummary, type FailoverTrial } from './failover';
 import { missingReferences, REFERENCE_SCENARIOS, renderReferenceMarkdown, type ReferenceScenario, type ReferenceSystem, type SideBySideInput } from './reference';
 import type { ReferenceOp } from './reference-targets';
@@ -265,7 +265,14 @@ export class BenchSession {
     const run = this.newPart();
     if (this.settings.baselines.includes('echo')) await run.part('echo baseline', () => this.echoRows('echo'));
     if (this.settings.baselines.includes('stream-echo')) await run.part('stream-echo baseline', () => this.echoRows('stream-echo'));
-    if (this.settings.baselines.includes('sqlite')) await run.part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
+    if (this.settings.baselines.includes('sqlite')) {
+      await run.part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
+      await run.part('sqlite read ceiling', async () => {
+        const rows: RunRow[] = [];
+        for (const size of readCeilingSizes(this.settings)) rows.push(await this.sqliteReadRow(size));
+        return rows;
+      });
+    }
     return run;
   }
 
@@ -331,6 +338,19 @@ export class BenchSession {
       return this.announce(mergeWorkerResults(identity, result, { ...cpu, loaderCores: null }));
     } finally {
       await this.stopChild(child);
+    }
+  }
+
+  private async sqliteReadRow(tableRows: number): Promise<RunRow> {
+    const dir = fs.mkdtempSync(path.join(this.tmpDir!, `sqlite-reads-${tableRows}-`));
+    const child = this.spawn(`sqlite-reads-${tableRows}`, ['sqlite-read-ceiling', '--dir', dir, '--rows', String(tableRows), ...phaseArgs(this.phase())]);
+    try {
+      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid }, this.phase());
+      const identity = { name: `sqlite-reads-${tableRows}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: READ_CEILING_READS_PER_OP };
+      return this.announce(mergeWorkerResults(identity, result, { ...cpu, loaderCores: null }));
+    } finally {
+      await this.stopChild(child);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -596,4 +616,15 @@ export function renderReferenceSection(report: Pick<BenchReport, 'baselines' | '
     lines.push(`- ${r.system} failover: ${figures}${r.failure === null ? '' : ` — FAILED: ${r.failure}`}`);
   }
   return lines;
+}
+
+/**
+ * The table sizes the SQLite read ceiling reads at: none when no scenario reads the preloaded
+ * rows; the run's preload, and the default one beside it when the run preloads more, so a run
+ * at millions of rows shows in itself what SQLite alone loses to the larger table.
+ */
+export function readCeilingSizes(settings: Pick<BenchSettings, 'scenarios' | 'preloadRows'>): number[] {
+  if (!settings.scenarios.some(needsPreload)) return [];
+  const fresh = DEFAULT_SETTINGS.preloadRows;
+  return settings.preloadRows > fresh ? [fresh, settings.preloadRows] : [settings.preloadRows];
 }

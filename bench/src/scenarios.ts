@@ -15,6 +15,12 @@ export const HOT_ROWS = 8;
 export const BATCH_ROWS = 100;
 /** Text payload so a row (id + key + value + overhead) is about 100 bytes. */
 export const VALUE_TEXT = 'x'.repeat(72);
+/**
+ * Point reads per operation of the SQLite read ceiling (ceiling.ts), in one read transaction:
+ * about what a node's event-loop turn shares in one (SqlStateMachine.beginReads), and enough
+ * that the closed loop's own cost per operation does not hide a read's.
+ */
+export const READ_CEILING_READS_PER_OP = 64;
 /** Size of the echo request: about what one single-row Execute puts on the wire. */
 export const ECHO_PAYLOAD_BYTES = 128;
 

@@ -51,14 +51,37 @@ describe('bench-worker processes', () => {
     expect(server.process.exitCode !== null || server.process.signalCode !== null).toBe(true);
   });
 
-  it('the SQLite ceiling process commits rows with fsync', async () => {
-    const child = spawn('sqlite', ['sqlite-ceiling', '--dir', tmpDir(), '--rows-per-txn', '10', '--warmup-ms', '0', '--duration-ms', '300']);
+  /** A ceiling child run for 300 ms: it did some operations, none failed, and it exited by itself. */
+  async function runCeilingChild(name: string, args: string[]): Promise<void> {
+    const child = spawn(name, [...args, '--warmup-ms', '0', '--duration-ms', '300']);
     await child.waitReady(15_000);
     child.start(Date.now());
     const result = (await child.waitResult(30_000)) as WorkerResult;
     expect(result.ops).toBeGreaterThan(0);
     expect(result.errors).toBe(0);
     expect(await child.exitCodeWithin(5_000)).toBe(0);
+  }
+
+  it('the SQLite ceiling process commits rows with fsync', async () => {
+    await runCeilingChild('sqlite', ['sqlite-ceiling', '--dir', tmpDir(), '--rows-per-txn', '10']);
+  });
+
+  it('the SQLite read ceiling process builds the preloaded table and reads every key it asks for', async () => {
+    const dir = tmpDir();
+    // A key the table lacks fails its operation: no errors means every read found its row.
+    await runCeilingChild('sqlite-reads', ['sqlite-read-ceiling', '--dir', dir, '--rows', '500']);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path.join(dir, 'read-ceiling.sqlite'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n, min(k) AS lo, max(k) AS hi FROM kv').get()).toEqual({ n: 500, lo: 'pre-00000000', hi: 'pre-00000499' });
+    } finally {
+      db.close();
+    }
+  });
+
+  it('the SQLite read ceiling refuses a table of no rows', async () => {
+    const child = spawn('bad-reads', ['sqlite-read-ceiling', '--dir', tmpDir(), '--rows', '0', '--duration-ms', '100']);
+    await expect(child.waitReady(15_000)).rejects.toThrow(/rows/);
   });
 
   it('a loader fails with a sentence when a required flag is missing', async () => {

@@ -4,6 +4,7 @@
  *   stream-echo-server  serves the bare Session echo (streaming ceiling) likewise
  *   load            a closed-loop loader against an echo server or a quorumlite cluster
  *   sqlite-ceiling  the better-sqlite3 commit ceiling, one connection
+ *   sqlite-read-ceiling  the better-sqlite3 point-read ceiling at a table size, one connection
  * Children exit on their own when the parent goes away (stdin closes), so a killed benchmark
  * never leaves them behind.
  */
@@ -34,8 +35,10 @@ export async function runBenchWorker(argv: string[]): Promise<number> {
         return await runLoad(rest);
       case 'sqlite-ceiling':
         return await runCeiling(rest);
+      case 'sqlite-read-ceiling':
+        return await runReadCeiling(rest);
       default:
-        process.stderr.write(`bench-worker: unknown role '${role ?? ''}' (echo-server, stream-echo-server, load, sqlite-ceiling)\n`);
+        process.stderr.write(`bench-worker: unknown role '${role ?? ''}' (echo-server, stream-echo-server, load, sqlite-ceiling, sqlite-read-ceiling)\n`);
         return 2;
     }
   } catch (e: unknown) {
@@ -139,6 +142,17 @@ async function runCeiling(argv: string[]): Promise<number> {
   const { values } = parseStrict(argv, { dir: { type: 'string' }, 'rows-per-txn': { type: 'string' }, 'warmup-ms': { type: 'string' }, 'duration-ms': { type: 'string' } });
   const { sqliteCeiling } = await import('./ceiling');
   const ceiling = sqliteCeiling(required(values.dir, 'dir'), parsePositiveInt(values['rows-per-txn'] ?? '1', 'rows-per-txn'));
+  try {
+    return await readyThenRun(ceiling.op, 1, phasesOf(values['warmup-ms'], values['duration-ms']), () => Promise.resolve());
+  } finally {
+    ceiling.close();
+  }
+}
+
+async function runReadCeiling(argv: string[]): Promise<number> {
+  const { values } = parseStrict(argv, { dir: { type: 'string' }, rows: { type: 'string' }, 'warmup-ms': { type: 'string' }, 'duration-ms': { type: 'string' } });
+  const { sqliteReadCeiling } = await import('./ceiling');
+  const ceiling = sqliteReadCeiling(required(values.dir, 'dir'), parsePositiveInt(required(values.rows, 'rows'), 'rows'));
   try {
     return await readyThenRun(ceiling.op, 1, phasesOf(values['warmup-ms'], values['duration-ms']), () => Promise.resolve());
   } finally {
