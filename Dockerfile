@@ -1,5 +1,7 @@
 # quorumlite node image. better-sqlite3 builds from source, so the build stage has a compiler.
-FROM node:20-bookworm-slim AS build
+# Both stages use one exact Node.js release: the native module is built for the runtime that loads
+# it, and a rebuild of the image gets the Node.js it was tested with, not whatever 20.x is newest.
+FROM node:20.20.2-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -7,7 +9,7 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:20.20.2-bookworm-slim
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -21,6 +21,24 @@ describe('the Dockerfile', () => {
   it("starts the node with the local clusters' runtime flags", () => {
     expect(entrypoint()).toEqual(['node', ...NODE_RUNTIME_FLAGS, 'dist/apps/node/main.js']);
   });
+
+  it('builds and runs on one exact Node.js release that package.json accepts', () => {
+    const images = fs
+      .readFileSync(path.join(root, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('FROM '))
+      .map((l) => l.split(/\s+/)[1]!);
+    expect(images).toHaveLength(2);
+    expect(images[1]).toBe(images[0]);
+    const version = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/.exec(images[0]!);
+    expect(version, `${images[0]} names no exact Node.js release`).not.toBeNull();
+    const [major, minor] = [Number(version![1]), Number(version![2])];
+    const engines = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+    const range = /^>=(\d+)\.(\d+) <(\d+)$/.exec(engines);
+    expect(range, `engines.node ${engines}`).not.toBeNull();
+    expect(major > Number(range![1]) || (major === Number(range![1]) && minor >= Number(range![2]))).toBe(true);
+    expect(major).toBeLessThan(Number(range![3]));
+  });
 });
 
 describe('NODE_RUNTIME_FLAGS', () => {
