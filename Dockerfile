@@ -1,6 +1,8 @@
 # quorumlite node image. better-sqlite3 builds from source, so the build stage has a compiler.
 # Both stages use one exact Node.js release: the native module is built for the runtime that loads
 # it, and a rebuild of the image gets the Node.js it was tested with, not whatever 20.x is newest.
+# Node.js 20 is past its end of life; moving to 22 or 24 (package.json's engines allows both) means
+# running the test suite on that release first.
 FROM node:20.20.2-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRow } from './merge';
-import { row } from './test-rows';
+import { identityRow, row } from './test-rows';
 import { compareProtocols, groupByProtocol, renderComparisonText, renderMarkdown, renderSummary, summarize } from './report';
 import { summarizeStalls } from './failover';
-import { readCeilingSizes, renderReferenceSection } from './runner';
+import { readCeilingIdentity, readCeilingSizes, renderReferenceSection } from './runner';
 
 const META = { startedAt: 't', cpus: 2, cpuModel: 'cpu', node: 'v20', platform: 'linux' };
 
@@ -89,7 +89,8 @@ describe('summaries and reports by protocol', () => {
   });
 
   it('gives the SQLite read ceiling at each table size, smallest first, and what the larger table keeps', () => {
-    const reads = (tableRows: number, readsPerSec: number): RunRow => ({ ...row(null, `sqlite-reads-${tableRows}`, 1, readsPerSec / 64), statementsPerOp: 64, statementsPerSec: readsPerSec });
+    // Built as the runner builds them: reads/s is the operations' rate times the reads of an operation.
+    const reads = (tableRows: number, readsPerSec: number): RunRow => identityRow(readCeilingIdentity(tableRows, 1000), readsPerSec / 64);
     const s = summarize([...ROWS, reads(2_000_000, 300_000), reads(10_000, 1_200_000)], ['raft', 'zab']);
     expect(s.sqliteReads).toEqual([
       { tableRows: 10_000, readsPerSec: 1_200_000 },
@@ -99,6 +100,10 @@ describe('summaries and reports by protocol', () => {
     const alone = summarize([...ROWS, reads(10_000, 1_200_000)], ['raft']);
     expect(renderSummary(alone)).toMatch(/point reads 1,200,000\/s at 10,000 rows$/m);
     expect(renderSummary(summarize(ROWS, ['raft']))).not.toContain('point reads');
+    // A ceiling that failed (no reads) is reported as failed, not as a rate of 0.
+    const failed = summarize([...ROWS, reads(10_000, 1_200_000), identityRow(readCeilingIdentity(2_000_000, 1000), 0, 1, 3)], ['raft']);
+    expect(failed.sqliteReads).toEqual([{ tableRows: 10_000, readsPerSec: 1_200_000 }]);
+    expect(failed.failedRows).toContain('sqlite-reads-2000000@C=1');
   });
 
   it('reads at the preload of the run, with the default table beside a larger one, and not at all without a read scenario', () => {

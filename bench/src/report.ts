@@ -77,12 +77,12 @@ export interface SqliteReadCeiling {
   readsPerSec: number;
 }
 
-/** The read ceiling's rows (`sqlite-reads-<table rows>`), smallest table first. */
+/** The read ceiling's rows (`sqlite-reads-<table rows>`) that did not fail, smallest table first. */
 export function sqliteReadCeilings(baselines: readonly RunRow[]): SqliteReadCeiling[] {
   return baselines
     .flatMap((r) => {
       const m = /^sqlite-reads-(\d+)$/.exec(r.name);
-      return m === null ? [] : [{ tableRows: Number(m[1]), readsPerSec: r.statementsPerSec }];
+      return m === null || rowFailed(r) ? [] : [{ tableRows: Number(m[1]), readsPerSec: r.statementsPerSec }];
     })
     .sort((a, b) => a.tableRows - b.tableRows);
 }

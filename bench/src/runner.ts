@@ -27,6 +27,8 @@ import type { ReferenceOp } from './reference-targets';
 import { aggregateRounds, renderRoundsMarkdown, rotateProtocols } from './rounds';
 
 const CHILD_READY_MS = 30_000;
+/** What the SQLite read ceiling may take, beyond CHILD_READY_MS, to load each million rows of its table before it is ready. */
+const READ_CEILING_LOAD_MS_PER_MILLION_ROWS = 20_000;
 /** The loaders' certificate under --tls (role admin: every scenario's calls). */
 const BENCH_CLIENT_CERT = 'bench';
 /** The failover trials' writers and settle time, as `quorumlite bench failover` defaults them. */
@@ -267,11 +269,7 @@ export class BenchSession {
     if (this.settings.baselines.includes('stream-echo')) await run.part('stream-echo baseline', () => this.echoRows('stream-echo'));
     if (this.settings.baselines.includes('sqlite')) {
       await run.part('sqlite ceiling', async () => [await this.sqliteRow(1), await this.sqliteRow(100)]);
-      await run.part('sqlite read ceiling', async () => {
-        const rows: RunRow[] = [];
-        for (const size of readCeilingSizes(this.settings)) rows.push(await this.sqliteReadRow(size));
-        return rows;
-      });
+      for (const size of readCeilingSizes(this.settings)) await run.part(`sqlite read ceiling at ${size} rows`, async () => [await this.sqliteReadRow(size)]);
     }
     return run;
   }
@@ -345,9 +343,9 @@ export class BenchSession {
     const dir = fs.mkdtempSync(path.join(this.tmpDir!, `sqlite-reads-${tableRows}-`));
     const child = this.spawn(`sqlite-reads-${tableRows}`, ['sqlite-read-ceiling', '--dir', dir, '--rows', String(tableRows), ...phaseArgs(this.phase())]);
     try {
-      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid }, this.phase());
-      const identity = { name: `sqlite-reads-${tableRows}`, kind: 'sqlite' as const, protocol: null, concurrency: 1, durationMs: this.settings.durationMs, statementsPerOp: READ_CEILING_READS_PER_OP };
-      return this.announce(mergeWorkerResults(identity, result, { ...cpu, loaderCores: null }));
+      // The child loads its table before it is ready: about 2 s a million rows here.
+      const [result, cpu] = await this.runChildren([child], { sqlite: child.pid }, this.phase(), CHILD_READY_MS + READ_CEILING_LOAD_MS_PER_MILLION_ROWS * (tableRows / 1e6));
+      return this.announce(mergeWorkerResults(readCeilingIdentity(tableRows, this.settings.durationMs), result, { ...cpu, loaderCores: null }));
     } finally {
       await this.stopChild(child);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -465,8 +463,8 @@ export class BenchSession {
   }
 
   /** Waits for every child to be ready, starts them together, samples CPU around the window. */
-  private async runChildren(children: Child[], servers: Record<string, number>, phase: Phase): Promise<[WorkerResult[], CpuSummary]> {
-    await Promise.all(children.map((child) => child.waitReady(CHILD_READY_MS)));
+  private async runChildren(children: Child[], servers: Record<string, number>, phase: Phase, readyMs = CHILD_READY_MS): Promise<[WorkerResult[], CpuSummary]> {
+    await Promise.all(children.map((child) => child.waitReady(readyMs)));
     const startAt = Date.now() + START_LEAD_MS;
     for (const child of children) child.start(startAt);
     const loaderPids = children.map((child) => child.pid);
@@ -616,6 +614,11 @@ export function renderReferenceSection(report: Pick<BenchReport, 'baselines' | '
     lines.push(`- ${r.system} failover: ${figures}${r.failure === null ? '' : ` — FAILED: ${r.failure}`}`);
   }
   return lines;
+}
+
+/** The run row of the SQLite read ceiling at a table size: READ_CEILING_READS_PER_OP reads an operation. */
+export function readCeilingIdentity(tableRows: number, durationMs: number): RowIdentity {
+  return { name: `sqlite-reads-${tableRows}`, kind: 'sqlite', protocol: null, concurrency: 1, durationMs, statementsPerOp: READ_CEILING_READS_PER_OP };
 }
 
 /**
