@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
 import type { Operation } from './loop';
-import { INSERT_SQL, preloadKey, READ_CEILING_READS_PER_OP, SELECT_SQL, TABLE_DDL, VALUE_TEXT } from './scenarios';
+import { INSERT_SQL, preloadKey, READ_CEILING_READS_PER_OP, readKeyOf, SELECT_SQL, TABLE_DDL, VALUE_TEXT } from './scenarios';
 
 export interface SqliteCeiling {
   op: Operation;
@@ -41,7 +41,7 @@ const BUILD_ROWS_PER_TXN = 50_000;
 /**
  * The table the select scenario reads, with `rows` rows loaded as a cluster's are (the same
  * keys and values), checkpointed; then a read-only connection with SQLite's default cache
- * reads it, key after key in the loaders' stride (ql-target.ts readKey), which spreads the
+ * reads it, key after key as the first loader reads them (readKeyOf), which spreads the
  * reads over the whole table.
  */
 export function sqliteReadCeiling(dir: string, rows: number): SqliteCeiling {
@@ -70,7 +70,7 @@ export function sqliteReadCeiling(dir: string, rows: number): SqliteCeiling {
       begin.run();
       try {
         for (let i = 0; i < READ_CEILING_READS_PER_OP; i++) {
-          const key = preloadKey((next++ * 7919) % rows);
+          const key = readKeyOf(next++, 0, rows);
           if (select.get(key) === undefined) throw new Error(`read ceiling: the row of key ${key} is missing`);
         }
       } finally {

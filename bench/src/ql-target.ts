@@ -4,7 +4,7 @@
  */
 import { QuorumliteClient } from '@quorumlite/client';
 import type { Operation } from './loop';
-import { assertNever, BATCH_ROWS, HOT_ROWS, INSERT_SQL, insertKey, mixedWrites, preloadKey, SELECT_SQL, UPDATE_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
+import { assertNever, BATCH_ROWS, HOT_ROWS, INSERT_SQL, insertKey, mixedWrites, preloadKey, readKeyOf, SELECT_SQL, UPDATE_SQL, VALUE_TEXT, type ScenarioName } from './scenarios';
 
 export interface QuorumliteTarget {
   op: Operation;
@@ -33,7 +33,7 @@ export function quorumliteTarget(options: QuorumliteTargetOptions): QuorumliteTa
   });
   const key = (seq: number): string => insertKey(options.runId, options.loader, seq);
   // Reads pick keys spread over the preloaded rows, deterministically per sequence number.
-  const readKey = (seq: number): string => preloadKey((seq * 7919 + options.loader * 104729) % options.preloadRows);
+  const readKey = (seq: number): string => readKeyOf(seq, options.loader, options.preloadRows);
   // The same few rows for every client of every loader, so their writes contend.
   const hotKey = (seq: number): string => preloadKey(seq % Math.min(HOT_ROWS, options.preloadRows));
   return {

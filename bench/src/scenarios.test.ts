@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readAddressOf } from './runner';
-import { mixedWrites, needsPreload, SCENARIO_NAMES, statementsPerOp } from './scenarios';
+import { mixedWrites, needsPreload, preloadKey, readKeyOf, SCENARIO_NAMES, statementsPerOp } from './scenarios';
 
 describe('scenarios', () => {
   it('mixed90 writes one operation in ten and mixed50 one in two, evenly spread', () => {
@@ -23,5 +23,17 @@ describe('scenarios', () => {
     const followersThenLeader = ['127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:1'];
     expect([0, 1, 2, 3].map((k) => readAddressOf(followersThenLeader, k))).toEqual(['127.0.0.1:2', '127.0.0.1:3', '127.0.0.1:1', '127.0.0.1:2']);
     expect(() => readAddressOf([], 0)).toThrow(/at least one read address/);
+  });
+});
+
+describe('readKeyOf', () => {
+  it('reads every preloaded key once in as many reads, each loader from its own place', () => {
+    const rows = 10_000;
+    const first = Array.from({ length: rows }, (_, seq) => readKeyOf(seq, 0, rows));
+    expect(new Set(first).size).toBe(rows);
+    expect([...first].sort()).toEqual(Array.from({ length: rows }, (_, i) => preloadKey(i)));
+    // Consecutive reads land far apart: the reads spread over the table, not along it.
+    expect(first.slice(0, 3)).toEqual([preloadKey(0), preloadKey(7919), preloadKey(5838)]);
+    expect(readKeyOf(0, 1, rows)).not.toBe(readKeyOf(0, 0, rows));
   });
 });

@@ -58,6 +58,14 @@ export function preloadKey(i: number): string {
   return `pre-${i.toString().padStart(8, '0')}`;
 }
 
+/**
+ * The preloaded key that read `seq` of `loader` reads: spread over the table in a stride, the
+ * same sequence on every run, each loader from its own offset.
+ */
+export function readKeyOf(seq: number, loader: number, preloadRows: number): string {
+  return preloadKey((seq * 7919 + loader * 104729) % preloadRows);
+}
+
 /** Unique across runs, loaders and clients: run id, loader index, per-loader sequence. */
 export function insertKey(runId: string, loader: number, seq: number): string {
   return `${runId}-${loader}-${seq}`;
