@@ -59,6 +59,7 @@ import {
   type SoftState,
 } from '../contract';
 import { COMMITTED_BYTES_PER_READY_MAX, COMMITTED_ENTRIES_PER_READY_MAX, ForwardedReads, READS_PENDING_MAX, ReadOnly, dataVoters, decodeConfig, encodeConfig, membershipChangeRefusal, fastElectionDelayTicks, fastElectionJitterTicks, hasQuorum, recipientsOf, splitEarly, votingMembers, witnesses, type ConfirmedRead, type ReadRequest } from '../common';
+import { answeredWithinSilenceBound, compactHolding, type CompactionRequest } from '../common/slow-peers';
 import { PAXOS_ROLES, ballotOf, parseHardState, paxosSettings, rankOf, roundOf, toHardState, validateOptions, validatePersisted, type PaxosHardState, type PaxosSettings, type WitnessHold } from './config';
 import { ConfigWindow, type ConfigRecord } from './configs';
 import type {
@@ -159,6 +160,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
   private membersKey: readonly (readonly Member[] | null)[] = [];
   private readonly rank: number;
   private readonly slots: SlotLog;
+  /** The last compact() whose slots are not all forgotten yet (a slow peer still needs some). */
+  private heldCompaction: CompactionRequest | null = null;
 
   /** The acceptor's promise (hard state), and the part of it known durable. */
   private promised: number;
@@ -313,6 +316,8 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     this.ticks++;
     if (this.state === 'leader') this.tickLeader();
     else this.tickElection();
+    // Slots kept for a slow peer go once it has them, goes silent, or we stop leading.
+    this.compactLog();
     this.settle();
   }
 
@@ -568,10 +573,41 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
     const applied = this.slots.appliedIndex();
     if (meta.index > applied) throw new ConsensusError('bad_state', `multipaxos compact: snapshot index ${meta.index} is beyond the applied index ${applied}`);
     if (meta.index < (this.slots.snapshot()?.index ?? 0)) return;
-    const compactTo = Math.min(Math.max(0, meta.index - retainEntries), applied, this.slots.stableIndex());
-    this.slots.compact(meta, compactTo);
-    this.configs.compactTo(this.slots.firstIndex() - 1);
+    this.heldCompaction = { meta, retainEntries };
+    this.compactLog();
     this.settle();
+  }
+
+  /**
+   * Forgets the slots the last compact() allows (up to meta.index - retainEntries, never past
+   * applied or stable ones), except those a slow peer still needs; keeps the request while
+   * some are held, so that a later tick forgets them.
+   */
+  private compactLog(): void {
+    const cap = Math.min(this.slots.appliedIndex(), this.slots.stableIndex());
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowPeerPrefixes(), (meta, to) => {
+      this.slots.compact(meta, to);
+      this.configs.compactTo(this.slots.firstIndex() - 1);
+    });
+  }
+
+  /**
+   * Leader: the right prefix of every peer that takes Accepts from us (not a snapshot), whose
+   * link the driver has not reported broken, and that answered lately (common/slow-peers.ts
+   * keeps the slots after it, within its bound): it catches up by Accepts instead of a
+   * snapshot. A probing peer counts too: its right prefix is what it reported itself, and it
+   * probes after a lost Accept or as a new leader's peer, which is when it lags. Keeping slots
+   * longer only lowers our compaction point, as a larger retainEntries would: a candidate
+   * behind it is refused less often (candidateBehind), never more.
+   */
+  private slowPeerPrefixes(): number[] {
+    const held: number[] = [];
+    if (this.state !== 'leader') return held;
+    for (const pr of this.peerState.values()) {
+      if (pr.mode === 'snapshot' || this.unanswerable.has(pr.id)) continue;
+      if (answeredWithinSilenceBound(this.ticks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.prefix);
+    }
+    return held;
   }
 
   reportSnapshotFailure(to: NodeId): void {

@@ -29,6 +29,7 @@ import {
 } from '../contract';
 import { RAFT_ROLES, parseHardState, raftOptions, recoverHardState, toHardState, validateOptions, validatePersisted, type RaftHardState, type RaftOptions } from './config';
 import { MemoryLog } from '../common/log';
+import { answeredWithinSilenceBound, compactHolding, type CompactionRequest } from '../common/slow-peers';
 import type {
   AppendMessage,
   AppendResponseMessage,
@@ -64,24 +65,6 @@ function isLeaderReplication(m: RaftMessage): boolean {
 }
 
 /**
- * How far behind its snapshot a leader keeps records for a follower that is replicating
- * but slow, in multiples of retainEntries: such a follower catches up by appends instead of
- * a whole-database snapshot transfer and install. The replica passes the default of 1,000
- * records for small ones, fewer for large ones (about 340 batches of 100 rows, 4 MiB): ten
- * times that is 10,000 inserts or 3,400 batches, seconds of either at full load, so a follower
- * that stalls for a second or two stays on appends. A follower further behind, or silent,
- * still gets the snapshot.
- */
-export const SLOW_PEER_RETAIN_FACTOR = 10;
-
-/**
- * A peer holds records back only while it answered within this many election timeouts.
- * CheckQuorum's recentActive is cleared every election timeout, which is shorter than the
- * fsync stalls a loaded follower goes silent for; a dead peer stops holding records after this.
- */
-export const SLOW_PEER_SILENCE_ELECTIONS_MAX = 10;
-
-/**
  * A witness leader steps down after this many election timeouts without a data voter it can
  * bring up to date (none answers, or every one that does is below the records it forgot and
  * would need a snapshot, which a witness has none of). Leading longer serves nobody: it
@@ -90,12 +73,6 @@ export const SLOW_PEER_SILENCE_ELECTIONS_MAX = 10;
  * link flaps a few election timeouts to answer before the cluster goes leaderless.
  */
 export const WITNESS_HAND_OVER_ELECTIONS_MAX = 3;
-
-/** A compact() request, remembered while records behind it are kept for a slow peer. */
-interface CompactionRequest {
-  readonly meta: SnapshotMeta;
-  readonly retainEntries: number;
-}
 
 /**
  * Thesis §4.1: a server accepts a leader's records from a sender outside its configuration (a
@@ -438,34 +415,18 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    * while some are held, so that a later tick forgets them.
    */
   private compactLog(): void {
-    const c = this.heldCompaction;
-    if (c === null) return;
-    const allowed = Math.max(0, c.meta.index - c.retainEntries);
-    const compactTo = Math.min(this.keptForSlowPeers(c, allowed), this.log.appliedIndex(), this.log.stableIndex());
-    this.log.compact(c.meta, compactTo);
-    if (compactTo >= allowed) this.heldCompaction = null;
+    const cap = Math.min(this.log.appliedIndex(), this.log.stableIndex());
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowPeerMatches(), (meta, to) => this.log.compact(meta, to));
   }
 
-  /**
-   * Leader: lowers the compaction point `to` to the match index of every peer that is
-   * replicating, answered lately and is at most SLOW_PEER_RETAIN_FACTOR × retainEntries
-   * behind the snapshot. Peers further behind get the snapshot anyway: keeping records for
-   * them would only cost memory.
-   */
-  private keptForSlowPeers(c: CompactionRequest, to: number): number {
-    if (this.state !== 'leader') return to;
-    const floor = c.meta.index - SLOW_PEER_RETAIN_FACTOR * c.retainEntries;
-    let keepAfter = to;
+  /** Leader: the match index of every peer that is replicating and answered lately (common/slow-peers.ts). */
+  private slowPeerMatches(): number[] {
+    const held: number[] = [];
+    if (this.state !== 'leader') return held;
     for (const [id, pr] of this.progress) {
-      if (id === this.id || !this.isLiveReplicating(pr)) continue;
-      if (pr.match >= floor && pr.match < keepAfter) keepAfter = pr.match;
+      if (id !== this.id && pr.state === 'replicate' && answeredWithinSilenceBound(this.leaderTicks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.match);
     }
-    return keepAfter;
-  }
-
-  private isLiveReplicating(pr: Progress): boolean {
-    const silentTicks = this.leaderTicks - pr.heardAtTick;
-    return pr.state === 'replicate' && silentTicks < SLOW_PEER_SILENCE_ELECTIONS_MAX * this.o.electionTimeoutTicks;
+    return held;
   }
 
   reportSnapshotFailure(to: NodeId): void {

@@ -1,7 +1,7 @@
 /** Log compaction and InstallSnapshot (§7). */
 import { describe, expect, it } from 'vitest';
 import { ConsensusError, logIndex, nodeId, term, type SnapshotMeta } from '../contract';
-import { SLOW_PEER_RETAIN_FACTOR, SLOW_PEER_SILENCE_ELECTIONS_MAX } from './core';
+import { SLOW_PEER_RETAIN_FACTOR, SLOW_PEER_SILENCE_ELECTIONS_MAX } from '../common/slow-peers';
 import type { SnapshotMessage } from './messages';
 import { Net, bytes, diskOf, observer, voters } from './testkit';
 

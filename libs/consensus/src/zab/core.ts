@@ -58,6 +58,7 @@ import {
   type SoftState,
 } from '../contract';
 import { MemoryLog } from '../common/log';
+import { answeredWithinSilenceBound, compactHolding, type CompactionRequest } from '../common/slow-peers';
 import {
   COMMITTED_BYTES_PER_READY_MAX,
   COMMITTED_ENTRIES_PER_READY_MAX,
@@ -231,6 +232,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** CoreOptions.rejoining: this voter lost its history and learns as an observer for now. */
   private readonly rejoining: boolean;
   private readonly log: MemoryLog;
+  /** The last compact() whose records are not all forgotten yet (a slow learner still needs some). */
+  private heldCompaction: CompactionRequest | null = null;
 
   private acceptedEpoch: number;
   private currentEpoch: number;
@@ -377,6 +380,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       default:
         assertNever(this.phase, 'zab phase');
     }
+    // Records kept for a slow learner go once it has them, goes silent, or we stop leading.
+    this.compactLog();
     this.check();
   }
 
@@ -542,10 +547,39 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     if (meta.index < (this.log.snapshot()?.index ?? 0)) return;
     const t = this.log.term(meta.index);
     if (t !== meta.term) throw new ConsensusError('bad_state', `zab compact: snapshot at ${meta.index} has epoch ${meta.term}, the history has ${String(t)}`);
-    const compactTo = Math.min(Math.max(0, meta.index - retainEntries), this.log.appliedIndex(), this.log.stableIndex());
-    this.log.compact(meta, compactTo);
-    this.configs.compactTo(this.log.firstIndex() - 1);
+    this.heldCompaction = { meta, retainEntries };
+    this.compactLog();
     this.check();
+  }
+
+  /**
+   * Forgets the records the last compact() allows (up to meta.index - retainEntries, never
+   * past applied or stable ones), except those a slow learner still needs; keeps the request
+   * while some are held, so that a later tick forgets them.
+   */
+  private compactLog(): void {
+    const cap = Math.min(this.log.appliedIndex(), this.log.stableIndex());
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowLearnerMatches(), (meta, to) => {
+      this.log.compact(meta, to);
+      this.configs.compactTo(this.log.firstIndex() - 1);
+    });
+  }
+
+  /**
+   * Leader: what every learner being synchronized or broadcast to acknowledged as durable, if it
+   * answered lately (common/slow-peers.ts keeps the records after it, within its bound). Its
+   * stream then goes on from records we still hold (sendLearner), and if it breaks, the learner
+   * comes back to a DIFF from what it holds instead of a SNAP — as ZooKeeper's leader keeps its
+   * committed log and transaction log for followers to DIFF from. A learner without a
+   * synchronization (or with a SNAP not yet acknowledged: match 0) holds nothing back.
+   */
+  private slowLearnerMatches(): number[] {
+    const held: number[] = [];
+    if (this.phase.kind !== 'leading') return held;
+    for (const h of this.learners.values()) {
+      if (h.syncId !== 0 && answeredWithinSilenceBound(this.ticks, h.heardAtTick, this.o.electionTimeoutTicks)) held.push(h.match);
+    }
+    return held;
   }
 
   reportSnapshotFailure(to: NodeId): void {
