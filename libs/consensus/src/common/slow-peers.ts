@@ -33,14 +33,20 @@ export interface CompactionRequest {
 /**
  * Carries out a compaction request: cuts the log (`cut`) where `c` allows — retainEntries
  * behind the snapshot — but never past `cap` (the applied and stable records) nor past the
- * match point of a slow peer in `held()` (keptForSlowPeers). Returns the request while records
- * it allows to forget are still kept, for the next call (each tick) to forget them; null once
- * all are gone, or when there was no request.
+ * match point of a slow peer in `held()` (keptForSlowPeers). `offset` is where the log is cut
+ * now. Returns the request while records it allows to forget are still kept, for the next call
+ * (each tick) to forget them; null once all are gone, or when there was no request.
  */
-export function compactHolding(c: CompactionRequest | null, cap: number, held: () => Iterable<number>, cut: (meta: SnapshotMeta, to: number) => void): CompactionRequest | null {
+export function compactHolding(
+  c: CompactionRequest | null,
+  cap: number,
+  offset: number,
+  held: () => Iterable<number>,
+  cut: (meta: SnapshotMeta, to: number) => void,
+): CompactionRequest | null {
   if (c === null) return null;
   const allowed = Math.max(0, c.meta.index - c.retainEntries);
-  const to = Math.min(keptForSlowPeers(c, allowed, held()), cap);
+  const to = Math.min(keptForSlowPeers(c, allowed, held(), offset), cap);
   cut(c.meta, to);
   return to >= allowed ? null : c;
 }
@@ -48,12 +54,14 @@ export function compactHolding(c: CompactionRequest | null, cap: number, held: (
 /**
  * `to` lowered to the match point (the last record it holds) of every peer in `held` that is at
  * most SLOW_PEER_RETAIN_FACTOR × retainEntries behind the snapshot. The caller passes the match
- * points of the peers that are live and replicating, by its protocol's reckoning; peers further
- * behind get the snapshot anyway: keeping records for them would only cost memory. With
- * retainEntries 0 nothing is kept (the floor is the snapshot itself).
+ * points of the peers it replicates to that answered lately, by its protocol's reckoning; peers
+ * further behind get the snapshot anyway: keeping records for them would only cost memory. So
+ * does a peer whose match is below `offset`, where the log is cut now: it lacks records already
+ * gone, and holding the rest back would save it nothing. With retainEntries 0 nothing is kept
+ * (the floor is the snapshot itself).
  */
-export function keptForSlowPeers(c: CompactionRequest, to: number, held: Iterable<number>): number {
-  const floor = c.meta.index - SLOW_PEER_RETAIN_FACTOR * c.retainEntries;
+export function keptForSlowPeers(c: CompactionRequest, to: number, held: Iterable<number>, offset: number): number {
+  const floor = Math.max(offset, c.meta.index - SLOW_PEER_RETAIN_FACTOR * c.retainEntries);
   let keepAfter = to;
   for (const match of held) if (match >= floor && match < keepAfter) keepAfter = match;
   return keepAfter;

@@ -585,27 +585,28 @@ export class PaxosCore implements ConsensusCore<PaxosMessage> {
    */
   private compactLog(): void {
     const cap = Math.min(this.slots.appliedIndex(), this.slots.stableIndex());
-    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowPeerPrefixes(), (meta, to) => {
+    const offset = this.slots.firstIndex() - 1;
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, offset, () => this.slowPeerPrefixes(), (meta, to) => {
       this.slots.compact(meta, to);
       this.configs.compactTo(this.slots.firstIndex() - 1);
     });
   }
 
   /**
-   * Leader: the right prefix of every peer that takes Accepts from us (not a snapshot), whose
-   * link the driver has not reported broken, and that answered lately (common/slow-peers.ts
-   * keeps the slots after it, within its bound): it catches up by Accepts instead of a
-   * snapshot. A probing peer counts too: its right prefix is what it reported itself, and it
-   * probes after a lost Accept or as a new leader's peer, which is when it lags. Keeping slots
-   * longer only lowers our compaction point, as a larger retainEntries would: a candidate
-   * behind it is refused less often (candidateBehind), never more.
+   * Leader: the right prefix of every peer that takes Accepts from us (not a snapshot) and
+   * answered lately (common/slow-peers.ts keeps the slots after it, within its bound): it
+   * catches up by Accepts instead of a snapshot. A probing peer counts too — its right prefix
+   * is what it reported itself, and it probes after its link broke, after a lost Accept, or as
+   * a new leader's peer, which is when it lags: a follower that restarts, or whose link flaps,
+   * should come back to Accepts. Keeping slots longer only lowers our compaction point, as a
+   * larger retainEntries would: a candidate behind it is refused less often (candidateBehind),
+   * never more.
    */
   private slowPeerPrefixes(): number[] {
     const held: number[] = [];
     if (this.state !== 'leader') return held;
     for (const pr of this.peerState.values()) {
-      if (pr.mode === 'snapshot' || this.unanswerable.has(pr.id)) continue;
-      if (answeredWithinSilenceBound(this.ticks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.prefix);
+      if (pr.mode !== 'snapshot' && answeredWithinSilenceBound(this.ticks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.prefix);
     }
     return held;
   }

@@ -416,15 +416,21 @@ export class RaftCore implements ConsensusCore<RaftMessage> {
    */
   private compactLog(): void {
     const cap = Math.min(this.log.appliedIndex(), this.log.stableIndex());
-    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowPeerMatches(), (meta, to) => this.log.compact(meta, to));
+    const offset = this.log.firstIndex() - 1;
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, offset, () => this.slowPeerMatches(), (meta, to) => this.log.compact(meta, to));
   }
 
-  /** Leader: the match index of every peer that is replicating and answered lately (common/slow-peers.ts). */
+  /**
+   * Leader: the match index of every peer we replicate to by appends (not a snapshot) that
+   * answered lately (common/slow-peers.ts). A probing one counts: it probes after its link
+   * broke or it refused an append, and a follower that restarts, or whose link flaps, should
+   * come back to appends, not to a whole-database transfer.
+   */
   private slowPeerMatches(): number[] {
     const held: number[] = [];
     if (this.state !== 'leader') return held;
     for (const [id, pr] of this.progress) {
-      if (id !== this.id && pr.state === 'replicate' && answeredWithinSilenceBound(this.leaderTicks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.match);
+      if (id !== this.id && pr.state !== 'snapshot' && answeredWithinSilenceBound(this.leaderTicks, pr.heardAtTick, this.o.electionTimeoutTicks)) held.push(pr.match);
     }
     return held;
   }

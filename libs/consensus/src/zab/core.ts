@@ -164,6 +164,11 @@ interface LearnerHandle {
   /** Next record to send, and the highest the learner acknowledged as durable. */
   next: number;
   match: number;
+  /**
+   * Where the current DIFF or TRUNC synchronization starts: the learner holds our records up to
+   * here once it takes the SYNC, before it acknowledges anything (0: a SNAP, or none yet).
+   */
+  syncPoint: number;
   /** Last index of each message in flight (a bounded window, freed by acknowledgements). */
   inflight: number[];
   /** The newest commit point this learner was told. */
@@ -279,6 +284,12 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * connects again): it still counts toward our sync limit until that runs out.
    */
   private readonly departedHeardAtTick = new Map<NodeId, number>();
+  /**
+   * What a learner whose handle went (its stream broke, or it connected again) held of our
+   * log, and when we last heard from it: records after that stay while it comes back and is
+   * synchronized again, within the slow-peer bounds (slowLearnerMatches).
+   */
+  private readonly departedHolds = new Map<NodeId, { readonly held: number; readonly heardAtTick: number }>();
   /** The epoch being established or led; 0 until discovery picks it. */
   private leaderEpoch = 0;
   private proposalsWanted = false;
@@ -559,25 +570,32 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    */
   private compactLog(): void {
     const cap = Math.min(this.log.appliedIndex(), this.log.stableIndex());
-    this.heldCompaction = compactHolding(this.heldCompaction, cap, () => this.slowLearnerMatches(), (meta, to) => {
+    const offset = this.log.firstIndex() - 1;
+    this.heldCompaction = compactHolding(this.heldCompaction, cap, offset, () => this.slowLearnerMatches(), (meta, to) => {
       this.log.compact(meta, to);
       this.configs.compactTo(this.log.firstIndex() - 1);
     });
   }
 
   /**
-   * Leader: what every learner being synchronized or broadcast to acknowledged as durable, if it
+   * Leader: how far every learner we synchronize or broadcast to holds our log (heldBy), if it
    * answered lately (common/slow-peers.ts keeps the records after it, within its bound). Its
-   * stream then goes on from records we still hold (sendLearner), and if it breaks, the learner
-   * comes back to a DIFF from what it holds instead of a SNAP — as ZooKeeper's leader keeps its
-   * committed log and transaction log for followers to DIFF from. A learner without a
-   * synchronization (or with a SNAP not yet acknowledged: match 0) holds nothing back.
+   * stream then goes on from records we still hold (sendLearner). A learner whose stream broke,
+   * or that connected again, counts with what it held (departedHolds) until its new
+   * synchronization starts: it comes back to a DIFF from what it holds instead of a SNAP — as
+   * ZooKeeper's leader keeps its committed log and transaction log for learners to DIFF from.
    */
   private slowLearnerMatches(): number[] {
     const held: number[] = [];
     if (this.phase.kind !== 'leading') return held;
+    const answered = (tick: number): boolean => answeredWithinSilenceBound(this.ticks, tick, this.o.electionTimeoutTicks);
     for (const h of this.learners.values()) {
-      if (h.syncId !== 0 && answeredWithinSilenceBound(this.ticks, h.heardAtTick, this.o.electionTimeoutTicks)) held.push(h.match);
+      const at = this.heldBy(h);
+      if (at > 0 && answered(h.heardAtTick)) held.push(at);
+    }
+    for (const [id, d] of this.departedHolds) {
+      if ((this.learners.get(id)?.syncId ?? 0) !== 0 || !answered(d.heardAtTick)) this.departedHolds.delete(id);
+      else held.push(d.held);
     }
     return held;
   }
@@ -947,6 +965,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     this.forgetAnnouncedConfig();
     this.learners.clear();
     this.departedHeardAtTick.clear();
+    this.departedHolds.clear();
     this.leaderEpoch = 0;
     // Our own FOLLOWERINFO: a quorum may be just us.
     this.maybeChooseEpoch();
@@ -958,6 +977,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     for (const h of this.learners.values()) this.sendStaleEpoch(h.id);
     this.learners.clear();
     this.departedHeardAtTick.clear();
+    this.departedHolds.clear();
     this.leaderEpoch = 0;
     this.transfer = null;
     this.proposalsWanted = false;
@@ -994,9 +1014,10 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       return;
     }
     // A (re)connecting learner starts over: a new handle, a new synchronization.
+    if (known !== undefined) this.noteDeparted(known);
     const h: LearnerHandle = {
       id: m.from, observer, acceptedEpoch: m.acceptedEpoch, incarnation: m.incarnation, attempt: m.attempt, ackedEpoch: false, freshAck: false, lastIndex: 0, lastEpoch: 0, syncId: 0, syncLast: 0,
-      syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks, sinceTick: this.ticks,
+      syncAcked: false, newLeaderSent: false, newLeaderAcked: false, upToDateSent: false, next: 0, match: 0, syncPoint: 0, inflight: [], commitSent: 0, heardAtTick: this.ticks, sinceTick: this.ticks,
     };
     this.learners.set(m.from, h);
     if (this.leaderEpoch === 0) {
@@ -1099,6 +1120,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
     h.upToDateSent = false;
     h.inflight = [];
     h.match = 0;
+    h.syncPoint = 0;
     h.commitSent = 0;
     const offset = this.log.firstIndex() - 1;
     // An observer's history never runs past what is committed.
@@ -1135,6 +1157,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
         index: logIndex(point), indexEpoch: this.log.term(point) ?? toTerm(0),
       });
       h.next = point + 1;
+      h.syncPoint = point;
       // DIFF and TRUNC travel on the learner's ordered stream, ahead of the proposals and
       // NEWLEADER that follow them (LearnerHandler queues all of them at once): no need to wait
       // for the learner's acknowledgement. A learner that refuses the SYNC ignores the rest.
@@ -1321,7 +1344,22 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
   /** The learner's stream broke or its synchronization failed: it counts toward the sync limit as long as it would have. */
   private dropLearner(h: LearnerHandle): void {
     if (this.countsTowardSyncLimit(h)) this.departedHeardAtTick.set(h.id, h.heardAtTick);
+    this.noteDeparted(h);
     this.learners.delete(h.id);
+  }
+
+  /** A learner's handle goes: what it held of our log keeps records for it while it comes back (departedHolds). */
+  private noteDeparted(h: LearnerHandle): void {
+    const held = this.heldBy(h);
+    if (held > 0) this.departedHolds.set(h.id, { held, heardAtTick: h.heardAtTick });
+  }
+
+  /**
+   * How far a learner holds our log: what it acknowledged, or the point its DIFF or TRUNC
+   * starts from (0: nothing known yet — a SNAP not acknowledged, or no synchronization).
+   */
+  private heldBy(h: LearnerHandle): number {
+    return h.syncId === 0 ? 0 : Math.max(h.match, h.syncPoint);
   }
 
   private heartbeat(): void {
@@ -2065,6 +2103,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * count toward the new configuration's quorum; one that votes in neither is an observer.
    */
   private refreshLearners(wereVoters: readonly NodeId[]): void {
+    for (const id of [...this.departedHolds.keys()]) if (!this.peers.includes(id)) this.departedHolds.delete(id);
     for (const h of [...this.learners.values()]) {
       if (!this.peers.includes(h.id)) {
         // The commit that activates its removal reaches it too, before it is dropped (ZooKeeper's
