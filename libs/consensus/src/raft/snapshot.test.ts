@@ -220,22 +220,6 @@ describe('raft compaction with a slow follower', () => {
     expect(net.core('n3').status().commitIndex).toBe(9);
   });
 
-  it('a follower already being sent the snapshot is not waited for', () => {
-    const lag = HELD_MAX + 1;
-    const net = slowFollower(lag);
-    const n1 = net.core('n1');
-    n1.compact(meta(1 + lag, 1), RETAIN);
-    net.filter = (m) => m.type !== 'snapshot'; // the snapshot is on its way, not arrived
-    net.tick('n1');
-    net.stabilize();
-    expect(n1.status().progress['n3']?.state).toBe('snapshot');
-    for (let i = 0; i < 3; i++) net.core('n1').propose(bytes(`d${i}`));
-    net.stabilize();
-    const last = n1.status().lastIndex;
-    n1.compact(meta(last, 1), RETAIN);
-    expect(n1.status().firstIndex).toBe(last - RETAIN + 1);
-  });
-
   it('a follower silent past the bound is not waited for, and stops holding records it held', () => {
     const silence = SLOW_PEER_SILENCE_ELECTIONS_MAX * 10; // electionTimeoutTicks in the testkit
     const held = slowFollower(8);

@@ -582,7 +582,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * answered lately (common/slow-peers.ts keeps the records after it, within its bound). Its
    * stream then goes on from records we still hold (sendLearner). A learner whose stream broke,
    * or that connected again, counts with what it held (departedHolds) until its new
-   * synchronization starts: it comes back to a DIFF from what it holds instead of a SNAP — as
+   * synchronization starts (startSync forgets that): it comes back to a DIFF from what it holds
+   * instead of a SNAP — as
    * ZooKeeper's leader keeps its committed log and transaction log for learners to DIFF from.
    */
   private slowLearnerMatches(): number[] {
@@ -594,8 +595,9 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       if (at > 0 && answered(h.heardAtTick)) held.push(at);
     }
     for (const [id, d] of this.departedHolds) {
-      if ((this.learners.get(id)?.syncId ?? 0) !== 0 || !answered(d.heardAtTick)) this.departedHolds.delete(id);
-      else held.push(d.held);
+      // Silent since the break, or since it connected again and last spoke on its new handle.
+      if (answered(Math.max(d.heardAtTick, this.learners.get(id)?.heardAtTick ?? -Infinity))) held.push(d.held);
+      else this.departedHolds.delete(id);
     }
     return held;
   }
@@ -1145,6 +1147,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       const snapshot = this.log.snapshot();
       if (snapshot === null) throw new Error(`zab: ${h.id} needs records before ${this.log.firstIndex()} but there is no snapshot`);
       h.syncId = ++this.syncSerial;
+      this.departedHolds.delete(h.id); // it is synchronized from the snapshot now
       this.send<SyncMessage>({
         type: 'sync', from: this.id, to: h.id, epoch: toTerm(this.leaderEpoch), attempt: h.attempt, syncId: h.syncId, mode: 'snap',
         index: snapshot.index, indexEpoch: snapshot.term, snapshot,
@@ -1158,6 +1161,7 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
       });
       h.next = point + 1;
       h.syncPoint = point;
+      this.departedHolds.delete(h.id); // its new synchronization holds from `point` (heldBy)
       // DIFF and TRUNC travel on the learner's ordered stream, ahead of the proposals and
       // NEWLEADER that follow them (LearnerHandler queues all of them at once): no need to wait
       // for the learner's acknowledgement. A learner that refuses the SYNC ignores the rest.
