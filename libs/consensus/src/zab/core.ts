@@ -583,8 +583,8 @@ export class ZabCore implements ConsensusCore<ZabMessage> {
    * stream then goes on from records we still hold (sendLearner). A learner whose stream broke,
    * or that connected again, counts with what it held (departedHolds) until its new
    * synchronization starts (startSync forgets that): it comes back to a DIFF from what it holds
-   * instead of a SNAP — as
-   * ZooKeeper's leader keeps its committed log and transaction log for learners to DIFF from.
+   * instead of a SNAP — as ZooKeeper's leader keeps its committed log and transaction log for
+   * learners to DIFF from.
    */
   private slowLearnerMatches(): number[] {
     const held: number[] = [];
