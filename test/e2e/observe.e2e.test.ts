@@ -84,6 +84,9 @@ describe.each(PROTOCOL_NAMES)('observing a 3-node %s cluster', (protocol) => {
       expect(sample(text, 'quorumlite_fencing_number'), node.id).toBe(Number(s.term));
       expect(sample(text, 'quorumlite_applied_index'), node.id).toBe(Number(s.appliedIndex));
       expect(sample(text, 'quorumlite_storage_syncs_total'), node.id).toBeGreaterThanOrEqual(s.counters.storageSyncs);
+      // A disk with room: every spare segment was made.
+      expect(s.counters.logSpareFailures, node.id).toBe(0);
+      expect(sample(text, 'quorumlite_log_spare_failures_total'), node.id).toBe(0);
       const sentTypes = s.counters.sent.map((t) => t.type);
       expect(sentTypes.length, node.id).toBeGreaterThan(0);
       for (const type of sentTypes) expect(sample(text, 'quorumlite_messages_sent_total', { type }), `${node.id} ${type}`).toBeGreaterThan(0);

@@ -120,6 +120,10 @@ describe('formatStatus', () => {
 
   it('sums what the node counted since it started', () => {
     expect(formatStatus(leaderStatus())).toContain('counted   sent 12 msgs (3.0 KiB), received 0 (0 B), 9 syncs, 1 elections, 1 leader changes, 413 ms without a leader');
+    expect(formatStatus(leaderStatus())).not.toContain('not prepared ahead');
+    const short = leaderStatus();
+    short.counters.logSpareFailures = 2;
+    expect(formatStatus(short)).toContain('413 ms without a leader, 2 log segments not prepared ahead (is the disk short of room?)');
   });
 
   it("names the fencing number as the node's protocol does", () => {

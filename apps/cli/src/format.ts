@@ -118,6 +118,8 @@ function formatCounters(s: NodeStatus): string {
     `${c.elections} elections`,
     `${c.leaderChanges} leader changes`,
     `${Math.round(c.leaderlessMs)} ms without a leader`,
+    // Worth a look only when it happened: the disk may be short of room.
+    ...(c.logSpareFailures > 0 ? [`${c.logSpareFailures} log segments not prepared ahead (is the disk short of room?)`] : []),
   ].join(', ');
 }
 

@@ -21,7 +21,7 @@ function status(sent: number, syncs: number): ReplicaStatus {
     promisedFence: 4,
     store: 'database',
     protocol: 'raft',
-    counters: { sent: [{ type: 'append', count: sent, bytes: sent * 100 }], received: [], elections: 1, leaderChanges: 1, leaderlessMs: 250, writesAnswered: 3, writeMs: 6, readsAnswered: 0, readMs: 0, storageSyncs: syncs, steps: [{ step: 'fsync', count: 3, ms: 3 }], snapshots: [{ kind: 'taken', count: 2, ms: 1500 }, { kind: 'installed', count: 0, ms: 0 }, { kind: 'sent', count: 1, ms: 250 }] },
+    counters: { sent: [{ type: 'append', count: sent, bytes: sent * 100 }], received: [], elections: 1, leaderChanges: 1, leaderlessMs: 250, writesAnswered: 3, writeMs: 6, readsAnswered: 0, readMs: 0, storageSyncs: syncs, steps: [{ step: 'fsync', count: 3, ms: 3 }], snapshots: [{ kind: 'taken', count: 2, ms: 1500 }, { kind: 'installed', count: 0, ms: 0 }, { kind: 'sent', count: 1, ms: 250 }], logSpareFailures: 1 },
     members: [
       { id: 'n1', address: 'a', role: 'voter', matchIndex: 22, reachable: true },
       { id: 'n2', address: 'b', role: 'voter', matchIndex: 19, reachable: true },
@@ -37,6 +37,7 @@ describe('NodeMetrics', () => {
     const first = await m.render();
     expect(first).toContain('quorumlite_messages_sent_total{type="append"} 10');
     expect(first).toContain('quorumlite_snapshots_total{kind="taken"} 2');
+    expect(first).toContain('quorumlite_log_spare_failures_total 1');
     expect(first).toContain('quorumlite_snapshots_total{kind="installed"} 0');
     expect(first).toContain('quorumlite_snapshot_seconds_total{kind="taken"} 1.5');
     expect(first).toContain('quorumlite_snapshot_seconds_total{kind="sent"} 0.25');

@@ -105,6 +105,7 @@ export class NodeMetrics implements RpcObserver {
     counter('quorumlite_messages_received_total', 'Peer messages received, by protocol message type', ['type'], tallies((s) => s.counters.received, 'count'));
     counter('quorumlite_message_received_bytes_total', 'Encoded bytes of peer messages received, by type', ['type'], tallies((s) => s.counters.received, 'bytes'));
     counter('quorumlite_storage_syncs_total', 'fsync and fdatasync calls for the log, hard state and compaction point', [], (s) => one(s.counters.storageSyncs));
+    counter('quorumlite_log_spare_failures_total', 'Times the log could not prepare its next segment ahead of time (a disk short of room, say): its syncs then commit the file system journal too', [], (s) => one(s.counters.logSpareFailures));
     counter('quorumlite_elections_total', 'Times this node became a candidate', [], (s) => one(s.counters.elections));
     counter('quorumlite_leader_changes_total', 'Times the leader this node knows became another node', [], (s) => one(s.counters.leaderChanges));
     counter('quorumlite_leaderless_seconds_total', 'Time this node knew no leader', [], (s) => one(s.counters.leaderlessMs / 1000));

@@ -3,7 +3,7 @@ import type { MessageTally, NodeCounters } from './types';
 
 /** Empty counters: the start of a sum. */
 export function zeroCounters(): NodeCounters {
-  return { sent: [], received: [], storageSyncs: 0, elections: 0, leaderChanges: 0, leaderlessMs: 0, writesAnswered: 0, writeMs: 0, readsAnswered: 0, readMs: 0, steps: [] };
+  return { sent: [], received: [], storageSyncs: 0, elections: 0, leaderChanges: 0, leaderlessMs: 0, writesAnswered: 0, writeMs: 0, readsAnswered: 0, readMs: 0, steps: [], logSpareFailures: 0 };
 }
 
 /**
@@ -21,7 +21,7 @@ export function sumCounters(all: readonly NodeCounters[]): NodeCounters {
 }
 
 function restarted(before: NodeCounters, after: NodeCounters): boolean {
-  return after.storageSyncs < before.storageSyncs || after.elections < before.elections || after.leaderChanges < before.leaderChanges || after.writesAnswered < before.writesAnswered || after.readsAnswered < before.readsAnswered;
+  return after.storageSyncs < before.storageSyncs || after.elections < before.elections || after.leaderChanges < before.leaderChanges || after.writesAnswered < before.writesAnswered || after.readsAnswered < before.readsAnswered || after.logSpareFailures < before.logSpareFailures;
 }
 
 function combine(a: NodeCounters, b: NodeCounters, sign: 1 | -1): NodeCounters {
@@ -43,6 +43,7 @@ function combine(a: NodeCounters, b: NodeCounters, sign: 1 | -1): NodeCounters {
     readsAnswered: a.readsAnswered + sign * b.readsAnswered,
     readMs: a.readMs + sign * b.readMs,
     steps: [...steps.values()].filter((t) => t.count !== 0).sort((x, y) => compare(x.step, y.step)),
+    logSpareFailures: a.logSpareFailures + sign * b.logSpareFailures,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeExecute, decodeQuery } from './decode';
+import { decodeCounters, decodeExecute, decodeQuery } from './decode';
 
 describe('decodeExecute', () => {
   it('exposes the rows a statement returned, and none for a statement that returns none', () => {
@@ -23,5 +23,16 @@ describe('decodeQuery', () => {
     expect(r.rows).toEqual([[5n, 'x'], [null, 1.5]]);
     expect(r.index).toBe(9n);
     expect(() => decodeQuery({ columns, rows: [{ values: [{ text: 'ok' }, { text: 'ok' }] }, { values: [{ text: 'ok' }, {}] }], index: '1', truncated: false })).toThrow(/^row 2 column 2: no value is set/);
+  });
+});
+
+describe('decodeCounters', () => {
+  it('reads every count, the log spare failures included, and takes an absent one as zero', () => {
+    const c = decodeCounters({ storage_syncs: '12', elections: '1', log_spare_failures: '3', steps: [{ step: 'fsync', count: '4', total_ms: 2.5 }] });
+    expect(c.storageSyncs).toBe(12);
+    expect(c.elections).toBe(1);
+    expect(c.logSpareFailures).toBe(3);
+    expect(c.steps).toEqual([{ step: 'fsync', count: 4, totalMs: 2.5 }]);
+    expect(decodeCounters({}).logSpareFailures).toBe(0);
   });
 });

@@ -61,6 +61,7 @@ interface WireNodeCounters {
   reads_answered?: Int64;
   read_ms?: number;
   steps?: { step?: string; count?: Int64; total_ms?: number }[];
+  log_spare_failures?: Int64;
 }
 
 /** A count as a number: counters stay far below 2^53. */
@@ -85,6 +86,7 @@ export function decodeCounters(c: WireNodeCounters | null | undefined): NodeCoun
     readsAnswered: count(c?.reads_answered),
     readMs: c?.read_ms ?? 0,
     steps: (c?.steps ?? []).map((t) => ({ step: t.step ?? '', count: count(t.count), totalMs: t.total_ms ?? 0 })),
+    logSpareFailures: count(c?.log_spare_failures),
   };
 }
 

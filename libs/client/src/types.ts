@@ -136,6 +136,8 @@ export interface NodeCounters {
   readMs: number;
   /** Time in each driver step (decode, feed, ready, persist, send, apply) and wait (fsync). */
   steps: { step: string; count: number; totalMs: number }[];
+  /** Times the log could not prepare its next segment ahead of time (a disk short of room, say). */
+  logSpareFailures: number;
 }
 
 export type LinearizableReads = 'leader' | 'any';

@@ -45,6 +45,11 @@ export interface CountersReading {
   readonly readMs: number;
   /** Every kind, in SNAPSHOT_KINDS order (a kind not yet seen counts zero). */
   readonly snapshots: readonly SnapshotTally[];
+  /**
+   * Times the log could not prepare its next segment ahead of time (a disk short of room, say):
+   * appends then grow the current segment, and each sync commits the file system's journal too.
+   */
+  readonly logSpareFailures: number;
 }
 
 class Tallies {
@@ -79,6 +84,7 @@ export class NodeCounters {
   private writeMs = 0;
   private readsAnswered = 0;
   private readMs = 0;
+  private logSpareFailures = 0;
   private readonly snapshotTallies = new Map<SnapshotKind, { count: number; ms: number }>(SNAPSHOT_KINDS.map((k) => [k, { count: 0, ms: 0 }]));
 
   /** `nowMs`: the node's start, which it begins without a leader. */
@@ -125,6 +131,11 @@ export class NodeCounters {
     t.ms += ms;
   }
 
+  /** The log's spare segment could not be made (DurableLogOptions.onSpareFailure). */
+  spareFailed(): void {
+    this.logSpareFailures++;
+  }
+
   read(nowMs: number): CountersReading {
     return {
       sent: this.sentTallies.read(),
@@ -137,6 +148,7 @@ export class NodeCounters {
       readsAnswered: this.readsAnswered,
       readMs: this.readMs,
       snapshots: SNAPSHOT_KINDS.map((kind) => ({ kind, ...this.snapshotTallies.get(kind)! })),
+      logSpareFailures: this.logSpareFailures,
     };
   }
 }

@@ -197,9 +197,15 @@ const TICK: InboxEvent = { kind: 'tick' };
  */
 const WITNESS_SEGMENT_BYTES = 4 * 1024 * 1024;
 
-/** A spare segment that could not be made slows the log's syncs (a journal commit each), so the operator hears of it. */
-function spareFailureWarning(logger: ReplicaLogger): (error: Error) => void {
-  return (error) => logger.warn('could not prepare the next log segment ahead of time; appends grow the current one until the next attempt', { error: error.message });
+/**
+ * A spare segment that could not be made slows the log's syncs (a journal commit each), so the
+ * operator hears of it: a warning, and a count in Status and the metrics to alert on.
+ */
+export function spareFailureReporter(logger: ReplicaLogger, counters: NodeCounters): (error: Error) => void {
+  return (error) => {
+    counters.spareFailed();
+    logger.warn('could not prepare the next log segment ahead of time; appends grow the current one until the next attempt', { error: error.message });
+  };
 }
 
 /** The log's options, the same at every open (recovery knows a preallocated segment by its size). */
@@ -234,7 +240,6 @@ export class Replica {
   private failed: unknown = null;
   private role: Role = 'follower';
   private readonly tickGate = new TickGate();
-  private readonly counters: NodeCounters;
   private readonly snapshots: Snapshots;
   private rejoin: Rejoining | null = null;
 
@@ -250,6 +255,7 @@ export class Replica {
     private readonly incarnations: IncarnationBook,
     appliedIndex: number,
     snapshot: SnapshotMeta | null,
+    private readonly counters: NodeCounters,
   ) {
     this.applied = new IndexWaiters(appliedIndex, (ms, fn) => deps.clock.after(ms, fn));
     this.reads = new Reads({
@@ -260,7 +266,6 @@ export class Replica {
       kick: () => this.kick(),
       leaderAddress: (id) => this.memberById.get(id)?.address ?? null,
     });
-    this.counters = new NodeCounters(deps.clock.now());
     this.writes = new WriteWaits({
       now: () => deps.clock.now(),
       after: (ms, fn) => deps.clock.after(ms, fn),
@@ -394,7 +399,9 @@ export class Replica {
     if (!self) throw new ReplicaError('invalid', `node ${settings.nodeId} is not among the members`);
     await fs.promises.mkdir(settings.dataDir, { recursive: true });
     const keepsData = self.role !== 'witness';
-    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), { ...replicaLogOptions(settings), onSpareFailure: spareFailureWarning(deps.logger) });
+    // Made before the log opens: a spare that fails from the first append on is counted.
+    const counters = new NodeCounters(deps.clock.now());
+    const { log, loaded } = await DurableLog.open(path.join(settings.dataDir, 'log'), { ...replicaLogOptions(settings), onSpareFailure: spareFailureReporter(deps.logger, counters) });
     if (loaded.repairedTailBytes > 0) {
       deps.logger.warn('cut a torn tail from the log', { bytes: loaded.repairedTailBytes });
     }
@@ -448,7 +455,7 @@ export class Replica {
       // vouches for the records below it (install-marker.ts).
       ...(committedApplied !== null ? { appliedIndex: logIndex(committedApplied) } : {}),
     });
-    return new Replica(settings, deps, options, core, log, snapshots, stateMachine, incarnations, appliedIndex, loaded.snapshot);
+    return new Replica(settings, deps, options, core, log, snapshots, stateMachine, incarnations, appliedIndex, loaded.snapshot, counters);
   }
 
   start(): void {
@@ -1030,7 +1037,7 @@ export class Replica {
     await this.log.close();
     const { log, loaded } = await DurableLog.open(path.join(this.settings.dataDir, 'log'), {
       ...replicaLogOptions(this.settings),
-      onSpareFailure: spareFailureWarning(this.deps.logger),
+      onSpareFailure: spareFailureReporter(this.deps.logger, this.counters),
     });
     const hardState = next(loaded.hardState);
     log.setHardState(hardState);

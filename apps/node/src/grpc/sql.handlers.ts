@@ -114,6 +114,7 @@ export function sqlHandlers(
             reads_answered: String(s.counters.readsAnswered),
             read_ms: s.counters.readMs,
             steps: s.counters.steps.map((t) => ({ step: t.step, count: String(t.count), total_ms: t.ms })),
+            log_spare_failures: String(s.counters.logSpareFailures),
           },
           members: s.members.map((m) => ({
             id: m.id,
